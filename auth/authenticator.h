@@ -1,0 +1,87 @@
+// One authentication path for every protocol (SMTP AUTH, IMAP AUTHENTICATE/LOGIN, POP3
+// AUTH/USER+PASS): a SASL exchange or a plain login becomes a Principal.
+//
+// Mechanisms run through Cyrus SASL (server side) with the Directory as the password
+// verifier. Plain-text mechanisms are offered only on TLS, or on loopback when the config
+// allows it. Failed attempts are throttled per account and per client IP, and every attempt
+// is logged with its result and reason, never the password.
+//
+// Threading: Authenticator is thread-safe. Exchange::step and check_plain block (Directory,
+// Cyrus): call them from the worker pool. An Exchange belongs to one session.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/directory.h"
+
+namespace mailroom::auth {
+
+struct ClientInfo {
+  std::string session_id;
+  std::string protocol;   // "smtp", "imap", "pop3", "lmtp", "http"
+  std::string remote_ip;
+  bool tls = false;
+  bool loopback = false;
+};
+
+struct Principal {
+  std::string account_id;
+  std::string login;      // as the account stores it
+  std::string address;    // primary address
+  std::string display_name;
+};
+
+enum class AuthOutcome {
+  in_progress,   // send `challenge` to the client, then call step() with its answer
+  success,       // principal is set
+  failed,        // wrong credentials / unknown user (the client learns nothing more)
+  disabled,      // account disabled or deleted
+  unavailable,   // directory could not tell: temporary failure
+  throttled,     // too many failures: temporary failure, try later
+  encryption_required,  // plain-text mechanism on a clear connection
+  bad_mechanism, // mechanism not offered
+  malformed,     // client response could not be decoded (RFC 4954 501 / IMAP BAD)
+  cancelled,     // client sent "*"
+};
+const char* auth_outcome_name(AuthOutcome o);
+
+struct AuthStep {
+  AuthOutcome outcome = AuthOutcome::failed;
+  std::string challenge;  // raw bytes; the protocol base64-encodes them
+  Principal principal;    // set on success
+};
+
+// One SASL exchange (RFC 4422).
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  // First call: the initial response if the client sent one (SASL-IR, SMTP AUTH arg), else
+  // nullopt. Later calls: the decoded client response. "*" cancellation is handled by the
+  // caller (it returns AuthOutcome::cancelled without calling step).
+  virtual AuthStep step(std::optional<std::string_view> response) = 0;
+};
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+
+  // Mechanisms to advertise to this client (e.g. {"PLAIN","LOGIN"} only on TLS/loopback).
+  virtual std::vector<std::string> mechanisms(const ClientInfo& client) const = 0;
+  // Whether plain-text logins (IMAP LOGIN, POP3 USER/PASS) are allowed for this client.
+  virtual bool plaintext_allowed(const ClientInfo& client) const = 0;
+
+  // Starts a SASL exchange; unknown mechanisms give an Exchange whose first step returns
+  // bad_mechanism.
+  virtual std::unique_ptr<Exchange> start(std::string_view mechanism,
+                                          const ClientInfo& client) = 0;
+
+  // Checks a login/password pair (IMAP LOGIN, POP3 USER/PASS). Same rules as PLAIN.
+  virtual AuthStep check_plain(const std::string& login, const std::string& password,
+                               const ClientInfo& client) = 0;
+};
+
+}  // namespace mailroom::auth

@@ -1,0 +1,85 @@
+// The identity rules of DESIGN.md, applied once, on top of a Directory.
+//
+// Resolution order for an address: real account, alias, group, domain catch-all. A real
+// account always wins over an alias of the same address (the conflict is listed by
+// `mailroomctl conflicts`). Subaddressing: "user+tag@" resolves as "user@" when "user+tag@"
+// itself does not exist. Domain aliases rewrite the domain first. Groups expand recursively
+// with a depth limit, loop detection and a member limit.
+//
+// Threading: thread-safe; blocking (calls the Directory). Call from the worker pool.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/directory.h"
+
+namespace mailroom::auth {
+
+struct ResolverOptions {
+  // Single-domain edition: logins are local parts of this domain. Empty: multi-domain (full
+  // address required; a bare local part is accepted only if exactly one local domain exists).
+  std::string default_domain;
+  char subaddress_separator = '+';  // '\0' disables subaddressing
+  size_t max_group_depth = 8;
+  size_t max_expansion = 10000;     // recipients one address may expand to
+  bool allow_utf8_local_parts = true;
+};
+
+// A final destination of one recipient address.
+struct Destination {
+  enum class Kind { mailbox, remote };
+  Kind kind = Kind::mailbox;
+  std::string account_id;      // for mailbox
+  std::string address;         // the account's primary address, or the remote address
+  std::string folder;          // target folder ("INBOX" unless a rule says otherwise)
+  uint64_t quota_bytes = 0;
+  uint64_t quota_messages = 0;
+};
+
+enum class RecipientOutcome {
+  deliver,       // destinations filled
+  unknown,       // no such address (550 5.1.1)
+  disabled,      // account disabled/deleted (550 5.2.1)
+  not_local,     // the domain is not ours (relay decision is the SMTP server's)
+  unavailable,   // could not tell (451 4.4.3)
+  too_many,      // expansion limit exceeded (552 5.3.4? config) -> treated as 451 by default
+  not_allowed,   // group send policy refused this sender (550 5.7.1)
+};
+
+struct Resolution {
+  RecipientOutcome outcome = RecipientOutcome::unknown;
+  std::vector<Destination> destinations;  // de-duplicated by account id / remote address
+  std::string detail;                     // for logs
+};
+
+class Resolver {
+ public:
+  Resolver(std::shared_ptr<Directory> directory, ResolverOptions options);
+
+  Directory& directory() { return *directory_; }
+  const ResolverOptions& options() const { return options_; }
+
+  // Is `domain` one of ours (local or alias)? not_found = not ours; unavailable = can't tell.
+  Result<Domain> local_domain(const std::string& domain);
+
+  // Resolves an envelope recipient. `sender` (may be empty for <>) and `sender_authenticated_id`
+  // (account id, empty when not authenticated) are used for group send policies.
+  Resolution resolve_recipient(const std::string& address, const std::string& sender,
+                               const std::string& sender_account_id);
+
+  // Finds the account a login name denotes (single/multi-domain rules). not_found covers
+  // unknown logins; disabled accounts are returned (the caller refuses them).
+  Result<Account> find_login(const std::string& login);
+
+  // May `account` use `address` as envelope sender or From:? (own addresses, aliases pointing
+  // to it, send_as, groups whose allowed senders include it). unavailable when unsure.
+  Result<bool> may_send_as(const Account& account, const std::string& address);
+
+ private:
+  std::shared_ptr<Directory> directory_;
+  ResolverOptions options_;
+};
+
+}  // namespace mailroom::auth

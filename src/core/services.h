@@ -1,0 +1,38 @@
+// The spine objects a protocol session may use, wired by src/server at start-up.
+// Forward declarations only: including this header costs nothing.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace mailroom::auth {
+class Directory;
+class Resolver;
+class Authenticator;
+}  // namespace mailroom::auth
+namespace mailroom::store {
+class MailStore;
+}
+namespace mailroom::queue {
+class Queue;
+class DeliveryLog;
+}
+namespace mailroom::net {
+class WorkerPool;
+}
+
+namespace mailroom::core {
+
+struct Services {
+  std::string hostname;   // our name in greetings and Received: headers
+  std::string data_dir;
+  std::shared_ptr<auth::Directory> directory;
+  std::shared_ptr<auth::Resolver> resolver;
+  std::shared_ptr<auth::Authenticator> authenticator;
+  std::shared_ptr<store::MailStore> store;
+  std::shared_ptr<queue::Queue> queue;
+  std::shared_ptr<queue::DeliveryLog> delivery_log;
+  net::WorkerPool* workers = nullptr;
+};
+
+}  // namespace mailroom::core

@@ -1,0 +1,231 @@
+// MailStore: users' mailboxes, messages, UIDs, flags, MODSEQ, quota and change notification.
+//
+// Contract for every caller (SMTP/LMTP delivery, IMAP, POP3, webmail, mailroomctl):
+// - Users are keyed by the account's immutable id (never by address).
+// - Mailbox names are UTF-8 with '/' as the hierarchy separator; "INBOX" is case-insensitive.
+//   Names with empty components, "." or "..", NUL or control characters, or longer than
+//   the limit are refused with Code::invalid_argument.
+// - A successful append/copy/move/flag change is durable when the call returns (message file,
+//   index and directory entries fsync'd). A crash leaves the old or the new state.
+// - UIDs strictly increase within a UIDVALIDITY and are never reused. Every change to a
+//   message (append, flag change, expunge) gets a MODSEQ greater than all before it in that
+//   mailbox (RFC 7162).
+// - Errors: not_found (no such mailbox/uid), already_exists, invalid_argument,
+//   over_quota (this append would exceed the quota), too_large (the message alone exceeds
+//   the quota), io_error, busy.
+//
+// Threading: thread-safe; calls block on disk I/O. Call from the worker pool, never from an
+// I/O thread. Watch callbacks run on an arbitrary thread and must only post work.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/core/status.h"
+
+namespace mailroom::store {
+
+using core::Code;
+using core::Result;
+using core::Status;
+
+// System flags as a bit set (RFC 3501 section 2.3.2). \Recent is per session (IMAP's concern).
+enum Flag : uint32_t {
+  kSeen = 1u << 0,
+  kAnswered = 1u << 1,
+  kFlagged = 1u << 2,
+  kDeleted = 1u << 3,
+  kDraft = 1u << 4,
+};
+
+enum class SpecialUse { none, inbox, sent, drafts, trash, junk, ads, archive };
+const char* special_use_attribute(SpecialUse u);  // "\\Sent", ... ("" for none/inbox)
+
+struct MailboxInfo {
+  std::string name;  // UTF-8, '/' separated
+  SpecialUse special_use = SpecialUse::none;
+  bool subscribed = false;
+  uint32_t uid_validity = 0;
+  uint32_t uid_next = 1;
+  uint64_t highest_modseq = 1;
+  uint32_t messages = 0;
+  uint32_t unseen = 0;
+  uint64_t size = 0;  // bytes of all messages
+};
+
+struct MessageMeta {
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+  uint64_t size = 0;           // exact octets of the stored message (CRLF line endings)
+  int64_t internal_date = 0;   // seconds since the epoch (UTC)
+  int32_t internal_tz = 0;     // minutes east of UTC, for the INTERNALDATE text
+  uint32_t flags = 0;          // Flag bits
+  std::vector<std::string> keywords;
+  // POP3 retrieval mark (for mail recall): 0 when never retrieved.
+  int64_t retrieved_at = 0;
+  std::string retrieved_by;    // client IP
+  std::string guid;            // stable id of the message file across copies (POP3 UIDL base)
+};
+
+struct Snapshot {
+  uint32_t uid_validity = 0;
+  uint32_t uid_next = 1;
+  uint64_t highest_modseq = 1;
+  std::vector<MessageMeta> messages;  // ascending UID
+};
+
+// What changed in a mailbox after a given MODSEQ (RFC 7162 CHANGEDSINCE / VANISHED).
+struct Changes {
+  uint64_t highest_modseq = 0;
+  std::vector<MessageMeta> changed;    // new messages and flag changes, ascending UID
+  std::vector<uint32_t> expunged;      // UIDs expunged after the MODSEQ, ascending
+};
+
+struct AppendRequest {
+  std::string mailbox = "INBOX";
+  std::string_view message;   // raw RFC 5322 message; stored with CRLF line endings
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  int64_t internal_date = 0;  // 0 = now
+  int32_t internal_tz = 0;
+  // Quota from the Directory (0 = unlimited). Applied per user across all mailboxes.
+  uint64_t quota_bytes = 0;
+  uint64_t quota_messages = 0;
+  bool create_mailbox = false;  // create the mailbox if missing (delivery to a folder)
+};
+
+struct AppendResult {
+  uint32_t uid_validity = 0;
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+};
+
+enum class FlagOp { add, remove, replace };
+
+struct StoreFlagsRequest {
+  std::vector<uint32_t> uids;
+  FlagOp op = FlagOp::add;
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::optional<uint64_t> unchanged_since;  // RFC 7162 UNCHANGEDSINCE
+};
+
+struct StoreFlagsResult {
+  std::vector<MessageMeta> updated;  // messages after the change (including unchanged ones
+                                     // that matched, so IMAP can answer FETCH FLAGS)
+  std::vector<uint32_t> modified;    // UIDs refused by UNCHANGEDSINCE (RFC 7162 [MODIFIED])
+};
+
+struct CopyResult {
+  uint32_t uid_validity = 0;           // of the destination
+  std::vector<uint32_t> source_uids;   // ascending
+  std::vector<uint32_t> dest_uids;     // same order as source_uids
+};
+
+struct QuotaUsage {
+  uint64_t bytes = 0;
+  uint64_t messages = 0;
+};
+
+struct Quota {
+  uint64_t bytes = 0;     // limit, 0 = unlimited
+  uint64_t messages = 0;  // limit, 0 = unlimited
+};
+
+// Kinds of change reported to watchers.
+struct ChangeEvent {
+  std::string account_id;
+  std::string mailbox;
+  uint64_t modseq = 0;
+};
+
+class WatchHandle {
+ public:
+  virtual ~WatchHandle() = default;  // unsubscribes
+};
+
+class MailStore {
+ public:
+  virtual ~MailStore() = default;
+
+  // --- mailboxes (per user). The special-use folders are created on first access. ---
+  virtual Result<std::vector<MailboxInfo>> list_mailboxes(const std::string& account_id) = 0;
+  virtual Result<MailboxInfo> mailbox_status(const std::string& account_id,
+                                             const std::string& mailbox) = 0;
+  virtual Status create_mailbox(const std::string& account_id, const std::string& mailbox,
+                                SpecialUse use = SpecialUse::none) = 0;
+  // Deleting a mailbox with children deletes only it when it has inferiors (RFC 3501 6.3.4
+  // semantics are the IMAP server's; here: delete_children=false refuses if children exist).
+  virtual Status delete_mailbox(const std::string& account_id, const std::string& mailbox,
+                                bool delete_children = false) = 0;
+  // Renames a mailbox and its children. Renaming INBOX moves its messages into a new mailbox
+  // and leaves INBOX empty (RFC 3501 6.3.5).
+  virtual Status rename_mailbox(const std::string& account_id, const std::string& from,
+                                const std::string& to) = 0;
+  virtual Status set_subscribed(const std::string& account_id, const std::string& mailbox,
+                                bool subscribed) = 0;
+  // Subscriptions may name mailboxes that do not exist (RFC 3501 6.3.6).
+  virtual Result<std::vector<std::string>> subscriptions(const std::string& account_id) = 0;
+
+  // --- messages ---
+  virtual Result<AppendResult> append(const std::string& account_id,
+                                      const AppendRequest& request) = 0;
+  virtual Result<Snapshot> snapshot(const std::string& account_id,
+                                    const std::string& mailbox) = 0;
+  virtual Result<Changes> changes_since(const std::string& account_id,
+                                        const std::string& mailbox, uint64_t modseq) = 0;
+  virtual Result<StoreFlagsResult> store_flags(const std::string& account_id,
+                                               const std::string& mailbox,
+                                               const StoreFlagsRequest& request) = 0;
+  // Removes the given UIDs; returns the UIDs actually removed (ascending).
+  virtual Result<std::vector<uint32_t>> expunge(const std::string& account_id,
+                                                const std::string& mailbox,
+                                                const std::vector<uint32_t>& uids) = 0;
+  virtual Result<CopyResult> copy(const std::string& account_id, const std::string& from,
+                                  const std::vector<uint32_t>& uids, const std::string& to,
+                                  const Quota& quota) = 0;
+  // Copy then expunge from the source, atomically for observers (RFC 6851).
+  virtual Result<CopyResult> move(const std::string& account_id, const std::string& from,
+                                  const std::vector<uint32_t>& uids, const std::string& to) = 0;
+
+  // The stored message (CRLF line endings, exactly `size` octets).
+  virtual Result<std::string> read_message(const std::string& account_id,
+                                           const std::string& mailbox, uint32_t uid) = 0;
+  // Parsed facts cached at delivery (opaque blob produced by the FactsExtractor given at
+  // construction; empty when none was configured).
+  virtual Result<std::string> facts(const std::string& account_id, const std::string& mailbox,
+                                    uint32_t uid) = 0;
+
+  // POP3 retrieval mark (RFC 1939 RETR/TOP): time and client address.
+  virtual Status mark_retrieved(const std::string& account_id, const std::string& mailbox,
+                                uint32_t uid, int64_t when, const std::string& client_ip) = 0;
+
+  virtual Result<QuotaUsage> quota_usage(const std::string& account_id) = 0;
+
+  // In-process change notification: `callback` runs (on any thread) after every committed
+  // change to that mailbox. Keep the handle alive to stay subscribed.
+  virtual std::unique_ptr<WatchHandle> watch(const std::string& account_id,
+                                             const std::string& mailbox,
+                                             std::function<void(const ChangeEvent&)> callback) = 0;
+};
+
+// Computes the cached parse facts of a message at delivery (see src/mime).
+using FactsExtractor = std::function<std::string(std::string_view message)>;
+
+struct StoreOptions {
+  std::string root;             // <data_dir>/mail
+  FactsExtractor facts;         // may be empty
+  bool fsync = true;            // false only in tests that measure without durability
+  size_t max_mailbox_name = 255;
+  size_t open_users_cache = 1024;  // index handles kept open
+};
+
+// The file-per-message store with a per-user index (FORMAT.md).
+std::unique_ptr<MailStore> open_file_store(const StoreOptions& options);
+
+}  // namespace mailroom::store
