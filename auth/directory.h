@@ -94,6 +94,13 @@ class Directory {
   // LDAP binds as the user.
   virtual PasswordCheck check_password(const Account& account, const std::string& password) = 0;
 
+  // Every domain (local and alias kinds), for rules that need the whole list (a bare login
+  // in multi-domain mode is accepted only when exactly one local domain exists). Backends
+  // that cannot list return not_found ("listing not supported"), never an empty list.
+  virtual Result<std::vector<Domain>> list_domains() {
+    return core::not_found("listing domains not supported");
+  }
+
   // SCRAM-SHA-256 secrets when the backend stores them (RFC 5802/7677 format
   // "SCRAM-SHA-256$<iter>:<salt b64>$<StoredKey b64>:<ServerKey b64>"); not_found otherwise.
   virtual Result<std::string> scram_secret(const Account& /*account*/) {
