@@ -32,7 +32,8 @@ struct Services {
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<queue::DeliveryLog> delivery_log;
-  net::WorkerPool* workers = nullptr;
+  net::WorkerPool* workers = nullptr;         // = worker_pool.get()
+  std::shared_ptr<net::WorkerPool> worker_pool;
 };
 
 }  // namespace mailroom::core

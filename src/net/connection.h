@@ -15,12 +15,14 @@
 // This header pulls in Asio and asio::ssl: include it only from session translation units.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -54,7 +56,15 @@ struct ConnectionInfo {
   TlsMode tls_mode = TlsMode::none;  // of the listener
 };
 
-class ConnectionControl;  // the listener's side: shutdown and bookkeeping
+// The listener's side of every connection: the shutdown flag sessions observe.
+class ConnectionControl {
+ public:
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+  void set_stopping() { stopping_.store(true, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> stopping_{false};
+};
 
 class Connection {
  public:
@@ -97,6 +107,10 @@ class Connection {
   // True once the server asked sessions to finish.
   bool stopping() const;
   void close();
+  // Called by the listener (on this connection's strand) when shutdown begins: a session
+  // waiting in read_command is woken with ReadStatus::shutdown.
+  void interrupt_if_idle();
+  asio::any_io_executor executor() { return socket_.get_executor(); }
 
  private:
   asio::awaitable<ReadStatus> fill();
@@ -104,7 +118,10 @@ class Connection {
 
   ConnectionInfo info_;
   std::shared_ptr<asio::ssl::context> tls_context_;
-  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  asio::ip::tcp::socket socket_;
+  // Created by start_tls(): plaintext sessions carry no OpenSSL state at all, which keeps an
+  // idle connection small.
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   asio::steady_timer timer_;
   std::shared_ptr<ConnectionControl> control_;
   std::chrono::seconds idle_timeout_{300};
@@ -112,6 +129,7 @@ class Connection {
   bool timed_out_ = false;
   bool closed_ = false;
   bool in_command_wait_ = false;
+  bool interrupted_ = false;
   std::string buffer_;
   std::size_t buffer_pos_ = 0;
   std::string out_;

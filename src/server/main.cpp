@@ -1,0 +1,200 @@
+// mailroomd: config -> spine objects -> listeners; runs until SIGTERM/SIGINT.
+// SIGHUP reloads the TLS certificate and key.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "src/core/log.h"
+#include "src/net/listener.h"
+#include "src/net/tls.h"
+#include "src/net/worker_pool.h"
+#include "src/server/protocols.h"
+#include "src/server/wiring.h"
+
+namespace asio = boost::asio;
+using namespace mailroom;
+
+namespace {
+
+void write_listeners_file(const std::string& data_dir,
+                          const std::vector<std::unique_ptr<net::Listener>>& listeners) {
+  std::filesystem::create_directories(data_dir + "/run");
+  std::string tmp = data_dir + "/run/listeners.json.tmp";
+  {
+    std::ofstream out(tmp);
+    out << "{";
+    bool first = true;
+    for (const auto& l : listeners) {
+      out << (first ? "" : ",") << "\n  \"" << l->config().name << "\": {\"protocol\": \""
+          << l->config().protocol << "\", \"address\": \"" << l->config().address
+          << "\", \"port\": " << l->port() << "}";
+      first = false;
+    }
+    out << "\n}\n";
+  }
+  std::filesystem::rename(tmp, data_dir + "/run/listeners.json");
+}
+
+const char* tls_name(net::TlsMode m) {
+  return m == net::TlsMode::implicit ? "implicit TLS"
+         : m == net::TlsMode::starttls ? "STARTTLS"
+                                       : "plain";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mailroomd - the Mailroom mail server"};
+  std::string config_path = "/etc/mailroom/mailroom.toml";
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "configuration file (TOML)");
+  app.add_flag("--check-config", check_only, "validate the configuration and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  core::ConfigErrors errors;
+  auto config = server::load_config(config_path, &errors);
+  if (!config) {
+    for (const auto& e : errors.messages()) std::cerr << "config error: " << e << "\n";
+    return 1;
+  }
+  core::init_logging(config->server.log_level, config->server.log_file);
+
+  std::shared_ptr<net::TlsContextProvider> tls;
+  if (!config->server.tls_certificate.empty()) {
+    auto t = net::TlsContextProvider::create(config->server.tls_certificate,
+                                             config->server.tls_private_key);
+    if (!t) {
+      std::cerr << "config error: " << config_path << ": [tls]: " << t.status().client_message()
+                << "\n";
+      return 1;
+    }
+    tls = *t;
+  }
+
+  auto services_or = server::open_services(*config, /*with_queue=*/!check_only);
+  if (!services_or) {
+    std::cerr << (check_only ? "config error: " : "startup error: ")
+              << services_or.status().client_message();
+    if (!services_or.status().log_detail().empty()) {
+      std::cerr << " (" << services_or.status().log_detail() << ")";
+    }
+    std::cerr << "\n";
+    return check_only ? 1 : 2;
+  }
+  auto services = std::move(services_or).value();
+
+  asio::io_context ioc(config->server.io_threads);
+  auto tracker = std::make_shared<net::ConnectionTracker>(config->server.limits);
+  std::vector<std::unique_ptr<net::Listener>> listeners;
+  for (const auto& lc : config->server.listeners) {
+    auto handler = server::make_protocol_handler(lc.protocol, *services, *config->modules);
+    if (!handler) {
+      std::cerr << "config error: listener " << lc.name << ": "
+                << handler.status().client_message() << "\n";
+      return 1;
+    }
+    listeners.push_back(
+        std::make_unique<net::Listener>(ioc, lc, std::move(*handler), tls, tracker));
+  }
+  if (check_only) {
+    std::cout << "configuration ok: " << config_path << "\n";
+    return 0;
+  }
+  for (auto& l : listeners) {
+    auto st = l->open();
+    if (!st) {
+      std::cerr << "startup error: " << st.client_message() << "\n";
+      MR_LOG_ERROR("event=listener.open_failed error={}", core::quote(st.client_message()));
+      return 2;
+    }
+  }
+  for (auto& l : listeners) {
+    l->start();
+    MR_LOG_INFO("event=listener.ready name={} protocol={} address={} port={} tls={}",
+                l->config().name, l->config().protocol, l->config().address, l->port(),
+                core::quote(tls_name(l->config().tls)));
+  }
+  write_listeners_file(config->server.data_dir, listeners);
+  std::cout << "mailroomd " << MAILROOM_VERSION << " ready (data " << config->server.data_dir
+            << ")\n";
+  for (auto& l : listeners) {
+    std::cout << "  " << l->config().name << ": " << l->config().protocol << " on "
+              << l->config().address << ":" << l->port() << " (" << tls_name(l->config().tls)
+              << ")\n";
+  }
+  std::cout.flush();
+  server::start_queue(*services);
+
+  asio::signal_set stop_signals(ioc, SIGTERM, SIGINT);
+  asio::signal_set hup(ioc, SIGHUP);
+  asio::steady_timer stop_timer(ioc);
+  auto stop_deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  bool forced = false;
+
+  std::function<void()> poll_stop = [&] {
+    stop_timer.expires_after(std::chrono::milliseconds(50));
+    stop_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (tracker->active() == 0) {
+        ioc.stop();
+        return;
+      }
+      if (std::chrono::steady_clock::now() > *stop_deadline) {
+        if (forced) {
+          ioc.stop();  // sessions did not end even after their sockets were closed
+          return;
+        }
+        MR_LOG_WARN("event=server.force_close remaining={}", tracker->active());
+        tracker->force_close();
+        forced = true;
+        *stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      }
+      poll_stop();
+    });
+  };
+
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    MR_LOG_INFO("event=server.stopping signal={} sessions={} grace_s={}", sig, tracker->active(),
+                config->server.shutdown_grace_seconds);
+    for (auto& l : listeners) l->stop_accepting();
+    tracker->begin_shutdown();
+    hup.cancel();
+    *stop_deadline = std::chrono::steady_clock::now() +
+                     std::chrono::seconds(config->server.shutdown_grace_seconds);
+    poll_stop();
+  });
+
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (tls) {
+        auto st = tls->reload();
+        if (st) {
+          MR_LOG_INFO("event=tls.reloaded certificate={}", config->server.tls_certificate);
+        } else {
+          MR_LOG_ERROR("event=tls.reload_failed error={}", core::quote(st.client_message()));
+        }
+      }
+      wait_hup();
+    });
+  };
+  wait_hup();
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < config->server.io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+
+  server::stop_queue(*services);
+  services->workers->stop();
+  MR_LOG_INFO("event=server.stopped");
+  return 0;
+}

@@ -1,0 +1,19 @@
+// The explicit list of protocols a [[listener]] may serve (STYLE.md example 1).
+#pragma once
+
+#include <string>
+
+#include "src/core/services.h"
+#include "src/core/status.h"
+#include "src/net/session_handler.h"
+
+namespace mailroom::server {
+
+struct ModuleOptions;
+
+// The session handler for `protocol` ("smtp", "submission", "lmtp", "imap", "pop3").
+core::Result<net::SessionHandler> make_protocol_handler(const std::string& protocol,
+                                                        core::Services& services,
+                                                        const ModuleOptions& options);
+
+}  // namespace mailroom::server

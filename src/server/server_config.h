@@ -1,0 +1,35 @@
+// The [server], [log], [tls], [limits] and [[listener]] sections: what mailroomd itself needs.
+// Module sections ([directory], [auth], [store], [queue], [smtp], [imap], [pop3]) are parsed by
+// their modules in wiring.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "src/core/config_section.h"
+#include "src/net/listener.h"
+
+namespace mailroom::server {
+
+struct ServerConfig {
+  std::string data_dir = "data";
+  std::string hostname = "localhost";
+  int io_threads = 2;
+  int worker_threads = 8;
+  int shutdown_grace_seconds = 10;
+
+  std::string log_level = "info";
+  std::string log_file;  // empty: stderr
+
+  std::string tls_certificate;  // empty: no TLS
+  std::string tls_private_key;
+
+  net::ConnectionLimits limits;
+  std::vector<net::ListenerConfig> listeners;
+};
+
+// Reads the server's own sections from the root of the config file. Relative paths are taken
+// relative to the config file's directory.
+ServerConfig parse_server_config(core::ConfigSection& root, const std::string& config_dir);
+
+}  // namespace mailroom::server
