@@ -1,0 +1,102 @@
+// Encoded words and charsets through GMime (RFC 2047, RFC 2231) and GLib's iconv: Big5,
+// GB2312/GBK/GB18030, ISO-8859-*, UTF-8 and the rest of what iconv knows.
+#include <gmime/gmime.h>
+
+#include <mutex>
+
+#include "src/mime/facts.h"
+#include "src/mime/header_fields.h"
+
+namespace mailroom::mime {
+namespace {
+
+void ensure_gmime() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+// Chinese mail often labels GBK/GB18030 text as GB2312 and CP950 text as Big5: read the
+// labels as their supersets, as mail clients do.
+std::string effective_charset(std::string_view charset) {
+  std::string c = ascii_lower(charset);
+  if (c == "gb2312" || c == "gbk" || c == "x-gbk" || c == "euc-cn" || c == "cp936")
+    return "GB18030";
+  if (c == "big5" || c == "x-big5" || c == "cp950" || c == "big5-hkscs") return "BIG5-HKSCS";
+  if (c == "us-ascii" || c == "ascii") return "UTF-8";  // ASCII is a subset; keeps 8-bit lenient
+  return std::string(charset);
+}
+
+}  // namespace
+
+core::Result<std::string> to_utf8(std::string_view bytes, std::string_view charset) {
+  std::string cs = effective_charset(charset);
+  if (ascii_iequals(cs, "utf-8") || ascii_iequals(cs, "utf8")) {
+    if (!g_utf8_validate(bytes.data(), static_cast<gssize>(bytes.size()), nullptr))
+      return core::invalid_argument("text is not valid UTF-8");
+    return std::string(bytes);
+  }
+  GIConv probe = g_iconv_open("UTF-8", cs.c_str());
+  if (probe == reinterpret_cast<GIConv>(-1)) return core::not_found("unknown charset");
+  g_iconv_close(probe);
+  GError* error = nullptr;
+  gsize written = 0;
+  gchar* out = g_convert(bytes.data(), static_cast<gssize>(bytes.size()), "UTF-8", cs.c_str(),
+                         nullptr, &written, &error);
+  if (!out) {
+    if (error) g_error_free(error);
+    return core::invalid_argument("text is not valid in its charset");
+  }
+  std::string result(out, written);
+  g_free(out);
+  return result;
+}
+
+std::string decode_header_text(std::string_view raw) {
+  ensure_gmime();
+  std::string in(raw);
+  char* out = g_mime_utils_header_decode_text(nullptr, in.c_str());
+  if (!out) return in;
+  std::string result(out);
+  g_free(out);
+  return result;
+}
+
+std::string decoded_body_text(std::string_view message) {
+  ensure_gmime();
+  std::string text;
+  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(message.data(), message.size());
+  GMimeParser* parser = g_mime_parser_new_with_stream(stream);
+  GMimeMessage* msg = g_mime_parser_construct_message(parser, nullptr);
+  if (msg) {
+    GMimePartIter* iter = g_mime_part_iter_new(GMIME_OBJECT(msg));
+    do {
+      GMimeObject* obj = g_mime_part_iter_get_current(iter);
+      if (obj && GMIME_IS_TEXT_PART(obj)) {
+        char* t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+        if (t) {
+          text += t;
+          text += "\n";
+          g_free(t);
+        }
+      }
+    } while (g_mime_part_iter_next(iter));
+    g_mime_part_iter_free(iter);
+    if (text.empty()) {
+      // A single-part message whose top object is the text part itself.
+      GMimeObject* body = g_mime_message_get_mime_part(msg);
+      if (body && GMIME_IS_TEXT_PART(body)) {
+        char* t = g_mime_text_part_get_text(GMIME_TEXT_PART(body));
+        if (t) {
+          text += t;
+          g_free(t);
+        }
+      }
+    }
+    g_object_unref(msg);
+  }
+  g_object_unref(parser);
+  g_object_unref(stream);
+  return text;
+}
+
+}  // namespace mailroom::mime

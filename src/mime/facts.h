@@ -1,0 +1,94 @@
+// Parsed facts of one stored message, computed once at delivery and cached by the store
+// (MailStore::facts), so IMAP answers ENVELOPE, BODYSTRUCTURE, BODY[section] and header
+// searches without re-parsing the message.
+//
+// Contract:
+// - extract_facts() never fails: any byte string is a message (RFC 5322 leniency); at worst
+//   the facts describe one text/plain part.
+// - Offsets are exact byte offsets into the stored message (CRLF line endings) so that
+//   BODY[section]<partial> can be cut from the file without parsing it again.
+// - decode_facts() accepts only blobs written by extract_facts() (any version it knows);
+//   anything else is invalid_argument, and the caller re-extracts from the message.
+// - ENVELOPE/BODYSTRUCTURE/BODY strings follow the RFC 3501 section 9 grammar exactly and are
+//   sent verbatim (they may contain literals for 8-bit header bytes).
+//
+// Threading: pure functions, thread-safe. GMime stays inside the .cpp files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/core/status.h"
+
+namespace mailroom::mime {
+
+struct Range {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  uint64_t size() const { return end - begin; }
+};
+
+enum class PartKind : uint8_t { leaf = 0, multipart = 1, message = 2 };
+
+// One MIME entity. For the top level and for message/rfc822 encapsulations `header` is the
+// message header (RFC 822 header); for body parts it is the MIME header (RFC 3501 "MIME").
+// `header` includes the blank line that ends it.
+struct PartNode {
+  PartKind kind = PartKind::leaf;
+  Range header;
+  Range body;
+  // multipart: the parts; message: exactly one child, the encapsulated message.
+  std::vector<PartNode> children;
+};
+
+struct Facts {
+  std::string envelope;       // "(date subject from ...)" RFC 3501 7.4.2 ENVELOPE
+  std::string bodystructure;  // with extension data
+  std::string body;           // BODY, without extension data
+  PartNode root;              // the whole message
+  // Decoded (RFC 2047, charset to UTF-8) top-level fields for SEARCH, SORT and THREAD.
+  std::string subject;
+  std::string from, to, cc, bcc;                  // decoded display text of the lists
+  std::string sort_from, sort_to, sort_cc;        // RFC 5256 addr-mailbox of the first address
+  std::string message_id, in_reply_to, references;  // raw
+  int64_t sent_date = 0;      // Date: header as seconds since the epoch, 0 when absent/invalid
+  int32_t sent_tz = 0;        // minutes east of UTC of the Date: header
+};
+
+// The FactsExtractor given to the store.
+std::string extract_facts(std::string_view message);
+// Parses a message directly (what extract_facts serializes).
+Facts parse_facts(std::string_view message);
+// Reads a blob written by extract_facts().
+core::Result<Facts> decode_facts(std::string_view blob);
+
+// Where an IMAP section (RFC 3501 6.4.5) lies in the message.
+enum class SectionText { none, header, header_fields, header_fields_not, text, mime };
+struct SectionRef {
+  std::vector<uint32_t> parts;  // "1.2.3" -> {1,2,3}; empty = the whole message
+  SectionText text = SectionText::none;
+};
+// The byte range of the section; header_fields(_not) resolve to the header range (the caller
+// filters fields). not_found when the part does not exist (IMAP answers with an empty string).
+core::Result<Range> locate_section(const PartNode& root, const SectionRef& section);
+
+// Filters a header block (with its blank line) keeping (or dropping, when `exclude`) the named
+// fields; the result ends with the blank line (RFC 3501 HEADER.FIELDS).
+std::string filter_header(std::string_view header, const std::vector<std::string>& names,
+                          bool exclude);
+// Unfolded raw value of every field named `name` in a header block (case-insensitive).
+std::vector<std::string> header_values(std::string_view header, std::string_view name);
+
+// RFC 2047 encoded words decoded and the result converted to UTF-8 (GMime); 8-bit bytes that
+// are not valid UTF-8 are read as `fallback_charset` when given.
+std::string decode_header_text(std::string_view raw);
+// Converts text in `charset` to UTF-8 (Big5, GB2312/GBK/GB18030, ISO-8859-*, UTF-8, ...).
+// not_found for an unknown charset, invalid_argument when the bytes are not in that charset.
+core::Result<std::string> to_utf8(std::string_view bytes, std::string_view charset);
+// The decoded text of every text/* part (transfer encoding removed, converted to UTF-8),
+// concatenated with newlines; for SEARCH BODY/TEXT.
+std::string decoded_body_text(std::string_view message);
+
+}  // namespace mailroom::mime
