@@ -1,0 +1,60 @@
+// Options of the SQL directory ([directory.sql] in the configuration) and its queries.
+//
+// Every lookup is one configurable SELECT with named parameters. Each query has a fixed set of
+// parameters it may use and a fixed set of result columns it may return (matched by name, so
+// `SELECT emp_no AS id, ...` maps any existing table). See auth/sql/README.md.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "auth/sql/sql_pool.h"
+
+namespace mailroom::core {
+class ConfigSection;
+}
+
+namespace mailroom::auth::sql {
+
+enum class QueryKind {
+  find_domain,
+  list_domains,
+  find_account_by_address,
+  find_account_by_login,
+  find_account_by_id,
+  find_alias,
+  find_group,
+  scram_secret,
+  count,
+};
+constexpr size_t kQueryCount = static_cast<size_t>(QueryKind::count);
+
+struct QuerySpec {
+  const char* key;                      // config key in [directory.sql.queries]
+  std::vector<std::string> params;      // named parameters it may use
+  std::vector<std::string> required;    // result columns it must return
+  std::vector<std::string> optional;    // result columns it may return
+};
+const QuerySpec& query_spec(QueryKind kind);
+
+// The queries for schema/sql/mariadb/001_directory.sql.
+const char* default_query(QueryKind kind);
+
+struct SqlDirectoryOptions {
+  PoolOptions pool;
+  // Named-parameter SQL per query; "" disables a lookup (it then answers not_found).
+  std::array<std::string, kQueryCount> queries;
+  // Fail at open when no server answers (default: start anyway, lookups answer unavailable
+  // until a server is back, so mail is deferred and never bounced).
+  bool require_server_at_start = false;
+};
+
+// Reads [directory.sql] and its [directory.sql.queries] sub-table. Errors go to the section's
+// ConfigErrors and name the key; the result holds defaults for keys in error.
+SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section);
+
+// Splits a multi-valued column ("a@x, b@y" or one value per line), dropping empty items.
+std::vector<std::string> split_list(const std::string& value);
+
+}  // namespace mailroom::auth::sql

@@ -1,0 +1,103 @@
+// A pool of MariaDB connections with prepared statements, failover and reconnection.
+//
+// The pool owns up to `pool_size` connections. Each connection is opened to the first server
+// of `servers` that answers (servers that failed recently are tried last), and prepares every
+// statement of the pool once. A query runs on an idle connection; when the connection turns
+// out to be dead (server restarted, network cut, Galera node left the cluster) the pool drops
+// every connection made to that server before the failure and retries on a fresh connection,
+// which may land on the next server. Only after every server has failed does a query return
+// Code::unavailable. SQL errors that are not about the connection (a dropped table) also give
+// Code::unavailable: a directory that cannot answer is "could not tell", never "not found".
+//
+// Threading: thread-safe; every call blocks up to the configured timeouts. Call from the
+// worker pool. mysql.h stays in sql_pool.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/core/status.h"
+
+namespace mailroom::auth::sql {
+
+struct ServerAddress {
+  std::string host;      // host name or IP; empty when `socket` is used
+  unsigned port = 3306;
+  std::string socket;    // unix socket path ("/run/mysqld/mysqld.sock")
+  std::string str() const;
+};
+
+// "host", "host:port", "[v6]:port" or an absolute socket path. nullopt when malformed.
+std::optional<ServerAddress> parse_server_address(const std::string& text);
+
+struct PoolOptions {
+  std::vector<ServerAddress> servers;
+  std::string database;
+  std::string user;
+  std::string password;
+  size_t pool_size = 4;
+  std::chrono::seconds connect_timeout{5};
+  std::chrono::seconds read_timeout{10};
+  std::chrono::seconds write_timeout{10};
+  std::chrono::seconds pool_wait{10};         // how long a query waits for a free connection
+  std::chrono::seconds retry_after{30};       // a failed server is tried last for this long
+  std::chrono::seconds max_connection_age{600};  // recycle, so traffic fails back
+  bool tls = false;                           // require TLS to the server
+  std::string tls_ca;                         // CA file; with tls, the certificate is verified
+  std::string charset = "utf8mb4";
+};
+
+// Rows of one result; every value as text (NULL = nullopt).
+struct SqlRows {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  uint64_t affected_rows = 0;
+  uint64_t insert_id = 0;
+  // Index of `name` in columns (case-insensitive), or -1.
+  int column(const std::string& name) const;
+};
+
+// Why the first connection could not be made or a statement could not be prepared.
+struct PoolProblem {
+  enum class Kind { none, unreachable, credentials, database, statement };
+  Kind kind = Kind::none;
+  size_t statement = 0;    // for Kind::statement: which one
+  std::string message;     // the server's words, for the admin
+};
+
+class SqlPool {
+ public:
+  // `statements` are '?'-form SQL texts; query() refers to them by index.
+  SqlPool(PoolOptions options, std::vector<std::string> statements);
+  ~SqlPool();
+  SqlPool(const SqlPool&) = delete;
+  SqlPool& operator=(const SqlPool&) = delete;
+
+  // Opens one connection now and prepares every statement on it. On success `columns` (if
+  // given) receives the result columns of each statement (empty for statements without a
+  // result set) and the connection stays in the pool.
+  PoolProblem check(std::vector<std::vector<std::string>>* columns);
+
+  // Runs statement `index` with `params` bound as strings, in order.
+  core::Result<SqlRows> query(size_t index, const std::vector<std::string>& params);
+
+  // Runs a fixed statement without parameters through the text protocol (DDL at start-up:
+  // never with user input).
+  core::Status execute_text(const std::string& sql);
+
+  // Number of connections currently open (for tests and metrics).
+  size_t open_connections() const;
+
+  const PoolOptions& options() const { return options_; }
+
+ private:
+  struct Impl;
+  PoolOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mailroom::auth::sql
