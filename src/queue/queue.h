@@ -91,9 +91,15 @@ class Queue {
   // Stops the threads after the current batch; undelivered messages stay spooled.
   virtual void stop() = 0;
 
-  // Makes the message durable, then calls `done` (on a queue thread). `message` is the
-  // complete message as it will be stored (Received: already prepended, CRLF line endings).
-  virtual void submit(Envelope envelope, std::string message, Done done) = 0;
+  // A new unique queue id ("MR" + 20 upper-case hex digits). Sessions take one before
+  // writing the Received: header, which must contain it (crash recovery looks for it).
+  virtual std::string new_queue_id() = 0;
+
+  // Makes the message durable, then calls `done` (on a queue thread) with `queue_id`.
+  // `message` is the complete message as it will be stored (Received: already prepended,
+  // CRLF line endings); delivery adds Return-Path: and Delivered-To:.
+  virtual void submit(std::string queue_id, Envelope envelope, std::string message,
+                      Done done) = 0;
 
   // Messages still in the spool (pending, deferred or waiting for remote delivery).
   virtual std::vector<QueuedMessage> list() = 0;

@@ -1,0 +1,184 @@
+// Local delivery: Scanner hook, MailStore append with Return-Path/Delivered-To, per-recipient
+// journal and delivery log.
+//
+// Exactly once after a crash: a recipient's "delivered" journal line is written after the
+// store append returned. If the process dies between the two, the message comes back from the
+// spool with verify_store set, and already_stored() looks for its queue id (in our Received:
+// header) among the messages stored in that folder since the spooled time; found = delivered.
+// Limits: the check covers the destination folder (scanner-chosen folders are not searched;
+// there are no scanners yet) and assumes the clock did not step back more than 5 s.
+#include <chrono>
+
+#include "src/core/address.h"
+#include "src/core/log.h"
+#include "src/queue/spool_queue.h"
+
+namespace mailroom::queue {
+namespace {
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Over quota and unreachable storage are temporary; the message alone larger than the quota,
+// or a vanished account, are permanent.
+bool temporary(core::Code c) {
+  return c == core::Code::over_quota || c == core::Code::unavailable ||
+         c == core::Code::io_error || c == core::Code::busy || c == core::Code::internal;
+}
+
+constexpr int64_t kMaxQueueSeconds = 5 * 24 * 3600;  // RFC 5321 4.5.4.1: give up after days
+
+}  // namespace
+
+bool SpoolQueue::already_stored(const Message& m, const auth::Destination& d) {
+  std::string key = d.account_id + "\n" + d.folder;
+  std::lock_guard lock(verify_mu_);
+  auto it = stored_ids_.find(key);
+  if (it == stored_ids_.end()) {
+    std::set<std::string> ids;
+    auto snap = store_->snapshot(d.account_id, d.folder.empty() ? "INBOX" : d.folder);
+    if (snap) {
+      for (const auto& meta : snap->messages) {
+        if (meta.internal_date < verify_since_) continue;
+        auto text = store_->read_message(d.account_id, d.folder.empty() ? "INBOX" : d.folder,
+                                         meta.uid);
+        if (!text) continue;
+        for (auto& id : queue_ids_in_headers(*text)) ids.insert(id);
+      }
+    }
+    it = stored_ids_.emplace(key, std::move(ids)).first;
+  }
+  return it->second.count(m.queue_id) > 0;
+}
+
+bool SpoolQueue::deliver(Message& m) {
+  std::vector<DeliveryRecord> records;
+  std::set<std::string> done_here;  // one copy per mailbox even if several RCPTs reach it
+  bool deferred = false;
+  for (size_t i = 0; i < m.states.size(); ++i) {
+    const auto& r = m.envelope.recipients[i];
+    if (m.states[i] != RecipientState::pending) {
+      if (m.states[i] == RecipientState::delivered) {
+        done_here.insert(r.destination.account_id + "\n" + r.destination.folder);
+      }
+      continue;
+    }
+    DeliveryRecord rec;
+    rec.queue_id = m.queue_id;
+    rec.message_id = m.facts.message_id;
+    rec.envelope_sender = core::ascii_lower(m.envelope.sender);
+    rec.header_from = m.facts.from;
+    rec.subject = m.facts.subject;
+    rec.recipient = core::ascii_lower(r.rcpt);
+    rec.final_address = r.destination.address;
+    rec.account_id = r.destination.account_id;
+    rec.mailbox = r.destination.folder.empty() ? "INBOX" : r.destination.folder;
+    rec.time = now_seconds();
+    auto set_state = [&](RecipientState st) {
+      m.states[i] = st;
+      if (auto s = spool_.set_state(m.queue_id, static_cast<uint32_t>(i),
+                                    static_cast<uint8_t>(st));
+          !s) {
+        MR_LOG_ERROR("event=queue_journal_failed queue_id={} detail={}", m.queue_id,
+                     core::quote(s.log_detail()));
+      }
+    };
+    if (r.destination.kind == auth::Destination::Kind::remote) {
+      set_state(RecipientState::remote);
+      rec.result = DeliveryResult::queued_remote;
+      rec.detail = "waiting for remote delivery (no remote client yet)";
+      records.push_back(std::move(rec));
+      continue;
+    }
+    std::string key = r.destination.account_id + "\n" + r.destination.folder;
+    if (done_here.count(key)) {
+      set_state(RecipientState::delivered);  // duplicate of a copy already stored
+      continue;
+    }
+    if (m.verify_store && already_stored(m, r.destination)) {
+      MR_LOG_INFO("event=queue_recovered_delivered queue_id={} account={}", m.queue_id,
+                  r.destination.account_id);
+      set_state(RecipientState::delivered);
+      done_here.insert(key);
+      continue;
+    }
+
+    // Scanner hook: the first verdict other than accept decides.
+    std::string folder = rec.mailbox;
+    filter::Verdict verdict;
+    for (const auto& scanner : scanners_) {
+      filter::ScanInput in{m.data, m.envelope.sender, r.destination.address,
+                           r.destination.account_id, m.envelope.client_ip};
+      verdict = scanner->scan(in);
+      if (verdict.kind != filter::VerdictKind::accept) break;
+    }
+    if (verdict.kind == filter::VerdictKind::reject) {
+      set_state(RecipientState::failed);
+      rec.result = DeliveryResult::rejected;
+      rec.detail = verdict.reason;
+      records.push_back(std::move(rec));
+      continue;
+    }
+    if (verdict.kind == filter::VerdictKind::tempfail) {
+      deferred = true;
+      continue;
+    }
+    if (verdict.kind == filter::VerdictKind::folder && !verdict.folder.empty()) {
+      folder = verdict.folder;
+    }
+
+    // RFC 5321 4.4: Return-Path at final delivery.
+    std::string stored = "Return-Path: <" + m.envelope.sender + ">\r\nDelivered-To: " +
+                         r.destination.address + "\r\n";
+    stored += m.data;
+    store::AppendRequest req;
+    req.mailbox = folder;
+    req.message = stored;
+    req.quota_bytes = r.destination.quota_bytes;
+    req.quota_messages = r.destination.quota_messages;
+    req.create_mailbox = !core::iequals(folder, "INBOX");
+    auto res = store_->append(r.destination.account_id, req);
+    rec.mailbox = folder;
+    if (res) {
+      set_state(RecipientState::delivered);
+      done_here.insert(key);
+      rec.result = DeliveryResult::delivered;
+      rec.uid_validity = res->uid_validity;
+      rec.uid = res->uid;
+      rec.size = stored.size();
+      records.push_back(std::move(rec));
+      continue;
+    }
+    auto code = res.code();
+    bool expired = now_seconds() - m.first_attempt > kMaxQueueSeconds;
+    MR_LOG_WARN("event=delivery_failed queue_id={} account={} code={} detail={}", m.queue_id,
+                r.destination.account_id, core::code_name(code),
+                core::quote(res.status().log_detail()));
+    if (temporary(code) && !expired) {
+      deferred = true;
+      rec.result = DeliveryResult::deferred;
+    } else {
+      set_state(RecipientState::failed);
+      rec.result = DeliveryResult::failed;
+    }
+    rec.detail = res.status().client_message();
+    records.push_back(std::move(rec));
+  }
+  if (log_ && !records.empty()) {
+    if (auto s = log_->record(records); !s) {
+      MR_LOG_ERROR("event=delivery_log_failed queue_id={} records={} detail={}", m.queue_id,
+                   records.size(), core::quote(s.log_detail()));
+    }
+  }
+  for (auto& rec : records) {
+    MR_LOG_INFO("event=delivery queue_id={} rcpt={} account={} mailbox={} uid={} result={}",
+                rec.queue_id, core::quote(rec.recipient), rec.account_id,
+                core::quote(rec.mailbox), rec.uid, delivery_result_name(rec.result));
+  }
+  return deferred;
+}
+
+}  // namespace mailroom::queue

@@ -1,0 +1,242 @@
+// SpoolQueue: options, submit (group commit through the spool), recovery and the threads.
+#include <chrono>
+#include <random>
+
+#include "src/core/config_section.h"
+#include "src/core/log.h"
+#include "src/core/services.h"
+#include "src/queue/envelope_codec.h"
+#include "src/queue/spool_queue.h"
+
+namespace mailroom::queue {
+
+namespace {
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Options parse_options(core::ConfigSection& section, const std::string& data_dir) {
+  Options o;
+  o.spool_dir = section.get_string("spool_dir", data_dir + "/queue");
+  o.delivery_threads = static_cast<size_t>(section.get_int("delivery_threads", 8, 1, 256));
+  o.segment_bytes = section.get_size("segment_size", o.segment_bytes);
+  o.fsync = section.get_bool("fsync", true);
+  o.retry_seconds = section.get_seconds("retry_interval", o.retry_seconds);
+  section.finish();
+  return o;
+}
+
+std::shared_ptr<Queue> open_queue(const Options& options, core::Services& services) {
+  return open_queue(options, services, {});
+}
+
+std::shared_ptr<Queue> open_queue(const Options& options, core::Services& services,
+                                  std::vector<std::shared_ptr<filter::Scanner>> scanners) {
+  return std::make_shared<SpoolQueue>(options, services.store, services.delivery_log,
+                                      std::move(scanners));
+}
+
+SpoolQueue::SpoolQueue(const Options& options, std::shared_ptr<store::MailStore> store,
+                       std::shared_ptr<DeliveryLog> log,
+                       std::vector<std::shared_ptr<filter::Scanner>> scanners)
+    : options_(options),
+      store_(std::move(store)),
+      log_(std::move(log)),
+      scanners_(std::move(scanners)),
+      spool_(SpoolOptions{options.spool_dir, options.segment_bytes, options.fsync, {}}) {}
+
+SpoolQueue::~SpoolQueue() { stop(); }
+
+std::string SpoolQueue::new_queue_id() {
+  // 64 bits of microseconds time, 16 bits of counter: unique within this spool and sortable.
+  static std::atomic<uint64_t> last_us{0};
+  uint64_t us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+  uint64_t prev = last_us.load();
+  while (true) {
+    uint64_t next = std::max(us, prev + 1);
+    if (last_us.compare_exchange_weak(prev, next)) {
+      us = next;
+      break;
+    }
+  }
+  uint16_t c = static_cast<uint16_t>(id_counter_.fetch_add(1));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "MR%016llX%04X", static_cast<unsigned long long>(us), c);
+  return buf;
+}
+
+core::Status SpoolQueue::start() {
+  std::vector<SpoolRecord> recovered;
+  if (auto s = spool_.open(&recovered); !s) return s;
+  int64_t min_time = 0;
+  size_t pending = 0;
+  for (auto& r : recovered) {
+    auto env = decode_envelope(r.envelope);
+    if (!env) {
+      MR_LOG_ERROR("event=spool_bad_envelope queue_id={} (kept on disk, not delivered)",
+                   r.queue_id);
+      continue;
+    }
+    auto m = std::make_shared<Message>();
+    m->queue_id = r.queue_id;
+    m->envelope = std::move(*env);
+    m->data = std::move(r.message);
+    m->facts = extract_header_facts(m->data);
+    m->states.assign(m->envelope.recipients.size(), RecipientState::pending);
+    for (auto& [idx, st] : r.states) {
+      if (idx < m->states.size() && st <= 3) m->states[idx] = static_cast<RecipientState>(st);
+    }
+    m->verify_store = true;
+    m->first_attempt = m->envelope.received_at;
+    bool local_pending = false, remote = false;
+    for (size_t i = 0; i < m->states.size(); ++i) {
+      if (m->states[i] == RecipientState::pending) {
+        if (m->envelope.recipients[i].destination.kind == auth::Destination::Kind::remote) {
+          remote = true;
+        } else {
+          local_pending = true;
+        }
+      }
+      if (m->states[i] == RecipientState::remote) remote = true;
+    }
+    if (!local_pending && !remote) {
+      spool_.retire(m->queue_id);
+      continue;
+    }
+    if (min_time == 0 || m->envelope.received_at < min_time) min_time = m->envelope.received_at;
+    std::lock_guard lock(mu_);
+    live_[m->queue_id] = m;
+    if (local_pending || !remote) {
+      ready_.push_back(m);
+      ++pending;
+    } else {
+      // remote-only: stays queued for the remote client
+      for (size_t i = 0; i < m->states.size(); ++i) {
+        if (m->states[i] == RecipientState::pending) m->states[i] = RecipientState::remote;
+      }
+    }
+  }
+  verify_since_ = min_time - 5;  // internal dates have second resolution; allow clock slack
+  MR_LOG_INFO("event=queue_recovered messages={} to_deliver={}", live_.size(), pending);
+  std::lock_guard lock(mu_);
+  started_ = true;
+  for (size_t i = 0; i < options_.delivery_threads; ++i) {
+    workers_.emplace_back([this] { worker_loop(); });
+  }
+  return core::Status::ok();
+}
+
+void SpoolQueue::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  spool_.close();
+  std::lock_guard lock(mu_);
+  started_ = false;
+}
+
+void SpoolQueue::submit(std::string queue_id, Envelope envelope, std::string message, Done done) {
+  auto m = std::make_shared<Message>();
+  m->queue_id = queue_id;
+  if (envelope.received_at == 0) envelope.received_at = now_seconds();
+  m->first_attempt = envelope.received_at;
+  std::string encoded = encode_envelope(envelope);
+  m->envelope = std::move(envelope);
+  m->states.assign(m->envelope.recipients.size(), RecipientState::pending);
+  m->facts = extract_header_facts(message);
+  // The spool needs its own copy (it writes asynchronously); the in-memory one is delivered.
+  m->data = message;
+  auto self = shared_from_this();
+  spool_.append(queue_id, std::move(encoded), std::move(message),
+                [self, m, done = std::move(done)](core::Status s) {
+                  if (!s) {
+                    done(s);
+                    return;
+                  }
+                  {
+                    std::lock_guard lock(self->mu_);
+                    self->live_[m->queue_id] = m;
+                    self->ready_.push_back(m);
+                  }
+                  self->cv_.notify_one();
+                  done(m->queue_id);
+                });
+}
+
+void SpoolQueue::worker_loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    if (stopping_) return;
+    int64_t now = now_seconds();
+    if (!deferred_.empty() && deferred_.begin()->first <= now) {
+      ready_.push_back(deferred_.begin()->second);
+      deferred_.erase(deferred_.begin());
+    }
+    if (ready_.empty()) {
+      if (busy_ == 0) idle_cv_.notify_all();
+      if (deferred_.empty()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_for(lock, std::chrono::seconds(1));
+      }
+      continue;
+    }
+    MessagePtr m = ready_.front();
+    ready_.pop_front();
+    ++busy_;
+    lock.unlock();
+    bool deferred = deliver(*m);
+    finish(m, deferred);
+    lock.lock();
+    --busy_;
+  }
+}
+
+void SpoolQueue::finish(const MessagePtr& m, bool deferred) {
+  bool local_left = false, remote_left = false;
+  for (auto st : m->states) {
+    if (st == RecipientState::pending) local_left = true;
+    if (st == RecipientState::remote) remote_left = true;
+  }
+  std::lock_guard lock(mu_);
+  if (deferred && local_left) {
+    deferred_.emplace(now_seconds() + options_.retry_seconds, m);
+    return;
+  }
+  if (!remote_left) {
+    live_.erase(m->queue_id);
+    spool_.retire(m->queue_id);
+  }
+}
+
+std::vector<QueuedMessage> SpoolQueue::list() {
+  std::lock_guard lock(mu_);
+  std::vector<QueuedMessage> out;
+  for (auto& [id, m] : live_) {
+    QueuedMessage q;
+    q.queue_id = id;
+    q.envelope = m->envelope;
+    q.size = m->data.size();
+    q.states = m->states;
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+bool SpoolQueue::wait_idle(int64_t timeout_ms) {
+  std::unique_lock lock(mu_);
+  return idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                           [&] { return ready_.empty() && busy_ == 0; });
+}
+
+}  // namespace mailroom::queue

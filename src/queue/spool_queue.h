@@ -1,0 +1,82 @@
+// The spool-backed Queue (queue.h): group-committed spool (spool.h) + delivery threads
+// (local_delivery.cpp). Internal header, for queue.cpp, local_delivery.cpp and unit tests.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "src/filter/scanner.h"
+#include "src/queue/delivery_log.h"
+#include "src/queue/header_facts.h"
+#include "src/queue/queue.h"
+#include "src/queue/spool.h"
+#include "src/store/mail_store.h"
+
+namespace mailroom::queue {
+
+class SpoolQueue final : public Queue, public std::enable_shared_from_this<SpoolQueue> {
+ public:
+  SpoolQueue(const Options& options, std::shared_ptr<store::MailStore> store,
+             std::shared_ptr<DeliveryLog> log,
+             std::vector<std::shared_ptr<filter::Scanner>> scanners);
+  ~SpoolQueue() override;
+
+  core::Status start() override;
+  void stop() override;
+  std::string new_queue_id() override;
+  void submit(std::string queue_id, Envelope envelope, std::string message, Done done) override;
+  std::vector<QueuedMessage> list() override;
+  bool wait_idle(int64_t timeout_ms) override;
+
+  Spool& spool() { return spool_; }
+
+ private:
+  struct Message {
+    std::string queue_id;
+    Envelope envelope;
+    std::string data;
+    HeaderFacts facts;
+    std::vector<RecipientState> states;
+    bool verify_store = false;  // recovered: a lost "delivered" line must not deliver twice
+    int64_t first_attempt = 0;
+  };
+  using MessagePtr = std::shared_ptr<Message>;
+
+  void worker_loop();
+  // Delivers every pending local recipient; returns true when some were deferred.
+  bool deliver(Message& m);
+  bool already_stored(const Message& m, const auth::Destination& d);
+  void finish(const MessagePtr& m, bool deferred);
+
+  Options options_;
+  std::shared_ptr<store::MailStore> store_;
+  std::shared_ptr<DeliveryLog> log_;
+  std::vector<std::shared_ptr<filter::Scanner>> scanners_;
+  Spool spool_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<MessagePtr> ready_;
+  std::multimap<int64_t, MessagePtr> deferred_;  // due time (s) -> message
+  std::map<std::string, MessagePtr> live_;
+  size_t busy_ = 0;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> id_counter_{0};
+
+  // Recovery: queue ids found in stored messages, per "account\nfolder".
+  std::mutex verify_mu_;
+  std::map<std::string, std::set<std::string>> stored_ids_;
+  int64_t verify_since_ = 0;
+};
+
+}  // namespace mailroom::queue
