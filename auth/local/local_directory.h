@@ -169,9 +169,10 @@ class LocalDirectory : public Directory {
   // A new random (version 4) UUID, lower-case.
   static std::string new_uuid();
 
+  struct Impl;  // internal (local_directory_impl.h)
+
  private:
   LocalDirectory() = default;
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

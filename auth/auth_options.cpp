@@ -1,0 +1,62 @@
+#include "auth/auth_options.h"
+
+#include <algorithm>
+
+#include "src/core/address.h"
+#include "src/core/config_section.h"
+
+namespace mailroom::auth {
+
+AuthOptions parse_auth_options(core::ConfigSection& s) {
+  AuthOptions o;
+  std::string dd = s.get_string("default_domain", "");
+  if (!dd.empty()) {
+    if (!core::parse_address("x@" + dd)) {
+      s.error("default_domain", "'" + dd + "' is not a domain name");
+    } else {
+      o.resolver.default_domain = core::ascii_lower(dd);
+    }
+  }
+  std::string sep = s.get_string("subaddress_separator", "+");
+  if (sep.size() > 1) {
+    s.error("subaddress_separator", "must be one character or empty");
+  } else {
+    o.resolver.subaddress_separator = sep.empty() ? '\0' : sep[0];
+  }
+  o.resolver.max_group_depth = static_cast<size_t>(s.get_int("max_group_depth", 8, 1, 64));
+  o.resolver.max_expansion =
+      static_cast<size_t>(s.get_int("max_expansion", 10000, 1, 10'000'000));
+  o.resolver.allow_utf8_local_parts = s.get_bool("allow_utf8_local_parts", true);
+  o.allow_plaintext_on_loopback = s.get_bool("allow_plaintext_on_loopback", false);
+  auto mechs = s.get_strings("mechanisms", o.mechanisms);
+  std::vector<std::string> valid;
+  for (auto m : mechs) {
+    std::transform(m.begin(), m.end(), m.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (m == "PLAIN" || m == "LOGIN" || m == "SCRAM-SHA-256") {
+      valid.push_back(m);
+    } else {
+      s.error("mechanisms", "unsupported SASL mechanism '" + m +
+                                "' (supported: PLAIN, LOGIN, SCRAM-SHA-256)");
+    }
+  }
+  o.mechanisms = valid;
+  o.throttle.max_failures_per_account =
+      static_cast<int>(s.get_int("max_failures_per_account", 5, 1, 100000));
+  o.throttle.max_failures_per_ip = static_cast<int>(s.get_int("max_failures_per_ip", 20, 1, 1000000));
+  o.throttle.failure_window_seconds = s.get_seconds("failure_window", 300);
+  o.throttle.lockout_seconds = s.get_seconds("lockout", 900);
+  if (o.throttle.failure_window_seconds <= 0) {
+    s.error("failure_window", "must be positive");
+    o.throttle.failure_window_seconds = 300;
+  }
+  if (o.throttle.lockout_seconds < 0) {
+    s.error("lockout", "must not be negative");
+    o.throttle.lockout_seconds = 900;
+  }
+  o.sasl_service = s.get_string("sasl_service", "mailroom");
+  s.finish();
+  return o;
+}
+
+}  // namespace mailroom::auth

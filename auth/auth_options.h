@@ -1,0 +1,61 @@
+// [auth] configuration: identity rules (ResolverOptions), where plain-text logins are allowed,
+// and the throttling of failed logins. Parsed once at start-up (STYLE.md example 4).
+//
+// Keys of [auth] (defaults in brackets):
+//   default_domain = "example.com"   single-domain edition: users log in with the local part
+//                                    ["" = multi-domain: full address; a bare local part is
+//                                    accepted only when exactly one local domain exists]
+//   subaddress_separator = "+"       "" disables subaddressing ["+"]
+//   max_group_depth = 8              nested group levels [8]
+//   max_expansion = 10000            recipients one address may expand to [10000]
+//   allow_utf8_local_parts = true    accept UTF-8 local parts (RFC 6531) [true]
+//   allow_plaintext_on_loopback = false   PLAIN/LOGIN and IMAP LOGIN without TLS from
+//                                    127.0.0.0/8 and ::1 [false]
+//   mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256"]   SASL mechanisms to offer, in order
+//                                    (SCRAM-SHA-256 only for accounts with a SCRAM secret)
+//   max_failures_per_account = 5     failed logins per account within failure_window [5]
+//   max_failures_per_ip = 20         failed logins per client IP within failure_window [20]
+//   failure_window = "5m"            [300 s]
+//   lockout = "15m"                  refusal time after the limit is reached [900 s]
+//   sasl_service = "mailroom"        Cyrus SASL service name (application name) ["mailroom"]
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/resolver.h"
+
+namespace mailroom::core {
+class ConfigSection;
+}
+
+namespace mailroom::auth {
+
+class Authenticator;
+
+struct ThrottleOptions {
+  int max_failures_per_account = 5;
+  int max_failures_per_ip = 20;
+  int64_t failure_window_seconds = 300;
+  int64_t lockout_seconds = 900;
+};
+
+struct AuthOptions {
+  ResolverOptions resolver;
+  bool allow_plaintext_on_loopback = false;
+  std::vector<std::string> mechanisms{"PLAIN", "LOGIN", "SCRAM-SHA-256"};
+  ThrottleOptions throttle;
+  std::string sasl_service = "mailroom";
+};
+
+// Reads [auth] and calls section.finish(). Errors go to the section's ConfigErrors; defaults
+// are kept for bad values.
+AuthOptions parse_auth_options(core::ConfigSection& auth_section);
+
+// The Cyrus SASL authenticator (auth/sasl/). The resolver's Directory verifies passwords.
+std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,
+                                                  const AuthOptions& options);
+
+}  // namespace mailroom::auth

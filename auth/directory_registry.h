@@ -1,0 +1,31 @@
+// Opening the configured Directory backend: one explicit list (STYLE.md example 1).
+//
+// [directory]
+//   backend = "local"            "local" (embedded SQLite) | "ldap" | "sql"
+// [directory.local]
+//   path = "<data_dir>/directory.db"   the SQLite file
+//   busy_timeout = "5s"                how long to wait for another process's write lock
+// [directory.ldap] / [directory.sql]: see auth/ldap/ldap_options.h and auth/sql/README.md.
+//
+// A backend left out of the build answers "directory backend ldap is not built in".
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "auth/directory.h"
+
+namespace mailroom::core {
+class ConfigSection;
+}
+
+namespace mailroom::auth {
+
+// Reads [directory] (and its backend's sub-table), calls finish() on them, opens the backend.
+core::Result<std::shared_ptr<Directory>> open_directory(core::ConfigSection& directory_section,
+                                                        const std::string& data_dir);
+
+// The names open_directory accepts, and whether each is compiled in.
+bool directory_backend_built_in(const std::string& name);
+
+}  // namespace mailroom::auth

@@ -1,0 +1,441 @@
+// Cyrus SASL server glue. See sasl_authenticator.h.
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "auth/password/password_hash.h"
+#include "auth/sasl/sasl_authenticator.h"
+#include "auth/sasl/scram_server.h"
+#include "src/core/address.h"
+#include "src/core/log.h"
+
+namespace mailroom::auth {
+
+const char* auth_outcome_name(AuthOutcome o) {
+  switch (o) {
+    case AuthOutcome::in_progress: return "in_progress";
+    case AuthOutcome::success: return "success";
+    case AuthOutcome::failed: return "failed";
+    case AuthOutcome::disabled: return "disabled";
+    case AuthOutcome::unavailable: return "unavailable";
+    case AuthOutcome::throttled: return "throttled";
+    case AuthOutcome::encryption_required: return "encryption_required";
+    case AuthOutcome::bad_mechanism: return "bad_mechanism";
+    case AuthOutcome::malformed: return "malformed";
+    case AuthOutcome::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+namespace {
+
+// Cyrus's built-in mutex hooks are no-ops; mailroomd runs exchanges on several workers.
+void* mutex_alloc() { return new std::mutex; }
+int mutex_lock(void* m) {
+  static_cast<std::mutex*>(m)->lock();
+  return SASL_OK;
+}
+int mutex_unlock(void* m) {
+  static_cast<std::mutex*>(m)->unlock();
+  return SASL_OK;
+}
+void mutex_free(void* m) { delete static_cast<std::mutex*>(m); }
+
+int log_cb(void*, int level, const char* message) {
+  if (level <= SASL_LOG_ERR) {
+    MR_LOG_WARN("event=auth.sasl_log level={} message={}", level, core::quote(message ? message : ""));
+  } else {
+    MR_LOG_DEBUG("event=auth.sasl_log level={} message={}", level, core::quote(message ? message : ""));
+  }
+  return SASL_OK;
+}
+
+// Our settings replace /etc/sasl2/<service>.conf: only the mechanisms we verify, and no
+// fallback password store (a failed check must not consult sasldb).
+int getopt_cb(void*, const char*, const char* option, const char** result, unsigned* len) {
+  const char* value = nullptr;
+  if (std::strcmp(option, "mech_list") == 0) value = "PLAIN LOGIN";
+  else if (std::strcmp(option, "pwcheck_method") == 0) value = "auxprop";
+  else if (std::strcmp(option, "auxprop_plugin") == 0) value = "mailroom-none";
+  else if (std::strcmp(option, "log_level") == 0) value = "1";
+  if (!value) return SASL_FAIL;
+  *result = value;
+  if (len) *len = static_cast<unsigned>(std::strlen(value));
+  return SASL_OK;
+}
+
+using CbFn = int (*)();
+// Cyrus stores every callback as int(*)(void); going through void(*)(void) keeps GCC's
+// -Wcast-function-type quiet (that type is documented as matching everything).
+template <class F>
+CbFn cb(F* f) {
+  return reinterpret_cast<CbFn>(reinterpret_cast<void (*)()>(f));
+}
+sasl_callback_t g_global_callbacks[] = {
+    {SASL_CB_LOG, cb(&log_cb), nullptr},
+    {SASL_CB_GETOPT, cb(&getopt_cb), nullptr},
+    {SASL_CB_LIST_END, nullptr, nullptr},
+};
+
+std::once_flag g_init_once;
+int g_init_rc = SASL_FAIL;
+
+int init_cyrus(const std::string& service) {
+  std::call_once(g_init_once, [&] {
+    sasl_set_mutex(&mutex_alloc, &mutex_lock, &mutex_unlock, &mutex_free);
+    static std::string app = service;  // Cyrus keeps the pointer
+    g_init_rc = sasl_server_init(g_global_callbacks, app.c_str());
+    if (g_init_rc != SASL_OK) {
+      MR_LOG_ERROR("event=auth.sasl_init result=fail reason={}",
+                   core::quote(sasl_errstring(g_init_rc, nullptr, nullptr)));
+    }
+  });
+  return g_init_rc;
+}
+
+bool is_plaintext_mechanism(const std::string& m) { return m == "PLAIN" || m == "LOGIN"; }
+
+struct Verdict {
+  bool set = false;
+  AuthOutcome outcome = AuthOutcome::failed;
+  std::string reason;
+  std::string user;
+  Principal principal;
+};
+
+class SaslAuthenticator;
+
+class SaslExchange : public Exchange {
+ public:
+  SaslExchange(std::shared_ptr<SaslAuthenticator> auth, std::string mechanism, ClientInfo client);
+  ~SaslExchange() override {
+    if (conn_) sasl_dispose(&conn_);
+  }
+  AuthStep step(std::optional<std::string_view> response) override;
+
+  static int checkpass_cb(sasl_conn_t*, void* ctx, const char* user, const char* pass,
+                          unsigned passlen, propctx*);
+  static int canon_cb(sasl_conn_t*, void* ctx, const char* in, unsigned inlen, unsigned flags,
+                      const char* realm, char* out, unsigned out_max, unsigned* out_len);
+  static int authorize_cb(sasl_conn_t*, void* ctx, const char* requested, unsigned rlen,
+                          const char* identity, unsigned alen, const char*, unsigned, propctx*);
+
+ private:
+  AuthStep finish(AuthOutcome outcome, const std::string& reason);
+  AuthStep start_cyrus(std::optional<std::string_view> response);
+
+  std::shared_ptr<SaslAuthenticator> auth_;
+  std::string mechanism_;
+  ClientInfo client_;
+  sasl_conn_t* conn_ = nullptr;
+  sasl_callback_t callbacks_[4];
+  std::unique_ptr<ScramServer> scram_;
+  Verdict verdict_;
+  bool started_ = false;
+  bool done_ = false;
+};
+
+class SaslAuthenticator : public Authenticator,
+                          public std::enable_shared_from_this<SaslAuthenticator> {
+ public:
+  SaslAuthenticator(std::shared_ptr<Resolver> resolver, AuthOptions options,
+                    Throttle::Clock clock)
+      : resolver_(std::move(resolver)),
+        options_(std::move(options)),
+        throttle_(options_.throttle, std::move(clock)) {
+    cyrus_ok_ = init_cyrus(options_.sasl_service) == SASL_OK;
+    if (cyrus_ok_) discover_cyrus_mechanisms();
+  }
+
+  std::vector<std::string> mechanisms(const ClientInfo& client) const override {
+    std::vector<std::string> out;
+    for (const auto& m : options_.mechanisms) {
+      if (!available(m)) continue;
+      if (is_plaintext_mechanism(m) && !plaintext_allowed(client)) continue;
+      out.push_back(m);
+    }
+    return out;
+  }
+
+  bool plaintext_allowed(const ClientInfo& client) const override {
+    return client.tls || (client.loopback && options_.allow_plaintext_on_loopback);
+  }
+
+  bool available(const std::string& m) const {
+    if (m == "SCRAM-SHA-256") return true;  // native (see scram_server.h)
+    return cyrus_ok_ && cyrus_mechanisms_.count(m) > 0;
+  }
+  bool offered(const std::string& m) const {
+    return available(m) &&
+           std::find(options_.mechanisms.begin(), options_.mechanisms.end(), m) !=
+               options_.mechanisms.end();
+  }
+
+  std::unique_ptr<Exchange> start(std::string_view mechanism, const ClientInfo& client) override {
+    std::string m(mechanism);
+    std::transform(m.begin(), m.end(), m.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return std::make_unique<SaslExchange>(shared_from_this(), m, client);
+  }
+
+  AuthStep check_plain(const std::string& login, const std::string& password,
+                       const ClientInfo& client) override {
+    AuthStep step;
+    if (!plaintext_allowed(client)) {
+      step.outcome = AuthOutcome::encryption_required;
+      log_attempt(client, "LOGIN", login, step.outcome, "plain-text login on a clear connection");
+      return step;
+    }
+    Verdict v = verify(login, password, client);
+    step.outcome = v.outcome;
+    if (v.outcome == AuthOutcome::success) step.principal = v.principal;
+    log_attempt(client, "LOGIN", login, v.outcome, v.reason);
+    return step;
+  }
+
+  // The one password path (PLAIN, LOGIN, IMAP LOGIN, POP3 USER/PASS).
+  Verdict verify(const std::string& login, const std::string& password, const ClientInfo& c) {
+    Verdict v;
+    v.set = true;
+    v.user = login;
+    std::string key = core::ascii_lower(login);
+    if (throttle_.ip_blocked(c.remote_ip)) return deny(v, AuthOutcome::throttled, "client ip locked out");
+    if (throttle_.account_blocked(key)) return deny(v, AuthOutcome::throttled, "account locked out");
+    auto acc = resolver_->find_login(login);
+    if (!acc) {
+      if (acc.code() != Code::not_found) {
+        return deny(v, AuthOutcome::unavailable, "directory: " + acc.status().to_string());
+      }
+      dummy_verify(password);  // same cost as a real check: no user enumeration by timing
+      throttle_.record_failure(key, c.remote_ip);
+      return deny(v, AuthOutcome::failed, "unknown user");
+    }
+    auto check = resolver_->directory().check_password(*acc, password);
+    if (check == PasswordCheck::unavailable) {
+      return deny(v, AuthOutcome::unavailable, "directory could not check the password");
+    }
+    if (check == PasswordCheck::mismatch) {
+      throttle_.record_failure(key, c.remote_ip);
+      return deny(v, AuthOutcome::failed, "wrong password");
+    }
+    // Only a correct password learns that the account is disabled.
+    if (acc->status != AccountStatus::active) {
+      return deny(v, AuthOutcome::disabled,
+                  std::string("account ") + account_status_name(acc->status));
+    }
+    throttle_.record_success(key);
+    v.outcome = AuthOutcome::success;
+    v.reason = "ok";
+    v.principal = Principal{acc->id, acc->login, acc->address, acc->display_name};
+    return v;
+  }
+
+  void log_attempt(const ClientInfo& c, const std::string& mech, const std::string& user,
+                   AuthOutcome outcome, const std::string& reason) {
+    auto line = fmt::format(
+        "event=auth.attempt session={} protocol={} ip={} mechanism={} user={} result={} "
+        "reason={}",
+        core::quote(c.session_id), core::quote(c.protocol), core::quote(c.remote_ip),
+        core::quote(mech), core::quote(user), auth_outcome_name(outcome), core::quote(reason));
+    if (outcome == AuthOutcome::success) MR_LOG_INFO("{}", line);
+    else MR_LOG_WARN("{}", line);
+  }
+
+  Throttle& throttle() { return throttle_; }
+  Resolver& resolver() { return *resolver_; }
+  const AuthOptions& options() const { return options_; }
+  const std::string& hostname() const { return hostname_; }
+
+ private:
+  static Verdict& deny(Verdict& v, AuthOutcome o, std::string reason) {
+    v.outcome = o;
+    v.reason = std::move(reason);
+    return v;
+  }
+
+  void dummy_verify(const std::string& password) {
+    std::call_once(dummy_once_, [this] {
+      auto h = password::hash("mailroom-dummy", password::Scheme::argon2id);
+      if (h) dummy_hash_ = *h;
+    });
+    if (!dummy_hash_.empty()) password::verify(dummy_hash_, password);
+  }
+
+  void discover_cyrus_mechanisms() {
+    sasl_conn_t* conn = nullptr;
+    if (sasl_server_new(options_.sasl_service.c_str(), nullptr, nullptr, nullptr, nullptr,
+                        nullptr, 0, &conn) != SASL_OK) {
+      cyrus_ok_ = false;
+      return;
+    }
+    sasl_security_properties_t props{};
+    sasl_setprop(conn, SASL_SEC_PROPS, &props);
+    const char* list = nullptr;
+    unsigned len = 0;
+    int count = 0;
+    if (sasl_listmech(conn, nullptr, "", " ", "", &list, &len, &count) == SASL_OK && list) {
+      std::string s(list, len);
+      size_t pos = 0;
+      while (pos < s.size()) {
+        size_t end = s.find(' ', pos);
+        if (end == std::string::npos) end = s.size();
+        if (end > pos) cyrus_mechanisms_.insert(s.substr(pos, end - pos));
+        pos = end + 1;
+      }
+    }
+    sasl_dispose(&conn);
+    std::string names;
+    for (const auto& m : cyrus_mechanisms_) names += (names.empty() ? "" : ",") + m;
+    MR_LOG_DEBUG("event=auth.sasl_init mechanisms={}", names);
+  }
+
+  std::shared_ptr<Resolver> resolver_;
+  AuthOptions options_;
+  Throttle throttle_;
+  bool cyrus_ok_ = false;
+  std::set<std::string> cyrus_mechanisms_;
+  std::string hostname_;
+  std::once_flag dummy_once_;
+  std::string dummy_hash_;
+};
+
+SaslExchange::SaslExchange(std::shared_ptr<SaslAuthenticator> auth, std::string mechanism,
+                           ClientInfo client)
+    : auth_(std::move(auth)), mechanism_(std::move(mechanism)), client_(std::move(client)) {
+  callbacks_[0] = {SASL_CB_SERVER_USERDB_CHECKPASS, cb(&checkpass_cb), this};
+  callbacks_[1] = {SASL_CB_CANON_USER, cb(&canon_cb), this};
+  callbacks_[2] = {SASL_CB_PROXY_POLICY, cb(&authorize_cb), this};
+  callbacks_[3] = {SASL_CB_LIST_END, nullptr, nullptr};
+}
+
+int SaslExchange::checkpass_cb(sasl_conn_t*, void* ctx, const char* user, const char* pass,
+                               unsigned passlen, propctx*) {
+  auto* self = static_cast<SaslExchange*>(ctx);
+  self->verdict_ = self->auth_->verify(user ? user : "", std::string(pass ? pass : "", passlen),
+                                       self->client_);
+  return self->verdict_.outcome == AuthOutcome::success ? SASL_OK : SASL_BADAUTH;
+}
+
+int SaslExchange::canon_cb(sasl_conn_t*, void*, const char* in, unsigned inlen, unsigned,
+                           const char*, char* out, unsigned out_max, unsigned* out_len) {
+  // Identity rules (single/multi-domain logins) are the Resolver's; keep the name as sent.
+  if (inlen >= out_max) return SASL_BUFOVER;
+  std::memcpy(out, in, inlen);
+  out[inlen] = '\0';
+  *out_len = inlen;
+  return SASL_OK;
+}
+
+int SaslExchange::authorize_cb(sasl_conn_t* conn, void*, const char* requested, unsigned rlen,
+                               const char* identity, unsigned alen, const char*, unsigned,
+                               propctx*) {
+  // RFC 4616 section 2: an authorization identity other than the authenticated one is a
+  // proxy login, which we do not offer.
+  if (rlen == 0 || core::iequals(std::string_view(requested, rlen),
+                                 std::string_view(identity, alen))) {
+    return SASL_OK;
+  }
+  sasl_seterror(conn, SASL_NOLOG, "authorization identity differs");
+  return SASL_NOAUTHZ;
+}
+
+AuthStep SaslExchange::finish(AuthOutcome outcome, const std::string& reason) {
+  done_ = true;
+  AuthStep s;
+  s.outcome = outcome;
+  if (outcome == AuthOutcome::success) s.principal = verdict_.principal;
+  auth_->log_attempt(client_, mechanism_, verdict_.user, outcome, reason);
+  return s;
+}
+
+AuthStep SaslExchange::step(std::optional<std::string_view> response) {
+  if (done_) {
+    AuthStep s;
+    s.outcome = AuthOutcome::failed;
+    return s;
+  }
+  if (!started_) {
+    started_ = true;
+    if (!auth_->offered(mechanism_)) return finish(AuthOutcome::bad_mechanism, "mechanism not offered");
+    if (is_plaintext_mechanism(mechanism_) && !auth_->plaintext_allowed(client_)) {
+      return finish(AuthOutcome::encryption_required, "plain-text mechanism on a clear connection");
+    }
+    if (auth_->throttle().ip_blocked(client_.remote_ip)) {
+      return finish(AuthOutcome::throttled, "client ip locked out");
+    }
+    if (mechanism_ == "SCRAM-SHA-256") {
+      scram_ = std::make_unique<ScramServer>(auth_->resolver(), auth_->throttle(), client_);
+    } else {
+      return start_cyrus(response);
+    }
+  }
+  if (scram_) {
+    auto r = scram_->step(response);
+    verdict_.user = scram_->user();
+    if (r.outcome == AuthOutcome::in_progress) return r;
+    verdict_.principal = r.principal;
+    AuthStep s = finish(r.outcome, scram_->reason());
+    s.challenge = r.challenge;  // server-final message travels with success
+    return s;
+  }
+  const char* out = nullptr;
+  unsigned outlen = 0;
+  std::string in = response ? std::string(*response) : std::string();
+  int rc = sasl_server_step(conn_, in.data(), static_cast<unsigned>(in.size()), &out, &outlen);
+  AuthStep s;
+  if (rc == SASL_CONTINUE) {
+    s.outcome = AuthOutcome::in_progress;
+    s.challenge.assign(out ? out : "", outlen);
+    return s;
+  }
+  if (rc == SASL_OK && verdict_.outcome == AuthOutcome::success) return finish(AuthOutcome::success, "ok");
+  if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
+  if (verdict_.set) return finish(verdict_.outcome, verdict_.reason);
+  if (rc == SASL_BADPROT || rc == SASL_BADPARAM) return finish(AuthOutcome::malformed, "malformed response");
+  return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
+}
+
+AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
+  int rc = sasl_server_new(auth_->options().sasl_service.c_str(), nullptr, nullptr, nullptr,
+                           nullptr, callbacks_, 0, &conn_);
+  if (rc != SASL_OK) return finish(AuthOutcome::unavailable, "sasl_server_new failed");
+  sasl_security_properties_t props{};
+  props.max_ssf = 0;  // no SASL security layer: TLS protects the connection
+  sasl_setprop(conn_, SASL_SEC_PROPS, &props);
+  const char* out = nullptr;
+  unsigned outlen = 0;
+  std::string in = response ? std::string(*response) : std::string();
+  rc = sasl_server_start(conn_, mechanism_.c_str(), response ? in.data() : nullptr,
+                         static_cast<unsigned>(in.size()), &out, &outlen);
+  AuthStep s;
+  if (rc == SASL_CONTINUE) {
+    s.outcome = AuthOutcome::in_progress;
+    s.challenge.assign(out ? out : "", outlen);
+    return s;
+  }
+  if (rc == SASL_OK && verdict_.outcome == AuthOutcome::success) return finish(AuthOutcome::success, "ok");
+  if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
+  if (verdict_.set) return finish(verdict_.outcome, verdict_.reason);
+  if (rc == SASL_NOMECH) return finish(AuthOutcome::bad_mechanism, "mechanism not available");
+  if (rc == SASL_BADPROT || rc == SASL_BADPARAM) return finish(AuthOutcome::malformed, "malformed response");
+  return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
+}
+
+}  // namespace
+
+std::shared_ptr<Authenticator> make_sasl_authenticator(std::shared_ptr<Resolver> resolver,
+                                                       const AuthOptions& options,
+                                                       Throttle::Clock clock) {
+  return std::make_shared<SaslAuthenticator>(std::move(resolver), options, std::move(clock));
+}
+
+std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,
+                                                  const AuthOptions& options) {
+  return make_sasl_authenticator(std::move(resolver), options);
+}
+
+}  // namespace mailroom::auth

@@ -1,0 +1,28 @@
+// The Authenticator of auth/authenticator.h on Cyrus SASL (libsasl2, server side).
+//
+// PLAIN and LOGIN run inside Cyrus; Cyrus hands the decoded credentials to our
+// SASL_CB_SERVER_USERDB_CHECKPASS callback (one context per exchange), which applies the
+// identity rules (Resolver::find_login), the account status, the Directory's password check
+// and the throttle. The verdict is kept in the exchange so "directory down" (unavailable) and
+// "account disabled" survive Cyrus's yes/no answer.
+//
+// Mechanism availability: PLAIN/LOGIN only on TLS, or on loopback when
+// allow_plaintext_on_loopback. Every finished attempt logs one line
+//   event=auth.attempt session=.. protocol=.. ip=.. mechanism=.. user=.. result=.. reason=..
+// (never a password).
+#pragma once
+
+#include <memory>
+
+#include "auth/auth_options.h"
+#include "auth/authenticator.h"
+#include "auth/sasl/throttle.h"
+
+namespace mailroom::auth {
+
+// clock: seconds, for the throttle (tests pass a fake clock); empty = steady clock.
+std::shared_ptr<Authenticator> make_sasl_authenticator(std::shared_ptr<Resolver> resolver,
+                                                       const AuthOptions& options,
+                                                       Throttle::Clock clock = {});
+
+}  // namespace mailroom::auth
