@@ -187,12 +187,19 @@ void Listener::handle(tcp::socket socket) {
 
 asio::awaitable<void> Listener::refuse(std::shared_ptr<Connection> connection,
                                        RejectReason why) {
+  // Kept free of temporaries inside co_await expressions: GCC 12 miscompiles some of them.
   connection->set_idle_timeout(std::chrono::seconds(10));
+  bool ready = true;
   if (config_.tls == TlsMode::implicit) {
-    if (!co_await connection->start_tls()) co_return;
+    ready = co_await connection->start_tls();
   }
-  if (handler_.reject) co_await connection->write(handler_.reject(why));
+  std::string answer;
+  if (handler_.reject) answer = handler_.reject(why);
+  if (ready && !answer.empty()) {
+    co_await connection->write(answer);
+  }
   connection->close();
+  co_return;
 }
 
 asio::awaitable<void> Listener::run_session(std::shared_ptr<Connection> connection) {
