@@ -1,1 +1,114 @@
-// being written
+#include "src/server/wiring.h"
+
+#include <filesystem>
+
+#include "auth/authenticator.h"
+#include "auth/directory_registry.h"
+#include "auth/resolver.h"
+#include "src/core/log.h"
+#include "src/mime/facts.h"
+#include "src/net/worker_pool.h"
+#include "src/queue/delivery_log.h"
+#include "src/server/module_options.h"
+
+namespace mailroom::server {
+
+LoadedConfig::LoadedConfig() = default;
+LoadedConfig::~LoadedConfig() = default;
+
+std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigErrors* errors) {
+  auto config = std::make_unique<LoadedConfig>();
+  config->path = path;
+  config->document = core::ConfigDocument::load_file(path, errors);
+  if (!errors->empty()) return nullptr;
+  std::string dir = std::filesystem::absolute(path).parent_path().string();
+  auto root = config->document->root();
+  config->server = parse_server_config(root, dir);
+  auto& m = *(config->modules = std::make_unique<ModuleOptions>());
+  {
+    auto s = root.child("auth");
+    m.auth = auth::parse_auth_options(s);
+  }
+  {
+    auto s = root.child("store");
+    m.store = store::parse_store_options(s, config->server.data_dir);
+  }
+  {
+    auto s = root.child("queue");
+    m.queue = queue::parse_options(s, config->server.data_dir);
+  }
+  {
+    auto s = root.child("smtp");
+    m.smtp = smtp::parse_options(s);
+  }
+  {
+    auto s = root.child("imap");
+    m.imap = imap::parse_options(s);
+  }
+  {
+    auto s = root.child("pop3");
+    m.pop3 = pop3::parse_options(s);
+  }
+  m.directory_section = root.child("directory");
+  m.delivery_log_section = root.child("delivery_log");
+  root.finish();
+  if (!errors->empty()) return nullptr;
+  return config;
+}
+
+core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config,
+                                                            bool with_queue) {
+  const std::string& data = config.server.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec) return core::io_error("cannot create data directory " + data + ": " + ec.message());
+  std::filesystem::create_directories(data + "/run", ec);
+
+  auto services = std::make_unique<core::Services>();
+  services->hostname = config.server.hostname;
+  services->data_dir = data;
+  services->worker_pool = std::make_shared<net::WorkerPool>(config.server.worker_threads);
+  services->workers = services->worker_pool.get();
+
+  auto& m = *config.modules;
+  auto directory = auth::open_directory(m.directory_section, data);
+  if (!directory) return directory.status();
+  services->directory = *directory;
+  services->resolver = std::make_shared<auth::Resolver>(services->directory, m.auth.resolver);
+  services->authenticator = auth::make_authenticator(services->resolver, m.auth);
+
+  store::StoreOptions so = m.store;
+  so.facts = [](std::string_view message) { return mime::extract_facts(message); };
+  services->store = store::open_file_store(so);
+  if (!services->store) return core::io_error("cannot open the mail store under " + so.root);
+
+  core::ConfigErrors log_errors;
+  // open_delivery_log reports problems into the section's error list.
+  services->delivery_log = queue::open_delivery_log(m.delivery_log_section, data);
+  if (!services->delivery_log) {
+    std::string text;
+    if (auto* errs = m.delivery_log_section.errors()) {
+      for (const auto& e : errs->messages()) text += (text.empty() ? "" : "; ") + e;
+    }
+    return core::invalid_argument("cannot open the delivery log: " + text);
+  }
+  if (with_queue) {
+    services->queue = queue::open_queue(m.queue, *services);
+    if (!services->queue) return core::io_error("cannot open the queue in " + m.queue.spool_dir);
+  }
+  return services;
+}
+
+void start_queue(core::Services& services) {
+  if (!services.queue) return;
+  auto st = services.queue->start();
+  if (!st) {
+    MR_LOG_ERROR("event=queue.start_failed error={}", core::quote(st.to_string()));
+  }
+}
+
+void stop_queue(core::Services& services) {
+  if (services.queue) services.queue->stop();
+}
+
+}  // namespace mailroom::server

@@ -1,0 +1,47 @@
+# Thin wrapper around scripts/ and CMake. The two commands a newcomer needs:
+#   make demo   installs what is missing, builds (Release) and runs mailroomd on the demo ports
+#   make test   installs what is missing, builds (Debug + ASan/UBSan) and runs every test
+.PHONY: all setup build debug release test unit-test demo demo-ldap demo-mariadb bench clean
+
+JOBS ?= $(shell nproc)
+DEBUG_DIR := build/debug
+RELEASE_DIR := build/release
+export CCACHE_BASEDIR := $(CURDIR)
+
+all: debug
+
+setup:
+	@scripts/setup
+
+$(DEBUG_DIR)/build.ninja:
+	cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAILROOM_SANITIZE=ON
+
+$(RELEASE_DIR)/build.ninja:
+	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAILROOM_BUILD_TESTS=OFF
+
+debug: setup $(DEBUG_DIR)/build.ninja
+	cmake --build $(DEBUG_DIR) -j $(JOBS)
+
+release: setup $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+build: debug
+
+# Every test: unit tests, then integration tests that start mailroomd and real services.
+test: debug
+	scripts/run-tests $(DEBUG_DIR)
+
+demo: release
+	scripts/demo $(RELEASE_DIR)/bin
+
+demo-ldap: release
+	scripts/demo-ldap $(RELEASE_DIR)/bin
+
+demo-mariadb: release
+	scripts/demo-mariadb $(RELEASE_DIR)/bin
+
+bench: release
+	@echo "benchmarks: see bench/README.md"
+
+clean:
+	rm -rf build

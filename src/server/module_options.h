@@ -1,0 +1,26 @@
+// The parsed module sections of the config file (phase one of STYLE.md example 4).
+#pragma once
+
+#include "auth/auth_options.h"
+#include "src/core/config_section.h"
+#include "src/imap/imap_server.h"
+#include "src/pop3/pop3.h"
+#include "src/queue/queue.h"
+#include "src/smtp/smtp_server.h"
+#include "src/store/mail_store.h"
+
+namespace mailroom::server {
+
+struct ModuleOptions {
+  auth::AuthOptions auth;
+  store::StoreOptions store;
+  queue::Options queue;
+  smtp::Options smtp;
+  imap::Options imap;
+  pop3::Options pop3;
+  // Opened in phase two (they connect to databases); kept as sections until then.
+  core::ConfigSection directory_section{"", "directory", nullptr};
+  core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};
+};
+
+}  // namespace mailroom::server
