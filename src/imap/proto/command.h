@@ -1,0 +1,139 @@
+// The IMAP command grammar (RFC 3501 section 9 and the extensions we advertise), parsed from a
+// complete command buffer with no I/O. Literals appear inline as "{n}\r\n<n bytes>" (or
+// "{n+}\r\n", RFC 7888), exactly as CommandReader assembled them.
+//
+// parse_command never throws and never recurses deeper than kMaxDepth; every failure carries
+// a client-safe reason for the tagged BAD (or untagged "* BAD" when no tag could be read).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/mime/facts.h"
+
+namespace mailroom::imap::proto {
+
+constexpr int kMaxDepth = 32;  // parentheses in SEARCH / fetch lists / ID
+
+// sequence-set (RFC 3501 9): ranges in any order; 0 stands for "*".
+struct SequenceSet {
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  bool empty() const { return ranges.empty(); }
+  // Members within 1..max with "*" = max (ranges are normalized low..high).
+  std::vector<uint32_t> expand(uint32_t max) const;
+  bool contains(uint32_t n, uint32_t max) const;
+  // The largest explicit number (ignoring "*"), for "invalid sequence number" checks.
+  uint32_t largest_explicit() const;
+};
+std::optional<SequenceSet> parse_sequence_set(std::string_view text);
+
+enum class FetchItem {
+  envelope, flags, internaldate, rfc822, rfc822_header, rfc822_size, rfc822_text,
+  bodystructure, body, body_section, binary, binary_size, uid, modseq,
+};
+
+struct FetchAtt {
+  FetchItem item = FetchItem::flags;
+  bool peek = false;
+  mime::SectionRef section;
+  std::vector<std::string> fields;  // HEADER.FIELDS (...) names
+  std::optional<std::pair<uint64_t, uint64_t>> partial;  // <origin.size>
+  std::string label;  // the item name as it appears in the response, e.g. "BODY[1.MIME]"
+};
+
+struct SearchKey {
+  enum class Op {
+    all, and_, or_, not_, seqset, uidset, flag, not_flag, keyword, not_keyword, new_, old,
+    recent, not_recent, header, body, text, larger, smaller, before, on, since, sent_before,
+    sent_on, sent_since, modseq,
+  };
+  Op op = Op::all;
+  uint32_t flag = 0;     // store::Flag bits for flag/not_flag
+  std::string field;     // header name (HEADER, FROM, TO, CC, BCC, SUBJECT)
+  std::string value;     // raw bytes in the search charset
+  uint64_t number = 0;   // LARGER/SMALLER/MODSEQ
+  int64_t date = 0;      // days since the epoch (UTC date) for BEFORE/ON/SINCE...
+  SequenceSet set;
+  std::vector<SearchKey> children;
+};
+
+// ESEARCH RETURN options (RFC 4731).
+struct SearchReturn {
+  bool present = false;  // RETURN (...) was given: answer with ESEARCH
+  bool min = false, max = false, all = false, count = false;
+};
+
+struct Command {
+  std::string tag;
+  std::string name;  // upper-case command name ("FETCH" for UID FETCH, uid=true)
+  bool uid = false;
+
+  std::vector<std::string> args;      // astrings/mailboxes in order (still modified UTF-7)
+  std::vector<std::string> atoms;     // upper-cased atoms: ENABLE caps, STATUS items, options
+  std::optional<std::string> initial_response;  // AUTHENTICATE SASL-IR
+  SequenceSet set;
+
+  std::vector<FetchAtt> fetch;
+  std::optional<uint64_t> changed_since;  // FETCH (CHANGEDSINCE n)
+  bool vanished = false;                  // FETCH (... VANISHED)
+
+  SearchKey search;                  // an AND of the keys
+  std::string charset;               // SEARCH/SORT/THREAD CHARSET (upper-case; "" = none)
+  SearchReturn search_return;
+  std::vector<std::pair<std::string, bool>> sort;  // SORT criteria, reverse flag
+
+  // STORE
+  char store_mode = 0;  // '+', '-' or 0 (replace)
+  bool silent = false;
+  std::optional<uint64_t> unchanged_since;
+  // STORE / APPEND flags
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  bool has_flag_list = false;
+  // APPEND
+  std::optional<int64_t> date_time;  // seconds since the epoch
+  int32_t date_tz = 0;
+  std::string message;
+
+  // SELECT/EXAMINE (CONDSTORE) / (QRESYNC (uidvalidity modseq [known-uids [seq uids]]))
+  bool condstore = false;
+  bool qresync = false;
+  uint32_t qr_uidvalidity = 0;
+  uint64_t qr_modseq = 0;
+  std::optional<SequenceSet> qr_known_uids;
+  std::optional<std::pair<SequenceSet, SequenceSet>> qr_seq_match;
+
+  // LIST-EXTENDED (RFC 5258) / LIST-STATUS (RFC 5819)
+  bool list_extended = false;
+  std::vector<std::string> list_select;   // SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE
+  std::vector<std::string> list_return;   // SUBSCRIBED CHILDREN SPECIAL-USE STATUS
+  std::vector<std::string> status_items;  // STATUS (...) or LIST RETURN (STATUS (...))
+  std::vector<std::string> patterns;      // LIST patterns (modified UTF-7)
+
+  std::vector<std::pair<std::string, std::optional<std::string>>> id_params;  // ID
+  std::vector<std::string> create_use;  // CREATE (USE (\Sent ...)) RFC 6154
+};
+
+struct ParseError {
+  std::string tag;      // empty when no valid tag could be read (answer "* BAD")
+  std::string message;  // client-safe reason
+};
+
+struct ParseResult {
+  std::optional<Command> command;
+  ParseError error;
+  bool ok() const { return command.has_value(); }
+};
+
+// `buffer` is one complete command without the final CRLF.
+ParseResult parse_command(std::string_view buffer);
+
+// Parses an IMAP date-time "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 9).
+std::optional<std::pair<int64_t, int32_t>> parse_date_time(std::string_view text);
+// "dd-Mon-yyyy" as days since the epoch.
+std::optional<int64_t> parse_date(std::string_view text);
+
+}  // namespace mailroom::imap::proto
