@@ -1,0 +1,45 @@
+// open_ldap_directory: parse, check against the server, build.
+#include "auth/ldap/ldap_client.h"
+#include "auth/ldap/ldap_directory.h"
+#include "auth/ldap/ldap_replica.h"
+#include "src/core/config_section.h"
+#include "src/core/log.h"
+
+namespace mailroom::auth {
+
+core::Result<std::shared_ptr<Directory>> open_ldap_directory(core::ConfigSection& section,
+                                                             const std::string& data_dir) {
+  core::ConfigErrors local_errors;
+  core::ConfigErrors* errors = section.errors() ? section.errors() : &local_errors;
+  size_t before = errors->messages().size();
+  ldap::LdapOptions options = ldap::parse_ldap_options(section);
+  auto join_new = [&]() {
+    std::string all;
+    for (size_t i = before; i < errors->messages().size(); ++i) {
+      if (!all.empty()) all += "; ";
+      all += errors->messages()[i];
+    }
+    return all;
+  };
+  if (errors->messages().size() > before)
+    return core::invalid_argument("invalid LDAP configuration", join_new());
+
+  auto client = std::make_shared<ldap::LdapClient>(options);
+  for (const auto& problem : client->check_configuration()) {
+    // "<key>: <what>" -> "file:line: <section>.<key>: <what>"
+    auto colon = problem.find(':');
+    std::string key = problem.substr(0, colon);
+    std::string what = colon == std::string::npos ? problem : problem.substr(colon + 2);
+    section.error(key, what);
+  }
+  if (errors->messages().size() > before)
+    return core::invalid_argument("LDAP directory check failed", join_new());
+  MR_LOG_INFO("event=ldap_open profile={} server={} lookup={} sync={}",
+              options.profile == ldap::Profile::openldap ? "openldap" : "activedirectory",
+              client->current_server(), options.lookup, options.sync_mode);
+  auto live = std::make_shared<LdapDirectory>(client);
+  if (options.lookup == "replica") return ldap::open_replica_directory(live, data_dir);
+  return std::shared_ptr<Directory>(live);
+}
+
+}  // namespace mailroom::auth
