@@ -28,6 +28,10 @@
 
 #include "src/core/status.h"
 
+namespace mailroom::core {
+class ConfigSection;
+}
+
 namespace mailroom::store {
 
 using core::Code;
@@ -227,5 +231,10 @@ struct StoreOptions {
 
 // The file-per-message store with a per-user index (FORMAT.md).
 std::unique_ptr<MailStore> open_file_store(const StoreOptions& options);
+
+// Reads [store]: root (default <data_dir>/mail), fsync, max_mailbox_name, open_users_cache.
+// Errors are collected in the section; defaults are returned. `facts` is left empty: the
+// server wires mime::extract_facts.
+StoreOptions parse_store_options(core::ConfigSection& store_section, const std::string& data_dir);
 
 }  // namespace mailroom::store

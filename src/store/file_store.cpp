@@ -1,0 +1,180 @@
+// FileStore plumbing: options, the LRU of open user indexes, change notification.
+#include "src/store/file_store.h"
+
+#include <algorithm>
+
+#include "src/core/config_section.h"
+#include "src/core/log.h"
+#include "src/store/maintenance.h"
+#include "src/store/names.h"
+
+namespace mailroom::store {
+
+const char* special_use_attribute(SpecialUse u) {
+  switch (u) {
+    case SpecialUse::sent: return "\\Sent";
+    case SpecialUse::drafts: return "\\Drafts";
+    case SpecialUse::trash: return "\\Trash";
+    case SpecialUse::junk: return "\\Junk";
+    case SpecialUse::archive: return "\\Archive";
+    // No RFC 6154 attribute exists for an ads folder; IMAP shows it as a plain mailbox.
+    case SpecialUse::ads:
+    case SpecialUse::none:
+    case SpecialUse::inbox: return "";
+  }
+  return "";
+}
+
+StoreOptions parse_store_options(core::ConfigSection& section, const std::string& data_dir) {
+  StoreOptions o;
+  o.root = section.get_string("root", data_dir + "/mail");
+  o.fsync = section.get_bool("fsync", true);
+  o.max_mailbox_name = static_cast<size_t>(section.get_int("max_mailbox_name", 255, 16, 1024));
+  o.open_users_cache = static_cast<size_t>(section.get_int("open_users_cache", 1024, 1, 1000000));
+  section.finish();
+  return o;
+}
+
+// --- change notification ---------------------------------------------------------------
+
+struct WatchEntry {
+  std::recursive_mutex mu;  // held while the callback runs; the handle's destructor waits
+  bool active = true;
+  std::function<void(const ChangeEvent&)> callback;
+};
+
+class WatchRegistry {
+ public:
+  void add(const std::string& key, std::shared_ptr<WatchEntry> e) {
+    std::lock_guard<std::mutex> lk(mu_);
+    entries_[key].push_back(std::move(e));
+  }
+  void remove(const std::string& key, const WatchEntry* e) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    auto& v = it->second;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](auto& p) { return p.get() == e; }), v.end());
+    if (v.empty()) entries_.erase(it);
+  }
+  std::vector<std::shared_ptr<WatchEntry>> get(const std::string& key) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return {};
+    return it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::shared_ptr<WatchEntry>>> entries_;
+};
+
+namespace {
+
+std::string watch_key(const std::string& account, const std::string& mailbox) {
+  return account + '\0' + mailbox;
+}
+
+class FileWatchHandle final : public WatchHandle {
+ public:
+  FileWatchHandle(std::shared_ptr<WatchRegistry> r, std::string key,
+                  std::shared_ptr<WatchEntry> e)
+      : registry_(std::move(r)), key_(std::move(key)), entry_(std::move(e)) {}
+  ~FileWatchHandle() override {
+    registry_->remove(key_, entry_.get());
+    std::lock_guard<std::recursive_mutex> lk(entry_->mu);
+    entry_->active = false;
+  }
+
+ private:
+  std::shared_ptr<WatchRegistry> registry_;
+  std::string key_;
+  std::shared_ptr<WatchEntry> entry_;
+};
+
+}  // namespace
+
+std::unique_ptr<WatchHandle> FileStore::watch(const std::string& account_id,
+                                              const std::string& mailbox,
+                                              std::function<void(const ChangeEvent&)> callback) {
+  auto name = canonical(mailbox);
+  std::string key = watch_key(account_id, name.is_ok() ? *name : mailbox);
+  auto e = std::make_shared<WatchEntry>();
+  e->callback = std::move(callback);
+  watchers_->add(key, e);
+  return std::make_unique<FileWatchHandle>(watchers_, key, e);
+}
+
+void FileStore::notify(const std::string& account_id, const std::string& mailbox,
+                       uint64_t modseq) {
+  auto list = watchers_->get(watch_key(account_id, mailbox));
+  if (list.empty()) return;
+  ChangeEvent ev{account_id, mailbox, modseq};
+  for (auto& e : list) {
+    std::lock_guard<std::recursive_mutex> lk(e->mu);
+    if (e->active && e->callback) e->callback(ev);
+  }
+}
+
+// --- users ------------------------------------------------------------------------------
+
+FileStore::FileStore(const StoreOptions& options)
+    : options_(options), watchers_(std::make_shared<WatchRegistry>()) {
+  if (options_.open_users_cache == 0) options_.open_users_cache = 1;
+}
+
+FileStore::~FileStore() = default;
+
+Result<std::string> FileStore::canonical(const std::string& mailbox) const {
+  return canonical_mailbox_name(mailbox, options_.max_mailbox_name);
+}
+
+Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id) {
+  auto ok = check_account_id(account_id);
+  if (!ok.is_ok()) return ok;
+  {
+    std::lock_guard<std::mutex> lk(cache_mu_);
+    auto it = cache_.find(account_id);
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      return it->second.first;
+    }
+  }
+  // Open outside the cache lock: opening creates directories and may wait on SQLite.
+  auto u = std::make_shared<UserIndex>(account_id, options_.root + "/" + account_id,
+                                       options_.fsync);
+  auto s = u->files.prepare();
+  if (!s.is_ok()) return s;
+  auto db = Db::open(u->files.dir() + "/index.db", options_.fsync);
+  if (!db.is_ok()) return db.status();
+  u->db = std::move(db).value();
+  s = create_schema(*u->db);
+  if (s.is_ok()) s = init_special_folders(*u->db);
+  if (!s.is_ok()) return s;
+
+  std::lock_guard<std::mutex> lk(cache_mu_);
+  auto it = cache_.find(account_id);
+  if (it != cache_.end()) {  // another thread opened it meanwhile: use theirs
+    lru_.splice(lru_.begin(), lru_, it->second.second);
+    return it->second.first;
+  }
+  lru_.push_front(account_id);
+  cache_[account_id] = {u, lru_.begin()};
+  while (cache_.size() > options_.open_users_cache) {
+    // Evicted handles close when their last user drops the shared_ptr.
+    cache_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return u;
+}
+
+const StoreOptions* file_store_options(const MailStore& store) {
+  auto* fs = dynamic_cast<const FileStore*>(&store);
+  return fs ? &fs->options() : nullptr;
+}
+
+std::unique_ptr<MailStore> open_file_store(const StoreOptions& options) {
+  return std::make_unique<FileStore>(options);
+}
+
+}  // namespace mailroom::store

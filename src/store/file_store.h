@@ -1,0 +1,123 @@
+// The file-per-message MailStore (private to src/store; FORMAT.md describes the layout).
+//
+// Locking: one mutex per open user serializes that user's index work inside this process;
+// SQLite's BEGIN IMMEDIATE serializes writers across processes (mailroomd and mailroomctl).
+// Message files are written before the user lock is taken, so slow fsyncs of one delivery
+// do not stall readers longer than the index commit.
+#pragma once
+
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "src/store/mail_store.h"
+#include "src/store/message_files.h"
+#include "src/store/sqlite_db.h"
+
+namespace mailroom::store {
+
+struct UserIndex {
+  UserIndex(std::string id_, std::string dir_, bool durable)
+      : id(std::move(id_)), files(std::move(dir_), durable) {}
+  std::string id;
+  std::mutex mu;
+  std::unique_ptr<Db> db;
+  MessageFiles files;
+};
+
+struct MailboxRow {
+  int64_t id = 0;
+  std::string name;
+  SpecialUse special_use = SpecialUse::none;
+  uint32_t uid_validity = 0;
+  uint32_t uid_next = 1;
+  uint64_t highest_modseq = 1;
+};
+
+// The index schema (FORMAT.md "Index"); idempotent.
+core::Status create_schema(Db& db);
+// Creates INBOX and the special-use folders once per user.
+core::Status init_special_folders(Db& db);
+core::Result<MailboxRow> find_mailbox(Db& db, const std::string& canonical_name);
+// Inserts a mailbox (and its missing parents) with fresh UIDVALIDITY values.
+core::Result<MailboxRow> insert_mailbox(Db& db, const std::string& canonical_name, SpecialUse use);
+core::Status set_mailbox_counters(Db& db, const MailboxRow& row);
+core::Status add_usage(Db& db, int64_t bytes, int64_t messages);
+core::Result<QuotaUsage> read_usage(Db& db);
+// Deletes the files row when no message references `guid`; returns true if it did.
+bool drop_file_if_unreferenced(Db& db, const std::string& guid);
+// The message columns read_meta() expects, spliced into SQL literals (statements are cached
+// by the literal's address, so SQL text is never built at run time).
+#define MAILROOM_META_COLUMNS \
+  " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, guid "
+MessageMeta read_meta(const Stmt& s);
+
+class WatchRegistry;
+
+class FileStore final : public MailStore {
+ public:
+  explicit FileStore(const StoreOptions& options);
+  ~FileStore() override;
+
+  Result<std::vector<MailboxInfo>> list_mailboxes(const std::string& account_id) override;
+  Result<MailboxInfo> mailbox_status(const std::string& account_id,
+                                     const std::string& mailbox) override;
+  Status create_mailbox(const std::string& account_id, const std::string& mailbox,
+                        SpecialUse use) override;
+  Status delete_mailbox(const std::string& account_id, const std::string& mailbox,
+                        bool delete_children) override;
+  Status rename_mailbox(const std::string& account_id, const std::string& from,
+                        const std::string& to) override;
+  Status set_subscribed(const std::string& account_id, const std::string& mailbox,
+                        bool subscribed) override;
+  Result<std::vector<std::string>> subscriptions(const std::string& account_id) override;
+
+  Result<AppendResult> append(const std::string& account_id,
+                              const AppendRequest& request) override;
+  Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) override;
+  Result<Changes> changes_since(const std::string& account_id, const std::string& mailbox,
+                                uint64_t modseq) override;
+  Result<StoreFlagsResult> store_flags(const std::string& account_id, const std::string& mailbox,
+                                       const StoreFlagsRequest& request) override;
+  Result<std::vector<uint32_t>> expunge(const std::string& account_id,
+                                        const std::string& mailbox,
+                                        const std::vector<uint32_t>& uids) override;
+  Result<CopyResult> copy(const std::string& account_id, const std::string& from,
+                          const std::vector<uint32_t>& uids, const std::string& to,
+                          const Quota& quota) override;
+  Result<CopyResult> move(const std::string& account_id, const std::string& from,
+                          const std::vector<uint32_t>& uids, const std::string& to) override;
+  Result<std::string> read_message(const std::string& account_id, const std::string& mailbox,
+                                   uint32_t uid) override;
+  Result<std::string> facts(const std::string& account_id, const std::string& mailbox,
+                            uint32_t uid) override;
+  Status mark_retrieved(const std::string& account_id, const std::string& mailbox, uint32_t uid,
+                        int64_t when, const std::string& client_ip) override;
+  Result<QuotaUsage> quota_usage(const std::string& account_id) override;
+  std::unique_ptr<WatchHandle> watch(const std::string& account_id, const std::string& mailbox,
+                                     std::function<void(const ChangeEvent&)> callback) override;
+  const StoreOptions& options() const { return options_; }
+
+ private:
+  // The open index of a user (from the LRU cache, opened on first use).
+  Result<std::shared_ptr<UserIndex>> user(const std::string& account_id);
+  Result<std::string> canonical(const std::string& mailbox) const;
+  void notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq);
+  Result<CopyResult> copy_or_move(const std::string& account_id, const std::string& from,
+                                  const std::vector<uint32_t>& uids, const std::string& to,
+                                  const Quota* quota, bool move);
+
+  StoreOptions options_;
+  std::mutex cache_mu_;
+  std::list<std::string> lru_;  // most recent first
+  std::unordered_map<std::string,
+                     std::pair<std::shared_ptr<UserIndex>, std::list<std::string>::iterator>>
+      cache_;
+  std::shared_ptr<WatchRegistry> watchers_;
+};
+
+}  // namespace mailroom::store

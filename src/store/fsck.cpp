@@ -1,0 +1,339 @@
+// fsck: verify a user's index against the message files, and repair (FORMAT.md "fsck").
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "src/store/file_store.h"
+#include "src/store/maintenance.h"
+#include "src/store/names.h"
+
+namespace mailroom::store {
+namespace {
+
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+int64_t mtime_of(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : 0;
+}
+
+// A fresh index holding every message file, in INBOX, in file-time order.
+core::Status rebuild_index(const StoreOptions& options, MessageFiles& files, const std::string& db_path,
+                           FsckReport& report) {
+  auto db = Db::open(db_path, options.fsync);
+  if (!db.is_ok()) return db.status();
+  Db& d = **db;
+  auto s = create_schema(d);
+  if (s.is_ok()) s = init_special_folders(d);
+  if (!s.is_ok()) return s;
+  std::vector<std::pair<int64_t, std::string>> by_time;
+  for (auto& g : files.list()) by_time.emplace_back(mtime_of(files.path_for(g)), g);
+  std::sort(by_time.begin(), by_time.end());
+  Transaction tx(d);
+  s = tx.begin();
+  if (!s.is_ok()) return s;
+  auto inbox = find_mailbox(d, "INBOX");
+  if (!inbox.is_ok()) return inbox.status();
+  MailboxRow row = *inbox;
+  int64_t bytes = 0;
+  for (auto& [when, guid] : by_time) {
+    auto size = files.size_of(guid);
+    if (!size.is_ok()) continue;
+    uint32_t uid = row.uid_next++;
+    uint64_t modseq = ++row.highest_modseq;
+    s = d.prepare("INSERT OR IGNORE INTO files(guid, size) VALUES (?, ?)")
+            ->bind(1, guid)
+            .bind(2, static_cast<int64_t>(*size))
+            .run();
+    if (s.is_ok())
+      s = d.prepare(
+               "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
+              ->bind(1, row.id)
+              .bind(2, static_cast<int64_t>(uid))
+              .bind(3, static_cast<int64_t>(modseq))
+              .bind(4, guid)
+              .bind(5, static_cast<int64_t>(*size))
+              .bind(6, when)
+              .run();
+    if (!s.is_ok()) return s;
+    bytes += static_cast<int64_t>(*size);
+  }
+  s = set_mailbox_counters(d, row);
+  if (s.is_ok()) s = add_usage(d, bytes, static_cast<int64_t>(by_time.size()));
+  if (s.is_ok()) s = tx.commit();
+  if (!s.is_ok()) return s;
+  report.index_rebuilt = true;
+  report.repaired.push_back("index rebuilt from " + std::to_string(by_time.size()) +
+                            " message files into INBOX");
+  return core::Status::ok();
+}
+
+struct FileRow {
+  uint64_t size = 0;
+};
+
+}  // namespace
+
+std::vector<std::string> list_store_accounts(const StoreOptions& options) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(options.root.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || !check_account_id(name).is_ok()) continue;
+    if (file_exists(options.root + "/" + name + "/index.db") ||
+        file_exists(options.root + "/" + name + "/msg"))
+      out.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::string& account_id,
+                                   const FsckOptions& opt) {
+  auto ok = check_account_id(account_id);
+  if (!ok.is_ok()) return ok;
+  std::string dir = options.root + "/" + account_id;
+  if (!file_exists(dir)) return core::not_found("no mail store for this account", dir);
+  FsckReport report;
+  report.account_id = account_id;
+  MessageFiles files(dir, options.fsync);
+  std::string db_path = dir + "/index.db";
+
+  // 1. The index itself.
+  bool need_rebuild = false;
+  if (!file_exists(db_path)) {
+    report.errors.push_back("index missing");
+    need_rebuild = true;
+  } else {
+    auto db = Db::open(db_path, options.fsync);
+    if (!db.is_ok()) {
+      report.errors.push_back("index cannot be opened: " + db.status().log_detail());
+      need_rebuild = true;
+    } else {
+      auto q = (*db)->prepare("PRAGMA integrity_check");
+      core::Status err;
+      std::string verdict = q->step(&err) ? q->text(0) : err.log_detail();
+      if (verdict != "ok") {
+        report.errors.push_back("index corrupt: " + verdict);
+        need_rebuild = true;
+      }
+    }
+  }
+  if (need_rebuild) {
+    report.files = files.list().size();
+    if (!opt.repair) return report;
+    std::string aside = db_path + ".broken-" + std::to_string(::time(nullptr));
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::string p = db_path + suffix;
+      if (file_exists(p)) ::rename(p.c_str(), (aside + suffix).c_str());
+    }
+    auto s = rebuild_index(options, files, db_path, report);
+    if (!s.is_ok()) return s;
+    report.messages = report.files;
+    return report;
+  }
+
+  auto dbr = Db::open(db_path, options.fsync);
+  if (!dbr.is_ok()) return dbr.status();
+  Db& db = **dbr;
+  Transaction tx(db);
+  auto s = tx.begin();
+  if (!s.is_ok()) return s;
+
+  // 2. Files the index names must exist with the recorded size.
+  std::map<std::string, FileRow> rows;
+  {
+    auto q = db.prepare("SELECT guid, size FROM files");
+    while (q->step()) rows[q->text(0)] = FileRow{static_cast<uint64_t>(q->i64(1))};
+  }
+  std::vector<std::string> on_disk = files.list();
+  report.files = on_disk.size();
+  std::set<std::string> disk_set(on_disk.begin(), on_disk.end());
+  std::vector<std::string> missing;
+  for (auto& [guid, row] : rows) {
+    auto size = files.size_of(guid);
+    if (!size.is_ok()) {
+      report.errors.push_back("message file missing: " + guid);
+      missing.push_back(guid);
+    } else if (*size != row.size) {
+      report.errors.push_back("message file " + guid + " has " + std::to_string(*size) +
+                              " octets, index says " + std::to_string(row.size));
+      if (opt.repair) {
+        db.prepare("UPDATE files SET size=? WHERE guid=?")->bind(1, static_cast<int64_t>(*size)).bind(2, guid).run();
+        db.prepare("UPDATE messages SET size=? WHERE guid=?")->bind(1, static_cast<int64_t>(*size)).bind(2, guid).run();
+        report.repaired.push_back("size of " + guid + " corrected");
+      }
+    }
+  }
+  // Message rows whose guid has no files row.
+  {
+    auto q = db.prepare(
+        "SELECT DISTINCT m.guid FROM messages m LEFT JOIN files f ON f.guid=m.guid "
+        "WHERE f.guid IS NULL");
+    std::vector<std::string> dangling;
+    while (q->step()) dangling.push_back(q->text(0));
+    q.reset();
+    for (auto& g : dangling) {
+      report.errors.push_back("message row without file row: " + g);
+      auto size = files.size_of(g);
+      if (size.is_ok() && opt.repair) {
+        db.prepare("INSERT INTO files(guid, size) VALUES (?, ?)")->bind(1, g).bind(2, static_cast<int64_t>(*size)).run();
+        db.prepare("UPDATE messages SET size=? WHERE guid=?")->bind(1, static_cast<int64_t>(*size)).bind(2, g).run();
+        report.repaired.push_back("file row of " + g + " restored");
+      } else if (!size.is_ok()) {
+        missing.push_back(g);
+      }
+    }
+  }
+  if (opt.repair) {
+    for (auto& g : missing) {
+      // The message is gone: expunge its rows so clients see VANISHED, not a broken FETCH.
+      std::vector<std::pair<int64_t, int64_t>> victims;
+      {
+        auto q = db.prepare("SELECT mailbox_id, uid FROM messages WHERE guid=?");
+        q->bind(1, g);
+        while (q->step()) victims.emplace_back(q->i64(0), q->i64(1));
+      }
+      for (auto& [box, uid] : victims) {
+        db.prepare(
+              "UPDATE mailboxes SET highest_modseq=highest_modseq+1 WHERE id=?")->bind(1, box).run();
+        db.prepare(
+              "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+              "SELECT ?, ?, highest_modseq FROM mailboxes WHERE id=?")
+            ->bind(1, box).bind(2, uid).bind(3, box).run();
+        db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")->bind(1, box).bind(2, uid).run();
+      }
+      db.prepare("DELETE FROM files WHERE guid=?")->bind(1, g).run();
+      report.repaired.push_back("rows of missing file " + g + " expunged");
+    }
+  }
+
+  // 3. Per-mailbox counters: UIDs never reused, MODSEQ never behind a row.
+  {
+    auto q = db.prepare(
+        "SELECT b.id, b.name, b.uid_next, b.highest_modseq, "
+        "max(coalesce((SELECT max(uid) FROM messages m WHERE m.mailbox_id=b.id),0), "
+        "    coalesce((SELECT max(uid) FROM expunged e WHERE e.mailbox_id=b.id),0)), "
+        "max(coalesce((SELECT max(modseq) FROM messages m WHERE m.mailbox_id=b.id),0), "
+        "    coalesce((SELECT max(modseq) FROM expunged e WHERE e.mailbox_id=b.id),0)) "
+        "FROM mailboxes b");
+    std::vector<MailboxRow> fixes;
+    while (q->step()) {
+      MailboxRow r;
+      r.id = q->i64(0);
+      r.name = q->text(1);
+      r.uid_next = static_cast<uint32_t>(q->i64(2));
+      r.highest_modseq = static_cast<uint64_t>(q->i64(3));
+      auto max_uid = static_cast<uint32_t>(q->i64(4));
+      auto max_modseq = static_cast<uint64_t>(q->i64(5));
+      bool bad = false;
+      if (r.uid_next <= max_uid) {
+        report.errors.push_back("mailbox " + r.name + ": UIDNEXT " + std::to_string(r.uid_next) +
+                                " not above UID " + std::to_string(max_uid));
+        r.uid_next = max_uid + 1;
+        bad = true;
+      }
+      if (r.highest_modseq < max_modseq) {
+        report.errors.push_back("mailbox " + r.name + ": HIGHESTMODSEQ behind a message");
+        r.highest_modseq = max_modseq;
+        bad = true;
+      }
+      if (bad) fixes.push_back(r);
+    }
+    q.reset();
+    if (opt.repair)
+      for (auto& r : fixes) {
+        set_mailbox_counters(db, r);
+        report.repaired.push_back("counters of mailbox " + r.name + " corrected");
+      }
+  }
+  {
+    auto q = db.prepare("SELECT count(*) FROM messages m LEFT JOIN mailboxes b ON b.id=m.mailbox_id WHERE b.id IS NULL");
+    if (q->step() && q->i64(0) > 0) {
+      report.errors.push_back(std::to_string(q->i64(0)) + " messages in no mailbox");
+      q.reset();
+      if (opt.repair) {
+        auto inbox = find_mailbox(db, "INBOX");
+        if (inbox.is_ok()) {
+          // Re-home them in INBOX with fresh UIDs.
+          std::vector<std::pair<int64_t, int64_t>> lost;
+          auto l = db.prepare("SELECT m.mailbox_id, m.uid FROM messages m LEFT JOIN mailboxes b ON b.id=m.mailbox_id WHERE b.id IS NULL");
+          while (l->step()) lost.emplace_back(l->i64(0), l->i64(1));
+          l.reset();
+          MailboxRow row = *inbox;
+          for (auto& [box, uid] : lost) {
+            db.prepare("UPDATE messages SET mailbox_id=?, uid=?, modseq=? WHERE mailbox_id=? AND uid=?")
+                ->bind(1, row.id).bind(2, static_cast<int64_t>(row.uid_next++))
+                .bind(3, static_cast<int64_t>(++row.highest_modseq)).bind(4, box).bind(5, uid).run();
+          }
+          set_mailbox_counters(db, row);
+          report.repaired.push_back("messages without mailbox moved to INBOX");
+        }
+      }
+    }
+  }
+
+  // 4. Quota usage is exact.
+  {
+    auto q = db.prepare("SELECT coalesce(sum(size),0), count(*) FROM messages");
+    q->step();
+    auto bytes = static_cast<uint64_t>(q->i64(0));
+    auto count = static_cast<uint64_t>(q->i64(1));
+    q.reset();
+    report.messages = count;
+    auto usage = read_usage(db);
+    if (usage.is_ok() && (usage->bytes != bytes || usage->messages != count)) {
+      report.errors.push_back("quota usage " + std::to_string(usage->bytes) + "/" +
+                              std::to_string(usage->messages) + " but messages hold " +
+                              std::to_string(bytes) + "/" + std::to_string(count));
+      if (opt.repair) {
+        db.prepare("UPDATE meta SET value=? WHERE key='usage_bytes'")->bind(1, static_cast<int64_t>(bytes)).run();
+        db.prepare("UPDATE meta SET value=? WHERE key='usage_messages'")->bind(1, static_cast<int64_t>(count)).run();
+        report.repaired.push_back("quota usage recomputed");
+      }
+    }
+  }
+  if (opt.repair) {
+    s = tx.commit();
+    if (!s.is_ok()) return s;
+  } else {
+    db.rollback();
+  }
+
+  // 5. Garbage: files nobody references (an append that was never acknowledged, or an
+  // expunge interrupted after its commit) and tmp/ leftovers.
+  int64_t now = ::time(nullptr);
+  for (auto& g : on_disk) {
+    if (rows.count(g)) continue;
+    if (now - mtime_of(files.path_for(g)) < opt.min_orphan_age_seconds) continue;
+    // Re-check under the current index: a concurrent append may have committed it.
+    auto q = db.prepare("SELECT 1 FROM files WHERE guid=?");
+    q->bind(1, g);
+    if (q->step()) continue;
+    q.reset();
+    ++report.orphan_files;
+    if (opt.repair) files.remove(g);
+  }
+  for (auto& t : files.list_tmp(opt.min_orphan_age_seconds)) {
+    ++report.tmp_files;
+    if (opt.repair) ::unlink((dir + "/tmp/" + t).c_str());
+  }
+  if (opt.repair && (report.orphan_files || report.tmp_files))
+    report.repaired.push_back("removed " + std::to_string(report.orphan_files) +
+                              " unreferenced message files and " +
+                              std::to_string(report.tmp_files) + " temporary files");
+  return report;
+}
+
+}  // namespace mailroom::store

@@ -1,0 +1,206 @@
+// The per-user index: schema and small row helpers shared by the FileStore operations.
+#include <ctime>
+
+#include "src/store/file_store.h"
+#include "src/store/names.h"
+
+namespace mailroom::store {
+
+core::Status create_schema(Db& db) {
+  return db.exec(R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mailboxes(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  special_use INTEGER NOT NULL DEFAULT 0,
+  uid_validity INTEGER NOT NULL,
+  uid_next INTEGER NOT NULL DEFAULT 1,
+  highest_modseq INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS files(
+  guid TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  facts BLOB);
+CREATE TABLE IF NOT EXISTS messages(
+  mailbox_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  guid TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  internal_date INTEGER NOT NULL,
+  internal_tz INTEGER NOT NULL DEFAULT 0,
+  flags INTEGER NOT NULL DEFAULT 0,
+  keywords TEXT NOT NULL DEFAULT '',
+  retrieved_at INTEGER NOT NULL DEFAULT 0,
+  retrieved_by TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_guid ON messages(guid);
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox_id, modseq);
+CREATE TABLE IF NOT EXISTS expunged(
+  mailbox_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('usage_bytes', 0),
+  ('usage_messages', 0), ('next_uid_validity', 0);
+)sql");
+}
+
+core::Status init_special_folders(Db& db) {
+  {
+    auto q = db.prepare("SELECT value FROM meta WHERE key='special_folders'");
+    if (q->step()) return core::Status::ok();
+  }
+  Transaction tx(db);
+  auto s = tx.begin();
+  if (!s.is_ok()) return s;
+  {
+    auto q = db.prepare("SELECT value FROM meta WHERE key='special_folders'");
+    if (q->step()) return core::Status::ok();  // another process did it first
+  }
+  const std::pair<const char*, SpecialUse> folders[] = {
+      {"INBOX", SpecialUse::inbox}, {"Sent", SpecialUse::sent},   {"Drafts", SpecialUse::drafts},
+      {"Trash", SpecialUse::trash}, {"Junk", SpecialUse::junk},   {"Ads", SpecialUse::ads}};
+  for (const auto& [name, use] : folders) {
+    auto existing = find_mailbox(db, name);
+    if (existing.is_ok()) continue;
+    auto r = insert_mailbox(db, name, use);
+    if (!r.is_ok()) return r.status();
+    s = db.prepare("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")->bind(1, name).run();
+    if (!s.is_ok()) return s;
+  }
+  s = db.prepare("INSERT INTO meta(key, value) VALUES ('special_folders', 1)")->run();
+  if (!s.is_ok()) return s;
+  return tx.commit();
+}
+
+core::Result<MailboxRow> find_mailbox(Db& db, const std::string& name) {
+  auto q = db.prepare(
+      "SELECT id, special_use, uid_validity, uid_next, highest_modseq FROM mailboxes "
+      "WHERE name=?");
+  q->bind(1, name);
+  core::Status err;
+  if (!q->step(&err)) {
+    if (!err.is_ok()) return err;
+    return core::not_found("no such mailbox", name);
+  }
+  MailboxRow r;
+  r.id = q->i64(0);
+  r.name = name;
+  r.special_use = static_cast<SpecialUse>(q->i64(1));
+  r.uid_validity = static_cast<uint32_t>(q->i64(2));
+  r.uid_next = static_cast<uint32_t>(q->i64(3));
+  r.highest_modseq = static_cast<uint64_t>(q->i64(4));
+  return r;
+}
+
+namespace {
+
+// RFC 3501 2.3.1.1: a new UIDVALIDITY for every (re)created name; time-based and strictly
+// increasing per user so a deleted and recreated mailbox never repeats one.
+core::Result<uint32_t> next_uid_validity(Db& db) {
+  int64_t next = 0;
+  {
+    auto q = db.prepare("SELECT value FROM meta WHERE key='next_uid_validity'");
+    if (q->step()) next = q->i64(0);
+  }
+  int64_t now = static_cast<int64_t>(::time(nullptr));
+  if (next < now) next = now;
+  if (next <= 0 || next >= 0xFFFFFFFFLL) next = 1;
+  auto s = db.prepare("UPDATE meta SET value=? WHERE key='next_uid_validity'")
+               ->bind(1, next + 1)
+               .run();
+  if (!s.is_ok()) return s;
+  return static_cast<uint32_t>(next);
+}
+
+}  // namespace
+
+core::Result<MailboxRow> insert_mailbox(Db& db, const std::string& name, SpecialUse use) {
+  // Parents first (RFC 3501 6.3.3: create superior hierarchical names as needed).
+  auto slash = name.rfind('/');
+  if (slash != std::string::npos) {
+    std::string parent = name.substr(0, slash);
+    auto p = find_mailbox(db, parent);
+    if (!p.is_ok()) {
+      if (p.code() != core::Code::not_found) return p.status();
+      auto made = insert_mailbox(db, parent, SpecialUse::none);
+      if (!made.is_ok()) return made.status();
+    }
+  }
+  auto uidv = next_uid_validity(db);
+  if (!uidv.is_ok()) return uidv.status();
+  auto s = db.prepare(
+                 "INSERT INTO mailboxes(name, special_use, uid_validity, uid_next, "
+                 "highest_modseq) VALUES (?, ?, ?, 1, 1)")
+               ->bind(1, name)
+               .bind(2, static_cast<int64_t>(use))
+               .bind(3, static_cast<int64_t>(*uidv))
+               .run();
+  if (!s.is_ok()) return s;
+  return find_mailbox(db, name);
+}
+
+core::Status set_mailbox_counters(Db& db, const MailboxRow& row) {
+  return db.prepare("UPDATE mailboxes SET uid_next=?, highest_modseq=? WHERE id=?")
+      ->bind(1, static_cast<int64_t>(row.uid_next))
+      .bind(2, static_cast<int64_t>(row.highest_modseq))
+      .bind(3, row.id)
+      .run();
+}
+
+core::Status add_usage(Db& db, int64_t bytes, int64_t messages) {
+  auto s = db.prepare("UPDATE meta SET value=value+? WHERE key='usage_bytes'")->bind(1, bytes).run();
+  if (!s.is_ok()) return s;
+  return db.prepare("UPDATE meta SET value=value+? WHERE key='usage_messages'")
+      ->bind(1, messages)
+      .run();
+}
+
+core::Result<QuotaUsage> read_usage(Db& db) {
+  QuotaUsage u;
+  auto q = db.prepare("SELECT key, value FROM meta WHERE key IN ('usage_bytes','usage_messages')");
+  core::Status err;
+  while (q->step(&err)) {
+    if (q->text(0) == "usage_bytes")
+      u.bytes = static_cast<uint64_t>(q->i64(1));
+    else
+      u.messages = static_cast<uint64_t>(q->i64(1));
+  }
+  if (!err.is_ok()) return err;
+  return u;
+}
+
+bool drop_file_if_unreferenced(Db& db, const std::string& guid) {
+  {
+    auto q = db.prepare("SELECT 1 FROM messages WHERE guid=? LIMIT 1");
+    q->bind(1, guid);
+    if (q->step()) return false;
+  }
+  db.prepare("DELETE FROM files WHERE guid=?")->bind(1, guid).run();
+  return true;
+}
+
+MessageMeta read_meta(const Stmt& s) {
+  MessageMeta m;
+  m.uid = static_cast<uint32_t>(s.i64(0));
+  m.modseq = static_cast<uint64_t>(s.i64(1));
+  m.size = static_cast<uint64_t>(s.i64(2));
+  m.internal_date = s.i64(3);
+  m.internal_tz = static_cast<int32_t>(s.i64(4));
+  m.flags = static_cast<uint32_t>(s.i64(5));
+  std::string kw = s.text(6);
+  size_t start = 0;
+  while (start < kw.size()) {
+    size_t sp = kw.find(' ', start);
+    if (sp == std::string::npos) sp = kw.size();
+    if (sp > start) m.keywords.push_back(kw.substr(start, sp - start));
+    start = sp + 1;
+  }
+  m.retrieved_at = s.i64(7);
+  m.retrieved_by = s.text(8);
+  m.guid = s.text(9);
+  return m;
+}
+
+}  // namespace mailroom::store

@@ -1,0 +1,224 @@
+#include "src/store/message_files.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace mailroom::store {
+namespace {
+
+core::Status errno_status(const char* what, const std::string& path) {
+  return core::io_error("mail store disk error",
+                        std::string(what) + " " + path + ": " + std::strerror(errno));
+}
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+}  // namespace
+
+std::string normalize_crlf(std::string_view m) {
+  std::string out;
+  out.reserve(m.size() + m.size() / 40 + 2);
+  for (size_t i = 0; i < m.size(); ++i) {
+    char c = m[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < m.size() && m[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string new_guid() {
+  unsigned char buf[16];
+  size_t got = 0;
+  while (got < sizeof buf) {
+    ssize_t n = getrandom(buf + got, sizeof buf - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : buf) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+bool valid_guid(std::string_view g) {
+  if (g.size() != 32) return false;
+  for (char c : g)
+    if (!is_hex(c)) return false;
+  return true;
+}
+
+core::Status fsync_dir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status("open dir", path);
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (rc != 0) return errno_status("fsync dir", path);
+  return core::Status::ok();
+}
+
+core::Status make_dirs(const std::string& path, bool durable) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return core::Status::ok();
+    return core::io_error("mail store disk error", path + " is not a directory");
+  }
+  auto slash = path.find_last_of('/');
+  std::string parent = slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+  if (slash != std::string::npos && slash != 0) {
+    auto s = make_dirs(parent, durable);
+    if (!s.is_ok()) return s;
+  }
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return errno_status("mkdir", path);
+  if (durable) return fsync_dir(parent);
+  return core::Status::ok();
+}
+
+core::Status MessageFiles::prepare() {
+  auto s = make_dirs(dir_ + "/msg", durable_);
+  if (s.is_ok()) s = make_dirs(dir_ + "/tmp", durable_);
+  return s;
+}
+
+std::string MessageFiles::path_for(std::string_view guid) const {
+  std::string p = dir_ + "/msg/";
+  p.append(guid.substr(0, 2));
+  p += '/';
+  p.append(guid);
+  p += ".eml";
+  return p;
+}
+
+core::Status MessageFiles::write(std::string_view guid, std::string_view data) {
+  std::string tmp = dir_ + "/tmp/" + std::string(guid) + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_status("create", tmp);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto s = errno_status("write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (durable_ && ::fsync(fd) != 0) {
+    auto s = errno_status("fsync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  ::close(fd);
+  std::string bucket = dir_ + "/msg/" + std::string(guid.substr(0, 2));
+  auto s = make_dirs(bucket, durable_);
+  if (!s.is_ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  std::string final_path = path_for(guid);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    auto st = errno_status("rename", final_path);
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (durable_) return fsync_dir(bucket);
+  return core::Status::ok();
+}
+
+core::Result<std::string> MessageFiles::read(std::string_view guid) const {
+  std::string p = path_for(guid);
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return core::not_found("message file missing", p);
+    return errno_status("open", p);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    auto s = errno_status("stat", p);
+    ::close(fd);
+    return s;
+  }
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = ::read(fd, out.data() + off, out.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(off);
+  return out;
+}
+
+core::Result<uint64_t> MessageFiles::size_of(std::string_view guid) const {
+  struct stat st;
+  std::string p = path_for(guid);
+  if (::stat(p.c_str(), &st) != 0) {
+    if (errno == ENOENT) return core::not_found("message file missing", p);
+    return errno_status("stat", p);
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void MessageFiles::remove(std::string_view guid) const { ::unlink(path_for(guid).c_str()); }
+
+std::vector<std::string> MessageFiles::list() const {
+  std::vector<std::string> out;
+  std::string msg = dir_ + "/msg";
+  DIR* d = ::opendir(msg.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string bucket = e->d_name;
+    if (bucket.size() != 2 || !is_hex(bucket[0]) || !is_hex(bucket[1])) continue;
+    DIR* b = ::opendir((msg + "/" + bucket).c_str());
+    if (!b) continue;
+    while (dirent* f = ::readdir(b)) {
+      std::string name = f->d_name;
+      if (name.size() == 36 && name.compare(32, 4, ".eml") == 0 &&
+          valid_guid(name.substr(0, 32)) && name.compare(0, 2, bucket) == 0)
+        out.push_back(name.substr(0, 32));
+    }
+    ::closedir(b);
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::vector<std::string> MessageFiles::list_tmp(int64_t min_age_seconds) const {
+  std::vector<std::string> out;
+  std::string tmp = dir_ + "/tmp";
+  DIR* d = ::opendir(tmp.c_str());
+  if (!d) return out;
+  int64_t now = ::time(nullptr);
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::stat((tmp + "/" + name).c_str(), &st) != 0) continue;
+    if (now - st.st_mtime >= min_age_seconds) out.push_back(name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace mailroom::store

@@ -1,0 +1,273 @@
+// FileStore: the mailbox tree (list, status, create, delete, rename, subscriptions).
+#include <algorithm>
+
+#include "src/store/file_store.h"
+#include "src/store/names.h"
+
+namespace mailroom::store {
+namespace {
+
+constexpr const char* kListSql =
+    "SELECT b.name, b.special_use, b.uid_validity, b.uid_next, b.highest_modseq, "
+    "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id), "
+    "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id AND (m.flags & 1)=0), "
+    "(SELECT coalesce(sum(size),0) FROM messages m WHERE m.mailbox_id=b.id), "
+    "EXISTS(SELECT 1 FROM subscriptions s WHERE s.name=b.name) "
+    "FROM mailboxes b ORDER BY b.name";
+
+constexpr const char* kStatusSql =
+    "SELECT b.name, b.special_use, b.uid_validity, b.uid_next, b.highest_modseq, "
+    "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id), "
+    "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id AND (m.flags & 1)=0), "
+    "(SELECT coalesce(sum(size),0) FROM messages m WHERE m.mailbox_id=b.id), "
+    "EXISTS(SELECT 1 FROM subscriptions s WHERE s.name=b.name) "
+    "FROM mailboxes b WHERE b.name=?";
+
+MailboxInfo read_info(const Stmt& q) {
+  MailboxInfo i;
+  i.name = q.text(0);
+  i.special_use = static_cast<SpecialUse>(q.i64(1));
+  i.uid_validity = static_cast<uint32_t>(q.i64(2));
+  i.uid_next = static_cast<uint32_t>(q.i64(3));
+  i.highest_modseq = static_cast<uint64_t>(q.i64(4));
+  i.messages = static_cast<uint32_t>(q.i64(5));
+  i.unseen = static_cast<uint32_t>(q.i64(6));
+  i.size = static_cast<uint64_t>(q.i64(7));
+  i.subscribed = q.i64(8) != 0;
+  return i;
+}
+
+std::vector<std::string> all_names(Db& db) {
+  std::vector<std::string> names;
+  auto q = db.prepare("SELECT name FROM mailboxes");
+  while (q->step()) names.push_back(q->text(0));
+  return names;
+}
+
+// Removes every message of a mailbox (inside the caller's transaction); returns the guids
+// whose files are no longer referenced.
+core::Result<std::vector<std::string>> drop_messages(Db& db, int64_t mailbox_id) {
+  std::vector<std::string> guids;
+  int64_t bytes = 0, count = 0;
+  {
+    auto q = db.prepare("SELECT guid, size FROM messages WHERE mailbox_id=?");
+    q->bind(1, mailbox_id);
+    while (q->step()) {
+      guids.push_back(q->text(0));
+      bytes += q->i64(1);
+      ++count;
+    }
+  }
+  auto s = db.prepare("DELETE FROM messages WHERE mailbox_id=?")->bind(1, mailbox_id).run();
+  if (s.is_ok()) s = db.prepare("DELETE FROM expunged WHERE mailbox_id=?")->bind(1, mailbox_id).run();
+  if (s.is_ok()) s = add_usage(db, -bytes, -count);
+  if (!s.is_ok()) return s;
+  std::sort(guids.begin(), guids.end());
+  guids.erase(std::unique(guids.begin(), guids.end()), guids.end());
+  std::vector<std::string> unreferenced;
+  for (auto& g : guids)
+    if (drop_file_if_unreferenced(db, g)) unreferenced.push_back(g);
+  return unreferenced;
+}
+
+}  // namespace
+
+Result<std::vector<MailboxInfo>> FileStore::list_mailboxes(const std::string& account_id) {
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  std::vector<MailboxInfo> out;
+  auto q = (*u)->db->prepare(kListSql);
+  core::Status err;
+  while (q->step(&err)) out.push_back(read_info(*q));
+  if (!err.is_ok()) return err;
+  return out;
+}
+
+Result<MailboxInfo> FileStore::mailbox_status(const std::string& account_id,
+                                              const std::string& mailbox) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  auto q = (*u)->db->prepare(kStatusSql);
+  q->bind(1, *name);
+  core::Status err;
+  if (!q->step(&err)) return err.is_ok() ? core::not_found("no such mailbox", *name) : err;
+  return read_info(*q);
+}
+
+Status FileStore::create_mailbox(const std::string& account_id, const std::string& mailbox,
+                                 SpecialUse use) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  Db& db = *(*u)->db;
+  Transaction tx(db);
+  auto s = tx.begin();
+  if (!s.is_ok()) return s;
+  auto existing = find_mailbox(db, *name);
+  if (existing.is_ok())
+    return Status::error(Code::already_exists, "mailbox already exists", *name);
+  if (existing.code() != Code::not_found) return existing.status();
+  auto r = insert_mailbox(db, *name, use);
+  if (!r.is_ok()) return r.status();
+  return tx.commit();
+}
+
+Status FileStore::delete_mailbox(const std::string& account_id, const std::string& mailbox,
+                                 bool delete_children) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  if (is_inbox(*name)) return core::invalid_argument("INBOX cannot be deleted");
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::vector<std::string> deleted_names;
+  std::vector<std::string> unreferenced;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    Db& db = *(*u)->db;
+    Transaction tx(db);
+    auto s = tx.begin();
+    if (!s.is_ok()) return s;
+    auto row = find_mailbox(db, *name);
+    if (!row.is_ok()) return row.status();
+    std::vector<std::string> victims;
+    for (auto& n : all_names(db)) {
+      if (n != *name && is_same_or_child(n, *name)) {
+        if (!delete_children) return core::invalid_argument("mailbox has children", *name);
+        victims.push_back(n);
+      }
+    }
+    victims.push_back(*name);
+    for (auto& v : victims) {
+      auto r = find_mailbox(db, v);
+      if (!r.is_ok()) return r.status();
+      auto gone = drop_messages(db, r->id);
+      if (!gone.is_ok()) return gone.status();
+      unreferenced.insert(unreferenced.end(), gone->begin(), gone->end());
+      s = db.prepare("DELETE FROM mailboxes WHERE id=?")->bind(1, r->id).run();
+      if (!s.is_ok()) return s;
+    }
+    s = tx.commit();
+    if (!s.is_ok()) return s;
+    deleted_names = std::move(victims);
+  }
+  for (auto& g : unreferenced) (*u)->files.remove(g);
+  for (auto& n : deleted_names) notify(account_id, n, 0);
+  return Status::ok();
+}
+
+Status FileStore::rename_mailbox(const std::string& account_id, const std::string& from_raw,
+                                 const std::string& to_raw) {
+  auto from = canonical(from_raw);
+  if (!from.is_ok()) return from.status();
+  auto to = canonical(to_raw);
+  if (!to.is_ok()) return to.status();
+  if (is_inbox(*to))
+    return core::invalid_argument("cannot rename to INBOX");
+  if (*from != "INBOX" && is_same_or_child(*to, *from))
+    return core::invalid_argument("cannot rename a mailbox into itself");
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  uint64_t inbox_modseq = 0;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    Db& db = *(*u)->db;
+    Transaction tx(db);
+    auto s = tx.begin();
+    if (!s.is_ok()) return s;
+    auto src = find_mailbox(db, *from);
+    if (!src.is_ok()) return src.status();
+    if (find_mailbox(db, *to).is_ok())
+      return Status::error(Code::already_exists, "mailbox already exists", *to);
+    if (is_inbox(*from)) {
+      // RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox and leaves INBOX
+      // empty; INBOX's children stay where they are. UIDs are kept (new UIDVALIDITY).
+      auto dst = insert_mailbox(db, *to, SpecialUse::none);
+      if (!dst.is_ok()) return dst.status();
+      MailboxRow inbox = *src;
+      inbox.highest_modseq += 1;
+      s = db.prepare(
+                "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+                "SELECT ?, uid, ? FROM messages WHERE mailbox_id=?")
+              ->bind(1, inbox.id)
+              .bind(2, static_cast<int64_t>(inbox.highest_modseq))
+              .bind(3, inbox.id)
+              .run();
+      if (s.is_ok())
+        s = db.prepare("UPDATE messages SET mailbox_id=? WHERE mailbox_id=?")
+                ->bind(1, dst->id)
+                .bind(2, inbox.id)
+                .run();
+      MailboxRow moved = *dst;
+      moved.uid_next = inbox.uid_next;
+      moved.highest_modseq = inbox.highest_modseq;
+      if (s.is_ok()) s = set_mailbox_counters(db, moved);
+      if (s.is_ok()) s = set_mailbox_counters(db, inbox);
+      if (!s.is_ok()) return s;
+      inbox_modseq = inbox.highest_modseq;
+    } else {
+      std::vector<std::pair<std::string, std::string>> renames;
+      for (auto& n : all_names(db)) {
+        if (!is_same_or_child(n, *from)) continue;
+        std::string target = *to + n.substr(from->size());
+        if (target.size() > options_.max_mailbox_name)
+          return core::invalid_argument("mailbox name too long", target);
+        if (find_mailbox(db, target).is_ok())
+          return Status::error(Code::already_exists, "mailbox already exists", target);
+        renames.emplace_back(n, target);
+      }
+      // Parents of the new name (the new name itself must not exist yet).
+      auto slash = to->rfind('/');
+      if (slash != std::string::npos) {
+        std::string parent = to->substr(0, slash);
+        if (!find_mailbox(db, parent).is_ok()) {
+          auto made = insert_mailbox(db, parent, SpecialUse::none);
+          if (!made.is_ok()) return made.status();
+        }
+      }
+      for (auto& [old_name, new_name] : renames) {
+        s = db.prepare("UPDATE mailboxes SET name=? WHERE name=?")
+                ->bind(1, new_name)
+                .bind(2, old_name)
+                .run();
+        if (!s.is_ok()) return s;
+      }
+    }
+    s = tx.commit();
+    if (!s.is_ok()) return s;
+  }
+  notify(account_id, *from, inbox_modseq);
+  return Status::ok();
+}
+
+Status FileStore::set_subscribed(const std::string& account_id, const std::string& mailbox,
+                                 bool subscribed) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  Db& db = *(*u)->db;
+  if (subscribed)
+    return db.prepare("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")->bind(1, *name).run();
+  return db.prepare("DELETE FROM subscriptions WHERE name=?")->bind(1, *name).run();
+}
+
+Result<std::vector<std::string>> FileStore::subscriptions(const std::string& account_id) {
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  std::vector<std::string> out;
+  auto q = (*u)->db->prepare("SELECT name FROM subscriptions ORDER BY name");
+  core::Status err;
+  while (q->step(&err)) out.push_back(q->text(0));
+  if (!err.is_ok()) return err;
+  return out;
+}
+
+}  // namespace mailroom::store

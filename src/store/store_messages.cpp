@@ -1,0 +1,524 @@
+// FileStore: messages (append, snapshot, changes, flags, expunge, copy/move, read, facts).
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "src/store/file_store.h"
+#include "src/store/names.h"
+
+namespace mailroom::store {
+namespace {
+
+constexpr uint32_t kAllFlags = kSeen | kAnswered | kFlagged | kDeleted | kDraft;
+
+std::string join_keywords(const std::vector<std::string>& k) {
+  std::string out;
+  for (const auto& w : k) {
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
+core::Status check_keywords(const std::vector<std::string>& k) {
+  for (const auto& w : k)
+    if (!valid_keyword(w)) return core::invalid_argument("invalid keyword", w);
+  return core::Status::ok();
+}
+
+std::vector<uint32_t> sorted_unique(std::vector<uint32_t> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  v.erase(std::remove(v.begin(), v.end(), 0u), v.end());
+  return v;
+}
+
+core::Status check_quota(Db& db, uint64_t add_bytes, uint64_t add_messages, uint64_t max_bytes,
+                         uint64_t max_messages) {
+  if (max_bytes == 0 && max_messages == 0) return core::Status::ok();
+  auto usage = read_usage(db);
+  if (!usage.is_ok()) return usage.status();
+  if (max_bytes != 0 && usage->bytes + add_bytes > max_bytes)
+    return core::Status::error(core::Code::over_quota, "mailbox is full (storage quota)");
+  if (max_messages != 0 && usage->messages + add_messages > max_messages)
+    return core::Status::error(core::Code::over_quota, "mailbox is full (message quota)");
+  return core::Status::ok();
+}
+
+core::Result<MessageMeta> find_message(Db& db, int64_t mailbox_id, uint32_t uid) {
+  auto q = db.prepare("SELECT" MAILROOM_META_COLUMNS "FROM messages WHERE mailbox_id=? AND uid=?");
+  q->bind(1, mailbox_id).bind(2, static_cast<int64_t>(uid));
+  core::Status err;
+  if (!q->step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
+  return read_meta(*q);
+}
+
+}  // namespace
+
+Result<AppendResult> FileStore::append(const std::string& account_id, const AppendRequest& req) {
+  auto name = canonical(req.mailbox);
+  if (!name.is_ok()) return name.status();
+  auto kw_ok = check_keywords(req.keywords);
+  if (!kw_ok.is_ok()) return kw_ok;
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+
+  std::string data = normalize_crlf(req.message);
+  if (req.quota_bytes != 0 && data.size() > req.quota_bytes)
+    return Status::error(Code::too_large, "message is larger than the mailbox quota");
+  std::string facts_blob;
+  if (options_.facts) facts_blob = options_.facts(data);
+
+  // Durable order (FORMAT.md): file, fsync, rename, fsync dir; only then the index.
+  std::string guid = new_guid();
+  auto s = (*u)->files.write(guid, data);
+  if (!s.is_ok()) return s;
+
+  AppendResult result;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    Db& db = *(*u)->db;
+    Transaction tx(db);
+    s = tx.begin();
+    auto fail = [&](Status st) -> Result<AppendResult> {
+      (*u)->files.remove(guid);
+      return st;
+    };
+    if (!s.is_ok()) return fail(s);
+    auto box = find_mailbox(db, *name);
+    if (!box.is_ok() && box.code() == Code::not_found && req.create_mailbox)
+      box = insert_mailbox(db, *name, SpecialUse::none);
+    if (!box.is_ok()) return fail(box.status());
+    s = check_quota(db, data.size(), 1, req.quota_bytes, req.quota_messages);
+    if (!s.is_ok()) return fail(s);
+    MailboxRow row = *box;
+    if (row.uid_next == 0xFFFFFFFFu) return fail(Status::error(Code::internal, "UID space exhausted"));
+    result.uid_validity = row.uid_validity;
+    result.uid = row.uid_next++;
+    result.modseq = ++row.highest_modseq;
+    auto ins = db.prepare("INSERT INTO files(guid, size, facts) VALUES (?, ?, ?)");
+    ins->bind(1, guid).bind(2, static_cast<int64_t>(data.size()));
+    if (options_.facts) ins->bind_blob(3, facts_blob);
+    s = ins->run();
+    int64_t date = req.internal_date != 0 ? req.internal_date : static_cast<int64_t>(::time(nullptr));
+    if (s.is_ok())
+      s = db.prepare(
+                "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
+                "internal_tz, flags, keywords) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+              ->bind(1, row.id)
+              .bind(2, static_cast<int64_t>(result.uid))
+              .bind(3, static_cast<int64_t>(result.modseq))
+              .bind(4, guid)
+              .bind(5, static_cast<int64_t>(data.size()))
+              .bind(6, date)
+              .bind(7, static_cast<int64_t>(req.internal_tz))
+              .bind(8, static_cast<int64_t>(req.flags & kAllFlags))
+              .bind(9, join_keywords(normalize_keywords(req.keywords)))
+              .run();
+    if (s.is_ok()) s = set_mailbox_counters(db, row);
+    if (s.is_ok()) s = add_usage(db, static_cast<int64_t>(data.size()), 1);
+    if (s.is_ok()) s = tx.commit();
+    if (!s.is_ok()) return fail(s);
+  }
+  notify(account_id, *name, result.modseq);
+  return result;
+}
+
+Result<Snapshot> FileStore::snapshot(const std::string& account_id, const std::string& mailbox) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  Db& db = *(*u)->db;
+  // One read transaction so the counters and the rows agree.
+  auto s = db.exec("BEGIN");
+  if (!s.is_ok()) return s;
+  auto box = find_mailbox(db, *name);
+  if (!box.is_ok()) {
+    db.rollback();
+    return box.status();
+  }
+  Snapshot snap;
+  snap.uid_validity = box->uid_validity;
+  snap.uid_next = box->uid_next;
+  snap.highest_modseq = box->highest_modseq;
+  {
+    auto q = db.prepare("SELECT" MAILROOM_META_COLUMNS
+                        "FROM messages WHERE mailbox_id=? ORDER BY uid");
+    q->bind(1, box->id);
+    while (q->step(&s)) snap.messages.push_back(read_meta(*q));
+  }
+  db.rollback();
+  if (!s.is_ok()) return s;
+  return snap;
+}
+
+Result<Changes> FileStore::changes_since(const std::string& account_id,
+                                         const std::string& mailbox, uint64_t modseq) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  Db& db = *(*u)->db;
+  auto s = db.exec("BEGIN");
+  if (!s.is_ok()) return s;
+  auto box = find_mailbox(db, *name);
+  if (!box.is_ok()) {
+    db.rollback();
+    return box.status();
+  }
+  Changes c;
+  c.highest_modseq = box->highest_modseq;
+  {
+    auto q = db.prepare("SELECT" MAILROOM_META_COLUMNS
+                        "FROM messages WHERE mailbox_id=? AND modseq>? ORDER BY uid");
+    q->bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
+    while (q->step(&s)) c.changed.push_back(read_meta(*q));
+  }
+  if (s.is_ok()) {
+    auto q = db.prepare("SELECT uid FROM expunged WHERE mailbox_id=? AND modseq>? ORDER BY uid");
+    q->bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
+    while (q->step(&s)) c.expunged.push_back(static_cast<uint32_t>(q->i64(0)));
+  }
+  db.rollback();
+  if (!s.is_ok()) return s;
+  return c;
+}
+
+Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
+                                                const std::string& mailbox,
+                                                const StoreFlagsRequest& req) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto kw_ok = check_keywords(req.keywords);
+  if (!kw_ok.is_ok()) return kw_ok;
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  StoreFlagsResult out;
+  uint64_t new_modseq = 0;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    Db& db = *(*u)->db;
+    Transaction tx(db);
+    auto s = tx.begin();
+    if (!s.is_ok()) return s;
+    auto box = find_mailbox(db, *name);
+    if (!box.is_ok()) return box.status();
+    MailboxRow row = *box;
+    uint64_t modseq = row.highest_modseq + 1;
+    bool changed_any = false;
+    for (uint32_t uid : sorted_unique(req.uids)) {
+      auto m = find_message(db, row.id, uid);
+      if (!m.is_ok()) {
+        if (m.code() == Code::not_found) continue;
+        return m.status();
+      }
+      // RFC 7162 3.1.3: UNCHANGEDSINCE refuses messages modified after the given MODSEQ.
+      if (req.unchanged_since && m->modseq > *req.unchanged_since) {
+        out.modified.push_back(uid);
+        continue;
+      }
+      uint32_t flags = m->flags;
+      std::vector<std::string> kw = m->keywords;
+      switch (req.op) {
+        case FlagOp::add:
+          flags |= req.flags & kAllFlags;
+          kw.insert(kw.end(), req.keywords.begin(), req.keywords.end());
+          break;
+        case FlagOp::remove: {
+          flags &= ~(req.flags & kAllFlags);
+          auto rm = normalize_keywords(req.keywords);
+          std::vector<std::string> keep;
+          for (auto& k : kw) {
+            bool drop = false;
+            for (auto& r : rm)
+              if (normalize_keywords({k, r}).size() == 1) drop = true;
+            if (!drop) keep.push_back(k);
+          }
+          kw = std::move(keep);
+          break;
+        }
+        case FlagOp::replace:
+          flags = req.flags & kAllFlags;
+          kw = req.keywords;
+          break;
+      }
+      kw = normalize_keywords(kw);
+      if (flags != m->flags || kw != m->keywords) {
+        s = db.prepare("UPDATE messages SET flags=?, keywords=?, modseq=? WHERE mailbox_id=? AND uid=?")
+                ->bind(1, static_cast<int64_t>(flags))
+                .bind(2, join_keywords(kw))
+                .bind(3, static_cast<int64_t>(modseq))
+                .bind(4, row.id)
+                .bind(5, static_cast<int64_t>(uid))
+                .run();
+        if (!s.is_ok()) return s;
+        m->flags = flags;
+        m->keywords = kw;
+        m->modseq = modseq;
+        changed_any = true;
+      }
+      out.updated.push_back(std::move(*m));
+    }
+    if (changed_any) {
+      row.highest_modseq = modseq;
+      s = set_mailbox_counters(db, row);
+      if (!s.is_ok()) return s;
+      new_modseq = modseq;
+    }
+    s = tx.commit();
+    if (!s.is_ok()) return s;
+  }
+  if (new_modseq) notify(account_id, *name, new_modseq);
+  return out;
+}
+
+Result<std::vector<uint32_t>> FileStore::expunge(const std::string& account_id,
+                                                 const std::string& mailbox,
+                                                 const std::vector<uint32_t>& uids) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::vector<uint32_t> removed;
+  std::vector<std::string> unreferenced;
+  uint64_t modseq = 0;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    Db& db = *(*u)->db;
+    Transaction tx(db);
+    auto s = tx.begin();
+    if (!s.is_ok()) return s;
+    auto box = find_mailbox(db, *name);
+    if (!box.is_ok()) return box.status();
+    MailboxRow row = *box;
+    modseq = row.highest_modseq + 1;
+    int64_t bytes = 0;
+    std::set<std::string> guids;
+    for (uint32_t uid : sorted_unique(uids)) {
+      auto m = find_message(db, row.id, uid);
+      if (!m.is_ok()) {
+        if (m.code() == Code::not_found) continue;
+        return m.status();
+      }
+      s = db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+              ->bind(1, row.id)
+              .bind(2, static_cast<int64_t>(uid))
+              .run();
+      if (s.is_ok())
+        s = db.prepare("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+                ->bind(1, row.id)
+                .bind(2, static_cast<int64_t>(uid))
+                .bind(3, static_cast<int64_t>(modseq))
+                .run();
+      if (!s.is_ok()) return s;
+      bytes += static_cast<int64_t>(m->size);
+      guids.insert(m->guid);
+      removed.push_back(uid);
+    }
+    if (removed.empty()) return removed;
+    for (auto& g : guids)
+      if (drop_file_if_unreferenced(db, g)) unreferenced.push_back(g);
+    row.highest_modseq = modseq;
+    s = set_mailbox_counters(db, row);
+    if (s.is_ok()) s = add_usage(db, -bytes, -static_cast<int64_t>(removed.size()));
+    if (s.is_ok()) s = tx.commit();
+    if (!s.is_ok()) return s;
+  }
+  // After the commit: a crash here leaves unreferenced files, which fsck removes.
+  for (auto& g : unreferenced) (*u)->files.remove(g);
+  notify(account_id, *name, modseq);
+  return removed;
+}
+
+Result<CopyResult> FileStore::copy(const std::string& account_id, const std::string& from,
+                                   const std::vector<uint32_t>& uids, const std::string& to,
+                                   const Quota& quota) {
+  return copy_or_move(account_id, from, uids, to, &quota, false);
+}
+
+Result<CopyResult> FileStore::move(const std::string& account_id, const std::string& from,
+                                   const std::vector<uint32_t>& uids, const std::string& to) {
+  return copy_or_move(account_id, from, uids, to, nullptr, true);
+}
+
+Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const std::string& from,
+                                           const std::vector<uint32_t>& uids,
+                                           const std::string& to, const Quota* quota, bool move) {
+  auto src_name = canonical(from);
+  if (!src_name.is_ok()) return src_name.status();
+  auto dst_name = canonical(to);
+  if (!dst_name.is_ok()) return dst_name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  CopyResult out;
+  uint64_t src_modseq = 0, dst_modseq = 0;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    Db& db = *(*u)->db;
+    Transaction tx(db);
+    auto s = tx.begin();
+    if (!s.is_ok()) return s;
+    auto src = find_mailbox(db, *src_name);
+    if (!src.is_ok()) return src.status();
+    auto dst = find_mailbox(db, *dst_name);
+    if (!dst.is_ok()) return dst.status();
+    std::vector<MessageMeta> msgs;
+    uint64_t bytes = 0;
+    for (uint32_t uid : sorted_unique(uids)) {
+      auto m = find_message(db, src->id, uid);
+      if (!m.is_ok()) {
+        if (m.code() == Code::not_found) continue;
+        return m.status();
+      }
+      bytes += m->size;
+      msgs.push_back(std::move(*m));
+    }
+    out.uid_validity = dst->uid_validity;
+    if (msgs.empty()) return out;
+    if (!move && quota) {
+      if (quota->bytes != 0 && bytes > quota->bytes)
+        return Status::error(Code::too_large, "messages are larger than the mailbox quota");
+      s = check_quota(db, bytes, msgs.size(), quota->bytes, quota->messages);
+      if (!s.is_ok()) return s;
+    }
+    MailboxRow drow = *dst;
+    if (drow.uid_next > 0xFFFFFFFFu - msgs.size())
+      return Status::error(Code::internal, "UID space exhausted");
+    MailboxRow srow = *src;
+    dst_modseq = ++drow.highest_modseq;
+    for (auto& m : msgs) {
+      uint32_t new_uid = drow.uid_next++;
+      s = db.prepare(
+                "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
+                "internal_tz, flags, keywords, retrieved_at, retrieved_by) "
+                "SELECT ?, ?, ?, guid, size, internal_date, internal_tz, flags, keywords, "
+                "retrieved_at, retrieved_by FROM messages WHERE mailbox_id=? AND uid=?")
+              ->bind(1, drow.id)
+              .bind(2, static_cast<int64_t>(new_uid))
+              .bind(3, static_cast<int64_t>(dst_modseq))
+              .bind(4, src->id)
+              .bind(5, static_cast<int64_t>(m.uid))
+              .run();
+      if (!s.is_ok()) return s;
+      out.source_uids.push_back(m.uid);
+      out.dest_uids.push_back(new_uid);
+    }
+    if (move) {
+      // Onto itself, one row holds both counters and one MODSEQ covers the whole command.
+      src_modseq = src->id == dst->id ? dst_modseq : ++srow.highest_modseq;
+      for (auto& m : msgs) {
+        s = db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+                ->bind(1, src->id)
+                .bind(2, static_cast<int64_t>(m.uid))
+                .run();
+        if (s.is_ok())
+          s = db.prepare("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+                  ->bind(1, src->id)
+                  .bind(2, static_cast<int64_t>(m.uid))
+                  .bind(3, static_cast<int64_t>(src_modseq))
+                  .run();
+        if (!s.is_ok()) return s;
+      }
+      if (src->id != dst->id) {
+        s = set_mailbox_counters(db, srow);
+        if (!s.is_ok()) return s;
+      }
+    } else {
+      s = add_usage(db, static_cast<int64_t>(bytes), static_cast<int64_t>(msgs.size()));
+      if (!s.is_ok()) return s;
+    }
+    s = set_mailbox_counters(db, drow);
+    if (s.is_ok()) s = tx.commit();
+    if (!s.is_ok()) return s;
+  }
+  notify(account_id, *dst_name, dst_modseq);
+  if (move && *src_name != *dst_name) notify(account_id, *src_name, src_modseq);
+  return out;
+}
+
+Result<std::string> FileStore::read_message(const std::string& account_id,
+                                            const std::string& mailbox, uint32_t uid) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::string guid;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    auto box = find_mailbox(*(*u)->db, *name);
+    if (!box.is_ok()) return box.status();
+    auto m = find_message(*(*u)->db, box->id, uid);
+    if (!m.is_ok()) return m.status();
+    guid = m->guid;
+  }
+  // Files are immutable and removed only after no row references them; a concurrent
+  // expunge may still win the race, which reads as not_found.
+  auto data = (*u)->files.read(guid);
+  if (!data.is_ok() && data.code() == Code::not_found)
+    return core::not_found("no such message", data.status().log_detail());
+  return data;
+}
+
+Result<std::string> FileStore::facts(const std::string& account_id, const std::string& mailbox,
+                                     uint32_t uid) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::string guid;
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    Db& db = *(*u)->db;
+    auto box = find_mailbox(db, *name);
+    if (!box.is_ok()) return box.status();
+    auto q = db.prepare(
+        "SELECT f.facts IS NULL, f.facts, m.guid FROM messages m JOIN files f ON f.guid=m.guid "
+        "WHERE m.mailbox_id=? AND m.uid=?");
+    q->bind(1, box->id).bind(2, static_cast<int64_t>(uid));
+    Status err;
+    if (!q->step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
+    if (q->i64(0) == 0 || !options_.facts) return q->text(1);
+    guid = q->text(2);
+  }
+  // Appended without an extractor: compute now and keep the result.
+  auto data = (*u)->files.read(guid);
+  if (!data.is_ok()) return data.status();
+  std::string blob = options_.facts(*data);
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  (*u)->db->prepare("UPDATE files SET facts=? WHERE guid=?")->bind_blob(1, blob).bind(2, guid).run();
+  return blob;
+}
+
+Status FileStore::mark_retrieved(const std::string& account_id, const std::string& mailbox,
+                                 uint32_t uid, int64_t when, const std::string& client_ip) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  Db& db = *(*u)->db;
+  auto box = find_mailbox(db, *name);
+  if (!box.is_ok()) return box.status();
+  // Not an IMAP-visible change: MODSEQ stays.
+  auto s = db.prepare("UPDATE messages SET retrieved_at=?, retrieved_by=? WHERE mailbox_id=? AND uid=?")
+               ->bind(1, when)
+               .bind(2, client_ip)
+               .bind(3, box->id)
+               .bind(4, static_cast<int64_t>(uid))
+               .run();
+  if (!s.is_ok()) return s;
+  if (db.changes() == 0) return core::not_found("no such message");
+  return Status::ok();
+}
+
+Result<QuotaUsage> FileStore::quota_usage(const std::string& account_id) {
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  return read_usage(*(*u)->db);
+}
+
+}  // namespace mailroom::store
