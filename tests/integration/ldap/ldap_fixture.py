@@ -1,0 +1,112 @@
+"""A throwaway slapd for the LDAP integration tests (scripts/ldap/slapd.sh on a free port)
+and a driver for the ldap_probe helper (one command per line)."""
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+SLAPD_SH = os.path.join(ROOT, "scripts", "ldap", "slapd.sh")
+BIN = os.environ.get("MAILROOM_BIN", os.path.join(ROOT, "build", "ldap", "bin"))
+SUFFIX = "dc=example,dc=com"
+ADMIN_DN = "cn=admin," + SUFFIX
+ADMIN_PW = "secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def guid_b64(text):
+    """objectGUID as AD stores it (first three fields little-endian), base64 for LDIF."""
+    return base64.b64encode(uuid.UUID(text).bytes_le).decode()
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+class Slapd:
+    def __init__(self, seed_ldif, ad_schema=True):
+        self.dir = tempfile.mkdtemp(prefix="mr-ldap-", dir="/tmp")
+        self.port = free_port()
+        self.uri = "ldap://127.0.0.1:%d" % self.port
+        self.ad_schema = ad_schema
+        with open(os.path.join(self.dir, "seed.ldif"), "w", encoding="utf-8") as f:
+            f.write(seed_ldif)
+        self.start(os.path.join(self.dir, "seed.ldif"))
+
+    def _env(self):
+        env = dict(os.environ, LDAP_PORT=str(self.port), LDAP_SUFFIX=SUFFIX, LDAP_ADMIN_PW=ADMIN_PW)
+        if self.ad_schema:
+            env["MAILROOM_SLAPD_AD"] = "1"
+        return env
+
+    def start(self, *ldifs):
+        subprocess.run([SLAPD_SH, "start", os.path.join(self.dir, "s"), *ldifs], env=self._env(),
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self):
+        subprocess.run([SLAPD_SH, "stop", os.path.join(self.dir, "s")], env=self._env(), check=True)
+
+    def modify(self, ldif):
+        subprocess.run(["ldapmodify", "-x", "-H", self.uri, "-D", ADMIN_DN, "-w", ADMIN_PW],
+                       input=ldif.encode(), check=True, stdout=subprocess.DEVNULL)
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Probe:
+    """ldap_probe CONFIG: open_ldap_directory + one lookup per line."""
+
+    def __init__(self, config_text, data_dir=None):
+        self.dir = tempfile.mkdtemp(prefix="mr-probe-", dir="/tmp")
+        self.config = os.path.join(self.dir, "mailroom.toml")
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(config_text)
+        args = [os.path.join(BIN, "ldap_probe"), self.config, data_dir or self.dir]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, encoding="utf-8")
+        self.ready = self.proc.stdout.readline().strip()
+        if not self.ready.startswith("ready"):
+            self.proc.wait(timeout=30)
+            self.error = self.proc.stderr.read()
+            self.returncode = self.proc.returncode
+        else:
+            self.error = None
+            self.returncode = None
+
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            self.proc.wait(timeout=30)
+        for f in (self.proc.stdout, self.proc.stderr):
+            f.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def fields(answer):
+    """'found a=1 b=x' -> {'a': '1', 'b': 'x'}"""
+    out = {}
+    for part in answer.split(" ")[1:]:
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k] = v
+    return out
