@@ -1,0 +1,311 @@
+// Messages: UID/MODSEQ rules, flags and keywords, quota, changes_since, copy/move, facts,
+// the POP3 retrieval mark and change notification.
+#include <atomic>
+#include <set>
+
+#include "src/store/maintenance.h"
+#include "src/store/message_files.h"
+#include "tests/unit/store/store_test_util.h"
+
+namespace mailroom::store::testing {
+namespace {
+
+using core::Code;
+
+TEST_F(StoreTest, AppendNormalizesLineEndingsAndSizeIsExact) {
+  auto r = put("INBOX", "Subject: x\nA: b\r\n\nbody\rline\n");
+  auto data = store_->read_message(kUser, "INBOX", r.uid);
+  ASSERT_TRUE(data.is_ok());
+  EXPECT_EQ(*data, "Subject: x\r\nA: b\r\n\r\nbody\r\nline\r\n");
+  auto snap = store_->snapshot(kUser, "INBOX");
+  ASSERT_TRUE(snap.is_ok());
+  ASSERT_EQ(snap->messages.size(), 1u);
+  EXPECT_EQ(snap->messages[0].size, data->size());
+  EXPECT_EQ(snap->messages[0].guid.size(), 32u);
+}
+
+TEST_F(StoreTest, UidsStrictlyIncreaseAndAreNeverReused) {
+  auto a = put("INBOX", message("1"));
+  auto b = put("INBOX", message("2"));
+  EXPECT_EQ(a.uid, 1u);
+  EXPECT_EQ(b.uid, 2u);
+  EXPECT_GT(b.modseq, a.modseq);
+  auto gone = store_->expunge(kUser, "INBOX", {b.uid});
+  ASSERT_TRUE(gone.is_ok());
+  EXPECT_EQ(*gone, std::vector<uint32_t>{2});
+  auto c = put("INBOX", message("3"));
+  EXPECT_EQ(c.uid, 3u);  // 2 is never handed out again
+  auto st = store_->mailbox_status(kUser, "inbox");
+  ASSERT_TRUE(st.is_ok());
+  EXPECT_EQ(st->uid_next, 4u);
+  EXPECT_EQ(st->messages, 2u);
+  EXPECT_EQ(st->uid_validity, a.uid_validity);
+}
+
+TEST_F(StoreTest, ModseqIncreasesOnEveryChange) {
+  auto a = put("INBOX", message("1"));
+  auto st0 = store_->mailbox_status(kUser, "INBOX");
+  StoreFlagsRequest f;
+  f.uids = {a.uid};
+  f.flags = kSeen;
+  auto r1 = store_->store_flags(kUser, "INBOX", f);
+  ASSERT_TRUE(r1.is_ok());
+  ASSERT_EQ(r1->updated.size(), 1u);
+  EXPECT_GT(r1->updated[0].modseq, a.modseq);
+  // Setting a flag that is already set changes nothing and does not bump MODSEQ.
+  auto st1 = store_->mailbox_status(kUser, "INBOX");
+  auto r2 = store_->store_flags(kUser, "INBOX", f);
+  ASSERT_TRUE(r2.is_ok());
+  auto st2 = store_->mailbox_status(kUser, "INBOX");
+  EXPECT_GT(st1->highest_modseq, st0->highest_modseq);
+  EXPECT_EQ(st2->highest_modseq, st1->highest_modseq);
+  store_->expunge(kUser, "INBOX", {a.uid});
+  auto st3 = store_->mailbox_status(kUser, "INBOX");
+  EXPECT_GT(st3->highest_modseq, st2->highest_modseq);
+}
+
+TEST_F(StoreTest, FlagsAndKeywords) {
+  auto a = put("INBOX", message("1"), kDraft);
+  StoreFlagsRequest f;
+  f.uids = {a.uid, 999};  // 999 does not exist: ignored
+  f.op = FlagOp::add;
+  f.flags = kSeen | kFlagged;
+  f.keywords = {"$Forwarded", "Work", "work"};
+  auto r = store_->store_flags(kUser, "INBOX", f);
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_EQ(r->updated.size(), 1u);
+  EXPECT_EQ(r->updated[0].flags, uint32_t(kSeen | kFlagged | kDraft));
+  EXPECT_EQ(r->updated[0].keywords, (std::vector<std::string>{"$Forwarded", "Work"}));
+  f.op = FlagOp::remove;
+  f.flags = kFlagged;
+  f.keywords = {"WORK"};
+  r = store_->store_flags(kUser, "INBOX", f);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->updated[0].flags, uint32_t(kSeen | kDraft));
+  EXPECT_EQ(r->updated[0].keywords, std::vector<std::string>{"$Forwarded"});
+  f.op = FlagOp::replace;
+  f.flags = kAnswered;
+  f.keywords = {};
+  r = store_->store_flags(kUser, "INBOX", f);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->updated[0].flags, uint32_t(kAnswered));
+  EXPECT_TRUE(r->updated[0].keywords.empty());
+  // Unknown bits are dropped; bad keywords are refused.
+  f.flags = 0xFFFFFF00u | kSeen;
+  r = store_->store_flags(kUser, "INBOX", f);
+  EXPECT_EQ(r->updated[0].flags, uint32_t(kSeen));
+  f.keywords = {"bad word"};
+  EXPECT_EQ(store_->store_flags(kUser, "INBOX", f).code(), Code::invalid_argument);
+  f.keywords = {"\\Seen"};
+  EXPECT_EQ(store_->store_flags(kUser, "INBOX", f).code(), Code::invalid_argument);
+  auto st = store_->mailbox_status(kUser, "INBOX");
+  EXPECT_EQ(st->unseen, 0u);
+}
+
+TEST_F(StoreTest, UnchangedSinceReportsModified) {
+  auto a = put("INBOX", message("1"));
+  auto b = put("INBOX", message("2"));
+  StoreFlagsRequest f;
+  f.uids = {b.uid};
+  f.flags = kSeen;
+  auto r = store_->store_flags(kUser, "INBOX", f);
+  uint64_t b_modseq = r->updated[0].modseq;
+  f.uids = {a.uid, b.uid};
+  f.flags = kFlagged;
+  f.unchanged_since = b_modseq - 1;  // a is older, b was changed after
+  r = store_->store_flags(kUser, "INBOX", f);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->modified, std::vector<uint32_t>{b.uid});
+  ASSERT_EQ(r->updated.size(), 1u);
+  EXPECT_EQ(r->updated[0].uid, a.uid);
+}
+
+TEST_F(StoreTest, ChangesSinceListsChangedAndVanished) {
+  auto a = put("INBOX", message("1"));
+  auto b = put("INBOX", message("2"));
+  auto c = put("INBOX", message("3"));
+  auto mark = store_->mailbox_status(kUser, "INBOX")->highest_modseq;
+  StoreFlagsRequest f;
+  f.uids = {a.uid};
+  f.flags = kSeen;
+  store_->store_flags(kUser, "INBOX", f);
+  store_->expunge(kUser, "INBOX", {b.uid});
+  auto d = put("INBOX", message("4"));
+  auto ch = store_->changes_since(kUser, "INBOX", mark);
+  ASSERT_TRUE(ch.is_ok());
+  std::vector<uint32_t> changed;
+  for (auto& m : ch->changed) changed.push_back(m.uid);
+  EXPECT_EQ(changed, (std::vector<uint32_t>{a.uid, d.uid}));
+  EXPECT_EQ(ch->expunged, std::vector<uint32_t>{b.uid});
+  EXPECT_EQ(ch->highest_modseq, store_->mailbox_status(kUser, "INBOX")->highest_modseq);
+  auto none = store_->changes_since(kUser, "INBOX", ch->highest_modseq);
+  EXPECT_TRUE(none->changed.empty());
+  EXPECT_TRUE(none->expunged.empty());
+  (void)c;
+}
+
+TEST_F(StoreTest, QuotaIsExactAndDistinguishesTooLargeFromOverQuota) {
+  std::string m1 = message("one", std::string(100, 'x'));
+  std::string m2 = message("two", std::string(50, 'y'));
+  put("INBOX", m1);
+  put("Sent", m2);
+  auto usage = store_->quota_usage(kUser);
+  ASSERT_TRUE(usage.is_ok());
+  uint64_t sum = 0;
+  auto list = store_->list_mailboxes(kUser);
+  for (auto& b : *list) {
+    auto snap = store_->snapshot(kUser, b.name);
+    for (auto& m : snap->messages) sum += m.size;
+  }
+  EXPECT_EQ(usage->bytes, sum);
+  EXPECT_EQ(usage->bytes, normalize_crlf(m1).size() + normalize_crlf(m2).size());
+  EXPECT_EQ(usage->messages, 2u);
+
+  AppendRequest r;
+  r.message = m1;
+  r.quota_bytes = usage->bytes + normalize_crlf(m1).size();  // fits exactly
+  EXPECT_TRUE(store_->append(kUser, r).is_ok());
+  EXPECT_EQ(store_->append(kUser, r).code(), Code::over_quota);
+  r.quota_bytes = 10;  // the message alone is larger
+  EXPECT_EQ(store_->append(kUser, r).code(), Code::too_large);
+  r.quota_bytes = 0;
+  r.quota_messages = 3;
+  EXPECT_EQ(store_->append(kUser, r).code(), Code::over_quota);
+  EXPECT_EQ(store_->quota_usage(kUser)->messages, 3u);
+
+  // Copies count; moves do not change usage; expunge releases.
+  auto snap = store_->snapshot(kUser, "INBOX");
+  std::vector<uint32_t> uids;
+  for (auto& m : snap->messages) uids.push_back(m.uid);
+  uint64_t before = store_->quota_usage(kUser)->bytes;
+  EXPECT_EQ(store_->copy(kUser, "INBOX", uids, "Trash", Quota{before + 1, 0}).code(),
+            Code::over_quota);
+  ASSERT_TRUE(store_->copy(kUser, "INBOX", uids, "Trash", Quota{}).is_ok());
+  EXPECT_GT(store_->quota_usage(kUser)->bytes, before);
+  ASSERT_TRUE(store_->move(kUser, "Trash", {1}, "Junk").is_ok());
+  store_->expunge(kUser, "INBOX", uids);
+  store_->delete_mailbox(kUser, "Trash", false);
+  store_->delete_mailbox(kUser, "Junk", false);
+  store_->expunge(kUser, "Sent", {1});
+  EXPECT_EQ(store_->quota_usage(kUser)->bytes, 0u);
+  EXPECT_EQ(store_->quota_usage(kUser)->messages, 0u);
+  // Files are gone once nothing references them.
+  auto report = fsck_user(options_, kUser, FsckOptions{false, 0});
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->consistent());
+  EXPECT_EQ(report->files, 0u);
+  EXPECT_EQ(report->orphan_files, 0u);
+}
+
+TEST_F(StoreTest, CopyAndMove) {
+  auto a = put("INBOX", message("1"), kSeen);
+  auto b = put("INBOX", message("2"));
+  ASSERT_TRUE(store_->create_mailbox(kUser, "Archive/2026", SpecialUse::none).is_ok());
+  auto c = store_->copy(kUser, "INBOX", {b.uid, a.uid, 77}, "Archive/2026", Quota{});
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c->source_uids, (std::vector<uint32_t>{a.uid, b.uid}));
+  EXPECT_EQ(c->dest_uids, (std::vector<uint32_t>{1, 2}));
+  auto dst = store_->snapshot(kUser, "Archive/2026");
+  ASSERT_EQ(dst->messages.size(), 2u);
+  EXPECT_EQ(dst->messages[0].flags, uint32_t(kSeen));
+  EXPECT_EQ(*store_->read_message(kUser, "Archive/2026", 2),
+            *store_->read_message(kUser, "INBOX", b.uid));
+  EXPECT_EQ(dst->messages[0].guid, store_->snapshot(kUser, "INBOX")->messages[0].guid);
+
+  auto mark = store_->mailbox_status(kUser, "INBOX")->highest_modseq;
+  auto m = store_->move(kUser, "INBOX", {a.uid}, "Archive/2026");
+  ASSERT_TRUE(m.is_ok());
+  EXPECT_EQ(m->dest_uids, std::vector<uint32_t>{3});
+  EXPECT_EQ(store_->snapshot(kUser, "INBOX")->messages.size(), 1u);
+  EXPECT_EQ(store_->changes_since(kUser, "INBOX", mark)->expunged, std::vector<uint32_t>{a.uid});
+  // Expunging the original keeps the copy readable (shared file).
+  store_->expunge(kUser, "INBOX", {b.uid});
+  EXPECT_TRUE(store_->read_message(kUser, "Archive/2026", 2).is_ok());
+  EXPECT_EQ(store_->copy(kUser, "INBOX", {1}, "Nope", Quota{}).code(), Code::not_found);
+  EXPECT_EQ(store_->move(kUser, "Nope", {1}, "INBOX").code(), Code::not_found);
+}
+
+TEST_F(StoreTest, FactsFromExtractorOrLazily) {
+  StoreOptions o = options_;
+  std::atomic<int> calls{0};
+  o.facts = [&](std::string_view m) {
+    ++calls;
+    return "len=" + std::to_string(m.size());
+  };
+  auto s = open_file_store(o);
+  AppendRequest r;
+  r.message = "Subject: a\n\nb\n";
+  auto a = s->append(kUser, r);
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(*s->facts(kUser, "INBOX", a->uid), "len=17");
+  EXPECT_EQ(calls.load(), 1);  // cached, not recomputed
+  // Appended through a store without an extractor: empty there, computed lazily here.
+  auto b = put("INBOX", "Subject: b\n\nxy\n");
+  EXPECT_EQ(*store_->facts(kUser, "INBOX", b.uid), "");
+  EXPECT_EQ(*s->facts(kUser, "INBOX", b.uid), "len=18");
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(s->facts(kUser, "INBOX", 99).code(), Code::not_found);
+}
+
+TEST_F(StoreTest, RetrievalMark) {
+  auto a = put("INBOX", message("1"));
+  auto before = store_->mailbox_status(kUser, "INBOX")->highest_modseq;
+  ASSERT_TRUE(store_->mark_retrieved(kUser, "INBOX", a.uid, 1700000000, "192.0.2.7").is_ok());
+  auto m = store_->snapshot(kUser, "INBOX")->messages.at(0);
+  EXPECT_EQ(m.retrieved_at, 1700000000);
+  EXPECT_EQ(m.retrieved_by, "192.0.2.7");
+  EXPECT_EQ(store_->mailbox_status(kUser, "INBOX")->highest_modseq, before);
+  EXPECT_EQ(store_->mark_retrieved(kUser, "INBOX", 42, 1, "x").code(), Code::not_found);
+}
+
+TEST_F(StoreTest, WatchSeesCommittedChangesUntilHandleDropped) {
+  std::vector<uint64_t> seen;
+  std::mutex mu;
+  auto h = store_->watch(kUser, "inbox", [&](const ChangeEvent& e) {
+    std::lock_guard<std::mutex> lk(mu);
+    EXPECT_EQ(e.mailbox, "INBOX");
+    seen.push_back(e.modseq);
+  });
+  auto a = put("INBOX", message("1"));
+  put("Sent", message("2"));  // another mailbox: not reported
+  store_->expunge(kUser, "INBOX", {a.uid});
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0], a.modseq);
+    EXPECT_GT(seen[1], seen[0]);
+  }
+  h.reset();
+  put("INBOX", message("3"));
+  std::lock_guard<std::mutex> lk(mu);
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST_F(StoreTest, BadInputsAreRefusedCleanly) {
+  AppendRequest r;
+  std::string msg = message("x");
+  r.message = msg;
+  r.mailbox = "NoSuchBox";
+  EXPECT_EQ(store_->append(kUser, r).code(), Code::not_found);
+  r.create_mailbox = true;
+  EXPECT_TRUE(store_->append(kUser, r).is_ok());
+  r.mailbox = "../escape";
+  EXPECT_EQ(store_->append(kUser, r).code(), Code::invalid_argument);
+  r.mailbox = "INBOX";
+  r.keywords = {"has space"};
+  EXPECT_EQ(store_->append(kUser, r).code(), Code::invalid_argument);
+  for (const std::string& bad_user :
+       std::vector<std::string>{"", ".", "..", "../etc", "a/b", std::string("a\0b", 3)})
+    EXPECT_EQ(store_->list_mailboxes(bad_user).code(), Code::invalid_argument) << bad_user;
+  EXPECT_EQ(store_->read_message(kUser, "INBOX", 12345).code(), Code::not_found);
+  // Nothing was left behind by the refused appends.
+  auto report = fsck_user(options_, kUser, FsckOptions{false, 0});
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->consistent());
+  EXPECT_EQ(report->orphan_files, 0u);
+  EXPECT_EQ(report->files, 1u);
+}
+
+}  // namespace
+}  // namespace mailroom::store::testing
