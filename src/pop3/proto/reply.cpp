@@ -1,0 +1,115 @@
+#include "src/pop3/proto/reply.h"
+
+#include <cstdint>
+
+namespace mailroom::pop3::proto {
+
+const char* resp_code_text(RespCode code) {
+  switch (code) {
+    case RespCode::none: return "";
+    case RespCode::auth: return "AUTH";           // RFC 3206 section 5
+    case RespCode::in_use: return "IN-USE";       // RFC 2449 section 8.1.1
+    case RespCode::sys_temp: return "SYS/TEMP";   // RFC 3206 section 4
+    case RespCode::sys_perm: return "SYS/PERM";   // RFC 3206 section 4
+    case RespCode::login_delay: return "LOGIN-DELAY";  // RFC 2449 section 8.1.2
+  }
+  return "";
+}
+
+std::string ok(std::string_view text) {
+  std::string out = "+OK";
+  if (!text.empty()) {
+    out += ' ';
+    out += text;
+  }
+  out += "\r\n";
+  return out;
+}
+
+std::string err(std::string_view text, RespCode code) {
+  std::string out = "-ERR";
+  if (code != RespCode::none) {
+    out += " [";
+    out += resp_code_text(code);
+    out += ']';
+  }
+  if (!text.empty()) {
+    out += ' ';
+    out += text;
+  }
+  out += "\r\n";
+  return out;
+}
+
+std::size_t crlf_size(std::string_view m) {
+  std::size_t size = 0;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    char c = m[i];
+    if (c == '\r') {
+      size += 2;
+      if (i + 1 < m.size() && m[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      size += 2;
+    } else {
+      ++size;
+    }
+  }
+  if (!m.empty() && m.back() != '\n' && m.back() != '\r') size += 2;
+  return size;
+}
+
+void append_multiline_body(std::string& out, std::string_view m) {
+  out.reserve(out.size() + m.size() + m.size() / 32 + 8);
+  std::size_t pos = 0;
+  while (pos < m.size()) {
+    // One line: [pos, end) then its line ending (CRLF, LF or CR).
+    std::size_t end = m.find_first_of("\r\n", pos);
+    if (m[pos] == '.') out += '.';  // RFC 1939 section 3 byte-stuffing
+    if (end == std::string_view::npos) {
+      out.append(m.substr(pos));
+      out += "\r\n";
+      break;
+    }
+    out.append(m.substr(pos, end - pos));
+    out += "\r\n";
+    pos = end + 1;
+    if (m[end] == '\r' && pos < m.size() && m[pos] == '\n') ++pos;
+  }
+  out += ".\r\n";
+}
+
+std::string_view top_of(std::string_view m, uint32_t lines, bool* whole) {
+  // The header ends at the first empty line (RFC 5322 section 2.1).
+  std::size_t pos = 0;
+  bool found_blank = false;
+  while (pos < m.size()) {
+    std::size_t end = m.find_first_of("\r\n", pos);
+    if (end == std::string_view::npos) break;
+    bool empty = end == pos;
+    pos = end + 1;
+    if (m[end] == '\r' && pos < m.size() && m[pos] == '\n') ++pos;
+    if (empty) {
+      found_blank = true;
+      break;
+    }
+  }
+  if (!found_blank) {
+    *whole = true;
+    return m;
+  }
+  uint32_t n = 0;
+  while (n < lines && pos < m.size()) {
+    std::size_t end = m.find_first_of("\r\n", pos);
+    if (end == std::string_view::npos) {
+      pos = m.size();
+    } else {
+      pos = end + 1;
+      if (m[end] == '\r' && pos < m.size() && m[pos] == '\n') ++pos;
+    }
+    ++n;
+  }
+  *whole = pos >= m.size();
+  return m.substr(0, pos);
+}
+
+}  // namespace mailroom::pop3::proto

@@ -1,0 +1,125 @@
+// In-memory doubles for the POP3 session tests: a MailStore holding INBOX only, an
+// Authenticator with a fixed user table and a PLAIN exchange, and a Transport fed scripted
+// input segments (each segment arrives once the previous one is consumed, so pipelining and
+// the STLS discard can be shown).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "src/pop3/transport.h"
+#include "src/store/mail_store.h"
+
+namespace mailroom::pop3::testing {
+
+using core::Result;
+using core::Status;
+
+class FakeStore : public store::MailStore {
+ public:
+  struct Mark {
+    uint32_t uid;
+    int64_t when;
+    std::string ip;
+  };
+  // Appends to INBOX; stores with CRLF line endings like the file store.
+  uint32_t add(const std::string& account, std::string_view message);
+  bool has_uid(const std::string& account, uint32_t uid);
+  std::vector<Mark> marks(const std::string& account);
+
+  core::Code fail_snapshot = core::Code::ok;
+  core::Code fail_read = core::Code::ok;
+  core::Code fail_expunge = core::Code::ok;
+  uint32_t uid_validity = 1700000000;
+
+  Result<std::vector<store::MailboxInfo>> list_mailboxes(const std::string&) override;
+  Result<store::MailboxInfo> mailbox_status(const std::string&, const std::string&) override;
+  Status create_mailbox(const std::string&, const std::string&, store::SpecialUse) override;
+  Status delete_mailbox(const std::string&, const std::string&, bool) override;
+  Status rename_mailbox(const std::string&, const std::string&, const std::string&) override;
+  Status set_subscribed(const std::string&, const std::string&, bool) override;
+  Result<std::vector<std::string>> subscriptions(const std::string&) override;
+  Result<store::AppendResult> append(const std::string&, const store::AppendRequest&) override;
+  Result<store::Snapshot> snapshot(const std::string& account, const std::string&) override;
+  Result<store::Changes> changes_since(const std::string&, const std::string&,
+                                       uint64_t) override;
+  Result<store::StoreFlagsResult> store_flags(const std::string&, const std::string&,
+                                              const store::StoreFlagsRequest&) override;
+  Result<std::vector<uint32_t>> expunge(const std::string& account, const std::string&,
+                                        const std::vector<uint32_t>& uids) override;
+  Result<store::CopyResult> copy(const std::string&, const std::string&,
+                                 const std::vector<uint32_t>&, const std::string&,
+                                 const store::Quota&) override;
+  Result<store::CopyResult> move(const std::string&, const std::string&,
+                                 const std::vector<uint32_t>&, const std::string&) override;
+  Result<std::string> read_message(const std::string& account, const std::string&,
+                                   uint32_t uid) override;
+  Result<std::string> facts(const std::string&, const std::string&, uint32_t) override;
+  Status mark_retrieved(const std::string& account, const std::string&, uint32_t uid,
+                        int64_t when, const std::string& ip) override;
+  Result<store::QuotaUsage> quota_usage(const std::string&) override;
+  std::unique_ptr<store::WatchHandle> watch(
+      const std::string&, const std::string&,
+      std::function<void(const store::ChangeEvent&)>) override;
+
+ private:
+  struct Box {
+    uint32_t next_uid = 1;
+    std::map<uint32_t, std::pair<store::MessageMeta, std::string>> messages;
+    std::vector<Mark> marks;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Box> boxes_;
+};
+
+class FakeAuthenticator : public auth::Authenticator {
+ public:
+  // login -> password; account id = "id-" + login.
+  std::map<std::string, std::string> users = {{"alice", "wonderland"}, {"bob", "builder"}};
+  bool require_tls = false;  // plain text only on TLS
+  auth::AuthOutcome forced = auth::AuthOutcome::in_progress;  // != in_progress: always this
+
+  std::vector<std::string> mechanisms(const auth::ClientInfo& client) const override;
+  bool plaintext_allowed(const auth::ClientInfo& client) const override;
+  std::unique_ptr<auth::Exchange> start(std::string_view mechanism,
+                                        const auth::ClientInfo& client) override;
+  auth::AuthStep check_plain(const std::string& login, const std::string& password,
+                             const auth::ClientInfo& client) override;
+};
+
+class FakeTransport : public Transport {
+ public:
+  explicit FakeTransport(std::vector<std::string> segments, bool tls = false,
+                         bool starttls_allowed = true);
+  const net::ConnectionInfo& info() const override { return info_; }
+  bool is_tls() const override { return tls_; }
+  bool can_start_tls() const override { return starttls_allowed_ && !tls_; }
+  boost::asio::awaitable<net::ReadStatus> read_command(std::string& line,
+                                                       std::size_t max_length) override;
+  boost::asio::awaitable<net::ReadStatus> read_line(std::string& line,
+                                                    std::size_t max_length) override;
+  std::size_t buffered() const override;
+  void queue(std::string_view data) override { pending_ += data; }
+  boost::asio::awaitable<bool> flush() override;
+  boost::asio::awaitable<bool> start_tls() override;
+
+  std::string output;      // everything flushed
+  bool end_with_timeout = false;  // after the script: timeout instead of eof
+  int flushes = 0;
+  std::string discarded;   // plaintext dropped by start_tls
+
+ private:
+  net::ConnectionInfo info_;
+  std::deque<std::string> segments_;
+  std::string pending_;
+  bool tls_;
+  bool starttls_allowed_;
+};
+
+}  // namespace mailroom::pop3::testing

@@ -1,0 +1,299 @@
+// POP3 sessions end to end against in-memory fakes: every command, every state, the error
+// paths (wrong state, bad arguments, error limit, store failures, IN-USE) and STLS.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "src/net/worker_pool.h"
+#include "src/pop3/proto/base64.h"
+#include "src/pop3/session.h"
+#include "tests/unit/pop3/fakes.h"
+
+namespace mailroom::pop3 {
+namespace {
+
+using testing::FakeAuthenticator;
+using testing::FakeStore;
+using testing::FakeTransport;
+
+class Pop3Session : public ::testing::Test {
+ protected:
+  Pop3Session() : workers_(2) {
+    services_.hostname = "mail.example.com";
+    services_.store = std::shared_ptr<store::MailStore>(&store_, [](store::MailStore*) {});
+    services_.authenticator =
+        std::shared_ptr<auth::Authenticator>(&auth_, [](auth::Authenticator*) {});
+    services_.workers = &workers_;
+  }
+
+  // Runs one session over `segments` and returns what the server wrote.
+  std::string run(FakeTransport& t) {
+    boost::asio::io_context io;
+    Session session(t, services_, options_, locks_);
+    bool done = false;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          co_await session.run();
+          done = true;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+    io.run();
+    EXPECT_TRUE(done);
+    last_state_ = session.state();
+    return t.output;
+  }
+  std::string run(std::vector<std::string> segments) {
+    FakeTransport t(std::move(segments));
+    return run(t);
+  }
+
+  static std::vector<std::string> lines_of(const std::string& out) {
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while (pos < out.size()) {
+      std::size_t e = out.find("\r\n", pos);
+      if (e == std::string::npos) break;
+      lines.push_back(out.substr(pos, e - pos));
+      pos = e + 2;
+    }
+    return lines;
+  }
+
+  FakeStore store_;
+  FakeAuthenticator auth_;
+  net::WorkerPool workers_;
+  core::Services services_;
+  Options options_;
+  std::shared_ptr<MaildropLocks> locks_ = std::make_shared<MaildropLocks>();
+  State last_state_ = State::authorization;
+};
+
+TEST_F(Pop3Session, GreetingAndCapaInAuthorization) {
+  auto lines = lines_of(run({"CAPA\r\nQUIT\r\n"}));
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "+OK mail.example.com POP3 server ready");
+  EXPECT_EQ(lines[1], "+OK Capability list follows");
+  std::vector<std::string> caps(lines.begin() + 2, lines.end() - 2);
+  auto has = [&](const std::string& c) {
+    return std::find(caps.begin(), caps.end(), c) != caps.end();
+  };
+  for (const char* c : {"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING",
+                        "EXPIRE NEVER", "USER", "SASL PLAIN", "STLS",
+                        "IMPLEMENTATION Mailroom"}) {
+    EXPECT_TRUE(has(c)) << c;
+  }
+  EXPECT_EQ(lines[lines.size() - 2], ".");
+  EXPECT_EQ(lines.back(), "+OK Bye");
+}
+
+TEST_F(Pop3Session, CapaWithoutPlaintextOrStls) {
+  auth_.require_tls = true;
+  FakeTransport t({"CAPA\r\nUSER alice\r\nAUTH PLAIN =\r\nQUIT\r\n"}, false, false);
+  std::string out = run(t);
+  EXPECT_EQ(out.find("USER\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("SASL"), std::string::npos);
+  EXPECT_EQ(out.find("STLS\r\n"), std::string::npos);
+  EXPECT_NE(out.find("-ERR [AUTH] Plaintext authentication disallowed"), std::string::npos);
+  EXPECT_NE(out.find("-ERR Unsupported authentication mechanism"), std::string::npos);
+}
+
+TEST_F(Pop3Session, FullTransactionAndUpdate) {
+  store_.add("id-alice", "Subject: one\r\n\r\nhello\r\n");
+  // Stored with bare LF: sizes and RETR must be of the CRLF form.
+  uint32_t uid2 = store_.add("id-alice", "Subject: two\n\n.dot line\nlast\n");
+  store_.add("id-alice", "Subject: three\r\n\r\n1\r\n2\r\n3\r\n");
+  std::string out = run({"USER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nLIST 2\r\n"
+                         "UIDL\r\nUIDL 3\r\nRETR 2\r\nTOP 3 1\r\nTOP 1 5\r\nDELE 1\r\n"
+                         "DELE 1\r\nLIST 1\r\nRETR 1\r\nSTAT\r\nRSET\r\nDELE 3\r\nNOOP\r\n"
+                         "QUIT\r\n"});
+  const std::string m2 = "Subject: two\r\n\r\n.dot line\r\nlast\r\n";
+  std::string expected =
+      "+OK mail.example.com POP3 server ready\r\n"
+      "+OK Send your password\r\n"
+      "+OK Logged in, maildrop has 3 messages (83 octets)\r\n"
+      "+OK 3 83\r\n"
+      "+OK 3 messages (83 octets)\r\n1 23\r\n2 33\r\n3 27\r\n.\r\n"
+      "+OK 2 33\r\n"
+      "+OK Unique-id listing follows\r\n1 1700000000.1\r\n2 1700000000.2\r\n"
+      "3 1700000000.3\r\n.\r\n"
+      "+OK 3 1700000000.3\r\n"
+      "+OK 33 octets\r\nSubject: two\r\n\r\n..dot line\r\nlast\r\n.\r\n"
+      "+OK Top of message follows\r\nSubject: three\r\n\r\n1\r\n.\r\n"
+      "+OK Top of message follows\r\nSubject: one\r\n\r\nhello\r\n.\r\n"
+      "+OK Message 1 deleted\r\n"
+      "-ERR Message 1 already deleted\r\n"
+      "-ERR Message 1 already deleted\r\n"
+      "-ERR Message 1 already deleted\r\n"
+      "+OK 2 60\r\n"
+      "+OK Maildrop has 3 messages (83 octets)\r\n"
+      "+OK Message 3 deleted\r\n"
+      "+OK\r\n"
+      "+OK Bye, 1 messages deleted\r\n";
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(m2.size(), 33u);
+  EXPECT_EQ(last_state_, State::update);
+  EXPECT_TRUE(store_.has_uid("id-alice", 1));
+  EXPECT_TRUE(store_.has_uid("id-alice", uid2));
+  EXPECT_FALSE(store_.has_uid("id-alice", 3));
+  // RETR 2 and TOP 1 5 (whole message) are retrievals; TOP 3 1 is not.
+  auto marks = store_.marks("id-alice");
+  ASSERT_EQ(marks.size(), 2u);
+  EXPECT_EQ(marks[0].uid, uid2);
+  EXPECT_EQ(marks[0].ip, "192.0.2.7");
+  EXPECT_GT(marks[0].when, 1600000000);
+  EXPECT_EQ(marks[1].uid, 1u);
+  EXPECT_FALSE(locks_->is_locked("id-alice"));
+}
+
+TEST_F(Pop3Session, DropWithoutQuitDeletesNothing) {
+  store_.add("id-alice", "a\r\n");
+  store_.add("id-alice", "b\r\n");
+  std::string out = run({"USER alice\r\nPASS wonderland\r\nDELE 1\r\nDELE 2\r\n"});
+  EXPECT_NE(out.find("+OK Message 2 deleted"), std::string::npos);
+  EXPECT_TRUE(store_.has_uid("id-alice", 1));
+  EXPECT_TRUE(store_.has_uid("id-alice", 2));
+  EXPECT_EQ(last_state_, State::transaction);
+  EXPECT_FALSE(locks_->is_locked("id-alice"));
+}
+
+TEST_F(Pop3Session, TimeoutDeletesNothing) {
+  store_.add("id-alice", "a\r\n");
+  FakeTransport t({"USER alice\r\nPASS wonderland\r\nDELE 1\r\n"});
+  t.end_with_timeout = true;
+  std::string out = run(t);
+  EXPECT_NE(out.find("-ERR Autologout"), std::string::npos);
+  EXPECT_TRUE(store_.has_uid("id-alice", 1));
+}
+
+TEST_F(Pop3Session, InUseWhileAnotherSessionHoldsTheMaildrop) {
+  auto held = locks_->try_lock("id-alice");
+  std::string out = run({"USER alice\r\nPASS wonderland\r\nSTAT\r\nQUIT\r\n"});
+  EXPECT_NE(out.find("-ERR [IN-USE] "), std::string::npos) << out;
+  EXPECT_NE(out.find("-ERR Not allowed before authentication"), std::string::npos);
+  held.reset();
+  out = run({"USER alice\r\nPASS wonderland\r\nSTAT\r\nQUIT\r\n"});
+  EXPECT_NE(out.find("+OK 0 0\r\n"), std::string::npos) << out;
+}
+
+TEST_F(Pop3Session, AuthFailuresAndCodes) {
+  std::string out = run({"PASS x\r\nUSER alice\r\nPASS wrong\r\nPASS wonderland\r\n"
+                         "USER nobody\r\nPASS x\r\nQUIT\r\n"});
+  auto lines = lines_of(out);
+  ASSERT_EQ(lines.size(), 8u) << out;
+  EXPECT_EQ(lines[1], "-ERR Send USER first");
+  EXPECT_EQ(lines[2], "+OK Send your password");
+  EXPECT_EQ(lines[3], "-ERR [AUTH] Authentication failed");
+  EXPECT_EQ(lines[4], "-ERR Send USER first");  // USER must be repeated after a failure
+  EXPECT_EQ(lines[6], "-ERR [AUTH] Authentication failed");
+  auth_.forced = auth::AuthOutcome::unavailable;
+  out = run({"USER alice\r\nPASS wonderland\r\n"});
+  EXPECT_NE(out.find("-ERR [SYS/TEMP] Authentication temporarily unavailable"),
+            std::string::npos);
+}
+
+TEST_F(Pop3Session, SaslPlain) {
+  store_.add("id-bob", "x\r\n");
+  std::string ir = proto::base64_encode(std::string("\0bob\0builder", 12));
+  std::string out = run({"AUTH\r\nAUTH PLAIN " + ir + "\r\nSTAT\r\nQUIT\r\n"});
+  EXPECT_NE(out.find("+OK Methods supported:\r\nPLAIN\r\n.\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("+OK Logged in, maildrop has 1 messages (3 octets)"), std::string::npos);
+  // Challenge / response, then cancel, then a malformed response.
+  out = run({"AUTH PLAIN\r\n", ir + "\r\n", "QUIT\r\n"});
+  EXPECT_NE(out.find("+ \r\n+OK Logged in"), std::string::npos) << out;
+  out = run({"AUTH plain\r\n", "*\r\n", "AUTH PLAIN\r\n", "!!!\r\n", "AUTH PLAIN\r\n",
+             proto::base64_encode(std::string("\0bob\0nope", 9)) + "\r\n", "AUTH X\r\n",
+             "AUTH PLAIN bad*\r\n", "QUIT\r\n"});
+  EXPECT_NE(out.find("-ERR Authentication cancelled"), std::string::npos) << out;
+  EXPECT_NE(out.find("-ERR Malformed authentication response"), std::string::npos);
+  EXPECT_NE(out.find("-ERR [AUTH] Authentication failed"), std::string::npos);
+  EXPECT_NE(out.find("-ERR Unsupported authentication mechanism"), std::string::npos);
+  EXPECT_NE(out.find("-ERR Malformed initial response"), std::string::npos);
+  EXPECT_NE(out.find("+OK Bye"), std::string::npos);
+}
+
+TEST_F(Pop3Session, BadInputAndWrongState) {
+  store_.add("id-alice", "a\r\n");
+  options_.max_errors = 100;
+  std::vector<std::string> expected = {
+      "+OK mail.example.com POP3 server ready",
+      "-ERR Not allowed before authentication",
+      "-ERR Not allowed before authentication",
+      "-ERR Unknown command",
+      "-ERR APOP not supported",
+      "-ERR Command line too long (RFC 2449: 255 octets)",
+      "+OK Send your password",
+      "+OK Logged in, maildrop has 1 messages (3 octets)",
+      "-ERR Not allowed after authentication",
+      "-ERR Missing argument",
+      "-ERR No such message",
+      "-ERR No such message",
+      "-ERR Invalid message number",
+      "-ERR Too many arguments",
+      "-ERR Missing argument",
+      "-ERR Invalid number of lines",
+      "-ERR Invalid message number",
+      "-ERR Not allowed after authentication",
+      "+OK Bye",
+  };
+  std::string out = run({"STAT\r\nRETR 1\r\nXYZZY\r\nAPOP alice abc\r\n" + std::string(300, 'A') +
+             "\r\nUSER alice\r\nPASS wonderland\r\nUSER alice\r\nRETR\r\nRETR 0\r\nRETR 2\r\n"
+             "RETR x\r\nRETR 1 2\r\nTOP 1\r\nTOP 1 -1\r\nLIST 99999999999\r\nSTLS\r\nQUIT\r\n"});
+  EXPECT_EQ(lines_of(out), expected);
+}
+
+TEST_F(Pop3Session, ErrorLimitClosesTheSession) {
+  options_.max_errors = 3;
+  std::string out = run({"FOO\r\nBAR\r\nBAZ\r\nCAPA\r\n"});
+  auto lines = lines_of(out);
+  ASSERT_EQ(lines.size(), 4u) << out;
+  EXPECT_EQ(lines[3], "-ERR Unknown command; too many errors, closing connection");
+}
+
+TEST_F(Pop3Session, StoreFailuresAreTemporaryOrPermanent) {
+  store_.add("id-alice", "a\r\n");
+  store_.fail_snapshot = core::Code::unavailable;
+  std::string out = run({"USER alice\r\nPASS wonderland\r\nQUIT\r\n"});
+  EXPECT_NE(out.find("-ERR [SYS/TEMP] Temporary failure of the mail store"), std::string::npos);
+  EXPECT_FALSE(locks_->is_locked("id-alice"));
+  store_.fail_snapshot = core::Code::ok;
+  store_.fail_read = core::Code::internal;
+  store_.fail_expunge = core::Code::io_error;
+  out = run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n"});
+  EXPECT_NE(out.find("-ERR [SYS/PERM] Mail store error"), std::string::npos) << out;
+  EXPECT_NE(out.find("-ERR [SYS/TEMP] Some deleted messages not removed"), std::string::npos);
+  EXPECT_TRUE(store_.has_uid("id-alice", 1));
+  EXPECT_TRUE(store_.marks("id-alice").empty());
+}
+
+TEST_F(Pop3Session, StlsDiscardsPipelinedPlaintext) {
+  auth_.require_tls = true;
+  FakeTransport t({"STLS\r\nUSER alice\r\n", "CAPA\r\nUSER alice\r\nPASS wonderland\r\n"
+                                             "STLS\r\nQUIT\r\n"});
+  std::string out = run(t);
+  EXPECT_EQ(t.discarded, "USER alice\r\n");
+  EXPECT_TRUE(t.is_tls());
+  auto lines = lines_of(out);
+  EXPECT_EQ(lines[1], "+OK Begin TLS negotiation");
+  EXPECT_EQ(lines[2], "+OK Capability list follows");
+  EXPECT_NE(out.find("USER\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("STLS\r\n"), std::string::npos);
+  EXPECT_NE(out.find("+OK Logged in"), std::string::npos);
+  EXPECT_NE(out.find("-ERR Not allowed after authentication"), std::string::npos);
+}
+
+TEST_F(Pop3Session, PipelinedCommandsAreAnsweredInOneFlush) {
+  store_.add("id-alice", "a\r\n");
+  FakeTransport t({"USER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nUIDL\r\nQUIT\r\n"});
+  run(t);
+  // The greeting, then one flush for the whole pipelined batch (plus the final one).
+  EXPECT_LE(t.flushes, 3);
+  EXPECT_NE(t.output.find("+OK 1 3\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailroom::pop3
