@@ -1,0 +1,159 @@
+"""mailroomd as a process: configuration errors, TLS versions, connection limits, idle
+timeouts, SIGHUP certificate reload and graceful SIGTERM. Real sockets, real OpenSSL."""
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import Mailroom
+
+
+def read_line(sock):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class ConfigCheck(unittest.TestCase):
+    def run_check(self, text):
+        d = tempfile.mkdtemp()
+        try:
+            path = os.path.join(d, "m.toml")
+            with open(path, "w") as f:
+                f.write(text)
+            return subprocess.run([os.path.join(harness.bin_dir(), "mailroomd"), "--check-config",
+                                   "--config", path], capture_output=True, text=True, timeout=60)
+        finally:
+            shutil.rmtree(d)
+
+    def test_unknown_key_names_file_line_and_key(self):
+        p = self.run_check('[server]\ndata_dir = "/tmp/x"\nhostnme = "typo"\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"m\.toml:3: server\.hostnme: unknown key")
+
+    def test_wrong_type(self):
+        p = self.run_check('[server]\nio_threads = "two"\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"m\.toml:2: server\.io_threads: expected an integer")
+
+    def test_missing_file(self):
+        p = subprocess.run([os.path.join(harness.bin_dir(), "mailroomd"), "--check-config",
+                            "--config", "/nonexistent/m.toml"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("/nonexistent/m.toml", p.stderr)
+
+    def test_tls_listener_without_certificate(self):
+        p = self.run_check('[server]\ndata_dir = "/tmp/mr-check"\n[[listener]]\nname = "imaps"\n'
+                           'protocol = "imap"\ntls = "implicit"\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("listener[0].tls", p.stderr)
+
+    def test_valid_config(self):
+        d = tempfile.mkdtemp()
+        try:
+            p = self.run_check(f'[server]\ndata_dir = "{d}"\n[[listener]]\nname = "imap"\n'
+                               'protocol = "imap"\nport = 0\n')
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("configuration ok", p.stdout)
+        finally:
+            shutil.rmtree(d)
+
+
+class Running(unittest.TestCase):
+    def test_tls_12_and_13_accepted_older_refused(self):
+        with Mailroom() as m:
+            for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                ctx = m.ssl_context()
+                ctx.minimum_version = ctx.maximum_version = version
+                with socket.create_connection(("127.0.0.1", m.port("imaps"))) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                        self.assertEqual(s.version(), "TLSv1.3" if version ==
+                                         ssl.TLSVersion.TLSv1_3 else "TLSv1.2")
+                        self.assertTrue(read_line(s).startswith(b"* OK"))
+            # TLS 1.1 through the openssl command line client (Python's OpenSSL may refuse
+            # to even try it): the handshake must fail.
+            p = subprocess.run(["openssl", "s_client", "-connect",
+                                f"127.0.0.1:{m.port('imaps')}", "-tls1_1"],
+                               input="", capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(p.returncode, 0)
+
+    def test_per_ip_limit_gets_protocol_answer(self):
+        with Mailroom(extra_config="[limits]\nmax_connections_per_ip = 3\n") as m:
+            held = [m.connect("pop3") for _ in range(3)]
+            for s in held:
+                self.assertTrue(read_line(s).startswith(b"+OK"))
+            extra = m.connect("smtp")
+            line = read_line(extra)
+            self.assertTrue(line.startswith(b"421 "), line)
+            extra.close()
+            imap = m.connect("imap")
+            self.assertTrue(read_line(imap).startswith(b"* BYE"))
+            imap.close()
+            for s in held:
+                s.close()
+            time.sleep(0.3)
+            again = m.connect("pop3")
+            self.assertTrue(read_line(again).startswith(b"+OK"))
+            again.close()
+
+    def test_sighup_reloads_certificate(self):
+        with Mailroom() as m:
+            def peer_serial():
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                with socket.create_connection(("127.0.0.1", m.port("imaps"))) as raw:
+                    with ctx.wrap_socket(raw) as s:
+                        return s.getpeercert(binary_form=True)
+            before = peer_serial()
+            ca, cert, key = harness.make_tls(os.path.join(m.base, "tls2"))
+            shutil.copy(cert, m.cert)
+            shutil.copy(key, m.key)
+            m.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and "event=tls.reloaded" not in m.log():
+                time.sleep(0.05)
+            self.assertIn("event=tls.reloaded", m.log())
+            self.assertNotEqual(before, peer_serial())
+
+    def test_sigterm_says_goodbye_to_idle_sessions_and_exits(self):
+        with Mailroom() as m:
+            smtp = m.connect("smtp")
+            self.assertTrue(read_line(smtp).startswith(b"220"))
+            imap = m.connect("imap")
+            self.assertTrue(read_line(imap).startswith(b"* OK"))
+            m.proc.send_signal(signal.SIGTERM)
+            self.assertTrue(read_line(smtp).startswith(b"421"))
+            self.assertTrue(read_line(imap).startswith(b"* BYE"))
+            self.assertEqual(m.proc.wait(30), 0)
+            self.assertIn("event=server.stopped", m.log())
+
+    def test_no_password_in_logs(self):
+        import imaplib
+        with Mailroom() as m:
+            m.seed_demo()
+            c = imaplib.IMAP4("127.0.0.1", m.port("imap"))
+            c.login("alice@example.com", "wonderland")
+            c.logout()
+            c = imaplib.IMAP4("127.0.0.1", m.port("imap"))
+            with self.assertRaises(imaplib.IMAP4.error):
+                c.login("alice@example.com", "S3cretWrong")
+            time.sleep(0.2)
+            log = m.log()
+            self.assertIn("event=auth.attempt", log)
+            self.assertNotIn("wonderland", log)
+            self.assertNotIn("S3cretWrong", log)
+
+
+if __name__ == "__main__":
+    unittest.main()
