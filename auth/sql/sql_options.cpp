@@ -98,9 +98,9 @@ std::vector<std::string> split_list(const std::string& value) {
   return out;
 }
 
-SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section) {
-  SqlDirectoryOptions o;
-  PoolOptions& p = o.pool;
+PoolOptions parse_pool_options(core::ConfigSection& section, const std::string& default_database,
+                               const std::string& default_user) {
+  PoolOptions p;
   for (const auto& s : section.get_strings("servers", {"127.0.0.1:3306"})) {
     auto a = parse_server_address(s);
     if (!a) {
@@ -110,8 +110,8 @@ SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section) {
     p.servers.push_back(*a);
   }
   if (p.servers.empty()) section.error("servers", "at least one server is required");
-  p.database = section.get_string("database", "mailroom");
-  p.user = section.get_string("user", "mailroom");
+  p.database = section.get_string("database", default_database);
+  p.user = section.get_string("user", default_user);
   p.password = section.get_string("password", "");
   if (auto file = section.get_optional_string("password_file")) {
     if (section.has("password")) section.error("password_file", "set password or password_file, not both");
@@ -129,6 +129,12 @@ SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section) {
   }
   p.tls = section.get_bool("tls", false);
   p.tls_ca = section.get_string("tls_ca", "");
+  return p;
+}
+
+SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section) {
+  SqlDirectoryOptions o;
+  o.pool = parse_pool_options(section, "mailroom", "mailroom");
   o.require_server_at_start = section.get_bool("require_server_at_start", false);
 
   core::ConfigSection q = section.child("queries");

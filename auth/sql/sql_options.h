@@ -50,6 +50,12 @@ struct SqlDirectoryOptions {
   bool require_server_at_start = false;
 };
 
+// Reads the connection keys shared by every MariaDB user (directory, delivery log): servers,
+// database, user, password | password_file, pool_size, connect_timeout, read_timeout,
+// write_timeout, pool_wait, retry_after, max_connection_age, tls, tls_ca.
+PoolOptions parse_pool_options(core::ConfigSection& section, const std::string& default_database,
+                               const std::string& default_user);
+
 // Reads [directory.sql] and its [directory.sql.queries] sub-table. Errors go to the section's
 // ConfigErrors and name the key; the result holds defaults for keys in error.
 SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section);

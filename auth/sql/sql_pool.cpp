@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <unordered_map>
 
 #include "src/core/address.h"
 #include "src/core/log.h"
@@ -93,11 +94,14 @@ struct Connection {
   uint64_t epoch = 0;
   Clock::time_point born;
   std::vector<MYSQL_STMT*> stmts;
+  // Statements built at run time (query_sql), by text; bounded, cleared when full.
+  std::unordered_map<std::string, MYSQL_STMT*> adhoc;
 
   ~Connection() {
     for (MYSQL_STMT* s : stmts) {
       if (s) mysql_stmt_close(s);
     }
+    for (auto& [text, st] : adhoc) mysql_stmt_close(st);
     if (db) mysql_close(db);
   }
 };
@@ -293,9 +297,38 @@ struct SqlPool::Impl {
   }
 
   // Runs one prepared statement. On failure fills `f` and returns false.
-  static bool run(Connection& c, size_t index, const std::vector<std::string>& params,
-                  SqlRows* out, Failure* f) {
-    MYSQL_STMT* st = c.stmts[index];
+  // Finds or prepares a run-time statement on `c`.
+  static MYSQL_STMT* adhoc_statement(Connection& c, const std::string& sql, Failure* f) {
+    if (auto it = c.adhoc.find(sql); it != c.adhoc.end()) return it->second;
+    if (c.adhoc.size() >= 128) {
+      for (auto& [text, st] : c.adhoc) mysql_stmt_close(st);
+      c.adhoc.clear();
+    }
+    MYSQL_STMT* st = mysql_stmt_init(c.db);
+    if (!st) {
+      f->err = mysql_errno(c.db);
+      f->message = "mysql_stmt_init failed";
+      return nullptr;
+    }
+    if (mysql_stmt_prepare(st, sql.data(), sql.size()) != 0) {
+      f->err = mysql_stmt_errno(st);
+      f->message = mysql_stmt_error(st);
+      mysql_stmt_close(st);
+      return nullptr;
+    }
+    c.adhoc.emplace(sql, st);
+    return st;
+  }
+
+  static bool text_query(Connection& c, const char* sql, Failure* f) {
+    if (mysql_query(c.db, sql) == 0) return true;
+    f->err = mysql_errno(c.db);
+    f->message = mysql_error(c.db);
+    return false;
+  }
+
+  static bool run(MYSQL_STMT* st, const std::vector<std::string>& params, SqlRows* out,
+                  Failure* f) {
     auto fail = [&] {
       f->err = mysql_stmt_errno(st);
       f->message = mysql_stmt_error(st);
@@ -418,16 +451,18 @@ PoolProblem SqlPool::check(std::vector<std::vector<std::string>>* columns) {
   return ok ? PoolProblem{} : problem;
 }
 
-core::Result<SqlRows> SqlPool::query(size_t index, const std::vector<std::string>& params) {
-  if (index >= impl_->statements.size()) return core::internal_error("no such SQL statement");
+// Runs `attempt` on a pooled connection, retrying on a fresh connection (possibly another
+// server) when the connection turns out to be dead and `attempt` says a retry is safe.
+template <class Attempt>
+core::Result<SqlRows> SqlPool::with_connection(Attempt&& attempt) {
   std::string last_error;
   // One attempt per server plus one: a restarted server invalidates one connection, then the
   // epoch drops its siblings, so the next attempt opens a fresh connection.
   size_t attempts = options_.servers.size() + 1;
-  for (size_t attempt = 0; attempt < attempts; ++attempt) {
+  for (size_t n = 0; n < attempts; ++n) {
     std::unique_ptr<Connection> c;
     if (!impl_->acquire(&c)) {
-      return core::unavailable("directory database busy",
+      return core::unavailable("database busy",
                                "all " + std::to_string(options_.pool_size) +
                                    " SQL connections busy for " +
                                    std::to_string(options_.pool_wait.count()) + "s");
@@ -437,12 +472,13 @@ core::Result<SqlRows> SqlPool::query(size_t index, const std::vector<std::string
       c = impl_->connect(&problem, nullptr);
       if (!c) {
         impl_->release(nullptr);
-        return core::unavailable("directory database unavailable", problem.message);
+        return core::unavailable("database unavailable", problem.message);
       }
     }
     SqlRows rows;
     Failure f;
-    if (Impl::run(*c, index, params, &rows, &f)) {
+    bool may_retry = true;
+    if (attempt(*c, &rows, &f, &may_retry)) {
       impl_->release(std::move(c));
       return rows;
     }
@@ -454,15 +490,51 @@ core::Result<SqlRows> SqlPool::query(size_t index, const std::vector<std::string
       impl_->connection_died(*c);
       c.reset();
       impl_->release(nullptr);
-      continue;
+      if (may_retry) continue;
+      return core::unavailable("database connection lost", last_error);
     }
-    // A statement error (schema changed under us): this connection's statements may be
-    // unusable; drop it so the next query re-prepares.
+    // A statement error (schema changed under us, constraint): this connection's statements
+    // may be unusable; drop it so the next query re-prepares.
     c.reset();
     impl_->release(nullptr);
-    return core::unavailable("directory database error", last_error);
+    return core::unavailable("database error", last_error);
   }
-  return core::unavailable("directory database unavailable", last_error);
+  return core::unavailable("database unavailable", last_error);
+}
+
+core::Result<SqlRows> SqlPool::query(size_t index, const std::vector<std::string>& params) {
+  if (index >= impl_->statements.size()) return core::internal_error("no such SQL statement");
+  return with_connection([&](Connection& c, SqlRows* rows, Failure* f, bool*) {
+    return Impl::run(c.stmts[index], params, rows, f);
+  });
+}
+
+core::Result<SqlRows> SqlPool::query_sql(const std::string& sql,
+                                         const std::vector<std::string>& params) {
+  return with_connection([&](Connection& c, SqlRows* rows, Failure* f, bool*) {
+    MYSQL_STMT* st = Impl::adhoc_statement(c, sql, f);
+    return st && Impl::run(st, params, rows, f);
+  });
+}
+
+core::Status SqlPool::transaction(const std::vector<SqlPool::Statement>& statements) {
+  auto r = with_connection([&](Connection& c, SqlRows* rows, Failure* f, bool* may_retry) {
+    if (!Impl::text_query(c, "START TRANSACTION", f)) return false;
+    for (const auto& [sql, params] : statements) {
+      MYSQL_STMT* st = Impl::adhoc_statement(c, sql, f);
+      SqlRows part;
+      if (!st || !Impl::run(st, params, &part, f)) {
+        Failure ignored;
+        Impl::text_query(c, "ROLLBACK", &ignored);
+        return false;
+      }
+      rows->affected_rows += part.affected_rows;
+    }
+    // Once COMMIT is sent its outcome may be unknown: never replay it.
+    *may_retry = false;
+    return Impl::text_query(c, "COMMIT", f);
+  });
+  return r ? core::Status::ok() : r.status();
 }
 
 core::Status SqlPool::execute_text(const std::string& sql) {

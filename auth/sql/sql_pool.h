@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/core/status.h"
@@ -85,6 +86,17 @@ class SqlPool {
   // Runs statement `index` with `params` bound as strings, in order.
   core::Result<SqlRows> query(size_t index, const std::vector<std::string>& params);
 
+  // Runs `sql` ('?' placeholders) with `params`, preparing it on the connection the first time
+  // (statements built at run time, e.g. searches with optional conditions; cached per
+  // connection). Same retry and error rules as query().
+  core::Result<SqlRows> query_sql(const std::string& sql, const std::vector<std::string>& params);
+
+  // Runs the statements in one transaction on one connection: all or none. A connection lost
+  // before COMMIT is retried on a fresh connection; one lost during COMMIT is not (the
+  // outcome is unknown) and gives Code::unavailable.
+  using Statement = std::pair<std::string, std::vector<std::string>>;
+  core::Status transaction(const std::vector<Statement>& statements);
+
   // Runs a fixed statement without parameters through the text protocol (DDL at start-up:
   // never with user input).
   core::Status execute_text(const std::string& sql);
@@ -96,6 +108,8 @@ class SqlPool {
 
  private:
   struct Impl;
+  template <class Attempt>
+  core::Result<SqlRows> with_connection(Attempt&& attempt);
   PoolOptions options_;
   std::unique_ptr<Impl> impl_;
 };

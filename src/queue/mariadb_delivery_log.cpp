@@ -1,0 +1,277 @@
+// The MariaDB delivery log (see mariadb_delivery_log.h). Every value is bound to a prepared
+// statement; the only text pasted into SQL is the table name (checked at start-up to be
+// [A-Za-z0-9_]+) and integer LIMITs formatted here.
+#include "src/queue/mariadb_delivery_log.h"
+
+#include <atomic>
+#include <cstdlib>
+
+#include "auth/sql/sql_options.h"
+#include "src/core/config_section.h"
+#include "src/core/log.h"
+
+namespace mailroom::queue {
+
+namespace {
+
+// Keep identical to schema/sql/mariadb/002_delivery_log.sql (a unit test compares them).
+const char* kSchema = R"sql(CREATE TABLE IF NOT EXISTS delivery_log (
+  id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  time             BIGINT NOT NULL,
+  queue_id         VARCHAR(64)   COLLATE utf8mb4_nopad_bin NOT NULL,
+  message_id       VARCHAR(998)  COLLATE utf8mb4_nopad_bin NOT NULL,
+  envelope_sender  VARCHAR(320)  COLLATE utf8mb4_nopad_bin NOT NULL,
+  sender_domain    VARCHAR(253)  COLLATE utf8mb4_nopad_bin
+                   AS (LOWER(SUBSTRING_INDEX(envelope_sender, '@', -1))) PERSISTENT,
+  header_from      VARCHAR(998)  NOT NULL,
+  subject          VARCHAR(998)  NOT NULL,
+  recipient        VARCHAR(320)  COLLATE utf8mb4_nopad_bin NOT NULL,
+  recipient_domain VARCHAR(253)  COLLATE utf8mb4_nopad_bin
+                   AS (LOWER(SUBSTRING_INDEX(recipient, '@', -1))) PERSISTENT,
+  final_address    VARCHAR(320)  COLLATE utf8mb4_nopad_bin NOT NULL,
+  account_id       VARCHAR(64)   COLLATE utf8mb4_nopad_bin NOT NULL,
+  mailbox          VARCHAR(255)  NOT NULL,
+  uid_validity     INT UNSIGNED  NOT NULL,
+  uid              INT UNSIGNED  NOT NULL,
+  size             BIGINT UNSIGNED NOT NULL,
+  result           VARCHAR(16)   NOT NULL,
+  detail           VARCHAR(1000) NOT NULL,
+  PRIMARY KEY (id),
+  KEY delivery_log_time (time),
+  KEY delivery_log_message_id (message_id(255), time),
+  KEY delivery_log_queue_id (queue_id),
+  KEY delivery_log_recipient (recipient, time),
+  KEY delivery_log_sender (envelope_sender, time),
+  KEY delivery_log_recipient_domain (recipient_domain, time),
+  KEY delivery_log_sender_domain (sender_domain, time),
+  KEY delivery_log_account (account_id, time),
+  KEY delivery_log_subject (subject(191), time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+)sql";
+
+constexpr const char* kColumns =
+    "queue_id, message_id, envelope_sender, header_from, subject, recipient, final_address, "
+    "account_id, mailbox, uid_validity, uid, size, time, result, detail";
+constexpr size_t kColumnCount = 15;
+constexpr size_t kRowsPerInsert = 500;
+
+bool valid_table_name(const std::string& t) {
+  if (t.empty() || t.size() > 64) return false;
+  for (char c : t) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The log's columns are bounded; clip long headers at a UTF-8 boundary instead of failing
+// the write (strict mode would reject the whole batch).
+std::string clip(const std::string& s, size_t max_chars) {
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (chars == max_chars) return s.substr(0, i);
+      ++chars;
+    }
+  }
+  return s;
+}
+
+class MariaDbDeliveryLog final : public DeliveryLog {
+ public:
+  MariaDbDeliveryLog(std::unique_ptr<auth::sql::SqlPool> pool, MariaDbDeliveryLogOptions o,
+                     bool table_ready)
+      : pool_(std::move(pool)), options_(std::move(o)), table_ready_(table_ready) {}
+
+  std::string name() const override { return "mariadb"; }
+
+  core::Status record(const std::vector<DeliveryRecord>& records) override {
+    if (records.empty()) return core::Status::ok();
+    if (auto s = ensure_table(); !s) return s;
+    std::vector<auth::sql::SqlPool::Statement> statements;
+    for (size_t start = 0; start < records.size(); start += kRowsPerInsert) {
+      size_t end = std::min(records.size(), start + kRowsPerInsert);
+      std::string sql = "INSERT INTO " + options_.table + " (" + kColumns + ") VALUES ";
+      std::vector<std::string> params;
+      params.reserve((end - start) * kColumnCount);
+      for (size_t i = start; i < end; ++i) {
+        const DeliveryRecord& r = records[i];
+        sql += i == start ? "(" : ",(";
+        for (size_t c = 0; c < kColumnCount; ++c) sql += c ? ",?" : "?";
+        sql += ")";
+        params.push_back(clip(r.queue_id, 64));
+        params.push_back(clip(r.message_id, 998));
+        params.push_back(clip(r.envelope_sender, 320));
+        params.push_back(clip(r.header_from, 998));
+        params.push_back(clip(r.subject, 998));
+        params.push_back(clip(r.recipient, 320));
+        params.push_back(clip(r.final_address, 320));
+        params.push_back(clip(r.account_id, 64));
+        params.push_back(clip(r.mailbox, 255));
+        params.push_back(std::to_string(r.uid_validity));
+        params.push_back(std::to_string(r.uid));
+        params.push_back(std::to_string(r.size));
+        params.push_back(std::to_string(r.time));
+        params.push_back(delivery_result_name(r.result));
+        params.push_back(clip(r.detail, 1000));
+      }
+      statements.emplace_back(std::move(sql), std::move(params));
+    }
+    auto s = pool_->transaction(statements);
+    if (!s) {
+      MR_LOG_WARN("event=delivery_log_write_failed backend=mariadb records={} error={}",
+                  records.size(), core::quote(s.log_detail()));
+      return core::unavailable("delivery log unavailable", s.log_detail());
+    }
+    return s;
+  }
+
+  core::Result<std::vector<DeliveryRecord>> query(const DeliveryQuery& q) override {
+    if (auto s = ensure_table(); !s) return s;
+    std::string sql = std::string("SELECT id, ") + kColumns + " FROM " + options_.table;
+    std::vector<std::string> params;
+    std::string where;
+    auto cond = [&](const std::string& value, const char* expr) {
+      if (value.empty()) return;
+      where += where.empty() ? " WHERE " : " AND ";
+      where += expr;
+      params.push_back(value);
+    };
+    cond(q.message_id, "message_id = ?");
+    cond(q.queue_id, "queue_id = ?");
+    cond(q.envelope_sender, "envelope_sender = ?");
+    cond(q.recipient, "recipient = ?");
+    cond(q.account_id, "account_id = ?");
+    if (q.since != 0) cond(std::to_string(q.since), "time >= ?");
+    if (q.until != 0) cond(std::to_string(q.until), "time <= ?");
+    size_t limit = std::min<size_t>(q.limit, 100000);
+    sql += where + " ORDER BY time DESC, id DESC LIMIT " + std::to_string(limit);
+    auto rows = pool_->query_sql(sql, params);
+    if (!rows) {
+      MR_LOG_WARN("event=delivery_log_query_failed backend=mariadb error={}",
+                  core::quote(rows.status().log_detail()));
+      return core::unavailable("delivery log unavailable", rows.status().log_detail());
+    }
+    std::vector<DeliveryRecord> out;
+    out.reserve(rows->rows.size());
+    for (const auto& row : rows->rows) {
+      size_t c = 0;
+      auto text = [&] { return row[c] ? *row[c++] : (++c, std::string()); };
+      auto num = [&] { return std::strtoll(text().c_str(), nullptr, 10); };
+      DeliveryRecord r;
+      r.id = num();
+      r.queue_id = text();
+      r.message_id = text();
+      r.envelope_sender = text();
+      r.header_from = text();
+      r.subject = text();
+      r.recipient = text();
+      r.final_address = text();
+      r.account_id = text();
+      r.mailbox = text();
+      r.uid_validity = static_cast<uint32_t>(num());
+      r.uid = static_cast<uint32_t>(num());
+      r.size = static_cast<uint64_t>(num());
+      r.time = num();
+      parse_delivery_result(text(), &r.result);
+      r.detail = text();
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+ private:
+  // When no server answered at start-up the table is created on first use.
+  core::Status ensure_table() {
+    if (table_ready_.load(std::memory_order_acquire)) return core::Status::ok();
+    if (options_.create_table) {
+      auto s = pool_->execute_text(mariadb_delivery_log_schema(options_.table));
+      if (!s) return core::unavailable("delivery log unavailable", s.log_detail());
+    }
+    table_ready_.store(true, std::memory_order_release);
+    return core::Status::ok();
+  }
+
+  std::unique_ptr<auth::sql::SqlPool> pool_;
+  MariaDbDeliveryLogOptions options_;
+  std::atomic<bool> table_ready_;
+};
+
+}  // namespace
+
+std::string mariadb_delivery_log_schema(const std::string& table) {
+  std::string s = kSchema;
+  if (table == "delivery_log") return s;
+  const std::string from = "delivery_log";
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + table.size())) {
+    s.replace(pos, from.size(), table);
+  }
+  return s;
+}
+
+MariaDbDeliveryLogOptions parse_mariadb_delivery_log_options(core::ConfigSection& section) {
+  MariaDbDeliveryLogOptions o;
+  o.pool = auth::sql::parse_pool_options(section, "mailroom", "mailroom");
+  o.table = section.get_string("table", "delivery_log");
+  if (!valid_table_name(o.table)) {
+    section.error("table", "use letters, digits and '_' only (at most 64)");
+    o.table = "delivery_log";
+  }
+  o.create_table = section.get_bool("create_table", true);
+  section.finish();
+  return o;
+}
+
+core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(
+    const MariaDbDeliveryLogOptions& o) {
+  if (!valid_table_name(o.table)) {
+    return core::invalid_argument("delivery_log.table: use letters, digits and '_' only");
+  }
+  auto pool = std::make_unique<auth::sql::SqlPool>(o.pool, std::vector<std::string>{});
+  using Kind = auth::sql::PoolProblem::Kind;
+  auth::sql::PoolProblem p = pool->check(nullptr);
+  switch (p.kind) {
+    case Kind::none:
+    case Kind::statement:  // no fixed statements
+      break;
+    case Kind::credentials:
+      return core::invalid_argument("delivery_log.user: the server refused user \"" + o.pool.user +
+                                    "\" with the configured password: " + p.message);
+    case Kind::database:
+      return core::invalid_argument("delivery_log.database: " + p.message);
+    case Kind::unreachable:
+      MR_LOG_WARN("event=delivery_log_unreachable_at_start backend=mariadb error={}",
+                  core::quote(p.message));
+      return std::shared_ptr<DeliveryLog>(
+          std::make_shared<MariaDbDeliveryLog>(std::move(pool), o, false));
+  }
+  if (o.create_table) {
+    if (auto s = pool->execute_text(mariadb_delivery_log_schema(o.table)); !s) {
+      return core::invalid_argument("delivery_log.table: cannot create " + o.table + ": " +
+                                    s.log_detail());
+    }
+  }
+  // The table must have every column we write (a hand-made table may not).
+  auto probe = pool->query_sql(std::string("SELECT id, ") + kColumns + " FROM " + o.table +
+                                   " LIMIT 0",
+                               {});
+  if (!probe) {
+    return core::invalid_argument("delivery_log.table: " + o.table + " is not usable: " +
+                                  probe.status().log_detail());
+  }
+  return std::shared_ptr<DeliveryLog>(
+      std::make_shared<MariaDbDeliveryLog>(std::move(pool), o, true));
+}
+
+core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(core::ConfigSection& section) {
+  core::ConfigErrors* errors = section.errors();
+  size_t before = errors ? errors->messages().size() : 0;
+  MariaDbDeliveryLogOptions o = parse_mariadb_delivery_log_options(section);
+  if (errors && errors->messages().size() > before) {
+    return core::invalid_argument(errors->messages()[before]);
+  }
+  return open_mariadb_delivery_log(o);
+}
+
+}  // namespace mailroom::queue

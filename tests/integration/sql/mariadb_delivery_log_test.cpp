@@ -1,0 +1,185 @@
+// The MariaDB delivery log against a real mariadbd. Started by test_delivery_log.py, which runs
+// the server and passes MR_MARIADB_PORT (user mailroom / secret, database mailroom).
+#include "src/queue/mariadb_delivery_log.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "src/core/config_section.h"
+
+namespace mailroom::queue {
+namespace {
+
+MariaDbDeliveryLogOptions options(const std::string& table) {
+  MariaDbDeliveryLogOptions o;
+  const char* port = std::getenv("MR_MARIADB_PORT");
+  auth::sql::ServerAddress a;
+  a.host = "127.0.0.1";
+  a.port = port ? static_cast<unsigned>(std::atoi(port)) : 3307;
+  o.pool.servers = {a};
+  o.pool.database = "mailroom";
+  o.pool.user = "mailroom";
+  o.pool.password = "secret";
+  o.pool.connect_timeout = std::chrono::seconds(2);
+  o.table = table;
+  return o;
+}
+
+DeliveryRecord rec(const std::string& qid, const std::string& rcpt, int64_t time) {
+  DeliveryRecord r;
+  r.queue_id = qid;
+  r.message_id = qid + "@mail.example.com";
+  r.envelope_sender = "sender@partner.example";
+  r.header_from = "Sender <sender@partner.example>";
+  r.subject = "Quarterly report \xe5\xa0\xb1\xe5\x91\x8a";  // UTF-8 "報告"
+  r.recipient = rcpt;
+  r.final_address = rcpt;
+  r.account_id = "id-" + rcpt.substr(0, rcpt.find('@'));
+  r.mailbox = "INBOX";
+  r.uid_validity = 17;
+  r.uid = 42;
+  r.size = 1234;
+  r.time = time;
+  return r;
+}
+
+class MariaDbDeliveryLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::getenv("MR_MARIADB_PORT")) GTEST_SKIP() << "run by test_delivery_log.py";
+    table_ = std::string("dl_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    auth::sql::SqlPool admin(options(table_).pool, {});
+    ASSERT_TRUE(admin.execute_text("DROP TABLE IF EXISTS " + table_));  // a fresh table per run
+    auto r = open_mariadb_delivery_log(options(table_));
+    ASSERT_TRUE(r) << r.status().to_string();
+    log_ = *r;
+  }
+  std::string table_;
+  std::shared_ptr<DeliveryLog> log_;
+};
+
+TEST_F(MariaDbDeliveryLogTest, RecordsAndFindsByEveryField) {
+  ASSERT_TRUE(log_->record({rec("q1", "alice@example.com", 1000), rec("q1", "bob@example.com", 1000),
+                            rec("q2", "alice@example.com", 2000)}));
+  DeliveryQuery q;
+  q.recipient = "alice@example.com";
+  auto r = log_->query(q);
+  ASSERT_TRUE(r) << r.status().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].queue_id, "q2");  // newest first
+  EXPECT_EQ((*r)[1].queue_id, "q1");
+  const DeliveryRecord& x = (*r)[1];
+  EXPECT_GT(x.id, 0);
+  EXPECT_EQ(x.message_id, "q1@mail.example.com");
+  EXPECT_EQ(x.subject, "Quarterly report \xe5\xa0\xb1\xe5\x91\x8a");
+  EXPECT_EQ(x.account_id, "id-alice");
+  EXPECT_EQ(x.uid_validity, 17u);
+  EXPECT_EQ(x.uid, 42u);
+  EXPECT_EQ(x.size, 1234u);
+  EXPECT_EQ(x.time, 1000);
+  EXPECT_EQ(x.result, DeliveryResult::delivered);
+
+  DeliveryQuery by_mid;
+  by_mid.message_id = "q1@mail.example.com";
+  EXPECT_EQ(log_->query(by_mid)->size(), 2u);
+  DeliveryQuery by_qid;
+  by_qid.queue_id = "q2";
+  EXPECT_EQ(log_->query(by_qid)->size(), 1u);
+  DeliveryQuery by_sender;
+  by_sender.envelope_sender = "sender@partner.example";
+  by_sender.since = 1500;
+  EXPECT_EQ(log_->query(by_sender)->size(), 1u);
+  DeliveryQuery by_account;
+  by_account.account_id = "id-bob";
+  by_account.until = 1500;
+  EXPECT_EQ(log_->query(by_account)->size(), 1u);
+  DeliveryQuery limited;
+  limited.limit = 1;
+  EXPECT_EQ(log_->query(limited)->size(), 1u);
+  DeliveryQuery none;
+  none.recipient = "carol@example.com";
+  EXPECT_TRUE(log_->query(none)->empty());
+}
+
+TEST_F(MariaDbDeliveryLogTest, InjectionInSearchesFindsNothing) {
+  ASSERT_TRUE(log_->record({rec("q1", "alice@example.com", 1000)}));
+  for (const char* attack : {"x' OR '1'='1", "' OR 1=1 -- ", "alice@example.com' --",
+                             "alice@example.com ", "%", "alice@example.com\\"}) {
+    DeliveryQuery q;
+    q.recipient = attack;
+    auto r = log_->query(q);
+    ASSERT_TRUE(r) << attack << ": " << r.status().to_string();
+    EXPECT_TRUE(r->empty()) << attack;
+    q = {};
+    q.message_id = attack;
+    EXPECT_TRUE(log_->query(q)->empty()) << attack;
+  }
+  EXPECT_EQ(log_->query(DeliveryQuery{})->size(), 1u);
+}
+
+TEST_F(MariaDbDeliveryLogTest, LargeBatchIsWrittenWhole) {
+  std::vector<DeliveryRecord> batch;
+  for (int i = 0; i < 1201; ++i) {
+    batch.push_back(rec("big", "user" + std::to_string(i) + "@example.com", 5000 + i));
+  }
+  batch[7].subject = std::string(3000, 'x');  // clipped, not rejected
+  ASSERT_TRUE(log_->record(batch));
+  DeliveryQuery q;
+  q.queue_id = "big";
+  q.limit = 5000;
+  auto r = log_->query(q);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 1201u);
+}
+
+// The DDL shipped for DBAs and the one the code runs must not drift apart.
+TEST(MariaDbDeliveryLogSchema, MatchesTheShippedFile) {
+  std::ifstream in(std::string(MR_SOURCE_DIR) + "/schema/sql/mariadb/002_delivery_log.sql");
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string file = ss.str();
+  size_t b = file.find("-- mr-schema-begin\n");
+  size_t e = file.find("-- mr-schema-end");
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(e, std::string::npos);
+  b += std::string("-- mr-schema-begin\n").size();
+  EXPECT_EQ(file.substr(b, e - b), mariadb_delivery_log_schema());
+  std::string other = mariadb_delivery_log_schema("dl2");
+  EXPECT_NE(other.find("CREATE TABLE IF NOT EXISTS dl2 ("), std::string::npos);
+  EXPECT_EQ(other.find("delivery_log"), std::string::npos);
+}
+
+TEST(MariaDbDeliveryLogConfig, ErrorsNameTheSetting) {
+  if (!std::getenv("MR_MARIADB_PORT")) GTEST_SKIP() << "run by test_delivery_log.py";
+  auto o = options("dl_config");
+  o.pool.password = "wrong";
+  auto r = open_mariadb_delivery_log(o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().client_message().find("delivery_log.user"), std::string::npos)
+      << r.status().to_string();
+  o = options("bad-name");
+  r = open_mariadb_delivery_log(o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().client_message().find("delivery_log.table"), std::string::npos);
+
+  core::ConfigErrors errors;
+  auto doc = core::ConfigDocument::load_string(
+      "[delivery_log]\nbackend = \"mariadb\"\nservers = [\"127.0.0.1:" +
+          std::string(std::getenv("MR_MARIADB_PORT")) +
+          "\"]\nuser = \"mailroom\"\npassword = \"secret\"\ntable = \"dl_from_config\"\n",
+      "t.toml", &errors);
+  auto root = doc->root();
+  auto sec = root.child("delivery_log");
+  sec.get_string("backend", "");
+  auto log = open_mariadb_delivery_log(sec);
+  ASSERT_TRUE(log) << log.status().to_string();
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ((*log)->name(), "mariadb");
+}
+
+}  // namespace
+}  // namespace mailroom::queue
