@@ -152,13 +152,15 @@ Awaitable Session::run() {
       break;
     }
   }
+  // Release the maildrop before the last answer goes out: a client that reconnects right
+  // after "+OK Bye" must not be told [IN-USE].
+  lock_.reset();
   co_await transport_.flush();
   MR_LOG_INFO("event=pop3_disconnect session={} reason={} state={} account={}", sid, end_reason,
               state_ == State::authorization ? "authorization"
               : state_ == State::transaction ? "transaction"
                                              : "update",
               principal_.account_id.empty() ? "-" : principal_.account_id);
-  lock_.reset();
 }
 
 Awaitable Session::open_maildrop(const auth::Principal& principal) {

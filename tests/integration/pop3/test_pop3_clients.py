@@ -1,0 +1,130 @@
+"""fetchmail (STLS) and getmail6 (implicit TLS) download a 1,000-message mailbox (mixed sizes,
+8-bit bodies, Big5 and UTF-8 subjects, dot-stuffed and "From " lines) and what they hand to
+their MDA is compared byte for byte with what was delivered.
+
+fetchmail runs with `no stripcr`, so it must hand over the CRLF bytes exactly. getmail6 hands
+its MDA the message with LF line endings (its documented local convention), so its copy is
+compared with the delivered bytes with CRLF turned into LF; nothing else may differ."""
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Mailroom  # noqa: E402
+import corpus  # noqa: E402
+from test_pop3 import import_messages  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAVE = os.path.join(HERE, "save_message.py")
+COUNT = int(os.environ.get("MAILROOM_POP3_CLIENT_MESSAGES", "1000"))
+
+
+def downloaded(out_dir):
+    names = sorted(n for n in os.listdir(out_dir) if n.endswith(".eml"))
+    result = []
+    for n in names:
+        with open(os.path.join(out_dir, n), "rb") as f:
+            result.append(f.read())
+    return result
+
+
+class Pop3ClientsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.messages = corpus.make_messages(COUNT, seed=11)
+        cls.m = Mailroom()
+        cls.m.seed_demo()
+        import_messages(cls.m, "alice@example.com", cls.messages)
+        import_messages(cls.m, "bob@example.com", cls.messages)
+        cls.m.start()
+        cls.work = tempfile.mkdtemp(prefix="pop3-clients-")
+        os.chmod(cls.work, 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.close()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def assert_same_messages(self, got, expected):
+        self.assertEqual(len(got), len(expected))
+        for i, (g, e) in enumerate(zip(got, expected)):
+            if g != e:
+                self.fail(f"message {i + 1} differs: got {len(g)} octets, expected {len(e)}; "
+                          f"first difference at {next(j for j in range(min(len(g), len(e)) + 1) if j >= min(len(g), len(e)) or g[j] != e[j])}")
+
+    def remaining(self, address, password):
+        import poplib
+        p = poplib.POP3("127.0.0.1", self.m.port("pop3"), timeout=10)
+        p.user(address)
+        p.pass_(password)
+        n = p.stat()[0]
+        p.quit()
+        return n
+
+    def test_fetchmail_over_stls(self):
+        home = os.path.join(self.work, "fetchmail")
+        out = os.path.join(home, "out")
+        os.makedirs(out)
+        rc = os.path.join(home, "fetchmailrc")
+        with open(rc, "w") as f:
+            f.write(
+                "set no bouncemail\n"
+                f"poll 127.0.0.1 with proto POP3 port {self.m.port('pop3')}\n"
+                "  user \"alice@example.com\" there with password \"wonderland\" is root here\n"
+                f"  sslproto 'TLS1.2+' sslcertck sslcertfile \"{self.m.ca}\" sslcommonname localhost\n"
+                f"  mda \"/usr/bin/python3 {SAVE} {out}\"\n"
+                "  fetchall nokeep no rewrite no stripcr\n")
+        os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)
+        env = dict(os.environ, HOME=home, FETCHMAILHOME=home)
+        p = subprocess.run(["fetchmail", "-f", rc, "--nosyslog", "--invisible", "-v"],
+                           env=env, capture_output=True, text=True, timeout=900)
+        log = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 0, log[-4000:])
+        self.assertIn("STLS", log)  # it did upgrade in-band
+        self.assert_same_messages(downloaded(out), self.messages)
+        self.assertEqual(self.remaining("alice@example.com", "wonderland"), 0)
+
+    def test_getmail_over_implicit_tls(self):
+        home = os.path.join(self.work, "getmail")
+        out = os.path.join(home, "out")
+        os.makedirs(out)
+        os.chmod(home, 0o755)
+        os.chmod(out, 0o777)
+        rc = os.path.join(home, "getmailrc")
+        with open(rc, "w") as f:
+            f.write(
+                "[retriever]\n"
+                "type = SimplePOP3SSLRetriever\n"
+                "server = localhost\n"
+                f"port = {self.m.port('pop3s')}\n"
+                "username = bob@example.com\n"
+                "password = builder\n"
+                f"ssl_ca_certs = {self.m.ca}\n"
+                "\n[destination]\n"
+                "type = MDA_external\n"
+                "path = /usr/bin/python3\n"
+                f"arguments = (\"{SAVE}\", \"{out}\")\n"
+                "unixfrom = false\n"
+                "user = nobody\n"
+                "group = nogroup\n"
+                "\n[options]\n"
+                "read_all = true\n"
+                "delete = true\n"
+                "delivered_to = false\n"
+                "received = false\n"
+                "verbose = 1\n")
+        p = subprocess.run(["getmail", "--rcfile", rc, "--getmaildir", home],
+                           capture_output=True, text=True, timeout=900)
+        log = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 0, log[-4000:])
+        expected = [m.replace(b"\r\n", b"\n") for m in self.messages]
+        self.assert_same_messages(downloaded(out), expected)
+        self.assertEqual(self.remaining("bob@example.com", "builder"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
