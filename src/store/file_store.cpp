@@ -142,7 +142,7 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
   }
   // Open outside the cache lock: opening creates directories and may wait on SQLite.
   auto u = std::make_shared<UserIndex>(account_id, options_.root + "/" + account_id,
-                                       options_.fsync);
+                                       options_.fsync, options_.fs);
   auto s = u->files.prepare();
   if (!s.is_ok()) return s;
   auto db = Db::open(u->files.dir() + "/index.db", options_.fsync);

@@ -21,8 +21,8 @@
 namespace mailroom::store {
 
 struct UserIndex {
-  UserIndex(std::string id_, std::string dir_, bool durable)
-      : id(std::move(id_)), files(std::move(dir_), durable) {}
+  UserIndex(std::string id_, std::string dir_, bool durable, std::shared_ptr<Fs> fs)
+      : id(std::move(id_)), files(std::move(dir_), durable, std::move(fs)) {}
   std::string id;
   std::mutex mu;
   std::unique_ptr<Db> db;

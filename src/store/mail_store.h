@@ -218,6 +218,8 @@ class MailStore {
                                              std::function<void(const ChangeEvent&)> callback) = 0;
 };
 
+class Fs;  // src/store/fs.h
+
 // Computes the cached parse facts of a message at delivery (see src/mime).
 using FactsExtractor = std::function<std::string(std::string_view message)>;
 
@@ -227,6 +229,7 @@ struct StoreOptions {
   bool fsync = true;            // false only in tests that measure without durability
   size_t max_mailbox_name = 255;
   size_t open_users_cache = 1024;  // index handles kept open
+  std::shared_ptr<Fs> fs;          // null: the real file system (tests inject faults)
 };
 
 // The file-per-message store with a per-user index (FORMAT.md).

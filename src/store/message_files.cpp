@@ -1,5 +1,7 @@
 #include "src/store/message_files.h"
 
+#include "src/store/fs.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
@@ -90,9 +92,21 @@ core::Status make_dirs(const std::string& path, bool durable) {
   return core::Status::ok();
 }
 
+MessageFiles::MessageFiles(std::string user_dir, bool durable, std::shared_ptr<Fs> fs)
+    : dir_(std::move(user_dir)), durable_(durable), fs_(fs ? std::move(fs) : real_fs()) {}
+
 core::Status MessageFiles::prepare() {
-  auto s = make_dirs(dir_ + "/msg", durable_);
-  if (s.is_ok()) s = make_dirs(dir_ + "/tmp", durable_);
+  auto s = make_dirs(dir_, durable_);
+  if (s.is_ok()) s = ensure_dir(dir_ + "/msg");
+  if (s.is_ok()) s = ensure_dir(dir_ + "/tmp");
+  return s;
+}
+
+core::Status MessageFiles::ensure_dir(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return core::Status::ok();
+  auto s = fs_->make_dir(path);
+  if (s.is_ok() && durable_) s = fs_->sync_dir(path.substr(0, path.find_last_of('/')));
   return s;
 }
 
@@ -107,40 +121,16 @@ std::string MessageFiles::path_for(std::string_view guid) const {
 
 core::Status MessageFiles::write(std::string_view guid, std::string_view data) {
   std::string tmp = dir_ + "/tmp/" + std::string(guid) + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_status("create", tmp);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      auto s = errno_status("write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (durable_ && ::fsync(fd) != 0) {
-    auto s = errno_status("fsync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  ::close(fd);
+  auto s = fs_->write_new(tmp, data, durable_);
+  if (!s.is_ok()) return s;
   std::string bucket = dir_ + "/msg/" + std::string(guid.substr(0, 2));
-  auto s = make_dirs(bucket, durable_);
+  s = ensure_dir(bucket);
+  if (s.is_ok()) s = fs_->rename(tmp, path_for(guid));
   if (!s.is_ok()) {
-    ::unlink(tmp.c_str());
+    fs_->unlink(tmp);
     return s;
   }
-  std::string final_path = path_for(guid);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    auto st = errno_status("rename", final_path);
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  if (durable_) return fsync_dir(bucket);
+  if (durable_) return fs_->sync_dir(bucket);
   return core::Status::ok();
 }
 
@@ -180,7 +170,7 @@ core::Result<uint64_t> MessageFiles::size_of(std::string_view guid) const {
   return static_cast<uint64_t>(st.st_size);
 }
 
-void MessageFiles::remove(std::string_view guid) const { ::unlink(path_for(guid).c_str()); }
+void MessageFiles::remove(std::string_view guid) const { fs_->unlink(path_for(guid)); }
 
 std::vector<std::string> MessageFiles::list() const {
   std::vector<std::string> out;

@@ -4,6 +4,7 @@
 // fsync'd before the index may reference it. Files are never modified after the rename.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,10 +25,12 @@ core::Status fsync_dir(const std::string& path);
 // mkdir -p; fsyncs each parent whose entries changed.
 core::Status make_dirs(const std::string& path, bool durable);
 
+class Fs;
+
 class MessageFiles {
  public:
-  MessageFiles(std::string user_dir, bool durable)
-      : dir_(std::move(user_dir)), durable_(durable) {}
+  // `fs` null: the real file system.
+  MessageFiles(std::string user_dir, bool durable, std::shared_ptr<Fs> fs = nullptr);
 
   core::Status prepare();  // creates msg/ and tmp/
   std::string path_for(std::string_view guid) const;
@@ -44,8 +47,10 @@ class MessageFiles {
   const std::string& dir() const { return dir_; }
 
  private:
+  core::Status ensure_dir(const std::string& path);
   std::string dir_;
   bool durable_;
+  std::shared_ptr<Fs> fs_;
 };
 
 }  // namespace mailroom::store
