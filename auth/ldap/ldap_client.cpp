@@ -457,6 +457,10 @@ Result<std::shared_ptr<LdapClient::Raw>> LdapClient::open_raw() {
 
 void* LdapClient::raw_handle(Raw& raw) { return raw.conn->ld; }
 
+LdapEntry LdapClient::parse_message(void* ld, void* message) {
+  return parse_entry(static_cast<LDAP*>(ld), static_cast<LDAPMessage*>(message), nullptr);
+}
+
 // --check-config ------------------------------------------------------------------------
 
 namespace {

@@ -76,6 +76,8 @@ class LdapClient {
   struct Raw;
   Result<std::shared_ptr<Raw>> open_raw();
   static void* raw_handle(Raw& raw);
+  // Parses one search entry message (LDAPMessage*) of `ld` (LDAP*), for the sync engine.
+  static LdapEntry parse_message(void* ld, void* message);
 
   // Opaque, defined in ldap_client.cpp.
   struct Conn;

@@ -1,13 +1,69 @@
 #include "auth/ldap/ldap_replica.h"
 
+#include "auth/ldap/ldap_client.h"
 #include "auth/ldap/ldap_directory.h"
+#include "auth/local/local_directory.h"
+#include "auth/sync/ldap_sync.h"
+#include "src/core/log.h"
 
 namespace mailroom::auth::ldap {
 
-core::Result<std::shared_ptr<Directory>> open_replica_directory(std::shared_ptr<LdapDirectory>,
-                                                                const std::string&) {
-  return core::invalid_argument("lookup = \"replica\" is not available yet",
-                                "the LDAP replica mode is not implemented in this build");
+namespace {
+
+// Reads from the replica; passwords by LDAP bind; owns the background sync.
+class ReplicaDirectory : public Directory {
+ public:
+  ReplicaDirectory(std::shared_ptr<LocalDirectory> local, std::shared_ptr<LdapDirectory> live,
+                   std::unique_ptr<sync::LdapSync> sync)
+      : local_(std::move(local)), live_(std::move(live)), sync_(std::move(sync)) {}
+  ~ReplicaDirectory() override { sync_->stop(); }
+
+  std::string name() const override { return "ldap"; }
+  Result<Domain> find_domain(const std::string& d) override { return local_->find_domain(d); }
+  Result<std::vector<Domain>> list_domains() override { return local_->list_domains(); }
+  Result<Account> find_account_by_address(const std::string& a) override {
+    return local_->find_account_by_address(a);
+  }
+  Result<Account> find_account_by_login(const std::string& l) override {
+    return local_->find_account_by_login(l);
+  }
+  Result<Account> find_account_by_id(const std::string& id) override {
+    return local_->find_account_by_id(id);
+  }
+  Result<Alias> find_alias(const std::string& a) override { return local_->find_alias(a); }
+  Result<Group> find_group(const std::string& a) override { return local_->find_group(a); }
+  PasswordCheck check_password(const Account& account, const std::string& password) override {
+    // Accounts of other sources (a local admin) keep their local hash.
+    auto rec = local_->get_account_record(account.id);
+    if (rec && rec->source != sync::kSourceLdap) return local_->check_password(account, password);
+    return live_->check_password(account, password);
+  }
+
+ private:
+  std::shared_ptr<LocalDirectory> local_;
+  std::shared_ptr<LdapDirectory> live_;
+  std::unique_ptr<sync::LdapSync> sync_;
+};
+
+}  // namespace
+
+core::Result<std::shared_ptr<Directory>> open_replica_directory(std::shared_ptr<LdapDirectory> live,
+                                                                const std::string& data_dir) {
+  LocalDirectoryOptions lo;
+  lo.path = data_dir + "/directory.db";
+  auto local = LocalDirectory::open(lo);
+  if (!local) return local.status();
+  auto s = std::make_unique<sync::LdapSync>(live, *local);
+  bool had_data = (*local)->get_sync_state("ldap.last_sync").is_ok();
+  s->start();
+  if (!had_data) {
+    // An empty replica would answer "no such user" (550): wait for the first refresh.
+    int wait_ms = 1000 * std::max(30, live->client()->options().op_timeout_s * 6);
+    if (!s->wait_ready(wait_ms))
+      MR_LOG_WARN("event=ldap_replica_not_ready waited_ms={}", wait_ms);
+  }
+  return std::shared_ptr<Directory>(
+      std::make_shared<ReplicaDirectory>(*local, std::move(live), std::move(s)));
 }
 
 }  // namespace mailroom::auth::ldap

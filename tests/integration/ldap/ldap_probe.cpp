@@ -3,13 +3,14 @@
 // one process with a warm pool.
 //   ldap_probe CONFIG.toml            (config with a [directory.ldap] section)
 // Commands: address A | login L | id I | alias A | group A | domain D | password LOGIN PW
-//           | sync | quit
+//           | state KEY (sync_state of <DATA_DIR>/directory.db, replica mode) | quit
 // Answers:  "found <fields>" | "not_found" | "unavailable <detail>" | "ok" | "mismatch" ...
 // Exit: 2 when open_ldap_directory fails (the error is printed on stderr).
 #include <iostream>
 #include <sstream>
 
 #include "auth/ldap/ldap_directory.h"
+#include "auth/local/local_directory.h"
 #include "src/core/config_section.h"
 #include "src/core/log.h"
 
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
   auto root = doc->root();
   auto dir = root.child("directory");
   auto section = dir.child("ldap");
-  auto opened = auth::open_ldap_directory(section, argc > 2 ? argv[2] : "/tmp");
+  std::string data_dir = argc > 2 ? argv[2] : "/tmp";
+  auto opened = auth::open_ldap_directory(section, data_dir);
   if (!opened) {
     for (const auto& m : errors.messages()) std::cerr << m << "\n";
     std::cerr << opened.status().to_string() << "\n";
@@ -80,6 +82,15 @@ int main(int argc, char** argv) {
         std::sort(m.begin(), m.end());
         std::cout << "found members=" << join(m) << " policy=" << static_cast<int>(r->send_policy)
                   << "\n";
+      }
+    } else if (cmd == "state") {
+      auth::LocalDirectoryOptions lo;
+      lo.path = data_dir + "/directory.db";
+      lo.create = false;
+      auto local = auth::LocalDirectory::open(lo);
+      if (!report_error(local)) {
+        auto v = (*local)->get_sync_state(a);
+        if (!report_error(v)) std::cout << "found " << *v << "\n";
       }
     } else if (cmd == "domain") {
       auto r = d->find_domain(a);
