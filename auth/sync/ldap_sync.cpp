@@ -69,6 +69,7 @@ struct LdapSync::Impl {
   bool groups_dirty = false;
   LdapSyncStats run;
   std::string saved_cookie;
+  uint64_t group_usn = 0;  // highest change counter among groups read by reconcile_groups
 
   Kind classify(const LdapEntry& e) const {
     if (e.is_a("groupOfNames") || e.is_a("groupOfUniqueNames") || e.is_a("groupOfURLs") ||
@@ -159,6 +160,9 @@ struct LdapSync::Impl {
       r.paged = true;
       std::vector<std::string> addresses;
       auto st = client->search_each(r, [&](LdapEntry&& e) {
+        if (!o->attrs.change_counter.empty())
+          group_usn = std::max<uint64_t>(
+              group_usn, std::strtoull(e.first(o->attrs.change_counter).c_str(), nullptr, 10));
         if (auto g = entry_to_group_header(e, *o)) addresses.push_back(g->address);
         return true;
       });
@@ -520,6 +524,7 @@ Result<LdapSyncStats> LdapSync::full_sync(bool dry_run, std::vector<LdapSyncChan
   // Deletions only after a complete, successful read.
   if (auto d = m.remove_vanished(ids, stats, dry_run, changes); !d) return d;
   if (auto g = m.reconcile_groups(stats, dry_run, changes); !g) return g;
+  max_usn = std::max(max_usn, m.group_usn);
   stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!dry_run) {
     if (!o.attrs.change_counter.empty()) m.set_state("ldap.usn", std::to_string(max_usn));

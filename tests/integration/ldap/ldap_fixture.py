@@ -97,7 +97,7 @@ class Probe:
             except BrokenPipeError:
                 pass
             self.proc.wait(timeout=30)
-        for f in (self.proc.stdout, self.proc.stderr):
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             f.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
