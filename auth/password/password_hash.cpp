@@ -231,6 +231,11 @@ core::Result<std::string> scram_sha256_secret(std::string_view password, int ite
   if (iterations < 4096) iterations = 4096;  // RFC 7677 section 4 minimum
   std::string salt = random_bytes(16);
   if (salt.empty()) return core::internal_error("RAND_bytes failed");
+  return scram_sha256_secret_with_salt(password, salt, iterations);
+}
+
+core::Result<std::string> scram_sha256_secret_with_salt(std::string_view password,
+                                                        std::string_view salt, int iterations) {
   unsigned char salted[32];
   if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
                         reinterpret_cast<const unsigned char*>(salt.data()),

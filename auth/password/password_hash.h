@@ -42,6 +42,9 @@ core::Result<std::string> hash(std::string_view password, Scheme scheme = Scheme
 // The SCRAM-SHA-256 secret for `password` (RFC 5802 section 3, RFC 7677):
 // "SCRAM-SHA-256$<iterations>:<salt b64>$<StoredKey b64>:<ServerKey b64>".
 core::Result<std::string> scram_sha256_secret(std::string_view password, int iterations = 4096);
+// Same with a given salt (known-answer tests against RFC 7677 section 3).
+core::Result<std::string> scram_sha256_secret_with_salt(std::string_view password,
+                                                        std::string_view salt, int iterations);
 
 // Constant-time equality (length differences are not hidden).
 bool constant_time_equal(std::string_view a, std::string_view b);

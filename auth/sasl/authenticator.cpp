@@ -127,6 +127,7 @@ class SaslExchange : public Exchange {
  private:
   AuthStep finish(AuthOutcome outcome, const std::string& reason);
   AuthStep start_cyrus(std::optional<std::string_view> response);
+  bool same_identities() const;
 
   std::shared_ptr<SaslAuthenticator> auth_;
   std::string mechanism_;
@@ -343,6 +344,17 @@ int SaslExchange::authorize_cb(sasl_conn_t* conn, void*, const char* requested, 
   return SASL_NOAUTHZ;
 }
 
+// RFC 4616 section 2: an authorization identity other than the authenticated one is a proxy
+// login, which we do not offer. Cyrus refuses it through authorize_cb; this re-check of the
+// final identities is defence in depth (a success must never carry someone else's name).
+bool SaslExchange::same_identities() const {
+  const void* authz = nullptr;
+  const void* authn = nullptr;
+  if (sasl_getprop(conn_, SASL_USERNAME, &authz) != SASL_OK || !authz) return false;
+  if (sasl_getprop(conn_, SASL_AUTHUSER, &authn) != SASL_OK || !authn) return true;
+  return core::iequals(static_cast<const char*>(authz), static_cast<const char*>(authn));
+}
+
 AuthStep SaslExchange::finish(AuthOutcome outcome, const std::string& reason) {
   done_ = true;
   AuthStep s;
@@ -392,9 +404,18 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
     s.challenge.assign(out ? out : "", outlen);
     return s;
   }
-  if (rc == SASL_OK && verdict_.outcome == AuthOutcome::success) return finish(AuthOutcome::success, "ok");
+  if (rc == SASL_OK && verdict_.outcome == AuthOutcome::success) {
+    if (!same_identities()) return finish(AuthOutcome::failed, "authorization identity differs");
+    return finish(AuthOutcome::success, "ok");
+  }
   if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
-  if (verdict_.set) return finish(verdict_.outcome, verdict_.reason);
+  // Cyrus refused after our check (e.g. the authorization identity): never a success.
+  if (verdict_.set && verdict_.outcome != AuthOutcome::success) {
+    return finish(verdict_.outcome, verdict_.reason);
+  }
+  if (verdict_.set) {
+    return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
+  }
   if (rc == SASL_BADPROT || rc == SASL_BADPARAM) return finish(AuthOutcome::malformed, "malformed response");
   return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
 }
@@ -417,9 +438,18 @@ AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
     s.challenge.assign(out ? out : "", outlen);
     return s;
   }
-  if (rc == SASL_OK && verdict_.outcome == AuthOutcome::success) return finish(AuthOutcome::success, "ok");
+  if (rc == SASL_OK && verdict_.outcome == AuthOutcome::success) {
+    if (!same_identities()) return finish(AuthOutcome::failed, "authorization identity differs");
+    return finish(AuthOutcome::success, "ok");
+  }
   if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
-  if (verdict_.set) return finish(verdict_.outcome, verdict_.reason);
+  // Cyrus refused after our check (e.g. the authorization identity): never a success.
+  if (verdict_.set && verdict_.outcome != AuthOutcome::success) {
+    return finish(verdict_.outcome, verdict_.reason);
+  }
+  if (verdict_.set) {
+    return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
+  }
   if (rc == SASL_NOMECH) return finish(AuthOutcome::bad_mechanism, "mechanism not available");
   if (rc == SASL_BADPROT || rc == SASL_BADPARAM) return finish(AuthOutcome::malformed, "malformed response");
   return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));

@@ -39,8 +39,11 @@ void Throttle::prune(Map& map, int64_t t) {
     it = stale ? map.erase(it) : std::next(it);
   }
   // Still too many (an attack from many addresses): forget arbitrary entries rather than
-  // grow without bound; the lockouts that matter are re-earned quickly.
-  while (map.size() > kMaxKeys) map.erase(map.begin());
+  // grow without bound; the lockouts that matter are re-earned quickly. Dropping to 3/4 of
+  // the bound keeps this O(1) amortized.
+  if (map.size() > kMaxKeys) {
+    while (map.size() > kMaxKeys * 3 / 4) map.erase(map.begin());
+  }
 }
 
 bool Throttle::ip_blocked(const std::string& ip) {
@@ -58,10 +61,15 @@ void Throttle::record_failure(const std::string& account, const std::string& ip)
   int64_t t = now();
   if (!account.empty()) fail(accounts_, account, options_.max_failures_per_account, t);
   if (!ip.empty()) fail(ips_, ip, options_.max_failures_per_ip, t);
-  if (++ops_ % 4096 == 0 || accounts_.size() + ips_.size() > kMaxKeys) {
+  if (++ops_ % 4096 == 0 || accounts_.size() > kMaxKeys || ips_.size() > kMaxKeys) {
     prune(accounts_, t);
     prune(ips_, t);
   }
+}
+
+size_t Throttle::tracked_keys() {
+  std::lock_guard lock(mu_);
+  return accounts_.size() + ips_.size();
 }
 
 void Throttle::record_success(const std::string& account) {

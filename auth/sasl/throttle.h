@@ -31,6 +31,8 @@ class Throttle {
   void record_success(const std::string& account);
 
   static constexpr size_t kMaxKeys = 200000;
+  // Accounts + IPs currently remembered (tests).
+  size_t tracked_keys();
 
  private:
   struct Entry {
