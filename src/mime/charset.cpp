@@ -51,6 +51,16 @@ core::Result<std::string> to_utf8(std::string_view bytes, std::string_view chars
   return result;
 }
 
+std::string fold_case(std::string_view utf8) {
+  if (g_utf8_validate(utf8.data(), static_cast<gssize>(utf8.size()), nullptr)) {
+    gchar* f = g_utf8_casefold(utf8.data(), static_cast<gssize>(utf8.size()));
+    std::string out(f);
+    g_free(f);
+    return out;
+  }
+  return ascii_lower(utf8);
+}
+
 std::string decode_header_text(std::string_view raw) {
   ensure_gmime();
   std::string in(raw);

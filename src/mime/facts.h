@@ -87,6 +87,9 @@ std::string decode_header_text(std::string_view raw);
 // Converts text in `charset` to UTF-8 (Big5, GB2312/GBK/GB18030, ISO-8859-*, UTF-8, ...).
 // not_found for an unknown charset, invalid_argument when the bytes are not in that charset.
 core::Result<std::string> to_utf8(std::string_view bytes, std::string_view charset);
+// Unicode case folding for SEARCH's case-insensitive matching (ASCII lower-casing for bytes
+// that are not UTF-8).
+std::string fold_case(std::string_view utf8);
 // The decoded text of every text/* part (transfer encoding removed, converted to UTF-8),
 // concatenated with newlines; for SEARCH BODY/TEXT.
 std::string decoded_body_text(std::string_view message);

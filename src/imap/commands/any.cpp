@@ -1,0 +1,78 @@
+// CAPABILITY, NOOP, LOGOUT (RFC 3501 6.1), ID (RFC 2971), ENABLE (RFC 5161).
+#include "src/core/log.h"
+#include "src/imap/session.h"
+
+namespace mailroom::imap {
+
+std::string Session::capabilities() const {
+  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE";
+  if (state == State::not_authenticated) {
+    if (can_start_tls()) caps += " STARTTLS";
+    auth::ClientInfo ci = client_info();
+    if (!services.authenticator || !services.authenticator->plaintext_allowed(ci)) {
+      caps += " LOGINDISABLED";
+    }
+    if (services.authenticator) {
+      for (const auto& m : services.authenticator->mechanisms(ci)) caps += " AUTH=" + m;
+    }
+    return caps;
+  }
+  caps +=
+      " UIDPLUS MOVE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED"
+      " LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ESEARCH SORT"
+      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
+  return caps;
+}
+
+asio::awaitable<Reply> cmd_capability(Session& s, const proto::Command&) {
+  s.untagged("CAPABILITY " + s.capabilities());
+  co_return Reply::ok("CAPABILITY completed");
+}
+
+asio::awaitable<Reply> cmd_noop(Session&, const proto::Command&) {
+  co_return Reply::ok("NOOP completed");  // the session syncs the mailbox after every command
+}
+
+asio::awaitable<Reply> cmd_logout(Session& s, const proto::Command&) {
+  s.untagged("BYE Logging out");
+  s.unselect();
+  s.state = State::logout;
+  Reply r = Reply::ok("LOGOUT completed");
+  r.close = true;
+  r.no_sync = true;
+  co_return r;
+}
+
+asio::awaitable<Reply> cmd_id(Session& s, const proto::Command& cmd) {
+  // RFC 2971: log what the client says about itself (bounded by the parser), answer ours.
+  std::string client;
+  for (const auto& [k, v] : cmd.id_params) {
+    if (client.size() < 512) client += k + "=" + (v ? *v : "NIL") + ";";
+  }
+  if (!client.empty()) {
+    spdlog::info("event=imap_client_id session={} id={}", s.session_id(),
+                 core::quote(client));
+  }
+  s.untagged("ID (\"name\" \"Mailroom\" \"vendor\" \"Mailroom\" \"support-url\" NIL)");
+  co_return Reply::ok("ID completed");
+}
+
+asio::awaitable<Reply> cmd_enable(Session& s, const proto::Command& cmd) {
+  std::string enabled;
+  for (const auto& cap : cmd.atoms) {
+    if (cap == "CONDSTORE" && !s.condstore) {
+      s.condstore = true;
+      enabled += " CONDSTORE";
+    } else if (cap == "QRESYNC" && !s.qresync) {
+      s.qresync = true;
+      if (!s.condstore) {
+        s.condstore = true;  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE
+      }
+      enabled += " QRESYNC";
+    }
+  }
+  s.untagged("ENABLED" + enabled);
+  co_return Reply::ok("ENABLE completed");
+}
+
+}  // namespace mailroom::imap

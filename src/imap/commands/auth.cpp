@@ -1,0 +1,122 @@
+// STARTTLS, LOGIN, AUTHENTICATE (RFC 3501 6.2) with SASL-IR (RFC 4959).
+#include "src/core/log.h"
+#include "src/imap/base64.h"
+#include "src/imap/session.h"
+
+namespace mailroom::imap {
+namespace {
+
+Reply auth_failure(auth::AuthOutcome o) {
+  switch (o) {
+    case auth::AuthOutcome::unavailable:
+      return Reply::no("[UNAVAILABLE] Authentication service unavailable, try again later");
+    case auth::AuthOutcome::throttled:
+      return Reply::no("[UNAVAILABLE] Too many failed attempts, try again later");
+    case auth::AuthOutcome::encryption_required:
+      return Reply::no("[PRIVACYREQUIRED] Use STARTTLS first");
+    case auth::AuthOutcome::bad_mechanism:
+      return Reply::no("[CANNOT] Unsupported authentication mechanism");
+    case auth::AuthOutcome::malformed:
+      return Reply::bad("Malformed SASL response");
+    case auth::AuthOutcome::cancelled:
+      return Reply::bad("Authentication cancelled");
+    case auth::AuthOutcome::disabled:
+    default:
+      return Reply::no("[AUTHENTICATIONFAILED] Authentication failed");
+  }
+}
+
+Reply logged_in(Session& s, const auth::Principal& p, const char* what) {
+  s.principal = p;
+  s.state = State::authenticated;
+  spdlog::info("event=imap_login session={} account={} mechanism={}", s.session_id(),
+               p.account_id, what);
+  return Reply::ok("[CAPABILITY " + s.capabilities() + "] Logged in");
+}
+
+}  // namespace
+
+asio::awaitable<Reply> cmd_starttls(Session& s, const proto::Command& cmd) {
+  if (!s.can_start_tls()) co_return Reply::bad("STARTTLS is not available");
+  std::string line = cmd.tag + " OK Begin TLS negotiation now\r\n";
+  s.queue(line);
+  bool ok = co_await s.flush();
+  if (ok) ok = co_await s.start_tls();
+  if (!ok) {
+    s.state = State::logout;
+    Reply r = Reply::no("TLS negotiation failed");
+    r.close = true;
+    co_return r;
+  }
+  // The tagged OK went out before the handshake (RFC 3501 6.2.1).
+  Reply r = Reply::ok("");
+  r.no_sync = true;
+  r.sent = true;
+  co_return r;
+}
+
+asio::awaitable<Reply> cmd_login(Session& s, const proto::Command& cmd) {
+  auth::ClientInfo ci = s.client_info();
+  if (!s.services.authenticator || !s.services.authenticator->plaintext_allowed(ci))
+    co_return Reply::no("[PRIVACYREQUIRED] LOGIN is disabled on this connection, use STARTTLS");
+  std::string user = cmd.args[0], password = cmd.args[1];
+  auto fn1 = [&s, &user, &password, &ci] { return s.services.authenticator->check_plain(user, password, ci); };
+  auth::AuthStep step = co_await s.blocking(fn1);
+  if (step.outcome != auth::AuthOutcome::success) {
+    spdlog::info("event=imap_login_failed session={} result={}", s.session_id(),
+                 auth::auth_outcome_name(step.outcome));
+    co_return auth_failure(step.outcome);
+  }
+  co_return logged_in(s, step.principal, "LOGIN");
+}
+
+asio::awaitable<Reply> cmd_authenticate(Session& s, const proto::Command& cmd) {
+  if (!s.services.authenticator) co_return Reply::no("[UNAVAILABLE] No authenticator");
+  auth::ClientInfo ci = s.client_info();
+  std::string mech = cmd.atoms[0];
+  std::shared_ptr<auth::Exchange> ex = s.services.authenticator->start(mech, ci);
+  std::optional<std::string> response;
+  if (cmd.initial_response) {
+    if (*cmd.initial_response == "=") {
+      response = std::string();  // RFC 4959: "=" is an empty initial response
+    } else {
+      response = base64_decode(*cmd.initial_response);
+      if (!response) co_return Reply::bad("Invalid base64 in the initial response");
+    }
+  }
+  for (int round = 0; round < 20; ++round) {
+    std::optional<std::string> arg = response;
+    auto fn2 = [&ex, &arg] {
+      std::optional<std::string_view> v;
+      if (arg) v = *arg;
+      return ex->step(v);
+    };
+    auth::AuthStep step = co_await s.blocking(fn2);
+    if (step.outcome == auth::AuthOutcome::success) co_return logged_in(s, step.principal, "SASL");
+    if (step.outcome != auth::AuthOutcome::in_progress) {
+      spdlog::info("event=imap_auth_failed session={} mechanism={} result={}",
+                   s.session_id(), mech, auth::auth_outcome_name(step.outcome));
+      co_return auth_failure(step.outcome);
+    }
+    std::string challenge = "+ " + base64_encode(step.challenge) + "\r\n";
+    s.queue(challenge);
+    if (!co_await s.flush()) {
+      Reply r = Reply::no("Connection lost");
+      r.close = true;
+      co_return r;
+    }
+    std::string line;
+    Session::LineStatus st = co_await s.read_client_line(line);
+    if (st != Session::LineStatus::ok) {
+      Reply r = Reply::bad("Authentication aborted");
+      r.close = st != Session::LineStatus::too_long;
+      co_return r;
+    }
+    if (line == "*") co_return Reply::bad("Authentication cancelled");  // RFC 3501 6.2.2
+    response = base64_decode(line);
+    if (!response) co_return Reply::bad("Invalid base64 in the SASL response");
+  }
+  co_return Reply::no("[AUTHENTICATIONFAILED] Too many SASL rounds");
+}
+
+}  // namespace mailroom::imap

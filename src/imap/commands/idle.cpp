@@ -1,0 +1,89 @@
+// IDLE (RFC 2177). While the client idles, a notifier coroutine on the same strand waits for
+// the store's change signal and sends the untagged updates (EXPUNGE is allowed here: no
+// command is in progress in the RFC 3501 7.4.1 sense). The main coroutine waits for "DONE".
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "src/core/address.h"
+#include "src/imap/idle_signal.h"
+#include "src/imap/session.h"
+
+namespace mailroom::imap {
+namespace {
+
+struct IdleState {
+  bool done = false;
+  bool finished = false;  // the notifier has returned
+  bool write_failed = false;
+};
+
+asio::awaitable<void> notifier(Session& s, std::shared_ptr<IdleSignal> sig,
+                               std::shared_ptr<IdleState> st,
+                               std::shared_ptr<asio::steady_timer> finished_timer) {
+  while (!st->done) {
+    if (!sig->pending) {
+      boost::system::error_code ec;
+      sig->timer.expires_at(asio::steady_timer::time_point::max());
+      co_await sig->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (st->done) break;
+    sig->pending = false;
+    co_await s.sync(true);
+    bool ok = co_await s.flush();
+    if (!ok) {
+      st->write_failed = true;
+      break;
+    }
+  }
+  st->finished = true;
+  finished_timer->cancel();
+}
+
+}  // namespace
+
+asio::awaitable<Reply> cmd_idle(Session& s, const proto::Command&) {
+  s.queue("+ idling\r\n");
+  if (!co_await s.flush()) {
+    Reply r = Reply::no("Connection lost");
+    r.close = true;
+    co_return r;
+  }
+  auto executor = co_await asio::this_coro::executor;
+  auto st = std::make_shared<IdleState>();
+  auto finished_timer = std::make_shared<asio::steady_timer>(executor);
+  finished_timer->expires_at(asio::steady_timer::time_point::max());
+  std::shared_ptr<IdleSignal> sig;
+  if (s.watch_) sig = s.watch_->signal;
+  if (sig) {
+    sig->pending = true;  // one sync right away: changes since the last command
+    asio::co_spawn(executor, notifier(s, sig, st, finished_timer), asio::detached);
+  } else {
+    st->finished = true;
+  }
+  Reply reply = Reply::ok("IDLE terminated");
+  std::string line;
+  for (;;) {
+    Session::LineStatus rs = co_await s.read_client_line(line);
+    if (rs == Session::LineStatus::ok && core::iequals(line, "DONE")) break;
+    if (rs == Session::LineStatus::ok || rs == Session::LineStatus::too_long) {
+      reply = Reply::bad("Expected DONE");
+      break;
+    }
+    reply = Reply::no("Connection closed while idling");
+    reply.close = true;
+    if (rs == Session::LineStatus::timeout) s.untagged("BYE Autologout; idle for too long");
+    break;
+  }
+  st->done = true;
+  if (sig) sig->timer.cancel();
+  while (!st->finished) {
+    boost::system::error_code ec;
+    co_await finished_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (st->write_failed) reply.close = true;
+  co_return reply;
+}
+
+}  // namespace mailroom::imap

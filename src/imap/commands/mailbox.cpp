@@ -1,0 +1,89 @@
+// CREATE (with RFC 6154 USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 6.3.3-6.3.7).
+#include "src/core/address.h"
+#include "src/imap/session.h"
+
+namespace mailroom::imap {
+namespace {
+
+std::optional<store::SpecialUse> special_use_of(const std::string& attr) {
+  std::string a = core::ascii_lower(attr);
+  if (a == "\\sent") return store::SpecialUse::sent;
+  if (a == "\\drafts") return store::SpecialUse::drafts;
+  if (a == "\\trash") return store::SpecialUse::trash;
+  if (a == "\\junk") return store::SpecialUse::junk;
+  if (a == "\\archive") return store::SpecialUse::archive;
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<Reply> cmd_create(Session& s, const proto::Command& cmd) {
+  std::string wire = cmd.args[0];
+  // RFC 3501 6.3.3: a trailing separator only declares the intent to create inferiors.
+  while (wire.size() > 1 && wire.back() == '/') wire.pop_back();
+  auto name = s.mailbox_from_wire(wire);
+  if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  if (*name == "INBOX") co_return Reply::no("[ALREADYEXISTS] INBOX always exists");
+  store::SpecialUse use = store::SpecialUse::none;
+  if (cmd.create_use.size() > 1) co_return Reply::no("[USEATTR] Only one special use per mailbox");
+  if (!cmd.create_use.empty()) {
+    auto u = special_use_of(cmd.create_use[0]);
+    if (!u) co_return Reply::no("[USEATTR] Unsupported special-use attribute");
+    use = *u;
+  }
+  std::string account = s.principal.account_id;
+  std::string mailbox = *name;
+  auto fn1 = [&s, &account, &mailbox, use] { return s.services.store->create_mailbox(account, mailbox, use); };
+  auto st = co_await s.blocking(fn1);
+  if (!st) co_return Session::store_error(st);
+  co_return Reply::ok("CREATE completed");
+}
+
+asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {
+  auto name = s.mailbox_from_wire(cmd.args[0]);
+  if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  if (*name == "INBOX") co_return Reply::no("[CANNOT] INBOX cannot be deleted");
+  std::string account = s.principal.account_id;
+  std::string mailbox = *name;
+  auto fn2 = [&s, &account, &mailbox] { return s.services.store->delete_mailbox(account, mailbox, false); };
+  auto st = co_await s.blocking(fn2);
+  if (!st) {
+    if (st.code() == core::Code::already_exists || st.code() == core::Code::busy ||
+        st.code() == core::Code::invalid_argument)
+      co_return Reply::no("[INUSE] " + st.client_message());
+    co_return Session::store_error(st);
+  }
+  if (s.view && s.view->name == mailbox) {
+    s.unselect();
+    s.untagged("OK [CLOSED] The selected mailbox was deleted");
+  }
+  co_return Reply::ok("DELETE completed");
+}
+
+asio::awaitable<Reply> cmd_rename(Session& s, const proto::Command& cmd) {
+  auto from = s.mailbox_from_wire(cmd.args[0]);
+  if (!from) co_return Reply::no("[CANNOT] " + from.status().client_message());
+  auto to = s.mailbox_from_wire(cmd.args[1]);
+  if (!to) co_return Reply::no("[CANNOT] " + to.status().client_message());
+  if (*to == "INBOX") co_return Reply::no("[ALREADYEXISTS] INBOX already exists");
+  std::string account = s.principal.account_id;
+  std::string a = *from, b = *to;
+  auto fn3 = [&s, &account, &a, &b] { return s.services.store->rename_mailbox(account, a, b); };
+  auto st = co_await s.blocking(fn3);
+  if (!st) co_return Session::store_error(st);
+  co_return Reply::ok("RENAME completed");
+}
+
+asio::awaitable<Reply> cmd_subscribe(Session& s, const proto::Command& cmd) {
+  auto name = s.mailbox_from_wire(cmd.args[0]);
+  if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  bool on = cmd.name == "SUBSCRIBE";
+  std::string account = s.principal.account_id;
+  std::string mailbox = *name;
+  auto fn4 = [&s, &account, &mailbox, on] { return s.services.store->set_subscribed(account, mailbox, on); };
+  auto st = co_await s.blocking(fn4);
+  if (!st) co_return Session::store_error(st);
+  co_return Reply::ok(cmd.name + " completed");
+}
+
+}  // namespace mailroom::imap

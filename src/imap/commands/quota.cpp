@@ -1,0 +1,63 @@
+// GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208). One quota root "" per user, from the Directory.
+#include "auth/directory.h"
+#include "src/imap/session.h"
+#include "src/mime/structure.h"
+
+namespace mailroom::imap {
+
+asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
+  if (cmd.name == "SETQUOTA") co_return Reply::no("[NOPERM] Quotas are set in the directory");
+  if (cmd.name == "GETQUOTA" && !cmd.args[0].empty())
+    co_return Reply::no("[NONEXISTENT] No such quota root");
+  if (cmd.name == "GETQUOTAROOT") {
+    auto name = s.mailbox_from_wire(cmd.args[0]);
+    if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+    std::string account = s.principal.account_id;
+    std::string mailbox = *name;
+    auto fn1 = [&s, &account, &mailbox] { return s.services.store->mailbox_status(account, mailbox); };
+    auto st = co_await s.blocking(fn1);
+    if (!st) co_return Session::store_error(st.status());
+    s.untagged("QUOTAROOT " + mime::imap_string(cmd.args[0]) + " \"\"");
+  }
+  std::string account = s.principal.account_id;
+  struct Q {
+    core::Status status;
+    store::QuotaUsage usage;
+    uint64_t bytes = 0, messages = 0;
+  };
+  auto fn2 = [&s, &account] {
+    Q r;
+    auto usage = s.services.store->quota_usage(account);
+    if (!usage) {
+      r.status = usage.status();
+      return r;
+    }
+    r.usage = *usage;
+    if (s.services.directory) {
+      auto acct = s.services.directory->find_account_by_id(account);
+      if (acct) {
+        r.bytes = acct->quota_bytes;
+        r.messages = acct->quota_messages;
+      } else {
+        r.status = acct.status();
+      }
+    }
+    return r;
+  };
+  Q q = co_await s.blocking(fn2);
+  if (!q.status) co_return Session::store_error(q.status);
+  std::string res;
+  if (q.bytes) {
+    // RFC 9208 5.1: STORAGE in units of 1024 octets.
+    res += "STORAGE " + std::to_string((q.usage.bytes + 1023) / 1024) + " " +
+           std::to_string(q.bytes / 1024);
+  }
+  if (q.messages) {
+    if (!res.empty()) res += " ";
+    res += "MESSAGE " + std::to_string(q.usage.messages) + " " + std::to_string(q.messages);
+  }
+  s.untagged("QUOTA \"\" (" + res + ")");
+  co_return Reply::ok(cmd.name + " completed");
+}
+
+}  // namespace mailroom::imap

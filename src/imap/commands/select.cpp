@@ -1,0 +1,129 @@
+// SELECT / EXAMINE (RFC 3501 6.3.1-2, RFC 7162 CONDSTORE/QRESYNC), CHECK, CLOSE, UNSELECT
+// (RFC 3691) and EXPUNGE / UID EXPUNGE (RFC 3501 6.4.3, RFC 4315 2.1).
+#include <algorithm>
+
+#include "src/imap/session.h"
+
+namespace mailroom::imap {
+
+asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
+  bool examine = cmd.name == "EXAMINE";
+  if (cmd.qresync && !s.qresync) co_return Reply::bad("QRESYNC is not enabled");
+  if (s.state == State::selected) {
+    s.unselect();
+    if (s.qresync || s.condstore) s.untagged("OK [CLOSED] Previous mailbox closed");
+  }
+  auto name = s.mailbox_from_wire(cmd.args[0]);
+  if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  if (cmd.condstore) s.condstore = true;
+  std::string account = s.principal.account_id;
+  std::string mailbox = *name;
+  auto fn1 = [&s, &account, &mailbox] { return s.services.store->snapshot(account, mailbox); };
+  auto snap = co_await s.blocking(fn1);
+  if (!snap) co_return Session::store_error(snap.status());
+  MailboxView view;
+  view.name = mailbox;
+  view.read_only = examine;
+  uint32_t max_uid = snap->messages.empty() ? 0 : snap->messages.back().uid;
+  uint32_t recent_after = examine ? RecentTracker::instance().peek(account, mailbox)
+                                  : RecentTracker::instance().claim(account, mailbox, max_uid);
+  view.load(*snap, recent_after);
+
+  s.untagged("FLAGS " + view.mailbox_flags());
+  s.untagged(examine ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
+                     : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+                       "Flags permitted");
+  s.untagged(std::to_string(view.exists()) + " EXISTS");
+  s.untagged(std::to_string(view.recent.size()) + " RECENT");
+  for (uint32_t i = 0; i < view.messages.size(); ++i) {
+    if (!(view.messages[i].flags & store::kSeen)) {
+      s.untagged("OK [UNSEEN " + std::to_string(i + 1) + "] First unseen");
+      break;
+    }
+  }
+  s.untagged("OK [UIDVALIDITY " + std::to_string(view.uid_validity) + "] UIDs valid");
+  s.untagged("OK [UIDNEXT " + std::to_string(view.uid_next) + "] Predicted next UID");
+  s.untagged("OK [HIGHESTMODSEQ " + std::to_string(view.highest_modseq) + "] Highest");
+
+  if (cmd.qresync && cmd.qr_uidvalidity == view.uid_validity) {
+    // RFC 7162 3.2.5.2: what changed since the client's MODSEQ.
+    uint64_t since = cmd.qr_modseq;
+    auto fn2 = [&s, &account, &mailbox, since] { return s.services.store->changes_since(account, mailbox, since); };
+    auto changes = co_await s.blocking(fn2);
+    if (changes) {
+      std::vector<uint32_t> vanished;
+      for (uint32_t uid : changes->expunged) {
+        if (!cmd.qr_known_uids || cmd.qr_known_uids->contains(uid, UINT32_MAX)) vanished.push_back(uid);
+      }
+      std::sort(vanished.begin(), vanished.end());
+      if (!vanished.empty()) s.untagged("VANISHED (EARLIER) " + compact_set(vanished));
+      SyncOptions o;
+      o.with_uid = true;
+      o.with_modseq = true;
+      for (const auto& m : changes->changed) {
+        const store::MessageMeta* known = view.by_uid(m.uid);
+        if (known) s.untagged(view.fetch_flags_line(*known, o));
+      }
+    }
+  }
+  s.select(std::move(view));
+  co_return Reply::ok(examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
+}
+
+asio::awaitable<Reply> cmd_check(Session&, const proto::Command&) {
+  co_return Reply::ok("CHECK completed");  // every change is already durable (MailStore)
+}
+
+asio::awaitable<Reply> cmd_close(Session& s, const proto::Command& cmd) {
+  if (cmd.name == "CLOSE" && s.view && !s.view->read_only) {
+    // RFC 3501 6.4.2: expunge silently, no untagged EXPUNGE.
+    std::vector<uint32_t> uids;
+    for (const auto& m : s.view->messages) {
+      if (m.flags & store::kDeleted) uids.push_back(m.uid);
+    }
+    if (!uids.empty()) {
+      std::string account = s.principal.account_id;
+      std::string mailbox = s.view->name;
+      auto fn3 = [&s, &account, &mailbox, &uids] { return s.services.store->expunge(account, mailbox, uids); };
+      auto r = co_await s.blocking(fn3);
+      if (!r) {
+        s.unselect();
+        Reply e = Session::store_error(r.status());
+        e.no_sync = true;
+        co_return e;
+      }
+    }
+  }
+  s.unselect();
+  Reply r = Reply::ok(cmd.name + " completed");
+  r.no_sync = true;
+  co_return r;
+}
+
+asio::awaitable<Reply> cmd_expunge(Session& s, const proto::Command& cmd) {
+  if (s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
+  std::vector<uint32_t> candidates;
+  if (cmd.uid) {
+    if (auto err = s.resolve_set(cmd.set, true, candidates)) co_return Reply::bad(*err);
+  } else {
+    for (const auto& m : s.view->messages) candidates.push_back(m.uid);
+  }
+  std::vector<uint32_t> uids;
+  for (uint32_t uid : candidates) {
+    const store::MessageMeta* m = s.view->by_uid(uid);
+    if (m && (m->flags & store::kDeleted)) uids.push_back(uid);
+  }
+  if (!uids.empty()) {
+    std::string account = s.principal.account_id;
+    std::string mailbox = s.view->name;
+    auto fn4 = [&s, &account, &mailbox, &uids] { return s.services.store->expunge(account, mailbox, uids); };
+    auto removed = co_await s.blocking(fn4);
+    if (!removed) co_return Session::store_error(removed.status());
+    std::vector<std::string> out;
+    s.view->expunge_now(*removed, s.sync_options(true), out);
+    s.untagged_lines(out);
+  }
+  co_return Reply::ok("EXPUNGE completed");
+}
+
+}  // namespace mailroom::imap

@@ -1,0 +1,47 @@
+// STORE / UID STORE (RFC 3501 6.4.6) with UNCHANGEDSINCE and [MODIFIED] (RFC 7162 3.1.3).
+#include <algorithm>
+
+#include "src/imap/session.h"
+
+namespace mailroom::imap {
+
+asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
+  std::vector<uint32_t> uids;
+  if (auto err = s.resolve_set(cmd.set, cmd.uid, uids)) co_return Reply::bad(*err);
+  if (s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
+  if (cmd.unchanged_since) s.condstore = true;
+  store::StoreFlagsRequest req;
+  req.uids = uids;
+  req.op = cmd.store_mode == '+' ? store::FlagOp::add
+           : cmd.store_mode == '-' ? store::FlagOp::remove
+                                   : store::FlagOp::replace;
+  req.flags = cmd.flags;
+  req.keywords = cmd.keywords;
+  req.unchanged_since = cmd.unchanged_since;
+  std::string account = s.principal.account_id;
+  std::string mailbox = s.view->name;
+  if (!uids.empty()) {
+    auto fn1 = [&s, &account, &mailbox, &req] { return s.services.store->store_flags(account, mailbox, req); };
+    auto r = co_await s.blocking(fn1);
+    if (!r) co_return Session::store_error(r.status());
+    SyncOptions o = s.sync_options(false);
+    for (const auto& m : r->updated) {
+      store::MessageMeta* v = s.view->by_uid(m.uid);
+      if (!v) continue;
+      *v = m;
+      if (!cmd.silent) s.untagged(s.view->fetch_flags_line(*v, o));
+    }
+    if (!r->modified.empty()) {
+      std::vector<uint32_t> ids;
+      for (uint32_t u : r->modified) {
+        uint32_t id = cmd.uid ? u : s.view->seq_of(u);
+        if (id) ids.push_back(id);
+      }
+      std::sort(ids.begin(), ids.end());
+      co_return Reply::ok("[MODIFIED " + compact_set(ids) + "] Conditional STORE failed");
+    }
+  }
+  co_return Reply::ok("STORE completed");
+}
+
+}  // namespace mailroom::imap

@@ -1,0 +1,36 @@
+// The listener's entry point.
+#include "src/core/log.h"
+#include "src/imap/imap_server.h"
+#include "src/imap/session.h"
+
+namespace mailroom::imap {
+
+namespace {
+asio::awaitable<void> run_session(net::Connection& c, core::Services& services,
+                                  std::shared_ptr<Options> options) {
+  Session session(services, *options, c);
+  co_await session.run();
+}
+}  // namespace
+
+net::SessionHandler make_session_handler(core::Services& services, const Options& options) {
+  auto shared = std::make_shared<Options>(options);
+  net::SessionHandler h;
+  h.run = [&services, shared](net::Connection& c) { return run_session(c, services, shared); };
+  h.reject = [](net::RejectReason why) -> std::string {
+    switch (why) {
+      case net::RejectReason::too_many_connections:
+        return "* BYE [UNAVAILABLE] Too many connections\r\n";
+      case net::RejectReason::too_many_from_ip:
+        return "* BYE [UNAVAILABLE] Too many connections from your address\r\n";
+      case net::RejectReason::blocked_ip:
+        return "* BYE Connection refused\r\n";
+      case net::RejectReason::shutting_down:
+        return "* BYE Server shutting down\r\n";
+    }
+    return "* BYE\r\n";
+  };
+  return h;
+}
+
+}  // namespace mailroom::imap

@@ -1,0 +1,77 @@
+// The selected mailbox as one session sees it: sequence numbers, \Recent, and the changes
+// not yet announced (RFC 3501 section 7.4.1: EXPUNGE may not be sent during FETCH, STORE or
+// SEARCH, so expunged messages keep their sequence numbers until an allowed point).
+// Pure data and logic, no I/O: unit-tested on its own.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "src/store/mail_store.h"
+
+namespace mailroom::imap {
+
+struct SyncOptions {
+  bool allow_expunge = true;  // false during non-UID FETCH/STORE/SEARCH
+  bool with_uid = false;      // FETCH responses carry UID (UID commands)
+  bool with_modseq = false;   // CONDSTORE enabled
+  bool qresync = false;       // VANISHED instead of EXPUNGE (RFC 7162 3.2.10)
+};
+
+class MailboxView {
+ public:
+  std::string name;  // UTF-8
+  bool read_only = false;
+  uint32_t uid_validity = 0;
+  uint32_t uid_next = 1;
+  uint64_t highest_modseq = 0;
+  std::vector<store::MessageMeta> messages;  // index = sequence number - 1
+  std::set<uint32_t> recent;                 // UIDs that are \Recent in this session
+
+  // Loads a snapshot; `recent_after` is the highest UID another session already saw.
+  void load(const store::Snapshot& snap, uint32_t recent_after);
+
+  uint32_t exists() const { return static_cast<uint32_t>(messages.size()); }
+  // Sequence number of a UID, 0 when not present.
+  uint32_t seq_of(uint32_t uid) const;
+  const store::MessageMeta* by_uid(uint32_t uid) const;
+  store::MessageMeta* by_uid(uint32_t uid);
+  uint32_t max_uid() const { return messages.empty() ? 0 : messages.back().uid; }
+
+  // Applies store changes; appends the untagged responses (without "* " and CRLF) to `out`.
+  // Returns the number of new messages. `claim_recent` receives the new UIDs that this
+  // session may mark \Recent (the caller asks the RecentTracker).
+  uint32_t apply(const store::Changes& changes, const SyncOptions& opts,
+                 std::vector<std::string>& out);
+  // Announces (and drops) pending expunges if allowed.
+  void flush_expunges(const SyncOptions& opts, std::vector<std::string>& out);
+  // Removes the given UIDs now (own EXPUNGE/MOVE), producing EXPUNGE or VANISHED lines.
+  void expunge_now(const std::vector<uint32_t>& uids, const SyncOptions& opts,
+                   std::vector<std::string>& out);
+
+  // "(\Seen \Answered $Label [\Recent])"
+  std::string flags_of(const store::MessageMeta& m) const;
+  // The FLAGS list for SELECT: system flags and every keyword in use.
+  std::string mailbox_flags() const;
+  // "* n FETCH (FLAGS (...) [UID u] [MODSEQ (m)])" without "* ".
+  std::string fetch_flags_line(const store::MessageMeta& m, const SyncOptions& opts) const;
+
+  std::set<uint32_t> pending_expunge;  // UIDs the store removed, not yet announced
+};
+
+// Formats a sorted UID list as a compact sequence set "1:3,7".
+std::string compact_set(const std::vector<uint32_t>& sorted);
+
+// Process-wide \Recent bookkeeping (RFC 3501 2.3.2: only one session sees a message as
+// \Recent). In memory: after a restart the next session to select a mailbox claims all.
+class RecentTracker {
+ public:
+  static RecentTracker& instance();
+  // Returns the highest UID claimed before, and records `up_to` as claimed.
+  uint32_t claim(const std::string& account_id, const std::string& mailbox, uint32_t up_to);
+  uint32_t peek(const std::string& account_id, const std::string& mailbox);
+};
+
+}  // namespace mailroom::imap

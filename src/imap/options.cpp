@@ -1,0 +1,27 @@
+#include "src/core/config_section.h"
+#include "src/imap/imap_server.h"
+
+namespace mailroom::imap {
+
+Options parse_options(core::ConfigSection& section) {
+  Options o;
+  o.autologout_seconds = section.get_seconds("autologout", o.autologout_seconds);
+  if (o.autologout_seconds < 1800) {
+    section.error("autologout", "must be at least 30m (RFC 3501 section 5.4)");
+    o.autologout_seconds = 1800;
+  }
+  o.login_timeout_seconds = section.get_seconds("login_timeout", o.login_timeout_seconds);
+  o.max_line = section.get_size("max_line", o.max_line);
+  if (o.max_line < 1000) {
+    section.error("max_line", "must be at least 1000 bytes (RFC 7162 section 4)");
+    o.max_line = 1000;
+  }
+  o.max_literal = section.get_size("max_literal", o.max_literal);
+  o.max_bad_commands =
+      static_cast<int>(section.get_int("max_bad_commands", o.max_bad_commands, 1, 100000));
+  o.fetch_batch = static_cast<int>(section.get_int("fetch_batch", o.fetch_batch, 1, 10000));
+  section.finish();
+  return o;
+}
+
+}  // namespace mailroom::imap

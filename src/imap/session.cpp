@@ -1,0 +1,362 @@
+#include "src/imap/session.h"
+
+#include "src/net/connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "src/core/address.h"
+#include "src/core/log.h"
+#include "src/imap/idle_signal.h"
+#include "src/imap/proto/command_reader.h"
+#include "src/imap/proto/lexer.h"
+#include "src/imap/proto/utf7.h"
+
+namespace mailroom::imap {
+
+Session::Session(core::Services& s, const Options& o, net::Connection& c)
+    : services(s), options(o), conn(c) {}
+
+Session::~Session() = default;
+
+auth::ClientInfo Session::client_info() const {
+  auth::ClientInfo ci;
+  ci.session_id = conn.info().session_id;
+  ci.protocol = "imap";
+  ci.remote_ip = conn.info().remote_ip;
+  ci.tls = conn.is_tls();
+  ci.loopback = conn.info().loopback;
+  return ci;
+}
+
+void Session::queue(std::string_view data) { conn.queue(data); }
+const std::string& Session::session_id() const { return conn.info().session_id; }
+bool Session::can_start_tls() const { return conn.can_start_tls(); }
+asio::awaitable<bool> Session::start_tls() {
+  bool ok = co_await conn.start_tls();
+  co_return ok;
+}
+
+void Session::untagged(std::string_view line) {
+  conn.queue("* ");
+  conn.queue(line);
+  conn.queue("\r\n");
+}
+
+void Session::untagged_lines(const std::vector<std::string>& lines) {
+  for (const auto& l : lines) untagged(l);
+}
+
+asio::awaitable<bool> Session::flush() {
+  bool ok = co_await conn.flush();
+  co_return ok;
+}
+
+core::Result<std::string> Session::mailbox_from_wire(const std::string& wire) const {
+  for (char c : wire) {
+    if (c == '\0') return core::invalid_argument("Mailbox name contains NUL");
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return core::invalid_argument("Mailbox name contains a control character");
+  }
+  auto utf8 = proto::mutf7_to_utf8(wire);
+  if (!utf8) return core::invalid_argument("Mailbox name is not valid modified UTF-7");
+  std::string name = *utf8;
+  // RFC 3501 5.1: INBOX is case-insensitive, also as the first level of a hierarchy.
+  if (core::iequals(name.substr(0, 5), "INBOX") && (name.size() == 5 || name[5] == '/'))
+    name.replace(0, 5, "INBOX");
+  if (name.empty()) return core::invalid_argument("Empty mailbox name");
+  for (size_t i = 0, start = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '/') {
+      std::string_view part(name.data() + start, i - start);
+      if (part == "." || part == "..")
+        return core::invalid_argument("Mailbox name contains \".\" or \"..\"");
+      if (part.empty() && i != name.size())
+        return core::invalid_argument("Mailbox name has an empty hierarchy level");
+      start = i + 1;
+    }
+  }
+  return name;
+}
+
+std::string Session::mailbox_to_wire(const std::string& utf8) {
+  auto m = proto::utf8_to_mutf7(utf8);
+  return m ? *m : utf8;
+}
+
+Reply Session::store_error(const core::Status& st, bool trycreate) {
+  switch (st.code()) {
+    case core::Code::not_found:
+      return Reply::no((trycreate ? "[TRYCREATE] " : "[NONEXISTENT] ") + st.client_message());
+    case core::Code::already_exists:
+      return Reply::no("[ALREADYEXISTS] " + st.client_message());
+    case core::Code::invalid_argument:
+      return Reply::no("[CANNOT] " + st.client_message());
+    case core::Code::over_quota:
+    case core::Code::too_large:
+      return Reply::no("[OVERQUOTA] " + st.client_message());
+    case core::Code::permission_denied:
+      return Reply::no("[NOPERM] " + st.client_message());
+    case core::Code::unavailable:
+    case core::Code::busy:
+      return Reply::no("[UNAVAILABLE] " + st.client_message());
+    default:
+      MR_LOG_ERROR("event=imap_store_error detail={}", core::quote(st.to_string()));
+      return Reply::no("[SERVERBUG] Internal error, see the server log");
+  }
+}
+
+SyncOptions Session::sync_options(bool allow_expunge) const {
+  SyncOptions o;
+  o.allow_expunge = allow_expunge;
+  o.with_uid = current_uid || qresync;
+  o.with_modseq = condstore;
+  o.qresync = qresync;
+  return o;
+}
+
+void Session::select(MailboxView v) {
+  view = std::move(v);
+  state = State::selected;
+  auto sig = std::make_shared<IdleSignal>(executor_);
+  std::weak_ptr<IdleSignal> weak = sig;
+  auto ex = executor_;
+  auto handle = services.store->watch(
+      principal.account_id, view->name, [weak, ex](const store::ChangeEvent&) {
+        // Runs on any thread: only post to the session's executor (MailStore contract).
+        asio::post(ex, [weak] {
+          if (auto s = weak.lock()) s->notify();
+        });
+      });
+  watch_ = std::make_unique<Selected>(Selected{std::move(sig), std::move(handle)});
+}
+
+void Session::unselect() {
+  watch_.reset();
+  view.reset();
+  if (state == State::selected) state = State::authenticated;
+}
+
+std::shared_ptr<void> Session::idle_signal() {
+  return watch_ ? std::static_pointer_cast<void>(watch_->signal) : nullptr;
+}
+
+asio::awaitable<void> Session::sync(bool allow_expunge) {
+  if (state != State::selected || !view) co_return;
+  std::string account = principal.account_id;
+  std::string name = view->name;
+  uint64_t since = view->highest_modseq;
+  auto fn1 = [this, &account, &name, since] { return services.store->changes_since(account, name, since); };
+  auto changes = co_await blocking(fn1);
+  if (!changes.is_ok()) {
+    MR_LOG_WARN("event=imap_sync_failed session={} detail={}", conn.info().session_id,
+                core::quote(changes.status().to_string()));
+    co_return;
+  }
+  uint32_t before_max = view->max_uid();
+  std::vector<std::string> out;
+  uint32_t added = view->apply(*changes, sync_options(allow_expunge), out);
+  if (added) {
+    uint32_t recent_count = 0;
+    if (!view->read_only) {
+      uint32_t prev = RecentTracker::instance().claim(account, name, view->max_uid());
+      for (const auto& m : view->messages) {
+        if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
+      }
+    }
+    recent_count = static_cast<uint32_t>(view->recent.size());
+    out.push_back(std::to_string(recent_count) + " RECENT");
+  }
+  untagged_lines(out);
+}
+
+std::optional<std::string> Session::resolve_set(const proto::SequenceSet& set, bool uid,
+                                                std::vector<uint32_t>& uids) const {
+  uids.clear();
+  if (!view) return std::string("No mailbox selected");
+  if (uid) {
+    // RFC 3501 6.4.8: "*" is the largest UID in use; non-existent UIDs are ignored.
+    uint32_t max = view->max_uid();
+    for (const auto& m : view->messages) {
+      if (set.contains(m.uid, max)) uids.push_back(m.uid);
+    }
+    return std::nullopt;
+  }
+  uint32_t exists = view->exists();
+  if (set.largest_explicit() > exists)
+    return std::string("Invalid message sequence number (EXISTS is ") + std::to_string(exists) +
+           ")";
+  if (exists == 0) return std::string("Invalid message sequence number: the mailbox is empty");
+  for (uint32_t seq : set.expand(exists)) uids.push_back(view->messages[seq - 1].uid);
+  return std::nullopt;
+}
+
+asio::awaitable<Session::LineStatus> Session::read_client_line(std::string& line) {
+  net::ReadStatus st = co_await conn.read_line(line, options.max_line);
+  switch (st) {
+    case net::ReadStatus::ok: co_return LineStatus::ok;
+    case net::ReadStatus::too_long: co_return LineStatus::too_long;
+    case net::ReadStatus::timeout: co_return LineStatus::timeout;
+    default: co_return LineStatus::closed;
+  }
+}
+
+namespace {
+
+std::string tag_of(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && ((proto::Lexer::is_atom_char(line[i]) || line[i] == ']') && line[i] != '+')) ++i;
+  if (i == 0 || i >= line.size() || line[i] != ' ') return "*";
+  return std::string(line.substr(0, i));
+}
+
+bool allows_expunge(const proto::Command& cmd) {
+  // RFC 3501 7.4.1: no EXPUNGE during FETCH, STORE, SEARCH (and SORT/THREAD, RFC 5256)
+  // unless they are UID commands.
+  if (cmd.uid) return true;
+  return cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH" &&
+         cmd.name != "SORT" && cmd.name != "THREAD";
+}
+
+}  // namespace
+
+asio::awaitable<bool> Session::execute(const proto::Command& cmd) {
+  const CommandSpec* spec = find_command(cmd.name);
+  Reply reply;
+  if (!spec) {
+    reply = Reply::bad("Unknown command");
+  } else if (!(spec->states & static_cast<uint8_t>(state))) {
+    if (state == State::not_authenticated)
+      reply = Reply::bad("Command requires authentication");
+    else if (state == State::authenticated && (spec->states & static_cast<uint8_t>(State::selected)))
+      reply = Reply::bad("No mailbox selected");
+    else
+      reply = Reply::bad("Command not allowed in this state");
+  } else {
+    current_uid = cmd.uid;
+    bool failed = false;
+    try {
+      reply = co_await spec->handler(*this, cmd);
+    } catch (const std::exception& e) {
+      MR_LOG_ERROR("event=imap_command_exception session={} command={} what={}",
+                   conn.info().session_id, cmd.name, core::quote(e.what()));
+      failed = true;
+    }
+    if (failed) reply = Reply::no("[SERVERBUG] Internal error, see the server log");
+    if (state == State::selected && !reply.no_sync) {
+      bool allow = allows_expunge(cmd);
+      co_await sync(allow);
+    }
+    current_uid = false;
+  }
+  if (reply.kind == Reply::Kind::bad) ++bad_commands_;
+  const char* word = reply.kind == Reply::Kind::ok ? "OK" : reply.kind == Reply::Kind::no ? "NO" : "BAD";
+  std::string line = cmd.tag + " " + word + " " + reply.text + "\r\n";
+  if (!reply.sent) conn.queue(line);
+  if (bad_commands_ >= options.max_bad_commands) {
+    untagged("BYE Too many invalid commands");
+    co_await flush();
+    co_return false;
+  }
+  bool ok = co_await flush();
+  co_return ok && !reply.close;
+}
+
+asio::awaitable<void> Session::run() {
+  executor_ = co_await asio::this_coro::executor;
+  conn.set_idle_timeout(std::chrono::seconds(options.login_timeout_seconds));
+  std::string greeting = "* OK [CAPABILITY " + capabilities() + "] " + services.hostname +
+                         " Mailroom IMAP4rev1 ready\r\n";
+  conn.queue(greeting);
+  if (!co_await flush()) co_return;
+
+  proto::ReaderLimits limits;
+  limits.max_literal = options.max_literal;
+  limits.max_command = options.max_literal + 16 * options.max_line;
+  proto::CommandReader reader(limits);
+  std::string line;
+  while (state != State::logout) {
+    reader.reset();
+    std::optional<std::string> command;
+    std::string first_line;
+    bool first = true;
+    bool keep_going = true;
+    for (;;) {
+      net::ReadStatus st;
+      if (first) {
+        st = co_await conn.read_command(line, options.max_line);
+      } else {
+        st = co_await conn.read_line(line, options.max_line);
+      }
+      if (st == net::ReadStatus::timeout) {
+        untagged("BYE Autologout; idle for too long");
+        co_await flush();
+        co_return;
+      }
+      if (st == net::ReadStatus::shutdown) {
+        untagged("BYE Server shutting down");
+        co_await flush();
+        co_return;
+      }
+      if (st == net::ReadStatus::too_long) {
+        std::string tag = first ? std::string("*") : tag_of(first_line);
+        std::string msg = tag + " BAD Command line too long\r\n";
+        conn.queue(msg);
+        ++bad_commands_;
+        break;
+      }
+      if (st != net::ReadStatus::ok) co_return;
+      if (first) first_line = line;
+      first = false;
+      auto step = reader.add_line(line);
+      if (step.next == proto::CommandReader::Next::complete) {
+        command = reader.take();
+        break;
+      }
+      if (step.next == proto::CommandReader::Next::error) {
+        if (step.literal_size > 0 && !step.synchronizing) {
+          // RFC 7888 4: the client is already sending the bytes; we will not read them.
+          untagged("BYE [TOOBIG] Literal too large");
+          co_await flush();
+          co_return;
+        }
+        std::string msg = tag_of(first_line) + " BAD [TOOBIG] " + step.error + "\r\n";
+        conn.queue(msg);
+        ++bad_commands_;
+        break;
+      }
+      if (step.synchronizing) {
+        conn.queue("+ Ready for literal data\r\n");
+        if (!co_await flush()) co_return;
+      }
+      std::string data;
+      st = co_await conn.read_exact(data, static_cast<std::size_t>(step.literal_size));
+      if (st != net::ReadStatus::ok) co_return;
+      reader.add_literal(data);
+    }
+    if (command) {
+      auto parsed = proto::parse_command(*command);
+      command.reset();
+      if (!parsed.ok()) {
+        std::string tag = parsed.error.tag.empty() ? std::string("*") : parsed.error.tag;
+        std::string msg = tag + " BAD " + parsed.error.message + "\r\n";
+        conn.queue(msg);
+        ++bad_commands_;
+      } else {
+        keep_going = co_await execute(*parsed.command);
+        if (!keep_going) co_return;
+        if (state != State::not_authenticated)
+          conn.set_idle_timeout(std::chrono::seconds(options.autologout_seconds));
+        continue;
+      }
+    }
+    if (bad_commands_ >= options.max_bad_commands) {
+      untagged("BYE Too many invalid commands");
+      co_await flush();
+      co_return;
+    }
+    if (!co_await flush()) co_return;
+  }
+}
+
+}  // namespace mailroom::imap

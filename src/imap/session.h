@@ -1,0 +1,163 @@
+// One IMAP session: a coroutine on the connection's strand (STYLE.md example 9). Commands are
+// parsed by proto/ and dispatched through the command table (command_table.cpp); each
+// handler returns the tagged reply, and the session synchronizes the selected mailbox with
+// the store before sending it (RFC 3501 7.4.1 rules in MailboxView).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "src/core/services.h"
+#include "src/imap/imap_server.h"
+#include "src/imap/mailbox_view.h"
+#include "src/imap/proto/command.h"
+#include "src/net/worker_pool.h"
+
+namespace mailroom::net {
+class Connection;
+}  // namespace mailroom::net
+
+namespace mailroom::imap {
+
+namespace asio = boost::asio;
+
+enum class State : uint8_t { not_authenticated = 1, authenticated = 2, selected = 4, logout = 8 };
+
+struct Reply {
+  enum class Kind { ok, no, bad } kind = Kind::ok;
+  std::string text;        // may start with "[CODE] "
+  bool close = false;      // end the session after this reply (LOGOUT, failed STARTTLS)
+  bool no_sync = false;    // skip the mailbox sync (IDLE already synced)
+  bool sent = false;       // the tagged line was already sent by the handler (STARTTLS)
+  static Reply ok(std::string t) { return {Kind::ok, std::move(t)}; }
+  static Reply no(std::string t) { return {Kind::no, std::move(t)}; }
+  static Reply bad(std::string t) { return {Kind::bad, std::move(t)}; }
+};
+
+class Selected;  // the store watch of the selected mailbox (session.cpp)
+
+class Session {
+ public:
+  Session(core::Services& services, const Options& options, net::Connection& connection);
+  ~Session();
+  asio::awaitable<void> run();
+
+  // --- for command handlers ---
+  core::Services& services;
+  const Options& options;
+  net::Connection& conn;
+  State state = State::not_authenticated;
+  auth::Principal principal;
+  std::optional<MailboxView> view;  // set in State::selected
+  bool condstore = false;           // CONDSTORE enabled (RFC 7162 3.1)
+  bool qresync = false;             // QRESYNC enabled (RFC 7162 3.2)
+  bool current_uid = false;         // the running command is a UID command
+
+  auth::ClientInfo client_info() const;
+  std::string capabilities() const;
+
+  // Queues "* <line>\r\n".
+  void untagged(std::string_view line);
+  void untagged_lines(const std::vector<std::string>& lines);
+  asio::awaitable<bool> flush();
+
+  // Runs `f` on the worker pool (every store/directory call goes through here). The optional
+  // wrapper: WorkerPool::run needs a default-constructible result and core::Result is not.
+  // `f` is a named lambda taken by reference (GCC 12 mishandles lambdas with captures passed
+  // by value, or temporaries, inside co_await expressions).
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F&>> blocking(F& f) {
+    using R = std::invoke_result_t<F&>;
+    auto call = [&f]() -> std::optional<R> { return f(); };
+    std::optional<R> r = co_await services.workers->run(call);
+    co_return std::move(*r);
+  }
+
+  // Connection access without pulling Asio's SSL headers into every command file.
+  void queue(std::string_view data);
+  const std::string& session_id() const;
+  bool can_start_tls() const;
+  asio::awaitable<bool> start_tls();
+
+  // Mailbox names on the wire (modified UTF-7) <-> store names (UTF-8).
+  core::Result<std::string> mailbox_from_wire(const std::string& wire) const;
+  static std::string mailbox_to_wire(const std::string& utf8);
+  // An IMAP reply for a store error ("[TRYCREATE] ..." etc.).
+  static Reply store_error(const core::Status& status, bool trycreate = false);
+
+  // Sets the selected mailbox (State::selected) and starts watching it.
+  void select(MailboxView view);
+  void unselect();
+  // Applies store changes to the view and queues the untagged responses.
+  asio::awaitable<void> sync(bool allow_expunge);
+  SyncOptions sync_options(bool allow_expunge) const;
+
+  // Resolves a sequence set to UIDs of the view. For sequence numbers an explicit number
+  // above EXISTS is an error (the returned string, for a tagged BAD).
+  std::optional<std::string> resolve_set(const proto::SequenceSet& set, bool uid,
+                                         std::vector<uint32_t>& uids) const;
+
+  // Reads one line from the client inside a command (AUTHENTICATE, IDLE).
+  enum class LineStatus { ok, too_long, timeout, closed };
+  asio::awaitable<LineStatus> read_client_line(std::string& line);
+
+  // The IDLE wake-up (see cmd_idle.cpp): waits until the store reports a change or `done`.
+  std::shared_ptr<void> idle_signal();
+  std::unique_ptr<Selected> watch_;
+
+ private:
+  asio::awaitable<bool> execute(const proto::Command& cmd);
+  asio::any_io_executor executor_;
+  int bad_commands_ = 0;
+};
+
+// A command handler; the table in command_table.cpp lists which states allow it.
+using Handler = asio::awaitable<Reply> (*)(Session&, const proto::Command&);
+struct CommandSpec {
+  const char* name;
+  uint8_t states;  // State bits
+  Handler handler;
+};
+const CommandSpec* find_command(const std::string& name);
+
+// Handlers, one file each under commands/.
+asio::awaitable<Reply> cmd_capability(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_noop(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_logout(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_id(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_enable(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_starttls(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_login(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_authenticate(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_select(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_create(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_delete(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_rename(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_subscribe(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_list(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_namespace(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_status(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_append(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_check(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_close(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_expunge(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_search(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_fetch(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_store(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_copy(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_idle(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_quota(Session&, const proto::Command&);
+
+// STATUS data "(MESSAGES 2 UIDNEXT 3)" for LIST-STATUS and STATUS.
+asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::string& mailbox,
+                                                        const std::vector<std::string>& items);
+// INTERNALDATE text "17-Jul-1996 02:44:25 -0700".
+std::string format_internal_date(int64_t when, int32_t tz_minutes);
+
+}  // namespace mailroom::imap
