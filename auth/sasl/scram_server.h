@@ -1,9 +1,11 @@
 // SCRAM-SHA-256 server side (RFC 5802, RFC 7677), implemented natively (internal header).
 //
-// Why not Cyrus: Cyrus's SCRAM plugin fetches the secret through an auxprop plugin; we did not
-// get that path working reliably in the time available, so the mechanism runs here behind the
-// same Exchange interface, with the same throttle, account-status rules and log line. The
-// secret comes from Directory::scram_secret ("SCRAM-SHA-256$i:salt$StoredKey:ServerKey").
+// Why not Cyrus: Cyrus's SCRAM plugin fetches the secret through an auxprop plugin that we
+// would have to register (sasl_auxprop_add_plugin) and feed per exchange; that path was not
+// built in the time available, so the mechanism runs here behind the same Exchange interface,
+// with the same throttle, account-status rules and log line (PLAIN and LOGIN do run in
+// Cyrus). The secret comes from Directory::scram_secret
+// ("SCRAM-SHA-256$i:salt$StoredKey:ServerKey"); SASLprep of user names is not applied.
 //
 // Exchange: client-first -> server-first (challenge); client-final -> server-final
 // (challenge, still in_progress); empty response -> success. Sending server-final as a
