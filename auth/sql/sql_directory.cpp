@@ -7,6 +7,7 @@
 #include "auth/password/password_hash.h"
 #include "auth/sql/named_params.h"
 #include "auth/sql/sql_options.h"
+#include "auth/sync/sql_sync.h"
 #include "src/core/address.h"
 #include "src/core/config_section.h"
 #include "src/core/log.h"
@@ -18,9 +19,10 @@ namespace {
 
 // The values a lookup may bind; each compiled query picks the ones it names.
 struct Params {
-  std::string address, local, domain, login, id;
+  std::string address, local, domain, login, id, since;
   const std::string& get(const std::string& name) const {
     if (name == "address") return address;
+    if (name == "since") return since;
     if (name == "local") return local;
     if (name == "domain") return domain;
     if (name == "login") return login;
@@ -117,7 +119,7 @@ Domain domain_from_row(const SqlRows& rows, size_t r) {
   return d;
 }
 
-class SqlDirectory final : public Directory {
+class SqlDirectory final : public Directory, public SqlListing {
  public:
   SqlDirectory(std::unique_ptr<SqlPool> pool, std::array<int, kQueryCount> statement,
                std::array<CompiledSql, kQueryCount> compiled)
@@ -225,6 +227,58 @@ class SqlDirectory final : public Directory {
     return s;
   }
 
+  // --- SqlListing ---
+  Result<std::vector<ListedAccount>> list_accounts(const std::string& since) override {
+    Params p;
+    p.since = since;
+    auto rows = run(since.empty() ? QueryKind::list_accounts : QueryKind::list_changed_accounts, p);
+    if (!rows) return rows.status();
+    std::vector<ListedAccount> out;
+    out.reserve(rows->rows.size());
+    for (size_t r = 0; r < rows->rows.size(); ++r) {
+      ListedAccount a;
+      a.account = account_from_row(*rows, r);
+      a.scram_secret = text(*rows, r, "scram_secret");
+      a.changed_at = text(*rows, r, "changed_at");
+      if (a.account.id.empty()) continue;  // cannot be keyed: skipped (and never removed)
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+  Result<std::vector<Alias>> list_aliases() override {
+    auto rows = run(QueryKind::list_aliases, Params{});
+    if (!rows) return rows.status();
+    std::vector<Alias> out;
+    for (size_t r = 0; r < rows->rows.size(); ++r) {
+      std::string addr = core::ascii_lower(text(*rows, r, "address"));
+      if (out.empty() || out.back().address != addr) out.push_back(Alias{addr, {}});
+      for (auto& t : list(*rows, r, "targets")) out.back().targets.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  Result<std::vector<Group>> list_groups() override {
+    auto rows = run(QueryKind::list_groups, Params{});
+    if (!rows) return rows.status();
+    std::vector<Group> out;
+    for (size_t r = 0; r < rows->rows.size(); ++r) {
+      std::string addr = core::ascii_lower(text(*rows, r, "address"));
+      if (out.empty() || out.back().address != addr) {
+        Group g;
+        g.address = addr;
+        g.display_name = text(*rows, r, "display_name");
+        g.send_policy = parse_policy(text(*rows, r, "send_policy"));
+        out.push_back(std::move(g));
+      }
+      for (auto& m : list(*rows, r, "members")) out.back().members.push_back(core::ascii_lower(m));
+      for (auto& m : list(*rows, r, "allowed_senders")) {
+        out.back().allowed_senders.push_back(core::ascii_lower(m));
+      }
+    }
+    return out;
+  }
+
  private:
   Result<SqlRows> run(QueryKind kind, const Params& p) {
     size_t k = static_cast<size_t>(kind);
@@ -273,7 +327,13 @@ struct OpenError {
   std::string message;
 };
 
-Result<std::shared_ptr<Directory>> open_impl(const SqlDirectoryOptions& o, OpenError* err) {
+bool is_listing(QueryKind k) {
+  return k == QueryKind::list_accounts || k == QueryKind::list_changed_accounts ||
+         k == QueryKind::list_aliases || k == QueryKind::list_groups;
+}
+
+Result<std::shared_ptr<SqlDirectory>> open_impl(const SqlDirectoryOptions& o, OpenError* err,
+                                                bool with_listing) {
   std::array<CompiledSql, kQueryCount> compiled;
   std::array<int, kQueryCount> statement;
   statement.fill(-1);
@@ -281,6 +341,7 @@ Result<std::shared_ptr<Directory>> open_impl(const SqlDirectoryOptions& o, OpenE
   for (size_t i = 0; i < kQueryCount; ++i) {
     const QuerySpec& spec = query_spec(static_cast<QueryKind>(i));
     if (o.queries[i].find_first_not_of(" \t\r\n") == std::string::npos) continue;  // disabled
+    if (is_listing(static_cast<QueryKind>(i)) && !with_listing) continue;
     auto c = compile_named_sql(o.queries[i], spec.params);
     if (!c) {
       *err = {std::string("queries.") + spec.key, c.status().client_message()};
@@ -359,8 +420,7 @@ Result<std::shared_ptr<Directory>> open_impl(const SqlDirectoryOptions& o, OpenE
   }
   MR_LOG_INFO("event=sql_directory_open servers={} pool_size={}", o.pool.servers.size(),
               o.pool.pool_size);
-  return std::shared_ptr<Directory>(
-      std::make_shared<SqlDirectory>(std::move(pool), statement, std::move(compiled)));
+  return std::make_shared<SqlDirectory>(std::move(pool), statement, std::move(compiled));
 }
 
 }  // namespace
@@ -368,13 +428,20 @@ Result<std::shared_ptr<Directory>> open_impl(const SqlDirectoryOptions& o, OpenE
 
 Result<std::shared_ptr<Directory>> open_sql_directory(const sql::SqlDirectoryOptions& opts) {
   sql::OpenError err;
-  auto r = sql::open_impl(opts, &err);
+  auto r = sql::open_impl(opts, &err, opts.sync_mode != "off");
   if (!r) return core::invalid_argument("directory.sql." + err.key + ": " + err.message);
-  return r;
+  return std::shared_ptr<Directory>(*r);
+}
+
+Result<std::shared_ptr<sql::SqlListing>> sql::open_sql_listing(const SqlDirectoryOptions& opts) {
+  OpenError err;
+  auto r = open_impl(opts, &err, true);
+  if (!r) return core::invalid_argument("directory.sql." + err.key + ": " + err.message);
+  return std::shared_ptr<SqlListing>(*r);
 }
 
 Result<std::shared_ptr<Directory>> open_sql_directory(core::ConfigSection& section,
-                                                      const std::string& /*data_dir*/) {
+                                                      const std::string& data_dir) {
   core::ConfigErrors* errors = section.errors();
   size_t before = errors ? errors->messages().size() : 0;
   sql::SqlDirectoryOptions opts = sql::parse_sql_directory_options(section);
@@ -382,12 +449,17 @@ Result<std::shared_ptr<Directory>> open_sql_directory(core::ConfigSection& secti
     return core::invalid_argument(errors->messages()[before]);
   }
   sql::OpenError err;
-  auto r = sql::open_impl(opts, &err);
-  if (r) return r;
-  std::string where = err.key.rfind("queries.", 0) == 0
-                          ? section.child("queries").where(err.key.substr(8))
-                          : section.where(err.key);
-  return core::invalid_argument(where + ": " + err.message);
+  auto r = sql::open_impl(opts, &err, opts.sync_mode != "off");
+  if (!r) {
+    std::string where = err.key.rfind("queries.", 0) == 0
+                            ? section.child("queries").where(err.key.substr(8))
+                            : section.where(err.key);
+    return core::invalid_argument(where + ": " + err.message);
+  }
+  if (opts.lookup == "replica" || opts.sync_mode != "off") {
+    return sync::open_sql_replica(*r, *r, opts, data_dir);
+  }
+  return std::shared_ptr<Directory>(*r);
 }
 
 }  // namespace mailroom::auth

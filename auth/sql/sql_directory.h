@@ -23,7 +23,28 @@ namespace mailroom::auth {
 
 namespace sql {
 struct SqlDirectoryOptions;
-}
+
+// An account as listed for the sync, with what the Directory read API does not expose.
+struct ListedAccount {
+  Account account;
+  std::string scram_secret;
+  std::string changed_at;  // as the database formats it; compared as text by the sync
+};
+
+// Listings the sync into the local replica uses (auth/sync/sql_sync.h). Implemented by the
+// live SQL directory; the list_* queries are prepared only when [directory.sql.sync] is on.
+class SqlListing {
+ public:
+  virtual ~SqlListing() = default;
+  // Every account (since empty), or those with changed_at >= since.
+  virtual Result<std::vector<ListedAccount>> list_accounts(const std::string& since) = 0;
+  virtual Result<std::vector<Alias>> list_aliases() = 0;
+  virtual Result<std::vector<Group>> list_groups() = 0;
+};
+
+// Opens the live SQL directory itself (never the replica wrapper), for the sync and tools.
+Result<std::shared_ptr<SqlListing>> open_sql_listing(const SqlDirectoryOptions& opts);
+}  // namespace sql
 
 // Reads [directory.sql] (calls section.finish()) and opens the directory. Problems found while
 // parsing are added to the section's ConfigErrors like every section's (the returned status

@@ -14,6 +14,12 @@ const std::vector<std::string> kAccountColumns = {
     "quota_bytes",    "quota_messages", "forward_to",        "forward_keep_copy",
     "send_as",        "other_addresses", "scram_secret"};
 
+const std::vector<std::string> kListColumns = [] {
+  auto v = kAccountColumns;
+  v.push_back("changed_at");
+  return v;
+}();
+
 const std::array<QuerySpec, kQueryCount>& specs() {
   static const std::array<QuerySpec, kQueryCount> s = {{
       {"find_domain", {"domain"}, {"name"}, {"kind", "alias_of", "catch_all"}},
@@ -25,12 +31,16 @@ const std::array<QuerySpec, kQueryCount>& specs() {
       {"find_group", kAddressParams, {"address"},
        {"display_name", "members", "send_policy", "allowed_senders"}},
       {"scram_secret", {"id", "login", "address"}, {"scram_secret"}, {}},
+      {"list_accounts", {}, {"id", "address"}, kListColumns},
+      {"list_changed_accounts", {"since"}, {"id", "address", "changed_at"}, kListColumns},
+      {"list_aliases", {}, {"address", "targets"}, {}},
+      {"list_groups", {}, {"address"}, {"display_name", "members", "send_policy", "allowed_senders"}},
   }};
   return s;
 }
 
 // The account columns of the shipped schema; WHERE clauses differ per lookup.
-#define MR_ACCOUNT_SELECT                                                                     \
+#define MR_ACCOUNT_COLUMNS                                                                    \
   "SELECT a.id, a.login, a.address, a.display_name, a.password_hash, a.status, "             \
   "a.quota_bytes, a.quota_messages, a.forward_keep_copy, "                                    \
   "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "                   \
@@ -38,8 +48,10 @@ const std::array<QuerySpec, kQueryCount>& specs() {
   "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "                   \
   "WHERE x.account_id = a.id AND x.kind = 'forward') AS forward_to, "                         \
   "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "                   \
-  "WHERE x.account_id = a.id AND x.kind = 'send_as') AS send_as "                             \
-  "FROM accounts a "
+  "WHERE x.account_id = a.id AND x.kind = 'send_as') AS send_as "
+#define MR_ACCOUNT_SELECT MR_ACCOUNT_COLUMNS "FROM accounts a "
+#define MR_LIST_SELECT \
+  MR_ACCOUNT_COLUMNS ", a.scram_secret, DATE_FORMAT(a.changed_at, '%Y-%m-%d %H:%i:%s.%f') AS changed_at FROM accounts a "
 
 const char* const kDefaults[kQueryCount] = {
     "SELECT name, kind, alias_of, catch_all FROM domains WHERE name = :domain",
@@ -57,8 +69,19 @@ const char* const kDefaults[kQueryCount] = {
     "WHERE s.group_address = g.address) AS allowed_senders "
     "FROM `groups` g WHERE g.address = :address",
     "SELECT scram_secret FROM accounts WHERE id = :id",
+    MR_LIST_SELECT "ORDER BY a.id",
+    MR_LIST_SELECT "WHERE a.changed_at >= :since ORDER BY a.changed_at",
+    "SELECT address, target AS targets FROM aliases ORDER BY address",
+    "SELECT g.address, g.display_name, g.send_policy, "
+    "(SELECT GROUP_CONCAT(m.member SEPARATOR ',') FROM group_members m "
+    "WHERE m.group_address = g.address) AS members, "
+    "(SELECT GROUP_CONCAT(s.sender SEPARATOR ',') FROM group_senders s "
+    "WHERE s.group_address = g.address) AS allowed_senders "
+    "FROM `groups` g ORDER BY g.address",
 };
+#undef MR_LIST_SELECT
 #undef MR_ACCOUNT_SELECT
+#undef MR_ACCOUNT_COLUMNS
 
 std::string read_secret_file(core::ConfigSection& section, const std::string& key,
                              const std::string& path) {
@@ -136,6 +159,16 @@ SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section) {
   SqlDirectoryOptions o;
   o.pool = parse_pool_options(section, "mailroom", "mailroom");
   o.require_server_at_start = section.get_bool("require_server_at_start", false);
+  o.lookup = section.get_choice("lookup", "live", {"live", "replica"});
+  core::ConfigSection sync = section.child("sync");
+  o.sync_mode = sync.get_choice("mode", o.lookup == "replica" ? "poll" : "off", {"off", "poll"});
+  o.sync_interval_s = sync.get_seconds("interval", 30);
+  o.full_compare_s = sync.get_seconds("full_compare_interval", 3600);
+  o.on_removed = sync.get_choice("on_removed", "disable", {"disable", "delete"});
+  sync.finish();
+  if (o.lookup == "replica" && o.sync_mode == "off") {
+    section.error("lookup", "lookup = \"replica\" needs [directory.sql.sync] mode = \"poll\"");
+  }
 
   core::ConfigSection q = section.child("queries");
   for (size_t i = 0; i < kQueryCount; ++i) {

@@ -26,6 +26,11 @@ enum class QueryKind {
   find_alias,
   find_group,
   scram_secret,
+  // Listings for the sync into the local replica (auth/sync/sql_sync.h).
+  list_accounts,
+  list_changed_accounts,
+  list_aliases,
+  list_groups,
   count,
 };
 constexpr size_t kQueryCount = static_cast<size_t>(QueryKind::count);
@@ -48,6 +53,14 @@ struct SqlDirectoryOptions {
   // Fail at open when no server answers (default: start anyway, lookups answer unavailable
   // until a server is back, so mail is deferred and never bounced).
   bool require_server_at_start = false;
+  // lookup = "live" (ask MariaDB) | "replica" (answer from <data_dir>/directory.db, which the
+  // sync keeps in step, so mail flows while MariaDB is down).
+  std::string lookup = "live";
+  // [directory.sql.sync]
+  std::string sync_mode = "off";   // off | poll
+  int64_t sync_interval_s = 30;    // poll period (changed_at > high-water mark)
+  int64_t full_compare_s = 3600;   // full pass: finds accounts deleted upstream
+  std::string on_removed = "disable";  // disable | delete (same policy as the LDAP sync)
 };
 
 // Reads the connection keys shared by every MariaDB user (directory, delivery log): servers,

@@ -264,6 +264,9 @@ core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(
       std::make_shared<MariaDbDeliveryLog>(std::move(pool), o, true));
 }
 
+// The entry point delivery_log.cpp's registry calls; without the define it has a "not built
+// in" stub of the same name (src/queue/CMakeLists.txt sets the define with this file).
+#ifdef MAILROOM_HAVE_MARIADB_DELIVERY_LOG
 core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(core::ConfigSection& section) {
   core::ConfigErrors* errors = section.errors();
   size_t before = errors ? errors->messages().size() : 0;
@@ -273,5 +276,6 @@ core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(core::Confi
   }
   return open_mariadb_delivery_log(o);
 }
+#endif
 
 }  // namespace mailroom::queue

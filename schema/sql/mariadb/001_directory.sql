@@ -85,3 +85,12 @@ CREATE TABLE IF NOT EXISTS group_senders (
   CONSTRAINT group_senders_group FOREIGN KEY (group_address) REFERENCES `groups` (address)
     ON DELETE CASCADE ON UPDATE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- A change to an account's secondary, forwarding or send-as addresses counts as a change of the
+-- account, so the sync (polling accounts.changed_at) picks it up.
+CREATE TRIGGER IF NOT EXISTS account_addresses_ai AFTER INSERT ON account_addresses FOR EACH ROW
+  UPDATE accounts SET changed_at = CURRENT_TIMESTAMP(6) WHERE id = NEW.account_id;
+CREATE TRIGGER IF NOT EXISTS account_addresses_au AFTER UPDATE ON account_addresses FOR EACH ROW
+  UPDATE accounts SET changed_at = CURRENT_TIMESTAMP(6) WHERE id IN (OLD.account_id, NEW.account_id);
+CREATE TRIGGER IF NOT EXISTS account_addresses_ad AFTER DELETE ON account_addresses FOR EACH ROW
+  UPDATE accounts SET changed_at = CURRENT_TIMESTAMP(6) WHERE id = OLD.account_id;

@@ -2,7 +2,7 @@
 // stdin, one JSON line per command, so Python tests can keep one directory (and its pool) open
 // while they stop, restart and fail over mariadbd underneath it.
 //
-//   sql_directory_driver CONFIG.toml
+//   sql_directory_driver CONFIG.toml [DATA_DIR]   (DATA_DIR holds the replica for lookup=replica)
 //   first line out: {"open":"ok"} or {"open":"error","message":"..."}
 //   commands (fields separated by TAB): account_by_address A | account_by_login L |
 //     account_by_id I | domain D | domains | alias A | group A | password LOGIN PASSWORD |
@@ -74,8 +74,8 @@ std::vector<std::string> split_tab(const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: sql_directory_driver CONFIG.toml\n";
+  if (argc != 2 && argc != 3) {
+    std::cerr << "usage: sql_directory_driver CONFIG.toml [DATA_DIR]\n";
     return 2;
   }
   core::init_logging("warn", "");
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   core::ConfigSection root = doc->root();
   core::ConfigSection dir = root.child("directory");
   core::ConfigSection section = dir.child("sql");
-  auto opened = auth::open_sql_directory(section, "/nonexistent");
+  auto opened = auth::open_sql_directory(section, argc == 3 ? argv[2] : "/nonexistent");
   if (!opened) {
     std::cout << "{\"open\":\"error\",\"message\":" << js(opened.status().client_message())
               << "}" << std::endl;

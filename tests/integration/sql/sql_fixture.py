@@ -90,11 +90,12 @@ retry_after = "30s"
 class Driver:
     """One sql_directory_driver process: one open SqlDirectory with its pool."""
 
-    def __init__(self, config_text):
+    def __init__(self, config_text, data_dir=None):
         fd, self.config = tempfile.mkstemp(suffix=".toml", prefix="mr-sql-")
         with os.fdopen(fd, "w") as f:
             f.write(config_text)
-        self.proc = subprocess.Popen([driver_path(), self.config], stdin=subprocess.PIPE,
+        args = [driver_path(), self.config] + ([data_dir] if data_dir else [])
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.opened = json.loads(self.proc.stdout.readline() or '{"open":"crashed"}')
 

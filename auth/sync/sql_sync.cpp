@@ -1,0 +1,292 @@
+#include "auth/sync/sql_sync.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "auth/sql/sql_directory.h"
+#include "auth/sql/sql_options.h"
+#include "src/core/log.h"
+
+namespace mailroom::auth::sync {
+
+namespace {
+constexpr const char* kMarkKey = "sql.changed_at";
+
+// Answers from the replica or the live directory; owns the running sync.
+class SqlReplicaDirectory final : public Directory {
+ public:
+  SqlReplicaDirectory(std::shared_ptr<Directory> answer, std::shared_ptr<LocalDirectory> replica,
+                      std::unique_ptr<SqlSync> sync)
+      : answer_(std::move(answer)), replica_(std::move(replica)), sync_(std::move(sync)) {}
+  ~SqlReplicaDirectory() override { sync_->stop(); }
+
+  std::string name() const override { return "sql"; }
+  Result<Domain> find_domain(const std::string& d) override { return answer_->find_domain(d); }
+  Result<std::vector<Domain>> list_domains() override { return answer_->list_domains(); }
+  Result<Account> find_account_by_address(const std::string& a) override {
+    return answer_->find_account_by_address(a);
+  }
+  Result<Account> find_account_by_login(const std::string& l) override {
+    return answer_->find_account_by_login(l);
+  }
+  Result<Account> find_account_by_id(const std::string& id) override {
+    return answer_->find_account_by_id(id);
+  }
+  Result<Alias> find_alias(const std::string& a) override { return answer_->find_alias(a); }
+  Result<Group> find_group(const std::string& a) override { return answer_->find_group(a); }
+  PasswordCheck check_password(const Account& a, const std::string& pw) override {
+    return answer_->check_password(a, pw);
+  }
+  Result<std::string> scram_secret(const Account& a) override { return answer_->scram_secret(a); }
+
+ private:
+  std::shared_ptr<Directory> answer_;
+  std::shared_ptr<LocalDirectory> replica_;
+  std::unique_ptr<SqlSync> sync_;
+};
+}  // namespace
+
+struct SqlSync::Impl {
+  std::shared_ptr<sql::SqlListing> live;
+  std::shared_ptr<Directory> live_directory;
+  std::shared_ptr<LocalDirectory> replica;
+  SqlSyncOptions options;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  bool ready = false;
+  std::thread thread;
+
+  void upsert_accounts(const std::vector<sql::ListedAccount>& accounts, SqlSyncStats& stats,
+                       std::string* mark) {
+    for (const auto& a : accounts) {
+      ++stats.seen;
+      AccountRecord rec;
+      rec.account = a.account;
+      rec.scram_secret = a.scram_secret;
+      rec.source = kSourceSql;
+      // SQL is the authority on hashes: an emptied hash upstream empties the replica's.
+      auto r = replica->upsert_account_by_id(rec, /*keep_empty_secrets=*/false);
+      if (!r) {
+        ++stats.errors;
+        MR_LOG_WARN("event=sql_sync_account_failed id={} address={} error={}",
+                    core::quote(a.account.id), core::quote(a.account.address),
+                    core::quote(r.status().to_string()));
+        continue;
+      }
+      if (*r == UpsertResult::created) ++stats.created;
+      if (*r == UpsertResult::updated) ++stats.updated;
+      if (*r == UpsertResult::unchanged) ++stats.unchanged;
+      if (a.changed_at > *mark) *mark = a.changed_at;
+    }
+  }
+
+  Status sync_domains() {
+    auto domains = live_directory->list_domains();
+    if (!domains) {
+      if (domains.code() == Code::not_found) return Status::ok();  // listing disabled
+      return domains.status();
+    }
+    // Local domains first: an alias domain's target must exist.
+    std::stable_sort(domains->begin(), domains->end(), [](const Domain& a, const Domain& b) {
+      return a.kind == DomainKind::local && b.kind != DomainKind::local;
+    });
+    for (const auto& d : *domains) {
+      auto have = replica->find_domain(d.name);
+      Status s;
+      if (!have && have.code() == Code::not_found) {
+        s = replica->add_domain(d);
+      } else if (have && (have->kind != d.kind || have->alias_of != d.alias_of ||
+                          have->catch_all != d.catch_all)) {
+        s = replica->change_domain(d);
+      }
+      if (!s) {
+        MR_LOG_WARN("event=sql_sync_domain_failed domain={} error={}", core::quote(d.name),
+                    core::quote(s.to_string()));
+      }
+    }
+    return Status::ok();  // domains vanished upstream are kept (removing one drops accounts)
+  }
+
+  Status sync_aliases_and_groups(SqlSyncStats& stats) {
+    auto aliases = live->list_aliases();
+    if (!aliases) return aliases.status();
+    auto groups = live->list_groups();
+    if (!groups) return groups.status();
+    std::set<std::string> seen;
+    for (const auto& a : *aliases) {
+      seen.insert(a.address);
+      auto r = replica->upsert_alias(a, kSourceSql);
+      if (!r) {
+        ++stats.errors;
+        MR_LOG_WARN("event=sql_sync_alias_failed address={} error={}", core::quote(a.address),
+                    core::quote(r.status().to_string()));
+      } else if (*r != UpsertResult::unchanged) {
+        ++stats.groups;
+      }
+    }
+    if (auto have = replica->list_alias_addresses(kSourceSql)) {
+      for (const auto& addr : *have) {
+        if (!seen.count(addr)) replica->remove_alias(addr);
+      }
+    }
+    seen.clear();
+    for (const auto& g : *groups) {
+      seen.insert(g.address);
+      auto r = replica->upsert_group(g, kSourceSql);
+      if (!r) {
+        ++stats.errors;
+        MR_LOG_WARN("event=sql_sync_group_failed address={} error={}", core::quote(g.address),
+                    core::quote(r.status().to_string()));
+      } else if (*r != UpsertResult::unchanged) {
+        ++stats.groups;
+      }
+    }
+    if (auto have = replica->list_group_addresses(kSourceSql)) {
+      for (const auto& addr : *have) {
+        if (!seen.count(addr)) replica->remove_group(addr);
+      }
+    }
+    return Status::ok();
+  }
+
+  Result<SqlSyncStats> full_sync() {
+    SqlSyncStats stats;
+    // Read everything first: a failed read must never look like "everyone left".
+    auto accounts = live->list_accounts("");
+    if (!accounts) return accounts.status();
+    if (auto s = sync_domains(); !s) return s;
+    std::string mark;
+    upsert_accounts(*accounts, stats, &mark);
+    std::set<std::string> seen;
+    for (const auto& a : *accounts) seen.insert(a.account.id);
+    auto ids = replica->list_account_ids(kSourceSql);
+    if (!ids) return ids.status();
+    for (const auto& id : *ids) {
+      if (seen.count(id)) continue;
+      auto rec = replica->get_account_record(id);
+      if (!rec) continue;
+      Status s;
+      if (options.on_removed == "delete") {
+        s = replica->delete_account_by_id(id);
+      } else if (rec->account.status == AccountStatus::active) {
+        s = replica->disable_account_by_id(id);
+      } else {
+        continue;  // already disabled
+      }
+      ++stats.removed;
+      MR_LOG_INFO("event=sql_sync_account_removed id={} address={} action={} result={}",
+                  core::quote(id), core::quote(rec->account.address), options.on_removed,
+                  s ? "ok" : core::quote(s.to_string()));
+    }
+    if (auto s = sync_aliases_and_groups(stats); !s) return s;
+    if (!mark.empty()) replica->set_sync_state(kMarkKey, mark);
+    return stats;
+  }
+
+  Result<SqlSyncStats> poll_once() {
+    auto mark = replica->get_sync_state(kMarkKey);
+    if (!mark) return full_sync();
+    SqlSyncStats stats;
+    auto accounts = live->list_accounts(*mark);
+    if (!accounts) return accounts.status();
+    std::string new_mark = *mark;
+    upsert_accounts(*accounts, stats, &new_mark);
+    if (auto s = sync_aliases_and_groups(stats); !s) return s;
+    if (new_mark != *mark) replica->set_sync_state(kMarkKey, new_mark);
+    return stats;
+  }
+
+  void run() {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point last_full{};
+    bool first = true;
+    for (;;) {
+      bool full = first || Clock::now() - last_full >= std::chrono::seconds(options.full_compare_s);
+      auto r = full ? full_sync() : poll_once();
+      if (r) {
+        if (full) last_full = Clock::now();
+        if (full || r->created || r->updated || r->removed || r->groups) {
+          MR_LOG_INFO("event=sql_sync_done pass={} seen={} created={} updated={} unchanged={} "
+                      "removed={} groups={} errors={}",
+                      full ? "full" : "poll", r->seen, r->created, r->updated, r->unchanged,
+                      r->removed, r->groups, r->errors);
+        }
+        replica->set_sync_state("sql.last_error", "");
+      } else {
+        MR_LOG_WARN("event=sql_sync_failed pass={} error={}", full ? "full" : "poll",
+                    core::quote(r.status().to_string()));
+        replica->set_sync_state("sql.last_error", r.status().to_string());
+      }
+      std::unique_lock lock(mu);
+      if (first) {
+        ready = true;
+        cv.notify_all();
+        first = false;
+      }
+      cv.wait_for(lock, std::chrono::seconds(options.interval_s), [&] { return stopping; });
+      if (stopping) return;
+    }
+  }
+};
+
+SqlSync::SqlSync(std::shared_ptr<sql::SqlListing> live, std::shared_ptr<Directory> live_directory,
+                 std::shared_ptr<LocalDirectory> replica, SqlSyncOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->live = std::move(live);
+  impl_->live_directory = std::move(live_directory);
+  impl_->replica = std::move(replica);
+  impl_->options = std::move(options);
+}
+
+SqlSync::~SqlSync() { stop(); }
+
+Result<SqlSyncStats> SqlSync::full_sync() { return impl_->full_sync(); }
+Result<SqlSyncStats> SqlSync::poll_once() { return impl_->poll_once(); }
+
+void SqlSync::start() {
+  if (impl_->thread.joinable()) return;
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void SqlSync::stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+bool SqlSync::wait_ready(int timeout_ms) {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                            [&] { return impl_->ready; });
+}
+
+Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> live,
+                                                   std::shared_ptr<sql::SqlListing> listing,
+                                                   const sql::SqlDirectoryOptions& options,
+                                                   const std::string& data_dir) {
+  LocalDirectoryOptions lo;
+  lo.path = data_dir + "/directory.db";
+  auto replica = LocalDirectory::open(lo);
+  if (!replica) return replica.status();
+  SqlSyncOptions so;
+  so.interval_s = std::max<int64_t>(1, options.sync_interval_s);
+  so.full_compare_s = std::max<int64_t>(so.interval_s, options.full_compare_s);
+  so.on_removed = options.on_removed;
+  auto sync = std::make_unique<SqlSync>(std::move(listing), live, *replica, so);
+  sync->start();
+  std::shared_ptr<Directory> answer =
+      options.lookup == "replica" ? std::shared_ptr<Directory>(*replica) : live;
+  return std::shared_ptr<Directory>(
+      std::make_shared<SqlReplicaDirectory>(std::move(answer), *replica, std::move(sync)));
+}
+
+}  // namespace mailroom::auth::sync
