@@ -302,7 +302,11 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   std::string charset = c.charset;
   if (charset == "US-ASCII") charset = "UTF-8";
   std::string error;
-  if (!prepare(c.search, charset, error)) {
+  if (!charset.empty()) {
+    auto probe = mime::to_utf8("", charset);
+    if (!probe && probe.code() == core::Code::not_found) error = "unknown";
+  }
+  if (!error.empty() || !prepare(c.search, charset, error)) {
     if (error == "unknown")
       co_return Reply::no("[BADCHARSET (UTF-8 US-ASCII BIG5 GB2312 GBK GB18030 ISO-8859-1)] "
                           "Unsupported charset");

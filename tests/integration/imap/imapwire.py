@@ -75,3 +75,57 @@ class Wire:
             self.sock.close()
         except OSError:
             pass
+
+
+class Driver:
+    """tests/integration/imap/imap_driver: the IMAP session on the real store with fixed
+    passwords (alice/wonderland, bob/builder), for MAILROOM_IMAP_DRIVER=1 runs."""
+
+    def __init__(self):
+        import json
+        import os
+        import subprocess
+        import tempfile
+        from harness import bin_dir, make_tls
+        self.base = tempfile.mkdtemp(prefix="imap-driver-")
+        self.ca, self.cert, self.key = make_tls(os.path.join(self.base, "tls"))
+        self.log_path = os.path.join(self.base, "driver.log")
+        self.logf = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [os.path.join(bin_dir(), "imap_driver"), self.base, self.cert, self.key],
+            stdout=subprocess.PIPE, stderr=self.logf)
+        self.ports = json.loads(self.proc.stdout.readline())
+
+    def seed_demo(self):
+        pass
+
+    def start(self):
+        return self
+
+    def port(self, name):
+        return self.ports[name]
+
+    def ssl_context(self):
+        return ssl.create_default_context(cafile=self.ca)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def close(self):
+        import shutil
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except Exception:
+            self.proc.kill()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def make_server():
+    """A Mailroom (the real mailroomd) unless MAILROOM_IMAP_DRIVER=1."""
+    import os
+    if os.environ.get("MAILROOM_IMAP_DRIVER") == "1":
+        return Driver()
+    from harness import Mailroom
+    return Mailroom()

@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Mailroom  # noqa: E402
-from imapwire import Wire  # noqa: E402
+from imapwire import Wire, make_server  # noqa: E402
 
 
 def message(subject, body="body"):
@@ -24,7 +24,7 @@ def message(subject, body="body"):
 class ClientTestBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.m = Mailroom()
+        cls.m = make_server()
         cls.m.seed_demo()
         cls.m.start()
         cls.port = cls.m.port("imap")

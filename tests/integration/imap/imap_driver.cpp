@@ -1,0 +1,168 @@
+// A small IMAP server for the IMAP integration tests and benchmarks when the whole mailroomd
+// is not wanted: the real FileStore, net::Connection and IMAP session, with a fixed-password
+// Authenticator (alice/wonderland, bob/builder, user<N>/pass). Not a product binary.
+//
+//   imap_driver <data_dir> <cert.pem> <key.pem>   -> prints {"imap": port, "imaps": port}
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "auth/authenticator.h"
+#include "src/core/log.h"
+#include "src/core/services.h"
+#include "src/imap/imap_server.h"
+#include "src/mime/facts.h"
+#include "src/net/connection.h"
+#include "src/net/tls.h"
+#include "src/net/worker_pool.h"
+#include "src/store/mail_store.h"
+
+namespace asio = boost::asio;
+using namespace mailroom;
+
+namespace {
+
+std::optional<auth::Principal> check(const std::string& login, const std::string& password) {
+  std::string user = login.substr(0, login.find('@'));
+  std::string expected = user == "alice" ? "wonderland" : user == "bob" ? "builder" : "pass";
+  if (user.empty() || password != expected) return std::nullopt;
+  auth::Principal p;
+  p.account_id = "acct-" + user;
+  p.login = login;
+  p.address = user + "@example.com";
+  return p;
+}
+
+class PlainExchange : public auth::Exchange {
+ public:
+  auth::AuthStep step(std::optional<std::string_view> response) override {
+    auth::AuthStep s;
+    if (!response) {
+      s.outcome = auth::AuthOutcome::in_progress;
+      return s;
+    }
+    std::string r(*response);
+    size_t a = r.find('\0');
+    size_t b = a == std::string::npos ? a : r.find('\0', a + 1);
+    if (b == std::string::npos) {
+      s.outcome = auth::AuthOutcome::malformed;
+      return s;
+    }
+    auto p = check(r.substr(a + 1, b - a - 1), r.substr(b + 1));
+    s.outcome = p ? auth::AuthOutcome::success : auth::AuthOutcome::failed;
+    if (p) s.principal = *p;
+    return s;
+  }
+};
+
+class BadExchange : public auth::Exchange {
+ public:
+  auth::AuthStep step(std::optional<std::string_view>) override {
+    auth::AuthStep s;
+    s.outcome = auth::AuthOutcome::bad_mechanism;
+    return s;
+  }
+};
+
+class FixedAuthenticator : public auth::Authenticator {
+ public:
+  std::vector<std::string> mechanisms(const auth::ClientInfo&) const override { return {"PLAIN"}; }
+  bool plaintext_allowed(const auth::ClientInfo& c) const override { return c.tls || c.loopback; }
+  std::unique_ptr<auth::Exchange> start(std::string_view mech, const auth::ClientInfo&) override {
+    if (mech == "PLAIN") return std::make_unique<PlainExchange>();
+    return std::make_unique<BadExchange>();
+  }
+  auth::AuthStep check_plain(const std::string& login, const std::string& password,
+                             const auth::ClientInfo&) override {
+    auth::AuthStep s;
+    auto p = check(login, password);
+    s.outcome = p ? auth::AuthOutcome::success : auth::AuthOutcome::failed;
+    if (p) s.principal = *p;
+    return s;
+  }
+};
+
+asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor,
+                                  std::shared_ptr<asio::ssl::context> tls, net::TlsMode mode,
+                                  net::SessionHandler& handler) {
+  for (;;) {
+    asio::ip::tcp::socket socket(asio::make_strand(acceptor.get_executor()));
+    co_await acceptor.async_accept(socket, asio::use_awaitable);
+    net::ConnectionInfo info;
+    info.session_id = core::new_session_id();
+    info.listener = mode == net::TlsMode::implicit ? "imaps" : "imap";
+    info.protocol = "imap";
+    info.remote_ip = socket.remote_endpoint().address().to_string();
+    info.loopback = true;
+    info.tls_mode = mode;
+    auto conn = std::make_shared<net::Connection>(std::move(socket), tls, info, nullptr);
+    asio::co_spawn(
+        conn->executor(),  // the socket's strand: the session and its IDLE notifier share it
+        [conn, mode, &handler]() -> asio::awaitable<void> {
+          if (mode == net::TlsMode::implicit) {
+            bool ok = co_await conn->start_tls();
+            if (!ok) co_return;
+          }
+          try {
+            co_await handler.run(*conn);
+          } catch (const std::exception& e) {
+            MR_LOG_ERROR("event=session_exception what={}", e.what());
+          }
+        },
+        asio::detached);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::cerr << "usage: imap_driver <data_dir> <cert.pem> <key.pem>\n";
+    return 2;
+  }
+  std::string data = argv[1];
+  core::init_logging(std::getenv("IMAP_DRIVER_LOG") ? std::getenv("IMAP_DRIVER_LOG") : "warn", "");
+  store::StoreOptions so;
+  so.root = data + "/mail";
+  so.facts = [](std::string_view m) { return mime::extract_facts(m); };
+  so.fsync = std::getenv("IMAP_DRIVER_FSYNC") != nullptr;
+  std::shared_ptr<store::MailStore> store = store::open_file_store(so);
+  auto tls = net::make_server_context(argv[2], argv[3]);
+  if (!tls) {
+    std::cerr << tls.status().to_string() << "\n";
+    return 1;
+  }
+  net::WorkerPool workers(4);
+  core::Services services;
+  services.hostname = "mail.example.com";
+  services.data_dir = data;
+  services.store = store;
+  services.authenticator = std::make_shared<FixedAuthenticator>();
+  services.workers = &workers;
+  imap::Options options;
+  net::SessionHandler handler = imap::make_session_handler(services, options);
+
+  asio::io_context io;
+  asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+  asio::ip::tcp::acceptor plain(io, ep), implicit(io, ep);
+  std::printf("{\"imap\": %u, \"imaps\": %u}\n", plain.local_endpoint().port(),
+              implicit.local_endpoint().port());
+  std::fflush(stdout);
+  asio::co_spawn(io, accept_loop(plain, *tls, net::TlsMode::starttls, handler), asio::detached);
+  asio::co_spawn(io, accept_loop(implicit, *tls, net::TlsMode::implicit, handler), asio::detached);
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
+  std::thread t2([&] { io.run(); });
+  io.run();
+  t2.join();
+  workers.stop();
+  return 0;
+}
