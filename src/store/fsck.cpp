@@ -127,6 +127,11 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
       if (verdict != "ok") {
         report.errors.push_back("index corrupt: " + verdict);
         need_rebuild = true;
+      } else if (auto st = create_schema(**db); !st.is_ok()) {
+        // Tables missing (a crash while the index was first created): recreated above when
+        // possible; otherwise the index is unusable.
+        report.errors.push_back("index schema unusable: " + st.log_detail());
+        need_rebuild = true;
       }
     }
   }

@@ -1,6 +1,8 @@
 // FileStore: messages (append, snapshot, changes, flags, expunge, copy/move, read, facts).
 #include <algorithm>
 #include <ctime>
+#include <exception>
+#include <optional>
 #include <set>
 
 #include "src/store/file_store.h"
@@ -66,8 +68,16 @@ Result<AppendResult> FileStore::append(const std::string& account_id, const Appe
   std::string data = normalize_crlf(req.message);
   if (req.quota_bytes != 0 && data.size() > req.quota_bytes)
     return Status::error(Code::too_large, "message is larger than the mailbox quota");
-  std::string facts_blob;
-  if (options_.facts) facts_blob = options_.facts(data);
+  std::optional<std::string> facts_blob;  // nullopt: stored NULL, computed on first use
+  if (options_.facts) {
+    // The parser sees untrusted input; a failure there must not refuse the delivery (the
+    // facts are then computed again on first use).
+    try {
+      facts_blob = options_.facts(data);
+    } catch (const std::exception&) {
+      facts_blob.reset();
+    }
+  }
 
   // Durable order (FORMAT.md): file, fsync, rename, fsync dir; only then the index.
   std::string guid = new_guid();
@@ -98,7 +108,7 @@ Result<AppendResult> FileStore::append(const std::string& account_id, const Appe
     result.modseq = ++row.highest_modseq;
     auto ins = db.prepare("INSERT INTO files(guid, size, facts) VALUES (?, ?, ?)");
     ins->bind(1, guid).bind(2, static_cast<int64_t>(data.size()));
-    if (options_.facts) ins->bind_blob(3, facts_blob);
+    if (facts_blob) ins->bind_blob(3, *facts_blob);
     s = ins->run();
     int64_t date = req.internal_date != 0 ? req.internal_date : static_cast<int64_t>(::time(nullptr));
     if (s.is_ok())

@@ -1,6 +1,7 @@
 // Messages: UID/MODSEQ rules, flags and keywords, quota, changes_since, copy/move, facts,
 // the POP3 retrieval mark and change notification.
 #include <atomic>
+#include <stdexcept>
 #include <set>
 
 #include "src/store/maintenance.h"
@@ -246,6 +247,22 @@ TEST_F(StoreTest, FactsFromExtractorOrLazily) {
   EXPECT_EQ(*s->facts(kUser, "INBOX", b.uid), "len=18");
   EXPECT_EQ(calls.load(), 2);
   EXPECT_EQ(s->facts(kUser, "INBOX", 99).code(), Code::not_found);
+}
+
+TEST_F(StoreTest, ThrowingExtractorDoesNotRefuseDelivery) {
+  StoreOptions o = options_;
+  bool fail = true;
+  o.facts = [&](std::string_view) -> std::string {
+    if (fail) throw std::runtime_error("parser bug");
+    return "ok";
+  };
+  auto s = open_file_store(o);
+  AppendRequest r;
+  r.message = "Subject: a\n\nb\n";
+  auto a = s->append(kUser, r);
+  ASSERT_TRUE(a.is_ok());
+  fail = false;
+  EXPECT_EQ(*s->facts(kUser, "INBOX", a->uid), "ok");  // computed on first use
 }
 
 TEST_F(StoreTest, RetrievalMark) {
