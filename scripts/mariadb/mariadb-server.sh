@@ -40,7 +40,7 @@ start)
     --socket="$sock" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
     --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
+    --innodb-buffer-pool-size="${INNODB_BUFFER_POOL:-128M}" --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
     < /dev/null > "$dir/stdout.log" 2>&1 &
   for _ in $(seq 1 150); do
     "${client[@]}" -e 'SELECT 1' >/dev/null 2>&1 && break
