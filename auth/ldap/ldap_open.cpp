@@ -1,4 +1,6 @@
 // open_ldap_directory: parse, check against the server, build.
+#include <filesystem>
+
 #include "auth/ldap/ldap_client.h"
 #include "auth/ldap/ldap_directory.h"
 #include "auth/ldap/ldap_replica.h"
@@ -25,7 +27,18 @@ core::Result<std::shared_ptr<Directory>> open_ldap_directory(core::ConfigSection
     return core::invalid_argument("invalid LDAP configuration", join_new());
 
   auto client = std::make_shared<ldap::LdapClient>(options);
-  for (const auto& problem : client->check_configuration()) {
+  auto problems = client->check_configuration();
+  bool only_unreachable = !problems.empty();
+  for (const auto& p : problems)
+    if (p.find("(no LDAP server reachable)") == std::string::npos) only_unreachable = false;
+  if (only_unreachable && options.lookup == "replica" &&
+      std::filesystem::exists(data_dir + "/directory.db")) {
+    // The replica exists: serve from it while LDAP is down; the sync reconnects by itself.
+    for (const auto& p : problems)
+      MR_LOG_WARN("event=ldap_unreachable_at_start using=replica problem={}", core::quote(p));
+    problems.clear();
+  }
+  for (const auto& problem : problems) {
     // "<key>: <what>" -> "file:line: <section>.<key>: <what>"
     auto colon = problem.find(':');
     std::string key = problem.substr(0, colon);

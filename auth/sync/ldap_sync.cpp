@@ -174,7 +174,10 @@ struct LdapSync::Impl {
           return g.status();
         }
         groups.insert(g->address);
-        if (dry) continue;
+        if (dry) {
+          if (changes && !replica->find_group(g->address)) changes->push_back({"create-group", "", g->address});
+          continue;
+        }
         auto u = replica->upsert_group(*g, kSourceLdap);
         if (!u) { ++stats.errors; continue; }
         if (*u != UpsertResult::unchanged) ++stats.groups;
@@ -440,10 +443,15 @@ void LdapSync::Impl::run_persist() {
         rc = ldap_sync_poll(&ls);
         if (rc != LDAP_SUCCESS) break;
         if (refresh_done) {
+          bool changed = !pending.empty() || groups_dirty;
           auto st = flush(run);
           if (st && groups_dirty) st = reconcile_groups(run, false, nullptr);
-          if (!st) fail("persist: " + st.to_string());
-          else save_cookie(ls);
+          if (!st) {
+            fail("persist: " + st.to_string());
+          } else {
+            save_cookie(ls);
+            if (changed) set_state("ldap.last_sync", std::to_string(now_unix()));
+          }
         }
       }
       if (!stopping) fail(std::string("persist search ended: ") + ldap_err2string(rc));

@@ -108,6 +108,11 @@ class LdapSyncTest(unittest.TestCase):
         p.proc.stdin.write("quit\n")
         p.proc.stdin.flush()
         p.proc.wait(timeout=30)
+        # Starting while LDAP is down: the existing replica serves (a warning is logged).
+        r = Probe(replica_config(self.slapd.uri), data_dir=data_dir)
+        self.assertIsNone(r.error, r.error)
+        self.assertEqual(fields(r.ask("login bob"))["address"], "bob@example.com")
+        r.close()
         # A change made while nobody listens...
         self.slapd.start()
         self.slapd.modify(f"dn: uid=bob,ou=people,{SUFFIX}\nchangetype: modify\n"
