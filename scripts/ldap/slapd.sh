@@ -7,6 +7,8 @@
 #                                               not run: put memberOf in FILE)
 # Env: LDAP_PORT (3389), LDAP_SUFFIX (dc=example,dc=com), LDAP_ADMIN_PW (secret),
 #      MAILROOM_SLAPD_AD=1 also loads schema/ldap/ad-lite.ldif (AD-shaped entries, tests),
+#      MAILROOM_SLAPD_TLS=CERTDIR (ca.pem, cert.pem, key.pem) enables StartTLS, and
+#      LDAPS_PORT additionally listens on ldaps://127.0.0.1:LDAPS_PORT,
 #      SLAPD_DEBUG (none; 'stats' logs operations) -> DIR/slapd.log
 # DIR/env gets LDAP_URI, LDAPI_URI, LDAP_SUFFIX, LDAP_ADMIN_DN, LDAP_ADMIN_PW for clients.
 # Needs the Debian packages slapd and ldap-utils.
@@ -22,6 +24,8 @@ ADMIN_PW=${LDAP_ADMIN_PW:-secret}
 enc() { local s=$1; s=${s//%/%25}; s=${s//\//%2F}; printf '%s' "$s"; }
 LDAPI_URI="ldapi://$(enc "$D/ldapi")"
 LDAP_URI="ldap://127.0.0.1:$PORT"
+LISTEN="$LDAP_URI/ $LDAPI_URI"
+[ -n "${LDAPS_PORT:-}" ] && LISTEN="$LISTEN ldaps://127.0.0.1:$LDAPS_PORT/"
 
 write_env() {
   cat > "$D/env" <<E
@@ -38,12 +42,20 @@ make_config() {
   uid=$(id -u); gid=$(id -g)
   mkdir -p "$D/slapd.d" "$D/data"
   [ -n "${MAILROOM_SLAPD_AD:-}" ] && ad="include: file://$SCHEMA/ad-lite.ldif"
+  local tls=""
+  if [ -n "${MAILROOM_SLAPD_TLS:-}" ]; then
+    local t; t=$(cd "$MAILROOM_SLAPD_TLS" && pwd)
+    tls="olcTLSCACertificateFile: $t/ca.pem
+olcTLSCertificateFile: $t/cert.pem
+olcTLSCertificateKeyFile: $t/key.pem"
+  fi
   cat > "$D/config.ldif" <<C
 dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: $D/slapd.pid
 olcToolThreads: 2
+$tls
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -125,7 +137,7 @@ start)
   [ -d "$D/slapd.d/cn=config" ] || make_config
   write_env
   # -d keeps slapd in the foreground so $! is its PID; setsid detaches it from our session.
-  setsid /usr/sbin/slapd -d "${SLAPD_DEBUG:-0}" -F "$D/slapd.d" -h "$LDAP_URI/ $LDAPI_URI" \
+  setsid /usr/sbin/slapd -d "${SLAPD_DEBUG:-0}" -F "$D/slapd.d" -h "$LISTEN" \
     < /dev/null > "$D/slapd.log" 2>&1 &
   echo $! > "$D/run.pid"
   for _ in $(seq 1 200); do

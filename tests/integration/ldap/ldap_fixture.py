@@ -32,12 +32,33 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
+def make_certs(directory, cn="ca"):
+    """A throwaway CA (ca.pem) and a leaf for 127.0.0.1/localhost (cert.pem, key.pem)."""
+    os.makedirs(directory, exist_ok=True)
+    def run(*args):
+        subprocess.run(args, cwd=directory, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=Mailroom test " + cn, "-keyout", "ca.key", "-out", "ca.pem")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+        "-keyout", "key.pem", "-out", "leaf.csr")
+    with open(os.path.join(directory, "leaf.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "leaf.ext", "-out", "cert.pem")
+    os.chmod(os.path.join(directory, "key.pem"), 0o644)
+    return directory
+
+
 class Slapd:
-    def __init__(self, seed_ldif, ad_schema=True):
+    def __init__(self, seed_ldif, ad_schema=True, tls_dir=None):
         self.dir = tempfile.mkdtemp(prefix="mr-ldap-", dir="/tmp")
         self.port = free_port()
         self.uri = "ldap://127.0.0.1:%d" % self.port
         self.ad_schema = ad_schema
+        self.tls_dir = tls_dir
+        self.ldaps_port = free_port() if tls_dir else None
+        self.ldaps_uri = "ldaps://127.0.0.1:%d" % self.ldaps_port if tls_dir else None
         with open(os.path.join(self.dir, "seed.ldif"), "w", encoding="utf-8") as f:
             f.write(seed_ldif)
         self.start(os.path.join(self.dir, "seed.ldif"))
@@ -46,6 +67,9 @@ class Slapd:
         env = dict(os.environ, LDAP_PORT=str(self.port), LDAP_SUFFIX=SUFFIX, LDAP_ADMIN_PW=ADMIN_PW)
         if self.ad_schema:
             env["MAILROOM_SLAPD_AD"] = "1"
+        if self.tls_dir:
+            env["MAILROOM_SLAPD_TLS"] = self.tls_dir
+            env["LDAPS_PORT"] = str(self.ldaps_port)
         return env
 
     def start(self, *ldifs):

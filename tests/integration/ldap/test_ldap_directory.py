@@ -8,7 +8,10 @@ matching rule (1.2.840.113556.1.4.1941) are AD-only and not exercised here.
 import os
 import unittest
 
-from ldap_fixture import ADMIN_DN, ADMIN_PW, SUFFIX, Probe, Slapd, fields, free_port
+import shutil
+import tempfile
+
+from ldap_fixture import ADMIN_DN, ADMIN_PW, SUFFIX, Probe, Slapd, fields, free_port, make_certs
 import seed
 
 
@@ -217,6 +220,46 @@ class LdapOutageTest(unittest.TestCase):
         self.assertEqual(fields(p.ask("address alice@example.com"))["login"], "alice")
         self.assertEqual(p.ask("address nobody@example.com"), "not_found")
         self.assertEqual(p.ask("password alice wonderland"), "ok")
+
+
+class LdapTlsTest(unittest.TestCase):
+    """StartTLS and LDAPS with CA verification."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = tempfile.mkdtemp(prefix="mr-ldap-tls-", dir="/tmp")
+        make_certs(os.path.join(cls.certs, "good"), "good")
+        make_certs(os.path.join(cls.certs, "other"), "other")
+        cls.slapd = Slapd(seed.openldap_seed(), ad_schema=False,
+                          tls_dir=os.path.join(cls.certs, "good"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.slapd.close()
+        shutil.rmtree(cls.certs, ignore_errors=True)
+
+    def config(self, uri, tls, ca):
+        return openldap_config(uri).replace(
+            "connect_timeout = 2", f'connect_timeout = 2\ntls = "{tls}"\nca_file = "{ca}"')
+
+    def test_starttls_with_the_right_ca(self):
+        p = Probe(self.config(self.slapd.uri, "starttls", os.path.join(self.certs, "good", "ca.pem")))
+        self.addCleanup(p.close)
+        self.assertIsNone(p.error, p.error)
+        self.assertEqual(p.ask("password alice wonderland"), "ok")
+
+    def test_ldaps_with_the_right_ca(self):
+        p = Probe(self.config(self.slapd.ldaps_uri, "ldaps", os.path.join(self.certs, "good", "ca.pem")))
+        self.addCleanup(p.close)
+        self.assertIsNone(p.error, p.error)
+        self.assertEqual(fields(p.ask("login bob"))["address"], "bob@example.com")
+
+    def test_untrusted_certificate_is_refused(self):
+        for uri, tls in ((self.slapd.uri, "starttls"), (self.slapd.ldaps_uri, "ldaps")):
+            p = Probe(self.config(uri, tls, os.path.join(self.certs, "other", "ca.pem")))
+            self.addCleanup(p.close)
+            self.assertIsNotNone(p.error, tls + " with an untrusted certificate must fail")
+            self.assertIn("directory.ldap.uris", p.error)
 
 
 if __name__ == "__main__":
