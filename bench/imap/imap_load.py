@@ -3,7 +3,7 @@
 STORE, APPEND, EXPUNGE, LOGOUT) and idle-memory measurement (N authenticated IDLE
 connections; RSS delta of the server process tree per connection).
 
-  imap_load.py mixed --port 10143 --users 20 --user-fmt 'user%d@example.com' --password pass \
+  imap_load.py mixed --port 10143 --users 20 --user-fmt testuser%d --password pass \
                --clients 16 --seconds 20
   imap_load.py idle --port 10143 --pid <server pid> --count 2000 ...
 
@@ -57,7 +57,7 @@ class Client:
 
 async def session(args, user, counters, seq):
     c = await Client.connect(args.host, args.port)
-    await c.cmd(b"LOGIN %s %s" % ((args.user_fmt % user).encode(), args.password.encode()))
+    await c.cmd(b"LOGIN %s %s" % ((args.user_fmt % (user + 1)).encode(), args.password.encode()))
     await c.cmd(b"SELECT INBOX")
     ops = 2
     await c.cmd(b"APPEND INBOX", MSG % (seq, seq))
@@ -82,7 +82,7 @@ async def mixed(args):
     # seed: 20 messages per user
     for u in range(args.users):
         c = await Client.connect(args.host, args.port)
-        await c.cmd(b"LOGIN %s %s" % ((args.user_fmt % u).encode(), args.password.encode()))
+        await c.cmd(b"LOGIN %s %s" % ((args.user_fmt % (u + 1)).encode(), args.password.encode()))
         for i in range(20):
             await c.cmd(b"APPEND INBOX", MSG % (i, i))
         await c.cmd(b"LOGOUT")
@@ -137,7 +137,7 @@ async def idle(args):
     conns = []
     for i in range(args.count):
         c = await Client.connect(args.host, args.port)
-        await c.cmd(b"LOGIN %s %s" % ((args.user_fmt % (i % args.users)).encode(), args.password.encode()))
+        await c.cmd(b"LOGIN %s %s" % ((args.user_fmt % (i % args.users + 1)).encode(), args.password.encode()))
         await c.cmd(b"SELECT INBOX")
         c.w.write(b"i IDLE\r\n")
         await c.w.drain()
@@ -157,7 +157,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--users", type=int, default=10)
-    ap.add_argument("--user-fmt", default="user%d@example.com")
+    ap.add_argument("--user-fmt", default="testuser%d")
     ap.add_argument("--password", default="pass")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20)

@@ -6,6 +6,23 @@
 namespace mailroom::imap {
 namespace {
 
+// Local copy of the outcome names for logs, so this library does not need mailroom_auth.
+const char* outcome_name(auth::AuthOutcome o) {
+  switch (o) {
+    case auth::AuthOutcome::in_progress: return "in_progress";
+    case auth::AuthOutcome::success: return "success";
+    case auth::AuthOutcome::failed: return "failed";
+    case auth::AuthOutcome::disabled: return "disabled";
+    case auth::AuthOutcome::unavailable: return "unavailable";
+    case auth::AuthOutcome::throttled: return "throttled";
+    case auth::AuthOutcome::encryption_required: return "encryption_required";
+    case auth::AuthOutcome::bad_mechanism: return "bad_mechanism";
+    case auth::AuthOutcome::malformed: return "malformed";
+    case auth::AuthOutcome::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
 Reply auth_failure(auth::AuthOutcome o) {
   switch (o) {
     case auth::AuthOutcome::unavailable:
@@ -64,7 +81,7 @@ asio::awaitable<Reply> cmd_login(Session& s, const proto::Command& cmd) {
   auth::AuthStep step = co_await s.blocking(fn1);
   if (step.outcome != auth::AuthOutcome::success) {
     spdlog::info("event=imap_login_failed session={} result={}", s.session_id(),
-                 auth::auth_outcome_name(step.outcome));
+                 outcome_name(step.outcome));
     co_return auth_failure(step.outcome);
   }
   co_return logged_in(s, step.principal, "LOGIN");
@@ -95,7 +112,7 @@ asio::awaitable<Reply> cmd_authenticate(Session& s, const proto::Command& cmd) {
     if (step.outcome == auth::AuthOutcome::success) co_return logged_in(s, step.principal, "SASL");
     if (step.outcome != auth::AuthOutcome::in_progress) {
       spdlog::info("event=imap_auth_failed session={} mechanism={} result={}",
-                   s.session_id(), mech, auth::auth_outcome_name(step.outcome));
+                   s.session_id(), mech, outcome_name(step.outcome));
       co_return auth_failure(step.outcome);
     }
     std::string challenge = "+ " + base64_encode(step.challenge) + "\r\n";

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import textwrap
 import unittest
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Mailroom  # noqa: E402
@@ -24,6 +25,7 @@ def message(subject, body="body"):
 class ClientTestBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
         cls.m = make_server()
         cls.m.seed_demo()
         cls.m.start()
@@ -63,7 +65,7 @@ class TestMbsync(ClientTestBase):
             with open(cfg, "w") as f:
                 f.write(textwrap.dedent(f"""\
                     IMAPAccount mr
-                    Host 127.0.0.1
+                    Host localhost
                     Port {self.port}
                     User alice@example.com
                     Pass wonderland
