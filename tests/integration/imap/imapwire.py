@@ -119,7 +119,12 @@ class Driver:
             self.proc.wait(10)
         except Exception:
             self.proc.kill()
+        log = self.log()
         shutil.rmtree(self.base, ignore_errors=True)
+        # Sanitizer reports (ASan/UBSan builds) fail the test class.
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+            if marker in log:
+                raise AssertionError("imap_driver reported a sanitizer error:\n" + log[-6000:])
 
 
 def make_server():
