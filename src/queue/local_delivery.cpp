@@ -54,7 +54,25 @@ bool SpoolQueue::already_stored(const Message& m, const auth::Destination& d) {
   return it->second.count(m.queue_id) > 0;
 }
 
-bool SpoolQueue::deliver(Message& m) {
+std::vector<core::Status> SpoolQueue::deliver_now(const std::string& queue_id,
+                                                  const Envelope& envelope,
+                                                  const std::string& message) {
+  Message m;
+  m.queue_id = queue_id;
+  m.envelope = envelope;
+  if (m.envelope.received_at == 0) m.envelope.received_at = now_seconds();
+  m.first_attempt = m.envelope.received_at;
+  m.data = message;
+  m.facts = extract_header_facts(message);
+  m.states.assign(envelope.recipients.size(), RecipientState::pending);
+  m.spooled = false;
+  std::vector<core::Status> results;
+  deliver(m, &results);
+  return results;
+}
+
+bool SpoolQueue::deliver(Message& m, std::vector<core::Status>* results) {
+  if (results) results->assign(m.states.size(), core::Status::ok());
   std::vector<DeliveryRecord> records;
   std::set<std::string> done_here;  // one copy per mailbox even if several RCPTs reach it
   bool deferred = false;
@@ -79,6 +97,7 @@ bool SpoolQueue::deliver(Message& m) {
     rec.time = now_seconds();
     auto set_state = [&](RecipientState st) {
       m.states[i] = st;
+      if (!m.spooled) return;
       if (auto s = spool_.set_state(m.queue_id, static_cast<uint32_t>(i),
                                     static_cast<uint8_t>(st));
           !s) {
@@ -117,6 +136,9 @@ bool SpoolQueue::deliver(Message& m) {
     }
     if (verdict.kind == filter::VerdictKind::reject) {
       set_state(RecipientState::failed);
+      if (results) {
+        (*results)[i] = core::Status::error(core::Code::permission_denied, verdict.reason);
+      }
       rec.result = DeliveryResult::rejected;
       rec.detail = verdict.reason;
       records.push_back(std::move(rec));
@@ -124,6 +146,7 @@ bool SpoolQueue::deliver(Message& m) {
     }
     if (verdict.kind == filter::VerdictKind::tempfail) {
       deferred = true;
+      if (results) (*results)[i] = core::unavailable(verdict.reason);
       continue;
     }
     if (verdict.kind == filter::VerdictKind::folder && !verdict.folder.empty()) {
@@ -153,6 +176,7 @@ bool SpoolQueue::deliver(Message& m) {
       continue;
     }
     auto code = res.code();
+    if (results) (*results)[i] = res.status();
     bool expired = now_seconds() - m.first_attempt > kMaxQueueSeconds;
     MR_LOG_WARN("event=delivery_failed queue_id={} account={} code={} detail={}", m.queue_id,
                 r.destination.account_id, core::code_name(code),

@@ -35,8 +35,10 @@ std::shared_ptr<Queue> open_queue(const Options& options, core::Services& servic
 
 std::shared_ptr<Queue> open_queue(const Options& options, core::Services& services,
                                   std::vector<std::shared_ptr<filter::Scanner>> scanners) {
-  return std::make_shared<SpoolQueue>(options, services.store, services.delivery_log,
-                                      std::move(scanners));
+  auto q = std::make_shared<SpoolQueue>(options, services.store, services.delivery_log,
+                                        std::move(scanners));
+  q->set_services(&services);  // store/log may be wired after the queue: read again at start()
+  return q;
 }
 
 SpoolQueue::SpoolQueue(const Options& options, std::shared_ptr<store::MailStore> store,
@@ -71,6 +73,11 @@ std::string SpoolQueue::new_queue_id() {
 }
 
 core::Status SpoolQueue::start() {
+  if (services_) {
+    if (!store_) store_ = services_->store;
+    if (!log_) log_ = services_->delivery_log;
+  }
+  if (!store_) return core::internal_error("queue started without a mail store");
   std::vector<SpoolRecord> recovered;
   if (auto s = spool_.open(&recovered); !s) return s;
   int64_t min_time = 0;

@@ -101,6 +101,13 @@ class Queue {
   virtual void submit(std::string queue_id, Envelope envelope, std::string message,
                       Done done) = 0;
 
+  // LMTP (RFC 2033): delivers now, without spooling, and returns one Status per envelope
+  // recipient (ok, over_quota, too_large, unavailable, ...). Blocking: call from the worker
+  // pool. Same Scanner hook, headers and delivery log as spooled delivery.
+  virtual std::vector<core::Status> deliver_now(const std::string& queue_id,
+                                                const Envelope& envelope,
+                                                const std::string& message) = 0;
+
   // Messages still in the spool (pending, deferred or waiting for remote delivery).
   virtual std::vector<QueuedMessage> list() = 0;
 

@@ -19,6 +19,10 @@
 #include "src/queue/spool.h"
 #include "src/store/mail_store.h"
 
+namespace mailroom::core {
+struct Services;
+}
+
 namespace mailroom::queue {
 
 class SpoolQueue final : public Queue, public std::enable_shared_from_this<SpoolQueue> {
@@ -33,9 +37,12 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   std::string new_queue_id() override;
   void submit(std::string queue_id, Envelope envelope, std::string message, Done done) override;
   std::vector<QueuedMessage> list() override;
+  std::vector<core::Status> deliver_now(const std::string& queue_id, const Envelope& envelope,
+                                        const std::string& message) override;
   bool wait_idle(int64_t timeout_ms) override;
 
   Spool& spool() { return spool_; }
+  void set_services(core::Services* services) { services_ = services; }
 
  private:
   struct Message {
@@ -45,17 +52,20 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
     HeaderFacts facts;
     std::vector<RecipientState> states;
     bool verify_store = false;  // recovered: a lost "delivered" line must not deliver twice
+    bool spooled = true;        // false for LMTP deliver_now (no journal)
     int64_t first_attempt = 0;
   };
   using MessagePtr = std::shared_ptr<Message>;
 
   void worker_loop();
   // Delivers every pending local recipient; returns true when some were deferred.
-  bool deliver(Message& m);
+  // `results` (optional) receives one Status per recipient.
+  bool deliver(Message& m, std::vector<core::Status>* results = nullptr);
   bool already_stored(const Message& m, const auth::Destination& d);
   void finish(const MessagePtr& m, bool deferred);
 
   Options options_;
+  core::Services* services_ = nullptr;
   std::shared_ptr<store::MailStore> store_;
   std::shared_ptr<DeliveryLog> log_;
   std::vector<std::shared_ptr<filter::Scanner>> scanners_;

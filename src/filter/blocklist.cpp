@@ -1,0 +1,217 @@
+#include "src/filter/blocklist.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "src/core/address.h"
+#include "src/core/log.h"
+
+namespace mailroom::filter {
+namespace {
+
+struct Net {
+  std::array<unsigned char, 16> addr{};
+  int bits = 0;
+  bool v4 = false;
+};
+
+// Parses an address (IPv4, IPv6, IPv4-mapped IPv6 taken as IPv4) into 16 bytes.
+bool parse_ip(const std::string& text, std::array<unsigned char, 16>* out, bool* v4) {
+  in_addr a4{};
+  in6_addr a6{};
+  out->fill(0);
+  if (inet_pton(AF_INET, text.c_str(), &a4) == 1) {
+    std::memcpy(out->data(), &a4, 4);
+    *v4 = true;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), &a6) == 1) {
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(a6.s6_addr, mapped, 12) == 0) {
+      std::memcpy(out->data(), a6.s6_addr + 12, 4);
+      *v4 = true;
+      return true;
+    }
+    std::memcpy(out->data(), a6.s6_addr, 16);
+    *v4 = false;
+    return true;
+  }
+  return false;
+}
+
+bool parse_net(const std::string& text, Net* net) {
+  size_t slash = text.find('/');
+  std::string ip = text.substr(0, slash);
+  if (!parse_ip(ip, &net->addr, &net->v4)) return false;
+  int max = net->v4 ? 32 : 128;
+  net->bits = max;
+  if (slash != std::string::npos) {
+    std::string b = text.substr(slash + 1);
+    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    net->bits = std::stoi(b);
+    if (net->bits > max) return false;
+  }
+  return true;
+}
+
+bool in_net(const Net& net, const std::array<unsigned char, 16>& a, bool v4) {
+  if (v4 != net.v4) return false;
+  int bits = net.bits;
+  for (int i = 0; bits > 0; ++i, bits -= 8) {
+    unsigned char mask = bits >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - bits));
+    if ((a[i] & mask) != (net.addr[i] & mask)) return false;
+  }
+  return true;
+}
+
+std::string file_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "missing";
+  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
+         std::to_string(st.st_size) + "/" + std::to_string(st.st_ino);
+}
+
+}  // namespace
+
+struct Blocklist::Compiled {
+  std::vector<Net> nets;
+  std::set<std::string> senders;
+  std::set<std::string> domains;
+};
+
+core::Result<BlockEntry> make_block_entry(const std::string& kind, const std::string& value) {
+  BlockEntry e;
+  e.kind = core::ascii_lower(kind);
+  if (e.kind == "ip") {
+    Net n;
+    if (!parse_net(value, &n)) {
+      return core::invalid_argument("not an IP address or CIDR block: " + value);
+    }
+    e.value = core::ascii_lower(value);
+  } else if (e.kind == "sender") {
+    auto a = core::parse_address(value);
+    if (!a) return core::invalid_argument("not an address: " + value);
+    e.value = a->key();
+  } else if (e.kind == "domain") {
+    auto a = core::parse_address("x@" + value);
+    if (!a || value.empty() || value.front() == '[') {
+      return core::invalid_argument("not a domain: " + value);
+    }
+    e.value = core::ascii_lower(value);
+  } else {
+    return core::invalid_argument("block list kind must be ip, sender or domain: " + kind);
+  }
+  return e;
+}
+
+std::string blocklist_path(const std::string& data_dir) { return data_dir + "/blocklist.txt"; }
+
+core::Result<std::vector<BlockEntry>> read_blocklist(const std::string& path) {
+  std::vector<BlockEntry> out;
+  std::ifstream in(path);
+  if (!in) return out;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    std::istringstream ls(line.substr(start));
+    std::string kind, value;
+    ls >> kind >> value;
+    auto e = make_block_entry(kind, value);
+    if (!e) {
+      MR_LOG_WARN("event=blocklist_bad_line file={} line={} detail={}", path, n,
+                  core::quote(e.status().client_message()));
+      continue;
+    }
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+core::Status write_blocklist(const std::string& path, const std::vector<BlockEntry>& entries) {
+  std::string text = "# Mailroom block list: ip <addr|cidr> | sender <address> | domain <domain>\n";
+  for (const auto& e : entries) text += e.kind + " " + e.value + "\n";
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return core::io_error("cannot write block list", tmp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return core::io_error("cannot write block list", path + ": " + std::strerror(errno));
+  }
+  return core::Status::ok();
+}
+
+Blocklist::Blocklist(std::string path) : path_(std::move(path)) {}
+Blocklist::~Blocklist() = default;
+
+std::shared_ptr<const Blocklist::Compiled> Blocklist::current() {
+  std::string stamp = file_stamp(path_);
+  std::lock_guard lock(mu_);
+  if (compiled_ && stamp == stamp_) return compiled_;
+  auto c = std::make_shared<Compiled>();
+  auto entries = read_blocklist(path_);
+  if (entries) {
+    for (const auto& e : *entries) {
+      if (e.kind == "ip") {
+        Net n;
+        if (parse_net(e.value, &n)) c->nets.push_back(n);
+      } else if (e.kind == "sender") {
+        c->senders.insert(e.value);
+      } else {
+        c->domains.insert(e.value);
+      }
+    }
+  }
+  if (compiled_) {
+    MR_LOG_INFO("event=blocklist_reloaded file={} ips={} senders={} domains={}", path_,
+                c->nets.size(), c->senders.size(), c->domains.size());
+  }
+  compiled_ = c;
+  stamp_ = stamp;
+  return compiled_;
+}
+
+bool Blocklist::blocks_ip(const std::string& ip) {
+  auto c = current();
+  std::array<unsigned char, 16> a{};
+  bool v4 = false;
+  if (!parse_ip(ip, &a, &v4)) return false;
+  for (const auto& n : c->nets) {
+    if (in_net(n, a, v4)) return true;
+  }
+  return false;
+}
+
+bool Blocklist::blocks_sender(const std::string& address) {
+  if (address.empty()) return false;
+  auto c = current();
+  std::string key = core::ascii_lower(address);
+  if (c->senders.count(key)) return true;
+  size_t at = key.rfind('@');
+  if (at == std::string::npos) return false;
+  std::string domain = key.substr(at + 1);
+  while (true) {
+    if (c->domains.count(domain)) return true;
+    size_t dot = domain.find('.');
+    if (dot == std::string::npos) return false;
+    domain = domain.substr(dot + 1);
+  }
+}
+
+}  // namespace mailroom::filter

@@ -1,0 +1,237 @@
+// The end of a transaction: trace header (RFC 5321 4.4, "with" keywords of RFC 3848 and
+// RFC 6531 3.7.3), submission fixes (RFC 6409 8: Message-ID, Date), From: send-as check, then
+// the durable queue (SMTP: 250 only after the spool fsync) or immediate delivery with one
+// reply per recipient (LMTP, RFC 2033 4.2).
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <ctime>
+
+#include "src/core/log.h"
+#include "src/net/worker_pool.h"
+#include "src/queue/header_facts.h"
+#include "src/smtp/session.h"
+
+namespace mailroom::smtp {
+
+namespace {
+
+std::string rfc5322_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+// Addresses in a From: value: every <...>, or the bare value when there is none.
+std::vector<std::string> from_addresses(const std::string& value) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = value.find('<', pos)) != std::string::npos) {
+    size_t end = value.find('>', pos);
+    if (end == std::string::npos) break;
+    out.push_back(value.substr(pos + 1, end - pos - 1));
+    pos = end + 1;
+  }
+  if (out.empty()) {
+    size_t start = value.find_first_not_of(" \t");
+    size_t stop = value.find_last_not_of(" \t");
+    if (start != std::string::npos) out.push_back(value.substr(start, stop - start + 1));
+  }
+  return out;
+}
+
+// Waits for Queue::submit's callback (which runs on a queue thread) on this session's
+// executor.
+asio::awaitable<std::tuple<std::string, core::Status>> submit_to_queue(
+    queue::Queue& q, std::string queue_id, queue::Envelope envelope, std::string message) {
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                          void(std::string, core::Status)>(
+      [&](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        q.submit(std::move(queue_id), std::move(envelope), std::move(message),
+                 [h, ex](core::Result<std::string> r) {
+                   std::string id = r.is_ok() ? r.value() : std::string();
+                   core::Status s = r.status();
+                   asio::post(ex, [h, id = std::move(id), s = std::move(s)]() mutable {
+                     (*h)(std::move(id), std::move(s));
+                   });
+                 });
+      },
+      asio::use_awaitable);
+}
+
+proto::Reply delivery_reply(const core::Status& s) {
+  switch (s.code()) {
+    case core::Code::ok: return proto::make_reply(250, "2.1.5", "Delivered");
+    case core::Code::over_quota: return proto::make_reply(452, "4.2.2", "Mailbox full");
+    case core::Code::too_large:
+      return proto::make_reply(552, "5.2.2", "Message exceeds the recipient's quota");
+    case core::Code::not_found: return proto::make_reply(550, "5.1.1", "Mailbox unavailable");
+    case core::Code::permission_denied:
+      return proto::make_reply(550, "5.7.1", "Message refused by content filter");
+    default: return proto::make_reply(451, "4.3.0", "Temporary delivery failure, try again");
+  }
+}
+
+}  // namespace
+
+std::string Session::received_header(const std::string& queue_id) const {
+  // RFC 3848 / RFC 6531 3.7.3 protocol keywords.
+  std::string with;
+  if (ctx_.mode == Mode::lmtp) {
+    with = "LMTP";
+  } else if (tx_.mail.smtputf8) {
+    with = "UTF8SMTP";
+  } else {
+    with = esmtp_ ? "ESMTP" : "SMTP";
+  }
+  if (conn_.is_tls()) with += "S";
+  if (authenticated()) with += "A";
+  std::string h = "Received: from " + helo_ + " ([" + conn_.info().remote_ip + "])\r\n\tby " +
+                  ctx_.services.hostname + " (Mailroom) with " + with + " id " + queue_id;
+  if (conn_.is_tls()) {
+    h += "\r\n\t(using " + conn_.tls_version() + " with cipher " + conn_.tls_cipher() + ")";
+  }
+  if (authenticated()) h += "\r\n\t(authenticated user " + principal_->address + ")";
+  if (tx_.rcpts.size() == 1) h += "\r\n\tfor <" + tx_.rcpts[0].rcpt + ">";
+  h += "; " + rfc5322_date(std::time(nullptr)) + "\r\n";
+  return h;
+}
+
+asio::awaitable<void> Session::finish_message(std::string body) {
+  auto& services = ctx_.services;
+  std::string queue_id = services.queue->new_queue_id();
+  std::string prefix = received_header(queue_id);
+
+  if (ctx_.mode == Mode::submission || (authenticated() && ctx_.mode == Mode::mx)) {
+    auto headers = queue::parse_header_block(body);
+    bool has_id = false, has_date = false;
+    std::vector<std::string> froms;
+    for (const auto& [name, value] : headers) {
+      if (core::iequals(name, "Message-ID")) has_id = true;
+      if (core::iequals(name, "Date")) has_date = true;
+      if (core::iequals(name, "From")) {
+        for (auto& a : from_addresses(value)) froms.push_back(a);
+      }
+    }
+    if (ctx_.options.submission_add_headers && ctx_.mode == Mode::submission) {
+      if (!has_date) prefix += "Date: " + rfc5322_date(std::time(nullptr)) + "\r\n";
+      if (!has_id) prefix += "Message-ID: <" + queue_id + "@" + services.hostname + ">\r\n";
+    }
+    // Send-as applies to From: too (RFC 6409 8.1 lets the MSA enforce it).
+    if (authenticated() && !froms.empty()) {
+      auto resolver = services.resolver;
+      std::string account_id = principal_->account_id;
+      bool exempt = false;
+      for (const auto& d : ctx_.options.send_as_exempt_domains) {
+        size_t at = principal_->address.rfind('@');
+        if (at != std::string::npos && core::iequals(principal_->address.substr(at + 1), d)) {
+          exempt = true;
+        }
+      }
+      if (!exempt) {
+        auto verdict = co_await run_blocking(*services.workers, [=]() -> core::Result<bool> {
+          auto account = resolver->directory().find_account_by_id(account_id);
+          if (!account) return account.status();
+          for (const auto& f : froms) {
+            auto ok = resolver->may_send_as(*account, f);
+            if (!ok) return ok.status();
+            if (!*ok) return false;
+          }
+          return true;
+        });
+        if (!verdict || !*verdict) {
+          bool temp = !verdict && verdict.code() == core::Code::unavailable;
+          reset_transaction();
+          if (temp) {
+            reply(451, "4.4.3", "Directory unavailable, try again later");
+          } else {
+            reply(553, "5.7.1", "From: header address not owned by user " +
+                                    principal_->address);
+          }
+          co_return;
+        }
+      }
+    }
+  }
+
+  queue::Envelope env;
+  env.sender = tx_.sender;
+  switch (tx_.mail.body) {
+    case proto::Body::eight_bit_mime: env.body = "8BITMIME"; break;
+    case proto::Body::binary_mime: env.body = "BINARYMIME"; break;
+    case proto::Body::seven_bit: env.body = "7BIT"; break;
+    default: break;
+  }
+  env.smtputf8 = tx_.mail.smtputf8;
+  env.ret = tx_.mail.ret;
+  env.envid = tx_.mail.envid;
+  env.auth_account_id = principal_ ? principal_->account_id : std::string();
+  env.client_ip = conn_.info().remote_ip;
+  env.helo = helo_;
+  env.received_at = std::time(nullptr);
+  std::vector<size_t> first_of_rcpt;  // envelope index range per RCPT (for LMTP replies)
+  bool all_too_large = true;
+  uint64_t size = prefix.size() + body.size();
+  for (const auto& r : tx_.rcpts) {
+    first_of_rcpt.push_back(env.recipients.size());
+    for (const auto& d : r.destinations) {
+      env.recipients.push_back({r.rcpt, r.orcpt, r.notify, d});
+      if (d.kind != auth::Destination::Kind::mailbox || d.quota_bytes == 0 ||
+          size <= d.quota_bytes) {
+        all_too_large = false;
+      }
+    }
+  }
+  first_of_rcpt.push_back(env.recipients.size());
+  std::string message = prefix + body;
+  body.clear();
+
+  if (ctx_.mode == Mode::lmtp) {
+    auto q = services.queue;
+    auto results = co_await run_blocking(*services.workers, 
+        [q, queue_id, &env, &message] { return q->deliver_now(queue_id, env, message); });
+    for (size_t i = 0; i + 1 < first_of_rcpt.size(); ++i) {
+      core::Status worst;
+      for (size_t j = first_of_rcpt[i]; j < first_of_rcpt[i + 1] && j < results.size(); ++j) {
+        if (!results[j] && worst.is_ok()) worst = results[j];
+      }
+      auto r = delivery_reply(worst);
+      if (worst.is_ok()) r.text = "<" + tx_.rcpts[i].rcpt + "> delivered as " + queue_id;
+      conn_.queue(r.wire());
+      if (r.code >= 400) ++errors_;
+    }
+    MR_LOG_INFO("event=lmtp_delivered session={} queue_id={} rcpts={} size={}", session_id_,
+                queue_id, tx_.rcpts.size(), size);
+    reset_transaction();
+    junk_commands_ = 0;
+    co_return;
+  }
+
+  if (all_too_large) {
+    reset_transaction();
+    reply(552, "5.2.2", "Message exceeds the recipient's quota");
+    co_return;
+  }
+  auto [id, status] = co_await submit_to_queue(*services.queue, queue_id, std::move(env),
+                                               std::move(message));
+  size_t nrcpt = tx_.rcpts.size();
+  reset_transaction();
+  if (!status) {
+    MR_LOG_ERROR("event=smtp_queue_failed session={} detail={}", session_id_,
+                 core::quote(status.log_detail()));
+    reply(451, "4.3.0", "Temporary failure writing the message, try again later");
+    co_return;
+  }
+  junk_commands_ = 0;
+  MR_LOG_INFO("event=smtp_queued session={} queue_id={} rcpts={} size={}", session_id_, id,
+              nrcpt, size);
+  reply(250, "2.0.0", "Ok: queued as " + id);
+}
+
+}  // namespace mailroom::smtp

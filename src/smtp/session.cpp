@@ -1,0 +1,196 @@
+// The session loop: greeting, bounded command reads, pipelined replies, error and junk
+// command limits (RFC 5321 4.5.3 / 4.3.2), and make_session_handler.
+#include "src/smtp/session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <chrono>
+
+#include "src/core/log.h"
+
+namespace mailroom::smtp {
+
+using proto::Verb;
+
+bool RateLimiter::allow(const std::string& ip) {
+  if (per_minute_ == 0) return true;
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  std::lock_guard lock(mu_);
+  auto& q = seen_[ip];
+  while (!q.empty() && q.front() <= now - 60) q.pop_front();
+  if (q.size() >= per_minute_) return false;
+  q.push_back(now);
+  if (seen_.size() > 100000) seen_.clear();  // bound memory under address-spraying floods
+  return true;
+}
+
+Session::Session(ServerContext& ctx, net::Connection& conn)
+    : ctx_(ctx), conn_(conn), session_id_(conn.info().session_id) {}
+
+void Session::reply(const proto::Reply& r) {
+  if (r.code >= 400) ++errors_;
+  conn_.queue(r.wire());
+}
+
+void Session::reply(int code, const char* enhanced, const std::string& text) {
+  reply(proto::make_reply(code, enhanced, text));
+}
+
+void Session::reset_transaction() { tx_ = Transaction{}; }
+
+auth::ClientInfo Session::client_info() const {
+  auth::ClientInfo c;
+  c.session_id = session_id_;
+  c.protocol = ctx_.mode == Mode::lmtp ? "lmtp" : "smtp";
+  c.remote_ip = conn_.info().remote_ip;
+  c.tls = conn_.is_tls();
+  c.loopback = conn_.info().loopback;
+  return c;
+}
+
+bool Session::check_limits() {
+  if (errors_ >= ctx_.options.max_errors) {
+    conn_.queue(proto::make_reply(421, "4.7.0", ctx_.services.hostname +
+                                                    " Too many errors, closing connection")
+                    .wire());
+    MR_LOG_INFO("event=smtp_too_many_errors session={} errors={}", session_id_, errors_);
+    return false;
+  }
+  if (junk_commands_ > ctx_.options.max_commands_before_mail) {
+    conn_.queue(proto::make_reply(421, "4.7.0", ctx_.services.hostname +
+                                                    " Too many commands, closing connection")
+                    .wire());
+    MR_LOG_INFO("event=smtp_too_many_commands session={}", session_id_);
+    return false;
+  }
+  return true;
+}
+
+asio::awaitable<void> Session::run() {
+  const auto& info = conn_.info();
+  MR_LOG_INFO("event=smtp_connect session={} protocol={} ip={} tls={}", session_id_,
+              ctx_.protocol, info.remote_ip, conn_.is_tls());
+  if (!ctx_.rate->allow(info.remote_ip)) {
+    co_await conn_.write(
+        proto::make_reply(421, "4.7.0", "Too many connections from your address, try later")
+            .wire());
+    co_return;
+  }
+  // RFC 5321 4.3.1 greeting; RFC 2034: no enhanced code here.
+  std::string greeting = ctx_.services.hostname + " " +
+                         (ctx_.mode == Mode::lmtp ? std::string("LMTP Mailroom")
+                                                  : ctx_.options.banner);
+  co_await conn_.write(proto::make_reply(220, "", greeting).wire());
+
+  const size_t max_cmd = ctx_.options.max_line_length - 2;
+  std::string line;
+  while (!quit_) {
+    if (conn_.buffered() == 0 && !co_await conn_.flush()) co_return;
+    bool bare_lf = false;
+    auto st = co_await conn_.read_command(line, max_cmd, &bare_lf);
+    if (st == net::ReadStatus::timeout) {
+      co_await conn_.write(proto::make_reply(421, "4.4.2", ctx_.services.hostname +
+                                                               " Timeout, closing connection")
+                               .wire());
+      co_return;
+    }
+    if (st == net::ReadStatus::shutdown) {
+      co_await conn_.write(
+          proto::make_reply(421, "4.3.2", ctx_.services.hostname + " Service shutting down")
+              .wire());
+      co_return;
+    }
+    if (st == net::ReadStatus::eof || st == net::ReadStatus::error) {
+      MR_LOG_INFO("event=smtp_disconnect session={} reason={} in_transaction={}", session_id_,
+                  net::read_status_name(st), tx_.active);
+      co_return;
+    }
+    if (st == net::ReadStatus::too_long) {
+      reply(500, "5.5.2", "Line too long");  // RFC 5321 4.5.3.1.4
+    } else if (bare_lf && ctx_.options.bare_lf == BareLf::reject) {
+      reply(500, "5.5.2", "Bare LF line endings are not allowed; use CRLF");
+    } else {
+      auto parsed = proto::parse_command(line);
+      if (auto* r = std::get_if<proto::Reply>(&parsed)) {
+        reply(*r);
+      } else {
+        co_await dispatch(std::get<proto::Command>(parsed));
+      }
+    }
+    if (!check_limits()) break;
+  }
+  co_await conn_.flush();
+  MR_LOG_INFO("event=smtp_close session={} errors={}", session_id_, errors_);
+}
+
+asio::awaitable<void> Session::dispatch(const proto::Command& cmd) {
+  switch (cmd.verb) {
+    case Verb::ehlo:
+    case Verb::helo:
+    case Verb::lhlo:
+      ++junk_commands_;
+      co_await cmd_hello(cmd);
+      break;
+    case Verb::starttls:
+      co_await cmd_starttls();
+      break;
+    case Verb::auth:
+      co_await cmd_auth(cmd);
+      break;
+    case Verb::mail:
+      co_await cmd_mail(cmd);
+      break;
+    case Verb::rcpt:
+      co_await cmd_rcpt(cmd);
+      break;
+    case Verb::data:
+      co_await cmd_data();
+      break;
+    case Verb::bdat:
+      co_await cmd_bdat(cmd);
+      break;
+    case Verb::quit:
+      reply(221, "2.0.0", ctx_.services.hostname + " Bye");
+      quit_ = true;
+      break;
+    default:
+      ++junk_commands_;
+      cmd_simple(cmd);
+      break;
+  }
+}
+
+net::SessionHandler make_session_handler(core::Services& services, const Options& options,
+                                         const std::string& protocol) {
+  Mode mode = protocol == "lmtp" ? Mode::lmtp
+              : protocol == "submission" ? Mode::submission
+                                         : Mode::mx;
+  auto ctx = std::make_shared<ServerContext>(ServerContext{
+      services, options, mode, protocol,
+      std::make_shared<filter::Blocklist>(filter::blocklist_path(services.data_dir)),
+      std::make_shared<RateLimiter>(options.max_connection_rate)});
+  net::SessionHandler h;
+  h.run = [ctx](net::Connection& conn) -> asio::awaitable<void> {
+    Session session(*ctx, conn);
+    co_await session.run();
+  };
+  h.reject = [](net::RejectReason why) -> std::string {
+    switch (why) {
+      case net::RejectReason::blocked_ip:
+        return proto::make_reply(554, "5.7.1", "Access denied").wire();
+      case net::RejectReason::shutting_down:
+        return proto::make_reply(421, "4.3.2", "Service shutting down").wire();
+      default:
+        return proto::make_reply(421, "4.7.0", "Too many connections, try again later").wire();
+    }
+  };
+  if (mode != Mode::lmtp) {
+    h.accept_ip = [ctx](const std::string& ip) { return !ctx->blocklist->blocks_ip(ip); };
+  }
+  return h;
+}
+
+}  // namespace mailroom::smtp

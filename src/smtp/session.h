@@ -1,0 +1,129 @@
+// One SMTP/LMTP session: a coroutine on the connection's strand. Internal header; the command
+// handlers live one stage per file (cmd_hello.cpp, cmd_auth.cpp, cmd_envelope.cpp,
+// cmd_data.cpp, message.cpp).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "auth/resolver.h"
+#include "src/core/services.h"
+#include "src/filter/blocklist.h"
+#include "src/net/connection.h"
+#include "src/net/worker_pool.h"
+#include "src/queue/queue.h"
+#include "src/smtp/proto/command.h"
+#include "src/smtp/smtp_server.h"
+
+namespace mailroom::smtp {
+
+namespace asio = boost::asio;
+
+enum class Mode { mx, submission, lmtp };
+
+// WorkerPool::run for results that are not default-constructible (core::Result<T>):
+// co_spawn needs a default value for its exception path, so the value travels in an optional.
+template <class F>
+asio::awaitable<std::invoke_result_t<F>> run_blocking(net::WorkerPool& pool, F f) {
+  using R = std::invoke_result_t<F>;
+  auto r = co_await pool.run([f = std::move(f)]() mutable { return std::optional<R>(f()); });
+  co_return std::move(*r);
+}
+
+// Per-IP connection rate (a sliding one-minute window).
+class RateLimiter {
+ public:
+  explicit RateLimiter(size_t per_minute) : per_minute_(per_minute) {}
+  bool allow(const std::string& ip);
+
+ private:
+  size_t per_minute_;
+  std::mutex mu_;
+  std::map<std::string, std::deque<int64_t>> seen_;
+};
+
+// Shared by every session of one listener.
+struct ServerContext {
+  core::Services& services;
+  Options options;
+  Mode mode;
+  std::string protocol;
+  std::shared_ptr<filter::Blocklist> blocklist;
+  std::shared_ptr<RateLimiter> rate;
+};
+
+struct RcptEntry {
+  std::string rcpt;     // as given (str())
+  std::string orcpt, notify;
+  std::vector<auth::Destination> destinations;
+};
+
+struct Transaction {
+  bool active = false;
+  std::string sender;       // "" for <>
+  proto::Command mail;      // MAIL parameters
+  std::vector<RcptEntry> rcpts;
+  // BDAT (RFC 3030)
+  bool bdat = false;
+  std::string chunks;
+  uint64_t chunk_bytes = 0;
+  bool oversize = false;
+};
+
+class Session {
+ public:
+  Session(ServerContext& ctx, net::Connection& conn);
+  asio::awaitable<void> run();
+
+ private:
+  // session.cpp
+  void reply(const proto::Reply& r);
+  void reply(int code, const char* enhanced, const std::string& text);
+  void reset_transaction();
+  auth::ClientInfo client_info() const;
+  bool authenticated() const { return principal_.has_value(); }
+  bool check_limits();  // false: the session must end (421 sent)
+  asio::awaitable<void> dispatch(const proto::Command& cmd);
+
+  // cmd_hello.cpp
+  asio::awaitable<void> cmd_hello(const proto::Command& cmd);
+  asio::awaitable<void> cmd_starttls();
+  void cmd_simple(const proto::Command& cmd);  // NOOP RSET VRFY EXPN HELP
+
+  // cmd_auth.cpp
+  asio::awaitable<void> cmd_auth(const proto::Command& cmd);
+
+  // cmd_envelope.cpp
+  asio::awaitable<void> cmd_mail(const proto::Command& cmd);
+  asio::awaitable<void> cmd_rcpt(const proto::Command& cmd);
+
+  // cmd_data.cpp
+  asio::awaitable<void> cmd_data();
+  asio::awaitable<void> cmd_bdat(const proto::Command& cmd);
+
+  // message.cpp: Received:, submission fixes, then queue (SMTP) or deliver (LMTP).
+  asio::awaitable<void> finish_message(std::string body);
+  std::string received_header(const std::string& queue_id) const;
+
+  ServerContext& ctx_;
+  net::Connection& conn_;
+  std::string session_id_;
+  std::string helo_;
+  bool esmtp_ = false;
+  bool greeted_ = false;
+  std::optional<auth::Principal> principal_;
+  Transaction tx_;
+  size_t errors_ = 0;
+  size_t junk_commands_ = 0;
+  bool quit_ = false;
+};
+
+}  // namespace mailroom::smtp
