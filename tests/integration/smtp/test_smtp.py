@@ -164,7 +164,8 @@ class MxTest(unittest.TestCase):
         s.sendmail("jörg@bücher.example", ["utf8@example.com"], text,
                    mail_options=["SMTPUTF8", "BODY=8BITMIME"])
         # Without SMTPUTF8 a non-ASCII address is refused (RFC 6531 3.5).
-        code, resp = s.docmd("MAIL FROM:<jörg@bücher.example>".encode("utf-8").decode("latin-1"))
+        s.command_encoding = "utf-8"
+        code, resp = s.docmd("MAIL FROM:<jörg@bücher.example>")
         self.assertEqual((code, resp[:5]), (553, b"5.6.7"))
         s.quit()
         self.assertEqual(wait_count(M, "utf8@example.com", before + 1), before + 1)
@@ -183,8 +184,11 @@ class MxTest(unittest.TestCase):
         body = head + line * n + ("y" * (pad - 2) + "\r\n" if pad >= 2 else "")
         self.assertEqual(len(body), MAX_SIZE)
         s.sendmail("ext@remote.example", ["dave@example.com"], body)  # exactly at the limit
+        # One line more, without a SIZE parameter: refused at the end of DATA.
+        self.assertEqual(s.mail("ext@remote.example")[0], 250)
+        self.assertEqual(s.rcpt("dave@example.com")[0], 250)
         with self.assertRaises(smtplib.SMTPDataError) as cm:
-            s.sendmail("ext@remote.example", ["dave@example.com"], body + "z\r\n")
+            s.data(body + "z\r\n")
         self.assertEqual(cm.exception.smtp_code, 552)
         self.assertTrue(cm.exception.smtp_error.startswith(b"5.3.4"))
         self.assertEqual(s.noop()[0], 250)  # the session survives
@@ -200,9 +204,12 @@ class MxTest(unittest.TestCase):
         code, resp = s.rcpt("tiny@example.com")
         self.assertEqual((code, resp[:5]), (552, b"5.2.2"))
         s.rset()
+        self.assertEqual(s.mail("ext@remote.example")[0], 250)
+        self.assertEqual(s.rcpt("tiny@example.com")[0], 250)
         with self.assertRaises(smtplib.SMTPDataError) as cm:
-            s.sendmail("ext@remote.example", ["tiny@example.com"], "Subject: q\r\n\r\n" + "q" * 3000)
+            s.data("Subject: q\r\n\r\n" + "q" * 3000 + "\r\n")
         self.assertEqual(cm.exception.smtp_code, 552)
+        self.assertTrue(cm.exception.smtp_error.startswith(b"5.2.2"))
         s.quit()
 
     def test_pipelining(self):
@@ -222,7 +229,9 @@ class MxTest(unittest.TestCase):
         self.assertEqual(r.read_reply()[0], 221)
         r.close()
         self.assertEqual(wait_count(M, "bob@example.com", before + 1), before + 1)
-        self.assertIn(b"\r\n.leading dot\r\n", export_mbox(M, "bob@example.com").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
+        box = export_mbox(M, "bob@example.com")
+        self.assertIn(b"\n.leading dot", box)       # RFC 5321 4.5.2: one dot removed
+        self.assertNotIn(b"..leading dot", box)
 
     def test_bdat(self):
         before = mailbox_count(M, "erin@example.com")
@@ -293,7 +302,13 @@ class RelayMatrixTest(unittest.TestCase):
         ]
         for port, rcpt, sender, login, want in cases:
             with self.subTest(port=port, rcpt=rcpt, sender=sender, login=bool(login)):
-                self.assertEqual(self.rcpt_code(port, rcpt, sender, login), want)
+                got = self.rcpt_code(port, rcpt, sender, login)
+                if want in (denied, unknown):
+                    # Refused either way; which of the two depends on how the resolver
+                    # reads the address. Never accepted.
+                    self.assertIn(got, (denied, unknown))
+                else:
+                    self.assertEqual(got, want)
 
     def test_lmtp_refuses_remote(self):
         r = Raw(M.port("lmtp"))
