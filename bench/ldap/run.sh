@@ -8,7 +8,7 @@
 set -eu -o pipefail
 BIN=${1:?usage: run.sh BIN_DIR [N] [WORKDIR]}; N=${2:-200000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=${3:-$(mktemp -d /tmp/mr-ldap-bench.XXXXXX)}
+W=${3:-$(mktemp -d /tmp/mr-ldap-bench.XXXXXX)}; mkdir -p "$W"
 export LDAP_PORT=${LDAP_PORT:-13489} LDAP_SUFFIX=dc=example,dc=com LDAP_ADMIN_PW=secret
 export LDAP_URI=ldap://127.0.0.1:$LDAP_PORT
 S=$ROOT/scripts/ldap/slapd.sh
