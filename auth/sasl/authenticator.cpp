@@ -215,12 +215,17 @@ class SaslAuthenticator : public Authenticator,
       throttle_.record_failure(key, c.remote_ip);
       return deny(v, AuthOutcome::failed, "unknown user");
     }
+    // The account is also throttled by its id, so "alice" and "alice@example.com" (two
+    // spellings of one login) share one failure count.
+    std::string id_key = "id:" + acc->id;
+    if (throttle_.account_blocked(id_key)) return deny(v, AuthOutcome::throttled, "account locked out");
     auto check = resolver_->directory().check_password(*acc, password);
     if (check == PasswordCheck::unavailable) {
       return deny(v, AuthOutcome::unavailable, "directory could not check the password");
     }
     if (check == PasswordCheck::mismatch) {
       throttle_.record_failure(key, c.remote_ip);
+      throttle_.record_failure(id_key, "");
       return deny(v, AuthOutcome::failed, "wrong password");
     }
     // Only a correct password learns that the account is disabled.
@@ -229,6 +234,7 @@ class SaslAuthenticator : public Authenticator,
                   std::string("account ") + account_status_name(acc->status));
     }
     throttle_.record_success(key);
+    throttle_.record_success(id_key);
     v.outcome = AuthOutcome::success;
     v.reason = "ok";
     v.principal = Principal{acc->id, acc->login, acc->address, acc->display_name};

@@ -211,6 +211,16 @@ TEST_F(AuthenticatorTest, ThrottlePerAccount) {
   EXPECT_NE(log_->str().find("result=throttled"), std::string::npos);
 }
 
+TEST_F(AuthenticatorTest, ThrottleCountsEverySpellingOfOneAccount) {
+  // Only one local domain: "alice" is alice@example.com too.
+  EXPECT_EQ(plain_login("alice", "bad", tls_).outcome, AuthOutcome::failed);
+  EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
+  EXPECT_EQ(plain_login("ALICE", "bad", tls_).outcome, AuthOutcome::failed);
+  ClientInfo other = tls_;
+  other.remote_ip = "198.51.100.9";
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", other).outcome, AuthOutcome::throttled);
+}
+
 TEST_F(AuthenticatorTest, ThrottlePerIp) {
   // Five failures over different accounts from one IP lock the IP.
   for (int i = 0; i < 5; ++i) {
