@@ -142,14 +142,14 @@ start)
   echo $! > "$D/run.pid"
   for _ in $(seq 1 200); do
     ldapsearch -LLL -x -H "$LDAP_URI" -b "" -s base namingContexts > /dev/null 2>&1 && break
-    running || { cat "$D/slapd.log" >&2; die "slapd exited"; }
+    running || { cat "$D/slapd.log" >&2; rm -f "$D/run.pid"; die "slapd exited"; }
     sleep 0.1
   done
   ldapsearch -LLL -x -H "$LDAP_URI" -b "" -s base namingContexts > /dev/null 2>&1 \
-    || { cat "$D/slapd.log" >&2; die "slapd did not answer within 20s"; }
+    || { cat "$D/slapd.log" >&2; kill -TERM "$(cat "$D/run.pid")"; rm -f "$D/run.pid"; die "slapd did not answer within 20s (stopped)"; }
   for f in "$@"; do
     ldapadd -Q -Y EXTERNAL -H "$LDAPI_URI" -f "$f" > "$D/ldapadd.log" 2>&1 \
-      || { cat "$D/ldapadd.log" >&2; die "ldapadd $f failed"; }
+      || { cat "$D/ldapadd.log" >&2; kill -TERM "$(cat "$D/run.pid")"; rm -f "$D/run.pid"; die "ldapadd $f failed (slapd stopped)"; }
   done
   echo "slapd up on $LDAP_URI (pid $(cat "$D/run.pid")); clients: . $D/env"
   ;;

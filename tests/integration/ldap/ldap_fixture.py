@@ -61,7 +61,11 @@ class Slapd:
         self.ldaps_uri = "ldaps://127.0.0.1:%d" % self.ldaps_port if tls_dir else None
         with open(os.path.join(self.dir, "seed.ldif"), "w", encoding="utf-8") as f:
             f.write(seed_ldif)
-        self.start(os.path.join(self.dir, "seed.ldif"))
+        try:
+            self.start(os.path.join(self.dir, "seed.ldif"))
+        except Exception:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def _env(self):
         env = dict(os.environ, LDAP_PORT=str(self.port), LDAP_SUFFIX=SUFFIX, LDAP_ADMIN_PW=ADMIN_PW)
