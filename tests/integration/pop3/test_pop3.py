@@ -64,6 +64,13 @@ class Raw:
         self.sock.close()
 
 
+def drop(p):
+    """Ends a poplib session without QUIT (poplib's makefile keeps the socket open otherwise)."""
+    p.sock.shutdown(socket.SHUT_RDWR)
+    p.file.close()
+    p.sock.close()
+
+
 class Pop3Test(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -106,7 +113,7 @@ class Pop3Test(unittest.TestCase):
                 p.pass_(password)
                 return p
             except poplib.error_proto as e:
-                p.sock.close()
+                drop(p)
                 if not e.args[0].startswith(b"-ERR [IN-USE]") or time.time() > deadline:
                     raise
                 time.sleep(0.1)
@@ -218,7 +225,7 @@ class Pop3Test(unittest.TestCase):
         _, before, _ = p.uidl()
         p.dele(1)
         p.dele(2)
-        p.sock.close()  # no QUIT
+        drop(p)  # no QUIT
         p = self.pop_after_drop("erin@example.com", "secret-erin")
         self.assertEqual(p.stat()[0], 4)
         p.dele(1)
@@ -245,7 +252,7 @@ class Pop3Test(unittest.TestCase):
 
     def test_in_use_released_when_connection_drops(self):
         first = self.pop("carol@example.com", "secret-carol")
-        first.sock.close()
+        drop(first)
         self.pop_after_drop("carol@example.com", "secret-carol").quit()
 
     def test_uidl_equals_imap_uidvalidity_uid(self):
