@@ -46,14 +46,17 @@ std::vector<std::string> from_addresses(const std::string& value) {
 
 // Waits for Queue::submit's callback (which runs on a queue thread) on this session's
 // executor.
+// Parameters are references: GCC 12 mis-copies non-trivial by-value coroutine parameters
+// (observed as an ASan bad free of a std::string), and the caller's objects outlive the await.
 asio::awaitable<std::tuple<std::string, core::Status>> submit_to_queue(
-    queue::Queue& q, std::string queue_id, queue::Envelope envelope, std::string message) {
+    queue::Queue& q, const std::string& queue_id, queue::Envelope& envelope,
+    std::string& message) {
   auto ex = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
                                           void(std::string, core::Status)>(
       [&](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        q.submit(std::move(queue_id), std::move(envelope), std::move(message),
+        q.submit(queue_id, std::move(envelope), std::move(message),
                  [h, ex](core::Result<std::string> r) {
                    std::string id = r.is_ok() ? r.value() : std::string();
                    core::Status s = r.status();
@@ -135,7 +138,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
         }
       }
       if (!exempt) {
-        auto verdict = co_await run_blocking(*services.workers, [=]() -> core::Result<bool> {
+        auto verdict = co_await run_blocking(*services.workers, [&]() -> core::Result<bool> {
           auto account = resolver->directory().find_account_by_id(account_id);
           if (!account) return account.status();
           for (const auto& f : froms) {
@@ -195,7 +198,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
   if (ctx_.mode == Mode::lmtp) {
     auto q = services.queue;
     auto results = co_await run_blocking(*services.workers, 
-        [q, queue_id, &env, &message] { return q->deliver_now(queue_id, env, message); });
+        [&] { return q->deliver_now(queue_id, env, message); });
     for (size_t i = 0; i + 1 < first_of_rcpt.size(); ++i) {
       core::Status worst;
       for (size_t j = first_of_rcpt[i]; j < first_of_rcpt[i + 1] && j < results.size(); ++j) {
@@ -218,8 +221,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     reply(552, "5.2.2", "Message exceeds the recipient's quota");
     co_return;
   }
-  auto [id, status] = co_await submit_to_queue(*services.queue, queue_id, std::move(env),
-                                               std::move(message));
+  auto [id, status] = co_await submit_to_queue(*services.queue, queue_id, env, message);
   size_t nrcpt = tx_.rcpts.size();
   reset_transaction();
   if (!status) {

@@ -31,10 +31,19 @@ enum class Mode { mx, submission, lmtp };
 
 // WorkerPool::run for results that are not default-constructible (core::Result<T>):
 // co_spawn needs a default value for its exception path, so the value travels in an optional.
+// Pass lambdas that capture by reference only: GCC 12 copies by-value coroutine parameters
+// bitwise, which breaks captured std::strings (ASan "free of non-malloc'd address").
+// F is taken by forwarding reference: GCC 12 destroys a prvalue passed by value to a coroutine
+// twice (GCC PR 99576), and callers pass lambdas as prvalues.
 template <class F>
-asio::awaitable<std::invoke_result_t<F>> run_blocking(net::WorkerPool& pool, F f) {
-  using R = std::invoke_result_t<F>;
-  auto r = co_await pool.run([f = std::move(f)]() mutable { return std::optional<R>(f()); });
+asio::awaitable<std::invoke_result_t<std::decay_t<F>>> run_blocking(net::WorkerPool& pool, F&& f) {
+  using R = std::invoke_result_t<std::decay_t<F>>;
+  // A named task, not a temporary inside the co_await expression: GCC 12 destroys such
+  // temporaries at the wrong time.
+  auto task = [fn = std::decay_t<F>(std::forward<F>(f))]() mutable {
+    return std::optional<R>(fn());
+  };
+  auto r = co_await pool.run(std::move(task));
   co_return std::move(*r);
 }
 
