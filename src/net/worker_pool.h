@@ -1,13 +1,22 @@
 // A bounded pool of threads for blocking work (SQLite, LDAP, MariaDB, fsync, antivirus):
 // session coroutines `co_await pool.run(fn)` and resume on their own strand when fn returns.
 // Never run blocking calls on an I/O thread (STYLE.md example 10).
+//
+// run() is an Asio asynchronous operation built with async_initiate and plain completion
+// handlers, not with co_spawn of a capturing coroutine lambda: GCC 12 destroys the captures
+// of such lambdas twice (seen as ASan bad-free on captured std::strings). fn's result must be
+// default-constructible only if fn throws (the exception then propagates to the awaiter).
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <exception>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -20,19 +29,51 @@ class WorkerPool {
 
   // Runs f() on a worker thread; exceptions propagate to the awaiting coroutine.
   template <class F>
-  auto run(F f) -> boost::asio::awaitable<std::invoke_result_t<F>> {
-    using R = std::invoke_result_t<F>;
-    return boost::asio::co_spawn(
-        pool_.get_executor(),
-        [f = std::move(f)]() mutable -> boost::asio::awaitable<R> {
-          if constexpr (std::is_void_v<R>) {
-            f();
-            co_return;
-          } else {
-            co_return f();
-          }
-        },
-        boost::asio::use_awaitable);
+  auto run(F f) {
+    using R = std::invoke_result_t<F&>;
+    if constexpr (std::is_void_v<R>) {
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                         void(std::exception_ptr)>(
+          [this](auto handler, F fn) {
+            boost::asio::post(pool_, [handler = std::move(handler), fn = std::move(fn)]() mutable {
+              std::exception_ptr error;
+              try {
+                fn();
+              } catch (...) {
+                error = std::current_exception();
+              }
+              auto ex = boost::asio::get_associated_executor(handler);
+              boost::asio::dispatch(ex, [handler = std::move(handler), error]() mutable {
+                std::move(handler)(error);
+              });
+            });
+          },
+          boost::asio::use_awaitable, std::move(f));
+    } else {
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                         void(std::exception_ptr, R)>(
+          [this](auto handler, F fn) {
+            boost::asio::post(pool_, [handler = std::move(handler), fn = std::move(fn)]() mutable {
+              std::exception_ptr error;
+              std::optional<R> result;
+              try {
+                result.emplace(fn());
+              } catch (...) {
+                error = std::current_exception();
+              }
+              auto ex = boost::asio::get_associated_executor(handler);
+              boost::asio::dispatch(ex, [handler = std::move(handler), error,
+                                         result = std::move(result)]() mutable {
+                if (result) {
+                  std::move(handler)(error, std::move(*result));
+                } else {
+                  std::move(handler)(error, R{});
+                }
+              });
+            });
+          },
+          boost::asio::use_awaitable, std::move(f));
+    }
   }
 
   boost::asio::thread_pool::executor_type executor() { return pool_.get_executor(); }

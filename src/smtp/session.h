@@ -104,7 +104,8 @@ class Session {
 
   // cmd_hello.cpp
   asio::awaitable<void> cmd_hello(const proto::Command& cmd);
-  asio::awaitable<void> cmd_starttls();
+  bool starttls_prepare();       // checks and the 220 reply
+  void starttls_done(bool ok);   // after Connection::start_tls (which drops pipelined input)
   void cmd_simple(const proto::Command& cmd);  // NOOP RSET VRFY EXPN HELP
 
   // cmd_auth.cpp
