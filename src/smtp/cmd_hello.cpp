@@ -46,30 +46,30 @@ asio::awaitable<void> Session::cmd_hello(const proto::Command& cmd) {
   co_return;
 }
 
-asio::awaitable<void> Session::cmd_starttls() {
+// STARTTLS (RFC 3207) in two plain steps around the handshake, which dispatch() awaits.
+bool Session::starttls_prepare() {
   if (conn_.is_tls()) {
     reply(503, "5.5.1", "TLS already active");
-    co_return;
+    return false;
   }
   if (!conn_.can_start_tls()) {
     reply(454, "4.7.0", "TLS not available");
-    co_return;
+    return false;
   }
   if (tx_.active) {
     reply(503, "5.5.1", "STARTTLS not allowed during a mail transaction");
-    co_return;
+    return false;
   }
   conn_.queue(proto::make_reply(220, "2.0.0", "Ready to start TLS").wire());
-  if (!co_await conn_.flush()) {
-    quit_ = true;
-    co_return;
-  }
-  // Connection::start_tls discards plaintext pipelined after STARTTLS (RFC 3207 4.2).
-  if (!co_await conn_.start_tls()) {
+  return true;
+}
+
+void Session::starttls_done(bool ok) {
+  if (!ok) {
     MR_LOG_INFO("event=smtp_tls_failed session={}", session_id_);
     quit_ = true;
     conn_.close();
-    co_return;
+    return;
   }
   MR_LOG_INFO("event=smtp_tls session={} {}", session_id_, conn_.tls_description());
   // RFC 3207 4.2: forget everything learned from the client before TLS.

@@ -135,7 +135,11 @@ asio::awaitable<void> Session::dispatch(const proto::Command& cmd) {
       co_await cmd_hello(cmd);
       break;
     case Verb::starttls:
-      co_await cmd_starttls();
+      if (starttls_prepare()) {
+        bool ok = co_await conn_.flush();
+        if (ok) ok = co_await conn_.start_tls();
+        starttls_done(ok);
+      }
       break;
     case Verb::auth:
       co_await cmd_auth(cmd);
