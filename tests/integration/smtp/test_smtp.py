@@ -204,7 +204,7 @@ class MxTest(unittest.TestCase):
         s.rset()
         self.assertEqual(s.mail("ext@remote.example")[0], 250)
         self.assertEqual(s.rcpt("tiny@example.com")[0], 250)
-        code, resp = s.data("Subject: q\r\n\r\n" + "q" * 3000 + "\r\n")
+        code, resp = s.data("Subject: q\r\n\r\n" + ("q" * 70 + "\r\n") * 45)
         self.assertEqual((code, resp[:5]), (552, b"5.2.2"))
         s.quit()
 
