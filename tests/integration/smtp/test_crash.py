@@ -39,7 +39,7 @@ class CrashTest(unittest.TestCase):
                             with lock:
                                 attempted.add(token)
                             s.sendmail("load@remote.example", ["alice@example.com"],
-                                       f"Subject: load\r\nX-Token: {token}\r\n\r\n" + "x" * 2000)
+                                       f"Subject: load\r\nX-Token: {token}\r\n\r\n" + ("x" * 78 + "\r\n") * 25)
                             with lock:
                                 acked.add(token)
                     except (OSError, smtplib.SMTPException):
