@@ -23,7 +23,7 @@ core::Result<std::shared_ptr<Directory>> open_local(core::ConfigSection& s,
   return std::shared_ptr<Directory>(*dir);
 }
 
-core::Status not_built_in(const std::string& name) {
+[[maybe_unused]] core::Status not_built_in(const std::string& name) {
   return core::invalid_argument("directory backend " + name + " is not built in",
                                 "rebuild with MAILROOM_WITH_" +
                                     std::string(name == "ldap" ? "LDAP" : "MARIADB") + "=ON");
