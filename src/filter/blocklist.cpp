@@ -161,8 +161,11 @@ Blocklist::Blocklist(std::string path) : path_(std::move(path)) {}
 Blocklist::~Blocklist() = default;
 
 std::shared_ptr<const Blocklist::Compiled> Blocklist::current() {
-  std::string stamp = file_stamp(path_);
   std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (compiled_ && now - checked_ < kRecheck) return compiled_;
+  checked_ = now;
+  std::string stamp = file_stamp(path_);
   if (compiled_ && stamp == stamp_) return compiled_;
   auto c = std::make_shared<Compiled>();
   auto entries = read_blocklist(path_);

@@ -11,6 +11,7 @@
 // beyond that) and re-read it only when it changed.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,9 @@ std::string blocklist_path(const std::string& data_dir);
 
 class Blocklist {
  public:
+  // How soon a change to the file is seen by the server.
+  static constexpr std::chrono::milliseconds kRecheck{500};
+
   explicit Blocklist(std::string path);
   ~Blocklist();
 
@@ -52,6 +56,9 @@ class Blocklist {
   std::mutex mu_;
   std::shared_ptr<const Compiled> compiled_;
   std::string stamp_;  // mtime/size/inode of the loaded file
+  // The file is stat()ed at most once per kRecheck: blocks_ip runs on the accept path of an
+  // I/O thread for every connection, where a file-system call per connection does not belong.
+  std::chrono::steady_clock::time_point checked_{};
 };
 
 }  // namespace mailroom::filter

@@ -570,10 +570,16 @@ class MalformedInputTest(unittest.TestCase):
         r.close()
 
 
+def blocklist_settle():
+    """mailroomd re-checks the block list file at most every 0.5 s (filter::Blocklist::kRecheck)."""
+    time.sleep(0.7)
+
+
 class BlocklistTest(unittest.TestCase):
     def test_sender_and_domain_reload_without_restart(self):
         M.ctl("blocklist", "add", "sender", "spammer@bad.example")
         M.ctl("blocklist", "add", "domain", "worse.example")
+        blocklist_settle()
         try:
             s = mx()
             code, resp = s.mail("spammer@bad.example")
@@ -589,12 +595,14 @@ class BlocklistTest(unittest.TestCase):
         finally:
             M.ctl("blocklist", "remove", "sender", "spammer@bad.example")
             M.ctl("blocklist", "remove", "domain", "worse.example")
+            blocklist_settle()
         s = mx()
         self.assertEqual(s.mail("spammer@bad.example")[0], 250)
         s.quit()
 
     def test_ip_block_at_connect(self):
         M.ctl("blocklist", "add", "ip", "127.0.0.0/8")
+        blocklist_settle()
         try:
             r = Raw(M.port("smtp"))
             code, lines = r.read_reply()
@@ -602,6 +610,7 @@ class BlocklistTest(unittest.TestCase):
             r.close()
         finally:
             M.ctl("blocklist", "remove", "ip", "127.0.0.0/8")
+            blocklist_settle()
         r = Raw(M.port("smtp"))
         self.assertEqual(r.read_reply()[0], 220)
         r.close()
