@@ -1,0 +1,613 @@
+// IMAP load generator (Boost.Asio, C++20 coroutines): many concurrent sessions on one or two
+// threads, so that the generator is not what limits the measured server on a 2-core machine.
+// Standard IMAP4rev1 + LITERAL+ + UIDPLUS + IDLE only: it drives mailroomd and Dovecot alike.
+//
+//   imap_load mixed --port P [--host 127.0.0.1] [--users 20] [--user-fmt testuser%d]
+//                   [--password pass] [--clients 32] [--seconds 20] [--threads 1] [--pid SERVER]
+//     Each client loops over whole sessions: LOGIN, SELECT INBOX, APPEND, NOOP, FETCH of 20
+//     headers, FETCH of 3 bodies, SEARCH, two STOREs, UID STORE \Deleted + UID EXPUNGE of its
+//     own message, IDLE + DONE, LOGOUT (13 commands). Prints one JSON line: sessions/s,
+//     operations/s, errors, and the CPU used by the generator and (with --pid) by the server's
+//     process tree during the run, to show which side was saturated.
+//
+//   imap_load idle --port P --pid SERVER [--count 1000] [--procs 1] [--sources 1] [--tls]
+//                  [--hold 5] [--users 20] ...
+//     Opens --count connections (split over --procs processes, each under its own fd limit,
+//     from 127.0.0.1..127.0.0.<sources>), each LOGIN, SELECT INBOX, IDLE; then prints the RSS
+//     delta of the server's whole process tree per connection (one JSON line).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+struct Args {
+  std::string mode;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  int users = 20;
+  std::string user_fmt = "testuser%d";
+  std::string password = "pass";
+  int clients = 32;
+  double seconds = 20;
+  int threads = 1;
+  int pid = 0;
+  int count = 1000;
+  int procs = 1;
+  int sources = 1;
+  bool tls = false;
+  double hold = 5;
+};
+
+std::string user_name(const Args& a, int i) {
+  std::string u = a.user_fmt;
+  auto p = u.find("%d");
+  if (p != std::string::npos) u.replace(p, 2, std::to_string(i % a.users + 1));
+  return u;
+}
+
+// --- /proc: the server's process tree (Dovecot forks a process per session) ---
+std::map<int, std::vector<int>> children_map() {
+  std::map<int, std::vector<int>> ch;
+  DIR* d = opendir("/proc");
+  if (!d) return ch;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
+    std::string st;
+    std::getline(f, st);
+    auto r = st.rfind(')');
+    if (r == std::string::npos) continue;
+    std::istringstream in(st.substr(r + 2));
+    std::string state;
+    int ppid = 0;
+    in >> state >> ppid;
+    ch[ppid].push_back(std::atoi(e->d_name));
+  }
+  closedir(d);
+  return ch;
+}
+
+std::vector<int> tree(int root) {
+  auto ch = children_map();
+  std::vector<int> out, todo{root};
+  while (!todo.empty()) {
+    int p = todo.back();
+    todo.pop_back();
+    out.push_back(p);
+    for (int c : ch[p]) todo.push_back(c);
+  }
+  return out;
+}
+
+struct TreeStats {
+  long rss_kib = 0;
+  int procs = 0;
+  double cpu_s = 0;  // utime+stime of live processes + cutime+cstime of reaped children
+};
+
+TreeStats tree_stats(int root) {
+  TreeStats t;
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (int p : tree(root)) {
+    std::ifstream s("/proc/" + std::to_string(p) + "/status");
+    std::string line;
+    bool alive = false;
+    while (std::getline(s, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) t.rss_kib += std::atol(line.c_str() + 6);
+      alive = true;
+    }
+    if (!alive) continue;
+    ++t.procs;
+    std::ifstream f("/proc/" + std::to_string(p) + "/stat");
+    std::string st;
+    std::getline(f, st);
+    auto r = st.rfind(')');
+    if (r == std::string::npos) continue;
+    std::istringstream in(st.substr(r + 2));
+    std::vector<std::string> fields;
+    std::string x;
+    while (in >> x) fields.push_back(x);
+    // fields[0] is field 3 (state); utime..cstime are fields 14..17.
+    if (fields.size() > 14)
+      t.cpu_s += (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str()) +
+                  std::atof(fields[13].c_str()) + std::atof(fields[14].c_str())) / hz;
+  }
+  return t;
+}
+
+double self_cpu() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
+}
+
+// --- one client connection ---
+class Conn {
+ public:
+  Conn(asio::any_io_executor ex, ssl::context* tls) {
+    if (tls) tls_.emplace(ex, *tls);
+    else plain_.emplace(ex);
+  }
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+
+  awaitable<void> connect(const tcp::endpoint& server, const std::string& source) {
+    tcp::socket& s = socket();
+    s.open(tcp::v4());
+    if (!source.empty()) {
+      tcp::endpoint local(asio::ip::make_address(source), 0);
+      s.bind(local);
+    }
+    co_await s.async_connect(server, use_awaitable);
+    s.set_option(tcp::no_delay(true));
+    if (tls_) co_await tls_->async_handshake(ssl::stream_base::client, use_awaitable);
+    std::string greeting;
+    co_await read_line(greeting);
+    if (greeting.rfind("* OK", 0) != 0) throw std::runtime_error("greeting: " + greeting);
+  }
+
+  awaitable<void> write(const std::string& data) {
+    if (tls_) co_await asio::async_write(*tls_, asio::buffer(data), use_awaitable);
+    else co_await asio::async_write(*plain_, asio::buffer(data), use_awaitable);
+  }
+
+  awaitable<void> read_line(std::string& line) {
+    for (;;) {
+      auto nl = buf_.find("\r\n", pos_);
+      if (nl != std::string::npos) {
+        line.assign(buf_, pos_, nl - pos_);
+        pos_ = nl + 2;
+        co_return;
+      }
+      co_await fill();
+    }
+  }
+
+  // Skips n bytes of a literal.
+  awaitable<void> skip(size_t n) {
+    while (buf_.size() - pos_ < n) {
+      n -= buf_.size() - pos_;
+      pos_ = buf_.size();
+      co_await fill();
+    }
+    pos_ += n;
+  }
+
+  // Sends "<tag> <text>\r\n" (with an optional LITERAL+ literal) and reads to the tagged
+  // reply; returns it (throws unless OK).
+  // `text` is a string_view: no std::string temporaries in co_await expressions (GCC 12).
+  awaitable<std::string> cmd(std::string_view text, const std::string* literal = nullptr) {
+    std::string tag = "a" + std::to_string(++n_);
+    std::string out = tag + " ";
+    out += text;
+    if (literal) out += " {" + std::to_string(literal->size()) + "+}\r\n" + *literal;
+    out += "\r\n";
+    co_await write(out);
+    std::string line;
+    std::string prefix = tag + " ";
+    for (;;) {
+      co_await read_line(line);
+      if (line.size() > 3 && line.back() == '}') {
+        auto open = line.rfind('{');
+        if (open != std::string::npos) {
+          size_t n = std::strtoul(line.c_str() + open + 1, nullptr, 10);
+          co_await skip(n);
+          continue;
+        }
+      }
+      if (line.rfind(prefix, 0) == 0) {
+        if (line.compare(prefix.size(), 2, "OK") != 0) throw std::runtime_error(line);
+        co_return line;
+      }
+    }
+  }
+
+  // IDLE: waits for the continuation.
+  awaitable<void> idle_start() {
+    std::string out = "i IDLE\r\n";
+    co_await write(out);
+    std::string line;
+    for (;;) {
+      co_await read_line(line);
+      if (!line.empty() && line[0] == '+') co_return;
+      if (line.rfind("i ", 0) == 0) throw std::runtime_error(line);
+    }
+  }
+  awaitable<void> idle_done() {
+    std::string out = "DONE\r\n";
+    co_await write(out);
+    std::string line;
+    for (;;) {
+      co_await read_line(line);
+      if (line.rfind("i ", 0) == 0) {
+        if (line.compare(2, 2, "OK") != 0) throw std::runtime_error(line);
+        co_return;
+      }
+    }
+  }
+
+  void close() {
+    boost::system::error_code ec;
+    socket().close(ec);
+  }
+
+ private:
+  awaitable<void> fill() {
+    if (pos_ > 0 && pos_ == buf_.size()) {
+      buf_.clear();
+      pos_ = 0;
+    } else if (pos_ > 65536) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    size_t old = buf_.size();
+    buf_.resize(old + 16384);
+    size_t n = 0;
+    if (tls_) n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
+    else n = co_await plain_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
+    buf_.resize(old + n);
+  }
+
+  std::optional<tcp::socket> plain_;
+  std::optional<ssl::stream<tcp::socket>> tls_;
+  std::string buf_;
+  size_t pos_ = 0;
+  unsigned n_ = 0;
+};
+
+std::string make_message(uint64_t seq) {
+  std::string m = "From: load@example.com\r\nTo: user@example.com\r\nSubject: load test " +
+                  std::to_string(seq) + "\r\nMessage-ID: <load" + std::to_string(seq) +
+                  "@example.com>\r\nDate: Sat, 28 Nov 2026 03:00:00 +0000\r\n\r\n";
+  for (int i = 0; i < 40; ++i) m += "body line of the load test\r\n";
+  return m;
+}
+
+// --- mixed load ---
+struct Counters {
+  std::atomic<uint64_t> sessions{0};
+  std::atomic<uint64_t> ops{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> seq{0};
+  std::atomic<bool> stop{false};
+};
+
+// The 13 steps of a mixed session; their mean latency is reported to show where time goes.
+constexpr const char* kSteps[] = {"connect", "login", "select", "append", "noop",
+                                  "fetch_headers", "fetch_bodies", "search", "store",
+                                  "store_silent", "uid_store", "uid_expunge", "idle", "logout"};
+constexpr int kStepCount = sizeof(kSteps) / sizeof(kSteps[0]);
+
+struct StepTimes {
+  std::atomic<uint64_t> ns[kStepCount] = {};
+};
+
+class StepClock {
+ public:
+  explicit StepClock(StepTimes& t) : t_(t), last_(std::chrono::steady_clock::now()) {}
+  void lap(int step) {
+    auto now = std::chrono::steady_clock::now();
+    t_.ns[step] += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  StepTimes& t_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int client, Counters& c,
+                            StepTimes& times) {
+  auto ex = co_await asio::this_coro::executor;
+  Conn conn(ex, nullptr);
+  uint64_t seq = ++c.seq;
+  StepClock clock(times);
+  co_await conn.connect(server, std::string());
+  clock.lap(0);
+  std::string login = "LOGIN " + user_name(a, client) + " " + a.password;
+  co_await conn.cmd(login);
+  clock.lap(1);
+  co_await conn.cmd("SELECT INBOX");
+  clock.lap(2);
+  std::string msg = make_message(seq);
+  std::string appended = co_await conn.cmd("APPEND INBOX", &msg);
+  clock.lap(3);
+  std::string uid;
+  auto p = appended.find("[APPENDUID ");
+  if (p != std::string::npos) {
+    auto sp = appended.find(' ', p + 11);
+    auto end = appended.find(']', sp);
+    uid = appended.substr(sp + 1, end - sp - 1);
+  }
+  co_await conn.cmd("NOOP");
+  clock.lap(4);
+  co_await conn.cmd("FETCH 1:20 (FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])");
+  clock.lap(5);
+  co_await conn.cmd("FETCH 1:3 BODY.PEEK[]");
+  clock.lap(6);
+  co_await conn.cmd("SEARCH UNSEEN SUBJECT load");
+  clock.lap(7);
+  co_await conn.cmd("STORE 1:5 +FLAGS (\\Seen)");
+  clock.lap(8);
+  co_await conn.cmd("STORE 6:10 -FLAGS.SILENT (\\Seen)");
+  clock.lap(9);
+  if (uid.empty()) throw std::runtime_error("no APPENDUID: " + appended);
+  std::string st = "UID STORE " + uid + " +FLAGS.SILENT (\\Deleted)";
+  co_await conn.cmd(st);
+  clock.lap(10);
+  std::string ex_cmd = "UID EXPUNGE " + uid;
+  co_await conn.cmd(ex_cmd);
+  clock.lap(11);
+  co_await conn.idle_start();
+  co_await conn.idle_done();
+  clock.lap(12);
+  co_await conn.cmd("LOGOUT");
+  clock.lap(13);
+  conn.close();
+  c.ops += 13;
+  ++c.sessions;
+}
+
+awaitable<void> mixed_client(const Args& a, tcp::endpoint server, int client, Counters& c,
+                             StepTimes& times) {
+  while (!c.stop) {
+    bool failed = false;
+    std::string what;
+    try {
+      co_await one_session(a, server, client, c, times);
+    } catch (const std::exception& e) {
+      failed = true;
+      what = e.what();
+    }
+    if (failed) {
+      if (++c.errors <= 5) std::fprintf(stderr, "client %d: %s\n", client, what.c_str());
+      auto ex = co_await asio::this_coro::executor;
+      asio::steady_timer t(ex, std::chrono::milliseconds(50));
+      co_await t.async_wait(use_awaitable);
+    }
+  }
+}
+
+int run_mixed(const Args& a) {
+  asio::io_context io(a.threads);
+  tcp::endpoint server(asio::ip::make_address(a.host), static_cast<uint16_t>(a.port));
+  Counters c;
+  StepTimes times;
+  for (int i = 0; i < a.clients; ++i)
+    asio::co_spawn(io, mixed_client(a, server, i, c, times), asio::detached);
+  TreeStats s0 = a.pid ? tree_stats(a.pid) : TreeStats{};
+  double cpu0 = self_cpu();
+  auto t0 = std::chrono::steady_clock::now();
+  asio::steady_timer stop(io, std::chrono::milliseconds(static_cast<int64_t>(a.seconds * 1000)));
+  uint64_t sessions = 0, ops = 0;
+  std::string latency;
+  double elapsed = 0, cpu = 0;
+  TreeStats s1;
+  stop.async_wait([&](boost::system::error_code) {
+    // Counted at the deadline; sessions still running finish afterwards and are not counted.
+    sessions = c.sessions;
+    ops = c.ops;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cpu = self_cpu() - cpu0;
+    if (a.pid) s1 = tree_stats(a.pid);
+    c.stop = true;
+    // Mean milliseconds per step over the sessions completed so far (approximate: steps of
+    // sessions still running are included).
+    for (int i = 0; i < kStepCount; ++i) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s\"%s\": %.2f", i ? ", " : "", kSteps[i],
+                    sessions ? times.ns[i] / 1e6 / static_cast<double>(sessions) : 0.0);
+      latency += buf;
+    }
+  });
+  std::vector<std::thread> extra;
+  for (int i = 1; i < a.threads; ++i) extra.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : extra) t.join();
+  double server_cpu = a.pid ? s1.cpu_s - s0.cpu_s : 0;
+  std::printf(
+      "{\"mode\": \"mixed\", \"clients\": %d, \"threads\": %d, \"seconds\": %.2f, "
+      "\"sessions\": %llu, \"ops\": %llu, \"errors\": %llu, \"sessions_per_s\": %.1f, "
+      "\"ops_per_s\": %.1f, \"generator_cpu_pct\": %.1f, \"server_cpu_pct\": %.1f, "
+      "\"step_ms\": {%s}}\n",
+      a.clients, a.threads, elapsed, static_cast<unsigned long long>(sessions),
+      static_cast<unsigned long long>(ops), static_cast<unsigned long long>(c.errors.load()),
+      sessions / elapsed, ops / elapsed, 100 * cpu / elapsed, 100 * server_cpu / elapsed,
+      latency.c_str());
+  return c.errors > sessions / 100 ? 1 : 0;
+}
+
+// --- idle memory ---
+awaitable<void> idle_client(const Args& a, tcp::endpoint server, int index, ssl::context* tls,
+                            std::vector<std::unique_ptr<Conn>>& conns, int& ready, int& failed,
+                            int& in_flight) {
+  auto ex = co_await asio::this_coro::executor;
+  auto conn = std::make_unique<Conn>(ex, tls);
+  std::string source =
+      a.sources > 1 ? "127.0.0." + std::to_string(1 + index % a.sources) : std::string();
+  bool ok = true;
+  try {
+    co_await conn->connect(server, source);
+    std::string login = "LOGIN " + user_name(a, index) + " " + a.password;
+    co_await conn->cmd(login);
+    co_await conn->cmd("SELECT INBOX");
+    co_await conn->idle_start();
+  } catch (const std::exception& e) {
+    ok = false;
+    if (++failed <= 5) std::fprintf(stderr, "connection %d: %s\n", index, e.what());
+  }
+  --in_flight;
+  if (ok) {
+    ++ready;
+    conns.push_back(std::move(conn));
+  }
+}
+
+// Opens `count` IDLE connections on this process; returns how many are ready. Keeps them in
+// `conns` (the io_context is not run again until they are closed).
+int open_idle(const Args& a, int first, int count, asio::io_context& io, ssl::context* tls,
+              std::vector<std::unique_ptr<Conn>>& conns) {
+  tcp::endpoint server(asio::ip::make_address(a.host), static_cast<uint16_t>(a.port));
+  int ready = 0, failed = 0, in_flight = 0, next = 0;
+  const int window = 100;  // connections being set up at once
+  while (next < count || in_flight > 0) {
+    while (next < count && in_flight < window) {
+      ++in_flight;
+      asio::co_spawn(io, idle_client(a, server, first + next, tls, conns, ready, failed, in_flight),
+                     asio::detached);
+      ++next;
+    }
+    io.run_one();
+  }
+  io.restart();
+  return ready;
+}
+
+int run_idle(const Args& a) {
+  if (a.pid == 0) {
+    std::fprintf(stderr, "idle needs --pid\n");
+    return 2;
+  }
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  sleep(1);
+  TreeStats before = tree_stats(a.pid);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int> pipes_to_child, pids;
+  int per = (a.count + a.procs - 1) / a.procs;
+  int total_ready = 0;
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::unique_ptr<asio::io_context> io;
+  std::unique_ptr<ssl::context> tls;
+  for (int p = 0; p < a.procs; ++p) {
+    int first = p * per, n = std::min(per, a.count - first);
+    if (n <= 0) break;
+    int up[2], down[2];
+    if (pipe(up) != 0 || pipe(down) != 0) return 2;
+    pid_t child = fork();
+    if (child == 0) {
+      close(up[0]);
+      close(down[1]);
+      asio::io_context cio;
+      std::unique_ptr<ssl::context> ctls;
+      if (a.tls) {
+        ctls = std::make_unique<ssl::context>(ssl::context::tls_client);
+        ctls->set_verify_mode(ssl::verify_none);
+      }
+      std::vector<std::unique_ptr<Conn>> cconns;
+      int ready = open_idle(a, first, n, cio, ctls.get(), cconns);
+      std::string msg = std::to_string(ready) + "\n";
+      ssize_t w = ::write(up[1], msg.data(), msg.size());
+      (void)w;
+      char ch;
+      while (::read(down[0], &ch, 1) > 0) {
+      }
+      _exit(0);  // closes every connection at once
+    }
+    close(up[1]);
+    close(down[0]);
+    char buf[32] = {0};
+    ssize_t r = ::read(up[0], buf, sizeof buf - 1);
+    total_ready += r > 0 ? std::atoi(buf) : 0;
+    close(up[0]);
+    pipes_to_child.push_back(down[1]);
+    pids.push_back(child);
+  }
+  double open_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  usleep(static_cast<useconds_t>(a.hold * 1e6));
+  TreeStats after = tree_stats(a.pid);
+  for (int fd : pipes_to_child) close(fd);
+  for (int pid : pids) waitpid(pid, nullptr, 0);
+  double per_conn = total_ready ? double(after.rss_kib - before.rss_kib) / total_ready : 0;
+  std::printf(
+      "{\"mode\": \"idle\", \"tls\": %s, \"requested\": %d, \"connections\": %d, "
+      "\"open_s\": %.2f, \"procs_before\": %d, \"procs_after\": %d, \"rss_before_kib\": %ld, "
+      "\"rss_after_kib\": %ld, \"kib_per_connection\": %.1f}\n",
+      a.tls ? "true" : "false", a.count, total_ready, open_s, before.procs, after.procs,
+      before.rss_kib, after.rss_kib, per_conn);
+  return total_ready == a.count ? 0 : 1;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  if (argc < 2) throw std::runtime_error("usage: imap_load mixed|idle [options]");
+  a.mode = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k == "--tls") {
+      a.tls = true;
+      continue;
+    }
+    if (i + 1 >= argc) throw std::runtime_error("missing value for " + k);
+    std::string v = argv[++i];
+    if (k == "--host") a.host = v;
+    else if (k == "--port") a.port = std::stoi(v);
+    else if (k == "--users") a.users = std::stoi(v);
+    else if (k == "--user-fmt") a.user_fmt = v;
+    else if (k == "--password") a.password = v;
+    else if (k == "--clients") a.clients = std::stoi(v);
+    else if (k == "--seconds") a.seconds = std::stod(v);
+    else if (k == "--threads") a.threads = std::stoi(v);
+    else if (k == "--pid") a.pid = std::stoi(v);
+    else if (k == "--count") a.count = std::stoi(v);
+    else if (k == "--procs") a.procs = std::stoi(v);
+    else if (k == "--sources") a.sources = std::stoi(v);
+    else if (k == "--hold") a.hold = std::stod(v);
+    else throw std::runtime_error("unknown option " + k);
+  }
+  if (a.port <= 0) throw std::runtime_error("--port is required");
+  return a;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Args a = parse(argc, argv);
+    if (a.mode == "mixed") return run_mixed(a);
+    if (a.mode == "idle") return run_idle(a);
+    std::fprintf(stderr, "unknown mode %s\n", a.mode.c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "imap_load: %s\n", e.what());
+    return 2;
+  }
+}
