@@ -34,6 +34,15 @@ have=$(sql -N -e "SELECT COUNT(*) FROM delivery_log")
 if [ "$have" != "$LOG_ROWS" ]; then
   t0=$(date +%s)
   sql -e "TRUNCATE delivery_log"
+  # Bulk load: rows first, then the secondary indexes of 002_delivery_log.sql in one ALTER
+  # (InnoDB builds each index by sorting, several times faster than row-by-row maintenance).
+  keys=$(sed -n 's/^ *KEY \([a-z_]*\) \(.*\),\{0,1\}$/\1|\2/p' "$ROOT/schema/sql/mariadb/002_delivery_log.sql" | sed 's/,$//')
+  drop=""; add=""
+  while IFS='|' read -r name cols; do
+    [ -n "$name" ] || continue
+    drop+="${drop:+, }DROP KEY IF EXISTS $name"; add+="${add:+, }ADD KEY IF NOT EXISTS $name $cols"
+  done <<< "$keys"
+  sql -e "ALTER TABLE delivery_log $drop"
   chunk=1000000
   for ((start = 0; start < LOG_ROWS; start += chunk)); do
     end=$(( start + chunk < LOG_ROWS ? start + chunk : LOG_ROWS ))
@@ -49,6 +58,9 @@ if [ "$have" != "$LOG_ROWS" ]; then
       FROM seq_${start}_to_$((end - 1));"
     echo "  delivery_log: $end rows ($(( $(date +%s) - t0 ))s)"
   done
+  t1=$(date +%s)
+  sql -e "ALTER TABLE delivery_log $add"
+  echo "  delivery_log: secondary indexes built in $(( $(date +%s) - t1 ))s"
   sql -e "ANALYZE TABLE delivery_log" > /dev/null
   echo "loaded $LOG_ROWS delivery-log rows in $(( $(date +%s) - t0 ))s"
 fi

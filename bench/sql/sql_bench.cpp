@@ -159,18 +159,23 @@ int main(int argc, char** argv) {
       q.until = q.since + 3600;
       return l.query(q).is_ok();
     });
-    // Domain and subject searches are not in DeliveryQuery yet: the same index paths through
-    // bound SQL, as a recall UI would run them.
-    auth::sql::SqlPool raw(pool(port, 1), {});
     latency("by recipient domain", runs, [&](int) {
-      return raw.query_sql("SELECT id FROM delivery_log WHERE recipient_domain = ? "
-                           "ORDER BY time DESC, id DESC LIMIT 100",
-                           {"d" + std::to_string(pick() % 1000) + ".example"}).is_ok();
+      queue::DeliveryQuery q;
+      q.recipient_domain = "d" + std::to_string(pick() % 1000) + ".example";
+      auto r = l.query(q);
+      return r && r->size() == 100;
+    });
+    latency("by sender domain", runs, [&](int) {
+      queue::DeliveryQuery q;
+      q.sender_domain = "partner" + std::to_string(pick() % 200) + ".example";
+      auto r = l.query(q);
+      return r && r->size() == 100;
     });
     latency("by subject prefix", runs, [&](int) {
-      return raw.query_sql("SELECT id FROM delivery_log WHERE subject LIKE ? "
-                           "ORDER BY time DESC, id DESC LIMIT 100",
-                           {"Subject " + std::to_string(pick() % 10007) + "%"}).is_ok();
+      queue::DeliveryQuery q;
+      q.subject_prefix = "Subject " + std::to_string(1000 + pick() % 9007);  // 4+ digits
+      auto r = l.query(q);
+      return r && !r->empty();
     });
     latency("recipient + time range", runs, [&](int) {
       queue::DeliveryQuery q;

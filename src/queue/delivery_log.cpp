@@ -64,6 +64,10 @@ bool matches(const DeliveryRecord& r, const DeliveryQuery& q) {
   if (!q.envelope_sender.empty() && r.envelope_sender != q.envelope_sender) return false;
   if (!q.recipient.empty() && r.recipient != q.recipient) return false;
   if (!q.account_id.empty() && r.account_id != q.account_id) return false;
+  auto domain_of = [](const std::string& a) { return a.substr(a.rfind('@') + 1); };
+  if (!q.recipient_domain.empty() && domain_of(r.recipient) != q.recipient_domain) return false;
+  if (!q.sender_domain.empty() && domain_of(r.envelope_sender) != q.sender_domain) return false;
+  if (!q.subject_prefix.empty() && r.subject.rfind(q.subject_prefix, 0) != 0) return false;
   if (q.since != 0 && r.time < q.since) return false;
   if (q.until != 0 && r.time > q.until) return false;
   return true;

@@ -6,7 +6,8 @@
 //   Records are never updated in place: a retry after a temporary failure adds a new record.
 // - query() returns records matching every non-empty field of the query, newest first,
 //   at most `limit`. Text fields compare exactly (message_id, sender, recipient are
-//   lower-cased addresses / the Message-ID as written); `since`/`until` bound `time`.
+//   lower-cased addresses / the Message-ID as written), except subject_prefix (a prefix);
+//   `since`/`until` bound `time`.
 // - Errors: unavailable (database down: the queue keeps the message state and retries the
 //   log write later), io_error, invalid_argument (bad query).
 //
@@ -62,6 +63,9 @@ struct DeliveryQuery {
   std::string envelope_sender;
   std::string recipient;
   std::string account_id;
+  std::string recipient_domain;  // the part after the last '@' of recipient (lower-case)
+  std::string sender_domain;     // the part after the last '@' of envelope_sender (lower-case)
+  std::string subject_prefix;    // Subject starts with this (MariaDB: case-insensitive)
   int64_t since = 0;  // 0 = unbounded
   int64_t until = 0;  // 0 = unbounded
   size_t limit = 100;

@@ -14,6 +14,17 @@ namespace mailroom::queue {
 
 namespace {
 
+// LIKE 'prefix%' with the pattern characters of the prefix escaped ('!' as the escape).
+std::string like_prefix(const std::string& prefix) {
+  if (prefix.empty()) return {};
+  std::string out;
+  for (char c : prefix) {
+    if (c == '%' || c == '_' || c == '!') out += '!';
+    out += c;
+  }
+  return out + '%';
+}
+
 // Keep identical to schema/sql/mariadb/002_delivery_log.sql (a unit test compares them).
 const char* kSchema = R"sql(CREATE TABLE IF NOT EXISTS delivery_log (
   id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -143,6 +154,10 @@ class MariaDbDeliveryLog final : public DeliveryLog {
     cond(q.envelope_sender, "envelope_sender = ?");
     cond(q.recipient, "recipient = ?");
     cond(q.account_id, "account_id = ?");
+    // The persistent domain columns and the subject(191) prefix index serve these (002_*.sql).
+    cond(q.recipient_domain, "recipient_domain = ?");
+    cond(q.sender_domain, "sender_domain = ?");
+    cond(like_prefix(q.subject_prefix), "subject LIKE ? ESCAPE '!'");
     if (q.since != 0) cond(std::to_string(q.since), "time >= ?");
     if (q.until != 0) cond(std::to_string(q.until), "time <= ?");
     size_t limit = std::min<size_t>(q.limit, 100000);

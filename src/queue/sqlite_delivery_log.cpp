@@ -112,6 +112,14 @@ class SqliteDeliveryLog final : public DeliveryLog {
     cond(q.envelope_sender, "envelope_sender");
     cond(q.recipient, "recipient");
     cond(q.account_id, "account_id");
+    // Domain and subject searches scan (one node's log); MariaDB indexes them for 10M rows.
+    cond(q.recipient_domain, "substr(recipient, instr(recipient, '@') + 1)");
+    cond(q.sender_domain, "substr(envelope_sender, instr(envelope_sender, '@') + 1)");
+    if (!q.subject_prefix.empty()) {
+      sql += " AND substr(subject, 1, length(?)) = ?";
+      texts.push_back(q.subject_prefix);
+      texts.push_back(q.subject_prefix);
+    }
     if (q.since != 0) sql += " AND time >= " + std::to_string(q.since);
     if (q.until != 0) sql += " AND time <= " + std::to_string(q.until);
     sql += " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
