@@ -7,6 +7,7 @@
 
 #include "src/core/address.h"
 #include "src/imap/session.h"
+#include "src/imap/thread.h"
 #include "src/mime/facts.h"
 
 namespace mailroom::imap {
@@ -162,135 +163,27 @@ bool uses_modseq(const proto::SearchKey& k) {
   return false;
 }
 
-// RFC 5256 2.1 base subject (simplified: decoded, folded, reply/forward markers removed).
-std::string base_subject(const std::string& subject) {
-  std::string s = mime::fold_case(subject);
-  for (auto& c : s) {
-    if (c == '\t') c = ' ';
-  }
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    size_t b = s.find_first_not_of(' ');
-    s.erase(0, b == std::string::npos ? s.size() : b);
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    if (s.size() >= 5 && s.compare(s.size() - 5, 5, "(fwd)") == 0) {
-      s.resize(s.size() - 5);
-      changed = true;
-      continue;
-    }
-    for (const char* p : {"re:", "fw:", "fwd:"}) {
-      size_t n = std::strlen(p);
-      if (s.compare(0, n, p) == 0) {
-        s.erase(0, n);
-        changed = true;
-      }
-    }
-    if (!s.empty() && s[0] == '[') {
-      size_t close = s.find(']');
-      if (close != std::string::npos && close + 1 < s.size()) {
-        s.erase(0, close + 1);
-        changed = true;
-      }
-    }
-  }
-  return s;
-}
-
 struct Row {
   Candidate c;
   mime::Facts facts;
+  std::string base_subject;  // RFC 5256 2.1, for SORT SUBJECT
 };
 
 std::string thread_ids(const std::vector<Row>& rows, const std::string& algorithm, bool uid) {
-  auto id = [&](size_t i) { return std::to_string(uid ? rows[i].c.meta.uid : rows[i].c.seq); };
-  auto date = [&](size_t i) {
-    return rows[i].facts.sent_date ? rows[i].facts.sent_date : rows[i].c.meta.internal_date;
-  };
-  std::string out;
-  if (algorithm == "ORDEREDSUBJECT") {
-    std::map<std::string, std::vector<size_t>> groups;
-    for (size_t i = 0; i < rows.size(); ++i) groups[base_subject(rows[i].facts.subject)].push_back(i);
-    std::vector<std::vector<size_t>> threads;
-    for (auto& [k, v] : groups) {
-      std::stable_sort(v.begin(), v.end(), [&](size_t a, size_t b) { return date(a) < date(b); });
-      threads.push_back(v);
-    }
-    std::stable_sort(threads.begin(), threads.end(),
-                     [&](const auto& a, const auto& b) { return date(a[0]) < date(b[0]); });
-    for (const auto& t : threads) {
-      out += "(" + id(t[0]);
-      if (t.size() == 2) out += " " + id(t[1]);
-      if (t.size() > 2) {
-        out += " ";
-        for (size_t k = 1; k < t.size(); ++k) out += "(" + id(t[k]) + ")";
-      }
-      out += ")";
-    }
-    return out;
+  std::vector<ThreadItem> items;
+  items.reserve(rows.size());
+  for (const auto& r : rows) {
+    ThreadItem t;
+    t.id = uid ? r.c.meta.uid : r.c.seq;
+    // RFC 5256 2.2: the sent date, or INTERNALDATE when the Date: header is missing/invalid.
+    t.sent_date = r.facts.sent_date ? r.facts.sent_date : r.c.meta.internal_date;
+    t.subject = r.facts.subject;
+    t.message_id = r.facts.message_id;
+    t.references = r.facts.references;
+    t.in_reply_to = r.facts.in_reply_to;
+    items.push_back(std::move(t));
   }
-  // REFERENCES (RFC 5256 2.2, simplified): parent = the last referenced message present.
-  std::map<std::string, size_t> by_id;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (!rows[i].facts.message_id.empty()) by_id.emplace(rows[i].facts.message_id, i);
-  }
-  std::vector<std::vector<size_t>> children(rows.size());
-  std::vector<size_t> roots;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    std::string refs = rows[i].facts.references + " " + rows[i].facts.in_reply_to;
-    std::optional<size_t> parent;
-    size_t pos = 0;
-    while ((pos = refs.find('<', pos)) != std::string::npos) {
-      size_t end = refs.find('>', pos);
-      if (end == std::string::npos) break;
-      auto it = by_id.find(refs.substr(pos, end - pos + 1));
-      if (it != by_id.end() && it->second != i) parent = it->second;
-      pos = end + 1;
-    }
-    // Refuse cycles: the parent must not descend from i.
-    if (parent) {
-      size_t p = *parent;
-      bool cycle = false;
-      for (int guard = 0; guard < 1000; ++guard) {
-        if (p == i) {
-          cycle = true;
-          break;
-        }
-        bool found = false;
-        for (size_t q = 0; q < rows.size() && !found; ++q) {
-          for (size_t ch : children[q]) {
-            if (ch == p) {
-              p = q;
-              found = true;
-              break;
-            }
-          }
-        }
-        if (!found) break;
-      }
-      if (cycle) parent.reset();
-    }
-    if (parent) children[*parent].push_back(i);
-    else roots.push_back(i);
-  }
-  auto by_date = [&](size_t a, size_t b) { return date(a) < date(b) || (date(a) == date(b) && a < b); };
-  std::sort(roots.begin(), roots.end(), by_date);
-  for (auto& c : children) std::sort(c.begin(), c.end(), by_date);
-  std::function<std::string(size_t)> render = [&](size_t n) -> std::string {
-    std::string s = id(n);
-    size_t cur = n;
-    while (children[cur].size() == 1) {
-      cur = children[cur][0];
-      s += " " + id(cur);
-    }
-    if (children[cur].size() > 1) {
-      s += " ";
-      for (size_t c : children[cur]) s += "(" + render(c) + ")";
-    }
-    return s;
-  };
-  for (size_t r : roots) out += "(" + render(r) + ")";
-  return out;
+  return algorithm == "ORDEREDSUBJECT" ? thread_orderedsubject(items) : thread_references(items);
 }
 
 }  // namespace
@@ -337,7 +230,11 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
 
   if (c.name == "SORT") {
     auto date = [](const Row& r) { return r.facts.sent_date ? r.facts.sent_date : r.c.meta.internal_date; };
-    std::vector<std::string> subj(rows.size());
+    for (const auto& [key, rev] : c.sort) {
+      if (key != "SUBJECT") continue;
+      for (auto& r : rows) r.base_subject = base_subject(r.facts.subject).text;
+      break;
+    }
     std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
       for (const auto& [key, rev] : c.sort) {
         int cmp = 0;
@@ -347,7 +244,7 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
         else if (key == "FROM") cmp = a.facts.sort_from.compare(b.facts.sort_from);
         else if (key == "TO") cmp = a.facts.sort_to.compare(b.facts.sort_to);
         else if (key == "CC") cmp = a.facts.sort_cc.compare(b.facts.sort_cc);
-        else if (key == "SUBJECT") cmp = base_subject(a.facts.subject).compare(base_subject(b.facts.subject));
+        else if (key == "SUBJECT") cmp = a.base_subject.compare(b.base_subject);
         if (cmp != 0) return rev ? cmp > 0 : cmp < 0;
       }
       return a.c.seq < b.c.seq;

@@ -1,0 +1,382 @@
+// RFC 5256 base subject and threading. Written by hand: no library in Debian implements the
+// IMAP THREAD algorithms (GMime's threading is JWZ's without the RFC's pruning and merge rules).
+#include "src/imap/thread.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "src/mime/facts.h"
+
+namespace mailroom::imap {
+namespace {
+
+bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+// subj-blob = "[" *BLOBCHAR "]" *WSP ; returns the length at `p`, 0 when none.
+size_t blob_at(std::string_view s, size_t p) {
+  if (p >= s.size() || s[p] != '[') return 0;
+  size_t q = p + 1;
+  while (q < s.size() && s[q] != '[' && s[q] != ']') ++q;
+  if (q >= s.size() || s[q] != ']') return 0;
+  ++q;
+  while (q < s.size() && is_wsp(s[q])) ++q;
+  return q - p;
+}
+
+// subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":" ; length at `p`, 0 when none.
+size_t refwd_at(std::string_view s, size_t p) {
+  size_t q = p;
+  if (s.compare(q, 2, "re") == 0) q += 2;
+  else if (s.compare(q, 3, "fwd") == 0) q += 3;
+  else if (s.compare(q, 2, "fw") == 0) q += 2;
+  else return 0;
+  while (q < s.size() && is_wsp(s[q])) ++q;
+  q += blob_at(s, q);
+  if (q >= s.size() || s[q] != ':') return 0;
+  return q + 1 - p;
+}
+
+// subj-leader = (*subj-blob subj-refwd) / WSP ; length at the start, 0 when none.
+size_t leader(std::string_view s, bool& refwd) {
+  if (!s.empty() && is_wsp(s[0])) return 1;
+  size_t p = 0;
+  for (;;) {
+    if (size_t r = refwd_at(s, p)) {
+      refwd = true;
+      return p + r;
+    }
+    size_t b = blob_at(s, p);
+    if (!b) return 0;
+    p += b;
+  }
+}
+
+bool has_nonwsp(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return !is_wsp(c); });
+}
+
+}  // namespace
+
+BaseSubject base_subject(std::string_view decoded) {
+  BaseSubject out;
+  // (1) Case-fold (i;unicode-casemap), tabs and line breaks to spaces, runs of spaces to one.
+  std::string folded = mime::fold_case(decoded);
+  std::string s;
+  for (char c : folded) {
+    if (c == '\t' || c == '\r' || c == '\n') c = ' ';
+    if (c == ' ' && !s.empty() && s.back() == ' ') continue;
+    s += c;
+  }
+  for (;;) {
+    // (2) Remove trailing subj-trailer ("(fwd)" / WSP) repeatedly.
+    for (;;) {
+      if (!s.empty() && s.back() == ' ') {
+        s.pop_back();
+      } else if (s.size() >= 5 && s.compare(s.size() - 5, 5, "(fwd)") == 0) {
+        s.resize(s.size() - 5);
+        out.reply_or_forward = true;
+      } else {
+        break;
+      }
+    }
+    // (3)-(5) Remove subj-leader, then a subj-blob that leaves a non-empty base, until stable.
+    for (bool changed = true; changed;) {
+      changed = false;
+      while (size_t n = leader(s, out.reply_or_forward)) {
+        s.erase(0, n);
+        changed = true;
+      }
+      size_t b = blob_at(s, 0);
+      if (b && has_nonwsp(std::string_view(s).substr(b))) {
+        s.erase(0, b);
+        changed = true;
+      }
+    }
+    // (6) subj-fwd = "[fwd:" subject "]": unwrap and go back to (2).
+    if (s.size() >= 6 && s.compare(0, 5, "[fwd:") == 0 && s.back() == ']') {
+      s = s.substr(5, s.size() - 6);
+      out.reply_or_forward = true;
+      continue;
+    }
+    break;
+  }
+  out.text = std::move(s);
+  return out;
+}
+
+namespace {
+
+// Threads as nested lists of item indexes; -1 marks a dummy (no message).
+struct Node {
+  int item = -1;
+  int parent = -1;
+  std::vector<int> children;
+  bool dead = false;
+};
+
+// Renders a thread rooted at `n` (RFC 5256 4: thread-members / thread-nested).
+void render(const std::vector<Node>& nodes, const std::vector<ThreadItem>& items, int n,
+            std::string& out) {
+  const Node* cur = &nodes[n];
+  if (cur->item < 0) {
+    // A dummy: its children are siblings (a dummy with one child is that child).
+    if (cur->children.size() == 1) {
+      render(nodes, items, cur->children[0], out);
+      return;
+    }
+    for (int c : cur->children) {
+      out += '(';
+      render(nodes, items, c, out);
+      out += ')';
+    }
+    return;
+  }
+  out += std::to_string(items[cur->item].id);
+  while (cur->children.size() == 1 && nodes[cur->children[0]].item >= 0) {
+    cur = &nodes[cur->children[0]];
+    out += ' ' + std::to_string(items[cur->item].id);
+  }
+  if (cur->children.empty()) return;
+  out += ' ';
+  for (int c : cur->children) {
+    out += '(';
+    render(nodes, items, c, out);
+    out += ')';
+  }
+}
+
+// Message IDs in a header value, in order ("<a@b> <c@d>"): each "<...>" without whitespace.
+std::vector<std::string> msg_ids(std::string_view v) {
+  std::vector<std::string> ids;
+  size_t p = 0;
+  while ((p = v.find('<', p)) != std::string_view::npos) {
+    size_t e = v.find('>', p);
+    if (e == std::string_view::npos) break;
+    std::string_view id = v.substr(p, e - p + 1);
+    if (id.size() > 2 && id.find_first_of(" \t\r\n<", 1) == std::string_view::npos)
+      ids.emplace_back(id);
+    p = e + 1;
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::string thread_orderedsubject(const std::vector<ThreadItem>& items) {
+  // RFC 5256 2.1 ORDEREDSUBJECT: sort by (base subject, sent date), split into threads by
+  // base subject, threads ordered by the sent date of their first message.
+  std::map<std::string, std::vector<size_t>> groups;
+  for (size_t i = 0; i < items.size(); ++i)
+    groups[base_subject(items[i].subject).text].push_back(i);
+  auto before = [&](size_t a, size_t b) {
+    return items[a].sent_date < items[b].sent_date ||
+           (items[a].sent_date == items[b].sent_date && a < b);
+  };
+  std::vector<std::vector<size_t>> threads;
+  for (auto& [k, v] : groups) {
+    std::stable_sort(v.begin(), v.end(), before);
+    threads.push_back(v);
+  }
+  std::stable_sort(threads.begin(), threads.end(),
+                   [&](const auto& a, const auto& b) { return before(a[0], b[0]); });
+  std::string out;
+  for (const auto& t : threads) {
+    out += "(" + std::to_string(items[t[0]].id);
+    if (t.size() == 2) out += " " + std::to_string(items[t[1]].id);
+    if (t.size() > 2) {
+      out += " ";
+      for (size_t k = 1; k < t.size(); ++k) out += "(" + std::to_string(items[t[k]].id) + ")";
+    }
+    out += ")";
+  }
+  return out;
+}
+
+std::string thread_references(const std::vector<ThreadItem>& items) {
+  std::vector<Node> nodes;
+  std::unordered_map<std::string, int> by_id;
+  auto make = [&]() {
+    nodes.emplace_back();
+    return static_cast<int>(nodes.size() - 1);
+  };
+  auto container = [&](const std::string& id) {
+    auto it = by_id.find(id);
+    if (it != by_id.end()) return it->second;
+    int n = make();
+    by_id.emplace(id, n);
+    return n;
+  };
+  // Is `a` equal to `b` or below it?
+  auto descends = [&](int a, int b) {
+    for (int p = a; p >= 0; p = nodes[p].parent)
+      if (p == b) return true;
+    return false;
+  };
+  auto unlink = [&](int c) {
+    int p = nodes[c].parent;
+    if (p < 0) return;
+    auto& ch = nodes[p].children;
+    ch.erase(std::remove(ch.begin(), ch.end(), c), ch.end());
+    nodes[c].parent = -1;
+  };
+  auto link = [&](int parent, int child) {
+    nodes[child].parent = parent;
+    nodes[parent].children.push_back(child);
+  };
+
+  // (1) Link messages by their references.
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto own = msg_ids(items[i].message_id);
+    int me = -1;
+    if (!own.empty()) {
+      int c = container(own[0]);
+      // A duplicate Message-ID: only the first message (lowest sequence number) keeps it.
+      if (nodes[c].item < 0) me = c;
+    }
+    if (me < 0) me = make();
+    nodes[me].item = static_cast<int>(i);
+    auto refs = msg_ids(items[i].references);
+    if (refs.empty()) {
+      auto irt = msg_ids(items[i].in_reply_to);
+      if (!irt.empty()) refs.push_back(irt[0]);
+    }
+    // (1A) Each reference is the parent of the next, unless already parented or a loop.
+    for (size_t k = 0; k + 1 < refs.size(); ++k) {
+      int parent = container(refs[k]);
+      int child = container(refs[k + 1]);
+      if (nodes[child].parent < 0 && !descends(parent, child)) link(parent, child);
+    }
+    // (1B) The last reference is the message's parent (replacing a truncated chain's guess).
+    unlink(me);
+    if (!refs.empty()) {
+      int parent = container(refs.back());
+      if (!descends(parent, me)) link(parent, me);
+    }
+  }
+  // (2) The root set; (3) the ID table is no longer needed.
+  std::vector<int> roots;
+  for (int n = 0; n < static_cast<int>(nodes.size()); ++n)
+    if (nodes[n].parent < 0) roots.push_back(n);
+
+  // (4) Prune dummies: empty ones go, others hand their children to their parent — except
+  // at the root level, where a dummy keeps two or more children.
+  std::function<std::vector<int>(const std::vector<int>&, int, bool)> prune =
+      [&](const std::vector<int>& list, int parent, bool at_root) {
+        std::vector<int> out;
+        for (int c : list) {
+          nodes[c].children = prune(nodes[c].children, c, false);
+          if (nodes[c].item >= 0) {
+            out.push_back(c);
+          } else if (nodes[c].children.empty()) {
+            nodes[c].dead = true;
+          } else if (!at_root || nodes[c].children.size() == 1) {
+            for (int g : nodes[c].children) {
+              nodes[g].parent = parent;
+              out.push_back(g);
+            }
+            nodes[c].children.clear();
+            nodes[c].dead = true;
+          } else {
+            out.push_back(c);
+          }
+        }
+        return out;
+      };
+  roots = prune(roots, -1, true);
+
+  // Sent date order (6), used below too: dummies take the date of their first child.
+  struct Key {
+    int64_t date;
+    size_t seq;
+  };
+  std::function<Key(int)> key = [&](int n) -> Key {
+    if (nodes[n].item >= 0)
+      return {items[nodes[n].item].sent_date, static_cast<size_t>(nodes[n].item)};
+    return nodes[n].children.empty() ? Key{0, 0} : key(nodes[n].children[0]);
+  };
+  auto before = [&](int a, int b) {
+    Key ka = key(a), kb = key(b);
+    return ka.date < kb.date || (ka.date == kb.date && ka.seq < kb.seq);
+  };
+  std::function<void(int)> sort_children = [&](int n) {
+    for (int c : nodes[n].children) sort_children(c);
+    std::stable_sort(nodes[n].children.begin(), nodes[n].children.end(), before);
+  };
+  for (int r : roots) sort_children(r);
+  std::stable_sort(roots.begin(), roots.end(), before);
+
+  // (5) Gather root threads with the same base subject.
+  auto thread_subject = [&](int n) -> std::optional<BaseSubject> {
+    int m = nodes[n].item >= 0 ? n : (nodes[n].children.empty() ? -1 : nodes[n].children[0]);
+    if (m < 0 || nodes[m].item < 0) return std::nullopt;
+    BaseSubject b = base_subject(items[nodes[m].item].subject);
+    if (b.text.empty()) return std::nullopt;
+    return b;
+  };
+  std::unordered_map<std::string, int> table;
+  std::unordered_map<int, bool> refwd;  // reply_or_forward of root messages
+  for (int r : roots) {  // (5B)
+    auto subj = thread_subject(r);
+    if (!subj) continue;
+    refwd[r] = subj->reply_or_forward;
+    auto it = table.find(subj->text);
+    if (it == table.end()) {
+      table.emplace(subj->text, r);
+      continue;
+    }
+    int t = it->second;
+    bool t_dummy = nodes[t].item < 0, r_dummy = nodes[r].item < 0;
+    if (!t_dummy && (r_dummy || (refwd[t] && !subj->reply_or_forward))) it->second = r;
+  }
+  std::vector<int> merged_roots;
+  for (int r : roots) {  // (5C)
+    if (nodes[r].parent >= 0 || nodes[r].dead) continue;  // merged into a later table entry
+    auto subj = thread_subject(r);
+    if (!subj) {
+      merged_roots.push_back(r);
+      continue;
+    }
+    int& t = table[subj->text];
+    if (t == r) {
+      merged_roots.push_back(r);
+      continue;
+    }
+    bool t_dummy = nodes[t].item < 0, r_dummy = nodes[r].item < 0;
+    if (t_dummy && r_dummy) {
+      for (int c : nodes[r].children) link(t, c);
+      nodes[r].children.clear();
+      nodes[r].dead = true;
+    } else if (t_dummy || (refwd[r] && !refwd[t])) {
+      link(t, r);
+    } else {
+      // A new dummy holds both; it takes the table's place (and its place among the roots).
+      int d = make();
+      int old = t;
+      t = d;
+      auto pos = std::find(merged_roots.begin(), merged_roots.end(), old);
+      if (pos != merged_roots.end()) *pos = d;
+      else merged_roots.push_back(d);
+      link(d, old);
+      link(d, r);
+    }
+  }
+  roots.clear();
+  for (int r : merged_roots)
+    if (!nodes[r].dead && nodes[r].parent < 0) roots.push_back(r);
+  // (6) Sort every set of siblings and the roots by sent date.
+  for (int r : roots) sort_children(r);
+  std::stable_sort(roots.begin(), roots.end(), before);
+
+  std::string out;
+  for (int r : roots) {
+    out += '(';
+    render(nodes, items, r, out);
+    out += ')';
+  }
+  return out;
+}
+
+}  // namespace mailroom::imap

@@ -1,0 +1,105 @@
+// RFC 5256 base subject and THREAD algorithms (src/imap/thread.h).
+#include "src/imap/thread.h"
+
+#include <gtest/gtest.h>
+
+namespace mailroom::imap {
+namespace {
+
+ThreadItem msg(uint32_t id, int64_t date, std::string subject, std::string message_id,
+               std::string references = "", std::string in_reply_to = "") {
+  ThreadItem t;
+  t.id = id;
+  t.sent_date = date;
+  t.subject = std::move(subject);
+  t.message_id = std::move(message_id);
+  t.references = std::move(references);
+  t.in_reply_to = std::move(in_reply_to);
+  return t;
+}
+
+TEST(BaseSubject, RemovesLeadersTrailersAndBlobs) {
+  auto b = base_subject("Re: [foo] Fwd: Hello (fwd)");
+  EXPECT_EQ(b.text, "hello");
+  EXPECT_TRUE(b.reply_or_forward);
+  EXPECT_EQ(base_subject("RE[2]: Status").text, "status");
+  EXPECT_EQ(base_subject("[fwd: Re: Lunch]").text, "lunch");
+  EXPECT_TRUE(base_subject("[fwd: Lunch]").reply_or_forward);
+  auto plain = base_subject("  Quarterly \t  report  ");
+  EXPECT_EQ(plain.text, "quarterly report");
+  EXPECT_FALSE(plain.reply_or_forward);
+  // A blob that would leave nothing is the subject itself (RFC 5256 2.1 step 4).
+  EXPECT_EQ(base_subject("[PATCH]").text, "[patch]");
+  EXPECT_EQ(base_subject("[list] news").text, "news");
+  EXPECT_EQ(base_subject("Re:").text, "");
+  EXPECT_EQ(base_subject("Reply to all").text, "reply to all");
+}
+
+TEST(ThreadReferences, ChainsAndBranches) {
+  std::vector<ThreadItem> v = {msg(1, 100, "a", "<a@x>"), msg(2, 200, "Re: a", "<b@x>", "<a@x>"),
+                               msg(3, 300, "Re: a", "<c@x>", "<a@x> <b@x>")};
+  EXPECT_EQ(thread_references(v), "(1 2 3)");
+  v = {msg(1, 100, "a", "<a@x>"), msg(2, 200, "Re: a", "<b@x>", "<a@x>"),
+       msg(3, 300, "Re: a", "<c@x>", "", "<a@x>")};
+  EXPECT_EQ(thread_references(v), "(1 (2)(3))");
+}
+
+TEST(ThreadReferences, DummyParentAtRootKeepsSiblings) {
+  // Both reply to a message that is not in the mailbox: a dummy root with two children.
+  std::vector<ThreadItem> v = {msg(1, 100, "Re: gone", "<b@x>", "<missing@x>"),
+                               msg(2, 200, "Re: gone", "<c@x>", "<missing@x>")};
+  EXPECT_EQ(thread_references(v), "((1)(2))");
+  // One child only: promoted to the root.
+  v = {msg(1, 100, "Re: gone", "<b@x>", "<missing@x>")};
+  EXPECT_EQ(thread_references(v), "(1)");
+}
+
+TEST(ThreadReferences, MergesByBaseSubject) {
+  // RFC 5256 2.2 step 5: a reply without references joins the thread of its original.
+  std::vector<ThreadItem> v = {msg(1, 100, "Lunch", "<a@x>"), msg(2, 300, "Other", "<o@x>"),
+                               msg(3, 200, "Re: Lunch", "<b@x>")};
+  EXPECT_EQ(thread_references(v), "(1 3)(2)");
+  // Two originals with the same subject: a new dummy holds both.
+  v = {msg(1, 100, "Lunch", "<a@x>"), msg(2, 200, "Lunch", "<b@x>")};
+  EXPECT_EQ(thread_references(v), "((1)(2))");
+  // A dummy thread and a message thread with the same subject: the message joins the dummy.
+  v = {msg(1, 100, "Re: Lunch", "<b@x>", "<gone@x>"), msg(2, 200, "Re: Lunch", "<c@x>", "<gone@x>"),
+       msg(3, 300, "Lunch", "<d@x>")};
+  EXPECT_EQ(thread_references(v), "((1)(2)(3))");
+  // Empty base subjects are never merged.
+  v = {msg(1, 100, "Re:", "<a@x>"), msg(2, 200, "", "<b@x>")};
+  EXPECT_EQ(thread_references(v), "(1)(2)");
+}
+
+TEST(ThreadReferences, SortsBySentDateThenSequence) {
+  std::vector<ThreadItem> v = {msg(1, 300, "x", "<a@x>"), msg(2, 100, "y", "<b@x>"),
+                               msg(3, 100, "z", "<c@x>")};
+  EXPECT_EQ(thread_references(v), "(2)(3)(1)");
+  v = {msg(1, 100, "x", "<a@x>"), msg(2, 500, "Re: x", "<b@x>", "<a@x>"),
+       msg(3, 400, "Re: x", "<c@x>", "<a@x>")};
+  EXPECT_EQ(thread_references(v), "(1 (3)(2))");
+}
+
+TEST(ThreadReferences, SurvivesLoopsDuplicatesAndGarbage) {
+  std::vector<ThreadItem> v = {msg(1, 100, "a", "<a@x>", "<b@x>"), msg(2, 200, "b", "<b@x>", "<a@x>")};
+  std::string t = thread_references(v);
+  EXPECT_NE(t.find('1'), std::string::npos);
+  EXPECT_NE(t.find('2'), std::string::npos);
+  // Duplicate Message-ID: the second message gets its own identity.
+  v = {msg(1, 100, "a", "<a@x>"), msg(2, 200, "b", "<a@x>"), msg(3, 300, "c", "<c@x>", "<a@x>")};
+  EXPECT_EQ(thread_references(v), "(1 3)(2)");
+  v = {msg(1, 100, "a", "no brackets", "<<>> <", "garbage"), msg(2, 200, "b", "")};
+  EXPECT_EQ(thread_references(v), "(1)(2)");
+  // A message referencing itself.
+  v = {msg(1, 100, "a", "<a@x>", "<a@x>")};
+  EXPECT_EQ(thread_references(v), "(1)");
+}
+
+TEST(ThreadOrderedSubject, GroupsBySubject) {
+  std::vector<ThreadItem> v = {msg(1, 100, "b", ""), msg(2, 50, "a", ""), msg(3, 200, "Re: b", ""),
+                               msg(4, 300, "re: B", ""), msg(5, 60, "Re: a", "")};
+  EXPECT_EQ(thread_orderedsubject(v), "(2 5)(1 (3)(4))");
+}
+
+}  // namespace
+}  // namespace mailroom::imap
