@@ -1,6 +1,7 @@
 // The listener's entry point.
 #include "src/core/log.h"
 #include "src/imap/imap_server.h"
+#include "src/imap/recent.h"
 #include "src/imap/session.h"
 
 namespace mailroom::imap {
@@ -15,6 +16,8 @@ asio::awaitable<void> run_session(net::Connection& c, core::Services& services,
 
 net::SessionHandler make_session_handler(core::Services& services, const Options& options) {
   auto shared = std::make_shared<Options>(options);
+  // \Recent claims survive restarts (RFC 3501 2.3.2).
+  if (!services.data_dir.empty()) RecentTracker::instance().set_directory(services.data_dir + "/imap/recent");
   net::SessionHandler h;
   h.run = [&services, shared](net::Connection& c) { return run_session(c, services, shared); };
   h.reject = [](net::RejectReason why) -> std::string {

@@ -5,12 +5,23 @@
 #include <mutex>
 
 namespace mailroom::imap {
+namespace {
+
+// A session keeps one MessageMeta per message of its selected mailbox, also while it IDLEs
+// for hours: drop what IMAP never reads (the POP3 retrieval mark, the file id).
+void slim(store::MessageMeta& m) {
+  std::string().swap(m.guid);
+  std::string().swap(m.retrieved_by);
+}
+
+}  // namespace
 
 void MailboxView::load(const store::Snapshot& snap, uint32_t recent_after) {
   uid_validity = snap.uid_validity;
   uid_next = snap.uid_next;
   highest_modseq = snap.highest_modseq;
   messages = snap.messages;
+  for (auto& m : messages) slim(m);
   recent.clear();
   pending_expunge.clear();
   for (const auto& m : messages) {
@@ -76,9 +87,11 @@ uint32_t MailboxView::apply(const store::Changes& changes, const SyncOptions& op
       bool differs = m->flags != c.flags || m->keywords != c.keywords;
       bool modseq_moved = m->modseq != c.modseq;
       *m = c;
+      slim(*m);
       if (differs || (opts.with_modseq && modseq_moved)) out.push_back(fetch_flags_line(*m, opts));
     } else if (c.uid > max_uid() && !pending_expunge.count(c.uid)) {
       messages.push_back(c);
+      slim(messages.back());
       ++added;
     }
   }
@@ -132,31 +145,6 @@ std::string compact_set(const std::vector<uint32_t>& sorted) {
     i = j + 1;
   }
   return s;
-}
-
-namespace {
-std::mutex g_recent_mutex;
-std::map<std::string, uint32_t> g_recent;
-}  // namespace
-
-RecentTracker& RecentTracker::instance() {
-  static RecentTracker t;
-  return t;
-}
-
-uint32_t RecentTracker::claim(const std::string& account_id, const std::string& mailbox,
-                              uint32_t up_to) {
-  std::lock_guard lock(g_recent_mutex);
-  uint32_t& v = g_recent[account_id + '\0' + mailbox];
-  uint32_t before = v;
-  v = std::max(v, up_to);
-  return before;
-}
-
-uint32_t RecentTracker::peek(const std::string& account_id, const std::string& mailbox) {
-  std::lock_guard lock(g_recent_mutex);
-  auto it = g_recent.find(account_id + '\0' + mailbox);
-  return it == g_recent.end() ? 0 : it->second;
 }
 
 }  // namespace mailroom::imap

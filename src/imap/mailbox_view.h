@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "src/imap/recent.h"
 #include "src/store/mail_store.h"
 
 namespace mailroom::imap {
@@ -63,15 +64,5 @@ class MailboxView {
 
 // Formats a sorted UID list as a compact sequence set "1:3,7".
 std::string compact_set(const std::vector<uint32_t>& sorted);
-
-// Process-wide \Recent bookkeeping (RFC 3501 2.3.2: only one session sees a message as
-// \Recent). In memory: after a restart the next session to select a mailbox claims all.
-class RecentTracker {
- public:
-  static RecentTracker& instance();
-  // Returns the highest UID claimed before, and records `up_to` as claimed.
-  uint32_t claim(const std::string& account_id, const std::string& mailbox, uint32_t up_to);
-  uint32_t peek(const std::string& account_id, const std::string& mailbox);
-};
 
 }  // namespace mailroom::imap

@@ -159,7 +159,8 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   if (added) {
     uint32_t recent_count = 0;
     if (!view->read_only) {
-      uint32_t prev = RecentTracker::instance().claim(account, name, view->max_uid());
+      uint32_t prev =
+          RecentTracker::instance().claim(account, name, view->uid_validity, view->max_uid());
       for (const auto& m : view->messages) {
         if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
       }

@@ -173,7 +173,7 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
   if (!info) co_return std::nullopt;
   uint32_t recent = 0;
   if (want_recent) {
-    uint32_t after = RecentTracker::instance().peek(account, mailbox);
+    uint32_t after = RecentTracker::instance().peek(account, mailbox, info->uid_validity);
     auto fn4 = [&s, &account, &mailbox] { return s.services.store->snapshot(account, mailbox); };
     auto snap = co_await s.blocking(fn4);
     if (snap) {

@@ -25,8 +25,9 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   view.name = mailbox;
   view.read_only = examine;
   uint32_t max_uid = snap->messages.empty() ? 0 : snap->messages.back().uid;
-  uint32_t recent_after = examine ? RecentTracker::instance().peek(account, mailbox)
-                                  : RecentTracker::instance().claim(account, mailbox, max_uid);
+  auto& tracker = RecentTracker::instance();
+  uint32_t recent_after = examine ? tracker.peek(account, mailbox, snap->uid_validity)
+                                  : tracker.claim(account, mailbox, snap->uid_validity, max_uid);
   view.load(*snap, recent_after);
 
   s.untagged("FLAGS " + view.mailbox_flags());
