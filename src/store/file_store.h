@@ -70,6 +70,8 @@ class FileStore final : public MailStore {
                         SpecialUse use) override;
   Status delete_mailbox(const std::string& account_id, const std::string& mailbox,
                         bool delete_children) override;
+  Status delete_mailbox_keep_inferiors(const std::string& account_id,
+                                       const std::string& mailbox) override;
   Status rename_mailbox(const std::string& account_id, const std::string& from,
                         const std::string& to) override;
   Status set_subscribed(const std::string& account_id, const std::string& mailbox,
@@ -110,6 +112,9 @@ class FileStore final : public MailStore {
   Result<CopyResult> copy_or_move(const std::string& account_id, const std::string& from,
                                   const std::vector<uint32_t>& uids, const std::string& to,
                                   const Quota* quota, bool move);
+  enum class Inferiors { refuse, remove, keep };
+  Status delete_mailbox_impl(const std::string& account_id, const std::string& mailbox,
+                             Inferiors inferiors);
 
   StoreOptions options_;
   std::mutex cache_mu_;

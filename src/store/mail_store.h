@@ -167,6 +167,12 @@ class MailStore {
   // semantics are the IMAP server's; here: delete_children=false refuses if children exist).
   virtual Status delete_mailbox(const std::string& account_id, const std::string& mailbox,
                                 bool delete_children = false) = 0;
+  // RFC 3501 6.3.4: deletes the mailbox and its messages but keeps its inferiors (the name
+  // then lives on only as their parent, \Noselect in LIST). Default: delete_mailbox(false).
+  virtual Status delete_mailbox_keep_inferiors(const std::string& account_id,
+                                               const std::string& mailbox) {
+    return delete_mailbox(account_id, mailbox, false);
+  }
   // Renames a mailbox and its children. Renaming INBOX moves its messages into a new mailbox
   // and leaves INBOX empty (RFC 3501 6.3.5).
   virtual Status rename_mailbox(const std::string& account_id, const std::string& from,

@@ -120,6 +120,17 @@ Status FileStore::create_mailbox(const std::string& account_id, const std::strin
 
 Status FileStore::delete_mailbox(const std::string& account_id, const std::string& mailbox,
                                  bool delete_children) {
+  return delete_mailbox_impl(account_id, mailbox,
+                             delete_children ? Inferiors::remove : Inferiors::refuse);
+}
+
+Status FileStore::delete_mailbox_keep_inferiors(const std::string& account_id,
+                                                const std::string& mailbox) {
+  return delete_mailbox_impl(account_id, mailbox, Inferiors::keep);
+}
+
+Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::string& mailbox,
+                                      Inferiors inferiors) {
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
   if (is_inbox(*name)) return core::invalid_argument("INBOX cannot be deleted");
@@ -138,8 +149,9 @@ Status FileStore::delete_mailbox(const std::string& account_id, const std::strin
     std::vector<std::string> victims;
     for (auto& n : all_names(db)) {
       if (n != *name && is_same_or_child(n, *name)) {
-        if (!delete_children) return core::invalid_argument("mailbox has children", *name);
-        victims.push_back(n);
+        if (inferiors == Inferiors::refuse)
+          return core::invalid_argument("mailbox has children", *name);
+        if (inferiors == Inferiors::remove) victims.push_back(n);
       }
     }
     victims.push_back(*name);

@@ -45,12 +45,25 @@ asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {
   if (*name == "INBOX") co_return Reply::no("[CANNOT] INBOX cannot be deleted");
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
-  auto fn2 = [&s, &account, &mailbox] { return s.services.store->delete_mailbox(account, mailbox, false); };
+  // RFC 3501 6.3.4: DELETE never removes inferior names; the deleted name stays as their
+  // \Noselect parent, and deleting such a \Noselect name is an error.
+  auto fn2 = [&s, &account, &mailbox] {
+    return s.services.store->delete_mailbox_keep_inferiors(account, mailbox);
+  };
   auto st = co_await s.blocking(fn2);
   if (!st) {
-    if (st.code() == core::Code::already_exists || st.code() == core::Code::busy ||
-        st.code() == core::Code::invalid_argument)
-      co_return Reply::no("[INUSE] " + st.client_message());
+    if (st.code() == core::Code::not_found) {
+      auto fn3 = [&s, &account] { return s.services.store->list_mailboxes(account); };
+      auto boxes = co_await s.blocking(fn3);
+      bool inferiors = false;
+      if (boxes) {
+        for (const auto& b : *boxes)
+          inferiors = inferiors || b.name.rfind(mailbox + "/", 0) == 0;
+      }
+      if (inferiors)
+        co_return Reply::no("[CANNOT] Name has inferior hierarchical names and is \\Noselect");
+    }
+    if (st.code() == core::Code::busy) co_return Reply::no("[INUSE] " + st.client_message());
     co_return Session::store_error(st);
   }
   if (s.view && s.view->name == mailbox) {

@@ -82,19 +82,31 @@ class Driver:
     passwords (alice/wonderland, bob/builder), for MAILROOM_IMAP_DRIVER=1 runs."""
 
     def __init__(self):
-        import json
         import os
-        import subprocess
         import tempfile
-        from harness import bin_dir, make_tls
+        from harness import make_tls
         self.base = tempfile.mkdtemp(prefix="imap-driver-")
         self.ca, self.cert, self.key = make_tls(os.path.join(self.base, "tls"))
         self.log_path = os.path.join(self.base, "driver.log")
         self.logf = open(self.log_path, "wb")
+        self._spawn()
+
+    def _spawn(self):
+        import json
+        import os
+        import subprocess
+        from harness import bin_dir
         self.proc = subprocess.Popen(
             [os.path.join(bin_dir(), "imap_driver"), self.base, self.cert, self.key],
             stdout=subprocess.PIPE, stderr=self.logf)
         self.ports = json.loads(self.proc.stdout.readline())
+
+    def restart(self):
+        """Stops the driver and starts it again on the same data directory."""
+        self.proc.terminate()
+        self.proc.wait(10)
+        self._spawn()
+        return self
 
     def seed_demo(self):
         pass

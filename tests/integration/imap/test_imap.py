@@ -529,5 +529,241 @@ class TestRobustness(ImapTestBase):
         self.assertEqual(w.read_response_line(), b"* BYE Too many invalid commands")
 
 
+def thread_msg(n, subject, date, refs=b""):
+    return (b"From: t@example.com\r\nSubject: " + subject + b"\r\nDate: " + date +
+            b"\r\nMessage-ID: <thr%d@example.com>\r\n" % n + refs + b"\r\nbody\r\n")
+
+
+class TestCompliance(ImapTestBase):
+    def test_select_and_examine_response_codes(self):
+        w = self.login()
+        self.fresh_mailbox(w, "Codes")
+        self.append(w, "Codes", SIMPLE)
+        u, t = w.cmd("SELECT Codes")
+        text = b"\n".join(u)
+        # RFC 3501 6.3.1: FLAGS, EXISTS, RECENT and the OK codes; tagged [READ-WRITE].
+        self.assertRegex(text, rb"\* FLAGS \(")
+        self.assertRegex(text, rb"\* OK \[PERMANENTFLAGS \([^)]*\\\*\)\]")
+        self.assertRegex(text, rb"\* OK \[UIDVALIDITY \d+\]")
+        self.assertRegex(text, rb"\* OK \[UIDNEXT 2\]")
+        self.assertRegex(text, rb"\* OK \[UNSEEN 1\]")
+        self.assertIn(b"* 1 EXISTS", u)
+        self.assertRegex(t, rb"^T\d+ OK \[READ-WRITE\]")
+        u, t = w.cmd("EXAMINE Codes")
+        self.assertRegex(t, rb"^T\d+ OK \[READ-ONLY\]")
+        self.assertIn(b"* OK [PERMANENTFLAGS ()] Read-only mailbox", u)
+        # A failed SELECT deselects (RFC 3501 6.3.1) and is a NO without TRYCREATE.
+        u, t = w.cmd("SELECT NoSuchBox")
+        self.assertRegex(t, rb"^T\d+ NO ")
+        self.assertNotIn(b"TRYCREATE", t)
+        _, t = w.cmd("FETCH 1 FLAGS")
+        self.assertRegex(t, rb"^T\d+ BAD ")
+        # APPEND and COPY to a missing mailbox: NO [TRYCREATE] (RFC 3501 6.3.11, 6.4.7).
+        tag = w.tag()
+        w.send("%s APPEND NoSuchBox {%d}\r\n" % (tag, len(SIMPLE)))
+        self.assertTrue(w.read_response_line().startswith(b"+"))
+        w.send(SIMPLE + b"\r\n")
+        _, t = w.until(tag)
+        self.assertRegex(t, rb"^T\d+ NO \[TRYCREATE\]")
+        w.cmd("SELECT Codes")
+        _, t = w.cmd("COPY 1 NoSuchBox")
+        self.assertRegex(t, rb"^T\d+ NO \[TRYCREATE\]")
+        _, t = w.cmd("UID COPY 1 Codes")
+        self.assertRegex(t, rb"^T\d+ OK \[COPYUID \d+ 1 2\]")
+        _, t = w.cmd("STATUS NoSuchBox (MESSAGES)")
+        self.assertRegex(t, rb"^T\d+ NO ")
+
+    def test_delete_with_inferiors_keeps_noselect_parent(self):
+        w = self.login()
+        for n in ["Par/Kid", "Par"]:
+            w.cmd("DELETE %s" % n)
+        self.assertIn(b"OK", w.cmd("CREATE Par")[1])
+        self.assertIn(b"OK", w.cmd("CREATE Par/Kid")[1])
+        self.append(w, "Par", SIMPLE)
+        # RFC 3501 6.3.4: DELETE removes the mailbox but not its inferiors ...
+        _, t = w.cmd("DELETE Par")
+        self.assertRegex(t, rb"^T\d+ OK ")
+        u, _ = w.cmd('LIST "" "Par*"')
+        par = [l for l in u if l.endswith(b' "Par"') or l.endswith(b" Par")]
+        self.assertEqual(len(par), 1, u)
+        self.assertIn(b"\\Noselect", par[0])
+        self.assertIn(b"\\HasChildren", par[0])
+        self.assertTrue(any(b"Par/Kid" in l for l in u), u)
+        _, t = w.cmd("SELECT Par")
+        self.assertRegex(t, rb"^T\d+ NO ")
+        # ... and deleting the \Noselect name that has inferiors is an error.
+        _, t = w.cmd("DELETE Par")
+        self.assertRegex(t, rb"^T\d+ NO ")
+        self.assertIn(b"inferior", t)
+        # The inferior is intact, and the name can be created again (new UIDVALIDITY).
+        u, t = w.cmd("SELECT Par/Kid")
+        self.assertRegex(t, rb"OK \[READ-WRITE\]")
+        self.assertIn(b"OK", w.cmd("CREATE Par")[1])
+        u, _ = w.cmd("SELECT Par")
+        self.assertIn(b"* 0 EXISTS", u)
+        w.cmd("UNSELECT")
+        self.assertIn(b"OK", w.cmd("DELETE Par/Kid")[1])
+        self.assertIn(b"OK", w.cmd("DELETE Par")[1])
+
+    def test_thread_references_merges_by_base_subject(self):
+        w = self.login()
+        self.fresh_mailbox(w, "Thr")
+        msgs = [
+            thread_msg(1, b"Lunch plans", b"Mon, 2 Nov 2026 10:00:00 +0000"),
+            thread_msg(2, b"Budget", b"Mon, 2 Nov 2026 10:05:00 +0000"),
+            # A reply whose client dropped References/In-Reply-To: joined by subject.
+            thread_msg(3, b"Re: Lunch plans", b"Mon, 2 Nov 2026 10:10:00 +0000"),
+            # A proper reply to 2.
+            thread_msg(4, b"Re: Budget", b"Mon, 2 Nov 2026 10:20:00 +0000",
+                       b"References: <thr2@example.com>\r\n"),
+            # Two replies to a message that is not in the mailbox: a dummy parent.
+            thread_msg(5, b"Re: Offsite", b"Mon, 2 Nov 2026 10:30:00 +0000",
+                       b"In-Reply-To: <gone@example.com>\r\n"),
+            thread_msg(6, b"Re: Offsite", b"Mon, 2 Nov 2026 10:40:00 +0000",
+                       b"In-Reply-To: <gone@example.com>\r\n"),
+            # Same subject as 1 but not a reply, arriving later: 1 stays the thread's root.
+            thread_msg(7, b"[team] Lunch plans", b"Mon, 2 Nov 2026 10:50:00 +0000"),
+        ]
+        for m in msgs:
+            self.append(w, "Thr", m)
+        w.cmd("SELECT Thr")
+        u, t = w.cmd("THREAD REFERENCES UTF-8 ALL")
+        self.assertIn(b"OK", t)
+        # 1 and 7 are both originals with the same base subject: a dummy holds them, with 3
+        # (a reply, merged by subject) under the message in the subject table.
+        self.assertEqual(u, [b"* THREAD ((1 3)(7))(2 4)((5)(6))"])
+        u, _ = w.cmd("UID THREAD REFERENCES UTF-8 ALL")
+        self.assertTrue(u[0].startswith(b"* THREAD ("))
+        u, _ = w.cmd("THREAD ORDEREDSUBJECT UTF-8 ALL")
+        self.assertEqual(u, [b"* THREAD (1 (3)(7))(2 4)(5 6)"])
+        u, _ = w.cmd("SORT (SUBJECT) UTF-8 ALL")
+        self.assertEqual(u, [b"* SORT 2 4 1 3 7 5 6"])
+
+    def test_recent_is_claimed_once_also_across_restarts(self):
+        m = make_server()
+        try:
+            m.seed_demo()
+            m.start()
+            a = Wire(m.port("imap"))
+            self.assertIn(b"OK", a.cmd("LOGIN alice@example.com wonderland")[1])
+            a.cmd("CREATE Rc")
+            self.append(a, "Rc", SIMPLE)
+            self.append(a, "Rc", SIMPLE)
+            u, _ = a.cmd("EXAMINE Rc")  # EXAMINE claims nothing
+            self.assertIn(b"* 0 RECENT", u)
+            u, _ = a.cmd("SELECT Rc")
+            self.assertIn(b"* 2 RECENT", u)
+            u, _ = a.cmd("FETCH 1 FLAGS")
+            self.assertIn(b"\\Recent", u[0])
+            b = Wire(m.port("imap"))
+            b.cmd("LOGIN alice@example.com wonderland")
+            # A message delivered while both have it selected is \Recent in exactly one.
+            u, _ = b.cmd("SELECT Rc")
+            self.assertIn(b"* 0 RECENT", u)
+            self.append(b, "Rc", SIMPLE)  # b's APPEND reply announces it first: b claims it
+            u, _ = b.cmd("FETCH 3 FLAGS")
+            self.assertIn(b"\\Recent", u[0])
+            ua, _ = a.cmd("NOOP")
+            self.assertIn(b"* 3 EXISTS", ua)
+            self.assertIn(b"* 2 RECENT", ua)
+            u, _ = a.cmd("FETCH 3 FLAGS")
+            self.assertNotIn(b"\\Recent", u[0])
+            a.close()
+            b.close()
+            # Reconnect: nothing is \Recent any more.
+            c = Wire(m.port("imap"))
+            c.cmd("LOGIN alice@example.com wonderland")
+            u, _ = c.cmd("SELECT Rc")
+            self.assertIn(b"* 0 RECENT", u)
+            u, _ = c.cmd("STATUS Rc (RECENT)")
+            c.close()
+            # ... also after a restart of the server.
+            m.restart()
+            d = Wire(m.port("imap"))
+            d.cmd("LOGIN alice@example.com wonderland")
+            u, _ = d.cmd("STATUS Rc (RECENT MESSAGES)")
+            self.assertIn(b"RECENT 0", u[0])
+            u, _ = d.cmd("SELECT Rc")
+            self.assertIn(b"* 0 RECENT", u)
+            # A mailbox deleted and created again is a new incarnation: its mail is \Recent.
+            d.cmd("UNSELECT")
+            d.cmd("DELETE Rc")
+            d.cmd("CREATE Rc")
+            self.append(d, "Rc", SIMPLE)
+            u, _ = d.cmd("SELECT Rc")
+            self.assertIn(b"* 1 RECENT", u)
+            d.close()
+        finally:
+            m.close()
+
+    def test_invalid_sequence_sets_and_arguments(self):
+        w = self.login()
+        self.fresh_mailbox(w, "Seq")
+        for _ in range(3):
+            self.append(w, "Seq", SIMPLE)
+        w.cmd("SELECT Seq")
+        for bad in ["0", "0:2", "1:0", "1,,2", ",1", "1:", "*:", "a", "1:2:3", "4294967296",
+                    "-1", "1.5"]:
+            _, t = w.cmd("FETCH %s FLAGS" % bad)
+            self.assertRegex(t, rb"^T\d+ BAD ", bad)
+        # Explicit numbers above EXISTS are an error for sequence numbers, ignored for UIDs.
+        _, t = w.cmd("FETCH 4 FLAGS")
+        self.assertRegex(t, rb"^T\d+ BAD ")
+        u, t = w.cmd("UID FETCH 100:200 FLAGS")
+        self.assertRegex(t, rb"^T\d+ OK ")
+        # Ranges in any order, "*" anywhere.
+        u, _ = w.cmd("FETCH 3:2 FLAGS")
+        self.assertEqual(len(u), 2)
+        u, _ = w.cmd("FETCH *:1 FLAGS")
+        self.assertEqual(len(u), 3)
+        # A fresh session: 20 BAD answers end a session (max_bad_commands).
+        w = self.login()
+        w.cmd("SELECT Seq")
+        for bad in ["FETCH 1 (FLAGS", "FETCH 1 BOGUS", "STORE 1 +FLAGS (\\Bogus)", "SEARCH BOGUS",
+                    "FETCH 1 BODY[1.0]", "FETCH 1 BODY[HEADER.FIELDS ()]", "UID FROB 1",
+                    "SELECT", "LOGIN a", "FETCH 1 FLAGS extra"]:
+            _, t = w.cmd(bad)
+            self.assertRegex(t, rb"^T\d+ BAD ", bad)
+        self.assertIn(b"OK", w.cmd("NOOP")[1])
+
+    def test_bad_mailbox_names(self):
+        w = self.login()
+        cases = ["..", "a/..", "../x", ".", "a/./b", "&", "&-x&", "&Jjo", "&Jjo!", "&AGEAYQ-",
+                 "/lead", "a//b"]
+        for bad in cases:
+            for cmd in ("CREATE %s", "SELECT %s", "DELETE %s", "RENAME INBOX/x %s"):
+                _, t = w.cmd(cmd % mime_quote(bad))
+                self.assertRegex(t, rb"^T\d+ (NO|BAD) ", (cmd, bad))
+        # NUL in a literal mailbox name: refused precisely, session continues.
+        tag = w.tag()
+        w.send("%s CREATE {3}\r\n" % tag)
+        self.assertTrue(w.read_response_line().startswith(b"+"))
+        w.send(b"a\x00b\r\n")
+        _, t = w.until(tag)
+        self.assertRegex(t, rb"^T\d+ (NO|BAD) ")
+        self.assertIn(b"OK", w.cmd("NOOP")[1])
+        u, _ = w.cmd('LIST "" "*"')
+        self.assertFalse(any(b".." in l for l in u), u)
+
+    def test_line_without_crlf_and_oversized_literal(self):
+        w = self.login()
+        # A bare LF ends a command line too (tolerated), and the session goes on.
+        w.send(b"L1 NOOP\n")
+        self.assertRegex(w.read_response_line(), rb"^L1 (OK|BAD)")
+        # A literal above the limit for a non-synchronizing APPEND closes the session (the
+        # client is already sending it); a synchronizing one is refused before any data.
+        w.send(b"L2 APPEND INBOX {100000000000}\r\n")
+        self.assertEqual(w.read_response_line(), b"L2 BAD [TOOBIG] Literal too large")
+        self.assertIn(b"OK", w.cmd("NOOP")[1])
+        # A command line within the limit but whose literal count is absurd.
+        w.send(b"L3 LOGIN {99999999999999999999999}\r\n")
+        self.assertRegex(w.read_response_line(), rb"^L3 BAD ")
+        self.assertIn(b"OK", w.cmd("NOOP")[1])
+
+
+def mime_quote(name):
+    return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
+
+
 if __name__ == "__main__":
     unittest.main()
