@@ -67,16 +67,19 @@ std::vector<core::Status> SpoolQueue::deliver_now(const std::string& queue_id,
   m.states.assign(envelope.recipients.size(), RecipientState::pending);
   m.spooled = false;
   std::vector<core::Status> results;
-  deliver(m, &results);
+  deliver(m, nullptr, &results);
   return results;
 }
 
-bool SpoolQueue::deliver(Message& m, std::vector<core::Status>* results) {
+bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
+                         std::vector<core::Status>* results) {
   if (results) results->assign(m.states.size(), core::Status::ok());
   std::vector<DeliveryRecord> records;
   std::set<std::string> done_here;  // one copy per mailbox even if several RCPTs reach it
   bool deferred = false;
-  for (size_t i = 0; i < m.states.size(); ++i) {
+  const size_t count = only ? only->size() : m.states.size();
+  for (size_t n = 0; n < count; ++n) {
+    const size_t i = only ? (*only)[n] : n;
     const auto& r = m.envelope.recipients[i];
     if (m.states[i] != RecipientState::pending) {
       if (m.states[i] == RecipientState::delivered) {

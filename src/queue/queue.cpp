@@ -1,5 +1,7 @@
 // SpoolQueue: options, submit (group commit through the spool), recovery and the threads.
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <random>
 
 #include "src/core/config_section.h"
@@ -119,7 +121,7 @@ core::Status SpoolQueue::start() {
     std::lock_guard lock(mu_);
     live_[m->queue_id] = m;
     if (local_pending || !remote) {
-      ready_.push_back(m);
+      enqueue_locked(m);
       ++pending;
     } else {
       // remote-only: stays queued for the remote client
@@ -170,14 +172,53 @@ void SpoolQueue::submit(std::string queue_id, Envelope envelope, std::string mes
                     done(s);
                     return;
                   }
+                  size_t parts = 0;
                   {
                     std::lock_guard lock(self->mu_);
                     self->live_[m->queue_id] = m;
-                    self->ready_.push_back(m);
+                    parts = self->enqueue_locked(m);
                   }
-                  self->cv_.notify_one();
+                  if (parts > 1) {
+                    self->cv_.notify_all();
+                  } else {
+                    self->cv_.notify_one();
+                  }
                   done(m->queue_id);
                 });
+}
+
+size_t SpoolQueue::enqueue_locked(const MessagePtr& m) {
+  // Parts of at least kPartSize pending local recipients, at most one per delivery thread.
+  constexpr size_t kPartSize = 32;
+  auto is_remote = [&](size_t i) {
+    return m->envelope.recipients[i].destination.kind == auth::Destination::Kind::remote;
+  };
+  size_t local_pending = 0;
+  for (size_t i = 0; i < m->states.size(); ++i) {
+    if (m->states[i] == RecipientState::pending && !is_remote(i)) ++local_pending;
+  }
+  size_t parts = std::min(options_.delivery_threads, (local_pending + kPartSize - 1) / kPartSize);
+  m->part_deferred = false;
+  if (parts <= 1) {
+    m->parts_left = 1;
+    ready_.push_back(Work{m, {}});
+    return 1;
+  }
+  // Every recipient of a mailbox goes to that mailbox's part, delivered or not (deliver()
+  // skips a mailbox already delivered to); remote recipients go to the first part.
+  std::vector<std::vector<size_t>> split(parts);
+  std::hash<std::string> hash;
+  for (size_t i = 0; i < m->states.size(); ++i) {
+    const auto& d = m->envelope.recipients[i].destination;
+    split[is_remote(i) ? 0 : hash(d.account_id + "\n" + d.folder) % parts].push_back(i);
+  }
+  size_t used = 0;
+  for (auto& p : split) used += p.empty() ? 0 : 1;
+  m->parts_left = used;
+  for (auto& p : split) {
+    if (!p.empty()) ready_.push_back(Work{m, std::move(p)});
+  }
+  return used;
 }
 
 void SpoolQueue::worker_loop() {
@@ -186,7 +227,7 @@ void SpoolQueue::worker_loop() {
     if (stopping_) return;
     int64_t now = now_seconds();
     if (!deferred_.empty() && deferred_.begin()->first <= now) {
-      ready_.push_back(deferred_.begin()->second);
+      if (enqueue_locked(deferred_.begin()->second) > 1) cv_.notify_all();
       deferred_.erase(deferred_.begin());
     }
     if (ready_.empty()) {
@@ -198,12 +239,18 @@ void SpoolQueue::worker_loop() {
       }
       continue;
     }
-    MessagePtr m = ready_.front();
+    Work w = std::move(ready_.front());
     ready_.pop_front();
     ++busy_;
     lock.unlock();
-    bool deferred = deliver(*m);
-    finish(m, deferred);
+    const MessagePtr& m = w.message;
+    bool deferred = deliver(*m, w.recipients.empty() ? nullptr : &w.recipients);
+    if (deferred) m->part_deferred = true;
+    // The last part to finish decides for the whole message (acq_rel: it sees every part's
+    // recipient states).
+    if (m->parts_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      finish(m, m->part_deferred.load());
+    }
     lock.lock();
     --busy_;
   }

@@ -54,13 +54,28 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
     bool verify_store = false;  // recovered: a lost "delivered" line must not deliver twice
     bool spooled = true;        // false for LMTP deliver_now (no journal)
     int64_t first_attempt = 0;
+    // Parts of the current delivery attempt still running, and whether one deferred.
+    std::atomic<size_t> parts_left{0};
+    std::atomic<bool> part_deferred{false};
   };
   using MessagePtr = std::shared_ptr<Message>;
+  // A delivery attempt of some recipients of a message. A message with many local recipients
+  // (a large group) is split into parts that the delivery threads run in parallel, so its
+  // store appends (each with its own fsyncs) overlap instead of running one after the other.
+  // All recipients that reach the same mailbox are in the same part (one copy per mailbox).
+  struct Work {
+    MessagePtr message;
+    std::vector<size_t> recipients;  // empty: all of them
+  };
 
   void worker_loop();
-  // Delivers every pending local recipient; returns true when some were deferred.
-  // `results` (optional) receives one Status per recipient.
-  bool deliver(Message& m, std::vector<core::Status>* results = nullptr);
+  // Queues a delivery attempt of every pending recipient of `m` (mu_ held); returns the
+  // number of parts queued.
+  size_t enqueue_locked(const MessagePtr& m);
+  // Delivers the pending local recipients among `only` (null: all); returns true when some
+  // were deferred. `results` (optional) receives one Status per recipient.
+  bool deliver(Message& m, const std::vector<size_t>* only,
+               std::vector<core::Status>* results = nullptr);
   bool already_stored(const Message& m, const auth::Destination& d);
   void finish(const MessagePtr& m, bool deferred);
 
@@ -74,7 +89,7 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
-  std::deque<MessagePtr> ready_;
+  std::deque<Work> ready_;
   std::multimap<int64_t, MessagePtr> deferred_;  // due time (s) -> message
   std::map<std::string, MessagePtr> live_;
   size_t busy_ = 0;

@@ -28,10 +28,10 @@ class QueueTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::shared_ptr<SpoolQueue> make_queue() {
+  std::shared_ptr<SpoolQueue> make_queue(size_t threads = 2) {
     Options o;
     o.spool_dir = dir_.string();
-    o.delivery_threads = 2;
+    o.delivery_threads = threads;
     o.retry_seconds = 1;
     return std::make_shared<SpoolQueue>(o, store_, log_,
                                         std::vector<std::shared_ptr<filter::Scanner>>{});
@@ -220,6 +220,50 @@ TEST_F(QueueTest, ManyRecipientsOneSpooledMessage) {
   EXPECT_EQ(q->spool().records_written(), 1u);
   for (int i = 0; i < 500; i += 97) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
   EXPECT_EQ(store_->appends, 500);
+  q->stop();
+}
+
+// A large group is delivered in parallel parts: still one copy per mailbox when several
+// recipients reach the same mailbox, one log record per recipient, and after a lost journal
+// the restarted queue (whose parts verify the store concurrently) delivers nothing twice.
+TEST_F(QueueTest, LargeFanOutInPartsOneCopyPerMailboxAndExactlyOnce) {
+  constexpr int kUsers = 300;
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < kUsers; ++i) rcpts.push_back("user" + std::to_string(i));
+  for (int i = 0; i < kUsers; i += 3) rcpts.push_back("user" + std::to_string(i));  // again
+  rcpts.push_back("remote1");
+  {
+    auto q = make_queue(4);
+    ASSERT_TRUE(q->start().is_ok());
+    std::string id = submit(*q, envelope(rcpts));
+    ASSERT_TRUE(q->wait_idle(20000));
+    EXPECT_EQ(store_->appends, kUsers);
+    for (int i = 0; i < kUsers; ++i) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
+    DeliveryQuery query;
+    query.queue_id = id;
+    query.limit = 10000;
+    auto recs = log_->query(query);
+    ASSERT_TRUE(recs.is_ok());
+    size_t delivered = 0, remote = 0;
+    for (const auto& r : *recs) {
+      delivered += r.result == DeliveryResult::delivered;
+      remote += r.result == DeliveryResult::queued_remote;
+    }
+    EXPECT_EQ(delivered, static_cast<size_t>(kUsers));
+    EXPECT_EQ(remote, 1u);
+    auto left = q->list();  // only the remote recipient keeps the message queued
+    ASSERT_EQ(left.size(), 1u);
+    for (size_t i = 0; i + 1 < left[0].states.size(); ++i)
+      EXPECT_EQ(left[0].states[i], RecipientState::delivered) << i;
+    EXPECT_EQ(left[0].states.back(), RecipientState::remote);
+    q->stop();
+  }
+  fs::remove(dir_ / "state.log");  // every "delivered" line lost
+  auto q = make_queue(4);
+  ASSERT_TRUE(q->start().is_ok());
+  ASSERT_TRUE(q->wait_idle(20000));
+  EXPECT_EQ(store_->appends, kUsers);
+  for (int i = 0; i < kUsers; i += 7) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
   q->stop();
 }
 
