@@ -3,7 +3,12 @@
 // DATA lines are read with the line-length limit (RFC 5321 4.5.3.1.6: 1000 octets with CRLF);
 // a violation is remembered and the whole message refused at the final dot (554 5.6.0), so
 // the session stays in sync. Bare LF: with bare_lf = "reject" a line ending in LF alone is
-// never an end of data (SMTP smuggling defence) and the message is refused at the end.
+// never an end of data (SMTP smuggling defence) and the message is refused at the end. A "."
+// line ending in a bare LF is where a broken client thinks the data ends, or where a
+// smuggler's next commands begin: we cannot tell, so (like Postfix's
+// smtpd_forbid_bare_newline) we answer 550 5.5.2 at once and close the connection, neither
+// waiting for a CRLF.CRLF that may never come nor reading what follows as commands
+// (RFC 5321 2.3.8: lines end in CRLF; 4.1.1.4: the end of data is CRLF.CRLF).
 #include "src/core/log.h"
 #include "src/smtp/session.h"
 
@@ -61,6 +66,14 @@ asio::awaitable<void> Session::cmd_data() {
     }
     if (bare_lf) {
       bare_lf_seen = true;
+      if (reject_bare_lf && line.size() == 1 && line[0] == '.') {
+        MR_LOG_INFO("event=smtp_bare_lf_end_of_data session={} bytes={}", session_id_, size);
+        const std::string refusal =
+            proto::make_reply(550, "5.5.2", "Error: bare <LF> received").wire();
+        co_await conn_.write(refusal);
+        quit_ = true;
+        co_return;
+      }
       if (reject_bare_lf) continue;  // never counts as content or as the end
     }
     if (line.size() == 1 && line[0] == '.') break;
