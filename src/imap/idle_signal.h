@@ -18,10 +18,14 @@ struct IdleSignal {
   }
   void notify() {
     pending = true;
+    changed = true;
     timer.cancel();
   }
   boost::asio::steady_timer timer;
-  bool pending = false;
+  bool pending = false;  // for the IDLE notifier
+  // The store reported a change since the last Session::sync (which may then skip its
+  // worker-pool round trip). Starts true: the first sync after SELECT always asks the store.
+  bool changed = true;
 };
 
 class Selected {

@@ -143,12 +143,20 @@ std::shared_ptr<void> Session::idle_signal() {
 
 asio::awaitable<void> Session::sync(bool allow_expunge) {
   if (state != State::selected || !view) co_return;
+  // Nothing to report unless the store signalled a change (the watch posts to this strand
+  // before the changing command's reply leaves, so a client that saw another session's
+  // change and then sends a command is told about it) or expunges wait to be announced.
+  if (watch_ && !watch_->signal->changed &&
+      (view->pending_expunge.empty() || !allow_expunge))
+    co_return;
+  if (watch_) watch_->signal->changed = false;
   std::string account = principal.account_id;
   std::string name = view->name;
   uint64_t since = view->highest_modseq;
   auto fn1 = [this, &account, &name, since] { return services.store->changes_since(account, name, since); };
   auto changes = co_await blocking(fn1);
   if (!changes.is_ok()) {
+    if (watch_) watch_->signal->changed = true;  // ask again after the next command
     MR_LOG_WARN("event=imap_sync_failed session={} detail={}", conn.info().session_id,
                 core::quote(changes.status().to_string()));
     co_return;
