@@ -1,5 +1,7 @@
 #include "src/net/connection.h"
 
+#include <algorithm>
+
 #include <openssl/ssl.h>
 
 #include <boost/asio/redirect_error.hpp>
@@ -45,6 +47,40 @@ bool Connection::can_start_tls() const {
 }
 
 bool Connection::stopping() const { return control_ && control_->stopping(); }
+
+void Connection::set_account(const std::string& account_id) {
+  if (control_) control_->set_account(this, account_id);
+}
+
+void ConnectionControl::set_account(Connection* c, const std::string& account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  accounts_[c] = account_id;
+}
+
+void ConnectionControl::forget(Connection* c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  accounts_.erase(c);
+}
+
+std::vector<std::string> ConnectionControl::accounts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  ids.reserve(accounts_.size());
+  for (const auto& [c, id] : accounts_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+std::vector<Connection*> ConnectionControl::connections_of(
+    const std::string& account_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Connection*> out;
+  for (const auto& [c, id] : accounts_) {
+    if (id == account_id) out.push_back(c);
+  }
+  return out;
+}
 
 std::string Connection::tls_version() const {
   if (!tls_active_) return {};

@@ -25,8 +25,11 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace mailroom::net {
 
@@ -56,14 +59,26 @@ struct ConnectionInfo {
   TlsMode tls_mode = TlsMode::none;  // of the listener
 };
 
-// The listener's side of every connection: the shutdown flag sessions observe.
+class Connection;
+
+// The listener's side of every connection: the shutdown flag sessions observe, and which
+// account each authenticated connection belongs to (so the server can close every session of
+// an account the directory disables). Thread-safe.
 class ConnectionControl {
  public:
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   void set_stopping() { stopping_.store(true, std::memory_order_relaxed); }
 
+  void set_account(Connection* c, const std::string& account_id);
+  void forget(Connection* c);
+  // Distinct account ids with at least one open authenticated connection.
+  std::vector<std::string> accounts() const;
+  std::vector<Connection*> connections_of(const std::string& account_id) const;
+
  private:
   std::atomic<bool> stopping_{false};
+  mutable std::mutex mu_;
+  std::unordered_map<Connection*, std::string> accounts_;
 };
 
 class Connection {
@@ -103,6 +118,10 @@ class Connection {
 
   // Server-side TLS handshake on this connection (STARTTLS / implicit TLS).
   asio::awaitable<bool> start_tls();
+
+  // Called by a session once its client has authenticated: the account's sessions are closed
+  // when the directory disables or removes it (src/server/account_sweep.h).
+  void set_account(const std::string& account_id);
 
   // True once the server asked sessions to finish.
   bool stopping() const;

@@ -52,6 +52,21 @@ void ConnectionTracker::track(const std::shared_ptr<Connection>& c) {
 void ConnectionTracker::untrack(Connection* c) {
   std::lock_guard<std::mutex> lock(mu_);
   live_.erase(c);
+  control_->forget(c);
+}
+
+std::size_t ConnectionTracker::close_account(const std::string& account_id) {
+  std::size_t n = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Connection* raw : control_->connections_of(account_id)) {
+    auto it = live_.find(raw);
+    if (it == live_.end()) continue;
+    if (auto c = it->second.lock()) {
+      asio::post(c->executor(), [c] { c->close(); });
+      ++n;
+    }
+  }
+  return n;
 }
 
 std::size_t ConnectionTracker::active() const {

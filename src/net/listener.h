@@ -57,6 +57,8 @@ class ConnectionTracker {
   void begin_shutdown();
   // Closes every remaining connection.
   void force_close();
+  // Closes the connections authenticated as this account; returns how many.
+  std::size_t close_account(const std::string& account_id);
 
  private:
   ConnectionLimits limits_;

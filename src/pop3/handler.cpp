@@ -26,6 +26,7 @@ class ConnectionTransport final : public Transport {
   }
   std::size_t buffered() const override { return c_.buffered(); }
   void queue(std::string_view data) override { c_.queue(data); }
+  void set_account(const std::string& account_id) override { c_.set_account(account_id); }
   boost::asio::awaitable<bool> flush() override { return c_.flush(); }
   boost::asio::awaitable<bool> start_tls() override { return c_.start_tls(); }
 

@@ -182,6 +182,7 @@ Awaitable Session::open_maildrop(const auth::Principal& principal) {
     co_return;
   }
   principal_ = principal;
+  transport_.set_account(principal.account_id);
   maildrop_ = snap ? Maildrop(std::move(snap.value())) : Maildrop();
   state_ = State::transaction;
   MR_LOG_INFO("event=pop3_login session={} account={} messages={} octets={}", sid,

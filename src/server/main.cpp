@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "src/net/listener.h"
 #include "src/net/tls.h"
 #include "src/net/worker_pool.h"
+#include "src/server/account_sweep.h"
 #include "src/server/protocols.h"
 #include "src/server/wiring.h"
 
@@ -131,6 +133,14 @@ int main(int argc, char** argv) {
   }
   std::cout.flush();
   server::start_queue(*services);
+  server::AccountSweepOptions sweep_options;
+  sweep_options.check_interval =
+      std::chrono::seconds(std::max(1, config->server.session_check_seconds));
+  sweep_options.recheck_all =
+      std::chrono::seconds(std::max(1, config->server.session_recheck_all_seconds));
+  sweep_options.directory_file = config->server.data_dir + "/directory.db";
+  auto sweep = std::make_unique<server::AccountSweep>(services->directory, tracker,
+                                                      std::move(sweep_options));
 
   asio::signal_set stop_signals(ioc, SIGTERM, SIGINT);
   asio::signal_set hup(ioc, SIGHUP);
@@ -192,6 +202,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < config->server.io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
+  sweep.reset();
 
   server::stop_queue(*services);
   services->workers->stop();

@@ -31,6 +31,9 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
     c.io_threads = static_cast<int>(s.get_int("io_threads", hw, 1, 256));
     c.worker_threads = static_cast<int>(s.get_int("worker_threads", 8, 1, 1024));
     c.shutdown_grace_seconds = static_cast<int>(s.get_seconds("shutdown_grace", 10));
+    c.session_check_seconds = static_cast<int>(s.get_seconds("session_check_interval", 2));
+    c.session_recheck_all_seconds =
+        static_cast<int>(s.get_seconds("session_recheck_all", 60));
     s.finish();
   }
   {

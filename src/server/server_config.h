@@ -17,6 +17,9 @@ struct ServerConfig {
   int io_threads = 2;
   int worker_threads = 8;
   int shutdown_grace_seconds = 10;
+  // How often open sessions are checked against the directory (disabled accounts are closed).
+  int session_check_seconds = 2;
+  int session_recheck_all_seconds = 60;
 
   std::string log_level = "info";
   std::string log_file;  // empty: stderr
