@@ -14,6 +14,8 @@ Awaitable Session::cmd_quit(const proto::Command&) {
     co_return;
   }
   state_ = State::update;
+  // The retrieval marks are durable before the client hears +OK (mark_batch.h).
+  co_await sync_marks();
   std::vector<uint32_t> uids = maildrop_.deleted_uids();
   if (uids.empty()) {
     send(proto::ok("Bye"));

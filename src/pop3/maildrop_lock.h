@@ -1,10 +1,12 @@
 // One POP3 session per maildrop (RFC 1939 section 8: the server "acquires an exclusive-access
 // lock on the maildrop"; RFC 2449 section 8.1.1 [IN-USE] when it cannot).
 //
-// The registry is in-process, keyed by account id. With several mailroomd nodes this is
-// enough only while each user's POP3 sessions reach one node (DESIGN.md: a node proxies the
-// session to the node that owns the user). Without that proxying a shared lock is needed (a
-// lock row in the shared MariaDB, or an fcntl lock on the NAS mailbox directory).
+// The registry is in-process, keyed by account id, and that is the supported scope: one
+// mailroomd process per data directory (DESIGN.md: a mailbox has one writer at a time; with
+// several nodes on a NAS each user's sessions are proxied to the node that owns the user).
+// Two mailroomd processes on the same data directory are not a supported deployment, and
+// [IN-USE] does not hold across them. Should node-to-node proxying not arrive, a shared lock
+// is needed (a lock row in the shared MariaDB, or an fcntl lock on the mailbox directory).
 //
 // Thread-safe. A MaildropLock releases its account when destroyed.
 #pragma once

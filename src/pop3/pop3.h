@@ -7,7 +7,7 @@
 // stores only hashes (or verifies by LDAP bind). Messages marked with DELE are expunged only
 // when the client says QUIT in the TRANSACTION state; a dropped session deletes nothing.
 // RETR, and TOP when it sends the whole message, record a retrieval mark (time, client IP)
-// in the store for mail recall.
+// in the store for mail recall, before the message is sent (durability: mark_batch.h).
 #pragma once
 
 #include <cstddef>
@@ -33,9 +33,15 @@ struct Options {
   // Longest base64 line accepted as a SASL response (RFC 5034 section 4 lifts the 255-octet
   // limit for them).
   std::size_t max_auth_response = 16384;
+  // Retrieval marks are committed before each message is sent, and fsync'd together with the
+  // mark of every n-th message, or of the first one this long after the oldest unsynced one,
+  // and at QUIT or whatever else ends the session (mark_batch.h). 1 = fsync every mark.
+  std::size_t retrieval_sync_messages = 1000;
+  int64_t retrieval_sync_ms = 1000;
 };
 
-// Reads [pop3]: idle_timeout, max_errors, implementation, max_auth_response. Errors are
+// Reads [pop3]: idle_timeout, max_errors, implementation, max_auth_response,
+// retrieval_sync_messages, retrieval_sync_ms. Errors are
 // collected in the section's ConfigErrors; defaults are returned for bad values.
 Options parse_options(core::ConfigSection& section);
 

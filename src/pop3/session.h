@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -19,6 +20,7 @@
 #include "src/net/worker_pool.h"
 #include "src/pop3/maildrop.h"
 #include "src/pop3/maildrop_lock.h"
+#include "src/pop3/mark_batch.h"
 #include "src/pop3/pop3.h"
 #include "src/pop3/proto/command.h"
 #include "src/pop3/proto/reply.h"
@@ -63,6 +65,11 @@ class Session {
 
   // After a successful authentication: lock and open the maildrop (RFC 1939 section 4).
   Awaitable open_maildrop(const auth::Principal& principal);
+  // RETR (lines empty) or TOP: reads the message, commits its retrieval mark when the whole
+  // message goes out, then queues it (cmd_retr.cpp).
+  Awaitable send_message(const store::MessageMeta& meta, std::optional<uint32_t> lines);
+  // Makes the marks committed without fsync durable (mark_batch.h); failures are logged.
+  Awaitable sync_marks();
   // A message number argument that names an existing, undeleted message, else answers -ERR
   // and returns nullptr.
   const store::MessageMeta* message_arg(const std::string& arg, uint32_t* number);
@@ -96,6 +103,8 @@ class Session {
   auth::Principal principal_;
   std::unique_ptr<MaildropLock> lock_;
   Maildrop maildrop_;
+  MarkBatch marks_{options_.retrieval_sync_messages,
+                   std::chrono::milliseconds(options_.retrieval_sync_ms)};
 };
 
 }  // namespace mailroom::pop3

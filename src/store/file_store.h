@@ -99,6 +99,9 @@ class FileStore final : public MailStore {
                             uint32_t uid) override;
   Status mark_retrieved(const std::string& account_id, const std::string& mailbox, uint32_t uid,
                         int64_t when, const std::string& client_ip) override;
+  Status mark_retrieved_batch(const std::string& account_id, const std::string& mailbox,
+                              const std::vector<std::pair<uint32_t, int64_t>>& marks,
+                              const std::string& client_ip, bool sync) override;
   Result<QuotaUsage> quota_usage(const std::string& account_id) override;
   std::unique_ptr<WatchHandle> watch(const std::string& account_id, const std::string& mailbox,
                                      std::function<void(const ChangeEvent&)> callback) override;

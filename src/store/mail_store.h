@@ -214,6 +214,19 @@ class MailStore {
   // POP3 retrieval mark (RFC 1939 RETR/TOP): time and client address.
   virtual Status mark_retrieved(const std::string& account_id, const std::string& mailbox,
                                 uint32_t uid, int64_t when, const std::string& client_ip) = 0;
+  // Several marks {uid, when} of one client in one transaction; UIDs no longer there are
+  // skipped. sync=false: committed without fsync (survives a crash of the process, not of the
+  // machine) until a later call with sync=true, which makes it and every earlier one durable.
+  virtual Status mark_retrieved_batch(const std::string& account_id, const std::string& mailbox,
+                                      const std::vector<std::pair<uint32_t, int64_t>>& marks,
+                                      const std::string& client_ip, bool sync) {
+    (void)sync;  // this fallback (test stores) writes one mark at a time
+    for (const auto& [uid, when] : marks) {
+      Status s = mark_retrieved(account_id, mailbox, uid, when, client_ip);
+      if (!s.is_ok() && s.code() != Code::not_found) return s;
+    }
+    return Status::ok();
+  }
 
   virtual Result<QuotaUsage> quota_usage(const std::string& account_id) = 0;
 

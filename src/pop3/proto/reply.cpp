@@ -58,13 +58,18 @@ std::size_t crlf_size(std::string_view m) {
   return size;
 }
 
-void append_multiline_body(std::string& out, std::string_view m) {
+std::size_t append_multiline_body(std::string& out, std::string_view m) {
   out.reserve(out.size() + m.size() + m.size() / 32 + 8);
+  const std::size_t start = out.size();
+  std::size_t stuffed = 0;
   std::size_t pos = 0;
   while (pos < m.size()) {
     // One line: [pos, end) then its line ending (CRLF, LF or CR).
     std::size_t end = m.find_first_of("\r\n", pos);
-    if (m[pos] == '.') out += '.';  // RFC 1939 section 3 byte-stuffing
+    if (m[pos] == '.') {  // RFC 1939 section 3 byte-stuffing
+      out += '.';
+      ++stuffed;
+    }
     if (end == std::string_view::npos) {
       out.append(m.substr(pos));
       out += "\r\n";
@@ -75,7 +80,9 @@ void append_multiline_body(std::string& out, std::string_view m) {
     pos = end + 1;
     if (m[end] == '\r' && pos < m.size() && m[pos] == '\n') ++pos;
   }
+  std::size_t octets = out.size() - start - stuffed;
   out += ".\r\n";
+  return octets;
 }
 
 std::string_view top_of(std::string_view m, uint32_t lines, bool* whole) {

@@ -26,8 +26,9 @@ std::string err(std::string_view text, RespCode code = RespCode::none);
 std::size_t crlf_size(std::string_view message);
 
 // Appends `message` as the body of a multi-line reply: CRLF line endings, dot-stuffing, a
-// final CRLF if the message lacks one, and the terminating ".\r\n".
-void append_multiline_body(std::string& out, std::string_view message);
+// final CRLF if the message lacks one, and the terminating ".\r\n". Returns crlf_size(message)
+// (counted on the way, so RETR scans the message once).
+std::size_t append_multiline_body(std::string& out, std::string_view message);
 
 // RFC 1939 TOP: the header, the blank line and the first `lines` body lines of `message`.
 // *whole is set when the result is the entire message (so TOP counts as a retrieval).

@@ -114,6 +114,19 @@ Status FakeStore::mark_retrieved(const std::string& account, const std::string&,
   boxes_[account].marks.push_back({uid, when, ip});
   return Status::ok();
 }
+Status FakeStore::mark_retrieved_batch(const std::string& account, const std::string&,
+                                       const std::vector<std::pair<uint32_t, int64_t>>& marks,
+                                       const std::string& ip, bool sync) {
+  if (fail_mark != core::Code::ok) return Status::error(fail_mark, "mark failed");
+  std::lock_guard<std::mutex> g(mutex_);
+  auto& box = boxes_[account];
+  for (const auto& [uid, when] : marks) box.marks.push_back({uid, when, ip, sync, false});
+  if (sync) {
+    ++syncs;
+    for (Mark& m : box.marks) m.durable = true;
+  }
+  return Status::ok();
+}
 Result<store::QuotaUsage> FakeStore::quota_usage(const std::string&) { return unimplemented(); }
 std::unique_ptr<store::WatchHandle> FakeStore::watch(
     const std::string&, const std::string&, std::function<void(const store::ChangeEvent&)>) {

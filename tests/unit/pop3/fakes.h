@@ -27,6 +27,8 @@ class FakeStore : public store::MailStore {
     uint32_t uid;
     int64_t when;
     std::string ip;
+    bool written_with_sync = false;  // by a mark_retrieved_batch call with sync=true
+    bool durable = false;            // that call or a later one with sync=true
   };
   // Appends to INBOX; stores with CRLF line endings like the file store.
   uint32_t add(const std::string& account, std::string_view message);
@@ -36,6 +38,8 @@ class FakeStore : public store::MailStore {
   core::Code fail_snapshot = core::Code::ok;
   core::Code fail_read = core::Code::ok;
   core::Code fail_expunge = core::Code::ok;
+  core::Code fail_mark = core::Code::ok;
+  int syncs = 0;  // mark_retrieved_batch calls with sync=true
   uint32_t uid_validity = 1700000000;
 
   Result<std::vector<store::MailboxInfo>> list_mailboxes(const std::string&) override;
@@ -63,6 +67,9 @@ class FakeStore : public store::MailStore {
   Result<std::string> facts(const std::string&, const std::string&, uint32_t) override;
   Status mark_retrieved(const std::string& account, const std::string&, uint32_t uid,
                         int64_t when, const std::string& ip) override;
+  Status mark_retrieved_batch(const std::string& account, const std::string&,
+                              const std::vector<std::pair<uint32_t, int64_t>>& marks,
+                              const std::string& ip, bool sync) override;
   Result<store::QuotaUsage> quota_usage(const std::string&) override;
   std::unique_ptr<store::WatchHandle> watch(
       const std::string&, const std::string&,

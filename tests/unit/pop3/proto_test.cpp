@@ -97,8 +97,9 @@ TEST(Pop3Reply, MultilineBodyTable) {
   for (const BodyCase& c : cases) {
     SCOPED_TRACE(c.in);
     std::string out;
-    append_multiline_body(out, c.in);
+    std::size_t octets = append_multiline_body(out, c.in);
     EXPECT_EQ(out, c.wire);
+    EXPECT_EQ(octets, crlf_size(c.in));
     // The announced octet count is the unstuffed CRLF form.
     std::string expected_crlf = std::string(c.wire);
     expected_crlf.resize(expected_crlf.size() - 3);  // drop ".\r\n"

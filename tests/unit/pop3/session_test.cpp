@@ -270,6 +270,39 @@ TEST_F(Pop3Session, StoreFailuresAreTemporaryOrPermanent) {
   EXPECT_TRUE(store_.marks("id-alice").empty());
 }
 
+TEST_F(Pop3Session, MarksAreCommittedBeforeSendingAndSyncedInBatchesAndAtQuit) {
+  for (int i = 0; i < 5; ++i) store_.add("id-alice", "Subject: m\r\n\r\nbody\r\n");
+  options_.retrieval_sync_messages = 3;
+  options_.retrieval_sync_ms = 600000;
+  std::string out = run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\n"
+                         "RETR 4\r\nTOP 5 0\r\nTOP 5 9\r\nQUIT\r\n"});
+  EXPECT_NE(out.find("+OK Bye"), std::string::npos);
+  auto marks = store_.marks("id-alice");
+  ASSERT_EQ(marks.size(), 5u);
+  // The third mark is written with an fsync that covers the first two; 4 and 5 are synced
+  // at QUIT (a sync with no new mark), before +OK.
+  std::vector<bool> with_sync;
+  for (const auto& m : marks) with_sync.push_back(m.written_with_sync);
+  EXPECT_EQ(with_sync, (std::vector<bool>{false, false, true, false, false}));
+  EXPECT_EQ(store_.syncs, 2);
+  for (const auto& m : marks) EXPECT_TRUE(m.durable) << m.uid;
+}
+
+TEST_F(Pop3Session, NoMessageWithoutItsMark) {
+  store_.add("id-alice", "Subject: a\r\n\r\nbody\r\n");
+  store_.fail_mark = core::Code::io_error;
+  std::string out = run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nTOP 1 0\r\nTOP 1 5\r\n"
+                         "QUIT\r\n"});
+  auto lines = lines_of(out);
+  ASSERT_EQ(lines.size(), 10u) << out;
+  EXPECT_EQ(lines[3], "-ERR [SYS/TEMP] Temporary failure of the mail store, try again later");
+  // Headers only is not a retrieval: no mark needed.
+  EXPECT_EQ(lines[4], "+OK Top of message follows");
+  EXPECT_EQ(lines[7], ".");
+  EXPECT_EQ(lines[8], "-ERR [SYS/TEMP] Temporary failure of the mail store, try again later");
+  EXPECT_EQ(out.find("body"), std::string::npos);
+}
+
 TEST_F(Pop3Session, StlsDiscardsPipelinedPlaintext) {
   auth_.require_tls = true;
   FakeTransport t({"STLS\r\nUSER alice\r\n", "CAPA\r\nUSER alice\r\nPASS wonderland\r\n"
