@@ -9,9 +9,8 @@
 //   can lose marks that are not yet synced, and at most: those written since the last sync,
 //   which happens with the mark of the `max_unsynced`-th message, with the first mark written
 //   `max_age` or more after the oldest unsynced one ([pop3] retrieval_sync_messages,
-//   retrieval_sync_ms: 1,000 and 1 s), and before the answer to QUIT. A session that ends
-//   otherwise (drop, timeout, shutdown) leaves its last marks committed, not yet fsync'd: the
-//   next fsync of that user's index (a delivery, an IMAP change, a POP3 sync) covers them.
+//   retrieval_sync_ms: 1,000 and 1 s), before the answer to QUIT, and when the session ends
+//   in any other way (drop, timeout, shutdown).
 #pragma once
 
 #include <chrono>

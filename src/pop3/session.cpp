@@ -152,6 +152,9 @@ Awaitable Session::run() {
       break;
     }
   }
+  // However the session ended (drop, timeout, shutdown), its retrieval marks become durable
+  // (mark_batch.h); after QUIT there is nothing left to sync.
+  co_await sync_marks();
   // Release the maildrop before the last answer goes out: a client that reconnects right
   // after "+OK Bye" must not be told [IN-USE].
   lock_.reset();

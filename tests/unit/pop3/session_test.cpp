@@ -161,6 +161,20 @@ TEST_F(Pop3Session, DropWithoutQuitDeletesNothing) {
   EXPECT_FALSE(locks_->is_locked("id-alice"));
 }
 
+TEST_F(Pop3Session, DroppedSessionSyncsItsMarks) {
+  store_.add("id-alice", "a\r\n");
+  store_.add("id-alice", "b\r\n");
+  run({"USER alice\r\nPASS wonderland\r\nRETR 2\r\n"});
+  auto marks = store_.marks("id-alice");
+  ASSERT_EQ(marks.size(), 1u);
+  EXPECT_FALSE(marks[0].written_with_sync);
+  EXPECT_TRUE(marks[0].durable);
+  EXPECT_EQ(store_.syncs, 1);
+  // Nothing retrieved: nothing to sync.
+  run({"USER alice\r\nPASS wonderland\r\nSTAT\r\n"});
+  EXPECT_EQ(store_.syncs, 1);
+}
+
 TEST_F(Pop3Session, TimeoutDeletesNothing) {
   store_.add("id-alice", "a\r\n");
   FakeTransport t({"USER alice\r\nPASS wonderland\r\nDELE 1\r\n"});
