@@ -1,6 +1,7 @@
 #include "src/pop3/proto/reply.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace mailroom::pop3::proto {
 
@@ -58,6 +59,23 @@ std::size_t crlf_size(std::string_view m) {
   return size;
 }
 
+namespace {
+
+// The first CR or LF at or after `pos` (npos if none). Two memchr scans per line: the
+// std::string_view::find_first_of("\r\n") it replaces searched the two-character set once
+// per octet of the message (7% of mailroomd's time in a POP3 download, perf).
+std::size_t next_line_end(std::string_view m, std::size_t pos) {
+  const char* begin = m.data() + pos;
+  std::size_t left = m.size() - pos;
+  const void* lf = std::memchr(begin, '\n', left);
+  std::size_t until = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - begin) : left;
+  const void* cr = std::memchr(begin, '\r', until);
+  if (cr) return pos + static_cast<std::size_t>(static_cast<const char*>(cr) - begin);
+  return lf ? pos + until : std::string_view::npos;
+}
+
+}  // namespace
+
 std::size_t append_multiline_body(std::string& out, std::string_view m) {
   out.reserve(out.size() + m.size() + m.size() / 32 + 8);
   const std::size_t start = out.size();
@@ -65,7 +83,7 @@ std::size_t append_multiline_body(std::string& out, std::string_view m) {
   std::size_t pos = 0;
   while (pos < m.size()) {
     // One line: [pos, end) then its line ending (CRLF, LF or CR).
-    std::size_t end = m.find_first_of("\r\n", pos);
+    std::size_t end = next_line_end(m, pos);
     if (m[pos] == '.') {  // RFC 1939 section 3 byte-stuffing
       out += '.';
       ++stuffed;
