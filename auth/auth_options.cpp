@@ -27,6 +27,8 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
   o.resolver.max_expansion =
       static_cast<size_t>(s.get_int("max_expansion", 10000, 1, 10'000'000));
   o.resolver.allow_utf8_local_parts = s.get_bool("allow_utf8_local_parts", true);
+  o.resolver.hold_for_disabled =
+      s.get_choice("disabled_recipients", "reject", {"reject", "hold"}) == "hold";
   o.allow_plaintext_on_loopback = s.get_bool("allow_plaintext_on_loopback", false);
   auto mechs = s.get_strings("mechanisms", o.mechanisms);
   std::vector<std::string> valid;

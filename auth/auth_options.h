@@ -9,6 +9,8 @@
 //   max_group_depth = 8              nested group levels [8]
 //   max_expansion = 10000            recipients one address may expand to [10000]
 //   allow_utf8_local_parts = true    accept UTF-8 local parts (RFC 6531) [true]
+//   disabled_recipients = "reject"   mail for a disabled account: "reject" (550 5.2.1) or
+//                                    "hold" (kept, unread, in its mailbox; see resolver.h)
 //   allow_plaintext_on_loopback = false   PLAIN/LOGIN and IMAP LOGIN without TLS from
 //                                    127.0.0.0/8 and ::1 [false]
 //   mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256"]   SASL mechanisms to offer, in order

@@ -1,4 +1,5 @@
-// mailroomctl directory commands: domain, user, alias, group, password, conflicts.
+// mailroomctl directory commands: domain, user, alias, group, password, conflicts, and
+// directory sync / retention (ctl_sync.cpp).
 // They write the local directory (auth/local) directly; mailroomd sees the change on its next
 // lookup (no cache). Exit codes and --json as in src/ctl/ctl.h.
 #include <CLI/CLI.hpp>
@@ -111,11 +112,13 @@ void register_domain(CLI::App& app, Context& ctx, int* ec) {
 
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);   // ctl_users.cpp
 void register_alias_group_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);  // ctl_sync.cpp
 
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code) {
   register_domain(app, ctx, exit_code);
   register_user_commands(app, ctx, exit_code);
   register_alias_group_commands(app, ctx, exit_code);
+  register_sync_commands(app, ctx, exit_code);
 }
 
 }  // namespace mailroom::ctl

@@ -1,6 +1,8 @@
 #include "auth/directory_registry.h"
 
+#include "auth/credential_cache.h"
 #include "auth/local/local_directory.h"
+#include "auth/sync/retention.h"
 #include "src/core/config_section.h"
 #ifdef MAILROOM_HAVE_LDAP_BACKEND
 #include "auth/ldap/ldap_directory.h"
@@ -23,7 +25,7 @@ core::Result<std::shared_ptr<Directory>> open_local(core::ConfigSection& s,
   return std::shared_ptr<Directory>(*dir);
 }
 
-[[maybe_unused]] core::Status not_built_in(const std::string& name) {
+core::Status not_built_in(const std::string& name) {
   return core::invalid_argument("directory backend " + name + " is not built in",
                                 "rebuild with MAILROOM_WITH_" +
                                     std::string(name == "ldap" ? "LDAP" : "MARIADB") + "=ON");
@@ -45,25 +47,42 @@ bool directory_backend_built_in(const std::string& name) {
 core::Result<std::shared_ptr<Directory>> open_directory(core::ConfigSection& section,
                                                         const std::string& data_dir) {
   std::string backend = section.get_choice("backend", "local", {"local", "ldap", "sql"});
+  CredentialCacheOptions cache;
+  cache.path = data_dir + "/credential-cache.db";
+  cache.ttl_seconds = section.get_seconds("credential_cache_ttl", 0);
+  std::string scheme = section.get_choice("credential_cache_scheme", "SHA512-CRYPT",
+                                          {"SHA512-CRYPT", "ARGON2ID", "SSHA512"});
+  cache.scheme = password::parse_scheme(scheme).value_or(password::Scheme::sha512_crypt);
+  if (cache.ttl_seconds > 0 && backend == "local")
+    section.error("credential_cache_ttl", "applies to the ldap and sql backends only");
+  // Read (and validated) here; applied by `mailroomctl directory retention`.
+  (void)sync::parse_retention_options(section);
   auto local = section.child("local");
   auto ldap = section.child("ldap");
   auto sql = section.child("sql");
   section.finish();
+  if (backend == "local") {
+    if (cache.ttl_seconds > 0)
+      return core::invalid_argument("directory.credential_cache_ttl: applies to the ldap and sql backends only");
+    return open_local(local, data_dir);
+  }
+  core::Result<std::shared_ptr<Directory>> remote = not_built_in(backend);
   if (backend == "ldap") {
 #ifdef MAILROOM_HAVE_LDAP_BACKEND
-    return open_ldap_directory(ldap, data_dir);
-#else
-    return not_built_in("ldap");
+    remote = open_ldap_directory(ldap, data_dir);
 #endif
-  }
-  if (backend == "sql") {
+  } else {
 #ifdef MAILROOM_HAVE_SQL_BACKEND
-    return open_sql_directory(sql, data_dir);
-#else
-    return not_built_in("sql");
+    remote = open_sql_directory(sql, data_dir);
 #endif
   }
-  return open_local(local, data_dir);
+  if (!remote || cache.ttl_seconds == 0) return remote;
+  auto opened = CredentialCache::open(cache);
+  if (!opened) {
+    section.error("credential_cache_ttl", opened.status().log_detail());
+    return opened.status();
+  }
+  return with_credential_cache(*remote, *opened);
 }
 
 }  // namespace mailroom::auth

@@ -2,6 +2,13 @@
 //
 // [directory]
 //   backend = "local"            "local" (embedded SQLite) | "ldap" | "sql"
+//   credential_cache_ttl = "0"   ldap/sql: remember passwords the directory accepted (as salted
+//                                hashes, <data_dir>/credential-cache.db, 0600) for this long and
+//                                accept them while the directory is down ["0" = off];
+//                                see auth/credential_cache.h
+//   credential_cache_scheme = "SHA512-CRYPT"   or "ARGON2ID" (slower, stronger), "SSHA512"
+//   retention = "0", retention_action = "keep"   mailboxes of removed/disabled users
+//                                (auth/sync/retention.h)
 // [directory.local]
 //   path = "<data_dir>/directory.db"   the SQLite file
 //   busy_timeout = "5s"                how long to wait for another process's write lock

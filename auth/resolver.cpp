@@ -202,6 +202,10 @@ class Expansion {
   }
 
   RecipientOutcome deliver_account(const Account& a, size_t depth) {
+    if (a.status == AccountStatus::disabled && opt_.hold_for_disabled && depth == 0) {
+      note("held for disabled account " + a.address);
+      return add_mailbox(a);
+    }
     if (a.status != AccountStatus::active) {
       note("account " + a.address + " is " + account_status_name(a.status));
       return RecipientOutcome::disabled;

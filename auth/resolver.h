@@ -25,6 +25,12 @@ struct ResolverOptions {
   size_t max_group_depth = 8;
   size_t max_expansion = 10000;     // recipients one address may expand to
   bool allow_utf8_local_parts = true;
+  // Mail for a disabled account ([auth] disabled_recipients): "reject" answers 550 5.2.1;
+  // "hold" accepts it into the account's mailbox, which nobody can read while the account is
+  // disabled (logins refused, sessions closed) and which is there again if the directory
+  // re-enables it (or goes to the retention archive). Forwarding is not applied to held mail.
+  // Deleted accounts are always rejected.
+  bool hold_for_disabled = false;
 };
 
 // A final destination of one recipient address.
@@ -39,7 +45,7 @@ struct Destination {
 };
 
 enum class RecipientOutcome {
-  deliver,       // destinations filled
+  deliver,       // destinations filled (also for mail held for a disabled account)
   unknown,       // no such address (550 5.1.1)
   disabled,      // account disabled/deleted (550 5.2.1)
   not_local,     // the domain is not ours (relay decision is the SMTP server's)

@@ -1,7 +1,5 @@
-// mailroomctl directory sync: --now (one full pass), --dry-run (what a pass would change),
-// and `status` (mode, last sync, lag, last error, cookie / high-water mark).
-// Registered by src/ctl/main.cpp next to register_directory_commands; attaches to the
-// existing "directory" subcommand or creates it.
+// Empty since `mailroomctl directory sync` moved to auth/ctl_sync.cpp (LDAP and SQL); kept
+// until src/ctl/main.cpp stops calling it.
 #pragma once
 
 namespace CLI {

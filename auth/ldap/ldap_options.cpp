@@ -205,6 +205,7 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   o.sync_interval_s = static_cast<int>(sync.get_seconds("interval", o.sync_interval_s));
   o.full_compare_s = static_cast<int>(sync.get_seconds("full_compare_interval", o.full_compare_s));
   o.on_removed = sync.get_choice("on_removed", o.on_removed, {"disable", "delete"});
+  o.old_address_grace_s = sync.get_seconds("old_address_grace", 0);
   sync.finish();
   if (o.lookup == "replica" && o.sync_mode == "off")
     s.error("lookup", "lookup = \"replica\" needs [directory.ldap.sync] mode = persist or poll");

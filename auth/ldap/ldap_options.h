@@ -85,6 +85,7 @@ struct LdapOptions {
   int sync_interval_s = 30;               // poll period / persist reconnect delay
   int full_compare_s = 3600;              // poll: full compare for deletions
   std::string on_removed = "disable";     // disable | delete
+  int64_t old_address_grace_s = 0;        // old primary address kept as an alias (0 = not)
   std::string lookup = "live";            // live (ask LDAP) | replica (ask directory.db)
 };
 

@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/directory.h"
@@ -143,6 +144,8 @@ class LocalDirectory : public Directory {
   // get: not_found when the key was never set.
   Result<std::string> get_sync_state(const std::string& key);
   Status set_sync_state(const std::string& key, const std::string& value);
+  // Keys starting with `prefix` whose value is not empty ("" means cleared), ordered by key.
+  Result<std::vector<std::pair<std::string, std::string>>> list_sync_state(const std::string& prefix);
 
   // Runs `body` inside one write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK when body
   // returns an error). The other methods may be called from body on the same thread; they do

@@ -520,6 +520,21 @@ Status LocalDirectory::set_sync_state(const std::string& key, const std::string&
   });
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> LocalDirectory::list_sync_state(
+    const std::string& prefix) {
+  std::lock_guard lock(impl_->mu);
+  auto q = impl_->db.prepare(
+      "SELECT key, value FROM sync_state WHERE substr(key, 1, length(?1)) = ?1 AND value != '' "
+      "ORDER BY key");
+  if (!q) return q.status();
+  q->bind(1, prefix);
+  std::vector<std::pair<std::string, std::string>> out;
+  Status st;
+  while (q->step(&st)) out.emplace_back(q->text(0), q->text(1));
+  if (!st) return st;
+  return out;
+}
+
 // --- conflicts ---
 
 Result<std::vector<Conflict>> LocalDirectory::conflicts() {

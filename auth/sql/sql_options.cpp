@@ -168,6 +168,7 @@ SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section) {
   o.sync_interval_s = sync.get_seconds("interval", 30);
   o.full_compare_s = sync.get_seconds("full_compare_interval", 3600);
   o.on_removed = sync.get_choice("on_removed", "disable", {"disable", "delete"});
+  o.old_address_grace_s = sync.get_seconds("old_address_grace", 0);
   sync.finish();
   if (o.lookup == "replica" && o.sync_mode == "off") {
     section.error("lookup", "lookup = \"replica\" needs [directory.sql.sync] mode = \"poll\"");

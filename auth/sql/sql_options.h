@@ -61,6 +61,7 @@ struct SqlDirectoryOptions {
   int64_t sync_interval_s = 30;    // poll period (changed_at > high-water mark)
   int64_t full_compare_s = 3600;   // full pass: finds accounts deleted upstream
   std::string on_removed = "disable";  // disable | delete (same policy as the LDAP sync)
+  int64_t old_address_grace_s = 0;     // old primary address kept as an alias (0 = not)
 };
 
 // Reads the connection keys shared by every MariaDB user (directory, delivery log): servers,

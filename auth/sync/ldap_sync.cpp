@@ -2,12 +2,14 @@
 
 #include <ldap.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <set>
 
 #include "auth/ldap/ldap_client.h"
 #include "auth/ldap/ldap_directory.h"
+#include "auth/sync/account_policy.h"
 #include "src/core/log.h"
 
 namespace mailroom::auth::sync {
@@ -36,13 +38,7 @@ std::string uuid_text(const berval* bv) {
   return out;
 }
 
-bool same_account(const Account& a, const Account& b) {
-  return a.login == b.login && a.address == b.address && a.other_addresses == b.other_addresses &&
-         a.display_name == b.display_name && a.status == b.status &&
-         a.quota_bytes == b.quota_bytes && a.quota_messages == b.quota_messages &&
-         a.forward_to == b.forward_to && a.forward_keep_copy == b.forward_keep_copy &&
-         a.send_as == b.send_as;
-}
+bool same_account(const Account& a, const Account& b) { return same_account_data(a, b); }
 
 enum class Kind { account, group, alias };
 }  // namespace
@@ -112,7 +108,11 @@ struct LdapSync::Impl {
   Status flush(LdapSyncStats& stats) {
     if (pending.empty()) return Status::ok();
     auto st = replica->transaction([&]() -> Status {
+      int64_t now = now_unix();
       for (const auto& rec : pending) {
+        if (auto g = keep_old_address(*replica, rec, o->old_address_grace_s, now); !g)
+          MR_LOG_WARN("event=old_address_grace_failed id={} error={}", rec.account.id,
+                      core::quote(g.to_string()));
         auto r = replica->upsert_account_by_id(rec, true);
         if (!r) {
           if (r.code() == Code::unavailable || r.code() == Code::io_error) return r.status();
@@ -121,6 +121,8 @@ struct LdapSync::Impl {
                       rec.account.address, core::quote(r.status().to_string()));
           continue;
         }
+        if (rec.account.status != AccountStatus::active || *r == UpsertResult::updated)
+          note_account_status(*replica, rec.account.id, rec.account.status, now);
         switch (*r) {
           case UpsertResult::created: ++stats.created; break;
           case UpsertResult::updated: ++stats.updated; if (refresh_done) groups_dirty = true; break;
@@ -226,6 +228,7 @@ struct LdapSync::Impl {
     auto rec = replica->get_account_record(id);
     if (!rec) return rec.code() == Code::not_found ? Status::ok() : rec.status();
     if (rec->source != kSourceLdap) return Status::ok();
+    note_account_status(*replica, id, AccountStatus::deleted, now_unix());
     if (o->on_removed == "delete") {
       ++stats.removed;
       MR_LOG_INFO("event=ldap_sync_account_removed id={} address={} action=delete", id, rec->account.address);
@@ -263,7 +266,18 @@ struct LdapSync::Impl {
     cv.notify_all();
   }
 
+  // Grace aliases of old addresses whose time is over (checked every grace/4, 1..30 s).
+  Clock::time_point next_expiry{};
+  void expire_grace() {
+    if (Clock::now() < next_expiry) return;
+    int64_t every = o->old_address_grace_s > 0 ? o->old_address_grace_s / 4 : 30;
+    next_expiry = Clock::now() + std::chrono::seconds(std::clamp<int64_t>(every, 1, 30));
+    auto r = expire_old_addresses(*replica, now_unix());
+    if (!r) MR_LOG_WARN("event=old_address_grace_expiry_failed error={}", core::quote(r.status().to_string()));
+  }
+
   void finish_pass(const LdapSyncStats& stats) {
+    expire_grace();
     {
       std::lock_guard lock(mu);
       last_stats = stats;
@@ -443,6 +457,7 @@ void LdapSync::Impl::run_persist() {
         rc = ldap_sync_poll(&ls);
         if (rc != LDAP_SUCCESS) break;
         if (refresh_done) {
+          expire_grace();
           bool changed = !pending.empty() || groups_dirty;
           auto st = flush(run);
           if (st && groups_dirty) st = reconcile_groups(run, false, nullptr);

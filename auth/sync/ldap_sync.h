@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "auth/local/local_directory.h"
+#include "auth/sync/account_policy.h"
 
 namespace mailroom::auth {
 class LdapDirectory;
@@ -47,11 +48,7 @@ struct LdapSyncStats {
 };
 
 // One line of a dry run: "create|update|remove <id> <address>".
-struct LdapSyncChange {
-  std::string action;
-  std::string id;
-  std::string address;
-};
+using LdapSyncChange = SyncChange;
 
 class LdapSync {
  public:

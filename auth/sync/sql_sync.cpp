@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include "auth/sql/sql_directory.h"
 #include "auth/sql/sql_options.h"
+#include "auth/sync/account_policy.h"
 #include "src/core/log.h"
 
 namespace mailroom::auth::sync {
@@ -16,39 +18,75 @@ namespace mailroom::auth::sync {
 namespace {
 constexpr const char* kMarkKey = "sql.changed_at";
 
-// Answers from the replica or the live directory; owns the running sync.
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Answers from the replica or the live directory; owns the running sync. With lookup = "live"
+// a lookup that cannot reach MariaDB is answered by the replica (the warm standby), so SMTP and
+// logins keep resolving during an outage; passwords stay the live directory's business (an
+// outage answers unavailable, which the credential cache may turn into an answer).
 class SqlReplicaDirectory final : public Directory {
  public:
   SqlReplicaDirectory(std::shared_ptr<Directory> answer, std::shared_ptr<LocalDirectory> replica,
                       std::unique_ptr<SqlSync> sync)
-      : answer_(std::move(answer)), replica_(std::move(replica)), sync_(std::move(sync)) {}
+      : answer_(std::move(answer)), replica_(std::move(replica)), sync_(std::move(sync)),
+        standby_(answer_ != std::static_pointer_cast<Directory>(replica_)) {}
   ~SqlReplicaDirectory() override { sync_->stop(); }
 
   std::string name() const override { return "sql"; }
-  Result<Domain> find_domain(const std::string& d) override { return answer_->find_domain(d); }
-  Result<std::vector<Domain>> list_domains() override { return answer_->list_domains(); }
+  Result<Domain> find_domain(const std::string& d) override {
+    return ask(&Directory::find_domain, d);
+  }
+  Result<std::vector<Domain>> list_domains() override {
+    auto r = answer_->list_domains();
+    if (!r && r.code() == Code::unavailable && standby_) return replica_->list_domains();
+    return r;
+  }
   Result<Account> find_account_by_address(const std::string& a) override {
-    return answer_->find_account_by_address(a);
+    return ask(&Directory::find_account_by_address, a);
   }
   Result<Account> find_account_by_login(const std::string& l) override {
-    return answer_->find_account_by_login(l);
+    return ask(&Directory::find_account_by_login, l);
   }
   Result<Account> find_account_by_id(const std::string& id) override {
-    return answer_->find_account_by_id(id);
+    return ask(&Directory::find_account_by_id, id);
   }
-  Result<Alias> find_alias(const std::string& a) override { return answer_->find_alias(a); }
-  Result<Group> find_group(const std::string& a) override { return answer_->find_group(a); }
+  Result<Alias> find_alias(const std::string& a) override {
+    auto r = ask(&Directory::find_alias, a);
+    // An old primary address in its grace period is known to the replica only.
+    if (!r && r.code() == Code::not_found && standby_ && is_grace_alias(*replica_, a, unix_now()))
+      return replica_->find_alias(a);
+    return r;
+  }
+  Result<Group> find_group(const std::string& a) override { return ask(&Directory::find_group, a); }
   PasswordCheck check_password(const Account& a, const std::string& pw) override {
     return answer_->check_password(a, pw);
   }
   Result<std::string> scram_secret(const Account& a) override { return answer_->scram_secret(a); }
 
  private:
+  template <class T>
+  Result<T> ask(Result<T> (Directory::*lookup)(const std::string&), const std::string& key) {
+    Result<T> r = ((*answer_).*lookup)(key);
+    if (!r && r.code() == Code::unavailable && standby_) return ((*replica_).*lookup)(key);
+    return r;
+  }
+
   std::shared_ptr<Directory> answer_;
   std::shared_ptr<LocalDirectory> replica_;
   std::unique_ptr<SqlSync> sync_;
+  bool standby_;
 };
 }  // namespace
+
+static std::string counts_text(const SqlSyncStats& s) {
+  return "seen=" + std::to_string(s.seen) + " created=" + std::to_string(s.created) +
+         " updated=" + std::to_string(s.updated) + " removed=" + std::to_string(s.removed) +
+         " errors=" + std::to_string(s.errors);
+}
 
 struct SqlSync::Impl {
   std::shared_ptr<sql::SqlListing> live;
@@ -70,6 +108,10 @@ struct SqlSync::Impl {
       rec.account = a.account;
       rec.scram_secret = a.scram_secret;
       rec.source = kSourceSql;
+      int64_t now = unix_now();
+      if (auto g = keep_old_address(*replica, rec, options.old_address_grace_s, now); !g)
+        MR_LOG_WARN("event=old_address_grace_failed id={} error={}", core::quote(a.account.id),
+                    core::quote(g.to_string()));
       // SQL is the authority on hashes: an emptied hash upstream empties the replica's.
       auto r = replica->upsert_account_by_id(rec, /*keep_empty_secrets=*/false);
       if (!r) {
@@ -79,6 +121,8 @@ struct SqlSync::Impl {
                     core::quote(r.status().to_string()));
         continue;
       }
+      if (a.account.status != AccountStatus::active || *r == UpsertResult::updated)
+        note_account_status(*replica, a.account.id, a.account.status, now);
       if (*r == UpsertResult::created) ++stats.created;
       if (*r == UpsertResult::updated) ++stats.updated;
       if (*r == UpsertResult::unchanged) ++stats.unchanged;
@@ -171,6 +215,7 @@ struct SqlSync::Impl {
       if (seen.count(id)) continue;
       auto rec = replica->get_account_record(id);
       if (!rec) continue;
+      note_account_status(*replica, id, AccountStatus::deleted, unix_now());
       Status s;
       if (options.on_removed == "delete") {
         s = replica->delete_account_by_id(id);
@@ -186,6 +231,59 @@ struct SqlSync::Impl {
     }
     if (auto s = sync_aliases_and_groups(stats); !s) return s;
     if (!mark.empty()) replica->set_sync_state(kMarkKey, mark);
+    return stats;
+  }
+
+  Result<SqlSyncStats> dry_run(std::vector<SyncChange>* changes) {
+    SqlSyncStats stats;
+    auto accounts = live->list_accounts("");
+    if (!accounts) return accounts.status();
+    auto aliases = live->list_aliases();
+    if (!aliases) return aliases.status();
+    auto groups = live->list_groups();
+    if (!groups) return groups.status();
+    std::set<std::string> seen;
+    for (const auto& a : *accounts) {
+      ++stats.seen;
+      seen.insert(a.account.id);
+      auto old = replica->get_account_record(a.account.id);
+      if (!old) {
+        ++stats.created;
+        changes->push_back({"create", a.account.id, a.account.address});
+      } else if (!same_account_data(old->account, a.account) ||
+                 old->account.password_hash != a.account.password_hash ||
+                 old->scram_secret != a.scram_secret) {
+        ++stats.updated;
+        changes->push_back({"update", a.account.id, a.account.address});
+      } else {
+        ++stats.unchanged;
+      }
+    }
+    auto ids = replica->list_account_ids(kSourceSql);
+    if (!ids) return ids.status();
+    for (const auto& id : *ids) {
+      if (seen.count(id)) continue;
+      auto rec = replica->get_account_record(id);
+      if (!rec) continue;
+      if (options.on_removed != "delete" && rec->account.status != AccountStatus::active) continue;
+      ++stats.removed;
+      changes->push_back({"remove", id, rec->account.address});
+    }
+    auto diff = [&](const std::set<std::string>& upstream, const char* kind,
+                    Result<std::vector<std::string>> local) -> Status {
+      if (!local) return local.status();
+      std::set<std::string> have(local->begin(), local->end());
+      for (const auto& a : upstream)
+        if (!have.count(a)) changes->push_back({std::string("create-") + kind, "", a});
+      for (const auto& a : have)
+        if (!upstream.count(a)) changes->push_back({std::string("remove-") + kind, "", a});
+      return Status::ok();
+    };
+    std::set<std::string> up_aliases, up_groups;
+    for (const auto& a : *aliases) up_aliases.insert(a.address);
+    for (const auto& g : *groups) up_groups.insert(g.address);
+    if (auto s = diff(up_aliases, "alias", replica->list_alias_addresses(kSourceSql)); !s) return s;
+    if (auto s = diff(up_groups, "group", replica->list_group_addresses(kSourceSql)); !s) return s;
     return stats;
   }
 
@@ -209,6 +307,8 @@ struct SqlSync::Impl {
     for (;;) {
       bool full = first || Clock::now() - last_full >= std::chrono::seconds(options.full_compare_s);
       auto r = full ? full_sync() : poll_once();
+      if (auto e = expire_old_addresses(*replica, unix_now()); !e)
+        MR_LOG_WARN("event=old_address_grace_expiry_failed error={}", core::quote(e.status().to_string()));
       if (r) {
         if (full) last_full = Clock::now();
         if (full || r->created || r->updated || r->removed || r->groups) {
@@ -218,6 +318,8 @@ struct SqlSync::Impl {
                       r->removed, r->groups, r->errors);
         }
         replica->set_sync_state("sql.last_error", "");
+        replica->set_sync_state("sql.last_sync", std::to_string(unix_now()));
+        replica->set_sync_state("sql.last_counts", counts_text(*r));
       } else {
         MR_LOG_WARN("event=sql_sync_failed pass={} error={}", full ? "full" : "poll",
                     core::quote(r.status().to_string()));
@@ -246,8 +348,37 @@ SqlSync::SqlSync(std::shared_ptr<sql::SqlListing> live, std::shared_ptr<Director
 
 SqlSync::~SqlSync() { stop(); }
 
-Result<SqlSyncStats> SqlSync::full_sync() { return impl_->full_sync(); }
+Result<SqlSyncStats> SqlSync::full_sync() {
+  auto r = impl_->full_sync();
+  auto& replica = *impl_->replica;
+  if (r) {
+    replica.set_sync_state("sql.last_sync", std::to_string(unix_now()));
+    replica.set_sync_state("sql.last_counts", counts_text(*r));
+    replica.set_sync_state("sql.last_error", "");
+  } else {
+    replica.set_sync_state("sql.last_error", r.status().to_string());
+  }
+  return r;
+}
 Result<SqlSyncStats> SqlSync::poll_once() { return impl_->poll_once(); }
+Result<SqlSyncStats> SqlSync::dry_run(std::vector<SyncChange>* changes) {
+  return impl_->dry_run(changes);
+}
+
+std::vector<std::pair<std::string, std::string>> SqlSync::status() {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("mode", "poll");
+  auto get = [&](const char* key) {
+    auto v = impl_->replica->get_sync_state(key);
+    return v ? *v : std::string();
+  };
+  for (const char* k : {"sql.last_sync", "sql.last_error", "sql.last_counts", kMarkKey})
+    out.emplace_back(k, get(k));
+  std::string last = get("sql.last_sync");
+  if (!last.empty())
+    out.emplace_back("lag_seconds", std::to_string(unix_now() - std::strtoll(last.c_str(), nullptr, 10)));
+  return out;
+}
 
 void SqlSync::start() {
   if (impl_->thread.joinable()) return;
@@ -281,6 +412,7 @@ Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> l
   so.interval_s = std::max<int64_t>(1, options.sync_interval_s);
   so.full_compare_s = std::max<int64_t>(so.interval_s, options.full_compare_s);
   so.on_removed = options.on_removed;
+  so.old_address_grace_s = options.old_address_grace_s;
   auto sync = std::make_unique<SqlSync>(std::move(listing), live, *replica, so);
   sync->start();
   std::shared_ptr<Directory> answer =

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "auth/local/local_directory.h"
+#include "auth/sync/account_policy.h"
 
 namespace mailroom::auth::sql {
 class SqlListing;
@@ -37,6 +38,7 @@ struct SqlSyncOptions {
   int64_t interval_s = 30;
   int64_t full_compare_s = 3600;
   std::string on_removed = "disable";  // disable | delete
+  int64_t old_address_grace_s = 0;     // see account_policy.h
 };
 
 struct SqlSyncStats {
@@ -57,6 +59,12 @@ class SqlSync {
 
   Result<SqlSyncStats> full_sync();
   Result<SqlSyncStats> poll_once();
+  // What full_sync() would change, written nowhere: "create|update|remove <id> <address>",
+  // "create-alias|remove-alias|create-group|remove-group <address>" (mailroomctl --dry-run).
+  Result<SqlSyncStats> dry_run(std::vector<SyncChange>* changes);
+  // "key value" pairs for `mailroomctl directory sync status`: last sync, lag, last error,
+  // high-water mark, counts (read from the replica's sync_state, so any process can ask).
+  std::vector<std::pair<std::string, std::string>> status();
 
   void start();
   void stop();
@@ -70,7 +78,8 @@ class SqlSync {
 
 // Opens <data_dir>/directory.db and starts the sync. With lookup = "replica" the returned
 // Directory answers from the replica (passwords included: SQL hashes are copied); with
-// lookup = "live" it answers from `live` and the replica is a warm standby.
+// lookup = "live" it answers from `live` and the replica is a warm standby that answers the
+// lookups MariaDB cannot (outage); passwords are then left to the credential cache.
 Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> live,
                                                    std::shared_ptr<sql::SqlListing> listing,
                                                    const sql::SqlDirectoryOptions& options,

@@ -123,6 +123,25 @@ TEST_F(ResolverTest, DisabledAndDeletedAccounts) {
   EXPECT_EQ(ids(r), std::vector<std::string>{"id-bob@example.com"});
 }
 
+TEST_F(ResolverTest, HoldForDisabledAccounts) {
+  ResolverOptions o;
+  o.hold_for_disabled = true;
+  resolver_ = std::make_unique<Resolver>(faulty_, o);
+  auto* alice = fake_->account("id-alice@example.com");
+  alice->status = AccountStatus::disabled;
+  alice->forward_to = {"elsewhere@remote.example"};
+  // Held: into alice's own mailbox, never forwarded.
+  auto r = resolve("alice@example.com");
+  ASSERT_EQ(r.outcome, RecipientOutcome::deliver);
+  EXPECT_EQ(ids(r), std::vector<std::string>{"id-alice@example.com"});
+  EXPECT_NE(r.detail.find("held"), std::string::npos) << r.detail;
+  // Through a group she is skipped as before; deleted accounts are rejected.
+  fake_->add_group("staff@example.com", {"alice@example.com", "bob@example.com"});
+  EXPECT_EQ(ids(resolve("staff@example.com")), std::vector<std::string>{"id-bob@example.com"});
+  alice->status = AccountStatus::deleted;
+  EXPECT_EQ(resolve("alice@example.com").outcome, RecipientOutcome::disabled);
+}
+
 TEST_F(ResolverTest, NestedGroupsWithLoopsAndDuplicates) {
   fake_->add_account("carol@example.com");
   fake_->add_group("all@example.com", {"staff@example.com", "alice@example.com", "ext@remote.org"});

@@ -1,0 +1,52 @@
+#include "auth/sync/retention.h"
+
+#include <cstdlib>
+
+#include "auth/sync/account_policy.h"
+#include "src/core/config_section.h"
+
+namespace mailroom::auth::sync {
+namespace {
+constexpr const char* kInactivePrefix = "inactive_since:";
+constexpr const char* kDonePrefix = "retention_done:";
+}  // namespace
+
+RetentionOptions parse_retention_options(core::ConfigSection& s) {
+  RetentionOptions o;
+  o.retention_s = s.get_seconds("retention", 0);
+  o.action = s.get_choice("retention_action", "keep", {"keep", "archive", "delete"});
+  return o;
+}
+
+Result<std::vector<RetentionItem>> due_for_retention(LocalDirectory& replica,
+                                                     const RetentionOptions& o, int64_t now) {
+  std::vector<RetentionItem> out;
+  if (o.retention_s <= 0 || o.action == "keep") return out;
+  auto inactive = replica.list_sync_state(kInactivePrefix);
+  if (!inactive) return inactive.status();
+  for (const auto& [key, since_text] : *inactive) {
+    RetentionItem item;
+    item.account_id = key.substr(std::char_traits<char>::length(kInactivePrefix));
+    item.inactive_since = std::strtoll(since_text.c_str(), nullptr, 10);
+    item.due_at = item.inactive_since + o.retention_s;
+    if (item.due_at > now) continue;
+    auto done = replica.get_sync_state(kDonePrefix + item.account_id);
+    if (done && !done->empty()) continue;
+    auto rec = replica.get_account_record(item.account_id);
+    if (rec) {
+      if (rec->account.status == AccountStatus::active) continue;  // came back
+      item.address = rec->account.address;
+    } else if (rec.code() != Code::not_found) {
+      return rec.status();
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+Status mark_retention_done(LocalDirectory& replica, const std::string& account_id,
+                           const std::string& what, int64_t now) {
+  return replica.set_sync_state(kDonePrefix + account_id, std::to_string(now) + " " + what);
+}
+
+}  // namespace mailroom::auth::sync
