@@ -104,6 +104,44 @@ TEST_F(MariaDbDeliveryLogTest, RecordsAndFindsByEveryField) {
   EXPECT_TRUE(log_->query(none)->empty());
 }
 
+TEST_F(MariaDbDeliveryLogTest, DomainAndSubjectSearches) {
+  auto other = rec("q3", "carol@other.example", 3000);
+  other.envelope_sender = "boss@hq.example";
+  other.subject = "50% off_today";
+  ASSERT_TRUE(log_->record({rec("q1", "alice@example.com", 1000), rec("q2", "bob@example.com", 2000),
+                            other}));
+  DeliveryQuery by_domain;
+  by_domain.recipient_domain = "example.com";
+  auto r = log_->query(by_domain);
+  ASSERT_TRUE(r) << r.status().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].queue_id, "q2");
+  by_domain.recipient_domain = "other.example";
+  EXPECT_EQ(log_->query(by_domain)->size(), 1u);
+  by_domain.recipient_domain = "example";  // whole domains only
+  EXPECT_TRUE(log_->query(by_domain)->empty());
+  DeliveryQuery by_sender_domain;
+  by_sender_domain.sender_domain = "partner.example";
+  EXPECT_EQ(log_->query(by_sender_domain)->size(), 2u);
+  by_sender_domain.since = 1500;
+  EXPECT_EQ(log_->query(by_sender_domain)->size(), 1u);
+
+  DeliveryQuery by_subject;
+  by_subject.subject_prefix = "Quarterly";
+  EXPECT_EQ(log_->query(by_subject)->size(), 2u);
+  by_subject.subject_prefix = "quarterly report \xe5\xa0\xb1";  // case-insensitive, UTF-8
+  EXPECT_EQ(log_->query(by_subject)->size(), 2u);
+  by_subject.subject_prefix = "report";  // a prefix, not a substring
+  EXPECT_TRUE(log_->query(by_subject)->empty());
+  // LIKE wildcards in the prefix are literal characters.
+  by_subject.subject_prefix = "50% off_";
+  EXPECT_EQ(log_->query(by_subject)->size(), 1u);
+  by_subject.subject_prefix = "5_%";
+  EXPECT_TRUE(log_->query(by_subject)->empty());
+  by_subject.subject_prefix = "%";
+  EXPECT_TRUE(log_->query(by_subject)->empty());
+}
+
 TEST_F(MariaDbDeliveryLogTest, InjectionInSearchesFindsNothing) {
   ASSERT_TRUE(log_->record({rec("q1", "alice@example.com", 1000)}));
   for (const char* attack : {"x' OR '1'='1", "' OR 1=1 -- ", "alice@example.com' --",
