@@ -52,8 +52,9 @@ asio::awaitable<void> Session::cmd_data() {
     }
     if (st == net::ReadStatus::timeout) {
       MR_LOG_INFO("event=smtp_data_timeout session={}", session_id_);
-      co_await conn_.write(
-          proto::make_reply(421, "4.4.2", ctx_.services.hostname + " Timeout during DATA").wire());
+      const std::string timeout_reply =
+          proto::make_reply(421, "4.4.2", ctx_.services.hostname + " Timeout during DATA").wire();
+      co_await conn_.write(timeout_reply);
       quit_ = true;
       co_return;
     }

@@ -74,33 +74,40 @@ asio::awaitable<void> Session::run() {
   MR_LOG_INFO("event=smtp_connect session={} protocol={} ip={} tls={}", session_id_,
               ctx_.protocol, info.remote_ip, conn_.is_tls());
   if (!ctx_.rate->allow(info.remote_ip)) {
-    co_await conn_.write(
+    const std::string refusal =
         proto::make_reply(421, "4.7.0", "Too many connections from your address, try later")
-            .wire());
+            .wire();
+    co_await conn_.write(refusal);
     co_return;
   }
   // RFC 5321 4.3.1 greeting; RFC 2034: no enhanced code here.
   std::string greeting = ctx_.services.hostname + " " +
                          (ctx_.mode == Mode::lmtp ? std::string("LMTP Mailroom")
                                                   : ctx_.options.banner);
-  co_await conn_.write(proto::make_reply(220, "", greeting).wire());
+  const std::string greeting_reply = proto::make_reply(220, "", greeting).wire();
+  co_await conn_.write(greeting_reply);
 
   const size_t max_cmd = ctx_.options.max_line_length - 2;
   std::string line;
   while (!quit_) {
-    if (conn_.buffered() == 0 && !co_await conn_.flush()) co_return;
+    if (conn_.buffered() == 0) {
+      bool flushed = co_await conn_.flush();
+      if (!flushed) co_return;
+    }
     bool bare_lf = false;
     auto st = co_await conn_.read_command(line, max_cmd, &bare_lf);
     if (st == net::ReadStatus::timeout) {
-      co_await conn_.write(proto::make_reply(421, "4.4.2", ctx_.services.hostname +
-                                                               " Timeout, closing connection")
-                               .wire());
+      const std::string timeout_reply =
+          proto::make_reply(421, "4.4.2", ctx_.services.hostname + " Timeout, closing connection")
+              .wire();
+      co_await conn_.write(timeout_reply);
       co_return;
     }
     if (st == net::ReadStatus::shutdown) {
-      co_await conn_.write(
+      const std::string shutdown_reply =
           proto::make_reply(421, "4.3.2", ctx_.services.hostname + " Service shutting down")
-              .wire());
+              .wire();
+      co_await conn_.write(shutdown_reply);
       co_return;
     }
     if (st == net::ReadStatus::eof || st == net::ReadStatus::error) {
