@@ -8,9 +8,6 @@
 
 #include "src/core/log.h"
 #include "src/ctl/ctl.h"
-#ifdef MAILROOM_HAVE_LDAP_BACKEND
-#include "auth/ldap/ldap_ctl.h"
-#endif
 #include "src/server/wiring.h"
 
 using namespace mailroom;
@@ -53,9 +50,6 @@ int main(int argc, char** argv) {
 
   int exit_code = ctl::kOk;
   ctl::register_directory_commands(app, ctx, &exit_code);
-#ifdef MAILROOM_HAVE_LDAP_BACKEND
-  ctl::register_ldap_commands(app, ctx, &exit_code);  // directory sync --now|--dry-run|status
-#endif
   ctl::register_store_commands(app, ctx, &exit_code);
   ctl::register_queue_commands(app, ctx, &exit_code);
 
