@@ -168,8 +168,12 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   if (added) {
     uint32_t recent_count = 0;
     if (!view->read_only) {
-      uint32_t prev =
-          RecentTracker::instance().claim(account, name, view->uid_validity, view->max_uid());
+      uint32_t uid_validity = view->uid_validity;
+      uint32_t max_uid = view->max_uid();
+      auto claim = [&account, &name, uid_validity, max_uid] {
+        return RecentTracker::instance().claim(account, name, uid_validity, max_uid);
+      };
+      uint32_t prev = co_await blocking(claim);
       for (const auto& m : view->messages) {
         if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
       }

@@ -173,12 +173,17 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
   if (!info) co_return std::nullopt;
   uint32_t recent = 0;
   if (want_recent) {
-    uint32_t after = RecentTracker::instance().peek(account, mailbox, info->uid_validity);
-    auto fn4 = [&s, &account, &mailbox] { return s.services.store->snapshot(account, mailbox); };
-    auto snap = co_await s.blocking(fn4);
-    if (snap) {
-      for (const auto& m : snap->messages) recent += m.uid > after ? 1 : 0;
-    }
+    uint32_t uid_validity = info->uid_validity;
+    auto count_recent = [&s, &account, &mailbox, uid_validity] {
+      uint32_t after = RecentTracker::instance().peek(account, mailbox, uid_validity);
+      uint32_t n = 0;
+      auto snap = s.services.store->snapshot(account, mailbox);
+      if (snap) {
+        for (const auto& m : snap->messages) n += m.uid > after ? 1 : 0;
+      }
+      return n;
+    };
+    recent = co_await s.blocking(count_recent);
   }
   std::string out = "(";
   for (const auto& it : items) {

@@ -25,9 +25,14 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   view.name = mailbox;
   view.read_only = examine;
   uint32_t max_uid = snap->messages.empty() ? 0 : snap->messages.back().uid;
-  auto& tracker = RecentTracker::instance();
-  uint32_t recent_after = examine ? tracker.peek(account, mailbox, snap->uid_validity)
-                                  : tracker.claim(account, mailbox, snap->uid_validity, max_uid);
+  // The tracker may read and write its file: worker pool, not the I/O thread.
+  uint32_t uid_validity = snap->uid_validity;
+  auto track = [examine, &account, &mailbox, uid_validity, max_uid] {
+    auto& tracker = RecentTracker::instance();
+    return examine ? tracker.peek(account, mailbox, uid_validity)
+                   : tracker.claim(account, mailbox, uid_validity, max_uid);
+  };
+  uint32_t recent_after = co_await s.blocking(track);
   view.load(*snap, recent_after);
 
   s.untagged("FLAGS " + view.mailbox_flags());
