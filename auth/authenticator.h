@@ -47,7 +47,22 @@ enum class AuthOutcome {
   malformed,     // client response could not be decoded (RFC 4954 501 / IMAP BAD)
   cancelled,     // client sent "*"
 };
-const char* auth_outcome_name(AuthOutcome o);
+// For logs. Inline so protocol libraries can name outcomes without linking mailroom_auth.
+inline const char* auth_outcome_name(AuthOutcome o) {
+  switch (o) {
+    case AuthOutcome::in_progress: return "in_progress";
+    case AuthOutcome::success: return "success";
+    case AuthOutcome::failed: return "failed";
+    case AuthOutcome::disabled: return "disabled";
+    case AuthOutcome::unavailable: return "unavailable";
+    case AuthOutcome::throttled: return "throttled";
+    case AuthOutcome::encryption_required: return "encryption_required";
+    case AuthOutcome::bad_mechanism: return "bad_mechanism";
+    case AuthOutcome::malformed: return "malformed";
+    case AuthOutcome::cancelled: return "cancelled";
+  }
+  return "?";
+}
 
 struct AuthStep {
   AuthOutcome outcome = AuthOutcome::failed;

@@ -15,22 +15,6 @@
 
 namespace mailroom::auth {
 
-const char* auth_outcome_name(AuthOutcome o) {
-  switch (o) {
-    case AuthOutcome::in_progress: return "in_progress";
-    case AuthOutcome::success: return "success";
-    case AuthOutcome::failed: return "failed";
-    case AuthOutcome::disabled: return "disabled";
-    case AuthOutcome::unavailable: return "unavailable";
-    case AuthOutcome::throttled: return "throttled";
-    case AuthOutcome::encryption_required: return "encryption_required";
-    case AuthOutcome::bad_mechanism: return "bad_mechanism";
-    case AuthOutcome::malformed: return "malformed";
-    case AuthOutcome::cancelled: return "cancelled";
-  }
-  return "?";
-}
-
 namespace {
 
 // Cyrus's built-in mutex hooks are no-ops; mailroomd runs exchanges on several workers.

@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "src/core/base64.h"
 #include "src/core/log.h"
 #include "src/net/worker_pool.h"
-#include "src/pop3/proto/base64.h"
 #include "src/pop3/session.h"
 
 namespace mailroom::pop3 {
@@ -42,23 +42,6 @@ Refusal refusal_for(auth::AuthOutcome outcome) {
   }
 }
 
-// For logs (kept here so the session does not depend on the auth library's symbols).
-const char* outcome_name(auth::AuthOutcome o) {
-  switch (o) {
-    case auth::AuthOutcome::in_progress: return "in_progress";
-    case auth::AuthOutcome::success: return "success";
-    case auth::AuthOutcome::failed: return "failed";
-    case auth::AuthOutcome::disabled: return "disabled";
-    case auth::AuthOutcome::unavailable: return "unavailable";
-    case auth::AuthOutcome::throttled: return "throttled";
-    case auth::AuthOutcome::encryption_required: return "encryption_required";
-    case auth::AuthOutcome::bad_mechanism: return "bad_mechanism";
-    case auth::AuthOutcome::malformed: return "malformed";
-    case auth::AuthOutcome::cancelled: return "cancelled";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 Awaitable Session::cmd_user(const proto::Command& c) {
@@ -87,7 +70,7 @@ Awaitable Session::cmd_pass(const proto::Command& c) {
   auto check = [&] { return authenticator.check_plain(login, password, ci); };
   auth::AuthStep step = co_await blocking(check);
   MR_LOG_INFO("event=pop3_auth session={} mechanism=USER login={} result={}", ci.session_id,
-              core::quote(login), outcome_name(step.outcome));
+              core::quote(login), auth::auth_outcome_name(step.outcome));
   if (step.outcome == auth::AuthOutcome::success) {
     co_await open_maildrop(step.principal);
     co_return;
@@ -123,7 +106,7 @@ Awaitable Session::cmd_auth(const proto::Command& c) {
     if (c.args[1] == "=") {
       response = std::string();
     } else {
-      response = proto::base64_decode(c.args[1]);
+      response = core::base64_decode(c.args[1]);
       if (!response) {
         client_error("Malformed initial response (not base64)");
         co_return;
@@ -139,7 +122,7 @@ Awaitable Session::cmd_auth(const proto::Command& c) {
     auth::AuthStep step = co_await blocking(next);
     if (step.outcome == auth::AuthOutcome::in_progress) {
       // RFC 5034 section 4: "+ " and the base64 challenge.
-      send("+ " + proto::base64_encode(step.challenge) + "\r\n");
+      send("+ " + core::base64_encode(step.challenge) + "\r\n");
       bool flushed = co_await transport_.flush();
       if (!flushed) {
         close_ = true;
@@ -158,13 +141,13 @@ Awaitable Session::cmd_auth(const proto::Command& c) {
       if (line == "*") {
         step.outcome = auth::AuthOutcome::cancelled;
       } else {
-        response = proto::base64_decode(line);
+        response = core::base64_decode(line);
         if (!response) step.outcome = auth::AuthOutcome::malformed;
       }
       if (step.outcome == auth::AuthOutcome::in_progress) continue;
     }
     MR_LOG_INFO("event=pop3_auth session={} mechanism={} result={}", ci.session_id, mechanism,
-                outcome_name(step.outcome));
+                auth::auth_outcome_name(step.outcome));
     if (step.outcome == auth::AuthOutcome::success) {
       co_await open_maildrop(step.principal);
       co_return;

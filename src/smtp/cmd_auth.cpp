@@ -1,7 +1,7 @@
 // AUTH (RFC 4954): SASL exchanges through the Authenticator, each step on the worker pool.
 #include "src/core/log.h"
 #include "src/net/worker_pool.h"
-#include "src/smtp/proto/base64.h"
+#include "src/core/base64.h"
 #include "src/smtp/session.h"
 
 namespace mailroom::smtp {
@@ -39,7 +39,7 @@ asio::awaitable<void> Session::cmd_auth(const proto::Command& cmd) {
     if (*cmd.initial_response == "=") {
       response = std::string();  // RFC 4954 4: "=" is an empty initial response
     } else {
-      response = proto::base64_decode(*cmd.initial_response);
+      response = core::base64_decode(*cmd.initial_response);
       if (!response) {
         reply(501, "5.5.2", "Invalid base64 data");
         co_return;
@@ -55,7 +55,7 @@ asio::awaitable<void> Session::cmd_auth(const proto::Command& cmd) {
     first = false;
     switch (step.outcome) {
       case auth::AuthOutcome::in_progress: {
-        conn_.queue("334 " + proto::base64_encode(step.challenge) + "\r\n");
+        conn_.queue("334 " + core::base64_encode(step.challenge) + "\r\n");
         if (!co_await conn_.flush()) {
           quit_ = true;
           co_return;
@@ -74,7 +74,7 @@ asio::awaitable<void> Session::cmd_auth(const proto::Command& cmd) {
           reply(501, "5.0.0", "Authentication cancelled");
           co_return;
         }
-        response = proto::base64_decode(line);
+        response = core::base64_decode(line);
         if (!response) {
           reply(501, "5.5.2", "Invalid base64 data");
           co_return;

@@ -1,27 +1,10 @@
 // STARTTLS, LOGIN, AUTHENTICATE (RFC 3501 6.2) with SASL-IR (RFC 4959).
+#include "src/core/base64.h"
 #include "src/core/log.h"
-#include "src/imap/base64.h"
 #include "src/imap/session.h"
 
 namespace mailroom::imap {
 namespace {
-
-// Local copy of the outcome names for logs, so this library does not need mailroom_auth.
-const char* outcome_name(auth::AuthOutcome o) {
-  switch (o) {
-    case auth::AuthOutcome::in_progress: return "in_progress";
-    case auth::AuthOutcome::success: return "success";
-    case auth::AuthOutcome::failed: return "failed";
-    case auth::AuthOutcome::disabled: return "disabled";
-    case auth::AuthOutcome::unavailable: return "unavailable";
-    case auth::AuthOutcome::throttled: return "throttled";
-    case auth::AuthOutcome::encryption_required: return "encryption_required";
-    case auth::AuthOutcome::bad_mechanism: return "bad_mechanism";
-    case auth::AuthOutcome::malformed: return "malformed";
-    case auth::AuthOutcome::cancelled: return "cancelled";
-  }
-  return "?";
-}
 
 Reply auth_failure(auth::AuthOutcome o) {
   switch (o) {
@@ -82,7 +65,7 @@ asio::awaitable<Reply> cmd_login(Session& s, const proto::Command& cmd) {
   auth::AuthStep step = co_await s.blocking(fn1);
   if (step.outcome != auth::AuthOutcome::success) {
     spdlog::info("event=imap_login_failed session={} result={}", s.session_id(),
-                 outcome_name(step.outcome));
+                 auth::auth_outcome_name(step.outcome));
     co_return auth_failure(step.outcome);
   }
   co_return logged_in(s, step.principal, "LOGIN");
@@ -98,7 +81,7 @@ asio::awaitable<Reply> cmd_authenticate(Session& s, const proto::Command& cmd) {
     if (*cmd.initial_response == "=") {
       response = std::string();  // RFC 4959: "=" is an empty initial response
     } else {
-      response = base64_decode(*cmd.initial_response);
+      response = core::base64_decode(*cmd.initial_response);
       if (!response) co_return Reply::bad("Invalid base64 in the initial response");
     }
   }
@@ -113,10 +96,10 @@ asio::awaitable<Reply> cmd_authenticate(Session& s, const proto::Command& cmd) {
     if (step.outcome == auth::AuthOutcome::success) co_return logged_in(s, step.principal, "SASL");
     if (step.outcome != auth::AuthOutcome::in_progress) {
       spdlog::info("event=imap_auth_failed session={} mechanism={} result={}",
-                   s.session_id(), mech, outcome_name(step.outcome));
+                   s.session_id(), mech, auth::auth_outcome_name(step.outcome));
       co_return auth_failure(step.outcome);
     }
-    std::string challenge = "+ " + base64_encode(step.challenge) + "\r\n";
+    std::string challenge = "+ " + core::base64_encode(step.challenge) + "\r\n";
     s.queue(challenge);
     if (!co_await s.flush()) {
       Reply r = Reply::no("Connection lost");
@@ -131,7 +114,7 @@ asio::awaitable<Reply> cmd_authenticate(Session& s, const proto::Command& cmd) {
       co_return r;
     }
     if (line == "*") co_return Reply::bad("Authentication cancelled");  // RFC 3501 6.2.2
-    response = base64_decode(line);
+    response = core::base64_decode(line);
     if (!response) co_return Reply::bad("Invalid base64 in the SASL response");
   }
   co_return Reply::no("[AUTHENTICATIONFAILED] Too many SASL rounds");

@@ -1,7 +1,7 @@
 // Table tests on raw wire strings for the POP3 parser and reply writer.
 #include <gtest/gtest.h>
 
-#include "src/pop3/proto/base64.h"
+#include "src/core/base64.h"
 #include "src/pop3/proto/command.h"
 #include "src/pop3/proto/reply.h"
 
@@ -131,6 +131,10 @@ TEST(Pop3Reply, TopOf) {
   EXPECT_EQ(top_of("A: b\r\n\r\n", 0, &whole), "A: b\r\n\r\n");
   EXPECT_TRUE(whole);
 }
+
+// The shared codec (src/core/base64.h) as POP3 SASL uses it (RFC 5034 section 4).
+using core::base64_decode;
+using core::base64_encode;
 
 TEST(Pop3Base64, RoundTripAndStrictness) {
   const std::string samples[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar",

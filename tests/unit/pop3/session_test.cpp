@@ -7,7 +7,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "src/net/worker_pool.h"
-#include "src/pop3/proto/base64.h"
+#include "src/core/base64.h"
 #include "src/pop3/session.h"
 #include "tests/unit/pop3/fakes.h"
 
@@ -212,7 +212,7 @@ TEST_F(Pop3Session, AuthFailuresAndCodes) {
 
 TEST_F(Pop3Session, SaslPlain) {
   store_.add("id-bob", "x\r\n");
-  std::string ir = proto::base64_encode(std::string("\0bob\0builder", 12));
+  std::string ir = core::base64_encode(std::string("\0bob\0builder", 12));
   std::string out = run({"AUTH\r\nAUTH PLAIN " + ir + "\r\nSTAT\r\nQUIT\r\n"});
   EXPECT_NE(out.find("+OK Methods supported:\r\nPLAIN\r\n.\r\n"), std::string::npos) << out;
   EXPECT_NE(out.find("+OK Logged in, maildrop has 1 messages (3 octets)"), std::string::npos);
@@ -220,7 +220,7 @@ TEST_F(Pop3Session, SaslPlain) {
   out = run({"AUTH PLAIN\r\n", ir + "\r\n", "QUIT\r\n"});
   EXPECT_NE(out.find("+ \r\n+OK Logged in"), std::string::npos) << out;
   out = run({"AUTH plain\r\n", "*\r\n", "AUTH PLAIN\r\n", "!!!\r\n", "AUTH PLAIN\r\n",
-             proto::base64_encode(std::string("\0bob\0nope", 9)) + "\r\n", "AUTH X\r\n",
+             core::base64_encode(std::string("\0bob\0nope", 9)) + "\r\n", "AUTH X\r\n",
              "AUTH PLAIN bad*\r\n", "QUIT\r\n"});
   EXPECT_NE(out.find("-ERR Authentication cancelled"), std::string::npos) << out;
   EXPECT_NE(out.find("-ERR Malformed authentication response"), std::string::npos);

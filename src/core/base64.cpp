@@ -1,8 +1,8 @@
-#include "src/pop3/proto/base64.h"
+#include "src/core/base64.h"
 
 #include <cstdint>
 
-namespace mailroom::pop3::proto {
+namespace mailroom::core {
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -75,4 +75,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace mailroom::pop3::proto
+}  // namespace mailroom::core

@@ -1,0 +1,17 @@
+// Base64 (RFC 4648 section 4) for SASL challenges and responses in SMTP (RFC 4954), IMAP
+// (RFC 3501 AUTHENTICATE, RFC 4959) and POP3 (RFC 5034). Twenty lines kept here so the
+// protocol parsers need no OpenSSL.
+// Strict decoding: padding required, no whitespace, zero padding bits (RFC 4648 section 3.5);
+// nullopt on any invalid input.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mailroom::core {
+
+std::string base64_encode(std::string_view data);
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace mailroom::core
