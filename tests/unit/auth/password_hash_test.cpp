@@ -6,6 +6,9 @@
 //   CRYPT $5$/$1$ `openssl passwd -5|-1 -salt saltsalt wonderland`
 //   SSHA512/SSHA  Python hashlib: base64(sha(pw + b"saltsalt") + b"saltsalt")
 //   SSHA (random) `slappasswd -h {SSHA} -s wonderland` (OpenLDAP)
+//   ARGON2ID/I    `doveadm pw -s ARGON2ID|ARGON2I -p wonderland` (Dovecot 2.3, libsodium:
+//                 what a directory migrated from Dovecot holds); 4 lanes and version 1.0
+//                 (v=16) from the argon2 CLI with -p 4 / -v 10
 #include "auth/password/password_hash.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +25,18 @@ const Vector kVectors[] = {
     {"{ARGON2ID}$argon2id$v=19$m=1024,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
      "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8",
      "ARGON2ID"},
+    {"{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$BdUHm9CUpqXPwMeX6J88Xg$"
+     "N2NdRSOVpyC6iXfvottrNUT9ybPF+p8Frzscxw7HSQM",
+     "ARGON2ID"},
+    {"{ARGON2I}$argon2i$v=19$m=32768,t=4,p=1$6QRZY141zJ+LV2/HV7wYbg$"
+     "8GVJrTBYSeWn4kGqnKj8WaJQAjc4Ve16Tv0Yjw2m3XQ",
+     "ARGON2I"},
+    {"{ARGON2ID}$argon2id$v=19$m=1024,t=1,p=4$c2FsdHNhbHRzYWx0c2FsdA$"
+     "Y+/ZtLFql2oMk86qsqP9FNitqzzOpeFtAfTcMfiN1eE",
+     "ARGON2ID"},
+    {"{ARGON2I}$argon2i$v=16$m=1024,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+     "HM54f6hKjixpCT8Xz+QDLL7Enzo3+3euVTaWFlO9PEE",
+     "ARGON2I"},
     {"{SHA512-CRYPT}$6$saltsalt$pqxtaP8VN9msji06dnBCbUbaSGTOXyo9jZDqZxik1rPexoqRIW4UKuiD0ZHZchCS"
      "d7S4/HoRU8bcFbnz2ihUr.",
      "SHA512-CRYPT"},
@@ -73,6 +88,21 @@ TEST(PasswordHash, MalformedStoredValues) {
   EXPECT_EQ(verify("{SHA512-CRYPT}$5$saltsalt$IeaomH1t0t79ShF5t59ZywXLL/dm2jA/3vpoR6EMo74", "wonderland"),
             Verify::malformed);  // SHA512-CRYPT must be $6$
   EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$garbage", "x"), Verify::malformed);
+  // The scheme and the PHC type must agree; salt and hash must be base64; all parameters.
+  EXPECT_EQ(verify("{ARGON2ID}$argon2i$v=19$m=1024,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+            Verify::malformed);
+  EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1024,t=2,p=1$c2Fs!HNhbHRzYWx0c2FsdA$"
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+            Verify::malformed);
+  EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1024,t=2$c2FsdHNhbHRzYWx0c2FsdA$"
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+            Verify::malformed);
+  EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1024,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA", "x"),
+            Verify::malformed);
+  EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+            Verify::malformed);  // memory below Argon2's minimum
   EXPECT_NE(verify("{CRYPT}$9$nonsense", "x"), Verify::ok);
 }
 
