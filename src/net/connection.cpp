@@ -99,13 +99,28 @@ std::string Connection::tls_description() const {
   return "version=" + tls_version() + " cipher=" + tls_cipher() + " bits=" + std::to_string(bits);
 }
 
-void Connection::arm_timer() {
+void Connection::begin_wait() {
   timed_out_ = false;
-  timer_.expires_after(idle_timeout_);
+  waiting_ = true;
+  deadline_ = std::chrono::steady_clock::now() + idle_timeout_;
+  // Armed for a later time only if the timeout was shortened meanwhile.
+  if (!timer_armed_ || armed_for_ > deadline_) arm_timer(deadline_);
+}
+
+void Connection::arm_timer(std::chrono::steady_clock::time_point at) {
+  timer_armed_ = true;
+  armed_for_ = at;
+  timer_.expires_at(at);
   // The handler may run after this Connection is gone only with operation_aborted (the timer
   // is cancelled by its destructor); it must not touch `this` in that case.
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
+    timer_armed_ = false;
+    if (!waiting_) return;  // the next wait arms it again
+    if (std::chrono::steady_clock::now() < deadline_) {
+      arm_timer(deadline_);  // the client was active since the timer was set
+      return;
+    }
     timed_out_ = true;
     boost::system::error_code ignored;
     socket_.cancel(ignored);
@@ -130,7 +145,7 @@ asio::awaitable<ReadStatus> Connection::fill() {
       buffer_.clear();
     }
   }
-  arm_timer();
+  begin_wait();
   boost::system::error_code ec;
   // Wait for readability before allocating a read buffer (idle sessions cost no buffer);
   // TLS may already hold decrypted bytes.
@@ -151,7 +166,7 @@ asio::awaitable<ReadStatus> Connection::fill() {
     }
     buffer_.resize(old + n);
   }
-  timer_.cancel();
+  end_wait();
   if (n > 0) co_return ReadStatus::ok;
   if (timed_out_) co_return ReadStatus::timeout;
   if (ec == asio::error::operation_aborted && interrupted_) co_return ReadStatus::shutdown;
@@ -229,7 +244,7 @@ asio::awaitable<bool> Connection::flush() {
   if (out_.empty()) co_return true;
   if (closed_) co_return false;
   boost::system::error_code ec;
-  arm_timer();
+  begin_wait();
   if (tls_active_) {
     co_await asio::async_write(*tls_, asio::buffer(out_),
                                asio::redirect_error(asio::use_awaitable, ec));
@@ -237,7 +252,7 @@ asio::awaitable<bool> Connection::flush() {
     co_await asio::async_write(socket_, asio::buffer(out_),
                                asio::redirect_error(asio::use_awaitable, ec));
   }
-  timer_.cancel();
+  end_wait();
   if (out_.capacity() > kKeepCapacity) {
     std::string().swap(out_);
   } else {
@@ -259,10 +274,10 @@ asio::awaitable<bool> Connection::start_tls() {
   buffer_pos_ = 0;
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
   boost::system::error_code ec;
-  arm_timer();
+  begin_wait();
   co_await tls_->async_handshake(asio::ssl::stream_base::server,
                                  asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
+  end_wait();
   if (ec) {
     close();
     co_return false;

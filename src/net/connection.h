@@ -133,7 +133,13 @@ class Connection {
 
  private:
   asio::awaitable<ReadStatus> fill();
-  void arm_timer();
+  // The idle timeout: every wait for the client (read, write, TLS handshake) may last
+  // idle_timeout_. begin_wait() only moves a deadline; the timer is armed when none is pending
+  // and re-arms itself if it fires before the deadline, so a busy session does not pay two
+  // timer updates (timerfd syscalls) per command.
+  void begin_wait();
+  void end_wait() { waiting_ = false; }
+  void arm_timer(std::chrono::steady_clock::time_point at);
 
   ConnectionInfo info_;
   std::shared_ptr<asio::ssl::context> tls_context_;
@@ -146,6 +152,10 @@ class Connection {
   std::chrono::seconds idle_timeout_{300};
   bool tls_active_ = false;
   bool timed_out_ = false;
+  bool waiting_ = false;       // in a wait that the idle timeout applies to
+  bool timer_armed_ = false;   // a timer wait is pending, for armed_for_
+  std::chrono::steady_clock::time_point deadline_{};
+  std::chrono::steady_clock::time_point armed_for_{};
   bool closed_ = false;
   bool in_command_wait_ = false;
   bool interrupted_ = false;

@@ -137,7 +137,8 @@ void Listener::stop_accepting() {
 
 asio::awaitable<void> Listener::accept_loop() {
   for (;;) {
-    tcp::socket socket(asio::make_strand(ioc_));
+    tcp::socket socket(next_executor_ ? next_executor_()
+                                      : asio::any_io_executor(asio::make_strand(ioc_)));
     boost::system::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {

@@ -1,5 +1,6 @@
 // Listeners: accept loops that enforce connection limits, run the implicit-TLS handshake and
-// start one session coroutine per connection on its own strand.
+// start one session coroutine per connection on its own strand (or on the executor that
+// set_connection_executors() hands out).
 //
 // Limits (total and per client IP) are shared by all listeners through a ConnectionTracker;
 // refused clients get the protocol's own answer from SessionHandler::reject. Shutdown:
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -80,6 +82,12 @@ class Listener {
   const ListenerConfig& config() const { return config_; }
   void start();
   void stop_accepting();
+  // Where accepted connections run (their session, timers and socket). Unset: a new strand
+  // of the listener's io_context. mailroomd gives each I/O thread its own io_context and
+  // spreads connections over them, so one connection's work never hops between threads.
+  void set_connection_executors(std::function<boost::asio::any_io_executor()> next) {
+    next_executor_ = std::move(next);
+  }
 
  private:
   boost::asio::awaitable<void> accept_loop();
@@ -94,6 +102,7 @@ class Listener {
   std::shared_ptr<TlsContextProvider> tls_;
   std::shared_ptr<ConnectionTracker> tracker_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::function<boost::asio::any_io_executor()> next_executor_;
   uint16_t bound_port_ = 0;
 };
 
