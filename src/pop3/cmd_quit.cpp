@@ -15,7 +15,7 @@ Awaitable Session::cmd_quit(const proto::Command&) {
   }
   state_ = State::update;
   // The retrieval marks are durable before the client hears +OK (mark_batch.h).
-  co_await sync_marks();
+  co_await sync_marks(true);
   std::vector<uint32_t> uids = maildrop_.deleted_uids();
   if (uids.empty()) {
     send(proto::ok("Bye"));

@@ -1,9 +1,12 @@
 // RETR and TOP (RFC 1939 sections 5, 7). The message goes out with CRLF line endings and
 // dot-stuffing (proto/reply.h). A RETR, or a TOP that sends the whole message, records the
-// retrieval in the store (time, client IP) for mail recall. The mark is committed in the same
-// worker call that reads the message, before it is sent ("may have left the server" is the
-// safe answer for recall if the connection breaks mid-transfer); when it is fsync'd is
-// mark_batch.h's business. No mark, no message: a store that cannot record gets -ERR.
+// retrieval (time, client IP) for mail recall in the session's retrieval journal before the
+// message is sent ("may have left the server" is the safe answer for recall if the connection
+// breaks mid-transfer); when marks are made durable is mark_batch.h's business. No mark, no
+// message: a store that cannot record gets -ERR. Messages come from the read-ahead
+// (read_ahead.h) when the client downloads in order, else from one worker-pool read.
+#include <boost/asio/this_coro.hpp>
+
 #include <ctime>
 
 #include "src/core/log.h"
@@ -12,49 +15,38 @@
 
 namespace mailroom::pop3 {
 
-namespace {
-
-struct Fetched {
-  core::Result<std::string> message = core::Status();
-  bool whole = true;
-  core::Status mark;
-};
-
-// `top_lines` empty: RETR; else TOP with that many body lines. `sync`: fsync the mark.
-Fetched fetch(store::MailStore& store, const std::string& account, uint32_t uid,
-              std::optional<uint32_t> top_lines, const std::string& client_ip, bool sync) {
-  Fetched f;
-  f.message = store.read_message(account, "INBOX", uid);
-  if (!f.message) return f;
-  if (top_lines) {
-    std::string_view part = proto::top_of(*f.message, *top_lines, &f.whole);
-    if (!f.whole) f.message = std::string(part);
-  }
-  if (f.whole) {
-    std::vector<std::pair<uint32_t, int64_t>> marks{
-        {uid, static_cast<int64_t>(std::time(nullptr))}};
-    f.mark = store.mark_retrieved_batch(account, "INBOX", marks, client_ip, sync);
-  }
-  return f;
-}
-
-}  // namespace
-
-Awaitable Session::send_message(const store::MessageMeta& meta, std::optional<uint32_t> lines) {
+Awaitable Session::send_message(uint32_t number, std::optional<uint32_t> lines) {
   store::MailStore& store = *services_.store;
+  const store::MessageMeta& meta = *maildrop_.find(number);
   uint32_t uid = meta.uid;
-  const std::string& ip = transport_.info().remote_ip;
-  MarkBatch::Clock::time_point now = MarkBatch::Clock::now();
-  bool sync = marks_.next_needs_sync(now);
-  auto read = [&] { return fetch(store, principal_.account_id, uid, lines, ip, sync); };
-  Fetched f = co_await blocking(read);
-  if (!f.message) {
-    store_error("read_message", f.message.status());
+  const std::string& account = principal_.account_id;
+  std::optional<core::Result<std::string>> ahead = co_await read_ahead_.take(number);
+  boost::asio::any_io_executor strand = co_await boost::asio::this_coro::executor;
+  read_ahead_.advance(maildrop_, account, number, strand);
+  core::Result<std::string> message = core::Status();
+  if (ahead) {
+    message = std::move(*ahead);
+  } else {
+    auto read = [&] { return store.read_message(account, "INBOX", uid); };
+    message = co_await blocking(read);
+  }
+  if (!message) {
+    store_error("read_message", message.status());
     co_return;
   }
-  if (f.whole) {
-    if (!f.mark) {
-      store_error("mark_retrieved", f.mark);
+  std::string_view text = *message;
+  bool whole = true;
+  if (lines) text = proto::top_of(*message, *lines, &whole);
+  if (whole) {
+    MarkBatch::Clock::time_point now = MarkBatch::Clock::now();
+    bool sync = marks_.next_needs_sync(now);
+    core::Status mark = journal_->append(uid, static_cast<int64_t>(std::time(nullptr)));
+    if (mark && sync) {
+      auto durable = [this] { return journal_->sync(); };
+      mark = co_await blocking(durable);
+    }
+    if (!mark) {
+      store_error("mark_retrieved", mark);
       co_return;
     }
     marks_.written(sync, now);
@@ -62,23 +54,22 @@ Awaitable Session::send_message(const store::MessageMeta& meta, std::optional<ui
   // The status line and the body are queued apart: the octet count comes out of the one pass
   // that converts and dot-stuffs the message.
   std::string body;
-  std::size_t octets = proto::append_multiline_body(body, *f.message);
+  std::size_t octets = proto::append_multiline_body(body, text);
   send(proto::ok(lines ? std::string("Top of message follows")
                        : std::to_string(octets) + " octets"));
   send(body);
 }
 
-Awaitable Session::sync_marks() {
-  if (marks_.unsynced() == 0) co_return;
-  store::MailStore& store = *services_.store;
-  const std::string& account = principal_.account_id;
-  const std::string& ip = transport_.info().remote_ip;
-  std::vector<std::pair<uint32_t, int64_t>> none;
-  auto sync = [&] { return store.mark_retrieved_batch(account, "INBOX", none, ip, true); };
+Awaitable Session::sync_marks(bool close) {
+  if (!journal_) co_return;
+  if (!close && marks_.unsynced() == 0) co_return;
+  std::unique_ptr<store::RetrievalJournal>& journal = journal_;
+  auto sync = [&journal, close] { return close ? journal->close() : journal->sync(); };
   core::Status s = co_await blocking(sync);
+  if (close) journal_.reset();
   if (!s) {
     MR_LOG_WARN("event=pop3_mark_sync_failed session={} account={} unsynced={} status={}",
-                transport_.info().session_id, account, marks_.unsynced(),
+                transport_.info().session_id, principal_.account_id, marks_.unsynced(),
                 core::quote(s.to_string()));
     co_return;
   }
@@ -90,7 +81,7 @@ Awaitable Session::cmd_retr(const proto::Command& c) {
   const store::MessageMeta* meta = message_arg(c.args[0], &n);
   if (!meta) co_return;
   std::optional<uint32_t> whole;
-  co_await send_message(*meta, whole);
+  co_await send_message(n, whole);
 }
 
 Awaitable Session::cmd_top(const proto::Command& c) {
@@ -102,7 +93,7 @@ Awaitable Session::cmd_top(const proto::Command& c) {
     client_error("Invalid number of lines");
     co_return;
   }
-  co_await send_message(*meta, lines);
+  co_await send_message(n, lines);
 }
 
 }  // namespace mailroom::pop3

@@ -1,16 +1,17 @@
 // When a session's POP3 retrieval marks become durable. Pure bookkeeping, no I/O.
 //
 // The guarantee (issue 7, mail recall must know which messages left the server):
-// - Every mark is committed to the store before its message is sent (RETR, and TOP when it
-//   sends the whole message); if it cannot be written the client gets -ERR [SYS/TEMP] and no
-//   message. A committed mark survives a crash or kill of mailroomd.
-// - Most marks are committed without fsync (MailStore::mark_retrieved_batch, sync=false): a
-//   per-message fsync capped a download at the disk's fsync rate. A power loss or kernel crash
-//   can lose marks that are not yet synced, and at most: those written since the last sync,
-//   which happens with the mark of the `max_unsynced`-th message, with the first mark written
-//   `max_age` or more after the oldest unsynced one ([pop3] retrieval_sync_messages,
-//   retrieval_sync_ms: 1,000 and 1 s), before the answer to QUIT, and when the session ends
-//   in any other way (drop, timeout, shutdown).
+// - Every mark is appended to the session's retrieval journal (store::RetrievalJournal) before
+//   its message is sent (RETR, and TOP when it sends the whole message); if it cannot be
+//   written the client gets -ERR [SYS/TEMP] and no message. An appended mark survives a crash
+//   or kill of mailroomd.
+// - Marks are not fsync'd one by one (a per-message fsync capped a download at the disk's
+//   fsync rate). A power loss or kernel crash can lose marks that are not yet synced, and at
+//   most: those written since the last sync, which happens with the mark of the
+//   `max_unsynced`-th message, with the first mark written `max_age` or more after the oldest
+//   unsynced one ([pop3] retrieval_sync_messages, retrieval_sync_ms: 1,000 and 1 s), before
+//   the answer to QUIT, and when the session ends in any other way (drop, timeout, shutdown).
+//   A sync also makes the marks visible in the index (MessageMeta::retrieved_at).
 #pragma once
 
 #include <chrono>

@@ -53,7 +53,11 @@ struct CommandTable {
 
 Session::Session(Transport& transport, core::Services& services, const Options& options,
                  std::shared_ptr<MaildropLocks> locks)
-    : transport_(transport), services_(services), options_(options), locks_(std::move(locks)) {}
+    : transport_(transport),
+      services_(services),
+      options_(options),
+      locks_(std::move(locks)),
+      read_ahead_(*services.store, *services.workers, ReadAhead::Limits{}) {}
 
 auth::ClientInfo Session::client_info() const {
   const net::ConnectionInfo& info = transport_.info();
@@ -153,8 +157,8 @@ Awaitable Session::run() {
     }
   }
   // However the session ended (drop, timeout, shutdown), its retrieval marks become durable
-  // (mark_batch.h); after QUIT there is nothing left to sync.
-  co_await sync_marks();
+  // and the journal is retired (mark_batch.h); after QUIT there is nothing left to do.
+  co_await sync_marks(true);
   // Release the maildrop before the last answer goes out: a client that reconnects right
   // after "+OK Bye" must not be told [IN-USE].
   lock_.reset();
@@ -177,13 +181,31 @@ Awaitable Session::open_maildrop(const auth::Principal& principal) {
   }
   store::MailStore& store = *services_.store;
   const std::string& id = principal.account_id;
-  auto open = [&store, &id] { return store.snapshot(id, "INBOX"); };
-  core::Result<store::Snapshot> snap = co_await blocking(open);
+  const std::string& ip = transport_.info().remote_ip;
+  struct Opened {
+    core::Result<store::Snapshot> snapshot = core::Status();
+    core::Result<std::unique_ptr<store::RetrievalJournal>> journal = core::Status();
+  };
+  auto open = [&store, &id, &ip] {
+    Opened o;
+    o.snapshot = store.snapshot(id, "INBOX");
+    // No INBOX yet: nothing can be retrieved, so no journal either.
+    if (o.snapshot) o.journal = store.open_retrieval_journal(id, "INBOX", ip);
+    return o;
+  };
+  Opened opened = co_await blocking(open);
+  core::Result<store::Snapshot>& snap = opened.snapshot;
   if (!snap && snap.code() != core::Code::not_found) {
     lock_.reset();
     store_error("snapshot", snap.status());
     co_return;
   }
+  if (snap && !opened.journal) {  // no mark, no message: do not start a download
+    lock_.reset();
+    store_error("open_retrieval_journal", opened.journal.status());
+    co_return;
+  }
+  if (snap) journal_ = std::move(opened.journal.value());
   principal_ = principal;
   transport_.set_account(principal.account_id);
   maildrop_ = snap ? Maildrop(std::move(snap.value())) : Maildrop();

@@ -24,6 +24,7 @@
 #include "src/pop3/pop3.h"
 #include "src/pop3/proto/command.h"
 #include "src/pop3/proto/reply.h"
+#include "src/pop3/read_ahead.h"
 #include "src/pop3/transport.h"
 
 namespace mailroom::pop3 {
@@ -65,11 +66,13 @@ class Session {
 
   // After a successful authentication: lock and open the maildrop (RFC 1939 section 4).
   Awaitable open_maildrop(const auth::Principal& principal);
-  // RETR (lines empty) or TOP: reads the message, commits its retrieval mark when the whole
-  // message goes out, then queues it (cmd_retr.cpp).
-  Awaitable send_message(const store::MessageMeta& meta, std::optional<uint32_t> lines);
-  // Makes the marks committed without fsync durable (mark_batch.h); failures are logged.
-  Awaitable sync_marks();
+  // RETR (lines empty) or TOP of message `number`: takes the message from the read-ahead or
+  // reads it, appends its retrieval mark to the journal when the whole message goes out, then
+  // queues it (cmd_retr.cpp).
+  Awaitable send_message(uint32_t number, std::optional<uint32_t> lines);
+  // Makes the journal's marks durable and visible in the index (mark_batch.h); failures are
+  // logged. close: also retires the journal (the end of the session).
+  Awaitable sync_marks(bool close);
   // A message number argument that names an existing, undeleted message, else answers -ERR
   // and returns nullptr.
   const store::MessageMeta* message_arg(const std::string& arg, uint32_t* number);
@@ -103,6 +106,8 @@ class Session {
   auth::Principal principal_;
   std::unique_ptr<MaildropLock> lock_;
   Maildrop maildrop_;
+  std::unique_ptr<store::RetrievalJournal> journal_;  // open while in TRANSACTION
+  ReadAhead read_ahead_;
   MarkBatch marks_{options_.retrieval_sync_messages,
                    std::chrono::milliseconds(options_.retrieval_sync_ms)};
 };

@@ -151,6 +151,7 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
   s = create_schema(*u->db);
   if (s.is_ok()) s = init_special_folders(*u->db);
   if (!s.is_ok()) return s;
+  replay_retrieval_journals(*u);
 
   std::lock_guard<std::mutex> lk(cache_mu_);
   auto it = cache_.find(account_id);

@@ -95,6 +95,9 @@ class FileStore final : public MailStore {
                           const std::vector<uint32_t>& uids, const std::string& to) override;
   Result<std::string> read_message(const std::string& account_id, const std::string& mailbox,
                                    uint32_t uid) override;
+  std::vector<Result<std::string>> read_messages(const std::string& account_id,
+                                                 const std::string& mailbox,
+                                                 const std::vector<uint32_t>& uids) override;
   Result<std::string> facts(const std::string& account_id, const std::string& mailbox,
                             uint32_t uid) override;
   Status mark_retrieved(const std::string& account_id, const std::string& mailbox, uint32_t uid,
@@ -102,6 +105,9 @@ class FileStore final : public MailStore {
   Status mark_retrieved_batch(const std::string& account_id, const std::string& mailbox,
                               const std::vector<std::pair<uint32_t, int64_t>>& marks,
                               const std::string& client_ip, bool sync) override;
+  Result<std::unique_ptr<RetrievalJournal>> open_retrieval_journal(
+      const std::string& account_id, const std::string& mailbox,
+      const std::string& client_ip) override;
   Result<QuotaUsage> quota_usage(const std::string& account_id) override;
   std::unique_ptr<WatchHandle> watch(const std::string& account_id, const std::string& mailbox,
                                      std::function<void(const ChangeEvent&)> callback) override;
@@ -111,6 +117,9 @@ class FileStore final : public MailStore {
   // The open index of a user (from the LRU cache, opened on first use).
   Result<std::shared_ptr<UserIndex>> user(const std::string& account_id);
   Result<std::string> canonical(const std::string& mailbox) const;
+  // Applies the retrieval journals of the user's dead sessions to the index and removes them
+  // (retrieval_marks.cpp); journals still locked by a live session are left alone.
+  void replay_retrieval_journals(UserIndex& u);
   void notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq);
   Result<CopyResult> copy_or_move(const std::string& account_id, const std::string& from,
                                   const std::vector<uint32_t>& uids, const std::string& to,

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "src/core/status.h"
@@ -153,6 +154,25 @@ class WatchHandle {
   virtual ~WatchHandle() = default;  // unsubscribes
 };
 
+// The POP3 retrieval marks of one session (RFC 1939 RETR/TOP; for mail recall), written as
+// the client downloads. One session owns it; its calls never overlap.
+class RetrievalJournal {
+ public:
+  virtual ~RetrievalJournal() = default;
+  // Records that `uid` was retrieved at `when` by the session's client. The mark survives a
+  // crash of the process once this returns. The FileStore writes one line to the session's
+  // journal file (one write(), no fsync, no index lock): the one store call an I/O thread may
+  // make, so a download does not wait for the worker pool per message.
+  virtual Status append(uint32_t uid, int64_t when) = 0;
+  // Makes every mark appended so far durable (survives a power loss) and visible in the index
+  // (MessageMeta::retrieved_at). Blocking: worker pool.
+  virtual Status sync() = 0;
+  // sync(), then retires the journal (its marks live on in the index). Blocking: worker pool.
+  // A journal dropped without close() is replayed into the index by the next session of the
+  // user or the next start of the store.
+  virtual Status close() = 0;
+};
+
 class MailStore {
  public:
   virtual ~MailStore() = default;
@@ -206,6 +226,16 @@ class MailStore {
   // The stored message (CRLF line endings, exactly `size` octets).
   virtual Result<std::string> read_message(const std::string& account_id,
                                            const std::string& mailbox, uint32_t uid) = 0;
+  // Several messages, in the order of `uids` (one index lookup for all in the FileStore; POP3
+  // read-ahead). This fallback reads them one by one.
+  virtual std::vector<Result<std::string>> read_messages(const std::string& account_id,
+                                                         const std::string& mailbox,
+                                                         const std::vector<uint32_t>& uids) {
+    std::vector<Result<std::string>> out;
+    out.reserve(uids.size());
+    for (uint32_t uid : uids) out.push_back(read_message(account_id, mailbox, uid));
+    return out;
+  }
   // Parsed facts cached at delivery (opaque blob produced by the FactsExtractor given at
   // construction; empty when none was configured).
   virtual Result<std::string> facts(const std::string& account_id, const std::string& mailbox,
@@ -228,6 +258,11 @@ class MailStore {
     return Status::ok();
   }
 
+  // Opens the retrieval journal of one POP3 session of `client_ip` on `mailbox`. This
+  // fallback (test stores) writes each mark with mark_retrieved_batch at append.
+  virtual Result<std::unique_ptr<RetrievalJournal>> open_retrieval_journal(
+      const std::string& account_id, const std::string& mailbox, const std::string& client_ip);
+
   virtual Result<QuotaUsage> quota_usage(const std::string& account_id) = 0;
 
   // In-process change notification: `callback` runs (on any thread) after every committed
@@ -236,6 +271,43 @@ class MailStore {
                                              const std::string& mailbox,
                                              std::function<void(const ChangeEvent&)> callback) = 0;
 };
+
+// MailStore's fallback journal: each mark goes straight to mark_retrieved_batch.
+class DirectRetrievalJournal final : public RetrievalJournal {
+ public:
+  DirectRetrievalJournal(MailStore& store, std::string account_id, std::string mailbox,
+                         std::string client_ip)
+      : store_(store),
+        account_id_(std::move(account_id)),
+        mailbox_(std::move(mailbox)),
+        client_ip_(std::move(client_ip)) {}
+  Status append(uint32_t uid, int64_t when) override {
+    std::vector<std::pair<uint32_t, int64_t>> one{{uid, when}};
+    Status s = store_.mark_retrieved_batch(account_id_, mailbox_, one, client_ip_, false);
+    if (s.is_ok()) unsynced_ = true;
+    return s;
+  }
+  Status sync() override {
+    if (!unsynced_) return Status::ok();
+    Status s = store_.mark_retrieved_batch(account_id_, mailbox_, {}, client_ip_, true);
+    if (s.is_ok()) unsynced_ = false;
+    return s;
+  }
+  Status close() override { return sync(); }
+
+ private:
+  MailStore& store_;
+  std::string account_id_;
+  std::string mailbox_;
+  std::string client_ip_;
+  bool unsynced_ = false;
+};
+
+inline Result<std::unique_ptr<RetrievalJournal>> MailStore::open_retrieval_journal(
+    const std::string& account_id, const std::string& mailbox, const std::string& client_ip) {
+  return std::unique_ptr<RetrievalJournal>(
+      std::make_unique<DirectRetrievalJournal>(*this, account_id, mailbox, client_ip));
+}
 
 class Fs;  // src/store/fs.h
 

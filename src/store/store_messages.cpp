@@ -554,25 +554,58 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
 
 Result<std::string> FileStore::read_message(const std::string& account_id,
                                             const std::string& mailbox, uint32_t uid) {
+  std::vector<Result<std::string>> one = read_messages(account_id, mailbox, {uid});
+  return std::move(one[0]);
+}
+
+std::vector<Result<std::string>> FileStore::read_messages(const std::string& account_id,
+                                                          const std::string& mailbox,
+                                                          const std::vector<uint32_t>& uids) {
+  std::vector<Result<std::string>> out;
+  out.reserve(uids.size());
+  auto fail_all = [&](const Status& s) {
+    out.assign(uids.size(), Result<std::string>(s));
+    return std::move(out);
+  };
   auto name = canonical(mailbox);
-  if (!name.is_ok()) return name.status();
+  if (!name.is_ok()) return fail_all(name.status());
   auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::string guid;
+  if (!u.is_ok()) return fail_all(u.status());
+  std::vector<Result<std::string>> guids;
+  guids.reserve(uids.size());
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    auto box = find_mailbox(*(*u)->db, *name);
-    if (!box.is_ok()) return box.status();
-    auto m = find_message(*(*u)->db, box->id, uid);
-    if (!m.is_ok()) return m.status();
-    guid = m->guid;
+    Db& db = *(*u)->db;
+    // One read transaction for all lookups: SQLite takes and drops its file locks once, not
+    // once per message (POP3 read-ahead reads a batch).
+    bool txn = uids.size() > 1 && db.exec("BEGIN").is_ok();
+    auto box = find_mailbox(db, *name);
+    for (uint32_t uid : uids) {
+      if (!box.is_ok()) {
+        guids.emplace_back(box.status());
+        continue;
+      }
+      auto m = find_message(db, box->id, uid);
+      guids.emplace_back(m.is_ok() ? Result<std::string>(m->guid)
+                                   : Result<std::string>(m.status()));
+    }
+    if (txn) db.exec("COMMIT");
   }
   // Files are immutable and removed only after no row references them; a concurrent
   // expunge may still win the race, which reads as not_found.
-  auto data = (*u)->files.read(guid);
-  if (!data.is_ok() && data.code() == Code::not_found)
-    return core::not_found("no such message", data.status().log_detail());
-  return data;
+  for (auto& g : guids) {
+    if (!g.is_ok()) {
+      out.emplace_back(g.status());
+      continue;
+    }
+    auto data = (*u)->files.read(*g);
+    if (!data.is_ok() && data.code() == Code::not_found) {
+      out.emplace_back(core::not_found("no such message", data.status().log_detail()));
+    } else {
+      out.push_back(std::move(data));
+    }
+  }
+  return out;
 }
 
 Result<std::string> FileStore::facts(const std::string& account_id, const std::string& mailbox,

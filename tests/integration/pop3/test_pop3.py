@@ -399,34 +399,64 @@ if __name__ == "__main__":
 
 
 class Pop3MarkDurabilityTest(unittest.TestCase):
-    """A retrieval mark is committed before its message is sent (src/pop3/mark_batch.h): it
-    is visible while the session goes on and survives a kill -9 of mailroomd without QUIT."""
+    """A RETR's retrieval mark is in the session's journal before the message is sent, reaches
+    the index within retrieval_sync_ms and at QUIT, and survives a kill -9 of mailroomd without
+    QUIT: the next start replays the journal when the user is opened, by any protocol."""
 
-    def test_marks_committed_before_sending_survive_kill(self):
-        m = Mailroom()
+    def test_marks_written_before_sending_survive_kill(self):
+        m = Mailroom(extra_config="[pop3]\nretrieval_sync_ms = 600000\n")
         self.addCleanup(m.close)
         m.seed_demo()
         import_messages(m, "alice@example.com",
-                        [b"Subject: k%d\r\n\r\nbody %d\r\n" % (i, i) for i in range(3)])
+                        [b"Subject: k%d\r\n\r\nbody %d\r\n" % (i, i) for i in range(40)])
         m.start()
-        path = os.path.join(m.data, "mail", m.account_id("alice@example.com"), "index.db")
+        user_dir = os.path.join(m.data, "mail", m.account_id("alice@example.com"))
+        path = os.path.join(user_dir, "index.db")
+        journal_dir = os.path.join(user_dir, "retrievals")
 
         def marked():
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                return [bool(r[0]) for r in db.execute(
-                    "SELECT m.retrieved_at FROM messages m JOIN mailboxes b "
-                    "ON b.id = m.mailbox_id WHERE b.name='INBOX' ORDER BY m.uid")]
+                return [(r[0], r[1]) for r in db.execute(
+                    "SELECT m.uid, m.retrieved_by FROM messages m JOIN mailboxes b "
+                    "ON b.id = m.mailbox_id WHERE b.name='INBOX' AND m.retrieved_at > 0 "
+                    "ORDER BY m.uid")]
             finally:
                 db.close()
+
+        def journals():
+            return sorted(f for f in os.listdir(journal_dir) if f.endswith(".journal"))
 
         p = poplib.POP3("127.0.0.1", m.port("pop3"), timeout=10)
         p.user("alice@example.com")
         p.pass_("wonderland")
-        self.assertEqual(marked(), [False, False, False])
-        p.retr(1)
-        self.assertEqual(marked(), [True, False, False])
-        p.retr(3)
+        for i in (1, 2, 3, 7, 8):
+            p.retr(i)
+        # Sent messages have their marks in the journal (the index gets them at a sync).
+        (name,) = journals()
+        with open(os.path.join(journal_dir, name)) as f:
+            lines = f.read().splitlines()
+        self.assertTrue(lines[0].startswith("mailroom-retrievals 1\tINBOX\t127.0.0.1"), lines[0])
+        self.assertEqual([int(l.split()[0]) for l in lines[1:]], [1, 2, 3, 7, 8])
+        self.assertEqual(marked(), [])
         m.kill()
         drop(p)
-        self.assertEqual(marked(), [True, False, True])
+        m.start()
+        # IMAP opens the user: the dead session's journal is replayed and removed.
+        imap = imaplib.IMAP4("127.0.0.1", m.port("imap"))
+        imap.login("alice@example.com", "wonderland")
+        imap.select("INBOX")
+        imap.logout()
+        self.assertEqual(marked(), [(u, "127.0.0.1") for u in (1, 2, 3, 7, 8)])
+        self.assertEqual(journals(), [])
+        self.assertIn("event=store_retrieval_journal_replayed", m.log())
+
+        # A whole download with QUIT: marks in the index before +OK, no journal left.
+        p = poplib.POP3("127.0.0.1", m.port("pop3"), timeout=10)
+        p.user("alice@example.com")
+        p.pass_("wonderland")
+        for i in range(1, 41):
+            p.retr(i)
+        p.quit()
+        self.assertEqual(len(marked()), 40)
+        self.assertEqual(journals(), [])

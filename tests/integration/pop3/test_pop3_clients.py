@@ -121,9 +121,18 @@ class Pop3ClientsTest(unittest.TestCase):
                 "delivered_to = false\n"
                 "received = false\n"
                 "verbose = 1\n")
-        p = subprocess.run(["getmail", "--rcfile", rc, "--getmaildir", home],
-                           capture_output=True, text=True, timeout=900)
-        log = p.stdout + p.stderr
+        for attempt in range(2):
+            p = subprocess.run(["getmail", "--rcfile", rc, "--getmaildir", home],
+                               capture_output=True, text=True, timeout=900)
+            log = p.stdout + p.stderr
+            # getmail6 1.x can miss its MDA child's exit (SIGCHLD lands before it waits) and
+            # then gives up after its socket timeout with "waiting child pid N timed out"; seen
+            # on loaded 2-core machines. The session then ends without QUIT, so the server
+            # deleted nothing: start again from an empty file, once.
+            if p.returncode == 0 or "waiting child pid" not in log or attempt == 1:
+                break
+            print("getmail lost its MDA child; retrying the download once", flush=True)
+            os.unlink(os.path.join(out, "all"))
         self.assertEqual(p.returncode, 0, log[-4000:])
         expected = [m.replace(b"\r\n", b"\n") for m in self.messages]
         self.assert_same_messages(downloaded(out), expected)

@@ -98,6 +98,7 @@ Result<store::CopyResult> FakeStore::move(const std::string&, const std::string&
 }
 Result<std::string> FakeStore::read_message(const std::string& account, const std::string&,
                                             uint32_t uid) {
+  ++reads;
   if (fail_read != core::Code::ok) return Status::error(fail_read, "read failed");
   std::lock_guard<std::mutex> g(mutex_);
   auto& box = boxes_[account];
@@ -123,7 +124,10 @@ Status FakeStore::mark_retrieved_batch(const std::string& account, const std::st
   for (const auto& [uid, when] : marks) box.marks.push_back({uid, when, ip, sync, false});
   if (sync) {
     ++syncs;
-    for (Mark& m : box.marks) m.durable = true;
+    for (Mark& m : box.marks) {
+      if (!m.durable) m.synced_by = syncs;
+      m.durable = true;
+    }
   }
   return Status::ok();
 }

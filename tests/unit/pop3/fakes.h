@@ -4,6 +4,8 @@
 // the STLS discard can be shown).
 #pragma once
 
+#include <atomic>
+
 #include <boost/asio/awaitable.hpp>
 
 #include <deque>
@@ -29,6 +31,7 @@ class FakeStore : public store::MailStore {
     std::string ip;
     bool written_with_sync = false;  // by a mark_retrieved_batch call with sync=true
     bool durable = false;            // that call or a later one with sync=true
+    int synced_by = 0;               // which sync (1, 2, ...) made it durable
   };
   // Appends to INBOX; stores with CRLF line endings like the file store.
   uint32_t add(const std::string& account, std::string_view message);
@@ -40,6 +43,7 @@ class FakeStore : public store::MailStore {
   core::Code fail_expunge = core::Code::ok;
   core::Code fail_mark = core::Code::ok;
   int syncs = 0;  // mark_retrieved_batch calls with sync=true
+  std::atomic<int> reads{0};  // read_message calls (from worker threads)
   uint32_t uid_validity = 1700000000;
 
   Result<std::vector<store::MailboxInfo>> list_mailboxes(const std::string&) override;

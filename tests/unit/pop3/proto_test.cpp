@@ -93,6 +93,13 @@ TEST(Pop3Reply, MultilineBodyTable) {
       {".first\nmid.dle\n.\n", "..first\r\nmid.dle\r\n..\r\n.\r\n"},
       {"a\r\n\r\nbody\r\n", "a\r\n\r\nbody\r\n.\r\n"},
       {"", ".\r\n"},
+      // CRLF throughout (the store's form, the copy-by-runs path) and its edges.
+      {"..\r\n.\r\n...\r\n", "...\r\n..\r\n....\r\n.\r\n"},
+      {"a\r\n.", "a\r\n..\r\n.\r\n"},               // dot line without line ending
+      {".", "..\r\n.\r\n"},
+      {"a\r\n.b\rc\r\n", "a\r\n..b\r\nc\r\n.\r\n"},  // one bare CR: slow path
+      {"a\r\n.b\nc\r\n", "a\r\n..b\r\nc\r\n.\r\n"},  // one bare LF: slow path
+      {"\r\n\r\n.\r\n", "\r\n\r\n..\r\n.\r\n"},
   };
   for (const BodyCase& c : cases) {
     SCOPED_TRACE(c.in);

@@ -1,6 +1,8 @@
 // Messages: UID/MODSEQ rules, flags and keywords, quota, changes_since, copy/move, facts,
 // the POP3 retrieval mark and change notification.
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 #include <set>
 
@@ -274,6 +276,90 @@ TEST_F(StoreTest, RetrievalMark) {
   EXPECT_EQ(m.retrieved_by, "192.0.2.7");
   EXPECT_EQ(store_->mailbox_status(kUser, "INBOX")->highest_modseq, before);
   EXPECT_EQ(store_->mark_retrieved(kUser, "INBOX", 42, 1, "x").code(), Code::not_found);
+}
+
+// Files in the user's retrievals/ directory (the POP3 retrieval journals).
+std::vector<std::string> journals(const std::string& root, const std::string& user) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root + "/" + user + "/retrievals", ec)) {
+    out.push_back(e.path().filename().string());
+  }
+  return out;
+}
+
+TEST_F(StoreTest, RetrievalJournalReachesTheIndexAtSyncAndGoesAtClose) {
+  auto a = put("INBOX", message("1"));
+  auto b = put("INBOX", message("2"));
+  auto before = store_->mailbox_status(kUser, "INBOX")->highest_modseq;
+  auto j = store_->open_retrieval_journal(kUser, "inbox", "192.0.2.7");
+  ASSERT_TRUE(j.is_ok()) << j.status().to_string();
+  ASSERT_EQ(journals(options_.root, kUser).size(), 1u);
+  ASSERT_TRUE((*j)->append(a.uid, 1700000000).is_ok());
+  ASSERT_TRUE((*j)->append(999, 1700000001).is_ok());  // expunged meanwhile: skipped
+  // Appended marks are in the journal only; a sync applies them.
+  EXPECT_EQ(store_->snapshot(kUser, "INBOX")->messages.at(0).retrieved_at, 0);
+  ASSERT_TRUE((*j)->sync().is_ok());
+  auto m = store_->snapshot(kUser, "INBOX")->messages;
+  EXPECT_EQ(m.at(0).retrieved_at, 1700000000);
+  EXPECT_EQ(m.at(0).retrieved_by, "192.0.2.7");
+  EXPECT_EQ(m.at(1).retrieved_at, 0);
+  ASSERT_TRUE((*j)->append(b.uid, 1700000002).is_ok());
+  ASSERT_TRUE((*j)->close().is_ok());
+  EXPECT_EQ(store_->snapshot(kUser, "INBOX")->messages.at(1).retrieved_at, 1700000002);
+  EXPECT_TRUE(journals(options_.root, kUser).empty());
+  // Not an IMAP-visible change.
+  EXPECT_EQ(store_->mailbox_status(kUser, "INBOX")->highest_modseq, before);
+}
+
+TEST_F(StoreTest, JournalOfADeadSessionIsReplayedWhenTheStoreOpensTheUser) {
+  auto a = put("INBOX", message("1"));
+  auto b = put("INBOX", message("2"));
+  auto c = put("INBOX", message("3"));
+  {
+    auto j = store_->open_retrieval_journal(kUser, "INBOX", "198.51.100.9");
+    ASSERT_TRUE(j.is_ok());
+    ASSERT_TRUE((*j)->append(a.uid, 1700000100).is_ok());
+    ASSERT_TRUE((*j)->append(c.uid, 1700000101).is_ok());
+    // Dropped without sync or close: what a kill -9 of the process leaves behind.
+  }
+  auto names = journals(options_.root, kUser);
+  ASSERT_EQ(names.size(), 1u);
+  // A torn last line (the process died inside write()) is ignored.
+  std::string path = options_.root + "/" + kUser + "/retrievals/" + names[0];
+  FILE* f = std::fopen(path.c_str(), "a");
+  std::fputs(std::to_string(b.uid).c_str(), f);
+  std::fclose(f);
+  store_.reset();
+  store_ = open_file_store(options_);  // a restarted process
+  auto m = store_->snapshot(kUser, "INBOX")->messages;
+  EXPECT_EQ(m.at(0).retrieved_at, 1700000100);
+  EXPECT_EQ(m.at(0).retrieved_by, "198.51.100.9");
+  EXPECT_EQ(m.at(1).retrieved_at, 0);
+  EXPECT_EQ(m.at(2).retrieved_at, 1700000101);
+  EXPECT_TRUE(journals(options_.root, kUser).empty());
+}
+
+TEST_F(StoreTest, LiveJournalIsNotReplayedAndOldMarksDoNotMoveBack) {
+  auto a = put("INBOX", message("1"));
+  auto live = store_->open_retrieval_journal(kUser, "INBOX", "192.0.2.1");
+  ASSERT_TRUE(live.is_ok());
+  ASSERT_TRUE((*live)->append(a.uid, 1700000500).is_ok());
+  // A second store (another process) opens the user: the journal is locked, so it stays.
+  auto other = open_file_store(options_);
+  EXPECT_EQ(other->snapshot(kUser, "INBOX")->messages.at(0).retrieved_at, 0);
+  auto j2 = other->open_retrieval_journal(kUser, "INBOX", "192.0.2.2");
+  ASSERT_TRUE(j2.is_ok());
+  EXPECT_EQ(journals(options_.root, kUser).size(), 2u);
+  ASSERT_TRUE((*j2)->append(a.uid, 1700000900).is_ok());
+  ASSERT_TRUE((*j2)->close().is_ok());
+  EXPECT_EQ(store_->snapshot(kUser, "INBOX")->messages.at(0).retrieved_by, "192.0.2.2");
+  // The older mark of the first session arrives later and leaves the newer one in place.
+  ASSERT_TRUE((*live)->close().is_ok());
+  auto m = store_->snapshot(kUser, "INBOX")->messages.at(0);
+  EXPECT_EQ(m.retrieved_at, 1700000900);
+  EXPECT_EQ(m.retrieved_by, "192.0.2.2");
+  EXPECT_TRUE(journals(options_.root, kUser).empty());
 }
 
 TEST_F(StoreTest, WatchSeesCommittedChangesUntilHandleDropped) {
