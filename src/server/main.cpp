@@ -6,8 +6,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -47,6 +53,36 @@ void write_listeners_file(const std::string& data_dir,
   std::filesystem::rename(tmp, data_dir + "/run/listeners.json");
 }
 
+// One mailroomd per data directory: the spool's recovery, POP3's [IN-USE] lock and IMAP's
+// \Recent claims are kept in the process. An exclusive flock on <data_dir>/run/mailroomd.lock,
+// held until the process ends (also by kill -9: the kernel drops it), with the holder's pid.
+// Returns the descriptor, or -1 with `error` set.
+int lock_data_dir(const std::string& data_dir, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir + "/run", ec);
+  std::string path = data_dir + "/run/mailroomd.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = "cannot open " + path + ": " + std::strerror(errno);
+    return -1;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    *error = "another mailroomd" + (holder.empty() ? "" : " (pid " + holder + ")") +
+             " is running on the data directory " + data_dir;
+    ::close(fd);
+    return -1;
+  }
+  std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
+    // The lock holds without the pid; only the message of a second instance is poorer.
+  }
+  return fd;
+}
+
 const char* tls_name(net::TlsMode m) {
   return m == net::TlsMode::implicit ? "implicit TLS"
          : m == net::TlsMode::starttls ? "STARTTLS"
@@ -81,6 +117,17 @@ int main(int argc, char** argv) {
       return 1;
     }
     tls = *t;
+  }
+
+  int data_lock = -1;
+  if (!check_only) {
+    std::string lock_error;
+    data_lock = lock_data_dir(config->server.data_dir, &lock_error);
+    if (data_lock < 0) {
+      std::cerr << "startup error: " << lock_error << "\n";
+      MR_LOG_ERROR("event=server.data_dir_locked error={}", core::quote(lock_error));
+      return 2;
+    }
   }
 
   auto services_or = server::open_services(*config, /*with_queue=*/!check_only);
@@ -231,5 +278,6 @@ int main(int argc, char** argv) {
   server::stop_queue(*services);
   services->workers->stop();
   MR_LOG_INFO("event=server.stopped");
+  if (data_lock >= 0) ::close(data_lock);
   return 0;
 }

@@ -138,6 +138,29 @@ class Running(unittest.TestCase):
             self.assertEqual(m.proc.wait(30), 0)
             self.assertIn("event=server.stopped", m.log())
 
+    def test_one_mailroomd_per_data_directory(self):
+        with Mailroom() as m:
+            second = subprocess.run([os.path.join(harness.bin_dir(), "mailroomd"), "--config",
+                                     m.config_path], capture_output=True, text=True, timeout=60)
+            self.assertEqual(second.returncode, 2, second.stdout + second.stderr)
+            self.assertIn(f"another mailroomd (pid {m.proc.pid}) is running on the data "
+                          f"directory {m.data}", second.stderr)
+            # --check-config does not need the data directory to itself.
+            check = subprocess.run([os.path.join(harness.bin_dir(), "mailroomd"),
+                                    "--check-config", "--config", m.config_path],
+                                   capture_output=True, text=True, timeout=60)
+            self.assertEqual(check.returncode, 0, check.stderr)
+            # The first one was not disturbed.
+            smtp = m.connect("smtp")
+            self.assertTrue(read_line(smtp).startswith(b"220"))
+            smtp.close()
+            # kill -9 leaves the lock file, not the lock: the next start works.
+            m.kill()
+            m.start()
+            smtp = m.connect("smtp")
+            self.assertTrue(read_line(smtp).startswith(b"220"))
+            smtp.close()
+
     def test_no_password_in_logs(self):
         import imaplib
         with Mailroom() as m:
