@@ -2,6 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+
+#include "src/core/sqlite_wal.h"
+
 namespace mailroom::auth::sqlite {
 
 core::Status error_status(sqlite3* db, int rc, const std::string& what) {
@@ -82,9 +86,11 @@ core::Status Db::open(const std::string& path, int busy_timeout_ms, bool create)
   }
   sqlite3_busy_timeout(db_, busy_timeout_ms);
   sqlite3_extended_result_codes(db_, 1);
-  // WAL: readers (mailroomd) never block the writer (mailroomctl) and vice versa.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON"}) {
+  // WAL: readers (mailroomd) never block the writer (mailroomctl) and vice versa. Retried:
+  // two processes may create the directory database at once.
+  rc = core::sqlite_enable_wal(db_, std::chrono::milliseconds(busy_timeout_ms));
+  if (rc != SQLITE_OK) return error_status(db_, rc, "PRAGMA journal_mode=WAL on " + path);
+  for (const char* pragma : {"PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     auto st = exec(pragma);
     if (!st) return st;
   }

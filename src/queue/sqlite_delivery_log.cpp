@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "src/core/log.h"
+#include "src/core/sqlite_wal.h"
 #include "src/queue/delivery_log.h"
 
 namespace mailroom::queue {
@@ -191,8 +192,13 @@ core::Result<std::shared_ptr<DeliveryLog>> open_sqlite_delivery_log(const std::s
   char* err = nullptr;
   // WAL + synchronous=NORMAL: the log is an audit trail written after the store append;
   // the queue's own journal is what guarantees delivery state.
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr,
-                   &err) != SQLITE_OK ||
+  int wal = core::sqlite_enable_wal(db);  // retried: mailroomd and mailroomctl may create it
+  if (wal != SQLITE_OK) {
+    sqlite3_close(db);
+    return core::io_error("cannot initialize delivery log",
+                          path + ": PRAGMA journal_mode=WAL: " + sqlite3_errstr(wal));
+  }
+  if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL;", nullptr, nullptr, &err) != SQLITE_OK ||
       sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "src/core/log.h"
+#include "src/core/sqlite_wal.h"
 
 namespace mailroom::store {
 
@@ -71,7 +72,13 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable
                           path + ": " + (db->db_ ? sqlite3_errmsg(db->db_) : "out of memory"));
   }
   sqlite3_busy_timeout(db->db_, 10000);
-  core::Status st = db->exec("PRAGMA journal_mode=WAL");
+  core::Status st;
+  rc = core::sqlite_enable_wal(db->db_);  // retried: concurrent first opens of a new user
+  if (rc != SQLITE_OK) {
+    st = core::Status::error((rc & 0xff) == SQLITE_BUSY ? core::Code::busy : core::Code::io_error,
+                             "mail store error",
+                             path + ": PRAGMA journal_mode=WAL: " + sqlite3_errstr(rc));
+  }
   if (st.is_ok()) st = db->exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF");
   if (!st.is_ok()) return st;
   return db;
