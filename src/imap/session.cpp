@@ -101,6 +101,11 @@ Reply Session::store_error(const core::Status& st, bool trycreate) {
     case core::Code::unavailable:
     case core::Code::busy:
       return Reply::no("[UNAVAILABLE] " + st.client_message());
+    case core::Code::io_error:
+      // A disk that is full or failing is not a bug of ours (RFC 5530 SERVERBUG); the client
+      // may try again, as POP3's [SYS/TEMP] and SMTP's 451 tell theirs.
+      MR_LOG_ERROR("event=imap_store_error detail={}", core::quote(st.to_string()));
+      return Reply::no("[UNAVAILABLE] Temporary failure of the mail store, try again later");
     default:
       MR_LOG_ERROR("event=imap_store_error detail={}", core::quote(st.to_string()));
       return Reply::no("[SERVERBUG] Internal error, see the server log");
