@@ -201,6 +201,13 @@ void register_delivery_log(CLI::App& app, Context& ctx, int* ec) {
   dl->add_option("--queue-id", q->queue_id, "Queue id");
   dl->add_option("--recipient", q->recipient, "Envelope recipient");
   dl->add_option("--sender", q->envelope_sender, "Envelope sender");
+  dl->add_option("--recipient-domain", q->recipient_domain,
+                 "Recipient domain (after the last @, any case)");
+  dl->add_option("--sender-domain", q->sender_domain, "Envelope sender domain");
+  dl->add_option("--subject", q->subject_prefix, "Subject starts with this (any case)");
+  dl->add_option("--account", q->account_id, "Account id of the recipient");
+  dl->add_option("--since", q->since, "From this time (Unix seconds)");
+  dl->add_option("--until", q->until, "Up to this time (Unix seconds)");
   dl->add_option("--limit", q->limit, "Maximum records (newest first)");
   dl->callback([&ctx, ec, q] {
     auto* services = ctx.services();
@@ -215,6 +222,8 @@ void register_delivery_log(CLI::App& app, Context& ctx, int* ec) {
     auto query = *q;
     query.recipient = core::ascii_lower(query.recipient);
     query.envelope_sender = core::ascii_lower(query.envelope_sender);
+    query.recipient_domain = core::ascii_lower(query.recipient_domain);
+    query.sender_domain = core::ascii_lower(query.sender_domain);
     auto records = services->delivery_log->query(query);
     if (!records) {
       *ec = ctx.fail(records.status());

@@ -114,12 +114,27 @@ class SqliteDeliveryLog final : public DeliveryLog {
     cond(q.recipient, "recipient");
     cond(q.account_id, "account_id");
     // Domain and subject searches scan (one node's log); MariaDB indexes them for 10M rows.
-    cond(q.recipient_domain, "substr(recipient, instr(recipient, '@') + 1)");
-    cond(q.sender_domain, "substr(envelope_sender, instr(envelope_sender, '@') + 1)");
+    // The same answers as MariaDB's: the domain is what follows the last '@' (a quoted local
+    // part may hold one), compared without case; the subject prefix is matched with LIKE,
+    // without case (SQLite folds ASCII only), its wildcards taken literally.
+    auto domain_cond = [&](const std::string& value, const char* column) {
+      if (value.empty()) return;
+      // rtrim(x, <x without '@'>) keeps x up to its last '@'; what remains after it is the
+      // domain.
+      sql += std::string(" AND lower(replace(") + column + ", rtrim(" + column + ", replace(" +
+             column + ", '@', '')), '')) = lower(?)";
+      texts.push_back(value);
+    };
+    domain_cond(q.recipient_domain, "recipient");
+    domain_cond(q.sender_domain, "envelope_sender");
     if (!q.subject_prefix.empty()) {
-      sql += " AND substr(subject, 1, length(?)) = ?";
-      texts.push_back(q.subject_prefix);
-      texts.push_back(q.subject_prefix);
+      std::string like;
+      for (char c : q.subject_prefix) {
+        if (c == '%' || c == '_' || c == '!') like += '!';
+        like += c;
+      }
+      sql += " AND subject LIKE ? ESCAPE '!'";
+      texts.push_back(like + '%');
     }
     if (q.since != 0) sql += " AND time >= " + std::to_string(q.since);
     if (q.until != 0) sql += " AND time <= " + std::to_string(q.until);

@@ -648,6 +648,7 @@ class BlocklistTest(unittest.TestCase):
 class DeliveryLogTest(unittest.TestCase):
     def test_record_per_recipient(self):
         token = uuid.uuid4().hex
+        start = int(time.time()) - 1
         s = mx()
         s.sendmail("Logger@Remote.example", ["staff@example.com"],
                    f"From: =?UTF-8?B?w4lsb2lzZQ==?= <logger@remote.example>\r\n"
@@ -670,6 +671,17 @@ class DeliveryLogTest(unittest.TestCase):
             self.assertGreater(r["uid"], 0)
         self.assertEqual(sorted(r["final_address"] for r in recs),
                          ["alice@example.com", "bob@example.com"])
+        # Recall searches (mailroomctl delivery-log): domains and the subject prefix in any case.
+        subject = ["--subject", f"RÉSUMÉ {token}".replace("RÉSUMÉ", "Résumé")]
+        self.assertEqual(len(M.ctl("delivery-log", "--sender-domain", "REMOTE.example",
+                                   *subject)), 2)
+        self.assertEqual(len(M.ctl("delivery-log", "--recipient-domain", "Example.COM",
+                                   "--since", str(start), *subject)), 2)
+        self.assertEqual(M.ctl("delivery-log", "--until", str(start - 1), *subject), [])
+        self.assertEqual(M.ctl("delivery-log", "--subject", f"résumé {token}x"), [])
+        alice = M.account_id("alice@example.com")
+        mine = M.ctl("delivery-log", "--account", alice, *subject)
+        self.assertEqual([r["final_address"] for r in mine], ["alice@example.com"])
 
 
 if __name__ == "__main__":
