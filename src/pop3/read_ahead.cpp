@@ -22,6 +22,7 @@ struct ReadAhead::Batch {
   std::vector<uint32_t> numbers;  // ascending message numbers
   std::vector<uint32_t> uids;
   std::vector<core::Result<std::string>> contents;
+  std::size_t consumed = 0;  // entries before this one were handed out (moved from)
   bool done = false;
   boost::asio::steady_timer* waiter = nullptr;  // the session waiting for it, if any
 };
@@ -57,13 +58,13 @@ boost::asio::awaitable<std::optional<core::Result<std::string>>> ReadAhead::take
       batches_.pop_front();
       continue;
     }
-    for (std::size_t i = 0; i < ns.size(); ++i) {
+    for (std::size_t i = batches_.front()->consumed; i < ns.size(); ++i) {
       if (ns[i] == number) {
         batch = batches_.front();
         index = i;
       }
     }
-    break;
+    break;  // a message asked for again was handed out already: read it afresh
   }
   if (!batch) {
     for (auto& b : batches_) b->waiter = nullptr;
@@ -83,6 +84,7 @@ boost::asio::awaitable<std::optional<core::Result<std::string>>> ReadAhead::take
     }
   }
   core::Result<std::string> content = std::move(batch->contents[index]);
+  batch->consumed = index + 1;
   if (index + 1 == batch->numbers.size() && !batches_.empty() && batches_.front() == batch) {
     batches_.pop_front();
   }

@@ -337,6 +337,14 @@ TEST_F(Pop3Session, SequentialDownloadReadsEachMessageOnceAndOutOfOrderStillWork
   EXPECT_NE(out.find(answer(3) + answer(50) + answer(51) + answer(4) + answer(52) + answer(53)),
             std::string::npos)
       << out.substr(0, 300);
+  // A message asked for again after the read-ahead handed it out (a client retrying) comes
+  // whole again, read afresh, not from the emptied read-ahead slot.
+  out = run({"USER alice\r\nPASS wonderland\r\nRETR 10\r\nRETR 11\r\nRETR 12\r\n"
+             "RETR 12\r\nRETR 13\r\nRETR 11\r\nRETR 14\r\nRETR 14\r\nQUIT\r\n"});
+  EXPECT_NE(out.find(answer(10) + answer(11) + answer(12) + answer(12) + answer(13) + answer(11) +
+                     answer(14) + answer(14)),
+            std::string::npos)
+      << out.substr(0, 300);
 }
 
 TEST_F(Pop3Session, NoMessageWithoutItsMark) {
