@@ -1,6 +1,5 @@
 #include "src/filter/blocklist.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,67 +11,11 @@
 #include <sstream>
 
 #include "src/core/address.h"
+#include "src/core/cidr.h"
 #include "src/core/log.h"
 
 namespace mailroom::filter {
 namespace {
-
-struct Net {
-  std::array<unsigned char, 16> addr{};
-  int bits = 0;
-  bool v4 = false;
-};
-
-// Parses an address (IPv4, IPv6, IPv4-mapped IPv6 taken as IPv4) into 16 bytes.
-bool parse_ip(const std::string& text, std::array<unsigned char, 16>* out, bool* v4) {
-  in_addr a4{};
-  in6_addr a6{};
-  out->fill(0);
-  if (inet_pton(AF_INET, text.c_str(), &a4) == 1) {
-    std::memcpy(out->data(), &a4, 4);
-    *v4 = true;
-    return true;
-  }
-  if (inet_pton(AF_INET6, text.c_str(), &a6) == 1) {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(a6.s6_addr, mapped, 12) == 0) {
-      std::memcpy(out->data(), a6.s6_addr + 12, 4);
-      *v4 = true;
-      return true;
-    }
-    std::memcpy(out->data(), a6.s6_addr, 16);
-    *v4 = false;
-    return true;
-  }
-  return false;
-}
-
-bool parse_net(const std::string& text, Net* net) {
-  size_t slash = text.find('/');
-  std::string ip = text.substr(0, slash);
-  if (!parse_ip(ip, &net->addr, &net->v4)) return false;
-  int max = net->v4 ? 32 : 128;
-  net->bits = max;
-  if (slash != std::string::npos) {
-    std::string b = text.substr(slash + 1);
-    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos) {
-      return false;
-    }
-    net->bits = std::stoi(b);
-    if (net->bits > max) return false;
-  }
-  return true;
-}
-
-bool in_net(const Net& net, const std::array<unsigned char, 16>& a, bool v4) {
-  if (v4 != net.v4) return false;
-  int bits = net.bits;
-  for (int i = 0; bits > 0; ++i, bits -= 8) {
-    unsigned char mask = bits >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - bits));
-    if ((a[i] & mask) != (net.addr[i] & mask)) return false;
-  }
-  return true;
-}
 
 std::string file_stamp(const std::string& path) {
   struct stat st {};
@@ -84,7 +27,7 @@ std::string file_stamp(const std::string& path) {
 }  // namespace
 
 struct Blocklist::Compiled {
-  std::vector<Net> nets;
+  std::vector<core::Cidr> nets;
   std::set<std::string> senders;
   std::set<std::string> domains;
 };
@@ -93,8 +36,7 @@ core::Result<BlockEntry> make_block_entry(const std::string& kind, const std::st
   BlockEntry e;
   e.kind = core::ascii_lower(kind);
   if (e.kind == "ip") {
-    Net n;
-    if (!parse_net(value, &n)) {
+    if (!core::Cidr::parse(value)) {
       return core::invalid_argument("not an IP address or CIDR block: " + value);
     }
     e.value = core::ascii_lower(value);
@@ -172,8 +114,7 @@ std::shared_ptr<const Blocklist::Compiled> Blocklist::current() {
   if (entries) {
     for (const auto& e : *entries) {
       if (e.kind == "ip") {
-        Net n;
-        if (parse_net(e.value, &n)) c->nets.push_back(n);
+        if (auto n = core::Cidr::parse(e.value)) c->nets.push_back(*n);
       } else if (e.kind == "sender") {
         c->senders.insert(e.value);
       } else {
@@ -194,9 +135,9 @@ bool Blocklist::blocks_ip(const std::string& ip) {
   auto c = current();
   std::array<unsigned char, 16> a{};
   bool v4 = false;
-  if (!parse_ip(ip, &a, &v4)) return false;
+  if (!core::parse_ip(ip, &a, &v4)) return false;
   for (const auto& n : c->nets) {
-    if (in_net(n, a, v4)) return true;
+    if (n.contains(a, v4)) return true;
   }
   return false;
 }

@@ -31,7 +31,9 @@ auth::ClientInfo Session::client_info() const {
 }
 
 void Session::queue(std::string_view data) { conn.queue(data); }
-void Session::set_account(const std::string& account_id) { conn.set_account(account_id); }
+void Session::set_account(const std::string& account_id, const std::string& address) {
+  conn.set_account(account_id, address);
+}
 const std::string& Session::session_id() const { return conn.info().session_id; }
 bool Session::can_start_tls() const { return conn.can_start_tls(); }
 asio::awaitable<bool> Session::start_tls() {

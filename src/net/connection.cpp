@@ -1,15 +1,18 @@
 #include "src/net/connection.h"
 
-#include <algorithm>
-
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
+#include <cerrno>
 #include <cstring>
+
+#include "src/net/protocol_trace.h"
 
 namespace mailroom::net {
 
@@ -18,21 +21,110 @@ constexpr std::size_t kReadChunk = 16384;
 // Bytes kept in a buffer between reads; larger buffers are released when drained so an idle
 // session holds almost no memory.
 constexpr std::size_t kKeepCapacity = 4096;
+// A literal or BDAT chunk gets a fresh idle timeout after each this many bytes.
+constexpr std::size_t kProgressBytes = 65536;
+
+// A BIO over the connection's non-blocking socket: recv/send with MSG_NOSIGNAL (OpenSSL's own
+// socket BIO uses write(), which raises SIGPIPE on a closed connection), EAGAIN reported as a
+// retry so SSL_read/SSL_write answer WANT_READ/WANT_WRITE and the connection waits on the
+// socket with Asio.
+int bio_fd(BIO* b) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b))); }
+
+int bio_read(BIO* b, char* out, size_t len, size_t* done) {
+  BIO_clear_retry_flags(b);
+  ssize_t n = ::recv(bio_fd(b), out, len, 0);
+  if (n > 0) {
+    *done = static_cast<size_t>(n);
+    return 1;
+  }
+  if (n == 0) {
+    BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    BIO_set_retry_read(b);
+  }
+  *done = 0;
+  return 0;
+}
+
+int bio_write(BIO* b, const char* in, size_t len, size_t* done) {
+  BIO_clear_retry_flags(b);
+  ssize_t n = ::send(bio_fd(b), in, len, MSG_NOSIGNAL);
+  if (n >= 0) {
+    *done = static_cast<size_t>(n);
+    return 1;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(b);
+  *done = 0;
+  return 0;
+}
+
+long bio_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    default:
+      return 0;
+  }
+}
+
+int bio_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+const BIO_METHOD* socket_bio_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "mailroom-socket");
+    BIO_meth_set_read_ex(m, bio_read);
+    BIO_meth_set_write_ex(m, bio_write);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, bio_create);
+    return m;
+  }();
+  return method;
+}
+
+// The end of a TLS read or write that did not succeed.
+enum class SslWait { read, write, eof, error };
+SslWait classify(SSL* ssl, int ret) {
+  switch (SSL_get_error(ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+      return SslWait::read;
+    case SSL_ERROR_WANT_WRITE:
+      return SslWait::write;
+    case SSL_ERROR_ZERO_RETURN:
+      return SslWait::eof;
+    case SSL_ERROR_SYSCALL:
+      return errno == 0 || errno == ECONNRESET || errno == EPIPE ? SslWait::eof : SslWait::error;
+    default:
+      return SslWait::error;
+  }
+}
 }  // namespace
+
+void Connection::SslFree::operator()(ssl_st* ssl) const { SSL_free(ssl); }
 
 const char* read_status_name(ReadStatus s) {
   switch (s) {
-    case ReadStatus::ok: return "ok";
-    case ReadStatus::eof: return "eof";
-    case ReadStatus::timeout: return "timeout";
-    case ReadStatus::too_long: return "too_long";
-    case ReadStatus::shutdown: return "shutdown";
-    case ReadStatus::error: return "error";
+    case ReadStatus::ok:
+      return "ok";
+    case ReadStatus::eof:
+      return "eof";
+    case ReadStatus::timeout:
+      return "timeout";
+    case ReadStatus::too_long:
+      return "too_long";
+    case ReadStatus::shutdown:
+      return "shutdown";
+    case ReadStatus::error:
+      return "error";
   }
   return "?";
 }
 
-Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
+Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<ssl_ctx_st> tls,
                        ConnectionInfo info, std::shared_ptr<ConnectionControl> control)
     : info_(std::move(info)),
       tls_context_(std::move(tls)),
@@ -48,8 +140,23 @@ bool Connection::can_start_tls() const {
 
 bool Connection::stopping() const { return control_ && control_->stopping(); }
 
-void Connection::set_account(const std::string& account_id) {
-  if (control_) control_->set_account(this, account_id);
+std::size_t Connection::buffered() const {
+  std::size_t n = buffer_.size() - buffer_pos_;
+  if (tls_active_) {
+    n += static_cast<std::size_t>(std::max(0, SSL_pending(ssl_.get())));
+    if (n == 0 && SSL_has_pending(ssl_.get())) n = 1;  // a record not yet decrypted
+  }
+  return n;
+}
+
+void Connection::set_account(const std::string& account_id, const std::string& address) {
+  if (!control_) return;
+  control_->set_account(this, account_id);
+  const TraceSelector* selector = control_->trace_selector();
+  if (!trace_ && selector && !address.empty() && selector->matches_account(address)) {
+    trace_ = std::make_shared<ProtocolTrace>(info_.session_id, info_.protocol);
+  }
+  if (trace_) trace_->set_account(account_id);
 }
 
 void ConnectionControl::set_account(Connection* c, const std::string& account_id) {
@@ -72,8 +179,7 @@ std::vector<std::string> ConnectionControl::accounts() const {
   return ids;
 }
 
-std::vector<Connection*> ConnectionControl::connections_of(
-    const std::string& account_id) const {
+std::vector<Connection*> ConnectionControl::connections_of(const std::string& account_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Connection*> out;
   for (const auto& [c, id] : accounts_) {
@@ -84,26 +190,28 @@ std::vector<Connection*> ConnectionControl::connections_of(
 
 std::string Connection::tls_version() const {
   if (!tls_active_) return {};
-  return SSL_get_version(tls_->native_handle());
+  return SSL_get_version(ssl_.get());
 }
 
 std::string Connection::tls_cipher() const {
   if (!tls_active_) return {};
-  const char* c = SSL_get_cipher_name(tls_->native_handle());
+  const char* c = SSL_get_cipher_name(ssl_.get());
   return c ? c : "";
 }
 
 std::string Connection::tls_description() const {
   if (!tls_active_) return {};
-  int bits = SSL_get_cipher_bits(tls_->native_handle(), nullptr);
+  int bits = SSL_get_cipher_bits(ssl_.get(), nullptr);
   return "version=" + tls_version() + " cipher=" + tls_cipher() + " bits=" + std::to_string(bits);
 }
 
-void Connection::begin_wait() {
+void Connection::begin_wait(std::chrono::seconds limit) {
   timed_out_ = false;
+  hit_hard_deadline_ = false;
   waiting_ = true;
-  deadline_ = std::chrono::steady_clock::now() + idle_timeout_;
-  // Armed for a later time only if the timeout was shortened meanwhile.
+  auto now = std::chrono::steady_clock::now();
+  deadline_ = hard_deadline_ - now < limit ? hard_deadline_ : now + limit;
+  // Armed for a later time only if the deadline moved earlier meanwhile.
   if (!timer_armed_ || armed_for_ > deadline_) arm_timer(deadline_);
 }
 
@@ -117,14 +225,20 @@ void Connection::arm_timer(std::chrono::steady_clock::time_point at) {
     if (ec) return;
     timer_armed_ = false;
     if (!waiting_) return;  // the next wait arms it again
-    if (std::chrono::steady_clock::now() < deadline_) {
-      arm_timer(deadline_);  // the client was active since the timer was set
+    auto now = std::chrono::steady_clock::now();
+    if (now < deadline_) {
+      arm_timer(deadline_);  // the deadline moved since the timer was set
       return;
     }
     timed_out_ = true;
+    hit_hard_deadline_ = now >= hard_deadline_;
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   });
+}
+
+ReadStatus Connection::timeout_or(ReadStatus other) const {
+  return timed_out_ ? ReadStatus::timeout : other;
 }
 
 void Connection::interrupt_if_idle() {
@@ -135,6 +249,14 @@ void Connection::interrupt_if_idle() {
   }
 }
 
+asio::awaitable<bool> Connection::wait_socket(bool for_write, boost::system::error_code& ec) {
+  co_await socket_.async_wait(
+      for_write ? asio::ip::tcp::socket::wait_write : asio::ip::tcp::socket::wait_read,
+      asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec && !closed_;
+}
+
+// The caller has called begin_wait(): the wait for the client ends at deadline_.
 asio::awaitable<ReadStatus> Connection::fill() {
   if (closed_) co_return ReadStatus::eof;
   if (buffer_pos_ == buffer_.size()) {
@@ -145,36 +267,72 @@ asio::awaitable<ReadStatus> Connection::fill() {
       buffer_.clear();
     }
   }
-  begin_wait();
+  if (tls_active_) co_return co_await fill_tls();
   boost::system::error_code ec;
-  // Wait for readability before allocating a read buffer (idle sessions cost no buffer);
-  // TLS may already hold decrypted bytes.
-  bool pending_tls = tls_active_ && SSL_pending(tls_->native_handle()) > 0;
-  if (!pending_tls) {
-    co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                asio::redirect_error(asio::use_awaitable, ec));
-  }
+  // Wait for readability before allocating a read buffer: idle sessions cost no buffer.
+  co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                              asio::redirect_error(asio::use_awaitable, ec));
   std::size_t n = 0;
   if (!ec) {
     std::size_t old = buffer_.size();
     buffer_.resize(old + kReadChunk);
     auto buf = asio::buffer(buffer_.data() + old, kReadChunk);
-    if (tls_active_) {
-      n = co_await tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      n = co_await socket_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
-    }
+    n = co_await socket_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
     buffer_.resize(old + n);
   }
-  end_wait();
   if (n > 0) co_return ReadStatus::ok;
   if (timed_out_) co_return ReadStatus::timeout;
   if (ec == asio::error::operation_aborted && interrupted_) co_return ReadStatus::shutdown;
-  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-      ec == asio::error::connection_reset) {
-    co_return ReadStatus::eof;
-  }
+  if (ec == asio::error::eof || ec == asio::error::connection_reset) co_return ReadStatus::eof;
   co_return ec ? ReadStatus::error : ReadStatus::eof;
+}
+
+// Asks OpenSSL first and waits on the socket only when it wants more bytes: several records
+// may have arrived in one TCP segment, and OpenSSL may hold decrypted or undecrypted bytes
+// that a readiness wait on the socket would never report (the stall of issue 24).
+asio::awaitable<ReadStatus> Connection::fill_tls() {
+  SSL* ssl = ssl_.get();
+  // Idle sessions wait for the socket before they allocate a read buffer.
+  bool need_wait = !SSL_has_pending(ssl);
+  bool wait_for_write = false;
+  for (;;) {
+    if (need_wait) {
+      boost::system::error_code ec;
+      bool ready = co_await wait_socket(wait_for_write, ec);
+      if (!ready) {
+        if (timed_out_) co_return ReadStatus::timeout;
+        if (ec == asio::error::operation_aborted && interrupted_) co_return ReadStatus::shutdown;
+        co_return closed_ ? ReadStatus::eof : ReadStatus::error;
+      }
+    }
+    std::size_t old = buffer_.size();
+    buffer_.resize(old + kReadChunk);
+    std::size_t n = 0;
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_read_ex(ssl, buffer_.data() + old, kReadChunk, &n);
+    if (r == 1) {
+      buffer_.resize(old + n);
+      co_return ReadStatus::ok;
+    }
+    SslWait w = classify(ssl, r);
+    buffer_.resize(old);
+    if (old == 0 && buffer_.capacity() > kKeepCapacity) std::string().swap(buffer_);
+    switch (w) {
+      case SslWait::read:
+        need_wait = true;
+        wait_for_write = false;
+        continue;
+      case SslWait::write:
+        need_wait = true;
+        wait_for_write = true;
+        continue;
+      case SslWait::eof:
+        co_return ReadStatus::eof;
+      case SslWait::error:
+        co_return ReadStatus::error;
+    }
+  }
 }
 
 asio::awaitable<ReadStatus> Connection::read_line(std::string& line, std::size_t max_length,
@@ -182,37 +340,55 @@ asio::awaitable<ReadStatus> Connection::read_line(std::string& line, std::size_t
   line.clear();
   std::size_t scanned = 0;  // bytes after buffer_pos_ already searched for '\n'
   bool discarding = false;
+  bool waiting = false;   // the line's deadline runs from its first wait, not per byte
+  char last_dropped = 0;  // while discarding: the last byte dropped (a CR before the LF?)
+  ReadStatus result = ReadStatus::ok;
   for (;;) {
     const char* base = buffer_.data() + buffer_pos_;
     std::size_t avail = buffer_.size() - buffer_pos_;
-    const void* nl = avail > scanned ? std::memchr(base + scanned, '\n', avail - scanned)
-                                     : nullptr;
+    const void* nl = avail > scanned ? std::memchr(base + scanned, '\n', avail - scanned) : nullptr;
     if (nl) {
       std::size_t i = static_cast<const char*>(nl) - base;  // offset of '\n'
       std::size_t end = i;
-      bool lf_only = !(end > 0 && base[end - 1] == '\r');
-      if (!lf_only) --end;
+      char before = end > 0 ? base[end - 1] : last_dropped;
+      bool lf_only = before != '\r';
+      if (!lf_only && end > 0) --end;
       std::size_t consumed = i + 1;
       if (discarding || end > max_length) {
         buffer_pos_ += consumed;
-        co_return ReadStatus::too_long;
+        // Even for a discarded line the caller learns how it ended: SMTP DATA needs it to
+        // tell CRLF.CRLF from <LF>.<CR><LF>.
+        if (bare_lf) *bare_lf = lf_only;
+        result = ReadStatus::too_long;
+        break;
       }
       line.assign(base, end);
       buffer_pos_ += consumed;
       if (bare_lf) *bare_lf = lf_only;
-      co_return ReadStatus::ok;
+      if (trace_) trace_input(line);
+      break;
     }
     if (avail > max_length + 1) {
       // Too long already: drop what we have and keep discarding to the end of the line.
       discarding = true;
+      last_dropped = buffer_.back();
       buffer_pos_ = buffer_.size();
       scanned = 0;
     } else {
       scanned = avail;
     }
+    if (!waiting) {
+      begin_wait();
+      waiting = true;
+    }
     ReadStatus st = co_await fill();
-    if (st != ReadStatus::ok) co_return st;
+    if (st != ReadStatus::ok) {
+      result = st;
+      break;
+    }
   }
+  if (waiting) end_wait();
+  co_return result;
 }
 
 asio::awaitable<ReadStatus> Connection::read_command(std::string& line, std::size_t max_length,
@@ -225,32 +401,70 @@ asio::awaitable<ReadStatus> Connection::read_command(std::string& line, std::siz
 }
 
 asio::awaitable<ReadStatus> Connection::read_exact(std::string& out, std::size_t n) {
+  if (trace_) trace_->literal(n);
+  bool waiting = false;
+  std::size_t since_progress = 0;
+  ReadStatus result = ReadStatus::ok;
   while (n > 0) {
     std::size_t avail = buffer_.size() - buffer_pos_;
     if (avail == 0) {
+      // A fresh idle timeout after every kProgressBytes: a large literal over a slow link
+      // goes on, a client that stops sending does not.
+      if (!waiting || since_progress >= kProgressBytes) {
+        begin_wait();
+        waiting = true;
+        since_progress = 0;
+      }
       ReadStatus st = co_await fill();
-      if (st != ReadStatus::ok) co_return st;
+      if (st != ReadStatus::ok) {
+        result = st;
+        break;
+      }
       continue;
     }
     std::size_t take = std::min(avail, n);
     out.append(buffer_, buffer_pos_, take);
     buffer_pos_ += take;
     n -= take;
+    since_progress += take;
   }
-  co_return ReadStatus::ok;
+  if (waiting) end_wait();
+  co_return result;
 }
 
 asio::awaitable<bool> Connection::flush() {
   if (out_.empty()) co_return true;
   if (closed_) co_return false;
+  if (trace_) trace_output();
   boost::system::error_code ec;
+  bool ok = true;
   begin_wait();
   if (tls_active_) {
-    co_await asio::async_write(*tls_, asio::buffer(out_),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    SSL* ssl = ssl_.get();
+    std::size_t off = 0;
+    while (off < out_.size()) {
+      std::size_t n = 0;
+      ERR_clear_error();
+      errno = 0;
+      int r = SSL_write_ex(ssl, out_.data() + off, out_.size() - off, &n);
+      if (r == 1) {
+        off += n;
+        continue;
+      }
+      SslWait w = classify(ssl, r);
+      if (w != SslWait::read && w != SslWait::write) {
+        ok = false;
+        break;
+      }
+      if (!co_await wait_socket(w == SslWait::write, ec)) {
+        ok = false;
+        break;
+      }
+    }
   } else {
     co_await asio::async_write(socket_, asio::buffer(out_),
                                asio::redirect_error(asio::use_awaitable, ec));
+    ok = !ec;
   }
   end_wait();
   if (out_.capacity() > kKeepCapacity) {
@@ -258,7 +472,7 @@ asio::awaitable<bool> Connection::flush() {
   } else {
     out_.clear();
   }
-  co_return !ec;
+  co_return ok;
 }
 
 asio::awaitable<bool> Connection::write(std::string_view data) {
@@ -266,19 +480,42 @@ asio::awaitable<bool> Connection::write(std::string_view data) {
   co_return co_await flush();
 }
 
-asio::awaitable<bool> Connection::start_tls() {
+asio::awaitable<bool> Connection::start_tls(std::chrono::seconds limit) {
   if (tls_active_ || !tls_context_ || closed_) co_return false;
   // RFC 3207 section 4.2 / RFC 2595 section 3.1: anything the client sent after the STARTTLS
   // command in clear text is discarded (CVE-2011-0411).
   buffer_.clear();
   buffer_pos_ = 0;
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
+  ERR_clear_error();
+  ssl_.reset(SSL_new(tls_context_.get()));
+  BIO* bio = ssl_ ? BIO_new(socket_bio_method()) : nullptr;
+  if (!bio) {
+    close();
+    co_return false;
+  }
   boost::system::error_code ec;
-  begin_wait();
-  co_await tls_->async_handshake(asio::ssl::stream_base::server,
-                                 asio::redirect_error(asio::use_awaitable, ec));
+  socket_.non_blocking(true, ec);
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(socket_.native_handle())));
+  SSL_set_bio(ssl_.get(), bio, bio);
+  SSL_set_accept_state(ssl_.get());
+  // One deadline for the whole handshake: a ClientHello trickled a byte at a time does not
+  // hold the connection open.
+  begin_wait(limit);
+  bool ok = false;
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(ssl_.get());
+    if (r == 1) {
+      ok = true;
+      break;
+    }
+    SslWait w = classify(ssl_.get(), r);
+    if (w != SslWait::read && w != SslWait::write) break;
+    if (!co_await wait_socket(w == SslWait::write, ec)) break;
+  }
   end_wait();
-  if (ec) {
+  if (!ok) {
     close();
     co_return false;
   }
@@ -291,8 +528,17 @@ void Connection::close() {
   closed_ = true;
   boost::system::error_code ignored;
   timer_.cancel();
+  if (tls_active_) {
+    // A best-effort close_notify (RFC 8446 6.1); the socket is non-blocking, nothing waits.
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+  }
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
+
+void Connection::trace_input(std::string_view line) { trace_->client(line, secret_input_); }
+
+void Connection::trace_output() { trace_->server(out_); }
 
 }  // namespace mailroom::net

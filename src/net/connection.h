@@ -12,17 +12,23 @@
 //   4.2, the CVE-2011-0411 command-injection defence).
 // - A Connection belongs to one session coroutine and its strand; it is not thread-safe.
 //
-// This header pulls in Asio and asio::ssl: include it only from session translation units.
+// - TLS is OpenSSL directly over the socket (no asio::ssl stream): every read first asks
+//   OpenSSL for bytes it already holds and waits on the socket only when OpenSSL wants more,
+//   so records that arrived together (a handshake Finished and the first command, two
+//   pipelined commands) are all served without waiting for the client again.
+// - Deadlines: each wait for the client (a whole line, a literal chunk, a write, the TLS
+//   handshake) must finish within the idle timeout counted from its start, not from the last
+//   byte (a client sending a byte every few seconds does not keep a line open); a hard
+//   deadline (set_hard_deadline, e.g. "log in within 3 minutes") caps every wait.
+//
+// This header pulls in Asio (no OpenSSL): include it only from session translation units.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -31,17 +37,21 @@
 #include <unordered_map>
 #include <vector>
 
+struct ssl_st;      // OpenSSL's SSL
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace mailroom::net {
 
 namespace asio = boost::asio;
+class ProtocolTrace;
 
 enum class ReadStatus {
   ok,
-  eof,        // client closed the connection
-  timeout,    // idle timeout
-  too_long,   // line longer than the limit (discarded)
-  shutdown,   // server stopping (read_command only)
-  error,      // network or TLS error
+  eof,       // client closed the connection
+  timeout,   // idle timeout
+  too_long,  // line longer than the limit (discarded)
+  shutdown,  // server stopping (read_command only)
+  error,     // network or TLS error
 };
 const char* read_status_name(ReadStatus s);
 
@@ -49,8 +59,8 @@ enum class TlsMode { none, starttls, implicit };
 
 struct ConnectionInfo {
   std::string session_id;
-  std::string listener;     // listener name from the config
-  std::string protocol;     // "smtp", "submission", "lmtp", "imap", "pop3"
+  std::string listener;  // listener name from the config
+  std::string protocol;  // "smtp", "submission", "lmtp", "imap", "pop3"
   std::string remote_ip;
   uint16_t remote_port = 0;
   std::string local_ip;
@@ -60,6 +70,7 @@ struct ConnectionInfo {
 };
 
 class Connection;
+class TraceSelector;
 
 // The listener's side of every connection: the shutdown flag sessions observe, and which
 // account each authenticated connection belongs to (so the server can close every session of
@@ -75,7 +86,14 @@ class ConnectionControl {
   std::vector<std::string> accounts() const;
   std::vector<Connection*> connections_of(const std::string& account_id) const;
 
+  // Which connections get a protocol trace; set once at start-up, before listeners start.
+  void set_trace_selector(std::shared_ptr<const TraceSelector> s) {
+    trace_selector_ = std::move(s);
+  }
+  const TraceSelector* trace_selector() const { return trace_selector_.get(); }
+
  private:
+  std::shared_ptr<const TraceSelector> trace_selector_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
   std::unordered_map<Connection*, std::string> accounts_;
@@ -83,8 +101,8 @@ class ConnectionControl {
 
 class Connection {
  public:
-  Connection(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
-             ConnectionInfo info, std::shared_ptr<ConnectionControl> control);
+  Connection(asio::ip::tcp::socket socket, std::shared_ptr<ssl_ctx_st> tls, ConnectionInfo info,
+             std::shared_ptr<ConnectionControl> control);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -99,8 +117,16 @@ class Connection {
   std::string tls_cipher() const;
 
   void set_idle_timeout(std::chrono::seconds timeout) { idle_timeout_ = timeout; }
+  // Every wait ends by this time at the latest (ReadStatus::timeout); time_point::max() clears
+  // it. Sessions set it at connect ("authenticate within login_timeout") and clear it after
+  // login.
+  void set_hard_deadline(std::chrono::steady_clock::time_point at) { hard_deadline_ = at; }
+  void clear_hard_deadline() { hard_deadline_ = std::chrono::steady_clock::time_point::max(); }
+  // Whether the last timeout came from the hard deadline (not from idleness).
+  bool hit_hard_deadline() const { return hit_hard_deadline_; }
 
-  // Reads one line without its line ending. *bare_lf is set when the line ended with LF alone.
+  // Reads one line without its line ending. *bare_lf is set when the line ended with LF alone
+  // (also for a line reported too_long).
   asio::awaitable<ReadStatus> read_line(std::string& line, std::size_t max_length,
                                         bool* bare_lf = nullptr);
   // read_line that is interrupted by server shutdown between commands.
@@ -108,20 +134,31 @@ class Connection {
                                            bool* bare_lf = nullptr);
   // Reads exactly n bytes (IMAP literals, SMTP BDAT chunks) and appends them to `out`.
   asio::awaitable<ReadStatus> read_exact(std::string& out, std::size_t n);
-  // Bytes already received but not consumed (pipelining checks).
-  std::size_t buffered() const { return buffer_.size() - buffer_pos_; }
+  // Bytes already received but not consumed (pipelining checks), including bytes the TLS
+  // layer holds.
+  std::size_t buffered() const;
 
   // Adds to the output buffer; flush() sends it. write() = queue + flush.
   void queue(std::string_view data) { out_.append(data); }
   asio::awaitable<bool> flush();
   asio::awaitable<bool> write(std::string_view data);
 
-  // Server-side TLS handshake on this connection (STARTTLS / implicit TLS).
-  asio::awaitable<bool> start_tls();
+  // Server-side TLS handshake on this connection (STARTTLS / implicit TLS). The handshake
+  // must complete within `limit` from its start, however slowly the client trickles bytes.
+  asio::awaitable<bool> start_tls(std::chrono::seconds limit = std::chrono::seconds(30));
+
+  // Protocol trace (off unless set): lines read and written are logged, except that input
+  // marked secret (set_secret_input: SASL responses) is masked and literals are logged by
+  // size only. `mask` rewrites a client line before it is logged (passwords in LOGIN, PASS,
+  // AUTH PLAIN ...).
+  void set_trace(std::shared_ptr<ProtocolTrace> trace) { trace_ = std::move(trace); }
+  bool tracing() const { return trace_ != nullptr; }
+  void set_secret_input(bool secret) { secret_input_ = secret; }
 
   // Called by a session once its client has authenticated: the account's sessions are closed
-  // when the directory disables or removes it (src/server/account_sweep.h).
-  void set_account(const std::string& account_id);
+  // when the directory disables or removes it (src/server/account_sweep.h), and a trace
+  // starts if [log] trace_users names `address`.
+  void set_account(const std::string& account_id, const std::string& address = {});
 
   // True once the server asked sessions to finish.
   bool stopping() const;
@@ -132,28 +169,45 @@ class Connection {
   asio::any_io_executor executor() { return socket_.get_executor(); }
 
  private:
+  // Reads more bytes into buffer_; the wait ends at deadline_ (set by the caller's
+  // begin_wait).
   asio::awaitable<ReadStatus> fill();
-  // The idle timeout: every wait for the client (read, write, TLS handshake) may last
-  // idle_timeout_. begin_wait() only moves a deadline; the timer is armed when none is pending
-  // and re-arms itself if it fires before the deadline, so a busy session does not pay two
-  // timer updates (timerfd syscalls) per command.
-  void begin_wait();
+  asio::awaitable<ReadStatus> fill_tls();
+  // Waits until the socket is readable (or writable); false on timeout, close or error.
+  asio::awaitable<bool> wait_socket(bool for_write, boost::system::error_code& ec);
+  // Deadlines: begin_wait() sets the time by which the current operation (a line, a chunk, a
+  // write, a handshake) must be done: now + limit, capped by the hard deadline. The timer is
+  // armed when none is pending and re-arms itself if it fires before the deadline, so a busy
+  // session does not pay two timer updates (timerfd syscalls) per command.
+  void begin_wait(std::chrono::seconds limit);
+  void begin_wait() { begin_wait(idle_timeout_); }
   void end_wait() { waiting_ = false; }
   void arm_timer(std::chrono::steady_clock::time_point at);
+  ReadStatus timeout_or(ReadStatus other) const;
+  void trace_input(std::string_view line);
+  void trace_output();
 
   ConnectionInfo info_;
-  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::shared_ptr<ssl_ctx_st> tls_context_;
   asio::ip::tcp::socket socket_;
   // Created by start_tls(): plaintext sessions carry no OpenSSL state at all, which keeps an
   // idle connection small.
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  struct SslFree {
+    void operator()(ssl_st* ssl) const;
+  };
+  std::unique_ptr<ssl_st, SslFree> ssl_;
   asio::steady_timer timer_;
   std::shared_ptr<ConnectionControl> control_;
+  std::shared_ptr<ProtocolTrace> trace_;
   std::chrono::seconds idle_timeout_{300};
+  std::chrono::steady_clock::time_point hard_deadline_ =
+      std::chrono::steady_clock::time_point::max();
+  bool hit_hard_deadline_ = false;
+  bool secret_input_ = false;
   bool tls_active_ = false;
   bool timed_out_ = false;
-  bool waiting_ = false;       // in a wait that the idle timeout applies to
-  bool timer_armed_ = false;   // a timer wait is pending, for armed_for_
+  bool waiting_ = false;      // in a wait that the idle timeout applies to
+  bool timer_armed_ = false;  // a timer wait is pending, for armed_for_
   std::chrono::steady_clock::time_point deadline_{};
   std::chrono::steady_clock::time_point armed_for_{};
   bool closed_ = false;

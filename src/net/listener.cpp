@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "src/core/log.h"
+#include "src/net/protocol_trace.h"
 #include "src/net/tls.h"
 
 namespace mailroom::net {
@@ -179,6 +180,10 @@ void Listener::handle(tcp::socket socket) {
   auto connection = std::make_shared<Connection>(std::move(socket), std::move(tls), info,
                                                  tracker_->control());
   connection->set_idle_timeout(config_.idle_timeout);
+  if (const TraceSelector* ts = tracker_->control()->trace_selector();
+      ts && ts->matches_ip(info.remote_ip)) {
+    connection->set_trace(std::make_shared<ProtocolTrace>(info.session_id, info.protocol));
+  }
   auto executor = connection->executor();
 
   RejectReason why{};
@@ -204,14 +209,12 @@ void Listener::handle(tcp::socket socket) {
 asio::awaitable<void> Listener::refuse(std::shared_ptr<Connection> connection,
                                        RejectReason why) {
   // Kept free of temporaries inside co_await expressions: GCC 12 miscompiles some of them.
+  // A refused connection is not counted against any limit, so it must not cost a TLS
+  // handshake: on implicit-TLS ports it is closed without an answer.
   connection->set_idle_timeout(std::chrono::seconds(10));
-  bool ready = true;
-  if (config_.tls == TlsMode::implicit) {
-    ready = co_await connection->start_tls();
-  }
   std::string answer;
-  if (handler_.reject) answer = handler_.reject(why);
-  if (ready && !answer.empty()) {
+  if (handler_.reject && config_.tls != TlsMode::implicit) answer = handler_.reject(why);
+  if (!answer.empty()) {
     co_await connection->write(answer);
   }
   connection->close();
@@ -226,7 +229,7 @@ asio::awaitable<void> Listener::run_session(std::shared_ptr<Connection> connecti
   try {
     bool ok = true;
     if (config_.tls == TlsMode::implicit) {
-      ok = co_await connection->start_tls();
+      ok = co_await connection->start_tls(config_.tls_handshake_timeout);
       if (!ok) {
         MR_LOG_INFO("event=tls.handshake_failed session={} ip={}", info.session_id,
                     info.remote_ip);

@@ -36,6 +36,7 @@ struct ListenerConfig {
   uint16_t port = 0;     // 0: the kernel picks (tests)
   TlsMode tls = TlsMode::none;
   std::chrono::seconds idle_timeout{300};
+  std::chrono::seconds tls_handshake_timeout{30};  // implicit TLS: the whole handshake
 };
 
 struct ConnectionLimits {

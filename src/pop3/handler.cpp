@@ -26,7 +26,9 @@ class ConnectionTransport final : public Transport {
   }
   std::size_t buffered() const override { return c_.buffered(); }
   void queue(std::string_view data) override { c_.queue(data); }
-  void set_account(const std::string& account_id) override { c_.set_account(account_id); }
+  void set_account(const std::string& account_id, const std::string& address) override {
+    c_.set_account(account_id, address);
+  }
   boost::asio::awaitable<bool> flush() override { return c_.flush(); }
   boost::asio::awaitable<bool> start_tls() override { return c_.start_tls(); }
 

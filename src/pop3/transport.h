@@ -25,7 +25,7 @@ class Transport {
   virtual std::size_t buffered() const = 0;
   virtual void queue(std::string_view data) = 0;
   // Tags the connection with the authenticated account (closed if the directory disables it).
-  virtual void set_account(const std::string& /*account_id*/) {}
+  virtual void set_account(const std::string& /*account_id*/, const std::string& /*address*/) {}
   virtual boost::asio::awaitable<bool> flush() = 0;
   // RFC 2595 section 4: the handshake; pipelined plaintext is discarded by the implementation.
   virtual boost::asio::awaitable<bool> start_tls() = 0;

@@ -23,6 +23,7 @@
 
 #include "src/core/log.h"
 #include "src/net/listener.h"
+#include "src/net/protocol_trace.h"
 #include "src/net/tls.h"
 #include "src/net/worker_pool.h"
 #include "src/server/account_sweep.h"
@@ -108,9 +109,8 @@ int main(int argc, char** argv) {
   core::init_logging(config->server.log_level, config->server.log_file);
 
   std::shared_ptr<net::TlsContextProvider> tls;
-  if (!config->server.tls_certificate.empty()) {
-    auto t = net::TlsContextProvider::create(config->server.tls_certificate,
-                                             config->server.tls_private_key);
+  if (!config->server.tls.certificate.empty()) {
+    auto t = net::TlsContextProvider::create(config->server.tls);
     if (!t) {
       std::cerr << "config error: " << config_path << ": [tls]: " << t.status().client_message()
                 << "\n";
@@ -164,6 +164,10 @@ int main(int argc, char** argv) {
     for (auto& shard : shards) shard->stop();
   };
   auto tracker = std::make_shared<net::ConnectionTracker>(config->server.limits);
+  if (!config->server.trace_networks.empty() || !config->server.trace_users.empty()) {
+    tracker->control()->set_trace_selector(std::make_shared<net::TraceSelector>(
+        config->server.trace_networks, config->server.trace_users));
+  }
   std::vector<std::unique_ptr<net::Listener>> listeners;
   for (const auto& lc : config->server.listeners) {
     auto handler = server::make_protocol_handler(lc.protocol, *services, *config->modules);
@@ -259,7 +263,7 @@ int main(int argc, char** argv) {
       if (tls) {
         auto st = tls->reload();
         if (st) {
-          MR_LOG_INFO("event=tls.reloaded certificate={}", config->server.tls_certificate);
+          MR_LOG_INFO("event=tls.reloaded certificate={}", config->server.tls.certificate);
         } else {
           MR_LOG_ERROR("event=tls.reload_failed error={}", core::quote(st.client_message()));
         }

@@ -40,15 +40,35 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
     auto s = root.child("log");
     c.log_level = s.get_choice("level", c.log_level, {"trace", "debug", "info", "warn", "error"});
     c.log_file = resolve_path(s.get_string("file", ""), config_dir);
+    for (const auto& n : s.get_strings("trace_ips", {})) {
+      if (auto cidr = core::Cidr::parse(n)) {
+        c.trace_networks.push_back(*cidr);
+      } else {
+        s.error("trace_ips", "not an IP address or CIDR block: \"" + n + "\"");
+      }
+    }
+    c.trace_users = s.get_strings("trace_users", {});
     s.finish();
   }
   {
     auto s = root.child("tls");
-    c.tls_certificate = resolve_path(s.get_string("certificate", ""), config_dir);
-    c.tls_private_key = resolve_path(s.get_string("private_key", ""), config_dir);
-    if (c.tls_certificate.empty() != c.tls_private_key.empty()) {
-      s.error(c.tls_certificate.empty() ? "certificate" : "private_key",
+    net::TlsSettings& t = c.tls;
+    t.certificate = resolve_path(s.get_string("certificate", ""), config_dir);
+    t.private_key = resolve_path(s.get_string("private_key", ""), config_dir);
+    if (t.certificate.empty() != t.private_key.empty()) {
+      s.error(t.certificate.empty() ? "certificate" : "private_key",
               "certificate and private_key must be set together");
+    }
+    t.min_version = s.get_choice("min_version", t.min_version,
+                                 {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"});
+    t.ciphers = s.get_string("ciphers", t.ciphers);
+    t.ciphersuites = s.get_string("ciphersuites", t.ciphersuites);
+    if (auto st = net::validate_tls_settings(t); !st) {
+      std::string msg = st.client_message();
+      s.error(msg.rfind("ciphersuites", 0) == 0 ? "ciphersuites"
+              : msg.rfind("ciphers", 0) == 0    ? "ciphers"
+                                                : "min_version",
+              msg);
     }
     s.finish();
   }
@@ -58,6 +78,8 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
         static_cast<size_t>(s.get_int("max_connections", 20000, 1, 10'000'000));
     c.limits.max_per_ip =
         static_cast<size_t>(s.get_int("max_connections_per_ip", 100, 1, 10'000'000));
+    c.tls_handshake_timeout =
+        std::chrono::seconds(s.get_seconds("tls_handshake_timeout", 30));
     s.finish();
   }
   std::set<std::string> names;
@@ -75,7 +97,8 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
                                 : net::TlsMode::none;
     l.idle_timeout = std::chrono::seconds(
         s.get_seconds("idle_timeout", default_idle_timeout(l.protocol)));
-    if (l.tls != net::TlsMode::none && c.tls_certificate.empty()) {
+    l.tls_handshake_timeout = c.tls_handshake_timeout;
+    if (l.tls != net::TlsMode::none && c.tls.certificate.empty()) {
       s.error("tls", "needs [tls] certificate and private_key");
     }
     s.finish();

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "src/core/config_section.h"
+#include "src/core/cidr.h"
 #include "src/net/listener.h"
+#include "src/net/tls.h"
 
 namespace mailroom::server {
 
@@ -23,11 +25,17 @@ struct ServerConfig {
 
   std::string log_level = "info";
   std::string log_file;  // empty: stderr
+  // Protocol traces (src/net/protocol_trace.h): connections from these networks, and
+  // sessions of these accounts once logged in.
+  std::vector<core::Cidr> trace_networks;
+  std::vector<std::string> trace_users;
 
-  std::string tls_certificate;  // empty: no TLS
-  std::string tls_private_key;
+  net::TlsSettings tls;  // certificate empty: no TLS
 
   net::ConnectionLimits limits;
+  // A TLS handshake (implicit TLS or after STARTTLS) must finish within this, however slowly
+  // the client sends ([limits] tls_handshake_timeout).
+  std::chrono::seconds tls_handshake_timeout{30};
   std::vector<net::ListenerConfig> listeners;
 };
 

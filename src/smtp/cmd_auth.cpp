@@ -83,7 +83,7 @@ asio::awaitable<void> Session::cmd_auth(const proto::Command& cmd) {
       }
       case auth::AuthOutcome::success:
         principal_ = step.principal;
-        conn_.set_account(step.principal.account_id);
+        conn_.set_account(step.principal.account_id, step.principal.address);
         MR_LOG_INFO("event=smtp_auth session={} result=ok mechanism={} account={}", session_id_,
                     cmd.mechanism, step.principal.account_id);
         reply(235, "2.7.0", "Authentication successful");

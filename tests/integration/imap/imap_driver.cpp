@@ -91,7 +91,7 @@ class FixedAuthenticator : public auth::Authenticator {
 };
 
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor,
-                                  std::shared_ptr<asio::ssl::context> tls, net::TlsMode mode,
+                                  net::TlsContextPtr tls, net::TlsMode mode,
                                   net::SessionHandler& handler) {
   for (;;) {
     asio::ip::tcp::socket socket(asio::make_strand(acceptor.get_executor()));

@@ -32,6 +32,7 @@ class Client {
   }
   ~Client() { ::close(fd_); }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   void send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), 0), (ssize_t)s.size()); }
   // Reads one line (with its CRLF); empty at EOF.
   std::string line() {
@@ -136,6 +137,22 @@ TEST_F(ListenerTest, IdleTimeoutEndsSession) {
   EXPECT_EQ(c.line(), "HELLO\r\n");
   EXPECT_EQ(c.line(), "END timeout\r\n");
   EXPECT_EQ(c.line(), "");  // closed
+}
+
+// Slowloris: a byte every 300 ms never completes a line; the idle timeout counts from the
+// start of the line, so the session still ends (it used to be reset by every byte).
+TEST_F(ListenerTest, TrickledLineStillTimesOut) {
+  start({}, std::chrono::seconds(1));
+  Client c(port());
+  EXPECT_EQ(c.line(), "HELLO\r\n");
+  std::thread trickle([&c] {
+    for (int i = 0; i < 15; ++i) {
+      if (::send(c.fd(), "x", 1, MSG_NOSIGNAL) != 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  });
+  EXPECT_EQ(c.line(), "END timeout\r\n");
+  trickle.join();
 }
 
 TEST_F(ListenerTest, PerIpLimitAnswersWithProtocolLine) {
