@@ -2,17 +2,42 @@
 //
 // DATA lines are read with the line-length limit (RFC 5321 4.5.3.1.6: 1000 octets with CRLF);
 // a violation is remembered and the whole message refused at the final dot (554 5.6.0), so
-// the session stays in sync. Bare LF: with bare_lf = "reject" a line ending in LF alone is
-// never an end of data (SMTP smuggling defence) and the message is refused at the end. A "."
-// line ending in a bare LF is where a broken client thinks the data ends, or where a
-// smuggler's next commands begin: we cannot tell, so (like Postfix's
-// smtpd_forbid_bare_newline) we answer 550 5.5.2 at once and close the connection, neither
-// waiting for a CRLF.CRLF that may never come nor reading what follows as commands
-// (RFC 5321 2.3.8: lines end in CRLF; 4.1.1.4: the end of data is CRLF.CRLF).
+// the session stays in sync.
+//
+// SMTP smuggling (RFC 5321 2.3.8: lines end in CRLF; 4.1.1.4: the end of data is
+// CRLF.CRLF): only a "." line that ends in CRLF *and* follows a line that ended in CRLF ends
+// the data. "<LF>.<CR><LF>", ".<LF>" and the like are content, whatever bare_lf says, so the
+// bytes a smuggler puts after them are read as part of the message, never as commands. With
+// bare_lf = "reject" (the default) a message with any bare LF is refused at its real end
+// (554 5.6.0); with "accept" bare LF counts as a line end inside the content and is stored as
+// CRLF (what Postfix calls "normalize"). BDAT has no end line, but a chunk may carry the same
+// bare LF that would smuggle at the next hop: the same rule applies to the assembled message.
 #include "src/core/log.h"
 #include "src/smtp/session.h"
 
 namespace mailroom::smtp {
+
+namespace {
+
+bool has_bare_lf(std::string_view s) {
+  for (std::size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) {
+    if (i == 0 || s[i - 1] != '\r') return true;
+  }
+  return false;
+}
+
+// bare_lf = "accept": every LF not preceded by CR becomes CRLF (what DATA stores).
+std::string crlf_line_ends(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 50);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
+    out += s[i];
+  }
+  return out;
+}
+
+}  // namespace
 
 asio::awaitable<void> Session::cmd_data() {
   if (!tx_.active) {
@@ -42,12 +67,15 @@ asio::awaitable<void> Session::cmd_data() {
   std::string body;
   std::string line;
   bool too_long = false, bare_lf_seen = false, nul = false, oversize = false;
+  bool after_crlf = true;  // the 354 reply's command line ended in CRLF
   uint64_t size = 0;
   while (true) {
     bool bare_lf = false;
     auto st = co_await conn_.read_line(line, max_line, &bare_lf);
     if (st == net::ReadStatus::too_long) {
       too_long = true;
+      after_crlf = !bare_lf;
+      bare_lf_seen = bare_lf_seen || bare_lf;
       continue;
     }
     if (st == net::ReadStatus::timeout) {
@@ -65,48 +93,41 @@ asio::awaitable<void> Session::cmd_data() {
       quit_ = true;
       co_return;
     }
+    const bool is_dot = line.size() == 1 && line[0] == '.';
+    if (is_dot && !bare_lf && after_crlf) break;  // CRLF.CRLF
+    after_crlf = !bare_lf;
     if (bare_lf) {
-      bare_lf_seen = true;
-      if (reject_bare_lf && line.size() == 1 && line[0] == '.') {
-        MR_LOG_INFO("event=smtp_bare_lf_end_of_data session={} bytes={}", session_id_, size);
-        const std::string refusal =
-            proto::make_reply(550, "5.5.2", "Error: bare <LF> received").wire();
-        co_await conn_.write(refusal);
-        quit_ = true;
-        co_return;
+      if (!bare_lf_seen) {
+        MR_LOG_INFO("event=smtp_bare_lf session={} dot_line={} bytes={}", session_id_, is_dot,
+                    size);
       }
-      if (reject_bare_lf) continue;  // never counts as content or as the end
+      bare_lf_seen = true;
     }
-    if (line.size() == 1 && line[0] == '.') break;
     std::string_view content = line;
     if (!content.empty() && content.front() == '.') content.remove_prefix(1);  // RFC 5321 4.5.2
     if (content.find('\0') != std::string_view::npos) nul = true;
     size += content.size() + 2;
-    if (size > max_size) {
-      oversize = true;
-      continue;
+    if (size > max_size || (bare_lf_seen && reject_bare_lf)) {
+      oversize = oversize || size > max_size;
+      continue;  // refused at the end: keep reading, store nothing more
     }
     body.append(content);
     body.append("\r\n");
   }
   if (oversize) {
-    reset_transaction();
-    reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    refuse_message(552, "5.3.4", "Message size exceeds fixed maximum message size");
     co_return;
   }
   if (too_long) {
-    reset_transaction();
-    reply(554, "5.6.0", "Message contains lines longer than 998 characters");
+    refuse_message(554, "5.6.0", "Message contains lines longer than 998 characters");
     co_return;
   }
   if (bare_lf_seen && reject_bare_lf) {
-    reset_transaction();
-    reply(554, "5.6.0", "Message contains bare LF line endings");
+    refuse_message(554, "5.6.0", "Message contains bare LF line endings");
     co_return;
   }
   if (nul) {
-    reset_transaction();
-    reply(554, "5.6.0", "Message contains NUL characters");
+    refuse_message(554, "5.6.0", "Message contains NUL characters");
     co_return;
   }
   co_await finish_message(std::move(body));
@@ -147,11 +168,19 @@ asio::awaitable<void> Session::cmd_bdat(const proto::Command& cmd) {
     co_return;
   }
   if (tx_.oversize) {
-    reset_transaction();
-    reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    refuse_message(552, "5.3.4", "Message size exceeds fixed maximum message size");
     co_return;
   }
   std::string body = std::move(tx_.chunks);
+  // BODY=BINARYMIME (RFC 3030 3) may carry any octets; other bodies are lines ending in CRLF.
+  if (tx_.mail.body != proto::Body::binary_mime && has_bare_lf(body)) {
+    if (ctx_.options.bare_lf == BareLf::reject) {
+      MR_LOG_INFO("event=smtp_bare_lf session={} bdat=true bytes={}", session_id_, body.size());
+      refuse_message(554, "5.6.0", "Message contains bare LF line endings");
+      co_return;
+    }
+    body = crlf_line_ends(body);
+  }
   co_await finish_message(std::move(body));
 }
 

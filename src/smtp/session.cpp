@@ -39,6 +39,14 @@ void Session::reply(int code, const char* enhanced, const std::string& text) {
   reply(proto::make_reply(code, enhanced, text));
 }
 
+void Session::refuse_message(int code, const char* enhanced, const std::string& text) {
+  size_t replies = ctx_.mode == Mode::lmtp ? std::max<size_t>(1, tx_.rcpts.size()) : 1;
+  reset_transaction();
+  auto r = proto::make_reply(code, enhanced, text);
+  reply(r);  // counted once towards max_errors
+  for (size_t i = 1; i < replies; ++i) conn_.queue(r.wire());
+}
+
 void Session::reset_transaction() { tx_ = Transaction{}; }
 
 auth::ClientInfo Session::client_info() const {

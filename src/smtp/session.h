@@ -97,6 +97,9 @@ class Session {
   void reply(const proto::Reply& r);
   void reply(int code, const char* enhanced, const std::string& text);
   void reset_transaction();
+  // Refuses the message at the end of DATA/BDAT and resets the transaction: one reply, or in
+  // LMTP one per accepted recipient (RFC 2033 4.2).
+  void refuse_message(int code, const char* enhanced, const std::string& text);
   auth::ClientInfo client_info() const;
   bool authenticated() const { return principal_.has_value(); }
   bool check_limits();  // false: the session must end (421 sent)
