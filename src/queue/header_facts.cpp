@@ -28,7 +28,10 @@ std::vector<std::pair<std::string, std::string>> parse_header_block(std::string_
     if (colon == line.npos) continue;
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    out.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    std::string_view name = line.substr(0, colon);
+    // RFC 5322 4.5 obsolete syntax: whitespace between the field name and the colon.
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    out.emplace_back(std::string(name), std::string(value));
   }
   return out;
 }

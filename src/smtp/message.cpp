@@ -11,6 +11,7 @@
 
 #include "src/core/log.h"
 #include "src/net/worker_pool.h"
+#include "src/mime/originators.h"
 #include "src/queue/header_facts.h"
 #include "src/smtp/session.h"
 
@@ -24,24 +25,6 @@ std::string rfc5322_date(std::time_t t) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
   return buf;
-}
-
-// Addresses in a From: value: every <...>, or the bare value when there is none.
-std::vector<std::string> from_addresses(const std::string& value) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while ((pos = value.find('<', pos)) != std::string::npos) {
-    size_t end = value.find('>', pos);
-    if (end == std::string::npos) break;
-    out.push_back(value.substr(pos + 1, end - pos - 1));
-    pos = end + 1;
-  }
-  if (out.empty()) {
-    size_t start = value.find_first_not_of(" \t");
-    size_t stop = value.find_last_not_of(" \t");
-    if (start != std::string::npos) out.push_back(value.substr(start, stop - start + 1));
-  }
-  return out;
 }
 
 // Waits for Queue::submit's callback (which runs on a queue thread) on this session's
@@ -112,22 +95,23 @@ asio::awaitable<void> Session::finish_message(std::string body) {
   std::string prefix = received_header(queue_id);
 
   if (ctx_.mode == Mode::submission || (authenticated() && ctx_.mode == Mode::mx)) {
+    // What is checked is what is stored: a bare CR or LF in the header block becomes CRLF, so
+    // a field hidden behind a bare CR is a field for the check and for every client.
+    body = mime::normalize_header_line_ends(body);
     auto headers = queue::parse_header_block(body);
     bool has_id = false, has_date = false;
-    std::vector<std::string> froms;
     for (const auto& [name, value] : headers) {
       if (core::iequals(name, "Message-ID")) has_id = true;
       if (core::iequals(name, "Date")) has_date = true;
-      if (core::iequals(name, "From")) {
-        for (auto& a : from_addresses(value)) froms.push_back(a);
-      }
     }
     if (ctx_.options.submission_add_headers && ctx_.mode == Mode::submission) {
       if (!has_date) prefix += "Date: " + rfc5322_date(std::time(nullptr)) + "\r\n";
       if (!has_id) prefix += "Message-ID: <" + queue_id + "@" + services.hostname + ">\r\n";
     }
-    // Send-as applies to From: too (RFC 6409 8.1 lets the MSA enforce it).
-    if (authenticated() && !froms.empty()) {
+    // Send-as applies to every From: and Sender: address (RFC 6409 8.1 lets the MSA enforce
+    // it), parsed as IMAP's ENVELOPE and mail clients read them.
+    mime::Originators originators = mime::originator_addresses(body);
+    if (authenticated() && (!originators.addresses.empty() || originators.unparseable)) {
       auto resolver = services.resolver;
       std::string account_id = principal_->account_id;
       bool exempt = false;
@@ -138,7 +122,10 @@ asio::awaitable<void> Session::finish_message(std::string body) {
         }
       }
       if (!exempt) {
+        const auto& froms = originators.addresses;
+        const bool unparseable = originators.unparseable;
         auto verdict = co_await run_blocking(*services.workers, [&]() -> core::Result<bool> {
+          if (unparseable) return false;
           auto account = resolver->directory().find_account_by_id(account_id);
           if (!account) return account.status();
           for (const auto& f : froms) {
@@ -153,8 +140,10 @@ asio::awaitable<void> Session::finish_message(std::string body) {
           reset_transaction();
           if (temp) {
             reply(451, "4.4.3", "Directory unavailable, try again later");
+          } else if (unparseable) {
+            reply(553, "5.7.1", "From: or Sender: header has no address that can be checked");
           } else {
-            reply(553, "5.7.1", "From: header address not owned by user " +
+            reply(553, "5.7.1", "From: or Sender: header address not owned by user " +
                                     principal_->address);
           }
           co_return;

@@ -374,6 +374,38 @@ class SubmissionTest(unittest.TestCase):
         self.assertEqual(cm.exception.smtp_code, 553)
         s.quit()
 
+    def test_send_as_header_tricks(self):
+        """Every From: and Sender: mailbox is checked, read as clients display them
+        (issue 13, item 4): obsolete "From :", a From hidden behind a bare CR, Sender:,
+        several mailboxes, groups; the account's own address and aliases still pass."""
+        def data_code(header_block):
+            s = submission()
+            try:
+                s.mail("alice@example.com")
+                s.rcpt("dave@example.com")
+                code, resp = s.data(header_block + b"\r\n\r\nbody\r\n")
+                return code, resp[:5]
+            finally:
+                s.quit()
+        refused = (553, b"5.7.1")
+        for header in (b"From : bob@example.com",
+                       b"From: alice@example.com\r\nX-Note: a\rFrom: bob@example.com",
+                       b"Subject: x\rFrom: bob@example.com",
+                       b"From: alice@example.com\r\nSender: bob@example.com",
+                       b"From: alice@example.com, bob@example.com",
+                       b"From: team: alice@example.com, bob@example.com;",
+                       b"From: Alice <alice@example.com> (bob@example.com), <bob@example.com>",
+                       b"From: undisclosed-recipients:;",
+                       b"From: alice"):
+            with self.subTest(header=header):
+                self.assertEqual(data_code(header), refused)
+        for header in (b"From: Alice <alice@example.com>",
+                       b"From: (Alice) alice@example.com",
+                       b"From: alice@example.com\r\nSender: info@example.com",
+                       b"From : \"bob@example.com\" <alice@example.com>"):
+            with self.subTest(header=header):
+                self.assertEqual(data_code(header)[0], 250)
+
     def test_submission_adds_headers_and_trace(self):
         before = mailbox_count(M, "dave@example.com")
         token = uuid.uuid4().hex
