@@ -17,6 +17,15 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
       o.resolver.default_domain = core::ascii_lower(dd);
     }
   }
+  std::string pm = s.get_string("postmaster", "");
+  if (!pm.empty()) {
+    auto a = core::parse_address(pm);
+    if (!a || a->domain.empty()) {
+      s.error("postmaster", "'" + pm + "' is not an address");
+    } else {
+      o.resolver.postmaster = core::ascii_lower(pm);
+    }
+  }
   std::string sep = s.get_string("subaddress_separator", "+");
   if (sep.size() > 1) {
     s.error("subaddress_separator", "must be one character or empty");
@@ -46,6 +55,9 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
   o.throttle.max_failures_per_account =
       static_cast<int>(s.get_int("max_failures_per_account", 5, 1, 100000));
   o.throttle.max_failures_per_ip = static_cast<int>(s.get_int("max_failures_per_ip", 20, 1, 1000000));
+  o.throttle.max_failures_per_account_all_sources = static_cast<int>(
+      s.get_int("max_failures_per_account_all_sources", 100, 1, 10000000));
+  o.throttle.known_source_ttl_seconds = s.get_seconds("known_source_ttl", 30 * 86400);
   o.throttle.failure_window_seconds = s.get_seconds("failure_window", 300);
   o.throttle.lockout_seconds = s.get_seconds("lockout", 900);
   if (o.throttle.failure_window_seconds <= 0) {

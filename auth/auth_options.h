@@ -37,11 +37,14 @@ namespace mailroom::auth {
 
 class Authenticator;
 
+// Failed-login limits; the policy is described in auth/sasl/throttle.h.
 struct ThrottleOptions {
-  int max_failures_per_account = 5;
-  int max_failures_per_ip = 20;
+  int max_failures_per_account = 5;                // per account from one IP
+  int max_failures_per_ip = 20;                    // per IP, over all accounts
+  int max_failures_per_account_all_sources = 100;  // per account, over all IPs
   int64_t failure_window_seconds = 300;
   int64_t lockout_seconds = 900;
+  int64_t known_source_ttl_seconds = 30 * 86400;   // an IP that logged in stays known this long
 };
 
 struct AuthOptions {
@@ -50,6 +53,10 @@ struct AuthOptions {
   std::vector<std::string> mechanisms{"PLAIN", "LOGIN", "SCRAM-SHA-256"};
   ThrottleOptions throttle;
   std::string sasl_service = "mailroom";
+  // Not from the config file: a per-installation secret (<data_dir>/installation.key, made at
+  // first start, mode 0600) from which SCRAM's fake salts for unknown users are derived.
+  // Empty (unit tests): a fixed key.
+  std::string installation_key;
 };
 
 // Reads [auth] and calls section.finish(). Errors go to the section's ConfigErrors; defaults

@@ -35,9 +35,10 @@ std::optional<std::string> strip_tag(const std::string& local, char sep) {
 class Expansion {
  public:
   Expansion(Resolver& r, Directory& d, const ResolverOptions& o, std::string sender,
-            std::string sender_id)
+            std::string sender_id, bool sender_verified)
       : resolver_(r), dir_(d), opt_(o), sender_(std::move(sender)),
-        sender_id_(std::move(sender_id)) {}
+        sender_id_(std::move(sender_id)),
+        sender_verified_(sender_verified || !sender_id_.empty()) {}
 
   Resolution run(const std::string& address) {
     auto p = parse(address, opt_.allow_utf8_local_parts);
@@ -163,6 +164,13 @@ class Expansion {
         return RecipientOutcome::deliver;
       }
     }
+    // RFC 5321 4.5.1: postmaster@ every local domain MUST be accepted. Without an account,
+    // alias or group of its own it goes to [auth] postmaster.
+    if (top && p.local == "postmaster" && !opt_.postmaster.empty() &&
+        core::ascii_lower(opt_.postmaster) != p.key()) {
+      note(p.key() + " -> postmaster " + opt_.postmaster);
+      return expand_target(opt_.postmaster, depth + 1);
+    }
     // Catch-all applies to addresses that were actually sent to, not to stale list members.
     if (top && !catch_all.empty()) {
       note(p.key() + " -> catch-all " + catch_all);
@@ -245,11 +253,27 @@ class Expansion {
     return RecipientOutcome::deliver;
   }
 
-  // The sender's addresses: the envelope sender, plus every address of the authenticated
-  // account (an authenticated member may use any of its addresses).
+  // Whether the envelope sender may be believed for a group policy: always when the session
+  // vouches for it (authenticated, or a trusted gateway); otherwise only for addresses outside
+  // our domains (issue 13, item 11: anyone can write MAIL FROM:<ceo@our-domain> on port 25,
+  // and a members-only or moderated group must not open for it).
+  Result<bool> envelope_sender_believed(const Parsed& p) {
+    if (sender_verified_) return true;
+    auto d = resolver_.local_domain(p.domain);
+    if (d) return false;
+    if (d.code() == Code::not_found) return true;
+    return d.status();
+  }
+
+  // The sender's addresses: the envelope sender (when believed), plus every address of the
+  // authenticated account (an authenticated member may use any of its addresses).
   Result<std::vector<std::string>> sender_addresses() {
     std::vector<std::string> out;
-    if (auto p = parse(sender_, true)) out.push_back(p->key());
+    if (auto p = parse(sender_, true)) {
+      auto believed = envelope_sender_believed(*p);
+      if (!believed) return believed.status();
+      if (*believed) out.push_back(p->key());
+    }
     if (!sender_id_.empty()) {
       auto a = dir_.find_account_by_id(sender_id_);
       if (a) {
@@ -271,7 +295,7 @@ class Expansion {
         auto p = parse(sender_, true);
         if (!p) return false;
         auto d = resolver_.local_domain(p->domain);
-        if (d) return true;
+        if (d) return sender_verified_;  // a local sender, if vouched for
         if (d.code() == Code::not_found) return false;
         return d.status();
       }
@@ -314,6 +338,7 @@ class Expansion {
   const ResolverOptions& opt_;
   std::string sender_;
   std::string sender_id_;
+  bool sender_verified_ = false;
   Resolution res_;
   std::set<std::string> visited_;
   std::string detail_;
@@ -332,8 +357,9 @@ Result<Domain> Resolver::local_domain(const std::string& domain) {
 }
 
 Resolution Resolver::resolve_recipient(const std::string& address, const std::string& sender,
-                                       const std::string& sender_account_id) {
-  Expansion e(*this, *directory_, options_, sender, sender_account_id);
+                                       const std::string& sender_account_id,
+                                       bool sender_verified) {
+  Expansion e(*this, *directory_, options_, sender, sender_account_id, sender_verified);
   return e.run(address);
 }
 

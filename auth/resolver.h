@@ -31,6 +31,10 @@ struct ResolverOptions {
   // re-enables it (or goes to the retention archive). Forwarding is not applied to held mail.
   // Deleted accounts are always rejected.
   bool hold_for_disabled = false;
+  // RFC 5321 4.5.1: where mail for postmaster@<any local domain> goes when that domain has no
+  // postmaster account, alias or group of its own ([auth] postmaster). Empty: nowhere (such
+  // mail is refused as unknown, and mailroomd warns at start).
+  std::string postmaster;
 };
 
 // A final destination of one recipient address.
@@ -70,10 +74,13 @@ class Resolver {
   // Is `domain` one of ours (local or alias)? not_found = not ours; unavailable = can't tell.
   Result<Domain> local_domain(const std::string& domain);
 
-  // Resolves an envelope recipient. `sender` (may be empty for <>) and `sender_authenticated_id`
-  // (account id, empty when not authenticated) are used for group send policies.
+  // Resolves an envelope recipient. `sender` (may be empty for <>), `sender_account_id`
+  // (empty when not authenticated) and `sender_verified` are used for group send policies:
+  // an envelope sender in one of our own domains counts only when the session is
+  // authenticated or `sender_verified` (a trusted gateway); foreign senders count as given.
   Resolution resolve_recipient(const std::string& address, const std::string& sender,
-                               const std::string& sender_account_id);
+                               const std::string& sender_account_id,
+                               bool sender_verified = false);
 
   // Finds the account a login name denotes (single/multi-domain rules). not_found covers
   // unknown logins; disabled accounts are returned (the caller refuses them).

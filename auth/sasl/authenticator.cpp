@@ -188,28 +188,34 @@ class SaslAuthenticator : public Authenticator,
     v.set = true;
     v.user = login;
     std::string key = core::ascii_lower(login);
-    if (throttle_.ip_blocked(c.remote_ip)) return deny(v, AuthOutcome::throttled, "client ip locked out");
-    if (throttle_.account_blocked(key)) return deny(v, AuthOutcome::throttled, "account locked out");
+    if (throttle_.ip_blocked(c.remote_ip)) {
+      return deny(v, AuthOutcome::throttled, Throttle::verdict_reason(Throttle::Verdict::ip_locked));
+    }
     auto acc = resolver_->find_login(login);
     if (!acc) {
       if (acc.code() != Code::not_found) {
         return deny(v, AuthOutcome::unavailable, "directory: " + acc.status().to_string());
       }
+      // Unknown logins are throttled like accounts: the answers do not tell them apart.
+      if (auto t = throttle_.check(key, c.remote_ip); t != Throttle::Verdict::allowed) {
+        return deny(v, AuthOutcome::throttled, Throttle::verdict_reason(t));
+      }
       dummy_verify(password);  // same cost as a real check: no user enumeration by timing
       throttle_.record_failure(key, c.remote_ip);
       return deny(v, AuthOutcome::failed, "unknown user");
     }
-    // The account is also throttled by its id, so "alice" and "alice@example.com" (two
-    // spellings of one login) share one failure count.
+    // Throttled by the account's id, so "alice" and "alice@example.com" (two spellings of one
+    // login) share one failure count.
     std::string id_key = "id:" + acc->id;
-    if (throttle_.account_blocked(id_key)) return deny(v, AuthOutcome::throttled, "account locked out");
+    if (auto t = throttle_.check(id_key, c.remote_ip); t != Throttle::Verdict::allowed) {
+      return deny(v, AuthOutcome::throttled, Throttle::verdict_reason(t));
+    }
     auto check = resolver_->directory().check_password(*acc, password);
     if (check == PasswordCheck::unavailable) {
       return deny(v, AuthOutcome::unavailable, "directory could not check the password");
     }
     if (check == PasswordCheck::mismatch) {
-      throttle_.record_failure(key, c.remote_ip);
-      throttle_.record_failure(id_key, "");
+      throttle_.record_failure(id_key, c.remote_ip);
       return deny(v, AuthOutcome::failed, "wrong password");
     }
     // Only a correct password learns that the account is disabled.
@@ -217,8 +223,7 @@ class SaslAuthenticator : public Authenticator,
       return deny(v, AuthOutcome::disabled,
                   std::string("account ") + account_status_name(acc->status));
     }
-    throttle_.record_success(key);
-    throttle_.record_success(id_key);
+    throttle_.record_success(id_key, c.remote_ip);
     v.outcome = AuthOutcome::success;
     v.reason = "ok";
     v.principal = Principal{acc->id, acc->login, acc->address, acc->display_name};
@@ -370,7 +375,8 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
       return finish(AuthOutcome::throttled, "client ip locked out");
     }
     if (mechanism_ == "SCRAM-SHA-256") {
-      scram_ = std::make_unique<ScramServer>(auth_->resolver(), auth_->throttle(), client_);
+      scram_ = std::make_unique<ScramServer>(auth_->resolver(), auth_->throttle(), client_,
+                                             auth_->options().installation_key);
     } else {
       return start_cyrus(response);
     }

@@ -161,17 +161,19 @@ AuthStep ScramServer::client_first(std::string_view msg) {
   if (!authzid.empty() && !core::iequals(authzid, user_)) {
     return fail(AuthOutcome::failed, "authorization identity differs");
   }
-  if (throttle_.account_blocked(core::ascii_lower(user_))) {
-    return fail(AuthOutcome::throttled, "account locked out");
-  }
   nonce_ = attrs[1].second + random_b64(18);
 
   Secret secret;
   auto acc = resolver_.find_login(user_);
+  throttle_key_ = acc ? "id:" + acc->id : core::ascii_lower(user_);
+  if (!acc && acc.code() != Code::not_found) {
+    return fail(AuthOutcome::unavailable, "directory: " + acc.status().to_string());
+  }
+  if (auto t = throttle_.check(throttle_key_, client_.remote_ip);
+      t != Throttle::Verdict::allowed) {
+    return fail(AuthOutcome::throttled, Throttle::verdict_reason(t));
+  }
   if (!acc) {
-    if (acc.code() != Code::not_found) {
-      return fail(AuthOutcome::unavailable, "directory: " + acc.status().to_string());
-    }
     fake_ = true;
     fake_reason_ = "unknown user";
   } else {
@@ -192,7 +194,8 @@ AuthStep ScramServer::client_first(std::string_view msg) {
   if (fake_) {
     // Deterministic per user so repeated probes see the same salt.
     secret.iterations = 4096;
-    secret.salt = hmac256("mailroom-scram-fake", core::ascii_lower(user_)).substr(0, 16);
+    secret.salt = hmac256(installation_key_, "scram-fake-salt\n" + core::ascii_lower(user_))
+                      .substr(0, 16);
   }
   stored_key_ = secret.stored_key;
   server_key_ = secret.server_key;
@@ -219,9 +222,8 @@ AuthStep ScramServer::client_final(std::string_view msg) {
   if (attrs[1].second != nonce_) return fail(AuthOutcome::failed, "nonce mismatch");
   auto proof = password::base64_decode(msg.substr(p + 3));
   if (!proof || proof->size() != 32) return fail(AuthOutcome::malformed, "bad proof");
-  std::string key = core::ascii_lower(user_);
   if (fake_) {
-    throttle_.record_failure(key, client_.remote_ip);
+    throttle_.record_failure(throttle_key_, client_.remote_ip);
     return fail(AuthOutcome::failed, fake_reason_);
   }
   std::string auth_message = client_first_bare_ + "," + server_first_ + "," + without_proof;
@@ -229,13 +231,13 @@ AuthStep ScramServer::client_final(std::string_view msg) {
   std::string client_key(32, '\0');
   for (size_t i = 0; i < 32; ++i) client_key[i] = static_cast<char>((*proof)[i] ^ client_signature[i]);
   if (!password::constant_time_equal(sha256(client_key), stored_key_)) {
-    throttle_.record_failure(key, client_.remote_ip);
+    throttle_.record_failure(throttle_key_, client_.remote_ip);
     return fail(AuthOutcome::failed, "wrong password");
   }
   if (status_ != AccountStatus::active) {
     return fail(AuthOutcome::disabled, std::string("account ") + account_status_name(status_));
   }
-  throttle_.record_success(key);
+  throttle_.record_success(throttle_key_, client_.remote_ip);
   state_ = 2;
   AuthStep s;
   s.outcome = AuthOutcome::in_progress;

@@ -10,7 +10,11 @@
 // Exchange: client-first -> server-first (challenge); client-final -> server-final
 // (challenge, still in_progress); empty response -> success. Sending server-final as a
 // challenge works for SMTP (RFC 4954 has no "additional data" on 235), IMAP and POP3 alike.
-// Unknown users get a fake salt and fail at the end (no user enumeration).
+// Unknown users (and accounts without a SCRAM secret) get a fake salt derived from the
+// installation's secret key (AuthOptions::installation_key, so it cannot be computed from
+// the source) with the same length and iteration count as real secrets, and fail at the end:
+// no user enumeration. Attempts count towards the same Throttle limits as PLAIN, keyed by the
+// account's id, and a locked-out account cannot log in by SCRAM.
 // Channel binding (-PLUS) is not offered; "y" and "n" gs2 flags are accepted.
 #pragma once
 
@@ -26,8 +30,12 @@ namespace mailroom::auth {
 
 class ScramServer {
  public:
-  ScramServer(Resolver& resolver, Throttle& throttle, ClientInfo client)
-      : resolver_(resolver), throttle_(throttle), client_(std::move(client)) {}
+  ScramServer(Resolver& resolver, Throttle& throttle, ClientInfo client,
+              std::string installation_key)
+      : resolver_(resolver),
+        throttle_(throttle),
+        client_(std::move(client)),
+        installation_key_(std::move(installation_key)) {}
 
   AuthStep step(std::optional<std::string_view> response);
   const std::string& user() const { return user_; }
@@ -41,6 +49,8 @@ class ScramServer {
   Resolver& resolver_;
   Throttle& throttle_;
   ClientInfo client_;
+  std::string installation_key_;
+  std::string throttle_key_;  // "id:<account id>", or the lower-cased name when unknown
   int state_ = 0;  // 0 expect client-first, 1 expect client-final, 2 expect empty, 3 done
   std::string user_;
   std::string reason_;

@@ -7,6 +7,20 @@ namespace mailroom::auth {
 Throttle::Throttle(ThrottleOptions options, Clock clock)
     : options_(options), clock_(std::move(clock)) {}
 
+const char* Throttle::verdict_reason(Verdict v) {
+  switch (v) {
+    case Verdict::allowed:
+      return "ok";
+    case Verdict::ip_locked:
+      return "client ip locked out";
+    case Verdict::account_locked_from_ip:
+      return "account locked out from this ip";
+    case Verdict::account_locked:
+      return "account locked out (failures from many addresses)";
+  }
+  return "?";
+}
+
 int64_t Throttle::now() const {
   if (clock_) return clock_();
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -46,35 +60,65 @@ void Throttle::prune(Map& map, int64_t t) {
   }
 }
 
+void Throttle::prune_known(int64_t t) {
+  for (auto it = known_.begin(); it != known_.end();) {
+    it = it->second <= t - options_.known_source_ttl_seconds ? known_.erase(it) : std::next(it);
+  }
+  if (known_.size() > kMaxKeys) {
+    while (known_.size() > kMaxKeys * 3 / 4) known_.erase(known_.begin());
+  }
+}
+
 bool Throttle::ip_blocked(const std::string& ip) {
   std::lock_guard lock(mu_);
   return !ip.empty() && blocked(ips_, ip, now());
 }
 
-bool Throttle::account_blocked(const std::string& account) {
+Throttle::Verdict Throttle::check(const std::string& account, const std::string& ip) {
   std::lock_guard lock(mu_);
-  return !account.empty() && blocked(accounts_, account, now());
+  int64_t t = now();
+  if (!ip.empty() && blocked(ips_, ip, t)) return Verdict::ip_locked;
+  if (account.empty()) return Verdict::allowed;
+  std::string pair = pair_key(account, ip);
+  if (blocked(pairs_, pair, t)) return Verdict::account_locked_from_ip;
+  if (blocked(accounts_, account, t)) {
+    auto known = known_.find(pair);
+    bool known_source =
+        known != known_.end() && known->second > t - options_.known_source_ttl_seconds;
+    if (!known_source) return Verdict::account_locked;
+  }
+  return Verdict::allowed;
 }
 
 void Throttle::record_failure(const std::string& account, const std::string& ip) {
   std::lock_guard lock(mu_);
   int64_t t = now();
-  if (!account.empty()) fail(accounts_, account, options_.max_failures_per_account, t);
   if (!ip.empty()) fail(ips_, ip, options_.max_failures_per_ip, t);
-  if (++ops_ % 4096 == 0 || accounts_.size() > kMaxKeys || ips_.size() > kMaxKeys) {
-    prune(accounts_, t);
-    prune(ips_, t);
+  if (!account.empty()) {
+    fail(pairs_, pair_key(account, ip), options_.max_failures_per_account, t);
+    fail(accounts_, account, options_.max_failures_per_account_all_sources, t);
   }
+  if (++ops_ % 4096 == 0 || ips_.size() > kMaxKeys || pairs_.size() > kMaxKeys ||
+      accounts_.size() > kMaxKeys) {
+    prune(ips_, t);
+    prune(pairs_, t);
+    prune(accounts_, t);
+    prune_known(t);
+  }
+}
+
+void Throttle::record_success(const std::string& account, const std::string& ip) {
+  std::lock_guard lock(mu_);
+  if (account.empty()) return;
+  std::string pair = pair_key(account, ip);
+  pairs_.erase(pair);
+  known_[pair] = now();
+  if (known_.size() > kMaxKeys) prune_known(now());
 }
 
 size_t Throttle::tracked_keys() {
   std::lock_guard lock(mu_);
-  return accounts_.size() + ips_.size();
-}
-
-void Throttle::record_success(const std::string& account) {
-  std::lock_guard lock(mu_);
-  accounts_.erase(account);
+  return ips_.size() + pairs_.size() + accounts_.size() + known_.size();
 }
 
 }  // namespace mailroom::auth

@@ -37,6 +37,7 @@ class AuthenticatorTest : public ::testing::Test {
     o.throttle.max_failures_per_ip = 5;
     o.throttle.failure_window_seconds = 60;
     o.throttle.lockout_seconds = 300;
+    o.installation_key = "installation key of this test";
     auth_ = make_sasl_authenticator(resolver, o, [this] { return now_; });
     tls_.session_id = "s1";
     tls_.protocol = "imap";
@@ -195,19 +196,23 @@ TEST_F(AuthenticatorTest, CheckPlain) {
   EXPECT_EQ(auth_->check_plain("alice@example.com", "x", tls_).outcome, AuthOutcome::failed);
 }
 
-TEST_F(AuthenticatorTest, ThrottlePerAccount) {
+TEST_F(AuthenticatorTest, ThrottlePerAccountAndSource) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
   }
-  // Locked: even the right password is refused, from another IP too.
+  // Locked from the failing IP: even the right password is refused there...
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome,
+            AuthOutcome::throttled);
+  EXPECT_EQ(plain_login("ALICE@example.com", "wonderland", tls_).outcome,
+            AuthOutcome::throttled);
+  // ...but the real user from another address still gets in (issue 13, item 6: a lockout is
+  // not a denial of service), and bob is not affected.
   ClientInfo other = tls_;
   other.remote_ip = "198.51.100.7";
-  EXPECT_EQ(plain_login("alice@example.com", "wonderland", other).outcome, AuthOutcome::throttled);
-  EXPECT_EQ(plain_login("ALICE@example.com", "wonderland", other).outcome, AuthOutcome::throttled);
-  // bob is not affected.
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", other).outcome, AuthOutcome::success);
   EXPECT_EQ(plain_login("bob@example.com", "builder", tls_).outcome, AuthOutcome::success);
   now_ += 301;
-  EXPECT_EQ(plain_login("alice@example.com", "wonderland", other).outcome, AuthOutcome::success);
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::success);
   EXPECT_NE(log_->str().find("result=throttled"), std::string::npos);
 }
 
@@ -216,9 +221,8 @@ TEST_F(AuthenticatorTest, ThrottleCountsEverySpellingOfOneAccount) {
   EXPECT_EQ(plain_login("alice", "bad", tls_).outcome, AuthOutcome::failed);
   EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
   EXPECT_EQ(plain_login("ALICE", "bad", tls_).outcome, AuthOutcome::failed);
-  ClientInfo other = tls_;
-  other.remote_ip = "198.51.100.9";
-  EXPECT_EQ(plain_login("alice@example.com", "wonderland", other).outcome, AuthOutcome::throttled);
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome,
+            AuthOutcome::throttled);
 }
 
 TEST_F(AuthenticatorTest, ThrottlePerIp) {
@@ -328,6 +332,50 @@ TEST_F(ScramTest, WrongPasswordUnknownUserNoSecret) {
   EXPECT_EQ(run(unknown).outcome, AuthOutcome::failed);  // fails at the end, not at once
   ScramClient no_secret{"bob@example.com", "builder"};
   EXPECT_EQ(run(no_secret).outcome, AuthOutcome::failed);
+}
+
+// The server-first message a client sees for `user` ("r=...,s=<salt>,i=<n>").
+std::string server_first(Authenticator& a, const ClientInfo& c, const std::string& user) {
+  auto ex = a.start("SCRAM-SHA-256", c);
+  return ex->step("n,,n=" + user + ",r=abc").challenge;
+}
+
+// Issue 13, item 7: the fake salt of an unknown user cannot be computed from the source (it
+// depends on the installation's key) and looks like a real one (same length and iterations).
+TEST_F(ScramTest, FakeSaltDependsOnTheInstallationKey) {
+  std::string fake1 = attr(server_first(*auth_, tls_, "nobody@example.com"), 's');
+  EXPECT_EQ(fake1, attr(server_first(*auth_, tls_, "nobody@example.com"), 's'));  // stable
+  std::string real = server_first(*auth_, tls_, "alice@example.com");
+  std::string fake = server_first(*auth_, tls_, "nobody@example.com");
+  EXPECT_EQ(attr(real, 'i'), attr(fake, 'i'));
+  EXPECT_EQ(password::base64_decode(attr(real, 's'))->size(),
+            password::base64_decode(attr(fake, 's'))->size());
+  AuthOptions o;
+  o.installation_key = "another installation";
+  auto other = make_sasl_authenticator(std::make_shared<Resolver>(fake_, ResolverOptions{}), o);
+  EXPECT_NE(fake1, attr(server_first(*other, tls_, "nobody@example.com"), 's'));
+}
+
+// SCRAM failures count with PLAIN's, under the account's id (every spelling), and a locked
+// account does not get in by SCRAM either.
+TEST_F(ScramTest, SharesThePlainThrottle) {
+  EXPECT_EQ(plain_login("alice", "bad", tls_).outcome, AuthOutcome::failed);
+  ScramClient wrong{"ALICE@example.com", "bad"};
+  EXPECT_EQ(run(wrong).outcome, AuthOutcome::failed);
+  EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
+  ScramClient right{"alice@example.com", "wonderland"};
+  EXPECT_EQ(run(right).outcome, AuthOutcome::throttled);
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome,
+            AuthOutcome::throttled);
+  ClientInfo other = tls_;
+  other.remote_ip = "198.51.100.8";
+  auto ex = auth_->start("SCRAM-SHA-256", other);
+  ScramClient elsewhere{"alice@example.com", "wonderland"};
+  auto s = ex->step(elsewhere.first());
+  ASSERT_EQ(s.outcome, AuthOutcome::in_progress);
+  s = ex->step(elsewhere.final(s.challenge));
+  ASSERT_EQ(s.outcome, AuthOutcome::in_progress);
+  EXPECT_EQ(ex->step(std::string()).outcome, AuthOutcome::success);
 }
 
 TEST_F(ScramTest, DisabledAndUnavailable) {

@@ -24,8 +24,12 @@ class ResolverTest : public ::testing::Test {
     resolver_ = std::make_unique<Resolver>(faulty_, ResolverOptions{});
   }
   Resolution resolve(const std::string& to, const std::string& from = "x@remote.org",
-                     const std::string& from_id = "") {
-    return resolver_->resolve_recipient(to, from, from_id);
+                     const std::string& from_id = "", bool verified = false) {
+    return resolver_->resolve_recipient(to, from, from_id, verified);
+  }
+  // A trusted gateway vouches for the envelope sender.
+  Resolution resolve_verified(const std::string& to, const std::string& from) {
+    return resolve(to, from, "", true);
   }
   static std::vector<std::string> ids(const Resolution& r) {
     std::vector<std::string> out;
@@ -190,12 +194,20 @@ TEST_F(ResolverTest, EmptyGroupIsUnknown) {
   EXPECT_EQ(resolve("empty@example.com").outcome, RecipientOutcome::unknown);
 }
 
+// Group policies hold for unauthenticated mail: a local envelope sender counts only when the
+// session vouches for it (authenticated, or a trusted gateway); issue 13, item 11.
 TEST_F(ResolverTest, GroupPolicyDomain) {
   fake_->add_group("staff@example.com", {"alice@example.com"}, GroupSendPolicy::domain);
   EXPECT_EQ(resolve("staff@example.com", "x@remote.org").outcome, RecipientOutcome::not_allowed);
   EXPECT_EQ(resolve("staff@example.com", "").outcome, RecipientOutcome::not_allowed);
-  EXPECT_EQ(resolve("staff@example.com", "bob@example.com").outcome, RecipientOutcome::deliver);
-  EXPECT_EQ(resolve("staff@example.com", "bob@EXAMPLE.net").outcome, RecipientOutcome::deliver);
+  EXPECT_EQ(resolve("staff@example.com", "bob@example.com").outcome,
+            RecipientOutcome::not_allowed);  // forged on port 25
+  EXPECT_EQ(resolve_verified("staff@example.com", "bob@example.com").outcome,
+            RecipientOutcome::deliver);
+  EXPECT_EQ(resolve_verified("staff@example.com", "bob@EXAMPLE.net").outcome,
+            RecipientOutcome::deliver);
+  EXPECT_EQ(resolve_verified("staff@example.com", "x@remote.org").outcome,
+            RecipientOutcome::not_allowed);
   EXPECT_EQ(resolve("staff@example.com", "x@remote.org", "id-bob@example.com").outcome,
             RecipientOutcome::deliver);
 }
@@ -205,23 +217,58 @@ TEST_F(ResolverTest, GroupPolicyMembersIncludingNested) {
   fake_->add_group("inner@example.com", {"carol@example.com"});
   fake_->add_group("team@example.com", {"alice@example.com", "inner@example.com"},
                    GroupSendPolicy::members);
-  EXPECT_EQ(resolve("team@example.com", "alice@example.com").outcome, RecipientOutcome::deliver);
-  EXPECT_EQ(resolve("team@example.com", "carol@example.com").outcome, RecipientOutcome::deliver);
-  EXPECT_EQ(resolve("team@example.com", "bob@example.com").outcome, RecipientOutcome::not_allowed);
+  EXPECT_EQ(resolve("team@example.com", "alice@example.com").outcome,
+            RecipientOutcome::not_allowed);  // unauthenticated, local sender: not believed
+  EXPECT_EQ(resolve_verified("team@example.com", "alice@example.com").outcome,
+            RecipientOutcome::deliver);
+  EXPECT_EQ(resolve_verified("team@example.com", "carol@example.com").outcome,
+            RecipientOutcome::deliver);
+  EXPECT_EQ(resolve_verified("team@example.com", "bob@example.com").outcome,
+            RecipientOutcome::not_allowed);
   EXPECT_EQ(resolve("team@example.com", "x@remote.org", "id-carol@example.com").outcome,
+            RecipientOutcome::deliver);
+  EXPECT_EQ(resolve("team@example.com", "x@remote.org", "id-alice@example.com").outcome,
             RecipientOutcome::deliver);
   // Through an alias, the group's policy still applies.
   fake_->add_alias("t@example.com", {"team@example.com"});
-  EXPECT_EQ(resolve("t@example.com", "bob@example.com").outcome, RecipientOutcome::not_allowed);
+  EXPECT_EQ(resolve_verified("t@example.com", "bob@example.com").outcome,
+            RecipientOutcome::not_allowed);
 }
 
 TEST_F(ResolverTest, GroupPolicyModerators) {
   auto& g = fake_->add_group("announce@example.com", {"alice@example.com", "bob@example.com"},
                              GroupSendPolicy::moderators);
-  g.allowed_senders = {"bob@example.com"};
-  EXPECT_EQ(resolve("announce@example.com", "alice@example.com").outcome, RecipientOutcome::not_allowed);
-  EXPECT_EQ(resolve("announce@example.com", "BOB@example.com").outcome, RecipientOutcome::deliver);
-  EXPECT_EQ(resolve("announce@example.com", "", "id-bob@example.com").outcome, RecipientOutcome::deliver);
+  g.allowed_senders = {"bob@example.com", "pr@agency.org"};
+  EXPECT_EQ(resolve_verified("announce@example.com", "alice@example.com").outcome,
+            RecipientOutcome::not_allowed);
+  EXPECT_EQ(resolve("announce@example.com", "BOB@example.com").outcome,
+            RecipientOutcome::not_allowed);  // forged local moderator on port 25
+  EXPECT_EQ(resolve_verified("announce@example.com", "BOB@example.com").outcome,
+            RecipientOutcome::deliver);
+  EXPECT_EQ(resolve("announce@example.com", "", "id-bob@example.com").outcome,
+            RecipientOutcome::deliver);
+  // A moderator outside our domains can only be taken at their word.
+  EXPECT_EQ(resolve("announce@example.com", "pr@agency.org").outcome, RecipientOutcome::deliver);
+}
+
+// RFC 5321 4.5.1: postmaster@ every local domain is accepted; without its own account it goes
+// to [auth] postmaster.
+TEST_F(ResolverTest, PostmasterOfEveryLocalDomain) {
+  EXPECT_EQ(resolve("postmaster@example.com").outcome, RecipientOutcome::unknown);
+  ResolverOptions o;
+  o.postmaster = "alice@example.com";
+  Resolver r(faulty_, o);
+  for (const char* to : {"postmaster@example.com", "PostMaster@example.net"}) {
+    auto res = r.resolve_recipient(to, "x@remote.org", "");
+    ASSERT_EQ(res.outcome, RecipientOutcome::deliver) << to;
+    EXPECT_EQ(ids(res), std::vector<std::string>{"id-alice@example.com"});
+  }
+  EXPECT_EQ(r.resolve_recipient("postmaster@remote.org", "", "").outcome,
+            RecipientOutcome::not_local);
+  // A domain's own postmaster account wins.
+  fake_->add_account("postmaster@example.com");
+  EXPECT_EQ(ids(r.resolve_recipient("postmaster@example.com", "", "")),
+            std::vector<std::string>{"id-postmaster@example.com"});
 }
 
 TEST_F(ResolverTest, ForwardingWithAndWithoutCopy) {

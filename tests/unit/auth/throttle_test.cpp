@@ -5,38 +5,87 @@
 namespace mailroom::auth {
 namespace {
 
-TEST(Throttle, LocksAfterLimitWithinWindowAndReleases) {
-  int64_t now = 0;
+using V = Throttle::Verdict;
+
+ThrottleOptions small() {
   ThrottleOptions o;
   o.max_failures_per_account = 2;
   o.max_failures_per_ip = 100;
+  o.max_failures_per_account_all_sources = 1000;
   o.failure_window_seconds = 10;
   o.lockout_seconds = 30;
-  Throttle t(o, [&] { return now; });
-  t.record_failure("a", "ip");
-  EXPECT_FALSE(t.account_blocked("a"));
-  now = 5;
-  t.record_failure("a", "ip");
-  EXPECT_TRUE(t.account_blocked("a"));
-  EXPECT_FALSE(t.account_blocked("b"));
-  EXPECT_FALSE(t.ip_blocked("ip"));
-  now = 34;
-  EXPECT_TRUE(t.account_blocked("a"));
-  now = 35;
-  EXPECT_FALSE(t.account_blocked("a"));
+  return o;
 }
 
-TEST(Throttle, SuccessClearsAccountNotIp) {
+TEST(Throttle, AccountLockedFromTheFailingIpOnlyAndReleased) {
   int64_t now = 0;
-  ThrottleOptions o;
-  o.max_failures_per_account = 2;
+  Throttle t(small(), [&] { return now; });
+  t.record_failure("a", "attacker");
+  EXPECT_EQ(t.check("a", "attacker"), V::allowed);
+  now = 5;
+  t.record_failure("a", "attacker");
+  EXPECT_EQ(t.check("a", "attacker"), V::account_locked_from_ip);
+  // The real user from elsewhere is not locked out (issue 13, item 6), nor is another account.
+  EXPECT_EQ(t.check("a", "office"), V::allowed);
+  EXPECT_EQ(t.check("b", "attacker"), V::allowed);
+  EXPECT_FALSE(t.ip_blocked("attacker"));
+  now = 34;
+  EXPECT_EQ(t.check("a", "attacker"), V::account_locked_from_ip);
+  now = 35;
+  EXPECT_EQ(t.check("a", "attacker"), V::allowed);
+}
+
+TEST(Throttle, FailuresOutsideTheWindowAreForgotten) {
+  int64_t now = 0;
+  Throttle t(small(), [&] { return now; });
+  t.record_failure("a", "ip");
+  now = 11;
+  t.record_failure("a", "ip");
+  EXPECT_EQ(t.check("a", "ip"), V::allowed);
+}
+
+TEST(Throttle, IpLockCoversEveryAccount) {
+  int64_t now = 0;
+  ThrottleOptions o = small();
+  o.max_failures_per_ip = 3;
+  Throttle t(o, [&] { return now; });
+  t.record_failure("a", "ip");
+  t.record_failure("b", "ip");
+  t.record_failure("", "ip");  // unknown user: counts for the IP
+  EXPECT_TRUE(t.ip_blocked("ip"));
+  EXPECT_EQ(t.check("c", "ip"), V::ip_locked);
+  EXPECT_EQ(t.check("c", "other"), V::allowed);
+}
+
+TEST(Throttle, SuccessClearsThePairNotTheIp) {
+  int64_t now = 0;
+  ThrottleOptions o = small();
   o.max_failures_per_ip = 2;
   Throttle t(o, [&] { return now; });
   t.record_failure("a", "ip");
-  t.record_success("a");
+  t.record_success("a", "ip");
   t.record_failure("a", "ip");
-  EXPECT_FALSE(t.account_blocked("a"));
+  EXPECT_NE(t.check("a", "ip"), V::account_locked_from_ip);
   EXPECT_TRUE(t.ip_blocked("ip"));
+}
+
+// A guessing attack spread over many addresses locks the account from every address except
+// those it logged in from before.
+TEST(Throttle, DistributedAttackSparesKnownSources) {
+  int64_t now = 0;
+  ThrottleOptions o = small();
+  o.max_failures_per_account_all_sources = 10;
+  Throttle t(o, [&] { return now; });
+  t.record_success("a", "home");
+  for (int i = 0; i < 10; ++i) t.record_failure("a", "bot" + std::to_string(i));
+  EXPECT_EQ(t.check("a", "bot99"), V::account_locked);
+  EXPECT_EQ(t.check("a", "cafe"), V::account_locked);
+  EXPECT_EQ(t.check("a", "home"), V::allowed);
+  EXPECT_EQ(t.check("b", "cafe"), V::allowed);
+  // A known source is forgotten after known_source_ttl.
+  now = o.known_source_ttl_seconds + 1;
+  for (int i = 0; i < 10; ++i) t.record_failure("a", "bot" + std::to_string(i));
+  EXPECT_EQ(t.check("a", "home"), V::account_locked);
 }
 
 TEST(Throttle, EmptyKeysAreIgnored) {
@@ -45,7 +94,7 @@ TEST(Throttle, EmptyKeysAreIgnored) {
   o.max_failures_per_ip = 1;
   Throttle t(o, [] { return int64_t{0}; });
   t.record_failure("", "");
-  EXPECT_FALSE(t.account_blocked(""));
+  EXPECT_EQ(t.check("", ""), V::allowed);
   EXPECT_FALSE(t.ip_blocked(""));
 }
 
@@ -57,8 +106,9 @@ TEST(Throttle, MemoryIsBounded) {
   for (size_t i = 0; i < Throttle::kMaxKeys + 5000; ++i) {  // ~1 s
     t.record_failure("user" + std::to_string(i), "");
   }
-  EXPECT_LE(t.tracked_keys(), Throttle::kMaxKeys);
-  EXPECT_GT(t.tracked_keys(), Throttle::kMaxKeys / 2);
+  // Two tables grow (pairs and all-sources), each bounded.
+  EXPECT_LE(t.tracked_keys(), 2 * Throttle::kMaxKeys);
+  EXPECT_GT(t.tracked_keys(), Throttle::kMaxKeys);
 }
 
 }  // namespace
