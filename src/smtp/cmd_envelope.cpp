@@ -75,7 +75,7 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
     }
   }
   if (!authenticated() && ctx_.mode == Mode::mx && ctx_.options.mx_reject_local_senders &&
-      !sender.empty()) {
+      !sender.empty() && !from_trusted_network()) {
     auto resolver = ctx_.services.resolver;
     std::string domain = core::ascii_lower(cmd.address.domain);
     auto local = co_await run_blocking(*ctx_.services.workers,
@@ -115,15 +115,20 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
   }
   std::string address = cmd.address.str();
   if (cmd.postmaster_only) {
-    // RFC 5321 4.5.1: <Postmaster> without a domain is ours: our host name's domain.
+    // RFC 5321 4.5.1: <Postmaster> without a domain is ours: the configured postmaster, else
+    // postmaster@ our host name's domain.
+    const std::string& configured = ctx_.services.resolver->options().postmaster;
     std::string host = ctx_.services.hostname;
     size_t dot = host.find('.');
-    address = "postmaster@" + (dot == std::string::npos ? host : host.substr(dot + 1));
+    address = !configured.empty()
+                  ? configured
+                  : "postmaster@" + (dot == std::string::npos ? host : host.substr(dot + 1));
   }
   auto resolver = ctx_.services.resolver;
   auto store = ctx_.services.store;
   std::string sender = tx_.sender;
   std::string account_id = principal_ ? principal_->account_id : std::string();
+  const bool sender_verified = authenticated() || from_trusted_network();
   uint64_t declared = tx_.mail.size.value_or(0);
   struct Answer {
     auth::Resolution res;
@@ -131,7 +136,7 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
   };
   Answer ans = co_await run_blocking(*ctx_.services.workers, [&]() {
     Answer a;
-    a.res = resolver->resolve_recipient(address, sender, account_id);
+    a.res = resolver->resolve_recipient(address, sender, account_id, sender_verified);
     if (a.res.outcome != auth::RecipientOutcome::deliver || !store) return a;
     // Quota: refuse early what the store would refuse (RFC 1870 / RFC 3463 X.2.2).
     for (const auto& d : a.res.destinations) {

@@ -47,6 +47,13 @@ void Session::refuse_message(int code, const char* enhanced, const std::string& 
   for (size_t i = 1; i < replies; ++i) conn_.queue(r.wire());
 }
 
+bool Session::from_trusted_network() const {
+  for (const auto& n : ctx_.options.trusted_networks) {
+    if (n.contains(conn_.info().remote_ip)) return true;
+  }
+  return false;
+}
+
 void Session::reset_transaction() { tx_ = Transaction{}; }
 
 auth::ClientInfo Session::client_info() const {
@@ -189,7 +196,9 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
                                          : Mode::mx;
   auto ctx = std::make_shared<ServerContext>(ServerContext{
       services, options, mode, protocol,
-      std::make_shared<filter::Blocklist>(filter::blocklist_path(services.data_dir)),
+      services.blocklist ? services.blocklist
+                         : std::make_shared<filter::Blocklist>(
+                               filter::blocklist_path(services.data_dir)),
       std::make_shared<RateLimiter>(options.max_connection_rate)});
   net::SessionHandler h;
   h.run = [ctx](net::Connection& conn) -> asio::awaitable<void> {
@@ -206,9 +215,6 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
         return proto::make_reply(421, "4.7.0", "Too many connections, try again later").wire();
     }
   };
-  if (mode != Mode::lmtp) {
-    h.accept_ip = [ctx](const std::string& ip) { return !ctx->blocklist->blocks_ip(ip); };
-  }
   return h;
 }
 

@@ -102,6 +102,8 @@ class Session {
   void refuse_message(int code, const char* enhanced, const std::string& text);
   auth::ClientInfo client_info() const;
   bool authenticated() const { return principal_.has_value(); }
+  // The client is one of [smtp] trusted_networks (a gateway in front of us).
+  bool from_trusted_network() const;
   bool check_limits();  // false: the session must end (421 sent)
   asio::awaitable<void> dispatch(const proto::Command& cmd);
 

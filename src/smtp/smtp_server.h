@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "src/core/cidr.h"
+
 #include "src/net/session_handler.h"
 
 namespace mailroom::core {
@@ -41,6 +43,10 @@ struct Options {
   std::vector<std::string> send_as_exempt_domains;  // send_as_exempt_domains [[]]
   // MX: refuse unauthenticated MAIL FROM a local domain (550 5.7.1) [false].
   bool mx_reject_local_senders = false;
+  // Gateways (anti-spam/AV in front, a relay) whose unauthenticated mail is trusted to carry
+  // a genuine local envelope sender: exempt from mx_reject_local_senders, and their local
+  // senders count for group send policies (which otherwise hold for unauthenticated mail).
+  std::vector<core::Cidr> trusted_networks;  // trusted_networks [[]]
   bool submission_add_headers = true;     // submission adds Message-ID/Date when missing [true]
 };
 
