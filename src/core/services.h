@@ -20,6 +20,9 @@ class DeliveryLog;
 namespace mailroom::net {
 class WorkerPool;
 }
+namespace mailroom::filter {
+class Blocklist;
+}
 
 namespace mailroom::core {
 
@@ -32,6 +35,8 @@ struct Services {
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<queue::DeliveryLog> delivery_log;
+  // The administrator's IP and sender block lists, applied by every listener.
+  std::shared_ptr<filter::Blocklist> blocklist;
   net::WorkerPool* workers = nullptr;         // = worker_pool.get()
   std::shared_ptr<net::WorkerPool> worker_pool;
 };

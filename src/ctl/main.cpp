@@ -2,6 +2,7 @@
 // and scripts (--json). Safe to run while mailroomd runs: both use the same SQLite files in
 // WAL mode and mailroomctl never starts delivery. Exit codes: 0 ok, 1 user error, 2 system error.
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -37,6 +38,7 @@ core::Services* open_from_config(ctl::Context& ctx,
 }  // namespace
 
 int main(int argc, char** argv) {
+  ::umask(077);  // databases it creates hold password hashes (src/core/private_files.h)
   CLI::App app{"mailroomctl - administer a Mailroom server"};
   app.require_subcommand(1);
   ctl::Context ctx;

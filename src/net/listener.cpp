@@ -1,6 +1,8 @@
 #include "src/net/listener.h"
 
 #include <boost/asio/co_spawn.hpp>
+
+#include <algorithm>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -187,6 +189,14 @@ void Listener::handle(tcp::socket socket) {
   auto executor = connection->executor();
 
   RejectReason why{};
+  if (!config_.allow.empty() &&
+      std::none_of(config_.allow.begin(), config_.allow.end(),
+                   [&info](const core::Cidr& n) { return n.contains(info.remote_ip); })) {
+    MR_LOG_INFO("event=connection.refused session={} listener={} ip={} reason=not_allowed",
+                info.session_id, config_.name, info.remote_ip);
+    asio::co_spawn(executor, refuse(connection, RejectReason::blocked_ip), asio::detached);
+    return;
+  }
   if (handler_.accept_ip && !handler_.accept_ip(info.remote_ip)) {
     MR_LOG_INFO("event=connection.refused session={} listener={} ip={} reason=blocked_ip",
                 info.session_id, config_.name, info.remote_ip);

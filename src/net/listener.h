@@ -20,7 +20,9 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "src/core/cidr.h"
 #include "src/core/status.h"
 #include "src/net/connection.h"
 #include "src/net/session_handler.h"
@@ -37,6 +39,9 @@ struct ListenerConfig {
   TlsMode tls = TlsMode::none;
   std::chrono::seconds idle_timeout{300};
   std::chrono::seconds tls_handshake_timeout{30};  // implicit TLS: the whole handshake
+  // Clients allowed to connect ([[listener]] allow); empty: everyone. Others are refused like
+  // a blocked IP, before any protocol byte (LMTP behind a gateway, say).
+  std::vector<core::Cidr> allow;
 };
 
 struct ConnectionLimits {

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@
 #include "src/net/tls.h"
 #include "src/net/worker_pool.h"
 #include "src/server/account_sweep.h"
+#include "src/server/fd_limit.h"
+#include "src/server/module_options.h"
+#include "src/server/startup_checks.h"
 #include "src/server/protocols.h"
 #include "src/server/wiring.h"
 
@@ -93,6 +97,7 @@ const char* tls_name(net::TlsMode m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ::umask(077);  // everything mailroomd creates is private (src/core/private_files.h)
   CLI::App app{"mailroomd - the Mailroom mail server"};
   std::string config_path = "/etc/mailroom/mailroom.toml";
   bool check_only = false;
@@ -163,6 +168,29 @@ int main(int argc, char** argv) {
     ioc.stop();
     for (auto& shard : shards) shard->stop();
   };
+  for (const auto& w : server::startup_warnings(*config)) {
+    std::cerr << "warning: " << w << "\n";
+    MR_LOG_WARN("event=config.warning detail={}", core::quote(w));
+  }
+  // Descriptors: raise the soft limit, then fit max_connections to it (issue 13, item 9).
+  auto fds = server::fit_connections_to_fd_limit(
+      config->server.limits.max_connections,
+      server::reserved_descriptors(config->modules->store.open_users_cache,
+                                   config->server.listeners.size()));
+  MR_LOG_INFO(
+      "event=server.fd_limit soft_before={} limit={} reserved={} max_connections={} "
+      "configured={}",
+      fds.soft_before, fds.limit, fds.reserved, fds.max_connections,
+      config->server.limits.max_connections);
+  if (fds.lowered) {
+    std::string w = "max_connections lowered from " +
+                    std::to_string(config->server.limits.max_connections) + " to " +
+                    std::to_string(fds.max_connections) + ": the descriptor limit is " +
+                    std::to_string(fds.limit) + " (raise it with ulimit -n / LimitNOFILE)";
+    std::cerr << "warning: " << w << "\n";
+    MR_LOG_WARN("event=config.warning detail={}", core::quote(w));
+    config->server.limits.max_connections = fds.max_connections;
+  }
   auto tracker = std::make_shared<net::ConnectionTracker>(config->server.limits);
   if (!config->server.trace_networks.empty() || !config->server.trace_users.empty()) {
     tracker->control()->set_trace_selector(std::make_shared<net::TraceSelector>(

@@ -1,18 +1,36 @@
 #include "src/server/protocols.h"
 
+#include "src/filter/blocklist.h"
 #include "src/server/module_options.h"
 
 namespace mailroom::server {
 
-core::Result<net::SessionHandler> make_protocol_handler(const std::string& protocol,
-                                                        core::Services& services,
-                                                        const ModuleOptions& options) {
+namespace {
+
+core::Result<net::SessionHandler> make_handler(const std::string& protocol,
+                                              core::Services& services,
+                                              const ModuleOptions& options) {
   if (protocol == "smtp" || protocol == "submission" || protocol == "lmtp") {
     return smtp::make_session_handler(services, options.smtp, protocol);
   }
   if (protocol == "imap") return imap::make_session_handler(services, options.imap);
   if (protocol == "pop3") return pop3::make_session_handler(services, options.pop3);
   return core::invalid_argument("unknown protocol \"" + protocol + "\"");
+}
+
+}  // namespace
+
+core::Result<net::SessionHandler> make_protocol_handler(const std::string& protocol,
+                                                        core::Services& services,
+                                                        const ModuleOptions& options) {
+  auto handler = make_handler(protocol, services, options);
+  // The administrator's IP block list holds for every protocol (issue 13, item 10), checked
+  // when the connection is accepted, before any protocol byte.
+  if (handler && services.blocklist) {
+    auto blocklist = services.blocklist;
+    handler->accept_ip = [blocklist](const std::string& ip) { return !blocklist->blocks_ip(ip); };
+  }
+  return handler;
 }
 
 }  // namespace mailroom::server

@@ -98,6 +98,13 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
     l.idle_timeout = std::chrono::seconds(
         s.get_seconds("idle_timeout", default_idle_timeout(l.protocol)));
     l.tls_handshake_timeout = c.tls_handshake_timeout;
+    for (const auto& n : s.get_strings("allow", {})) {
+      if (auto cidr = core::Cidr::parse(n)) {
+        l.allow.push_back(*cidr);
+      } else {
+        s.error("allow", "not an IP address or CIDR block: \"" + n + "\"");
+      }
+    }
     if (l.tls != net::TlsMode::none && c.tls.certificate.empty()) {
       s.error("tls", "needs [tls] certificate and private_key");
     }

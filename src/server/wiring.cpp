@@ -6,6 +6,8 @@
 #include "auth/directory_registry.h"
 #include "auth/resolver.h"
 #include "src/core/log.h"
+#include "src/core/private_files.h"
+#include "src/filter/blocklist.h"
 #include "src/mime/facts.h"
 #include "src/net/worker_pool.h"
 #include "src/queue/delivery_log.h"
@@ -59,18 +61,28 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
 core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config,
                                                             bool with_queue) {
   const std::string& data = config.server.data_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(data, ec);
-  if (ec) return core::io_error("cannot create data directory " + data + ": " + ec.message());
-  std::filesystem::create_directories(data + "/run", ec);
+  auto& m = *config.modules;
+  // Password hashes, SCRAM secrets, keys and mail: private to the server's user (the
+  // process runs with umask 077; this repairs what an older version or a hand left open).
+  std::vector<std::string> repairs;
+  for (const std::string& dir : {data, data + "/run", m.store.root, m.queue.spool_dir}) {
+    if (dir.empty()) continue;
+    if (auto st = core::make_private_directory(dir, &repairs); !st) return st;
+  }
+  for (const auto& r : repairs) {
+    MR_LOG_WARN("event=permissions.fixed detail={}", core::quote(r));
+  }
+  auto key = core::load_or_create_secret(data + "/installation.key", 32);
+  if (!key) return key.status();
+  m.auth.installation_key = *key;
 
   auto services = std::make_unique<core::Services>();
   services->hostname = config.server.hostname;
   services->data_dir = data;
+  services->blocklist = std::make_shared<filter::Blocklist>(filter::blocklist_path(data));
   services->worker_pool = std::make_shared<net::WorkerPool>(config.server.worker_threads);
   services->workers = services->worker_pool.get();
 
-  auto& m = *config.modules;
   auto directory = auth::open_directory(m.directory_section, data);
   if (!directory) return directory.status();
   services->directory = *directory;

@@ -67,7 +67,8 @@ def make_tls(directory):
 
 class Mailroom:
     def __init__(self, extra_config="", listeners=None, directory_config=None,
-                 keep=False, plaintext_on_loopback=True, hostname="mail.example.com"):
+                 keep=False, plaintext_on_loopback=True, hostname="mail.example.com",
+                 auth_config="", listener_config=None):
         self.base = tempfile.mkdtemp(prefix="mailroom-test-")
         self.data = os.path.join(self.base, "data")
         os.makedirs(self.data)
@@ -77,6 +78,8 @@ class Mailroom:
         self.extra_config = extra_config
         self.directory_config = directory_config
         self.plaintext_on_loopback = plaintext_on_loopback
+        self.auth_config = auth_config            # extra lines for [auth]
+        self.listener_config = listener_config or {}  # listener name -> extra lines
         self.hostname = hostname
         self.keep = keep or os.environ.get("MAILROOM_KEEP_TEST_DATA") == "1"
         self.proc = None
@@ -103,13 +106,21 @@ class Mailroom:
             "",
             "[auth]",
             f"allow_plaintext_on_loopback = {'true' if self.plaintext_on_loopback else 'false'}",
+            'postmaster = "alice@example.com"',
+            self.auth_config,
             "",
         ]
         if self.directory_config is not None:
             lines += [self.directory_config, ""]
         for name, (protocol, tls) in self.listeners.items():
-            lines += ["[[listener]]", f'name = "{name}"', f'protocol = "{protocol}"',
-                      'address = "127.0.0.1"', "port = 0", f'tls = "{tls}"', ""]
+            extra = self.listener_config.get(name, "")
+            address = "127.0.0.1"
+            if "address =" in extra:
+                address = None
+            lines += ["[[listener]]", f'name = "{name}"', f'protocol = "{protocol}"']
+            if address:
+                lines.append(f'address = "{address}"')
+            lines += ["port = 0", f'tls = "{tls}"', extra, ""]
         lines.append(self.extra_config)
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -143,13 +154,14 @@ class Mailroom:
         return self.ctl("user", "show", address)["id"]
 
     # --- process ---
-    def start(self, wait=True):
+    def start(self, wait=True, **popen_kwargs):
         cmd = [os.path.join(bin_dir(), "mailroomd"), "--config", self.config_path]
         self.logf = open(self.log_path, "ab")
         listeners_file = os.path.join(self.data, "run", "listeners.json")
         if os.path.exists(listeners_file):
             os.unlink(listeners_file)
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     **popen_kwargs)
         if not wait:
             return self
         deadline = time.time() + 60
