@@ -15,21 +15,15 @@ BODY = (b"x" * 70 + b"\r\n") * 1500  # ~108 KB, lines of legal length
 
 
 def fill(path):
-    """Writes zeros to `path` until the file system is full."""
-    with open(path, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    try:
-        with open(path, "ab") as f:
-            while True:
-                f.write(b"\0" * 512)
-                f.flush()
-    except OSError:
-        pass
+    """Writes zeros to `path` until the file system is full. Unbuffered: a buffered file would
+    raise ENOSPC again when closed, depending on where the space ran out."""
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (65536, 512, 1):
+            try:
+                while True:
+                    f.write(b"\0" * chunk)
+            except OSError:
+                pass
 
 
 class DiskFullTest(unittest.TestCase):
