@@ -16,12 +16,7 @@ export MARIADB_DB=mailroom MARIADB_USER=mailroom MARIADB_PW=secret
 
 [ -x "$BIN/mailroomd" ] || { echo "build first: make (expects $BIN/mailroomd)" >&2; exit 1; }
 mkdir -p "$DEMO/data/tls"
-if [ ! -f "$DEMO/data/tls/cert.pem" ]; then
-  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
-    -keyout "$DEMO/data/tls/key.pem" -out "$DEMO/data/tls/cert.pem" 2>/dev/null
-  chmod 600 "$DEMO/data/tls/key.pem"
-fi
+"$(dirname "$0")/../demo-tls" "$DEMO/data/tls"
 "$ROOT/scripts/mariadb/mariadb-server.sh" start "$DEMO/mariadb" "$PORT"
 
 cleanup() {
