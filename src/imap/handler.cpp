@@ -20,6 +20,7 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
   if (!services.data_dir.empty()) RecentTracker::instance().set_directory(services.data_dir + "/imap/recent");
   net::SessionHandler h;
   h.run = [&services, shared](net::Connection& c) { return run_session(c, services, shared); };
+  h.login_timeout = std::chrono::seconds(options.login_timeout_seconds);
   h.reject = [](net::RejectReason why) -> std::string {
     switch (why) {
       case net::RejectReason::too_many_connections:

@@ -24,7 +24,8 @@ struct Options {
   // RFC 3501 5.4: the autologout timer is at least 30 minutes (also while IDLE).
   int64_t autologout_seconds = 1800;
   // Before authentication a shorter timer frees abandoned connections.
-  int64_t login_timeout_seconds = 60;
+  // From connect to a successful login, however the client spaces its commands.
+  int64_t login_timeout_seconds = 180;
   // Longest command line (without literals); longer lines are discarded and answered BAD.
   uint64_t max_line = 65536;
   // Largest literal (APPEND message); larger ones are refused before being read.

@@ -132,7 +132,10 @@ Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<ssl_ctx_st>
       timer_(socket_.get_executor()),
       control_(std::move(control)) {}
 
-Connection::~Connection() { close(); }
+Connection::~Connection() {
+  *alive_ = nullptr;
+  close();
+}
 
 bool Connection::can_start_tls() const {
   return !tls_active_ && tls_context_ != nullptr && info_.tls_mode == TlsMode::starttls;
@@ -150,6 +153,7 @@ std::size_t Connection::buffered() const {
 }
 
 void Connection::set_account(const std::string& account_id, const std::string& address) {
+  clear_hard_deadline();  // the login phase is over
   if (!control_) return;
   control_->set_account(this, account_id);
   const TraceSelector* selector = control_->trace_selector();
@@ -205,12 +209,12 @@ std::string Connection::tls_description() const {
   return "version=" + tls_version() + " cipher=" + tls_cipher() + " bits=" + std::to_string(bits);
 }
 
-void Connection::begin_wait(std::chrono::seconds limit) {
+void Connection::begin_wait(std::chrono::seconds limit, bool capped) {
   timed_out_ = false;
   hit_hard_deadline_ = false;
   waiting_ = true;
   auto now = std::chrono::steady_clock::now();
-  deadline_ = hard_deadline_ - now < limit ? hard_deadline_ : now + limit;
+  deadline_ = capped && hard_deadline_ - now < limit ? hard_deadline_ : now + limit;
   // Armed for a later time only if the deadline moved earlier meanwhile.
   if (!timer_armed_ || armed_for_ > deadline_) arm_timer(deadline_);
 }
@@ -219,26 +223,28 @@ void Connection::arm_timer(std::chrono::steady_clock::time_point at) {
   timer_armed_ = true;
   armed_for_ = at;
   timer_.expires_at(at);
-  // The handler may run after this Connection is gone only with operation_aborted (the timer
-  // is cancelled by its destructor); it must not touch `this` in that case.
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    timer_armed_ = false;
-    if (!waiting_) return;  // the next wait arms it again
-    auto now = std::chrono::steady_clock::now();
-    if (now < deadline_) {
-      arm_timer(deadline_);  // the deadline moved since the timer was set
-      return;
-    }
-    timed_out_ = true;
-    hit_hard_deadline_ = now >= hard_deadline_;
-    boost::system::error_code ignored;
-    socket_.cancel(ignored);
+  // A timer that expired just before this Connection was destroyed still runs its handler
+  // with success, after the destructor: the handler reaches `this` only through `alive_`,
+  // which the destructor clears (both run on this connection's executor).
+  timer_.async_wait([alive = alive_](const boost::system::error_code& ec) {
+    Connection* self = *alive;
+    if (ec || !self) return;
+    self->on_timer();
   });
 }
 
-ReadStatus Connection::timeout_or(ReadStatus other) const {
-  return timed_out_ ? ReadStatus::timeout : other;
+void Connection::on_timer() {
+  timer_armed_ = false;
+  if (!waiting_) return;  // the next wait arms it again
+  auto now = std::chrono::steady_clock::now();
+  if (now < deadline_) {
+    arm_timer(deadline_);  // the deadline moved since the timer was set
+    return;
+  }
+  timed_out_ = true;
+  hit_hard_deadline_ = now >= hard_deadline_;
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);
 }
 
 void Connection::interrupt_if_idle() {
@@ -438,7 +444,8 @@ asio::awaitable<bool> Connection::flush() {
   if (trace_) trace_output();
   boost::system::error_code ec;
   bool ok = true;
-  begin_wait();
+  // Not capped by the hard deadline: the goodbye after it must still go out.
+  begin_wait(idle_timeout_, /*capped=*/false);
   if (tls_active_) {
     SSL* ssl = ssl_.get();
     std::size_t off = 0;

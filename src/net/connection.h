@@ -118,8 +118,8 @@ class Connection {
 
   void set_idle_timeout(std::chrono::seconds timeout) { idle_timeout_ = timeout; }
   // Every wait ends by this time at the latest (ReadStatus::timeout); time_point::max() clears
-  // it. Sessions set it at connect ("authenticate within login_timeout") and clear it after
-  // login.
+  // it. The listener sets it at connect for protocols with a login phase
+  // (SessionHandler::login_timeout); set_account() clears it.
   void set_hard_deadline(std::chrono::steady_clock::time_point at) { hard_deadline_ = at; }
   void clear_hard_deadline() { hard_deadline_ = std::chrono::steady_clock::time_point::max(); }
   // Whether the last timeout came from the hard deadline (not from idleness).
@@ -155,9 +155,9 @@ class Connection {
   bool tracing() const { return trace_ != nullptr; }
   void set_secret_input(bool secret) { secret_input_ = secret; }
 
-  // Called by a session once its client has authenticated: the account's sessions are closed
-  // when the directory disables or removes it (src/server/account_sweep.h), and a trace
-  // starts if [log] trace_users names `address`.
+  // Called by a session once its client has authenticated: ends the login deadline; the
+  // account's sessions are closed when the directory disables or removes it
+  // (src/server/account_sweep.h), and a trace starts if [log] trace_users names `address`.
   void set_account(const std::string& account_id, const std::string& address = {});
 
   // True once the server asked sessions to finish.
@@ -179,11 +179,12 @@ class Connection {
   // write, a handshake) must be done: now + limit, capped by the hard deadline. The timer is
   // armed when none is pending and re-arms itself if it fires before the deadline, so a busy
   // session does not pay two timer updates (timerfd syscalls) per command.
-  void begin_wait(std::chrono::seconds limit);
+  // `capped`: the hard deadline applies (reads and handshakes; not writes).
+  void begin_wait(std::chrono::seconds limit, bool capped = true);
   void begin_wait() { begin_wait(idle_timeout_); }
+  void on_timer();
   void end_wait() { waiting_ = false; }
   void arm_timer(std::chrono::steady_clock::time_point at);
-  ReadStatus timeout_or(ReadStatus other) const;
   void trace_input(std::string_view line);
   void trace_output();
 
@@ -199,6 +200,8 @@ class Connection {
   asio::steady_timer timer_;
   std::shared_ptr<ConnectionControl> control_;
   std::shared_ptr<ProtocolTrace> trace_;
+  // What the timer handler reaches this Connection through; null once it is destroyed.
+  std::shared_ptr<Connection*> alive_ = std::make_shared<Connection*>(this);
   std::chrono::seconds idle_timeout_{300};
   std::chrono::steady_clock::time_point hard_deadline_ =
       std::chrono::steady_clock::time_point::max();

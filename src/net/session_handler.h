@@ -4,6 +4,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -19,8 +20,12 @@ struct SessionHandler {
   // The complete protocol answer (with CRLF) for a refused connection, e.g.
   // "421 4.7.0 Too many connections\r\n" or "* BYE Too many connections\r\n".
   std::function<std::string(RejectReason)> reject;
-  // Optional connect-time check (SMTP block lists). Return false to refuse with blocked_ip.
+  // Optional connect-time check (the IP block list). Return false to refuse with blocked_ip.
   std::function<bool(const std::string& remote_ip)> accept_ip;
+  // Protocols with a login phase (IMAP, POP3, submission): the client must authenticate
+  // within this from connect, TLS handshake included, however it spaces its commands; the
+  // deadline ends when the session calls Connection::set_account. 0: no login phase.
+  std::chrono::seconds login_timeout{0};
 };
 
 }  // namespace mailroom::net

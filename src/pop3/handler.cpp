@@ -52,6 +52,7 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
   handler.run = [&services, shared](net::Connection& c) {
     return run_session(c, services, shared);
   };
+  handler.login_timeout = std::chrono::seconds(options.login_timeout_seconds);
   handler.reject = [](net::RejectReason reason) -> std::string {
     switch (reason) {
       case net::RejectReason::too_many_connections:

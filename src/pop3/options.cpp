@@ -7,6 +7,7 @@ Options parse_options(core::ConfigSection& section) {
   Options o;
   // RFC 1939 section 3: at least 10 minutes.
   o.idle_timeout_seconds = section.get_seconds("idle_timeout", o.idle_timeout_seconds);
+  o.login_timeout_seconds = section.get_seconds("login_timeout", o.login_timeout_seconds);
   if (o.idle_timeout_seconds < 600) {
     section.error("idle_timeout", "must be at least 600 seconds (RFC 1939 section 3)");
     o.idle_timeout_seconds = 600;

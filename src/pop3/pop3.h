@@ -26,6 +26,8 @@ namespace mailroom::pop3 {
 struct Options {
   // RFC 1939 section 3: the autologout timer must be at least 10 minutes.
   int64_t idle_timeout_seconds = 600;
+  // From connect to a successful login, however the client spaces its commands.
+  int64_t login_timeout_seconds = 180;
   // -ERR answers to client mistakes before the session is closed.
   int max_errors = 10;
   // RFC 2449 section 6.9 IMPLEMENTATION; empty = not advertised.

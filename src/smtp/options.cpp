@@ -21,6 +21,7 @@ Options parse_options(core::ConfigSection& s) {
   o.send_as_exempt_domains = s.get_strings("send_as_exempt_domains", {});
   o.mx_reject_local_senders = s.get_bool("mx_reject_local_senders", false);
   o.submission_add_headers = s.get_bool("submission_add_headers", true);
+  o.login_timeout = std::chrono::seconds(s.get_seconds("login_timeout", 180));
   for (const auto& n : s.get_strings("trusted_networks", {})) {
     if (auto cidr = core::Cidr::parse(n)) {
       o.trusted_networks.push_back(*cidr);

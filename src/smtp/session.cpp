@@ -205,6 +205,7 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
     Session session(*ctx, conn);
     co_await session.run();
   };
+  if (mode == Mode::submission) h.login_timeout = options.login_timeout;
   h.reject = [](net::RejectReason why) -> std::string {
     switch (why) {
       case net::RejectReason::blocked_ip:

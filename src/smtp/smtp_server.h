@@ -48,6 +48,8 @@ struct Options {
   // senders count for group send policies (which otherwise hold for unauthenticated mail).
   std::vector<core::Cidr> trusted_networks;  // trusted_networks [[]]
   bool submission_add_headers = true;     // submission adds Message-ID/Date when missing [true]
+  // Submission: from connect to a successful AUTH, however the client spaces its commands.
+  std::chrono::seconds login_timeout{180};  // login_timeout ["3m"]
 };
 
 Options parse_options(core::ConfigSection& section);

@@ -222,6 +222,60 @@ class PrivateDataDirectoryTest(unittest.TestCase):
             m.close()
 
 
+class SlowClientTest(unittest.TestCase):
+    """Slowloris (issue 13, item 8): the login phase and the TLS handshake have deadlines
+    that activity does not extend; a logged-in session is not bound by them."""
+
+    def trickle(self, port, greeting, command, limit=30.0):
+        """Sends `command` every 0.3 s; returns (closed, last bytes received)."""
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.addCleanup(s.close)
+        got = s.recv(1000)
+        self.assertTrue(got.startswith(greeting), got)
+        deadline = time.time() + limit
+        last = b""
+        while time.time() < deadline:
+            try:
+                s.sendall(command)
+                s.settimeout(0.3)
+                data = s.recv(4096)
+                if not data:
+                    return True, last
+                last = data
+            except socket.timeout:
+                continue
+            except OSError:
+                return True, last
+        return False, last
+
+    def test_login_phase_deadline_on_imap_pop3_and_submission(self):
+        config = "[imap]\nlogin_timeout = 2\n[pop3]\nlogin_timeout = 2\n" \
+                 "[smtp]\nlogin_timeout = 2\n"
+        with Mailroom(extra_config=config) as m:
+            m.seed_demo()
+            for name, greeting, cmd in (("imap", b"* OK", b"a NOOP\r\n"),
+                                        ("pop3", b"+OK", b"CAPA\r\n"),
+                                        ("submission", b"220 ", b"NOOP\r\n")):
+                with self.subTest(listener=name):
+                    closed, last = self.trickle(m.port(name), greeting, cmd)
+                    self.assertTrue(closed, f"{name}: still open after 30 s of pre-login activity")
+            # After login, the same rhythm keeps the session (the deadline ended at login).
+            c = imaplib.IMAP4("127.0.0.1", m.port("imap"))
+            c.login("alice@example.com", "wonderland")
+            t_end = time.time() + 5
+            while time.time() < t_end:
+                self.assertEqual(c.noop()[0], "OK")
+                time.sleep(0.3)
+            c.logout()
+
+    def test_silent_client_on_implicit_tls_is_dropped(self):
+        with Mailroom(extra_config="[limits]\ntls_handshake_timeout = 2\n") as m:
+            s = socket.create_connection(("127.0.0.1", m.port("imaps")), timeout=30)
+            self.addCleanup(s.close)
+            s.settimeout(30)
+            self.assertEqual(s.recv(100), b"")  # closed by the server, no ClientHello sent
+
+
 class LockoutSparesTheRealUserTest(unittest.TestCase):
     """Five wrong passwords from one address lock that address out of the account, not the
     user logging in from elsewhere (issue 13, item 6). The second address is a second
