@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -98,6 +99,14 @@ const char* tls_name(net::TlsMode m) {
 
 int main(int argc, char** argv) {
   ::umask(077);  // everything mailroomd creates is private (src/core/private_files.h)
+  if (std::getenv("MAILROOM_TEST_INJECT_LEAK")) {
+    // Test-only: a leak LeakSanitizer reports at exit, to prove the test harness turns it
+    // into a failure (tests/integration/server/test_guards.py).
+    static char* volatile leaked;
+    leaked = static_cast<char*>(std::malloc(4096));
+    leaked[0] = 1;
+    leaked = nullptr;
+  }
   CLI::App app{"mailroomd - the Mailroom mail server"};
   std::string config_path = "/etc/mailroom/mailroom.toml";
   bool check_only = false;
@@ -153,6 +162,10 @@ int main(int argc, char** argv) {
   // third of the server's CPU time in a POP3 download). `ioc` runs the listeners, signals
   // and its share of connections; connections are spread round robin.
   asio::io_context ioc(1);
+  // Signal handlers before anything a supervisor can see (listeners, run/listeners.json): a
+  // SIGTERM during start-up is queued and handled as a graceful stop, not the default death.
+  asio::signal_set stop_signals(ioc, SIGTERM, SIGINT);
+  asio::signal_set hup(ioc, SIGHUP);
   std::vector<std::unique_ptr<asio::io_context>> shards;
   for (int i = 1; i < config->server.io_threads; ++i) {
     shards.push_back(std::make_unique<asio::io_context>(1));
@@ -245,8 +258,6 @@ int main(int argc, char** argv) {
   auto sweep = std::make_unique<server::AccountSweep>(services->directory, tracker,
                                                       std::move(sweep_options));
 
-  asio::signal_set stop_signals(ioc, SIGTERM, SIGINT);
-  asio::signal_set hup(ioc, SIGHUP);
   asio::steady_timer stop_timer(ioc);
   auto stop_deadline = std::make_shared<std::chrono::steady_clock::time_point>();
   bool forced = false;

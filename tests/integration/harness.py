@@ -37,6 +37,11 @@ DEFAULT_LISTENERS = {
 
 DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
 
+# What AddressSanitizer, LeakSanitizer and UBSan print (to stderr when no log_path is set;
+# under ctest they write to files that tests/run_pytests.py checks).
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "AddressSanitizer:DEADLYSIGNAL", "ERROR: UndefinedBehaviorSanitizer")
+
 
 def bin_dir():
     return os.environ.get("MAILROOM_BIN") or os.path.join(ROOT, "build", "debug", "bin")
@@ -83,6 +88,7 @@ class Mailroom:
         self.hostname = hostname
         self.keep = keep or os.environ.get("MAILROOM_KEEP_TEST_DATA") == "1"
         self.proc = None
+        self.logf = None
         self.ports = {}
         self.ca, self.cert, self.key = make_tls(os.path.join(self.base, "tls"))
         self.write_config()
@@ -156,6 +162,8 @@ class Mailroom:
     # --- process ---
     def start(self, wait=True, **popen_kwargs):
         cmd = [os.path.join(bin_dir(), "mailroomd"), "--config", self.config_path]
+        if self.logf:
+            self.logf.close()
         self.logf = open(self.log_path, "ab")
         listeners_file = os.path.join(self.data, "run", "listeners.json")
         if os.path.exists(listeners_file):
@@ -167,7 +175,8 @@ class Mailroom:
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mailroomd exited with {self.proc.returncode}:\n{self.log()}")
+                rc, self.proc = self.proc.returncode, None
+                raise RuntimeError(f"mailroomd exited with {rc}:\n{self.log()}")
             if os.path.exists(listeners_file):
                 try:
                     with open(listeners_file) as f:
@@ -182,15 +191,36 @@ class Mailroom:
         return self.ports[name]
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+        """Stops mailroomd. After SIGTERM it must exit by itself, with status 0 and no
+        sanitizer report in its log (a leak at shutdown, a late sanitizer abort, a hang):
+        anything else raises AssertionError. SIGKILL must end it with -9."""
+        if not self.proc:
+            return None
+        proc, self.proc = self.proc, None
+        problem = None
+        if proc.poll() is None:
+            proc.send_signal(sig)
             try:
-                self.proc.wait(timeout)
+                proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode if self.proc else None
-        self.proc = None
+                proc.kill()
+                proc.wait()
+                problem = f"mailroomd ignored signal {sig} for {timeout} s"
+        rc = proc.returncode
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+        if problem is None and sig == signal.SIGTERM and rc != 0:
+            problem = f"mailroomd exited with {rc} after SIGTERM"
+        if problem is None and sig == signal.SIGKILL and rc != -signal.SIGKILL:
+            problem = f"mailroomd exited with {rc} before SIGKILL took it"
+        if problem is None:
+            found = [m for m in SANITIZER_MARKERS if m in self.log()]
+            if found:
+                problem = f"sanitizer report in the mailroomd log ({found[0]})"
+        if problem:
+            raise AssertionError(problem + "\n---- mailroomd log (tail) ----\n" +
+                                 self.log()[-8000:])
         return rc
 
     def kill(self):
@@ -215,9 +245,11 @@ class Mailroom:
         return socket.create_connection(("127.0.0.1", self.port(name)), timeout=timeout)
 
     def close(self):
-        self.stop()
-        if not self.keep:
-            shutil.rmtree(self.base, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            if not self.keep:
+                shutil.rmtree(self.base, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -226,4 +258,9 @@ class Mailroom:
         if exc[0] is not None:
             print("---- mailroomd log (tail) ----")
             print(self.log()[-8000:])
+            try:
+                self.close()
+            except AssertionError as e:  # do not hide the test's own failure
+                print(f"also: {e}")
+            return
         self.close()
