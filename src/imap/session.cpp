@@ -1,6 +1,6 @@
 #include "src/imap/session.h"
 
-#include "src/net/connection.h"
+#include "src/net/transport.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,7 +15,7 @@
 
 namespace mailroom::imap {
 
-Session::Session(core::Services& s, const Options& o, net::Connection& c)
+Session::Session(core::Services& s, const Options& o, net::Transport& c)
     : services(s), options(o), conn(c) {}
 
 Session::~Session() = default;

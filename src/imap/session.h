@@ -20,7 +20,7 @@
 #include "src/net/worker_pool.h"
 
 namespace mailroom::net {
-class Connection;
+class Transport;
 }  // namespace mailroom::net
 
 namespace mailroom::imap {
@@ -44,14 +44,14 @@ class Selected;  // the store watch of the selected mailbox (session.cpp)
 
 class Session {
  public:
-  Session(core::Services& services, const Options& options, net::Connection& connection);
+  Session(core::Services& services, const Options& options, net::Transport& connection);
   ~Session();
   asio::awaitable<void> run();
 
   // --- for command handlers ---
   core::Services& services;
   const Options& options;
-  net::Connection& conn;
+  net::Transport& conn;
   State state = State::not_authenticated;
   auth::Principal principal;
   std::optional<MailboxView> view;  // set in State::selected
