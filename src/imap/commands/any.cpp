@@ -5,8 +5,12 @@
 namespace mailroom::imap {
 
 std::string Session::capabilities() const {
-  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE";
-  if (state == State::not_authenticated) {
+  // RFC 7888: before login only literals up to login_max_literal are read (Options), so only
+  // LITERAL- (non-synchronizing literals up to 4096 octets) is promised; LITERAL+ after.
+  bool login = state == State::not_authenticated;
+  std::string caps = login ? "IMAP4rev1 LITERAL- SASL-IR ID ENABLE IDLE"
+                           : "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE";
+  if (login) {
     if (can_start_tls()) caps += " STARTTLS";
     auth::ClientInfo ci = client_info();
     if (!services.authenticator || !services.authenticator->plaintext_allowed(ci)) {
