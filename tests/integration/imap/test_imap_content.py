@@ -1,0 +1,76 @@
+"""What IMAP reads out of a message (issue 13, conformance review): section numbers."""
+import os
+import sys
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapwire import Wire, make_server  # noqa: E402
+
+
+class ContentBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.m = make_server()
+        cls.m.seed_demo()
+        cls.m.start()
+        cls.port = cls.m.port("imap")
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "m"):
+            cls.m.close()
+
+    def mailbox(self, name, *messages, date=None):
+        """A fresh mailbox holding `messages`, selected in a new session."""
+        w = Wire(self.port)
+        self.assertIn(b" OK ", w.cmd("LOGIN alice@example.com wonderland")[1])
+        w.cmd("DELETE %s" % name)
+        self.assertIn(b" OK ", w.cmd("CREATE %s" % name)[1])
+        for m in messages:
+            when = ' "%s"' % date if date else ""
+            _, t = w.cmd(b"APPEND %s%s {%d+}\r\n" % (name.encode(), when.encode(), len(m)) + m)
+            self.assertIn(b"OK [APPENDUID ", t)
+        self.assertIn(b" OK ", w.cmd("SELECT %s" % name)[1])
+        return w
+
+
+INNER = (b"From: sub@domain.org\r\nDate: Sun, 12 Aug 2012 12:34:56 +0300\r\nSubject: submsg\r\n\r\n"
+         b"Hello world\r\n")
+OUTER_HEADER = (b"From: user@domain.org\r\nDate: Sat, 24 Mar 2007 23:00:00 +0200\r\n"
+                b"Mime-Version: 1.0\r\nContent-Type: message/rfc822\r\n\r\n")
+INNER_MULTI = (b"From: sub@domain.org\r\nSubject: inner\r\n"
+               b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+               b"--b\r\nContent-Type: text/plain\r\n\r\npart one\r\n"
+               b"--b\r\nContent-Type: text/html\r\n\r\n<p>two</p>\r\n--b--\r\n")
+
+
+def lit(data):
+    return b"{%d}\r\n" % len(data) + data
+
+
+class TestSections(ContentBase):
+    def test_top_level_message_rfc822(self):
+        # RFC 3501 6.4.5: a non-multipart message has only part 1, its body: here the whole
+        # encapsulated message, whose own parts are 1.1, 1.2, ...
+        w = self.mailbox("Sect", OUTER_HEADER + INNER,
+                         b"From: a@b.c\r\nContent-Type: message/rfc822\r\n\r\n" + INNER_MULTI)
+        inner_header, inner_body = INNER.split(b"\r\n\r\n", 1)
+        inner_header += b"\r\n\r\n"
+        u, _ = w.cmd("FETCH 1 (BODY.PEEK[1] BODY.PEEK[1.HEADER] BODY.PEEK[1.TEXT] "
+                     "BODY.PEEK[1.1] BODY.PEEK[2] BODY.PEEK[1.MIME])")
+        self.assertEqual(u, [b"* 1 FETCH (BODY[1] " + lit(INNER) + b" BODY[1.HEADER] " +
+                             lit(inner_header) + b" BODY[1.TEXT] " + lit(inner_body) +
+                             b" BODY[1.1] " + lit(inner_body) + b" BODY[2] NIL BODY[1.MIME] " +
+                             lit(OUTER_HEADER) + b")"])
+        u, _ = w.cmd("FETCH 2 (BODY.PEEK[1] BODY.PEEK[1.1] BODY.PEEK[1.2] BODY.PEEK[2] "
+                     "BODY.PEEK[1.1.MIME])")
+        self.assertEqual(u, [b"* 2 FETCH (BODY[1] " + lit(INNER_MULTI) + b" BODY[1.1] " +
+                             lit(b"part one") + b" BODY[1.2] " + lit(b"<p>two</p>") +
+                             b" BODY[2] NIL BODY[1.1.MIME] " +
+                             lit(b"Content-Type: text/plain\r\n\r\n") + b")"])
+
+
+if __name__ == "__main__":
+    unittest.main()
