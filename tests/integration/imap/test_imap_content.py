@@ -1,4 +1,5 @@
-"""What IMAP reads out of a message (issue 13, conformance review): section numbers."""
+"""What IMAP reads out of a message (issue 13, conformance review): section numbers and
+ENVELOPE strings."""
 import os
 import sys
 import unittest
@@ -70,6 +71,18 @@ class TestSections(ContentBase):
                              lit(b"part one") + b" BODY[1.2] " + lit(b"<p>two</p>") +
                              b" BODY[2] NIL BODY[1.1.MIME] " +
                              lit(b"Content-Type: text/plain\r\n\r\n") + b")"])
+
+
+class TestEnvelope(ContentBase):
+    def test_envelope_phrase_with_dots(self):
+        # RFC 5322 obs-phrase: "." is part of a display name ("John Q. Public").
+        w = self.mailbox("Env", b"From: John Q. Public <jqp@example.com>\r\n"
+                                b"To: Dr. X <x@example.com>, Acme Inc. <i@example.com>,"
+                                b" a@b.c (Comment Name)\r\n\r\nx\r\n")
+        u, _ = w.cmd("FETCH 1 ENVELOPE")
+        self.assertIn(b'(("John Q. Public" NIL "jqp" "example.com"))', u[0])
+        self.assertIn(b'(("Dr. X" NIL "x" "example.com")("Acme Inc." NIL "i" "example.com")'
+                      b'("Comment Name" NIL "a" "b.c"))', u[0])
 
 
 if __name__ == "__main__":

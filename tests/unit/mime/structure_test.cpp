@@ -140,6 +140,30 @@ TEST(Structure, GroupsAndOddAddresses) {
   EXPECT_EQ(f.subject, "café");
 }
 
+TEST(Structure, DisplayNamesWithDotsAndComments) {
+  // RFC 5322 obs-phrase: "." belongs to the words around it unless spaced apart.
+  std::string msg =
+      "From: John Q. Public <jqp@example.com>\r\n"
+      "To: Dr. X <x@example.com>, Acme Inc. <i@example.com>, J.R.  Smith <j@example.com>,"
+      " Spaced . Dot <s@example.com>, \"Quoted. Name\" <q@example.com>\r\n"
+      "Cc: a@b.c (Comment \\(x\\) Name), <d@e.f> (dropped), g.h@i.j\r\n"
+      "\r\n";
+  Facts f = parse_facts(msg);
+  EXPECT_NE(f.envelope.find("((\"John Q. Public\" NIL \"jqp\" \"example.com\"))"),
+            std::string::npos)
+      << f.envelope;
+  EXPECT_NE(f.envelope.find("((\"Dr. X\" NIL \"x\" \"example.com\")(\"Acme Inc.\" NIL \"i\" "
+                            "\"example.com\")(\"J.R. Smith\" NIL \"j\" \"example.com\")(\"Spaced . "
+                            "Dot\" NIL \"s\" \"example.com\")(\"Quoted. Name\" NIL \"q\" "
+                            "\"example.com\"))"),
+            std::string::npos)
+      << f.envelope;
+  EXPECT_NE(f.envelope.find("((\"Comment (x) Name\" NIL \"a\" \"b.c\")(NIL NIL \"d\" \"e.f\")"
+                            "(NIL NIL \"g.h\" \"i.j\"))"),
+            std::string::npos)
+      << f.envelope;
+}
+
 TEST(Structure, EightBitHeaderBecomesLiteral) {
   std::string msg = "Subject: caf\xc3\xa9\r\n\r\nx";
   Facts f = parse_facts(msg);
