@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "src/imap/message_facts.h"
 #include "src/imap/session.h"
 #include "src/mime/facts.h"
 
@@ -55,20 +56,9 @@ std::string format_batch(store::MailStore& store, const std::string& account,
     }
     mime::Facts facts;
     if (need_facts) {
-      auto blob = store.facts(account, mailbox, it.meta.uid);
-      core::Result<mime::Facts> decoded =
-          blob ? mime::decode_facts(*blob) : core::Result<mime::Facts>(blob.status());
-      if (decoded) {
-        facts = std::move(*decoded);
-      } else {
-        if (!have_message) {
-          auto m = store.read_message(account, mailbox, it.meta.uid);
-          if (!m) continue;
-          message = std::move(*m);
-          have_message = true;
-        }
-        facts = mime::parse_facts(message);
-      }
+      auto f = load_facts(store, account, mailbox, it.meta.uid, have_message ? &message : nullptr);
+      if (!f) continue;  // expunged meanwhile
+      facts = std::move(*f);
     }
     std::string line = "* " + std::to_string(it.seq) + " FETCH (";
     bool first = true;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "src/core/address.h"
+#include "src/imap/message_facts.h"
 #include "src/imap/session.h"
 #include "src/imap/thread.h"
 #include "src/mime/facts.h"
@@ -41,9 +42,8 @@ struct Loaded {
   }
   const mime::Facts& f() {
     if (!facts) {
-      auto blob = store.facts(account, mailbox, c.meta.uid);
-      auto d = blob ? mime::decode_facts(*blob) : core::Result<mime::Facts>(blob.status());
-      facts = d ? std::move(*d) : mime::parse_facts(msg());
+      auto r = load_facts(store, account, mailbox, c.meta.uid, message ? &*message : nullptr);
+      facts = r ? std::move(*r) : mime::Facts{};  // gone meanwhile: matches nothing
     }
     return *facts;
   }
@@ -63,6 +63,28 @@ struct Loaded {
 
 bool contains(const std::string& haystack_folded, const std::string& needle_folded) {
   return haystack_folded.find(needle_folded) != std::string::npos;
+}
+
+// The search text and presence bit of FROM, TO, CC, BCC or SUBJECT.
+std::pair<const std::string*, uint8_t> envelope_field(const mime::Facts& f,
+                                                      const std::string& name) {
+  if (name == "FROM") return {&f.from, mime::kFieldFrom};
+  if (name == "TO") return {&f.to, mime::kFieldTo};
+  if (name == "CC") return {&f.cc, mime::kFieldCc};
+  if (name == "BCC") return {&f.bcc, mime::kFieldBcc};
+  return {&f.subject, mime::kFieldSubject};
+}
+
+// A folded Subject: with runs of blanks as one space, as Dovecot compares it, so that a
+// subject folded over two lines is found by the words on both.
+std::string search_subject(std::string_view subject) {
+  std::string out;
+  for (char c : mime::fold_case(subject)) {
+    bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (blank && !out.empty() && out.back() == ' ') continue;
+    out.push_back(blank ? ' ' : c);
+  }
+  return out;
 }
 
 int64_t day_of(int64_t when, int32_t tz) {
@@ -113,15 +135,18 @@ struct Evaluator {
                                 : day_of(m.internal_date, m.internal_tz);
         return k.op == Op::sent_before ? d < k.date : k.op == Op::sent_on ? d == k.date : d >= k.date;
       }
-      case Op::header: {
+      case Op::field: {
+        // RFC 3501 6.4.4: FROM/TO/CC/BCC search the envelope's address lists (their search
+        // form, see mime::Facts), SUBJECT the subject; "" asks whether the field exists.
         const auto& f = l.f();
-        const std::string* field = nullptr;
-        if (k.field == "FROM") field = &f.from;
-        else if (k.field == "TO") field = &f.to;
-        else if (k.field == "CC") field = &f.cc;
-        else if (k.field == "BCC") field = &f.bcc;
-        else if (k.field == "SUBJECT") field = &f.subject;
-        if (field) return contains(mime::fold_case(*field), k.value);
+        auto [text, bit] = envelope_field(f, k.field);
+        if (k.value.empty()) return (f.fields & bit) != 0;
+        if (bit == mime::kFieldSubject) return contains(search_subject(*text), k.value);
+        return contains(mime::fold_case(*text), k.value);
+      }
+      case Op::header: {
+        // RFC 3501 6.4.4 HEADER: the field's own text, also for From or Subject.
+        const auto& f = l.f();
         const auto& r = f.root.header;
         std::string_view h = std::string_view(l.msg()).substr(0, std::min<uint64_t>(r.end, l.msg().size()));
         for (const auto& v : mime::header_values(h, k.field)) {
@@ -140,7 +165,7 @@ struct Evaluator {
 
 // Converts every string of the program to folded UTF-8; false when the charset is unknown.
 bool prepare(proto::SearchKey& k, const std::string& charset, std::string& error) {
-  if (k.op == Op::header || k.op == Op::body || k.op == Op::text) {
+  if (k.op == Op::header || k.op == Op::field || k.op == Op::body || k.op == Op::text) {
     std::string cs = charset.empty() ? "UTF-8" : charset;
     auto u = mime::to_utf8(k.value, cs);
     if (!u) {

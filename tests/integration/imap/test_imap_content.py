@@ -1,5 +1,5 @@
-"""What IMAP reads out of a message (issue 13, conformance review): section numbers and
-ENVELOPE strings."""
+"""What IMAP reads out of a message (issue 13, conformance review): section numbers, SEARCH
+on addresses and subjects, ENVELOPE strings."""
 import os
 import sys
 import unittest
@@ -73,6 +73,46 @@ class TestSections(ContentBase):
                              lit(b"Content-Type: text/plain\r\n\r\n") + b")"])
 
 
+class TestSearchAddresses(ContentBase):
+    def test_empty_string_tests_that_the_field_exists(self):
+        # RFC 3501 6.4.4 HEADER: "" matches every message that has the field.
+        w = self.mailbox("Exist", b"From: alice@example.com\r\nSubject: hi\r\n\r\nx\r\n",
+                         b"To: bob@example.com\r\n\r\nno from, no subject\r\n")
+        for key, expected in [('FROM ""', b"* SEARCH 1"), ('HEADER FROM ""', b"* SEARCH 1"),
+                              ('SUBJECT ""', b"* SEARCH 1"), ('TO ""', b"* SEARCH 2"),
+                              ('CC ""', b"* SEARCH"), ('NOT FROM ""', b"* SEARCH 2"),
+                              ('NOT HEADER Subject ""', b"* SEARCH 2"),
+                              ('HEADER X-Foo ""', b"* SEARCH")]:
+            u, _ = w.cmd("SEARCH " + key)
+            self.assertEqual(u, [expected], key)
+
+    def test_addresses_are_matched_as_parsed(self):
+        # RFC 3501 6.4.4: the envelope's FROM field, i.e. the parsed address list.
+        w = self.mailbox(
+            "Addr",
+            b"From: John\r\n\tSmith <js@example.com>\r\nSubject: long\r\n\tsubject\r\n\r\nx\r\n",
+            b"From: \"John \\\"JJ\\\" Smith\" <jj@example.com>\r\n\r\nx\r\n",
+            b"From: <ann@example.com> (Sales)\r\nTo: a@example.com\r\nTo: Second Person"
+            b" <second@example.com>\r\n\r\nx\r\n",
+            b"From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.com>\r\nCc: team: x@example.com,"
+            b" y@example.com;\r\n\r\nx\r\n")
+        for key, expected in [('FROM "John Smith"', b"* SEARCH 1"),
+                              (b'FROM "John \\"JJ\\" Smith"', b"* SEARCH 2"),
+                              ('SUBJECT "long subject"', b"* SEARCH 1"),
+                              ('FROM "js@example.com"', b"* SEARCH 1"),
+                              ('FROM "Smith <js@"', b"* SEARCH 1"),
+                              ('FROM sales', b"* SEARCH"),
+                              ('TO "second person"', b"* SEARCH 3"),
+                              ('CC "team: x@example.com, y@"', b"* SEARCH 4")]:
+            u, _ = w.cmd(b"SEARCH " + (key if isinstance(key, bytes) else key.encode()))
+            self.assertEqual(u, [expected], key)
+        u, _ = w.cmd(b"SEARCH CHARSET UTF-8 FROM {7+}\r\nj\xc3\xbcrgen")
+        self.assertEqual(u, [b"* SEARCH 4"])
+        # HEADER stays a match on the header's own text.
+        u, _ = w.cmd('SEARCH HEADER From "(Sales)"')
+        self.assertEqual(u, [b"* SEARCH 3"])
+
+
 class TestEnvelope(ContentBase):
     def test_envelope_phrase_with_dots(self):
         # RFC 5322 obs-phrase: "." is part of a display name ("John Q. Public").
@@ -83,6 +123,8 @@ class TestEnvelope(ContentBase):
         self.assertIn(b'(("John Q. Public" NIL "jqp" "example.com"))', u[0])
         self.assertIn(b'(("Dr. X" NIL "x" "example.com")("Acme Inc." NIL "i" "example.com")'
                       b'("Comment Name" NIL "a" "b.c"))', u[0])
+        u, _ = w.cmd('SEARCH FROM "John Q. Public <jqp@"')
+        self.assertEqual(u, [b"* SEARCH 1"])
 
 
 if __name__ == "__main__":
