@@ -130,9 +130,11 @@ struct Evaluator {
       case Op::sent_before:
       case Op::sent_on:
       case Op::sent_since: {
+        // RFC 3501 6.4.4: the Date: header; a message without a usable one has no sent date
+        // to compare (only RFC 5256 SORT/THREAD fall back to INTERNALDATE).
         const auto& f = l.f();
-        int64_t d = f.sent_date ? day_of(f.sent_date, f.sent_tz)
-                                : day_of(m.internal_date, m.internal_tz);
+        if (!f.has_sent_date) return false;
+        int64_t d = day_of(f.sent_date, f.sent_tz);
         return k.op == Op::sent_before ? d < k.date : k.op == Op::sent_on ? d == k.date : d >= k.date;
       }
       case Op::field: {
@@ -201,7 +203,7 @@ std::string thread_ids(const std::vector<Row>& rows, const std::string& algorith
     ThreadItem t;
     t.id = uid ? r.c.meta.uid : r.c.seq;
     // RFC 5256 2.2: the sent date, or INTERNALDATE when the Date: header is missing/invalid.
-    t.sent_date = r.facts.sent_date ? r.facts.sent_date : r.c.meta.internal_date;
+    t.sent_date = r.facts.has_sent_date ? r.facts.sent_date : r.c.meta.internal_date;
     t.subject = r.facts.subject;
     t.message_id = r.facts.message_id;
     t.references = r.facts.references;
@@ -254,7 +256,9 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   std::vector<Row> rows = co_await s.blocking(fn1);
 
   if (c.name == "SORT") {
-    auto date = [](const Row& r) { return r.facts.sent_date ? r.facts.sent_date : r.c.meta.internal_date; };
+    auto date = [](const Row& r) {
+      return r.facts.has_sent_date ? r.facts.sent_date : r.c.meta.internal_date;
+    };
     for (const auto& [key, rev] : c.sort) {
       if (key != "SUBJECT") continue;
       for (auto& r : rows) r.base_subject = base_subject(r.facts.subject).text;

@@ -1,5 +1,5 @@
 """What IMAP reads out of a message (issue 13, conformance review): section numbers, SEARCH
-on addresses and subjects, ENVELOPE strings."""
+on addresses, subjects and dates, ENVELOPE strings."""
 import os
 import sys
 import unittest
@@ -111,6 +111,20 @@ class TestSearchAddresses(ContentBase):
         # HEADER stays a match on the header's own text.
         u, _ = w.cmd('SEARCH HEADER From "(Sales)"')
         self.assertEqual(u, [b"* SEARCH 3"])
+
+    def test_sent_keys_need_a_date_header(self):
+        # RFC 3501 6.4.4: SENT* compare the Date: header; without one there is nothing to compare.
+        w = self.mailbox("Sent0", b"From: a@example.com\r\n\r\nno date\r\n",
+                         b"From: a@example.com\r\nDate: Thu, 1 Jan 1970 00:00:00 +0000\r\n\r\nx\r\n",
+                         date="01-Jan-2020 00:00:00 +0000")
+        u, _ = w.cmd("SEARCH SENTSINCE 1-Jan-2000")
+        self.assertEqual(u, [b"* SEARCH"])
+        u, _ = w.cmd("SEARCH NOT SENTSINCE 1-Jan-2000")
+        self.assertEqual(u, [b"* SEARCH 1 2"])
+        u, _ = w.cmd("SEARCH SENTON 1-Jan-1970")  # the epoch is a real date
+        self.assertEqual(u, [b"* SEARCH 2"])
+        u, _ = w.cmd("SEARCH SENTBEFORE 1-Jan-2030")
+        self.assertEqual(u, [b"* SEARCH 2"])
 
 
 class TestEnvelope(ContentBase):
