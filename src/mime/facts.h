@@ -114,6 +114,10 @@ core::Result<std::string> to_utf8(std::string_view bytes, std::string_view chars
 // Unicode case folding for SEARCH's case-insensitive matching (ASCII lower-casing for bytes
 // that are not UTF-8).
 std::string fold_case(std::string_view utf8);
+// The i;unicode-casemap comparator's key (RFC 5051 2; SORT and THREAD use it, RFC 5256 7):
+// every character mapped to its titlecase and then to its full decomposition; keys compare as
+// octets. Bytes that are not UTF-8 are kept, ASCII letters upper-cased.
+std::string casemap_key(std::string_view utf8);
 // The decoded text of every text/* part (transfer encoding removed, converted to UTF-8),
 // concatenated with newlines; for SEARCH BODY/TEXT.
 std::string decoded_body_text(std::string_view message);

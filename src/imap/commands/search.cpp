@@ -193,8 +193,20 @@ bool uses_modseq(const proto::SearchKey& k) {
 struct Row {
   Candidate c;
   mime::Facts facts;
-  std::string base_subject;  // RFC 5256 2.1, for SORT SUBJECT
+  // SORT keys in i;unicode-casemap form (RFC 5256 7, RFC 5051): the base subject (2.1) and
+  // the addr-mailbox of the first From/To/Cc address.
+  std::string subject_key, from_key, to_key, cc_key;
 };
+
+// Computes the keys the SORT criteria need (on the worker thread, with the facts).
+void fill_sort_keys(Row& r, const std::vector<std::pair<std::string, bool>>& criteria) {
+  for (const auto& [key, reverse] : criteria) {
+    if (key == "SUBJECT") r.subject_key = base_subject(r.facts.subject).text;
+    else if (key == "FROM") r.from_key = mime::casemap_key(r.facts.sort_from);
+    else if (key == "TO") r.to_key = mime::casemap_key(r.facts.sort_to);
+    else if (key == "CC") r.cc_key = mime::casemap_key(r.facts.sort_cc);
+  }
+}
 
 std::string thread_ids(const std::vector<Row>& rows, const std::string& algorithm, bool uid) {
   std::vector<ThreadItem> items;
@@ -249,6 +261,7 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
           Row r;
           r.c = cand;
           if (sort_or_thread) r.facts = l.f();
+          fill_sort_keys(r, c.sort);
           out.push_back(std::move(r));
         }
         return out;
@@ -259,21 +272,16 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     auto date = [](const Row& r) {
       return r.facts.has_sent_date ? r.facts.sent_date : r.c.meta.internal_date;
     };
-    for (const auto& [key, rev] : c.sort) {
-      if (key != "SUBJECT") continue;
-      for (auto& r : rows) r.base_subject = base_subject(r.facts.subject).text;
-      break;
-    }
     std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
       for (const auto& [key, rev] : c.sort) {
         int cmp = 0;
         if (key == "ARRIVAL") cmp = (a.c.meta.internal_date > b.c.meta.internal_date) - (a.c.meta.internal_date < b.c.meta.internal_date);
         else if (key == "DATE") cmp = (date(a) > date(b)) - (date(a) < date(b));
         else if (key == "SIZE") cmp = (a.c.meta.size > b.c.meta.size) - (a.c.meta.size < b.c.meta.size);
-        else if (key == "FROM") cmp = a.facts.sort_from.compare(b.facts.sort_from);
-        else if (key == "TO") cmp = a.facts.sort_to.compare(b.facts.sort_to);
-        else if (key == "CC") cmp = a.facts.sort_cc.compare(b.facts.sort_cc);
-        else if (key == "SUBJECT") cmp = a.base_subject.compare(b.base_subject);
+        else if (key == "FROM") cmp = a.from_key.compare(b.from_key);
+        else if (key == "TO") cmp = a.to_key.compare(b.to_key);
+        else if (key == "CC") cmp = a.cc_key.compare(b.cc_key);
+        else if (key == "SUBJECT") cmp = a.subject_key.compare(b.subject_key);
         if (cmp != 0) return rev ? cmp > 0 : cmp < 0;
       }
       return a.c.seq < b.c.seq;

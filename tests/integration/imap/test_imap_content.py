@@ -1,5 +1,5 @@
 """What IMAP reads out of a message (issue 13, conformance review): section numbers, SEARCH
-on addresses, subjects and dates, ENVELOPE strings."""
+on addresses, subjects and dates, SORT order, ENVELOPE strings."""
 import os
 import sys
 import unittest
@@ -125,6 +125,22 @@ class TestSearchAddresses(ContentBase):
         self.assertEqual(u, [b"* SEARCH 2"])
         u, _ = w.cmd("SEARCH SENTBEFORE 1-Jan-2030")
         self.assertEqual(u, [b"* SEARCH 2"])
+
+
+class TestSortThread(ContentBase):
+    def test_sort_uses_unicode_casemap(self):
+        # RFC 5256 7 / RFC 5051: titlecase, then full decomposition, then octets.
+        w = self.mailbox(
+            "Casemap",
+            b"From: _bob@example.com\r\nSubject: =?UTF-8?Q?=C3=A9clair?=\r\n\r\nx\r\n",
+            b"From: alice@example.com\r\nSubject: zebra\r\n\r\nx\r\n",
+            b"From: Carol@example.com\r\nSubject: Fish\r\n\r\nx\r\n")
+        u, _ = w.cmd("SORT (FROM) UTF-8 ALL")
+        self.assertEqual(u, [b"* SORT 2 3 1"])
+        u, _ = w.cmd("SORT (SUBJECT) UTF-8 ALL")
+        self.assertEqual(u, [b"* SORT 1 3 2"])
+        u, _ = w.cmd("SORT (REVERSE FROM) UTF-8 ALL")
+        self.assertEqual(u, [b"* SORT 1 3 2"])
 
 
 class TestEnvelope(ContentBase):
