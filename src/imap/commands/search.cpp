@@ -292,7 +292,9 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     co_return Reply::ok("SORT completed");
   }
   if (c.name == "THREAD") {
-    s.untagged("THREAD " + thread_ids(rows, c.atoms[0], c.uid));
+    // RFC 5256 5: thread-data = "THREAD" [SP 1*thread-list]: no space when nothing matched.
+    std::string threads = thread_ids(rows, c.atoms[0], c.uid);
+    s.untagged(threads.empty() ? "THREAD" : "THREAD " + threads);
     co_return Reply::ok("THREAD completed");
   }
 

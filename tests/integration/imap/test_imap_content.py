@@ -1,5 +1,5 @@
 """What IMAP reads out of a message (issue 13, conformance review): section numbers, SEARCH
-on addresses, subjects and dates, SORT order, ENVELOPE strings."""
+on addresses, subjects and dates, SORT order, THREAD and ENVELOPE strings."""
 import os
 import sys
 import unittest
@@ -141,6 +141,13 @@ class TestSortThread(ContentBase):
         self.assertEqual(u, [b"* SORT 1 3 2"])
         u, _ = w.cmd("SORT (REVERSE FROM) UTF-8 ALL")
         self.assertEqual(u, [b"* SORT 1 3 2"])
+
+    def test_empty_thread_has_no_trailing_space(self):
+        w = self.mailbox("Thr0", b"From: a@example.com\r\nSubject: one\r\n\r\nx\r\n")
+        for algorithm in ("REFERENCES", "ORDEREDSUBJECT"):
+            w.send("e THREAD %s UTF-8 SUBJECT \"no-such-subject-xyz\"\r\n" % algorithm)
+            self.assertEqual(w.read_line(), b"* THREAD\r\n")  # RFC 5256 5: thread-data
+            self.assertTrue(w.read_line().startswith(b"e OK"))
 
 
 class TestEnvelope(ContentBase):
