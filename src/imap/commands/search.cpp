@@ -299,13 +299,20 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   }
 
   std::vector<uint32_t> ids;
-  uint64_t max_modseq = 0;
+  uint64_t result_modseq = 0;
   for (const auto& r : rows) {
     ids.push_back(c.uid ? r.c.meta.uid : r.c.seq);
-    max_modseq = std::max(max_modseq, r.c.meta.modseq);
+    result_modseq = std::max(result_modseq, r.c.meta.modseq);
   }
   bool modseq = uses_modseq(c.search);
   if (modseq) s.condstore = true;
+  const auto& ret = c.search_return;
+  if (ret.present && (ret.min || ret.max) && !ret.all && !ret.count && !rows.empty()) {
+    // RFC 4731 3.2: with MIN and/or MAX alone, MODSEQ is that of the message(s) returned.
+    result_modseq = 0;
+    if (ret.min) result_modseq = rows.front().c.meta.modseq;
+    if (ret.max) result_modseq = std::max(result_modseq, rows.back().c.meta.modseq);
+  }
   if (c.search_return.present) {
     // RFC 4731 3.1: ESEARCH (TAG "x") [UID] MIN/MAX/COUNT/ALL
     std::string line = "ESEARCH (TAG \"" + c.tag + "\")";
@@ -314,12 +321,12 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     if (c.search_return.max && !ids.empty()) line += " MAX " + std::to_string(ids.back());
     if (c.search_return.count) line += " COUNT " + std::to_string(ids.size());
     if (c.search_return.all && !ids.empty()) line += " ALL " + compact_set(ids);
-    if (modseq && !ids.empty()) line += " MODSEQ " + std::to_string(max_modseq);
+    if (modseq && !ids.empty()) line += " MODSEQ " + std::to_string(result_modseq);
     s.untagged(line);
   } else {
     std::string line = "SEARCH";
     for (uint32_t id : ids) line += " " + std::to_string(id);
-    if (modseq && !ids.empty()) line += " (MODSEQ " + std::to_string(max_modseq) + ")";
+    if (modseq && !ids.empty()) line += " (MODSEQ " + std::to_string(result_modseq) + ")";
     s.untagged(line);
   }
   co_return Reply::ok("SEARCH completed");

@@ -1,0 +1,74 @@
+"""What IMAP tells a client about mailbox state (issue 13, conformance review): CONDSTORE
+data in ESEARCH."""
+import os
+import re
+import sys
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapwire import Wire, make_server  # noqa: E402
+
+MSG = b"From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n"
+
+
+class StateBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.m = make_server()
+        cls.m.seed_demo()
+        cls.m.start()
+        cls.port = cls.m.port("imap")
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "m"):
+            cls.m.close()
+
+    def login(self, user="alice", password="wonderland"):
+        w = Wire(self.port)
+        self.assertIn(b" OK ", w.cmd("LOGIN %s@example.com %s" % (user, password))[1])
+        return w
+
+    def fresh(self, w, name, count):
+        w.cmd("DELETE %s" % name)
+        self.assertIn(b" OK ", w.cmd("CREATE %s" % name)[1])
+        for _ in range(count):
+            self.append(w, name, MSG)
+
+    def append(self, w, name, message, flags=b""):
+        _, t = w.cmd(b"APPEND %s %s{%d+}\r\n" % (name.encode(), flags, len(message)) + message)
+        self.assertIn(b"OK [APPENDUID ", t)
+        return int(t.split(b"APPENDUID ")[1].split(b"]")[0].split()[1])
+
+    def index(self, lines, prefix):
+        for i, line in enumerate(lines):
+            if line.startswith(prefix):
+                return i
+        self.fail("no %r in %r" % (prefix, lines))
+
+
+def modseq(line):
+    return int(re.search(rb"MODSEQ \((\d+)\)", line).group(1))
+
+
+class TestCondstore(StateBase):
+    def test_esearch_modseq_of_min_and_max(self):
+        # RFC 4731 3.2: with MIN or MAX alone, MODSEQ is that message's.
+        w = self.login()
+        self.fresh(w, "Es", 3)
+        w.cmd("SELECT Es (CONDSTORE)")
+        m1 = modseq(w.cmd("STORE 1 +FLAGS (\\Seen)")[0][0])
+        m3 = modseq(w.cmd("STORE 3 +FLAGS (\\Seen)")[0][0])
+        self.assertGreater(m3, m1)
+        for ret, expected in [("MIN", b"MIN 1 MODSEQ %d" % m1), ("MAX", b"MAX 3 MODSEQ %d" % m3),
+                              ("MIN MAX", b"MIN 1 MAX 3 MODSEQ %d" % m3),
+                              ("COUNT", b"COUNT 2 MODSEQ %d" % m3)]:
+            u, t = w.cmd("SEARCH RETURN (%s) MODSEQ 1 SEEN" % ret)
+            tag = t.split()[0]
+            self.assertEqual(u, [b'* ESEARCH (TAG "%s") %s' % (tag, expected)], ret)
+
+
+if __name__ == "__main__":
+    unittest.main()
