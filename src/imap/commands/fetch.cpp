@@ -128,6 +128,8 @@ std::string format_batch(store::MailStore& store, const std::string& account,
 }  // namespace
 
 asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
+  // RFC 7162 3.2.6: the VANISHED modifier only after ENABLE QRESYNC.
+  if (cmd.vanished && !s.qresync) co_return Reply::bad("VANISHED needs ENABLE QRESYNC");
   std::vector<uint32_t> uids;
   if (auto err = s.resolve_set(cmd.set, cmd.uid, uids)) co_return Reply::bad(*err);
   std::vector<proto::FetchAtt> atts = cmd.fetch;
@@ -180,8 +182,10 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     auto ch = co_await s.blocking(fn1);
     if (ch) {
       std::vector<uint32_t> gone;
+      // "*" reaches past the highest UID left: resynchronizing clients send "1:*" to learn
+      // of expunged UIDs above it too (as SELECT's QRESYNC known-uids, select.cpp).
       for (uint32_t u : ch->expunged) {
-        if (cmd.set.contains(u, s.view->max_uid())) gone.push_back(u);
+        if (cmd.set.contains(u, UINT32_MAX)) gone.push_back(u);
       }
       if (!gone.empty()) s.untagged("VANISHED (EARLIER) " + compact_set(gone));
     }

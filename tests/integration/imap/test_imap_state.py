@@ -1,5 +1,5 @@
 """What IMAP tells a client about mailbox state (issue 13, conformance review): CONDSTORE
-data in ESEARCH."""
+data in ESEARCH, VANISHED."""
 import os
 import re
 import sys
@@ -68,6 +68,23 @@ class TestCondstore(StateBase):
             u, t = w.cmd("SEARCH RETURN (%s) MODSEQ 1 SEEN" % ret)
             tag = t.split()[0]
             self.assertEqual(u, [b'* ESEARCH (TAG "%s") %s' % (tag, expected)], ret)
+
+    def test_vanished_needs_qresync_and_star_is_open_ended(self):
+        w = self.login()
+        self.fresh(w, "Qr", 3)
+        w.cmd("SELECT Qr")
+        _, t = w.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")
+        self.assertRegex(t, rb"^T\d+ BAD ")  # RFC 7162 3.2.6: only after ENABLE QRESYNC
+        w.cmd("UNSELECT")
+        w.cmd("ENABLE QRESYNC")
+        u, _ = w.cmd("SELECT Qr")
+        start = int(re.search(rb"HIGHESTMODSEQ (\d+)", b" ".join(u)).group(1))
+        uids = [int(x) for x in w.cmd("UID SEARCH ALL")[0][0].split()[2:]]
+        w.cmd("STORE 3 +FLAGS (\\Deleted)")
+        u, _ = w.cmd("EXPUNGE")
+        self.assertEqual(u, [b"* VANISHED %d" % uids[2]])
+        u, _ = w.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % start)
+        self.assertIn(b"* VANISHED (EARLIER) %d" % uids[2], u)
 
 
 if __name__ == "__main__":
