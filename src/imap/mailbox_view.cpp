@@ -79,6 +79,11 @@ std::string MailboxView::fetch_flags_line(const store::MessageMeta& m,
   return s + ")";
 }
 
+std::string MailboxView::fetch_modseq_line(const store::MessageMeta& m) const {
+  return std::to_string(seq_of(m.uid)) + " FETCH (UID " + std::to_string(m.uid) + " MODSEQ (" +
+         std::to_string(m.modseq) + "))";
+}
+
 uint32_t MailboxView::apply(const store::Changes& changes, const SyncOptions& opts,
                             std::vector<std::string>& out) {
   uint32_t added = 0;

@@ -58,6 +58,8 @@ class MailboxView {
   std::string mailbox_flags() const;
   // "* n FETCH (FLAGS (...) [UID u] [MODSEQ (m)])" without "* ".
   std::string fetch_flags_line(const store::MessageMeta& m, const SyncOptions& opts) const;
+  // "n FETCH (UID u MODSEQ (m))": a .SILENT STORE under CONDSTORE (RFC 7162 3.1.3).
+  std::string fetch_modseq_line(const store::MessageMeta& m) const;
 
   std::set<uint32_t> pending_expunge;  // UIDs the store removed, not yet announced
 };

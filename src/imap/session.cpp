@@ -114,10 +114,21 @@ Reply Session::store_error(const core::Status& st, bool trycreate) {
   }
 }
 
+void Session::enable_condstore() {
+  if (condstore) return;
+  condstore = true;
+  // RFC 7162 3.1: a client that enables CONDSTORE with a mailbox selected learns the
+  // HIGHESTMODSEQ its later MODSEQ data continues from.
+  if (state == State::selected && view)
+    untagged("OK [HIGHESTMODSEQ " + std::to_string(view->highest_modseq) + "] Highest");
+}
+
 SyncOptions Session::sync_options(bool allow_expunge) const {
   SyncOptions o;
   o.allow_expunge = allow_expunge;
-  o.with_uid = current_uid || qresync;
+  // RFC 7162 3.1: once CONDSTORE is enabled every untagged FETCH carries UID and MODSEQ (QRESYNC
+  // implies CONDSTORE).
+  o.with_uid = current_uid || condstore;
   o.with_modseq = condstore;
   o.qresync = qresync;
   return o;

@@ -65,13 +65,11 @@ asio::awaitable<Reply> cmd_enable(Session& s, const proto::Command& cmd) {
   std::string enabled;
   for (const auto& cap : cmd.atoms) {
     if (cap == "CONDSTORE" && !s.condstore) {
-      s.condstore = true;
+      s.enable_condstore();
       enabled += " CONDSTORE";
     } else if (cap == "QRESYNC" && !s.qresync) {
       s.qresync = true;
-      if (!s.condstore) {
-        s.condstore = true;  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE
-      }
+      s.enable_condstore();  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE
       enabled += " QRESYNC";
     }
   }

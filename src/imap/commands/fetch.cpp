@@ -36,7 +36,9 @@ struct Item {
   store::MessageMeta meta;
   uint32_t seq = 0;
   std::string flags;  // formatted, with \Recent
-  bool add_flags = false;
+  // This FETCH set \Seen: the new flags (RFC 3501 6.4.5), and under CONDSTORE UID and MODSEQ
+  // (RFC 7162 3.1), go with the response even when not asked for.
+  bool add_flags = false, add_uid = false, add_modseq = false;
 };
 
 // Builds the FETCH responses of one batch (runs on a worker thread).
@@ -119,6 +121,8 @@ std::string format_batch(store::MailStore& store, const std::string& account,
       }
     }
     if (it.add_flags) add("FLAGS " + it.flags);
+    if (it.add_uid) add("UID " + std::to_string(it.meta.uid));
+    if (it.add_modseq) add("MODSEQ (" + std::to_string(it.meta.modseq) + ")");
     line += ")\r\n";
     out += line;
   }
@@ -167,7 +171,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     u.item = proto::FetchItem::uid;
     atts.insert(atts.begin(), u);
   }
-  if ((cmd.changed_since || has_modseq) && !s.condstore) s.condstore = true;  // RFC 7162 3.1
+  if (cmd.changed_since || has_modseq) s.enable_condstore();  // RFC 7162 3.1
   if (cmd.changed_since && !has_modseq) {
     proto::FetchAtt m;
     m.item = proto::FetchItem::modseq;
@@ -229,8 +233,11 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       it.meta = *m;
       it.seq = s.view->seq_of(m->uid);
       it.flags = s.view->flags_of(*m);
-      it.add_flags = !has_flags &&
-                     std::find(newly_seen.begin(), newly_seen.end(), m->uid) != newly_seen.end();
+      bool seen_now =
+          std::find(newly_seen.begin(), newly_seen.end(), m->uid) != newly_seen.end();
+      it.add_flags = seen_now && !has_flags;
+      it.add_uid = seen_now && s.condstore && !has_uid && !cmd.uid;
+      it.add_modseq = seen_now && s.condstore && !has_modseq && !cmd.changed_since;
       items.push_back(std::move(it));
     }
     auto fn3 = [&s, &account, &mailbox, &items, &atts, need_facts,

@@ -162,6 +162,9 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
   auto compute = [&s, &account, &q] { return list_rows(*s.services.store, account, q); };
   auto rows = co_await s.blocking(compute);
   if (!rows) co_return Session::store_error(rows.status());
+  if (q.ret_status && std::find(cmd.status_items.begin(), cmd.status_items.end(),
+                                "HIGHESTMODSEQ") != cmd.status_items.end())
+    s.enable_condstore();  // RFC 7162 3.1 (STATUS), RFC 5819 (LIST-STATUS)
   for (const auto& row : *rows) {
     s.untagged(row.line);
     if (row.status.empty()) continue;
@@ -241,6 +244,9 @@ asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   if (!info) co_return Session::store_error(info.status());
   auto data = co_await status_data(s, mailbox, cmd.status_items);
   if (!data) co_return Reply::no("[NONEXISTENT] Mailbox does not exist");
+  if (std::find(cmd.status_items.begin(), cmd.status_items.end(), "HIGHESTMODSEQ") !=
+      cmd.status_items.end())
+    s.enable_condstore();  // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE
   s.untagged("STATUS " + mime::imap_string(cmd.args[0]) + " " + *data);
   co_return Reply::ok("STATUS completed");
 }

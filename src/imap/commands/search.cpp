@@ -244,6 +244,8 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
                           "Unsupported charset");
     co_return Reply::bad("Search string is not valid in charset " + c.charset);
   }
+  bool modseq = uses_modseq(c.search);
+  if (modseq) s.enable_condstore();  // RFC 7162 3.1.5
   std::vector<Candidate> cands;
   for (uint32_t i = 0; i < s.view->messages.size(); ++i) {
     const auto& m = s.view->messages[i];
@@ -304,8 +306,6 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     ids.push_back(c.uid ? r.c.meta.uid : r.c.seq);
     result_modseq = std::max(result_modseq, r.c.meta.modseq);
   }
-  bool modseq = uses_modseq(c.search);
-  if (modseq) s.condstore = true;
   const auto& ret = c.search_return;
   if (ret.present && (ret.min || ret.max) && !ret.all && !ret.count && !rows.empty()) {
     // RFC 4731 3.2: with MIN and/or MAX alone, MODSEQ is that of the message(s) returned.

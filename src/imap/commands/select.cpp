@@ -15,7 +15,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   }
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
-  if (cmd.condstore) s.condstore = true;
+  if (cmd.condstore) s.enable_condstore();  // not selected now: HIGHESTMODSEQ comes below
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
   auto fn1 = [&s, &account, &mailbox] { return s.services.store->snapshot(account, mailbox); };

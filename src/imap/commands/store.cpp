@@ -9,7 +9,7 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   std::vector<uint32_t> uids;
   if (auto err = s.resolve_set(cmd.set, cmd.uid, uids)) co_return Reply::bad(*err);
   if (s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
-  if (cmd.unchanged_since) s.condstore = true;
+  if (cmd.unchanged_since) s.enable_condstore();
   store::StoreFlagsRequest req;
   req.uids = uids;
   req.op = cmd.store_mode == '+' ? store::FlagOp::add
@@ -29,7 +29,12 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
       store::MessageMeta* v = s.view->by_uid(m.uid);
       if (!v) continue;
       *v = m;
-      if (!cmd.silent) s.untagged(s.view->fetch_flags_line(*v, o));
+      if (!cmd.silent) {
+        s.untagged(s.view->fetch_flags_line(*v, o));
+      } else if (s.condstore) {
+        // RFC 7162 3.1.3: even for .SILENT, a FETCH with the new MODSEQ (and UID, 3.1).
+        s.untagged(s.view->fetch_modseq_line(*v));
+      }
     }
     if (!r->modified.empty()) {
       std::vector<uint32_t> ids;

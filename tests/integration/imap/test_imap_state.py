@@ -1,5 +1,5 @@
 """What IMAP tells a client about mailbox state (issue 13, conformance review): CONDSTORE
-data in ESEARCH, VANISHED."""
+data in untagged FETCH and ESEARCH, VANISHED."""
 import os
 import re
 import sys
@@ -54,6 +54,60 @@ def modseq(line):
 
 
 class TestCondstore(StateBase):
+    def test_untagged_fetch_carries_uid_and_modseq(self):
+        # RFC 7162 3.1: once enabled, every untagged FETCH has UID and MODSEQ.
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Cs", 3)
+        self.assertIn(b"* ENABLED CONDSTORE", a.cmd("ENABLE CONDSTORE")[0])
+        a.cmd("SELECT Cs")
+        b.cmd("SELECT Cs")
+        uids = [int(x) for x in a.cmd("UID SEARCH ALL")[0][0].split()[2:]]
+        u, _ = a.cmd("STORE 1 +FLAGS (\\Flagged)")
+        self.assertRegex(u[0], rb"^\* 1 FETCH \(UID %d FLAGS \(\\Flagged[^)]*\) MODSEQ \(\d+\)\)$"
+                         % uids[0])
+        b.cmd("STORE 2 +FLAGS (\\Seen)")
+        u, _ = a.cmd("NOOP")
+        self.assertRegex(u[0], rb"^\* 2 FETCH \(UID %d FLAGS \(\\Seen[^)]*\) MODSEQ \(\d+\)\)$"
+                         % uids[1])
+        # .SILENT still reports the new MODSEQ (RFC 7162 3.1.3).
+        before = modseq(a.cmd("FETCH 1 (MODSEQ)")[0][0])
+        u, _ = a.cmd("STORE 1 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % before)
+        self.assertEqual(len(u), 1, u)
+        self.assertRegex(u[0], rb"^\* 1 FETCH \(UID %d MODSEQ \(\d+\)\)$" % uids[0])
+        self.assertGreater(modseq(u[0]), before)
+        # A FETCH that sets \Seen reports UID and MODSEQ with the new flags.
+        u, _ = a.cmd("FETCH 3 BODY[TEXT]")
+        self.assertIn(b"FLAGS (\\Seen", u[0])
+        self.assertIn(b"UID %d" % uids[2], u[0])
+        self.assertIn(b"MODSEQ (", u[0])
+
+    def test_first_enabling_command_reports_highestmodseq(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Cs2", 2)
+        a.cmd("SELECT Cs2")
+        b.cmd("SELECT Cs2")
+        b.cmd("STORE 1 +FLAGS (\\Flagged)")
+        u, _ = a.cmd("FETCH 1 (MODSEQ)")
+        self.assertLess(self.index(u, b"* OK [HIGHESTMODSEQ "), self.index(u, b"* 1 FETCH"))
+        u, _ = a.cmd("FETCH 1 (MODSEQ)")
+        self.assertFalse(any(b"HIGHESTMODSEQ" in l for l in u), u)  # only the first time
+
+    def test_status_highestmodseq_enables_condstore(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Cs3", 2)
+        a.cmd("SELECT Cs3")
+        b.cmd("SELECT Cs3")
+        uid2 = int(a.cmd("UID SEARCH 2")[0][0].split()[2])
+        u, _ = a.cmd("STATUS Cs3 (HIGHESTMODSEQ)")
+        self.index(u, b"* OK [HIGHESTMODSEQ ")
+        b.cmd("STORE 2 +FLAGS (\\Seen)")
+        u, _ = a.cmd("NOOP")
+        self.assertRegex(u[0], rb"^\* 2 FETCH \(UID %d FLAGS \(\\Seen[^)]*\) MODSEQ \(\d+\)\)$"
+                         % uid2)
+
     def test_esearch_modseq_of_min_and_max(self):
         # RFC 4731 3.2: with MIN or MAX alone, MODSEQ is that message's.
         w = self.login()
