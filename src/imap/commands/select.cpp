@@ -36,9 +36,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   view.load(*snap, recent_after);
 
   s.untagged("FLAGS " + view.mailbox_flags());
-  s.untagged(examine ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
-                     : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
-                       "Flags permitted");
+  s.untagged(view.permanent_flags_line());
   s.untagged(std::to_string(view.exists()) + " EXISTS");
   s.untagged(std::to_string(view.recent.size()) + " RECENT");
   for (uint32_t i = 0; i < view.messages.size(); ++i) {

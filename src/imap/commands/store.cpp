@@ -25,6 +25,9 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
     auto r = co_await s.blocking(fn1);
     if (!r) co_return Session::store_error(r.status());
     SyncOptions o = s.sync_options(false);
+    std::vector<std::string> announce;
+    s.view->announce_keywords(r->updated, announce);  // RFC 3501 7.2.6, before the FETCHes
+    s.untagged_lines(announce);
     for (const auto& m : r->updated) {
       store::MessageMeta* v = s.view->by_uid(m.uid);
       if (!v) continue;

@@ -1,5 +1,5 @@
-"""What IMAP tells a client about mailbox state (issue 13, conformance review): CONDSTORE
-data in untagged FETCH and ESEARCH, VANISHED."""
+"""What IMAP tells a client about mailbox state (issue 13, conformance review): new
+keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED."""
 import os
 import re
 import sys
@@ -51,6 +51,38 @@ class StateBase(unittest.TestCase):
 
 def modseq(line):
     return int(re.search(rb"MODSEQ \((\d+)\)", line).group(1))
+
+
+class TestKeywords(StateBase):
+    def test_new_keyword_is_announced_before_its_fetch(self):
+        # RFC 3501 7.2.6: the FLAGS response lists the mailbox's flags; a client records it.
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Kw", 1)
+        a.cmd("SELECT Kw")
+        b.cmd("SELECT Kw")
+        u, _ = b.cmd("STORE 1 +FLAGS ($Label1)")
+        flags = self.index(u, b"* FLAGS (")
+        self.assertIn(b"$Label1", u[flags])
+        permanent = self.index(u, b"* OK [PERMANENTFLAGS (")
+        self.assertIn(b"$Label1 \\*)]", u[permanent])
+        self.assertLess(max(flags, permanent), self.index(u, b"* 1 FETCH (FLAGS ($Label1"))
+        u, _ = b.cmd("STORE 1 +FLAGS ($Label1)")
+        self.assertFalse(any(l.startswith(b"* FLAGS") for l in u), u)  # once per keyword
+        u, _ = a.cmd("NOOP")
+        self.assertLess(self.index(u, b"* FLAGS ("), self.index(u, b"* 1 FETCH"))
+        self.assertIn(b"$Label1", u[self.index(u, b"* FLAGS (")])
+        # A keyword brought in by a new message comes before its EXISTS.
+        u, _ = a.cmd(b"APPEND Kw ($New) {%d+}\r\n" % len(MSG) + MSG)
+        self.assertIn(b"$New", u[self.index(u, b"* FLAGS (")])
+        self.assertLess(self.index(u, b"* FLAGS ("), self.index(u, b"* 2 EXISTS"))
+        # EXAMINE: the FLAGS list grows, PERMANENTFLAGS stays empty.
+        c = self.login()
+        c.cmd("EXAMINE Kw")
+        b.cmd("STORE 1 +FLAGS ($Third)")
+        u, _ = c.cmd("NOOP")
+        self.assertIn(b"$Third", u[self.index(u, b"* FLAGS (")])
+        self.assertIn(b"* OK [PERMANENTFLAGS ()] Read-only mailbox", u)
 
 
 class TestCondstore(StateBase):
