@@ -26,8 +26,10 @@ void MailboxView::load(const store::Snapshot& snap, uint32_t recent_after) {
   pending_expunge.clear();
   keywords.clear();
   for (const auto& m : messages) keywords.insert(m.keywords.begin(), m.keywords.end());
+  // RFC 3501 6.3.2: EXAMINE shows \Recent like SELECT; only the caller's claim differs (it
+  // peeks, so a read-only view takes nothing from other sessions).
   for (const auto& m : messages) {
-    if (m.uid > recent_after && !read_only) recent.insert(m.uid);
+    if (m.uid > recent_after) recent.insert(m.uid);
   }
 }
 

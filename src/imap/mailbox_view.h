@@ -32,7 +32,8 @@ class MailboxView {
   std::set<uint32_t> recent;                 // UIDs that are \Recent in this session
   std::set<std::string> keywords;            // announced in FLAGS (SELECT or later)
 
-  // Loads a snapshot; `recent_after` is the highest UID another session already saw.
+  // Loads a snapshot; `recent_after` is the highest UID another session already saw (claimed
+  // by SELECT, peeked by EXAMINE).
   void load(const store::Snapshot& snap, uint32_t recent_after);
 
   uint32_t exists() const { return static_cast<uint32_t>(messages.size()); }

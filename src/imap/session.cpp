@@ -184,20 +184,22 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   std::vector<std::string> out;
   uint32_t added = view->apply(*changes, sync_options(allow_expunge), out);
   if (added) {
-    uint32_t recent_count = 0;
-    if (!view->read_only) {
-      uint32_t uid_validity = view->uid_validity;
-      uint32_t max_uid = view->max_uid();
-      auto claim = [&account, &name, uid_validity, max_uid] {
-        return RecentTracker::instance().claim(account, name, uid_validity, max_uid);
-      };
-      uint32_t prev = co_await blocking(claim);
-      for (const auto& m : view->messages) {
-        if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
-      }
+    // RFC 3501 2.3.2: new mail is \Recent in the session that is told first. A read-only
+    // (EXAMINE) session shows it as \Recent too but must not take it from the others
+    // (6.3.2): it peeks where SELECT claims.
+    uint32_t uid_validity = view->uid_validity;
+    uint32_t max_uid = view->max_uid();
+    bool read_only = view->read_only;
+    auto track = [&account, &name, uid_validity, max_uid, read_only] {
+      auto& tracker = RecentTracker::instance();
+      return read_only ? tracker.peek(account, name, uid_validity)
+                       : tracker.claim(account, name, uid_validity, max_uid);
+    };
+    uint32_t prev = co_await blocking(track);
+    for (const auto& m : view->messages) {
+      if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
     }
-    recent_count = static_cast<uint32_t>(view->recent.size());
-    out.push_back(std::to_string(recent_count) + " RECENT");
+    out.push_back(std::to_string(view->recent.size()) + " RECENT");
   }
   untagged_lines(out);
 }

@@ -1,5 +1,5 @@
 """What IMAP tells a client about mailbox state (issue 13, conformance review): new
-keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED."""
+keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED, \\Recent under EXAMINE."""
 import os
 import re
 import sys
@@ -171,6 +171,31 @@ class TestCondstore(StateBase):
         self.assertEqual(u, [b"* VANISHED %d" % uids[2]])
         u, _ = w.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % start)
         self.assertIn(b"* VANISHED (EARLIER) %d" % uids[2], u)
+
+
+class TestRecentAndList(StateBase):
+    def test_examine_shows_recent_without_claiming(self):
+        # RFC 3501 6.3.2: EXAMINE returns the same output as SELECT, without losing \Recent.
+        a = self.login()
+        self.fresh(a, "Rx", 1)
+        u, _ = a.cmd("STATUS Rx (RECENT)")
+        self.assertIn(b"RECENT 1", u[0])
+        u, _ = a.cmd("EXAMINE Rx")
+        self.assertIn(b"* 1 RECENT", u)
+        u, _ = a.cmd("FETCH 1 FLAGS")
+        self.assertIn(b"\\Recent", u[0])
+        u, _ = a.cmd("SEARCH RECENT")
+        self.assertEqual(u, [b"* SEARCH 1"])
+        # New mail seen while EXAMINEd is \Recent there too, and still for a SELECT.
+        b = self.login()
+        self.append(b, "Rx", MSG)
+        u, _ = a.cmd("NOOP")
+        self.assertIn(b"* 2 EXISTS", u)
+        self.assertIn(b"* 2 RECENT", u)
+        u, _ = b.cmd("SELECT Rx")
+        self.assertIn(b"* 2 RECENT", u)
+        u, _ = a.cmd("EXAMINE Rx")  # claimed by b now
+        self.assertIn(b"* 0 RECENT", u)
 
 
 if __name__ == "__main__":
