@@ -6,7 +6,6 @@
 
 #include "src/core/address.h"
 #include "src/imap/proto/list_pattern.h"
-#include "src/imap/proto/utf7.h"
 #include "src/imap/session.h"
 #include "src/mime/structure.h"
 
@@ -77,8 +76,9 @@ core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std:
   bool lsub = q.lsub;
   bool subscribed_view = lsub || q.sel_subscribed;
   for (const auto& [name, e] : entries) {
+    std::string wire = Session::mailbox_to_wire(name);
     bool match = false;
-    for (const auto& p : q.patterns) match = match || p.matches(name);
+    for (const auto& p : q.patterns) match = match || p.matches(wire);
     if (!match) continue;
     if (subscribed_view && !e.subscribed && !(lsub && e.child_subscribed) &&
         !(q.recursive && e.child_subscribed))
@@ -105,7 +105,7 @@ core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std:
       attrs = "\\Noselect";  // RFC 3501 6.3.9: a parent of subscribed names
     }
     ListRow row;
-    row.line = (lsub ? "LSUB (" : "LIST (") + attrs + ") \"/\" " + quoted_name(name);
+    row.line = (lsub ? "LSUB (" : "LIST (") + attrs + ") \"/\" " + mime::imap_string(wire);
     if (q.recursive && e.child_subscribed && !e.subscribed)
       row.line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
     if (q.ret_status && e.exists) row.status = name;
@@ -137,8 +137,10 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
       co_return Reply::bad("Unknown LIST return option " + o);
   }
 
-  auto ref = proto::mutf7_to_utf8(cmd.args[0]);
-  if (!ref) co_return Reply::bad("Reference is not valid modified UTF-7");
+  // RFC 3501 9: list-mailbox is any string, so reference and patterns are matched as sent,
+  // against the names in their wire form (modified UTF-7, which Mailroom writes canonically):
+  // one that is not valid modified UTF-7 simply matches nothing.
+  const std::string& ref = cmd.args[0];
   if (!q.lsub && cmd.patterns.size() == 1 && cmd.patterns[0].empty() && !cmd.list_extended) {
     // RFC 3501 6.3.8: the hierarchy delimiter and root name.
     s.untagged("LIST (\\Noselect) \"/\" \"\"");
@@ -147,11 +149,8 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
   if (cmd.patterns.size() > kMaxPatterns)
     co_return Reply::bad("Too many LIST patterns (at most " + std::to_string(kMaxPatterns) + ")");
   for (const auto& p : cmd.patterns) {
-    auto u = proto::mutf7_to_utf8(p);
-    if (!u) co_return Reply::bad("Pattern is not valid modified UTF-7");
-    if (u->empty()) continue;
-    std::string full =
-        (*u)[0] == '/' || ref->empty() ? *u : (ref->back() == '/' ? *ref + *u : *ref + "/" + *u);
+    if (p.empty()) continue;
+    std::string full = p[0] == '/' || ref.empty() ? p : (ref.back() == '/' ? ref : ref + "/") + p;
     if (full.size() > proto::ListPattern::kMaxLength)
       co_return Reply::bad("LIST pattern too long (at most " +
                            std::to_string(proto::ListPattern::kMaxLength) + " octets)");

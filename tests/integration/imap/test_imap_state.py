@@ -1,5 +1,6 @@
 """What IMAP tells a client about mailbox state (issue 13, conformance review): new
-keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED, \\Recent under EXAMINE."""
+keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED, \\Recent under EXAMINE,
+LIST patterns."""
 import os
 import re
 import sys
@@ -196,6 +197,21 @@ class TestRecentAndList(StateBase):
         self.assertIn(b"* 2 RECENT", u)
         u, _ = a.cmd("EXAMINE Rx")  # claimed by b now
         self.assertIn(b"* 0 RECENT", u)
+
+    def test_list_patterns_are_matched_as_sent(self):
+        # RFC 3501 9: list-mailbox is any string; one that names nothing matches nothing.
+        w = self.login()
+        w.cmd("CREATE &U,BTFw-/Sub")
+        for cmd in ['LIST "" "&"', 'LIST "" "Foo&*"', 'LIST "&" "*"', 'LSUB "" "&*&"']:
+            u, t = w.cmd(cmd)
+            self.assertEqual(u, [], cmd)
+            self.assertRegex(t, rb"^T\d+ OK ", cmd)
+        u, _ = w.cmd('LIST "" "&U,BTFw-/%"')
+        self.assertEqual(u, [b'* LIST (\\HasNoChildren) "/" "&U,BTFw-/Sub"'])
+        u, _ = w.cmd('LIST "&U,BTFw-" "%"')
+        self.assertEqual(u, [b'* LIST (\\HasNoChildren) "/" "&U,BTFw-/Sub"'])
+        u, _ = w.cmd('LIST "" "&U*"')
+        self.assertEqual(len(u), 2, u)
 
 
 if __name__ == "__main__":
