@@ -99,7 +99,8 @@ core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std:
     }
     if (!lsub) add(e.has_children ? "\\HasChildren" : "\\HasNoChildren");
     if ((subscribed_view || q.ret_subscribed) && e.subscribed && !lsub) add("\\Subscribed");
-    if (e.use != store::SpecialUse::none && e.use != store::SpecialUse::inbox)
+    // RFC 6154 2: special-use attributes are returned in LIST responses, not LSUB.
+    if (!lsub && e.use != store::SpecialUse::none && e.use != store::SpecialUse::inbox)
       add(store::special_use_attribute(e.use));
     if (lsub && !e.subscribed) {
       attrs = "\\Noselect";  // RFC 3501 6.3.9: a parent of subscribed names

@@ -1,6 +1,6 @@
 """What IMAP tells a client about mailbox state (issue 13, conformance review): new
 keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED, \\Recent under EXAMINE,
-LIST patterns."""
+LIST patterns and LSUB attributes."""
 import os
 import re
 import sys
@@ -212,6 +212,17 @@ class TestRecentAndList(StateBase):
         self.assertEqual(u, [b'* LIST (\\HasNoChildren) "/" "&U,BTFw-/Sub"'])
         u, _ = w.cmd('LIST "" "&U*"')
         self.assertEqual(len(u), 2, u)
+
+    def test_lsub_has_no_special_use_attributes(self):
+        # RFC 6154 2: special-use attributes are LIST's.
+        w = self.login()
+        u, _ = w.cmd('LIST "" "*"')
+        sent = [l for l in u if b"\\Sent" in l][0].rsplit(b" ", 1)[1]
+        w.cmd(b"SUBSCRIBE " + sent)
+        u, _ = w.cmd(b'LSUB "" ' + sent)
+        self.assertEqual(u, [b'* LSUB () "/" ' + sent])
+        u, _ = w.cmd(b'LIST (SUBSCRIBED) "" ' + sent)
+        self.assertIn(b"\\Sent", u[0])
 
 
 if __name__ == "__main__":
