@@ -1,6 +1,6 @@
 """What IMAP tells a client about mailbox state (issue 13, conformance review): new
 keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED, \\Recent under EXAMINE,
-LIST patterns and LSUB attributes."""
+LIST patterns and LSUB attributes; quota roots (issue 24)."""
 import os
 import re
 import sys
@@ -223,6 +223,30 @@ class TestRecentAndList(StateBase):
         self.assertEqual(u, [b'* LSUB () "/" ' + sent])
         u, _ = w.cmd(b'LIST (SUBSCRIBED) "" ' + sent)
         self.assertIn(b"\\Sent", u[0])
+
+
+class TestQuotaRoot(StateBase):
+    def test_account_without_quota_has_no_quota_root(self):
+        # RFC 9208 4.3.1: a QUOTA response lists at least one resource; 4.2.2: QUOTAROOT may
+        # name no root.
+        w = self.login()
+        u, t = w.cmd("GETQUOTAROOT INBOX")
+        self.assertEqual(u, [b'* QUOTAROOT "INBOX"'])
+        self.assertRegex(t, rb"^T\d+ OK ")
+        u, t = w.cmd('GETQUOTA ""')
+        self.assertEqual(u, [])
+        self.assertRegex(t, rb"^T\d+ NO \[NONEXISTENT\] ")
+
+    def test_account_with_quota(self):
+        if not hasattr(self.m, "ctl"):
+            self.skipTest("quotas come from the directory (mailroomd only)")
+        self.m.ctl("user", "add", "carol@example.com", "--password", "pw",
+                   "--quota-bytes", "1M")
+        w = self.login("carol", "pw")
+        u, _ = w.cmd("GETQUOTAROOT INBOX")
+        self.assertEqual(u, [b'* QUOTAROOT "INBOX" ""', b'* QUOTA "" (STORAGE 0 1024)'])
+        u, _ = w.cmd('GETQUOTA ""')
+        self.assertEqual(u, [b'* QUOTA "" (STORAGE 0 1024)'])
 
 
 if __name__ == "__main__":
