@@ -71,17 +71,34 @@ std::string format_batch(store::MailStore& store, const std::string& account,
     };
     for (const auto& a : atts) {
       switch (a.item) {
-        case proto::FetchItem::uid: add("UID " + std::to_string(it.meta.uid)); break;
-        case proto::FetchItem::flags: add("FLAGS " + it.flags); break;
-        case proto::FetchItem::internaldate:
-          add("INTERNALDATE \"" + format_internal_date(it.meta.internal_date, it.meta.internal_tz) + "\"");
+        case proto::FetchItem::uid:
+          add("UID " + std::to_string(it.meta.uid));
           break;
-        case proto::FetchItem::rfc822_size: add("RFC822.SIZE " + std::to_string(it.meta.size)); break;
-        case proto::FetchItem::modseq: add("MODSEQ (" + std::to_string(it.meta.modseq) + ")"); break;
-        case proto::FetchItem::envelope: add("ENVELOPE " + facts.envelope); break;
-        case proto::FetchItem::bodystructure: add("BODYSTRUCTURE " + facts.bodystructure); break;
-        case proto::FetchItem::body: add("BODY " + facts.body); break;
-        case proto::FetchItem::rfc822: add("RFC822 " + literal(message)); break;
+        case proto::FetchItem::flags:
+          add("FLAGS " + it.flags);
+          break;
+        case proto::FetchItem::internaldate:
+          add("INTERNALDATE \"" + format_internal_date(it.meta.internal_date, it.meta.internal_tz) +
+              "\"");
+          break;
+        case proto::FetchItem::rfc822_size:
+          add("RFC822.SIZE " + std::to_string(it.meta.size));
+          break;
+        case proto::FetchItem::modseq:
+          add("MODSEQ (" + std::to_string(it.meta.modseq) + ")");
+          break;
+        case proto::FetchItem::envelope:
+          add("ENVELOPE " + facts.envelope);
+          break;
+        case proto::FetchItem::bodystructure:
+          add("BODYSTRUCTURE " + facts.bodystructure);
+          break;
+        case proto::FetchItem::body:
+          add("BODY " + facts.body);
+          break;
+        case proto::FetchItem::rfc822:
+          add("RFC822 " + literal(message));
+          break;
         case proto::FetchItem::rfc822_header: {
           const auto& h = facts.root.header;
           add("RFC822.HEADER " + literal(std::string_view(message).substr(h.begin, h.size())));
@@ -160,10 +177,17 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         need_facts = need_message = true;
         sets_seen = sets_seen || !a.peek;
         break;
-      case proto::FetchItem::uid: has_uid = true; break;
-      case proto::FetchItem::flags: has_flags = true; break;
-      case proto::FetchItem::modseq: has_modseq = true; break;
-      default: break;
+      case proto::FetchItem::uid:
+        has_uid = true;
+        break;
+      case proto::FetchItem::flags:
+        has_flags = true;
+        break;
+      case proto::FetchItem::modseq:
+        has_modseq = true;
+        break;
+      default:
+        break;
     }
   }
   if (cmd.uid && !has_uid) {  // RFC 3501 6.4.8: UID FETCH always returns UID
@@ -182,7 +206,9 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
 
   if (cmd.vanished) {
     uint64_t since = *cmd.changed_since;
-    auto fn1 = [&s, &account, &mailbox, since] { return s.services.store->changes_since(account, mailbox, since); };
+    auto fn1 = [&s, &account, &mailbox, since] {
+      return s.services.store->changes_since(account, mailbox, since);
+    };
     auto ch = co_await s.blocking(fn1);
     if (ch) {
       std::vector<uint32_t> gone;
@@ -212,7 +238,9 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     if (!req.uids.empty()) {
       req.op = store::FlagOp::add;
       req.flags = store::kSeen;
-      auto fn2 = [&s, &account, &mailbox, &req] { return s.services.store->store_flags(account, mailbox, req); };
+      auto fn2 = [&s, &account, &mailbox, &req] {
+        return s.services.store->store_flags(account, mailbox, req);
+      };
       auto r = co_await s.blocking(fn2);
       if (r) {
         for (const auto& m : r->updated) {
@@ -233,16 +261,15 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       it.meta = *m;
       it.seq = s.view->seq_of(m->uid);
       it.flags = s.view->flags_of(*m);
-      bool seen_now =
-          std::find(newly_seen.begin(), newly_seen.end(), m->uid) != newly_seen.end();
+      bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), m->uid) != newly_seen.end();
       it.add_flags = seen_now && !has_flags;
       it.add_uid = seen_now && s.condstore && !has_uid && !cmd.uid;
       it.add_modseq = seen_now && s.condstore && !has_modseq && !cmd.changed_since;
       items.push_back(std::move(it));
     }
-    auto fn3 = [&s, &account, &mailbox, &items, &atts, need_facts,
-                                             need_message] {
-      return format_batch(*s.services.store, account, mailbox, items, atts, need_facts, need_message);
+    auto fn3 = [&s, &account, &mailbox, &items, &atts, need_facts, need_message] {
+      return format_batch(*s.services.store, account, mailbox, items, atts, need_facts,
+                          need_message);
     };
     std::string text = co_await s.blocking(fn3);
     s.queue(text);

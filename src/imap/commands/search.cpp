@@ -54,7 +54,8 @@ struct Loaded {
   const std::string& header() {
     if (!header_text) {
       const auto& r = f().root.header;
-      std::string_view h = std::string_view(msg()).substr(0, std::min<uint64_t>(r.end, msg().size()));
+      std::string_view h =
+          std::string_view(msg()).substr(0, std::min<uint64_t>(r.end, msg().size()));
       header_text = mime::fold_case(mime::decode_header_text(h));
     }
     return *header_text;
@@ -99,34 +100,51 @@ struct Evaluator {
   bool eval(const proto::SearchKey& k, Loaded& l) {
     const auto& m = l.c.meta;
     switch (k.op) {
-      case Op::all: return true;
+      case Op::all:
+        return true;
       case Op::and_:
         for (const auto& c : k.children) {
           if (!eval(c, l)) return false;
         }
         return true;
-      case Op::or_: return eval(k.children[0], l) || eval(k.children[1], l);
-      case Op::not_: return !eval(k.children[0], l);
-      case Op::seqset: return k.set.contains(l.c.seq, exists);
-      case Op::uidset: return k.set.contains(m.uid, max_uid);
-      case Op::flag: return (m.flags & k.flag) != 0;
-      case Op::not_flag: return (m.flags & k.flag) == 0;
+      case Op::or_:
+        return eval(k.children[0], l) || eval(k.children[1], l);
+      case Op::not_:
+        return !eval(k.children[0], l);
+      case Op::seqset:
+        return k.set.contains(l.c.seq, exists);
+      case Op::uidset:
+        return k.set.contains(m.uid, max_uid);
+      case Op::flag:
+        return (m.flags & k.flag) != 0;
+      case Op::not_flag:
+        return (m.flags & k.flag) == 0;
       case Op::keyword:
       case Op::not_keyword: {
         bool has = false;
         for (const auto& kw : m.keywords) has = has || core::iequals(kw, k.value);
         return k.op == Op::keyword ? has : !has;
       }
-      case Op::new_: return l.c.recent && !(m.flags & store::kSeen);
-      case Op::old: return !l.c.recent;
-      case Op::recent: return l.c.recent;
-      case Op::not_recent: return !l.c.recent;
-      case Op::larger: return m.size > k.number;
-      case Op::smaller: return m.size < k.number;
-      case Op::modseq: return m.modseq >= k.number;
-      case Op::before: return day_of(m.internal_date, m.internal_tz) < k.date;
-      case Op::on: return day_of(m.internal_date, m.internal_tz) == k.date;
-      case Op::since: return day_of(m.internal_date, m.internal_tz) >= k.date;
+      case Op::new_:
+        return l.c.recent && !(m.flags & store::kSeen);
+      case Op::old:
+        return !l.c.recent;
+      case Op::recent:
+        return l.c.recent;
+      case Op::not_recent:
+        return !l.c.recent;
+      case Op::larger:
+        return m.size > k.number;
+      case Op::smaller:
+        return m.size < k.number;
+      case Op::modseq:
+        return m.modseq >= k.number;
+      case Op::before:
+        return day_of(m.internal_date, m.internal_tz) < k.date;
+      case Op::on:
+        return day_of(m.internal_date, m.internal_tz) == k.date;
+      case Op::since:
+        return day_of(m.internal_date, m.internal_tz) >= k.date;
       case Op::sent_before:
       case Op::sent_on:
       case Op::sent_since: {
@@ -135,7 +153,9 @@ struct Evaluator {
         const auto& f = l.f();
         if (!f.has_sent_date) return false;
         int64_t d = day_of(f.sent_date, f.sent_tz);
-        return k.op == Op::sent_before ? d < k.date : k.op == Op::sent_on ? d == k.date : d >= k.date;
+        return k.op == Op::sent_before ? d < k.date
+               : k.op == Op::sent_on   ? d == k.date
+                                       : d >= k.date;
       }
       case Op::field: {
         // RFC 3501 6.4.4: FROM/TO/CC/BCC search the envelope's address lists (their search
@@ -150,7 +170,8 @@ struct Evaluator {
         // RFC 3501 6.4.4 HEADER: the field's own text, also for From or Subject.
         const auto& f = l.f();
         const auto& r = f.root.header;
-        std::string_view h = std::string_view(l.msg()).substr(0, std::min<uint64_t>(r.end, l.msg().size()));
+        std::string_view h =
+            std::string_view(l.msg()).substr(0, std::min<uint64_t>(r.end, l.msg().size()));
         for (const auto& v : mime::header_values(h, k.field)) {
           // RFC 3501: an empty string matches every message that has the field.
           if (k.value.empty() || contains(mime::fold_case(mime::decode_header_text(v)), k.value))
@@ -158,8 +179,10 @@ struct Evaluator {
         }
         return false;
       }
-      case Op::body: return contains(l.body(), k.value);
-      case Op::text: return contains(l.header(), k.value) || contains(l.body(), k.value);
+      case Op::body:
+        return contains(l.body(), k.value);
+      case Op::text:
+        return contains(l.header(), k.value) || contains(l.body(), k.value);
     }
     return false;
   }
@@ -202,9 +225,9 @@ struct Row {
 void fill_sort_keys(Row& r, const std::vector<std::pair<std::string, bool>>& criteria) {
   for (const auto& [key, reverse] : criteria) {
     if (key == "SUBJECT") r.subject_key = base_subject(r.facts.subject).text;
-    else if (key == "FROM") r.from_key = mime::casemap_key(r.facts.sort_from);
-    else if (key == "TO") r.to_key = mime::casemap_key(r.facts.sort_to);
-    else if (key == "CC") r.cc_key = mime::casemap_key(r.facts.sort_cc);
+    if (key == "FROM") r.from_key = mime::casemap_key(r.facts.sort_from);
+    if (key == "TO") r.to_key = mime::casemap_key(r.facts.sort_to);
+    if (key == "CC") r.cc_key = mime::casemap_key(r.facts.sort_cc);
   }
 }
 
@@ -240,8 +263,9 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   }
   if (!error.empty() || !prepare(c.search, charset, error)) {
     if (error == "unknown")
-      co_return Reply::no("[BADCHARSET (UTF-8 US-ASCII BIG5 GB2312 GBK GB18030 ISO-8859-1)] "
-                          "Unsupported charset");
+      co_return Reply::no(
+          "[BADCHARSET (UTF-8 US-ASCII BIG5 GB2312 GBK GB18030 ISO-8859-1)] "
+          "Unsupported charset");
     co_return Reply::bad("Search string is not valid in charset " + c.charset);
   }
   bool modseq = uses_modseq(c.search);
@@ -256,18 +280,18 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   std::string mailbox = s.view->name;
   Evaluator ev{s.view->exists(), s.view->max_uid()};
   auto fn1 = [&s, &account, &mailbox, &cands, &c, &ev, sort_or_thread]() {
-        std::vector<Row> out;
-        for (const auto& cand : cands) {
-          Loaded l{*s.services.store, account, mailbox, cand, {}, {}, {}, {}};
-          if (!ev.eval(c.search, l)) continue;
-          Row r;
-          r.c = cand;
-          if (sort_or_thread) r.facts = l.f();
-          fill_sort_keys(r, c.sort);
-          out.push_back(std::move(r));
-        }
-        return out;
-      };
+    std::vector<Row> out;
+    for (const auto& cand : cands) {
+      Loaded l{*s.services.store, account, mailbox, cand, {}, {}, {}, {}};
+      if (!ev.eval(c.search, l)) continue;
+      Row r;
+      r.c = cand;
+      if (sort_or_thread) r.facts = l.f();
+      fill_sort_keys(r, c.sort);
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
   std::vector<Row> rows = co_await s.blocking(fn1);
 
   if (c.name == "SORT") {
@@ -277,13 +301,21 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
       for (const auto& [key, rev] : c.sort) {
         int cmp = 0;
-        if (key == "ARRIVAL") cmp = (a.c.meta.internal_date > b.c.meta.internal_date) - (a.c.meta.internal_date < b.c.meta.internal_date);
-        else if (key == "DATE") cmp = (date(a) > date(b)) - (date(a) < date(b));
-        else if (key == "SIZE") cmp = (a.c.meta.size > b.c.meta.size) - (a.c.meta.size < b.c.meta.size);
-        else if (key == "FROM") cmp = a.from_key.compare(b.from_key);
-        else if (key == "TO") cmp = a.to_key.compare(b.to_key);
-        else if (key == "CC") cmp = a.cc_key.compare(b.cc_key);
-        else if (key == "SUBJECT") cmp = a.subject_key.compare(b.subject_key);
+        if (key == "ARRIVAL")
+          cmp = (a.c.meta.internal_date > b.c.meta.internal_date) -
+                (a.c.meta.internal_date < b.c.meta.internal_date);
+        else if (key == "DATE")
+          cmp = (date(a) > date(b)) - (date(a) < date(b));
+        else if (key == "SIZE")
+          cmp = (a.c.meta.size > b.c.meta.size) - (a.c.meta.size < b.c.meta.size);
+        else if (key == "FROM")
+          cmp = a.from_key.compare(b.from_key);
+        else if (key == "TO")
+          cmp = a.to_key.compare(b.to_key);
+        else if (key == "CC")
+          cmp = a.cc_key.compare(b.cc_key);
+        else if (key == "SUBJECT")
+          cmp = a.subject_key.compare(b.subject_key);
         if (cmp != 0) return rev ? cmp > 0 : cmp < 0;
       }
       return a.c.seq < b.c.seq;

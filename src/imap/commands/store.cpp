@@ -12,7 +12,7 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   if (cmd.unchanged_since) s.enable_condstore();
   store::StoreFlagsRequest req;
   req.uids = uids;
-  req.op = cmd.store_mode == '+' ? store::FlagOp::add
+  req.op = cmd.store_mode == '+'   ? store::FlagOp::add
            : cmd.store_mode == '-' ? store::FlagOp::remove
                                    : store::FlagOp::replace;
   req.flags = cmd.flags;
@@ -21,7 +21,9 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   std::string account = s.principal.account_id;
   std::string mailbox = s.view->name;
   if (!uids.empty()) {
-    auto fn1 = [&s, &account, &mailbox, &req] { return s.services.store->store_flags(account, mailbox, req); };
+    auto fn1 = [&s, &account, &mailbox, &req] {
+      return s.services.store->store_flags(account, mailbox, req);
+    };
     auto r = co_await s.blocking(fn1);
     if (!r) co_return Session::store_error(r.status());
     SyncOptions o = s.sync_options(false);

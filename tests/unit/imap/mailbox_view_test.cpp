@@ -1,8 +1,8 @@
 // The selected-mailbox bookkeeping: sequence numbers, deferred EXPUNGE (RFC 3501 7.4.1),
 // VANISHED (RFC 7162), \Recent and the compact UID sets of COPYUID/ESEARCH.
-#include <gtest/gtest.h>
-
 #include "src/imap/mailbox_view.h"
+
+#include <gtest/gtest.h>
 
 namespace mailroom::imap {
 namespace {
@@ -95,11 +95,12 @@ TEST(MailboxView, NewKeywordsAreAnnouncedFirstAndOnce) {
   c.changed[1].keywords = {"$New"};
   std::vector<std::string> out;
   v.apply(c, SyncOptions{}, out);
-  EXPECT_EQ(out, (std::vector<std::string>{
-                     "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 $New)",
-                     "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 $New "
-                     "\\*)] Flags permitted",
-                     "1 FETCH (FLAGS ($Label1))", "3 EXISTS"}));
+  EXPECT_EQ(out,
+            (std::vector<std::string>{
+                "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 $New)",
+                "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 $New "
+                "\\*)] Flags permitted",
+                "1 FETCH (FLAGS ($Label1))", "3 EXISTS"}));
   out.clear();
   c.changed = {meta(2, 22)};
   c.changed[0].keywords = {"$Label1"};

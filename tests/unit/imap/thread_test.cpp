@@ -38,7 +38,9 @@ TEST(BaseSubject, RemovesLeadersTrailersAndBlobs) {
 
 TEST(BaseSubject, UnicodeCasemapOrder) {
   // RFC 5051: "é" is "E" + U+0301 (before "F"); "_" (0x5F) sorts after the titlecase letters.
-  EXPECT_EQ(base_subject("éclair").text, "E\xcc\x81" "CLAIR");
+  EXPECT_EQ(base_subject("éclair").text,
+            "E\xcc\x81"
+            "CLAIR");
   EXPECT_LT(base_subject("éclair").text, base_subject("fish").text);
   EXPECT_LT(base_subject("Zebra").text, base_subject("_private").text);
   EXPECT_EQ(base_subject("Re: Ärger").text, base_subject("ärger").text);
@@ -91,7 +93,8 @@ TEST(ThreadReferences, SortsBySentDateThenSequence) {
 }
 
 TEST(ThreadReferences, SurvivesLoopsDuplicatesAndGarbage) {
-  std::vector<ThreadItem> v = {msg(1, 100, "a", "<a@x>", "<b@x>"), msg(2, 200, "b", "<b@x>", "<a@x>")};
+  std::vector<ThreadItem> v = {msg(1, 100, "a", "<a@x>", "<b@x>"),
+                               msg(2, 200, "b", "<b@x>", "<a@x>")};
   std::string t = thread_references(v);
   EXPECT_NE(t.find('1'), std::string::npos);
   EXPECT_NE(t.find('2'), std::string::npos);
