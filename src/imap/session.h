@@ -55,7 +55,7 @@ class Session {
   State state = State::not_authenticated;
   auth::Principal principal;
   std::optional<MailboxView> view;  // set in State::selected
-  bool condstore = false;           // CONDSTORE enabled (RFC 7162 3.1)
+  bool condstore = false;           // CONDSTORE enabled (RFC 7162 3.1): see enable_condstore
   bool qresync = false;             // QRESYNC enabled (RFC 7162 3.2)
   bool current_uid = false;         // the running command is a UID command
 
@@ -92,6 +92,11 @@ class Session {
   static std::string mailbox_to_wire(const std::string& utf8);
   // An IMAP reply for a store error ("[TRYCREATE] ..." etc.).
   static Reply store_error(const core::Status& status, bool trycreate = false);
+
+  // The first CONDSTORE-enabling command (RFC 7162 3.1: ENABLE, SELECT/EXAMINE (CONDSTORE),
+  // STATUS (HIGHESTMODSEQ), FETCH/SEARCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE) sets the flag;
+  // with a mailbox selected it also queues OK [HIGHESTMODSEQ] (call before the command's data).
+  void enable_condstore();
 
   // Sets the selected mailbox (State::selected) and starts watching it.
   void select(MailboxView view);

@@ -15,7 +15,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   }
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
-  if (cmd.condstore) s.condstore = true;
+  if (cmd.condstore) s.enable_condstore();  // not selected now: HIGHESTMODSEQ comes below
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
   auto fn1 = [&s, &account, &mailbox] { return s.services.store->snapshot(account, mailbox); };
@@ -36,9 +36,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   view.load(*snap, recent_after);
 
   s.untagged("FLAGS " + view.mailbox_flags());
-  s.untagged(examine ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
-                     : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
-                       "Flags permitted");
+  s.untagged(view.permanent_flags_line());
   s.untagged(std::to_string(view.exists()) + " EXISTS");
   s.untagged(std::to_string(view.recent.size()) + " RECENT");
   for (uint32_t i = 0; i < view.messages.size(); ++i) {
