@@ -173,7 +173,7 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   std::string name = view->name;
   uint64_t since = view->highest_modseq;
   auto fn1 = [this, &account, &name, since] { return services.store->changes_since(account, name, since); };
-  auto changes = co_await blocking(fn1);
+  auto changes = co_await net::blocking(*services.workers, fn1);
   if (!changes.is_ok()) {
     if (watch_) watch_->signal->changed = true;  // ask again after the next command
     MR_LOG_WARN("event=imap_sync_failed session={} detail={}", conn.info().session_id,
@@ -195,7 +195,7 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
       return read_only ? tracker.peek(account, name, uid_validity)
                        : tracker.claim(account, name, uid_validity, max_uid);
     };
-    uint32_t prev = co_await blocking(track);
+    uint32_t prev = co_await net::blocking(*services.workers, track);
     for (const auto& m : view->messages) {
       if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
     }

@@ -67,17 +67,6 @@ class Session {
   void untagged_lines(const std::vector<std::string>& lines);
   asio::awaitable<bool> flush();
 
-  // Runs `f` on the worker pool (every store/directory call goes through here). The optional
-  // wrapper: WorkerPool::run needs a default-constructible result and core::Result is not.
-  // `f` is a named lambda taken by reference (GCC 12 mishandles lambdas with captures passed
-  // by value, or temporaries, inside co_await expressions).
-  template <class F>
-  asio::awaitable<std::invoke_result_t<F&>> blocking(F& f) {
-    using R = std::invoke_result_t<F&>;
-    auto call = [&f]() -> std::optional<R> { return f(); };
-    std::optional<R> r = co_await services.workers->run(call);
-    co_return std::move(*r);
-  }
 
   // Connection access without pulling Asio's SSL headers into every command file.
   void queue(std::string_view data);

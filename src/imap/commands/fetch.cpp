@@ -209,7 +209,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     auto fn1 = [&s, &account, &mailbox, since] {
       return s.services.store->changes_since(account, mailbox, since);
     };
-    auto ch = co_await s.blocking(fn1);
+    auto ch = co_await net::blocking(*s.services.workers, fn1);
     if (ch) {
       std::vector<uint32_t> gone;
       // "*" reaches past the highest UID left: resynchronizing clients send "1:*" to learn
@@ -241,7 +241,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       auto fn2 = [&s, &account, &mailbox, &req] {
         return s.services.store->store_flags(account, mailbox, req);
       };
-      auto r = co_await s.blocking(fn2);
+      auto r = co_await net::blocking(*s.services.workers, fn2);
       if (r) {
         for (const auto& m : r->updated) {
           if (store::MessageMeta* v = s.view->by_uid(m.uid)) *v = m;
@@ -271,7 +271,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       return format_batch(*s.services.store, account, mailbox, items, atts, need_facts,
                           need_message);
     };
-    std::string text = co_await s.blocking(fn3);
+    std::string text = co_await net::blocking(*s.services.workers, fn3);
     s.queue(text);
     if (!co_await s.flush()) {
       Reply r = Reply::no("Connection lost");

@@ -160,7 +160,7 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
 
   std::string account = s.principal.account_id;
   auto compute = [&s, &account, &q] { return list_rows(*s.services.store, account, q); };
-  auto rows = co_await s.blocking(compute);
+  auto rows = co_await net::blocking(*s.services.workers, compute);
   if (!rows) co_return Session::store_error(rows.status());
   if (q.ret_status && std::find(cmd.status_items.begin(), cmd.status_items.end(),
                                 "HIGHESTMODSEQ") != cmd.status_items.end())
@@ -187,7 +187,7 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
   auto fn3 = [&s, &account, &mailbox] {
     return s.services.store->mailbox_status(account, mailbox);
   };
-  auto info = co_await s.blocking(fn3);
+  auto info = co_await net::blocking(*s.services.workers, fn3);
   if (!info) co_return std::nullopt;
   uint32_t recent = 0;
   if (want_recent) {
@@ -201,7 +201,7 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
       }
       return n;
     };
-    recent = co_await s.blocking(count_recent);
+    recent = co_await net::blocking(*s.services.workers, count_recent);
   }
   std::string out = "(";
   for (const auto& it : items) {
@@ -240,7 +240,7 @@ asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   auto fn5 = [&s, &account, &mailbox] {
     return s.services.store->mailbox_status(account, mailbox);
   };
-  auto info = co_await s.blocking(fn5);
+  auto info = co_await net::blocking(*s.services.workers, fn5);
   if (!info) co_return Session::store_error(info.status());
   auto data = co_await status_data(s, mailbox, cmd.status_items);
   if (!data) co_return Reply::no("[NONEXISTENT] Mailbox does not exist");

@@ -42,7 +42,7 @@ asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
     auto fn1 = [&s, &account, &mailbox] {
       return s.services.store->mailbox_status(account, mailbox);
     };
-    auto st = co_await s.blocking(fn1);
+    auto st = co_await net::blocking(*s.services.workers, fn1);
     if (!st) co_return Session::store_error(st.status());
   }
   auto fn2 = [&s, &account] {
@@ -64,7 +64,7 @@ asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
     }
     return r;
   };
-  Quota q = co_await s.blocking(fn2);
+  Quota q = co_await net::blocking(*s.services.workers, fn2);
   if (!q.status) co_return Session::store_error(q.status);
   std::string res = resources(q);
   // RFC 9208 4.3.1 and 9: a QUOTA response lists at least one resource (quota_list), so

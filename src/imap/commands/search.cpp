@@ -292,7 +292,7 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     }
     return out;
   };
-  std::vector<Row> rows = co_await s.blocking(fn1);
+  std::vector<Row> rows = co_await net::blocking(*s.services.workers, fn1);
 
   if (c.name == "SORT") {
     auto date = [](const Row& r) {

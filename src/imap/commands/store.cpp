@@ -24,7 +24,7 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
     auto fn1 = [&s, &account, &mailbox, &req] {
       return s.services.store->store_flags(account, mailbox, req);
     };
-    auto r = co_await s.blocking(fn1);
+    auto r = co_await net::blocking(*s.services.workers, fn1);
     if (!r) co_return Session::store_error(r.status());
     SyncOptions o = s.sync_options(false);
     std::vector<std::string> announce;

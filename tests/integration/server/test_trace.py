@@ -34,6 +34,10 @@ class TraceTest(unittest.TestCase):
             c.login("alice@example.com", PASSWORD)
             c.select("INBOX")
             c.logout()
+            # IMAP AUTHENTICATE with the response in a continuation (RFC 3501 6.2.2).
+            c = imaplib.IMAP4("127.0.0.1", m.port("imap"))
+            c.authenticate("PLAIN", lambda _: b"\0alice@example.com\0" + PASSWORD.encode())
+            c.logout()
             s = smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=15)
             s.starttls(context=m.ssl_context())
             s.ehlo("t")
