@@ -321,6 +321,9 @@ struct StoreOptions {
   size_t max_mailbox_name = 255;
   size_t open_users_cache = 1024;  // index handles kept open
   std::shared_ptr<Fs> fs;          // null: the real file system (tests inject faults)
+  // The SQLite VFS the indexes are opened with; empty: SQLite's default. Tests register a
+  // VFS that can drop what was not synced (tests/unit/store/fault_vfs.h).
+  std::string sqlite_vfs;
 
   // Test hooks of the group commit of appends (store_messages.cpp); empty in production.
   //  on_append_queued: an append joined its user's queue, where `waiting` appends now wait.
