@@ -31,6 +31,10 @@ build: debug
 test: debug
 	scripts/run-tests $(DEBUG_DIR)
 
+# Only the unit tests (ctest label "unit": no mailroomd, no slapd, no mariadbd).
+unit-test: debug
+	scripts/run-tests $(DEBUG_DIR) -L unit
+
 demo: release
 	scripts/demo $(RELEASE_DIR)/bin
 

@@ -46,7 +46,13 @@ bool directory_backend_built_in(const std::string& name) {
 
 core::Result<std::shared_ptr<Directory>> open_directory(core::ConfigSection& section,
                                                         const std::string& data_dir) {
+  std::string configured = section.get_string("backend", "local");
   std::string backend = section.get_choice("backend", "local", {"local", "ldap", "sql"});
+  if (backend != configured) {
+    // Never the default instead: a server meant to ask LDAP must not start on a local file.
+    return core::invalid_argument("directory.backend: \"" + configured +
+                                  "\" is not one of: local, ldap, sql");
+  }
   CredentialCacheOptions cache;
   cache.path = data_dir + "/credential-cache.db";
   cache.ttl_seconds = section.get_seconds("credential_cache_ttl", 0);

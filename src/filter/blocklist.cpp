@@ -99,12 +99,13 @@ core::Status write_blocklist(const std::string& path, const std::vector<BlockEnt
   return core::Status::ok();
 }
 
-Blocklist::Blocklist(std::string path) : path_(std::move(path)) {}
+Blocklist::Blocklist(std::string path, Clock clock)
+    : path_(std::move(path)), clock_(std::move(clock)) {}
 Blocklist::~Blocklist() = default;
 
 std::shared_ptr<const Blocklist::Compiled> Blocklist::current() {
   std::lock_guard lock(mu_);
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_ ? clock_() : std::chrono::steady_clock::now();
   if (compiled_ && now - checked_ < kRecheck) return compiled_;
   checked_ = now;
   std::string stamp = file_stamp(path_);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,7 +41,9 @@ class Blocklist {
   // How soon a change to the file is seen by the server.
   static constexpr std::chrono::milliseconds kRecheck{500};
 
-  explicit Blocklist(std::string path);
+  // Tests pass a clock to step over kRecheck without waiting; empty: steady_clock::now.
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  explicit Blocklist(std::string path, Clock clock = {});
   ~Blocklist();
 
   bool blocks_ip(const std::string& ip);
@@ -53,6 +56,7 @@ class Blocklist {
   std::shared_ptr<const Compiled> current();
 
   std::string path_;
+  Clock clock_;
   std::mutex mu_;
   std::shared_ptr<const Compiled> compiled_;
   std::string stamp_;  // mtime/size/inode of the loaded file

@@ -42,7 +42,8 @@ std::string AccountSweep::file_stamp() const {
 
 std::size_t AccountSweep::sweep() {
   std::size_t closed = 0;
-  for (const std::string& id : tracker_->control()->accounts()) {
+  const auto accounts = tracker_->control()->accounts();
+  for (const std::string& id : accounts) {
     auto account = directory_->find_account_by_id(id);
     const char* reason = nullptr;
     if (!account && account.code() == core::Code::not_found) {
@@ -55,6 +56,9 @@ std::size_t AccountSweep::sweep() {
     closed += n;
     MR_LOG_INFO("event=session_revoked account={} reason={} sessions={}", id, reason, n);
   }
+  // One line per pass (at most once per check_interval, else once per recheck_all), so an
+  // operator or a test can tell "a pass ran and closed nothing" from "no pass ran yet".
+  MR_LOG_INFO("event=session_sweep accounts={} closed={}", accounts.size(), closed);
   return closed;
 }
 

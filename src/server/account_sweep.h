@@ -8,6 +8,7 @@
 // backstop for live LDAP/SQL backends without a local file), it looks up every account that has
 // an authenticated connection. Not found or not active: its connections are closed and an
 // audit line `event=session_revoked` is logged. A directory that cannot answer closes nothing.
+// Every pass ends with `event=session_sweep accounts=<looked up> closed=<connections>`.
 #pragma once
 
 #include <chrono>

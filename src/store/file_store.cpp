@@ -145,7 +145,7 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
                                        options_.fsync, options_.fs);
   auto s = u->files.prepare();
   if (!s.is_ok()) return s;
-  auto db = Db::open(u->files.dir() + "/index.db", options_.fsync);
+  auto db = Db::open(u->files.dir() + "/index.db", options_.fsync, options_.sqlite_vfs);
   if (!db.is_ok()) return db.status();
   u->db = std::move(db).value();
   s = create_schema(*u->db);

@@ -28,7 +28,7 @@ int64_t mtime_of(const std::string& p) {
 // A fresh index holding every message file, in INBOX, in file-time order.
 core::Status rebuild_index(const StoreOptions& options, MessageFiles& files, const std::string& db_path,
                            FsckReport& report) {
-  auto db = Db::open(db_path, options.fsync);
+  auto db = Db::open(db_path, options.fsync, options.sqlite_vfs);
   if (!db.is_ok()) return db.status();
   Db& d = **db;
   auto s = create_schema(d);
@@ -116,7 +116,7 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
     report.errors.push_back("index missing");
     need_rebuild = true;
   } else {
-    auto db = Db::open(db_path, options.fsync);
+    auto db = Db::open(db_path, options.fsync, options.sqlite_vfs);
     if (!db.is_ok()) {
       report.errors.push_back("index cannot be opened: " + db.status().log_detail());
       need_rebuild = true;
@@ -149,7 +149,7 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
     return report;
   }
 
-  auto dbr = Db::open(db_path, options.fsync);
+  auto dbr = Db::open(db_path, options.fsync, options.sqlite_vfs);
   if (!dbr.is_ok()) return dbr.status();
   Db& db = **dbr;
   Transaction tx(db);

@@ -328,6 +328,17 @@ struct StoreOptions {
   size_t max_mailbox_name = 255;
   size_t open_users_cache = 1024;  // index handles kept open
   std::shared_ptr<Fs> fs;          // null: the real file system (tests inject faults)
+  // The SQLite VFS the indexes are opened with; empty: SQLite's default. Tests register a
+  // VFS that can drop what was not synced (tests/unit/store/fault_vfs.h).
+  std::string sqlite_vfs;
+
+  // Test hooks of the group commit of appends (store_messages.cpp); empty in production.
+  //  on_append_queued: an append joined its user's queue, where `waiting` appends now wait.
+  //    Runs under the queue's lock: it must neither block nor call the store.
+  //  on_append_batch: a leader is about to commit `batch_size` appends in one index
+  //    transaction. Runs without the queue's lock: it may block to let followers queue.
+  std::function<void(size_t waiting)> on_append_queued;
+  std::function<void(size_t batch_size)> on_append_batch;
 };
 
 // The file-per-message store with a per-user index (FORMAT.md).

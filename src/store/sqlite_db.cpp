@@ -62,11 +62,12 @@ Db::~Db() {
   if (db_) sqlite3_close(db_);
 }
 
-core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable) {
+core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable,
+                                           const std::string& vfs) {
   auto db = std::unique_ptr<Db>(new Db());
   int rc = sqlite3_open_v2(path.c_str(), &db->db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+                           vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     return core::io_error("cannot open mail index",
                           path + ": " + (db->db_ ? sqlite3_errmsg(db->db_) : "out of memory"));

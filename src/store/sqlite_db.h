@@ -41,7 +41,9 @@ class Db {
  public:
   ~Db();
   // Opens (creating) the database at `path`; durable=true: WAL + synchronous=FULL.
-  static core::Result<std::unique_ptr<Db>> open(const std::string& path, bool durable);
+  // `vfs`: the name of a registered SQLite VFS, empty for the default (StoreOptions::sqlite_vfs).
+  static core::Result<std::unique_ptr<Db>> open(const std::string& path, bool durable,
+                                                const std::string& vfs = "");
 
   core::Status exec(const char* sql);
   // A cached prepared statement (keyed by the literal's address); aborts on a bug in the SQL.

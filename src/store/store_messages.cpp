@@ -214,11 +214,13 @@ Result<AppendResult> FileStore::append(const std::string& account_id, const Appe
     AppendQueue* q = slot.get();
     ++q->users;
     q->waiting.push_back(&mine);
+    if (options_.on_append_queued) options_.on_append_queued(q->waiting.size());
     q->cv.wait(lk, [&] { return mine.done || !q->committing; });
     if (!mine.done) {  // the leader: commit everything that waits, including this append
       q->committing = true;
       batch.swap(q->waiting);
       lk.unlock();
+      if (options_.on_append_batch) options_.on_append_batch(batch.size());
       commit_appends(**u, batch);
       lk.lock();
       for (auto* p : batch) p->done = true;  // each follower reads its result, then leaves

@@ -52,7 +52,7 @@ class Line:
     def closed_within(self, seconds):
         """Reads whatever the server still says (BYE, 421, -ERR) until it closes the
         connection; returns (closed, last lines)."""
-        self.sock.settimeout(seconds)
+        self.sock.settimeout(max(0.1, seconds))  # never negative: a late call still reads
         seen = []
         deadline = time.time() + seconds
         try:
@@ -126,10 +126,17 @@ class SessionCloseTest(unittest.TestCase):
         pop = Line(self.m.port("pop3"))
         pop.line()
         pop.send("USER alice")
-        pop.line()
+        self.assertTrue(pop.line().startswith("+OK"))  # USER reveals nothing
         pop.send("PASS wonderland")
         self.assertTrue(pop.line().startswith("-ERR"))
         pop.close()
+        smtp = Line(self.m.port("submission"))
+        smtp.until("220 ")
+        smtp.send("EHLO client.example")
+        smtp.until("250 ")
+        smtp.send("AUTH PLAIN " + base64.b64encode(b"\0alice\0wonderland").decode())
+        self.assertRegex(smtp.line(), r"^535 5\.7\.8 ")
+        smtp.close()
         # The audit trail names the account and says why.
         log = self.m.log()
         self.assertRegex(log, r"event=session_revoked account=\S+ reason=\S+ sessions=[1-3]")

@@ -105,12 +105,13 @@ class Pop3Test(unittest.TestCase):
     def pop_after_drop(self, user, password):
         """Logs in once the server has noticed that the previous session dropped (until then
         the maildrop is still locked and the answer is [IN-USE])."""
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while True:
             p = self.pop()
             p.user(user)
             try:
-                p.pass_(password)
+                answer = p.pass_(password)
+                self.assertTrue(answer.startswith(b"+OK"), answer)
                 return p
             except poplib.error_proto as e:
                 drop(p)
@@ -253,7 +254,9 @@ class Pop3Test(unittest.TestCase):
     def test_in_use_released_when_connection_drops(self):
         first = self.pop("carol@example.com", "secret-carol")
         drop(first)
-        self.pop_after_drop("carol@example.com", "secret-carol").quit()
+        p = self.pop_after_drop("carol@example.com", "secret-carol")  # asserts the +OK of PASS
+        self.assertTrue(p.noop().startswith(b"+OK"))
+        self.assertTrue(p.quit().startswith(b"+OK"))
 
     def test_uidl_equals_imap_uidvalidity_uid(self):
         p = self.pop("bob@example.com", "builder")
@@ -279,6 +282,7 @@ class Pop3Test(unittest.TestCase):
         self.assertTrue(e.exception.args[0].startswith(b"-ERR [AUTH]"))
         with self.assertRaises(poplib.error_proto) as e:
             p.pass_("wonderland")  # USER must come again
+        self.assertEqual(e.exception.args[0], b"-ERR Send USER first")
         p.user("nobody@example.com")
         with self.assertRaises(poplib.error_proto) as e:
             p.pass_("x")
@@ -394,10 +398,6 @@ class Pop3TlsOnlyTest(unittest.TestCase):
             p.quit()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class Pop3MarkDurabilityTest(unittest.TestCase):
     """A RETR's retrieval mark is in the session's journal before the message is sent, reaches
     the index within retrieval_sync_ms and at QUIT, and survives a kill -9 of mailroomd without
@@ -460,3 +460,7 @@ class Pop3MarkDurabilityTest(unittest.TestCase):
         p.quit()
         self.assertEqual(len(marked()), 40)
         self.assertEqual(journals(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -2,6 +2,7 @@
 answers NO [UNAVAILABLE] and the session goes on, mail accepted before is kept, and everything
 works again once there is room. The data directory is a small tmpfs mounted by the test
 (needs root; skipped otherwise)."""
+import errno
 import imaplib
 import os
 import smtplib
@@ -16,14 +17,16 @@ BODY = (b"x" * 70 + b"\r\n") * 1500  # ~108 KB, lines of legal length
 
 def fill(path):
     """Writes zeros to `path` until the file system is full. Unbuffered: a buffered file would
-    raise ENOSPC again when closed, depending on where the space ran out."""
+    raise ENOSPC again when closed, depending on where the space ran out. Any error other than
+    ENOSPC is raised."""
     with open(path, "wb", buffering=0) as f:
         for chunk in (65536, 512, 1):
             try:
                 while True:
                     f.write(b"\0" * chunk)
-            except OSError:
-                pass
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
 
 
 class DiskFullTest(unittest.TestCase):
@@ -80,6 +83,7 @@ class DiskFullTest(unittest.TestCase):
 
         ballast = os.path.join(m.data, "ballast")
         fill(ballast)
+        self.assertEqual(os.statvfs(m.data).f_bavail, 0, "the file system is not full")
         with self.assertRaises(smtplib.SMTPDataError) as e:
             self.send("while full")
         self.assertEqual(e.exception.smtp_code // 100, 4, e.exception)

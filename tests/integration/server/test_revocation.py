@@ -6,6 +6,7 @@ in another process, exactly as an administrator (or the LDAP/SQL sync) would."""
 import base64
 import imaplib
 import poplib
+import re
 import smtplib
 import socket
 import time
@@ -19,12 +20,20 @@ CLOSE_WITHIN_S = 30
 
 def closed(probe):
     """True once the server has closed the connection behind `probe` (a callable that does one
-    round trip and raises on a closed socket)."""
+    round trip, checks the answer, and raises on a closed socket). Only an end of file or a
+    reset counts as closed: any other answer (a -ERR, a 5xx) fails the test."""
     try:
         probe()
         return False
-    except (OSError, EOFError, imaplib.IMAP4.abort, imaplib.IMAP4.error, poplib.error_proto,
-            smtplib.SMTPException):
+    except smtplib.SMTPServerDisconnected:
+        return True
+    except smtplib.SMTPException:
+        raise  # an SMTPException is an OSError: an error reply must not count as "closed"
+    except poplib.error_proto as e:
+        if e.args and e.args[0] in ("-ERR EOF", b"-ERR EOF"):  # poplib's name for end of file
+            return True
+        raise
+    except (OSError, EOFError):
         return True
 
 
@@ -61,21 +70,49 @@ class Sessions:
                 return line
 
     def imap_closed(self):
-        # In IDLE the client sends nothing; a closed socket reads EOF.
+        """In IDLE the client sends nothing and the server has nothing to say: EOF (or a
+        reset) is "closed", silence is "open". A BYE counts only once the connection ends;
+        anything else the server sends fails the test."""
         self.imap_sock.settimeout(0.2)
         try:
             data = self.imap_sock.recv(4096)
-            return data == b"" or b"BYE" in data
         except socket.timeout:
             return False
         except OSError:
             return True
+        if not data:
+            return True
+        # Only "* BYE ..." lines may come before the end, and the end must follow.
+        self.imap_sock.settimeout(CLOSE_WITHIN_S)
+        while True:
+            for line in data.split(b"\r\n"):
+                if line and not line.startswith(b"* BYE"):
+                    raise AssertionError(f"unexpected data in IDLE: {data!r}")
+            try:
+                more = self.imap_sock.recv(4096)
+            except socket.timeout:
+                raise AssertionError(f"BYE without closing the connection: {data!r}")
+            except OSError:
+                return True
+            if not more:
+                return True
+            data = more
+
+    def pop_noop(self):
+        answer = self.pop.noop()
+        if not answer.startswith(b"+OK"):
+            raise AssertionError(f"POP3 NOOP answered {answer!r}")
+
+    def smtp_noop(self):
+        code, text = self.smtp.noop()
+        if code != 250:
+            raise AssertionError(f"SMTP NOOP answered {code} {text!r}")
 
     def pop_closed(self):
-        return closed(self.pop.noop)
+        return closed(self.pop_noop)
 
     def smtp_closed(self):
-        return closed(self.smtp.noop)
+        return closed(self.smtp_noop)
 
     def all_closed(self):
         return self.imap_closed() and self.pop_closed() and self.smtp_closed()
@@ -105,8 +142,20 @@ class Revocation(unittest.TestCase):
     def check_revoked(self, change):
         alice = Sessions(self.m, "alice@example.com", "wonderland")
         bob = Sessions(self.m, "bob@example.com", "builder")
-        time.sleep(1.5)  # a sweep with nothing to do must close nothing
-        self.assertTrue(alice.none_closed())
+        # A sweep with nothing to do must close nothing. Sweeps run when the directory file
+        # changes: an unrelated change (a new account) starts one, and its log line says it
+        # looked at both accounts (so it ran after every session above had logged in).
+        mark = len(self.m.log())
+        self.m.ctl("user", "add", "carol@example.com", "--password", "x")
+        def sweeps():
+            return re.findall(r"event=session_sweep accounts=2 closed=(\d+)", self.m.log()[mark:])
+
+        self.assertTrue(wait_for(sweeps, CLOSE_WITHIN_S), "no sweep ran after the sessions opened")
+        sweeps = sweeps()
+        self.assertEqual(sweeps[0], "0", "a sweep with nothing to do closed sessions")
+        self.assertTrue(alice.none_closed(), "a sweep with nothing to do closed a session")
+        self.assertTrue(bob.none_closed(), "a sweep with nothing to do closed a session")
+        self.assertNotIn("event=session_revoked", self.m.log())
         change()
         self.assertTrue(wait_for(alice.imap_closed, CLOSE_WITHIN_S), "IMAP IDLE session open")
         self.assertTrue(wait_for(alice.pop_closed, CLOSE_WITHIN_S), "POP3 session open")

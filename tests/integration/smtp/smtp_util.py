@@ -53,6 +53,37 @@ class Raw:
             pass
 
 
+def wait_for(predicate, timeout=30, interval=0.05):
+    """Polls `predicate` until it returns a true value or `timeout` seconds pass; returns its
+    last value."""
+    deadline = time.time() + timeout
+    value = predicate()
+    while not value and time.time() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+def session_of(m, sock, listener="smtp"):
+    """The server's session id of the connection behind `sock`, read from mailroomd's
+    event=connection.open line (matched by the client's port)."""
+    port = sock.getsockname()[1]
+    pattern = re.compile(rf"event=connection\.open session=(\S+) listener={listener} "
+                         rf"protocol=\S+ ip=\S+ port={port}\b")
+    match = wait_for(lambda: pattern.search(m.log()))
+    if not match:
+        raise AssertionError(f"no event=connection.open for client port {port}")
+    return match.group(1)
+
+
+def wait_session_closed(m, session):
+    """Waits for the server to finish the session (event=connection.close); returns the log."""
+    closed = wait_for(lambda: f"event=connection.close session={session} " in m.log())
+    if not closed:
+        raise AssertionError(f"session {session} did not end")
+    return m.log()
+
+
 def mailbox_count(m, user, mailbox="INBOX"):
     out = m.ctl("mailbox", "list", user)
     for b in out["mailboxes"]:

@@ -95,16 +95,24 @@ class Driver:
         with os.fdopen(fd, "w") as f:
             f.write(config_text)
         args = [driver_path(), self.config] + ([data_dir] if data_dir else [])
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The driver's log (warnings and up) goes to a file the test can read while the driver
+        # runs (log_text), to wait for an event such as event=sql_sync_failed.
+        fd, self.log_path = tempfile.mkstemp(suffix=".log", prefix="mr-sql-driver-")
+        with os.fdopen(fd, "wb") as log:
+            self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=log, text=True)
         self.opened = json.loads(self.proc.stdout.readline() or '{"open":"crashed"}')
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
 
     def ask(self, *fields):
         self.proc.stdin.write("\t".join(fields) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError("driver died: " + self.proc.stderr.read())
+            raise RuntimeError("driver died: " + self.log_text())
         return json.loads(line)
 
     def close(self):
@@ -118,9 +126,9 @@ class Driver:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        self.stderr = self.proc.stderr.read()
+        self.stderr = self.log_text()
         self.proc.stdout.close()
-        self.proc.stderr.close()
         self.proc.stdin.close()
         os.unlink(self.config)
+        os.unlink(self.log_path)
         return self.proc.returncode

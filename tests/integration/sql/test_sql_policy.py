@@ -55,6 +55,13 @@ def replica(m, sql, *args):
         con.close()
 
 
+def inbox_messages(m, user):
+    for b in m.ctl("mailbox", "list", user)["mailboxes"]:
+        if b["name"] == "INBOX":
+            return b["messages"]
+    return 0
+
+
 def rcpt_code(m, address):
     s = smtplib.SMTP("127.0.0.1", m.port("smtp"), timeout=30)
     try:
@@ -146,7 +153,8 @@ class SqlPolicyTest(unittest.TestCase):
         s.quit()
         box = os.path.join(m.data, "mail", "id-alice")
         self.assertTrue(wait_for(lambda: os.path.isdir(box)))
-        time.sleep(1)
+        # The directory exists before the append commits: wait for the message itself.
+        self.assertEqual(wait_for(lambda: inbox_messages(m, "id-alice") == 1), True)
         self.db.sql("UPDATE accounts SET status = 'disabled' WHERE id = 'id-alice'")
         self.assertTrue(wait_for(lambda: replica(
             m, "SELECT status FROM accounts WHERE id = 'id-alice'") == [("disabled",)]))
@@ -154,9 +162,11 @@ class SqlPolicyTest(unittest.TestCase):
         # With a 2 s retention both are due after 2 s; the dry run changes nothing.
         m.directory_config = config(self.db.port, retention="2s", action="archive")
         m.write_config()
-        time.sleep(2.5)
-        dry = m.ctl("directory", "retention", "--dry-run")
-        self.assertEqual(sorted(a["id"] for a in dry["accounts"]), ["id-alice", "id-carol"])
+
+        def due():
+            return sorted(a["id"] for a in m.ctl("directory", "retention", "--dry-run")["accounts"])
+
+        self.assertEqual(wait_for(lambda: due() == ["id-alice", "id-carol"]), True, due())
         self.assertTrue(os.path.isdir(box))
         done = m.ctl("directory", "retention")
         results = {a["id"]: a["result"] for a in done["accounts"]}

@@ -2,6 +2,7 @@
 are polled through changed_at, and accounts deleted upstream are disabled (never because a
 read failed)."""
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -52,7 +53,17 @@ class SqlSyncTest(unittest.TestCase):
 
             # MariaDB down: the replica still answers, logins still work, nothing is removed.
             db.stop()
-            time.sleep(4)  # at least one failed poll and one failed full pass
+            # Wait for two failed passes, one of them a full pass (the one that could take an
+            # unreadable account for a removed one), counted in the driver's log. Whether a
+            # poll fails first depends on where in the 3 s full-compare cycle the stop falls:
+            # once a full pass is due, every pass is a full one until one succeeds.
+            mark = len(d.log_text())
+
+            def failed_passes():
+                return re.findall(r"event=sql_sync_failed pass=(\w+) ", d.log_text()[mark:])
+
+            self.assertTrue(wait_for(lambda: len(failed_passes()) >= 2 and
+                                     "full" in failed_passes()), d.log_text()[-3000:])
             self.assertEqual(d.ask("account_by_login", "bob")["status"], "active")
             self.assertEqual(d.ask("password", "bob", "builder")["check"], "ok")
             self.assertEqual(d.ask("password", "bob", "wrong")["check"], "mismatch")

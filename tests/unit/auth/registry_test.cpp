@@ -38,29 +38,67 @@ TEST(DirectoryRegistry, LocalPathOption) {
   EXPECT_TRUE(errors.empty()) << errors.messages().front();
 }
 
-TEST(DirectoryRegistry, UnknownBackendAndKeysAreReported) {
+TEST(DirectoryRegistry, UnknownBackendIsRefused) {
   testing::TempDir tmp;
   core::ConfigErrors errors;
-  auto doc = core::ConfigDocument::load_string(
-      "[directory]\nbackend = \"nis\"\n[directory.local]\nfrobnicate = 1\n", "t.toml", &errors);
+  auto doc =
+      core::ConfigDocument::load_string("[directory]\nbackend = \"nis\"\n", "t.toml", &errors);
   auto root = doc->root();
   auto section = root.child("directory");
   auto dir = open_directory(section, tmp.file("data"));
-  EXPECT_FALSE(errors.empty());
+  // Refused, not replaced by the default backend.
+  ASSERT_FALSE(dir);
+  EXPECT_NE(dir.status().client_message().find("directory.backend"), std::string::npos)
+      << dir.status().to_string();
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("data/directory.db")));
+  std::string all;
+  for (const auto& m : errors.messages()) all += m + "\n";
+  EXPECT_NE(all.find("directory.backend: \"nis\" is not one of: local, ldap, sql"),
+            std::string::npos)
+      << all;
 }
 
+TEST(DirectoryRegistry, UnknownKeysAreReported) {
+  testing::TempDir tmp;
+  core::ConfigErrors errors;
+  auto doc = core::ConfigDocument::load_string(
+      "[directory]\nbackend = \"local\"\n[directory.local]\nfrobnicate = 1\n", "t.toml", &errors);
+  auto root = doc->root();
+  auto section = root.child("directory");
+  auto dir = open_directory(section, tmp.file("data"));
+  ASSERT_EQ(errors.messages().size(), 1u);
+  EXPECT_NE(errors.messages()[0].find("directory.local.frobnicate: unknown key"), std::string::npos)
+      << errors.messages()[0];
+}
+
+// Either way something is asserted: a backend left out of the build says "not built in"; a
+// built-in one is opened and refuses its (deliberately empty) server list, before any
+// connection is tried.
 TEST(DirectoryRegistry, NotBuiltInBackendSaysSo) {
   for (std::string name : {"ldap", "sql"}) {
-    if (directory_backend_built_in(name)) continue;
+    SCOPED_TRACE(name);
+    const std::string servers_key = name == "ldap" ? "uris" : "servers";
     testing::TempDir tmp;
     core::ConfigErrors errors;
-    auto doc = core::ConfigDocument::load_string("[directory]\nbackend = \"" + name + "\"\n",
-                                                 "t.toml", &errors);
+    auto doc =
+        core::ConfigDocument::load_string("[directory]\nbackend = \"" + name + "\"\n[directory." +
+                                              name + "]\n" + servers_key + " = []\n",
+                                          "t.toml", &errors);
     auto root = doc->root();
     auto section = root.child("directory");
     auto dir = open_directory(section, tmp.file("data"));
     ASSERT_FALSE(dir);
-    EXPECT_NE(dir.status().client_message().find("is not built in"), std::string::npos);
+    std::string text = dir.status().client_message();
+    for (const auto& m : errors.messages()) text += "\n" + m;
+    if (directory_backend_built_in(name)) {
+      EXPECT_EQ(text.find("is not built in"), std::string::npos) << text;
+      EXPECT_NE(text.find("directory." + name + "." + servers_key + ": at least one"),
+                std::string::npos)
+          << text;
+    } else {
+      EXPECT_NE(text.find("directory backend " + name + " is not built in"), std::string::npos)
+          << text;
+    }
   }
   EXPECT_TRUE(directory_backend_built_in("local"));
   EXPECT_FALSE(directory_backend_built_in("nis"));

@@ -1,6 +1,8 @@
 // Golden ENVELOPE / BODYSTRUCTURE / BODY strings and section offsets (RFC 3501 7.4.2, 6.4.5).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "src/mime/facts.h"
 
 namespace mailroom::mime {
@@ -179,14 +181,67 @@ TEST(Structure, MissingBoundaryAndNoHeader) {
   EXPECT_EQ(g.envelope, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
 }
 
-TEST(Structure, DeepNestingIsBounded) {
+// `levels` nested multiparts, each with one part, around a part whose body is "leaf".
+std::string nested(int levels) {
   std::string msg;
-  for (int i = 0; i < 200; ++i)
+  for (int i = 0; i < levels; ++i)
     msg += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" +
            std::to_string(i) + "\r\n";
-  msg += "\r\nleaf\r\n";
+  return msg + "\r\nleaf\r\n";
+}
+
+// The deepest parenthesis nesting of a BODYSTRUCTURE (no quoted parentheses in these tests).
+int paren_depth(const std::string& s) {
+  int depth = 0, most = 0;
+  for (char c : s) {
+    if (c == '(') most = std::max(most, ++depth);
+    if (c == ')') --depth;
+  }
+  return most;
+}
+
+// The multipart nodes from the root down the first child, and the node below them.
+int multipart_levels(const PartNode& root, const PartNode** below) {
+  int n = 0;
+  const PartNode* p = &root;
+  while (p->kind == PartKind::multipart) {
+    EXPECT_EQ(p->children.size(), 1u);
+    if (p->children.empty()) break;
+    p = &p->children[0];
+    ++n;
+  }
+  *below = p;
+  return n;
+}
+
+// src/mime/structure.cpp: deeper nesting than this is an opaque leaf.
+constexpr int kMaxDepth = 40;
+
+TEST(Structure, DeepNestingIsBounded) {
+  // At the limit, every level is a multipart and the text/plain leaf is reached.
+  std::string at = nested(kMaxDepth);
+  Facts a = parse_facts(at);
+  const PartNode* leaf = nullptr;
+  EXPECT_EQ(multipart_levels(a.root, &leaf), kMaxDepth);
+  EXPECT_EQ(leaf->kind, PartKind::leaf);
+  EXPECT_EQ(at.substr(leaf->body.begin, leaf->body.size()), "leaf\r\n");
+  EXPECT_NE(a.bodystructure.find("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
+                                 "\"7BIT\" 6 1 "),
+            std::string::npos);
+
+  // 200 levels: the multiparts stop at the limit; below them one opaque text/plain part
+  // holds the rest of the message, and no part is the "leaf" text alone.
+  std::string msg = nested(200);
   Facts f = parse_facts(msg);
-  EXPECT_FALSE(f.bodystructure.empty());
+  EXPECT_EQ(multipart_levels(f.root, &leaf), kMaxDepth);
+  EXPECT_EQ(leaf->kind, PartKind::leaf);
+  EXPECT_TRUE(leaf->children.empty());
+  std::string opaque = msg.substr(leaf->header.begin);
+  EXPECT_EQ(opaque.rfind("Content-Type: multipart/mixed; boundary=b40\r\n", 0), 0u);
+  EXPECT_EQ(leaf->body.end, msg.size());
+  EXPECT_LE(paren_depth(f.bodystructure), kMaxDepth + 2);  // multiparts, the leaf, its params
+  EXPECT_EQ(paren_depth(f.bodystructure), paren_depth(a.bodystructure));
+
   auto blob = extract_facts(msg);
   auto back = decode_facts(blob);
   ASSERT_TRUE(back.is_ok()) << back.status().to_string();

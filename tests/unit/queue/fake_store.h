@@ -2,6 +2,9 @@
 // everything else answers "not supported". fail_next lets a test inject append failures.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -22,6 +25,12 @@ class FakeStore : public store::MailStore {
   core::Code fail_code = core::Code::ok;
   int fail_count = 0;
   int appends = 0;
+
+  // Overlap detection for parallel delivery: with wait_for_company set, the first append
+  // waits (up to 30 s) until a second append is running at the same time. most_in_flight
+  // is the largest number of appends that ever ran at once.
+  bool wait_for_company = false;
+  int most_in_flight = 0;
 
   size_t count(const std::string& account, const std::string& box = "INBOX") {
     std::lock_guard l(mu);
@@ -45,6 +54,7 @@ class FakeStore : public store::MailStore {
   store::Result<std::vector<std::string>> subscriptions(const std::string&) override { return no(); }
   store::Result<store::AppendResult> append(const std::string& account,
                                             const store::AppendRequest& r) override {
+    InFlight guard(*this);
     std::lock_guard l(mu);
     ++appends;
     if (fail_count > 0) {
@@ -115,6 +125,27 @@ class FakeStore : public store::MailStore {
 
  private:
   static store::Status no() { return core::Status::error(core::Code::internal, "unsupported"); }
+
+  struct InFlight {
+    explicit InFlight(FakeStore& s) : s(s) {
+      std::unique_lock l(s.flight_mu_);
+      s.most_in_flight = std::max(s.most_in_flight, ++s.in_flight_);
+      s.flight_cv_.notify_all();
+      if (s.wait_for_company && !s.waited_) {
+        s.waited_ = true;
+        s.flight_cv_.wait_for(l, std::chrono::seconds(30), [&] { return s.in_flight_ >= 2; });
+      }
+    }
+    ~InFlight() {
+      std::lock_guard l(s.flight_mu_);
+      --s.in_flight_;
+    }
+    FakeStore& s;
+  };
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  int in_flight_ = 0;
+  bool waited_ = false;
 };
 
 }  // namespace mailroom::queue::testing

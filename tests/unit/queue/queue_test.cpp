@@ -233,10 +233,14 @@ TEST_F(QueueTest, LargeFanOutInPartsOneCopyPerMailboxAndExactlyOnce) {
   for (int i = 0; i < kUsers; i += 3) rcpts.push_back("user" + std::to_string(i));  // again
   rcpts.push_back("remote1");
   {
+    // In parallel parts: the first store append waits until another one runs beside it,
+    // which only a second part (on another delivery thread) can provide.
+    store_->wait_for_company = true;
     auto q = make_queue(4);
     ASSERT_TRUE(q->start().is_ok());
     std::string id = submit(*q, envelope(rcpts));
-    ASSERT_TRUE(q->wait_idle(20000));
+    ASSERT_TRUE(q->wait_idle(60000));
+    EXPECT_GE(store_->most_in_flight, 2) << "the parts did not run in parallel";
     EXPECT_EQ(store_->appends, kUsers);
     for (int i = 0; i < kUsers; ++i) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
     DeliveryQuery query;

@@ -1,6 +1,10 @@
 // Table tests of the SMTP command parser on raw wire strings (CRLF already removed).
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <string>
+#include <vector>
+
 #include "src/smtp/proto/command.h"
 
 namespace mailroom::smtp::proto {
@@ -221,17 +225,67 @@ TEST(Xtext, Decodes) {
   EXPECT_FALSE(decode_xtext("a=b").has_value());
 }
 
-// Feeding every prefix of valid lines must never crash and must give a value.
-TEST(Parser, PrefixesNeverCrash) {
-  const char* lines[] = {"MAIL FROM:<\"q\\\"x\"@[IPv6:::1]> SIZE=1 BODY=8BITMIME",
-                         "RCPT TO:<@a,@b:c@d.e> NOTIFY=SUCCESS ORCPT=rfc822;c+40d.e",
-                         "BDAT 12 LAST", "AUTH PLAIN AAAA"};
-  for (const char* l : lines) {
-    std::string s(l);
-    for (size_t n = 0; n <= s.size(); ++n) {
-      auto r = parse_command(std::string_view(s).substr(0, n));
-      EXPECT_TRUE(std::holds_alternative<Command>(r) || std::holds_alternative<Reply>(r));
+// A syntax error reply: 500, 501 or 555 with a 5.x.y enhanced code, and a wire form of CRLF
+// lines with no bare CR or LF.
+void expect_syntax_reply(const Reply& r, const std::string& line) {
+  EXPECT_TRUE(r.code == 500 || r.code == 501 || r.code == 555) << line << " -> " << r.wire();
+  EXPECT_TRUE(std::regex_match(r.enhanced, std::regex(R"(5\.\d\.\d{1,3})")))
+      << line << " -> " << r.enhanced;
+  const std::string w = r.wire();
+  ASSERT_GE(w.size(), 2u) << line;
+  EXPECT_EQ(w.substr(w.size() - 2), "\r\n") << line;
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (w[i] == '\r') EXPECT_TRUE(i + 1 < w.size() && w[i + 1] == '\n') << line << ": bare CR";
+    if (w[i] == '\n') EXPECT_TRUE(i > 0 && w[i - 1] == '\r') << line << ": bare LF";
+  }
+  EXPECT_EQ(w.rfind(std::to_string(r.code) + " " + r.enhanced + " ", 0), 0u) << w;
+}
+
+// Every prefix of a valid line is either a complete command of the same verb (exactly the
+// prefixes listed) or a syntax error reply. Not crashing on arbitrary input is the fuzzer's
+// job (tests/fuzz); this pins what each cut-off line means.
+TEST(Parser, EveryPrefixIsACommandOrASyntaxError) {
+  struct Case {
+    std::string line;
+    Verb verb;
+    std::vector<std::string> commands;  // the prefixes that parse as commands, shortest first
+  };
+  // A trailing space after a complete command is tolerated; an empty ORCPT xtext is valid
+  // (RFC 3461 4.2: xtext = *( xchar / hexchar )), a cut "+4" hex escape is not; any word is
+  // a syntactically valid SASL mechanism name.
+  const std::string mail = "MAIL FROM:<\"q\\\"x\"@[IPv6:::1]>";
+  const std::string rcpt = "RCPT TO:<@a,@b:c@d.e> NOTIFY=SUCCESS";
+  const std::vector<Case> cases = {
+      {mail + " SIZE=1 BODY=8BITMIME",
+       Verb::mail,
+       {mail, mail + " ", mail + " SIZE=1", mail + " SIZE=1 ", mail + " SIZE=1 BODY=8BITMIME"}},
+      {rcpt + " ORCPT=rfc822;c+40d.e",
+       Verb::rcpt,
+       {"RCPT TO:<@a,@b:c@d.e>", "RCPT TO:<@a,@b:c@d.e> ", rcpt, rcpt + " ",
+        rcpt + " ORCPT=rfc822;", rcpt + " ORCPT=rfc822;c", rcpt + " ORCPT=rfc822;c+40",
+        rcpt + " ORCPT=rfc822;c+40d", rcpt + " ORCPT=rfc822;c+40d.",
+        rcpt + " ORCPT=rfc822;c+40d.e"}},
+      {"BDAT 12 LAST", Verb::bdat, {"BDAT 1", "BDAT 12", "BDAT 12 ", "BDAT 12 LAST"}},
+      {"AUTH PLAIN AAAA",
+       Verb::auth,
+       {"AUTH P", "AUTH PL", "AUTH PLA", "AUTH PLAI", "AUTH PLAIN", "AUTH PLAIN ", "AUTH PLAIN A",
+        "AUTH PLAIN AA", "AUTH PLAIN AAA", "AUTH PLAIN AAAA"}},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> got;
+    for (size_t n = 0; n <= c.line.size(); ++n) {
+      std::string prefix = c.line.substr(0, n);
+      auto r = parse_command(prefix);
+      if (const auto* cmd = std::get_if<Command>(&r)) {
+        EXPECT_EQ(cmd->verb, c.verb) << prefix;
+        got.push_back(prefix);
+      } else {
+        expect_syntax_reply(std::get<Reply>(r), prefix);
+      }
     }
+    ASSERT_FALSE(got.empty()) << c.line;
+    EXPECT_EQ(got.back(), c.line) << "the whole line must be a command";
+    EXPECT_EQ(got, c.commands) << c.line;
   }
 }
 

@@ -1,10 +1,17 @@
 // Group commit of appends (store_messages.cpp): appends of one user that wait while its index
-// commits are committed together, one savepoint each. A failing append in a batch (quota,
-// missing mailbox) must roll back only its own rows and leave no message file behind.
+// commits are committed together, one savepoint each (seen through StoreOptions' test hooks). A
+// failing append in a batch (quota, missing mailbox) must roll back only its own rows and leave no
+// message file behind.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "src/store/maintenance.h"
 #include "tests/unit/store/store_test_util.h"
@@ -23,7 +30,28 @@ TEST_F(StoreTest, ConcurrentAppendsWithFailuresInTheSameBatches) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 40;
   constexpr uint64_t kQuotaMessages = 200;  // of 320 attempts: 120 refused over quota
-  // Durable commits take long enough for appends to pile up behind them: real batches.
+  // Real batches, deterministically: the leader of the first batch waits (in the test hook)
+  // until every thread has queued its first append. The threads whose append is not in the
+  // first batch then wait behind it, and the next leader commits all of them at once.
+  std::mutex hook_mu;
+  std::condition_variable hook_cv;
+  size_t queued = 0;
+  std::vector<size_t> batches;
+  options_.on_append_queued = [&](size_t waiting) {
+    std::lock_guard<std::mutex> lk(hook_mu);
+    EXPECT_GE(waiting, 1u);
+    ++queued;
+    hook_cv.notify_all();
+  };
+  options_.on_append_batch = [&](size_t batch_size) {
+    std::unique_lock<std::mutex> lk(hook_mu);
+    batches.push_back(batch_size);
+    if (batches.size() == 1) {
+      EXPECT_TRUE(hook_cv.wait_for(lk, std::chrono::seconds(30), [&] {
+        return queued >= static_cast<size_t>(kThreads);
+      })) << "the other threads never queued behind the first leader";
+    }
+  };
   options_.fsync = true;
   store_ = open_file_store(options_);
   std::atomic<int> ok{0}, over_quota{0}, not_found{0}, other{0};
@@ -56,6 +84,13 @@ TEST_F(StoreTest, ConcurrentAppendsWithFailuresInTheSameBatches) {
     });
   }
   for (auto& th : threads) th.join();
+  // Every append went through exactly one batch, and appends shared index commits.
+  ASSERT_GE(batches.size(), 2u);
+  EXPECT_EQ(std::accumulate(batches.begin(), batches.end(), size_t{0}),
+            static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_LT(batches.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_GE(batches[1], static_cast<size_t>(kThreads) - batches[0]);
+  EXPECT_GE(*std::max_element(batches.begin(), batches.end()), 2u);
   const int missing = (kThreads / 2) * (kPerThread / 5);
   EXPECT_EQ(not_found.load(), missing);
   EXPECT_EQ(ok.load(), static_cast<int>(kQuotaMessages));
