@@ -7,7 +7,7 @@
 namespace mailroom::imap {
 
 namespace {
-asio::awaitable<void> run_session(net::Connection& c, core::Services& services,
+asio::awaitable<void> run_session(net::Transport& c, core::Services& services,
                                   std::shared_ptr<Options> options) {
   Session session(services, *options, c);
   co_await session.run();
@@ -19,7 +19,7 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
   // \Recent claims survive restarts (RFC 3501 2.3.2).
   if (!services.data_dir.empty()) RecentTracker::instance().set_directory(services.data_dir + "/imap/recent");
   net::SessionHandler h;
-  h.run = [&services, shared](net::Connection& c) { return run_session(c, services, shared); };
+  h.run = [&services, shared](net::Transport& c) { return run_session(c, services, shared); };
   h.login_timeout = std::chrono::seconds(options.login_timeout_seconds);
   h.reject = [](net::RejectReason why) -> std::string {
     switch (why) {

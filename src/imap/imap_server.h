@@ -2,7 +2,7 @@
 // and a session handler for [[listener]] protocol = "imap" (tls = "none" | "starttls" |
 // "implicit").
 //
-// Extensions are advertised only when implemented: LITERAL+, SASL-IR, ID, ENABLE, IDLE,
+// Extensions are advertised only when implemented: LITERAL+ (LITERAL- before login), SASL-IR, ID, ENABLE, IDLE,
 // UIDPLUS, MOVE, NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, CREATE-SPECIAL-USE,
 // LIST-EXTENDED, LIST-STATUS, CONDSTORE, QRESYNC, QUOTA, ESEARCH, SORT, THREAD, STARTTLS and
 // LOGINDISABLED before TLS (see capability.cpp for the exact list).
@@ -30,14 +30,20 @@ struct Options {
   uint64_t max_line = 65536;
   // Largest literal (APPEND message); larger ones are refused before being read.
   uint64_t max_literal = 64ull * 1024 * 1024;
+  // Before authentication no account answers for the memory a client makes us hold, so a
+  // literal may have at most login_max_literal octets and a whole command (lines and literals)
+  // login_max_command. The command limit leaves room for a SASL initial response on the
+  // command line (RFC 4959; Kerberos tickets with a large PAC, OAuth bearer tokens).
+  uint64_t login_max_literal = 8 * 1024;
+  uint64_t login_max_command = 64 * 1024;
   // BAD answers before the session is closed with BYE (an abusive or broken client).
   int max_bad_commands = 20;
   // Messages loaded per worker-pool round trip in FETCH/SEARCH.
   int fetch_batch = 64;
 };
 
-// Reads [imap]: autologout, login_timeout, max_line, max_literal, max_bad_commands,
-// fetch_batch. Errors are collected in the section's ConfigErrors; defaults stay in place.
+// Reads [imap]: autologout, login_timeout, max_line, max_literal, login_max_literal,
+// login_max_command, max_bad_commands, fetch_batch. Errors are collected in the section's ConfigErrors; defaults stay in place.
 Options parse_options(core::ConfigSection& section);
 
 // The session handler for IMAP listeners. `services` must outlive every session.

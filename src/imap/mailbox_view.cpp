@@ -24,8 +24,12 @@ void MailboxView::load(const store::Snapshot& snap, uint32_t recent_after) {
   for (auto& m : messages) slim(m);
   recent.clear();
   pending_expunge.clear();
+  keywords.clear();
+  for (const auto& m : messages) keywords.insert(m.keywords.begin(), m.keywords.end());
+  // RFC 3501 6.3.2: EXAMINE shows \Recent like SELECT; only the caller's claim differs (it
+  // peeks, so a read-only view takes nothing from other sessions).
   for (const auto& m : messages) {
-    if (m.uid > recent_after && !read_only) recent.insert(m.uid);
+    if (m.uid > recent_after) recent.insert(m.uid);
   }
 }
 
@@ -63,11 +67,28 @@ std::string MailboxView::flags_of(const store::MessageMeta& m) const {
 }
 
 std::string MailboxView::mailbox_flags() const {
-  std::set<std::string> kw;
-  for (const auto& m : messages) kw.insert(m.keywords.begin(), m.keywords.end());
   std::string s = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-  for (const auto& k : kw) s += " " + k;
+  for (const auto& k : keywords) s += " " + k;
   return s + ")";
+}
+
+std::string MailboxView::permanent_flags_line() const {
+  if (read_only) return "OK [PERMANENTFLAGS ()] Read-only mailbox";
+  std::string flags = mailbox_flags();
+  flags.pop_back();
+  return "OK [PERMANENTFLAGS " + flags + " \\*)] Flags permitted";
+}
+
+bool MailboxView::announce_keywords(const std::vector<store::MessageMeta>& changed,
+                                    std::vector<std::string>& out) {
+  bool grew = false;
+  for (const auto& m : changed) {
+    for (const auto& k : m.keywords) grew = keywords.insert(k).second || grew;
+  }
+  if (!grew) return false;
+  out.push_back("FLAGS " + mailbox_flags());
+  out.push_back(permanent_flags_line());
+  return true;
 }
 
 std::string MailboxView::fetch_flags_line(const store::MessageMeta& m,
@@ -79,9 +100,15 @@ std::string MailboxView::fetch_flags_line(const store::MessageMeta& m,
   return s + ")";
 }
 
+std::string MailboxView::fetch_modseq_line(const store::MessageMeta& m) const {
+  return std::to_string(seq_of(m.uid)) + " FETCH (UID " + std::to_string(m.uid) + " MODSEQ (" +
+         std::to_string(m.modseq) + "))";
+}
+
 uint32_t MailboxView::apply(const store::Changes& changes, const SyncOptions& opts,
                             std::vector<std::string>& out) {
   uint32_t added = 0;
+  announce_keywords(changes.changed, out);  // before the FETCH and EXISTS lines
   for (const auto& c : changes.changed) {
     if (store::MessageMeta* m = by_uid(c.uid)) {
       bool differs = m->flags != c.flags || m->keywords != c.keywords;

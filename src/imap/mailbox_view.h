@@ -30,8 +30,10 @@ class MailboxView {
   uint64_t highest_modseq = 0;
   std::vector<store::MessageMeta> messages;  // index = sequence number - 1
   std::set<uint32_t> recent;                 // UIDs that are \Recent in this session
+  std::set<std::string> keywords;            // announced in FLAGS (SELECT or later)
 
-  // Loads a snapshot; `recent_after` is the highest UID another session already saw.
+  // Loads a snapshot; `recent_after` is the highest UID another session already saw (claimed
+  // by SELECT, peeked by EXAMINE).
   void load(const store::Snapshot& snap, uint32_t recent_after);
 
   uint32_t exists() const { return static_cast<uint32_t>(messages.size()); }
@@ -54,10 +56,20 @@ class MailboxView {
 
   // "(\Seen \Answered $Label [\Recent])"
   std::string flags_of(const store::MessageMeta& m) const;
-  // The FLAGS list for SELECT: system flags and every keyword in use.
+  // The FLAGS list: system flags and every keyword announced.
   std::string mailbox_flags() const;
+  // "OK [PERMANENTFLAGS (...)] ..." without "* ": the system flags, the announced keywords and
+  // \* (new keywords allowed); "()" when read-only.
+  std::string permanent_flags_line() const;
+  // RFC 3501 7.2.6: a client keeps the mailbox's flags from the FLAGS response. Records the
+  // keywords of `messages`; when one is new, appends FLAGS and PERMANENTFLAGS to `out` and
+  // returns true. Callers put these before the FETCH or EXISTS lines that show the keyword.
+  bool announce_keywords(const std::vector<store::MessageMeta>& messages,
+                         std::vector<std::string>& out);
   // "* n FETCH (FLAGS (...) [UID u] [MODSEQ (m)])" without "* ".
   std::string fetch_flags_line(const store::MessageMeta& m, const SyncOptions& opts) const;
+  // "n FETCH (UID u MODSEQ (m))": a .SILENT STORE under CONDSTORE (RFC 7162 3.1.3).
+  std::string fetch_modseq_line(const store::MessageMeta& m) const;
 
   std::set<uint32_t> pending_expunge;  // UIDs the store removed, not yet announced
 };

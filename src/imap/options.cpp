@@ -17,6 +17,12 @@ Options parse_options(core::ConfigSection& section) {
     o.max_line = 1000;
   }
   o.max_literal = section.get_size("max_literal", o.max_literal);
+  o.login_max_literal = section.get_size("login_max_literal", o.login_max_literal);
+  o.login_max_command = section.get_size("login_max_command", o.login_max_command);
+  if (o.login_max_literal > o.login_max_command) {
+    section.error("login_max_literal", "must not exceed login_max_command");
+    o.login_max_literal = o.login_max_command;
+  }
   o.max_bad_commands =
       static_cast<int>(section.get_int("max_bad_commands", o.max_bad_commands, 1, 100000));
   o.fetch_batch = static_cast<int>(section.get_int("fetch_batch", o.fetch_batch, 1, 10000));

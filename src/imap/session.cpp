@@ -1,6 +1,6 @@
 #include "src/imap/session.h"
 
-#include "src/net/connection.h"
+#include "src/net/transport.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,7 +15,7 @@
 
 namespace mailroom::imap {
 
-Session::Session(core::Services& s, const Options& o, net::Connection& c)
+Session::Session(core::Services& s, const Options& o, net::Transport& c)
     : services(s), options(o), conn(c) {}
 
 Session::~Session() = default;
@@ -114,10 +114,21 @@ Reply Session::store_error(const core::Status& st, bool trycreate) {
   }
 }
 
+void Session::enable_condstore() {
+  if (condstore) return;
+  condstore = true;
+  // RFC 7162 3.1: a client that enables CONDSTORE with a mailbox selected learns the
+  // HIGHESTMODSEQ its later MODSEQ data continues from.
+  if (state == State::selected && view)
+    untagged("OK [HIGHESTMODSEQ " + std::to_string(view->highest_modseq) + "] Highest");
+}
+
 SyncOptions Session::sync_options(bool allow_expunge) const {
   SyncOptions o;
   o.allow_expunge = allow_expunge;
-  o.with_uid = current_uid || qresync;
+  // RFC 7162 3.1: once CONDSTORE is enabled every untagged FETCH carries UID and MODSEQ (QRESYNC
+  // implies CONDSTORE).
+  o.with_uid = current_uid || condstore;
   o.with_modseq = condstore;
   o.qresync = qresync;
   return o;
@@ -162,7 +173,7 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   std::string name = view->name;
   uint64_t since = view->highest_modseq;
   auto fn1 = [this, &account, &name, since] { return services.store->changes_since(account, name, since); };
-  auto changes = co_await blocking(fn1);
+  auto changes = co_await net::blocking(*services.workers, fn1);
   if (!changes.is_ok()) {
     if (watch_) watch_->signal->changed = true;  // ask again after the next command
     MR_LOG_WARN("event=imap_sync_failed session={} detail={}", conn.info().session_id,
@@ -173,20 +184,22 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   std::vector<std::string> out;
   uint32_t added = view->apply(*changes, sync_options(allow_expunge), out);
   if (added) {
-    uint32_t recent_count = 0;
-    if (!view->read_only) {
-      uint32_t uid_validity = view->uid_validity;
-      uint32_t max_uid = view->max_uid();
-      auto claim = [&account, &name, uid_validity, max_uid] {
-        return RecentTracker::instance().claim(account, name, uid_validity, max_uid);
-      };
-      uint32_t prev = co_await blocking(claim);
-      for (const auto& m : view->messages) {
-        if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
-      }
+    // RFC 3501 2.3.2: new mail is \Recent in the session that is told first. A read-only
+    // (EXAMINE) session shows it as \Recent too but must not take it from the others
+    // (6.3.2): it peeks where SELECT claims.
+    uint32_t uid_validity = view->uid_validity;
+    uint32_t max_uid = view->max_uid();
+    bool read_only = view->read_only;
+    auto track = [&account, &name, uid_validity, max_uid, read_only] {
+      auto& tracker = RecentTracker::instance();
+      return read_only ? tracker.peek(account, name, uid_validity)
+                       : tracker.claim(account, name, uid_validity, max_uid);
+    };
+    uint32_t prev = co_await net::blocking(*services.workers, track);
+    for (const auto& m : view->messages) {
+      if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
     }
-    recent_count = static_cast<uint32_t>(view->recent.size());
-    out.push_back(std::to_string(recent_count) + " RECENT");
+    out.push_back(std::to_string(view->recent.size()) + " RECENT");
   }
   untagged_lines(out);
 }
@@ -294,10 +307,14 @@ asio::awaitable<void> Session::run() {
   proto::ReaderLimits limits;
   limits.max_literal = options.max_literal;
   limits.max_command = options.max_literal + 16 * options.max_line;
-  proto::CommandReader reader(limits);
+  // Before authentication small literals and commands only: 16 connections that announced
+  // 64 MiB literals held 1.2 GB (issue 13 item 3). Larger ones are refused unread below.
+  proto::ReaderLimits login_limits;
+  login_limits.max_literal = options.login_max_literal;
+  login_limits.max_command = options.login_max_command;
   std::string line;
   while (state != State::logout) {
-    reader.reset();
+    proto::CommandReader reader(state == State::not_authenticated ? login_limits : limits);
     std::optional<std::string> command;
     std::string first_line;
     bool first = true;
@@ -336,11 +353,14 @@ asio::awaitable<void> Session::run() {
       }
       if (step.next == proto::CommandReader::Next::error) {
         if (step.literal_size > 0 && !step.synchronizing) {
-          // RFC 7888 4: the client is already sending the bytes; we will not read them.
+          // RFC 7888 4: the client is already sending the bytes of a non-synchronizing literal;
+          // we will not read them and cannot find the next command after them: [TOOBIG]
+          // (RFC 4469) and close.
           untagged("BYE [TOOBIG] Literal too large");
           co_await flush();
           co_return;
         }
+        // A synchronizing literal was not accepted (no "+"), so the client sends no bytes.
         std::string msg = tag_of(first_line) + " BAD [TOOBIG] " + step.error + "\r\n";
         conn.queue(msg);
         ++bad_commands_;

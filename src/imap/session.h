@@ -20,7 +20,7 @@
 #include "src/net/worker_pool.h"
 
 namespace mailroom::net {
-class Connection;
+class Transport;
 }  // namespace mailroom::net
 
 namespace mailroom::imap {
@@ -44,18 +44,18 @@ class Selected;  // the store watch of the selected mailbox (session.cpp)
 
 class Session {
  public:
-  Session(core::Services& services, const Options& options, net::Connection& connection);
+  Session(core::Services& services, const Options& options, net::Transport& connection);
   ~Session();
   asio::awaitable<void> run();
 
   // --- for command handlers ---
   core::Services& services;
   const Options& options;
-  net::Connection& conn;
+  net::Transport& conn;
   State state = State::not_authenticated;
   auth::Principal principal;
   std::optional<MailboxView> view;  // set in State::selected
-  bool condstore = false;           // CONDSTORE enabled (RFC 7162 3.1)
+  bool condstore = false;           // CONDSTORE enabled (RFC 7162 3.1): see enable_condstore
   bool qresync = false;             // QRESYNC enabled (RFC 7162 3.2)
   bool current_uid = false;         // the running command is a UID command
 
@@ -67,17 +67,6 @@ class Session {
   void untagged_lines(const std::vector<std::string>& lines);
   asio::awaitable<bool> flush();
 
-  // Runs `f` on the worker pool (every store/directory call goes through here). The optional
-  // wrapper: WorkerPool::run needs a default-constructible result and core::Result is not.
-  // `f` is a named lambda taken by reference (GCC 12 mishandles lambdas with captures passed
-  // by value, or temporaries, inside co_await expressions).
-  template <class F>
-  asio::awaitable<std::invoke_result_t<F&>> blocking(F& f) {
-    using R = std::invoke_result_t<F&>;
-    auto call = [&f]() -> std::optional<R> { return f(); };
-    std::optional<R> r = co_await services.workers->run(call);
-    co_return std::move(*r);
-  }
 
   // Connection access without pulling Asio's SSL headers into every command file.
   void queue(std::string_view data);
@@ -92,6 +81,11 @@ class Session {
   static std::string mailbox_to_wire(const std::string& utf8);
   // An IMAP reply for a store error ("[TRYCREATE] ..." etc.).
   static Reply store_error(const core::Status& status, bool trycreate = false);
+
+  // The first CONDSTORE-enabling command (RFC 7162 3.1: ENABLE, SELECT/EXAMINE (CONDSTORE),
+  // STATUS (HIGHESTMODSEQ), FETCH/SEARCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE) sets the flag;
+  // with a mailbox selected it also queues OK [HIGHESTMODSEQ] (call before the command's data).
+  void enable_condstore();
 
   // Sets the selected mailbox (State::selected) and starts watching it.
   void select(MailboxView view);

@@ -28,10 +28,10 @@ size_t blob_at(std::string_view s, size_t p) {
 
 // subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":" ; length at `p`, 0 when none.
 size_t refwd_at(std::string_view s, size_t p) {
-  size_t q = p;
-  if (s.compare(q, 2, "re") == 0) q += 2;
-  else if (s.compare(q, 3, "fwd") == 0) q += 3;
-  else if (s.compare(q, 2, "fw") == 0) q += 2;
+  size_t q = p;  // the subject is in i;unicode-casemap form: upper case
+  if (s.compare(q, 2, "RE") == 0) q += 2;
+  else if (s.compare(q, 3, "FWD") == 0) q += 3;
+  else if (s.compare(q, 2, "FW") == 0) q += 2;
   else return 0;
   while (q < s.size() && is_wsp(s[q])) ++q;
   q += blob_at(s, q);
@@ -62,8 +62,11 @@ bool has_nonwsp(std::string_view s) {
 
 BaseSubject base_subject(std::string_view decoded) {
   BaseSubject out;
-  // (1) Case-fold (i;unicode-casemap), tabs and line breaks to spaces, runs of spaces to one.
-  std::string folded = mime::fold_case(decoded);
+  // (1) Tabs and line breaks to spaces, runs of spaces to one. The text is first put in the
+  // form the i;unicode-casemap comparator compares (RFC 5051: titlecase, full decomposition),
+  // so that SORT orders and THREAD groups base subjects by their octets (RFC 5256 7), and
+  // the ABNF's case-insensitive "re", "fw", "fwd" are matched as upper case.
+  std::string folded = mime::casemap_key(decoded);
   std::string s;
   for (char c : folded) {
     if (c == '\t' || c == '\r' || c == '\n') c = ' ';
@@ -75,7 +78,7 @@ BaseSubject base_subject(std::string_view decoded) {
     for (;;) {
       if (!s.empty() && s.back() == ' ') {
         s.pop_back();
-      } else if (s.size() >= 5 && s.compare(s.size() - 5, 5, "(fwd)") == 0) {
+      } else if (s.size() >= 5 && s.compare(s.size() - 5, 5, "(FWD)") == 0) {
         s.resize(s.size() - 5);
         out.reply_or_forward = true;
       } else {
@@ -96,7 +99,7 @@ BaseSubject base_subject(std::string_view decoded) {
       }
     }
     // (6) subj-fwd = "[fwd:" subject "]": unwrap and go back to (2).
-    if (s.size() >= 6 && s.compare(0, 5, "[fwd:") == 0 && s.back() == ']') {
+    if (s.size() >= 6 && s.compare(0, 5, "[FWD:") == 0 && s.back() == ']') {
       s = s.substr(5, s.size() - 6);
       out.reply_or_forward = true;
       continue;

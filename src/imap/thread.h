@@ -11,7 +11,7 @@
 namespace mailroom::imap {
 
 struct BaseSubject {
-  std::string text;               // case-folded, whitespace-normalized base subject
+  std::string text;  // whitespace-normalized base subject, i;unicode-casemap form (RFC 5051)
   bool reply_or_forward = false;  // a "re:", "fw:", "fwd:", "(fwd)" or "[fwd: ...]" was removed
 };
 

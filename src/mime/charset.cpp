@@ -2,6 +2,7 @@
 // GB2312/GBK/GB18030, ISO-8859-*, UTF-8 and the rest of what iconv knows.
 #include <gmime/gmime.h>
 
+#include <cctype>
 #include <mutex>
 
 #include "src/mime/facts.h"
@@ -59,6 +60,33 @@ std::string fold_case(std::string_view utf8) {
     return out;
   }
   return ascii_lower(utf8);
+}
+
+std::string casemap_key(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  const char* p = utf8.data();
+  const char* end = p + utf8.size();
+  while (p < end) {
+    gunichar c = g_utf8_get_char_validated(p, end - p);
+    if (c == static_cast<gunichar>(-1) || c == static_cast<gunichar>(-2)) {
+      // Not UTF-8 (a header in an undeclared 8-bit charset): keep the byte.
+      out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*p))));
+      ++p;
+      continue;
+    }
+    p = g_utf8_next_char(p);
+    // RFC 5051 2: the titlecase of the character (UnicodeData.txt simple mapping), then its
+    // full decomposition (compatibility mappings included, applied recursively).
+    gunichar decomposed[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
+    gsize n = g_unichar_fully_decompose(g_unichar_totitle(c), TRUE, decomposed,
+                                        G_UNICHAR_MAX_DECOMPOSITION_LENGTH);
+    for (gsize i = 0; i < n; ++i) {
+      char buf[6];
+      out.append(buf, static_cast<size_t>(g_unichar_to_utf8(decomposed[i], buf)));
+    }
+  }
+  return out;
 }
 
 std::string decode_header_text(std::string_view raw) {

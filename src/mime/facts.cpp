@@ -2,6 +2,7 @@
 #include "src/mime/facts.h"
 
 #include <charconv>
+#include <iterator>
 
 #include "src/mime/header_fields.h"
 #include "src/mime/structure.h"
@@ -9,7 +10,9 @@
 namespace mailroom::mime {
 namespace {
 
-constexpr std::string_view kMagic = "MRF1\n";
+// "MRF<version>\n" starts every blob; version 1 lacks the last record (see kFactsVersion).
+constexpr std::string_view kMagicV1 = "MRF1\n";
+constexpr std::string_view kMagic = "MRF2\n";
 
 void put(std::string& out, std::string_view s) {
   out += std::to_string(s.size());
@@ -79,6 +82,39 @@ std::string first_mailbox(std::string_view value) {
   return {};
 }
 
+// An address list as SEARCH FROM/TO/CC/BCC sees it (RFC 3501 6.4.4: "the envelope structure's
+// FROM field"), written the way Dovecot writes it so that searches find the same messages:
+// "Name <[@route:]local@domain>" or "local@domain", ", " between addresses, "group: a, b;".
+std::string search_form(std::string_view value) {
+  std::string out;
+  bool group_open = false, first_in_group = false;
+  for (const auto& a : parse_address_list(value)) {
+    switch (a.kind) {
+      case EnvelopeAddress::Kind::group_start:
+        if (!out.empty()) out += ", ";
+        out += decode_header_text(a.mailbox.value_or("")) + ":";
+        group_open = first_in_group = true;
+        break;
+      case EnvelopeAddress::Kind::group_end:
+        out += ";";
+        group_open = false;
+        break;
+      case EnvelopeAddress::Kind::mailbox: {
+        if (!out.empty()) out += group_open && first_in_group ? " " : ", ";
+        first_in_group = false;
+        std::string spec = a.mailbox.value_or("");
+        if (a.host && !a.host->empty()) spec += "@" + *a.host;
+        if (a.route) spec = *a.route + ":" + spec;
+        bool angle = a.name || a.route;
+        if (a.name) out += decode_header_text(*a.name) + " ";
+        out += angle ? "<" + spec + ">" : spec;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Facts parse_facts(std::string_view message) {
@@ -94,10 +130,18 @@ Facts parse_facts(std::string_view message) {
     return x ? x->value : std::string();
   };
   f.subject = decoded("Subject");
-  f.from = decoded("From");
-  f.to = decoded("To");
-  f.cc = decoded("Cc");
-  f.bcc = decoded("Bcc");
+  const std::pair<std::string_view, std::string*> lists[] = {
+      {"From", &f.from}, {"To", &f.to}, {"Cc", &f.cc}, {"Bcc", &f.bcc}};
+  for (const auto& field : fields) {
+    for (size_t i = 0; i < std::size(lists); ++i) {
+      if (!ascii_iequals(field.name, lists[i].first)) continue;
+      f.fields |= static_cast<uint8_t>(1u << i);
+      std::string& text = *lists[i].second;
+      if (!text.empty()) text += "\n";
+      text += search_form(field.value);
+    }
+    if (ascii_iequals(field.name, "Subject")) f.fields |= kFieldSubject;
+  }
   f.sort_from = first_mailbox(raw("From"));
   f.sort_to = first_mailbox(raw("To"));
   f.sort_cc = first_mailbox(raw("Cc"));
@@ -105,6 +149,7 @@ Facts parse_facts(std::string_view message) {
   f.in_reply_to = raw("In-Reply-To");
   f.references = raw("References");
   if (auto d = parse_date_time(raw("Date"))) {
+    f.has_sent_date = true;
     f.sent_date = d->first;
     f.sent_tz = d->second;
   }
@@ -120,24 +165,28 @@ std::string extract_facts(std::string_view message) {
   std::string tree;
   put_tree(tree, f.root);
   put(out, tree);
-  for (const std::string* s : {&f.subject, &f.from, &f.to, &f.cc, &f.bcc, &f.sort_from,
-                               &f.sort_to, &f.sort_cc, &f.message_id, &f.in_reply_to,
-                               &f.references})
+  for (const std::string* s : {&f.subject, &f.from, &f.to, &f.cc, &f.bcc, &f.sort_from, &f.sort_to,
+                               &f.sort_cc, &f.message_id, &f.in_reply_to, &f.references})
     put(out, *s);
   put(out, std::to_string(f.sent_date) + " " + std::to_string(f.sent_tz));
+  put(out, std::to_string(f.fields) + " " + (f.has_sent_date ? "1" : "0"));  // version 2
   return out;
 }
 
 core::Result<Facts> decode_facts(std::string_view blob) {
-  if (blob.substr(0, kMagic.size()) != kMagic) return core::invalid_argument("not a facts blob");
-  Reader r(blob.substr(kMagic.size()));
   Facts f;
-  std::string tree, date;
+  if (blob.substr(0, kMagicV1.size()) == kMagicV1) {
+    f.version = 1;
+  } else if (blob.substr(0, kMagic.size()) != kMagic) {
+    return core::invalid_argument("not a facts blob");
+  }
+  Reader r(blob.substr(kMagic.size()));
+  std::string tree, date, flags;
   bool ok = r.get(f.envelope) && r.get(f.bodystructure) && r.get(f.body) && r.get(tree);
   for (std::string* s : {&f.subject, &f.from, &f.to, &f.cc, &f.bcc, &f.sort_from, &f.sort_to,
                          &f.sort_cc, &f.message_id, &f.in_reply_to, &f.references})
     ok = ok && r.get(*s);
-  ok = ok && r.get(date) && r.done();
+  ok = ok && r.get(date) && (f.version < 2 || r.get(flags)) && r.done();
   if (!ok) return core::invalid_argument("truncated facts blob");
   std::string_view t = tree;
   if (!get_tree(t, f.root, 0) || !t.empty()) return core::invalid_argument("bad part tree");
@@ -152,6 +201,17 @@ core::Result<Facts> decode_facts(std::string_view blob) {
   if (tneg) d.remove_prefix(1);
   if (!read_u64(d, tz)) return core::invalid_argument("bad zone");
   f.sent_tz = tneg ? -static_cast<int32_t>(tz) : static_cast<int32_t>(tz);
+  if (f.version < 2) {
+    // Best effort until the blob is recomputed: version 1 wrote 0 for "no date".
+    f.has_sent_date = f.sent_date != 0;
+    return f;
+  }
+  std::string_view fl = flags;
+  uint64_t fields = 0, has_date = 0;
+  if (!read_u64(fl, fields) || !read_u64(fl, has_date) || fields > 0xff || has_date > 1)
+    return core::invalid_argument("bad field flags");
+  f.fields = static_cast<uint8_t>(fields);
+  f.has_sent_date = has_date == 1;
   return f;
 }
 

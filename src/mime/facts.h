@@ -8,7 +8,10 @@
 // - Offsets are exact byte offsets into the stored message (CRLF line endings) so that
 //   BODY[section]<partial> can be cut from the file without parsing it again.
 // - decode_facts() accepts only blobs written by extract_facts() (any version it knows);
-//   anything else is invalid_argument, and the caller re-extracts from the message.
+//   anything else is invalid_argument, and the caller re-extracts from the message. A blob of
+//   an older version decodes with Facts::version below kFactsVersion: the fields added since
+//   are missing and the ENVELOPE string may be of an older parser, so callers that need them
+//   have the store recompute the blob (MailStore::refresh_facts) or parse the message.
 // - ENVELOPE/BODYSTRUCTURE/BODY strings follow the RFC 3501 section 9 grammar exactly and are
 //   sent verbatim (they may contain literals for 8-bit header bytes).
 //
@@ -43,18 +46,39 @@ struct PartNode {
   std::vector<PartNode> children;
 };
 
+// The blob format extract_facts() writes. Version 2 added the address lists in their search
+// form, which fields exist and whether the Date: header parsed, and its ENVELOPE keeps the
+// dots of display names. Version 1 blobs still decode (decode_facts).
+inline constexpr uint32_t kFactsVersion = 2;
+
+// Top-level header fields whose presence SEARCH tests (RFC 3501 6.4.4: "" matches every
+// message that has the field).
+enum FieldBit : uint8_t {
+  kFieldFrom = 1,
+  kFieldTo = 2,
+  kFieldCc = 4,
+  kFieldBcc = 8,
+  kFieldSubject = 16
+};
+
 struct Facts {
-  std::string envelope;       // "(date subject from ...)" RFC 3501 7.4.2 ENVELOPE
-  std::string bodystructure;  // with extension data
-  std::string body;           // BODY, without extension data
-  PartNode root;              // the whole message
+  uint32_t version = kFactsVersion;  // of the blob these were decoded from
+  std::string envelope;              // "(date subject from ...)" RFC 3501 7.4.2 ENVELOPE
+  std::string bodystructure;         // with extension data
+  std::string body;                  // BODY, without extension data
+  PartNode root;                     // the whole message
   // Decoded (RFC 2047, charset to UTF-8) top-level fields for SEARCH, SORT and THREAD.
-  std::string subject;
-  std::string from, to, cc, bcc;                  // decoded display text of the lists
-  std::string sort_from, sort_to, sort_cc;        // RFC 5256 addr-mailbox of the first address
+  std::string subject;  // the first Subject: field
+  // SEARCH FROM/TO/CC/BCC text: every field of that name parsed as an address list and written
+  // back as Dovecot does ("Name <local@domain>" or "local@domain", ", " between addresses,
+  // "group: a, b;"), display names decoded; fields separated by "\n".
+  std::string from, to, cc, bcc;
+  uint8_t fields = 0;  // FieldBit: which of From/To/Cc/Bcc/Subject the header has
+  std::string sort_from, sort_to, sort_cc;          // RFC 5256 addr-mailbox of the first address
   std::string message_id, in_reply_to, references;  // raw
-  int64_t sent_date = 0;      // Date: header as seconds since the epoch, 0 when absent/invalid
-  int32_t sent_tz = 0;        // minutes east of UTC of the Date: header
+  bool has_sent_date = false;  // a Date: header that parses (RFC 3501 SENT*, RFC 5256 2.2)
+  int64_t sent_date = 0;       // Date: header as seconds since the epoch
+  int32_t sent_tz = 0;         // minutes east of UTC of the Date: header
 };
 
 // The FactsExtractor given to the store.
@@ -90,6 +114,10 @@ core::Result<std::string> to_utf8(std::string_view bytes, std::string_view chars
 // Unicode case folding for SEARCH's case-insensitive matching (ASCII lower-casing for bytes
 // that are not UTF-8).
 std::string fold_case(std::string_view utf8);
+// The i;unicode-casemap comparator's key (RFC 5051 2; SORT and THREAD use it, RFC 5256 7):
+// every character mapped to its titlecase and then to its full decomposition; keys compare as
+// octets. Bytes that are not UTF-8 are kept, ASCII letters upper-cased.
+std::string casemap_key(std::string_view utf8);
 // The decoded text of every text/* part (transfer encoding removed, converted to UTF-8),
 // concatenated with newlines; for SEARCH BODY/TEXT.
 std::string decoded_body_text(std::string_view message);

@@ -80,14 +80,17 @@ namespace {
 struct Token {
   enum Kind { atom, quoted, literal, special, end } kind = end;
   std::string text;
+  bool spaced = false;  // whitespace or a comment came before it
 };
 
 class Tokenizer {
  public:
   Tokenizer(std::string_view s, std::string_view specials) : s_(s), specials_(specials) {}
   Token next() {
+    size_t start = pos_;
     skip_cfws();
     Token t;
+    t.spaced = pos_ != start;
     if (pos_ >= s_.size()) return t;
     char c = s_[pos_];
     if (c == '"') {
@@ -129,6 +132,27 @@ class Tokenizer {
     Token t = next();
     pos_ = save;
     return t;
+  }
+  // The text of a comment that comes next (after whitespace), quoted-pairs resolved; nothing
+  // is consumed when no comment comes next.
+  std::optional<std::string> comment() {
+    size_t p = pos_;
+    while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\t' || s_[p] == '\r' || s_[p] == '\n')) ++p;
+    if (p >= s_.size() || s_[p] != '(') return std::nullopt;
+    std::string text;
+    int depth = 0;
+    for (; p < s_.size(); ++p) {
+      char c = s_[p];
+      if (c == '\\' && p + 1 < s_.size()) {
+        text.push_back(s_[++p]);
+        continue;
+      }
+      if (c == '(' && depth++ == 0) continue;
+      if (c == ')' && --depth == 0) break;
+      if (c != '\r' && c != '\n') text.push_back(c);
+    }
+    pos_ = p < s_.size() ? p + 1 : p;
+    return text;
   }
 
  private:
@@ -223,13 +247,17 @@ std::vector<EnvelopeAddress> parse_address_list(std::string_view value) {
   Tokenizer tok(value, "()<>@,;:\\\".[]");
   bool in_group = false;
   std::vector<Token> phrase;
-  auto phrase_text = [&](bool dots_tight) {
+  // A local part keeps its dots tight ("john.q.public"); a display name is an RFC 5322
+  // obs-phrase, word *(word / "." / CFWS), whose dots belong to the words around them unless
+  // the sender put space there: "John Q. Public", "Acme Inc.", "J.R. Smith".
+  auto phrase_text = [&](bool local_part) {
     std::string s;
     for (size_t i = 0; i < phrase.size(); ++i) {
       const auto& p = phrase[i];
       bool dot = p.kind == Token::special && p.text == ".";
       bool prev_dot = i > 0 && phrase[i - 1].kind == Token::special && phrase[i - 1].text == ".";
-      if (i > 0 && !(dots_tight && (dot || prev_dot))) s.push_back(' ');
+      bool tight = (dot || prev_dot) && (local_part || !p.spaced);
+      if (i > 0 && !tight) s.push_back(' ');
       s += p.text;
     }
     return s;
@@ -325,7 +353,13 @@ std::vector<EnvelopeAddress> parse_address_list(std::string_view value) {
       a.mailbox = phrase_text(true);
       phrase.clear();
       a.host = read_domain();
-      // a trailing "(comment)" display name is dropped by the tokenizer; fine for IMAP
+      // "a@b.c (Name)": the comment after a bare addr-spec is the name that older mailers
+      // wrote, and what Dovecot and UW imapd give as the ENVELOPE's addr-name.
+      if (auto c = tok.comment()) {
+        size_t b = c->find_first_not_of(" \t");
+        size_t e = c->find_last_not_of(" \t");
+        if (b != std::string::npos) a.name = c->substr(b, e - b + 1);
+      }
       out.push_back(std::move(a));
       continue;
     }

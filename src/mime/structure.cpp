@@ -264,22 +264,25 @@ void parse_structure(std::string_view message, Facts& facts) {
 }
 
 core::Result<Range> locate_section(const PartNode& root, const SectionRef& section) {
-  const PartNode* cur = &root;  // the message the numbers index into
+  // RFC 3501 6.4.5: every message has a part 1; a non-multipart one (a top-level
+  // message/rfc822 too) only part 1, which is its body. A part of type MESSAGE/RFC822 has
+  // nested part numbers, referring to the parts of its encapsulated message.
   const PartNode* part = &root;
   for (size_t i = 0; i < section.parts.size(); ++i) {
     uint32_t n = section.parts[i];
-    // Numbering of a message/rfc822 part continues inside the encapsulated message.
-    const PartNode* container = cur;
-    if (container->kind == PartKind::message) container = &container->children[0];
+    const PartNode* container = part;  // what number n counts in
+    if (i > 0) {
+      if (part->kind == PartKind::message) container = &part->children[0];
+      else if (part->kind == PartKind::leaf) return core::not_found("no such part");
+    }
     if (container->kind == PartKind::multipart) {
       if (n == 0 || n > container->children.size()) return core::not_found("no such part");
       part = &container->children[n - 1];
-    } else if (n == 1 && (i == 0 || cur->kind == PartKind::message)) {
-      part = container;  // a non-multipart message has exactly part 1, its body
+    } else if (n == 1) {
+      part = container;
     } else {
       return core::not_found("no such part");
     }
-    cur = part;
   }
   switch (section.text) {
     case SectionText::none:

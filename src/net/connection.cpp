@@ -482,10 +482,6 @@ asio::awaitable<bool> Connection::flush() {
   co_return ok;
 }
 
-asio::awaitable<bool> Connection::write(std::string_view data) {
-  queue(data);
-  co_return co_await flush();
-}
 
 asio::awaitable<bool> Connection::start_tls(std::chrono::seconds limit) {
   if (tls_active_ || !tls_context_ || closed_) co_return false;

@@ -37,6 +37,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "src/net/transport.h"
+
 struct ssl_st;      // OpenSSL's SSL
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
@@ -44,30 +46,6 @@ namespace mailroom::net {
 
 namespace asio = boost::asio;
 class ProtocolTrace;
-
-enum class ReadStatus {
-  ok,
-  eof,       // client closed the connection
-  timeout,   // idle timeout
-  too_long,  // line longer than the limit (discarded)
-  shutdown,  // server stopping (read_command only)
-  error,     // network or TLS error
-};
-const char* read_status_name(ReadStatus s);
-
-enum class TlsMode { none, starttls, implicit };
-
-struct ConnectionInfo {
-  std::string session_id;
-  std::string listener;  // listener name from the config
-  std::string protocol;  // "smtp", "submission", "lmtp", "imap", "pop3"
-  std::string remote_ip;
-  uint16_t remote_port = 0;
-  std::string local_ip;
-  uint16_t local_port = 0;
-  bool loopback = false;
-  TlsMode tls_mode = TlsMode::none;  // of the listener
-};
 
 class Connection;
 class TraceSelector;
@@ -99,7 +77,7 @@ class ConnectionControl {
   std::unordered_map<Connection*, std::string> accounts_;
 };
 
-class Connection {
+class Connection final : public Transport {
  public:
   Connection(asio::ip::tcp::socket socket, std::shared_ptr<ssl_ctx_st> tls, ConnectionInfo info,
              std::shared_ptr<ConnectionControl> control);
@@ -107,16 +85,36 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  const ConnectionInfo& info() const { return info_; }
-  bool is_tls() const { return tls_active_; }
-  // Whether STARTTLS may be offered (listener allows it, TLS configured, not yet active).
-  bool can_start_tls() const;
+  // Transport (src/net/transport.h has the contract).
+  const ConnectionInfo& info() const override { return info_; }
+  bool is_tls() const override { return tls_active_; }
+  bool can_start_tls() const override;
+  std::string tls_version() const override;
+  std::string tls_cipher() const override;
+  bool stopping() const override;
+  void set_idle_timeout(std::chrono::seconds timeout) override { idle_timeout_ = timeout; }
+  // *bare_lf is also set for a line reported too_long.
+  asio::awaitable<ReadStatus> read_line(std::string& line, std::size_t max_length,
+                                        bool* bare_lf) override;
+  asio::awaitable<ReadStatus> read_command(std::string& line, std::size_t max_length,
+                                           bool* bare_lf) override;
+  asio::awaitable<ReadStatus> read_exact(std::string& out, std::size_t n) override;
+  // Includes bytes the TLS layer holds.
+  std::size_t buffered() const override;
+  void queue(std::string_view data) override { out_.append(data); }
+  asio::awaitable<bool> flush() override;
+  // STARTTLS: the handshake must complete within set_tls_handshake_timeout() from its start.
+  asio::awaitable<bool> start_tls() override { return start_tls(handshake_timeout_); }
+  // Ends the login deadline; the account's sessions are closed when the directory disables
+  // or removes it (src/server/account_sweep.h); a trace starts if [log] trace_users names
+  // `address`.
+  void set_account(const std::string& account_id, const std::string& address) override;
+  void set_secret_input(bool secret) override { secret_input_ = secret; }
+  using Transport::read_command;
+  using Transport::read_line;
+
   // "version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256" (empty when not TLS).
   std::string tls_description() const;
-  std::string tls_version() const;
-  std::string tls_cipher() const;
-
-  void set_idle_timeout(std::chrono::seconds timeout) { idle_timeout_ = timeout; }
   // Every wait ends by this time at the latest (ReadStatus::timeout); time_point::max() clears
   // it. The listener sets it at connect for protocols with a login phase
   // (SessionHandler::login_timeout); set_account() clears it.
@@ -124,44 +122,18 @@ class Connection {
   void clear_hard_deadline() { hard_deadline_ = std::chrono::steady_clock::time_point::max(); }
   // Whether the last timeout came from the hard deadline (not from idleness).
   bool hit_hard_deadline() const { return hit_hard_deadline_; }
+  void set_tls_handshake_timeout(std::chrono::seconds limit) { handshake_timeout_ = limit; }
 
-  // Reads one line without its line ending. *bare_lf is set when the line ended with LF alone
-  // (also for a line reported too_long).
-  asio::awaitable<ReadStatus> read_line(std::string& line, std::size_t max_length,
-                                        bool* bare_lf = nullptr);
-  // read_line that is interrupted by server shutdown between commands.
-  asio::awaitable<ReadStatus> read_command(std::string& line, std::size_t max_length,
-                                           bool* bare_lf = nullptr);
-  // Reads exactly n bytes (IMAP literals, SMTP BDAT chunks) and appends them to `out`.
-  asio::awaitable<ReadStatus> read_exact(std::string& out, std::size_t n);
-  // Bytes already received but not consumed (pipelining checks), including bytes the TLS
-  // layer holds.
-  std::size_t buffered() const;
-
-  // Adds to the output buffer; flush() sends it. write() = queue + flush.
-  void queue(std::string_view data) { out_.append(data); }
-  asio::awaitable<bool> flush();
-  asio::awaitable<bool> write(std::string_view data);
-
-  // Server-side TLS handshake on this connection (STARTTLS / implicit TLS). The handshake
-  // must complete within `limit` from its start, however slowly the client trickles bytes.
-  asio::awaitable<bool> start_tls(std::chrono::seconds limit = std::chrono::seconds(30));
+  // Server-side TLS handshake (implicit TLS, or STARTTLS through start_tls()). It must
+  // complete within `limit` from its start, however slowly the client trickles bytes.
+  asio::awaitable<bool> start_tls(std::chrono::seconds limit);
 
   // Protocol trace (off unless set): lines read and written are logged, except that input
   // marked secret (set_secret_input: SASL responses) is masked and literals are logged by
-  // size only. `mask` rewrites a client line before it is logged (passwords in LOGIN, PASS,
-  // AUTH PLAIN ...).
+  // size only; client lines are masked per protocol (src/net/protocol_trace.h).
   void set_trace(std::shared_ptr<ProtocolTrace> trace) { trace_ = std::move(trace); }
   bool tracing() const { return trace_ != nullptr; }
-  void set_secret_input(bool secret) { secret_input_ = secret; }
 
-  // Called by a session once its client has authenticated: ends the login deadline; the
-  // account's sessions are closed when the directory disables or removes it
-  // (src/server/account_sweep.h), and a trace starts if [log] trace_users names `address`.
-  void set_account(const std::string& account_id, const std::string& address = {});
-
-  // True once the server asked sessions to finish.
-  bool stopping() const;
   void close();
   // Called by the listener (on this connection's strand) when shutdown begins: a session
   // waiting in read_command is woken with ReadStatus::shutdown.
@@ -203,6 +175,7 @@ class Connection {
   // What the timer handler reaches this Connection through; null once it is destroyed.
   std::shared_ptr<Connection*> alive_ = std::make_shared<Connection*>(this);
   std::chrono::seconds idle_timeout_{300};
+  std::chrono::seconds handshake_timeout_{30};
   std::chrono::steady_clock::time_point hard_deadline_ =
       std::chrono::steady_clock::time_point::max();
   bool hit_hard_deadline_ = false;

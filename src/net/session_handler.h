@@ -10,13 +10,13 @@
 
 namespace mailroom::net {
 
-class Connection;
+class Transport;
 
 enum class RejectReason { too_many_connections, too_many_from_ip, blocked_ip, shutting_down };
 
 struct SessionHandler {
   // Runs one session to its end. Exceptions are caught and logged by the listener.
-  std::function<boost::asio::awaitable<void>(Connection&)> run;
+  std::function<boost::asio::awaitable<void>(Transport&)> run;
   // The complete protocol answer (with CRLF) for a refused connection, e.g.
   // "421 4.7.0 Too many connections\r\n" or "* BYE Too many connections\r\n".
   std::function<std::string(RejectReason)> reject;

@@ -86,4 +86,26 @@ class WorkerPool {
   boost::asio::thread_pool pool_;
 };
 
+// The one way sessions run blocking work (SQLite, the directory, fsync, the store): f() on
+// the pool, its result (of any type, also the non-default-constructible core::Result<T>)
+// back on the session's executor; exceptions propagate to the awaiting coroutine.
+// `f` is taken by forwarding reference and moved into a named task before the co_await:
+// GCC 12 destroys prvalues passed by value to a coroutine twice (PR 99576) and mishandles
+// temporaries inside co_await expressions.
+template <class F>
+boost::asio::awaitable<std::invoke_result_t<std::decay_t<F>&>> blocking(WorkerPool& pool,
+                                                                       F&& f) {
+  using R = std::invoke_result_t<std::decay_t<F>&>;
+  if constexpr (std::is_void_v<R>) {
+    auto task = [fn = std::decay_t<F>(std::forward<F>(f))]() mutable { fn(); };
+    co_await pool.run(std::move(task));
+  } else {
+    auto task = [fn = std::decay_t<F>(std::forward<F>(f))]() mutable {
+      return std::optional<R>(fn());
+    };
+    auto r = co_await pool.run(std::move(task));
+    co_return std::move(*r);
+  }
+}
+
 }  // namespace mailroom::net

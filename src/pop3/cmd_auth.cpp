@@ -4,6 +4,7 @@
 
 #include "src/core/base64.h"
 #include "src/core/log.h"
+#include "src/net/sasl_dialogue.h"
 #include "src/net/worker_pool.h"
 #include "src/pop3/session.h"
 
@@ -68,7 +69,7 @@ Awaitable Session::cmd_pass(const proto::Command& c) {
   std::string login = std::move(pending_user_);
   const std::string& password = c.args[0];
   auto check = [&] { return authenticator.check_plain(login, password, ci); };
-  auth::AuthStep step = co_await blocking(check);
+  auth::AuthStep step = co_await net::blocking(*services_.workers, check);
   MR_LOG_INFO("event=pop3_auth session={} mechanism=USER login={} result={}", ci.session_id,
               core::quote(login), auth::auth_outcome_name(step.outcome));
   if (step.outcome == auth::AuthOutcome::success) {
@@ -100,62 +101,33 @@ Awaitable Session::cmd_auth(const proto::Command& c) {
     client_error("Unsupported authentication mechanism");
     co_return;
   }
-  std::optional<std::string> response;
-  if (c.args.size() == 2) {
-    // RFC 5034 section 4: "=" is an empty initial response.
-    if (c.args[1] == "=") {
-      response = std::string();
-    } else {
-      response = core::base64_decode(c.args[1]);
-      if (!response) {
-        client_error("Malformed initial response (not base64)");
-        co_return;
-      }
-    }
-  }
+  std::optional<std::string> initial_response;
+  if (c.args.size() == 2) initial_response = c.args[1];  // RFC 5034 4 ("=": empty)
   std::unique_ptr<auth::Exchange> exchange = authenticator.start(mechanism, ci);
-  while (true) {
-    auto next = [&] {
-      return exchange->step(response ? std::optional<std::string_view>(*response)
-                                     : std::nullopt);
-    };
-    auth::AuthStep step = co_await blocking(next);
-    if (step.outcome == auth::AuthOutcome::in_progress) {
-      // RFC 5034 section 4: "+ " and the base64 challenge.
-      send("+ " + core::base64_encode(step.challenge) + "\r\n");
-      bool flushed = co_await transport_.flush();
-      if (!flushed) {
-        close_ = true;
-        co_return;
-      }
-      std::string line;
-      net::ReadStatus rs = co_await transport_.read_line(line, options_.max_auth_response);
-      if (rs == net::ReadStatus::too_long) {
-        client_error("Authentication response too long");
-        co_return;
-      }
-      if (rs != net::ReadStatus::ok) {
-        close_ = true;
-        co_return;
-      }
-      if (line == "*") {
-        step.outcome = auth::AuthOutcome::cancelled;
-      } else {
-        response = core::base64_decode(line);
-        if (!response) step.outcome = auth::AuthOutcome::malformed;
-      }
-      if (step.outcome == auth::AuthOutcome::in_progress) continue;
-    }
-    MR_LOG_INFO("event=pop3_auth session={} mechanism={} result={}", ci.session_id, mechanism,
-                auth::auth_outcome_name(step.outcome));
-    if (step.outcome == auth::AuthOutcome::success) {
-      co_await open_maildrop(step.principal);
-      co_return;
-    }
-    Refusal r = refusal_for(step.outcome);
-    client_error(r.text, r.code);
+  net::SaslFraming framing{"+ ", options_.max_auth_response};  // RFC 5034 4
+  net::SaslResult sasl = co_await net::run_sasl(transport_, *services_.workers, *exchange,
+                                                initial_response, framing);
+  if (sasl.end == net::SaslEnd::bad_initial_response) {
+    client_error("Malformed initial response (not base64)");
     co_return;
   }
+  if (sasl.end == net::SaslEnd::too_long) {
+    client_error("Authentication response too long");
+    co_return;
+  }
+  if (sasl.end == net::SaslEnd::closed) {
+    close_ = true;
+    co_return;
+  }
+  const auth::AuthStep& step = sasl.step;
+  MR_LOG_INFO("event=pop3_auth session={} mechanism={} result={}", ci.session_id, mechanism,
+              auth::auth_outcome_name(step.outcome));
+  if (step.outcome == auth::AuthOutcome::success) {
+    co_await open_maildrop(step.principal);
+    co_return;
+  }
+  Refusal r = refusal_for(step.outcome);
+  client_error(r.text, r.code);
 }
 
 Awaitable Session::cmd_stls(const proto::Command&) {

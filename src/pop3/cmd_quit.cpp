@@ -24,7 +24,7 @@ Awaitable Session::cmd_quit(const proto::Command&) {
   store::MailStore& store = *services_.store;
   const std::string& account = principal_.account_id;
   auto expunge = [&] { return store.expunge(account, "INBOX", uids); };
-  core::Result<std::vector<uint32_t>> removed = co_await blocking(expunge);
+  core::Result<std::vector<uint32_t>> removed = co_await net::blocking(*services_.workers, expunge);
   if (!removed) {
     MR_LOG_WARN("event=pop3_expunge_failed session={} account={} status={}",
                 transport_.info().session_id, account, core::quote(removed.status().to_string()));

@@ -28,7 +28,7 @@ Awaitable Session::send_message(uint32_t number, std::optional<uint32_t> lines) 
     message = std::move(*ahead);
   } else {
     auto read = [&] { return store.read_message(account, "INBOX", uid); };
-    message = co_await blocking(read);
+    message = co_await net::blocking(*services_.workers, read);
   }
   if (!message) {
     store_error("read_message", message.status());
@@ -43,7 +43,7 @@ Awaitable Session::send_message(uint32_t number, std::optional<uint32_t> lines) 
     core::Status mark = journal_->append(uid, static_cast<int64_t>(std::time(nullptr)));
     if (mark && sync) {
       auto durable = [this] { return journal_->sync(); };
-      mark = co_await blocking(durable);
+      mark = co_await net::blocking(*services_.workers, durable);
     }
     if (!mark) {
       store_error("mark_retrieved", mark);
@@ -65,7 +65,7 @@ Awaitable Session::sync_marks(bool close) {
   if (!close && marks_.unsynced() == 0) co_return;
   std::unique_ptr<store::RetrievalJournal>& journal = journal_;
   auto sync = [&journal, close] { return close ? journal->close() : journal->sync(); };
-  core::Status s = co_await blocking(sync);
+  core::Status s = co_await net::blocking(*services_.workers, sync);
   if (close) journal_.reset();
   if (!s) {
     MR_LOG_WARN("event=pop3_mark_sync_failed session={} account={} unsynced={} status={}",

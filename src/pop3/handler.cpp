@@ -1,8 +1,8 @@
-// The listener's entry point: adapts net::Connection to the session's Transport.
+// The listener's entry point for POP3 sessions.
 #include <chrono>
 #include <memory>
 
-#include "src/net/connection.h"
+#include "src/net/transport.h"
 #include "src/pop3/pop3.h"
 #include "src/pop3/session.h"
 
@@ -10,36 +10,9 @@ namespace mailroom::pop3 {
 
 namespace {
 
-class ConnectionTransport final : public Transport {
- public:
-  explicit ConnectionTransport(net::Connection& c) : c_(c) {}
-  const net::ConnectionInfo& info() const override { return c_.info(); }
-  bool is_tls() const override { return c_.is_tls(); }
-  bool can_start_tls() const override { return c_.can_start_tls(); }
-  boost::asio::awaitable<net::ReadStatus> read_command(std::string& line,
-                                                       std::size_t max_length) override {
-    return c_.read_command(line, max_length);
-  }
-  boost::asio::awaitable<net::ReadStatus> read_line(std::string& line,
-                                                    std::size_t max_length) override {
-    return c_.read_line(line, max_length);
-  }
-  std::size_t buffered() const override { return c_.buffered(); }
-  void queue(std::string_view data) override { c_.queue(data); }
-  void set_account(const std::string& account_id, const std::string& address) override {
-    c_.set_account(account_id, address);
-  }
-  boost::asio::awaitable<bool> flush() override { return c_.flush(); }
-  boost::asio::awaitable<bool> start_tls() override { return c_.start_tls(); }
-
- private:
-  net::Connection& c_;
-};
-
-boost::asio::awaitable<void> run_session(net::Connection& connection, core::Services& services,
+boost::asio::awaitable<void> run_session(net::Transport& transport, core::Services& services,
                                          std::shared_ptr<const Options> options) {
-  connection.set_idle_timeout(std::chrono::seconds(options->idle_timeout_seconds));
-  ConnectionTransport transport(connection);
+  transport.set_idle_timeout(std::chrono::seconds(options->idle_timeout_seconds));
   Session session(transport, services, *options, process_maildrop_locks());
   co_await session.run();
 }
@@ -49,7 +22,7 @@ boost::asio::awaitable<void> run_session(net::Connection& connection, core::Serv
 net::SessionHandler make_session_handler(core::Services& services, const Options& options) {
   auto shared = std::make_shared<const Options>(options);
   net::SessionHandler handler;
-  handler.run = [&services, shared](net::Connection& c) {
+  handler.run = [&services, shared](net::Transport& c) {
     return run_session(c, services, shared);
   };
   handler.login_timeout = std::chrono::seconds(options.login_timeout_seconds);

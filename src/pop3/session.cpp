@@ -51,7 +51,7 @@ struct CommandTable {
   }
 };
 
-Session::Session(Transport& transport, core::Services& services, const Options& options,
+Session::Session(net::Transport& transport, core::Services& services, const Options& options,
                  std::shared_ptr<MaildropLocks> locks)
     : transport_(transport),
       services_(services),
@@ -193,7 +193,7 @@ Awaitable Session::open_maildrop(const auth::Principal& principal) {
     if (o.snapshot) o.journal = store.open_retrieval_journal(id, "INBOX", ip);
     return o;
   };
-  Opened opened = co_await blocking(open);
+  Opened opened = co_await net::blocking(*services_.workers, open);
   core::Result<store::Snapshot>& snap = opened.snapshot;
   if (!snap && snap.code() != core::Code::not_found) {
     lock_.reset();

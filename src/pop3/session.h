@@ -25,7 +25,7 @@
 #include "src/pop3/proto/command.h"
 #include "src/pop3/proto/reply.h"
 #include "src/pop3/read_ahead.h"
-#include "src/pop3/transport.h"
+#include "src/net/transport.h"
 
 namespace mailroom::pop3 {
 
@@ -38,7 +38,7 @@ std::shared_ptr<MaildropLocks> process_maildrop_locks();
 
 class Session {
  public:
-  Session(Transport& transport, core::Services& services, const Options& options,
+  Session(net::Transport& transport, core::Services& services, const Options& options,
           std::shared_ptr<MaildropLocks> locks);
 
   // Greets, runs commands until QUIT, error limit, timeout, shutdown or disconnect.
@@ -82,19 +82,8 @@ class Session {
   void store_error(const char* what, const core::Status& status);
   auth::ClientInfo client_info() const;
   void send(std::string_view data) { transport_.queue(data); }
-  // Runs blocking f() on the worker pool. The optional wrapper is there because
-  // WorkerPool::run (co_spawn) needs a default-constructible result and core::Result is not.
-  // `f` is taken by reference and callers pass a named lambda: GCC 12 mishandles lambdas with
-  // non-trivial captures passed by value into coroutines (double destruction seen by ASan).
-  template <class F>
-  boost::asio::awaitable<std::invoke_result_t<F&>> blocking(F& f) {
-    using R = std::invoke_result_t<F&>;
-    auto call = [&f]() -> std::optional<R> { return f(); };
-    std::optional<R> r = co_await services_.workers->run(call);
-    co_return std::move(*r);
-  }
 
-  Transport& transport_;
+  net::Transport& transport_;
   core::Services& services_;
   const Options& options_;
   std::shared_ptr<MaildropLocks> locks_;

@@ -55,7 +55,7 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
       !domain_exempt(ctx_.options.send_as_exempt_domains, principal_->address)) {
     auto resolver = ctx_.services.resolver;
     std::string account_id = principal_->account_id;
-    auto allowed = co_await run_blocking(*ctx_.services.workers, [&]()
+    auto allowed = co_await net::blocking(*ctx_.services.workers, [&]()
                                                            -> core::Result<bool> {
       auto account = resolver->directory().find_account_by_id(account_id);
       if (!account) return account.status();
@@ -78,7 +78,7 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
       !sender.empty() && !from_trusted_network()) {
     auto resolver = ctx_.services.resolver;
     std::string domain = core::ascii_lower(cmd.address.domain);
-    auto local = co_await run_blocking(*ctx_.services.workers,
+    auto local = co_await net::blocking(*ctx_.services.workers,
                                     [&] { return resolver->local_domain(domain); });
     if (local) {
       reply(550, "5.7.1", "Local sender requires authentication");
@@ -134,7 +134,7 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
     auth::Resolution res;
     int quota = 0;  // 0 ok, 1 over quota (452 4.2.2), 2 larger than quota (552 5.2.2), 3 unknown
   };
-  Answer ans = co_await run_blocking(*ctx_.services.workers, [&]() {
+  Answer ans = co_await net::blocking(*ctx_.services.workers, [&]() {
     Answer a;
     a.res = resolver->resolve_recipient(address, sender, account_id, sender_verified);
     if (a.res.outcome != auth::RecipientOutcome::deliver || !store) return a;

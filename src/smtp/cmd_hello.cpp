@@ -67,11 +67,11 @@ bool Session::starttls_prepare() {
 void Session::starttls_done(bool ok) {
   if (!ok) {
     MR_LOG_INFO("event=smtp_tls_failed session={}", session_id_);
-    quit_ = true;
-    conn_.close();
+    quit_ = true;  // the transport closed the connection
     return;
   }
-  MR_LOG_INFO("event=smtp_tls session={} {}", session_id_, conn_.tls_description());
+  MR_LOG_INFO("event=smtp_tls session={} version={} cipher={}", session_id_, conn_.tls_version(),
+              conn_.tls_cipher());
   // RFC 3207 4.2: forget everything learned from the client before TLS.
   helo_.clear();
   greeted_ = false;

@@ -124,7 +124,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
       if (!exempt) {
         const auto& froms = originators.addresses;
         const bool unparseable = originators.unparseable;
-        auto verdict = co_await run_blocking(*services.workers, [&]() -> core::Result<bool> {
+        auto verdict = co_await net::blocking(*services.workers, [&]() -> core::Result<bool> {
           if (unparseable) return false;
           auto account = resolver->directory().find_account_by_id(account_id);
           if (!account) return account.status();
@@ -186,7 +186,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
 
   if (ctx_.mode == Mode::lmtp) {
     auto q = services.queue;
-    auto results = co_await run_blocking(*services.workers, 
+    auto results = co_await net::blocking(*services.workers, 
         [&] { return q->deliver_now(queue_id, env, message); });
     for (size_t i = 0; i + 1 < first_of_rcpt.size(); ++i) {
       core::Status worst;

@@ -27,7 +27,7 @@ bool RateLimiter::allow(const std::string& ip) {
   return true;
 }
 
-Session::Session(ServerContext& ctx, net::Connection& conn)
+Session::Session(ServerContext& ctx, net::Transport& conn)
     : ctx_(ctx), conn_(conn), session_id_(conn.info().session_id) {}
 
 void Session::reply(const proto::Reply& r) {
@@ -201,7 +201,7 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
                                filter::blocklist_path(services.data_dir)),
       std::make_shared<RateLimiter>(options.max_connection_rate)});
   net::SessionHandler h;
-  h.run = [ctx](net::Connection& conn) -> asio::awaitable<void> {
+  h.run = [ctx](net::Transport& conn) -> asio::awaitable<void> {
     Session session(*ctx, conn);
     co_await session.run();
   };

@@ -17,7 +17,7 @@
 #include "auth/resolver.h"
 #include "src/core/services.h"
 #include "src/filter/blocklist.h"
-#include "src/net/connection.h"
+#include "src/net/transport.h"
 #include "src/net/worker_pool.h"
 #include "src/queue/queue.h"
 #include "src/smtp/proto/command.h"
@@ -28,24 +28,6 @@ namespace mailroom::smtp {
 namespace asio = boost::asio;
 
 enum class Mode { mx, submission, lmtp };
-
-// WorkerPool::run for results that are not default-constructible (core::Result<T>):
-// co_spawn needs a default value for its exception path, so the value travels in an optional.
-// Pass lambdas that capture by reference only: GCC 12 copies by-value coroutine parameters
-// bitwise, which breaks captured std::strings (ASan "free of non-malloc'd address").
-// F is taken by forwarding reference: GCC 12 destroys a prvalue passed by value to a coroutine
-// twice (GCC PR 99576), and callers pass lambdas as prvalues.
-template <class F>
-asio::awaitable<std::invoke_result_t<std::decay_t<F>>> run_blocking(net::WorkerPool& pool, F&& f) {
-  using R = std::invoke_result_t<std::decay_t<F>>;
-  // A named task, not a temporary inside the co_await expression: GCC 12 destroys such
-  // temporaries at the wrong time.
-  auto task = [fn = std::decay_t<F>(std::forward<F>(f))]() mutable {
-    return std::optional<R>(fn());
-  };
-  auto r = co_await pool.run(std::move(task));
-  co_return std::move(*r);
-}
 
 // Per-IP connection rate (a sliding one-minute window).
 class RateLimiter {
@@ -89,7 +71,7 @@ struct Transaction {
 
 class Session {
  public:
-  Session(ServerContext& ctx, net::Connection& conn);
+  Session(ServerContext& ctx, net::Transport& conn);
   asio::awaitable<void> run();
 
  private:
@@ -129,7 +111,7 @@ class Session {
   std::string received_header(const std::string& queue_id) const;
 
   ServerContext& ctx_;
-  net::Connection& conn_;
+  net::Transport& conn_;
   std::string session_id_;
   std::string helo_;
   bool esmtp_ = false;

@@ -100,6 +100,8 @@ class FileStore final : public MailStore {
                                                  const std::vector<uint32_t>& uids) override;
   Result<std::string> facts(const std::string& account_id, const std::string& mailbox,
                             uint32_t uid) override;
+  Result<std::string> refresh_facts(const std::string& account_id, const std::string& mailbox,
+                                    uint32_t uid) override;
   Status mark_retrieved(const std::string& account_id, const std::string& mailbox, uint32_t uid,
                         int64_t when, const std::string& client_ip) override;
   Status mark_retrieved_batch(const std::string& account_id, const std::string& mailbox,
@@ -117,6 +119,10 @@ class FileStore final : public MailStore {
   // The open index of a user (from the LRU cache, opened on first use).
   Result<std::shared_ptr<UserIndex>> user(const std::string& account_id);
   Result<std::string> canonical(const std::string& mailbox) const;
+  // facts() and refresh_facts(): the cached blob, or (refresh, or none cached) computed now
+  // with the extractor and stored.
+  Result<std::string> facts_impl(const std::string& account_id, const std::string& mailbox,
+                                 uint32_t uid, bool refresh);
   // Applies the retrieval journals of the user's dead sessions to the index and removes them
   // (retrieval_marks.cpp); journals still locked by a live session are left alone.
   void replay_retrieval_journals(UserIndex& u);

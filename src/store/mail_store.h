@@ -240,6 +240,13 @@ class MailStore {
   // construction; empty when none was configured).
   virtual Result<std::string> facts(const std::string& account_id, const std::string& mailbox,
                                     uint32_t uid) = 0;
+  // Computes the facts again with the current extractor, keeps them in place of the cached
+  // blob and returns them: for a blob of an older format (src/mime decodes it, sees the old
+  // version and asks once). Stores that cache nothing just answer facts().
+  virtual Result<std::string> refresh_facts(const std::string& account_id,
+                                            const std::string& mailbox, uint32_t uid) {
+    return facts(account_id, mailbox, uid);
+  }
 
   // POP3 retrieval mark (RFC 1939 RETR/TOP): time and client address.
   virtual Status mark_retrieved(const std::string& account_id, const std::string& mailbox,

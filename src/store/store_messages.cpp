@@ -610,6 +610,17 @@ std::vector<Result<std::string>> FileStore::read_messages(const std::string& acc
 
 Result<std::string> FileStore::facts(const std::string& account_id, const std::string& mailbox,
                                      uint32_t uid) {
+  return facts_impl(account_id, mailbox, uid, false);
+}
+
+Result<std::string> FileStore::refresh_facts(const std::string& account_id,
+                                             const std::string& mailbox, uint32_t uid) {
+  return facts_impl(account_id, mailbox, uid, true);
+}
+
+Result<std::string> FileStore::facts_impl(const std::string& account_id,
+                                          const std::string& mailbox, uint32_t uid,
+                                          bool refresh) {
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
   auto u = user(account_id);
@@ -626,10 +637,11 @@ Result<std::string> FileStore::facts(const std::string& account_id, const std::s
     q->bind(1, box->id).bind(2, static_cast<int64_t>(uid));
     Status err;
     if (!q->step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
-    if (q->i64(0) == 0 || !options_.facts) return q->text(1);
+    if ((q->i64(0) == 0 && !refresh) || !options_.facts) return q->text(1);
     guid = q->text(2);
   }
-  // Appended without an extractor: compute now and keep the result.
+  // Appended without an extractor, or a blob of an older format: compute now and keep it (a
+  // copy of the message shares the file row, and so the new blob).
   auto data = (*u)->files.read(guid);
   if (!data.is_ok()) return data.status();
   std::string blob = options_.facts(*data);

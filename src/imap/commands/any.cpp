@@ -5,8 +5,12 @@
 namespace mailroom::imap {
 
 std::string Session::capabilities() const {
-  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE";
-  if (state == State::not_authenticated) {
+  // RFC 7888: before login only literals up to login_max_literal are read (Options), so only
+  // LITERAL- (non-synchronizing literals up to 4096 octets) is promised; LITERAL+ after.
+  bool login = state == State::not_authenticated;
+  std::string caps = login ? "IMAP4rev1 LITERAL- SASL-IR ID ENABLE IDLE"
+                           : "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE";
+  if (login) {
     if (can_start_tls()) caps += " STARTTLS";
     auth::ClientInfo ci = client_info();
     if (!services.authenticator || !services.authenticator->plaintext_allowed(ci)) {
@@ -61,13 +65,11 @@ asio::awaitable<Reply> cmd_enable(Session& s, const proto::Command& cmd) {
   std::string enabled;
   for (const auto& cap : cmd.atoms) {
     if (cap == "CONDSTORE" && !s.condstore) {
-      s.condstore = true;
+      s.enable_condstore();
       enabled += " CONDSTORE";
     } else if (cap == "QRESYNC" && !s.qresync) {
       s.qresync = true;
-      if (!s.condstore) {
-        s.condstore = true;  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE
-      }
+      s.enable_condstore();  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE
       enabled += " QRESYNC";
     }
   }

@@ -32,7 +32,7 @@ asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
     }
     return s.services.store->append(account, req);
   };
-  auto result = co_await s.blocking(fn1);
+  auto result = co_await net::blocking(*s.services.workers, fn1);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);
   co_return Reply::ok("[APPENDUID " + std::to_string(result->uid_validity) + " " +
                       std::to_string(result->uid) + "] APPEND completed");

@@ -1,7 +1,7 @@
 // STARTTLS, LOGIN, AUTHENTICATE (RFC 3501 6.2) with SASL-IR (RFC 4959).
-#include "src/core/base64.h"
 #include "src/core/log.h"
 #include "src/imap/session.h"
+#include "src/net/sasl_dialogue.h"
 
 namespace mailroom::imap {
 namespace {
@@ -62,7 +62,7 @@ asio::awaitable<Reply> cmd_login(Session& s, const proto::Command& cmd) {
     co_return Reply::no("[PRIVACYREQUIRED] LOGIN is disabled on this connection, use STARTTLS");
   std::string user = cmd.args[0], password = cmd.args[1];
   auto fn1 = [&s, &user, &password, &ci] { return s.services.authenticator->check_plain(user, password, ci); };
-  auth::AuthStep step = co_await s.blocking(fn1);
+  auth::AuthStep step = co_await net::blocking(*s.services.workers, fn1);
   if (step.outcome != auth::AuthOutcome::success) {
     spdlog::info("event=imap_login_failed session={} result={}", s.session_id(),
                  auth::auth_outcome_name(step.outcome));
@@ -76,48 +76,29 @@ asio::awaitable<Reply> cmd_authenticate(Session& s, const proto::Command& cmd) {
   auth::ClientInfo ci = s.client_info();
   std::string mech = cmd.atoms[0];
   std::shared_ptr<auth::Exchange> ex = s.services.authenticator->start(mech, ci);
-  std::optional<std::string> response;
-  if (cmd.initial_response) {
-    if (*cmd.initial_response == "=") {
-      response = std::string();  // RFC 4959: "=" is an empty initial response
-    } else {
-      response = core::base64_decode(*cmd.initial_response);
-      if (!response) co_return Reply::bad("Invalid base64 in the initial response");
-    }
-  }
-  for (int round = 0; round < 20; ++round) {
-    std::optional<std::string> arg = response;
-    auto fn2 = [&ex, &arg] {
-      std::optional<std::string_view> v;
-      if (arg) v = *arg;
-      return ex->step(v);
-    };
-    auth::AuthStep step = co_await s.blocking(fn2);
-    if (step.outcome == auth::AuthOutcome::success) co_return logged_in(s, step.principal, "SASL");
-    if (step.outcome != auth::AuthOutcome::in_progress) {
-      spdlog::info("event=imap_auth_failed session={} mechanism={} result={}",
-                   s.session_id(), mech, auth::auth_outcome_name(step.outcome));
-      co_return auth_failure(step.outcome);
-    }
-    std::string challenge = "+ " + core::base64_encode(step.challenge) + "\r\n";
-    s.queue(challenge);
-    if (!co_await s.flush()) {
-      Reply r = Reply::no("Connection lost");
+  // RFC 3501 6.2.2: "+ " continuations; the response line is bounded like any command line.
+  net::SaslFraming framing{"+ ", s.options.max_line};
+  net::SaslResult sasl =
+      co_await net::run_sasl(s.conn, *s.services.workers, *ex, cmd.initial_response, framing);
+  switch (sasl.end) {
+    case net::SaslEnd::bad_initial_response:
+      co_return Reply::bad("Invalid base64 in the initial response");
+    case net::SaslEnd::too_long:
+      co_return Reply::bad("Authentication aborted: response line too long");
+    case net::SaslEnd::closed: {
+      Reply r = Reply::bad("Authentication aborted");
       r.close = true;
       co_return r;
     }
-    std::string line;
-    Session::LineStatus st = co_await s.read_client_line(line);
-    if (st != Session::LineStatus::ok) {
-      Reply r = Reply::bad("Authentication aborted");
-      r.close = st != Session::LineStatus::too_long;
-      co_return r;
-    }
-    if (line == "*") co_return Reply::bad("Authentication cancelled");  // RFC 3501 6.2.2
-    response = core::base64_decode(line);
-    if (!response) co_return Reply::bad("Invalid base64 in the SASL response");
+    case net::SaslEnd::done:
+      break;
   }
-  co_return Reply::no("[AUTHENTICATIONFAILED] Too many SASL rounds");
+  if (sasl.step.outcome == auth::AuthOutcome::success) {
+    co_return logged_in(s, sasl.step.principal, "SASL");
+  }
+  spdlog::info("event=imap_auth_failed session={} mechanism={} result={}", s.session_id(), mech,
+               auth::auth_outcome_name(sasl.step.outcome));
+  co_return auth_failure(sasl.step.outcome);
 }
 
 }  // namespace mailroom::imap

@@ -30,7 +30,7 @@ asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
     }
     return s.services.store->copy(account, from, uids, to, quota);
   };
-  auto result = co_await s.blocking(fn1);
+  auto result = co_await net::blocking(*s.services.workers, fn1);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);
   std::string code;
   if (!result->source_uids.empty()) {

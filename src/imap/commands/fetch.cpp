@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "src/imap/message_facts.h"
 #include "src/imap/session.h"
 #include "src/mime/facts.h"
 
@@ -35,7 +36,9 @@ struct Item {
   store::MessageMeta meta;
   uint32_t seq = 0;
   std::string flags;  // formatted, with \Recent
-  bool add_flags = false;
+  // This FETCH set \Seen: the new flags (RFC 3501 6.4.5), and under CONDSTORE UID and MODSEQ
+  // (RFC 7162 3.1), go with the response even when not asked for.
+  bool add_flags = false, add_uid = false, add_modseq = false;
 };
 
 // Builds the FETCH responses of one batch (runs on a worker thread).
@@ -55,20 +58,9 @@ std::string format_batch(store::MailStore& store, const std::string& account,
     }
     mime::Facts facts;
     if (need_facts) {
-      auto blob = store.facts(account, mailbox, it.meta.uid);
-      core::Result<mime::Facts> decoded =
-          blob ? mime::decode_facts(*blob) : core::Result<mime::Facts>(blob.status());
-      if (decoded) {
-        facts = std::move(*decoded);
-      } else {
-        if (!have_message) {
-          auto m = store.read_message(account, mailbox, it.meta.uid);
-          if (!m) continue;
-          message = std::move(*m);
-          have_message = true;
-        }
-        facts = mime::parse_facts(message);
-      }
+      auto f = load_facts(store, account, mailbox, it.meta.uid, have_message ? &message : nullptr);
+      if (!f) continue;  // expunged meanwhile
+      facts = std::move(*f);
     }
     std::string line = "* " + std::to_string(it.seq) + " FETCH (";
     bool first = true;
@@ -79,17 +71,34 @@ std::string format_batch(store::MailStore& store, const std::string& account,
     };
     for (const auto& a : atts) {
       switch (a.item) {
-        case proto::FetchItem::uid: add("UID " + std::to_string(it.meta.uid)); break;
-        case proto::FetchItem::flags: add("FLAGS " + it.flags); break;
-        case proto::FetchItem::internaldate:
-          add("INTERNALDATE \"" + format_internal_date(it.meta.internal_date, it.meta.internal_tz) + "\"");
+        case proto::FetchItem::uid:
+          add("UID " + std::to_string(it.meta.uid));
           break;
-        case proto::FetchItem::rfc822_size: add("RFC822.SIZE " + std::to_string(it.meta.size)); break;
-        case proto::FetchItem::modseq: add("MODSEQ (" + std::to_string(it.meta.modseq) + ")"); break;
-        case proto::FetchItem::envelope: add("ENVELOPE " + facts.envelope); break;
-        case proto::FetchItem::bodystructure: add("BODYSTRUCTURE " + facts.bodystructure); break;
-        case proto::FetchItem::body: add("BODY " + facts.body); break;
-        case proto::FetchItem::rfc822: add("RFC822 " + literal(message)); break;
+        case proto::FetchItem::flags:
+          add("FLAGS " + it.flags);
+          break;
+        case proto::FetchItem::internaldate:
+          add("INTERNALDATE \"" + format_internal_date(it.meta.internal_date, it.meta.internal_tz) +
+              "\"");
+          break;
+        case proto::FetchItem::rfc822_size:
+          add("RFC822.SIZE " + std::to_string(it.meta.size));
+          break;
+        case proto::FetchItem::modseq:
+          add("MODSEQ (" + std::to_string(it.meta.modseq) + ")");
+          break;
+        case proto::FetchItem::envelope:
+          add("ENVELOPE " + facts.envelope);
+          break;
+        case proto::FetchItem::bodystructure:
+          add("BODYSTRUCTURE " + facts.bodystructure);
+          break;
+        case proto::FetchItem::body:
+          add("BODY " + facts.body);
+          break;
+        case proto::FetchItem::rfc822:
+          add("RFC822 " + literal(message));
+          break;
         case proto::FetchItem::rfc822_header: {
           const auto& h = facts.root.header;
           add("RFC822.HEADER " + literal(std::string_view(message).substr(h.begin, h.size())));
@@ -129,6 +138,8 @@ std::string format_batch(store::MailStore& store, const std::string& account,
       }
     }
     if (it.add_flags) add("FLAGS " + it.flags);
+    if (it.add_uid) add("UID " + std::to_string(it.meta.uid));
+    if (it.add_modseq) add("MODSEQ (" + std::to_string(it.meta.modseq) + ")");
     line += ")\r\n";
     out += line;
   }
@@ -138,6 +149,8 @@ std::string format_batch(store::MailStore& store, const std::string& account,
 }  // namespace
 
 asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
+  // RFC 7162 3.2.6: the VANISHED modifier only after ENABLE QRESYNC.
+  if (cmd.vanished && !s.qresync) co_return Reply::bad("VANISHED needs ENABLE QRESYNC");
   std::vector<uint32_t> uids;
   if (auto err = s.resolve_set(cmd.set, cmd.uid, uids)) co_return Reply::bad(*err);
   std::vector<proto::FetchAtt> atts = cmd.fetch;
@@ -164,10 +177,17 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         need_facts = need_message = true;
         sets_seen = sets_seen || !a.peek;
         break;
-      case proto::FetchItem::uid: has_uid = true; break;
-      case proto::FetchItem::flags: has_flags = true; break;
-      case proto::FetchItem::modseq: has_modseq = true; break;
-      default: break;
+      case proto::FetchItem::uid:
+        has_uid = true;
+        break;
+      case proto::FetchItem::flags:
+        has_flags = true;
+        break;
+      case proto::FetchItem::modseq:
+        has_modseq = true;
+        break;
+      default:
+        break;
     }
   }
   if (cmd.uid && !has_uid) {  // RFC 3501 6.4.8: UID FETCH always returns UID
@@ -175,7 +195,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     u.item = proto::FetchItem::uid;
     atts.insert(atts.begin(), u);
   }
-  if ((cmd.changed_since || has_modseq) && !s.condstore) s.condstore = true;  // RFC 7162 3.1
+  if (cmd.changed_since || has_modseq) s.enable_condstore();  // RFC 7162 3.1
   if (cmd.changed_since && !has_modseq) {
     proto::FetchAtt m;
     m.item = proto::FetchItem::modseq;
@@ -186,12 +206,16 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
 
   if (cmd.vanished) {
     uint64_t since = *cmd.changed_since;
-    auto fn1 = [&s, &account, &mailbox, since] { return s.services.store->changes_since(account, mailbox, since); };
-    auto ch = co_await s.blocking(fn1);
+    auto fn1 = [&s, &account, &mailbox, since] {
+      return s.services.store->changes_since(account, mailbox, since);
+    };
+    auto ch = co_await net::blocking(*s.services.workers, fn1);
     if (ch) {
       std::vector<uint32_t> gone;
+      // "*" reaches past the highest UID left: resynchronizing clients send "1:*" to learn
+      // of expunged UIDs above it too (as SELECT's QRESYNC known-uids, select.cpp).
       for (uint32_t u : ch->expunged) {
-        if (cmd.set.contains(u, s.view->max_uid())) gone.push_back(u);
+        if (cmd.set.contains(u, UINT32_MAX)) gone.push_back(u);
       }
       if (!gone.empty()) s.untagged("VANISHED (EARLIER) " + compact_set(gone));
     }
@@ -214,8 +238,10 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     if (!req.uids.empty()) {
       req.op = store::FlagOp::add;
       req.flags = store::kSeen;
-      auto fn2 = [&s, &account, &mailbox, &req] { return s.services.store->store_flags(account, mailbox, req); };
-      auto r = co_await s.blocking(fn2);
+      auto fn2 = [&s, &account, &mailbox, &req] {
+        return s.services.store->store_flags(account, mailbox, req);
+      };
+      auto r = co_await net::blocking(*s.services.workers, fn2);
       if (r) {
         for (const auto& m : r->updated) {
           if (store::MessageMeta* v = s.view->by_uid(m.uid)) *v = m;
@@ -235,15 +261,17 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       it.meta = *m;
       it.seq = s.view->seq_of(m->uid);
       it.flags = s.view->flags_of(*m);
-      it.add_flags = !has_flags &&
-                     std::find(newly_seen.begin(), newly_seen.end(), m->uid) != newly_seen.end();
+      bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), m->uid) != newly_seen.end();
+      it.add_flags = seen_now && !has_flags;
+      it.add_uid = seen_now && s.condstore && !has_uid && !cmd.uid;
+      it.add_modseq = seen_now && s.condstore && !has_modseq && !cmd.changed_since;
       items.push_back(std::move(it));
     }
-    auto fn3 = [&s, &account, &mailbox, &items, &atts, need_facts,
-                                             need_message] {
-      return format_batch(*s.services.store, account, mailbox, items, atts, need_facts, need_message);
+    auto fn3 = [&s, &account, &mailbox, &items, &atts, need_facts, need_message] {
+      return format_batch(*s.services.store, account, mailbox, items, atts, need_facts,
+                          need_message);
     };
-    std::string text = co_await s.blocking(fn3);
+    std::string text = co_await net::blocking(*s.services.workers, fn3);
     s.queue(text);
     if (!co_await s.flush()) {
       Reply r = Reply::no("Connection lost");

@@ -5,39 +5,16 @@
 #include <set>
 
 #include "src/core/address.h"
-#include "src/imap/proto/utf7.h"
+#include "src/imap/proto/list_pattern.h"
 #include "src/imap/session.h"
 #include "src/mime/structure.h"
 
 namespace mailroom::imap {
 namespace {
 
-// RFC 3501 6.3.8: "*" matches anything, "%" anything but the hierarchy separator.
-bool wildcard_match(std::string_view pattern, std::string_view name) {
-  if (pattern.empty()) return name.empty();
-  if (pattern[0] == '*') {
-    for (size_t i = 0; i <= name.size(); ++i) {
-      if (wildcard_match(pattern.substr(1), name.substr(i))) return true;
-    }
-    return false;
-  }
-  if (pattern[0] == '%') {
-    for (size_t i = 0; i <= name.size(); ++i) {
-      if (wildcard_match(pattern.substr(1), name.substr(i))) return true;
-      if (i < name.size() && name[i] == '/') return false;
-    }
-    return false;
-  }
-  return !name.empty() && pattern[0] == name[0] && wildcard_match(pattern.substr(1), name.substr(1));
-}
-
-bool matches(const std::string& pattern, const std::string& name) {
-  // INBOX is case-insensitive (RFC 3501 5.1); compare with it normalized on both sides.
-  std::string p = pattern;
-  if (core::iequals(p.substr(0, 5), "INBOX") && (p.size() == 5 || p[5] == '/' ))
-    p.replace(0, 5, "INBOX");
-  return wildcard_match(p, name);
-}
+// LIST-EXTENDED (RFC 5258) takes several patterns; together with ListPattern::kMaxLength this
+// bounds the matching work of one command per mailbox name.
+constexpr size_t kMaxPatterns = 64;
 
 std::string quoted_name(const std::string& utf8) {
   return mime::imap_string(Session::mailbox_to_wire(utf8));
@@ -51,53 +28,29 @@ struct Entry {
   bool child_subscribed = false;
 };
 
-}  // namespace
+struct ListQuery {
+  bool lsub = false;
+  bool sel_subscribed = false;
+  bool sel_special = false;
+  bool recursive = false;
+  bool ret_subscribed = false;
+  bool ret_status = false;
+  std::vector<proto::ListPattern> patterns;
+};
 
-asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
-  bool lsub = cmd.name == "LSUB";
-  auto has = [](const std::vector<std::string>& v, const char* x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-  };
-  bool sel_subscribed = has(cmd.list_select, "SUBSCRIBED");
-  bool sel_special = has(cmd.list_select, "SPECIAL-USE");
-  bool recursive = has(cmd.list_select, "RECURSIVEMATCH");
-  for (const auto& o : cmd.list_select) {
-    if (o != "SUBSCRIBED" && o != "SPECIAL-USE" && o != "RECURSIVEMATCH" && o != "REMOTE")
-      co_return Reply::bad("Unknown LIST selection option " + o);
-  }
-  if (recursive && !sel_subscribed) co_return Reply::bad("RECURSIVEMATCH needs another option");
-  bool ret_subscribed = has(cmd.list_return, "SUBSCRIBED");
-  bool ret_status = has(cmd.list_return, "STATUS");
-  for (const auto& o : cmd.list_return) {
-    if (o != "SUBSCRIBED" && o != "CHILDREN" && o != "SPECIAL-USE" && o != "STATUS")
-      co_return Reply::bad("Unknown LIST return option " + o);
-  }
+struct ListRow {
+  std::string line;    // the LIST/LSUB response without "* "
+  std::string status;  // LIST-STATUS: the mailbox to send STATUS for, else empty
+};
 
-  auto ref = proto::mutf7_to_utf8(cmd.args[0]);
-  if (!ref) co_return Reply::bad("Reference is not valid modified UTF-7");
-  if (!lsub && cmd.patterns.size() == 1 && cmd.patterns[0].empty() && !cmd.list_extended) {
-    // RFC 3501 6.3.8: the hierarchy delimiter and root name.
-    s.untagged("LIST (\\Noselect) \"/\" \"\"");
-    co_return Reply::ok("LIST completed");
-  }
-  std::vector<std::string> patterns;
-  for (const auto& p : cmd.patterns) {
-    auto u = proto::mutf7_to_utf8(p);
-    if (!u) co_return Reply::bad("Pattern is not valid modified UTF-7");
-    if (u->empty()) continue;
-    std::string full = (*u)[0] == '/' || ref->empty() ? *u
-                       : (ref->back() == '/' ? *ref + *u : *ref + "/" + *u);
-    if (!ref->empty() && (*u)[0] == '/') full = *u;
-    patterns.push_back(full);
-  }
-
-  std::string account = s.principal.account_id;
-  auto fn1 = [&s, &account] { return s.services.store->list_mailboxes(account); };
-  auto boxes = co_await s.blocking(fn1);
-  if (!boxes) co_return Session::store_error(boxes.status());
-  auto fn2 = [&s, &account] { return s.services.store->subscriptions(account); };
-  auto subs = co_await s.blocking(fn2);
-  if (!subs) co_return Session::store_error(subs.status());
+// The whole per-user computation (every mailbox and subscription against every pattern):
+// runs on the worker pool, not on the session's I/O thread.
+core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std::string& account,
+                                             const ListQuery& q) {
+  auto boxes = store.list_mailboxes(account);
+  if (!boxes) return boxes.status();
+  auto subs = store.subscriptions(account);
+  if (!subs) return subs.status();
 
   std::map<std::string, Entry> entries;
   for (const auto& b : *boxes) {
@@ -119,42 +72,105 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
     }
   }
 
-  std::vector<std::string> status_lines;
+  std::vector<ListRow> rows;
+  bool lsub = q.lsub;
+  bool subscribed_view = lsub || q.sel_subscribed;
   for (const auto& [name, e] : entries) {
+    std::string wire = Session::mailbox_to_wire(name);
     bool match = false;
-    for (const auto& p : patterns) match = match || matches(p, name);
+    for (const auto& p : q.patterns) match = match || p.matches(wire);
     if (!match) continue;
-    bool subscribed_view = lsub || sel_subscribed;
     if (subscribed_view && !e.subscribed && !(lsub && e.child_subscribed) &&
-        !(recursive && e.child_subscribed))
+        !(q.recursive && e.child_subscribed))
       continue;
     if (!subscribed_view && !e.exists && !e.has_children) continue;
-    if (sel_special && e.use == store::SpecialUse::none) continue;
+    if (q.sel_special && e.use == store::SpecialUse::none) continue;
     std::string attrs;
     auto add = [&attrs](const std::string& a) {
       if (!a.empty()) attrs += (attrs.empty() ? "" : " ") + a;
     };
     if (!e.exists) {
-      if (lsub) add("\\Noselect");
-      else if (subscribed_view) add("\\NonExistent");
-      else add("\\Noselect");
+      if (lsub)
+        add("\\Noselect");
+      else if (subscribed_view)
+        add("\\NonExistent");
+      else
+        add("\\Noselect");
     }
     if (!lsub) add(e.has_children ? "\\HasChildren" : "\\HasNoChildren");
-    if ((subscribed_view || ret_subscribed) && e.subscribed && !lsub) add("\\Subscribed");
-    if (e.use != store::SpecialUse::none && e.use != store::SpecialUse::inbox)
+    if ((subscribed_view || q.ret_subscribed) && e.subscribed && !lsub) add("\\Subscribed");
+    // RFC 6154 2: special-use attributes are returned in LIST responses, not LSUB.
+    if (!lsub && e.use != store::SpecialUse::none && e.use != store::SpecialUse::inbox)
       add(store::special_use_attribute(e.use));
     if (lsub && !e.subscribed) {
       attrs = "\\Noselect";  // RFC 3501 6.3.9: a parent of subscribed names
     }
-    std::string line = (lsub ? "LSUB (" : "LIST (") + attrs + ") \"/\" " + quoted_name(name);
-    if (recursive && e.child_subscribed && !e.subscribed)
-      line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
-    s.untagged(line);
-    if (ret_status && e.exists) {
-      std::string mailbox = name;
-      auto data = co_await status_data(s, mailbox, cmd.status_items);
-      if (data) s.untagged("STATUS " + quoted_name(name) + " " + *data);
-    }
+    ListRow row;
+    row.line = (lsub ? "LSUB (" : "LIST (") + attrs + ") \"/\" " + mime::imap_string(wire);
+    if (q.recursive && e.child_subscribed && !e.subscribed)
+      row.line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
+    if (q.ret_status && e.exists) row.status = name;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
+  ListQuery q;
+  q.lsub = cmd.name == "LSUB";
+  auto has = [](const std::vector<std::string>& v, const char* x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  q.sel_subscribed = has(cmd.list_select, "SUBSCRIBED");
+  q.sel_special = has(cmd.list_select, "SPECIAL-USE");
+  q.recursive = has(cmd.list_select, "RECURSIVEMATCH");
+  for (const auto& o : cmd.list_select) {
+    if (o != "SUBSCRIBED" && o != "SPECIAL-USE" && o != "RECURSIVEMATCH" && o != "REMOTE")
+      co_return Reply::bad("Unknown LIST selection option " + o);
+  }
+  if (q.recursive && !q.sel_subscribed) co_return Reply::bad("RECURSIVEMATCH needs another option");
+  q.ret_subscribed = has(cmd.list_return, "SUBSCRIBED");
+  q.ret_status = has(cmd.list_return, "STATUS");
+  for (const auto& o : cmd.list_return) {
+    if (o != "SUBSCRIBED" && o != "CHILDREN" && o != "SPECIAL-USE" && o != "STATUS")
+      co_return Reply::bad("Unknown LIST return option " + o);
+  }
+
+  // RFC 3501 9: list-mailbox is any string, so reference and patterns are matched as sent,
+  // against the names in their wire form (modified UTF-7, which Mailroom writes canonically):
+  // one that is not valid modified UTF-7 simply matches nothing.
+  const std::string& ref = cmd.args[0];
+  if (!q.lsub && cmd.patterns.size() == 1 && cmd.patterns[0].empty() && !cmd.list_extended) {
+    // RFC 3501 6.3.8: the hierarchy delimiter and root name.
+    s.untagged("LIST (\\Noselect) \"/\" \"\"");
+    co_return Reply::ok("LIST completed");
+  }
+  if (cmd.patterns.size() > kMaxPatterns)
+    co_return Reply::bad("Too many LIST patterns (at most " + std::to_string(kMaxPatterns) + ")");
+  for (const auto& p : cmd.patterns) {
+    if (p.empty()) continue;
+    std::string full = p[0] == '/' || ref.empty() ? p : (ref.back() == '/' ? ref : ref + "/") + p;
+    if (full.size() > proto::ListPattern::kMaxLength)
+      co_return Reply::bad("LIST pattern too long (at most " +
+                           std::to_string(proto::ListPattern::kMaxLength) + " octets)");
+    q.patterns.emplace_back(full);
+  }
+
+  std::string account = s.principal.account_id;
+  auto compute = [&s, &account, &q] { return list_rows(*s.services.store, account, q); };
+  auto rows = co_await net::blocking(*s.services.workers, compute);
+  if (!rows) co_return Session::store_error(rows.status());
+  if (q.ret_status && std::find(cmd.status_items.begin(), cmd.status_items.end(),
+                                "HIGHESTMODSEQ") != cmd.status_items.end())
+    s.enable_condstore();  // RFC 7162 3.1 (STATUS), RFC 5819 (LIST-STATUS)
+  for (const auto& row : *rows) {
+    s.untagged(row.line);
+    if (row.status.empty()) continue;
+    std::string mailbox = row.status;
+    auto data = co_await status_data(s, mailbox, cmd.status_items);
+    if (data) s.untagged("STATUS " + quoted_name(mailbox) + " " + *data);
   }
   co_return Reply::ok(cmd.name + " completed");
 }
@@ -168,8 +184,10 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
                                                         const std::vector<std::string>& items) {
   std::string account = s.principal.account_id;
   bool want_recent = std::find(items.begin(), items.end(), "RECENT") != items.end();
-  auto fn3 = [&s, &account, &mailbox] { return s.services.store->mailbox_status(account, mailbox); };
-  auto info = co_await s.blocking(fn3);
+  auto fn3 = [&s, &account, &mailbox] {
+    return s.services.store->mailbox_status(account, mailbox);
+  };
+  auto info = co_await net::blocking(*s.services.workers, fn3);
   if (!info) co_return std::nullopt;
   uint32_t recent = 0;
   if (want_recent) {
@@ -183,19 +201,27 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
       }
       return n;
     };
-    recent = co_await s.blocking(count_recent);
+    recent = co_await net::blocking(*s.services.workers, count_recent);
   }
   std::string out = "(";
   for (const auto& it : items) {
     if (out.size() > 1) out += " ";
-    if (it == "MESSAGES") out += "MESSAGES " + std::to_string(info->messages);
-    else if (it == "RECENT") out += "RECENT " + std::to_string(recent);
-    else if (it == "UIDNEXT") out += "UIDNEXT " + std::to_string(info->uid_next);
-    else if (it == "UIDVALIDITY") out += "UIDVALIDITY " + std::to_string(info->uid_validity);
-    else if (it == "UNSEEN") out += "UNSEEN " + std::to_string(info->unseen);
-    else if (it == "HIGHESTMODSEQ") out += "HIGHESTMODSEQ " + std::to_string(info->highest_modseq);
-    else if (it == "SIZE") out += "SIZE " + std::to_string(info->size);
-    else out.pop_back();
+    if (it == "MESSAGES")
+      out += "MESSAGES " + std::to_string(info->messages);
+    else if (it == "RECENT")
+      out += "RECENT " + std::to_string(recent);
+    else if (it == "UIDNEXT")
+      out += "UIDNEXT " + std::to_string(info->uid_next);
+    else if (it == "UIDVALIDITY")
+      out += "UIDVALIDITY " + std::to_string(info->uid_validity);
+    else if (it == "UNSEEN")
+      out += "UNSEEN " + std::to_string(info->unseen);
+    else if (it == "HIGHESTMODSEQ")
+      out += "HIGHESTMODSEQ " + std::to_string(info->highest_modseq);
+    else if (it == "SIZE")
+      out += "SIZE " + std::to_string(info->size);
+    else
+      out.pop_back();
   }
   co_return out + ")";
 }
@@ -211,11 +237,16 @@ asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   std::string mailbox = *name;
   std::string account = s.principal.account_id;
-  auto fn5 = [&s, &account, &mailbox] { return s.services.store->mailbox_status(account, mailbox); };
-  auto info = co_await s.blocking(fn5);
+  auto fn5 = [&s, &account, &mailbox] {
+    return s.services.store->mailbox_status(account, mailbox);
+  };
+  auto info = co_await net::blocking(*s.services.workers, fn5);
   if (!info) co_return Session::store_error(info.status());
   auto data = co_await status_data(s, mailbox, cmd.status_items);
   if (!data) co_return Reply::no("[NONEXISTENT] Mailbox does not exist");
+  if (std::find(cmd.status_items.begin(), cmd.status_items.end(), "HIGHESTMODSEQ") !=
+      cmd.status_items.end())
+    s.enable_condstore();  // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE
   s.untagged("STATUS " + mime::imap_string(cmd.args[0]) + " " + *data);
   co_return Reply::ok("STATUS completed");
 }

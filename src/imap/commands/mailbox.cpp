@@ -34,7 +34,7 @@ asio::awaitable<Reply> cmd_create(Session& s, const proto::Command& cmd) {
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
   auto fn1 = [&s, &account, &mailbox, use] { return s.services.store->create_mailbox(account, mailbox, use); };
-  auto st = co_await s.blocking(fn1);
+  auto st = co_await net::blocking(*s.services.workers, fn1);
   if (!st) co_return Session::store_error(st);
   co_return Reply::ok("CREATE completed");
 }
@@ -50,11 +50,11 @@ asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {
   auto fn2 = [&s, &account, &mailbox] {
     return s.services.store->delete_mailbox_keep_inferiors(account, mailbox);
   };
-  auto st = co_await s.blocking(fn2);
+  auto st = co_await net::blocking(*s.services.workers, fn2);
   if (!st) {
     if (st.code() == core::Code::not_found) {
       auto fn3 = [&s, &account] { return s.services.store->list_mailboxes(account); };
-      auto boxes = co_await s.blocking(fn3);
+      auto boxes = co_await net::blocking(*s.services.workers, fn3);
       bool inferiors = false;
       if (boxes) {
         for (const auto& b : *boxes)
@@ -82,7 +82,7 @@ asio::awaitable<Reply> cmd_rename(Session& s, const proto::Command& cmd) {
   std::string account = s.principal.account_id;
   std::string a = *from, b = *to;
   auto fn3 = [&s, &account, &a, &b] { return s.services.store->rename_mailbox(account, a, b); };
-  auto st = co_await s.blocking(fn3);
+  auto st = co_await net::blocking(*s.services.workers, fn3);
   if (!st) co_return Session::store_error(st);
   co_return Reply::ok("RENAME completed");
 }
@@ -94,7 +94,7 @@ asio::awaitable<Reply> cmd_subscribe(Session& s, const proto::Command& cmd) {
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
   auto fn4 = [&s, &account, &mailbox, on] { return s.services.store->set_subscribed(account, mailbox, on); };
-  auto st = co_await s.blocking(fn4);
+  auto st = co_await net::blocking(*s.services.workers, fn4);
   if (!st) co_return Session::store_error(st);
   co_return Reply::ok(cmd.name + " completed");
 }

@@ -1,32 +1,52 @@
-// GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208). One quota root "" per user, from the Directory.
+// GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208). An account with limits has one quota root ""
+// (its limits come from the Directory); an account without limits has no quota root.
 #include "auth/directory.h"
 #include "src/imap/session.h"
 #include "src/mime/structure.h"
 
 namespace mailroom::imap {
+namespace {
+
+struct Quota {
+  core::Status status;
+  store::QuotaUsage usage;
+  uint64_t bytes = 0, messages = 0;  // limits, 0 = none
+};
+
+// The resource list of the root "" ("STORAGE 3 1024 MESSAGE 2 100"), empty without limits.
+std::string resources(const Quota& q) {
+  std::string res;
+  if (q.bytes) {
+    // RFC 9208 5.1: STORAGE in units of 1024 octets.
+    res += "STORAGE " + std::to_string((q.usage.bytes + 1023) / 1024) + " " +
+           std::to_string(q.bytes / 1024);
+  }
+  if (q.messages) {
+    if (!res.empty()) res += " ";
+    res += "MESSAGE " + std::to_string(q.usage.messages) + " " + std::to_string(q.messages);
+  }
+  return res;
+}
+
+}  // namespace
 
 asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
   if (cmd.name == "SETQUOTA") co_return Reply::no("[NOPERM] Quotas are set in the directory");
   if (cmd.name == "GETQUOTA" && !cmd.args[0].empty())
     co_return Reply::no("[NONEXISTENT] No such quota root");
+  std::string account = s.principal.account_id;
   if (cmd.name == "GETQUOTAROOT") {
     auto name = s.mailbox_from_wire(cmd.args[0]);
     if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
-    std::string account = s.principal.account_id;
     std::string mailbox = *name;
-    auto fn1 = [&s, &account, &mailbox] { return s.services.store->mailbox_status(account, mailbox); };
-    auto st = co_await s.blocking(fn1);
+    auto fn1 = [&s, &account, &mailbox] {
+      return s.services.store->mailbox_status(account, mailbox);
+    };
+    auto st = co_await net::blocking(*s.services.workers, fn1);
     if (!st) co_return Session::store_error(st.status());
-    s.untagged("QUOTAROOT " + mime::imap_string(cmd.args[0]) + " \"\"");
   }
-  std::string account = s.principal.account_id;
-  struct Q {
-    core::Status status;
-    store::QuotaUsage usage;
-    uint64_t bytes = 0, messages = 0;
-  };
   auto fn2 = [&s, &account] {
-    Q r;
+    Quota r;
     auto usage = s.services.store->quota_usage(account);
     if (!usage) {
       r.status = usage.status();
@@ -44,19 +64,17 @@ asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
     }
     return r;
   };
-  Q q = co_await s.blocking(fn2);
+  Quota q = co_await net::blocking(*s.services.workers, fn2);
   if (!q.status) co_return Session::store_error(q.status);
-  std::string res;
-  if (q.bytes) {
-    // RFC 9208 5.1: STORAGE in units of 1024 octets.
-    res += "STORAGE " + std::to_string((q.usage.bytes + 1023) / 1024) + " " +
-           std::to_string(q.bytes / 1024);
-  }
-  if (q.messages) {
-    if (!res.empty()) res += " ";
-    res += "MESSAGE " + std::to_string(q.usage.messages) + " " + std::to_string(q.messages);
-  }
-  s.untagged("QUOTA \"\" (" + res + ")");
+  std::string res = resources(q);
+  // RFC 9208 4.3.1 and 9: a QUOTA response lists at least one resource (quota_list), so
+  // without limits there is no quota root: QUOTAROOT (4.3.2) names none, which its grammar
+  // allows, and GETQUOTA "" answers NO as for any unknown root (4.2.1).
+  if (cmd.name == "GETQUOTAROOT")
+    s.untagged("QUOTAROOT " + mime::imap_string(cmd.args[0]) + (res.empty() ? "" : " \"\""));
+  else if (res.empty())
+    co_return Reply::no("[NONEXISTENT] No quota root: this account has no quota");
+  if (!res.empty()) s.untagged("QUOTA \"\" (" + res + ")");
   co_return Reply::ok(cmd.name + " completed");
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "src/core/address.h"
+#include "src/imap/message_facts.h"
 #include "src/imap/session.h"
 #include "src/imap/thread.h"
 #include "src/mime/facts.h"
@@ -41,9 +42,8 @@ struct Loaded {
   }
   const mime::Facts& f() {
     if (!facts) {
-      auto blob = store.facts(account, mailbox, c.meta.uid);
-      auto d = blob ? mime::decode_facts(*blob) : core::Result<mime::Facts>(blob.status());
-      facts = d ? std::move(*d) : mime::parse_facts(msg());
+      auto r = load_facts(store, account, mailbox, c.meta.uid, message ? &*message : nullptr);
+      facts = r ? std::move(*r) : mime::Facts{};  // gone meanwhile: matches nothing
     }
     return *facts;
   }
@@ -54,7 +54,8 @@ struct Loaded {
   const std::string& header() {
     if (!header_text) {
       const auto& r = f().root.header;
-      std::string_view h = std::string_view(msg()).substr(0, std::min<uint64_t>(r.end, msg().size()));
+      std::string_view h =
+          std::string_view(msg()).substr(0, std::min<uint64_t>(r.end, msg().size()));
       header_text = mime::fold_case(mime::decode_header_text(h));
     }
     return *header_text;
@@ -63,6 +64,28 @@ struct Loaded {
 
 bool contains(const std::string& haystack_folded, const std::string& needle_folded) {
   return haystack_folded.find(needle_folded) != std::string::npos;
+}
+
+// The search text and presence bit of FROM, TO, CC, BCC or SUBJECT.
+std::pair<const std::string*, uint8_t> envelope_field(const mime::Facts& f,
+                                                      const std::string& name) {
+  if (name == "FROM") return {&f.from, mime::kFieldFrom};
+  if (name == "TO") return {&f.to, mime::kFieldTo};
+  if (name == "CC") return {&f.cc, mime::kFieldCc};
+  if (name == "BCC") return {&f.bcc, mime::kFieldBcc};
+  return {&f.subject, mime::kFieldSubject};
+}
+
+// A folded Subject: with runs of blanks as one space, as Dovecot compares it, so that a
+// subject folded over two lines is found by the words on both.
+std::string search_subject(std::string_view subject) {
+  std::string out;
+  for (char c : mime::fold_case(subject)) {
+    bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (blank && !out.empty() && out.back() == ' ') continue;
+    out.push_back(blank ? ' ' : c);
+  }
+  return out;
 }
 
 int64_t day_of(int64_t when, int32_t tz) {
@@ -77,53 +100,78 @@ struct Evaluator {
   bool eval(const proto::SearchKey& k, Loaded& l) {
     const auto& m = l.c.meta;
     switch (k.op) {
-      case Op::all: return true;
+      case Op::all:
+        return true;
       case Op::and_:
         for (const auto& c : k.children) {
           if (!eval(c, l)) return false;
         }
         return true;
-      case Op::or_: return eval(k.children[0], l) || eval(k.children[1], l);
-      case Op::not_: return !eval(k.children[0], l);
-      case Op::seqset: return k.set.contains(l.c.seq, exists);
-      case Op::uidset: return k.set.contains(m.uid, max_uid);
-      case Op::flag: return (m.flags & k.flag) != 0;
-      case Op::not_flag: return (m.flags & k.flag) == 0;
+      case Op::or_:
+        return eval(k.children[0], l) || eval(k.children[1], l);
+      case Op::not_:
+        return !eval(k.children[0], l);
+      case Op::seqset:
+        return k.set.contains(l.c.seq, exists);
+      case Op::uidset:
+        return k.set.contains(m.uid, max_uid);
+      case Op::flag:
+        return (m.flags & k.flag) != 0;
+      case Op::not_flag:
+        return (m.flags & k.flag) == 0;
       case Op::keyword:
       case Op::not_keyword: {
         bool has = false;
         for (const auto& kw : m.keywords) has = has || core::iequals(kw, k.value);
         return k.op == Op::keyword ? has : !has;
       }
-      case Op::new_: return l.c.recent && !(m.flags & store::kSeen);
-      case Op::old: return !l.c.recent;
-      case Op::recent: return l.c.recent;
-      case Op::not_recent: return !l.c.recent;
-      case Op::larger: return m.size > k.number;
-      case Op::smaller: return m.size < k.number;
-      case Op::modseq: return m.modseq >= k.number;
-      case Op::before: return day_of(m.internal_date, m.internal_tz) < k.date;
-      case Op::on: return day_of(m.internal_date, m.internal_tz) == k.date;
-      case Op::since: return day_of(m.internal_date, m.internal_tz) >= k.date;
+      case Op::new_:
+        return l.c.recent && !(m.flags & store::kSeen);
+      case Op::old:
+        return !l.c.recent;
+      case Op::recent:
+        return l.c.recent;
+      case Op::not_recent:
+        return !l.c.recent;
+      case Op::larger:
+        return m.size > k.number;
+      case Op::smaller:
+        return m.size < k.number;
+      case Op::modseq:
+        return m.modseq >= k.number;
+      case Op::before:
+        return day_of(m.internal_date, m.internal_tz) < k.date;
+      case Op::on:
+        return day_of(m.internal_date, m.internal_tz) == k.date;
+      case Op::since:
+        return day_of(m.internal_date, m.internal_tz) >= k.date;
       case Op::sent_before:
       case Op::sent_on:
       case Op::sent_since: {
+        // RFC 3501 6.4.4: the Date: header; a message without a usable one has no sent date
+        // to compare (only RFC 5256 SORT/THREAD fall back to INTERNALDATE).
         const auto& f = l.f();
-        int64_t d = f.sent_date ? day_of(f.sent_date, f.sent_tz)
-                                : day_of(m.internal_date, m.internal_tz);
-        return k.op == Op::sent_before ? d < k.date : k.op == Op::sent_on ? d == k.date : d >= k.date;
+        if (!f.has_sent_date) return false;
+        int64_t d = day_of(f.sent_date, f.sent_tz);
+        return k.op == Op::sent_before ? d < k.date
+               : k.op == Op::sent_on   ? d == k.date
+                                       : d >= k.date;
+      }
+      case Op::field: {
+        // RFC 3501 6.4.4: FROM/TO/CC/BCC search the envelope's address lists (their search
+        // form, see mime::Facts), SUBJECT the subject; "" asks whether the field exists.
+        const auto& f = l.f();
+        auto [text, bit] = envelope_field(f, k.field);
+        if (k.value.empty()) return (f.fields & bit) != 0;
+        if (bit == mime::kFieldSubject) return contains(search_subject(*text), k.value);
+        return contains(mime::fold_case(*text), k.value);
       }
       case Op::header: {
+        // RFC 3501 6.4.4 HEADER: the field's own text, also for From or Subject.
         const auto& f = l.f();
-        const std::string* field = nullptr;
-        if (k.field == "FROM") field = &f.from;
-        else if (k.field == "TO") field = &f.to;
-        else if (k.field == "CC") field = &f.cc;
-        else if (k.field == "BCC") field = &f.bcc;
-        else if (k.field == "SUBJECT") field = &f.subject;
-        if (field) return contains(mime::fold_case(*field), k.value);
         const auto& r = f.root.header;
-        std::string_view h = std::string_view(l.msg()).substr(0, std::min<uint64_t>(r.end, l.msg().size()));
+        std::string_view h =
+            std::string_view(l.msg()).substr(0, std::min<uint64_t>(r.end, l.msg().size()));
         for (const auto& v : mime::header_values(h, k.field)) {
           // RFC 3501: an empty string matches every message that has the field.
           if (k.value.empty() || contains(mime::fold_case(mime::decode_header_text(v)), k.value))
@@ -131,8 +179,10 @@ struct Evaluator {
         }
         return false;
       }
-      case Op::body: return contains(l.body(), k.value);
-      case Op::text: return contains(l.header(), k.value) || contains(l.body(), k.value);
+      case Op::body:
+        return contains(l.body(), k.value);
+      case Op::text:
+        return contains(l.header(), k.value) || contains(l.body(), k.value);
     }
     return false;
   }
@@ -140,7 +190,7 @@ struct Evaluator {
 
 // Converts every string of the program to folded UTF-8; false when the charset is unknown.
 bool prepare(proto::SearchKey& k, const std::string& charset, std::string& error) {
-  if (k.op == Op::header || k.op == Op::body || k.op == Op::text) {
+  if (k.op == Op::header || k.op == Op::field || k.op == Op::body || k.op == Op::text) {
     std::string cs = charset.empty() ? "UTF-8" : charset;
     auto u = mime::to_utf8(k.value, cs);
     if (!u) {
@@ -166,8 +216,20 @@ bool uses_modseq(const proto::SearchKey& k) {
 struct Row {
   Candidate c;
   mime::Facts facts;
-  std::string base_subject;  // RFC 5256 2.1, for SORT SUBJECT
+  // SORT keys in i;unicode-casemap form (RFC 5256 7, RFC 5051): the base subject (2.1) and
+  // the addr-mailbox of the first From/To/Cc address.
+  std::string subject_key, from_key, to_key, cc_key;
 };
+
+// Computes the keys the SORT criteria need (on the worker thread, with the facts).
+void fill_sort_keys(Row& r, const std::vector<std::pair<std::string, bool>>& criteria) {
+  for (const auto& [key, reverse] : criteria) {
+    if (key == "SUBJECT") r.subject_key = base_subject(r.facts.subject).text;
+    if (key == "FROM") r.from_key = mime::casemap_key(r.facts.sort_from);
+    if (key == "TO") r.to_key = mime::casemap_key(r.facts.sort_to);
+    if (key == "CC") r.cc_key = mime::casemap_key(r.facts.sort_cc);
+  }
+}
 
 std::string thread_ids(const std::vector<Row>& rows, const std::string& algorithm, bool uid) {
   std::vector<ThreadItem> items;
@@ -176,7 +238,7 @@ std::string thread_ids(const std::vector<Row>& rows, const std::string& algorith
     ThreadItem t;
     t.id = uid ? r.c.meta.uid : r.c.seq;
     // RFC 5256 2.2: the sent date, or INTERNALDATE when the Date: header is missing/invalid.
-    t.sent_date = r.facts.sent_date ? r.facts.sent_date : r.c.meta.internal_date;
+    t.sent_date = r.facts.has_sent_date ? r.facts.sent_date : r.c.meta.internal_date;
     t.subject = r.facts.subject;
     t.message_id = r.facts.message_id;
     t.references = r.facts.references;
@@ -201,10 +263,13 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   }
   if (!error.empty() || !prepare(c.search, charset, error)) {
     if (error == "unknown")
-      co_return Reply::no("[BADCHARSET (UTF-8 US-ASCII BIG5 GB2312 GBK GB18030 ISO-8859-1)] "
-                          "Unsupported charset");
+      co_return Reply::no(
+          "[BADCHARSET (UTF-8 US-ASCII BIG5 GB2312 GBK GB18030 ISO-8859-1)] "
+          "Unsupported charset");
     co_return Reply::bad("Search string is not valid in charset " + c.charset);
   }
+  bool modseq = uses_modseq(c.search);
+  if (modseq) s.enable_condstore();  // RFC 7162 3.1.5
   std::vector<Candidate> cands;
   for (uint32_t i = 0; i < s.view->messages.size(); ++i) {
     const auto& m = s.view->messages[i];
@@ -215,36 +280,42 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   std::string mailbox = s.view->name;
   Evaluator ev{s.view->exists(), s.view->max_uid()};
   auto fn1 = [&s, &account, &mailbox, &cands, &c, &ev, sort_or_thread]() {
-        std::vector<Row> out;
-        for (const auto& cand : cands) {
-          Loaded l{*s.services.store, account, mailbox, cand, {}, {}, {}, {}};
-          if (!ev.eval(c.search, l)) continue;
-          Row r;
-          r.c = cand;
-          if (sort_or_thread) r.facts = l.f();
-          out.push_back(std::move(r));
-        }
-        return out;
-      };
-  std::vector<Row> rows = co_await s.blocking(fn1);
+    std::vector<Row> out;
+    for (const auto& cand : cands) {
+      Loaded l{*s.services.store, account, mailbox, cand, {}, {}, {}, {}};
+      if (!ev.eval(c.search, l)) continue;
+      Row r;
+      r.c = cand;
+      if (sort_or_thread) r.facts = l.f();
+      fill_sort_keys(r, c.sort);
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
+  std::vector<Row> rows = co_await net::blocking(*s.services.workers, fn1);
 
   if (c.name == "SORT") {
-    auto date = [](const Row& r) { return r.facts.sent_date ? r.facts.sent_date : r.c.meta.internal_date; };
-    for (const auto& [key, rev] : c.sort) {
-      if (key != "SUBJECT") continue;
-      for (auto& r : rows) r.base_subject = base_subject(r.facts.subject).text;
-      break;
-    }
+    auto date = [](const Row& r) {
+      return r.facts.has_sent_date ? r.facts.sent_date : r.c.meta.internal_date;
+    };
     std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
       for (const auto& [key, rev] : c.sort) {
         int cmp = 0;
-        if (key == "ARRIVAL") cmp = (a.c.meta.internal_date > b.c.meta.internal_date) - (a.c.meta.internal_date < b.c.meta.internal_date);
-        else if (key == "DATE") cmp = (date(a) > date(b)) - (date(a) < date(b));
-        else if (key == "SIZE") cmp = (a.c.meta.size > b.c.meta.size) - (a.c.meta.size < b.c.meta.size);
-        else if (key == "FROM") cmp = a.facts.sort_from.compare(b.facts.sort_from);
-        else if (key == "TO") cmp = a.facts.sort_to.compare(b.facts.sort_to);
-        else if (key == "CC") cmp = a.facts.sort_cc.compare(b.facts.sort_cc);
-        else if (key == "SUBJECT") cmp = a.base_subject.compare(b.base_subject);
+        if (key == "ARRIVAL")
+          cmp = (a.c.meta.internal_date > b.c.meta.internal_date) -
+                (a.c.meta.internal_date < b.c.meta.internal_date);
+        else if (key == "DATE")
+          cmp = (date(a) > date(b)) - (date(a) < date(b));
+        else if (key == "SIZE")
+          cmp = (a.c.meta.size > b.c.meta.size) - (a.c.meta.size < b.c.meta.size);
+        else if (key == "FROM")
+          cmp = a.from_key.compare(b.from_key);
+        else if (key == "TO")
+          cmp = a.to_key.compare(b.to_key);
+        else if (key == "CC")
+          cmp = a.cc_key.compare(b.cc_key);
+        else if (key == "SUBJECT")
+          cmp = a.subject_key.compare(b.subject_key);
         if (cmp != 0) return rev ? cmp > 0 : cmp < 0;
       }
       return a.c.seq < b.c.seq;
@@ -255,18 +326,25 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     co_return Reply::ok("SORT completed");
   }
   if (c.name == "THREAD") {
-    s.untagged("THREAD " + thread_ids(rows, c.atoms[0], c.uid));
+    // RFC 5256 5: thread-data = "THREAD" [SP 1*thread-list]: no space when nothing matched.
+    std::string threads = thread_ids(rows, c.atoms[0], c.uid);
+    s.untagged(threads.empty() ? "THREAD" : "THREAD " + threads);
     co_return Reply::ok("THREAD completed");
   }
 
   std::vector<uint32_t> ids;
-  uint64_t max_modseq = 0;
+  uint64_t result_modseq = 0;
   for (const auto& r : rows) {
     ids.push_back(c.uid ? r.c.meta.uid : r.c.seq);
-    max_modseq = std::max(max_modseq, r.c.meta.modseq);
+    result_modseq = std::max(result_modseq, r.c.meta.modseq);
   }
-  bool modseq = uses_modseq(c.search);
-  if (modseq) s.condstore = true;
+  const auto& ret = c.search_return;
+  if (ret.present && (ret.min || ret.max) && !ret.all && !ret.count && !rows.empty()) {
+    // RFC 4731 3.2: with MIN and/or MAX alone, MODSEQ is that of the message(s) returned.
+    result_modseq = 0;
+    if (ret.min) result_modseq = rows.front().c.meta.modseq;
+    if (ret.max) result_modseq = std::max(result_modseq, rows.back().c.meta.modseq);
+  }
   if (c.search_return.present) {
     // RFC 4731 3.1: ESEARCH (TAG "x") [UID] MIN/MAX/COUNT/ALL
     std::string line = "ESEARCH (TAG \"" + c.tag + "\")";
@@ -275,12 +353,12 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     if (c.search_return.max && !ids.empty()) line += " MAX " + std::to_string(ids.back());
     if (c.search_return.count) line += " COUNT " + std::to_string(ids.size());
     if (c.search_return.all && !ids.empty()) line += " ALL " + compact_set(ids);
-    if (modseq && !ids.empty()) line += " MODSEQ " + std::to_string(max_modseq);
+    if (modseq && !ids.empty()) line += " MODSEQ " + std::to_string(result_modseq);
     s.untagged(line);
   } else {
     std::string line = "SEARCH";
     for (uint32_t id : ids) line += " " + std::to_string(id);
-    if (modseq && !ids.empty()) line += " (MODSEQ " + std::to_string(max_modseq) + ")";
+    if (modseq && !ids.empty()) line += " (MODSEQ " + std::to_string(result_modseq) + ")";
     s.untagged(line);
   }
   co_return Reply::ok("SEARCH completed");

@@ -15,11 +15,11 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   }
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
-  if (cmd.condstore) s.condstore = true;
+  if (cmd.condstore) s.enable_condstore();  // not selected now: HIGHESTMODSEQ comes below
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
   auto fn1 = [&s, &account, &mailbox] { return s.services.store->snapshot(account, mailbox); };
-  auto snap = co_await s.blocking(fn1);
+  auto snap = co_await net::blocking(*s.services.workers, fn1);
   if (!snap) co_return Session::store_error(snap.status());
   MailboxView view;
   view.name = mailbox;
@@ -32,13 +32,11 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
     return examine ? tracker.peek(account, mailbox, uid_validity)
                    : tracker.claim(account, mailbox, uid_validity, max_uid);
   };
-  uint32_t recent_after = co_await s.blocking(track);
+  uint32_t recent_after = co_await net::blocking(*s.services.workers, track);
   view.load(*snap, recent_after);
 
   s.untagged("FLAGS " + view.mailbox_flags());
-  s.untagged(examine ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
-                     : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
-                       "Flags permitted");
+  s.untagged(view.permanent_flags_line());
   s.untagged(std::to_string(view.exists()) + " EXISTS");
   s.untagged(std::to_string(view.recent.size()) + " RECENT");
   for (uint32_t i = 0; i < view.messages.size(); ++i) {
@@ -55,7 +53,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
     // RFC 7162 3.2.5.2: what changed since the client's MODSEQ.
     uint64_t since = cmd.qr_modseq;
     auto fn2 = [&s, &account, &mailbox, since] { return s.services.store->changes_since(account, mailbox, since); };
-    auto changes = co_await s.blocking(fn2);
+    auto changes = co_await net::blocking(*s.services.workers, fn2);
     if (changes) {
       std::vector<uint32_t> vanished;
       for (uint32_t uid : changes->expunged) {
@@ -91,7 +89,7 @@ asio::awaitable<Reply> cmd_close(Session& s, const proto::Command& cmd) {
       std::string account = s.principal.account_id;
       std::string mailbox = s.view->name;
       auto fn3 = [&s, &account, &mailbox, &uids] { return s.services.store->expunge(account, mailbox, uids); };
-      auto r = co_await s.blocking(fn3);
+      auto r = co_await net::blocking(*s.services.workers, fn3);
       if (!r) {
         s.unselect();
         Reply e = Session::store_error(r.status());
@@ -123,7 +121,7 @@ asio::awaitable<Reply> cmd_expunge(Session& s, const proto::Command& cmd) {
     std::string account = s.principal.account_id;
     std::string mailbox = s.view->name;
     auto fn4 = [&s, &account, &mailbox, &uids] { return s.services.store->expunge(account, mailbox, uids); };
-    auto removed = co_await s.blocking(fn4);
+    auto removed = co_await net::blocking(*s.services.workers, fn4);
     if (!removed) co_return Session::store_error(removed.status());
     std::vector<std::string> out;
     s.view->expunge_now(*removed, s.sync_options(true), out);

@@ -9,10 +9,10 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   std::vector<uint32_t> uids;
   if (auto err = s.resolve_set(cmd.set, cmd.uid, uids)) co_return Reply::bad(*err);
   if (s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
-  if (cmd.unchanged_since) s.condstore = true;
+  if (cmd.unchanged_since) s.enable_condstore();
   store::StoreFlagsRequest req;
   req.uids = uids;
-  req.op = cmd.store_mode == '+' ? store::FlagOp::add
+  req.op = cmd.store_mode == '+'   ? store::FlagOp::add
            : cmd.store_mode == '-' ? store::FlagOp::remove
                                    : store::FlagOp::replace;
   req.flags = cmd.flags;
@@ -21,15 +21,25 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   std::string account = s.principal.account_id;
   std::string mailbox = s.view->name;
   if (!uids.empty()) {
-    auto fn1 = [&s, &account, &mailbox, &req] { return s.services.store->store_flags(account, mailbox, req); };
-    auto r = co_await s.blocking(fn1);
+    auto fn1 = [&s, &account, &mailbox, &req] {
+      return s.services.store->store_flags(account, mailbox, req);
+    };
+    auto r = co_await net::blocking(*s.services.workers, fn1);
     if (!r) co_return Session::store_error(r.status());
     SyncOptions o = s.sync_options(false);
+    std::vector<std::string> announce;
+    s.view->announce_keywords(r->updated, announce);  // RFC 3501 7.2.6, before the FETCHes
+    s.untagged_lines(announce);
     for (const auto& m : r->updated) {
       store::MessageMeta* v = s.view->by_uid(m.uid);
       if (!v) continue;
       *v = m;
-      if (!cmd.silent) s.untagged(s.view->fetch_flags_line(*v, o));
+      if (!cmd.silent) {
+        s.untagged(s.view->fetch_flags_line(*v, o));
+      } else if (s.condstore) {
+        // RFC 7162 3.1.3: even for .SILENT, a FETCH with the new MODSEQ (and UID, 3.1).
+        s.untagged(s.view->fetch_modseq_line(*v));
+      }
     }
     if (!r->modified.empty()) {
       std::vector<uint32_t> ids;

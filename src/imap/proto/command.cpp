@@ -251,7 +251,7 @@ struct Parser {
     if (k == "OLD") { key.op = Op::old; return true; }
     if (k == "RECENT") { key.op = Op::recent; return true; }
     if (k == "BCC" || k == "CC" || k == "FROM" || k == "TO" || k == "SUBJECT")
-      return str_arg(Op::header, k);
+      return str_arg(Op::field, k);
     if (k == "BODY") return str_arg(Op::body, "");
     if (k == "TEXT") return str_arg(Op::text, "");
     if (k == "HEADER") {

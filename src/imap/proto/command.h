@@ -47,12 +47,12 @@ struct FetchAtt {
 struct SearchKey {
   enum class Op {
     all, and_, or_, not_, seqset, uidset, flag, not_flag, keyword, not_keyword, new_, old,
-    recent, not_recent, header, body, text, larger, smaller, before, on, since, sent_before,
-    sent_on, sent_since, modseq,
+    recent, not_recent, header, field, body, text, larger, smaller, before, on, since,
+    sent_before, sent_on, sent_since, modseq,
   };
   Op op = Op::all;
   uint32_t flag = 0;     // store::Flag bits for flag/not_flag
-  std::string field;     // header name (HEADER, FROM, TO, CC, BCC, SUBJECT)
+  std::string field;     // header: HEADER's field name; field: FROM, TO, CC, BCC or SUBJECT
   std::string value;     // raw bytes in the search charset
   uint64_t number = 0;   // LARGER/SMALLER/MODSEQ
   int64_t date = 0;      // days since the epoch (UTC date) for BEFORE/ON/SINCE...

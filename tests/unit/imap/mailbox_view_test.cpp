@@ -1,8 +1,8 @@
 // The selected-mailbox bookkeeping: sequence numbers, deferred EXPUNGE (RFC 3501 7.4.1),
 // VANISHED (RFC 7162), \Recent and the compact UID sets of COPYUID/ESEARCH.
-#include <gtest/gtest.h>
-
 #include "src/imap/mailbox_view.h"
+
+#include <gtest/gtest.h>
 
 namespace mailroom::imap {
 namespace {
@@ -85,6 +85,34 @@ TEST(MailboxView, FlagChangesOnlyWhenDifferent) {
   EXPECT_EQ(out, (std::vector<std::string>{"1 FETCH (UID 1 FLAGS () MODSEQ (21))"}));
 }
 
+TEST(MailboxView, NewKeywordsAreAnnouncedFirstAndOnce) {
+  // RFC 3501 7.2.6: the FLAGS response (and PERMANENTFLAGS) before the FETCH that shows it.
+  auto v = view_of({1, 2});
+  store::Changes c;
+  c.highest_modseq = 20;
+  c.changed = {meta(1, 20), meta(3, 21)};
+  c.changed[0].keywords = {"$Label1"};
+  c.changed[1].keywords = {"$New"};
+  std::vector<std::string> out;
+  v.apply(c, SyncOptions{}, out);
+  EXPECT_EQ(out,
+            (std::vector<std::string>{
+                "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 $New)",
+                "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 $New "
+                "\\*)] Flags permitted",
+                "1 FETCH (FLAGS ($Label1))", "3 EXISTS"}));
+  out.clear();
+  c.changed = {meta(2, 22)};
+  c.changed[0].keywords = {"$Label1"};
+  v.apply(c, SyncOptions{}, out);
+  EXPECT_EQ(out, (std::vector<std::string>{"2 FETCH (FLAGS ($Label1))"}));  // known already
+  MailboxView ro = view_of({1});
+  ro.read_only = true;
+  out.clear();
+  EXPECT_TRUE(ro.announce_keywords(c.changed, out));
+  EXPECT_EQ(out[1], "OK [PERMANENTFLAGS ()] Read-only mailbox");
+}
+
 TEST(MailboxView, RecentAndFlags) {
   store::Snapshot snap;
   snap.messages = {meta(1, 1, store::kSeen | store::kDraft), meta(2, 1)};
@@ -95,10 +123,12 @@ TEST(MailboxView, RecentAndFlags) {
   EXPECT_EQ(v.flags_of(v.messages[0]), "(\\Seen \\Draft)");
   EXPECT_EQ(v.flags_of(v.messages[1]), "($Work \\Recent)");
   EXPECT_EQ(v.mailbox_flags(), "(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)");
+  // EXAMINE (read-only) shows what no session has seen as \Recent too (RFC 3501 6.3.2); that
+  // it claims nothing is the RecentTracker peek in select.cpp.
   MailboxView ro;
   ro.read_only = true;
   ro.load(snap, 0);
-  EXPECT_TRUE(ro.recent.empty());  // EXAMINE claims nothing
+  EXPECT_EQ(ro.recent, (std::set<uint32_t>{1, 2}));
 }
 
 }  // namespace

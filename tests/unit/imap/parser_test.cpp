@@ -127,6 +127,9 @@ TEST(Parser, SearchProgram) {
   ASSERT_EQ(c.search.children.size(), 6u);
   EXPECT_EQ(c.search.children[0].op, SearchKey::Op::or_);
   EXPECT_EQ(c.search.children[0].children[0].value, "\xa4\xa4\xa4\xe5");
+  EXPECT_EQ(c.search.children[0].children[0].op, SearchKey::Op::field);  // FROM
+  EXPECT_EQ(c.search.children[0].children[0].field, "FROM");
+  EXPECT_EQ(c.search.children[3].op, SearchKey::Op::header);  // HEADER X-Spam
   EXPECT_EQ(c.search.children[0].children[1].children[1].op, SearchKey::Op::not_keyword);
   EXPECT_EQ(c.search.children[1].op, SearchKey::Op::not_);
   EXPECT_EQ(c.search.children[2].date, 8797);  // 1994-02-01

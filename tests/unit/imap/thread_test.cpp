@@ -19,20 +19,32 @@ ThreadItem msg(uint32_t id, int64_t date, std::string subject, std::string messa
 }
 
 TEST(BaseSubject, RemovesLeadersTrailersAndBlobs) {
+  // The text is in i;unicode-casemap form (RFC 5051): upper case, decomposed.
   auto b = base_subject("Re: [foo] Fwd: Hello (fwd)");
-  EXPECT_EQ(b.text, "hello");
+  EXPECT_EQ(b.text, "HELLO");
   EXPECT_TRUE(b.reply_or_forward);
-  EXPECT_EQ(base_subject("RE[2]: Status").text, "status");
-  EXPECT_EQ(base_subject("[fwd: Re: Lunch]").text, "lunch");
+  EXPECT_EQ(base_subject("RE[2]: Status").text, "STATUS");
+  EXPECT_EQ(base_subject("[fwd: Re: Lunch]").text, "LUNCH");
   EXPECT_TRUE(base_subject("[fwd: Lunch]").reply_or_forward);
   auto plain = base_subject("  Quarterly \t  report  ");
-  EXPECT_EQ(plain.text, "quarterly report");
+  EXPECT_EQ(plain.text, "QUARTERLY REPORT");
   EXPECT_FALSE(plain.reply_or_forward);
   // A blob that would leave nothing is the subject itself (RFC 5256 2.1 step 4).
-  EXPECT_EQ(base_subject("[PATCH]").text, "[patch]");
-  EXPECT_EQ(base_subject("[list] news").text, "news");
+  EXPECT_EQ(base_subject("[PATCH]").text, "[PATCH]");
+  EXPECT_EQ(base_subject("[list] news").text, "NEWS");
   EXPECT_EQ(base_subject("Re:").text, "");
-  EXPECT_EQ(base_subject("Reply to all").text, "reply to all");
+  EXPECT_EQ(base_subject("Reply to all").text, "REPLY TO ALL");
+}
+
+TEST(BaseSubject, UnicodeCasemapOrder) {
+  // RFC 5051: "é" is "E" + U+0301 (before "F"); "_" (0x5F) sorts after the titlecase letters.
+  EXPECT_EQ(base_subject("éclair").text,
+            "E\xcc\x81"
+            "CLAIR");
+  EXPECT_LT(base_subject("éclair").text, base_subject("fish").text);
+  EXPECT_LT(base_subject("Zebra").text, base_subject("_private").text);
+  EXPECT_EQ(base_subject("Re: Ärger").text, base_subject("ärger").text);
+  EXPECT_EQ(base_subject("Ｒｅ： ｔｅｓｔ").text, "TEST");  // compatibility decomposition
 }
 
 TEST(ThreadReferences, ChainsAndBranches) {
@@ -81,7 +93,8 @@ TEST(ThreadReferences, SortsBySentDateThenSequence) {
 }
 
 TEST(ThreadReferences, SurvivesLoopsDuplicatesAndGarbage) {
-  std::vector<ThreadItem> v = {msg(1, 100, "a", "<a@x>", "<b@x>"), msg(2, 200, "b", "<b@x>", "<a@x>")};
+  std::vector<ThreadItem> v = {msg(1, 100, "a", "<a@x>", "<b@x>"),
+                               msg(2, 200, "b", "<b@x>", "<a@x>")};
   std::string t = thread_references(v);
   EXPECT_NE(t.find('1'), std::string::npos);
   EXPECT_NE(t.find('2'), std::string::npos);

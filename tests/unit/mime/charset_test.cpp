@@ -13,6 +13,20 @@ TEST(Charset, EncodedWords) {
   EXPECT_EQ(decode_header_text("plain text"), "plain text");
 }
 
+TEST(Charset, CasemapKey) {
+  // RFC 5051 2: titlecase, then full decomposition.
+  EXPECT_EQ(casemap_key("alice"), "ALICE");
+  EXPECT_EQ(casemap_key("_bob"), "_BOB");
+  EXPECT_EQ(casemap_key("é"), "E\xcc\x81");
+  // Titlecase first (the simple mapping), then the decomposition, which is not case-mapped
+  // again: U+01C6 "dž" -> U+01C5 "Dž" -> "D", "z", U+030C; U+FB01 "ﬁ" has no simple titlecase.
+  EXPECT_EQ(casemap_key("ǆ"), "Dz\xcc\x8c");
+  EXPECT_EQ(casemap_key("ﬁ"), "fi");
+  EXPECT_EQ(casemap_key("a\xffb"), "A\xffB");  // not UTF-8: bytes kept
+  EXPECT_LT(casemap_key("éclair"), casemap_key("fish"));
+  EXPECT_LT(casemap_key("carol"), casemap_key("_bob"));
+}
+
 TEST(Charset, ToUtf8) {
   auto big5 = to_utf8("\xa4\xa4\xa4\xe5", "Big5");
   ASSERT_TRUE(big5.is_ok());

@@ -85,6 +85,45 @@ TEST(Structure, MultipartWithMessage) {
   EXPECT_EQ(cut(kNested, f.root, {{}, SectionText::text}).substr(0, 10), "preamble\r\n");
 }
 
+const std::string kInner =
+    "From: sub@domain.org\r\n"
+    "Subject: submsg\r\n"
+    "\r\n"
+    "Hello world\r\n";
+const std::string kOuterHeader =
+    "From: user@domain.org\r\n"
+    "Mime-Version: 1.0\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n";
+
+TEST(Structure, TopLevelMessageRfc822) {
+  // RFC 3501 6.4.5: a non-multipart message only has part 1, its body; here that body is an
+  // encapsulated message, whose parts are 1.1, 1.2, ...
+  std::string msg = kOuterHeader + kInner;
+  Facts f = parse_facts(msg);
+  EXPECT_EQ(cut(msg, f.root, {{1}, SectionText::none}), kInner);
+  EXPECT_EQ(cut(msg, f.root, {{1}, SectionText::header}),
+            "From: sub@domain.org\r\nSubject: submsg\r\n\r\n");
+  EXPECT_EQ(cut(msg, f.root, {{1}, SectionText::text}), "Hello world\r\n");
+  EXPECT_EQ(cut(msg, f.root, {{1}, SectionText::mime}), kOuterHeader);
+  EXPECT_EQ(cut(msg, f.root, {{1, 1}, SectionText::none}), "Hello world\r\n");
+  EXPECT_EQ(cut(msg, f.root, {{1, 2}, SectionText::none}), "<none>");
+  EXPECT_EQ(cut(msg, f.root, {{2}, SectionText::none}), "<none>");
+  EXPECT_EQ(cut(msg, f.root, {{}, SectionText::text}), kInner);
+
+  // The encapsulated message is multipart: 1.1 and 1.2 are its parts, 2 does not exist.
+  std::string multi = kOuterHeader + kNested;
+  Facts g = parse_facts(multi);
+  EXPECT_EQ(cut(multi, g.root, {{1}, SectionText::none}), kNested);
+  EXPECT_EQ(cut(multi, g.root, {{1, 1}, SectionText::none}), "part one");
+  EXPECT_EQ(cut(multi, g.root, {{1, 1}, SectionText::mime}),
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n");
+  EXPECT_EQ(cut(multi, g.root, {{1, 2, 1}, SectionText::none}), "inner body");
+  EXPECT_EQ(cut(multi, g.root, {{1, 2}, SectionText::header}), "Subject: inner\r\n\r\n");
+  EXPECT_EQ(cut(multi, g.root, {{1, 3}, SectionText::none}), "<none>");
+  EXPECT_EQ(cut(multi, g.root, {{2}, SectionText::none}), "<none>");
+}
+
 TEST(Structure, GroupsAndOddAddresses) {
   std::string msg =
       "From: undisclosed-recipients:;\r\n"
@@ -99,6 +138,30 @@ TEST(Structure, GroupsAndOddAddresses) {
             "\"a\" \"b.c\")(\"Q \\\" x\" NIL \"d\" \"e.f\")(NIL NIL NIL NIL)(NIL \"@r1,@r2\" \"g\" "
             "\"h.i\")) NIL NIL NIL NIL)");
   EXPECT_EQ(f.subject, "café");
+}
+
+TEST(Structure, DisplayNamesWithDotsAndComments) {
+  // RFC 5322 obs-phrase: "." belongs to the words around it unless spaced apart.
+  std::string msg =
+      "From: John Q. Public <jqp@example.com>\r\n"
+      "To: Dr. X <x@example.com>, Acme Inc. <i@example.com>, J.R.  Smith <j@example.com>,"
+      " Spaced . Dot <s@example.com>, \"Quoted. Name\" <q@example.com>\r\n"
+      "Cc: a@b.c (Comment \\(x\\) Name), <d@e.f> (dropped), g.h@i.j\r\n"
+      "\r\n";
+  Facts f = parse_facts(msg);
+  EXPECT_NE(f.envelope.find("((\"John Q. Public\" NIL \"jqp\" \"example.com\"))"),
+            std::string::npos)
+      << f.envelope;
+  EXPECT_NE(f.envelope.find("((\"Dr. X\" NIL \"x\" \"example.com\")(\"Acme Inc.\" NIL \"i\" "
+                            "\"example.com\")(\"J.R. Smith\" NIL \"j\" \"example.com\")(\"Spaced . "
+                            "Dot\" NIL \"s\" \"example.com\")(\"Quoted. Name\" NIL \"q\" "
+                            "\"example.com\"))"),
+            std::string::npos)
+      << f.envelope;
+  EXPECT_NE(f.envelope.find("((\"Comment (x) Name\" NIL \"a\" \"b.c\")(NIL NIL \"d\" \"e.f\")"
+                            "(NIL NIL \"g.h\" \"i.j\"))"),
+            std::string::npos)
+      << f.envelope;
 }
 
 TEST(Structure, EightBitHeaderBecomesLiteral) {

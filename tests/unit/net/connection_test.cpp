@@ -51,7 +51,7 @@ class Client {
 };
 
 // Echo protocol: "LIT n" reads an n-byte literal; other lines are echoed with flags.
-asio::awaitable<void> echo_session(Connection& c) {
+asio::awaitable<void> echo_session(Transport& c) {
   co_await c.write("HELLO\r\n");
   for (;;) {
     std::string line;

@@ -194,7 +194,7 @@ class RecordClient {
 
 // Echo protocol with STARTTLS: "STARTTLS" answers "GO" and starts TLS; other lines are
 // echoed; "LIT n" reads an n-byte literal.
-asio::awaitable<void> echo_session(Connection& c) {
+asio::awaitable<void> echo_session(Transport& c) {
   co_await c.write("HELLO\r\n");
   for (;;) {
     std::string line;

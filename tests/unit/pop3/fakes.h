@@ -1,7 +1,6 @@
 // In-memory doubles for the POP3 session tests: a MailStore holding INBOX only, an
-// Authenticator with a fixed user table and a PLAIN exchange, and a Transport fed scripted
-// input segments (each segment arrives once the previous one is consumed, so pipelining and
-// the STLS discard can be shown).
+// Authenticator with a fixed user table and a PLAIN exchange; the transport is the session
+// kit's scripted one.
 #pragma once
 
 #include <atomic>
@@ -15,7 +14,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
-#include "src/pop3/transport.h"
+#include "tests/fakes/scripted_transport.h"
 #include "src/store/mail_store.h"
 
 namespace mailroom::pop3::testing {
@@ -104,33 +103,14 @@ class FakeAuthenticator : public auth::Authenticator {
                              const auth::ClientInfo& client) override;
 };
 
-class FakeTransport : public Transport {
+// The session kit's scripted transport (tests/fakes/scripted_transport.h), POP3 flavoured.
+class FakeTransport : public mailroom::testing::ScriptedTransport {
  public:
   explicit FakeTransport(std::vector<std::string> segments, bool tls = false,
-                         bool starttls_allowed = true);
-  const net::ConnectionInfo& info() const override { return info_; }
-  bool is_tls() const override { return tls_; }
-  bool can_start_tls() const override { return starttls_allowed_ && !tls_; }
-  boost::asio::awaitable<net::ReadStatus> read_command(std::string& line,
-                                                       std::size_t max_length) override;
-  boost::asio::awaitable<net::ReadStatus> read_line(std::string& line,
-                                                    std::size_t max_length) override;
-  std::size_t buffered() const override;
-  void queue(std::string_view data) override { pending_ += data; }
-  boost::asio::awaitable<bool> flush() override;
-  boost::asio::awaitable<bool> start_tls() override;
-
-  std::string output;      // everything flushed
-  bool end_with_timeout = false;  // after the script: timeout instead of eof
-  int flushes = 0;
-  std::string discarded;   // plaintext dropped by start_tls
-
- private:
-  net::ConnectionInfo info_;
-  std::deque<std::string> segments_;
-  std::string pending_;
-  bool tls_;
-  bool starttls_allowed_;
+                         bool starttls_allowed = true)
+      : ScriptedTransport(std::move(segments), tls, starttls_allowed) {
+    mutable_info().protocol = "pop3";
+  }
 };
 
 }  // namespace mailroom::pop3::testing

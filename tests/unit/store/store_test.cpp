@@ -251,6 +251,25 @@ TEST_F(StoreTest, FactsFromExtractorOrLazily) {
   EXPECT_EQ(s->facts(kUser, "INBOX", 99).code(), Code::not_found);
 }
 
+TEST_F(StoreTest, RefreshFactsReplacesTheCachedBlob) {
+  // A blob in an older format (here: from the first extractor) is recomputed and kept.
+  StoreOptions o = options_;
+  std::string version = "v1";
+  o.facts = [&](std::string_view m) { return version + ":" + std::to_string(m.size()); };
+  auto s = open_file_store(o);
+  AppendRequest r;
+  r.message = "Subject: a\n\nb\n";
+  auto a = s->append(kUser, r);
+  ASSERT_TRUE(a.is_ok());
+  ASSERT_TRUE(s->copy(kUser, "INBOX", {a->uid}, "INBOX", Quota{}).is_ok());
+  version = "v2";
+  EXPECT_EQ(*s->facts(kUser, "INBOX", a->uid), "v1:17");
+  EXPECT_EQ(*s->refresh_facts(kUser, "INBOX", a->uid), "v2:17");
+  EXPECT_EQ(*s->facts(kUser, "INBOX", a->uid), "v2:17");
+  EXPECT_EQ(*s->facts(kUser, "INBOX", a->uid + 1), "v2:17");  // the copy shares the file
+  EXPECT_EQ(s->refresh_facts(kUser, "INBOX", 99).code(), Code::not_found);
+}
+
 TEST_F(StoreTest, ThrowingExtractorDoesNotRefuseDelivery) {
   StoreOptions o = options_;
   bool fail = true;

@@ -1,0 +1,253 @@
+"""What IMAP tells a client about mailbox state (issue 13, conformance review): new
+keywords, CONDSTORE data in untagged FETCH and ESEARCH, VANISHED, \\Recent under EXAMINE,
+LIST patterns and LSUB attributes; quota roots (issue 24)."""
+import os
+import re
+import sys
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapwire import Wire, make_server  # noqa: E402
+
+MSG = b"From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n"
+
+
+class StateBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.m = make_server()
+        cls.m.seed_demo()
+        cls.m.start()
+        cls.port = cls.m.port("imap")
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "m"):
+            cls.m.close()
+
+    def login(self, user="alice", password="wonderland"):
+        w = Wire(self.port)
+        self.assertIn(b" OK ", w.cmd("LOGIN %s@example.com %s" % (user, password))[1])
+        return w
+
+    def fresh(self, w, name, count):
+        w.cmd("DELETE %s" % name)
+        self.assertIn(b" OK ", w.cmd("CREATE %s" % name)[1])
+        for _ in range(count):
+            self.append(w, name, MSG)
+
+    def append(self, w, name, message, flags=b""):
+        _, t = w.cmd(b"APPEND %s %s{%d+}\r\n" % (name.encode(), flags, len(message)) + message)
+        self.assertIn(b"OK [APPENDUID ", t)
+        return int(t.split(b"APPENDUID ")[1].split(b"]")[0].split()[1])
+
+    def index(self, lines, prefix):
+        for i, line in enumerate(lines):
+            if line.startswith(prefix):
+                return i
+        self.fail("no %r in %r" % (prefix, lines))
+
+
+def modseq(line):
+    return int(re.search(rb"MODSEQ \((\d+)\)", line).group(1))
+
+
+class TestKeywords(StateBase):
+    def test_new_keyword_is_announced_before_its_fetch(self):
+        # RFC 3501 7.2.6: the FLAGS response lists the mailbox's flags; a client records it.
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Kw", 1)
+        a.cmd("SELECT Kw")
+        b.cmd("SELECT Kw")
+        u, _ = b.cmd("STORE 1 +FLAGS ($Label1)")
+        flags = self.index(u, b"* FLAGS (")
+        self.assertIn(b"$Label1", u[flags])
+        permanent = self.index(u, b"* OK [PERMANENTFLAGS (")
+        self.assertIn(b"$Label1 \\*)]", u[permanent])
+        self.assertLess(max(flags, permanent), self.index(u, b"* 1 FETCH (FLAGS ($Label1"))
+        u, _ = b.cmd("STORE 1 +FLAGS ($Label1)")
+        self.assertFalse(any(l.startswith(b"* FLAGS") for l in u), u)  # once per keyword
+        u, _ = a.cmd("NOOP")
+        self.assertLess(self.index(u, b"* FLAGS ("), self.index(u, b"* 1 FETCH"))
+        self.assertIn(b"$Label1", u[self.index(u, b"* FLAGS (")])
+        # A keyword brought in by a new message comes before its EXISTS.
+        u, _ = a.cmd(b"APPEND Kw ($New) {%d+}\r\n" % len(MSG) + MSG)
+        self.assertIn(b"$New", u[self.index(u, b"* FLAGS (")])
+        self.assertLess(self.index(u, b"* FLAGS ("), self.index(u, b"* 2 EXISTS"))
+        # EXAMINE: the FLAGS list grows, PERMANENTFLAGS stays empty.
+        c = self.login()
+        c.cmd("EXAMINE Kw")
+        b.cmd("STORE 1 +FLAGS ($Third)")
+        u, _ = c.cmd("NOOP")
+        self.assertIn(b"$Third", u[self.index(u, b"* FLAGS (")])
+        self.assertIn(b"* OK [PERMANENTFLAGS ()] Read-only mailbox", u)
+
+
+class TestCondstore(StateBase):
+    def test_untagged_fetch_carries_uid_and_modseq(self):
+        # RFC 7162 3.1: once enabled, every untagged FETCH has UID and MODSEQ.
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Cs", 3)
+        self.assertIn(b"* ENABLED CONDSTORE", a.cmd("ENABLE CONDSTORE")[0])
+        a.cmd("SELECT Cs")
+        b.cmd("SELECT Cs")
+        uids = [int(x) for x in a.cmd("UID SEARCH ALL")[0][0].split()[2:]]
+        u, _ = a.cmd("STORE 1 +FLAGS (\\Flagged)")
+        self.assertRegex(u[0], rb"^\* 1 FETCH \(UID %d FLAGS \(\\Flagged[^)]*\) MODSEQ \(\d+\)\)$"
+                         % uids[0])
+        b.cmd("STORE 2 +FLAGS (\\Seen)")
+        u, _ = a.cmd("NOOP")
+        self.assertRegex(u[0], rb"^\* 2 FETCH \(UID %d FLAGS \(\\Seen[^)]*\) MODSEQ \(\d+\)\)$"
+                         % uids[1])
+        # .SILENT still reports the new MODSEQ (RFC 7162 3.1.3).
+        before = modseq(a.cmd("FETCH 1 (MODSEQ)")[0][0])
+        u, _ = a.cmd("STORE 1 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % before)
+        self.assertEqual(len(u), 1, u)
+        self.assertRegex(u[0], rb"^\* 1 FETCH \(UID %d MODSEQ \(\d+\)\)$" % uids[0])
+        self.assertGreater(modseq(u[0]), before)
+        # A FETCH that sets \Seen reports UID and MODSEQ with the new flags.
+        u, _ = a.cmd("FETCH 3 BODY[TEXT]")
+        self.assertIn(b"FLAGS (\\Seen", u[0])
+        self.assertIn(b"UID %d" % uids[2], u[0])
+        self.assertIn(b"MODSEQ (", u[0])
+
+    def test_first_enabling_command_reports_highestmodseq(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Cs2", 2)
+        a.cmd("SELECT Cs2")
+        b.cmd("SELECT Cs2")
+        b.cmd("STORE 1 +FLAGS (\\Flagged)")
+        u, _ = a.cmd("FETCH 1 (MODSEQ)")
+        self.assertLess(self.index(u, b"* OK [HIGHESTMODSEQ "), self.index(u, b"* 1 FETCH"))
+        u, _ = a.cmd("FETCH 1 (MODSEQ)")
+        self.assertFalse(any(b"HIGHESTMODSEQ" in l for l in u), u)  # only the first time
+
+    def test_status_highestmodseq_enables_condstore(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Cs3", 2)
+        a.cmd("SELECT Cs3")
+        b.cmd("SELECT Cs3")
+        uid2 = int(a.cmd("UID SEARCH 2")[0][0].split()[2])
+        u, _ = a.cmd("STATUS Cs3 (HIGHESTMODSEQ)")
+        self.index(u, b"* OK [HIGHESTMODSEQ ")
+        b.cmd("STORE 2 +FLAGS (\\Seen)")
+        u, _ = a.cmd("NOOP")
+        self.assertRegex(u[0], rb"^\* 2 FETCH \(UID %d FLAGS \(\\Seen[^)]*\) MODSEQ \(\d+\)\)$"
+                         % uid2)
+
+    def test_esearch_modseq_of_min_and_max(self):
+        # RFC 4731 3.2: with MIN or MAX alone, MODSEQ is that message's.
+        w = self.login()
+        self.fresh(w, "Es", 3)
+        w.cmd("SELECT Es (CONDSTORE)")
+        m1 = modseq(w.cmd("STORE 1 +FLAGS (\\Seen)")[0][0])
+        m3 = modseq(w.cmd("STORE 3 +FLAGS (\\Seen)")[0][0])
+        self.assertGreater(m3, m1)
+        for ret, expected in [("MIN", b"MIN 1 MODSEQ %d" % m1), ("MAX", b"MAX 3 MODSEQ %d" % m3),
+                              ("MIN MAX", b"MIN 1 MAX 3 MODSEQ %d" % m3),
+                              ("COUNT", b"COUNT 2 MODSEQ %d" % m3)]:
+            u, t = w.cmd("SEARCH RETURN (%s) MODSEQ 1 SEEN" % ret)
+            tag = t.split()[0]
+            self.assertEqual(u, [b'* ESEARCH (TAG "%s") %s' % (tag, expected)], ret)
+
+    def test_vanished_needs_qresync_and_star_is_open_ended(self):
+        w = self.login()
+        self.fresh(w, "Qr", 3)
+        w.cmd("SELECT Qr")
+        _, t = w.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")
+        self.assertRegex(t, rb"^T\d+ BAD ")  # RFC 7162 3.2.6: only after ENABLE QRESYNC
+        w.cmd("UNSELECT")
+        w.cmd("ENABLE QRESYNC")
+        u, _ = w.cmd("SELECT Qr")
+        start = int(re.search(rb"HIGHESTMODSEQ (\d+)", b" ".join(u)).group(1))
+        uids = [int(x) for x in w.cmd("UID SEARCH ALL")[0][0].split()[2:]]
+        w.cmd("STORE 3 +FLAGS (\\Deleted)")
+        u, _ = w.cmd("EXPUNGE")
+        self.assertEqual(u, [b"* VANISHED %d" % uids[2]])
+        u, _ = w.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % start)
+        self.assertIn(b"* VANISHED (EARLIER) %d" % uids[2], u)
+
+
+class TestRecentAndList(StateBase):
+    def test_examine_shows_recent_without_claiming(self):
+        # RFC 3501 6.3.2: EXAMINE returns the same output as SELECT, without losing \Recent.
+        a = self.login()
+        self.fresh(a, "Rx", 1)
+        u, _ = a.cmd("STATUS Rx (RECENT)")
+        self.assertIn(b"RECENT 1", u[0])
+        u, _ = a.cmd("EXAMINE Rx")
+        self.assertIn(b"* 1 RECENT", u)
+        u, _ = a.cmd("FETCH 1 FLAGS")
+        self.assertIn(b"\\Recent", u[0])
+        u, _ = a.cmd("SEARCH RECENT")
+        self.assertEqual(u, [b"* SEARCH 1"])
+        # New mail seen while EXAMINEd is \Recent there too, and still for a SELECT.
+        b = self.login()
+        self.append(b, "Rx", MSG)
+        u, _ = a.cmd("NOOP")
+        self.assertIn(b"* 2 EXISTS", u)
+        self.assertIn(b"* 2 RECENT", u)
+        u, _ = b.cmd("SELECT Rx")
+        self.assertIn(b"* 2 RECENT", u)
+        u, _ = a.cmd("EXAMINE Rx")  # claimed by b now
+        self.assertIn(b"* 0 RECENT", u)
+
+    def test_list_patterns_are_matched_as_sent(self):
+        # RFC 3501 9: list-mailbox is any string; one that names nothing matches nothing.
+        w = self.login()
+        w.cmd("CREATE &U,BTFw-/Sub")
+        for cmd in ['LIST "" "&"', 'LIST "" "Foo&*"', 'LIST "&" "*"', 'LSUB "" "&*&"']:
+            u, t = w.cmd(cmd)
+            self.assertEqual(u, [], cmd)
+            self.assertRegex(t, rb"^T\d+ OK ", cmd)
+        u, _ = w.cmd('LIST "" "&U,BTFw-/%"')
+        self.assertEqual(u, [b'* LIST (\\HasNoChildren) "/" "&U,BTFw-/Sub"'])
+        u, _ = w.cmd('LIST "&U,BTFw-" "%"')
+        self.assertEqual(u, [b'* LIST (\\HasNoChildren) "/" "&U,BTFw-/Sub"'])
+        u, _ = w.cmd('LIST "" "&U*"')
+        self.assertEqual(len(u), 2, u)
+
+    def test_lsub_has_no_special_use_attributes(self):
+        # RFC 6154 2: special-use attributes are LIST's.
+        w = self.login()
+        u, _ = w.cmd('LIST "" "*"')
+        sent = [l for l in u if b"\\Sent" in l][0].rsplit(b" ", 1)[1]
+        w.cmd(b"SUBSCRIBE " + sent)
+        u, _ = w.cmd(b'LSUB "" ' + sent)
+        self.assertEqual(u, [b'* LSUB () "/" ' + sent])
+        u, _ = w.cmd(b'LIST (SUBSCRIBED) "" ' + sent)
+        self.assertIn(b"\\Sent", u[0])
+
+
+class TestQuotaRoot(StateBase):
+    def test_account_without_quota_has_no_quota_root(self):
+        # RFC 9208 4.3.1: a QUOTA response lists at least one resource; 4.2.2: QUOTAROOT may
+        # name no root.
+        w = self.login()
+        u, t = w.cmd("GETQUOTAROOT INBOX")
+        self.assertEqual(u, [b'* QUOTAROOT "INBOX"'])
+        self.assertRegex(t, rb"^T\d+ OK ")
+        u, t = w.cmd('GETQUOTA ""')
+        self.assertEqual(u, [])
+        self.assertRegex(t, rb"^T\d+ NO \[NONEXISTENT\] ")
+
+    def test_account_with_quota(self):
+        if not hasattr(self.m, "ctl"):
+            self.skipTest("quotas come from the directory (mailroomd only)")
+        self.m.ctl("user", "add", "carol@example.com", "--password", "pw",
+                   "--quota-bytes", "1M")
+        w = self.login("carol", "pw")
+        u, _ = w.cmd("GETQUOTAROOT INBOX")
+        self.assertEqual(u, [b'* QUOTAROOT "INBOX" ""', b'* QUOTA "" (STORAGE 0 1024)'])
+        u, _ = w.cmd('GETQUOTA ""')
+        self.assertEqual(u, [b'* QUOTA "" (STORAGE 0 1024)'])
+
+
+if __name__ == "__main__":
+    unittest.main()
