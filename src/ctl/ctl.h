@@ -1,5 +1,7 @@
-// mailroomctl plumbing shared by the command groups each module registers
-// (auth/ctl_commands.cpp, src/store/ctl_commands.cpp, src/queue/ctl_commands.cpp).
+// mailroomctl plumbing shared by its command groups (src/ctl/ctl_<group>.cpp). Each command
+// parses its options, calls one operation of the service layer (src/service) and prints the
+// result as text or, with --json, as one JSON document. Its own checks are only those that
+// name command-line options ("give USER or --all").
 //
 // Exit codes: 0 success, 1 user error (bad arguments, unknown object), 2 system error
 // (disk, database, directory unreachable). Messages name the object ("user alice@example.com
@@ -44,10 +46,26 @@ class Context {
   std::string data_dir_;
 };
 
-// The command group registrations (explicit list, called by src/ctl/main.cpp). Each adds
+// The command groups, one file each, in the order `mailroomctl --help` lists them. Each adds
 // subcommands to `app` whose callbacks store their exit code in *exit_code.
-void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);  // auth/
-void register_store_commands(CLI::App& app, Context& ctx, int* exit_code);      // src/store/
-void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);      // src/queue/
+//   ctl_domains.cpp    domain
+//   ctl_users.cpp      user, password, conflicts
+//   ctl_groups.cpp     alias, group
+//   ctl_sync.cpp       directory sync, directory retention
+//   ctl_mailboxes.cpp  mailbox, fsck, export, import, quota
+//   ctl_blocklist.cpp  blocklist
+//   ctl_queue.cpp      queue, delivery-log
+void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_group_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);
+
+// The four directory groups above (domain to directory), in that order.
+void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);
+// Every group (src/ctl/main.cpp).
+void register_all_commands(CLI::App& app, Context& ctx, int* exit_code);
 
 }  // namespace mailroom::ctl

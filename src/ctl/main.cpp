@@ -51,9 +51,7 @@ int main(int argc, char** argv) {
   ctx.open_services = [&config](ctl::Context& c) { return open_from_config(c, config); };
 
   int exit_code = ctl::kOk;
-  ctl::register_directory_commands(app, ctx, &exit_code);
-  ctl::register_store_commands(app, ctx, &exit_code);
-  ctl::register_queue_commands(app, ctx, &exit_code);
+  ctl::register_all_commands(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

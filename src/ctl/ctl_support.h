@@ -1,8 +1,9 @@
-// Helpers shared by the mailroomctl directory command files (internal header).
+// Helpers shared by the mailroomctl command files (internal header): running a command
+// against the writable local directory, printing a result or its error, and the JSON
+// shapes of the directory objects (scripts parse them: keep them stable).
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <functional>
 #include <string>
 
@@ -18,13 +19,6 @@ void run(Context& ctx, int* exit_code, const std::function<int(auth::LocalDirect
 // Prints `human` or the JSON document on success; the error otherwise.
 int done(Context& ctx, const core::Status& st, const std::string& human,
          const boost::json::value& j);
-// An account named by address, login or id.
-core::Result<auth::Account> find_user(auth::LocalDirectory& dir, const std::string& name);
-// "1G", "500M", "64K", "12345".
-core::Result<uint64_t> parse_size(const std::string& text, const std::string& what);
-// A "{SCHEME}..." hash for a new password, and its SCRAM-SHA-256 secret when `scram`.
-core::Status hash_password(const std::string& pw, const std::string& scheme, bool scram,
-                           std::string* hash, std::string* secret);
 
 boost::json::value domain_json(const auth::Domain& d);
 boost::json::value account_json(const auth::AccountRecord& r);

@@ -1,7 +1,8 @@
 """mailroomctl directory commands against a temporary data directory (no mailroomd needed).
 
-Run by ctest as unit.auth.ctl with MAILROOM_CTL = the auth_ctl_driver (the directory commands
-alone); run by hand with MAILROOM_CTL=build/debug/bin/mailroomctl to test the real tool.
+Run by ctest as unit.ctl.directory with MAILROOM_CTL = the ctl_directory_driver (the directory
+commands alone); run by hand with MAILROOM_CTL=build/debug/bin/mailroomctl to test the real
+tool.
 """
 import json
 import os

@@ -1,24 +1,20 @@
-// mailroomctl directory commands: domain, user, alias, group, password, conflicts, and
-// directory sync / retention (ctl_sync.cpp).
-// They write the local directory (auth/local) directly; mailroomd sees the change on its next
-// lookup (no cache). Exit codes and --json as in src/ctl/ctl.h.
+// mailroomctl domain ... (service::Domains).
+// The local directory is written at once; mailroomd sees a change on its next lookup (no
+// cache). Exit codes and --json as in src/ctl/ctl.h.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
-#include "auth/ctl_support.h"
-#include "auth/local/local_directory.h"
-#include "src/core/address.h"
-#include "src/ctl/ctl.h"
+#include "src/ctl/ctl_support.h"
+#include "src/service/domains.h"
 
 namespace mailroom::ctl {
-namespace {
 
 namespace json = boost::json;
 using auth::LocalDirectory;
 using core::Status;
 using namespace detail;
 
-void register_domain(CLI::App& app, Context& ctx, int* ec) {
+void register_domain_commands(CLI::App& app, Context& ctx, int* ec) {
   auto* domain = app.add_subcommand("domain", "Manage mail domains")->require_subcommand(1);
   struct Opts {
     std::string name, alias_of, catch_all;
@@ -32,16 +28,9 @@ void register_domain(CLI::App& app, Context& ctx, int* ec) {
   add->add_option("--catch-all", o->catch_all, "Deliver unknown addresses to this address");
   add->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& dir) {
-      auth::Domain d;
-      d.name = o->name;
-      d.kind = o->alias_of.empty() ? auth::DomainKind::local : auth::DomainKind::alias;
-      d.alias_of = o->alias_of;
-      d.catch_all = o->catch_all;
-      auto st = dir.add_domain(d);
-      if (!st) return ctx.fail(st);
-      auto stored = dir.find_domain(core::ascii_lower(o->name));
-      if (!stored) return ctx.fail(stored.status());
-      return done(ctx, st, "domain " + stored->name + " added", domain_json(*stored));
+      auto d = service::Domains(dir).add({o->name, o->alias_of, o->catch_all});
+      if (!d) return ctx.fail(d.status());
+      return done(ctx, Status::ok(), "domain " + d->name + " added", domain_json(*d));
     });
   });
 
@@ -52,18 +41,11 @@ void register_domain(CLI::App& app, Context& ctx, int* ec) {
   change->add_option("--catch-all", o->catch_all, "Catch-all address (\"\" to remove)");
   change->callback([&ctx, ec, o, change] {
     run(ctx, ec, [&](LocalDirectory& dir) {
-      auto d = dir.find_domain(core::ascii_lower(o->name));
+      service::DomainChange request{o->name, o->alias_of, o->local, std::nullopt};
+      if (change->count("--catch-all") > 0) request.catch_all = o->catch_all;
+      auto d = service::Domains(dir).change(request);
       if (!d) return ctx.fail(d.status());
-      if (!o->alias_of.empty()) {
-        d->kind = auth::DomainKind::alias;
-        d->alias_of = o->alias_of;
-      }
-      if (o->local) d->kind = auth::DomainKind::local;
-      if (change->count("--catch-all") > 0) d->catch_all = o->catch_all;
-      auto st = dir.change_domain(*d);
-      auto stored = dir.find_domain(d->name);
-      return done(ctx, st, "domain " + d->name + " changed",
-                  stored ? domain_json(*stored) : json::value());
+      return done(ctx, Status::ok(), "domain " + d->name + " changed", domain_json(*d));
     });
   });
 
@@ -72,7 +54,7 @@ void register_domain(CLI::App& app, Context& ctx, int* ec) {
   remove->add_flag("--force", o->force, "Also remove its accounts, aliases and groups");
   remove->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& dir) {
-      auto st = dir.remove_domain(o->name, o->force);
+      auto st = service::Domains(dir).remove(o->name, o->force);
       return done(ctx, st, "domain " + o->name + " removed", json::object{{"removed", o->name}});
     });
   });
@@ -80,7 +62,7 @@ void register_domain(CLI::App& app, Context& ctx, int* ec) {
   auto* list = domain->add_subcommand("list", "List domains");
   list->callback([&ctx, ec] {
     run(ctx, ec, [&](LocalDirectory& dir) {
-      auto all = dir.list_domains();
+      auto all = service::Domains(dir).list();
       if (!all) return ctx.fail(all.status());
       json::array arr;
       std::string human;
@@ -100,25 +82,12 @@ void register_domain(CLI::App& app, Context& ctx, int* ec) {
   show->add_option("name", o->name, "Domain name")->required();
   show->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& dir) {
-      auto d = dir.find_domain(core::ascii_lower(o->name));
+      auto d = service::Domains(dir).show(o->name);
       if (!d) return ctx.fail(d.status());
       auto j = domain_json(*d);
       return done(ctx, Status::ok(), human(j), j);
     });
   });
-}
-
-}  // namespace
-
-void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);   // ctl_users.cpp
-void register_alias_group_commands(CLI::App& app, Context& ctx, int* exit_code);
-void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);  // ctl_sync.cpp
-
-void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code) {
-  register_domain(app, ctx, exit_code);
-  register_user_commands(app, ctx, exit_code);
-  register_alias_group_commands(app, ctx, exit_code);
-  register_sync_commands(app, ctx, exit_code);
 }
 
 }  // namespace mailroom::ctl

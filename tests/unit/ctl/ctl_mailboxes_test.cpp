@@ -1,4 +1,4 @@
-// mailroomctl store commands, driven through CLI11 against a real store and a fake directory.
+// mailroomctl mailbox commands, driven through CLI11 against a real store and a fake directory.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
@@ -59,7 +59,7 @@ class CtlTest : public StoreTest {
     };
     CLI::App app{"mailroomctl"};
     int exit_code = -1;
-    ctl::register_store_commands(app, ctx, &exit_code);
+    ctl::register_mailbox_commands(app, ctx, &exit_code);
     std::reverse(args.begin(), args.end());
     std::stringstream captured;
     auto* old = std::cout.rdbuf(captured.rdbuf());

@@ -1,9 +1,9 @@
-#include "auth/ctl_support.h"
+#include "src/ctl/ctl_support.h"
 
 #include <boost/json.hpp>
 
-#include "auth/password/password_hash.h"
-#include "src/core/address.h"
+#include "src/service/groups.h"
+#include "src/service/writable_directory.h"
 
 namespace mailroom::ctl::detail {
 
@@ -16,13 +16,12 @@ LocalDirectory* local_directory(Context& ctx, int* exit_code) {
     *exit_code = kSystemError;
     return nullptr;
   }
-  auto* local = dynamic_cast<LocalDirectory*>(s->directory.get());
+  auto local = service::writable_directory(*s->directory);
   if (!local) {
-    *exit_code = ctx.fail(core::invalid_argument("directory backend " + s->directory->name() +
-                                                 " is read-only here"));
+    *exit_code = ctx.fail(local.status());
     return nullptr;
   }
-  return local;
+  return *local;
 }
 
 void run(Context& ctx, int* exit_code, const std::function<int(LocalDirectory&)>& body) {
@@ -35,52 +34,10 @@ void run(Context& ctx, int* exit_code, const std::function<int(LocalDirectory&)>
   *exit_code = body(*dir);
 }
 
-int done(Context& ctx, const core::Status& st, const std::string& human,
-         const json::value& j) {
+int done(Context& ctx, const core::Status& st, const std::string& human, const json::value& j) {
   if (!st) return ctx.fail(st);
   ctx.print(human, json::serialize(j));
   return kOk;
-}
-
-core::Result<auth::Account> find_user(LocalDirectory& dir, const std::string& name) {
-  auto a = dir.find_account_by_address(core::ascii_lower(name));
-  if (a || a.code() != core::Code::not_found) return a;
-  a = dir.find_account_by_login(core::ascii_lower(name));
-  if (a || a.code() != core::Code::not_found) return a;
-  a = dir.find_account_by_id(name);
-  if (a || a.code() != core::Code::not_found) return a;
-  return core::not_found("user " + name + " not found");
-}
-
-core::Result<uint64_t> parse_size(const std::string& text, const std::string& what) {
-  if (text.empty()) return core::invalid_argument(what + ": empty size");
-  uint64_t mult = 1;
-  std::string num = text;
-  char last = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
-  if (last == 'k' || last == 'm' || last == 'g' || last == 't') {
-    mult = last == 'k' ? 1ULL << 10 : last == 'm' ? 1ULL << 20 : last == 'g' ? 1ULL << 30 : 1ULL << 40;
-    num.pop_back();
-  }
-  if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos || num.size() > 12) {
-    return core::invalid_argument(what + ": '" + text + "' is not a size (e.g. 500M, 1G)");
-  }
-  return std::stoull(num) * mult;
-}
-
-core::Status hash_password(const std::string& pw, const std::string& scheme_name, bool scram,
-                           std::string* hash, std::string* secret) {
-  if (pw.empty()) return core::invalid_argument("password must not be empty");
-  auto scheme = auth::password::parse_scheme(scheme_name);
-  if (!scheme) return core::invalid_argument("unknown password scheme " + scheme_name);
-  auto h = auth::password::hash(pw, *scheme);
-  if (!h) return h.status();
-  *hash = *h;
-  if (scram) {
-    auto s = auth::password::scram_sha256_secret(pw);
-    if (!s) return s.status();
-    *secret = *s;
-  }
-  return core::Status::ok();
 }
 
 namespace {
@@ -122,10 +79,9 @@ json::value alias_json(const auth::Alias& a) {
 }
 
 json::value group_json(const auth::Group& g) {
-  static const char* policies[] = {"anyone", "domain", "members", "moderators"};
   return json::object{{"address", g.address},
                       {"display_name", g.display_name},
-                      {"policy", policies[static_cast<int>(g.send_policy)]},
+                      {"policy", service::group_policy_name(g.send_policy)},
                       {"members", strings(g.members)},
                       {"allowed_senders", strings(g.allowed_senders)}};
 }

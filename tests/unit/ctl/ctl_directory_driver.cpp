@@ -1,6 +1,7 @@
-// A mailroomctl with only the directory commands, for unit.auth.ctl: it opens the directory
-// from the config the way mailroomd does ([server] data_dir, [directory]) without building
-// the whole server. The real mailroomctl (src/ctl/main.cpp) registers the same commands.
+// A mailroomctl with only the directory commands, for unit.ctl.directory: it opens the
+// directory from the config the way mailroomd does ([server] data_dir, [directory]) without
+// building the whole server. The real mailroomctl (src/ctl/main.cpp) registers the same
+// commands.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -15,7 +16,7 @@
 using namespace mailroom;
 
 int main(int argc, char** argv) {
-  CLI::App app{"auth_ctl_driver"};
+  CLI::App app{"ctl_directory_driver"};
   app.require_subcommand(1);
   ctl::Context ctx;
   app.add_option("-c,--config", ctx.config_path, "configuration file")->required();

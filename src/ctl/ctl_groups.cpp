@@ -1,9 +1,10 @@
-// mailroomctl alias ... and group ...
+// mailroomctl alias ... (service::Aliases) and group ... (service::Groups).
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
-#include "auth/ctl_support.h"
-#include "src/core/address.h"
+#include "src/ctl/ctl_support.h"
+#include "src/service/aliases.h"
+#include "src/service/groups.h"
 
 namespace mailroom::ctl {
 namespace {
@@ -18,16 +19,7 @@ struct Opts {
   std::vector<std::string> targets, members, allowed;
 };
 
-core::Result<auth::GroupSendPolicy> parse_policy(const std::string& p) {
-  if (p == "anyone") return auth::GroupSendPolicy::anyone;
-  if (p == "domain") return auth::GroupSendPolicy::domain;
-  if (p == "members") return auth::GroupSendPolicy::members;
-  if (p == "moderators") return auth::GroupSendPolicy::moderators;
-  return core::invalid_argument("policy must be anyone, domain, members or moderators, not '" + p + "'");
-}
-
-int show_group(Context& ctx, LocalDirectory& dir, const std::string& address, const std::string& verb) {
-  auto g = dir.find_group(core::ascii_lower(address));
+int print_group(Context& ctx, const core::Result<auth::Group>& g, const std::string& verb) {
   if (!g) return ctx.fail(g.status());
   auto j = group_json(*g);
   return done(ctx, Status::ok(), verb.empty() ? human(j) : "group " + g->address + " " + verb, j);
@@ -42,14 +34,13 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   add->add_option("targets", o->targets, "Target addresses")->required();
   add->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = d.add_alias(auth::Alias{o->address, o->targets});
-      if (!st) return ctx.fail(st);
-      auto a = d.find_alias(core::ascii_lower(o->address));
+      auto a = service::Aliases(d).add(auth::Alias{o->address, o->targets});
       if (!a) return ctx.fail(a.status());
-      std::string text = "alias " + a->address + " added";
-      auto acc = d.find_account_by_address(a->address);
-      if (acc) text += " (warning: account " + acc->address + " has this address and wins)";
-      return done(ctx, Status::ok(), text, alias_json(*a));
+      std::string text = "alias " + a->alias.address + " added";
+      if (!a->winning_account.empty()) {
+        text += " (warning: account " + a->winning_account + " has this address and wins)";
+      }
+      return done(ctx, Status::ok(), text, alias_json(a->alias));
     });
   });
 
@@ -58,9 +49,7 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   change->add_option("targets", o->targets, "Target addresses")->required();
   change->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = d.set_alias_targets(o->address, o->targets);
-      if (!st) return ctx.fail(st);
-      auto a = d.find_alias(core::ascii_lower(o->address));
+      auto a = service::Aliases(d).change(o->address, o->targets);
       if (!a) return ctx.fail(a.status());
       return done(ctx, Status::ok(), "alias " + a->address + " changed", alias_json(*a));
     });
@@ -70,8 +59,9 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   remove->add_option("address", o->address, "Alias address")->required();
   remove->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = d.remove_alias(o->address);
-      return done(ctx, st, "alias " + o->address + " removed", json::object{{"removed", o->address}});
+      auto st = service::Aliases(d).remove(o->address);
+      return done(ctx, st, "alias " + o->address + " removed",
+                  json::object{{"removed", o->address}});
     });
   });
 
@@ -79,7 +69,7 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   list->add_option("--domain", o->domain, "Only this domain");
   list->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto all = d.list_aliases(o->domain);
+      auto all = service::Aliases(d).list(o->domain);
       if (!all) return ctx.fail(all.status());
       json::array arr;
       std::string text;
@@ -98,7 +88,7 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   show->add_option("address", o->address, "Alias address")->required();
   show->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto a = d.find_alias(core::ascii_lower(o->address));
+      auto a = service::Aliases(d).show(o->address);
       if (!a) return ctx.fail(a.status());
       auto j = alias_json(*a);
       return done(ctx, Status::ok(), human(j), j);
@@ -107,7 +97,8 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
 }
 
 void register_group(CLI::App& app, Context& ctx, int* ec) {
-  auto* group = app.add_subcommand("group", "Manage groups (distribution lists)")->require_subcommand(1);
+  auto* group =
+      app.add_subcommand("group", "Manage groups (distribution lists)")->require_subcommand(1);
   auto o = std::make_shared<Opts>();
 
   auto* add = group->add_subcommand("add", "Add a group");
@@ -118,7 +109,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   add->add_option("--name", o->name, "Display name");
   add->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto p = parse_policy(o->policy);
+      auto p = service::parse_group_policy(o->policy);
       if (!p) return ctx.fail(p.status());
       auth::Group g;
       g.address = o->address;
@@ -126,9 +117,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
       g.members = o->members;
       g.send_policy = *p;
       g.allowed_senders = o->allowed;
-      auto st = d.add_group(g);
-      if (!st) return ctx.fail(st);
-      return show_group(ctx, d, o->address, "added");
+      return print_group(ctx, service::Groups(d).add(g), "added");
     });
   });
 
@@ -139,18 +128,16 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   change->add_option("--name", o->name, "Display name");
   change->callback([&ctx, ec, o, change] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto g = d.find_group(core::ascii_lower(o->address));
-      if (!g) return ctx.fail(g.status());
+      service::GroupChange c;
+      c.address = o->address;
       if (change->count("--policy")) {
-        auto p = parse_policy(o->policy);
+        auto p = service::parse_group_policy(o->policy);
         if (!p) return ctx.fail(p.status());
-        g->send_policy = *p;
+        c.send_policy = *p;
       }
-      if (change->count("--allowed-sender")) g->allowed_senders = o->allowed;
-      if (change->count("--name")) g->display_name = o->name;
-      auto st = d.update_group(*g);
-      if (!st) return ctx.fail(st);
-      return show_group(ctx, d, o->address, "changed");
+      if (change->count("--allowed-sender")) c.allowed_senders = o->allowed;
+      if (change->count("--name")) c.display_name = o->name;
+      return print_group(ctx, service::Groups(d).change(c), "changed");
     });
   });
 
@@ -159,9 +146,8 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   add_member->add_option("member", o->member, "Member address")->required();
   add_member->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = d.add_group_member(o->address, o->member);
-      if (!st) return ctx.fail(st);
-      return show_group(ctx, d, o->address, "now has " + o->member);
+      return print_group(ctx, service::Groups(d).add_member(o->address, o->member),
+                         "now has " + o->member);
     });
   });
 
@@ -170,9 +156,8 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   remove_member->add_option("member", o->member, "Member address")->required();
   remove_member->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = d.remove_group_member(o->address, o->member);
-      if (!st) return ctx.fail(st);
-      return show_group(ctx, d, o->address, "no longer has " + o->member);
+      return print_group(ctx, service::Groups(d).remove_member(o->address, o->member),
+                         "no longer has " + o->member);
     });
   });
 
@@ -180,8 +165,9 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   remove->add_option("address", o->address, "Group address")->required();
   remove->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = d.remove_group(o->address);
-      return done(ctx, st, "group " + o->address + " removed", json::object{{"removed", o->address}});
+      auto st = service::Groups(d).remove(o->address);
+      return done(ctx, st, "group " + o->address + " removed",
+                  json::object{{"removed", o->address}});
     });
   });
 
@@ -189,7 +175,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   list->add_option("--domain", o->domain, "Only this domain");
   list->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto all = d.list_groups(o->domain);
+      auto all = service::Groups(d).list(o->domain);
       if (!all) return ctx.fail(all.status());
       json::array arr;
       std::string text;
@@ -205,13 +191,15 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   auto* show = group->add_subcommand("show", "Show a group");
   show->add_option("address", o->address, "Group address")->required();
   show->callback([&ctx, ec, o] {
-    run(ctx, ec, [&](LocalDirectory& d) { return show_group(ctx, d, o->address, ""); });
+    run(ctx, ec, [&](LocalDirectory& d) {
+      return print_group(ctx, service::Groups(d).show(o->address), "");
+    });
   });
 }
 
 }  // namespace
 
-void register_alias_group_commands(CLI::App& app, Context& ctx, int* exit_code) {
+void register_group_commands(CLI::App& app, Context& ctx, int* exit_code) {
   register_alias(app, ctx, exit_code);
   register_group(app, ctx, exit_code);
 }

@@ -1,0 +1,105 @@
+// mailroomctl queue list (service::MailQueue: messages still in the spool, read without
+// modifying it) and delivery-log [--message-id X] [--recipient R] ... (service::
+// DeliveryLogSearch). The spool is read from <data_dir>/queue (the default [queue] spool_dir).
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include "src/ctl/ctl.h"
+#include "src/service/delivery_log_search.h"
+#include "src/service/mail_queue.h"
+
+namespace mailroom::ctl {
+namespace {
+
+namespace json = boost::json;
+
+int list_queue(Context& ctx) {
+  if (!ctx.services()) return kSystemError;
+  auto messages = service::MailQueue(ctx.data_dir() + "/queue").list();
+  if (!messages) return ctx.fail(messages.status());
+  json::array arr;
+  std::string human;
+  for (const auto& m : *messages) {
+    json::array rcpts;
+    std::string lines;
+    for (const auto& r : m.recipients) {
+      json::object o;
+      o["rcpt"] = r.rcpt;
+      o["address"] = r.address;
+      o["state"] = service::recipient_state_name(r.state);
+      rcpts.push_back(o);
+      lines += "    " + r.address + " " + service::recipient_state_name(r.state) + "\n";
+    }
+    json::object j;
+    j["queue_id"] = m.queue_id;
+    j["sender"] = m.sender;
+    j["size"] = m.size;
+    j["received_at"] = m.received_at;
+    j["recipients"] = rcpts;
+    arr.push_back(j);
+    human += m.queue_id + " " + std::to_string(m.size) + " <" + m.sender + ">\n" + lines;
+  }
+  if (human.empty()) human = "(queue is empty)";
+  ctx.print(human, json::serialize(arr));
+  return kOk;
+}
+
+int search_delivery_log(Context& ctx, const queue::DeliveryQuery& query) {
+  auto* services = ctx.services();
+  if (!services) return kSystemError;
+  auto records = service::DeliveryLogSearch(services->delivery_log.get()).search(query);
+  if (!records) return ctx.fail(records.status());
+  json::array arr;
+  std::string human;
+  for (const auto& r : *records) {
+    json::object o;
+    o["queue_id"] = r.queue_id;
+    o["message_id"] = r.message_id;
+    o["envelope_sender"] = r.envelope_sender;
+    o["header_from"] = r.header_from;
+    o["subject"] = r.subject;
+    o["recipient"] = r.recipient;
+    o["final_address"] = r.final_address;
+    o["account_id"] = r.account_id;
+    o["mailbox"] = r.mailbox;
+    o["uid_validity"] = r.uid_validity;
+    o["uid"] = r.uid;
+    o["size"] = r.size;
+    o["time"] = r.time;
+    o["result"] = queue::delivery_result_name(r.result);
+    o["detail"] = r.detail;
+    arr.push_back(o);
+    human += std::to_string(r.time) + " " + r.queue_id + " " + r.recipient + " " +
+             queue::delivery_result_name(r.result) + " " + r.mailbox + "/" + std::to_string(r.uid) +
+             " " + r.subject + "\n";
+  }
+  if (human.empty()) human = "(no records)";
+  ctx.print(human, json::serialize(arr));
+  return kOk;
+}
+
+}  // namespace
+
+void register_queue_commands(CLI::App& app, Context& ctx, int* ec) {
+  auto* q = app.add_subcommand("queue", "The mail queue")->require_subcommand(1);
+  auto* list = q->add_subcommand("list", "Messages still in the spool");
+  list->callback([&ctx, ec] { *ec = list_queue(ctx); });
+
+  auto* dl = app.add_subcommand("delivery-log", "Query the delivery log (mail recall, audit)");
+  auto query = std::make_shared<queue::DeliveryQuery>();
+  dl->add_option("--message-id", query->message_id, "Message-ID without <>");
+  dl->add_option("--queue-id", query->queue_id, "Queue id");
+  dl->add_option("--recipient", query->recipient, "Envelope recipient");
+  dl->add_option("--sender", query->envelope_sender, "Envelope sender");
+  dl->add_option("--recipient-domain", query->recipient_domain,
+                 "Recipient domain (after the last @, any case)");
+  dl->add_option("--sender-domain", query->sender_domain, "Envelope sender domain");
+  dl->add_option("--subject", query->subject_prefix, "Subject starts with this (any case)");
+  dl->add_option("--account", query->account_id, "Account id of the recipient");
+  dl->add_option("--since", query->since, "From this time (Unix seconds)");
+  dl->add_option("--until", query->until, "Up to this time (Unix seconds)");
+  dl->add_option("--limit", query->limit, "Maximum records (newest first)");
+  dl->callback([&ctx, ec, query] { *ec = search_delivery_log(ctx, *query); });
+}
+
+}  // namespace mailroom::ctl

@@ -1,0 +1,47 @@
+#include "src/service/mail_queue.h"
+
+#include "src/queue/envelope_codec.h"
+#include "src/queue/spool.h"
+
+namespace mailroom::service {
+
+const char* recipient_state_name(queue::RecipientState state) {
+  switch (state) {
+    case queue::RecipientState::pending:
+      return "pending";
+    case queue::RecipientState::delivered:
+      return "delivered";
+    case queue::RecipientState::failed:
+      return "failed";
+    case queue::RecipientState::remote:
+      return "remote";
+  }
+  return "unknown";
+}
+
+core::Result<std::vector<SpooledMessage>> MailQueue::list() {
+  std::vector<queue::SpoolRecord> records;
+  if (auto s = queue::read_spool(spool_dir_, &records); !s) return s;
+  std::vector<SpooledMessage> out;
+  for (const auto& r : records) {
+    auto env = queue::decode_envelope(r.envelope);
+    if (!env) continue;
+    SpooledMessage m{r.queue_id, env->sender, r.message.size(), env->received_at, {}};
+    bool live = false;
+    for (size_t i = 0; i < env->recipients.size(); ++i) {
+      auto it = r.states.find(static_cast<uint32_t>(i));
+      auto state = static_cast<queue::RecipientState>(it == r.states.end() ? 0 : it->second);
+      const auto& rc = env->recipients[i];
+      bool remote = rc.destination.kind == auth::Destination::Kind::remote;
+      if (state == queue::RecipientState::pending && remote) state = queue::RecipientState::remote;
+      if (state == queue::RecipientState::pending || state == queue::RecipientState::remote) {
+        live = true;
+      }
+      m.recipients.push_back({rc.rcpt, rc.destination.address, state});
+    }
+    if (live) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace mailroom::service
