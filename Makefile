@@ -1,7 +1,7 @@
 # Thin wrapper around scripts/ and CMake. The two commands a newcomer needs:
 #   make demo   installs what is missing, builds (Release) and runs mailroomd on the demo ports
 #   make test   installs what is missing, builds (Debug + ASan/UBSan) and runs every test
-.PHONY: all setup build debug release test unit-test demo demo-ldap demo-mariadb bench clean
+.PHONY: all setup build debug release test unit-test lint tidy demo demo-ldap demo-mariadb bench clean
 
 JOBS ?= $(shell nproc)
 DEBUG_DIR := build/debug
@@ -14,7 +14,8 @@ setup:
 	@scripts/setup
 
 $(DEBUG_DIR)/build.ninja:
-	cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAILROOM_SANITIZE=ON
+	cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAILROOM_SANITIZE=ON \
+	  -DMAILROOM_BUILD_BENCH=OFF
 
 $(RELEASE_DIR)/build.ninja:
 	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAILROOM_BUILD_TESTS=OFF
@@ -30,6 +31,14 @@ build: debug
 # Every test: unit tests, then integration tests that start mailroomd and real services.
 test: debug
 	scripts/run-tests $(DEBUG_DIR)
+
+# Formatting (clang-format-16) and the layer rule (scripts/check-layers); also a ctest of make test.
+lint: setup
+	scripts/lint
+
+# clang-tidy-16 with the profile in .clang-tidy over the sources of the debug build (slow).
+tidy: debug
+	run-clang-tidy-16 -p $(DEBUG_DIR) -quiet '^$(CURDIR)/(src|auth)/'
 
 # Only the unit tests (ctest label "unit": no mailroomd, no slapd, no mariadbd).
 unit-test: debug

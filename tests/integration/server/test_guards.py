@@ -38,13 +38,15 @@ class GuardsTest(unittest.TestCase):
     def test_injected_leak_fails_the_harness_stop(self):
         san = tempfile.mkdtemp(prefix="mailroom-guard-san-")
         m = Mailroom(listeners={"smtp": ("smtp", "none")})
+        # Both: with Clang's runtime the last-parsed log_path (UBSan's) names the report file.
         env = dict(os.environ, MAILROOM_TEST_INJECT_LEAK="1",
-                   ASAN_OPTIONS=f"detect_leaks=1:abort_on_error=1:log_path={san}/asan")
+                   ASAN_OPTIONS=f"detect_leaks=1:abort_on_error=1:log_path={san}/asan",
+                   UBSAN_OPTIONS=f"halt_on_error=1:log_path={san}/ubsan")
         m.start(env=env)
         with self.assertRaises(AssertionError) as e:
             m.stop()
         self.assertIn("after SIGTERM", str(e.exception))
-        reports = glob.glob(os.path.join(san, "asan.*"))
+        reports = glob.glob(os.path.join(san, "*san.*"))
         self.assertTrue(reports)
         with open(reports[0]) as f:
             self.assertIn("ERROR: LeakSanitizer", f.read())
