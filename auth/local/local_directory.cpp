@@ -116,10 +116,14 @@ Result<std::vector<std::string>> normalize_addresses(const std::vector<std::stri
 
 const char* policy_name(GroupSendPolicy p) {
   switch (p) {
-    case GroupSendPolicy::anyone: return "anyone";
-    case GroupSendPolicy::domain: return "domain";
-    case GroupSendPolicy::members: return "members";
-    case GroupSendPolicy::moderators: return "moderators";
+    case GroupSendPolicy::anyone:
+      return "anyone";
+    case GroupSendPolicy::domain:
+      return "domain";
+    case GroupSendPolicy::members:
+      return "members";
+    case GroupSendPolicy::moderators:
+      return "moderators";
   }
   return "anyone";
 }
@@ -153,7 +157,7 @@ Status LocalDirectory::Impl::write(const std::function<Status()>& body) {
     result = db.exec("COMMIT");
     if (result) return result;
   }
-  db.exec("ROLLBACK");
+  (void)db.exec("ROLLBACK");  // the failure being returned is the one to report
   return result;
 }
 
@@ -161,7 +165,7 @@ LocalDirectory::~LocalDirectory() = default;
 
 std::string LocalDirectory::new_uuid() {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) std::abort();  // no randomness: nothing is safe
+  if (RAND_bytes(b, sizeof(b)) != 1) std::abort();          // no randomness: nothing is safe
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // RFC 9562 version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
   static const char* hex = "0123456789abcdef";
@@ -197,9 +201,9 @@ Result<std::shared_ptr<LocalDirectory>> LocalDirectory::open(const LocalDirector
     for (const auto& m : kMigrations) {
       if (m.number <= version) continue;
       s = db.exec(m.sql);
-      if (!s) return Status::error(s.code(), "directory migration failed",
-                                   "migration " + std::to_string(m.number) + ": " +
-                                       s.log_detail());
+      if (!s)
+        return Status::error(s.code(), "directory migration failed",
+                             "migration " + std::to_string(m.number) + ": " + s.log_detail());
       s = db.exec("PRAGMA user_version = " + std::to_string(m.number));
       if (!s) return s;
     }
@@ -213,8 +217,8 @@ Result<std::shared_ptr<LocalDirectory>> LocalDirectory::open(const LocalDirector
 
 Result<AccountRecord> LocalDirectory::get_account_record(const std::string& id) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare(std::string("SELECT ") + kAccountColumns +
-                             " FROM accounts WHERE id = ?1");
+  auto q =
+      impl_->db.prepare(std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE id = ?1");
   if (!q) return q.status();
   q->bind(1, id);
   Status st;
@@ -320,10 +324,10 @@ Result<AccountRecord> normalized(const AccountRecord& in) {
 
 Status conflict_status(const Status& st, const Account& a) {
   if (st.code() != Code::already_exists) return st;
-  return Status::error(Code::already_exists,
-                       "login " + a.login + " or address " + a.address +
-                           " is already used by another account",
-                       st.log_detail());
+  return Status::error(
+      Code::already_exists,
+      "login " + a.login + " or address " + a.address + " is already used by another account",
+      st.log_detail());
 }
 
 Status write_secondaries(sqlite::Db& db, const Account& a) {
@@ -401,12 +405,12 @@ Status update_account_row(sqlite::Db& db, const AccountRecord& r) {
 bool same_account(const AccountRecord& x, const AccountRecord& y) {
   const Account& a = x.account;
   const Account& b = y.account;
-  return a.login == b.login && a.address == b.address &&
-         a.other_addresses == b.other_addresses && a.display_name == b.display_name &&
-         a.password_hash == b.password_hash && a.status == b.status &&
-         a.quota_bytes == b.quota_bytes && a.quota_messages == b.quota_messages &&
-         a.forward_to == b.forward_to && a.forward_keep_copy == b.forward_keep_copy &&
-         a.send_as == b.send_as && x.scram_secret == y.scram_secret && x.source == y.source;
+  return a.login == b.login && a.address == b.address && a.other_addresses == b.other_addresses &&
+         a.display_name == b.display_name && a.password_hash == b.password_hash &&
+         a.status == b.status && a.quota_bytes == b.quota_bytes &&
+         a.quota_messages == b.quota_messages && a.forward_to == b.forward_to &&
+         a.forward_keep_copy == b.forward_keep_copy && a.send_as == b.send_as &&
+         x.scram_secret == y.scram_secret && x.source == y.source;
 }
 
 }  // namespace
@@ -429,8 +433,8 @@ Result<Account> LocalDirectory::add_account(const Account& account,
       return dom.status();
     }
     if (dom->kind != DomainKind::local) {
-      return core::invalid_argument("domain " + dom->name + " is an alias of " +
-                                    dom->alias_of + "; create the account there");
+      return core::invalid_argument("domain " + dom->name + " is an alias of " + dom->alias_of +
+                                    "; create the account there");
     }
     return insert_account(impl_->db, *r);
   });
@@ -547,8 +551,7 @@ Status LocalDirectory::add_secondary_address(const std::string& id, const std::s
   });
 }
 
-Status LocalDirectory::remove_secondary_address(const std::string& id,
-                                                const std::string& address) {
+Status LocalDirectory::remove_secondary_address(const std::string& id, const std::string& address) {
   auto n = normalize_address(address, "address");
   if (!n) return n.status();
   return modify(*this, *impl_, id, [&](AccountRecord& r) -> Status {
@@ -601,8 +604,10 @@ Result<std::vector<Account>> LocalDirectory::list_accounts(const std::string& do
   out.reserve(ids.size());
   for (const auto& id : ids) {
     auto a = find_account_by_id(id);
-    if (a) out.push_back(std::move(*a));
-    else if (a.code() != Code::not_found) return a.status();  // deleted meanwhile: skip
+    if (a)
+      out.push_back(std::move(*a));
+    else if (a.code() != Code::not_found)
+      return a.status();  // deleted meanwhile: skip
   }
   return out;
 }

@@ -26,8 +26,9 @@ Status keep_old_address(LocalDirectory& replica, const AccountRecord& incoming,
   // The new primary address is an account's again: a grace alias of that name must go.
   auto stale = replica.get_sync_state(kGracePrefix + acc.address);
   if (stale && !stale->empty()) {
-    replica.remove_alias(acc.address);
-    replica.set_sync_state(kGracePrefix + acc.address, "");
+    auto st = replica.remove_alias(acc.address);
+    if (!st && st.code() != Code::not_found) return st;
+    if (st = replica.set_sync_state(kGracePrefix + acc.address, ""); !st) return st;
   }
   auto old = replica.get_account_record(acc.id);
   if (!old) return old.code() == Code::not_found ? Status::ok() : old.status();
@@ -39,8 +40,8 @@ Status keep_old_address(LocalDirectory& replica, const AccountRecord& incoming,
     return Status::ok();
   auto up = replica.upsert_alias(Alias{was, {acc.address}}, kSourceGrace);
   if (!up) return up.status();
-  MR_LOG_INFO("event=old_address_grace account={} old={} new={} until={}", acc.id, was,
-              acc.address, now + grace_seconds);
+  MR_LOG_INFO("event=old_address_grace account={} old={} new={} until={}", acc.id, was, acc.address,
+              now + grace_seconds);
   return replica.set_sync_state(kGracePrefix + was, std::to_string(now + grace_seconds));
 }
 
@@ -72,11 +73,18 @@ Status note_account_status(LocalDirectory& replica, const std::string& id, Accou
   bool recorded = have && !have->empty();
   if (status == AccountStatus::active) {
     if (!recorded) return Status::ok();
-    replica.set_sync_state(std::string("retention_done:") + id, "");  // a new clock next time
+    // A new retention clock next time.
+    if (auto st = replica.set_sync_state(std::string("retention_done:") + id, ""); !st) return st;
     return replica.set_sync_state(key, "");
   }
   if (recorded) return Status::ok();
   return replica.set_sync_state(key, std::to_string(now));
+}
+
+bool logged(const Status& s, const char* event) {
+  if (s) return true;
+  MR_LOG_WARN("event={} error={}", event, core::quote(s.to_string()));
+  return false;
 }
 
 Result<int64_t> inactive_since(LocalDirectory& replica, const std::string& id) {

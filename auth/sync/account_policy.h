@@ -28,8 +28,8 @@ inline constexpr const char* kSourceGrace = "grace";
 
 // One line of a sync dry run (mailroomctl directory sync --dry-run).
 struct SyncChange {
-  std::string action;   // create | update | remove | create-group | remove-group | ...
-  std::string id;       // account id ("" for groups and aliases)
+  std::string action;  // create | update | remove | create-group | remove-group | ...
+  std::string id;      // account id ("" for groups and aliases)
   std::string address;
 };
 
@@ -52,6 +52,10 @@ Result<int> expire_old_addresses(LocalDirectory& replica, int64_t now);
 // Records or clears the start of an account's inactivity (see above).
 Status note_account_status(LocalDirectory& replica, const std::string& id, AccountStatus status,
                            int64_t now);
+// For replica writes the sync can go on without (bookkeeping the next pass redoes): logs a
+// failure as event=<event> and returns whether `s` is ok.
+bool logged(const Status& s, const char* event);
+
 // The recorded start of inactivity; not_found when the account is active (or never seen).
 Result<int64_t> inactive_since(LocalDirectory& replica, const std::string& id);
 

@@ -63,6 +63,12 @@ struct LdapSync::Impl {
   bool deletes_mode = false;
   bool refresh_done = false;
   bool groups_dirty = false;
+  // The first failure of a write made from a libldap callback (which cannot return it): the
+  // pass then fails and its cookie is not saved, so the next pass sees the change again.
+  Status callback_error;
+  void keep(Status st) {
+    if (!st && callback_error) callback_error = std::move(st);
+  }
   LdapSyncStats run;
   std::string saved_cookie;
   uint64_t group_usn = 0;  // highest change counter among groups read by reconcile_groups
@@ -77,7 +83,8 @@ struct LdapSync::Impl {
 
   void set_state(const std::string& key, const std::string& value) {
     auto st = replica->set_sync_state(key, value);
-    if (!st) MR_LOG_WARN("event=ldap_sync_state_failed key={} error={}", key, core::quote(st.to_string()));
+    if (!st)
+      MR_LOG_WARN("event=ldap_sync_state_failed key={} error={}", key, core::quote(st.to_string()));
   }
   std::string get_state(const std::string& key) {
     auto r = replica->get_sync_state(key);
@@ -122,11 +129,19 @@ struct LdapSync::Impl {
           continue;
         }
         if (rec.account.status != AccountStatus::active || *r == UpsertResult::updated)
-          note_account_status(*replica, rec.account.id, rec.account.status, now);
+          logged(note_account_status(*replica, rec.account.id, rec.account.status, now),
+                 "ldap_sync_note_status_failed");
         switch (*r) {
-          case UpsertResult::created: ++stats.created; break;
-          case UpsertResult::updated: ++stats.updated; if (refresh_done) groups_dirty = true; break;
-          case UpsertResult::unchanged: ++stats.unchanged; break;
+          case UpsertResult::created:
+            ++stats.created;
+            break;
+          case UpsertResult::updated:
+            ++stats.updated;
+            if (refresh_done) groups_dirty = true;
+            break;
+          case UpsertResult::unchanged:
+            ++stats.unchanged;
+            break;
         }
       }
       return Status::ok();
@@ -177,11 +192,15 @@ struct LdapSync::Impl {
         }
         groups.insert(g->address);
         if (dry) {
-          if (changes && !replica->find_group(g->address)) changes->push_back({"create-group", "", g->address});
+          if (changes && !replica->find_group(g->address))
+            changes->push_back({"create-group", "", g->address});
           continue;
         }
         auto u = replica->upsert_group(*g, kSourceLdap);
-        if (!u) { ++stats.errors; continue; }
+        if (!u) {
+          ++stats.errors;
+          continue;
+        }
         if (*u != UpsertResult::unchanged) ++stats.groups;
       }
     }
@@ -201,7 +220,10 @@ struct LdapSync::Impl {
         aliases.insert(a.address);
         if (dry) continue;
         auto u = replica->upsert_alias(a, kSourceLdap);
-        if (!u) { ++stats.errors; continue; }
+        if (!u) {
+          ++stats.errors;
+          continue;
+        }
         if (*u != UpsertResult::unchanged) ++stats.groups;
       }
     }
@@ -210,14 +232,16 @@ struct LdapSync::Impl {
     for (const auto& g : *old_groups) {
       if (groups.count(g)) continue;
       if (changes) changes->push_back({"remove-group", "", g});
-      if (!dry) replica->remove_group(g);
+      if (!dry && !logged(replica->remove_group(g), "ldap_sync_group_remove_failed"))
+        ++stats.errors;
     }
     auto old_aliases = replica->list_alias_addresses(kSourceLdap);
     if (!old_aliases) return old_aliases.status();
     for (const auto& a : *old_aliases) {
       if (aliases.count(a)) continue;
       if (changes) changes->push_back({"remove-alias", "", a});
-      if (!dry) replica->remove_alias(a);
+      if (!dry && !logged(replica->remove_alias(a), "ldap_sync_alias_remove_failed"))
+        ++stats.errors;
     }
     groups_dirty = false;
     return Status::ok();
@@ -228,15 +252,18 @@ struct LdapSync::Impl {
     auto rec = replica->get_account_record(id);
     if (!rec) return rec.code() == Code::not_found ? Status::ok() : rec.status();
     if (rec->source != kSourceLdap) return Status::ok();
-    note_account_status(*replica, id, AccountStatus::deleted, now_unix());
+    logged(note_account_status(*replica, id, AccountStatus::deleted, now_unix()),
+           "ldap_sync_note_status_failed");
     if (o->on_removed == "delete") {
       ++stats.removed;
-      MR_LOG_INFO("event=ldap_sync_account_removed id={} address={} action=delete", id, rec->account.address);
+      MR_LOG_INFO("event=ldap_sync_account_removed id={} address={} action=delete", id,
+                  rec->account.address);
       return replica->delete_account_by_id(id);
     }
     if (rec->account.status != AccountStatus::active) return Status::ok();
     ++stats.removed;
-    MR_LOG_INFO("event=ldap_sync_account_removed id={} address={} action=disable", id, rec->account.address);
+    MR_LOG_INFO("event=ldap_sync_account_removed id={} address={} action=disable", id,
+                rec->account.address);
     return replica->disable_account_by_id(id);
   }
 
@@ -273,7 +300,9 @@ struct LdapSync::Impl {
     int64_t every = o->old_address_grace_s > 0 ? o->old_address_grace_s / 4 : 30;
     next_expiry = Clock::now() + std::chrono::seconds(std::clamp<int64_t>(every, 1, 30));
     auto r = expire_old_addresses(*replica, now_unix());
-    if (!r) MR_LOG_WARN("event=old_address_grace_expiry_failed error={}", core::quote(r.status().to_string()));
+    if (!r)
+      MR_LOG_WARN("event=old_address_grace_expiry_failed error={}",
+                  core::quote(r.status().to_string()));
   }
 
   void finish_pass(const LdapSyncStats& stats) {
@@ -292,8 +321,10 @@ struct LdapSync::Impl {
   }
 
   // ---- RFC 4533 refreshAndPersist (ldap_sync_* API of libldap) ----
-  static int on_entry(ldap_sync_t* ls, LDAPMessage* msg, struct berval* uuid, ldap_sync_refresh_t phase);
-  static int on_intermediate(ldap_sync_t* ls, LDAPMessage* msg, BerVarray uuids, ldap_sync_refresh_t phase);
+  static int on_entry(ldap_sync_t* ls, LDAPMessage* msg, struct berval* uuid,
+                      ldap_sync_refresh_t phase);
+  static int on_intermediate(ldap_sync_t* ls, LDAPMessage* msg, BerVarray uuids,
+                             ldap_sync_refresh_t phase);
   static int on_result(ldap_sync_t* ls, LDAPMessage* msg, int refresh_deletes);
   void save_cookie(const ldap_sync_t& ls);
   void refresh_complete(ldap_sync_t* ls);
@@ -320,7 +351,7 @@ int LdapSync::Impl::on_entry(ldap_sync_t* ls, LDAPMessage* msg, struct berval* u
       Kind k = self->classify(e);
       if (k == Kind::account) {
         self->add_account(e, self->run, nullptr);
-        if (self->pending.size() >= 1000) self->flush(self->run);
+        if (self->pending.size() >= 1000) self->keep(self->flush(self->run));
       } else {
         self->groups_dirty = true;
       }
@@ -330,10 +361,12 @@ int LdapSync::Impl::on_entry(ldap_sync_t* ls, LDAPMessage* msg, struct berval* u
       if (!id.empty()) self->seen.insert(id);
       break;
     case LDAP_SYNC_CAPI_DELETE: {
-      self->flush(self->run);
+      self->keep(self->flush(self->run));
       auto rec = self->replica->get_account_record(id);
-      if (rec) self->remove_account(id, self->run);
-      else self->groups_dirty = true;
+      if (rec)
+        self->keep(self->remove_account(id, self->run));
+      else
+        self->groups_dirty = true;
       break;
     }
     default:
@@ -351,11 +384,13 @@ int LdapSync::Impl::on_intermediate(ldap_sync_t* ls, LDAPMessage*, BerVarray uui
       break;
     case LDAP_SYNC_CAPI_DELETES_IDSET:
       self->deletes_mode = true;
-      self->flush(self->run);
+      self->keep(self->flush(self->run));
       for (int i = 0; uuids && uuids[i].bv_val; ++i) {
         std::string id = uuid_text(&uuids[i]);
-        if (self->replica->get_account_record(id)) self->remove_account(id, self->run);
-        else self->groups_dirty = true;
+        if (self->replica->get_account_record(id))
+          self->keep(self->remove_account(id, self->run));
+        else
+          self->groups_dirty = true;
       }
       break;
     case LDAP_SYNC_CAPI_DELETES:
@@ -382,7 +417,7 @@ int LdapSync::Impl::on_result(ldap_sync_t* ls, LDAPMessage*, int refresh_deletes
 
 void LdapSync::Impl::refresh_complete(ldap_sync_t* ls) {
   if (refresh_done) return;
-  auto st = flush(run);
+  auto st = callback_error ? flush(run) : std::exchange(callback_error, Status::ok());
   // Present phase (no session log): whatever was not mentioned is gone (RFC 4533 3.4).
   if (st && !deletes_mode) st = remove_vanished(seen, run, false, nullptr);
   if (st) st = reconcile_groups(run, false, nullptr);
@@ -393,14 +428,16 @@ void LdapSync::Impl::refresh_complete(ldap_sync_t* ls) {
   } else {
     save_cookie(*ls);
     finish_pass(run);
-    MR_LOG_INFO("event=ldap_sync_refresh_done created={} updated={} unchanged={} removed={} errors={}",
-                run.created, run.updated, run.unchanged, run.removed, run.errors);
+    MR_LOG_INFO(
+        "event=ldap_sync_refresh_done created={} updated={} unchanged={} removed={} errors={}",
+        run.created, run.updated, run.unchanged, run.removed, run.errors);
   }
   mark_ready();
 }
 
 void LdapSync::Impl::run_persist() {
-  std::string filter = "(|" + o->user_class_filter + o->group_class_filter + o->alias_class_filter + ")";
+  std::string filter =
+      "(|" + o->user_class_filter + o->group_class_filter + o->alias_class_filter + ")";
   std::vector<std::string> attr_names = account_attributes(*o);
   for (const auto& a : group_attributes(*o)) attr_names.push_back(a);
   if (!o->attrs.alias_target.empty()) attr_names.push_back(o->attrs.alias_target);
@@ -435,7 +472,8 @@ void LdapSync::Impl::run_persist() {
     ls.ls_private = this;
     ls.ls_ld = static_cast<LDAP*>(LdapClient::raw_handle(**raw));
     saved_cookie = get_state("ldap.cookie");
-    if (!saved_cookie.empty()) ber_str2bv(saved_cookie.c_str(), saved_cookie.size(), 1, &ls.ls_cookie);
+    if (!saved_cookie.empty())
+      ber_str2bv(saved_cookie.c_str(), saved_cookie.size(), 1, &ls.ls_cookie);
     seen.clear();
     deletes_mode = false;
     refresh_done = false;
@@ -459,7 +497,7 @@ void LdapSync::Impl::run_persist() {
         if (refresh_done) {
           expire_grace();
           bool changed = !pending.empty() || groups_dirty;
-          auto st = flush(run);
+          auto st = callback_error ? flush(run) : std::exchange(callback_error, Status::ok());
           if (st && groups_dirty) st = reconcile_groups(run, false, nullptr);
           if (!st) {
             fail("persist: " + st.to_string());
@@ -518,7 +556,10 @@ Result<LdapSyncStats> LdapSync::full_sync(bool dry_run, std::vector<LdapSyncChan
     if (dry_run) {
       ++stats.seen;
       auto acc = entry_to_account(e, o, now_unix());
-      if (!acc) { ++stats.errors; return true; }
+      if (!acc) {
+        ++stats.errors;
+        return true;
+      }
       ids.insert(acc->id);
       auto old = m.replica->get_account_record(acc->id);
       if (!old) {
@@ -539,8 +580,15 @@ Result<LdapSyncStats> LdapSync::full_sync(bool dry_run, std::vector<LdapSyncChan
     }
     return true;
   });
-  if (!st) { m.pending.clear(); m.fail("full sync: " + st.to_string()); return st; }
-  if (!write_error) { m.pending.clear(); return write_error; }
+  if (!st) {
+    m.pending.clear();
+    m.fail("full sync: " + st.to_string());
+    return st;
+  }
+  if (!write_error) {
+    m.pending.clear();
+    return write_error;
+  }
   if (!dry_run) {
     if (auto f = m.flush(stats); !f) return f;
   }
@@ -562,7 +610,8 @@ Result<LdapSyncStats> LdapSync::poll_once() {
   const LdapOptions& o = *m.o;
   std::string usn_text = m.get_state("ldap.usn");
   int64_t last_full = std::strtoll(m.get_state("ldap.full_compare_at").c_str(), nullptr, 10);
-  if (o.attrs.change_counter.empty() || usn_text.empty() || now_unix() - last_full >= o.full_compare_s)
+  if (o.attrs.change_counter.empty() || usn_text.empty() ||
+      now_unix() - last_full >= o.full_compare_s)
     return full_sync();
   auto t0 = Clock::now();
   uint64_t usn = std::strtoull(usn_text.c_str(), nullptr, 10);
@@ -575,11 +624,16 @@ Result<LdapSyncStats> LdapSync::poll_once() {
   r.attributes = account_attributes(o);
   r.paged = true;
   auto st = m.client->search_each(r, [&](LdapEntry&& e) {
-    max_usn = std::max<uint64_t>(max_usn, std::strtoull(e.first(o.attrs.change_counter).c_str(), nullptr, 10));
+    max_usn = std::max<uint64_t>(
+        max_usn, std::strtoull(e.first(o.attrs.change_counter).c_str(), nullptr, 10));
     m.add_account(e, stats, nullptr);
     return true;
   });
-  if (!st) { m.pending.clear(); m.fail("poll: " + st.to_string()); return st; }
+  if (!st) {
+    m.pending.clear();
+    m.fail("poll: " + st.to_string());
+    return st;
+  }
   if (auto f = m.flush(stats); !f) return f;
   bool groups_changed = stats.updated > 0;
   if (!o.group_class_filter.empty()) {
@@ -588,11 +642,15 @@ Result<LdapSyncStats> LdapSync::poll_once() {
     g.filter = "(&" + o.group_class_filter + since + ")";
     g.attributes = {o.attrs.change_counter};
     auto gs = m.client->search_each(g, [&](LdapEntry&& e) {
-      max_usn = std::max<uint64_t>(max_usn, std::strtoull(e.first(o.attrs.change_counter).c_str(), nullptr, 10));
+      max_usn = std::max<uint64_t>(
+          max_usn, std::strtoull(e.first(o.attrs.change_counter).c_str(), nullptr, 10));
       groups_changed = true;
       return true;
     });
-    if (!gs) { m.fail("poll groups: " + gs.to_string()); return gs; }
+    if (!gs) {
+      m.fail("poll groups: " + gs.to_string());
+      return gs;
+    }
   }
   if (groups_changed)
     if (auto g = m.reconcile_groups(stats, false, nullptr); !g) return g;
@@ -614,7 +672,7 @@ void LdapSync::start() {
   } else {
     m.thread = std::thread([this, &m] {
       while (!m.stopping) {
-        poll_once();
+        (void)poll_once();  // logs its own outcome and records it in the sync state
         m.mark_ready();
         std::unique_lock lock(m.mu);
         m.cv.wait_for(lock, std::chrono::seconds(std::max(1, m.o->sync_interval_s)),
@@ -636,7 +694,8 @@ void LdapSync::stop() {
 
 bool LdapSync::wait_ready(int timeout_ms) {
   std::unique_lock lock(impl_->mu);
-  return impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return impl_->ready; });
+  return impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                            [&] { return impl_->ready; });
 }
 
 std::vector<std::pair<std::string, std::string>> LdapSync::status() {
@@ -651,7 +710,8 @@ std::vector<std::pair<std::string, std::string>> LdapSync::status() {
   out.emplace_back("ldap.cookie", cookie.empty() ? "" : cookie);
   std::string last = m.get_state("ldap.last_sync");
   if (!last.empty())
-    out.emplace_back("lag_seconds", std::to_string(now_unix() - std::strtoll(last.c_str(), nullptr, 10)));
+    out.emplace_back("lag_seconds",
+                     std::to_string(now_unix() - std::strtoll(last.c_str(), nullptr, 10)));
   return out;
 }
 

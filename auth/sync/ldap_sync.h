@@ -37,13 +37,13 @@ namespace mailroom::auth::sync {
 inline constexpr const char* kSourceLdap = "ldap";
 
 struct LdapSyncStats {
-  uint64_t seen = 0;       // entries read from the directory
+  uint64_t seen = 0;  // entries read from the directory
   uint64_t created = 0;
   uint64_t updated = 0;
   uint64_t unchanged = 0;
-  uint64_t removed = 0;    // disabled or deleted because they vanished upstream
-  uint64_t groups = 0;     // groups + aliases written
-  uint64_t errors = 0;     // entries that could not be stored (logged)
+  uint64_t removed = 0;  // disabled or deleted because they vanished upstream
+  uint64_t groups = 0;   // groups + aliases written
+  uint64_t errors = 0;   // entries that could not be stored (logged)
   double seconds = 0;
 };
 
@@ -56,7 +56,8 @@ class LdapSync {
   ~LdapSync();  // stops the thread
 
   // A complete pass. dry_run: writes nothing, fills `changes`.
-  Result<LdapSyncStats> full_sync(bool dry_run = false, std::vector<LdapSyncChange>* changes = nullptr);
+  Result<LdapSyncStats> full_sync(bool dry_run = false,
+                                  std::vector<LdapSyncChange>* changes = nullptr);
 
   // Starts the background thread for the configured mode (persist / poll); no-op for "off".
   void start();

@@ -36,7 +36,7 @@ RetentionOptions parse_retention_options(core::ConfigSection& directory_section)
 
 struct RetentionItem {
   std::string account_id;
-  std::string address;           // "" when the row was deleted from the replica
+  std::string address;  // "" when the row was deleted from the replica
   int64_t inactive_since = 0;
   int64_t due_at = 0;
 };

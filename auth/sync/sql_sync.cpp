@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -32,7 +32,9 @@ class SqlReplicaDirectory final : public Directory {
  public:
   SqlReplicaDirectory(std::shared_ptr<Directory> answer, std::shared_ptr<LocalDirectory> replica,
                       std::unique_ptr<SqlSync> sync)
-      : answer_(std::move(answer)), replica_(std::move(replica)), sync_(std::move(sync)),
+      : answer_(std::move(answer)),
+        replica_(std::move(replica)),
+        sync_(std::move(sync)),
         standby_(answer_ != std::static_pointer_cast<Directory>(replica_)) {}
   ~SqlReplicaDirectory() override { sync_->stop(); }
 
@@ -122,7 +124,8 @@ struct SqlSync::Impl {
         continue;
       }
       if (a.account.status != AccountStatus::active || *r == UpsertResult::updated)
-        note_account_status(*replica, a.account.id, a.account.status, now);
+        logged(note_account_status(*replica, a.account.id, a.account.status, now),
+               "sql_sync_note_status_failed");
       if (*r == UpsertResult::created) ++stats.created;
       if (*r == UpsertResult::updated) ++stats.updated;
       if (*r == UpsertResult::unchanged) ++stats.unchanged;
@@ -176,7 +179,9 @@ struct SqlSync::Impl {
     }
     if (auto have = replica->list_alias_addresses(kSourceSql)) {
       for (const auto& addr : *have) {
-        if (!seen.count(addr)) replica->remove_alias(addr);
+        if (!seen.count(addr) &&
+            !logged(replica->remove_alias(addr), "sql_sync_alias_remove_failed"))
+          ++stats.errors;
       }
     }
     seen.clear();
@@ -193,7 +198,9 @@ struct SqlSync::Impl {
     }
     if (auto have = replica->list_group_addresses(kSourceSql)) {
       for (const auto& addr : *have) {
-        if (!seen.count(addr)) replica->remove_group(addr);
+        if (!seen.count(addr) &&
+            !logged(replica->remove_group(addr), "sql_sync_group_remove_failed"))
+          ++stats.errors;
       }
     }
     return Status::ok();
@@ -215,7 +222,8 @@ struct SqlSync::Impl {
       if (seen.count(id)) continue;
       auto rec = replica->get_account_record(id);
       if (!rec) continue;
-      note_account_status(*replica, id, AccountStatus::deleted, unix_now());
+      logged(note_account_status(*replica, id, AccountStatus::deleted, unix_now()),
+             "sql_sync_note_status_failed");
       Status s;
       if (options.on_removed == "delete") {
         s = replica->delete_account_by_id(id);
@@ -230,7 +238,8 @@ struct SqlSync::Impl {
                   s ? "ok" : core::quote(s.to_string()));
     }
     if (auto s = sync_aliases_and_groups(stats); !s) return s;
-    if (!mark.empty()) replica->set_sync_state(kMarkKey, mark);
+    if (!mark.empty())
+      if (auto st = replica->set_sync_state(kMarkKey, mark); !st) return st;
     return stats;
   }
 
@@ -296,7 +305,8 @@ struct SqlSync::Impl {
     std::string new_mark = *mark;
     upsert_accounts(*accounts, stats, &new_mark);
     if (auto s = sync_aliases_and_groups(stats); !s) return s;
-    if (new_mark != *mark) replica->set_sync_state(kMarkKey, new_mark);
+    if (new_mark != *mark)
+      if (auto st = replica->set_sync_state(kMarkKey, new_mark); !st) return st;
     return stats;
   }
 
@@ -308,22 +318,27 @@ struct SqlSync::Impl {
       bool full = first || Clock::now() - last_full >= std::chrono::seconds(options.full_compare_s);
       auto r = full ? full_sync() : poll_once();
       if (auto e = expire_old_addresses(*replica, unix_now()); !e)
-        MR_LOG_WARN("event=old_address_grace_expiry_failed error={}", core::quote(e.status().to_string()));
+        MR_LOG_WARN("event=old_address_grace_expiry_failed error={}",
+                    core::quote(e.status().to_string()));
       if (r) {
         if (full) last_full = Clock::now();
         if (full || r->created || r->updated || r->removed || r->groups) {
-          MR_LOG_INFO("event=sql_sync_done pass={} seen={} created={} updated={} unchanged={} "
-                      "removed={} groups={} errors={}",
-                      full ? "full" : "poll", r->seen, r->created, r->updated, r->unchanged,
-                      r->removed, r->groups, r->errors);
+          MR_LOG_INFO(
+              "event=sql_sync_done pass={} seen={} created={} updated={} unchanged={} "
+              "removed={} groups={} errors={}",
+              full ? "full" : "poll", r->seen, r->created, r->updated, r->unchanged, r->removed,
+              r->groups, r->errors);
         }
-        replica->set_sync_state("sql.last_error", "");
-        replica->set_sync_state("sql.last_sync", std::to_string(unix_now()));
-        replica->set_sync_state("sql.last_counts", counts_text(*r));
+        logged(replica->set_sync_state("sql.last_error", ""), "sql_sync_state_failed");
+        logged(replica->set_sync_state("sql.last_sync", std::to_string(unix_now())),
+               "sql_sync_state_failed");
+        logged(replica->set_sync_state("sql.last_counts", counts_text(*r)),
+               "sql_sync_state_failed");
       } else {
         MR_LOG_WARN("event=sql_sync_failed pass={} error={}", full ? "full" : "poll",
                     core::quote(r.status().to_string()));
-        replica->set_sync_state("sql.last_error", r.status().to_string());
+        logged(replica->set_sync_state("sql.last_error", r.status().to_string()),
+               "sql_sync_state_failed");
       }
       std::unique_lock lock(mu);
       if (first) {
@@ -352,11 +367,13 @@ Result<SqlSyncStats> SqlSync::full_sync() {
   auto r = impl_->full_sync();
   auto& replica = *impl_->replica;
   if (r) {
-    replica.set_sync_state("sql.last_sync", std::to_string(unix_now()));
-    replica.set_sync_state("sql.last_counts", counts_text(*r));
-    replica.set_sync_state("sql.last_error", "");
+    logged(replica.set_sync_state("sql.last_sync", std::to_string(unix_now())),
+           "sql_sync_state_failed");
+    logged(replica.set_sync_state("sql.last_counts", counts_text(*r)), "sql_sync_state_failed");
+    logged(replica.set_sync_state("sql.last_error", ""), "sql_sync_state_failed");
   } else {
-    replica.set_sync_state("sql.last_error", r.status().to_string());
+    logged(replica.set_sync_state("sql.last_error", r.status().to_string()),
+           "sql_sync_state_failed");
   }
   return r;
 }
@@ -376,7 +393,8 @@ std::vector<std::pair<std::string, std::string>> SqlSync::status() {
     out.emplace_back(k, get(k));
   std::string last = get("sql.last_sync");
   if (!last.empty())
-    out.emplace_back("lag_seconds", std::to_string(unix_now() - std::strtoll(last.c_str(), nullptr, 10)));
+    out.emplace_back("lag_seconds",
+                     std::to_string(unix_now() - std::strtoll(last.c_str(), nullptr, 10)));
   return out;
 }
 
@@ -401,9 +419,9 @@ bool SqlSync::wait_ready(int timeout_ms) {
 }
 
 Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> live,
-                                                   std::shared_ptr<sql::SqlListing> listing,
-                                                   const sql::SqlDirectoryOptions& options,
-                                                   const std::string& data_dir) {
+                                                    std::shared_ptr<sql::SqlListing> listing,
+                                                    const sql::SqlDirectoryOptions& options,
+                                                    const std::string& data_dir) {
   LocalDirectoryOptions lo;
   lo.path = data_dir + "/directory.db";
   auto replica = LocalDirectory::open(lo);

@@ -42,13 +42,13 @@ struct SqlSyncOptions {
 };
 
 struct SqlSyncStats {
-  uint64_t seen = 0;       // accounts read from SQL
+  uint64_t seen = 0;  // accounts read from SQL
   uint64_t created = 0;
   uint64_t updated = 0;
   uint64_t unchanged = 0;
-  uint64_t removed = 0;    // disabled or deleted because they vanished upstream
-  uint64_t groups = 0;     // groups + aliases written
-  uint64_t errors = 0;     // rows that could not be stored (logged)
+  uint64_t removed = 0;  // disabled or deleted because they vanished upstream
+  uint64_t groups = 0;   // groups + aliases written
+  uint64_t errors = 0;   // rows that could not be stored (logged)
 };
 
 class SqlSync {
@@ -81,8 +81,8 @@ class SqlSync {
 // lookup = "live" it answers from `live` and the replica is a warm standby that answers the
 // lookups MariaDB cannot (outage); passwords are then left to the credential cache.
 Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> live,
-                                                   std::shared_ptr<sql::SqlListing> listing,
-                                                   const sql::SqlDirectoryOptions& options,
-                                                   const std::string& data_dir);
+                                                    std::shared_ptr<sql::SqlListing> listing,
+                                                    const sql::SqlDirectoryOptions& options,
+                                                    const std::string& data_dir);
 
 }  // namespace mailroom::auth::sync

@@ -18,16 +18,16 @@ enum class Code {
   invalid_argument,  // malformed input from a client or an admin
   already_exists,
   permission_denied,
-  over_quota,        // accepting would exceed the user's quota
-  too_large,         // the item alone is larger than a limit (e.g. message larger than quota)
-  io_error,          // local disk or OS failure
-  busy,              // resource held by someone else (e.g. POP3 maildrop lock)
-  internal,          // a bug or an impossible state; logged, shown as "internal error"
+  over_quota,  // accepting would exceed the user's quota
+  too_large,   // the item alone is larger than a limit (e.g. message larger than quota)
+  io_error,    // local disk or OS failure
+  busy,        // resource held by someone else (e.g. POP3 maildrop lock)
+  internal,    // a bug or an impossible state; logged, shown as "internal error"
 };
 
 const char* code_name(Code code);
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status ok() { return Status(); }
@@ -73,10 +73,10 @@ inline Status internal_error(std::string detail) {
 
 // A value or a Status explaining why there is none.
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool is_ok() const { return v_.index() == 0; }
   explicit operator bool() const { return is_ok(); }

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "auth/local/local_directory.h"
+#include "auth/sync/account_policy.h"
 #include "auth/sync/retention.h"
 #include "src/core/config_section.h"
 #include "src/core/log.h"
@@ -235,7 +236,8 @@ core::Result<RetentionReport> DirectorySync::retention(bool dry_run, int64_t now
       entry.result = "would " + options.action;
     } else if (auto r = apply_retention(*mail, so, s.data_dir, options.action, item, now)) {
       entry.result = *r;
-      auth::sync::mark_retention_done(*s.replica, item.account_id, *r, now);
+      auth::sync::logged(auth::sync::mark_retention_done(*s.replica, item.account_id, *r, now),
+                         "retention_mark_failed");
       MR_LOG_INFO("event=retention_applied account={} address={} inactive_since={} result={}",
                   item.account_id, item.address, item.inactive_since, core::quote(*r));
     } else {

@@ -26,8 +26,8 @@ int64_t mtime_of(const std::string& p) {
 }
 
 // A fresh index holding every message file, in INBOX, in file-time order.
-core::Status rebuild_index(const StoreOptions& options, MessageFiles& files, const std::string& db_path,
-                           FsckReport& report) {
+core::Status rebuild_index(const StoreOptions& options, MessageFiles& files,
+                           const std::string& db_path, FsckReport& report) {
   auto db = Db::open(db_path, options.fsync, options.sqlite_vfs);
   if (!db.is_ok()) return db.status();
   Db& d = **db;
@@ -155,6 +155,11 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
   Transaction tx(db);
   auto s = tx.begin();
   if (!s.is_ok()) return s;
+  // The first failed repair statement: the transaction is then rolled back and fsck fails.
+  core::Status failed;
+  auto check = [&failed](core::Status st) {
+    if (!st.is_ok() && failed.is_ok()) failed = std::move(st);
+  };
 
   // 2. Files the index names must exist with the recorded size.
   std::map<std::string, FileRow> rows;
@@ -175,8 +180,14 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
       report.errors.push_back("message file " + guid + " has " + std::to_string(*size) +
                               " octets, index says " + std::to_string(row.size));
       if (opt.repair) {
-        db.prepare("UPDATE files SET size=? WHERE guid=?")->bind(1, static_cast<int64_t>(*size)).bind(2, guid).run();
-        db.prepare("UPDATE messages SET size=? WHERE guid=?")->bind(1, static_cast<int64_t>(*size)).bind(2, guid).run();
+        check(db.prepare("UPDATE files SET size=? WHERE guid=?")
+                  ->bind(1, static_cast<int64_t>(*size))
+                  .bind(2, guid)
+                  .run());
+        check(db.prepare("UPDATE messages SET size=? WHERE guid=?")
+                  ->bind(1, static_cast<int64_t>(*size))
+                  .bind(2, guid)
+                  .run());
         report.repaired.push_back("size of " + guid + " corrected");
       }
     }
@@ -193,8 +204,14 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
       report.errors.push_back("message row without file row: " + g);
       auto size = files.size_of(g);
       if (size.is_ok() && opt.repair) {
-        db.prepare("INSERT INTO files(guid, size) VALUES (?, ?)")->bind(1, g).bind(2, static_cast<int64_t>(*size)).run();
-        db.prepare("UPDATE messages SET size=? WHERE guid=?")->bind(1, static_cast<int64_t>(*size)).bind(2, g).run();
+        check(db.prepare("INSERT INTO files(guid, size) VALUES (?, ?)")
+                  ->bind(1, g)
+                  .bind(2, static_cast<int64_t>(*size))
+                  .run());
+        check(db.prepare("UPDATE messages SET size=? WHERE guid=?")
+                  ->bind(1, static_cast<int64_t>(*size))
+                  .bind(2, g)
+                  .run());
         report.repaired.push_back("file row of " + g + " restored");
       } else if (!size.is_ok()) {
         missing.push_back(g);
@@ -211,15 +228,21 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
         while (q->step()) victims.emplace_back(q->i64(0), q->i64(1));
       }
       for (auto& [box, uid] : victims) {
-        db.prepare(
-              "UPDATE mailboxes SET highest_modseq=highest_modseq+1 WHERE id=?")->bind(1, box).run();
-        db.prepare(
-              "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-              "SELECT ?, ?, highest_modseq FROM mailboxes WHERE id=?")
-            ->bind(1, box).bind(2, uid).bind(3, box).run();
-        db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")->bind(1, box).bind(2, uid).run();
+        check(db.prepare("UPDATE mailboxes SET highest_modseq=highest_modseq+1 WHERE id=?")
+                  ->bind(1, box)
+                  .run());
+        check(db.prepare("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+                         "SELECT ?, ?, highest_modseq FROM mailboxes WHERE id=?")
+                  ->bind(1, box)
+                  .bind(2, uid)
+                  .bind(3, box)
+                  .run());
+        check(db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+                  ->bind(1, box)
+                  .bind(2, uid)
+                  .run());
       }
-      db.prepare("DELETE FROM files WHERE guid=?")->bind(1, g).run();
+      check(db.prepare("DELETE FROM files WHERE guid=?")->bind(1, g).run());
       report.repaired.push_back("rows of missing file " + g + " expunged");
     }
   }
@@ -259,12 +282,14 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
     q.reset();
     if (opt.repair)
       for (auto& r : fixes) {
-        set_mailbox_counters(db, r);
+        check(set_mailbox_counters(db, r));
         report.repaired.push_back("counters of mailbox " + r.name + " corrected");
       }
   }
   {
-    auto q = db.prepare("SELECT count(*) FROM messages m LEFT JOIN mailboxes b ON b.id=m.mailbox_id WHERE b.id IS NULL");
+    auto q = db.prepare(
+        "SELECT count(*) FROM messages m LEFT JOIN mailboxes b ON b.id=m.mailbox_id WHERE b.id IS "
+        "NULL");
     if (q->step() && q->i64(0) > 0) {
       report.errors.push_back(std::to_string(q->i64(0)) + " messages in no mailbox");
       q.reset();
@@ -273,16 +298,23 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
         if (inbox.is_ok()) {
           // Re-home them in INBOX with fresh UIDs.
           std::vector<std::pair<int64_t, int64_t>> lost;
-          auto l = db.prepare("SELECT m.mailbox_id, m.uid FROM messages m LEFT JOIN mailboxes b ON b.id=m.mailbox_id WHERE b.id IS NULL");
+          auto l = db.prepare(
+              "SELECT m.mailbox_id, m.uid FROM messages m LEFT JOIN mailboxes b ON "
+              "b.id=m.mailbox_id WHERE b.id IS NULL");
           while (l->step()) lost.emplace_back(l->i64(0), l->i64(1));
           l.reset();
           MailboxRow row = *inbox;
           for (auto& [box, uid] : lost) {
-            db.prepare("UPDATE messages SET mailbox_id=?, uid=?, modseq=? WHERE mailbox_id=? AND uid=?")
-                ->bind(1, row.id).bind(2, static_cast<int64_t>(row.uid_next++))
-                .bind(3, static_cast<int64_t>(++row.highest_modseq)).bind(4, box).bind(5, uid).run();
+            check(db.prepare("UPDATE messages SET mailbox_id=?, uid=?, modseq=? WHERE mailbox_id=? "
+                             "AND uid=?")
+                      ->bind(1, row.id)
+                      .bind(2, static_cast<int64_t>(row.uid_next++))
+                      .bind(3, static_cast<int64_t>(++row.highest_modseq))
+                      .bind(4, box)
+                      .bind(5, uid)
+                      .run());
           }
-          set_mailbox_counters(db, row);
+          check(set_mailbox_counters(db, row));
           report.repaired.push_back("messages without mailbox moved to INBOX");
         }
       }
@@ -303,12 +335,17 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
                               std::to_string(usage->messages) + " but messages hold " +
                               std::to_string(bytes) + "/" + std::to_string(count));
       if (opt.repair) {
-        db.prepare("UPDATE meta SET value=? WHERE key='usage_bytes'")->bind(1, static_cast<int64_t>(bytes)).run();
-        db.prepare("UPDATE meta SET value=? WHERE key='usage_messages'")->bind(1, static_cast<int64_t>(count)).run();
+        check(db.prepare("UPDATE meta SET value=? WHERE key='usage_bytes'")
+                  ->bind(1, static_cast<int64_t>(bytes))
+                  .run());
+        check(db.prepare("UPDATE meta SET value=? WHERE key='usage_messages'")
+                  ->bind(1, static_cast<int64_t>(count))
+                  .run());
         report.repaired.push_back("quota usage recomputed");
       }
     }
   }
+  if (!failed.is_ok()) return failed;
   if (opt.repair) {
     s = tx.commit();
     if (!s.is_ok()) return s;

@@ -59,8 +59,8 @@ core::Status init_special_folders(Db& db) {
     if (q->step()) return core::Status::ok();  // another process did it first
   }
   const std::pair<const char*, SpecialUse> folders[] = {
-      {"INBOX", SpecialUse::inbox}, {"Sent", SpecialUse::sent},   {"Drafts", SpecialUse::drafts},
-      {"Trash", SpecialUse::trash}, {"Junk", SpecialUse::junk},   {"Ads", SpecialUse::ads}};
+      {"INBOX", SpecialUse::inbox}, {"Sent", SpecialUse::sent}, {"Drafts", SpecialUse::drafts},
+      {"Trash", SpecialUse::trash}, {"Junk", SpecialUse::junk}, {"Ads", SpecialUse::ads}};
   for (const auto& [name, use] : folders) {
     auto existing = find_mailbox(db, name);
     if (existing.is_ok()) continue;
@@ -107,9 +107,8 @@ core::Result<uint32_t> next_uid_validity(Db& db) {
   int64_t now = static_cast<int64_t>(::time(nullptr));
   if (next < now) next = now;
   if (next <= 0 || next >= 0xFFFFFFFFLL) next = 1;
-  auto s = db.prepare("UPDATE meta SET value=? WHERE key='next_uid_validity'")
-               ->bind(1, next + 1)
-               .run();
+  auto s =
+      db.prepare("UPDATE meta SET value=? WHERE key='next_uid_validity'")->bind(1, next + 1).run();
   if (!s.is_ok()) return s;
   return static_cast<uint32_t>(next);
 }
@@ -150,7 +149,8 @@ core::Status set_mailbox_counters(Db& db, const MailboxRow& row) {
 }
 
 core::Status add_usage(Db& db, int64_t bytes, int64_t messages) {
-  auto s = db.prepare("UPDATE meta SET value=value+? WHERE key='usage_bytes'")->bind(1, bytes).run();
+  auto s =
+      db.prepare("UPDATE meta SET value=value+? WHERE key='usage_bytes'")->bind(1, bytes).run();
   if (!s.is_ok()) return s;
   return db.prepare("UPDATE meta SET value=value+? WHERE key='usage_messages'")
       ->bind(1, messages)
@@ -177,8 +177,8 @@ bool drop_file_if_unreferenced(Db& db, const std::string& guid) {
     q->bind(1, guid);
     if (q->step()) return false;
   }
-  db.prepare("DELETE FROM files WHERE guid=?")->bind(1, guid).run();
-  return true;
+  // Not deleted: the caller must keep the file too.
+  return db.prepare("DELETE FROM files WHERE guid=?")->bind(1, guid).run().is_ok();
 }
 
 MessageMeta read_meta(const Stmt& s) {

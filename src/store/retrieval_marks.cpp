@@ -42,9 +42,8 @@ constexpr const char* kJournalDir = "/retrievals";
 constexpr int64_t kStaleNewSeconds = 60;
 
 Status errno_status(const char* what, const std::string& path) {
-  return core::io_error("mail store disk error",
-                        std::string("retrieval journal: ") + what + " " + path + ": " +
-                            std::strerror(errno));
+  return core::io_error("mail store disk error", std::string("retrieval journal: ") + what + " " +
+                                                     path + ": " + std::strerror(errno));
 }
 
 Status sync_path(const std::string& path) {
@@ -63,7 +62,8 @@ class RelaxedSync {
  public:
   explicit RelaxedSync(Db& db) : db_(db), relaxed_(db.exec("PRAGMA synchronous=NORMAL").is_ok()) {}
   ~RelaxedSync() {
-    if (relaxed_) db_.exec("PRAGMA synchronous=FULL");
+    if (relaxed_ && !db_.exec("PRAGMA synchronous=FULL").is_ok())
+      MR_LOG_ERROR("event=retrieval_marks_sync_restore_failed");
   }
   RelaxedSync(const RelaxedSync&) = delete;
   RelaxedSync& operator=(const RelaxedSync&) = delete;
@@ -300,7 +300,7 @@ void FileStore::replay_retrieval_journals(UserIndex& u) {
       continue;
     }
     if (ends_with(n, ".new")) {  // creation interrupted before any mark was written
-      struct stat st{};
+      struct stat st {};
       if (::fstat(fd, &st) == 0 && st.st_mtime + kStaleNewSeconds < std::time(nullptr)) {
         ::unlink(path.c_str());
       }
@@ -318,16 +318,16 @@ void FileStore::replay_retrieval_journals(UserIndex& u) {
       s = apply_marks(*u.db, p->mailbox, p->marks, p->client_ip, true, options_.fsync);
     }
     if (!p || p->bad_lines > 0) {
-      MR_LOG_WARN("event=store_retrieval_journal_damaged account={} file={} bad_lines={}", u.id,
-                  n, p ? p->bad_lines : 0);
+      MR_LOG_WARN("event=store_retrieval_journal_damaged account={} file={} bad_lines={}", u.id, n,
+                  p ? p->bad_lines : 0);
     }
     if (s.is_ok()) {
       MR_LOG_INFO("event=store_retrieval_journal_replayed account={} file={} marks={}", u.id, n,
                   p ? p->marks.size() : 0);
       ::unlink(path.c_str());
     } else {
-      MR_LOG_WARN("event=store_retrieval_journal_replay_failed account={} file={} status={}",
-                  u.id, n, core::quote(s.to_string()));
+      MR_LOG_WARN("event=store_retrieval_journal_replay_failed account={} file={} status={}", u.id,
+                  n, core::quote(s.to_string()));
     }
     ::close(fd);
   }

@@ -1,13 +1,14 @@
 // FileStore: messages (append, snapshot, changes, flags, expunge, copy/move, read, facts).
 #include <algorithm>
 #include <condition_variable>
-#include <mutex>
-#include <unordered_map>
 #include <ctime>
 #include <exception>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
+#include "src/core/log.h"
 #include "src/store/file_store.h"
 #include "src/store/names.h"
 
@@ -159,8 +160,9 @@ void commit_appends(UserIndex& u, const std::vector<PendingAppend*>& batch) {
       s = db.exec("RELEASE append_one");
       if (!s.is_ok()) r = s;
     } else {
-      db.exec("ROLLBACK TO append_one");
-      db.exec("RELEASE append_one");
+      // r already says why this append failed; undoing its savepoint cannot fail it twice.
+      (void)db.exec("ROLLBACK TO append_one");
+      (void)db.exec("RELEASE append_one");
     }
     p->result = std::move(r);
   }
@@ -259,8 +261,8 @@ Result<Snapshot> FileStore::snapshot(const std::string& account_id, const std::s
   snap.uid_next = box->uid_next;
   snap.highest_modseq = box->highest_modseq;
   {
-    auto q = db.prepare("SELECT" MAILROOM_META_COLUMNS
-                        "FROM messages WHERE mailbox_id=? ORDER BY uid");
+    auto q =
+        db.prepare("SELECT" MAILROOM_META_COLUMNS "FROM messages WHERE mailbox_id=? ORDER BY uid");
     q->bind(1, box->id);
     while (q->step(&s)) snap.messages.push_back(read_meta(*q));
   }
@@ -269,8 +271,8 @@ Result<Snapshot> FileStore::snapshot(const std::string& account_id, const std::s
   return snap;
 }
 
-Result<Changes> FileStore::changes_since(const std::string& account_id,
-                                         const std::string& mailbox, uint64_t modseq) {
+Result<Changes> FileStore::changes_since(const std::string& account_id, const std::string& mailbox,
+                                         uint64_t modseq) {
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
   auto u = user(account_id);
@@ -362,7 +364,8 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
       }
       kw = normalize_keywords(kw);
       if (flags != m->flags || kw != m->keywords) {
-        s = db.prepare("UPDATE messages SET flags=?, keywords=?, modseq=? WHERE mailbox_id=? AND uid=?")
+        s = db.prepare(
+                  "UPDATE messages SET flags=?, keywords=?, modseq=? WHERE mailbox_id=? AND uid=?")
                 ->bind(1, static_cast<int64_t>(flags))
                 .bind(2, join_keywords(kw))
                 .bind(3, static_cast<int64_t>(modseq))
@@ -460,8 +463,8 @@ Result<CopyResult> FileStore::move(const std::string& account_id, const std::str
 }
 
 Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const std::string& from,
-                                           const std::vector<uint32_t>& uids,
-                                           const std::string& to, const Quota* quota, bool move) {
+                                           const std::vector<uint32_t>& uids, const std::string& to,
+                                           const Quota* quota, bool move) {
   auto src_name = canonical(from);
   if (!src_name.is_ok()) return src_name.status();
   auto dst_name = canonical(to);
@@ -530,7 +533,8 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
                 .bind(2, static_cast<int64_t>(m.uid))
                 .run();
         if (s.is_ok())
-          s = db.prepare("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+          s = db.prepare(
+                    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
                   ->bind(1, src->id)
                   .bind(2, static_cast<int64_t>(m.uid))
                   .bind(3, static_cast<int64_t>(src_modseq))
@@ -591,7 +595,9 @@ std::vector<Result<std::string>> FileStore::read_messages(const std::string& acc
       guids.emplace_back(m.is_ok() ? Result<std::string>(m->guid)
                                    : Result<std::string>(m.status()));
     }
-    if (txn) db.exec("COMMIT");
+    if (txn)
+      if (auto st = db.exec("COMMIT"); !st.is_ok())  // a read transaction: nothing to lose
+        MR_LOG_WARN("event=store_read_commit_failed error={}", core::quote(st.to_string()));
   }
   // Files are immutable and removed only after no row references them; a concurrent
   // expunge may still win the race, which reads as not_found.
@@ -620,9 +626,8 @@ Result<std::string> FileStore::refresh_facts(const std::string& account_id,
   return facts_impl(account_id, mailbox, uid, true);
 }
 
-Result<std::string> FileStore::facts_impl(const std::string& account_id,
-                                          const std::string& mailbox, uint32_t uid,
-                                          bool refresh) {
+Result<std::string> FileStore::facts_impl(const std::string& account_id, const std::string& mailbox,
+                                          uint32_t uid, bool refresh) {
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
   auto u = user(account_id);
@@ -648,7 +653,13 @@ Result<std::string> FileStore::facts_impl(const std::string& account_id,
   if (!data.is_ok()) return data.status();
   std::string blob = options_.facts(*data);
   std::lock_guard<std::mutex> lk((*u)->mu);
-  (*u)->db->prepare("UPDATE files SET facts=? WHERE guid=?")->bind_blob(1, blob).bind(2, guid).run();
+  // A cache: when it cannot be written, the facts are computed again next time.
+  if (auto st = (*u)->db->prepare("UPDATE files SET facts=? WHERE guid=?")
+                    ->bind_blob(1, blob)
+                    .bind(2, guid)
+                    .run();
+      !st.is_ok())
+    MR_LOG_WARN("event=store_facts_cache_failed error={}", core::quote(st.to_string()));
   return blob;
 }
 
@@ -663,12 +674,13 @@ Status FileStore::mark_retrieved(const std::string& account_id, const std::strin
   auto box = find_mailbox(db, *name);
   if (!box.is_ok()) return box.status();
   // Not an IMAP-visible change: MODSEQ stays.
-  auto s = db.prepare("UPDATE messages SET retrieved_at=?, retrieved_by=? WHERE mailbox_id=? AND uid=?")
-               ->bind(1, when)
-               .bind(2, client_ip)
-               .bind(3, box->id)
-               .bind(4, static_cast<int64_t>(uid))
-               .run();
+  auto s =
+      db.prepare("UPDATE messages SET retrieved_at=?, retrieved_by=? WHERE mailbox_id=? AND uid=?")
+          ->bind(1, when)
+          .bind(2, client_ip)
+          .bind(3, box->id)
+          .bind(4, static_cast<int64_t>(uid))
+          .run();
   if (!s.is_ok()) return s;
   if (db.changes() == 0) return core::not_found("no such message");
   return Status::ok();

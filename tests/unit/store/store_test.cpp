@@ -3,8 +3,8 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <stdexcept>
 #include <set>
+#include <stdexcept>
 
 #include "src/store/maintenance.h"
 #include "src/store/message_files.h"
@@ -62,7 +62,7 @@ TEST_F(StoreTest, ModseqIncreasesOnEveryChange) {
   auto st2 = store_->mailbox_status(kUser, "INBOX");
   EXPECT_GT(st1->highest_modseq, st0->highest_modseq);
   EXPECT_EQ(st2->highest_modseq, st1->highest_modseq);
-  store_->expunge(kUser, "INBOX", {a.uid});
+  ASSERT_TRUE(store_->expunge(kUser, "INBOX", {a.uid}).is_ok());
   auto st3 = store_->mailbox_status(kUser, "INBOX");
   EXPECT_GT(st3->highest_modseq, st2->highest_modseq);
 }
@@ -131,8 +131,8 @@ TEST_F(StoreTest, ChangesSinceListsChangedAndVanished) {
   StoreFlagsRequest f;
   f.uids = {a.uid};
   f.flags = kSeen;
-  store_->store_flags(kUser, "INBOX", f);
-  store_->expunge(kUser, "INBOX", {b.uid});
+  ASSERT_TRUE(store_->store_flags(kUser, "INBOX", f).is_ok());
+  ASSERT_TRUE(store_->expunge(kUser, "INBOX", {b.uid}).is_ok());
   auto d = put("INBOX", message("4"));
   auto ch = store_->changes_since(kUser, "INBOX", mark);
   ASSERT_TRUE(ch.is_ok());
@@ -186,10 +186,10 @@ TEST_F(StoreTest, QuotaIsExactAndDistinguishesTooLargeFromOverQuota) {
   ASSERT_TRUE(store_->copy(kUser, "INBOX", uids, "Trash", Quota{}).is_ok());
   EXPECT_GT(store_->quota_usage(kUser)->bytes, before);
   ASSERT_TRUE(store_->move(kUser, "Trash", {1}, "Junk").is_ok());
-  store_->expunge(kUser, "INBOX", uids);
-  store_->delete_mailbox(kUser, "Trash", false);
-  store_->delete_mailbox(kUser, "Junk", false);
-  store_->expunge(kUser, "Sent", {1});
+  ASSERT_TRUE(store_->expunge(kUser, "INBOX", uids).is_ok());
+  ASSERT_TRUE(store_->delete_mailbox(kUser, "Trash", false).is_ok());
+  ASSERT_TRUE(store_->delete_mailbox(kUser, "Junk", false).is_ok());
+  ASSERT_TRUE(store_->expunge(kUser, "Sent", {1}).is_ok());
   EXPECT_EQ(store_->quota_usage(kUser)->bytes, 0u);
   EXPECT_EQ(store_->quota_usage(kUser)->messages, 0u);
   // Files are gone once nothing references them.
@@ -222,7 +222,7 @@ TEST_F(StoreTest, CopyAndMove) {
   EXPECT_EQ(store_->snapshot(kUser, "INBOX")->messages.size(), 1u);
   EXPECT_EQ(store_->changes_since(kUser, "INBOX", mark)->expunged, std::vector<uint32_t>{a.uid});
   // Expunging the original keeps the copy readable (shared file).
-  store_->expunge(kUser, "INBOX", {b.uid});
+  ASSERT_TRUE(store_->expunge(kUser, "INBOX", {b.uid}).is_ok());
   EXPECT_TRUE(store_->read_message(kUser, "Archive/2026", 2).is_ok());
   EXPECT_EQ(store_->copy(kUser, "INBOX", {1}, "Nope", Quota{}).code(), Code::not_found);
   EXPECT_EQ(store_->move(kUser, "Nope", {1}, "INBOX").code(), Code::not_found);
@@ -391,7 +391,7 @@ TEST_F(StoreTest, WatchSeesCommittedChangesUntilHandleDropped) {
   });
   auto a = put("INBOX", message("1"));
   put("Sent", message("2"));  // another mailbox: not reported
-  store_->expunge(kUser, "INBOX", {a.uid});
+  ASSERT_TRUE(store_->expunge(kUser, "INBOX", {a.uid}).is_ok());
   {
     std::lock_guard<std::mutex> lk(mu);
     ASSERT_EQ(seen.size(), 2u);
