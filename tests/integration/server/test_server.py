@@ -98,6 +98,25 @@ class Running(unittest.TestCase):
                     with self.assertRaises(ssl.SSLError) as e:
                         legacy_context(version).wrap_socket(raw, server_hostname="localhost")
                     self.assertEqual(e.exception.reason, "TLSV1_ALERT_PROTOCOL_VERSION")
+            # Issue 13 item 13: TLS 1.2 offers forward-secret AEAD suites only (Mozilla
+            # "intermediate"). A client offering nothing else gets in; one offering only RSA
+            # key exchange or only CBC is refused (test_tls_11_positive_control: the same
+            # clients get in where the server allows those suites).
+            for suite, accepted in (("ECDHE+AESGCM", True), ("AES128-SHA", False),
+                                    ("AES256-GCM-SHA384", False), ("ECDHE+AES+SHA1", False),
+                                    ("ECDHE+AES+SHA256:ECDHE+AES+SHA384:!AESGCM", False)):
+                ctx = legacy_context(ssl.TLSVersion.TLSv1_2)
+                ctx.set_ciphers(suite + ":@SECLEVEL=0")
+                with socket.create_connection(("127.0.0.1", m.port("imaps"))) as raw:
+                    if accepted:
+                        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                            self.assertIn("GCM", s.cipher()[0])
+                            self.assertTrue(read_line(s).startswith(b"* OK"))
+                    else:
+                        with self.assertRaises(ssl.SSLError, msg=suite) as e:
+                            ctx.wrap_socket(raw, server_hostname="localhost")
+                        self.assertEqual(e.exception.reason, "SSLV3_ALERT_HANDSHAKE_FAILURE",
+                                         suite)
 
     def test_tls_11_positive_control(self):
         """The same TLS 1.1 client against a server configured to allow TLS 1.1 gets in: the
@@ -116,6 +135,12 @@ class Running(unittest.TestCase):
                         raw, server_hostname="localhost") as s:
                     self.assertEqual(s.version(), "TLSv1.1")
                     self.assertTrue(read_line(s).startswith(b"* OK"))
+            for suite in ("AES128-SHA", "AES256-GCM-SHA384", "ECDHE+AES+SHA1"):
+                ctx = legacy_context(ssl.TLSVersion.TLSv1_2)
+                ctx.set_ciphers(suite + ":@SECLEVEL=0")
+                with socket.create_connection(("127.0.0.1", m.port("imaps"))) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                        self.assertTrue(read_line(s).startswith(b"* OK"), suite)
         finally:
             m.close()
 
