@@ -33,8 +33,7 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
     o.resolver.subaddress_separator = sep.empty() ? '\0' : sep[0];
   }
   o.resolver.max_group_depth = static_cast<size_t>(s.get_int("max_group_depth", 8, 1, 64));
-  o.resolver.max_expansion =
-      static_cast<size_t>(s.get_int("max_expansion", 10000, 1, 10'000'000));
+  o.resolver.max_expansion = static_cast<size_t>(s.get_int("max_expansion", 10000, 1, 10'000'000));
   o.resolver.allow_utf8_local_parts = s.get_bool("allow_utf8_local_parts", true);
   o.resolver.hold_for_disabled =
       s.get_choice("disabled_recipients", "reject", {"reject", "hold"}) == "hold";
@@ -47,16 +46,17 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
     if (m == "PLAIN" || m == "LOGIN" || m == "SCRAM-SHA-256") {
       valid.push_back(m);
     } else {
-      s.error("mechanisms", "unsupported SASL mechanism '" + m +
-                                "' (supported: PLAIN, LOGIN, SCRAM-SHA-256)");
+      s.error("mechanisms",
+              "unsupported SASL mechanism '" + m + "' (supported: PLAIN, LOGIN, SCRAM-SHA-256)");
     }
   }
   o.mechanisms = valid;
   o.throttle.max_failures_per_account =
       static_cast<int>(s.get_int("max_failures_per_account", 5, 1, 100000));
-  o.throttle.max_failures_per_ip = static_cast<int>(s.get_int("max_failures_per_ip", 20, 1, 1000000));
-  o.throttle.max_failures_per_account_all_sources = static_cast<int>(
-      s.get_int("max_failures_per_account_all_sources", 100, 1, 10000000));
+  o.throttle.max_failures_per_ip =
+      static_cast<int>(s.get_int("max_failures_per_ip", 20, 1, 1000000));
+  o.throttle.max_failures_per_account_all_sources =
+      static_cast<int>(s.get_int("max_failures_per_account_all_sources", 100, 1, 10000000));
   o.throttle.known_source_ttl_seconds = s.get_seconds("known_source_ttl", 30 * 86400);
   o.throttle.failure_window_seconds = s.get_seconds("failure_window", 300);
   o.throttle.lockout_seconds = s.get_seconds("lockout", 900);

@@ -44,7 +44,7 @@ struct ThrottleOptions {
   int max_failures_per_account_all_sources = 100;  // per account, over all IPs
   int64_t failure_window_seconds = 300;
   int64_t lockout_seconds = 900;
-  int64_t known_source_ttl_seconds = 30 * 86400;   // an IP that logged in stays known this long
+  int64_t known_source_ttl_seconds = 30 * 86400;  // an IP that logged in stays known this long
 };
 
 struct AuthOptions {

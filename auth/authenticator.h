@@ -22,7 +22,7 @@ namespace mailroom::auth {
 
 struct ClientInfo {
   std::string session_id;
-  std::string protocol;   // "smtp", "imap", "pop3", "lmtp", "http"
+  std::string protocol;  // "smtp", "imap", "pop3", "lmtp", "http"
   std::string remote_ip;
   bool tls = false;
   bool loopback = false;
@@ -30,36 +30,46 @@ struct ClientInfo {
 
 struct Principal {
   std::string account_id;
-  std::string login;      // as the account stores it
-  std::string address;    // primary address
+  std::string login;    // as the account stores it
+  std::string address;  // primary address
   std::string display_name;
 };
 
 enum class AuthOutcome {
-  in_progress,   // send `challenge` to the client, then call step() with its answer
-  success,       // principal is set
-  failed,        // wrong credentials / unknown user (the client learns nothing more)
-  disabled,      // account disabled or deleted
-  unavailable,   // directory could not tell: temporary failure
-  throttled,     // too many failures: temporary failure, try later
+  in_progress,          // send `challenge` to the client, then call step() with its answer
+  success,              // principal is set
+  failed,               // wrong credentials / unknown user (the client learns nothing more)
+  disabled,             // account disabled or deleted
+  unavailable,          // directory could not tell: temporary failure
+  throttled,            // too many failures: temporary failure, try later
   encryption_required,  // plain-text mechanism on a clear connection
-  bad_mechanism, // mechanism not offered
-  malformed,     // client response could not be decoded (RFC 4954 501 / IMAP BAD)
-  cancelled,     // client sent "*"
+  bad_mechanism,        // mechanism not offered
+  malformed,            // client response could not be decoded (RFC 4954 501 / IMAP BAD)
+  cancelled,            // client sent "*"
 };
 // For logs. Inline so protocol libraries can name outcomes without linking mailroom_auth.
 inline const char* auth_outcome_name(AuthOutcome o) {
   switch (o) {
-    case AuthOutcome::in_progress: return "in_progress";
-    case AuthOutcome::success: return "success";
-    case AuthOutcome::failed: return "failed";
-    case AuthOutcome::disabled: return "disabled";
-    case AuthOutcome::unavailable: return "unavailable";
-    case AuthOutcome::throttled: return "throttled";
-    case AuthOutcome::encryption_required: return "encryption_required";
-    case AuthOutcome::bad_mechanism: return "bad_mechanism";
-    case AuthOutcome::malformed: return "malformed";
-    case AuthOutcome::cancelled: return "cancelled";
+    case AuthOutcome::in_progress:
+      return "in_progress";
+    case AuthOutcome::success:
+      return "success";
+    case AuthOutcome::failed:
+      return "failed";
+    case AuthOutcome::disabled:
+      return "disabled";
+    case AuthOutcome::unavailable:
+      return "unavailable";
+    case AuthOutcome::throttled:
+      return "throttled";
+    case AuthOutcome::encryption_required:
+      return "encryption_required";
+    case AuthOutcome::bad_mechanism:
+      return "bad_mechanism";
+    case AuthOutcome::malformed:
+      return "malformed";
+    case AuthOutcome::cancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -91,8 +101,7 @@ class Authenticator {
 
   // Starts a SASL exchange; unknown mechanisms give an Exchange whose first step returns
   // bad_mechanism.
-  virtual std::unique_ptr<Exchange> start(std::string_view mechanism,
-                                          const ClientInfo& client) = 0;
+  virtual std::unique_ptr<Exchange> start(std::string_view mechanism, const ClientInfo& client) = 0;
 
   // Checks a login/password pair (IMAP LOGIN, POP3 USER/PASS). Same rules as PLAIN.
   virtual AuthStep check_plain(const std::string& login, const std::string& password,

@@ -28,10 +28,13 @@ Status create_private(const std::string& path) {
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return core::io_error("cannot create the credential cache", path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return core::io_error("cannot create the credential cache", path + ": " + std::strerror(errno));
   int rc = ::fchmod(fd, 0600);
   ::close(fd);
-  if (rc != 0) return core::io_error("cannot restrict the credential cache", path + ": " + std::strerror(errno));
+  if (rc != 0)
+    return core::io_error("cannot restrict the credential cache",
+                          path + ": " + std::strerror(errno));
   for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
   return Status::ok();
 }
@@ -126,7 +129,8 @@ Status CredentialCache::remember(const std::string& id, const std::string& passw
   if (!hashed) return hashed.status();
   auto put = db_->prepare(
       "INSERT INTO credential_cache (account_id, hash, verified_at) VALUES (?, ?, ?) "
-      "ON CONFLICT(account_id) DO UPDATE SET hash = excluded.hash, verified_at = excluded.verified_at");
+      "ON CONFLICT(account_id) DO UPDATE SET hash = excluded.hash, verified_at = "
+      "excluded.verified_at");
   if (!put) return put.status();
   return put->bind(1, id).bind(2, *hashed).bind(3, now).run();
 }

@@ -34,8 +34,8 @@ class Db;
 }
 
 struct CredentialCacheOptions {
-  std::string path;                 // <data_dir>/credential-cache.db
-  int64_t ttl_seconds = 0;          // 0 = the cache is off (open() is not called)
+  std::string path;         // <data_dir>/credential-cache.db
+  int64_t ttl_seconds = 0;  // 0 = the cache is off (open() is not called)
   password::Scheme scheme = password::Scheme::sha512_crypt;
 };
 

@@ -29,15 +29,15 @@ enum class AccountStatus { active, disabled, deleted };
 const char* account_status_name(AccountStatus s);
 
 struct Account {
-  std::string id;            // immutable: UUID (local), entryUUID / objectGUID (LDAP)
-  std::string login;         // login name as stored (local part or full address)
-  std::string address;       // primary address, local@domain
+  std::string id;       // immutable: UUID (local), entryUUID / objectGUID (LDAP)
+  std::string login;    // login name as stored (local part or full address)
+  std::string address;  // primary address, local@domain
   std::vector<std::string> other_addresses;  // secondary addresses (not aliases)
-  std::string display_name;  // UTF-8
-  std::string password_hash; // "{SCHEME}..." (empty for backends that verify by bind)
+  std::string display_name;                  // UTF-8
+  std::string password_hash;  // "{SCHEME}..." (empty for backends that verify by bind)
   AccountStatus status = AccountStatus::active;
-  uint64_t quota_bytes = 0;     // 0 = unlimited
-  uint64_t quota_messages = 0;  // 0 = unlimited
+  uint64_t quota_bytes = 0;             // 0 = unlimited
+  uint64_t quota_messages = 0;          // 0 = unlimited
   std::vector<std::string> forward_to;  // forwarding targets
   bool forward_keep_copy = true;        // also deliver locally when forwarding
   std::vector<std::string> send_as;     // extra addresses this account may send as
@@ -46,30 +46,30 @@ struct Account {
 enum class DomainKind { local, alias };
 
 struct Domain {
-  std::string name;               // lower-case
+  std::string name;  // lower-case
   DomainKind kind = DomainKind::local;
-  std::string alias_of;           // for DomainKind::alias: the target domain
-  std::string catch_all;          // empty: none; else an address to deliver unknown users to
+  std::string alias_of;   // for DomainKind::alias: the target domain
+  std::string catch_all;  // empty: none; else an address to deliver unknown users to
 };
 
 struct Alias {
-  std::string address;                // lower-case local@domain
-  std::vector<std::string> targets;   // addresses (local or remote)
+  std::string address;               // lower-case local@domain
+  std::vector<std::string> targets;  // addresses (local or remote)
 };
 
 enum class GroupSendPolicy {
-  anyone,        // anyone, including external senders
-  domain,        // senders of local domains (authenticated or not)
-  members,       // only members of the group
-  moderators,    // only the listed allowed senders
+  anyone,      // anyone, including external senders
+  domain,      // senders of local domains (authenticated or not)
+  members,     // only members of the group
+  moderators,  // only the listed allowed senders
 };
 
 struct Group {
-  std::string address;                      // lower-case
+  std::string address;  // lower-case
   std::string display_name;
-  std::vector<std::string> members;         // addresses: accounts, aliases or other groups
+  std::vector<std::string> members;  // addresses: accounts, aliases or other groups
   GroupSendPolicy send_policy = GroupSendPolicy::anyone;
-  std::vector<std::string> allowed_senders; // for moderators
+  std::vector<std::string> allowed_senders;  // for moderators
 };
 
 // Outcome of checking a password (distinct from Result: "wrong password" is not an error).

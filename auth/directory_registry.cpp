@@ -26,9 +26,9 @@ core::Result<std::shared_ptr<Directory>> open_local(core::ConfigSection& s,
 }
 
 core::Status not_built_in(const std::string& name) {
-  return core::invalid_argument("directory backend " + name + " is not built in",
-                                "rebuild with MAILROOM_WITH_" +
-                                    std::string(name == "ldap" ? "LDAP" : "MARIADB") + "=ON");
+  return core::invalid_argument(
+      "directory backend " + name + " is not built in",
+      "rebuild with MAILROOM_WITH_" + std::string(name == "ldap" ? "LDAP" : "MARIADB") + "=ON");
 }
 
 }  // namespace
@@ -69,7 +69,8 @@ core::Result<std::shared_ptr<Directory>> open_directory(core::ConfigSection& sec
   section.finish();
   if (backend == "local") {
     if (cache.ttl_seconds > 0)
-      return core::invalid_argument("directory.credential_cache_ttl: applies to the ldap and sql backends only");
+      return core::invalid_argument(
+          "directory.credential_cache_ttl: applies to the ldap and sql backends only");
     return open_local(local, data_dir);
   }
   core::Result<std::shared_ptr<Directory>> remote = not_built_in(backend);

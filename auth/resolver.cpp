@@ -36,7 +36,10 @@ class Expansion {
  public:
   Expansion(Resolver& r, Directory& d, const ResolverOptions& o, std::string sender,
             std::string sender_id, bool sender_verified)
-      : resolver_(r), dir_(d), opt_(o), sender_(std::move(sender)),
+      : resolver_(r),
+        dir_(d),
+        opt_(o),
+        sender_(std::move(sender)),
         sender_id_(std::move(sender_id)),
         sender_verified_(sender_verified || !sender_id_.empty()) {}
 
@@ -309,8 +312,10 @@ class Expansion {
         std::string id = sender_id_;
         if (id.empty() && !addrs->empty()) {
           auto acc = dir_.find_account_by_address(addrs->front());
-          if (acc) id = acc->id;
-          else if (acc.code() != Code::not_found) return acc.status();
+          if (acc)
+            id = acc->id;
+          else if (acc.code() != Code::not_found)
+            return acc.status();
         }
         if (id.empty()) return false;
         for (size_t i = first; i < res_.destinations.size(); ++i) {
@@ -357,8 +362,7 @@ Result<Domain> Resolver::local_domain(const std::string& domain) {
 }
 
 Resolution Resolver::resolve_recipient(const std::string& address, const std::string& sender,
-                                       const std::string& sender_account_id,
-                                       bool sender_verified) {
+                                       const std::string& sender_account_id, bool sender_verified) {
   Expansion e(*this, *directory_, options_, sender, sender_account_id, sender_verified);
   return e.run(address);
 }

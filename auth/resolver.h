@@ -23,7 +23,7 @@ struct ResolverOptions {
   std::string default_domain;
   char subaddress_separator = '+';  // '\0' disables subaddressing
   size_t max_group_depth = 8;
-  size_t max_expansion = 10000;     // recipients one address may expand to
+  size_t max_expansion = 10000;  // recipients one address may expand to
   bool allow_utf8_local_parts = true;
   // Mail for a disabled account ([auth] disabled_recipients): "reject" answers 550 5.2.1;
   // "hold" accepts it into the account's mailbox, which nobody can read while the account is
@@ -41,21 +41,21 @@ struct ResolverOptions {
 struct Destination {
   enum class Kind { mailbox, remote };
   Kind kind = Kind::mailbox;
-  std::string account_id;      // for mailbox
-  std::string address;         // the account's primary address, or the remote address
-  std::string folder;          // target folder ("INBOX" unless a rule says otherwise)
+  std::string account_id;  // for mailbox
+  std::string address;     // the account's primary address, or the remote address
+  std::string folder;      // target folder ("INBOX" unless a rule says otherwise)
   uint64_t quota_bytes = 0;
   uint64_t quota_messages = 0;
 };
 
 enum class RecipientOutcome {
-  deliver,       // destinations filled (also for mail held for a disabled account)
-  unknown,       // no such address (550 5.1.1)
-  disabled,      // account disabled/deleted (550 5.2.1)
-  not_local,     // the domain is not ours (relay decision is the SMTP server's)
-  unavailable,   // could not tell (451 4.4.3)
-  too_many,      // expansion limit exceeded (552 5.3.4? config) -> treated as 451 by default
-  not_allowed,   // group send policy refused this sender (550 5.7.1)
+  deliver,      // destinations filled (also for mail held for a disabled account)
+  unknown,      // no such address (550 5.1.1)
+  disabled,     // account disabled/deleted (550 5.2.1)
+  not_local,    // the domain is not ours (relay decision is the SMTP server's)
+  unavailable,  // could not tell (451 4.4.3)
+  too_many,     // expansion limit exceeded (552 5.3.4? config) -> treated as 451 by default
+  not_allowed,  // group send policy refused this sender (550 5.7.1)
 };
 
 struct Resolution {
@@ -79,8 +79,7 @@ class Resolver {
   // an envelope sender in one of our own domains counts only when the session is
   // authenticated or `sender_verified` (a trusted gateway); foreign senders count as given.
   Resolution resolve_recipient(const std::string& address, const std::string& sender,
-                               const std::string& sender_account_id,
-                               bool sender_verified = false);
+                               const std::string& sender_account_id, bool sender_verified = false);
 
   // Finds the account a login name denotes (single/multi-domain rules). not_found covers
   // unknown logins; disabled accounts are returned (the caller refuses them).

@@ -1,6 +1,5 @@
 // libldap lives here only (STYLE.md example 5).
 #include "auth/ldap/ldap_client.h"
-#include "auth/ldap/ldap_filter.h"
 
 #include <ldap.h>
 
@@ -9,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "auth/ldap/ldap_filter.h"
 #include "src/core/log.h"
 
 namespace mailroom::auth::ldap {
@@ -71,9 +71,12 @@ bool is_connection_error(int rc) {
 
 int to_scope(Scope s) {
   switch (s) {
-    case Scope::base: return LDAP_SCOPE_BASE;
-    case Scope::one: return LDAP_SCOPE_ONELEVEL;
-    case Scope::sub: return LDAP_SCOPE_SUBTREE;
+    case Scope::base:
+      return LDAP_SCOPE_BASE;
+    case Scope::one:
+      return LDAP_SCOPE_ONELEVEL;
+    case Scope::sub:
+      return LDAP_SCOPE_SUBTREE;
   }
   return LDAP_SCOPE_SUBTREE;
 }
@@ -177,12 +180,13 @@ static std::unique_ptr<LdapClient::Conn> connect_one_impl(const LdapOptions& o, 
   }
   if (service) {
     berval cred{o.bind_password.size(), const_cast<char*>(o.bind_password.data())};
-    rc = ldap_sasl_bind_s(c->ld, o.bind_dn.empty() ? nullptr : o.bind_dn.c_str(),
-                          LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    rc = ldap_sasl_bind_s(c->ld, o.bind_dn.empty() ? nullptr : o.bind_dn.c_str(), LDAP_SASL_SIMPLE,
+                          &cred, nullptr, nullptr, nullptr);
     if (rc != LDAP_SUCCESS) {
       if (!is_transient(rc)) {
         *config_error = true;
-        *error = "service bind as '" + o.bind_dn + "' on " + uri + " failed: " + describe(c->ld, rc);
+        *error =
+            "service bind as '" + o.bind_dn + "' on " + uri + " failed: " + describe(c->ld, rc);
       } else {
         *error = uri + ": " + describe(c->ld, rc);
       }
@@ -201,7 +205,8 @@ static std::unique_ptr<LdapClient::Conn> connect_one_impl(const LdapOptions& o, 
 // Tries the servers in preference order, skipping those that failed recently (unless every
 // server did).
 static Result<std::unique_ptr<LdapClient::Conn>> connect_any(
-    const LdapOptions& o, std::mutex& mu, std::vector<Clock::time_point>& down_until, bool service) {
+    const LdapOptions& o, std::mutex& mu, std::vector<Clock::time_point>& down_until,
+    bool service) {
   std::vector<size_t> order, later;
   {
     std::lock_guard lock(mu);
@@ -325,11 +330,18 @@ static int run_search(LDAP* ld, const LdapOptions& o, const SearchRequest& r,
                 LdapEntry part = parse_entry(ld, me, &r2);
                 auto& dst = e.attrs[range.attribute];
                 for (auto& v : part.attrs[range.attribute]) dst.push_back(std::move(v));
-                if (!r2.empty()) { next = r2.front(); got = true; }
+                if (!r2.empty()) {
+                  next = r2.front();
+                  got = true;
+                }
               }
             }
             if (more) ldap_msgfree(more);
-            if (rc2 != LDAP_SUCCESS) { rc = rc2; stop = true; break; }
+            if (rc2 != LDAP_SUCCESS) {
+              rc = rc2;
+              stop = true;
+              break;
+            }
             if (!got) break;
             range = next;
           }
@@ -378,14 +390,17 @@ Status LdapClient::search_each(const SearchRequest& r,
     int rc = run_search((*c)->ld, options_, r, counting, &truncated);
     if (rc == LDAP_SUCCESS) {
       release(*impl_, 0, std::move(*c));
-      if (truncated) MR_LOG_WARN("event=ldap_size_limit base={} filter={}", core::quote(r.base), core::quote(r.filter));
+      if (truncated)
+        MR_LOG_WARN("event=ldap_size_limit base={} filter={}", core::quote(r.base),
+                    core::quote(r.filter));
       return Status::ok();
     }
     std::string detail = "LDAP search base='" + r.base + "' filter='" + r.filter + "' on " +
                          options_.uris[(*c)->uri_index] + ": " + describe((*c)->ld, rc);
     if (is_connection_error(rc)) {
       release(*impl_, 0, nullptr);  // drop the dead connection
-      MR_LOG_WARN("event=ldap_search_failed attempt={} detail={}", attempt + 1, core::quote(detail));
+      MR_LOG_WARN("event=ldap_search_failed attempt={} detail={}", attempt + 1,
+                  core::quote(detail));
       if (delivered == 0) continue;  // nothing delivered yet: retry on a fresh connection
       return core::unavailable("directory unavailable", detail);
     }
@@ -416,7 +431,8 @@ PasswordCheck LdapClient::bind(const std::string& dn, const std::string& passwor
     auto c = acquire(*impl_, options_, 1);
     if (!c) return PasswordCheck::unavailable;
     berval cred{password.size(), const_cast<char*>(password.data())};
-    int rc = ldap_sasl_bind_s((*c)->ld, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    int rc =
+        ldap_sasl_bind_s((*c)->ld, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
     if (rc == LDAP_SUCCESS) {
       release(*impl_, 1, std::move(*c));
       return PasswordCheck::ok;
@@ -474,7 +490,13 @@ std::set<std::string> schema_attribute_names(LDAP* ld, const LdapOptions& o, std
   r.filter = "(objectClass=*)";
   r.attributes = {"subschemaSubentry"};
   bool truncated = false;
-  int rc = run_search(ld, o, r, [&](LdapEntry&& e) { root = std::move(e); return true; }, &truncated);
+  int rc = run_search(
+      ld, o, r,
+      [&](LdapEntry&& e) {
+        root = std::move(e);
+        return true;
+      },
+      &truncated);
   std::string sub = root.first("subschemasubentry");
   if (rc != LDAP_SUCCESS || sub.empty()) {
     *error = "cannot read subschemaSubentry: " + describe(ld, rc);
@@ -484,7 +506,13 @@ std::set<std::string> schema_attribute_names(LDAP* ld, const LdapOptions& o, std
   r.filter = "(objectClass=subschema)";
   r.attributes = {"attributeTypes"};
   LdapEntry schema;
-  rc = run_search(ld, o, r, [&](LdapEntry&& e) { schema = std::move(e); return true; }, &truncated);
+  rc = run_search(
+      ld, o, r,
+      [&](LdapEntry&& e) {
+        schema = std::move(e);
+        return true;
+      },
+      &truncated);
   if (rc != LDAP_SUCCESS) {
     *error = "cannot read " + sub + ": " + describe(ld, rc);
     return names;
@@ -520,7 +548,9 @@ std::vector<std::string> LdapClient::check_configuration() {
     auto c = connect_one_impl(o, i, true, &error, &config_error);
     if (!c) {
       (config_error ? errors : warnings)
-          .push_back((config_error && error.rfind("service bind", 0) == 0 ? "bind_dn: " : "uris: ") + error);
+          .push_back(
+              (config_error && error.rfind("service bind", 0) == 0 ? "bind_dn: " : "uris: ") +
+              error);
       if (!config_error) impl_->down_until[i] = Clock::now() + std::chrono::seconds(o.retry_down_s);
       continue;
     }
@@ -534,7 +564,10 @@ std::vector<std::string> LdapClient::check_configuration() {
   }
   for (auto& w : warnings) MR_LOG_WARN("event=ldap_check warning={}", core::quote(w));
   LDAP* ld = good->ld;
-  struct Base { const char* key; const std::string* dn; };
+  struct Base {
+    const char* key;
+    const std::string* dn;
+  };
   for (Base b : {Base{"base_dn", &o.base_dn}, Base{"user_base", &o.user_base},
                  Base{"group_base", &o.group_base}}) {
     SearchRequest r;
@@ -544,11 +577,16 @@ std::vector<std::string> LdapClient::check_configuration() {
     r.attributes = {"1.1"};
     if (b.dn != &o.base_dn && *b.dn == o.base_dn) continue;
     bool truncated = false;
-    int rc = run_search(ld, o, r, [](LdapEntry&&) { return true; }, &truncated);
+    int rc = run_search(
+        ld, o, r, [](LdapEntry&&) { return true; }, &truncated);
     if (rc != LDAP_SUCCESS)
       errors.push_back(std::string(b.key) + ": cannot read '" + *b.dn + "': " + describe(ld, rc));
   }
-  struct F { const char* key; const std::string* templ; const std::string* base; };
+  struct F {
+    const char* key;
+    const std::string* templ;
+    const std::string* base;
+  };
   std::string in_chain = "(memberOf:1.2.840.113556.1.4.1941:=" + o.group_base + ")";
   for (F f : {F{"user_class_filter", &o.user_class_filter, &o.user_base},
               F{"account_filter", &o.account_filter, &o.user_base},
@@ -562,14 +600,17 @@ std::vector<std::string> LdapClient::check_configuration() {
     if (!f.templ || f.templ->empty()) continue;
     SearchRequest r;
     r.base = *f.base;
-    r.filter = f.key == std::string("nested_groups") ? *f.templ
-                                                     : expand_filter(*f.templ, "check@example.invalid");
+    r.filter = f.key == std::string("nested_groups")
+                   ? *f.templ
+                   : expand_filter(*f.templ, "check@example.invalid");
     r.attributes = {"1.1"};
     r.size_limit = 1;
     bool truncated = false;
-    int rc = run_search(ld, o, r, [](LdapEntry&&) { return true; }, &truncated);
+    int rc = run_search(
+        ld, o, r, [](LdapEntry&&) { return true; }, &truncated);
     if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
-      errors.push_back(std::string(f.key) + ": filter '" + r.filter + "' rejected: " + describe(ld, rc));
+      errors.push_back(std::string(f.key) + ": filter '" + r.filter +
+                       "' rejected: " + describe(ld, rc));
   }
   std::string schema_error;
   auto names = schema_attribute_names(ld, o, &schema_error);
@@ -577,16 +618,29 @@ std::vector<std::string> LdapClient::check_configuration() {
     MR_LOG_WARN("event=ldap_check warning={}", core::quote("schema not checked: " + schema_error));
   } else {
     const AttributeMap& a = o.attrs;
-    struct A { const char* key; const std::string* name; };
-    for (A x : {A{"id", &a.id}, A{"login", &a.login}, A{"login_alt", &a.login_alt},
-                A{"mail", &a.mail}, A{"alternate", &a.alternate},
-                A{"display_name", &a.display_name}, A{"status", &a.status},
-                A{"quota_bytes", &a.quota_bytes}, A{"quota_messages", &a.quota_messages},
-                A{"forward", &a.forward}, A{"delivery_option", &a.delivery_option},
-                A{"send_as", &a.send_as}, A{"group_mail", &a.group_mail},
-                A{"member", &a.member}, A{"unique_member", &a.unique_member},
-                A{"member_url", &a.member_url}, A{"send_policy", &a.send_policy},
-                A{"allowed_sender", &a.allowed_sender}, A{"alias_target", &a.alias_target},
+    struct A {
+      const char* key;
+      const std::string* name;
+    };
+    for (A x : {A{"id", &a.id},
+                A{"login", &a.login},
+                A{"login_alt", &a.login_alt},
+                A{"mail", &a.mail},
+                A{"alternate", &a.alternate},
+                A{"display_name", &a.display_name},
+                A{"status", &a.status},
+                A{"quota_bytes", &a.quota_bytes},
+                A{"quota_messages", &a.quota_messages},
+                A{"forward", &a.forward},
+                A{"delivery_option", &a.delivery_option},
+                A{"send_as", &a.send_as},
+                A{"group_mail", &a.group_mail},
+                A{"member", &a.member},
+                A{"unique_member", &a.unique_member},
+                A{"member_url", &a.member_url},
+                A{"send_policy", &a.send_policy},
+                A{"allowed_sender", &a.allowed_sender},
+                A{"alias_target", &a.alias_target},
                 A{"change_counter", &a.change_counter}}) {
       if (!x.name->empty() && !names.count(lower(*x.name)))
         errors.push_back(std::string("attributes.") + x.key + ": attribute '" + *x.name +

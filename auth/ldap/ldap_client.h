@@ -32,10 +32,10 @@ struct SearchRequest {
   std::string base;
   Scope scope = Scope::sub;
   std::string filter;
-  std::vector<std::string> attributes;  // empty: all user attributes
-  int size_limit = 0;                   // 0: options.size_limit
-  bool paged = false;                   // RFC 2696 paged results (page_size)
-  bool no_such_object_is_empty = false; // base searches of member DNs
+  std::vector<std::string> attributes;   // empty: all user attributes
+  int size_limit = 0;                    // 0: options.size_limit
+  bool paged = false;                    // RFC 2696 paged results (page_size)
+  bool no_such_object_is_empty = false;  // base searches of member DNs
 };
 
 struct SearchResult {

@@ -44,7 +44,8 @@ Result<Domain> LdapDirectory::find_domain(const std::string& domain) {
 
 Result<std::vector<Domain>> LdapDirectory::list_domains() {
   std::vector<Domain> out;
-  for (const auto& d : client_->options().domains) out.push_back(Domain{d, DomainKind::local, {}, {}});
+  for (const auto& d : client_->options().domains)
+    out.push_back(Domain{d, DomainKind::local, {}, {}});
   return out;
 }
 
@@ -68,7 +69,8 @@ static Result<std::pair<Account, std::string>> search_account(LdapClient& client
       continue;
     }
     if (res->entries.size() > 1)
-      MR_LOG_WARN("event=ldap_ambiguous filter={} using={}", core::quote(filter), core::quote(e.dn));
+      MR_LOG_WARN("event=ldap_ambiguous filter={} using={}", core::quote(filter),
+                  core::quote(e.dn));
     return std::make_pair(std::move(*acc), e.dn);
   }
   return core::not_found("no such account");
@@ -181,8 +183,8 @@ Result<Group> LdapDirectory::find_group(const std::string& address) {
     // AD: LDAP_MATCHING_RULE_IN_CHAIN returns every user of the group, nested ones included.
     SearchRequest m;
     m.base = o.user_base;
-    m.filter = "(&" + o.user_class_filter + "(memberOf:1.2.840.113556.1.4.1941:=" +
-               escape_filter_value(e.dn) + "))";
+    m.filter = "(&" + o.user_class_filter +
+               "(memberOf:1.2.840.113556.1.4.1941:=" + escape_filter_value(e.dn) + "))";
     m.attributes = account_attributes(o);
     m.paged = true;
     auto st = client_->search_each(m, [&](LdapEntry&& u) {
@@ -203,7 +205,8 @@ Result<Group> LdapDirectory::find_group(const std::string& address) {
     for (const auto& url : e.values(o.attrs.member_url)) {
       auto mu = parse_member_url(url);
       if (!mu) {
-        MR_LOG_WARN("event=ldap_bad_member_url group={} url={}", core::quote(e.dn), core::quote(url));
+        MR_LOG_WARN("event=ldap_bad_member_url group={} url={}", core::quote(e.dn),
+                    core::quote(url));
         continue;
       }
       SearchRequest m;
@@ -225,7 +228,8 @@ Result<Group> LdapDirectory::find_group(const std::string& address) {
 PasswordCheck LdapDirectory::check_password(const Account& account, const std::string& password) {
   if (password.empty()) return PasswordCheck::mismatch;
   auto dn = dn_of(account.id);
-  if (!dn) return dn.code() == Code::not_found ? PasswordCheck::mismatch : PasswordCheck::unavailable;
+  if (!dn)
+    return dn.code() == Code::not_found ? PasswordCheck::mismatch : PasswordCheck::unavailable;
   return client_->bind(*dn, password);
 }
 

@@ -48,11 +48,22 @@ std::string expand_filter(std::string_view templ, std::string_view key) {
     }
     char n = templ[++i];
     switch (n) {
-      case 's': out += escape_filter_value(key); break;
-      case 'u': out += escape_filter_value(local); break;
-      case 'd': out += escape_filter_value(domain); break;
-      case '%': out += '%'; break;
-      default: out += '%'; out += n; break;
+      case 's':
+        out += escape_filter_value(key);
+        break;
+      case 'u':
+        out += escape_filter_value(local);
+        break;
+      case 'd':
+        out += escape_filter_value(domain);
+        break;
+      case '%':
+        out += '%';
+        break;
+      default:
+        out += '%';
+        out += n;
+        break;
     }
   }
   return out;

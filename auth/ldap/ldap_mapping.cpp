@@ -128,7 +128,8 @@ std::optional<Account> entry_to_account(const LdapEntry& e, const LdapOptions& o
       if (v.size() < 6 || lower(v.substr(0, 5)) != "smtp:") continue;
       std::string addr = lower(v.substr(5));
       if (v.compare(0, 5, "SMTP:") == 0) {
-        if (!acc.address.empty() && acc.address != addr) add_unique(acc.other_addresses, acc.address);
+        if (!acc.address.empty() && acc.address != addr)
+          add_unique(acc.other_addresses, acc.address);
         acc.address = addr;
       } else {
         add_unique(acc.other_addresses, addr);
@@ -149,9 +150,12 @@ std::optional<Account> entry_to_account(const LdapEntry& e, const LdapOptions& o
   acc.status = AccountStatus::active;
   if (!a.status.empty() && e.has(a.status)) {
     std::string s = lower(e.first(a.status));
-    if (s == "active" || s == "enabled") acc.status = AccountStatus::active;
-    else if (s == "deleted" || s == "removed") acc.status = AccountStatus::deleted;
-    else acc.status = AccountStatus::disabled;  // disabled, noaccess, unknown values: fail closed
+    if (s == "active" || s == "enabled")
+      acc.status = AccountStatus::active;
+    else if (s == "deleted" || s == "removed")
+      acc.status = AccountStatus::deleted;
+    else
+      acc.status = AccountStatus::disabled;  // disabled, noaccess, unknown values: fail closed
   }
   if (a.ad_account_control) {
     uint64_t uac = to_u64(e.first("userAccountControl"));
@@ -180,10 +184,14 @@ std::optional<Group> entry_to_group_header(const LdapEntry& e, const LdapOptions
   g.display_name = e.first("displayName");
   if (g.display_name.empty()) g.display_name = e.first("cn");
   std::string p = lower(e.first(a.send_policy));
-  if (p == "domain") g.send_policy = GroupSendPolicy::domain;
-  else if (p == "members") g.send_policy = GroupSendPolicy::members;
-  else if (p == "moderators") g.send_policy = GroupSendPolicy::moderators;
-  else g.send_policy = GroupSendPolicy::anyone;
+  if (p == "domain")
+    g.send_policy = GroupSendPolicy::domain;
+  else if (p == "members")
+    g.send_policy = GroupSendPolicy::members;
+  else if (p == "moderators")
+    g.send_policy = GroupSendPolicy::moderators;
+  else
+    g.send_policy = GroupSendPolicy::anyone;
   for (const auto& v : e.values(a.allowed_sender)) add_unique(g.allowed_senders, lower(v));
   return g;
 }
@@ -257,9 +265,12 @@ std::string percent_decode(std::string_view s) {
 std::optional<MemberUrl> parse_member_url(std::string_view url) {
   std::string l = lower(url.substr(0, 8));
   size_t start;
-  if (l.rfind("ldap://", 0) == 0) start = 7;
-  else if (l.rfind("ldaps://", 0) == 0) start = 8;
-  else return std::nullopt;
+  if (l.rfind("ldap://", 0) == 0)
+    start = 7;
+  else if (l.rfind("ldaps://", 0) == 0)
+    start = 8;
+  else
+    return std::nullopt;
   auto slash = url.find('/', start);
   if (slash == std::string_view::npos) return std::nullopt;
   std::string_view rest = url.substr(slash + 1);
@@ -267,7 +278,8 @@ std::optional<MemberUrl> parse_member_url(std::string_view url) {
   size_t pos = 0;
   while (true) {
     auto q = rest.find('?', pos);
-    parts.push_back(percent_decode(rest.substr(pos, q == std::string_view::npos ? rest.size() - pos : q - pos)));
+    parts.push_back(percent_decode(
+        rest.substr(pos, q == std::string_view::npos ? rest.size() - pos : q - pos)));
     if (q == std::string_view::npos) break;
     pos = q + 1;
   }

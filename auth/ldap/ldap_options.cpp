@@ -93,7 +93,10 @@ std::vector<std::string> domains_from_base(const std::string& base) {
 bool balanced_filter(const std::string& f) {
   int depth = 0;
   for (size_t i = 0; i < f.size(); ++i) {
-    if (f[i] == '\\') { ++i; continue; }
+    if (f[i] == '\\') {
+      ++i;
+      continue;
+    }
     if (f[i] == '(') ++depth;
     if (f[i] == ')' && --depth < 0) return false;
   }
@@ -118,8 +121,10 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   for (const auto& u : o.uris) {
     bool is_ldaps = u.rfind("ldaps://", 0) == 0;
     bool is_ldap = u.rfind("ldap://", 0) == 0 || u.rfind("ldapi://", 0) == 0;
-    if (!is_ldaps && !is_ldap) s.error("uris", "'" + u + "' is not an ldap://, ldaps:// or ldapi:// URI");
-    if (o.tls == TlsMode::ldaps && !is_ldaps) s.error("uris", "tls = \"ldaps\" needs ldaps:// URIs, got '" + u + "'");
+    if (!is_ldaps && !is_ldap)
+      s.error("uris", "'" + u + "' is not an ldap://, ldaps:// or ldapi:// URI");
+    if (o.tls == TlsMode::ldaps && !is_ldaps)
+      s.error("uris", "tls = \"ldaps\" needs ldaps:// URIs, got '" + u + "'");
     if (o.tls != TlsMode::ldaps && is_ldaps) o.tls = TlsMode::ldaps;
   }
   o.ca_file = s.get_string("ca_file", "");
@@ -148,7 +153,10 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   for (auto& d : o.domains)
     for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 
-  struct F { const char* key; std::string* value; };
+  struct F {
+    const char* key;
+    std::string* value;
+  };
   for (F f : {F{"user_class_filter", &o.user_class_filter}, F{"account_filter", &o.account_filter},
               F{"login_filter", &o.login_filter}, F{"group_filter", &o.group_filter},
               F{"group_class_filter", &o.group_class_filter}, F{"alias_filter", &o.alias_filter},
@@ -175,21 +183,36 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   o.retry_down_s = static_cast<int>(s.get_seconds("retry_down_after", o.retry_down_s));
   o.fail_back_s = static_cast<int>(s.get_seconds("fail_back_after", o.fail_back_s));
   o.follow_referrals = s.get_bool("follow_referrals", false);
-  o.max_group_members = static_cast<int>(s.get_int("max_group_members", o.max_group_members, 1, 10000000));
+  o.max_group_members =
+      static_cast<int>(s.get_int("max_group_members", o.max_group_members, 1, 10000000));
   o.lookup = s.get_choice("lookup", "live", {"live", "replica"});
 
   auto at = s.child("attributes");
   AttributeMap& a = o.attrs;
-  struct A { const char* key; std::string* value; };
-  for (A x : {A{"id", &a.id}, A{"login", &a.login}, A{"login_alt", &a.login_alt},
-              A{"mail", &a.mail}, A{"alternate", &a.alternate},
-              A{"display_name", &a.display_name}, A{"status", &a.status},
-              A{"quota_bytes", &a.quota_bytes}, A{"quota_messages", &a.quota_messages},
-              A{"forward", &a.forward}, A{"delivery_option", &a.delivery_option},
-              A{"send_as", &a.send_as}, A{"group_mail", &a.group_mail}, A{"member", &a.member},
-              A{"unique_member", &a.unique_member}, A{"member_url", &a.member_url},
-              A{"send_policy", &a.send_policy}, A{"allowed_sender", &a.allowed_sender},
-              A{"alias_target", &a.alias_target}, A{"change_counter", &a.change_counter}}) {
+  struct A {
+    const char* key;
+    std::string* value;
+  };
+  for (A x : {A{"id", &a.id},
+              A{"login", &a.login},
+              A{"login_alt", &a.login_alt},
+              A{"mail", &a.mail},
+              A{"alternate", &a.alternate},
+              A{"display_name", &a.display_name},
+              A{"status", &a.status},
+              A{"quota_bytes", &a.quota_bytes},
+              A{"quota_messages", &a.quota_messages},
+              A{"forward", &a.forward},
+              A{"delivery_option", &a.delivery_option},
+              A{"send_as", &a.send_as},
+              A{"group_mail", &a.group_mail},
+              A{"member", &a.member},
+              A{"unique_member", &a.unique_member},
+              A{"member_url", &a.member_url},
+              A{"send_policy", &a.send_policy},
+              A{"allowed_sender", &a.allowed_sender},
+              A{"alias_target", &a.alias_target},
+              A{"change_counter", &a.change_counter}}) {
     *x.value = at.get_string(x.key, *x.value);
   }
   if (a.id.empty()) at.error("id", "the immutable id attribute cannot be empty");
@@ -200,8 +223,8 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   at.finish();
 
   auto sync = s.child("sync");
-  o.sync_mode = sync.get_choice("mode", sync.present() ? o.sync_mode : "off",
-                                {"off", "persist", "poll"});
+  o.sync_mode =
+      sync.get_choice("mode", sync.present() ? o.sync_mode : "off", {"off", "persist", "poll"});
   o.sync_interval_s = static_cast<int>(sync.get_seconds("interval", o.sync_interval_s));
   o.full_compare_s = static_cast<int>(sync.get_seconds("full_compare_interval", o.full_compare_s));
   o.on_removed = sync.get_choice("on_removed", o.on_removed, {"disable", "delete"});

@@ -23,70 +23,70 @@ enum class Profile { openldap, activedirectory };
 // Attribute names of one profile; every one can be overridden in [directory.ldap.attributes].
 // An empty name means "not mapped".
 struct AttributeMap {
-  std::string id;               // entryUUID | objectGUID
-  bool id_is_guid = false;      // objectGUID: 16 bytes, AD byte order
-  std::string login;            // uid | sAMAccountName
-  std::string login_alt;        // (none) | userPrincipalName
-  std::string mail;             // mail
-  std::string alternate;        // mailAlternateAddress | proxyAddresses
+  std::string id;                   // entryUUID | objectGUID
+  bool id_is_guid = false;          // objectGUID: 16 bytes, AD byte order
+  std::string login;                // uid | sAMAccountName
+  std::string login_alt;            // (none) | userPrincipalName
+  std::string mail;                 // mail
+  std::string alternate;            // mailAlternateAddress | proxyAddresses
   bool alternate_is_proxy = false;  // "SMTP:primary" / "smtp:secondary" values (AD)
-  std::string display_name;     // cn | displayName
-  std::string status;           // mailAccountStatus (active|disabled|deleted)
+  std::string display_name;         // cn | displayName
+  std::string status;               // mailAccountStatus (active|disabled|deleted)
   bool ad_account_control = false;  // userAccountControl bit 2 + accountExpires (AD)
-  std::string quota_bytes;      // mailQuotaBytes
-  std::string quota_messages;   // mailQuotaMessages
-  std::string forward;          // mailForwardingAddress
-  std::string delivery_option;  // mailDeliveryOption ("forwardonly" drops the local copy)
-  std::string send_as;          // mailSendAsAddress
-  std::string group_mail;       // mail
-  std::string member;           // member
-  std::string unique_member;    // uniqueMember (groupOfUniqueNames)
-  std::string member_url;       // memberURL (dynamic groups)
-  std::string send_policy;      // mailGroupSendPolicy (anyone|domain|members|moderators)
-  std::string allowed_sender;   // mailGroupAllowedSender
-  std::string alias_target;     // mailForwardingAddress (mailroomAlias entries)
-  std::string change_counter;   // uSNChanged (AD polling)
+  std::string quota_bytes;          // mailQuotaBytes
+  std::string quota_messages;       // mailQuotaMessages
+  std::string forward;              // mailForwardingAddress
+  std::string delivery_option;      // mailDeliveryOption ("forwardonly" drops the local copy)
+  std::string send_as;              // mailSendAsAddress
+  std::string group_mail;           // mail
+  std::string member;               // member
+  std::string unique_member;        // uniqueMember (groupOfUniqueNames)
+  std::string member_url;           // memberURL (dynamic groups)
+  std::string send_policy;          // mailGroupSendPolicy (anyone|domain|members|moderators)
+  std::string allowed_sender;       // mailGroupAllowedSender
+  std::string alias_target;         // mailForwardingAddress (mailroomAlias entries)
+  std::string change_counter;       // uSNChanged (AD polling)
 };
 
 struct LdapOptions {
   Profile profile = Profile::openldap;
-  std::vector<std::string> uris;          // preference order; the first is the preferred server
+  std::vector<std::string> uris;  // preference order; the first is the preferred server
   TlsMode tls = TlsMode::none;
-  std::string ca_file;                    // CA bundle for StartTLS/LDAPS
-  bool tls_verify = true;                 // false only for tests; logs a warning
-  std::string bind_dn;                    // service bind; empty = anonymous
-  std::string bind_password;              // from bind_password or bind_password_file
+  std::string ca_file;        // CA bundle for StartTLS/LDAPS
+  bool tls_verify = true;     // false only for tests; logs a warning
+  std::string bind_dn;        // service bind; empty = anonymous
+  std::string bind_password;  // from bind_password or bind_password_file
   std::string base_dn;
-  std::string user_base;                  // default base_dn
-  std::string group_base;                 // default base_dn
-  std::vector<std::string> domains;       // local domains; default: dc= parts of base_dn
-  std::string user_class_filter;          // all users (sync)
-  std::string account_filter;             // by address
-  std::string login_filter;               // by login
-  std::string group_filter;               // by group address
-  std::string group_class_filter;         // all groups (sync)
-  std::string alias_filter;               // by alias address; empty = no alias entries
-  std::string alias_class_filter;         // all aliases (sync)
+  std::string user_base;             // default base_dn
+  std::string group_base;            // default base_dn
+  std::vector<std::string> domains;  // local domains; default: dc= parts of base_dn
+  std::string user_class_filter;     // all users (sync)
+  std::string account_filter;        // by address
+  std::string login_filter;          // by login
+  std::string group_filter;          // by group address
+  std::string group_class_filter;    // all groups (sync)
+  std::string alias_filter;          // by alias address; empty = no alias entries
+  std::string alias_class_filter;    // all aliases (sync)
   AttributeMap attrs;
   NestedGroups nested_groups = NestedGroups::member;
-  int pool_size = 4;                      // service connections
-  int bind_pool_size = 4;                 // connections used for user binds
-  int connect_timeout_s = 5;              // LDAP_OPT_NETWORK_TIMEOUT
-  int op_timeout_s = 10;                  // LDAP_OPT_TIMEOUT + client-side result wait
-  int time_limit_s = 10;                  // search timelimit sent to the server
-  int size_limit = 10000;                 // entries per search (group members)
-  int page_size = 500;                    // RFC 2696 paged results
-  int retry_down_s = 10;                  // a failed server is skipped this long
-  int fail_back_s = 60;                   // connections to a non-preferred server live this long
+  int pool_size = 4;          // service connections
+  int bind_pool_size = 4;     // connections used for user binds
+  int connect_timeout_s = 5;  // LDAP_OPT_NETWORK_TIMEOUT
+  int op_timeout_s = 10;      // LDAP_OPT_TIMEOUT + client-side result wait
+  int time_limit_s = 10;      // search timelimit sent to the server
+  int size_limit = 10000;     // entries per search (group members)
+  int page_size = 500;        // RFC 2696 paged results
+  int retry_down_s = 10;      // a failed server is skipped this long
+  int fail_back_s = 60;       // connections to a non-preferred server live this long
   bool follow_referrals = false;
   int max_group_members = 10000;
   // Sync into the local replica ([directory.ldap.sync]).
-  std::string sync_mode = "off";          // off | persist (RFC 4533) | poll (AD uSNChanged)
-  int sync_interval_s = 30;               // poll period / persist reconnect delay
-  int full_compare_s = 3600;              // poll: full compare for deletions
-  std::string on_removed = "disable";     // disable | delete
-  int64_t old_address_grace_s = 0;        // old primary address kept as an alias (0 = not)
-  std::string lookup = "live";            // live (ask LDAP) | replica (ask directory.db)
+  std::string sync_mode = "off";       // off | persist (RFC 4533) | poll (AD uSNChanged)
+  int sync_interval_s = 30;            // poll period / persist reconnect delay
+  int full_compare_s = 3600;           // poll: full compare for deletions
+  std::string on_removed = "disable";  // disable | delete
+  int64_t old_address_grace_s = 0;     // old primary address kept as an alias (0 = not)
+  std::string lookup = "live";         // live (ask LDAP) | replica (ask directory.db)
 };
 
 // Parses [directory.ldap]. Errors are reported through section.error(); defaults are kept.

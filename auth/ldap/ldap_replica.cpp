@@ -59,8 +59,7 @@ core::Result<std::shared_ptr<Directory>> open_replica_directory(std::shared_ptr<
   if (!had_data) {
     // An empty replica would answer "no such user" (550): wait for the first refresh.
     int wait_ms = 1000 * std::max(30, live->client()->options().op_timeout_s * 6);
-    if (!s->wait_ready(wait_ms))
-      MR_LOG_WARN("event=ldap_replica_not_ready waited_ms={}", wait_ms);
+    if (!s->wait_ready(wait_ms)) MR_LOG_WARN("event=ldap_replica_not_ready waited_ms={}", wait_ms);
   }
   return std::shared_ptr<Directory>(
       std::make_shared<ReplicaDirectory>(*local, std::move(live), std::move(s)));

@@ -35,9 +35,9 @@ struct sqlite3;
 namespace mailroom::auth {
 
 struct LocalDirectoryOptions {
-  std::string path;              // the SQLite file; created (with its directory) if missing
-  int busy_timeout_ms = 5000;    // how long a writer waits for another process's lock
-  bool create = true;            // false: fail with not_found if the file does not exist
+  std::string path;            // the SQLite file; created (with its directory) if missing
+  int busy_timeout_ms = 5000;  // how long a writer waits for another process's lock
+  bool create = true;          // false: fail with not_found if the file does not exist
 };
 
 // Where an account / alias / group came from. Sync only touches rows of its own source, so a
@@ -60,7 +60,7 @@ struct AccountRecord {
   Account account;
   std::string scram_secret;  // may be empty
   std::string source = kSourceLocal;
-  int64_t created_at = 0;    // unix seconds
+  int64_t created_at = 0;  // unix seconds
   int64_t updated_at = 0;
 };
 
@@ -145,7 +145,8 @@ class LocalDirectory : public Directory {
   Result<std::string> get_sync_state(const std::string& key);
   Status set_sync_state(const std::string& key, const std::string& value);
   // Keys starting with `prefix` whose value is not empty ("" means cleared), ordered by key.
-  Result<std::vector<std::pair<std::string, std::string>>> list_sync_state(const std::string& prefix);
+  Result<std::vector<std::pair<std::string, std::string>>> list_sync_state(
+      const std::string& prefix);
 
   // Runs `body` inside one write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK when body
   // returns an error). The other methods may be called from body on the same thread; they do
@@ -159,7 +160,7 @@ class LocalDirectory : public Directory {
   Result<std::vector<Alias>> list_aliases(const std::string& domain = {});
 
   // --- groups ---
-  Status add_group(const Group& group);  // already_exists if the group exists
+  Status add_group(const Group& group);     // already_exists if the group exists
   Status update_group(const Group& group);  // replaces name, policy, senders and members
   Status remove_group(const std::string& address);
   Status add_group_member(const std::string& group, const std::string& member);

@@ -30,7 +30,8 @@ Status check_domain(LocalDirectory& dir, Domain& d) {
     auto t = normalize_domain(d.alias_of);
     if (!t) return t.status();
     d.alias_of = *t;
-    if (d.alias_of == d.name) return core::invalid_argument("domain " + d.name + " cannot alias itself");
+    if (d.alias_of == d.name)
+      return core::invalid_argument("domain " + d.name + " cannot alias itself");
     auto target = dir.find_domain(d.alias_of);
     if (!target) {
       return target.code() == Code::not_found
@@ -103,7 +104,8 @@ Status LocalDirectory::change_domain(const Domain& domain) {
       if (!q) return q.status();
       q->bind(1, d.name);
       if (q->step(&st) && q->integer(0) > 0) {
-        return core::invalid_argument("domain " + d.name + " has alias domains; it must stay local");
+        return core::invalid_argument("domain " + d.name +
+                                      " has alias domains; it must stay local");
       }
       if (!st) return st;
     }
@@ -140,16 +142,15 @@ Status LocalDirectory::remove_domain(const std::string& name, bool force) {
       int64_t count = q->step(&st) ? q->integer(0) : 0;
       if (!st) return st;
       if (count > 0 && !force) {
-        return core::invalid_argument("domain " + *n + " still has " + std::to_string(count) +
-                                      " " + u[0] + " (use --force to remove them too)");
+        return core::invalid_argument("domain " + *n + " still has " + std::to_string(count) + " " +
+                                      u[0] + " (use --force to remove them too)");
       }
     }
-    for (const char* sql : {"DELETE FROM group_members WHERE member LIKE '%@' || ?1",
-                            "DELETE FROM accounts WHERE domain = ?1",
-                            "DELETE FROM aliases WHERE domain = ?1",
-                            "DELETE FROM mail_groups WHERE domain = ?1",
-                            "DELETE FROM domains WHERE alias_of = ?1",
-                            "DELETE FROM domains WHERE name = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM group_members WHERE member LIKE '%@' || ?1",
+          "DELETE FROM accounts WHERE domain = ?1", "DELETE FROM aliases WHERE domain = ?1",
+          "DELETE FROM mail_groups WHERE domain = ?1", "DELETE FROM domains WHERE alias_of = ?1",
+          "DELETE FROM domains WHERE name = ?1"}) {
       auto q = impl_->db.prepare(sql);
       if (!q) return q.status();
       st = q->bind(1, *n).run();
@@ -198,7 +199,8 @@ Result<Alias> normalized_alias(const Alias& in) {
   a.address = *n;
   auto t = normalize_addresses(in.targets, "alias target");
   if (!t) return t.status();
-  if (t->empty()) return core::invalid_argument("alias " + a.address + " needs at least one target");
+  if (t->empty())
+    return core::invalid_argument("alias " + a.address + " needs at least one target");
   a.targets = *t;
   return a;
 }
@@ -267,8 +269,10 @@ Result<std::vector<Alias>> LocalDirectory::list_aliases(const std::string& domai
   std::vector<Alias> out;
   for (const auto& n : names) {
     auto a = find_alias(n);
-    if (a) out.push_back(std::move(*a));
-    else if (a.code() != Code::not_found) return a.status();
+    if (a)
+      out.push_back(std::move(*a));
+    else if (a.code() != Code::not_found)
+      return a.status();
   }
   return out;
 }
@@ -287,7 +291,8 @@ Result<UpsertResult> LocalDirectory::upsert_alias(const Alias& alias, const std:
         "VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(address) DO UPDATE SET source = ?3, "
         "updated_at = ?4");
     if (!q) return q.status();
-    auto s = q->bind(1, a->address).bind(2, domain_of(a->address)).bind(3, source).bind(4, now()).run();
+    auto s =
+        q->bind(1, a->address).bind(2, domain_of(a->address)).bind(3, source).bind(4, now()).run();
     if (!s) return s;
     return write_alias_targets(impl_->db, *a);
   });
@@ -352,8 +357,9 @@ Status write_group(sqlite::Db& db, const Group& g, const std::string& source, bo
       "INSERT INTO mail_groups(address, domain, display_name, send_policy, allowed_senders, "
       "source, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
   if (!insert_only) {
-    sql += " ON CONFLICT(address) DO UPDATE SET display_name = ?3, send_policy = ?4, "
-           "allowed_senders = ?5, source = ?6, updated_at = ?7";
+    sql +=
+        " ON CONFLICT(address) DO UPDATE SET display_name = ?3, send_policy = ?4, "
+        "allowed_senders = ?5, source = ?6, updated_at = ?7";
   }
   auto q = db.prepare(sql);
   if (!q) return q.status();
@@ -435,8 +441,8 @@ Status LocalDirectory::remove_group_member(const std::string& group, const std::
   return impl_->write([&]() -> Status {
     auto g = find_group(group);
     if (!g) return g.status();
-    auto q = impl_->db.prepare(
-        "DELETE FROM group_members WHERE group_address = ?1 AND member = ?2");
+    auto q =
+        impl_->db.prepare("DELETE FROM group_members WHERE group_address = ?1 AND member = ?2");
     if (!q) return q.status();
     auto st = q->bind(1, g->address).bind(2, *m).run();
     if (!st) return st;
@@ -462,8 +468,10 @@ Result<std::vector<Group>> LocalDirectory::list_groups(const std::string& domain
   std::vector<Group> out;
   for (const auto& n : names) {
     auto g = find_group(n);
-    if (g) out.push_back(std::move(*g));
-    else if (g.code() != Code::not_found) return g.status();
+    if (g)
+      out.push_back(std::move(*g));
+    else if (g.code() != Code::not_found)
+      return g.status();
   }
   return out;
 }

@@ -283,11 +283,16 @@ std::optional<Scheme> parse_scheme(std::string_view name) {
 
 const char* scheme_name(Scheme scheme) {
   switch (scheme) {
-    case Scheme::argon2id: return "ARGON2ID";
-    case Scheme::sha512_crypt: return "SHA512-CRYPT";
-    case Scheme::crypt: return "CRYPT";
-    case Scheme::ssha512: return "SSHA512";
-    case Scheme::ssha: return "SSHA";
+    case Scheme::argon2id:
+      return "ARGON2ID";
+    case Scheme::sha512_crypt:
+      return "SHA512-CRYPT";
+    case Scheme::crypt:
+      return "CRYPT";
+    case Scheme::ssha512:
+      return "SSHA512";
+    case Scheme::ssha:
+      return "SSHA";
   }
   return "?";
 }
@@ -321,21 +326,23 @@ core::Result<std::string> hash(std::string_view password, Scheme scheme) {
     case Scheme::argon2id: {
       std::string salt = random_bytes(kArgonSalt);
       if (salt.empty()) return core::internal_error("RAND_bytes failed");
-      size_t len = argon2_encodedlen(kArgonT, kArgonM, kArgonP, kArgonSalt, kArgonHash,
-                                     Argon2_id);
+      size_t len = argon2_encodedlen(kArgonT, kArgonM, kArgonP, kArgonSalt, kArgonHash, Argon2_id);
       std::vector<char> enc(len + 1);
-      int rc = argon2id_hash_encoded(kArgonT, kArgonM, kArgonP, password.data(),
-                                     password.size(), salt.data(), salt.size(), kArgonHash,
-                                     enc.data(), enc.size());
+      int rc = argon2id_hash_encoded(kArgonT, kArgonM, kArgonP, password.data(), password.size(),
+                                     salt.data(), salt.size(), kArgonHash, enc.data(), enc.size());
       if (rc != ARGON2_OK) {
         return core::internal_error(std::string("argon2id: ") + argon2_error_message(rc));
       }
       return std::string("{ARGON2ID}") + enc.data();
     }
-    case Scheme::sha512_crypt: return hash_crypt(password, "$6$", "SHA512-CRYPT");
-    case Scheme::crypt: return hash_crypt(password, nullptr, "CRYPT");  // libcrypt's default
-    case Scheme::ssha512: return hash_salted(password, EVP_sha512(), "{SSHA512}");
-    case Scheme::ssha: return hash_salted(password, EVP_sha1(), "{SSHA}");
+    case Scheme::sha512_crypt:
+      return hash_crypt(password, "$6$", "SHA512-CRYPT");
+    case Scheme::crypt:
+      return hash_crypt(password, nullptr, "CRYPT");  // libcrypt's default
+    case Scheme::ssha512:
+      return hash_salted(password, EVP_sha512(), "{SSHA512}");
+    case Scheme::ssha:
+      return hash_salted(password, EVP_sha1(), "{SSHA}");
   }
   return core::internal_error("unknown scheme");
 }
@@ -355,8 +362,7 @@ core::Result<std::string> scram_sha256_secret_with_salt(std::string_view passwor
   unsigned char salted[32];
   if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
                         reinterpret_cast<const unsigned char*>(salt.data()),
-                        static_cast<int>(salt.size()), iterations, EVP_sha256(), 32,
-                        salted) != 1) {
+                        static_cast<int>(salt.size()), iterations, EVP_sha256(), 32, salted) != 1) {
     return core::internal_error("PBKDF2 failed");
   }
   unsigned char client_key[32], server_key[32], stored_key[32];

@@ -31,9 +31,11 @@ void mutex_free(void* m) { delete static_cast<std::mutex*>(m); }
 
 int log_cb(void*, int level, const char* message) {
   if (level <= SASL_LOG_ERR) {
-    MR_LOG_WARN("event=auth.sasl_log level={} message={}", level, core::quote(message ? message : ""));
+    MR_LOG_WARN("event=auth.sasl_log level={} message={}", level,
+                core::quote(message ? message : ""));
   } else {
-    MR_LOG_DEBUG("event=auth.sasl_log level={} message={}", level, core::quote(message ? message : ""));
+    MR_LOG_DEBUG("event=auth.sasl_log level={} message={}", level,
+                 core::quote(message ? message : ""));
   }
   return SASL_OK;
 }
@@ -42,10 +44,14 @@ int log_cb(void*, int level, const char* message) {
 // fallback password store (a failed check must not consult sasldb).
 int getopt_cb(void*, const char*, const char* option, const char** result, unsigned* len) {
   const char* value = nullptr;
-  if (std::strcmp(option, "mech_list") == 0) value = "PLAIN LOGIN";
-  else if (std::strcmp(option, "pwcheck_method") == 0) value = "auxprop";
-  else if (std::strcmp(option, "auxprop_plugin") == 0) value = "mailroom-none";
-  else if (std::strcmp(option, "log_level") == 0) value = "1";
+  if (std::strcmp(option, "mech_list") == 0)
+    value = "PLAIN LOGIN";
+  else if (std::strcmp(option, "pwcheck_method") == 0)
+    value = "auxprop";
+  else if (std::strcmp(option, "auxprop_plugin") == 0)
+    value = "mailroom-none";
+  else if (std::strcmp(option, "log_level") == 0)
+    value = "1";
   if (!value) return SASL_FAIL;
   *result = value;
   if (len) *len = static_cast<unsigned>(std::strlen(value));
@@ -127,8 +133,7 @@ class SaslExchange : public Exchange {
 class SaslAuthenticator : public Authenticator,
                           public std::enable_shared_from_this<SaslAuthenticator> {
  public:
-  SaslAuthenticator(std::shared_ptr<Resolver> resolver, AuthOptions options,
-                    Throttle::Clock clock)
+  SaslAuthenticator(std::shared_ptr<Resolver> resolver, AuthOptions options, Throttle::Clock clock)
       : resolver_(std::move(resolver)),
         options_(std::move(options)),
         throttle_(options_.throttle, std::move(clock)) {
@@ -155,9 +160,8 @@ class SaslAuthenticator : public Authenticator,
     return cyrus_ok_ && cyrus_mechanisms_.count(m) > 0;
   }
   bool offered(const std::string& m) const {
-    return available(m) &&
-           std::find(options_.mechanisms.begin(), options_.mechanisms.end(), m) !=
-               options_.mechanisms.end();
+    return available(m) && std::find(options_.mechanisms.begin(), options_.mechanisms.end(), m) !=
+                               options_.mechanisms.end();
   }
 
   std::unique_ptr<Exchange> start(std::string_view mechanism, const ClientInfo& client) override {
@@ -189,7 +193,8 @@ class SaslAuthenticator : public Authenticator,
     v.user = login;
     std::string key = core::ascii_lower(login);
     if (throttle_.ip_blocked(c.remote_ip)) {
-      return deny(v, AuthOutcome::throttled, Throttle::verdict_reason(Throttle::Verdict::ip_locked));
+      return deny(v, AuthOutcome::throttled,
+                  Throttle::verdict_reason(Throttle::Verdict::ip_locked));
     }
     auto acc = resolver_->find_login(login);
     if (!acc) {
@@ -237,8 +242,10 @@ class SaslAuthenticator : public Authenticator,
         "reason={}",
         core::quote(c.session_id), core::quote(c.protocol), core::quote(c.remote_ip),
         core::quote(mech), core::quote(user), auth_outcome_name(outcome), core::quote(reason));
-    if (outcome == AuthOutcome::success) MR_LOG_INFO("{}", line);
-    else MR_LOG_WARN("{}", line);
+    if (outcome == AuthOutcome::success)
+      MR_LOG_INFO("{}", line);
+    else
+      MR_LOG_WARN("{}", line);
   }
 
   Throttle& throttle() { return throttle_; }
@@ -263,8 +270,8 @@ class SaslAuthenticator : public Authenticator,
 
   void discover_cyrus_mechanisms() {
     sasl_conn_t* conn = nullptr;
-    if (sasl_server_new(options_.sasl_service.c_str(), nullptr, nullptr, nullptr, nullptr,
-                        nullptr, 0, &conn) != SASL_OK) {
+    if (sasl_server_new(options_.sasl_service.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr,
+                        0, &conn) != SASL_OK) {
       cyrus_ok_ = false;
       return;
     }
@@ -311,8 +318,8 @@ SaslExchange::SaslExchange(std::shared_ptr<SaslAuthenticator> auth, std::string 
 int SaslExchange::checkpass_cb(sasl_conn_t*, void* ctx, const char* user, const char* pass,
                                unsigned passlen, propctx*) {
   auto* self = static_cast<SaslExchange*>(ctx);
-  self->verdict_ = self->auth_->verify(user ? user : "", std::string(pass ? pass : "", passlen),
-                                       self->client_);
+  self->verdict_ =
+      self->auth_->verify(user ? user : "", std::string(pass ? pass : "", passlen), self->client_);
   return self->verdict_.outcome == AuthOutcome::success ? SASL_OK : SASL_BADAUTH;
 }
 
@@ -331,8 +338,8 @@ int SaslExchange::authorize_cb(sasl_conn_t* conn, void*, const char* requested, 
                                propctx*) {
   // RFC 4616 section 2: an authorization identity other than the authenticated one is a
   // proxy login, which we do not offer.
-  if (rlen == 0 || core::iequals(std::string_view(requested, rlen),
-                                 std::string_view(identity, alen))) {
+  if (rlen == 0 ||
+      core::iequals(std::string_view(requested, rlen), std::string_view(identity, alen))) {
     return SASL_OK;
   }
   sasl_seterror(conn, SASL_NOLOG, "authorization identity differs");
@@ -367,7 +374,8 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
   }
   if (!started_) {
     started_ = true;
-    if (!auth_->offered(mechanism_)) return finish(AuthOutcome::bad_mechanism, "mechanism not offered");
+    if (!auth_->offered(mechanism_))
+      return finish(AuthOutcome::bad_mechanism, "mechanism not offered");
     if (is_plaintext_mechanism(mechanism_) && !auth_->plaintext_allowed(client_)) {
       return finish(AuthOutcome::encryption_required, "plain-text mechanism on a clear connection");
     }
@@ -410,9 +418,11 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
     return finish(verdict_.outcome, verdict_.reason);
   }
   if (verdict_.set) {
-    return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
+    return finish(AuthOutcome::failed,
+                  std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
   }
-  if (rc == SASL_BADPROT || rc == SASL_BADPARAM) return finish(AuthOutcome::malformed, "malformed response");
+  if (rc == SASL_BADPROT || rc == SASL_BADPARAM)
+    return finish(AuthOutcome::malformed, "malformed response");
   return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
 }
 
@@ -444,10 +454,12 @@ AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
     return finish(verdict_.outcome, verdict_.reason);
   }
   if (verdict_.set) {
-    return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
+    return finish(AuthOutcome::failed,
+                  std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
   }
   if (rc == SASL_NOMECH) return finish(AuthOutcome::bad_mechanism, "mechanism not available");
-  if (rc == SASL_BADPROT || rc == SASL_BADPARAM) return finish(AuthOutcome::malformed, "malformed response");
+  if (rc == SASL_BADPROT || rc == SASL_BADPARAM)
+    return finish(AuthOutcome::malformed, "malformed response");
   return finish(AuthOutcome::failed, std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
 }
 

@@ -37,9 +37,12 @@ std::optional<std::string> decode_saslname(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == ',') return std::nullopt;
     if (s[i] == '=') {
-      if (s.substr(i, 3) == "=2C") out += ',';
-      else if (s.substr(i, 3) == "=3D") out += '=';
-      else return std::nullopt;
+      if (s.substr(i, 3) == "=2C")
+        out += ',';
+      else if (s.substr(i, 3) == "=3D")
+        out += '=';
+      else
+        return std::nullopt;
       i += 2;
     } else {
       out += s[i];
@@ -151,10 +154,12 @@ AuthStep ScramServer::client_first(std::string_view msg) {
   }
   client_first_bare_ = std::string(msg.substr(second + 1));
   auto attrs = attributes(client_first_bare_);
-  if (attrs.size() < 2 || attrs[0].first != 'n' || attrs[1].first != 'r' || attrs[1].second.empty()) {
+  if (attrs.size() < 2 || attrs[0].first != 'n' || attrs[1].first != 'r' ||
+      attrs[1].second.empty()) {
     return fail(AuthOutcome::malformed, "bad client-first-message");
   }
-  if (attrs.size() > 2 && attrs[2].first == 'm') return fail(AuthOutcome::malformed, "unsupported extension");
+  if (attrs.size() > 2 && attrs[2].first == 'm')
+    return fail(AuthOutcome::malformed, "unsupported extension");
   auto user = decode_saslname(attrs[0].second);
   if (!user || user->empty()) return fail(AuthOutcome::malformed, "bad username");
   user_ = *user;
@@ -169,8 +174,7 @@ AuthStep ScramServer::client_first(std::string_view msg) {
   if (!acc && acc.code() != Code::not_found) {
     return fail(AuthOutcome::unavailable, "directory: " + acc.status().to_string());
   }
-  if (auto t = throttle_.check(throttle_key_, client_.remote_ip);
-      t != Throttle::Verdict::allowed) {
+  if (auto t = throttle_.check(throttle_key_, client_.remote_ip); t != Throttle::Verdict::allowed) {
     return fail(AuthOutcome::throttled, Throttle::verdict_reason(t));
   }
   if (!acc) {
@@ -194,8 +198,8 @@ AuthStep ScramServer::client_first(std::string_view msg) {
   if (fake_) {
     // Deterministic per user so repeated probes see the same salt.
     secret.iterations = 4096;
-    secret.salt = hmac256(installation_key_, "scram-fake-salt\n" + core::ascii_lower(user_))
-                      .substr(0, 16);
+    secret.salt =
+        hmac256(installation_key_, "scram-fake-salt\n" + core::ascii_lower(user_)).substr(0, 16);
   }
   stored_key_ = secret.stored_key;
   server_key_ = secret.server_key;
@@ -229,7 +233,8 @@ AuthStep ScramServer::client_final(std::string_view msg) {
   std::string auth_message = client_first_bare_ + "," + server_first_ + "," + without_proof;
   std::string client_signature = hmac256(stored_key_, auth_message);
   std::string client_key(32, '\0');
-  for (size_t i = 0; i < 32; ++i) client_key[i] = static_cast<char>((*proof)[i] ^ client_signature[i]);
+  for (size_t i = 0; i < 32; ++i)
+    client_key[i] = static_cast<char>((*proof)[i] ^ client_signature[i]);
   if (!password::constant_time_equal(sha256(client_key), stored_key_)) {
     throttle_.record_failure(throttle_key_, client_.remote_ip);
     return fail(AuthOutcome::failed, "wrong password");

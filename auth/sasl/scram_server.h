@@ -60,7 +60,7 @@ class ScramServer {
   std::string nonce_;
   std::string stored_key_;
   std::string server_key_;
-  bool fake_ = false;            // unknown user or no secret: fail at the end
+  bool fake_ = false;  // unknown user or no secret: fail at the end
   std::string fake_reason_;
   Principal principal_;
   AccountStatus status_ = AccountStatus::active;

@@ -5,9 +5,7 @@
 namespace mailroom::auth::sql {
 
 namespace {
-bool is_name_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -64,9 +62,9 @@ core::Result<CompiledSql> compile_named_sql(const std::string& sql,
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? ":" : ", :") + a;
-        return core::invalid_argument("unknown parameter :" + name +
-                                      (list.empty() ? " (this query takes none)"
-                                                    : " (this query takes " + list + ")"));
+        return core::invalid_argument(
+            "unknown parameter :" + name +
+            (list.empty() ? " (this query takes none)" : " (this query takes " + list + ")"));
       }
       out.params.push_back(std::move(name));
       out.text += '?';

@@ -14,8 +14,8 @@
 namespace mailroom::auth::sql {
 
 struct CompiledSql {
-  std::string text;                  // the query with every ":name" replaced by '?'
-  std::vector<std::string> params;   // the name of each '?' in order (may repeat)
+  std::string text;                 // the query with every ":name" replaced by '?'
+  std::vector<std::string> params;  // the name of each '?' in order (may repeat)
 };
 
 // Rewrites `sql`. ":name" is a parameter when ':' is followed by a letter or '_' and it is not

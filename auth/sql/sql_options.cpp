@@ -10,9 +10,9 @@ namespace mailroom::auth::sql {
 namespace {
 const std::vector<std::string> kAddressParams = {"address", "local", "domain"};
 const std::vector<std::string> kAccountColumns = {
-    "login",          "display_name",   "password_hash",     "status",
-    "quota_bytes",    "quota_messages", "forward_to",        "forward_keep_copy",
-    "send_as",        "other_addresses", "scram_secret"};
+    "login",       "display_name",    "password_hash", "status",
+    "quota_bytes", "quota_messages",  "forward_to",    "forward_keep_copy",
+    "send_as",     "other_addresses", "scram_secret"};
 
 const std::vector<std::string> kListColumns = [] {
   auto v = kAccountColumns;
@@ -28,30 +28,37 @@ const std::array<QuerySpec, kQueryCount>& specs() {
       {"find_account_by_login", {"login", "local", "domain"}, {"id", "address"}, kAccountColumns},
       {"find_account_by_id", {"id"}, {"id", "address"}, kAccountColumns},
       {"find_alias", kAddressParams, {"targets"}, {"address"}},
-      {"find_group", kAddressParams, {"address"},
+      {"find_group",
+       kAddressParams,
+       {"address"},
        {"display_name", "members", "send_policy", "allowed_senders"}},
       {"scram_secret", {"id", "login", "address"}, {"scram_secret"}, {}},
       {"list_accounts", {}, {"id", "address"}, kListColumns},
       {"list_changed_accounts", {"since"}, {"id", "address", "changed_at"}, kListColumns},
       {"list_aliases", {}, {"address", "targets"}, {}},
-      {"list_groups", {}, {"address"}, {"display_name", "members", "send_policy", "allowed_senders"}},
+      {"list_groups",
+       {},
+       {"address"},
+       {"display_name", "members", "send_policy", "allowed_senders"}},
   }};
   return s;
 }
 
 // The account columns of the shipped schema; WHERE clauses differ per lookup.
-#define MR_ACCOUNT_COLUMNS                                                                    \
-  "SELECT a.id, a.login, a.address, a.display_name, a.password_hash, a.status, "             \
-  "a.quota_bytes, a.quota_messages, a.forward_keep_copy, "                                    \
-  "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "                   \
-  "WHERE x.account_id = a.id AND x.kind = 'other') AS other_addresses, "                      \
-  "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "                   \
-  "WHERE x.account_id = a.id AND x.kind = 'forward') AS forward_to, "                         \
-  "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "                   \
+#define MR_ACCOUNT_COLUMNS                                                       \
+  "SELECT a.id, a.login, a.address, a.display_name, a.password_hash, a.status, " \
+  "a.quota_bytes, a.quota_messages, a.forward_keep_copy, "                       \
+  "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "      \
+  "WHERE x.account_id = a.id AND x.kind = 'other') AS other_addresses, "         \
+  "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "      \
+  "WHERE x.account_id = a.id AND x.kind = 'forward') AS forward_to, "            \
+  "(SELECT GROUP_CONCAT(x.address SEPARATOR ',') FROM account_addresses x "      \
   "WHERE x.account_id = a.id AND x.kind = 'send_as') AS send_as "
 #define MR_ACCOUNT_SELECT MR_ACCOUNT_COLUMNS "FROM accounts a "
-#define MR_LIST_SELECT \
-  MR_ACCOUNT_COLUMNS ", a.scram_secret, DATE_FORMAT(a.changed_at, '%Y-%m-%d %H:%i:%s.%f') AS changed_at FROM accounts a "
+#define MR_LIST_SELECT                                                                      \
+  MR_ACCOUNT_COLUMNS                                                                        \
+  ", a.scram_secret, DATE_FORMAT(a.changed_at, '%Y-%m-%d %H:%i:%s.%f') AS changed_at FROM " \
+  "accounts a "
 
 const char* const kDefaults[kQueryCount] = {
     "SELECT name, kind, alias_of, catch_all FROM domains WHERE name = :domain",
@@ -60,7 +67,8 @@ const char* const kDefaults[kQueryCount] = {
     // account (bench/sql: 13 lookups/s at 100k accounts).
     MR_ACCOUNT_SELECT
     "JOIN (SELECT id FROM accounts WHERE address = :address UNION "
-    "SELECT o.account_id FROM account_addresses o WHERE o.address = :address AND o.kind = 'other') k "
+    "SELECT o.account_id FROM account_addresses o WHERE o.address = :address AND o.kind = 'other') "
+    "k "
     "ON a.id = k.id",
     MR_ACCOUNT_SELECT "WHERE a.login = :login",
     MR_ACCOUNT_SELECT "WHERE a.id = :id",
@@ -140,7 +148,8 @@ PoolOptions parse_pool_options(core::ConfigSection& section, const std::string& 
   p.user = section.get_string("user", default_user);
   p.password = section.get_string("password", "");
   if (auto file = section.get_optional_string("password_file")) {
-    if (section.has("password")) section.error("password_file", "set password or password_file, not both");
+    if (section.has("password"))
+      section.error("password_file", "set password or password_file, not both");
     p.password = read_secret_file(section, "password_file", *file);
   }
   p.pool_size = static_cast<size_t>(section.get_int("pool_size", 4, 1, 256));

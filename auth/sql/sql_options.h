@@ -36,10 +36,10 @@ enum class QueryKind {
 constexpr size_t kQueryCount = static_cast<size_t>(QueryKind::count);
 
 struct QuerySpec {
-  const char* key;                      // config key in [directory.sql.queries]
-  std::vector<std::string> params;      // named parameters it may use
-  std::vector<std::string> required;    // result columns it must return
-  std::vector<std::string> optional;    // result columns it may return
+  const char* key;                    // config key in [directory.sql.queries]
+  std::vector<std::string> params;    // named parameters it may use
+  std::vector<std::string> required;  // result columns it must return
+  std::vector<std::string> optional;  // result columns it may return
 };
 const QuerySpec& query_spec(QueryKind kind);
 
@@ -57,9 +57,9 @@ struct SqlDirectoryOptions {
   // sync keeps in step, so mail flows while MariaDB is down).
   std::string lookup = "live";
   // [directory.sql.sync]
-  std::string sync_mode = "off";   // off | poll
-  int64_t sync_interval_s = 30;    // poll period (changed_at > high-water mark)
-  int64_t full_compare_s = 3600;   // full pass: finds accounts deleted upstream
+  std::string sync_mode = "off";       // off | poll
+  int64_t sync_interval_s = 30;        // poll period (changed_at > high-water mark)
+  int64_t full_compare_s = 3600;       // full pass: finds accounts deleted upstream
   std::string on_removed = "disable";  // disable | delete (same policy as the LDAP sync)
   int64_t old_address_grace_s = 0;     // old primary address kept as an alias (0 = not)
 };

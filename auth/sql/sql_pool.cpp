@@ -1,8 +1,8 @@
 #include "auth/sql/sql_pool.h"
 
+#include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
-#include <errmsg.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -76,12 +76,12 @@ std::once_flag library_once;
 bool is_connection_error(unsigned err) {
   if (err >= 2000 && err < 3000) return true;  // client-side CR_* errors
   switch (err) {
-    case ER_SERVER_SHUTDOWN:       // 1053
-    case ER_CON_COUNT_ERROR:       // 1040 too many connections
-    case ER_UNKNOWN_COM_ERROR:     // 1047 Galera node not ready (WSREP has not yet prepared)
-    case ER_QUERY_INTERRUPTED:     // 1317
-    case ER_CONNECTION_KILLED:     // 1927
-    case 4031:                     // ER_NET_IDLE_TIMEOUT (client idle too long, 10.x+)
+    case ER_SERVER_SHUTDOWN:    // 1053
+    case ER_CON_COUNT_ERROR:    // 1040 too many connections
+    case ER_UNKNOWN_COM_ERROR:  // 1047 Galera node not ready (WSREP has not yet prepared)
+    case ER_QUERY_INTERRUPTED:  // 1317
+    case ER_CONNECTION_KILLED:  // 1927
+    case 4031:                  // ER_NET_IDLE_TIMEOUT (client idle too long, 10.x+)
       return true;
     default:
       return false;
@@ -120,9 +120,9 @@ struct SqlPool::Impl {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<std::unique_ptr<Connection>> idle;
-  size_t open = 0;                              // idle + in use + being opened
-  std::vector<Clock::time_point> down_until;    // per server
-  std::vector<uint64_t> epoch;                  // per server; bumped when a connection dies
+  size_t open = 0;                            // idle + in use + being opened
+  std::vector<Clock::time_point> down_until;  // per server
+  std::vector<uint64_t> epoch;                // per server; bumped when a connection dies
 
   // Opens a connection to one server and prepares every statement. On failure sets `problem`.
   std::unique_ptr<Connection> connect_one(size_t server, PoolProblem* problem,
@@ -225,8 +225,8 @@ struct SqlPool::Impl {
         *problem = p;  // the same SQL fails on every server of a cluster
         return nullptr;
       }
-      MR_LOG_WARN("event=sql_connect_failed server={} error={}", core::quote(options->servers[s].str()),
-                  core::quote(p.message));
+      MR_LOG_WARN("event=sql_connect_failed server={} error={}",
+                  core::quote(options->servers[s].str()), core::quote(p.message));
       {
         std::lock_guard lock(mu);
         down_until[s] = Clock::now() + options->retry_after;
@@ -254,8 +254,8 @@ struct SqlPool::Impl {
       while (!idle.empty()) {
         std::unique_ptr<Connection> c = std::move(idle.front());
         idle.pop_front();
-        bool stale = c->epoch != epoch[c->server] ||
-                     Clock::now() - c->born > options->max_connection_age;
+        bool stale =
+            c->epoch != epoch[c->server] || Clock::now() - c->born > options->max_connection_age;
         if (!stale) {
           *out = std::move(c);
           return true;
@@ -462,10 +462,10 @@ core::Result<SqlRows> SqlPool::with_connection(Attempt&& attempt) {
   for (size_t n = 0; n < attempts; ++n) {
     std::unique_ptr<Connection> c;
     if (!impl_->acquire(&c)) {
-      return core::unavailable("database busy",
-                               "all " + std::to_string(options_.pool_size) +
-                                   " SQL connections busy for " +
-                                   std::to_string(options_.pool_wait.count()) + "s");
+      return core::unavailable("database busy", "all " + std::to_string(options_.pool_size) +
+                                                    " SQL connections busy for " +
+                                                    std::to_string(options_.pool_wait.count()) +
+                                                    "s");
     }
     if (!c) {
       PoolProblem problem;
@@ -482,8 +482,7 @@ core::Result<SqlRows> SqlPool::with_connection(Attempt&& attempt) {
       impl_->release(std::move(c));
       return rows;
     }
-    last_error = options_.servers[c->server].str() + ": " + std::to_string(f.err) + " " +
-                 f.message;
+    last_error = options_.servers[c->server].str() + ": " + std::to_string(f.err) + " " + f.message;
     if (is_connection_error(f.err)) {
       MR_LOG_WARN("event=sql_connection_lost server={} error={}",
                   core::quote(options_.servers[c->server].str()), core::quote(f.message));

@@ -26,9 +26,9 @@
 namespace mailroom::auth::sql {
 
 struct ServerAddress {
-  std::string host;      // host name or IP; empty when `socket` is used
+  std::string host;  // host name or IP; empty when `socket` is used
   unsigned port = 3306;
-  std::string socket;    // unix socket path ("/run/mysqld/mysqld.sock")
+  std::string socket;  // unix socket path ("/run/mysqld/mysqld.sock")
   std::string str() const;
 };
 
@@ -44,11 +44,11 @@ struct PoolOptions {
   std::chrono::seconds connect_timeout{5};
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{10};
-  std::chrono::seconds pool_wait{10};         // how long a query waits for a free connection
-  std::chrono::seconds retry_after{30};       // a failed server is tried last for this long
+  std::chrono::seconds pool_wait{10};            // how long a query waits for a free connection
+  std::chrono::seconds retry_after{30};          // a failed server is tried last for this long
   std::chrono::seconds max_connection_age{600};  // recycle, so traffic fails back
-  bool tls = false;                           // require TLS to the server
-  std::string tls_ca;                         // CA file; with tls, the certificate is verified
+  bool tls = false;                              // require TLS to the server
+  std::string tls_ca;                            // CA file; with tls, the certificate is verified
   std::string charset = "utf8mb4";
 };
 
@@ -66,8 +66,8 @@ struct SqlRows {
 struct PoolProblem {
   enum class Kind { none, unreachable, credentials, database, statement };
   Kind kind = Kind::none;
-  size_t statement = 0;    // for Kind::statement: which one
-  std::string message;     // the server's words, for the admin
+  size_t statement = 0;  // for Kind::statement: which one
+  std::string message;   // the server's words, for the admin
 };
 
 class SqlPool {

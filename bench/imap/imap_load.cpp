@@ -15,6 +15,12 @@
 //     Opens --count connections (split over --procs processes, each under its own fd limit,
 //     from 127.0.0.1..127.0.0.<sources>), each LOGIN, SELECT INBOX, IDLE; then prints the RSS
 //     delta of the server's whole process tree per connection (one JSON line).
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,17 +31,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -145,7 +144,8 @@ TreeStats tree_stats(int root) {
     // fields[0] is field 3 (state); utime..cstime are fields 14..17.
     if (fields.size() > 14)
       t.cpu_s += (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str()) +
-                  std::atof(fields[13].c_str()) + std::atof(fields[14].c_str())) / hz;
+                  std::atof(fields[13].c_str()) + std::atof(fields[14].c_str())) /
+                 hz;
   }
   return t;
 }
@@ -161,8 +161,10 @@ double self_cpu() {
 class Conn {
  public:
   Conn(asio::any_io_executor ex, ssl::context* tls) {
-    if (tls) tls_.emplace(ex, *tls);
-    else plain_.emplace(ex);
+    if (tls)
+      tls_.emplace(ex, *tls);
+    else
+      plain_.emplace(ex);
   }
   tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
 
@@ -182,8 +184,10 @@ class Conn {
   }
 
   awaitable<void> write(const std::string& data) {
-    if (tls_) co_await asio::async_write(*tls_, asio::buffer(data), use_awaitable);
-    else co_await asio::async_write(*plain_, asio::buffer(data), use_awaitable);
+    if (tls_)
+      co_await asio::async_write(*tls_, asio::buffer(data), use_awaitable);
+    else
+      co_await asio::async_write(*plain_, asio::buffer(data), use_awaitable);
   }
 
   awaitable<void> read_line(std::string& line) {
@@ -278,8 +282,10 @@ class Conn {
     size_t old = buf_.size();
     buf_.resize(old + 16384);
     size_t n = 0;
-    if (tls_) n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
-    else n = co_await plain_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
+    if (tls_)
+      n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
+    else
+      n = co_await plain_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
     buf_.resize(old + n);
   }
 
@@ -308,9 +314,9 @@ struct Counters {
 };
 
 // The 13 steps of a mixed session; their mean latency is reported to show where time goes.
-constexpr const char* kSteps[] = {"connect", "login", "select", "append", "noop",
-                                  "fetch_headers", "fetch_bodies", "search", "store",
-                                  "store_silent", "uid_store", "uid_expunge", "idle", "logout"};
+constexpr const char* kSteps[] = {
+    "connect", "login", "select",       "append",    "noop",        "fetch_headers", "fetch_bodies",
+    "search",  "store", "store_silent", "uid_store", "uid_expunge", "idle",          "logout"};
 constexpr int kStepCount = sizeof(kSteps) / sizeof(kSteps[0]);
 
 struct StepTimes {
@@ -578,20 +584,34 @@ Args parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) throw std::runtime_error("missing value for " + k);
     std::string v = argv[++i];
-    if (k == "--host") a.host = v;
-    else if (k == "--port") a.port = std::stoi(v);
-    else if (k == "--users") a.users = std::stoi(v);
-    else if (k == "--user-fmt") a.user_fmt = v;
-    else if (k == "--password") a.password = v;
-    else if (k == "--clients") a.clients = std::stoi(v);
-    else if (k == "--seconds") a.seconds = std::stod(v);
-    else if (k == "--threads") a.threads = std::stoi(v);
-    else if (k == "--pid") a.pid = std::stoi(v);
-    else if (k == "--count") a.count = std::stoi(v);
-    else if (k == "--procs") a.procs = std::stoi(v);
-    else if (k == "--sources") a.sources = std::stoi(v);
-    else if (k == "--hold") a.hold = std::stod(v);
-    else throw std::runtime_error("unknown option " + k);
+    if (k == "--host")
+      a.host = v;
+    else if (k == "--port")
+      a.port = std::stoi(v);
+    else if (k == "--users")
+      a.users = std::stoi(v);
+    else if (k == "--user-fmt")
+      a.user_fmt = v;
+    else if (k == "--password")
+      a.password = v;
+    else if (k == "--clients")
+      a.clients = std::stoi(v);
+    else if (k == "--seconds")
+      a.seconds = std::stod(v);
+    else if (k == "--threads")
+      a.threads = std::stoi(v);
+    else if (k == "--pid")
+      a.pid = std::stoi(v);
+    else if (k == "--count")
+      a.count = std::stoi(v);
+    else if (k == "--procs")
+      a.procs = std::stoi(v);
+    else if (k == "--sources")
+      a.sources = std::stoi(v);
+    else if (k == "--hold")
+      a.hold = std::stod(v);
+    else
+      throw std::runtime_error("unknown option " + k);
   }
   if (a.port <= 0) throw std::runtime_error("--port is required");
   return a;

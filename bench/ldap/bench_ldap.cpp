@@ -30,7 +30,9 @@ long peak_rss_kb() {
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss;
 }
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,10 +52,16 @@ int main(int argc, char** argv) {
     int rounds = argc > 4 ? std::atoi(argv[4]) : 10;
     auto t0 = Clock::now();
     auto d = auth::open_ldap_directory(section, data_dir);  // lookup = replica, persist
-    if (!d) { std::cerr << d.status().to_string() << "\n"; return 2; }
+    if (!d) {
+      std::cerr << d.status().to_string() << "\n";
+      return 2;
+    }
     std::cout << "replica_ready_seconds=" << since(t0) << "\n";
     auto acc = (*d)->find_account_by_login("u0000001");
-    if (!acc) { std::cerr << "u0000001: " << acc.status().to_string() << "\n"; return 2; }
+    if (!acc) {
+      std::cerr << "u0000001: " << acc.status().to_string() << "\n";
+      return 2;
+    }
     const char* uri = std::getenv("LDAP_URI");
     std::vector<double> lat;
     for (int i = 0; i < rounds; ++i) {
@@ -61,9 +69,13 @@ int main(int argc, char** argv) {
       std::string cmd = std::string("ldapmodify -x -H ") + uri +
                         " -D cn=admin,dc=example,dc=com -w secret >/dev/null <<'E'\n"
                         "dn: uid=u0000001,ou=people,dc=example,dc=com\nchangetype: modify\n"
-                        "replace: cn\ncn: " + name + "\nE\n";
+                        "replace: cn\ncn: " +
+                        name + "\nE\n";
       auto m0 = Clock::now();
-      if (std::system(cmd.c_str()) != 0) { std::cerr << "ldapmodify failed\n"; return 2; }
+      if (std::system(cmd.c_str()) != 0) {
+        std::cerr << "ldapmodify failed\n";
+        return 2;
+      }
       double modify_s = since(m0);
       for (int k = 0; k < 20000; ++k) {
         auto a = (*d)->find_account_by_id(acc->id);
@@ -71,28 +83,40 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       lat.push_back(since(m0));
-      std::cout << "round=" << i << " modify_seconds=" << modify_s << " visible_seconds=" << lat.back() << "\n";
+      std::cout << "round=" << i << " modify_seconds=" << modify_s
+                << " visible_seconds=" << lat.back() << "\n";
     }
     std::sort(lat.begin(), lat.end());
-    std::cout << "propagation_median_seconds=" << lat[lat.size() / 2] << " max=" << lat.back() << "\n";
+    std::cout << "propagation_median_seconds=" << lat[lat.size() / 2] << " max=" << lat.back()
+              << "\n";
     return 0;
   }
 
   auto options = auth::ldap::parse_ldap_options(section);
-  if (!errors.empty()) { std::cerr << errors.messages().front() << "\n"; return 2; }
+  if (!errors.empty()) {
+    std::cerr << errors.messages().front() << "\n";
+    return 2;
+  }
   auto client = std::make_shared<auth::ldap::LdapClient>(options);
 
   if (mode == "sync") {
     auth::LocalDirectoryOptions lo;
     lo.path = data_dir + "/directory.db";
     auto local = auth::LocalDirectory::open(lo);
-    if (!local) { std::cerr << local.status().to_string() << "\n"; return 2; }
+    if (!local) {
+      std::cerr << local.status().to_string() << "\n";
+      return 2;
+    }
     auth::sync::LdapSync sync(std::make_shared<auth::LdapDirectory>(client), *local);
     auto t0 = Clock::now();
     auto r = sync.full_sync();
-    if (!r) { std::cerr << r.status().to_string() << "\n"; return 2; }
-    std::cout << "full_sync_seconds=" << since(t0) << " seen=" << r->seen << " created=" << r->created
-              << " errors=" << r->errors << " peak_rss_mb=" << peak_rss_kb() / 1024 << "\n";
+    if (!r) {
+      std::cerr << r.status().to_string() << "\n";
+      return 2;
+    }
+    std::cout << "full_sync_seconds=" << since(t0) << " seen=" << r->seen
+              << " created=" << r->created << " errors=" << r->errors
+              << " peak_rss_mb=" << peak_rss_kb() / 1024 << "\n";
     auto t1 = Clock::now();
     auto again = sync.full_sync();
     if (again)

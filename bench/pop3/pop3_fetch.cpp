@@ -129,11 +129,16 @@ int main(int argc, char** argv) {
   std::string user, password;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--port") port = std::atoi(argv[i + 1]);
-    else if (k == "--host") host = argv[i + 1];
-    else if (k == "--user") user = argv[i + 1];
-    else if (k == "--password") password = argv[i + 1];
-    else if (k == "--expect") expect = std::atol(argv[i + 1]);
+    if (k == "--port")
+      port = std::atoi(argv[i + 1]);
+    else if (k == "--host")
+      host = argv[i + 1];
+    else if (k == "--user")
+      user = argv[i + 1];
+    else if (k == "--password")
+      password = argv[i + 1];
+    else if (k == "--expect")
+      expect = std::atol(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -105,18 +105,24 @@ int main(int argc, char** argv) {
   auto& d = **dir;
   if (accounts > 0) {
     std::atomic<uint64_t> fail{0};
-    double rps = per_second(threads, seconds, [&](std::mt19937_64& rng) {
-      long i = static_cast<long>(rng() % static_cast<uint64_t>(accounts));
-      return d.find_account_by_address("user" + std::to_string(i) + "@example.com").is_ok();
-    }, &fail);
-    std::printf("resolutions/s %.0f (threads=%d pool=%d accounts=%ld failures=%lu)\n", rps,
-                threads, threads, accounts, static_cast<unsigned long>(fail.load()));
+    double rps = per_second(
+        threads, seconds,
+        [&](std::mt19937_64& rng) {
+          long i = static_cast<long>(rng() % static_cast<uint64_t>(accounts));
+          return d.find_account_by_address("user" + std::to_string(i) + "@example.com").is_ok();
+        },
+        &fail);
+    std::printf("resolutions/s %.0f (threads=%d pool=%d accounts=%ld failures=%lu)\n", rps, threads,
+                threads, accounts, static_cast<unsigned long>(fail.load()));
     fail = 0;
-    double lps = per_second(threads, seconds, [&](std::mt19937_64& rng) {
-      long i = static_cast<long>(rng() % static_cast<uint64_t>(accounts));
-      auto a = d.find_account_by_login("user" + std::to_string(i));
-      return a && d.check_password(*a, "pw" + std::to_string(i)) == auth::PasswordCheck::ok;
-    }, &fail);
+    double lps = per_second(
+        threads, seconds,
+        [&](std::mt19937_64& rng) {
+          long i = static_cast<long>(rng() % static_cast<uint64_t>(accounts));
+          auto a = d.find_account_by_login("user" + std::to_string(i));
+          return a && d.check_password(*a, "pw" + std::to_string(i)) == auth::PasswordCheck::ok;
+        },
+        &fail);
     std::printf("logins/s %.0f (threads=%d, {SSHA512} hashes, failures=%lu)\n", lps, threads,
                 static_cast<unsigned long>(fail.load()));
   }
@@ -138,13 +144,15 @@ int main(int argc, char** argv) {
     latency("by recipient", runs, [&](int) {
       queue::DeliveryQuery q;
       long n = pick();
-      q.recipient = "user" + std::to_string(n % 100000) + "@d" + std::to_string(n % 1000) + ".example";
+      q.recipient =
+          "user" + std::to_string(n % 100000) + "@d" + std::to_string(n % 1000) + ".example";
       return l.query(q).is_ok();
     });
     latency("by sender", runs, [&](int) {
       queue::DeliveryQuery q;
       long n = pick();
-      q.envelope_sender = "s" + std::to_string(n % 50000) + "@partner" + std::to_string(n % 200) + ".example";
+      q.envelope_sender =
+          "s" + std::to_string(n % 50000) + "@partner" + std::to_string(n % 200) + ".example";
       return l.query(q).is_ok();
     });
     latency("by message-id", runs, [&](int) {
@@ -180,7 +188,8 @@ int main(int argc, char** argv) {
     latency("recipient + time range", runs, [&](int) {
       queue::DeliveryQuery q;
       long n = pick();
-      q.recipient = "user" + std::to_string(n % 100000) + "@d" + std::to_string(n % 1000) + ".example";
+      q.recipient =
+          "user" + std::to_string(n % 100000) + "@d" + std::to_string(n % 1000) + ".example";
       q.since = 1700000000;
       q.until = 1700000000 + log_rows / 2;
       return l.query(q).is_ok();

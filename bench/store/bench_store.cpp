@@ -32,9 +32,8 @@ std::string bench_dir() {
 std::string sample_message(size_t body_bytes, int n) {
   std::string m =
       "From: Alice <alice@example.com>\r\nTo: bob@example.com\r\nSubject: benchmark message " +
-      std::to_string(n) +
-      "\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <" + std::to_string(n) +
-      "@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+      std::to_string(n) + "\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <" +
+      std::to_string(n) + "@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
   while (m.size() < body_bytes) m += "The quick brown fox jumps over the lazy dog.\r\n";
   return m;
 }
@@ -153,7 +152,8 @@ uint64_t disk_usage(const fs::path& p, bool allocated) {
     struct stat st;
     if (::lstat(e.path().c_str(), &st) != 0) continue;
     if (S_ISREG(st.st_mode))
-      total += allocated ? static_cast<uint64_t>(st.st_blocks) * 512 : static_cast<uint64_t>(st.st_size);
+      total +=
+          allocated ? static_cast<uint64_t>(st.st_blocks) * 512 : static_cast<uint64_t>(st.st_size);
   }
   return total;
 }
@@ -185,7 +185,11 @@ void BM_StoreOverheadPerMessage(benchmark::State& state) {
     fs::remove_all(dir);
   }
 }
-BENCHMARK(BM_StoreOverheadPerMessage)->Arg(4096)->Arg(40000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StoreOverheadPerMessage)
+    ->Arg(4096)
+    ->Arg(40000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -17,13 +17,20 @@ std::string line_of(const toml::node* node) {
 
 const char* type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    default: return "date/time";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::table:
+      return "table";
+    default:
+      return "date/time";
   }
 }
 }  // namespace
@@ -47,9 +54,7 @@ void ConfigSection::error(const std::string& key, const std::string& message) {
   errors_->add(where(key) + ": " + message);
 }
 
-bool ConfigSection::has(const std::string& key) {
-  return table_ && tbl(table_)->contains(key);
-}
+bool ConfigSection::has(const std::string& key) { return table_ && tbl(table_)->contains(key); }
 
 std::optional<std::string> ConfigSection::get_optional_string(const std::string& key) {
   read_.insert(key);
@@ -110,8 +115,8 @@ std::vector<std::string> ConfigSection::get_strings(const std::string& key,
   std::vector<std::string> out;
   for (const auto& el : *arr) {
     if (!el.is_string()) {
-      error(key, std::string("expected an array of strings, found an element of type ") +
-                     type_name(el));
+      error(key,
+            std::string("expected an array of strings, found an element of type ") + type_name(el));
       return def;
     }
     out.push_back(*el.value<std::string>());
@@ -192,9 +197,8 @@ int64_t ConfigSection::get_seconds(const std::string& key, int64_t def) {
   if (!n) return def;
   if (n->is_integer() && *n->value<int64_t>() >= 0) return *n->value<int64_t>();
   uint64_t out = 0;
-  if (n->is_string() &&
-      parse_scaled(*n->value<std::string>(), {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}},
-                   &out)) {
+  if (n->is_string() && parse_scaled(*n->value<std::string>(),
+                                     {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}}, &out)) {
     return static_cast<int64_t>(out);
   }
   error(key, "expected a duration such as 30, \"30s\", \"5m\", \"2h\" or \"7d\"");

@@ -48,8 +48,7 @@ class ConfigSection {
   int64_t get_int(const std::string& key, int64_t def, int64_t min = INT64_MIN,
                   int64_t max = INT64_MAX);
   bool get_bool(const std::string& key, bool def);
-  std::vector<std::string> get_strings(const std::string& key,
-                                       const std::vector<std::string>& def);
+  std::vector<std::string> get_strings(const std::string& key, const std::vector<std::string>& def);
   // A string that must be one of `choices`.
   std::string get_choice(const std::string& key, const std::string& def,
                          const std::vector<std::string>& choices);
@@ -87,8 +86,7 @@ class ConfigDocument {
   // Parses `file`; on failure adds an error naming file and line and root() is empty.
   static std::unique_ptr<ConfigDocument> load_file(const std::string& file, ConfigErrors* errors);
   static std::unique_ptr<ConfigDocument> load_string(const std::string& text,
-                                                     const std::string& name,
-                                                     ConfigErrors* errors);
+                                                     const std::string& name, ConfigErrors* errors);
   ConfigSection root();
 
  private:

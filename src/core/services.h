@@ -16,7 +16,7 @@ class MailStore;
 namespace mailroom::queue {
 class Queue;
 class DeliveryLog;
-}
+}  // namespace mailroom::queue
 namespace mailroom::net {
 class WorkerPool;
 }
@@ -27,7 +27,7 @@ class Blocklist;
 namespace mailroom::core {
 
 struct Services {
-  std::string hostname;   // our name in greetings and Received: headers
+  std::string hostname;  // our name in greetings and Received: headers
   std::string data_dir;
   std::shared_ptr<auth::Directory> directory;
   std::shared_ptr<auth::Resolver> resolver;
@@ -37,7 +37,7 @@ struct Services {
   std::shared_ptr<queue::DeliveryLog> delivery_log;
   // The administrator's IP and sender block lists, applied by every listener.
   std::shared_ptr<filter::Blocklist> blocklist;
-  net::WorkerPool* workers = nullptr;         // = worker_pool.get()
+  net::WorkerPool* workers = nullptr;  // = worker_pool.get()
   std::shared_ptr<net::WorkerPool> worker_pool;
 };
 

@@ -247,30 +247,29 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
   import->add_option("--file", o->file, "address<TAB>{SCHEME}hash[<TAB>name[<TAB>quota]] per line")
       ->required();
   import->add_flag("--create-domains", o->create_domains, "Add missing domains");
-  import->callback([&ctx, ec, o] { run(ctx, ec, [&](LocalDirectory& d) { return import_users(ctx, d, *o);
-});
-}  // namespace mailroom::ctl
-);
+  import->callback([&ctx, ec, o] {
+    run(ctx, ec, [&](LocalDirectory& d) { return import_users(ctx, d, *o); });
+  }  // namespace mailroom::ctl
+  );
 
-// password hash: reads the password from stdin (never from the command line).
-auto* pw = app.add_subcommand("password", "Password utilities") -> require_subcommand(1);
-auto* hash = pw->add_subcommand("hash", "Hash a password read from stdin");
-hash->add_option("--scheme", o->scheme, "ARGON2ID (default), SHA512-CRYPT, CRYPT, SSHA512, SSHA");
-hash->callback([&ctx, ec, o] {
-  std::string line;
-  std::getline(std::cin, line);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  auto h = service::hash_password(line, o->scheme, true);
-  std::string text = h ? h->hash : "";
-  std::string secret = h ? h->scram_secret : "";
-  *ec = done(ctx, h.status(), text, json::object{{"hash", text}, {"scram_secret", secret}});
-});
+  // password hash: reads the password from stdin (never from the command line).
+  auto* pw = app.add_subcommand("password", "Password utilities")->require_subcommand(1);
+  auto* hash = pw->add_subcommand("hash", "Hash a password read from stdin");
+  hash->add_option("--scheme", o->scheme, "ARGON2ID (default), SHA512-CRYPT, CRYPT, SSHA512, SSHA");
+  hash->callback([&ctx, ec, o] {
+    std::string line;
+    std::getline(std::cin, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto h = service::hash_password(line, o->scheme, true);
+    std::string text = h ? h->hash : "";
+    std::string secret = h ? h->scram_secret : "";
+    *ec = done(ctx, h.status(), text, json::object{{"hash", text}, {"scram_secret", secret}});
+  });
 
-auto* conflicts =
-    app.add_subcommand("conflicts", "Addresses that are both an account and an alias or group");
-conflicts->callback([&ctx, ec] {
-  run(ctx, ec, [&](LocalDirectory& d) { return list_conflicts(ctx, d); });
-});
+  auto* conflicts =
+      app.add_subcommand("conflicts", "Addresses that are both an account and an alias or group");
+  conflicts->callback(
+      [&ctx, ec] { run(ctx, ec, [&](LocalDirectory& d) { return list_conflicts(ctx, d); }); });
 }
 
 }  // namespace mailroom::ctl

@@ -1,9 +1,9 @@
 // mailroomctl: administration of the directory, mailboxes, queue and block lists, for humans
 // and scripts (--json). Safe to run while mailroomd runs: both use the same SQLite files in
 // WAL mode and mailroomctl never starts delivery. Exit codes: 0 ok, 1 user error, 2 system error.
-#include <CLI/CLI.hpp>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 
@@ -15,8 +15,7 @@ using namespace mailroom;
 
 namespace {
 
-core::Services* open_from_config(ctl::Context& ctx,
-                                 std::unique_ptr<server::LoadedConfig>& holder) {
+core::Services* open_from_config(ctl::Context& ctx, std::unique_ptr<server::LoadedConfig>& holder) {
   core::ConfigErrors errors;
   holder = server::load_config(ctx.config_path, &errors);
   if (!holder) {

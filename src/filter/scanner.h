@@ -18,12 +18,12 @@ enum class VerdictKind { accept, reject, folder, tempfail };
 
 struct Verdict {
   VerdictKind kind = VerdictKind::accept;
-  std::string folder;   // for VerdictKind::folder
-  std::string reason;   // for logs and the delivery log (client-safe)
+  std::string folder;  // for VerdictKind::folder
+  std::string reason;  // for logs and the delivery log (client-safe)
 };
 
 struct ScanInput {
-  std::string_view message;       // complete message, CRLF
+  std::string_view message;  // complete message, CRLF
   std::string envelope_sender;
   std::string recipient_address;  // final address
   std::string account_id;         // mailbox owner

@@ -10,8 +10,8 @@ constexpr uint8_t kAny = static_cast<uint8_t>(State::not_authenticated) |
                          static_cast<uint8_t>(State::authenticated) |
                          static_cast<uint8_t>(State::selected);
 constexpr uint8_t kNotAuth = static_cast<uint8_t>(State::not_authenticated);
-constexpr uint8_t kAuth = static_cast<uint8_t>(State::authenticated) |
-                          static_cast<uint8_t>(State::selected);
+constexpr uint8_t kAuth =
+    static_cast<uint8_t>(State::authenticated) | static_cast<uint8_t>(State::selected);
 constexpr uint8_t kSelected = static_cast<uint8_t>(State::selected);
 constexpr uint8_t kAuthOnly = static_cast<uint8_t>(State::authenticated);
 
@@ -20,13 +20,13 @@ const CommandSpec kCommands[] = {
     {"CAPABILITY", kAny, cmd_capability},
     {"NOOP", kAny, cmd_noop},
     {"LOGOUT", kAny, cmd_logout},
-    {"ID", kAny, cmd_id},                // RFC 2971
+    {"ID", kAny, cmd_id},  // RFC 2971
     // RFC 3501 6.2: not authenticated
     {"STARTTLS", kNotAuth, cmd_starttls},
     {"AUTHENTICATE", kNotAuth, cmd_authenticate},
     {"LOGIN", kNotAuth, cmd_login},
     // RFC 3501 6.3: authenticated
-    {"ENABLE", kAuthOnly, cmd_enable},   // RFC 5161 3.1: authenticated state only
+    {"ENABLE", kAuthOnly, cmd_enable},  // RFC 5161 3.1: authenticated state only
     {"SELECT", kAuth, cmd_select},
     {"EXAMINE", kAuth, cmd_select},
     {"CREATE", kAuth, cmd_create},
@@ -39,22 +39,22 @@ const CommandSpec kCommands[] = {
     {"NAMESPACE", kAuth, cmd_namespace},  // RFC 2342
     {"STATUS", kAuth, cmd_status},
     {"APPEND", kAuth, cmd_append},
-    {"IDLE", kAuth, cmd_idle},            // RFC 2177
-    {"GETQUOTA", kAuth, cmd_quota},       // RFC 9208
+    {"IDLE", kAuth, cmd_idle},       // RFC 2177
+    {"GETQUOTA", kAuth, cmd_quota},  // RFC 9208
     {"GETQUOTAROOT", kAuth, cmd_quota},
     {"SETQUOTA", kAuth, cmd_quota},
     // RFC 3501 6.4: selected
     {"CHECK", kSelected, cmd_check},
     {"CLOSE", kSelected, cmd_close},
-    {"UNSELECT", kSelected, cmd_close},   // RFC 3691
+    {"UNSELECT", kSelected, cmd_close},  // RFC 3691
     {"EXPUNGE", kSelected, cmd_expunge},
     {"SEARCH", kSelected, cmd_search},
-    {"SORT", kSelected, cmd_search},      // RFC 5256
+    {"SORT", kSelected, cmd_search},  // RFC 5256
     {"THREAD", kSelected, cmd_search},
     {"FETCH", kSelected, cmd_fetch},
     {"STORE", kSelected, cmd_store},
     {"COPY", kSelected, cmd_copy},
-    {"MOVE", kSelected, cmd_copy},        // RFC 6851
+    {"MOVE", kSelected, cmd_copy},  // RFC 6851
 };
 
 }  // namespace

@@ -17,7 +17,8 @@ asio::awaitable<void> run_session(net::Transport& c, core::Services& services,
 net::SessionHandler make_session_handler(core::Services& services, const Options& options) {
   auto shared = std::make_shared<Options>(options);
   // \Recent claims survive restarts (RFC 3501 2.3.2).
-  if (!services.data_dir.empty()) RecentTracker::instance().set_directory(services.data_dir + "/imap/recent");
+  if (!services.data_dir.empty())
+    RecentTracker::instance().set_directory(services.data_dir + "/imap/recent");
   net::SessionHandler h;
   h.run = [&services, shared](net::Transport& c) { return run_session(c, services, shared); };
   h.login_timeout = std::chrono::seconds(options.login_timeout_seconds);

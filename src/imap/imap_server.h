@@ -2,10 +2,10 @@
 // and a session handler for [[listener]] protocol = "imap" (tls = "none" | "starttls" |
 // "implicit").
 //
-// Extensions are advertised only when implemented: LITERAL+ (LITERAL- before login), SASL-IR, ID, ENABLE, IDLE,
-// UIDPLUS, MOVE, NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, CREATE-SPECIAL-USE,
+// Extensions are advertised only when implemented: LITERAL+ (LITERAL- before login), SASL-IR, ID,
+// ENABLE, IDLE, UIDPLUS, MOVE, NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, CREATE-SPECIAL-USE,
 // LIST-EXTENDED, LIST-STATUS, CONDSTORE, QRESYNC, QUOTA, ESEARCH, SORT, THREAD, STARTTLS and
-// LOGINDISABLED before TLS (see capability.cpp for the exact list).
+// LOGINDISABLED before TLS (see commands/any.cpp for the exact list).
 #pragma once
 
 #include <cstdint>
@@ -43,7 +43,8 @@ struct Options {
 };
 
 // Reads [imap]: autologout, login_timeout, max_line, max_literal, login_max_literal,
-// login_max_command, max_bad_commands, fetch_batch. Errors are collected in the section's ConfigErrors; defaults stay in place.
+// login_max_command, max_bad_commands, fetch_batch. Errors are collected in the section's
+// ConfigErrors; defaults stay in place.
 Options parse_options(core::ConfigSection& section);
 
 // The session handler for IMAP listeners. `services` must outlive every session.

@@ -72,7 +72,8 @@ void RecentTracker::save(const std::string& account_id, const Account& a) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& [name, b] : a) out << b.uid_validity << ' ' << b.claimed << ' ' << name << '\n';
+    for (const auto& [name, b] : a)
+      out << b.uid_validity << ' ' << b.claimed << ' ' << name << '\n';
     if (!out) return;  // best effort: memory stays right for this process
   }
   std::error_code ec;

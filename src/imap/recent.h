@@ -20,10 +20,9 @@ class RecentTracker {
   // Where claims survive restarts (created if missing); empty: memory only (unit tests).
   void set_directory(const std::string& dir);
   // Returns the highest UID claimed before in this mailbox incarnation and records `up_to`.
-  uint32_t claim(const std::string& account_id, const std::string& mailbox,
-                 uint32_t uid_validity, uint32_t up_to);
-  uint32_t peek(const std::string& account_id, const std::string& mailbox,
-                uint32_t uid_validity);
+  uint32_t claim(const std::string& account_id, const std::string& mailbox, uint32_t uid_validity,
+                 uint32_t up_to);
+  uint32_t peek(const std::string& account_id, const std::string& mailbox, uint32_t uid_validity);
   // Forgets everything in memory (tests: simulates a restart).
   void reset_memory();
 
@@ -32,8 +31,8 @@ class RecentTracker {
     uint32_t uid_validity = 0;
     uint32_t claimed = 0;
   };
-  using Account = std::map<std::string, Box>;  // mailbox (UTF-8) -> claim
-  Account& account(const std::string& account_id);  // loads from disk; mu_ held
+  using Account = std::map<std::string, Box>;                  // mailbox (UTF-8) -> claim
+  Account& account(const std::string& account_id);             // loads from disk; mu_ held
   void save(const std::string& account_id, const Account& a);  // mu_ held
 
   std::mutex mu_;

@@ -1,7 +1,5 @@
 #include "src/imap/session.h"
 
-#include "src/net/transport.h"
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -12,6 +10,7 @@
 #include "src/imap/proto/command_reader.h"
 #include "src/imap/proto/lexer.h"
 #include "src/imap/proto/utf7.h"
+#include "src/net/transport.h"
 
 namespace mailroom::imap {
 
@@ -140,13 +139,14 @@ void Session::select(MailboxView v) {
   auto sig = std::make_shared<IdleSignal>(executor_);
   std::weak_ptr<IdleSignal> weak = sig;
   auto ex = executor_;
-  auto handle = services.store->watch(
-      principal.account_id, view->name, [weak, ex](const store::ChangeEvent&) {
-        // Runs on any thread: only post to the session's executor (MailStore contract).
-        asio::post(ex, [weak] {
-          if (auto s = weak.lock()) s->notify();
-        });
-      });
+  auto handle = services.store->watch(principal.account_id, view->name,
+                                      [weak, ex](const store::ChangeEvent&) {
+                                        // Runs on any thread: only post to the session's executor
+                                        // (MailStore contract).
+                                        asio::post(ex, [weak] {
+                                          if (auto s = weak.lock()) s->notify();
+                                        });
+                                      });
   watch_ = std::make_unique<Selected>(Selected{std::move(sig), std::move(handle)});
 }
 
@@ -165,14 +165,15 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   // Nothing to report unless the store signalled a change (the watch posts to this strand
   // before the changing command's reply leaves, so a client that saw another session's
   // change and then sends a command is told about it) or expunges wait to be announced.
-  if (watch_ && !watch_->signal->changed &&
-      (view->pending_expunge.empty() || !allow_expunge))
+  if (watch_ && !watch_->signal->changed && (view->pending_expunge.empty() || !allow_expunge))
     co_return;
   if (watch_) watch_->signal->changed = false;
   std::string account = principal.account_id;
   std::string name = view->name;
   uint64_t since = view->highest_modseq;
-  auto fn1 = [this, &account, &name, since] { return services.store->changes_since(account, name, since); };
+  auto fn1 = [this, &account, &name, since] {
+    return services.store->changes_since(account, name, since);
+  };
   auto changes = co_await net::blocking(*services.workers, fn1);
   if (!changes.is_ok()) {
     if (watch_) watch_->signal->changed = true;  // ask again after the next command
@@ -228,10 +229,14 @@ std::optional<std::string> Session::resolve_set(const proto::SequenceSet& set, b
 asio::awaitable<Session::LineStatus> Session::read_client_line(std::string& line) {
   net::ReadStatus st = co_await conn.read_line(line, options.max_line);
   switch (st) {
-    case net::ReadStatus::ok: co_return LineStatus::ok;
-    case net::ReadStatus::too_long: co_return LineStatus::too_long;
-    case net::ReadStatus::timeout: co_return LineStatus::timeout;
-    default: co_return LineStatus::closed;
+    case net::ReadStatus::ok:
+      co_return LineStatus::ok;
+    case net::ReadStatus::too_long:
+      co_return LineStatus::too_long;
+    case net::ReadStatus::timeout:
+      co_return LineStatus::timeout;
+    default:
+      co_return LineStatus::closed;
   }
 }
 
@@ -239,7 +244,9 @@ namespace {
 
 std::string tag_of(std::string_view line) {
   size_t i = 0;
-  while (i < line.size() && ((proto::Lexer::is_atom_char(line[i]) || line[i] == ']') && line[i] != '+')) ++i;
+  while (i < line.size() &&
+         ((proto::Lexer::is_atom_char(line[i]) || line[i] == ']') && line[i] != '+'))
+    ++i;
   if (i == 0 || i >= line.size() || line[i] != ' ') return "*";
   return std::string(line.substr(0, i));
 }
@@ -248,8 +255,8 @@ bool allows_expunge(const proto::Command& cmd) {
   // RFC 3501 7.4.1: no EXPUNGE during FETCH, STORE, SEARCH (and SORT/THREAD, RFC 5256)
   // unless they are UID commands.
   if (cmd.uid) return true;
-  return cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH" &&
-         cmd.name != "SORT" && cmd.name != "THREAD";
+  return cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH" && cmd.name != "SORT" &&
+         cmd.name != "THREAD";
 }
 
 }  // namespace
@@ -262,7 +269,8 @@ asio::awaitable<bool> Session::execute(const proto::Command& cmd) {
   } else if (!(spec->states & static_cast<uint8_t>(state))) {
     if (state == State::not_authenticated)
       reply = Reply::bad("Command requires authentication");
-    else if (state == State::authenticated && (spec->states & static_cast<uint8_t>(State::selected)))
+    else if (state == State::authenticated &&
+             (spec->states & static_cast<uint8_t>(State::selected)))
       reply = Reply::bad("No mailbox selected");
     else
       reply = Reply::bad("Command not allowed in this state");
@@ -284,7 +292,9 @@ asio::awaitable<bool> Session::execute(const proto::Command& cmd) {
     current_uid = false;
   }
   if (reply.kind == Reply::Kind::bad) ++bad_commands_;
-  const char* word = reply.kind == Reply::Kind::ok ? "OK" : reply.kind == Reply::Kind::no ? "NO" : "BAD";
+  const char* word = reply.kind == Reply::Kind::ok   ? "OK"
+                     : reply.kind == Reply::Kind::no ? "NO"
+                                                     : "BAD";
   std::string line = cmd.tag + " " + word + " " + reply.text + "\r\n";
   if (!reply.sent) conn.queue(line);
   if (bad_commands_ >= options.max_bad_commands) {

@@ -6,7 +6,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,10 +30,10 @@ enum class State : uint8_t { not_authenticated = 1, authenticated = 2, selected 
 
 struct Reply {
   enum class Kind { ok, no, bad } kind = Kind::ok;
-  std::string text;        // may start with "[CODE] "
-  bool close = false;      // end the session after this reply (LOGOUT, failed STARTTLS)
-  bool no_sync = false;    // skip the mailbox sync (IDLE already synced)
-  bool sent = false;       // the tagged line was already sent by the handler (STARTTLS)
+  std::string text;      // may start with "[CODE] "
+  bool close = false;    // end the session after this reply (LOGOUT, failed STARTTLS)
+  bool no_sync = false;  // skip the mailbox sync (IDLE already synced)
+  bool sent = false;     // the tagged line was already sent by the handler (STARTTLS)
   static Reply ok(std::string t) { return {Kind::ok, std::move(t)}; }
   static Reply no(std::string t) { return {Kind::no, std::move(t)}; }
   static Reply bad(std::string t) { return {Kind::bad, std::move(t)}; }
@@ -66,7 +65,6 @@ class Session {
   void untagged(std::string_view line);
   void untagged_lines(const std::vector<std::string>& lines);
   asio::awaitable<bool> flush();
-
 
   // Connection access without pulling Asio's SSL headers into every command file.
   void queue(std::string_view data);

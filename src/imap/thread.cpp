@@ -29,10 +29,14 @@ size_t blob_at(std::string_view s, size_t p) {
 // subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":" ; length at `p`, 0 when none.
 size_t refwd_at(std::string_view s, size_t p) {
   size_t q = p;  // the subject is in i;unicode-casemap form: upper case
-  if (s.compare(q, 2, "RE") == 0) q += 2;
-  else if (s.compare(q, 3, "FWD") == 0) q += 3;
-  else if (s.compare(q, 2, "FW") == 0) q += 2;
-  else return 0;
+  if (s.compare(q, 2, "RE") == 0)
+    q += 2;
+  else if (s.compare(q, 3, "FWD") == 0)
+    q += 3;
+  else if (s.compare(q, 2, "FW") == 0)
+    q += 2;
+  else
+    return 0;
   while (q < s.size() && is_wsp(s[q])) ++q;
   q += blob_at(s, q);
   if (q >= s.size() || s[q] != ':') return 0;
@@ -321,7 +325,7 @@ std::string thread_references(const std::vector<ThreadItem>& items) {
   };
   std::unordered_map<std::string, int> table;
   std::unordered_map<int, bool> refwd;  // reply_or_forward of root messages
-  for (int r : roots) {  // (5B)
+  for (int r : roots) {                 // (5B)
     auto subj = thread_subject(r);
     if (!subj) continue;
     refwd[r] = subj->reply_or_forward;
@@ -335,7 +339,7 @@ std::string thread_references(const std::vector<ThreadItem>& items) {
     if (!t_dummy && (r_dummy || (refwd[t] && !subj->reply_or_forward))) it->second = r;
   }
   std::vector<int> merged_roots;
-  for (int r : roots) {  // (5C)
+  for (int r : roots) {                                   // (5C)
     if (nodes[r].parent >= 0 || nodes[r].dead) continue;  // merged into a later table entry
     auto subj = thread_subject(r);
     if (!subj) {
@@ -360,8 +364,10 @@ std::string thread_references(const std::vector<ThreadItem>& items) {
       int old = t;
       t = d;
       auto pos = std::find(merged_roots.begin(), merged_roots.end(), old);
-      if (pos != merged_roots.end()) *pos = d;
-      else merged_roots.push_back(d);
+      if (pos != merged_roots.end())
+        *pos = d;
+      else
+        merged_roots.push_back(d);
       link(d, old);
       link(d, r);
     }

@@ -312,7 +312,8 @@ std::vector<EnvelopeAddress> parse_address_list(std::string_view value) {
         // obs-route "@a,@b:" (RFC 5322 4.4) is IMAP's adl
         for (;;) {
           Token r = tok.next();
-          if (r.kind == Token::end || (r.kind == Token::special && (r.text == ":" || r.text == ">")))
+          if (r.kind == Token::end ||
+              (r.kind == Token::special && (r.text == ":" || r.text == ">")))
             break;
           route += r.text;
         }
@@ -320,7 +321,7 @@ std::vector<EnvelopeAddress> parse_address_list(std::string_view value) {
       for (;;) {
         Token p = tok.next();
         if (p.kind == Token::end || (p.kind == Token::special && p.text == ">")) break;
-        if (p.kind == Token::special && p.text == ":" ) {
+        if (p.kind == Token::special && p.text == ":") {
           for (const auto& x : parts) route += x.text;
           parts.clear();
           continue;
@@ -384,8 +385,7 @@ std::optional<std::pair<int64_t, int32_t>> parse_date_time(std::string_view valu
   char mon[4] = {0};
   int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
   char zone[16] = {0};
-  int n = std::sscanf(s.c_str(), " %d %3s %d %d:%d:%d %15s", &day, mon, &year, &hh, &mm, &ss,
-                      zone);
+  int n = std::sscanf(s.c_str(), " %d %3s %d %d:%d:%d %15s", &day, mon, &year, &hh, &mm, &ss, zone);
   if (n < 6) {
     ss = 0;
     n = std::sscanf(s.c_str(), " %d %3s %d %d:%d %15s", &day, mon, &year, &hh, &mm, zone);
@@ -396,22 +396,32 @@ std::optional<std::pair<int64_t, int32_t>> parse_date_time(std::string_view valu
     if (ascii_iequals(mon, kMonths[i])) month = i;
   }
   if (month < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
-  if (year < 50) year += 2000;
-  else if (year < 1000) year += 1900;
+  if (year < 50)
+    year += 2000;
+  else if (year < 1000)
+    year += 1900;
   int32_t tz = 0;
   std::string_view z(zone);
   if (!z.empty() && (z[0] == '+' || z[0] == '-') && z.size() >= 5) {
     int v = std::atoi(std::string(z.substr(1, 4)).c_str());
     tz = (v / 100) * 60 + v % 100;
     if (z[0] == '-') tz = -tz;
-  } else if (ascii_iequals(z, "EST")) tz = -300;
-  else if (ascii_iequals(z, "EDT")) tz = -240;
-  else if (ascii_iequals(z, "CST")) tz = -360;
-  else if (ascii_iequals(z, "CDT")) tz = -300;
-  else if (ascii_iequals(z, "MST")) tz = -420;
-  else if (ascii_iequals(z, "MDT")) tz = -360;
-  else if (ascii_iequals(z, "PST")) tz = -480;
-  else if (ascii_iequals(z, "PDT")) tz = -420;
+  } else if (ascii_iequals(z, "EST"))
+    tz = -300;
+  else if (ascii_iequals(z, "EDT"))
+    tz = -240;
+  else if (ascii_iequals(z, "CST"))
+    tz = -360;
+  else if (ascii_iequals(z, "CDT"))
+    tz = -300;
+  else if (ascii_iequals(z, "MST"))
+    tz = -420;
+  else if (ascii_iequals(z, "MDT"))
+    tz = -360;
+  else if (ascii_iequals(z, "PST"))
+    tz = -480;
+  else if (ascii_iequals(z, "PDT"))
+    tz = -420;
   std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = month;

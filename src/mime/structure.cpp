@@ -64,8 +64,8 @@ struct Walker {
       }
     }
     std::optional<std::string> boundary = ct.param("boundary");
-    bool multipart = ascii_iequals(ct.type, "multipart") && boundary && !boundary->empty() &&
-                     depth < kMaxDepth;
+    bool multipart =
+        ascii_iequals(ct.type, "multipart") && boundary && !boundary->empty() && depth < kMaxDepth;
     if (ascii_iequals(ct.type, "multipart") && !multipart) {
       ct = ContentType{"text", "plain", {{"charset", "us-ascii"}}};  // unusable multipart
     }
@@ -162,8 +162,8 @@ struct Walker {
     std::string fields_str = params_list(ct.params) + " " + field_nstring("Content-ID") + " " +
                              field_nstring("Content-Description") + " " + enc + " " +
                              std::to_string(node.body.size());
-    std::string head = "(" + imap_string(ct.type) + " " + imap_string(ct.subtype) + " " +
-                       fields_str;
+    std::string head =
+        "(" + imap_string(ct.type) + " " + imap_string(ct.subtype) + " " + fields_str;
     std::string_view body_text = msg.substr(node.body.begin, node.body.size());
     std::string mid_bs, mid_body;
     if (ascii_iequals(ct.type, "message") && ascii_iequals(ct.subtype, "rfc822") &&
@@ -183,8 +183,8 @@ struct Walker {
     }
     body = head + mid_body + ")";
     // body-ext-1part = body-fld-md5 SP body-fld-dsp SP body-fld-lang SP body-fld-loc
-    bs = head + mid_bs + " " + field_nstring("Content-MD5") + " " + disp() + " " + lang() +
-         " " + field_nstring("Content-Location") + ")";
+    bs = head + mid_bs + " " + field_nstring("Content-MD5") + " " + disp() + " " + lang() + " " +
+         field_nstring("Content-Location") + ")";
   }
 
   static std::string params_list(const std::vector<Param>& params) {
@@ -246,8 +246,7 @@ std::string build_envelope(const std::vector<Field>& fields) {
   // RFC 3501 7.4.2: sender and reply-to default to from.
   std::string from = address_list(fields, "From");
   std::string sender = find_field(fields, "Sender") ? address_list(fields, "Sender") : from;
-  std::string reply_to =
-      find_field(fields, "Reply-To") ? address_list(fields, "Reply-To") : from;
+  std::string reply_to = find_field(fields, "Reply-To") ? address_list(fields, "Reply-To") : from;
   if (sender == "NIL") sender = from;
   if (reply_to == "NIL") reply_to = from;
   return "(" + raw("Date") + " " + raw("Subject") + " " + from + " " + sender + " " + reply_to +
@@ -272,8 +271,10 @@ core::Result<Range> locate_section(const PartNode& root, const SectionRef& secti
     uint32_t n = section.parts[i];
     const PartNode* container = part;  // what number n counts in
     if (i > 0) {
-      if (part->kind == PartKind::message) container = &part->children[0];
-      else if (part->kind == PartKind::leaf) return core::not_found("no such part");
+      if (part->kind == PartKind::message)
+        container = &part->children[0];
+      else if (part->kind == PartKind::leaf)
+        return core::not_found("no such part");
     }
     if (container->kind == PartKind::multipart) {
       if (n == 0 || n > container->children.size()) return core::not_found("no such part");

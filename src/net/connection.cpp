@@ -482,7 +482,6 @@ asio::awaitable<bool> Connection::flush() {
   co_return ok;
 }
 
-
 asio::awaitable<bool> Connection::start_tls(std::chrono::seconds limit) {
   if (tls_active_ || !tls_context_ || closed_) co_return false;
   // RFC 3207 section 4.2 / RFC 2595 section 3.1: anything the client sent after the STARTTLS

@@ -1,8 +1,7 @@
 #include "src/net/listener.h"
 
-#include <boost/asio/co_spawn.hpp>
-
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -127,9 +126,7 @@ core::Status Listener::open() {
   return core::Status::ok();
 }
 
-void Listener::start() {
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
-}
+void Listener::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
 
 void Listener::stop_accepting() {
   asio::post(acceptor_.get_executor(), [this] {
@@ -179,8 +176,8 @@ void Listener::handle(tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), ec);
 
   auto tls = tls_ ? tls_->current() : nullptr;
-  auto connection = std::make_shared<Connection>(std::move(socket), std::move(tls), info,
-                                                 tracker_->control());
+  auto connection =
+      std::make_shared<Connection>(std::move(socket), std::move(tls), info, tracker_->control());
   connection->set_idle_timeout(config_.idle_timeout);
   connection->set_tls_handshake_timeout(config_.tls_handshake_timeout);
   if (handler_.login_timeout.count() > 0) {
@@ -208,8 +205,8 @@ void Listener::handle(tcp::socket socket) {
     return;
   }
   if (!tracker_->try_add(info.remote_ip, &why)) {
-    MR_LOG_WARN("event=connection.refused session={} listener={} ip={} reason={}",
-                info.session_id, config_.name, info.remote_ip,
+    MR_LOG_WARN("event=connection.refused session={} listener={} ip={} reason={}", info.session_id,
+                config_.name, info.remote_ip,
                 why == RejectReason::too_many_from_ip ? "too_many_from_ip"
                 : why == RejectReason::shutting_down  ? "shutting_down"
                                                       : "too_many_connections");
@@ -220,8 +217,7 @@ void Listener::handle(tcp::socket socket) {
   asio::co_spawn(executor, run_session(connection), asio::detached);
 }
 
-asio::awaitable<void> Listener::refuse(std::shared_ptr<Connection> connection,
-                                       RejectReason why) {
+asio::awaitable<void> Listener::refuse(std::shared_ptr<Connection> connection, RejectReason why) {
   // Kept free of temporaries inside co_await expressions: GCC 12 miscompiles some of them.
   // A refused connection is not counted against any limit, so it must not cost a TLS
   // handshake: on implicit-TLS ports it is closed without an answer.
@@ -245,8 +241,7 @@ asio::awaitable<void> Listener::run_session(std::shared_ptr<Connection> connecti
     if (config_.tls == TlsMode::implicit) {
       ok = co_await connection->start_tls(config_.tls_handshake_timeout);
       if (!ok) {
-        MR_LOG_INFO("event=tls.handshake_failed session={} ip={}", info.session_id,
-                    info.remote_ip);
+        MR_LOG_INFO("event=tls.handshake_failed session={} ip={}", info.session_id, info.remote_ip);
       }
     }
     if (ok) co_await handler_.run(*connection);
@@ -256,8 +251,8 @@ asio::awaitable<void> Listener::run_session(std::shared_ptr<Connection> connecti
                  core::quote(e.what()));
   }
   connection->close();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - started)
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
                 .count();
   MR_LOG_INFO("event=connection.close session={} duration_ms={}", info.session_id, ms);
   tracker_->untrack(connection.get());

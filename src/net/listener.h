@@ -11,7 +11,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -35,7 +34,7 @@ struct ListenerConfig {
   std::string name;
   std::string protocol;  // smtp | submission | lmtp | imap | pop3
   std::string address = "127.0.0.1";
-  uint16_t port = 0;     // 0: the kernel picks (tests)
+  uint16_t port = 0;  // 0: the kernel picks (tests)
   TlsMode tls = TlsMode::none;
   std::chrono::seconds idle_timeout{300};
   std::chrono::seconds tls_handshake_timeout{30};  // implicit TLS: the whole handshake
@@ -99,8 +98,7 @@ class Listener {
   boost::asio::awaitable<void> accept_loop();
   void handle(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> connection);
-  boost::asio::awaitable<void> refuse(std::shared_ptr<Connection> connection,
-                                      RejectReason why);
+  boost::asio::awaitable<void> refuse(std::shared_ptr<Connection> connection, RejectReason why);
 
   boost::asio::io_context& ioc_;
   ListenerConfig config_;

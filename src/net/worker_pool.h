@@ -1,5 +1,6 @@
 // A bounded pool of threads for blocking work (SQLite, LDAP, MariaDB, fsync, antivirus):
-// session coroutines `co_await pool.run(fn)` and resume on their own strand when fn returns.
+// session coroutines `co_await pool.run(fn)` and resume on their own executor (their I/O
+// thread) when fn returns.
 // Never run blocking calls on an I/O thread (STYLE.md example 10).
 //
 // run() is an Asio asynchronous operation built with async_initiate and plain completion
@@ -14,7 +15,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -62,14 +62,14 @@ class WorkerPool {
                 error = std::current_exception();
               }
               auto ex = boost::asio::get_associated_executor(handler);
-              boost::asio::dispatch(ex, [handler = std::move(handler), error,
-                                         result = std::move(result)]() mutable {
-                if (result) {
-                  std::move(handler)(error, std::move(*result));
-                } else {
-                  std::move(handler)(error, R{});
-                }
-              });
+              boost::asio::dispatch(
+                  ex, [handler = std::move(handler), error, result = std::move(result)]() mutable {
+                    if (result) {
+                      std::move(handler)(error, std::move(*result));
+                    } else {
+                      std::move(handler)(error, R{});
+                    }
+                  });
             });
           },
           boost::asio::use_awaitable, std::move(f));
@@ -93,8 +93,7 @@ class WorkerPool {
 // GCC 12 destroys prvalues passed by value to a coroutine twice (PR 99576) and mishandles
 // temporaries inside co_await expressions.
 template <class F>
-boost::asio::awaitable<std::invoke_result_t<std::decay_t<F>&>> blocking(WorkerPool& pool,
-                                                                       F&& f) {
+boost::asio::awaitable<std::invoke_result_t<std::decay_t<F>&>> blocking(WorkerPool& pool, F&& f) {
   using R = std::invoke_result_t<std::decay_t<F>&>;
   if constexpr (std::is_void_v<R>) {
     auto task = [fn = std::decay_t<F>(std::forward<F>(f))]() mutable { fn(); };

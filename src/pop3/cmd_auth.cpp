@@ -105,8 +105,8 @@ Awaitable Session::cmd_auth(const proto::Command& c) {
   if (c.args.size() == 2) initial_response = c.args[1];  // RFC 5034 4 ("=": empty)
   std::unique_ptr<auth::Exchange> exchange = authenticator.start(mechanism, ci);
   net::SaslFraming framing{"+ ", options_.max_auth_response};  // RFC 5034 4
-  net::SaslResult sasl = co_await net::run_sasl(transport_, *services_.workers, *exchange,
-                                                initial_response, framing);
+  net::SaslResult sasl =
+      co_await net::run_sasl(transport_, *services_.workers, *exchange, initial_response, framing);
   if (sasl.end == net::SaslEnd::bad_initial_response) {
     client_error("Malformed initial response (not base64)");
     co_return;

@@ -6,7 +6,6 @@
 // message: a store that cannot record gets -ERR. Messages come from the read-ahead
 // (read_ahead.h) when the client downloads in order, else from one worker-pool read.
 #include <boost/asio/this_coro.hpp>
-
 #include <ctime>
 
 #include "src/core/log.h"

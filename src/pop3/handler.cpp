@@ -22,9 +22,7 @@ boost::asio::awaitable<void> run_session(net::Transport& transport, core::Servic
 net::SessionHandler make_session_handler(core::Services& services, const Options& options) {
   auto shared = std::make_shared<const Options>(options);
   net::SessionHandler handler;
-  handler.run = [&services, shared](net::Transport& c) {
-    return run_session(c, services, shared);
-  };
+  handler.run = [&services, shared](net::Transport& c) { return run_session(c, services, shared); };
   handler.login_timeout = std::chrono::seconds(options.login_timeout_seconds);
   handler.reject = [](net::RejectReason reason) -> std::string {
     switch (reason) {

@@ -21,10 +21,8 @@ Options parse_options(core::ConfigSection& section) {
       break;
     }
   }
-  o.max_auth_response =
-      static_cast<std::size_t>(section.get_int("max_auth_response",
-                                               static_cast<int64_t>(o.max_auth_response), 256,
-                                               1 << 20));
+  o.max_auth_response = static_cast<std::size_t>(section.get_int(
+      "max_auth_response", static_cast<int64_t>(o.max_auth_response), 256, 1 << 20));
   o.retrieval_sync_messages = static_cast<std::size_t>(section.get_int(
       "retrieval_sync_messages", static_cast<int64_t>(o.retrieval_sync_messages), 1, 100000));
   o.retrieval_sync_ms = section.get_int("retrieval_sync_ms", o.retrieval_sync_ms, 0, 600000);

@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <utility>
 #include <vector>
 
@@ -47,8 +46,7 @@ std::size_t ReadAhead::held() const {
   return n;
 }
 
-boost::asio::awaitable<std::optional<core::Result<std::string>>> ReadAhead::take(
-    uint32_t number) {
+boost::asio::awaitable<std::optional<core::Result<std::string>>> ReadAhead::take(uint32_t number) {
   std::shared_ptr<Batch> batch;
   std::size_t index = 0;
   while (!batches_.empty()) {
@@ -91,8 +89,8 @@ boost::asio::awaitable<std::optional<core::Result<std::string>>> ReadAhead::take
   co_return std::optional<core::Result<std::string>>(std::move(content));
 }
 
-void ReadAhead::advance(const Maildrop& maildrop, const std::string& account_id,
-                        uint32_t number, const boost::asio::any_io_executor& strand) {
+void ReadAhead::advance(const Maildrop& maildrop, const std::string& account_id, uint32_t number,
+                        const boost::asio::any_io_executor& strand) {
   bool sequential = last_number_ == 0 || number == last_number_ + 1;
   last_number_ = number;
   if (!sequential) return;

@@ -29,20 +29,20 @@ struct CommandTable {
   };
   static const Entry* find(const std::string& verb) {
     static const std::array<Entry, 14> kEntries = {{
-        {"USER", &Session::cmd_user, true, false, 1, 1},   // RFC 1939 section 7
-        {"PASS", &Session::cmd_pass, true, false, 1, 1},   // RFC 1939 section 7
-        {"AUTH", &Session::cmd_auth, true, false, 0, 2},   // RFC 5034 section 4
-        {"STLS", &Session::cmd_stls, true, false, 0, 0},   // RFC 2595 section 4
-        {"CAPA", &Session::cmd_capa, true, true, 0, 0},    // RFC 2449 section 5
-        {"QUIT", &Session::cmd_quit, true, true, 0, 0},    // RFC 1939 sections 5, 6
-        {"STAT", &Session::cmd_stat, false, true, 0, 0},   // RFC 1939 section 5
+        {"USER", &Session::cmd_user, true, false, 1, 1},  // RFC 1939 section 7
+        {"PASS", &Session::cmd_pass, true, false, 1, 1},  // RFC 1939 section 7
+        {"AUTH", &Session::cmd_auth, true, false, 0, 2},  // RFC 5034 section 4
+        {"STLS", &Session::cmd_stls, true, false, 0, 0},  // RFC 2595 section 4
+        {"CAPA", &Session::cmd_capa, true, true, 0, 0},   // RFC 2449 section 5
+        {"QUIT", &Session::cmd_quit, true, true, 0, 0},   // RFC 1939 sections 5, 6
+        {"STAT", &Session::cmd_stat, false, true, 0, 0},  // RFC 1939 section 5
         {"LIST", &Session::cmd_list, false, true, 0, 1},
         {"RETR", &Session::cmd_retr, false, true, 1, 1},
         {"DELE", &Session::cmd_dele, false, true, 1, 1},
         {"NOOP", &Session::cmd_noop, false, true, 0, 0},
         {"RSET", &Session::cmd_rset, false, true, 0, 0},
-        {"TOP", &Session::cmd_top, false, true, 2, 2},     // RFC 1939 section 7
-        {"UIDL", &Session::cmd_uidl, false, true, 0, 1},   // RFC 1939 section 7
+        {"TOP", &Session::cmd_top, false, true, 2, 2},    // RFC 1939 section 7
+        {"UIDL", &Session::cmd_uidl, false, true, 0, 1},  // RFC 1939 section 7
     }};
     for (const Entry& e : kEntries) {
       if (verb == e.verb) return &e;
@@ -90,9 +90,9 @@ void Session::store_error(const char* what, const core::Status& status) {
                    status.code() == core::Code::io_error || status.code() == core::Code::busy;
   MR_LOG_WARN("event=pop3_store_error session={} op={} status={}", transport_.info().session_id,
               what, core::quote(status.to_string()));
-  send(proto::err(temporary ? "Temporary failure of the mail store, try again later"
-                            : "Mail store error",
-                  temporary ? RespCode::sys_temp : RespCode::sys_perm));
+  send(proto::err(
+      temporary ? "Temporary failure of the mail store, try again later" : "Mail store error",
+      temporary ? RespCode::sys_temp : RespCode::sys_perm));
 }
 
 Awaitable Session::run() {
@@ -212,8 +212,8 @@ Awaitable Session::open_maildrop(const auth::Principal& principal) {
   state_ = State::transaction;
   MR_LOG_INFO("event=pop3_login session={} account={} messages={} octets={}", sid,
               principal.account_id, maildrop_.count(), maildrop_.octets());
-  send(proto::ok("Logged in, maildrop has " + std::to_string(maildrop_.count()) +
-                 " messages (" + std::to_string(maildrop_.octets()) + " octets)"));
+  send(proto::ok("Logged in, maildrop has " + std::to_string(maildrop_.count()) + " messages (" +
+                 std::to_string(maildrop_.octets()) + " octets)"));
 }
 
 const store::MessageMeta* Session::message_arg(const std::string& arg, uint32_t* number) {

@@ -8,15 +8,15 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 
 #include "auth/authenticator.h"
 #include "src/core/services.h"
+#include "src/net/transport.h"
 #include "src/net/worker_pool.h"
 #include "src/pop3/maildrop.h"
 #include "src/pop3/maildrop_lock.h"
@@ -25,7 +25,6 @@
 #include "src/pop3/proto/command.h"
 #include "src/pop3/proto/reply.h"
 #include "src/pop3/read_ahead.h"
-#include "src/net/transport.h"
 
 namespace mailroom::pop3 {
 

@@ -11,11 +11,16 @@ namespace mailroom::queue {
 
 const char* delivery_result_name(DeliveryResult r) {
   switch (r) {
-    case DeliveryResult::delivered: return "delivered";
-    case DeliveryResult::failed: return "failed";
-    case DeliveryResult::deferred: return "deferred";
-    case DeliveryResult::queued_remote: return "queued_remote";
-    case DeliveryResult::rejected: return "rejected";
+    case DeliveryResult::delivered:
+      return "delivered";
+    case DeliveryResult::failed:
+      return "failed";
+    case DeliveryResult::deferred:
+      return "deferred";
+    case DeliveryResult::queued_remote:
+      return "queued_remote";
+    case DeliveryResult::rejected:
+      return "rejected";
   }
   return "unknown";
 }

@@ -39,22 +39,22 @@ const char* delivery_result_name(DeliveryResult r);
 bool parse_delivery_result(const std::string& name, DeliveryResult* out);
 
 struct DeliveryRecord {
-  int64_t id = 0;                // assigned by the log (0 when writing)
-  std::string queue_id;          // the spool's id of the message
-  std::string message_id;        // Message-ID header as written, without <>
-  std::string envelope_sender;   // MAIL FROM ("" for <>)
-  std::string header_from;       // From: header, RFC 2047-decoded, UTF-8
-  std::string subject;           // Subject: header, RFC 2047-decoded, UTF-8
-  std::string recipient;         // envelope recipient as given in RCPT TO (lower-cased)
-  std::string final_address;     // the mailbox owner's primary address or remote address
-  std::string account_id;        // mailbox owner ("" for remote)
-  std::string mailbox;           // folder ("INBOX")
+  int64_t id = 0;               // assigned by the log (0 when writing)
+  std::string queue_id;         // the spool's id of the message
+  std::string message_id;       // Message-ID header as written, without <>
+  std::string envelope_sender;  // MAIL FROM ("" for <>)
+  std::string header_from;      // From: header, RFC 2047-decoded, UTF-8
+  std::string subject;          // Subject: header, RFC 2047-decoded, UTF-8
+  std::string recipient;        // envelope recipient as given in RCPT TO (lower-cased)
+  std::string final_address;    // the mailbox owner's primary address or remote address
+  std::string account_id;       // mailbox owner ("" for remote)
+  std::string mailbox;          // folder ("INBOX")
   uint32_t uid_validity = 0;
   uint32_t uid = 0;
-  uint64_t size = 0;             // octets stored
-  int64_t time = 0;              // seconds since the epoch (UTC)
+  uint64_t size = 0;  // octets stored
+  int64_t time = 0;   // seconds since the epoch (UTC)
   DeliveryResult result = DeliveryResult::delivered;
-  std::string detail;            // reason for failures (client-safe text)
+  std::string detail;  // reason for failures (client-safe text)
 };
 
 struct DeliveryQuery {
@@ -66,8 +66,8 @@ struct DeliveryQuery {
   std::string recipient_domain;  // the part after the last '@' of recipient (lower-case)
   std::string sender_domain;     // the part after the last '@' of envelope_sender (lower-case)
   std::string subject_prefix;    // Subject starts with this (MariaDB: case-insensitive)
-  int64_t since = 0;  // 0 = unbounded
-  int64_t until = 0;  // 0 = unbounded
+  int64_t since = 0;             // 0 = unbounded
+  int64_t until = 0;             // 0 = unbounded
   size_t limit = 100;
 };
 

@@ -114,15 +114,24 @@ std::optional<Envelope> decode_envelope(std::string_view text) {
     if (f.size() != 2) return std::nullopt;
     auto v = dec(f[1]);
     if (!v) return std::nullopt;
-    if (f[0] == "sender") e.sender = *v;
-    else if (f[0] == "body") e.body = *v;
-    else if (f[0] == "smtputf8") e.smtputf8 = *v == "1";
-    else if (f[0] == "ret") e.ret = *v;
-    else if (f[0] == "envid") e.envid = *v;
-    else if (f[0] == "auth") e.auth_account_id = *v;
-    else if (f[0] == "ip") e.client_ip = *v;
-    else if (f[0] == "helo") e.helo = *v;
-    else if (f[0] == "time") e.received_at = std::atoll(v->c_str());
+    if (f[0] == "sender")
+      e.sender = *v;
+    else if (f[0] == "body")
+      e.body = *v;
+    else if (f[0] == "smtputf8")
+      e.smtputf8 = *v == "1";
+    else if (f[0] == "ret")
+      e.ret = *v;
+    else if (f[0] == "envid")
+      e.envid = *v;
+    else if (f[0] == "auth")
+      e.auth_account_id = *v;
+    else if (f[0] == "ip")
+      e.client_ip = *v;
+    else if (f[0] == "helo")
+      e.helo = *v;
+    else if (f[0] == "time")
+      e.received_at = std::atoll(v->c_str());
   }
   return e;
 }

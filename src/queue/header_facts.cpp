@@ -27,7 +27,8 @@ std::vector<std::pair<std::string, std::string>> parse_header_block(std::string_
     size_t colon = line.find(':');
     if (colon == line.npos) continue;
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     std::string_view name = line.substr(0, colon);
     // RFC 5322 4.5 obsolete syntax: whitespace between the field name and the colon.
     while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);

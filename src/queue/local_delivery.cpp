@@ -25,8 +25,8 @@ int64_t now_seconds() {
 // Over quota and unreachable storage are temporary; the message alone larger than the quota,
 // or a vanished account, are permanent.
 bool temporary(core::Code c) {
-  return c == core::Code::over_quota || c == core::Code::unavailable ||
-         c == core::Code::io_error || c == core::Code::busy || c == core::Code::internal;
+  return c == core::Code::over_quota || c == core::Code::unavailable || c == core::Code::io_error ||
+         c == core::Code::busy || c == core::Code::internal;
 }
 
 constexpr int64_t kMaxQueueSeconds = 5 * 24 * 3600;  // RFC 5321 4.5.4.1: give up after days
@@ -43,8 +43,8 @@ bool SpoolQueue::already_stored(const Message& m, const auth::Destination& d) {
     if (snap) {
       for (const auto& meta : snap->messages) {
         if (meta.internal_date < verify_since_) continue;
-        auto text = store_->read_message(d.account_id, d.folder.empty() ? "INBOX" : d.folder,
-                                         meta.uid);
+        auto text =
+            store_->read_message(d.account_id, d.folder.empty() ? "INBOX" : d.folder, meta.uid);
         if (!text) continue;
         for (auto& id : queue_ids_in_headers(*text)) ids.insert(id);
       }
@@ -101,8 +101,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     auto set_state = [&](RecipientState st) {
       m.states[i] = st;
       if (!m.spooled) return;
-      if (auto s = spool_.set_state(m.queue_id, static_cast<uint32_t>(i),
-                                    static_cast<uint8_t>(st));
+      if (auto s = spool_.set_state(m.queue_id, static_cast<uint32_t>(i), static_cast<uint8_t>(st));
           !s) {
         MR_LOG_ERROR("event=queue_journal_failed queue_id={} detail={}", m.queue_id,
                      core::quote(s.log_detail()));
@@ -157,8 +156,8 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     }
 
     // RFC 5321 4.4: Return-Path at final delivery.
-    std::string stored = "Return-Path: <" + m.envelope.sender + ">\r\nDelivered-To: " +
-                         r.destination.address + "\r\n";
+    std::string stored = "Return-Path: <" + m.envelope.sender +
+                         ">\r\nDelivered-To: " + r.destination.address + "\r\n";
     stored += m.data;
     store::AppendRequest req;
     req.mailbox = folder;
@@ -202,8 +201,8 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
   }
   for (auto& rec : records) {
     MR_LOG_INFO("event=delivery queue_id={} rcpt={} account={} mailbox={} uid={} result={}",
-                rec.queue_id, core::quote(rec.recipient), rec.account_id,
-                core::quote(rec.mailbox), rec.uid, delivery_result_name(rec.result));
+                rec.queue_id, core::quote(rec.recipient), rec.account_id, core::quote(rec.mailbox),
+                rec.uid, delivery_result_name(rec.result));
   }
   return deferred;
 }

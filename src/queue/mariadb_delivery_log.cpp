@@ -69,8 +69,8 @@ constexpr size_t kRowsPerInsert = 500;
 bool valid_table_name(const std::string& t) {
   if (t.empty() || t.size() > 64) return false;
   for (char c : t) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -219,7 +219,8 @@ std::string mariadb_delivery_log_schema(const std::string& table) {
   std::string s = kSchema;
   if (table == "delivery_log") return s;
   const std::string from = "delivery_log";
-  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + table.size())) {
+  for (size_t pos = s.find(from); pos != std::string::npos;
+       pos = s.find(from, pos + table.size())) {
     s.replace(pos, from.size(), table);
   }
   return s;
@@ -268,12 +269,11 @@ core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(
     }
   }
   // The table must have every column we write (a hand-made table may not).
-  auto probe = pool->query_sql(std::string("SELECT id, ") + kColumns + " FROM " + o.table +
-                                   " LIMIT 0",
-                               {});
+  auto probe =
+      pool->query_sql(std::string("SELECT id, ") + kColumns + " FROM " + o.table + " LIMIT 0", {});
   if (!probe) {
-    return core::invalid_argument("delivery_log.table: " + o.table + " is not usable: " +
-                                  probe.status().log_detail());
+    return core::invalid_argument("delivery_log.table: " + o.table +
+                                  " is not usable: " + probe.status().log_detail());
   }
   return std::shared_ptr<DeliveryLog>(
       std::make_shared<MariaDbDeliveryLog>(std::move(pool), o, true));

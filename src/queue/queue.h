@@ -8,7 +8,7 @@
 // - After a crash (kill -9) and restart, every message that was acknowledged is delivered to
 //   each of its local recipients exactly once: per-recipient state is journaled, and a
 //   recipient whose state was lost after a store append is detected by the queue id in the
-//   stored message's Received: header (see delivery.cpp).
+//   stored message's Received: header (see local_delivery.cpp).
 // - Local recipients go through the Scanner hook and into the MailStore, with a DeliveryLog
 //   record each. Remote recipients stay queued (state "remote", listed by `queue list`):
 //   there is no remote SMTP client yet.
@@ -38,30 +38,30 @@ namespace mailroom::queue {
 
 // One final destination of a message (an RCPT expands to one or more of these).
 struct EnvelopeRecipient {
-  std::string rcpt;            // RCPT TO address as given (for DSN/logs)
-  std::string orcpt;           // RFC 3461 ORCPT (kept, not interpreted)
-  std::string notify;          // RFC 3461 NOTIFY (kept)
+  std::string rcpt;    // RCPT TO address as given (for DSN/logs)
+  std::string orcpt;   // RFC 3461 ORCPT (kept, not interpreted)
+  std::string notify;  // RFC 3461 NOTIFY (kept)
   auth::Destination destination;
 };
 
 struct Envelope {
-  std::string sender;          // MAIL FROM address ("" for the null sender <>)
-  std::string body;            // "7BIT" | "8BITMIME" | "BINARYMIME"
+  std::string sender;  // MAIL FROM address ("" for the null sender <>)
+  std::string body;    // "7BIT" | "8BITMIME" | "BINARYMIME"
   bool smtputf8 = false;
-  std::string ret;             // RFC 3461 RET (kept)
-  std::string envid;           // RFC 3461 ENVID (kept)
-  std::string auth_account_id; // authenticated submitter ("" for MX)
+  std::string ret;              // RFC 3461 RET (kept)
+  std::string envid;            // RFC 3461 ENVID (kept)
+  std::string auth_account_id;  // authenticated submitter ("" for MX)
   std::string client_ip;
   std::string helo;
-  int64_t received_at = 0;     // seconds since the epoch
+  int64_t received_at = 0;  // seconds since the epoch
   std::vector<EnvelopeRecipient> recipients;
 };
 
 enum class RecipientState : uint8_t {
-  pending = 0,   // not yet delivered
+  pending = 0,  // not yet delivered
   delivered = 1,
-  failed = 2,    // permanent failure (no DSN client yet: logged)
-  remote = 3,    // waiting for the remote client
+  failed = 2,  // permanent failure (no DSN client yet: logged)
+  remote = 3,  // waiting for the remote client
 };
 
 struct QueuedMessage {
@@ -72,11 +72,11 @@ struct QueuedMessage {
 };
 
 struct Options {
-  std::string spool_dir;              // <data_dir>/queue
+  std::string spool_dir;  // <data_dir>/queue
   size_t delivery_threads = 4;
-  uint64_t segment_bytes = 64u << 20; // rotate spool segments at this size
-  bool fsync = true;                  // false only for tests measuring without durability
-  int64_t retry_seconds = 60;         // delay before retrying a deferred recipient
+  uint64_t segment_bytes = 64u << 20;  // rotate spool segments at this size
+  bool fsync = true;                   // false only for tests measuring without durability
+  int64_t retry_seconds = 60;          // delay before retrying a deferred recipient
 };
 
 Options parse_options(core::ConfigSection& section, const std::string& data_dir);
@@ -98,8 +98,7 @@ class Queue {
   // Makes the message durable, then calls `done` (on a queue thread) with `queue_id`.
   // `message` is the complete message as it will be stored (Received: already prepended,
   // CRLF line endings); delivery adds Return-Path: and Delivered-To:.
-  virtual void submit(std::string queue_id, Envelope envelope, std::string message,
-                      Done done) = 0;
+  virtual void submit(std::string queue_id, Envelope envelope, std::string message, Done done) = 0;
 
   // LMTP (RFC 2033): delivers now, without spooling, and returns one Status per envelope
   // recipient (ok, over_quota, too_large, unavailable, ...). Blocking: call from the worker

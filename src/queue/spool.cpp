@@ -39,12 +39,14 @@ void put64(char* p, uint64_t v) {
 }
 uint32_t get32(const char* p) {
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 uint64_t get64(const char* p) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 
@@ -100,7 +102,6 @@ std::string segment_name(uint64_t seq) {
   std::snprintf(buf, sizeof buf, "seg-%016llx.log", static_cast<unsigned long long>(seq));
   return buf;
 }
-
 
 // Parses records from the start of a segment; returns the length of the valid prefix.
 size_t parse_segment(const std::string& data, const std::function<void(SpoolRecord&&)>& emit) {
@@ -251,7 +252,8 @@ core::Status Spool::open(std::vector<SpoolRecord>* recovered) {
   auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  current_seq_ = std::max<uint64_t>(static_cast<uint64_t>(now), seqs.empty() ? 0 : *seqs.rbegin() + 1);
+  current_seq_ =
+      std::max<uint64_t>(static_cast<uint64_t>(now), seqs.empty() ? 0 : *seqs.rbegin() + 1);
   opened_ = true;
   commit_thread_ = std::thread([this] { commit_loop(); });
   return core::Status::ok();
@@ -282,8 +284,8 @@ void Spool::append(std::string queue_id, std::string envelope, std::string messa
   {
     std::lock_guard lock(mu_);
     if (opened_ && !stopping_) {
-      pending_.push_back({std::move(queue_id), std::move(envelope), std::move(message),
-                          std::move(done)});
+      pending_.push_back(
+          {std::move(queue_id), std::move(envelope), std::move(message), std::move(done)});
       cv_.notify_one();
       return;
     }
@@ -301,8 +303,9 @@ void Spool::commit_loop() {
       batch.swap(pending_);
     }
     core::Status s = write_batch(batch);
-    if (!s) MR_LOG_ERROR("event=spool_commit_failed records={} detail={}", batch.size(),
-                         core::quote(s.log_detail()));
+    if (!s)
+      MR_LOG_ERROR("event=spool_commit_failed records={} detail={}", batch.size(),
+                   core::quote(s.log_detail()));
     for (auto& p : batch) p.done(s);
   }
 }

@@ -44,7 +44,7 @@ struct SpoolOptions {
 
 struct SpoolRecord {
   std::string queue_id;
-  std::string envelope;   // serialized Envelope (envelope_codec.h)
+  std::string envelope;  // serialized Envelope (envelope_codec.h)
   std::string message;
   std::map<uint32_t, uint8_t> states;  // recipient index -> last journaled state
 };

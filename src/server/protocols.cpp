@@ -8,8 +8,8 @@ namespace mailroom::server {
 namespace {
 
 core::Result<net::SessionHandler> make_handler(const std::string& protocol,
-                                              core::Services& services,
-                                              const ModuleOptions& options) {
+                                               core::Services& services,
+                                               const ModuleOptions& options) {
   if (protocol == "smtp" || protocol == "submission" || protocol == "lmtp") {
     return smtp::make_session_handler(services, options.smtp, protocol);
   }

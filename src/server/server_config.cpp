@@ -32,8 +32,7 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
     c.worker_threads = static_cast<int>(s.get_int("worker_threads", 8, 1, 1024));
     c.shutdown_grace_seconds = static_cast<int>(s.get_seconds("shutdown_grace", 10));
     c.session_check_seconds = static_cast<int>(s.get_seconds("session_check_interval", 2));
-    c.session_recheck_all_seconds =
-        static_cast<int>(s.get_seconds("session_recheck_all", 60));
+    c.session_recheck_all_seconds = static_cast<int>(s.get_seconds("session_recheck_all", 60));
     s.finish();
   }
   {
@@ -59,8 +58,8 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
       s.error(t.certificate.empty() ? "certificate" : "private_key",
               "certificate and private_key must be set together");
     }
-    t.min_version = s.get_choice("min_version", t.min_version,
-                                 {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"});
+    t.min_version =
+        s.get_choice("min_version", t.min_version, {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"});
     t.ciphers = s.get_string("ciphers", t.ciphers);
     t.ciphersuites = s.get_string("ciphersuites", t.ciphersuites);
     if (auto st = net::validate_tls_settings(t); !st) {
@@ -78,8 +77,7 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
         static_cast<size_t>(s.get_int("max_connections", 20000, 1, 10'000'000));
     c.limits.max_per_ip =
         static_cast<size_t>(s.get_int("max_connections_per_ip", 100, 1, 10'000'000));
-    c.tls_handshake_timeout =
-        std::chrono::seconds(s.get_seconds("tls_handshake_timeout", 30));
+    c.tls_handshake_timeout = std::chrono::seconds(s.get_seconds("tls_handshake_timeout", 30));
     s.finish();
   }
   std::set<std::string> names;
@@ -95,8 +93,8 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
     l.tls = tls == "implicit"   ? net::TlsMode::implicit
             : tls == "starttls" ? net::TlsMode::starttls
                                 : net::TlsMode::none;
-    l.idle_timeout = std::chrono::seconds(
-        s.get_seconds("idle_timeout", default_idle_timeout(l.protocol)));
+    l.idle_timeout =
+        std::chrono::seconds(s.get_seconds("idle_timeout", default_idle_timeout(l.protocol)));
     l.tls_handshake_timeout = c.tls_handshake_timeout;
     for (const auto& n : s.get_strings("allow", {})) {
       if (auto cidr = core::Cidr::parse(n)) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "src/core/config_section.h"
 #include "src/core/cidr.h"
+#include "src/core/config_section.h"
 #include "src/net/listener.h"
 #include "src/net/tls.h"
 

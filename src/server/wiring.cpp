@@ -58,8 +58,7 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
   return config;
 }
 
-core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config,
-                                                            bool with_queue) {
+core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config, bool with_queue) {
   const std::string& data = config.server.data_dir;
   auto& m = *config.modules;
   // Password hashes, SCRAM secrets, keys and mail: private to the server's user (the

@@ -29,8 +29,7 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
 
 // Opens the spine objects (creating the data directory layout on first use). `with_queue`
 // false for mailroomctl, which must not start delivery threads.
-core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config,
-                                                            bool with_queue);
+core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config, bool with_queue);
 
 // Starts/stops the queue's delivery work (mailroomd only).
 void start_queue(core::Services& services);

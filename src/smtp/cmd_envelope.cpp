@@ -46,8 +46,7 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
   }
   std::string sender = cmd.null_path ? std::string() : cmd.address.str();
   if (!sender.empty() && ctx_.mode != Mode::lmtp && ctx_.blocklist->blocks_sender(sender)) {
-    MR_LOG_INFO("event=smtp_sender_blocked session={} sender={}", session_id_,
-                core::quote(sender));
+    MR_LOG_INFO("event=smtp_sender_blocked session={} sender={}", session_id_, core::quote(sender));
     reply(550, "5.7.1", "Sender address rejected: access denied");
     co_return;
   }
@@ -55,8 +54,7 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
       !domain_exempt(ctx_.options.send_as_exempt_domains, principal_->address)) {
     auto resolver = ctx_.services.resolver;
     std::string account_id = principal_->account_id;
-    auto allowed = co_await net::blocking(*ctx_.services.workers, [&]()
-                                                           -> core::Result<bool> {
+    auto allowed = co_await net::blocking(*ctx_.services.workers, [&]() -> core::Result<bool> {
       auto account = resolver->directory().find_account_by_id(account_id);
       if (!account) return account.status();
       return resolver->may_send_as(*account, sender);
@@ -79,7 +77,7 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
     auto resolver = ctx_.services.resolver;
     std::string domain = core::ascii_lower(cmd.address.domain);
     auto local = co_await net::blocking(*ctx_.services.workers,
-                                    [&] { return resolver->local_domain(domain); });
+                                        [&] { return resolver->local_domain(domain); });
     if (local) {
       reply(550, "5.7.1", "Local sender requires authentication");
       co_return;

@@ -97,8 +97,9 @@ void Session::cmd_simple(const proto::Command& cmd) {
       reply(502, "5.5.1", "EXPN not available");
       break;
     case Verb::help:
-      reply(214, "2.0.0", "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT "
-                          "VRFY HELP STARTTLS AUTH");
+      reply(214, "2.0.0",
+            "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT "
+            "VRFY HELP STARTTLS AUTH");
       break;
     default:
       reply(502, "5.5.1", "Command not implemented");

@@ -6,12 +6,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <ctime>
 
 #include "src/core/log.h"
-#include "src/net/worker_pool.h"
 #include "src/mime/originators.h"
+#include "src/net/worker_pool.h"
 #include "src/queue/header_facts.h"
 #include "src/smtp/session.h"
 
@@ -31,9 +30,10 @@ std::string rfc5322_date(std::time_t t) {
 // executor.
 // Parameters are references: GCC 12 mis-copies non-trivial by-value coroutine parameters
 // (observed as an ASan bad free of a std::string), and the caller's objects outlive the await.
-asio::awaitable<std::tuple<std::string, core::Status>> submit_to_queue(
-    queue::Queue& q, const std::string& queue_id, queue::Envelope& envelope,
-    std::string& message) {
+asio::awaitable<std::tuple<std::string, core::Status>> submit_to_queue(queue::Queue& q,
+                                                                       const std::string& queue_id,
+                                                                       queue::Envelope& envelope,
+                                                                       std::string& message) {
   auto ex = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
                                           void(std::string, core::Status)>(
@@ -53,14 +53,18 @@ asio::awaitable<std::tuple<std::string, core::Status>> submit_to_queue(
 
 proto::Reply delivery_reply(const core::Status& s) {
   switch (s.code()) {
-    case core::Code::ok: return proto::make_reply(250, "2.1.5", "Delivered");
-    case core::Code::over_quota: return proto::make_reply(452, "4.2.2", "Mailbox full");
+    case core::Code::ok:
+      return proto::make_reply(250, "2.1.5", "Delivered");
+    case core::Code::over_quota:
+      return proto::make_reply(452, "4.2.2", "Mailbox full");
     case core::Code::too_large:
       return proto::make_reply(552, "5.2.2", "Message exceeds the recipient's quota");
-    case core::Code::not_found: return proto::make_reply(550, "5.1.1", "Mailbox unavailable");
+    case core::Code::not_found:
+      return proto::make_reply(550, "5.1.1", "Mailbox unavailable");
     case core::Code::permission_denied:
       return proto::make_reply(550, "5.7.1", "Message refused by content filter");
-    default: return proto::make_reply(451, "4.3.0", "Temporary delivery failure, try again");
+    default:
+      return proto::make_reply(451, "4.3.0", "Temporary delivery failure, try again");
   }
 }
 
@@ -143,8 +147,8 @@ asio::awaitable<void> Session::finish_message(std::string body) {
           } else if (unparseable) {
             reply(553, "5.7.1", "From: or Sender: header has no address that can be checked");
           } else {
-            reply(553, "5.7.1", "From: or Sender: header address not owned by user " +
-                                    principal_->address);
+            reply(553, "5.7.1",
+                  "From: or Sender: header address not owned by user " + principal_->address);
           }
           co_return;
         }
@@ -155,10 +159,17 @@ asio::awaitable<void> Session::finish_message(std::string body) {
   queue::Envelope env;
   env.sender = tx_.sender;
   switch (tx_.mail.body) {
-    case proto::Body::eight_bit_mime: env.body = "8BITMIME"; break;
-    case proto::Body::binary_mime: env.body = "BINARYMIME"; break;
-    case proto::Body::seven_bit: env.body = "7BIT"; break;
-    default: break;
+    case proto::Body::eight_bit_mime:
+      env.body = "8BITMIME";
+      break;
+    case proto::Body::binary_mime:
+      env.body = "BINARYMIME";
+      break;
+    case proto::Body::seven_bit:
+      env.body = "7BIT";
+      break;
+    default:
+      break;
   }
   env.smtputf8 = tx_.mail.smtputf8;
   env.ret = tx_.mail.ret;
@@ -186,8 +197,8 @@ asio::awaitable<void> Session::finish_message(std::string body) {
 
   if (ctx_.mode == Mode::lmtp) {
     auto q = services.queue;
-    auto results = co_await net::blocking(*services.workers, 
-        [&] { return q->deliver_now(queue_id, env, message); });
+    auto results = co_await net::blocking(*services.workers,
+                                          [&] { return q->deliver_now(queue_id, env, message); });
     for (size_t i = 0; i + 1 < first_of_rcpt.size(); ++i) {
       core::Status worst;
       for (size_t j = first_of_rcpt[i]; j < first_of_rcpt[i + 1] && j < results.size(); ++j) {
@@ -220,8 +231,8 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     co_return;
   }
   junk_commands_ = 0;
-  MR_LOG_INFO("event=smtp_queued session={} queue_id={} rcpts={} size={}", session_id_, id,
-              nrcpt, size);
+  MR_LOG_INFO("event=smtp_queued session={} queue_id={} rcpts={} size={}", session_id_, id, nrcpt,
+              size);
   reply(250, "2.0.0", "Ok: queued as " + id);
 }
 

@@ -11,9 +11,8 @@ Options parse_options(core::ConfigSection& s) {
   o.max_commands_before_mail =
       static_cast<size_t>(s.get_int("commands_before_mail", 50, 1, 100000));
   o.max_errors = static_cast<size_t>(s.get_int("max_errors", 10, 1, 1000));
-  o.bare_lf = s.get_choice("bare_lf", "reject", {"reject", "accept"}) == "accept"
-                  ? BareLf::accept
-                  : BareLf::reject;
+  o.bare_lf = s.get_choice("bare_lf", "reject", {"reject", "accept"}) == "accept" ? BareLf::accept
+                                                                                  : BareLf::reject;
   o.banner = s.get_string("banner", o.banner);
   o.data_timeout = std::chrono::seconds(s.get_seconds("data_timeout", 600));
   o.max_connection_rate =

@@ -4,7 +4,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-
 #include <chrono>
 
 #include "src/core/log.h"
@@ -68,15 +67,15 @@ auth::ClientInfo Session::client_info() const {
 
 bool Session::check_limits() {
   if (errors_ >= ctx_.options.max_errors) {
-    conn_.queue(proto::make_reply(421, "4.7.0", ctx_.services.hostname +
-                                                    " Too many errors, closing connection")
+    conn_.queue(proto::make_reply(421, "4.7.0",
+                                  ctx_.services.hostname + " Too many errors, closing connection")
                     .wire());
     MR_LOG_INFO("event=smtp_too_many_errors session={} errors={}", session_id_, errors_);
     return false;
   }
   if (junk_commands_ > ctx_.options.max_commands_before_mail) {
-    conn_.queue(proto::make_reply(421, "4.7.0", ctx_.services.hostname +
-                                                    " Too many commands, closing connection")
+    conn_.queue(proto::make_reply(421, "4.7.0",
+                                  ctx_.services.hostname + " Too many commands, closing connection")
                     .wire());
     MR_LOG_INFO("event=smtp_too_many_commands session={}", session_id_);
     return false;
@@ -86,19 +85,18 @@ bool Session::check_limits() {
 
 asio::awaitable<void> Session::run() {
   const auto& info = conn_.info();
-  MR_LOG_INFO("event=smtp_connect session={} protocol={} ip={} tls={}", session_id_,
-              ctx_.protocol, info.remote_ip, conn_.is_tls());
+  MR_LOG_INFO("event=smtp_connect session={} protocol={} ip={} tls={}", session_id_, ctx_.protocol,
+              info.remote_ip, conn_.is_tls());
   if (!ctx_.rate->allow(info.remote_ip)) {
     const std::string refusal =
-        proto::make_reply(421, "4.7.0", "Too many connections from your address, try later")
-            .wire();
+        proto::make_reply(421, "4.7.0", "Too many connections from your address, try later").wire();
     co_await conn_.write(refusal);
     co_return;
   }
   // RFC 5321 4.3.1 greeting; RFC 2034: no enhanced code here.
-  std::string greeting = ctx_.services.hostname + " " +
-                         (ctx_.mode == Mode::lmtp ? std::string("LMTP Mailroom")
-                                                  : ctx_.options.banner);
+  std::string greeting =
+      ctx_.services.hostname + " " +
+      (ctx_.mode == Mode::lmtp ? std::string("LMTP Mailroom") : ctx_.options.banner);
   const std::string greeting_reply = proto::make_reply(220, "", greeting).wire();
   co_await conn_.write(greeting_reply);
 
@@ -120,8 +118,7 @@ asio::awaitable<void> Session::run() {
     }
     if (st == net::ReadStatus::shutdown) {
       const std::string shutdown_reply =
-          proto::make_reply(421, "4.3.2", ctx_.services.hostname + " Service shutting down")
-              .wire();
+          proto::make_reply(421, "4.3.2", ctx_.services.hostname + " Service shutting down").wire();
       co_await conn_.write(shutdown_reply);
       co_return;
     }
@@ -191,14 +188,14 @@ asio::awaitable<void> Session::dispatch(const proto::Command& cmd) {
 
 net::SessionHandler make_session_handler(core::Services& services, const Options& options,
                                          const std::string& protocol) {
-  Mode mode = protocol == "lmtp" ? Mode::lmtp
+  Mode mode = protocol == "lmtp"         ? Mode::lmtp
               : protocol == "submission" ? Mode::submission
                                          : Mode::mx;
   auto ctx = std::make_shared<ServerContext>(ServerContext{
       services, options, mode, protocol,
-      services.blocklist ? services.blocklist
-                         : std::make_shared<filter::Blocklist>(
-                               filter::blocklist_path(services.data_dir)),
+      services.blocklist
+          ? services.blocklist
+          : std::make_shared<filter::Blocklist>(filter::blocklist_path(services.data_dir)),
       std::make_shared<RateLimiter>(options.max_connection_rate)});
   net::SessionHandler h;
   h.run = [ctx](net::Transport& conn) -> asio::awaitable<void> {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <deque>
 #include <map>
 #include <memory>
@@ -52,15 +51,15 @@ struct ServerContext {
 };
 
 struct RcptEntry {
-  std::string rcpt;     // as given (str())
+  std::string rcpt;  // as given (str())
   std::string orcpt, notify;
   std::vector<auth::Destination> destinations;
 };
 
 struct Transaction {
   bool active = false;
-  std::string sender;       // "" for <>
-  proto::Command mail;      // MAIL parameters
+  std::string sender;   // "" for <>
+  proto::Command mail;  // MAIL parameters
   std::vector<RcptEntry> rcpts;
   // BDAT (RFC 3030)
   bool bdat = false;
@@ -91,8 +90,8 @@ class Session {
 
   // cmd_hello.cpp
   asio::awaitable<void> cmd_hello(const proto::Command& cmd);
-  bool starttls_prepare();       // checks and the 220 reply
-  void starttls_done(bool ok);   // after Connection::start_tls (which drops pipelined input)
+  bool starttls_prepare();      // checks and the 220 reply
+  void starttls_done(bool ok);  // after Connection::start_tls (which drops pipelined input)
   void cmd_simple(const proto::Command& cmd);  // NOOP RSET VRFY EXPN HELP
 
   // cmd_auth.cpp

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "src/core/cidr.h"
-
 #include "src/net/session_handler.h"
 
 namespace mailroom::core {
@@ -29,16 +28,16 @@ enum class BareLf { reject, accept };
 
 // [smtp] keys (defaults in brackets).
 struct Options {
-  uint64_t max_message_size = 25u << 20;  // max_message_size [25M]: 552 5.3.4 beyond
-  size_t max_recipients = 1000;           // max_recipients [1000]: 452 4.5.3 beyond
-  size_t max_line_length = 1000;          // max_line_length [1000] incl. CRLF (RFC 5321 4.5.3.1)
-  size_t max_commands_before_mail = 50;   // commands_before_mail [50]: 421 4.7.0
-  size_t max_errors = 10;                 // max_errors [10]: 421 4.7.0 and disconnect
-  BareLf bare_lf = BareLf::reject;        // bare_lf ["reject"] | "accept"
-  std::string banner = "ESMTP Mailroom";  // banner text after the host name
-  std::chrono::seconds data_timeout{600}; // data_timeout ["10m"]
+  uint64_t max_message_size = 25u << 20;   // max_message_size [25M]: 552 5.3.4 beyond
+  size_t max_recipients = 1000;            // max_recipients [1000]: 452 4.5.3 beyond
+  size_t max_line_length = 1000;           // max_line_length [1000] incl. CRLF (RFC 5321 4.5.3.1)
+  size_t max_commands_before_mail = 50;    // commands_before_mail [50]: 421 4.7.0
+  size_t max_errors = 10;                  // max_errors [10]: 421 4.7.0 and disconnect
+  BareLf bare_lf = BareLf::reject;         // bare_lf ["reject"] | "accept"
+  std::string banner = "ESMTP Mailroom";   // banner text after the host name
+  std::chrono::seconds data_timeout{600};  // data_timeout ["10m"]
   // Per client IP: connections allowed per minute (0 = unlimited); beyond: 421 4.7.0.
-  size_t max_connection_rate = 0;         // connection_rate_per_minute [0]
+  size_t max_connection_rate = 0;  // connection_rate_per_minute [0]
   // Domains whose authenticated accounts may send as any address (service accounts).
   std::vector<std::string> send_as_exempt_domains;  // send_as_exempt_domains [[]]
   // MX: refuse unauthenticated MAIL FROM a local domain (550 5.7.1) [false].
@@ -47,7 +46,7 @@ struct Options {
   // a genuine local envelope sender: exempt from mx_reject_local_senders, and their local
   // senders count for group send policies (which otherwise hold for unauthenticated mail).
   std::vector<core::Cidr> trusted_networks;  // trusted_networks [[]]
-  bool submission_add_headers = true;     // submission adds Message-ID/Date when missing [true]
+  bool submission_add_headers = true;        // submission adds Message-ID/Date when missing [true]
   // Submission: from connect to a successful AUTH, however the client spaces its commands.
   std::chrono::seconds login_timeout{180};  // login_timeout ["3m"]
 };

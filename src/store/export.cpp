@@ -3,10 +3,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <functional>
-
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -63,7 +62,8 @@ size_t utf8_cut(const std::string& s, size_t max) {
   return n;
 }
 
-core::Status write_atomically(const std::string& path, const std::function<core::Status(std::FILE*)>& body) {
+core::Status write_atomically(const std::string& path,
+                              const std::function<core::Status(std::FILE*)>& body) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return core::io_error("cannot create " + path);
@@ -117,9 +117,8 @@ std::string eml_file_name(std::string_view message, int64_t internal_date) {
   return std::string(date) + " " + clean + ".eml";
 }
 
-core::Status export_zip(MailStore& store, const std::string& account_id,
-                        const std::string& mailbox, const std::vector<uint32_t>& uids,
-                        const std::string& out_path) {
+core::Status export_zip(MailStore& store, const std::string& account_id, const std::string& mailbox,
+                        const std::vector<uint32_t>& uids, const std::string& out_path) {
   auto snap = store.snapshot(account_id, mailbox);
   if (!snap.is_ok()) return snap.status();
   std::set<uint32_t> wanted(uids.begin(), uids.end());
@@ -199,7 +198,8 @@ std::vector<std::pair<std::string, int64_t>> split_mbox(std::string_view mbox) {
   }
   // Drop the separating blank line the writer put after each message.
   for (auto& [msg, when] : out)
-    if (msg.size() >= 4 && msg.compare(msg.size() - 4, 4, "\r\n\r\n") == 0) msg.resize(msg.size() - 2);
+    if (msg.size() >= 4 && msg.compare(msg.size() - 4, 4, "\r\n\r\n") == 0)
+      msg.resize(msg.size() - 2);
   return out;
 }
 

@@ -12,15 +12,21 @@ namespace mailroom::store {
 
 const char* special_use_attribute(SpecialUse u) {
   switch (u) {
-    case SpecialUse::sent: return "\\Sent";
-    case SpecialUse::drafts: return "\\Drafts";
-    case SpecialUse::trash: return "\\Trash";
-    case SpecialUse::junk: return "\\Junk";
-    case SpecialUse::archive: return "\\Archive";
+    case SpecialUse::sent:
+      return "\\Sent";
+    case SpecialUse::drafts:
+      return "\\Drafts";
+    case SpecialUse::trash:
+      return "\\Trash";
+    case SpecialUse::junk:
+      return "\\Junk";
+    case SpecialUse::archive:
+      return "\\Archive";
     // No RFC 6154 attribute exists for an ads folder; IMAP shows it as a plain mailbox.
     case SpecialUse::ads:
     case SpecialUse::none:
-    case SpecialUse::inbox: return "";
+    case SpecialUse::inbox:
+      return "";
   }
   return "";
 }
@@ -77,8 +83,7 @@ std::string watch_key(const std::string& account, const std::string& mailbox) {
 
 class FileWatchHandle final : public WatchHandle {
  public:
-  FileWatchHandle(std::shared_ptr<WatchRegistry> r, std::string key,
-                  std::shared_ptr<WatchEntry> e)
+  FileWatchHandle(std::shared_ptr<WatchRegistry> r, std::string key, std::shared_ptr<WatchEntry> e)
       : registry_(std::move(r)), key_(std::move(key)), entry_(std::move(e)) {}
   ~FileWatchHandle() override {
     registry_->remove(key_, entry_.get());
@@ -105,8 +110,7 @@ std::unique_ptr<WatchHandle> FileStore::watch(const std::string& account_id,
   return std::make_unique<FileWatchHandle>(watchers_, key, e);
 }
 
-void FileStore::notify(const std::string& account_id, const std::string& mailbox,
-                       uint64_t modseq) {
+void FileStore::notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq) {
   auto list = watchers_->get(watch_key(account_id, mailbox));
   if (list.empty()) return;
   ChangeEvent ev{account_id, mailbox, modseq};
@@ -141,8 +145,8 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
     }
   }
   // Open outside the cache lock: opening creates directories and may wait on SQLite.
-  auto u = std::make_shared<UserIndex>(account_id, options_.root + "/" + account_id,
-                                       options_.fsync, options_.fs);
+  auto u = std::make_shared<UserIndex>(account_id, options_.root + "/" + account_id, options_.fsync,
+                                       options_.fs);
   auto s = u->files.prepare();
   if (!s.is_ok()) return s;
   auto db = Db::open(u->files.dir() + "/index.db", options_.fsync, options_.sqlite_vfs);

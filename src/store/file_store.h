@@ -52,8 +52,9 @@ core::Result<QuotaUsage> read_usage(Db& db);
 bool drop_file_if_unreferenced(Db& db, const std::string& guid);
 // The message columns read_meta() expects, spliced into SQL literals (statements are cached
 // by the literal's address, so SQL text is never built at run time).
-#define MAILROOM_META_COLUMNS \
-  " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, guid "
+#define MAILROOM_META_COLUMNS                                                                     \
+  " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, " \
+  "guid "
 MessageMeta read_meta(const Stmt& s);
 
 class WatchRegistry;
@@ -78,15 +79,13 @@ class FileStore final : public MailStore {
                         bool subscribed) override;
   Result<std::vector<std::string>> subscriptions(const std::string& account_id) override;
 
-  Result<AppendResult> append(const std::string& account_id,
-                              const AppendRequest& request) override;
+  Result<AppendResult> append(const std::string& account_id, const AppendRequest& request) override;
   Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) override;
   Result<Changes> changes_since(const std::string& account_id, const std::string& mailbox,
                                 uint64_t modseq) override;
   Result<StoreFlagsResult> store_flags(const std::string& account_id, const std::string& mailbox,
                                        const StoreFlagsRequest& request) override;
-  Result<std::vector<uint32_t>> expunge(const std::string& account_id,
-                                        const std::string& mailbox,
+  Result<std::vector<uint32_t>> expunge(const std::string& account_id, const std::string& mailbox,
                                         const std::vector<uint32_t>& uids) override;
   Result<CopyResult> copy(const std::string& account_id, const std::string& from,
                           const std::vector<uint32_t>& uids, const std::string& to,

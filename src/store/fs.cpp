@@ -130,9 +130,15 @@ void FaultInjectingFs::drop_unsynced() {
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     std::error_code ec;
     switch (it->kind) {
-      case DirOp::create_file: ::unlink(it->path.c_str()); break;
-      case DirOp::create_dir: std::filesystem::remove_all(it->path, ec); break;
-      case DirOp::rename_in: ::rename(it->path.c_str(), it->from.c_str()); break;
+      case DirOp::create_file:
+        ::unlink(it->path.c_str());
+        break;
+      case DirOp::create_dir:
+        std::filesystem::remove_all(it->path, ec);
+        break;
+      case DirOp::rename_in:
+        ::rename(it->path.c_str(), it->from.c_str());
+        break;
     }
   }
 }

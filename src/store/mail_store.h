@@ -66,15 +66,15 @@ struct MailboxInfo {
 struct MessageMeta {
   uint32_t uid = 0;
   uint64_t modseq = 0;
-  uint64_t size = 0;           // exact octets of the stored message (CRLF line endings)
-  int64_t internal_date = 0;   // seconds since the epoch (UTC)
-  int32_t internal_tz = 0;     // minutes east of UTC, for the INTERNALDATE text
-  uint32_t flags = 0;          // Flag bits
+  uint64_t size = 0;          // exact octets of the stored message (CRLF line endings)
+  int64_t internal_date = 0;  // seconds since the epoch (UTC)
+  int32_t internal_tz = 0;    // minutes east of UTC, for the INTERNALDATE text
+  uint32_t flags = 0;         // Flag bits
   std::vector<std::string> keywords;
   // POP3 retrieval mark (for mail recall): 0 when never retrieved.
   int64_t retrieved_at = 0;
-  std::string retrieved_by;    // client IP
-  std::string guid;            // stable id of the message file across copies (POP3 UIDL base)
+  std::string retrieved_by;  // client IP
+  std::string guid;          // stable id of the message file across copies (POP3 UIDL base)
 };
 
 struct Snapshot {
@@ -87,13 +87,13 @@ struct Snapshot {
 // What changed in a mailbox after a given MODSEQ (RFC 7162 CHANGEDSINCE / VANISHED).
 struct Changes {
   uint64_t highest_modseq = 0;
-  std::vector<MessageMeta> changed;    // new messages and flag changes, ascending UID
-  std::vector<uint32_t> expunged;      // UIDs expunged after the MODSEQ, ascending
+  std::vector<MessageMeta> changed;  // new messages and flag changes, ascending UID
+  std::vector<uint32_t> expunged;    // UIDs expunged after the MODSEQ, ascending
 };
 
 struct AppendRequest {
   std::string mailbox = "INBOX";
-  std::string_view message;   // raw RFC 5322 message; stored with CRLF line endings
+  std::string_view message;  // raw RFC 5322 message; stored with CRLF line endings
   uint32_t flags = 0;
   std::vector<std::string> keywords;
   int64_t internal_date = 0;  // 0 = now
@@ -127,9 +127,9 @@ struct StoreFlagsResult {
 };
 
 struct CopyResult {
-  uint32_t uid_validity = 0;           // of the destination
-  std::vector<uint32_t> source_uids;   // ascending
-  std::vector<uint32_t> dest_uids;     // same order as source_uids
+  uint32_t uid_validity = 0;          // of the destination
+  std::vector<uint32_t> source_uids;  // ascending
+  std::vector<uint32_t> dest_uids;    // same order as source_uids
 };
 
 struct QuotaUsage {
@@ -205,10 +205,9 @@ class MailStore {
   // --- messages ---
   virtual Result<AppendResult> append(const std::string& account_id,
                                       const AppendRequest& request) = 0;
-  virtual Result<Snapshot> snapshot(const std::string& account_id,
-                                    const std::string& mailbox) = 0;
-  virtual Result<Changes> changes_since(const std::string& account_id,
-                                        const std::string& mailbox, uint64_t modseq) = 0;
+  virtual Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) = 0;
+  virtual Result<Changes> changes_since(const std::string& account_id, const std::string& mailbox,
+                                        uint64_t modseq) = 0;
   virtual Result<StoreFlagsResult> store_flags(const std::string& account_id,
                                                const std::string& mailbox,
                                                const StoreFlagsRequest& request) = 0;
@@ -322,9 +321,9 @@ class Fs;  // src/store/fs.h
 using FactsExtractor = std::function<std::string(std::string_view message)>;
 
 struct StoreOptions {
-  std::string root;             // <data_dir>/mail
-  FactsExtractor facts;         // may be empty
-  bool fsync = true;            // false only in tests that measure without durability
+  std::string root;      // <data_dir>/mail
+  FactsExtractor facts;  // may be empty
+  bool fsync = true;     // false only in tests that measure without durability
   size_t max_mailbox_name = 255;
   size_t open_users_cache = 1024;  // index handles kept open
   std::shared_ptr<Fs> fs;          // null: the real file system (tests inject faults)

@@ -41,9 +41,8 @@ const StoreOptions* file_store_options(const MailStore& store);
 std::vector<std::string> list_store_accounts(const StoreOptions& options);
 
 // Batch save: the given UIDs (all when empty) as a ZIP of .eml files written to `out_path`.
-core::Status export_zip(MailStore& store, const std::string& account_id,
-                        const std::string& mailbox, const std::vector<uint32_t>& uids,
-                        const std::string& out_path);
+core::Status export_zip(MailStore& store, const std::string& account_id, const std::string& mailbox,
+                        const std::vector<uint32_t>& uids, const std::string& out_path);
 // "2026-11-27 1530 Subject.eml": date and decoded subject, safe on Windows file systems
 // (no <>:"/\|?* or control characters, no reserved device names, no trailing dot/space),
 // non-ASCII kept as UTF-8, at most ~120 bytes.

@@ -1,7 +1,5 @@
 #include "src/store/message_files.h"
 
-#include "src/store/fs.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
@@ -11,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+
+#include "src/store/fs.h"
 
 namespace mailroom::store {
 namespace {
@@ -184,8 +184,8 @@ std::vector<std::string> MessageFiles::list() const {
     if (!b) continue;
     while (dirent* f = ::readdir(b)) {
       std::string name = f->d_name;
-      if (name.size() == 36 && name.compare(32, 4, ".eml") == 0 &&
-          valid_guid(name.substr(0, 32)) && name.compare(0, 2, bucket) == 0)
+      if (name.size() == 36 && name.compare(32, 4, ".eml") == 0 && valid_guid(name.substr(0, 32)) &&
+          name.compare(0, 2, bucket) == 0)
         out.push_back(name.substr(0, 32));
     }
     ::closedir(b);

@@ -1,8 +1,9 @@
 #include "src/store/names.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cctype>
-#include <strings.h>
 
 namespace mailroom::store {
 namespace {
@@ -75,8 +76,8 @@ core::Result<std::string> canonical_mailbox_name(std::string_view name, size_t m
   bool first = true;
   while (true) {
     size_t slash = name.find('/', start);
-    std::string_view comp =
-        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view comp = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (comp.empty()) return core::invalid_argument("empty component in mailbox name");
     if (comp == "." || comp == "..") return core::invalid_argument("'.' or '..' in mailbox name");
     if (!first) out += '/';

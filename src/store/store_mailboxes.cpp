@@ -59,7 +59,8 @@ core::Result<std::vector<std::string>> drop_messages(Db& db, int64_t mailbox_id)
     }
   }
   auto s = db.prepare("DELETE FROM messages WHERE mailbox_id=?")->bind(1, mailbox_id).run();
-  if (s.is_ok()) s = db.prepare("DELETE FROM expunged WHERE mailbox_id=?")->bind(1, mailbox_id).run();
+  if (s.is_ok())
+    s = db.prepare("DELETE FROM expunged WHERE mailbox_id=?")->bind(1, mailbox_id).run();
   if (s.is_ok()) s = add_usage(db, -bytes, -count);
   if (!s.is_ok()) return s;
   std::sort(guids.begin(), guids.end());
@@ -110,8 +111,7 @@ Status FileStore::create_mailbox(const std::string& account_id, const std::strin
   auto s = tx.begin();
   if (!s.is_ok()) return s;
   auto existing = find_mailbox(db, *name);
-  if (existing.is_ok())
-    return Status::error(Code::already_exists, "mailbox already exists", *name);
+  if (existing.is_ok()) return Status::error(Code::already_exists, "mailbox already exists", *name);
   if (existing.code() != Code::not_found) return existing.status();
   auto r = insert_mailbox(db, *name, use);
   if (!r.is_ok()) return r.status();
@@ -179,8 +179,7 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
   if (!from.is_ok()) return from.status();
   auto to = canonical(to_raw);
   if (!to.is_ok()) return to.status();
-  if (is_inbox(*to))
-    return core::invalid_argument("cannot rename to INBOX");
+  if (is_inbox(*to)) return core::invalid_argument("cannot rename to INBOX");
   if (*from != "INBOX" && is_same_or_child(*to, *from))
     return core::invalid_argument("cannot rename a mailbox into itself");
   auto u = user(account_id);

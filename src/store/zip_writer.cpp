@@ -69,8 +69,8 @@ core::Status ZipWriter::add(const std::string& name, std::string_view data, int6
 
   std::string h;
   le32(h, 0x04034b50);
-  le16(h, 20);       // version needed
-  le16(h, 0x0800);   // bit 11: name is UTF-8
+  le16(h, 20);      // version needed
+  le16(h, 0x0800);  // bit 11: name is UTF-8
   le16(h, e.method);
   le16(h, e.time);
   le16(h, e.date);
@@ -101,10 +101,10 @@ core::Status ZipWriter::finish() {
     le32(cd, e.csize);
     le32(cd, e.usize);
     le16(cd, static_cast<uint32_t>(e.name.size()));
-    le16(cd, 0);  // extra
-    le16(cd, 0);  // comment
-    le16(cd, 0);  // disk
-    le16(cd, 0);  // internal attributes
+    le16(cd, 0);               // extra
+    le16(cd, 0);               // comment
+    le16(cd, 0);               // disk
+    le16(cd, 0);               // internal attributes
     le32(cd, 0100644u << 16);  // external: regular file rw-r--r--
     le32(cd, e.offset);
     cd += e.name;

@@ -58,7 +58,8 @@ class FakeDirectory : public auth::Directory {
   }
   void add_alias(const std::string& address, std::vector<std::string> targets) {
     std::lock_guard l(mu_);
-    aliases_[core::ascii_lower(address)] = auth::Alias{core::ascii_lower(address), std::move(targets)};
+    aliases_[core::ascii_lower(address)] =
+        auth::Alias{core::ascii_lower(address), std::move(targets)};
   }
   auth::Group& add_group(const std::string& address, std::vector<std::string> members,
                          auth::GroupSendPolicy policy = auth::GroupSendPolicy::anyone) {

@@ -54,8 +54,7 @@ asio::awaitable<Reply> cmd_id(Session& s, const proto::Command& cmd) {
     if (client.size() < 512) client += k + "=" + (v ? *v : "NIL") + ";";
   }
   if (!client.empty()) {
-    spdlog::info("event=imap_client_id session={} id={}", s.session_id(),
-                 core::quote(client));
+    spdlog::info("event=imap_client_id session={} id={}", s.session_id(), core::quote(client));
   }
   s.untagged("ID (\"name\" \"Mailroom\" \"vendor\" \"Mailroom\" \"support-url\" NIL)");
   co_return Reply::ok("ID completed");

@@ -30,8 +30,8 @@ Reply logged_in(Session& s, const auth::Principal& p, const char* what) {
   s.principal = p;
   s.state = State::authenticated;
   s.set_account(p.account_id, p.address);
-  spdlog::info("event=imap_login session={} account={} mechanism={}", s.session_id(),
-               p.account_id, what);
+  spdlog::info("event=imap_login session={} account={} mechanism={}", s.session_id(), p.account_id,
+               what);
   return Reply::ok("[CAPABILITY " + s.capabilities() + "] Logged in");
 }
 
@@ -61,7 +61,9 @@ asio::awaitable<Reply> cmd_login(Session& s, const proto::Command& cmd) {
   if (!s.services.authenticator || !s.services.authenticator->plaintext_allowed(ci))
     co_return Reply::no("[PRIVACYREQUIRED] LOGIN is disabled on this connection, use STARTTLS");
   std::string user = cmd.args[0], password = cmd.args[1];
-  auto fn1 = [&s, &user, &password, &ci] { return s.services.authenticator->check_plain(user, password, ci); };
+  auto fn1 = [&s, &user, &password, &ci] {
+    return s.services.authenticator->check_plain(user, password, ci);
+  };
   auth::AuthStep step = co_await net::blocking(*s.services.workers, fn1);
   if (step.outcome != auth::AuthOutcome::success) {
     spdlog::info("event=imap_login_failed session={} result={}", s.session_id(),

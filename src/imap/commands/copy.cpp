@@ -15,8 +15,7 @@ asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
   std::string account = s.principal.account_id;
   std::string from = s.view->name;
   std::string to = *dest;
-  auto fn1 = [&s, &account, &from, &to, &uids, move]()
-                                        -> core::Result<store::CopyResult> {
+  auto fn1 = [&s, &account, &from, &to, &uids, move]() -> core::Result<store::CopyResult> {
     if (move) return s.services.store->move(account, from, uids, to);
     store::Quota quota;
     if (s.services.directory) {

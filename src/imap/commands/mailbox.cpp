@@ -33,7 +33,9 @@ asio::awaitable<Reply> cmd_create(Session& s, const proto::Command& cmd) {
   }
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
-  auto fn1 = [&s, &account, &mailbox, use] { return s.services.store->create_mailbox(account, mailbox, use); };
+  auto fn1 = [&s, &account, &mailbox, use] {
+    return s.services.store->create_mailbox(account, mailbox, use);
+  };
   auto st = co_await net::blocking(*s.services.workers, fn1);
   if (!st) co_return Session::store_error(st);
   co_return Reply::ok("CREATE completed");
@@ -57,8 +59,7 @@ asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {
       auto boxes = co_await net::blocking(*s.services.workers, fn3);
       bool inferiors = false;
       if (boxes) {
-        for (const auto& b : *boxes)
-          inferiors = inferiors || b.name.rfind(mailbox + "/", 0) == 0;
+        for (const auto& b : *boxes) inferiors = inferiors || b.name.rfind(mailbox + "/", 0) == 0;
       }
       if (inferiors)
         co_return Reply::no("[CANNOT] Name has inferior hierarchical names and is \\Noselect");
@@ -93,7 +94,9 @@ asio::awaitable<Reply> cmd_subscribe(Session& s, const proto::Command& cmd) {
   bool on = cmd.name == "SUBSCRIBE";
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
-  auto fn4 = [&s, &account, &mailbox, on] { return s.services.store->set_subscribed(account, mailbox, on); };
+  auto fn4 = [&s, &account, &mailbox, on] {
+    return s.services.store->set_subscribed(account, mailbox, on);
+  };
   auto st = co_await net::blocking(*s.services.workers, fn4);
   if (!st) co_return Session::store_error(st);
   co_return Reply::ok(cmd.name + " completed");

@@ -52,12 +52,15 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   if (cmd.qresync && cmd.qr_uidvalidity == view.uid_validity) {
     // RFC 7162 3.2.5.2: what changed since the client's MODSEQ.
     uint64_t since = cmd.qr_modseq;
-    auto fn2 = [&s, &account, &mailbox, since] { return s.services.store->changes_since(account, mailbox, since); };
+    auto fn2 = [&s, &account, &mailbox, since] {
+      return s.services.store->changes_since(account, mailbox, since);
+    };
     auto changes = co_await net::blocking(*s.services.workers, fn2);
     if (changes) {
       std::vector<uint32_t> vanished;
       for (uint32_t uid : changes->expunged) {
-        if (!cmd.qr_known_uids || cmd.qr_known_uids->contains(uid, UINT32_MAX)) vanished.push_back(uid);
+        if (!cmd.qr_known_uids || cmd.qr_known_uids->contains(uid, UINT32_MAX))
+          vanished.push_back(uid);
       }
       std::sort(vanished.begin(), vanished.end());
       if (!vanished.empty()) s.untagged("VANISHED (EARLIER) " + compact_set(vanished));
@@ -88,7 +91,9 @@ asio::awaitable<Reply> cmd_close(Session& s, const proto::Command& cmd) {
     if (!uids.empty()) {
       std::string account = s.principal.account_id;
       std::string mailbox = s.view->name;
-      auto fn3 = [&s, &account, &mailbox, &uids] { return s.services.store->expunge(account, mailbox, uids); };
+      auto fn3 = [&s, &account, &mailbox, &uids] {
+        return s.services.store->expunge(account, mailbox, uids);
+      };
       auto r = co_await net::blocking(*s.services.workers, fn3);
       if (!r) {
         s.unselect();
@@ -120,7 +125,9 @@ asio::awaitable<Reply> cmd_expunge(Session& s, const proto::Command& cmd) {
   if (!uids.empty()) {
     std::string account = s.principal.account_id;
     std::string mailbox = s.view->name;
-    auto fn4 = [&s, &account, &mailbox, &uids] { return s.services.store->expunge(account, mailbox, uids); };
+    auto fn4 = [&s, &account, &mailbox, &uids] {
+      return s.services.store->expunge(account, mailbox, uids);
+    };
     auto removed = co_await net::blocking(*s.services.workers, fn4);
     if (!removed) co_return Session::store_error(removed.status());
     std::vector<std::string> out;

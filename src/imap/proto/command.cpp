@@ -137,11 +137,16 @@ struct Parser {
       if (!a) return false;
       std::string u;
       for (char c : *a) u.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-      if (u == "SEEN") flags |= store::kSeen;
-      else if (u == "ANSWERED") flags |= store::kAnswered;
-      else if (u == "FLAGGED") flags |= store::kFlagged;
-      else if (u == "DELETED") flags |= store::kDeleted;
-      else if (u == "DRAFT") flags |= store::kDraft;
+      if (u == "SEEN")
+        flags |= store::kSeen;
+      else if (u == "ANSWERED")
+        flags |= store::kAnswered;
+      else if (u == "FLAGGED")
+        flags |= store::kFlagged;
+      else if (u == "DELETED")
+        flags |= store::kDeleted;
+      else if (u == "DRAFT")
+        flags |= store::kDraft;
       else if (u == "RECENT" && allow_recent) {
       } else {
         return fail("Invalid system flag \\" + *a);
@@ -236,7 +241,10 @@ struct Parser {
       key.op = op;
       return lx.sp() && date(key.date);
     };
-    if (k == "ALL") { key.op = Op::all; return true; }
+    if (k == "ALL") {
+      key.op = Op::all;
+      return true;
+    }
     if (k == "ANSWERED") return flag_key(Op::flag, store::kAnswered);
     if (k == "DELETED") return flag_key(Op::flag, store::kDeleted);
     if (k == "DRAFT") return flag_key(Op::flag, store::kDraft);
@@ -247,9 +255,18 @@ struct Parser {
     if (k == "UNDRAFT") return flag_key(Op::not_flag, store::kDraft);
     if (k == "UNFLAGGED") return flag_key(Op::not_flag, store::kFlagged);
     if (k == "UNSEEN") return flag_key(Op::not_flag, store::kSeen);
-    if (k == "NEW") { key.op = Op::new_; return true; }
-    if (k == "OLD") { key.op = Op::old; return true; }
-    if (k == "RECENT") { key.op = Op::recent; return true; }
+    if (k == "NEW") {
+      key.op = Op::new_;
+      return true;
+    }
+    if (k == "OLD") {
+      key.op = Op::old;
+      return true;
+    }
+    if (k == "RECENT") {
+      key.op = Op::recent;
+      return true;
+    }
     if (k == "BCC" || k == "CC" || k == "FROM" || k == "TO" || k == "SUBJECT")
       return str_arg(Op::field, k);
     if (k == "BODY") return str_arg(Op::body, "");
@@ -332,11 +349,16 @@ struct Parser {
       std::vector<std::string> opts;
       if (!lx.sp() || !atom_list(opts) || !lx.sp()) return false;
       for (const auto& o : opts) {
-        if (o == "MIN") cmd.search_return.min = true;
-        else if (o == "MAX") cmd.search_return.max = true;
-        else if (o == "ALL") cmd.search_return.all = true;
-        else if (o == "COUNT") cmd.search_return.count = true;
-        else return fail("Unknown RETURN option " + o);
+        if (o == "MIN")
+          cmd.search_return.min = true;
+        else if (o == "MAX")
+          cmd.search_return.max = true;
+        else if (o == "ALL")
+          cmd.search_return.all = true;
+        else if (o == "COUNT")
+          cmd.search_return.count = true;
+        else
+          return fail("Unknown RETURN option " + o);
       }
       if (opts.empty()) cmd.search_return.all = true;  // RFC 4731 3.1
     }
@@ -345,7 +367,8 @@ struct Parser {
       auto cs = lx.astring();
       if (!cs || !lx.sp()) return false;
       cmd.charset = *cs;
-      for (auto& c : cmd.charset) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      for (auto& c : cmd.charset)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     cmd.search.op = SearchKey::Op::and_;
     for (;;) {
@@ -430,16 +453,26 @@ struct Parser {
     std::string name = upper_atom_with_dots();
     if (name.empty()) return fail("Expected a fetch attribute");
     att.label = name;
-    if (name == "ENVELOPE") att.item = FetchItem::envelope;
-    else if (name == "FLAGS") att.item = FetchItem::flags;
-    else if (name == "INTERNALDATE") att.item = FetchItem::internaldate;
-    else if (name == "RFC822") att.item = FetchItem::rfc822;
-    else if (name == "RFC822.HEADER") att.item = FetchItem::rfc822_header;
-    else if (name == "RFC822.SIZE") att.item = FetchItem::rfc822_size;
-    else if (name == "RFC822.TEXT") att.item = FetchItem::rfc822_text;
-    else if (name == "BODYSTRUCTURE") att.item = FetchItem::bodystructure;
-    else if (name == "UID") att.item = FetchItem::uid;
-    else if (name == "MODSEQ") att.item = FetchItem::modseq;
+    if (name == "ENVELOPE")
+      att.item = FetchItem::envelope;
+    else if (name == "FLAGS")
+      att.item = FetchItem::flags;
+    else if (name == "INTERNALDATE")
+      att.item = FetchItem::internaldate;
+    else if (name == "RFC822")
+      att.item = FetchItem::rfc822;
+    else if (name == "RFC822.HEADER")
+      att.item = FetchItem::rfc822_header;
+    else if (name == "RFC822.SIZE")
+      att.item = FetchItem::rfc822_size;
+    else if (name == "RFC822.TEXT")
+      att.item = FetchItem::rfc822_text;
+    else if (name == "BODYSTRUCTURE")
+      att.item = FetchItem::bodystructure;
+    else if (name == "UID")
+      att.item = FetchItem::uid;
+    else if (name == "MODSEQ")
+      att.item = FetchItem::modseq;
     else if (name == "BODY" || name == "BODY.PEEK") {
       if (lx.peek() != '[') {
         if (name == "BODY.PEEK") return fail("BODY.PEEK needs a section");
@@ -466,8 +499,7 @@ struct Parser {
   std::string upper_atom_with_dots() {
     size_t start = lx.pos();
     std::string out;
-    while (!lx.at_end() && Lexer::is_atom_char(lx.peek()) && lx.peek() != '[' &&
-           lx.peek() != '<') {
+    while (!lx.at_end() && Lexer::is_atom_char(lx.peek()) && lx.peek() != '[' && lx.peek() != '<') {
       out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(lx.peek()))));
       lx.set_pos(lx.pos() + 1);
     }
@@ -481,9 +513,11 @@ struct Parser {
       for (auto i : items) {
         FetchAtt a;
         a.item = i;
-        a.label = i == FetchItem::flags ? "FLAGS" : i == FetchItem::internaldate ? "INTERNALDATE"
-                : i == FetchItem::rfc822_size ? "RFC822.SIZE" : i == FetchItem::envelope ? "ENVELOPE"
-                : "BODY";
+        a.label = i == FetchItem::flags          ? "FLAGS"
+                  : i == FetchItem::internaldate ? "INTERNALDATE"
+                  : i == FetchItem::rfc822_size  ? "RFC822.SIZE"
+                  : i == FetchItem::envelope     ? "ENVELOPE"
+                                                 : "BODY";
         cmd.fetch.push_back(a);
       }
     };
@@ -534,11 +568,15 @@ struct Parser {
       if (!n || !lx.expect(')') || !lx.sp()) return false;
       cmd.unchanged_since = *n;
     }
-    if (lx.consume('+')) cmd.store_mode = '+';
-    else if (lx.consume('-')) cmd.store_mode = '-';
+    if (lx.consume('+'))
+      cmd.store_mode = '+';
+    else if (lx.consume('-'))
+      cmd.store_mode = '-';
     std::string item = upper_atom_with_dots();
-    if (item == "FLAGS.SILENT") cmd.silent = true;
-    else if (item != "FLAGS") return fail("Expected FLAGS, +FLAGS or -FLAGS");
+    if (item == "FLAGS.SILENT")
+      cmd.silent = true;
+    else if (item != "FLAGS")
+      return fail("Expected FLAGS, +FLAGS or -FLAGS");
     if (!lx.sp()) return false;
     cmd.has_flag_list = true;
     if (lx.peek() == '(') return flag_list(cmd.flags, cmd.keywords);
@@ -777,8 +815,7 @@ struct Parser {
     }
     if (n == "LIST" || n == "LSUB") return list_args();
     if (n == "STATUS") {
-      return lx.sp() && mailbox(cmd.args.emplace_back()) && lx.sp() &&
-             atom_list(cmd.status_items);
+      return lx.sp() && mailbox(cmd.args.emplace_back()) && lx.sp() && atom_list(cmd.status_items);
     }
     if (n == "APPEND") return append_args();
     if (n == "SEARCH") return lx.sp() && search_program(true);
@@ -888,8 +925,7 @@ std::optional<std::pair<int64_t, int32_t>> parse_date_time(std::string_view t) {
   if (m < 0 || !digits(7, 4, year) || !digits(12, 2, hh) || !digits(15, 2, mm) ||
       !digits(18, 2, ss) || !digits(22, 4, zone))
     return std::nullopt;
-  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zone % 100 > 59)
-    return std::nullopt;
+  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zone % 100 > 59) return std::nullopt;
   int32_t tz = (zone / 100) * 60 + zone % 100;
   if (t[21] == '-') tz = -tz;
   int64_t when = days_from_civil(year, m + 1, day) * 86400 + hh * 3600 + mm * 60 + ss -

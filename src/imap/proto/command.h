@@ -31,31 +31,67 @@ struct SequenceSet {
 std::optional<SequenceSet> parse_sequence_set(std::string_view text);
 
 enum class FetchItem {
-  envelope, flags, internaldate, rfc822, rfc822_header, rfc822_size, rfc822_text,
-  bodystructure, body, body_section, binary, binary_size, uid, modseq,
+  envelope,
+  flags,
+  internaldate,
+  rfc822,
+  rfc822_header,
+  rfc822_size,
+  rfc822_text,
+  bodystructure,
+  body,
+  body_section,
+  binary,
+  binary_size,
+  uid,
+  modseq,
 };
 
 struct FetchAtt {
   FetchItem item = FetchItem::flags;
   bool peek = false;
   mime::SectionRef section;
-  std::vector<std::string> fields;  // HEADER.FIELDS (...) names
+  std::vector<std::string> fields;                       // HEADER.FIELDS (...) names
   std::optional<std::pair<uint64_t, uint64_t>> partial;  // <origin.size>
   std::string label;  // the item name as it appears in the response, e.g. "BODY[1.MIME]"
 };
 
 struct SearchKey {
   enum class Op {
-    all, and_, or_, not_, seqset, uidset, flag, not_flag, keyword, not_keyword, new_, old,
-    recent, not_recent, header, field, body, text, larger, smaller, before, on, since,
-    sent_before, sent_on, sent_since, modseq,
+    all,
+    and_,
+    or_,
+    not_,
+    seqset,
+    uidset,
+    flag,
+    not_flag,
+    keyword,
+    not_keyword,
+    new_,
+    old,
+    recent,
+    not_recent,
+    header,
+    field,
+    body,
+    text,
+    larger,
+    smaller,
+    before,
+    on,
+    since,
+    sent_before,
+    sent_on,
+    sent_since,
+    modseq,
   };
   Op op = Op::all;
-  uint32_t flag = 0;     // store::Flag bits for flag/not_flag
-  std::string field;     // header: HEADER's field name; field: FROM, TO, CC, BCC or SUBJECT
-  std::string value;     // raw bytes in the search charset
-  uint64_t number = 0;   // LARGER/SMALLER/MODSEQ
-  int64_t date = 0;      // days since the epoch (UTC date) for BEFORE/ON/SINCE...
+  uint32_t flag = 0;    // store::Flag bits for flag/not_flag
+  std::string field;    // header: HEADER's field name; field: FROM, TO, CC, BCC or SUBJECT
+  std::string value;    // raw bytes in the search charset
+  uint64_t number = 0;  // LARGER/SMALLER/MODSEQ
+  int64_t date = 0;     // days since the epoch (UTC date) for BEFORE/ON/SINCE...
   SequenceSet set;
   std::vector<SearchKey> children;
 };
@@ -71,8 +107,8 @@ struct Command {
   std::string name;  // upper-case command name ("FETCH" for UID FETCH, uid=true)
   bool uid = false;
 
-  std::vector<std::string> args;      // astrings/mailboxes in order (still modified UTF-7)
-  std::vector<std::string> atoms;     // upper-cased atoms: ENABLE caps, STATUS items, options
+  std::vector<std::string> args;   // astrings/mailboxes in order (still modified UTF-7)
+  std::vector<std::string> atoms;  // upper-cased atoms: ENABLE caps, STATUS items, options
   std::optional<std::string> initial_response;  // AUTHENTICATE SASL-IR
   SequenceSet set;
 
@@ -80,8 +116,8 @@ struct Command {
   std::optional<uint64_t> changed_since;  // FETCH (CHANGEDSINCE n)
   bool vanished = false;                  // FETCH (... VANISHED)
 
-  SearchKey search;                  // an AND of the keys
-  std::string charset;               // SEARCH/SORT/THREAD CHARSET (upper-case; "" = none)
+  SearchKey search;     // an AND of the keys
+  std::string charset;  // SEARCH/SORT/THREAD CHARSET (upper-case; "" = none)
   SearchReturn search_return;
   std::vector<std::pair<std::string, bool>> sort;  // SORT criteria, reverse flag
 

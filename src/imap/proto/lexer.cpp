@@ -13,7 +13,14 @@ bool Lexer::is_atom_char(char c) {
   unsigned char u = static_cast<unsigned char>(c);
   if (u <= 0x20 || u >= 0x7f) return false;  // CTL, SP and 8-bit
   switch (c) {
-    case '(': case ')': case '{': case '%': case '*': case '"': case '\\': case ']':
+    case '(':
+    case ')':
+    case '{':
+    case '%':
+    case '*':
+    case '"':
+    case '\\':
+    case ']':
       return false;
     default:
       return true;
@@ -163,8 +170,7 @@ std::optional<std::string> Lexer::nstring() { return nstring(nullptr); }
 std::optional<std::string> Lexer::list_mailbox() {
   if (peek() == '"' || peek() == '{') return string();
   size_t start = pos_;
-  while (!at_end() &&
-         (is_atom_char(peek()) || peek() == '%' || peek() == '*' || peek() == ']'))
+  while (!at_end() && (is_atom_char(peek()) || peek() == '%' || peek() == '*' || peek() == ']'))
     ++pos_;
   if (pos_ == start) {
     fail("Expected a mailbox pattern");

@@ -81,8 +81,10 @@ std::optional<std::string> utf8_to_mutf7(std::string_view utf8) {
     if (!next_code_point(utf8, i, cp)) return std::nullopt;
     if (cp >= 0x20 && cp <= 0x7e) {
       flush();
-      if (cp == '&') out += "&-";
-      else out.push_back(static_cast<char>(cp));
+      if (cp == '&')
+        out += "&-";
+      else
+        out.push_back(static_cast<char>(cp));
     } else if (cp < 0x10000) {
       units.push_back(static_cast<uint16_t>(cp));
     } else {

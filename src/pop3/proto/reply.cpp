@@ -11,12 +11,18 @@ namespace mailroom::pop3::proto {
 
 const char* resp_code_text(RespCode code) {
   switch (code) {
-    case RespCode::none: return "";
-    case RespCode::auth: return "AUTH";           // RFC 3206 section 5
-    case RespCode::in_use: return "IN-USE";       // RFC 2449 section 8.1.1
-    case RespCode::sys_temp: return "SYS/TEMP";   // RFC 3206 section 4
-    case RespCode::sys_perm: return "SYS/PERM";   // RFC 3206 section 4
-    case RespCode::login_delay: return "LOGIN-DELAY";  // RFC 2449 section 8.1.2
+    case RespCode::none:
+      return "";
+    case RespCode::auth:
+      return "AUTH";  // RFC 3206 section 5
+    case RespCode::in_use:
+      return "IN-USE";  // RFC 2449 section 8.1.1
+    case RespCode::sys_temp:
+      return "SYS/TEMP";  // RFC 3206 section 4
+    case RespCode::sys_perm:
+      return "SYS/PERM";  // RFC 3206 section 4
+    case RespCode::login_delay:
+      return "LOGIN-DELAY";  // RFC 2449 section 8.1.2
   }
   return "";
 }
@@ -89,7 +95,7 @@ bool append_crlf_body(std::string& out, std::string_view m, std::size_t* octets)
   const std::size_t start = out.size();
   out.reserve(start + n + 8);
   std::size_t stuffed = 0;
-  std::size_t from = 0;  // start of the run not yet copied
+  std::size_t from = 0;                 // start of the run not yet copied
   auto stuff = [&](std::size_t line) {  // the line starting at `line` starts with '.'
     out.append(p + from, line - from);
     out += '.';
@@ -129,8 +135,8 @@ bool append_crlf_body(std::string& out, std::string_view m, std::size_t* octets)
       out.resize(start);
       return false;
     }
-    unsigned dots = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_and_si128(lf, _mm_cmpeq_epi8(next, dot_v))));
+    unsigned dots =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(lf, _mm_cmpeq_epi8(next, dot_v))));
     while (dots != 0) {
       stuff(j + static_cast<std::size_t>(__builtin_ctz(dots)) + 1);
       dots &= dots - 1;

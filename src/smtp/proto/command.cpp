@@ -13,10 +13,9 @@ struct VerbName {
   Verb verb;
 };
 constexpr VerbName kVerbs[] = {
-    {"EHLO", Verb::ehlo}, {"HELO", Verb::helo}, {"LHLO", Verb::lhlo},
-    {"MAIL", Verb::mail}, {"RCPT", Verb::rcpt}, {"DATA", Verb::data},
-    {"BDAT", Verb::bdat}, {"RSET", Verb::rset}, {"NOOP", Verb::noop},
-    {"QUIT", Verb::quit}, {"VRFY", Verb::vrfy}, {"EXPN", Verb::expn},
+    {"EHLO", Verb::ehlo}, {"HELO", Verb::helo},         {"LHLO", Verb::lhlo}, {"MAIL", Verb::mail},
+    {"RCPT", Verb::rcpt}, {"DATA", Verb::data},         {"BDAT", Verb::bdat}, {"RSET", Verb::rset},
+    {"NOOP", Verb::noop}, {"QUIT", Verb::quit},         {"VRFY", Verb::vrfy}, {"EXPN", Verb::expn},
     {"HELP", Verb::help}, {"STARTTLS", Verb::starttls}, {"AUTH", Verb::auth},
 };
 
@@ -79,8 +78,8 @@ bool strip_source_route(std::string_view* path, bool* had) {
   size_t pos = 0;
   while (pos < route.size()) {
     size_t comma = route.find(',', pos);
-    std::string_view hop = route.substr(pos, comma == std::string_view::npos ? route.npos
-                                                                            : comma - pos);
+    std::string_view hop =
+        route.substr(pos, comma == std::string_view::npos ? route.npos : comma - pos);
     if (hop.size() < 2 || hop.front() != '@') return false;
     if (comma == std::string_view::npos) break;
     pos = comma + 1;

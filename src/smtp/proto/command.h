@@ -16,7 +16,21 @@
 namespace mailroom::smtp::proto {
 
 enum class Verb {
-  ehlo, helo, lhlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, expn, help, starttls, auth,
+  ehlo,
+  helo,
+  lhlo,
+  mail,
+  rcpt,
+  data,
+  bdat,
+  rset,
+  noop,
+  quit,
+  vrfy,
+  expn,
+  help,
+  starttls,
+  auth,
 };
 const char* verb_name(Verb v);
 
@@ -24,31 +38,31 @@ enum class Body { unspecified, seven_bit, eight_bit_mime, binary_mime };
 
 struct Command {
   Verb verb = Verb::noop;
-  std::string argument;   // the raw text after the verb (EHLO domain, VRFY string, HELP topic)
+  std::string argument;  // the raw text after the verb (EHLO domain, VRFY string, HELP topic)
 
   // MAIL FROM / RCPT TO
-  bool null_path = false;          // MAIL FROM:<>
-  core::Address address;           // the mailbox (source route removed)
-  bool had_source_route = false;   // "<@a,@b:user@c>" (RFC 5321 4.1.2: accepted, ignored)
-  bool postmaster_only = false;    // RCPT TO:<Postmaster> without a domain
+  bool null_path = false;         // MAIL FROM:<>
+  core::Address address;          // the mailbox (source route removed)
+  bool had_source_route = false;  // "<@a,@b:user@c>" (RFC 5321 4.1.2: accepted, ignored)
+  bool postmaster_only = false;   // RCPT TO:<Postmaster> without a domain
   // MAIL parameters
-  std::optional<uint64_t> size;    // RFC 1870
-  Body body = Body::unspecified;   // RFC 6152 / RFC 3030
-  bool smtputf8 = false;           // RFC 6531
-  std::string ret;                 // RFC 3461: "FULL" | "HDRS"
-  std::string envid;               // RFC 3461 (xtext, kept encoded)
-  std::string auth;                // RFC 4954 AUTH= (xtext, kept encoded)
+  std::optional<uint64_t> size;   // RFC 1870
+  Body body = Body::unspecified;  // RFC 6152 / RFC 3030
+  bool smtputf8 = false;          // RFC 6531
+  std::string ret;                // RFC 3461: "FULL" | "HDRS"
+  std::string envid;              // RFC 3461 (xtext, kept encoded)
+  std::string auth;               // RFC 4954 AUTH= (xtext, kept encoded)
   // RCPT parameters (RFC 3461)
-  std::string notify;              // "NEVER" or a comma list of SUCCESS,FAILURE,DELAY
-  std::string orcpt;               // "rfc822;addr" (kept encoded)
+  std::string notify;  // "NEVER" or a comma list of SUCCESS,FAILURE,DELAY
+  std::string orcpt;   // "rfc822;addr" (kept encoded)
 
   // BDAT (RFC 3030)
   uint64_t chunk_size = 0;
   bool last = false;
 
   // AUTH (RFC 4954)
-  std::string mechanism;                         // upper-cased
-  std::optional<std::string> initial_response;   // base64 text or "=" (empty response)
+  std::string mechanism;                        // upper-cased
+  std::optional<std::string> initial_response;  // base64 text or "=" (empty response)
 };
 
 using ParseResult = std::variant<Command, Reply>;

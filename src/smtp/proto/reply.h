@@ -10,7 +10,7 @@ namespace mailroom::smtp::proto {
 
 struct Reply {
   int code = 250;
-  std::string enhanced;   // "2.1.0"; empty only for the greeting and EHLO/HELO (RFC 2034 s.3)
+  std::string enhanced;  // "2.1.0"; empty only for the greeting and EHLO/HELO (RFC 2034 s.3)
   std::string text;
 
   bool positive() const { return code < 400; }

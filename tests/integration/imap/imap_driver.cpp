@@ -10,7 +10,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -90,9 +89,8 @@ class FixedAuthenticator : public auth::Authenticator {
   }
 };
 
-asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor,
-                                  net::TlsContextPtr tls, net::TlsMode mode,
-                                  net::SessionHandler& handler) {
+asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, net::TlsContextPtr tls,
+                                  net::TlsMode mode, net::SessionHandler& handler) {
   for (;;) {
     asio::ip::tcp::socket socket(asio::make_strand(acceptor.get_executor()));
     co_await acceptor.async_accept(socket, asio::use_awaitable);

@@ -26,15 +26,17 @@ std::string join(const std::vector<std::string>& v) {
 template <class T>
 bool report_error(const core::Result<T>& r) {
   if (r) return false;
-  if (r.code() == core::Code::not_found) std::cout << "not_found\n";
-  else std::cout << core::code_name(r.code()) << " " << r.status().log_detail() << "\n";
+  if (r.code() == core::Code::not_found)
+    std::cout << "not_found\n";
+  else
+    std::cout << core::code_name(r.code()) << " " << r.status().log_detail() << "\n";
   return true;
 }
 
 void print_account(const auth::Account& a) {
   std::cout << "found id=" << a.id << " login=" << a.login << " address=" << a.address
-            << " other=" << join(a.other_addresses) << " status="
-            << auth::account_status_name(a.status) << " quota_bytes=" << a.quota_bytes
+            << " other=" << join(a.other_addresses)
+            << " status=" << auth::account_status_name(a.status) << " quota_bytes=" << a.quota_bytes
             << " quota_messages=" << a.quota_messages << " forward=" << join(a.forward_to)
             << " keep_copy=" << (a.forward_keep_copy ? 1 : 0)
             << " name=" << core::quote(a.display_name) << "\n";
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
     if (cmd == "quit") break;
     if (cmd == "address" || cmd == "login" || cmd == "id") {
       auto r = cmd == "address" ? d->find_account_by_address(a)
-               : cmd == "login" ? d->find_account_by_login(a) : d->find_account_by_id(a);
+               : cmd == "login" ? d->find_account_by_login(a)
+                                : d->find_account_by_id(a);
       if (!report_error(r)) print_account(*r);
     } else if (cmd == "alias") {
       auto r = d->find_alias(a);
@@ -97,10 +100,15 @@ int main(int argc, char** argv) {
       if (!report_error(r)) std::cout << "found " << r->name << "\n";
     } else if (cmd == "password") {
       auto acc = d->find_account_by_login(a);
-      if (report_error(acc)) { std::cout.flush(); continue; }
+      if (report_error(acc)) {
+        std::cout.flush();
+        continue;
+      }
       auto pc = d->check_password(*acc, b);
-      std::cout << (pc == auth::PasswordCheck::ok ? "ok"
-                    : pc == auth::PasswordCheck::mismatch ? "mismatch" : "unavailable") << "\n";
+      std::cout << (pc == auth::PasswordCheck::ok         ? "ok"
+                    : pc == auth::PasswordCheck::mismatch ? "mismatch"
+                                                          : "unavailable")
+                << "\n";
     } else {
       std::cout << "error unknown command\n";
     }

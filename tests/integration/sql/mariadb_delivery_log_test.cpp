@@ -69,8 +69,9 @@ class MariaDbDeliveryLogTest : public ::testing::Test {
 };
 
 TEST_F(MariaDbDeliveryLogTest, RecordsAndFindsByEveryField) {
-  ASSERT_TRUE(log_->record({rec("q1", "alice@example.com", 1000), rec("q1", "bob@example.com", 1000),
-                            rec("q2", "alice@example.com", 2000)}));
+  ASSERT_TRUE(
+      log_->record({rec("q1", "alice@example.com", 1000), rec("q1", "bob@example.com", 1000),
+                    rec("q2", "alice@example.com", 2000)}));
   DeliveryQuery q;
   q.recipient = "alice@example.com";
   auto r = log_->query(q);
@@ -115,8 +116,8 @@ TEST_F(MariaDbDeliveryLogTest, DomainAndSubjectSearches) {
   auto other = rec("q3", "carol@other.example", 3000);
   other.envelope_sender = "boss@hq.example";
   other.subject = "50% off_today";
-  ASSERT_TRUE(log_->record({rec("q1", "alice@example.com", 1000), rec("q2", "bob@example.com", 2000),
-                            other}));
+  ASSERT_TRUE(log_->record(
+      {rec("q1", "alice@example.com", 1000), rec("q2", "bob@example.com", 2000), other}));
   DeliveryQuery by_domain;
   by_domain.recipient_domain = "example.com";
   auto r = log_->query(by_domain);

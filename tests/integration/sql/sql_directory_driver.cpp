@@ -53,9 +53,9 @@ std::string account_json(const auth::Account& a) {
          ",\"send_as\":" + js(a.send_as) + "}";
 }
 std::string domain_json(const auth::Domain& d) {
-  return "{\"name\":" + js(d.name) + ",\"kind\":" +
-         js(d.kind == auth::DomainKind::alias ? "alias" : "local") + ",\"alias_of\":" +
-         js(d.alias_of) + ",\"catch_all\":" + js(d.catch_all) + "}";
+  return "{\"name\":" + js(d.name) +
+         ",\"kind\":" + js(d.kind == auth::DomainKind::alias ? "alias" : "local") +
+         ",\"alias_of\":" + js(d.alias_of) + ",\"catch_all\":" + js(d.catch_all) + "}";
 }
 std::vector<std::string> split_tab(const std::string& line) {
   std::vector<std::string> out;
@@ -86,13 +86,12 @@ int main(int argc, char** argv) {
   core::ConfigSection section = dir.child("sql");
   auto opened = auth::open_sql_directory(section, argc == 3 ? argv[2] : "/nonexistent");
   if (!opened) {
-    std::cout << "{\"open\":\"error\",\"message\":" << js(opened.status().client_message())
-              << "}" << std::endl;
+    std::cout << "{\"open\":\"error\",\"message\":" << js(opened.status().client_message()) << "}"
+              << std::endl;
     return 1;
   }
   if (!errors.empty()) {
-    std::cout << "{\"open\":\"error\",\"message\":" << js(errors.messages()[0]) << "}"
-              << std::endl;
+    std::cout << "{\"open\":\"error\",\"message\":" << js(errors.messages()[0]) << "}" << std::endl;
     return 1;
   }
   std::cout << "{\"open\":\"ok\"}" << std::endl;

@@ -136,13 +136,15 @@ TEST_F(AuthenticatorTest, DisabledAccount) {
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::disabled);
   // A wrong password does not learn that the account is disabled.
   EXPECT_EQ(plain_login("alice@example.com", "nope", tls_).outcome, AuthOutcome::failed);
-  EXPECT_EQ(auth_->check_plain("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::disabled);
+  EXPECT_EQ(auth_->check_plain("alice@example.com", "wonderland", tls_).outcome,
+            AuthOutcome::disabled);
 }
 
 TEST_F(AuthenticatorTest, DirectoryUnavailable) {
   faulty_->fail_all = true;
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::unavailable);
-  EXPECT_EQ(auth_->check_plain("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::unavailable);
+  EXPECT_EQ(auth_->check_plain("alice@example.com", "wonderland", tls_).outcome,
+            AuthOutcome::unavailable);
   faulty_->fail_all = false;
   faulty_->fail_passwords = true;  // lookup works, password check cannot be made
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::unavailable);
@@ -200,10 +202,8 @@ TEST_F(AuthenticatorTest, ThrottlePerAccountAndSource) {
     EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
   }
   // Locked from the failing IP: even the right password is refused there...
-  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome,
-            AuthOutcome::throttled);
-  EXPECT_EQ(plain_login("ALICE@example.com", "wonderland", tls_).outcome,
-            AuthOutcome::throttled);
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::throttled);
+  EXPECT_EQ(plain_login("ALICE@example.com", "wonderland", tls_).outcome, AuthOutcome::throttled);
   // ...but the real user from another address still gets in (issue 13, item 6: a lockout is
   // not a denial of service), and bob is not affected.
   ClientInfo other = tls_;
@@ -220,8 +220,7 @@ TEST_F(AuthenticatorTest, ThrottleCountsEverySpellingOfOneAccount) {
   EXPECT_EQ(plain_login("alice", "bad", tls_).outcome, AuthOutcome::failed);
   EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
   EXPECT_EQ(plain_login("ALICE", "bad", tls_).outcome, AuthOutcome::failed);
-  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome,
-            AuthOutcome::throttled);
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::throttled);
 }
 
 TEST_F(AuthenticatorTest, ThrottlePerIp) {
@@ -364,8 +363,7 @@ TEST_F(ScramTest, SharesThePlainThrottle) {
   EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
   ScramClient right{"alice@example.com", "wonderland"};
   EXPECT_EQ(run(right).outcome, AuthOutcome::throttled);
-  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome,
-            AuthOutcome::throttled);
+  EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::throttled);
   ClientInfo other = tls_;
   other.remote_ip = "198.51.100.8";
   auto ex = auth_->start("SCRAM-SHA-256", other);

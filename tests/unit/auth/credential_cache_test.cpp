@@ -21,8 +21,12 @@ class FakeDirectory : public Directory {
   int checks = 0;
   std::string name() const override { return "fake"; }
   Result<Domain> find_domain(const std::string&) override { return core::not_found("x"); }
-  Result<Account> find_account_by_address(const std::string&) override { return core::not_found("x"); }
-  Result<Account> find_account_by_login(const std::string&) override { return core::not_found("x"); }
+  Result<Account> find_account_by_address(const std::string&) override {
+    return core::not_found("x");
+  }
+  Result<Account> find_account_by_login(const std::string&) override {
+    return core::not_found("x");
+  }
   Result<Account> find_account_by_id(const std::string&) override { return core::not_found("x"); }
   Result<Alias> find_alias(const std::string&) override { return core::not_found("x"); }
   Result<Group> find_group(const std::string&) override { return core::not_found("x"); }

@@ -119,7 +119,8 @@ TEST_F(LocalDirectoryTest, SettersAndStatus) {
   ASSERT_EQ(r->forward_to.size(), 1u);
   EXPECT_EQ(r->forward_to[0], "remote@elsewhere.org");
   EXPECT_FALSE(r->forward_keep_copy);
-  ASSERT_TRUE(dir_->set_password(a.id, *password::hash("new", password::Scheme::ssha), "SCRAM-SHA-256$x"));
+  ASSERT_TRUE(
+      dir_->set_password(a.id, *password::hash("new", password::Scheme::ssha), "SCRAM-SHA-256$x"));
   r = dir_->find_account_by_id(a.id);
   EXPECT_EQ(dir_->check_password(*r, "new"), PasswordCheck::ok);
   EXPECT_EQ(*dir_->scram_secret(*r), "SCRAM-SHA-256$x");
@@ -129,7 +130,8 @@ TEST_F(LocalDirectoryTest, SettersAndStatus) {
 
 TEST_F(LocalDirectoryTest, RemoveAccountRemovesMemberships) {
   Account a = add("alice@example.com");
-  ASSERT_TRUE(dir_->add_group(Group{"staff@example.com", "", {"alice@example.com", "x@remote.org"}}));
+  ASSERT_TRUE(
+      dir_->add_group(Group{"staff@example.com", "", {"alice@example.com", "x@remote.org"}}));
   ASSERT_TRUE(dir_->remove_account(a.id));
   EXPECT_EQ(dir_->find_account_by_id(a.id).code(), Code::not_found);
   auto g = dir_->find_group("staff@example.com");
@@ -177,17 +179,19 @@ TEST_F(LocalDirectoryTest, AliasesGroupsAndConflicts) {
   EXPECT_EQ(al->targets, (std::vector<std::string>{"alice@example.com", "ext@remote.org"}));
   // An alias on an account's address is allowed (the account wins) and reported.
   ASSERT_TRUE(dir_->add_alias(Alias{"alice@example.com", {"bob@remote.org"}}));
-  ASSERT_TRUE(dir_->add_group(Group{"staff@example.com", "Staff", {"alice@example.com"},
-                                    GroupSendPolicy::members, {}}));
+  ASSERT_TRUE(dir_->add_group(
+      Group{"staff@example.com", "Staff", {"alice@example.com"}, GroupSendPolicy::members, {}}));
   EXPECT_EQ(dir_->add_group(Group{"staff@example.com"}).code(), Code::already_exists);
   ASSERT_TRUE(dir_->add_group_member("staff@example.com", "Bob@Example.com"));
-  EXPECT_EQ(dir_->add_group_member("staff@example.com", "bob@example.com").code(), Code::already_exists);
+  EXPECT_EQ(dir_->add_group_member("staff@example.com", "bob@example.com").code(),
+            Code::already_exists);
   auto g = dir_->find_group("staff@example.com");
   ASSERT_TRUE(g);
   EXPECT_EQ(g->members, (std::vector<std::string>{"alice@example.com", "bob@example.com"}));
   EXPECT_EQ(g->send_policy, GroupSendPolicy::members);
   ASSERT_TRUE(dir_->remove_group_member("staff@example.com", "bob@example.com"));
-  EXPECT_EQ(dir_->remove_group_member("staff@example.com", "bob@example.com").code(), Code::not_found);
+  EXPECT_EQ(dir_->remove_group_member("staff@example.com", "bob@example.com").code(),
+            Code::not_found);
 
   auto c = dir_->conflicts();
   ASSERT_TRUE(c);
@@ -223,7 +227,8 @@ TEST_F(LocalDirectoryTest, UpsertByIdIsIdempotent) {
   EXPECT_TRUE(dir_->list_account_ids("local")->empty());
   // keep_empty_secrets: a stored hash survives an upsert without one.
   ASSERT_TRUE(dir_->set_password("entryuuid-1", "{SSHA}x"));
-  EXPECT_EQ(*dir_->upsert_account_by_id(*dir_->get_account_record("entryuuid-1")), UpsertResult::unchanged);
+  EXPECT_EQ(*dir_->upsert_account_by_id(*dir_->get_account_record("entryuuid-1")),
+            UpsertResult::unchanged);
   r.account.address = "carol.new@example.com";
   EXPECT_EQ(*dir_->upsert_account_by_id(r), UpsertResult::unchanged);
   EXPECT_EQ(dir_->find_account_by_id("entryuuid-1")->password_hash, "{SSHA}x");
@@ -238,9 +243,12 @@ TEST_F(LocalDirectoryTest, UpsertByIdIsIdempotent) {
 }
 
 TEST_F(LocalDirectoryTest, UpsertAliasesAndGroups) {
-  EXPECT_EQ(*dir_->upsert_alias(Alias{"a@example.com", {"x@y.org"}}, "ldap"), UpsertResult::created);
-  EXPECT_EQ(*dir_->upsert_alias(Alias{"a@example.com", {"x@y.org"}}, "ldap"), UpsertResult::unchanged);
-  EXPECT_EQ(*dir_->upsert_alias(Alias{"a@example.com", {"z@y.org"}}, "ldap"), UpsertResult::updated);
+  EXPECT_EQ(*dir_->upsert_alias(Alias{"a@example.com", {"x@y.org"}}, "ldap"),
+            UpsertResult::created);
+  EXPECT_EQ(*dir_->upsert_alias(Alias{"a@example.com", {"x@y.org"}}, "ldap"),
+            UpsertResult::unchanged);
+  EXPECT_EQ(*dir_->upsert_alias(Alias{"a@example.com", {"z@y.org"}}, "ldap"),
+            UpsertResult::updated);
   EXPECT_EQ(*dir_->list_alias_addresses("ldap"), std::vector<std::string>{"a@example.com"});
   Group g{"g@example.com", "G", {"m@example.com"}};
   EXPECT_EQ(*dir_->upsert_group(g, "ldap"), UpsertResult::created);

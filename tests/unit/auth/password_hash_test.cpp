@@ -85,29 +85,35 @@ TEST(PasswordHash, PlainTextIsNeverAccepted) {
 TEST(PasswordHash, MalformedStoredValues) {
   EXPECT_EQ(verify("{SSHA}not base64!", "x"), Verify::malformed);
   EXPECT_EQ(verify("{SSHA}AAAA", "x"), Verify::malformed);  // shorter than a digest
-  EXPECT_EQ(verify("{SHA512-CRYPT}$5$saltsalt$IeaomH1t0t79ShF5t59ZywXLL/dm2jA/3vpoR6EMo74", "wonderland"),
-            Verify::malformed);  // SHA512-CRYPT must be $6$
+  EXPECT_EQ(
+      verify("{SHA512-CRYPT}$5$saltsalt$IeaomH1t0t79ShF5t59ZywXLL/dm2jA/3vpoR6EMo74", "wonderland"),
+      Verify::malformed);  // SHA512-CRYPT must be $6$
   EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$garbage", "x"), Verify::malformed);
   // The scheme and the PHC type must agree; salt and hash must be base64; all parameters.
   EXPECT_EQ(verify("{ARGON2ID}$argon2i$v=19$m=1024,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
-                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8",
+                   "wonderland"),
             Verify::malformed);
   EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1024,t=2,p=1$c2Fs!HNhbHRzYWx0c2FsdA$"
-                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8",
+                   "wonderland"),
             Verify::malformed);
   EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1024,t=2$c2FsdHNhbHRzYWx0c2FsdA$"
-                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8",
+                   "wonderland"),
             Verify::malformed);
   EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1024,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA", "x"),
             Verify::malformed);
   EXPECT_EQ(verify("{ARGON2ID}$argon2id$v=19$m=1,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
-                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8", "wonderland"),
+                   "3lYkv9ieacrZzLx+ION8Q16Flsv7HQoKpit387G1ST8",
+                   "wonderland"),
             Verify::malformed);  // memory below Argon2's minimum
   EXPECT_NE(verify("{CRYPT}$9$nonsense", "x"), Verify::ok);
 }
 
 TEST(PasswordHash, RoundTripEveryScheme) {
-  for (auto s : {Scheme::argon2id, Scheme::sha512_crypt, Scheme::crypt, Scheme::ssha512, Scheme::ssha}) {
+  for (auto s :
+       {Scheme::argon2id, Scheme::sha512_crypt, Scheme::crypt, Scheme::ssha512, Scheme::ssha}) {
     SCOPED_TRACE(scheme_name(s));
     auto h = hash("correct horse", s);
     ASSERT_TRUE(h) << h.status().to_string();
@@ -193,7 +199,8 @@ TEST(PasswordHash, ScramSecretMatchesRfc7677Example) {
   unsigned char h[32];
   SHA256(reinterpret_cast<const unsigned char*>(client_key.data()), 32, h);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(h), 32), stored);
-  EXPECT_EQ(base64_encode(hmac(server, auth_message)), "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+  EXPECT_EQ(base64_encode(hmac(server, auth_message)),
+            "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
 }
 
 }  // namespace

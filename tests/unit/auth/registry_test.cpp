@@ -1,8 +1,7 @@
-#include "auth/directory_registry.h"
-
 #include <gtest/gtest.h>
 
 #include "auth/auth_options.h"
+#include "auth/directory_registry.h"
 #include "auth/local/local_directory.h"
 #include "src/core/config_section.h"
 #include "test_util.h"

@@ -77,7 +77,8 @@ TEST_F(ResolverTest, AliasExpandsToLocalAndRemoteTargets) {
   fake_->add_alias("info@example.com", {"alice@example.com", "Partner@Remote.org"});
   auto r = resolve("info@example.com");
   ASSERT_EQ(r.outcome, RecipientOutcome::deliver);
-  EXPECT_EQ(ids(r), (std::vector<std::string>{"id-alice@example.com", "remote:partner@remote.org"}));
+  EXPECT_EQ(ids(r),
+            (std::vector<std::string>{"id-alice@example.com", "remote:partner@remote.org"}));
 }
 
 TEST_F(ResolverTest, OrderIsAccountAliasGroupCatchAll) {
@@ -104,7 +105,8 @@ TEST_F(ResolverTest, Subaddress) {
   ResolverOptions off;
   off.subaddress_separator = '\0';
   Resolver plain(faulty_, off);
-  EXPECT_EQ(plain.resolve_recipient("alice+x@example.com", "", "").outcome, RecipientOutcome::unknown);
+  EXPECT_EQ(plain.resolve_recipient("alice+x@example.com", "", "").outcome,
+            RecipientOutcome::unknown);
 }
 
 TEST_F(ResolverTest, DomainAlias) {
@@ -149,7 +151,8 @@ TEST_F(ResolverTest, HoldForDisabledAccounts) {
 TEST_F(ResolverTest, NestedGroupsWithLoopsAndDuplicates) {
   fake_->add_account("carol@example.com");
   fake_->add_group("all@example.com", {"staff@example.com", "alice@example.com", "ext@remote.org"});
-  fake_->add_group("staff@example.com", {"alice@example.com", "bob@example.com", "all@example.com"});
+  fake_->add_group("staff@example.com",
+                   {"alice@example.com", "bob@example.com", "all@example.com"});
   fake_->add_group("loop1@example.com", {"loop2@example.com", "carol@example.com"});
   fake_->add_group("loop2@example.com", {"loop1@example.com"});
   auto r = resolve("all@example.com");
@@ -167,7 +170,8 @@ TEST_F(ResolverTest, GroupDepthLimit) {
   Resolver r(faulty_, o);
   // g0 -> g1 -> g2 -> g3 -> g4 -> alice: deeper than 3 levels.
   for (int i = 0; i < 5; ++i) {
-    std::string member = i == 4 ? "alice@example.com" : "g" + std::to_string(i + 1) + "@example.com";
+    std::string member =
+        i == 4 ? "alice@example.com" : "g" + std::to_string(i + 1) + "@example.com";
     fake_->add_group("g" + std::to_string(i) + "@example.com", {member});
   }
   EXPECT_EQ(r.resolve_recipient("g0@example.com", "", "").outcome, RecipientOutcome::too_many);

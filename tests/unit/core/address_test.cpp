@@ -29,11 +29,11 @@ TEST(Address, Utf8LocalPart) {
 }
 
 TEST(Address, RejectsMalformed) {
-  for (const char* bad : {"", "@example.com", "alice@", "alice", "a..b@example.com",
-                          ".a@example.com", "a.@example.com", "a b@example.com",
-                          "alice@exa mple.com", "alice@.example.com", "alice@example..com",
-                          "@relay.example:alice@example.com", "\"unterminated@example.com",
-                          "a\x01@example.com"}) {
+  for (const char* bad :
+       {"", "@example.com", "alice@", "alice", "a..b@example.com", ".a@example.com",
+        "a.@example.com", "a b@example.com", "alice@exa mple.com", "alice@.example.com",
+        "alice@example..com", "@relay.example:alice@example.com", "\"unterminated@example.com",
+        "a\x01@example.com"}) {
     EXPECT_FALSE(parse_address(bad)) << bad;
   }
 }

@@ -3,7 +3,6 @@
 // building the whole server. The real mailroomctl (src/ctl/main.cpp) registers the same
 // commands.
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 

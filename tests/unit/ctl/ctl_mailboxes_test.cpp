@@ -1,7 +1,6 @@
 // mailroomctl mailbox commands, driven through CLI11 against a real store and a fake directory.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-
 #include <fstream>
 #include <iostream>
 #include <sstream>

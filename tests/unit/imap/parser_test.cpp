@@ -149,15 +149,16 @@ TEST(Parser, StoreAppendSelectList) {
   ASSERT_TRUE(st2.ok()) << st2.error.message;
   EXPECT_EQ(st2.command->flags, store::kDeleted | store::kFlagged);
 
-  auto ap = parse_command(
-      "a APPEND Sent (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {11}\r\nSubject: x\n");
+  auto ap =
+      parse_command("a APPEND Sent (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {11}\r\nSubject: x\n");
   ASSERT_TRUE(ap.ok()) << ap.error.message;
   EXPECT_EQ(ap.command->args[0], "Sent");
   EXPECT_EQ(ap.command->message, "Subject: x\n");
   EXPECT_EQ(ap.command->date_time, 760686745);
   EXPECT_EQ(ap.command->date_tz, -480);
 
-  auto sel = parse_command("a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))");
+  auto sel =
+      parse_command("a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))");
   ASSERT_TRUE(sel.ok()) << sel.error.message;
   EXPECT_TRUE(sel.command->qresync);
   EXPECT_EQ(sel.command->qr_uidvalidity, 67890007u);

@@ -1,7 +1,7 @@
 // Modified UTF-7 (RFC 3501 5.1.3) round trips and strict rejection.
-#include <gtest/gtest.h>
-
 #include "src/imap/proto/utf7.h"
+
+#include <gtest/gtest.h>
 
 namespace mailroom::imap::proto {
 namespace {
@@ -25,16 +25,16 @@ TEST(Utf7, DecodeRoundTrip) {
 }
 
 TEST(Utf7, DecodeRejectsInvalid) {
-  EXPECT_FALSE(mutf7_to_utf8("&").has_value());            // unterminated
-  EXPECT_FALSE(mutf7_to_utf8("&U,BTFw").has_value());      // missing '-'
-  EXPECT_FALSE(mutf7_to_utf8("&AGE-").has_value());        // shifted printable 'a'
+  EXPECT_FALSE(mutf7_to_utf8("&").has_value());                     // unterminated
+  EXPECT_FALSE(mutf7_to_utf8("&U,BTFw").has_value());               // missing '-'
+  EXPECT_FALSE(mutf7_to_utf8("&AGE-").has_value());                 // shifted printable 'a'
   EXPECT_FALSE(mutf7_to_utf8("&ZeVnLIqe-&ZeVnLIqe-").has_value());  // adjacent shifts
-  EXPECT_FALSE(mutf7_to_utf8("&ZeV-").has_value());        // not whole UTF-16 units
-  EXPECT_FALSE(mutf7_to_utf8("&2D0-").has_value());        // lone high surrogate
-  EXPECT_FALSE(mutf7_to_utf8("&Jjo!-").has_value());       // not base64
-  EXPECT_FALSE(mutf7_to_utf8("caf\xc3\xa9").has_value());  // raw 8-bit
+  EXPECT_FALSE(mutf7_to_utf8("&ZeV-").has_value());                 // not whole UTF-16 units
+  EXPECT_FALSE(mutf7_to_utf8("&2D0-").has_value());                 // lone high surrogate
+  EXPECT_FALSE(mutf7_to_utf8("&Jjo!-").has_value());                // not base64
+  EXPECT_FALSE(mutf7_to_utf8("caf\xc3\xa9").has_value());           // raw 8-bit
   EXPECT_FALSE(mutf7_to_utf8(std::string("a\0b", 3)).has_value());
-  EXPECT_FALSE(mutf7_to_utf8("&U,BTF2-").has_value());     // non-zero pad bits
+  EXPECT_FALSE(mutf7_to_utf8("&U,BTF2-").has_value());  // non-zero pad bits
   EXPECT_EQ(mutf7_to_utf8("&-&-"), "&&");
 }
 

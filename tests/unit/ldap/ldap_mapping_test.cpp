@@ -50,8 +50,8 @@ TEST(LdapMapping, StatusValuesFailClosed) {
                              std::pair{"deleted", AccountStatus::deleted},
                              std::pair{"whatever", AccountStatus::disabled},
                              std::pair{"ACTIVE", AccountStatus::active}}) {
-    auto a = entry_to_account(entry({{"entryUUID", {"u1"}}, {"mail", {"a@b.c"}},
-                                     {"mailAccountStatus", {value}}}), o, 0);
+    auto a = entry_to_account(
+        entry({{"entryUUID", {"u1"}}, {"mail", {"a@b.c"}}, {"mailAccountStatus", {value}}}), o, 0);
     ASSERT_TRUE(a);
     EXPECT_EQ(a->status, want) << value;
   }
@@ -80,8 +80,9 @@ TEST(LdapMapping, ActiveDirectoryAccount) {
   auto e = entry({{"objectGUID", {guid}},
                   {"sAMAccountName", {"BSmith"}},
                   {"mail", {"old@corp.example"}},
-                  {"proxyAddresses", {"smtp:bob@corp.example", "SMTP:Bob.Smith@corp.example",
-                                      "X500:/o=x/cn=bob", "smtp:bs@corp.example"}},
+                  {"proxyAddresses",
+                   {"smtp:bob@corp.example", "SMTP:Bob.Smith@corp.example", "X500:/o=x/cn=bob",
+                    "smtp:bs@corp.example"}},
                   {"displayName", {"Bob Smith"}},
                   {"userAccountControl", {"512"}},
                   {"accountExpires", {"9223372036854775807"}}});
@@ -125,9 +126,11 @@ TEST(LdapMapping, RangeOption) {
 
 TEST(LdapMapping, Groups) {
   auto o = profile(Profile::openldap);
-  auto g = entry_to_group_header(entry({{"mail", {"Staff@Example.com"}}, {"cn", {"staff"}},
+  auto g = entry_to_group_header(entry({{"mail", {"Staff@Example.com"}},
+                                        {"cn", {"staff"}},
                                         {"mailGroupSendPolicy", {"moderators"}},
-                                        {"mailGroupAllowedSender", {"Boss@example.com"}}}), o);
+                                        {"mailGroupAllowedSender", {"Boss@example.com"}}}),
+                                 o);
   ASSERT_TRUE(g);
   EXPECT_EQ(g->address, "staff@example.com");
   EXPECT_EQ(g->send_policy, GroupSendPolicy::moderators);
@@ -158,7 +161,7 @@ TEST(LdapMapping, MemberUrl) {
 TEST(LdapMapping, AttributeListsCoverTheProfile) {
   auto o = profile(Profile::activedirectory);
   auto v = account_attributes(o);
-  for (const char* want : {"objectGUID", "sAMAccountName", "proxyAddresses", "userAccountControl",
-                           "accountExpires"})
+  for (const char* want :
+       {"objectGUID", "sAMAccountName", "proxyAddresses", "userAccountControl", "accountExpires"})
     EXPECT_NE(std::find(v.begin(), v.end(), want), v.end()) << want;
 }

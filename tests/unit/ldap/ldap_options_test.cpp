@@ -56,7 +56,7 @@ TEST(LdapOptions, ErrorsNameTheSetting) {
   auto p = parse(
       "[directory.ldap]\nuris=['http://x']\nbind_dn='cn=a'\naccount_filter='mail=%s'\n"
       "tls='ldaps'\nbogus=1\n[directory.ldap.attributes]\nid=''\n");
-  EXPECT_TRUE(mentions(p.errors, "directory.ldap.uris")) ;
+  EXPECT_TRUE(mentions(p.errors, "directory.ldap.uris"));
   EXPECT_TRUE(mentions(p.errors, "directory.ldap.base_dn"));
   EXPECT_TRUE(mentions(p.errors, "directory.ldap.bind_password"));
   EXPECT_TRUE(mentions(p.errors, "directory.ldap.account_filter"));

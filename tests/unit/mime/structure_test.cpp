@@ -26,13 +26,15 @@ const std::string kSimple =
 
 TEST(Structure, SimpleEnvelopeAndBody) {
   Facts f = parse_facts(kSimple);
-  EXPECT_EQ(f.envelope,
-            "(\"Mon, 7 Feb 1994 21:52:25 -0800\" \"Hi\" ((\"Alice\" NIL \"alice\" \"example.com\")) "
-            "((\"Alice\" NIL \"alice\" \"example.com\")) ((\"Alice\" NIL \"alice\" \"example.com\")) "
-            "((NIL NIL \"bob\" \"example.com\")(\"Carol Q\" NIL \"carol\" \"x.org\")) NIL NIL NIL "
-            "\"<B27397-0100000@cac.washington.edu>\")");
-  EXPECT_EQ(f.bodystructure,
-            "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 14 2 NIL NIL NIL NIL)");
+  EXPECT_EQ(
+      f.envelope,
+      "(\"Mon, 7 Feb 1994 21:52:25 -0800\" \"Hi\" ((\"Alice\" NIL \"alice\" \"example.com\")) "
+      "((\"Alice\" NIL \"alice\" \"example.com\")) ((\"Alice\" NIL \"alice\" \"example.com\")) "
+      "((NIL NIL \"bob\" \"example.com\")(\"Carol Q\" NIL \"carol\" \"x.org\")) NIL NIL NIL "
+      "\"<B27397-0100000@cac.washington.edu>\")");
+  EXPECT_EQ(
+      f.bodystructure,
+      "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 14 2 NIL NIL NIL NIL)");
   EXPECT_EQ(f.body, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 14 2)");
   EXPECT_EQ(cut(kSimple, f.root, {{}, SectionText::text}), "Hello\r\nWorld\r\n");
   EXPECT_EQ(cut(kSimple, f.root, {{1}, SectionText::none}), "Hello\r\nWorld\r\n");
@@ -264,7 +266,8 @@ TEST(Facts, RoundTripAndRejectsGarbage) {
 
 TEST(Header, FilterFields) {
   std::string h = "From: a@b\r\nSubject: x\r\n  folded\r\nTo: c@d\r\n\r\n";
-  EXPECT_EQ(filter_header(h, {"subject", "TO"}, false), "Subject: x\r\n  folded\r\nTo: c@d\r\n\r\n");
+  EXPECT_EQ(filter_header(h, {"subject", "TO"}, false),
+            "Subject: x\r\n  folded\r\nTo: c@d\r\n\r\n");
   EXPECT_EQ(filter_header(h, {"subject"}, true), "From: a@b\r\nTo: c@d\r\n\r\n");
   EXPECT_EQ(filter_header(h, {"x-none"}, false), "\r\n");
   auto v = header_values(h, "subject");

@@ -1,5 +1,7 @@
 // Connection and Listener over real loopback sockets: line limits, bare LF, literals,
 // idle timeout, connection limits and graceful shutdown.
+#include "src/net/connection.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,7 +12,6 @@
 #include <cerrno>
 #include <thread>
 
-#include "src/net/connection.h"
 #include "src/net/listener.h"
 
 namespace mailroom::net {
@@ -44,7 +45,9 @@ class Client {
   ~Client() { ::close(fd_); }
   bool connected() const { return connected_; }
   int fd() const { return fd_; }
-  void send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), 0), (ssize_t)s.size()); }
+  void send(const std::string& s) {
+    ASSERT_EQ(::send(fd_, s.data(), s.size(), 0), (ssize_t)s.size());
+  }
   // Reads one line (with its CRLF), or what came before the end of stream or the timeout.
   Read read_line() {
     Read r;
@@ -119,8 +122,7 @@ class ListenerTest : public ::testing::Test {
     SessionHandler h;
     h.run = echo_session;
     h.reject = [](RejectReason r) {
-      return std::string("BUSY ") + (r == RejectReason::too_many_from_ip ? "ip" : "total") +
-             "\r\n";
+      return std::string("BUSY ") + (r == RejectReason::too_many_from_ip ? "ip" : "total") + "\r\n";
     };
     listener_ = std::make_unique<Listener>(ioc_, cfg, h, nullptr, tracker_);
     ASSERT_TRUE(listener_->open().is_ok());

@@ -69,8 +69,7 @@ Result<store::Snapshot> FakeStore::snapshot(const std::string& account, const st
   for (auto& [uid, entry] : box.messages) s.messages.push_back(entry.first);
   return s;
 }
-Result<store::Changes> FakeStore::changes_since(const std::string&, const std::string&,
-                                                uint64_t) {
+Result<store::Changes> FakeStore::changes_since(const std::string&, const std::string&, uint64_t) {
   return unimplemented();
 }
 Result<store::StoreFlagsResult> FakeStore::store_flags(const std::string&, const std::string&,
@@ -178,8 +177,7 @@ std::unique_ptr<auth::Exchange> FakeAuthenticator::start(std::string_view mechan
   if (mechanism == "PLAIN") return std::make_unique<PlainExchange>(*this);
   return std::make_unique<BadMechanism>();
 }
-auth::AuthStep FakeAuthenticator::check_plain(const std::string& login,
-                                              const std::string& password,
+auth::AuthStep FakeAuthenticator::check_plain(const std::string& login, const std::string& password,
                                               const auth::ClientInfo&) {
   if (forced != auth::AuthOutcome::in_progress) return {forced, "", {}};
   auto it = users.find(login);

@@ -4,9 +4,7 @@
 #pragma once
 
 #include <atomic>
-
 #include <boost/asio/awaitable.hpp>
-
 #include <deque>
 #include <map>
 #include <mutex>
@@ -14,8 +12,8 @@
 #include <vector>
 
 #include "auth/authenticator.h"
-#include "tests/fakes/scripted_transport.h"
 #include "src/store/mail_store.h"
+#include "tests/fakes/scripted_transport.h"
 
 namespace mailroom::pop3::testing {
 
@@ -41,7 +39,7 @@ class FakeStore : public store::MailStore {
   core::Code fail_read = core::Code::ok;
   core::Code fail_expunge = core::Code::ok;
   core::Code fail_mark = core::Code::ok;
-  int syncs = 0;  // mark_retrieved_batch calls with sync=true
+  int syncs = 0;              // mark_retrieved_batch calls with sync=true
   std::atomic<int> reads{0};  // read_message calls (from worker threads)
   uint32_t uid_validity = 1700000000;
 
@@ -54,8 +52,7 @@ class FakeStore : public store::MailStore {
   Result<std::vector<std::string>> subscriptions(const std::string&) override;
   Result<store::AppendResult> append(const std::string&, const store::AppendRequest&) override;
   Result<store::Snapshot> snapshot(const std::string& account, const std::string&) override;
-  Result<store::Changes> changes_since(const std::string&, const std::string&,
-                                       uint64_t) override;
+  Result<store::Changes> changes_since(const std::string&, const std::string&, uint64_t) override;
   Result<store::StoreFlagsResult> store_flags(const std::string&, const std::string&,
                                               const store::StoreFlagsRequest&) override;
   Result<std::vector<uint32_t>> expunge(const std::string& account, const std::string&,
@@ -68,8 +65,8 @@ class FakeStore : public store::MailStore {
   Result<std::string> read_message(const std::string& account, const std::string&,
                                    uint32_t uid) override;
   Result<std::string> facts(const std::string&, const std::string&, uint32_t) override;
-  Status mark_retrieved(const std::string& account, const std::string&, uint32_t uid,
-                        int64_t when, const std::string& ip) override;
+  Status mark_retrieved(const std::string& account, const std::string&, uint32_t uid, int64_t when,
+                        const std::string& ip) override;
   Status mark_retrieved_batch(const std::string& account, const std::string&,
                               const std::vector<std::pair<uint32_t, int64_t>>& marks,
                               const std::string& ip, bool sync) override;
@@ -92,7 +89,7 @@ class FakeAuthenticator : public auth::Authenticator {
  public:
   // login -> password; account id = "id-" + login.
   std::map<std::string, std::string> users = {{"alice", "wonderland"}, {"bob", "builder"}};
-  bool require_tls = false;  // plain text only on TLS
+  bool require_tls = false;                                   // plain text only on TLS
   auth::AuthOutcome forced = auth::AuthOutcome::in_progress;  // != in_progress: always this
 
   std::vector<std::string> mechanisms(const auth::ClientInfo& client) const override;

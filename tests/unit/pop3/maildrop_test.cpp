@@ -1,8 +1,9 @@
+#include "src/pop3/maildrop.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "src/pop3/maildrop.h"
 #include "src/pop3/maildrop_lock.h"
 
 namespace mailroom::pop3 {

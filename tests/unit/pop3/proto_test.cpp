@@ -85,17 +85,17 @@ struct BodyCase {
 TEST(Pop3Reply, MultilineBodyTable) {
   const BodyCase cases[] = {
       {"a\r\nb\r\n", "a\r\nb\r\n.\r\n"},
-      {"a\nb\n", "a\r\nb\r\n.\r\n"},                       // bare LF
-      {"a\rb\r", "a\r\nb\r\n.\r\n"},                       // bare CR
-      {"a\r\nb", "a\r\nb\r\n.\r\n"},                       // no final line ending
-      {".\r\n", "..\r\n.\r\n"},                            // lone dot
+      {"a\nb\n", "a\r\nb\r\n.\r\n"},  // bare LF
+      {"a\rb\r", "a\r\nb\r\n.\r\n"},  // bare CR
+      {"a\r\nb", "a\r\nb\r\n.\r\n"},  // no final line ending
+      {".\r\n", "..\r\n.\r\n"},       // lone dot
       {"x\r\n.hidden\r\n..two\r\n", "x\r\n..hidden\r\n...two\r\n.\r\n"},
       {".first\nmid.dle\n.\n", "..first\r\nmid.dle\r\n..\r\n.\r\n"},
       {"a\r\n\r\nbody\r\n", "a\r\n\r\nbody\r\n.\r\n"},
       {"", ".\r\n"},
       // CRLF throughout (the store's form, the copy-by-runs path) and its edges.
       {"..\r\n.\r\n...\r\n", "...\r\n..\r\n....\r\n.\r\n"},
-      {"a\r\n.", "a\r\n..\r\n.\r\n"},               // dot line without line ending
+      {"a\r\n.", "a\r\n..\r\n.\r\n"},  // dot line without line ending
       {".", "..\r\n.\r\n"},
       {"a\r\n.b\rc\r\n", "a\r\n..b\r\nc\r\n.\r\n"},  // one bare CR: slow path
       {"a\r\n.b\nc\r\n", "a\r\n..b\r\nc\r\n.\r\n"},  // one bare LF: slow path
@@ -144,8 +144,8 @@ using core::base64_decode;
 using core::base64_encode;
 
 TEST(Pop3Base64, RoundTripAndStrictness) {
-  const std::string samples[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar",
-                                 std::string("\0alice\0wonderland", 17)};
+  const std::string samples[] = {"",     "f",     "fo",     "foo",
+                                 "foob", "fooba", "foobar", std::string("\0alice\0wonderland", 17)};
   for (const std::string& s : samples) {
     auto d = base64_decode(base64_encode(s));
     ASSERT_TRUE(d);
@@ -157,7 +157,7 @@ TEST(Pop3Base64, RoundTripAndStrictness) {
   EXPECT_FALSE(base64_decode("Zm9v YmFy"));
   EXPECT_FALSE(base64_decode("Zm=v"));
   EXPECT_FALSE(base64_decode("Zm8=Zm8="));
-  EXPECT_FALSE(base64_decode("Zm9=")); // non-zero padding bits
+  EXPECT_FALSE(base64_decode("Zm9="));  // non-zero padding bits
   EXPECT_FALSE(base64_decode("*"));
 }
 

@@ -1,14 +1,15 @@
 // POP3 sessions end to end against in-memory fakes: every command, every state, the error
 // paths (wrong state, bad arguments, error limit, store failures, IN-USE) and STLS.
+#include "src/pop3/session.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "src/net/worker_pool.h"
 #include "src/core/base64.h"
-#include "src/pop3/session.h"
+#include "src/net/worker_pool.h"
 #include "tests/unit/pop3/fakes.h"
 
 namespace mailroom::pop3 {
@@ -82,9 +83,8 @@ TEST_F(Pop3Session, GreetingAndCapaInAuthorization) {
   auto has = [&](const std::string& c) {
     return std::find(caps.begin(), caps.end(), c) != caps.end();
   };
-  for (const char* c : {"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING",
-                        "EXPIRE NEVER", "USER", "SASL PLAIN", "STLS",
-                        "IMPLEMENTATION Mailroom"}) {
+  for (const char* c : {"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER",
+                        "USER", "SASL PLAIN", "STLS", "IMPLEMENTATION Mailroom"}) {
     EXPECT_TRUE(has(c)) << c;
   }
   EXPECT_EQ(lines[lines.size() - 2], ".");
@@ -107,10 +107,11 @@ TEST_F(Pop3Session, FullTransactionAndUpdate) {
   // Stored with bare LF: sizes and RETR must be of the CRLF form.
   uint32_t uid2 = store_.add("id-alice", "Subject: two\n\n.dot line\nlast\n");
   store_.add("id-alice", "Subject: three\r\n\r\n1\r\n2\r\n3\r\n");
-  std::string out = run({"USER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nLIST 2\r\n"
-                         "UIDL\r\nUIDL 3\r\nRETR 2\r\nTOP 3 1\r\nTOP 1 5\r\nDELE 1\r\n"
-                         "DELE 1\r\nLIST 1\r\nRETR 1\r\nSTAT\r\nRSET\r\nDELE 3\r\nNOOP\r\n"
-                         "QUIT\r\n"});
+  std::string out =
+      run({"USER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nLIST 2\r\n"
+           "UIDL\r\nUIDL 3\r\nRETR 2\r\nTOP 3 1\r\nTOP 1 5\r\nDELE 1\r\n"
+           "DELE 1\r\nLIST 1\r\nRETR 1\r\nSTAT\r\nRSET\r\nDELE 3\r\nNOOP\r\n"
+           "QUIT\r\n"});
   // Message 2 is 33 octets in the CRLF form the client sees ("Subject: two\r\n\r\n.dot
   // line\r\nlast\r\n"), not the 29 of its stored bare-LF form.
   std::string expected =
@@ -195,8 +196,9 @@ TEST_F(Pop3Session, InUseWhileAnotherSessionHoldsTheMaildrop) {
 }
 
 TEST_F(Pop3Session, AuthFailuresAndCodes) {
-  std::string out = run({"PASS x\r\nUSER alice\r\nPASS wrong\r\nPASS wonderland\r\n"
-                         "USER nobody\r\nPASS x\r\nQUIT\r\n"});
+  std::string out =
+      run({"PASS x\r\nUSER alice\r\nPASS wrong\r\nPASS wonderland\r\n"
+           "USER nobody\r\nPASS x\r\nQUIT\r\n"});
   auto lines = lines_of(out);
   ASSERT_EQ(lines.size(), 8u) << out;
   EXPECT_EQ(lines[1], "-ERR Send USER first");
@@ -206,8 +208,7 @@ TEST_F(Pop3Session, AuthFailuresAndCodes) {
   EXPECT_EQ(lines[6], "-ERR [AUTH] Authentication failed");
   auth_.forced = auth::AuthOutcome::unavailable;
   out = run({"USER alice\r\nPASS wonderland\r\n"});
-  EXPECT_NE(out.find("-ERR [SYS/TEMP] Authentication temporarily unavailable"),
-            std::string::npos);
+  EXPECT_NE(out.find("-ERR [SYS/TEMP] Authentication temporarily unavailable"), std::string::npos);
 }
 
 TEST_F(Pop3Session, SaslPlain) {
@@ -254,9 +255,10 @@ TEST_F(Pop3Session, BadInputAndWrongState) {
       "-ERR Not allowed after authentication",
       "+OK Bye",
   };
-  std::string out = run({"STAT\r\nRETR 1\r\nXYZZY\r\nAPOP alice abc\r\n" + std::string(300, 'A') +
-             "\r\nUSER alice\r\nPASS wonderland\r\nUSER alice\r\nRETR\r\nRETR 0\r\nRETR 2\r\n"
-             "RETR x\r\nRETR 1 2\r\nTOP 1\r\nTOP 1 -1\r\nLIST 99999999999\r\nSTLS\r\nQUIT\r\n"});
+  std::string out =
+      run({"STAT\r\nRETR 1\r\nXYZZY\r\nAPOP alice abc\r\n" + std::string(300, 'A') +
+           "\r\nUSER alice\r\nPASS wonderland\r\nUSER alice\r\nRETR\r\nRETR 0\r\nRETR 2\r\n"
+           "RETR x\r\nRETR 1 2\r\nTOP 1\r\nTOP 1 -1\r\nLIST 99999999999\r\nSTLS\r\nQUIT\r\n"});
   EXPECT_EQ(lines_of(out), expected);
 }
 
@@ -288,8 +290,9 @@ TEST_F(Pop3Session, MarksAreCommittedBeforeSendingAndSyncedInBatchesAndAtQuit) {
   for (int i = 0; i < 5; ++i) store_.add("id-alice", "Subject: m\r\n\r\nbody\r\n");
   options_.retrieval_sync_messages = 3;
   options_.retrieval_sync_ms = 600000;
-  std::string out = run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\n"
-                         "RETR 4\r\nTOP 5 0\r\nTOP 5 9\r\nQUIT\r\n"});
+  std::string out =
+      run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\n"
+           "RETR 4\r\nTOP 5 0\r\nTOP 5 9\r\nQUIT\r\n"});
   EXPECT_NE(out.find("+OK Bye"), std::string::npos);
   auto marks = store_.marks("id-alice");
   ASSERT_EQ(marks.size(), 5u);
@@ -309,9 +312,9 @@ TEST_F(Pop3Session, SequentialDownloadReadsEachMessageOnceAndOutOfOrderStillWork
   // 60 messages of 0.7 to 42 KB: several read-ahead batches (256 KiB each).
   std::vector<std::string> stored;
   for (int i = 1; i <= 60; ++i) {
-    stored.push_back("Subject: m" + std::to_string(i) + "\r\n\r\n" +
-                     std::string(static_cast<std::size_t>(i) * 700, static_cast<char>('a' + i % 26)) +
-                     "\r\n");
+    stored.push_back(
+        "Subject: m" + std::to_string(i) + "\r\n\r\n" +
+        std::string(static_cast<std::size_t>(i) * 700, static_cast<char>('a' + i % 26)) + "\r\n");
     store_.add("id-alice", stored.back());
   }
   auto answer = [&](int n) {
@@ -332,15 +335,17 @@ TEST_F(Pop3Session, SequentialDownloadReadsEachMessageOnceAndOutOfOrderStillWork
   EXPECT_EQ(store_.marks("id-alice").size(), 59u);
 
   // Out of order, back again, then in order from the middle: every answer still matches.
-  out = run({"USER alice\r\nPASS wonderland\r\nRETR 3\r\nRETR 50\r\nRETR 51\r\n"
-             "RETR 4\r\nRETR 52\r\nRETR 53\r\nQUIT\r\n"});
+  out =
+      run({"USER alice\r\nPASS wonderland\r\nRETR 3\r\nRETR 50\r\nRETR 51\r\n"
+           "RETR 4\r\nRETR 52\r\nRETR 53\r\nQUIT\r\n"});
   EXPECT_NE(out.find(answer(3) + answer(50) + answer(51) + answer(4) + answer(52) + answer(53)),
             std::string::npos)
       << out.substr(0, 300);
   // A message asked for again after the read-ahead handed it out (a client retrying) comes
   // whole again, read afresh, not from the emptied read-ahead slot.
-  out = run({"USER alice\r\nPASS wonderland\r\nRETR 10\r\nRETR 11\r\nRETR 12\r\n"
-             "RETR 12\r\nRETR 13\r\nRETR 11\r\nRETR 14\r\nRETR 14\r\nQUIT\r\n"});
+  out =
+      run({"USER alice\r\nPASS wonderland\r\nRETR 10\r\nRETR 11\r\nRETR 12\r\n"
+           "RETR 12\r\nRETR 13\r\nRETR 11\r\nRETR 14\r\nRETR 14\r\nQUIT\r\n"});
   EXPECT_NE(out.find(answer(10) + answer(11) + answer(12) + answer(12) + answer(13) + answer(11) +
                      answer(14) + answer(14)),
             std::string::npos)
@@ -350,8 +355,9 @@ TEST_F(Pop3Session, SequentialDownloadReadsEachMessageOnceAndOutOfOrderStillWork
 TEST_F(Pop3Session, NoMessageWithoutItsMark) {
   store_.add("id-alice", "Subject: a\r\n\r\nbody\r\n");
   store_.fail_mark = core::Code::io_error;
-  std::string out = run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nTOP 1 0\r\nTOP 1 5\r\n"
-                         "QUIT\r\n"});
+  std::string out =
+      run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nTOP 1 0\r\nTOP 1 5\r\n"
+           "QUIT\r\n"});
   auto lines = lines_of(out);
   ASSERT_EQ(lines.size(), 10u) << out;
   EXPECT_EQ(lines[3], "-ERR [SYS/TEMP] Temporary failure of the mail store, try again later");
@@ -364,8 +370,9 @@ TEST_F(Pop3Session, NoMessageWithoutItsMark) {
 
 TEST_F(Pop3Session, StlsDiscardsPipelinedPlaintext) {
   auth_.require_tls = true;
-  FakeTransport t({"STLS\r\nUSER alice\r\n", "CAPA\r\nUSER alice\r\nPASS wonderland\r\n"
-                                             "STLS\r\nQUIT\r\n"});
+  FakeTransport t({"STLS\r\nUSER alice\r\n",
+                   "CAPA\r\nUSER alice\r\nPASS wonderland\r\n"
+                   "STLS\r\nQUIT\r\n"});
   std::string out = run(t);
   EXPECT_EQ(t.discarded, "USER alice\r\n");
   EXPECT_TRUE(t.is_tls());

@@ -40,18 +40,26 @@ class FakeStore : public store::MailStore {
   store::Result<std::vector<store::MailboxInfo>> list_mailboxes(const std::string&) override {
     return no();
   }
-  store::Result<store::MailboxInfo> mailbox_status(const std::string&, const std::string&) override {
+  store::Result<store::MailboxInfo> mailbox_status(const std::string&,
+                                                   const std::string&) override {
     return no();
   }
   store::Status create_mailbox(const std::string&, const std::string&, store::SpecialUse) override {
     return no();
   }
-  store::Status delete_mailbox(const std::string&, const std::string&, bool) override { return no(); }
-  store::Status rename_mailbox(const std::string&, const std::string&, const std::string&) override {
+  store::Status delete_mailbox(const std::string&, const std::string&, bool) override {
     return no();
   }
-  store::Status set_subscribed(const std::string&, const std::string&, bool) override { return no(); }
-  store::Result<std::vector<std::string>> subscriptions(const std::string&) override { return no(); }
+  store::Status rename_mailbox(const std::string&, const std::string&,
+                               const std::string&) override {
+    return no();
+  }
+  store::Status set_subscribed(const std::string&, const std::string&, bool) override {
+    return no();
+  }
+  store::Result<std::vector<std::string>> subscriptions(const std::string&) override {
+    return no();
+  }
   store::Result<store::AppendResult> append(const std::string& account,
                                             const store::AppendRequest& r) override {
     InFlight guard(*this);
@@ -80,7 +88,8 @@ class FakeStore : public store::MailStore {
     }
     return s;
   }
-  store::Result<store::Changes> changes_since(const std::string&, const std::string&, uint64_t) override {
+  store::Result<store::Changes> changes_since(const std::string&, const std::string&,
+                                              uint64_t) override {
     return no();
   }
   store::Result<store::StoreFlagsResult> store_flags(const std::string&, const std::string&,
@@ -118,8 +127,9 @@ class FakeStore : public store::MailStore {
   store::Result<store::QuotaUsage> quota_usage(const std::string&) override {
     return store::QuotaUsage{};
   }
-  std::unique_ptr<store::WatchHandle> watch(const std::string&, const std::string&,
-                                            std::function<void(const store::ChangeEvent&)>) override {
+  std::unique_ptr<store::WatchHandle> watch(
+      const std::string&, const std::string&,
+      std::function<void(const store::ChangeEvent&)>) override {
     return nullptr;
   }
 

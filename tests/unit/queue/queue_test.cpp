@@ -96,7 +96,9 @@ TEST_F(QueueTest, DeliversToEveryLocalRecipientOnceAndLogs) {
   EXPECT_EQ(store_->count("bob"), 1u);
   auto stored = store_->read_message("alice", "INBOX", 1);
   ASSERT_TRUE(stored.is_ok());
-  EXPECT_EQ(stored->rfind("Return-Path: <sender@remote.example>\r\nDelivered-To: alice@example.com\r\n", 0), 0u);
+  EXPECT_EQ(stored->rfind(
+                "Return-Path: <sender@remote.example>\r\nDelivered-To: alice@example.com\r\n", 0),
+            0u);
   DeliveryQuery query;
   query.queue_id = id;
   auto records = log_->query(query);

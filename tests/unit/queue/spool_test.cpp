@@ -23,8 +23,9 @@ namespace {
 class SpoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("spool-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("spool-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -312,9 +313,7 @@ TEST_F(SpoolTest, AppendAfterCloseFails) {
   EXPECT_EQ(append_sync(s, "MRX", "e", "m").code(), core::Code::unavailable);
 }
 
-TEST(Crc32, KnownVector) {
-  EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u);
-}
+TEST(Crc32, KnownVector) { EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u); }
 
 }  // namespace
 }  // namespace mailroom::queue

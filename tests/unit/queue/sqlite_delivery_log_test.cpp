@@ -48,8 +48,8 @@ TEST_F(SqliteDeliveryLogTest, DomainAndSubjectSearchesAnswerAsMariaDb) {
   other.subject = "50% off_today";
   // A quoted local part with an '@': the domain is after the last one.
   auto quoted = rec("q4", "\"a@b\"@Example.COM", 4000);
-  ASSERT_TRUE(log_->record({rec("q1", "alice@example.com", 1000),
-                            rec("q2", "bob@example.com", 2000), other, quoted}));
+  ASSERT_TRUE(log_->record(
+      {rec("q1", "alice@example.com", 1000), rec("q2", "bob@example.com", 2000), other, quoted}));
   DeliveryQuery by_domain;
   by_domain.recipient_domain = "example.com";
   auto r = log_->query(by_domain);

@@ -30,22 +30,15 @@ TEST_P(ParserErrors, RejectsWithReply) {
 INSTANTIATE_TEST_SUITE_P(
     Table, ParserErrors,
     ::testing::Values(
-        ErrorCase{"", 500, "5.5.2"},
-        ErrorCase{"FOO bar", 500, "5.5.2"},
-        ErrorCase{"MAILFROM:<a@b.c>", 500, "5.5.2"},
-        ErrorCase{"EHLO", 501, "5.5.4"},
-        ErrorCase{"HELO   ", 501, "5.5.4"},
-        ErrorCase{"MAIL", 501, "5.5.4"},
-        ErrorCase{"MAIL TO:<a@b.c>", 501, "5.5.4"},
-        ErrorCase{"MAIL FROM:a@b.c", 501, "5.5.4"},
-        ErrorCase{"MAIL FROM:<a@b.c", 501, "5.5.4"},
-        ErrorCase{"MAIL FROM:<a@b.c>x", 501, "5.5.4"},
-        ErrorCase{"MAIL FROM:<a>", 501, "5.1.7"},
-        ErrorCase{"MAIL FROM:<a@>", 501, "5.1.7"},
+        ErrorCase{"", 500, "5.5.2"}, ErrorCase{"FOO bar", 500, "5.5.2"},
+        ErrorCase{"MAILFROM:<a@b.c>", 500, "5.5.2"}, ErrorCase{"EHLO", 501, "5.5.4"},
+        ErrorCase{"HELO   ", 501, "5.5.4"}, ErrorCase{"MAIL", 501, "5.5.4"},
+        ErrorCase{"MAIL TO:<a@b.c>", 501, "5.5.4"}, ErrorCase{"MAIL FROM:a@b.c", 501, "5.5.4"},
+        ErrorCase{"MAIL FROM:<a@b.c", 501, "5.5.4"}, ErrorCase{"MAIL FROM:<a@b.c>x", 501, "5.5.4"},
+        ErrorCase{"MAIL FROM:<a>", 501, "5.1.7"}, ErrorCase{"MAIL FROM:<a@>", 501, "5.1.7"},
         ErrorCase{"MAIL FROM:<@b.c>", 501, "5.1.7"},
         ErrorCase{"MAIL FROM:<a..b@c.d>", 501, "5.1.7"},
-        ErrorCase{"MAIL FROM:<a@b..c>", 501, "5.1.7"},
-        ErrorCase{"MAIL FROM:<@x.y:>", 501, "5.1.7"},
+        ErrorCase{"MAIL FROM:<a@b..c>", 501, "5.1.7"}, ErrorCase{"MAIL FROM:<@x.y:>", 501, "5.1.7"},
         ErrorCase{"MAIL FROM:<\"unterminated@b.c>", 501, "5.5.4"},
         ErrorCase{"MAIL FROM:<a@b.c> SIZE=abc", 555, "5.5.4"},
         ErrorCase{"MAIL FROM:<a@b.c> SIZE", 555, "5.5.4"},
@@ -57,28 +50,19 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"MAIL FROM:<a@b.c> XFOO=1", 555, "5.5.4"},
         ErrorCase{"MAIL FROM:<a@b.c> =1", 555, "5.5.4"},
         ErrorCase{"MAIL FROM:<a@b.c> NOTIFY=NEVER", 555, "5.5.4"},
-        ErrorCase{"RCPT TO:<>", 501, "5.1.3"},
-        ErrorCase{"RCPT TO:<bob>", 501, "5.1.3"},
+        ErrorCase{"RCPT TO:<>", 501, "5.1.3"}, ErrorCase{"RCPT TO:<bob>", 501, "5.1.3"},
         ErrorCase{"RCPT TO:bob@example.com", 501, "5.5.4"},
         ErrorCase{"RCPT TO:<b@c.d> NOTIFY=SOMETIMES", 555, "5.5.4"},
         ErrorCase{"RCPT TO:<b@c.d> NOTIFY=SUCCESS,BOGUS", 555, "5.5.4"},
         ErrorCase{"RCPT TO:<b@c.d> ORCPT=b@c.d", 555, "5.5.4"},
-        ErrorCase{"RCPT TO:<b@c.d> SIZE=10", 555, "5.5.4"},
-        ErrorCase{"DATA now", 501, "5.5.4"},
-        ErrorCase{"RSET x", 501, "5.5.4"},
-        ErrorCase{"QUIT please", 501, "5.5.4"},
-        ErrorCase{"STARTTLS x", 501, "5.5.4"},
-        ErrorCase{"VRFY", 501, "5.5.4"},
-        ErrorCase{"BDAT", 501, "5.5.4"},
-        ErrorCase{"BDAT x", 501, "5.5.4"},
-        ErrorCase{"BDAT -1", 501, "5.5.4"},
-        ErrorCase{"BDAT 10 FIRST", 501, "5.5.4"},
-        ErrorCase{"BDAT 99999999999999999999", 501, "5.5.4"},
-        ErrorCase{"AUTH", 501, "5.5.4"},
-        ErrorCase{"AUTH PL@IN", 501, "5.5.4"},
-        ErrorCase{"AUTH PLAIN a b", 501, "5.5.4"},
-        ErrorCase{"NOOP\x01", 500, "5.5.2"},
-        ErrorCase{"MAIL FROM:<a@b.c>\x7f", 500, "5.5.2"}));
+        ErrorCase{"RCPT TO:<b@c.d> SIZE=10", 555, "5.5.4"}, ErrorCase{"DATA now", 501, "5.5.4"},
+        ErrorCase{"RSET x", 501, "5.5.4"}, ErrorCase{"QUIT please", 501, "5.5.4"},
+        ErrorCase{"STARTTLS x", 501, "5.5.4"}, ErrorCase{"VRFY", 501, "5.5.4"},
+        ErrorCase{"BDAT", 501, "5.5.4"}, ErrorCase{"BDAT x", 501, "5.5.4"},
+        ErrorCase{"BDAT -1", 501, "5.5.4"}, ErrorCase{"BDAT 10 FIRST", 501, "5.5.4"},
+        ErrorCase{"BDAT 99999999999999999999", 501, "5.5.4"}, ErrorCase{"AUTH", 501, "5.5.4"},
+        ErrorCase{"AUTH PL@IN", 501, "5.5.4"}, ErrorCase{"AUTH PLAIN a b", 501, "5.5.4"},
+        ErrorCase{"NOOP\x01", 500, "5.5.2"}, ErrorCase{"MAIL FROM:<a@b.c>\x7f", 500, "5.5.2"}));
 
 TEST(Parser, NulByteIsRejected) {
   auto r = parse_command(std::string("HELO a\0b", 8));
@@ -134,8 +118,9 @@ TEST(Parser, NullReversePath) {
 }
 
 TEST(Parser, MailParameters) {
-  auto c = ok("MAIL FROM:<a@b.c> SIZE=12345 BODY=8bitmime SMTPUTF8 RET=hdrs "
-              "ENVID=QQ314159+2Bx AUTH=<>");
+  auto c =
+      ok("MAIL FROM:<a@b.c> SIZE=12345 BODY=8bitmime SMTPUTF8 RET=hdrs "
+         "ENVID=QQ314159+2Bx AUTH=<>");
   ASSERT_TRUE(c.size.has_value());
   EXPECT_EQ(*c.size, 12345u);
   EXPECT_EQ(c.body, Body::eight_bit_mime);
@@ -186,7 +171,9 @@ TEST(Parser, PostmasterWithoutDomain) {
 }
 
 TEST(Parser, Utf8Addresses) {
-  auto c = ok("MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.example> SMTPUTF8");
+  auto c =
+      ok("MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc"
+         "cher.example> SMTPUTF8");
   EXPECT_TRUE(c.smtputf8);
   EXPECT_TRUE(c.address.has_utf8());
 }

@@ -10,8 +10,7 @@ TEST(Reply, SingleLineCarriesEnhancedCode) {
 }
 
 TEST(Reply, MultiLineTextRepeatsCodeAndEnhancedCode) {
-  EXPECT_EQ(make_reply(550, "5.7.1", "one\ntwo").wire(),
-            "550-5.7.1 one\r\n550 5.7.1 two\r\n");
+  EXPECT_EQ(make_reply(550, "5.7.1", "one\ntwo").wire(), "550-5.7.1 one\r\n550 5.7.1 two\r\n");
 }
 
 TEST(Reply, GreetingWithoutEnhancedCode) {
@@ -19,8 +18,7 @@ TEST(Reply, GreetingWithoutEnhancedCode) {
 }
 
 TEST(Reply, ControlCharactersAreNeutralized) {
-  EXPECT_EQ(make_reply(501, "5.5.4", std::string("a\rb\0c", 5)).wire(),
-            "501 5.5.4 a?b?c\r\n");
+  EXPECT_EQ(make_reply(501, "5.5.4", std::string("a\rb\0c", 5)).wire(), "501 5.5.4 a?b?c\r\n");
 }
 
 TEST(Reply, Multiline) {

@@ -8,8 +8,8 @@ namespace {
 const std::vector<std::string> kAll = {"address", "local", "domain", "login", "id"};
 
 TEST(NamedParams, ReplacesNamesInOrderWithRepeats) {
-  auto r = compile_named_sql("SELECT * FROM a WHERE x = :address OR y = :address AND d=:domain",
-                             kAll);
+  auto r =
+      compile_named_sql("SELECT * FROM a WHERE x = :address OR y = :address AND d=:domain", kAll);
   ASSERT_TRUE(r) << r.status().to_string();
   EXPECT_EQ(r->text, "SELECT * FROM a WHERE x = ? OR y = ? AND d=?");
   EXPECT_EQ(r->params, (std::vector<std::string>{"address", "address", "domain"}));

@@ -54,7 +54,8 @@ colour = "blue"
 find_group = ""
 find_alias = "SELECT target AS targets FROM a WHERE address = :address"
 find_everything = "x"
-)", "test.toml", &errors);
+)",
+                                               "test.toml", &errors);
   auto root = doc->root();
   auto dir = root.child("directory");
   auto sec = dir.child("sql");

@@ -26,8 +26,7 @@ TEST_F(StoreTest, ConcurrentDeliveryExpungeCopyMoveFlags) {
     std::vector<uint32_t> out;
     auto snap = store_->snapshot(kUser, box);
     if (!snap.is_ok() || snap->messages.empty()) return out;
-    for (size_t i = 0; i < n; ++i)
-      out.push_back(snap->messages[rng() % snap->messages.size()].uid);
+    for (size_t i = 0; i < n; ++i) out.push_back(snap->messages[rng() % snap->messages.size()].uid);
     return out;
   };
 

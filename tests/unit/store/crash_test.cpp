@@ -32,8 +32,9 @@ struct Ack {
 };
 
 std::string body_for(uint32_t seq) {
-  return "From: writer@example.com\nSubject: seq " + std::to_string(seq) + "\nX-Seq: " +
-         std::to_string(seq) + "\n\n" + std::string(200 + seq % 3000, 'a' + seq % 26) + "\n";
+  return "From: writer@example.com\nSubject: seq " + std::to_string(seq) +
+         "\nX-Seq: " + std::to_string(seq) + "\n\n" +
+         std::string(200 + seq % 3000, 'a' + seq % 26) + "\n";
 }
 
 [[noreturn]] void writer(const StoreOptions& options, int fd, uint32_t first_seq) {
@@ -91,7 +92,7 @@ TEST(CrashTest, KilledWriterNeverLosesAcknowledgedAppends) {
   std::set<uint32_t> expunged;            // acknowledged expunges
   std::set<uint32_t> maybe_expunged;      // expunges started (the kill may have cut the ack)
   uint32_t next_seq = 1;
-  std::set<uint32_t> unacked_present;     // committed appends whose ack the kill cut off
+  std::set<uint32_t> unacked_present;  // committed appends whose ack the kill cut off
 
   for (int it = 0; it < iterations; ++it) {
     int fds[2];
@@ -160,9 +161,10 @@ TEST(CrashTest, KilledWriterNeverLosesAcknowledgedAppends) {
     }
   }
   EXPECT_GT(appended.size(), static_cast<size_t>(iterations));
-  std::printf("crash test: %d kills, %zu acknowledged appends, %zu acknowledged expunges, "
-              "%zu committed appends whose ack was cut off\n",
-              iterations, appended.size(), expunged.size(), unacked_present.size());
+  std::printf(
+      "crash test: %d kills, %zu acknowledged appends, %zu acknowledged expunges, "
+      "%zu committed appends whose ack was cut off\n",
+      iterations, appended.size(), expunged.size(), unacked_present.size());
   std::filesystem::remove_all(dir);
 }
 

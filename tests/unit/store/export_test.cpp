@@ -65,8 +65,10 @@ TEST_F(StoreTest, ExportMboxThenImport) {
   EXPECT_EQ(*imported, 2u);
   auto snap = store_->snapshot(kUser, "Restored/2026");
   ASSERT_EQ(snap->messages.size(), 2u);
-  EXPECT_EQ(*store_->read_message(kUser, "Restored/2026", 1), *store_->read_message(kUser, "INBOX", 1));
-  EXPECT_EQ(*store_->read_message(kUser, "Restored/2026", 2), *store_->read_message(kUser, "Sent", 1));
+  EXPECT_EQ(*store_->read_message(kUser, "Restored/2026", 1),
+            *store_->read_message(kUser, "INBOX", 1));
+  EXPECT_EQ(*store_->read_message(kUser, "Restored/2026", 2),
+            *store_->read_message(kUser, "Sent", 1));
   // Quota applies to imports.
   EXPECT_EQ(import_mbox(*store_, kUser, "Q", out, Quota{1, 0}).code(), Code::too_large);
   EXPECT_EQ(import_mbox(*store_, kUser, "Q", dir_ + "/nope", Quota{}).code(), Code::not_found);
@@ -84,10 +86,11 @@ TEST_F(StoreTest, ExportZipIsReadableByAnotherImplementation) {
   EXPECT_EQ(zip.substr(0, 4), std::string("PK\x03\x04", 4));
   if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3 to cross-check";
   std::string check = dir_ + "/check.txt";
-  std::string cmd = "/usr/bin/python3 -c \"import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
-                    "assert z.testzip() is None; "
-                    "[print(i.filename, len(z.read(i))) for i in z.infolist()]\" " +
-                    out + " > " + check;
+  std::string cmd =
+      "/usr/bin/python3 -c \"import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
+      "assert z.testzip() is None; "
+      "[print(i.filename, len(z.read(i))) for i in z.infolist()]\" " +
+      out + " > " + check;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::string listing = slurp(check);
   EXPECT_NE(listing.find(" 會議.eml 43\n"), std::string::npos) << listing;
@@ -108,7 +111,8 @@ TEST_F(StoreTest, FsckFindsAndRepairsDamage) {
   std::string user_dir = options_.root + "/" + kUser;
   // Damage: a referenced file disappears, garbage appears in msg/ and tmp/.
   std::string victim = snap->messages[0].guid;
-  ASSERT_TRUE(std::filesystem::remove(user_dir + "/msg/" + victim.substr(0, 2) + "/" + victim + ".eml"));
+  ASSERT_TRUE(
+      std::filesystem::remove(user_dir + "/msg/" + victim.substr(0, 2) + "/" + victim + ".eml"));
   std::filesystem::create_directories(user_dir + "/msg/ab");
   std::ofstream(user_dir + "/msg/ab/abababababababababababababababab.eml") << "garbage";
   std::ofstream(user_dir + "/tmp/leftover.tmp") << "half";

@@ -60,11 +60,24 @@ TEST_F(StoreTest, CreateMakesParentsAndRefusesDuplicates) {
 }
 
 TEST_F(StoreTest, UnsafeNamesAreRefused) {
-  const std::string bad[] = {"",           "../x",        "a//b",         "/a",
-                             "a/",         "a/../b",      "./a",          "a/.",
-                             std::string("a\0b", 3),      "tab\there",    "del\x7f",
-                             "line\nfeed", "star*",       "pct%",         "\xff\xfe",
-                             "\xc0\xaf",   std::string(256, 'x'),         "\xed\xa0\x80"};
+  const std::string bad[] = {"",
+                             "../x",
+                             "a//b",
+                             "/a",
+                             "a/",
+                             "a/../b",
+                             "./a",
+                             "a/.",
+                             std::string("a\0b", 3),
+                             "tab\there",
+                             "del\x7f",
+                             "line\nfeed",
+                             "star*",
+                             "pct%",
+                             "\xff\xfe",
+                             "\xc0\xaf",
+                             std::string(256, 'x'),
+                             "\xed\xa0\x80"};
   for (const auto& name : bad) {
     EXPECT_EQ(store_->create_mailbox(kUser, name, SpecialUse::none).code(), Code::invalid_argument)
         << "name: " << name;
@@ -163,8 +176,7 @@ TEST_F(StoreTest, Subscriptions) {
   EXPECT_FALSE(s.count("Junk"));
   EXPECT_EQ(store_->set_subscribed(kUser, "a//b", true).code(), Code::invalid_argument);
   auto list = store_->list_mailboxes(kUser);
-  for (auto& b : *list)
-    EXPECT_EQ(b.subscribed, b.name != "Junk") << b.name;
+  for (auto& b : *list) EXPECT_EQ(b.subscribed, b.name != "Junk") << b.name;
 }
 
 TEST_F(StoreTest, UsersAreIsolatedAndCacheEvictionIsHarmless) {
