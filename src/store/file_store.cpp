@@ -1,7 +1,10 @@
 // FileStore plumbing: options, the LRU of open user indexes, change notification.
 #include "src/store/file_store.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "src/core/config_section.h"
 #include "src/core/log.h"
@@ -149,7 +152,17 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
                                        options_.fs);
   auto s = u->files.prepare();
   if (!s.is_ok()) return s;
-  auto db = Db::open(u->files.dir() + "/index.db", options_.fsync, options_.sqlite_vfs);
+  std::string index_path = u->files.dir() + "/index.db";
+  struct stat st;
+  if (::stat(index_path.c_str(), &st) != 0 && errno == ENOENT && !u->files.list().empty()) {
+    // The index is gone but the mail is not: rebuild it before anything creates an empty one.
+    FsckReport report;
+    s = rebuild_index(options_, u->files, index_path, report);
+    if (!s.is_ok()) return s;
+    MR_LOG_WARN("event=store_index_rebuilt account={} reason=missing detail={}", account_id,
+                core::quote(report.repaired.empty() ? "" : report.repaired.back()));
+  }
+  auto db = Db::open(index_path, options_.fsync, options_.sqlite_vfs);
   if (!db.is_ok()) return db.status();
   u->db = std::move(db).value();
   s = create_schema(*u->db);

@@ -25,7 +25,12 @@ int64_t mtime_of(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : 0;
 }
 
-// A fresh index holding every message file, in INBOX, in file-time order.
+struct FileRow {
+  uint64_t size = 0;
+};
+
+}  // namespace
+
 core::Status rebuild_index(const StoreOptions& options, MessageFiles& files,
                            const std::string& db_path, FsckReport& report) {
   auto db = Db::open(db_path, options.fsync, options.sqlite_vfs);
@@ -76,12 +81,6 @@ core::Status rebuild_index(const StoreOptions& options, MessageFiles& files,
                             " message files into INBOX");
   return core::Status::ok();
 }
-
-struct FileRow {
-  uint64_t size = 0;
-};
-
-}  // namespace
 
 std::vector<std::string> list_store_accounts(const StoreOptions& options) {
   std::vector<std::string> out;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "src/store/mail_store.h"
+#include "src/store/message_files.h"
 
 namespace mailroom::store {
 
@@ -35,6 +36,12 @@ struct FsckReport {
 // corrupt index from the message files (recovered messages go to INBOX).
 core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::string& account_id,
                                    const FsckOptions& fsck);
+// A fresh index at db_path holding every message file, in INBOX, in file-time order: what
+// fsck --repair does for a missing or corrupt index, and what opening a user does when its
+// index.db is missing but message files are there (so a lost index never shows an empty
+// mailbox, whose files a later fsck would take for garbage).
+core::Status rebuild_index(const StoreOptions& options, MessageFiles& files,
+                           const std::string& db_path, FsckReport& report);
 // The options a store from open_file_store() was opened with (nullptr for other stores).
 const StoreOptions* file_store_options(const MailStore& store);
 // Account ids that have a directory under the root.

@@ -84,7 +84,8 @@ core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std:
         !(q.recursive && e.child_subscribed))
       continue;
     if (!subscribed_view && !e.exists && !e.has_children) continue;
-    if (q.sel_special && e.use == store::SpecialUse::none) continue;
+    // RFC 6154 2.3: only mailboxes with a special-use attribute (not INBOX, not Ads).
+    if (q.sel_special && *store::special_use_attribute(e.use) == '\0') continue;
     std::string attrs;
     auto add = [&attrs](const std::string& a) {
       if (!a.empty()) attrs += (attrs.empty() ? "" : " ") + a;

@@ -334,8 +334,18 @@ class TestCore(ImapTestBase):
         self.assertIn(b"OK", t)
         u, _ = w.cmd('LIST "" * RETURN (STATUS (MESSAGES UIDNEXT))')
         self.assertTrue(any(l.startswith(b"* STATUS ") for l in u))
+        # RFC 6154 2.3: only mailboxes with a special use, each with its attribute.
         u, _ = w.cmd('LIST (SPECIAL-USE) "" *')
-        self.assertTrue(all(b"\\" in l for l in u))
+        uses = {}
+        for line in u:
+            m = re.match(rb'\* LIST \(([^)]*)\) "/" "?([^"]+)"?$', line)
+            self.assertIsNotNone(m, line)
+            uses[m.group(2)] = set(m.group(1).split())
+        for name, attr in ((b"Sent", b"\\Sent"), (b"Drafts", b"\\Drafts"),
+                           (b"Trash", b"\\Trash"), (b"Junk", b"\\Junk")):
+            self.assertIn(attr, uses.get(name, set()), (name, u))
+        self.assertNotIn(b"INBOX", uses)
+        self.assertNotIn(b"Work/Done", uses)
         _, t = w.cmd("CREATE Archive2 (USE (\\Archive))")
         self.assertIn(b"OK", t)
         _, t = w.cmd("CREATE Bogus (USE (\\Bogus))")

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 
 namespace mailroom::imap::proto {
@@ -75,13 +74,14 @@ TEST(ListPattern, Table) {
 }
 
 TEST(ListPattern, LongPatternsStayLinear) {
-  // The old recursive matcher tried every split of the name among the stars: exponential.
+  // The old recursive matcher tried every split of the name among the stars: exponential, so
+  // this test never ended (ctest's timeout fails it). No wall-clock bound here: these cases
+  // take milliseconds with ASan, and a shared machine's noise must not fail the test.
   std::string name(240, 'a');
   std::string stars_b = std::string(30, '*') + "b";
   std::string alternating;
   for (int i = 0; i < 100; ++i) alternating += "%a";
   alternating += "b";
-  auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 100; ++i) {
     EXPECT_FALSE(ListPattern(stars_b).matches(name));
     EXPECT_FALSE(ListPattern(alternating).matches(name));
@@ -89,8 +89,6 @@ TEST(ListPattern, LongPatternsStayLinear) {
   }
   EXPECT_TRUE(ListPattern(std::string(200, '%') + "a").matches(name));
   EXPECT_TRUE(ListPattern("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a").matches(name));
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(elapsed, std::chrono::seconds(5));  // milliseconds in practice, even with ASan
 }
 
 TEST(ListPattern, PatternLongerThanNameIsRejectedEarly) {

@@ -200,6 +200,37 @@ TEST_F(StoreTest, QuotaIsExactAndDistinguishesTooLargeFromOverQuota) {
   EXPECT_EQ(report->orphan_files, 0u);
 }
 
+// A lost index.db must not turn into an empty mailbox: opening the user rebuilds the index from
+// the message files, and fsck --repair afterwards has no garbage to remove. (Before, opening
+// created an empty index and a later fsck --repair deleted every message file as unreferenced.)
+TEST_F(StoreTest, MissingIndexIsRebuiltFromTheFilesWhenTheUserIsOpened) {
+  put("INBOX", message("1"));
+  put("Sent", message("2"));
+  store_.reset();
+  std::string dir = options_.root + "/" + kUser;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((dir + "/index.db" + suffix).c_str());
+  store_ = open_file_store(options_);
+  auto st = store_->mailbox_status(kUser, "INBOX");
+  ASSERT_TRUE(st.is_ok());
+  EXPECT_EQ(st->messages, 2u);  // both recovered into INBOX
+  EXPECT_EQ(store_->quota_usage(kUser)->messages, 2u);
+  store_.reset();
+  auto report = fsck_user(options_, kUser, FsckOptions{true, 0});
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->consistent());
+  EXPECT_EQ(report->orphan_files, 0u);
+  EXPECT_EQ(report->files, 2u);
+  store_ = open_file_store(options_);
+  EXPECT_EQ(store_->mailbox_status(kUser, "INBOX")->messages, 2u);
+}
+
+// A new user (no index, no files) still starts with an empty index.
+TEST_F(StoreTest, NewUserStartsEmpty) {
+  auto st = store_->mailbox_status("newcomer", "INBOX");
+  ASSERT_TRUE(st.is_ok());
+  EXPECT_EQ(st->messages, 0u);
+}
+
 TEST_F(StoreTest, CopyAndMove) {
   auto a = put("INBOX", message("1"), kSeen);
   auto b = put("INBOX", message("2"));
