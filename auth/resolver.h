@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/destination.h"
 #include "auth/directory.h"
 
 namespace mailroom::auth {
@@ -35,17 +36,6 @@ struct ResolverOptions {
   // postmaster account, alias or group of its own ([auth] postmaster). Empty: nowhere (such
   // mail is refused as unknown, and mailroomd warns at start).
   std::string postmaster;
-};
-
-// A final destination of one recipient address.
-struct Destination {
-  enum class Kind { mailbox, remote };
-  Kind kind = Kind::mailbox;
-  std::string account_id;  // for mailbox
-  std::string address;     // the account's primary address, or the remote address
-  std::string folder;      // target folder ("INBOX" unless a rule says otherwise)
-  uint64_t quota_bytes = 0;
-  uint64_t quota_messages = 0;
 };
 
 enum class RecipientOutcome {

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/resolver.h"
+#include "auth/destination.h"
 #include "src/core/status.h"
 
 namespace mailroom::core {
