@@ -16,6 +16,7 @@
 #include <string>
 
 #include "src/store/mail_store.h"
+#include "src/store/store_options.h"
 
 namespace {
 

@@ -202,190 +202,222 @@ std::string thread_orderedsubject(const std::vector<ThreadItem>& items) {
   return out;
 }
 
-std::string thread_references(const std::vector<ThreadItem>& items) {
-  std::vector<Node> nodes;
-  std::unordered_map<std::string, int> by_id;
-  auto make = [&]() {
-    nodes.emplace_back();
-    return static_cast<int>(nodes.size() - 1);
-  };
-  auto container = [&](const std::string& id) {
-    auto it = by_id.find(id);
-    if (it != by_id.end()) return it->second;
-    int n = make();
-    by_id.emplace(id, n);
-    return n;
-  };
-  // Is `a` equal to `b` or below it?
-  auto descends = [&](int a, int b) {
-    for (int p = a; p >= 0; p = nodes[p].parent)
-      if (p == b) return true;
-    return false;
-  };
-  auto unlink = [&](int c) {
-    int p = nodes[c].parent;
-    if (p < 0) return;
-    auto& ch = nodes[p].children;
-    ch.erase(std::remove(ch.begin(), ch.end(), c), ch.end());
-    nodes[c].parent = -1;
-  };
-  auto link = [&](int parent, int child) {
-    nodes[child].parent = parent;
-    nodes[parent].children.push_back(child);
-  };
+namespace {
 
-  // (1) Link messages by their references.
-  for (size_t i = 0; i < items.size(); ++i) {
-    auto own = msg_ids(items[i].message_id);
-    int me = -1;
-    if (!own.empty()) {
-      int c = container(own[0]);
-      // A duplicate Message-ID: only the first message (lowest sequence number) keeps it.
-      if (nodes[c].item < 0) me = c;
+// RFC 5256 REFERENCES threading, step by step (the numbers are the RFC's steps).
+class Threader {
+ public:
+  explicit Threader(const std::vector<ThreadItem>& items) : items_(items) {}
+
+  std::string run() {
+    link_by_references();                        // (1)
+    std::vector<int> roots = root_set();         // (2), (3)
+    roots = prune(roots, -1, /*at_root=*/true);  // (4)
+    sort_by_sent_date(roots);                    // (6), used by (5)
+    roots = gather_by_subject(roots);            // (5)
+    sort_by_sent_date(roots);                    // (6)
+    std::string out;
+    for (int r : roots) {
+      out += '(';
+      render(nodes_, items_, r, out);
+      out += ')';
     }
-    if (me < 0) me = make();
-    nodes[me].item = static_cast<int>(i);
-    auto refs = msg_ids(items[i].references);
-    if (refs.empty()) {
-      auto irt = msg_ids(items[i].in_reply_to);
-      if (!irt.empty()) refs.push_back(irt[0]);
-    }
-    // (1A) Each reference is the parent of the next, unless already parented or a loop.
-    for (size_t k = 0; k + 1 < refs.size(); ++k) {
-      int parent = container(refs[k]);
-      int child = container(refs[k + 1]);
-      if (nodes[child].parent < 0 && !descends(parent, child)) link(parent, child);
-    }
-    // (1B) The last reference is the message's parent (replacing a truncated chain's guess).
-    unlink(me);
-    if (!refs.empty()) {
-      int parent = container(refs.back());
-      if (!descends(parent, me)) link(parent, me);
-    }
+    return out;
   }
-  // (2) The root set; (3) the ID table is no longer needed.
-  std::vector<int> roots;
-  for (int n = 0; n < static_cast<int>(nodes.size()); ++n)
-    if (nodes[n].parent < 0) roots.push_back(n);
 
-  // (4) Prune dummies: empty ones go, others hand their children to their parent — except
-  // at the root level, where a dummy keeps two or more children.
-  std::function<std::vector<int>(const std::vector<int>&, int, bool)> prune =
-      [&](const std::vector<int>& list, int parent, bool at_root) {
-        std::vector<int> out;
-        for (int c : list) {
-          nodes[c].children = prune(nodes[c].children, c, false);
-          if (nodes[c].item >= 0) {
-            out.push_back(c);
-          } else if (nodes[c].children.empty()) {
-            nodes[c].dead = true;
-          } else if (!at_root || nodes[c].children.size() == 1) {
-            for (int g : nodes[c].children) {
-              nodes[g].parent = parent;
-              out.push_back(g);
-            }
-            nodes[c].children.clear();
-            nodes[c].dead = true;
-          } else {
-            out.push_back(c);
-          }
-        }
-        return out;
-      };
-  roots = prune(roots, -1, true);
-
-  // Sent date order (6), used below too: dummies take the date of their first child.
+ private:
   struct Key {
     int64_t date;
     size_t seq;
   };
-  std::function<Key(int)> key = [&](int n) -> Key {
-    if (nodes[n].item >= 0)
-      return {items[nodes[n].item].sent_date, static_cast<size_t>(nodes[n].item)};
-    return nodes[n].children.empty() ? Key{0, 0} : key(nodes[n].children[0]);
-  };
-  auto before = [&](int a, int b) {
+
+  int make() {
+    nodes_.emplace_back();
+    return static_cast<int>(nodes_.size() - 1);
+  }
+  int container(const std::string& id) {
+    auto it = by_id_.find(id);
+    if (it != by_id_.end()) return it->second;
+    int n = make();
+    by_id_.emplace(id, n);
+    return n;
+  }
+  // Is `a` equal to `b` or below it?
+  bool descends(int a, int b) const {
+    for (int p = a; p >= 0; p = nodes_[p].parent)
+      if (p == b) return true;
+    return false;
+  }
+  void unlink(int c) {
+    int p = nodes_[c].parent;
+    if (p < 0) return;
+    auto& ch = nodes_[p].children;
+    ch.erase(std::remove(ch.begin(), ch.end(), c), ch.end());
+    nodes_[c].parent = -1;
+  }
+  void link(int parent, int child) {
+    nodes_[child].parent = parent;
+    nodes_[parent].children.push_back(child);
+  }
+
+  // (1) Link messages by their references.
+  void link_by_references() {
+    for (size_t i = 0; i < items_.size(); ++i) {
+      auto own = msg_ids(items_[i].message_id);
+      int me = -1;
+      if (!own.empty()) {
+        int c = container(own[0]);
+        // A duplicate Message-ID: only the first message (lowest sequence number) keeps it.
+        if (nodes_[c].item < 0) me = c;
+      }
+      if (me < 0) me = make();
+      nodes_[me].item = static_cast<int>(i);
+      auto refs = msg_ids(items_[i].references);
+      if (refs.empty()) {
+        auto irt = msg_ids(items_[i].in_reply_to);
+        if (!irt.empty()) refs.push_back(irt[0]);
+      }
+      // (1A) Each reference is the parent of the next, unless already parented or a loop.
+      for (size_t k = 0; k + 1 < refs.size(); ++k) {
+        int parent = container(refs[k]);
+        int child = container(refs[k + 1]);
+        if (nodes_[child].parent < 0 && !descends(parent, child)) link(parent, child);
+      }
+      // (1B) The last reference is the message's parent (replacing a truncated chain's guess).
+      unlink(me);
+      if (!refs.empty()) {
+        int parent = container(refs.back());
+        if (!descends(parent, me)) link(parent, me);
+      }
+    }
+  }
+
+  // (2) The root set; (3) the ID table is no longer needed.
+  std::vector<int> root_set() const {
+    std::vector<int> roots;
+    for (int n = 0; n < static_cast<int>(nodes_.size()); ++n)
+      if (nodes_[n].parent < 0) roots.push_back(n);
+    return roots;
+  }
+
+  // (4) Prune dummies: empty ones go, others hand their children to their parent — except
+  // at the root level, where a dummy keeps two or more children.
+  std::vector<int> prune(const std::vector<int>& list, int parent, bool at_root) {
+    std::vector<int> out;
+    for (int c : list) {
+      nodes_[c].children = prune(nodes_[c].children, c, false);
+      if (nodes_[c].item >= 0) {
+        out.push_back(c);
+      } else if (nodes_[c].children.empty()) {
+        nodes_[c].dead = true;
+      } else if (!at_root || nodes_[c].children.size() == 1) {
+        for (int g : nodes_[c].children) {
+          nodes_[g].parent = parent;
+          out.push_back(g);
+        }
+        nodes_[c].children.clear();
+        nodes_[c].dead = true;
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  // Sent date order (6): dummies take the date of their first child.
+  Key key(int n) const {
+    if (nodes_[n].item >= 0)
+      return {items_[nodes_[n].item].sent_date, static_cast<size_t>(nodes_[n].item)};
+    return nodes_[n].children.empty() ? Key{0, 0} : key(nodes_[n].children[0]);
+  }
+  bool before(int a, int b) const {
     Key ka = key(a), kb = key(b);
     return ka.date < kb.date || (ka.date == kb.date && ka.seq < kb.seq);
-  };
-  std::function<void(int)> sort_children = [&](int n) {
-    for (int c : nodes[n].children) sort_children(c);
-    std::stable_sort(nodes[n].children.begin(), nodes[n].children.end(), before);
-  };
-  for (int r : roots) sort_children(r);
-  std::stable_sort(roots.begin(), roots.end(), before);
+  }
+  void sort_children(int n) {
+    for (int c : nodes_[n].children) sort_children(c);
+    std::stable_sort(nodes_[n].children.begin(), nodes_[n].children.end(),
+                     [this](int a, int b) { return before(a, b); });
+  }
+  void sort_by_sent_date(std::vector<int>& roots) {
+    for (int r : roots) sort_children(r);
+    std::stable_sort(roots.begin(), roots.end(), [this](int a, int b) { return before(a, b); });
+  }
 
-  // (5) Gather root threads with the same base subject.
-  auto thread_subject = [&](int n) -> std::optional<BaseSubject> {
-    int m = nodes[n].item >= 0 ? n : (nodes[n].children.empty() ? -1 : nodes[n].children[0]);
-    if (m < 0 || nodes[m].item < 0) return std::nullopt;
-    BaseSubject b = base_subject(items[nodes[m].item].subject);
+  std::optional<BaseSubject> thread_subject(int n) const {
+    int m = nodes_[n].item >= 0 ? n : (nodes_[n].children.empty() ? -1 : nodes_[n].children[0]);
+    if (m < 0 || nodes_[m].item < 0) return std::nullopt;
+    BaseSubject b = base_subject(items_[nodes_[m].item].subject);
     if (b.text.empty()) return std::nullopt;
     return b;
-  };
-  std::unordered_map<std::string, int> table;
-  std::unordered_map<int, bool> refwd;  // reply_or_forward of root messages
-  for (int r : roots) {                 // (5B)
-    auto subj = thread_subject(r);
-    if (!subj) continue;
-    refwd[r] = subj->reply_or_forward;
-    auto it = table.find(subj->text);
-    if (it == table.end()) {
-      table.emplace(subj->text, r);
-      continue;
-    }
-    int t = it->second;
-    bool t_dummy = nodes[t].item < 0, r_dummy = nodes[r].item < 0;
-    if (!t_dummy && (r_dummy || (refwd[t] && !subj->reply_or_forward))) it->second = r;
   }
-  std::vector<int> merged_roots;
-  for (int r : roots) {                                   // (5C)
-    if (nodes[r].parent >= 0 || nodes[r].dead) continue;  // merged into a later table entry
-    auto subj = thread_subject(r);
-    if (!subj) {
-      merged_roots.push_back(r);
-      continue;
-    }
-    int& t = table[subj->text];
-    if (t == r) {
-      merged_roots.push_back(r);
-      continue;
-    }
-    bool t_dummy = nodes[t].item < 0, r_dummy = nodes[r].item < 0;
-    if (t_dummy && r_dummy) {
-      for (int c : nodes[r].children) link(t, c);
-      nodes[r].children.clear();
-      nodes[r].dead = true;
-    } else if (t_dummy || (refwd[r] && !refwd[t])) {
-      link(t, r);
-    } else {
-      // A new dummy holds both; it takes the table's place (and its place among the roots).
-      int d = make();
-      int old = t;
-      t = d;
-      auto pos = std::find(merged_roots.begin(), merged_roots.end(), old);
-      if (pos != merged_roots.end())
-        *pos = d;
-      else
-        merged_roots.push_back(d);
-      link(d, old);
-      link(d, r);
-    }
-  }
-  roots.clear();
-  for (int r : merged_roots)
-    if (!nodes[r].dead && nodes[r].parent < 0) roots.push_back(r);
-  // (6) Sort every set of siblings and the roots by sent date.
-  for (int r : roots) sort_children(r);
-  std::stable_sort(roots.begin(), roots.end(), before);
 
-  std::string out;
-  for (int r : roots) {
-    out += '(';
-    render(nodes, items, r, out);
-    out += ')';
+  // (5) Gather root threads with the same base subject.
+  std::vector<int> gather_by_subject(const std::vector<int>& roots) {
+    std::unordered_map<std::string, int> table;
+    std::unordered_map<int, bool> refwd;  // reply_or_forward of root messages
+    for (int r : roots) {                 // (5B)
+      auto subj = thread_subject(r);
+      if (!subj) continue;
+      refwd[r] = subj->reply_or_forward;
+      auto it = table.find(subj->text);
+      if (it == table.end()) {
+        table.emplace(subj->text, r);
+        continue;
+      }
+      int t = it->second;
+      bool t_dummy = nodes_[t].item < 0, r_dummy = nodes_[r].item < 0;
+      if (!t_dummy && (r_dummy || (refwd[t] && !subj->reply_or_forward))) it->second = r;
+    }
+    std::vector<int> merged_roots;
+    for (int r : roots) {                                     // (5C)
+      if (nodes_[r].parent >= 0 || nodes_[r].dead) continue;  // merged into a later entry
+      auto subj = thread_subject(r);
+      if (!subj) {
+        merged_roots.push_back(r);
+        continue;
+      }
+      int& t = table[subj->text];
+      if (t == r) {
+        merged_roots.push_back(r);
+        continue;
+      }
+      bool t_dummy = nodes_[t].item < 0, r_dummy = nodes_[r].item < 0;
+      if (t_dummy && r_dummy) {
+        for (int c : nodes_[r].children) link(t, c);
+        nodes_[r].children.clear();
+        nodes_[r].dead = true;
+      } else if (t_dummy || (refwd[r] && !refwd[t])) {
+        link(t, r);
+      } else {
+        // A new dummy holds both; it takes the table's place (and its place among the roots).
+        int d = make();
+        int old = t;
+        t = d;
+        auto pos = std::find(merged_roots.begin(), merged_roots.end(), old);
+        if (pos != merged_roots.end())
+          *pos = d;
+        else
+          merged_roots.push_back(d);
+        link(d, old);
+        link(d, r);
+      }
+    }
+    std::vector<int> out;
+    for (int r : merged_roots)
+      if (!nodes_[r].dead && nodes_[r].parent < 0) out.push_back(r);
+    return out;
   }
-  return out;
+
+  const std::vector<ThreadItem>& items_;
+  std::vector<Node> nodes_;
+  std::unordered_map<std::string, int> by_id_;
+};
+
+}  // namespace
+
+std::string thread_references(const std::vector<ThreadItem>& items) {
+  return Threader(items).run();
 }
 
 }  // namespace mailroom::imap

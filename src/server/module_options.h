@@ -8,6 +8,7 @@
 #include "src/queue/queue.h"
 #include "src/smtp/smtp_server.h"
 #include "src/store/mail_store.h"
+#include "src/store/store_options.h"
 
 namespace mailroom::server {
 

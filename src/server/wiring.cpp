@@ -12,6 +12,7 @@
 #include "src/net/worker_pool.h"
 #include "src/queue/delivery_log.h"
 #include "src/server/module_options.h"
+#include "src/store/store_options.h"
 
 namespace mailroom::server {
 

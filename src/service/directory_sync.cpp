@@ -21,6 +21,7 @@
 #include "auth/sql/sql_directory.h"
 #include "auth/sql/sql_options.h"
 #include "auth/sync/sql_sync.h"
+#include "src/store/store_options.h"
 #endif
 
 namespace mailroom::service {

@@ -3,6 +3,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "src/store/store_options.h"
+
 namespace mailroom::service {
 
 core::Result<std::vector<uint32_t>> parse_uid_list(const std::string& text) {

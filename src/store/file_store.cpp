@@ -10,6 +10,7 @@
 #include "src/core/log.h"
 #include "src/store/maintenance.h"
 #include "src/store/names.h"
+#include "src/store/store_options.h"
 
 namespace mailroom::store {
 

@@ -17,6 +17,7 @@
 #include "src/store/mail_store.h"
 #include "src/store/message_files.h"
 #include "src/store/sqlite_db.h"
+#include "src/store/store_options.h"
 
 namespace mailroom::store {
 

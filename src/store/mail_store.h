@@ -29,10 +29,6 @@
 
 #include "src/core/status.h"
 
-namespace mailroom::core {
-class ConfigSection;
-}
-
 namespace mailroom::store {
 
 using core::Code;
@@ -278,74 +274,7 @@ class MailStore {
                                              std::function<void(const ChangeEvent&)> callback) = 0;
 };
 
-// MailStore's fallback journal: each mark goes straight to mark_retrieved_batch.
-class DirectRetrievalJournal final : public RetrievalJournal {
- public:
-  DirectRetrievalJournal(MailStore& store, std::string account_id, std::string mailbox,
-                         std::string client_ip)
-      : store_(store),
-        account_id_(std::move(account_id)),
-        mailbox_(std::move(mailbox)),
-        client_ip_(std::move(client_ip)) {}
-  Status append(uint32_t uid, int64_t when) override {
-    std::vector<std::pair<uint32_t, int64_t>> one{{uid, when}};
-    Status s = store_.mark_retrieved_batch(account_id_, mailbox_, one, client_ip_, false);
-    if (s.is_ok()) unsynced_ = true;
-    return s;
-  }
-  Status sync() override {
-    if (!unsynced_) return Status::ok();
-    Status s = store_.mark_retrieved_batch(account_id_, mailbox_, {}, client_ip_, true);
-    if (s.is_ok()) unsynced_ = false;
-    return s;
-  }
-  Status close() override { return sync(); }
-
- private:
-  MailStore& store_;
-  std::string account_id_;
-  std::string mailbox_;
-  std::string client_ip_;
-  bool unsynced_ = false;
-};
-
-inline Result<std::unique_ptr<RetrievalJournal>> MailStore::open_retrieval_journal(
-    const std::string& account_id, const std::string& mailbox, const std::string& client_ip) {
-  return std::unique_ptr<RetrievalJournal>(
-      std::make_unique<DirectRetrievalJournal>(*this, account_id, mailbox, client_ip));
-}
-
-class Fs;  // src/store/fs.h
-
-// Computes the cached parse facts of a message at delivery (see src/mime).
-using FactsExtractor = std::function<std::string(std::string_view message)>;
-
-struct StoreOptions {
-  std::string root;      // <data_dir>/mail
-  FactsExtractor facts;  // may be empty
-  bool fsync = true;     // false only in tests that measure without durability
-  size_t max_mailbox_name = 255;
-  size_t open_users_cache = 1024;  // index handles kept open
-  std::shared_ptr<Fs> fs;          // null: the real file system (tests inject faults)
-  // The SQLite VFS the indexes are opened with; empty: SQLite's default. Tests register a
-  // VFS that can drop what was not synced (tests/unit/store/fault_vfs.h).
-  std::string sqlite_vfs;
-
-  // Test hooks of the group commit of appends (store_messages.cpp); empty in production.
-  //  on_append_queued: an append joined its user's queue, where `waiting` appends now wait.
-  //    Runs under the queue's lock: it must neither block nor call the store.
-  //  on_append_batch: a leader is about to commit `batch_size` appends in one index
-  //    transaction. Runs without the queue's lock: it may block to let followers queue.
-  std::function<void(size_t waiting)> on_append_queued;
-  std::function<void(size_t batch_size)> on_append_batch;
-};
-
-// The file-per-message store with a per-user index (FORMAT.md).
-std::unique_ptr<MailStore> open_file_store(const StoreOptions& options);
-
-// Reads [store]: root (default <data_dir>/mail), fsync, max_mailbox_name, open_users_cache.
-// Errors are collected in the section; defaults are returned. `facts` is left empty: the
-// server wires mime::extract_facts.
-StoreOptions parse_store_options(core::ConfigSection& store_section, const std::string& data_dir);
-
 }  // namespace mailroom::store
+
+// The default open_retrieval_journal() (header-only, so that the contract needs no library).
+#include "src/store/direct_retrieval_journal.h"  // IWYU pragma: export

@@ -9,6 +9,7 @@
 
 #include "src/store/mail_store.h"
 #include "src/store/message_files.h"
+#include "src/store/store_options.h"
 
 namespace mailroom::store {
 

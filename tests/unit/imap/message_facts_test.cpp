@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "src/store/store_options.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace mailroom::imap {

@@ -10,6 +10,7 @@
 
 #include "auth/local/local_directory.h"
 #include "src/store/mail_store.h"
+#include "src/store/store_options.h"
 #include "tests/unit/auth/test_util.h"
 
 namespace mailroom::service::testing {

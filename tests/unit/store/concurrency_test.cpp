@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "src/store/maintenance.h"
+#include "src/store/store_options.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace mailroom::store::testing {

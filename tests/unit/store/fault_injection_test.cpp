@@ -9,6 +9,7 @@
 #include "src/store/fs.h"
 #include "src/store/maintenance.h"
 #include "src/store/message_files.h"
+#include "src/store/store_options.h"
 #include "tests/unit/store/fault_vfs.h"
 #include "tests/unit/store/store_test_util.h"
 

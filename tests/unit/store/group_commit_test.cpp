@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "src/store/maintenance.h"
+#include "src/store/store_options.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace mailroom::store::testing {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "src/store/names.h"
+#include "src/store/store_options.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace mailroom::store::testing {

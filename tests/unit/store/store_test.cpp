@@ -8,6 +8,7 @@
 
 #include "src/store/maintenance.h"
 #include "src/store/message_files.h"
+#include "src/store/store_options.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace mailroom::store::testing {
