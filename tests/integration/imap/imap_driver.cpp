@@ -14,7 +14,6 @@
 #include <iostream>
 #include <thread>
 
-#include "auth/authenticator.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
 #include "src/imap/imap_server.h"
@@ -23,71 +22,13 @@
 #include "src/net/tls.h"
 #include "src/net/worker_pool.h"
 #include "src/store/mail_store.h"
+#include "src/store/store_options.h"
+#include "tests/fakes/fixed_authenticator.h"
 
 namespace asio = boost::asio;
 using namespace mailroom;
 
 namespace {
-
-std::optional<auth::Principal> check(const std::string& login, const std::string& password) {
-  std::string user = login.substr(0, login.find('@'));
-  std::string expected = user == "alice" ? "wonderland" : user == "bob" ? "builder" : "pass";
-  if (user.empty() || password != expected) return std::nullopt;
-  auth::Principal p;
-  p.account_id = "acct-" + user;
-  p.login = login;
-  p.address = user + "@example.com";
-  return p;
-}
-
-class PlainExchange : public auth::Exchange {
- public:
-  auth::AuthStep step(std::optional<std::string_view> response) override {
-    auth::AuthStep s;
-    if (!response) {
-      s.outcome = auth::AuthOutcome::in_progress;
-      return s;
-    }
-    std::string r(*response);
-    size_t a = r.find('\0');
-    size_t b = a == std::string::npos ? a : r.find('\0', a + 1);
-    if (b == std::string::npos) {
-      s.outcome = auth::AuthOutcome::malformed;
-      return s;
-    }
-    auto p = check(r.substr(a + 1, b - a - 1), r.substr(b + 1));
-    s.outcome = p ? auth::AuthOutcome::success : auth::AuthOutcome::failed;
-    if (p) s.principal = *p;
-    return s;
-  }
-};
-
-class BadExchange : public auth::Exchange {
- public:
-  auth::AuthStep step(std::optional<std::string_view>) override {
-    auth::AuthStep s;
-    s.outcome = auth::AuthOutcome::bad_mechanism;
-    return s;
-  }
-};
-
-class FixedAuthenticator : public auth::Authenticator {
- public:
-  std::vector<std::string> mechanisms(const auth::ClientInfo&) const override { return {"PLAIN"}; }
-  bool plaintext_allowed(const auth::ClientInfo& c) const override { return c.tls || c.loopback; }
-  std::unique_ptr<auth::Exchange> start(std::string_view mech, const auth::ClientInfo&) override {
-    if (mech == "PLAIN") return std::make_unique<PlainExchange>();
-    return std::make_unique<BadExchange>();
-  }
-  auth::AuthStep check_plain(const std::string& login, const std::string& password,
-                             const auth::ClientInfo&) override {
-    auth::AuthStep s;
-    auto p = check(login, password);
-    s.outcome = p ? auth::AuthOutcome::success : auth::AuthOutcome::failed;
-    if (p) s.principal = *p;
-    return s;
-  }
-};
 
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, net::TlsContextPtr tls,
                                   net::TlsMode mode, net::SessionHandler& handler) {
@@ -143,7 +84,7 @@ int main(int argc, char** argv) {
   services.hostname = "mail.example.com";
   services.data_dir = data;
   services.store = store;
-  services.authenticator = std::make_shared<FixedAuthenticator>();
+  services.authenticator = std::make_shared<testing::FixedAuthenticator>();
   services.workers = &workers;
   imap::Options options;
   net::SessionHandler handler = imap::make_session_handler(services, options);

@@ -1,0 +1,286 @@
+// The IMAP session without sockets (issue 14's session kit): a scripted transport, the real
+// FileStore in a temporary directory and a fixed-password authenticator. The command flows the
+// integration tests cover against mailroomd, here exact and fast: greeting and capabilities
+// before and after TLS and login, LOGIN refused in clear text (RFC 3501 6.2.3), literals before
+// and after login (RFC 7888), APPEND/SELECT/FETCH/STORE/SEARCH/EXPUNGE, the selected state's
+// rules, malformed commands answered BAD without ending the session.
+#include "src/imap/session.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <regex>
+
+#include "src/core/services.h"
+#include "src/imap/imap_server.h"
+#include "src/mime/facts.h"
+#include "src/net/worker_pool.h"
+#include "src/store/mail_store.h"
+#include "src/store/store_options.h"
+#include "tests/fakes/fixed_authenticator.h"
+#include "tests/fakes/scripted_transport.h"
+
+namespace mailroom::imap {
+namespace {
+
+using mailroom::testing::ScriptedTransport;
+
+class ImapSession : public ::testing::Test {
+ protected:
+  ImapSession() : workers_(2) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mailroom-imap-session-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store::StoreOptions so;
+    so.root = (dir_ / "mail").string();
+    so.fsync = false;  // durability is the store tests' subject
+    so.facts = [](std::string_view m) { return mime::extract_facts(m); };
+    services_.hostname = "mail.example.com";
+    services_.data_dir = dir_.string();
+    services_.store = store::open_file_store(so);
+    services_.authenticator = std::make_shared<mailroom::testing::FixedAuthenticator>();
+    services_.workers = &workers_;
+  }
+  ~ImapSession() override {
+    workers_.stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string run(ScriptedTransport& t) {
+    net::SessionHandler handler = make_session_handler(services_, options_);
+    boost::asio::io_context io;
+    bool done = false;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          co_await handler.run(t);
+          done = true;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+    io.run();
+    EXPECT_TRUE(done);
+    return t.output;
+  }
+  std::string run(std::vector<std::string> segments, bool tls = true) {
+    ScriptedTransport t(std::move(segments), tls);
+    return run(t);
+  }
+
+  // The response lines of one tag: its untagged lines since the previous tagged line (or
+  // since the greeting), and the tagged line itself (last).
+  static std::vector<std::string> lines_of(const std::string& out, const std::string& tag) {
+    std::vector<std::string> cur;
+    std::size_t pos = out.find("\r\n");
+    pos = pos == std::string::npos ? out.size() : pos + 2;
+    while (pos < out.size()) {
+      std::size_t e = out.find("\r\n", pos);
+      if (e == std::string::npos) break;
+      std::string line = out.substr(pos, e - pos);
+      pos = e + 2;
+      cur.push_back(line);
+      if (line.rfind(tag + " ", 0) == 0) return cur;
+      if (line[0] != '*' && line[0] != '+') cur.clear();
+    }
+    return {};
+  }
+  static std::string tagged(const std::string& out, const std::string& tag) {
+    auto l = lines_of(out, tag);
+    return l.empty() ? "" : l.back();
+  }
+
+  static std::string message(const std::string& subject, const std::string& body = "hello") {
+    return "From: Carol <carol@remote.example>\r\nTo: alice@example.com\r\nSubject: " + subject +
+           "\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <" + subject +
+           "@remote.example>\r\n\r\n" + body + "\r\n";
+  }
+  static std::string append(const std::string& tag, const std::string& msg,
+                            const std::string& flags = "") {
+    return tag + " APPEND INBOX " + (flags.empty() ? "" : "(" + flags + ") ") + "{" +
+           std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n";
+  }
+
+  std::filesystem::path dir_;
+  net::WorkerPool workers_;
+  core::Services services_;
+  Options options_;
+};
+
+TEST_F(ImapSession, GreetingCapabilityAndLogout) {
+  std::string out = run({"a CAPABILITY\r\nb LOGOUT\r\n"});
+  EXPECT_EQ(out.rfind("* OK [CAPABILITY IMAP4rev1 ", 0), 0u) << out;
+  auto cap = lines_of(out, "a");
+  ASSERT_EQ(cap.size(), 2u) << out;
+  for (const char* c : {" IMAP4rev1", " AUTH=PLAIN", " LITERAL-", " SASL-IR", " ID", " ENABLE"})
+    EXPECT_NE(cap[0].find(c), std::string::npos) << c << "\n" << cap[0];
+  // RFC 7888 5: before login only LITERAL- (4096 octets), not LITERAL+.
+  EXPECT_EQ(cap[0].find("LITERAL+"), std::string::npos) << cap[0];
+  EXPECT_EQ(cap[1], "a OK CAPABILITY completed");
+  auto bye = lines_of(out, "b");
+  ASSERT_EQ(bye.size(), 2u);
+  EXPECT_EQ(bye[0].rfind("* BYE", 0), 0u);
+  EXPECT_EQ(bye[1].rfind("b OK", 0), 0u);
+}
+
+TEST_F(ImapSession, CleartextLoginIsRefusedWithoutTls) {
+  // RFC 3501 6.2.3 / 7.2.1: LOGINDISABLED, and LOGIN answered NO, from a non-loopback client.
+  std::string out = run({"a CAPABILITY\r\nb LOGIN alice wonderland\r\nc LOGOUT\r\n"},
+                        /*tls=*/false);
+  EXPECT_NE(lines_of(out, "a")[0].find("LOGINDISABLED"), std::string::npos) << out;
+  EXPECT_NE(lines_of(out, "a")[0].find("STARTTLS"), std::string::npos) << out;
+  EXPECT_EQ(tagged(out, "b").rfind("b NO ", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "c").rfind("c OK", 0), 0u) << out;
+}
+
+TEST_F(ImapSession, LoginFailsThenSucceedsAndCapabilitiesChange) {
+  std::string out =
+      run({"a LOGIN alice wrong\r\nb LOGIN alice wonderland\r\nc CAPABILITY\r\nd LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "a").rfind("a NO [AUTHENTICATIONFAILED]", 0), 0u) << out;
+  // RFC 3501 7.1: the OK after login may carry the new capability list.
+  EXPECT_EQ(tagged(out, "b").rfind("b OK ", 0), 0u) << out;
+  auto cap = lines_of(out, "c");
+  ASSERT_EQ(cap.size(), 2u) << out;
+  EXPECT_NE(cap[0].find("LITERAL+"), std::string::npos) << cap[0];
+  EXPECT_EQ(cap[0].find("AUTH=PLAIN"), std::string::npos) << cap[0];  // no AUTH= after login
+  EXPECT_NE(cap[0].find("CONDSTORE"), std::string::npos) << cap[0];
+}
+
+TEST_F(ImapSession, LoginWithSynchronizingLiteral) {
+  // The password as a literal: the continuation request comes before its octets are read.
+  ScriptedTransport t({"a LOGIN alice {10}\r\n", "wonderland\r\nb LOGOUT\r\n"}, /*tls=*/true);
+  std::string out = run(t);
+  EXPECT_NE(out.find("\r\n+ "), std::string::npos) << out;
+  EXPECT_EQ(tagged(out, "a").rfind("a OK ", 0), 0u) << out;
+  EXPECT_EQ(t.account, "acct-alice");
+}
+
+TEST_F(ImapSession, LargeLiteralBeforeLoginIsRefusedUnread) {
+  // login_max_literal (8 KiB): BAD [TOOBIG] without a continuation; the session goes on.
+  std::string out = run({"a LOGIN alice {9000}\r\nb NOOP\r\nc LOGOUT\r\n"});
+  EXPECT_EQ(out.find("\r\n+ "), std::string::npos) << out;
+  EXPECT_EQ(tagged(out, "a").rfind("a BAD [TOOBIG]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "b").rfind("b OK", 0), 0u) << out;
+}
+
+TEST_F(ImapSession, NonSynchronizingLiteralTooBigBeforeLoginEndsTheSession) {
+  std::string out = run({"a LOGIN alice {9000+}\r\n" + std::string(100, 'x')});
+  EXPECT_NE(out.find("* BYE [TOOBIG]"), std::string::npos) << out;
+}
+
+TEST_F(ImapSession, AppendSelectFetchStoreSearchExpunge) {
+  std::string out = run({"a LOGIN alice wonderland\r\n" + append("b", message("one")) +
+                         append("c", message("two", "meeting at noon"), "\\Flagged") +
+                         "d SELECT INBOX\r\n"
+                         "e FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)\r\n"
+                         "f STORE 1 +FLAGS (\\Deleted)\r\n"
+                         "g UID SEARCH BODY meeting\r\n"
+                         "h SEARCH FLAGGED\r\n"
+                         "i EXPUNGE\r\n"
+                         "j FETCH 1 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n"
+                         "k LOGOUT\r\n"});
+  // RFC 4315: APPENDUID with the mailbox's UIDVALIDITY and the new UID.
+  EXPECT_TRUE(std::regex_match(tagged(out, "b"), std::regex("b OK \\[APPENDUID \\d+ 1\\] .*")))
+      << out;
+  EXPECT_TRUE(std::regex_match(tagged(out, "c"), std::regex("c OK \\[APPENDUID \\d+ 2\\] .*")))
+      << out;
+  auto sel = lines_of(out, "d");
+  auto has = [&sel](const std::string& s) {
+    for (const auto& l : sel)
+      if (l.find(s) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("* 2 EXISTS")) << out;
+  EXPECT_TRUE(has("[UIDNEXT 3]")) << out;
+  EXPECT_TRUE(has("[UIDVALIDITY ")) << out;
+  EXPECT_TRUE(has("* FLAGS (")) << out;
+  EXPECT_EQ(sel.back().rfind("d OK [READ-WRITE]", 0), 0u) << out;
+  auto f = lines_of(out, "e");
+  ASSERT_EQ(f.size(), 3u) << out;
+  EXPECT_EQ(f[0].rfind("* 1 FETCH (UID 1 FLAGS (", 0), 0u) << f[0];
+  EXPECT_NE(f[0].find("RFC822.SIZE " + std::to_string(message("one").size())), std::string::npos)
+      << f[0];
+  EXPECT_NE(f[0].find("ENVELOPE (\"Fri, 04 Dec 2026 10:00:00 +0000\" \"one\" ((\"Carol\" NIL "
+                      "\"carol\" \"remote.example\"))"),
+            std::string::npos)
+      << f[0];
+  EXPECT_NE(f[1].find("\\Flagged"), std::string::npos) << f[1];
+  auto st = lines_of(out, "f");
+  ASSERT_EQ(st.size(), 2u) << out;
+  EXPECT_NE(st[0].find("* 1 FETCH (FLAGS ("), std::string::npos) << st[0];
+  EXPECT_NE(st[0].find("\\Deleted"), std::string::npos) << st[0];
+  EXPECT_EQ(lines_of(out, "g")[0], "* SEARCH 2") << out;
+  EXPECT_EQ(lines_of(out, "h")[0], "* SEARCH 2") << out;
+  auto ex = lines_of(out, "i");
+  ASSERT_EQ(ex.size(), 2u) << out;
+  EXPECT_EQ(ex[0], "* 1 EXPUNGE");
+  // The former message 2 is now 1, and its UID is still 2; the field comes as a literal.
+  EXPECT_NE(out.find("\r\n* 1 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {16}\r\n"
+                     "Subject: two\r\n\r\n)\r\nj OK"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(ImapSession, SelectedStateRulesAndBadInput) {
+  std::string out =
+      run({"a LOGIN alice wonderland\r\n"
+           "b FETCH 1 FLAGS\r\n"   // no mailbox selected: BAD (RFC 3501 6.4)
+           "c SELECT Nowhere\r\n"  // NO [NONEXISTENT] (RFC 5530)
+           "d NOSUCHCOMMAND\r\n"   // BAD, the session goes on
+           "e SELECT INBOX\r\n"
+           "f FETCH 5 FLAGS\r\n"          // beyond EXISTS (0): BAD
+           "g UID FETCH 5 FLAGS\r\n"      // UID ranges may name nothing: OK, no lines
+           "h STORE 1 FLAGS (\\Seen\r\n"  // unbalanced parenthesis: BAD
+           "i LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "b").rfind("b BAD ", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "c").rfind("c NO [NONEXISTENT]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "d").rfind("d BAD ", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "e").rfind("e OK [READ-WRITE]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "f").rfind("f BAD ", 0), 0u) << out;
+  auto g = lines_of(out, "g");
+  ASSERT_EQ(g.size(), 1u) << out;
+  EXPECT_EQ(g[0].rfind("g OK", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "h").rfind("h BAD ", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "i").rfind("i OK", 0), 0u) << out;
+}
+
+TEST_F(ImapSession, ListCreateRenameDelete) {
+  std::string out =
+      run({"a LOGIN alice wonderland\r\n"
+           "b CREATE Work/Done\r\n"
+           "c LIST \"\" Work*\r\n"
+           "d RENAME Work/Done Work/Old\r\n"
+           "e LIST \"\" Work/%\r\n"
+           "f DELETE Work/Old\r\n"
+           "g LIST (SPECIAL-USE) \"\" *\r\n"
+           "h LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "b").rfind("b OK", 0), 0u) << out;
+  auto c = lines_of(out, "c");
+  ASSERT_EQ(c.size(), 3u) << out;
+  EXPECT_EQ(c[0], "* LIST (\\HasChildren) \"/\" \"Work\"") << out;
+  EXPECT_EQ(c[1], "* LIST (\\HasNoChildren) \"/\" \"Work/Done\"") << out;
+  auto e = lines_of(out, "e");
+  ASSERT_EQ(e.size(), 2u) << out;
+  EXPECT_EQ(e[0], "* LIST (\\HasNoChildren) \"/\" \"Work/Old\"") << out;
+  EXPECT_EQ(tagged(out, "f").rfind("f OK", 0), 0u) << out;
+  // RFC 6154 2.3: only the mailboxes with a special use.
+  for (const auto& l : lines_of(out, "g")) {
+    if (l[0] != '*') continue;
+    EXPECT_TRUE(std::regex_search(l, std::regex("\\\\(Sent|Drafts|Trash|Junk|Archive)"))) << l;
+    EXPECT_EQ(l.find("INBOX"), std::string::npos) << l;
+  }
+  EXPECT_EQ(lines_of(out, "g").size(), 5u) << out;  // Sent, Drafts, Trash, Junk + tagged
+}
+
+TEST_F(ImapSession, ClientThatGoesAwayEndsTheSessionCleanly) {
+  ScriptedTransport t({"a LOGIN alice wonderland\r\nb SELECT INBOX\r\n"}, /*tls=*/true);
+  std::string out = run(t);  // eof after the script: no exception, no hang
+  EXPECT_EQ(tagged(out, "b").rfind("b OK", 0), 0u) << out;
+}
+
+}  // namespace
+}  // namespace mailroom::imap
