@@ -2,7 +2,6 @@
 exponentially on an I/O thread, and literals before authentication."""
 import os
 import sys
-import time
 import unittest
 import warnings
 
@@ -41,10 +40,11 @@ class TestListPatterns(LimitsBase):
         self.assertIn(b" OK ", w.cmd("CREATE %s" % name)[1])
         # Sessions spread over the I/O threads round robin: some share the LIST's thread.
         others = [self.login() for _ in range(4)]
+        # No speed threshold: the old exponential matcher never answered (years for 30 stars),
+        # so a generous liveness bound separates it from any loaded machine.
         for o in others:
-            o.sock.settimeout(10)
-        w.sock.settimeout(15)
-        started = time.monotonic()
+            o.sock.settimeout(60)
+        w.sock.settimeout(60)
         tag = w.tag()
         w.send('%s LIST "" "%s"\r\n' % (tag, "*" * 30 + "b"))
         for o in others:
@@ -58,7 +58,6 @@ class TestListPatterns(LimitsBase):
         self.assertIn(name.encode(), u[0])
         u, t = w.cmd('LSUB "" "%s"' % ("*" * 30 + "b"))
         self.assertIn(b" OK ", t)
-        self.assertLess(time.monotonic() - started, 10)
 
     def test_pattern_length_is_capped(self):
         w = self.login()

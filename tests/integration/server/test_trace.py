@@ -6,11 +6,13 @@ import imaplib
 import poplib
 import re
 import smtplib
+import socket
 import unittest
 
 from harness import Mailroom
 
 PASSWORD = "wonderland"
+BODY_TOKEN = b"body-token-7f3a9c"
 B64 = base64.b64encode(b"\0alice@example.com\0" + PASSWORD.encode()).decode()
 
 
@@ -38,6 +40,20 @@ class TraceTest(unittest.TestCase):
             c = imaplib.IMAP4("127.0.0.1", m.port("imap"))
             c.authenticate("PLAIN", lambda _: b"\0alice@example.com\0" + PASSWORD.encode())
             c.logout()
+            # The password as a synchronizing literal, and a message body as a literal: the
+            # trace shows their sizes, never their octets.
+            raw = socket.create_connection(("127.0.0.1", m.port("imap")), timeout=15)
+            f = raw.makefile("rb")
+            f.readline()
+            raw.sendall(b"L1 LOGIN alice@example.com {%d}\r\n" % len(PASSWORD))
+            self.assertTrue(f.readline().startswith(b"+"))
+            raw.sendall(PASSWORD.encode() + b"\r\n")
+            self.assertTrue(f.readline().startswith(b"L1 OK"))
+            body = b"Subject: t\r\n\r\n" + BODY_TOKEN + b"\r\n"
+            raw.sendall(b"L2 APPEND INBOX {%d+}\r\n" % len(body) + body + b"\r\n")
+            self.assertTrue(f.readline().startswith(b"L2 OK"))
+            raw.sendall(b"L3 LOGOUT\r\n")
+            raw.close()
             s = smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=15)
             s.starttls(context=m.ssl_context())
             s.ehlo("t")
@@ -65,6 +81,9 @@ class TraceTest(unittest.TestCase):
             self.assertTrue(any("AUTH PLAIN <secret>" in l for l in lines), lines)
             self.assertTrue(any('line=<secret>' in l for l in lines), lines)
             self.assertTrue(any("PASS <secret>" in l for l in lines), lines)
+            self.assertTrue(any("literal_octets=%d" % len(PASSWORD) in l for l in lines), lines)
+            self.assertTrue(any("literal_octets=%d" % len(body) in l for l in lines), lines)
+            self.assertNotIn(BODY_TOKEN.decode(), log)
             self.assertNotIn(PASSWORD, log)
             self.assertNotIn(B64, log)
         finally:

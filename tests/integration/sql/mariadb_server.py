@@ -37,6 +37,10 @@ class MariaDB:
         self.base = base or tempfile.mkdtemp(prefix="mr-maria-", dir="/tmp")
         self.datadir = os.path.join(self.base, "data")
         self.socket = os.path.join(self.base, "mysqld.sock")
+        # Its own tmpdir: a starting mariadbd removes every "#sql*" file in its tmpdir, so two
+        # servers bootstrapping at once in /tmp deleted each other's temporary tables
+        # ("Error on delete of '/tmp/#sql-temptable-…'", mariadb-install-db failed).
+        self.tmpdir = os.path.join(self.base, "tmp")
         self.port = port or free_port()
         self.proc = None
         self.runas = []
@@ -44,13 +48,17 @@ class MariaDB:
             os.chmod(self.base, 0o755)
             shutil.chown(self.base, "mysql", "mysql")
             self.runas = ["--user=mysql"]
+        os.makedirs(self.tmpdir, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.tmpdir, "mysql", "mysql")
 
     # --- lifecycle ---
     def install(self):
         if os.path.isdir(os.path.join(self.datadir, "mysql")):
             return
         r = subprocess.run([INSTALL_DB, "--no-defaults", *self.runas, f"--datadir={self.datadir}",
-                            "--auth-root-authentication-method=normal", "--skip-test-db",
+                            f"--tmpdir={self.tmpdir}", "--auth-root-authentication-method=normal",
+                            "--skip-test-db",
                             "--skip-name-resolve"], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("mariadb-install-db failed: " + r.stdout + r.stderr)
@@ -58,7 +66,8 @@ class MariaDB:
     def _spawn(self, log):
         return subprocess.Popen(
             [MARIADBD, "--no-defaults", *self.runas, f"--datadir={self.datadir}",
-             f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
+             f"--tmpdir={self.tmpdir}", f"--socket={self.socket}", f"--port={self.port}",
+             "--bind-address=127.0.0.1",
              "--skip-name-resolve", f"--pid-file={self.base}/mariadbd.pid",
              f"--log-error={self.base}/error.log", "--character-set-server=utf8mb4",
              "--collation-server=utf8mb4_unicode_ci", "--innodb-buffer-pool-size=32M",
