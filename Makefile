@@ -7,6 +7,9 @@ JOBS ?= $(shell nproc)
 DEBUG_DIR := build/debug
 RELEASE_DIR := build/release
 export CCACHE_BASEDIR := $(CURDIR)
+# Reuse objects across clones (CI builds every run in a fresh clone): the build directory is
+# not hashed, and the debug info names paths relative to the source tree (CMakeLists.txt).
+export CCACHE_NOHASHDIR := true
 
 all: debug
 

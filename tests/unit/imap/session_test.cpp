@@ -8,8 +8,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <regex>
 
@@ -20,6 +18,7 @@
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
 #include "tests/fakes/fixed_authenticator.h"
+#include "tests/fakes/run_session.h"
 #include "tests/fakes/scripted_transport.h"
 
 namespace mailroom::imap {
@@ -52,19 +51,7 @@ class ImapSession : public ::testing::Test {
 
   std::string run(ScriptedTransport& t) {
     net::SessionHandler handler = make_session_handler(services_, options_);
-    boost::asio::io_context io;
-    bool done = false;
-    boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<void> {
-          co_await handler.run(t);
-          done = true;
-        },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-    io.run();
-    EXPECT_TRUE(done);
+    EXPECT_TRUE(mailroom::testing::run_session([&] { return handler.run(t); }));
     return t.output;
   }
   std::string run(std::vector<std::string> segments, bool tls = true) {

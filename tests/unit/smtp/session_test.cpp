@@ -8,8 +8,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
 
 #include "auth/auth_options.h"
@@ -17,6 +15,7 @@
 #include "src/filter/blocklist.h"
 #include "src/queue/queue.h"
 #include "tests/fakes/fake_directory.h"
+#include "tests/fakes/run_session.h"
 #include "tests/fakes/scripted_transport.h"
 
 namespace mailroom::smtp {
@@ -100,20 +99,8 @@ class SmtpSession : public ::testing::Test {
                                                  : "smtp",
                       std::make_shared<filter::Blocklist>(blocklist_path_.string()),
                       std::make_shared<RateLimiter>(0)};
-    boost::asio::io_context io;
     Session session(ctx, t);
-    bool done = false;
-    boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<void> {
-          co_await session.run();
-          done = true;
-        },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-    io.run();
-    EXPECT_TRUE(done);
+    EXPECT_TRUE(mailroom::testing::run_session([&] { return session.run(); }));
     return t.output;
   }
   std::string run(std::vector<std::string> segments, Mode mode = Mode::mx, bool tls = false) {
