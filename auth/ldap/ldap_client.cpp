@@ -617,33 +617,10 @@ std::vector<std::string> LdapClient::check_configuration() {
   if (names.empty()) {
     MR_LOG_WARN("event=ldap_check warning={}", core::quote("schema not checked: " + schema_error));
   } else {
-    const AttributeMap& a = o.attrs;
-    struct A {
-      const char* key;
-      const std::string* name;
-    };
-    for (A x : {A{"id", &a.id},
-                A{"login", &a.login},
-                A{"login_alt", &a.login_alt},
-                A{"mail", &a.mail},
-                A{"alternate", &a.alternate},
-                A{"display_name", &a.display_name},
-                A{"status", &a.status},
-                A{"quota_bytes", &a.quota_bytes},
-                A{"quota_messages", &a.quota_messages},
-                A{"forward", &a.forward},
-                A{"delivery_option", &a.delivery_option},
-                A{"send_as", &a.send_as},
-                A{"group_mail", &a.group_mail},
-                A{"member", &a.member},
-                A{"unique_member", &a.unique_member},
-                A{"member_url", &a.member_url},
-                A{"send_policy", &a.send_policy},
-                A{"allowed_sender", &a.allowed_sender},
-                A{"alias_target", &a.alias_target},
-                A{"change_counter", &a.change_counter}}) {
-      if (!x.name->empty() && !names.count(lower(*x.name)))
-        errors.push_back(std::string("attributes.") + x.key + ": attribute '" + *x.name +
+    for (const auto& f : AttributeMap::kFields) {
+      const std::string& name = o.attrs.*f.name;
+      if (!name.empty() && !names.count(lower(name)))
+        errors.push_back(std::string("attributes.") + f.key + ": attribute '" + name +
                          "' is not in the server's schema (undefined attribute type)");
     }
   }

@@ -189,32 +189,7 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
 
   auto at = s.child("attributes");
   AttributeMap& a = o.attrs;
-  struct A {
-    const char* key;
-    std::string* value;
-  };
-  for (A x : {A{"id", &a.id},
-              A{"login", &a.login},
-              A{"login_alt", &a.login_alt},
-              A{"mail", &a.mail},
-              A{"alternate", &a.alternate},
-              A{"display_name", &a.display_name},
-              A{"status", &a.status},
-              A{"quota_bytes", &a.quota_bytes},
-              A{"quota_messages", &a.quota_messages},
-              A{"forward", &a.forward},
-              A{"delivery_option", &a.delivery_option},
-              A{"send_as", &a.send_as},
-              A{"group_mail", &a.group_mail},
-              A{"member", &a.member},
-              A{"unique_member", &a.unique_member},
-              A{"member_url", &a.member_url},
-              A{"send_policy", &a.send_policy},
-              A{"allowed_sender", &a.allowed_sender},
-              A{"alias_target", &a.alias_target},
-              A{"change_counter", &a.change_counter}}) {
-    *x.value = at.get_string(x.key, *x.value);
-  }
+  for (const auto& f : AttributeMap::kFields) a.*f.name = at.get_string(f.key, a.*f.name);
   if (a.id.empty()) at.error("id", "the immutable id attribute cannot be empty");
   if (a.mail.empty()) at.error("mail", "the mail attribute cannot be empty");
   a.id_is_guid = at.get_bool("id_is_guid", a.id_is_guid);

@@ -46,6 +46,35 @@ struct AttributeMap {
   std::string allowed_sender;       // mailGroupAllowedSender
   std::string alias_target;         // mailForwardingAddress (mailroomAlias entries)
   std::string change_counter;       // uSNChanged (AD polling)
+
+  // The attribute-name fields with their key under [directory.ldap.attributes] (one list for
+  // the configuration reader and the schema check).
+  struct Field {
+    const char* key;
+    std::string AttributeMap::*name;
+  };
+  static constexpr Field kFields[] = {
+      {"id", &AttributeMap::id},
+      {"login", &AttributeMap::login},
+      {"login_alt", &AttributeMap::login_alt},
+      {"mail", &AttributeMap::mail},
+      {"alternate", &AttributeMap::alternate},
+      {"display_name", &AttributeMap::display_name},
+      {"status", &AttributeMap::status},
+      {"quota_bytes", &AttributeMap::quota_bytes},
+      {"quota_messages", &AttributeMap::quota_messages},
+      {"forward", &AttributeMap::forward},
+      {"delivery_option", &AttributeMap::delivery_option},
+      {"send_as", &AttributeMap::send_as},
+      {"group_mail", &AttributeMap::group_mail},
+      {"member", &AttributeMap::member},
+      {"unique_member", &AttributeMap::unique_member},
+      {"member_url", &AttributeMap::member_url},
+      {"send_policy", &AttributeMap::send_policy},
+      {"allowed_sender", &AttributeMap::allowed_sender},
+      {"alias_target", &AttributeMap::alias_target},
+      {"change_counter", &AttributeMap::change_counter},
+  };
 };
 
 struct LdapOptions {

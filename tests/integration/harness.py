@@ -73,7 +73,7 @@ def make_tls(directory):
 class Mailroom:
     def __init__(self, extra_config="", listeners=None, directory_config=None,
                  keep=False, plaintext_on_loopback=True, hostname="mail.example.com",
-                 auth_config="", listener_config=None):
+                 auth_config="", listener_config=None, log_config="", tls_config=""):
         self.base = tempfile.mkdtemp(prefix="mailroom-test-")
         self.data = os.path.join(self.base, "data")
         os.makedirs(self.data)
@@ -84,6 +84,8 @@ class Mailroom:
         self.directory_config = directory_config
         self.plaintext_on_loopback = plaintext_on_loopback
         self.auth_config = auth_config            # extra lines for [auth]
+        self.log_config = log_config              # extra lines for [log]
+        self.tls_config = tls_config              # extra lines for [tls]
         self.listener_config = listener_config or {}  # listener name -> extra lines
         self.hostname = hostname
         self.keep = keep or os.environ.get("MAILROOM_KEEP_TEST_DATA") == "1"
@@ -105,10 +107,12 @@ class Mailroom:
             "",
             "[log]",
             'level = "debug"',
+            self.log_config,
             "",
             "[tls]",
             f'certificate = "{self.cert}"',
             f'private_key = "{self.key}"',
+            self.tls_config,
             "",
             "[auth]",
             f"allow_plaintext_on_loopback = {'true' if self.plaintext_on_loopback else 'false'}",

@@ -121,13 +121,7 @@ class Running(unittest.TestCase):
     def test_tls_11_positive_control(self):
         """The same TLS 1.1 client against a server configured to allow TLS 1.1 gets in: the
         refusal above is the server's policy, not the client's inability."""
-        m = Mailroom()
-        with open(m.config_path) as f:
-            text = f.read()
-        text = text.replace("[tls]\n", '[tls]\nmin_version = "TLSv1.1"\n'
-                            'ciphers = "DEFAULT:@SECLEVEL=0"\n', 1)
-        with open(m.config_path, "w") as f:
-            f.write(text)
+        m = Mailroom(tls_config='min_version = "TLSv1.1"\nciphers = "DEFAULT:@SECLEVEL=0"')
         try:
             m.start()
             with socket.create_connection(("127.0.0.1", m.port("imaps"))) as raw:

@@ -22,13 +22,7 @@ def trace_lines(log):
 
 class TraceTest(unittest.TestCase):
     def test_trace_by_ip_masks_credentials(self):
-        m = Mailroom()
-        with open(m.config_path) as f:
-            text = f.read()
-        text = text.replace('[log]\nlevel = "debug"\n',
-                            '[log]\nlevel = "debug"\ntrace_ips = ["127.0.0.0/8"]\n', 1)
-        with open(m.config_path, "w") as f:
-            f.write(text)
+        m = Mailroom(log_config='trace_ips = ["127.0.0.0/8"]')
         try:
             m.start()
             m.seed_demo()
@@ -90,13 +84,7 @@ class TraceTest(unittest.TestCase):
             m.close()
 
     def test_trace_by_user_starts_at_login(self):
-        m = Mailroom()
-        with open(m.config_path) as f:
-            text = f.read()
-        text = text.replace('[log]\nlevel = "debug"\n',
-                            '[log]\nlevel = "debug"\ntrace_users = ["Alice@Example.com"]\n', 1)
-        with open(m.config_path, "w") as f:
-            f.write(text)
+        m = Mailroom(log_config='trace_users = ["Alice@Example.com"]')
         try:
             m.start()
             m.seed_demo()
