@@ -236,6 +236,17 @@ struct MariaDbPool::Impl {
     }
   }
 
+  // After acquire(): a connection, opened now when acquire() only reserved a slot (which is
+  // freed again when no server answers).
+  core::Status ensure_connected(std::unique_ptr<Connection>* c) {
+    if (*c) return core::Status::ok();
+    PoolProblem problem;
+    *c = connect(&problem, nullptr);
+    if (*c) return core::Status::ok();
+    release(nullptr);
+    return core::unavailable("database unavailable", problem.message);
+  }
+
   void release(std::unique_ptr<Connection> c) {
     {
       std::lock_guard lock(mu);
@@ -424,14 +435,7 @@ core::Result<SqlRows> MariaDbPool::with_connection(Attempt&& attempt) {
                                                     std::to_string(options_.pool_wait.count()) +
                                                     "s");
     }
-    if (!c) {
-      PoolProblem problem;
-      c = impl_->connect(&problem, nullptr);
-      if (!c) {
-        impl_->release(nullptr);
-        return core::unavailable("database unavailable", problem.message);
-      }
-    }
+    if (auto st = impl_->ensure_connected(&c); !st) return st;
     SqlRows rows;
     Failure f;
     bool may_retry = true;
@@ -496,14 +500,7 @@ core::Status MariaDbPool::transaction(const std::vector<MariaDbPool::Statement>&
 core::Status MariaDbPool::execute_text(const std::string& sql) {
   std::unique_ptr<Connection> c;
   if (!impl_->acquire(&c)) return core::unavailable("database busy", "pool busy");
-  if (!c) {
-    PoolProblem problem;
-    c = impl_->connect(&problem, nullptr);
-    if (!c) {
-      impl_->release(nullptr);
-      return core::unavailable("database unavailable", problem.message);
-    }
-  }
+  if (auto st = impl_->ensure_connected(&c); !st) return st;
   if (mysql_real_query(c->db, sql.data(), sql.size()) != 0) {
     std::string err = mysql_error(c->db);
     bool conn = is_connection_error(mysql_errno(c->db));
