@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "src/core/status.h"
 
@@ -64,7 +65,6 @@ class Sqlite;
 // counts them (bind from 1, columns from 0).
 class Stmt {
  public:
-  Stmt(const Sqlite* owner, sqlite3_stmt* stmt) : owner_(owner), stmt_(stmt) {}
   Stmt(Stmt&& o) noexcept : owner_(o.owner_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
   Stmt& operator=(Stmt&&) = delete;
   Stmt(const Stmt&) = delete;
@@ -89,6 +89,9 @@ class Stmt {
   bool is_null(int column) const;
 
  private:
+  friend class Sqlite;
+  Stmt(const Sqlite* owner, sqlite3_stmt* stmt) : owner_(owner), stmt_(stmt) {}
+
   const Sqlite* owner_;
   sqlite3_stmt* stmt_;
 };
@@ -121,8 +124,6 @@ class Sqlite {
 
   // fsyncs the write-ahead log: after synchronous=NORMAL commits, makes them durable.
   core::Status sync_wal();
-
-  const std::string& path() const { return path_; }
 
  private:
   friend class Stmt;
