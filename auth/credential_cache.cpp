@@ -1,16 +1,10 @@
 #include "auth/credential_cache.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 
-#include "auth/local/sqlite_db.h"
 #include "src/core/log.h"
+#include "src/db/sqlite.h"
 
 namespace mailroom::auth {
 namespace {
@@ -19,24 +13,6 @@ int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The file is created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
-// mode of the database file, so none of them is ever readable by others.
-Status create_private(const std::string& path) {
-  std::error_code ec;
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return core::io_error("cannot create the credential cache", path + ": " + std::strerror(errno));
-  int rc = ::fchmod(fd, 0600);
-  ::close(fd);
-  if (rc != 0)
-    return core::io_error("cannot restrict the credential cache",
-                          path + ": " + std::strerror(errno));
-  for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
-  return Status::ok();
 }
 
 class CachingDirectory final : public Directory {
@@ -97,16 +73,21 @@ CredentialCache::CredentialCache(CredentialCacheOptions o) : options_(std::move(
 CredentialCache::~CredentialCache() = default;
 
 Result<std::shared_ptr<CredentialCache>> CredentialCache::open(const CredentialCacheOptions& o) {
-  if (auto st = create_private(o.path); !st) return st;
+  std::error_code ec;
+  auto parent = std::filesystem::path(o.path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  db::SqliteOptions so;
+  so.path = o.path;
+  so.private_file = true;  // password hashes: 0600, also when an older file was wider
+  auto opened = db::Sqlite::open(so);
+  if (!opened) return opened.status();
   std::shared_ptr<CredentialCache> cache(new CredentialCache(o));
-  cache->db_ = std::make_unique<sqlite::Db>();
-  if (auto st = cache->db_->open(o.path, 5000, true); !st) return st;
+  cache->db_ = std::move(opened).value();
   if (auto st = cache->db_->exec(
           "CREATE TABLE IF NOT EXISTS credential_cache ("
           " account_id TEXT PRIMARY KEY, hash TEXT NOT NULL, verified_at INTEGER NOT NULL)");
       !st)
     return st;
-  for (const char* suffix : {"-wal", "-shm"}) ::chmod((o.path + suffix).c_str(), 0600);
   auto purged = cache->purge(now_unix());
   if (!purged) return purged.status();
   return cache;
@@ -143,7 +124,7 @@ CredentialCache::Answer CredentialCache::check(const std::string& id, const std:
   get->bind(1, id);
   Status st;
   if (!get->step(&st)) return Answer::absent;
-  if (now - get->integer(1) >= options_.ttl_seconds) return Answer::expired;
+  if (now - get->i64(1) >= options_.ttl_seconds) return Answer::expired;
   return password::verify(get->text(0), password) == password::Verify::ok ? Answer::ok
                                                                           : Answer::mismatch;
 }

@@ -27,11 +27,11 @@
 #include "auth/directory.h"
 #include "auth/password/password_hash.h"
 
-namespace mailroom::auth {
-
-namespace sqlite {
-class Db;
+namespace mailroom::db {
+class Sqlite;
 }
+
+namespace mailroom::auth {
 
 struct CredentialCacheOptions {
   std::string path;         // <data_dir>/credential-cache.db
@@ -64,7 +64,7 @@ class CredentialCache {
   explicit CredentialCache(CredentialCacheOptions o);
   CredentialCacheOptions options_;
   std::mutex mu_;
-  std::unique_ptr<sqlite::Db> db_;
+  std::unique_ptr<db::Sqlite> db_;
 };
 
 // The decorator (STYLE.md example 7): every call goes to `inner`; check_password falls back

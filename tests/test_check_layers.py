@@ -39,6 +39,19 @@ class CheckLayers(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("src/core/a.h:2: core must not include src/ctl/ctl.h", p.stdout)
 
+    def test_db_sits_above_core_only(self):
+        p = run(tree({"src/store/a.cpp": '#include "src/db/sqlite.h"\n',
+                      "auth/local/b.cpp": '#include "src/db/sqlite.h"\n',
+                      "src/db/c.cpp": '#include "src/core/status.h"\n'}))
+        self.assertEqual(p.returncode, 0, p.stdout)
+        p = run(tree({"src/core/a.cpp": '#include "src/db/sqlite.h"\n',
+                      "src/imap/b.cpp": '#include "src/db/sqlite.h"\n',
+                      "src/db/c.cpp": '#include "auth/directory.h"\n'}))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("src/core/a.cpp:1: core must not include src/db/sqlite.h", p.stdout)
+        self.assertIn("src/imap/b.cpp:1: imap must not include src/db/sqlite.h", p.stdout)
+        self.assertIn("src/db/c.cpp:1: db must not include auth/directory.h", p.stdout)
+
     def test_beast_in_a_header_fails(self):
         p = run(tree({"src/net/a.h": "#include <boost/beast/http.hpp>\n",
                       "src/net/a.cpp": "#include <boost/beast/http.hpp>\n"}))

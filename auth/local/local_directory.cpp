@@ -25,11 +25,27 @@ constexpr Migration kMigrations[] = {
 #include "auth/local/sqlite_migrations.inc"
 };
 
+// What a failure of directory.db says (LocalDirectory's contract: busy is unavailable).
+Status directory_errors(db::SqliteFailure kind, std::string detail) {
+  switch (kind) {
+    case db::SqliteFailure::busy:
+      return core::unavailable("directory database busy", std::move(detail));
+    case db::SqliteFailure::io:
+      return core::io_error("directory database error", std::move(detail));
+    case db::SqliteFailure::missing:
+      return core::not_found("directory database does not exist", std::move(detail));
+    case db::SqliteFailure::constraint:
+    case db::SqliteFailure::other:
+      break;
+  }
+  return db::default_sqlite_errors(kind, std::move(detail));
+}
+
 constexpr const char* kAccountColumns =
     "id, login, address, display_name, password_hash, status, quota_bytes, quota_messages, "
     "forward_to, forward_keep_copy, send_as, scram_secret, source, created_at, updated_at";
 
-AccountRecord read_account_row(const sqlite::Stmt& s) {
+AccountRecord read_account_row(const db::Stmt& s) {
   AccountRecord r;
   r.account.id = s.text(0);
   r.account.login = s.text(1);
@@ -37,15 +53,15 @@ AccountRecord read_account_row(const sqlite::Stmt& s) {
   r.account.display_name = s.text(3);
   r.account.password_hash = s.text(4);
   r.account.status = local_detail::parse_status(s.text(5));
-  r.account.quota_bytes = static_cast<uint64_t>(s.integer(6));
-  r.account.quota_messages = static_cast<uint64_t>(s.integer(7));
+  r.account.quota_bytes = static_cast<uint64_t>(s.i64(6));
+  r.account.quota_messages = static_cast<uint64_t>(s.i64(7));
   r.account.forward_to = local_detail::split_lines(s.text(8));
-  r.account.forward_keep_copy = s.integer(9) != 0;
+  r.account.forward_keep_copy = s.i64(9) != 0;
   r.account.send_as = local_detail::split_lines(s.text(10));
   r.scram_secret = s.text(11);
   r.source = s.text(12);
-  r.created_at = s.integer(13);
-  r.updated_at = s.integer(14);
+  r.created_at = s.i64(13);
+  r.updated_at = s.i64(14);
   return r;
 }
 
@@ -148,17 +164,13 @@ using namespace local_detail;
 Status LocalDirectory::Impl::write(const std::function<Status()>& body) {
   std::lock_guard lock(mu);
   if (tx_depth > 0) return body();
-  auto st = db.exec("BEGIN IMMEDIATE");
-  if (!st) return st;
+  db::Transaction tx(*db);
+  if (auto st = tx.begin(); !st) return st;
   ++tx_depth;
   Status result = body();
   --tx_depth;
-  if (result) {
-    result = db.exec("COMMIT");
-    if (result) return result;
-  }
-  (void)db.exec("ROLLBACK");  // the failure being returned is the one to report
-  return result;
+  if (!result) return result;  // rolled back by tx
+  return tx.commit();
 }
 
 LocalDirectory::~LocalDirectory() = default;
@@ -187,16 +199,23 @@ Result<std::shared_ptr<LocalDirectory>> LocalDirectory::open(const LocalDirector
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec) return core::io_error("cannot create " + parent.string(), ec.message());
   }
-  auto& db = dir->impl_->db;
-  auto st = db.open(options.path, options.busy_timeout_ms, options.create);
-  if (!st) return st;
+  db::SqliteOptions so;
+  so.path = options.path;
+  so.create = options.create;
+  so.busy_timeout_ms = options.busy_timeout_ms;
+  so.foreign_keys = true;
+  so.errors = directory_errors;
+  auto opened = db::Sqlite::open(so);
+  if (!opened) return opened.status();
+  dir->impl_->db = std::move(opened).value();
+  db::Sqlite& db = *dir->impl_->db;
   // Migrations run in one IMMEDIATE transaction, so two processes opening a new file at once
   // apply them exactly once.
-  st = dir->impl_->write([&]() -> Status {
+  auto st = dir->impl_->write([&]() -> Status {
     auto q = db.prepare("PRAGMA user_version");
     if (!q) return q.status();
     Status s;
-    int version = q->step(&s) ? static_cast<int>(q->integer(0)) : 0;
+    int version = q->step(&s) ? static_cast<int>(q->i64(0)) : 0;
     if (!s) return s;
     for (const auto& m : kMigrations) {
       if (m.number <= version) continue;
@@ -218,7 +237,7 @@ Result<std::shared_ptr<LocalDirectory>> LocalDirectory::open(const LocalDirector
 Result<AccountRecord> LocalDirectory::get_account_record(const std::string& id) {
   std::lock_guard lock(impl_->mu);
   auto q =
-      impl_->db.prepare(std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE id = ?1");
+      impl_->db->prepare(std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE id = ?1");
   if (!q) return q.status();
   q->bind(1, id);
   Status st;
@@ -227,7 +246,7 @@ Result<AccountRecord> LocalDirectory::get_account_record(const std::string& id) 
     return core::not_found("account " + id + " not found");
   }
   AccountRecord r = read_account_row(*q);
-  auto a = impl_->db.prepare(
+  auto a = impl_->db->prepare(
       "SELECT address FROM account_addresses WHERE account_id = ?1 ORDER BY address");
   if (!a) return a.status();
   a->bind(1, id);
@@ -246,7 +265,7 @@ Result<Account> LocalDirectory::find_account_by_address(const std::string& addre
   std::string id;
   {
     std::lock_guard lock(impl_->mu);
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "SELECT id FROM accounts WHERE address = ?1 "
         "UNION ALL SELECT account_id FROM account_addresses WHERE address = ?1 LIMIT 1");
     if (!q) return q.status();
@@ -265,7 +284,7 @@ Result<Account> LocalDirectory::find_account_by_login(const std::string& login) 
   std::string id;
   {
     std::lock_guard lock(impl_->mu);
-    auto q = impl_->db.prepare("SELECT id FROM accounts WHERE login = ?1");
+    auto q = impl_->db->prepare("SELECT id FROM accounts WHERE login = ?1");
     if (!q) return q.status();
     q->bind(1, core::ascii_lower(login));
     Status st;
@@ -330,7 +349,7 @@ Status conflict_status(const Status& st, const Account& a) {
       st.log_detail());
 }
 
-Status write_secondaries(sqlite::Db& db, const Account& a) {
+Status write_secondaries(db::Sqlite& db, const Account& a) {
   auto del = db.prepare("DELETE FROM account_addresses WHERE account_id = ?1");
   if (!del) return del.status();
   auto st = del->bind(1, a.id).run();
@@ -351,7 +370,7 @@ Status write_secondaries(sqlite::Db& db, const Account& a) {
   return Status::ok();
 }
 
-Status insert_account(sqlite::Db& db, const AccountRecord& r) {
+Status insert_account(db::Sqlite& db, const AccountRecord& r) {
   const Account& a = r.account;
   auto q = db.prepare(
       "INSERT INTO accounts(id, login, address, domain, display_name, password_hash, status, "
@@ -377,7 +396,7 @@ Status insert_account(sqlite::Db& db, const AccountRecord& r) {
   return write_secondaries(db, a);
 }
 
-Status update_account_row(sqlite::Db& db, const AccountRecord& r) {
+Status update_account_row(db::Sqlite& db, const AccountRecord& r) {
   const Account& a = r.account;
   // Secondary addresses first: the new primary may be a former secondary.
   auto del = db.prepare("DELETE FROM account_addresses WHERE account_id = ?1");
@@ -436,7 +455,7 @@ Result<Account> LocalDirectory::add_account(const Account& account,
       return core::invalid_argument("domain " + dom->name + " is an alias of " + dom->alias_of +
                                     "; create the account there");
     }
-    return insert_account(impl_->db, *r);
+    return insert_account(*impl_->db, *r);
   });
   if (!st) return st;
   return r->account;
@@ -450,7 +469,7 @@ Status LocalDirectory::update_account(const Account& account) {
     in.account = account;
     auto r = normalized(in);
     if (!r) return r.status();
-    return update_account_row(impl_->db, *r);
+    return update_account_row(*impl_->db, *r);
   });
 }
 
@@ -466,7 +485,7 @@ Status modify(LocalDirectory& dir, LocalDirectory::Impl& impl, const std::string
     if (!st) return st;
     auto r = normalized(rec);
     if (!r) return r.status();
-    return update_account_row(impl.db, *r);
+    return update_account_row(*impl.db, *r);
   });
 }
 }  // namespace
@@ -571,12 +590,12 @@ Status LocalDirectory::remove_account(const std::string& id) {
     std::vector<std::string> addrs = old->account.other_addresses;
     addrs.push_back(old->account.address);
     for (const auto& a : addrs) {
-      auto q = impl_->db.prepare("DELETE FROM group_members WHERE member = ?1");
+      auto q = impl_->db->prepare("DELETE FROM group_members WHERE member = ?1");
       if (!q) return q.status();
       auto st = q->bind(1, a).run();
       if (!st) return st;
     }
-    auto q = impl_->db.prepare("DELETE FROM accounts WHERE id = ?1");
+    auto q = impl_->db->prepare("DELETE FROM accounts WHERE id = ?1");
     if (!q) return q.status();
     return q->bind(1, id).run();
   });
@@ -591,7 +610,7 @@ Result<std::vector<Account>> LocalDirectory::list_accounts(const std::string& do
   std::vector<std::string> ids;
   {
     std::lock_guard lock(impl_->mu);
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "SELECT id FROM accounts WHERE (?1 = '' OR domain = ?1) AND (?2 = '' OR source = ?2) "
         "ORDER BY address");
     if (!q) return q.status();
@@ -614,16 +633,16 @@ Result<std::vector<Account>> LocalDirectory::list_accounts(const std::string& do
 
 Result<uint64_t> LocalDirectory::count_accounts() {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT count(*) FROM accounts");
+  auto q = impl_->db->prepare("SELECT count(*) FROM accounts");
   if (!q) return q.status();
   Status st;
   if (!q->step(&st)) return st.is_ok() ? core::internal_error("count returned no row") : st;
-  return static_cast<uint64_t>(q->integer(0));
+  return static_cast<uint64_t>(q->i64(0));
 }
 
 Result<std::vector<std::string>> LocalDirectory::list_account_ids(const std::string& source) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT id FROM accounts WHERE source = ?1 ORDER BY id");
+  auto q = impl_->db->prepare("SELECT id FROM accounts WHERE source = ?1 ORDER BY id");
   if (!q) return q.status();
   q->bind(1, source);
   std::vector<std::string> out;
@@ -644,7 +663,7 @@ Result<UpsertResult> LocalDirectory::upsert_account_by_id(const AccountRecord& r
     if (!old) {
       if (old.code() != Code::not_found) return old.status();
       result = UpsertResult::created;
-      return insert_account(impl_->db, *r);
+      return insert_account(*impl_->db, *r);
     }
     if (keep_empty_secrets) {
       if (r->account.password_hash.empty()) r->account.password_hash = old->account.password_hash;
@@ -652,7 +671,7 @@ Result<UpsertResult> LocalDirectory::upsert_account_by_id(const AccountRecord& r
     }
     if (same_account(*old, *r)) return Status::ok();
     result = UpsertResult::updated;
-    return update_account_row(impl_->db, *r);
+    return update_account_row(*impl_->db, *r);
   });
   if (!st) return st;
   return result;

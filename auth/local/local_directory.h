@@ -30,8 +30,6 @@
 
 #include "auth/directory.h"
 
-struct sqlite3;
-
 namespace mailroom::auth {
 
 struct LocalDirectoryOptions {

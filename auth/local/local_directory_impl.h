@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "auth/local/local_directory.h"
-#include "auth/local/sqlite_db.h"
+#include "src/db/sqlite.h"
 
 namespace mailroom::auth {
 
 struct LocalDirectory::Impl {
-  sqlite::Db db;
+  std::unique_ptr<db::Sqlite> db;
   std::recursive_mutex mu;
   int tx_depth = 0;
 

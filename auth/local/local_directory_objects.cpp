@@ -12,7 +12,7 @@ using namespace local_detail;
 // --- domains ---
 
 namespace {
-Domain read_domain(const sqlite::Stmt& q) {
+Domain read_domain(const db::Stmt& q) {
   Domain d;
   d.name = q.text(0);
   d.kind = q.text(1) == "alias" ? DomainKind::alias : DomainKind::local;
@@ -55,7 +55,8 @@ Status check_domain(LocalDirectory& dir, Domain& d) {
 
 Result<Domain> LocalDirectory::find_domain(const std::string& domain) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT name, kind, alias_of, catch_all FROM domains WHERE name = ?1");
+  auto q =
+      impl_->db->prepare("SELECT name, kind, alias_of, catch_all FROM domains WHERE name = ?1");
   if (!q) return q.status();
   q->bind(1, core::ascii_lower(domain));
   Status st;
@@ -65,7 +66,7 @@ Result<Domain> LocalDirectory::find_domain(const std::string& domain) {
 
 Result<std::vector<Domain>> LocalDirectory::list_domains() {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT name, kind, alias_of, catch_all FROM domains ORDER BY name");
+  auto q = impl_->db->prepare("SELECT name, kind, alias_of, catch_all FROM domains ORDER BY name");
   if (!q) return q.status();
   std::vector<Domain> out;
   Status st;
@@ -79,7 +80,7 @@ Status LocalDirectory::add_domain(const Domain& domain) {
   return impl_->write([&]() -> Status {
     auto st = check_domain(*this, d);
     if (!st) return st;
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "INSERT INTO domains(name, kind, alias_of, catch_all, created_at, updated_at) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?5)");
     if (!q) return q.status();
@@ -100,16 +101,16 @@ Status LocalDirectory::change_domain(const Domain& domain) {
     if (!st) return st;
     if (d.kind == DomainKind::alias) {
       // A domain that others alias cannot itself become an alias (one level only).
-      auto q = impl_->db.prepare("SELECT count(*) FROM domains WHERE alias_of = ?1");
+      auto q = impl_->db->prepare("SELECT count(*) FROM domains WHERE alias_of = ?1");
       if (!q) return q.status();
       q->bind(1, d.name);
-      if (q->step(&st) && q->integer(0) > 0) {
+      if (q->step(&st) && q->i64(0) > 0) {
         return core::invalid_argument("domain " + d.name +
                                       " has alias domains; it must stay local");
       }
       if (!st) return st;
     }
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "UPDATE domains SET kind = ?2, alias_of = ?3, catch_all = ?4, updated_at = ?5 "
         "WHERE name = ?1");
     if (!q) return q.status();
@@ -117,7 +118,7 @@ Status LocalDirectory::change_domain(const Domain& domain) {
     q->bind(3, d.alias_of).bind(4, d.catch_all).bind(5, now());
     st = q->run();
     if (!st) return st;
-    if (impl_->db.changes() == 0) return core::not_found("domain " + d.name + " not found");
+    if (impl_->db->changes() == 0) return core::not_found("domain " + d.name + " not found");
     return Status::ok();
   });
 }
@@ -136,10 +137,10 @@ Status LocalDirectory::remove_domain(const std::string& name, bool force) {
     };
     Status st;
     for (const auto& u : kUsers) {
-      auto q = impl_->db.prepare(u[1]);
+      auto q = impl_->db->prepare(u[1]);
       if (!q) return q.status();
       q->bind(1, *n);
-      int64_t count = q->step(&st) ? q->integer(0) : 0;
+      int64_t count = q->step(&st) ? q->i64(0) : 0;
       if (!st) return st;
       if (count > 0 && !force) {
         return core::invalid_argument("domain " + *n + " still has " + std::to_string(count) + " " +
@@ -151,7 +152,7 @@ Status LocalDirectory::remove_domain(const std::string& name, bool force) {
           "DELETE FROM accounts WHERE domain = ?1", "DELETE FROM aliases WHERE domain = ?1",
           "DELETE FROM mail_groups WHERE domain = ?1", "DELETE FROM domains WHERE alias_of = ?1",
           "DELETE FROM domains WHERE name = ?1"}) {
-      auto q = impl_->db.prepare(sql);
+      auto q = impl_->db->prepare(sql);
       if (!q) return q.status();
       st = q->bind(1, *n).run();
       if (!st) return st;
@@ -164,7 +165,8 @@ Status LocalDirectory::remove_domain(const std::string& name, bool force) {
 
 Result<Alias> LocalDirectory::find_alias(const std::string& address) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT target FROM alias_targets WHERE alias = ?1 ORDER BY position");
+  auto q =
+      impl_->db->prepare("SELECT target FROM alias_targets WHERE alias = ?1 ORDER BY position");
   if (!q) return q.status();
   Alias a;
   a.address = core::ascii_lower(address);
@@ -177,7 +179,7 @@ Result<Alias> LocalDirectory::find_alias(const std::string& address) {
 }
 
 namespace {
-Status write_alias_targets(sqlite::Db& db, const Alias& a) {
+Status write_alias_targets(db::Sqlite& db, const Alias& a) {
   auto del = db.prepare("DELETE FROM alias_targets WHERE alias = ?1");
   if (!del) return del.status();
   auto st = del->bind(1, a.address).run();
@@ -216,7 +218,7 @@ Status LocalDirectory::add_alias(const Alias& alias) {
                  ? core::invalid_argument("domain " + domain_of(a->address) + " is not local")
                  : dom.status();
     }
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "INSERT INTO aliases(address, domain, source, created_at, updated_at) "
         "VALUES(?1, ?2, 'local', ?3, ?3)");
     if (!q) return q.status();
@@ -225,7 +227,7 @@ Status LocalDirectory::add_alias(const Alias& alias) {
       return Status::error(Code::already_exists, "alias " + a->address + " already exists");
     }
     if (!st) return st;
-    return write_alias_targets(impl_->db, *a);
+    return write_alias_targets(*impl_->db, *a);
   });
 }
 
@@ -234,22 +236,22 @@ Status LocalDirectory::set_alias_targets(const std::string& address,
   auto a = normalized_alias(Alias{address, targets});
   if (!a) return a.status();
   return impl_->write([&]() -> Status {
-    auto q = impl_->db.prepare("UPDATE aliases SET updated_at = ?2 WHERE address = ?1");
+    auto q = impl_->db->prepare("UPDATE aliases SET updated_at = ?2 WHERE address = ?1");
     if (!q) return q.status();
     auto st = q->bind(1, a->address).bind(2, now()).run();
     if (!st) return st;
-    if (impl_->db.changes() == 0) return core::not_found("alias " + a->address + " not found");
-    return write_alias_targets(impl_->db, *a);
+    if (impl_->db->changes() == 0) return core::not_found("alias " + a->address + " not found");
+    return write_alias_targets(*impl_->db, *a);
   });
 }
 
 Status LocalDirectory::remove_alias(const std::string& address) {
   return impl_->write([&]() -> Status {
-    auto q = impl_->db.prepare("DELETE FROM aliases WHERE address = ?1");
+    auto q = impl_->db->prepare("DELETE FROM aliases WHERE address = ?1");
     if (!q) return q.status();
     auto st = q->bind(1, core::ascii_lower(address)).run();
     if (!st) return st;
-    if (impl_->db.changes() == 0) return core::not_found("alias " + address + " not found");
+    if (impl_->db->changes() == 0) return core::not_found("alias " + address + " not found");
     return Status::ok();
   });
 }
@@ -258,7 +260,7 @@ Result<std::vector<Alias>> LocalDirectory::list_aliases(const std::string& domai
   std::vector<std::string> names;
   {
     std::lock_guard lock(impl_->mu);
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "SELECT address FROM aliases WHERE (?1 = '' OR domain = ?1) ORDER BY address");
     if (!q) return q.status();
     q->bind(1, core::ascii_lower(domain));
@@ -286,7 +288,7 @@ Result<UpsertResult> LocalDirectory::upsert_alias(const Alias& alias, const std:
     if (old && old->targets == a->targets) return Status::ok();
     if (!old && old.code() != Code::not_found) return old.status();
     result = old ? UpsertResult::updated : UpsertResult::created;
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "INSERT INTO aliases(address, domain, source, created_at, updated_at) "
         "VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(address) DO UPDATE SET source = ?3, "
         "updated_at = ?4");
@@ -294,7 +296,7 @@ Result<UpsertResult> LocalDirectory::upsert_alias(const Alias& alias, const std:
     auto s =
         q->bind(1, a->address).bind(2, domain_of(a->address)).bind(3, source).bind(4, now()).run();
     if (!s) return s;
-    return write_alias_targets(impl_->db, *a);
+    return write_alias_targets(*impl_->db, *a);
   });
   if (!st) return st;
   return result;
@@ -302,7 +304,7 @@ Result<UpsertResult> LocalDirectory::upsert_alias(const Alias& alias, const std:
 
 Result<std::vector<std::string>> LocalDirectory::list_alias_addresses(const std::string& source) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT address FROM aliases WHERE source = ?1 ORDER BY address");
+  auto q = impl_->db->prepare("SELECT address FROM aliases WHERE source = ?1 ORDER BY address");
   if (!q) return q.status();
   q->bind(1, source);
   std::vector<std::string> out;
@@ -316,7 +318,7 @@ Result<std::vector<std::string>> LocalDirectory::list_alias_addresses(const std:
 
 Result<Group> LocalDirectory::find_group(const std::string& address) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare(
+  auto q = impl_->db->prepare(
       "SELECT address, display_name, send_policy, allowed_senders FROM mail_groups "
       "WHERE address = ?1");
   if (!q) return q.status();
@@ -328,7 +330,7 @@ Result<Group> LocalDirectory::find_group(const std::string& address) {
   g.display_name = q->text(1);
   g.send_policy = parse_policy(q->text(2));
   g.allowed_senders = split_lines(q->text(3));
-  auto m = impl_->db.prepare(
+  auto m = impl_->db->prepare(
       "SELECT member FROM group_members WHERE group_address = ?1 ORDER BY member");
   if (!m) return m.status();
   m->bind(1, g.address);
@@ -352,7 +354,7 @@ Result<Group> normalized_group(const Group& in) {
   return g;
 }
 
-Status write_group(sqlite::Db& db, const Group& g, const std::string& source, bool insert_only) {
+Status write_group(db::Sqlite& db, const Group& g, const std::string& source, bool insert_only) {
   std::string sql =
       "INSERT INTO mail_groups(address, domain, display_name, send_policy, allowed_senders, "
       "source, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
@@ -395,7 +397,7 @@ Status LocalDirectory::add_group(const Group& group) {
                  ? core::invalid_argument("domain " + domain_of(g->address) + " is not local")
                  : dom.status();
     }
-    return write_group(impl_->db, *g, kSourceLocal, true);
+    return write_group(*impl_->db, *g, kSourceLocal, true);
   });
 }
 
@@ -405,17 +407,17 @@ Status LocalDirectory::update_group(const Group& group) {
   return impl_->write([&]() -> Status {
     auto old = find_group(g->address);
     if (!old) return old.status();
-    return write_group(impl_->db, *g, kSourceLocal, false);
+    return write_group(*impl_->db, *g, kSourceLocal, false);
   });
 }
 
 Status LocalDirectory::remove_group(const std::string& address) {
   return impl_->write([&]() -> Status {
-    auto q = impl_->db.prepare("DELETE FROM mail_groups WHERE address = ?1");
+    auto q = impl_->db->prepare("DELETE FROM mail_groups WHERE address = ?1");
     if (!q) return q.status();
     auto st = q->bind(1, core::ascii_lower(address)).run();
     if (!st) return st;
-    if (impl_->db.changes() == 0) return core::not_found("group " + address + " not found");
+    if (impl_->db->changes() == 0) return core::not_found("group " + address + " not found");
     return Status::ok();
   });
 }
@@ -429,7 +431,7 @@ Status LocalDirectory::add_group_member(const std::string& group, const std::str
     if (std::find(g->members.begin(), g->members.end(), *m) != g->members.end()) {
       return Status::error(Code::already_exists, *m + " is already a member of " + g->address);
     }
-    auto q = impl_->db.prepare("INSERT INTO group_members(group_address, member) VALUES(?1, ?2)");
+    auto q = impl_->db->prepare("INSERT INTO group_members(group_address, member) VALUES(?1, ?2)");
     if (!q) return q.status();
     return q->bind(1, g->address).bind(2, *m).run();
   });
@@ -442,11 +444,11 @@ Status LocalDirectory::remove_group_member(const std::string& group, const std::
     auto g = find_group(group);
     if (!g) return g.status();
     auto q =
-        impl_->db.prepare("DELETE FROM group_members WHERE group_address = ?1 AND member = ?2");
+        impl_->db->prepare("DELETE FROM group_members WHERE group_address = ?1 AND member = ?2");
     if (!q) return q.status();
     auto st = q->bind(1, g->address).bind(2, *m).run();
     if (!st) return st;
-    if (impl_->db.changes() == 0) {
+    if (impl_->db->changes() == 0) {
       return core::not_found(*m + " is not a member of " + g->address);
     }
     return Status::ok();
@@ -457,7 +459,7 @@ Result<std::vector<Group>> LocalDirectory::list_groups(const std::string& domain
   std::vector<std::string> names;
   {
     std::lock_guard lock(impl_->mu);
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "SELECT address FROM mail_groups WHERE (?1 = '' OR domain = ?1) ORDER BY address");
     if (!q) return q.status();
     q->bind(1, core::ascii_lower(domain));
@@ -488,7 +490,7 @@ Result<UpsertResult> LocalDirectory::upsert_group(const Group& group, const std:
       return Status::ok();
     }
     result = old ? UpsertResult::updated : UpsertResult::created;
-    return write_group(impl_->db, *g, source, false);
+    return write_group(*impl_->db, *g, source, false);
   });
   if (!st) return st;
   return result;
@@ -496,7 +498,7 @@ Result<UpsertResult> LocalDirectory::upsert_group(const Group& group, const std:
 
 Result<std::vector<std::string>> LocalDirectory::list_group_addresses(const std::string& source) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT address FROM mail_groups WHERE source = ?1 ORDER BY address");
+  auto q = impl_->db->prepare("SELECT address FROM mail_groups WHERE source = ?1 ORDER BY address");
   if (!q) return q.status();
   q->bind(1, source);
   std::vector<std::string> out;
@@ -510,7 +512,7 @@ Result<std::vector<std::string>> LocalDirectory::list_group_addresses(const std:
 
 Result<std::string> LocalDirectory::get_sync_state(const std::string& key) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare("SELECT value FROM sync_state WHERE key = ?1");
+  auto q = impl_->db->prepare("SELECT value FROM sync_state WHERE key = ?1");
   if (!q) return q.status();
   q->bind(1, key);
   Status st;
@@ -520,7 +522,7 @@ Result<std::string> LocalDirectory::get_sync_state(const std::string& key) {
 
 Status LocalDirectory::set_sync_state(const std::string& key, const std::string& value) {
   return impl_->write([&]() -> Status {
-    auto q = impl_->db.prepare(
+    auto q = impl_->db->prepare(
         "INSERT INTO sync_state(key, value, updated_at) VALUES(?1, ?2, ?3) "
         "ON CONFLICT(key) DO UPDATE SET value = ?2, updated_at = ?3");
     if (!q) return q.status();
@@ -531,7 +533,7 @@ Status LocalDirectory::set_sync_state(const std::string& key, const std::string&
 Result<std::vector<std::pair<std::string, std::string>>> LocalDirectory::list_sync_state(
     const std::string& prefix) {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare(
+  auto q = impl_->db->prepare(
       "SELECT key, value FROM sync_state WHERE substr(key, 1, length(?1)) = ?1 AND value != '' "
       "ORDER BY key");
   if (!q) return q.status();
@@ -547,7 +549,7 @@ Result<std::vector<std::pair<std::string, std::string>>> LocalDirectory::list_sy
 
 Result<std::vector<Conflict>> LocalDirectory::conflicts() {
   std::lock_guard lock(impl_->mu);
-  auto q = impl_->db.prepare(
+  auto q = impl_->db->prepare(
       "WITH addrs(address, id) AS (SELECT address, id FROM accounts "
       "  UNION ALL SELECT address, account_id FROM account_addresses), "
       "others(address, kind) AS (SELECT address, 'alias' FROM aliases "

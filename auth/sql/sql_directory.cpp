@@ -11,11 +11,16 @@
 #include "src/core/address.h"
 #include "src/core/config_section.h"
 #include "src/core/log.h"
+#include "src/db/mariadb_pool.h"
 
 namespace mailroom::auth {
 
 namespace sql {
 namespace {
+
+using db::MariaDbPool;
+using db::PoolProblem;
+using db::SqlRows;
 
 // The values a lookup may bind; each compiled query picks the ones it names.
 struct Params {
@@ -121,7 +126,7 @@ Domain domain_from_row(const SqlRows& rows, size_t r) {
 
 class SqlDirectory final : public Directory, public SqlListing {
  public:
-  SqlDirectory(std::unique_ptr<SqlPool> pool, std::array<int, kQueryCount> statement,
+  SqlDirectory(std::unique_ptr<MariaDbPool> pool, std::array<int, kQueryCount> statement,
                std::array<CompiledSql, kQueryCount> compiled)
       : pool_(std::move(pool)), statement_(statement), compiled_(std::move(compiled)) {}
 
@@ -316,7 +321,7 @@ class SqlDirectory final : public Directory, public SqlListing {
     return a;
   }
 
-  std::unique_ptr<SqlPool> pool_;
+  std::unique_ptr<MariaDbPool> pool_;
   std::array<int, kQueryCount> statement_;
   std::array<CompiledSql, kQueryCount> compiled_;
 };
@@ -355,7 +360,7 @@ Result<std::shared_ptr<SqlDirectory>> open_impl(const SqlDirectoryOptions& o, Op
     *err = {"servers", "at least one server is required"};
     return core::invalid_argument(err->message);
   }
-  auto pool = std::make_unique<SqlPool>(o.pool, texts);
+  auto pool = std::make_unique<MariaDbPool>(o.pool, texts);
   std::vector<std::vector<std::string>> columns;
   PoolProblem problem = pool->check(&columns);
   auto key_of_statement = [&](size_t index) {

@@ -1,8 +1,5 @@
 #include "auth/sql/sql_options.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "src/core/config_section.h"
 
 namespace mailroom::auth::sql {
@@ -94,19 +91,6 @@ const char* const kDefaults[kQueryCount] = {
 #undef MR_ACCOUNT_SELECT
 #undef MR_ACCOUNT_COLUMNS
 
-std::string read_secret_file(core::ConfigSection& section, const std::string& key,
-                             const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    section.error(key, "cannot read " + path);
-    return {};
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
 }  // namespace
 
 const QuerySpec& query_spec(QueryKind kind) { return specs()[static_cast<size_t>(kind)]; }
@@ -132,44 +116,9 @@ std::vector<std::string> split_list(const std::string& value) {
   return out;
 }
 
-PoolOptions parse_pool_options(core::ConfigSection& section, const std::string& default_database,
-                               const std::string& default_user) {
-  PoolOptions p;
-  for (const auto& s : section.get_strings("servers", {"127.0.0.1:3306"})) {
-    auto a = parse_server_address(s);
-    if (!a) {
-      section.error("servers", "\"" + s + "\" is not host, host:port, [ipv6]:port or /socket");
-      continue;
-    }
-    p.servers.push_back(*a);
-  }
-  if (p.servers.empty()) section.error("servers", "at least one server is required");
-  p.database = section.get_string("database", default_database);
-  p.user = section.get_string("user", default_user);
-  p.password = section.get_string("password", "");
-  if (auto file = section.get_optional_string("password_file")) {
-    if (section.has("password"))
-      section.error("password_file", "set password or password_file, not both");
-    p.password = read_secret_file(section, "password_file", *file);
-  }
-  p.pool_size = static_cast<size_t>(section.get_int("pool_size", 4, 1, 256));
-  p.connect_timeout = std::chrono::seconds(section.get_seconds("connect_timeout", 5));
-  p.read_timeout = std::chrono::seconds(section.get_seconds("read_timeout", 10));
-  p.write_timeout = std::chrono::seconds(section.get_seconds("write_timeout", 10));
-  p.pool_wait = std::chrono::seconds(section.get_seconds("pool_wait", 10));
-  p.retry_after = std::chrono::seconds(section.get_seconds("retry_after", 30));
-  p.max_connection_age = std::chrono::seconds(section.get_seconds("max_connection_age", 600));
-  for (const char* k : {"connect_timeout", "read_timeout", "write_timeout"}) {
-    if (section.has(k) && section.get_seconds(k, 1) < 1) section.error(k, "must be at least 1s");
-  }
-  p.tls = section.get_bool("tls", false);
-  p.tls_ca = section.get_string("tls_ca", "");
-  return p;
-}
-
 SqlDirectoryOptions parse_sql_directory_options(core::ConfigSection& section) {
   SqlDirectoryOptions o;
-  o.pool = parse_pool_options(section, "mailroom", "mailroom");
+  o.pool = db::parse_mariadb_options(section, "mailroom", "mailroom");
   o.require_server_at_start = section.get_bool("require_server_at_start", false);
   o.lookup = section.get_choice("lookup", "live", {"live", "replica"});
   core::ConfigSection sync = section.child("sync");

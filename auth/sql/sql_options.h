@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/sql/sql_pool.h"
+#include "src/db/mariadb_options.h"
 
 namespace mailroom::core {
 class ConfigSection;
@@ -47,7 +47,7 @@ const QuerySpec& query_spec(QueryKind kind);
 const char* default_query(QueryKind kind);
 
 struct SqlDirectoryOptions {
-  PoolOptions pool;
+  db::MariaDbOptions pool;
   // Named-parameter SQL per query; "" disables a lookup (it then answers not_found).
   std::array<std::string, kQueryCount> queries;
   // Fail at open when no server answers (default: start anyway, lookups answer unavailable
@@ -63,12 +63,6 @@ struct SqlDirectoryOptions {
   std::string on_removed = "disable";  // disable | delete (same policy as the LDAP sync)
   int64_t old_address_grace_s = 0;     // old primary address kept as an alias (0 = not)
 };
-
-// Reads the connection keys shared by every MariaDB user (directory, delivery log): servers,
-// database, user, password | password_file, pool_size, connect_timeout, read_timeout,
-// write_timeout, pool_wait, retry_after, max_connection_age, tls, tls_ca.
-PoolOptions parse_pool_options(core::ConfigSection& section, const std::string& default_database,
-                               const std::string& default_user);
 
 // Reads [directory.sql] and its [directory.sql.queries] sub-table. Errors go to the section's
 // ConfigErrors and name the key; the result holds defaults for keys in error.

@@ -27,9 +27,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-auth::sql::PoolOptions pool(unsigned port, size_t size) {
-  auth::sql::PoolOptions p;
-  auth::sql::ServerAddress a;
+db::MariaDbOptions pool(unsigned port, size_t size) {
+  db::MariaDbOptions p;
+  db::ServerAddress a;
   a.host = "127.0.0.1";
   a.port = port;
   p.servers = {a};

@@ -6,9 +6,9 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "auth/sql/sql_options.h"
 #include "src/core/config_section.h"
 #include "src/core/log.h"
+#include "src/db/mariadb_pool.h"
 
 namespace mailroom::queue {
 
@@ -91,7 +91,7 @@ std::string clip(const std::string& s, size_t max_chars) {
 
 class MariaDbDeliveryLog final : public DeliveryLog {
  public:
-  MariaDbDeliveryLog(std::unique_ptr<auth::sql::SqlPool> pool, MariaDbDeliveryLogOptions o,
+  MariaDbDeliveryLog(std::unique_ptr<db::MariaDbPool> pool, MariaDbDeliveryLogOptions o,
                      bool table_ready)
       : pool_(std::move(pool)), options_(std::move(o)), table_ready_(table_ready) {}
 
@@ -100,7 +100,7 @@ class MariaDbDeliveryLog final : public DeliveryLog {
   core::Status record(const std::vector<DeliveryRecord>& records) override {
     if (records.empty()) return core::Status::ok();
     if (auto s = ensure_table(); !s) return s;
-    std::vector<auth::sql::SqlPool::Statement> statements;
+    std::vector<db::MariaDbPool::Statement> statements;
     for (size_t start = 0; start < records.size(); start += kRowsPerInsert) {
       size_t end = std::min(records.size(), start + kRowsPerInsert);
       std::string sql = "INSERT INTO " + options_.table + " (" + kColumns + ") VALUES ";
@@ -208,7 +208,7 @@ class MariaDbDeliveryLog final : public DeliveryLog {
     return core::Status::ok();
   }
 
-  std::unique_ptr<auth::sql::SqlPool> pool_;
+  std::unique_ptr<db::MariaDbPool> pool_;
   MariaDbDeliveryLogOptions options_;
   std::atomic<bool> table_ready_;
 };
@@ -228,7 +228,7 @@ std::string mariadb_delivery_log_schema(const std::string& table) {
 
 MariaDbDeliveryLogOptions parse_mariadb_delivery_log_options(core::ConfigSection& section) {
   MariaDbDeliveryLogOptions o;
-  o.pool = auth::sql::parse_pool_options(section, "mailroom", "mailroom");
+  o.pool = db::parse_mariadb_options(section, "mailroom", "mailroom");
   o.table = section.get_string("table", "delivery_log");
   if (!valid_table_name(o.table)) {
     section.error("table", "use letters, digits and '_' only (at most 64)");
@@ -244,9 +244,9 @@ core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(
   if (!valid_table_name(o.table)) {
     return core::invalid_argument("delivery_log.table: use letters, digits and '_' only");
   }
-  auto pool = std::make_unique<auth::sql::SqlPool>(o.pool, std::vector<std::string>{});
-  using Kind = auth::sql::PoolProblem::Kind;
-  auth::sql::PoolProblem p = pool->check(nullptr);
+  auto pool = std::make_unique<db::MariaDbPool>(o.pool, std::vector<std::string>{});
+  using Kind = db::PoolProblem::Kind;
+  db::PoolProblem p = pool->check(nullptr);
   switch (p.kind) {
     case Kind::none:
     case Kind::statement:  // no fixed statements

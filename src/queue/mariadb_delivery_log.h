@@ -1,6 +1,6 @@
 // The delivery log in MariaDB, shared by several Mailroom nodes (DESIGN.md "Beyond one
 // machine"): [delivery_log] backend = "mariadb". Implements queue::DeliveryLog
-// (src/queue/delivery_log.h) on the SQL pool of auth/sql (failover between servers, Galera,
+// (src/queue/delivery_log.h) on the MariaDB pool of src/db (failover between servers, Galera,
 // reconnect after a restart, timeouts); the table is schema/sql/mariadb/002_delivery_log.sql.
 //
 // record() writes a batch in one transaction (multi-row INSERTs of up to 500 rows each).
@@ -14,13 +14,13 @@
 #include <memory>
 #include <string>
 
-#include "auth/sql/sql_pool.h"
+#include "src/db/mariadb_options.h"
 #include "src/queue/delivery_log.h"
 
 namespace mailroom::queue {
 
 struct MariaDbDeliveryLogOptions {
-  auth::sql::PoolOptions pool;
+  db::MariaDbOptions pool;
   std::string table = "delivery_log";  // letters, digits and '_' only
   bool create_table = true;            // CREATE TABLE IF NOT EXISTS at open
 };

@@ -1,10 +1,8 @@
 // The SQLite delivery log: one table, WAL mode, one transaction per batch of records.
-#include <sqlite3.h>
-
 #include <mutex>
 
 #include "src/core/log.h"
-#include "src/core/sqlite_wal.h"
+#include "src/db/sqlite.h"
 #include "src/queue/delivery_log.h"
 
 namespace mailroom::queue {
@@ -35,65 +33,45 @@ CREATE INDEX IF NOT EXISTS delivery_account ON delivery(account_id, time);
 CREATE INDEX IF NOT EXISTS delivery_time ON delivery(time);
 )sql";
 
+// Every failure of the log is "unavailable" to its callers: delivery logs it and goes on, a
+// search reports it.
+core::Status log_errors(db::SqliteFailure, std::string detail) {
+  return core::io_error("delivery log unavailable", std::move(detail));
+}
+
 class SqliteDeliveryLog final : public DeliveryLog {
  public:
-  explicit SqliteDeliveryLog(sqlite3* db) : db_(db) {}
-  ~SqliteDeliveryLog() override { sqlite3_close(db_); }
+  explicit SqliteDeliveryLog(std::unique_ptr<db::Sqlite> db) : db_(std::move(db)) {}
 
   std::string name() const override { return "sqlite"; }
 
   core::Status record(const std::vector<DeliveryRecord>& records) override {
     std::lock_guard lock(mu_);
     if (records.empty()) return core::Status::ok();
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return error("begin");
-    }
-    sqlite3_stmt* st = nullptr;
-    const char* sql =
+    db::Transaction tx(*db_);
+    if (auto s = tx.begin(); !s) return s;
+    auto insert = db_->prepare(
         "INSERT INTO delivery (queue_id, message_id, envelope_sender, header_from, subject,"
         " recipient, final_address, account_id, mailbox, uid_validity, uid, size, time,"
-        " result, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) {
-      auto s = error("prepare insert");
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return s;
-    }
+        " result, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!insert) return insert.status();
     for (const auto& r : records) {
       int i = 1;
-      auto text = [&](const std::string& v) {
-        sqlite3_bind_text(st, i++, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-      };
-      text(r.queue_id);
-      text(r.message_id);
-      text(r.envelope_sender);
-      text(r.header_from);
-      text(r.subject);
-      text(r.recipient);
-      text(r.final_address);
-      text(r.account_id);
-      text(r.mailbox);
-      sqlite3_bind_int64(st, i++, r.uid_validity);
-      sqlite3_bind_int64(st, i++, r.uid);
-      sqlite3_bind_int64(st, i++, static_cast<int64_t>(r.size));
-      sqlite3_bind_int64(st, i++, r.time);
-      text(std::string(delivery_result_name(r.result)));
-      text(r.detail);
-      if (sqlite3_step(st) != SQLITE_DONE) {
-        auto s = error("insert");
-        sqlite3_finalize(st);
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        return s;
+      for (const std::string* text :
+           {&r.queue_id, &r.message_id, &r.envelope_sender, &r.header_from, &r.subject,
+            &r.recipient, &r.final_address, &r.account_id, &r.mailbox}) {
+        insert->bind(i++, *text);
       }
-      sqlite3_reset(st);
-      sqlite3_clear_bindings(st);
+      insert->bind(10, int64_t{r.uid_validity})
+          .bind(11, int64_t{r.uid})
+          .bind(12, static_cast<int64_t>(r.size))
+          .bind(13, r.time)
+          .bind(14, delivery_result_name(r.result))
+          .bind(15, r.detail);
+      if (auto s = insert->run(); !s) return s;
+      insert->reset();
     }
-    sqlite3_finalize(st);
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      auto s = error("commit");
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return s;
-    }
-    return core::Status::ok();
+    return tx.commit();
   }
 
   core::Result<std::vector<DeliveryRecord>> query(const DeliveryQuery& q) override {
@@ -136,91 +114,66 @@ class SqliteDeliveryLog final : public DeliveryLog {
       sql += " AND subject LIKE ? ESCAPE '!'";
       texts.push_back(like + '%');
     }
-    if (q.since != 0) sql += " AND time >= " + std::to_string(q.since);
-    if (q.until != 0) sql += " AND time <= " + std::to_string(q.until);
-    sql += " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-      return error("prepare query");
+    // Numbers are bound too: the statement is cached by its text, so only the choice of
+    // conditions may make a new one (a bounded number), never a value.
+    std::vector<int64_t> numbers;
+    if (q.since != 0) {
+      sql += " AND time >= ?";
+      numbers.push_back(q.since);
     }
-    for (size_t i = 0; i < texts.size(); ++i) {
-      sqlite3_bind_text(st, static_cast<int>(i + 1), texts[i].data(),
-                        static_cast<int>(texts[i].size()), SQLITE_TRANSIENT);
+    if (q.until != 0) {
+      sql += " AND time <= ?";
+      numbers.push_back(q.until);
     }
+    sql += " ORDER BY id DESC LIMIT ?";
+    numbers.push_back(static_cast<int64_t>(q.limit));
+    auto st = db_->prepare(sql);
+    if (!st) return st.status();
+    int n = 1;
+    for (const auto& text : texts) st->bind(n++, text);
+    for (int64_t number : numbers) st->bind(n++, number);
     std::vector<DeliveryRecord> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    core::Status err;
+    while (st->step(&err)) {
       DeliveryRecord r;
       int c = 0;
-      auto text = [&]() {
-        auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
-        int n = sqlite3_column_bytes(st, c++);
-        return p ? std::string(p, n) : std::string();
-      };
-      r.id = sqlite3_column_int64(st, c++);
-      r.queue_id = text();
-      r.message_id = text();
-      r.envelope_sender = text();
-      r.header_from = text();
-      r.subject = text();
-      r.recipient = text();
-      r.final_address = text();
-      r.account_id = text();
-      r.mailbox = text();
-      r.uid_validity = static_cast<uint32_t>(sqlite3_column_int64(st, c++));
-      r.uid = static_cast<uint32_t>(sqlite3_column_int64(st, c++));
-      r.size = static_cast<uint64_t>(sqlite3_column_int64(st, c++));
-      r.time = sqlite3_column_int64(st, c++);
-      std::string result = text();
-      parse_delivery_result(result, &r.result);
-      r.detail = text();
+      r.id = st->i64(c++);
+      for (std::string* text :
+           {&r.queue_id, &r.message_id, &r.envelope_sender, &r.header_from, &r.subject,
+            &r.recipient, &r.final_address, &r.account_id, &r.mailbox}) {
+        *text = st->text(c++);
+      }
+      r.uid_validity = static_cast<uint32_t>(st->i64(c++));
+      r.uid = static_cast<uint32_t>(st->i64(c++));
+      r.size = static_cast<uint64_t>(st->i64(c++));
+      r.time = st->i64(c++);
+      parse_delivery_result(st->text(c++), &r.result);
+      r.detail = st->text(c++);
       out.push_back(std::move(r));
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return error("query");
+    if (!err) return err;
     return out;
   }
 
  private:
-  core::Status error(const char* what) {
-    return core::Status::error(core::Code::io_error, "delivery log unavailable",
-                               std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
-  }
-
   std::mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<db::Sqlite> db_;
 };
 
 }  // namespace
 
 core::Result<std::shared_ptr<DeliveryLog>> open_sqlite_delivery_log(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return core::io_error("cannot open delivery log", path + ": " + msg);
+  // synchronous=NORMAL: the log is an audit trail written after the store append; the queue's
+  // own journal is what guarantees delivery state.
+  db::SqliteOptions o;
+  o.path = path;
+  o.errors = log_errors;
+  auto db = db::Sqlite::open(o);
+  if (!db) return core::io_error("cannot open delivery log", db.status().log_detail());
+  if (auto s = (*db)->exec(kSchema); !s) {
+    return core::io_error("cannot initialize delivery log", s.log_detail());
   }
-  sqlite3_busy_timeout(db, 5000);
-  char* err = nullptr;
-  // WAL + synchronous=NORMAL: the log is an audit trail written after the store append;
-  // the queue's own journal is what guarantees delivery state.
-  int wal = core::sqlite_enable_wal(db);  // retried: mailroomd and mailroomctl may create it
-  if (wal != SQLITE_OK) {
-    sqlite3_close(db);
-    return core::io_error("cannot initialize delivery log",
-                          path + ": PRAGMA journal_mode=WAL: " + sqlite3_errstr(wal));
-  }
-  if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL;", nullptr, nullptr, &err) != SQLITE_OK ||
-      sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return core::io_error("cannot initialize delivery log", path + ": " + msg);
-  }
-  return std::shared_ptr<DeliveryLog>(std::make_shared<SqliteDeliveryLog>(db));
+  return std::shared_ptr<DeliveryLog>(std::make_shared<SqliteDeliveryLog>(std::move(db).value()));
 }
 
 }  // namespace mailroom::queue

@@ -163,7 +163,7 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
     MR_LOG_WARN("event=store_index_rebuilt account={} reason=missing detail={}", account_id,
                 core::quote(report.repaired.empty() ? "" : report.repaired.back()));
   }
-  auto db = Db::open(index_path, options_.fsync, options_.sqlite_vfs);
+  auto db = open_index(index_path, options_);
   if (!db.is_ok()) return db.status();
   u->db = std::move(db).value();
   s = create_schema(*u->db);

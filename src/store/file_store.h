@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "src/db/sqlite.h"
 #include "src/store/mail_store.h"
 #include "src/store/message_files.h"
-#include "src/store/sqlite_db.h"
 #include "src/store/store_options.h"
 
 namespace mailroom::store {
@@ -26,7 +26,7 @@ struct UserIndex {
       : id(std::move(id_)), files(std::move(dir_), durable, std::move(fs)) {}
   std::string id;
   std::mutex mu;
-  std::unique_ptr<Db> db;
+  std::unique_ptr<db::Sqlite> db;
   MessageFiles files;
 };
 
@@ -39,24 +39,28 @@ struct MailboxRow {
   uint64_t highest_modseq = 1;
 };
 
+// Opens (creating) a user's index.db: WAL, synchronous=FULL with [store] fsync (else OFF).
+core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
+                                                     const StoreOptions& options);
 // The index schema (FORMAT.md "Index"); idempotent.
-core::Status create_schema(Db& db);
+core::Status create_schema(db::Sqlite& db);
 // Creates INBOX and the special-use folders once per user.
-core::Status init_special_folders(Db& db);
-core::Result<MailboxRow> find_mailbox(Db& db, const std::string& canonical_name);
+core::Status init_special_folders(db::Sqlite& db);
+core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& canonical_name);
 // Inserts a mailbox (and its missing parents) with fresh UIDVALIDITY values.
-core::Result<MailboxRow> insert_mailbox(Db& db, const std::string& canonical_name, SpecialUse use);
-core::Status set_mailbox_counters(Db& db, const MailboxRow& row);
-core::Status add_usage(Db& db, int64_t bytes, int64_t messages);
-core::Result<QuotaUsage> read_usage(Db& db);
+core::Result<MailboxRow> insert_mailbox(db::Sqlite& db, const std::string& canonical_name,
+                                        SpecialUse use);
+core::Status set_mailbox_counters(db::Sqlite& db, const MailboxRow& row);
+core::Status add_usage(db::Sqlite& db, int64_t bytes, int64_t messages);
+core::Result<QuotaUsage> read_usage(db::Sqlite& db);
 // Deletes the files row when no message references `guid`; returns true if it did.
-bool drop_file_if_unreferenced(Db& db, const std::string& guid);
-// The message columns read_meta() expects, spliced into SQL literals (statements are cached
-// by the literal's address, so SQL text is never built at run time).
+bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
+// The message columns read_meta() expects, spliced into SQL literals (SQL text is never built
+// at run time: every statement of the store is one cached prepared statement).
 #define MAILROOM_META_COLUMNS                                                                     \
   " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, " \
   "guid "
-MessageMeta read_meta(const Stmt& s);
+MessageMeta read_meta(const db::Stmt& s);
 
 class WatchRegistry;
 

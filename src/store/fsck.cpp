@@ -34,16 +34,16 @@ struct FileRow {
 
 core::Status rebuild_index(const StoreOptions& options, MessageFiles& files,
                            const std::string& db_path, FsckReport& report) {
-  auto db = Db::open(db_path, options.fsync, options.sqlite_vfs);
+  auto db = open_index(db_path, options);
   if (!db.is_ok()) return db.status();
-  Db& d = **db;
+  db::Sqlite& d = **db;
   auto s = create_schema(d);
   if (s.is_ok()) s = init_special_folders(d);
   if (!s.is_ok()) return s;
   std::vector<std::pair<int64_t, std::string>> by_time;
   for (auto& g : files.list()) by_time.emplace_back(mtime_of(files.path_for(g)), g);
   std::sort(by_time.begin(), by_time.end());
-  Transaction tx(d);
+  db::Transaction tx(d);
   s = tx.begin();
   if (!s.is_ok()) return s;
   auto inbox = find_mailbox(d, "INBOX");
@@ -55,15 +55,15 @@ core::Status rebuild_index(const StoreOptions& options, MessageFiles& files,
     if (!size.is_ok()) continue;
     uint32_t uid = row.uid_next++;
     uint64_t modseq = ++row.highest_modseq;
-    s = d.prepare("INSERT OR IGNORE INTO files(guid, size) VALUES (?, ?)")
-            ->bind(1, guid)
+    s = d.prepare_or_abort("INSERT OR IGNORE INTO files(guid, size) VALUES (?, ?)")
+            .bind(1, guid)
             .bind(2, static_cast<int64_t>(*size))
             .run();
     if (s.is_ok())
-      s = d.prepare(
+      s = d.prepare_or_abort(
                "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date) "
                "VALUES (?, ?, ?, ?, ?, ?)")
-              ->bind(1, row.id)
+              .bind(1, row.id)
               .bind(2, static_cast<int64_t>(uid))
               .bind(3, static_cast<int64_t>(modseq))
               .bind(4, guid)
@@ -109,7 +109,7 @@ struct FsckRun {
   std::string dir;
   MessageFiles files;
   FsckReport report;
-  Db* db_ = nullptr;
+  db::Sqlite* db_ = nullptr;
   std::map<std::string, FileRow> rows;  // the index's files table
   std::vector<std::string> on_disk;     // message files in the directory
   core::Status failed;                  // the first failed repair statement
@@ -131,14 +131,14 @@ struct FsckRun {
       report.errors.push_back("index missing");
       need_rebuild = true;
     } else {
-      auto db = Db::open(db_path, options.fsync, options.sqlite_vfs);
+      auto db = open_index(db_path, options);
       if (!db.is_ok()) {
         report.errors.push_back("index cannot be opened: " + db.status().log_detail());
         need_rebuild = true;
       } else {
-        auto q = (*db)->prepare("PRAGMA integrity_check");
+        auto q = (*db)->prepare_or_abort("PRAGMA integrity_check");
         core::Status err;
-        std::string verdict = q->step(&err) ? q->text(0) : err.log_detail();
+        std::string verdict = q.step(&err) ? q.text(0) : err.log_detail();
         if (verdict != "ok") {
           report.errors.push_back("index corrupt: " + verdict);
           need_rebuild = true;
@@ -172,10 +172,10 @@ struct FsckRun {
   // 2. Files the index names exist with the recorded size; rows of missing files are
   // expunged (clients see VANISHED, not a broken FETCH).
   void check_message_files() {
-    Db& db = *db_;
+    db::Sqlite& db = *db_;
     {
-      auto q = db.prepare("SELECT guid, size FROM files");
-      while (q->step()) rows[q->text(0)] = FileRow{static_cast<uint64_t>(q->i64(1))};
+      auto q = db.prepare_or_abort("SELECT guid, size FROM files");
+      while (q.step()) rows[q.text(0)] = FileRow{static_cast<uint64_t>(q.i64(1))};
     }
     on_disk = files.list();
     report.files = on_disk.size();
@@ -190,12 +190,12 @@ struct FsckRun {
         report.errors.push_back("message file " + guid + " has " + std::to_string(*size) +
                                 " octets, index says " + std::to_string(row.size));
         if (opt.repair) {
-          check(db.prepare("UPDATE files SET size=? WHERE guid=?")
-                    ->bind(1, static_cast<int64_t>(*size))
+          check(db.prepare_or_abort("UPDATE files SET size=? WHERE guid=?")
+                    .bind(1, static_cast<int64_t>(*size))
                     .bind(2, guid)
                     .run());
-          check(db.prepare("UPDATE messages SET size=? WHERE guid=?")
-                    ->bind(1, static_cast<int64_t>(*size))
+          check(db.prepare_or_abort("UPDATE messages SET size=? WHERE guid=?")
+                    .bind(1, static_cast<int64_t>(*size))
                     .bind(2, guid)
                     .run());
           report.repaired.push_back("size of " + guid + " corrected");
@@ -204,22 +204,22 @@ struct FsckRun {
     }
     // Message rows whose guid has no files row.
     {
-      auto q = db.prepare(
+      auto q = db.prepare_or_abort(
           "SELECT DISTINCT m.guid FROM messages m LEFT JOIN files f ON f.guid=m.guid "
           "WHERE f.guid IS NULL");
       std::vector<std::string> dangling;
-      while (q->step()) dangling.push_back(q->text(0));
+      while (q.step()) dangling.push_back(q.text(0));
       q.reset();
       for (auto& g : dangling) {
         report.errors.push_back("message row without file row: " + g);
         auto size = files.size_of(g);
         if (size.is_ok() && opt.repair) {
-          check(db.prepare("INSERT INTO files(guid, size) VALUES (?, ?)")
-                    ->bind(1, g)
+          check(db.prepare_or_abort("INSERT INTO files(guid, size) VALUES (?, ?)")
+                    .bind(1, g)
                     .bind(2, static_cast<int64_t>(*size))
                     .run());
-          check(db.prepare("UPDATE messages SET size=? WHERE guid=?")
-                    ->bind(1, static_cast<int64_t>(*size))
+          check(db.prepare_or_abort("UPDATE messages SET size=? WHERE guid=?")
+                    .bind(1, static_cast<int64_t>(*size))
                     .bind(2, g)
                     .run());
           report.repaired.push_back("file row of " + g + " restored");
@@ -233,26 +233,27 @@ struct FsckRun {
         // The message is gone: expunge its rows so clients see VANISHED, not a broken FETCH.
         std::vector<std::pair<int64_t, int64_t>> victims;
         {
-          auto q = db.prepare("SELECT mailbox_id, uid FROM messages WHERE guid=?");
-          q->bind(1, g);
-          while (q->step()) victims.emplace_back(q->i64(0), q->i64(1));
+          auto q = db.prepare_or_abort("SELECT mailbox_id, uid FROM messages WHERE guid=?");
+          q.bind(1, g);
+          while (q.step()) victims.emplace_back(q.i64(0), q.i64(1));
         }
         for (auto& [box, uid] : victims) {
-          check(db.prepare("UPDATE mailboxes SET highest_modseq=highest_modseq+1 WHERE id=?")
-                    ->bind(1, box)
-                    .run());
-          check(db.prepare("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-                           "SELECT ?, ?, highest_modseq FROM mailboxes WHERE id=?")
-                    ->bind(1, box)
+          check(
+              db.prepare_or_abort("UPDATE mailboxes SET highest_modseq=highest_modseq+1 WHERE id=?")
+                  .bind(1, box)
+                  .run());
+          check(db.prepare_or_abort("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+                                    "SELECT ?, ?, highest_modseq FROM mailboxes WHERE id=?")
+                    .bind(1, box)
                     .bind(2, uid)
                     .bind(3, box)
                     .run());
-          check(db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-                    ->bind(1, box)
+          check(db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+                    .bind(1, box)
                     .bind(2, uid)
                     .run());
         }
-        check(db.prepare("DELETE FROM files WHERE guid=?")->bind(1, g).run());
+        check(db.prepare_or_abort("DELETE FROM files WHERE guid=?").bind(1, g).run());
         report.repaired.push_back("rows of missing file " + g + " expunged");
       }
     }
@@ -260,9 +261,9 @@ struct FsckRun {
 
   // 3. Per-mailbox counters: UIDs never reused, MODSEQ never behind a row.
   void check_mailbox_counters() {
-    Db& db = *db_;
+    db::Sqlite& db = *db_;
     {
-      auto q = db.prepare(
+      auto q = db.prepare_or_abort(
           "SELECT b.id, b.name, b.uid_next, b.highest_modseq, "
           "max(coalesce((SELECT max(uid) FROM messages m WHERE m.mailbox_id=b.id),0), "
           "    coalesce((SELECT max(uid) FROM expunged e WHERE e.mailbox_id=b.id),0)), "
@@ -270,14 +271,14 @@ struct FsckRun {
           "    coalesce((SELECT max(modseq) FROM expunged e WHERE e.mailbox_id=b.id),0)) "
           "FROM mailboxes b");
       std::vector<MailboxRow> fixes;
-      while (q->step()) {
+      while (q.step()) {
         MailboxRow r;
-        r.id = q->i64(0);
-        r.name = q->text(1);
-        r.uid_next = static_cast<uint32_t>(q->i64(2));
-        r.highest_modseq = static_cast<uint64_t>(q->i64(3));
-        auto max_uid = static_cast<uint32_t>(q->i64(4));
-        auto max_modseq = static_cast<uint64_t>(q->i64(5));
+        r.id = q.i64(0);
+        r.name = q.text(1);
+        r.uid_next = static_cast<uint32_t>(q.i64(2));
+        r.highest_modseq = static_cast<uint64_t>(q.i64(3));
+        auto max_uid = static_cast<uint32_t>(q.i64(4));
+        auto max_modseq = static_cast<uint64_t>(q.i64(5));
         bool bad = false;
         if (r.uid_next <= max_uid) {
           report.errors.push_back("mailbox " + r.name + ": UIDNEXT " + std::to_string(r.uid_next) +
@@ -303,36 +304,36 @@ struct FsckRun {
 
   // 3b. Messages whose mailbox is gone: re-homed in INBOX with fresh UIDs.
   void rehome_lost_messages() {
-    Db& db = *db_;
+    db::Sqlite& db = *db_;
     {
-      auto q = db.prepare(
+      auto q = db.prepare_or_abort(
           "SELECT count(*) FROM messages m LEFT JOIN mailboxes b ON b.id=m.mailbox_id WHERE b.id "
           "IS "
           "NULL");
-      if (q->step() && q->i64(0) > 0) {
-        report.errors.push_back(std::to_string(q->i64(0)) + " messages in no mailbox");
+      if (q.step() && q.i64(0) > 0) {
+        report.errors.push_back(std::to_string(q.i64(0)) + " messages in no mailbox");
         q.reset();
         if (opt.repair) {
           auto inbox = find_mailbox(db, "INBOX");
           if (inbox.is_ok()) {
             // Re-home them in INBOX with fresh UIDs.
             std::vector<std::pair<int64_t, int64_t>> lost;
-            auto l = db.prepare(
+            auto l = db.prepare_or_abort(
                 "SELECT m.mailbox_id, m.uid FROM messages m LEFT JOIN mailboxes b ON "
                 "b.id=m.mailbox_id WHERE b.id IS NULL");
-            while (l->step()) lost.emplace_back(l->i64(0), l->i64(1));
+            while (l.step()) lost.emplace_back(l.i64(0), l.i64(1));
             l.reset();
             MailboxRow row = *inbox;
             for (auto& [box, uid] : lost) {
-              check(
-                  db.prepare("UPDATE messages SET mailbox_id=?, uid=?, modseq=? WHERE mailbox_id=? "
-                             "AND uid=?")
-                      ->bind(1, row.id)
-                      .bind(2, static_cast<int64_t>(row.uid_next++))
-                      .bind(3, static_cast<int64_t>(++row.highest_modseq))
-                      .bind(4, box)
-                      .bind(5, uid)
-                      .run());
+              check(db.prepare_or_abort(
+                          "UPDATE messages SET mailbox_id=?, uid=?, modseq=? WHERE mailbox_id=? "
+                          "AND uid=?")
+                        .bind(1, row.id)
+                        .bind(2, static_cast<int64_t>(row.uid_next++))
+                        .bind(3, static_cast<int64_t>(++row.highest_modseq))
+                        .bind(4, box)
+                        .bind(5, uid)
+                        .run());
             }
             check(set_mailbox_counters(db, row));
             report.repaired.push_back("messages without mailbox moved to INBOX");
@@ -344,12 +345,12 @@ struct FsckRun {
 
   // 4. Quota usage is exact.
   void check_usage() {
-    Db& db = *db_;
+    db::Sqlite& db = *db_;
     {
-      auto q = db.prepare("SELECT coalesce(sum(size),0), count(*) FROM messages");
-      q->step();
-      auto bytes = static_cast<uint64_t>(q->i64(0));
-      auto count = static_cast<uint64_t>(q->i64(1));
+      auto q = db.prepare_or_abort("SELECT coalesce(sum(size),0), count(*) FROM messages");
+      q.step();
+      auto bytes = static_cast<uint64_t>(q.i64(0));
+      auto count = static_cast<uint64_t>(q.i64(1));
       q.reset();
       report.messages = count;
       auto usage = read_usage(db);
@@ -358,11 +359,11 @@ struct FsckRun {
                                 std::to_string(usage->messages) + " but messages hold " +
                                 std::to_string(bytes) + "/" + std::to_string(count));
         if (opt.repair) {
-          check(db.prepare("UPDATE meta SET value=? WHERE key='usage_bytes'")
-                    ->bind(1, static_cast<int64_t>(bytes))
+          check(db.prepare_or_abort("UPDATE meta SET value=? WHERE key='usage_bytes'")
+                    .bind(1, static_cast<int64_t>(bytes))
                     .run());
-          check(db.prepare("UPDATE meta SET value=? WHERE key='usage_messages'")
-                    ->bind(1, static_cast<int64_t>(count))
+          check(db.prepare_or_abort("UPDATE meta SET value=? WHERE key='usage_messages'")
+                    .bind(1, static_cast<int64_t>(count))
                     .run());
           report.repaired.push_back("quota usage recomputed");
         }
@@ -373,15 +374,15 @@ struct FsckRun {
   // 5. Garbage: files nobody references (an append that was never acknowledged, or an
   // expunge interrupted after its commit) and tmp/ leftovers. Runs after the transaction.
   void collect_garbage() {
-    Db& db = *db_;
+    db::Sqlite& db = *db_;
     int64_t now = ::time(nullptr);
     for (auto& g : on_disk) {
       if (rows.count(g)) continue;
       if (now - mtime_of(files.path_for(g)) < opt.min_orphan_age_seconds) continue;
       // Re-check under the current index: a concurrent append may have committed it.
-      auto q = db.prepare("SELECT 1 FROM files WHERE guid=?");
-      q->bind(1, g);
-      if (q->step()) continue;
+      auto q = db.prepare_or_abort("SELECT 1 FROM files WHERE guid=?");
+      q.bind(1, g);
+      if (q.step()) continue;
       q.reset();
       ++report.orphan_files;
       if (opt.repair) files.remove(g);
@@ -407,11 +408,11 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
   if (!file_exists(run.dir)) return core::not_found("no mail store for this account", run.dir);
   if (run.index_needs_rebuild()) return run.rebuild();
 
-  auto dbr = Db::open(run.db_path(), options.fsync, options.sqlite_vfs);
+  auto dbr = open_index(run.db_path(), options);
   if (!dbr.is_ok()) return dbr.status();
-  Db& db = **dbr;
+  db::Sqlite& db = **dbr;
   run.db_ = &db;
-  Transaction tx(db);
+  db::Transaction tx(db);
   auto s = tx.begin();
   if (!s.is_ok()) return s;
   run.check_message_files();

@@ -5,8 +5,31 @@
 #include "src/store/names.h"
 
 namespace mailroom::store {
+namespace {
 
-core::Status create_schema(Db& db) {
+// What the store's callers expect: a busy index is Code::busy (IMAP [INUSE], a POP3 and
+// delivery retry), any other failure io_error; the client is told only "mail store error".
+core::Status index_errors(db::SqliteFailure kind, std::string detail) {
+  core::Code code = core::Code::io_error;
+  if (kind == db::SqliteFailure::busy) code = core::Code::busy;
+  if (kind == db::SqliteFailure::constraint) code = core::Code::already_exists;
+  return core::Status::error(code, "mail store error", std::move(detail));
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
+                                                     const StoreOptions& options) {
+  db::SqliteOptions o;
+  o.path = path;
+  o.busy_timeout_ms = 10000;  // mailroomctl may hold the write lock (FORMAT.md)
+  o.synchronous = options.fsync ? db::SqliteOptions::Sync::full : db::SqliteOptions::Sync::off;
+  o.vfs = options.sqlite_vfs;
+  o.errors = index_errors;
+  return db::Sqlite::open(o);
+}
+
+core::Status create_schema(db::Sqlite& db) {
   return db.exec(R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS mailboxes(
@@ -46,17 +69,17 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('usage_byt
 )sql");
 }
 
-core::Status init_special_folders(Db& db) {
+core::Status init_special_folders(db::Sqlite& db) {
   {
-    auto q = db.prepare("SELECT value FROM meta WHERE key='special_folders'");
-    if (q->step()) return core::Status::ok();
+    auto q = db.prepare_or_abort("SELECT value FROM meta WHERE key='special_folders'");
+    if (q.step()) return core::Status::ok();
   }
-  Transaction tx(db);
+  db::Transaction tx(db);
   auto s = tx.begin();
   if (!s.is_ok()) return s;
   {
-    auto q = db.prepare("SELECT value FROM meta WHERE key='special_folders'");
-    if (q->step()) return core::Status::ok();  // another process did it first
+    auto q = db.prepare_or_abort("SELECT value FROM meta WHERE key='special_folders'");
+    if (q.step()) return core::Status::ok();  // another process did it first
   }
   const std::pair<const char*, SpecialUse> folders[] = {
       {"INBOX", SpecialUse::inbox}, {"Sent", SpecialUse::sent}, {"Drafts", SpecialUse::drafts},
@@ -66,31 +89,33 @@ core::Status init_special_folders(Db& db) {
     if (existing.is_ok()) continue;
     auto r = insert_mailbox(db, name, use);
     if (!r.is_ok()) return r.status();
-    s = db.prepare("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")->bind(1, name).run();
+    s = db.prepare_or_abort("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")
+            .bind(1, name)
+            .run();
     if (!s.is_ok()) return s;
   }
-  s = db.prepare("INSERT INTO meta(key, value) VALUES ('special_folders', 1)")->run();
+  s = db.prepare_or_abort("INSERT INTO meta(key, value) VALUES ('special_folders', 1)").run();
   if (!s.is_ok()) return s;
   return tx.commit();
 }
 
-core::Result<MailboxRow> find_mailbox(Db& db, const std::string& name) {
-  auto q = db.prepare(
+core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& name) {
+  auto q = db.prepare_or_abort(
       "SELECT id, special_use, uid_validity, uid_next, highest_modseq FROM mailboxes "
       "WHERE name=?");
-  q->bind(1, name);
+  q.bind(1, name);
   core::Status err;
-  if (!q->step(&err)) {
+  if (!q.step(&err)) {
     if (!err.is_ok()) return err;
     return core::not_found("no such mailbox", name);
   }
   MailboxRow r;
-  r.id = q->i64(0);
+  r.id = q.i64(0);
   r.name = name;
-  r.special_use = static_cast<SpecialUse>(q->i64(1));
-  r.uid_validity = static_cast<uint32_t>(q->i64(2));
-  r.uid_next = static_cast<uint32_t>(q->i64(3));
-  r.highest_modseq = static_cast<uint64_t>(q->i64(4));
+  r.special_use = static_cast<SpecialUse>(q.i64(1));
+  r.uid_validity = static_cast<uint32_t>(q.i64(2));
+  r.uid_next = static_cast<uint32_t>(q.i64(3));
+  r.highest_modseq = static_cast<uint64_t>(q.i64(4));
   return r;
 }
 
@@ -98,24 +123,25 @@ namespace {
 
 // RFC 3501 2.3.1.1: a new UIDVALIDITY for every (re)created name; time-based and strictly
 // increasing per user so a deleted and recreated mailbox never repeats one.
-core::Result<uint32_t> next_uid_validity(Db& db) {
+core::Result<uint32_t> next_uid_validity(db::Sqlite& db) {
   int64_t next = 0;
   {
-    auto q = db.prepare("SELECT value FROM meta WHERE key='next_uid_validity'");
-    if (q->step()) next = q->i64(0);
+    auto q = db.prepare_or_abort("SELECT value FROM meta WHERE key='next_uid_validity'");
+    if (q.step()) next = q.i64(0);
   }
   int64_t now = static_cast<int64_t>(::time(nullptr));
   if (next < now) next = now;
   if (next <= 0 || next >= 0xFFFFFFFFLL) next = 1;
-  auto s =
-      db.prepare("UPDATE meta SET value=? WHERE key='next_uid_validity'")->bind(1, next + 1).run();
+  auto s = db.prepare_or_abort("UPDATE meta SET value=? WHERE key='next_uid_validity'")
+               .bind(1, next + 1)
+               .run();
   if (!s.is_ok()) return s;
   return static_cast<uint32_t>(next);
 }
 
 }  // namespace
 
-core::Result<MailboxRow> insert_mailbox(Db& db, const std::string& name, SpecialUse use) {
+core::Result<MailboxRow> insert_mailbox(db::Sqlite& db, const std::string& name, SpecialUse use) {
   // Parents first (RFC 3501 6.3.3: create superior hierarchical names as needed).
   auto slash = name.rfind('/');
   if (slash != std::string::npos) {
@@ -129,10 +155,10 @@ core::Result<MailboxRow> insert_mailbox(Db& db, const std::string& name, Special
   }
   auto uidv = next_uid_validity(db);
   if (!uidv.is_ok()) return uidv.status();
-  auto s = db.prepare(
+  auto s = db.prepare_or_abort(
                  "INSERT INTO mailboxes(name, special_use, uid_validity, uid_next, "
                  "highest_modseq) VALUES (?, ?, ?, 1, 1)")
-               ->bind(1, name)
+               .bind(1, name)
                .bind(2, static_cast<int64_t>(use))
                .bind(3, static_cast<int64_t>(*uidv))
                .run();
@@ -140,48 +166,50 @@ core::Result<MailboxRow> insert_mailbox(Db& db, const std::string& name, Special
   return find_mailbox(db, name);
 }
 
-core::Status set_mailbox_counters(Db& db, const MailboxRow& row) {
-  return db.prepare("UPDATE mailboxes SET uid_next=?, highest_modseq=? WHERE id=?")
-      ->bind(1, static_cast<int64_t>(row.uid_next))
+core::Status set_mailbox_counters(db::Sqlite& db, const MailboxRow& row) {
+  return db.prepare_or_abort("UPDATE mailboxes SET uid_next=?, highest_modseq=? WHERE id=?")
+      .bind(1, static_cast<int64_t>(row.uid_next))
       .bind(2, static_cast<int64_t>(row.highest_modseq))
       .bind(3, row.id)
       .run();
 }
 
-core::Status add_usage(Db& db, int64_t bytes, int64_t messages) {
-  auto s =
-      db.prepare("UPDATE meta SET value=value+? WHERE key='usage_bytes'")->bind(1, bytes).run();
+core::Status add_usage(db::Sqlite& db, int64_t bytes, int64_t messages) {
+  auto s = db.prepare_or_abort("UPDATE meta SET value=value+? WHERE key='usage_bytes'")
+               .bind(1, bytes)
+               .run();
   if (!s.is_ok()) return s;
-  return db.prepare("UPDATE meta SET value=value+? WHERE key='usage_messages'")
-      ->bind(1, messages)
+  return db.prepare_or_abort("UPDATE meta SET value=value+? WHERE key='usage_messages'")
+      .bind(1, messages)
       .run();
 }
 
-core::Result<QuotaUsage> read_usage(Db& db) {
+core::Result<QuotaUsage> read_usage(db::Sqlite& db) {
   QuotaUsage u;
-  auto q = db.prepare("SELECT key, value FROM meta WHERE key IN ('usage_bytes','usage_messages')");
+  auto q = db.prepare_or_abort(
+      "SELECT key, value FROM meta WHERE key IN ('usage_bytes','usage_messages')");
   core::Status err;
-  while (q->step(&err)) {
-    if (q->text(0) == "usage_bytes")
-      u.bytes = static_cast<uint64_t>(q->i64(1));
+  while (q.step(&err)) {
+    if (q.text(0) == "usage_bytes")
+      u.bytes = static_cast<uint64_t>(q.i64(1));
     else
-      u.messages = static_cast<uint64_t>(q->i64(1));
+      u.messages = static_cast<uint64_t>(q.i64(1));
   }
   if (!err.is_ok()) return err;
   return u;
 }
 
-bool drop_file_if_unreferenced(Db& db, const std::string& guid) {
+bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid) {
   {
-    auto q = db.prepare("SELECT 1 FROM messages WHERE guid=? LIMIT 1");
-    q->bind(1, guid);
-    if (q->step()) return false;
+    auto q = db.prepare_or_abort("SELECT 1 FROM messages WHERE guid=? LIMIT 1");
+    q.bind(1, guid);
+    if (q.step()) return false;
   }
   // Not deleted: the caller must keep the file too.
-  return db.prepare("DELETE FROM files WHERE guid=?")->bind(1, guid).run().is_ok();
+  return db.prepare_or_abort("DELETE FROM files WHERE guid=?").bind(1, guid).run().is_ok();
 }
 
-MessageMeta read_meta(const Stmt& s) {
+MessageMeta read_meta(const db::Stmt& s) {
   MessageMeta m;
   m.uid = static_cast<uint32_t>(s.i64(0));
   m.modseq = static_cast<uint64_t>(s.i64(1));

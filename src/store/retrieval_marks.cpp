@@ -18,7 +18,6 @@
 // nothing (SQLite does not dirty a page an UPDATE leaves unchanged).
 #include <dirent.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,7 +59,8 @@ Status sync_path(const std::string& path) {
 // writer of the user (appends must stay FULL): restored before the user lock is released.
 class RelaxedSync {
  public:
-  explicit RelaxedSync(Db& db) : db_(db), relaxed_(db.exec("PRAGMA synchronous=NORMAL").is_ok()) {}
+  explicit RelaxedSync(db::Sqlite& db)
+      : db_(db), relaxed_(db.exec("PRAGMA synchronous=NORMAL").is_ok()) {}
   ~RelaxedSync() {
     if (relaxed_ && !db_.exec("PRAGMA synchronous=FULL").is_ok())
       MR_LOG_ERROR("event=retrieval_marks_sync_restore_failed");
@@ -69,32 +69,16 @@ class RelaxedSync {
   RelaxedSync& operator=(const RelaxedSync&) = delete;
 
  private:
-  Db& db_;
+  db::Sqlite& db_;
   bool relaxed_;
 };
-
-// fsync of the connection's write-ahead log (SQLITE_FCNTL_JOURNAL_POINTER names the WAL file
-// in WAL mode, which Db::open sets).
-Status sync_wal(Db& db) {
-  sqlite3_file* wal = nullptr;
-  int rc = sqlite3_file_control(db.raw(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
-  if (rc != SQLITE_OK || wal == nullptr || wal->pMethods == nullptr) {
-    return core::io_error("mail store error", "retrieval marks: the index has no open WAL");
-  }
-  rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-  if (rc != SQLITE_OK) {
-    return core::io_error("mail store error",
-                          std::string("retrieval marks: fsync of the WAL: ") + sqlite3_errstr(rc));
-  }
-  return Status::ok();
-}
 
 using Marks = std::vector<std::pair<uint32_t, int64_t>>;
 
 // Applies marks to the index; the caller holds the user's lock. A mark never moves a message's
 // retrieved_at back in time (a replayed old journal cannot hide a newer retrieval), and
 // messages no longer there are skipped. `sync`: the commit and every earlier one are durable.
-Status apply_marks(Db& db, const std::string& canonical_mailbox, const Marks& marks,
+Status apply_marks(db::Sqlite& db, const std::string& canonical_mailbox, const Marks& marks,
                    const std::string& client_ip, bool sync, bool fsync_enabled) {
   if (!marks.empty()) {
     auto box = find_mailbox(db, canonical_mailbox);
@@ -102,15 +86,15 @@ Status apply_marks(Db& db, const std::string& canonical_mailbox, const Marks& ma
     // Without [store] fsync the connection runs synchronous=OFF: leave it alone.
     std::optional<RelaxedSync> relaxed;
     if (fsync_enabled) relaxed.emplace(db);
-    Transaction t(db);
+    db::Transaction t(db);
     Status s = t.begin();
     if (!s.is_ok()) return s;
     for (const auto& [uid, when] : marks) {
       // Not an IMAP-visible change: MODSEQ stays (FORMAT.md).
-      s = db.prepare(
+      s = db.prepare_or_abort(
                 "UPDATE messages SET retrieved_at=?, retrieved_by=? "
                 "WHERE mailbox_id=? AND uid=? AND retrieved_at<=?")
-              ->bind(1, when)
+              .bind(1, when)
               .bind(2, client_ip)
               .bind(3, box->id)
               .bind(4, static_cast<int64_t>(uid))
@@ -121,7 +105,7 @@ Status apply_marks(Db& db, const std::string& canonical_mailbox, const Marks& ma
     s = t.commit();
     if (!s.is_ok()) return s;
   }
-  return sync && fsync_enabled ? sync_wal(db) : Status::ok();
+  return sync && fsync_enabled ? db.sync_wal() : Status::ok();
 }
 
 // The header line: magic, mailbox (canonical; names never hold control characters) and client.

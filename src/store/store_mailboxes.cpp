@@ -23,7 +23,7 @@ constexpr const char* kStatusSql =
     "EXISTS(SELECT 1 FROM subscriptions s WHERE s.name=b.name) "
     "FROM mailboxes b WHERE b.name=?";
 
-MailboxInfo read_info(const Stmt& q) {
+MailboxInfo read_info(const db::Stmt& q) {
   MailboxInfo i;
   i.name = q.text(0);
   i.special_use = static_cast<SpecialUse>(q.i64(1));
@@ -37,30 +37,30 @@ MailboxInfo read_info(const Stmt& q) {
   return i;
 }
 
-std::vector<std::string> all_names(Db& db) {
+std::vector<std::string> all_names(db::Sqlite& db) {
   std::vector<std::string> names;
-  auto q = db.prepare("SELECT name FROM mailboxes");
-  while (q->step()) names.push_back(q->text(0));
+  auto q = db.prepare_or_abort("SELECT name FROM mailboxes");
+  while (q.step()) names.push_back(q.text(0));
   return names;
 }
 
 // Removes every message of a mailbox (inside the caller's transaction); returns the guids
 // whose files are no longer referenced.
-core::Result<std::vector<std::string>> drop_messages(Db& db, int64_t mailbox_id) {
+core::Result<std::vector<std::string>> drop_messages(db::Sqlite& db, int64_t mailbox_id) {
   std::vector<std::string> guids;
   int64_t bytes = 0, count = 0;
   {
-    auto q = db.prepare("SELECT guid, size FROM messages WHERE mailbox_id=?");
-    q->bind(1, mailbox_id);
-    while (q->step()) {
-      guids.push_back(q->text(0));
-      bytes += q->i64(1);
+    auto q = db.prepare_or_abort("SELECT guid, size FROM messages WHERE mailbox_id=?");
+    q.bind(1, mailbox_id);
+    while (q.step()) {
+      guids.push_back(q.text(0));
+      bytes += q.i64(1);
       ++count;
     }
   }
-  auto s = db.prepare("DELETE FROM messages WHERE mailbox_id=?")->bind(1, mailbox_id).run();
+  auto s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=?").bind(1, mailbox_id).run();
   if (s.is_ok())
-    s = db.prepare("DELETE FROM expunged WHERE mailbox_id=?")->bind(1, mailbox_id).run();
+    s = db.prepare_or_abort("DELETE FROM expunged WHERE mailbox_id=?").bind(1, mailbox_id).run();
   if (s.is_ok()) s = add_usage(db, -bytes, -count);
   if (!s.is_ok()) return s;
   std::sort(guids.begin(), guids.end());
@@ -78,9 +78,9 @@ Result<std::vector<MailboxInfo>> FileStore::list_mailboxes(const std::string& ac
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
   std::vector<MailboxInfo> out;
-  auto q = (*u)->db->prepare(kListSql);
+  auto q = (*u)->db->prepare_or_abort(kListSql);
   core::Status err;
-  while (q->step(&err)) out.push_back(read_info(*q));
+  while (q.step(&err)) out.push_back(read_info(q));
   if (!err.is_ok()) return err;
   return out;
 }
@@ -92,11 +92,11 @@ Result<MailboxInfo> FileStore::mailbox_status(const std::string& account_id,
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
-  auto q = (*u)->db->prepare(kStatusSql);
-  q->bind(1, *name);
+  auto q = (*u)->db->prepare_or_abort(kStatusSql);
+  q.bind(1, *name);
   core::Status err;
-  if (!q->step(&err)) return err.is_ok() ? core::not_found("no such mailbox", *name) : err;
-  return read_info(*q);
+  if (!q.step(&err)) return err.is_ok() ? core::not_found("no such mailbox", *name) : err;
+  return read_info(q);
 }
 
 Status FileStore::create_mailbox(const std::string& account_id, const std::string& mailbox,
@@ -106,8 +106,8 @@ Status FileStore::create_mailbox(const std::string& account_id, const std::strin
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
-  Db& db = *(*u)->db;
-  Transaction tx(db);
+  db::Sqlite& db = *(*u)->db;
+  db::Transaction tx(db);
   auto s = tx.begin();
   if (!s.is_ok()) return s;
   auto existing = find_mailbox(db, *name);
@@ -140,8 +140,8 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
   std::vector<std::string> unreferenced;
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    Db& db = *(*u)->db;
-    Transaction tx(db);
+    db::Sqlite& db = *(*u)->db;
+    db::Transaction tx(db);
     auto s = tx.begin();
     if (!s.is_ok()) return s;
     auto row = find_mailbox(db, *name);
@@ -161,7 +161,7 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
       auto gone = drop_messages(db, r->id);
       if (!gone.is_ok()) return gone.status();
       unreferenced.insert(unreferenced.end(), gone->begin(), gone->end());
-      s = db.prepare("DELETE FROM mailboxes WHERE id=?")->bind(1, r->id).run();
+      s = db.prepare_or_abort("DELETE FROM mailboxes WHERE id=?").bind(1, r->id).run();
       if (!s.is_ok()) return s;
     }
     s = tx.commit();
@@ -187,8 +187,8 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
   uint64_t inbox_modseq = 0;
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    Db& db = *(*u)->db;
-    Transaction tx(db);
+    db::Sqlite& db = *(*u)->db;
+    db::Transaction tx(db);
     auto s = tx.begin();
     if (!s.is_ok()) return s;
     auto src = find_mailbox(db, *from);
@@ -202,16 +202,16 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
       if (!dst.is_ok()) return dst.status();
       MailboxRow inbox = *src;
       inbox.highest_modseq += 1;
-      s = db.prepare(
+      s = db.prepare_or_abort(
                 "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
                 "SELECT ?, uid, ? FROM messages WHERE mailbox_id=?")
-              ->bind(1, inbox.id)
+              .bind(1, inbox.id)
               .bind(2, static_cast<int64_t>(inbox.highest_modseq))
               .bind(3, inbox.id)
               .run();
       if (s.is_ok())
-        s = db.prepare("UPDATE messages SET mailbox_id=? WHERE mailbox_id=?")
-                ->bind(1, dst->id)
+        s = db.prepare_or_abort("UPDATE messages SET mailbox_id=? WHERE mailbox_id=?")
+                .bind(1, dst->id)
                 .bind(2, inbox.id)
                 .run();
       MailboxRow moved = *dst;
@@ -242,8 +242,8 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
         }
       }
       for (auto& [old_name, new_name] : renames) {
-        s = db.prepare("UPDATE mailboxes SET name=? WHERE name=?")
-                ->bind(1, new_name)
+        s = db.prepare_or_abort("UPDATE mailboxes SET name=? WHERE name=?")
+                .bind(1, new_name)
                 .bind(2, old_name)
                 .run();
         if (!s.is_ok()) return s;
@@ -263,10 +263,12 @@ Status FileStore::set_subscribed(const std::string& account_id, const std::strin
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
-  Db& db = *(*u)->db;
+  db::Sqlite& db = *(*u)->db;
   if (subscribed)
-    return db.prepare("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")->bind(1, *name).run();
-  return db.prepare("DELETE FROM subscriptions WHERE name=?")->bind(1, *name).run();
+    return db.prepare_or_abort("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")
+        .bind(1, *name)
+        .run();
+  return db.prepare_or_abort("DELETE FROM subscriptions WHERE name=?").bind(1, *name).run();
 }
 
 Result<std::vector<std::string>> FileStore::subscriptions(const std::string& account_id) {
@@ -274,9 +276,9 @@ Result<std::vector<std::string>> FileStore::subscriptions(const std::string& acc
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
   std::vector<std::string> out;
-  auto q = (*u)->db->prepare("SELECT name FROM subscriptions ORDER BY name");
+  auto q = (*u)->db->prepare_or_abort("SELECT name FROM subscriptions ORDER BY name");
   core::Status err;
-  while (q->step(&err)) out.push_back(q->text(0));
+  while (q.step(&err)) out.push_back(q.text(0));
   if (!err.is_ok()) return err;
   return out;
 }

@@ -39,8 +39,8 @@ std::vector<uint32_t> sorted_unique(std::vector<uint32_t> v) {
   return v;
 }
 
-core::Status check_quota(Db& db, uint64_t add_bytes, uint64_t add_messages, uint64_t max_bytes,
-                         uint64_t max_messages) {
+core::Status check_quota(db::Sqlite& db, uint64_t add_bytes, uint64_t add_messages,
+                         uint64_t max_bytes, uint64_t max_messages) {
   if (max_bytes == 0 && max_messages == 0) return core::Status::ok();
   auto usage = read_usage(db);
   if (!usage.is_ok()) return usage.status();
@@ -51,12 +51,13 @@ core::Status check_quota(Db& db, uint64_t add_bytes, uint64_t add_messages, uint
   return core::Status::ok();
 }
 
-core::Result<MessageMeta> find_message(Db& db, int64_t mailbox_id, uint32_t uid) {
-  auto q = db.prepare("SELECT" MAILROOM_META_COLUMNS "FROM messages WHERE mailbox_id=? AND uid=?");
-  q->bind(1, mailbox_id).bind(2, static_cast<int64_t>(uid));
+core::Result<MessageMeta> find_message(db::Sqlite& db, int64_t mailbox_id, uint32_t uid) {
+  auto q = db.prepare_or_abort("SELECT" MAILROOM_META_COLUMNS
+                               "FROM messages WHERE mailbox_id=? AND uid=?");
+  q.bind(1, mailbox_id).bind(2, static_cast<int64_t>(uid));
   core::Status err;
-  if (!q->step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
-  return read_meta(*q);
+  if (!q.step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
+  return read_meta(q);
 }
 
 }  // namespace
@@ -99,7 +100,7 @@ std::mutex g_append_mu;
 std::unordered_map<const UserIndex*, std::unique_ptr<AppendQueue>> g_append_queues;
 
 // The rows of one append, inside the leader's transaction (the caller holds the user lock).
-Result<AppendResult> insert_append(Db& db, const PendingAppend& p) {
+Result<AppendResult> insert_append(db::Sqlite& db, const PendingAppend& p) {
   const AppendRequest& req = *p.req;
   const std::string& data = *p.data;
   auto box = find_mailbox(db, *p.name);
@@ -114,16 +115,16 @@ Result<AppendResult> insert_append(Db& db, const PendingAppend& p) {
   result.uid_validity = row.uid_validity;
   result.uid = row.uid_next++;
   result.modseq = ++row.highest_modseq;
-  auto ins = db.prepare("INSERT INTO files(guid, size, facts) VALUES (?, ?, ?)");
-  ins->bind(1, *p.guid).bind(2, static_cast<int64_t>(data.size()));
-  if (*p.facts) ins->bind_blob(3, **p.facts);
-  s = ins->run();
+  auto ins = db.prepare_or_abort("INSERT INTO files(guid, size, facts) VALUES (?, ?, ?)");
+  ins.bind(1, *p.guid).bind(2, static_cast<int64_t>(data.size()));
+  if (*p.facts) ins.bind_blob(3, **p.facts);
+  s = ins.run();
   int64_t date = req.internal_date != 0 ? req.internal_date : static_cast<int64_t>(::time(nullptr));
   if (s.is_ok())
-    s = db.prepare(
+    s = db.prepare_or_abort(
               "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
               "internal_tz, flags, keywords) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            ->bind(1, row.id)
+            .bind(1, row.id)
             .bind(2, static_cast<int64_t>(result.uid))
             .bind(3, static_cast<int64_t>(result.modseq))
             .bind(4, *p.guid)
@@ -142,8 +143,8 @@ Result<AppendResult> insert_append(Db& db, const PendingAppend& p) {
 // One transaction for the whole batch; sets every result.
 void commit_appends(UserIndex& u, const std::vector<PendingAppend*>& batch) {
   std::lock_guard<std::mutex> lk(u.mu);
-  Db& db = *u.db;
-  Transaction tx(db);
+  db::Sqlite& db = *u.db;
+  db::Transaction tx(db);
   auto s = tx.begin();
   if (!s.is_ok()) {
     for (auto* p : batch) p->result = s;
@@ -247,7 +248,7 @@ Result<Snapshot> FileStore::snapshot(const std::string& account_id, const std::s
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
-  Db& db = *(*u)->db;
+  db::Sqlite& db = *(*u)->db;
   // One read transaction so the counters and the rows agree.
   auto s = db.exec("BEGIN");
   if (!s.is_ok()) return s;
@@ -261,10 +262,10 @@ Result<Snapshot> FileStore::snapshot(const std::string& account_id, const std::s
   snap.uid_next = box->uid_next;
   snap.highest_modseq = box->highest_modseq;
   {
-    auto q =
-        db.prepare("SELECT" MAILROOM_META_COLUMNS "FROM messages WHERE mailbox_id=? ORDER BY uid");
-    q->bind(1, box->id);
-    while (q->step(&s)) snap.messages.push_back(read_meta(*q));
+    auto q = db.prepare_or_abort("SELECT" MAILROOM_META_COLUMNS
+                                 "FROM messages WHERE mailbox_id=? ORDER BY uid");
+    q.bind(1, box->id);
+    while (q.step(&s)) snap.messages.push_back(read_meta(q));
   }
   db.rollback();
   if (!s.is_ok()) return s;
@@ -278,7 +279,7 @@ Result<Changes> FileStore::changes_since(const std::string& account_id, const st
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
-  Db& db = *(*u)->db;
+  db::Sqlite& db = *(*u)->db;
   auto s = db.exec("BEGIN");
   if (!s.is_ok()) return s;
   auto box = find_mailbox(db, *name);
@@ -289,15 +290,16 @@ Result<Changes> FileStore::changes_since(const std::string& account_id, const st
   Changes c;
   c.highest_modseq = box->highest_modseq;
   {
-    auto q = db.prepare("SELECT" MAILROOM_META_COLUMNS
-                        "FROM messages WHERE mailbox_id=? AND modseq>? ORDER BY uid");
-    q->bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
-    while (q->step(&s)) c.changed.push_back(read_meta(*q));
+    auto q = db.prepare_or_abort("SELECT" MAILROOM_META_COLUMNS
+                                 "FROM messages WHERE mailbox_id=? AND modseq>? ORDER BY uid");
+    q.bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
+    while (q.step(&s)) c.changed.push_back(read_meta(q));
   }
   if (s.is_ok()) {
-    auto q = db.prepare("SELECT uid FROM expunged WHERE mailbox_id=? AND modseq>? ORDER BY uid");
-    q->bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
-    while (q->step(&s)) c.expunged.push_back(static_cast<uint32_t>(q->i64(0)));
+    auto q = db.prepare_or_abort(
+        "SELECT uid FROM expunged WHERE mailbox_id=? AND modseq>? ORDER BY uid");
+    q.bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
+    while (q.step(&s)) c.expunged.push_back(static_cast<uint32_t>(q.i64(0)));
   }
   db.rollback();
   if (!s.is_ok()) return s;
@@ -317,8 +319,8 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
   uint64_t new_modseq = 0;
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    Db& db = *(*u)->db;
-    Transaction tx(db);
+    db::Sqlite& db = *(*u)->db;
+    db::Transaction tx(db);
     auto s = tx.begin();
     if (!s.is_ok()) return s;
     auto box = find_mailbox(db, *name);
@@ -364,9 +366,9 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
       }
       kw = normalize_keywords(kw);
       if (flags != m->flags || kw != m->keywords) {
-        s = db.prepare(
+        s = db.prepare_or_abort(
                   "UPDATE messages SET flags=?, keywords=?, modseq=? WHERE mailbox_id=? AND uid=?")
-                ->bind(1, static_cast<int64_t>(flags))
+                .bind(1, static_cast<int64_t>(flags))
                 .bind(2, join_keywords(kw))
                 .bind(3, static_cast<int64_t>(modseq))
                 .bind(4, row.id)
@@ -405,8 +407,8 @@ Result<std::vector<uint32_t>> FileStore::expunge(const std::string& account_id,
   uint64_t modseq = 0;
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    Db& db = *(*u)->db;
-    Transaction tx(db);
+    db::Sqlite& db = *(*u)->db;
+    db::Transaction tx(db);
     auto s = tx.begin();
     if (!s.is_ok()) return s;
     auto box = find_mailbox(db, *name);
@@ -421,13 +423,14 @@ Result<std::vector<uint32_t>> FileStore::expunge(const std::string& account_id,
         if (m.code() == Code::not_found) continue;
         return m.status();
       }
-      s = db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-              ->bind(1, row.id)
+      s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+              .bind(1, row.id)
               .bind(2, static_cast<int64_t>(uid))
               .run();
       if (s.is_ok())
-        s = db.prepare("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-                ->bind(1, row.id)
+        s = db.prepare_or_abort(
+                  "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+                .bind(1, row.id)
                 .bind(2, static_cast<int64_t>(uid))
                 .bind(3, static_cast<int64_t>(modseq))
                 .run();
@@ -475,8 +478,8 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
   uint64_t src_modseq = 0, dst_modseq = 0;
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    Db& db = *(*u)->db;
-    Transaction tx(db);
+    db::Sqlite& db = *(*u)->db;
+    db::Transaction tx(db);
     auto s = tx.begin();
     if (!s.is_ok()) return s;
     auto src = find_mailbox(db, *src_name);
@@ -509,12 +512,12 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
     dst_modseq = ++drow.highest_modseq;
     for (auto& m : msgs) {
       uint32_t new_uid = drow.uid_next++;
-      s = db.prepare(
+      s = db.prepare_or_abort(
                 "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
                 "internal_tz, flags, keywords, retrieved_at, retrieved_by) "
                 "SELECT ?, ?, ?, guid, size, internal_date, internal_tz, flags, keywords, "
                 "retrieved_at, retrieved_by FROM messages WHERE mailbox_id=? AND uid=?")
-              ->bind(1, drow.id)
+              .bind(1, drow.id)
               .bind(2, static_cast<int64_t>(new_uid))
               .bind(3, static_cast<int64_t>(dst_modseq))
               .bind(4, src->id)
@@ -528,14 +531,14 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
       // Onto itself, one row holds both counters and one MODSEQ covers the whole command.
       src_modseq = src->id == dst->id ? dst_modseq : ++srow.highest_modseq;
       for (auto& m : msgs) {
-        s = db.prepare("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-                ->bind(1, src->id)
+        s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+                .bind(1, src->id)
                 .bind(2, static_cast<int64_t>(m.uid))
                 .run();
         if (s.is_ok())
-          s = db.prepare(
+          s = db.prepare_or_abort(
                     "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-                  ->bind(1, src->id)
+                  .bind(1, src->id)
                   .bind(2, static_cast<int64_t>(m.uid))
                   .bind(3, static_cast<int64_t>(src_modseq))
                   .run();
@@ -581,7 +584,7 @@ std::vector<Result<std::string>> FileStore::read_messages(const std::string& acc
   guids.reserve(uids.size());
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    Db& db = *(*u)->db;
+    db::Sqlite& db = *(*u)->db;
     // One read transaction for all lookups: SQLite takes and drops its file locks once, not
     // once per message (POP3 read-ahead reads a batch).
     bool txn = uids.size() > 1 && db.exec("BEGIN").is_ok();
@@ -635,17 +638,17 @@ Result<std::string> FileStore::facts_impl(const std::string& account_id, const s
   std::string guid;
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
-    Db& db = *(*u)->db;
+    db::Sqlite& db = *(*u)->db;
     auto box = find_mailbox(db, *name);
     if (!box.is_ok()) return box.status();
-    auto q = db.prepare(
+    auto q = db.prepare_or_abort(
         "SELECT f.facts IS NULL, f.facts, m.guid FROM messages m JOIN files f ON f.guid=m.guid "
         "WHERE m.mailbox_id=? AND m.uid=?");
-    q->bind(1, box->id).bind(2, static_cast<int64_t>(uid));
+    q.bind(1, box->id).bind(2, static_cast<int64_t>(uid));
     Status err;
-    if (!q->step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
-    if ((q->i64(0) == 0 && !refresh) || !options_.facts) return q->text(1);
-    guid = q->text(2);
+    if (!q.step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
+    if ((q.i64(0) == 0 && !refresh) || !options_.facts) return q.text(1);
+    guid = q.text(2);
   }
   // Appended without an extractor, or a blob of an older format: compute now and keep it (a
   // copy of the message shares the file row, and so the new blob).
@@ -654,8 +657,8 @@ Result<std::string> FileStore::facts_impl(const std::string& account_id, const s
   std::string blob = options_.facts(*data);
   std::lock_guard<std::mutex> lk((*u)->mu);
   // A cache: when it cannot be written, the facts are computed again next time.
-  if (auto st = (*u)->db->prepare("UPDATE files SET facts=? WHERE guid=?")
-                    ->bind_blob(1, blob)
+  if (auto st = (*u)->db->prepare_or_abort("UPDATE files SET facts=? WHERE guid=?")
+                    .bind_blob(1, blob)
                     .bind(2, guid)
                     .run();
       !st.is_ok())
@@ -670,17 +673,17 @@ Status FileStore::mark_retrieved(const std::string& account_id, const std::strin
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
-  Db& db = *(*u)->db;
+  db::Sqlite& db = *(*u)->db;
   auto box = find_mailbox(db, *name);
   if (!box.is_ok()) return box.status();
   // Not an IMAP-visible change: MODSEQ stays.
-  auto s =
-      db.prepare("UPDATE messages SET retrieved_at=?, retrieved_by=? WHERE mailbox_id=? AND uid=?")
-          ->bind(1, when)
-          .bind(2, client_ip)
-          .bind(3, box->id)
-          .bind(4, static_cast<int64_t>(uid))
-          .run();
+  auto s = db.prepare_or_abort(
+                 "UPDATE messages SET retrieved_at=?, retrieved_by=? WHERE mailbox_id=? AND uid=?")
+               .bind(1, when)
+               .bind(2, client_ip)
+               .bind(3, box->id)
+               .bind(4, static_cast<int64_t>(uid))
+               .run();
   if (!s.is_ok()) return s;
   if (db.changes() == 0) return core::not_found("no such message");
   return Status::ok();

@@ -9,12 +9,14 @@
 #include <sstream>
 
 #include "src/core/config_section.h"
+#include "src/db/mariadb_pool.h"
 
-// This test is built only with the SQL backend (tests/integration/sql/CMakeLists.txt), and
-// then mailroom_queue must carry the MariaDB delivery log (src/queue/CMakeLists.txt): a build
+// This test is built only with MariaDB (tests/integration/sql/CMakeLists.txt), and then
+// mailroom_queue must carry the MariaDB delivery log (src/queue/CMakeLists.txt): a build
 // without it would make the registry check below pass or fail for the wrong reason.
 #if !MR_QUEUE_HAS_MARIADB
-#error "mailroom_queue was built without mariadb_delivery_log.cpp although mailroom_sql exists"
+#error \
+    "mailroom_queue was built without mariadb_delivery_log.cpp although the MariaDB pool is built"
 #endif
 
 namespace mailroom::queue {
@@ -23,7 +25,7 @@ namespace {
 MariaDbDeliveryLogOptions options(const std::string& table) {
   MariaDbDeliveryLogOptions o;
   const char* port = std::getenv("MR_MARIADB_PORT");
-  auth::sql::ServerAddress a;
+  db::ServerAddress a;
   a.host = "127.0.0.1";
   a.port = port ? static_cast<unsigned>(std::atoi(port)) : 3307;
   o.pool.servers = {a};
@@ -58,7 +60,7 @@ class MariaDbDeliveryLogTest : public ::testing::Test {
   void SetUp() override {
     if (!std::getenv("MR_MARIADB_PORT")) GTEST_SKIP() << "run by test_delivery_log.py";
     table_ = std::string("dl_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    auth::sql::SqlPool admin(options(table_).pool, {});
+    db::MariaDbPool admin(options(table_).pool, {});
     ASSERT_TRUE(admin.execute_text("DROP TABLE IF EXISTS " + table_));  // a fresh table per run
     auto r = open_mariadb_delivery_log(options(table_));
     ASSERT_TRUE(r) << r.status().to_string();

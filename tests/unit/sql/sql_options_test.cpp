@@ -8,22 +8,6 @@
 namespace mailroom::auth::sql {
 namespace {
 
-TEST(ServerAddress, Parses) {
-  auto a = parse_server_address("db1.example.com:3307");
-  ASSERT_TRUE(a);
-  EXPECT_EQ(a->host, "db1.example.com");
-  EXPECT_EQ(a->port, 3307u);
-  EXPECT_EQ(parse_server_address("db")->port, 3306u);
-  auto v6 = parse_server_address("[::1]:3310");
-  ASSERT_TRUE(v6);
-  EXPECT_EQ(v6->host, "::1");
-  EXPECT_EQ(v6->str(), "[::1]:3310");
-  EXPECT_EQ(parse_server_address("/run/mysqld/mysqld.sock")->socket, "/run/mysqld/mysqld.sock");
-  for (const char* bad : {"", ":3306", "db:", "db:0", "db:70000", "db:33a", "::1", "[::1"}) {
-    EXPECT_FALSE(parse_server_address(bad)) << bad;
-  }
-}
-
 TEST(SplitList, CommasNewlinesAndBlanks) {
   EXPECT_EQ(split_list(" a@x , b@y,,\nc@z ;d@w "),
             (std::vector<std::string>{"a@x", "b@y", "c@z", "d@w"}));

@@ -10,10 +10,9 @@
 // Code::unavailable: a directory that cannot answer is "could not tell", never "not found".
 //
 // Threading: thread-safe; every call blocks up to the configured timeouts. Call from the
-// worker pool. mysql.h stays in sql_pool.cpp.
+// worker pool. mysql.h stays in mariadb_pool.cpp.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -22,35 +21,9 @@
 #include <vector>
 
 #include "src/core/status.h"
+#include "src/db/mariadb_options.h"
 
-namespace mailroom::auth::sql {
-
-struct ServerAddress {
-  std::string host;  // host name or IP; empty when `socket` is used
-  unsigned port = 3306;
-  std::string socket;  // unix socket path ("/run/mysqld/mysqld.sock")
-  std::string str() const;
-};
-
-// "host", "host:port", "[v6]:port" or an absolute socket path. nullopt when malformed.
-std::optional<ServerAddress> parse_server_address(const std::string& text);
-
-struct PoolOptions {
-  std::vector<ServerAddress> servers;
-  std::string database;
-  std::string user;
-  std::string password;
-  size_t pool_size = 4;
-  std::chrono::seconds connect_timeout{5};
-  std::chrono::seconds read_timeout{10};
-  std::chrono::seconds write_timeout{10};
-  std::chrono::seconds pool_wait{10};            // how long a query waits for a free connection
-  std::chrono::seconds retry_after{30};          // a failed server is tried last for this long
-  std::chrono::seconds max_connection_age{600};  // recycle, so traffic fails back
-  bool tls = false;                              // require TLS to the server
-  std::string tls_ca;                            // CA file; with tls, the certificate is verified
-  std::string charset = "utf8mb4";
-};
+namespace mailroom::db {
 
 // Rows of one result; every value as text (NULL = nullopt).
 struct SqlRows {
@@ -70,13 +43,13 @@ struct PoolProblem {
   std::string message;   // the server's words, for the admin
 };
 
-class SqlPool {
+class MariaDbPool {
  public:
   // `statements` are '?'-form SQL texts; query() refers to them by index.
-  SqlPool(PoolOptions options, std::vector<std::string> statements);
-  ~SqlPool();
-  SqlPool(const SqlPool&) = delete;
-  SqlPool& operator=(const SqlPool&) = delete;
+  MariaDbPool(MariaDbOptions options, std::vector<std::string> statements);
+  ~MariaDbPool();
+  MariaDbPool(const MariaDbPool&) = delete;
+  MariaDbPool& operator=(const MariaDbPool&) = delete;
 
   // Opens one connection now and prepares every statement on it. On success `columns` (if
   // given) receives the result columns of each statement (empty for statements without a
@@ -104,14 +77,14 @@ class SqlPool {
   // Number of connections currently open (for tests and metrics).
   size_t open_connections() const;
 
-  const PoolOptions& options() const { return options_; }
+  const MariaDbOptions& options() const { return options_; }
 
  private:
   struct Impl;
   template <class Attempt>
   core::Result<SqlRows> with_connection(Attempt&& attempt);
-  PoolOptions options_;
+  MariaDbOptions options_;
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace mailroom::auth::sql
+}  // namespace mailroom::db

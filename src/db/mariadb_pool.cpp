@@ -1,9 +1,10 @@
-#include "auth/sql/sql_pool.h"
+#include "src/db/mariadb_pool.h"
 
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -13,53 +14,9 @@
 #include "src/core/address.h"
 #include "src/core/log.h"
 
-namespace mailroom::auth::sql {
+namespace mailroom::db {
 
 using Clock = std::chrono::steady_clock;
-
-std::string ServerAddress::str() const {
-  if (!socket.empty()) return socket;
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
-
-std::optional<ServerAddress> parse_server_address(const std::string& text) {
-  ServerAddress a;
-  if (text.empty()) return std::nullopt;
-  if (text[0] == '/') {
-    a.socket = text;
-    return a;
-  }
-  std::string host = text;
-  std::string port;
-  if (text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':' || close + 2 == text.size()) return std::nullopt;
-      port = text.substr(close + 2);
-    }
-  } else if (size_t colon = text.find(':'); colon != std::string::npos) {
-    if (text.find(':', colon + 1) != std::string::npos) return std::nullopt;  // bare IPv6
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (port.empty()) return std::nullopt;
-  }
-  if (host.empty()) return std::nullopt;
-  a.host = host;
-  if (!port.empty()) {
-    unsigned p = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9') return std::nullopt;
-      p = p * 10 + static_cast<unsigned>(c - '0');
-      if (p > 65535) return std::nullopt;
-    }
-    if (p == 0) return std::nullopt;
-    a.port = p;
-  }
-  return a;
-}
 
 int SqlRows::column(const std::string& name) const {
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -113,8 +70,8 @@ struct Failure {
 
 }  // namespace
 
-struct SqlPool::Impl {
-  const PoolOptions* options = nullptr;
+struct MariaDbPool::Impl {
+  const MariaDbOptions* options = nullptr;
   std::vector<std::string> statements;
 
   mutable std::mutex mu;
@@ -279,6 +236,17 @@ struct SqlPool::Impl {
     }
   }
 
+  // After acquire(): a connection, opened now when acquire() only reserved a slot (which is
+  // freed again when no server answers).
+  core::Status ensure_connected(std::unique_ptr<Connection>* c) {
+    if (*c) return core::Status::ok();
+    PoolProblem problem;
+    *c = connect(&problem, nullptr);
+    if (*c) return core::Status::ok();
+    release(nullptr);
+    return core::unavailable("database unavailable", problem.message);
+  }
+
   void release(std::unique_ptr<Connection> c) {
     {
       std::lock_guard lock(mu);
@@ -418,7 +386,7 @@ struct SqlPool::Impl {
   }
 };
 
-SqlPool::SqlPool(PoolOptions options, std::vector<std::string> statements)
+MariaDbPool::MariaDbPool(MariaDbOptions options, std::vector<std::string> statements)
     : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
   std::call_once(library_once, [] { mysql_library_init(0, nullptr, nullptr); });
   if (options_.pool_size == 0) options_.pool_size = 1;
@@ -428,14 +396,14 @@ SqlPool::SqlPool(PoolOptions options, std::vector<std::string> statements)
   impl_->epoch.assign(options_.servers.size(), 0);
 }
 
-SqlPool::~SqlPool() = default;
+MariaDbPool::~MariaDbPool() = default;
 
-size_t SqlPool::open_connections() const {
+size_t MariaDbPool::open_connections() const {
   std::lock_guard lock(impl_->mu);
   return impl_->open;
 }
 
-PoolProblem SqlPool::check(std::vector<std::vector<std::string>>* columns) {
+PoolProblem MariaDbPool::check(std::vector<std::vector<std::string>>* columns) {
   std::unique_ptr<Connection> c;
   if (!impl_->acquire(&c)) {
     return PoolProblem{PoolProblem::Kind::unreachable, 0, "connection pool busy"};
@@ -454,7 +422,7 @@ PoolProblem SqlPool::check(std::vector<std::vector<std::string>>* columns) {
 // Runs `attempt` on a pooled connection, retrying on a fresh connection (possibly another
 // server) when the connection turns out to be dead and `attempt` says a retry is safe.
 template <class Attempt>
-core::Result<SqlRows> SqlPool::with_connection(Attempt&& attempt) {
+core::Result<SqlRows> MariaDbPool::with_connection(Attempt&& attempt) {
   std::string last_error;
   // One attempt per server plus one: a restarted server invalidates one connection, then the
   // epoch drops its siblings, so the next attempt opens a fresh connection.
@@ -467,14 +435,7 @@ core::Result<SqlRows> SqlPool::with_connection(Attempt&& attempt) {
                                                     std::to_string(options_.pool_wait.count()) +
                                                     "s");
     }
-    if (!c) {
-      PoolProblem problem;
-      c = impl_->connect(&problem, nullptr);
-      if (!c) {
-        impl_->release(nullptr);
-        return core::unavailable("database unavailable", problem.message);
-      }
-    }
+    if (auto st = impl_->ensure_connected(&c); !st) return st;
     SqlRows rows;
     Failure f;
     bool may_retry = true;
@@ -501,22 +462,22 @@ core::Result<SqlRows> SqlPool::with_connection(Attempt&& attempt) {
   return core::unavailable("database unavailable", last_error);
 }
 
-core::Result<SqlRows> SqlPool::query(size_t index, const std::vector<std::string>& params) {
+core::Result<SqlRows> MariaDbPool::query(size_t index, const std::vector<std::string>& params) {
   if (index >= impl_->statements.size()) return core::internal_error("no such SQL statement");
   return with_connection([&](Connection& c, SqlRows* rows, Failure* f, bool*) {
     return Impl::run(c.stmts[index], params, rows, f);
   });
 }
 
-core::Result<SqlRows> SqlPool::query_sql(const std::string& sql,
-                                         const std::vector<std::string>& params) {
+core::Result<SqlRows> MariaDbPool::query_sql(const std::string& sql,
+                                             const std::vector<std::string>& params) {
   return with_connection([&](Connection& c, SqlRows* rows, Failure* f, bool*) {
     MYSQL_STMT* st = Impl::adhoc_statement(c, sql, f);
     return st && Impl::run(st, params, rows, f);
   });
 }
 
-core::Status SqlPool::transaction(const std::vector<SqlPool::Statement>& statements) {
+core::Status MariaDbPool::transaction(const std::vector<MariaDbPool::Statement>& statements) {
   auto r = with_connection([&](Connection& c, SqlRows* rows, Failure* f, bool* may_retry) {
     if (!Impl::text_query(c, "START TRANSACTION", f)) return false;
     for (const auto& [sql, params] : statements) {
@@ -536,17 +497,10 @@ core::Status SqlPool::transaction(const std::vector<SqlPool::Statement>& stateme
   return r ? core::Status::ok() : r.status();
 }
 
-core::Status SqlPool::execute_text(const std::string& sql) {
+core::Status MariaDbPool::execute_text(const std::string& sql) {
   std::unique_ptr<Connection> c;
   if (!impl_->acquire(&c)) return core::unavailable("database busy", "pool busy");
-  if (!c) {
-    PoolProblem problem;
-    c = impl_->connect(&problem, nullptr);
-    if (!c) {
-      impl_->release(nullptr);
-      return core::unavailable("database unavailable", problem.message);
-    }
-  }
+  if (auto st = impl_->ensure_connected(&c); !st) return st;
   if (mysql_real_query(c->db, sql.data(), sql.size()) != 0) {
     std::string err = mysql_error(c->db);
     bool conn = is_connection_error(mysql_errno(c->db));
@@ -563,4 +517,4 @@ core::Status SqlPool::execute_text(const std::string& sql) {
   return core::Status::ok();
 }
 
-}  // namespace mailroom::auth::sql
+}  // namespace mailroom::db
