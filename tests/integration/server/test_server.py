@@ -176,7 +176,7 @@ class Running(unittest.TestCase):
                     with ctx.wrap_socket(raw) as s:
                         return s.getpeercert(binary_form=True)
             before = peer_serial()
-            ca, cert, key = harness.make_tls(os.path.join(m.base, "tls2"))
+            ca, cert, key = harness.make_tls(os.path.join(m.base, "tls2"), fresh=True)
             shutil.copy(cert, m.cert)
             shutil.copy(key, m.key)
             m.proc.send_signal(signal.SIGHUP)
