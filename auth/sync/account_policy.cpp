@@ -8,7 +8,6 @@
 namespace mailroom::auth::sync {
 namespace {
 constexpr const char* kGracePrefix = "grace:";
-constexpr const char* kInactivePrefix = "inactive_since:";
 }  // namespace
 
 bool same_account_data(const Account& a, const Account& b) {

@@ -58,5 +58,7 @@ bool logged(const Status& s, const char* event);
 
 // The recorded start of inactivity; not_found when the account is active (or never seen).
 Result<int64_t> inactive_since(LocalDirectory& replica, const std::string& id);
+// The sync_state key prefix of those dates (retention.cpp lists them).
+inline constexpr const char* kInactivePrefix = "inactive_since:";
 
 }  // namespace mailroom::auth::sync

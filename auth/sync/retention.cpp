@@ -7,7 +7,6 @@
 
 namespace mailroom::auth::sync {
 namespace {
-constexpr const char* kInactivePrefix = "inactive_since:";
 constexpr const char* kDonePrefix = "retention_done:";
 }  // namespace
 

@@ -16,12 +16,6 @@
 namespace mailroom::queue {
 namespace {
 
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Over quota and unreachable storage are temporary; the message alone larger than the quota,
 // or a vanished account, are permanent.
 bool temporary(core::Code c) {

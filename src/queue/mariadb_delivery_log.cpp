@@ -26,7 +26,7 @@ std::string like_prefix(const std::string& prefix) {
 }
 
 // Keep identical to schema/sql/mariadb/002_delivery_log.sql (a unit test compares them).
-const char* kSchema = R"sql(CREATE TABLE IF NOT EXISTS delivery_log (
+const char* kMariaDbSchema = R"sql(CREATE TABLE IF NOT EXISTS delivery_log (
   id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   time             BIGINT NOT NULL,
   queue_id         VARCHAR(64)   COLLATE utf8mb4_nopad_bin NOT NULL,
@@ -216,7 +216,7 @@ class MariaDbDeliveryLog final : public DeliveryLog {
 }  // namespace
 
 std::string mariadb_delivery_log_schema(const std::string& table) {
-  std::string s = kSchema;
+  std::string s = kMariaDbSchema;
   if (table == "delivery_log") return s;
   const std::string from = "delivery_log";
   for (size_t pos = s.find(from); pos != std::string::npos;

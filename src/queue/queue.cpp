@@ -12,13 +12,11 @@
 
 namespace mailroom::queue {
 
-namespace {
 int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-}  // namespace
 
 Options parse_options(core::ConfigSection& section, const std::string& data_dir) {
   Options o;

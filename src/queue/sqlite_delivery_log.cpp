@@ -8,7 +8,7 @@
 namespace mailroom::queue {
 namespace {
 
-const char* kSchema = R"sql(
+const char* kSqliteSchema = R"sql(
 CREATE TABLE IF NOT EXISTS delivery (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   queue_id TEXT NOT NULL,
@@ -170,7 +170,7 @@ core::Result<std::shared_ptr<DeliveryLog>> open_sqlite_delivery_log(const std::s
   o.errors = log_errors;
   auto db = db::Sqlite::open(o);
   if (!db) return core::io_error("cannot open delivery log", db.status().log_detail());
-  if (auto s = (*db)->exec(kSchema); !s) {
+  if (auto s = (*db)->exec(kSqliteSchema); !s) {
     return core::io_error("cannot initialize delivery log", s.log_detail());
   }
   return std::shared_ptr<DeliveryLog>(std::make_shared<SqliteDeliveryLog>(std::move(db).value()));

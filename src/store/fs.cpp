@@ -11,12 +11,13 @@
 #include "src/store/message_files.h"
 
 namespace mailroom::store {
-namespace {
 
 core::Status errno_status(const char* what, const std::string& path) {
   return core::io_error("mail store disk error",
                         std::string(what) + " " + path + ": " + std::strerror(errno));
 }
+
+namespace {
 
 std::string parent_of(const std::string& path) {
   auto slash = path.find_last_of('/');

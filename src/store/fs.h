@@ -55,4 +55,7 @@ class FaultInjectingFs final : public Fs {
   std::vector<DirOp> ops_;               // entry changes not yet synced, oldest first
 };
 
+// io_error "mail store disk error" with `what`, `path` and strerror(errno) in the detail.
+core::Status errno_status(const char* what, const std::string& path);
+
 }  // namespace mailroom::store

@@ -15,11 +15,6 @@
 namespace mailroom::store {
 namespace {
 
-core::Status errno_status(const char* what, const std::string& path) {
-  return core::io_error("mail store disk error",
-                        std::string(what) + " " + path + ": " + std::strerror(errno));
-}
-
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 }  // namespace

@@ -40,19 +40,19 @@ constexpr const char* kJournalDir = "/retrievals";
 // A `.new` file (a journal being created) older than this belongs to no live session.
 constexpr int64_t kStaleNewSeconds = 60;
 
-Status errno_status(const char* what, const std::string& path) {
+Status journal_errno_status(const char* what, const std::string& path) {
   return core::io_error("mail store disk error", std::string("retrieval journal: ") + what + " " +
                                                      path + ": " + std::strerror(errno));
 }
 
 Status sync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_status("open", path);
+  if (fd < 0) return journal_errno_status("open", path);
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
   errno = err;
-  return rc == 0 ? Status::ok() : errno_status("fsync", path);
+  return rc == 0 ? Status::ok() : journal_errno_status("fsync", path);
 }
 
 // PRAGMA synchronous=NORMAL for the lifetime of the object. The connection is shared by every
@@ -191,7 +191,7 @@ class FileRetrievalJournal final : public RetrievalJournal {
     ssize_t w = ::write(fd_, line, n);  // O_APPEND: one line per call
     if (w != static_cast<ssize_t>(n)) {
       if (w >= 0) errno = ENOSPC;
-      return errno_status("write", path_);
+      return journal_errno_status("write", path_);
     }
     pending_.emplace_back(uid, when);
     return Status::ok();
@@ -201,7 +201,7 @@ class FileRetrievalJournal final : public RetrievalJournal {
     if (fd_ < 0) return Status::ok();
     bool durable = store_.options().fsync;
     if (durable && !pending_.empty()) {
-      if (::fdatasync(fd_) != 0) return errno_status("fdatasync", path_);
+      if (::fdatasync(fd_) != 0) return journal_errno_status("fdatasync", path_);
     }
     if (durable && !dir_synced_ && !pending_.empty()) {
       // The journal's own name (and the directory's, if this session created it).
@@ -327,18 +327,18 @@ Result<std::unique_ptr<RetrievalJournal>> FileStore::open_retrieval_journal(
   replay_retrieval_journals(**u);
   std::string dir = (*u)->files.dir() + kJournalDir;
   bool created_dir = ::mkdir(dir.c_str(), 0700) == 0;
-  if (!created_dir && errno != EEXIST) return errno_status("mkdir", dir);
+  if (!created_dir && errno != EEXIST) return journal_errno_status("mkdir", dir);
   // Created under a `.new` name and renamed once locked and headed, so a replay never sees
   // a journal without its header or its lock.
   std::string base = dir + "/" + new_guid();
   std::string fresh = base + ".new";
   int fd = ::open(fresh.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_status("create", fresh);
+  if (fd < 0) return journal_errno_status("create", fresh);
   std::string header = journal_header(*name, client_ip);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0 ||
       ::write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()) ||
       ::rename(fresh.c_str(), (base + ".journal").c_str()) != 0) {
-    Status s = errno_status("create", fresh);
+    Status s = journal_errno_status("create", fresh);
     ::unlink(fresh.c_str());
     ::close(fd);
     return s;

@@ -14,7 +14,7 @@ namespace mailroom::auth {
 namespace {
 
 // A backend whose password answer the test sets (ok for `good`, else mismatch; or down).
-class FakeDirectory : public Directory {
+class LiveDirectory : public Directory {
  public:
   bool down = false;
   std::string good = "right";
@@ -55,7 +55,7 @@ TEST(CredentialCache, OutageAnswersFromTheCacheOnly) {
   testing::TempDir dir;
   auto cache = CredentialCache::open(options(dir, 3600));
   ASSERT_TRUE(cache.is_ok()) << cache.status().to_string();
-  auto fake = std::make_shared<FakeDirectory>();
+  auto fake = std::make_shared<LiveDirectory>();
   auto d = with_credential_cache(fake, *cache);
   Account alice;
   alice.id = "id-alice";
@@ -80,7 +80,7 @@ TEST(CredentialCache, PasswordChangeReplacesTheEntry) {
   testing::TempDir dir;
   auto cache = CredentialCache::open(options(dir, 3600));
   ASSERT_TRUE(cache.is_ok());
-  auto fake = std::make_shared<FakeDirectory>();
+  auto fake = std::make_shared<LiveDirectory>();
   auto d = with_credential_cache(fake, *cache);
   Account a;
   a.id = "id-a";

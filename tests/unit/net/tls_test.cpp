@@ -194,7 +194,7 @@ class RecordClient {
 
 // Echo protocol with STARTTLS: "STARTTLS" answers "GO" and starts TLS; other lines are
 // echoed; "LIT n" reads an n-byte literal.
-asio::awaitable<void> echo_session(Transport& c) {
+asio::awaitable<void> tls_echo_session(Transport& c) {
   co_await c.write("HELLO\r\n");
   for (;;) {
     std::string line;
@@ -235,7 +235,7 @@ class TlsTest : public ::testing::Test {
     cfg.idle_timeout = idle;
     cfg.tls_handshake_timeout = handshake;
     SessionHandler h;
-    h.run = echo_session;
+    h.run = tls_echo_session;
     listener_ = std::make_unique<Listener>(ioc_, cfg, h, *provider, tracker_);
     ASSERT_TRUE(listener_->open().is_ok());
     listener_->start();
