@@ -5,21 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 
+#include "auth/forwarding_directory.h"
 #include "auth/local/sqlite_db.h"
 #include "src/core/log.h"
 
 namespace mailroom::auth {
 namespace {
-
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The file is created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
 // mode of the database file, so none of them is ever readable by others.
@@ -39,30 +33,14 @@ Status create_private(const std::string& path) {
   return Status::ok();
 }
 
-class CachingDirectory final : public Directory {
+class CachingDirectory final : public ForwardingDirectory {
  public:
   CachingDirectory(std::shared_ptr<Directory> inner, std::shared_ptr<CredentialCache> cache)
-      : inner_(std::move(inner)), cache_(std::move(cache)) {}
-
-  std::string name() const override { return inner_->name(); }
-  Result<Domain> find_domain(const std::string& d) override { return inner_->find_domain(d); }
-  Result<std::vector<Domain>> list_domains() override { return inner_->list_domains(); }
-  Result<Account> find_account_by_address(const std::string& a) override {
-    return inner_->find_account_by_address(a);
-  }
-  Result<Account> find_account_by_login(const std::string& l) override {
-    return inner_->find_account_by_login(l);
-  }
-  Result<Account> find_account_by_id(const std::string& id) override {
-    return inner_->find_account_by_id(id);
-  }
-  Result<Alias> find_alias(const std::string& a) override { return inner_->find_alias(a); }
-  Result<Group> find_group(const std::string& a) override { return inner_->find_group(a); }
-  Result<std::string> scram_secret(const Account& a) override { return inner_->scram_secret(a); }
+      : ForwardingDirectory(std::move(inner)), cache_(std::move(cache)) {}
 
   PasswordCheck check_password(const Account& account, const std::string& password) override {
-    PasswordCheck live = inner_->check_password(account, password);
-    int64_t now = now_unix();
+    PasswordCheck live = inner().check_password(account, password);
+    int64_t now = cache_->clock().unix_seconds();
     if (live == PasswordCheck::ok) {
       if (auto st = cache_->remember(account.id, password, now); !st)
         MR_LOG_WARN("event=credential_cache_write_failed account={} error={}", account.id,
@@ -87,18 +65,19 @@ class CachingDirectory final : public Directory {
   }
 
  private:
-  std::shared_ptr<Directory> inner_;
   std::shared_ptr<CredentialCache> cache_;
 };
 
 }  // namespace
 
-CredentialCache::CredentialCache(CredentialCacheOptions o) : options_(std::move(o)) {}
+CredentialCache::CredentialCache(CredentialCacheOptions o, const core::Clock& clock)
+    : options_(std::move(o)), clock_(clock) {}
 CredentialCache::~CredentialCache() = default;
 
-Result<std::shared_ptr<CredentialCache>> CredentialCache::open(const CredentialCacheOptions& o) {
+Result<std::shared_ptr<CredentialCache>> CredentialCache::open(const CredentialCacheOptions& o,
+                                                               const core::Clock& clock) {
   if (auto st = create_private(o.path); !st) return st;
-  std::shared_ptr<CredentialCache> cache(new CredentialCache(o));
+  std::shared_ptr<CredentialCache> cache(new CredentialCache(o, clock));
   cache->db_ = std::make_unique<sqlite::Db>();
   if (auto st = cache->db_->open(o.path, 5000, true); !st) return st;
   if (auto st = cache->db_->exec(
@@ -107,7 +86,7 @@ Result<std::shared_ptr<CredentialCache>> CredentialCache::open(const CredentialC
       !st)
     return st;
   for (const char* suffix : {"-wal", "-shm"}) ::chmod((o.path + suffix).c_str(), 0600);
-  auto purged = cache->purge(now_unix());
+  auto purged = cache->purge(clock.unix_seconds());
   if (!purged) return purged.status();
   return cache;
 }
