@@ -202,14 +202,15 @@ core::Result<SyncReport> DirectorySync::run(bool dry_run) {
   return out;
 }
 
-core::Result<RetentionReport> DirectorySync::retention(bool dry_run, int64_t now) {
+core::Result<RetentionReport> DirectorySync::retention(bool dry_run) {
   Setup& s = *setup_;
+  const int64_t now = s.clock.unix_seconds();
   auto dir_section = s.doc->root().child("directory");
   auto options = auth::sync::parse_retention_options(dir_section);
   auto store_section = s.doc->root().child("store");
   auto so = store::parse_store_options(store_section, s.data_dir);
   if (!s.errors.empty()) return core::invalid_argument(join_errors(s.errors));
-  auto due = auth::sync::due_for_retention(*s.replica, options, now);
+  auto due = auth::sync::due_for_retention(*s.replica, options, s.clock);
   if (!due) return due.status();
 
   RetentionReport report;
@@ -224,7 +225,7 @@ core::Result<RetentionReport> DirectorySync::retention(bool dry_run, int64_t now
       entry.result = "would " + options.action;
     } else if (auto r = apply_retention(*mail, so, s.data_dir, options.action, item, now)) {
       entry.result = *r;
-      auth::sync::logged(auth::sync::mark_retention_done(*s.replica, item.account_id, *r, now),
+      auth::sync::logged(auth::sync::mark_retention_done(*s.replica, item.account_id, *r, s.clock),
                          "retention_mark_failed");
       MR_LOG_INFO("event=retention_applied account={} address={} inactive_since={} result={}",
                   item.account_id, item.address, item.inactive_since, core::quote(*r));

@@ -64,7 +64,7 @@ struct RetentionReport {
 class DirectorySync {
  public:
   // Reads the configuration file and opens the replica. `clock` (which must outlive the
-  // DirectorySync) dates what a sync records.
+  // DirectorySync) dates what a sync records and decides what retention finds due.
   static core::Result<std::unique_ptr<DirectorySync>> open(
       const std::string& config_path, const core::Clock& clock = core::real_clock());
   ~DirectorySync();
@@ -79,11 +79,11 @@ class DirectorySync {
   core::Result<SyncReport> run(bool dry_run);
 
   // Archives ([directory] retention_action = "archive": an mboxrd file of every folder in
-  // <data_dir>/archive/, mode 0600) or deletes the mailboxes whose retention is over at
-  // `now` (Unix seconds), once each; logs every action (event=retention_applied). A failure
+  // <data_dir>/archive/, mode 0600) or deletes the mailboxes whose retention is over by the
+  // clock given to open(), once each; logs every action (event=retention_applied). A failure
   // for one account is reported in its entry and counted; the others go ahead. dry_run:
   // lists them, changes nothing.
-  core::Result<RetentionReport> retention(bool dry_run, int64_t now);
+  core::Result<RetentionReport> retention(bool dry_run);
 
   struct Setup;  // directory_sync.cpp
 
