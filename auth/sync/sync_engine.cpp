@@ -185,7 +185,7 @@ Result<SyncStats> SyncEngine::Impl::poll(bool* was_full) {
 }
 
 void SyncEngine::Impl::run_poll() {
-  for (;;) {
+  while (!is_stopping()) {
     bool was_full = false;
     auto r = poll(&was_full);
     const char* pass = was_full ? "full" : "poll";
