@@ -46,7 +46,9 @@ class Clock {
 const Clock& real_clock();
 
 // A clock that moves only when told to (tests). Both readings advance together; the steady
-// reading starts at its epoch (steady_seconds() == 0).
+// reading starts at its epoch (steady_seconds() == 0). A wait's deadline is taken when the
+// wait starts: a test that advances before another thread waits moves that deadline too, so
+// it waits for the waiter first or advances in small steps until the effect shows.
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t unix_seconds = 1'700'000'000);

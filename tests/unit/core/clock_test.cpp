@@ -28,11 +28,19 @@ TEST(ManualClock, WaitEndsWhenTheClockPassesTheDeadline) {
   ManualClock clock;
   std::mutex mu;
   std::condition_variable cv;
+  bool waiting = false;
   std::atomic<bool> woke{false};
   std::thread waiter([&] {
     std::unique_lock lock(mu);
+    waiting = true;
+    cv.notify_all();
     woke = !clock.wait_for(lock, cv, 10s, [] { return false; });
   });
+  {
+    // mu is free again only once the waiter waits (its deadline taken: now + 10 s).
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return waiting; });
+  }
   clock.advance(9s);
   std::this_thread::sleep_for(20ms);  // (only to give the waiter a chance to be wrong)
   EXPECT_FALSE(woke);
