@@ -39,6 +39,27 @@ bool is_group_or_alias(const LdapEntry& e) {
          e.is_a("group") || e.is_a("mailroomAlias");
 }
 
+// Whether the refresh ends with a refreshPresent syncInfo, i.e. after a present phase, where
+// whatever the server did not mention is gone (RFC 4533 3.4). libldap reports the end of the
+// refresh as LDAP_SYNC_CAPI_DONE either way; a provider answering a cookie that is up to date
+// sends refreshDelete with refreshDone and no entries, and taking that for a present phase
+// disabled every account. Anything that cannot be read as refreshPresent counts as not.
+bool ends_present_phase(LDAP* ld, LDAPMessage* msg) {
+  char* oid = nullptr;
+  berval* data = nullptr;
+  bool present = false;
+  if (ldap_parse_intermediate(ld, msg, &oid, &data, nullptr, 0) == LDAP_SUCCESS && data) {
+    if (BerElement* ber = ber_init(data)) {
+      ber_len_t len = 0;
+      present = ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_REFRESH_PRESENT;
+      ber_free(ber, 1);
+    }
+  }
+  if (data) ber_bvfree(data);
+  if (oid) ldap_memfree(oid);
+  return present;
+}
+
 Marks cookie_of(const ldap_sync_t& ls) {
   if (!ls.ls_cookie.bv_val) return {};
   return {{kCookieKey, std::string(ls.ls_cookie.bv_val, ls.ls_cookie.bv_len)}};
@@ -219,7 +240,7 @@ int LdapSource::on_entry(ldap_sync_t* ls, LDAPMessage* msg, struct berval* uuid,
   return LDAP_SUCCESS;
 }
 
-int LdapSource::on_intermediate(ldap_sync_t* ls, LDAPMessage*, BerVarray uuids,
+int LdapSource::on_intermediate(ldap_sync_t* ls, LDAPMessage* msg, BerVarray uuids,
                                 ldap_sync_refresh_t phase) {
   auto& c = *static_cast<Context*>(ls->ls_private);
   switch (phase) {
@@ -234,6 +255,7 @@ int LdapSource::on_intermediate(ldap_sync_t* ls, LDAPMessage*, BerVarray uuids,
       c.session.deletes_reported();
       break;
     case LDAP_SYNC_CAPI_DONE:
+      if (!ends_present_phase(ls->ls_ld, msg)) c.session.deletes_reported();
       c.session.refresh_done(cookie_of(*ls));
       break;
     default:
