@@ -1,44 +1,22 @@
 #include "auth/credential_cache.h"
 
-#include <chrono>
 #include <filesystem>
 
+#include "auth/forwarding_directory.h"
 #include "src/core/log.h"
 #include "src/db/sqlite.h"
 
 namespace mailroom::auth {
 namespace {
 
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-class CachingDirectory final : public Directory {
+class CachingDirectory final : public ForwardingDirectory {
  public:
   CachingDirectory(std::shared_ptr<Directory> inner, std::shared_ptr<CredentialCache> cache)
-      : inner_(std::move(inner)), cache_(std::move(cache)) {}
-
-  std::string name() const override { return inner_->name(); }
-  Result<Domain> find_domain(const std::string& d) override { return inner_->find_domain(d); }
-  Result<std::vector<Domain>> list_domains() override { return inner_->list_domains(); }
-  Result<Account> find_account_by_address(const std::string& a) override {
-    return inner_->find_account_by_address(a);
-  }
-  Result<Account> find_account_by_login(const std::string& l) override {
-    return inner_->find_account_by_login(l);
-  }
-  Result<Account> find_account_by_id(const std::string& id) override {
-    return inner_->find_account_by_id(id);
-  }
-  Result<Alias> find_alias(const std::string& a) override { return inner_->find_alias(a); }
-  Result<Group> find_group(const std::string& a) override { return inner_->find_group(a); }
-  Result<std::string> scram_secret(const Account& a) override { return inner_->scram_secret(a); }
+      : ForwardingDirectory(std::move(inner)), cache_(std::move(cache)) {}
 
   PasswordCheck check_password(const Account& account, const std::string& password) override {
-    PasswordCheck live = inner_->check_password(account, password);
-    int64_t now = now_unix();
+    PasswordCheck live = inner().check_password(account, password);
+    int64_t now = cache_->clock().unix_seconds();
     if (live == PasswordCheck::ok) {
       if (auto st = cache_->remember(account.id, password, now); !st)
         MR_LOG_WARN("event=credential_cache_write_failed account={} error={}", account.id,
@@ -63,16 +41,17 @@ class CachingDirectory final : public Directory {
   }
 
  private:
-  std::shared_ptr<Directory> inner_;
   std::shared_ptr<CredentialCache> cache_;
 };
 
 }  // namespace
 
-CredentialCache::CredentialCache(CredentialCacheOptions o) : options_(std::move(o)) {}
+CredentialCache::CredentialCache(CredentialCacheOptions o, const core::Clock& clock)
+    : options_(std::move(o)), clock_(clock) {}
 CredentialCache::~CredentialCache() = default;
 
-Result<std::shared_ptr<CredentialCache>> CredentialCache::open(const CredentialCacheOptions& o) {
+Result<std::shared_ptr<CredentialCache>> CredentialCache::open(const CredentialCacheOptions& o,
+                                                               const core::Clock& clock) {
   std::error_code ec;
   auto parent = std::filesystem::path(o.path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -81,14 +60,14 @@ Result<std::shared_ptr<CredentialCache>> CredentialCache::open(const CredentialC
   so.private_file = true;  // password hashes: 0600, also when an older file was wider
   auto opened = db::Sqlite::open(so);
   if (!opened) return opened.status();
-  std::shared_ptr<CredentialCache> cache(new CredentialCache(o));
+  std::shared_ptr<CredentialCache> cache(new CredentialCache(o, clock));
   cache->db_ = std::move(opened).value();
   if (auto st = cache->db_->exec(
           "CREATE TABLE IF NOT EXISTS credential_cache ("
           " account_id TEXT PRIMARY KEY, hash TEXT NOT NULL, verified_at INTEGER NOT NULL)");
       !st)
     return st;
-  auto purged = cache->purge(now_unix());
+  auto purged = cache->purge(clock.unix_seconds());
   if (!purged) return purged.status();
   return cache;
 }

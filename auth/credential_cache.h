@@ -26,6 +26,7 @@
 
 #include "auth/directory.h"
 #include "auth/password/password_hash.h"
+#include "src/core/clock.h"
 
 namespace mailroom::db {
 class Sqlite;
@@ -44,8 +45,10 @@ class CredentialCache {
   enum class Answer { ok, mismatch, absent, expired };
 
   // Opens or creates the file (mode 0600, also when it existed with a wider mode) and drops
-  // the entries that expired. io_error when the file cannot be created.
-  static Result<std::shared_ptr<CredentialCache>> open(const CredentialCacheOptions& options);
+  // the entries that expired. io_error when the file cannot be created. `clock` (which must
+  // outlive the cache) dates the entries the decorator below remembers and checks.
+  static Result<std::shared_ptr<CredentialCache>> open(
+      const CredentialCacheOptions& options, const core::Clock& clock = core::real_clock());
   ~CredentialCache();
 
   // After a successful live check: stores a new salted hash unless the entry already
@@ -59,16 +62,18 @@ class CredentialCache {
   Result<int64_t> purge(int64_t now);
 
   int64_t ttl_seconds() const { return options_.ttl_seconds; }
+  const core::Clock& clock() const { return clock_; }
 
  private:
-  explicit CredentialCache(CredentialCacheOptions o);
+  CredentialCache(CredentialCacheOptions o, const core::Clock& clock);
   CredentialCacheOptions options_;
+  const core::Clock& clock_;
   std::mutex mu_;
   std::unique_ptr<db::Sqlite> db_;
 };
 
-// The decorator (STYLE.md example 7): every call goes to `inner`; check_password falls back
-// to the cache when `inner` answers unavailable, and feeds it when `inner` answers ok.
+// The decorator (a ForwardingDirectory): every call goes to `inner`; check_password falls
+// back to the cache when `inner` answers unavailable, and feeds it when `inner` answers ok.
 std::shared_ptr<Directory> with_credential_cache(std::shared_ptr<Directory> inner,
                                                  std::shared_ptr<CredentialCache> cache);
 

@@ -8,7 +8,8 @@
 // server (URIs, TLS, service bind, bases, filters, mapped attributes) and fails with an error
 // naming the setting and the LDAP result. With lookup = "replica" the returned Directory
 // answers from the local replica (<data_dir>/directory.db) kept in step by the sync engine
-// (auth/sync/ldap_sync.h) and verifies passwords by LDAP bind.
+// (auth/sync/sync_engine.h; this backend's source: auth/sync/ldap_sync.h) and verifies
+// passwords by LDAP bind.
 //
 // Threading: thread-safe; every call blocks (use the worker pool).
 #pragma once

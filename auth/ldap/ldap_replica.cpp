@@ -1,5 +1,6 @@
 #include "auth/ldap/ldap_replica.h"
 
+#include "auth/forwarding_directory.h"
 #include "auth/ldap/ldap_client.h"
 #include "auth/ldap/ldap_directory.h"
 #include "auth/local/local_directory.h"
@@ -11,38 +12,33 @@ namespace mailroom::auth::ldap {
 namespace {
 
 // Reads from the replica; passwords by LDAP bind; owns the background sync.
-class ReplicaDirectory : public Directory {
+class ReplicaDirectory final : public ForwardingDirectory {
  public:
   ReplicaDirectory(std::shared_ptr<LocalDirectory> local, std::shared_ptr<LdapDirectory> live,
-                   std::unique_ptr<sync::LdapSync> sync)
-      : local_(std::move(local)), live_(std::move(live)), sync_(std::move(sync)) {}
+                   std::unique_ptr<sync::SyncEngine> sync)
+      : ForwardingDirectory(local),
+        local_(std::move(local)),
+        live_(std::move(live)),
+        sync_(std::move(sync)) {}
   ~ReplicaDirectory() override { sync_->stop(); }
 
   std::string name() const override { return "ldap"; }
-  Result<Domain> find_domain(const std::string& d) override { return local_->find_domain(d); }
-  Result<std::vector<Domain>> list_domains() override { return local_->list_domains(); }
-  Result<Account> find_account_by_address(const std::string& a) override {
-    return local_->find_account_by_address(a);
-  }
-  Result<Account> find_account_by_login(const std::string& l) override {
-    return local_->find_account_by_login(l);
-  }
-  Result<Account> find_account_by_id(const std::string& id) override {
-    return local_->find_account_by_id(id);
-  }
-  Result<Alias> find_alias(const std::string& a) override { return local_->find_alias(a); }
-  Result<Group> find_group(const std::string& a) override { return local_->find_group(a); }
   PasswordCheck check_password(const Account& account, const std::string& password) override {
     // Accounts of other sources (a local admin) keep their local hash.
     auto rec = local_->get_account_record(account.id);
     if (rec && rec->source != sync::kSourceLdap) return local_->check_password(account, password);
     return live_->check_password(account, password);
   }
+  // No SCRAM: LDAP has no secrets to copy, and the replica's local accounts log in by
+  // password (check_password above).
+  Result<std::string> scram_secret(const Account& account) override {
+    return Directory::scram_secret(account);
+  }
 
  private:
   std::shared_ptr<LocalDirectory> local_;
   std::shared_ptr<LdapDirectory> live_;
-  std::unique_ptr<sync::LdapSync> sync_;
+  std::unique_ptr<sync::SyncEngine> sync_;
 };
 
 }  // namespace
@@ -53,7 +49,7 @@ core::Result<std::shared_ptr<Directory>> open_replica_directory(std::shared_ptr<
   lo.path = data_dir + "/directory.db";
   auto local = LocalDirectory::open(lo);
   if (!local) return local.status();
-  auto s = std::make_unique<sync::LdapSync>(live, *local);
+  auto s = sync::make_ldap_sync(live, *local);
   bool had_data = (*local)->get_sync_state("ldap.last_sync").is_ok();
   s->start();
   if (!had_data) {

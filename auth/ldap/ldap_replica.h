@@ -1,6 +1,7 @@
 // lookup = "replica": the Directory answers from the local replica (<data_dir>/directory.db,
-// auth/local) that the LDAP sync engine (auth/sync/ldap_sync.h) keeps in step, so SMTP and
-// IMAP keep resolving while LDAP is down; passwords are still verified by LDAP bind.
+// auth/local) that the sync engine (auth/sync/sync_engine.h, with auth/sync/ldap_sync.h as
+// its source) keeps in step, so SMTP and IMAP keep resolving while LDAP is down; passwords
+// are still verified by LDAP bind.
 #pragma once
 
 #include <memory>

@@ -133,10 +133,11 @@ class SaslExchange : public Exchange {
 class SaslAuthenticator : public Authenticator,
                           public std::enable_shared_from_this<SaslAuthenticator> {
  public:
-  SaslAuthenticator(std::shared_ptr<Resolver> resolver, AuthOptions options, Throttle::Clock clock)
+  SaslAuthenticator(std::shared_ptr<Resolver> resolver, AuthOptions options,
+                    const core::Clock& clock)
       : resolver_(std::move(resolver)),
         options_(std::move(options)),
-        throttle_(options_.throttle, std::move(clock)) {
+        throttle_(options_.throttle, clock) {
     cyrus_ok_ = init_cyrus(options_.sasl_service) == SASL_OK;
     if (cyrus_ok_) discover_cyrus_mechanisms();
   }
@@ -467,8 +468,8 @@ AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
 
 std::shared_ptr<Authenticator> make_sasl_authenticator(std::shared_ptr<Resolver> resolver,
                                                        const AuthOptions& options,
-                                                       Throttle::Clock clock) {
-  return std::make_shared<SaslAuthenticator>(std::move(resolver), options, std::move(clock));
+                                                       const core::Clock& clock) {
+  return std::make_shared<SaslAuthenticator>(std::move(resolver), options, clock);
 }
 
 std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,

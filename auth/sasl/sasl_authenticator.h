@@ -20,9 +20,9 @@
 
 namespace mailroom::auth {
 
-// clock: seconds, for the throttle (tests pass a fake clock); empty = steady clock.
-std::shared_ptr<Authenticator> make_sasl_authenticator(std::shared_ptr<Resolver> resolver,
-                                                       const AuthOptions& options,
-                                                       Throttle::Clock clock = {});
+// clock: the throttle's (tests pass a core::ManualClock); it must outlive the authenticator.
+std::shared_ptr<Authenticator> make_sasl_authenticator(
+    std::shared_ptr<Resolver> resolver, const AuthOptions& options,
+    const core::Clock& clock = core::real_clock());
 
 }  // namespace mailroom::auth

@@ -1,11 +1,9 @@
 #include "auth/sasl/throttle.h"
 
-#include <chrono>
-
 namespace mailroom::auth {
 
-Throttle::Throttle(ThrottleOptions options, Clock clock)
-    : options_(options), clock_(std::move(clock)) {}
+Throttle::Throttle(ThrottleOptions options, const core::Clock& clock)
+    : options_(options), clock_(clock) {}
 
 const char* Throttle::verdict_reason(Verdict v) {
   switch (v) {
@@ -21,12 +19,7 @@ const char* Throttle::verdict_reason(Verdict v) {
   return "?";
 }
 
-int64_t Throttle::now() const {
-  if (clock_) return clock_();
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t Throttle::now() const { return clock_.steady_seconds(); }
 
 bool Throttle::blocked(Map& map, const std::string& key, int64_t t) {
   auto it = map.find(key);

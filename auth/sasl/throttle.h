@@ -21,24 +21,24 @@
 // dropped. State is in this process only: a single-node shortcut (with several nodes the
 // counters belong in MariaDB, DESIGN.md "Beyond one machine").
 //
-// Threading: thread-safe. The clock is injectable for tests.
+// Threading: thread-safe. Time is the steady reading of the given clock (tests: ManualClock).
 #pragma once
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "auth/auth_options.h"
+#include "src/core/clock.h"
 
 namespace mailroom::auth {
 
 class Throttle {
  public:
-  using Clock = std::function<int64_t()>;  // seconds
-  explicit Throttle(ThrottleOptions options, Clock clock = {});
+  // `clock` must outlive the throttle.
+  explicit Throttle(ThrottleOptions options, const core::Clock& clock = core::real_clock());
 
   enum class Verdict { allowed, ip_locked, account_locked_from_ip, account_locked };
   static const char* verdict_reason(Verdict v);
@@ -70,7 +70,7 @@ class Throttle {
   }
 
   ThrottleOptions options_;
-  Clock clock_;
+  const core::Clock& clock_;
   std::mutex mu_;
   Map ips_;
   Map pairs_;                                       // account + '\n' + ip

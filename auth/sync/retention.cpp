@@ -18,7 +18,9 @@ RetentionOptions parse_retention_options(core::ConfigSection& s) {
 }
 
 Result<std::vector<RetentionItem>> due_for_retention(LocalDirectory& replica,
-                                                     const RetentionOptions& o, int64_t now) {
+                                                     const RetentionOptions& o,
+                                                     const core::Clock& clock) {
+  const int64_t now = clock.unix_seconds();
   std::vector<RetentionItem> out;
   if (o.retention_s <= 0 || o.action == "keep") return out;
   auto inactive = replica.list_sync_state(kInactivePrefix);
@@ -44,8 +46,9 @@ Result<std::vector<RetentionItem>> due_for_retention(LocalDirectory& replica,
 }
 
 Status mark_retention_done(LocalDirectory& replica, const std::string& account_id,
-                           const std::string& what, int64_t now) {
-  return replica.set_sync_state(kDonePrefix + account_id, std::to_string(now) + " " + what);
+                           const std::string& what, const core::Clock& clock) {
+  return replica.set_sync_state(kDonePrefix + account_id,
+                                std::to_string(clock.unix_seconds()) + " " + what);
 }
 
 }  // namespace mailroom::auth::sync

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "auth/local/local_directory.h"
+#include "src/core/clock.h"
 
 namespace mailroom::core {
 class ConfigSection;
@@ -41,12 +42,13 @@ struct RetentionItem {
   int64_t due_at = 0;
 };
 
-// Accounts whose retention is over and that were not handled yet; empty when the action is
-// "keep" or retention is 0.
+// Accounts whose retention is over by `clock`'s now and that were not handled yet; empty when
+// the action is "keep" or retention is 0. (The sync dates inactivity by the same clock.)
 Result<std::vector<RetentionItem>> due_for_retention(LocalDirectory& replica,
-                                                     const RetentionOptions& options, int64_t now);
-// Records that the action ran for `account_id` (it is not listed again).
+                                                     const RetentionOptions& options,
+                                                     const core::Clock& clock);
+// Records that the action ran for `account_id` now (it is not listed again).
 Status mark_retention_done(LocalDirectory& replica, const std::string& account_id,
-                           const std::string& what, int64_t now);
+                           const std::string& what, const core::Clock& clock);
 
 }  // namespace mailroom::auth::sync

@@ -1,29 +1,20 @@
-// Keeps the local directory replica (auth/local) in step with the SQL directory, so mail keeps
-// flowing and users keep logging in while MariaDB is down.
+// SQL (MariaDB) as a source of the directory sync engine (sync_engine.h), which keeps the
+// local replica in step so mail keeps flowing and users keep logging in while MariaDB is
+// down. Accounts are keyed by the immutable `id` column; password hashes and SCRAM secrets
+// are copied (SQL is their authority: an emptied hash upstream empties the replica's).
 //
-// Idempotent diff keyed by the account's immutable id (the `id` column): a rename or a new
-// primary address updates the same local account and so the same mailbox. Only rows whose
-// source is "sql" are touched. Same removal policy as the LDAP sync: accounts that vanish
-// upstream are disabled (on_removed = "disable", the default; the mailbox stays) or deleted
-// ("delete"), and never because a read failed.
-//
-//  - poll_once(): accounts with changed_at >= the stored high-water mark ("sql.changed_at" in
-//    the replica's sync_state), then all aliases and groups (small next to accounts).
-//  - full_sync(): domains, every account, aliases and groups; vanished rows are removed. The
-//    background thread runs one at start and every full_compare_s (deletions are only seen
-//    by a full pass unless rows are marked status = 'deleted' instead of deleted).
-//
-// Threading: start() runs one background thread; full_sync()/poll_once() may run from any
-// thread (LocalDirectory serialises writes).
+//  - a poll pass reads the accounts with changed_at >= the stored high-water mark
+//    ("sql.changed_at" in the replica's sync_state), then all aliases and groups;
+//  - a full pass reads domains, every account, aliases and groups. The background thread
+//    runs one at start and every full_compare_s (deletions are only seen by a full pass,
+//    unless rows are marked status = 'deleted' instead of deleted).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "auth/local/local_directory.h"
-#include "auth/sync/account_policy.h"
+#include "auth/sync/sync_engine.h"
 
 namespace mailroom::auth::sql {
 class SqlListing;
@@ -41,40 +32,14 @@ struct SqlSyncOptions {
   int64_t old_address_grace_s = 0;     // see account_policy.h
 };
 
-struct SqlSyncStats {
-  uint64_t seen = 0;  // accounts read from SQL
-  uint64_t created = 0;
-  uint64_t updated = 0;
-  uint64_t unchanged = 0;
-  uint64_t removed = 0;  // disabled or deleted because they vanished upstream
-  uint64_t groups = 0;   // groups + aliases written
-  uint64_t errors = 0;   // rows that could not be stored (logged)
-};
-
-class SqlSync {
- public:
-  SqlSync(std::shared_ptr<sql::SqlListing> live, std::shared_ptr<Directory> live_directory,
-          std::shared_ptr<LocalDirectory> replica, SqlSyncOptions options);
-  ~SqlSync();  // stops the thread
-
-  Result<SqlSyncStats> full_sync();
-  Result<SqlSyncStats> poll_once();
-  // What full_sync() would change, written nowhere: "create|update|remove <id> <address>",
-  // "create-alias|remove-alias|create-group|remove-group <address>" (mailroomctl --dry-run).
-  Result<SqlSyncStats> dry_run(std::vector<SyncChange>* changes);
-  // "key value" pairs for `mailroomctl directory sync status`: last sync, lag, last error,
-  // high-water mark, counts (read from the replica's sync_state, so any process can ask).
-  std::vector<std::pair<std::string, std::string>> status();
-
-  void start();
-  void stop();
-  // Waits up to timeout_ms for the first pass; false on timeout.
-  bool wait_ready(int timeout_ms);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// The engine (mode "poll") over `live` (listings) and `live_directory` (domains). Nothing is
+// read before a pass or start(); both may be null for status() only. `clock` must outlive
+// the engine.
+std::unique_ptr<SyncEngine> make_sql_sync(std::shared_ptr<sql::SqlListing> live,
+                                          std::shared_ptr<Directory> live_directory,
+                                          std::shared_ptr<LocalDirectory> replica,
+                                          const SqlSyncOptions& options,
+                                          const core::Clock& clock = core::real_clock());
 
 // Opens <data_dir>/directory.db and starts the sync. With lookup = "replica" the returned
 // Directory answers from the replica (passwords included: SQL hashes are copied); with
@@ -83,6 +48,7 @@ class SqlSync {
 Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> live,
                                                     std::shared_ptr<sql::SqlListing> listing,
                                                     const sql::SqlDirectoryOptions& options,
-                                                    const std::string& data_dir);
+                                                    const std::string& data_dir,
+                                                    const core::Clock& clock = core::real_clock());
 
 }  // namespace mailroom::auth::sync

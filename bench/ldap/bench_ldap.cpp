@@ -107,9 +107,9 @@ int main(int argc, char** argv) {
       std::cerr << local.status().to_string() << "\n";
       return 2;
     }
-    auth::sync::LdapSync sync(std::make_shared<auth::LdapDirectory>(client), *local);
+    auto sync = auth::sync::make_ldap_sync(std::make_shared<auth::LdapDirectory>(client), *local);
     auto t0 = Clock::now();
-    auto r = sync.full_sync();
+    auto r = sync->full_sync();
     if (!r) {
       std::cerr << r.status().to_string() << "\n";
       return 2;
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
               << " created=" << r->created << " errors=" << r->errors
               << " peak_rss_mb=" << peak_rss_kb() / 1024 << "\n";
     auto t1 = Clock::now();
-    auto again = sync.full_sync();
+    auto again = sync->full_sync();
     if (again)
       std::cout << "second_full_sync_seconds=" << since(t1) << " unchanged=" << again->unchanged
                 << " peak_rss_mb=" << peak_rss_kb() / 1024 << "\n";

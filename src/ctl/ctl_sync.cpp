@@ -3,7 +3,6 @@
 // the other services, so they work while mailroomd runs.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-#include <chrono>
 
 #include "src/core/log.h"
 #include "src/ctl/ctl.h"
@@ -13,12 +12,6 @@ namespace mailroom::ctl {
 namespace {
 
 namespace json = boost::json;
-
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 core::Result<std::unique_ptr<service::DirectorySync>> open_sync(Context& ctx) {
   // The service logs to stdout: in --json mode only the document may appear there.
@@ -95,7 +88,7 @@ void register_sync(CLI::App& directory, Context& ctx, int* exit_code) {
 int apply_retention(Context& ctx, bool dry_run) {
   auto sync = open_sync(ctx);
   if (!sync) return ctx.fail(sync.status());
-  auto r = (*sync)->retention(dry_run, now_unix());
+  auto r = (*sync)->retention(dry_run);
   if (!r) return ctx.fail(r.status());
   std::string human = std::string(dry_run ? "dry run: " : "") + "action=" + r->action +
                       " retention_seconds=" + std::to_string(r->retention_s) +

@@ -28,6 +28,8 @@ namespace mailroom::service {
 
 // The configuration file, its data dir and the replica.
 struct DirectorySync::Setup {
+  explicit Setup(const core::Clock& c) : clock(c) {}
+  const core::Clock& clock;
   core::ConfigErrors errors;
   std::unique_ptr<core::ConfigDocument> doc;
   std::string config_path;
@@ -45,8 +47,8 @@ std::string join_errors(const core::ConfigErrors& errors) {
 }
 
 #ifdef MAILROOM_HAVE_LDAP_BACKEND
-core::Result<std::unique_ptr<auth::sync::LdapSync>> open_ldap_sync(DirectorySync::Setup& s,
-                                                                   bool check) {
+core::Result<std::unique_ptr<auth::sync::SyncEngine>> open_ldap_sync(DirectorySync::Setup& s,
+                                                                     bool check) {
   auto section = s.doc->root().child("directory").child("ldap");
   if (!section.present())
     return core::invalid_argument("no [directory.ldap] section in the configuration");
@@ -61,15 +63,15 @@ core::Result<std::unique_ptr<auth::sync::LdapSync>> open_ldap_sync(DirectorySync
       return core::unavailable("LDAP check failed: " + all);
     }
   }
-  return std::make_unique<auth::sync::LdapSync>(std::make_shared<auth::LdapDirectory>(client),
-                                                s.replica);
+  return auth::sync::make_ldap_sync(std::make_shared<auth::LdapDirectory>(client), s.replica,
+                                    s.clock);
 }
 #endif
 
 #ifdef MAILROOM_HAVE_SQL_BACKEND
 // `connect` false: status only, read from the replica (no MariaDB connection).
-core::Result<std::unique_ptr<auth::sync::SqlSync>> open_sql_sync(DirectorySync::Setup& s,
-                                                                 bool connect) {
+core::Result<std::unique_ptr<auth::sync::SyncEngine>> open_sql_sync(DirectorySync::Setup& s,
+                                                                    bool connect) {
   auto section = s.doc->root().child("directory").child("sql");
   if (!section.present())
     return core::invalid_argument("no [directory.sql] section in the configuration");
@@ -89,7 +91,7 @@ core::Result<std::unique_ptr<auth::sync::SqlSync>> open_sql_sync(DirectorySync::
     if (!d) return d.status();
     live = *d;
   }
-  return std::make_unique<auth::sync::SqlSync>(listing, live, s.replica, so);
+  return auth::sync::make_sql_sync(listing, live, s.replica, so, s.clock);
 }
 #endif
 
@@ -99,9 +101,20 @@ core::Status not_a_synced_backend(const std::string& backend) {
                                 "built in");
 }
 
-// The counters both backends' stats share.
-template <class Stats>
-std::vector<std::pair<std::string, uint64_t>> counts_of(const Stats& r) {
+// The sync engine of the configured backend; `connect` false: for status() only, which reads
+// the replica (no upstream connection).
+core::Result<std::unique_ptr<auth::sync::SyncEngine>> open_engine(DirectorySync::Setup& s,
+                                                                  bool connect) {
+#ifdef MAILROOM_HAVE_LDAP_BACKEND
+  if (s.backend == "ldap") return open_ldap_sync(s, connect);
+#endif
+#ifdef MAILROOM_HAVE_SQL_BACKEND
+  if (s.backend == "sql") return open_sql_sync(s, connect);
+#endif
+  return not_a_synced_backend(s.backend);
+}
+
+std::vector<std::pair<std::string, uint64_t>> counts_of(const auth::sync::SyncStats& r) {
   return {{"seen", r.seen},           {"created", r.created}, {"updated", r.updated},
           {"unchanged", r.unchanged}, {"removed", r.removed}, {"groups", r.groups},
           {"errors", r.errors}};
@@ -151,8 +164,9 @@ DirectorySync::~DirectorySync() = default;
 
 const std::string& DirectorySync::backend() const { return setup_->backend; }
 
-core::Result<std::unique_ptr<DirectorySync>> DirectorySync::open(const std::string& config_path) {
-  auto s = std::make_unique<Setup>();
+core::Result<std::unique_ptr<DirectorySync>> DirectorySync::open(const std::string& config_path,
+                                                                 const core::Clock& clock) {
+  auto s = std::make_unique<Setup>(clock);
   s->config_path = config_path;
   s->doc = core::ConfigDocument::load_file(config_path, &s->errors);
   if (!s->doc) return core::invalid_argument(join_errors(s->errors));
@@ -170,21 +184,9 @@ core::Result<std::unique_ptr<DirectorySync>> DirectorySync::open(const std::stri
 
 core::Result<SyncStatus> DirectorySync::status() {
   Setup& s = *setup_;
-#ifdef MAILROOM_HAVE_LDAP_BACKEND
-  if (s.backend == "ldap") {
-    auto sync = open_ldap_sync(s, false);
-    if (!sync) return sync.status();
-    return SyncStatus{s.backend, (*sync)->status()};
-  }
-#endif
-#ifdef MAILROOM_HAVE_SQL_BACKEND
-  if (s.backend == "sql") {
-    auto sync = open_sql_sync(s, false);
-    if (!sync) return sync.status();
-    return SyncStatus{s.backend, (*sync)->status()};
-  }
-#endif
-  return not_a_synced_backend(s.backend);
+  auto sync = open_engine(s, false);
+  if (!sync) return sync.status();
+  return SyncStatus{s.backend, (*sync)->status()};
 }
 
 core::Result<SyncReport> DirectorySync::run(bool dry_run) {
@@ -192,37 +194,23 @@ core::Result<SyncReport> DirectorySync::run(bool dry_run) {
   SyncReport out;
   out.backend = s.backend;
   out.dry_run = dry_run;
-#ifdef MAILROOM_HAVE_LDAP_BACKEND
-  if (s.backend == "ldap") {
-    auto sync = open_ldap_sync(s, true);
-    if (!sync) return sync.status();
-    auto r = (*sync)->full_sync(dry_run, &out.changes);
-    if (!r) return r.status();
-    out.counts = counts_of(*r);
-    return out;
-  }
-#endif
-#ifdef MAILROOM_HAVE_SQL_BACKEND
-  if (s.backend == "sql") {
-    auto sync = open_sql_sync(s, true);
-    if (!sync) return sync.status();
-    auto r = dry_run ? (*sync)->dry_run(&out.changes) : (*sync)->full_sync();
-    if (!r) return r.status();
-    out.counts = counts_of(*r);
-    return out;
-  }
-#endif
-  return not_a_synced_backend(s.backend);
+  auto sync = open_engine(s, true);
+  if (!sync) return sync.status();
+  auto r = dry_run ? (*sync)->dry_run(&out.changes) : (*sync)->full_sync(&out.changes);
+  if (!r) return r.status();
+  out.counts = counts_of(*r);
+  return out;
 }
 
-core::Result<RetentionReport> DirectorySync::retention(bool dry_run, int64_t now) {
+core::Result<RetentionReport> DirectorySync::retention(bool dry_run) {
   Setup& s = *setup_;
+  const int64_t now = s.clock.unix_seconds();
   auto dir_section = s.doc->root().child("directory");
   auto options = auth::sync::parse_retention_options(dir_section);
   auto store_section = s.doc->root().child("store");
   auto so = store::parse_store_options(store_section, s.data_dir);
   if (!s.errors.empty()) return core::invalid_argument(join_errors(s.errors));
-  auto due = auth::sync::due_for_retention(*s.replica, options, now);
+  auto due = auth::sync::due_for_retention(*s.replica, options, s.clock);
   if (!due) return due.status();
 
   RetentionReport report;
@@ -237,7 +225,7 @@ core::Result<RetentionReport> DirectorySync::retention(bool dry_run, int64_t now
       entry.result = "would " + options.action;
     } else if (auto r = apply_retention(*mail, so, s.data_dir, options.action, item, now)) {
       entry.result = *r;
-      auth::sync::logged(auth::sync::mark_retention_done(*s.replica, item.account_id, *r, now),
+      auth::sync::logged(auth::sync::mark_retention_done(*s.replica, item.account_id, *r, s.clock),
                          "retention_mark_failed");
       MR_LOG_INFO("event=retention_applied account={} address={} inactive_since={} result={}",
                   item.account_id, item.address, item.inactive_since, core::quote(*r));

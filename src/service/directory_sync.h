@@ -4,7 +4,8 @@
 // DirectorySync reads the configuration file itself and opens the replica
 // (<data_dir>/directory.db) and, to synchronize, the upstream directory. It needs nothing
 // else of the server and works while mailroomd runs: the replica is SQLite in WAL mode and a
-// sync is an idempotent diff (auth/sync/ldap_sync.h, auth/sync/sql_sync.h).
+// sync is an idempotent diff (auth/sync/sync_engine.h, with auth/sync/ldap_sync.h and
+// auth/sync/sql_sync.h as sources).
 //
 // Errors: invalid_argument for a configuration that cannot be read or lacks what the
 // operation needs (no [server] data_dir, no [directory.ldap] / [directory.sql] section, a
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "auth/sync/account_policy.h"
+#include "src/core/clock.h"
 #include "src/core/status.h"
 
 namespace mailroom::service {
@@ -61,8 +63,10 @@ struct RetentionReport {
 
 class DirectorySync {
  public:
-  // Reads the configuration file and opens the replica.
-  static core::Result<std::unique_ptr<DirectorySync>> open(const std::string& config_path);
+  // Reads the configuration file and opens the replica. `clock` (which must outlive the
+  // DirectorySync) dates what a sync records and decides what retention finds due.
+  static core::Result<std::unique_ptr<DirectorySync>> open(
+      const std::string& config_path, const core::Clock& clock = core::real_clock());
   ~DirectorySync();
   DirectorySync(const DirectorySync&) = delete;
   DirectorySync& operator=(const DirectorySync&) = delete;
@@ -75,11 +79,11 @@ class DirectorySync {
   core::Result<SyncReport> run(bool dry_run);
 
   // Archives ([directory] retention_action = "archive": an mboxrd file of every folder in
-  // <data_dir>/archive/, mode 0600) or deletes the mailboxes whose retention is over at
-  // `now` (Unix seconds), once each; logs every action (event=retention_applied). A failure
+  // <data_dir>/archive/, mode 0600) or deletes the mailboxes whose retention is over by the
+  // clock given to open(), once each; logs every action (event=retention_applied). A failure
   // for one account is reported in its entry and counted; the others go ahead. dry_run:
   // lists them, changes nothing.
-  core::Result<RetentionReport> retention(bool dry_run, int64_t now);
+  core::Result<RetentionReport> retention(bool dry_run);
 
   struct Setup;  // directory_sync.cpp
 

@@ -130,6 +130,35 @@ class LdapSyncTest(unittest.TestCase):
         counts = q.ask("state ldap.last_counts")
         self.assertIn("created=0", counts)
 
+    def test_resume_removes_only_what_was_deleted(self):
+        """A restart resumes from the cookie. An up-to-date cookie is answered with
+        refreshDelete and no entries: nobody may be taken for deleted (every account was once
+        disabled here). An entry deleted while nobody listened is disabled."""
+        p = self.open_probe()
+        data_dir = p.dir
+        first_counts = p.ask("state ldap.last_counts")
+        wang = fields(p.ask("login wang"))
+        p.proc.stdin.write("quit\n")  # (close() would remove the data directory)
+        p.proc.stdin.flush()
+        p.proc.wait(timeout=30)
+
+        q = Probe(replica_config(self.slapd.uri), data_dir=data_dir)
+        self.addCleanup(q.close)
+        self.assertIsNone(q.error, q.error)
+        counts = wait_for(q, "state ldap.last_counts", lambda a: a != first_counts)
+        self.assertIn("removed=0", counts)
+        self.assertEqual(fields(q.ask("login bob"))["status"], "active")
+        self.assertEqual(fields(q.ask("login wang"))["status"], "active")
+        q.close()
+
+        self.slapd.modify("dn:: " + seed.b64("cn=王小明,ou=people," + SUFFIX) + "\nchangetype: delete\n")
+        r = Probe(replica_config(self.slapd.uri), data_dir=data_dir)
+        self.addCleanup(r.close)
+        self.assertIsNone(r.error, r.error)
+        ans = wait_for(r, "id " + wang["id"], lambda a: fields(a).get("status") == "disabled")
+        self.assertEqual(fields(ans)["status"], "disabled")
+        self.assertEqual(fields(r.ask("login bob"))["status"], "active")
+
 
 class AdPollSyncTest(unittest.TestCase):
     """Active Directory polling (uSNChanged high-water mark + full compare), against slapd

@@ -38,7 +38,7 @@ class AuthenticatorTest : public ::testing::Test {
     o.throttle.failure_window_seconds = 60;
     o.throttle.lockout_seconds = 300;
     o.installation_key = "installation key of this test";
-    auth_ = make_sasl_authenticator(resolver, o, [this] { return now_; });
+    auth_ = make_sasl_authenticator(resolver, o, clock_);
     tls_.session_id = "s1";
     tls_.protocol = "imap";
     tls_.remote_ip = "192.0.2.1";
@@ -55,11 +55,11 @@ class AuthenticatorTest : public ::testing::Test {
     return ex->step(plain("", user, pw));
   }
 
+  core::ManualClock clock_{1000};  // declared before auth_, which keeps a reference
   std::shared_ptr<FakeDirectory> fake_;
   std::shared_ptr<FaultyDirectory> faulty_;
   std::shared_ptr<Authenticator> auth_;
   ClientInfo tls_;
-  int64_t now_ = 1000;
   std::shared_ptr<std::ostringstream> log_;
   std::shared_ptr<spdlog::logger> old_logger_;
 };
@@ -210,7 +210,7 @@ TEST_F(AuthenticatorTest, ThrottlePerAccountAndSource) {
   other.remote_ip = "198.51.100.7";
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", other).outcome, AuthOutcome::success);
   EXPECT_EQ(plain_login("bob@example.com", "builder", tls_).outcome, AuthOutcome::success);
-  now_ += 301;
+  clock_.advance(std::chrono::seconds(301));
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::success);
   EXPECT_NE(log_->str().find("result=throttled"), std::string::npos);
 }
@@ -238,7 +238,7 @@ TEST_F(AuthenticatorTest, ThrottlePerIp) {
 TEST_F(AuthenticatorTest, FailuresOutsideTheWindowAreForgotten) {
   EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
   EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
-  now_ += 61;
+  clock_.advance(std::chrono::seconds(61));
   EXPECT_EQ(plain_login("alice@example.com", "bad", tls_).outcome, AuthOutcome::failed);
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::success);
 }

@@ -121,9 +121,10 @@ TEST(CredentialCache, PrivateFileWithSaltedHashesThatSurvivesReopen) {
   { std::ofstream(o.path).flush(); }
   ::chmod(o.path.c_str(), 0644);
   const std::string password = "Corporate-Passw0rd-xyzzy";
-  int64_t now = time(nullptr);
+  core::ManualClock clock;  // open() purges what expired by the clock's now
+  int64_t now = clock.unix_seconds();
   {
-    auto cache = CredentialCache::open(o);
+    auto cache = CredentialCache::open(o, clock);
     ASSERT_TRUE(cache.is_ok()) << cache.status().to_string();
     ASSERT_TRUE((*cache)->remember("id-1", password, now).is_ok());
     ASSERT_TRUE((*cache)->remember("id-2", password, now).is_ok());
@@ -134,9 +135,27 @@ TEST(CredentialCache, PrivateFileWithSaltedHashesThatSurvivesReopen) {
   std::string bytes = slurp(o.path) + slurp(o.path + "-wal");
   EXPECT_EQ(bytes.find(password), std::string::npos);
   EXPECT_NE(bytes.find("{SHA512-CRYPT}"), std::string::npos);
-  auto cache = CredentialCache::open(o);
+  auto cache = CredentialCache::open(o, clock);
   ASSERT_TRUE(cache.is_ok());
   EXPECT_EQ((*cache)->check("id-1", password, now + 1), CredentialCache::Answer::ok);
+}
+
+// The decorator dates entries by the cache's clock: past the ttl an outage is "try later".
+TEST(CredentialCache, DecoratorExpiresByTheClock) {
+  testing::TempDir dir;
+  core::ManualClock clock;
+  auto cache = CredentialCache::open(options(dir, 100), clock);
+  ASSERT_TRUE(cache.is_ok());
+  auto fake = std::make_shared<LiveDirectory>();
+  auto d = with_credential_cache(fake, *cache);
+  Account a;
+  a.id = "id-a";
+  ASSERT_EQ(d->check_password(a, "right"), PasswordCheck::ok);
+  fake->down = true;
+  clock.advance(std::chrono::seconds(99));
+  EXPECT_EQ(d->check_password(a, "right"), PasswordCheck::ok);
+  clock.advance(std::chrono::seconds(1));
+  EXPECT_EQ(d->check_password(a, "right"), PasswordCheck::unavailable);
 }
 
 TEST(CredentialCache, UnwritableLocationIsAnError) {

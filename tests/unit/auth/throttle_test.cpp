@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "src/core/clock.h"
+
 namespace mailroom::auth {
 namespace {
 
 using V = Throttle::Verdict;
+using std::chrono::seconds;
 
 ThrottleOptions small() {
   ThrottleOptions o;
@@ -18,37 +21,37 @@ ThrottleOptions small() {
 }
 
 TEST(Throttle, AccountLockedFromTheFailingIpOnlyAndReleased) {
-  int64_t now = 0;
-  Throttle t(small(), [&] { return now; });
+  core::ManualClock clock;  // steady time 0
+  Throttle t(small(), clock);
   t.record_failure("a", "attacker");
   EXPECT_EQ(t.check("a", "attacker"), V::allowed);
-  now = 5;
+  clock.advance(seconds(5));  // t = 5
   t.record_failure("a", "attacker");
   EXPECT_EQ(t.check("a", "attacker"), V::account_locked_from_ip);
   // The real user from elsewhere is not locked out (issue 13, item 6), nor is another account.
   EXPECT_EQ(t.check("a", "office"), V::allowed);
   EXPECT_EQ(t.check("b", "attacker"), V::allowed);
   EXPECT_FALSE(t.ip_blocked("attacker"));
-  now = 34;
+  clock.advance(seconds(29));  // t = 34
   EXPECT_EQ(t.check("a", "attacker"), V::account_locked_from_ip);
-  now = 35;
+  clock.advance(seconds(1));  // t = 35
   EXPECT_EQ(t.check("a", "attacker"), V::allowed);
 }
 
 TEST(Throttle, FailuresOutsideTheWindowAreForgotten) {
-  int64_t now = 0;
-  Throttle t(small(), [&] { return now; });
+  core::ManualClock clock;
+  Throttle t(small(), clock);
   t.record_failure("a", "ip");
-  now = 11;
+  clock.advance(seconds(11));
   t.record_failure("a", "ip");
   EXPECT_EQ(t.check("a", "ip"), V::allowed);
 }
 
 TEST(Throttle, IpLockCoversEveryAccount) {
-  int64_t now = 0;
+  core::ManualClock clock;
   ThrottleOptions o = small();
   o.max_failures_per_ip = 3;
-  Throttle t(o, [&] { return now; });
+  Throttle t(o, clock);
   t.record_failure("a", "ip");
   t.record_failure("b", "ip");
   t.record_failure("", "ip");  // unknown user: counts for the IP
@@ -58,10 +61,10 @@ TEST(Throttle, IpLockCoversEveryAccount) {
 }
 
 TEST(Throttle, SuccessClearsThePairNotTheIp) {
-  int64_t now = 0;
+  core::ManualClock clock;
   ThrottleOptions o = small();
   o.max_failures_per_ip = 2;
-  Throttle t(o, [&] { return now; });
+  Throttle t(o, clock);
   t.record_failure("a", "ip");
   t.record_success("a", "ip");
   t.record_failure("a", "ip");
@@ -72,10 +75,10 @@ TEST(Throttle, SuccessClearsThePairNotTheIp) {
 // A guessing attack spread over many addresses locks the account from every address except
 // those it logged in from before.
 TEST(Throttle, DistributedAttackSparesKnownSources) {
-  int64_t now = 0;
+  core::ManualClock clock;
   ThrottleOptions o = small();
   o.max_failures_per_account_all_sources = 10;
-  Throttle t(o, [&] { return now; });
+  Throttle t(o, clock);
   t.record_success("a", "home");
   for (int i = 0; i < 10; ++i) t.record_failure("a", "bot" + std::to_string(i));
   EXPECT_EQ(t.check("a", "bot99"), V::account_locked);
@@ -83,7 +86,7 @@ TEST(Throttle, DistributedAttackSparesKnownSources) {
   EXPECT_EQ(t.check("a", "home"), V::allowed);
   EXPECT_EQ(t.check("b", "cafe"), V::allowed);
   // A known source is forgotten after known_source_ttl.
-  now = o.known_source_ttl_seconds + 1;
+  clock.advance(seconds(o.known_source_ttl_seconds + 1));
   for (int i = 0; i < 10; ++i) t.record_failure("a", "bot" + std::to_string(i));
   EXPECT_EQ(t.check("a", "home"), V::account_locked);
 }
@@ -92,17 +95,18 @@ TEST(Throttle, EmptyKeysAreIgnored) {
   ThrottleOptions o;
   o.max_failures_per_account = 1;
   o.max_failures_per_ip = 1;
-  Throttle t(o, [] { return int64_t{0}; });
+  core::ManualClock clock;
+  Throttle t(o, clock);
   t.record_failure("", "");
   EXPECT_EQ(t.check("", ""), V::allowed);
   EXPECT_FALSE(t.ip_blocked(""));
 }
 
 TEST(Throttle, MemoryIsBounded) {
-  int64_t now = 0;
+  core::ManualClock clock;
   ThrottleOptions o;
   o.failure_window_seconds = 1000000;
-  Throttle t(o, [&] { return now; });
+  Throttle t(o, clock);
   for (size_t i = 0; i < Throttle::kMaxKeys + 5000; ++i) {  // ~1 s
     t.record_failure("user" + std::to_string(i), "");
   }

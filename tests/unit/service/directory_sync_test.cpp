@@ -59,6 +59,13 @@ class DirectorySyncTest : public ::testing::Test {
     return stored->id;
   }
 
+  // Retention counts by the DirectorySync's clock; each test sets it to the time it asks at.
+  DirectorySync* at(std::unique_ptr<DirectorySync>& sync, int64_t unix_seconds) {
+    clock_.set_unix_seconds(unix_seconds);
+    return sync.get();
+  }
+
+  core::ManualClock clock_;
   mailroom::testing::TempDir tmp_;
   std::string data_;
 };
@@ -103,9 +110,9 @@ TEST_F(DirectorySyncTest, MissingUpstreamSectionIsNamed) {
 
 TEST_F(DirectorySyncTest, RetentionKeepDoesNothing) {
   inactive_account("gone@example.com", 1000, true);
-  auto sync = DirectorySync::open(config("[directory]\nretention = \"1s\"\n"));
+  auto sync = DirectorySync::open(config("[directory]\nretention = \"1s\"\n"), clock_);
   ASSERT_TRUE(sync);
-  auto r = (*sync)->retention(false, 5000);
+  auto r = at(*sync, 5000)->retention(false);
   ASSERT_TRUE(r) << r.status().to_string();
   EXPECT_EQ(r->action, "keep");
   EXPECT_TRUE(r->accounts.empty());
@@ -114,12 +121,12 @@ TEST_F(DirectorySyncTest, RetentionKeepDoesNothing) {
 TEST_F(DirectorySyncTest, RetentionArchivesOnceAfterADryRun) {
   std::string id = inactive_account("gone@example.com", 1000, true);
   auto sync = DirectorySync::open(
-      config("[directory]\nretention = \"100s\"\nretention_action = \"archive\"\n"));
+      config("[directory]\nretention = \"100s\"\nretention_action = \"archive\"\n"), clock_);
   ASSERT_TRUE(sync);
   // Not due yet.
-  EXPECT_TRUE((*sync)->retention(false, 1050)->accounts.empty());
+  EXPECT_TRUE(at(*sync, 1050)->retention(false)->accounts.empty());
 
-  auto dry = (*sync)->retention(true, 2000);
+  auto dry = at(*sync, 2000)->retention(true);
   ASSERT_TRUE(dry);
   ASSERT_EQ(dry->accounts.size(), 1u);
   EXPECT_EQ(dry->accounts[0].result, "would archive");
@@ -127,7 +134,7 @@ TEST_F(DirectorySyncTest, RetentionArchivesOnceAfterADryRun) {
   EXPECT_EQ(dry->accounts[0].due_at, 1100);
   EXPECT_TRUE(fs::exists(data_ + "/mail/" + id));
 
-  auto done = (*sync)->retention(false, 2000);
+  auto done = at(*sync, 2000)->retention(false);
   ASSERT_TRUE(done) << done.status().to_string();
   ASSERT_EQ(done->accounts.size(), 1u);
   EXPECT_EQ(done->failures, 0);
@@ -138,15 +145,15 @@ TEST_F(DirectorySyncTest, RetentionArchivesOnceAfterADryRun) {
             fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_FALSE(fs::exists(data_ + "/mail/" + id));
   // Recorded: not due again.
-  EXPECT_TRUE((*sync)->retention(false, 3000)->accounts.empty());
+  EXPECT_TRUE(at(*sync, 3000)->retention(false)->accounts.empty());
 }
 
 TEST_F(DirectorySyncTest, RetentionDeleteWithoutAMailbox) {
   inactive_account("never@example.com", 1000, false);
   auto sync = DirectorySync::open(
-      config("[directory]\nretention = \"1s\"\nretention_action = \"delete\"\n"));
+      config("[directory]\nretention = \"1s\"\nretention_action = \"delete\"\n"), clock_);
   ASSERT_TRUE(sync);
-  auto r = (*sync)->retention(false, 2000);
+  auto r = at(*sync, 2000)->retention(false);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->accounts.size(), 1u);
   EXPECT_EQ(r->accounts[0].result, "delete (no mailbox)");
@@ -154,9 +161,9 @@ TEST_F(DirectorySyncTest, RetentionDeleteWithoutAMailbox) {
 }
 
 TEST_F(DirectorySyncTest, RetentionConfigurationErrors) {
-  auto sync = DirectorySync::open(config("[directory]\nretention_action = \"shred\"\n"));
+  auto sync = DirectorySync::open(config("[directory]\nretention_action = \"shred\"\n"), clock_);
   ASSERT_TRUE(sync);
-  EXPECT_EQ((*sync)->retention(true, 0).code(), core::Code::invalid_argument);
+  EXPECT_EQ(at(*sync, 0)->retention(true).code(), core::Code::invalid_argument);
 }
 
 }  // namespace
