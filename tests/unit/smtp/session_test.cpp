@@ -22,7 +22,6 @@ namespace mailroom::smtp {
 namespace {
 
 using mailroom::testing::FakeDirectory;
-using mailroom::testing::FaultyDirectory;
 using mailroom::testing::ScriptedTransport;
 
 // Records submissions and deliveries; accepts everything at once.
@@ -72,10 +71,9 @@ class SmtpSession : public ::testing::Test {
     dir_->add_account("full@example.com", "x");
     dir_->add_alias("info@example.com", {"alice@example.com"});
     dir_->add_group("board@example.com", {"alice@example.com"}, auth::GroupSendPolicy::members);
-    faulty_ = std::make_shared<FaultyDirectory>(dir_);
     services_.hostname = "mail.example.com";
-    services_.directory = faulty_;
-    services_.resolver = std::make_shared<auth::Resolver>(faulty_, auth::ResolverOptions{});
+    services_.directory = dir_;
+    services_.resolver = std::make_shared<auth::Resolver>(dir_, auth::ResolverOptions{});
     auth::AuthOptions ao;
     ao.installation_key = "test";
     services_.authenticator = auth::make_authenticator(services_.resolver, ao);
@@ -126,7 +124,6 @@ class SmtpSession : public ::testing::Test {
   }
 
   std::shared_ptr<FakeDirectory> dir_;
-  std::shared_ptr<FaultyDirectory> faulty_;
   std::shared_ptr<RecordingQueue> queue_ = std::make_shared<RecordingQueue>();
   net::WorkerPool workers_;
   core::Services services_;
@@ -178,7 +175,7 @@ TEST_F(SmtpSession, RecipientOutcomes) {
 }
 
 TEST_F(SmtpSession, DirectoryOutageIsTemporary) {
-  faulty_->fail_all = true;
+  dir_->fail_all = true;
   std::string out =
       run({"EHLO c\r\nMAIL FROM:<x@remote.example>\r\nRCPT TO:<alice@example.com>\r\n"
            "QUIT\r\n"});
