@@ -1,5 +1,5 @@
 // SpoolQueue: delivery into a store, delivery log records, remote recipients staying queued,
-// deferral, and exactly-once delivery after a crash that lost journal lines.
+// deferral, scanner verdicts, and exactly-once delivery after a crash that lost journal lines.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +13,8 @@
 #include "src/core/services.h"
 #include "src/queue/envelope_codec.h"
 #include "src/queue/spool_queue.h"
+#include "tests/fakes/fake_delivery_log.h"
+#include "tests/fakes/fake_scanner.h"
 #include "tests/fakes/fake_store.h"
 
 namespace fs = std::filesystem;
@@ -62,17 +64,17 @@ class QueueTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     store_ = std::make_shared<OverlapStore>();
-    log_ = make_memory_delivery_log();
+    log_ = std::make_shared<mailroom::testing::FakeDeliveryLog>();
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::shared_ptr<SpoolQueue> make_queue(size_t threads = 2) {
+  std::shared_ptr<SpoolQueue> make_queue(
+      size_t threads = 2, std::vector<std::shared_ptr<filter::Scanner>> scanners = {}) {
     Options o;
     o.spool_dir = dir_.string();
     o.delivery_threads = threads;
     o.retry_seconds = 1;
-    return std::make_shared<SpoolQueue>(o, store_, log_,
-                                        std::vector<std::shared_ptr<filter::Scanner>>{});
+    return std::make_shared<SpoolQueue>(o, store_, log_, std::move(scanners));
   }
 
   static Envelope envelope(std::vector<std::string> accounts) {
@@ -307,6 +309,38 @@ TEST_F(QueueTest, LargeFanOutInPartsOneCopyPerMailboxAndExactlyOnce) {
   EXPECT_EQ(store_->calls(FakeStore::Op::append), kUsers);
   for (int i = 0; i < kUsers; i += 7) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
   q->stop();
+}
+
+// The Scanner hook: per recipient, the first verdict other than accept decides (reject: not
+// stored, logged as rejected; folder: stored there; tempfail: tried again later).
+TEST_F(QueueTest, ScannerVerdictsDecideEachRecipient) {
+  auto scanner = std::make_shared<mailroom::testing::FakeScanner>();
+  scanner->verdicts["bob@example.com"] = {filter::VerdictKind::folder, "Junk", "spam"};
+  scanner->verdicts["carol@example.com"] = {filter::VerdictKind::reject, "", "virus found"};
+  scanner->verdicts["dave@example.com"] = {filter::VerdictKind::tempfail, "", "scanner busy"};
+  auto q = make_queue(2, {scanner});
+  std::string id = q->new_queue_id();
+  auto results = q->deliver_now(id, envelope({"alice", "bob", "carol", "dave"}), message(id));
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results[0].is_ok());
+  EXPECT_TRUE(results[1].is_ok());
+  EXPECT_EQ(results[2].code(), core::Code::permission_denied);
+  EXPECT_EQ(results[3].code(), core::Code::unavailable);
+  EXPECT_EQ(scanner->scanned(),
+            (std::vector<std::string>{"alice@example.com", "bob@example.com", "carol@example.com",
+                                      "dave@example.com"}));
+  EXPECT_EQ(store_->count("alice"), 1u);
+  EXPECT_EQ(store_->count("bob"), 0u);
+  EXPECT_EQ(store_->count("bob", "Junk"), 1u);
+  EXPECT_EQ(store_->count("carol"), 0u);
+  EXPECT_EQ(store_->count("dave"), 0u);
+  DeliveryQuery query;
+  query.recipient = "carol@example.com";
+  auto rejected = log_->query(query);
+  ASSERT_TRUE(rejected.is_ok());
+  ASSERT_EQ(rejected->size(), 1u);
+  EXPECT_EQ((*rejected)[0].result, DeliveryResult::rejected);
+  EXPECT_EQ((*rejected)[0].detail, "virus found");
 }
 
 }  // namespace
