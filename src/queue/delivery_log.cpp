@@ -1,8 +1,5 @@
-// Delivery log registry (explicit backend list, STYLE.md example 1) and the in-memory log.
+// Delivery log registry (explicit backend list, STYLE.md example 1).
 #include "src/queue/delivery_log.h"
-
-#include <algorithm>
-#include <mutex>
 
 #include "src/core/config_section.h"
 #include "src/core/log.h"
@@ -59,55 +56,6 @@ std::shared_ptr<DeliveryLog> open_delivery_log(core::ConfigSection& section,
     return nullptr;
   }
   return std::move(log).value();
-}
-
-namespace {
-
-bool matches(const DeliveryRecord& r, const DeliveryQuery& q) {
-  if (!q.message_id.empty() && r.message_id != q.message_id) return false;
-  if (!q.queue_id.empty() && r.queue_id != q.queue_id) return false;
-  if (!q.envelope_sender.empty() && r.envelope_sender != q.envelope_sender) return false;
-  if (!q.recipient.empty() && r.recipient != q.recipient) return false;
-  if (!q.account_id.empty() && r.account_id != q.account_id) return false;
-  auto domain_of = [](const std::string& a) { return a.substr(a.rfind('@') + 1); };
-  if (!q.recipient_domain.empty() && domain_of(r.recipient) != q.recipient_domain) return false;
-  if (!q.sender_domain.empty() && domain_of(r.envelope_sender) != q.sender_domain) return false;
-  if (!q.subject_prefix.empty() && r.subject.rfind(q.subject_prefix, 0) != 0) return false;
-  if (q.since != 0 && r.time < q.since) return false;
-  if (q.until != 0 && r.time > q.until) return false;
-  return true;
-}
-
-class MemoryDeliveryLog final : public DeliveryLog {
- public:
-  std::string name() const override { return "memory"; }
-  core::Status record(const std::vector<DeliveryRecord>& records) override {
-    std::lock_guard lock(mu_);
-    for (auto r : records) {
-      r.id = ++next_id_;
-      records_.push_back(std::move(r));
-    }
-    return core::Status::ok();
-  }
-  core::Result<std::vector<DeliveryRecord>> query(const DeliveryQuery& q) override {
-    std::lock_guard lock(mu_);
-    std::vector<DeliveryRecord> out;
-    for (auto it = records_.rbegin(); it != records_.rend() && out.size() < q.limit; ++it) {
-      if (matches(*it, q)) out.push_back(*it);
-    }
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  int64_t next_id_ = 0;
-  std::vector<DeliveryRecord> records_;
-};
-
-}  // namespace
-
-std::shared_ptr<DeliveryLog> make_memory_delivery_log() {
-  return std::make_shared<MemoryDeliveryLog>();
 }
 
 }  // namespace mailroom::queue

@@ -94,7 +94,4 @@ core::Result<std::shared_ptr<DeliveryLog>> open_sqlite_delivery_log(const std::s
 // section.finish() itself). Without it, backend = "mariadb" gives "not built in".
 core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(core::ConfigSection& section);
 
-// An in-memory implementation for tests.
-std::shared_ptr<DeliveryLog> make_memory_delivery_log();
-
 }  // namespace mailroom::queue

@@ -1,6 +1,7 @@
 // A small IMAP server for the IMAP integration tests and benchmarks when the whole mailroomd
-// is not wanted: the real FileStore, net::Connection and IMAP session, with a fixed-password
-// Authenticator (alice/wonderland, bob/builder, user<N>/pass). Not a product binary.
+// is not wanted: the real FileStore, net::Connection and IMAP session, with the fake
+// Authenticator of tests/fakes (alice/wonderland, bob/builder, any other user/pass). Not a
+// product binary.
 //
 //   imap_driver <data_dir> <cert.pem> <key.pem>   -> prints {"imap": port, "imaps": port}
 #include <boost/asio/co_spawn.hpp>
@@ -23,7 +24,7 @@
 #include "src/net/worker_pool.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
-#include "tests/fakes/fixed_authenticator.h"
+#include "tests/fakes/fake_authenticator.h"
 
 namespace asio = boost::asio;
 using namespace mailroom;
@@ -84,7 +85,9 @@ int main(int argc, char** argv) {
   services.hostname = "mail.example.com";
   services.data_dir = data;
   services.store = store;
-  services.authenticator = std::make_shared<testing::FixedAuthenticator>();
+  auto authenticator = std::make_shared<testing::FakeAuthenticator>();
+  authenticator->any_user_password = "pass";  // bench/imap logs in as testuser1..N
+  services.authenticator = authenticator;
   services.workers = &workers;
   imap::Options options;
   net::SessionHandler handler = imap::make_session_handler(services, options);

@@ -17,7 +17,6 @@ namespace mailroom::auth {
 namespace {
 
 using testing::FakeDirectory;
-using testing::FaultyDirectory;
 
 std::string plain(const std::string& authz, const std::string& user, const std::string& pw) {
   return authz + std::string(1, '\0') + user + std::string(1, '\0') + pw;
@@ -30,8 +29,7 @@ class AuthenticatorTest : public ::testing::Test {
     fake_->add_domain("example.com");
     fake_->add_account("alice@example.com", "wonderland");
     fake_->add_account("bob@example.com", "builder");
-    faulty_ = std::make_shared<FaultyDirectory>(fake_);
-    auto resolver = std::make_shared<Resolver>(faulty_, ResolverOptions{});
+    auto resolver = std::make_shared<Resolver>(fake_, ResolverOptions{});
     AuthOptions o;
     o.throttle.max_failures_per_account = 3;
     o.throttle.max_failures_per_ip = 5;
@@ -57,7 +55,6 @@ class AuthenticatorTest : public ::testing::Test {
 
   core::ManualClock clock_{1000};  // declared before auth_, which keeps a reference
   std::shared_ptr<FakeDirectory> fake_;
-  std::shared_ptr<FaultyDirectory> faulty_;
   std::shared_ptr<Authenticator> auth_;
   ClientInfo tls_;
   std::shared_ptr<std::ostringstream> log_;
@@ -141,18 +138,18 @@ TEST_F(AuthenticatorTest, DisabledAccount) {
 }
 
 TEST_F(AuthenticatorTest, DirectoryUnavailable) {
-  faulty_->fail_all = true;
+  fake_->fail_all = true;
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::unavailable);
   EXPECT_EQ(auth_->check_plain("alice@example.com", "wonderland", tls_).outcome,
             AuthOutcome::unavailable);
-  faulty_->fail_all = false;
-  faulty_->fail_passwords = true;  // lookup works, password check cannot be made
+  fake_->fail_all = false;
+  fake_->fail_passwords = true;  // lookup works, password check cannot be made
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::unavailable);
   auto ex = auth_->start("LOGIN", tls_);
   ex->step(std::string("alice@example.com"));
   EXPECT_EQ(ex->step(std::string("wonderland")).outcome, AuthOutcome::unavailable);
   // Outages do not count as failures.
-  faulty_->fail_passwords = false;
+  fake_->fail_passwords = false;
   EXPECT_EQ(plain_login("alice@example.com", "wonderland", tls_).outcome, AuthOutcome::success);
 }
 
@@ -176,7 +173,7 @@ TEST_F(AuthenticatorTest, PlaintextNeedsTlsOrLoopback) {
   EXPECT_FALSE(auth_->plaintext_allowed(loop));
   AuthOptions o;
   o.allow_plaintext_on_loopback = true;
-  auto lax = make_sasl_authenticator(std::make_shared<Resolver>(faulty_, ResolverOptions{}), o);
+  auto lax = make_sasl_authenticator(std::make_shared<Resolver>(fake_, ResolverOptions{}), o);
   EXPECT_TRUE(lax->plaintext_allowed(loop));
   EXPECT_FALSE(lax->plaintext_allowed(clear));
   auto ex = lax->start("PLAIN", loop);
@@ -380,7 +377,7 @@ TEST_F(ScramTest, DisabledAndUnavailable) {
   ScramClient c{"alice@example.com", "wonderland"};
   EXPECT_EQ(run(c).outcome, AuthOutcome::disabled);
   fake_->account("id-alice@example.com")->status = AccountStatus::active;
-  faulty_->fail_all = true;
+  fake_->fail_all = true;
   EXPECT_EQ(run(c).outcome, AuthOutcome::unavailable);
 }
 

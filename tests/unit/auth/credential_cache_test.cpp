@@ -8,34 +8,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/fakes/fake_directory.h"
 #include "tests/unit/auth/test_util.h"
 
 namespace mailroom::auth {
 namespace {
-
-// A backend whose password answer the test sets (ok for `good`, else mismatch; or down).
-class LiveDirectory : public Directory {
- public:
-  bool down = false;
-  std::string good = "right";
-  int checks = 0;
-  std::string name() const override { return "fake"; }
-  Result<Domain> find_domain(const std::string&) override { return core::not_found("x"); }
-  Result<Account> find_account_by_address(const std::string&) override {
-    return core::not_found("x");
-  }
-  Result<Account> find_account_by_login(const std::string&) override {
-    return core::not_found("x");
-  }
-  Result<Account> find_account_by_id(const std::string&) override { return core::not_found("x"); }
-  Result<Alias> find_alias(const std::string&) override { return core::not_found("x"); }
-  Result<Group> find_group(const std::string&) override { return core::not_found("x"); }
-  PasswordCheck check_password(const Account&, const std::string& pw) override {
-    ++checks;
-    if (down) return PasswordCheck::unavailable;
-    return pw == good ? PasswordCheck::ok : PasswordCheck::mismatch;
-  }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -55,7 +32,9 @@ TEST(CredentialCache, OutageAnswersFromTheCacheOnly) {
   testing::TempDir dir;
   auto cache = CredentialCache::open(options(dir, 3600));
   ASSERT_TRUE(cache.is_ok()) << cache.status().to_string();
-  auto fake = std::make_shared<LiveDirectory>();
+  auto fake = std::make_shared<testing::FakeDirectory>();
+  fake->add_account("alice@example.com", "right", "id-alice");
+  fake->add_account("bob@example.com", "right", "id-bob");
   auto d = with_credential_cache(fake, *cache);
   Account alice;
   alice.id = "id-alice";
@@ -63,13 +42,13 @@ TEST(CredentialCache, OutageAnswersFromTheCacheOnly) {
   bob.id = "id-bob";
 
   // Nothing cached yet: an outage is "try later", never "wrong password".
-  fake->down = true;
+  fake->fail_passwords = true;
   EXPECT_EQ(d->check_password(alice, "right"), PasswordCheck::unavailable);
-  fake->down = false;
+  fake->fail_passwords = false;
   EXPECT_EQ(d->check_password(alice, "wrong"), PasswordCheck::mismatch);
   EXPECT_EQ(d->check_password(alice, "right"), PasswordCheck::ok);
 
-  fake->down = true;
+  fake->fail_passwords = true;
   EXPECT_EQ(d->check_password(alice, "right"), PasswordCheck::ok);
   EXPECT_EQ(d->check_password(alice, "wrong"), PasswordCheck::mismatch);
   EXPECT_EQ(d->check_password(bob, "right"), PasswordCheck::unavailable);  // keyed by id
@@ -80,14 +59,15 @@ TEST(CredentialCache, PasswordChangeReplacesTheEntry) {
   testing::TempDir dir;
   auto cache = CredentialCache::open(options(dir, 3600));
   ASSERT_TRUE(cache.is_ok());
-  auto fake = std::make_shared<LiveDirectory>();
+  auto fake = std::make_shared<testing::FakeDirectory>();
+  fake->add_account("a@example.com", "right", "id-a");
   auto d = with_credential_cache(fake, *cache);
   Account a;
   a.id = "id-a";
   ASSERT_EQ(d->check_password(a, "right"), PasswordCheck::ok);
-  fake->good = "new-secret";
+  fake->set_password("id-a", "new-secret");
   ASSERT_EQ(d->check_password(a, "new-secret"), PasswordCheck::ok);
-  fake->down = true;
+  fake->fail_passwords = true;
   EXPECT_EQ(d->check_password(a, "new-secret"), PasswordCheck::ok);
   EXPECT_EQ(d->check_password(a, "right"), PasswordCheck::mismatch);
 }
@@ -146,12 +126,13 @@ TEST(CredentialCache, DecoratorExpiresByTheClock) {
   core::ManualClock clock;
   auto cache = CredentialCache::open(options(dir, 100), clock);
   ASSERT_TRUE(cache.is_ok());
-  auto fake = std::make_shared<LiveDirectory>();
+  auto fake = std::make_shared<testing::FakeDirectory>();
+  fake->add_account("a@example.com", "right", "id-a");
   auto d = with_credential_cache(fake, *cache);
   Account a;
   a.id = "id-a";
   ASSERT_EQ(d->check_password(a, "right"), PasswordCheck::ok);
-  fake->down = true;
+  fake->fail_passwords = true;
   clock.advance(std::chrono::seconds(99));
   EXPECT_EQ(d->check_password(a, "right"), PasswordCheck::ok);
   clock.advance(std::chrono::seconds(1));

@@ -10,18 +10,16 @@ namespace mailroom::auth {
 namespace {
 
 using testing::FakeDirectory;
-using testing::FaultyDirectory;
 
 class ResolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fake_ = std::make_shared<FakeDirectory>();
-    faulty_ = std::make_shared<FaultyDirectory>(fake_);
     fake_->add_domain("example.com");
     fake_->add_domain("example.net", "example.com");  // domain alias
     fake_->add_account("alice@example.com", "wonderland");
     fake_->add_account("bob@example.com", "builder");
-    resolver_ = std::make_unique<Resolver>(faulty_, ResolverOptions{});
+    resolver_ = std::make_unique<Resolver>(fake_, ResolverOptions{});
   }
   Resolution resolve(const std::string& to, const std::string& from = "x@remote.org",
                      const std::string& from_id = "", bool verified = false) {
@@ -40,7 +38,6 @@ class ResolverTest : public ::testing::Test {
     return out;
   }
   std::shared_ptr<FakeDirectory> fake_;
-  std::shared_ptr<FaultyDirectory> faulty_;
   std::unique_ptr<Resolver> resolver_;
 };
 
@@ -104,7 +101,7 @@ TEST_F(ResolverTest, Subaddress) {
   EXPECT_EQ(resolve("nobody+tag@example.com").outcome, RecipientOutcome::unknown);
   ResolverOptions off;
   off.subaddress_separator = '\0';
-  Resolver plain(faulty_, off);
+  Resolver plain(fake_, off);
   EXPECT_EQ(plain.resolve_recipient("alice+x@example.com", "", "").outcome,
             RecipientOutcome::unknown);
 }
@@ -132,7 +129,7 @@ TEST_F(ResolverTest, DisabledAndDeletedAccounts) {
 TEST_F(ResolverTest, HoldForDisabledAccounts) {
   ResolverOptions o;
   o.hold_for_disabled = true;
-  resolver_ = std::make_unique<Resolver>(faulty_, o);
+  resolver_ = std::make_unique<Resolver>(fake_, o);
   auto* alice = fake_->account("id-alice@example.com");
   alice->status = AccountStatus::disabled;
   alice->forward_to = {"elsewhere@remote.example"};
@@ -167,7 +164,7 @@ TEST_F(ResolverTest, NestedGroupsWithLoopsAndDuplicates) {
 TEST_F(ResolverTest, GroupDepthLimit) {
   ResolverOptions o;
   o.max_group_depth = 3;
-  Resolver r(faulty_, o);
+  Resolver r(fake_, o);
   // g0 -> g1 -> g2 -> g3 -> g4 -> alice: deeper than 3 levels.
   for (int i = 0; i < 5; ++i) {
     std::string member =
@@ -181,7 +178,7 @@ TEST_F(ResolverTest, GroupDepthLimit) {
 TEST_F(ResolverTest, FanOutLimit) {
   ResolverOptions o;
   o.max_expansion = 10;
-  Resolver r(faulty_, o);
+  Resolver r(fake_, o);
   std::vector<std::string> members;
   for (int i = 0; i < 11; ++i) members.push_back("m" + std::to_string(i) + "@remote.org");
   fake_->add_group("big@example.com", members);
@@ -261,7 +258,7 @@ TEST_F(ResolverTest, PostmasterOfEveryLocalDomain) {
   EXPECT_EQ(resolve("postmaster@example.com").outcome, RecipientOutcome::unknown);
   ResolverOptions o;
   o.postmaster = "alice@example.com";
-  Resolver r(faulty_, o);
+  Resolver r(fake_, o);
   for (const char* to : {"postmaster@example.com", "PostMaster@example.net"}) {
     auto res = r.resolve_recipient(to, "x@remote.org", "");
     ASSERT_EQ(res.outcome, RecipientOutcome::deliver) << to;
@@ -297,24 +294,24 @@ TEST_F(ResolverTest, Utf8LocalParts) {
   EXPECT_EQ(resolve("用户@example.com").outcome, RecipientOutcome::deliver);
   ResolverOptions o;
   o.allow_utf8_local_parts = false;
-  Resolver ascii(faulty_, o);
+  Resolver ascii(fake_, o);
   EXPECT_EQ(ascii.resolve_recipient("用户@example.com", "", "").outcome, RecipientOutcome::unknown);
 }
 
 TEST_F(ResolverTest, UnavailableIsNeverUnknown) {
-  faulty_->fail_all = true;
+  fake_->fail_all = true;
   EXPECT_EQ(resolve("alice@example.com").outcome, RecipientOutcome::unavailable);
   EXPECT_EQ(resolve("nobody@example.com").outcome, RecipientOutcome::unavailable);
-  faulty_->fail_all = false;
+  fake_->fail_all = false;
   // Down only for one key deep inside a group expansion: the whole answer is "try later".
   fake_->add_group("staff@example.com", {"alice@example.com", "bob@example.com"});
-  faulty_->fail_keys = {"bob@example.com"};
+  fake_->fail_keys = {"bob@example.com"};
   EXPECT_EQ(resolve("staff@example.com").outcome, RecipientOutcome::unavailable);
   // The account lookup of the one address failing.
-  faulty_->fail_keys = {"nobody@example.com"};
+  fake_->fail_keys = {"nobody@example.com"};
   EXPECT_EQ(resolve("nobody@example.com").outcome, RecipientOutcome::unavailable);
   // Domain lookup failing.
-  faulty_->fail_keys = {"example.com"};
+  fake_->fail_keys = {"example.com"};
   EXPECT_EQ(resolve("alice@example.com").outcome, RecipientOutcome::unavailable);
   EXPECT_EQ(resolver_->local_domain("example.com").code(), Code::unavailable);
 }
@@ -344,11 +341,11 @@ TEST_F(ResolverTest, FindLoginSingleDomain) {
   fake_->add_domain("example.org");
   ResolverOptions o;
   o.default_domain = "Example.com";
-  Resolver single(faulty_, o);
+  Resolver single(fake_, o);
   EXPECT_EQ(single.find_login("alice")->id, "id-alice@example.com");
   EXPECT_EQ(single.find_login("alice@example.com")->id, "id-alice@example.com");
   EXPECT_EQ(single.find_login("nobody").code(), Code::not_found);
-  faulty_->fail_all = true;
+  fake_->fail_all = true;
   EXPECT_EQ(single.find_login("alice").code(), Code::unavailable);
 }
 
@@ -369,7 +366,7 @@ TEST_F(ResolverTest, MaySendAs) {
   EXPECT_TRUE(*resolver_->may_send_as(alice, "news@example.com"));
   alice.send_as = {"ceo@remote.org"};
   EXPECT_TRUE(*resolver_->may_send_as(alice, "CEO@remote.org"));
-  faulty_->fail_keys = {"someone@example.com"};
+  fake_->fail_keys = {"someone@example.com"};
   EXPECT_EQ(resolver_->may_send_as(alice, "someone@example.com").code(), Code::unavailable);
 }
 

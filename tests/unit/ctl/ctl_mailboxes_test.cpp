@@ -5,47 +5,22 @@
 #include <iostream>
 #include <sstream>
 
-#include "auth/directory.h"
 #include "src/ctl/ctl.h"
 #include "src/store/maintenance.h"
+#include "tests/fakes/fake_directory.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace mailroom::store::testing {
 namespace {
 
-class FakeDirectory : public auth::Directory {
- public:
-  std::string name() const override { return "fake"; }
-  Result<auth::Domain> find_domain(const std::string&) override { return core::not_found("no"); }
-  Result<auth::Account> find_account_by_address(const std::string& a) override {
-    if (a == "alice@example.com") return alice();
-    return core::not_found("no such user");
-  }
-  Result<auth::Account> find_account_by_login(const std::string& l) override {
-    if (l == "alice") return alice();
-    return core::not_found("no such user");
-  }
-  Result<auth::Account> find_account_by_id(const std::string& id) override {
-    if (id == alice().id) return alice();
-    return core::not_found("no such user");
-  }
-  Result<auth::Alias> find_alias(const std::string&) override { return core::not_found("no"); }
-  Result<auth::Group> find_group(const std::string&) override { return core::not_found("no"); }
-  auth::PasswordCheck check_password(const auth::Account&, const std::string&) override {
-    return auth::PasswordCheck::mismatch;
-  }
-  static auth::Account alice() {
-    auth::Account a;
-    a.id = "11111111-2222-4333-8444-555555555555";
-    a.address = "alice@example.com";
-    a.login = "alice";
-    a.quota_bytes = 1000000;
-    return a;
-  }
-};
-
 class CtlTest : public StoreTest {
  protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    auto& alice = directory_->add_account("alice@example.com", "", id_);
+    alice.login = "alice";
+    alice.quota_bytes = 1000000;
+  }
   // Runs one mailroomctl command line (--json); returns the exit code, stdout in out_.
   int run(std::vector<std::string> args) {
     ctl::Context ctx;
@@ -53,7 +28,7 @@ class CtlTest : public StoreTest {
     ctx.open_services = [this](ctl::Context& c) -> core::Services* {
       c.services_ = std::make_unique<core::Services>();
       c.services_->store = std::shared_ptr<MailStore>(store_.get(), [](MailStore*) {});
-      c.services_->directory = std::make_shared<FakeDirectory>();
+      c.services_->directory = directory_;
       return c.services_.get();
     };
     CLI::App app{"mailroomctl"};
@@ -73,7 +48,9 @@ class CtlTest : public StoreTest {
   }
   boost::json::value json() { return boost::json::parse(out_); }
   std::string out_;
-  const std::string id_ = FakeDirectory::alice().id;
+  const std::string id_ = "11111111-2222-4333-8444-555555555555";
+  std::shared_ptr<mailroom::testing::FakeDirectory> directory_ =
+      std::make_shared<mailroom::testing::FakeDirectory>();
 };
 
 TEST_F(CtlTest, MailboxCommands) {

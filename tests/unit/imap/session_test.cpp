@@ -1,9 +1,9 @@
 // The IMAP session without sockets (issue 14's session kit): a scripted transport, the real
-// FileStore in a temporary directory and a fixed-password authenticator. The command flows the
-// integration tests cover against mailroomd, here exact and fast: greeting and capabilities
-// before and after TLS and login, LOGIN refused in clear text (RFC 3501 6.2.3), literals before
-// and after login (RFC 7888), APPEND/SELECT/FETCH/STORE/SEARCH/EXPUNGE, the selected state's
-// rules, malformed commands answered BAD without ending the session.
+// FileStore in a temporary directory and the fake authenticator (alice/wonderland). The command
+// flows the integration tests cover against mailroomd, here exact and fast: greeting and
+// capabilities before and after TLS and login, LOGIN refused in clear text (RFC 3501 6.2.3),
+// literals before and after login (RFC 7888), APPEND/SELECT/FETCH/STORE/SEARCH/EXPUNGE, the
+// selected state's rules, malformed commands answered BAD without ending the session.
 #include "src/imap/session.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@
 #include "src/net/worker_pool.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
-#include "tests/fakes/fixed_authenticator.h"
+#include "tests/fakes/fake_authenticator.h"
 #include "tests/fakes/run_session.h"
 #include "tests/fakes/scripted_transport.h"
 
@@ -41,7 +41,9 @@ class ImapSession : public ::testing::Test {
     services_.hostname = "mail.example.com";
     services_.data_dir = dir_.string();
     services_.store = store::open_file_store(so);
-    services_.authenticator = std::make_shared<mailroom::testing::FixedAuthenticator>();
+    auto authenticator = std::make_shared<mailroom::testing::FakeAuthenticator>();
+    authenticator->account_id_prefix = "acct-";
+    services_.authenticator = authenticator;
     services_.workers = &workers_;
   }
   ~ImapSession() override {

@@ -10,14 +10,16 @@
 
 #include "src/core/base64.h"
 #include "src/net/worker_pool.h"
-#include "tests/unit/pop3/fakes.h"
+#include "tests/fakes/fake_authenticator.h"
+#include "tests/fakes/fake_store.h"
+#include "tests/fakes/scripted_transport.h"
 
 namespace mailroom::pop3 {
 namespace {
 
-using testing::FakeAuthenticator;
-using testing::FakeStore;
-using testing::FakeTransport;
+using mailroom::testing::FakeAuthenticator;
+using mailroom::testing::FakeStore;
+using mailroom::testing::ScriptedTransport;
 
 class Pop3Session : public ::testing::Test {
  protected:
@@ -27,10 +29,11 @@ class Pop3Session : public ::testing::Test {
     services_.authenticator =
         std::shared_ptr<auth::Authenticator>(&auth_, [](auth::Authenticator*) {});
     services_.workers = &workers_;
+    auth_.plaintext_needs_tls = false;  // USER/PASS on the scripted clear connection
   }
 
   // Runs one session over `segments` and returns what the server wrote.
-  std::string run(FakeTransport& t) {
+  std::string run(ScriptedTransport& t) {
     boost::asio::io_context io;
     Session session(t, services_, options_, locks_);
     bool done = false;
@@ -49,7 +52,7 @@ class Pop3Session : public ::testing::Test {
     return t.output;
   }
   std::string run(std::vector<std::string> segments) {
-    FakeTransport t(std::move(segments));
+    ScriptedTransport t(std::move(segments));
     return run(t);
   }
 
@@ -92,8 +95,8 @@ TEST_F(Pop3Session, GreetingAndCapaInAuthorization) {
 }
 
 TEST_F(Pop3Session, CapaWithoutPlaintextOrStls) {
-  auth_.require_tls = true;
-  FakeTransport t({"CAPA\r\nUSER alice\r\nAUTH PLAIN =\r\nQUIT\r\n"}, false, false);
+  auth_.plaintext_needs_tls = true;
+  ScriptedTransport t({"CAPA\r\nUSER alice\r\nAUTH PLAIN =\r\nQUIT\r\n"}, false, false);
   std::string out = run(t);
   EXPECT_EQ(out.find("USER\r\n"), std::string::npos);
   EXPECT_EQ(out.find("SASL"), std::string::npos);
@@ -170,15 +173,15 @@ TEST_F(Pop3Session, DroppedSessionSyncsItsMarks) {
   ASSERT_EQ(marks.size(), 1u);
   EXPECT_FALSE(marks[0].written_with_sync);
   EXPECT_TRUE(marks[0].durable);
-  EXPECT_EQ(store_.syncs, 1);
+  EXPECT_EQ(store_.syncs(), 1);
   // Nothing retrieved: nothing to sync.
   run({"USER alice\r\nPASS wonderland\r\nSTAT\r\n"});
-  EXPECT_EQ(store_.syncs, 1);
+  EXPECT_EQ(store_.syncs(), 1);
 }
 
 TEST_F(Pop3Session, TimeoutDeletesNothing) {
   store_.add("id-alice", "a\r\n");
-  FakeTransport t({"USER alice\r\nPASS wonderland\r\nDELE 1\r\n"});
+  ScriptedTransport t({"USER alice\r\nPASS wonderland\r\nDELE 1\r\n"});
   t.end_with_timeout = true;
   std::string out = run(t);
   EXPECT_NE(out.find("-ERR Autologout"), std::string::npos);
@@ -272,13 +275,13 @@ TEST_F(Pop3Session, ErrorLimitClosesTheSession) {
 
 TEST_F(Pop3Session, StoreFailuresAreTemporaryOrPermanent) {
   store_.add("id-alice", "a\r\n");
-  store_.fail_snapshot = core::Code::unavailable;
+  store_.fail(FakeStore::Op::snapshot, core::Code::unavailable);
   std::string out = run({"USER alice\r\nPASS wonderland\r\nQUIT\r\n"});
   EXPECT_NE(out.find("-ERR [SYS/TEMP] Temporary failure of the mail store"), std::string::npos);
   EXPECT_FALSE(locks_->is_locked("id-alice"));
-  store_.fail_snapshot = core::Code::ok;
-  store_.fail_read = core::Code::internal;
-  store_.fail_expunge = core::Code::io_error;
+  store_.fail(FakeStore::Op::snapshot, core::Code::ok);
+  store_.fail(FakeStore::Op::read_message, core::Code::internal);
+  store_.fail(FakeStore::Op::expunge, core::Code::io_error);
   out = run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n"});
   EXPECT_NE(out.find("-ERR [SYS/PERM] Mail store error"), std::string::npos) << out;
   EXPECT_NE(out.find("-ERR [SYS/TEMP] Some deleted messages not removed"), std::string::npos);
@@ -304,7 +307,7 @@ TEST_F(Pop3Session, MarksAreCommittedBeforeSendingAndSyncedInBatchesAndAtQuit) {
     synced_by.push_back(m.synced_by);
   }
   EXPECT_EQ(synced_by, (std::vector<int>{1, 1, 1, 2, 2}));
-  EXPECT_EQ(store_.syncs, 2);
+  EXPECT_EQ(store_.syncs(), 2);
   for (const auto& m : marks) EXPECT_TRUE(m.durable) << m.uid;
 }
 
@@ -331,7 +334,7 @@ TEST_F(Pop3Session, SequentialDownloadReadsEachMessageOnceAndOutOfOrderStillWork
   std::string out = run({cmds + "RSET\r\nQUIT\r\n"});
   EXPECT_NE(out.find(expected), std::string::npos);
   // Read ahead exactly once each; the deleted message is never read.
-  EXPECT_EQ(store_.reads.load(), 59);
+  EXPECT_EQ(store_.calls(FakeStore::Op::read_message), 59);
   EXPECT_EQ(store_.marks("id-alice").size(), 59u);
 
   // Out of order, back again, then in order from the middle: every answer still matches.
@@ -354,7 +357,7 @@ TEST_F(Pop3Session, SequentialDownloadReadsEachMessageOnceAndOutOfOrderStillWork
 
 TEST_F(Pop3Session, NoMessageWithoutItsMark) {
   store_.add("id-alice", "Subject: a\r\n\r\nbody\r\n");
-  store_.fail_mark = core::Code::io_error;
+  store_.fail(FakeStore::Op::mark_retrieved, core::Code::io_error);
   std::string out =
       run({"USER alice\r\nPASS wonderland\r\nRETR 1\r\nTOP 1 0\r\nTOP 1 5\r\n"
            "QUIT\r\n"});
@@ -369,10 +372,10 @@ TEST_F(Pop3Session, NoMessageWithoutItsMark) {
 }
 
 TEST_F(Pop3Session, StlsDiscardsPipelinedPlaintext) {
-  auth_.require_tls = true;
-  FakeTransport t({"STLS\r\nUSER alice\r\n",
-                   "CAPA\r\nUSER alice\r\nPASS wonderland\r\n"
-                   "STLS\r\nQUIT\r\n"});
+  auth_.plaintext_needs_tls = true;
+  ScriptedTransport t({"STLS\r\nUSER alice\r\n",
+                       "CAPA\r\nUSER alice\r\nPASS wonderland\r\n"
+                       "STLS\r\nQUIT\r\n"});
   std::string out = run(t);
   EXPECT_EQ(t.discarded, "USER alice\r\n");
   EXPECT_TRUE(t.is_tls());
@@ -390,13 +393,13 @@ TEST_F(Pop3Session, PipelinedCommandsAreAnsweredInOneFlush) {
   const std::string batch = "USER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nUIDL\r\nQUIT\r\n";
   // The client's batch was already there when the session started: the greeting and every
   // answer leave together, in the one flush after QUIT.
-  FakeTransport t({batch});
+  ScriptedTransport t({batch});
   run(t);
   EXPECT_EQ(t.flushes, 1);
   EXPECT_NE(t.output.find("+OK 1 3\r\n"), std::string::npos);
   // The usual order: nothing received yet, so the greeting goes out alone; then the whole
   // batch is answered in one flush (QUIT's, the last).
-  FakeTransport u({"", batch});
+  ScriptedTransport u({"", batch});
   run(u);
   EXPECT_EQ(u.flushes, 2);
   EXPECT_EQ(u.output, t.output);

@@ -1,20 +1,60 @@
 // SpoolQueue: delivery into a store, delivery log records, remote recipients staying queued,
-// deferral, and exactly-once delivery after a crash that lost journal lines.
+// deferral, scanner verdicts, and exactly-once delivery after a crash that lost journal lines.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <mutex>
 
 #include "src/core/services.h"
 #include "src/queue/envelope_codec.h"
 #include "src/queue/spool_queue.h"
-#include "tests/unit/queue/fake_store.h"
+#include "tests/fakes/fake_delivery_log.h"
+#include "tests/fakes/fake_scanner.h"
+#include "tests/fakes/fake_store.h"
 
 namespace fs = std::filesystem;
 
 namespace mailroom::queue {
 namespace {
+
+using mailroom::testing::FakeStore;
+
+// The shared FakeStore with overlap detection for parallel delivery: with wait_for_company
+// set, the first append waits (up to 30 s) until a second append is running at the same time.
+// most_in_flight is the largest number of appends that ever ran at once.
+class OverlapStore : public FakeStore {
+ public:
+  bool wait_for_company = false;
+  int most_in_flight = 0;
+
+  core::Result<store::AppendResult> append(const std::string& account,
+                                           const store::AppendRequest& request) override {
+    {
+      std::unique_lock l(mu_);
+      most_in_flight = std::max(most_in_flight, ++in_flight_);
+      cv_.notify_all();
+      if (wait_for_company && !waited_) {
+        waited_ = true;
+        cv_.wait_for(l, std::chrono::seconds(30), [&] { return in_flight_ >= 2; });
+      }
+    }
+    auto result = FakeStore::append(account, request);
+    std::lock_guard l(mu_);
+    --in_flight_;
+    return result;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+  bool waited_ = false;
+};
 
 class QueueTest : public ::testing::Test {
  protected:
@@ -23,18 +63,18 @@ class QueueTest : public ::testing::Test {
            ("queue-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
-    store_ = std::make_shared<testing::FakeStore>();
-    log_ = make_memory_delivery_log();
+    store_ = std::make_shared<OverlapStore>();
+    log_ = std::make_shared<mailroom::testing::FakeDeliveryLog>();
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::shared_ptr<SpoolQueue> make_queue(size_t threads = 2) {
+  std::shared_ptr<SpoolQueue> make_queue(
+      size_t threads = 2, std::vector<std::shared_ptr<filter::Scanner>> scanners = {}) {
     Options o;
     o.spool_dir = dir_.string();
     o.delivery_threads = threads;
     o.retry_seconds = 1;
-    return std::make_shared<SpoolQueue>(o, store_, log_,
-                                        std::vector<std::shared_ptr<filter::Scanner>>{});
+    return std::make_shared<SpoolQueue>(o, store_, log_, std::move(scanners));
   }
 
   static Envelope envelope(std::vector<std::string> accounts) {
@@ -73,7 +113,7 @@ class QueueTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::shared_ptr<testing::FakeStore> store_;
+  std::shared_ptr<OverlapStore> store_;
   std::shared_ptr<DeliveryLog> log_;
 };
 
@@ -137,8 +177,7 @@ TEST_F(QueueTest, RemoteRecipientsStayQueuedAcrossRestart) {
 }
 
 TEST_F(QueueTest, TemporaryStoreFailureIsRetried) {
-  store_->fail_code = core::Code::unavailable;
-  store_->fail_count = 1;
+  store_->fail(FakeStore::Op::append, core::Code::unavailable, 1);
   auto q = make_queue();
   ASSERT_TRUE(q->start().is_ok());
   submit(*q, envelope({"alice"}));
@@ -146,13 +185,12 @@ TEST_F(QueueTest, TemporaryStoreFailureIsRetried) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(store_->count("alice"), 1u);
-  EXPECT_EQ(store_->appends, 2);
+  EXPECT_EQ(store_->calls(FakeStore::Op::append), 2);
   q->stop();
 }
 
 TEST_F(QueueTest, MessageLargerThanQuotaFailsPermanently) {
-  store_->fail_code = core::Code::too_large;
-  store_->fail_count = 1;
+  store_->fail(FakeStore::Op::append, core::Code::too_large, 1);
   auto q = make_queue();
   ASSERT_TRUE(q->start().is_ok());
   std::string id = submit(*q, envelope({"alice"}));
@@ -221,7 +259,7 @@ TEST_F(QueueTest, ManyRecipientsOneSpooledMessage) {
   ASSERT_TRUE(q->wait_idle(20000));
   EXPECT_EQ(q->spool().records_written(), 1u);
   for (int i = 0; i < 500; i += 97) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
-  EXPECT_EQ(store_->appends, 500);
+  EXPECT_EQ(store_->calls(FakeStore::Op::append), 500);
   q->stop();
 }
 
@@ -243,7 +281,7 @@ TEST_F(QueueTest, LargeFanOutInPartsOneCopyPerMailboxAndExactlyOnce) {
     std::string id = submit(*q, envelope(rcpts));
     ASSERT_TRUE(q->wait_idle(60000));
     EXPECT_GE(store_->most_in_flight, 2) << "the parts did not run in parallel";
-    EXPECT_EQ(store_->appends, kUsers);
+    EXPECT_EQ(store_->calls(FakeStore::Op::append), kUsers);
     for (int i = 0; i < kUsers; ++i) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
     DeliveryQuery query;
     query.queue_id = id;
@@ -268,9 +306,41 @@ TEST_F(QueueTest, LargeFanOutInPartsOneCopyPerMailboxAndExactlyOnce) {
   auto q = make_queue(4);
   ASSERT_TRUE(q->start().is_ok());
   ASSERT_TRUE(q->wait_idle(20000));
-  EXPECT_EQ(store_->appends, kUsers);
+  EXPECT_EQ(store_->calls(FakeStore::Op::append), kUsers);
   for (int i = 0; i < kUsers; i += 7) EXPECT_EQ(store_->count("user" + std::to_string(i)), 1u);
   q->stop();
+}
+
+// The Scanner hook: per recipient, the first verdict other than accept decides (reject: not
+// stored, logged as rejected; folder: stored there; tempfail: tried again later).
+TEST_F(QueueTest, ScannerVerdictsDecideEachRecipient) {
+  auto scanner = std::make_shared<mailroom::testing::FakeScanner>();
+  scanner->verdicts["bob@example.com"] = {filter::VerdictKind::folder, "Junk", "spam"};
+  scanner->verdicts["carol@example.com"] = {filter::VerdictKind::reject, "", "virus found"};
+  scanner->verdicts["dave@example.com"] = {filter::VerdictKind::tempfail, "", "scanner busy"};
+  auto q = make_queue(2, {scanner});
+  std::string id = q->new_queue_id();
+  auto results = q->deliver_now(id, envelope({"alice", "bob", "carol", "dave"}), message(id));
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results[0].is_ok());
+  EXPECT_TRUE(results[1].is_ok());
+  EXPECT_EQ(results[2].code(), core::Code::permission_denied);
+  EXPECT_EQ(results[3].code(), core::Code::unavailable);
+  EXPECT_EQ(scanner->scanned(),
+            (std::vector<std::string>{"alice@example.com", "bob@example.com", "carol@example.com",
+                                      "dave@example.com"}));
+  EXPECT_EQ(store_->count("alice"), 1u);
+  EXPECT_EQ(store_->count("bob"), 0u);
+  EXPECT_EQ(store_->count("bob", "Junk"), 1u);
+  EXPECT_EQ(store_->count("carol"), 0u);
+  EXPECT_EQ(store_->count("dave"), 0u);
+  DeliveryQuery query;
+  query.recipient = "carol@example.com";
+  auto rejected = log_->query(query);
+  ASSERT_TRUE(rejected.is_ok());
+  ASSERT_EQ(rejected->size(), 1u);
+  EXPECT_EQ((*rejected)[0].result, DeliveryResult::rejected);
+  EXPECT_EQ((*rejected)[0].detail, "virus found");
 }
 
 }  // namespace

@@ -22,9 +22,8 @@ class MailboxesTest : public store::testing::StoreTest {
     auto& alice = fake_->add_account("alice@example.com", "", kId);
     alice.login = "alice";
     alice.quota_messages = 3;
-    faulty_ = std::make_shared<mailroom::testing::FaultyDirectory>(fake_);
   }
-  Mailboxes mailboxes() { return Mailboxes(faulty_.get(), store_.get()); }
+  Mailboxes mailboxes() { return Mailboxes(fake_.get(), store_.get()); }
   std::string write_mbox(int messages) {
     std::string path = dir_ + "/in.mbox";
     std::ofstream out(path);
@@ -36,7 +35,6 @@ class MailboxesTest : public store::testing::StoreTest {
 
   static constexpr const char* kId = "11111111-2222-4333-8444-555555555555";
   std::shared_ptr<mailroom::testing::FakeDirectory> fake_;
-  std::shared_ptr<mailroom::testing::FaultyDirectory> faulty_;
 };
 
 TEST(ServiceValues, ParseUidList) {
@@ -58,11 +56,11 @@ TEST_F(MailboxesTest, OwnerByAddressLoginOrIdAndItsErrors) {
   EXPECT_EQ(nobody.code(), core::Code::not_found);
   EXPECT_EQ(nobody.status().client_message(), "user nobody@example.com not found");
   // A directory that cannot answer is not "no such user".
-  faulty_->fail_all = true;
+  fake_->fail_all = true;
   EXPECT_EQ(mailboxes().owner("alice@example.com").code(), core::Code::unavailable);
   // Nothing configured.
   EXPECT_EQ(Mailboxes(nullptr, store_.get()).owner("alice").code(), core::Code::unavailable);
-  EXPECT_EQ(Mailboxes(faulty_.get(), nullptr).list("alice").code(), core::Code::unavailable);
+  EXPECT_EQ(Mailboxes(fake_.get(), nullptr).list("alice").code(), core::Code::unavailable);
 }
 
 TEST_F(MailboxesTest, CreateRenameListDelete) {

@@ -9,6 +9,7 @@
 #include "src/service/blocklists.h"
 #include "src/service/delivery_log_search.h"
 #include "src/service/mail_queue.h"
+#include "tests/fakes/fake_delivery_log.h"
 #include "tests/unit/auth/test_util.h"
 
 namespace mailroom::service::testing {
@@ -74,25 +75,14 @@ TEST(MailQueue, ListsMessagesWithRecipientsStillToGo) {
   EXPECT_STREQ(recipient_state_name(static_cast<queue::RecipientState>(9)), "unknown");
 }
 
-class RecordingLog : public queue::DeliveryLog {
- public:
-  std::string name() const override { return "recording"; }
-  core::Status record(const std::vector<queue::DeliveryRecord>&) override {
-    return core::Status::ok();
-  }
-  core::Result<std::vector<queue::DeliveryRecord>> query(const queue::DeliveryQuery& q) override {
-    last = q;
-    if (down) return core::unavailable("delivery log unavailable");
-    queue::DeliveryRecord r;
-    r.recipient = q.recipient;
-    return std::vector<queue::DeliveryRecord>{r};
-  }
-  queue::DeliveryQuery last;
-  bool down = false;
-};
-
 TEST(DeliveryLogSearch, AddressesAndDomainsInAnyCase) {
-  RecordingLog log;
+  mailroom::testing::FakeDeliveryLog log;
+  queue::DeliveryRecord stored;
+  stored.recipient = "bob@example.com";
+  stored.envelope_sender = "alice@example.org";
+  stored.message_id = "Mixed@Case";
+  stored.subject = "Hello there";
+  ASSERT_TRUE(log.record({stored}));
   queue::DeliveryQuery q;
   q.recipient = "Bob@Example.COM";
   q.envelope_sender = "Alice@Example.org";
@@ -103,14 +93,15 @@ TEST(DeliveryLogSearch, AddressesAndDomainsInAnyCase) {
   q.limit = 5;
   auto r = DeliveryLogSearch(&log).search(q);
   ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].recipient, "bob@example.com");
-  EXPECT_EQ(log.last.envelope_sender, "alice@example.org");
-  EXPECT_EQ(log.last.recipient_domain, "example.com");
-  EXPECT_EQ(log.last.sender_domain, "example.org");
-  EXPECT_EQ(log.last.message_id, "Mixed@Case");  // Message-IDs are case-sensitive
-  EXPECT_EQ(log.last.subject_prefix, "Hello");
-  EXPECT_EQ(log.last.limit, 5u);
-  log.down = true;
+  EXPECT_EQ(log.last_query().envelope_sender, "alice@example.org");
+  EXPECT_EQ(log.last_query().recipient_domain, "example.com");
+  EXPECT_EQ(log.last_query().sender_domain, "example.org");
+  EXPECT_EQ(log.last_query().message_id, "Mixed@Case");  // Message-IDs are case-sensitive
+  EXPECT_EQ(log.last_query().subject_prefix, "Hello");
+  EXPECT_EQ(log.last_query().limit, 5u);
+  log.fail_all = true;
   EXPECT_EQ(DeliveryLogSearch(&log).search(q).code(), core::Code::unavailable);
   auto none = DeliveryLogSearch(nullptr).search(q);
   EXPECT_EQ(none.code(), core::Code::unavailable);

@@ -15,6 +15,7 @@
 #include "src/filter/blocklist.h"
 #include "src/queue/queue.h"
 #include "tests/fakes/fake_directory.h"
+#include "tests/fakes/fake_queue.h"
 #include "tests/fakes/run_session.h"
 #include "tests/fakes/scripted_transport.h"
 
@@ -22,45 +23,8 @@ namespace mailroom::smtp {
 namespace {
 
 using mailroom::testing::FakeDirectory;
-using mailroom::testing::FaultyDirectory;
+using mailroom::testing::FakeQueue;
 using mailroom::testing::ScriptedTransport;
-
-// Records submissions and deliveries; accepts everything at once.
-class RecordingQueue : public queue::Queue {
- public:
-  core::Status start() override { return core::Status::ok(); }
-  void stop() override {}
-  std::string new_queue_id() override { return "MR" + std::to_string(++ids_); }
-  void submit(std::string queue_id, queue::Envelope envelope, std::string message,
-              Done done) override {
-    submitted.push_back({queue_id, envelope, message});
-    done(queue_id);
-  }
-  std::vector<core::Status> deliver_now(const std::string& queue_id,
-                                        const queue::Envelope& envelope,
-                                        const std::string& message) override {
-    submitted.push_back({queue_id, envelope, message});
-    std::vector<core::Status> out;
-    for (const auto& r : envelope.recipients) {
-      out.push_back(r.destination.address == "full@example.com"
-                        ? core::Status::error(core::Code::over_quota, "full")
-                        : core::Status::ok());
-    }
-    return out;
-  }
-  std::vector<queue::QueuedMessage> list() override { return {}; }
-  bool wait_idle(int64_t) override { return true; }
-
-  struct Submitted {
-    std::string id;
-    queue::Envelope envelope;
-    std::string message;
-  };
-  std::vector<Submitted> submitted;
-
- private:
-  int ids_ = 0;
-};
 
 class SmtpSession : public ::testing::Test {
  protected:
@@ -72,10 +36,10 @@ class SmtpSession : public ::testing::Test {
     dir_->add_account("full@example.com", "x");
     dir_->add_alias("info@example.com", {"alice@example.com"});
     dir_->add_group("board@example.com", {"alice@example.com"}, auth::GroupSendPolicy::members);
-    faulty_ = std::make_shared<FaultyDirectory>(dir_);
+    queue_->fail_recipients["full@example.com"] = core::Code::over_quota;
     services_.hostname = "mail.example.com";
-    services_.directory = faulty_;
-    services_.resolver = std::make_shared<auth::Resolver>(faulty_, auth::ResolverOptions{});
+    services_.directory = dir_;
+    services_.resolver = std::make_shared<auth::Resolver>(dir_, auth::ResolverOptions{});
     auth::AuthOptions ao;
     ao.installation_key = "test";
     services_.authenticator = auth::make_authenticator(services_.resolver, ao);
@@ -126,8 +90,7 @@ class SmtpSession : public ::testing::Test {
   }
 
   std::shared_ptr<FakeDirectory> dir_;
-  std::shared_ptr<FaultyDirectory> faulty_;
-  std::shared_ptr<RecordingQueue> queue_ = std::make_shared<RecordingQueue>();
+  std::shared_ptr<FakeQueue> queue_ = std::make_shared<FakeQueue>();
   net::WorkerPool workers_;
   core::Services services_;
   Options options_;
@@ -178,7 +141,7 @@ TEST_F(SmtpSession, RecipientOutcomes) {
 }
 
 TEST_F(SmtpSession, DirectoryOutageIsTemporary) {
-  faulty_->fail_all = true;
+  dir_->fail_all = true;
   std::string out =
       run({"EHLO c\r\nMAIL FROM:<x@remote.example>\r\nRCPT TO:<alice@example.com>\r\n"
            "QUIT\r\n"});
