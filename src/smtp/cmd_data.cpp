@@ -12,7 +12,7 @@
 
 namespace mailroom::smtp {
 
-asio::awaitable<void> Session::cmd_data() {
+asio::awaitable<void> Session::cmd_data(const proto::Command&) {
   if (!tx_.active) {
     reply(503, "5.5.1", "Need MAIL command first");
     co_return;

@@ -80,7 +80,20 @@ void Session::starttls_done(bool ok) {
   reset_transaction();
 }
 
-void Session::cmd_simple(const proto::Command& cmd) {
+asio::awaitable<void> Session::cmd_starttls(const proto::Command&) {
+  if (!starttls_prepare()) co_return;
+  bool ok = co_await conn_.flush();
+  if (ok) ok = co_await conn_.start_tls();
+  starttls_done(ok);
+}
+
+asio::awaitable<void> Session::cmd_quit(const proto::Command&) {
+  reply(221, "2.0.0", ctx_.services.hostname + " Bye");  // RFC 5321 section 4.1.1.10
+  quit_ = true;
+  co_return;
+}
+
+asio::awaitable<void> Session::cmd_simple(const proto::Command& cmd) {
   switch (cmd.verb) {
     case Verb::noop:
       reply(250, "2.0.0", "Ok");
@@ -105,6 +118,7 @@ void Session::cmd_simple(const proto::Command& cmd) {
       reply(502, "5.5.1", "Command not implemented");
       break;
   }
+  co_return;
 }
 
 }  // namespace mailroom::smtp

@@ -2,6 +2,7 @@
 // command limits (RFC 5321 4.5.3 / 4.3.2), and make_session_handler.
 #include "src/smtp/session.h"
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <chrono>
@@ -145,45 +146,46 @@ asio::awaitable<void> Session::run() {
   MR_LOG_INFO("event=smtp_close session={} errors={}", session_id_, errors_);
 }
 
-asio::awaitable<void> Session::dispatch(const proto::Command& cmd) {
-  switch (cmd.verb) {
-    case Verb::ehlo:
-    case Verb::helo:
-    case Verb::lhlo:
-      ++junk_commands_;
-      co_await cmd_hello(cmd);
-      break;
-    case Verb::starttls:
-      if (starttls_prepare()) {
-        bool ok = co_await conn_.flush();
-        if (ok) ok = co_await conn_.start_tls();
-        starttls_done(ok);
-      }
-      break;
-    case Verb::auth:
-      co_await cmd_auth(cmd);
-      break;
-    case Verb::mail:
-      co_await cmd_mail(cmd);
-      break;
-    case Verb::rcpt:
-      co_await cmd_rcpt(cmd);
-      break;
-    case Verb::data:
-      co_await cmd_data();
-      break;
-    case Verb::bdat:
-      co_await cmd_bdat(cmd);
-      break;
-    case Verb::quit:
-      reply(221, "2.0.0", ctx_.services.hostname + " Bye");
-      quit_ = true;
-      break;
-    default:
-      ++junk_commands_;
-      cmd_simple(cmd);
-      break;
+// The command table (STYLE.md example 8), as POP3 and IMAP have: each verb's handler and whether
+// it counts toward [smtp] commands_before_mail (commands that move no mail; RFC 5321 section
+// 7.8 lets a server limit them). Sequencing rules stay in the handlers: they depend on the mode
+// (LMTP, submission) and the transaction, not only on the verb.
+struct CommandTable {
+  using Handler = asio::awaitable<void> (Session::*)(const proto::Command&);
+  struct Entry {
+    Verb verb;
+    Handler handler;
+    bool junk;
+  };
+  static const Entry* find(Verb verb) {
+    static const std::array<Entry, 15> kEntries = {{
+        {Verb::ehlo, &Session::cmd_hello, true},  // RFC 5321 section 4.1.1.1
+        {Verb::helo, &Session::cmd_hello, true},
+        {Verb::lhlo, &Session::cmd_hello, true},          // RFC 2033 section 4.1
+        {Verb::starttls, &Session::cmd_starttls, false},  // RFC 3207 section 4
+        {Verb::auth, &Session::cmd_auth, false},          // RFC 4954 section 4
+        {Verb::mail, &Session::cmd_mail, false},          // RFC 5321 section 4.1.1.2
+        {Verb::rcpt, &Session::cmd_rcpt, false},          // RFC 5321 section 4.1.1.3
+        {Verb::data, &Session::cmd_data, false},          // RFC 5321 section 4.1.1.4
+        {Verb::bdat, &Session::cmd_bdat, false},          // RFC 3030 section 2
+        {Verb::quit, &Session::cmd_quit, false},          // RFC 5321 section 4.1.1.10
+        {Verb::rset, &Session::cmd_simple, true},         // RFC 5321 section 4.1.1.5
+        {Verb::noop, &Session::cmd_simple, true},         // RFC 5321 section 4.1.1.9
+        {Verb::vrfy, &Session::cmd_simple, true},         // RFC 5321 section 3.5.3
+        {Verb::expn, &Session::cmd_simple, true},
+        {Verb::help, &Session::cmd_simple, true},
+    }};
+    for (const Entry& e : kEntries) {
+      if (e.verb == verb) return &e;
+    }
+    return nullptr;
   }
+};
+
+asio::awaitable<void> Session::dispatch(const proto::Command& cmd) {
+  const CommandTable::Entry* entry = CommandTable::find(cmd.verb);
+  if (!entry || entry->junk) ++junk_commands_;
+  co_await (this->*(entry ? entry->handler : &Session::cmd_simple))(cmd);
 }
 
 net::SessionHandler make_session_handler(core::Services& services, const Options& options,

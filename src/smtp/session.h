@@ -86,13 +86,17 @@ class Session {
   // The client is one of [smtp] trusted_networks (a gateway in front of us).
   bool from_trusted_network() const;
   bool check_limits();  // false: the session must end (421 sent)
+  // Runs the command's handler from the command table (session.cpp).
   asio::awaitable<void> dispatch(const proto::Command& cmd);
+  friend struct CommandTable;
 
   // cmd_hello.cpp
   asio::awaitable<void> cmd_hello(const proto::Command& cmd);
+  asio::awaitable<void> cmd_starttls(const proto::Command& cmd);
   bool starttls_prepare();      // checks and the 220 reply
   void starttls_done(bool ok);  // after Connection::start_tls (which drops pipelined input)
-  void cmd_simple(const proto::Command& cmd);  // NOOP RSET VRFY EXPN HELP
+  asio::awaitable<void> cmd_simple(const proto::Command& cmd);  // NOOP RSET VRFY EXPN HELP
+  asio::awaitable<void> cmd_quit(const proto::Command& cmd);
 
   // cmd_auth.cpp
   asio::awaitable<void> cmd_auth(const proto::Command& cmd);
@@ -102,7 +106,7 @@ class Session {
   asio::awaitable<void> cmd_rcpt(const proto::Command& cmd);
 
   // cmd_data.cpp
-  asio::awaitable<void> cmd_data();
+  asio::awaitable<void> cmd_data(const proto::Command& cmd);
   asio::awaitable<void> cmd_bdat(const proto::Command& cmd);
 
   // message.cpp: Received:, submission fixes, then queue (SMTP) or deliver (LMTP).

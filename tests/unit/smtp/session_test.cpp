@@ -251,6 +251,23 @@ TEST_F(SmtpSession, TooManyErrorsEndsTheSession) {
   EXPECT_EQ(out.find("250 2.0.0 Ok"), std::string::npos);  // the NOOP was never answered
 }
 
+// commands_before_mail: EHLO/HELO, RSET, NOOP, VRFY, EXPN and HELP count; MAIL, RCPT and
+// STARTTLS do not, and a delivered message starts the count again.
+TEST_F(SmtpSession, CommandsThatMoveNoMailAreLimited) {
+  options_.max_commands_before_mail = 4;
+  std::string out = run({"EHLO c\r\nNOOP\r\nRSET\r\nVRFY x\r\nHELP\r\nNOOP\r\n"});
+  // The fifth such command is answered, then the session ends; the last NOOP never is.
+  EXPECT_EQ(codes(out), (std::vector<std::string>{"220", "250", "250", "250", "252", "214", "421"}))
+      << out;
+  EXPECT_NE(out.find("Too many commands"), std::string::npos) << out;
+
+  out =
+      run({"EHLO c\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.com>\r\n"
+           "RCPT TO:<bob@example.com>\r\nNOOP\r\nQUIT\r\n"});
+  EXPECT_EQ(codes(out), (std::vector<std::string>{"220", "250", "250", "250", "250", "250", "221"}))
+      << out;
+}
+
 TEST_F(SmtpSession, SilentClientGetsTheTimeoutReply) {
   ScriptedTransport t({"EHLO c\r\n"});
   t.end_with_timeout = true;
