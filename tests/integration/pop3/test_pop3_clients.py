@@ -118,7 +118,7 @@ class Pop3ClientsTest(unittest.TestCase):
                 f"port = {self.m.port('pop3s')}\n"
                 "username = bob@example.com\n"
                 "password = builder\n"
-                f"ssl_ca_certs = {self.m.ca}\n"
+                f"ca_certs = {self.m.ca}\n"
                 # also how long getmail waits for its MDA child: see the retry below
                 "timeout = 20\n"
                 "\n[destination]\n"

@@ -222,8 +222,12 @@ void expect_syntax_reply(const Reply& r, const std::string& line) {
   ASSERT_GE(w.size(), 2u) << line;
   EXPECT_EQ(w.substr(w.size() - 2), "\r\n") << line;
   for (size_t i = 0; i < w.size(); ++i) {
-    if (w[i] == '\r') EXPECT_TRUE(i + 1 < w.size() && w[i + 1] == '\n') << line << ": bare CR";
-    if (w[i] == '\n') EXPECT_TRUE(i > 0 && w[i - 1] == '\r') << line << ": bare LF";
+    if (w[i] == '\r') {
+      EXPECT_TRUE(i + 1 < w.size() && w[i + 1] == '\n') << line << ": bare CR";
+    }
+    if (w[i] == '\n') {
+      EXPECT_TRUE(i > 0 && w[i - 1] == '\r') << line << ": bare LF";
+    }
   }
   EXPECT_EQ(w.rfind(std::to_string(r.code) + " " + r.enhanced + " ", 0), 0u) << w;
 }
