@@ -101,7 +101,7 @@ class Session {
   enum class LineStatus { ok, too_long, timeout, closed };
   asio::awaitable<LineStatus> read_client_line(std::string& line);
 
-  // The IDLE wake-up (see cmd_idle.cpp): waits until the store reports a change or `done`.
+  // The IDLE wake-up (see commands/idle.cpp): waits until the store reports a change or `done`.
   std::shared_ptr<void> idle_signal();
   std::unique_ptr<Selected> watch_;
 
