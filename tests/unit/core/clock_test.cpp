@@ -73,7 +73,10 @@ TEST(RealClock, ReadsTheSystemClocks) {
   EXPECT_LE(before, t);
   EXPECT_LE(t, std::chrono::system_clock::now());
   EXPECT_GT(clock.unix_seconds(), 1'600'000'000);
-  EXPECT_LE(clock.steady_now(), std::chrono::steady_clock::now());
+  // Named first: the order in which a call's arguments are evaluated is unspecified (GCC goes
+  // right to left, and so read the system's steady clock before ours).
+  auto steady = clock.steady_now();
+  EXPECT_LE(steady, std::chrono::steady_clock::now());
 }
 
 }  // namespace
