@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "src/core/address.h"
+#include "src/core/clock.h"
 #include "src/core/log.h"
 #include "src/queue/spool_queue.h"
 
@@ -54,7 +55,7 @@ std::vector<core::Status> SpoolQueue::deliver_now(const std::string& queue_id,
   Message m;
   m.queue_id = queue_id;
   m.envelope = envelope;
-  if (m.envelope.received_at == 0) m.envelope.received_at = now_seconds();
+  if (m.envelope.received_at == 0) m.envelope.received_at = core::real_clock().unix_seconds();
   m.first_attempt = m.envelope.received_at;
   m.data = message;
   m.facts = extract_header_facts(message);
@@ -91,7 +92,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     rec.final_address = r.destination.address;
     rec.account_id = r.destination.account_id;
     rec.mailbox = r.destination.folder.empty() ? "INBOX" : r.destination.folder;
-    rec.time = now_seconds();
+    rec.time = core::real_clock().unix_seconds();
     auto set_state = [&](RecipientState st) {
       m.states[i] = st;
       if (!m.spooled) return;
@@ -173,7 +174,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     }
     auto code = res.code();
     if (results) (*results)[i] = res.status();
-    bool expired = now_seconds() - m.first_attempt > kMaxQueueSeconds;
+    bool expired = core::real_clock().unix_seconds() - m.first_attempt > kMaxQueueSeconds;
     MR_LOG_WARN("event=delivery_failed queue_id={} account={} code={} detail={}", m.queue_id,
                 r.destination.account_id, core::code_name(code),
                 core::quote(res.status().log_detail()));

@@ -4,6 +4,7 @@
 #include <functional>
 #include <random>
 
+#include "src/core/clock.h"
 #include "src/core/config_section.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
@@ -11,12 +12,6 @@
 #include "src/queue/spool_queue.h"
 
 namespace mailroom::queue {
-
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Options parse_options(core::ConfigSection& section, const std::string& data_dir) {
   Options o;
@@ -155,7 +150,7 @@ void SpoolQueue::stop() {
 void SpoolQueue::submit(std::string queue_id, Envelope envelope, std::string message, Done done) {
   auto m = std::make_shared<Message>();
   m->queue_id = queue_id;
-  if (envelope.received_at == 0) envelope.received_at = now_seconds();
+  if (envelope.received_at == 0) envelope.received_at = core::real_clock().unix_seconds();
   m->first_attempt = envelope.received_at;
   std::string encoded = encode_envelope(envelope);
   m->envelope = std::move(envelope);
@@ -223,7 +218,7 @@ void SpoolQueue::worker_loop() {
   std::unique_lock lock(mu_);
   while (true) {
     if (stopping_) return;
-    int64_t now = now_seconds();
+    int64_t now = core::real_clock().unix_seconds();
     if (!deferred_.empty() && deferred_.begin()->first <= now) {
       if (enqueue_locked(deferred_.begin()->second) > 1) cv_.notify_all();
       deferred_.erase(deferred_.begin());
@@ -262,7 +257,7 @@ void SpoolQueue::finish(const MessagePtr& m, bool deferred) {
   }
   std::lock_guard lock(mu_);
   if (deferred && local_left) {
-    deferred_.emplace(now_seconds() + options_.retry_seconds, m);
+    deferred_.emplace(core::real_clock().unix_seconds() + options_.retry_seconds, m);
     return;
   }
   if (!remote_left) {

@@ -25,9 +25,6 @@ struct Services;
 
 namespace mailroom::queue {
 
-// Wall-clock unix seconds (envelope times, retry schedule, delivery records).
-int64_t now_seconds();
-
 class SpoolQueue final : public Queue, public std::enable_shared_from_this<SpoolQueue> {
  public:
   SpoolQueue(const Options& options, std::shared_ptr<store::MailStore> store,
