@@ -51,7 +51,7 @@ struct TxtAnswer {
 
 struct ResolverOptions {
   std::vector<std::string> servers;  // "ip", "ip:port" or "[ipv6]:port"; empty = resolv.conf
-  int64_t timeout_ms = 5000;         // per try
+  int64_t timeout_ms = 5000;         // per try (c-ares doubles it on each round of retries)
   int tries = 2;
   size_t cache_entries = 10000;  // 0 disables the cache
   int64_t negative_ttl_max = 300;
