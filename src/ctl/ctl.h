@@ -55,6 +55,7 @@ class Context {
 //   ctl_mailboxes.cpp  mailbox, fsck, export, import, quota
 //   ctl_blocklist.cpp  blocklist
 //   ctl_queue.cpp      queue, delivery-log
+//   ctl_dkim.cpp       dkim
 void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_group_commands(CLI::App& app, Context& ctx, int* exit_code);
@@ -62,6 +63,7 @@ void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_dkim_commands(CLI::App& app, Context& ctx, int* exit_code);
 
 // The four directory groups above (domain to directory), in that order.
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);

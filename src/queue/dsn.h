@@ -16,11 +16,11 @@ struct DsnRecipient {
   std::string recipient;           // RCPT TO address as given
   std::string original_recipient;  // ORCPT ("rfc822;addr" as received), may be empty
   DsnAction action = DsnAction::failed;
-  std::string status;           // "5.1.1"
-  std::string remote_mta;       // host name of the peer that answered, may be empty
-  std::string diagnostic;       // the peer's reply ("550 5.1.1 no such user"), may be empty
-  int64_t last_attempt = 0;     // unix seconds, 0 = none
-  int64_t will_retry_until = 0; // delayed only
+  std::string status;            // "5.1.1"
+  std::string remote_mta;        // host name of the peer that answered, may be empty
+  std::string diagnostic;        // the peer's reply ("550 5.1.1 no such user"), may be empty
+  int64_t last_attempt = 0;      // unix seconds, 0 = none
+  int64_t will_retry_until = 0;  // delayed only
 };
 
 struct DsnInput {
@@ -33,7 +33,7 @@ struct DsnInput {
   int64_t now = 0;            // Date: of the report
   std::string message_id;     // Message-ID of the report, "<...>"
   bool full_message = false;  // RET=FULL: message/rfc822 of the whole original; else its headers
-  uint64_t max_returned = 1 << 20;  // cap of a returned full message; over it: headers only
+  uint64_t max_returned = 1 << 20;       // cap of a returned full message; over it: headers only
   std::vector<DsnRecipient> recipients;  // all with the same kind of action for one report
 };
 
