@@ -16,11 +16,11 @@ struct DsnRecipient {
   std::string recipient;           // RCPT TO address as given
   std::string original_recipient;  // ORCPT ("rfc822;addr" as received), may be empty
   DsnAction action = DsnAction::failed;
-  std::string status;           // "5.1.1"
-  std::string remote_mta;       // host name of the peer that answered, may be empty
-  std::string diagnostic;       // the peer's reply ("550 5.1.1 no such user"), may be empty
-  int64_t last_attempt = 0;     // unix seconds, 0 = none
-  int64_t will_retry_until = 0; // delayed only
+  std::string status;            // "5.1.1"
+  std::string remote_mta;        // host name of the peer that answered, may be empty
+  std::string diagnostic;        // the peer's reply ("550 5.1.1 no such user"), may be empty
+  int64_t last_attempt = 0;      // unix seconds, 0 = none
+  int64_t will_retry_until = 0;  // delayed only
 };
 
 struct DsnInput {
@@ -33,13 +33,16 @@ struct DsnInput {
   int64_t now = 0;            // Date: of the report
   std::string message_id;     // Message-ID of the report, "<...>"
   bool full_message = false;  // RET=FULL: message/rfc822 of the whole original; else its headers
-  uint64_t max_returned = 1 << 20;  // cap of a returned full message; over it: headers only
+  uint64_t max_returned = 1 << 20;       // cap of a returned full message; over it: headers only
   std::vector<DsnRecipient> recipients;  // all with the same kind of action for one report
 };
 
 // The complete report message (CRLF line endings): human-readable part (English, naming each
 // recipient and the reply), message/delivery-status, and the original headers
-// (text/rfc822-headers) or message (message/rfc822).
+// (text/rfc822-headers) or message (message/rfc822). Field values are made single-line (a
+// multi-line reply is joined with spaces, control characters dropped) and folded. Any non-ASCII
+// recipient address makes the status part RFC 6533 message/global-delivery-status with
+// "utf-8;" Final-Recipients. A report mixing kinds is titled by the gravest (failed, delayed).
 std::string build_dsn(const DsnInput& input, const std::string& original_message);
 
 }  // namespace mailroom::queue
