@@ -39,7 +39,10 @@ struct DsnInput {
 
 // The complete report message (CRLF line endings): human-readable part (English, naming each
 // recipient and the reply), message/delivery-status, and the original headers
-// (text/rfc822-headers) or message (message/rfc822).
+// (text/rfc822-headers) or message (message/rfc822). Field values are made single-line (a
+// multi-line reply is joined with spaces, control characters dropped) and folded. Any non-ASCII
+// recipient address makes the status part RFC 6533 message/global-delivery-status with
+// "utf-8;" Final-Recipients. A report mixing kinds is titled by the gravest (failed, delayed).
 std::string build_dsn(const DsnInput& input, const std::string& original_message);
 
 }  // namespace mailroom::queue
