@@ -1,5 +1,7 @@
 #include "src/core/clock.h"
 
+#include <ctime>
+
 namespace mailroom::core {
 
 namespace {
@@ -61,5 +63,14 @@ void ManualClock::advance(milliseconds by) {
 }
 
 void ManualClock::set_unix_seconds(int64_t unix_seconds) { system_ms_ = unix_seconds * 1000; }
+
+std::string rfc5322_date(int64_t unix_seconds) {
+  auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
 
 }  // namespace mailroom::core

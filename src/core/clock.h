@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 
 namespace mailroom::core {
 
@@ -44,6 +45,9 @@ class Clock {
 
 // The system's clocks (std::chrono::system_clock and steady_clock); one for the process.
 const Clock& real_clock();
+
+// RFC 5322 3.3 date-time in UTC: "Fri, 04 Dec 2026 22:25:54 +0000".
+std::string rfc5322_date(int64_t unix_seconds);
 
 // A clock that moves only when told to (tests). Both readings advance together; the steady
 // reading starts at its epoch (steady_seconds() == 0). A wait's deadline is taken when the

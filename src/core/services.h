@@ -16,6 +16,7 @@ class MailStore;
 namespace mailroom::queue {
 class Queue;
 class DeliveryLog;
+class RemoteTransport;
 }  // namespace mailroom::queue
 namespace mailroom::net {
 class WorkerPool;
@@ -35,6 +36,8 @@ struct Services {
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<queue::DeliveryLog> delivery_log;
+  // Outbound SMTP (src/outbound) behind the queue; mailroomd only.
+  std::shared_ptr<queue::RemoteTransport> remote;
   // The administrator's IP and sender block lists, applied by every listener.
   std::shared_ptr<filter::Blocklist> blocklist;
   net::WorkerPool* workers = nullptr;  // = worker_pool.get()

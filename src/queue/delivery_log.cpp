@@ -18,13 +18,15 @@ const char* delivery_result_name(DeliveryResult r) {
       return "queued_remote";
     case DeliveryResult::rejected:
       return "rejected";
+    case DeliveryResult::sent:
+      return "sent";
   }
   return "unknown";
 }
 
 bool parse_delivery_result(const std::string& name, DeliveryResult* out) {
   for (auto r : {DeliveryResult::delivered, DeliveryResult::failed, DeliveryResult::deferred,
-                 DeliveryResult::queued_remote, DeliveryResult::rejected}) {
+                 DeliveryResult::queued_remote, DeliveryResult::rejected, DeliveryResult::sent}) {
     if (name == delivery_result_name(r)) {
       *out = r;
       return true;

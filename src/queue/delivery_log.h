@@ -33,6 +33,7 @@ enum class DeliveryResult {
   deferred,       // temporary failure; the queue will retry
   queued_remote,  // non-local recipient waiting for the remote client (not delivered yet)
   rejected,       // refused by a Scanner verdict
+  sent,           // accepted by the remote server named in detail (peer, TLS, its reply)
 };
 const char* delivery_result_name(DeliveryResult r);
 // Parses a name from delivery_result_name(); false when unknown.

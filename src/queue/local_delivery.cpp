@@ -28,6 +28,20 @@ constexpr int64_t kMaxQueueSeconds = 5 * 24 * 3600;  // RFC 5321 4.5.4.1: give u
 
 }  // namespace
 
+void SpoolQueue::set_state(Message& m, size_t index, RecipientState state) {
+  {
+    std::lock_guard lock(m.state_mu);
+    m.states[index] = state;
+  }
+  if (!m.spooled) return;
+  if (auto s =
+          spool_.set_state(m.queue_id, static_cast<uint32_t>(index), static_cast<uint8_t>(state));
+      !s) {
+    MR_LOG_ERROR("event=queue_journal_failed queue_id={} detail={}", m.queue_id,
+                 core::quote(s.log_detail()));
+  }
+}
+
 bool SpoolQueue::already_stored(const Message& m, const auth::Destination& d) {
   std::string key = d.account_id + "\n" + d.folder;
   std::lock_guard lock(verify_mu_);
@@ -76,8 +90,13 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
   for (size_t n = 0; n < count; ++n) {
     const size_t i = only ? (*only)[n] : n;
     const auto& r = m.envelope.recipients[i];
-    if (m.states[i] != RecipientState::pending) {
-      if (m.states[i] == RecipientState::delivered) {
+    RecipientState current;
+    {
+      std::lock_guard lock(m.state_mu);  // remote steps may be writing other recipients
+      current = m.states[i];
+    }
+    if (current != RecipientState::pending) {
+      if (current == RecipientState::delivered) {
         done_here.insert(r.destination.account_id + "\n" + r.destination.folder);
       }
       continue;
@@ -93,19 +112,31 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     rec.account_id = r.destination.account_id;
     rec.mailbox = r.destination.folder.empty() ? "INBOX" : r.destination.folder;
     rec.time = core::real_clock().unix_seconds();
-    auto set_state = [&](RecipientState st) {
-      m.states[i] = st;
-      if (!m.spooled) return;
-      if (auto s = spool_.set_state(m.queue_id, static_cast<uint32_t>(i), static_cast<uint8_t>(st));
-          !s) {
-        MR_LOG_ERROR("event=queue_journal_failed queue_id={} detail={}", m.queue_id,
-                     core::quote(s.log_detail()));
+    auto set_state = [&](RecipientState st) { SpoolQueue::set_state(m, i, st); };
+    // A permanent failure after the 250: spooled mail is reported to the sender (bounce);
+    // LMTP's caller reports it in its reply instead.
+    auto fail = [&](const std::string& status, const std::string& why) {
+      if (!m.spooled) {
+        set_state(RecipientState::failed);
+        return;
       }
+      DsnRecipient d;
+      d.recipient = r.rcpt;
+      d.original_recipient = r.orcpt;
+      d.action = DsnAction::failed;
+      d.status = status;
+      d.diagnostic = why;
+      d.last_attempt = core::real_clock().unix_seconds();
+      {
+        std::lock_guard lock(m.state_mu);
+        m.report[i] = std::move(d);
+      }
+      set_state(RecipientState::bounce_due);
     };
     if (r.destination.kind == auth::Destination::Kind::remote) {
       set_state(RecipientState::remote);
       rec.result = DeliveryResult::queued_remote;
-      rec.detail = "waiting for remote delivery (no remote client yet)";
+      rec.detail = "queued for remote delivery";
       records.push_back(std::move(rec));
       continue;
     }
@@ -132,7 +163,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       if (verdict.kind != filter::VerdictKind::accept) break;
     }
     if (verdict.kind == filter::VerdictKind::reject) {
-      set_state(RecipientState::failed);
+      fail("5.7.1", verdict.reason);
       if (results) {
         (*results)[i] = core::Status::error(core::Code::permission_denied, verdict.reason);
       }
@@ -182,7 +213,10 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       deferred = true;
       rec.result = DeliveryResult::deferred;
     } else {
-      set_state(RecipientState::failed);
+      fail(code == core::Code::over_quota  ? "5.2.2"
+           : code == core::Code::too_large ? "5.2.3"
+                                           : "5.0.0",
+           res.status().client_message());
       rec.result = DeliveryResult::failed;
     }
     rec.detail = res.status().client_message();

@@ -20,6 +20,12 @@ Options parse_options(core::ConfigSection& section, const std::string& data_dir)
   o.segment_bytes = section.get_size("segment_size", o.segment_bytes);
   o.fsync = section.get_bool("fsync", true);
   o.retry_seconds = section.get_seconds("retry_interval", o.retry_seconds);
+  o.retry_min = section.get_seconds("remote_retry_min", o.retry_min);
+  o.retry_max = std::max(o.retry_min, section.get_seconds("remote_retry_max", o.retry_max));
+  o.max_queue_time = section.get_seconds("max_queue_time", o.max_queue_time);
+  o.delay_warning = section.get_seconds("delay_warning", o.delay_warning);
+  o.remote_in_flight = static_cast<size_t>(section.get_int("remote_in_flight", 200, 1, 100000));
+  o.return_full_message = section.get_bool("bounce_full_message", false);
   section.finish();
   return o;
 }
@@ -77,6 +83,7 @@ core::Status SpoolQueue::start() {
   if (auto s = spool_.open(&recovered); !s) return s;
   int64_t min_time = 0;
   size_t pending = 0;
+  std::vector<MessagePtr> to_settle;
   for (auto& r : recovered) {
     auto env = decode_envelope(r.envelope);
     if (!env) {
@@ -91,45 +98,56 @@ core::Status SpoolQueue::start() {
     m->facts = extract_header_facts(m->data);
     m->states.assign(m->envelope.recipients.size(), RecipientState::pending);
     for (auto& [idx, st] : r.states) {
-      if (idx < m->states.size() && st <= 3) m->states[idx] = static_cast<RecipientState>(st);
+      if (idx < m->states.size() && st <= kMaxRecipientState) {
+        m->states[idx] = static_cast<RecipientState>(st);
+      }
     }
     m->verify_store = true;
     m->first_attempt = m->envelope.received_at;
-    bool local_pending = false, remote = false;
+    bool local_pending = false, open = false;
     for (size_t i = 0; i < m->states.size(); ++i) {
-      if (m->states[i] == RecipientState::pending) {
-        if (m->envelope.recipients[i].destination.kind == auth::Destination::Kind::remote) {
-          remote = true;
-        } else {
-          local_pending = true;
-        }
+      auto& st = m->states[i];
+      if (st == RecipientState::pending &&
+          m->envelope.recipients[i].destination.kind == auth::Destination::Kind::remote) {
+        st = RecipientState::remote;  // crashed before the first pass marked it
       }
-      if (m->states[i] == RecipientState::remote) remote = true;
+      if (st == RecipientState::pending) local_pending = true;
+      if (st == RecipientState::remote || st == RecipientState::remote_warned ||
+          st == RecipientState::bounce_due) {
+        open = true;
+      }
+      if (st == RecipientState::bounce_due) {
+        // The reason was in memory only; the report says the message failed, not why.
+        DsnRecipient d;
+        d.status = "5.0.0";
+        d.diagnostic = "delivery failed (the reason was lost in a restart)";
+        m->report[i] = std::move(d);
+      }
     }
-    if (!local_pending && !remote) {
+    if (!local_pending && !open) {
       spool_.retire(m->queue_id);
       continue;
     }
     if (min_time == 0 || m->envelope.received_at < min_time) min_time = m->envelope.received_at;
     std::lock_guard lock(mu_);
     live_[m->queue_id] = m;
-    if (local_pending || !remote) {
+    if (local_pending) {
       enqueue_locked(m);
       ++pending;
     } else {
-      // remote-only: stays queued for the remote client
-      for (size_t i = 0; i < m->states.size(); ++i) {
-        if (m->states[i] == RecipientState::pending) m->states[i] = RecipientState::remote;
-      }
+      to_settle.push_back(m);
     }
   }
   verify_since_ = min_time - 5;  // internal dates have second resolution; allow clock slack
   MR_LOG_INFO("event=queue_recovered messages={} to_deliver={}", live_.size(), pending);
-  std::lock_guard lock(mu_);
-  started_ = true;
-  for (size_t i = 0; i < options_.delivery_threads; ++i) {
-    workers_.emplace_back([this] { worker_loop(); });
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+    for (size_t i = 0; i < options_.delivery_threads; ++i) {
+      workers_.emplace_back([this] { worker_loop(); });
+    }
   }
+  for (auto& m : to_settle) settle(m);
   return core::Status::ok();
 }
 
@@ -192,6 +210,7 @@ size_t SpoolQueue::enqueue_locked(const MessagePtr& m) {
   }
   size_t parts = std::min(options_.delivery_threads, (local_pending + kPartSize - 1) / kPartSize);
   m->part_deferred = false;
+  m->local_running = true;
   if (parts <= 1) {
     m->parts_left = 1;
     ready_.push_back(Work{m, {}});
@@ -223,9 +242,31 @@ void SpoolQueue::worker_loop() {
       if (enqueue_locked(deferred_.begin()->second) > 1) cv_.notify_all();
       deferred_.erase(deferred_.begin());
     }
+    if (!tasks_.empty()) {
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      ++busy_;
+      lock.unlock();
+      task();
+      lock.lock();
+      --busy_;
+      continue;
+    }
+    if (!remote_due_.empty() && remote_due_.begin()->first <= now &&
+        remote_running_ < options_.remote_in_flight) {
+      MessagePtr m = remote_due_.begin()->second;
+      remote_due_.erase(remote_due_.begin());
+      m->remote_scheduled = false;
+      ++busy_;
+      lock.unlock();
+      dispatch_remote(m);
+      lock.lock();
+      --busy_;
+      continue;
+    }
     if (ready_.empty()) {
       if (busy_ == 0) idle_cv_.notify_all();
-      if (deferred_.empty()) {
+      if (deferred_.empty() && remote_due_.empty()) {
         cv_.wait(lock);
       } else {
         cv_.wait_for(lock, std::chrono::seconds(1));
@@ -250,20 +291,29 @@ void SpoolQueue::worker_loop() {
 }
 
 void SpoolQueue::finish(const MessagePtr& m, bool deferred) {
-  bool local_left = false, remote_left = false;
-  for (auto st : m->states) {
-    if (st == RecipientState::pending) local_left = true;
-    if (st == RecipientState::remote) remote_left = true;
+  bool local_left = false;
+  {
+    std::lock_guard state_lock(m->state_mu);
+    for (auto st : m->states) {
+      if (st == RecipientState::pending) local_left = true;
+    }
   }
-  std::lock_guard lock(mu_);
-  if (deferred && local_left) {
-    deferred_.emplace(core::real_clock().unix_seconds() + options_.retry_seconds, m);
-    return;
+  {
+    std::lock_guard lock(mu_);
+    m->local_running = false;
+    if (deferred && local_left) {
+      deferred_.emplace(core::real_clock().unix_seconds() + options_.retry_seconds, m);
+    }
   }
-  if (!remote_left) {
-    live_.erase(m->queue_id);
-    spool_.retire(m->queue_id);
+  settle(m);
+}
+
+void SpoolQueue::post_task(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(task));
   }
+  cv_.notify_one();
 }
 
 std::vector<QueuedMessage> SpoolQueue::list() {
@@ -274,6 +324,7 @@ std::vector<QueuedMessage> SpoolQueue::list() {
     q.queue_id = id;
     q.envelope = m->envelope;
     q.size = m->data.size();
+    std::lock_guard state_lock(m->state_mu);
     q.states = m->states;
     out.push_back(std::move(q));
   }
@@ -283,7 +334,7 @@ std::vector<QueuedMessage> SpoolQueue::list() {
 bool SpoolQueue::wait_idle(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
   return idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return ready_.empty() && busy_ == 0; });
+                           [&] { return ready_.empty() && tasks_.empty() && busy_ == 0; });
 }
 
 }  // namespace mailroom::queue

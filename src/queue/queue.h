@@ -10,8 +10,12 @@
 //   recipient whose state was lost after a store append is detected by the queue id in the
 //   stored message's Received: header (see local_delivery.cpp).
 // - Local recipients go through the Scanner hook and into the MailStore, with a DeliveryLog
-//   record each. Remote recipients stay queued (state "remote", listed by `queue list`):
-//   there is no remote SMTP client yet.
+//   record each. Remote recipients go to the RemoteTransport (remote.h) one domain at a time,
+//   retried on a growing schedule (retry_min doubling up to retry_max) until max_queue_time;
+//   a delay notice after delay_warning (RFC 3461 NOTIFY=DELAY) and a bounce (RFC 3464) on
+//   permanent failure or expiry go to the envelope sender, never to the null sender.
+// - A bounce is durable before the failure is: the recipient waits in state bounce_due until
+//   the report is spooled, so a crash in between sends the report after the restart.
 //
 // Threading: thread-safe. submit() never blocks on disk; `done` runs on a queue thread and
 // must only post work to the session's executor.
@@ -35,6 +39,8 @@ class Scanner;
 }
 
 namespace mailroom::queue {
+
+class RemoteTransport;
 
 // One final destination of a message (an RCPT expands to one or more of these).
 struct EnvelopeRecipient {
@@ -60,9 +66,12 @@ struct Envelope {
 enum class RecipientState : uint8_t {
   pending = 0,  // not yet delivered
   delivered = 1,
-  failed = 2,  // permanent failure (no DSN client yet: logged)
-  remote = 3,  // waiting for the remote client
+  failed = 2,         // permanent failure, reported to the sender (or nobody to report to)
+  remote = 3,         // waiting for (the next attempt of) remote delivery
+  remote_warned = 4,  // remote, and the sender was told of the delay (RFC 3464 "delayed")
+  bounce_due = 5,     // failed; the bounce is not spooled yet
 };
+constexpr uint8_t kMaxRecipientState = 5;
 
 struct QueuedMessage {
   std::string queue_id;
@@ -76,7 +85,15 @@ struct Options {
   size_t delivery_threads = 4;
   uint64_t segment_bytes = 64u << 20;  // rotate spool segments at this size
   bool fsync = true;                   // false only for tests measuring without durability
-  int64_t retry_seconds = 60;          // delay before retrying a deferred recipient
+  int64_t retry_seconds = 60;          // delay before retrying a deferred local recipient
+  // Remote delivery schedule (like Postfix: minimal/maximal_backoff_time, maximal_queue_lifetime,
+  // delay_warning_time).
+  int64_t retry_min = 300;
+  int64_t retry_max = 4000;
+  int64_t max_queue_time = 5 * 24 * 3600;  // RFC 5321 4.5.4.1: give up after 4-5 days
+  int64_t delay_warning = 4 * 3600;        // 0: never send delay notices
+  size_t remote_in_flight = 200;           // remote attempts running at once
+  bool return_full_message = false;        // bounces return the whole message without RET=FULL
 };
 
 Options parse_options(core::ConfigSection& section, const std::string& data_dir);
@@ -112,6 +129,11 @@ class Queue {
 
   // Waits until no local delivery is pending (tests, graceful stop). False on timeout.
   virtual bool wait_idle(int64_t timeout_ms) = 0;
+
+  // Where remote recipients go; without one they wait in state "remote". Set before start().
+  virtual void set_remote_transport(std::shared_ptr<RemoteTransport> transport) = 0;
+  // Tries every waiting remote recipient now (`mailroomctl queue flush`, tests).
+  virtual void flush_remote() = 0;
 };
 
 // The spool-backed queue; delivers into services.store and logs to services.delivery_log.

@@ -14,8 +14,10 @@
 
 #include "src/filter/scanner.h"
 #include "src/queue/delivery_log.h"
+#include "src/queue/dsn.h"
 #include "src/queue/header_facts.h"
 #include "src/queue/queue.h"
+#include "src/queue/remote.h"
 #include "src/queue/spool.h"
 #include "src/store/mail_store.h"
 
@@ -40,6 +42,8 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   std::vector<core::Status> deliver_now(const std::string& queue_id, const Envelope& envelope,
                                         const std::string& message) override;
   bool wait_idle(int64_t timeout_ms) override;
+  void set_remote_transport(std::shared_ptr<RemoteTransport> transport) override;
+  void flush_remote() override;
 
   Spool& spool() { return spool_; }
   void set_services(core::Services* services) { services_ = services; }
@@ -57,6 +61,18 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
     // Parts of the current delivery attempt still running, and whether one deferred.
     std::atomic<size_t> parts_left{0};
     std::atomic<bool> part_deferred{false};
+    // Remote delivery (remote_delivery.cpp); guarded by the queue's mu_ unless noted.
+    int remote_attempts = 0;
+    bool remote_in_flight = false;  // domain attempts running (remote_parts_left of them)
+    bool remote_scheduled = false;  // in remote_due_
+    size_t remote_parts_left = 0;
+    bool local_running = false;  // a local delivery part is queued or running
+    bool reporting = false;      // a bounce or delay notice is being spooled
+    // `states` is written by local and remote steps that may run at once (on different
+    // recipients); readers of the whole vector and all writers hold state_mu, which also
+    // guards `report`: why each recipient failed or is still waiting.
+    std::mutex state_mu;
+    std::map<size_t, DsnRecipient> report;
   };
   using MessagePtr = std::shared_ptr<Message>;
   // A delivery attempt of some recipients of a message. A message with many local recipients
@@ -79,6 +95,24 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   bool already_stored(const Message& m, const auth::Destination& d);
   void finish(const MessagePtr& m, bool deferred);
 
+  // Remote delivery and reports (remote_delivery.cpp). settle() decides what a message needs
+  // next once a local or remote step ended: retry, remote attempt, bounce, or retirement.
+  struct RemoteDone {
+    MessagePtr message;
+    std::vector<size_t> recipients;
+    std::vector<RemoteReply> replies;
+  };
+  void settle(const MessagePtr& m);
+  void post_task(std::function<void()> task);
+  void dispatch_remote(const MessagePtr& m);
+  void complete_remote(RemoteDone done);
+  void schedule_remote_locked(const MessagePtr& m, int64_t due);
+  // Spools a DSN for `indexes` (action failed or delayed) to the envelope sender; `then` runs
+  // on a queue thread once it is durable (or was not needed).
+  void send_report(const MessagePtr& m, const std::vector<size_t>& indexes, DsnAction action,
+                   std::function<void(bool spooled)> then);
+  void set_state(Message& m, size_t index, RecipientState state);
+  int64_t remote_backoff(int attempts) const;
   Options options_;
   core::Services* services_ = nullptr;
   std::shared_ptr<store::MailStore> store_;
@@ -90,7 +124,11 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
   std::deque<Work> ready_;
-  std::multimap<int64_t, MessagePtr> deferred_;  // due time (s) -> message
+  std::multimap<int64_t, MessagePtr> deferred_;    // due time (s) -> message
+  std::multimap<int64_t, MessagePtr> remote_due_;  // next remote attempt (s) -> message
+  std::deque<std::function<void()>> tasks_;        // work handed to the queue threads (post_task)
+  std::shared_ptr<RemoteTransport> transport_;
+  size_t remote_running_ = 0;  // domain attempts in flight
   std::map<std::string, MessagePtr> live_;
   size_t busy_ = 0;
   bool stopping_ = false;

@@ -4,6 +4,7 @@
 #include "auth/auth_options.h"
 #include "src/core/config_section.h"
 #include "src/imap/imap_server.h"
+#include "src/outbound/outbound.h"
 #include "src/pop3/pop3.h"
 #include "src/queue/queue.h"
 #include "src/smtp/smtp_server.h"
@@ -16,6 +17,7 @@ struct ModuleOptions {
   auth::AuthOptions auth;
   store::StoreOptions store;
   queue::Options queue;
+  outbound::Options outbound;
   smtp::Options smtp;
   imap::Options imap;
   pop3::Options pop3;

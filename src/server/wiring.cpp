@@ -10,7 +10,9 @@
 #include "src/filter/blocklist.h"
 #include "src/mime/facts.h"
 #include "src/net/worker_pool.h"
+#include "src/outbound/outbound.h"
 #include "src/queue/delivery_log.h"
+#include "src/queue/remote.h"
 #include "src/server/module_options.h"
 #include "src/store/store_options.h"
 
@@ -39,6 +41,11 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
   {
     auto s = root.child("queue");
     m.queue = queue::parse_options(s, config->server.data_dir);
+  }
+  {
+    auto s = root.child("outbound");
+    auto d = root.child("dns");
+    m.outbound = outbound::parse_options(s, d, config->server.hostname);
   }
   {
     auto s = root.child("smtp");
@@ -107,6 +114,10 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   if (with_queue) {
     services->queue = queue::open_queue(m.queue, *services);
     if (!services->queue) return core::io_error("cannot open the queue in " + m.queue.spool_dir);
+    auto out = outbound::Outbound::start(m.outbound, data);
+    if (!out) return out.status();
+    services->remote = *out;
+    services->queue->set_remote_transport(services->remote);
   }
   return services;
 }
@@ -121,6 +132,7 @@ void start_queue(core::Services& services) {
 
 void stop_queue(core::Services& services) {
   if (services.queue) services.queue->stop();
+  if (services.remote) services.remote->stop();
 }
 
 }  // namespace mailroom::server

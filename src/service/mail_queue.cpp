@@ -15,6 +15,10 @@ const char* recipient_state_name(queue::RecipientState state) {
       return "failed";
     case queue::RecipientState::remote:
       return "remote";
+    case queue::RecipientState::remote_warned:
+      return "remote (sender warned of the delay)";
+    case queue::RecipientState::bounce_due:
+      return "failed (bounce not yet sent)";
   }
   return "unknown";
 }
@@ -34,7 +38,9 @@ core::Result<std::vector<SpooledMessage>> MailQueue::list() {
       const auto& rc = env->recipients[i];
       bool remote = rc.destination.kind == auth::Destination::Kind::remote;
       if (state == queue::RecipientState::pending && remote) state = queue::RecipientState::remote;
-      if (state == queue::RecipientState::pending || state == queue::RecipientState::remote) {
+      if (state == queue::RecipientState::pending || state == queue::RecipientState::remote ||
+          state == queue::RecipientState::remote_warned ||
+          state == queue::RecipientState::bounce_due) {
         live = true;
       }
       m.recipients.push_back({rc.rcpt, rc.destination.address, state});

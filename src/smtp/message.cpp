@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 
+#include "src/core/clock.h"
 #include "src/core/log.h"
 #include "src/mime/originators.h"
 #include "src/net/worker_pool.h"
@@ -17,14 +18,6 @@
 namespace mailroom::smtp {
 
 namespace {
-
-std::string rfc5322_date(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
 
 // Waits for Queue::submit's callback (which runs on a queue thread) on this session's
 // executor.
@@ -89,7 +82,7 @@ std::string Session::received_header(const std::string& queue_id) const {
   }
   if (authenticated()) h += "\r\n\t(authenticated user " + principal_->address + ")";
   if (tx_.rcpts.size() == 1) h += "\r\n\tfor <" + tx_.rcpts[0].rcpt + ">";
-  h += "; " + rfc5322_date(std::time(nullptr)) + "\r\n";
+  h += "; " + core::rfc5322_date(std::time(nullptr)) + "\r\n";
   return h;
 }
 
@@ -109,7 +102,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
       if (core::iequals(name, "Date")) has_date = true;
     }
     if (ctx_.options.submission_add_headers && ctx_.mode == Mode::submission) {
-      if (!has_date) prefix += "Date: " + rfc5322_date(std::time(nullptr)) + "\r\n";
+      if (!has_date) prefix += "Date: " + core::rfc5322_date(std::time(nullptr)) + "\r\n";
       if (!has_id) prefix += "Message-ID: <" + queue_id + "@" + services.hostname + ">\r\n";
     }
     // Send-as applies to every From: and Sender: address (RFC 6409 8.1 lets the MSA enforce

@@ -42,6 +42,8 @@ class FakeQueue : public queue::Queue {
                                         const std::string& message) override;
   std::vector<queue::QueuedMessage> list() override { return {}; }
   bool wait_idle(int64_t) override { return true; }
+  void set_remote_transport(std::shared_ptr<queue::RemoteTransport>) override {}
+  void flush_remote() override {}
 
  private:
   int ids_ = 0;

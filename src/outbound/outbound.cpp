@@ -1,0 +1,407 @@
+// The Outbound transport: routes, MX resolution, connection limits, DKIM, and the attempt that
+// walks the MX hosts (RFC 5321 5.1) until one takes or refuses the message.
+#include "src/outbound/outbound.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
+#include <list>
+#include <thread>
+
+#include "src/core/address.h"
+#include "src/core/clock.h"
+#include "src/core/log.h"
+#include "src/mailauth/dkim.h"
+#include "src/outbound/downgrade.h"
+#include "src/outbound/smtp_client.h"
+#include "src/queue/queue.h"
+
+namespace mailroom::outbound {
+namespace asio = boost::asio;
+using queue::RemoteReply;
+
+namespace {
+
+constexpr size_t kMaxAddressesPerAttempt = 5;  // like Postfix's smtp_mx_address_limit
+constexpr int64_t kSignerCacheSeconds = 60;
+
+std::vector<RemoteReply> all(size_t n, RemoteReply r) { return std::vector<RemoteReply>(n, r); }
+
+RemoteReply reason(RemoteReply::Kind kind, std::string status, std::string text) {
+  RemoteReply r;
+  r.kind = kind;
+  r.status = std::move(status);
+  r.text = std::move(text);
+  return r;
+}
+
+bool ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+size_t count_received(const std::string& message) {
+  size_t end = message.find("\r\n\r\n");
+  std::string_view head(message.data(), end == std::string::npos ? message.size() : end);
+  size_t n = 0;
+  size_t pos = 0;
+  while (pos < head.size()) {
+    if (head.size() - pos >= 9 && core::iequals(head.substr(pos, 9), "received:")) ++n;
+    pos = head.find('\n', pos);
+    if (pos == std::string_view::npos) break;
+    ++pos;
+  }
+  return n;
+}
+
+// The domain of the From: header's address (DKIM's d= must align with it for DMARC).
+std::string from_domain(const std::string& message) {
+  size_t end = message.find("\r\n\r\n");
+  std::string_view head(message.data(), end == std::string::npos ? message.size() : end);
+  size_t pos = 0;
+  while (pos < head.size()) {
+    if (head.size() - pos >= 5 && core::iequals(head.substr(pos, 5), "from:")) {
+      size_t eol = head.find("\r\n", pos);
+      while (eol != std::string_view::npos && eol + 2 < head.size() &&
+             (head[eol + 2] == ' ' || head[eol + 2] == '\t')) {
+        eol = head.find("\r\n", eol + 2);
+      }
+      std::string value(head.substr(pos + 5, eol == std::string_view::npos ? eol : eol - pos - 5));
+      auto lt = value.rfind('<');
+      auto gt = value.rfind('>');
+      std::string addr = lt != std::string::npos && gt != std::string::npos && gt > lt
+                             ? value.substr(lt + 1, gt - lt - 1)
+                             : value;
+      auto at = addr.rfind('@');
+      if (at == std::string::npos) return "";
+      std::string d = addr.substr(at + 1);
+      while (!d.empty() && (d.back() == ' ' || d.back() == '\t')) d.pop_back();
+      return core::ascii_lower(d);
+    }
+    pos = head.find('\n', pos);
+    if (pos == std::string_view::npos) break;
+    ++pos;
+  }
+  return "";
+}
+
+bool has_8bit(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) return true;
+  }
+  return false;
+}
+
+template <class Answer, class Start>
+asio::awaitable<Answer> await_dns(Start start) {
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Answer)>(
+      [start](auto handler) mutable {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        start([h](Answer a) mutable {
+          auto ex = asio::get_associated_executor(*h);
+          asio::post(ex, [h, a = std::move(a)]() mutable { (*h)(std::move(a)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+class OutboundImpl final : public Outbound {
+ public:
+  OutboundImpl(Options options, std::string data_dir)
+      : options_(std::move(options)),
+        dkim_(data_dir + "/dkim"),
+        work_(asio::make_work_guard(io_)) {}
+
+  core::Status init() {
+    auto may = make_client_context(false, "", options_.tls_min_version);
+    if (!may) return may.status();
+    tls_may_ = *may;
+    auto verify = make_client_context(true, options_.tls_ca_file, options_.tls_min_version);
+    if (!verify) return verify.status();
+    tls_verify_ = *verify;
+    auto dns = dns::Resolver::create(io_, options_.dns);
+    if (!dns) return dns.status();
+    dns_ = *dns;
+    thread_ = std::thread([this] { io_.run(); });
+    return core::Status::ok();
+  }
+
+  ~OutboundImpl() override {
+    stop();
+    // io_ (declared after the state it touches) destroys the frames of abandoned sessions;
+    // their guards must not wake other, already destroyed, frames.
+    destroying_ = true;
+  }
+
+  // Abandons running sessions: their recipients stay "remote" in the stopped queue and are
+  // tried again after the restart (a peer that already answered 250 may get a second copy).
+  void stop() override {
+    if (!thread_.joinable()) return;
+    std::promise<void> quiet;
+    asio::post(io_, [this, &quiet] {
+      stopping_ = true;
+      dns_->shutdown();
+      for (auto& w : waiters_) w.timer->cancel();
+      quiet.set_value();
+    });
+    quiet.get_future().wait();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  void deliver(queue::RemoteAttempt attempt, Done done) override {
+    size_t n = attempt.recipients.size();
+    // Outbound outlives the queue that calls it (stop order in src/server).
+    asio::co_spawn(
+        io_, run_attempt(std::move(attempt)),
+        [n, done = std::move(done)](std::exception_ptr e, std::vector<RemoteReply> replies) {
+          if (e || replies.size() != n) {
+            replies = all(n, reason(RemoteReply::Kind::temporary, "4.3.0",
+                                    "internal error in the SMTP client"));
+          }
+          done(std::move(replies));
+        });
+  }
+
+ private:
+  struct Waiter {
+    std::string domain;
+    asio::steady_timer* timer;
+  };
+
+  bool can_open(const std::string& domain) {
+    return connections_ < options_.max_connections && per_domain_[domain] < options_.max_per_domain;
+  }
+
+  asio::awaitable<void> acquire(const std::string& domain) {
+    while (!can_open(domain) && !stopping_) {
+      asio::steady_timer timer(io_, std::chrono::hours(1));
+      waiters_.push_back(Waiter{domain, &timer});
+      auto it = std::prev(waiters_.end());
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      waiters_.erase(it);
+    }
+    ++connections_;
+    ++per_domain_[domain];
+  }
+
+  void release(const std::string& domain) {
+    if (destroying_) return;
+    --connections_;
+    if (--per_domain_[domain] == 0) per_domain_.erase(domain);
+    for (auto& w : waiters_) {
+      if (can_open(w.domain)) {
+        w.timer->cancel();
+        break;
+      }
+    }
+  }
+
+  // The signed message, or the message as is when the From domain has no active key.
+  std::shared_ptr<const std::string> sign(std::shared_ptr<const std::string> data) {
+    std::string domain = from_domain(*data);
+    if (domain.empty()) return data;
+    const int64_t now = core::real_clock().unix_seconds();
+    auto it = signers_.find(domain);
+    if (it == signers_.end() || it->second.loaded + kSignerCacheSeconds < now) {
+      CachedSigner c;
+      c.loaded = now;
+      auto key = dkim_.active(domain);
+      if (key) {
+        auto signer = mailauth::DkimSigner::create(*key);
+        if (signer) {
+          c.signer = std::move(*signer);
+        } else {
+          MR_LOG_ERROR("event=dkim_key_unusable domain={} detail={}", domain,
+                       core::quote(signer.status().log_detail()));
+        }
+      }
+      it = signers_.insert_or_assign(domain, std::move(c)).first;
+    }
+    if (!it->second.signer) return data;
+    auto header = it->second.signer->sign(*data);
+    if (!header) {
+      MR_LOG_ERROR("event=dkim_sign_failed domain={} detail={}", domain,
+                   core::quote(header.status().log_detail()));
+      return data;
+    }
+    return std::make_shared<const std::string>(*header + *data);
+  }
+
+  struct Host {
+    std::string name;
+  };
+
+  asio::awaitable<std::vector<RemoteReply>> run_attempt(queue::RemoteAttempt a) {
+    const size_t n = a.recipients.size();
+    const auto temp = RemoteReply::Kind::temporary;
+    const auto perm = RemoteReply::Kind::permanent;
+    if (stopping_) co_return all(n, reason(temp, "4.3.2", "mail system shutting down"));
+    // RFC 5321 6.3: a message that went round too often is a loop.
+    if (count_received(*a.message) > options_.max_received) {
+      co_return all(n, reason(perm, "5.4.6",
+                              "mail loop: more than " + std::to_string(options_.max_received) +
+                                  " Received: header fields"));
+    }
+
+    // The route: a transport for the domain, the relay, or the domain's MX.
+    Route route{a.domain, options_.port, true};
+    TlsLevel tls = options_.tls;
+    ClientSettings settings;
+    settings.helo = options_.helo_name;
+    settings.connect_timeout = options_.connect_timeout;
+    settings.command_timeout = options_.command_timeout;
+    settings.data_timeout = options_.data_timeout;
+    auto transport = options_.transports.find(a.domain);
+    std::string route_text =
+        transport != options_.transports.end() ? transport->second : options_.relay;
+    if (!route_text.empty()) {
+      auto r = parse_route(route_text, 25);
+      if (!r) co_return all(n, reason(temp, "4.3.5", "bad route: " + r.status().client_message()));
+      route = *r;
+      if (transport == options_.transports.end()) {
+        tls = options_.relay_tls;
+        settings.user = options_.relay_user;
+        settings.password = options_.relay_password;
+      }
+    }
+    if (auto p = options_.tls_policy.find(a.domain); p != options_.tls_policy.end()) {
+      tls = p->second;
+    }
+    settings.tls = tls;
+    settings.tls_context = tls == TlsLevel::verify ? tls_verify_ : tls_may_;
+
+    std::vector<std::string> hosts;
+    if (route.mx_lookup && !ip_literal(route.host)) {
+      auto mx = co_await await_dns<dns::MxAnswer>(
+          [this, h = route.host](auto cb) { dns_->mx(h, std::move(cb)); });
+      switch (mx.outcome) {
+        case dns::Outcome::ok: {
+          // RFC 7505 3: a null MX ("." at preference 0) means the domain takes no mail.
+          if (mx.records.size() == 1 && mx.records[0].host.empty()) {
+            co_return all(n, reason(perm, "5.1.10",
+                                    "the domain " + route.host + " accepts no mail (null MX)"));
+          }
+          // RFC 5321 5.1: if we are one of the MX hosts, only those preferred to us count.
+          int self_pref = -1;
+          for (auto& m : mx.records) {
+            if (core::iequals(m.host, options_.helo_name)) {
+              self_pref = m.preference;
+              break;
+            }
+          }
+          for (auto& m : mx.records) {
+            if (m.host.empty()) continue;
+            if (self_pref >= 0 && m.preference >= self_pref) continue;
+            hosts.push_back(m.host);
+          }
+          if (hosts.empty()) {
+            co_return all(
+                n, reason(perm, "5.4.6", "mail for " + route.host + " loops back to myself (MX)"));
+          }
+          break;
+        }
+        case dns::Outcome::nodata:
+          hosts.push_back(route.host);  // RFC 5321 5.1: the implicit MX
+          break;
+        case dns::Outcome::nxdomain:
+          co_return all(n, reason(perm, "5.1.2", "domain " + route.host + " not found in DNS"));
+        case dns::Outcome::temporary:
+          co_return all(n, reason(temp, "4.4.3",
+                                  "DNS lookup of MX for " + route.host + " failed: " + mx.detail));
+      }
+    } else {
+      hosts.push_back(route.host);
+    }
+
+    ClientMessage message;
+    message.sender = a.envelope->sender;
+    for (auto& r : a.recipients) message.recipients.push_back({r.address, r.notify, r.orcpt});
+    message.smtputf8 = a.envelope->smtputf8;
+    message.ret = a.envelope->ret;
+    message.envid = a.envelope->envid;
+    message.eight_bit = a.envelope->body != "7BIT" && has_8bit(*a.message);
+    message.data = sign(a.message);
+    auto raw = a.message;
+    message.downgrade = [this, raw]() -> std::shared_ptr<const std::string> {
+      auto seven = downgrade_to_7bit(*raw);
+      if (!seven) return nullptr;
+      return sign(std::make_shared<const std::string>(std::move(*seven)));
+    };
+
+    RemoteReply last = reason(temp, "4.4.1", "no MX host of " + a.domain + " could be reached");
+    size_t tried = 0;
+    co_await acquire(a.domain);
+    struct Release {
+      OutboundImpl* self;
+      std::string domain;
+      ~Release() { self->release(domain); }
+    } release_guard{this, a.domain};
+    for (const auto& host : hosts) {
+      std::vector<std::string> addresses;
+      if (ip_literal(host)) {
+        addresses.push_back(host);
+      } else {
+        auto ans = co_await await_dns<dns::AddressAnswer>(
+            [this, host](auto cb) { dns_->addresses(host, std::move(cb)); });
+        if (ans.outcome != dns::Outcome::ok) {
+          last = reason(temp, "4.4.3",
+                        "no address for " + host + ": " +
+                            std::string(dns::outcome_name(ans.outcome)) + " " + ans.detail);
+          continue;
+        }
+        addresses = ans.addresses;
+      }
+      for (const auto& ip : addresses) {
+        if (tried++ >= kMaxAddressesPerAttempt || stopping_) break;
+        Peer peer{host, ip, route.port};
+        SessionResult r = co_await run_smtp_session(io_, peer, settings, message);
+        if (!r.session_failed) co_return std::move(r.replies);
+        MR_LOG_INFO("event=remote_session_failed queue_id={} peer={} status={} detail={}",
+                    a.queue_id, peer.label(), r.failure.status, core::quote(r.failure.text));
+        if (r.failure.kind == perm) co_return all(n, r.failure);
+        last = r.failure;
+      }
+    }
+    co_return all(n, last);
+  }
+
+  struct CachedSigner {
+    int64_t loaded = 0;
+    std::unique_ptr<mailauth::DkimSigner> signer;
+  };
+
+  Options options_;
+  mailauth::DkimKeyStore dkim_;
+  std::shared_ptr<ssl_ctx_st> tls_may_;
+  std::shared_ptr<ssl_ctx_st> tls_verify_;
+  // Touched on the I/O thread only (and by the destructor once it is joined).
+  bool stopping_ = false;
+  bool destroying_ = false;
+  size_t connections_ = 0;
+  std::map<std::string, size_t> per_domain_;
+  std::list<Waiter> waiters_;
+  std::map<std::string, CachedSigner> signers_;
+  // Declared last: destroyed first, while the state above is still there.
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::shared_ptr<dns::Resolver> dns_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+core::Result<std::shared_ptr<Outbound>> Outbound::start(Options options, std::string data_dir) {
+  auto impl = std::make_shared<OutboundImpl>(std::move(options), std::move(data_dir));
+  if (auto s = impl->init(); !s) return s;
+  return std::shared_ptr<Outbound>(impl);
+}
+
+}  // namespace mailroom::outbound

@@ -1,0 +1,531 @@
+// The SMTP client session (RFC 5321 3, 4.1, 4.5.3.2 timeouts; RFC 3207 STARTTLS; RFC 2920
+// PIPELINING; RFC 1870 SIZE; RFC 6152 8BITMIME; RFC 6531 SMTPUTF8; RFC 3461 DSN; RFC 4954
+// AUTH PLAIN).
+#include "src/outbound/smtp_client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <optional>
+#include <set>
+
+#include "src/core/address.h"
+#include "src/core/base64.h"
+#include "src/core/log.h"
+
+namespace mailroom::outbound {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using queue::RemoteReply;
+
+namespace {
+
+constexpr size_t kMaxReplyLine = 4096;  // RFC 5321 4.5.3.1.5 says 512; peers send more
+constexpr size_t kMaxReplyLines = 200;
+
+struct Reply {
+  int code = 0;
+  std::string status;  // enhanced status code when the peer sent one (RFC 2034)
+  std::string text;    // the lines' text joined with spaces
+  std::vector<std::string> lines;
+  bool positive() const { return code >= 200 && code < 400; }
+  bool permanent() const { return code >= 500; }
+};
+
+std::string smtp_upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string client_status_default(int code) {
+  if (code >= 500) return "5.0.0";
+  if (code >= 400) return "4.0.0";
+  return "2.0.0";
+}
+
+bool is_enhanced_status(const std::string& s) {
+  // class.subject.detail (RFC 3463): [245].\d{1,3}.\d{1,3}
+  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
+  int dots = 0;
+  for (size_t i = 2; i < s.size(); ++i) {
+    if (s[i] == '.') {
+      ++dots;
+    } else if (!std::isdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return dots == 1;
+}
+
+class Session {
+ public:
+  Session(asio::io_context& io, const Peer& peer, const ClientSettings& settings)
+      : io_(io), peer_(peer), settings_(settings), socket_(io), timer_(io) {}
+
+  asio::awaitable<SessionResult> run(const ClientMessage& message);
+
+ private:
+  SessionResult fail(RemoteReply::Kind kind, int code, std::string status, std::string text) {
+    SessionResult r;
+    r.session_failed = true;
+    r.failure = RemoteReply{kind,         code, std::move(status), std::move(text), peer_.label(),
+                            tls_version_, false};
+    return r;
+  }
+  SessionResult fail(const Reply& reply, const std::string& during) {
+    return fail(reply.permanent() ? RemoteReply::Kind::permanent : RemoteReply::Kind::temporary,
+                reply.code, reply.status.empty() ? client_status_default(reply.code) : reply.status,
+                reply.text + " (in reply to " + during + ")");
+  }
+  RemoteReply to_remote(const Reply& r) const {
+    RemoteReply out;
+    out.kind = r.code >= 200 && r.code < 300 ? RemoteReply::Kind::delivered
+               : r.permanent()               ? RemoteReply::Kind::permanent
+                                             : RemoteReply::Kind::temporary;
+    out.code = r.code;
+    out.status = r.status.empty() ? client_status_default(r.code) : r.status;
+    out.text = r.text;
+    out.peer = peer_.label();
+    out.tls = tls_version_;
+    return out;
+  }
+
+  void arm(int64_t seconds) {
+    timer_.expires_after(std::chrono::seconds(seconds));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        timed_out_ = true;
+        boost::system::error_code ignored;
+        socket_.lowest_layer().cancel(ignored);
+        if (tls_) tls_->lowest_layer().cancel(ignored);
+      }
+    });
+  }
+  void disarm() { timer_.cancel(); }
+
+  asio::awaitable<bool> write(const std::string& data, int64_t timeout) {
+    boost::system::error_code ec;
+    arm(timeout);
+    if (tls_) {
+      co_await asio::async_write(*tls_, asio::buffer(data),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(socket_, asio::buffer(data),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+    disarm();
+    if (ec) error_ = timed_out_ ? "timed out writing" : "write failed: " + ec.message();
+    co_return !ec;
+  }
+
+  asio::awaitable<std::optional<std::string>> read_line(int64_t timeout) {
+    while (true) {
+      auto eol = buffer_.find("\r\n");
+      if (eol == std::string::npos) eol = buffer_.find('\n');
+      if (eol != std::string::npos) {
+        std::string line = buffer_.substr(0, eol);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        buffer_.erase(0, eol + (buffer_[eol] == '\r' ? 2 : 1));
+        co_return line;
+      }
+      if (buffer_.size() > kMaxReplyLine) {
+        error_ = "reply line longer than " + std::to_string(kMaxReplyLine) + " bytes";
+        co_return std::nullopt;
+      }
+      char chunk[4096];
+      boost::system::error_code ec;
+      size_t n = 0;
+      arm(timeout);
+      if (tls_) {
+        n = co_await tls_->async_read_some(asio::buffer(chunk),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                             asio::redirect_error(asio::use_awaitable, ec));
+      }
+      disarm();
+      if (ec) {
+        error_ =
+            timed_out_ ? "timed out waiting for the reply" : "connection lost: " + ec.message();
+        co_return std::nullopt;
+      }
+      buffer_.append(chunk, n);
+    }
+  }
+
+  // A complete (possibly multi-line) reply; code 0 when the connection failed (error_ says).
+  asio::awaitable<Reply> read_reply(int64_t timeout) {
+    Reply r;
+    for (size_t n = 0; n < kMaxReplyLines; ++n) {
+      auto line = co_await read_line(timeout);
+      if (!line) co_return Reply{};
+      if (line->size() < 3 || !std::isdigit(static_cast<unsigned char>((*line)[0])) ||
+          !std::isdigit(static_cast<unsigned char>((*line)[1])) ||
+          !std::isdigit(static_cast<unsigned char>((*line)[2])) ||
+          (line->size() > 3 && (*line)[3] != ' ' && (*line)[3] != '-')) {
+        error_ = "malformed reply: " + core::quote(line->substr(0, 80));
+        co_return Reply{};
+      }
+      int code = std::stoi(line->substr(0, 3));
+      if (r.code == 0) r.code = code;
+      std::string text = line->size() > 4 ? line->substr(4) : "";
+      // Control characters from the peer never reach our logs or reports.
+      for (char& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      }
+      r.lines.push_back(text);
+      if (r.status.empty()) {
+        auto sp = text.find(' ');
+        std::string first = text.substr(0, sp);
+        if (is_enhanced_status(first) && first[0] == (*line)[0]) r.status = first;
+      }
+      r.text += (r.text.empty() ? "" : " ") + text;
+      if (line->size() <= 3 || (*line)[3] == ' ') co_return r;
+    }
+    error_ = "reply with more than " + std::to_string(kMaxReplyLines) + " lines";
+    co_return Reply{};
+  }
+
+  asio::awaitable<Reply> command(const std::string& line, int64_t timeout) {
+    if (!co_await write(line + "\r\n", timeout)) co_return Reply{};
+    co_return co_await read_reply(timeout);
+  }
+
+  void read_extensions(const Reply& ehlo) {
+    extensions_.clear();
+    size_limit_ = 0;
+    for (size_t i = 1; i < ehlo.lines.size(); ++i) {
+      std::string kw = ehlo.lines[i];
+      auto sp = kw.find(' ');
+      std::string name = smtp_upper(kw.substr(0, sp));
+      extensions_.insert(name);
+      if (name == "SIZE" && sp != std::string::npos) {
+        try {
+          size_limit_ = std::stoull(kw.substr(sp + 1));
+        } catch (...) {
+          size_limit_ = 0;
+        }
+      }
+      if (name == "AUTH" && sp != std::string::npos) auth_mechanisms_ = smtp_upper(kw);
+    }
+  }
+  bool has(const char* ext) const { return extensions_.count(ext) > 0; }
+
+  asio::awaitable<Reply> hello() {
+    Reply r = co_await command("EHLO " + settings_.helo, settings_.command_timeout);
+    if (r.code == 250) {
+      read_extensions(r);
+      co_return r;
+    }
+    if (r.code >= 500) {  // RFC 5321 3.2: fall back to HELO
+      r = co_await command("HELO " + settings_.helo, settings_.command_timeout);
+      extensions_.clear();
+    }
+    co_return r;
+  }
+
+  asio::awaitable<bool> start_tls() {
+    SSL_CTX* raw = settings_.tls_context.get();
+    SSL_CTX_up_ref(raw);
+    tls_context_.emplace(raw);  // takes the reference
+    tls_.emplace(std::move(socket_), *tls_context_);
+    SSL* ssl = tls_->native_handle();
+    if (!peer_.host.empty() && !is_ip_literal(peer_.host)) {
+      SSL_set_tlsext_host_name(ssl, peer_.host.c_str());  // SNI
+    }
+    if (settings_.tls == TlsLevel::verify) {
+      SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (is_ip_literal(peer_.host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, peer_.host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, peer_.host.c_str(), 0);
+      }
+    } else {
+      SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+    }
+    boost::system::error_code ec;
+    arm(settings_.command_timeout);
+    co_await tls_->async_handshake(asio::ssl::stream_base::client,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) {
+      long verify = SSL_get_verify_result(ssl);
+      error_ = "TLS handshake failed: " + ec.message();
+      if (verify != X509_V_OK) {
+        error_ += " (certificate: " + std::string(X509_verify_cert_error_string(verify)) + ")";
+      }
+      co_return false;
+    }
+    tls_version_ = SSL_get_version(ssl);
+    buffer_.clear();  // RFC 3207 4.2: nothing read before the handshake counts
+    co_return true;
+  }
+
+  // RFC 5321 4.5.2: dot-stuffing, and the final "." line.
+  static std::string dot_stuffed(const std::string& data) {
+    std::string out;
+    out.reserve(data.size() + data.size() / 64 + 8);
+    bool line_start = true;
+    for (size_t i = 0; i < data.size(); ++i) {
+      char c = data[i];
+      if (line_start && c == '.') out += '.';
+      if (c == '\n' && (i == 0 || data[i - 1] != '\r')) out += '\r';  // bare LF -> CRLF
+      out += c;
+      line_start = c == '\n';
+    }
+    if (!out.empty() && !line_start) out += "\r\n";
+    out += ".\r\n";
+    return out;
+  }
+
+  static std::string xtext(const std::string& s) {
+    // RFC 3461 4: xtext; our values arrive already encoded from the SMTP server, kept as is
+    // when they are valid, encoded otherwise.
+    std::string out;
+    for (unsigned char c : s) {
+      if (c >= 33 && c <= 126 && c != '+' && c != '=') {
+        out += static_cast<char>(c);
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "+%02X", c);
+        out += buf;
+      }
+    }
+    return out;
+  }
+
+  asio::io_context& io_;
+  const Peer& peer_;
+  const ClientSettings& settings_;
+  tcp::socket socket_;
+  std::optional<asio::ssl::context> tls_context_;
+  std::optional<asio::ssl::stream<tcp::socket>> tls_;
+  asio::steady_timer timer_;
+  bool timed_out_ = false;
+  std::string buffer_;
+  std::string error_;
+  std::string tls_version_;
+  std::set<std::string> extensions_;
+  std::string auth_mechanisms_;
+  uint64_t size_limit_ = 0;
+};
+
+asio::awaitable<SessionResult> Session::run(const ClientMessage& message) {
+  const auto temp = RemoteReply::Kind::temporary;
+  const auto perm = RemoteReply::Kind::permanent;
+  // Connect.
+  boost::system::error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(peer_.ip, ec), peer_.port);
+  if (ec) co_return fail(temp, 0, "4.4.1", "bad peer address " + peer_.ip);
+  arm(settings_.connect_timeout);
+  co_await socket_.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
+  disarm();
+  if (ec) {
+    co_return fail(temp, 0, "4.4.1",
+                   timed_out_ ? "connection timed out" : "connect failed: " + ec.message());
+  }
+  Reply greeting = co_await read_reply(settings_.command_timeout);
+  if (greeting.code == 0) co_return fail(temp, 0, "4.4.2", error_ + " (greeting)");
+  if (greeting.code != 220) co_return fail(greeting, "the greeting");
+
+  Reply ehlo = co_await hello();
+  if (ehlo.code == 0) co_return fail(temp, 0, "4.4.2", error_ + " (EHLO)");
+  if (ehlo.code != 250) co_return fail(ehlo, "EHLO");
+
+  // RFC 3207: STARTTLS when offered (may) or required (encrypt, verify).
+  const bool required = settings_.tls == TlsLevel::encrypt || settings_.tls == TlsLevel::verify;
+  if (settings_.tls != TlsLevel::none && has("STARTTLS") && settings_.tls_context) {
+    Reply r = co_await command("STARTTLS", settings_.command_timeout);
+    if (r.code == 220) {
+      if (!co_await start_tls()) co_return fail(temp, 0, "4.7.5", error_);
+      ehlo = co_await hello();
+      if (ehlo.code == 0) co_return fail(temp, 0, "4.4.2", error_ + " (EHLO after STARTTLS)");
+      if (ehlo.code != 250) co_return fail(ehlo, "EHLO after STARTTLS");
+    } else if (required) {
+      co_return fail(temp, r.code, "4.7.5", "STARTTLS refused: " + r.text);
+    }
+  } else if (required) {
+    co_return fail(temp, 0, "4.7.5", "TLS is required for this destination but not offered");
+  }
+
+  // RFC 4954: AUTH PLAIN towards a relay that asks for it.
+  if (!settings_.user.empty()) {
+    if (auth_mechanisms_.find("PLAIN") == std::string::npos) {
+      co_return fail(temp, 0, "4.7.0", "the relay does not offer AUTH PLAIN");
+    }
+    std::string token = std::string(1, '\0') + settings_.user + '\0' + settings_.password;
+    Reply r =
+        co_await command("AUTH PLAIN " + core::base64_encode(token), settings_.command_timeout);
+    if (r.code == 0) co_return fail(temp, 0, "4.4.2", error_ + " (AUTH)");
+    // A refused login is our configuration's fault: retry (Postfix defers too), never bounce.
+    if (r.code != 235) co_return fail(temp, r.code, "4.7.0", "authentication failed: " + r.text);
+  }
+
+  // What the message needs of the peer.
+  std::shared_ptr<const std::string> data = message.data;
+  bool eight_bit = message.eight_bit;
+  if (message.smtputf8 && !has("SMTPUTF8")) {
+    // RFC 6531 3.4: no downgrade of UTF-8 addresses; the sender is told.
+    co_return fail(perm, 0, "5.6.7",
+                   "the receiving server does not support SMTPUTF8 (internationalized mail)");
+  }
+  if (eight_bit && !has("8BITMIME")) {
+    auto seven = message.downgrade ? message.downgrade() : nullptr;
+    if (!seven) {
+      co_return fail(perm, 0, "5.6.3",
+                     "the receiving server does not accept 8-bit data and the message could "
+                     "not be converted");
+    }
+    data = seven;
+    eight_bit = false;
+  }
+  if (size_limit_ > 0 && data->size() > size_limit_) {
+    co_return fail(perm, 0, "5.3.4",
+                   "message size " + std::to_string(data->size()) +
+                       " exceeds the receiving server's limit of " + std::to_string(size_limit_));
+  }
+
+  // MAIL, RCPT..., DATA: in one write with PIPELINING (RFC 2920 3.1), else one by one.
+  const bool dsn = has("DSN");
+  std::string mail = "MAIL FROM:<" + message.sender + ">";
+  if (has("SIZE")) mail += " SIZE=" + std::to_string(data->size());
+  if (eight_bit) mail += " BODY=8BITMIME";
+  if (message.smtputf8) mail += " SMTPUTF8";
+  if (dsn && !message.ret.empty()) mail += " RET=" + message.ret;
+  if (dsn && !message.envid.empty()) mail += " ENVID=" + xtext(message.envid);
+  std::vector<std::string> rcpts;
+  for (const auto& r : message.recipients) {
+    std::string line = "RCPT TO:<" + r.address + ">";
+    if (dsn && !r.notify.empty()) line += " NOTIFY=" + r.notify;
+    if (dsn && !r.orcpt.empty()) line += " ORCPT=" + r.orcpt;
+    rcpts.push_back(std::move(line));
+  }
+  const bool pipelining = has("PIPELINING");
+  Reply mail_reply;
+  std::vector<Reply> rcpt_replies;
+  Reply data_reply;
+  if (pipelining) {
+    std::string batch = mail + "\r\n";
+    for (auto& l : rcpts) batch += l + "\r\n";
+    batch += "DATA\r\n";
+    if (!co_await write(batch, settings_.command_timeout)) {
+      co_return fail(temp, 0, "4.4.2", error_ + " (MAIL)");
+    }
+    mail_reply = co_await read_reply(settings_.command_timeout);
+    for (size_t i = 0; i < rcpts.size() && mail_reply.code != 0; ++i) {
+      rcpt_replies.push_back(co_await read_reply(settings_.command_timeout));
+      if (rcpt_replies.back().code == 0) break;
+    }
+    if (mail_reply.code != 0 && rcpt_replies.size() == rcpts.size() &&
+        rcpt_replies.back().code != 0) {
+      data_reply = co_await read_reply(settings_.command_timeout);
+    }
+    if (data_reply.code == 0)
+      co_return fail(temp, 0, "4.4.2", error_ + " (pipelined MAIL/RCPT/DATA)");
+  } else {
+    mail_reply = co_await command(mail, settings_.command_timeout);
+    if (mail_reply.code == 0) co_return fail(temp, 0, "4.4.2", error_ + " (MAIL)");
+    if (mail_reply.code == 250) {
+      for (auto& l : rcpts) {
+        rcpt_replies.push_back(co_await command(l, settings_.command_timeout));
+        if (rcpt_replies.back().code == 0) co_return fail(temp, 0, "4.4.2", error_ + " (RCPT)");
+      }
+    }
+  }
+  if (mail_reply.code != 250) {
+    if (pipelining && data_reply.code == 354) {
+      // Nothing acceptable to send: end the DATA phase empty is not allowed; close instead.
+      co_return fail(mail_reply, "MAIL FROM");
+    }
+    co_return fail(mail_reply, "MAIL FROM");
+  }
+  bool any = false;
+  for (auto& r : rcpt_replies) any = any || (r.code >= 200 && r.code < 300);
+  SessionResult result;
+  if (!any) {
+    // RFC 2920 3.1: with no accepted recipient the client must not send the message.
+    for (auto& r : rcpt_replies) result.replies.push_back(to_remote(r));
+    if (!pipelining || data_reply.code != 354) {
+      co_await command("QUIT", settings_.command_timeout);
+    }
+    co_return result;
+  }
+  if (!pipelining) {
+    data_reply = co_await command("DATA", settings_.command_timeout);
+    if (data_reply.code == 0) co_return fail(temp, 0, "4.4.2", error_ + " (DATA)");
+  }
+  Reply final_reply;
+  if (data_reply.code != 354) {
+    final_reply = data_reply;
+  } else {
+    if (!co_await write(dot_stuffed(*data), settings_.data_timeout)) {
+      co_return fail(temp, 0, "4.4.2", error_ + " (sending the message)");
+    }
+    final_reply = co_await read_reply(settings_.data_timeout);
+    if (final_reply.code == 0) {
+      // RFC 5321 6.1: we do not know whether the peer took it; retrying may duplicate it.
+      co_return fail(temp, 0, "4.4.2", error_ + " (after the message was sent)");
+    }
+  }
+  for (auto& r : rcpt_replies) {
+    if (r.code >= 200 && r.code < 300) {
+      auto out = to_remote(final_reply);
+      out.relayed_without_dsn = !dsn && out.kind == RemoteReply::Kind::delivered;
+      result.replies.push_back(std::move(out));
+    } else {
+      result.replies.push_back(to_remote(r));
+    }
+  }
+  co_await command("QUIT", settings_.command_timeout);
+  co_return result;
+}
+
+int tls_protocol(const std::string& name) {
+  if (name == "TLSv1") return TLS1_VERSION;
+  if (name == "TLSv1.1") return TLS1_1_VERSION;
+  if (name == "TLSv1.3") return TLS1_3_VERSION;
+  return TLS1_2_VERSION;
+}
+
+}  // namespace
+
+asio::awaitable<SessionResult> run_smtp_session(asio::io_context& io, const Peer& peer,
+                                                const ClientSettings& settings,
+                                                const ClientMessage& message) {
+  Session session(io, peer, settings);
+  co_return co_await session.run(message);
+}
+
+core::Result<std::shared_ptr<ssl_ctx_st>> make_client_context(bool verify,
+                                                              const std::string& ca_file,
+                                                              const std::string& min_version) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) return core::internal_error("SSL_CTX_new failed");
+  std::shared_ptr<ssl_ctx_st> out(ctx, SSL_CTX_free);
+  SSL_CTX_set_min_proto_version(ctx, tls_protocol(min_version));
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (verify) {
+    int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
+                             : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
+    if (ok != 1) return core::invalid_argument("cannot load TLS trust anchors from " + ca_file);
+  }
+  return out;
+}
+
+}  // namespace mailroom::outbound

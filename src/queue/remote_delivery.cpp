@@ -1,0 +1,389 @@
+// Remote delivery scheduling and delivery status reports (see queue.h for the contract).
+//
+// A message with remote recipients is tried one domain at a time through the RemoteTransport;
+// replies come back on the transport's thread and are handed to a queue thread (post_task),
+// which journals each recipient's new state. When every domain of an attempt has answered the
+// message is settled: recipients that failed for good are bounced (RFC 3464), a delay notice
+// goes out once after delay_warning, the rest is retried after a growing interval until
+// max_queue_time, when it is bounced as expired (4.4.7).
+#include <algorithm>
+
+#include "auth/resolver.h"
+#include "src/core/address.h"
+#include "src/core/clock.h"
+#include "src/core/log.h"
+#include "src/core/services.h"
+#include "src/queue/spool_queue.h"
+
+namespace mailroom::queue {
+namespace {
+
+bool is_open_remote(RecipientState st) {
+  return st == RecipientState::remote || st == RecipientState::remote_warned;
+}
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  return core::ascii_lower(at == std::string::npos ? std::string() : address.substr(at + 1));
+}
+
+// RFC 3461 4.1: NOTIFY=NEVER, or a list of SUCCESS, FAILURE, DELAY; absent = FAILURE,DELAY.
+bool notify_allows(const std::string& notify, const char* what) {
+  if (notify.empty()) return std::string(what) != "SUCCESS";
+  std::string upper = notify;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return upper.find(what) != std::string::npos;
+}
+
+std::string reply_line(const RemoteReply& r) {
+  if (r.code == 0) return r.text;
+  return std::to_string(r.code) + (r.status.empty() ? "" : " " + r.status) + " " + r.text;
+}
+
+}  // namespace
+
+void SpoolQueue::set_remote_transport(std::shared_ptr<RemoteTransport> transport) {
+  std::lock_guard lock(mu_);
+  transport_ = std::move(transport);
+}
+
+void SpoolQueue::flush_remote() {
+  {
+    std::lock_guard lock(mu_);
+    std::multimap<int64_t, MessagePtr> now;
+    for (auto& [due, m] : remote_due_) now.emplace(0, m);
+    remote_due_ = std::move(now);
+  }
+  cv_.notify_all();
+}
+
+int64_t SpoolQueue::remote_backoff(int attempts) const {
+  // retry_min, 2x, 4x, ... capped at retry_max (Postfix's schedule).
+  int64_t delay = options_.retry_min;
+  for (int i = 1; i < attempts && delay < options_.retry_max; ++i) delay *= 2;
+  return std::min(delay, options_.retry_max);
+}
+
+void SpoolQueue::schedule_remote_locked(const MessagePtr& m, int64_t due) {
+  if (m->remote_scheduled || m->remote_in_flight) return;
+  m->remote_scheduled = true;
+  remote_due_.emplace(due, m);
+  cv_.notify_one();
+}
+
+void SpoolQueue::settle(const MessagePtr& m) {
+  bool local_left = false, remote_left = false;
+  std::vector<size_t> bounce;
+  {
+    std::lock_guard state_lock(m->state_mu);
+    for (size_t i = 0; i < m->states.size(); ++i) {
+      auto st = m->states[i];
+      if (st == RecipientState::pending) local_left = true;
+      if (is_open_remote(st)) remote_left = true;
+      if (st == RecipientState::bounce_due) bounce.push_back(i);
+    }
+  }
+  std::unique_lock lock(mu_);
+  if (stopping_) return;
+  if (!bounce.empty() && !m->reporting) {
+    m->reporting = true;
+    lock.unlock();
+    send_report(m, bounce, DsnAction::failed, [this, m, bounce](bool spooled) {
+      if (spooled) {
+        for (size_t i : bounce) set_state(*m, i, RecipientState::failed);
+      }
+      {
+        std::lock_guard relock(mu_);
+        m->reporting = false;
+        // Not spooled (the sender's directory could not be asked, or the disk failed): the
+        // message comes back through the local retry, which settles it again.
+        if (!spooled)
+          deferred_.emplace(core::real_clock().unix_seconds() + options_.retry_seconds, m);
+      }
+      if (spooled) settle(m);
+    });
+    return;
+  }
+  if (remote_left && transport_ && !m->reporting) {
+    int64_t due = core::real_clock().unix_seconds();
+    if (m->remote_attempts > 0) due += remote_backoff(m->remote_attempts);
+    schedule_remote_locked(m, due);
+  }
+  if (!local_left && !remote_left && bounce.empty() && !m->local_running && !m->remote_in_flight &&
+      !m->remote_scheduled && !m->reporting) {
+    live_.erase(m->queue_id);
+    spool_.retire(m->queue_id);
+  }
+}
+
+void SpoolQueue::dispatch_remote(const MessagePtr& m) {
+  std::map<std::string, std::vector<size_t>> by_domain;
+  {
+    std::lock_guard state_lock(m->state_mu);
+    for (size_t i = 0; i < m->states.size(); ++i) {
+      if (!is_open_remote(m->states[i])) continue;
+      by_domain[domain_of(m->envelope.recipients[i].destination.address)].push_back(i);
+    }
+  }
+  std::shared_ptr<RemoteTransport> transport;
+  {
+    std::lock_guard lock(mu_);
+    transport = transport_;
+    if (by_domain.empty() || !transport) return;
+    m->remote_in_flight = true;
+    m->remote_parts_left = by_domain.size();
+    ++m->remote_attempts;
+    remote_running_ += by_domain.size();
+  }
+  // The envelope and data live as long as the message (aliasing pointers keep it alive).
+  std::shared_ptr<const Envelope> envelope(m, &m->envelope);
+  std::shared_ptr<const std::string> data(m, &m->data);
+  for (auto& [domain, indexes] : by_domain) {
+    RemoteAttempt a;
+    a.queue_id = m->queue_id;
+    a.domain = domain;
+    a.envelope = envelope;
+    a.message = data;
+    a.attempt = m->remote_attempts;
+    for (size_t i : indexes) {
+      const auto& r = m->envelope.recipients[i];
+      a.recipients.push_back(RemoteRecipient{i, r.destination.address, r.notify, r.orcpt});
+    }
+    auto self = shared_from_this();
+    transport->deliver(std::move(a), [self, m, indexes](std::vector<RemoteReply> replies) {
+      self->post_task([self, m, indexes, replies = std::move(replies)]() mutable {
+        self->complete_remote(RemoteDone{m, indexes, std::move(replies)});
+      });
+    });
+  }
+}
+
+void SpoolQueue::complete_remote(RemoteDone done) {
+  Message& m = *done.message;
+  const int64_t now = core::real_clock().unix_seconds();
+  std::vector<DeliveryRecord> records;
+  for (size_t n = 0; n < done.recipients.size(); ++n) {
+    size_t i = done.recipients[n];
+    RemoteReply reply = n < done.replies.size() ? done.replies[n]
+                                                : RemoteReply{RemoteReply::Kind::temporary,
+                                                              0,
+                                                              "4.3.0",
+                                                              "no reply from the remote transport",
+                                                              "",
+                                                              "",
+                                                              false};
+    const auto& r = m.envelope.recipients[i];
+    DeliveryRecord rec;
+    rec.queue_id = m.queue_id;
+    rec.message_id = m.facts.message_id;
+    rec.envelope_sender = core::ascii_lower(m.envelope.sender);
+    rec.header_from = m.facts.from;
+    rec.subject = m.facts.subject;
+    rec.recipient = core::ascii_lower(r.rcpt);
+    rec.final_address = r.destination.address;
+    rec.time = now;
+    rec.size = m.data.size();
+    rec.detail = "peer=" + (reply.peer.empty() ? std::string("none") : reply.peer) +
+                 " tls=" + (reply.tls.empty() ? std::string("none") : reply.tls) +
+                 " reply=" + core::quote(reply_line(reply));
+    DsnRecipient d;
+    d.recipient = r.rcpt;
+    d.original_recipient = r.orcpt;
+    d.status = reply.status.empty()
+                   ? (reply.kind == RemoteReply::Kind::permanent ? "5.0.0" : "4.0.0")
+                   : reply.status;
+    d.remote_mta = reply.peer.substr(0, reply.peer.find('['));
+    d.diagnostic = reply_line(reply);
+    d.last_attempt = now;
+    switch (reply.kind) {
+      case RemoteReply::Kind::delivered:
+        rec.result = DeliveryResult::sent;
+        set_state(m, i, RecipientState::delivered);
+        break;
+      case RemoteReply::Kind::permanent:
+        rec.result = DeliveryResult::failed;
+        d.action = DsnAction::failed;
+        {
+          std::lock_guard lock(m.state_mu);
+          m.report[i] = d;
+        }
+        set_state(m, i, RecipientState::bounce_due);
+        break;
+      case RemoteReply::Kind::temporary:
+        rec.result = DeliveryResult::deferred;
+        d.action = DsnAction::delayed;
+        {
+          std::lock_guard lock(m.state_mu);
+          m.report[i] = d;
+        }
+        break;
+    }
+    MR_LOG_INFO("event=remote_delivery queue_id={} rcpt={} result={} attempt={} {}", m.queue_id,
+                core::quote(rec.recipient), delivery_result_name(rec.result), m.remote_attempts,
+                rec.detail);
+    records.push_back(std::move(rec));
+  }
+  if (log_ && !records.empty()) {
+    if (auto s = log_->record(records); !s) {
+      MR_LOG_ERROR("event=delivery_log_failed queue_id={} records={} detail={}", m.queue_id,
+                   records.size(), core::quote(s.log_detail()));
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    --remote_running_;
+    if (--m.remote_parts_left > 0) return;
+    m.remote_in_flight = false;
+  }
+  // Every domain answered: give up on what waited too long, warn once about delays.
+  std::vector<size_t> warn;
+  const bool expired = now - m.envelope.received_at >= options_.max_queue_time;
+  const bool late =
+      options_.delay_warning > 0 && now - m.envelope.received_at >= options_.delay_warning;
+  {
+    std::vector<std::pair<size_t, RecipientState>> changes;
+    {
+      std::lock_guard lock(m.state_mu);
+      for (size_t i = 0; i < m.states.size(); ++i) {
+        if (expired && is_open_remote(m.states[i])) {
+          auto& d = m.report[i];
+          d.recipient = m.envelope.recipients[i].rcpt;
+          d.original_recipient = m.envelope.recipients[i].orcpt;
+          d.action = DsnAction::failed;
+          d.status = "4.4.7";  // RFC 3463: delivery time expired
+          if (d.diagnostic.empty()) d.diagnostic = "delivery time expired";
+          changes.emplace_back(i, RecipientState::bounce_due);
+        } else if (late && m.states[i] == RecipientState::remote) {
+          if (notify_allows(m.envelope.recipients[i].notify, "DELAY")) {
+            warn.push_back(i);
+          } else {
+            changes.emplace_back(i, RecipientState::remote_warned);  // nobody to tell
+          }
+        }
+      }
+    }
+    for (auto& [i, st] : changes) set_state(m, i, st);
+  }
+  if (!warn.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      done.message->reporting = true;
+    }
+    auto mp = done.message;
+    send_report(mp, warn, DsnAction::delayed, [this, mp, warn](bool spooled) {
+      if (spooled) {
+        for (size_t i : warn) set_state(*mp, i, RecipientState::remote_warned);
+      }
+      {
+        std::lock_guard lock(mu_);
+        mp->reporting = false;
+      }
+      settle(mp);
+    });
+    return;
+  }
+  settle(done.message);
+}
+
+void SpoolQueue::send_report(const MessagePtr& m, const std::vector<size_t>& indexes,
+                             DsnAction action, std::function<void(bool spooled)> then) {
+  const auto& env = m->envelope;
+  // RFC 3461 5.2/RFC 5321 4.5.5: nothing is ever reported to the null sender (no loops).
+  std::vector<DsnRecipient> told;
+  {
+    std::lock_guard lock(m->state_mu);
+    for (size_t i : indexes) {
+      const auto& r = env.recipients[i];
+      if (!notify_allows(r.notify, action == DsnAction::failed ? "FAILURE" : "DELAY")) continue;
+      DsnRecipient d = m->report.count(i) ? m->report[i] : DsnRecipient{};
+      d.recipient = r.rcpt;
+      d.original_recipient = r.orcpt;
+      d.action = action;
+      if (action == DsnAction::delayed) {
+        d.will_retry_until = env.received_at + options_.max_queue_time;
+      }
+      told.push_back(std::move(d));
+    }
+  }
+  if (env.sender.empty() || told.empty()) {
+    then(true);
+    return;
+  }
+  auth::Resolver* resolver = services_ ? services_->resolver.get() : nullptr;
+  if (!resolver) {
+    MR_LOG_ERROR("event=report_not_sent queue_id={} reason=no_resolver", m->queue_id);
+    then(true);
+    return;
+  }
+  auto res = resolver->resolve_recipient(env.sender, "", "");
+  std::vector<auth::Destination> destinations;
+  switch (res.outcome) {
+    case auth::RecipientOutcome::deliver:
+      destinations = res.destinations;
+      break;
+    case auth::RecipientOutcome::not_local: {
+      auth::Destination d;
+      d.kind = auth::Destination::Kind::remote;
+      d.address = env.sender;
+      destinations.push_back(std::move(d));
+      break;
+    }
+    case auth::RecipientOutcome::unavailable:
+    case auth::RecipientOutcome::too_many:
+      MR_LOG_WARN("event=report_deferred queue_id={} sender={} detail={}", m->queue_id,
+                  core::quote(env.sender), core::quote(res.detail));
+      then(false);
+      return;
+    default:
+      // The sender does not exist (any more): a report would have nowhere to go.
+      MR_LOG_WARN("event=report_dropped queue_id={} sender={} detail={}", m->queue_id,
+                  core::quote(env.sender), core::quote(res.detail));
+      then(true);
+      return;
+  }
+  const std::string host = services_->hostname.empty() ? "localhost" : services_->hostname;
+  const int64_t now = core::real_clock().unix_seconds();
+  const std::string qid = new_queue_id();
+  DsnInput in;
+  in.reporting_mta = host;
+  in.postmaster = "MAILER-DAEMON@" + host;
+  in.to = env.sender;
+  in.envid = env.envid;
+  in.queue_id = m->queue_id;
+  in.arrival_date = env.received_at;
+  in.now = now;
+  in.message_id = "<" + qid + "@" + host + ">";
+  in.full_message =
+      core::iequals(env.ret, "FULL") || (env.ret.empty() && options_.return_full_message);
+  in.recipients = std::move(told);
+  // Our own Received: line carries the report's queue id (crash recovery looks for it).
+  std::string report = "Received: by " + host + " (Mailroom) id " + qid + ";\r\n\t" +
+                       core::rfc5322_date(now) + "\r\n" + build_dsn(in, m->data);
+  Envelope out;
+  out.sender = "";
+  out.body = "8BITMIME";
+  out.received_at = now;
+  out.helo = host;
+  out.client_ip = "127.0.0.1";
+  for (auto& d : destinations) {
+    EnvelopeRecipient r;
+    r.rcpt = env.sender;
+    r.destination = std::move(d);
+    out.recipients.push_back(std::move(r));
+  }
+  MR_LOG_INFO("event=report queue_id={} report_id={} action={} to={} recipients={}", m->queue_id,
+              qid, dsn_action_name(action), core::quote(env.sender), in.recipients.size());
+  auto self = shared_from_this();
+  submit(qid, std::move(out), std::move(report),
+         [self, then = std::move(then), qid](core::Result<std::string> r) mutable {
+           if (!r) {
+             MR_LOG_ERROR("event=report_spool_failed report_id={} detail={}", qid,
+                          core::quote(r.status().log_detail()));
+           }
+           bool ok = static_cast<bool>(r);
+           self->post_task([then = std::move(then), ok] { then(ok); });
+         });
+}
+
+}  // namespace mailroom::queue

@@ -1,0 +1,316 @@
+// SpoolQueue's remote side with a scripted RemoteTransport: one attempt per domain, retries on
+// temporary replies, bounces (RFC 3464) to a local sender on permanent failure and on expiry,
+// one delay notice, nothing reported to the null sender or against NOTIFY=NEVER, and a bounce
+// that was due when the process died is sent after the restart.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "auth/resolver.h"
+#include "src/core/services.h"
+#include "src/queue/envelope_codec.h"
+#include "src/queue/remote.h"
+#include "src/queue/spool_queue.h"
+#include "tests/fakes/fake_delivery_log.h"
+#include "tests/fakes/fake_directory.h"
+#include "tests/fakes/fake_store.h"
+
+namespace fs = std::filesystem;
+
+namespace mailroom::queue {
+namespace {
+
+using mailroom::testing::FakeStore;
+
+// Answers each attempt with script(attempt); records every attempt.
+class ScriptedRemote : public RemoteTransport {
+ public:
+  std::function<std::vector<RemoteReply>(const RemoteAttempt&)> script;
+
+  void deliver(RemoteAttempt attempt, Done done) override {
+    auto replies = script(attempt);
+    {
+      std::lock_guard lock(mu_);
+      attempts_.push_back(std::move(attempt));
+    }
+    // From another thread, as the real transport does.
+    std::thread([done = std::move(done), replies = std::move(replies)]() mutable {
+      done(std::move(replies));
+    }).detach();
+  }
+  std::vector<RemoteAttempt> attempts() {
+    std::lock_guard lock(mu_);
+    return attempts_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<RemoteAttempt> attempts_;
+};
+
+RemoteReply reply(RemoteReply::Kind kind, int code, const std::string& status,
+                  const std::string& text) {
+  RemoteReply r;
+  r.kind = kind;
+  r.code = code;
+  r.status = status;
+  r.text = text;
+  r.peer = "mx.elsewhere.example[192.0.2.1]:25";
+  r.tls = "TLSv1.3";
+  return r;
+}
+
+std::vector<RemoteReply> every(const RemoteAttempt& a, RemoteReply r) {
+  return std::vector<RemoteReply>(a.recipients.size(), r);
+}
+
+class RemoteQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("remote-queue-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    store_ = std::make_shared<FakeStore>();
+    log_ = std::make_shared<mailroom::testing::FakeDeliveryLog>();
+    directory_ = std::make_shared<mailroom::testing::FakeDirectory>();
+    directory_->add_domain("example.com");
+    directory_->add_account("alice@example.com", "", "alice");
+    services_.hostname = "mx.example.com";
+    services_.store = store_;
+    services_.delivery_log = log_;
+    services_.directory = directory_;
+    services_.resolver = std::make_shared<auth::Resolver>(directory_, auth::ResolverOptions{});
+    remote_ = std::make_shared<ScriptedRemote>();
+    options_.delivery_threads = 2;
+    options_.retry_seconds = 1;
+    options_.retry_min = 1;
+    options_.retry_max = 1;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::shared_ptr<SpoolQueue> start_queue() {
+    options_.spool_dir = dir_.string();
+    auto q = std::make_shared<SpoolQueue>(options_, store_, log_,
+                                          std::vector<std::shared_ptr<filter::Scanner>>{});
+    q->set_services(&services_);
+    q->set_remote_transport(remote_);
+    EXPECT_TRUE(q->start().is_ok());
+    return q;
+  }
+
+  static Envelope envelope(const std::string& sender, std::vector<std::string> rcpts,
+                           const std::string& notify = "") {
+    Envelope e;
+    e.sender = sender;
+    e.client_ip = "127.0.0.1";
+    e.auth_account_id = "alice";
+    for (auto& a : rcpts) {
+      EnvelopeRecipient r;
+      r.rcpt = a;
+      r.notify = notify;
+      r.destination.kind = auth::Destination::Kind::remote;
+      r.destination.address = a;
+      e.recipients.push_back(r);
+    }
+    return e;
+  }
+
+  std::string submit(Queue& q, Envelope e) {
+    std::string id = q.new_queue_id();
+    std::string msg = "Received: from client by mx id " + id +
+                      ";\r\nFrom: Alice <alice@example.com>\r\nSubject: quarterly\r\n"
+                      "Message-ID: <q1@example.com>\r\n\r\nthe numbers\r\n";
+    std::promise<core::Result<std::string>> p;
+    q.submit(id, std::move(e), msg, [&](core::Result<std::string> r) { p.set_value(r); });
+    auto r = p.get_future().get();
+    EXPECT_TRUE(r.is_ok());
+    return id;
+  }
+
+  // Polls (up to 20 s) until `done` holds.
+  static bool eventually(const std::function<bool()>& done) {
+    for (int i = 0; i < 400; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+  }
+
+  std::string inbox_message(const std::string& account, uint32_t uid) {
+    auto m = store_->read_message(account, "INBOX", uid);
+    return m.is_ok() ? *m : "";
+  }
+
+  fs::path dir_;
+  Options options_;
+  core::Services services_;
+  std::shared_ptr<FakeStore> store_;
+  std::shared_ptr<DeliveryLog> log_;
+  std::shared_ptr<mailroom::testing::FakeDirectory> directory_;
+  std::shared_ptr<ScriptedRemote> remote_;
+};
+
+TEST_F(RemoteQueueTest, OneAttemptPerDomainThenRetired) {
+  remote_->script = [](const RemoteAttempt& a) {
+    return every(a, reply(RemoteReply::Kind::delivered, 250, "2.0.0", "queued as 1"));
+  };
+  auto q = start_queue();
+  std::string id = submit(
+      *q, envelope("alice@example.com", {"x@one.example", "y@two.example", "z@ONE.example"}));
+  ASSERT_TRUE(eventually([&] { return q->list().empty(); }));
+  auto attempts = remote_->attempts();
+  ASSERT_EQ(attempts.size(), 2u);
+  std::map<std::string, size_t> per_domain;
+  for (auto& a : attempts) per_domain[a.domain] = a.recipients.size();
+  EXPECT_EQ(per_domain["one.example"], 2u);
+  EXPECT_EQ(per_domain["two.example"], 1u);
+  DeliveryQuery query;
+  query.queue_id = id;
+  auto records = log_->query(query);
+  ASSERT_TRUE(records.is_ok());
+  size_t sent = 0;
+  for (auto& r : *records) {
+    if (r.result == DeliveryResult::sent) {
+      ++sent;
+      EXPECT_NE(r.detail.find("peer=mx.elsewhere.example[192.0.2.1]:25"), std::string::npos);
+      EXPECT_NE(r.detail.find("tls=TLSv1.3"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(sent, 3u);
+  EXPECT_EQ(store_->count("alice"), 0u);  // no report for a success without NOTIFY=SUCCESS
+  q->stop();
+}
+
+TEST_F(RemoteQueueTest, TemporaryFailureIsRetriedUntilDelivered) {
+  std::atomic<int> calls{0};
+  remote_->script = [&](const RemoteAttempt& a) {
+    return ++calls < 3 ? every(a, reply(RemoteReply::Kind::temporary, 451, "4.3.0", "later"))
+                       : every(a, reply(RemoteReply::Kind::delivered, 250, "2.0.0", "ok"));
+  };
+  auto q = start_queue();
+  submit(*q, envelope("alice@example.com", {"x@one.example"}));
+  ASSERT_TRUE(eventually([&] { return q->list().empty(); }));
+  auto attempts = remote_->attempts();
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[0].attempt, 1);
+  EXPECT_EQ(attempts[2].attempt, 3);
+  EXPECT_EQ(store_->count("alice"), 0u);
+  q->stop();
+}
+
+TEST_F(RemoteQueueTest, PermanentFailureBouncesToTheLocalSender) {
+  remote_->script = [](const RemoteAttempt& a) {
+    std::vector<RemoteReply> out;
+    for (auto& r : a.recipients) {
+      out.push_back(r.address == "bad@one.example"
+                        ? reply(RemoteReply::Kind::permanent, 550, "5.1.1", "no such user")
+                        : reply(RemoteReply::Kind::delivered, 250, "2.0.0", "ok"));
+    }
+    return out;
+  };
+  auto q = start_queue();
+  std::string id =
+      submit(*q, envelope("alice@example.com", {"good@one.example", "bad@one.example"}));
+  ASSERT_TRUE(eventually([&] { return store_->count("alice") == 1 && q->list().empty(); }));
+  std::string dsn = inbox_message("alice", 1);
+  EXPECT_NE(dsn.find("Return-Path: <>"), std::string::npos);
+  EXPECT_NE(dsn.find("multipart/report"), std::string::npos);
+  EXPECT_NE(dsn.find("report-type=delivery-status"), std::string::npos);
+  EXPECT_NE(dsn.find("Final-Recipient: rfc822; bad@one.example"), std::string::npos);
+  EXPECT_NE(dsn.find("Status: 5.1.1"), std::string::npos);
+  EXPECT_NE(dsn.find("550 5.1.1 no such user"), std::string::npos);
+  EXPECT_NE(dsn.find("Remote-MTA: dns; mx.elsewhere.example"), std::string::npos);
+  EXPECT_EQ(dsn.find("good@one.example"), std::string::npos);    // only the failed recipient
+  EXPECT_NE(dsn.find("Subject: quarterly"), std::string::npos);  // the original's headers
+  EXPECT_NE(dsn.find(id), std::string::npos);
+  q->stop();
+}
+
+TEST_F(RemoteQueueTest, NothingIsReportedToTheNullSenderOrAgainstNotifyNever) {
+  remote_->script = [](const RemoteAttempt& a) {
+    return every(a, reply(RemoteReply::Kind::permanent, 550, "5.1.1", "no such user"));
+  };
+  auto q = start_queue();
+  submit(*q, envelope("", {"bad@one.example"}));
+  submit(*q, envelope("alice@example.com", {"bad@two.example"}, "NEVER"));
+  ASSERT_TRUE(eventually([&] { return q->list().empty(); }));
+  EXPECT_EQ(remote_->attempts().size(), 2u);
+  EXPECT_EQ(store_->count("alice"), 0u);
+  q->stop();
+}
+
+TEST_F(RemoteQueueTest, ExpiredMessageBouncesWithDeliveryTimeExpired) {
+  options_.max_queue_time = 5;
+  remote_->script = [](const RemoteAttempt& a) {
+    return every(a, reply(RemoteReply::Kind::temporary, 421, "4.4.2", "too busy"));
+  };
+  auto q = start_queue();
+  auto e = envelope("alice@example.com", {"slow@one.example"});
+  e.received_at = std::time(nullptr) - 60;  // arrived a minute ago; gives up after 5 s
+  submit(*q, e);
+  ASSERT_TRUE(eventually([&] { return store_->count("alice") == 1 && q->list().empty(); }));
+  std::string dsn = inbox_message("alice", 1);
+  EXPECT_NE(dsn.find("Status: 4.4.7"), std::string::npos);
+  EXPECT_NE(dsn.find("Action: failed"), std::string::npos);
+  EXPECT_NE(dsn.find("421 4.4.2 too busy"), std::string::npos);  // the last reply
+  EXPECT_EQ(remote_->attempts().size(), 1u);
+  q->stop();
+}
+
+TEST_F(RemoteQueueTest, OneDelayNoticeThenDelivery) {
+  options_.delay_warning = 5;
+  std::atomic<int> calls{0};
+  remote_->script = [&](const RemoteAttempt& a) {
+    return ++calls < 4 ? every(a, reply(RemoteReply::Kind::temporary, 451, "4.3.0", "later"))
+                       : every(a, reply(RemoteReply::Kind::delivered, 250, "2.0.0", "ok"));
+  };
+  auto q = start_queue();
+  auto e = envelope("alice@example.com", {"slow@one.example"});
+  e.received_at = std::time(nullptr) - 60;
+  submit(*q, e);
+  ASSERT_TRUE(eventually([&] { return q->list().empty(); }));
+  EXPECT_EQ(remote_->attempts().size(), 4u);
+  ASSERT_EQ(store_->count("alice"), 1u);  // one notice, not one per attempt
+  std::string dsn = inbox_message("alice", 1);
+  EXPECT_NE(dsn.find("Action: delayed"), std::string::npos);
+  EXPECT_NE(dsn.find("Will-Retry-Until:"), std::string::npos);
+  q->stop();
+}
+
+TEST_F(RemoteQueueTest, BounceDueAtACrashIsSentAfterTheRestart) {
+  {
+    Spool s(SpoolOptions{dir_.string(), 1 << 20, true, {}});
+    std::vector<SpoolRecord> rec;
+    ASSERT_TRUE(s.open(&rec).is_ok());
+    auto e = envelope("alice@example.com", {"bad@one.example"});
+    e.received_at = std::time(nullptr);
+    std::promise<core::Status> p;
+    const std::string id = "MR00000000000000000007";
+    s.append(id, encode_envelope(e),
+             "Received: by mx id " + id + ";\r\nSubject: lost\r\n\r\nbody\r\n",
+             [&](core::Status st) { p.set_value(st); });
+    ASSERT_TRUE(p.get_future().get().is_ok());
+    ASSERT_TRUE(s.set_state(id, 0, static_cast<uint8_t>(RecipientState::bounce_due)).is_ok());
+    s.close();
+  }
+  remote_->script = [](const RemoteAttempt& a) {
+    return every(a, reply(RemoteReply::Kind::delivered, 250, "2.0.0", "ok"));
+  };
+  auto q = start_queue();
+  ASSERT_TRUE(eventually([&] { return store_->count("alice") == 1 && q->list().empty(); }));
+  EXPECT_TRUE(remote_->attempts().empty());  // failed is failed: not tried again
+  std::string dsn = inbox_message("alice", 1);
+  EXPECT_NE(dsn.find("Final-Recipient: rfc822; bad@one.example"), std::string::npos);
+  EXPECT_NE(dsn.find("Subject: lost"), std::string::npos);
+  q->stop();
+}
+
+}  // namespace
+}  // namespace mailroom::queue
