@@ -52,7 +52,15 @@ std::optional<std::string> downgrade_to_7bit(const std::string& message) {
   if (head_end == std::string::npos) head_end = message.size();
   if (any_8bit(message.data(), head_end)) return std::nullopt;  // needs SMTPUTF8, not this
 
-  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(message.data(), message.size());
+  // GMime works on LF text: a CR left in a part would be encoded as =0D by quoted-printable.
+  // The DOS newline format below writes CRLF again.
+  std::string lf;
+  lf.reserve(message.size());
+  for (size_t i = 0; i < message.size(); ++i) {
+    if (message[i] == '\r' && i + 1 < message.size() && message[i + 1] == '\n') continue;
+    lf += message[i];
+  }
+  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(lf.data(), lf.size());
   GMimeParser* parser = g_mime_parser_new_with_stream(stream);
   g_object_unref(stream);
   GMimeMessage* parsed = g_mime_parser_construct_message(parser, nullptr);

@@ -36,9 +36,10 @@ bool notify_allows(const std::string& notify, const char* what) {
   return upper.find(what) != std::string::npos;
 }
 
+// The peer's reply as it sent it (its text carries its enhanced status code, if any).
 std::string reply_line(const RemoteReply& r) {
   if (r.code == 0) return r.text;
-  return std::to_string(r.code) + (r.status.empty() ? "" : " " + r.status) + " " + r.text;
+  return std::to_string(r.code) + " " + r.text;
 }
 
 }  // namespace

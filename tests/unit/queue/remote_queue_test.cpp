@@ -210,7 +210,7 @@ TEST_F(RemoteQueueTest, PermanentFailureBouncesToTheLocalSender) {
     std::vector<RemoteReply> out;
     for (auto& r : a.recipients) {
       out.push_back(r.address == "bad@one.example"
-                        ? reply(RemoteReply::Kind::permanent, 550, "5.1.1", "no such user")
+                        ? reply(RemoteReply::Kind::permanent, 550, "5.1.1", "5.1.1 no such user")
                         : reply(RemoteReply::Kind::delivered, 250, "2.0.0", "ok"));
     }
     return out;
@@ -235,7 +235,7 @@ TEST_F(RemoteQueueTest, PermanentFailureBouncesToTheLocalSender) {
 
 TEST_F(RemoteQueueTest, NothingIsReportedToTheNullSenderOrAgainstNotifyNever) {
   remote_->script = [](const RemoteAttempt& a) {
-    return every(a, reply(RemoteReply::Kind::permanent, 550, "5.1.1", "no such user"));
+    return every(a, reply(RemoteReply::Kind::permanent, 550, "5.1.1", "5.1.1 no such user"));
   };
   auto q = start_queue();
   submit(*q, envelope("", {"bad@one.example"}));
@@ -249,7 +249,7 @@ TEST_F(RemoteQueueTest, NothingIsReportedToTheNullSenderOrAgainstNotifyNever) {
 TEST_F(RemoteQueueTest, ExpiredMessageBouncesWithDeliveryTimeExpired) {
   options_.max_queue_time = 5;
   remote_->script = [](const RemoteAttempt& a) {
-    return every(a, reply(RemoteReply::Kind::temporary, 421, "4.4.2", "too busy"));
+    return every(a, reply(RemoteReply::Kind::temporary, 421, "4.4.2", "4.4.2 too busy"));
   };
   auto q = start_queue();
   auto e = envelope("alice@example.com", {"slow@one.example"});

@@ -1,0 +1,307 @@
+"""Outbound mail from a real mailroomd to real peers on loopback (issue 15).
+
+dnsmasq serves the test domains' MX, A and TXT records; Postfix is the remote MX of
+remote.test; an aiosmtpd peer plays the relay host (AUTH + STARTTLS) and a server without
+8BITMIME. A user submits with smtplib; what the peers received, the delivery log and the
+reports (RFC 3464 bounces and delay notices) in the sender's INBOX, read over IMAP and parsed
+by Python's email package, are the evidence.
+"""
+import email
+import email.policy
+import imaplib
+import os
+import smtplib
+import ssl
+import time
+import unittest
+import uuid
+
+import dkim
+import dns.resolver
+
+from harness import Mailroom
+from peers import DNSMASQ, POSTFIX, Dnsmasq, PostfixPeer, ScriptedSmtpPeer
+
+PASSWORD = "outbound-pass-1"
+
+
+def wait_for(predicate, timeout=40, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def message(sender, to, subject, body="Hello from Mailroom.\r\n", headers=""):
+    token = uuid.uuid4().hex[:12]
+    text = (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject} {token}\r\n"
+            f"Message-ID: <{token}@example.com>\r\nDate: Fri, 04 Dec 2026 12:00:00 +0000\r\n"
+            f"{headers}\r\n{body}")
+    return token, text
+
+
+@unittest.skipUnless(os.path.exists(DNSMASQ) and os.path.exists(POSTFIX),
+                     "needs dnsmasq-base and postfix (scripts/setup)")
+class OutboundTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.postfix = PostfixPeer(["remote.test", "backup.test"])
+        cls.postfix.start()
+        cls.relay = ScriptedSmtpPeer(users={"relayuser": "relaypass"}, require_tls=True)
+        cls.relay.start()
+        cls.seven = ScriptedSmtpPeer(drop=["8BITMIME"])
+        cls.seven.start()
+        cls.dns = Dnsmasq()
+        (cls.dns.mx("remote.test", "mx.remote.test", 10).host("mx.remote.test", "127.0.0.1")
+         # a lower-preference MX that refuses connections: the client must move on
+         .mx("backup.test", "dead.backup.test", 5).mx("backup.test", "mx.remote.test", 10)
+         .host("dead.backup.test", "127.0.0.9")
+         .mx("down.test", "dead.down.test", 10).host("dead.down.test", "127.0.0.9")
+         .null_mx("nomail.test"))
+        cls.dns.start()
+        cls.mailroom = Mailroom(extra_config=f"""
+[dns]
+servers = ["{cls.dns.server}"]
+timeout = 2
+tries = 1
+
+[outbound]
+port = {cls.postfix.port}
+connect_timeout = 5
+command_timeout = 20
+
+[outbound.transports]
+"seven.test" = "[127.0.0.1]:{cls.seven.port}"
+
+[queue]
+remote_retry_min = 1
+remote_retry_max = 2
+delay_warning = 4
+max_queue_time = 12
+""")
+        cls.mailroom.seed_demo()
+        cls.users = {}
+        for name in ("carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"):
+            address = f"{name}@example.com"
+            cls.mailroom.ctl("user", "add", address, "--password", PASSWORD)
+            cls.users[name] = address
+        cls.mailroom.ctl("dkim", "create", "example.com", "--selector", "s2026",
+                         "--algorithm", "rsa", "--activate")
+        record = cls.mailroom.ctl("dkim", "show", "example.com")
+        cls.dns.txt("s2026._domainkey.example.com", record["txt"])
+        cls.dns.reload()
+        cls.mailroom.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        for peer in ("mailroom", "dns", "seven", "relay", "postfix"):
+            obj = getattr(cls, peer, None)
+            if obj is not None:
+                try:
+                    obj.stop() if peer != "mailroom" else obj.close()
+                except Exception:  # noqa: BLE001 - clean up the rest anyway
+                    pass
+
+    # --- helpers ---
+    def submit(self, sender, rcpts, text):
+        ctx = ssl.create_default_context(cafile=self.mailroom.ca)
+        with smtplib.SMTP("127.0.0.1", self.mailroom.port("submission"), timeout=30) as s:
+            s.starttls(context=ctx)
+            s.login(sender, PASSWORD)
+            refused = s.sendmail(sender, rcpts, text.encode())
+            self.assertEqual(refused, {})
+
+    def inbox(self, user):
+        imap = imaplib.IMAP4("127.0.0.1", self.mailroom.port("imap"))
+        try:
+            imap.starttls(ssl.create_default_context(cafile=self.mailroom.ca))
+            imap.login(user, PASSWORD)
+            imap.select("INBOX", readonly=True)
+            _, data = imap.uid("SEARCH", None, "ALL")
+            out = []
+            for uid in data[0].split():
+                _, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+                out.append(email.message_from_bytes(parts[0][1], policy=email.policy.default))
+            return out
+        finally:
+            imap.logout()
+
+    def reports(self, user, count, timeout=40):
+        got = wait_for(lambda: len(self.inbox(user)) >= count and self.inbox(user), timeout)
+        self.assertTrue(got, f"{user} got no delivery report; log:\n{self.mailroom.log()[-4000:]}")
+        return got
+
+    def delivery_log(self, **query):
+        args = ["delivery-log"]
+        for k, v in query.items():
+            args += ["--" + k.replace("_", "-"), v]
+        return self.mailroom.ctl(*args)
+
+    def status_groups(self, report):
+        """The per-recipient field groups of a report's message/delivery-status part."""
+        self.assertEqual(report.get_content_type(), "multipart/report")
+        self.assertEqual(report.get_param("report-type"), "delivery-status")
+        parts = list(report.iter_parts())
+        self.assertEqual(parts[1].get_content_type(), "message/delivery-status")
+        groups = [dict(g.items()) for g in parts[1].get_payload()]
+        return groups[0], groups[1:]
+
+    # --- tests ---
+    def test_delivery_over_starttls_signed_and_logged(self):
+        sender = self.users["carol"]
+        token, text = message(sender, "bob@remote.test", "tls")
+        self.submit(sender, ["bob@remote.test"], text)
+        got = wait_for(lambda: [m for m in self.postfix.messages("bob@remote.test")
+                                if token.encode() in m])
+        self.assertTrue(got, self.mailroom.log()[-4000:])
+        received = got[0]
+        # Postfix names the TLS version our client negotiated in its Received: line.
+        self.assertRegex(received.decode(errors="replace"), r"using TLSv1\.[23]")
+        records = wait_for(lambda: [r for r in self.delivery_log(recipient="bob@remote.test")
+                                    if r["result"] == "sent" and token in r["subject"]])
+        self.assertTrue(records)
+        self.assertIn("tls=TLSv1.", records[0]["detail"])
+        self.assertIn(f"peer=mx.remote.test[127.0.0.1]:{self.postfix.port}", records[0]["detail"])
+        # DKIM: an independent verifier (dkimpy) against the TXT record served by dnsmasq.
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.port = self.dns.port
+
+        def dnsfunc(name, timeout=5):
+            name = name.decode() if isinstance(name, bytes) else name
+            answer = resolver.resolve(name.rstrip("."), "TXT")
+            return b"".join(b"".join(r.strings) for r in answer)
+
+        self.assertIn(b"DKIM-Signature:", received)
+        self.assertIn(b"d=example.com", received)
+        self.assertTrue(dkim.verify(received, dnsfunc=dnsfunc), "dkimpy rejects our signature")
+        tampered = received.replace(b"Hello from Mailroom.", b"Hello from someone else")
+        self.assertFalse(dkim.verify(tampered, dnsfunc=dnsfunc))
+
+    def test_lower_mx_unreachable_next_one_takes_it(self):
+        sender = self.users["dave"]
+        token, text = message(sender, "x@backup.test", "backup")
+        self.submit(sender, ["x@backup.test"], text)
+        got = wait_for(lambda: [m for m in self.postfix.messages() if token.encode() in m])
+        self.assertTrue(got, self.mailroom.log()[-4000:])
+
+    def test_4xx_is_retried_until_accepted(self):
+        sender = self.users["erin"]
+        self.postfix.set_access({"later@remote.test": "450 4.2.0 try later"})
+        try:
+            token, text = message(sender, "later@remote.test", "retry")
+            self.submit(sender, ["later@remote.test"], text)
+            deferred = wait_for(lambda: [r for r in self.delivery_log(recipient="later@remote.test")
+                                         if r["result"] == "deferred" and token in r["subject"]])
+            self.assertTrue(deferred, self.mailroom.log()[-4000:])
+            self.assertIn("450 4.2.0", deferred[0]["detail"])
+        finally:
+            self.postfix.set_access({})
+        got = wait_for(lambda: [m for m in self.postfix.messages("later@remote.test")
+                                if token.encode() in m])
+        self.assertTrue(got, self.mailroom.log()[-4000:])
+        self.assertEqual(len(got), 1)
+
+    def test_5xx_bounces_to_the_sender_as_a_valid_dsn(self):
+        sender = self.users["frank"]
+        self.postfix.set_access({"nobody@remote.test": "550 5.1.1 no such user"})
+        try:
+            token, text = message(sender, "nobody@remote.test", "bounce")
+            self.submit(sender, ["nobody@remote.test", "bob@remote.test"], text)
+            reports = self.reports(sender, 1)
+        finally:
+            self.postfix.set_access({})
+        self.assertEqual(len(reports), 1)
+        report = reports[0]
+        self.assertEqual(report["Return-Path"], "<>")
+        self.assertIn("Undelivered", report["Subject"])
+        per_message, recipients = self.status_groups(report)
+        self.assertIn("Reporting-MTA", per_message)
+        self.assertEqual(len(recipients), 1)  # bob@ was delivered: not in the bounce
+        self.assertEqual(recipients[0]["Action"], "failed")
+        self.assertEqual(recipients[0]["Status"], "5.1.1")
+        self.assertIn("nobody@remote.test", recipients[0]["Final-Recipient"])
+        self.assertIn("550", recipients[0]["Diagnostic-Code"])
+        returned = list(report.iter_parts())[2]
+        self.assertIn(returned.get_content_type(), ("text/rfc822-headers", "message/rfc822"))
+        self.assertIn(token, returned.as_string())
+        self.assertTrue(wait_for(lambda: [m for m in self.postfix.messages("bob@remote.test")
+                                          if token.encode() in m]))
+
+    def test_peer_down_delay_notice_then_bounce(self):
+        sender = self.users["grace"]
+        token, text = message(sender, "x@down.test", "down")
+        self.submit(sender, ["x@down.test"], text)
+        reports = self.reports(sender, 2, timeout=60)
+        actions = []
+        for r in reports:
+            _, recipients = self.status_groups(r)
+            actions.append(recipients[0]["Action"])
+        self.assertEqual(actions, ["delayed", "failed"])
+        _, final = self.status_groups(reports[1])
+        self.assertEqual(final[0]["Status"], "4.4.7")
+        self.assertEqual(self.mailroom.ctl("queue", "list"), [])
+
+    def test_null_mx_bounces_at_once(self):
+        sender = self.users["heidi"]
+        token, text = message(sender, "x@nomail.test", "nullmx")
+        self.submit(sender, ["x@nomail.test"], text)
+        report = self.reports(sender, 1)[0]
+        _, recipients = self.status_groups(report)
+        self.assertEqual(recipients[0]["Status"], "5.1.10")
+
+    def test_8bit_message_is_downgraded_for_a_peer_without_8bitmime(self):
+        sender = self.users["ivan"]
+        body = "Grüße aus Taipei – 你好\r\n"
+        token, text = message(sender, "x@seven.test", "eightbit", body=body,
+                              headers="MIME-Version: 1.0\r\n"
+                                      "Content-Type: text/plain; charset=utf-8\r\n"
+                                      "Content-Transfer-Encoding: 8bit\r\n")
+        self.submit(sender, ["x@seven.test"], text)
+        self.assertTrue(self.seven.wait_for(1, timeout=40), self.mailroom.log()[-4000:])
+        txn = [t for t in self.seven.transactions if t.delivered][-1]
+        self.assertNotIn("BODY", txn.mail_params)
+        self.assertTrue(all(b < 0x80 for b in txn.data), "8-bit bytes sent to a 7-bit peer")
+        parsed = email.message_from_bytes(txn.data, policy=email.policy.default)
+        self.assertIn(parsed["Content-Transfer-Encoding"].lower(), ("quoted-printable", "base64"))
+        self.assertEqual(parsed.get_content(), body.replace("\r\n", "\n"))
+
+
+@unittest.skipUnless(os.path.exists(DNSMASQ), "needs dnsmasq-base (scripts/setup)")
+class RelayHostTest(unittest.TestCase):
+    def test_relay_with_auth_and_required_tls(self):
+        with ScriptedSmtpPeer(users={"relayuser": "relaypass"}, require_tls=True) as relay, \
+                Dnsmasq() as dns_server:
+            m = Mailroom(extra_config=f"""
+[dns]
+servers = ["{dns_server.server}"]
+
+[outbound]
+relay = "[127.0.0.1]:{relay.port}"
+relay_user = "relayuser"
+relay_password = "relaypass"
+""")
+            try:
+                m.seed_demo()
+                m.start()
+                token, text = message("alice@example.com", "someone@faraway.test", "relay")
+                ctx = ssl.create_default_context(cafile=m.ca)
+                with smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=30) as s:
+                    s.starttls(context=ctx)
+                    s.login("alice@example.com", "wonderland")
+                    s.sendmail("alice@example.com", ["someone@faraway.test"], text.encode())
+                self.assertTrue(relay.wait_for(1, timeout=40), m.log()[-4000:])
+                txn = [t for t in relay.transactions if t.delivered][-1]
+                self.assertEqual(txn.auth_user, "relayuser")
+                self.assertTrue(txn.tls and txn.tls.startswith("TLSv1."))
+                self.assertEqual(txn.accepted_rcpts, ["someone@faraway.test"])
+                self.assertIn(token.encode(), txn.data)
+            finally:
+                m.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
