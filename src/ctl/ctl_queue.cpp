@@ -1,6 +1,7 @@
 // mailroomctl queue list (service::MailQueue: messages still in the spool, read without
-// modifying it) and delivery-log [--message-id X] [--recipient R] ... (service::
-// DeliveryLogSearch). The spool is read from <data_dir>/queue (the default [queue] spool_dir).
+// modifying it), queue flush|hold|release|delete (requests through the spool, control.h) and
+// delivery-log [--message-id X] [--recipient R] ... (service:: DeliveryLogSearch). The spool is
+// read from <data_dir>/queue (the default [queue] spool_dir).
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
@@ -35,12 +36,28 @@ int list_queue(Context& ctx) {
     j["sender"] = m.sender;
     j["size"] = m.size;
     j["received_at"] = m.received_at;
+    j["held"] = m.held;
     j["recipients"] = rcpts;
     arr.push_back(j);
-    human += m.queue_id + " " + std::to_string(m.size) + " <" + m.sender + ">\n" + lines;
+    human += m.queue_id + " " + std::to_string(m.size) + " <" + m.sender + ">" +
+             (m.held ? " (held)" : "") + "\n" + lines;
   }
   if (human.empty()) human = "(queue is empty)";
   ctx.print(human, json::serialize(arr));
+  return kOk;
+}
+
+int queue_request(Context& ctx, const std::string& verb, const std::string& queue_id) {
+  if (!ctx.services()) return kSystemError;
+  if (auto s = service::MailQueue(ctx.data_dir() + "/queue").request(verb, queue_id); !s) {
+    return ctx.fail(s);
+  }
+  json::object j;
+  j["requested"] = verb;
+  j["queue_id"] = queue_id;
+  ctx.print(verb + (queue_id.empty() ? " of the whole queue" : " " + queue_id) +
+                " requested (mailroomd applies it within a second, or when it starts)",
+            json::serialize(j));
   return kOk;
 }
 
@@ -84,6 +101,18 @@ void register_queue_commands(CLI::App& app, Context& ctx, int* ec) {
   auto* q = app.add_subcommand("queue", "The mail queue")->require_subcommand(1);
   auto* list = q->add_subcommand("list", "Messages still in the spool");
   list->callback([&ctx, ec] { *ec = list_queue(ctx); });
+  auto id = std::make_shared<std::string>();
+  auto* flush = q->add_subcommand("flush", "Try waiting remote deliveries now (all, or one)");
+  flush->add_option("queue_id", *id, "Queue id (MR + 20 hex digits)");
+  flush->callback([&ctx, ec, id] { *ec = queue_request(ctx, "flush", *id); });
+  for (const auto& [verb, help] : std::vector<std::pair<std::string, std::string>>{
+           {"hold", "Keep a message from being tried until released"},
+           {"release", "Let a held message be tried again"},
+           {"delete", "Drop a message's undelivered recipients (no bounce)"}}) {
+    auto* sub = q->add_subcommand(verb, help);
+    sub->add_option("queue_id", *id, "Queue id (MR + 20 hex digits)")->required();
+    sub->callback([&ctx, ec, id, verb = verb] { *ec = queue_request(ctx, verb, *id); });
+  }
 
   auto* dl = app.add_subcommand("delivery-log", "Query the delivery log (mail recall, audit)");
   auto query = std::make_shared<queue::DeliveryQuery>();

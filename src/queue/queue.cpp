@@ -8,6 +8,7 @@
 #include "src/core/config_section.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
+#include "src/queue/control.h"
 #include "src/queue/envelope_codec.h"
 #include "src/queue/spool_queue.h"
 
@@ -138,6 +139,10 @@ core::Status SpoolQueue::start() {
       to_settle.push_back(m);
     }
   }
+  for (auto& id : held_messages(options_.spool_dir)) {
+    std::lock_guard lock(mu_);
+    held_.insert(id);
+  }
   verify_since_ = min_time - 5;  // internal dates have second resolution; allow clock slack
   MR_LOG_INFO("event=queue_recovered messages={} to_deliver={}", live_.size(), pending);
   {
@@ -148,6 +153,7 @@ core::Status SpoolQueue::start() {
     }
   }
   for (auto& m : to_settle) settle(m);
+  poll_control();
   return core::Status::ok();
 }
 
@@ -238,6 +244,15 @@ void SpoolQueue::worker_loop() {
   while (true) {
     if (stopping_) return;
     int64_t now = core::real_clock().unix_seconds();
+    if (now != last_control_) {
+      last_control_ = now;
+      ++busy_;
+      lock.unlock();
+      poll_control();
+      lock.lock();
+      --busy_;
+      continue;
+    }
     if (!deferred_.empty() && deferred_.begin()->first <= now) {
       if (enqueue_locked(deferred_.begin()->second) > 1) cv_.notify_all();
       deferred_.erase(deferred_.begin());
@@ -266,11 +281,8 @@ void SpoolQueue::worker_loop() {
     }
     if (ready_.empty()) {
       if (busy_ == 0) idle_cv_.notify_all();
-      if (deferred_.empty() && remote_due_.empty()) {
-        cv_.wait(lock);
-      } else {
-        cv_.wait_for(lock, std::chrono::seconds(1));
-      }
+      // Timed: deferred work falls due and control requests arrive without a notify.
+      cv_.wait_for(lock, std::chrono::seconds(1));
       continue;
     }
     Work w = std::move(ready_.front());
@@ -324,6 +336,7 @@ std::vector<QueuedMessage> SpoolQueue::list() {
     q.queue_id = id;
     q.envelope = m->envelope;
     q.size = m->data.size();
+    q.held = held_.count(id) > 0;
     std::lock_guard state_lock(m->state_mu);
     q.states = m->states;
     out.push_back(std::move(q));

@@ -78,6 +78,7 @@ struct QueuedMessage {
   Envelope envelope;
   uint64_t size = 0;
   std::vector<RecipientState> states;  // one per envelope recipient
+  bool held = false;                   // `mailroomctl queue hold`
 };
 
 struct Options {

@@ -13,6 +13,7 @@
 #include "src/core/clock.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
+#include "src/queue/control.h"
 #include "src/queue/spool_queue.h"
 
 namespace mailroom::queue {
@@ -55,8 +56,106 @@ void SpoolQueue::flush_remote() {
     std::multimap<int64_t, MessagePtr> now;
     for (auto& [due, m] : remote_due_) now.emplace(0, m);
     remote_due_ = std::move(now);
+    std::multimap<int64_t, MessagePtr> local;
+    for (auto& [due, m] : deferred_) local.emplace(0, m);
+    deferred_ = std::move(local);
   }
   cv_.notify_all();
+}
+
+void SpoolQueue::unschedule_remote_locked(const MessagePtr& m) {
+  for (auto it = remote_due_.begin(); it != remote_due_.end(); ++it) {
+    if (it->second == m) {
+      remote_due_.erase(it);
+      break;
+    }
+  }
+  m->remote_scheduled = false;
+}
+
+void SpoolQueue::poll_control() {
+  for (const auto& r : take_control_requests(options_.spool_dir)) {
+    MR_LOG_INFO("event=queue_control verb={} queue_id={}", r.verb, r.queue_id);
+    if (r.verb == "flush" && r.queue_id.empty()) {
+      flush_remote();
+      continue;
+    }
+    MessagePtr m;
+    {
+      std::lock_guard lock(mu_);
+      auto it = live_.find(r.queue_id);
+      if (it != live_.end()) m = it->second;
+    }
+    if (r.verb == "hold" || r.verb == "release") {
+      if (auto s = set_held(options_.spool_dir, r.queue_id, r.verb == "hold"); !s) {
+        MR_LOG_ERROR("event=queue_control_failed verb={} queue_id={} detail={}", r.verb, r.queue_id,
+                     core::quote(s.log_detail()));
+      }
+    }
+    if (!m) {
+      MR_LOG_WARN("event=queue_control_unknown verb={} queue_id={}", r.verb, r.queue_id);
+      continue;
+    }
+    if (r.verb == "hold") {
+      std::lock_guard lock(mu_);
+      held_.insert(m->queue_id);
+      unschedule_remote_locked(m);
+    } else if (r.verb == "release") {
+      {
+        std::lock_guard lock(mu_);
+        held_.erase(m->queue_id);
+      }
+      settle(m);
+    } else if (r.verb == "flush") {
+      std::lock_guard lock(mu_);
+      if (m->remote_scheduled) {
+        unschedule_remote_locked(m);
+        schedule_remote_locked(m, 0);
+      }
+    } else if (r.verb == "delete") {
+      std::vector<DeliveryRecord> records;
+      for (size_t i = 0; i < m->envelope.recipients.size(); ++i) {
+        RecipientState st;
+        {
+          std::lock_guard lock(m->state_mu);
+          st = m->states[i];
+        }
+        if (st == RecipientState::delivered || st == RecipientState::failed) continue;
+        set_state(*m, i, RecipientState::failed);
+        DeliveryRecord rec;
+        rec.queue_id = m->queue_id;
+        rec.message_id = m->facts.message_id;
+        rec.envelope_sender = core::ascii_lower(m->envelope.sender);
+        rec.header_from = m->facts.from;
+        rec.subject = m->facts.subject;
+        rec.recipient = core::ascii_lower(m->envelope.recipients[i].rcpt);
+        rec.final_address = m->envelope.recipients[i].destination.address;
+        rec.time = core::real_clock().unix_seconds();
+        rec.result = DeliveryResult::failed;
+        rec.detail = "deleted from the queue by the administrator";
+        records.push_back(std::move(rec));
+      }
+      if (log_ && !records.empty()) {
+        if (auto s = log_->record(records); !s) {
+          MR_LOG_ERROR("event=delivery_log_failed queue_id={} detail={}", m->queue_id,
+                       core::quote(s.log_detail()));
+        }
+      }
+      {
+        std::lock_guard lock(mu_);
+        held_.erase(m->queue_id);
+        unschedule_remote_locked(m);
+        for (auto it = deferred_.begin(); it != deferred_.end();) {
+          it = it->second == m ? deferred_.erase(it) : std::next(it);
+        }
+      }
+      if (auto s = set_held(options_.spool_dir, m->queue_id, false); !s) {
+        MR_LOG_ERROR("event=queue_control_failed verb=delete queue_id={} detail={}", m->queue_id,
+                     core::quote(s.log_detail()));
+      }
+      settle(m);
+    }
+  }
 }
 
 int64_t SpoolQueue::remote_backoff(int attempts) const {
@@ -67,7 +166,7 @@ int64_t SpoolQueue::remote_backoff(int attempts) const {
 }
 
 void SpoolQueue::schedule_remote_locked(const MessagePtr& m, int64_t due) {
-  if (m->remote_scheduled || m->remote_in_flight) return;
+  if (m->remote_scheduled || m->remote_in_flight || held_.count(m->queue_id)) return;
   m->remote_scheduled = true;
   remote_due_.emplace(due, m);
   cv_.notify_one();

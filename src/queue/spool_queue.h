@@ -104,6 +104,9 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   };
   void settle(const MessagePtr& m);
   void post_task(std::function<void()> task);
+  // Applies `mailroomctl queue` requests (control.h).
+  void poll_control();
+  void unschedule_remote_locked(const MessagePtr& m);
   void dispatch_remote(const MessagePtr& m);
   void complete_remote(RemoteDone done);
   void schedule_remote_locked(const MessagePtr& m, int64_t due);
@@ -128,7 +131,9 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   std::multimap<int64_t, MessagePtr> remote_due_;  // next remote attempt (s) -> message
   std::deque<std::function<void()>> tasks_;        // work handed to the queue threads (post_task)
   std::shared_ptr<RemoteTransport> transport_;
-  size_t remote_running_ = 0;  // domain attempts in flight
+  size_t remote_running_ = 0;   // domain attempts in flight
+  std::set<std::string> held_;  // held by the administrator (control.h)
+  int64_t last_control_ = 0;    // when control requests were last read
   std::map<std::string, MessagePtr> live_;
   size_t busy_ = 0;
   bool stopping_ = false;

@@ -1,5 +1,8 @@
 #include "src/service/mail_queue.h"
 
+#include <algorithm>
+
+#include "src/queue/control.h"
 #include "src/queue/envelope_codec.h"
 #include "src/queue/spool.h"
 
@@ -27,10 +30,16 @@ core::Result<std::vector<SpooledMessage>> MailQueue::list() {
   std::vector<queue::SpoolRecord> records;
   if (auto s = queue::read_spool(spool_dir_, &records); !s) return s;
   std::vector<SpooledMessage> out;
+  auto held = queue::held_messages(spool_dir_);
   for (const auto& r : records) {
     auto env = queue::decode_envelope(r.envelope);
     if (!env) continue;
-    SpooledMessage m{r.queue_id, env->sender, r.message.size(), env->received_at, {}};
+    SpooledMessage m{r.queue_id,
+                     env->sender,
+                     r.message.size(),
+                     env->received_at,
+                     std::find(held.begin(), held.end(), r.queue_id) != held.end(),
+                     {}};
     bool live = false;
     for (size_t i = 0; i < env->recipients.size(); ++i) {
       auto it = r.states.find(static_cast<uint32_t>(i));
@@ -48,6 +57,10 @@ core::Result<std::vector<SpooledMessage>> MailQueue::list() {
     if (live) out.push_back(std::move(m));
   }
   return out;
+}
+
+core::Status MailQueue::request(const std::string& verb, const std::string& queue_id) {
+  return queue::write_control_request(spool_dir_, queue::ControlRequest{verb, queue_id});
 }
 
 }  // namespace mailroom::service

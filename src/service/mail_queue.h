@@ -31,6 +31,7 @@ struct SpooledMessage {
   std::string sender;  // "" for the null sender
   uint64_t size = 0;
   int64_t received_at = 0;
+  bool held = false;  // `mailroomctl queue hold`
   std::vector<SpooledRecipient> recipients;
 };
 
@@ -40,6 +41,10 @@ class MailQueue {
 
   // In spool order. A pending recipient with a remote destination is reported as remote.
   core::Result<std::vector<SpooledMessage>> list();
+
+  // Asks the queue to flush (all, or one message), hold, release or delete a message
+  // (src/queue/control.h): applied by mailroomd within about a second, or at its next start.
+  core::Status request(const std::string& verb, const std::string& queue_id);
 
  private:
   std::string spool_dir_;

@@ -166,6 +166,10 @@ class Mailroom:
             if address:
                 lines.append(f'address = "{address}"')
             lines += ["port = 0", f'tls = "{tls}"', extra, ""]
+        if "[dns]" not in self.extra_config:
+            # No test asks the machine's DNS: remote domains stay deferred (a refused UDP port
+            # answers at once, as a temporary failure) unless a test serves them (peers.py).
+            lines += ["[dns]", 'servers = ["127.0.0.1:9"]', "timeout = 1", "tries = 1", ""]
         lines.append(self.extra_config)
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")

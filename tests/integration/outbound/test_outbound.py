@@ -84,7 +84,7 @@ max_queue_time = 12
 """)
         cls.mailroom.seed_demo()
         cls.users = {}
-        for name in ("carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"):
+        for name in ("carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory"):
             address = f"{name}@example.com"
             cls.mailroom.ctl("user", "add", address, "--password", PASSWORD)
             cls.users[name] = address
@@ -245,6 +245,46 @@ max_queue_time = 12
         self.assertEqual(final[0]["Status"], "4.4.7")
         self.assertEqual(self.mailroom.ctl("queue", "list"), [])
 
+    def queue_id_of(self, recipient, token):
+        records = wait_for(lambda: [r for r in self.delivery_log(recipient=recipient)
+                                    if token in r["subject"] and r["result"] == "deferred"])
+        self.assertTrue(records, self.mailroom.log()[-4000:])
+        return records[0]["queue_id"]
+
+    def test_queue_hold_release_and_delete(self):
+        sender = self.users["judy"]
+        self.postfix.set_access({"held@remote.test": "450 4.2.0 not yet"})
+        token, text = message(sender, "held@remote.test", "hold")
+        self.submit(sender, ["held@remote.test"], text)
+        qid = self.queue_id_of("held@remote.test", token)
+        self.mailroom.ctl("queue", "hold", qid)
+        listed = wait_for(lambda: [q for q in self.mailroom.ctl("queue", "list")
+                                   if q["queue_id"] == qid and q["held"]], timeout=10)
+        self.assertTrue(listed)
+        self.postfix.set_access({})
+        self.mailroom.ctl("queue", "flush", qid)  # a held message is not tried
+        time.sleep(4)
+        self.assertEqual([m for m in self.postfix.messages("held@remote.test")
+                          if token.encode() in m], [])
+        self.mailroom.ctl("queue", "release", qid)
+        self.mailroom.ctl("queue", "flush", qid)
+        self.assertTrue(wait_for(lambda: [m for m in self.postfix.messages("held@remote.test")
+                                          if token.encode() in m]), self.mailroom.log()[-4000:])
+        # delete: a message to a dead peer is dropped, without a bounce
+        token, text = message(sender, "x@down.test", "delete")
+        self.submit(sender, ["x@down.test"], text)
+        qid = self.queue_id_of("x@down.test", token)
+        self.mailroom.ctl("queue", "delete", qid)
+        self.assertTrue(wait_for(lambda: not [q for q in self.mailroom.ctl("queue", "list")
+                                              if q["queue_id"] == qid], timeout=10))
+        deleted = [r for r in self.delivery_log(queue_id=qid) if r["result"] == "failed"]
+        self.assertIn("deleted", deleted[0]["detail"])
+        time.sleep(2)
+        self.assertEqual(self.inbox(sender), [])
+        bad = self.mailroom.ctl("queue", "hold", "not-an-id", check=False, json_output=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("not a queue id", bad.stdout + bad.stderr)
+
     def test_null_mx_bounces_at_once(self):
         sender = self.users["heidi"]
         token, text = message(sender, "x@nomail.test", "nullmx")
@@ -268,6 +308,57 @@ max_queue_time = 12
         parsed = email.message_from_bytes(txn.data, policy=email.policy.default)
         self.assertIn(parsed["Content-Transfer-Encoding"].lower(), ("quoted-printable", "base64"))
         self.assertEqual(parsed.get_content(), body.replace("\r\n", "\n"))
+
+
+class CrashDuringRemoteDeliveryTest(unittest.TestCase):
+    """kill -9 while the peer holds its reply to the message: after the restart the message
+    is sent again (the peer's 250 was never recorded) and then retired: at most two copies,
+    never none, no bounce."""
+
+    def test_kill_during_data_sends_at_most_twice(self):
+        import threading
+        in_data = threading.Event()
+        calls = []
+
+        def data_reply(txn, data):
+            calls.append(1)
+            if len(calls) == 1:
+                in_data.set()
+                time.sleep(4)  # mailroomd is killed while it waits for this reply
+            return None  # the default 250
+
+        with ScriptedSmtpPeer(script={"data": data_reply}) as peer:
+            m = Mailroom(extra_config=f"""
+[outbound.transports]
+"slow.test" = "[127.0.0.1]:{peer.port}"
+
+[queue]
+remote_retry_min = 1
+remote_retry_max = 1
+""")
+            try:
+                m.seed_demo()
+                m.start()
+                token, text = message("alice@example.com", "x@slow.test", "crash")
+                ctx = ssl.create_default_context(cafile=m.ca)
+                with smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=30) as s:
+                    s.starttls(context=ctx)
+                    s.login("alice@example.com", "wonderland")
+                    s.sendmail("alice@example.com", ["x@slow.test"], text.encode())
+                self.assertTrue(in_data.wait(30), m.log()[-4000:])
+                m.kill()
+                m.start()
+                self.assertTrue(wait_for(lambda: not m.ctl("queue", "list"), timeout=40),
+                                m.log()[-4000:])
+                copies = [t for t in peer.transactions
+                          if t.delivered and token.encode() in (t.data or b"")]
+                self.assertIn(len(copies), (1, 2))
+                sent = [r for r in m.ctl("delivery-log", "--recipient", "x@slow.test")
+                        if r["result"] == "sent"]
+                self.assertEqual(len(sent), 1)  # recorded once: by the attempt that finished
+                self.assertEqual(m.ctl("delivery-log", "--recipient", "alice@example.com"), [])
+            finally:
+                m.close()
 
 
 @unittest.skipUnless(os.path.exists(DNSMASQ), "needs dnsmasq-base (scripts/setup)")
