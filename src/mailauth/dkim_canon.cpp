@@ -1,4 +1,4 @@
-// Relaxed canonicalization (RFC 6376 3.4.2 and 3.4.4) and the split of a message into header
+// Relaxed and simple canonicalization (RFC 6376 3.4) and the split of a message into header
 // fields and body. Input lines end in CRLF; a bare LF is read as CRLF.
 #include <cctype>
 
@@ -70,6 +70,32 @@ std::string relaxed_body(const std::string& body) {
 }
 
 namespace detail {
+
+std::string simple_header(const std::string& name, const std::string& value) {
+  // 3.4.1: nothing changes; the field's own final line break is left to the caller, who adds
+  // CRLF (or, for the DKIM-Signature itself, nothing).
+  std::string out = name;
+  out.push_back(':');
+  std::size_t end = value.size();
+  if (end > 0 && value[end - 1] == '\n') --end;
+  if (end > 0 && value[end - 1] == '\r') --end;
+  out.append(value, 0, end);
+  return out;
+}
+
+std::string simple_body(const std::string& body) {
+  std::string out;
+  out.reserve(body.size() + 2);
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(body[i]);
+  }
+  // 3.4.3: empty lines at the end go; a body without a final CRLF (or none at all) gets one.
+  if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  while (out.size() >= 4 && out.compare(out.size() - 4, 4, "\r\n\r\n") == 0)
+    out.resize(out.size() - 2);
+  return out;
+}
 
 void split_message(std::string_view message, std::vector<HeaderField>* fields, std::string* body) {
   fields->clear();

@@ -1,5 +1,6 @@
-// The OpenSSL 3 side of DKIM: keys (generate, PEM in and out, the DNS record) and the two
-// signature algorithms. Nothing here touches files or messages.
+// The OpenSSL 3 side of DKIM: keys (generate, PEM in and out, the DNS record, the public key
+// of a record) and the two signature algorithms, both ways. Nothing here touches files or
+// messages.
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -154,6 +155,74 @@ core::Result<std::string> PrivateKey::sign(std::string_view data) const {
   }
   signature.resize(size);
   return signature;
+}
+
+core::Result<PublicKey> PublicKey::from_record(DkimAlgorithm algorithm, std::string_view key) {
+  const auto* der = reinterpret_cast<const unsigned char*>(key.data());
+  EVP_PKEY* raw = nullptr;
+  if (algorithm == DkimAlgorithm::ed25519_sha256) {
+    if (key.size() != 32) {
+      return core::invalid_argument("ed25519 key of " + std::to_string(key.size()) +
+                                    " bytes, not 32");
+    }
+    raw = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, der, key.size());
+  } else {
+    // RFC 6376 3.6.1 names RSAPublicKey, but what signers publish (and PrivateKey::dns_txt
+    // too) is the SubjectPublicKeyInfo; both are taken.
+    const unsigned char* p = der;
+    raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(key.size()));
+    if (raw == nullptr || p != der + key.size()) {
+      EVP_PKEY_free(raw);
+      ERR_clear_error();
+      p = der;
+      raw = d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(key.size()));
+      if (raw != nullptr && p != der + key.size()) {
+        EVP_PKEY_free(raw);
+        raw = nullptr;
+      }
+    }
+  }
+  if (raw == nullptr) {
+    return core::invalid_argument("key record p= is not a public key",
+                                  openssl_errors("public key from DER"));
+  }
+  PublicKey out;
+  out.key_ = own_pkey(raw);
+  out.algorithm_ = algorithm;
+  if (algorithm == DkimAlgorithm::rsa_sha256) {
+    if (EVP_PKEY_get_base_id(raw) != EVP_PKEY_RSA) {
+      return core::invalid_argument("k=rsa record with a key that is not RSA");
+    }
+    int bits = EVP_PKEY_get_bits(raw);
+    if (bits < 1024) {
+      return core::invalid_argument("RSA key of " + std::to_string(bits) +
+                                    " bits, under 1024 (RFC 8301)");
+    }
+    if (bits > 8192) {
+      return core::invalid_argument("RSA key of " + std::to_string(bits) + " bits, over 8192");
+    }
+  }
+  return out;
+}
+
+bool PublicKey::verify(std::string_view data, std::string_view signature) const {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  std::string digest;
+  std::string_view input = data;
+  const EVP_MD* md = EVP_sha256();
+  if (algorithm_ == DkimAlgorithm::ed25519_sha256) {
+    digest = sha256(data);  // RFC 8463 section 3, as in PrivateKey::sign
+    input = digest;
+    md = nullptr;
+  }
+  // RSA: EVP_PKEY's default padding is PKCS#1 v1.5 (RSASSA-PKCS1-v1_5, RFC 6376 3.3.1).
+  bool ok = EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key_.get()) == 1 &&
+            EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                             signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                             input.size()) == 1;
+  ERR_clear_error();  // a bad signature leaves its reason on the queue
+  return ok;
 }
 
 core::Result<DkimKey> key_from_pem(const std::string& domain, const std::string& selector,

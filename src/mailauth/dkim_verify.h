@@ -4,7 +4,15 @@
 // through dns::Resolver. rsa-sha1 is refused (RFC 8301); RSA keys under 1024 bits fail.
 //
 // Asynchronous: `done` runs once, on the resolver's io_context thread. At most
-// `max_signatures` signatures are evaluated (the rest: "policy", not counted).
+// `max_signatures` signatures are evaluated (the rest are listed as "policy", not evaluated).
+//
+// Threading: call verify() on the resolver's io_context thread (dns::Resolver is not
+// thread-safe). All keys are fetched in parallel; the hashing and the signature checks then
+// run on that thread too (a few signatures over one message: microseconds to a millisecond).
+// When no key has to be fetched (no signature, or none that passed the syntax and time checks)
+// `done` runs before verify() returns.
+// Lifetime: the resolver (and the clock) must outlive every verification in flight; the
+// DkimVerifier itself need not (a verification keeps its own state).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +23,9 @@
 
 namespace mailroom::dns {
 class Resolver;
+}
+namespace mailroom::core {
+class Clock;
 }
 
 namespace mailroom::mailauth {
@@ -39,14 +50,24 @@ struct DkimVerification {
 
 class DkimVerifier {
  public:
-  explicit DkimVerifier(dns::Resolver& resolver, size_t max_signatures = 5);
+  // `clock` (t= and x= are compared with it): nullptr is core::real_clock().
+  explicit DkimVerifier(dns::Resolver& resolver, size_t max_signatures = 5,
+                        const core::Clock* clock = nullptr);
   // `message`: the complete message, CRLF line endings, as received (before our headers).
+  // One result per DKIM-Signature, top to bottom. permerror: the signature or its key record
+  // is unusable (syntax, a required tag missing, rsa-sha1, h= without from, i= outside d=,
+  // t= more than 5 minutes ahead, no key record, a key under 1024 bits, header fields over
+  // 64 KiB or more than 100 names in h=); temperror: the key could not be fetched (retry
+  // later); fail: the body hash or the signature does not match, x= has passed, the key was
+  // revoked (empty p=), or l= is longer than the body. `detail` says which, and also notes a
+  // pass that covers only l= octets of the body or a key in testing mode (t=y).
   void verify(std::shared_ptr<const std::string> message,
               std::function<void(DkimVerification)> done);
 
  private:
   dns::Resolver& resolver_;
   size_t max_signatures_;
+  const core::Clock* clock_;
 };
 
 }  // namespace mailroom::mailauth
