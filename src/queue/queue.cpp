@@ -96,6 +96,7 @@ core::Status SpoolQueue::start() {
     m->queue_id = r.queue_id;
     m->envelope = std::move(*env);
     m->data = std::move(r.message);
+    m->size = m->data.size();
     m->facts = extract_header_facts(m->data);
     m->states.assign(m->envelope.recipients.size(), RecipientState::pending);
     for (auto& [idx, st] : r.states) {
@@ -180,6 +181,7 @@ void SpoolQueue::submit(std::string queue_id, Envelope envelope, std::string mes
   m->envelope = std::move(envelope);
   m->states.assign(m->envelope.recipients.size(), RecipientState::pending);
   m->facts = extract_header_facts(message);
+  m->size = message.size();
   // The spool needs its own copy (it writes asynchronously); the in-memory one is delivered.
   m->data = message;
   auto self = shared_from_this();
@@ -335,7 +337,7 @@ std::vector<QueuedMessage> SpoolQueue::list() {
     QueuedMessage q;
     q.queue_id = id;
     q.envelope = m->envelope;
-    q.size = m->data.size();
+    q.size = m->size;
     q.held = held_.count(id) > 0;
     std::lock_guard state_lock(m->state_mu);
     q.states = m->states;

@@ -25,7 +25,9 @@ struct RemoteAttempt {
   std::string queue_id;
   std::string domain;  // lower-case domain of every recipient below
   std::shared_ptr<const Envelope> envelope;
-  std::shared_ptr<const std::string> message;  // as spooled (CRLF, Received: first)
+  // As spooled (CRLF, Received: first). Valid until `done` is called: the queue may drop the
+  // bytes from memory between attempts.
+  std::shared_ptr<const std::string> message;
   std::vector<RemoteRecipient> recipients;
   int attempt = 1;  // 1 for the first try of these recipients
 };

@@ -209,6 +209,11 @@ void SpoolQueue::settle(const MessagePtr& m) {
     int64_t due = core::real_clock().unix_seconds();
     if (m->remote_attempts > 0) due += remote_backoff(m->remote_attempts);
     schedule_remote_locked(m, due);
+    if (m->remote_attempts > 0 && m->remote_scheduled && !local_left && !m->local_running &&
+        m->spooled && !m->data_evicted) {
+      std::string().swap(m->data);  // read back from the spool at the next attempt
+      m->data_evicted = true;
+    }
   }
   if (!local_left && !remote_left && bounce.empty() && !m->local_running && !m->remote_in_flight &&
       !m->remote_scheduled && !m->reporting) {
@@ -217,7 +222,25 @@ void SpoolQueue::settle(const MessagePtr& m) {
   }
 }
 
+bool SpoolQueue::ensure_data(Message& m) {
+  if (!m.data_evicted) return true;
+  auto data = spool_.read_message(m.queue_id);
+  if (!data) {
+    MR_LOG_ERROR("event=spool_read_failed queue_id={} detail={}", m.queue_id,
+                 core::quote(data.status().log_detail()));
+    return false;
+  }
+  m.data = std::move(*data);
+  m.data_evicted = false;
+  return true;
+}
+
 void SpoolQueue::dispatch_remote(const MessagePtr& m) {
+  if (!ensure_data(*m)) {
+    std::lock_guard lock(mu_);
+    schedule_remote_locked(m, core::real_clock().unix_seconds() + options_.retry_seconds);
+    return;
+  }
   std::map<std::string, std::vector<size_t>> by_domain;
   {
     std::lock_guard state_lock(m->state_mu);
@@ -283,7 +306,7 @@ void SpoolQueue::complete_remote(RemoteDone done) {
     rec.recipient = core::ascii_lower(r.rcpt);
     rec.final_address = r.destination.address;
     rec.time = now;
-    rec.size = m.data.size();
+    rec.size = m.size;
     rec.detail = "peer=" + (reply.peer.empty() ? std::string("none") : reply.peer) +
                  " tls=" + (reply.tls.empty() ? std::string("none") : reply.tls) +
                  " reply=" + core::quote(reply_line(reply));
@@ -408,6 +431,10 @@ void SpoolQueue::send_report(const MessagePtr& m, const std::vector<size_t>& ind
   }
   if (env.sender.empty() || told.empty()) {
     then(true);
+    return;
+  }
+  if (!ensure_data(*m)) {
+    then(false);
     return;
   }
   auth::Resolver* resolver = services_ ? services_->resolver.get() : nullptr;

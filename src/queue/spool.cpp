@@ -104,7 +104,8 @@ std::string segment_name(uint64_t seq) {
 }
 
 // Parses records from the start of a segment; returns the length of the valid prefix.
-size_t parse_segment(const std::string& data, const std::function<void(SpoolRecord&&)>& emit) {
+size_t parse_segment(const std::string& data,
+                     const std::function<void(SpoolRecord&&, uint64_t message_offset)>& emit) {
   size_t pos = 0;
   while (pos + kHeaderSize <= data.size()) {
     const char* h = data.data() + pos;
@@ -120,8 +121,9 @@ size_t parse_segment(const std::string& data, const std::function<void(SpoolReco
     r.queue_id.assign(b, id_len);
     r.envelope.assign(b + id_len, env_len);
     r.message.assign(b + id_len + env_len, static_cast<size_t>(msg_len));
+    uint64_t message_offset = pos + kHeaderSize + id_len + env_len;
     pos += kHeaderSize + static_cast<size_t>(body);
-    emit(std::move(r));
+    emit(std::move(r), message_offset);
   }
   return pos;
 }
@@ -168,7 +170,7 @@ core::Status read_spool(const std::string& dir, std::vector<SpoolRecord>* out) {
   for (uint64_t seq : list_segments(dir)) {
     std::string data;
     if (!read_file(dir + "/" + segment_name(seq), &data)) continue;  // deleted meanwhile
-    parse_segment(data, [&](SpoolRecord&& r) {
+    parse_segment(data, [&](SpoolRecord&& r, uint64_t) {
       if (index.count(r.queue_id)) return;
       index[r.queue_id] = out->size();
       out->push_back(std::move(r));
@@ -203,10 +205,10 @@ core::Status Spool::open(std::vector<SpoolRecord>* recovered) {
     seg.path = options_.dir + "/" + segment_name(seq);
     std::string data;
     if (!read_file(seg.path, &data)) return errno_status("read " + seg.path);
-    size_t pos = parse_segment(data, [&](SpoolRecord&& r) {
+    size_t pos = parse_segment(data, [&](SpoolRecord&& r, uint64_t offset) {
       if (index.count(r.queue_id)) return;  // duplicate id: keep the first
       index[r.queue_id] = recovered->size();
-      message_segment_[r.queue_id] = seq;
+      message_segment_[r.queue_id] = Location{seq, offset, r.message.size()};
       ++seg.live;
       recovered->push_back(std::move(r));
     });
@@ -350,6 +352,7 @@ core::Status Spool::write_batch(std::vector<Pending>& batch) {
   }
   uint64_t start_size = current_size_;
   std::string header;
+  std::vector<uint64_t> offsets;
   for (const auto& p : batch) {
     header.assign(kHeaderSize, '\0');
     std::memcpy(header.data(), kMagic, 4);
@@ -372,6 +375,7 @@ core::Status Spool::write_batch(std::vector<Pending>& batch) {
       current_size_ = options_.segment_bytes;  // forces a new segment next time
       return s;
     }
+    offsets.push_back(current_size_ + header.size());
     current_size_ += header.size() + p.message.size();
   }
   if (options_.fsync && ::fdatasync(current_fd_) != 0) {
@@ -390,7 +394,10 @@ core::Status Spool::write_batch(std::vector<Pending>& batch) {
     auto& seg = segments_[current_seq_];
     seg.live += batch.size();
     path = seg.path;
-    for (const auto& p : batch) message_segment_[p.queue_id] = current_seq_;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      message_segment_[batch[i].queue_id] =
+          Location{current_seq_, offsets[i], batch[i].message.size()};
+    }
   }
   if (options_.on_synced) options_.on_synced(path, current_size_);
   return core::Status::ok();
@@ -408,12 +415,43 @@ void Spool::retire(const std::string& queue_id) {
   std::lock_guard lock(mu_);
   auto it = message_segment_.find(queue_id);
   if (it == message_segment_.end()) return;
-  uint64_t seq = it->second;
+  uint64_t seq = it->second.seq;
   message_segment_.erase(it);
   auto seg = segments_.find(seq);
   if (seg == segments_.end()) return;
   if (seg->second.live > 0) --seg->second.live;
   maybe_delete_segment(seq);
+}
+
+core::Result<std::string> Spool::read_message(const std::string& queue_id) const {
+  std::string path;
+  Location loc;
+  {
+    std::lock_guard lock(mu_);
+    auto it = message_segment_.find(queue_id);
+    if (it == message_segment_.end()) return core::not_found("not in the spool: " + queue_id);
+    loc = it->second;
+    auto seg = segments_.find(loc.seq);
+    if (seg == segments_.end()) return core::not_found("segment gone: " + queue_id);
+    path = seg->second.path;  // a segment with a live message is never deleted
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_status("open " + path);
+  std::string out(static_cast<size_t>(loc.size), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(loc.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      auto s = n < 0 ? errno_status("read " + path) : core::io_error("short read of " + path);
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return out;
 }
 
 // Caller holds mu_.

@@ -73,6 +73,10 @@ class Spool {
   // The message will not be needed again: its segment may be deleted once all are retired.
   void retire(const std::string& queue_id);
 
+  // Reads a live message back from its segment (the queue drops the bytes of messages that
+  // wait for a remote retry and reads them again here). Blocking disk I/O: queue threads only.
+  core::Result<std::string> read_message(const std::string& queue_id) const;
+
   // Statistics for benchmarks and tests.
   uint64_t syncs() const;
   uint64_t records_written() const;
@@ -103,7 +107,12 @@ class Spool {
 
   // Segments by sequence number; which segment each live message is in.
   std::map<uint64_t, Segment> segments_;
-  std::map<std::string, uint64_t> message_segment_;
+  struct Location {
+    uint64_t seq = 0;
+    uint64_t offset = 0;  // of the message bytes in the segment
+    uint64_t size = 0;
+  };
+  std::map<std::string, Location> message_segment_;
   uint64_t current_seq_ = 0;
   int current_fd_ = -1;
   uint64_t current_size_ = 0;

@@ -68,6 +68,10 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
     size_t remote_parts_left = 0;
     bool local_running = false;  // a local delivery part is queued or running
     bool reporting = false;      // a bounce or delay notice is being spooled
+    // While it waits for a remote retry, the message bytes are dropped from memory and read
+    // back from the spool when needed (ensure_data): a deferred queue costs little memory.
+    bool data_evicted = false;
+    uint64_t size = 0;
     // `states` is written by local and remote steps that may run at once (on different
     // recipients); readers of the whole vector and all writers hold state_mu, which also
     // guards `report`: why each recipient failed or is still waiting.
@@ -116,6 +120,8 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
                    std::function<void(bool spooled)> then);
   void set_state(Message& m, size_t index, RecipientState state);
   int64_t remote_backoff(int attempts) const;
+  // Reads evicted message bytes back from the spool; false (logged) when that failed.
+  bool ensure_data(Message& m);
   Options options_;
   core::Services* services_ = nullptr;
   std::shared_ptr<store::MailStore> store_;

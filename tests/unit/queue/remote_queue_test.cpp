@@ -37,6 +37,7 @@ class ScriptedRemote : public RemoteTransport {
     auto replies = script(attempt);
     {
       std::lock_guard lock(mu_);
+      messages_.push_back(*attempt.message);  // the bytes are only valid until done()
       attempts_.push_back(std::move(attempt));
     }
     // From another thread, as the real transport does.
@@ -48,10 +49,15 @@ class ScriptedRemote : public RemoteTransport {
     std::lock_guard lock(mu_);
     return attempts_;
   }
+  std::vector<std::string> messages() {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
 
  private:
   std::mutex mu_;
   std::vector<RemoteAttempt> attempts_;
+  std::vector<std::string> messages_;
 };
 
 RemoteReply reply(RemoteReply::Kind kind, int code, const std::string& status,
@@ -201,6 +207,12 @@ TEST_F(RemoteQueueTest, TemporaryFailureIsRetriedUntilDelivered) {
   ASSERT_EQ(attempts.size(), 3u);
   EXPECT_EQ(attempts[0].attempt, 1);
   EXPECT_EQ(attempts[2].attempt, 3);
+  // Between attempts the bytes were dropped from memory and read back from the spool.
+  auto messages = remote_->messages();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_NE(messages[0].find("the numbers"), std::string::npos);
+  EXPECT_EQ(messages[1], messages[0]);
+  EXPECT_EQ(messages[2], messages[0]);
   EXPECT_EQ(store_->count("alice"), 0u);
   q->stop();
 }

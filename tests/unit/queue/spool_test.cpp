@@ -315,5 +315,32 @@ TEST_F(SpoolTest, AppendAfterCloseFails) {
 
 TEST(Crc32, KnownVector) { EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u); }
 
+// The queue drops the bytes of deferred messages and reads them back by queue id: from the
+// record just written, and from the records found again after a restart.
+TEST_F(SpoolTest, ReadMessageBackByQueueIdBeforeAndAfterRecovery) {
+  {
+    Spool s(options());
+    std::vector<SpoolRecord> rec;
+    ASSERT_TRUE(s.open(&rec).is_ok());
+    ASSERT_TRUE(append_sync(s, "MR00000000000000000001", "env-1", "first message\r\n").is_ok());
+    ASSERT_TRUE(
+        append_sync(s, "MR00000000000000000002", "env-two", std::string(70000, 'x')).is_ok());
+    auto one = s.read_message("MR00000000000000000001");
+    ASSERT_TRUE(one.is_ok());
+    EXPECT_EQ(*one, "first message\r\n");
+    EXPECT_EQ(s.read_message("MR00000000000000000009").code(), core::Code::not_found);
+    s.retire("MR00000000000000000001");
+    EXPECT_EQ(s.read_message("MR00000000000000000001").code(), core::Code::not_found);
+    s.close();
+  }
+  Spool s(options());
+  std::vector<SpoolRecord> rec;
+  ASSERT_TRUE(s.open(&rec).is_ok());
+  auto two = s.read_message("MR00000000000000000002");
+  ASSERT_TRUE(two.is_ok());
+  EXPECT_EQ(*two, std::string(70000, 'x'));
+  s.close();
+}
+
 }  // namespace
 }  // namespace mailroom::queue
