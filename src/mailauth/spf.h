@@ -2,9 +2,14 @@
 //
 // Asynchronous over dns::Resolver: `done` runs once, on the resolver's io_context thread.
 // Processing limits of RFC 7208 4.6.4: at most 10 DNS-querying terms (include, a, mx, ptr,
-// exists, redirect), at most 10 names from one MX or PTR lookup, at most 2 void lookups
+// exists, redirect), at most 10 names from one MX lookup, at most 2 void lookups
 // (permerror beyond); macros (section 7) including the exp= explanation; include/redirect
 // recursion; any DNS temporary failure -> temperror.
+//
+// No PTR lookups (dns::Resolver has none, and RFC 7208 5.5 says "ptr" SHOULD NOT be used):
+// a "ptr" term counts against the limit of 10 but never matches, and %{p} is "unknown".
+// No timer of its own: every lookup ends within the resolver's timeout and tries, and the
+// limits above bound how many lookups one check makes.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +17,9 @@
 #include <memory>
 #include <string>
 
+namespace boost::asio {
+class io_context;
+}
 namespace mailroom::dns {
 class Resolver;
 }
@@ -31,14 +39,16 @@ struct SpfOutcome {
 
 class SpfChecker {
  public:
-  // `resolver` must outlive the checker and every pending check.
-  explicit SpfChecker(dns::Resolver& resolver, std::string receiver = "");  // %{r} macro
+  // `io` is the resolver's io_context (the check runs there as a coroutine); `resolver` must
+  // outlive every pending check, the checker itself need not. `receiver`: the %{r} macro.
+  SpfChecker(boost::asio::io_context& io, dns::Resolver& resolver, std::string receiver = "");
   // ip: the client's textual IPv4/IPv6 address; helo: its EHLO/HELO name; mail_from: the
   // envelope sender ("" for <>: RFC 7208 2.4 checks postmaster@<helo> instead).
   void check(const std::string& ip, const std::string& helo, const std::string& mail_from,
              std::function<void(SpfOutcome)> done);
 
  private:
+  boost::asio::io_context& io_;
   dns::Resolver& resolver_;
   std::string receiver_;
 };
