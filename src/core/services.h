@@ -24,6 +24,9 @@ class WorkerPool;
 namespace mailroom::filter {
 class Blocklist;
 }
+namespace mailroom::mailauth {
+class InboundVerifier;
+}
 
 namespace mailroom::core {
 
@@ -38,6 +41,8 @@ struct Services {
   std::shared_ptr<queue::DeliveryLog> delivery_log;
   // Outbound SMTP (src/outbound) behind the queue; mailroomd only.
   std::shared_ptr<queue::RemoteTransport> remote;
+  // Inbound SPF/DKIM/DMARC for the MX (src/mailauth); mailroomd only, null when disabled.
+  std::shared_ptr<mailauth::InboundVerifier> mail_auth;
   // The administrator's IP and sender block lists, applied by every listener.
   std::shared_ptr<filter::Blocklist> blocklist;
   net::WorkerPool* workers = nullptr;  // = worker_pool.get()

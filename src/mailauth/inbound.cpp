@@ -52,7 +52,7 @@ class Verifier final : public InboundVerifier {
     auto resolver = dns::Resolver::create(io_, options_.dns);
     if (!resolver) return resolver.status();
     resolver_ = *resolver;
-    spf_ = std::make_unique<SpfChecker>(*resolver_, options_.authserv_id);
+    spf_ = std::make_unique<SpfChecker>(io_, *resolver_, options_.authserv_id);
     dkim_ = std::make_unique<DkimVerifier>(*resolver_);
     dmarc_ = std::make_unique<DmarcChecker>(*resolver_, psl);
     thread_ = std::thread([this] { io_.run(); });
@@ -80,6 +80,7 @@ class Verifier final : public InboundVerifier {
     struct State {
       std::shared_ptr<const std::string> message;
       std::function<void(InboundVerdict)> done;
+      std::string mail_from;
       SpfOutcome spf;
       DkimVerification dkim;
       int pending = 2;
@@ -87,11 +88,13 @@ class Verifier final : public InboundVerifier {
     auto st = std::make_shared<State>();
     st->message = std::move(message);
     st->done = std::move(done);
+    st->mail_from = mail_from;
     asio::post(io_, [this, st, client_ip, helo, mail_from] {
       auto then = [this, st] {
         if (--st->pending > 0) return;
-        dmarc_->check(*st->message, st->spf, st->dkim,
-                      [this, st](DmarcOutcome d) { st->done(verdict(st->spf, st->dkim, d)); });
+        dmarc_->check(*st->message, st->spf, st->dkim, [this, st](DmarcOutcome d) {
+          st->done(verdict(st->mail_from, st->spf, st->dkim, d));
+        });
       };
       spf_->check(client_ip, helo, mail_from, [st, then](SpfOutcome o) {
         st->spf = std::move(o);
@@ -105,10 +108,11 @@ class Verifier final : public InboundVerifier {
   }
 
  private:
-  InboundVerdict verdict(const SpfOutcome& spf, const DkimVerification& dkim,
-                         const DmarcOutcome& dmarc) const {
+  InboundVerdict verdict(const std::string& mail_from, const SpfOutcome& spf,
+                         const DkimVerification& dkim, const DmarcOutcome& dmarc) const {
     InboundVerdict v;
-    v.authentication_results = authentication_results(options_.authserv_id, spf, dkim, dmarc);
+    v.authentication_results =
+        authentication_results(options_.authserv_id, spf, dkim, dmarc, mail_from);
     v.summary = std::string("spf=") + spf_result_name(spf.result) + " dkim=";
     if (dkim.signatures.empty()) v.summary += "none";
     for (size_t i = 0; i < dkim.signatures.size(); ++i) {

@@ -65,8 +65,7 @@ core::Result<Route> parse_route(const std::string& text, uint16_t default_port) 
   return r;
 }
 
-Options parse_options(core::ConfigSection& s, core::ConfigSection& dns_section,
-                      const std::string& hostname) {
+Options parse_options(core::ConfigSection& s, const std::string& hostname) {
   Options o;
   o.helo_name = core::ascii_lower(s.get_string("helo_name", hostname));
   o.port = static_cast<uint16_t>(s.get_int("port", 25, 1, 65535));
@@ -109,7 +108,6 @@ Options parse_options(core::ConfigSection& s, core::ConfigSection& dns_section,
   }
   policy.finish();
   s.finish();
-  o.dns = dns::parse_options(dns_section);
   return o;
 }
 

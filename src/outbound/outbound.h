@@ -61,12 +61,11 @@ struct Options {
   size_t max_connections = 200;
   size_t max_per_domain = 20;
   size_t max_received = 50;  // more Received: headers than this is a mail loop
-  dns::ResolverOptions dns;
+  dns::ResolverOptions dns;  // [dns], parsed once by the caller
 };
 
-// [outbound] and [dns]; `hostname` is the default HELO name.
-Options parse_options(core::ConfigSection& outbound, core::ConfigSection& dns,
-                      const std::string& hostname);
+// [outbound]; `hostname` is the default HELO name.
+Options parse_options(core::ConfigSection& outbound, const std::string& hostname);
 
 class Outbound : public queue::RemoteTransport {
  public:

@@ -4,6 +4,7 @@
 #include "auth/auth_options.h"
 #include "src/core/config_section.h"
 #include "src/imap/imap_server.h"
+#include "src/mailauth/inbound.h"
 #include "src/outbound/outbound.h"
 #include "src/pop3/pop3.h"
 #include "src/queue/queue.h"
@@ -18,6 +19,8 @@ struct ModuleOptions {
   store::StoreOptions store;
   queue::Options queue;
   outbound::Options outbound;
+  mailauth::InboundOptions mailauth;
+  bool mailauth_psl_configured = false;  // an explicit public_suffix_list must exist
   smtp::Options smtp;
   imap::Options imap;
   pop3::Options pop3;

@@ -7,7 +7,9 @@
 #include "auth/resolver.h"
 #include "src/core/log.h"
 #include "src/core/private_files.h"
+#include "src/dns/resolver.h"
 #include "src/filter/blocklist.h"
+#include "src/mailauth/inbound.h"
 #include "src/mime/facts.h"
 #include "src/net/worker_pool.h"
 #include "src/outbound/outbound.h"
@@ -43,9 +45,15 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.queue = queue::parse_options(s, config->server.data_dir);
   }
   {
-    auto s = root.child("outbound");
     auto d = root.child("dns");
-    m.outbound = outbound::parse_options(s, d, config->server.hostname);
+    auto dns = dns::parse_options(d);
+    auto s = root.child("outbound");
+    m.outbound = outbound::parse_options(s, config->server.hostname);
+    m.outbound.dns = dns;
+    auto a = root.child("mailauth");
+    m.mailauth_psl_configured = a.has("public_suffix_list");
+    m.mailauth = mailauth::parse_inbound_options(a, config->server.hostname);
+    m.mailauth.dns = dns;
   }
   {
     auto s = root.child("smtp");
@@ -118,6 +126,17 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     if (!out) return out.status();
     services->remote = *out;
     services->queue->set_remote_transport(services->remote);
+    if (m.mailauth.enabled) {
+      auto verifier = mailauth::InboundVerifier::start(m.mailauth);
+      if (verifier) {
+        services->mail_auth = *verifier;
+      } else if (m.mailauth_psl_configured) {
+        return verifier.status();
+      } else {
+        MR_LOG_ERROR("event=mailauth_disabled detail={}",
+                     core::quote(verifier.status().log_detail()));
+      }
+    }
   }
   return services;
 }
@@ -133,6 +152,7 @@ void start_queue(core::Services& services) {
 void stop_queue(core::Services& services) {
   if (services.queue) services.queue->stop();
   if (services.remote) services.remote->stop();
+  if (services.mail_auth) services.mail_auth->stop();
 }
 
 }  // namespace mailroom::server

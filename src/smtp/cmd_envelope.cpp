@@ -171,7 +171,7 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
       entry.destinations = std::move(ans.res.destinations);
       break;
     case auth::RecipientOutcome::not_local:
-      if (ctx_.mode == Mode::lmtp || !authenticated()) {
+      if (ctx_.mode == Mode::lmtp || (!authenticated() && !from_relay_network())) {
         MR_LOG_INFO("event=smtp_relay_denied session={} rcpt={}", session_id_,
                     core::quote(address));
         reply(554, "5.7.1", "Relay access denied");

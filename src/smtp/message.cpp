@@ -7,9 +7,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
+#include <optional>
 
 #include "src/core/clock.h"
 #include "src/core/log.h"
+#include "src/mailauth/dmarc.h"
+#include "src/mailauth/inbound.h"
 #include "src/mime/originators.h"
 #include "src/net/worker_pool.h"
 #include "src/queue/header_facts.h"
@@ -42,6 +45,46 @@ asio::awaitable<std::tuple<std::string, core::Status>> submit_to_queue(queue::Qu
                  });
       },
       asio::use_awaitable);
+}
+
+// Waits for the inbound verifier's callback (on its own thread) on this session's executor.
+asio::awaitable<mailauth::InboundVerdict> verify_inbound(
+    mailauth::InboundVerifier& verifier, const std::string& ip, const std::string& helo,
+    const std::string& mail_from, const std::shared_ptr<const std::string>& message) {
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                          void(mailauth::InboundVerdict)>(
+      [&](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        verifier.verify(ip, helo, mail_from, message, [h, ex](mailauth::InboundVerdict v) {
+          asio::post(ex, [h, v = std::move(v)]() mutable { (*h)(std::move(v)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+// The client a trusted gateway received the message from: the HELO name and IP of the first
+// Received: field ("from helo (... [192.0.2.1]) by gateway ..."), which the gateway wrote.
+std::optional<std::pair<std::string, std::string>> gateway_client(const std::string& message) {
+  for (const auto& [name, value] : queue::parse_header_block(message)) {
+    if (!core::iequals(name, "Received")) continue;
+    std::string v = value;
+    if (v.compare(0, 5, "from ") != 0) return std::nullopt;
+    size_t helo_end = v.find_first_of(" \t\r\n", 5);
+    std::string helo =
+        v.substr(5, helo_end == std::string::npos ? std::string::npos : helo_end - 5);
+    size_t by = v.find(" by ");
+    size_t open = v.find('[');
+    size_t close = open == std::string::npos ? std::string::npos : v.find(']', open);
+    if (open == std::string::npos || close == std::string::npos ||
+        (by != std::string::npos && open > by)) {
+      return std::nullopt;
+    }
+    std::string ip = v.substr(open + 1, close - open - 1);
+    if (ip.rfind("IPv6:", 0) == 0) ip = ip.substr(5);
+    return std::make_pair(helo, ip);
+  }
+  return std::nullopt;
 }
 
 proto::Reply delivery_reply(const core::Status& s) {
@@ -149,6 +192,32 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     }
   }
 
+  // Inbound authentication (SPF, DKIM, DMARC) of mail from other servers; a trusted gateway in
+  // front of us ([smtp] trusted_networks) is looked through to the client it received from.
+  bool to_junk = false;
+  if (ctx_.mode == Mode::mx && !authenticated() && services.mail_auth) {
+    std::string ip = conn_.info().remote_ip;
+    std::string helo = helo_;
+    if (from_trusted_network()) {
+      if (auto hop = gateway_client(body)) {
+        helo = hop->first;
+        ip = hop->second;
+      }
+    }
+    const std::string& authserv_id = services.mail_auth->options().authserv_id;
+    body = mailauth::remove_forged_results(body, authserv_id);
+    auto shared = std::make_shared<const std::string>(body);
+    auto verdict = co_await verify_inbound(*services.mail_auth, ip, helo, tx_.sender, shared);
+    MR_LOG_INFO("event=smtp_mailauth session={} ip={} {}", session_id_, ip, verdict.summary);
+    if (verdict.action == mailauth::Action::reject) {
+      reset_transaction();
+      reply(550, "5.7.1", "Message rejected: " + verdict.reason);
+      co_return;
+    }
+    to_junk = verdict.action == mailauth::Action::junk;
+    prefix = verdict.authentication_results + prefix;
+  }
+
   queue::Envelope env;
   env.sender = tx_.sender;
   switch (tx_.mail.body) {
@@ -178,6 +247,9 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     first_of_rcpt.push_back(env.recipients.size());
     for (const auto& d : r.destinations) {
       env.recipients.push_back({r.rcpt, r.orcpt, r.notify, d});
+      if (to_junk && d.kind == auth::Destination::Kind::mailbox) {
+        env.recipients.back().destination.folder = "Junk";
+      }
       if (d.kind != auth::Destination::Kind::mailbox || d.quota_bytes == 0 ||
           size <= d.quota_bytes) {
         all_too_large = false;

@@ -28,6 +28,13 @@ Options parse_options(core::ConfigSection& s) {
       s.error("trusted_networks", "not an IP address or CIDR block: \"" + n + "\"");
     }
   }
+  for (const auto& n : s.get_strings("relay_networks", {})) {
+    if (auto cidr = core::Cidr::parse(n)) {
+      o.relay_networks.push_back(*cidr);
+    } else {
+      s.error("relay_networks", "not an IP address or CIDR block: \"" + n + "\"");
+    }
+  }
   s.finish();
   return o;
 }

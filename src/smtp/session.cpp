@@ -54,6 +54,13 @@ bool Session::from_trusted_network() const {
   return false;
 }
 
+bool Session::from_relay_network() const {
+  for (const auto& n : ctx_.options.relay_networks) {
+    if (n.contains(conn_.info().remote_ip)) return true;
+  }
+  return false;
+}
+
 void Session::reset_transaction() { tx_ = Transaction{}; }
 
 auth::ClientInfo Session::client_info() const {

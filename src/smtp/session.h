@@ -85,6 +85,8 @@ class Session {
   bool authenticated() const { return principal_.has_value(); }
   // The client is one of [smtp] trusted_networks (a gateway in front of us).
   bool from_trusted_network() const;
+  // The client is one of [smtp] relay_networks (may relay without AUTH on the MX port).
+  bool from_relay_network() const;
   bool check_limits();  // false: the session must end (421 sent)
   // Runs the command's handler from the command table (session.cpp).
   asio::awaitable<void> dispatch(const proto::Command& cmd);

@@ -46,7 +46,10 @@ struct Options {
   // a genuine local envelope sender: exempt from mx_reject_local_senders, and their local
   // senders count for group send policies (which otherwise hold for unauthenticated mail).
   std::vector<core::Cidr> trusted_networks;  // trusted_networks [[]]
-  bool submission_add_headers = true;        // submission adds Message-ID/Date when missing [true]
+  // Hosts that may relay to other domains on the MX port without AUTH (application servers,
+  // an outbound gateway): like Postfix's mynetworks. Empty: only authenticated users relay.
+  std::vector<core::Cidr> relay_networks;  // relay_networks [[]]
+  bool submission_add_headers = true;      // submission adds Message-ID/Date when missing [true]
   // Submission: from connect to a successful AUTH, however the client spaces its commands.
   std::chrono::seconds login_timeout{180};  // login_timeout ["3m"]
 };
