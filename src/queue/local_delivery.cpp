@@ -197,6 +197,18 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       set_state(RecipientState::delivered);
       done_here.insert(key);
       rec.result = DeliveryResult::delivered;
+      if (m.spooled && !r.notify.empty() &&
+          core::ascii_lower(r.notify).find("success") != std::string::npos) {
+        DsnRecipient d;  // RFC 3461 6.2.2: "delivered" report when the sender asked for it
+        d.recipient = r.rcpt;
+        d.original_recipient = r.orcpt;
+        d.action = DsnAction::delivered;
+        d.status = "2.0.0";
+        d.last_attempt = core::real_clock().unix_seconds();
+        std::lock_guard lock(m.state_mu);
+        m.report[i] = std::move(d);
+        m.success_due.push_back(i);
+      }
       rec.uid_validity = res->uid_validity;
       rec.uid = res->uid;
       rec.size = stored.size();

@@ -175,8 +175,10 @@ void SpoolQueue::schedule_remote_locked(const MessagePtr& m, int64_t due) {
 void SpoolQueue::settle(const MessagePtr& m) {
   bool local_left = false, remote_left = false;
   std::vector<size_t> bounce;
+  std::vector<size_t> success;
   {
     std::lock_guard state_lock(m->state_mu);
+    success = m->success_due;
     for (size_t i = 0; i < m->states.size(); ++i) {
       auto st = m->states[i];
       if (st == RecipientState::pending) local_left = true;
@@ -205,6 +207,23 @@ void SpoolQueue::settle(const MessagePtr& m) {
     });
     return;
   }
+  if (!success.empty() && !m->reporting) {
+    // NOTIFY=SUCCESS reports are best effort: a crash before they are spooled loses them.
+    m->reporting = true;
+    lock.unlock();
+    {
+      std::lock_guard state_lock(m->state_mu);
+      m->success_due.clear();
+    }
+    send_report(m, success, DsnAction::delivered, [this, m](bool) {
+      {
+        std::lock_guard relock(mu_);
+        m->reporting = false;
+      }
+      settle(m);
+    });
+    return;
+  }
   if (remote_left && transport_ && !m->reporting) {
     int64_t due = core::real_clock().unix_seconds();
     if (m->remote_attempts > 0) due += remote_backoff(m->remote_attempts);
@@ -215,8 +234,8 @@ void SpoolQueue::settle(const MessagePtr& m) {
       m->data_evicted = true;
     }
   }
-  if (!local_left && !remote_left && bounce.empty() && !m->local_running && !m->remote_in_flight &&
-      !m->remote_scheduled && !m->reporting) {
+  if (!local_left && !remote_left && bounce.empty() && success.empty() && !m->local_running &&
+      !m->remote_in_flight && !m->remote_scheduled && !m->reporting) {
     live_.erase(m->queue_id);
     spool_.retire(m->queue_id);
   }
@@ -323,6 +342,15 @@ void SpoolQueue::complete_remote(RemoteDone done) {
       case RemoteReply::Kind::delivered:
         rec.result = DeliveryResult::sent;
         set_state(m, i, RecipientState::delivered);
+        // RFC 3461 5.2.2: a peer that offers DSN takes NOTIFY=SUCCESS over; one that does not
+        // gets the message and the sender hears "relayed" from us.
+        if (reply.relayed_without_dsn && notify_allows(r.notify, "SUCCESS") && !r.notify.empty()) {
+          d.action = DsnAction::relayed;
+          d.status = "2.0.0";
+          std::lock_guard lock(m.state_mu);
+          m.report[i] = d;
+          m.success_due.push_back(i);
+        }
         break;
       case RemoteReply::Kind::permanent:
         rec.result = DeliveryResult::failed;
@@ -418,11 +446,16 @@ void SpoolQueue::send_report(const MessagePtr& m, const std::vector<size_t>& ind
     std::lock_guard lock(m->state_mu);
     for (size_t i : indexes) {
       const auto& r = env.recipients[i];
-      if (!notify_allows(r.notify, action == DsnAction::failed ? "FAILURE" : "DELAY")) continue;
+      const bool success = action == DsnAction::delivered || action == DsnAction::relayed;
+      const char* kind = action == DsnAction::failed ? "FAILURE" : success ? "SUCCESS" : "DELAY";
+      if (!notify_allows(r.notify, kind)) continue;
       DsnRecipient d = m->report.count(i) ? m->report[i] : DsnRecipient{};
       d.recipient = r.rcpt;
       d.original_recipient = r.orcpt;
-      d.action = action;
+      // Success reports keep each recipient's own action (delivered here, or relayed).
+      if (!success || (d.action != DsnAction::delivered && d.action != DsnAction::relayed)) {
+        d.action = action;
+      }
       if (action == DsnAction::delayed) {
         d.will_retry_until = env.received_at + options_.max_queue_time;
       }

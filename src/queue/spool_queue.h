@@ -77,6 +77,7 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
     // guards `report`: why each recipient failed or is still waiting.
     std::mutex state_mu;
     std::map<size_t, DsnRecipient> report;
+    std::vector<size_t> success_due;  // NOTIFY=SUCCESS recipients to report (state_mu)
   };
   using MessagePtr = std::shared_ptr<Message>;
   // A delivery attempt of some recipients of a message. A message with many local recipients

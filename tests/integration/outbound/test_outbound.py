@@ -11,6 +11,7 @@ import email.policy
 import imaplib
 import os
 import smtplib
+import socket
 import ssl
 import time
 import unittest
@@ -60,7 +61,11 @@ class OutboundTest(unittest.TestCase):
          .mx("backup.test", "dead.backup.test", 5).mx("backup.test", "mx.remote.test", 10)
          .host("dead.backup.test", "127.0.0.9")
          .mx("down.test", "dead.down.test", 10).host("dead.down.test", "127.0.0.9")
-         .null_mx("nomail.test"))
+         .null_mx("nomail.test")
+         # our own host name as the only MX: a loop
+         .mx("loop.test", "mail.example.com", 10)
+         # a TLS policy of "verify" against a certificate that does not name the MX host
+         .mx("verify.test", "mx.remote.test", 10))
         cls.dns.start()
         cls.mailroom = Mailroom(extra_config=f"""
 [dns]
@@ -73,6 +78,11 @@ port = {cls.postfix.port}
 connect_timeout = 5
 command_timeout = 20
 
+tls_ca_file = "{{ca}}"
+
+[outbound.tls_policy]
+"verify.test" = "verify"
+
 [outbound.transports]
 "seven.test" = "[127.0.0.1]:{cls.seven.port}"
 
@@ -82,9 +92,14 @@ remote_retry_max = 2
 delay_warning = 4
 max_queue_time = 12
 """)
+        with open(cls.mailroom.config_path) as f:
+            config = f.read()
+        with open(cls.mailroom.config_path, "w") as f:
+            f.write(config.replace("{ca}", cls.mailroom.ca))
         cls.mailroom.seed_demo()
         cls.users = {}
-        for name in ("carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory"):
+        for name in ("carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+                     "niaj", "olivia"):
             address = f"{name}@example.com"
             cls.mailroom.ctl("user", "add", address, "--password", PASSWORD)
             cls.users[name] = address
@@ -285,6 +300,27 @@ max_queue_time = 12
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("not a queue id", bad.stdout + bad.stderr)
 
+    def test_mx_pointing_at_ourselves_bounces_as_a_loop(self):
+        sender = self.users["niaj"]
+        token, text = message(sender, "x@loop.test", "loop")
+        self.submit(sender, ["x@loop.test"], text)
+        _, recipients = self.status_groups(self.reports(sender, 1)[0])
+        self.assertEqual(recipients[0]["Status"], "5.4.6")
+        self.assertIn("loops back to myself", recipients[0]["Diagnostic-Code"])
+
+    def test_verify_policy_defers_on_a_certificate_that_does_not_match(self):
+        sender = self.users["olivia"]
+        token, text = message(sender, "x@verify.test", "verify")
+        self.submit(sender, ["x@verify.test"], text)
+        deferred = wait_for(lambda: [r for r in self.delivery_log(recipient="x@verify.test")
+                                     if r["result"] == "deferred"])
+        self.assertTrue(deferred, self.mailroom.log()[-4000:])
+        self.assertIn("certificate", deferred[0]["detail"])
+        self.assertEqual([m for m in self.postfix.messages() if token.encode() in m], [])
+        for q in self.mailroom.ctl("queue", "list"):
+            if any(r["address"] == "x@verify.test" for r in q["recipients"]):
+                self.mailroom.ctl("queue", "delete", q["queue_id"])
+
     def test_null_mx_bounces_at_once(self):
         sender = self.users["heidi"]
         token, text = message(sender, "x@nomail.test", "nullmx")
@@ -359,6 +395,82 @@ remote_retry_max = 1
                 self.assertEqual(m.ctl("delivery-log", "--recipient", "alice@example.com"), [])
             finally:
                 m.close()
+
+
+class HostilePeerTest(unittest.TestCase):
+    """Peers that misbehave: an endless multi-line greeting, a peer that never answers, a reply
+    line without end. Each attempt ends (reply limits, command_timeout) as a temporary
+    failure; the message stays queued."""
+
+    def serve(self, behaviour):
+        import threading
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        self.addCleanup(listener.close)
+
+        def run():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                threading.Thread(target=behaviour, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=run, daemon=True).start()
+        return listener.getsockname()[1]
+
+    def test_misbehaving_peers_defer(self):
+        def endless_greeting(conn):
+            try:
+                while True:
+                    conn.sendall(b"220-still greeting you\r\n" * 100)
+            except OSError:
+                pass
+
+        def silent(conn):
+            time.sleep(30)
+            conn.close()
+
+        def no_line_end(conn):
+            try:
+                conn.sendall(b"220 " + b"x" * 100000)
+                time.sleep(30)
+            except OSError:
+                pass
+
+        ports = {name: self.serve(fn) for name, fn in
+                 (("endless", endless_greeting), ("silent", silent), ("longline", no_line_end))}
+        m = Mailroom(extra_config=f"""
+[outbound]
+command_timeout = 2
+
+[outbound.transports]
+"endless.test" = "[127.0.0.1]:{ports['endless']}"
+"silent.test" = "[127.0.0.1]:{ports['silent']}"
+"longline.test" = "[127.0.0.1]:{ports['longline']}"
+""")
+        try:
+            m.seed_demo()
+            m.start()
+            ctx = ssl.create_default_context(cafile=m.ca)
+            with smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=30) as s:
+                s.starttls(context=ctx)
+                s.login("alice@example.com", "wonderland")
+                for name in ports:
+                    token, text = message("alice@example.com", f"x@{name}.test", name)
+                    s.sendmail("alice@example.com", [f"x@{name}.test"], text.encode())
+            want = {"endless": "more than 200 lines", "silent": "timed out",
+                    "longline": "longer than 4096"}
+            for name, reason in want.items():
+                records = wait_for(lambda: [r for r in m.ctl("delivery-log", "--recipient",
+                                                             f"x@{name}.test")
+                                            if r["result"] == "deferred"], timeout=30)
+                self.assertTrue(records, m.log()[-4000:])
+                self.assertIn(reason, records[0]["detail"])
+            self.assertEqual(len(m.ctl("queue", "list")), 3)
+        finally:
+            m.close()
 
 
 @unittest.skipUnless(os.path.exists(DNSMASQ), "needs dnsmasq-base (scripts/setup)")

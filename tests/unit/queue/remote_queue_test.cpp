@@ -324,5 +324,38 @@ TEST_F(RemoteQueueTest, BounceDueAtACrashIsSentAfterTheRestart) {
   q->stop();
 }
 
+// RFC 3461: NOTIFY=SUCCESS gets "relayed" from us when the peer has no DSN (a DSN-capable
+// peer takes it over), and "delivered" for a local mailbox; without NOTIFY nothing is sent.
+TEST_F(RemoteQueueTest, SuccessNotificationsRelayedAndDelivered) {
+  remote_->script = [](const RemoteAttempt& a) {
+    std::vector<RemoteReply> out;
+    for (auto& r : a.recipients) {
+      auto ok = reply(RemoteReply::Kind::delivered, 250, "2.0.0", "2.0.0 ok");
+      ok.relayed_without_dsn = r.address == "nodsn@one.example";
+      out.push_back(ok);
+    }
+    return out;
+  };
+  auto q = start_queue();
+  auto e = envelope("alice@example.com", {"nodsn@one.example", "dsn@one.example"}, "SUCCESS");
+  EnvelopeRecipient local;
+  local.rcpt = "bob@example.com";
+  local.notify = "SUCCESS,FAILURE";
+  local.destination.account_id = "bob";
+  local.destination.address = "bob@example.com";
+  local.destination.folder = "INBOX";
+  e.recipients.push_back(local);
+  submit(*q, e);
+  ASSERT_TRUE(eventually([&] { return store_->count("alice") == 2 && q->list().empty(); }));
+  std::string all = inbox_message("alice", 1) + inbox_message("alice", 2);
+  EXPECT_NE(all.find("Action: relayed"), std::string::npos);
+  EXPECT_NE(all.find("Final-Recipient: rfc822; nodsn@one.example"), std::string::npos);
+  EXPECT_EQ(all.find("Final-Recipient: rfc822; dsn@one.example"), std::string::npos);
+  EXPECT_NE(all.find("Action: delivered"), std::string::npos);
+  EXPECT_NE(all.find("Final-Recipient: rfc822; bob@example.com"), std::string::npos);
+  EXPECT_EQ(store_->count("bob"), 1u);
+  q->stop();
+}
+
 }  // namespace
 }  // namespace mailroom::queue
