@@ -1,5 +1,5 @@
-// The Authentication-Results header field (RFC 8601): writing ours, and removing the ones a
-// sender forged in our name (section 5).
+// The Authentication-Results header field (RFC 8601): writing ours (auth_results_read.cpp
+// removes the ones a sender forged in our name).
 //
 // Everything written is ASCII: DNS and peer data (DKIM d=, s=, b=, SPF and DKIM details) reach
 // the header only as RFC 2045 tokens, quoted strings or comments, with CR, LF and other
@@ -16,16 +16,12 @@ namespace {
 
 constexpr std::size_t kArCommentMax = 200;
 
-bool ar_tspecial(char c) {
-  return std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos;
-}
-
 // RFC 2045 token: printable ASCII without SP and tspecials.
 bool ar_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || ar_tspecial(c)) return false;
+    if (u <= 0x20 || u >= 0x7f || detail::ar_tspecial(c)) return false;
   }
   return true;
 }
@@ -100,17 +96,6 @@ std::string ar_comment(std::string_view text) {
   return out.empty() ? "" : " (" + out + ")";
 }
 
-bool ar_iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The resinfo of the SPF check: smtp.helo= when HELO was the identity checked (MAIL FROM <>),
 // else smtp.mailfrom= with the envelope address when given, or the domain checked.
 std::string ar_spf(const SpfOutcome& spf, const std::string& mail_from) {
@@ -150,88 +135,6 @@ std::string ar_dmarc(const DmarcOutcome& dmarc) {
 
 }  // namespace
 
-namespace detail {
-
-std::vector<ArField> ar_header_fields(std::string_view message, std::size_t* header_end) {
-  std::vector<ArField> fields;
-  std::size_t at = 0;
-  while (at < message.size()) {
-    std::size_t eol = message.find('\n', at);
-    std::size_t next = eol == std::string_view::npos ? message.size() : eol + 1;
-    std::string_view line = message.substr(at, next - at);
-    if (line == "\r\n" || line == "\n") break;  // the end of the header block
-    bool continuation = line.front() == ' ' || line.front() == '\t';
-    if (continuation && !fields.empty()) {
-      ArField& f = fields.back();
-      f.end = next;
-      if (!f.name.empty()) {
-        f.value = std::string_view(
-            f.value.data(), static_cast<std::size_t>(message.data() + next - f.value.data()));
-      }
-    } else {
-      ArField f;
-      f.begin = at;
-      f.end = next;
-      std::size_t colon = line.find(':');
-      if (!continuation && colon != std::string_view::npos) {
-        std::string_view name = line.substr(0, colon);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-        bool printable = !name.empty();
-        for (char c : name) printable = printable && c > 0x20 && c < 0x7f;
-        if (printable) {
-          f.name = name;
-          f.value = message.substr(at + colon + 1, next - at - colon - 1);
-        }
-      }
-      fields.push_back(f);
-    }
-    at = next;
-  }
-  if (header_end != nullptr) *header_end = at;
-  return fields;
-}
-
-std::string ar_authserv_id(std::string_view value) {
-  std::size_t i = 0;
-  // CFWS: whitespace, folds and (nested) comments.
-  while (i < value.size()) {
-    char c = value[i];
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      ++i;
-    } else if (c == '(') {
-      int depth = 0;
-      for (; i < value.size(); ++i) {
-        if (value[i] == '\\') {
-          ++i;
-        } else if (value[i] == '(') {
-          ++depth;
-        } else if (value[i] == ')' && --depth == 0) {
-          ++i;
-          break;
-        }
-      }
-    } else {
-      break;
-    }
-  }
-  std::string id;
-  if (i < value.size() && value[i] == '"') {
-    for (++i; i < value.size() && value[i] != '"'; ++i) {
-      if (value[i] == '\\' && i + 1 < value.size()) ++i;
-      if (value[i] != '\r' && value[i] != '\n') id += value[i];
-    }
-    return i < value.size() ? id : "";  // an unterminated quote claims nothing
-  }
-  for (; i < value.size(); ++i) {
-    auto u = static_cast<unsigned char>(value[i]);
-    if (u <= 0x20 || u == 0x7f || ar_tspecial(value[i])) break;
-    id += value[i];
-  }
-  return id;
-}
-
-}  // namespace detail
-
 std::string authentication_results(const std::string& authserv_id, const SpfOutcome& spf,
                                    const DkimVerification& dkim, const DmarcOutcome& dmarc,
                                    const std::string& mail_from) {
@@ -244,22 +147,6 @@ std::string authentication_results(const std::string& authserv_id, const SpfOutc
   std::string out = "Authentication-Results: " + ar_value(authserv_id);
   for (const std::string& r : results) out += ";\r\n\t" + r;
   return out + "\r\n";
-}
-
-std::string remove_forged_results(const std::string& message, const std::string& authserv_id) {
-  std::size_t header_end = 0;
-  std::vector<detail::ArField> fields = detail::ar_header_fields(message, &header_end);
-  std::string out;
-  out.reserve(message.size());
-  for (const detail::ArField& f : fields) {
-    // A field whose first token is our id claims to be ours, whatever follows it (a missing
-    // ";" included): a lenient reader downstream would believe it.
-    bool forged = !authserv_id.empty() && ar_iequal(f.name, "Authentication-Results") &&
-                  ar_iequal(detail::ar_authserv_id(f.value), authserv_id);
-    if (!forged) out.append(message, f.begin, f.end - f.begin);
-  }
-  out.append(message, header_end, std::string::npos);
-  return out;
 }
 
 }  // namespace mailroom::mailauth

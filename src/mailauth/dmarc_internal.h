@@ -38,6 +38,9 @@ struct ArField {
 // that empty line (message.size() when there is none).
 std::vector<ArField> ar_header_fields(std::string_view message, std::size_t* header_end = nullptr);
 
+// RFC 2045 tspecials: the characters that end a token.
+bool ar_tspecial(char c);
+
 // The authserv-id of an Authentication-Results value (RFC 8601 2.2): the first token or
 // quoted string after CFWS, unquoted. "" when there is none.
 std::string ar_authserv_id(std::string_view value);

@@ -15,11 +15,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <optional>
-#include <set>
 
 #include "src/core/address.h"
 #include "src/core/base64.h"
-#include "src/core/log.h"
+#include "src/outbound/reply_parser.h"
 
 namespace mailroom::outbound {
 namespace asio = boost::asio;
@@ -28,22 +27,7 @@ using queue::RemoteReply;
 
 namespace {
 
-constexpr size_t kMaxReplyLine = 4096;  // RFC 5321 4.5.3.1.5 says 512; peers send more
-constexpr size_t kMaxReplyLines = 200;
-
-struct Reply {
-  int code = 0;
-  std::string status;  // enhanced status code when the peer sent one (RFC 2034)
-  std::string text;    // the lines' text joined with spaces
-  std::vector<std::string> lines;
-  bool positive() const { return code >= 200 && code < 400; }
-  bool permanent() const { return code >= 500; }
-};
-
-std::string smtp_upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
+using Reply = SmtpReply;
 
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
@@ -55,20 +39,6 @@ std::string client_status_default(int code) {
   if (code >= 500) return "5.0.0";
   if (code >= 400) return "4.0.0";
   return "2.0.0";
-}
-
-bool is_enhanced_status(const std::string& s) {
-  // class.subject.detail (RFC 3463): [245].\d{1,3}.\d{1,3}
-  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
-  int dots = 0;
-  for (size_t i = 2; i < s.size(); ++i) {
-    if (s[i] == '.') {
-      ++dots;
-    } else if (!std::isdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  return dots == 1;
 }
 
 class Session {
@@ -132,19 +102,14 @@ class Session {
     co_return !ec;
   }
 
-  asio::awaitable<std::optional<std::string>> read_line(int64_t timeout) {
+  // A complete (possibly multi-line) reply; code 0 when the connection failed or the reply
+  // was unreadable (error_ says).
+  asio::awaitable<Reply> read_reply(int64_t timeout) {
     while (true) {
-      auto eol = buffer_.find("\r\n");
-      if (eol == std::string::npos) eol = buffer_.find('\n');
-      if (eol != std::string::npos) {
-        std::string line = buffer_.substr(0, eol);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        buffer_.erase(0, eol + (buffer_[eol] == '\r' ? 2 : 1));
-        co_return line;
-      }
-      if (buffer_.size() > kMaxReplyLine) {
-        error_ = "reply line longer than " + std::to_string(kMaxReplyLine) + " bytes";
-        co_return std::nullopt;
+      if (auto reply = replies_.next()) co_return std::move(*reply);
+      if (replies_.failed()) {
+        error_ = replies_.error();
+        co_return Reply{};
       }
       char chunk[4096];
       boost::system::error_code ec;
@@ -161,43 +126,10 @@ class Session {
       if (ec) {
         error_ =
             timed_out_ ? "timed out waiting for the reply" : "connection lost: " + ec.message();
-        co_return std::nullopt;
-      }
-      buffer_.append(chunk, n);
-    }
-  }
-
-  // A complete (possibly multi-line) reply; code 0 when the connection failed (error_ says).
-  asio::awaitable<Reply> read_reply(int64_t timeout) {
-    Reply r;
-    for (size_t n = 0; n < kMaxReplyLines; ++n) {
-      auto line = co_await read_line(timeout);
-      if (!line) co_return Reply{};
-      if (line->size() < 3 || !std::isdigit(static_cast<unsigned char>((*line)[0])) ||
-          !std::isdigit(static_cast<unsigned char>((*line)[1])) ||
-          !std::isdigit(static_cast<unsigned char>((*line)[2])) ||
-          (line->size() > 3 && (*line)[3] != ' ' && (*line)[3] != '-')) {
-        error_ = "malformed reply: " + core::quote(line->substr(0, 80));
         co_return Reply{};
       }
-      int code = std::stoi(line->substr(0, 3));
-      if (r.code == 0) r.code = code;
-      std::string text = line->size() > 4 ? line->substr(4) : "";
-      // Control characters from the peer never reach our logs or reports.
-      for (char& c : text) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-      }
-      r.lines.push_back(text);
-      if (r.status.empty()) {
-        auto sp = text.find(' ');
-        std::string first = text.substr(0, sp);
-        if (is_enhanced_status(first) && first[0] == (*line)[0]) r.status = first;
-      }
-      r.text += (r.text.empty() ? "" : " ") + text;
-      if (line->size() <= 3 || (*line)[3] == ' ') co_return r;
+      replies_.feed(std::string_view(chunk, n));
     }
-    error_ = "reply with more than " + std::to_string(kMaxReplyLines) + " lines";
-    co_return Reply{};
   }
 
   asio::awaitable<Reply> command(const std::string& line, int64_t timeout) {
@@ -205,35 +137,17 @@ class Session {
     co_return co_await read_reply(timeout);
   }
 
-  void read_extensions(const Reply& ehlo) {
-    extensions_.clear();
-    size_limit_ = 0;
-    for (size_t i = 1; i < ehlo.lines.size(); ++i) {
-      std::string kw = ehlo.lines[i];
-      auto sp = kw.find(' ');
-      std::string name = smtp_upper(kw.substr(0, sp));
-      extensions_.insert(name);
-      if (name == "SIZE" && sp != std::string::npos) {
-        try {
-          size_limit_ = std::stoull(kw.substr(sp + 1));
-        } catch (...) {
-          size_limit_ = 0;
-        }
-      }
-      if (name == "AUTH" && sp != std::string::npos) auth_mechanisms_ = smtp_upper(kw);
-    }
-  }
-  bool has(const char* ext) const { return extensions_.count(ext) > 0; }
+  bool has(const char* ext) const { return extensions_.has(ext); }
 
   asio::awaitable<Reply> hello() {
     Reply r = co_await command("EHLO " + settings_.helo, settings_.command_timeout);
     if (r.code == 250) {
-      read_extensions(r);
+      extensions_ = parse_ehlo_extensions(r.lines);
       co_return r;
     }
     if (r.code >= 500) {  // RFC 5321 3.2: fall back to HELO
       r = co_await command("HELO " + settings_.helo, settings_.command_timeout);
-      extensions_.clear();
+      extensions_ = EhloExtensions{};
     }
     co_return r;
   }
@@ -273,7 +187,7 @@ class Session {
       co_return false;
     }
     tls_version_ = SSL_get_version(ssl);
-    buffer_.clear();  // RFC 3207 4.2: nothing read before the handshake counts
+    replies_.clear();  // RFC 3207 4.2: nothing read before the handshake counts
     co_return true;
   }
 
@@ -318,12 +232,10 @@ class Session {
   std::optional<asio::ssl::stream<tcp::socket>> tls_;
   asio::steady_timer timer_;
   bool timed_out_ = false;
-  std::string buffer_;
+  ReplyParser replies_;
   std::string error_;
   std::string tls_version_;
-  std::set<std::string> extensions_;
-  std::string auth_mechanisms_;
-  uint64_t size_limit_ = 0;
+  EhloExtensions extensions_;
 };
 
 asio::awaitable<SessionResult> Session::run(const ClientMessage& message) {
@@ -366,7 +278,7 @@ asio::awaitable<SessionResult> Session::run(const ClientMessage& message) {
 
   // RFC 4954: AUTH PLAIN towards a relay that asks for it.
   if (!settings_.user.empty()) {
-    if (auth_mechanisms_.find("PLAIN") == std::string::npos) {
+    if (extensions_.auth_mechanisms.count("PLAIN") == 0) {
       co_return fail(temp, 0, "4.7.0", "the relay does not offer AUTH PLAIN");
     }
     std::string token = std::string(1, '\0') + settings_.user + '\0' + settings_.password;
@@ -395,10 +307,11 @@ asio::awaitable<SessionResult> Session::run(const ClientMessage& message) {
     data = seven;
     eight_bit = false;
   }
-  if (size_limit_ > 0 && data->size() > size_limit_) {
+  if (extensions_.size_limit > 0 && data->size() > extensions_.size_limit) {
     co_return fail(perm, 0, "5.3.4",
                    "message size " + std::to_string(data->size()) +
-                       " exceeds the receiving server's limit of " + std::to_string(size_limit_));
+                       " exceeds the receiving server's limit of " +
+                       std::to_string(extensions_.size_limit));
   }
 
   // MAIL, RCPT..., DATA: in one write with PIPELINING (RFC 2920 3.1), else one by one.
