@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "src/core/address.h"
 #include "src/mailauth/dmarc.h"
 #include "src/mailauth/dmarc_internal.h"
 

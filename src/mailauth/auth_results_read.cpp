@@ -6,24 +6,11 @@
 #include <string>
 #include <string_view>
 
+#include "src/core/address.h"
 #include "src/mailauth/dmarc.h"
 #include "src/mailauth/dmarc_internal.h"
 
 namespace mailroom::mailauth {
-namespace {
-
-bool ar_iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 namespace detail {
 
@@ -119,8 +106,8 @@ std::string remove_forged_results(const std::string& message, const std::string&
   for (const detail::ArField& f : fields) {
     // A field whose first token is our id claims to be ours, whatever follows it (a missing
     // ";" included): a lenient reader downstream would believe it.
-    bool forged = !authserv_id.empty() && ar_iequal(f.name, "Authentication-Results") &&
-                  ar_iequal(detail::ar_authserv_id(f.value), authserv_id);
+    bool forged = !authserv_id.empty() && core::iequals(f.name, "Authentication-Results") &&
+                  core::iequals(detail::ar_authserv_id(f.value), authserv_id);
     if (!forged) out.append(message, f.begin, f.end - f.begin);
   }
   out.append(message, header_end, std::string::npos);

@@ -4,21 +4,11 @@
 #include <string>
 #include <string_view>
 
+#include "src/core/address.h"
 #include "src/mailauth/dmarc_internal.h"
 
 namespace mailroom::mailauth::detail {
 namespace {
-
-bool dmarc_iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string_view dmarc_trim(std::string_view s) {
   while (!s.empty() &&
@@ -136,11 +126,11 @@ void dmarc_read_mailboxes(std::string_view value, DmarcAuthors* out) {
 }
 
 bool dmarc_read_policy(std::string_view v, DmarcPolicy* out) {
-  if (dmarc_iequal(v, "none")) {
+  if (core::iequals(v, "none")) {
     *out = DmarcPolicy::none;
-  } else if (dmarc_iequal(v, "quarantine")) {
+  } else if (core::iequals(v, "quarantine")) {
     *out = DmarcPolicy::quarantine;
-  } else if (dmarc_iequal(v, "reject")) {
+  } else if (core::iequals(v, "reject")) {
     *out = DmarcPolicy::reject;
   } else {
     return false;
@@ -175,7 +165,7 @@ bool dmarc_valid_rua(std::string_view v) {
 DmarcAuthors dmarc_author_domains(std::string_view message) {
   DmarcAuthors out;
   for (const ArField& f : ar_header_fields(message)) {
-    if (!dmarc_iequal(f.name, "From")) continue;
+    if (!core::iequals(f.name, "From")) continue;
     ++out.from_fields;
     std::size_t before = out.domains.size();
     dmarc_read_mailboxes(f.value, &out);
@@ -207,17 +197,17 @@ DmarcRecord dmarc_parse_record(std::string_view txt) {
     if (eq == std::string_view::npos) continue;
     std::string_view name = dmarc_trim(tag.substr(0, eq));
     std::string_view value = dmarc_trim(tag.substr(eq + 1));
-    if (dmarc_iequal(name, "p")) {
+    if (core::iequals(name, "p")) {
       has_p = true;
       bad_p = !dmarc_read_policy(value, &r.p);
-    } else if (dmarc_iequal(name, "sp")) {
+    } else if (core::iequals(name, "sp")) {
       r.has_sp = dmarc_read_policy(value, &r.sp);
       bad_sp = !r.has_sp;
-    } else if (dmarc_iequal(name, "adkim")) {
-      r.strict_dkim = dmarc_iequal(value, "s");
-    } else if (dmarc_iequal(name, "aspf")) {
-      r.strict_spf = dmarc_iequal(value, "s");
-    } else if (dmarc_iequal(name, "pct")) {
+    } else if (core::iequals(name, "adkim")) {
+      r.strict_dkim = core::iequals(value, "s");
+    } else if (core::iequals(name, "aspf")) {
+      r.strict_spf = core::iequals(value, "s");
+    } else if (core::iequals(name, "pct")) {
       int pct = 0;
       bool digits = !value.empty() && value.size() <= 3;
       for (char c : value) {
@@ -225,7 +215,7 @@ DmarcRecord dmarc_parse_record(std::string_view txt) {
         if (digits) pct = pct * 10 + (c - '0');
       }
       r.pct = digits && pct <= 100 ? pct : 100;
-    } else if (dmarc_iequal(name, "rua")) {
+    } else if (core::iequals(name, "rua")) {
       rua = rua || dmarc_valid_rua(value);
     }
   }

@@ -42,6 +42,20 @@ void SpoolQueue::set_state(Message& m, size_t index, RecipientState state) {
   }
 }
 
+DeliveryRecord SpoolQueue::record_for(const Message& m, size_t index) {
+  const auto& r = m.envelope.recipients[index];
+  DeliveryRecord rec;
+  rec.queue_id = m.queue_id;
+  rec.message_id = m.facts.message_id;
+  rec.envelope_sender = core::ascii_lower(m.envelope.sender);
+  rec.header_from = m.facts.from;
+  rec.subject = m.facts.subject;
+  rec.recipient = core::ascii_lower(r.rcpt);
+  rec.final_address = r.destination.address;
+  rec.time = core::real_clock().unix_seconds();
+  return rec;
+}
+
 bool SpoolQueue::already_stored(const Message& m, const auth::Destination& d) {
   std::string key = d.account_id + "\n" + d.folder;
   std::lock_guard lock(verify_mu_);
@@ -101,17 +115,9 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       }
       continue;
     }
-    DeliveryRecord rec;
-    rec.queue_id = m.queue_id;
-    rec.message_id = m.facts.message_id;
-    rec.envelope_sender = core::ascii_lower(m.envelope.sender);
-    rec.header_from = m.facts.from;
-    rec.subject = m.facts.subject;
-    rec.recipient = core::ascii_lower(r.rcpt);
-    rec.final_address = r.destination.address;
+    DeliveryRecord rec = record_for(m, i);
     rec.account_id = r.destination.account_id;
     rec.mailbox = r.destination.folder.empty() ? "INBOX" : r.destination.folder;
-    rec.time = core::real_clock().unix_seconds();
     auto set_state = [&](RecipientState st) { SpoolQueue::set_state(m, i, st); };
     // A permanent failure after the 250: spooled mail is reported to the sender (bounce);
     // LMTP's caller reports it in its reply instead.

@@ -122,15 +122,7 @@ void SpoolQueue::poll_control() {
         }
         if (st == RecipientState::delivered || st == RecipientState::failed) continue;
         set_state(*m, i, RecipientState::failed);
-        DeliveryRecord rec;
-        rec.queue_id = m->queue_id;
-        rec.message_id = m->facts.message_id;
-        rec.envelope_sender = core::ascii_lower(m->envelope.sender);
-        rec.header_from = m->facts.from;
-        rec.subject = m->facts.subject;
-        rec.recipient = core::ascii_lower(m->envelope.recipients[i].rcpt);
-        rec.final_address = m->envelope.recipients[i].destination.address;
-        rec.time = core::real_clock().unix_seconds();
+        DeliveryRecord rec = record_for(*m, i);
         rec.result = DeliveryResult::failed;
         rec.detail = "deleted from the queue by the administrator";
         records.push_back(std::move(rec));
@@ -316,14 +308,7 @@ void SpoolQueue::complete_remote(RemoteDone done) {
                                                               "",
                                                               false};
     const auto& r = m.envelope.recipients[i];
-    DeliveryRecord rec;
-    rec.queue_id = m.queue_id;
-    rec.message_id = m.facts.message_id;
-    rec.envelope_sender = core::ascii_lower(m.envelope.sender);
-    rec.header_from = m.facts.from;
-    rec.subject = m.facts.subject;
-    rec.recipient = core::ascii_lower(r.rcpt);
-    rec.final_address = r.destination.address;
+    DeliveryRecord rec = record_for(m, i);
     rec.time = now;
     rec.size = m.size;
     rec.detail = "peer=" + (reply.peer.empty() ? std::string("none") : reply.peer) +

@@ -120,6 +120,8 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   void send_report(const MessagePtr& m, const std::vector<size_t>& indexes, DsnAction action,
                    std::function<void(bool spooled)> then);
   void set_state(Message& m, size_t index, RecipientState state);
+  // A delivery log record of recipient `index` with the message's fields filled in.
+  static DeliveryRecord record_for(const Message& m, size_t index);
   int64_t remote_backoff(int attempts) const;
   // Reads evicted message bytes back from the spool; false (logged) when that failed.
   bool ensure_data(Message& m);

@@ -36,6 +36,16 @@ def wait_for(predicate, timeout=40, interval=0.1):
     return predicate()
 
 
+def submit_as(m, user, password, rcpts, text):
+    """Submits `text` on `m`'s submission port with STARTTLS and AUTH; all rcpts accepted."""
+    ctx = ssl.create_default_context(cafile=m.ca)
+    with smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=30) as s:
+        s.starttls(context=ctx)
+        s.login(user, password)
+        refused = s.sendmail(user, rcpts, text.encode() if isinstance(text, str) else text)
+    assert refused == {}, refused
+
+
 def message(sender, to, subject, body="Hello from Mailroom.\r\n", headers=""):
     token = uuid.uuid4().hex[:12]
     text = (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject} {token}\r\n"
@@ -122,12 +132,7 @@ max_queue_time = 12
 
     # --- helpers ---
     def submit(self, sender, rcpts, text):
-        ctx = ssl.create_default_context(cafile=self.mailroom.ca)
-        with smtplib.SMTP("127.0.0.1", self.mailroom.port("submission"), timeout=30) as s:
-            s.starttls(context=ctx)
-            s.login(sender, PASSWORD)
-            refused = s.sendmail(sender, rcpts, text.encode())
-            self.assertEqual(refused, {})
+        submit_as(self.mailroom, sender, PASSWORD, rcpts, text)
 
     def inbox(self, user):
         imap = imaplib.IMAP4("127.0.0.1", self.mailroom.port("imap"))
@@ -376,11 +381,7 @@ remote_retry_max = 1
                 m.seed_demo()
                 m.start()
                 token, text = message("alice@example.com", "x@slow.test", "crash")
-                ctx = ssl.create_default_context(cafile=m.ca)
-                with smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=30) as s:
-                    s.starttls(context=ctx)
-                    s.login("alice@example.com", "wonderland")
-                    s.sendmail("alice@example.com", ["x@slow.test"], text.encode())
+                submit_as(m, "alice@example.com", "wonderland", ["x@slow.test"], text)
                 self.assertTrue(in_data.wait(30), m.log()[-4000:])
                 m.kill()
                 m.start()
@@ -453,13 +454,9 @@ command_timeout = 2
         try:
             m.seed_demo()
             m.start()
-            ctx = ssl.create_default_context(cafile=m.ca)
-            with smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=30) as s:
-                s.starttls(context=ctx)
-                s.login("alice@example.com", "wonderland")
-                for name in ports:
-                    token, text = message("alice@example.com", f"x@{name}.test", name)
-                    s.sendmail("alice@example.com", [f"x@{name}.test"], text.encode())
+            for name in ports:
+                token, text = message("alice@example.com", f"x@{name}.test", name)
+                submit_as(m, "alice@example.com", "wonderland", [f"x@{name}.test"], text)
             want = {"endless": "more than 200 lines", "silent": "timed out",
                     "longline": "longer than 4096"}
             for name, reason in want.items():
@@ -491,11 +488,7 @@ relay_password = "relaypass"
                 m.seed_demo()
                 m.start()
                 token, text = message("alice@example.com", "someone@faraway.test", "relay")
-                ctx = ssl.create_default_context(cafile=m.ca)
-                with smtplib.SMTP("127.0.0.1", m.port("submission"), timeout=30) as s:
-                    s.starttls(context=ctx)
-                    s.login("alice@example.com", "wonderland")
-                    s.sendmail("alice@example.com", ["someone@faraway.test"], text.encode())
+                submit_as(m, "alice@example.com", "wonderland", ["someone@faraway.test"], text)
                 self.assertTrue(relay.wait_for(1, timeout=40), m.log()[-4000:])
                 txn = [t for t in relay.transactions if t.delivered][-1]
                 self.assertEqual(txn.auth_user, "relayuser")
