@@ -178,6 +178,7 @@ mail_owner = postfix
 setgid_group = postdrop
 syslog_name = postfix-outbound-bench
 maillog_file = {base}/log/postfix.log
+maillog_file_prefixes = {base}/log
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 myhostname = relay.bench.test
@@ -223,8 +224,11 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         self.etc = etc
 
     def start(self):
-        subprocess.run(["/usr/sbin/postfix", "-c", self.etc, "start"], check=True,
-                       capture_output=True)
+        # Postfix prints why it will not start only to a terminal.
+        p = subprocess.run(["script", "-qec", f"/usr/sbin/postfix -c {self.etc} start",
+                            "/dev/null"], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("postfix did not start: " + p.stdout + p.stderr)
         wait_port(self.port)
 
     def stop(self):
@@ -312,6 +316,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("run as root (Postfix)")
     base = tempfile.mkdtemp(prefix="outbound-bench-")
+    os.chmod(base, 0o755)  # Postfix's unprivileged daemons must traverse it
     sink = Sink(base)
     sink.start()
     results = []
