@@ -209,8 +209,22 @@ class Session {
   }
 
   static std::string xtext(const std::string& s) {
-    // RFC 3461 4: xtext; our values arrive already encoded from the SMTP server, kept as is
-    // when they are valid, encoded otherwise.
+    // RFC 3461 4: xtext. Our values arrive already encoded from the SMTP server: kept as they
+    // are when they are valid xtext ("+" only before two upper-case hex digits), encoded
+    // otherwise.
+    bool valid = !s.empty();
+    for (size_t i = 0; i < s.size() && valid; ++i) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c == '+') {
+        valid = i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+                std::isxdigit(static_cast<unsigned char>(s[i + 2])) && !std::islower(s[i + 1]) &&
+                !std::islower(s[i + 2]);
+        i += 2;
+      } else if (c < 33 || c > 126 || c == '=') {
+        valid = false;
+      }
+    }
+    if (valid) return s;
     std::string out;
     for (unsigned char c : s) {
       if (c >= 33 && c <= 126 && c != '+' && c != '=') {

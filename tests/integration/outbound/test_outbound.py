@@ -65,6 +65,10 @@ class OutboundTest(unittest.TestCase):
         cls.relay.start()
         cls.seven = ScriptedSmtpPeer(drop=["8BITMIME"])
         cls.seven.start()
+        cls.dsnpeer = ScriptedSmtpPeer()  # DSN and SMTPUTF8 offered
+        cls.dsnpeer.start()
+        cls.noutf8 = ScriptedSmtpPeer(drop=["SMTPUTF8"])
+        cls.noutf8.start()
         cls.dns = Dnsmasq()
         (cls.dns.mx("remote.test", "mx.remote.test", 10).host("mx.remote.test", "127.0.0.1")
          # a lower-preference MX that refuses connections: the client must move on
@@ -95,6 +99,8 @@ tls_ca_file = "{{ca}}"
 
 [outbound.transports]
 "seven.test" = "[127.0.0.1]:{cls.seven.port}"
+"dsn.test" = "[127.0.0.1]:{cls.dsnpeer.port}"
+"noutf8.test" = "[127.0.0.1]:{cls.noutf8.port}"
 
 [queue]
 remote_retry_min = 1
@@ -109,7 +115,7 @@ max_queue_time = 12
         cls.mailroom.seed_demo()
         cls.users = {}
         for name in ("carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
-                     "niaj", "olivia"):
+                     "niaj", "olivia", "peggy", "rupert"):
             address = f"{name}@example.com"
             cls.mailroom.ctl("user", "add", address, "--password", PASSWORD)
             cls.users[name] = address
@@ -122,7 +128,7 @@ max_queue_time = 12
 
     @classmethod
     def tearDownClass(cls):
-        for peer in ("mailroom", "dns", "seven", "relay", "postfix"):
+        for peer in ("mailroom", "dns", "seven", "dsnpeer", "noutf8", "relay", "postfix"):
             obj = getattr(cls, peer, None)
             if obj is not None:
                 try:
@@ -165,6 +171,19 @@ max_queue_time = 12
         self.assertEqual(report.get_content_type(), "multipart/report")
         self.assertEqual(report.get_param("report-type"), "delivery-status")
         parts = list(report.iter_parts())
+        if parts[1].get_content_type() == "message/global-delivery-status":
+            # RFC 6533 (UTF-8 addresses): Python leaves the fields as text; read the groups.
+            text = parts[1].as_string().replace("\r\n", "\n")
+            raw = text.split("\n\n", 1)[1]  # after the part's own header
+            groups = []
+            for block in raw.replace("\r\n", "\n").strip().split("\n\n"):
+                fields = {}
+                for line in block.split("\n"):
+                    if ":" in line and not line[0].isspace():
+                        k, v = line.split(":", 1)
+                        fields[k.strip()] = v.strip()
+                groups.append(fields)
+            return groups[0], groups[1:]
         self.assertEqual(parts[1].get_content_type(), "message/delivery-status")
         groups = [dict(g.items()) for g in parts[1].get_payload()]
         return groups[0], groups[1:]
@@ -325,6 +344,39 @@ max_queue_time = 12
         for q in self.mailroom.ctl("queue", "list"):
             if any(r["address"] == "x@verify.test" for r in q["recipients"]):
                 self.mailroom.ctl("queue", "delete", q["queue_id"])
+
+    def test_dsn_parameters_reach_a_peer_that_offers_dsn(self):
+        sender = self.users["peggy"]
+        token, text = message(sender, "x@dsn.test", "dsnparams")
+        ctx = ssl.create_default_context(cafile=self.mailroom.ca)
+        with smtplib.SMTP("127.0.0.1", self.mailroom.port("submission"), timeout=30) as s:
+            s.starttls(context=ctx)
+            s.login(sender, PASSWORD)
+            s.sendmail(sender, ["x@dsn.test"], text.encode(),
+                       mail_options=["RET=HDRS", "ENVID=env+2Did-42"],
+                       rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;x@dsn.test"])
+        self.assertTrue(self.dsnpeer.wait_for(1, timeout=40), self.mailroom.log()[-4000:])
+        txn = [t for t in self.dsnpeer.transactions if t.delivered][-1]
+        self.assertEqual(txn.mail_params.get("RET"), "HDRS")
+        self.assertEqual(txn.mail_params.get("ENVID"), "env+2Did-42")
+        params = txn.rcpts[0].params
+        self.assertEqual(params.get("NOTIFY"), "SUCCESS,FAILURE")
+        self.assertEqual(params.get("ORCPT"), "rfc822;x@dsn.test")
+        time.sleep(2)
+        self.assertEqual(self.inbox(sender), [])  # the peer took NOTIFY=SUCCESS over
+
+    def test_smtputf8_message_for_a_peer_without_it_bounces(self):
+        sender = self.users["rupert"]
+        rcpt = "用户@noutf8.test"
+        token, text = message(sender, rcpt, "utf8")
+        ctx = ssl.create_default_context(cafile=self.mailroom.ca)
+        with smtplib.SMTP("127.0.0.1", self.mailroom.port("submission"), timeout=30) as s:
+            s.starttls(context=ctx)
+            s.login(sender, PASSWORD)
+            s.sendmail(sender, [rcpt], text.encode(), mail_options=["SMTPUTF8"])
+        _, recipients = self.status_groups(self.reports(sender, 1)[0])
+        self.assertEqual(recipients[0]["Status"], "5.6.7")
+        self.assertEqual([t for t in self.noutf8.transactions if t.delivered], [])
 
     def test_null_mx_bounces_at_once(self):
         sender = self.users["heidi"]
