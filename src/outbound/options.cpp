@@ -90,6 +90,8 @@ Options parse_options(core::ConfigSection& s, const std::string& hostname) {
   o.data_timeout = s.get_seconds("data_timeout", o.data_timeout);
   o.max_connections = static_cast<size_t>(s.get_int("max_connections", 200, 1, 100000));
   o.max_per_domain = static_cast<size_t>(s.get_int("max_per_domain", 20, 1, 10000));
+  o.connection_idle = s.get_seconds("connection_idle", o.connection_idle);
+  o.max_idle_connections = static_cast<size_t>(s.get_int("max_idle_connections", 100, 0, 100000));
   o.max_received = static_cast<size_t>(s.get_int("max_received", 50, 5, 1000));
   auto transports = s.child("transports");
   for (const auto& domain : transports.keys()) {

@@ -3,6 +3,7 @@
 #include "src/outbound/outbound.h"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -127,6 +128,8 @@ class OutboundImpl final : public Outbound {
     auto dns = dns::Resolver::create(io_, options_.dns);
     if (!dns) return dns.status();
     dns_ = *dns;
+    cache_.set_max_idle(options_.max_idle_connections);
+    sweep();
     thread_ = std::thread([this] { io_.run(); });
     return core::Status::ok();
   }
@@ -146,7 +149,9 @@ class OutboundImpl final : public Outbound {
     asio::post(io_, [this, &quiet] {
       stopping_ = true;
       dns_->shutdown();
+      sweep_timer_.cancel();
       for (auto& w : waiters_) w.timer->cancel();
+      cache_.expire(std::chrono::seconds(0), true);  // closed without QUIT: we are stopping
       quiet.set_value();
     });
     quiet.get_future().wait();
@@ -170,6 +175,18 @@ class OutboundImpl final : public Outbound {
   }
 
  private:
+  // Says QUIT to cached connections idle for longer than connection_idle, once a second.
+  void sweep() {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      for (auto& s : cache_.expire(std::chrono::seconds(options_.connection_idle))) {
+        asio::co_spawn(io_, close_session(std::move(s)), asio::detached);
+      }
+      sweep();
+    });
+  }
+
   struct Waiter {
     std::string domain;
     asio::steady_timer* timer;
@@ -362,7 +379,8 @@ class OutboundImpl final : public Outbound {
       for (const auto& ip : addresses) {
         if (tried++ >= kMaxAddressesPerAttempt || stopping_) break;
         Peer peer{host, ip, route.port};
-        SessionResult r = co_await run_smtp_session(io_, peer, settings, message);
+        SessionResult r = co_await run_smtp_session(
+            io_, peer, settings, message, options_.connection_idle > 0 ? &cache_ : nullptr);
         if (!r.session_failed) co_return std::move(r.replies);
         MR_LOG_INFO("event=remote_session_failed queue_id={} peer={} status={} detail={}",
                     a.queue_id, peer.label(), r.failure.status, core::quote(r.failure.text));
@@ -392,6 +410,8 @@ class OutboundImpl final : public Outbound {
   // Declared last: destroyed first, while the state above is still there.
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::steady_timer sweep_timer_{io_};
+  SessionCache cache_;  // destroyed before io_: its sockets belong to it
   std::shared_ptr<dns::Resolver> dns_;
   std::thread thread_;
 };

@@ -59,6 +59,10 @@ struct Options {
   int64_t command_timeout = 300;  // RFC 5321 4.5.3.2: 5 minutes for most replies
   int64_t data_timeout = 600;     // RFC 5321 4.5.3.2.6: 10 minutes for the final reply
   size_t max_connections = 200;
+  // Connections kept open after a transaction for the next message to the same peer, and for
+  // how long (seconds; 0 = close after each message). Counted outside max_connections.
+  int64_t connection_idle = 5;
+  size_t max_idle_connections = 100;
   size_t max_per_domain = 20;
   size_t max_received = 50;  // more Received: headers than this is a mail loop
   dns::ResolverOptions dns;  // [dns], parsed once by the caller

@@ -41,14 +41,34 @@ std::string client_status_default(int code) {
   return "2.0.0";
 }
 
-class Session {
- public:
-  Session(asio::io_context& io, const Peer& peer, const ClientSettings& settings)
-      : io_(io), peer_(peer), settings_(settings), socket_(io), timer_(io) {}
+}  // namespace
 
-  asio::awaitable<SessionResult> run(const ClientMessage& message);
+// One connection to a peer. open() connects and says EHLO (STARTTLS, AUTH); send() runs one
+// transaction and may be called again on the same connection (after RSET) when it is reused.
+class ClientSession {
+ public:
+  ClientSession(asio::io_context& io, Peer peer, ClientSettings settings)
+      : io_(io), peer_(std::move(peer)), settings_(std::move(settings)), socket_(io), timer_(io) {}
+
+  // Connected and greeted; a failure result otherwise.
+  asio::awaitable<std::optional<SessionResult>> open();
+  asio::awaitable<SessionResult> send(const ClientMessage& message);
+  // RSET before reusing a cached connection: false when the connection is not usable.
+  asio::awaitable<bool> reset() {
+    Reply r = co_await command("RSET", settings_.command_timeout);
+    co_return r.code == 250;
+  }
+  asio::awaitable<void> quit() {
+    if (usable_) co_await command("QUIT", settings_.command_timeout);
+    usable_ = false;
+  }
+  // The last transaction ended in a clean state (every reply read, no timeout).
+  bool usable() const { return usable_ && transactions_ < kMaxTransactions; }
+  const Peer& peer() const { return peer_; }
 
  private:
+  static constexpr int kMaxTransactions = 100;  // per connection, like Postfix's reuse limit
+
   SessionResult fail(RemoteReply::Kind kind, int code, std::string status, std::string text) {
     SessionResult r;
     r.session_failed = true;
@@ -239,8 +259,8 @@ class Session {
   }
 
   asio::io_context& io_;
-  const Peer& peer_;
-  const ClientSettings& settings_;
+  const Peer peer_;
+  const ClientSettings settings_;
   tcp::socket socket_;
   std::optional<asio::ssl::context> tls_context_;
   std::optional<asio::ssl::stream<tcp::socket>> tls_;
@@ -250,11 +270,12 @@ class Session {
   std::string error_;
   std::string tls_version_;
   EhloExtensions extensions_;
+  bool usable_ = false;
+  int transactions_ = 0;
 };
 
-asio::awaitable<SessionResult> Session::run(const ClientMessage& message) {
+asio::awaitable<std::optional<SessionResult>> ClientSession::open() {
   const auto temp = RemoteReply::Kind::temporary;
-  const auto perm = RemoteReply::Kind::permanent;
   // Connect.
   boost::system::error_code ec;
   tcp::endpoint endpoint(asio::ip::make_address(peer_.ip, ec), peer_.port);
@@ -303,6 +324,15 @@ asio::awaitable<SessionResult> Session::run(const ClientMessage& message) {
     if (r.code != 235) co_return fail(temp, r.code, "4.7.0", "authentication failed: " + r.text);
   }
 
+  usable_ = true;
+  co_return std::nullopt;
+}
+
+asio::awaitable<SessionResult> ClientSession::send(const ClientMessage& message) {
+  const auto temp = RemoteReply::Kind::temporary;
+  const auto perm = RemoteReply::Kind::permanent;
+  usable_ = false;  // until this transaction ends cleanly
+  ++transactions_;
   // What the message needs of the peer.
   std::shared_ptr<const std::string> data = message.data;
   bool eight_bit = message.eight_bit;
@@ -419,9 +449,11 @@ asio::awaitable<SessionResult> Session::run(const ClientMessage& message) {
       result.replies.push_back(to_remote(r));
     }
   }
-  co_await command("QUIT", settings_.command_timeout);
+  usable_ = true;
   co_return result;
 }
+
+namespace {
 
 int tls_protocol(const std::string& name) {
   if (name == "TLSv1") return TLS1_VERSION;
@@ -432,11 +464,69 @@ int tls_protocol(const std::string& name) {
 
 }  // namespace
 
+SessionCache::SessionCache() = default;
+SessionCache::~SessionCache() = default;
+
+std::string SessionCache::key(const Peer& peer, const ClientSettings& settings) {
+  return peer.ip + "|" + std::to_string(peer.port) + "|" + peer.host + "|" +
+         std::to_string(static_cast<int>(settings.tls)) + "|" + settings.user + "|" + settings.helo;
+}
+
+std::unique_ptr<ClientSession> SessionCache::take(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  auto s = std::move(it->second.back().session);
+  it->second.pop_back();
+  if (it->second.empty()) idle_.erase(it);
+  --size_;
+  return s;
+}
+
+bool SessionCache::put(const std::string& key, std::unique_ptr<ClientSession> session) {
+  if (size_ >= max_idle_) return false;
+  idle_[key].push_back(Idle{std::chrono::steady_clock::now(), std::move(session)});
+  ++size_;
+  return true;
+}
+
+std::vector<std::unique_ptr<ClientSession>> SessionCache::expire(std::chrono::seconds idle_limit,
+                                                                 bool all) {
+  std::vector<std::unique_ptr<ClientSession>> out;
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& v = it->second;
+    for (auto e = v.begin(); e != v.end();) {
+      if (all || now - e->since >= idle_limit) {
+        out.push_back(std::move(e->session));
+        e = v.erase(e);
+        --size_;
+      } else {
+        ++e;
+      }
+    }
+    it = v.empty() ? idle_.erase(it) : std::next(it);
+  }
+  return out;
+}
+
+asio::awaitable<void> close_session(std::unique_ptr<ClientSession> session) {
+  co_await session->quit();
+}
+
 asio::awaitable<SessionResult> run_smtp_session(asio::io_context& io, const Peer& peer,
                                                 const ClientSettings& settings,
-                                                const ClientMessage& message) {
-  Session session(io, peer, settings);
-  co_return co_await session.run(message);
+                                                const ClientMessage& message, SessionCache* cache) {
+  std::string key = cache ? SessionCache::key(peer, settings) : std::string();
+  std::unique_ptr<ClientSession> session = cache ? cache->take(key) : nullptr;
+  if (session && !co_await session->reset()) session.reset();  // gone stale: a new one
+  if (!session) {
+    session = std::make_unique<ClientSession>(io, peer, settings);
+    if (auto failed = co_await session->open()) co_return std::move(*failed);
+  }
+  SessionResult result = co_await session->send(message);
+  if (session->usable() && cache && cache->put(key, std::move(session))) co_return result;
+  if (session) co_await session->quit();
+  co_return result;
 }
 
 core::Result<std::shared_ptr<ssl_ctx_st>> make_client_context(bool verify,

@@ -4,6 +4,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,10 +61,44 @@ struct SessionResult {
   std::vector<queue::RemoteReply> replies;  // one per recipient when !session_failed
 };
 
+class ClientSession;
+
+// Idle connections kept after a transaction, for the next message to the same peer with the
+// same settings (RFC 5321 allows many transactions per session): a reused connection is
+// checked with RSET first. I/O thread only.
+class SessionCache {
+ public:
+  SessionCache();
+  ~SessionCache();
+  static std::string key(const Peer& peer, const ClientSettings& settings);
+  std::unique_ptr<ClientSession> take(const std::string& key);
+  // False (the caller closes it) when the cache is full.
+  bool put(const std::string& key, std::unique_ptr<ClientSession> session);
+  // Removes connections idle for `idle_limit` (or all); the caller says QUIT to them.
+  std::vector<std::unique_ptr<ClientSession>> expire(std::chrono::seconds idle_limit,
+                                                     bool all = false);
+  size_t size() const { return size_; }
+  void set_max_idle(size_t n) { max_idle_ = n; }
+
+ private:
+  struct Idle {
+    std::chrono::steady_clock::time_point since;
+    std::unique_ptr<ClientSession> session;
+  };
+  std::map<std::string, std::vector<Idle>> idle_;
+  size_t size_ = 0;
+  size_t max_idle_ = 100;
+};
+
+// Runs one transaction: on a cached connection to this peer when `cache` has one, else on a
+// new one; a connection that ended cleanly goes back to `cache`.
 boost::asio::awaitable<SessionResult> run_smtp_session(boost::asio::io_context& io,
                                                        const Peer& peer,
                                                        const ClientSettings& settings,
-                                                       const ClientMessage& message);
+                                                       const ClientMessage& message,
+                                                       SessionCache* cache = nullptr);
+// QUIT and close (for connections leaving the cache).
+boost::asio::awaitable<void> close_session(std::unique_ptr<ClientSession> session);
 
 // Client TLS contexts: `verify` checks the chain against `ca_file` (or the system store).
 core::Result<std::shared_ptr<ssl_ctx_st>> make_client_context(bool verify,

@@ -69,6 +69,8 @@ class OutboundTest(unittest.TestCase):
         cls.dsnpeer.start()
         cls.noutf8 = ScriptedSmtpPeer(drop=["SMTPUTF8"])
         cls.noutf8.start()
+        cls.reuse = ScriptedSmtpPeer()
+        cls.reuse.start()
         cls.dns = Dnsmasq()
         (cls.dns.mx("remote.test", "mx.remote.test", 10).host("mx.remote.test", "127.0.0.1")
          # a lower-preference MX that refuses connections: the client must move on
@@ -91,6 +93,7 @@ tries = 1
 port = {cls.postfix.port}
 connect_timeout = 5
 command_timeout = 20
+connection_idle = 1
 
 tls_ca_file = "{{ca}}"
 
@@ -101,6 +104,7 @@ tls_ca_file = "{{ca}}"
 "seven.test" = "[127.0.0.1]:{cls.seven.port}"
 "dsn.test" = "[127.0.0.1]:{cls.dsnpeer.port}"
 "noutf8.test" = "[127.0.0.1]:{cls.noutf8.port}"
+"reuse.test" = "[127.0.0.1]:{cls.reuse.port}"
 
 [queue]
 remote_retry_min = 1
@@ -115,7 +119,7 @@ max_queue_time = 12
         cls.mailroom.seed_demo()
         cls.users = {}
         for name in ("carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
-                     "niaj", "olivia", "peggy", "rupert"):
+                     "niaj", "olivia", "peggy", "rupert", "sybil"):
             address = f"{name}@example.com"
             cls.mailroom.ctl("user", "add", address, "--password", PASSWORD)
             cls.users[name] = address
@@ -128,7 +132,7 @@ max_queue_time = 12
 
     @classmethod
     def tearDownClass(cls):
-        for peer in ("mailroom", "dns", "seven", "dsnpeer", "noutf8", "relay", "postfix"):
+        for peer in ("mailroom", "dns", "seven", "dsnpeer", "noutf8", "reuse", "relay", "postfix"):
             obj = getattr(cls, peer, None)
             if obj is not None:
                 try:
@@ -137,6 +141,12 @@ max_queue_time = 12
                     pass
 
     # --- helpers ---
+    def set_access(self, access):
+        """Postfix's access map; a connection our client keeps open (connection_idle = 1 s)
+        would still see the old map (Postfix reads it per smtpd process), so wait it out."""
+        self.postfix.set_access(access)
+        time.sleep(2.5)
+
     def submit(self, sender, rcpts, text):
         submit_as(self.mailroom, sender, PASSWORD, rcpts, text)
 
@@ -229,7 +239,7 @@ max_queue_time = 12
 
     def test_4xx_is_retried_until_accepted(self):
         sender = self.users["erin"]
-        self.postfix.set_access({"later@remote.test": "450 4.2.0 try later"})
+        self.set_access({"later@remote.test": "450 4.2.0 try later"})
         try:
             token, text = message(sender, "later@remote.test", "retry")
             self.submit(sender, ["later@remote.test"], text)
@@ -238,7 +248,7 @@ max_queue_time = 12
             self.assertTrue(deferred, self.mailroom.log()[-4000:])
             self.assertIn("450 4.2.0", deferred[0]["detail"])
         finally:
-            self.postfix.set_access({})
+            self.set_access({})
         got = wait_for(lambda: [m for m in self.postfix.messages("later@remote.test")
                                 if token.encode() in m])
         self.assertTrue(got, self.mailroom.log()[-4000:])
@@ -246,13 +256,13 @@ max_queue_time = 12
 
     def test_5xx_bounces_to_the_sender_as_a_valid_dsn(self):
         sender = self.users["frank"]
-        self.postfix.set_access({"nobody@remote.test": "550 5.1.1 no such user"})
+        self.set_access({"nobody@remote.test": "550 5.1.1 no such user"})
         try:
             token, text = message(sender, "nobody@remote.test", "bounce")
             self.submit(sender, ["nobody@remote.test", "bob@remote.test"], text)
             reports = self.reports(sender, 1)
         finally:
-            self.postfix.set_access({})
+            self.set_access({})
         self.assertEqual(len(reports), 1)
         report = reports[0]
         self.assertEqual(report["Return-Path"], "<>")
@@ -292,7 +302,7 @@ max_queue_time = 12
 
     def test_queue_hold_release_and_delete(self):
         sender = self.users["judy"]
-        self.postfix.set_access({"held@remote.test": "450 4.2.0 not yet"})
+        self.set_access({"held@remote.test": "450 4.2.0 not yet"})
         token, text = message(sender, "held@remote.test", "hold")
         self.submit(sender, ["held@remote.test"], text)
         qid = self.queue_id_of("held@remote.test", token)
@@ -300,7 +310,7 @@ max_queue_time = 12
         listed = wait_for(lambda: [q for q in self.mailroom.ctl("queue", "list")
                                    if q["queue_id"] == qid and q["held"]], timeout=10)
         self.assertTrue(listed)
-        self.postfix.set_access({})
+        self.set_access({})
         self.mailroom.ctl("queue", "flush", qid)  # a held message is not tried
         time.sleep(4)
         self.assertEqual([m for m in self.postfix.messages("held@remote.test")
@@ -377,6 +387,15 @@ max_queue_time = 12
         _, recipients = self.status_groups(self.reports(sender, 1)[0])
         self.assertEqual(recipients[0]["Status"], "5.6.7")
         self.assertEqual([t for t in self.noutf8.transactions if t.delivered], [])
+
+    def test_one_connection_carries_consecutive_messages(self):
+        sender = self.users["sybil"]
+        for n in range(3):
+            token, text = message(sender, f"r{n}@reuse.test", "reuse")
+            self.submit(sender, [f"r{n}@reuse.test"], text)
+            self.assertTrue(self.reuse.wait_for(n + 1, timeout=40), self.mailroom.log()[-4000:])
+        self.assertEqual(len([t for t in self.reuse.transactions if t.delivered]), 3)
+        self.assertEqual(self.reuse.connections, 1)  # RSET and the next MAIL, no new session
 
     def test_null_mx_bounces_at_once(self):
         sender = self.users["heidi"]
