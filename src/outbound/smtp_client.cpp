@@ -47,13 +47,14 @@ class Session {
       : io_(io), peer_(peer), settings_(settings), socket_(io), timer_(io) {}
 
   asio::awaitable<SessionResult> run(const ClientMessage& message);
+  const std::string& certificate_problem() const { return certificate_problem_; }
 
  private:
   SessionResult fail(RemoteReply::Kind kind, int code, std::string status, std::string text) {
     SessionResult r;
     r.session_failed = true;
-    r.failure = RemoteReply{kind,         code, std::move(status), std::move(text), peer_.label(),
-                            tls_version_, false};
+    r.failure = RemoteReply{
+        kind, code, std::move(status), std::move(text), peer_.label(), tls_version_, false, ""};
     return r;
   }
   SessionResult fail(const Reply& reply, const std::string& during) {
@@ -172,6 +173,12 @@ class Session {
       }
     } else {
       SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+      // Checked, not enforced: the result is read after the handshake.
+      if (settings_.audit_certificate && !is_ip_literal(peer_.host)) {
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        X509_VERIFY_PARAM_set1_host(param, peer_.host.c_str(), 0);
+      }
     }
     boost::system::error_code ec;
     arm(settings_.command_timeout);
@@ -187,6 +194,10 @@ class Session {
       co_return false;
     }
     tls_version_ = SSL_get_version(ssl);
+    if (settings_.audit_certificate && settings_.tls != TlsLevel::verify) {
+      long verify = SSL_get_verify_result(ssl);
+      if (verify != X509_V_OK) certificate_problem_ = X509_verify_cert_error_string(verify);
+    }
     replies_.clear();  // RFC 3207 4.2: nothing read before the handshake counts
     co_return true;
   }
@@ -235,6 +246,7 @@ class Session {
   ReplyParser replies_;
   std::string error_;
   std::string tls_version_;
+  std::string certificate_problem_;
   EhloExtensions extensions_;
 };
 
@@ -422,7 +434,9 @@ asio::awaitable<SessionResult> run_smtp_session(asio::io_context& io, const Peer
                                                 const ClientSettings& settings,
                                                 const ClientMessage& message) {
   Session session(io, peer, settings);
-  co_return co_await session.run(message);
+  SessionResult result = co_await session.run(message);
+  result.certificate_problem = session.certificate_problem();
+  co_return result;
 }
 
 core::Result<std::shared_ptr<ssl_ctx_st>> make_client_context(bool verify,
