@@ -83,6 +83,8 @@ Options parse_options(core::ConfigSection& s, const std::string& hostname) {
   o.tls = tls_level(s.get_choice("tls", "may", kTlsLevels));
   o.relay_tls = tls_level(s.get_choice("relay_tls", "encrypt", kTlsLevels));
   o.tls_ca_file = s.get_string("tls_ca_file", "");
+  o.mta_sts = s.get_bool("mta_sts", true);
+  o.mta_sts_port = static_cast<uint16_t>(s.get_int("mta_sts_port", 443, 1, 65535));
   o.tls_min_version =
       s.get_choice("tls_min_version", "TLSv1.2", {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"});
   o.connect_timeout = s.get_seconds("connect_timeout", o.connect_timeout);

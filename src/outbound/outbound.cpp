@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,7 +18,9 @@
 #include "src/core/clock.h"
 #include "src/core/log.h"
 #include "src/mailauth/dkim.h"
+#include "src/outbound/await_dns.h"
 #include "src/outbound/downgrade.h"
+#include "src/outbound/mta_sts_fetch.h"
 #include "src/outbound/smtp_client.h"
 #include "src/queue/queue.h"
 
@@ -98,19 +101,6 @@ bool has_8bit(const std::string& s) {
   return false;
 }
 
-template <class Answer, class Start>
-asio::awaitable<Answer> await_dns(Start start) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Answer)>(
-      [start](auto handler) mutable {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        start([h](Answer a) mutable {
-          auto ex = asio::get_associated_executor(*h);
-          asio::post(ex, [h, a = std::move(a)]() mutable { (*h)(std::move(a)); });
-        });
-      },
-      asio::use_awaitable);
-}
-
 class OutboundImpl final : public Outbound {
  public:
   OutboundImpl(Options options, std::string data_dir)
@@ -128,6 +118,17 @@ class OutboundImpl final : public Outbound {
     auto dns = dns::Resolver::create(io_, options_.dns);
     if (!dns) return dns.status();
     dns_ = *dns;
+    // RFC 8461 3.3: the policy host needs TLS 1.2 or later and a verified certificate.
+    const bool old_tls =
+        options_.tls_min_version == "TLSv1" || options_.tls_min_version == "TLSv1.1";
+    auto sts_context = make_client_context(true, options_.tls_ca_file,
+                                           old_tls ? "TLSv1.2" : options_.tls_min_version);
+    if (!sts_context) return sts_context.status();
+    StsSettings sts;
+    sts.port = options_.mta_sts_port;
+    sts.tls_context = *sts_context;
+    sts.connect_timeout = std::min<int64_t>(options_.connect_timeout, 30);
+    sts_ = std::make_unique<StsDiscovery>(io_, *dns_, std::move(sts));
     cache_.set_max_idle(options_.max_idle_connections);
     sweep();
     thread_ = std::thread([this] { io_.run(); });
@@ -289,8 +290,13 @@ class OutboundImpl final : public Outbound {
         settings.password = options_.relay_password;
       }
     }
+    // An explicit TLS policy for the domain wins over MTA-STS; the relay and transports
+    // are our own choice of peer, MTA-STS is about the domain's MX (RFC 8461 4).
+    bool sts_applies =
+        options_.mta_sts && route_text.empty() && route.mx_lookup && !ip_literal(route.host);
     if (auto p = options_.tls_policy.find(a.domain); p != options_.tls_policy.end()) {
       tls = p->second;
+      sts_applies = false;
     }
     settings.tls = tls;
     settings.tls_context = tls == TlsLevel::verify ? tls_verify_ : tls_may_;
@@ -338,6 +344,46 @@ class OutboundImpl final : public Outbound {
       hosts.push_back(route.host);
     }
 
+    // RFC 8461 4, 5: MTA-STS, once the MX hosts are known.
+    std::optional<StsPolicy> sts;
+    std::string policy_note;
+    if (sts_applies) {
+      StsLookup lookup = co_await sts_->policy_for(a.domain);
+      MR_LOG_DEBUG("event=mta_sts_lookup queue_id={} domain={} detail={}", a.queue_id, a.domain,
+                   core::quote(lookup.detail));
+      if (lookup.policy && lookup.policy->mode != StsMode::none) sts = std::move(lookup.policy);
+    }
+    const bool enforce = sts && sts->mode == StsMode::enforce;
+    if (sts) {
+      policy_note = std::string("sts=") + sts_mode_name(sts->mode);
+      std::vector<std::string> matching;
+      for (const auto& host : hosts) {
+        if (sts->matches(host)) {
+          matching.push_back(host);
+        } else if (enforce) {
+          MR_LOG_INFO("event=mta_sts_mx_skipped queue_id={} domain={} mx={}", a.queue_id, a.domain,
+                      host);
+        } else {
+          MR_LOG_WARN(
+              "event=mta_sts_testing_failure queue_id={} domain={} mx={} reason=mx_mismatch",
+              a.queue_id, a.domain, host);
+        }
+      }
+      if (enforce) {
+        if (matching.empty()) {
+          auto r = reason(temp, "4.7.5", "MTA-STS: no MX matches the policy");
+          r.policy = policy_note;
+          co_return all(n, r);
+        }
+        hosts = std::move(matching);
+        settings.tls = TlsLevel::verify;  // the MX host name is the name checked
+        settings.tls_context = tls_verify_;
+      } else if (settings.tls != TlsLevel::none) {
+        settings.tls_context = tls_verify_;  // verify against the trust anchors, do not enforce
+        settings.audit_certificate = true;
+      }
+    }
+
     ClientMessage message;
     message.sender = a.envelope->sender;
     for (auto& r : a.recipients) message.recipients.push_back({r.address, r.notify, r.orcpt});
@@ -381,6 +427,12 @@ class OutboundImpl final : public Outbound {
         Peer peer{host, ip, route.port};
         SessionResult r = co_await run_smtp_session(
             io_, peer, settings, message, options_.connection_idle > 0 ? &cache_ : nullptr);
+        if (sts && !enforce) log_sts_testing(a, peer, r);
+        if (enforce && r.session_failed && r.failure.status == "4.7.5") {
+          r.failure.text = "MTA-STS: " + r.failure.text;
+        }
+        r.failure.policy = policy_note;
+        for (auto& reply : r.replies) reply.policy = policy_note;
         if (!r.session_failed) co_return std::move(r.replies);
         MR_LOG_INFO("event=remote_session_failed queue_id={} peer={} status={} detail={}",
                     a.queue_id, peer.label(), r.failure.status, core::quote(r.failure.text));
@@ -388,7 +440,24 @@ class OutboundImpl final : public Outbound {
         last = r.failure;
       }
     }
+    last.policy = policy_note;
     co_return all(n, last);
+  }
+
+  // MTA-STS testing mode (RFC 8461 5): what enforce would have refused, logged only.
+  static void log_sts_testing(const queue::RemoteAttempt& a, const Peer& peer,
+                              const SessionResult& r) {
+    std::string why;
+    if (r.session_failed && r.failure.status == "4.7.5") {
+      why = "tls_failed detail=" + core::quote(r.failure.text);
+    } else if (!r.certificate_problem.empty()) {
+      why = "certificate detail=" + core::quote(r.certificate_problem);
+    } else if (!r.session_failed && !r.replies.empty() && r.replies[0].tls.empty()) {
+      why = "no_tls";
+    }
+    if (why.empty()) return;
+    MR_LOG_WARN("event=mta_sts_testing_failure queue_id={} domain={} peer={} reason={}", a.queue_id,
+                a.domain, peer.label(), why);
   }
 
   struct CachedSigner {
@@ -407,6 +476,8 @@ class OutboundImpl final : public Outbound {
   std::map<std::string, size_t> per_domain_;
   std::list<Waiter> waiters_;
   std::map<std::string, CachedSigner> signers_;
+  // Before io_: abandoned discovery frames, destroyed with io_, may still point at it.
+  std::unique_ptr<StsDiscovery> sts_;
   // Declared last: destroyed first, while the state above is still there.
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;

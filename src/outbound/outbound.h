@@ -5,11 +5,12 @@
 // MX) through c-ares (src/dns) — and runs an SMTP client session (RFC 5321) on its own Asio
 // thread: EHLO, STARTTLS (opportunistic unless the domain's policy requires or verifies it),
 // AUTH PLAIN towards a relay, SIZE, 8BITMIME, SMTPUTF8, DSN (RFC 3461) parameters passed on,
-// PIPELINING (RFC 2920), DKIM signing (src/mailauth) when the From domain has an active key.
-// No call blocks: DNS and sockets are asynchronous; a session per attempt, with per-domain and
-// global connection limits.
+// PIPELINING (RFC 2920), MTA-STS (RFC 8461, src/outbound/mta_sts.h), DKIM signing (src/mailauth)
+// when the From domain has an active key. No call blocks: DNS and sockets are asynchronous; a
+// session per attempt, with per-domain and global connection limits.
 //
-// State: none that outlives an attempt except the DNS cache (per node, disposable).
+// State: none that outlives an attempt except the DNS and MTA-STS policy caches (per node, in
+// memory, disposable).
 #pragma once
 
 #include <cstdint>
@@ -52,8 +53,12 @@ struct Options {
   std::map<std::string, std::string> transports;  // domain -> route, overrides relay and MX
   TlsLevel tls = TlsLevel::may;
   TlsLevel relay_tls = TlsLevel::encrypt;      // towards the relay host
-  std::map<std::string, TlsLevel> tls_policy;  // per destination domain
-  std::string tls_ca_file;                     // for verify ("" = system store)
+  std::map<std::string, TlsLevel> tls_policy;  // per destination domain; wins over MTA-STS
+  // MTA-STS (RFC 8461) for MX delivery (not for the relay or transports): enforce limits the
+  // MX hosts to the policy's and requires verified TLS; testing only logs what would fail.
+  bool mta_sts = true;
+  uint16_t mta_sts_port = 443;  // of https://mta-sts.<domain>; another only for tests
+  std::string tls_ca_file;      // for verify ("" = system store)
   std::string tls_min_version = "TLSv1.2";
   int64_t connect_timeout = 30;
   int64_t command_timeout = 300;  // RFC 5321 4.5.3.2: 5 minutes for most replies

@@ -65,6 +65,7 @@ class ClientSession {
   // The last transaction ended in a clean state (every reply read, no timeout).
   bool usable() const { return usable_ && transactions_ < kMaxTransactions; }
   const Peer& peer() const { return peer_; }
+  const std::string& certificate_problem() const { return certificate_problem_; }
 
  private:
   static constexpr int kMaxTransactions = 100;  // per connection, like Postfix's reuse limit
@@ -72,8 +73,8 @@ class ClientSession {
   SessionResult fail(RemoteReply::Kind kind, int code, std::string status, std::string text) {
     SessionResult r;
     r.session_failed = true;
-    r.failure = RemoteReply{kind,         code, std::move(status), std::move(text), peer_.label(),
-                            tls_version_, false};
+    r.failure = RemoteReply{
+        kind, code, std::move(status), std::move(text), peer_.label(), tls_version_, false, ""};
     return r;
   }
   SessionResult fail(const Reply& reply, const std::string& during) {
@@ -192,6 +193,12 @@ class ClientSession {
       }
     } else {
       SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+      // Checked, not enforced: the result is read after the handshake.
+      if (settings_.audit_certificate && !is_ip_literal(peer_.host)) {
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        X509_VERIFY_PARAM_set1_host(param, peer_.host.c_str(), 0);
+      }
     }
     boost::system::error_code ec;
     arm(settings_.command_timeout);
@@ -207,6 +214,10 @@ class ClientSession {
       co_return false;
     }
     tls_version_ = SSL_get_version(ssl);
+    if (settings_.audit_certificate && settings_.tls != TlsLevel::verify) {
+      long verify = SSL_get_verify_result(ssl);
+      if (verify != X509_V_OK) certificate_problem_ = X509_verify_cert_error_string(verify);
+    }
     replies_.clear();  // RFC 3207 4.2: nothing read before the handshake counts
     co_return true;
   }
@@ -269,6 +280,7 @@ class ClientSession {
   ReplyParser replies_;
   std::string error_;
   std::string tls_version_;
+  std::string certificate_problem_;
   EhloExtensions extensions_;
   bool usable_ = false;
   int transactions_ = 0;
@@ -521,9 +533,13 @@ asio::awaitable<SessionResult> run_smtp_session(asio::io_context& io, const Peer
   if (session && !co_await session->reset()) session.reset();  // gone stale: a new one
   if (!session) {
     session = std::make_unique<ClientSession>(io, peer, settings);
-    if (auto failed = co_await session->open()) co_return std::move(*failed);
+    if (auto failed = co_await session->open()) {
+      failed->certificate_problem = session->certificate_problem();
+      co_return std::move(*failed);
+    }
   }
   SessionResult result = co_await session->send(message);
+  result.certificate_problem = session->certificate_problem();
   if (session->usable() && cache && cache->put(key, std::move(session))) co_return result;
   if (session) co_await session->quit();
   co_return result;

@@ -32,6 +32,10 @@ struct ClientSettings {
   int64_t connect_timeout = 30;
   int64_t command_timeout = 300;
   int64_t data_timeout = 600;
+  // MTA-STS testing mode (RFC 8461 5): with a tls level below verify, still check the
+  // certificate (against tls_context's trust anchors and the host name) and report a problem
+  // in SessionResult::certificate_problem instead of failing.
+  bool audit_certificate = false;
 };
 
 struct ClientRecipient {
@@ -59,6 +63,8 @@ struct SessionResult {
   bool session_failed = false;
   queue::RemoteReply failure;
   std::vector<queue::RemoteReply> replies;  // one per recipient when !session_failed
+  // With audit_certificate: why the certificate would not have verified ("" = it would).
+  std::string certificate_problem;
 };
 
 class ClientSession;

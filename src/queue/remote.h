@@ -42,6 +42,9 @@ struct RemoteReply {
   std::string tls;     // "TLSv1.3" or "" when the session was not encrypted
   // The peer took the message but does not offer DSN (RFC 3461 5.2.2: "relayed").
   bool relayed_without_dsn = false;
+  // The destination's security policy, appended to the delivery log's detail ("sts=enforce");
+  // empty when none applied.
+  std::string policy;
 };
 
 class RemoteTransport {

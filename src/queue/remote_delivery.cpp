@@ -306,14 +306,16 @@ void SpoolQueue::complete_remote(RemoteDone done) {
                                                               "no reply from the remote transport",
                                                               "",
                                                               "",
-                                                              false};
+                                                              false,
+                                                              ""};
     const auto& r = m.envelope.recipients[i];
     DeliveryRecord rec = record_for(m, i);
     rec.time = now;
     rec.size = m.size;
     rec.detail = "peer=" + (reply.peer.empty() ? std::string("none") : reply.peer) +
                  " tls=" + (reply.tls.empty() ? std::string("none") : reply.tls) +
-                 " reply=" + core::quote(reply_line(reply));
+                 " reply=" + core::quote(reply_line(reply)) +
+                 (reply.policy.empty() ? std::string() : " " + reply.policy);
     DsnRecipient d;
     d.recipient = r.rcpt;
     d.original_recipient = r.orcpt;
