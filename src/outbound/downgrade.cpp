@@ -45,7 +45,7 @@ bool downgrade_object(GMimeObject* object, int depth) {
 
 }  // namespace
 
-std::optional<std::string> downgrade_to_7bit(const std::string& message) {
+std::optional<std::string> downgrade_to_7bit(const std::string& message, bool binary) {
   static std::once_flag once;
   std::call_once(once, [] { g_mime_init(); });
   size_t head_end = message.find("\r\n\r\n");
@@ -57,7 +57,11 @@ std::optional<std::string> downgrade_to_7bit(const std::string& message) {
   std::string lf;
   lf.reserve(message.size());
   for (size_t i = 0; i < message.size(); ++i) {
-    if (message[i] == '\r' && i + 1 < message.size() && message[i + 1] == '\n') continue;
+    // A binary message keeps CRLF in its bodies (only the header block's become LF).
+    if (message[i] == '\r' && i + 1 < message.size() && message[i + 1] == '\n' &&
+        (!binary || i < head_end)) {
+      continue;
+    }
     lf += message[i];
   }
   GMimeStream* stream = g_mime_stream_mem_new_with_buffer(lf.data(), lf.size());

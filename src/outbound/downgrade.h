@@ -9,6 +9,8 @@
 
 namespace mailroom::outbound {
 
-std::optional<std::string> downgrade_to_7bit(const std::string& message);
+// `binary`: the message came as BINARYMIME (RFC 3030): its parts are taken byte for byte (a
+// CRLF inside binary content stays); otherwise line ends are text and become LF for GMime.
+std::optional<std::string> downgrade_to_7bit(const std::string& message, bool binary = false);
 
 }  // namespace mailroom::outbound

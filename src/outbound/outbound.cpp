@@ -393,6 +393,18 @@ class OutboundImpl final : public Outbound {
     message.eight_bit = a.envelope->body != "7BIT" && has_8bit(*a.message);
     message.data = sign(a.message);
     auto raw = a.message;
+    if (a.envelope->body == "BINARYMIME") {
+      // RFC 3030: binary content would need BDAT; we send it re-encoded (base64 or
+      // quoted-printable per part) with DATA instead, to any peer.
+      auto seven = downgrade_to_7bit(*raw, true);
+      if (!seven) {
+        co_return all(
+            n, reason(perm, "5.6.3", "the binary message could not be converted for sending"));
+      }
+      raw = std::make_shared<const std::string>(std::move(*seven));
+      message.data = sign(raw);
+      message.eight_bit = false;
+    }
     message.downgrade = [this, raw]() -> std::shared_ptr<const std::string> {
       auto seven = downgrade_to_7bit(*raw);
       if (!seven) return nullptr;

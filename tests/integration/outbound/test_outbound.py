@@ -12,6 +12,7 @@ import imaplib
 import os
 import smtplib
 import socket
+import sys
 import ssl
 import time
 import unittest
@@ -374,6 +375,44 @@ max_queue_time = 12
         self.assertEqual(params.get("ORCPT"), "rfc822;x@dsn.test")
         time.sleep(2)
         self.assertEqual(self.inbox(sender), [])  # the peer took NOTIFY=SUCCESS over
+
+    def test_binarymime_is_sent_re_encoded(self):
+        # RFC 3030: submitted with BDAT and BODY=BINARYMIME; the peer must get 7-bit data
+        # whose decoded part is the same bytes (a bare LF and a NUL included).
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "smtp"))
+        from smtp_util import Raw
+        import base64
+        sender = self.users["peggy"]
+        payload = bytes(range(256)) + b"\nbare LF\x00NUL\r\nend"
+        token = uuid.uuid4().hex[:12]
+        text = (f"From: <{sender}>\r\nTo: <x@dsn.test>\r\nSubject: binary {token}\r\n"
+                f"Message-ID: <{token}@example.com>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: application/octet-stream\r\n"
+                "Content-Transfer-Encoding: binary\r\n\r\n").encode() + payload
+        c = Raw(self.mailroom.port("submission"))
+        try:
+            self.assertEqual(c.read_reply()[0], 220)
+            self.assertEqual(c.cmd("EHLO laptop")[0], 250)
+            self.assertEqual(c.cmd("STARTTLS")[0], 220)
+            c.starttls(ssl.create_default_context(cafile=self.mailroom.ca))
+            self.assertEqual(c.cmd("EHLO laptop")[0], 250)
+            auth = base64.b64encode(f"\0{sender}\0{PASSWORD}".encode()).decode()
+            self.assertEqual(c.cmd("AUTH PLAIN " + auth)[0], 235)
+            self.assertEqual(c.cmd(f"MAIL FROM:<{sender}> BODY=BINARYMIME")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<x@dsn.test>")[0], 250)
+            c.send(f"BDAT {len(text)} LAST\r\n".encode() + text)
+            self.assertEqual(c.read_reply()[0], 250)
+            c.cmd("QUIT")
+        finally:
+            c.close()
+        got = wait_for(lambda: [t for t in self.dsnpeer.transactions
+                                if t.delivered and token.encode() in (t.data or b"")])
+        self.assertTrue(got, self.mailroom.log()[-4000:])
+        txn = got[-1]
+        self.assertTrue(all(b < 0x80 for b in txn.data))
+        self.assertNotEqual(txn.mail_params.get("BODY"), "BINARYMIME")
+        parsed = email.message_from_bytes(txn.data, policy=email.policy.default)
+        self.assertEqual(parsed.get_payload(decode=True), payload)
 
     def test_smtputf8_message_for_a_peer_without_it_bounces(self):
         sender = self.users["rupert"]
