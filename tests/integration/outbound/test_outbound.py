@@ -366,8 +366,11 @@ max_queue_time = 12
             s.sendmail(sender, ["x@dsn.test"], text.encode(),
                        mail_options=["RET=HDRS", "ENVID=env+2Did-42"],
                        rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;x@dsn.test"])
-        self.assertTrue(self.dsnpeer.wait_for(1, timeout=40), self.mailroom.log()[-4000:])
-        txn = [t for t in self.dsnpeer.transactions if t.delivered][-1]
+        # The peer is shared with other tests: find this message's transaction by its token.
+        got = wait_for(lambda: [t for t in self.dsnpeer.transactions
+                                if t.delivered and token.encode() in (t.data or b"")])
+        self.assertTrue(got, self.mailroom.log()[-4000:])
+        txn = got[-1]
         self.assertEqual(txn.mail_params.get("RET"), "HDRS")
         self.assertEqual(txn.mail_params.get("ENVID"), "env+2Did-42")
         params = txn.rcpts[0].params
