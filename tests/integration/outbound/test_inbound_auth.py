@@ -8,6 +8,7 @@ import email
 import email.policy
 import imaplib
 import os
+import shutil
 import smtplib
 import ssl
 import subprocess
@@ -67,7 +68,8 @@ tries = 1
     @classmethod
     def tearDownClass(cls):
         cls.m.close()
-        cls.dns.stop()
+        cls.dns.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def send(self, source_ip, mail_from, body, rcpt="bob@example.com"):
         with smtplib.SMTP("127.0.0.1", self.m.port("smtp"), timeout=30,

@@ -134,7 +134,7 @@ remote_retry_max = 2
             if obj is None:
                 continue
             try:
-                obj.close() if name == "mailroom" else obj.stop()
+                getattr(obj, "close", obj.stop)()  # stops it (and removes its directory)
             except Exception:  # noqa: BLE001 - clean up the rest anyway
                 pass
         cls.tmp.cleanup()

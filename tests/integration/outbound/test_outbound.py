@@ -137,7 +137,7 @@ max_queue_time = 12
             obj = getattr(cls, peer, None)
             if obj is not None:
                 try:
-                    obj.stop() if peer != "mailroom" else obj.close()
+                    obj.close()  # stops it and removes its directory
                 except Exception:  # noqa: BLE001 - clean up the rest anyway
                     pass
 
