@@ -1,5 +1,6 @@
 #include "src/core/clock.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace mailroom::core {
@@ -64,12 +65,18 @@ void ManualClock::advance(milliseconds by) {
 
 void ManualClock::set_unix_seconds(int64_t unix_seconds) { system_ms_ = unix_seconds * 1000; }
 
+// Day and month names spelled out rather than strftime's %a %b, which follow the locale.
 std::string rfc5322_date(int64_t unix_seconds) {
+  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   auto t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
+                tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
   return buf;
 }
 

@@ -1,8 +1,11 @@
 #include "src/queue/dsn.h"
 
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <string_view>
+
+#include "src/core/clock.h"
 
 namespace mailroom::queue {
 namespace {
@@ -11,22 +14,6 @@ namespace {
 // prefixed dsn_ so that no anonymous-namespace name clashes with another file's.
 
 constexpr size_t dsn_fold_width = 78;  // RFC 5322 2.1.1: SHOULD be no more than 78 characters
-
-// RFC 5322 3.3 date-time in UTC. Spelled out rather than strftime("%a %b"), whose names
-// follow the locale.
-std::string dsn_date(int64_t unix_seconds) {
-  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
-                tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-  return buf;
-}
 
 // A field value from untrusted text (a peer's reply, an address from the envelope): every run
 // of CR/LF becomes one space (a multi-line SMTP reply reads as one line), other control
@@ -215,7 +202,8 @@ std::string dsn_human_part(const DsnInput& in, DsnAction kind) {
     std::string reply = dsn_clean(r.diagnostic);
     if (!reply.empty()) text += dsn_fold("    ", "It replied: " + reply, "      ");
     if (r.action == DsnAction::delayed && r.will_retry_until != 0)
-      text += dsn_fold("    ", "Will keep trying until: " + dsn_date(r.will_retry_until), "      ");
+      text += dsn_fold("    ", "Will keep trying until: " + core::rfc5322_date(r.will_retry_until),
+                       "      ");
   }
   return text;
 }
@@ -226,7 +214,7 @@ std::string dsn_status_part(const DsnInput& in, bool utf8_addresses) {
   std::string envid = dsn_clean(in.envid);
   if (!envid.empty()) s += dsn_field("Original-Envelope-Id", envid);
   s += dsn_field("X-Mailroom-Queue-ID", dsn_clean(in.queue_id));
-  if (in.arrival_date != 0) s += dsn_field("Arrival-Date", dsn_date(in.arrival_date));
+  if (in.arrival_date != 0) s += dsn_field("Arrival-Date", core::rfc5322_date(in.arrival_date));
   // RFC 3464 2.3: one group per recipient, each after an empty line.
   for (const auto& r : in.recipients) {
     s += "\r\n";
@@ -240,9 +228,10 @@ std::string dsn_status_part(const DsnInput& in, bool utf8_addresses) {
     if (!remote.empty()) s += dsn_field("Remote-MTA", "dns; " + remote);
     std::string reply = dsn_clean(r.diagnostic);
     if (!reply.empty()) s += dsn_field("Diagnostic-Code", "smtp; " + reply);
-    if (r.last_attempt != 0) s += dsn_field("Last-Attempt-Date", dsn_date(r.last_attempt));
+    if (r.last_attempt != 0)
+      s += dsn_field("Last-Attempt-Date", core::rfc5322_date(r.last_attempt));
     if (r.action == DsnAction::delayed && r.will_retry_until != 0)
-      s += dsn_field("Will-Retry-Until", dsn_date(r.will_retry_until));
+      s += dsn_field("Will-Retry-Until", core::rfc5322_date(r.will_retry_until));
   }
   // RFC 3464 fields are US-ASCII; only the RFC 6533 global type may carry UTF-8. A peer's
   // 8-bit reply text in a plain report is kept readable in the human part instead.
@@ -324,7 +313,7 @@ std::string build_dsn(const DsnInput& input, const std::string& original_message
   out += dsn_field("From", "\"Mail Delivery System\" <" + dsn_clean(input.postmaster) + ">");
   out += dsn_field("To", "<" + dsn_clean(input.to) + ">");
   out += dsn_field("Subject", dsn_subject(kind));
-  out += dsn_field("Date", dsn_date(input.now));
+  out += dsn_field("Date", core::rfc5322_date(input.now));
   std::string message_id = dsn_clean(input.message_id);
   if (!message_id.starts_with('<')) message_id = "<" + message_id + ">";
   out += dsn_field("Message-ID", message_id);
@@ -346,6 +335,13 @@ std::string build_dsn(const DsnInput& input, const std::string& original_message
   out += returned;
   out += "\r\n--" + boundary + "--\r\n";
   return out;
+}
+
+bool notify_requests(const std::string& notify, const char* kind) {
+  if (notify.empty()) return std::string_view(kind) != "SUCCESS";
+  std::string upper = notify;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return upper.find(kind) != std::string::npos;
 }
 
 }  // namespace mailroom::queue

@@ -12,6 +12,10 @@ namespace mailroom::queue {
 enum class DsnAction : uint8_t { failed, delayed, delivered, relayed, expanded };
 const char* dsn_action_name(DsnAction a);
 
+// RFC 3461 4.1: does NOTIFY (as given with RCPT; "" = not given) ask for a report of this
+// kind? `kind` is "SUCCESS", "FAILURE" or "DELAY". Not given means FAILURE,DELAY; NEVER, none.
+bool notify_requests(const std::string& notify, const char* kind);
+
 struct DsnRecipient {
   std::string recipient;           // RCPT TO address as given
   std::string original_recipient;  // ORCPT ("rfc822;addr" as received), may be empty

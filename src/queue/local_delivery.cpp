@@ -203,8 +203,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       set_state(RecipientState::delivered);
       done_here.insert(key);
       rec.result = DeliveryResult::delivered;
-      if (m.spooled && !r.notify.empty() &&
-          core::ascii_lower(r.notify).find("success") != std::string::npos) {
+      if (m.spooled && notify_requests(r.notify, "SUCCESS")) {
         DsnRecipient d;  // RFC 3461 6.2.2: "delivered" report when the sender asked for it
         d.recipient = r.rcpt;
         d.original_recipient = r.orcpt;

@@ -28,15 +28,6 @@ std::string domain_of(const std::string& address) {
   return core::ascii_lower(at == std::string::npos ? std::string() : address.substr(at + 1));
 }
 
-// RFC 3461 4.1: NOTIFY=NEVER, or a list of SUCCESS, FAILURE, DELAY; absent = FAILURE,DELAY.
-bool notify_allows(const std::string& notify, const char* what) {
-  if (notify.empty()) return std::string(what) != "SUCCESS";
-  std::string upper = notify;
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return upper.find(what) != std::string::npos;
-}
-
 // The peer's reply as it sent it (its text carries its enhanced status code, if any).
 std::string reply_line(const RemoteReply& r) {
   if (r.code == 0) return r.text;
@@ -331,7 +322,8 @@ void SpoolQueue::complete_remote(RemoteDone done) {
         set_state(m, i, RecipientState::delivered);
         // RFC 3461 5.2.2: a peer that offers DSN takes NOTIFY=SUCCESS over; one that does not
         // gets the message and the sender hears "relayed" from us.
-        if (reply.relayed_without_dsn && notify_allows(r.notify, "SUCCESS") && !r.notify.empty()) {
+        if (reply.relayed_without_dsn && notify_requests(r.notify, "SUCCESS") &&
+            !r.notify.empty()) {
           d.action = DsnAction::relayed;
           d.status = "2.0.0";
           std::lock_guard lock(m.state_mu);
@@ -393,7 +385,7 @@ void SpoolQueue::complete_remote(RemoteDone done) {
           if (d.diagnostic.empty()) d.diagnostic = "delivery time expired";
           changes.emplace_back(i, RecipientState::bounce_due);
         } else if (late && m.states[i] == RecipientState::remote) {
-          if (notify_allows(m.envelope.recipients[i].notify, "DELAY")) {
+          if (notify_requests(m.envelope.recipients[i].notify, "DELAY")) {
             warn.push_back(i);
           } else {
             changes.emplace_back(i, RecipientState::remote_warned);  // nobody to tell
@@ -435,7 +427,7 @@ void SpoolQueue::send_report(const MessagePtr& m, const std::vector<size_t>& ind
       const auto& r = env.recipients[i];
       const bool success = action == DsnAction::delivered || action == DsnAction::relayed;
       const char* kind = action == DsnAction::failed ? "FAILURE" : success ? "SUCCESS" : "DELAY";
-      if (!notify_allows(r.notify, kind)) continue;
+      if (!notify_requests(r.notify, kind)) continue;
       DsnRecipient d = m->report.count(i) ? m->report[i] : DsnRecipient{};
       d.recipient = r.rcpt;
       d.original_recipient = r.orcpt;
