@@ -13,6 +13,7 @@
 #include <chrono>
 #include <exception>
 
+#include "src/dns/await.h"
 #include "src/dns/resolver.h"
 #include "src/mailauth/spf_internal.h"
 
@@ -55,35 +56,6 @@ SpfTermResult spf_no_match() { return {}; }
 SpfTermResult spf_match() { return {SpfTermResult::Kind::match, SpfResult::none, ""}; }
 SpfTermResult spf_term_error(SpfResult r, std::string detail) {
   return {SpfTermResult::Kind::error, r, std::move(detail)};
-}
-
-// A callback lookup of dns::Resolver as an awaitable; the coroutine resumes on its executor.
-// (src/outbound has the same adapter; both could move into src/dns.)
-template <class Answer, class Start>
-awaitable<Answer> spf_lookup(Start start) {
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Answer)>(
-      [begin = std::move(start)](auto handler) mutable {
-        // The handler is move-only and std::function wants a copyable callable.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        begin([shared](Answer answer) {
-          auto ex = asio::get_associated_executor(*shared);
-          asio::dispatch(ex, [shared, answer = std::move(answer)]() mutable {
-            std::move (*shared)(std::move(answer));
-          });
-        });
-      },
-      asio::use_awaitable);
-}
-
-awaitable<dns::TxtAnswer> spf_txt(dns::Resolver& r, const std::string& name) {
-  return spf_lookup<dns::TxtAnswer>([&r, name](auto done) { r.txt(name, std::move(done)); });
-}
-awaitable<dns::AddressAnswer> spf_addresses(dns::Resolver& r, const std::string& name) {
-  return spf_lookup<dns::AddressAnswer>(
-      [&r, name](auto done) { r.addresses(name, std::move(done)); });
-}
-awaitable<dns::MxAnswer> spf_mx(dns::Resolver& r, const std::string& name) {
-  return spf_lookup<dns::MxAnswer>([&r, name](auto done) { r.mx(name, std::move(done)); });
 }
 
 // Section 5: A records for an IPv4 client, AAAA for IPv6; `found` tells whether the answer
@@ -130,7 +102,7 @@ awaitable<SpfTermResult> spf_include(SpfEval ev, std::string target) {
 }
 
 awaitable<SpfTermResult> spf_a(SpfEval ev, std::string target, int cidr4, int cidr6) {
-  dns::AddressAnswer answer = co_await spf_addresses(ev->resolver, target);
+  dns::AddressAnswer answer = co_await dns::await_addresses(ev->resolver, target);
   if (answer.outcome == dns::Outcome::temporary) {
     co_return spf_term_error(SpfResult::temperror, answer.detail);
   }
@@ -142,7 +114,7 @@ awaitable<SpfTermResult> spf_a(SpfEval ev, std::string target, int cidr4, int ci
 }
 
 awaitable<SpfTermResult> spf_mx_term(SpfEval ev, std::string target, int cidr4, int cidr6) {
-  dns::MxAnswer mx = co_await spf_mx(ev->resolver, target);
+  dns::MxAnswer mx = co_await dns::await_mx(ev->resolver, target);
   if (mx.outcome == dns::Outcome::temporary) {
     co_return spf_term_error(SpfResult::temperror, mx.detail);
   }
@@ -158,7 +130,7 @@ awaitable<SpfTermResult> spf_mx_term(SpfEval ev, std::string target, int cidr4, 
     co_return spf_term_error(SpfResult::permerror, "more than 10 MX names for " + target);
   }
   for (const std::string& host : hosts) {
-    dns::AddressAnswer answer = co_await spf_addresses(ev->resolver, host);
+    dns::AddressAnswer answer = co_await dns::await_addresses(ev->resolver, host);
     if (answer.outcome == dns::Outcome::temporary) {
       co_return spf_term_error(SpfResult::temperror, answer.detail);
     }
@@ -170,7 +142,7 @@ awaitable<SpfTermResult> spf_mx_term(SpfEval ev, std::string target, int cidr4, 
 
 // Section 5.7: an A lookup whatever the client's family.
 awaitable<SpfTermResult> spf_exists(SpfEval ev, std::string target) {
-  dns::AddressAnswer answer = co_await spf_addresses(ev->resolver, target);
+  dns::AddressAnswer answer = co_await dns::await_addresses(ev->resolver, target);
   if (answer.outcome == dns::Outcome::temporary) {
     co_return spf_term_error(SpfResult::temperror, answer.detail);
   }
@@ -221,7 +193,7 @@ awaitable<SpfTermResult> spf_evaluate(SpfEval ev, SpfMacroContext ctx, SpfDirect
 awaitable<std::string> spf_explanation(SpfEval ev, SpfMacroContext ctx, std::string exp_spec) {
   auto name = expand_spf_domain(exp_spec, ctx);
   if (!name || !valid_spf_domain(*name)) co_return std::string();
-  dns::TxtAnswer txt = co_await spf_txt(ev->resolver, *name);
+  dns::TxtAnswer txt = co_await dns::await_txt(ev->resolver, *name);
   if (txt.outcome != dns::Outcome::ok || txt.records.size() != 1) co_return std::string();
   co_return expand_spf_macros(txt.records[0], ctx, true).value_or("");
 }
@@ -231,7 +203,7 @@ awaitable<SpfHostResult> spf_check_host(SpfEval ev, std::string domain, bool exp
   if (!valid_spf_domain(domain)) {
     co_return SpfHostResult{SpfResult::none, "", "\"" + domain + "\" is not a valid domain name"};
   }
-  dns::TxtAnswer txt = co_await spf_txt(ev->resolver, domain);
+  dns::TxtAnswer txt = co_await dns::await_txt(ev->resolver, domain);
   if (txt.outcome == dns::Outcome::temporary) {
     co_return SpfHostResult{SpfResult::temperror, "", txt.detail};
   }

@@ -17,7 +17,7 @@
 #include "src/core/address.h"
 #include "src/core/clock.h"
 #include "src/core/log.h"
-#include "src/outbound/await_dns.h"
+#include "src/dns/await.h"
 
 namespace mailroom::outbound {
 namespace asio = boost::asio;
@@ -45,8 +45,7 @@ StsDiscovery::StsDiscovery(asio::io_context& io, dns::Resolver& dns, StsSettings
 asio::awaitable<StsLookup> StsDiscovery::policy_for(std::string domain) {
   StsLookup out;
   const int64_t now = core::real_clock().unix_seconds();
-  auto txt = co_await await_dns<dns::TxtAnswer>(
-      [this, name = "_mta-sts." + domain](auto cb) { dns_.txt(name, std::move(cb)); });
+  auto txt = co_await dns::await_txt(dns_, "_mta-sts." + domain);
   std::optional<std::string> id;
   std::string why;
   if (txt.outcome == dns::Outcome::ok) {
@@ -103,8 +102,7 @@ asio::awaitable<StsDiscovery::Fetched> StsDiscovery::fetch(std::string domain) {
   const std::string host = "mta-sts." + domain;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(settings_.total_timeout);
-  auto ans = co_await await_dns<dns::AddressAnswer>(
-      [this, host](auto cb) { dns_.addresses(host, std::move(cb)); });
+  auto ans = co_await dns::await_addresses(dns_, host);
   if (ans.outcome != dns::Outcome::ok) {
     co_return Fetched{"", "no address for " + host + ": " + dns::outcome_name(ans.outcome) +
                               (ans.detail.empty() ? "" : " " + ans.detail)};

@@ -12,16 +12,20 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <future>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "src/core/address.h"
 #include "src/core/clock.h"
 #include "src/core/log.h"
+#include "src/dns/await.h"
 #include "src/mailauth/dkim.h"
-#include "src/outbound/await_dns.h"
+#include "src/mime/header_fields.h"
 #include "src/outbound/downgrade.h"
 #include "src/outbound/mta_sts_fetch.h"
 #include "src/outbound/smtp_client.h"
+#include "src/queue/header_facts.h"
 #include "src/queue/queue.h"
 
 namespace mailroom::outbound {
@@ -49,49 +53,28 @@ bool ip_literal(const std::string& host) {
   return !ec;
 }
 
-size_t count_received(const std::string& message) {
-  size_t end = message.find("\r\n\r\n");
-  std::string_view head(message.data(), end == std::string::npos ? message.size() : end);
-  size_t n = 0;
-  size_t pos = 0;
-  while (pos < head.size()) {
-    if (head.size() - pos >= 9 && core::iequals(head.substr(pos, 9), "received:")) ++n;
-    pos = head.find('\n', pos);
-    if (pos == std::string_view::npos) break;
-    ++pos;
-  }
-  return n;
-}
+// How many Received: fields, and the domain of the From: address (DKIM's d= must align with it
+// for DMARC), from the header block.
+struct HeaderSummary {
+  size_t received = 0;
+  std::string from_domain;
+};
 
-// The domain of the From: header's address (DKIM's d= must align with it for DMARC).
-std::string from_domain(const std::string& message) {
-  size_t end = message.find("\r\n\r\n");
-  std::string_view head(message.data(), end == std::string::npos ? message.size() : end);
-  size_t pos = 0;
-  while (pos < head.size()) {
-    if (head.size() - pos >= 5 && core::iequals(head.substr(pos, 5), "from:")) {
-      size_t eol = head.find("\r\n", pos);
-      while (eol != std::string_view::npos && eol + 2 < head.size() &&
-             (head[eol + 2] == ' ' || head[eol + 2] == '\t')) {
-        eol = head.find("\r\n", eol + 2);
+HeaderSummary summarize_header(const std::string& message) {
+  HeaderSummary out;
+  for (const auto& [name, value] : queue::parse_header_block(message)) {
+    if (core::iequals(name, "Received")) {
+      ++out.received;
+    } else if (core::iequals(name, "From") && out.from_domain.empty()) {
+      for (const auto& a : mime::parse_address_list(value)) {
+        if (a.kind == mime::EnvelopeAddress::Kind::mailbox && a.host) {
+          out.from_domain = core::ascii_lower(*a.host);
+          break;
+        }
       }
-      std::string value(head.substr(pos + 5, eol == std::string_view::npos ? eol : eol - pos - 5));
-      auto lt = value.rfind('<');
-      auto gt = value.rfind('>');
-      std::string addr = lt != std::string::npos && gt != std::string::npos && gt > lt
-                             ? value.substr(lt + 1, gt - lt - 1)
-                             : value;
-      auto at = addr.rfind('@');
-      if (at == std::string::npos) return "";
-      std::string d = addr.substr(at + 1);
-      while (!d.empty() && (d.back() == ' ' || d.back() == '\t')) d.pop_back();
-      return core::ascii_lower(d);
     }
-    pos = head.find('\n', pos);
-    if (pos == std::string_view::npos) break;
-    ++pos;
   }
-  return "";
+  return out;
 }
 
 bool has_8bit(const std::string& s) {
@@ -163,9 +146,12 @@ class OutboundImpl final : public Outbound {
 
   void deliver(queue::RemoteAttempt attempt, Done done) override {
     size_t n = attempt.recipients.size();
+    // Header parsing, DKIM signing (and reading its key) and re-encoding binary mail run here,
+    // on the queue's delivery thread: none of it belongs on the I/O thread.
+    Prepared prepared = prepare(attempt);
     // Outbound outlives the queue that calls it (stop order in src/server).
     asio::co_spawn(
-        io_, run_attempt(std::move(attempt)),
+        io_, run_attempt(std::move(attempt), std::move(prepared)),
         [n, done = std::move(done)](std::exception_ptr e, std::vector<RemoteReply> replies) {
           if (e || replies.size() != n) {
             replies = all(n, reason(RemoteReply::Kind::temporary, "4.3.0",
@@ -222,11 +208,50 @@ class OutboundImpl final : public Outbound {
     }
   }
 
-  // The signed message, or the message as is when the From domain has no active key.
-  std::shared_ptr<const std::string> sign(std::shared_ptr<const std::string> data) {
-    std::string domain = from_domain(*data);
+  // What goes on the wire for an attempt, made before it is handed to the I/O thread.
+  struct Prepared {
+    std::optional<RemoteReply> refused;       // the message cannot go anywhere (loop, binary)
+    std::shared_ptr<const std::string> raw;   // unsigned, 7-bit when it came as BINARYMIME
+    std::shared_ptr<const std::string> data;  // signed when the From domain has a key
+    std::string from_domain;
+    bool eight_bit = false;
+  };
+
+  Prepared prepare(const queue::RemoteAttempt& a) {
+    Prepared p;
+    HeaderSummary header = summarize_header(*a.message);
+    // RFC 5321 6.3: a message that went round too often is a loop.
+    if (header.received > options_.max_received) {
+      p.refused = reason(RemoteReply::Kind::permanent, "5.4.6",
+                         "mail loop: more than " + std::to_string(options_.max_received) +
+                             " Received: header fields");
+      return p;
+    }
+    p.from_domain = header.from_domain;
+    p.raw = a.message;
+    p.eight_bit = a.envelope->body != "7BIT" && has_8bit(*a.message);
+    if (a.envelope->body == "BINARYMIME") {
+      // RFC 3030: binary content would need BDAT; we send it re-encoded (base64 or
+      // quoted-printable per part) with DATA instead, to any peer.
+      auto seven = downgrade_to_7bit(*a.message, true);
+      if (!seven) {
+        p.refused = reason(RemoteReply::Kind::permanent, "5.6.3",
+                           "the binary message could not be converted for sending");
+        return p;
+      }
+      p.raw = std::make_shared<const std::string>(std::move(*seven));
+      p.eight_bit = false;
+    }
+    p.data = sign(p.raw, p.from_domain);
+    return p;
+  }
+
+  // The signed message, or the message as is when `domain` has no active key. Thread-safe.
+  std::shared_ptr<const std::string> sign(std::shared_ptr<const std::string> data,
+                                          const std::string& domain) {
     if (domain.empty()) return data;
     const int64_t now = core::real_clock().unix_seconds();
+    std::lock_guard lock(signers_mu_);
     auto it = signers_.find(domain);
     if (it == signers_.end() || it->second.loaded + kSignerCacheSeconds < now) {
       CachedSigner c;
@@ -257,17 +282,12 @@ class OutboundImpl final : public Outbound {
     std::string name;
   };
 
-  asio::awaitable<std::vector<RemoteReply>> run_attempt(queue::RemoteAttempt a) {
+  asio::awaitable<std::vector<RemoteReply>> run_attempt(queue::RemoteAttempt a, Prepared p) {
     const size_t n = a.recipients.size();
     const auto temp = RemoteReply::Kind::temporary;
     const auto perm = RemoteReply::Kind::permanent;
     if (stopping_) co_return all(n, reason(temp, "4.3.2", "mail system shutting down"));
-    // RFC 5321 6.3: a message that went round too often is a loop.
-    if (count_received(*a.message) > options_.max_received) {
-      co_return all(n, reason(perm, "5.4.6",
-                              "mail loop: more than " + std::to_string(options_.max_received) +
-                                  " Received: header fields"));
-    }
+    if (p.refused) co_return all(n, *p.refused);
 
     // The route: a transport for the domain, the relay, or the domain's MX.
     Route route{a.domain, options_.port, true};
@@ -303,8 +323,7 @@ class OutboundImpl final : public Outbound {
 
     std::vector<std::string> hosts;
     if (route.mx_lookup && !ip_literal(route.host)) {
-      auto mx = co_await await_dns<dns::MxAnswer>(
-          [this, h = route.host](auto cb) { dns_->mx(h, std::move(cb)); });
+      auto mx = co_await dns::await_mx(*dns_, route.host);
       switch (mx.outcome) {
         case dns::Outcome::ok: {
           // RFC 7505 3: a null MX ("." at preference 0) means the domain takes no mail.
@@ -390,25 +409,14 @@ class OutboundImpl final : public Outbound {
     message.smtputf8 = a.envelope->smtputf8;
     message.ret = a.envelope->ret;
     message.envid = a.envelope->envid;
-    message.eight_bit = a.envelope->body != "7BIT" && has_8bit(*a.message);
-    message.data = sign(a.message);
-    auto raw = a.message;
-    if (a.envelope->body == "BINARYMIME") {
-      // RFC 3030: binary content would need BDAT; we send it re-encoded (base64 or
-      // quoted-printable per part) with DATA instead, to any peer.
-      auto seven = downgrade_to_7bit(*raw, true);
-      if (!seven) {
-        co_return all(
-            n, reason(perm, "5.6.3", "the binary message could not be converted for sending"));
-      }
-      raw = std::make_shared<const std::string>(std::move(*seven));
-      message.data = sign(raw);
-      message.eight_bit = false;
-    }
-    message.downgrade = [this, raw]() -> std::shared_ptr<const std::string> {
+    message.eight_bit = p.eight_bit;
+    message.data = p.data;
+    // Only for the rare peer without 8BITMIME: a GMime pass over the message, on this thread.
+    message.downgrade = [this, raw = p.raw,
+                         domain = p.from_domain]() -> std::shared_ptr<const std::string> {
       auto seven = downgrade_to_7bit(*raw);
       if (!seven) return nullptr;
-      return sign(std::make_shared<const std::string>(std::move(*seven)));
+      return sign(std::make_shared<const std::string>(std::move(*seven)), domain);
     };
 
     RemoteReply last = reason(temp, "4.4.1", "no MX host of " + a.domain + " could be reached");
@@ -424,8 +432,7 @@ class OutboundImpl final : public Outbound {
       if (ip_literal(host)) {
         addresses.push_back(host);
       } else {
-        auto ans = co_await await_dns<dns::AddressAnswer>(
-            [this, host](auto cb) { dns_->addresses(host, std::move(cb)); });
+        auto ans = co_await dns::await_addresses(*dns_, host);
         if (ans.outcome != dns::Outcome::ok) {
           last = reason(temp, "4.4.3",
                         "no address for " + host + ": " +
@@ -487,6 +494,7 @@ class OutboundImpl final : public Outbound {
   size_t connections_ = 0;
   std::map<std::string, size_t> per_domain_;
   std::list<Waiter> waiters_;
+  std::mutex signers_mu_;  // sign() runs on the queue's delivery threads
   std::map<std::string, CachedSigner> signers_;
   // Before io_: abandoned discovery frames, destroyed with io_, may still point at it.
   std::unique_ptr<StsDiscovery> sts_;
