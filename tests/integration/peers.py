@@ -24,10 +24,10 @@ timeout) is stopped; dnsmasq and Postfix also stop should it die by SIGKILL. Tem
 kept with MAILROOM_KEEP_TEST_DATA=1. Postfix needs root (it drops privileges itself); the
 Debian packages are in scripts/setup. Run with /usr/bin/python3 (Debian's aiosmtpd, dnspython).
 """
-from peers_common import free_port, tls_files
+from peers_common import close_all, free_port, tls_files
 from peers_dnsmasq import DNSMASQ, Dnsmasq
 from peers_postfix import POSTFIX, PostfixPeer
 from peers_smtp import DEFAULT_EXTENSIONS, Rcpt, ScriptedSmtpPeer, Transaction
 
-__all__ = ["Dnsmasq", "PostfixPeer", "ScriptedSmtpPeer", "Transaction", "Rcpt", "free_port",
-           "tls_files", "DNSMASQ", "POSTFIX", "DEFAULT_EXTENSIONS"]
+__all__ = ["close_all", "Dnsmasq", "PostfixPeer", "ScriptedSmtpPeer", "Transaction", "Rcpt",
+           "free_port", "tls_files", "DNSMASQ", "POSTFIX", "DEFAULT_EXTENSIONS"]

@@ -109,6 +109,27 @@ def unregister(peer):
         _live.discard(peer)
 
 
+def close_all(owner, names):
+    """Closes owner.<name> for each name (close(), else stop()), all of them even when one
+    fails, then raises the first failure: a mailroomd that exited uncleanly or with a sanitizer
+    report in tearDownClass must fail the test file, not be swallowed by the clean-up."""
+    first = None
+    for name in names:
+        obj = getattr(owner, name, None)
+        if obj is None:
+            continue
+        try:
+            close = getattr(obj, "close", None)
+            if close is not None:
+                close()
+            else:
+                obj.stop()
+        except Exception as e:  # noqa: BLE001 - clean up the rest, then raise the first
+            first = first or e
+    if first is not None:
+        raise first
+
+
 def wait_greeting(host, port, deadline):
     """True once host:port accepts a connection and sends a 220 greeting."""
     while time.time() < deadline:

@@ -15,7 +15,7 @@ import time
 import unittest
 
 from harness import Mailroom
-from peers import DNSMASQ, POSTFIX, Dnsmasq, PostfixPeer, tls_files
+from peers import DNSMASQ, close_all, POSTFIX, Dnsmasq, PostfixPeer, tls_files
 from test_outbound import message, submit_as, wait_for
 
 PASSWORD = "sts-pass-1"
@@ -129,15 +129,10 @@ remote_retry_max = 2
 
     @classmethod
     def tearDownClass(cls):
-        for name in ("mailroom", "dns", "postfix", "https"):
-            obj = getattr(cls, name, None)
-            if obj is None:
-                continue
-            try:
-                getattr(obj, "close", obj.stop)()  # stops it (and removes its directory)
-            except Exception:  # noqa: BLE001 - clean up the rest anyway
-                pass
-        cls.tmp.cleanup()
+        try:
+            close_all(cls, ("mailroom", "dns", "postfix", "https"))
+        finally:
+            cls.tmp.cleanup()
 
     def delivery_log(self, recipient):
         return self.mailroom.ctl("delivery-log", "--recipient", recipient)

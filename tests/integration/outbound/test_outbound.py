@@ -22,7 +22,7 @@ import dkim
 import dns.resolver
 
 from harness import Mailroom
-from peers import DNSMASQ, POSTFIX, Dnsmasq, PostfixPeer, ScriptedSmtpPeer
+from peers import DNSMASQ, close_all, POSTFIX, Dnsmasq, PostfixPeer, ScriptedSmtpPeer
 
 PASSWORD = "outbound-pass-1"
 
@@ -133,13 +133,8 @@ max_queue_time = 12
 
     @classmethod
     def tearDownClass(cls):
-        for peer in ("mailroom", "dns", "seven", "dsnpeer", "noutf8", "reuse", "relay", "postfix"):
-            obj = getattr(cls, peer, None)
-            if obj is not None:
-                try:
-                    obj.close()  # stops it and removes its directory
-                except Exception:  # noqa: BLE001 - clean up the rest anyway
-                    pass
+        close_all(cls, ("mailroom", "dns", "seven", "dsnpeer", "noutf8", "reuse", "relay",
+                        "postfix"))
 
     # --- helpers ---
     def set_access(self, access):
