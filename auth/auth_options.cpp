@@ -43,11 +43,12 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
   for (auto m : mechs) {
     std::transform(m.begin(), m.end(), m.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (m == "PLAIN" || m == "LOGIN" || m == "SCRAM-SHA-256") {
+    if (m == "PLAIN" || m == "LOGIN" || m == "SCRAM-SHA-256" || m == "OAUTHBEARER" ||
+        m == "XOAUTH2") {
       valid.push_back(m);
     } else {
-      s.error("mechanisms",
-              "unsupported SASL mechanism '" + m + "' (supported: PLAIN, LOGIN, SCRAM-SHA-256)");
+      s.error("mechanisms", "unsupported SASL mechanism '" + m +
+                                "' (supported: PLAIN, LOGIN, SCRAM-SHA-256, OAUTHBEARER, XOAUTH2)");
     }
   }
   o.mechanisms = valid;

@@ -13,8 +13,10 @@
 //                                    "hold" (kept, unread, in its mailbox; see resolver.h)
 //   allow_plaintext_on_loopback = false   PLAIN/LOGIN and IMAP LOGIN without TLS from
 //                                    127.0.0.0/8 and ::1 [false]
-//   mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256"]   SASL mechanisms to offer, in order
-//                                    (SCRAM-SHA-256 only for accounts with a SCRAM secret)
+//   mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2"]
+//                                    SASL mechanisms to offer, in order (SCRAM-SHA-256 only
+//                                    for accounts with a SCRAM secret; OAUTHBEARER and XOAUTH2
+//                                    only with [sso] configured, and like PLAIN only on TLS)
 //   max_failures_per_account = 5     failed logins per account within failure_window [5]
 //   max_failures_per_ip = 20         failed logins per client IP within failure_window [20]
 //   failure_window = "5m"            [300 s]
@@ -36,6 +38,7 @@ class ConfigSection;
 namespace mailroom::auth {
 
 class Authenticator;
+class TokenVerifier;
 
 // Failed-login limits; the policy is described in auth/sasl/throttle.h.
 struct ThrottleOptions {
@@ -50,7 +53,7 @@ struct ThrottleOptions {
 struct AuthOptions {
   ResolverOptions resolver;
   bool allow_plaintext_on_loopback = false;
-  std::vector<std::string> mechanisms{"PLAIN", "LOGIN", "SCRAM-SHA-256"};
+  std::vector<std::string> mechanisms{"PLAIN", "LOGIN", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2"};
   ThrottleOptions throttle;
   std::string sasl_service = "mailroom";
   // Not from the config file: a per-installation secret (<data_dir>/installation.key, made at
@@ -63,8 +66,10 @@ struct AuthOptions {
 // are kept for bad values.
 AuthOptions parse_auth_options(core::ConfigSection& auth_section);
 
-// The Cyrus SASL authenticator (auth/sasl/). The resolver's Directory verifies passwords.
+// The Cyrus SASL authenticator (auth/sasl/). The resolver's Directory verifies passwords;
+// `tokens` (sso/, optional) verifies the bearer tokens of OAUTHBEARER and XOAUTH2.
 std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,
-                                                  const AuthOptions& options);
+                                                  const AuthOptions& options,
+                                                  std::shared_ptr<TokenVerifier> tokens = {});
 
 }  // namespace mailroom::auth

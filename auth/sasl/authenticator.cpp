@@ -8,6 +8,7 @@
 #include <set>
 
 #include "auth/password/password_hash.h"
+#include "auth/sasl/bearer_server.h"
 #include "auth/sasl/sasl_authenticator.h"
 #include "auth/sasl/scram_server.h"
 #include "src/core/address.h"
@@ -87,7 +88,12 @@ int init_cyrus(const std::string& service) {
   return g_init_rc;
 }
 
-bool is_plaintext_mechanism(const std::string& m) { return m == "PLAIN" || m == "LOGIN"; }
+// Mechanisms whose credential crosses the wire as it is (a password, or a bearer token that
+// anyone who reads it can replay): offered only where plain-text logins are.
+bool is_plaintext_mechanism(const std::string& m) {
+  return m == "PLAIN" || m == "LOGIN" || m == "OAUTHBEARER" || m == "XOAUTH2";
+}
+bool is_bearer_mechanism(const std::string& m) { return m == "OAUTHBEARER" || m == "XOAUTH2"; }
 
 struct Verdict {
   bool set = false;
@@ -125,6 +131,7 @@ class SaslExchange : public Exchange {
   sasl_conn_t* conn_ = nullptr;
   sasl_callback_t callbacks_[4];
   std::unique_ptr<ScramServer> scram_;
+  std::unique_ptr<BearerServer> bearer_;
   Verdict verdict_;
   bool started_ = false;
   bool done_ = false;
@@ -134,9 +141,10 @@ class SaslAuthenticator : public Authenticator,
                           public std::enable_shared_from_this<SaslAuthenticator> {
  public:
   SaslAuthenticator(std::shared_ptr<Resolver> resolver, AuthOptions options,
-                    const core::Clock& clock)
+                    std::shared_ptr<TokenVerifier> tokens, const core::Clock& clock)
       : resolver_(std::move(resolver)),
         options_(std::move(options)),
+        tokens_(std::move(tokens)),
         throttle_(options_.throttle, clock) {
     cyrus_ok_ = init_cyrus(options_.sasl_service) == SASL_OK;
     if (cyrus_ok_) discover_cyrus_mechanisms();
@@ -157,7 +165,8 @@ class SaslAuthenticator : public Authenticator,
   }
 
   bool available(const std::string& m) const {
-    if (m == "SCRAM-SHA-256") return true;  // native (see scram_server.h)
+    if (m == "SCRAM-SHA-256") return true;                  // native (see scram_server.h)
+    if (is_bearer_mechanism(m)) return tokens_ != nullptr;  // native, with [sso] configured
     return cyrus_ok_ && cyrus_mechanisms_.count(m) > 0;
   }
   bool offered(const std::string& m) const {
@@ -251,6 +260,7 @@ class SaslAuthenticator : public Authenticator,
 
   Throttle& throttle() { return throttle_; }
   Resolver& resolver() { return *resolver_; }
+  TokenVerifier& tokens() { return *tokens_; }
   const AuthOptions& options() const { return options_; }
   const std::string& hostname() const { return hostname_; }
 
@@ -299,6 +309,7 @@ class SaslAuthenticator : public Authenticator,
 
   std::shared_ptr<Resolver> resolver_;
   AuthOptions options_;
+  std::shared_ptr<TokenVerifier> tokens_;
   Throttle throttle_;
   bool cyrus_ok_ = false;
   std::set<std::string> cyrus_mechanisms_;
@@ -386,9 +397,21 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
     if (mechanism_ == "SCRAM-SHA-256") {
       scram_ = std::make_unique<ScramServer>(auth_->resolver(), auth_->throttle(), client_,
                                              auth_->options().installation_key);
+    } else if (is_bearer_mechanism(mechanism_)) {
+      bearer_ = std::make_unique<BearerServer>(
+          mechanism_ == "OAUTHBEARER" ? BearerServer::Kind::oauthbearer
+                                      : BearerServer::Kind::xoauth2,
+          auth_->tokens(), auth_->resolver(), auth_->throttle(), client_);
     } else {
       return start_cyrus(response);
     }
+  }
+  if (bearer_) {
+    auto r = bearer_->step(response);
+    verdict_.user = bearer_->user();
+    if (r.outcome == AuthOutcome::in_progress) return r;
+    verdict_.principal = r.principal;
+    return finish(r.outcome, bearer_->reason());
   }
   if (scram_) {
     auto r = scram_->step(response);
@@ -468,13 +491,17 @@ AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
 
 std::shared_ptr<Authenticator> make_sasl_authenticator(std::shared_ptr<Resolver> resolver,
                                                        const AuthOptions& options,
-                                                       const core::Clock& clock) {
-  return std::make_shared<SaslAuthenticator>(std::move(resolver), options, clock);
+                                                       const core::Clock& clock,
+                                                       std::shared_ptr<TokenVerifier> tokens) {
+  return std::make_shared<SaslAuthenticator>(std::move(resolver), options, std::move(tokens),
+                                             clock);
 }
 
 std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,
-                                                  const AuthOptions& options) {
-  return make_sasl_authenticator(std::move(resolver), options);
+                                                  const AuthOptions& options,
+                                                  std::shared_ptr<TokenVerifier> tokens) {
+  return make_sasl_authenticator(std::move(resolver), options, core::real_clock(),
+                                 std::move(tokens));
 }
 
 }  // namespace mailroom::auth

@@ -17,12 +17,15 @@
 #include "auth/auth_options.h"
 #include "auth/authenticator.h"
 #include "auth/sasl/throttle.h"
+#include "auth/token_verifier.h"
 
 namespace mailroom::auth {
 
 // clock: the throttle's (tests pass a core::ManualClock); it must outlive the authenticator.
+// tokens: checks the bearer tokens of OAUTHBEARER and XOAUTH2 (sso/); without it those
+// mechanisms are not offered.
 std::shared_ptr<Authenticator> make_sasl_authenticator(
     std::shared_ptr<Resolver> resolver, const AuthOptions& options,
-    const core::Clock& clock = core::real_clock());
+    const core::Clock& clock = core::real_clock(), std::shared_ptr<TokenVerifier> tokens = {});
 
 }  // namespace mailroom::auth

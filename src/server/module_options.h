@@ -11,11 +11,13 @@
 #include "src/smtp/smtp_server.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
+#include "sso/sso.h"
 
 namespace mailroom::server {
 
 struct ModuleOptions {
   auth::AuthOptions auth;
+  sso::Options sso;  // no issuers: bearer-token logins are off
   store::StoreOptions store;
   queue::Options queue;
   outbound::Options outbound;

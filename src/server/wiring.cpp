@@ -17,6 +17,7 @@
 #include "src/queue/remote.h"
 #include "src/server/module_options.h"
 #include "src/store/store_options.h"
+#include "sso/sso.h"
 
 namespace mailroom::server {
 
@@ -35,6 +36,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
   {
     auto s = root.child("auth");
     m.auth = auth::parse_auth_options(s);
+  }
+  {
+    auto s = root.child("sso");
+    m.sso = sso::parse_options(s);
   }
   {
     auto s = root.child("store");
@@ -102,7 +107,15 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   if (!directory) return directory.status();
   services->directory = *directory;
   services->resolver = std::make_shared<auth::Resolver>(services->directory, m.auth.resolver);
-  services->authenticator = auth::make_authenticator(services->resolver, m.auth);
+  // Bearer tokens (OAUTHBEARER, XOAUTH2) when [sso] trusts an issuer; only the server checks
+  // them (mailroomctl opens the services without the queue and needs no key refresher).
+  std::shared_ptr<auth::TokenVerifier> tokens;
+  if (with_queue && !m.sso.issuers.empty()) {
+    auto service = sso::TokenService::start(m.sso);
+    if (!service) return service.status();
+    tokens = *service;
+  }
+  services->authenticator = auth::make_authenticator(services->resolver, m.auth, tokens);
 
   store::StoreOptions so = m.store;
   so.facts = [](std::string_view message) { return mime::extract_facts(message); };

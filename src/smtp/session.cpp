@@ -109,6 +109,14 @@ asio::awaitable<void> Session::run() {
   co_await conn_.write(greeting_reply);
 
   const size_t max_cmd = ctx_.options.max_line_length - 2;
+  // RFC 4954 4 keeps AUTH within the command line limit (a longer initial response goes after
+  // a 334), but clients send XOAUTH2/OAUTHBEARER bearer tokens, often over 1000 octets, as the
+  // initial response anyway; AUTH lines may be as long as a SASL response (12288, RFC 4954 4).
+  // Other commands keep the RFC 5321 limit.
+  const size_t max_read = std::max<size_t>(max_cmd, 12288 - 2);
+  auto is_auth = [](const std::string& l) {
+    return l.size() >= 5 && core::iequals(std::string_view(l).substr(0, 5), "AUTH ");
+  };
   std::string line;
   while (!quit_) {
     if (conn_.buffered() == 0) {
@@ -116,7 +124,10 @@ asio::awaitable<void> Session::run() {
       if (!flushed) co_return;
     }
     bool bare_lf = false;
-    auto st = co_await conn_.read_command(line, max_cmd, &bare_lf);
+    auto st = co_await conn_.read_command(line, max_read, &bare_lf);
+    if (st == net::ReadStatus::ok && line.size() > max_cmd && !is_auth(line)) {
+      st = net::ReadStatus::too_long;
+    }
     if (st == net::ReadStatus::timeout) {
       const std::string timeout_reply =
           proto::make_reply(421, "4.4.2", ctx_.services.hostname + " Timeout, closing connection")
