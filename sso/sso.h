@@ -82,6 +82,8 @@ struct Options {
   size_t introspection_cache = 10000;
   int64_t introspection_cache_max = 3600;  // seconds an "active" answer is kept at most
   int64_t introspection_negative = 30;     // seconds an "inactive" answer is kept
+  // Not from the config file: unit tests turn the refresher thread off and call refresh_now().
+  bool background_refresh = true;
 };
 
 // Reads [sso] (and its [[sso.issuer]] tables) and calls section.finish().

@@ -468,7 +468,9 @@ core::Result<std::shared_ptr<TokenService>> TokenService::start(Options options,
   impl->options = std::move(options);
   std::shared_ptr<TokenService> service(new TokenService(std::move(impl)));
   Impl* raw = service->impl_.get();
-  raw->refresher = std::thread([raw] { raw->refresher_loop(); });
+  if (raw->options.background_refresh) {
+    raw->refresher = std::thread([raw] { raw->refresher_loop(); });
+  }
   return service;
 }
 
