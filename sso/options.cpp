@@ -11,7 +11,7 @@ Options parse_options(core::ConfigSection& s) {
   o.clock_skew = s.get_seconds("clock_skew", o.clock_skew);
   o.max_token_bytes = static_cast<size_t>(
       s.get_int("max_token_bytes", static_cast<int64_t>(o.max_token_bytes), 256, 1 << 20));
-  o.refresh_interval = std::max<int64_t>(60, s.get_seconds("refresh_interval", o.refresh_interval));
+  o.refresh_interval = std::max<int64_t>(1, s.get_seconds("refresh_interval", o.refresh_interval));
   o.unknown_key_interval = s.get_seconds("unknown_key_interval", o.unknown_key_interval);
   o.fetch_timeout = std::max<int64_t>(1, s.get_seconds("fetch_timeout", o.fetch_timeout));
   o.tls_ca_file = s.get_string("tls_ca_file", "");

@@ -10,6 +10,11 @@
 //     operations/s, errors, and the CPU used by the generator and (with --pid) by the server's
 //     process tree during the run, to show which side was saturated.
 //
+//   imap_load logins --port P --auth-file FILE [--clients 32] [--seconds 20] [--pid SERVER]
+//     Each client loops over connect, one login command, LOGOUT. FILE holds one command per
+//     line (after the tag: "LOGIN user pass" or "AUTHENTICATE OAUTHBEARER <base64>"); client i
+//     uses line i modulo the count. Prints logins/s and the login command's p50/p90/p99 in ms.
+//
 //   imap_load idle --port P --pid SERVER [--count 1000] [--procs 1] [--sources 1] [--tls]
 //                  [--hold 5] [--users 20] ...
 //     Opens --count connections (split over --procs processes, each under its own fd limit,
@@ -20,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -70,6 +76,7 @@ struct Args {
   int sources = 1;
   bool tls = false;
   double hold = 5;
+  std::vector<std::string> auth_lines;  // logins: --auth-file
 };
 
 std::string user_name(const Args& a, int i) {
@@ -459,6 +466,81 @@ int run_mixed(const Args& a) {
   return c.errors > sessions / 100 ? 1 : 0;
 }
 
+// --- logins ---
+awaitable<void> login_client(const Args& a, tcp::endpoint server, int client, Counters& c,
+                             std::vector<double>& latencies_ms) {
+  const std::string& line = a.auth_lines[static_cast<size_t>(client) % a.auth_lines.size()];
+  while (!c.stop) {
+    bool failed = false;
+    std::string what;
+    try {
+      auto ex = co_await asio::this_coro::executor;
+      Conn conn(ex, nullptr);
+      co_await conn.connect(server, std::string());
+      auto t0 = std::chrono::steady_clock::now();
+      co_await conn.cmd(line);
+      auto t1 = std::chrono::steady_clock::now();
+      co_await conn.cmd("LOGOUT");
+      conn.close();
+      if (!c.stop) {
+        latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        ++c.sessions;
+      }
+    } catch (const std::exception& e) {
+      failed = true;
+      what = e.what();
+    }
+    if (failed) {
+      if (++c.errors <= 5) std::fprintf(stderr, "client %d: %s\n", client, what.c_str());
+      auto ex = co_await asio::this_coro::executor;
+      asio::steady_timer t(ex, std::chrono::milliseconds(50));
+      co_await t.async_wait(use_awaitable);
+    }
+  }
+}
+
+int run_logins(const Args& a) {
+  if (a.auth_lines.empty()) throw std::runtime_error("--auth-file with at least one line");
+  asio::io_context io(1);
+  tcp::endpoint server(asio::ip::make_address(a.host), static_cast<uint16_t>(a.port));
+  Counters c;
+  std::vector<double> latencies;
+  for (int i = 0; i < a.clients; ++i)
+    asio::co_spawn(io, login_client(a, server, i, c, latencies), asio::detached);
+  TreeStats s0 = a.pid ? tree_stats(a.pid) : TreeStats{};
+  double cpu0 = self_cpu();
+  auto t0 = std::chrono::steady_clock::now();
+  asio::steady_timer stop(io, std::chrono::milliseconds(static_cast<int64_t>(a.seconds * 1000)));
+  double elapsed = 0, cpu = 0;
+  uint64_t logins = 0;
+  TreeStats s1;
+  std::vector<double> sorted;
+  stop.async_wait([&](boost::system::error_code) {
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cpu = self_cpu() - cpu0;
+    if (a.pid) s1 = tree_stats(a.pid);
+    logins = c.sessions;
+    sorted = latencies;
+    c.stop = true;
+  });
+  io.run();
+  std::sort(sorted.begin(), sorted.end());
+  auto pct = [&](double p) {
+    if (sorted.empty()) return 0.0;
+    size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()));
+    return sorted[i];
+  };
+  double server_cpu = a.pid ? s1.cpu_s - s0.cpu_s : 0;
+  std::printf(
+      "{\"mode\": \"logins\", \"clients\": %d, \"seconds\": %.2f, \"logins\": %llu, "
+      "\"errors\": %llu, \"logins_per_s\": %.1f, \"p50_ms\": %.2f, \"p90_ms\": %.2f, "
+      "\"p99_ms\": %.2f, \"generator_cpu_pct\": %.1f, \"server_cpu_pct\": %.1f}\n",
+      a.clients, elapsed, static_cast<unsigned long long>(logins),
+      static_cast<unsigned long long>(c.errors.load()), logins / elapsed, pct(0.5), pct(0.9),
+      pct(0.99), 100 * cpu / elapsed, 100 * server_cpu / elapsed);
+  return c.errors > logins / 100 ? 1 : 0;
+}
+
 // --- idle memory ---
 awaitable<void> idle_client(const Args& a, tcp::endpoint server, int index, ssl::context* tls,
                             std::vector<std::unique_ptr<Conn>>& conns, int& ready, int& failed,
@@ -610,7 +692,13 @@ Args parse(int argc, char** argv) {
       a.sources = std::stoi(v);
     else if (k == "--hold")
       a.hold = std::stod(v);
-    else
+    else if (k == "--auth-file") {
+      std::ifstream f(v);
+      if (!f) throw std::runtime_error("cannot read " + v);
+      for (std::string line; std::getline(f, line);) {
+        if (!line.empty()) a.auth_lines.push_back(line);
+      }
+    } else
       throw std::runtime_error("unknown option " + k);
   }
   if (a.port <= 0) throw std::runtime_error("--port is required");
@@ -624,6 +712,7 @@ int main(int argc, char** argv) {
     Args a = parse(argc, argv);
     if (a.mode == "mixed") return run_mixed(a);
     if (a.mode == "idle") return run_idle(a);
+    if (a.mode == "logins") return run_logins(a);
     std::fprintf(stderr, "unknown mode %s\n", a.mode.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -74,6 +74,7 @@ class TokenMinter(Peer):
         self.keys = {}        # kid -> (private key, alg)
         self.published = []   # kids in the JWKS
         self.jwks_requests = 0
+        self.jwks_delay = 0.0  # seconds the JWKS answer takes (a slow provider)
         self.server = None
         self.thread = None
         self.add_key("k1", "RS256")
@@ -139,6 +140,7 @@ class TokenMinter(Peer):
                             "id_token_signing_alg_values_supported": ["RS256"]}
                 elif self.path == "/jwks":
                     minter.jwks_requests += 1
+                    time.sleep(minter.jwks_delay)
                     body = minter.jwks()
                 else:
                     self.send_error(404)
