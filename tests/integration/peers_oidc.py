@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import sqlite3
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -67,10 +68,16 @@ class TokenMinter(Peer):
     add_key + publish). stop() takes the provider away; start() brings it back on the same
     port. `jwks_requests` counts JWKS fetches."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate file, key file) to serve HTTPS instead of HTTP."""
         self.base = tempfile.mkdtemp(prefix="mr-minter-")
         self.port = free_port()
-        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.issuer = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        # RFC 7662: opaque tokens it knows (token -> claims) and the client allowed to ask.
+        self.opaque = {}
+        self.introspection_client = ("mailroom", "introspection-secret")
+        self.introspections = 0
         self.keys = {}        # kid -> (private key, alg)
         self.published = []   # kids in the JWKS
         self.jwks_requests = 0
@@ -101,6 +108,13 @@ class TokenMinter(Peer):
 
     def jwks(self):
         return {"keys": [public_jwk(self.keys[k][0], k, self.keys[k][1]) for k in self.published]}
+
+    def mint_opaque(self, user="alice", **claims):
+        """An opaque access token that only introspection can read."""
+        token = uuid.uuid4().hex + uuid.uuid4().hex
+        c = self.claims(user, **claims)
+        self.opaque[token] = c
+        return token
 
     def public_pem(self, kid="k1"):
         return self.keys[kid][0].public_key().public_bytes(
@@ -135,6 +149,7 @@ class TokenMinter(Peer):
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": minter.issuer, "jwks_uri": minter.issuer + "/jwks",
                             "token_endpoint": minter.issuer + "/token",
+                            "introspection_endpoint": minter.issuer + "/introspect",
                             "response_types_supported": ["code"],
                             "subject_types_supported": ["public"],
                             "id_token_signing_alg_values_supported": ["RS256"]}
@@ -152,10 +167,36 @@ class TokenMinter(Peer):
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_POST(self):
+                if self.path != "/introspect":
+                    self.send_error(404)
+                    return
+                length = int(self.headers.get("Content-Length", 0))
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                user, secret = minter.introspection_client
+                expected = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    self.send_error(401)
+                    return
+                minter.introspections += 1
+                claims = minter.opaque.get(form.get("token", [""])[0])
+                body = {"active": True, **claims} if claims and \
+                    claims.get("exp", 0) > time.time() else {"active": False}
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, *args):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self

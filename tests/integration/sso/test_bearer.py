@@ -22,12 +22,14 @@ import smtplib
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from harness import Mailroom  # noqa: E402
+from peers import tls_files  # noqa: E402
 from peers_oidc import GLEWLWYD, Glewlwyd, TokenMinter  # noqa: E402
 
 CURL = shutil.which("curl")
@@ -336,6 +338,71 @@ class MinterTest(unittest.TestCase):
                                                        self.idp.mint(kid="k2")))[0], "OK")
         finally:
             m.close()
+
+
+class IntrospectionAndHttpsTest(unittest.TestCase):
+    """A provider on HTTPS (verified against the test CA given as [sso] tls_ca_file) whose
+    tokens are opaque: RFC 7662 introspection with client credentials, answers cached, a
+    provider whose certificate is not trusted gives a temporary failure."""
+
+    def test_opaque_tokens_over_https(self):
+        tls_dir = tempfile.mkdtemp(prefix="mr-sso-tls-")
+        self.addCleanup(shutil.rmtree, tls_dir, True)
+        ca, cert, key = tls_files(tls_dir)
+        idp = TokenMinter(tls=(cert, key)).start()
+        client, secret = idp.introspection_client
+        m = Mailroom(extra_config=f"""
+[sso]
+tls_ca_file = "{ca}"
+[[sso.issuer]]
+issuer = "{idp.issuer}"
+audiences = ["mailroom"]
+required_scope = "mail"
+claim = "preferred_username"
+client_id = "{client}"
+client_secret = "{secret}"
+""")
+        try:
+            m.seed_demo()
+            m.start()
+            wait_for_log(m, "event=sso.keys_fetched")
+            token = idp.mint_opaque("bob")
+            login = ImapLogin(m)
+            self.assertEqual(login("OAUTHBEARER", oauthbearer("", token))[0], "OK")
+            self.assertEqual(login("OAUTHBEARER", oauthbearer("", token))[0], "OK")
+            self.assertEqual(idp.introspections, 1, "the second login is answered by the cache")
+            self.assertEqual(login("OAUTHBEARER", oauthbearer("", "0" * 64))[0], "NO")
+            self.assertIn("reason=\"token: inactive token\"", m.log())
+            expired = idp.mint_opaque("bob", exp=int(time.time()) - 10)
+            self.assertEqual(login("OAUTHBEARER", oauthbearer("", expired))[0], "NO")
+            # The JWT path works over the same HTTPS provider.
+            self.assertEqual(login("XOAUTH2", xoauth2("alice@example.com", idp.mint()))[0], "OK")
+        finally:
+            m.close()
+            idp.close()
+
+    def test_untrusted_provider_certificate_is_a_temporary_failure(self):
+        tls_dir = tempfile.mkdtemp(prefix="mr-sso-tls-")
+        self.addCleanup(shutil.rmtree, tls_dir, True)
+        _, cert, key = tls_files(tls_dir)
+        idp = TokenMinter(tls=(cert, key)).start()
+        m = Mailroom(extra_config=f"""
+[sso]
+[[sso.issuer]]
+issuer = "{idp.issuer}"
+audiences = ["mailroom"]
+""")  # no tls_ca_file: the system store does not know the test CA
+        try:
+            m.seed_demo()
+            m.start()
+            wait_for_log(m, "event=sso.fetch_failed")
+            self.assertRegex(m.log(), r"event=sso.fetch_failed [^\n]*certificate")
+            typ, data = ImapLogin(m)("XOAUTH2", xoauth2("alice@example.com", idp.mint()))
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"UNAVAILABLE", data[0])
+        finally:
+            m.close()
+            idp.close()
 
 
 def wait_for_log(m, text, timeout=30):
