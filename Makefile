@@ -1,7 +1,7 @@
 # Thin wrapper around scripts/ and CMake. The two commands a newcomer needs:
 #   make demo   installs what is missing, builds (Release) and runs mailroomd on the demo ports
 #   make test   installs what is missing, builds (Debug + ASan/UBSan) and runs every test
-.PHONY: all setup build debug release test unit-test lint tidy demo demo-ldap demo-mariadb bench clean
+.PHONY: all setup build debug release test unit-test lint tidy demo demo-ldap demo-mariadb demo-sso bench clean
 
 JOBS ?= $(shell nproc)
 DEBUG_DIR := build/debug
@@ -60,6 +60,9 @@ demo-ldap: release
 
 demo-mariadb: release
 	scripts/demo-mariadb $(RELEASE_DIR)/bin
+
+demo-sso: release
+	scripts/demo-sso $(RELEASE_DIR)/bin
 
 bench: release
 	@echo "benchmarks: see bench/README.md"

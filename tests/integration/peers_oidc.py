@@ -216,10 +216,13 @@ class Glewlwyd(Peer):
     preferred_username and email, with aud = the client id.
     """
 
-    def __init__(self, users=None):
+    def __init__(self, users=None, base=None, port=None):
+        """base/port: a directory kept across runs and a fixed port (make demo-sso); by
+        default a temp directory and a free port."""
         self.users = users or {"alice": "alicepw", "bob": "bobpw"}
-        self.base = tempfile.mkdtemp(prefix="mr-glewlwyd-")
-        self.port = None
+        self.base = base or tempfile.mkdtemp(prefix="mr-glewlwyd-")
+        os.makedirs(self.base, exist_ok=True)
+        self.port = port
         self.proc = None
         self.guard = None
         self.cookies = None
@@ -297,8 +300,8 @@ static_files_path="{web}/"
             return e.code, e.read(), None
 
     def start(self):
-        fresh = self.port is None
-        if fresh:
+        fresh = not os.path.exists(os.path.join(self.base, "glewlwyd.db"))
+        if self.port is None:
             self.port = free_port()
         conf = self._write_config()
         logf = open(self.log_path, "ab")
