@@ -269,6 +269,35 @@ TEST_F(TokenServiceTest, OpaqueTokensByIntrospectionWithACache) {
   EXPECT_EQ(s->verify("opaque-token-3").verdict, auth::TokenVerdict::unavailable);
 }
 
+TEST_F(TokenServiceTest, SeveralIssuersEachWithItsOwnKeysAndPolicy) {
+  const std::string other = "https://login.partner.example";
+  TestKey partner_key("p1", "EdDSA");
+  provider_.set("GET " + other + "/.well-known/openid-configuration", 200,
+                "{\"issuer\":\"" + other + "\",\"jwks_uri\":\"" + other + "/keys\"}");
+  provider_.set("GET " + other + "/keys", 200, jwks_of({&partner_key}));
+  Options o;
+  IssuerOptions mine;
+  mine.issuer = kIssuer;
+  mine.audiences = {"mail-server"};
+  IssuerOptions partner;
+  partner.issuer = other;
+  partner.audiences = {"partner-mail"};
+  partner.claim = "upn";
+  o.issuers = {mine, partner};
+  auto s = start(o);
+  EXPECT_EQ(s->refresh_now(), "");
+  std::string partner_claims = claims("\"aud\":\"partner-mail\",\"upn\":\"carol@example.com\"");
+  partner_claims.replace(partner_claims.find(kIssuer), kIssuer.size(), other);
+  auto c = s->verify(partner_key.sign(partner_claims));
+  ASSERT_EQ(c.verdict, auth::TokenVerdict::valid) << c.reason;
+  EXPECT_EQ(c.identity.issuer, other);
+  EXPECT_EQ(c.identity.value, "carol@example.com");
+  // The partner's key does not sign for our issuer, nor ours for the partner.
+  EXPECT_EQ(s->verify(partner_key.sign(claims())).verdict, auth::TokenVerdict::invalid);
+  EXPECT_EQ(s->verify(rsa_.sign(partner_claims)).verdict, auth::TokenVerdict::invalid);
+  EXPECT_EQ(s->verify(rsa_.sign(claims())).verdict, auth::TokenVerdict::valid);
+}
+
 TEST(SsoOptions, OpaqueTokenWithoutIntrospectionIsInvalid) {
   Options o;
   o.background_refresh = false;
