@@ -1,6 +1,6 @@
 // Kerberos pieces of the GSSAPI login (auth/sasl/kerberos.h): principal parsing and mapping
-// rules, the [auth] keys, and the keytab check against keytabs written here with libkrb5
-// (random keys, no KDC).
+// rules, the [auth] keys, the keytab check against keytabs written here with libkrb5 (random
+// keys, no KDC), and when the authenticator offers GSSAPI.
 #include "auth/sasl/kerberos.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +12,9 @@
 #include <fstream>
 
 #include "auth/auth_options.h"
+#include "auth/sasl/sasl_authenticator.h"
 #include "src/core/config_section.h"
+#include "tests/fakes/fake_directory.h"
 
 namespace mailroom::auth {
 namespace {
@@ -243,6 +245,56 @@ TEST_F(KeytabCheck, MissingOrNotAKeytab) {
   st = check_keytab(options_, {"imap"});
   ASSERT_FALSE(st);
   EXPECT_NE(st.client_message().find("is not a Kerberos keytab file"), std::string::npos);
+}
+
+// When GSSAPI is offered: configured, Cyrus's plugin installed, TLS (no security layer is
+// negotiated), and a protocol with a GSSAPI service name.
+TEST(KerberosAuthenticator, OfferedOnlyWhereItCanWork) {
+  auto dir = std::make_shared<testing::FakeDirectory>();
+  auto resolver = std::make_shared<Resolver>(dir, ResolverOptions{});
+  AuthOptions plain;
+  auto without = make_sasl_authenticator(resolver, plain);
+  ClientInfo c;
+  c.protocol = "imap";
+  c.tls = true;
+  auto mechs = without->mechanisms(c);
+  EXPECT_EQ(std::find(mechs.begin(), mechs.end(), "GSSAPI"), mechs.end());
+
+  AuthOptions krb;
+  krb.kerberos.keytab = "/nonexistent.keytab";
+  krb.kerberos.hostname = "mail.example.com";
+  krb.kerberos.realms = {"EXAMPLE.COM"};
+  krb.mechanisms.push_back("GSSAPI");
+  auto with = make_sasl_authenticator(resolver, krb);
+  mechs = with->mechanisms(c);
+  if (std::find(mechs.begin(), mechs.end(), "GSSAPI") == mechs.end()) {
+    GTEST_SKIP() << "Cyrus's GSSAPI plugin (libsasl2-modules-gssapi-mit) is not installed";
+  }
+  ClientInfo clear = c;
+  clear.tls = false;
+  mechs = with->mechanisms(clear);
+  EXPECT_EQ(std::find(mechs.begin(), mechs.end(), "GSSAPI"), mechs.end());
+  ClientInfo lmtp = c;
+  lmtp.protocol = "lmtp";
+  mechs = with->mechanisms(lmtp);
+  EXPECT_EQ(std::find(mechs.begin(), mechs.end(), "GSSAPI"), mechs.end());
+
+  // Without a usable keytab an exchange is a temporary failure, never a success.
+  auto ex = with->start("GSSAPI", c);
+  auto s = ex->step(std::string("\x60\x00", 2));
+  EXPECT_EQ(s.outcome, AuthOutcome::unavailable) << auth_outcome_name(s.outcome);
+  // Nor with a keytab that lacks this protocol's key.
+  std::string keytab = ::testing::TempDir() + "/mr-pop-only.keytab";
+  std::filesystem::remove(keytab);
+  write_keytab(keytab, {"pop/mail.example.com@EXAMPLE.COM"});
+  krb.kerberos.keytab = keytab;
+  auto pop_only = make_sasl_authenticator(resolver, krb);
+  ex = pop_only->start("GSSAPI", c);
+  s = ex->step(std::string("\x60\x00", 2));
+  EXPECT_EQ(s.outcome, AuthOutcome::unavailable) << auth_outcome_name(s.outcome);
+  std::filesystem::remove(keytab);
+  auto on_clear = with->start("GSSAPI", clear);
+  EXPECT_EQ(on_clear->step(std::nullopt).outcome, AuthOutcome::encryption_required);
 }
 
 }  // namespace
