@@ -38,18 +38,29 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
   o.resolver.hold_for_disabled =
       s.get_choice("disabled_recipients", "reject", {"reject", "hold"}) == "hold";
   o.allow_plaintext_on_loopback = s.get_bool("allow_plaintext_on_loopback", false);
+  o.kerberos = parse_kerberos_options(s);
+  bool explicit_mechanisms = s.has("mechanisms");
+  if (o.kerberos.enabled()) o.mechanisms.push_back("GSSAPI");
   auto mechs = s.get_strings("mechanisms", o.mechanisms);
   std::vector<std::string> valid;
   for (auto m : mechs) {
     std::transform(m.begin(), m.end(), m.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     if (m == "PLAIN" || m == "LOGIN" || m == "SCRAM-SHA-256" || m == "OAUTHBEARER" ||
-        m == "XOAUTH2") {
+        m == "XOAUTH2" || m == "GSSAPI") {
       valid.push_back(m);
     } else {
-      s.error("mechanisms", "unsupported SASL mechanism '" + m +
-                                "' (supported: PLAIN, LOGIN, SCRAM-SHA-256, OAUTHBEARER, XOAUTH2)");
+      s.error("mechanisms",
+              "unsupported SASL mechanism '" + m +
+                  "' (supported: PLAIN, LOGIN, SCRAM-SHA-256, OAUTHBEARER, XOAUTH2, GSSAPI)");
     }
+  }
+  bool gssapi = std::find(valid.begin(), valid.end(), "GSSAPI") != valid.end();
+  if (gssapi && !o.kerberos.enabled()) {
+    s.error("mechanisms", "GSSAPI needs kerberos_keytab");
+    valid.erase(std::find(valid.begin(), valid.end(), "GSSAPI"));
+  } else if (!gssapi && o.kerberos.enabled() && explicit_mechanisms) {
+    s.error("kerberos_keytab", "is set but mechanisms does not list GSSAPI");
   }
   o.mechanisms = valid;
   o.throttle.max_failures_per_account =

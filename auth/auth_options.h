@@ -16,12 +16,28 @@
 //   mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2"]
 //                                    SASL mechanisms to offer, in order (SCRAM-SHA-256 only
 //                                    for accounts with a SCRAM secret; OAUTHBEARER and XOAUTH2
-//                                    only with [sso] configured, and like PLAIN only on TLS)
+//                                    only with [sso] configured, and like PLAIN only on TLS;
+//                                    "GSSAPI" needs kerberos_keytab and is added at the end
+//                                    of the default list when a keytab is set)
 //   max_failures_per_account = 5     failed logins per account within failure_window [5]
 //   max_failures_per_ip = 20         failed logins per client IP within failure_window [20]
 //   failure_window = "5m"            [300 s]
 //   lockout = "15m"                  refusal time after the limit is reached [900 s]
 //   sasl_service = "mailroom"        Cyrus SASL service name (application name) ["mailroom"]
+// Kerberos (SASL GSSAPI, RFC 4752; see auth/sasl/kerberos.h):
+//   kerberos_keytab = "/etc/mailroom/mail.keytab"   keys of imap/<host>, pop/<host> and
+//                                    smtp/<host> for the protocols mailroomd listens on;
+//                                    checked at start (missing, unreadable or lacking a
+//                                    principal: mailroomd does not start) ["" = no Kerberos]
+//   kerberos_hostname = "mail.example.com"   <host> of the service principals
+//                                    [[server] hostname]
+//   kerberos_realms = ["EXAMPLE.COM"]   realms whose users may log in (case-sensitive); the
+//                                    service principals must be in one of them
+//                                    [the default_realm of krb5.conf]
+//   kerberos_mapping = "strip_realm"   principal -> login: "strip_realm" (alice@EXAMPLE.COM
+//                                    logs in as "alice") or "realm_to_domain" (as
+//                                    "alice@example.com"); either way through the same login
+//                                    rules, account status and throttle as a password
 #pragma once
 
 #include <cstdint>
@@ -30,6 +46,7 @@
 #include <vector>
 
 #include "auth/resolver.h"
+#include "auth/sasl/kerberos.h"
 
 namespace mailroom::core {
 class ConfigSection;
@@ -56,6 +73,7 @@ struct AuthOptions {
   std::vector<std::string> mechanisms{"PLAIN", "LOGIN", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2"};
   ThrottleOptions throttle;
   std::string sasl_service = "mailroom";
+  KerberosOptions kerberos;
   // Not from the config file: a per-installation secret (<data_dir>/installation.key, made at
   // first start, mode 0600) from which SCRAM's fake salts for unknown users are derived.
   // Empty (unit tests): a fixed key.

@@ -9,6 +9,7 @@
 
 #include "auth/password/password_hash.h"
 #include "auth/sasl/bearer_server.h"
+#include "auth/sasl/kerberos.h"
 #include "auth/sasl/sasl_authenticator.h"
 #include "auth/sasl/scram_server.h"
 #include "src/core/address.h"
@@ -42,11 +43,12 @@ int log_cb(void*, int level, const char* message) {
 }
 
 // Our settings replace /etc/sasl2/<service>.conf: only the mechanisms we verify, and no
-// fallback password store (a failed check must not consult sasldb).
+// fallback password store (a failed check must not consult sasldb). GSSAPI is loaded when
+// its plugin is installed, and offered only with [auth] kerberos_keytab (kerberos.h).
 int getopt_cb(void*, const char*, const char* option, const char** result, unsigned* len) {
   const char* value = nullptr;
   if (std::strcmp(option, "mech_list") == 0)
-    value = "PLAIN LOGIN";
+    value = "PLAIN LOGIN GSSAPI";
   else if (std::strcmp(option, "pwcheck_method") == 0)
     value = "auxprop";
   else if (std::strcmp(option, "auxprop_plugin") == 0)
@@ -94,6 +96,12 @@ bool is_plaintext_mechanism(const std::string& m) {
   return m == "PLAIN" || m == "LOGIN" || m == "OAUTHBEARER" || m == "XOAUTH2";
 }
 bool is_bearer_mechanism(const std::string& m) { return m == "OAUTHBEARER" || m == "XOAUTH2"; }
+bool is_kerberos_mechanism(const std::string& m) { return m == "GSSAPI"; }
+// We negotiate no SASL security layer (max_ssf 0), so after a GSSAPI login on a clear
+// connection anyone on the path could take the session over: it needs TLS like a password.
+bool needs_tls(const std::string& m) {
+  return is_plaintext_mechanism(m) || is_kerberos_mechanism(m);
+}
 
 struct Verdict {
   bool set = false;
@@ -128,6 +136,7 @@ class SaslExchange : public Exchange {
   std::shared_ptr<SaslAuthenticator> auth_;
   std::string mechanism_;
   ClientInfo client_;
+  std::unique_ptr<AcceptorCredentials> gss_creds_;  // outlives conn_ (disposed first)
   sasl_conn_t* conn_ = nullptr;
   sasl_callback_t callbacks_[4];
   std::unique_ptr<ScramServer> scram_;
@@ -148,13 +157,18 @@ class SaslAuthenticator : public Authenticator,
         throttle_(options_.throttle, clock) {
     cyrus_ok_ = init_cyrus(options_.sasl_service) == SASL_OK;
     if (cyrus_ok_) discover_cyrus_mechanisms();
+    if (options_.kerberos.enabled()) {
+      krb_default_realm_ = default_realm();
+      krb_realms_ = allowed_realms(options_.kerberos);
+    }
   }
 
   std::vector<std::string> mechanisms(const ClientInfo& client) const override {
     std::vector<std::string> out;
     for (const auto& m : options_.mechanisms) {
       if (!available(m)) continue;
-      if (is_plaintext_mechanism(m) && !plaintext_allowed(client)) continue;
+      if (needs_tls(m) && !plaintext_allowed(client)) continue;
+      if (is_kerberos_mechanism(m) && gssapi_service(client.protocol).empty()) continue;
       out.push_back(m);
     }
     return out;
@@ -167,6 +181,7 @@ class SaslAuthenticator : public Authenticator,
   bool available(const std::string& m) const {
     if (m == "SCRAM-SHA-256") return true;                  // native (see scram_server.h)
     if (is_bearer_mechanism(m)) return tokens_ != nullptr;  // native, with [sso] configured
+    if (is_kerberos_mechanism(m) && !options_.kerberos.enabled()) return false;
     return cyrus_ok_ && cyrus_mechanisms_.count(m) > 0;
   }
   bool offered(const std::string& m) const {
@@ -245,6 +260,58 @@ class SaslAuthenticator : public Authenticator,
     return v;
   }
 
+  // The GSSAPI path (RFC 4752): the KDC vouched for `principal`; the mapping rule, the login
+  // rules, the account's status and the throttle decide as for a password. `authzid` (empty
+  // when the client sent none) must denote the same account: no proxy logins.
+  Verdict verify_kerberos(const std::string& authid, const std::string& authzid,
+                          const ClientInfo& c) {
+    Verdict v;
+    v.set = true;
+    v.user = full_principal(authid, krb_default_realm_);
+    if (throttle_.ip_blocked(c.remote_ip)) {
+      return deny(v, AuthOutcome::throttled,
+                  Throttle::verdict_reason(Throttle::Verdict::ip_locked));
+    }
+    // A principal that maps to no account counts against the client IP like an unknown
+    // login, so a stolen keytab cannot probe accounts without limit.
+    std::string key = "krb:" + v.user;
+    auto login = principal_to_login(v.user, krb_realms_, options_.kerberos.mapping);
+    if (!login) {
+      throttle_.record_failure(key, c.remote_ip);
+      return deny(v, AuthOutcome::failed, login.status().client_message());
+    }
+    auto acc = resolver_->find_login(*login);
+    if (!acc) {
+      if (acc.code() != Code::not_found) {
+        return deny(v, AuthOutcome::unavailable, "directory: " + acc.status().to_string());
+      }
+      throttle_.record_failure(key, c.remote_ip);
+      return deny(v, AuthOutcome::failed, "no account for login " + *login);
+    }
+    std::string id_key = "id:" + acc->id;
+    if (auto t = throttle_.check(id_key, c.remote_ip); t != Throttle::Verdict::allowed) {
+      return deny(v, AuthOutcome::throttled, Throttle::verdict_reason(t));
+    }
+    if (acc->status != AccountStatus::active) {
+      return deny(v, AuthOutcome::disabled,
+                  std::string("account ") + account_status_name(acc->status));
+    }
+    if (!authzid.empty() && authzid != authid && !core::iequals(authzid, v.user)) {
+      auto as = resolver_->find_login(authzid);
+      if (!as && as.code() != Code::not_found) {
+        return deny(v, AuthOutcome::unavailable, "directory: " + as.status().to_string());
+      }
+      if (!as || as->id != acc->id) {
+        return deny(v, AuthOutcome::failed, "authorization identity differs");
+      }
+    }
+    throttle_.record_success(id_key, c.remote_ip);
+    v.outcome = AuthOutcome::success;
+    v.reason = "ok";
+    v.principal = Principal{acc->id, acc->login, acc->address, acc->display_name};
+    return v;
+  }
+
   void log_attempt(const ClientInfo& c, const std::string& mech, const std::string& user,
                    AuthOutcome outcome, const std::string& reason) {
     auto line = fmt::format(
@@ -314,6 +381,8 @@ class SaslAuthenticator : public Authenticator,
   bool cyrus_ok_ = false;
   std::set<std::string> cyrus_mechanisms_;
   std::string hostname_;
+  std::string krb_default_realm_;        // Cyrus drops this realm from principals
+  std::vector<std::string> krb_realms_;  // client realms that may log in
   std::once_flag dummy_once_;
   std::string dummy_hash_;
 };
@@ -345,9 +414,21 @@ int SaslExchange::canon_cb(sasl_conn_t*, void*, const char* in, unsigned inlen, 
   return SASL_OK;
 }
 
-int SaslExchange::authorize_cb(sasl_conn_t* conn, void*, const char* requested, unsigned rlen,
+int SaslExchange::authorize_cb(sasl_conn_t* conn, void* ctx, const char* requested, unsigned rlen,
                                const char* identity, unsigned alen, const char*, unsigned,
                                propctx*) {
+  auto* self = static_cast<SaslExchange*>(ctx);
+  if (is_kerberos_mechanism(self->mechanism_)) {
+    // Cyrus passes the authorization identity as the authentication one when the client
+    // sent none (plugins/gssapi.c), so only a different one is an authzid to check.
+    std::string authid(identity, alen);
+    std::string authzid(requested, rlen);
+    self->verdict_ =
+        self->auth_->verify_kerberos(authid, authzid == authid ? "" : authzid, self->client_);
+    if (self->verdict_.outcome == AuthOutcome::success) return SASL_OK;
+    sasl_seterror(conn, SASL_NOLOG, "%s", self->verdict_.reason.c_str());
+    return SASL_NOAUTHZ;
+  }
   // RFC 4616 section 2: an authorization identity other than the authenticated one is a
   // proxy login, which we do not offer.
   if (rlen == 0 ||
@@ -362,6 +443,8 @@ int SaslExchange::authorize_cb(sasl_conn_t* conn, void*, const char* requested, 
 // login, which we do not offer. Cyrus refuses it through authorize_cb; this re-check of the
 // final identities is defence in depth (a success must never carry someone else's name).
 bool SaslExchange::same_identities() const {
+  // GSSAPI: verify_kerberos compared the accounts the two identities denote.
+  if (is_kerberos_mechanism(mechanism_)) return verdict_.outcome == AuthOutcome::success;
   const void* authz = nullptr;
   const void* authn = nullptr;
   if (sasl_getprop(conn_, SASL_USERNAME, &authz) != SASL_OK || !authz) return false;
@@ -390,6 +473,9 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
       return finish(AuthOutcome::bad_mechanism, "mechanism not offered");
     if (is_plaintext_mechanism(mechanism_) && !auth_->plaintext_allowed(client_)) {
       return finish(AuthOutcome::encryption_required, "plain-text mechanism on a clear connection");
+    }
+    if (needs_tls(mechanism_) && !auth_->plaintext_allowed(client_)) {
+      return finish(AuthOutcome::encryption_required, "GSSAPI without TLS (no security layer)");
     }
     if (auth_->throttle().ip_blocked(client_.remote_ip)) {
       return finish(AuthOutcome::throttled, "client ip locked out");
@@ -436,11 +522,11 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
     if (!same_identities()) return finish(AuthOutcome::failed, "authorization identity differs");
     return finish(AuthOutcome::success, "ok");
   }
-  if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
   // Cyrus refused after our check (e.g. the authorization identity): never a success.
   if (verdict_.set && verdict_.outcome != AuthOutcome::success) {
     return finish(verdict_.outcome, verdict_.reason);
   }
+  if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
   if (verdict_.set) {
     return finish(AuthOutcome::failed,
                   std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));
@@ -451,12 +537,30 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
 }
 
 AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
-  int rc = sasl_server_new(auth_->options().sasl_service.c_str(), nullptr, nullptr, nullptr,
+  std::string service = auth_->options().sasl_service;
+  std::string host;
+  if (is_kerberos_mechanism(mechanism_)) {
+    // RFC 4752 3.1: the acceptor is "<service>@<host>", the protocol's registered service
+    // name (imap, pop, smtp) at our configured host name. Cyrus builds the same name from
+    // sasl_server_new's service and serverFQDN; the credentials come from our keytab.
+    const auto& krb = auth_->options().kerberos;
+    service = gssapi_service(client_.protocol);
+    host = krb.hostname;
+    if (service.empty()) return finish(AuthOutcome::bad_mechanism, "no GSSAPI service name");
+    auto creds = AcceptorCredentials::acquire(krb.keytab, service, host);
+    if (!creds) {
+      return finish(AuthOutcome::unavailable, "kerberos: " + creds.status().client_message() +
+                                                  ": " + creds.status().log_detail());
+    }
+    gss_creds_ = std::move(creds).value();
+  }
+  int rc = sasl_server_new(service.c_str(), host.empty() ? nullptr : host.c_str(), nullptr, nullptr,
                            nullptr, callbacks_, 0, &conn_);
   if (rc != SASL_OK) return finish(AuthOutcome::unavailable, "sasl_server_new failed");
   sasl_security_properties_t props{};
   props.max_ssf = 0;  // no SASL security layer: TLS protects the connection
   sasl_setprop(conn_, SASL_SEC_PROPS, &props);
+  if (gss_creds_) sasl_setprop(conn_, SASL_GSS_CREDS, gss_creds_->handle());
   const char* out = nullptr;
   unsigned outlen = 0;
   std::string in = response ? std::string(*response) : std::string();
@@ -472,11 +576,11 @@ AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
     if (!same_identities()) return finish(AuthOutcome::failed, "authorization identity differs");
     return finish(AuthOutcome::success, "ok");
   }
-  if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
   // Cyrus refused after our check (e.g. the authorization identity): never a success.
   if (verdict_.set && verdict_.outcome != AuthOutcome::success) {
     return finish(verdict_.outcome, verdict_.reason);
   }
+  if (rc == SASL_NOAUTHZ) return finish(AuthOutcome::failed, "authorization identity differs");
   if (verdict_.set) {
     return finish(AuthOutcome::failed,
                   std::string("sasl: ") + sasl_errstring(rc, nullptr, nullptr));

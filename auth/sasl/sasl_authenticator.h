@@ -6,8 +6,16 @@
 // and the throttle. The verdict is kept in the exchange so "directory down" (unavailable) and
 // "account disabled" survive Cyrus's yes/no answer.
 //
-// Mechanism availability: PLAIN/LOGIN only on TLS, or on loopback when
-// allow_plaintext_on_loopback. Every finished attempt logs one line
+// GSSAPI (RFC 4752, Kerberos; auth/sasl/kerberos.h) runs in Cyrus's GSSAPI plugin with the
+// acceptor credentials of "<service>@<kerberos_hostname>" from our keytab, the service being
+// the protocol's (imap, pop, smtp). Cyrus calls no password check for it: our
+// SASL_CB_PROXY_POLICY callback maps the client principal to a login (kerberos_mapping) and
+// applies Resolver::find_login, the account status and the throttle, and refuses an
+// authorization identity that denotes another account. No security layer is negotiated.
+//
+// Mechanism availability: PLAIN/LOGIN and GSSAPI only on TLS, or on loopback when
+// allow_plaintext_on_loopback; GSSAPI only with kerberos_keytab and Cyrus's GSSAPI plugin. Every
+// finished attempt logs one line
 //   event=auth.attempt session=.. protocol=.. ip=.. mechanism=.. user=.. result=.. reason=..
 // (never a password).
 #pragma once

@@ -40,6 +40,16 @@ void warn(const std::string& w) {
   MR_LOG_WARN("event=config.warning detail={}", core::quote(w));
 }
 
+// Prints each start-up error (stderr and the log); true when there was none.
+bool no_startup_errors(const LoadedConfig& config, const core::Services& services) {
+  auto errors = startup_errors(config, services);
+  for (const auto& e : errors) {
+    std::cerr << "startup error: " << e << "\n";
+    MR_LOG_ERROR("event=config.startup_error detail={}", core::quote(e));
+  }
+  return errors.empty();
+}
+
 // <data_dir>/run/listeners.json: which port each listener got (tests and scripts read it).
 void write_listeners_file(const std::string& data_dir,
                           const std::vector<std::unique_ptr<net::Listener>>& listeners) {
@@ -193,6 +203,7 @@ Daemon::~Daemon() = default;
 
 int Daemon::check() {
   for (const auto& w : startup_warnings(s_->config)) warn(w);
+  if (!no_startup_errors(s_->config, *s_->services)) return 1;
   if (!s_->make_listeners()) return 1;
   std::cout << "configuration ok: " << s_->config.path << "\n";
   return 0;
@@ -206,6 +217,7 @@ int Daemon::run() {
   }
   for (auto& shard : s.shards) s.shard_work.push_back(asio::make_work_guard(*shard));
   for (const auto& w : startup_warnings(s.config)) warn(w);
+  if (!no_startup_errors(s.config, *s.services)) return 2;
   s.fit_descriptor_limit();
   if (!s.make_listeners()) return 1;
   for (auto& l : s.listeners) {

@@ -2,8 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 
+#include "auth/authenticator.h"
+#include "auth/sasl/kerberos.h"
+#include "src/core/services.h"
 #include "src/server/module_options.h"
 #include "src/server/wiring.h"
 
@@ -41,6 +45,38 @@ std::vector<std::string> startup_warnings(const LoadedConfig& config) {
   if (readable_by_others(config.server.tls.private_key)) {
     out.push_back("[tls] private_key " + config.server.tls.private_key +
                   " is readable by other users (chmod 600)");
+  }
+  return out;
+}
+
+std::vector<std::string> startup_errors(const LoadedConfig& config,
+                                        const core::Services& services) {
+  std::vector<std::string> out;
+  if (!config.modules || !config.modules->auth.kerberos.enabled()) return out;
+  const auto& auth = config.modules->auth;
+  const auto& mechs = auth.mechanisms;
+  if (std::find(mechs.begin(), mechs.end(), "GSSAPI") == mechs.end()) return out;
+  std::vector<std::string> services_needed;
+  for (const auto& l : config.server.listeners) {
+    std::string s = auth::gssapi_service(l.protocol);
+    if (!s.empty() &&
+        std::find(services_needed.begin(), services_needed.end(), s) == services_needed.end()) {
+      services_needed.push_back(s);
+    }
+  }
+  if (auto st = auth::check_keytab(auth.kerberos, services_needed); !st) {
+    out.push_back(st.client_message());
+  }
+  if (services.authenticator) {
+    auth::ClientInfo probe;
+    probe.protocol = "imap";
+    probe.tls = true;
+    auto offered = services.authenticator->mechanisms(probe);
+    if (std::find(offered.begin(), offered.end(), "GSSAPI") == offered.end()) {
+      out.push_back(
+          "[auth] kerberos_keytab: Cyrus SASL has no GSSAPI plugin (install "
+          "libsasl2-modules-gssapi-mit)");
+    }
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include "auth/authenticator.h"
 #include "auth/directory_registry.h"
 #include "auth/resolver.h"
+#include "src/core/address.h"
 #include "src/core/log.h"
 #include "src/core/private_files.h"
 #include "src/dns/resolver.h"
@@ -36,6 +37,11 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
   {
     auto s = root.child("auth");
     m.auth = auth::parse_auth_options(s);
+    auto& krb = m.auth.kerberos;
+    if (krb.hostname.empty()) krb.hostname = core::ascii_lower(config->server.hostname);
+    if (!krb.keytab.empty() && std::filesystem::path(krb.keytab).is_relative()) {
+      krb.keytab = (std::filesystem::path(dir) / krb.keytab).string();
+    }
   }
   {
     auto s = root.child("sso");
