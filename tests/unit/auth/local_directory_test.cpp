@@ -207,6 +207,25 @@ TEST_F(LocalDirectoryTest, AliasesGroupsAndConflicts) {
   EXPECT_EQ(dir_->find_group("staff@example.com").code(), Code::not_found);
 }
 
+// The replica keeps the directory's password change time (migration 002); a new value is an
+// update (it revokes app passwords), the same value is not.
+TEST_F(LocalDirectoryTest, PasswordChangeTimeIsKeptAndCompared) {
+  AccountRecord r;
+  r.account.id = "entryuuid-pw";
+  r.account.address = "dave@example.com";
+  r.account.password_changed = "20261201000000Z";
+  r.source = "ldap";
+  ASSERT_EQ(*dir_->upsert_account_by_id(r), UpsertResult::created);
+  EXPECT_EQ(dir_->find_account_by_id("entryuuid-pw")->password_changed, "20261201000000Z");
+  EXPECT_EQ(*dir_->upsert_account_by_id(r), UpsertResult::unchanged);
+  r.account.password_changed = "20261205000000Z";
+  EXPECT_EQ(*dir_->upsert_account_by_id(r), UpsertResult::updated);
+  EXPECT_EQ(dir_->find_account_by_login("dave@example.com")->password_changed, "20261205000000Z");
+  // A local password change keeps the column (local accounts are told apart by their hash).
+  ASSERT_TRUE(dir_->set_password("entryuuid-pw", "{SSHA}y"));
+  EXPECT_EQ(dir_->find_account_by_id("entryuuid-pw")->password_changed, "20261205000000Z");
+}
+
 TEST_F(LocalDirectoryTest, UpsertByIdIsIdempotent) {
   AccountRecord r;
   r.account.id = "entryuuid-1";
