@@ -20,6 +20,13 @@
 //   failure_window = "5m"            [300 s]
 //   lockout = "15m"                  refusal time after the limit is reached [900 s]
 //   sasl_service = "mailroom"        Cyrus SASL service name (application name) ["mailroom"]
+//   directory_password_protocols = ["imap", "pop3", "smtp"]
+//                                    where the account's directory password (PLAIN, LOGIN,
+//                                    IMAP LOGIN, POP3 USER/PASS, SCRAM) is accepted [all
+//                                    three]; on a protocol not listed only app passwords (and
+//                                    token/Kerberos mechanisms) log in, and SCRAM-SHA-256 is
+//                                    not offered. [] refuses the directory password everywhere
+//                                    (SSO deployments: people use app passwords in mail apps).
 #pragma once
 
 #include <cstdint>
@@ -53,6 +60,10 @@ struct AuthOptions {
   std::vector<std::string> mechanisms{"PLAIN", "LOGIN", "SCRAM-SHA-256"};
   ThrottleOptions throttle;
   std::string sasl_service = "mailroom";
+  // Protocols (ClientInfo::protocol: "imap", "pop3", "smtp") on which the directory password
+  // is accepted; app passwords follow their own protocol lists (auth/app_passwords.h).
+  std::vector<std::string> directory_password_protocols{"imap", "pop3", "smtp"};
+  bool directory_password_allowed(const std::string& protocol) const;
   // Not from the config file: a per-installation secret (<data_dir>/installation.key, made at
   // first start, mode 0600) from which SCRAM's fake salts for unknown users are derived.
   // Empty (unit tests): a fixed key.
@@ -63,8 +74,12 @@ struct AuthOptions {
 // are kept for bad values.
 AuthOptions parse_auth_options(core::ConfigSection& auth_section);
 
-// The Cyrus SASL authenticator (auth/sasl/). The resolver's Directory verifies passwords.
-std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,
-                                                  const AuthOptions& options);
+class AppPasswordStore;
+
+// The Cyrus SASL authenticator (auth/sasl/). The resolver's Directory verifies passwords;
+// `app_passwords` (may be null: none) is tried first for passwords of an app password's shape.
+std::shared_ptr<Authenticator> make_authenticator(
+    std::shared_ptr<Resolver> resolver, const AuthOptions& options,
+    std::shared_ptr<AppPasswordStore> app_passwords = nullptr);
 
 }  // namespace mailroom::auth

@@ -3,11 +3,13 @@
 // PLAIN and LOGIN run inside Cyrus; Cyrus hands the decoded credentials to our
 // SASL_CB_SERVER_USERDB_CHECKPASS callback (one context per exchange), which applies the
 // identity rules (Resolver::find_login), the account status, the Directory's password check
-// and the throttle. The verdict is kept in the exchange so "directory down" (unavailable) and
-// "account disabled" survive Cyrus's yes/no answer.
+// and the throttle; before the directory, passwords shaped like an app password are checked
+// against the account's app passwords (auth/app_passwords.h). The verdict is kept in the exchange
+// so "directory down" (unavailable) and "account disabled" survive Cyrus's yes/no answer.
 //
 // Mechanism availability: PLAIN/LOGIN only on TLS, or on loopback when
-// allow_plaintext_on_loopback. Every finished attempt logs one line
+// allow_plaintext_on_loopback; SCRAM-SHA-256 (the directory password) only on protocols of
+// directory_password_protocols. Every finished attempt logs one line
 //   event=auth.attempt session=.. protocol=.. ip=.. mechanism=.. user=.. result=.. reason=..
 // (never a password).
 #pragma once
@@ -21,8 +23,11 @@
 namespace mailroom::auth {
 
 // clock: the throttle's (tests pass a core::ManualClock); it must outlive the authenticator.
+// app_passwords: tried before the directory password (see verify() in authenticator.cpp);
+// null when the installation has none.
 std::shared_ptr<Authenticator> make_sasl_authenticator(
     std::shared_ptr<Resolver> resolver, const AuthOptions& options,
-    const core::Clock& clock = core::real_clock());
+    const core::Clock& clock = core::real_clock(),
+    std::shared_ptr<AppPasswordStore> app_passwords = nullptr);
 
 }  // namespace mailroom::auth

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "auth/app_passwords.h"
 #include "auth/authenticator.h"
 #include "auth/directory_registry.h"
 #include "auth/resolver.h"
@@ -102,7 +103,11 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   if (!directory) return directory.status();
   services->directory = *directory;
   services->resolver = std::make_shared<auth::Resolver>(services->directory, m.auth.resolver);
-  services->authenticator = auth::make_authenticator(services->resolver, m.auth);
+  auto app_passwords = auth::AppPasswordStore::open({data + "/app-passwords.db"});
+  if (!app_passwords) return app_passwords.status();
+  services->app_passwords = *app_passwords;
+  services->authenticator =
+      auth::make_authenticator(services->resolver, m.auth, services->app_passwords);
 
   store::StoreOptions so = m.store;
   so.facts = [](std::string_view message) { return mime::extract_facts(message); };
