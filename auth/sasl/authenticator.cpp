@@ -224,7 +224,10 @@ class SaslAuthenticator : public Authenticator,
       if (auto done = verify_app_password(*acc, password, c, id_key, v)) return *done;
     }
     if (!options_.directory_password_allowed(c.protocol)) {
-      // Policy, not a wrong guess: nothing was checked, so nothing counts toward the throttle.
+      // Counted as a failure: it may be a guess at an app password, and those must stay
+      // throttled; the dummy check keeps the answer as slow as a real one (no enumeration).
+      dummy_verify(password);
+      throttle_.record_failure(id_key, c.remote_ip);
       return deny(v, AuthOutcome::failed, "directory password not accepted on " + c.protocol);
     }
     auto check = resolver_->directory().check_password(*acc, password);

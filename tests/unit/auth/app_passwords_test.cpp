@@ -377,7 +377,11 @@ TEST_F(AppPasswordLoginTest, DirectoryPasswordProtocolsPolicy) {
   EXPECT_EQ(auth_->start("SCRAM-SHA-256", client("imap"))->step(std::nullopt).outcome,
             AuthOutcome::bad_mechanism);
 
-  make({});  // the directory password nowhere
+  // Refused directory passwords count as failures: guesses at app passwords stay throttled.
+  for (int i = 0; i < 6; ++i) login("alice@example.com", "guess " + std::to_string(i), "imap");
+  EXPECT_EQ(login("alice@example.com", c->secret, "imap").outcome, AuthOutcome::throttled);
+
+  make({});  // the directory password nowhere (a new authenticator: a fresh throttle)
   EXPECT_EQ(login("alice@example.com", "wonderland", "smtp").outcome, AuthOutcome::failed);
   EXPECT_EQ(login("alice@example.com", c->secret, "smtp").outcome, AuthOutcome::success);
 }
