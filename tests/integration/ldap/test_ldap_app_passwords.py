@@ -2,7 +2,9 @@
 overlay (it writes pwdChangedTime when a password changes), mailroomd on its RFC 4533
 replica. A password change in slapd revokes the account's app passwords and closes the IMAP
 IDLE session that logged in with one; an account without any userPassword (SSO-only) logs in
-with an app password only, and loses it when the directory disables the account."""
+with an app password only, and loses it when the directory disables the account. And the
+Active Directory profile (AD-shaped entries in slapd, uSNChanged polling): a new pwdLastSet
+revokes."""
 import imaplib
 import json
 import re
@@ -10,7 +12,7 @@ import time
 import unittest
 
 from harness import Mailroom
-from ldap_fixture import SUFFIX, Slapd
+from ldap_fixture import ADMIN_DN, ADMIN_PW, SUFFIX, Slapd
 from test_ldap_session_close import Line, directory_config
 import seed
 
@@ -54,6 +56,21 @@ def idle(m, user, password):
     return s
 
 
+def create_app_password(test, m, user, name, *protocols):
+    """mailroomctl app-password create, retried while the first sync fills the replica."""
+    args = ["app-password", "create", user, "--name", name]
+    for p in protocols:
+        args += ["--protocol", p]
+    deadline = time.time() + WITHIN
+    while True:
+        p = m.ctl("--json", *args, check=False, json_output=False)
+        if p.returncode == 0:
+            return json.loads(p.stdout)
+        if time.time() > deadline:
+            test.fail(f"app-password create {user}: {p.stdout}{p.stderr}")
+        time.sleep(0.5)
+
+
 class LdapAppPasswords(unittest.TestCase):
     def setUp(self):
         self.slapd = Slapd(seed.openldap_seed() + SSO_USER, ad_schema=False, ppolicy=True)
@@ -67,17 +84,7 @@ class LdapAppPasswords(unittest.TestCase):
         self.m.start()
 
     def create(self, user, name, *protocols):
-        args = ["app-password", "create", user, "--name", name]
-        for p in protocols:
-            args += ["--protocol", p]
-        deadline = time.time() + WITHIN
-        while True:  # the first sync pass may still be filling the replica
-            p = self.m.ctl("--json", *args, check=False, json_output=False)
-            if p.returncode == 0:
-                return json.loads(p.stdout)
-            if time.time() > deadline:
-                self.fail(f"app-password create {user}: {p.stdout}{p.stderr}")
-            time.sleep(0.5)
+        return create_app_password(self, self.m, user, name, *protocols)
 
     def reasons(self, user):
         return {a["name"]: a["revoked_reason"]
@@ -132,6 +139,52 @@ class LdapAppPasswords(unittest.TestCase):
         self.assertEqual(self.reasons("sso")["phone"], "disabled")
         with self.assertRaises(imaplib.IMAP4.error):
             imap_login(self.m, "sso", app["password"])
+
+
+class AdAppPasswords(unittest.TestCase):
+    """slapd does not maintain pwdLastSet or uSNChanged: the test sets both, as AD would on a
+    password reset."""
+
+    def test_pwd_last_set_revokes(self):
+        slapd = Slapd(seed.openldap_seed() + "\n" + seed.ad_seed())
+        self.addCleanup(slapd.close)
+        directory = f"""[directory]
+backend = "ldap"
+[directory.ldap]
+profile = "activedirectory"
+uris = ["{slapd.uri}"]
+bind_dn = "{ADMIN_DN}"
+bind_password = "{ADMIN_PW}"
+base_dn = "ou=corp,{SUFFIX}"
+domains = ["corp.example"]
+nested_groups = "member"
+lookup = "replica"
+[directory.ldap.sync]
+mode = "poll"
+interval = "1s"
+"""
+        m = Mailroom(listeners=LISTENERS, directory_config=directory)
+        with open(m.config_path) as f:
+            config = f.read()
+        with open(m.config_path, "w") as f:
+            f.write(config.replace("[server]\n", "[server]\nsession_check_interval = 1\n", 1))
+        self.addCleanup(m.close)
+        m.start()
+        app = create_app_password(self, m, "bob.smith@corp.example", "outlook")
+        imap_login(m, "bob.smith@corp.example", app["password"])
+        session = idle(m, "bob.smith@corp.example", app["password"])
+        self.addCleanup(session.close)
+        slapd.modify(f"dn: cn=Bob Smith,ou=corp,{SUFFIX}\nchangetype: modify\n"
+                     "replace: userPassword\nuserPassword: N3w-Passw0rd\n-\n"
+                     "replace: pwdLastSet\npwdLastSet: 134100000000000000\n-\n"
+                     "replace: uSNChanged\nuSNChanged: 3000\n")
+        closed, said = session.closed_within(WITHIN)
+        self.assertTrue(closed, f"IDLE session still open: {said}")
+        reasons = {a["name"]: a["revoked_reason"]
+                   for a in m.ctl("app-password", "list", "bob.smith@corp.example", "--all")}
+        self.assertEqual(reasons["outlook"], "password_changed")
+        with self.assertRaises(imaplib.IMAP4.error):
+            imap_login(m, "bob.smith@corp.example", app["password"])
 
 
 if __name__ == "__main__":
