@@ -20,6 +20,7 @@ namespace {
 
 namespace json = boost::json;
 using core::Status;
+using detail::done;
 
 struct AppPasswordOpts {
   std::string user, name, target;
