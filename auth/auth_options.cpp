@@ -7,6 +7,11 @@
 
 namespace mailroom::auth {
 
+bool AuthOptions::directory_password_allowed(const std::string& protocol) const {
+  return std::find(directory_password_protocols.begin(), directory_password_protocols.end(),
+                   protocol) != directory_password_protocols.end();
+}
+
 AuthOptions parse_auth_options(core::ConfigSection& s) {
   AuthOptions o;
   std::string dd = s.get_string("default_domain", "");
@@ -81,6 +86,17 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
     o.throttle.lockout_seconds = 900;
   }
   o.sasl_service = s.get_string("sasl_service", "mailroom");
+  auto protocols = s.get_strings("directory_password_protocols", o.directory_password_protocols);
+  o.directory_password_protocols.clear();
+  for (auto p : protocols) {
+    p = core::ascii_lower(p);
+    if (p != "imap" && p != "pop3" && p != "smtp") {
+      s.error("directory_password_protocols",
+              "unknown protocol '" + p + "' (expected imap, pop3, smtp)");
+    } else if (!o.directory_password_allowed(p)) {
+      o.directory_password_protocols.push_back(p);
+    }
+  }
   s.finish();
   return o;
 }

@@ -38,6 +38,13 @@
 //                                    logs in as "alice") or "realm_to_domain" (as
 //                                    "alice@example.com"); either way through the same login
 //                                    rules, account status and throttle as a password
+//   directory_password_protocols = ["imap", "pop3", "smtp"]
+//                                    where the account's directory password (PLAIN, LOGIN,
+//                                    IMAP LOGIN, POP3 USER/PASS, SCRAM) is accepted [all
+//                                    three]; on a protocol not listed only app passwords (and
+//                                    token/Kerberos mechanisms) log in, and SCRAM-SHA-256 is
+//                                    not offered. [] refuses the directory password everywhere
+//                                    (SSO deployments: people use app passwords in mail apps).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +81,10 @@ struct AuthOptions {
   ThrottleOptions throttle;
   std::string sasl_service = "mailroom";
   KerberosOptions kerberos;
+  // Protocols (ClientInfo::protocol: "imap", "pop3", "smtp") on which the directory password
+  // is accepted; app passwords follow their own protocol lists (auth/app_passwords.h).
+  std::vector<std::string> directory_password_protocols{"imap", "pop3", "smtp"};
+  bool directory_password_allowed(const std::string& protocol) const;
   // Not from the config file: a per-installation secret (<data_dir>/installation.key, made at
   // first start, mode 0600) from which SCRAM's fake salts for unknown users are derived.
   // Empty (unit tests): a fixed key.
@@ -84,10 +95,14 @@ struct AuthOptions {
 // are kept for bad values.
 AuthOptions parse_auth_options(core::ConfigSection& auth_section);
 
+class AppPasswordStore;
+
 // The Cyrus SASL authenticator (auth/sasl/). The resolver's Directory verifies passwords;
+// `app_passwords` (may be null: none) is tried first for passwords of an app password's shape;
 // `tokens` (sso/, optional) verifies the bearer tokens of OAUTHBEARER and XOAUTH2.
-std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,
-                                                  const AuthOptions& options,
-                                                  std::shared_ptr<TokenVerifier> tokens = {});
+std::shared_ptr<Authenticator> make_authenticator(
+    std::shared_ptr<Resolver> resolver, const AuthOptions& options,
+    std::shared_ptr<AppPasswordStore> app_passwords = nullptr,
+    std::shared_ptr<TokenVerifier> tokens = {});
 
 }  // namespace mailroom::auth

@@ -33,6 +33,9 @@ struct Principal {
   std::string login;    // as the account stores it
   std::string address;  // primary address
   std::string display_name;
+  // Set when the login used an app password (auth/app_passwords.h): its public id. The
+  // session's connection carries it, so revoking that app password closes the session.
+  std::string app_password_id;
 };
 
 enum class AuthOutcome {

@@ -35,6 +35,10 @@ struct Account {
   std::vector<std::string> other_addresses;  // secondary addresses (not aliases)
   std::string display_name;                  // UTF-8
   std::string password_hash;  // "{SCHEME}..." (empty for backends that verify by bind)
+  // When the directory last changed the password, as the directory writes it (LDAP
+  // pwdChangedTime, AD pwdLastSet, the SQL column password_changed); "" when not reported.
+  // Compared for equality only: a different value revokes app passwords (app_passwords.h).
+  std::string password_changed;
   AccountStatus status = AccountStatus::active;
   uint64_t quota_bytes = 0;             // 0 = unlimited
   uint64_t quota_messages = 0;          // 0 = unlimited

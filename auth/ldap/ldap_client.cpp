@@ -619,6 +619,13 @@ std::vector<std::string> LdapClient::check_configuration() {
   } else {
     for (const auto& f : AttributeMap::kFields) {
       const std::string& name = o.attrs.*f.name;
+      if (!name.empty() && !names.count(lower(name)) && f.name == &AttributeMap::password_changed) {
+        MR_LOG_WARN("event=ldap_check warning={}",
+                    core::quote("attributes.password_changed: attribute '" + name +
+                                "' is not in the server's schema (OpenLDAP: load the ppolicy "
+                                "overlay); a password change will not revoke app passwords"));
+        continue;
+      }
       if (!name.empty() && !names.count(lower(name)))
         errors.push_back(std::string("attributes.") + f.key + ": attribute '" + name +
                          "' is not in the server's schema (undefined attribute type)");

@@ -169,6 +169,7 @@ std::optional<Account> entry_to_account(const LdapEntry& e, const LdapOptions& o
   for (const auto& v : e.values(a.delivery_option))
     if (lower(v) == "forwardonly" && !acc.forward_to.empty()) acc.forward_keep_copy = false;
   for (const auto& v : e.values(a.send_as)) add_unique(acc.send_as, lower(v));
+  if (!a.password_changed.empty()) acc.password_changed = e.first(a.password_changed);
   return acc;
 }
 
@@ -208,9 +209,10 @@ std::optional<Alias> entry_to_alias(const LdapEntry& e, const LdapOptions& o) {
 std::vector<std::string> account_attributes(const LdapOptions& o) {
   const AttributeMap& a = o.attrs;
   std::vector<std::string> v;
-  for (const std::string* s : {&a.id, &a.login, &a.login_alt, &a.mail, &a.alternate,
-                               &a.display_name, &a.status, &a.quota_bytes, &a.quota_messages,
-                               &a.forward, &a.delivery_option, &a.send_as, &a.change_counter})
+  for (const std::string* s :
+       {&a.id, &a.login, &a.login_alt, &a.mail, &a.alternate, &a.display_name, &a.status,
+        &a.quota_bytes, &a.quota_messages, &a.forward, &a.delivery_option, &a.send_as,
+        &a.change_counter, &a.password_changed})
     if (!s->empty()) add_unique(v, *s);
   add_unique(v, "cn");
   add_unique(v, "objectClass");

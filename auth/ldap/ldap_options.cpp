@@ -29,6 +29,7 @@ void apply_profile(Profile profile, LdapOptions& o) {
     a.send_policy = "mailGroupSendPolicy";
     a.allowed_sender = "mailGroupAllowedSender";
     a.alias_target = "mailForwardingAddress";
+    a.password_changed = "pwdChangedTime";
     o.user_class_filter = "(objectClass=inetOrgPerson)";
     o.account_filter = "(&(objectClass=inetOrgPerson)(|(mail=%s)(mailAlternateAddress=%s)))";
     o.login_filter = "(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)))";
@@ -55,6 +56,7 @@ void apply_profile(Profile profile, LdapOptions& o) {
     a.group_mail = "mail";
     a.member = "member";
     a.change_counter = "uSNChanged";
+    a.password_changed = "pwdLastSet";
     o.user_class_filter = "(&(objectClass=user)(!(objectClass=computer)))";
     o.account_filter =
         "(&(objectClass=user)(!(objectClass=computer))(|(mail=%s)(proxyAddresses=smtp:%s)))";

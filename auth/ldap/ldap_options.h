@@ -46,6 +46,10 @@ struct AttributeMap {
   std::string allowed_sender;       // mailGroupAllowedSender
   std::string alias_target;         // mailForwardingAddress (mailroomAlias entries)
   std::string change_counter;       // uSNChanged (AD polling)
+  // pwdChangedTime (operational; the ppolicy overlay writes it) | pwdLastSet. A new value
+  // revokes the account's app passwords (auth/app_passwords.h). Missing from the server's
+  // schema: a warning at start, not an error (slapd without ppolicy has no such attribute).
+  std::string password_changed;
 
   // The attribute-name fields with their key under [directory.ldap.attributes] (one list for
   // the configuration reader and the schema check).
@@ -74,6 +78,7 @@ struct AttributeMap {
       {"allowed_sender", &AttributeMap::allowed_sender},
       {"alias_target", &AttributeMap::alias_target},
       {"change_counter", &AttributeMap::change_counter},
+      {"password_changed", &AttributeMap::password_changed},
   };
 };
 

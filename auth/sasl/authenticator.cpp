@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "auth/app_passwords.h"
 #include "auth/password/password_hash.h"
 #include "auth/sasl/bearer_server.h"
 #include "auth/sasl/kerberos.h"
@@ -150,11 +151,13 @@ class SaslAuthenticator : public Authenticator,
                           public std::enable_shared_from_this<SaslAuthenticator> {
  public:
   SaslAuthenticator(std::shared_ptr<Resolver> resolver, AuthOptions options,
-                    std::shared_ptr<TokenVerifier> tokens, const core::Clock& clock)
+                    const core::Clock& clock, std::shared_ptr<AppPasswordStore> app_passwords,
+                    std::shared_ptr<TokenVerifier> tokens)
       : resolver_(std::move(resolver)),
         options_(std::move(options)),
         tokens_(std::move(tokens)),
-        throttle_(options_.throttle, clock) {
+        throttle_(options_.throttle, clock),
+        app_passwords_(std::move(app_passwords)) {
     cyrus_ok_ = init_cyrus(options_.sasl_service) == SASL_OK;
     if (cyrus_ok_) discover_cyrus_mechanisms();
     if (options_.kerberos.enabled()) {
@@ -169,6 +172,8 @@ class SaslAuthenticator : public Authenticator,
       if (!available(m)) continue;
       if (needs_tls(m) && !plaintext_allowed(client)) continue;
       if (is_kerberos_mechanism(m) && gssapi_service(client.protocol).empty()) continue;
+      // SCRAM proves the directory password; app passwords go through PLAIN/LOGIN.
+      if (m == "SCRAM-SHA-256" && !options_.directory_password_allowed(client.protocol)) continue;
       out.push_back(m);
     }
     return out;
@@ -239,6 +244,16 @@ class SaslAuthenticator : public Authenticator,
     std::string id_key = "id:" + acc->id;
     if (auto t = throttle_.check(id_key, c.remote_ip); t != Throttle::Verdict::allowed) {
       return deny(v, AuthOutcome::throttled, Throttle::verdict_reason(t));
+    }
+    if (app_passwords_) {
+      if (auto done = verify_app_password(*acc, password, c, id_key, v)) return *done;
+    }
+    if (!options_.directory_password_allowed(c.protocol)) {
+      // Counted as a failure: it may be a guess at an app password, and those must stay
+      // throttled; the dummy check keeps the answer as slow as a real one (no enumeration).
+      dummy_verify(password);
+      throttle_.record_failure(id_key, c.remote_ip);
+      return deny(v, AuthOutcome::failed, "directory password not accepted on " + c.protocol);
     }
     auto check = resolver_->directory().check_password(*acc, password);
     if (check == PasswordCheck::unavailable) {
@@ -312,6 +327,40 @@ class SaslAuthenticator : public Authenticator,
     return v;
   }
 
+  // A password of an app password's shape is looked up among the account's app passwords
+  // (one hash at most, auth/app_passwords.h). nullopt: not one of them, check the directory
+  // password; otherwise the verdict.
+  std::optional<Verdict> verify_app_password(const Account& acc, const std::string& password,
+                                             const ClientInfo& c, const std::string& id_key,
+                                             Verdict& v) {
+    AppPassword matched;
+    auto check = app_passwords_->verify(acc, password, c.protocol, &matched);
+    if (!check) {
+      return deny(v, AuthOutcome::unavailable, "app passwords: " + check.status().to_string());
+    }
+    switch (*check) {
+      case AppPasswordStore::Check::no_match:
+        return std::nullopt;
+      case AppPasswordStore::Check::protocol_refused:
+        return deny(v, AuthOutcome::failed,
+                    "app password " + matched.id + " not allowed on " + c.protocol);
+      case AppPasswordStore::Check::revoked:
+        if (acc.status != AccountStatus::active) {
+          return deny(v, AuthOutcome::disabled,
+                      std::string("account ") + account_status_name(acc.status));
+        }
+        return deny(v, AuthOutcome::failed,
+                    "app password " + matched.id + " revoked (" + matched.revoked_reason + ")");
+      case AppPasswordStore::Check::ok:
+        break;
+    }
+    throttle_.record_success(id_key, c.remote_ip);
+    v.outcome = AuthOutcome::success;
+    v.reason = "ok app_password=" + matched.id;
+    v.principal = Principal{acc.id, acc.login, acc.address, acc.display_name, matched.id};
+    return v;
+  }
+
   void log_attempt(const ClientInfo& c, const std::string& mech, const std::string& user,
                    AuthOutcome outcome, const std::string& reason) {
     auto line = fmt::format(
@@ -378,6 +427,7 @@ class SaslAuthenticator : public Authenticator,
   AuthOptions options_;
   std::shared_ptr<TokenVerifier> tokens_;
   Throttle throttle_;
+  std::shared_ptr<AppPasswordStore> app_passwords_;
   bool cyrus_ok_ = false;
   std::set<std::string> cyrus_mechanisms_;
   std::string hostname_;
@@ -479,6 +529,11 @@ AuthStep SaslExchange::step(std::optional<std::string_view> response) {
     }
     if (auth_->throttle().ip_blocked(client_.remote_ip)) {
       return finish(AuthOutcome::throttled, "client ip locked out");
+    }
+    if (mechanism_ == "SCRAM-SHA-256" &&
+        !auth_->options().directory_password_allowed(client_.protocol)) {
+      return finish(AuthOutcome::bad_mechanism,
+                    "directory password not accepted on " + client_.protocol);
     }
     if (mechanism_ == "SCRAM-SHA-256") {
       scram_ = std::make_unique<ScramServer>(auth_->resolver(), auth_->throttle(), client_,
@@ -593,19 +648,19 @@ AuthStep SaslExchange::start_cyrus(std::optional<std::string_view> response) {
 
 }  // namespace
 
-std::shared_ptr<Authenticator> make_sasl_authenticator(std::shared_ptr<Resolver> resolver,
-                                                       const AuthOptions& options,
-                                                       const core::Clock& clock,
-                                                       std::shared_ptr<TokenVerifier> tokens) {
-  return std::make_shared<SaslAuthenticator>(std::move(resolver), options, std::move(tokens),
-                                             clock);
+std::shared_ptr<Authenticator> make_sasl_authenticator(
+    std::shared_ptr<Resolver> resolver, const AuthOptions& options, const core::Clock& clock,
+    std::shared_ptr<AppPasswordStore> app_passwords, std::shared_ptr<TokenVerifier> tokens) {
+  return std::make_shared<SaslAuthenticator>(std::move(resolver), options, clock,
+                                             std::move(app_passwords), std::move(tokens));
 }
 
 std::shared_ptr<Authenticator> make_authenticator(std::shared_ptr<Resolver> resolver,
                                                   const AuthOptions& options,
+                                                  std::shared_ptr<AppPasswordStore> app_passwords,
                                                   std::shared_ptr<TokenVerifier> tokens) {
   return make_sasl_authenticator(std::move(resolver), options, core::real_clock(),
-                                 std::move(tokens));
+                                 std::move(app_passwords), std::move(tokens));
 }
 
 }  // namespace mailroom::auth

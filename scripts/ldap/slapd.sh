@@ -7,6 +7,8 @@
 #                                               not run: put memberOf in FILE)
 # Env: LDAP_PORT (3389), LDAP_SUFFIX (dc=example,dc=com), LDAP_ADMIN_PW (secret),
 #      MAILROOM_SLAPD_AD=1 also loads schema/ldap/ad-lite.ldif (AD-shaped entries, tests),
+#      MAILROOM_SLAPD_PPOLICY=1 loads the ppolicy overlay (it writes pwdChangedTime when a
+#      password changes; no policy entry, so no lockout or expiry rules),
 #      MAILROOM_SLAPD_TLS=CERTDIR (ca.pem, cert.pem, key.pem) enables StartTLS, and
 #      LDAPS_PORT additionally listens on ldaps://127.0.0.1:LDAPS_PORT,
 #      SLAPD_DEBUG (none; 'stats' logs operations) -> DIR/slapd.log
@@ -42,7 +44,16 @@ make_config() {
   uid=$(id -u); gid=$(id -g)
   mkdir -p "$D/slapd.d" "$D/data"
   [ -n "${MAILROOM_SLAPD_AD:-}" ] && ad="include: file://$SCHEMA/ad-lite.ldif"
-  local tls=""
+  local tls="" ppolicy_module="" ppolicy_overlay=""
+  if [ -n "${MAILROOM_SLAPD_PPOLICY:-}" ]; then
+    ppolicy_module="olcModuleLoad: ppolicy"
+    ppolicy_overlay="
+dn: olcOverlay={2}ppolicy,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {2}ppolicy
+"
+  fi
   if [ -n "${MAILROOM_SLAPD_TLS:-}" ]; then
     local t; t=$(cd "$MAILROOM_SLAPD_TLS" && pwd)
     tls="olcTLSCACertificateFile: $t/ca.pem
@@ -64,6 +75,7 @@ olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
 olcModuleLoad: syncprov
 olcModuleLoad: memberof
+$ppolicy_module
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
@@ -122,6 +134,7 @@ objectClass: olcSyncProvConfig
 olcOverlay: {1}syncprov
 olcSpCheckpoint: 100 10
 olcSpSessionLog: 10000
+$ppolicy_overlay
 C
   /usr/sbin/slapadd -n0 -F "$D/slapd.d" -l "$D/config.ldif" > "$D/slapadd-config.log" 2>&1 \
     || { cat "$D/slapadd-config.log" >&2; die "slapadd -n0 failed"; }

@@ -9,6 +9,7 @@ namespace mailroom::auth {
 class Directory;
 class Resolver;
 class Authenticator;
+class AppPasswordStore;
 }  // namespace mailroom::auth
 namespace mailroom::store {
 class MailStore;
@@ -36,6 +37,9 @@ struct Services {
   std::shared_ptr<auth::Directory> directory;
   std::shared_ptr<auth::Resolver> resolver;
   std::shared_ptr<auth::Authenticator> authenticator;
+  // <data_dir>/app-passwords.db (auth/app_passwords.h): the authenticator checks them, the
+  // account sweep revokes them, mailroomctl app-password manages them.
+  std::shared_ptr<auth::AppPasswordStore> app_passwords;
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<queue::DeliveryLog> delivery_log;

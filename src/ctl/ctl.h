@@ -50,6 +50,7 @@ class Context {
 // subcommands to `app` whose callbacks store their exit code in *exit_code.
 //   ctl_domains.cpp    domain
 //   ctl_users.cpp      user, password, conflicts
+//   ctl_app_passwords.cpp  app-password
 //   ctl_groups.cpp     alias, group
 //   ctl_sync.cpp       directory sync, directory retention
 //   ctl_mailboxes.cpp  mailbox, fsck, export, import, quota
@@ -58,6 +59,7 @@ class Context {
 //   ctl_dkim.cpp       dkim
 void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_app_password_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_group_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);

@@ -30,8 +30,9 @@ auth::ClientInfo Session::client_info() const {
 }
 
 void Session::queue(std::string_view data) { conn.queue(data); }
-void Session::set_account(const std::string& account_id, const std::string& address) {
-  conn.set_account(account_id, address);
+void Session::set_account(const std::string& account_id, const std::string& address,
+                          const std::string& app_password_id) {
+  conn.set_account(account_id, address, app_password_id);
 }
 const std::string& Session::session_id() const { return conn.info().session_id; }
 bool Session::can_start_tls() const { return conn.can_start_tls(); }

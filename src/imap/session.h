@@ -69,7 +69,8 @@ class Session {
   // Connection access without pulling Asio's SSL headers into every command file.
   void queue(std::string_view data);
   // Tags the connection with the authenticated account (closed if the directory disables it).
-  void set_account(const std::string& account_id, const std::string& address);
+  void set_account(const std::string& account_id, const std::string& address,
+                   const std::string& app_password_id);
   const std::string& session_id() const;
   bool can_start_tls() const;
   asio::awaitable<bool> start_tls();

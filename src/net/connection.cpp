@@ -152,10 +152,11 @@ std::size_t Connection::buffered() const {
   return n;
 }
 
-void Connection::set_account(const std::string& account_id, const std::string& address) {
+void Connection::set_account(const std::string& account_id, const std::string& address,
+                             const std::string& app_password_id) {
   clear_hard_deadline();  // the login phase is over
   if (!control_) return;
-  control_->set_account(this, account_id);
+  control_->set_account(this, account_id, app_password_id);
   const TraceSelector* selector = control_->trace_selector();
   if (!trace_ && selector && !address.empty() && selector->matches_account(address)) {
     trace_ = std::make_shared<ProtocolTrace>(info_.session_id, info_.protocol);
@@ -163,9 +164,10 @@ void Connection::set_account(const std::string& account_id, const std::string& a
   if (trace_) trace_->set_account(account_id);
 }
 
-void ConnectionControl::set_account(Connection* c, const std::string& account_id) {
+void ConnectionControl::set_account(Connection* c, const std::string& account_id,
+                                    const std::string& app_password_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  accounts_[c] = account_id;
+  accounts_[c] = Login{account_id, app_password_id};
 }
 
 void ConnectionControl::forget(Connection* c) {
@@ -177,17 +179,31 @@ std::vector<std::string> ConnectionControl::accounts() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> ids;
   ids.reserve(accounts_.size());
-  for (const auto& [c, id] : accounts_) ids.push_back(id);
+  for (const auto& [c, login] : accounts_) ids.push_back(login.account_id);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
 }
 
-std::vector<Connection*> ConnectionControl::connections_of(const std::string& account_id) const {
+std::vector<std::pair<std::string, std::string>> ConnectionControl::app_passwords() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [c, login] : accounts_) {
+    if (!login.app_password_id.empty()) out.emplace_back(login.account_id, login.app_password_id);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<Connection*> ConnectionControl::connections_of(
+    const std::string& account_id, const std::string& app_password_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Connection*> out;
-  for (const auto& [c, id] : accounts_) {
-    if (id == account_id) out.push_back(c);
+  for (const auto& [c, login] : accounts_) {
+    if (login.account_id != account_id) continue;
+    if (!app_password_id.empty() && login.app_password_id != app_password_id) continue;
+    out.push_back(c);
   }
   return out;
 }

@@ -58,11 +58,17 @@ class ConnectionControl {
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   void set_stopping() { stopping_.store(true, std::memory_order_relaxed); }
 
-  void set_account(Connection* c, const std::string& account_id);
+  // app_password_id: the app password the connection logged in with ("" for none).
+  void set_account(Connection* c, const std::string& account_id,
+                   const std::string& app_password_id = {});
   void forget(Connection* c);
   // Distinct account ids with at least one open authenticated connection.
   std::vector<std::string> accounts() const;
-  std::vector<Connection*> connections_of(const std::string& account_id) const;
+  // Distinct (account id, app password id) of connections that logged in with an app password.
+  std::vector<std::pair<std::string, std::string>> app_passwords() const;
+  // The account's connections; with app_password_id, only those that logged in with it.
+  std::vector<Connection*> connections_of(const std::string& account_id,
+                                          const std::string& app_password_id = {}) const;
 
   // Which connections get a protocol trace; set once at start-up, before listeners start.
   void set_trace_selector(std::shared_ptr<const TraceSelector> s) {
@@ -74,7 +80,11 @@ class ConnectionControl {
   std::shared_ptr<const TraceSelector> trace_selector_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
-  std::unordered_map<Connection*, std::string> accounts_;
+  struct Login {
+    std::string account_id;
+    std::string app_password_id;
+  };
+  std::unordered_map<Connection*, Login> accounts_;
 };
 
 class Connection final : public Transport {
@@ -108,7 +118,8 @@ class Connection final : public Transport {
   // Ends the login deadline; the account's sessions are closed when the directory disables
   // or removes it (src/server/account_sweep.h); a trace starts if [log] trace_users names
   // `address`.
-  void set_account(const std::string& account_id, const std::string& address) override;
+  void set_account(const std::string& account_id, const std::string& address,
+                   const std::string& app_password_id) override;
   void set_secret_input(bool secret) override { secret_input_ = secret; }
   using Transport::read_command;
   using Transport::read_line;

@@ -57,10 +57,11 @@ void ConnectionTracker::untrack(Connection* c) {
   control_->forget(c);
 }
 
-std::size_t ConnectionTracker::close_account(const std::string& account_id) {
+std::size_t ConnectionTracker::close_account(const std::string& account_id,
+                                             const std::string& app_password_id) {
   std::size_t n = 0;
   std::lock_guard<std::mutex> lock(mu_);
-  for (Connection* raw : control_->connections_of(account_id)) {
+  for (Connection* raw : control_->connections_of(account_id, app_password_id)) {
     auto it = live_.find(raw);
     if (it == live_.end()) continue;
     if (auto c = it->second.lock()) {

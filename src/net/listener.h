@@ -64,8 +64,9 @@ class ConnectionTracker {
   void begin_shutdown();
   // Closes every remaining connection.
   void force_close();
-  // Closes the connections authenticated as this account; returns how many.
-  std::size_t close_account(const std::string& account_id);
+  // Closes the connections authenticated as this account (with app_password_id: only those
+  // that logged in with that app password); returns how many.
+  std::size_t close_account(const std::string& account_id, const std::string& app_password_id = {});
 
  private:
   ConnectionLimits limits_;

@@ -13,7 +13,8 @@
 // - queue() buffers output; flush() sends it; false means the client is gone.
 // - start_tls() discards plaintext the client pipelined after STARTTLS (RFC 3207 4.2).
 // - set_account() is called once the client has authenticated (ends the login deadline,
-//   registers the account for revocation, may start a protocol trace).
+//   registers the account -- and the app password it used, "" for none -- for revocation,
+//   may start a protocol trace).
 // - set_secret_input(true) while reading credentials (SASL responses): a trace masks them.
 // One transport belongs to one session coroutine; not thread-safe.
 //
@@ -81,7 +82,8 @@ class Transport {
   virtual boost::asio::awaitable<bool> flush() = 0;
   virtual boost::asio::awaitable<bool> start_tls() = 0;
 
-  virtual void set_account(const std::string& account_id, const std::string& address) = 0;
+  virtual void set_account(const std::string& account_id, const std::string& address,
+                           const std::string& app_password_id) = 0;
   virtual void set_secret_input(bool secret) = 0;
 
   // Conveniences over the above.

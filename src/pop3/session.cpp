@@ -207,7 +207,7 @@ Awaitable Session::open_maildrop(const auth::Principal& principal) {
   }
   if (snap) journal_ = std::move(opened.journal.value());
   principal_ = principal;
-  transport_.set_account(principal.account_id, principal.address);
+  transport_.set_account(principal.account_id, principal.address, principal.app_password_id);
   maildrop_ = snap ? Maildrop(std::move(snap.value())) : Maildrop();
   state_ = State::transaction;
   MR_LOG_INFO("event=pop3_login session={} account={} messages={} octets={}", sid,

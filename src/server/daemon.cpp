@@ -248,8 +248,9 @@ int Daemon::run() {
   sweep_options.check_interval = std::chrono::seconds(std::max(1, sc.session_check_seconds));
   sweep_options.recheck_all = std::chrono::seconds(std::max(1, sc.session_recheck_all_seconds));
   sweep_options.directory_file = sc.data_dir + "/directory.db";
-  auto sweep =
-      std::make_unique<AccountSweep>(s.services->directory, s.tracker, std::move(sweep_options));
+  sweep_options.app_password_file = sc.data_dir + "/app-passwords.db";
+  auto sweep = std::make_unique<AccountSweep>(s.services->directory, s.tracker,
+                                              std::move(sweep_options), s.services->app_passwords);
   s.wait_for_stop();
   s.wait_for_hup();
 

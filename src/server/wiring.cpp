@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "auth/app_passwords.h"
 #include "auth/authenticator.h"
 #include "auth/directory_registry.h"
 #include "auth/resolver.h"
@@ -113,6 +114,9 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   if (!directory) return directory.status();
   services->directory = *directory;
   services->resolver = std::make_shared<auth::Resolver>(services->directory, m.auth.resolver);
+  auto app_passwords = auth::AppPasswordStore::open({data + "/app-passwords.db"});
+  if (!app_passwords) return app_passwords.status();
+  services->app_passwords = *app_passwords;
   // Bearer tokens (OAUTHBEARER, XOAUTH2) when [sso] trusts an issuer; only the server checks
   // them (mailroomctl opens the services without the queue and needs no key refresher).
   std::shared_ptr<auth::TokenVerifier> tokens;
@@ -121,7 +125,8 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     if (!service) return service.status();
     tokens = *service;
   }
-  services->authenticator = auth::make_authenticator(services->resolver, m.auth, tokens);
+  services->authenticator =
+      auth::make_authenticator(services->resolver, m.auth, services->app_passwords, tokens);
 
   store::StoreOptions so = m.store;
   so.facts = [](std::string_view message) { return mime::extract_facts(message); };

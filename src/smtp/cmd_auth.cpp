@@ -55,7 +55,8 @@ asio::awaitable<void> Session::cmd_auth(const proto::Command& cmd) {
       break;  // not after run_sasl
     case auth::AuthOutcome::success:
       principal_ = step.principal;
-      conn_.set_account(step.principal.account_id, step.principal.address);
+      conn_.set_account(step.principal.account_id, step.principal.address,
+                        step.principal.app_password_id);
       MR_LOG_INFO("event=smtp_auth session={} result=ok mechanism={} account={}", session_id_,
                   cmd.mechanism, step.principal.account_id);
       reply(235, "2.7.0", "Authentication successful");

@@ -36,8 +36,10 @@ class ScriptedTransport : public net::Transport {
   void queue(std::string_view data) override { pending_ += data; }
   boost::asio::awaitable<bool> flush() override;
   boost::asio::awaitable<bool> start_tls() override;
-  void set_account(const std::string& account_id, const std::string&) override {
+  void set_account(const std::string& account_id, const std::string&,
+                   const std::string& app_password) override {
     account = account_id;
+    app_password_id = app_password;
   }
   void set_secret_input(bool secret) override;
   using net::Transport::read_command;
@@ -50,6 +52,7 @@ class ScriptedTransport : public net::Transport {
   int flushes = 0;
   std::string discarded;                  // plaintext dropped by start_tls
   std::string account;                    // set by set_account
+  std::string app_password_id;            // set by set_account
   std::vector<std::string> secret_lines;  // lines read while input was marked secret
 
  private:

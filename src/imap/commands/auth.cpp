@@ -29,7 +29,7 @@ Reply auth_failure(auth::AuthOutcome o) {
 Reply logged_in(Session& s, const auth::Principal& p, const char* what) {
   s.principal = p;
   s.state = State::authenticated;
-  s.set_account(p.account_id, p.address);
+  s.set_account(p.account_id, p.address, p.app_password_id);
   spdlog::info("event=imap_login session={} account={} mechanism={}", s.session_id(), p.account_id,
                what);
   return Reply::ok("[CAPABILITY " + s.capabilities() + "] Logged in");

@@ -51,11 +51,12 @@ def make_certs(directory, cn="ca"):
 
 
 class Slapd:
-    def __init__(self, seed_ldif, ad_schema=True, tls_dir=None):
+    def __init__(self, seed_ldif, ad_schema=True, tls_dir=None, ppolicy=False):
         self.dir = tempfile.mkdtemp(prefix="mr-ldap-", dir="/tmp")
         self.port = free_port()
         self.uri = "ldap://127.0.0.1:%d" % self.port
         self.ad_schema = ad_schema
+        self.ppolicy = ppolicy  # the ppolicy overlay: pwdChangedTime on password changes
         self.tls_dir = tls_dir
         self.ldaps_port = free_port() if tls_dir else None
         self.ldaps_uri = "ldaps://127.0.0.1:%d" % self.ldaps_port if tls_dir else None
@@ -71,6 +72,8 @@ class Slapd:
         env = dict(os.environ, LDAP_PORT=str(self.port), LDAP_SUFFIX=SUFFIX, LDAP_ADMIN_PW=ADMIN_PW)
         if self.ad_schema:
             env["MAILROOM_SLAPD_AD"] = "1"
+        if self.ppolicy:
+            env["MAILROOM_SLAPD_PPOLICY"] = "1"
         if self.tls_dir:
             env["MAILROOM_SLAPD_TLS"] = self.tls_dir
             env["LDAPS_PORT"] = str(self.ldaps_port)

@@ -124,7 +124,7 @@ class BearerExchangeTest : public ::testing::Test {
     o.throttle.max_failures_per_account = 3;
     o.throttle.max_failures_per_ip = 100;
     auth_ = make_sasl_authenticator(std::make_shared<Resolver>(dir_, ResolverOptions{}), o, clock_,
-                                    tokens_);
+                                    nullptr, tokens_);
     tls_.session_id = "s1";
     tls_.protocol = "imap";
     tls_.remote_ip = "192.0.2.1";

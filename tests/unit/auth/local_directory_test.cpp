@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "auth/password/password_hash.h"
+#include "src/db/sqlite.h"
 #include "test_util.h"
 
 namespace mailroom::auth {
@@ -205,6 +206,49 @@ TEST_F(LocalDirectoryTest, AliasesGroupsAndConflicts) {
   EXPECT_EQ(dir_->remove_alias("info@example.com").code(), Code::not_found);
   ASSERT_TRUE(dir_->remove_group("staff@example.com"));
   EXPECT_EQ(dir_->find_group("staff@example.com").code(), Code::not_found);
+}
+
+// The replica keeps the directory's password change time (migration 002); a new value is an
+// update (it revokes app passwords), the same value is not.
+TEST_F(LocalDirectoryTest, PasswordChangeTimeIsKeptAndCompared) {
+  AccountRecord r;
+  r.account.id = "entryuuid-pw";
+  r.account.address = "dave@example.com";
+  r.account.password_changed = "20261201000000Z";
+  r.source = "ldap";
+  ASSERT_EQ(*dir_->upsert_account_by_id(r), UpsertResult::created);
+  EXPECT_EQ(dir_->find_account_by_id("entryuuid-pw")->password_changed, "20261201000000Z");
+  EXPECT_EQ(*dir_->upsert_account_by_id(r), UpsertResult::unchanged);
+  r.account.password_changed = "20261205000000Z";
+  EXPECT_EQ(*dir_->upsert_account_by_id(r), UpsertResult::updated);
+  EXPECT_EQ(dir_->find_account_by_login("dave@example.com")->password_changed, "20261205000000Z");
+  // A local password change keeps the column (local accounts are told apart by their hash).
+  ASSERT_TRUE(dir_->set_password("entryuuid-pw", "{SSHA}y"));
+  EXPECT_EQ(dir_->find_account_by_id("entryuuid-pw")->password_changed, "20261205000000Z");
+}
+
+// Migration 002 on a replica made by version 1: the column appears and the sync cookies go,
+// so the next pass reads every entry and fills it (a stale '' would look like a change).
+TEST_F(LocalDirectoryTest, Migration002DropsSyncCookies) {
+  add("alice@example.com");
+  ASSERT_TRUE(dir_->set_sync_state("ldap.cookie", "rid=000,csn=x"));
+  ASSERT_TRUE(dir_->set_sync_state("grace:old@example.com", "123"));
+  dir_.reset();
+  {
+    auto raw = db::Sqlite::open({tmp_.file("directory.db")});
+    ASSERT_TRUE(raw) << raw.status().to_string();
+    ASSERT_TRUE((*raw)->exec(
+        "ALTER TABLE accounts DROP COLUMN password_changed; PRAGMA user_version = 1;"));
+  }
+  auto d = LocalDirectory::open({tmp_.file("directory.db")});
+  ASSERT_TRUE(d) << d.status().to_string();
+  EXPECT_EQ((*d)->get_sync_state("ldap.cookie").code(), Code::not_found);
+  auto kept = (*d)->get_sync_state("grace:old@example.com");
+  ASSERT_TRUE(kept) << kept.status().to_string();
+  EXPECT_EQ(*kept, "123");
+  auto alice = (*d)->find_account_by_address("alice@example.com");
+  ASSERT_TRUE(alice) << alice.status().to_string();
+  EXPECT_EQ(alice->password_changed, "");
 }
 
 TEST_F(LocalDirectoryTest, UpsertByIdIsIdempotent) {

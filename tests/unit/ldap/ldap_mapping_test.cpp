@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace mailroom::auth;
 using namespace mailroom::auth::ldap;
 
@@ -164,4 +166,24 @@ TEST(LdapMapping, AttributeListsCoverTheProfile) {
   for (const char* want :
        {"objectGUID", "sAMAccountName", "proxyAddresses", "userAccountControl", "accountExpires"})
     EXPECT_NE(std::find(v.begin(), v.end(), want), v.end()) << want;
+}
+
+// The password change time revokes app passwords (auth/app_passwords.h): OpenLDAP's
+// operational pwdChangedTime (ppolicy overlay), AD's pwdLastSet; both are requested by name.
+TEST(LdapMapping, PasswordChangeTime) {
+  auto o = profile(Profile::openldap);
+  auto attrs = account_attributes(o);
+  EXPECT_NE(std::find(attrs.begin(), attrs.end(), "pwdChangedTime"), attrs.end());
+  auto e = entry({{"entryUUID", {"u-1"}}, {"mail", {"a@example.com"}}});
+  EXPECT_EQ(entry_to_account(e, o, 0)->password_changed, "");
+  e.attrs["pwdchangedtime"] = {"20261205012303Z"};
+  EXPECT_EQ(entry_to_account(e, o, 0)->password_changed, "20261205012303Z");
+
+  auto ad = profile(Profile::activedirectory);
+  auto ad_attrs = account_attributes(ad);
+  EXPECT_NE(std::find(ad_attrs.begin(), ad_attrs.end(), "pwdLastSet"), ad_attrs.end());
+  auto b = entry({{"objectGUID", {*guid_from_string("11111111-2222-3333-4444-555555555555")}},
+                  {"mail", {"b@corp.example"}},
+                  {"pwdLastSet", {"133777777777777777"}}});
+  EXPECT_EQ(entry_to_account(b, ad, 0)->password_changed, "133777777777777777");
 }
