@@ -222,6 +222,34 @@ class GlewlwydTest(unittest.TestCase):
             m.close()
 
 
+class SsoOnlyPolicyTest(unittest.TestCase):
+    """"SSO users may not use their directory password on IMAP": with
+    directory_password_protocols = [] the password is refused everywhere, a token and an app
+    password still log in."""
+
+    def test_directory_password_refused_token_and_app_password_accepted(self):
+        idp = TokenMinter().start()
+        m = Mailroom(extra_config=sso_config(idp.issuer),
+                     auth_config="directory_password_protocols = []")
+        try:
+            m.seed_demo()
+            m.start()
+            c = imaplib.IMAP4_SSL("127.0.0.1", m.port("imaps"), ssl_context=m.ssl_context())
+            with self.assertRaises(imaplib.IMAP4.error):
+                c.login("alice@example.com", "wonderland")
+            c.logout()
+            self.assertEqual(ImapLogin(m)("XOAUTH2", xoauth2("alice@example.com",
+                                                              idp.mint()))[0], "OK")
+            app = m.ctl("app-password", "create", "alice@example.com", "--name", "phone",
+                        "--protocol", "imap")["password"]
+            c = imaplib.IMAP4_SSL("127.0.0.1", m.port("imaps"), ssl_context=m.ssl_context())
+            self.assertEqual(c.login("alice@example.com", app)[0], "OK")
+            c.logout()
+        finally:
+            m.close()
+            idp.close()
+
+
 def hs256_token(header, claims, secret):
     def enc(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
