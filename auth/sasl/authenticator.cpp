@@ -504,6 +504,11 @@ bool SaslExchange::same_identities() const {
 
 AuthStep SaslExchange::finish(AuthOutcome outcome, const std::string& reason) {
   done_ = true;
+  if (outcome == AuthOutcome::failed && !verdict_.set && is_kerberos_mechanism(mechanism_)) {
+    // A GSS token Cyrus refused before our callback ran (forged, replayed, for another
+    // service) counts against the client's address like an unknown login.
+    auth_->throttle().record_failure("krb:refused-token", client_.remote_ip);
+  }
   AuthStep s;
   s.outcome = outcome;
   if (outcome == AuthOutcome::success) s.principal = verdict_.principal;

@@ -298,5 +298,41 @@ TEST(KerberosAuthenticator, OfferedOnlyWhereItCanWork) {
   EXPECT_EQ(on_clear->step(std::nullopt).outcome, AuthOutcome::encryption_required);
 }
 
+// A token Cyrus refuses before our mapping runs (here: not a GSS token for our key at all)
+// fails, and such failures lock the client's address out like wrong passwords do.
+TEST(KerberosAuthenticator, RefusedTokensCountAgainstTheAddress) {
+  auto dir = std::make_shared<testing::FakeDirectory>();
+  auto resolver = std::make_shared<Resolver>(dir, ResolverOptions{});
+  std::string keytab = ::testing::TempDir() + "/mr-imap-refused.keytab";
+  std::filesystem::remove(keytab);
+  write_keytab(keytab, {"imap/mail.example.com@EXAMPLE.COM"});
+  AuthOptions krb;
+  krb.kerberos.keytab = keytab;
+  krb.kerberos.hostname = "mail.example.com";
+  krb.kerberos.realms = {"EXAMPLE.COM"};
+  krb.mechanisms.push_back("GSSAPI");
+  krb.throttle.max_failures_per_ip = 3;
+  auto auth = make_sasl_authenticator(resolver, krb);
+  ClientInfo c;
+  c.protocol = "imap";
+  c.tls = true;
+  c.remote_ip = "192.0.2.7";
+  auto mechs = auth->mechanisms(c);
+  if (std::find(mechs.begin(), mechs.end(), "GSSAPI") == mechs.end()) {
+    GTEST_SKIP() << "Cyrus's GSSAPI plugin (libsasl2-modules-gssapi-mit) is not installed";
+  }
+  // An AP-REQ-looking DER header with garbage inside.
+  const std::string token("\x60\x0b\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", 13);
+  for (int i = 0; i < 3; ++i) {
+    auto s = auth->start("GSSAPI", c)->step(token);
+    EXPECT_EQ(s.outcome, AuthOutcome::failed) << auth_outcome_name(s.outcome);
+  }
+  EXPECT_EQ(auth->start("GSSAPI", c)->step(token).outcome, AuthOutcome::throttled);
+  ClientInfo other = c;
+  other.remote_ip = "192.0.2.8";
+  EXPECT_EQ(auth->start("GSSAPI", other)->step(token).outcome, AuthOutcome::failed);
+  std::filesystem::remove(keytab);
+}
+
 }  // namespace
 }  // namespace mailroom::auth
