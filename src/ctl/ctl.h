@@ -18,6 +18,9 @@
 namespace CLI {
 class App;
 }
+namespace mailroom::sso {
+struct Options;
+}
 
 namespace mailroom::ctl {
 
@@ -40,6 +43,9 @@ class Context {
   // code for it: kUserError for invalid_argument/not_found/already_exists, else kSystemError.
   int fail(const core::Status& status) const;
 
+  // The [sso] section as the server reads it (set with the services; null before).
+  const sso::Options* sso_options = nullptr;
+
   // Set by main: opens services from the config.
   std::function<core::Services*(Context&)> open_services;
   std::unique_ptr<core::Services> services_;
@@ -57,6 +63,7 @@ class Context {
 //   ctl_blocklist.cpp  blocklist
 //   ctl_queue.cpp      queue, delivery-log
 //   ctl_dkim.cpp       dkim
+//   ctl_sso.cpp        sso
 void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_app_password_commands(CLI::App& app, Context& ctx, int* exit_code);
@@ -66,6 +73,7 @@ void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_dkim_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_sso_commands(CLI::App& app, Context& ctx, int* exit_code);
 
 // The four directory groups above (domain to directory), in that order.
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);

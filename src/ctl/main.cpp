@@ -9,6 +9,7 @@
 
 #include "src/core/log.h"
 #include "src/ctl/ctl.h"
+#include "src/server/module_options.h"
 #include "src/server/wiring.h"
 
 using namespace mailroom;
@@ -30,6 +31,7 @@ core::Services* open_from_config(ctl::Context& ctx, std::unique_ptr<server::Load
     return nullptr;
   }
   ctx.data_dir_ = holder->server.data_dir;
+  ctx.sso_options = &holder->modules->sso;
   ctx.services_ = std::move(*services);
   return ctx.services_.get();
 }

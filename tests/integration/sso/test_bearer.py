@@ -207,6 +207,26 @@ class GlewlwydTest(unittest.TestCase):
         finally:
             self.m.ctl("user", "change", "carol@example.com", "--status", "active")
 
+    def test_mailroomctl_sso_check(self):
+        out = self.m.ctl("sso", "check")
+        self.assertEqual(out["issuers"], [{"issuer": self.idp.issuer, "ok": True, "error": ""}])
+        out = self.m.ctl("sso", "check", "--token-file", "-",
+                         input=self.idp.token("alice", "alicepw") + "\n")
+        self.assertEqual(out["token"]["verdict"], "valid")
+        self.assertEqual((out["token"]["claim"], out["token"]["value"]),
+                         ("email", "alice@example.com"))
+        self.assertEqual((out["token"]["account"], out["token"]["status"]),
+                         ("alice@example.com", "active"))
+        # A token for someone without a mail account, and a token without the scope: exit 1.
+        p = self.m.ctl("sso", "check", "--token-file", "-", check=False,
+                       input=self.idp.token("alice", "alicepw", scope="openid"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("scope mail not granted", p.stdout)
+        p = self.m.ctl("sso", "check", "--token-file", "-", check=False, json_output=False,
+                       input="not-a-token")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("token: invalid", p.stdout)
+
     def test_clear_text_connection_does_not_offer_bearer_mechanisms(self):
         m = Mailroom(extra_config=sso_config(self.idp.issuer), plaintext_on_loopback=False)
         try:
@@ -457,6 +477,9 @@ class ProviderDownTest(unittest.TestCase):
             idp.stop()
             self.assertEqual(ImapLogin(m)("XOAUTH2", xoauth2("alice@example.com", token))[0],
                              "OK")
+            p = m.ctl("sso", "check", check=False)
+            self.assertEqual(p.returncode, 2)
+            self.assertFalse(json.loads(p.stdout)["issuers"][0]["ok"])
             # A fresh server that never reached the provider has no key to check with.
             m.restart()
             wait_for_log(m, "event=sso.fetch_failed")
