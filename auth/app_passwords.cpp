@@ -9,6 +9,7 @@
 
 #include "auth/password/password_hash.h"
 #include "src/core/address.h"
+#include "src/core/base64.h"
 #include "src/core/log.h"
 #include "src/db/sqlite.h"
 
@@ -27,12 +28,7 @@ std::string sha256_hex(std::string_view data, size_t hex_digits) {
   if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
     std::abort();  // OpenSSL without SHA-256: nothing here can work
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len && out.size() < hex_digits; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
+  std::string out = core::hex_encode(std::string_view(reinterpret_cast<char*>(digest), len));
   out.resize(std::min(out.size(), hex_digits));
   return out;
 }
@@ -42,13 +38,7 @@ std::string random_hex(size_t bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
     std::abort();  // no randomness: no secret is safe
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
+  return core::hex_encode(raw);
 }
 
 // The lookup key is not the secret: 64 bits of a hash of an 80-bit random value. It picks the

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "src/core/base64.h"
 #include "src/core/log.h"
 #include "sso/jose.h"
 #include "sso/sso.h"
@@ -26,13 +27,7 @@ std::string hex_sha256(std::string_view s) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 0xf];
-  }
-  return out;
+  return core::hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
 std::string form_escape(std::string_view s) {

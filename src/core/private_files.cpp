@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "src/core/base64.h"
+
 namespace mailroom::core {
 
 namespace {
@@ -93,13 +95,7 @@ Result<std::string> load_or_create_secret(const std::string& path, std::size_t b
     if (::getrandom(raw.data(), bytes, 0) != static_cast<ssize_t>(bytes)) {
       return io_error("getrandom failed", std::strerror(errno));
     }
-    static const char* digits = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char c : raw) {
-      hex.push_back(digits[c >> 4]);
-      hex.push_back(digits[c & 15]);
-    }
-    hex.push_back('\n');
+    std::string hex = hex_encode(raw) + "\n";
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return io_error("cannot create " + tmp, std::strerror(errno));
