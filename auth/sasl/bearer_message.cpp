@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "auth/sasl/bearer_server.h"
+#include "auth/sasl/saslname.h"
 #include "src/core/address.h"
 
 namespace mailroom::auth {
@@ -68,26 +69,6 @@ bool has_control(std::string_view s) {
   return false;
 }
 
-std::optional<std::string> bearer_saslname(std::string_view s) {
-  if (has_control(s)) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '=') {
-      out += s[i];
-      continue;
-    }
-    if (s.substr(i, 3) == "=2C") {
-      out += ',';
-    } else if (s.substr(i, 3) == "=3D") {
-      out += '=';
-    } else {
-      return std::nullopt;
-    }
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<BearerMessage> parse_oauthbearer(std::string_view m) {
@@ -99,7 +80,8 @@ std::optional<BearerMessage> parse_oauthbearer(std::string_view m) {
   auto authzid = m.substr(2, second - 2);
   if (!authzid.empty()) {
     if (authzid.substr(0, 2) != "a=") return std::nullopt;
-    auto name = bearer_saslname(authzid.substr(2));
+    if (has_control(authzid)) return std::nullopt;
+    auto name = decode_saslname(authzid.substr(2));
     if (!name || name->empty()) return std::nullopt;
     out.user = *name;
   }

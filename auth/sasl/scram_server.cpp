@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include "auth/password/password_hash.h"
+#include "auth/sasl/saslname.h"
 #include "src/core/address.h"
 
 namespace mailroom::auth {
@@ -29,26 +30,6 @@ std::string random_b64(size_t n) {
   std::string s(n, '\0');
   RAND_bytes(reinterpret_cast<unsigned char*>(s.data()), static_cast<int>(n));
   return password::base64_encode(s);
-}
-
-// RFC 5802 section 5.1 saslname: "=2C" -> ",", "=3D" -> "="; any other '=' is an error.
-std::optional<std::string> decode_saslname(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == ',') return std::nullopt;
-    if (s[i] == '=') {
-      if (s.substr(i, 3) == "=2C")
-        out += ',';
-      else if (s.substr(i, 3) == "=3D")
-        out += '=';
-      else
-        return std::nullopt;
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 // Splits "a=x,b=y" attributes (values may contain '=' but not ',').
