@@ -397,13 +397,16 @@ awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int clie
   ++c.sessions;
 }
 
-awaitable<void> mixed_client(const Args& a, tcp::endpoint server, int client, Counters& c,
-                             StepTimes& times) {
+// Runs sessions back to back until the run stops; a failed session is counted, reported (the
+// first five) and retried after 50 ms. `session()` starts one session: a plain callable that
+// returns the coroutine's awaitable (GCC 12: no capturing coroutine lambdas).
+template <class Session>
+awaitable<void> client_loop(Counters& c, int client, Session session) {
   while (!c.stop) {
     bool failed = false;
     std::string what;
     try {
-      co_await one_session(a, server, client, c, times);
+      co_await session();
     } catch (const std::exception& e) {
       failed = true;
       what = e.what();
@@ -415,6 +418,13 @@ awaitable<void> mixed_client(const Args& a, tcp::endpoint server, int client, Co
       co_await t.async_wait(use_awaitable);
     }
   }
+}
+
+awaitable<void> mixed_client(const Args& a, tcp::endpoint server, int client, Counters& c,
+                             StepTimes& times) {
+  co_await client_loop(c, client, [&a, server, client, &c, &times] {
+    return one_session(a, server, client, c, times);
+  });
 }
 
 int run_mixed(const Args& a) {
@@ -467,36 +477,29 @@ int run_mixed(const Args& a) {
 }
 
 // --- logins ---
+// One login session: connect, the login command (timed), LOGOUT.
+awaitable<void> one_login(tcp::endpoint server, const std::string& line, Counters& c,
+                          std::vector<double>& latencies_ms) {
+  auto ex = co_await asio::this_coro::executor;
+  Conn conn(ex, nullptr);
+  co_await conn.connect(server, std::string());
+  auto t0 = std::chrono::steady_clock::now();
+  co_await conn.cmd(line);
+  auto t1 = std::chrono::steady_clock::now();
+  co_await conn.cmd("LOGOUT");
+  conn.close();
+  if (!c.stop) {
+    latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    ++c.sessions;
+  }
+}
+
 awaitable<void> login_client(const Args& a, tcp::endpoint server, int client, Counters& c,
                              std::vector<double>& latencies_ms) {
   const std::string& line = a.auth_lines[static_cast<size_t>(client) % a.auth_lines.size()];
-  while (!c.stop) {
-    bool failed = false;
-    std::string what;
-    try {
-      auto ex = co_await asio::this_coro::executor;
-      Conn conn(ex, nullptr);
-      co_await conn.connect(server, std::string());
-      auto t0 = std::chrono::steady_clock::now();
-      co_await conn.cmd(line);
-      auto t1 = std::chrono::steady_clock::now();
-      co_await conn.cmd("LOGOUT");
-      conn.close();
-      if (!c.stop) {
-        latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        ++c.sessions;
-      }
-    } catch (const std::exception& e) {
-      failed = true;
-      what = e.what();
-    }
-    if (failed) {
-      if (++c.errors <= 5) std::fprintf(stderr, "client %d: %s\n", client, what.c_str());
-      auto ex = co_await asio::this_coro::executor;
-      asio::steady_timer t(ex, std::chrono::milliseconds(50));
-      co_await t.async_wait(use_awaitable);
-    }
-  }
+  co_await client_loop(c, client, [server, &line, &c, &latencies_ms] {
+    return one_login(server, line, c, latencies_ms);
+  });
 }
 
 int run_logins(const Args& a) {
