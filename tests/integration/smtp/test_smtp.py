@@ -509,6 +509,18 @@ class MalformedInputTest(unittest.TestCase):
         self.assertEqual(r.cmd("NOOP")[0], 250)
         r.close()
 
+    def test_auth_line_limit_is_the_sasl_one_and_only_for_auth(self):
+        # RFC 4954 4: a SASL response may be 12288 octets; an AUTH line with a long initial
+        # response (XOAUTH2 tokens) is read whole, anything longer is "Line too long" and the
+        # session goes on. Other commands keep the 1000-octet limit (above).
+        r = self.session()
+        code, lines = r.cmd("AUTH PLAIN " + "A" * 3000)
+        self.assertNotIn(b"Line too long", lines[0], (code, lines))  # read, then judged
+        code, lines = r.cmd("AUTH PLAIN " + "A" * 13000)
+        self.assertEqual((code, lines[0][:5]), (500, b"5.5.2"))
+        self.assertEqual(r.cmd("NOOP")[0], 250)
+        r.close()
+
     def test_out_of_sequence(self):
         r = self.session()
         self.assertEqual(r.cmd("RCPT TO:<alice@example.com>")[0], 503)
