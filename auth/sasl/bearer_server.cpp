@@ -80,7 +80,16 @@ AuthStep BearerServer::check(std::string_view message) {
                            "no account for " + who.claim + " " + core::quote(who.value),
                            "invalid_token");
   }
-  if (!parsed->user.empty()) {
+  // XOAUTH2 clients always name the user, almost always as the account's address or login:
+  // that is the same account without a second directory lookup on every login.
+  auto names_the_account = [&](const std::string& user) {
+    if (core::iequals(user, account->address) || core::iequals(user, account->login)) return true;
+    for (const auto& a : account->other_addresses) {
+      if (core::iequals(user, a)) return true;
+    }
+    return false;
+  };
+  if (!parsed->user.empty() && !names_the_account(parsed->user)) {
     auto named = resolver_.find_login(parsed->user);
     if (!named && named.code() != Code::not_found) {
       return end(AuthOutcome::unavailable, "directory: " + named.status().to_string());
