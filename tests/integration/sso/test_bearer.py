@@ -388,6 +388,30 @@ class MinterTest(unittest.TestCase):
             m.close()
 
 
+class SilentProviderTest(unittest.TestCase):
+    """A provider that accepts the connection and does not answer: the fetch gives up after
+    fetch_timeout, and a login is a temporary failure, not a hang."""
+
+    def test_silent_provider_times_out(self):
+        idp = TokenMinter()
+        idp.jwks_delay = 8  # longer than fetch_timeout; the server thread ends by itself
+        idp.start()
+        config = sso_config(idp.issuer).replace("[sso]\n", "[sso]\nfetch_timeout = \"2s\"\n")
+        m = Mailroom(extra_config=config)
+        try:
+            m.seed_demo()
+            m.start()
+            wait_for_log(m, "event=sso.fetch_failed")
+            self.assertRegex(m.log(), r"event=sso.fetch_failed [^\n]*timed out")
+            # The client's own 30 s timeout would fail the test if the login hung.
+            typ, data = ImapLogin(m)("XOAUTH2", xoauth2("alice@example.com", idp.mint()))
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"UNAVAILABLE", data[0])
+        finally:
+            m.close()
+            idp.close()
+
+
 class IntrospectionAndHttpsTest(unittest.TestCase):
     """A provider on HTTPS (verified against the test CA given as [sso] tls_ca_file) whose
     tokens are opaque: RFC 7662 introspection with client credentials, answers cached, a
