@@ -30,7 +30,7 @@ struct Request {
   std::string query;   // after '?', not decoded ("" when none)
   // Header fields in order, names lower-cased, values with surrounding whitespace removed.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  // de-chunked
+  std::string body;                 // de-chunked
   std::vector<std::string> params;  // captured by the route pattern, percent-decoded
 
   // Connection facts, filled by the server.
@@ -58,8 +58,7 @@ struct Response {
   std::optional<std::string> header(std::string_view name) const;  // case-insensitive
 
   // Content-Type application/json (or another JSON type, e.g. application/scim+json).
-  static Response json(int status, std::string body,
-                       std::string content_type = "application/json");
+  static Response json(int status, std::string body, std::string content_type = "application/json");
   static Response text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");
   // RFC 9457 problem details: {"type","title","status","detail"} as application/problem+json.

@@ -1,0 +1,67 @@
+// What every HTTP front end of mailroomd (admin API, SCIM, metrics, autoconfiguration) is given,
+// and the helpers they share: the caller's authentication and errors as RFC 9457 problems.
+//
+// Handlers run on the worker pool (http/http.h), so they may call the service layer directly.
+// A handler authenticates first:
+//     auto caller = ctx.authenticate(request, "api");
+//     if (!caller) return caller.error_response();
+// and checks scope with service::Caller::can_see / can (src/service/admin_access.h): an object
+// outside the caller's domains answers 404, an action the role lacks 403.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "src/core/services.h"
+#include "src/core/status.h"
+#include "src/http/http.h"
+#include "src/service/admin_access.h"
+
+namespace mailroom::api {
+
+// core::Status -> problem details: not_found 404, already_exists 409, invalid_argument 400,
+// permission_denied 403, over_quota/too_large 413... unavailable 503 (with Retry-After),
+// io_error/internal 500 (the log detail is logged, never sent).
+http::Response problem_from_status(const core::Status& status);
+
+// The outcome of authenticating a request: a caller, or the response to send (401 with
+// WWW-Authenticate: Bearer per RFC 6750 3, or 503 when the identity provider cannot answer).
+class AuthResult {
+ public:
+  AuthResult(service::Caller caller) : caller_(std::move(caller)) {}    // NOLINT: implicit
+  AuthResult(http::Response refusal) : refusal_(std::move(refusal)) {}  // NOLINT: implicit
+  explicit operator bool() const { return caller_.has_value(); }
+  service::Caller& operator*() { return *caller_; }
+  service::Caller* operator->() { return &*caller_; }
+  http::Response error_response() const { return *refusal_; }
+
+ private:
+  std::optional<service::Caller> caller_;
+  std::optional<http::Response> refusal_;
+};
+
+// Turns `Authorization: Bearer <token>` into a caller: a Mailroom API token (mailroomctl
+// api-token), or with [sso] a token from the company's identity provider naming an account
+// that holds a role (directly or through a directory group). Implemented in src/api/caller.cpp.
+class CallerAuthenticator {
+ public:
+  virtual ~CallerAuthenticator() = default;
+  // front_end: "api" or "scim" (recorded in the caller and the journal). Blocks.
+  virtual AuthResult authenticate(const http::Request& request, std::string_view front_end) = 0;
+};
+
+struct Context {
+  core::Services* services = nullptr;
+  std::shared_ptr<CallerAuthenticator> callers;
+  // Public facts for autoconfiguration and the OpenAPI document.
+  std::string hostname;
+
+  AuthResult authenticate(const http::Request& request, std::string_view front_end) const {
+    return callers->authenticate(request, front_end);
+  }
+};
+
+}  // namespace mailroom::api
