@@ -53,6 +53,15 @@ struct Conflict {
   std::string kind;             // "alias" or "group"
 };
 
+// SCIM 2.0 attributes kept beside an account or group (src/api/scim): what the directory has
+// no column for, as a JSON object the SCIM layer owns; this layer only stores it.
+struct ScimOverlay {
+  std::string external_id;  // "" = none
+  std::string attributes = "{}";
+  int64_t created_at = 0;  // unix seconds
+  int64_t updated_at = 0;
+};
+
 // An account plus the fields the read API does not expose.
 struct AccountRecord {
   Account account;
@@ -167,6 +176,18 @@ class LocalDirectory : public Directory {
 
   // Addresses that are both an account address (primary or secondary) and an alias or group.
   Result<std::vector<Conflict>> conflicts();
+
+  // --- SCIM overlay (schema/sql/sqlite/003_scim.sql) ---
+  // kind "User" (key: account id) or "Group" (key: group address). Removed with the account or
+  // group (triggers). get: not_found when none was stored.
+  Result<ScimOverlay> get_scim_overlay(const std::string& kind, const std::string& key);
+  // Creates or replaces; keeps created_at of an existing row.
+  Status set_scim_overlay(const std::string& kind, const std::string& key,
+                          const std::string& external_id, const std::string& attributes);
+  // Keys with this externalId (compared case-exactly), at most `limit`.
+  Result<std::vector<std::string>> find_scim_external_id(const std::string& kind,
+                                                         const std::string& external_id,
+                                                         int limit = 2);
 
   // A new random (version 4) UUID, lower-case.
   static std::string new_uuid();
