@@ -416,9 +416,8 @@ http::Response scim_route_replace(ScimRouteCall& call, scim::ResourceKind kind, 
   return scim_route_resource(200, out);
 }
 
-void scim_route_add_resource(http::Router& router, Context& ctx, const std::string& base,
-                             scim::ResourceKind kind) {
-  Context* c = &ctx;
+void scim_route_add_resource(http::Router& router, const std::shared_ptr<Context>& c,
+                             const std::string& base, scim::ResourceKind kind) {
   router.add("GET", base, [c, kind](http::Request& req) {
     return scim_route_run(*c, req, true, [kind](ScimRouteCall& call) {
       ScimRouteQuery q;
@@ -531,8 +530,7 @@ json::object scim_route_resource_type(const char* name, const std::string& base_
 
 }  // namespace
 
-void add_scim_routes(http::Router& router, Context& ctx) {
-  Context* c = &ctx;
+void add_scim_routes(http::Router& router, std::shared_ptr<Context> c) {
   router.add("GET", "/scim/v2/ServiceProviderConfig", [c](http::Request& req) {
     return scim_route_run(*c, req, false, [](ScimRouteCall& call) {
       return scim_route_json(200, scim_route_service_provider_config(call.base_url));
@@ -572,8 +570,8 @@ void add_scim_routes(http::Router& router, Context& ctx) {
       return http::Response::json(200, *doc, kScimContentType);
     });
   });
-  scim_route_add_resource(router, ctx, "/scim/v2/Users", scim::ResourceKind::user);
-  scim_route_add_resource(router, ctx, "/scim/v2/Groups", scim::ResourceKind::group);
+  scim_route_add_resource(router, c, "/scim/v2/Users", scim::ResourceKind::user);
+  scim_route_add_resource(router, c, "/scim/v2/Groups", scim::ResourceKind::group);
 }
 
 }  // namespace mailroom::api

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 #include "src/api/context.h"
 #include "src/http/http.h"
@@ -29,7 +30,6 @@ namespace mailroom::api {
 inline constexpr size_t kMaxScimBody = 1024 * 1024;
 inline constexpr size_t kMaxScimResults = 1000;
 
-// `ctx` must outlive the router.
-void add_scim_routes(http::Router& router, Context& ctx);
+void add_scim_routes(http::Router& router, std::shared_ptr<Context> ctx);
 
 }  // namespace mailroom::api

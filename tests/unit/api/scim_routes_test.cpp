@@ -72,9 +72,9 @@ class ScimRoutesTest : public ::testing::Test {
       ASSERT_TRUE(dir_->add_domain(dom));
     }
     services_.directory = dir_;
-    ctx_.services = &services_;
-    ctx_.callers = std::make_shared<ScimTestCallers>();
-    ctx_.hostname = "mail.example.com";
+    ctx_->services = &services_;
+    ctx_->callers = std::make_shared<ScimTestCallers>();
+    ctx_->hostname = "mail.example.com";
     add_scim_routes(router_, ctx_);
   }
 
@@ -125,7 +125,7 @@ class ScimRoutesTest : public ::testing::Test {
   mailroom::testing::TempDir tmp_;
   std::shared_ptr<auth::LocalDirectory> dir_;
   core::Services services_;
-  Context ctx_;
+  std::shared_ptr<Context> ctx_ = std::make_shared<Context>();
   http::Router router_;
 };
 
@@ -601,9 +601,9 @@ TEST_F(ScimRoutesTest, PaginationSortingAndAttributeSelection) {
 TEST_F(ScimRoutesTest, AnotherDirectoryBackendIsRefusedClearly) {
   core::Services other;
   other.directory = std::make_shared<mailroom::testing::FakeDirectory>();
-  Context ctx;
-  ctx.services = &other;
-  ctx.callers = std::make_shared<ScimTestCallers>();
+  auto ctx = std::make_shared<Context>();
+  ctx->services = &other;
+  ctx->callers = std::make_shared<ScimTestCallers>();
   http::Router router;
   add_scim_routes(router, ctx);
   http::Request req;
