@@ -392,6 +392,20 @@ std::optional<ScimError> scim_route_check_if_match(const http::Request& req,
   return std::nullopt;
 }
 
+// Runs a read-check-write (If-Match, PATCH on the current representation) in one directory
+// transaction, so a concurrent writer cannot slip between the ETag check and the write; a
+// refused request rolls back whatever it wrote.
+http::Response scim_route_atomic(ScimRouteCall& call, const std::function<http::Response()>& body) {
+  http::Response resp;
+  auto st = call.scim().dir.transaction([&]() -> core::Status {
+    resp = body();
+    if (resp.status < 400) return core::Status::ok();
+    return core::invalid_argument("SCIM request refused");
+  });
+  if (!st && resp.status < 400) return scim_route_error(scim::scim_error_from_status(st));
+  return resp;
+}
+
 http::Response scim_route_replace(ScimRouteCall& call, scim::ResourceKind kind, bool patch) {
   const std::string& id = call.req.params.at(0);
   json::value body;
@@ -466,26 +480,28 @@ void scim_route_add_resource(http::Router& router, const std::shared_ptr<Context
   });
   router.add("PUT", base + "/{id}", [c, kind](http::Request& req) {
     return scim_route_run(*c, req, true, [kind](ScimRouteCall& call) {
-      return scim_route_replace(call, kind, false);
+      return scim_route_atomic(call, [&] { return scim_route_replace(call, kind, false); });
     });
   });
   router.add("PATCH", base + "/{id}", [c, kind](http::Request& req) {
     return scim_route_run(*c, req, true, [kind](ScimRouteCall& call) {
-      return scim_route_replace(call, kind, true);
+      return scim_route_atomic(call, [&] { return scim_route_replace(call, kind, true); });
     });
   });
   router.add("DELETE", base + "/{id}", [c, kind](http::Request& req) {
     return scim_route_run(*c, req, true, [kind](ScimRouteCall& call) {
-      const std::string& id = call.req.params.at(0);
-      json::object current;
-      if (auto e = scim_route_get(call, kind, id, current)) return scim_route_error(*e);
-      if (auto e = scim_route_check_if_match(call.req, current)) return scim_route_error(*e);
-      auto e = kind == scim::ResourceKind::user ? scim::delete_user(call.scim(), id)
-                                                : scim::delete_group(call.scim(), id);
-      if (e) return scim_route_error(*e);
-      http::Response r;
-      r.status = 204;
-      return r;
+      return scim_route_atomic(call, [&] {
+        const std::string& id = call.req.params.at(0);
+        json::object current;
+        if (auto e = scim_route_get(call, kind, id, current)) return scim_route_error(*e);
+        if (auto e = scim_route_check_if_match(call.req, current)) return scim_route_error(*e);
+        auto e = kind == scim::ResourceKind::user ? scim::delete_user(call.scim(), id)
+                                                  : scim::delete_group(call.scim(), id);
+        if (e) return scim_route_error(*e);
+        http::Response r;
+        r.status = 204;
+        return r;
+      });
     });
   });
 }
