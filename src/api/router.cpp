@@ -1,6 +1,8 @@
 #include "src/api/router.h"
 
 #include "src/api/admin_routes.h"
+#include "src/api/caller.h"
+#include "src/service/admin_store.h"
 
 namespace mailroom::api {
 
@@ -15,6 +17,12 @@ std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
   });
   add_admin_routes(*router, ctx);
   return router;
+}
+
+core::Result<std::shared_ptr<CallerAuthenticator>> open_callers(const core::Services& services) {
+  auto admin = service::open_admin_access(services.data_dir, services.resolver);
+  if (!admin) return admin.status();
+  return make_caller_authenticator(services, *admin);
 }
 
 }  // namespace mailroom::api
