@@ -19,10 +19,12 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/local/local_directory.h"
 #include "src/core/status.h"
+#include "src/service/journal.h"
 
 namespace mailroom::service {
 
@@ -73,6 +75,9 @@ struct UserChange {
 class Users {
  public:
   explicit Users(auth::LocalDirectory& directory) : directory_(directory) {}
+  // Writes are journaled and may be dry runs as `change` says (src/service/journal.h).
+  Users(auth::LocalDirectory& directory, ChangeContext change)
+      : directory_(directory), change_(std::move(change)) {}
 
   // The stored account (with its id). Errors also: invalid_argument when the request has
   // neither a password nor a hash, or the hash does not start with "{".
@@ -100,6 +105,7 @@ class Users {
 
  private:
   auth::LocalDirectory& directory_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service
