@@ -141,7 +141,7 @@ int list_users(Context& ctx, LocalDirectory& dir, const UserOpts& o) {
 int import_users(Context& ctx, LocalDirectory& dir, const UserOpts& o) {
   std::ifstream in(o.file);
   if (!in) return ctx.fail(core::invalid_argument("cannot read " + o.file));
-  auto added = service::Users(dir).import(in, o.file, o.create_domains);
+  auto added = service::Users(dir, change_context(ctx)).import(in, o.file, o.create_domains);
   if (!added) return ctx.fail(added.status());
   return done(ctx, Status::ok(), std::to_string(*added) + " users imported",
               json::object{{"imported", *added}});
@@ -250,6 +250,7 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
   import->add_option("--file", o->file, "address<TAB>{SCHEME}hash[<TAB>name[<TAB>quota]] per line")
       ->required();
   import->add_flag("--create-domains", o->create_domains, "Add missing domains");
+  import->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   import->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) { return import_users(ctx, d, *o); });
   }  // namespace mailroom::ctl

@@ -99,7 +99,9 @@ class Users {
   // '#' starts a comment line. Rows are written in transactions of 5000; the first bad line
   // or failed row stops the import (earlier transactions stay) with an error that starts
   // "<source_name>:<line>: ". `create_domains`: add the local domains that are missing.
-  // Returns the number of accounts added.
+  // Returns the number of accounts added. Journaled as one change set ("user.add" per account,
+  // "domain.add" per domain created); a dry run reads the whole stream in one rolled-back
+  // transaction, so it fails on the row the import would fail on.
   core::Result<uint64_t> import(std::istream& in, const std::string& source_name,
                                 bool create_domains);
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "auth/app_passwords.h"
@@ -528,6 +529,36 @@ TEST_F(JournalTest, AppPasswordCreateRevertsRevokeDoesNot) {
   auto r = sets().revert(changes_.back().change_set);
   EXPECT_EQ(r.code(), core::Code::invalid_argument);
   EXPECT_TRUE(contains(r.status().client_message(), "cannot come back"));
+}
+
+TEST_F(JournalTest, ImportIsOneChangeSetDryRunSeesEarlierRows) {
+  const std::string file =
+      "a@example.org\t{SSHA512}x\tA\n"
+      "b@example.org\t{SSHA512}y\n";
+  const std::string rows = dump();
+  std::istringstream dry_in(file);
+  auto dry = users(true).import(dry_in, "f", /*create_domains=*/true);
+  ASSERT_TRUE(dry) << dry.status().to_string();
+  EXPECT_EQ(*dry, 2u);
+  EXPECT_EQ(dump(), rows);
+  EXPECT_TRUE(all_records().empty());
+  ASSERT_EQ(changes_.size(), 3u);
+  EXPECT_EQ(changes_[0].operation, "domain.add");
+  // The same file twice fails on the second row... of the duplicate, in a dry run too.
+  std::istringstream dup_in(file + "a@example.org\t{SSHA512}z\n");
+  auto dup = users(true).import(dup_in, "f", true);
+  EXPECT_EQ(dup.code(), core::Code::already_exists);
+  EXPECT_EQ(dup.status().client_message().rfind("f:3: ", 0), 0u) << dup.status().client_message();
+
+  changes_.clear();
+  std::istringstream in(file);
+  ASSERT_TRUE(users().import(in, "f", true));
+  auto recs = all_records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[0].change_set, recs[2].change_set);
+  ASSERT_TRUE(sets().revert(recs[0].change_set));
+  EXPECT_EQ(dir_->find_domain("example.org").code(), core::Code::not_found);
+  EXPECT_EQ(dir_->find_account_by_address("a@example.org").code(), core::Code::not_found);
 }
 
 TEST_F(JournalTest, OneJournalSharedByThreads) {
