@@ -49,6 +49,22 @@ core::Result<std::vector<ChangeRecord>> ChangeSets::show(const std::string& chan
 }
 
 core::Result<std::vector<ChangeRecord>> ChangeSets::revert(const std::string& change_set) {
+  auto made = revert_once(change_set);
+  if (made.code() != core::Code::already_exists) return made;
+  // A conflict: say so plainly when it is because the set was reverted already.
+  JournalFilter f;
+  f.reverts = change_set;
+  f.limit = 1;
+  auto earlier = journal_.list(f);
+  if (earlier && !earlier->empty()) {
+    return core::Status::error(core::Code::already_exists,
+                               "change set " + change_set + " was already reverted by change set " +
+                                   earlier->front().change_set);
+  }
+  return made;
+}
+
+core::Result<std::vector<ChangeRecord>> ChangeSets::revert_once(const std::string& change_set) {
   auto entries = journal_.entries(change_set);
   if (!entries) return entries.status();
   std::reverse(entries->begin(), entries->end());  // undo the last change first

@@ -20,7 +20,8 @@
 //
 // Errors: not_found for an unknown change set; invalid_argument for a set that cannot be
 // reverted (an app password revoke; a directory object without a writable local directory);
-// already_exists for a conflict; unavailable / io_error from SQLite and the disk.
+// already_exists for a conflict ("... was already reverted by change set Y" when it was);
+// unavailable / io_error from SQLite and the disk.
 //
 // Threading: one ChangeSets is used by one thread; every call blocks. The ChangeJournal may
 // be shared by many.
@@ -54,6 +55,8 @@ class ChangeSets {
   core::Result<std::vector<ChangeRecord>> revert(const std::string& change_set);
 
  private:
+  core::Result<std::vector<ChangeRecord>> revert_once(const std::string& change_set);
+
   ChangeJournal& journal_;
   auth::LocalDirectory* directory_;
   std::string data_dir_;

@@ -117,6 +117,7 @@ core::Result<std::vector<JournalEntry>> ChangeJournal::select_locked(
     q->bind(1, f->since.value_or(INT64_MIN)).bind(2, f->until.value_or(INT64_MAX));
     q->bind(3, f->who).bind(4, f->object_prefix).bind(5, f->operation);
     q->bind(6, f->front_end).bind(7, f->limit == 0 ? int64_t{-1} : static_cast<int64_t>(f->limit));
+    q->bind(8, f->reverts);
   } else {
     q->bind(1, change_set);
   }
@@ -155,7 +156,7 @@ core::Result<std::vector<ChangeRecord>> ChangeJournal::list(const JournalFilter&
       "WHERE time >= ?1 AND time < ?2 AND (?3 = '' OR who = ?3) "
       "AND substr(object, 1, length(?4)) = ?4 "
       "AND (?5 = '' OR operation = ?5 OR substr(operation, 1, length(?5) + 1) = ?5 || '.') "
-      "AND (?6 = '' OR front_end = ?6) ORDER BY id DESC LIMIT ?7",
+      "AND (?6 = '' OR front_end = ?6) AND (?8 = '' OR reverts = ?8) ORDER BY id DESC LIMIT ?7",
       &filter, {});
   if (!rows) return rows.status();
   std::vector<ChangeRecord> out;

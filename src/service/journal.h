@@ -75,6 +75,7 @@ struct JournalFilter {
   std::string object_prefix;     // object starts with this ("user:", "user:alice@")
   std::string operation;         // exact, or a kind: "user" matches "user.*"
   std::string front_end;         // exact
+  std::string reverts;           // only the records of reverts of this change set
   size_t limit = 100;            // newest first; 0 = no limit
 };
 

@@ -474,6 +474,10 @@ TEST_F(JournalTest, ConflictingRevertIsRefusedAndChangesNothing) {
   ASSERT_TRUE(sets().revert(second));
   ASSERT_TRUE(sets().revert(first));
   EXPECT_EQ(dir_->find_account_by_id(other->account.id)->display_name, "");
+  auto twice = sets().revert(first);
+  EXPECT_EQ(twice.code(), core::Code::already_exists);
+  EXPECT_TRUE(contains(twice.status().client_message(), "already reverted"))
+      << twice.status().client_message();
   EXPECT_EQ(sets().revert("ffffffffffff").code(), core::Code::not_found);
 }
 
