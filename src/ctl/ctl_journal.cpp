@@ -55,6 +55,11 @@ core::Result<int64_t> journal_parse_time(const std::string& text, const std::str
                                 "' is not a UTC time (2026-12-05, 2026-12-05T03:40:00Z or @unix)");
 }
 
+int journal_unavailable(Context& ctx) {
+  if (!ctx.services()) return kSystemError;  // it said why
+  return ctx.fail(core::unavailable("no data directory, so no change journal"));
+}
+
 int journal_list(Context& ctx, const JournalOpts& o) {
   service::JournalFilter f;
   if (!o.since.empty()) {
@@ -73,7 +78,7 @@ int journal_list(Context& ctx, const JournalOpts& o) {
   f.front_end = o.front_end;
   f.limit = o.limit;
   service::ChangeJournal* j = journal(ctx);
-  if (!j) return kSystemError;
+  if (!j) return journal_unavailable(ctx);
   auto records = j->list(f);
   if (!records) return ctx.fail(records.status());
   json::array arr;
@@ -104,7 +109,7 @@ std::string journal_set_text(const std::vector<service::ChangeRecord>& records) 
 
 int journal_show(Context& ctx, const JournalOpts& o) {
   service::ChangeJournal* j = journal(ctx);
-  if (!j) return kSystemError;
+  if (!j) return journal_unavailable(ctx);
   auto records = j->show(o.change_set);
   if (!records) return ctx.fail(records.status());
   json::array arr;
@@ -123,7 +128,7 @@ int journal_revert(Context& ctx, const JournalOpts& o) {
     if (auto w = service::writable_directory(*s->directory); w) local = *w;
   }
   service::ChangeJournal* j = journal(ctx);
-  if (!j) return kSystemError;
+  if (!j) return journal_unavailable(ctx);
   service::ChangeSets sets(*j, local, ctx.data_dir(), s->app_passwords.get(), change_context(ctx));
   auto made = sets.revert(o.change_set);
   if (!made) return ctx.fail(made.status());

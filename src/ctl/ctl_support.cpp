@@ -59,7 +59,8 @@ CliChanges& cli_changes(Context& ctx) {
 service::ChangeJournal* journal(Context& ctx) {
   CliChanges& c = cli_changes(ctx);
   if (!c.journal) {
-    if (!ctx.services()) return nullptr;
+    // No data directory (a test's services): nothing to journal into.
+    if (!ctx.services() || ctx.data_dir().empty()) return nullptr;
     c.journal =
         std::make_unique<service::ChangeJournal>(service::ChangeJournal::path_in(ctx.data_dir()));
   }
