@@ -5,7 +5,9 @@
 // differs becomes one record. A dry run is the same transaction rolled back
 // (LocalDirectory::dry_run), so it fails exactly where the real write would and describes the
 // same change. The journal rows are written inside the directory transaction, before its
-// COMMIT: a journal that cannot be written stops the change.
+// COMMIT: a journal that cannot be written stops the change. (The reverse, a COMMIT that
+// fails after the journal row was written, would leave a record of a change that did not
+// happen; the write lock is already held by then, so only a disk failure can do it.)
 //
 // States are kept twice: a JSON document for people (never a hash or secret) and a private
 // encoding of every field (one "key=value" line per field, '\' and newlines escaped) that
