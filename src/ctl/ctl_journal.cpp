@@ -1,4 +1,4 @@
-// mailroomctl journal list|show|revert (service::ChangeSets, issue 17): the change journal of
+// mailroomctl journal list|show|revert|purge (service::ChangeSets, issue 17): the change journal of
 // every administrative write (mailroomctl, the HTTP API, SCIM), and the undo of one change
 // set where that is possible. The revert is itself a change set, recorded as this command's.
 #include <CLI/CLI.hpp>
@@ -118,6 +118,17 @@ int journal_show(Context& ctx, const JournalOpts& o) {
               json::object{{"change_set", o.change_set}, {"changes", arr}});
 }
 
+int journal_purge(Context& ctx, const JournalOpts& o) {
+  auto before = journal_parse_time(o.until, "--before");
+  if (!before) return ctx.fail(before.status());
+  service::ChangeJournal* j = journal(ctx);
+  if (!j) return journal_unavailable(ctx);
+  auto n = j->purge(*before);
+  if (!n) return ctx.fail(n.status());
+  return done(ctx, Status::ok(), std::to_string(*n) + " journal records deleted",
+              json::object{{"deleted", *n}});
+}
+
 int journal_revert(Context& ctx, const JournalOpts& o) {
   core::Services* s = ctx.services();
   if (!s) return kSystemError;
@@ -164,6 +175,11 @@ void register_journal_commands(CLI::App& app, Context& ctx, int* ec) {
   auto* show = journal_cmd->add_subcommand("show", "Show one change set with before and after");
   show->add_option("change_set", o->change_set, "Change set id")->required();
   show->callback([&ctx, ec, o] { *ec = journal_show(ctx, *o); });
+
+  auto* purge = journal_cmd->add_subcommand(
+      "purge", "Delete the records older than a UTC time (and the states kept for revert)");
+  purge->add_option("--before", o->until, "2026-01-01[T00:00:00Z] or @unix")->required();
+  purge->callback([&ctx, ec, o] { *ec = journal_purge(ctx, *o); });
 
   auto* revert = journal_cmd->add_subcommand(
       "revert", "Undo one change set where possible (refused when something changed since)");

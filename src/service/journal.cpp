@@ -177,6 +177,18 @@ core::Result<std::vector<JournalEntry>> ChangeJournal::entries(const std::string
   return rows;
 }
 
+core::Result<uint64_t> ChangeJournal::purge(int64_t before) {
+  std::lock_guard lock(mu_);
+  if (auto st = open_locked(false); !st) {
+    if (st.code() == core::Code::not_found) return uint64_t{0};
+    return st;
+  }
+  auto q = db_->prepare("DELETE FROM changes WHERE time < ?1");
+  if (!q) return q.status();
+  if (auto st = q->bind(1, before).run(); !st) return st;
+  return static_cast<uint64_t>(db_->changes());
+}
+
 core::Result<std::vector<ChangeRecord>> ChangeJournal::show(const std::string& change_set) {
   auto rows = entries(change_set);
   if (!rows) return rows.status();

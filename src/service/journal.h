@@ -101,6 +101,9 @@ class ChangeJournal {
   core::Result<std::vector<ChangeRecord>> list(const JournalFilter& filter);
   // The records of one change set, in the order they were made; not_found when none.
   core::Result<std::vector<ChangeRecord>> show(const std::string& change_set);
+  // Deletes the records older than `before` (unix seconds), with their private states: a
+  // retention policy, and how old password hashes leave. Returns how many were deleted.
+  core::Result<uint64_t> purge(int64_t before);
   // show() with the private states: for revert (change_sets.cpp) only.
   core::Result<std::vector<JournalEntry>> entries(const std::string& change_set);
 

@@ -90,6 +90,9 @@ class CtlJournalTest(unittest.TestCase):
         shown = self.ctl("journal", "show", changes[0]["change_set"])
         self.assertEqual(len(shown["changes"]), 1)
         self.assertEqual(self.ctl("journal", "show", "000000000000", code=1)["code"], "not_found")
+        self.assertEqual(self.ctl("journal", "purge", "--before", "2000-01-01")["deleted"], 0)
+        self.assertEqual(self.ctl("journal", "purge", "--before", "2999-01-01")["deleted"], 4)
+        self.assertEqual(self.ctl("journal", "list"), [])
 
     def test_dry_run_changes_nothing_and_says_what_would_change(self):
         self.seed()

@@ -565,6 +565,20 @@ TEST_F(JournalTest, ImportIsOneChangeSetDryRunSeesEarlierRows) {
   EXPECT_EQ(dir_->find_account_by_address("a@example.org").code(), core::Code::not_found);
 }
 
+TEST_F(JournalTest, PurgeDropsOldRecordsOnly) {
+  EXPECT_EQ(*journal_->purge(2'000'000'000), 0u);  // no file yet: nothing, and none created
+  EXPECT_FALSE(std::filesystem::exists(tmp_.file("journal.db")));
+  ASSERT_TRUE(users().add(new_user("a@example.com")));
+  const std::string old_set = last_set();
+  clock_.advance(std::chrono::hours(24));
+  ASSERT_TRUE(users().add(new_user("b@example.com")));
+  EXPECT_EQ(*journal_->purge(1'800'000'000), 0u);  // strictly older
+  EXPECT_EQ(*journal_->purge(1'800'000'001), 1u);
+  EXPECT_EQ(journal_->show(old_set).code(), core::Code::not_found);
+  EXPECT_EQ(sets().revert(old_set).code(), core::Code::not_found);
+  EXPECT_EQ(all_records().size(), 1u);
+}
+
 TEST_F(JournalTest, OneJournalSharedByThreads) {
   ChangeJournal& journal = *journal_;
   std::vector<std::thread> threads;
