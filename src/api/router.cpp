@@ -1,7 +1,9 @@
 #include "src/api/router.h"
 
 #include "src/api/admin_routes.h"
+#include "src/api/caller.h"
 #include "src/api/scim/routes.h"
+#include "src/service/admin_store.h"
 
 namespace mailroom::api {
 
@@ -17,6 +19,12 @@ std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
   add_admin_routes(*router, ctx);
   add_scim_routes(*router, ctx);
   return router;
+}
+
+core::Result<std::shared_ptr<CallerAuthenticator>> open_callers(const core::Services& services) {
+  auto admin = service::open_admin_access(services.data_dir, services.resolver);
+  if (!admin) return admin.status();
+  return make_caller_authenticator(services, *admin);
 }
 
 }  // namespace mailroom::api
