@@ -6,7 +6,7 @@ import json
 import unittest
 import urllib.parse
 
-from api_common import Http, admin_token, api_server
+from api_common import Http, admin_token, api_server, raw_exchange, statuses
 
 SCIM = "application/scim+json"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -163,7 +163,13 @@ class ScimTest(unittest.TestCase):
         self.assertEqual(json.loads(raw[2])["scimType"], "invalidSyntax")
         s, doc, _ = self.call("GET", "/Users?filter=" + filt('userName eq'))
         self.assertEqual((s, doc["scimType"]), (400, "invalidFilter"))
-        s, doc, _ = self.call("GET", "/Users?filter=" + filt("(" * 3000))
+        # nested too deeply (a URL stays short), and too long (a .search body)
+        s, doc, _ = self.call("GET", "/Users?filter=" + filt("not (" * 40 + 'userName eq "a"'
+                                                            + ")" * 40))
+        self.assertEqual((s, doc["scimType"]), (400, "invalidFilter"))
+        s, doc, _ = self.call("POST", "/Users/.search", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": " or ".join(['userName eq "a"'] * 400)})
         self.assertEqual((s, doc["scimType"]), (400, "invalidFilter"))
         s, doc, _ = self.call("POST", "/Users", {"schemas": [USER], "userName": "z@example.com",
                                                  "favouriteColour": "blue"})
@@ -180,12 +186,14 @@ class ScimTest(unittest.TestCase):
                               headers={"If-Match": 'W/"0123456789abcdef"'})
         self.assertEqual(s, 412)
         # oversized: refused before anything is parsed
-        s, _, _ = self.c.request("POST", "/scim/v2/Users", body=b"{" + b" " * (2 << 20) + b"}",
-                                 token=self.token, content_type=SCIM)
-        self.assertEqual(s, 413)
+        raw = raw_exchange(self.m.port("http"), (
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: application/scim+json\r\nContent-Length: %d\r\n\r\n{"
+            % (self.token, 2 << 20)).encode())
+        self.assertEqual(statuses(raw), [413])
         # no token, wrong token
         self.c = Http(self.m)
-        s, _, h = self.c.request("GET", "/scim/v2/Users")
+        s, h, _ = self.c.request("GET", "/scim/v2/Users")
         self.assertEqual(s, 401)
         self.assertTrue(h["www-authenticate"].startswith("Bearer"))
 
