@@ -28,11 +28,15 @@ class ScimTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.m = api_server()
-        cls.m.seed_demo()
-        cls.m.ctl("domain", "add", "example.org")
-        cls.token = admin_token(cls.m)
-        cls.entra = admin_token(cls.m, name="entra", role="domain_admin",
-                                domains=["example.com"])
+        try:
+            cls.m.seed_demo()
+            cls.m.ctl("domain", "add", "example.org")
+            cls.token = admin_token(cls.m)
+            cls.entra = admin_token(cls.m, name="entra", role="domain_admin",
+                                    domains=["example.com"])
+        except BaseException:
+            cls.m.close()  # tearDownClass does not run after a failed setUpClass
+            raise
 
     @classmethod
     def tearDownClass(cls):
