@@ -14,7 +14,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "src/api/autoconfig_options.h"
 #include "src/core/services.h"
 #include "src/core/status.h"
 #include "src/http/http.h"
@@ -58,6 +60,11 @@ struct Context {
   std::shared_ptr<CallerAuthenticator> callers;
   // Public facts for autoconfiguration and the OpenAPI document.
   std::string hostname;
+  // Client autoconfiguration ([autoconfig], src/api/autoconfig.h); null: not served.
+  std::shared_ptr<const AutoconfigOptions> autoconfig;
+  // Where mail clients connect: one per imap, pop3 and submission listener with TLS, with the
+  // port it got (filled by the wiring; [autoconfig] public ports are applied per request).
+  std::vector<ClientEndpoint> client_endpoints;
 
   AuthResult authenticate(const http::Request& request, std::string_view front_end) const {
     return callers->authenticate(request, front_end);
