@@ -6,6 +6,7 @@ external entities) are refused; the answer never depends on whether the user exi
 import json
 import os
 import plistlib
+import socket
 import sys
 import unittest
 import urllib.error
@@ -157,8 +158,12 @@ class AutoconfigTest(unittest.TestCase):
             "<Request>", " " * 20000 + "<Request>")
         status, _, _ = self.c.pox(padded.encode())
         self.assertEqual(status, 413)
-        status, _, _ = self.c.pox(b" " * (2 << 20))
-        self.assertEqual(status, 413)
+        # The server refuses that from the header and closes without reading the body (a
+        # client still writing it sees the connection end), so ask over a raw socket.
+        with socket.create_connection(("127.0.0.1", self.m.port("http")), timeout=30) as s:
+            s.sendall(b"POST /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: %d\r\n\r\n" % (2 << 20) + b" " * 4096)
+            self.assertRegex(s.makefile("rb").readline(), rb"^HTTP/1\.1 413 ")
         # The server is still well.
         status, _, _ = self.c.pox(REQUEST.format(email="bob@example.com").encode())
         self.assertEqual(status, 200)
