@@ -121,8 +121,6 @@ std::string autoconfig_reverse_domain(std::string_view domain) {
   return out;
 }
 
-std::string autoconfig_lower(std::string s) { return core::ascii_lower(s); }
-
 int autoconfig_hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -301,12 +299,12 @@ AutodiscoverJson autodiscover_json_error(int status, std::string_view code,
 
 std::string apple_mobileconfig(const AutoconfigSite& site, std::string_view email) {
   const AutoconfigOptions& o = *site.options;
-  std::string key = autoconfig_lower(std::string(email));
+  std::string key = core::ascii_lower(email);
   std::string seed = site.domain + "\n" + key;
   std::string profile_uuid = autoconfig_uuid("profile\n" + seed);
   std::string mail_uuid = autoconfig_uuid("mail\n" + seed);
   std::string identifier = autoconfig_reverse_domain(site.domain) + ".mailroom.autoconfig." +
-                           autoconfig_lower(profile_uuid);
+                           core::ascii_lower(profile_uuid);
   const ClientEndpoint* in = autoconfig_first(site, "imap");
   if (!in) in = autoconfig_first(site, "pop3");
   const ClientEndpoint* out = autoconfig_first(site, "submission");

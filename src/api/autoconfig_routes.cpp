@@ -51,8 +51,14 @@ std::optional<std::string> autoconfig_host_domain(const http::Request& r) {
   return name;
 }
 
-// found: ok; not ours: not_found; the directory cannot tell: unavailable.
+// found: ok; not ours: not_found; the directory cannot tell: unavailable. A server with no
+// TLS listener for clients has nothing to advertise: not_found too (a document without
+// servers would only make the client give up later, on a worse message).
 core::Status autoconfig_local_domain(Context& ctx, const std::string& domain) {
+  if (advertised_endpoints(*ctx.autoconfig, ctx.client_endpoints).empty()) {
+    return core::not_found("no client endpoints are configured",
+                           "autoconfig: no imap, pop3 or submission listener with TLS");
+  }
   core::Services* s = ctx.services;
   if (s == nullptr || (!s->resolver && !s->directory)) {
     return core::internal_error("autoconfig: the API context has no directory");

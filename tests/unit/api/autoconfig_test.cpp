@@ -762,6 +762,17 @@ TEST_F(AutoconfigRoutes, Mobileconfig) {
   EXPECT_EQ(call("GET", "/mobileconfig").status, 400);
 }
 
+TEST_F(AutoconfigRoutes, NothingToAdvertise) {
+  // Only plaintext listeners (never advertised) and no public ports.
+  ctx_.client_endpoints = {{"imap", 143, "plain"}};
+  auto options = std::make_shared<AutoconfigOptions>(*ctx_.autoconfig);
+  options->public_ports.clear();
+  ctx_.autoconfig = options;
+  EXPECT_EQ(call("GET", "/mail/config-v1.1.xml?emailaddress=alice@example.com").status, 404);
+  EXPECT_EQ(call("GET", "/mobileconfig?email=alice@example.com").status, 404);
+  EXPECT_EQ(call("POST", "/autodiscover/autodiscover.xml", kOutlookRequest).status, 404);
+}
+
 TEST_F(AutoconfigRoutes, DisabledServesNothing) {
   auto options = std::make_shared<AutoconfigOptions>(*ctx_.autoconfig);
   options->enabled = false;
