@@ -63,7 +63,8 @@ struct Context {
   // Client autoconfiguration ([autoconfig], src/api/autoconfig.h); null: not served.
   std::shared_ptr<const AutoconfigOptions> autoconfig;
   // Where mail clients connect: one per imap, pop3 and submission listener with TLS, with the
-  // port it got (filled by the wiring; [autoconfig] public ports are applied per request).
+  // port it got (filled by the wiring after the listeners opened and before they start, then
+  // read-only; [autoconfig] public ports are applied per request).
   std::vector<ClientEndpoint> client_endpoints;
 
   AuthResult authenticate(const http::Request& request, std::string_view front_end) const {
