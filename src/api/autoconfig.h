@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,9 +104,9 @@ std::string autoconfig_uuid(std::string_view name);
 // namespace is not a UUID.
 std::string autoconfig_uuid_in(std::string_view namespace_uuid, std::string_view name);
 
-// Registers the routes above when ctx.autoconfig is set and enabled. Handlers use
-// ctx.services->resolver (or ->directory) for the domain, ctx.autoconfig and
-// ctx.client_endpoints.
-void add_autoconfig_routes(http::Router& router, Context& ctx);
+// Registers the routes above when ctx->autoconfig is set and enabled (api::make_router does).
+// Handlers use ctx->services->resolver (or ->directory) for the domain, ctx->autoconfig and
+// ctx->client_endpoints; they keep ctx alive.
+void add_autoconfig_routes(http::Router& router, std::shared_ptr<Context> ctx);
 
 }  // namespace mailroom::api

@@ -204,9 +204,8 @@ http::Response autoconfig_mobileconfig(Context& ctx, const http::Request& r) {
 
 }  // namespace
 
-void add_autoconfig_routes(http::Router& router, Context& ctx) {
-  if (!ctx.autoconfig || !ctx.autoconfig->enabled) return;
-  Context* c = &ctx;
+void add_autoconfig_routes(http::Router& router, std::shared_ptr<Context> c) {
+  if (!c->autoconfig || !c->autoconfig->enabled) return;
   router.add("GET", "/.well-known/autoconfig/mail/config-v1.1.xml",
              [c](http::Request& r) { return autoconfig_thunderbird(*c, r, false); });
   router.add("GET", "/mail/config-v1.1.xml",

@@ -1,6 +1,7 @@
 #include "src/api/router.h"
 
 #include "src/api/admin_routes.h"
+#include "src/api/autoconfig.h"
 
 namespace mailroom::api {
 
@@ -14,6 +15,7 @@ std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
     return r;
   });
   add_admin_routes(*router, ctx);
+  add_autoconfig_routes(*router, ctx);
   return router;
 }
 

@@ -617,9 +617,9 @@ class AutoconfigRoutes : public ::testing::Test {
     auto options = std::make_shared<AutoconfigOptions>();
     options->hostname = "mail.example.com";
     options->public_ports = {{"imap", 993, "SSL"}};
-    ctx_.services = &services_;
-    ctx_.autoconfig = options;
-    ctx_.client_endpoints = {{"imap", 10993, "SSL"}, {"submission", 10587, "STARTTLS"}};
+    ctx_->services = &services_;
+    ctx_->autoconfig = options;
+    ctx_->client_endpoints = {{"imap", 10993, "SSL"}, {"submission", 10587, "STARTTLS"}};
     add_autoconfig_routes(router_, ctx_);
   }
 
@@ -641,7 +641,7 @@ class AutoconfigRoutes : public ::testing::Test {
 
   std::shared_ptr<testing::FakeDirectory> directory_;
   core::Services services_;
-  Context ctx_;
+  std::shared_ptr<Context> ctx_ = std::make_shared<Context>();
   http::Router router_;
 };
 
@@ -764,19 +764,19 @@ TEST_F(AutoconfigRoutes, Mobileconfig) {
 
 TEST_F(AutoconfigRoutes, NothingToAdvertise) {
   // Only plaintext listeners (never advertised) and no public ports.
-  ctx_.client_endpoints = {{"imap", 143, "plain"}};
-  auto options = std::make_shared<AutoconfigOptions>(*ctx_.autoconfig);
+  ctx_->client_endpoints = {{"imap", 143, "plain"}};
+  auto options = std::make_shared<AutoconfigOptions>(*ctx_->autoconfig);
   options->public_ports.clear();
-  ctx_.autoconfig = options;
+  ctx_->autoconfig = options;
   EXPECT_EQ(call("GET", "/mail/config-v1.1.xml?emailaddress=alice@example.com").status, 404);
   EXPECT_EQ(call("GET", "/mobileconfig?email=alice@example.com").status, 404);
   EXPECT_EQ(call("POST", "/autodiscover/autodiscover.xml", kOutlookRequest).status, 404);
 }
 
 TEST_F(AutoconfigRoutes, DisabledServesNothing) {
-  auto options = std::make_shared<AutoconfigOptions>(*ctx_.autoconfig);
+  auto options = std::make_shared<AutoconfigOptions>(*ctx_->autoconfig);
   options->enabled = false;
-  ctx_.autoconfig = options;
+  ctx_->autoconfig = options;
   http::Router router;
   add_autoconfig_routes(router, ctx_);
   EXPECT_EQ(router.match("GET", "/mail/config-v1.1.xml").route, nullptr);
