@@ -64,6 +64,7 @@ class Context {
 //   ctl_queue.cpp      queue, delivery-log
 //   ctl_dkim.cpp       dkim
 //   ctl_sso.cpp        sso
+//   ctl_admin.cpp      api-token, admin (delegated administration of the HTTP API)
 void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_app_password_commands(CLI::App& app, Context& ctx, int* exit_code);
@@ -74,6 +75,7 @@ void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_dkim_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sso_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_admin_commands(CLI::App& app, Context& ctx, int* exit_code);
 
 // The four directory groups above (domain to directory), in that order.
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);
