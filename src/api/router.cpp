@@ -3,6 +3,7 @@
 #include "src/api/admin_routes.h"
 #include "src/api/caller.h"
 #include "src/service/admin_store.h"
+#include "src/service/journal.h"
 
 namespace mailroom::api {
 
@@ -23,6 +24,11 @@ core::Result<std::shared_ptr<CallerAuthenticator>> open_callers(const core::Serv
   auto admin = service::open_admin_access(services.data_dir, services.resolver);
   if (!admin) return admin.status();
   return make_caller_authenticator(services, *admin);
+}
+
+std::shared_ptr<service::ChangeJournal> open_journal(const core::Services& services) {
+  return std::make_shared<service::ChangeJournal>(
+      service::ChangeJournal::path_in(services.data_dir));
 }
 
 }  // namespace mailroom::api

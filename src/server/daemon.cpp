@@ -138,6 +138,7 @@ struct Daemon::State {
     api->config_path = config.path;
     api->callers = make_http_callers();
     if (!api->callers) return false;
+    api->journal = api::open_journal(*services);
     std::weak_ptr<net::ConnectionTracker> weak = tracker;
     api->sessions.list = [weak] {
       std::vector<api::SessionInfo> out;
