@@ -12,6 +12,7 @@
 #include "src/core/address.h"
 #include "src/core/log.h"
 #include "src/queue/delivery_log.h"
+#include "src/service/aliases.h"
 #include "src/service/blocklists.h"
 #include "src/service/change_sets.h"
 #include "src/service/delivery_log_search.h"
@@ -116,6 +117,63 @@ http::Response admin_user_quota(AdminCall& c) {
                                       {"quota_messages", r->account.quota_messages},
                                       {"used_bytes", r->usage.bytes},
                                       {"used_messages", r->usage.messages}});
+}
+
+http::Response admin_user_mailbox_create(AdminCall& c) {
+  json::object o;
+  if (auto bad = admin_parse_object(c.request, o, {"name"})) return *bad;
+  auto* name = o.if_contains("name");
+  if (!name || !name->is_string() || name->as_string().empty()) {
+    return admin_bad_request("name is required");
+  }
+  service::Mailboxes boxes(c.ctx.services->directory.get(), c.ctx.services->store.get(),
+                           c.change());
+  auto st = boxes.create(c.account->id, std::string(name->as_string()));
+  if (!st) return problem_from_status(st);
+  return admin_json(201,
+                    json::object{{"address", c.account->address}, {"name", name->as_string()}});
+}
+
+http::Response admin_user_mailbox_rename(AdminCall& c) {
+  json::object o;
+  if (auto bad = admin_parse_object(c.request, o, {"name"})) return *bad;
+  auto* name = o.if_contains("name");
+  if (!name || !name->is_string() || name->as_string().empty()) {
+    return admin_bad_request("name (the new name) is required");
+  }
+  service::Mailboxes boxes(c.ctx.services->directory.get(), c.ctx.services->store.get(),
+                           c.change());
+  auto st = boxes.rename(c.account->id, c.request.params.at(1), std::string(name->as_string()));
+  if (!st) return problem_from_status(st);
+  return admin_json(200,
+                    json::object{{"address", c.account->address}, {"name", name->as_string()}});
+}
+
+http::Response admin_user_mailbox_delete(AdminCall& c) {
+  bool recursive = c.request.query_param("recursive").value_or("false") == "true";
+  service::Mailboxes boxes(c.ctx.services->directory.get(), c.ctx.services->store.get(),
+                           c.change());
+  auto st = boxes.remove(c.account->id, c.request.params.at(1), recursive);
+  if (!st) return problem_from_status(st);
+  http::Response r;
+  r.status = 204;
+  return r;
+}
+
+http::Response admin_conflicts(AdminCall& c) {
+  auto dir = service::writable_directory(*c.ctx.services->directory);
+  if (!dir) return problem_from_status(dir.status());
+  auto all = service::Aliases(**dir).conflicts();
+  if (!all) return problem_from_status(all.status());
+  json::array items;
+  for (const auto& x : *all) {
+    if (!c.sees(admin_domain_of(x.address))) continue;
+    items.push_back(json::object{{"address", x.address},
+                                 {"account_id", x.account_id},
+                                 {"account_address", x.account_address},
+                                 {"kind", x.kind}});
+  }
+  return admin_json(200, json::object{{"items", std::move(items)}});
 }
 
 http::Response admin_user_export(AdminCall& c) {

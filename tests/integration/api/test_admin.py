@@ -164,6 +164,22 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(headers["content-type"], "application/mbox")
         self.assertIn(b"Subject: export me", raw)
         self.assertTrue(raw.startswith(b"From "))
+        # Folders: created (with parents), renamed, deleted; IMAP sees each step.
+        self.assertEqual(self.call("POST", "/api/v1/users/alice@example.com/mailboxes",
+                                   {"name": "Projects/2026"})[0], 201)
+        self.assertEqual(self.call("PATCH", "/api/v1/users/alice@example.com/mailboxes/Projects",
+                                   {"name": "Archive"})[0], 200)
+        c = imap_login(self.m, "alice@example.com", "wonderland")
+        try:
+            listed = b" ".join(c.list()[1])
+            self.assertIn(b"Archive/2026", listed)
+            self.assertNotIn(b"Projects", listed)
+        finally:
+            c.logout()
+        self.assertEqual(self.call("DELETE", "/api/v1/users/alice@example.com/mailboxes/Archive")[0], 400)
+        self.assertEqual(self.call("DELETE",
+                                   "/api/v1/users/alice@example.com/mailboxes/Archive?recursive=true")[0], 204)
+        self.assertEqual(self.call("GET", "/api/v1/conflicts")[0], 200)
         self.assertEqual(self.call("GET", "/api/v1/queue")[0], 200)
         status, doc, _ = self.call("POST", "/api/v1/blocklist", {"kind": "ip", "value": "192.0.2.0/24"})
         self.assertEqual((status, doc["value"]), (201, "192.0.2.0/24"))
