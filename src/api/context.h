@@ -22,6 +22,10 @@
 #include "src/http/http.h"
 #include "src/service/admin_access.h"
 
+namespace mailroom::service {
+class ChangeJournal;
+}
+
 namespace mailroom::api {
 
 // core::Status -> problem details: not_found 404, already_exists 409, invalid_argument 400,
@@ -79,6 +83,8 @@ struct Context {
   std::string hostname;
   std::string config_path;  // for the directory sync operations (service::DirectorySync)
   SessionControl sessions;
+  // Every write through the API or SCIM is recorded here (null: not journaled, unit tests).
+  std::shared_ptr<service::ChangeJournal> journal;
   // Client autoconfiguration ([autoconfig], src/api/autoconfig.h); null: not served.
   std::shared_ptr<const AutoconfigOptions> autoconfig;
   // Where mail clients connect: one per imap, pop3 and submission listener with TLS, with the
