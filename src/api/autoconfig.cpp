@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "src/core/address.h"
+#include "src/core/json_text.h"
 
 namespace mailroom::api {
 
@@ -54,25 +55,6 @@ std::size_t autoconfig_decode_utf8(std::string_view text, std::size_t i, uint32_
   static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
   if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
-}
-
-// JSON string with quotes (RFC 8259 7); the input is ASCII or UTF-8 we produced.
-std::string autoconfig_json_string(std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 // <name>escaped text</name>
@@ -279,10 +261,10 @@ std::string autodiscover_error(int error_code, std::string_view message) {
 
 AutodiscoverJson autodiscover_json(const AutoconfigOptions& options, std::string_view protocol) {
   if (core::iequals(protocol, "AutodiscoverV1")) {
-    return {200, "{\"Protocol\":\"AutodiscoverV1\",\"Url\":" +
-                     autoconfig_json_string("https://" + options.hostname +
-                                            "/autodiscover/autodiscover.xml") +
-                     "}"};
+    return {200,
+            "{\"Protocol\":\"AutodiscoverV1\",\"Url\":" +
+                core::json_quote("https://" + options.hostname + "/autodiscover/autodiscover.xml") +
+                "}"};
   }
   // What Exchange Online answers for a protocol it does not serve for the address; a client
   // then falls back to the next method (POX, then manual setup).
@@ -293,8 +275,8 @@ AutodiscoverJson autodiscover_json(const AutoconfigOptions& options, std::string
 
 AutodiscoverJson autodiscover_json_error(int status, std::string_view code,
                                          std::string_view message) {
-  return {status, "{\"ErrorCode\":" + autoconfig_json_string(code) +
-                      ",\"ErrorMessage\":" + autoconfig_json_string(message) + "}"};
+  return {status, "{\"ErrorCode\":" + core::json_quote(code) +
+                      ",\"ErrorMessage\":" + core::json_quote(message) + "}"};
 }
 
 std::string apple_mobileconfig(const AutoconfigSite& site, std::string_view email) {

@@ -426,7 +426,7 @@ TEST(AutoconfigAutodiscover, JsonV2) {
   EXPECT_EQ(eas.status, 404);
   EXPECT_EQ(eas.body.rfind("{\"ErrorCode\":\"ProtocolNotSupported\",", 0), 0u) << eas.body;
   EXPECT_EQ(autodiscover_json_error(400, "X\"", "a\\b\n").body,
-            "{\"ErrorCode\":\"X\\\"\",\"ErrorMessage\":\"a\\\\b\\u000a\"}");
+            "{\"ErrorCode\":\"X\\\"\",\"ErrorMessage\":\"a\\\\b\\n\"}");
 }
 
 // ---------------------------------------------------------------------------------------
