@@ -1,6 +1,7 @@
 // The autoconfiguration routes (autoconfig.h). Unauthenticated: each answer depends only on
 // whether the address's domain is one of ours (one directory lookup, on the worker pool
 // where handlers run), never on the user.
+#include <cctype>
 #include <optional>
 
 #include "auth/directory.h"
