@@ -16,10 +16,15 @@
 #include <string_view>
 #include <vector>
 
+#include "src/api/autoconfig_options.h"
 #include "src/core/services.h"
 #include "src/core/status.h"
 #include "src/http/http.h"
 #include "src/service/admin_access.h"
+
+namespace mailroom::service {
+class ChangeJournal;
+}
 
 namespace mailroom::api {
 
@@ -78,6 +83,14 @@ struct Context {
   std::string hostname;
   std::string config_path;  // for the directory sync operations (service::DirectorySync)
   SessionControl sessions;
+  // Every write through the API or SCIM is recorded here (null: not journaled, unit tests).
+  std::shared_ptr<service::ChangeJournal> journal;
+  // Client autoconfiguration ([autoconfig], src/api/autoconfig.h); null: not served.
+  std::shared_ptr<const AutoconfigOptions> autoconfig;
+  // Where mail clients connect: one per imap, pop3 and submission listener with TLS, with the
+  // port it got (filled by the wiring after the listeners opened and before they start, then
+  // read-only; [autoconfig] public ports are applied per request).
+  std::vector<ClientEndpoint> client_endpoints;
 
   AuthResult authenticate(const http::Request& request, std::string_view front_end) const {
     return callers->authenticate(request, front_end);

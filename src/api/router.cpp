@@ -1,9 +1,11 @@
 #include "src/api/router.h"
 
 #include "src/api/admin_routes.h"
+#include "src/api/autoconfig.h"
 #include "src/api/caller.h"
 #include "src/api/scim/routes.h"
 #include "src/service/admin_store.h"
+#include "src/service/journal.h"
 
 namespace mailroom::api {
 
@@ -18,6 +20,7 @@ std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
   });
   add_admin_routes(*router, ctx);
   add_scim_routes(*router, ctx);
+  add_autoconfig_routes(*router, ctx);
   return router;
 }
 
@@ -25,6 +28,11 @@ core::Result<std::shared_ptr<CallerAuthenticator>> open_callers(const core::Serv
   auto admin = service::open_admin_access(services.data_dir, services.resolver);
   if (!admin) return admin.status();
   return make_caller_authenticator(services, *admin);
+}
+
+std::shared_ptr<service::ChangeJournal> open_journal(const core::Services& services) {
+  return std::make_shared<service::ChangeJournal>(
+      service::ChangeJournal::path_in(services.data_dir));
 }
 
 }  // namespace mailroom::api

@@ -9,9 +9,9 @@
 
 #include "auth/local/local_directory.h"
 #include "src/ctl/ctl.h"
-#include "src/service/json_shapes.h"
 #include "src/service/admin_access.h"
 #include "src/service/journal.h"
+#include "src/service/json_shapes.h"
 
 namespace mailroom::ctl::detail {
 

@@ -53,6 +53,21 @@ bool no_startup_errors(const LoadedConfig& config, const core::Services& service
 }
 
 // <data_dir>/run/listeners.json: which port each listener got (tests and scripts read it).
+// What client autoconfiguration advertises (src/api/autoconfig.h): the IMAP, POP3 and
+// submission listeners with TLS, and the port each got. Never a listener without TLS: clients
+// would send passwords in the clear.
+std::vector<api::ClientEndpoint> client_endpoints(
+    const std::vector<std::unique_ptr<net::Listener>>& listeners) {
+  std::vector<api::ClientEndpoint> out;
+  for (const auto& l : listeners) {
+    const auto& c = l->config();
+    if (c.tls == net::TlsMode::none) continue;
+    if (c.protocol != "imap" && c.protocol != "pop3" && c.protocol != "submission") continue;
+    out.push_back({c.protocol, l->port(), c.tls == net::TlsMode::implicit ? "SSL" : "STARTTLS"});
+  }
+  return out;
+}
+
 void write_listeners_file(const std::string& data_dir,
                           const std::vector<std::unique_ptr<net::Listener>>& listeners) {
   std::filesystem::create_directories(data_dir + "/run");
@@ -136,8 +151,10 @@ struct Daemon::State {
     api->services = services.get();
     api->hostname = config.server.hostname;
     api->config_path = config.path;
+    api->autoconfig = std::make_shared<const api::AutoconfigOptions>(config.modules->autoconfig);
     api->callers = make_http_callers();
     if (!api->callers) return false;
+    api->journal = api::open_journal(*services);
     std::weak_ptr<net::ConnectionTracker> weak = tracker;
     api->sessions.list = [weak] {
       std::vector<api::SessionInfo> out;
@@ -271,6 +288,8 @@ int Daemon::run() {
       return 2;
     }
   }
+  // Autoconfiguration advertises the ports the listeners got (port 0 is the kernel's choice).
+  if (s.api) s.api->client_endpoints = client_endpoints(s.listeners);
   for (auto& l : s.listeners) {
     l->start();
     MR_LOG_INFO("event=listener.ready name={} protocol={} address={} port={} tls={}",

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "auth/auth_options.h"
+#include "src/api/autoconfig_options.h"
 #include "src/core/config_section.h"
 #include "src/http/server.h"
 #include "src/imap/imap_server.h"
@@ -27,7 +28,8 @@ struct ModuleOptions {
   smtp::Options smtp;
   imap::Options imap;
   pop3::Options pop3;
-  http::ServerOptions http;  // [http]: limits of listeners with protocol = "http"
+  http::ServerOptions http;           // [http]: limits of listeners with protocol = "http"
+  api::AutoconfigOptions autoconfig;  // [autoconfig]: client autoconfiguration on them
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

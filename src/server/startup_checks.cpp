@@ -42,6 +42,30 @@ std::vector<std::string> startup_warnings(const LoadedConfig& config) {
         "[auth] postmaster is not set: mail to postmaster@<domain> (RFC 5321 4.5.1) is "
         "refused for domains without their own postmaster account or alias");
   }
+  // Client autoconfiguration (src/api/autoconfig.h) on an HTTP listener: it must have
+  // something true to say.
+  bool http = std::any_of(config.server.listeners.begin(), config.server.listeners.end(),
+                          [](const auto& l) { return l.protocol == "http"; });
+  if (http && config.modules && config.modules->autoconfig.enabled) {
+    const auto& ac = config.modules->autoconfig;
+    bool client_tls =
+        !ac.public_ports.empty() ||
+        std::any_of(
+            config.server.listeners.begin(), config.server.listeners.end(), [](const auto& l) {
+              return l.tls != net::TlsMode::none &&
+                     (l.protocol == "imap" || l.protocol == "pop3" || l.protocol == "submission");
+            });
+    if (!client_tls) {
+      out.push_back(
+          "[autoconfig] has nothing to advertise: no imap, pop3 or submission listener with "
+          "TLS and no public port; client autoconfiguration answers 404");
+    }
+    if (ac.hostname == "localhost") {
+      out.push_back(
+          "[autoconfig] hostname is \"localhost\": mail clients would be told to connect to "
+          "themselves; set [server] hostname or [autoconfig] hostname to the public name");
+    }
+  }
   if (readable_by_others(config.server.tls.private_key)) {
     out.push_back("[tls] private_key " + config.server.tls.private_key +
                   " is readable by other users (chmod 600)");

@@ -1,6 +1,7 @@
 // Warnings mailroomd prints at start for configurations that work but expose something:
 // LMTP reachable from other hosts without an allow-list (issue 13, item 10), no postmaster
-// (RFC 5321 4.5.1), a TLS key or the config file readable by other users. Each is a log line
+// (RFC 5321 4.5.1), a TLS key or the config file readable by other users, client
+// autoconfiguration with nothing to advertise or advertising "localhost". Each is a log line
 // (event=config.warning) and a line on stderr; none stops the server. Errors that do stop it
 // (startup_errors) are checked in the same place.
 #pragma once

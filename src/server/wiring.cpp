@@ -49,6 +49,13 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.sso = sso::parse_options(s);
   }
   {
+    // After [sso]: OAuth2 is advertised with the first trusted issuer.
+    auto s = root.child("autoconfig");
+    const sso::IssuerOptions* first = m.sso.issuers.empty() ? nullptr : &m.sso.issuers.front();
+    m.autoconfig = api::parse_autoconfig_options(
+        s, config->server.hostname, first ? first->issuer : "", first ? first->required_scope : "");
+  }
+  {
     auto s = root.child("store");
     m.store = store::parse_store_options(s, config->server.data_dir);
   }

@@ -164,6 +164,22 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(headers["content-type"], "application/mbox")
         self.assertIn(b"Subject: export me", raw)
         self.assertTrue(raw.startswith(b"From "))
+        # Folders: created (with parents), renamed, deleted; IMAP sees each step.
+        self.assertEqual(self.call("POST", "/api/v1/users/alice@example.com/mailboxes",
+                                   {"name": "Projects/2026"})[0], 201)
+        self.assertEqual(self.call("PATCH", "/api/v1/users/alice@example.com/mailboxes/Projects",
+                                   {"name": "Archive"})[0], 200)
+        c = imap_login(self.m, "alice@example.com", "wonderland")
+        try:
+            listed = b" ".join(c.list()[1])
+            self.assertIn(b"Archive/2026", listed)
+            self.assertNotIn(b"Projects", listed)
+        finally:
+            c.logout()
+        self.assertEqual(self.call("DELETE", "/api/v1/users/alice@example.com/mailboxes/Archive")[0], 400)
+        self.assertEqual(self.call("DELETE",
+                                   "/api/v1/users/alice@example.com/mailboxes/Archive?recursive=true")[0], 204)
+        self.assertEqual(self.call("GET", "/api/v1/conflicts")[0], 200)
         self.assertEqual(self.call("GET", "/api/v1/queue")[0], 200)
         status, doc, _ = self.call("POST", "/api/v1/blocklist", {"kind": "ip", "value": "192.0.2.0/24"})
         self.assertEqual((status, doc["value"]), (201, "192.0.2.0/24"))
@@ -221,6 +237,66 @@ class AdminApiTest(unittest.TestCase):
             status, doc, headers = self.call("GET", "/api/v1/users", token=bad)
             self.assertEqual(status, 401, bad)
             self.assertIn("Bearer", headers["www-authenticate"])
+
+    def test_dry_runs_change_nothing_and_say_what_would_change(self):
+        status, doc, _ = self.call("POST", "/api/v1/users?dry_run=true",
+                                   {"address": "dry@example.com", "password": "pw-dry-1"})
+        self.assertEqual(status, 200, doc)
+        self.assertTrue(doc["dry_run"])
+        self.assertEqual([c["operation"] for c in doc["changes"]], ["user.add"])
+        self.assertIsNone(doc["changes"][0]["before"])
+        self.assertEqual(doc["changes"][0]["after"]["address"], "dry@example.com")
+        self.assertEqual(self.call("GET", "/api/v1/users/dry@example.com")[0], 404)
+        # The same errors as the real write.
+        status, doc, _ = self.call("POST", "/api/v1/users?dry_run=true",
+                                   {"address": "alice@example.com", "password": "x"})
+        self.assertEqual(status, 409, doc)
+        before = self.call("GET", "/api/v1/users/bob@example.com")[1]
+        status, doc, _ = self.call("PATCH", "/api/v1/users/bob@example.com?dry_run=1",
+                                   {"quota_bytes": 12345})
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc["changes"][0]["after"]["quota_bytes"], 12345)
+        self.assertEqual(self.call("GET", "/api/v1/users/bob@example.com")[1]["quota_bytes"],
+                         before["quota_bytes"])
+        status, doc, _ = self.call("DELETE", "/api/v1/users/bob@example.com?dry_run=true")
+        self.assertEqual(status, 200)
+        # bob leaves staff@ too: every object the removal would change is listed.
+        self.assertEqual(sorted(c["operation"] for c in doc["changes"]),
+                         ["group.member_remove", "user.remove"])
+        self.assertEqual(self.call("GET", "/api/v1/users/bob@example.com")[0], 200)
+        # No dry run where nothing could be computed without doing it.
+        self.assertEqual(self.call("POST", "/api/v1/users/bob@example.com/unlock?dry_run=true")[0], 400)
+
+    def test_journal_records_api_changes_and_reverts_a_removal(self):
+        status, doc, _ = self.call("POST", "/api/v1/users", {"address": "dora@example.com",
+                                                             "password": "pw-dora-1"})
+        self.assertEqual(status, 201, doc)
+        uid = doc["id"]
+        self.assertEqual(self.call("DELETE", "/api/v1/users/dora@example.com")[0], 204)
+        status, doc, _ = self.call("GET", "/api/v1/journal?object=user:dora@example.com")
+        self.assertEqual(status, 200)
+        ops = [(r["operation"], r["front_end"], r["who"]) for r in doc["items"]]
+        self.assertEqual(ops[:2], [("user.remove", "api", "token:test-admin"),
+                                   ("user.add", "api", "token:test-admin")])
+        for r in doc["items"]:
+            self.assertNotIn("password_hash", json.dumps(r))
+        removal = doc["items"][0]["change_set"]
+        status, doc, _ = self.call("POST", f"/api/v1/journal/{removal}/revert")
+        self.assertEqual(status, 200, doc)
+        status, doc, _ = self.call("GET", "/api/v1/users/dora@example.com")
+        self.assertEqual((status, doc["id"]), (200, uid))  # the same id: her mailbox again
+        imap_login(self.m, "dora@example.com", "pw-dora-1").logout()
+        # Twice is refused, changing nothing.
+        status, doc, _ = self.call("POST", f"/api/v1/journal/{removal}/revert")
+        self.assertEqual(status, 409, doc)
+        # A domain admin of another domain sees none of it.
+        other = admin_token(self.m, "journal-other", "domain_admin", ["nowhere.example"])
+        status, doc, _ = self.call("GET", "/api/v1/journal?object=user:dora@example.com", token=other)
+        self.assertEqual((status, doc["items"]), (200, []))
+        self.assertEqual(self.call("GET", f"/api/v1/journal/{removal}", token=other)[0], 404)
+        # mailroomctl sees the API's changes in the same journal.
+        out = self.m.ctl("journal", "list", "--object", "user:dora@example.com")
+        self.assertIn("api", json.dumps(out))
 
     def test_curl_with_the_token(self):
         p = subprocess.run(["curl", "-sS", "--fail-with-body", "-H", "Authorization: Bearer " + self.token,
