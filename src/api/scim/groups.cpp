@@ -7,6 +7,7 @@
 #include "src/api/scim/resources.h"
 #include "src/core/address.h"
 #include "src/http/http.h"
+#include "src/service/change_tracking.h"
 
 namespace mailroom::api::scim {
 
@@ -186,7 +187,7 @@ std::optional<ScimError> create_group(const ScimContext& ctx, json::object& requ
   if (auto e = scim_group_member_addresses(ctx, address, request, {}, g.members)) return e;
   std::string external_id = scim_group_string(request, "externalId");
   auto st = ctx.dir.transaction([&]() -> core::Status {
-    service::Groups groups(ctx.dir);
+    service::Groups groups(ctx.dir, ctx.change);
     auto added = groups.add(g);
     if (!added) return added.status();
     return ctx.dir.set_scim_overlay("Group", address, external_id, "{}");
@@ -215,10 +216,13 @@ std::optional<ScimError> replace_group(const ScimContext& ctx, const std::string
   g.display_name = name;
   g.members = members;
   std::string external_id = scim_group_string(desired, "externalId");
-  auto st = ctx.dir.transaction([&]() -> core::Status {
-    if (auto s = ctx.dir.update_group(g); !s) return s;
-    return ctx.dir.set_scim_overlay("Group", g.address, external_id, "{}");
-  });
+  namespace tracking = service::tracking;
+  auto st = tracking::run_tracked(
+      ctx.dir, ctx.change, "group.change",
+      tracking::fixed_keys({{tracking::ObjectKind::group, g.address}}), [&]() -> core::Status {
+        if (auto s = ctx.dir.update_group(g); !s) return s;
+        return ctx.dir.set_scim_overlay("Group", g.address, external_id, "{}");
+      });
   if (!st) return scim_error_from_status(st);
   return get_group(ctx, g.address, true, out);
 }
@@ -229,7 +233,7 @@ std::optional<ScimError> delete_group(const ScimContext& ctx, const std::string&
   if (!ctx.caller.can(service::Action::write, scim_group_domain(g.address)))
     return ScimError{403, "",
                      "not allowed to write groups of domain " + scim_group_domain(g.address)};
-  service::Groups groups(ctx.dir);
+  service::Groups groups(ctx.dir, ctx.change);
   if (auto st = groups.remove(g.address); !st) return scim_error_from_status(st);
   return std::nullopt;
 }

@@ -24,6 +24,7 @@
 #include "src/api/scim/schema.h"
 #include "src/api/scim/scim_error.h"
 #include "src/service/admin_access.h"
+#include "src/service/journal.h"
 
 namespace boost::json {
 class object;
@@ -36,6 +37,10 @@ struct ScimContext {
   auth::LocalDirectory& dir;
   const service::Caller& caller;
   std::string base_url;  // "https://host/scim/v2" or "/scim/v2"
+  // Writes go to the change journal (src/service/journal.h) with this caller (front end
+  // "scim") and one change set per request. Attributes kept only in the SCIM overlay are not
+  // part of the journal's object states: a change of them alone leaves no record.
+  service::ChangeContext change;
 };
 
 // core::Status -> SCIM error: not_found 404, already_exists 409 uniqueness, invalid_argument

@@ -79,7 +79,9 @@ http::Response scim_route_run(Context& ctx, http::Request& req, bool needs_direc
            "or SQL the corporate directory is the source of truth; provision users there"});
     dir = *w;
   }
-  scim::ScimContext sc{*dir, *caller, base_url};
+  scim::ScimContext sc{*dir, *caller, base_url, {}};
+  sc.change = service::ChangeContext{&*caller, ctx.journal.get(), false,
+                                     service::ChangeJournal::new_change_set_id(), nullptr};
   ScimRouteCall call{ctx, req, base_url, &sc};
   return body(call);
 }

@@ -8,6 +8,7 @@
 #include "src/api/scim/resources.h"
 #include "src/core/address.h"
 #include "src/http/http.h"
+#include "src/service/change_tracking.h"
 #include "src/service/passwords.h"
 
 namespace mailroom::api::scim {
@@ -250,7 +251,7 @@ std::optional<ScimError> create_user(const ScimContext& ctx, json::object& reque
   } else {
     nu.password_hash = kScimNoPassword;
   }
-  service::Users users(ctx.dir);
+  service::Users users(ctx.dir, ctx.change);
   auto added = users.add(nu);
   if (!added) {
     if (added.code() == core::Code::already_exists)
@@ -302,13 +303,16 @@ std::optional<ScimError> replace_user(const ScimContext& ctx, const std::string&
     if (!h) return scim_error_from_status(h.status());
     hashed = std::move(h).value();
   }
-  auto st = ctx.dir.transaction([&]() -> core::Status {
-    if (auto s = ctx.dir.update_account(a); !s) return s;
-    if (hashed) {
-      if (auto s = ctx.dir.set_password(a.id, hashed->hash, hashed->scram_secret); !s) return s;
-    }
-    return ctx.dir.set_scim_overlay("User", a.id, f.external_id, f.overlay);
-  });
+  namespace tracking = service::tracking;
+  auto st = tracking::run_tracked(
+      ctx.dir, ctx.change, "user.change",
+      tracking::fixed_keys({{tracking::ObjectKind::user, a.id}}), [&]() -> core::Status {
+        if (auto s = ctx.dir.update_account(a); !s) return s;
+        if (hashed) {
+          if (auto s = ctx.dir.set_password(a.id, hashed->hash, hashed->scram_secret); !s) return s;
+        }
+        return ctx.dir.set_scim_overlay("User", a.id, f.external_id, f.overlay);
+      });
   if (!st) {
     if (st.code() == core::Code::already_exists)
       return ScimError{409, "uniqueness", st.client_message()};
@@ -321,7 +325,7 @@ std::optional<ScimError> delete_user(const ScimContext& ctx, const std::string& 
   auth::AccountRecord rec;
   if (auto e = scim_user_load(ctx, id, rec)) return e;
   if (auto e = scim_user_check_write(ctx, scim_user_domain(rec.account.address))) return e;
-  service::Users users(ctx.dir);
+  service::Users users(ctx.dir, ctx.change);
   // The account goes; its mailbox stays on disk (service/users.h), as with mailroomctl.
   auto removed = users.remove(rec.account.id);
   if (!removed) return scim_error_from_status(removed.status());

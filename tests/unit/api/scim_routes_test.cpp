@@ -11,6 +11,7 @@
 #include "src/api/context.h"
 #include "src/api/scim/routes.h"
 #include "src/core/services.h"
+#include "src/service/journal.h"
 #include "tests/fakes/fake_directory.h"
 #include "tests/unit/auth/test_util.h"
 
@@ -596,6 +597,38 @@ TEST_F(ScimRoutesTest, PaginationSortingAndAttributeSelection) {
   ASSERT_EQ(r.status, 200) << r.raw.body;
   EXPECT_EQ(r.obj().at("totalResults"), json::value(4));
   EXPECT_EQ(r.obj().at("Resources").at(2).at("userName"), json::value("u4@example.com"));
+}
+
+// Every SCIM write lands in the change journal with the caller and front end "scim".
+TEST_F(ScimRoutesTest, WritesAreJournaled) {
+  auto journal = std::make_shared<service::ChangeJournal>(tmp_.file("journal.db"));
+  ctx_->journal = journal;
+  std::string id = create_user("kim@example.com", "example");
+  auto r = call("PATCH", "/scim/v2/Users/" + id,
+                R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations":[{"op":"Replace","path":"active","value":"False"}]})",
+                "example");
+  ASSERT_EQ(r.status, 200) << r.raw.body;
+  r = call("DELETE", "/scim/v2/Users/" + id, "", "example");
+  ASSERT_EQ(r.status, 204);
+  service::JournalFilter f;
+  f.front_end = "scim";
+  auto records = journal->list(f);
+  ASSERT_TRUE(records) << records.status().to_string();
+  std::vector<std::string> ops;
+  for (const auto& rec : *records) {
+    ops.push_back(rec.operation);
+    EXPECT_EQ(rec.who, "token:example");
+    EXPECT_EQ(rec.object_id, id);
+  }
+  // newest first
+  EXPECT_EQ(ops, (std::vector<std::string>{"user.remove", "user.change", "user.add"}));
+  // a refused write leaves no record
+  r = call("PATCH", "/scim/v2/Users/nobody",
+           R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+      "Operations":[{"op":"Replace","path":"active","value":false}]})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(journal->list(f)->size(), 3u);
 }
 
 TEST_F(ScimRoutesTest, AnotherDirectoryBackendIsRefusedClearly) {
