@@ -238,6 +238,48 @@ std::optional<ScimError> delete_group(const ScimContext& ctx, const std::string&
   return std::nullopt;
 }
 
+std::optional<ScimError> patch_group_members(const ScimContext& ctx, const std::string& id,
+                                             const std::vector<std::string>& add,
+                                             const std::vector<std::string>& remove) {
+  auth::Group g;
+  if (auto e = scim_group_load(ctx, id, g)) return e;
+  if (!ctx.caller.can(service::Action::write, scim_group_domain(g.address)))
+    return ScimError{403, "",
+                     "not allowed to write groups of domain " + scim_group_domain(g.address)};
+  auto values = [](const std::vector<std::string>& list) {
+    json::array members;
+    for (const auto& v : list) members.push_back(json::object{{"value", v}});
+    return json::object{{"members", std::move(members)}};
+  };
+  std::vector<std::string> to_add, to_remove;
+  if (auto e = scim_group_member_addresses(ctx, g.address, values(add), g.members, to_add))
+    return e;
+  for (const auto& v : remove) {
+    // a value that names nothing (any more) is simply not a member
+    std::vector<std::string> one;
+    if (scim_group_member_addresses(ctx, g.address, values({v}), g.members, one)) continue;
+    to_remove.insert(to_remove.end(), one.begin(), one.end());
+  }
+  namespace tracking = service::tracking;
+  auto st = tracking::run_tracked(
+      ctx.dir, ctx.change, "group.change",
+      tracking::fixed_keys({{tracking::ObjectKind::group, g.address}}), [&]() -> core::Status {
+        for (const auto& a : to_remove) {
+          if (std::find(g.members.begin(), g.members.end(), a) == g.members.end()) continue;
+          if (auto s = ctx.dir.remove_group_member(g.address, a); !s) return s;
+          std::erase(g.members, a);
+        }
+        for (const auto& a : to_add) {
+          if (std::find(g.members.begin(), g.members.end(), a) != g.members.end()) continue;
+          if (auto s = ctx.dir.add_group_member(g.address, a); !s) return s;
+          g.members.push_back(a);
+        }
+        return core::Status::ok();
+      });
+  if (!st) return scim_error_from_status(st);
+  return std::nullopt;
+}
+
 namespace {
 
 bool scim_group_filter_needs_members(const FilterNode& n) {

@@ -93,6 +93,13 @@ std::optional<ScimError> create_group(const ScimContext& ctx, boost::json::objec
 std::optional<ScimError> replace_group(const ScimContext& ctx, const std::string& id,
                                        boost::json::object& desired, boost::json::object& out);
 std::optional<ScimError> delete_group(const ScimContext& ctx, const std::string& id);
+// The PATCH Entra ID and Okta send most (members added by value list, removed by value list or
+// `members[value eq "..."]`), without rendering the group: each value is resolved alone and
+// only those rows change, so a group of 100,000 members costs what a group of ten does.
+// Values as for PUT; removing a value that is not a member is no change.
+std::optional<ScimError> patch_group_members(const ScimContext& ctx, const std::string& id,
+                                             const std::vector<std::string>& add,
+                                             const std::vector<std::string>& remove);
 std::optional<ScimError> query_groups(const ScimContext& ctx, const FilterNode* filter,
                                       const std::string& sort_by, bool descending,
                                       size_t start_index, size_t count, ScimPage& page);

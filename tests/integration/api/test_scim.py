@@ -110,10 +110,13 @@ class ScimTest(unittest.TestCase):
         s, doc, _ = self.call("PATCH", gpath, patch(
             {"op": "Add", "path": "members", "value": [{"value": carol}, {"value": alice}]}),
             token=t)
-        self.assertEqual(s, 200, doc)
+        self.assertEqual(s, 204, doc)
+        s, doc, _ = self.call("GET", gpath, token=t)
         self.assertEqual(sorted(x["value"] for x in doc["members"]), sorted([carol, alice]))
         s, doc, _ = self.call("PATCH", gpath, patch(
             {"op": "Remove", "path": "members", "value": [{"value": alice}]}), token=t)
+        self.assertEqual(s, 204)
+        s, doc, _ = self.call("GET", gpath, token=t)
         self.assertEqual([x["value"] for x in doc["members"]], [carol])
         s, doc, _ = self.call("GET", gpath + "?excludedAttributes=members", token=t)
         self.assertNotIn("members", doc)
@@ -156,7 +159,9 @@ class ScimTest(unittest.TestCase):
         self.assertEqual((s, doc["displayName"]), (200, "Okta Team"))
         s, doc, _ = self.call("PATCH", gpath, patch(
             {"op": "remove", "path": 'members[value eq "%s"]' % dana}))
-        self.assertEqual((s, doc.get("members", [])), (200, []))
+        self.assertEqual(s, 204)
+        s, doc, _ = self.call("GET", gpath)
+        self.assertNotIn("members", doc)
         self.assertEqual(self.call("DELETE", "/Users/" + dana)[0], 204)
         self.assertEqual(self.call("DELETE", gpath)[0], 204)
 

@@ -268,7 +268,7 @@ TEST_F(ScimRoutesTest, EntraIdProvisioning) {
                "Operations":[{"op":"Add","path":"members","value":[{"value":")" +
                alice + R"("},{"value":")" + bob + R"("}]}]})",
            token);
-  ASSERT_EQ(r.status, 200) << r.raw.body;
+  ASSERT_EQ(r.status, 204) << r.raw.body;
   auto g = dir_->find_group(group);
   ASSERT_TRUE(g);
   EXPECT_EQ(g->members.size(), 2u);
@@ -282,7 +282,7 @@ TEST_F(ScimRoutesTest, EntraIdProvisioning) {
                "Operations":[{"op":"Remove","path":"members","value":[{"value":")" +
                alice + R"("}]}]})",
            token);
-  ASSERT_EQ(r.status, 200) << r.raw.body;
+  ASSERT_EQ(r.status, 204) << r.raw.body;
   g = dir_->find_group(group);
   ASSERT_EQ(g->members.size(), 1u);
   EXPECT_EQ(g->members[0], "bob@example.com");
@@ -391,7 +391,7 @@ TEST_F(ScimRoutesTest, OktaProvisioning) {
                carol + R"(\"]"},
                              {"op":"add","path":"members","value":[{"value":")" +
                dave + R"("}]}]})");
-  ASSERT_EQ(r.status, 200) << r.raw.body;
+  ASSERT_EQ(r.status, 204) << r.raw.body;
   auto g = dir_->find_group(group);
   ASSERT_EQ(g->members.size(), 1u);
   EXPECT_EQ(g->members[0], "dave@example.org");
@@ -597,6 +597,64 @@ TEST_F(ScimRoutesTest, PaginationSortingAndAttributeSelection) {
   ASSERT_EQ(r.status, 200) << r.raw.body;
   EXPECT_EQ(r.obj().at("totalResults"), json::value(4));
   EXPECT_EQ(r.obj().at("Resources").at(2).at("userName"), json::value("u4@example.com"));
+}
+
+// Members-only PATCHes (the fast path) behave as the general path: same errors, same result.
+TEST_F(ScimRoutesTest, GroupMemberPatchFastPathMatchesTheGeneralPath) {
+  std::string u1 = create_user("m1@example.com");
+  std::string u2 = create_user("m2@example.com");
+  auto r = call(
+      "POST", "/scim/v2/Groups",
+      R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"big@example.com"})");
+  ASSERT_EQ(r.status, 201) << r.raw.body;
+  const std::string path = "/scim/v2/Groups/big%40example.com";
+  auto ops = [](const std::string& list) {
+    return R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":)" + list +
+           "}";
+  };
+  r = call("PATCH", path,
+           ops(R"([{"op":"add","path":"members","value":[{"value":")" + u1 + R"("},{"value":")" +
+               u2 + R"("},{"value":")" + u1 + R"("}]}])"));
+  ASSERT_EQ(r.status, 204) << r.raw.body;
+  EXPECT_EQ(dir_->find_group("big@example.com")->members.size(), 2u);
+  // an unknown value is refused and nothing of the request is written
+  r = call("PATCH", path,
+           ops(R"([{"op":"remove","path":"members[value eq \")" + u1 +
+               R"(\"]"},{"op":"add","path":"members","value":[{"value":"ghost"}]}])"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.scim_type(), "invalidValue");
+  EXPECT_EQ(dir_->find_group("big@example.com")->members.size(), 2u);
+  // removing a non-member (or a gone user) is no change
+  r = call("PATCH", path, ops(R"([{"op":"remove","path":"members[value eq \"nobody\"]"}])"));
+  EXPECT_EQ(r.status, 204);
+  r = call("PATCH", path,
+           ops(R"([{"op":"Remove","path":"members","value":[{"value":")" + u2 + R"("}]}])"));
+  EXPECT_EQ(r.status, 204);
+  auto g = dir_->find_group("big@example.com");
+  ASSERT_EQ(g->members.size(), 1u);
+  EXPECT_EQ(g->members[0], "m1@example.com");
+  // unknown sub-attributes take the general path and its error
+  r = call(
+      "PATCH", path,
+      ops(R"([{"op":"add","path":"members","value":[{"value":")" + u2 + R"(","colour":"red"}]}])"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.scim_type(), "invalidSyntax");
+  // with If-Match: the general path, which checks the ETag
+  r = call("PATCH", path,
+           ops(R"([{"op":"add","path":"members","value":[{"value":")" + u2 + R"("}]}])"), "global",
+           {{"if-match", "W/\"nope\""}});
+  EXPECT_EQ(r.status, 412);
+  // a domain admin of another domain does not see the group
+  auto other = create_user("n1@example.org");
+  r = call(
+      "POST", "/scim/v2/Groups",
+      R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"far@example.org"})");
+  ASSERT_EQ(r.status, 201);
+  r = call("PATCH", "/scim/v2/Groups/far%40example.org",
+           ops(R"([{"op":"add","path":"members","value":[{"value":")" + other + R"("}]}])"),
+           "example");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(dir_->find_group("far@example.org")->members.empty());
 }
 
 // Every SCIM write lands in the change journal with the caller and front end "scim".
