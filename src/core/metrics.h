@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -75,6 +76,15 @@ class Histogram {
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1
   std::atomic<double> sum_{0};
 };
+
+// Runs f() (a system call, say) and observes how long it took, in seconds; returns its result.
+template <class F>
+auto timed(Histogram& h, F&& f) {
+  auto start = std::chrono::steady_clock::now();
+  auto result = std::forward<F>(f)();
+  h.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return result;
+}
 
 // Default buckets for latencies in seconds: 1 ms .. 60 s.
 const std::vector<double>& latency_buckets();
