@@ -59,7 +59,8 @@ CounterFamily& catalog_deferred() {
 CounterFamily& catalog_bounced() {
   static auto& f = catalog_registry().counter(
       "mailroom_queue_recipients_bounced_total",
-      "Recipients that failed for good and were reported to the sender (bounce spooled).");
+      "Recipients that failed for good after the message was accepted; a bounce was spooled "
+      "unless the sender was <> or asked for none (NOTIFY).");
   return f;
 }
 CounterFamily& catalog_sent_remote() {

@@ -39,7 +39,8 @@ Counter& messages_accepted(std::string_view protocol);
 Counter& recipients_delivered_local();
 // mailroom_queue_recipients_deferred_total{where}: local, remote (a temporary failure)
 Counter& recipients_deferred(std::string_view where);
-// mailroom_queue_recipients_bounced_total: a bounce (RFC 3464) was spooled for them
+// mailroom_queue_recipients_bounced_total: failed for good after acceptance (a bounce, RFC
+// 3464, is spooled unless the sender is <> or NOTIFY says no)
 Counter& recipients_bounced();
 // mailroom_queue_recipients_sent_remote_total: a remote server took them
 Counter& recipients_sent_remote();
