@@ -109,6 +109,11 @@ class Authenticator {
   // Checks a login/password pair (IMAP LOGIN, POP3 USER/PASS). Same rules as PLAIN.
   virtual AuthStep check_plain(const std::string& login, const std::string& password,
                                const ClientInfo& client) = 0;
+
+  // Clears the login lock-outs of an account (by immutable id) from every source; returns the
+  // number of throttle entries cleared (0: it was not locked). Authenticators without a
+  // throttle have nothing to clear.
+  virtual size_t unlock(const std::string& /*account_id*/) { return 0; }
 };
 
 }  // namespace mailroom::auth

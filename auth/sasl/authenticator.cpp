@@ -202,6 +202,11 @@ class SaslAuthenticator : public Authenticator,
     return std::make_unique<SaslExchange>(shared_from_this(), m, client);
   }
 
+  size_t unlock(const std::string& account_id) override {
+    // Failures are counted under "id:<account id>" (see verify()).
+    return throttle_.unlock("id:" + account_id);
+  }
+
   AuthStep check_plain(const std::string& login, const std::string& password,
                        const ClientInfo& client) override {
     AuthStep step;

@@ -109,6 +109,22 @@ void Throttle::record_success(const std::string& account, const std::string& ip)
   if (known_.size() > kMaxKeys) prune_known(now());
 }
 
+size_t Throttle::unlock(const std::string& account) {
+  std::lock_guard lock(mu_);
+  if (account.empty()) return 0;
+  size_t cleared = accounts_.erase(account);
+  const std::string prefix = account + '\n';
+  for (auto it = pairs_.begin(); it != pairs_.end();) {
+    if (it->first.compare(0, prefix.size(), prefix) == 0) {
+      it = pairs_.erase(it);
+      ++cleared;
+    } else {
+      ++it;
+    }
+  }
+  return cleared;
+}
+
 size_t Throttle::tracked_keys() {
   std::lock_guard lock(mu_);
   return ips_.size() + pairs_.size() + accounts_.size() + known_.size();

@@ -49,6 +49,10 @@ class Throttle {
   Verdict check(const std::string& account, const std::string& ip);
   void record_failure(const std::string& account, const std::string& ip);
   void record_success(const std::string& account, const std::string& ip);
+  // The administrator's unlock (admin API, helpdesk role): forgets the account's failures and
+  // lock-outs from every source. The IPs' own counts stay (they are not the account's).
+  // Returns how many entries were cleared.
+  size_t unlock(const std::string& account);
 
   static constexpr size_t kMaxKeys = 200000;
   // Entries currently remembered over all tables (tests).

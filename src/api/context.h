@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "src/core/services.h"
 #include "src/core/status.h"
@@ -53,11 +54,30 @@ class CallerAuthenticator {
   virtual AuthResult authenticate(const http::Request& request, std::string_view front_end) = 0;
 };
 
+// The server's open sessions (mailroomd fills it from its connection tracker; empty in tests
+// that do not need it).
+struct SessionInfo {
+  std::string session_id;
+  std::string protocol;
+  std::string remote_ip;
+  std::string account_id;
+  std::string address;
+  bool app_password = false;
+  int64_t since = 0;  // unix seconds
+};
+struct SessionControl {
+  std::function<std::vector<SessionInfo>()> list;
+  // Closes the account's sessions; returns how many.
+  std::function<std::size_t(const std::string& account_id)> close_account;
+};
+
 struct Context {
   core::Services* services = nullptr;
   std::shared_ptr<CallerAuthenticator> callers;
   // Public facts for autoconfiguration and the OpenAPI document.
   std::string hostname;
+  std::string config_path;  // for the directory sync operations (service::DirectorySync)
+  SessionControl sessions;
 
   AuthResult authenticate(const http::Request& request, std::string_view front_end) const {
     return callers->authenticate(request, front_end);

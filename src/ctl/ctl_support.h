@@ -9,6 +9,7 @@
 
 #include "auth/local/local_directory.h"
 #include "src/ctl/ctl.h"
+#include "src/service/json_shapes.h"
 
 namespace mailroom::ctl::detail {
 
@@ -20,10 +21,10 @@ void run(Context& ctx, int* exit_code, const std::function<int(auth::LocalDirect
 int done(Context& ctx, const core::Status& st, const std::string& human,
          const boost::json::value& j);
 
-boost::json::value domain_json(const auth::Domain& d);
-boost::json::value account_json(const auth::AccountRecord& r);
-boost::json::value alias_json(const auth::Alias& a);
-boost::json::value group_json(const auth::Group& g);
+using service::account_json;
+using service::alias_json;
+using service::domain_json;
+using service::group_json;
 // "key: value" lines for a JSON object (human output of show commands).
 std::string human(const boost::json::value& j);
 

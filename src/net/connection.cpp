@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "src/net/protocol_trace.h"
 
@@ -156,7 +157,7 @@ void Connection::set_account(const std::string& account_id, const std::string& a
                              const std::string& app_password_id) {
   clear_hard_deadline();  // the login phase is over
   if (!control_) return;
-  control_->set_account(this, account_id, app_password_id);
+  control_->set_account(this, account_id, app_password_id, address);
   const TraceSelector* selector = control_->trace_selector();
   if (!trace_ && selector && !address.empty() && selector->matches_account(address)) {
     trace_ = std::make_shared<ProtocolTrace>(info_.session_id, info_.protocol);
@@ -165,9 +166,29 @@ void Connection::set_account(const std::string& account_id, const std::string& a
 }
 
 void ConnectionControl::set_account(Connection* c, const std::string& account_id,
-                                    const std::string& app_password_id) {
+                                    const std::string& app_password_id,
+                                    const std::string& address) {
+  const auto& info = c->info();
+  Login login{account_id,
+              app_password_id,
+              info.session_id,
+              info.protocol,
+              info.remote_ip,
+              address,
+              static_cast<int64_t>(std::time(nullptr))};
   std::lock_guard<std::mutex> lock(mu_);
-  accounts_[c] = Login{account_id, app_password_id};
+  accounts_[c] = std::move(login);
+}
+
+std::vector<ConnectionControl::SessionSummary> ConnectionControl::sessions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<SessionSummary> out;
+  out.reserve(accounts_.size());
+  for (const auto& [c, l] : accounts_) {
+    out.push_back(SessionSummary{l.session_id, l.protocol, l.remote_ip, l.account_id, l.address,
+                                 !l.app_password_id.empty(), l.since});
+  }
+  return out;
 }
 
 void ConnectionControl::forget(Connection* c) {

@@ -60,7 +60,18 @@ class ConnectionControl {
 
   // app_password_id: the app password the connection logged in with ("" for none).
   void set_account(Connection* c, const std::string& account_id,
-                   const std::string& app_password_id = {});
+                   const std::string& app_password_id = {}, const std::string& address = {});
+  // An authenticated session, for the admin API's session list.
+  struct SessionSummary {
+    std::string session_id;
+    std::string protocol;
+    std::string remote_ip;
+    std::string account_id;
+    std::string address;
+    bool app_password = false;
+    int64_t since = 0;  // unix seconds of the login
+  };
+  std::vector<SessionSummary> sessions() const;
   void forget(Connection* c);
   // Distinct account ids with at least one open authenticated connection.
   std::vector<std::string> accounts() const;
@@ -83,6 +94,11 @@ class ConnectionControl {
   struct Login {
     std::string account_id;
     std::string app_password_id;
+    std::string session_id;
+    std::string protocol;
+    std::string remote_ip;
+    std::string address;
+    int64_t since = 0;
   };
   std::unordered_map<Connection*, Login> accounts_;
 };

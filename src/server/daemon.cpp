@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "src/api/context.h"
+#include "src/api/router.h"
 #include "src/core/log.h"
 #include "src/net/listener.h"
 #include "src/net/protocol_trace.h"
@@ -93,6 +95,9 @@ struct Daemon::State {
   std::size_t next_shard = 0;
   std::shared_ptr<net::ConnectionTracker> tracker;
   std::vector<std::unique_ptr<net::Listener>> listeners;
+  // What listeners with protocol = "http" serve (made once, when one exists).
+  std::shared_ptr<api::Context> api;
+  std::shared_ptr<const http::Router> http_routes;
   std::chrono::steady_clock::time_point stop_deadline;
   bool forced = false;
 
@@ -125,6 +130,33 @@ struct Daemon::State {
       limits.max_connections = fds.max_connections;
     }
   }
+  // The HTTP front ends (src/api) over the services and this process's sessions.
+  bool make_http_routes() {
+    api = std::make_shared<api::Context>();
+    api->services = services.get();
+    api->hostname = config.server.hostname;
+    api->config_path = config.path;
+    api->callers = make_http_callers();
+    if (!api->callers) return false;
+    std::weak_ptr<net::ConnectionTracker> weak = tracker;
+    api->sessions.list = [weak] {
+      std::vector<api::SessionInfo> out;
+      auto t = weak.lock();
+      if (!t) return out;
+      for (auto& s : t->control()->sessions()) {
+        out.push_back(api::SessionInfo{s.session_id, s.protocol, s.remote_ip, s.account_id,
+                                       s.address, s.app_password, s.since});
+      }
+      return out;
+    };
+    api->sessions.close_account = [weak](const std::string& account_id) -> std::size_t {
+      auto t = weak.lock();
+      return t ? t->close_account(account_id) : 0;
+    };
+    http_routes = api::make_router(api);
+    return true;
+  }
+  std::shared_ptr<api::CallerAuthenticator> make_http_callers();
   // Builds the listeners (no sockets yet); false after printing the error.
   bool make_listeners() {
     tracker = std::make_shared<net::ConnectionTracker>(config.server.limits);
@@ -133,7 +165,8 @@ struct Daemon::State {
           config.server.trace_networks, config.server.trace_users));
     }
     for (const auto& lc : config.server.listeners) {
-      auto handler = make_protocol_handler(lc.protocol, *services, *config.modules);
+      if (lc.protocol == "http" && !http_routes && !make_http_routes()) return false;
+      auto handler = make_protocol_handler(lc.protocol, *services, *config.modules, http_routes);
       if (!handler) {
         std::cerr << "config error: listener " << lc.name << ": "
                   << handler.status().client_message() << "\n";
@@ -200,6 +233,18 @@ Daemon::Daemon(LoadedConfig& config, std::unique_ptr<core::Services> services,
     : s_(std::make_unique<State>(config, std::move(services), std::move(tls))) {}
 
 Daemon::~Daemon() = default;
+
+// Until the caller authenticator lands (API tokens, roles), nobody is authenticated.
+std::shared_ptr<api::CallerAuthenticator> Daemon::State::make_http_callers() {
+  struct Nobody : api::CallerAuthenticator {
+    api::AuthResult authenticate(const http::Request&, std::string_view) override {
+      auto r = http::Response::problem(401, "Unauthorized", "no API tokens yet");
+      r.set_header("WWW-Authenticate", "Bearer realm=\"mailroom\"");
+      return r;
+    }
+  };
+  return std::make_shared<Nobody>();
+}
 
 int Daemon::check() {
   for (const auto& w : startup_warnings(s_->config)) warn(w);

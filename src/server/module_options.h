@@ -3,6 +3,7 @@
 
 #include "auth/auth_options.h"
 #include "src/core/config_section.h"
+#include "src/http/server.h"
 #include "src/imap/imap_server.h"
 #include "src/mailauth/inbound.h"
 #include "src/outbound/outbound.h"
@@ -26,6 +27,7 @@ struct ModuleOptions {
   smtp::Options smtp;
   imap::Options imap;
   pop3::Options pop3;
+  http::ServerOptions http;  // [http]: limits of listeners with protocol = "http"
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

@@ -17,6 +17,7 @@ std::string resolve_path(const std::string& p, const std::string& base) {
 int64_t default_idle_timeout(const std::string& protocol) {
   if (protocol == "imap") return 1800;
   if (protocol == "pop3") return 600;
+  if (protocol == "http") return 60;  // keep-alive between requests ([http] has the rest)
   return 300;
 }
 }  // namespace
@@ -84,7 +85,8 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
   for (auto& s : root.children("listener")) {
     net::ListenerConfig l;
     l.name = s.get_string("name", "");
-    l.protocol = s.get_choice("protocol", "smtp", {"smtp", "submission", "lmtp", "imap", "pop3"});
+    l.protocol =
+        s.get_choice("protocol", "smtp", {"smtp", "submission", "lmtp", "imap", "pop3", "http"});
     if (l.name.empty()) l.name = l.protocol;
     if (!names.insert(l.name).second) s.error("name", "duplicate listener name \"" + l.name + "\"");
     l.address = s.get_string("address", "127.0.0.1");
@@ -102,6 +104,9 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
       } else {
         s.error("allow", "not an IP address or CIDR block: \"" + n + "\"");
       }
+    }
+    if (l.protocol == "http" && l.tls == net::TlsMode::starttls) {
+      s.error("tls", "an http listener uses tls = \"none\" or \"implicit\" (HTTPS)");
     }
     if (l.tls != net::TlsMode::none && c.tls.certificate.empty()) {
       s.error("tls", "needs [tls] certificate and private_key");

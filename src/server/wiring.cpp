@@ -79,6 +79,11 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     auto s = root.child("pop3");
     m.pop3 = pop3::parse_options(s);
   }
+  {
+    auto s = root.child("http");
+    m.http = http::parse_server_options(s);
+    s.finish();
+  }
   m.directory_section = root.child("directory");
   m.delivery_log_section = root.child("delivery_log");
   root.finish();

@@ -38,6 +38,30 @@ TEST(Throttle, AccountLockedFromTheFailingIpOnlyAndReleased) {
   EXPECT_EQ(t.check("a", "attacker"), V::allowed);
 }
 
+TEST(Throttle, UnlockClearsTheAccountEverywhereButNotTheIp) {
+  core::ManualClock clock;
+  ThrottleOptions o = small();
+  o.max_failures_per_ip = 3;
+  Throttle t(o, clock);
+  t.record_failure("a", "attacker");
+  t.record_failure("a", "attacker");
+  t.record_failure("a", "laptop");
+  t.record_failure("a", "laptop");
+  t.record_failure("b", "attacker");  // attacker's third: the IP is now locked
+  ASSERT_EQ(t.check("a", "laptop"), V::account_locked_from_ip);
+  ASSERT_TRUE(t.ip_blocked("attacker"));
+  EXPECT_EQ(t.unlock("a"), 3u);  // the two (a, ip) pairs and the all-sources count of a
+  EXPECT_EQ(t.check("a", "laptop"), V::allowed);
+  // The attacking IP stays locked: unlocking an account does not excuse its guesses.
+  EXPECT_TRUE(t.ip_blocked("attacker"));
+  // "a" is not a prefix match for "ab".
+  t.record_failure("ab", "x");
+  t.record_failure("ab", "x");
+  EXPECT_EQ(t.unlock("a"), 0u);
+  EXPECT_EQ(t.check("ab", "x"), V::account_locked_from_ip);
+  EXPECT_EQ(t.unlock(""), 0u);
+}
+
 TEST(Throttle, FailuresOutsideTheWindowAreForgotten) {
   core::ManualClock clock;
   Throttle t(small(), clock);

@@ -1,0 +1,287 @@
+#include "src/api/admin_routes.h"
+
+#include <boost/json.hpp>
+
+#include "src/api/admin_internal.h"
+#include "src/core/address.h"
+
+namespace mailroom::api {
+
+namespace json = boost::json;
+using service::Action;
+
+namespace {
+
+using AdminHandler = http::Response (*)(AdminCall&);
+
+struct AdminRoute {
+  AdminRouteSpec spec;
+  AdminHandler handler;
+};
+
+// The whole admin API. Paths name objects by address/login/id; {user} is an account.
+const std::vector<AdminRoute>& admin_table() {
+  using S = ObjectScope;
+  static const std::vector<AdminRoute> table = {
+      {{"GET", "/api/v1/domains", Action::read, S::listing, "List the domains the caller sees"},
+       admin_domains_list},
+      {{"POST", "/api/v1/domains", Action::manage_domains, S::server, "Add a domain", true},
+       admin_domain_add},
+      {{"GET", "/api/v1/domains/{domain}", Action::read, S::domain, "Show a domain"},
+       admin_domain_show},
+      {{"PATCH", "/api/v1/domains/{domain}", Action::manage_domains, S::domain,
+        "Change a domain (alias_of, catch_all)", true},
+       admin_domain_change},
+      {{"DELETE", "/api/v1/domains/{domain}", Action::manage_domains, S::domain,
+        "Remove a domain (?force=true also removes its accounts, aliases and groups)", true},
+       admin_domain_remove},
+
+      {{"GET", "/api/v1/users", Action::read, S::listing,
+        "List accounts (?domain=, ?offset=, ?limit=)"},
+       admin_users_list},
+      {{"POST", "/api/v1/users", Action::write, S::body, "Create an account", true},
+       admin_user_add},
+      {{"GET", "/api/v1/users/{user}", Action::read, S::user, "Show an account"}, admin_user_show},
+      {{"PATCH", "/api/v1/users/{user}", Action::write, S::user,
+        "Change an account (status, quotas, addresses, forwarding, send-as, login)", true},
+       admin_user_change},
+      {{"DELETE", "/api/v1/users/{user}", Action::write, S::user,
+        "Remove an account (its mailbox stays on disk)", true},
+       admin_user_remove},
+      {{"PUT", "/api/v1/users/{user}/password", Action::reset_password, S::user,
+        "Set the account's password", true},
+       admin_user_password},
+      {{"POST", "/api/v1/users/{user}/unlock", Action::unlock, S::user,
+        "Clear the account's login lock-outs"},
+       admin_user_unlock},
+      {{"GET", "/api/v1/users/{user}/sessions", Action::read, S::user,
+        "The account's open sessions"},
+       admin_user_sessions},
+      {{"DELETE", "/api/v1/users/{user}/sessions", Action::kick_session, S::user,
+        "Close the account's open sessions"},
+       admin_user_kick},
+      {{"GET", "/api/v1/users/{user}/mailboxes", Action::read, S::user,
+        "The account's folders with counts and sizes"},
+       admin_user_mailboxes},
+      {{"GET", "/api/v1/users/{user}/quota", Action::read, S::user,
+        "The account's quota limits and usage"},
+       admin_user_quota},
+      {{"GET", "/api/v1/users/{user}/export", Action::write, S::user,
+        "Export mailboxes as mboxrd (?mailbox= repeated; all when absent)"},
+       admin_user_export},
+      {{"GET", "/api/v1/users/{user}/app-passwords", Action::read, S::user,
+        "The account's app passwords"},
+       admin_app_passwords_list},
+      {{"POST", "/api/v1/users/{user}/app-passwords", Action::write, S::user,
+        "Create an app password (the secret is in this response only)"},
+       admin_app_password_create},
+      {{"DELETE", "/api/v1/users/{user}/app-passwords/{name}", Action::write, S::user,
+        "Revoke an app password"},
+       admin_app_password_revoke},
+
+      {{"GET", "/api/v1/aliases", Action::read, S::listing, "List aliases (?domain=)"},
+       admin_aliases_list},
+      {{"POST", "/api/v1/aliases", Action::write, S::body, "Create an alias", true},
+       admin_alias_add},
+      {{"GET", "/api/v1/aliases/{address}", Action::read, S::address, "Show an alias"},
+       admin_alias_show},
+      {{"PUT", "/api/v1/aliases/{address}", Action::write, S::address, "Replace an alias's targets",
+        true},
+       admin_alias_change},
+      {{"DELETE", "/api/v1/aliases/{address}", Action::write, S::address, "Remove an alias", true},
+       admin_alias_remove},
+
+      {{"GET", "/api/v1/groups", Action::read, S::listing, "List groups (?domain=)"},
+       admin_groups_list},
+      {{"POST", "/api/v1/groups", Action::write, S::body, "Create a group", true}, admin_group_add},
+      {{"GET", "/api/v1/groups/{address}", Action::read, S::address, "Show a group"},
+       admin_group_show},
+      {{"PATCH", "/api/v1/groups/{address}", Action::write, S::address,
+        "Change a group (display_name, send_policy, allowed_senders)", true},
+       admin_group_change},
+      {{"DELETE", "/api/v1/groups/{address}", Action::write, S::address, "Remove a group", true},
+       admin_group_remove},
+      {{"POST", "/api/v1/groups/{address}/members", Action::write, S::address, "Add a member",
+        true},
+       admin_group_member_add},
+      {{"DELETE", "/api/v1/groups/{address}/members/{member}", Action::write, S::address,
+        "Remove a member", true},
+       admin_group_member_remove},
+
+      {{"GET", "/api/v1/sessions", Action::read, S::listing,
+        "Open authenticated sessions (?domain=)"},
+       admin_sessions_list},
+      {{"GET", "/api/v1/delivery-log", Action::audit, S::listing,
+        "Search the delivery log (message_id, queue_id, sender, recipient, domain, "
+        "subject_prefix, since, until, limit)"},
+       admin_delivery_log},
+      {{"GET", "/api/v1/queue", Action::audit, S::listing, "Messages still in the spool"},
+       admin_queue_list},
+      {{"POST", "/api/v1/queue/{action}", Action::manage_server, S::server,
+        "flush (all or ?id=), hold, release or delete (?id=) a queued message"},
+       admin_queue_action},
+      {{"GET", "/api/v1/blocklist", Action::manage_server, S::server, "The block list"},
+       admin_blocklist_list},
+      {{"POST", "/api/v1/blocklist", Action::manage_server, S::server,
+        "Block an IP/CIDR, sender or domain"},
+       admin_blocklist_add},
+      {{"DELETE", "/api/v1/blocklist/{kind}/{value}", Action::manage_server, S::server, "Unblock"},
+       admin_blocklist_remove},
+      {{"GET", "/api/v1/directory/sync", Action::manage_server, S::server, "Directory sync status"},
+       admin_sync_status},
+      {{"POST", "/api/v1/directory/sync", Action::manage_server, S::server,
+        "Run a directory sync now (?dry_run=true: report only)", true},
+       admin_sync_run},
+  };
+  return table;
+}
+
+http::Response admin_not_found() {
+  return http::Response::problem(404, "Not Found", "no such object");
+}
+
+http::Response admin_forbidden(Action action) {
+  return http::Response::problem(
+      403, "Forbidden",
+      std::string("your role does not allow ") + service::action_name(action) + " here");
+}
+
+// Runs one admin route: authenticate, find the object's domain, check scope, call.
+http::Response admin_dispatch(const AdminRoute& route, Context& ctx, http::Request& req) {
+  auto caller = ctx.authenticate(req, "api");
+  if (!caller) return caller.error_response();
+  AdminCall call{req, *caller, ctx, route.spec.action, {}, std::nullopt, false};
+  if (auto dry = req.query_param("dry_run")) {
+    if (*dry != "true" && *dry != "false" && *dry != "1" && *dry != "0") {
+      return admin_bad_request("dry_run must be true or false");
+    }
+    call.dry_run = *dry == "true" || *dry == "1";
+    if (call.dry_run && !route.spec.dry_run) {
+      return admin_bad_request("this endpoint has no dry run");
+    }
+  }
+  switch (route.spec.scope) {
+    case ObjectScope::server:
+      call.domain = "";
+      break;
+    case ObjectScope::domain:
+      call.domain = core::ascii_lower(req.params.at(0));
+      break;
+    case ObjectScope::address:
+      call.domain = admin_domain_of(req.params.at(0));
+      break;
+    case ObjectScope::user: {
+      auto account = admin_find_account(ctx, req.params.at(0));
+      if (!account) {
+        if (account.code() == core::Code::not_found) return admin_not_found();
+        return problem_from_status(account.status());
+      }
+      call.domain = admin_domain_of(account->address);
+      call.account = std::move(*account);
+      break;
+    }
+    case ObjectScope::listing: {
+      // A listing shows the caller's domains; one that names a domain is checked like an
+      // object of that domain.
+      if (auto d = req.query_param("domain"); d && !d->empty()) {
+        if (auto refused = call.authorize(core::ascii_lower(*d))) return *refused;
+        return route.handler(call);
+      }
+      // Allowed when the role allows the action in at least one domain: a grant for every
+      // domain is asked about a name no real domain has.
+      bool any = false;
+      for (const auto& g : call.caller.grants) {
+        if (g.domains.empty()) any = any || call.caller.can(route.spec.action, "any.invalid");
+        for (const auto& d : g.domains) any = any || call.caller.can(route.spec.action, d);
+      }
+      if (!any) return admin_forbidden(route.spec.action);
+      return route.handler(call);
+    }
+    case ObjectScope::body:
+      return route.handler(call);  // the handler authorizes the domain of the new object
+  }
+  if (auto refused = call.authorize(call.domain)) return *refused;
+  return route.handler(call);
+}
+
+}  // namespace
+
+std::optional<http::Response> AdminCall::authorize(std::string_view d) const {
+  if (!caller.can_see(d)) return admin_not_found();
+  if (!caller.can(action, d)) return admin_forbidden(action);
+  return std::nullopt;
+}
+
+std::string admin_domain_of(std::string_view address) {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return {};
+  return core::ascii_lower(address.substr(at + 1));
+}
+
+core::Result<auth::Account> admin_find_account(Context& ctx, const std::string& name) {
+  auto& dir = *ctx.services->directory;
+  std::string lower = core::ascii_lower(name);
+  if (lower.find('@') != std::string::npos) {
+    auto a = dir.find_account_by_address(lower);
+    if (a || a.code() != core::Code::not_found) return a;
+  }
+  auto a = dir.find_account_by_login(lower);
+  if (a || a.code() != core::Code::not_found) return a;
+  a = dir.find_account_by_id(name);
+  if (a || a.code() != core::Code::not_found) return a;
+  return core::not_found("user " + name + " not found");
+}
+
+http::Response admin_bad_request(std::string_view detail) {
+  return http::Response::problem(400, "Bad Request", detail);
+}
+
+http::Response admin_json(int status, const json::value& v) {
+  auto r = http::Response::json(status, json::serialize(v));
+  r.set_header("Cache-Control", "no-store");
+  return r;
+}
+
+std::optional<http::Response> admin_parse_object(const http::Request& request, json::object& out,
+                                                 std::initializer_list<std::string_view> allowed) {
+  auto type = request.header("content-type").value_or("");
+  auto semi = type.find(';');
+  std::string media = core::ascii_lower(std::string_view(type).substr(0, semi));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  if (media != "application/json" && !(media.size() > 5 && media.ends_with("+json"))) {
+    return http::Response::problem(415, "Unsupported Media Type",
+                                   "send the body as application/json");
+  }
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 16;
+  auto v = json::parse(request.body, ec, {}, options);
+  if (ec) return admin_bad_request("the body is not valid JSON: " + ec.message());
+  if (!v.is_object()) return admin_bad_request("the body must be a JSON object");
+  out = std::move(v.as_object());
+  for (const auto& member : out) {
+    bool known = false;
+    for (auto name : allowed) known = known || member.key() == name;
+    if (!known) return admin_bad_request("unknown member \"" + std::string(member.key()) + "\"");
+  }
+  return std::nullopt;
+}
+
+const std::vector<AdminRouteSpec>& admin_route_specs() {
+  static const std::vector<AdminRouteSpec> specs = [] {
+    std::vector<AdminRouteSpec> out;
+    for (const auto& r : admin_table()) out.push_back(r.spec);
+    return out;
+  }();
+  return specs;
+}
+
+void add_admin_routes(http::Router& router, std::shared_ptr<Context> ctx) {
+  for (const auto& route : admin_table()) {
+    const AdminRoute* r = &route;
+    router.add(route.spec.method, route.spec.pattern,
+               [r, ctx](http::Request& req) { return admin_dispatch(*r, *ctx, req); });
+  }
+}
+
+}  // namespace mailroom::api

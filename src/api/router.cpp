@@ -1,0 +1,20 @@
+#include "src/api/router.h"
+
+#include "src/api/admin_routes.h"
+
+namespace mailroom::api {
+
+std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
+  auto router = std::make_shared<http::Router>();
+  // The API's description is public: it names no object.
+  // Its server URL is relative (OpenAPI 3.1 4.8.5.1): never built from the client's Host.
+  router->add("GET", "/api/v1/openapi.json", [](http::Request&) {
+    auto r = http::Response::json(200, openapi_document("/api/v1"));
+    r.set_header("Cache-Control", "no-cache");
+    return r;
+  });
+  add_admin_routes(*router, ctx);
+  return router;
+}
+
+}  // namespace mailroom::api

@@ -1,0 +1,21 @@
+// The JSON shapes of the directory objects, one for every front end (mailroomctl --json, the
+// admin API, the change journal): scripts parse them, so keep them stable.
+//
+// Boost.JSON is only forward-declared here (heavy headers stay out of headers): a caller
+// includes <boost/json.hpp> in its .cpp file.
+#pragma once
+
+#include "auth/local/local_directory.h"
+
+namespace boost::json {
+class value;
+}
+
+namespace mailroom::service {
+
+boost::json::value domain_json(const auth::Domain& d);
+boost::json::value account_json(const auth::AccountRecord& r);
+boost::json::value alias_json(const auth::Alias& a);
+boost::json::value group_json(const auth::Group& g);
+
+}  // namespace mailroom::service
