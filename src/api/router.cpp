@@ -1,6 +1,7 @@
 #include "src/api/router.h"
 
 #include "src/api/admin_routes.h"
+#include "src/api/ops_routes.h"
 
 namespace mailroom::api {
 
@@ -14,6 +15,9 @@ std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
     return r;
   });
   add_admin_routes(*router, ctx);
+  // /metrics, /healthz, /readyz; the router's handlers live no longer than ctx (the daemon
+  // keeps both).
+  add_ops_routes(*router, *ctx);
   return router;
 }
 

@@ -297,4 +297,21 @@ void http_request(std::string_view family, int status, double seconds) {
   catalog_http_duration().with({family}).observe(seconds);
 }
 
+std::string_view http_route_family(std::string_view route) {
+  auto starts = [route](std::string_view prefix) {
+    return route.substr(0, prefix.size()) == prefix &&
+           (route.size() == prefix.size() || route[prefix.size()] == '/');
+  };
+  if (route.empty()) return "none";
+  if (starts("/api")) return "api";
+  if (starts("/scim")) return "scim";
+  if (route == "/metrics") return "metrics";
+  if (route == "/healthz" || route == "/readyz") return "health";
+  if (starts("/.well-known") || starts("/mail") || starts("/autodiscover") ||
+      starts("/Autodiscover")) {
+    return "autoconfig";
+  }
+  return "other";
+}
+
 }  // namespace mailroom::metrics

@@ -74,5 +74,9 @@ Gauge& worker_pool_threads();  // mailroom_worker_pool_threads
 // mailroom_http_request_duration_seconds{family}. `family` is the route family the server
 // names ("api", "scim", "metrics", "health", "autoconfig", "other"), never the raw path.
 void http_request(std::string_view family, int status, double seconds);
+// The family of a matched route pattern: "/api/..." api, "/scim/..." scim, "/metrics" metrics,
+// "/healthz" and "/readyz" health, autoconfiguration paths autoconfig, "" (no route) none,
+// anything else other.
+std::string_view http_route_family(std::string_view route_pattern);
 
 }  // namespace mailroom::metrics

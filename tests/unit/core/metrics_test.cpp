@@ -425,3 +425,23 @@ TEST(MetricCatalogTest, SyncLagFallsBackToZeroAfterASuccess) {
 
 }  // namespace
 }  // namespace mailroom::metrics
+
+namespace mailroom::metrics {
+namespace {
+
+TEST(MetricCatalogTest, HttpRouteFamiliesComeFromPatternsNotPaths) {
+  EXPECT_EQ(http_route_family("/api/v1/users/{user}"), "api");
+  EXPECT_EQ(http_route_family("/api"), "api");
+  EXPECT_EQ(http_route_family("/apix"), "other");  // a prefix only at a segment boundary
+  EXPECT_EQ(http_route_family("/scim/v2/Users"), "scim");
+  EXPECT_EQ(http_route_family("/metrics"), "metrics");
+  EXPECT_EQ(http_route_family("/healthz"), "health");
+  EXPECT_EQ(http_route_family("/readyz"), "health");
+  EXPECT_EQ(http_route_family("/.well-known/autoconfig/mail/config-v1.1.xml"), "autoconfig");
+  EXPECT_EQ(http_route_family("/autodiscover/autodiscover.xml"), "autoconfig");
+  EXPECT_EQ(http_route_family(""), "none");
+  EXPECT_EQ(http_route_family("/something/else"), "other");
+}
+
+}  // namespace
+}  // namespace mailroom::metrics
