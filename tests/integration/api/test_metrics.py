@@ -4,6 +4,7 @@ logins and the scrape itself."""
 import imaplib
 import re
 import smtplib
+import socket
 import time
 import unittest
 
@@ -55,7 +56,9 @@ def value(samples, name, **labels):
 class MetricsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.m = Mailroom(listeners=API_LISTENERS)
+        # LMTP only for a gateway elsewhere: this client is refused before any byte.
+        cls.m = Mailroom(listeners=API_LISTENERS,
+                         listener_config={"lmtp": 'allow = ["192.0.2.0/24"]'})
         cls.m.seed_demo()
         cls.m.start()
 
@@ -185,6 +188,22 @@ class MetricsTest(unittest.TestCase):
             # The client drops "_total" from counter family names.
             name = family[:-len("_total")] if kind == "counter" else family
             self.assertEqual(seen.get(name), kind, family)
+
+    def test_refused_connections_are_counted_by_reason(self):
+        _, before = self.scrape()
+        s = socket.create_connection(("127.0.0.1", self.m.port("lmtp")), timeout=10)
+        try:
+            s.recv(1024)  # the refusal (or nothing) and the close
+        finally:
+            s.close()
+        _, after = self.wait_for(
+            lambda now: value(now, "mailroom_connections_refused_total", protocol="lmtp",
+                              reason="not_allowed") >
+            value(before, "mailroom_connections_refused_total", protocol="lmtp",
+                  reason="not_allowed"),
+            "the refused LMTP connection")
+        self.assertEqual(value(after, "mailroom_connections_accepted_total", protocol="lmtp"),
+                         value(before, "mailroom_connections_accepted_total", protocol="lmtp"))
 
     def test_health_and_readiness(self):
         c = Http(self.m)
