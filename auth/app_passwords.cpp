@@ -178,7 +178,8 @@ Result<std::shared_ptr<AppPasswordStore>> AppPasswordStore::open(const AppPasswo
 }
 
 Result<AppPasswordStore::Created> AppPasswordStore::create(
-    const Account& account, const std::string& name, const std::vector<std::string>& protocols) {
+    const Account& account, const std::string& name, const std::vector<std::string>& protocols,
+    bool dry_run) {
   if (name.empty()) return core::invalid_argument("app password name must not be empty");
   if (name.size() > kMaxAppPasswordNameLength) {
     return core::invalid_argument("app password name longer than " +
@@ -245,6 +246,10 @@ Result<AppPasswordStore::Created> AppPasswordStore::create(
   insert->bind(5, lookup_key(*canonical)).bind(6, *hash).bind(7, r.password_stamp);
   insert->bind(8, r.created_at);
   if (auto st = insert->run(); !st) return st;
+  if (dry_run) {
+    out.secret.clear();
+    return out;  // tx rolls back
+  }
   if (auto st = tx.commit(); !st) return st;
   MR_LOG_INFO("event=auth.app_password_created account={} name={} id={} protocols={}",
               core::quote(r.account_id), core::quote(r.name), r.id,

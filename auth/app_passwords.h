@@ -116,8 +116,10 @@ class AppPasswordStore {
   // A new app password for `account` (which must be active). invalid_argument: empty or
   // too long name, unknown protocol, the account is not active; already_exists: an active one
   // of that name; the limit kMaxActivePerAccount reached: invalid_argument.
+  // `dry_run`: every check and the insert run in a transaction that is rolled back; the
+  // result has an id but no secret, nothing is stored or logged.
   Result<Created> create(const Account& account, const std::string& name,
-                         const std::vector<std::string>& protocols);
+                         const std::vector<std::string>& protocols, bool dry_run = false);
 
   // The account's app passwords, oldest first; revoked ones only when `include_revoked`.
   Result<std::vector<AppPassword>> list(const std::string& account_id, bool include_revoked);

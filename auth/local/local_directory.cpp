@@ -684,4 +684,24 @@ Status LocalDirectory::transaction(const std::function<Status()>& body) {
   return impl_->write(body);
 }
 
+Status LocalDirectory::dry_run(const std::function<Status()>& body) {
+  std::lock_guard lock(impl_->mu);
+  db::Sqlite& db = *impl_->db;
+  if (impl_->tx_depth > 0) {
+    if (auto st = db.exec("SAVEPOINT mailroom_dry_run"); !st) return st;
+    ++impl_->tx_depth;
+    Status result = body();
+    --impl_->tx_depth;
+    auto undone = db.exec("ROLLBACK TO mailroom_dry_run; RELEASE mailroom_dry_run");
+    if (!undone) return undone;
+    return result;
+  }
+  db::Transaction tx(db);  // never committed: rolled back when it goes out of scope
+  if (auto st = tx.begin(); !st) return st;
+  ++impl_->tx_depth;
+  Status result = body();
+  --impl_->tx_depth;
+  return result;
+}
+
 }  // namespace mailroom::auth

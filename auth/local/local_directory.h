@@ -150,6 +150,10 @@ class LocalDirectory : public Directory {
   // returns an error). The other methods may be called from body on the same thread; they do
   // not open nested transactions. Used for bulk import and sync batches.
   Status transaction(const std::function<Status()>& body);
+  // Runs `body` as transaction() does and always rolls it back: a dry run sees exactly the
+  // checks and effects of the real write (the same errors), and the file keeps no trace.
+  // Inside an open transaction it uses a SAVEPOINT, which nests; body's reads see its writes.
+  Status dry_run(const std::function<Status()>& body);
 
   // --- aliases ---
   Status add_alias(const Alias& alias);  // already_exists if the alias exists

@@ -133,10 +133,6 @@ core::Result<auth::LocalDirectory*> admin_local(AdminCall& c) {
   if (!var##_r) return problem_from_status(var##_r.status()); \
   auth::LocalDirectory& var = **var##_r
 
-http::Response admin_dry_run_unsupported() {
-  return http::Response::problem(501, "Not Implemented", "dry run is not available yet");
-}
-
 json::value admin_account_json(const auth::Account& a) {
   auth::AccountRecord r;
   r.account = a;
@@ -167,7 +163,6 @@ http::Response admin_domains_list(AdminCall& c) {
 }
 
 http::Response admin_domain_add(AdminCall& c) {
-  if (c.dry_run) return admin_dry_run_unsupported();
   json::object o;
   if (auto bad = admin_parse_object(c.request, o, {"name", "alias_of", "catch_all"})) return *bad;
   AdminBody b{o, {}};
@@ -178,10 +173,10 @@ http::Response admin_domain_add(AdminCall& c) {
   if (!b.error.empty()) return admin_bad_request(b.error);
   if (d.name.empty()) return admin_bad_request("name is required");
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Domains(dir).add(d);
+  auto r = service::Domains(dir, c.change()).add(d);
   if (!r) return problem_from_status(r.status());
-  auto resp = admin_json(201, service::domain_json(*r));
-  resp.set_header("Location", "/api/v1/domains/" + http::percent_encode(r->name));
+  auto resp = admin_write_done(c, 201, service::domain_json(*r));
+  if (!c.dry_run) resp.set_header("Location", "/api/v1/domains/" + http::percent_encode(r->name));
   return resp;
 }
 
@@ -192,7 +187,6 @@ http::Response admin_domain_show(AdminCall& c) {
 }
 
 http::Response admin_domain_change(AdminCall& c) {
-  if (c.dry_run) return admin_dry_run_unsupported();
   json::object o;
   if (auto bad = admin_parse_object(c.request, o, {"alias_of", "local", "catch_all"})) return *bad;
   AdminBody b{o, {}};
@@ -204,20 +198,17 @@ http::Response admin_domain_change(AdminCall& c) {
   if (o.contains("catch_all") && o.at("catch_all").is_null()) ch.catch_all = "";
   if (!b.error.empty()) return admin_bad_request(b.error);
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Domains(dir).change(ch);
+  auto r = service::Domains(dir, c.change()).change(ch);
   if (!r) return problem_from_status(r.status());
-  return admin_json(200, service::domain_json(*r));
+  return admin_write_done(c, 200, service::domain_json(*r));
 }
 
 http::Response admin_domain_remove(AdminCall& c) {
-  if (c.dry_run) return admin_dry_run_unsupported();
   bool force = c.request.query_param("force").value_or("false") == "true";
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto st = service::Domains(dir).remove(c.domain, force);
+  auto st = service::Domains(dir, c.change()).remove(c.domain, force);
   if (!st) return problem_from_status(st);
-  http::Response r;
-  r.status = 204;
-  return r;
+  return admin_write_done(c, 204, nullptr);
 }
 
 // ---- users ----
@@ -248,7 +239,6 @@ http::Response admin_user_add(AdminCall& c) {
   u.address = core::ascii_lower(b.str("address").value_or(""));
   if (u.address.empty()) return admin_bad_request("address is required");
   if (auto refused = c.authorize(admin_domain_of(u.address))) return *refused;
-  if (c.dry_run) return admin_dry_run_unsupported();
   u.id = b.str("id").value_or("");
   u.login = b.str("login").value_or("");
   u.display_name = b.str("display_name").value_or("");
@@ -272,10 +262,11 @@ http::Response admin_user_add(AdminCall& c) {
     if (auto refused = c.authorize(admin_domain_of(a))) return *refused;
   }
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Users(dir).add(u);
+  auto r = service::Users(dir, c.change()).add(u);
   if (!r) return problem_from_status(r.status());
-  auto resp = admin_json(201, service::account_json(*r));
-  resp.set_header("Location", "/api/v1/users/" + http::percent_encode(r->account.id));
+  auto resp = admin_write_done(c, 201, service::account_json(*r));
+  if (!c.dry_run)
+    resp.set_header("Location", "/api/v1/users/" + http::percent_encode(r->account.id));
   return resp;
 }
 
@@ -322,21 +313,17 @@ http::Response admin_user_change(AdminCall& c) {
   for (const auto& a : ch.add_addresses) {
     if (auto refused = c.authorize(admin_domain_of(a))) return *refused;
   }
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Users(dir).change(ch);
+  auto r = service::Users(dir, c.change()).change(ch);
   if (!r) return problem_from_status(r.status());
-  return admin_json(200, service::account_json(*r));
+  return admin_write_done(c, 200, service::account_json(*r));
 }
 
 http::Response admin_user_remove(AdminCall& c) {
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Users(dir).remove(c.account->id);
+  auto r = service::Users(dir, c.change()).remove(c.account->id);
   if (!r) return problem_from_status(r.status());
-  http::Response resp;
-  resp.status = 204;
-  return resp;
+  return admin_write_done(c, 204, nullptr);
 }
 
 http::Response admin_user_password(AdminCall& c) {
@@ -353,13 +340,10 @@ http::Response admin_user_password(AdminCall& c) {
   if (!b.error.empty()) return admin_bad_request(b.error);
   if (!ch.password && !ch.password_hash) return admin_bad_request("password is required");
   if (ch.password && ch.password->empty()) return admin_bad_request("password is empty");
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Users(dir).change(ch);
+  auto r = service::Users(dir, c.change()).change(ch);
   if (!r) return problem_from_status(r.status());
-  http::Response resp;
-  resp.status = 204;
-  return resp;
+  return admin_write_done(c, 204, nullptr);
 }
 
 http::Response admin_user_unlock(AdminCall& c) {
@@ -395,14 +379,14 @@ http::Response admin_alias_add(AdminCall& c) {
   if (!b.error.empty()) return admin_bad_request(b.error);
   if (a.address.empty()) return admin_bad_request("address is required");
   if (auto refused = c.authorize(admin_domain_of(a.address))) return *refused;
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Aliases(dir).add(a);
+  auto r = service::Aliases(dir, c.change()).add(a);
   if (!r) return problem_from_status(r.status());
   auto v = service::alias_json(r->alias);
   if (!r->winning_account.empty()) v.as_object()["shadowed_by_account"] = r->winning_account;
-  auto resp = admin_json(201, v);
-  resp.set_header("Location", "/api/v1/aliases/" + http::percent_encode(r->alias.address));
+  auto resp = admin_write_done(c, 201, v);
+  if (!c.dry_run)
+    resp.set_header("Location", "/api/v1/aliases/" + http::percent_encode(r->alias.address));
   return resp;
 }
 
@@ -420,21 +404,18 @@ http::Response admin_alias_change(AdminCall& c) {
   auto targets = b.strings("targets");
   if (!b.error.empty()) return admin_bad_request(b.error);
   if (!targets) return admin_bad_request("targets is required");
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Aliases(dir).change(core::ascii_lower(c.request.params.at(0)), *targets);
+  auto r =
+      service::Aliases(dir, c.change()).change(core::ascii_lower(c.request.params.at(0)), *targets);
   if (!r) return problem_from_status(r.status());
-  return admin_json(200, service::alias_json(*r));
+  return admin_write_done(c, 200, service::alias_json(*r));
 }
 
 http::Response admin_alias_remove(AdminCall& c) {
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto st = service::Aliases(dir).remove(core::ascii_lower(c.request.params.at(0)));
+  auto st = service::Aliases(dir, c.change()).remove(core::ascii_lower(c.request.params.at(0)));
   if (!st) return problem_from_status(st);
-  http::Response resp;
-  resp.status = 204;
-  return resp;
+  return admin_write_done(c, 204, nullptr);
 }
 
 // ---- groups ----
@@ -472,12 +453,11 @@ http::Response admin_group_add(AdminCall& c) {
   if (!b.error.empty()) return admin_bad_request(b.error);
   if (g.address.empty()) return admin_bad_request("address is required");
   if (auto refused = c.authorize(admin_domain_of(g.address))) return *refused;
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Groups(dir).add(g);
+  auto r = service::Groups(dir, c.change()).add(g);
   if (!r) return problem_from_status(r.status());
-  auto resp = admin_json(201, service::group_json(*r));
-  resp.set_header("Location", "/api/v1/groups/" + http::percent_encode(r->address));
+  auto resp = admin_write_done(c, 201, service::group_json(*r));
+  if (!c.dry_run) resp.set_header("Location", "/api/v1/groups/" + http::percent_encode(r->address));
   return resp;
 }
 
@@ -504,21 +484,17 @@ http::Response admin_group_change(AdminCall& c) {
   }
   ch.allowed_senders = b.strings("allowed_senders");
   if (!b.error.empty()) return admin_bad_request(b.error);
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Groups(dir).change(ch);
+  auto r = service::Groups(dir, c.change()).change(ch);
   if (!r) return problem_from_status(r.status());
-  return admin_json(200, service::group_json(*r));
+  return admin_write_done(c, 200, service::group_json(*r));
 }
 
 http::Response admin_group_remove(AdminCall& c) {
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto st = service::Groups(dir).remove(core::ascii_lower(c.request.params.at(0)));
+  auto st = service::Groups(dir, c.change()).remove(core::ascii_lower(c.request.params.at(0)));
   if (!st) return problem_from_status(st);
-  http::Response resp;
-  resp.status = 204;
-  return resp;
+  return admin_write_done(c, 204, nullptr);
 }
 
 http::Response admin_group_member_add(AdminCall& c) {
@@ -528,20 +504,19 @@ http::Response admin_group_member_add(AdminCall& c) {
   auto member = b.str("member");
   if (!b.error.empty()) return admin_bad_request(b.error);
   if (!member || member->empty()) return admin_bad_request("member is required");
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Groups(dir).add_member(core::ascii_lower(c.request.params.at(0)), *member);
+  auto r = service::Groups(dir, c.change())
+               .add_member(core::ascii_lower(c.request.params.at(0)), *member);
   if (!r) return problem_from_status(r.status());
-  return admin_json(200, service::group_json(*r));
+  return admin_write_done(c, 200, service::group_json(*r));
 }
 
 http::Response admin_group_member_remove(AdminCall& c) {
-  if (c.dry_run) return admin_dry_run_unsupported();
   ADMIN_LOCAL_OR_RETURN(dir, c);
-  auto r = service::Groups(dir).remove_member(core::ascii_lower(c.request.params.at(0)),
-                                              c.request.params.at(1));
+  auto r = service::Groups(dir, c.change())
+               .remove_member(core::ascii_lower(c.request.params.at(0)), c.request.params.at(1));
   if (!r) return problem_from_status(r.status());
-  return admin_json(200, service::group_json(*r));
+  return admin_write_done(c, 200, service::group_json(*r));
 }
 
 // ---- app passwords ----
@@ -584,24 +559,24 @@ http::Response admin_app_password_create(AdminCall& c) {
   auto& s = *c.ctx.services;
   if (!s.resolver || !s.app_passwords)
     return problem_from_status(core::unavailable("app passwords are not configured"));
-  auto r =
-      service::AppPasswords(*s.resolver, *s.app_passwords).create(c.account->id, name, protocols);
+  auto r = service::AppPasswords(*s.resolver, *s.app_passwords, c.change())
+               .create(c.account->id, name, protocols);
   if (!r) return problem_from_status(r.status());
   auto v = admin_app_password_json(r->record);
-  v.as_object()["secret"] = r->secret;
+  if (!c.dry_run) v.as_object()["secret"] = r->secret;
   v.as_object()["address"] = r->account.address;
-  return admin_json(201, v);
+  return admin_write_done(c, 201, v);
 }
 
 http::Response admin_app_password_revoke(AdminCall& c) {
   auto& s = *c.ctx.services;
   if (!s.resolver || !s.app_passwords)
     return problem_from_status(core::unavailable("app passwords are not configured"));
-  auto r = service::AppPasswords(*s.resolver, *s.app_passwords)
+  auto r = service::AppPasswords(*s.resolver, *s.app_passwords, c.change())
                .revoke(c.account->id, c.request.params.at(1), service::Actor::admin);
   if (!r) return problem_from_status(r.status());
   // Sessions that logged in with it are closed by the account sweep.
-  return admin_json(200, admin_app_password_json(*r));
+  return admin_write_done(c, 200, admin_app_password_json(*r));
 }
 
 }  // namespace mailroom::api

@@ -11,6 +11,7 @@
 #include "auth/directory.h"
 #include "src/api/context.h"
 #include "src/http/http.h"
+#include "src/service/journal.h"
 
 namespace boost::json {
 class object;
@@ -27,6 +28,11 @@ struct AdminCall {
   std::string domain;                    // of the object (ObjectScope user/domain/address)
   std::optional<auth::Account> account;  // ObjectScope::user: the account named in the path
   bool dry_run = false;
+  std::string change_set;                      // one per request
+  std::vector<service::ChangeRecord> changes;  // what the request changed (or would)
+
+  // For the service objects: this caller, the journal, dry run, this request's change set.
+  service::ChangeContext change();
 
   // ObjectScope::body and listings: 404 when the caller cannot see `domain`, 403 when it may
   // not do the route's action there; nullopt when allowed.
@@ -47,6 +53,9 @@ http::Response admin_bad_request(std::string_view detail);
 std::optional<http::Response> admin_parse_object(const http::Request& request,
                                                  boost::json::object& out,
                                                  std::initializer_list<std::string_view> allowed);
+// The answer of a write: `result` with `status`, or for a dry run 200 with
+// {"dry_run":true,"result":...,"changes":[{operation, object, before, after}...]}.
+http::Response admin_write_done(AdminCall& c, int status, const boost::json::value& result);
 // JSON responses.
 http::Response admin_json(int status, const boost::json::value& v);
 
@@ -85,6 +94,10 @@ http::Response admin_user_kick(AdminCall& c);
 http::Response admin_sessions_list(AdminCall& c);
 http::Response admin_user_mailboxes(AdminCall& c);
 http::Response admin_user_quota(AdminCall& c);
+http::Response admin_user_mailbox_create(AdminCall& c);
+http::Response admin_user_mailbox_rename(AdminCall& c);
+http::Response admin_user_mailbox_delete(AdminCall& c);
+http::Response admin_conflicts(AdminCall& c);
 http::Response admin_user_export(AdminCall& c);
 http::Response admin_blocklist_list(AdminCall& c);
 http::Response admin_blocklist_add(AdminCall& c);
@@ -94,5 +107,8 @@ http::Response admin_queue_action(AdminCall& c);
 http::Response admin_delivery_log(AdminCall& c);
 http::Response admin_sync_status(AdminCall& c);
 http::Response admin_sync_run(AdminCall& c);
+http::Response admin_journal_list(AdminCall& c);
+http::Response admin_journal_show(AdminCall& c);
+http::Response admin_journal_revert(AdminCall& c);
 
 }  // namespace mailroom::api

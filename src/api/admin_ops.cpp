@@ -12,11 +12,14 @@
 #include "src/core/address.h"
 #include "src/core/log.h"
 #include "src/queue/delivery_log.h"
+#include "src/service/aliases.h"
 #include "src/service/blocklists.h"
+#include "src/service/change_sets.h"
 #include "src/service/delivery_log_search.h"
 #include "src/service/directory_sync.h"
 #include "src/service/mail_queue.h"
 #include "src/service/mailboxes.h"
+#include "src/service/writable_directory.h"
 
 namespace mailroom::api {
 
@@ -36,12 +39,6 @@ json::value ops_session_json(const SessionInfo& s) {
                       {"address", s.address},
                       {"app_password", s.app_password},
                       {"since", s.since}};
-}
-
-http::Response ops_no_content() {
-  http::Response r;
-  r.status = 204;
-  return r;
 }
 
 int64_t ops_time_param(const http::Request& req, const char* name, std::string& error) {
@@ -122,6 +119,63 @@ http::Response admin_user_quota(AdminCall& c) {
                                       {"used_messages", r->usage.messages}});
 }
 
+http::Response admin_user_mailbox_create(AdminCall& c) {
+  json::object o;
+  if (auto bad = admin_parse_object(c.request, o, {"name"})) return *bad;
+  auto* name = o.if_contains("name");
+  if (!name || !name->is_string() || name->as_string().empty()) {
+    return admin_bad_request("name is required");
+  }
+  service::Mailboxes boxes(c.ctx.services->directory.get(), c.ctx.services->store.get(),
+                           c.change());
+  auto st = boxes.create(c.account->id, std::string(name->as_string()));
+  if (!st) return problem_from_status(st);
+  return admin_json(201,
+                    json::object{{"address", c.account->address}, {"name", name->as_string()}});
+}
+
+http::Response admin_user_mailbox_rename(AdminCall& c) {
+  json::object o;
+  if (auto bad = admin_parse_object(c.request, o, {"name"})) return *bad;
+  auto* name = o.if_contains("name");
+  if (!name || !name->is_string() || name->as_string().empty()) {
+    return admin_bad_request("name (the new name) is required");
+  }
+  service::Mailboxes boxes(c.ctx.services->directory.get(), c.ctx.services->store.get(),
+                           c.change());
+  auto st = boxes.rename(c.account->id, c.request.params.at(1), std::string(name->as_string()));
+  if (!st) return problem_from_status(st);
+  return admin_json(200,
+                    json::object{{"address", c.account->address}, {"name", name->as_string()}});
+}
+
+http::Response admin_user_mailbox_delete(AdminCall& c) {
+  bool recursive = c.request.query_param("recursive").value_or("false") == "true";
+  service::Mailboxes boxes(c.ctx.services->directory.get(), c.ctx.services->store.get(),
+                           c.change());
+  auto st = boxes.remove(c.account->id, c.request.params.at(1), recursive);
+  if (!st) return problem_from_status(st);
+  http::Response r;
+  r.status = 204;
+  return r;
+}
+
+http::Response admin_conflicts(AdminCall& c) {
+  auto dir = service::writable_directory(*c.ctx.services->directory);
+  if (!dir) return problem_from_status(dir.status());
+  auto all = service::Aliases(**dir).conflicts();
+  if (!all) return problem_from_status(all.status());
+  json::array items;
+  for (const auto& x : *all) {
+    if (!c.sees(admin_domain_of(x.address))) continue;
+    items.push_back(json::object{{"address", x.address},
+                                 {"account_id", x.account_id},
+                                 {"account_address", x.account_address},
+                                 {"kind", x.kind}});
+  }
+  return admin_json(200, json::object{{"items", std::move(items)}});
+}
+
 http::Response admin_user_export(AdminCall& c) {
   std::vector<std::string> wanted;
   for (const auto& [k, v] : c.request.query_params()) {
@@ -174,17 +228,17 @@ http::Response admin_blocklist_add(AdminCall& c) {
   if (!kind || !kind->is_string() || !value || !value->is_string()) {
     return admin_bad_request("kind and value are required strings");
   }
-  auto r = service::Blocklists(c.ctx.services->data_dir)
+  auto r = service::Blocklists(c.ctx.services->data_dir, c.change())
                .add(std::string(kind->as_string()), std::string(value->as_string()));
   if (!r) return problem_from_status(r.status());
-  return admin_json(201, json::object{{"kind", r->kind}, {"value", r->value}});
+  return admin_write_done(c, 201, json::object{{"kind", r->kind}, {"value", r->value}});
 }
 
 http::Response admin_blocklist_remove(AdminCall& c) {
-  auto r = service::Blocklists(c.ctx.services->data_dir)
+  auto r = service::Blocklists(c.ctx.services->data_dir, c.change())
                .remove(c.request.params.at(0), c.request.params.at(1));
   if (!r) return problem_from_status(r.status());
-  return ops_no_content();
+  return admin_write_done(c, 204, nullptr);
 }
 
 // ---- queue ----
@@ -325,6 +379,103 @@ http::Response admin_sync_run(AdminCall& c) {
                                       {"dry_run", report->dry_run},
                                       {"counts", std::move(counts)},
                                       {"changes", std::move(changes)}});
+}
+
+// ---- change journal ----
+
+namespace {
+
+json::value ops_change_json(const service::ChangeRecord& r) {
+  boost::system::error_code ec;
+  auto before = json::parse(r.before, ec);
+  if (ec) before = nullptr;
+  auto after = json::parse(r.after, ec);
+  if (ec) after = nullptr;
+  json::object o{{"id", r.id},         {"change_set", r.change_set}, {"time", r.time},
+                 {"who", r.who},       {"front_end", r.front_end},   {"operation", r.operation},
+                 {"object", r.object}, {"object_id", r.object_id},   {"before", before},
+                 {"after", after}};
+  if (!r.reverts.empty()) o["reverts"] = r.reverts;
+  return o;
+}
+
+// The domain a record is about: "user:alice@example.com" -> example.com,
+// "domain:example.com" -> example.com, "blocklist:..." -> "" (server-wide).
+std::string ops_record_domain(const service::ChangeRecord& r) {
+  auto colon = r.object.find(':');
+  std::string kind = r.object.substr(0, colon);
+  std::string rest = colon == std::string::npos ? "" : r.object.substr(colon + 1);
+  if (kind == "domain") return core::ascii_lower(rest);
+  if (kind == "user" || kind == "alias" || kind == "group" || kind == "app_password") {
+    auto end = kind == "app_password" ? rest.rfind(':') : std::string::npos;
+    return admin_domain_of(rest.substr(0, end));
+  }
+  return "";
+}
+
+}  // namespace
+
+http::Response admin_journal_list(AdminCall& c) {
+  if (!c.ctx.journal) return admin_json(200, json::object{{"items", json::array{}}});
+  auto& r = c.request;
+  service::JournalFilter f;
+  std::string error;
+  if (auto v = ops_time_param(r, "since", error)) f.since = v;
+  if (auto v = ops_time_param(r, "until", error)) f.until = v;
+  f.who = r.query_param("who").value_or("");
+  f.object_prefix = r.query_param("object").value_or("");
+  f.operation = r.query_param("operation").value_or("");
+  f.front_end = r.query_param("front_end").value_or("");
+  if (auto l = r.query_param("limit")) {
+    if (l->empty() || l->size() > 5 || l->find_first_not_of("0123456789") != std::string::npos) {
+      error = "limit must be a number";
+    } else {
+      f.limit = std::clamp<std::size_t>(std::stoul(*l), 1, 10000);
+    }
+  }
+  if (!error.empty()) return admin_bad_request(error);
+  std::string domain = core::ascii_lower(r.query_param("domain").value_or(""));
+  auto records = c.ctx.journal->list(f);
+  if (!records) return problem_from_status(records.status());
+  json::array items;
+  for (const auto& rec : *records) {
+    std::string d = ops_record_domain(rec);
+    if (!domain.empty() && d != domain) continue;
+    // A caller limited to domains sees the changes of its domains; server-wide ones are the
+    // global admins'.
+    if (!c.caller.can(service::Action::audit, d)) continue;
+    items.push_back(ops_change_json(rec));
+  }
+  return admin_json(200, json::object{{"items", std::move(items)}});
+}
+
+http::Response admin_journal_show(AdminCall& c) {
+  if (!c.ctx.journal) return problem_from_status(core::not_found("no such change set"));
+  auto records = c.ctx.journal->show(c.request.params.at(0));
+  if (!records) return problem_from_status(records.status());
+  json::array items;
+  for (const auto& rec : *records) {
+    if (c.caller.can(service::Action::audit, ops_record_domain(rec))) {
+      items.push_back(ops_change_json(rec));
+    }
+  }
+  if (items.empty()) return http::Response::problem(404, "Not Found", "no such object");
+  return admin_json(
+      200, json::object{{"change_set", c.request.params.at(0)}, {"items", std::move(items)}});
+}
+
+http::Response admin_journal_revert(AdminCall& c) {
+  if (!c.ctx.journal) return problem_from_status(core::not_found("no such change set"));
+  auto* local = dynamic_cast<auth::LocalDirectory*>(c.ctx.services->directory.get());
+  service::ChangeSets sets(*c.ctx.journal, local, c.ctx.services->data_dir,
+                           c.ctx.services->app_passwords.get(), c.change());
+  auto done = sets.revert(c.request.params.at(0));
+  if (!done) return problem_from_status(done.status());
+  json::array items;
+  for (const auto& rec : *done) items.push_back(ops_change_json(rec));
+  json::object result{{"reverted", c.request.params.at(0)}, {"items", std::move(items)}};
+  if (c.dry_run) result["dry_run"] = true;
+  return admin_json(200, result);
 }
 
 }  // namespace mailroom::api

@@ -63,6 +63,15 @@ const std::vector<AdminRoute>& admin_table() {
       {{"GET", "/api/v1/users/{user}/mailboxes", Action::read, S::user,
         "The account's folders with counts and sizes"},
        admin_user_mailboxes},
+      {{"POST", "/api/v1/users/{user}/mailboxes", Action::write, S::user,
+        "Create a folder (and its missing parents)"},
+       admin_user_mailbox_create},
+      {{"PATCH", "/api/v1/users/{user}/mailboxes/{mailbox...}", Action::write, S::user,
+        "Rename a folder (its children follow)"},
+       admin_user_mailbox_rename},
+      {{"DELETE", "/api/v1/users/{user}/mailboxes/{mailbox...}", Action::write, S::user,
+        "Delete a folder (?recursive=true with its children)"},
+       admin_user_mailbox_delete},
       {{"GET", "/api/v1/users/{user}/quota", Action::read, S::user,
         "The account's quota limits and usage"},
        admin_user_quota},
@@ -73,10 +82,10 @@ const std::vector<AdminRoute>& admin_table() {
         "The account's app passwords"},
        admin_app_passwords_list},
       {{"POST", "/api/v1/users/{user}/app-passwords", Action::write, S::user,
-        "Create an app password (the secret is in this response only)"},
+        "Create an app password (the secret is in this response only)", true},
        admin_app_password_create},
       {{"DELETE", "/api/v1/users/{user}/app-passwords/{name}", Action::write, S::user,
-        "Revoke an app password"},
+        "Revoke an app password", true},
        admin_app_password_revoke},
 
       {{"GET", "/api/v1/aliases", Action::read, S::listing, "List aliases (?domain=)"},
@@ -108,6 +117,9 @@ const std::vector<AdminRoute>& admin_table() {
         "Remove a member", true},
        admin_group_member_remove},
 
+      {{"GET", "/api/v1/conflicts", Action::read, S::listing,
+        "Addresses that are both an account and an alias or group (the account wins)"},
+       admin_conflicts},
       {{"GET", "/api/v1/sessions", Action::read, S::listing,
         "Open authenticated sessions (?domain=)"},
        admin_sessions_list},
@@ -123,10 +135,23 @@ const std::vector<AdminRoute>& admin_table() {
       {{"GET", "/api/v1/blocklist", Action::manage_server, S::server, "The block list"},
        admin_blocklist_list},
       {{"POST", "/api/v1/blocklist", Action::manage_server, S::server,
-        "Block an IP/CIDR, sender or domain"},
+        "Block an IP/CIDR, sender or domain", true},
        admin_blocklist_add},
-      {{"DELETE", "/api/v1/blocklist/{kind}/{value}", Action::manage_server, S::server, "Unblock"},
+      {{"DELETE", "/api/v1/blocklist/{kind}/{value}", Action::manage_server, S::server, "Unblock",
+        true},
        admin_blocklist_remove},
+      {{"GET", "/api/v1/journal", Action::audit, S::listing,
+        "Changes made through the API, SCIM and mailroomctl (since, until, who, object, "
+        "operation, front_end, limit), newest first"},
+       admin_journal_list},
+      {{"GET", "/api/v1/journal/{change_set}", Action::audit, S::listing,
+        "The records of one change set"},
+       admin_journal_show},
+      {{"POST", "/api/v1/journal/{change_set}/revert", Action::manage_server, S::server,
+        "Revert a change set where possible (refused, changing nothing, when something changed "
+        "since)",
+        true},
+       admin_journal_revert},
       {{"GET", "/api/v1/directory/sync", Action::manage_server, S::server, "Directory sync status"},
        admin_sync_status},
       {{"POST", "/api/v1/directory/sync", Action::manage_server, S::server,
@@ -150,7 +175,7 @@ http::Response admin_forbidden(Action action) {
 http::Response admin_dispatch(const AdminRoute& route, Context& ctx, http::Request& req) {
   auto caller = ctx.authenticate(req, "api");
   if (!caller) return caller.error_response();
-  AdminCall call{req, *caller, ctx, route.spec.action, {}, std::nullopt, false};
+  AdminCall call{req, *caller, ctx, route.spec.action, {}, std::nullopt, false, {}, {}};
   if (auto dry = req.query_param("dry_run")) {
     if (*dry != "true" && *dry != "false" && *dry != "1" && *dry != "0") {
       return admin_bad_request("dry_run must be true or false");
@@ -205,6 +230,34 @@ http::Response admin_dispatch(const AdminRoute& route, Context& ctx, http::Reque
 }
 
 }  // namespace
+
+service::ChangeContext AdminCall::change() {
+  if (change_set.empty()) change_set = service::ChangeJournal::new_change_set_id();
+  return service::ChangeContext{&caller, ctx.journal.get(), dry_run, change_set, &changes};
+}
+
+http::Response admin_write_done(AdminCall& c, int status, const json::value& result) {
+  if (!c.dry_run) {
+    if (status == 204) {
+      http::Response r;
+      r.status = 204;
+      return r;
+    }
+    return admin_json(status, result);
+  }
+  json::array changes;
+  for (const auto& ch : c.changes) {
+    boost::system::error_code ec;
+    auto before = json::parse(ch.before, ec);
+    if (ec) before = nullptr;
+    auto after = json::parse(ch.after, ec);
+    if (ec) after = nullptr;
+    changes.push_back(json::object{
+        {"operation", ch.operation}, {"object", ch.object}, {"before", before}, {"after", after}});
+  }
+  return admin_json(
+      200, json::object{{"dry_run", true}, {"result", result}, {"changes", std::move(changes)}});
+}
 
 std::optional<http::Response> AdminCall::authorize(std::string_view d) const {
   if (!caller.can_see(d)) return admin_not_found();

@@ -21,6 +21,10 @@
 #include "src/http/http.h"
 #include "src/service/admin_access.h"
 
+namespace mailroom::service {
+class ChangeJournal;
+}
+
 namespace mailroom::api {
 
 // core::Status -> problem details: not_found 404, already_exists 409, invalid_argument 400,
@@ -78,6 +82,8 @@ struct Context {
   std::string hostname;
   std::string config_path;  // for the directory sync operations (service::DirectorySync)
   SessionControl sessions;
+  // Every write through the API or SCIM is recorded here (null: not journaled, unit tests).
+  std::shared_ptr<service::ChangeJournal> journal;
 
   AuthResult authenticate(const http::Request& request, std::string_view front_end) const {
     return callers->authenticate(request, front_end);

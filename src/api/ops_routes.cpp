@@ -9,6 +9,7 @@
 #include <string>
 
 #include "auth/directory.h"
+#include "src/core/json_text.h"
 #include "src/core/log.h"
 #include "src/core/metric_catalog.h"
 #include "src/core/metrics.h"
@@ -18,26 +19,6 @@
 
 namespace mailroom::api {
 namespace {
-
-// A JSON string literal (RFC 8259 7): quotes, backslashes and control characters escaped.
-std::string ops_json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-  return out;
-}
 
 http::Response ops_no_store(http::Response r) {
   r.set_header("Cache-Control", "no-store");
@@ -68,8 +49,8 @@ http::Response ops_readyz(Context& ctx) {
   bool ready = directory.empty() && store.empty();
   std::string body =
       std::string("{\"status\":") + (ready ? "\"ready\"" : "\"not_ready\"") +
-      ",\"checks\":{\"directory\":" + ops_json_string(directory.empty() ? "ok" : directory) +
-      ",\"store\":" + ops_json_string(store.empty() ? "ok" : store) + "}}";
+      ",\"checks\":{\"directory\":" + core::json_quote(directory.empty() ? "ok" : directory) +
+      ",\"store\":" + core::json_quote(store.empty() ? "ok" : store) + "}}";
   auto r = http::Response::json(ready ? 200 : 503, std::move(body));
   if (!ready) {
     MR_LOG_WARN("event=http.not_ready directory={} store={}", core::quote(directory),

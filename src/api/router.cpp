@@ -1,7 +1,10 @@
 #include "src/api/router.h"
 
 #include "src/api/admin_routes.h"
+#include "src/api/caller.h"
 #include "src/api/ops_routes.h"
+#include "src/service/admin_store.h"
+#include "src/service/journal.h"
 
 namespace mailroom::api {
 
@@ -19,6 +22,17 @@ std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
   // keeps both).
   add_ops_routes(*router, *ctx);
   return router;
+}
+
+core::Result<std::shared_ptr<CallerAuthenticator>> open_callers(const core::Services& services) {
+  auto admin = service::open_admin_access(services.data_dir, services.resolver);
+  if (!admin) return admin.status();
+  return make_caller_authenticator(services, *admin);
+}
+
+std::shared_ptr<service::ChangeJournal> open_journal(const core::Services& services) {
+  return std::make_shared<service::ChangeJournal>(
+      service::ChangeJournal::path_in(services.data_dir));
 }
 
 }  // namespace mailroom::api

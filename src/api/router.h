@@ -12,4 +12,12 @@ namespace mailroom::api {
 // client autoconfiguration.
 std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx);
 
+// The callers of mailroomd's HTTP front ends: API tokens and role grants from
+// <data_dir>/admin.db (opened here), and with [sso] the identity provider's tokens.
+core::Result<std::shared_ptr<CallerAuthenticator>> open_callers(const core::Services& services);
+
+// The change journal the HTTP front ends record into (<data_dir>/journal.db, the file
+// mailroomctl records into too; created by the first write).
+std::shared_ptr<service::ChangeJournal> open_journal(const core::Services& services);
+
 }  // namespace mailroom::api

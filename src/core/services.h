@@ -10,6 +10,7 @@ class Directory;
 class Resolver;
 class Authenticator;
 class AppPasswordStore;
+class TokenVerifier;
 }  // namespace mailroom::auth
 namespace mailroom::store {
 class MailStore;
@@ -40,6 +41,10 @@ struct Services {
   // <data_dir>/app-passwords.db (auth/app_passwords.h): the authenticator checks them, the
   // account sweep revokes them, mailroomctl app-password manages them.
   std::shared_ptr<auth::AppPasswordStore> app_passwords;
+  // The identity provider's bearer tokens (sso::TokenService) when [sso] trusts an issuer;
+  // mailroomd only (null in mailroomctl and without [sso]). The authenticator checks them
+  // for OAUTHBEARER/XOAUTH2, the HTTP admin API for its callers (src/api/caller.h).
+  std::shared_ptr<auth::TokenVerifier> token_verifier;
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<queue::DeliveryLog> delivery_log;

@@ -8,6 +8,7 @@ void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code) {
   register_user_commands(app, ctx, exit_code);
   register_group_commands(app, ctx, exit_code);
   register_sync_commands(app, ctx, exit_code);
+  register_journal_commands(app, ctx, exit_code);
 }
 
 void register_all_commands(CLI::App& app, Context& ctx, int* exit_code) {
@@ -18,6 +19,7 @@ void register_all_commands(CLI::App& app, Context& ctx, int* exit_code) {
   register_queue_commands(app, ctx, exit_code);
   register_dkim_commands(app, ctx, exit_code);
   register_sso_commands(app, ctx, exit_code);
+  register_admin_commands(app, ctx, exit_code);
 }
 
 }  // namespace mailroom::ctl

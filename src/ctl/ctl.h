@@ -23,6 +23,9 @@ struct Options;
 }
 
 namespace mailroom::ctl {
+namespace detail {
+struct CliChanges;  // ctl_support.h
+}
 
 enum ExitCode { kOk = 0, kUserError = 1, kSystemError = 2 };
 
@@ -30,6 +33,9 @@ class Context {
  public:
   std::string config_path;  // --config (default: $MAILROOM_CONFIG or /etc/mailroom/mailroom.toml)
   bool json = false;        // --json
+  // --dry-run of a write command: the service validates and computes the change, writes
+  // nothing, and the command prints what would change (ctl_support.h, done()).
+  bool dry_run = false;
 
   // Loads the config (once) and opens the spine objects on first use. On failure prints
   // the error and returns nullptr (the command should return kSystemError or kUserError).
@@ -50,6 +56,8 @@ class Context {
   std::function<core::Services*(Context&)> open_services;
   std::unique_ptr<core::Services> services_;
   std::string data_dir_;
+  // The change journal of this invocation (opened on first write; ctl_support.h).
+  std::shared_ptr<detail::CliChanges> changes_;
 };
 
 // The command groups, one file each, in the order `mailroomctl --help` lists them. Each adds
@@ -64,6 +72,8 @@ class Context {
 //   ctl_queue.cpp      queue, delivery-log
 //   ctl_dkim.cpp       dkim
 //   ctl_sso.cpp        sso
+//   ctl_admin.cpp      api-token, admin (delegated administration of the HTTP API)
+//   ctl_journal.cpp    journal (list, show, revert change sets)
 void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_app_password_commands(CLI::App& app, Context& ctx, int* exit_code);
@@ -74,8 +84,10 @@ void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_dkim_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sso_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_admin_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_journal_commands(CLI::App& app, Context& ctx, int* exit_code);
 
-// The four directory groups above (domain to directory), in that order.
+// The four directory groups above (domain to directory), in that order, and journal.
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);
 // Every group (src/ctl/main.cpp).
 void register_all_commands(CLI::App& app, Context& ctx, int* exit_code);

@@ -52,7 +52,7 @@ json::object app_password_json(const auth::AppPassword& a) {
 int with_service(Context& ctx, const std::function<int(service::AppPasswords&)>& body) {
   core::Services* s = ctx.services();
   if (!s || !s->resolver || !s->app_passwords) return kSystemError;
-  service::AppPasswords ops(*s->resolver, *s->app_passwords);
+  service::AppPasswords ops(*s->resolver, *s->app_passwords, detail::change_context(ctx));
   const auto level = spdlog::get_level();
   spdlog::set_level(spdlog::level::info);  // the audit lines (see the top of this file)
   int rc = body(ops);
@@ -131,6 +131,7 @@ void register_app_password_commands(CLI::App& app, Context& ctx, int* ec) {
   add->add_option("user", o->user, "Login, address or id")->required();
   add->add_option("--name", o->name, "A name for it (e.g. the device)")->required();
   add->add_option("--protocol", o->protocols, "Only these: imap, pop3, smtp (default: all)");
+  add->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   add->callback([&ctx, ec, o] {
     *ec = with_service(ctx, [&](service::AppPasswords& s) { return create(ctx, s, *o); });
   });
@@ -146,6 +147,7 @@ void register_app_password_commands(CLI::App& app, Context& ctx, int* ec) {
   rv->add_option("user", o->user, "Login, address or id")->required();
   rv->add_option("app_password", o->target, "Its name or id");
   rv->add_flag("--all", o->all, "Revoke every app password of the user");
+  rv->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   rv->callback([&ctx, ec, o] {
     *ec = with_service(ctx, [&](service::AppPasswords& s) { return revoke(ctx, s, *o); });
   });

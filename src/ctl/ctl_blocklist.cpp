@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
-#include "src/ctl/ctl.h"
+#include "src/ctl/ctl_support.h"
 #include "src/service/blocklists.h"
 
 namespace mailroom::ctl {
@@ -33,7 +33,7 @@ void register_blocklist_commands(CLI::App& app, Context& ctx, int* ec) {
       *ec = kSystemError;
       return;
     }
-    service::Blocklists lists(ctx.data_dir());
+    service::Blocklists lists(ctx.data_dir(), detail::change_context(ctx));
     auto entry = add ? lists.add(o->kind, o->value) : lists.remove(o->kind, o->value);
     if (!entry) {
       *ec = ctx.fail(entry.status());
@@ -41,9 +41,8 @@ void register_blocklist_commands(CLI::App& app, Context& ctx, int* ec) {
     }
     json::object out = entry_json(*entry);
     out["action"] = add ? "added" : "removed";
-    ctx.print(entry->kind + " " + entry->value + (add ? " blocked" : " unblocked"),
-              json::serialize(out));
-    *ec = kOk;
+    *ec = detail::done(ctx, core::Status::ok(),
+                       entry->kind + " " + entry->value + (add ? " blocked" : " unblocked"), out);
   };
   for (bool add : {true, false}) {
     auto* sub =
@@ -51,6 +50,7 @@ void register_blocklist_commands(CLI::App& app, Context& ctx, int* ec) {
                                                        : "Remove a block list entry");
     sub->add_option("kind", o->kind, "ip | sender | domain")->required();
     sub->add_option("value", o->value, "Address, CIDR block, sender address or domain")->required();
+    sub->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
     sub->callback([change, add] { change(add); });
   }
   auto* list = bl->add_subcommand("list", "Show the block lists");

@@ -26,9 +26,10 @@ void register_domain_commands(CLI::App& app, Context& ctx, int* ec) {
   add->add_option("name", o->name, "Domain name")->required();
   add->add_option("--alias-of", o->alias_of, "Make it an alias of this local domain");
   add->add_option("--catch-all", o->catch_all, "Deliver unknown addresses to this address");
+  add->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   add->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& dir) {
-      auto d = service::Domains(dir).add({o->name, o->alias_of, o->catch_all});
+      auto d = service::Domains(dir, change_context(ctx)).add({o->name, o->alias_of, o->catch_all});
       if (!d) return ctx.fail(d.status());
       return done(ctx, Status::ok(), "domain " + d->name + " added", domain_json(*d));
     });
@@ -39,11 +40,12 @@ void register_domain_commands(CLI::App& app, Context& ctx, int* ec) {
   change->add_option("--alias-of", o->alias_of, "Make it an alias of this local domain");
   change->add_flag("--local", o->local, "Make it a local domain again");
   change->add_option("--catch-all", o->catch_all, "Catch-all address (\"\" to remove)");
+  change->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   change->callback([&ctx, ec, o, change] {
     run(ctx, ec, [&](LocalDirectory& dir) {
       service::DomainChange request{o->name, o->alias_of, o->local, std::nullopt};
       if (change->count("--catch-all") > 0) request.catch_all = o->catch_all;
-      auto d = service::Domains(dir).change(request);
+      auto d = service::Domains(dir, change_context(ctx)).change(request);
       if (!d) return ctx.fail(d.status());
       return done(ctx, Status::ok(), "domain " + d->name + " changed", domain_json(*d));
     });
@@ -52,9 +54,10 @@ void register_domain_commands(CLI::App& app, Context& ctx, int* ec) {
   auto* remove = domain->add_subcommand("remove", "Remove a domain");
   remove->add_option("name", o->name, "Domain name")->required();
   remove->add_flag("--force", o->force, "Also remove its accounts, aliases and groups");
+  remove->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   remove->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& dir) {
-      auto st = service::Domains(dir).remove(o->name, o->force);
+      auto st = service::Domains(dir, change_context(ctx)).remove(o->name, o->force);
       return done(ctx, st, "domain " + o->name + " removed", json::object{{"removed", o->name}});
     });
   });

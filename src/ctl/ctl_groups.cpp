@@ -32,9 +32,10 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   auto* add = alias->add_subcommand("add", "Add an alias (an account of the same address wins)");
   add->add_option("address", o->address, "Alias address")->required();
   add->add_option("targets", o->targets, "Target addresses")->required();
+  add->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   add->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto a = service::Aliases(d).add(auth::Alias{o->address, o->targets});
+      auto a = service::Aliases(d, change_context(ctx)).add(auth::Alias{o->address, o->targets});
       if (!a) return ctx.fail(a.status());
       std::string text = "alias " + a->alias.address + " added";
       if (!a->winning_account.empty()) {
@@ -47,9 +48,10 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   auto* change = alias->add_subcommand("change", "Replace an alias's targets");
   change->add_option("address", o->address, "Alias address")->required();
   change->add_option("targets", o->targets, "Target addresses")->required();
+  change->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   change->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto a = service::Aliases(d).change(o->address, o->targets);
+      auto a = service::Aliases(d, change_context(ctx)).change(o->address, o->targets);
       if (!a) return ctx.fail(a.status());
       return done(ctx, Status::ok(), "alias " + a->address + " changed", alias_json(*a));
     });
@@ -57,9 +59,10 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
 
   auto* remove = alias->add_subcommand("remove", "Remove an alias");
   remove->add_option("address", o->address, "Alias address")->required();
+  remove->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   remove->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = service::Aliases(d).remove(o->address);
+      auto st = service::Aliases(d, change_context(ctx)).remove(o->address);
       return done(ctx, st, "alias " + o->address + " removed",
                   json::object{{"removed", o->address}});
     });
@@ -107,6 +110,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   add->add_option("--policy", o->policy, "Who may send: anyone, domain, members, moderators");
   add->add_option("--allowed-sender", o->allowed, "For --policy moderators (repeat)");
   add->add_option("--name", o->name, "Display name");
+  add->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   add->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
       auto p = service::parse_group_policy(o->policy);
@@ -117,7 +121,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
       g.members = o->members;
       g.send_policy = *p;
       g.allowed_senders = o->allowed;
-      return print_group(ctx, service::Groups(d).add(g), "added");
+      return print_group(ctx, service::Groups(d, change_context(ctx)).add(g), "added");
     });
   });
 
@@ -126,6 +130,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   change->add_option("--policy", o->policy, "anyone, domain, members, moderators");
   change->add_option("--allowed-sender", o->allowed, "Replace the allowed senders");
   change->add_option("--name", o->name, "Display name");
+  change->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   change->callback([&ctx, ec, o, change] {
     run(ctx, ec, [&](LocalDirectory& d) {
       service::GroupChange c;
@@ -137,16 +142,18 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
       }
       if (change->count("--allowed-sender")) c.allowed_senders = o->allowed;
       if (change->count("--name")) c.display_name = o->name;
-      return print_group(ctx, service::Groups(d).change(c), "changed");
+      return print_group(ctx, service::Groups(d, change_context(ctx)).change(c), "changed");
     });
   });
 
   auto* add_member = group->add_subcommand("add-member", "Add a member");
   add_member->add_option("address", o->address, "Group address")->required();
   add_member->add_option("member", o->member, "Member address")->required();
+  add_member->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   add_member->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      return print_group(ctx, service::Groups(d).add_member(o->address, o->member),
+      return print_group(ctx,
+                         service::Groups(d, change_context(ctx)).add_member(o->address, o->member),
                          "now has " + o->member);
     });
   });
@@ -154,18 +161,21 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   auto* remove_member = group->add_subcommand("remove-member", "Remove a member");
   remove_member->add_option("address", o->address, "Group address")->required();
   remove_member->add_option("member", o->member, "Member address")->required();
+  remove_member->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   remove_member->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      return print_group(ctx, service::Groups(d).remove_member(o->address, o->member),
-                         "no longer has " + o->member);
+      return print_group(
+          ctx, service::Groups(d, change_context(ctx)).remove_member(o->address, o->member),
+          "no longer has " + o->member);
     });
   });
 
   auto* remove = group->add_subcommand("remove", "Remove a group");
   remove->add_option("address", o->address, "Group address")->required();
+  remove->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   remove->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto st = service::Groups(d).remove(o->address);
+      auto st = service::Groups(d, change_context(ctx)).remove(o->address);
       return done(ctx, st, "group " + o->address + " removed",
                   json::object{{"removed", o->address}});
     });

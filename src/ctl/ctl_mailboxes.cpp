@@ -4,7 +4,7 @@
 #include <boost/json.hpp>
 #include <memory>
 
-#include "src/ctl/ctl.h"
+#include "src/ctl/ctl_support.h"
 #include "src/service/mailboxes.h"
 
 namespace mailroom::ctl {
@@ -19,7 +19,7 @@ std::optional<service::Mailboxes> mailboxes(Context& ctx, int* exit_code) {
     *exit_code = ctx.fail(core::Status::error(core::Code::unavailable, "cannot open the services"));
     return std::nullopt;
   }
-  return service::Mailboxes(sv->directory.get(), sv->store.get());
+  return service::Mailboxes(sv->directory.get(), sv->store.get(), detail::change_context(ctx));
 }
 
 json::object report_json(const store::FsckReport& r) {

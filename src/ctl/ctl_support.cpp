@@ -1,6 +1,10 @@
 #include "src/ctl/ctl_support.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
+#include <ctime>
 
 #include "src/service/json_shapes.h"
 #include "src/service/writable_directory.h"
@@ -34,8 +38,96 @@ void run(Context& ctx, int* exit_code, const std::function<int(LocalDirectory&)>
   *exit_code = body(*dir);
 }
 
+namespace {
+
+CliChanges& cli_changes(Context& ctx) {
+  if (!ctx.changes_) {
+    ctx.changes_ = std::make_shared<CliChanges>();
+    std::string user;
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) {
+      user = pw->pw_name;
+    } else {
+      user = "uid " + std::to_string(::getuid());
+    }
+    ctx.changes_->caller = service::Caller{"mailroomctl(" + user + ")", "cli", {}};
+  }
+  return *ctx.changes_;
+}
+
+}  // namespace
+
+service::ChangeJournal* journal(Context& ctx) {
+  CliChanges& c = cli_changes(ctx);
+  if (!c.journal) {
+    // No data directory (a test's services): nothing to journal into.
+    if (!ctx.services() || ctx.data_dir().empty()) return nullptr;
+    c.journal =
+        std::make_unique<service::ChangeJournal>(service::ChangeJournal::path_in(ctx.data_dir()));
+  }
+  return c.journal.get();
+}
+
+service::ChangeContext change_context(Context& ctx) {
+  CliChanges& c = cli_changes(ctx);
+  service::ChangeContext out;
+  out.caller = &c.caller;
+  out.journal = journal(ctx);
+  out.dry_run = ctx.dry_run;
+  out.changes = &c.records;
+  return out;
+}
+
+std::string iso_time(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json::value change_record_json(const service::ChangeRecord& r) {
+  auto doc = [](const std::string& text) -> json::value {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec) return json::value(text);
+    return v;
+  };
+  json::object o{{"change_set", r.change_set}, {"time", iso_time(r.time)}, {"who", r.who},
+                 {"front_end", r.front_end},   {"operation", r.operation}, {"object", r.object},
+                 {"object_id", r.object_id},   {"before", doc(r.before)},  {"after", doc(r.after)}};
+  if (r.id > 0) o["id"] = r.id;
+  if (!r.reverts.empty()) o["reverts"] = r.reverts;
+  return o;
+}
+
+std::string change_record_text(const service::ChangeRecord& r, bool with_documents) {
+  std::string text = r.operation + " " + r.object;
+  if (!r.object_id.empty() && r.object.find(r.object_id) == std::string::npos) {
+    text += " (id " + r.object_id + ")";
+  }
+  if (with_documents) {
+    text += "\n    before: " + r.before + "\n    after:  " + r.after;
+  }
+  return text;
+}
+
 int done(Context& ctx, const core::Status& st, const std::string& human, const json::value& j) {
   if (!st) return ctx.fail(st);
+  if (ctx.dry_run) {
+    json::array changes;
+    std::string text = "dry run: nothing changed";
+    const std::vector<service::ChangeRecord> none;
+    const auto& records = ctx.changes_ ? ctx.changes_->records : none;
+    for (const auto& r : records) {
+      changes.push_back(change_record_json(r));
+      text += "\n  would " + change_record_text(r, true);
+    }
+    if (records.empty()) text += " (and nothing would change)";
+    ctx.print(text, json::serialize(
+                        json::object{{"dry_run", true}, {"result", j}, {"changes", changes}}));
+    return kOk;
+  }
   ctx.print(human, json::serialize(j));
   return kOk;
 }

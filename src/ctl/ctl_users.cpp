@@ -83,7 +83,7 @@ int add_user(Context& ctx, LocalDirectory& dir, const UserOpts& o) {
   u.forward_keep_copy = !o.no_keep_copy;
   u.other_addresses = o.add_address;
   u.send_as = o.send_as;
-  auto r = service::Users(dir).add(u);
+  auto r = service::Users(dir, change_context(ctx)).add(u);
   if (!r) return ctx.fail(r.status());
   return print_user(ctx, *r, "added");
 }
@@ -114,7 +114,7 @@ int change_user(Context& ctx, LocalDirectory& dir, const UserOpts& o, CLI::App* 
   c.add_addresses = o.add_address;
   c.remove_addresses = o.remove_address;
   if (cmd->count("--send-as")) c.send_as = o.send_as;
-  auto r = service::Users(dir).change(c);
+  auto r = service::Users(dir, change_context(ctx)).change(c);
   if (!r) return ctx.fail(r.status());
   return print_user(ctx, *r, "changed");
 }
@@ -141,7 +141,7 @@ int list_users(Context& ctx, LocalDirectory& dir, const UserOpts& o) {
 int import_users(Context& ctx, LocalDirectory& dir, const UserOpts& o) {
   std::ifstream in(o.file);
   if (!in) return ctx.fail(core::invalid_argument("cannot read " + o.file));
-  auto added = service::Users(dir).import(in, o.file, o.create_domains);
+  auto added = service::Users(dir, change_context(ctx)).import(in, o.file, o.create_domains);
   if (!added) return ctx.fail(added.status());
   return done(ctx, Status::ok(), std::to_string(*added) + " users imported",
               json::object{{"imported", *added}});
@@ -189,6 +189,7 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
   add->add_flag("--no-keep-copy", o->no_keep_copy, "When forwarding, keep no local copy");
   add->add_option("--address", o->add_address, "Secondary addresses");
   add->add_option("--send-as", o->send_as, "Extra addresses this user may send as");
+  add->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   add->callback(
       [&ctx, ec, o] { run(ctx, ec, [&](LocalDirectory& d) { return add_user(ctx, d, *o); }); });
 
@@ -213,15 +214,17 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
   change->add_option("--add-address", o->add_address, "Add secondary addresses");
   change->add_option("--remove-address", o->remove_address, "Remove secondary addresses");
   change->add_option("--send-as", o->send_as, "Replace the send-as addresses");
+  change->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   change->callback([&ctx, ec, o, change] {
     run(ctx, ec, [&](LocalDirectory& d) { return change_user(ctx, d, *o, change); });
   });
 
   auto* remove = user->add_subcommand("remove", "Delete an account (its mailbox stays on disk)");
   remove->add_option("address", o->address, "Address, login or id")->required();
+  remove->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   remove->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) {
-      auto a = service::Users(d).remove(o->address);
+      auto a = service::Users(d, change_context(ctx)).remove(o->address);
       if (!a) return ctx.fail(a.status());
       return done(ctx, Status::ok(), "user " + a->address + " removed (id " + a->id + ")",
                   json::object{{"removed", a->address}, {"id", a->id}});
@@ -247,6 +250,7 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
   import->add_option("--file", o->file, "address<TAB>{SCHEME}hash[<TAB>name[<TAB>quota]] per line")
       ->required();
   import->add_flag("--create-domains", o->create_domains, "Add missing domains");
+  import->add_flag("--dry-run", ctx.dry_run, "Show what would change; change nothing");
   import->callback([&ctx, ec, o] {
     run(ctx, ec, [&](LocalDirectory& d) { return import_users(ctx, d, *o); });
   }  // namespace mailroom::ctl

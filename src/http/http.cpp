@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "src/core/json_text.h"
+
 namespace mailroom::http {
 
 namespace {
@@ -33,40 +35,6 @@ std::vector<std::string_view> segments(std::string_view path) {
     if (path.empty()) out.emplace_back();  // trailing slash: an empty last segment
   }
   return out;
-}
-
-// JSON string escaping for the problem document (no JSON library in this header's module).
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -146,9 +114,10 @@ Response Response::text(int status, std::string body, std::string content_type) 
 // RFC 9457 3.1: type, title, status, detail (instance is left to the caller's `extra`).
 Response Response::problem(int status, std::string_view title, std::string_view detail,
                            std::string_view type, std::string_view extra) {
-  std::string body = "{\"type\":" + json_string(type) + ",\"title\":" + json_string(title) +
+  std::string body = "{\"type\":" + core::json_quote(type) +
+                     ",\"title\":" + core::json_quote(title) +
                      ",\"status\":" + std::to_string(status);
-  if (!detail.empty()) body += ",\"detail\":" + json_string(detail);
+  if (!detail.empty()) body += ",\"detail\":" + core::json_quote(detail);
   if (!extra.empty()) {
     body += ",";
     body += extra;

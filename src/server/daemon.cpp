@@ -138,6 +138,7 @@ struct Daemon::State {
     api->config_path = config.path;
     api->callers = make_http_callers();
     if (!api->callers) return false;
+    api->journal = api::open_journal(*services);
     std::weak_ptr<net::ConnectionTracker> weak = tracker;
     api->sessions.list = [weak] {
       std::vector<api::SessionInfo> out;
@@ -234,16 +235,14 @@ Daemon::Daemon(LoadedConfig& config, std::unique_ptr<core::Services> services,
 
 Daemon::~Daemon() = default;
 
-// Until the caller authenticator lands (API tokens, roles), nobody is authenticated.
 std::shared_ptr<api::CallerAuthenticator> Daemon::State::make_http_callers() {
-  struct Nobody : api::CallerAuthenticator {
-    api::AuthResult authenticate(const http::Request&, std::string_view) override {
-      auto r = http::Response::problem(401, "Unauthorized", "no API tokens yet");
-      r.set_header("WWW-Authenticate", "Bearer realm=\"mailroom\"");
-      return r;
-    }
-  };
-  return std::make_shared<Nobody>();
+  auto callers = api::open_callers(*services);
+  if (!callers) {
+    std::cerr << "startup error: " << callers.status().client_message() << "\n";
+    MR_LOG_ERROR("event=http.callers_failed error={}", core::quote(callers.status().to_string()));
+    return nullptr;
+  }
+  return *callers;
 }
 
 int Daemon::check() {

@@ -130,6 +130,7 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     if (!service) return service.status();
     tokens = *service;
   }
+  services->token_verifier = tokens;
   services->authenticator =
       auth::make_authenticator(services->resolver, m.auth, services->app_passwords, tokens);
 

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/local/local_directory.h"
 #include "src/core/status.h"
+#include "src/service/journal.h"
 
 namespace mailroom::service {
 
@@ -27,6 +29,9 @@ struct AddedAlias {
 class Aliases {
  public:
   explicit Aliases(auth::LocalDirectory& directory) : directory_(directory) {}
+  // Writes are journaled and may be dry runs as `change` says (src/service/journal.h).
+  Aliases(auth::LocalDirectory& directory, ChangeContext change)
+      : directory_(directory), change_(std::move(change)) {}
 
   core::Result<AddedAlias> add(const auth::Alias& alias);
   // Replaces the targets; returns the alias as stored.
@@ -42,6 +47,7 @@ class Aliases {
 
  private:
   auth::LocalDirectory& directory_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service

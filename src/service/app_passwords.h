@@ -15,10 +15,12 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/app_passwords.h"
 #include "src/core/status.h"
+#include "src/service/journal.h"
 
 namespace mailroom::auth {
 class Resolver;
@@ -44,6 +46,14 @@ class AppPasswords {
  public:
   AppPasswords(auth::Resolver& resolver, auth::AppPasswordStore& store)
       : resolver_(resolver), store_(store) {}
+  // create and revoke are journaled ("app_password.create", "app_password.revoke"; object
+  // "app_password:<address>:<name>", object_id the app password's id) and may be dry runs as
+  // `change` says (src/service/journal.h). A dry run neither reconciles nor returns a secret.
+  AppPasswords(auth::Resolver& resolver, auth::AppPasswordStore& store, ChangeContext change)
+      : resolver_(resolver), store_(store), change_(std::move(change)) {}
+
+  // The journal document of an app password (never its secret or hash).
+  static std::string app_password_json(const auth::AppPassword& a, const std::string& address);
 
   // protocols: a subset of imap, pop3, smtp; empty: all.
   core::Result<NewAppPassword> create(const std::string& user, const std::string& name,
@@ -59,6 +69,7 @@ class AppPasswords {
 
   auth::Resolver& resolver_;
   auth::AppPasswordStore& store_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service

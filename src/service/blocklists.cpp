@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "src/service/change_tracking.h"
+
 namespace mailroom::service {
 namespace {
 
@@ -34,6 +36,13 @@ class FileLock {
 
 Blocklists::Blocklists(const std::string& data_dir) : path_(filter::blocklist_path(data_dir)) {}
 
+Blocklists::Blocklists(const std::string& data_dir, ChangeContext change)
+    : path_(filter::blocklist_path(data_dir)), change_(std::move(change)) {}
+
+std::string Blocklists::entry_json(const filter::BlockEntry& entry) {
+  return tracking::JsonObject().add("kind", entry.kind).add("value", entry.value).str();
+}
+
 core::Result<filter::BlockEntry> Blocklists::add(const std::string& kind,
                                                  const std::string& value) {
   return change(kind, value, true);
@@ -56,6 +65,7 @@ core::Result<filter::BlockEntry> Blocklists::change(const std::string& kind,
   auto entries = filter::read_blocklist(path_);
   if (!entries) return entries.status();
   auto& list = *entries;
+  const std::vector<filter::BlockEntry> old_list = list;
   auto it = std::find_if(list.begin(), list.end(), [&](const filter::BlockEntry& e) {
     return e.kind == entry->kind && e.value == entry->value;
   });
@@ -70,7 +80,23 @@ core::Result<filter::BlockEntry> Blocklists::change(const std::string& kind,
       return core::not_found(entry->kind + " " + entry->value + " is not blocked");
     list.erase(it);
   }
+  const std::string json = entry_json(*entry);
+  const std::string restore =
+      tracking::encode_fields({{"kind", entry->kind}, {"value", entry->value}});
+  std::vector<JournalEntry> records;
+  records.push_back(tracking::make_entry(change_, add ? "blocklist.add" : "blocklist.remove",
+                                         "blocklist:" + entry->kind + ":" + entry->value, "",
+                                         add ? "null" : json, add ? json : "null",
+                                         add ? "" : restore, add ? restore : ""));
+  if (change_.dry_run) {
+    if (auto s = tracking::finish_entries(change_, std::move(records)); !s) return s;
+    return entry;
+  }
   if (auto s = filter::write_blocklist(path_, list); !s) return s;
+  if (auto s = tracking::finish_entries(change_, std::move(records)); !s) {
+    (void)filter::write_blocklist(path_, old_list);  // no unjournaled edit
+    return s;
+  }
   return entry;
 }
 

@@ -15,12 +15,19 @@
 
 #include "src/core/status.h"
 #include "src/filter/blocklist.h"
+#include "src/service/journal.h"
 
 namespace mailroom::service {
 
 class Blocklists {
  public:
   explicit Blocklists(const std::string& data_dir);
+  // Edits are journaled ("blocklist.add", "blocklist.remove"; object "blocklist:<kind>:<value>")
+  // and may be dry runs as `change` says (src/service/journal.h). A journal that cannot be
+  // written undoes the edit.
+  Blocklists(const std::string& data_dir, ChangeContext change);
+
+  static std::string entry_json(const filter::BlockEntry& entry);  // {"kind":..,"value":..}
 
   // The entry as stored (normalized: lower-case).
   core::Result<filter::BlockEntry> add(const std::string& kind, const std::string& value);
@@ -31,6 +38,7 @@ class Blocklists {
   core::Result<filter::BlockEntry> change(const std::string& kind, const std::string& value,
                                           bool add);
   std::string path_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service

@@ -10,10 +10,12 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/local/local_directory.h"
 #include "src/core/status.h"
+#include "src/service/journal.h"
 
 namespace mailroom::service {
 
@@ -33,6 +35,9 @@ struct DomainChange {
 class Domains {
  public:
   explicit Domains(auth::LocalDirectory& directory) : directory_(directory) {}
+  // Writes are journaled and may be dry runs as `change` says (src/service/journal.h).
+  Domains(auth::LocalDirectory& directory, ChangeContext change)
+      : directory_(directory), change_(std::move(change)) {}
 
   // The domain as stored (lower-cased).
   core::Result<auth::Domain> add(const NewDomain& request);
@@ -44,6 +49,7 @@ class Domains {
 
  private:
   auth::LocalDirectory& directory_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service

@@ -12,10 +12,12 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/local/local_directory.h"
 #include "src/core/status.h"
+#include "src/service/journal.h"
 
 namespace mailroom::service {
 
@@ -34,6 +36,9 @@ struct GroupChange {
 class Groups {
  public:
   explicit Groups(auth::LocalDirectory& directory) : directory_(directory) {}
+  // Writes are journaled and may be dry runs as `change` says (src/service/journal.h).
+  Groups(auth::LocalDirectory& directory, ChangeContext change)
+      : directory_(directory), change_(std::move(change)) {}
 
   // Each returns the group as stored afterwards.
   core::Result<auth::Group> add(const auth::Group& group);
@@ -48,6 +53,7 @@ class Groups {
 
  private:
   auth::LocalDirectory& directory_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service

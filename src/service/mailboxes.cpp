@@ -3,6 +3,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "src/service/change_tracking.h"
 #include "src/store/store_options.h"
 
 namespace mailroom::service {
@@ -47,24 +48,56 @@ core::Result<std::vector<store::MailboxInfo>> Mailboxes::list(const std::string&
   return store_->list_mailboxes(a->id);
 }
 
+namespace {
+
+core::Status mailboxes_no_dry_run(const char* what) {
+  return core::invalid_argument(std::string("mailbox ") + what + " has no dry run");
+}
+
+// Journals one mailbox change that has been made (the store has no transaction to undo).
+core::Status mailboxes_journal(const ChangeContext& ctx, const std::string& operation,
+                               const auth::Account& a, const std::string& name,
+                               const std::string& before_name, const std::string& after_name,
+                               bool recursive = false) {
+  auto doc = [&](const std::string& n) {
+    if (n.empty()) return std::string("null");
+    tracking::JsonObject o;
+    o.add("account_id", a.id).add("address", a.address).add("name", n);
+    if (recursive) o.add("recursive", true);
+    return o.str();
+  };
+  std::vector<JournalEntry> records;
+  records.push_back(tracking::make_entry(ctx, operation, "mailbox:" + a.address + ":" + name, a.id,
+                                         doc(before_name), doc(after_name), "", ""));
+  return tracking::finish_entries(ctx, std::move(records));
+}
+
+}  // namespace
+
 core::Status Mailboxes::create(const std::string& user, const std::string& mailbox) {
+  if (change_.dry_run) return mailboxes_no_dry_run("create");
   auto a = owner(user);
   if (!a) return a.status();
-  return store_->create_mailbox(a->id, mailbox, store::SpecialUse::none);
+  if (auto st = store_->create_mailbox(a->id, mailbox, store::SpecialUse::none); !st) return st;
+  return mailboxes_journal(change_, "mailbox.create", *a, mailbox, "", mailbox);
 }
 
 core::Status Mailboxes::remove(const std::string& user, const std::string& mailbox,
                                bool recursive) {
+  if (change_.dry_run) return mailboxes_no_dry_run("remove");
   auto a = owner(user);
   if (!a) return a.status();
-  return store_->delete_mailbox(a->id, mailbox, recursive);
+  if (auto st = store_->delete_mailbox(a->id, mailbox, recursive); !st) return st;
+  return mailboxes_journal(change_, "mailbox.remove", *a, mailbox, mailbox, "", recursive);
 }
 
 core::Status Mailboxes::rename(const std::string& user, const std::string& from,
                                const std::string& to) {
+  if (change_.dry_run) return mailboxes_no_dry_run("rename");
   auto a = owner(user);
   if (!a) return a.status();
-  return store_->rename_mailbox(a->id, from, to);
+  if (auto st = store_->rename_mailbox(a->id, from, to); !st) return st;
+  return mailboxes_journal(change_, "mailbox.rename", *a, from, from, to);
 }
 
 core::Result<std::vector<store::FsckReport>> Mailboxes::fsck(const FsckRequest& request) {

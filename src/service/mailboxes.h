@@ -14,10 +14,12 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/directory.h"
 #include "src/core/status.h"
+#include "src/service/journal.h"
 #include "src/store/mail_store.h"
 #include "src/store/maintenance.h"
 
@@ -42,6 +44,12 @@ class Mailboxes {
   // Either may be null (not configured): operations that need it return unavailable.
   Mailboxes(auth::Directory* directory, store::MailStore* store)
       : directory_(directory), store_(store) {}
+  // create, remove and rename are journaled ("mailbox.create", "mailbox.remove",
+  // "mailbox.rename"; object "mailbox:<address>:<name>", object_id the account id). They are
+  // not revertible (a removed mailbox's messages are gone) and have no dry run: a dry-run
+  // context makes them fail with invalid_argument, never write.
+  Mailboxes(auth::Directory* directory, store::MailStore* store, ChangeContext change)
+      : directory_(directory), store_(store), change_(std::move(change)) {}
 
   // The account that owns the mailboxes.
   core::Result<auth::Account> owner(const std::string& user);
@@ -75,6 +83,7 @@ class Mailboxes {
  private:
   auth::Directory* directory_;
   store::MailStore* store_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "src/core/address.h"
+#include "src/service/change_tracking.h"
 #include "src/service/users.h"
 
 namespace mailroom::service {
@@ -30,30 +31,52 @@ core::Result<uint64_t> Users::import(std::istream& in, const std::string& source
                                      bool create_domains) {
   uint64_t added = 0;
   std::vector<std::pair<size_t, auth::Account>> batch;
+  // One change set for the whole import, journaled batch by batch ("user.add" per account,
+  // "domain.add" per created domain). A dry run is one batch, so that later rows see the
+  // domains and addresses of earlier ones exactly as the real import would.
+  ChangeContext change = change_;
+  if (change.change_set.empty()) change.change_set = ChangeJournal::new_change_set_id();
+  const size_t batch_limit = change.dry_run ? SIZE_MAX : kBatch;
   auto flush = [&]() -> core::Status {
-    core::Status st = directory_.transaction([&]() -> core::Status {
-      for (auto& [line_no, account] : batch) {
-        if (create_domains) {
-          std::string domain = account.address.substr(account.address.rfind('@') + 1);
-          auto found = directory_.find_domain(core::ascii_lower(domain));
-          if (!found && found.code() == core::Code::not_found) {
-            auth::Domain d;
-            d.name = domain;
-            if (auto s = directory_.add_domain(d); !s) return s;
-          }
-        }
-        auto r = directory_.add_account(account);
-        if (!r) {
-          auto s = r.status();
-          return core::Status::error(
-              s.code(), source_name + ":" + std::to_string(line_no) + ": " + s.client_message(),
-              s.log_detail());
-        }
-        ++added;
+    std::vector<tracking::ObjectKey> keys;
+    for (auto& [line_no, account] : batch) {
+      if (create_domains) {
+        std::string domain = account.address.substr(account.address.rfind('@') + 1);
+        keys.push_back({tracking::ObjectKind::domain, core::ascii_lower(domain)});
       }
-      return core::Status::ok();
-    });
+    }
+    for (auto& [line_no, account] : batch) {
+      if (account.id.empty()) account.id = auth::LocalDirectory::new_uuid();
+      keys.push_back({tracking::ObjectKind::user, account.id});
+    }
+    uint64_t added_here = 0;
+    core::Status st = tracking::run_tracked(
+        directory_, change, "user.add", tracking::fixed_keys(std::move(keys)),
+        [&]() -> core::Status {
+          added_here = 0;
+          for (auto& [line_no, account] : batch) {
+            if (create_domains) {
+              std::string domain = account.address.substr(account.address.rfind('@') + 1);
+              auto found = directory_.find_domain(core::ascii_lower(domain));
+              if (!found && found.code() == core::Code::not_found) {
+                auth::Domain d;
+                d.name = domain;
+                if (auto s = directory_.add_domain(d); !s) return s;
+              }
+            }
+            auto r = directory_.add_account(account);
+            if (!r) {
+              auto s = r.status();
+              return core::Status::error(
+                  s.code(), source_name + ":" + std::to_string(line_no) + ": " + s.client_message(),
+                  s.log_detail());
+            }
+            ++added_here;
+          }
+          return core::Status::ok();
+        });
     batch.clear();
+    if (st) added += added_here;
     return st;
   };
 
@@ -78,7 +101,7 @@ core::Result<uint64_t> Users::import(std::istream& in, const std::string& source
       a.quota_bytes = *q;
     }
     batch.emplace_back(line_no, std::move(a));
-    if (batch.size() >= kBatch) {
+    if (batch.size() >= batch_limit) {
       if (auto st = flush(); !st) return st;
     }
   }

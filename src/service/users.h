@@ -19,10 +19,12 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/local/local_directory.h"
 #include "src/core/status.h"
+#include "src/service/journal.h"
 
 namespace mailroom::service {
 
@@ -73,6 +75,9 @@ struct UserChange {
 class Users {
  public:
   explicit Users(auth::LocalDirectory& directory) : directory_(directory) {}
+  // Writes are journaled and may be dry runs as `change` says (src/service/journal.h).
+  Users(auth::LocalDirectory& directory, ChangeContext change)
+      : directory_(directory), change_(std::move(change)) {}
 
   // The stored account (with its id). Errors also: invalid_argument when the request has
   // neither a password nor a hash, or the hash does not start with "{".
@@ -94,12 +99,15 @@ class Users {
   // '#' starts a comment line. Rows are written in transactions of 5000; the first bad line
   // or failed row stops the import (earlier transactions stay) with an error that starts
   // "<source_name>:<line>: ". `create_domains`: add the local domains that are missing.
-  // Returns the number of accounts added.
+  // Returns the number of accounts added. Journaled as one change set ("user.add" per account,
+  // "domain.add" per domain created); a dry run reads the whole stream in one rolled-back
+  // transaction, so it fails on the row the import would fail on.
   core::Result<uint64_t> import(std::istream& in, const std::string& source_name,
                                 bool create_domains);
 
  private:
   auth::LocalDirectory& directory_;
+  ChangeContext change_;
 };
 
 }  // namespace mailroom::service

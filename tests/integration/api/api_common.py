@@ -11,9 +11,12 @@ from harness import DEFAULT_LISTENERS, Mailroom
 API_LISTENERS = dict(DEFAULT_LISTENERS, http=("http", "none"), https=("http", "implicit"))
 
 
-def api_server(extra_config="", **kwargs):
-    """Starts mailroomd with the HTTP listeners; the caller closes it."""
+def api_server(extra_config="", seed=False, **kwargs):
+    """Starts mailroomd with the HTTP listeners (seeded with the demo directory when asked:
+    example.com, alice/wonderland, bob/builder, staff@, info@); the caller closes it."""
     m = Mailroom(listeners=API_LISTENERS, extra_config=extra_config, **kwargs)
+    if seed:
+        m.seed_demo()
     m.start()
     return m
 
@@ -24,7 +27,7 @@ def admin_token(m, name="test-admin", role="global_admin", domains=()):
     for d in domains:
         args += ["--domain", d]
     out = m.ctl(*args)
-    return out["secret"]
+    return out["token"]
 
 
 class Http:

@@ -322,6 +322,42 @@ TEST_F(LocalDirectoryTest, TransactionRollsBack) {
   EXPECT_EQ(dir_->find_account_by_address("t@example.com").code(), Code::not_found);
 }
 
+// A dry run sees its own writes, returns the body's status and keeps nothing; inside a
+// transaction it rolls back only its savepoint (the outer writes commit).
+TEST_F(LocalDirectoryTest, DryRunKeepsNothingAndNests) {
+  bool seen_inside = false;
+  auto st = dir_->dry_run([&]() -> Status {
+    Account a;
+    a.address = "d@example.com";
+    auto r = dir_->add_account(a);
+    if (!r) return r.status();
+    seen_inside = dir_->find_account_by_address("d@example.com").is_ok();
+    return Status::ok();
+  });
+  EXPECT_TRUE(st) << st.to_string();
+  EXPECT_TRUE(seen_inside);
+  EXPECT_EQ(dir_->find_account_by_address("d@example.com").code(), Code::not_found);
+  Account dup = add("e@example.com");
+  auto again = dir_->dry_run([&]() -> Status { return dir_->add_account(dup).status(); });
+  EXPECT_EQ(again.code(), Code::already_exists);
+
+  ASSERT_TRUE(dir_->transaction([&]() -> Status {
+    Account outer;
+    outer.address = "outer@example.com";
+    if (auto r = dir_->add_account(outer); !r) return r.status();
+    auto inner = dir_->dry_run([&]() -> Status {
+      Account a;
+      a.address = "inner@example.com";
+      return dir_->add_account(a).status();
+    });
+    EXPECT_TRUE(inner);
+    EXPECT_FALSE(dir_->dry_run([&] { return dir_->add_account(dup).status(); }));
+    return Status::ok();
+  }));
+  EXPECT_TRUE(dir_->find_account_by_address("outer@example.com"));
+  EXPECT_EQ(dir_->find_account_by_address("inner@example.com").code(), Code::not_found);
+}
+
 // Two connections (as mailroomd and mailroomctl would hold): a write through one is visible
 // to the other at once, and reopening keeps the schema (migrations run once).
 TEST_F(LocalDirectoryTest, SecondConnectionSeesWritesImmediately) {

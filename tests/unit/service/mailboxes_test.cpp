@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "src/service/change_sets.h"
 #include "tests/fakes/fake_directory.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -132,6 +133,42 @@ TEST_F(MailboxesTest, FsckOneOrAllAndRepair) {
   EXPECT_FALSE((*mailboxes().fsck(one))[0].repaired.empty());
   one.options.repair = false;
   EXPECT_TRUE((*mailboxes().fsck(one))[0].consistent());
+}
+
+}  // namespace
+}  // namespace mailroom::service::testing
+
+namespace mailroom::service::testing {
+namespace {
+
+// Mailbox writes are journaled (not revertible, no dry run); a failed one records nothing.
+TEST_F(MailboxesTest, WritesAreJournaled) {
+  ChangeJournal journal(dir_ + "/journal.db");
+  Caller caller{"token:ops", "api", {}};
+  std::vector<ChangeRecord> made;
+  ChangeContext c{&caller, &journal, false, "", &made};
+  Mailboxes m(fake_.get(), store_.get(), c);
+  ASSERT_TRUE(m.create("alice", "Projects"));
+  ASSERT_TRUE(m.rename("alice", "Projects", "Archive"));
+  EXPECT_EQ(m.remove("alice", "Nope", false).code(), core::Code::not_found);
+  ASSERT_TRUE(m.remove("alice", "Archive", false));
+  ASSERT_EQ(made.size(), 3u);
+  EXPECT_EQ(made[0].operation, "mailbox.create");
+  EXPECT_EQ(made[0].object, "mailbox:alice@example.com:Projects");
+  EXPECT_EQ(made[0].object_id, kId);
+  EXPECT_EQ(made[1].operation, "mailbox.rename");
+  EXPECT_NE(made[1].after.find("\"name\":\"Archive\""), std::string::npos) << made[1].after;
+  EXPECT_EQ(made[2].after, "null");
+  JournalFilter f;
+  EXPECT_EQ(journal.list(f)->size(), 3u);
+  ChangeSets sets(journal, nullptr, dir_, nullptr, c);
+  EXPECT_EQ(sets.revert(made[2].change_set).code(), core::Code::invalid_argument);
+
+  ChangeContext dry = c;
+  dry.dry_run = true;
+  EXPECT_EQ(Mailboxes(fake_.get(), store_.get(), dry).create("alice", "X").code(),
+            core::Code::invalid_argument);
+  EXPECT_EQ(journal.list(f)->size(), 3u);
 }
 
 }  // namespace
