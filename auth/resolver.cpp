@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "auth/metered_directory.h"
 #include "src/core/address.h"
 
 namespace mailroom::auth {
@@ -353,7 +354,7 @@ class Expansion {
 }  // namespace
 
 Resolver::Resolver(std::shared_ptr<Directory> directory, ResolverOptions options)
-    : directory_(std::move(directory)), options_(std::move(options)) {
+    : directory_(with_metrics(std::move(directory))), options_(std::move(options)) {
   options_.default_domain = core::ascii_lower(options_.default_domain);
 }
 

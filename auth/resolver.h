@@ -56,6 +56,8 @@ struct Resolution {
 
 class Resolver {
  public:
+  // `directory` is wrapped to count its calls (auth/metered_directory.h); directory() returns
+  // the wrapper.
   Resolver(std::shared_ptr<Directory> directory, ResolverOptions options);
 
   Directory& directory() { return *directory_; }

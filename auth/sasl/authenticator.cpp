@@ -15,6 +15,7 @@
 #include "auth/sasl/scram_server.h"
 #include "src/core/address.h"
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 
 namespace mailroom::auth {
 
@@ -373,6 +374,12 @@ class SaslAuthenticator : public Authenticator,
         "reason={}",
         core::quote(c.session_id), core::quote(c.protocol), core::quote(c.remote_ip),
         core::quote(mech), core::quote(user), auth_outcome_name(outcome), core::quote(reason));
+    // Every attempt ends here once (SASL and plain logins alike): count it for /metrics.
+    metrics::login(c.protocol, mech,
+                   outcome == AuthOutcome::success ? metrics::LoginResult::ok
+                   : outcome == AuthOutcome::unavailable || outcome == AuthOutcome::throttled
+                       ? metrics::LoginResult::tempfail
+                       : metrics::LoginResult::fail);
     if (outcome == AuthOutcome::success)
       MR_LOG_INFO("{}", line);
     else

@@ -10,6 +10,7 @@
 #include "auth/sync/replica_writer.h"
 #include "auth/sync/sync_source.h"
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 
 namespace mailroom::auth::sync {
 
@@ -101,12 +102,14 @@ struct SyncEngine::Impl {
   // The outcome of a pass, in sync_state. The background thread also logs it; a caller of
   // full_sync() (mailroomctl) reports it itself.
   void succeeded(const SyncStats& stats) {
+    metrics::sync_succeeded(name);
     expire_grace();
     set_state(key("last_sync"), std::to_string(clock.unix_seconds()));
     set_state(key("last_error"), "");
     set_state(key("last_counts"), counts_text(stats));
   }
   void failed(const std::string& pass, const std::string& error) {
+    metrics::sync_failed(name);
     set_state(key("last_error"), pass + ": " + error);
   }
   void log_failed(const std::string& pass, const std::string& error) {
@@ -269,6 +272,8 @@ class PersistRun final : public PersistSession {
     if (!st) return fail("persist", st);
     stored_ = marks;
     if (changed) e_.set_state(e_.key("last_sync"), std::to_string(e_.clock.unix_seconds()));
+    // The search is alive and caught up, changes or not: no lag (mailroom_..._sync_lag_seconds).
+    metrics::sync_succeeded(e_.name);
     return true;
   }
 
@@ -370,6 +375,7 @@ void SyncEngine::start() {
     std::lock_guard lock(m.mu);
     m.stopping = false;
   }
+  metrics::sync_started(m.name);
   if (m.options.mode == "persist" && m.source->can_persist())
     m.thread = std::thread([&m] { m.run_persist(); });
   else

@@ -4,6 +4,7 @@
 #include "src/api/autoconfig.h"
 #include "src/api/caller.h"
 #include "src/api/scim/routes.h"
+#include "src/api/ops_routes.h"
 #include "src/service/admin_store.h"
 #include "src/service/journal.h"
 
@@ -21,6 +22,9 @@ std::shared_ptr<http::Router> make_router(std::shared_ptr<Context> ctx) {
   add_admin_routes(*router, ctx);
   add_scim_routes(*router, ctx);
   add_autoconfig_routes(*router, ctx);
+  // /metrics, /healthz, /readyz; the router's handlers live no longer than ctx (the daemon
+  // keeps both).
+  add_ops_routes(*router, *ctx);
   return router;
 }
 

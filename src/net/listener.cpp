@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 #include "src/net/protocol_trace.h"
 #include "src/net/tls.h"
 
@@ -104,7 +105,9 @@ Listener::Listener(asio::io_context& ioc, ListenerConfig config, SessionHandler 
       handler_(std::move(handler)),
       tls_(std::move(tls)),
       tracker_(std::move(tracker)),
-      acceptor_(ioc) {}
+      acceptor_(ioc),
+      accepted_metric_(&metrics::connections_accepted(config_.protocol)),
+      open_metric_(&metrics::connections_open(config_.protocol)) {}
 
 core::Status Listener::open() {
   boost::system::error_code ec;
@@ -196,24 +199,29 @@ void Listener::handle(tcp::socket socket) {
                    [&info](const core::Cidr& n) { return n.contains(info.remote_ip); })) {
     MR_LOG_INFO("event=connection.refused session={} listener={} ip={} reason=not_allowed",
                 info.session_id, config_.name, info.remote_ip);
+    metrics::connections_refused(config_.protocol, "not_allowed").inc();
     asio::co_spawn(executor, refuse(connection, RejectReason::blocked_ip), asio::detached);
     return;
   }
   if (handler_.accept_ip && !handler_.accept_ip(info.remote_ip)) {
     MR_LOG_INFO("event=connection.refused session={} listener={} ip={} reason=blocked_ip",
                 info.session_id, config_.name, info.remote_ip);
+    metrics::connections_refused(config_.protocol, "blocked_ip").inc();
     asio::co_spawn(executor, refuse(connection, RejectReason::blocked_ip), asio::detached);
     return;
   }
   if (!tracker_->try_add(info.remote_ip, &why)) {
+    const char* reason = why == RejectReason::too_many_from_ip ? "too_many_from_ip"
+                         : why == RejectReason::shutting_down  ? "shutting_down"
+                                                               : "too_many_connections";
     MR_LOG_WARN("event=connection.refused session={} listener={} ip={} reason={}", info.session_id,
-                config_.name, info.remote_ip,
-                why == RejectReason::too_many_from_ip ? "too_many_from_ip"
-                : why == RejectReason::shutting_down  ? "shutting_down"
-                                                      : "too_many_connections");
+                config_.name, info.remote_ip, reason);
+    metrics::connections_refused(config_.protocol, reason).inc();
     asio::co_spawn(executor, refuse(connection, why), asio::detached);
     return;
   }
+  accepted_metric_->inc();
+  open_metric_->inc();
   tracker_->track(connection);
   asio::co_spawn(executor, run_session(connection), asio::detached);
 }
@@ -258,6 +266,7 @@ asio::awaitable<void> Listener::run_session(std::shared_ptr<Connection> connecti
   MR_LOG_INFO("event=connection.close session={} duration_ms={}", info.session_id, ms);
   tracker_->untrack(connection.get());
   tracker_->remove(info.remote_ip);
+  open_metric_->dec();
 }
 
 }  // namespace mailroom::net

@@ -26,6 +26,11 @@
 #include "src/net/connection.h"
 #include "src/net/session_handler.h"
 
+namespace mailroom::metrics {
+class Counter;
+class Gauge;
+}  // namespace mailroom::metrics
+
 namespace mailroom::net {
 
 class TlsContextProvider;
@@ -109,6 +114,9 @@ class Listener {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::function<boost::asio::any_io_executor()> next_executor_;
   uint16_t bound_port_ = 0;
+  // This listener's protocol's series (src/core/metric_catalog.h), looked up once.
+  metrics::Counter* accepted_metric_ = nullptr;
+  metrics::Gauge* open_metric_ = nullptr;
 };
 
 }  // namespace mailroom::net

@@ -9,6 +9,7 @@
 // default-constructible only if fn throws (the exception then propagates to the awaiter).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -20,11 +21,16 @@
 #include <type_traits>
 #include <utility>
 
+#include "src/core/metric_catalog.h"
+
 namespace mailroom::net {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(std::size_t threads) : pool_(threads) {}
+  explicit WorkerPool(std::size_t threads)
+      : pool_(threads), threads_(static_cast<double>(threads)) {
+    metrics::worker_pool_threads().add(threads_);
+  }
   ~WorkerPool() { stop(); }
 
   // Runs f() on a worker thread; exceptions propagate to the awaiting coroutine.
@@ -35,13 +41,18 @@ class WorkerPool {
       return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                          void(std::exception_ptr)>(
           [this](auto handler, F fn) {
-            boost::asio::post(pool_, [handler = std::move(handler), fn = std::move(fn)]() mutable {
+            queued_->inc();
+            boost::asio::post(pool_, [handler = std::move(handler), fn = std::move(fn),
+                                      queued = queued_, busy = busy_]() mutable {
+              queued->dec();
+              busy->inc();
               std::exception_ptr error;
               try {
                 fn();
               } catch (...) {
                 error = std::current_exception();
               }
+              busy->dec();
               auto ex = boost::asio::get_associated_executor(handler);
               boost::asio::dispatch(ex, [handler = std::move(handler), error]() mutable {
                 std::move(handler)(error);
@@ -53,7 +64,11 @@ class WorkerPool {
       return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                          void(std::exception_ptr, R)>(
           [this](auto handler, F fn) {
-            boost::asio::post(pool_, [handler = std::move(handler), fn = std::move(fn)]() mutable {
+            queued_->inc();
+            boost::asio::post(pool_, [handler = std::move(handler), fn = std::move(fn),
+                                      queued = queued_, busy = busy_]() mutable {
+              queued->dec();
+              busy->inc();
               std::exception_ptr error;
               std::optional<R> result;
               try {
@@ -61,6 +76,7 @@ class WorkerPool {
               } catch (...) {
                 error = std::current_exception();
               }
+              busy->dec();
               auto ex = boost::asio::get_associated_executor(handler);
               boost::asio::dispatch(
                   ex, [handler = std::move(handler), error, result = std::move(result)]() mutable {
@@ -80,10 +96,18 @@ class WorkerPool {
   void stop() {
     pool_.stop();
     pool_.join();
+    if (!stopped_.exchange(true)) metrics::worker_pool_threads().add(-threads_);
   }
 
  private:
   boost::asio::thread_pool pool_;
+  // mailroom_worker_pool_{queued_tasks,busy_workers,threads}: a task counts as queued from
+  // run() until a worker starts it, then as busy until it returns. Tasks posted straight to
+  // executor() are not counted.
+  metrics::Gauge* queued_ = &metrics::worker_pool_queued();
+  metrics::Gauge* busy_ = &metrics::worker_pool_busy();
+  double threads_;
+  std::atomic<bool> stopped_{false};
 };
 
 // The one way sessions run blocking work (SQLite, the directory, fsync, the store): f() on

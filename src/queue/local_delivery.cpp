@@ -12,6 +12,7 @@
 #include "src/core/address.h"
 #include "src/core/clock.h"
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 #include "src/queue/spool_queue.h"
 
 namespace mailroom::queue {
@@ -180,6 +181,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     }
     if (verdict.kind == filter::VerdictKind::tempfail) {
       deferred = true;
+      if (m.spooled) metrics::recipients_deferred("local").inc();
       if (results) (*results)[i] = core::unavailable(verdict.reason);
       continue;
     }
@@ -203,6 +205,16 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       set_state(RecipientState::delivered);
       done_here.insert(key);
       rec.result = DeliveryResult::delivered;
+      metrics::recipients_delivered_local().inc();
+      if (m.spooled) {
+        // Accepted -> stored; a recovered message has only its whole-second receive time.
+        double seconds =
+            m.accepted_at != std::chrono::steady_clock::time_point{}
+                ? std::chrono::duration<double>(std::chrono::steady_clock::now() - m.accepted_at)
+                      .count()
+                : static_cast<double>(core::real_clock().unix_seconds() - m.envelope.received_at);
+        metrics::delivery_latency().observe(seconds);
+      }
       if (m.spooled && notify_requests(r.notify, "SUCCESS")) {
         DsnRecipient d;  // RFC 3461 6.2.2: "delivered" report when the sender asked for it
         d.recipient = r.rcpt;
@@ -229,6 +241,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     if (temporary(code) && !expired) {
       deferred = true;
       rec.result = DeliveryResult::deferred;
+      if (m.spooled) metrics::recipients_deferred("local").inc();
     } else {
       fail(code == core::Code::over_quota  ? "5.2.2"
            : code == core::Code::too_large ? "5.2.3"

@@ -7,6 +7,7 @@
 #include "src/core/clock.h"
 #include "src/core/config_section.h"
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 #include "src/core/services.h"
 #include "src/queue/control.h"
 #include "src/queue/envelope_codec.h"
@@ -133,6 +134,7 @@ core::Status SpoolQueue::start() {
     if (min_time == 0 || m->envelope.received_at < min_time) min_time = m->envelope.received_at;
     std::lock_guard lock(mu_);
     live_[m->queue_id] = m;
+    metrics::queue_messages().set(static_cast<double>(live_.size()));
     if (local_pending) {
       enqueue_locked(m);
       ++pending;
@@ -192,9 +194,11 @@ void SpoolQueue::submit(std::string queue_id, Envelope envelope, std::string mes
                     return;
                   }
                   size_t parts = 0;
+                  m->accepted_at = std::chrono::steady_clock::now();
                   {
                     std::lock_guard lock(self->mu_);
                     self->live_[m->queue_id] = m;
+                    metrics::queue_messages().set(static_cast<double>(self->live_.size()));
                     parts = self->enqueue_locked(m);
                   }
                   if (parts > 1) {

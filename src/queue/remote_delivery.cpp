@@ -12,6 +12,7 @@
 #include "src/core/address.h"
 #include "src/core/clock.h"
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 #include "src/core/services.h"
 #include "src/queue/control.h"
 #include "src/queue/spool_queue.h"
@@ -177,6 +178,7 @@ void SpoolQueue::settle(const MessagePtr& m) {
     send_report(m, bounce, DsnAction::failed, [this, m, bounce](bool spooled) {
       if (spooled) {
         for (size_t i : bounce) set_state(*m, i, RecipientState::failed);
+        metrics::recipients_bounced().inc(bounce.size());
       }
       {
         std::lock_guard relock(mu_);
@@ -220,6 +222,7 @@ void SpoolQueue::settle(const MessagePtr& m) {
   if (!local_left && !remote_left && bounce.empty() && success.empty() && !m->local_running &&
       !m->remote_in_flight && !m->remote_scheduled && !m->reporting) {
     live_.erase(m->queue_id);
+    metrics::queue_messages().set(static_cast<double>(live_.size()));
     spool_.retire(m->queue_id);
   }
 }
@@ -320,6 +323,7 @@ void SpoolQueue::complete_remote(RemoteDone done) {
       case RemoteReply::Kind::delivered:
         rec.result = DeliveryResult::sent;
         set_state(m, i, RecipientState::delivered);
+        metrics::recipients_sent_remote().inc();
         // RFC 3461 5.2.2: a peer that offers DSN takes NOTIFY=SUCCESS over; one that does not
         // gets the message and the sender hears "relayed" from us.
         if (reply.relayed_without_dsn && notify_requests(r.notify, "SUCCESS") &&
@@ -343,6 +347,7 @@ void SpoolQueue::complete_remote(RemoteDone done) {
       case RemoteReply::Kind::temporary:
         rec.result = DeliveryResult::deferred;
         d.action = DsnAction::delayed;
+        metrics::recipients_deferred("remote").inc();
         {
           std::lock_guard lock(m.state_mu);
           m.report[i] = d;

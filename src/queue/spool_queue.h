@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -58,6 +59,9 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
     bool verify_store = false;  // recovered: a lost "delivered" line must not deliver twice
     bool spooled = true;        // false for LMTP deliver_now (no journal)
     int64_t first_attempt = 0;
+    // When the spool made it durable (submit's 250), for mailroom_delivery_latency_seconds;
+    // unset for messages recovered after a restart (received_at is used, in whole seconds).
+    std::chrono::steady_clock::time_point accepted_at{};
     // Parts of the current delivery attempt still running, and whether one deferred.
     std::atomic<size_t> parts_left{0};
     std::atomic<bool> part_deferred{false};

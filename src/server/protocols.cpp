@@ -1,5 +1,6 @@
 #include "src/server/protocols.h"
 
+#include "src/core/metric_catalog.h"
 #include "src/filter/blocklist.h"
 #include "src/http/server.h"
 #include "src/server/module_options.h"
@@ -19,7 +20,13 @@ core::Result<net::SessionHandler> make_handler(const std::string& protocol,
   if (protocol == "pop3") return pop3::make_session_handler(services, options.pop3);
   if (protocol == "http") {
     if (!http_routes) return core::internal_error("no HTTP routes");
-    return http::make_session_handler(std::move(http_routes), *services.workers, options.http);
+    // mailroom_http_requests_total and _duration_seconds, by the family of the matched route
+    // (never the raw path: a client could mint series).
+    auto observer = [](const http::Request&, const std::string& route, int status, double seconds) {
+      metrics::http_request(metrics::http_route_family(route), status, seconds);
+    };
+    return http::make_session_handler(std::move(http_routes), *services.workers, options.http,
+                                      observer);
   }
   return core::invalid_argument("unknown protocol \"" + protocol + "\"");
 }

@@ -11,6 +11,7 @@
 
 #include "src/core/clock.h"
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 #include "src/mailauth/dmarc.h"
 #include "src/mailauth/inbound.h"
 #include "src/mime/originators.h"
@@ -264,18 +265,23 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     auto q = services.queue;
     auto results = co_await net::blocking(*services.workers,
                                           [&] { return q->deliver_now(queue_id, env, message); });
+    bool any_delivered = false;
     for (size_t i = 0; i + 1 < first_of_rcpt.size(); ++i) {
       core::Status worst;
       for (size_t j = first_of_rcpt[i]; j < first_of_rcpt[i + 1] && j < results.size(); ++j) {
         if (!results[j] && worst.is_ok()) worst = results[j];
       }
       auto r = delivery_reply(worst);
-      if (worst.is_ok()) r.text = "<" + tx_.rcpts[i].rcpt + "> delivered as " + queue_id;
+      if (worst.is_ok()) {
+        r.text = "<" + tx_.rcpts[i].rcpt + "> delivered as " + queue_id;
+        any_delivered = true;
+      }
       conn_.queue(r.wire());
       if (r.code >= 400) ++errors_;
     }
     MR_LOG_INFO("event=lmtp_delivered session={} queue_id={} rcpts={} size={}", session_id_,
                 queue_id, tx_.rcpts.size(), size);
+    if (any_delivered) metrics::messages_accepted("lmtp").inc();
     reset_transaction();
     junk_commands_ = 0;
     co_return;
@@ -296,6 +302,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     co_return;
   }
   junk_commands_ = 0;
+  metrics::messages_accepted(ctx_.mode == Mode::submission ? "submission" : "smtp").inc();
   MR_LOG_INFO("event=smtp_queued session={} queue_id={} rcpts={} size={}", session_id_, id, nrcpt,
               size);
   reply(250, "2.0.0", "Ok: queued as " + id);

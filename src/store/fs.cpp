@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "src/core/metric_catalog.h"
 #include "src/store/message_files.h"
 
 namespace mailroom::store {
@@ -41,7 +42,8 @@ class RealFs final : public Fs {
       }
       off += static_cast<size_t>(n);
     }
-    if (sync && ::fsync(fd) != 0) {
+    static metrics::Histogram& fsync_time = metrics::store_fsync("file");
+    if (sync && metrics::timed(fsync_time, [fd] { return ::fsync(fd); }) != 0) {
       auto s = errno_status("fsync", path);
       ::close(fd);
       ::unlink(path.c_str());

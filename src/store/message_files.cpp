@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "src/core/metric_catalog.h"
 #include "src/store/fs.h"
 
 namespace mailroom::store {
@@ -62,7 +63,8 @@ bool valid_guid(std::string_view g) {
 core::Status fsync_dir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_status("open dir", path);
-  int rc = ::fsync(fd);
+  static metrics::Histogram& fsync_time = metrics::store_fsync("directory");
+  int rc = metrics::timed(fsync_time, [fd] { return ::fsync(fd); });
   int saved = errno;
   ::close(fd);
   errno = saved;

@@ -29,6 +29,7 @@
 #include <optional>
 
 #include "src/core/log.h"
+#include "src/core/metric_catalog.h"
 #include "src/store/file_store.h"
 
 namespace mailroom::store {
@@ -48,7 +49,8 @@ Status journal_errno_status(const char* what, const std::string& path) {
 Status sync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return journal_errno_status("open", path);
-  int rc = ::fsync(fd);
+  static metrics::Histogram& fsync_time = metrics::store_fsync("directory");
+  int rc = metrics::timed(fsync_time, [fd] { return ::fsync(fd); });
   int err = errno;
   ::close(fd);
   errno = err;
@@ -201,7 +203,10 @@ class FileRetrievalJournal final : public RetrievalJournal {
     if (fd_ < 0) return Status::ok();
     bool durable = store_.options().fsync;
     if (durable && !pending_.empty()) {
-      if (::fdatasync(fd_) != 0) return journal_errno_status("fdatasync", path_);
+      static metrics::Histogram& fsync_time = metrics::store_fsync("journal");
+      if (metrics::timed(fsync_time, [this] { return ::fdatasync(fd_); }) != 0) {
+        return journal_errno_status("fdatasync", path_);
+      }
     }
     if (durable && !dir_synced_ && !pending_.empty()) {
       // The journal's own name (and the directory's, if this session created it).

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "auth/sync/sync_source.h"
+#include "src/core/metric_catalog.h"
 #include "tests/unit/auth/test_util.h"
 
 namespace mailroom::auth::sync {
@@ -470,6 +471,37 @@ TEST_F(SyncEngineTest, PersistRefreshWithDeletesKeepsWhatItDidNotMention) {
   EXPECT_EQ(status_of("id-alice"), AccountStatus::active);  // not mentioned, not deleted
   EXPECT_EQ(status_of("id-bob"), AccountStatus::disabled);
   EXPECT_EQ(state("fake.last_error"), "persist: persist search ended: Can't contact LDAP server");
+}
+
+}  // namespace
+}  // namespace mailroom::auth::sync
+
+namespace mailroom::auth::sync {
+namespace {
+
+// /metrics: a failed pass counts in mailroom_directory_sync_failures_total{source}; a
+// successful one gives the source a mailroom_directory_sync_lag_seconds series.
+TEST_F(SyncEngineTest, PassesAreCountedForMetrics) {
+  auto sync_failures = [] {
+    std::string text = metrics::render_prometheus();
+    const std::string key = "mailroom_directory_sync_failures_total{source=\"fake\"} ";
+    auto at = text.find(key);
+    return at == std::string::npos ? -1 : std::stol(text.substr(at + key.size()));
+  };
+  auto e = engine();
+  up_->fail_accounts = true;
+  EXPECT_FALSE(e->full_sync());
+  long after_failure = sync_failures();
+  ASSERT_GE(after_failure, 1);
+  up_->fail_accounts = false;
+  ASSERT_TRUE(e->full_sync());
+  EXPECT_EQ(sync_failures(), after_failure);  // a success is not a failure
+  EXPECT_NE(
+      metrics::render_prometheus().find("mailroom_directory_sync_lag_seconds{source=\"fake\"} "),
+      std::string::npos);
+  up_->fail_groups = true;
+  EXPECT_FALSE(e->full_sync());
+  EXPECT_EQ(sync_failures(), after_failure + 1);
 }
 
 }  // namespace

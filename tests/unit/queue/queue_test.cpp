@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 
+#include "src/core/metric_catalog.h"
 #include "src/core/services.h"
 #include "src/queue/envelope_codec.h"
 #include "src/queue/spool_queue.h"
@@ -341,6 +342,44 @@ TEST_F(QueueTest, ScannerVerdictsDecideEachRecipient) {
   ASSERT_EQ(rejected->size(), 1u);
   EXPECT_EQ((*rejected)[0].result, DeliveryResult::rejected);
   EXPECT_EQ((*rejected)[0].detail, "virus found");
+}
+
+}  // namespace
+}  // namespace mailroom::queue
+
+namespace mailroom::queue {
+namespace {
+
+// /metrics (src/core/metric_catalog.h): deliveries, a local deferral, a permanent failure,
+// the delivery latency and the queue depth move with what the queue did.
+TEST_F(QueueTest, MetricsFollowDeliveriesDeferralsFailuresAndDepth) {
+  auto& delivered = metrics::recipients_delivered_local();
+  auto& deferred = metrics::recipients_deferred("local");
+  auto& bounced = metrics::recipients_bounced();
+  auto& latency = metrics::delivery_latency();
+  const uint64_t delivered0 = delivered.value(), deferred0 = deferred.value(),
+                 bounced0 = bounced.value(), latency0 = latency.snapshot().count;
+
+  store_->fail(FakeStore::Op::append, core::Code::unavailable, 1);  // the first append: 4xx
+  auto q = make_queue();
+  ASSERT_TRUE(q->start().is_ok());
+  submit(*q, envelope({"alice", "bob"}));
+  for (int i = 0; i < 100 && store_->count("alice") + store_->count("bob") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(q->wait_idle(10000));
+  EXPECT_EQ(delivered.value() - delivered0, 2u);
+  EXPECT_EQ(deferred.value() - deferred0, 1u);
+  EXPECT_EQ(latency.snapshot().count - latency0, 2u);  // one per stored recipient
+  EXPECT_EQ(metrics::queue_messages().value(), 0);     // retired
+
+  store_->fail(FakeStore::Op::append, core::Code::too_large, 1);  // permanent
+  submit(*q, envelope({"carol", "remote1"}));
+  ASSERT_TRUE(q->wait_idle(10000));
+  EXPECT_EQ(bounced.value() - bounced0, 1u);
+  EXPECT_EQ(delivered.value() - delivered0, 2u);
+  EXPECT_EQ(metrics::queue_messages().value(), 1);  // the remote recipient waits (no transport)
+  q->stop();
 }
 
 }  // namespace
