@@ -3,8 +3,8 @@
 #include "src/api/admin_routes.h"
 #include "src/api/autoconfig.h"
 #include "src/api/caller.h"
-#include "src/api/scim/routes.h"
 #include "src/api/ops_routes.h"
+#include "src/api/scim/routes.h"
 #include "src/service/admin_store.h"
 #include "src/service/journal.h"
 
