@@ -18,10 +18,13 @@
 namespace mailroom::dns {
 
 // `start(cb)` begins a lookup that calls cb(Answer) once.
+// Not a coroutine itself: it returns async_initiate's awaitable, as net::WorkerPool::run does.
+// As a coroutine taking the `start` lambda by value it was destroyed twice by GCC 12 (PR 99576:
+// "munmap_chunk(): invalid pointer" on the first SPF lookup of a GCC build).
 template <class Answer, class Start>
 boost::asio::awaitable<Answer> await_answer(Start start) {
   namespace asio = boost::asio;
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Answer)>(
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Answer)>(
       [begin = std::move(start)](auto handler) mutable {
         // The handler is move-only and the resolver's std::function wants a copyable callable.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
