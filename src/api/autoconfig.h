@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,6 +52,10 @@ struct AutoconfigSite {
 // (controls other than tab/CR/LF, malformed UTF-8) become U+FFFD, so the output is always
 // well-formed.
 std::string autoconfig_xml_escape(std::string_view text);
+// Whether XML 1.0 allows the code point (2.2 Char); used by the escaping and the request reader.
+bool autoconfig_xml_char(uint32_t cp);
+// Appends a code point (at most U+10FFFF) as UTF-8.
+void autoconfig_append_utf8(std::string& out, uint32_t cp);
 
 // Thunderbird config-v1.1.xml (the Mozilla autoconfig format): every IMAP and POP3 endpoint
 // as an incomingServer, every submission endpoint as an outgoingServer, username
