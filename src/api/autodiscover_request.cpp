@@ -27,11 +27,14 @@ bool autodiscover_append_cp(std::string& out, uint32_t cp) {
   return true;
 }
 
-// Character data with its references decoded; false on an undefined entity or a bad one.
+// Character data with its references decoded; false on an undefined entity or a bad one, and
+// on a raw control character XML 1.0 does not allow (2.2 Char; found by fuzz.autodiscover).
 bool autodiscover_decode_text(std::string_view in, std::string& out) {
   out.clear();
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i] != '&') {
+      auto c = static_cast<unsigned char>(in[i]);
+      if (c < 0x20 && !autoconfig_xml_char(c)) return false;
       out += in[i];
       continue;
     }

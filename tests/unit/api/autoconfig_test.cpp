@@ -496,6 +496,9 @@ TEST(AutodiscoverRequest, RefusesHostileBodies) {
   std::string big = kOutlookRequest;
   big.insert(big.find("<Request>"), std::string(kAutodiscoverMaxBody, ' '));
   bad.push_back(big);
+  // A raw control character XML forbids in the address (found by fuzz.autodiscover).
+  bad.push_back(
+      "<Autodiscover><Request><EMailAddress>a\x1d@x</EMailAddress></Request></Autodiscover>");
   for (const auto& body : bad) {
     auto r = parse_autodiscover_request(body);
     EXPECT_FALSE(r) << body.substr(0, 200);
