@@ -17,6 +17,9 @@ struct Destination {
   std::string folder;      // target folder ("INBOX" unless a rule says otherwise)
   uint64_t quota_bytes = 0;
   uint64_t quota_messages = 0;
+  // The account whose forwarding (Account::forward_to) produced this copy, "" when the copy
+  // is not a forward. Mail recall searches by sender match the forwarder for such copies.
+  std::string forwarded_by;
 };
 
 }  // namespace mailroom::auth

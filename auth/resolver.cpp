@@ -226,9 +226,14 @@ class Expansion {
       auto o = add_mailbox(a);
       if (o != RecipientOutcome::deliver) return o;
     }
+    size_t first = res_.destinations.size();
     for (const auto& t : a.forward_to) {
       auto o = expand_target(t, depth + 1);
       if (o != RecipientOutcome::deliver) return o;
+    }
+    // The nearest forwarder names the copy (a forward of a forward names the last hop).
+    for (size_t i = first; i < res_.destinations.size(); ++i) {
+      if (res_.destinations[i].forwarded_by.empty()) res_.destinations[i].forwarded_by = a.address;
     }
     return RecipientOutcome::deliver;
   }

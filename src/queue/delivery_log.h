@@ -6,8 +6,8 @@
 //   Records are never updated in place: a retry after a temporary failure adds a new record.
 // - query() returns records matching every non-empty field of the query, newest first,
 //   at most `limit`. Text fields compare exactly (message_id, sender, recipient are
-//   lower-cased addresses / the Message-ID as written), except subject_prefix (a prefix);
-//   `since`/`until` bound `time`.
+//   lower-cased addresses / the Message-ID as written), except subject_prefix (a prefix) and
+//   subject_contains (a substring); `since`/`until` bound `time`.
 // - Errors: unavailable (database down: the queue keeps the message state and retries the
 //   log write later), io_error, invalid_argument (bad query).
 //
@@ -56,17 +56,29 @@ struct DeliveryRecord {
   int64_t time = 0;   // seconds since the epoch (UTC)
   DeliveryResult result = DeliveryResult::delivered;
   std::string detail;  // reason for failures (client-safe text)
+  // The stored message file's id (store::AppendResult::guid; "" for remote and older rows):
+  // mail recall follows the copy through the user's MOVEs and COPYs by it.
+  std::string guid;
+  // The account whose forwarding made this copy ("" when not a forward; auth::Destination).
+  std::string forwarded_by;
 };
+
+constexpr size_t kMaxAccountIds = 1024;
 
 struct DeliveryQuery {
   std::string message_id;
   std::string queue_id;
+  // Matches the envelope sender, except on forwarded copies, where it matches the forwarder
+  // (the reference product's rule: a forward is found by who forwarded it). sender_domain too.
   std::string envelope_sender;
   std::string recipient;
   std::string account_id;
+  // Any of these mailbox owners (at most kMaxAccountIds; a directory group's members).
+  std::vector<std::string> account_ids;
   std::string recipient_domain;  // the part after the last '@' of recipient (lower-case)
   std::string sender_domain;     // the part after the last '@' of envelope_sender (lower-case)
   std::string subject_prefix;    // Subject starts with this (MariaDB: case-insensitive)
+  std::string subject_contains;  // Subject contains this (case-insensitive for ASCII; scans)
   int64_t since = 0;             // 0 = unbounded
   int64_t until = 0;             // 0 = unbounded
   size_t limit = 100;

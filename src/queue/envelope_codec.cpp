@@ -78,7 +78,10 @@ std::string encode_envelope(const Envelope& e) {
     out += "R " + enc(r.rcpt) + ' ' + enc(r.orcpt) + ' ' + enc(r.notify) + ' ' +
            (d.kind == auth::Destination::Kind::remote ? "remote" : "mailbox") + ' ' +
            enc(d.account_id) + ' ' + enc(d.address) + ' ' + enc(d.folder) + ' ' +
-           std::to_string(d.quota_bytes) + ' ' + std::to_string(d.quota_messages) + '\n';
+           std::to_string(d.quota_bytes) + ' ' + std::to_string(d.quota_messages);
+    // Field 11 (since the recall work): who forwarded this copy; older spools lack it.
+    if (!d.forwarded_by.empty()) out += ' ' + enc(d.forwarded_by);
+    out += '\n';
   }
   return out;
 }
@@ -107,6 +110,11 @@ std::optional<Envelope> decode_envelope(std::string_view text) {
         r.destination.quota_messages = std::stoull(std::string(f[9]));
       } catch (...) {
         return std::nullopt;
+      }
+      if (f.size() > 10) {
+        auto via = dec(f[10]);
+        if (!via) return std::nullopt;
+        r.destination.forwarded_by = *via;
       }
       e.recipients.push_back(std::move(r));
       continue;

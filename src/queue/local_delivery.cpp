@@ -53,6 +53,7 @@ DeliveryRecord SpoolQueue::record_for(const Message& m, size_t index) {
   rec.subject = m.facts.subject;
   rec.recipient = core::ascii_lower(r.rcpt);
   rec.final_address = r.destination.address;
+  rec.forwarded_by = r.destination.forwarded_by;
   rec.time = core::real_clock().unix_seconds();
   return rec;
 }

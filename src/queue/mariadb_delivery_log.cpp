@@ -47,6 +47,8 @@ const char* kMariaDbSchema = R"sql(CREATE TABLE IF NOT EXISTS delivery_log (
   size             BIGINT UNSIGNED NOT NULL,
   result           VARCHAR(16)   NOT NULL,
   detail           VARCHAR(1000) NOT NULL,
+  guid             VARCHAR(64)   COLLATE utf8mb4_nopad_bin NOT NULL DEFAULT '',
+  forwarded_by     VARCHAR(320)  COLLATE utf8mb4_nopad_bin NOT NULL DEFAULT '',
   PRIMARY KEY (id),
   KEY delivery_log_time (time),
   KEY delivery_log_message_id (message_id(255), time),
@@ -56,14 +58,23 @@ const char* kMariaDbSchema = R"sql(CREATE TABLE IF NOT EXISTS delivery_log (
   KEY delivery_log_recipient_domain (recipient_domain, time),
   KEY delivery_log_sender_domain (sender_domain, time),
   KEY delivery_log_account (account_id, time),
-  KEY delivery_log_subject (subject(191), time)
+  KEY delivery_log_subject (subject(191), time),
+  KEY delivery_log_forwarded_by (forwarded_by, time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+)sql";
+
+// Keep identical to schema/sql/mariadb/003_delivery_log_recall.sql: tables made before mail
+// recall get its two columns (MariaDB's ADD COLUMN IF NOT EXISTS makes it idempotent).
+const char* kMariaDbRecallColumns = R"sql(ALTER TABLE delivery_log
+  ADD COLUMN IF NOT EXISTS guid VARCHAR(64) COLLATE utf8mb4_nopad_bin NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS forwarded_by VARCHAR(320) COLLATE utf8mb4_nopad_bin NOT NULL DEFAULT '',
+  ADD INDEX IF NOT EXISTS delivery_log_forwarded_by (forwarded_by, time)
 )sql";
 
 constexpr const char* kColumns =
     "queue_id, message_id, envelope_sender, header_from, subject, recipient, final_address, "
-    "account_id, mailbox, uid_validity, uid, size, time, result, detail";
-constexpr size_t kColumnCount = 15;
+    "account_id, mailbox, uid_validity, uid, size, time, result, detail, guid, forwarded_by";
+constexpr size_t kColumnCount = 17;
 constexpr size_t kRowsPerInsert = 500;
 
 bool valid_table_name(const std::string& t) {
@@ -126,6 +137,8 @@ class MariaDbDeliveryLog final : public DeliveryLog {
         params.push_back(std::to_string(r.time));
         params.push_back(delivery_result_name(r.result));
         params.push_back(clip(r.detail, 1000));
+        params.push_back(clip(r.guid, 64));
+        params.push_back(clip(r.forwarded_by, 320));
       }
       statements.emplace_back(std::move(sql), std::move(params));
     }
@@ -151,13 +164,35 @@ class MariaDbDeliveryLog final : public DeliveryLog {
     };
     cond(q.message_id, "message_id = ?");
     cond(q.queue_id, "queue_id = ?");
-    cond(q.envelope_sender, "envelope_sender = ?");
+    // A forwarded copy is found by its forwarder, not by the original sender.
+    if (!q.envelope_sender.empty()) {
+      cond(q.envelope_sender, "((forwarded_by = '' AND envelope_sender = ?) OR forwarded_by = ?)");
+      params.push_back(q.envelope_sender);
+    }
     cond(q.recipient, "recipient = ?");
     cond(q.account_id, "account_id = ?");
+    if (!q.account_ids.empty()) {
+      if (q.account_ids.size() > kMaxAccountIds)
+        return core::invalid_argument("too many accounts in one delivery log search");
+      std::string in = "account_id IN (";
+      for (size_t i = 0; i < q.account_ids.size(); ++i) in += i ? ",?" : "?";
+      where += where.empty() ? " WHERE " : " AND ";
+      where += in + ")";
+      for (const auto& id : q.account_ids) params.push_back(id);
+    }
     // The persistent domain columns and the subject(191) prefix index serve these (002_*.sql).
     cond(q.recipient_domain, "recipient_domain = ?");
-    cond(q.sender_domain, "sender_domain = ?");
+    if (!q.sender_domain.empty()) {
+      cond(q.sender_domain,
+           "((forwarded_by = '' AND sender_domain = ?) OR"
+           " (forwarded_by <> '' AND LOWER(SUBSTRING_INDEX(forwarded_by, '@', -1)) = LOWER(?)))");
+      params.push_back(q.sender_domain);
+    }
     cond(like_prefix(q.subject_prefix), "subject LIKE ? ESCAPE '!'");
+    if (!q.subject_contains.empty()) {
+      std::string like = like_prefix(q.subject_contains);  // "x%", escaped
+      cond("%" + like, "subject LIKE ? ESCAPE '!'");
+    }
     if (q.since != 0) cond(std::to_string(q.since), "time >= ?");
     if (q.until != 0) cond(std::to_string(q.until), "time <= ?");
     size_t limit = std::min<size_t>(q.limit, 100000);
@@ -191,6 +226,8 @@ class MariaDbDeliveryLog final : public DeliveryLog {
       r.time = num();
       parse_delivery_result(text(), &r.result);
       r.detail = text();
+      r.guid = text();
+      r.forwarded_by = text();
       out.push_back(std::move(r));
     }
     return out;
@@ -202,6 +239,7 @@ class MariaDbDeliveryLog final : public DeliveryLog {
     if (table_ready_.load(std::memory_order_acquire)) return core::Status::ok();
     if (options_.create_table) {
       auto s = pool_->execute_text(mariadb_delivery_log_schema(options_.table));
+      if (s) s = pool_->execute_text(mariadb_delivery_log_recall_columns(options_.table));
       if (!s) return core::unavailable("delivery log unavailable", s.log_detail());
     }
     table_ready_.store(true, std::memory_order_release);
@@ -215,8 +253,9 @@ class MariaDbDeliveryLog final : public DeliveryLog {
 
 }  // namespace
 
-std::string mariadb_delivery_log_schema(const std::string& table) {
-  std::string s = kMariaDbSchema;
+namespace {
+
+std::string with_table_name(std::string s, const std::string& table) {
   if (table == "delivery_log") return s;
   const std::string from = "delivery_log";
   for (size_t pos = s.find(from); pos != std::string::npos;
@@ -224,6 +263,16 @@ std::string mariadb_delivery_log_schema(const std::string& table) {
     s.replace(pos, from.size(), table);
   }
   return s;
+}
+
+}  // namespace
+
+std::string mariadb_delivery_log_schema(const std::string& table) {
+  return with_table_name(kMariaDbSchema, table);
+}
+
+std::string mariadb_delivery_log_recall_columns(const std::string& table) {
+  return with_table_name(kMariaDbRecallColumns, table);
 }
 
 MariaDbDeliveryLogOptions parse_mariadb_delivery_log_options(core::ConfigSection& section) {
@@ -266,6 +315,10 @@ core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(
     if (auto s = pool->execute_text(mariadb_delivery_log_schema(o.table)); !s) {
       return core::invalid_argument("delivery_log.table: cannot create " + o.table + ": " +
                                     s.log_detail());
+    }
+    if (auto s = pool->execute_text(mariadb_delivery_log_recall_columns(o.table)); !s) {
+      return core::invalid_argument("delivery_log.table: cannot add the recall columns to " +
+                                    o.table + ": " + s.log_detail());
     }
   }
   // The table must have every column we write (a hand-made table may not).

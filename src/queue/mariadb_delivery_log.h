@@ -38,5 +38,8 @@ core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(
 
 // The CREATE TABLE statement for `table` (the text of 002_delivery_log.sql for the default).
 std::string mariadb_delivery_log_schema(const std::string& table = "delivery_log");
+// The ALTER TABLE that gives a table made before mail recall its guid and forwarded_by columns
+// (the text of 003_delivery_log_recall.sql for the default); idempotent.
+std::string mariadb_delivery_log_recall_columns(const std::string& table = "delivery_log");
 
 }  // namespace mailroom::queue

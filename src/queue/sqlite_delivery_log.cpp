@@ -25,13 +25,40 @@ CREATE TABLE IF NOT EXISTS delivery (
   size INTEGER NOT NULL,
   time INTEGER NOT NULL,
   result TEXT NOT NULL,
-  detail TEXT NOT NULL
+  detail TEXT NOT NULL,
+  guid TEXT NOT NULL DEFAULT '',
+  forwarded_by TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS delivery_message_id ON delivery(message_id);
 CREATE INDEX IF NOT EXISTS delivery_recipient ON delivery(recipient);
 CREATE INDEX IF NOT EXISTS delivery_account ON delivery(account_id, time);
 CREATE INDEX IF NOT EXISTS delivery_time ON delivery(time);
 )sql";
+
+// Logs written before mail recall lack the guid and forwarded_by columns (added empty).
+core::Status add_recall_columns(db::Sqlite& db) {
+  bool has_guid = false, has_forwarded_by = false;
+  {
+    auto q = db.prepare("SELECT name FROM pragma_table_info('delivery')");
+    if (!q) return q.status();
+    core::Status err;
+    while (q->step(&err)) {
+      if (q->text(0) == "guid") has_guid = true;
+      if (q->text(0) == "forwarded_by") has_forwarded_by = true;
+    }
+    if (!err) return err;
+  }
+  if (!has_guid) {
+    if (auto s = db.exec("ALTER TABLE delivery ADD COLUMN guid TEXT NOT NULL DEFAULT ''"); !s)
+      return s;
+  }
+  if (!has_forwarded_by) {
+    if (auto s = db.exec("ALTER TABLE delivery ADD COLUMN forwarded_by TEXT NOT NULL DEFAULT ''");
+        !s)
+      return s;
+  }
+  return db.exec("CREATE INDEX IF NOT EXISTS delivery_forwarded_by ON delivery(forwarded_by)");
+}
 
 // Every failure of the log is "unavailable" to its callers: delivery logs it and goes on, a
 // search reports it.
@@ -53,7 +80,7 @@ class SqliteDeliveryLog final : public DeliveryLog {
     auto insert = db_->prepare(
         "INSERT INTO delivery (queue_id, message_id, envelope_sender, header_from, subject,"
         " recipient, final_address, account_id, mailbox, uid_validity, uid, size, time,"
-        " result, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " result, detail, guid, forwarded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!insert) return insert.status();
     for (const auto& r : records) {
       int i = 1;
@@ -67,7 +94,9 @@ class SqliteDeliveryLog final : public DeliveryLog {
           .bind(12, static_cast<int64_t>(r.size))
           .bind(13, r.time)
           .bind(14, delivery_result_name(r.result))
-          .bind(15, r.detail);
+          .bind(15, r.detail)
+          .bind(16, r.guid)
+          .bind(17, r.forwarded_by);
       if (auto s = insert->run(); !s) return s;
       insert->reset();
     }
@@ -78,8 +107,8 @@ class SqliteDeliveryLog final : public DeliveryLog {
     std::lock_guard lock(mu_);
     std::string sql =
         "SELECT id, queue_id, message_id, envelope_sender, header_from, subject, recipient,"
-        " final_address, account_id, mailbox, uid_validity, uid, size, time, result, detail"
-        " FROM delivery WHERE 1=1";
+        " final_address, account_id, mailbox, uid_validity, uid, size, time, result, detail,"
+        " guid, forwarded_by FROM delivery WHERE 1=1";
     std::vector<std::string> texts;
     auto cond = [&](const std::string& value, const char* column) {
       if (value.empty()) return;
@@ -88,9 +117,28 @@ class SqliteDeliveryLog final : public DeliveryLog {
     };
     cond(q.message_id, "message_id");
     cond(q.queue_id, "queue_id");
-    cond(q.envelope_sender, "envelope_sender");
+    // A forwarded copy is found by its forwarder, not by the original sender.
+    if (!q.envelope_sender.empty()) {
+      sql += " AND ((forwarded_by = '' AND envelope_sender = ?) OR forwarded_by = ?)";
+      texts.push_back(q.envelope_sender);
+      texts.push_back(q.envelope_sender);
+    }
     cond(q.recipient, "recipient");
     cond(q.account_id, "account_id");
+    if (!q.account_ids.empty()) {
+      if (q.account_ids.size() > kMaxAccountIds)
+        return core::invalid_argument("too many accounts in one delivery log search");
+      // Statements are cached by their text: padding the list to a power of two (repeating
+      // its last id) keeps the number of shapes small.
+      size_t slots = 1;
+      while (slots < q.account_ids.size()) slots *= 2;
+      sql += " AND account_id IN (";
+      for (size_t i = 0; i < slots; ++i) {
+        sql += i ? ",?" : "?";
+        texts.push_back(q.account_ids[std::min(i, q.account_ids.size() - 1)]);
+      }
+      sql += ")";
+    }
     // Domain and subject searches scan (one node's log); MariaDB indexes them for 10M rows.
     // The same answers as MariaDB's: the domain is what follows the last '@' (a quoted local
     // part may hold one), compared without case; the subject prefix is matched with LIKE,
@@ -104,7 +152,9 @@ class SqliteDeliveryLog final : public DeliveryLog {
       texts.push_back(value);
     };
     domain_cond(q.recipient_domain, "recipient");
-    domain_cond(q.sender_domain, "envelope_sender");
+    // The forwarder's domain on forwarded copies, like envelope_sender above.
+    domain_cond(q.sender_domain,
+                "(CASE WHEN forwarded_by = '' THEN envelope_sender ELSE forwarded_by END)");
     if (!q.subject_prefix.empty()) {
       std::string like;
       for (char c : q.subject_prefix) {
@@ -113,6 +163,10 @@ class SqliteDeliveryLog final : public DeliveryLog {
       }
       sql += " AND subject LIKE ? ESCAPE '!'";
       texts.push_back(like + '%');
+    }
+    if (!q.subject_contains.empty()) {
+      sql += " AND instr(lower(subject), lower(?)) > 0";
+      texts.push_back(q.subject_contains);
     }
     // Numbers are bound too: the statement is cached by its text, so only the choice of
     // conditions may make a new one (a bounded number), never a value.
@@ -149,6 +203,8 @@ class SqliteDeliveryLog final : public DeliveryLog {
       r.time = st->i64(c++);
       parse_delivery_result(st->text(c++), &r.result);
       r.detail = st->text(c++);
+      r.guid = st->text(c++);
+      r.forwarded_by = st->text(c++);
       out.push_back(std::move(r));
     }
     if (!err) return err;
@@ -172,6 +228,9 @@ core::Result<std::shared_ptr<DeliveryLog>> open_sqlite_delivery_log(const std::s
   if (!db) return core::io_error("cannot open delivery log", db.status().log_detail());
   if (auto s = (*db)->exec(kSqliteSchema); !s) {
     return core::io_error("cannot initialize delivery log", s.log_detail());
+  }
+  if (auto s = add_recall_columns(**db); !s) {
+    return core::io_error("cannot add the recall columns to the delivery log", s.log_detail());
   }
   return std::shared_ptr<DeliveryLog>(std::make_shared<SqliteDeliveryLog>(std::move(db).value()));
 }

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS delivery_log (
   size             BIGINT UNSIGNED NOT NULL,
   result           VARCHAR(16)   NOT NULL,
   detail           VARCHAR(1000) NOT NULL,
+  guid             VARCHAR(64)   COLLATE utf8mb4_nopad_bin NOT NULL DEFAULT '',
+  forwarded_by     VARCHAR(320)  COLLATE utf8mb4_nopad_bin NOT NULL DEFAULT '',
   PRIMARY KEY (id),
   KEY delivery_log_time (time),
   KEY delivery_log_message_id (message_id(255), time),
@@ -39,7 +41,8 @@ CREATE TABLE IF NOT EXISTS delivery_log (
   KEY delivery_log_recipient_domain (recipient_domain, time),
   KEY delivery_log_sender_domain (sender_domain, time),
   KEY delivery_log_account (account_id, time),
-  KEY delivery_log_subject (subject(191), time)
+  KEY delivery_log_subject (subject(191), time),
+  KEY delivery_log_forwarded_by (forwarded_by, time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 -- mr-schema-end
 ;

@@ -183,6 +183,89 @@ TEST_F(MariaDbDeliveryLogTest, LargeBatchIsWrittenWhole) {
   EXPECT_EQ(r->size(), 1201u);
 }
 
+// Mail recall's fields, as in the SQLite log's test of the same name.
+TEST_F(MariaDbDeliveryLogTest, RecallFieldsForwardersGroupsAndSubjectSubstrings) {
+  auto direct = rec("q1", "alice@example.com", 1000);
+  direct.guid = "0123456789abcdef0123456789abcdef";
+  auto forwarded = rec("q1", "alice@example.com", 1000);
+  forwarded.final_address = "bob@example.com";
+  forwarded.account_id = "id-bob";
+  forwarded.forwarded_by = "alice@example.com";
+  auto other = rec("q2", "carol@example.com", 2000);
+  other.subject = "Re: \xe5\xad\xa3\xe5\xba\xa6 Budget";
+  ASSERT_TRUE(log_->record({direct, forwarded, other}));
+  DeliveryQuery by_mid;
+  by_mid.message_id = "q1@mail.example.com";
+  auto all = log_->query(by_mid);
+  ASSERT_TRUE(all) << all.status().to_string();
+  ASSERT_EQ(all->size(), 2u);
+  bool saw_guid = false, saw_forward = false;
+  for (const auto& r : *all) {
+    saw_guid |= r.guid == "0123456789abcdef0123456789abcdef";
+    saw_forward |= r.forwarded_by == "alice@example.com";
+  }
+  EXPECT_TRUE(saw_guid);
+  EXPECT_TRUE(saw_forward);
+  DeliveryQuery by_sender;
+  by_sender.envelope_sender = "sender@partner.example";
+  EXPECT_EQ(log_->query(by_sender)->size(), 2u);
+  by_sender.envelope_sender = "alice@example.com";
+  auto s = log_->query(by_sender);
+  ASSERT_EQ(s->size(), 1u);
+  EXPECT_EQ(s->front().account_id, "id-bob");
+  DeliveryQuery by_sender_domain;
+  by_sender_domain.sender_domain = "example.com";
+  EXPECT_EQ(log_->query(by_sender_domain)->size(), 1u);
+  DeliveryQuery by_group;
+  by_group.account_ids = {"id-bob", "id-carol", "id-nobody"};
+  EXPECT_EQ(log_->query(by_group)->size(), 2u);
+  DeliveryQuery by_words;
+  by_words.subject_contains = "budget";
+  EXPECT_EQ(log_->query(by_words)->size(), 1u);
+  by_words.subject_contains = "\xe5\xad\xa3\xe5\xba\xa6";
+  EXPECT_EQ(log_->query(by_words)->size(), 1u);
+}
+
+// A table made before mail recall gains its columns when the log opens.
+TEST(MariaDbDeliveryLogMigration, AddsTheRecallColumnsToAnOldTable) {
+  if (!std::getenv("MR_MARIADB_PORT")) GTEST_SKIP() << "run by test_delivery_log.py";
+  const std::string table = "dl_migration";
+  db::MariaDbPool admin(options(table).pool, {});
+  ASSERT_TRUE(admin.execute_text("DROP TABLE IF EXISTS " + table));
+  std::string old_ddl = mariadb_delivery_log_schema(table);
+  for (const char* column : {"  guid ", "  forwarded_by "}) {
+    size_t at = old_ddl.find(column);
+    ASSERT_NE(at, std::string::npos);
+    old_ddl.erase(at, old_ddl.find('\n', at) - at + 1);
+  }
+  size_t key = old_ddl.find(",\n  KEY " + table + "_forwarded_by");
+  ASSERT_NE(key, std::string::npos);
+  old_ddl.erase(key, old_ddl.find('\n', key + 2) - key);
+  ASSERT_TRUE(admin.execute_text(old_ddl)) << old_ddl;
+  auto log = open_mariadb_delivery_log(options(table));
+  ASSERT_TRUE(log) << log.status().to_string();
+  auto r = rec("q1", "alice@example.com", 1000);
+  r.forwarded_by = "x@example.com";
+  ASSERT_TRUE((*log)->record({r}));
+  DeliveryQuery q;
+  q.envelope_sender = "x@example.com";
+  EXPECT_EQ((*log)->query(q)->size(), 1u);
+}
+
+TEST(MariaDbDeliveryLogSchema, RecallColumnsMatchTheShippedFile) {
+  std::ifstream in(std::string(MR_SOURCE_DIR) + "/schema/sql/mariadb/003_delivery_log_recall.sql");
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string file = ss.str();
+  size_t b = file.find("-- mr-schema-begin\n");
+  size_t e = file.find("-- mr-schema-end");
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(e, std::string::npos);
+  b += std::string("-- mr-schema-begin\n").size();
+  EXPECT_EQ(file.substr(b, e - b), mariadb_delivery_log_recall_columns());
+}
+
 // The DDL shipped for DBAs and the one the code runs must not drift apart.
 TEST(MariaDbDeliveryLogSchema, MatchesTheShippedFile) {
   std::ifstream in(std::string(MR_SOURCE_DIR) + "/schema/sql/mariadb/002_delivery_log.sql");

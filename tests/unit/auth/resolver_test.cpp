@@ -276,8 +276,12 @@ TEST_F(ResolverTest, ForwardingWithAndWithoutCopy) {
   auto* a = fake_->account("id-alice@example.com");
   a->forward_to = {"alice@home.org"};
   a->forward_keep_copy = true;
-  EXPECT_EQ(ids(resolve("alice@example.com")),
-            (std::vector<std::string>{"id-alice@example.com", "remote:alice@home.org"}));
+  auto kept = resolve("alice@example.com");
+  EXPECT_EQ(ids(kept), (std::vector<std::string>{"id-alice@example.com", "remote:alice@home.org"}));
+  // Mail recall: the forwarded copy names its forwarder, alice's own copy nobody.
+  ASSERT_EQ(kept.destinations.size(), 2u);
+  EXPECT_EQ(kept.destinations[0].forwarded_by, "");
+  EXPECT_EQ(kept.destinations[1].forwarded_by, "alice@example.com");
   a->forward_keep_copy = false;
   EXPECT_EQ(ids(resolve("alice@example.com")), std::vector<std::string>{"remote:alice@home.org"});
   // Forward to a local account, and a forwarding loop back to alice.
@@ -287,6 +291,11 @@ TEST_F(ResolverTest, ForwardingWithAndWithoutCopy) {
   auto r = resolve("alice@example.com");
   ASSERT_EQ(r.outcome, RecipientOutcome::deliver);
   EXPECT_EQ(ids(r), std::vector<std::string>{"id-bob@example.com"});
+  EXPECT_EQ(r.destinations[0].forwarded_by, "alice@example.com");
+  // A group member's copy is not a forward.
+  fake_->account("id-bob@example.com")->forward_to.clear();
+  fake_->add_group("team@example.com", {"bob@example.com"});
+  EXPECT_EQ(resolve("team@example.com").destinations.at(0).forwarded_by, "");
 }
 
 TEST_F(ResolverTest, Utf8LocalParts) {

@@ -30,6 +30,7 @@ TEST(EnvelopeCodec, RoundTrip) {
   r.destination.account_id = "";
   r.destination.address = "x@remote.example";
   r.destination.folder = "";
+  r.destination.forwarded_by = "carol smith@example.com";  // a forward, with a space to escape
   e.recipients.push_back(r);
   auto d = decode_envelope(encode_envelope(e));
   ASSERT_TRUE(d.has_value());
@@ -43,6 +44,15 @@ TEST(EnvelopeCodec, RoundTrip) {
   EXPECT_EQ(d->recipients[0].orcpt, r.orcpt);
   EXPECT_EQ(d->recipients[1].destination.kind, auth::Destination::Kind::remote);
   EXPECT_EQ(d->recipients[1].destination.folder, "");
+  EXPECT_EQ(d->recipients[0].destination.forwarded_by, "");
+  EXPECT_EQ(d->recipients[1].destination.forwarded_by, "carol smith@example.com");
+  // A spool written before forwarded_by existed (ten fields) still decodes.
+  auto old = decode_envelope(
+      "sender a@example.com\nR b@example.com %20 %20 mailbox id b@example.com"
+      " INBOX 0 0\n");
+  ASSERT_TRUE(old.has_value());
+  ASSERT_EQ(old->recipients.size(), 1u);
+  EXPECT_EQ(old->recipients[0].destination.forwarded_by, "");
 }
 
 TEST(EnvelopeCodec, RejectsGarbage) {
