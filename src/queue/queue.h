@@ -135,6 +135,25 @@ class Queue {
   virtual void set_remote_transport(std::shared_ptr<RemoteTransport> transport) = 0;
   // Tries every waiting remote recipient now (`mailroomctl queue flush`, tests).
   virtual void flush_remote() = 0;
+  // Mail recall: drops every recipient of `queue_id` not yet delivered or sent, without a
+  // bounce, each with a delivery log record saying `why`. found = false when the message is no
+  // longer queued. in_flight: a remote attempt was running, so a dropped recipient may still
+  // have been accepted by the peer (its delivery log record will say so).
+  struct StoppedRecipient {
+    std::string recipient;  // RCPT TO as given
+    std::string address;    // the destination's address
+    bool remote = false;
+  };
+  struct StopResult {
+    bool found = false;
+    bool in_flight = false;
+    std::vector<StoppedRecipient> stopped;
+  };
+  virtual StopResult stop_message(const std::string& queue_id, const std::string& why) {
+    (void)queue_id;
+    (void)why;
+    return {};
+  }
 };
 
 // The spool-backed queue; delivers into services.store and logs to services.delivery_log.

@@ -105,41 +105,67 @@ void SpoolQueue::poll_control() {
         schedule_remote_locked(m, 0);
       }
     } else if (r.verb == "delete") {
-      std::vector<DeliveryRecord> records;
-      for (size_t i = 0; i < m->envelope.recipients.size(); ++i) {
-        RecipientState st;
-        {
-          std::lock_guard lock(m->state_mu);
-          st = m->states[i];
-        }
-        if (st == RecipientState::delivered || st == RecipientState::failed) continue;
-        set_state(*m, i, RecipientState::failed);
-        DeliveryRecord rec = record_for(*m, i);
-        rec.result = DeliveryResult::failed;
-        rec.detail = "deleted from the queue by the administrator";
-        records.push_back(std::move(rec));
-      }
-      if (log_ && !records.empty()) {
-        if (auto s = log_->record(records); !s) {
-          MR_LOG_ERROR("event=delivery_log_failed queue_id={} detail={}", m->queue_id,
-                       core::quote(s.log_detail()));
-        }
-      }
-      {
-        std::lock_guard lock(mu_);
-        held_.erase(m->queue_id);
-        unschedule_remote_locked(m);
-        for (auto it = deferred_.begin(); it != deferred_.end();) {
-          it = it->second == m ? deferred_.erase(it) : std::next(it);
-        }
-      }
-      if (auto s = set_held(options_.spool_dir, m->queue_id, false); !s) {
-        MR_LOG_ERROR("event=queue_control_failed verb=delete queue_id={} detail={}", m->queue_id,
-                     core::quote(s.log_detail()));
-      }
-      settle(m);
+      drop_open_recipients(m, "deleted from the queue by the administrator");
     }
   }
+}
+
+Queue::StopResult SpoolQueue::stop_message(const std::string& queue_id, const std::string& why) {
+  MessagePtr m;
+  {
+    std::lock_guard lock(mu_);
+    auto it = live_.find(queue_id);
+    if (it == live_.end()) return {};
+    m = it->second;
+  }
+  MR_LOG_INFO("event=queue_stop queue_id={} detail={}", queue_id, core::quote(why));
+  return drop_open_recipients(m, why);
+}
+
+Queue::StopResult SpoolQueue::drop_open_recipients(const MessagePtr& m, const std::string& why) {
+  StopResult out;
+  out.found = true;
+  std::vector<DeliveryRecord> records;
+  {
+    std::lock_guard lock(mu_);
+    out.in_flight = m->remote_in_flight;
+  }
+  for (size_t i = 0; i < m->envelope.recipients.size(); ++i) {
+    RecipientState st;
+    {
+      std::lock_guard lock(m->state_mu);
+      st = m->states[i];
+    }
+    if (st == RecipientState::delivered || st == RecipientState::failed) continue;
+    set_state(*m, i, RecipientState::failed);
+    DeliveryRecord rec = record_for(*m, i);
+    rec.result = DeliveryResult::failed;
+    rec.detail = why;
+    const auto& r = m->envelope.recipients[i];
+    out.stopped.push_back({r.rcpt, r.destination.address,
+                           r.destination.kind == auth::Destination::Kind::remote});
+    records.push_back(std::move(rec));
+  }
+  if (log_ && !records.empty()) {
+    if (auto s = log_->record(records); !s) {
+      MR_LOG_ERROR("event=delivery_log_failed queue_id={} detail={}", m->queue_id,
+                   core::quote(s.log_detail()));
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    held_.erase(m->queue_id);
+    unschedule_remote_locked(m);
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+      it = it->second == m ? deferred_.erase(it) : std::next(it);
+    }
+  }
+  if (auto s = set_held(options_.spool_dir, m->queue_id, false); !s) {
+    MR_LOG_ERROR("event=queue_control_failed verb=delete queue_id={} detail={}", m->queue_id,
+                 core::quote(s.log_detail()));
+  }
+  settle(m);
+  return out;
 }
 
 int64_t SpoolQueue::remote_backoff(int attempts) const {

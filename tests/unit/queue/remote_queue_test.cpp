@@ -217,6 +217,44 @@ TEST_F(RemoteQueueTest, TemporaryFailureIsRetriedUntilDelivered) {
   q->stop();
 }
 
+// Mail recall stops a message still waiting for remote delivery: its recipients are dropped
+// without a bounce, logged with the reason, and never tried again.
+TEST_F(RemoteQueueTest, StopMessageDropsWaitingRecipientsWithoutABounce) {
+  std::atomic<int> calls{0};
+  remote_->script = [&](const RemoteAttempt& a) {
+    ++calls;
+    return every(a, reply(RemoteReply::Kind::temporary, 451, "4.3.0", "later"));
+  };
+  options_.retry_min = 3600;  // the first attempt fails, the next is an hour away
+  options_.retry_max = 3600;
+  auto q = start_queue();
+  std::string id = submit(*q, envelope("alice@example.com", {"x@one.example", "y@two.example"}));
+  ASSERT_TRUE(eventually([&] { return calls >= 2; }));  // one attempt per domain
+  ASSERT_TRUE(eventually([&] {
+    auto listed = q->list();
+    return !listed.empty() && listed[0].states[0] == RecipientState::remote &&
+           listed[0].states[1] == RecipientState::remote;
+  }));
+  auto stopped = q->stop_message(id, "stopped by mail recall R1");
+  ASSERT_TRUE(stopped.found);
+  ASSERT_EQ(stopped.stopped.size(), 2u);
+  EXPECT_TRUE(stopped.stopped[0].remote);
+  EXPECT_EQ(stopped.stopped[1].address, "y@two.example");
+  EXPECT_TRUE(eventually([&] { return q->list().empty(); }));
+  EXPECT_FALSE(q->stop_message(id, "again").found);
+  EXPECT_EQ(store_->count("alice"), 0u);  // no bounce to the sender
+  DeliveryQuery dq;
+  dq.queue_id = id;
+  auto records = log_->query(dq);
+  ASSERT_TRUE(records);
+  int stopped_records = 0;
+  for (const auto& r : *records)
+    if (r.detail == "stopped by mail recall R1") ++stopped_records;
+  EXPECT_EQ(stopped_records, 2);
+  EXPECT_FALSE(q->stop_message("MR00000000000000000000", "x").found);
+  q->stop();
+}
+
 TEST_F(RemoteQueueTest, PermanentFailureBouncesToTheLocalSender) {
   remote_->script = [](const RemoteAttempt& a) {
     std::vector<RemoteReply> out;
