@@ -86,6 +86,13 @@ void Session::client_error(std::string_view text, RespCode code) {
 }
 
 void Session::store_error(const char* what, const core::Status& status) {
+  if (status.code() == core::Code::not_found) {
+    // Taken out since the session listed it (another session's expunge, a mail recall): an
+    // answer about this message, not a failure of the server (no [SYS/PERM], RFC 2449 8.1).
+    MR_LOG_INFO("event=pop3_message_gone session={} op={}", transport_.info().session_id, what);
+    send(proto::err("No such message: it was removed from the mailbox"));
+    return;
+  }
   bool temporary = status.code() == core::Code::unavailable ||
                    status.code() == core::Code::io_error || status.code() == core::Code::busy;
   MR_LOG_WARN("event=pop3_store_error session={} op={} status={}", transport_.info().session_id,

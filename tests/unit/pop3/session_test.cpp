@@ -289,6 +289,19 @@ TEST_F(Pop3Session, StoreFailuresAreTemporaryOrPermanent) {
   EXPECT_TRUE(store_.marks("id-alice").empty());
 }
 
+// A message taken out after the session listed it (a mail recall, another session's expunge):
+// RETR answers a plain -ERR about that message, not a [SYS/PERM] server failure; DELE of it and
+// QUIT still succeed (issue 18).
+TEST_F(Pop3Session, AMessageRemovedSinceTheListingIsAnAnswerNotAFailure) {
+  store_.add("id-alice", "a\r\n");
+  store_.fail(FakeStore::Op::read_message, core::Code::not_found);  // gone since STAT
+  std::string out = run({"USER alice\r\nPASS wonderland\r\nSTAT\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n"});
+  EXPECT_NE(out.find("-ERR No such message: it was removed from the mailbox"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("SYS/PERM"), std::string::npos) << out;
+  EXPECT_NE(out.find("+OK Bye"), std::string::npos) << out;
+}
+
 TEST_F(Pop3Session, MarksAreCommittedBeforeSendingAndSyncedInBatchesAndAtQuit) {
   for (int i = 0; i < 5; ++i) store_.add("id-alice", "Subject: m\r\n\r\nbody\r\n");
   options_.retrieval_sync_messages = 3;
