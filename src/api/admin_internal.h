@@ -111,4 +111,14 @@ http::Response admin_journal_list(AdminCall& c);
 http::Response admin_journal_show(AdminCall& c);
 http::Response admin_journal_revert(AdminCall& c);
 
+// Handlers (admin_recall.cpp): mail recall.
+http::Response admin_recall_find(AdminCall& c);
+http::Response admin_recall_create(AdminCall& c);
+http::Response admin_recalls_list(AdminCall& c);
+http::Response admin_recall_show(AdminCall& c);
+http::Response admin_recall_undo(AdminCall& c);
+http::Response admin_recall_audit(AdminCall& c);
+// POST /api/v1/self/recall: the sender's own HTTP Basic credentials, not an admin caller.
+http::Response self_recall(Context& ctx, http::Request& request);
+
 }  // namespace mailroom::api

@@ -152,6 +152,29 @@ const std::vector<AdminRoute>& admin_table() {
         "since)",
         true},
        admin_journal_revert},
+      {{"GET", "/api/v1/recall/messages", Action::audit, S::listing,
+        "Mail recall search with each copy's evidence (reason required; message_id, queue_id, "
+        "sender, recipient, sender_domain, recipient_domain, subject_prefix, subject_contains, "
+        "group, since, until, limit, format=csv)"},
+       admin_recall_find},
+      {{"POST", "/api/v1/recalls", Action::recall, S::listing,
+        "Recall messages (message_ids, queue_ids, reason, dry_run): every copy in the caller's "
+        "domains goes to the users' recall areas; queued copies are stopped",
+        true},
+       admin_recall_create},
+      {{"GET", "/api/v1/recalls", Action::audit, S::listing,
+        "Recalls, newest first (a scoped caller sees its own)"},
+       admin_recalls_list},
+      {{"GET", "/api/v1/recalls/{recall_id}", Action::audit, S::listing,
+        "A recall's per-copy report (format=csv)"},
+       admin_recall_show},
+      {{"POST", "/api/v1/recalls/{recall_id}/undo", Action::recall, S::listing,
+        "Put back every copy a recall took (reason)"},
+       admin_recall_undo},
+      {{"GET", "/api/v1/recall/audit", Action::audit, S::listing,
+        "The append-only audit trail of recall searches and recalls (actor, action, text, since, "
+        "until, limit)"},
+       admin_recall_audit},
       {{"GET", "/api/v1/directory/sync", Action::manage_server, S::server, "Directory sync status"},
        admin_sync_status},
       {{"POST", "/api/v1/directory/sync", Action::manage_server, S::server,
@@ -335,6 +358,9 @@ void add_admin_routes(http::Router& router, std::shared_ptr<Context> ctx) {
     router.add(route.spec.method, route.spec.pattern,
                [r, ctx](http::Request& req) { return admin_dispatch(*r, *ctx, req); });
   }
+  // Not an admin route: the sender authenticates as themselves (admin_recall.cpp).
+  router.add("POST", "/api/v1/self/recall",
+             [ctx](http::Request& req) { return self_recall(*ctx, req); });
 }
 
 }  // namespace mailroom::api

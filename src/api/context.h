@@ -24,7 +24,8 @@
 
 namespace mailroom::service {
 class ChangeJournal;
-}
+class RecallService;
+}  // namespace mailroom::service
 
 namespace mailroom::api {
 
@@ -85,6 +86,8 @@ struct Context {
   SessionControl sessions;
   // Every write through the API or SCIM is recorded here (null: not journaled, unit tests).
   std::shared_ptr<service::ChangeJournal> journal;
+  // Mail recall (src/service/recall.h); null: the recall routes answer 503.
+  std::shared_ptr<service::RecallService> recall;
   // Client autoconfiguration ([autoconfig], src/api/autoconfig.h); null: not served.
   std::shared_ptr<const AutoconfigOptions> autoconfig;
   // Where mail clients connect: one per imap, pop3 and submission listener with TLS, with the

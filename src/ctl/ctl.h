@@ -21,6 +21,9 @@ class App;
 namespace mailroom::sso {
 struct Options;
 }
+namespace mailroom::service {
+struct RecallOptions;
+}
 
 namespace mailroom::ctl {
 namespace detail {
@@ -51,6 +54,8 @@ class Context {
 
   // The [sso] section as the server reads it (set with the services; null before).
   const sso::Options* sso_options = nullptr;
+  // The [recall] section (set with the services; null before).
+  const service::RecallOptions* recall_options = nullptr;
 
   // Set by main: opens services from the config.
   std::function<core::Services*(Context&)> open_services;
@@ -70,6 +75,7 @@ class Context {
 //   ctl_mailboxes.cpp  mailbox, fsck, export, import, quota
 //   ctl_blocklist.cpp  blocklist
 //   ctl_queue.cpp      queue, delivery-log
+//   ctl_recall.cpp     recall (find, undo, show, list, audit, purge)
 //   ctl_dkim.cpp       dkim
 //   ctl_sso.cpp        sso
 //   ctl_admin.cpp      api-token, admin (delegated administration of the HTTP API)
@@ -82,6 +88,7 @@ void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_recall_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_dkim_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sso_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_admin_commands(CLI::App& app, Context& ctx, int* exit_code);

@@ -32,6 +32,7 @@ core::Services* open_from_config(ctl::Context& ctx, std::unique_ptr<server::Load
   }
   ctx.data_dir_ = holder->server.data_dir;
   ctx.sso_options = &holder->modules->sso;
+  ctx.recall_options = &holder->modules->recall;
   ctx.services_ = std::move(*services);
   return ctx.services_.get();
 }

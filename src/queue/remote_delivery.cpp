@@ -142,8 +142,8 @@ Queue::StopResult SpoolQueue::drop_open_recipients(const MessagePtr& m, const st
     rec.result = DeliveryResult::failed;
     rec.detail = why;
     const auto& r = m->envelope.recipients[i];
-    out.stopped.push_back({r.rcpt, r.destination.address,
-                           r.destination.kind == auth::Destination::Kind::remote});
+    out.stopped.push_back(
+        {r.rcpt, r.destination.address, r.destination.kind == auth::Destination::Kind::remote});
     records.push_back(std::move(rec));
   }
   if (log_ && !records.empty()) {

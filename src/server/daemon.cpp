@@ -112,6 +112,7 @@ struct Daemon::State {
   std::vector<std::unique_ptr<net::Listener>> listeners;
   // What listeners with protocol = "http" serve (made once, when one exists).
   std::shared_ptr<api::Context> api;
+  std::unique_ptr<service::RecallPurger> recall_purger;  // after api: stops first
   std::shared_ptr<const http::Router> http_routes;
   std::chrono::steady_clock::time_point stop_deadline;
   bool forced = false;
@@ -155,6 +156,14 @@ struct Daemon::State {
     api->callers = make_http_callers();
     if (!api->callers) return false;
     api->journal = api::open_journal(*services);
+    // Mail recall (issue 18): the admin API drives it; expired recalls are purged hourly.
+    auto recall = service::RecallService::open(*services, config.modules->recall);
+    if (!recall) {
+      MR_LOG_ERROR("event=recall_unavailable detail={}", core::quote(recall.status().log_detail()));
+    } else {
+      api->recall = *recall;
+      recall_purger = std::make_unique<service::RecallPurger>(*recall, 3600);
+    }
     std::weak_ptr<net::ConnectionTracker> weak = tracker;
     api->sessions.list = [weak] {
       std::vector<api::SessionInfo> out;

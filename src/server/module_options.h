@@ -10,6 +10,7 @@
 #include "src/outbound/outbound.h"
 #include "src/pop3/pop3.h"
 #include "src/queue/queue.h"
+#include "src/service/recall.h"
 #include "src/smtp/smtp_server.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
@@ -30,6 +31,7 @@ struct ModuleOptions {
   pop3::Options pop3;
   http::ServerOptions http;           // [http]: limits of listeners with protocol = "http"
   api::AutoconfigOptions autoconfig;  // [autoconfig]: client autoconfiguration on them
+  service::RecallOptions recall;      // [recall]: mail recall (keep_days, self-recall, ...)
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

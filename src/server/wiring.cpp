@@ -87,6 +87,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.pop3 = pop3::parse_options(s);
   }
   {
+    auto s = root.child("recall");
+    m.recall = service::parse_recall_options(s);
+  }
+  {
     auto s = root.child("http");
     m.http = http::parse_server_options(s);
     s.finish();

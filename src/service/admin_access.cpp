@@ -30,7 +30,7 @@ bool access_role_allows(Role role, Action action) {
     case Role::domain_admin:
       return action == Action::read || action == Action::audit || action == Action::write ||
              action == Action::reset_password || action == Action::unlock ||
-             action == Action::kick_session;
+             action == Action::kick_session || action == Action::recall;
     case Role::helpdesk:
       return action == Action::read || action == Action::reset_password ||
              action == Action::unlock || action == Action::kick_session;
@@ -86,6 +86,8 @@ const char* action_name(Action action) {
       return "unlock";
     case Action::kick_session:
       return "kick_session";
+    case Action::recall:
+      return "recall";
     case Action::manage_domains:
       return "manage_domains";
     case Action::manage_server:

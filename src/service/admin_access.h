@@ -6,7 +6,8 @@
 //                 API tokens, role grants, domains).
 //   domain_admin  for its domains: read, write (accounts, aliases, groups, quotas, app
 //                 passwords, mailboxes, export), reset passwords, unlock, kick sessions, audit
-//                 (delivery log, journal) of mail from or to those domains.
+//                 (delivery log, journal, recall searches) of mail from or to those domains,
+//                 recall of copies in those domains' mailboxes.
 //   helpdesk      for its domains (or all): read, reset passwords, unlock, kick sessions.
 //   auditor       for its domains (or all): read and audit; never a write.
 // A grant names its domains; an empty list means every domain (a global helpdesk or auditor;
@@ -40,6 +41,7 @@ enum class Action {
   reset_password,  // set an account's password
   unlock,          // clear an account's login lockouts
   kick_session,    // close an account's open sessions
+  recall,          // mail recall: take copies of a message out of mailboxes, undo it (issue 18)
   manage_domains,  // add, change, remove domains
   manage_server,   // queue flush/hold/release/delete, block lists, directory sync, API tokens,
                    // role grants

@@ -34,10 +34,10 @@ const std::map<Role, std::set<Action>>& role_actions() {
   static const std::map<Role, std::set<Action>> m = {
       {Role::global_admin,
        {Action::read, Action::audit, Action::write, Action::reset_password, Action::unlock,
-        Action::kick_session, Action::manage_domains, Action::manage_server}},
+        Action::kick_session, Action::recall, Action::manage_domains, Action::manage_server}},
       {Role::domain_admin,
        {Action::read, Action::audit, Action::write, Action::reset_password, Action::unlock,
-        Action::kick_session}},
+        Action::kick_session, Action::recall}},
       {Role::helpdesk,
        {Action::read, Action::reset_password, Action::unlock, Action::kick_session}},
       {Role::auditor, {Action::read, Action::audit}},
