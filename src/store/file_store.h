@@ -42,8 +42,15 @@ struct MailboxRow {
 // Opens (creating) a user's index.db: WAL, synchronous=FULL with [store] fsync (else OFF).
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options);
-// The index schema (FORMAT.md "Index"); idempotent.
+// The index schema version this build writes (FORMAT.md "Index").
+inline constexpr int64_t kSchemaVersion = 2;
+// The index's schema version: 0 for an empty file (no meta table or no version yet).
+core::Result<int64_t> schema_version(db::Sqlite& db);
+// Creates the index schema, or migrates an older one to kSchemaVersion in one BEGIN IMMEDIATE
+// transaction (safe when two processes open the index at once); idempotent. An index of a
+// newer version is refused (newer_schema_error): its rows may mean what this build ignores.
 core::Status create_schema(db::Sqlite& db);
+core::Status newer_schema_error(int64_t version);
 // Creates INBOX and the special-use folders once per user.
 core::Status init_special_folders(db::Sqlite& db);
 core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& canonical_name);
@@ -59,7 +66,7 @@ bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
 // at run time: every statement of the store is one cached prepared statement).
 #define MAILROOM_META_COLUMNS                                                                     \
   " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, " \
-  "guid "
+  "guid, seen_at, seen_via "
 MessageMeta read_meta(const db::Stmt& s);
 
 class WatchRegistry;

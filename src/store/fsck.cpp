@@ -113,6 +113,7 @@ struct FsckRun {
   std::map<std::string, FileRow> rows;  // the index's files table
   std::vector<std::string> on_disk;     // message files in the directory
   core::Status failed;                  // the first failed repair statement
+  core::Status refused;                 // an index this build must not touch (newer schema)
 
   FsckRun(const StoreOptions& o, const FsckOptions& f, const std::string& account_id)
       : options(o), opt(f), dir(o.root + "/" + account_id), files(dir, o.fsync) {
@@ -139,9 +140,14 @@ struct FsckRun {
         auto q = (*db)->prepare_or_abort("PRAGMA integrity_check");
         core::Status err;
         std::string verdict = q.step(&err) ? q.text(0) : err.log_detail();
+        q.reset();  // no statement in progress while create_schema() may migrate
+        auto version = verdict == "ok" ? schema_version(**db) : core::Result<int64_t>(int64_t{0});
         if (verdict != "ok") {
           report.errors.push_back("index corrupt: " + verdict);
           need_rebuild = true;
+        } else if (version.is_ok() && *version > kSchemaVersion) {
+          // Written by a newer Mailroom: neither "repair" nor rebuild what this build cannot read.
+          refused = newer_schema_error(*version);
         } else if (auto st = create_schema(**db); !st.is_ok()) {
           // Tables missing (a crash while the index was first created): recreated above when
           // possible; otherwise the index is unusable.
@@ -407,6 +413,7 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
   FsckRun run(options, opt, account_id);
   if (!file_exists(run.dir)) return core::not_found("no mail store for this account", run.dir);
   if (run.index_needs_rebuild()) return run.rebuild();
+  if (!run.refused.is_ok()) return run.refused;
 
   auto dbr = open_index(run.db_path(), options);
   if (!dbr.is_ok()) return dbr.status();

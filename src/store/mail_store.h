@@ -71,6 +71,11 @@ struct MessageMeta {
   int64_t retrieved_at = 0;
   std::string retrieved_by;  // client IP
   std::string guid;          // stable id of the message file across copies (POP3 UIDL base)
+  // "Opened" evidence (for mail recall): when \Seen was first set on this copy, and by what
+  // (StoreFlagsRequest::origin, or "append" when it arrived \Seen). 0 when never set; clearing
+  // \Seen keeps it. Not IMAP-visible: setting it takes no MODSEQ of its own.
+  int64_t seen_at = 0;
+  std::string seen_via;
 };
 
 struct Snapshot {
@@ -104,6 +109,7 @@ struct AppendResult {
   uint32_t uid_validity = 0;
   uint32_t uid = 0;
   uint64_t modseq = 0;
+  std::string guid;  // the new message file's guid (MessageMeta::guid of the new row)
 };
 
 enum class FlagOp { add, remove, replace };
@@ -114,6 +120,10 @@ struct StoreFlagsRequest {
   uint32_t flags = 0;
   std::vector<std::string> keywords;
   std::optional<uint64_t> unchanged_since;  // RFC 7162 UNCHANGEDSINCE
+  // Who sets the flags ("imap", "jmap", "admin", ...): recorded as MessageMeta::seen_via when
+  // this request sets \Seen on a message for the first time. At most 16 characters of
+  // [a-z0-9._-] (else invalid_argument); empty records nothing but the time.
+  std::string origin;
 };
 
 struct StoreFlagsResult {
