@@ -70,6 +70,7 @@ bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
 MessageMeta read_meta(const db::Stmt& s);
 
 class WatchRegistry;
+class NoticeSubscriber;  // change_notices.h
 
 class FileStore final : public MailStore {
  public:
@@ -137,7 +138,11 @@ class FileStore final : public MailStore {
   // Applies the retrieval journals of the user's dead sessions to the index and removes them
   // (retrieval_marks.cpp); journals still locked by a live session are left alone.
   void replay_retrieval_journals(UserIndex& u);
+  // After a commit: this process's watchers of each changed mailbox and, with
+  // StoreOptions::notices = publish, other processes' (one notice for all the events).
   void notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq);
+  void notify_all(const std::vector<ChangeEvent>& events);
+  void notify_watchers(const ChangeEvent& event);  // this process's only
   Result<CopyResult> copy_or_move(const std::string& account_id, const std::string& from,
                                   const std::vector<uint32_t>& uids, const std::string& to,
                                   const Quota* quota, bool move);
@@ -152,6 +157,9 @@ class FileStore final : public MailStore {
                      std::pair<std::shared_ptr<UserIndex>, std::list<std::string>::iterator>>
       cache_;
   std::shared_ptr<WatchRegistry> watchers_;
+  // With StoreOptions::notices = subscribe: delivers other processes' notices to watchers_.
+  // Declared last so it stops before the members its thread uses go away.
+  std::unique_ptr<NoticeSubscriber> subscriber_;
 };
 
 }  // namespace mailroom::store

@@ -277,8 +277,9 @@ class MailStore {
 
   virtual Result<QuotaUsage> quota_usage(const std::string& account_id) = 0;
 
-  // In-process change notification: `callback` runs (on any thread) after every committed
-  // change to that mailbox. Keep the handle alive to stay subscribed.
+  // Change notification: `callback` runs (on any thread) after every committed change to that
+  // mailbox made through this object, and (FileStore with StoreOptions::notices = subscribe)
+  // through another process's store on the same root. Keep the handle alive to stay subscribed.
   virtual std::unique_ptr<WatchHandle> watch(const std::string& account_id,
                                              const std::string& mailbox,
                                              std::function<void(const ChangeEvent&)> callback) = 0;

@@ -585,8 +585,9 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
     if (s.is_ok()) s = tx.commit();
     if (!s.is_ok()) return s;
   }
-  notify(account_id, *dst_name, dst_modseq);
-  if (move && *src_name != *dst_name) notify(account_id, *src_name, src_modseq);
+  std::vector<ChangeEvent> events{{account_id, *dst_name, dst_modseq}};
+  if (move && *src_name != *dst_name) events.push_back({account_id, *src_name, src_modseq});
+  notify_all(events);
   return out;
 }
 
