@@ -9,6 +9,7 @@
 #include "src/core/config_section.h"
 #include "src/core/log.h"
 #include "src/store/change_notices.h"
+#include "src/store/fs.h"
 #include "src/store/maintenance.h"
 #include "src/store/names.h"
 #include "src/store/store_options.h"
@@ -201,6 +202,26 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
     lru_.pop_back();
   }
   return u;
+}
+
+Result<std::shared_ptr<UserIndex>> FileStore::existing_user(const std::string& account_id) {
+  auto ok = check_account_id(account_id);
+  if (!ok.is_ok()) return ok;
+  bool open = false;
+  {
+    std::lock_guard<std::mutex> lk(cache_mu_);
+    open = cache_.count(account_id) != 0;
+  }
+  if (open) return user(account_id);
+  // Opening a user creates its directories, index and special-use folders: a look-up for an
+  // account that never had mail here must not. (An index lost with mail left is rebuilt.)
+  std::string dir = options_.root + "/" + account_id;
+  struct stat st;
+  if (::stat((dir + "/index.db").c_str(), &st) != 0) {
+    if (errno != ENOENT) return errno_status("stat", dir + "/index.db");
+    if (MessageFiles(dir, false, options_.fs).list().empty()) return std::shared_ptr<UserIndex>();
+  }
+  return user(account_id);
 }
 
 const StoreOptions* file_store_options(const MailStore& store) {

@@ -60,7 +60,8 @@ core::Result<MailboxRow> insert_mailbox(db::Sqlite& db, const std::string& canon
 core::Status set_mailbox_counters(db::Sqlite& db, const MailboxRow& row);
 core::Status add_usage(db::Sqlite& db, int64_t bytes, int64_t messages);
 core::Result<QuotaUsage> read_usage(db::Sqlite& db);
-// Deletes the files row when no message references `guid`; returns true if it did.
+// Deletes the files row when no message and no recalled copy references `guid`; returns true
+// if it did.
 bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
 // The message columns read_meta() expects, spliced into SQL literals (SQL text is never built
 // at run time: every statement of the store is one cached prepared statement).
@@ -68,6 +69,9 @@ bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
   " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, " \
   "guid, seen_at, seen_via "
 MessageMeta read_meta(const db::Stmt& s);
+
+// The newest POP3 retrieval mark per (canonical mailbox, uid): {time, client IP}.
+using JournalMarks = std::map<std::pair<std::string, uint32_t>, std::pair<int64_t, std::string>>;
 
 class WatchRegistry;
 class NoticeSubscriber;  // change_notices.h
@@ -123,6 +127,19 @@ class FileStore final : public MailStore {
       const std::string& account_id, const std::string& mailbox,
       const std::string& client_ip) override;
   Result<QuotaUsage> quota_usage(const std::string& account_id) override;
+  // Mail recall (recall_area.cpp).
+  Result<std::vector<MessageCopy>> find_copies(const std::string& account_id,
+                                               const std::string& guid) override;
+  Result<std::vector<RecalledCopy>> recall_copies(const std::string& account_id,
+                                                  const std::string& guid,
+                                                  const std::string& recall_id,
+                                                  int64_t when) override;
+  Result<std::vector<RestoredCopy>> restore_recalled(const std::string& account_id,
+                                                     const std::string& recall_id) override;
+  Result<std::vector<RecalledCopy>> recalled(const std::string& account_id,
+                                             const std::string& recall_id) override;
+  Result<size_t> purge_recalled(const std::string& account_id,
+                                const std::string& recall_id) override;
   std::unique_ptr<WatchHandle> watch(const std::string& account_id, const std::string& mailbox,
                                      std::function<void(const ChangeEvent&)> callback) override;
   const StoreOptions& options() const { return options_; }
@@ -130,6 +147,9 @@ class FileStore final : public MailStore {
  private:
   // The open index of a user (from the LRU cache, opened on first use).
   Result<std::shared_ptr<UserIndex>> user(const std::string& account_id);
+  // user() for a user the store already has (an index, or message files to rebuild one from);
+  // nullptr for an account never seen here, which is then not created (recall look-ups).
+  Result<std::shared_ptr<UserIndex>> existing_user(const std::string& account_id);
   Result<std::string> canonical(const std::string& mailbox) const;
   // facts() and refresh_facts(): the cached blob, or (refresh, or none cached) computed now
   // with the extractor and stored.
@@ -138,6 +158,9 @@ class FileStore final : public MailStore {
   // Applies the retrieval journals of the user's dead sessions to the index and removes them
   // (retrieval_marks.cpp); journals still locked by a live session are left alone.
   void replay_retrieval_journals(UserIndex& u);
+  // The marks in every retrieval journal of the user, live sessions' too, read without taking
+  // or removing anything: a recall must carry a mark a live session has not applied yet.
+  JournalMarks journal_marks(UserIndex& u);
   // After a commit: this process's watchers of each changed mailbox and, with
   // StoreOptions::notices = publish, other processes' (one notice for all the events).
   void notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq);

@@ -204,20 +204,25 @@ struct FsckRun {
                     .bind(1, static_cast<int64_t>(*size))
                     .bind(2, guid)
                     .run());
+          check(db.prepare_or_abort("UPDATE recalled SET size=? WHERE guid=?")
+                    .bind(1, static_cast<int64_t>(*size))
+                    .bind(2, guid)
+                    .run());
           report.repaired.push_back("size of " + guid + " corrected");
         }
       }
     }
-    // Message rows whose guid has no files row.
+    // Message rows and recalled copies (which reference files the same way) whose guid has no
+    // files row.
     {
       auto q = db.prepare_or_abort(
-          "SELECT DISTINCT m.guid FROM messages m LEFT JOIN files f ON f.guid=m.guid "
-          "WHERE f.guid IS NULL");
+          "SELECT DISTINCT r.guid FROM (SELECT guid FROM messages UNION SELECT guid FROM recalled) "
+          "r LEFT JOIN files f ON f.guid=r.guid WHERE f.guid IS NULL");
       std::vector<std::string> dangling;
       while (q.step()) dangling.push_back(q.text(0));
       q.reset();
       for (auto& g : dangling) {
-        report.errors.push_back("message row without file row: " + g);
+        report.errors.push_back("message or recalled row without file row: " + g);
         auto size = files.size_of(g);
         if (size.is_ok() && opt.repair) {
           check(db.prepare_or_abort("INSERT INTO files(guid, size) VALUES (?, ?)")
@@ -225,6 +230,10 @@ struct FsckRun {
                     .bind(2, static_cast<int64_t>(*size))
                     .run());
           check(db.prepare_or_abort("UPDATE messages SET size=? WHERE guid=?")
+                    .bind(1, static_cast<int64_t>(*size))
+                    .bind(2, g)
+                    .run());
+          check(db.prepare_or_abort("UPDATE recalled SET size=? WHERE guid=?")
                     .bind(1, static_cast<int64_t>(*size))
                     .bind(2, g)
                     .run());
@@ -259,6 +268,8 @@ struct FsckRun {
                     .bind(2, uid)
                     .run());
         }
+        // Recalled copies of it can never be restored: gone too.
+        check(db.prepare_or_abort("DELETE FROM recalled WHERE guid=?").bind(1, g).run());
         check(db.prepare_or_abort("DELETE FROM files WHERE guid=?").bind(1, g).run());
         report.repaired.push_back("rows of missing file " + g + " expunged");
       }
@@ -349,7 +360,7 @@ struct FsckRun {
     }
   }
 
-  // 4. Quota usage is exact.
+  // 4. Quota usage is exact. Copies in the recall area do not count (FORMAT.md "Quota").
   void check_usage() {
     db::Sqlite& db = *db_;
     {

@@ -31,8 +31,9 @@ core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
 
 namespace {
 
-// The tables of the current version (FORMAT.md "Index"). Every statement is idempotent; the
-// columns version 2 added to existing tables come from add_missing_columns().
+// The tables of the current version (FORMAT.md "Index"). Every statement is idempotent: on a
+// version-1 index it adds only what version 1 lacked as a table (`recalled`); the new columns
+// of existing tables come from add_missing_columns().
 constexpr const char* kTablesSql = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS mailboxes(
@@ -69,6 +70,24 @@ CREATE TABLE IF NOT EXISTS expunged(
   modseq INTEGER NOT NULL,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS recalled(
+  recall_id TEXT NOT NULL,
+  mailbox TEXT NOT NULL,
+  uid INTEGER NOT NULL,
+  uid_validity INTEGER NOT NULL,
+  guid TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  internal_date INTEGER NOT NULL,
+  internal_tz INTEGER NOT NULL DEFAULT 0,
+  flags INTEGER NOT NULL DEFAULT 0,
+  keywords TEXT NOT NULL DEFAULT '',
+  retrieved_at INTEGER NOT NULL DEFAULT 0,
+  retrieved_by TEXT NOT NULL DEFAULT '',
+  seen_at INTEGER NOT NULL DEFAULT 0,
+  seen_via TEXT NOT NULL DEFAULT '',
+  recalled_at INTEGER NOT NULL,
+  PRIMARY KEY(recall_id, mailbox, uid_validity, uid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS recalled_guid ON recalled(guid);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('usage_bytes', 0), ('usage_messages', 0),
   ('next_uid_validity', 0);
 )sql";
@@ -279,6 +298,12 @@ core::Result<QuotaUsage> read_usage(db::Sqlite& db) {
 bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid) {
   {
     auto q = db.prepare_or_abort("SELECT 1 FROM messages WHERE guid=? LIMIT 1");
+    q.bind(1, guid);
+    if (q.step()) return false;
+  }
+  {
+    // A copy in the recall area keeps its file until it is restored or purged.
+    auto q = db.prepare_or_abort("SELECT 1 FROM recalled WHERE guid=? LIMIT 1");
     q.bind(1, guid);
     if (q.step()) return false;
   }

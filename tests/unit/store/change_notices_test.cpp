@@ -88,6 +88,15 @@ TEST_F(NoticesTest, AnExpungeThroughThePublisherReachesTheSubscribersWatchers) {
   auto ch = server->changes_since(kUser, "INBOX", a->modseq);
   EXPECT_EQ(ch->expunged, std::vector<uint32_t>{a->uid});
 
+  // A recall by the publisher: one notice for every affected mailbox.
+  ASSERT_TRUE(server->create_mailbox(kUser, "Projects", SpecialUse::none).is_ok());
+  auto b = server->append(kUser, r);
+  ASSERT_TRUE(server->copy(kUser, "INBOX", {b->uid}, "Projects", Quota{}).is_ok());
+  Inbox projects;
+  auto handle2 = server->watch(kUser, "Projects", [&](const ChangeEvent& e) { projects.add(e); });
+  ASSERT_EQ(ctl->recall_copies(kUser, b->guid, "r1", 0)->size(), 2u);
+  EXPECT_TRUE(seen.wait_for(ctl->mailbox_status(kUser, "INBOX")->highest_modseq, 5s));
+  EXPECT_TRUE(projects.wait_for(ctl->mailbox_status(kUser, "Projects")->highest_modseq, 5s));
   // Consumed.
   for (int i = 0; i < 50 && count_files(notices_, ".notice") > 0; ++i)
     std::this_thread::sleep_for(20ms);
