@@ -147,6 +147,11 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
 
   store::StoreOptions so = m.store;
   so.facts = [](std::string_view message) { return mime::extract_facts(message); };
+  // Changes made by mailroomctl (a separate process on the same store) reach the server's IMAP
+  // sessions through notice files (src/store/FORMAT.md "Change notices").
+  so.notices_dir = data + "/store-notices";
+  so.notices =
+      with_queue ? store::StoreOptions::Notices::subscribe : store::StoreOptions::Notices::publish;
   services->store = store::open_file_store(so);
   if (!services->store) return core::io_error("cannot open the mail store under " + so.root);
 

@@ -8,6 +8,8 @@
 
 #include "src/core/config_section.h"
 #include "src/core/log.h"
+#include "src/store/change_notices.h"
+#include "src/store/fs.h"
 #include "src/store/maintenance.h"
 #include "src/store/names.h"
 #include "src/store/store_options.h"
@@ -115,9 +117,20 @@ std::unique_ptr<WatchHandle> FileStore::watch(const std::string& account_id,
 }
 
 void FileStore::notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq) {
-  auto list = watchers_->get(watch_key(account_id, mailbox));
-  if (list.empty()) return;
-  ChangeEvent ev{account_id, mailbox, modseq};
+  notify_all({ChangeEvent{account_id, mailbox, modseq}});
+}
+
+void FileStore::notify_all(const std::vector<ChangeEvent>& events) {
+  for (const auto& ev : events) notify_watchers(ev);
+  if (options_.notices != StoreOptions::Notices::publish || options_.notices_dir.empty()) return;
+  // The change is committed: a lost notice only leaves the server's sessions unaware of it
+  // until their client does something that reads the mailbox again.
+  if (auto s = publish_notices(options_.notices_dir, events); !s.is_ok())
+    MR_LOG_WARN("event=store_notice_failed error={}", core::quote(s.to_string()));
+}
+
+void FileStore::notify_watchers(const ChangeEvent& ev) {
+  auto list = watchers_->get(watch_key(ev.account_id, ev.mailbox));
   for (auto& e : list) {
     std::lock_guard<std::recursive_mutex> lk(e->mu);
     if (e->active && e->callback) e->callback(ev);
@@ -129,9 +142,13 @@ void FileStore::notify(const std::string& account_id, const std::string& mailbox
 FileStore::FileStore(const StoreOptions& options)
     : options_(options), watchers_(std::make_shared<WatchRegistry>()) {
   if (options_.open_users_cache == 0) options_.open_users_cache = 1;
+  if (options_.notices == StoreOptions::Notices::subscribe && !options_.notices_dir.empty())
+    subscriber_ = std::make_unique<NoticeSubscriber>(
+        options_.notices_dir, [this](const ChangeEvent& ev) { notify_watchers(ev); });
 }
 
-FileStore::~FileStore() = default;
+// The subscriber's thread calls notify_watchers(): stopped before anything else goes.
+FileStore::~FileStore() { subscriber_.reset(); }
 
 Result<std::string> FileStore::canonical(const std::string& mailbox) const {
   return canonical_mailbox_name(mailbox, options_.max_mailbox_name);
@@ -185,6 +202,26 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
     lru_.pop_back();
   }
   return u;
+}
+
+Result<std::shared_ptr<UserIndex>> FileStore::existing_user(const std::string& account_id) {
+  auto ok = check_account_id(account_id);
+  if (!ok.is_ok()) return ok;
+  bool open = false;
+  {
+    std::lock_guard<std::mutex> lk(cache_mu_);
+    open = cache_.count(account_id) != 0;
+  }
+  if (open) return user(account_id);
+  // Opening a user creates its directories, index and special-use folders: a look-up for an
+  // account that never had mail here must not. (An index lost with mail left is rebuilt.)
+  std::string dir = options_.root + "/" + account_id;
+  struct stat st;
+  if (::stat((dir + "/index.db").c_str(), &st) != 0) {
+    if (errno != ENOENT) return errno_status("stat", dir + "/index.db");
+    if (MessageFiles(dir, false, options_.fs).list().empty()) return std::shared_ptr<UserIndex>();
+  }
+  return user(account_id);
 }
 
 const StoreOptions* file_store_options(const MailStore& store) {

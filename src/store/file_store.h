@@ -42,8 +42,15 @@ struct MailboxRow {
 // Opens (creating) a user's index.db: WAL, synchronous=FULL with [store] fsync (else OFF).
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options);
-// The index schema (FORMAT.md "Index"); idempotent.
+// The index schema version this build writes (FORMAT.md "Index").
+inline constexpr int64_t kSchemaVersion = 2;
+// The index's schema version: 0 for an empty file (no meta table or no version yet).
+core::Result<int64_t> schema_version(db::Sqlite& db);
+// Creates the index schema, or migrates an older one to kSchemaVersion in one BEGIN IMMEDIATE
+// transaction (safe when two processes open the index at once); idempotent. An index of a
+// newer version is refused (newer_schema_error): its rows may mean what this build ignores.
 core::Status create_schema(db::Sqlite& db);
+core::Status newer_schema_error(int64_t version);
 // Creates INBOX and the special-use folders once per user.
 core::Status init_special_folders(db::Sqlite& db);
 core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& canonical_name);
@@ -53,16 +60,21 @@ core::Result<MailboxRow> insert_mailbox(db::Sqlite& db, const std::string& canon
 core::Status set_mailbox_counters(db::Sqlite& db, const MailboxRow& row);
 core::Status add_usage(db::Sqlite& db, int64_t bytes, int64_t messages);
 core::Result<QuotaUsage> read_usage(db::Sqlite& db);
-// Deletes the files row when no message references `guid`; returns true if it did.
+// Deletes the files row when no message and no recalled copy references `guid`; returns true
+// if it did.
 bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
 // The message columns read_meta() expects, spliced into SQL literals (SQL text is never built
 // at run time: every statement of the store is one cached prepared statement).
 #define MAILROOM_META_COLUMNS                                                                     \
   " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, " \
-  "guid "
+  "guid, seen_at, seen_via "
 MessageMeta read_meta(const db::Stmt& s);
 
+// The newest POP3 retrieval mark per (canonical mailbox, uid): {time, client IP}.
+using JournalMarks = std::map<std::pair<std::string, uint32_t>, std::pair<int64_t, std::string>>;
+
 class WatchRegistry;
+class NoticeSubscriber;  // change_notices.h
 
 class FileStore final : public MailStore {
  public:
@@ -115,6 +127,19 @@ class FileStore final : public MailStore {
       const std::string& account_id, const std::string& mailbox,
       const std::string& client_ip) override;
   Result<QuotaUsage> quota_usage(const std::string& account_id) override;
+  // Mail recall (recall_area.cpp).
+  Result<std::vector<MessageCopy>> find_copies(const std::string& account_id,
+                                               const std::string& guid) override;
+  Result<std::vector<RecalledCopy>> recall_copies(const std::string& account_id,
+                                                  const std::string& guid,
+                                                  const std::string& recall_id,
+                                                  int64_t when) override;
+  Result<std::vector<RestoredCopy>> restore_recalled(const std::string& account_id,
+                                                     const std::string& recall_id) override;
+  Result<std::vector<RecalledCopy>> recalled(const std::string& account_id,
+                                             const std::string& recall_id) override;
+  Result<size_t> purge_recalled(const std::string& account_id,
+                                const std::string& recall_id) override;
   std::unique_ptr<WatchHandle> watch(const std::string& account_id, const std::string& mailbox,
                                      std::function<void(const ChangeEvent&)> callback) override;
   const StoreOptions& options() const { return options_; }
@@ -122,6 +147,9 @@ class FileStore final : public MailStore {
  private:
   // The open index of a user (from the LRU cache, opened on first use).
   Result<std::shared_ptr<UserIndex>> user(const std::string& account_id);
+  // user() for a user the store already has (an index, or message files to rebuild one from);
+  // nullptr for an account never seen here, which is then not created (recall look-ups).
+  Result<std::shared_ptr<UserIndex>> existing_user(const std::string& account_id);
   Result<std::string> canonical(const std::string& mailbox) const;
   // facts() and refresh_facts(): the cached blob, or (refresh, or none cached) computed now
   // with the extractor and stored.
@@ -130,7 +158,14 @@ class FileStore final : public MailStore {
   // Applies the retrieval journals of the user's dead sessions to the index and removes them
   // (retrieval_marks.cpp); journals still locked by a live session are left alone.
   void replay_retrieval_journals(UserIndex& u);
+  // The marks in every retrieval journal of the user, live sessions' too, read without taking
+  // or removing anything: a recall must carry a mark a live session has not applied yet.
+  JournalMarks journal_marks(UserIndex& u);
+  // After a commit: this process's watchers of each changed mailbox and, with
+  // StoreOptions::notices = publish, other processes' (one notice for all the events).
   void notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq);
+  void notify_all(const std::vector<ChangeEvent>& events);
+  void notify_watchers(const ChangeEvent& event);  // this process's only
   Result<CopyResult> copy_or_move(const std::string& account_id, const std::string& from,
                                   const std::vector<uint32_t>& uids, const std::string& to,
                                   const Quota* quota, bool move);
@@ -145,6 +180,9 @@ class FileStore final : public MailStore {
                      std::pair<std::shared_ptr<UserIndex>, std::list<std::string>::iterator>>
       cache_;
   std::shared_ptr<WatchRegistry> watchers_;
+  // With StoreOptions::notices = subscribe: delivers other processes' notices to watchers_.
+  // Declared last so it stops before the members its thread uses go away.
+  std::unique_ptr<NoticeSubscriber> subscriber_;
 };
 
 }  // namespace mailroom::store

@@ -113,6 +113,7 @@ struct FsckRun {
   std::map<std::string, FileRow> rows;  // the index's files table
   std::vector<std::string> on_disk;     // message files in the directory
   core::Status failed;                  // the first failed repair statement
+  core::Status refused;                 // an index this build must not touch (newer schema)
 
   FsckRun(const StoreOptions& o, const FsckOptions& f, const std::string& account_id)
       : options(o), opt(f), dir(o.root + "/" + account_id), files(dir, o.fsync) {
@@ -139,9 +140,14 @@ struct FsckRun {
         auto q = (*db)->prepare_or_abort("PRAGMA integrity_check");
         core::Status err;
         std::string verdict = q.step(&err) ? q.text(0) : err.log_detail();
+        q.reset();  // no statement in progress while create_schema() may migrate
+        auto version = verdict == "ok" ? schema_version(**db) : core::Result<int64_t>(int64_t{0});
         if (verdict != "ok") {
           report.errors.push_back("index corrupt: " + verdict);
           need_rebuild = true;
+        } else if (version.is_ok() && *version > kSchemaVersion) {
+          // Written by a newer Mailroom: neither "repair" nor rebuild what this build cannot read.
+          refused = newer_schema_error(*version);
         } else if (auto st = create_schema(**db); !st.is_ok()) {
           // Tables missing (a crash while the index was first created): recreated above when
           // possible; otherwise the index is unusable.
@@ -198,20 +204,25 @@ struct FsckRun {
                     .bind(1, static_cast<int64_t>(*size))
                     .bind(2, guid)
                     .run());
+          check(db.prepare_or_abort("UPDATE recalled SET size=? WHERE guid=?")
+                    .bind(1, static_cast<int64_t>(*size))
+                    .bind(2, guid)
+                    .run());
           report.repaired.push_back("size of " + guid + " corrected");
         }
       }
     }
-    // Message rows whose guid has no files row.
+    // Message rows and recalled copies (which reference files the same way) whose guid has no
+    // files row.
     {
       auto q = db.prepare_or_abort(
-          "SELECT DISTINCT m.guid FROM messages m LEFT JOIN files f ON f.guid=m.guid "
-          "WHERE f.guid IS NULL");
+          "SELECT DISTINCT r.guid FROM (SELECT guid FROM messages UNION SELECT guid FROM recalled) "
+          "r LEFT JOIN files f ON f.guid=r.guid WHERE f.guid IS NULL");
       std::vector<std::string> dangling;
       while (q.step()) dangling.push_back(q.text(0));
       q.reset();
       for (auto& g : dangling) {
-        report.errors.push_back("message row without file row: " + g);
+        report.errors.push_back("message or recalled row without file row: " + g);
         auto size = files.size_of(g);
         if (size.is_ok() && opt.repair) {
           check(db.prepare_or_abort("INSERT INTO files(guid, size) VALUES (?, ?)")
@@ -219,6 +230,10 @@ struct FsckRun {
                     .bind(2, static_cast<int64_t>(*size))
                     .run());
           check(db.prepare_or_abort("UPDATE messages SET size=? WHERE guid=?")
+                    .bind(1, static_cast<int64_t>(*size))
+                    .bind(2, g)
+                    .run());
+          check(db.prepare_or_abort("UPDATE recalled SET size=? WHERE guid=?")
                     .bind(1, static_cast<int64_t>(*size))
                     .bind(2, g)
                     .run());
@@ -253,6 +268,8 @@ struct FsckRun {
                     .bind(2, uid)
                     .run());
         }
+        // Recalled copies of it can never be restored: gone too.
+        check(db.prepare_or_abort("DELETE FROM recalled WHERE guid=?").bind(1, g).run());
         check(db.prepare_or_abort("DELETE FROM files WHERE guid=?").bind(1, g).run());
         report.repaired.push_back("rows of missing file " + g + " expunged");
       }
@@ -343,7 +360,7 @@ struct FsckRun {
     }
   }
 
-  // 4. Quota usage is exact.
+  // 4. Quota usage is exact. Copies in the recall area do not count (FORMAT.md "Quota").
   void check_usage() {
     db::Sqlite& db = *db_;
     {
@@ -407,6 +424,7 @@ core::Result<FsckReport> fsck_user(const StoreOptions& options, const std::strin
   FsckRun run(options, opt, account_id);
   if (!file_exists(run.dir)) return core::not_found("no mail store for this account", run.dir);
   if (run.index_needs_rebuild()) return run.rebuild();
+  if (!run.refused.is_ok()) return run.refused;
 
   auto dbr = open_index(run.db_path(), options);
   if (!dbr.is_ok()) return dbr.status();

@@ -29,8 +29,12 @@ core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
   return db::Sqlite::open(o);
 }
 
-core::Status create_schema(db::Sqlite& db) {
-  return db.exec(R"sql(
+namespace {
+
+// The tables of the current version (FORMAT.md "Index"). Every statement is idempotent: on a
+// version-1 index it adds only what version 1 lacked as a table (`recalled`); the new columns
+// of existing tables come from add_missing_columns().
+constexpr const char* kTablesSql = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS mailboxes(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +59,8 @@ CREATE TABLE IF NOT EXISTS messages(
   keywords TEXT NOT NULL DEFAULT '',
   retrieved_at INTEGER NOT NULL DEFAULT 0,
   retrieved_by TEXT NOT NULL DEFAULT '',
+  seen_at INTEGER NOT NULL DEFAULT 0,
+  seen_via TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_guid ON messages(guid);
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox_id, modseq);
@@ -64,9 +70,99 @@ CREATE TABLE IF NOT EXISTS expunged(
   modseq INTEGER NOT NULL,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('usage_bytes', 0),
-  ('usage_messages', 0), ('next_uid_validity', 0);
-)sql");
+CREATE TABLE IF NOT EXISTS recalled(
+  recall_id TEXT NOT NULL,
+  mailbox TEXT NOT NULL,
+  uid INTEGER NOT NULL,
+  uid_validity INTEGER NOT NULL,
+  guid TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  internal_date INTEGER NOT NULL,
+  internal_tz INTEGER NOT NULL DEFAULT 0,
+  flags INTEGER NOT NULL DEFAULT 0,
+  keywords TEXT NOT NULL DEFAULT '',
+  retrieved_at INTEGER NOT NULL DEFAULT 0,
+  retrieved_by TEXT NOT NULL DEFAULT '',
+  seen_at INTEGER NOT NULL DEFAULT 0,
+  seen_via TEXT NOT NULL DEFAULT '',
+  recalled_at INTEGER NOT NULL,
+  PRIMARY KEY(recall_id, mailbox, uid_validity, uid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS recalled_guid ON recalled(guid);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('usage_bytes', 0), ('usage_messages', 0),
+  ('next_uid_validity', 0);
+)sql";
+
+// Columns added to existing tables since version 1, each checked by name so that a migration
+// interrupted anywhere, or run twice, ends the same.
+core::Status add_missing_columns(db::Sqlite& db) {
+  struct Added {
+    const char* name;
+    const char* sql;
+  };
+  static const Added kAdded[] = {
+      {"seen_at", "ALTER TABLE messages ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0"},
+      {"seen_via", "ALTER TABLE messages ADD COLUMN seen_via TEXT NOT NULL DEFAULT ''"},
+  };
+  for (const auto& a : kAdded) {
+    auto q = db.prepare_or_abort("SELECT 1 FROM pragma_table_info('messages') WHERE name=?");
+    q.bind(1, a.name);
+    core::Status err;
+    bool present = q.step(&err);
+    q.reset();
+    if (!err.is_ok()) return err;
+    if (present) continue;
+    auto s = db.exec(a.sql);
+    if (!s.is_ok()) return s;
+  }
+  return core::Status::ok();
+}
+
+}  // namespace
+
+core::Result<int64_t> schema_version(db::Sqlite& db) {
+  {
+    auto q = db.prepare_or_abort(
+        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'");
+    core::Status err;
+    if (!q.step(&err)) return err;
+    if (q.i64(0) == 0) return int64_t{0};
+  }
+  auto q = db.prepare_or_abort("SELECT value FROM meta WHERE key='schema_version'");
+  core::Status err;
+  if (q.step(&err)) return q.i64(0);
+  if (!err.is_ok()) return err;
+  return int64_t{0};
+}
+
+core::Status create_schema(db::Sqlite& db) {
+  auto version = schema_version(db);
+  if (!version.is_ok()) return version.status();
+  if (*version > kSchemaVersion) return newer_schema_error(*version);
+  // Current: only recreate a table a crash during the first creation may have left out.
+  if (*version == kSchemaVersion) return db.exec(kTablesSql);
+  // New or older: create or migrate in one write transaction. mailroomd and mailroomctl may
+  // open the index at once: the second waits for the write lock, then finds the work done.
+  db::Transaction tx(db);
+  auto s = tx.begin();
+  if (!s.is_ok()) return s;
+  version = schema_version(db);
+  if (!version.is_ok()) return version.status();
+  if (*version > kSchemaVersion) return newer_schema_error(*version);
+  if (*version == kSchemaVersion) return tx.commit();
+  s = db.exec(kTablesSql);
+  if (s.is_ok()) s = add_missing_columns(db);
+  if (s.is_ok())
+    s = db.prepare_or_abort("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
+            .bind(1, kSchemaVersion)
+            .run();
+  if (!s.is_ok()) return s;
+  return tx.commit();
+}
+
+core::Status newer_schema_error(int64_t version) {
+  return core::Status::error(core::Code::internal, "mail store error",
+                             "index schema version " + std::to_string(version) +
+                                 " is newer than this build's " + std::to_string(kSchemaVersion));
 }
 
 core::Status init_special_folders(db::Sqlite& db) {
@@ -205,6 +301,12 @@ bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid) {
     q.bind(1, guid);
     if (q.step()) return false;
   }
+  {
+    // A copy in the recall area keeps its file until it is restored or purged.
+    auto q = db.prepare_or_abort("SELECT 1 FROM recalled WHERE guid=? LIMIT 1");
+    q.bind(1, guid);
+    if (q.step()) return false;
+  }
   // Not deleted: the caller must keep the file too.
   return db.prepare_or_abort("DELETE FROM files WHERE guid=?").bind(1, guid).run().is_ok();
 }
@@ -228,6 +330,8 @@ MessageMeta read_meta(const db::Stmt& s) {
   m.retrieved_at = s.i64(7);
   m.retrieved_by = s.text(8);
   m.guid = s.text(9);
+  m.seen_at = s.i64(10);
+  m.seen_via = s.text(11);
   return m;
 }
 

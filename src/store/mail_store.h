@@ -71,6 +71,11 @@ struct MessageMeta {
   int64_t retrieved_at = 0;
   std::string retrieved_by;  // client IP
   std::string guid;          // stable id of the message file across copies (POP3 UIDL base)
+  // "Opened" evidence (for mail recall): when \Seen was first set on this copy, and by what
+  // (StoreFlagsRequest::origin, or "append" when it arrived \Seen). 0 when never set; clearing
+  // \Seen keeps it. Not IMAP-visible: setting it takes no MODSEQ of its own.
+  int64_t seen_at = 0;
+  std::string seen_via;
 };
 
 struct Snapshot {
@@ -104,6 +109,7 @@ struct AppendResult {
   uint32_t uid_validity = 0;
   uint32_t uid = 0;
   uint64_t modseq = 0;
+  std::string guid;  // the new message file's guid (MessageMeta::guid of the new row)
 };
 
 enum class FlagOp { add, remove, replace };
@@ -114,6 +120,10 @@ struct StoreFlagsRequest {
   uint32_t flags = 0;
   std::vector<std::string> keywords;
   std::optional<uint64_t> unchanged_since;  // RFC 7162 UNCHANGEDSINCE
+  // Who sets the flags ("imap", "jmap", "admin", ...): recorded as MessageMeta::seen_via when
+  // this request sets \Seen on a message for the first time. At most 16 characters of
+  // [a-z0-9._-] (else invalid_argument); empty records nothing but the time.
+  std::string origin;
 };
 
 struct StoreFlagsResult {
@@ -136,6 +146,28 @@ struct QuotaUsage {
 struct Quota {
   uint64_t bytes = 0;     // limit, 0 = unlimited
   uint64_t messages = 0;  // limit, 0 = unlimited
+};
+
+// Mail recall (the copies of one delivered message file in a user's mailboxes).
+struct MessageCopy {  // one copy of a message file in a user's mailboxes
+  std::string mailbox;
+  uint32_t uid_validity = 0;
+  MessageMeta meta;  // flags, keywords, seen_*, retrieved_*, guid, uid, ...
+};
+
+struct RecalledCopy {  // one copy in the hidden recall area
+  std::string recall_id;
+  std::string mailbox;        // where it was
+  uint32_t uid_validity = 0;  // of that mailbox then (meta.uid means nothing without it)
+  MessageMeta meta;           // as it was (uid = its UID there; modseq 0)
+  int64_t recalled_at = 0;
+};
+
+struct RestoredCopy {
+  std::string mailbox;  // where it is now (its old mailbox, or INBOX if that is gone)
+  uint32_t old_uid = 0;
+  uint32_t uid_validity = 0;
+  uint32_t uid = 0;  // new UID (UIDs are never reused)
 };
 
 // Kinds of change reported to watchers.
@@ -267,11 +299,66 @@ class MailStore {
 
   virtual Result<QuotaUsage> quota_usage(const std::string& account_id) = 0;
 
-  // In-process change notification: `callback` runs (on any thread) after every committed
-  // change to that mailbox. Keep the handle alive to stay subscribed.
+  // --- mail recall: the hidden recall area (FORMAT.md "Recall area") ---
+  // A recall_id is 1 to 64 characters of [A-Za-z0-9_-] (else invalid_argument). A guid is
+  // MessageMeta::guid / AppendResult::guid (32 hex digits, else invalid_argument). None of these
+  // calls creates a user the store has never seen: they answer "nothing" for one.
+  // These defaults (test stores) refuse with invalid_argument.
+
+  // Every copy of message file `guid` in any of the user's mailboxes (COPY and MOVE keep the
+  // guid, so copies the user moved or copied are found). Empty when none.
+  virtual Result<std::vector<MessageCopy>> find_copies(const std::string& account_id,
+                                                       const std::string& guid) {
+    (void)account_id, (void)guid;
+    return recall_unsupported();
+  }
+  // Moves every copy of `guid` out of the user's mailboxes into the recall area under
+  // `recall_id`, in one transaction: rows deleted with expunge tombstones and a new MODSEQ per
+  // mailbox (IMAP sessions see EXPUNGE / VANISHED), usage lowered (recalled copies do not count
+  // in the quota), watchers of each affected mailbox notified after the commit. The message
+  // file stays. Returns the copies moved (empty when none).
+  virtual Result<std::vector<RecalledCopy>> recall_copies(const std::string& account_id,
+                                                          const std::string& guid,
+                                                          const std::string& recall_id,
+                                                          int64_t when) {
+    (void)account_id, (void)guid, (void)recall_id, (void)when;
+    return recall_unsupported();
+  }
+  // Puts back every copy recalled under `recall_id`: into its mailbox (INBOX if no mailbox of
+  // that name exists now), with a new UID and MODSEQ, the same flags, keywords, internal date,
+  // seen_* and retrieved_* marks; usage raised without a quota check (an administrator undoes a
+  // recall); recall-area rows removed; watchers notified. Idempotent: a second call restores
+  // nothing.
+  virtual Result<std::vector<RestoredCopy>> restore_recalled(const std::string& account_id,
+                                                             const std::string& recall_id) {
+    (void)account_id, (void)recall_id;
+    return recall_unsupported();
+  }
+  // The recall area's copies under `recall_id` ("" = every recall), by recall, mailbox, UID.
+  virtual Result<std::vector<RecalledCopy>> recalled(const std::string& account_id,
+                                                     const std::string& recall_id) {
+    (void)account_id, (void)recall_id;
+    return recall_unsupported();
+  }
+  // Deletes the copies recalled under `recall_id` for good (their files when nothing else
+  // references them, unlinked after the commit like expunge). Returns how many were purged.
+  virtual Result<size_t> purge_recalled(const std::string& account_id,
+                                        const std::string& recall_id) {
+    (void)account_id, (void)recall_id;
+    return recall_unsupported();
+  }
+
+  // Change notification: `callback` runs (on any thread) after every committed change to that
+  // mailbox made through this object, and (FileStore with StoreOptions::notices = subscribe)
+  // through another process's store on the same root. Keep the handle alive to stay subscribed.
   virtual std::unique_ptr<WatchHandle> watch(const std::string& account_id,
                                              const std::string& mailbox,
                                              std::function<void(const ChangeEvent&)> callback) = 0;
+
+ private:
+  static Status recall_unsupported() {
+    return core::invalid_argument("this mail store does not support mail recall");
+  }
 };
 
 }  // namespace mailroom::store

@@ -322,6 +322,35 @@ void FileStore::replay_retrieval_journals(UserIndex& u) {
   }
 }
 
+JournalMarks FileStore::journal_marks(UserIndex& u) {
+  JournalMarks out;
+  std::string dir = u.files.dir() + kJournalDir;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (ends_with(n, ".journal")) names.emplace_back(n);
+  }
+  ::closedir(d);
+  for (const std::string& n : names) {
+    int fd = ::open((dir + "/" + n).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // closed (and applied) meanwhile
+    std::string text;
+    char buf[65536];
+    ssize_t r;
+    while ((r = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(r));
+    ::close(fd);
+    std::optional<ParsedJournal> p = parse_journal(text);
+    if (!p) continue;
+    for (const auto& [uid, when] : p->marks) {
+      auto& slot = out[{p->mailbox, uid}];
+      if (when >= slot.first) slot = {when, p->client_ip};
+    }
+  }
+  return out;
+}
+
 Result<std::unique_ptr<RetrievalJournal>> FileStore::open_retrieval_journal(
     const std::string& account_id, const std::string& mailbox, const std::string& client_ip) {
   auto name = canonical(mailbox);

@@ -169,7 +169,9 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
     deleted_names = std::move(victims);
   }
   for (auto& g : unreferenced) (*u)->files.remove(g);
-  for (auto& n : deleted_names) notify(account_id, n, 0);
+  std::vector<ChangeEvent> events;
+  for (auto& n : deleted_names) events.push_back({account_id, n, 0});
+  notify_all(events);
   return Status::ok();
 }
 

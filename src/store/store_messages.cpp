@@ -32,6 +32,15 @@ core::Status check_keywords(const std::vector<std::string>& k) {
   return core::Status::ok();
 }
 
+// StoreFlagsRequest::origin: a short lower-case word ("imap", "jmap", "admin").
+core::Status check_origin(const std::string& origin) {
+  bool ok = origin.size() <= 16;
+  for (char c : origin)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      ok = false;
+  return ok ? core::Status::ok() : core::invalid_argument("invalid flag change origin", origin);
+}
+
 std::vector<uint32_t> sorted_unique(std::vector<uint32_t> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -115,15 +124,20 @@ Result<AppendResult> insert_append(db::Sqlite& db, const PendingAppend& p) {
   result.uid_validity = row.uid_validity;
   result.uid = row.uid_next++;
   result.modseq = ++row.highest_modseq;
+  result.guid = *p.guid;
   auto ins = db.prepare_or_abort("INSERT INTO files(guid, size, facts) VALUES (?, ?, ?)");
   ins.bind(1, *p.guid).bind(2, static_cast<int64_t>(data.size()));
   if (*p.facts) ins.bind_blob(3, **p.facts);
   s = ins.run();
-  int64_t date = req.internal_date != 0 ? req.internal_date : static_cast<int64_t>(::time(nullptr));
+  auto now = static_cast<int64_t>(::time(nullptr));
+  int64_t date = req.internal_date != 0 ? req.internal_date : now;
+  // Arriving \Seen (IMAP APPEND of a sent or read message) is "opened" evidence too.
+  bool seen = (req.flags & kSeen) != 0;
   if (s.is_ok())
     s = db.prepare_or_abort(
               "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
-              "internal_tz, flags, keywords) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+              "internal_tz, flags, keywords, seen_at, seen_via) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, row.id)
             .bind(2, static_cast<int64_t>(result.uid))
             .bind(3, static_cast<int64_t>(result.modseq))
@@ -133,6 +147,8 @@ Result<AppendResult> insert_append(db::Sqlite& db, const PendingAppend& p) {
             .bind(7, static_cast<int64_t>(req.internal_tz))
             .bind(8, static_cast<int64_t>(req.flags & kAllFlags))
             .bind(9, join_keywords(normalize_keywords(req.keywords)))
+            .bind(10, seen ? now : 0)
+            .bind(11, seen ? "append" : "")
             .run();
   if (s.is_ok()) s = set_mailbox_counters(db, row);
   if (s.is_ok()) s = add_usage(db, static_cast<int64_t>(data.size()), 1);
@@ -313,9 +329,12 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
   if (!name.is_ok()) return name.status();
   auto kw_ok = check_keywords(req.keywords);
   if (!kw_ok.is_ok()) return kw_ok;
+  auto origin_ok = check_origin(req.origin);
+  if (!origin_ok.is_ok()) return origin_ok;
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
   StoreFlagsResult out;
+  auto now = static_cast<int64_t>(::time(nullptr));
   uint64_t new_modseq = 0;
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
@@ -366,13 +385,22 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
       }
       kw = normalize_keywords(kw);
       if (flags != m->flags || kw != m->keywords) {
+        // "Opened" evidence: the first time \Seen is set, and by whom; kept when \Seen is
+        // cleared again. It rides on this flag change's MODSEQ.
+        if ((flags & kSeen) && !(m->flags & kSeen) && m->seen_at == 0) {
+          m->seen_at = now;
+          m->seen_via = req.origin;
+        }
         s = db.prepare_or_abort(
-                  "UPDATE messages SET flags=?, keywords=?, modseq=? WHERE mailbox_id=? AND uid=?")
+                  "UPDATE messages SET flags=?, keywords=?, modseq=?, seen_at=?, seen_via=? "
+                  "WHERE mailbox_id=? AND uid=?")
                 .bind(1, static_cast<int64_t>(flags))
                 .bind(2, join_keywords(kw))
                 .bind(3, static_cast<int64_t>(modseq))
-                .bind(4, row.id)
-                .bind(5, static_cast<int64_t>(uid))
+                .bind(4, m->seen_at)
+                .bind(5, m->seen_via)
+                .bind(6, row.id)
+                .bind(7, static_cast<int64_t>(uid))
                 .run();
         if (!s.is_ok()) return s;
         m->flags = flags;
@@ -514,9 +542,10 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
       uint32_t new_uid = drow.uid_next++;
       s = db.prepare_or_abort(
                 "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
-                "internal_tz, flags, keywords, retrieved_at, retrieved_by) "
+                "internal_tz, flags, keywords, retrieved_at, retrieved_by, seen_at, seen_via) "
                 "SELECT ?, ?, ?, guid, size, internal_date, internal_tz, flags, keywords, "
-                "retrieved_at, retrieved_by FROM messages WHERE mailbox_id=? AND uid=?")
+                "retrieved_at, retrieved_by, seen_at, seen_via FROM messages "
+                "WHERE mailbox_id=? AND uid=?")
               .bind(1, drow.id)
               .bind(2, static_cast<int64_t>(new_uid))
               .bind(3, static_cast<int64_t>(dst_modseq))
@@ -556,8 +585,9 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
     if (s.is_ok()) s = tx.commit();
     if (!s.is_ok()) return s;
   }
-  notify(account_id, *dst_name, dst_modseq);
-  if (move && *src_name != *dst_name) notify(account_id, *src_name, src_modseq);
+  std::vector<ChangeEvent> events{{account_id, *dst_name, dst_modseq}};
+  if (move && *src_name != *dst_name) events.push_back({account_id, *src_name, src_modseq});
+  notify_all(events);
   return out;
 }
 

@@ -33,6 +33,17 @@ struct StoreOptions {
   // VFS that can drop what was not synced (tests/unit/store/fault_vfs.h).
   std::string sqlite_vfs;
 
+  // Change notices between processes on one root (FORMAT.md "Change notices"): watchers are
+  // in-process, so a change made by mailroomctl would never reach mailroomd's IMAP sessions.
+  //  publish (mailroomctl): after each committed change that notifies watchers, also drop a
+  //    notice file in `notices_dir` (only while a subscriber holds the directory's lock).
+  //  subscribe (mailroomd): a thread of the store polls `notices_dir` every 250 ms, consumes
+  //    the notices and notifies this process's watchers. Stopped by the store's destructor.
+  // The directory is created 0700 when missing.
+  enum class Notices { off, publish, subscribe };
+  std::string notices_dir;
+  Notices notices = Notices::off;
+
   // Test hooks of the group commit of appends (store_messages.cpp); empty in production.
   //  on_append_queued: an append joined its user's queue, where `waiting` appends now wait.
   //    Runs under the queue's lock: it must neither block nor call the store.

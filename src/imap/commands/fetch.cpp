@@ -238,6 +238,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     if (!req.uids.empty()) {
       req.op = store::FlagOp::add;
       req.flags = store::kSeen;
+      req.origin = "imap";  // "opened" evidence for mail recall (MessageMeta::seen_via)
       auto fn2 = [&s, &account, &mailbox, &req] {
         return s.services.store->store_flags(account, mailbox, req);
       };

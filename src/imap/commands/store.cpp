@@ -18,6 +18,7 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   req.flags = cmd.flags;
   req.keywords = cmd.keywords;
   req.unchanged_since = cmd.unchanged_since;
+  req.origin = "imap";  // "opened" evidence for mail recall (MessageMeta::seen_via)
   std::string account = s.principal.account_id;
   std::string mailbox = s.view->name;
   if (!uids.empty()) {

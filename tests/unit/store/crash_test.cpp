@@ -3,6 +3,8 @@
 // moment, then runs the fsck verifier and checks that every acknowledged append is present
 // (unless its expunge was acknowledged too) with its exact content, and that the index is
 // consistent. Repeated; MAILROOM_CRASH_ITERATIONS raises the count for a soak run.
+// The writer also recalls messages (mail recall): a recall cut by the kill leaves the message
+// either in its mailbox or in the recall area, never neither.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,7 +29,9 @@ namespace {
 constexpr const char* kUser = "crash-user";
 
 struct Ack {
-  uint32_t kind;  // 1 append acknowledged, 2 expunge acknowledged, 3 expunge about to start
+  // 1 append acknowledged, 2 expunge acknowledged, 3 expunge about to start,
+  // 4 recall about to start, 5 recall acknowledged
+  uint32_t kind;
   uint32_t uid;
   uint32_t seq;
 };
@@ -42,6 +46,7 @@ std::string body_for(uint32_t seq) {
   auto store = open_file_store(options);
   std::mt19937 rng(first_seq);
   std::vector<uint32_t> mine;
+  std::map<uint32_t, std::string> guids;
   for (uint32_t seq = first_seq;; ++seq) {
     std::string msg = body_for(seq);
     AppendRequest r;
@@ -51,6 +56,7 @@ std::string body_for(uint32_t seq) {
     Ack a{1, res->uid, seq};
     if (::write(fd, &a, sizeof a) != sizeof a) ::_exit(4);
     mine.push_back(res->uid);
+    guids[res->uid] = res->guid;
     if (rng() % 4 == 0) {
       StoreFlagsRequest f;
       f.uids = {mine[rng() % mine.size()]};
@@ -68,16 +74,36 @@ std::string body_for(uint32_t seq) {
       Ack e{2, uid, 0};
       if (::write(fd, &e, sizeof e) != sizeof e) ::_exit(4);
     }
+    if (rng() % 7 == 0 && mine.size() > 2) {
+      size_t i = rng() % mine.size();
+      uint32_t uid = mine[i];
+      Ack intent{4, uid, 0};
+      if (::write(fd, &intent, sizeof intent) != sizeof intent) ::_exit(4);
+      auto moved = store->recall_copies(kUser, guids[uid], "r" + std::to_string(seq), 0);
+      if (!moved.is_ok() || moved->size() != 1) ::_exit(7);
+      mine.erase(mine.begin() + static_cast<long>(i));
+      Ack e{5, uid, 0};
+      if (::write(fd, &e, sizeof e) != sizeof e) ::_exit(4);
+    }
   }
 }
 
-void read_acks(int fd, std::map<uint32_t, uint32_t>& appended, std::set<uint32_t>& expunged,
-               std::set<uint32_t>& maybe_expunged) {
+struct Acks {
+  std::map<uint32_t, uint32_t> appended;  // uid -> seq, acknowledged
+  std::set<uint32_t> expunged;            // acknowledged expunges
+  std::set<uint32_t> maybe_expunged;      // expunges started (the kill may have cut the ack)
+  std::set<uint32_t> recalled;            // acknowledged recalls
+  std::set<uint32_t> maybe_recalled;      // recalls started
+};
+
+void read_acks(int fd, Acks& acks) {
   Ack a;
   while (::read(fd, &a, sizeof a) == sizeof a) {
-    if (a.kind == 1) appended[a.uid] = a.seq;
-    if (a.kind == 2) expunged.insert(a.uid);
-    if (a.kind == 3) maybe_expunged.insert(a.uid);
+    if (a.kind == 1) acks.appended[a.uid] = a.seq;
+    if (a.kind == 2) acks.expunged.insert(a.uid);
+    if (a.kind == 3) acks.maybe_expunged.insert(a.uid);
+    if (a.kind == 4) acks.maybe_recalled.insert(a.uid);
+    if (a.kind == 5) acks.recalled.insert(a.uid);
   }
 }
 
@@ -89,9 +115,10 @@ TEST(CrashTest, KilledWriterNeverLosesAcknowledgedAppends) {
   int iterations = 12;
   if (const char* env = std::getenv("MAILROOM_CRASH_ITERATIONS")) iterations = std::atoi(env);
   std::mt19937 rng(static_cast<uint32_t>(::getpid()));
-  std::map<uint32_t, uint32_t> appended;  // uid -> seq, acknowledged
-  std::set<uint32_t> expunged;            // acknowledged expunges
-  std::set<uint32_t> maybe_expunged;      // expunges started (the kill may have cut the ack)
+  Acks acks;
+  auto& appended = acks.appended;
+  auto& expunged = acks.expunged;
+  auto& maybe_expunged = acks.maybe_expunged;
   uint32_t next_seq = 1;
   std::set<uint32_t> unacked_present;  // committed appends whose ack the kill cut off
 
@@ -114,7 +141,7 @@ TEST(CrashTest, KilledWriterNeverLosesAcknowledgedAppends) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited early with " << WEXITSTATUS(status);
-    read_acks(fds[0], appended, expunged, maybe_expunged);
+    read_acks(fds[0], acks);
     ::close(fds[0]);
     next_seq += 100000;
 
@@ -135,13 +162,28 @@ TEST(CrashTest, KilledWriterNeverLosesAcknowledgedAppends) {
       present.insert(m.uid);
       bytes += m.size;
     }
-    EXPECT_EQ(store->quota_usage(kUser)->bytes, bytes);
+    EXPECT_EQ(store->quota_usage(kUser)->bytes, bytes);  // recalled copies do not count
+    std::map<uint32_t, std::string> in_area;             // INBOX UID -> guid
+    auto area = store->recalled(kUser, "");
+    ASSERT_TRUE(area.is_ok()) << area.status().to_string();
+    for (auto& c : *area) in_area[c.meta.uid] = c.meta.guid;
+    MessageFiles files(options.root + "/" + kUser, false);
     for (auto& [uid, seq] : appended) {
       if (expunged.count(uid)) {
         EXPECT_FALSE(present.count(uid)) << "acknowledged expunge of UID " << uid << " undone";
         continue;
       }
       if (maybe_expunged.count(uid) && !present.count(uid)) continue;
+      if (acks.recalled.count(uid) || (acks.maybe_recalled.count(uid) && !present.count(uid))) {
+        // Recalled (or being recalled when killed, and not in INBOX): in the area, intact.
+        EXPECT_FALSE(present.count(uid)) << "acknowledged recall of UID " << uid << " undone";
+        ASSERT_TRUE(in_area.count(uid)) << "recalled UID " << uid << " lost in iteration " << it;
+        auto data = files.read(in_area[uid]);
+        ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+        EXPECT_EQ(*data, normalize_crlf(body_for(seq))) << "recalled UID " << uid;
+        continue;
+      }
+      EXPECT_FALSE(in_area.count(uid)) << "UID " << uid << " recalled without a recall";
       ASSERT_TRUE(present.count(uid)) << "acknowledged UID " << uid << " lost in iteration " << it;
       auto data = store->read_message(kUser, "INBOX", uid);
       ASSERT_TRUE(data.is_ok()) << data.status().to_string();
@@ -164,8 +206,8 @@ TEST(CrashTest, KilledWriterNeverLosesAcknowledgedAppends) {
   EXPECT_GT(appended.size(), static_cast<size_t>(iterations));
   std::printf(
       "crash test: %d kills, %zu acknowledged appends, %zu acknowledged expunges, "
-      "%zu committed appends whose ack was cut off\n",
-      iterations, appended.size(), expunged.size(), unacked_present.size());
+      "%zu committed appends whose ack was cut off, %zu acknowledged recalls\n",
+      iterations, appended.size(), expunged.size(), unacked_present.size(), acks.recalled.size());
   std::filesystem::remove_all(dir);
 }
 
