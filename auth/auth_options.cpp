@@ -90,9 +90,9 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
   o.directory_password_protocols.clear();
   for (auto p : protocols) {
     p = core::ascii_lower(p);
-    if (p != "imap" && p != "pop3" && p != "smtp") {
+    if (p != "imap" && p != "pop3" && p != "smtp" && p != "http") {
       s.error("directory_password_protocols",
-              "unknown protocol '" + p + "' (expected imap, pop3, smtp)");
+              "unknown protocol '" + p + "' (expected imap, pop3, smtp, http)");
     } else if (!o.directory_password_allowed(p)) {
       o.directory_password_protocols.push_back(p);
     }

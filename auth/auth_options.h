@@ -38,10 +38,11 @@
 //                                    logs in as "alice") or "realm_to_domain" (as
 //                                    "alice@example.com"); either way through the same login
 //                                    rules, account status and throttle as a password
-//   directory_password_protocols = ["imap", "pop3", "smtp"]
+//   directory_password_protocols = ["imap", "pop3", "smtp", "http"]
 //                                    where the account's directory password (PLAIN, LOGIN,
-//                                    IMAP LOGIN, POP3 USER/PASS, SCRAM) is accepted [all
-//                                    three]; on a protocol not listed only app passwords (and
+//                                    IMAP LOGIN, POP3 USER/PASS, SCRAM; HTTP Basic for a
+//                                    user's own API calls such as self-recall) is accepted
+//                                    [all four]; on a protocol not listed only app passwords (and
 //                                    token/Kerberos mechanisms) log in, and SCRAM-SHA-256 is
 //                                    not offered. [] refuses the directory password everywhere
 //                                    (SSO deployments: people use app passwords in mail apps).
@@ -83,7 +84,7 @@ struct AuthOptions {
   KerberosOptions kerberos;
   // Protocols (ClientInfo::protocol: "imap", "pop3", "smtp") on which the directory password
   // is accepted; app passwords follow their own protocol lists (auth/app_passwords.h).
-  std::vector<std::string> directory_password_protocols{"imap", "pop3", "smtp"};
+  std::vector<std::string> directory_password_protocols{"imap", "pop3", "smtp", "http"};
   bool directory_password_allowed(const std::string& protocol) const;
   // Not from the config file: a per-installation secret (<data_dir>/installation.key, made at
   // first start, mode 0600) from which SCRAM's fake salts for unknown users are derived.

@@ -10,6 +10,7 @@
 
 #include "src/api/admin_internal.h"
 #include "src/core/address.h"
+#include "src/core/json_text.h"
 #include "src/core/log.h"
 #include "src/queue/delivery_log.h"
 #include "src/service/aliases.h"
@@ -335,19 +336,19 @@ http::Response admin_delivery_log(AdminCall& c) {
   for (const auto& rec : records) {
     items.push_back(json::object{{"id", rec.id},
                                  {"queue_id", rec.queue_id},
-                                 {"message_id", rec.message_id},
-                                 {"sender", rec.envelope_sender},
-                                 {"from", rec.header_from},
-                                 {"subject", rec.subject},
-                                 {"recipient", rec.recipient},
-                                 {"final_address", rec.final_address},
+                                 {"message_id", core::utf8_or_replacement(rec.message_id)},
+                                 {"sender", core::utf8_or_replacement(rec.envelope_sender)},
+                                 {"from", core::utf8_or_replacement(rec.header_from)},
+                                 {"subject", core::utf8_or_replacement(rec.subject)},
+                                 {"recipient", core::utf8_or_replacement(rec.recipient)},
+                                 {"final_address", core::utf8_or_replacement(rec.final_address)},
                                  {"account_id", rec.account_id},
                                  {"mailbox", rec.mailbox},
                                  {"uid", rec.uid},
                                  {"size", rec.size},
                                  {"time", rec.time},
                                  {"result", queue::delivery_result_name(rec.result)},
-                                 {"detail", rec.detail}});
+                                 {"detail", core::utf8_or_replacement(rec.detail)}});
   }
   return admin_json(200, json::object{{"items", std::move(items)}});
 }

@@ -1,5 +1,6 @@
-// A JSON string literal (RFC 8259 section 7) for the few places that write JSON by hand
-// (layers without Boost.JSON: the HTTP kit's problem details, the journal's documents).
+// JSON text helpers: a JSON string literal (RFC 8259 section 7) for the few places that write
+// JSON by hand (layers without Boost.JSON: the HTTP kit's problem details, the journal's
+// documents), and valid UTF-8 for every writer (RFC 8259 section 8.1).
 #pragma once
 
 #include <string>
@@ -10,5 +11,10 @@ namespace mailroom::core {
 // `text` quoted and escaped: \" \\ \n \r \t, other control bytes and DEL as \u00XX; UTF-8
 // passes through.
 std::string json_quote(std::string_view text);
+
+// `text` with every malformed UTF-8 sequence (stray or missing continuation bytes, overlong
+// forms, surrogates, code points above U+10FFFF) replaced by U+FFFD, one per bad byte: for
+// text from the network (raw 8-bit headers in Big5 or GB2312) on its way into JSON or CSV.
+std::string utf8_or_replacement(std::string_view text);
 
 }  // namespace mailroom::core

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include "src/core/json_text.h"
 #include "src/ctl/ctl.h"
 #include "src/service/delivery_log_search.h"
 #include "src/service/mail_queue.h"
@@ -71,12 +72,12 @@ int search_delivery_log(Context& ctx, const queue::DeliveryQuery& query) {
   for (const auto& r : *records) {
     json::object o;
     o["queue_id"] = r.queue_id;
-    o["message_id"] = r.message_id;
-    o["envelope_sender"] = r.envelope_sender;
-    o["header_from"] = r.header_from;
-    o["subject"] = r.subject;
-    o["recipient"] = r.recipient;
-    o["final_address"] = r.final_address;
+    o["message_id"] = core::utf8_or_replacement(r.message_id);
+    o["envelope_sender"] = core::utf8_or_replacement(r.envelope_sender);
+    o["header_from"] = core::utf8_or_replacement(r.header_from);
+    o["subject"] = core::utf8_or_replacement(r.subject);
+    o["recipient"] = core::utf8_or_replacement(r.recipient);
+    o["final_address"] = core::utf8_or_replacement(r.final_address);
     o["account_id"] = r.account_id;
     o["mailbox"] = r.mailbox;
     o["uid_validity"] = r.uid_validity;
@@ -84,7 +85,7 @@ int search_delivery_log(Context& ctx, const queue::DeliveryQuery& query) {
     o["size"] = r.size;
     o["time"] = r.time;
     o["result"] = queue::delivery_result_name(r.result);
-    o["detail"] = r.detail;
+    o["detail"] = core::utf8_or_replacement(r.detail);
     arr.push_back(o);
     human += std::to_string(r.time) + " " + r.queue_id + " " + r.recipient + " " +
              queue::delivery_result_name(r.result) + " " + r.mailbox + "/" + std::to_string(r.uid) +

@@ -229,6 +229,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       }
       rec.uid_validity = res->uid_validity;
       rec.uid = res->uid;
+      rec.guid = res->guid;  // mail recall follows the copy through MOVE/COPY by it
       rec.size = stored.size();
       records.push_back(std::move(rec));
       continue;

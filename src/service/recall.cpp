@@ -16,6 +16,7 @@
 #include "auth/directory.h"
 #include "src/core/address.h"
 #include "src/core/config_section.h"
+#include "src/core/json_text.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
 #include "src/queue/queue.h"
@@ -67,7 +68,7 @@ std::string criteria_json(const RecallCriteria& c) {
   const auto& q = c.query;
   json::object o;
   auto put = [&](const char* k, const std::string& v) {
-    if (!v.empty()) o[k] = recall_clean_utf8(v);
+    if (!v.empty()) o[k] = core::utf8_or_replacement(v);
   };
   put("message_id", q.message_id);
   put("queue_id", q.queue_id);
@@ -88,8 +89,8 @@ std::string ids_json(const std::vector<std::string>& message_ids,
                      const std::vector<std::string>& queue_ids) {
   json::object o;
   json::array m, q;
-  for (const auto& id : message_ids) m.push_back(json::value(recall_clean_utf8(id)));
-  for (const auto& id : queue_ids) q.push_back(json::value(recall_clean_utf8(id)));
+  for (const auto& id : message_ids) m.push_back(json::value(core::utf8_or_replacement(id)));
+  for (const auto& id : queue_ids) q.push_back(json::value(core::utf8_or_replacement(id)));
   if (!m.empty()) o["message_ids"] = std::move(m);
   if (!q.empty()) o["queue_ids"] = std::move(q);
   return json::serialize(o);

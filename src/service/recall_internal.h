@@ -42,8 +42,5 @@ class RecallLog {
 
 // A fresh recall id: "R" + UTC date + 8 random hex digits ("R20261205-3f9a1c2b").
 std::string new_recall_id(int64_t now);
-// `text` with malformed UTF-8 replaced by U+FFFD (delivery log fields may hold raw 8-bit
-// headers; JSON and CSV output must stay valid).
-std::string recall_clean_utf8(const std::string& text);
 
 }  // namespace mailroom::service

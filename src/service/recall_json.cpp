@@ -3,6 +3,7 @@
 // (malformed bytes from raw 8-bit headers become U+FFFD).
 #include <boost/json.hpp>
 
+#include "src/core/json_text.h"
 #include "src/service/recall_internal.h"
 
 namespace mailroom::service {
@@ -13,17 +14,17 @@ namespace {
 
 json::value copy_json(const CopyReport& c) {
   json::array folders;
-  for (const auto& f : c.folders) folders.push_back(json::value(recall_clean_utf8(f)));
-  json::object o{{"recipient", recall_clean_utf8(c.recipient)},
-                 {"address", recall_clean_utf8(c.address)},
+  for (const auto& f : c.folders) folders.push_back(json::value(core::utf8_or_replacement(f)));
+  json::object o{{"recipient", core::utf8_or_replacement(c.recipient)},
+                 {"address", core::utf8_or_replacement(c.address)},
                  {"account_id", c.account_id},
-                 {"forwarded_by", recall_clean_utf8(c.forwarded_by)},
+                 {"forwarded_by", core::utf8_or_replacement(c.forwarded_by)},
                  {"queue_id", c.queue_id},
                  {"state", c.state},
                  {"recallable", c.recallable},
                  {"delivered_at", c.delivered_at},
                  {"log_result", c.log_result},
-                 {"detail", recall_clean_utf8(c.detail)},
+                 {"detail", core::utf8_or_replacement(c.detail)},
                  {"folders", std::move(folders)},
                  {"seen", c.seen},
                  {"seen_at", c.seen_at},
@@ -34,7 +35,7 @@ json::value copy_json(const CopyReport& c) {
                  {"forwarded", c.forwarded},
                  {"deleted_flag", c.deleted_flag},
                  {"copies_taken", c.copies_taken},
-                 {"note", recall_clean_utf8(c.note)}};
+                 {"note", core::utf8_or_replacement(c.note)}};
   return o;
 }
 
@@ -43,11 +44,11 @@ json::array messages_array(const std::vector<MessageReport>& messages) {
   for (const auto& m : messages) {
     json::array copies;
     for (const auto& c : m.copies) copies.push_back(copy_json(c));
-    out.push_back(json::object{{"message_id", recall_clean_utf8(m.message_id)},
+    out.push_back(json::object{{"message_id", core::utf8_or_replacement(m.message_id)},
                                {"queue_id", m.queue_id},
-                               {"subject", recall_clean_utf8(m.subject)},
-                               {"from", recall_clean_utf8(m.header_from)},
-                               {"sender", recall_clean_utf8(m.envelope_sender)},
+                               {"subject", core::utf8_or_replacement(m.subject)},
+                               {"from", core::utf8_or_replacement(m.header_from)},
+                               {"sender", core::utf8_or_replacement(m.envelope_sender)},
                                {"time", m.time},
                                {"size", m.size},
                                {"copies", std::move(copies)}});
@@ -58,7 +59,7 @@ json::array messages_array(const std::vector<MessageReport>& messages) {
 // RFC 4180: every field quoted, quotes doubled, CRLF line ends. A field that a spreadsheet
 // would run as a formula (=, +, -, @ first) gets a leading apostrophe (CSV injection).
 std::string csv_field(const std::string& raw) {
-  std::string v = recall_clean_utf8(raw);
+  std::string v = core::utf8_or_replacement(raw);
   if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v = "'" + v;
   std::string out = "\"";
   for (char ch : v) {
@@ -77,8 +78,8 @@ std::string message_reports_json(const std::vector<MessageReport>& messages) {
 std::string recall_report_json(const RecallReport& r) {
   return json::serialize(json::object{{"recall_id", r.recall_id},
                                       {"dry_run", r.dry_run},
-                                      {"actor", recall_clean_utf8(r.actor)},
-                                      {"reason", recall_clean_utf8(r.reason)},
+                                      {"actor", core::utf8_or_replacement(r.actor)},
+                                      {"reason", core::utf8_or_replacement(r.reason)},
                                       {"created_at", r.created_at},
                                       {"undone_at", r.undone_at},
                                       {"purged_at", r.purged_at},
@@ -133,10 +134,10 @@ std::string recall_summaries_json(const std::vector<RecallSummary>& list) {
   for (const auto& s : list) {
     boost::system::error_code ec;
     json::value criteria = json::parse(s.criteria.empty() ? "{}" : s.criteria, ec);
-    if (ec) criteria = json::value(recall_clean_utf8(s.criteria));
+    if (ec) criteria = json::value(core::utf8_or_replacement(s.criteria));
     items.push_back(json::object{{"recall_id", s.recall_id},
-                                 {"actor", recall_clean_utf8(s.actor)},
-                                 {"reason", recall_clean_utf8(s.reason)},
+                                 {"actor", core::utf8_or_replacement(s.actor)},
+                                 {"reason", core::utf8_or_replacement(s.reason)},
                                  {"criteria", std::move(criteria)},
                                  {"created_at", s.created_at},
                                  {"undone_at", s.undone_at},
@@ -151,13 +152,13 @@ std::string audit_entries_json(const std::vector<AuditEntry>& entries) {
   for (const auto& e : entries) {
     boost::system::error_code ec;
     json::value criteria = json::parse(e.criteria.empty() ? "{}" : e.criteria, ec);
-    if (ec) criteria = json::value(recall_clean_utf8(e.criteria));
+    if (ec) criteria = json::value(core::utf8_or_replacement(e.criteria));
     items.push_back(json::object{{"seq", e.seq},
                                  {"time", e.time},
-                                 {"actor", recall_clean_utf8(e.actor)},
+                                 {"actor", core::utf8_or_replacement(e.actor)},
                                  {"front_end", e.front_end},
                                  {"action", e.action},
-                                 {"reason", recall_clean_utf8(e.reason)},
+                                 {"reason", core::utf8_or_replacement(e.reason)},
                                  {"criteria", std::move(criteria)},
                                  {"recall_id", e.recall_id},
                                  {"results", e.results}});

@@ -88,34 +88,6 @@ std::string new_recall_id(int64_t now) {
   return std::string("R") + date + "-" + hex;
 }
 
-std::string recall_clean_utf8(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size(), i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = len != 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
-    if (ok && len == 2) ok = c >= 0xC2;  // overlong
-    if (ok && len == 3)
-      ok = !(c == 0xE0 && p[i + 1] < 0xA0) &&  // overlong
-           !(c == 0xED && p[i + 1] >= 0xA0);   // surrogates
-    if (ok && len == 4)
-      ok = c <= 0xF4 && !(c == 0xF0 && p[i + 1] < 0x90) &&  // overlong
-           !(c == 0xF4 && p[i + 1] >= 0x90);                // > U+10FFFF
-    if (!ok) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-      continue;
-    }
-    out.append(text, i, len);
-    i += len;
-  }
-  return out;
-}
-
 core::Result<std::unique_ptr<RecallLog>> RecallLog::open(const std::string& path) {
   db::SqliteOptions o;
   o.path = path;

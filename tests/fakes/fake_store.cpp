@@ -1,6 +1,7 @@
 #include "tests/fakes/fake_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 namespace mailroom::testing {
@@ -29,6 +30,10 @@ uint32_t FakeStore::insert(Box& b, std::string_view message, const store::Append
   meta.internal_tz = request.internal_tz;
   std::string text = to_crlf(message);
   meta.size = text.size();
+  // A guid per stored copy, as the FileStore gives one per message file.
+  char guid[33];
+  std::snprintf(guid, sizeof guid, "%032llx", static_cast<unsigned long long>(++guids_));
+  meta.guid = guid;
   b.messages[meta.uid] = {meta, std::move(text)};
   return meta.uid;
 }
@@ -84,7 +89,7 @@ core::Result<store::AppendResult> FakeStore::append(const std::string& account,
   if (auto s = enter(Op::append); !s) return s;
   Box& b = box(account, request.mailbox);
   uint32_t uid = insert(b, request.message, request);
-  return store::AppendResult{uid_validity, uid, b.highest_modseq};
+  return store::AppendResult{uid_validity, uid, b.highest_modseq, b.messages[uid].first.guid};
 }
 
 core::Result<store::Snapshot> FakeStore::snapshot(const std::string& account,

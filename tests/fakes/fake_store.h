@@ -114,6 +114,8 @@ class FakeStore : public store::MailStore {
   uint32_t insert(Box& box, std::string_view message, const store::AppendRequest& request);
 
   std::mutex mu_;
+
+  uint64_t guids_ = 0;                                          // the last guid handed out
   std::map<std::string, std::map<std::string, Box>> accounts_;  // account -> mailbox -> box
   std::array<Fault, static_cast<size_t>(Op::kCount)> faults_{};
   std::array<int, static_cast<size_t>(Op::kCount)> calls_{};

@@ -120,6 +120,21 @@ TEST(AuthOptions, ParsesAndValidates) {
   EXPECT_EQ(o.mechanisms, (std::vector<std::string>{"PLAIN", "SCRAM-SHA-256"}));
   EXPECT_EQ(o.throttle.max_failures_per_account, 7);
   EXPECT_EQ(o.throttle.lockout_seconds, 60);
+  // Directory passwords: every protocol by default, HTTP Basic (self-recall) included.
+  EXPECT_TRUE(o.directory_password_allowed("http"));
+  EXPECT_TRUE(o.directory_password_allowed("imap"));
+}
+
+TEST(AuthOptions, DirectoryPasswordProtocolsKnowHttp) {
+  core::ConfigErrors errors;
+  auto doc = core::ConfigDocument::load_string(
+      "[auth]\ndirectory_password_protocols = [\"smtp\", \"HTTP\"]\n", "t.toml", &errors);
+  auto root = doc->root();
+  auto s = root.child("auth");
+  auto o = parse_auth_options(s);
+  EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors.messages().front());
+  EXPECT_TRUE(o.directory_password_allowed("http"));
+  EXPECT_FALSE(o.directory_password_allowed("imap"));
 }
 
 TEST(AuthOptions, BadValuesAreErrorsNotCrashes) {

@@ -151,6 +151,12 @@ TEST_F(QueueTest, DeliversToEveryLocalRecipientOnceAndLogs) {
     EXPECT_EQ(r.subject, "h\xc3\xa9llo");
     EXPECT_EQ(r.envelope_sender, "sender@remote.example");
     EXPECT_EQ(r.uid, 1u);
+    // The stored copy's guid (mail recall follows it through MOVE and COPY).
+    auto snap = store_->snapshot(r.account_id, "INBOX");
+    ASSERT_TRUE(snap.is_ok());
+    ASSERT_EQ(snap->messages.size(), 1u);
+    EXPECT_EQ(r.guid, snap->messages[0].guid);
+    EXPECT_FALSE(r.guid.empty());
   }
   EXPECT_TRUE(q->list().empty());
   q->stop();

@@ -13,10 +13,11 @@ namespace mailroom::service {
 namespace {
 
 constexpr Action kAllActions[] = {
-    Action::read,   Action::audit,        Action::write,          Action::reset_password,
-    Action::unlock, Action::kick_session, Action::manage_domains, Action::manage_server};
+    Action::read,           Action::audit,          Action::write,
+    Action::reset_password, Action::unlock,         Action::kick_session,
+    Action::recall,         Action::manage_domains, Action::manage_server};
 // A new Action must get a column in the table below: this fails until it does.
-static_assert(static_cast<int>(Action::manage_server) == 7, "extend kAllActions and kExpected");
+static_assert(static_cast<int>(Action::manage_server) == 8, "extend kAllActions and kExpected");
 
 constexpr Role kAllRoles[] = {Role::global_admin, Role::domain_admin, Role::helpdesk,
                               Role::auditor};
@@ -36,37 +37,37 @@ const Expectation kExpected[] = {
   // global_admin is never scoped: with a domain list the grant is malformed and grants nothing.
   {Role::global_admin, true,
    {{Action::read, "NNN"}, {Action::audit, "NNN"}, {Action::write, "NNN"},
-    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"},
+    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"}, {Action::recall, "NNN"},
     {Action::manage_domains, "NNN"}, {Action::manage_server, "NNN"}}, "NNN"},
   {Role::global_admin, false,
    {{Action::read, "YYY"}, {Action::audit, "YYY"}, {Action::write, "YYY"},
-    {Action::reset_password, "YYY"}, {Action::unlock, "YYY"}, {Action::kick_session, "YYY"},
+    {Action::reset_password, "YYY"}, {Action::unlock, "YYY"}, {Action::kick_session, "YYY"}, {Action::recall, "YYY"},
     {Action::manage_domains, "YYY"}, {Action::manage_server, "YYY"}}, "YYY"},
   {Role::domain_admin, true,
    {{Action::read, "YNN"}, {Action::audit, "YNN"}, {Action::write, "YNN"},
-    {Action::reset_password, "YNN"}, {Action::unlock, "YNN"}, {Action::kick_session, "YNN"},
+    {Action::reset_password, "YNN"}, {Action::unlock, "YNN"}, {Action::kick_session, "YNN"}, {Action::recall, "YNN"},
     {Action::manage_domains, "NNN"}, {Action::manage_server, "NNN"}}, "YNN"},
   // A domain_admin grant with no domain grants nothing.
   {Role::domain_admin, false,
    {{Action::read, "NNN"}, {Action::audit, "NNN"}, {Action::write, "NNN"},
-    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"},
+    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"}, {Action::recall, "NNN"},
     {Action::manage_domains, "NNN"}, {Action::manage_server, "NNN"}}, "NNN"},
   {Role::helpdesk, true,
    {{Action::read, "YNN"}, {Action::audit, "NNN"}, {Action::write, "NNN"},
-    {Action::reset_password, "YNN"}, {Action::unlock, "YNN"}, {Action::kick_session, "YNN"},
+    {Action::reset_password, "YNN"}, {Action::unlock, "YNN"}, {Action::kick_session, "YNN"}, {Action::recall, "NNN"},
     {Action::manage_domains, "NNN"}, {Action::manage_server, "NNN"}}, "YNN"},
   // Every domain, but never a server-wide object.
   {Role::helpdesk, false,
    {{Action::read, "YYN"}, {Action::audit, "NNN"}, {Action::write, "NNN"},
-    {Action::reset_password, "YYN"}, {Action::unlock, "YYN"}, {Action::kick_session, "YYN"},
+    {Action::reset_password, "YYN"}, {Action::unlock, "YYN"}, {Action::kick_session, "YYN"}, {Action::recall, "NNN"},
     {Action::manage_domains, "NNN"}, {Action::manage_server, "NNN"}}, "YYN"},
   {Role::auditor, true,
    {{Action::read, "YNN"}, {Action::audit, "YNN"}, {Action::write, "NNN"},
-    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"},
+    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"}, {Action::recall, "NNN"},
     {Action::manage_domains, "NNN"}, {Action::manage_server, "NNN"}}, "YNN"},
   {Role::auditor, false,
    {{Action::read, "YYN"}, {Action::audit, "YYN"}, {Action::write, "NNN"},
-    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"},
+    {Action::reset_password, "NNN"}, {Action::unlock, "NNN"}, {Action::kick_session, "NNN"}, {Action::recall, "NNN"},
     {Action::manage_domains, "NNN"}, {Action::manage_server, "NNN"}}, "YYN"},
 };
 // clang-format on
@@ -109,7 +110,7 @@ TEST(AdminAccess, EveryRoleActionDomainAndGrantShape) {
       }
     }
   }
-  EXPECT_EQ(checked, 4u * 2u * 8u * 3u);
+  EXPECT_EQ(checked, 4u * 2u * 9u * 3u);
 }
 
 TEST(AdminAccess, GlobalAdminAndVisibleDomains) {
