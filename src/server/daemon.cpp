@@ -112,7 +112,20 @@ struct Daemon::State {
   std::vector<std::unique_ptr<net::Listener>> listeners;
   // What listeners with protocol = "http" serve (made once, when one exists).
   std::shared_ptr<api::Context> api;
-  std::unique_ptr<service::RecallPurger> recall_purger;  // after api: stops first
+  // Mail recall: the admin API drives it; expired recalls are purged hourly (open_recall).
+  std::shared_ptr<service::RecallService> recall;
+  std::unique_ptr<service::RecallPurger> recall_purger;  // after recall and api: stops first
+  void open_recall() {
+    if (recall_purger) return;  // tried once
+    auto r = service::RecallService::open(*services, config.modules->recall);
+    if (!r) {
+      warn("mail recall is unavailable: " + r.status().client_message());
+      MR_LOG_ERROR("event=recall_unavailable detail={}", core::quote(r.status().log_detail()));
+      return;
+    }
+    recall = *r;
+    recall_purger = std::make_unique<service::RecallPurger>(recall, 3600);
+  }
   std::shared_ptr<const http::Router> http_routes;
   std::chrono::steady_clock::time_point stop_deadline;
   bool forced = false;
@@ -156,14 +169,8 @@ struct Daemon::State {
     api->callers = make_http_callers();
     if (!api->callers) return false;
     api->journal = api::open_journal(*services);
-    // Mail recall (issue 18): the admin API drives it; expired recalls are purged hourly.
-    auto recall = service::RecallService::open(*services, config.modules->recall);
-    if (!recall) {
-      MR_LOG_ERROR("event=recall_unavailable detail={}", core::quote(recall.status().log_detail()));
-    } else {
-      api->recall = *recall;
-      recall_purger = std::make_unique<service::RecallPurger>(*recall, 3600);
-    }
+    if (!recall) open_recall();
+    api->recall = recall;  // mail recall (issue 18); null when it could not be opened
     std::weak_ptr<net::ConnectionTracker> weak = tracker;
     api->sessions.list = [weak] {
       std::vector<api::SessionInfo> out;
@@ -315,6 +322,7 @@ int Daemon::run() {
   std::cout.flush();
 
   start_queue(*s.services);
+  if (!s.recall) s.open_recall();  // the purger runs without an HTTP listener too
   AccountSweepOptions sweep_options;
   sweep_options.check_interval = std::chrono::seconds(std::max(1, sc.session_check_seconds));
   sweep_options.recheck_all = std::chrono::seconds(std::max(1, sc.session_recheck_all_seconds));
