@@ -77,8 +77,12 @@ constexpr const char* kColumns =
 constexpr size_t kColumnCount = 17;
 constexpr size_t kRowsPerInsert = 500;
 
+constexpr size_t kMaxTableName = 40;
+
 bool valid_table_name(const std::string& t) {
-  if (t.empty() || t.size() > 64) return false;
+  // Index names are the table's name + up to 17 characters ("_recipient_domain"), and MariaDB
+  // identifiers end at 64.
+  if (t.empty() || t.size() > kMaxTableName) return false;
   for (char c : t) {
     bool ok =
         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -280,7 +284,7 @@ MariaDbDeliveryLogOptions parse_mariadb_delivery_log_options(core::ConfigSection
   o.pool = db::parse_mariadb_options(section, "mailroom", "mailroom");
   o.table = section.get_string("table", "delivery_log");
   if (!valid_table_name(o.table)) {
-    section.error("table", "use letters, digits and '_' only (at most 64)");
+    section.error("table", "use letters, digits and '_' only (at most 40)");
     o.table = "delivery_log";
   }
   o.create_table = section.get_bool("create_table", true);
@@ -291,7 +295,8 @@ MariaDbDeliveryLogOptions parse_mariadb_delivery_log_options(core::ConfigSection
 core::Result<std::shared_ptr<DeliveryLog>> open_mariadb_delivery_log(
     const MariaDbDeliveryLogOptions& o) {
   if (!valid_table_name(o.table)) {
-    return core::invalid_argument("delivery_log.table: use letters, digits and '_' only");
+    return core::invalid_argument(
+        "delivery_log.table: use letters, digits and '_' only (at most 40)");
   }
   auto pool = std::make_unique<db::MariaDbPool>(o.pool, std::vector<std::string>{});
   using Kind = db::PoolProblem::Kind;

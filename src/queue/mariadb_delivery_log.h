@@ -21,7 +21,7 @@ namespace mailroom::queue {
 
 struct MariaDbDeliveryLogOptions {
   db::MariaDbOptions pool;
-  std::string table = "delivery_log";  // letters, digits and '_' only
+  std::string table = "delivery_log";  // letters, digits and '_' only, at most 40
   bool create_table = true;            // CREATE TABLE IF NOT EXISTS at open
 };
 

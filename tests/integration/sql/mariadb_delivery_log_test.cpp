@@ -184,7 +184,7 @@ TEST_F(MariaDbDeliveryLogTest, LargeBatchIsWrittenWhole) {
 }
 
 // Mail recall's fields, as in the SQLite log's test of the same name.
-TEST_F(MariaDbDeliveryLogTest, RecallFieldsForwardersGroupsAndSubjectSubstrings) {
+TEST_F(MariaDbDeliveryLogTest, RecallFields) {
   auto direct = rec("q1", "alice@example.com", 1000);
   direct.guid = "0123456789abcdef0123456789abcdef";
   auto forwarded = rec("q1", "alice@example.com", 1000);
@@ -296,6 +296,14 @@ TEST(MariaDbDeliveryLogConfig, ErrorsNameTheSetting) {
   r = open_mariadb_delivery_log(o);
   ASSERT_FALSE(r);
   EXPECT_NE(r.status().client_message().find("delivery_log.table"), std::string::npos);
+  // Its index names (table + "_recipient_domain") must fit MariaDB's 64 characters.
+  o = options(std::string(41, 'd'));
+  r = open_mariadb_delivery_log(o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().client_message().find("at most 40"), std::string::npos);
+  o = options(std::string(40, 'd'));
+  r = open_mariadb_delivery_log(o);
+  EXPECT_TRUE(r) << r.status().to_string();
 
   // Through the [delivery_log] registry, as mailroomd opens it.
   core::ConfigErrors errors;
