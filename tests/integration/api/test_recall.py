@@ -26,6 +26,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from api_common import Http, admin_token, api_server  # noqa: E402
+from peers_smtp import ScriptedSmtpPeer  # noqa: E402
 
 MEMBERS = 50
 PASSWORD = "recall-test-secret"
@@ -35,6 +36,9 @@ RECALL_CONFIG = """
 [recall]
 self_recall_domains = ["example.com"]
 self_recall_minutes = 10
+
+[outbound.transports]
+"peer.example" = "[127.0.0.1]:{port}"
 """
 
 
@@ -45,7 +49,11 @@ def user(n):
 class RecallTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.m = api_server(RECALL_CONFIG, seed=True)
+        # peer.example's mail goes to this peer (accepted at once); remote.example's waits
+        # (the test's DNS answers nothing).
+        cls.peer = ScriptedSmtpPeer(tls=False, hostname="mx.peer.example")
+        cls.peer.start()
+        cls.m = api_server(RECALL_CONFIG.format(port=cls.peer.port), seed=True)
         cls.http = Http(cls.m)
         cls.token = admin_token(cls.m)
         st, _, _ = cls.http.json("POST", "/api/v1/domains", {"name": "other.org"},
@@ -72,6 +80,7 @@ class RecallTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.http.close()
         cls.m.close()
+        cls.peer.stop()
 
     @classmethod
     def add_user(cls, address):
@@ -358,6 +367,29 @@ class RecallTest(unittest.TestCase):
         p = self.m.ctl("recall", "find", "--recipient", "用户@example.com", "--reason", "audit",
                        "--csv", json_output=False)
         self.assertEqual(len(list(csv.DictReader(io.StringIO(p.stdout)))), 5)
+
+    def test_a_copy_another_server_accepted_is_reported_with_its_reply(self):
+        mid = "sent-1@example.com"
+        self.send(["out@peer.example", "bob@example.com"],
+                  f"Subject: report\r\nMessage-ID: <{mid}>\r\n\r\nnumbers\r\n")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            st, doc, _ = self.find(self.token, message_id=mid)
+            states = {c["address"]: c["state"] for m in doc["messages"] for c in m["copies"]}
+            if states.get("out@peer.example") == "sent" and states.get("bob@example.com"):
+                break
+            time.sleep(0.2)
+        st, report, _ = self.http.json("POST", "/api/v1/recalls",
+                                       {"message_ids": [mid], "reason": "wrong attachment"},
+                                       token=self.token)
+        self.assertEqual(st, 201, report)
+        copies = {c["address"]: c for c in report["messages"][0]["copies"]}
+        self.assertEqual(copies["out@peer.example"]["state"], "sent")
+        self.assertFalse(copies["out@peer.example"]["recallable"])
+        detail = copies["out@peer.example"]["detail"]  # the peer's reply, and who it was
+        self.assertIn("reply=\"250", detail)
+        self.assertIn("peer=127.0.0.1", detail)
+        self.assertEqual(copies["bob@example.com"]["state"], "recalled")
 
     def test_sender_self_recall(self):
         def self_recall(mid, login="alice@example.com", password="wonderland"):
