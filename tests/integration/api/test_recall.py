@@ -391,6 +391,45 @@ class RecallTest(unittest.TestCase):
         self.assertIn("peer=127.0.0.1", detail)
         self.assertEqual(copies["bob@example.com"]["state"], "recalled")
 
+    def test_recall_from_mailroomctl_reaches_open_sessions_and_the_queue(self):
+        mid = "ctl-1@example.com"
+        self.send([user(20), "late@remote.example"],
+                  f"Subject: draft\r\nMessage-ID: <{mid}>\r\n\r\nnot final\r\n")
+        self.wait_delivered(mid, local=1, remote=1)
+        watcher = self.imap(user(20))
+        watcher.select("INBOX")
+        typ, data = watcher.uid("SEARCH", "HEADER", "Message-ID", mid)
+        self.assertTrue(data[0].split(), data)
+        # mailroomctl is another process: its store tells mailroomd's sessions through the
+        # notices directory, and the queue through the spool's control files.
+        p = self.m.ctl("recall", "--message-id", mid, "--reason", "draft sent too early",
+                       json_output=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("recalled", p.stdout)
+        out = self.m.ctl("recall", "list")
+        recall_id = out["items"][0]["recall_id"]
+        report = self.m.ctl("recall", "show", recall_id)
+        states = {c["address"]: c["state"] for c in report["messages"][0]["copies"]}
+        self.assertEqual(states, {user(20): "recalled", "late@remote.example": "stopped"})
+        deadline = time.time() + 10
+        expunged = False
+        while time.time() < deadline and not expunged:
+            watcher.noop()
+            expunged = bool(watcher.untagged_responses.pop("EXPUNGE", None))
+            time.sleep(0.1)
+        self.assertTrue(expunged, "the open session was not told")
+        watcher.logout()
+        deadline = time.time() + 10
+        while time.time() < deadline and any(q["queue_id"] for q in self.m.ctl("queue", "list")
+                                             if "late@remote.example" in str(q)):
+            time.sleep(0.2)
+        self.assertFalse([q for q in self.m.ctl("queue", "list")
+                          if "late@remote.example" in str(q)])
+        # The audit names mailroomctl and the reason.
+        audit = self.m.ctl("recall", "audit", "--text", recall_id)
+        self.assertIn(("mailroomctl", "draft sent too early"),
+                      [(e["actor"], e["reason"]) for e in audit["items"]])
+
     def test_sender_self_recall(self):
         def self_recall(mid, login="alice@example.com", password="wonderland"):
             auth = base64.b64encode(f"{login}:{password}".encode()).decode()
