@@ -26,7 +26,7 @@ using core::Status;
 using detail::done;
 
 struct AdminOpts {
-  std::string name, role, expires, account, group, id;
+  std::string name, role, expires, account, group, id, members_of;
   std::vector<std::string> domains;
   bool all = false;
 };
@@ -47,17 +47,22 @@ json::array admin_strings(const std::vector<std::string>& v) {
   return a;
 }
 
-std::string admin_grant_text(service::Role role, const std::vector<std::string>& domains) {
+// "auditor(all domains)", "helpdesk(a.example,b.example; members of sales@a.example)".
+std::string admin_grant_text(service::Role role, const std::vector<std::string>& domains,
+                             const std::string& members_of) {
   std::string d;
   for (const auto& x : domains) d += (d.empty() ? "" : ",") + x;
-  return std::string(service::role_name(role)) + "(" + (d.empty() ? "all domains" : d) + ")";
+  std::string scope = members_of.empty() ? "" : "; members of " + members_of;
+  return std::string(service::role_name(role)) + "(" + (d.empty() ? "all domains" : d) + scope +
+         ")";
 }
 
 json::object token_json(const service::ApiToken& t, int64_t now) {
   json::array grants;
   for (const auto& g : t.grants) {
-    grants.push_back(
-        json::object{{"role", service::role_name(g.role)}, {"domains", admin_strings(g.domains)}});
+    grants.push_back(json::object{{"role", service::role_name(g.role)},
+                                  {"domains", admin_strings(g.domains)},
+                                  {"members_of", g.members_of}});
   }
   return json::object{{"id", t.id},
                       {"name", t.name},
@@ -73,7 +78,7 @@ json::object token_json(const service::ApiToken& t, int64_t now) {
 std::string token_line(const service::ApiToken& t, int64_t now) {
   std::string grants;
   for (const auto& g : t.grants) {
-    grants += (grants.empty() ? "" : " ") + admin_grant_text(g.role, g.domains);
+    grants += (grants.empty() ? "" : " ") + admin_grant_text(g.role, g.domains, g.members_of);
   }
   return t.id + "\t" + t.name + "\t" + grants + "\t" + t.state(now) + "\texpires " +
          admin_date(t.expires_at) + "\tlast used " + admin_date(t.last_used_at);
@@ -84,6 +89,7 @@ json::object grant_json(const service::RoleGrant& g) {
       {"id", g.id},
       {"role", service::role_name(g.role)},
       {"domains", admin_strings(g.domains)},
+      {"members_of", g.members_of},
       {"principal", g.principal_text()},
       {"principal_kind", g.kind == service::RoleGrant::Kind::account ? "account" : "group"},
       {"principal_id", g.principal},
@@ -92,7 +98,8 @@ json::object grant_json(const service::RoleGrant& g) {
 }
 
 std::string grant_line(const service::RoleGrant& g) {
-  return g.id + "\t" + g.principal_text() + "\t" + admin_grant_text(g.role, g.domains);
+  return g.id + "\t" + g.principal_text() + "\t" +
+         admin_grant_text(g.role, g.domains, g.members_of);
 }
 
 // The stores on <data_dir>/admin.db (opened per command: mailroomctl runs one).
@@ -137,14 +144,15 @@ int token_create(Context& ctx, service::AdminAccess& a, const AdminOpts& o) {
     }
     lifetime = *parsed;
   }
-  auto r = a.tokens->create(o.name, {service::Grant{*role, o.domains, ""}}, lifetime,
+  auto r = a.tokens->create(o.name, {service::Grant{*role, o.domains, "", o.members_of}}, lifetime,
                             service::cli_caller().name);
   if (!r) return ctx.fail(r.status());
   const int64_t now = r->token.created_at;
   json::object j = token_json(r->token, now);
   j["token"] = r->secret;
   std::string text = "API token '" + r->token.name + "' (id " + r->token.id + ", " +
-                     admin_grant_text(r->token.grants[0].role, r->token.grants[0].domains) +
+                     admin_grant_text(r->token.grants[0].role, r->token.grants[0].domains,
+                                      r->token.grants[0].members_of) +
                      ", expires " + admin_date(r->token.expires_at) + "):\n  " + r->secret +
                      "\nShown once: it cannot be displayed again (only its digest is stored).";
   return done(ctx, Status::ok(), text, j);
@@ -177,11 +185,11 @@ int grant_add(Context& ctx, service::AdminAccess& a, const AdminOpts& o) {
   if (!role) return ctx.fail(role.status());
   auto principal = admin_principal(o);
   if (!principal) return ctx.fail(principal.status());
-  auto r = a.grants->grant(*role, o.domains, *principal, service::cli_caller().name);
+  auto r = a.grants->grant(*role, o.domains, *principal, service::cli_caller().name, o.members_of);
   if (!r) return ctx.fail(r.status());
   return done(ctx, Status::ok(),
-              "granted " + admin_grant_text(r->role, r->domains) + " to " + r->principal_text() +
-                  " (grant " + r->id + ")",
+              "granted " + admin_grant_text(r->role, r->domains, r->members_of) + " to " +
+                  r->principal_text() + " (grant " + r->id + ")",
               grant_json(*r));
 }
 
@@ -208,8 +216,8 @@ int grant_revoke(Context& ctx, service::AdminAccess& a, const AdminOpts& o) {
   std::string text;
   for (const auto& g : removed) {
     arr.push_back(grant_json(g));
-    text += "revoked " + admin_grant_text(g.role, g.domains) + " from " + g.principal_text() +
-            " (grant " + g.id + ")\n";
+    text += "revoked " + admin_grant_text(g.role, g.domains, g.members_of) + " from " +
+            g.principal_text() + " (grant " + g.id + ")\n";
   }
   text.pop_back();
   return done(ctx, Status::ok(), text, json::object{{"revoked", arr}});
@@ -245,8 +253,9 @@ int grant_roles(Context& ctx, service::AdminAccess& a, const AdminOpts& o) {
   for (const auto& g : r->grants) {
     arr.push_back(json::object{{"role", service::role_name(g.role)},
                                {"domains", admin_strings(g.domains)},
+                               {"members_of", g.members_of},
                                {"source", g.source}});
-    text += admin_grant_text(g.role, g.domains) + "\tfrom " + g.source + "\n";
+    text += admin_grant_text(g.role, g.domains, g.members_of) + "\tfrom " + g.source + "\n";
   }
   if (text.empty()) text = r->name + " has no administrative role\n";
   text.pop_back();
@@ -274,6 +283,8 @@ void register_admin_commands(CLI::App& app, Context& ctx, int* ec) {
   create->add_option("--domain", o->domains,
                      "Limit the role to these domains (required for domain_admin)");
   create->add_option("--expires", o->expires, "Lifetime: 90d (default), 12h, 2w; at most 730d");
+  create->add_option("--members-of", o->members_of,
+                     "Limit the role to the mail and mailboxes of this directory group's members");
   create->callback(run(token_create));
   auto* ls = tokens->add_subcommand("list", "List API tokens (never the secrets)");
   ls->add_flag("--all", o->all, "Include revoked tokens");
@@ -290,6 +301,8 @@ void register_admin_commands(CLI::App& app, Context& ctx, int* ec) {
   grant->add_option("--group", o->group, "Address of a directory group (its members hold it)");
   grant->add_option("--domain", o->domains,
                     "Limit the role to these domains (required for domain_admin)");
+  grant->add_option("--members-of", o->members_of,
+                    "Limit the role to the mail and mailboxes of this directory group's members");
   grant->callback(run(grant_add));
   auto* revoke = admin->add_subcommand("revoke", "Revoke a role (every grant of it) or one grant");
   revoke->add_option("role", o->role, roles);

@@ -40,20 +40,35 @@ bool access_role_allows(Role role, Action action) {
   return false;
 }
 
-// A global_admin grant is valid only without domains, a domain_admin grant only with some:
-// the stores refuse the other shapes, and a malformed grant read from anywhere grants nothing
-// (fail closed rather than guess which half of it was meant).
+// A global_admin grant is valid only without domains and without a member scope, a
+// domain_admin grant only with some domains: the stores refuse the other shapes, and a
+// malformed grant read from anywhere grants nothing (fail closed rather than guess which half
+// of it was meant).
 bool access_grant_is_global(const Grant& g) {
-  return g.role == Role::global_admin && g.domains.empty();
+  return g.role == Role::global_admin && g.domains.empty() && g.members_of.empty();
 }
 
-// Whether the (non-global) grant covers objects of `domain`. Server-wide objects ("") are
-// covered by no scoped grant, not even an all-domains helpdesk or auditor.
-bool access_grant_covers(const Grant& g, std::string_view domain) {
+// Whether the (non-global) grant's domains include `domain`, whatever its member scope.
+// Server-wide objects ("") are in no scoped grant's domains, not even an all-domains
+// helpdesk's or auditor's.
+bool access_grant_domains_cover(const Grant& g, std::string_view domain) {
   if (g.role == Role::global_admin || domain.empty()) return false;
   if (g.domains.empty()) return g.role != Role::domain_admin;
   return std::any_of(g.domains.begin(), g.domains.end(),
                      [&](const std::string& d) { return core::iequals(d, domain); });
+}
+
+// Whether the grant covers objects of `domain` as a domain grant: a grant limited to a
+// group's members covers no domain object.
+bool access_grant_covers(const Grant& g, std::string_view domain) {
+  return g.members_of.empty() && access_grant_domains_cover(g, domain);
+}
+
+// Whether the grant, limited to a group's members, covers some domain at all (a global_admin
+// or a domain_admin without domains does not).
+bool access_member_grant_valid(const Grant& g) {
+  if (g.members_of.empty() || g.role == Role::global_admin) return false;
+  return !(g.role == Role::domain_admin && g.domains.empty());
 }
 
 }  // namespace
@@ -120,6 +135,7 @@ std::optional<std::vector<std::string>> Caller::visible_domains() const {
   std::vector<std::string> out;
   for (const auto& g : grants) {
     if (g.role == Role::global_admin) continue;  // malformed: grants nothing
+    if (!g.members_of.empty()) continue;         // no domain object: only its members' mail
     if (g.domains.empty()) {
       if (g.role != Role::domain_admin) return std::nullopt;
       continue;
@@ -129,6 +145,32 @@ std::optional<std::vector<std::string>> Caller::visible_domains() const {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+std::vector<const Grant*> Caller::member_grants(Action action, std::string_view domain) const {
+  std::vector<const Grant*> out;
+  for (const auto& g : grants) {
+    if (!access_member_grant_valid(g)) continue;
+    if (access_grant_domains_cover(g, domain) && access_role_allows(g.role, action)) {
+      out.push_back(&g);
+    }
+  }
+  return out;
+}
+
+bool Caller::can_anywhere(Action action) const {
+  // As a listing asked before member scopes: a grant for every domain is asked about a name
+  // no real domain has.
+  for (const auto& g : grants) {
+    if (!g.members_of.empty()) continue;
+    if (g.domains.empty() && can(action, "any.invalid")) return true;
+    for (const auto& d : g.domains) {
+      if (can(action, d)) return true;
+    }
+  }
+  return std::any_of(grants.begin(), grants.end(), [&](const Grant& g) {
+    return access_member_grant_valid(g) && access_role_allows(g.role, action);
+  });
 }
 
 Caller cli_caller() {

@@ -19,6 +19,14 @@
 // Grants come from: an API token's own scope; a grant to an account (by immutable id); a
 // grant to a directory group (by address), held by every account that is a member, directly
 // or through nested groups, as the resolver expands them.
+//
+// Member scope (issue 18, "a group-scoped auditor"): a grant may be limited to the members of
+// one directory group (Grant::members_of), e.g. the compliance officer of the sales team
+// audits the mail and mailboxes of sales@example.com's members only. Such a grant is not a
+// domain grant: can(), can_see() and visible_domains() ignore it, so it grants nothing on
+// domain objects (accounts, aliases, groups, the journal, the queue, ...). The services that
+// honour it (mail recall) ask member_grants() and expand the group themselves. A global_admin
+// grant with a member scope is malformed and grants nothing.
 #pragma once
 
 #include <optional>
@@ -52,6 +60,8 @@ struct Grant {
   Role role = Role::auditor;
   std::vector<std::string> domains;  // lower-case; empty: every domain
   std::string source;                // "token:<name>", "account:<address>", "group:<address>"
+  std::string members_of;            // a group address, lower-case: the grant covers only the
+                                     // mail and mailboxes of its members; "" = no member scope
 };
 
 // The authenticated caller of an administrative front end.
@@ -68,6 +78,15 @@ struct Caller {
   bool can(Action action, std::string_view domain) const;
   // The domains the caller sees; nullopt: every domain.
   std::optional<std::vector<std::string>> visible_domains() const;
+
+  // The grants limited to a group's members whose role allows `action` on `domain` (the grant's
+  // domains, or every domain when it names none; "" never). A domain_admin member grant that
+  // names no domain, like a domain grant, covers none. Pointers into `grants`.
+  std::vector<const Grant*> member_grants(Action action, std::string_view domain) const;
+  // Whether `action` is allowed somewhere: can(action, d) for some domain d of a domain grant
+  // (any domain, for one that names none), or some member grant's role allows it. What a
+  // listing of the admin API asks before it filters to what the caller may see.
+  bool can_anywhere(Action action) const;
 };
 
 // mailroomctl: the server's owner.

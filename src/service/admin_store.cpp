@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "auth/resolver.h"
 #include "src/core/address.h"
 #include "src/core/log.h"
 #include "src/db/sqlite.h"
@@ -58,6 +59,13 @@ constexpr const char* kAdminMigrations[] = {
     " created_by TEXT NOT NULL DEFAULT '');"
     "CREATE UNIQUE INDEX role_grants_unique ON role_grants(principal_kind, principal, role,"
     " domains);",
+    // 2: member scope (issue 18): a grant limited to the members of a directory group ("" =
+    // none, every existing grant). The uniqueness of a role grant includes it.
+    "ALTER TABLE role_grants ADD COLUMN members_of TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_token_grants ADD COLUMN members_of TEXT NOT NULL DEFAULT '';"
+    "DROP INDEX role_grants_unique;"
+    "CREATE UNIQUE INDEX role_grants_unique ON role_grants(principal_kind, principal, role,"
+    " domains, members_of);",
 };
 constexpr int kAdminMigrationCount = static_cast<int>(std::size(kAdminMigrations));
 static_assert(kAdminMigrationCount == AdminStore::kSchemaVersion);
@@ -133,6 +141,15 @@ core::Status AdminStore::with_db(const std::function<core::Status(db::Sqlite&)>&
 }
 
 core::Status normalize_grant(Grant& grant) {
+  if (!grant.members_of.empty()) {
+    grant.members_of = core::ascii_lower(grant.members_of);
+    if (!core::parse_address(grant.members_of)) {
+      return core::invalid_argument("'" + grant.members_of + "' is not a group address");
+    }
+    if (grant.role == Role::global_admin) {
+      return core::invalid_argument("global_admin is not limited to a group's members");
+    }
+  }
   for (auto& d : grant.domains) {
     d = core::ascii_lower(d);
     if (!admin_domain_ok(d)) {
@@ -148,6 +165,19 @@ core::Status normalize_grant(Grant& grant) {
     return core::invalid_argument("domain_admin needs at least one domain");
   }
   return core::Status::ok();
+}
+
+core::Status check_grant_group(const Grant& grant, auth::Resolver* resolver) {
+  if (grant.members_of.empty()) return core::Status::ok();
+  if (!resolver) {
+    return core::unavailable("no directory to look up the group " + grant.members_of);
+  }
+  auto g = resolver->directory().find_group(grant.members_of);
+  if (g) return core::Status::ok();
+  if (g.code() == core::Code::not_found) {
+    return core::not_found("group " + grant.members_of + " not found");
+  }
+  return g.status();
 }
 
 std::string join_grant_domains(const std::vector<std::string>& domains) {
@@ -175,7 +205,7 @@ core::Result<AdminAccess> open_admin_access(const std::string& data_dir,
   if (!db) return db.status();
   AdminAccess out;
   out.db = *db;
-  out.tokens = std::make_shared<ApiTokenStore>(out.db, clock);
+  out.tokens = std::make_shared<ApiTokenStore>(out.db, clock, resolver);
   out.grants = std::make_shared<RoleGrants>(out.db, std::move(resolver), clock);
   return out;
 }

@@ -53,7 +53,7 @@ class AdminStore {
   // Runs `body` with the connection, under the store's mutex.
   core::Status with_db(const std::function<core::Status(db::Sqlite&)>& body);
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   AdminStore() = default;
@@ -62,9 +62,14 @@ class AdminStore {
 };
 
 // Checks a grant and brings it to its stored form: domains lower-cased, syntax-checked,
-// sorted, without duplicates. invalid_argument: a domain_admin grant without a domain, a
-// global_admin grant with domains (it is never scoped), a malformed domain name.
+// sorted, without duplicates; members_of lower-cased. invalid_argument: a domain_admin grant
+// without a domain, a global_admin grant with domains or a member scope (it is never scoped),
+// a malformed domain name or group address. Whether the group exists is the stores' check.
 core::Status normalize_grant(Grant& grant);
+// For a grant limited to a group's members (after normalize_grant): not_found when the
+// directory knows no group of that address (an account's or an alias's address is no group),
+// unavailable when it cannot tell or there is no directory to ask. ok for any other grant.
+core::Status check_grant_group(const Grant& grant, auth::Resolver* resolver);
 // The stored form of a grant's domains: "a.example,b.example" ("" = every domain), and back.
 std::string join_grant_domains(const std::vector<std::string>& domains);
 std::vector<std::string> split_grant_domains(std::string_view text);

@@ -88,8 +88,8 @@ ApiToken api_token_row(const db::Stmt& s) {
 
 // Reads the grants of `t` (called with the store's mutex held).
 core::Status api_token_load_grants(db::Sqlite& db, ApiToken& t) {
-  auto q =
-      db.prepare("SELECT role, domains FROM api_token_grants WHERE token_id = ?1 ORDER BY seq");
+  auto q = db.prepare(
+      "SELECT role, domains, members_of FROM api_token_grants WHERE token_id = ?1 ORDER BY seq");
   if (!q) return q.status();
   q->bind(1, t.id);
   core::Status err;
@@ -97,7 +97,8 @@ core::Status api_token_load_grants(db::Sqlite& db, ApiToken& t) {
     auto role = parse_role(q->text(0));
     // A role this program does not know (a newer writer) grants nothing.
     if (!role) continue;
-    t.grants.push_back(Grant{*role, split_grant_domains(q->text(1)), "token:" + t.name});
+    t.grants.push_back(
+        Grant{*role, split_grant_domains(q->text(1)), "token:" + t.name, q->text(2)});
   }
   return err;
 }
@@ -144,8 +145,9 @@ std::optional<int64_t> parse_token_lifetime(std::string_view text) {
   return n * unit;
 }
 
-ApiTokenStore::ApiTokenStore(std::shared_ptr<AdminStore> db, const core::Clock& clock)
-    : db_(std::move(db)), clock_(clock) {}
+ApiTokenStore::ApiTokenStore(std::shared_ptr<AdminStore> db, const core::Clock& clock,
+                             std::shared_ptr<auth::Resolver> resolver)
+    : db_(std::move(db)), clock_(clock), resolver_(std::move(resolver)) {}
 
 core::Result<ApiTokenStore::Created> ApiTokenStore::create(const std::string& name,
                                                            std::vector<Grant> grants,
@@ -161,6 +163,10 @@ core::Result<ApiTokenStore::Created> ApiTokenStore::create(const std::string& na
   if (lifetime_seconds < 0 || lifetime_seconds > kMaxApiTokenLifetime) {
     return core::invalid_argument("an API token's lifetime must be between 1 second and " +
                                   std::to_string(kMaxApiTokenLifetime / 86400) + " days");
+  }
+  // After the checks that need no directory: a bad request costs no lookup.
+  for (const auto& g : grants) {
+    if (auto st = check_grant_group(g, resolver_.get()); !st) return st;
   }
   Created out;
   ApiToken& t = out.token;
@@ -196,10 +202,11 @@ core::Result<ApiTokenStore::Created> ApiTokenStore::create(const std::string& na
     int64_t seq = 0;
     for (const auto& g : t.grants) {
       auto gi = db.prepare(
-          "INSERT INTO api_token_grants(token_id, seq, role, domains) VALUES (?1, ?2, ?3, ?4)");
+          "INSERT INTO api_token_grants(token_id, seq, role, domains, members_of)"
+          " VALUES (?1, ?2, ?3, ?4, ?5)");
       if (!gi) return gi.status();
       gi->bind(1, t.id).bind(2, seq++).bind(3, role_name(g.role));
-      gi->bind(4, join_grant_domains(g.domains));
+      gi->bind(4, join_grant_domains(g.domains)).bind(5, g.members_of);
       if (auto s = gi->run(); !s) return s;
     }
     return tx.commit();
@@ -209,6 +216,7 @@ core::Result<ApiTokenStore::Created> ApiTokenStore::create(const std::string& na
   for (const auto& g : t.grants) {
     roles += std::string(roles.empty() ? "" : ";") + role_name(g.role) + "=" +
              join_grant_domains(g.domains);
+    if (!g.members_of.empty()) roles += "/members_of=" + g.members_of;
   }
   MR_LOG_INFO("event=admin.api_token_created id={} name={} grants={} expires_at={} by={}", t.id,
               core::quote(t.name), core::quote(roles), t.expires_at, core::quote(created_by));

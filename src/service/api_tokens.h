@@ -1,5 +1,5 @@
 // API tokens (issue 17): named bearer tokens for the HTTP admin API and SCIM, each with its
-// own grants (role + domains, admin_access.h) and a required expiry.
+// own grants (role + domains + optional member scope, admin_access.h) and a required expiry.
 //
 // A token is "mrt_<public id>_<secret>": 16 hex digits of public id (the row's key, also in
 // logs and `list`) and 48 hex digits of secret (192 bits from OpenSSL RAND_bytes). It is
@@ -32,6 +32,10 @@
 #include "src/core/status.h"
 #include "src/service/admin_access.h"
 
+namespace mailroom::auth {
+class Resolver;
+}
+
 namespace mailroom::service {
 
 class AdminStore;
@@ -61,15 +65,20 @@ std::optional<int64_t> parse_token_lifetime(std::string_view text);
 
 class ApiTokenStore {
  public:
-  ApiTokenStore(std::shared_ptr<AdminStore> db, const core::Clock& clock = core::real_clock());
+  // `resolver` looks up the groups of member-scoped grants at creation; without one such a
+  // grant cannot be created (unavailable).
+  ApiTokenStore(std::shared_ptr<AdminStore> db, const core::Clock& clock = core::real_clock(),
+                std::shared_ptr<auth::Resolver> resolver = nullptr);
 
   struct Created {
     ApiToken token;
     std::string secret;  // "mrt_<id>_<secret>": shown once, stored only as a digest
   };
-  // lifetime_seconds: 0 takes kDefaultApiTokenLifetime. invalid_argument: a bad name, no
-  // grant, a bad grant (normalize_grant), a lifetime < 0 or > kMaxApiTokenLifetime;
-  // already_exists: a token of that name that is not revoked.
+  // lifetime_seconds: 0 takes kDefaultApiTokenLifetime. A grant's members_of must name a
+  // directory group (stored lower-case). invalid_argument: a bad name, no grant, a bad grant
+  // (normalize_grant), a lifetime < 0 or > kMaxApiTokenLifetime; not_found: a members_of
+  // that is no group; unavailable: the directory cannot tell; already_exists: a token of that
+  // name that is not revoked.
   core::Result<Created> create(const std::string& name, std::vector<Grant> grants,
                                int64_t lifetime_seconds, const std::string& created_by);
 
@@ -93,6 +102,7 @@ class ApiTokenStore {
  private:
   std::shared_ptr<AdminStore> db_;
   const core::Clock& clock_;
+  std::shared_ptr<auth::Resolver> resolver_;
 };
 
 }  // namespace mailroom::service

@@ -16,7 +16,7 @@ namespace mailroom::service {
 namespace {
 
 constexpr const char* kRoleGrantColumns =
-    "id, role, domains, principal_kind, principal, label, created_at, created_by";
+    "id, role, domains, principal_kind, principal, label, created_at, created_by, members_of";
 
 std::string role_grant_new_id() {
   unsigned char raw[6];
@@ -40,13 +40,14 @@ bool role_grant_row(const db::Stmt& s, RoleGrant& g) {
   g.label = s.text(5);
   g.created_at = s.i64(6);
   g.created_by = s.text(7);
+  g.members_of = s.text(8);
   return true;
 }
 
 void role_grant_log(const char* event, const RoleGrant& g, const std::string& by) {
-  MR_LOG_INFO("event={} id={} role={} domains={} principal={} by={}", event, g.id,
+  MR_LOG_INFO("event={} id={} role={} domains={} members_of={} principal={} by={}", event, g.id,
               role_name(g.role), core::quote(join_grant_domains(g.domains)),
-              core::quote(g.principal_text()), core::quote(by));
+              core::quote(g.members_of), core::quote(g.principal_text()), core::quote(by));
 }
 
 // The addresses that make `account` a member of a group (lower-case).
@@ -109,11 +110,13 @@ core::Result<RoleGrants::Principal> RoleGrants::parse_principal(const std::strin
 
 core::Result<RoleGrant> RoleGrants::grant(Role role, std::vector<std::string> domains,
                                           const std::string& principal,
-                                          const std::string& created_by) {
-  Grant shape{role, std::move(domains), ""};
+                                          const std::string& created_by,
+                                          const std::string& members_of) {
+  Grant shape{role, std::move(domains), "", members_of};
   if (auto st = normalize_grant(shape); !st) return st;
   auto p = parse_principal(principal, /*must_exist=*/true);
   if (!p) return p.status();
+  if (auto st = check_grant_group(shape, resolver_.get()); !st) return st;
   RoleGrant g;
   g.id = role_grant_new_id();
   g.role = role;
@@ -123,14 +126,15 @@ core::Result<RoleGrant> RoleGrants::grant(Role role, std::vector<std::string> do
   g.label = p->label;
   g.created_at = clock_.unix_seconds();
   g.created_by = created_by;
+  g.members_of = shape.members_of;
   auto st = db_->with_db([&](db::Sqlite& db) -> core::Status {
     auto ins = db.prepare(
         "INSERT INTO role_grants(id, role, domains, principal_kind, principal, label, created_at,"
-        " created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        " created_by, members_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     if (!ins) return ins.status();
     ins->bind(1, g.id).bind(2, role_name(g.role)).bind(3, join_grant_domains(g.domains));
     ins->bind(4, role_grant_kind_name(g.kind)).bind(5, g.principal).bind(6, g.label);
-    ins->bind(7, g.created_at).bind(8, g.created_by);
+    ins->bind(7, g.created_at).bind(8, g.created_by).bind(9, g.members_of);
     auto s = ins->run();
     if (!s && s.code() == core::Code::already_exists) {
       return core::Status::error(
@@ -155,7 +159,7 @@ core::Result<std::vector<RoleGrant>> RoleGrants::list(const std::string& princip
   auto st = db_->with_db([&](db::Sqlite& db) -> core::Status {
     std::string sql = std::string("SELECT ") + kRoleGrantColumns + " FROM role_grants";
     if (p) sql += " WHERE principal_kind = ?1 AND (principal = ?2 OR label = ?3)";
-    sql += " ORDER BY principal_kind, label, role, domains";
+    sql += " ORDER BY principal_kind, label, role, domains, members_of";
     auto q = db.prepare(sql);
     if (!q) return q.status();
     if (p) q->bind(1, role_grant_kind_name(p->kind)).bind(2, p->key).bind(3, p->label);
@@ -295,7 +299,7 @@ core::Result<Caller> RoleGrants::caller_for_account(const auth::Account& account
   });
   if (!st) return st;
   for (const auto& g : direct) {
-    caller.grants.push_back(Grant{g.role, g.domains, "account:" + account.address});
+    caller.grants.push_back(Grant{g.role, g.domains, "account:" + account.address, g.members_of});
   }
   std::string checked_group;  // rows are ordered by group: one walk per group
   bool member = false;
@@ -306,7 +310,9 @@ core::Result<Caller> RoleGrants::caller_for_account(const auth::Account& account
       checked_group = g.principal;
       member = *held;
     }
-    if (member) caller.grants.push_back(Grant{g.role, g.domains, "group:" + g.principal});
+    if (member) {
+      caller.grants.push_back(Grant{g.role, g.domains, "group:" + g.principal, g.members_of});
+    }
   }
   return caller;
 }

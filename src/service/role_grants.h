@@ -9,9 +9,12 @@
 //   group:<group address>           stored by address (groups have no immutable id); held by
 //                                   every account that is a member, directly or through
 //                                   nested groups.
-// A grant is (role, domains, principal); the same one twice is already_exists. Revoked
-// grants are deleted; the audit record is the log line
-//   event=admin.role_granted / admin.role_revoked id= role= domains= principal= by=
+// A grant is (role, domains, member scope, principal); the same one twice is already_exists.
+// The member scope (admin_access.h, issue 18) names a directory group: the grant then covers
+// only the mail and mailboxes of that group's members (the group is looked up, not expanded,
+// when granted; services expand it when they use the grant). Revoked grants are deleted; the
+// audit record is the log line
+//   event=admin.role_granted / admin.role_revoked id= role= domains= members_of= principal= by=
 //
 // caller_for_account(): the account's own grants plus those of every granted group it belongs
 // to. Membership follows the resolver's rules for group expansion: an account is a member
@@ -53,6 +56,7 @@ struct RoleGrant {
   std::string label;      // the account's address when granted; the group's address
   int64_t created_at = 0;
   std::string created_by;
+  std::string members_of;  // lower-case group address; "" = no member scope
 
   // "account:alice@example.com" or "group:admins@example.com" (Grant::source).
   std::string principal_text() const;
@@ -63,24 +67,28 @@ class RoleGrants {
   RoleGrants(std::shared_ptr<AdminStore> db, std::shared_ptr<auth::Resolver> resolver,
              const core::Clock& clock = core::real_clock());
 
-  // invalid_argument: a principal not of the forms above, a bad grant (normalize_grant);
-  // not_found: no such account or group; already_exists: the same grant exists;
-  // unavailable: the directory cannot answer.
+  // `members_of`: "" or the address of a directory group whose members' mail alone the grant
+  // covers (stored lower-case). invalid_argument: a principal not of the forms above, a bad
+  // grant (normalize_grant); not_found: no such account or group (principal or members_of);
+  // already_exists: the same grant exists; unavailable: the directory cannot answer.
   core::Result<RoleGrant> grant(Role role, std::vector<std::string> domains,
-                                const std::string& principal, const std::string& created_by);
+                                const std::string& principal, const std::string& created_by,
+                                const std::string& members_of = "");
 
   // Every grant, or those of one principal (as grant() takes it; an account the directory
   // no longer knows may be named by its stored id or label). Ordered by principal, role.
   core::Result<std::vector<RoleGrant>> list(const std::string& principal = "");
 
-  // Deletes every grant of `role` to `principal` (any domains); not_found when none.
+  // Deletes every grant of `role` to `principal` (any domains, any member scope); not_found
+  // when none.
   core::Result<std::vector<RoleGrant>> revoke(Role role, const std::string& principal,
                                               const std::string& revoked_by);
   // Deletes one grant by its id; not_found when none.
   core::Result<RoleGrant> revoke_id(const std::string& id, const std::string& revoked_by);
 
   // The administrative caller an account is: name = its address, its grants (sources
-  // "account:<address>" / "group:<group>"); no grants when it has none or is not active.
+  // "account:<address>" / "group:<group>", each with its member scope); no grants when it has
+  // none or is not active.
   // unavailable when the directory cannot tell which groups hold it.
   core::Result<Caller> caller_for_account(const auth::Account& account);
   // The same for an account named by login, address or id; not_found when unknown.

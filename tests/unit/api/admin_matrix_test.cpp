@@ -260,5 +260,56 @@ TEST_F(AdminMatrix, ADomainAdminCannotMoveAnAccountOutOfItsDomains) {
   EXPECT_FALSE(dir_->find_account_by_address("n@a.example"));
 }
 
+// A grant limited to a group's members (issue 18) is no domain grant: every object of every
+// route is out of its sight (404), and a listing lets it in only to find nothing.
+TEST_F(AdminMatrix, AMemberScopedAuditorSeesNoDomainObject) {
+  const service::Caller officer{
+      "officer", "api", {service::Grant{Role::auditor, {"a.example"}, "t", "group@a.example"}}};
+  int checked = 0;
+  for (const auto& spec : admin_route_specs()) {
+    std::vector<std::string> domains = {""};
+    if (spec.scope != ObjectScope::server) domains = {"a.example", "b.example"};
+    for (const auto& d : domains) {
+      fresh();
+      callers_->caller = officer;
+      auto req = request_for(spec, d);
+      auto m = router_->match(req.method, req.path);
+      ASSERT_TRUE(m.route) << spec.method << " " << req.path;
+      req.params = m.params;
+      auto resp = m.route->handler(req);
+      EXPECT_EQ(resp.status, 404) << spec.method << " " << spec.pattern << " in '" << d
+                                  << "': " << resp.body;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 80);
+
+  // Listings without ?domain=: audit and read pass the wrapper (the recall service narrows
+  // them to the members' mail), and the directory listings show nothing.
+  fresh();
+  callers_->caller = officer;
+  for (const char* path : {"/api/v1/users", "/api/v1/aliases", "/api/v1/groups", "/api/v1/domains",
+                           "/api/v1/conflicts", "/api/v1/sessions", "/api/v1/journal"}) {
+    http::Request req;
+    req.method = "GET";
+    req.path = path;
+    auto m = router_->match("GET", path);
+    ASSERT_TRUE(m.route) << path;
+    auto resp = m.route->handler(req);
+    EXPECT_EQ(resp.status, 200) << path << resp.body;
+    EXPECT_EQ(resp.body.find("a.example"), std::string::npos) << path << ": " << resp.body;
+    EXPECT_EQ(resp.body.find("b.example"), std::string::npos) << path << ": " << resp.body;
+  }
+  // An action its role lacks is refused before any handler runs.
+  http::Request req;
+  req.method = "POST";
+  req.path = "/api/v1/recalls";
+  req.headers.emplace_back("content-type", "application/json");
+  req.body = "{}";
+  auto m = router_->match("POST", req.path);
+  ASSERT_TRUE(m.route);
+  EXPECT_EQ(m.route->handler(req).status, 403);
+}
+
 }  // namespace
 }  // namespace mailroom::api

@@ -47,7 +47,8 @@ class CtlAdminTest(unittest.TestCase):
         token = created["token"]
         self.assertRegex(token, r"^mrt_[0-9a-f]{16}_[0-9a-f]{48}$")
         self.assertEqual(token[4:20], created["id"])
-        self.assertEqual(created["grants"], [{"role": "domain_admin", "domains": ["example.com"]}])
+        self.assertEqual(created["grants"], [{"role": "domain_admin", "domains": ["example.com"],
+                                              "members_of": ""}])
         self.assertEqual(created["expires_at"] - created["created_at"], 30 * 86400)
         self.assertEqual(created["state"], "active")
         self.assertEqual(created["created_by"], "mailroomctl")
@@ -119,7 +120,7 @@ class CtlAdminTest(unittest.TestCase):
         self.assertEqual(len(self.ctl("admin", "list", "--account", self.alice["id"])), 1)
 
         bob = self.ctl("admin", "roles", "bob@example.com")
-        self.assertEqual(bob["grants"], [{"role": "helpdesk", "domains": [],
+        self.assertEqual(bob["grants"], [{"role": "helpdesk", "domains": [], "members_of": "",
                                           "source": "group:helpdesk@example.com"}])
         self.assertFalse(bob["global_admin"])
         alice = self.ctl("admin", "roles", "alice@example.com")
@@ -138,6 +139,52 @@ class CtlAdminTest(unittest.TestCase):
         self.assertEqual(self.ctl("admin", "list"), [])
         human = self.ctl("admin", "roles", "alice@example.com", json_out=False).stdout
         self.assertIn("no administrative role", human)
+
+    def test_member_scoped_grants_and_tokens(self):
+        self.ctl("group", "add", "sales@example.com", "--member", "bob@example.com")
+        self.ctl("group", "add", "compliance@example.com", "--member", "alice@example.com")
+        g = self.ctl("admin", "grant", "auditor", "--group", "compliance@example.com",
+                     "--domain", "example.com", "--members-of", "Sales@Example.com")
+        self.assertEqual(g["members_of"], "sales@example.com")
+        # The same role without the scope, or with it again.
+        self.ctl("admin", "grant", "auditor", "--group", "compliance@example.com",
+                 "--domain", "example.com")
+        out = self.ctl("admin", "grant", "auditor", "--group", "compliance@example.com",
+                       "--domain", "example.com", "--members-of", "sales@example.com", code=1)
+        self.assertEqual(out["code"], "already_exists")
+        for bad, code in (("nobody@example.com", "not_found"), ("bob@example.com", "not_found"),
+                          ("not-an-address", "invalid_argument")):
+            out = self.ctl("admin", "grant", "auditor", "--account", "bob@example.com",
+                           "--members-of", bad, code=1)
+            self.assertEqual(out["code"], code, bad)
+        out = self.ctl("admin", "grant", "global_admin", "--account", "bob@example.com",
+                       "--members-of", "sales@example.com", code=1)
+        self.assertEqual(out["code"], "invalid_argument")
+
+        listed = self.ctl("admin", "list", "--group", "compliance@example.com")
+        self.assertEqual(sorted(x["members_of"] for x in listed), ["", "sales@example.com"])
+        human = self.ctl("admin", "list", json_out=False).stdout
+        self.assertIn("auditor(example.com; members of sales@example.com)", human)
+        roles = self.ctl("admin", "roles", "alice@example.com")
+        self.assertIn({"role": "auditor", "domains": ["example.com"],
+                       "members_of": "sales@example.com",
+                       "source": "group:compliance@example.com"}, roles["grants"])
+
+        t = self.ctl("api-token", "create", "officer", "--role", "auditor", "--members-of",
+                     "SALES@example.com")
+        self.assertEqual(t["grants"], [{"role": "auditor", "domains": [],
+                                        "members_of": "sales@example.com"}])
+        self.assertEqual(self.ctl("api-token", "list")[0]["grants"][0]["members_of"],
+                         "sales@example.com")
+        human = self.ctl("api-token", "list", json_out=False).stdout
+        self.assertIn("auditor(all domains; members of sales@example.com)", human)
+        out = self.ctl("api-token", "create", "x", "--role", "auditor", "--members-of",
+                       "nobody@example.com", code=1)
+        self.assertEqual(out["code"], "not_found")
+        self.assertEqual(len(self.ctl("api-token", "list", "--all")), 1)
+
+        out = self.ctl("admin", "revoke", "auditor", "--group", "compliance@example.com")
+        self.assertEqual(len(out["revoked"]), 2)
 
 
 if __name__ == "__main__":

@@ -166,6 +166,117 @@ TEST(AdminAccess, DomainsCompareWithoutCase) {
   EXPECT_FALSE(c.can_see("example.com."));
 }
 
+TEST(AdminAccess, CanAnywhereMatchesTheTableForDomainGrants) {
+  // Allowed somewhere = allowed on example.com or on other.org in the table above.
+  for (const auto& e : kExpected) {
+    Caller c = caller_with(e.role, e.with_domains);
+    for (Action a : kAllActions) {
+      const std::string& row = e.can.at(a);
+      EXPECT_EQ(c.can_anywhere(a), row[0] == 'Y' || row[1] == 'Y')
+          << role_name(e.role) << (e.with_domains ? " [example.com]" : " []") << " "
+          << action_name(a);
+    }
+  }
+  Caller none;
+  for (Action a : kAllActions) EXPECT_FALSE(none.can_anywhere(a)) << action_name(a);
+}
+
+Caller member_scoped(Role role, std::vector<std::string> domains) {
+  Caller c;
+  c.name = "officer@example.com";
+  c.front_end = "api";
+  c.grants.push_back(
+      Grant{role, std::move(domains), "group:compliance@example.com", "sales@example.com"});
+  return c;
+}
+
+TEST(AdminAccess, MemberScopedAuditorGrantsNothingOnDomainObjects) {
+  using V = std::vector<std::string>;
+  for (bool with_domains : {true, false}) {
+    Caller c = member_scoped(Role::auditor, with_domains ? V{"example.com"} : V{});
+    const char* shape = with_domains ? " [example.com]" : " []";
+    EXPECT_FALSE(c.is_global_admin());
+    EXPECT_EQ(c.visible_domains(), V{}) << shape;
+    for (const char* d : kObjects) {
+      EXPECT_FALSE(c.can_see(d)) << shape << " '" << d << "'";
+      for (Action a : kAllActions) {
+        EXPECT_FALSE(c.can(a, d)) << shape << " " << action_name(a) << " on '" << d << "'";
+      }
+    }
+    // The recall service asks for the member grants instead.
+    auto audit = c.member_grants(Action::audit, "example.com");
+    ASSERT_EQ(audit.size(), 1u) << shape;
+    EXPECT_EQ(audit[0], &c.grants[0]);
+    EXPECT_EQ(audit[0]->members_of, "sales@example.com");
+    EXPECT_EQ(c.member_grants(Action::read, "Example.COM").size(), 1u) << shape;
+    EXPECT_EQ(c.member_grants(Action::audit, "other.org").size(), with_domains ? 0u : 1u);
+    EXPECT_TRUE(c.member_grants(Action::audit, "").empty()) << shape;
+    for (Action a : {Action::write, Action::reset_password, Action::unlock, Action::kick_session,
+                     Action::recall, Action::manage_domains, Action::manage_server}) {
+      EXPECT_TRUE(c.member_grants(a, "example.com").empty()) << shape << " " << action_name(a);
+    }
+    // A listing lets it in (to find nothing but its members' mail).
+    EXPECT_TRUE(c.can_anywhere(Action::audit)) << shape;
+    EXPECT_TRUE(c.can_anywhere(Action::read)) << shape;
+    EXPECT_FALSE(c.can_anywhere(Action::write)) << shape;
+    EXPECT_FALSE(c.can_anywhere(Action::recall)) << shape;
+    EXPECT_FALSE(c.can_anywhere(Action::manage_server)) << shape;
+  }
+}
+
+TEST(AdminAccess, MemberScopedGrantsBesideDomainGrants) {
+  // A member-scoped auditor that is also helpdesk of a.example: the domain grant works as
+  // before, the member grant adds nothing to it (no audit of a.example).
+  Caller c = member_scoped(Role::auditor, {"a.example"});
+  c.grants.push_back(Grant{Role::helpdesk, {"a.example"}, "account:officer@example.com"});
+  EXPECT_TRUE(c.can_see("a.example"));
+  EXPECT_TRUE(c.can(Action::reset_password, "a.example"));
+  EXPECT_FALSE(c.can(Action::audit, "a.example"));
+  EXPECT_EQ(c.visible_domains(), std::vector<std::string>{"a.example"});
+  ASSERT_EQ(c.member_grants(Action::audit, "a.example").size(), 1u);
+  EXPECT_EQ(c.member_grants(Action::audit, "a.example")[0], &c.grants[0]);
+  EXPECT_TRUE(c.member_grants(Action::reset_password, "a.example").empty());
+  // A member-scoped grant never turns an all-domains view into a limited one, or back.
+  Caller all = member_scoped(Role::auditor, {"a.example"});
+  all.grants.push_back(Grant{Role::auditor, {}, "token:x"});
+  EXPECT_EQ(all.visible_domains(), std::nullopt);
+  EXPECT_TRUE(all.can(Action::audit, "b.example"));
+}
+
+TEST(AdminAccess, MemberScopedDomainAdminAndMalformedShapes) {
+  Caller da = member_scoped(Role::domain_admin, {"example.com"});
+  EXPECT_FALSE(da.can(Action::recall, "example.com"));
+  EXPECT_FALSE(da.can_see("example.com"));
+  EXPECT_EQ(da.member_grants(Action::recall, "example.com").size(), 1u);
+  EXPECT_EQ(da.member_grants(Action::write, "example.com").size(), 1u);
+  EXPECT_TRUE(da.member_grants(Action::recall, "other.org").empty());
+  EXPECT_TRUE(da.can_anywhere(Action::recall));
+
+  // A domain_admin that names no domain covers none, member-scoped or not.
+  Caller da_none = member_scoped(Role::domain_admin, {});
+  for (Action a : kAllActions) {
+    EXPECT_TRUE(da_none.member_grants(a, "example.com").empty()) << action_name(a);
+    EXPECT_FALSE(da_none.can_anywhere(a)) << action_name(a);
+  }
+
+  // global_admin with a member scope is malformed: nothing, anywhere.
+  for (bool with_domains : {true, false}) {
+    Caller ga =
+        member_scoped(Role::global_admin, with_domains ? std::vector<std::string>{"example.com"}
+                                                       : std::vector<std::string>{});
+    EXPECT_FALSE(ga.is_global_admin());
+    EXPECT_EQ(ga.visible_domains(), std::vector<std::string>{});
+    for (const char* d : kObjects) {
+      EXPECT_FALSE(ga.can_see(d)) << d;
+      for (Action a : kAllActions) {
+        EXPECT_FALSE(ga.can(a, d)) << action_name(a) << " on '" << d << "'";
+        EXPECT_TRUE(ga.member_grants(a, d).empty()) << action_name(a) << " on '" << d << "'";
+      }
+    }
+    for (Action a : kAllActions) EXPECT_FALSE(ga.can_anywhere(a)) << action_name(a);
+  }
+}
+
 TEST(AdminAccess, RoleAndActionNames) {
   for (Role r : kAllRoles) {
     auto parsed = parse_role(role_name(r));

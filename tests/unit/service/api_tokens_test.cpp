@@ -1,6 +1,7 @@
 // service::ApiTokenStore on a real admin.db in a temp directory, with a manual clock: the
 // token's shape, what verify() accepts and refuses (wrong secret, malformed, expired,
-// revoked), last-use dating, names, lifetimes, grants, the file's mode and schema version.
+// revoked), last-use dating, names, lifetimes, grants (with a member scope: members_of), the
+// file's mode and schema version, and the migration of a file written before member scopes.
 #include "src/service/api_tokens.h"
 
 #include <gtest/gtest.h>
@@ -10,8 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "auth/resolver.h"
 #include "src/db/sqlite.h"
 #include "src/service/admin_store.h"
+#include "tests/fakes/fake_directory.h"
 #include "tests/unit/auth/test_util.h"
 
 namespace mailroom::service {
@@ -25,7 +28,12 @@ class ApiTokensTest : public ::testing::Test {
     auto db = AdminStore::open({tmp_.file("admin.db")});
     ASSERT_TRUE(db) << db.status().to_string();
     db_ = *db;
-    store_ = std::make_unique<ApiTokenStore>(db_, clock_);
+    dir_ = std::make_shared<mailroom::testing::FakeDirectory>();
+    dir_->add_domain("example.com");
+    dir_->add_account("alice@example.com");
+    dir_->add_group("sales@example.com", {"alice@example.com"});
+    resolver_ = std::make_shared<auth::Resolver>(dir_, auth::ResolverOptions{});
+    store_ = std::make_unique<ApiTokenStore>(db_, clock_, resolver_);
   }
   ApiTokenStore::Created make(const std::string& name, std::vector<Grant> grants = {},
                               int64_t lifetime = 0) {
@@ -49,6 +57,8 @@ class ApiTokensTest : public ::testing::Test {
   mailroom::testing::TempDir tmp_;
   core::ManualClock clock_;
   std::shared_ptr<AdminStore> db_;
+  std::shared_ptr<mailroom::testing::FakeDirectory> dir_;
+  std::shared_ptr<auth::Resolver> resolver_;
   std::unique_ptr<ApiTokenStore> store_;
 };
 
@@ -204,6 +214,121 @@ TEST_F(ApiTokensTest, NamesLifetimesAndGrantsAreChecked) {
   EXPECT_EQ(v->token.grants[0].domains, (std::vector<std::string>{"a.example", "b.example"}));
   EXPECT_EQ(v->token.grants[1].role, Role::auditor);
   EXPECT_TRUE(v->token.grants[1].domains.empty());
+}
+
+TEST_F(ApiTokensTest, MemberScopedGrantsRoundTrip) {
+  auto c = make("compliance", {Grant{Role::auditor, {"example.com"}, "", "Sales@Example.COM"},
+                               Grant{Role::auditor, {"example.com"}, ""}});
+  ASSERT_EQ(c.token.grants.size(), 2u);
+  EXPECT_EQ(c.token.grants[0].members_of, "sales@example.com");
+  EXPECT_EQ(c.token.grants[1].members_of, "");
+
+  auto v = store_->verify(c.secret);
+  ASSERT_TRUE(v) << v.status().to_string();
+  ASSERT_EQ(v->outcome, ApiTokenStore::Outcome::valid);
+  ASSERT_EQ(v->token.grants.size(), 2u);
+  EXPECT_EQ(v->token.grants[0].members_of, "sales@example.com");
+  EXPECT_EQ(v->token.grants[0].source, "token:compliance");
+  EXPECT_EQ(v->token.grants[1].members_of, "");
+  auto listed = store_->list(false);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].grants[0].members_of, "sales@example.com");
+
+  // As a caller: the member grant is no domain grant.
+  Caller caller;
+  caller.grants = {v->token.grants[0]};
+  EXPECT_FALSE(caller.can(Action::audit, "example.com"));
+  EXPECT_EQ(caller.member_grants(Action::audit, "example.com").size(), 1u);
+
+  // A name stays unique whatever the scope.
+  EXPECT_EQ(
+      store_->create("compliance", {Grant{Role::auditor, {}, "", "sales@example.com"}}, 0, "t")
+          .code(),
+      core::Code::already_exists);
+}
+
+TEST_F(ApiTokensTest, MemberScopeMustNameAGroup) {
+  auto code = [&](std::vector<Grant> g) {
+    return store_->create("t", std::move(g), 0, "t").code();
+  };
+  EXPECT_EQ(code({Grant{Role::auditor, {}, "", "nogroup@example.com"}}), core::Code::not_found);
+  EXPECT_EQ(code({Grant{Role::auditor, {}, "", "alice@example.com"}}), core::Code::not_found);
+  // Every grant is checked, not only the first.
+  EXPECT_EQ(code({Grant{Role::auditor, {}, ""}, Grant{Role::auditor, {}, "", "no@example.com"}}),
+            core::Code::not_found);
+  EXPECT_EQ(code({Grant{Role::auditor, {}, "", "sales"}}), core::Code::invalid_argument);
+  EXPECT_EQ(code({Grant{Role::global_admin, {}, "", "sales@example.com"}}),
+            core::Code::invalid_argument);
+  EXPECT_EQ(code({Grant{Role::domain_admin, {}, "", "sales@example.com"}}),
+            core::Code::invalid_argument);
+  dir_->fail_keys = {"sales@example.com"};
+  EXPECT_EQ(code({Grant{Role::auditor, {}, "", "sales@example.com"}}), core::Code::unavailable);
+  dir_->fail_keys.clear();
+  // Without a directory to ask, a member scope cannot be checked: refused, never stored blind.
+  ApiTokenStore blind(db_, clock_);
+  EXPECT_EQ(blind.create("t", {Grant{Role::auditor, {}, "", "sales@example.com"}}, 0, "t").code(),
+            core::Code::unavailable);
+  EXPECT_TRUE(blind.create("plain", {Grant{Role::auditor, {}, ""}}, 0, "t"));
+  EXPECT_EQ(store_->list(true)->size(), 1u);
+  EXPECT_EQ(code({Grant{Role::domain_admin, {"example.com"}, "", "sales@example.com"}}),
+            core::Code::ok);
+}
+
+TEST_F(ApiTokensTest, AnAdminDbOfSchemaOneIsMigrated) {
+  store_.reset();
+  db_.reset();
+  const std::string path = tmp_.file("old.db");
+  {
+    db::SqliteOptions o;
+    o.path = path;
+    auto raw = db::Sqlite::open(o);
+    ASSERT_TRUE(raw) << raw.status().to_string();
+    // The tables of schema version 1, verbatim, with a token of that time.
+    ASSERT_TRUE((*raw)->exec(
+        "CREATE TABLE api_tokens ("
+        " id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_sha256 BLOB NOT NULL,"
+        " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+        " last_used_at INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER NOT NULL DEFAULT 0,"
+        " created_by TEXT NOT NULL DEFAULT '');"
+        "CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at = 0;"
+        "CREATE TABLE api_token_grants ("
+        " token_id TEXT NOT NULL REFERENCES api_tokens(id), seq INTEGER NOT NULL,"
+        " role TEXT NOT NULL, domains TEXT NOT NULL DEFAULT '', PRIMARY KEY (token_id, seq));"
+        "CREATE TABLE role_grants ("
+        " id TEXT PRIMARY KEY, role TEXT NOT NULL, domains TEXT NOT NULL DEFAULT '',"
+        " principal_kind TEXT NOT NULL CHECK (principal_kind IN ('account', 'group')),"
+        " principal TEXT NOT NULL, label TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
+        " created_by TEXT NOT NULL DEFAULT '');"
+        "CREATE UNIQUE INDEX role_grants_unique ON role_grants(principal_kind, principal, role,"
+        " domains);"
+        "INSERT INTO api_tokens(id, name, secret_sha256, created_at, expires_at, created_by)"
+        " VALUES ('00112233445566ff', 'old', x'00', 1, 4102444800, 'old');"
+        "INSERT INTO api_token_grants(token_id, seq, role, domains)"
+        " VALUES ('00112233445566ff', 0, 'helpdesk', 'a.example,b.example');"
+        "PRAGMA user_version = 1;"));
+  }
+  for (int open = 0; open < 2; ++open) {  // the second open finds nothing to migrate
+    auto db = AdminStore::open({path});
+    ASSERT_TRUE(db) << db.status().to_string();
+    ApiTokenStore store(*db, clock_, resolver_);
+    auto listed = store.list(false);
+    ASSERT_TRUE(listed) << listed.status().to_string();
+    ASSERT_EQ(listed->size(), open == 0 ? 1u : 2u);
+    const ApiToken& old = listed->back();
+    EXPECT_EQ(old.name, "old");
+    ASSERT_EQ(old.grants.size(), 1u);
+    EXPECT_EQ(old.grants[0].role, Role::helpdesk);
+    EXPECT_EQ(old.grants[0].domains, (std::vector<std::string>{"a.example", "b.example"}));
+    EXPECT_EQ(old.grants[0].members_of, "");
+    if (open == 0) {
+      auto c = store.create("new", {Grant{Role::auditor, {}, "", "sales@example.com"}}, 0, "t");
+      ASSERT_TRUE(c) << c.status().to_string();
+      EXPECT_EQ(store.verify(c->secret)->token.grants[0].members_of, "sales@example.com");
+    } else {
+      EXPECT_EQ(listed->front().grants[0].members_of, "sales@example.com");
+    }
+  }
 }
 
 TEST_F(ApiTokensTest, ParseLifetime) {
