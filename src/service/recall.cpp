@@ -152,6 +152,60 @@ std::string copy_domain(const CopyReport& c, const MessageReport& m) {
   return c.account_id.empty() ? domain_of(m.envelope_sender) : domain_of(c.address);
 }
 
+// What a caller may see and do with copies: its domain grants (Caller::can), and grants
+// limited to a directory group's members (Grant::members_of), which cover only the mailboxes
+// of those members. Group members are expanded once per call.
+class Scope {
+ public:
+  Scope(const Caller& caller, auth::Directory* directory)
+      : caller_(caller), directory_(directory) {}
+
+  bool allows(Action action, const CopyReport& c, const MessageReport& m) {
+    std::string domain = copy_domain(c, m);
+    if (caller_.can(action, domain)) return true;
+    if (c.account_id.empty()) return false;  // a member scope covers mailboxes only
+    for (const Grant* g : caller_.member_grants(action, domain)) {
+      if (members(g->members_of).count(c.account_id)) return true;
+    }
+    return false;
+  }
+
+  // The member groups of grants that may `action` somewhere.
+  std::vector<std::string> member_groups(Action action) const {
+    std::vector<std::string> out;
+    for (const auto& g : caller_.grants) {
+      if (g.members_of.empty()) continue;
+      Caller one;
+      one.grants = {g};
+      if (one.can_anywhere(action) &&
+          std::find(out.begin(), out.end(), g.members_of) == out.end())
+        out.push_back(g.members_of);
+    }
+    return out;
+  }
+
+  // Account ids of a group's members (empty when it cannot be expanded: fail closed).
+  const std::set<std::string>& members(const std::string& group) {
+    auto it = cache_.find(group);
+    if (it != cache_.end()) return it->second;
+    std::set<std::string> ids;
+    if (directory_) {
+      if (auto m = group_members(*directory_, group)) {
+        ids.insert(m->begin(), m->end());
+      } else {
+        MR_LOG_WARN("event=recall_scope_group_unavailable group={} detail={}",
+                    core::quote(group), core::quote(m.status().log_detail()));
+      }
+    }
+    return cache_.emplace(group, std::move(ids)).first->second;
+  }
+
+ private:
+  const Caller& caller_;
+  auth::Directory* directory_;
+  std::map<std::string, std::set<std::string>> cache_;
+};
+
 // Groups records into messages (by Message-ID, else queue id) and copies (queue id + mailbox or
 // remote address), keeping the record that got furthest for each copy.
 std::vector<MessageReport> group_records(const std::vector<queue::DeliveryRecord>& records) {
@@ -389,6 +443,36 @@ static core::Result<std::vector<MessageReport>> collect(RecallService::Impl& imp
     if (!a) return a.status();
     matched = std::move(*a);
   }
+  // Grants limited to a group's members: mail to those members (their domains' rule applies
+  // per copy below).
+  Scope scope(caller, impl.services.directory.get());
+  if (!caller.is_global_admin()) {
+    std::set<int64_t> have;
+    for (const auto& r : matched) have.insert(r.id);
+    for (const auto& group : scope.member_groups(Action::audit)) {
+      const auto& ids = scope.members(group);
+      std::vector<std::string> list(ids.begin(), ids.end());
+      for (size_t at = 0; at < list.size(); at += queue::kMaxAccountIds) {
+        auto part = q;
+        part.account_ids.assign(list.begin() + at,
+                                list.begin() + std::min(list.size(), at + queue::kMaxAccountIds));
+        if (!q.account_ids.empty()) {  // a group search as well: both must hold
+          std::vector<std::string> both;
+          for (const auto& id : part.account_ids) {
+            if (std::find(q.account_ids.begin(), q.account_ids.end(), id) != q.account_ids.end())
+              both.push_back(id);
+          }
+          if (both.empty()) continue;
+          part.account_ids = std::move(both);
+        }
+        auto found = search.search(part);
+        if (!found) return found.status();
+        for (auto& r : *found) {
+          if (have.insert(r.id).second) matched.push_back(std::move(r));
+        }
+      }
+    }
+  }
   // The messages, newest first, at most max_messages of them.
   std::sort(matched.begin(), matched.end(),
             [](const auto& x, const auto& y) { return x.id > y.id; });
@@ -423,7 +507,7 @@ static core::Result<std::vector<MessageReport>> collect(RecallService::Impl& imp
   for (auto& m : messages) {
     std::vector<CopyReport> copies;
     for (auto& c : m.copies) {
-      if (caller.can(Action::audit, copy_domain(c, m))) copies.push_back(std::move(c));
+      if (scope.allows(Action::audit, c, m)) copies.push_back(std::move(c));
     }
     if (copies.empty()) continue;
     m.copies = std::move(copies);
@@ -466,9 +550,10 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
   const std::string why = std::string(kStoppedPrefix) + " " + report.recall_id;
   std::vector<CopyReport*> local;
   std::map<std::string, std::vector<CopyReport*>> queued;  // by queue id
+  Scope scope(caller, impl.services.directory.get());
   for (auto& m : report.messages) {
     for (auto& c : m.copies) {
-      if (!caller.can(Action::recall, copy_domain(c, m))) {
+      if (!scope.allows(Action::recall, c, m)) {
         c.note = "outside the caller's recall rights: reported only";
         continue;
       }
@@ -574,8 +659,9 @@ core::Result<RecallReport> RecallService::recall(const Caller& caller,
     return core::not_found("no such message in the delivery log (or outside your domains)");
   }
   bool may_recall = false;
+  Scope scope(caller, impl_->services.directory.get());
   for (const auto& m : report.messages) {
-    for (const auto& c : m.copies) may_recall |= caller.can(Action::recall, copy_domain(c, m));
+    for (const auto& c : m.copies) may_recall |= scope.allows(Action::recall, c, m);
   }
   if (!may_recall) {
     (void)impl_->log->audit(caller, "recall_refused", reason, criteria, "", 0);
@@ -624,10 +710,11 @@ core::Result<RecallReport> RecallService::undo(const Caller& caller, const std::
   auto report = impl_->log->load(recall_id);
   if (!report) return report.status();
   bool sees = false, may = true;
+  Scope scope(caller, impl_->services.directory.get());
   for (const auto& m : report->messages) {
     for (const auto& c : m.copies) {
-      sees |= caller.can_see(copy_domain(c, m));
-      if (c.copies_taken && !caller.can(Action::recall, copy_domain(c, m))) may = false;
+      sees |= scope.allows(Action::audit, c, m);
+      if (c.copies_taken && !scope.allows(Action::recall, c, m)) may = false;
     }
   }
   if (!sees && !caller.is_global_admin()) return core::not_found("no such recall", recall_id);
@@ -682,10 +769,11 @@ core::Result<RecallReport> RecallService::show(const Caller& caller, const std::
   auto report = impl_->log->load(recall_id);
   if (!report) return report.status();
   std::vector<MessageReport> visible;
+  Scope scope(caller, impl_->services.directory.get());
   for (auto& m : report->messages) {
     std::vector<CopyReport> copies;
     for (auto& c : m.copies) {
-      if (caller.can(Action::audit, copy_domain(c, m))) copies.push_back(std::move(c));
+      if (scope.allows(Action::audit, c, m)) copies.push_back(std::move(c));
     }
     if (copies.empty()) continue;
     m.copies = std::move(copies);

@@ -75,6 +75,14 @@ class RecallTest(unittest.TestCase):
                                    {"address": "sales@example.com", "members": members},
                                    token=cls.token)
         assert st == 201, (st, doc)
+        # A compliance officer whose auditor role covers the members of one group only.
+        st, doc, _ = cls.http.json("POST", "/api/v1/groups",
+                                   {"address": "audited@example.com",
+                                    "members": [user(1), user(2)]}, token=cls.token)
+        assert st == 201, (st, doc)
+        cls.member_auditor = cls.m.ctl("api-token", "create", "compliance", "--role", "auditor",
+                                       "--domain", "example.com", "--members-of",
+                                       "audited@example.com")["token"]
 
     @classmethod
     def tearDownClass(cls):
@@ -211,6 +219,11 @@ class RecallTest(unittest.TestCase):
                                     {"message_ids": [MID], "reason": "auditors cannot"},
                                     token=self.auditor)
         self.assertEqual(st, 403, doc)
+        # The group-scoped auditor sees only its group's members' copies.
+        st, doc, _ = self.find(self.member_auditor, message_id=MID)
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(sorted(c["address"] for c in doc["messages"][0]["copies"]),
+                         [user(1), user(2)])
         # A reason is required.
         st, doc, _ = self.http.json("GET", f"/api/v1/recall/messages?message_id={MID}",
                                     token=self.token)

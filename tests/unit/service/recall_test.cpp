@@ -225,6 +225,39 @@ TEST_F(RecallTest, GroupSearchesFindMailToTheGroupAndItsMembers) {
   EXPECT_EQ(recall_->find(cli_caller(), c, "why").code(), core::Code::not_found);
 }
 
+// A grant limited to a directory group's members (issue 18's "group-scoped auditor") sees only
+// those members' copies, and recalls only them when its role may recall.
+TEST_F(RecallTest, MemberScopedGrantsSeeAndRecallOnlyTheGroupsMailboxes) {
+  dir_->add_account("alice@example.com");
+  dir_->add_account("bob@example.com");
+  dir_->add_group("sales@example.com", {"alice@example.com"});
+  deliver("s1@example.com", {"alice@example.com", "bob@example.com"});
+  deliver("s2@example.com", {"bob@example.com"});
+  auto scoped = [](Role role) {
+    Caller c;
+    c.name = "compliance";
+    c.front_end = "api";
+    c.grants.push_back(Grant{role, {"example.com"}, "token:compliance", "sales@example.com"});
+    return c;
+  };
+  RecallCriteria all;
+  all.query.sender_domain = "example.com";
+  auto found = recall_->find(scoped(Role::auditor), all, "compliance review");
+  ASSERT_TRUE(found) << found.status().to_string();
+  ASSERT_EQ(found->size(), 1u);  // s2 reached bob only
+  EXPECT_EQ(found->at(0).message_id, "s1@example.com");
+  ASSERT_EQ(found->at(0).copies.size(), 1u);
+  EXPECT_EQ(found->at(0).copies[0].address, "alice@example.com");
+  EXPECT_EQ(recall_->recall(scoped(Role::auditor), {"s1@example.com"}, {}, "x", false).code(),
+            core::Code::permission_denied);
+  auto r = recall_->recall(scoped(Role::domain_admin), {"s1@example.com"}, {}, "x", false);
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_EQ(count("alice@example.com"), 0u);
+  EXPECT_EQ(count("bob@example.com"), 2u);
+  EXPECT_EQ(recall_->recall(scoped(Role::domain_admin), {"s2@example.com"}, {}, "x", false).code(),
+            core::Code::not_found);
+}
+
 TEST_F(RecallTest, TheAuditTrailIsAppendOnlyAndSearchable) {
   deliver("a1@example.com", {"alice@example.com"});
   RecallCriteria c;
