@@ -177,8 +177,7 @@ class Scope {
       if (g.members_of.empty()) continue;
       Caller one;
       one.grants = {g};
-      if (one.can_anywhere(action) &&
-          std::find(out.begin(), out.end(), g.members_of) == out.end())
+      if (one.can_anywhere(action) && std::find(out.begin(), out.end(), g.members_of) == out.end())
         out.push_back(g.members_of);
     }
     return out;
@@ -193,8 +192,8 @@ class Scope {
       if (auto m = group_members(*directory_, group)) {
         ids.insert(m->begin(), m->end());
       } else {
-        MR_LOG_WARN("event=recall_scope_group_unavailable group={} detail={}",
-                    core::quote(group), core::quote(m.status().log_detail()));
+        MR_LOG_WARN("event=recall_scope_group_unavailable group={} detail={}", core::quote(group),
+                    core::quote(m.status().log_detail()));
       }
     }
     return cache_.emplace(group, std::move(ids)).first->second;
