@@ -19,6 +19,7 @@
 #include "src/core/json_text.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
+#include "src/queue/control.h"
 #include "src/queue/queue.h"
 #include "src/service/delivery_log_search.h"
 #include "src/service/mail_queue.h"
@@ -39,6 +40,21 @@ namespace {
 constexpr const char* kStoppedPrefix = "stopped by mail recall";
 
 int64_t now_seconds() { return static_cast<int64_t>(::time(nullptr)); }
+
+constexpr size_t kMaxReason = 1000;  // bytes of the required reason text
+constexpr size_t kMaxId = 998;       // a Message-ID's line limit (RFC 5322 2.1.1)
+
+// The reason every audited action needs: present, bounded, one line.
+core::Status check_reason(const std::string& reason) {
+  if (reason.empty()) return core::invalid_argument("a reason is required (who asked, and why)");
+  if (reason.size() > kMaxReason)
+    return core::invalid_argument("the reason is longer than " + std::to_string(kMaxReason) +
+                                  " bytes");
+  for (unsigned char c : reason) {
+    if (c < 0x20 || c == 0x7f) return core::invalid_argument("the reason must be one line of text");
+  }
+  return core::Status::ok();
+}
 
 std::string domain_of(std::string_view address) {
   auto at = address.rfind('@');
@@ -528,7 +544,7 @@ static core::Result<std::vector<MessageReport>> collect(RecallService::Impl& imp
 core::Result<std::vector<MessageReport>> RecallService::find(const Caller& caller,
                                                              const RecallCriteria& criteria,
                                                              const std::string& reason) {
-  if (reason.empty()) return core::invalid_argument("a reason is required (who asked, and why)");
+  if (auto s = check_reason(reason); !s) return s;
   auto found = collect(*impl_, options_, caller, criteria);
   if (!found) return found.status();
   size_t copies = 0;
@@ -627,7 +643,13 @@ core::Result<RecallReport> RecallService::recall(const Caller& caller,
                                                  const std::vector<std::string>& message_ids,
                                                  const std::vector<std::string>& queue_ids,
                                                  const std::string& reason, bool dry_run) {
-  if (reason.empty()) return core::invalid_argument("a reason is required (who asked, and why)");
+  if (auto s = check_reason(reason); !s) return s;
+  for (const auto& id : message_ids) {
+    if (id.empty() || id.size() > kMaxId) return core::invalid_argument("malformed Message-ID");
+  }
+  for (const auto& id : queue_ids) {
+    if (!queue::valid_queue_id(id)) return core::invalid_argument("malformed queue id", id);
+  }
   if (message_ids.empty() && queue_ids.empty())
     return core::invalid_argument("name the message(s) to recall: a Message-ID or a queue id");
   if (message_ids.size() + queue_ids.size() > options_.max_messages)
@@ -705,7 +727,7 @@ core::Result<RecallReport> RecallService::recall(const Caller& caller,
 
 core::Result<RecallReport> RecallService::undo(const Caller& caller, const std::string& recall_id,
                                                const std::string& reason) {
-  if (reason.empty()) return core::invalid_argument("a reason is required (who asked, and why)");
+  if (auto s = check_reason(reason); !s) return s;
   auto report = impl_->log->load(recall_id);
   if (!report) return report.status();
   bool sees = false, may = true;

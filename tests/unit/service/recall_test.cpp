@@ -121,6 +121,15 @@ TEST_F(RecallTest, ScopeLimitsSearchesAndCopiesToTheCallersDomains) {
   EXPECT_EQ(recall_->find(cli_caller(), c, "").code(), core::Code::invalid_argument);
   EXPECT_EQ(recall_->recall(cli_caller(), {}, {}, "why", false).code(),
             core::Code::invalid_argument);
+  // Hostile input: an unbounded or multi-line reason, an oversized id, a malformed queue id.
+  EXPECT_EQ(recall_->find(cli_caller(), c, std::string(1001, 'x')).code(),
+            core::Code::invalid_argument);
+  EXPECT_EQ(recall_->find(cli_caller(), c, "why\nforged audit line").code(),
+            core::Code::invalid_argument);
+  EXPECT_EQ(recall_->recall(cli_caller(), {std::string(999, 'm')}, {}, "why", false).code(),
+            core::Code::invalid_argument);
+  EXPECT_EQ(recall_->recall(cli_caller(), {}, {"../../etc"}, "why", false).code(),
+            core::Code::invalid_argument);
   // other.org's admin recalls carol's copy and only hers.
   auto mine = recall_->recall(domain_caller(Role::domain_admin, "other.org", "o"),
                               {"m1@example.com"}, {}, "why", false);
