@@ -135,8 +135,9 @@ class Queue {
   virtual void set_remote_transport(std::shared_ptr<RemoteTransport> transport) = 0;
   // Tries every waiting remote recipient now (`mailroomctl queue flush`, tests).
   virtual void flush_remote() = 0;
-  // Mail recall: drops every recipient of `queue_id` not yet delivered or sent, without a
-  // bounce, each with a delivery log record saying `why`. found = false when the message is no
+  // Mail recall: drops the recipients of `queue_id` not yet delivered or sent (those whose
+  // destination address is in `only`, or all when it is empty), without a bounce, each with a
+  // delivery log record saying `why`. found = false when the message is no
   // longer queued. in_flight: a remote attempt was running, so a dropped recipient may still
   // have been accepted by the peer (its delivery log record will say so).
   struct StoppedRecipient {
@@ -149,9 +150,11 @@ class Queue {
     bool in_flight = false;
     std::vector<StoppedRecipient> stopped;
   };
-  virtual StopResult stop_message(const std::string& queue_id, const std::string& why) {
+  virtual StopResult stop_message(const std::string& queue_id, const std::string& why,
+                                  const std::vector<std::string>& only = {}) {
     (void)queue_id;
     (void)why;
+    (void)only;
     return {};
   }
 };

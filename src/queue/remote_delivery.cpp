@@ -110,7 +110,8 @@ void SpoolQueue::poll_control() {
   }
 }
 
-Queue::StopResult SpoolQueue::stop_message(const std::string& queue_id, const std::string& why) {
+Queue::StopResult SpoolQueue::stop_message(const std::string& queue_id, const std::string& why,
+                                           const std::vector<std::string>& only) {
   MessagePtr m;
   {
     std::lock_guard lock(mu_);
@@ -119,10 +120,11 @@ Queue::StopResult SpoolQueue::stop_message(const std::string& queue_id, const st
     m = it->second;
   }
   MR_LOG_INFO("event=queue_stop queue_id={} detail={}", queue_id, core::quote(why));
-  return drop_open_recipients(m, why);
+  return drop_open_recipients(m, why, only);
 }
 
-Queue::StopResult SpoolQueue::drop_open_recipients(const MessagePtr& m, const std::string& why) {
+Queue::StopResult SpoolQueue::drop_open_recipients(const MessagePtr& m, const std::string& why,
+                                                   const std::vector<std::string>& only) {
   StopResult out;
   out.found = true;
   std::vector<DeliveryRecord> records;
@@ -137,11 +139,15 @@ Queue::StopResult SpoolQueue::drop_open_recipients(const MessagePtr& m, const st
       st = m->states[i];
     }
     if (st == RecipientState::delivered || st == RecipientState::failed) continue;
+    const auto& r = m->envelope.recipients[i];
+    if (!only.empty() && std::none_of(only.begin(), only.end(), [&](const std::string& a) {
+          return core::iequals(a, r.destination.address);
+        }))
+      continue;
     set_state(*m, i, RecipientState::failed);
     DeliveryRecord rec = record_for(*m, i);
     rec.result = DeliveryResult::failed;
     rec.detail = why;
-    const auto& r = m->envelope.recipients[i];
     out.stopped.push_back(
         {r.rcpt, r.destination.address, r.destination.kind == auth::Destination::Kind::remote});
     records.push_back(std::move(rec));

@@ -45,7 +45,8 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   bool wait_idle(int64_t timeout_ms) override;
   void set_remote_transport(std::shared_ptr<RemoteTransport> transport) override;
   void flush_remote() override;
-  StopResult stop_message(const std::string& queue_id, const std::string& why) override;
+  StopResult stop_message(const std::string& queue_id, const std::string& why,
+                          const std::vector<std::string>& only = {}) override;
 
   Spool& spool() { return spool_; }
   void set_services(core::Services* services) { services_ = services; }
@@ -118,7 +119,8 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   void poll_control();
   // Marks every open recipient of `m` failed without a bounce (delivery log detail `why`),
   // unschedules it and settles it: `queue delete` and stop_message.
-  StopResult drop_open_recipients(const MessagePtr& m, const std::string& why);
+  StopResult drop_open_recipients(const MessagePtr& m, const std::string& why,
+                                  const std::vector<std::string>& only = {});
   void unschedule_remote_locked(const MessagePtr& m);
   void dispatch_remote(const MessagePtr& m);
   void complete_remote(RemoteDone done);

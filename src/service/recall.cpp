@@ -609,7 +609,11 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
   }
   for (auto& [queue_id, copies] : queued) {
     if (impl.services.queue) {
-      auto stopped = impl.services.queue->stop_message(queue_id, why);
+      // Only the recipients in the caller's scope: another domain's copies of the same
+      // message stay queued.
+      std::vector<std::string> only;
+      for (const auto* c : copies) only.push_back(c->address);
+      auto stopped = impl.services.queue->stop_message(queue_id, why, only);
       for (auto* c : copies) {
         bool hit = false;
         for (const auto& s : stopped.stopped) {
