@@ -58,6 +58,20 @@ def wait_port(port):
     raise RuntimeError(f"port {port} did not come up")
 
 
+def start_dovecot(conf_path, scratch, port):
+    """Starts Dovecot with `conf_path`, waits for `port` and its master pid file; returns the
+    master's pid (the caller stops it with `doveadm stop` or a signal)."""
+    subprocess.run(["/usr/sbin/dovecot", "-c", conf_path], check=True)
+    wait_port(port)
+    pid_file = os.path.join(scratch, "run", "dovecot", "master.pid")
+    for _ in range(200):
+        if os.path.exists(pid_file) and os.path.getsize(pid_file) > 0:
+            break
+        time.sleep(0.05)
+    with open(pid_file) as f:
+        return int(f.read())
+
+
 def load(a, mode, port, pid, extra=(), user_fmt="testuser%d"):
     cmd = [a.load, mode, "--port", str(port), "--pid", str(pid), "--users", str(a.users),
            "--user-fmt", user_fmt, "--password", "pass"] + list(extra)
@@ -121,16 +135,8 @@ def run_dovecot(a, messages, variant):
         for n in dirnames + filenames:
             os.chown(os.path.join(dirpath, n), pw.pw_uid, pw.pw_gid)
     os.chown(os.path.join(scratch, "mail"), pw.pw_uid, pw.pw_gid)
-    subprocess.run(["/usr/sbin/dovecot", "-c", conf_path], check=True)
     try:
-        wait_port(port)
-        pid_file = os.path.join(scratch, "run", "dovecot", "master.pid")
-        for _ in range(200):
-            if os.path.exists(pid_file) and os.path.getsize(pid_file) > 0:
-                break
-            time.sleep(0.05)
-        with open(pid_file) as f:
-            pid = int(f.read())
+        pid = start_dovecot(conf_path, scratch, port)
         print(f"== {variant} (pid {pid}, port {port})", flush=True)
         runs = {"idle": [("idle", port, [])]}
         if variant != "dovecot-hibernate":

@@ -5,7 +5,7 @@ prober keep working; and the same operation on Dovecot 2.3 (Debian) in the same 
 same background, same target message, same load.
 
     flock /tmp/mailroom-bench.lock /usr/bin/python3 bench/recall/recall_bench.py \\
-        --bin /work/main/build/release/bin [--accounts 10000] [--background 20] [--clients 16]
+        --bin build/release/bin [--accounts 10000] [--background 20] [--clients 16]
 
 Mailroom: mailroomd (Release, product defaults but a quiet log) with SMTP, LMTP, IMAP and HTTP
 listeners; N accounts imported with `mailroomctl user import` (bench/directory/gen_accounts.py,
@@ -53,7 +53,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "bench", "imap"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "api"))
 # compare.py puts tests/integration, tests/integration/pop3 and bench/pop3 on the path.
-from compare import corpus, free_port, ssha512, wait_port  # noqa: E402
+from compare import corpus, free_port, ssha512, start_dovecot, wait_port  # noqa: E402
 from harness import Mailroom  # noqa: E402
 from api_common import API_LISTENERS, Http, admin_token  # noqa: E402
 
@@ -570,17 +570,9 @@ def run_dovecot(a, background, samples):
             home = f"{scratch}/mail/user{i:06d}"
             f.write(f"user{i:06d}:{hashed}:{pw.pw_uid}:{pw.pw_gid}::{home}::\n")
     doveadm = ["/usr/bin/doveadm", "-c", conf_path]
-    subprocess.run(["/usr/sbin/dovecot", "-c", conf_path], check=True)
     try:
-        wait_port(imap_port)
+        pid = start_dovecot(conf_path, scratch, imap_port)
         wait_port(lmtp_port)
-        pid_file = os.path.join(scratch, "run", "dovecot", "master.pid")
-        for _ in range(200):
-            if os.path.exists(pid_file) and os.path.getsize(pid_file) > 0:
-                break
-            time.sleep(0.05)
-        with open(pid_file) as f:
-            pid = int(f.read())
         print(f"== dovecot (pid {pid}, imap {imap_port}, lmtp {lmtp_port})", flush=True)
         rcpts = [user(i) for i in range(n)]
         done, secs = deliver_all(lmtp_port, background, rcpts, a.batch, a.loaders,
