@@ -46,6 +46,8 @@ std::string admin_domain_of(std::string_view address);
 // Finds an account by address, login or immutable id (as mailroomctl does).
 core::Result<auth::Account> admin_find_account(Context& ctx, const std::string& name);
 
+// ?since= / ?until=: Unix seconds (0 when absent); a malformed value sets `error`.
+int64_t admin_time_param(const http::Request& req, const char* name, std::string& error);
 // 400 problem naming the member.
 http::Response admin_bad_request(std::string_view detail);
 // The request body as a JSON object whose members are all in `allowed` (415 for another

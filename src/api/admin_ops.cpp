@@ -42,7 +42,9 @@ json::value ops_session_json(const SessionInfo& s) {
                       {"since", s.since}};
 }
 
-int64_t ops_time_param(const http::Request& req, const char* name, std::string& error) {
+}  // namespace
+
+int64_t admin_time_param(const http::Request& req, const char* name, std::string& error) {
   auto v = req.query_param(name);
   if (!v || v->empty()) return 0;
   if (v->size() > 12 || v->find_first_not_of("0123456789") != std::string::npos) {
@@ -51,8 +53,6 @@ int64_t ops_time_param(const http::Request& req, const char* name, std::string& 
   }
   return std::stoll(*v);
 }
-
-}  // namespace
 
 // ---- sessions ----
 
@@ -289,8 +289,8 @@ http::Response admin_delivery_log(AdminCall& c) {
   q.subject_prefix = r.query_param("subject_prefix").value_or("");
   std::string domain = core::ascii_lower(r.query_param("domain").value_or(""));
   std::string error;
-  q.since = ops_time_param(r, "since", error);
-  q.until = ops_time_param(r, "until", error);
+  q.since = admin_time_param(r, "since", error);
+  q.until = admin_time_param(r, "until", error);
   if (auto l = r.query_param("limit")) {
     if (l->empty() || l->size() > 5 || l->find_first_not_of("0123456789") != std::string::npos) {
       error = "limit must be a number";
@@ -421,8 +421,8 @@ http::Response admin_journal_list(AdminCall& c) {
   auto& r = c.request;
   service::JournalFilter f;
   std::string error;
-  if (auto v = ops_time_param(r, "since", error)) f.since = v;
-  if (auto v = ops_time_param(r, "until", error)) f.until = v;
+  if (auto v = admin_time_param(r, "since", error)) f.since = v;
+  if (auto v = admin_time_param(r, "until", error)) f.until = v;
   f.who = r.query_param("who").value_or("");
   f.object_prefix = r.query_param("object").value_or("");
   f.operation = r.query_param("operation").value_or("");

@@ -43,18 +43,6 @@ http::Response no_recall() {
   return http::Response::problem(503, "Service Unavailable", "mail recall is not configured");
 }
 
-// ?since= / ?until=: Unix seconds.
-bool time_param(const http::Request& r, const char* name, int64_t& out, std::string& error) {
-  auto v = r.query_param(name);
-  if (!v || v->empty()) return true;
-  if (v->size() > 12 || v->find_first_not_of("0123456789") != std::string::npos) {
-    error = std::string(name) + " must be Unix seconds";
-    return false;
-  }
-  out = std::stoll(*v);
-  return true;
-}
-
 bool limit_param(const http::Request& r, size_t& out, size_t max, std::string& error) {
   auto v = r.query_param("limit");
   if (!v) return true;
@@ -108,9 +96,9 @@ http::Response admin_recall_find(AdminCall& c) {
   criteria.group = r.query_param("group").value_or("");
   std::string error;
   q.limit = 0;  // the service's max_records
-  if (!time_param(r, "since", q.since, error) || !time_param(r, "until", q.until, error) ||
-      !limit_param(r, q.limit, 1000000, error))
-    return admin_bad_request(error);
+  q.since = admin_time_param(r, "since", error);
+  q.until = admin_time_param(r, "until", error);
+  if (!error.empty() || !limit_param(r, q.limit, 1000000, error)) return admin_bad_request(error);
   std::string reason = r.query_param("reason").value_or("");
   auto found = c.ctx.recall->find(c.caller, criteria, reason);
   if (!found) return problem_from_status(found.status());
@@ -184,9 +172,9 @@ http::Response admin_recall_audit(AdminCall& c) {
   q.action = r.query_param("action").value_or("");
   q.text = r.query_param("text").value_or("");
   std::string error;
-  if (!time_param(r, "since", q.since, error) || !time_param(r, "until", q.until, error) ||
-      !limit_param(r, q.limit, 10000, error))
-    return admin_bad_request(error);
+  q.since = admin_time_param(r, "since", error);
+  q.until = admin_time_param(r, "until", error);
+  if (!error.empty() || !limit_param(r, q.limit, 10000, error)) return admin_bad_request(error);
   auto entries = c.ctx.recall->audit(c.caller, q);
   if (!entries) return problem_from_status(entries.status());
   return raw_json(200, service::audit_entries_json(*entries));

@@ -69,6 +69,14 @@ std::string csv_field(const std::string& raw) {
   return out + "\"";
 }
 
+// The criteria JSON recall.db keeps, as a value (text that is not JSON stays a string).
+json::value criteria_value(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text.empty() ? "{}" : text, ec);
+  if (ec) return json::value(core::utf8_or_replacement(text));
+  return v;
+}
+
 }  // namespace
 
 std::string message_reports_json(const std::vector<MessageReport>& messages) {
@@ -132,9 +140,7 @@ std::string recall_report_csv(const std::vector<MessageReport>& messages) {
 std::string recall_summaries_json(const std::vector<RecallSummary>& list) {
   json::array items;
   for (const auto& s : list) {
-    boost::system::error_code ec;
-    json::value criteria = json::parse(s.criteria.empty() ? "{}" : s.criteria, ec);
-    if (ec) criteria = json::value(core::utf8_or_replacement(s.criteria));
+    json::value criteria = criteria_value(s.criteria);
     items.push_back(json::object{{"recall_id", s.recall_id},
                                  {"actor", core::utf8_or_replacement(s.actor)},
                                  {"reason", core::utf8_or_replacement(s.reason)},
@@ -150,9 +156,7 @@ std::string recall_summaries_json(const std::vector<RecallSummary>& list) {
 std::string audit_entries_json(const std::vector<AuditEntry>& entries) {
   json::array items;
   for (const auto& e : entries) {
-    boost::system::error_code ec;
-    json::value criteria = json::parse(e.criteria.empty() ? "{}" : e.criteria, ec);
-    if (ec) criteria = json::value(core::utf8_or_replacement(e.criteria));
+    json::value criteria = criteria_value(e.criteria);
     items.push_back(json::object{{"seq", e.seq},
                                  {"time", e.time},
                                  {"actor", core::utf8_or_replacement(e.actor)},
