@@ -1,6 +1,6 @@
-// Mail recall (recall.h): search the delivery log, gather the evidence of every copy from the
-// store, take the copies out into the users' recall areas, stop what is still queued, undo,
-// purge. recall.db is recall_log.cpp; the JSON and CSV shapes are recall_json.cpp.
+// Mail recall (recall.h): take the copies a search found (recall_collect.cpp: delivery log,
+// scope, evidence) out into the users' recall areas, stop what is still queued, undo, purge,
+// self-recall. recall.db is recall_log.cpp; the JSON and CSV shapes are recall_json.cpp.
 #include "src/service/recall.h"
 
 #include <algorithm>
@@ -30,14 +30,7 @@ namespace mailroom::service {
 
 namespace json = boost::json;
 
-struct RecallService::Impl {
-  core::Services& services;
-  std::unique_ptr<RecallLog> log;
-};
-
 namespace {
-
-constexpr const char* kStoppedPrefix = "stopped by mail recall";
 
 int64_t now_seconds() { return static_cast<int64_t>(::time(nullptr)); }
 
@@ -54,30 +47,6 @@ core::Status check_reason(const std::string& reason) {
     if (c < 0x20 || c == 0x7f) return core::invalid_argument("the reason must be one line of text");
   }
   return core::Status::ok();
-}
-
-std::string domain_of(std::string_view address) {
-  auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : core::ascii_lower(address.substr(at + 1));
-}
-
-// Runs fn(0..n-1) on up to `threads` threads of its own (never the server's worker pool).
-template <typename Fn>
-void parallel_for(size_t n, size_t threads, Fn&& fn) {
-  threads = std::max<size_t>(1, std::min(threads, n));
-  if (threads <= 1) {
-    for (size_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> pool;
-  pool.reserve(threads);
-  for (size_t t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < n; i = next++) fn(i);
-    });
-  }
-  for (auto& th : pool) th.join();
 }
 
 std::string criteria_json(const RecallCriteria& c) {
@@ -112,255 +81,6 @@ std::string ids_json(const std::vector<std::string>& message_ids,
   return json::serialize(o);
 }
 
-// The account ids of a group's members, nested groups and aliases followed (depth 8).
-core::Result<std::vector<std::string>> group_members(auth::Directory& dir,
-                                                     const std::string& group) {
-  std::set<std::string> ids, visited;
-  std::vector<std::pair<std::string, int>> todo{{core::ascii_lower(group), 0}};
-  bool first = true;
-  while (!todo.empty()) {
-    auto [address, depth] = todo.back();
-    todo.pop_back();
-    if (depth > 8 || !visited.insert(address).second) continue;
-    if (auto g = dir.find_group(address)) {
-      for (const auto& m : g->members) todo.emplace_back(core::ascii_lower(m), depth + 1);
-      first = false;
-      continue;
-    } else if (g.code() != core::Code::not_found) {
-      return g.status();
-    }
-    if (first) return core::not_found("no such group", group);
-    if (auto a = dir.find_account_by_address(address)) {
-      ids.insert(a->id);
-      continue;
-    }
-    if (auto al = dir.find_alias(address)) {
-      for (const auto& t : al->targets) todo.emplace_back(core::ascii_lower(t), depth + 1);
-    }
-  }
-  if (ids.size() > queue::kMaxAccountIds)
-    return core::invalid_argument("the group has more than " +
-                                  std::to_string(queue::kMaxAccountIds) + " members");
-  return std::vector<std::string>(ids.begin(), ids.end());
-}
-
-// How far a delivery log result got, to pick one record per copy among retries.
-int result_rank(queue::DeliveryResult r) {
-  switch (r) {
-    case queue::DeliveryResult::delivered:
-      return 5;
-    case queue::DeliveryResult::sent:
-      return 4;
-    case queue::DeliveryResult::failed:
-    case queue::DeliveryResult::rejected:
-      return 3;
-    case queue::DeliveryResult::deferred:
-      return 2;
-    case queue::DeliveryResult::queued_remote:
-      return 1;
-  }
-  return 0;
-}
-
-// The domain whose administrators see (and recall) this copy: the mailbox's for local copies,
-// the sender's for copies on their way out.
-std::string copy_domain(const CopyReport& c, const MessageReport& m) {
-  return c.account_id.empty() ? domain_of(m.envelope_sender) : domain_of(c.address);
-}
-
-// What a caller may see and do with copies: its domain grants (Caller::can), and grants
-// limited to a directory group's members (Grant::members_of), which cover only the mailboxes
-// of those members. Group members are expanded once per call.
-class Scope {
- public:
-  Scope(const Caller& caller, auth::Directory* directory)
-      : caller_(caller), directory_(directory) {}
-
-  bool allows(Action action, const CopyReport& c, const MessageReport& m) {
-    std::string domain = copy_domain(c, m);
-    if (caller_.can(action, domain)) return true;
-    if (c.account_id.empty()) return false;  // a member scope covers mailboxes only
-    for (const Grant* g : caller_.member_grants(action, domain)) {
-      if (members(g->members_of).count(c.account_id)) return true;
-    }
-    return false;
-  }
-
-  // The member groups of grants that may `action` somewhere.
-  std::vector<std::string> member_groups(Action action) const {
-    std::vector<std::string> out;
-    for (const auto& g : caller_.grants) {
-      if (g.members_of.empty()) continue;
-      Caller one;
-      one.grants = {g};
-      if (one.can_anywhere(action) && std::find(out.begin(), out.end(), g.members_of) == out.end())
-        out.push_back(g.members_of);
-    }
-    return out;
-  }
-
-  // Account ids of a group's members (empty when it cannot be expanded: fail closed).
-  const std::set<std::string>& members(const std::string& group) {
-    auto it = cache_.find(group);
-    if (it != cache_.end()) return it->second;
-    std::set<std::string> ids;
-    if (directory_) {
-      if (auto m = group_members(*directory_, group)) {
-        ids.insert(m->begin(), m->end());
-      } else {
-        MR_LOG_WARN("event=recall_scope_group_unavailable group={} detail={}", core::quote(group),
-                    core::quote(m.status().log_detail()));
-      }
-    }
-    return cache_.emplace(group, std::move(ids)).first->second;
-  }
-
- private:
-  const Caller& caller_;
-  auth::Directory* directory_;
-  std::map<std::string, std::set<std::string>> cache_;
-};
-
-// Groups records into messages (by Message-ID, else queue id) and copies (queue id + mailbox or
-// remote address), keeping the record that got furthest for each copy.
-std::vector<MessageReport> group_records(const std::vector<queue::DeliveryRecord>& records) {
-  std::map<std::string, size_t> message_index;
-  std::vector<MessageReport> out;
-  std::map<std::pair<size_t, std::string>, std::pair<size_t, const queue::DeliveryRecord*>> best;
-  for (const auto& r : records) {
-    std::string key = r.message_id.empty() ? "queue:" + r.queue_id : "mid:" + r.message_id;
-    auto [it, added] = message_index.emplace(key, out.size());
-    if (added) {
-      MessageReport m;
-      m.message_id = r.message_id;
-      m.queue_id = r.queue_id;
-      m.subject = r.subject;
-      m.header_from = r.header_from;
-      m.envelope_sender = r.envelope_sender;
-      m.time = r.time;
-      m.size = r.size;
-      out.push_back(std::move(m));
-    }
-    MessageReport& m = out[it->second];
-    m.time = std::min(m.time, r.time);
-    m.size = std::max(m.size, r.size);
-    std::string copy_key =
-        r.queue_id + "\n" + (r.account_id.empty() ? "remote:" + r.final_address : r.account_id);
-    auto slot = best.find({it->second, copy_key});
-    if (slot == best.end()) {
-      best[{it->second, copy_key}] = {out[it->second].copies.size(), &r};
-      out[it->second].copies.emplace_back();
-    } else if (result_rank(r.result) > result_rank(slot->second.second->result) ||
-               (result_rank(r.result) == result_rank(slot->second.second->result) &&
-                r.id > slot->second.second->id)) {
-      slot->second.second = &r;
-    }
-  }
-  for (const auto& [key, value] : best) {
-    const queue::DeliveryRecord& r = *value.second;
-    CopyReport& c = out[key.first].copies[value.first];
-    c.recipient = r.recipient;
-    c.address = r.final_address;
-    c.account_id = r.account_id;
-    c.forwarded_by = r.forwarded_by;
-    c.queue_id = r.queue_id;
-    c.guid = r.guid;
-    c.delivered_at = r.time;
-    c.log_result = queue::delivery_result_name(r.result);
-    c.detail = r.detail;
-    switch (r.result) {
-      case queue::DeliveryResult::delivered:
-        c.state = "delivered";
-        c.recallable = true;
-        c.folders = {r.mailbox};
-        break;
-      case queue::DeliveryResult::sent:
-        c.state = "sent";
-        c.note = "accepted by another server: cannot be recalled";
-        break;
-      case queue::DeliveryResult::deferred:
-      case queue::DeliveryResult::queued_remote:
-        c.state = "queued";
-        c.recallable = true;
-        break;
-      case queue::DeliveryResult::failed:
-      case queue::DeliveryResult::rejected:
-        c.state = r.detail.rfind(kStoppedPrefix, 0) == 0 ? "stopped" : "not_delivered";
-        break;
-    }
-  }
-  return out;
-}
-
-// Reads the store's copies of one delivered copy: where they are and what the user did.
-void gather_evidence(store::MailStore& store, CopyReport& c, const std::string& mailbox_hint,
-                     uint32_t uid_hint) {
-  if (c.account_id.empty() || c.state != "delivered") return;
-  if (c.guid.empty() && uid_hint != 0) {
-    // A record from before the guid was logged: find the file through its delivery UID.
-    if (auto snap = store.snapshot(c.account_id, mailbox_hint)) {
-      for (const auto& m : snap->messages) {
-        if (m.uid == uid_hint) c.guid = m.guid;
-      }
-    }
-  }
-  if (c.guid.empty()) {
-    c.state = "deleted";
-    c.recallable = false;
-    c.folders.clear();
-    c.note = "no longer in the delivery folder (a record without the store's message id)";
-    return;
-  }
-  auto copies = store.find_copies(c.account_id, c.guid);
-  if (!copies) {
-    c.state = "error";
-    c.recallable = false;
-    c.note = "mail store: " + copies.status().client_message();
-    return;
-  }
-  c.folders.clear();
-  if (copies->empty()) {
-    c.recallable = false;
-    c.state = "deleted";
-    if (auto area = store.recalled(c.account_id, "")) {
-      for (const auto& r : *area) {
-        if (r.meta.guid == c.guid) {
-          c.state = "recalled";
-          c.note = "already recalled by " + r.recall_id;
-        }
-      }
-    }
-    return;
-  }
-  for (const auto& copy : *copies) {
-    const auto& m = copy.meta;
-    c.folders.push_back(copy.mailbox);
-    if (m.flags & store::kSeen) c.seen = true;
-    if (m.seen_at && (!c.seen_at || m.seen_at < c.seen_at)) {
-      c.seen_at = m.seen_at;
-      c.seen_via = m.seen_via;
-    }
-    if (m.retrieved_at && (!c.downloaded_at || m.retrieved_at < c.downloaded_at)) {
-      c.downloaded_at = m.retrieved_at;
-      c.downloaded_from = m.retrieved_by;
-    }
-    if (m.flags & store::kAnswered) c.answered = true;
-    if (m.flags & store::kDeleted) c.deleted_flag = true;
-    for (const auto& k : m.keywords) {
-      if (core::iequals(k, "$Forwarded")) c.forwarded = true;
-    }
-  }
-  if (c.seen_at) c.seen = true;  // opened once, even if marked unread since
-  c.state = c.downloaded_at ? "downloaded"
-            : c.forwarded   ? "forwarded"
-            : c.answered    ? "answered"
-            : c.seen        ? "opened"
-                            : "delivered";
-  c.recallable = c.downloaded_at == 0;
-  if (c.downloaded_at)
-    c.note = "downloaded by POP3: the copy on the user's computer cannot be recalled";
-}
-
 }  // namespace
 
 RecallOptions parse_recall_options(core::ConfigSection& s) {
@@ -393,159 +113,11 @@ RecallService::RecallService(core::Services& services, RecallOptions options)
 
 RecallService::~RecallService() = default;
 
-namespace {
-
-// The records a caller's search matches: for a caller limited to some domains, one search per
-// domain and direction (mail from or to it), merged.
-core::Result<std::vector<queue::DeliveryRecord>> scoped_search(DeliveryLogSearch& search,
-                                                               const Caller& caller,
-                                                               const queue::DeliveryQuery& q) {
-  auto visible = caller.visible_domains();
-  if (!visible) return search.search(q);
-  std::vector<queue::DeliveryRecord> out;
-  std::set<int64_t> seen;
-  for (const auto& d : *visible) {
-    for (int direction = 0; direction < 2; ++direction) {
-      auto dq = q;
-      auto& field = direction == 0 ? dq.recipient_domain : dq.sender_domain;
-      if (!field.empty() && !core::iequals(field, d)) continue;
-      field = d;
-      auto found = search.search(dq);
-      if (!found) return found.status();
-      for (auto& r : *found) {
-        if (seen.insert(r.id).second) out.push_back(std::move(r));
-      }
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-// Every copy of the messages matched by `q` (first the matching records, then all records of
-// each matched message), with evidence, filtered to what `caller` may see.
-static core::Result<std::vector<MessageReport>> collect(RecallService::Impl& impl,
-                                                        const RecallOptions& options,
-                                                        const Caller& caller,
-                                                        const RecallCriteria& criteria) {
-  DeliveryLogSearch search(impl.services.delivery_log.get());
-  std::vector<queue::DeliveryRecord> matched;
-  auto q = criteria.query;
-  q.limit = std::min(q.limit ? q.limit : options.max_records, options.max_records);
-  if (!criteria.group.empty()) {
-    if (!impl.services.directory) return core::unavailable("no directory to expand the group");
-    auto members = group_members(*impl.services.directory, criteria.group);
-    if (!members) return members.status();
-    // Mail to the group's own address, and mail to any of its members.
-    auto to_group = q;
-    to_group.recipient = core::ascii_lower(criteria.group);
-    auto a = scoped_search(search, caller, to_group);
-    if (!a) return a.status();
-    matched = std::move(*a);
-    if (!members->empty()) {
-      auto to_members = q;
-      to_members.account_ids = *members;
-      auto b = scoped_search(search, caller, to_members);
-      if (!b) return b.status();
-      std::set<int64_t> have;
-      for (const auto& r : matched) have.insert(r.id);
-      for (auto& r : *b) {
-        if (have.insert(r.id).second) matched.push_back(std::move(r));
-      }
-    }
-  } else {
-    auto a = scoped_search(search, caller, q);
-    if (!a) return a.status();
-    matched = std::move(*a);
-  }
-  // Grants limited to a group's members: mail to those members (their domains' rule applies
-  // per copy below).
-  Scope scope(caller, impl.services.directory.get());
-  if (!caller.is_global_admin()) {
-    std::set<int64_t> have;
-    for (const auto& r : matched) have.insert(r.id);
-    for (const auto& group : scope.member_groups(Action::audit)) {
-      const auto& ids = scope.members(group);
-      std::vector<std::string> list(ids.begin(), ids.end());
-      for (size_t at = 0; at < list.size(); at += queue::kMaxAccountIds) {
-        auto part = q;
-        part.account_ids.assign(list.begin() + at,
-                                list.begin() + std::min(list.size(), at + queue::kMaxAccountIds));
-        if (!q.account_ids.empty()) {  // a group search as well: both must hold
-          std::vector<std::string> both;
-          for (const auto& id : part.account_ids) {
-            if (std::find(q.account_ids.begin(), q.account_ids.end(), id) != q.account_ids.end())
-              both.push_back(id);
-          }
-          if (both.empty()) continue;
-          part.account_ids = std::move(both);
-        }
-        auto found = search.search(part);
-        if (!found) return found.status();
-        for (auto& r : *found) {
-          if (have.insert(r.id).second) matched.push_back(std::move(r));
-        }
-      }
-    }
-  }
-  // The messages, newest first, at most max_messages of them.
-  std::sort(matched.begin(), matched.end(),
-            [](const auto& x, const auto& y) { return x.id > y.id; });
-  std::vector<std::pair<std::string, std::string>> keys;  // (message_id, queue_id)
-  std::set<std::string> seen_keys;
-  for (const auto& r : matched) {
-    std::string key = r.message_id.empty() ? "q" + r.queue_id : "m" + r.message_id;
-    if (!seen_keys.insert(key).second) continue;
-    if (keys.size() == options.max_messages) break;
-    keys.emplace_back(r.message_id, r.message_id.empty() ? r.queue_id : "");
-  }
-  std::vector<queue::DeliveryRecord> all;
-  for (const auto& [mid, qid] : keys) {
-    queue::DeliveryQuery one;
-    one.message_id = mid;
-    one.queue_id = qid;
-    one.limit = options.max_records;
-    auto found = search.search(one);
-    if (!found) return found.status();
-    for (auto& r : *found) all.push_back(std::move(r));
-  }
-  // Where each delivered copy went (for records from before the guid was logged).
-  std::map<std::pair<std::string, std::string>, std::pair<std::string, uint32_t>> hints;
-  for (const auto& r : all) {
-    if (r.result == queue::DeliveryResult::delivered)
-      hints[{r.queue_id, r.account_id}] = {r.mailbox, r.uid};
-  }
-  auto messages = group_records(all);
-  // Scope: a message the caller cannot audit from either end is dropped; so is every copy in
-  // a mailbox (or, for remote copies, from a sender domain) the caller cannot audit.
-  std::vector<MessageReport> visible;
-  for (auto& m : messages) {
-    std::vector<CopyReport> copies;
-    for (auto& c : m.copies) {
-      if (scope.allows(Action::audit, c, m)) copies.push_back(std::move(c));
-    }
-    if (copies.empty()) continue;
-    m.copies = std::move(copies);
-    visible.push_back(std::move(m));
-  }
-  std::vector<std::pair<size_t, size_t>> work;
-  for (size_t i = 0; i < visible.size(); ++i) {
-    for (size_t j = 0; j < visible[i].copies.size(); ++j) work.emplace_back(i, j);
-  }
-  store::MailStore& store = *impl.services.store;
-  parallel_for(work.size(), options.threads, [&](size_t k) {
-    auto& c = visible[work[k].first].copies[work[k].second];
-    auto hint = hints[{c.queue_id, c.account_id}];
-    gather_evidence(store, c, hint.first.empty() ? "INBOX" : hint.first, hint.second);
-  });
-  return visible;
-}
-
 core::Result<std::vector<MessageReport>> RecallService::find(const Caller& caller,
                                                              const RecallCriteria& criteria,
                                                              const std::string& reason) {
   if (auto s = check_reason(reason); !s) return s;
-  auto found = collect(*impl_, options_, caller, criteria);
+  auto found = recall_collect(*impl_, options_, caller, criteria);
   if (!found) return found.status();
   size_t copies = 0;
   for (const auto& m : *found) copies += m.copies.size();
@@ -565,7 +137,7 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
   const std::string why = std::string(kStoppedPrefix) + " " + report.recall_id;
   std::vector<CopyReport*> local;
   std::map<std::string, std::vector<CopyReport*>> queued;  // by queue id
-  Scope scope(caller, impl.services.directory.get());
+  RecallScope scope(caller, impl.services.directory.get());
   for (auto& m : report.messages) {
     for (auto& c : m.copies) {
       if (!scope.allows(Action::recall, c, m)) {
@@ -581,7 +153,7 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
   }
   store::MailStore& store = *impl.services.store;
   int64_t when = report.created_at;
-  parallel_for(local.size(), options.threads, [&](size_t i) {
+  recall_parallel_for(local.size(), options.threads, [&](size_t i) {
     CopyReport& c = *local[i];
     auto moved = store.recall_copies(c.account_id, c.guid, report.recall_id, when);
     if (!moved) {
@@ -668,7 +240,7 @@ core::Result<RecallReport> RecallService::recall(const Caller& caller,
     for (const auto& id : kind == 0 ? message_ids : queue_ids) {
       RecallCriteria c;
       (kind == 0 ? c.query.message_id : c.query.queue_id) = id;
-      auto found = collect(*impl_, options_, caller, c);
+      auto found = recall_collect(*impl_, options_, caller, c);
       if (!found) return found.status();
       for (auto& m : *found) {
         bool dup = false;
@@ -684,7 +256,7 @@ core::Result<RecallReport> RecallService::recall(const Caller& caller,
     return core::not_found("no such message in the delivery log (or outside your domains)");
   }
   bool may_recall = false;
-  Scope scope(caller, impl_->services.directory.get());
+  RecallScope scope(caller, impl_->services.directory.get());
   for (const auto& m : report.messages) {
     for (const auto& c : m.copies) may_recall |= scope.allows(Action::recall, c, m);
   }
@@ -735,7 +307,7 @@ core::Result<RecallReport> RecallService::undo(const Caller& caller, const std::
   auto report = impl_->log->load(recall_id);
   if (!report) return report.status();
   bool sees = false, may = true;
-  Scope scope(caller, impl_->services.directory.get());
+  RecallScope scope(caller, impl_->services.directory.get());
   for (const auto& m : report->messages) {
     for (const auto& c : m.copies) {
       sees |= scope.allows(Action::audit, c, m);
@@ -753,8 +325,9 @@ core::Result<RecallReport> RecallService::undo(const Caller& caller, const std::
   std::vector<core::Result<std::vector<store::RestoredCopy>>> results(
       accounts->size(), core::internal_error("not run"));
   store::MailStore& store = *impl_->services.store;
-  parallel_for(accounts->size(), options_.threads,
-               [&](size_t i) { results[i] = store.restore_recalled((*accounts)[i], recall_id); });
+  recall_parallel_for(accounts->size(), options_.threads, [&](size_t i) {
+    results[i] = store.restore_recalled((*accounts)[i], recall_id);
+  });
   core::Status first_error;
   for (size_t i = 0; i < accounts->size(); ++i) {
     if (!results[i]) {
@@ -794,7 +367,7 @@ core::Result<RecallReport> RecallService::show(const Caller& caller, const std::
   auto report = impl_->log->load(recall_id);
   if (!report) return report.status();
   std::vector<MessageReport> visible;
-  Scope scope(caller, impl_->services.directory.get());
+  RecallScope scope(caller, impl_->services.directory.get());
   for (auto& m : report->messages) {
     std::vector<CopyReport> copies;
     for (auto& c : m.copies) {
@@ -848,7 +421,7 @@ core::Result<size_t> RecallService::purge(const Caller& caller, int64_t now,
     auto accounts = impl_->log->accounts(id);
     if (!accounts) return accounts.status();
     std::atomic<bool> failed{false};
-    parallel_for(accounts->size(), options_.threads, [&](size_t i) {
+    recall_parallel_for(accounts->size(), options_.threads, [&](size_t i) {
       auto n = impl_->services.store->purge_recalled((*accounts)[i], id);
       if (!n) {
         failed = true;
@@ -869,7 +442,7 @@ core::Result<size_t> RecallService::purge(const Caller& caller, int64_t now,
 core::Result<RecallReport> RecallService::self_recall(const std::string& account_id,
                                                       const std::string& address,
                                                       const std::string& message_id) {
-  std::string domain = domain_of(address);
+  std::string domain = recall_domain_of(address);
   if (std::find(options_.self_recall_domains.begin(), options_.self_recall_domains.end(), domain) ==
       options_.self_recall_domains.end())
     return core::Status::error(core::Code::permission_denied,
@@ -883,7 +456,7 @@ core::Result<RecallReport> RecallService::self_recall(const std::string& account
   // Every copy, whatever its domain: the rules below look at all of them.
   Caller everything = self;
   everything.grants = {Grant{Role::global_admin, {}, "self"}};
-  auto found = collect(*impl_, options_, everything, c);
+  auto found = recall_collect(*impl_, options_, everything, c);
   if (!found) return found.status();
   int64_t now = now_seconds();
   if (found->empty()) return core::not_found("no such message", message_id);

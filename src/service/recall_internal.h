@@ -1,13 +1,23 @@
 // Inside the recall service (recall.cpp, recall_log.cpp, recall_json.cpp): recall.db.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "src/db/sqlite.h"
 #include "src/service/recall.h"
+
+namespace mailroom::auth {
+class Directory;
+}
 
 namespace mailroom::service {
 
@@ -39,6 +49,65 @@ class RecallLog {
   std::mutex mu_;
   std::unique_ptr<db::Sqlite> db_;
 };
+
+struct RecallService::Impl {
+  core::Services& services;
+  std::unique_ptr<RecallLog> log;
+};
+
+// The delivery log detail of a recipient a recall stopped in the queue ("... <recall id>").
+inline constexpr const char* kStoppedPrefix = "stopped by mail recall";
+
+// The lower-case domain after the last '@' ("" when none).
+std::string recall_domain_of(std::string_view address);
+// The domain whose administrators see (and recall) this copy: the mailbox's for local copies,
+// the sender's for copies on their way out.
+std::string recall_copy_domain(const CopyReport& c, const MessageReport& m);
+
+// What a caller may see and do with copies: its domain grants (Caller::can), and grants
+// limited to a directory group's members (Grant::members_of), which cover only the mailboxes
+// of those members. Group members are expanded once per object (one object per call).
+class RecallScope {
+ public:
+  RecallScope(const Caller& caller, auth::Directory* directory);
+  bool allows(Action action, const CopyReport& c, const MessageReport& m);
+  // The member groups of grants that may `action` somewhere.
+  std::vector<std::string> member_groups(Action action) const;
+  // Account ids of a group's members (empty when it cannot be expanded: fail closed).
+  const std::set<std::string>& members(const std::string& group);
+
+ private:
+  const Caller& caller_;
+  auth::Directory* directory_;
+  std::map<std::string, std::set<std::string>> cache_;
+};
+
+// Every copy of the messages matched by `criteria` (first the matching records, then all
+// records of each matched message, at most options.max_messages), with evidence, filtered to
+// what `caller` may audit (recall_collect.cpp).
+core::Result<std::vector<MessageReport>> recall_collect(RecallService::Impl& impl,
+                                                        const RecallOptions& options,
+                                                        const Caller& caller,
+                                                        const RecallCriteria& criteria);
+
+// Runs fn(0..n-1) on up to `threads` threads of its own (never the server's worker pool).
+template <typename Fn>
+void recall_parallel_for(size_t n, size_t threads, Fn&& fn) {
+  threads = std::max<size_t>(1, std::min(threads, n));
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (auto& th : pool) th.join();
+}
 
 // A fresh recall id: "R" + UTC date + 8 random hex digits ("R20261205-3f9a1c2b").
 std::string new_recall_id(int64_t now);
