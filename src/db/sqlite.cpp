@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "src/core/log.h"
@@ -142,6 +143,12 @@ std::string Stmt::text(int column) const {
 bool Stmt::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 core::Result<std::unique_ptr<Sqlite>> Sqlite::open(const SqliteOptions& options) {
+  // SQLite keeps memory statistics under one process-wide mutex taken by every allocation:
+  // with many connections on many threads (the store's per-user indexes) threads queued on it
+  // more than on the disk. Nothing reads the statistics. Must precede sqlite3_initialize();
+  // if something in the process initialised SQLite first, the call fails and changes nothing.
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<Sqlite> db(new Sqlite(options.path, options.errors));
   if (auto st = db->set_up(options); !st) return st;
   return db;
@@ -177,6 +184,12 @@ core::Status Sqlite::set_up(const SqliteOptions& o) {
   rc = enable_wal(db_, std::chrono::milliseconds(o.busy_timeout_ms));
   if (rc != SQLITE_OK) return error(rc, "PRAGMA journal_mode=WAL on " + path_);
   if (auto st = exec(synchronous_pragma(o.synchronous)); !st) return st;
+  if (o.persist_wal) {
+    int on = 1;
+    sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+    // A limit makes the close truncate the kept WAL (and a checkpoint trim a grown one).
+    if (auto st = exec("PRAGMA journal_size_limit=4194304"); !st) return st;
+  }
   if (o.foreign_keys) {
     if (auto st = exec("PRAGMA foreign_keys=ON"); !st) return st;
   }
@@ -236,6 +249,10 @@ void Sqlite::rollback() {
 }
 
 int64_t Sqlite::changes() const { return sqlite3_changes64(db_); }
+
+void Sqlite::skip_checkpoint_on_close() {
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+}
 
 core::Status Sqlite::sync_wal() {
   // SQLITE_FCNTL_JOURNAL_POINTER names the WAL file in WAL mode, which open() sets.

@@ -54,7 +54,11 @@ struct SqliteOptions {
   enum class Sync { off, normal, full };
   Sync synchronous = Sync::normal;  // PRAGMA synchronous; every database runs in WAL mode
   bool foreign_keys = false;        // PRAGMA foreign_keys=ON
-  std::string vfs;                  // the name of a registered SQLite VFS; empty: the default
+  // Keep the -wal and -shm files when the last connection closes (SQLITE_FCNTL_PERSIST_WAL; the
+  // WAL is truncated to 0 bytes instead). For databases opened and closed by the thousand (the
+  // store's per-user indexes): creating and unlinking two files per open was most of the cost.
+  bool persist_wal = false;
+  std::string vfs;  // the name of a registered SQLite VFS; empty: the default
   SqliteErrorStyle errors = default_sqlite_errors;
 };
 
@@ -124,6 +128,11 @@ class Sqlite {
 
   // fsyncs the write-ahead log: after synchronous=NORMAL commits, makes them durable.
   core::Status sync_wal();
+
+  // Closing leaves the WAL as it is (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): no checkpoint, no
+  // fsyncs, no truncation. Committed transactions are in the WAL, durable as committed; the next
+  // connection recovers the WAL and a later checkpoint copies it into the database.
+  void skip_checkpoint_on_close();
 
  private:
   friend class Stmt;

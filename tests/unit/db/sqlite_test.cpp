@@ -233,6 +233,55 @@ TEST(Sqlite, SyncWal) {
 // With a single attempt to switch to WAL instead of the retry, this test saw 2 of its 1,200
 // opens fail with SQLITE_BUSY despite the busy timeout (the race is rare: a regression may
 // slip through one run).
+uintmax_t size_or_none(const std::string& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? static_cast<uintmax_t>(-1) : n;
+}
+
+// Default: the last close checkpoints and deletes the -wal and -shm files. persist_wal: they
+// stay, the WAL emptied; skip_checkpoint_on_close: the WAL keeps its committed frames, which the
+// next connection reads.
+TEST(Sqlite, PersistWalAndCloseWithoutCheckpoint) {
+  TempDir tmp;
+  std::string plain = tmp.file("plain.db"), kept = tmp.file("kept.db");
+  {
+    auto db = open_ok(plain);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("CREATE TABLE t(x); INSERT INTO t VALUES (1)"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(plain + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(plain + "-shm"));
+
+  SqliteOptions o;
+  o.path = kept;
+  o.persist_wal = true;
+  {
+    auto db = open_ok(o);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("CREATE TABLE t(x); INSERT INTO t VALUES (1)"));
+    EXPECT_GT(size_or_none(kept + "-wal"), 0u);
+  }
+  EXPECT_EQ(size_or_none(kept + "-wal"), 0u);
+  EXPECT_TRUE(std::filesystem::exists(kept + "-shm"));
+  {
+    auto db = open_ok(o);
+    ASSERT_TRUE(db);
+    EXPECT_EQ(count(*db, "t"), 1);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (2)"));
+    db->skip_checkpoint_on_close();
+  }
+  auto frames = size_or_none(kept + "-wal");
+  EXPECT_GT(frames, 0u);
+  EXPECT_NE(frames, static_cast<uintmax_t>(-1));
+  {
+    auto db = open_ok(o);  // recovers the WAL: the second row is there
+    ASSERT_TRUE(db);
+    EXPECT_EQ(count(*db, "t"), 2);
+  }
+  EXPECT_EQ(size_or_none(kept + "-wal"), 0u);  // and this close checkpointed it
+}
+
 TEST(Sqlite, ConcurrentFirstOpensAllSwitchToWal) {
   TempDir tmp;
   constexpr int kRounds = 400;
