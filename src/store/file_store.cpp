@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
 
 #include "src/core/config_section.h"
 #include "src/core/log.h"
@@ -154,14 +155,17 @@ Result<std::string> FileStore::canonical(const std::string& mailbox) const {
   return canonical_mailbox_name(mailbox, options_.max_mailbox_name);
 }
 
-Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id) {
+Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id, Cache cache) {
   auto ok = check_account_id(account_id);
   if (!ok.is_ok()) return ok;
   {
     std::lock_guard<std::mutex> lk(cache_mu_);
     auto it = cache_.find(account_id);
     if (it != cache_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.second);
+      if (cache == Cache::hot) {
+        lru_.splice(lru_.begin(), lru_, it->second.second);
+        it->second.first->cold = false;
+      }
       return it->second.first;
     }
   }
@@ -188,23 +192,40 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
   if (!s.is_ok()) return s;
   replay_retrieval_journals(*u);
 
+  // Evicted handles close when their last user drops the shared_ptr: after the cache lock is
+  // released (closing checkpoints the WAL, two fsyncs; under the lock it stalled every
+  // thread that wanted any user's index).
+  std::vector<std::shared_ptr<UserIndex>> evicted;
   std::lock_guard<std::mutex> lk(cache_mu_);
   auto it = cache_.find(account_id);
   if (it != cache_.end()) {  // another thread opened it meanwhile: use theirs
-    lru_.splice(lru_.begin(), lru_, it->second.second);
+    if (cache == Cache::hot) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      it->second.first->cold = false;
+    }
     return it->second.first;
   }
-  lru_.push_front(account_id);
-  cache_[account_id] = {u, lru_.begin()};
-  while (cache_.size() > options_.open_users_cache) {
-    // Evicted handles close when their last user drops the shared_ptr.
-    cache_.erase(lru_.back());
+  auto evict = [&] {
+    auto victim = cache_.find(lru_.back());
+    evicted.push_back(std::move(victim->second.first));
+    cache_.erase(victim);
     lru_.pop_back();
+  };
+  if (cache == Cache::hot) {
+    lru_.push_front(account_id);
+    cache_[account_id] = {u, lru_.begin()};
+    while (cache_.size() > options_.open_users_cache) evict();
+  } else {
+    u->cold = true;
+    while (!cache_.empty() && cache_.size() >= options_.open_users_cache) evict();
+    lru_.push_back(account_id);
+    cache_[account_id] = {u, std::prev(lru_.end())};
   }
   return u;
 }
 
-Result<std::shared_ptr<UserIndex>> FileStore::existing_user(const std::string& account_id) {
+Result<std::shared_ptr<UserIndex>> FileStore::existing_user(const std::string& account_id,
+                                                            Cache cache) {
   auto ok = check_account_id(account_id);
   if (!ok.is_ok()) return ok;
   bool open = false;
@@ -212,7 +233,7 @@ Result<std::shared_ptr<UserIndex>> FileStore::existing_user(const std::string& a
     std::lock_guard<std::mutex> lk(cache_mu_);
     open = cache_.count(account_id) != 0;
   }
-  if (open) return user(account_id);
+  if (open) return user(account_id, cache);
   // Opening a user creates its directories, index and special-use folders: a look-up for an
   // account that never had mail here must not. (An index lost with mail left is rebuilt.)
   std::string dir = options_.root + "/" + account_id;
@@ -221,7 +242,7 @@ Result<std::shared_ptr<UserIndex>> FileStore::existing_user(const std::string& a
     if (errno != ENOENT) return errno_status("stat", dir + "/index.db");
     if (MessageFiles(dir, false, options_.fs).list().empty()) return std::shared_ptr<UserIndex>();
   }
-  return user(account_id);
+  return user(account_id, cache);
 }
 
 const StoreOptions* file_store_options(const MailStore& store) {

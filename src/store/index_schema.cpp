@@ -1,6 +1,7 @@
 // The per-user index: schema and small row helpers shared by the FileStore operations.
 #include <ctime>
 
+#include "src/core/log.h"
 #include "src/store/file_store.h"
 #include "src/store/names.h"
 
@@ -18,6 +19,14 @@ core::Status index_errors(db::SqliteFailure kind, std::string detail) {
 
 }  // namespace
 
+RelaxedSync::RelaxedSync(db::Sqlite& db)
+    : db_(db), relaxed_(db.exec("PRAGMA synchronous=NORMAL").is_ok()) {}
+
+RelaxedSync::~RelaxedSync() {
+  if (relaxed_ && !db_.exec("PRAGMA synchronous=FULL").is_ok())
+    MR_LOG_ERROR("event=store_sync_restore_failed");
+}
+
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options) {
   db::SqliteOptions o;
@@ -26,6 +35,7 @@ core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
   o.synchronous = options.fsync ? db::SqliteOptions::Sync::full : db::SqliteOptions::Sync::off;
   o.vfs = options.sqlite_vfs;
   o.errors = index_errors;
+  o.persist_wal = true;
   return db::Sqlite::open(o);
 }
 
@@ -138,8 +148,9 @@ core::Status create_schema(db::Sqlite& db) {
   auto version = schema_version(db);
   if (!version.is_ok()) return version.status();
   if (*version > kSchemaVersion) return newer_schema_error(*version);
-  // Current: only recreate a table a crash during the first creation may have left out.
-  if (*version == kSchemaVersion) return db.exec(kTablesSql);
+  // Current: the tables and the version were written in one transaction (below), so all are
+  // there. (Re-running kTablesSql here cost every open a parse of the whole schema.)
+  if (*version == kSchemaVersion) return core::Status::ok();
   // New or older: create or migrate in one write transaction. mailroomd and mailroomctl may
   // open the index at once: the second waits for the write lock, then finds the work done.
   db::Transaction tx(db);

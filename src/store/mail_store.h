@@ -312,6 +312,12 @@ class MailStore {
     (void)account_id, (void)guid;
     return recall_unsupported();
   }
+  // How a recall commits: `durable` before the call returns, watchers notified at once;
+  // `batched` without waiting for the disk (consistent after a crash, possibly undone by a power
+  // loss) until sync_batched() returns, watchers notified by sync_batched(). A recall over
+  // 10,000 mailboxes waits for the disk once, not 10,000 times. (Undo stays durable per user:
+  // the UIDs it gives out must never be given out again after a power loss.)
+  enum class Commit { durable, batched };
   // Moves every copy of `guid` out of the user's mailboxes into the recall area under
   // `recall_id`, in one transaction: rows deleted with expunge tombstones and a new MODSEQ per
   // mailbox (IMAP sessions see EXPUNGE / VANISHED), usage lowered (recalled copies do not count
@@ -320,8 +326,9 @@ class MailStore {
   virtual Result<std::vector<RecalledCopy>> recall_copies(const std::string& account_id,
                                                           const std::string& guid,
                                                           const std::string& recall_id,
-                                                          int64_t when) {
-    (void)account_id, (void)guid, (void)recall_id, (void)when;
+                                                          int64_t when,
+                                                          Commit commit = Commit::durable) {
+    (void)account_id, (void)guid, (void)recall_id, (void)when, (void)commit;
     return recall_unsupported();
   }
   // Puts back every copy recalled under `recall_id`: into its mailbox (INBOX if no mailbox of
@@ -334,6 +341,8 @@ class MailStore {
     (void)account_id, (void)recall_id;
     return recall_unsupported();
   }
+  // Makes every Commit::batched change made so far durable, then notifies their watchers.
+  virtual Status sync_batched() { return recall_unsupported(); }
   // The recall area's copies under `recall_id` ("" = every recall), by recall, mailbox, UID.
   virtual Result<std::vector<RecalledCopy>> recalled(const std::string& account_id,
                                                      const std::string& recall_id) {

@@ -5,9 +5,14 @@
 // administrator needs to put it back exactly (mailbox, flags, keywords, dates, marks). A
 // `recalled` row references its message file the way a `messages` row does, so expunge,
 // mailbox deletion, purge and fsck keep the file while any row of either table names it.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "src/core/log.h"
@@ -85,7 +90,7 @@ Result<std::vector<MessageCopy>> FileStore::find_copies(const std::string& accou
                                                         const std::string& guid) {
   auto ok = check_guid(guid);
   if (!ok.is_ok()) return ok;
-  auto u = existing_user(account_id);
+  auto u = existing_user(account_id, Cache::cold);
   if (!u.is_ok()) return u.status();
   if (!*u) return std::vector<MessageCopy>{};
   std::lock_guard<std::mutex> lk((*u)->mu);
@@ -100,11 +105,11 @@ Result<std::vector<MessageCopy>> FileStore::find_copies(const std::string& accou
 Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& account_id,
                                                            const std::string& guid,
                                                            const std::string& recall_id,
-                                                           int64_t when) {
+                                                           int64_t when, Commit commit) {
   auto ok = check_guid(guid);
   if (ok.is_ok()) ok = check_recall_id(recall_id);
   if (!ok.is_ok()) return ok;
-  auto u = existing_user(account_id);
+  auto u = existing_user(account_id, Cache::cold);
   if (!u.is_ok()) return u.status();
   if (!*u) return std::vector<RecalledCopy>{};
   if (when == 0) when = static_cast<int64_t>(::time(nullptr));
@@ -113,6 +118,8 @@ Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& ac
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
     db::Sqlite& db = *(*u)->db;
+    std::optional<RelaxedSync> relaxed;
+    if (commit == Commit::batched && options_.fsync) relaxed.emplace(db);
     db::Transaction tx(db);
     auto s = tx.begin();
     if (!s.is_ok()) return s;
@@ -181,15 +188,37 @@ Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& ac
     if (s.is_ok()) s = tx.commit();
     if (!s.is_ok()) return s;
   }
-  notify_all(events);
+  if (commit == Commit::batched) {
+    std::lock_guard<std::mutex> lk(batched_mu_);
+    batched_events_.insert(batched_events_.end(), events.begin(), events.end());
+  } else {
+    notify_all(events);
+  }
   return out;
+}
+
+Status FileStore::sync_batched() {
+  Status s;
+  if (options_.fsync) {
+    int fd = ::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::syncfs(fd) != 0) s = errno_status("syncfs", options_.root);
+    if (fd >= 0) ::close(fd);
+  }
+  std::vector<ChangeEvent> events;
+  {
+    std::lock_guard<std::mutex> lk(batched_mu_);
+    events.swap(batched_events_);
+  }
+  // Committed either way: clients must learn of it even if the disk did not confirm it.
+  notify_all(events);
+  return s;
 }
 
 Result<std::vector<RestoredCopy>> FileStore::restore_recalled(const std::string& account_id,
                                                               const std::string& recall_id) {
   auto ok = check_recall_id(recall_id);
   if (!ok.is_ok()) return ok;
-  auto u = existing_user(account_id);
+  auto u = existing_user(account_id, Cache::cold);
   if (!u.is_ok()) return u.status();
   if (!*u) return std::vector<RestoredCopy>{};
   std::vector<RestoredCopy> out;
@@ -288,7 +317,7 @@ Result<std::vector<RecalledCopy>> FileStore::recalled(const std::string& account
     auto ok = check_recall_id(recall_id);
     if (!ok.is_ok()) return ok;
   }
-  auto u = existing_user(account_id);
+  auto u = existing_user(account_id, Cache::cold);
   if (!u.is_ok()) return u.status();
   std::vector<RecalledCopy> out;
   if (!*u) return out;
@@ -305,7 +334,7 @@ Result<size_t> FileStore::purge_recalled(const std::string& account_id,
                                          const std::string& recall_id) {
   auto ok = check_recall_id(recall_id);
   if (!ok.is_ok()) return ok;
-  auto u = existing_user(account_id);
+  auto u = existing_user(account_id, Cache::cold);
   if (!u.is_ok()) return u.status();
   if (!*u) return size_t{0};
   size_t purged = 0;

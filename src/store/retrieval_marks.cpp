@@ -57,24 +57,6 @@ Status sync_path(const std::string& path) {
   return rc == 0 ? Status::ok() : journal_errno_status("fsync", path);
 }
 
-// PRAGMA synchronous=NORMAL for the lifetime of the object. The connection is shared by every
-// writer of the user (appends must stay FULL): restored before the user lock is released.
-class RelaxedSync {
- public:
-  explicit RelaxedSync(db::Sqlite& db)
-      : db_(db), relaxed_(db.exec("PRAGMA synchronous=NORMAL").is_ok()) {}
-  ~RelaxedSync() {
-    if (relaxed_ && !db_.exec("PRAGMA synchronous=FULL").is_ok())
-      MR_LOG_ERROR("event=retrieval_marks_sync_restore_failed");
-  }
-  RelaxedSync(const RelaxedSync&) = delete;
-  RelaxedSync& operator=(const RelaxedSync&) = delete;
-
- private:
-  db::Sqlite& db_;
-  bool relaxed_;
-};
-
 using Marks = std::vector<std::pair<uint32_t, int64_t>>;
 
 // Applies marks to the index; the caller holds the user's lock. A mark never moves a message's

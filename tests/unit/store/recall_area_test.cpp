@@ -6,6 +6,7 @@
 #include <atomic>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "src/store/maintenance.h"
@@ -242,6 +243,79 @@ TEST_F(RecallTest, RecallMovesEveryCopyOutWithTombstonesUsageAndNotifications) {
   EXPECT_TRUE(report.consistent()) << report.errors.at(0);
   EXPECT_EQ(report.orphan_files, 0u);
   EXPECT_TRUE(file_on_disk(a.guid));
+}
+
+TEST_F(RecallTest, BatchedRecallIsVisibleAtOnceAndNotifiedBySyncBatched) {
+  auto a = put("INBOX", message("recalled"));
+  std::atomic<uint64_t> event{0};
+  auto w = store_->watch(kUser, "INBOX", [&](const ChangeEvent& e) { event = e.modseq; });
+  auto r = store_->recall_copies(kUser, a.guid, "r1", 0, MailStore::Commit::batched);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  // Committed: every reader sees it gone; IDLE watchers hear of it once it is on disk.
+  EXPECT_TRUE(store_->snapshot(kUser, "INBOX")->messages.empty());
+  EXPECT_EQ(event.load(), 0u);
+  ASSERT_TRUE(store_->sync_batched().is_ok());
+  EXPECT_EQ(event.load(), store_->mailbox_status(kUser, "INBOX")->highest_modseq);
+  event = 0;
+  ASSERT_TRUE(store_->sync_batched().is_ok());  // nothing pending: nobody told twice
+  EXPECT_EQ(event.load(), 0u);
+  // The connection is back to its own commit mode: a later append is still there on reopen.
+  auto b = put("INBOX", message("later"));
+  store_.reset();
+  store_ = open_file_store(options_);
+  EXPECT_EQ(only("INBOX").guid, b.guid);
+  EXPECT_EQ(store_->recalled(kUser, "r1")->size(), 1u);
+}
+
+// A sweep over many users (recall) opens their indexes "cold": they do not push the users
+// working now out of the open-index cache, and close without a checkpoint, leaving their
+// committed frames in the WAL for the next open. Users opened normally checkpoint on close.
+TEST(RecallCacheTest, SweepOpensStayColdAndCloseWithoutCheckpoint) {
+  std::string dir = make_temp_dir();
+  StoreOptions o;
+  o.root = dir + "/mail";
+  o.fsync = false;
+  o.open_users_cache = 2;
+  const std::string hot = "0b6c2f1e-1111-4222-8333-000000000001";
+  const std::string a = "0b6c2f1e-1111-4222-8333-00000000000a";
+  const std::string b = "0b6c2f1e-1111-4222-8333-00000000000b";
+  auto wal_size = [&](const std::string& user) {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(o.root + "/" + user + "/index.db-wal", ec);
+    return ec ? uintmax_t{0} : n;
+  };
+  std::map<std::string, std::string> guid;
+  {
+    auto store = open_file_store(o);
+    for (const auto& u : {hot, a, b}) {
+      AppendRequest r;
+      r.message = "Subject: x\r\n\r\nbody\r\n";
+      auto res = store->append(u, r);
+      ASSERT_TRUE(res.is_ok()) << res.status().to_string();
+      guid[u] = res->guid;
+    }
+  }  // every index closed normally: checkpointed, WAL kept but empty
+  for (const auto& u : {hot, a, b}) {
+    EXPECT_EQ(wal_size(u), 0u) << u;
+    EXPECT_TRUE(std::filesystem::exists(o.root + "/" + u + "/index.db-shm")) << u;
+  }
+  auto store = open_file_store(o);
+  ASSERT_TRUE(store->list_mailboxes(hot).is_ok());  // the user working now
+  ASSERT_EQ(store->recall_copies(a, guid[a], "r1", 0)->size(), 1u);
+  ASSERT_EQ(store->recall_copies(b, guid[b], "r1", 0)->size(), 1u);  // pushes out a, not hot
+  EXPECT_GT(wal_size(a), 0u);  // closed cold: the recall's frames wait in the WAL
+  ASSERT_TRUE(store->list_mailboxes(hot).is_ok());
+  // The frames are the committed state: a reopen (and another connection) sees the recall.
+  auto snap = store->snapshot(a, "INBOX");
+  ASSERT_TRUE(snap.is_ok());
+  EXPECT_TRUE(snap->messages.empty());
+  EXPECT_EQ(store->recalled(a, "r1")->size(), 1u);
+  // Used normally now (a hot open promotes it): its close checkpoints and empties the WAL.
+  ASSERT_TRUE(store->list_mailboxes(a).is_ok());
+  store.reset();
+  EXPECT_EQ(wal_size(a), 0u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(RecallTest, RestorePutsEveryCopyBackWithItsMarksAndNewUids) {
