@@ -144,7 +144,8 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
         c.note = "outside the caller's recall rights: reported only";
         continue;
       }
-      if (!c.account_id.empty() && !c.folders.empty() && c.state != "queued") {
+      if (!c.account_id.empty() && (!c.folders.empty() || c.evidence_pending) &&
+          c.state != "queued") {
         local.push_back(&c);
       } else if (c.state == "queued") {
         queued[c.queue_id].push_back(&c);
@@ -155,7 +156,8 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
   int64_t when = report.created_at;
   recall_parallel_for(local.size(), options.threads, [&](size_t i) {
     CopyReport& c = *local[i];
-    auto moved = store.recall_copies(c.account_id, c.guid, report.recall_id, when);
+    auto moved = store.recall_copies(c.account_id, c.guid, report.recall_id, when,
+                                     store::MailStore::Commit::batched);
     if (!moved) {
       c.state = "error";
       c.note = "mail store: " + moved.status().client_message();
@@ -164,7 +166,13 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
       return;
     }
     c.copies_taken = moved->size();
-    if (moved->empty()) {
+    if (c.evidence_pending) {
+      c.evidence_pending = false;
+      if (moved->empty()) return no_copies_left(store, c);
+      std::vector<std::pair<std::string, const store::MessageMeta*>> rows;
+      for (const auto& r : *moved) rows.emplace_back(r.mailbox, &r.meta);
+      apply_evidence(c, rows);
+    } else if (moved->empty()) {
       c.state = "deleted";  // gone between the evidence and the recall
       c.recallable = false;
       return;
@@ -176,6 +184,14 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
       c.state = "recalled";
     }
   });
+  // One wait for the disk for all of them (and IDLE clients told once it is durable).
+  if (auto synced = store.sync_batched(); !synced) {
+    MR_LOG_ERROR("event=recall_sync_failed recall={} detail={}", report.recall_id,
+                 core::quote(synced.log_detail()));
+    for (auto* c : local) {
+      if (c->copies_taken) c->note = "taken out, but the disk did not confirm it: check the server";
+    }
+  }
   for (auto* c : local) {
     if (c->copies_taken) accounts.push_back(c->account_id);
   }
@@ -240,7 +256,8 @@ core::Result<RecallReport> RecallService::recall(const Caller& caller,
     for (const auto& id : kind == 0 ? message_ids : queue_ids) {
       RecallCriteria c;
       (kind == 0 ? c.query.message_id : c.query.queue_id) = id;
-      auto found = recall_collect(*impl_, options_, caller, c);
+      auto found = recall_collect(*impl_, options_, caller, c,
+                                  dry_run ? Evidence::gather : Evidence::from_recall);
       if (!found) return found.status();
       for (auto& m : *found) {
         bool dup = false;

@@ -90,6 +90,7 @@ struct CopyReport {
   bool recallable = false;
   size_t copies_taken = 0;  // store copies moved to the recall area by this action
   std::string note;
+  bool evidence_pending = false;  // internal: read from the recall's own moves (not stored)
 };
 
 struct MessageReport {

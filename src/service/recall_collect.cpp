@@ -174,23 +174,37 @@ void gather_evidence(store::MailStore& store, CopyReport& c, const std::string& 
     c.note = "mail store: " + copies.status().client_message();
     return;
   }
-  c.folders.clear();
   if (copies->empty()) {
-    c.recallable = false;
-    c.state = "deleted";
-    if (auto area = store.recalled(c.account_id, "")) {
-      for (const auto& r : *area) {
-        if (r.meta.guid == c.guid) {
-          c.state = "recalled";
-          c.note = "already recalled by " + r.recall_id;
-        }
-      }
-    }
+    no_copies_left(store, c);
     return;
   }
-  for (const auto& copy : *copies) {
-    const auto& m = copy.meta;
-    c.folders.push_back(copy.mailbox);
+  std::vector<std::pair<std::string, const store::MessageMeta*>> found;
+  for (const auto& copy : *copies) found.emplace_back(copy.mailbox, &copy.meta);
+  apply_evidence(c, found);
+}
+
+}  // namespace
+
+void no_copies_left(store::MailStore& store, CopyReport& c) {
+  c.folders.clear();
+  c.recallable = false;
+  c.state = "deleted";
+  if (auto area = store.recalled(c.account_id, "")) {
+    for (const auto& r : *area) {
+      if (r.meta.guid == c.guid) {
+        c.state = "recalled";
+        c.note = "already recalled by " + r.recall_id;
+      }
+    }
+  }
+}
+
+void apply_evidence(CopyReport& c,
+                    const std::vector<std::pair<std::string, const store::MessageMeta*>>& copies) {
+  c.folders.clear();
+  for (const auto& [mailbox, meta] : copies) {
+    const auto& m = *meta;
+    c.folders.push_back(mailbox);
     if (m.flags & store::kSeen) c.seen = true;
     if (m.seen_at && (!c.seen_at || m.seen_at < c.seen_at)) {
       c.seen_at = m.seen_at;
@@ -216,8 +230,6 @@ void gather_evidence(store::MailStore& store, CopyReport& c, const std::string& 
   if (c.downloaded_at)
     c.note = "downloaded by POP3: the copy on the user's computer cannot be recalled";
 }
-
-}  // namespace
 
 RecallScope::RecallScope(const Caller& caller, auth::Directory* directory)
     : caller_(caller), directory_(directory) {}
@@ -293,7 +305,8 @@ core::Result<std::vector<queue::DeliveryRecord>> scoped_search(DeliveryLogSearch
 core::Result<std::vector<MessageReport>> recall_collect(RecallService::Impl& impl,
                                                         const RecallOptions& options,
                                                         const Caller& caller,
-                                                        const RecallCriteria& criteria) {
+                                                        const RecallCriteria& criteria,
+                                                        Evidence evidence) {
   DeliveryLogSearch search(impl.services.delivery_log.get());
   std::vector<queue::DeliveryRecord> matched;
   auto q = criteria.query;
@@ -396,7 +409,15 @@ core::Result<std::vector<MessageReport>> recall_collect(RecallService::Impl& imp
   }
   std::vector<std::pair<size_t, size_t>> work;
   for (size_t i = 0; i < visible.size(); ++i) {
-    for (size_t j = 0; j < visible[i].copies.size(); ++j) work.emplace_back(i, j);
+    for (size_t j = 0; j < visible[i].copies.size(); ++j) {
+      auto& c = visible[i].copies[j];
+      if (evidence == Evidence::from_recall && !c.account_id.empty() && c.state == "delivered" &&
+          !c.guid.empty() && scope.allows(Action::recall, c, visible[i])) {
+        c.evidence_pending = true;  // the recall reads it from the rows it moves
+        continue;
+      }
+      work.emplace_back(i, j);
+    }
   }
   store::MailStore& store = *impl.services.store;
   recall_parallel_for(work.size(), options.threads, [&](size_t k) {

@@ -14,6 +14,7 @@
 
 #include "src/db/sqlite.h"
 #include "src/service/recall.h"
+#include "src/store/mail_store.h"
 
 namespace mailroom::auth {
 class Directory;
@@ -85,10 +86,23 @@ class RecallScope {
 // Every copy of the messages matched by `criteria` (first the matching records, then all
 // records of each matched message, at most options.max_messages), with evidence, filtered to
 // what `caller` may audit (recall_collect.cpp).
+//
+// Evidence::from_recall (a recall, not a dry run): the copies the caller may recall are not
+// read here but marked evidence_pending; the recall takes their evidence from the rows it moves,
+// so that each mailbox's index is opened once, not twice (10,000 mailboxes: twice the time).
+enum class Evidence { gather, from_recall };
 core::Result<std::vector<MessageReport>> recall_collect(RecallService::Impl& impl,
                                                         const RecallOptions& options,
                                                         const Caller& caller,
-                                                        const RecallCriteria& criteria);
+                                                        const RecallCriteria& criteria,
+                                                        Evidence evidence = Evidence::gather);
+
+// A copy's evidence from its store copies (mailbox, row): folders, opened, downloaded,
+// answered, forwarded, and the state they add up to.
+void apply_evidence(CopyReport& c,
+                    const std::vector<std::pair<std::string, const store::MessageMeta*>>& copies);
+// A delivered copy with no store copies left: deleted by the user, or already recalled.
+void no_copies_left(store::MailStore& store, CopyReport& c);
 
 // Runs fn(0..n-1) on up to `threads` threads of its own (never the server's worker pool).
 template <typename Fn>
