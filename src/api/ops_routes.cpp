@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -35,8 +36,15 @@ http::Response ops_metrics(Context& ctx, http::Request& request) {
     }
     auto caller = ctx.authenticate(request, "api");
     if (!caller) return caller.error_response();
-    if (caller->grants.empty()) {
-      return http::Response::problem(403, "Forbidden", "the caller holds no role");
+    // Server-wide counters: for a role over domains, not for one limited to a group's
+    // members (it sees those members' mail and nothing of the server).
+    bool scoped_to_members = std::all_of(caller->grants.begin(), caller->grants.end(),
+                                         [](const auto& g) { return !g.members_of.empty(); });
+    if (caller->grants.empty() || scoped_to_members) {
+      return http::Response::problem(403, "Forbidden",
+                                     caller->grants.empty()
+                                         ? "the caller holds no role"
+                                         : "a role limited to a group's members sees no metrics");
     }
   }
   return ops_no_store(

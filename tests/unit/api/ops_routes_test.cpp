@@ -17,7 +17,8 @@
 namespace mailroom::api {
 namespace {
 
-// Accepts "Bearer good" (a global admin), "Bearer bare" (a caller without any grant),
+// Accepts "Bearer good" (an auditor), "Bearer members" (an auditor of a group's members),
+// "Bearer bare" (a caller without any grant),
 // "Bearer down" (the identity provider cannot answer); refuses anything else with 401.
 class OpsFakeCallers : public CallerAuthenticator {
  public:
@@ -30,6 +31,13 @@ class OpsFakeCallers : public CallerAuthenticator {
       c.name = "token:prometheus";
       c.front_end = std::string(front_end);
       c.grants.push_back(service::Grant{service::Role::auditor, {}, "token:prometheus"});
+      return c;
+    }
+    if (h == "Bearer members") {  // a group-scoped auditor
+      service::Caller c;
+      c.name = "token:sales-auditor";
+      c.grants.push_back(
+          service::Grant{service::Role::auditor, {}, "token:sales-auditor", "sales@example.com"});
       return c;
     }
     if (h == "Bearer bare") {
@@ -142,6 +150,9 @@ TEST_F(OpsRoutesTest, RemoteCallerMustAuthenticate) {
   auto bare = call("GET", "/metrics", false, "Bearer bare");
   EXPECT_EQ(bare.status, 403);
   EXPECT_EQ(bare.body.find("mailroom_"), std::string::npos);
+  auto members = call("GET", "/metrics", false, "Bearer members");
+  EXPECT_EQ(members.status, 403);
+  EXPECT_EQ(members.body.find("mailroom_"), std::string::npos);
 
   auto down = call("GET", "/metrics", false, "Bearer down");
   EXPECT_EQ(down.status, 503);
