@@ -36,6 +36,15 @@ std::string json_quote(std::string_view text) {
   return out + "\"";
 }
 
+std::string utf8_prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Back over at most three continuation bytes (10xxxxxx) to the start of their character.
+  for (int i = 0; i < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++i)
+    --cut;
+  return std::string(text.substr(0, cut));
+}
+
 std::string utf8_or_replacement(std::string_view text) {
   std::string out;
   out.reserve(text.size());

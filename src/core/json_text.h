@@ -17,4 +17,8 @@ std::string json_quote(std::string_view text);
 // text from the network (raw 8-bit headers in Big5 or GB2312) on its way into JSON or CSV.
 std::string utf8_or_replacement(std::string_view text);
 
+// At most `max_bytes` of `text`, cut before a UTF-8 continuation byte so that a multi-byte
+// character is kept whole or dropped whole (a decoded Chinese subject clipped to a column).
+std::string utf8_prefix(std::string_view text, size_t max_bytes);
+
 }  // namespace mailroom::core

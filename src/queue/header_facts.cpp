@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "src/core/address.h"
+#include "src/core/json_text.h"
 
 namespace mailroom::queue {
 
@@ -55,11 +56,11 @@ HeaderFacts extract_header_facts(std::string_view message) {
       std::string v = value;
       size_t lt = v.find('<'), gt = v.find('>');
       if (lt != v.npos && gt != v.npos && gt > lt) v = v.substr(lt + 1, gt - lt - 1);
-      f.message_id = v.substr(0, 998);
+      f.message_id = core::utf8_prefix(v, 998);
     } else if (f.from.empty() && core::iequals(name, "From")) {
-      f.from = decode_rfc2047(value).substr(0, 998);
+      f.from = core::utf8_prefix(decode_rfc2047(value), 998);
     } else if (f.subject.empty() && core::iequals(name, "Subject")) {
-      f.subject = decode_rfc2047(value).substr(0, 998);
+      f.subject = core::utf8_prefix(decode_rfc2047(value), 998);
     }
   }
   return f;

@@ -1,4 +1,5 @@
-// core::hex_encode (src/core/base64.h) and core::utf8_or_replacement (src/core/json_text.h).
+// core::hex_encode (src/core/base64.h), core::utf8_or_replacement and core::utf8_prefix
+// (src/core/json_text.h).
 #include <gtest/gtest.h>
 
 #include "src/core/base64.h"
@@ -27,6 +28,22 @@ TEST(Utf8OrReplacement, KeepsValidTextAndReplacesEachBadByte) {
   EXPECT_EQ(utf8_or_replacement("\xf4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
   EXPECT_EQ(utf8_or_replacement("\xe5\xa0"), r + r);                  // cut short
   EXPECT_EQ(utf8_or_replacement(std::string("a\0b", 3)), std::string("a\0b", 3));
+}
+
+// A cut never splits a character: 1-, 2-, 3- and 4-byte characters kept whole or dropped whole.
+TEST(Utf8Prefix, CutsAtCharacterBoundaries) {
+  const std::string bao = "\xe5\xa0\xb1";  // U+5831, three bytes
+  EXPECT_EQ(utf8_prefix("abc", 5), "abc");
+  EXPECT_EQ(utf8_prefix("abc", 2), "ab");
+  EXPECT_EQ(utf8_prefix("a" + bao, 4), "a" + bao);
+  EXPECT_EQ(utf8_prefix("a" + bao, 3), "a");
+  EXPECT_EQ(utf8_prefix("a" + bao, 2), "a");
+  EXPECT_EQ(utf8_prefix(bao + bao, 5), bao);
+  EXPECT_EQ(utf8_prefix("\xf0\x9f\x98\x80x", 3), "");  // a 4-byte character
+  EXPECT_EQ(utf8_prefix("\xc3\xa9\xc3\xa9", 3), "\xc3\xa9");
+  // Not UTF-8 (raw Big5): at most three bytes are given back, never more.
+  EXPECT_EQ(utf8_prefix("\xa4\x48\xa4\x48", 3), "\xa4\x48\xa4");
+  EXPECT_EQ(utf8_prefix(std::string(10, '\x80'), 8).size(), 5u);
 }
 
 }  // namespace

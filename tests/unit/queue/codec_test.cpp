@@ -78,6 +78,15 @@ TEST(HeaderFacts, DecodesEncodedWords) {
   EXPECT_EQ(ids[0], "MR0000000000000000ABCD");
 }
 
+// A decoded subject longer than the log's 998 bytes is cut before a character, not inside one.
+TEST(HeaderFacts, LongSubjectsAreCutAtACharacter) {
+  std::string subject;
+  for (int i = 0; i < 400; ++i) subject += "\xe5\xa0\xb1";  // 1,200 bytes of U+5831
+  auto f = extract_header_facts("Subject: " + subject + "\r\n\r\nbody\r\n");
+  EXPECT_EQ(f.subject.size(), 996u);  // 332 whole characters
+  EXPECT_EQ(f.subject, subject.substr(0, 996));
+}
+
 TEST(HeaderFacts, QueueIdsOnlyInHeaders) {
   EXPECT_TRUE(queue_ids_in_headers("Subject: x\r\n\r\nMR0000000000000000ABCD\r\n").empty());
 }
