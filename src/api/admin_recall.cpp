@@ -12,7 +12,6 @@
 
 #include "auth/authenticator.h"
 #include "src/api/admin_internal.h"
-#include "src/core/base64.h"
 #include "src/core/log.h"
 #include "src/service/recall.h"
 
@@ -190,17 +189,10 @@ http::Response self_recall(Context& ctx, http::Request& request) {
   };
   auto header = request.header("authorization");
   if (!header) return challenge("the sender's own credentials are required");
-  std::string_view value = *header;
-  size_t sp = value.find(' ');
-  if (sp == std::string_view::npos || !core::iequals(value.substr(0, sp), "basic"))
-    return challenge("HTTP Basic credentials are required");
-  std::string_view b64 = value.substr(sp + 1);
-  while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
-  auto decoded = core::base64_decode(b64);
-  if (!decoded || decoded->find(':') == std::string::npos)
-    return challenge("malformed Basic credentials");
-  std::string login = decoded->substr(0, decoded->find(':'));
-  std::string password = decoded->substr(decoded->find(':') + 1);
+  auto credentials = http::parse_basic_credentials(*header);
+  if (!credentials) return challenge("HTTP Basic credentials are required");
+  const std::string& login = credentials->user;
+  const std::string& password = credentials->password;
   auth::ClientInfo client;
   client.session_id = request.session_id;
   client.protocol = "http";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "src/core/base64.h"
 #include "src/core/json_text.h"
 
 namespace mailroom::http {
@@ -210,6 +211,19 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
     }
   }
   return true;
+}
+
+std::optional<BasicCredentials> parse_basic_credentials(std::string_view authorization) {
+  size_t sp = authorization.find(' ');
+  if (sp != 5 || !iequals(authorization.substr(0, sp), "basic")) return std::nullopt;
+  std::string_view token = authorization.substr(sp + 1);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  auto decoded = core::base64_decode(token);
+  if (!decoded) return std::nullopt;
+  size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return BasicCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
 std::string percent_encode(std::string_view in) {

@@ -76,6 +76,16 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
 // Percent-encodes everything but unreserved characters (RFC 3986 2.3).
 std::string percent_encode(std::string_view in);
 
+// HTTP Basic credentials (RFC 7617 2): an Authorization value "Basic" (any case), spaces, then
+// base64 of user-id ":" password. The user-id ends at the first ':' (one containing ':' cannot
+// be sent); the password may hold anything. nullopt for another scheme, malformed base64 or
+// no ':'.
+struct BasicCredentials {
+  std::string user;
+  std::string password;
+};
+std::optional<BasicCredentials> parse_basic_credentials(std::string_view authorization);
+
 using Handler = std::function<Response(Request&)>;
 
 struct Route {

@@ -2,7 +2,8 @@
 // Invariants: no crash, leak or UB; a status is 0 or an HTTP error code; an accepted request
 // line has a token method and a path starting with '/' (or "*"); field names are lower-case
 // tokens; a body plan never says both a length and chunked; chunk sizes fit 40 bits; every
-// router match's captures are decodable and a 405 carries an Allow list.
+// router match's captures are decodable and a 405 carries an Allow list; Basic credentials in
+// any field parse to a user-id without ':'.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -51,6 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (c >= 'A' && c <= 'Z') __builtin_trap();
     }
     if (value.find_first_of("\r\n") != std::string::npos) __builtin_trap();
+    // Basic credentials (RFC 7617): a user-id never holds the ':' that ends it.
+    if (auto basic = parse_basic_credentials(value);
+        basic && basic->user.find(':') != std::string::npos)
+      __builtin_trap();
   }
   auto plan = plan_body(head, 1 << 20);
   if (plan.error == 0 && plan.kind == BodyPlan::Kind::length && plan.length > (1 << 20)) {

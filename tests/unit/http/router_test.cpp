@@ -81,5 +81,28 @@ TEST(HttpResponse, ProblemDetailsEscapeAndHeaders) {
   EXPECT_FALSE(h.header("Accept").has_value());  // names are stored lower-case
 }
 
+// RFC 7617 2: "Basic" in any case, base64 of user-id ":" password; the first ':' ends the
+// user-id and the password keeps the rest, colons included.
+TEST(HttpBasicCredentials, ParsesAndRefuses) {
+  auto c = parse_basic_credentials("Basic YWxpY2U6czNjcjN0");  // alice:s3cr3t
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "alice");
+  EXPECT_EQ(c->password, "s3cr3t");
+  c = parse_basic_credentials("bAsIc   YTpiOmM= ");  // a:b:c, extra spaces
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "a");
+  EXPECT_EQ(c->password, "b:c");
+  c = parse_basic_credentials("Basic Og==");  // ":": empty user and password
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "");
+  EXPECT_EQ(c->password, "");
+  EXPECT_FALSE(parse_basic_credentials("Bearer YWxpY2U6czNjcjN0"));
+  EXPECT_FALSE(parse_basic_credentials("Basically YWxpY2U6czNjcjN0"));
+  EXPECT_FALSE(parse_basic_credentials("Basic"));
+  EXPECT_FALSE(parse_basic_credentials("Basic YWxpY2U="));     // alice, no ':'
+  EXPECT_FALSE(parse_basic_credentials("Basic not*base64!"));  // malformed
+  EXPECT_FALSE(parse_basic_credentials(""));
+}
+
 }  // namespace
 }  // namespace mailroom::http
