@@ -345,38 +345,48 @@ core::Result<RecallReport> RecallService::undo(const Caller& caller, const std::
   recall_parallel_for(accounts->size(), options_.threads, [&](size_t i) {
     results[i] = store.restore_recalled((*accounts)[i], recall_id);
   });
+  // A mailbox that cannot be restored now (a damaged index, a full disk) does not hold back
+  // the others: they are restored and reported, that one is named in its copies' notes, and
+  // the recall stays open (not undone) so that a later undo restores the rest.
   core::Status first_error;
+  std::map<std::string, std::string> failed;  // account -> why
   for (size_t i = 0; i < accounts->size(); ++i) {
     if (!results[i]) {
       if (first_error) first_error = results[i].status();
+      failed[(*accounts)[i]] = results[i].status().client_message();
+      MR_LOG_ERROR("event=recall_undo_failed recall={} account={} detail={}", recall_id,
+                   (*accounts)[i], core::quote(results[i].status().log_detail()));
       continue;
     }
     restored[(*accounts)[i]] = std::move(*results[i]);
   }
+  if (!accounts->empty() && failed.size() == accounts->size()) return first_error;
+  size_t copies_restored = 0;
   for (auto& m : report->messages) {
     for (auto& c : m.copies) {
-      if (!c.copies_taken) continue;
-      auto it = restored.find(c.account_id);
-      if (it == restored.end()) {
-        c.note = "not restored: mail store error";
+      if (auto f = failed.find(c.account_id); f != failed.end()) {
+        c.note = "not restored yet (undo again): mail store: " + f->second;
         continue;
       }
+      if (!c.copies_taken) continue;
+      auto it = restored.find(c.account_id);
+      if (it == restored.end()) continue;
       c.folders.clear();
       for (const auto& r : it->second) c.folders.push_back(r.mailbox);
       c.state = "restored";
+      ++copies_restored;
     }
   }
   int64_t when = now_seconds();
-  if (first_error) {
+  if (failed.empty()) {
     if (auto s = impl_->log->mark_undone(recall_id, when, caller.name); !s) return s;
+    report->undone_at = when;
   }
-  report->undone_at = when;
   if (auto s = impl_->log->save_copies(*report); !s) return s;
-  if (auto s = impl_->log->audit(caller, "undo", reason, "{}", recall_id,
-                                 static_cast<int64_t>(restored.size()));
+  if (auto s = impl_->log->audit(caller, failed.empty() ? "undo" : "undo_partial", reason, "{}",
+                                 recall_id, static_cast<int64_t>(copies_restored));
       !s)
     return s;
-  if (!first_error) return first_error;
   return report;
 }
 

@@ -178,6 +178,8 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
   struct stat st;
   if (::stat(index_path.c_str(), &st) != 0 && errno == ENOENT && !u->files.list().empty()) {
     // The index is gone but the mail is not: rebuild it before anything creates an empty one.
+    // (A -wal kept from the lost index, frames and all, is not replayed: SQLite deletes a WAL
+    // it finds beside an empty database file. RecallCacheTest checks it.)
     FsckReport report;
     s = rebuild_index(options_, u->files, index_path, report);
     if (!s.is_ok()) return s;

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
 
 #include "src/core/json_text.h"
@@ -88,6 +91,67 @@ class RecallTest : public ::testing::Test {
   std::shared_ptr<mailroom::testing::FakeDirectory> dir_;
   std::shared_ptr<RecallService> recall_;
 };
+
+// A mailbox whose index cannot be opened (damaged) fails alone: its copy is reported "error"
+// and stays where it was (nothing deleted), the others are recalled and can be undone.
+TEST_F(RecallTest, DamagedIndexFailsOnlyThatCopyAndLosesNothing) {
+  store::StoreOptions so;
+  so.root = tmp_.file("mail");
+  so.fsync = false;
+  so.open_users_cache = 1;  // alice's index is closed by the time it is damaged
+  services_.store = store::open_file_store(so);
+  deliver("m9@example.com", {"alice@example.com", "bob@example.com", "dave@example.com"});
+  ASSERT_TRUE(services_.store->list_mailboxes("id-dave@example.com"));  // alice's handle closes
+  const std::string index = so.root + "/id-alice@example.com/index.db";
+  {
+    std::ofstream f(index, std::ios::binary | std::ios::trunc);
+    f << std::string(8192, 'X');
+  }
+  auto r = recall_->recall(cli_caller(), {"m9@example.com"}, {}, "leak", false);
+  ASSERT_TRUE(r) << r.status().to_string();
+  std::map<std::string, const CopyReport*> by;
+  for (const auto& c : r->messages.at(0).copies) by[c.address] = &c;
+  ASSERT_EQ(by.size(), 3u);
+  EXPECT_EQ(by["alice@example.com"]->state, "error");
+  EXPECT_EQ(by["alice@example.com"]->copies_taken, 0u);
+  EXPECT_NE(by["alice@example.com"]->note.find("mail store"), std::string::npos);
+  EXPECT_EQ(by["bob@example.com"]->state, "recalled");
+  EXPECT_EQ(by["dave@example.com"]->state, "recalled");
+  EXPECT_EQ(count("bob@example.com"), 0u);
+  // alice's message file is still on disk (fsck --repair would rebuild her index from it).
+  size_t files = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(so.root + "/id-alice@example.com/msg"))
+    files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+  // Undo while alice's index is still damaged: the others come back, alice's copy says why
+  // not, and the recall stays open for another undo.
+  auto partial = recall_->undo(cli_caller(), r->recall_id, "restore");
+  ASSERT_TRUE(partial) << partial.status().to_string();
+  EXPECT_EQ(partial->undone_at, 0);
+  EXPECT_EQ(count("bob@example.com"), 1u);
+  EXPECT_EQ(count("dave@example.com"), 1u);
+  for (const auto& c : partial->messages.at(0).copies) {
+    if (c.address == "alice@example.com") {
+      EXPECT_NE(c.note.find("not restored yet"), std::string::npos) << c.note;
+    } else {
+      EXPECT_EQ(c.state, "restored") << c.address;
+    }
+  }
+  // The damaged index set aside (as fsck --repair does): rebuilt from alice's message file on
+  // the next open, and the second undo completes.
+  std::filesystem::rename(index, index + ".broken");
+  auto done = recall_->undo(cli_caller(), r->recall_id, "restore again");
+  ASSERT_TRUE(done) << done.status().to_string();
+  EXPECT_GT(done->undone_at, 0);
+  EXPECT_EQ(count("alice@example.com"), 1u);
+  EXPECT_EQ(count("bob@example.com"), 1u);  // not twice
+  AuditQuery q;
+  q.action = "undo_partial";
+  auto trail = recall_->audit(cli_caller(), q);
+  ASSERT_TRUE(trail);
+  EXPECT_EQ(trail->size(), 1u);
+}
 
 TEST_F(RecallTest, ScopeLimitsSearchesAndCopiesToTheCallersDomains) {
   deliver("m1@example.com", {"alice@example.com", "carol@other.org"});

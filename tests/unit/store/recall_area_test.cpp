@@ -315,6 +315,29 @@ TEST(RecallCacheTest, SweepOpensStayColdAndCloseWithoutCheckpoint) {
   ASSERT_TRUE(store->list_mailboxes(a).is_ok());
   store.reset();
   EXPECT_EQ(wal_size(a), 0u);
+
+  // An index lost while its WAL still holds frames (b closed cold): the rebuild from the
+  // message files must not replay the lost index's frames into the new one (SQLite drops a WAL
+  // found beside an empty database file).
+  store = open_file_store(o);
+  ASSERT_TRUE(store->list_mailboxes(hot).is_ok());
+  AppendRequest more;
+  more.message = "Subject: y\r\n\r\nbody\r\n";
+  ASSERT_TRUE(store->append(hot, more).is_ok());
+  ASSERT_TRUE(store->list_mailboxes(a).is_ok());
+  ASSERT_EQ(store->recall_copies(b, guid[b], "r2", 0)->size(), 0u);  // already recalled
+  ASSERT_TRUE(store->restore_recalled(b, "r1").is_ok());             // b: frames in its WAL
+  ASSERT_TRUE(store->list_mailboxes(hot).is_ok());                   // b closes cold
+  ASSERT_GT(wal_size(b), 0u);
+  std::filesystem::remove(o.root + "/" + b + "/index.db");
+  auto rebuilt = store->snapshot(b, "INBOX");  // rebuilt from the one message file
+  ASSERT_TRUE(rebuilt.is_ok()) << rebuilt.status().to_string();
+  ASSERT_EQ(rebuilt->messages.size(), 1u);
+  EXPECT_EQ(rebuilt->messages[0].guid, guid[b]);
+  store.reset();
+  auto report = fsck_user(o, b, FsckOptions{false, 0});
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_TRUE(report->consistent()) << report->errors.at(0);
   std::filesystem::remove_all(dir);
 }
 
