@@ -170,8 +170,10 @@ void SpoolQueue::stop() {
   for (auto& t : workers_) t.join();
   workers_.clear();
   spool_.close();
+  std::deque<std::function<void()>> not_run;  // destroyed after the lock is released
   std::lock_guard lock(mu_);
   started_ = false;
+  not_run.swap(tasks_);
 }
 
 void SpoolQueue::submit(std::string queue_id, Envelope envelope, std::string message, Done done) {
@@ -329,6 +331,10 @@ void SpoolQueue::finish(const MessagePtr& m, bool deferred) {
 void SpoolQueue::post_task(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
+    // Stopped: no thread would run it, so it is dropped, like the tasks stop() found. What it
+    // would have journaled is not; after a restart the spool's states are acted on again (a
+    // remote attempt or a report may be repeated), as after a crash.
+    if (stopping_) return;
     tasks_.push_back(std::move(task));
   }
   cv_.notify_one();

@@ -55,7 +55,9 @@ class RemoteTransport {
   // order. Must not block the caller.
   virtual void deliver(RemoteAttempt attempt, Done done) = 0;
   // Abandons running attempts (their recipients are tried again after a restart); called
-  // after the queue stopped.
+  // after the queue stopped. An attempt that ended meanwhile may still call `done`; an
+  // abandoned one keeps its `done`, uncalled, until the transport is destroyed, so `done`
+  // must not own what owns the transport (the queue).
   virtual void stop() {}
 };
 

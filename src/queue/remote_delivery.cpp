@@ -310,10 +310,16 @@ void SpoolQueue::dispatch_remote(const MessagePtr& m) {
       const auto& r = m->envelope.recipients[i];
       a.recipients.push_back(RemoteRecipient{i, r.destination.address, r.notify, r.orcpt});
     }
-    auto self = shared_from_this();
-    transport->deliver(std::move(a), [self, m, indexes](std::vector<RemoteReply> replies) {
-      self->post_task([self, m, indexes, replies = std::move(replies)]() mutable {
-        self->complete_remote(RemoteDone{m, indexes, std::move(replies)});
+    // Weak: the queue owns the transport (transport_), and the transport keeps `done` as long
+    // as the attempt, which outlives stop() when it is abandoned (until the transport is
+    // destroyed). A strong reference was a cycle that kept both, and all they hold, alive
+    // past exit. The task needs none: tasks_ is the queue's own.
+    std::weak_ptr<SpoolQueue> weak = weak_from_this();
+    transport->deliver(std::move(a), [weak, m, indexes](std::vector<RemoteReply> replies) {
+      auto self = weak.lock();
+      if (!self) return;  // the recipients are still open in the spool: tried after a restart
+      self->post_task([q = self.get(), m, indexes, replies = std::move(replies)]() mutable {
+        q->complete_remote(RemoteDone{m, indexes, std::move(replies)});
       });
     });
   }

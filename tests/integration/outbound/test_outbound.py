@@ -506,6 +506,54 @@ remote_retry_max = 1
                 m.close()
 
 
+class StopDuringRemoteDeliveryTest(unittest.TestCase):
+    """SIGTERM while the peer holds its reply to the message: the attempt is abandoned, and
+    mailroomd must still exit 0 with nothing leaked (the harness fails on a LeakSanitizer
+    report; the abandoned attempt once kept the queue and the transport alive through each
+    other). After the restart the message is sent again and retired."""
+
+    def test_sigterm_during_data_exits_cleanly_and_sends_after_restart(self):
+        import threading
+        in_data = threading.Event()
+        release = threading.Event()
+        calls = []
+
+        def data_reply(txn, data):
+            calls.append(1)
+            if len(calls) == 1:
+                in_data.set()
+                release.wait(30)  # held until mailroomd has stopped
+            return None  # the default 250
+
+        with ScriptedSmtpPeer(script={"data": data_reply}) as peer:
+            m = Mailroom(extra_config=f"""
+[outbound.transports]
+"slow.test" = "[127.0.0.1]:{peer.port}"
+
+[queue]
+remote_retry_min = 1
+remote_retry_max = 1
+""")
+            try:
+                m.seed_demo()
+                m.start()
+                token, text = message("alice@example.com", "x@slow.test", "stop")
+                submit_as(m, "alice@example.com", "wonderland", ["x@slow.test"], text)
+                self.assertTrue(in_data.wait(30), m.log()[-4000:])
+                m.stop()  # raises on a non-zero exit or a sanitizer report
+                release.set()
+                m.start()
+                self.assertTrue(wait_for(lambda: not m.ctl("queue", "list"), timeout=40),
+                                m.log()[-4000:])
+                copies = [t for t in peer.transactions
+                          if t.delivered and token.encode() in (t.data or b"")]
+                self.assertIn(len(copies), (1, 2))
+                self.assertEqual(m.ctl("delivery-log", "--recipient", "alice@example.com"), [])
+            finally:
+                release.set()
+                m.close()
+
+
 class HostilePeerTest(unittest.TestCase):
     """Peers that misbehave: an endless multi-line greeting, a peer that never answers, a reply
     line without end. Each attempt ends (reply limits, command_timeout) as a temporary

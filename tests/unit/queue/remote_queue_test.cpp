@@ -1,7 +1,8 @@
 // SpoolQueue's remote side with a scripted RemoteTransport: one attempt per domain, retries on
 // temporary replies, bounces (RFC 3464) to a local sender on permanent failure and on expiry,
-// one delay notice, nothing reported to the null sender or against NOTIFY=NEVER, and a bounce
-// that was due when the process died is sent after the restart.
+// one delay notice, nothing reported to the null sender or against NOTIFY=NEVER, a bounce
+// that was due when the process died is sent after the restart, and an attempt still running
+// at stop() keeps nothing alive.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -60,6 +61,32 @@ class ScriptedRemote : public RemoteTransport {
   std::vector<std::string> messages_;
 };
 
+// Keeps every attempt's `done` until answer_all(), as the real transport keeps the frame of a
+// session it abandoned at stop() (with its `done`) until it is destroyed.
+class HoldingRemote : public RemoteTransport {
+ public:
+  void deliver(RemoteAttempt attempt, Done done) override {
+    std::lock_guard lock(mu_);
+    held_.push_back({attempt.recipients.size(), std::move(done)});
+  }
+  size_t held() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+  void answer_all(const RemoteReply& r) {
+    std::vector<std::pair<size_t, Done>> held;
+    {
+      std::lock_guard lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& [n, done] : held) done(std::vector<RemoteReply>(n, r));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<size_t, Done>> held_;
+};
+
 RemoteReply reply(RemoteReply::Kind kind, int code, const std::string& status,
                   const std::string& text) {
   RemoteReply r;
@@ -101,12 +128,12 @@ class RemoteQueueTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::shared_ptr<SpoolQueue> start_queue() {
+  std::shared_ptr<SpoolQueue> start_queue(std::shared_ptr<RemoteTransport> transport = nullptr) {
     options_.spool_dir = dir_.string();
     auto q = std::make_shared<SpoolQueue>(options_, store_, log_,
                                           std::vector<std::shared_ptr<filter::Scanner>>{});
     q->set_services(&services_);
-    q->set_remote_transport(remote_);
+    q->set_remote_transport(transport ? transport : remote_);
     EXPECT_TRUE(q->start().is_ok());
     return q;
   }
@@ -399,6 +426,51 @@ TEST_F(RemoteQueueTest, SuccessNotificationsRelayedAndDelivered) {
   EXPECT_NE(all.find("Final-Recipient: rfc822; bob@example.com"), std::string::npos);
   EXPECT_EQ(store_->count("bob"), 1u);
   q->stop();
+}
+
+// mailroomd stopped while a peer held its reply: the transport abandons the attempt but keeps
+// its `done` until the transport is destroyed, and the queue owns the transport. Once both are
+// released neither may outlive the other (LeakSanitizer reported the pair, and everything they
+// hold, at mailroomd's exit).
+TEST_F(RemoteQueueTest, AttemptAbandonedAtStopKeepsNothingAlive) {
+  auto holding = std::make_shared<HoldingRemote>();
+  auto q = start_queue(holding);
+  submit(*q, envelope("alice@example.com", {"x@one.example"}));
+  ASSERT_TRUE(eventually([&] { return holding->held() == 1; }));
+  q->stop();
+  std::weak_ptr<SpoolQueue> queue_alive = q;
+  std::weak_ptr<HoldingRemote> transport_alive = holding;
+  q.reset();
+  holding.reset();
+  EXPECT_TRUE(queue_alive.expired());
+  EXPECT_TRUE(transport_alive.expired());
+}
+
+// The reply arrives after stop() (the transport is stopped after the queue): it is dropped,
+// nothing waits in the stopped queue holding it, and the restarted queue tries again.
+TEST_F(RemoteQueueTest, ReplyAfterStopIsDroppedAndTriedAgainAfterTheRestart) {
+  auto holding = std::make_shared<HoldingRemote>();
+  auto q = start_queue(holding);
+  std::string id = submit(*q, envelope("alice@example.com", {"x@one.example"}));
+  ASSERT_TRUE(eventually([&] { return holding->held() == 1; }));
+  q->stop();
+  holding->answer_all(reply(RemoteReply::Kind::delivered, 250, "2.0.0", "ok"));
+  std::weak_ptr<SpoolQueue> queue_alive = q;
+  q.reset();
+  EXPECT_TRUE(queue_alive.expired());
+  DeliveryQuery query;
+  query.queue_id = id;
+  auto records = log_->query(query);
+  ASSERT_TRUE(records.is_ok());
+  for (const auto& r : *records) EXPECT_NE(r.result, DeliveryResult::sent);  // not recorded
+
+  remote_->script = [](const RemoteAttempt& a) {
+    return every(a, reply(RemoteReply::Kind::delivered, 250, "2.0.0", "ok"));
+  };
+  auto restarted = start_queue();
+  ASSERT_TRUE(eventually([&] { return restarted->list().empty(); }));
+  EXPECT_EQ(remote_->attempts().size(), 1u);
+  restarted->stop();
 }
 
 }  // namespace
