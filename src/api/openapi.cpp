@@ -70,6 +70,33 @@ std::string openapi_document(const std::string& server_url) {
     if (!item.is_object()) item = json::object{};
     item.as_object()[openapi_lower(method)] = std::move(op);
   }
+  // Sender self-recall (admin_recall.cpp): not an admin route; the sender authenticates as
+  // themselves with HTTP Basic, so the operation names its own security scheme.
+  paths["/api/v1/self/recall"] = json::object{
+      {"post",
+       json::object{
+           {"summary",
+            "Sender self-recall: take back a message the caller sent to local recipients, "
+            "within [recall] self_recall_minutes and while no copy was opened or downloaded"},
+           {"operationId", "self_recall_post"},
+           {"security", json::array{json::object{{"basic", json::array{}}}}},
+           {"requestBody",
+            json::object{
+                {"required", true},
+                {"content",
+                 json::object{
+                     {"application/json",
+                      json::object{
+                          {"schema",
+                           json::object{{"type", "object"},
+                                        {"required", json::array{"message_id"}},
+                                        {"additionalProperties", false},
+                                        {"properties",
+                                         json::object{{"message_id",
+                                                       json::object{{"type", "string"}}}}}}}}}}}}},
+           {"responses",
+            json::object{{"201", json::object{{"description", "the recall report"}}},
+                         {"default", json::object{{"$ref", "#/components/responses/Problem"}}}}}}}};
   json::object doc{
       {"openapi", "3.1.0"},
       {"info", json::object{{"title", "Mailroom admin API"},
@@ -90,7 +117,14 @@ std::string openapi_document(const std::string& server_url) {
                                                  {"description",
                                                   "a Mailroom API token (mailroomctl api-token "
                                                   "create) or, with [sso], an access token of "
-                                                  "the company's identity provider"}}}}},
+                                                  "the company's identity provider"}}},
+                         {"basic", json::object{{"type", "http"},
+                                                {"scheme", "basic"},
+                                                {"description",
+                                                 "the sender's own address and an app password, "
+                                                 "or the directory password where [auth] "
+                                                 "directory_password_protocols lists http "
+                                                 "(RFC 7617)"}}}}},
            {"responses",
             json::object{
                 {"Problem",

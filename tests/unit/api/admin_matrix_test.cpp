@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -186,6 +187,30 @@ class AdminMatrix : public ::testing::Test {
   std::shared_ptr<FixedCaller> callers_;
   std::shared_ptr<http::Router> router_;
 };
+
+// The OpenAPI document names every admin route with its method and action, and the
+// self-recall operation with its own Basic scheme and body.
+TEST(OpenApi, EveryRouteAndSelfRecall) {
+  auto doc = boost::json::parse(openapi_document("https://mail.example.com")).as_object();
+  EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
+  const auto& paths = doc.at("paths").as_object();
+  for (const auto& spec : admin_route_specs()) {
+    std::string method = spec.method;
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    ASSERT_TRUE(paths.contains(spec.pattern)) << spec.pattern;
+    ASSERT_TRUE(paths.at(spec.pattern).as_object().contains(method))
+        << spec.method << " " << spec.pattern;
+  }
+  ASSERT_TRUE(paths.contains("/api/v1/self/recall"));
+  const auto& op = paths.at("/api/v1/self/recall").at("post").as_object();
+  EXPECT_EQ(op.at("security").as_array().at(0).as_object().count("basic"), 1u);
+  const auto& schema =
+      op.at("requestBody").at("content").at("application/json").at("schema").as_object();
+  EXPECT_EQ(schema.at("required").as_array().at(0).as_string(), "message_id");
+  const auto& schemes = doc.at("components").at("securitySchemes").as_object();
+  EXPECT_EQ(schemes.at("basic").at("scheme").as_string(), "basic");
+  EXPECT_EQ(schemes.at("bearer").at("scheme").as_string(), "bearer");
+}
 
 TEST_F(AdminMatrix, EveryRouteEveryRoleInAndOutOfScope) {
   int checked = 0;
