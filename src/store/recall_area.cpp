@@ -198,16 +198,18 @@ Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& ac
 }
 
 Status FileStore::sync_batched() {
+  // The events first: every commit they stand for happened before the sync below, so none is
+  // announced before it is on disk (another recall's later commits wait for its own sync).
+  std::vector<ChangeEvent> events;
+  {
+    std::lock_guard<std::mutex> lk(batched_mu_);
+    events.swap(batched_events_);
+  }
   Status s;
   if (options_.fsync) {
     int fd = ::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || ::syncfs(fd) != 0) s = errno_status("syncfs", options_.root);
     if (fd >= 0) ::close(fd);
-  }
-  std::vector<ChangeEvent> events;
-  {
-    std::lock_guard<std::mutex> lk(batched_mu_);
-    events.swap(batched_events_);
   }
   // Committed either way: clients must learn of it even if the disk did not confirm it.
   notify_all(events);
