@@ -185,7 +185,8 @@ void act(RecallService::Impl& impl, const RecallOptions& options, const Caller& 
     }
   });
   // One wait for the disk for all of them (and IDLE clients told once it is durable).
-  if (auto synced = store.sync_batched(); !synced) {
+  bool taken = std::any_of(local.begin(), local.end(), [](auto* c) { return c->copies_taken; });
+  if (auto synced = taken ? store.sync_batched() : core::Status::ok(); !synced) {
     MR_LOG_ERROR("event=recall_sync_failed recall={} detail={}", report.recall_id,
                  core::quote(synced.log_detail()));
     for (auto* c : local) {
@@ -393,17 +394,8 @@ core::Result<RecallReport> RecallService::undo(const Caller& caller, const std::
 core::Result<RecallReport> RecallService::show(const Caller& caller, const std::string& recall_id) {
   auto report = impl_->log->load(recall_id);
   if (!report) return report.status();
-  std::vector<MessageReport> visible;
   RecallScope scope(caller, impl_->services.directory.get());
-  for (auto& m : report->messages) {
-    std::vector<CopyReport> copies;
-    for (auto& c : m.copies) {
-      if (scope.allows(Action::audit, c, m)) copies.push_back(std::move(c));
-    }
-    if (copies.empty()) continue;
-    m.copies = std::move(copies);
-    visible.push_back(std::move(m));
-  }
+  std::vector<MessageReport> visible = scope.auditable(std::move(report->messages));
   if (visible.empty() && !caller.is_global_admin() && report->actor != caller.name)
     return core::not_found("no such recall", recall_id);
   report->messages = std::move(visible);

@@ -234,6 +234,20 @@ void apply_evidence(CopyReport& c,
 RecallScope::RecallScope(const Caller& caller, auth::Directory* directory)
     : caller_(caller), directory_(directory) {}
 
+std::vector<MessageReport> RecallScope::auditable(std::vector<MessageReport> messages) {
+  std::vector<MessageReport> visible;
+  for (auto& m : messages) {
+    std::vector<CopyReport> copies;
+    for (auto& c : m.copies) {
+      if (allows(Action::audit, c, m)) copies.push_back(std::move(c));
+    }
+    if (copies.empty()) continue;
+    m.copies = std::move(copies);
+    visible.push_back(std::move(m));
+  }
+  return visible;
+}
+
 bool RecallScope::allows(Action action, const CopyReport& c, const MessageReport& m) {
   std::string domain = recall_copy_domain(c, m);
   if (caller_.can(action, domain)) return true;
@@ -397,16 +411,7 @@ core::Result<std::vector<MessageReport>> recall_collect(RecallService::Impl& imp
   auto messages = group_records(all);
   // Scope: a message the caller cannot audit from either end is dropped; so is every copy in
   // a mailbox (or, for remote copies, from a sender domain) the caller cannot audit.
-  std::vector<MessageReport> visible;
-  for (auto& m : messages) {
-    std::vector<CopyReport> copies;
-    for (auto& c : m.copies) {
-      if (scope.allows(Action::audit, c, m)) copies.push_back(std::move(c));
-    }
-    if (copies.empty()) continue;
-    m.copies = std::move(copies);
-    visible.push_back(std::move(m));
-  }
+  std::vector<MessageReport> visible = scope.auditable(std::move(messages));
   std::vector<std::pair<size_t, size_t>> work;
   for (size_t i = 0; i < visible.size(); ++i) {
     for (size_t j = 0; j < visible[i].copies.size(); ++j) {

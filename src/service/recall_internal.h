@@ -72,6 +72,8 @@ class RecallScope {
  public:
   RecallScope(const Caller& caller, auth::Directory* directory);
   bool allows(Action action, const CopyReport& c, const MessageReport& m);
+  // `messages` with only the copies the caller may audit, and without messages left with none.
+  std::vector<MessageReport> auditable(std::vector<MessageReport> messages);
   // The member groups of grants that may `action` somewhere.
   std::vector<std::string> member_groups(Action action) const;
   // Account ids of a group's members (empty when it cannot be expanded: fail closed).
