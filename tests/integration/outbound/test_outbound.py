@@ -459,25 +459,25 @@ max_queue_time = 12
         self.assertEqual(parsed.get_content(), body.replace("\r\n", "\n"))
 
 
-class CrashDuringRemoteDeliveryTest(unittest.TestCase):
-    """kill -9 while the peer holds its reply to the message: after the restart the message
-    is sent again (the peer's 250 was never recorded) and then retired: at most two copies,
-    never none, no bounce."""
+def run_with_held_data_reply(test, subject, interrupt, checks=None):
+    """One message to a peer that holds its reply to DATA; `interrupt(m)` stops mailroomd
+    while it waits. After the restart the queue must empty with the message sent once or
+    twice (the peer's 250 may never have been recorded) and no bounce to the sender;
+    `checks(m)` adds the caller's own."""
+    import threading
+    in_data = threading.Event()
+    release = threading.Event()
+    calls = []
 
-    def test_kill_during_data_sends_at_most_twice(self):
-        import threading
-        in_data = threading.Event()
-        calls = []
+    def data_reply(txn, data):
+        calls.append(1)
+        if len(calls) == 1:
+            in_data.set()
+            release.wait(30)  # held until mailroomd is down
+        return None  # the default 250
 
-        def data_reply(txn, data):
-            calls.append(1)
-            if len(calls) == 1:
-                in_data.set()
-                time.sleep(4)  # mailroomd is killed while it waits for this reply
-            return None  # the default 250
-
-        with ScriptedSmtpPeer(script={"data": data_reply}) as peer:
-            m = Mailroom(extra_config=f"""
+    with ScriptedSmtpPeer(script={"data": data_reply}) as peer:
+        m = Mailroom(extra_config=f"""
 [outbound.transports]
 "slow.test" = "[127.0.0.1]:{peer.port}"
 
@@ -485,25 +485,40 @@ class CrashDuringRemoteDeliveryTest(unittest.TestCase):
 remote_retry_min = 1
 remote_retry_max = 1
 """)
-            try:
-                m.seed_demo()
-                m.start()
-                token, text = message("alice@example.com", "x@slow.test", "crash")
-                submit_as(m, "alice@example.com", "wonderland", ["x@slow.test"], text)
-                self.assertTrue(in_data.wait(30), m.log()[-4000:])
-                m.kill()
-                m.start()
-                self.assertTrue(wait_for(lambda: not m.ctl("queue", "list"), timeout=40),
-                                m.log()[-4000:])
-                copies = [t for t in peer.transactions
-                          if t.delivered and token.encode() in (t.data or b"")]
-                self.assertIn(len(copies), (1, 2))
-                sent = [r for r in m.ctl("delivery-log", "--recipient", "x@slow.test")
-                        if r["result"] == "sent"]
-                self.assertEqual(len(sent), 1)  # recorded once: by the attempt that finished
-                self.assertEqual(m.ctl("delivery-log", "--recipient", "alice@example.com"), [])
-            finally:
-                m.close()
+        try:
+            m.seed_demo()
+            m.start()
+            token, text = message("alice@example.com", "x@slow.test", subject)
+            submit_as(m, "alice@example.com", "wonderland", ["x@slow.test"], text)
+            test.assertTrue(in_data.wait(30), m.log()[-4000:])
+            interrupt(m)
+            release.set()
+            m.start()
+            test.assertTrue(wait_for(lambda: not m.ctl("queue", "list"), timeout=40),
+                            m.log()[-4000:])
+            copies = [t for t in peer.transactions
+                      if t.delivered and token.encode() in (t.data or b"")]
+            test.assertIn(len(copies), (1, 2))
+            test.assertEqual(m.ctl("delivery-log", "--recipient", "alice@example.com"), [])
+            if checks:
+                checks(m)
+        finally:
+            release.set()
+            m.close()
+
+
+class CrashDuringRemoteDeliveryTest(unittest.TestCase):
+    """kill -9 while the peer holds its reply to the message: after the restart the message
+    is sent again (the peer's 250 was never recorded) and then retired: at most two copies,
+    never none, no bounce."""
+
+    def test_kill_during_data_sends_at_most_twice(self):
+        def recorded_once(m):
+            sent = [r for r in m.ctl("delivery-log", "--recipient", "x@slow.test")
+                    if r["result"] == "sent"]
+            self.assertEqual(len(sent), 1)  # recorded once: by the attempt that finished
+
+        run_with_held_data_reply(self, "crash", lambda m: m.kill(), recorded_once)
 
 
 class StopDuringRemoteDeliveryTest(unittest.TestCase):
@@ -513,45 +528,8 @@ class StopDuringRemoteDeliveryTest(unittest.TestCase):
     other). After the restart the message is sent again and retired."""
 
     def test_sigterm_during_data_exits_cleanly_and_sends_after_restart(self):
-        import threading
-        in_data = threading.Event()
-        release = threading.Event()
-        calls = []
-
-        def data_reply(txn, data):
-            calls.append(1)
-            if len(calls) == 1:
-                in_data.set()
-                release.wait(30)  # held until mailroomd has stopped
-            return None  # the default 250
-
-        with ScriptedSmtpPeer(script={"data": data_reply}) as peer:
-            m = Mailroom(extra_config=f"""
-[outbound.transports]
-"slow.test" = "[127.0.0.1]:{peer.port}"
-
-[queue]
-remote_retry_min = 1
-remote_retry_max = 1
-""")
-            try:
-                m.seed_demo()
-                m.start()
-                token, text = message("alice@example.com", "x@slow.test", "stop")
-                submit_as(m, "alice@example.com", "wonderland", ["x@slow.test"], text)
-                self.assertTrue(in_data.wait(30), m.log()[-4000:])
-                m.stop()  # raises on a non-zero exit or a sanitizer report
-                release.set()
-                m.start()
-                self.assertTrue(wait_for(lambda: not m.ctl("queue", "list"), timeout=40),
-                                m.log()[-4000:])
-                copies = [t for t in peer.transactions
-                          if t.delivered and token.encode() in (t.data or b"")]
-                self.assertIn(len(copies), (1, 2))
-                self.assertEqual(m.ctl("delivery-log", "--recipient", "alice@example.com"), [])
-            finally:
-                release.set()
-                m.close()
+        # m.stop() raises on a non-zero exit or a sanitizer report.
+        run_with_held_data_reply(self, "stop", lambda m: m.stop())
 
 
 class HostilePeerTest(unittest.TestCase):
