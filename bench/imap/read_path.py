@@ -46,7 +46,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench", "pop3"))
 import read_corpus  # noqa: E402
-from compare import ssha512, start_dovecot, wait_port  # noqa: E402
+from compare import ssha512, start_dovecot  # noqa: E402
 from harness import Mailroom  # noqa: E402
 from pop3_bench import free_port  # noqa: E402
 
@@ -313,7 +313,8 @@ class DovecotServer:
         # a stat and a size count; the seconds part orders new files by arrival (UID order).
         lf = m.data.replace(b"\r\n", b"\n")
         flags = ("F" if m.flagged else "") + ("S" if m.seen else "")
-        return f"{1600000000 + k}.M{k % 1000000}P4242.bench,S={len(lf)},W={len(m.data)}:2,{flags}", lf
+        name = f"{1600000000 + k}.M{k % 1000000}P4242.bench,S={len(lf)},W={len(m.data)}:2,{flags}"
+        return name, lf
 
     def load_messages(self, user, messages):
         cur = os.path.join(self._maildir(user), "cur")
@@ -503,7 +504,8 @@ def bench_server(a, cls, sizes, corpora, user_corpus, sampler):
             t = time.time()
             save = os.path.join(a.scratch, s.name, f"verify{n}")
             readpath(a, s.port, s.login(f"big{n}"), [VERIFY], save_dir=save, repeat=0)
-            with open(os.path.join(save, "0.txt"), encoding="utf-8", errors="replace", newline="") as f:
+            with open(os.path.join(save, "0.txt"), encoding="utf-8", errors="replace",
+                      newline="") as f:
                 uids, problems = verify_corpus(f.read(), corpora[n])
             res["problems"] += [f"big{n}: {p}" for p in problems]
             s.set_flags(f"big{n}", corpora[n], uids)
