@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS expunged(
   uid INTEGER NOT NULL,
   modseq INTEGER NOT NULL,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(mailbox_id, modseq);
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS recalled(
   recall_id TEXT NOT NULL,

@@ -307,20 +307,25 @@ Result<Changes> FileStore::changes_since(const std::string& account_id, const st
   c.highest_modseq = box->highest_modseq;
   c.uid_validity = box->uid_validity;
   c.uid_next = box->uid_next;
+  // Without ORDER BY, so that SQLite walks the (mailbox_id, modseq) indexes and reads only
+  // what changed; "ORDER BY uid" made it scan the whole mailbox in UID order (17 ms at 100,000
+  // messages for every IMAP sync). Sorted here instead.
   {
     auto q = db.prepare_or_abort("SELECT" MAILROOM_META_COLUMNS
-                                 "FROM messages WHERE mailbox_id=? AND modseq>? ORDER BY uid");
+                                 "FROM messages WHERE mailbox_id=? AND modseq>?");
     q.bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
     while (q.step(&s)) c.changed.push_back(read_meta(q));
   }
   if (s.is_ok()) {
-    auto q = db.prepare_or_abort(
-        "SELECT uid FROM expunged WHERE mailbox_id=? AND modseq>? ORDER BY uid");
+    auto q = db.prepare_or_abort("SELECT uid FROM expunged WHERE mailbox_id=? AND modseq>?");
     q.bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
     while (q.step(&s)) c.expunged.push_back(static_cast<uint32_t>(q.i64(0)));
   }
   db.rollback();
   if (!s.is_ok()) return s;
+  std::sort(c.changed.begin(), c.changed.end(),
+            [](const MessageMeta& a, const MessageMeta& b) { return a.uid < b.uid; });
+  std::sort(c.expunged.begin(), c.expunged.end());
   return c;
 }
 

@@ -564,11 +564,15 @@ TEST_F(MigrationTest, Version1IndexIsMigratedOnOpen) {
   EXPECT_EQ(m.seen_via, "");
   EXPECT_EQ(m.retrieved_at, 1650000000);
   EXPECT_EQ(*store_->read_message(kUser, "INBOX", 7), body_);
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 2);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
   EXPECT_EQ(sql_int("SELECT count(*) FROM pragma_table_info('messages') WHERE name IN "
                     "('seen_at','seen_via')"),
             2);
-  // Everything of version 2 works on it.
+  // Version 3: the tombstones are found by MODSEQ (changes_since reads only what changed).
+  EXPECT_EQ(sql_int("SELECT count(*) FROM sqlite_master WHERE type='index' AND "
+                    "name='expunged_modseq'"),
+            1);
+  // Everything of versions 2 and 3 works on it.
   StoreFlagsRequest f;
   f.uids = {7};
   f.op = FlagOp::replace;
@@ -586,7 +590,7 @@ TEST_F(MigrationTest, Version1IndexIsMigratedOnOpen) {
   store_.reset();
   store_ = open_file_store(options_);
   EXPECT_EQ(only("INBOX").uid, 8u);
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 2);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
   EXPECT_TRUE(fsck().consistent());
 }
 
@@ -609,22 +613,22 @@ TEST_F(MigrationTest, ConcurrentOpensMigrateOnce) {
       });
     for (auto& t : threads) t.join();
     EXPECT_EQ(failures.load(), 0) << "round " << round;
-    EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 2);
+    EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
   }
   store_ = open_file_store(options_);
   EXPECT_TRUE(fsck().consistent());
 }
 
-TEST_F(MigrationTest, NewIndexStartsAtVersion2AndANewerOneIsRefused) {
+TEST_F(MigrationTest, NewIndexStartsAtVersion3AndANewerOneIsRefused) {
   put("INBOX", message("1"));
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 2);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
   store_.reset();
-  sql("UPDATE meta SET value=3 WHERE key='schema_version'");
+  sql("UPDATE meta SET value=4 WHERE key='schema_version'");
   store_ = open_file_store(options_);
   EXPECT_FALSE(store_->snapshot(kUser, "INBOX").is_ok());
   auto report = fsck_user(options_, kUser, FsckOptions{true, 0});
   EXPECT_FALSE(report.is_ok());  // neither "repaired" nor rebuilt
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 4);
 }
 
 }  // namespace
