@@ -267,6 +267,18 @@ class MailStore {
     for (uint32_t uid : uids) out.push_back(read_message(account_id, mailbox, uid));
     return out;
   }
+  // The first limits[i] octets of message uids[i] (fewer when it is shorter), in the order of
+  // `uids`: a FETCH of header fields reads each message's header, not its attachments. This
+  // fallback reads whole messages and cuts them.
+  virtual std::vector<Result<std::string>> read_message_prefixes(
+      const std::string& account_id, const std::string& mailbox,
+      const std::vector<uint32_t>& uids, const std::vector<uint64_t>& limits) {
+    std::vector<Result<std::string>> out = read_messages(account_id, mailbox, uids);
+    for (size_t i = 0; i < out.size() && i < limits.size(); ++i) {
+      if (out[i] && out[i]->size() > limits[i]) out[i]->resize(limits[i]);
+    }
+    return out;
+  }
   // Parsed facts cached at delivery (opaque blob produced by the FactsExtractor given at
   // construction; empty when none was configured).
   virtual Result<std::string> facts(const std::string& account_id, const std::string& mailbox,

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "src/store/message_files.h"
 
 #include <dirent.h>
@@ -131,7 +132,7 @@ core::Status MessageFiles::write(std::string_view guid, std::string_view data) {
   return core::Status::ok();
 }
 
-core::Result<std::string> MessageFiles::read(std::string_view guid) const {
+core::Result<std::string> MessageFiles::read(std::string_view guid, uint64_t limit) const {
   std::string p = path_for(guid);
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -144,7 +145,7 @@ core::Result<std::string> MessageFiles::read(std::string_view guid) const {
     ::close(fd);
     return s;
   }
-  std::string out(static_cast<size_t>(st.st_size), '\0');
+  std::string out(static_cast<size_t>(std::min<uint64_t>(st.st_size, limit)), '\0');
   size_t off = 0;
   while (off < out.size()) {
     ssize_t n = ::read(fd, out.data() + off, out.size() - off);

@@ -4,6 +4,7 @@
 // fsync'd before the index may reference it. Files are never modified after the rename.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,7 +37,8 @@ class MessageFiles {
   std::string path_for(std::string_view guid) const;
   // Durably stores `data` under `guid` (tmp, fsync, rename, fsync dir).
   core::Status write(std::string_view guid, std::string_view data);
-  core::Result<std::string> read(std::string_view guid) const;
+  // The file, or its first `limit` octets.
+  core::Result<std::string> read(std::string_view guid, uint64_t limit = UINT64_MAX) const;
   // Size in octets, or not_found.
   core::Result<uint64_t> size_of(std::string_view guid) const;
   void remove(std::string_view guid) const;  // best effort: a leftover is garbage for fsck

@@ -607,6 +607,12 @@ Result<std::string> FileStore::read_message(const std::string& account_id,
 std::vector<Result<std::string>> FileStore::read_messages(const std::string& account_id,
                                                           const std::string& mailbox,
                                                           const std::vector<uint32_t>& uids) {
+  return read_message_prefixes(account_id, mailbox, uids, {});
+}
+
+std::vector<Result<std::string>> FileStore::read_message_prefixes(
+    const std::string& account_id, const std::string& mailbox, const std::vector<uint32_t>& uids,
+    const std::vector<uint64_t>& limits) {
   std::vector<Result<std::string>> out;
   out.reserve(uids.size());
   auto fail_all = [&](const Status& s) {
@@ -641,12 +647,13 @@ std::vector<Result<std::string>> FileStore::read_messages(const std::string& acc
   }
   // Files are immutable and removed only after no row references them; a concurrent
   // expunge may still win the race, which reads as not_found.
-  for (auto& g : guids) {
+  for (size_t i = 0; i < guids.size(); ++i) {
+    auto& g = guids[i];
     if (!g.is_ok()) {
       out.emplace_back(g.status());
       continue;
     }
-    auto data = (*u)->files.read(*g);
+    auto data = (*u)->files.read(*g, i < limits.size() ? limits[i] : UINT64_MAX);
     if (!data.is_ok() && data.code() == Code::not_found) {
       out.emplace_back(core::not_found("no such message", data.status().log_detail()));
     } else {

@@ -28,6 +28,21 @@ TEST_F(StoreTest, AppendNormalizesLineEndingsAndSizeIsExact) {
   EXPECT_EQ(snap->messages[0].guid.size(), 32u);
 }
 
+TEST_F(StoreTest, MessagePrefixesAreCutFromTheFilesInTheOrderAsked) {
+  // FETCH of header fields reads a message's header, not its attachments.
+  auto a = put("INBOX", "Subject: a\r\n\r\nfirst body\r\n");
+  auto b = put("INBOX", "Subject: bb\r\n\r\nsecond\r\n");
+  auto got = store_->read_message_prefixes(kUser, "INBOX", {b.uid, 999, a.uid}, {15, 5, 1000});
+  ASSERT_EQ(got.size(), 3u);
+  ASSERT_TRUE(got[0].is_ok());
+  EXPECT_EQ(*got[0], "Subject: bb\r\n\r\n");
+  EXPECT_EQ(got[1].code(), Code::not_found);
+  ASSERT_TRUE(got[2].is_ok());
+  EXPECT_EQ(*got[2], "Subject: a\r\n\r\nfirst body\r\n");  // shorter than its limit
+  auto whole = store_->read_messages(kUser, "INBOX", {a.uid});
+  EXPECT_EQ(*whole[0], *got[2]);
+}
+
 TEST_F(StoreTest, UidsStrictlyIncreaseAndAreNeverReused) {
   auto a = put("INBOX", message("1"));
   auto b = put("INBOX", message("2"));
