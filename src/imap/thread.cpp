@@ -156,8 +156,8 @@ void render(const std::vector<Node>& nodes, const std::vector<ThreadItem>& items
 }
 
 // Message IDs in a header value, in order ("<a@b> <c@d>"): each "<...>" without whitespace.
-std::vector<std::string> msg_ids(std::string_view v) {
-  std::vector<std::string> ids;
+std::vector<std::string_view> msg_ids(std::string_view v) {
+  std::vector<std::string_view> ids;
   size_t p = 0;
   while ((p = v.find('<', p)) != std::string_view::npos) {
     size_t e = v.find('>', p);
@@ -175,9 +175,8 @@ std::vector<std::string> msg_ids(std::string_view v) {
 std::string thread_orderedsubject(const std::vector<ThreadItem>& items) {
   // RFC 5256 2.1 ORDEREDSUBJECT: sort by (base subject, sent date), split into threads by
   // base subject, threads ordered by the sent date of their first message.
-  std::map<std::string, std::vector<size_t>> groups;
-  for (size_t i = 0; i < items.size(); ++i)
-    groups[base_subject(items[i].subject).text].push_back(i);
+  std::map<std::string_view, std::vector<size_t>> groups;
+  for (size_t i = 0; i < items.size(); ++i) groups[items[i].base_subject].push_back(i);
   auto before = [&](size_t a, size_t b) {
     return items[a].sent_date < items[b].sent_date ||
            (items[a].sent_date == items[b].sent_date && a < b);
@@ -235,7 +234,7 @@ class Threader {
     nodes_.emplace_back();
     return static_cast<int>(nodes_.size() - 1);
   }
-  int container(const std::string& id) {
+  int container(std::string_view id) {
     auto it = by_id_.find(id);
     if (it != by_id_.end()) return it->second;
     int n = make();
@@ -344,25 +343,25 @@ class Threader {
     std::stable_sort(roots.begin(), roots.end(), [this](int a, int b) { return before(a, b); });
   }
 
-  std::optional<BaseSubject> thread_subject(int n) const {
+  // The item whose base subject stands for the thread at `n`, or null when it has none.
+  const ThreadItem* thread_subject(int n) const {
     int m = nodes_[n].item >= 0 ? n : (nodes_[n].children.empty() ? -1 : nodes_[n].children[0]);
-    if (m < 0 || nodes_[m].item < 0) return std::nullopt;
-    BaseSubject b = base_subject(items_[nodes_[m].item].subject);
-    if (b.text.empty()) return std::nullopt;
-    return b;
+    if (m < 0 || nodes_[m].item < 0) return nullptr;
+    const ThreadItem& it = items_[nodes_[m].item];
+    return it.base_subject.empty() ? nullptr : &it;
   }
 
   // (5) Gather root threads with the same base subject.
   std::vector<int> gather_by_subject(const std::vector<int>& roots) {
-    std::unordered_map<std::string, int> table;
+    std::unordered_map<std::string_view, int> table;
     std::unordered_map<int, bool> refwd;  // reply_or_forward of root messages
     for (int r : roots) {                 // (5B)
       auto subj = thread_subject(r);
       if (!subj) continue;
       refwd[r] = subj->reply_or_forward;
-      auto it = table.find(subj->text);
+      auto it = table.find(subj->base_subject);
       if (it == table.end()) {
-        table.emplace(subj->text, r);
+        table.emplace(subj->base_subject, r);
         continue;
       }
       int t = it->second;
@@ -370,16 +369,23 @@ class Threader {
       if (!t_dummy && (r_dummy || (refwd[t] && !subj->reply_or_forward))) it->second = r;
     }
     std::vector<int> merged_roots;
+    // Where each root sits in merged_roots: a new dummy takes its table entry's place without
+    // a search of the list (one per merge was quadratic in the number of threads).
+    std::unordered_map<int, size_t> position;
+    auto keep = [&](int n) {
+      position[n] = merged_roots.size();
+      merged_roots.push_back(n);
+    };
     for (int r : roots) {                                     // (5C)
       if (nodes_[r].parent >= 0 || nodes_[r].dead) continue;  // merged into a later entry
       auto subj = thread_subject(r);
       if (!subj) {
-        merged_roots.push_back(r);
+        keep(r);
         continue;
       }
-      int& t = table[subj->text];
+      int& t = table[subj->base_subject];
       if (t == r) {
-        merged_roots.push_back(r);
+        keep(r);
         continue;
       }
       bool t_dummy = nodes_[t].item < 0, r_dummy = nodes_[r].item < 0;
@@ -394,11 +400,14 @@ class Threader {
         int d = make();
         int old = t;
         t = d;
-        auto pos = std::find(merged_roots.begin(), merged_roots.end(), old);
-        if (pos != merged_roots.end())
-          *pos = d;
-        else
-          merged_roots.push_back(d);
+        auto pos = position.find(old);
+        if (pos != position.end()) {
+          size_t at = pos->second;
+          merged_roots[at] = d;
+          position[d] = at;
+        } else {
+          keep(d);
+        }
         link(d, old);
         link(d, r);
       }
@@ -411,7 +420,7 @@ class Threader {
 
   const std::vector<ThreadItem>& items_;
   std::vector<Node> nodes_;
-  std::unordered_map<std::string, int> by_id_;
+  std::unordered_map<std::string_view, int> by_id_;
 };
 
 }  // namespace

@@ -3,18 +3,28 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+
 namespace mailroom::imap {
 namespace {
+
+// ThreadItem holds views: the texts live here for the whole test program.
+std::string_view keep(std::string s) {
+  static std::deque<std::string> texts;
+  return texts.emplace_back(std::move(s));
+}
 
 ThreadItem msg(uint32_t id, int64_t date, std::string subject, std::string message_id,
                std::string references = "", std::string in_reply_to = "") {
   ThreadItem t;
   t.id = id;
   t.sent_date = date;
-  t.subject = std::move(subject);
-  t.message_id = std::move(message_id);
-  t.references = std::move(references);
-  t.in_reply_to = std::move(in_reply_to);
+  BaseSubject b = base_subject(subject);
+  t.base_subject = keep(std::move(b.text));
+  t.reply_or_forward = b.reply_or_forward;
+  t.message_id = keep(std::move(message_id));
+  t.references = keep(std::move(references));
+  t.in_reply_to = keep(std::move(in_reply_to));
   return t;
 }
 
