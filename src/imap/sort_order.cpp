@@ -1,5 +1,7 @@
-// SORT over precomputed keys. Each criterion becomes a column computed once; text keys carry
-// their first 8 octets as a number, so most comparisons never touch the text.
+// SORT over precomputed keys. Each criterion becomes a column computed once; the entries
+// sorted carry the first criterion inline (a text key as its first 16 octets in two numbers),
+// so most comparisons are two integer compares in a contiguous array: 100,000 keys in the
+// mapped file would otherwise cost a cache miss per comparison.
 #include "src/imap/sort_order.h"
 
 #include <algorithm>
@@ -8,11 +10,11 @@
 namespace mailroom::imap {
 namespace {
 
-// The first 8 octets of a key, big-endian, zero-padded: two keys whose prefixes differ are
+// Octets [at, at + 8) of a key, big-endian, zero-padded: two keys whose prefixes differ are
 // ordered as their octets are; equal prefixes fall back to comparing the texts.
-uint64_t sort_key_prefix(std::string_view s) {
+uint64_t sort_key_word(std::string_view s, size_t at) {
   unsigned char b[8] = {};
-  std::memcpy(b, s.data(), std::min<size_t>(8, s.size()));
+  if (at < s.size()) std::memcpy(b, s.data() + at, std::min<size_t>(8, s.size() - at));
   uint64_t v = 0;
   for (unsigned char c : b) v = (v << 8) | c;
   return v;
@@ -21,8 +23,15 @@ uint64_t sort_key_prefix(std::string_view s) {
 struct SortColumn {
   bool reverse = false;
   bool text = false;
-  std::vector<int64_t> number;                             // ARRIVAL, DATE, SIZE
-  std::vector<std::pair<uint64_t, std::string_view>> key;  // FROM, TO, CC, SUBJECT
+  std::vector<int64_t> number;        // ARRIVAL, DATE, SIZE
+  std::vector<std::string_view> key;  // FROM, TO, CC, SUBJECT
+};
+
+// What the sort moves: the first criterion's key inline (a number, or a text's first 16
+// octets), so most comparisons touch neither the columns nor the mapped texts.
+struct SortEntry {
+  uint64_t k0 = 0, k1 = 0;  // ascending order of these is the criterion's (reverse: inverted)
+  uint32_t index = 0;
 };
 
 }  // namespace
@@ -36,10 +45,7 @@ std::vector<uint32_t> sort_order(const std::vector<SortInput>& in,
     auto text_key = [&](KeyText t) {
       c.text = true;
       c.key.reserve(in.size());
-      for (const auto& r : in) {
-        std::string_view v = r.keys.text(t);
-        c.key.emplace_back(sort_key_prefix(v), v);
-      }
+      for (const auto& r : in) c.key.push_back(r.keys.text(t));
     };
     if (name == "ARRIVAL") {
       for (const auto& r : in) c.number.push_back(r.internal_date);
@@ -62,22 +68,44 @@ std::vector<uint32_t> sort_order(const std::vector<SortInput>& in,
     }
     cols.push_back(std::move(c));
   }
-  std::vector<uint32_t> order(in.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    for (const auto& c : cols) {
+  std::vector<SortEntry> entries(in.size());
+  for (uint32_t i = 0; i < entries.size(); ++i) {
+    SortEntry& e = entries[i];
+    e.index = i;
+    if (cols.empty()) continue;
+    const SortColumn& c = cols[0];
+    if (c.text) {
+      e.k0 = sort_key_word(c.key[i], 0);
+      e.k1 = sort_key_word(c.key[i], 8);
+    } else {
+      e.k0 = static_cast<uint64_t>(c.number[i]) ^ (uint64_t{1} << 63);  // signed order
+    }
+    if (c.reverse) e.k0 = ~e.k0, e.k1 = ~e.k1;
+  }
+  // The rest of the order for entries equal in k0/k1: the first criterion's whole text, then
+  // the other criteria, then the position (the sequence number).
+  auto tie = [&](uint32_t a, uint32_t b) {
+    for (size_t k = 0; k < cols.size(); ++k) {
+      const SortColumn& c = cols[k];
       int cmp;
-      if (!c.text) {
+      if (!c.text)
         cmp = (c.number[a] > c.number[b]) - (c.number[a] < c.number[b]);
-      } else if (c.key[a].first != c.key[b].first) {
-        cmp = c.key[a].first < c.key[b].first ? -1 : 1;
-      } else {
-        cmp = c.key[a].second.compare(c.key[b].second);
-      }
+      else if (k == 0 && c.key[a].size() <= 16 && c.key[b].size() <= 16)
+        cmp = (c.key[a].size() > c.key[b].size()) - (c.key[a].size() < c.key[b].size());
+      else
+        cmp = c.key[a].compare(c.key[b]);
       if (cmp != 0) return c.reverse ? cmp > 0 : cmp < 0;
     }
     return a < b;
+  };
+  std::sort(entries.begin(), entries.end(), [&](const SortEntry& a, const SortEntry& b) {
+    if (a.k0 != b.k0) return a.k0 < b.k0;
+    if (a.k1 != b.k1) return a.k1 < b.k1;
+    return tie(a.index, b.index);
   });
+  std::vector<uint32_t> order;
+  order.reserve(entries.size());
+  for (const auto& e : entries) order.push_back(e.index);
   return order;
 }
 

@@ -124,34 +124,45 @@ struct Node {
   bool dead = false;
 };
 
-// Renders a thread rooted at `n` (RFC 5256 4: thread-members / thread-nested).
+// Renders a thread rooted at `n` (RFC 5256 4: thread-members / thread-nested). With an
+// explicit stack: a thread may be as deep as the mailbox is large.
 void render(const std::vector<Node>& nodes, const std::vector<ThreadItem>& items, int n,
             std::string& out) {
-  const Node* cur = &nodes[n];
-  if (cur->item < 0) {
-    // A dummy: its children are siblings (a dummy with one child is that child).
-    if (cur->children.size() == 1) {
-      render(nodes, items, cur->children[0], out);
-      return;
+  // >= 0: a node to render; kOpen/kClose: a parenthesis to write.
+  constexpr int kOpen = -1, kClose = -2;
+  std::vector<int> todo{n};
+  auto nested = [&](const std::vector<int>& children) {
+    for (auto it = children.rbegin(); it != children.rend(); ++it) {
+      todo.push_back(kClose);
+      todo.push_back(*it);
+      todo.push_back(kOpen);
     }
-    for (int c : cur->children) {
-      out += '(';
-      render(nodes, items, c, out);
-      out += ')';
+  };
+  while (!todo.empty()) {
+    int t = todo.back();
+    todo.pop_back();
+    if (t < 0) {
+      out += t == kOpen ? '(' : ')';
+      continue;
     }
-    return;
-  }
-  out += std::to_string(items[cur->item].id);
-  while (cur->children.size() == 1 && nodes[cur->children[0]].item >= 0) {
-    cur = &nodes[cur->children[0]];
-    out += ' ' + std::to_string(items[cur->item].id);
-  }
-  if (cur->children.empty()) return;
-  out += ' ';
-  for (int c : cur->children) {
-    out += '(';
-    render(nodes, items, c, out);
-    out += ')';
+    const Node* cur = &nodes[t];
+    if (cur->item < 0) {
+      // A dummy: its children are siblings (a dummy with one child is that child).
+      if (cur->children.size() == 1)
+        todo.push_back(cur->children[0]);
+      else
+        nested(cur->children);
+      continue;
+    }
+    out += std::to_string(items[cur->item].id);
+    while (cur->children.size() == 1 && nodes[cur->children[0]].item >= 0) {
+      cur = &nodes[cur->children[0]];
+      out += ' ';
+      out += std::to_string(items[cur->item].id);
+    }
+    if (cur->children.empty()) continue;
+    out += ' ';
+    nested(cur->children);
   }
 }
 
@@ -209,12 +220,12 @@ class Threader {
   explicit Threader(const std::vector<ThreadItem>& items) : items_(items) {}
 
   std::string run() {
-    link_by_references();                        // (1)
-    std::vector<int> roots = root_set();         // (2), (3)
-    roots = prune(roots, -1, /*at_root=*/true);  // (4)
-    sort_by_sent_date(roots);                    // (6), used by (5)
-    roots = gather_by_subject(roots);            // (5)
-    sort_by_sent_date(roots);                    // (6)
+    link_by_references();                 // (1)
+    std::vector<int> roots = root_set();  // (2), (3)
+    roots = prune(roots);                 // (4)
+    sort_by_sent_date(roots);             // (6), used by (5)
+    roots = gather_by_subject(roots);     // (5)
+    sort_by_sent_date(roots);             // (6)
     std::string out;
     for (int r : roots) {
       out += '(';
@@ -243,6 +254,9 @@ class Threader {
   }
   // Is `a` equal to `b` or below it?
   bool descends(int a, int b) const {
+    // A node without children has nothing below it: messages mostly arrive after what they
+    // reply to, so this spares the walk up a long thread (quadratic in its length).
+    if (a != b && nodes_[b].children.empty()) return false;
     for (int p = a; p >= 0; p = nodes_[p].parent)
       if (p == b) return true;
     return false;
@@ -299,12 +313,34 @@ class Threader {
     return roots;
   }
 
+  // Every node below `roots`, each before its descendants (pre-order, without recursion: a
+  // thread may be as deep as the mailbox is large).
+  std::vector<int> preorder(const std::vector<int>& roots) const {
+    std::vector<int> order, todo(roots.rbegin(), roots.rend());
+    while (!todo.empty()) {
+      int n = todo.back();
+      todo.pop_back();
+      order.push_back(n);
+      const auto& ch = nodes_[n].children;
+      todo.insert(todo.end(), ch.rbegin(), ch.rend());
+    }
+    return order;
+  }
+
   // (4) Prune dummies: empty ones go, others hand their children to their parent — except
-  // at the root level, where a dummy keeps two or more children.
-  std::vector<int> prune(const std::vector<int>& list, int parent, bool at_root) {
+  // at the root level, where a dummy keeps two or more children. Children are pruned before
+  // their parent (reverse pre-order), as the RFC's recursive description does.
+  std::vector<int> prune(const std::vector<int>& roots) {
+    std::vector<int> order = preorder(roots);
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+      nodes_[*it].children = prune_list(nodes_[*it].children, *it, false);
+    return prune_list(roots, -1, true);
+  }
+  // One level of (4): `list` are the children of `parent` (the roots when at_root), their own
+  // children already pruned.
+  std::vector<int> prune_list(const std::vector<int>& list, int parent, bool at_root) {
     std::vector<int> out;
     for (int c : list) {
-      nodes_[c].children = prune(nodes_[c].children, c, false);
       if (nodes_[c].item >= 0) {
         out.push_back(c);
       } else if (nodes_[c].children.empty()) {
@@ -333,13 +369,12 @@ class Threader {
     Key ka = key(a), kb = key(b);
     return ka.date < kb.date || (ka.date == kb.date && ka.seq < kb.seq);
   }
-  void sort_children(int n) {
-    for (int c : nodes_[n].children) sort_children(c);
-    std::stable_sort(nodes_[n].children.begin(), nodes_[n].children.end(),
-                     [this](int a, int b) { return before(a, b); });
-  }
   void sort_by_sent_date(std::vector<int>& roots) {
-    for (int r : roots) sort_children(r);
+    // Children before parents: a dummy's key is its first child's after that one's sort.
+    std::vector<int> order = preorder(roots);
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+      std::stable_sort(nodes_[*it].children.begin(), nodes_[*it].children.end(),
+                       [this](int a, int b) { return before(a, b); });
     std::stable_sort(roots.begin(), roots.end(), [this](int a, int b) { return before(a, b); });
   }
 

@@ -87,12 +87,23 @@ TEST(SortKeyFile, ImageRoundTripAndEveryCorruptionRejected) {
   EXPECT_TRUE(KeyFile::from_bytes(key_file_image(1, {}), 1).is_ok());
 }
 
-// SORT compares 8-octet prefixes first: keys equal in them, shorter than them, or with NUL
+// SORT compares 16-octet prefixes first: keys equal in them, shorter than them, or with NUL
 // octets must still order as whole octet strings (RFC 5256 7), ties by sequence number.
 TEST(SortOrder, PrefixesOrderAsTheWholeKeys) {
-  std::vector<std::string> subjects = {
-      "ABCDEFGHZ", "ABCDEFGHA", "ABC", std::string("ABC\0", 4), "", "ABCDEFGH",
-      "\xC3\x89",  "ABC",       "B"};
+  std::vector<std::string> subjects = {"ABCDEFGHZ",
+                                       "ABCDEFGHA",
+                                       "ABC",
+                                       std::string("ABC\0", 4),
+                                       "",
+                                       "ABCDEFGH",
+                                       "\xC3\x89",
+                                       "ABC",
+                                       "B",
+                                       "ABCDEFGHIJKLMNOP",
+                                       "ABCDEFGHIJKLMNOPQ",
+                                       std::string("ABCDEFGHIJKLMNOP\0", 17),
+                                       "ABCDEFGHIJKLMNOPA",
+                                       std::string("ABCDEFGHIJKLMNO\0", 16)};
   std::vector<std::string> recs;
   for (const auto& sub : subjects) {
     KeyFields f;

@@ -124,5 +124,26 @@ TEST(ThreadOrderedSubject, GroupsBySubject) {
   EXPECT_EQ(thread_orderedsubject(v), "(2 5)(1 (3)(4))");
 }
 
+TEST(ThreadReferences, DeepAndWideMailboxesStayLinear) {
+  // 100,000 replies in one chain (each to the one before, some in a side branch): no
+  // recursion as deep as the thread, no walk up the whole chain per message.
+  constexpr uint32_t kChain = 100000;
+  std::vector<ThreadItem> v;
+  std::string want = "(1";
+  for (uint32_t i = 1; i <= kChain; ++i) {
+    std::string refs = i > 1 ? "<" + std::to_string(i - 1) + "@x>" : "";
+    v.push_back(msg(i, i, "Re: chain", "<" + std::to_string(i) + "@x>", refs));
+    if (i > 1) want += " " + std::to_string(i);
+  }
+  EXPECT_EQ(thread_references(v), want + ")");
+  // 20,000 threads of two unrelated messages with one subject each: every pair is merged
+  // under a dummy (RFC 5256 2.2 step 5C), without a search of the root list per merge.
+  std::vector<ThreadItem> w;
+  for (uint32_t i = 0; i < 40000; ++i)
+    w.push_back(msg(i + 1, i, "Topic " + std::to_string(i / 2), "<w" + std::to_string(i) + "@x>"));
+  std::string out = thread_references(w);
+  EXPECT_EQ(out.substr(0, 20), "((1)(2))((3)(4))((5)");
+}
+
 }  // namespace
 }  // namespace mailroom::imap
