@@ -1,5 +1,5 @@
 // SORT over precomputed keys. Each criterion becomes a column computed once; the entries
-// sorted carry the first criterion inline (a text key as its first 16 octets in two numbers),
+// sorted carry the first criterion inline (a text key as its first 24 octets in three numbers),
 // so most comparisons are two integer compares in a contiguous array: 100,000 keys in the
 // mapped file would otherwise cost a cache miss per comparison.
 #include "src/imap/sort_order.h"
@@ -27,10 +27,11 @@ struct SortColumn {
   std::vector<std::string_view> key;  // FROM, TO, CC, SUBJECT
 };
 
-// What the sort moves: the first criterion's key inline (a number, or a text's first 16
-// octets), so most comparisons touch neither the columns nor the mapped texts.
+// What the sort moves: the first criterion's key inline (a number, or a text's first 24
+// octets: subjects often share a list tag or ticket prefix), so most comparisons touch
+// neither the columns nor the mapped texts.
 struct SortEntry {
-  uint64_t k0 = 0, k1 = 0;  // ascending order of these is the criterion's (reverse: inverted)
+  uint64_t k0 = 0, k1 = 0, k2 = 0;  // ascending order is the criterion's (reverse: inverted)
   uint32_t index = 0;
 };
 
@@ -77,12 +78,13 @@ std::vector<uint32_t> sort_order(const std::vector<SortInput>& in,
     if (c.text) {
       e.k0 = sort_key_word(c.key[i], 0);
       e.k1 = sort_key_word(c.key[i], 8);
+      e.k2 = sort_key_word(c.key[i], 16);
     } else {
       e.k0 = static_cast<uint64_t>(c.number[i]) ^ (uint64_t{1} << 63);  // signed order
     }
-    if (c.reverse) e.k0 = ~e.k0, e.k1 = ~e.k1;
+    if (c.reverse) e.k0 = ~e.k0, e.k1 = ~e.k1, e.k2 = ~e.k2;
   }
-  // The rest of the order for entries equal in k0/k1: the first criterion's whole text, then
+  // The rest of the order for entries equal in k0..k2: the first criterion's whole text, then
   // the other criteria, then the position (the sequence number).
   auto tie = [&](uint32_t a, uint32_t b) {
     for (size_t k = 0; k < cols.size(); ++k) {
@@ -90,7 +92,7 @@ std::vector<uint32_t> sort_order(const std::vector<SortInput>& in,
       int cmp;
       if (!c.text)
         cmp = (c.number[a] > c.number[b]) - (c.number[a] < c.number[b]);
-      else if (k == 0 && c.key[a].size() <= 16 && c.key[b].size() <= 16)
+      else if (k == 0 && c.key[a].size() <= 24 && c.key[b].size() <= 24)
         cmp = (c.key[a].size() > c.key[b].size()) - (c.key[a].size() < c.key[b].size());
       else
         cmp = c.key[a].compare(c.key[b]);
@@ -101,6 +103,7 @@ std::vector<uint32_t> sort_order(const std::vector<SortInput>& in,
   std::sort(entries.begin(), entries.end(), [&](const SortEntry& a, const SortEntry& b) {
     if (a.k0 != b.k0) return a.k0 < b.k0;
     if (a.k1 != b.k1) return a.k1 < b.k1;
+    if (a.k2 != b.k2) return a.k2 < b.k2;
     return tie(a.index, b.index);
   });
   std::vector<uint32_t> order;

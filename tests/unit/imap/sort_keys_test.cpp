@@ -87,7 +87,7 @@ TEST(SortKeyFile, ImageRoundTripAndEveryCorruptionRejected) {
   EXPECT_TRUE(KeyFile::from_bytes(key_file_image(1, {}), 1).is_ok());
 }
 
-// SORT compares 16-octet prefixes first: keys equal in them, shorter than them, or with NUL
+// SORT compares 24-octet prefixes first: keys equal in them, shorter than them, or with NUL
 // octets must still order as whole octet strings (RFC 5256 7), ties by sequence number.
 TEST(SortOrder, PrefixesOrderAsTheWholeKeys) {
   std::vector<std::string> subjects = {"ABCDEFGHZ",
@@ -103,7 +103,11 @@ TEST(SortOrder, PrefixesOrderAsTheWholeKeys) {
                                        "ABCDEFGHIJKLMNOPQ",
                                        std::string("ABCDEFGHIJKLMNOP\0", 17),
                                        "ABCDEFGHIJKLMNOPA",
-                                       std::string("ABCDEFGHIJKLMNO\0", 16)};
+                                       std::string("ABCDEFGHIJKLMNO\0", 16),
+                                       "ABCDEFGHIJKLMNOPQRSTUVWX",
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXY",
+                                       std::string("ABCDEFGHIJKLMNOPQRSTUVWX\0", 25),
+                                       "ABCDEFGHIJKLMNOPQRSTUVWA"};
   std::vector<std::string> recs;
   for (const auto& sub : subjects) {
     KeyFields f;
