@@ -19,7 +19,17 @@
 //                  [--hold 5] [--users 20] ...
 //     Opens --count connections (split over --procs processes, each under its own fd limit,
 //     from 127.0.0.1..127.0.0.<sources>), each LOGIN, SELECT INBOX, IDLE; then prints the RSS
-//     delta of the server's whole process tree per connection (one JSON line).
+//     delta of the server's whole process tree per connection (one JSON line), and the Pss
+//     delta (/proc/PID/smaps_rollup), which counts pages shared between processes once.
+//
+//   imap_load readpath --port P --user U [--password pass] [--select INBOX] --commands FILE
+//                      [--repeat 3] [--warmup 1] [--save-dir DIR] [--pid SERVER]
+//     One connection: LOGIN, SELECT, then each command of FILE (one a line) --warmup times
+//     untimed and --repeat times timed: the wall time from sending the command to its tagged
+//     reply, the bytes received, and this process's CPU time in the same interval (to show the
+//     client was not the bottleneck). One JSON line per command; with --pid also the largest
+//     Rss/Pss of the server's tree seen between runs. --save-dir keeps the first warm-up
+//     answer of command i in DIR/i.txt (for comparing SEARCH/SORT/THREAD results).
 #include <dirent.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -77,6 +87,14 @@ struct Args {
   bool tls = false;
   double hold = 5;
   std::vector<std::string> auth_lines;  // logins: --auth-file
+  // readpath
+  std::string user;                   // the one login (default: user_fmt with 1)
+  std::string select = "INBOX";       // selected before the commands ("" for none)
+  std::vector<std::string> commands;  // --commands FILE: one command per line
+  int repeat = 3;                     // timed runs of each command
+  int warmup = 1;                     // untimed runs before them (the first one is saved)
+  std::string save_dir;               // the first warm-up answer of command i: DIR/i.txt
+  size_t save_max = 32u << 20;        // larger answers are not saved
 };
 
 std::string user_name(const Args& a, int i) {
@@ -157,6 +175,30 @@ TreeStats tree_stats(int root) {
   return t;
 }
 
+// Rss and Pss of the whole tree from /proc/PID/smaps_rollup. Pss divides each page among the
+// processes that map it, so Dovecot's per-session processes mapping the same index files (and
+// the same binaries) are not counted once per process as in Rss.
+struct TreeMemory {
+  long rss_kib = 0;
+  long pss_kib = 0;
+  int procs = 0;
+};
+
+TreeMemory tree_memory(int root) {
+  TreeMemory m;
+  for (int p : tree(root)) {
+    std::ifstream s("/proc/" + std::to_string(p) + "/smaps_rollup");
+    std::string line;
+    bool seen = false;
+    while (std::getline(s, line)) {
+      if (line.rfind("Rss:", 0) == 0) m.rss_kib += std::atol(line.c_str() + 4), seen = true;
+      if (line.rfind("Pss:", 0) == 0) m.pss_kib += std::atol(line.c_str() + 4);
+    }
+    if (seen) ++m.procs;
+  }
+  return m;
+}
+
 double self_cpu() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -198,26 +240,73 @@ class Conn {
   }
 
   awaitable<void> read_line(std::string& line) {
+    // Searched bytes are not searched again when a long line (a SORT or THREAD answer of
+    // 100,000 UIDs) arrives in many reads; `scanned` is relative to pos_, which fill() moves.
+    size_t scanned = 0;
     for (;;) {
-      auto nl = buf_.find("\r\n", pos_);
+      auto nl = buf_.find("\r\n", pos_ + scanned);
       if (nl != std::string::npos) {
         line.assign(buf_, pos_, nl - pos_);
         pos_ = nl + 2;
         co_return;
       }
+      size_t have = buf_.size() - pos_;
+      scanned = have > 0 ? have - 1 : 0;
       co_await fill();
     }
   }
 
-  // Skips n bytes of a literal.
-  awaitable<void> skip(size_t n) {
+  // Skips n bytes of a literal (appended to `capture` when given).
+  awaitable<void> skip(size_t n, std::string* capture = nullptr) {
     while (buf_.size() - pos_ < n) {
       n -= buf_.size() - pos_;
+      if (capture) capture->append(buf_, pos_, std::string::npos);
       pos_ = buf_.size();
       co_await fill();
     }
+    if (capture) capture->append(buf_, pos_, n);
     pos_ += n;
   }
+
+  // One command's whole answer: its size on the wire, its untagged responses, the tagged line.
+  struct Reply {
+    std::string tagged;  // "OK ...", "NO ...", "BAD ..." (without the tag)
+    uint64_t bytes = 0;
+    uint64_t untagged = 0;
+  };
+  // Sends "<tag> <text>\r\n" and reads to the tagged reply whatever its status; with
+  // `capture`, keeps every byte of the answer but the tagged line.
+  awaitable<Reply> run(std::string_view text, std::string* capture) {
+    std::string tag = "a" + std::to_string(++n_);
+    std::string out = tag + " ";
+    out += text;
+    out += "\r\n";
+    co_await write(out);
+    Reply r;
+    std::string line;
+    std::string prefix = tag + " ";
+    for (;;) {
+      co_await read_line(line);
+      r.bytes += line.size() + 2;
+      if (line.rfind(prefix, 0) == 0) {
+        r.tagged = line.substr(prefix.size());
+        co_return r;
+      }
+      if (line.rfind("* ", 0) == 0) ++r.untagged;
+      if (capture) capture->append(line).append("\r\n");
+      if (line.size() > 3 && line.back() == '}') {
+        auto open = line.rfind('{');
+        if (open != std::string::npos) {
+          size_t n = std::strtoul(line.c_str() + open + 1, nullptr, 10);
+          r.bytes += n;
+          co_await skip(n, capture);
+        }
+      }
+    }
+  }
+
+  // Reads of up to this many bytes at a time (readpath: larger, for bulk FETCH).
+  void set_read_size(size_t n) { read_size_ = n; }
 
   // Sends "<tag> <text>\r\n" (with an optional LITERAL+ literal) and reads to the tagged
   // reply; returns it (throws unless OK).
@@ -287,12 +376,14 @@ class Conn {
       pos_ = 0;
     }
     size_t old = buf_.size();
-    buf_.resize(old + 16384);
+    buf_.resize(old + read_size_);
     size_t n = 0;
     if (tls_)
-      n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
+      n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, read_size_),
+                                         use_awaitable);
     else
-      n = co_await plain_->async_read_some(asio::buffer(buf_.data() + old, 16384), use_awaitable);
+      n = co_await plain_->async_read_some(asio::buffer(buf_.data() + old, read_size_),
+                                           use_awaitable);
     buf_.resize(old + n);
   }
 
@@ -300,6 +391,7 @@ class Conn {
   std::optional<ssl::stream<tcp::socket>> tls_;
   std::string buf_;
   size_t pos_ = 0;
+  size_t read_size_ = 16384;
   unsigned n_ = 0;
 };
 
@@ -601,6 +693,7 @@ int run_idle(const Args& a) {
   setrlimit(RLIMIT_NOFILE, &rl);
   sleep(1);
   TreeStats before = tree_stats(a.pid);
+  TreeMemory mem_before = tree_memory(a.pid);
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int> pipes_to_child, pids;
   int per = (a.count + a.procs - 1) / a.procs;
@@ -645,21 +738,123 @@ int run_idle(const Args& a) {
   double open_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   usleep(static_cast<useconds_t>(a.hold * 1e6));
   TreeStats after = tree_stats(a.pid);
+  TreeMemory mem_after = tree_memory(a.pid);
   for (int fd : pipes_to_child) close(fd);
   for (int pid : pids) waitpid(pid, nullptr, 0);
   double per_conn = total_ready ? double(after.rss_kib - before.rss_kib) / total_ready : 0;
   std::printf(
       "{\"mode\": \"idle\", \"tls\": %s, \"requested\": %d, \"connections\": %d, "
       "\"open_s\": %.2f, \"procs_before\": %d, \"procs_after\": %d, \"rss_before_kib\": %ld, "
-      "\"rss_after_kib\": %ld, \"kib_per_connection\": %.1f}\n",
+      "\"rss_after_kib\": %ld, \"kib_per_connection\": %.1f, \"pss_before_kib\": %ld, "
+      "\"pss_after_kib\": %ld, \"pss_kib_per_connection\": %.1f}\n",
       a.tls ? "true" : "false", a.count, total_ready, open_s, before.procs, after.procs,
-      before.rss_kib, after.rss_kib, per_conn);
+      before.rss_kib, after.rss_kib, per_conn, mem_before.pss_kib, mem_after.pss_kib,
+      total_ready ? double(mem_after.pss_kib - mem_before.pss_kib) / total_ready : 0.0);
   return total_ready == a.count ? 0 : 1;
+}
+
+// --- read path: each command N times on one connection, the wall time of each run ---
+std::string json_string(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+template <class T>
+std::string json_list(const std::vector<T>& v, const char* fmt) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, fmt, v[i]);
+    out += (i ? ", " : "") + std::string(buf);
+  }
+  return out + "]";
+}
+
+awaitable<void> readpath_session(const Args& a, int& rc) {
+  auto ex = co_await asio::this_coro::executor;
+  Conn conn(ex, nullptr);
+  conn.set_read_size(256 * 1024);
+  tcp::endpoint server(asio::ip::make_address(a.host), static_cast<uint16_t>(a.port));
+  co_await conn.connect(server, std::string());
+  std::string login = "LOGIN " + (a.user.empty() ? user_name(a, 0) : a.user) + " " + a.password;
+  co_await conn.cmd(login);
+  if (!a.select.empty()) {
+    std::string select = "SELECT " + a.select;
+    co_await conn.cmd(select);
+  }
+  for (size_t i = 0; i < a.commands.size(); ++i) {
+    const std::string& command = a.commands[i];
+    std::vector<double> ms, cpu_ms;
+    std::vector<unsigned long long> bytes;
+    Conn::Reply last;
+    TreeMemory peak;
+    for (int run = 0; run < a.warmup + a.repeat; ++run) {
+      std::string capture;
+      bool save = run == 0 && a.warmup > 0 && !a.save_dir.empty();
+      double cpu0 = self_cpu();
+      auto t0 = std::chrono::steady_clock::now();
+      last = co_await conn.run(command, save ? &capture : nullptr);
+      auto t1 = std::chrono::steady_clock::now();
+      double cpu1 = self_cpu();
+      if (run >= a.warmup) {
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        cpu_ms.push_back((cpu1 - cpu0) * 1000);
+        bytes.push_back(last.bytes);
+      }
+      if (save && capture.size() <= a.save_max) {
+        std::ofstream f(a.save_dir + "/" + std::to_string(i) + ".txt", std::ios::binary);
+        f << capture;
+      }
+      if (a.pid) {  // between runs, outside the timed interval
+        TreeMemory m = tree_memory(a.pid);
+        peak.rss_kib = std::max(peak.rss_kib, m.rss_kib);
+        peak.pss_kib = std::max(peak.pss_kib, m.pss_kib);
+      }
+      if (last.tagged.rfind("OK", 0) != 0) {
+        rc = 1;
+        break;
+      }
+    }
+    std::printf(
+        "{\"command\": %s, \"status\": %s, \"ms\": %s, \"bytes\": %s, \"untagged\": %llu, "
+        "\"client_cpu_ms\": %s, \"tree_rss_kib\": %ld, \"tree_pss_kib\": %ld}\n",
+        json_string(command).c_str(), json_string(last.tagged).c_str(),
+        json_list(ms, "%.3f").c_str(), json_list(bytes, "%llu").c_str(),
+        static_cast<unsigned long long>(last.untagged), json_list(cpu_ms, "%.3f").c_str(),
+        peak.rss_kib, peak.pss_kib);
+    std::fflush(stdout);
+  }
+  std::string logout = "LOGOUT";
+  co_await conn.cmd(logout);
+  conn.close();
+}
+
+int run_readpath(const Args& a) {
+  if (a.commands.empty()) throw std::runtime_error("readpath needs --commands FILE");
+  asio::io_context io(1);
+  int rc = 0;
+  std::exception_ptr failure;
+  asio::co_spawn(io, readpath_session(a, rc), [&failure](std::exception_ptr e) { failure = e; });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return rc;
 }
 
 Args parse(int argc, char** argv) {
   Args a;
-  if (argc < 2) throw std::runtime_error("usage: imap_load mixed|idle [options]");
+  if (argc < 2) throw std::runtime_error("usage: imap_load mixed|logins|idle|readpath [options]");
   a.mode = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
@@ -695,7 +890,25 @@ Args parse(int argc, char** argv) {
       a.sources = std::stoi(v);
     else if (k == "--hold")
       a.hold = std::stod(v);
-    else if (k == "--auth-file") {
+    else if (k == "--user")
+      a.user = v;
+    else if (k == "--select")
+      a.select = v;
+    else if (k == "--repeat")
+      a.repeat = std::stoi(v);
+    else if (k == "--warmup")
+      a.warmup = std::stoi(v);
+    else if (k == "--save-dir")
+      a.save_dir = v;
+    else if (k == "--save-max")
+      a.save_max = std::stoul(v);
+    else if (k == "--commands") {
+      std::ifstream f(v);
+      if (!f) throw std::runtime_error("cannot read " + v);
+      for (std::string line; std::getline(f, line);) {
+        if (!line.empty()) a.commands.push_back(line);
+      }
+    } else if (k == "--auth-file") {
       std::ifstream f(v);
       if (!f) throw std::runtime_error("cannot read " + v);
       for (std::string line; std::getline(f, line);) {
@@ -716,6 +929,7 @@ int main(int argc, char** argv) {
     if (a.mode == "mixed") return run_mixed(a);
     if (a.mode == "idle") return run_idle(a);
     if (a.mode == "logins") return run_logins(a);
+    if (a.mode == "readpath") return run_readpath(a);
     std::fprintf(stderr, "unknown mode %s\n", a.mode.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -1,4 +1,7 @@
 // The listener's entry point.
+#include <map>
+#include <mutex>
+
 #include "src/core/log.h"
 #include "src/imap/imap_server.h"
 #include "src/imap/recent.h"
@@ -8,9 +11,26 @@ namespace mailroom::imap {
 
 namespace {
 asio::awaitable<void> run_session(net::Transport& c, core::Services& services,
-                                  std::shared_ptr<Options> options) {
-  Session session(services, *options, c);
+                                  std::shared_ptr<Options> options,
+                                  std::shared_ptr<SharedMailboxes> views) {
+  Session session(services, *options, *views, c);
   co_await session.run();
+}
+
+// Every IMAP listener of one server (143, 993) shares the views of its store's mailboxes;
+// they live as long as a handler does.
+std::shared_ptr<SharedMailboxes> views_of(const core::Services& services) {
+  static std::mutex mu;
+  static std::map<const core::Services*, std::weak_ptr<SharedMailboxes>> all;
+  std::lock_guard<std::mutex> lk(mu);
+  std::erase_if(all, [](const auto& e) { return e.second.expired(); });
+  auto& slot = all[&services];
+  auto views = slot.lock();
+  if (!views) {
+    views = std::make_shared<SharedMailboxes>();
+    slot = views;
+  }
+  return views;
 }
 }  // namespace
 
@@ -20,7 +40,10 @@ net::SessionHandler make_session_handler(core::Services& services, const Options
   if (!services.data_dir.empty())
     RecentTracker::instance().set_directory(services.data_dir + "/imap/recent");
   net::SessionHandler h;
-  h.run = [&services, shared](net::Transport& c) { return run_session(c, services, shared); };
+  auto views = views_of(services);
+  h.run = [&services, shared, views](net::Transport& c) {
+    return run_session(c, services, shared, views);
+  };
   h.login_timeout = std::chrono::seconds(options.login_timeout_seconds);
   h.reject = [](net::RejectReason why) -> std::string {
     switch (why) {

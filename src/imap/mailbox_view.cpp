@@ -1,59 +1,101 @@
 #include "src/imap/mailbox_view.h"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
 
 namespace mailroom::imap {
 namespace {
 
-// A session keeps one MessageMeta per message of its selected mailbox, also while it IDLEs
-// for hours: drop what IMAP never reads (the POP3 retrieval mark, the file id).
-void slim(store::MessageMeta& m) {
-  std::string().swap(m.guid);
-  std::string().swap(m.retrieved_by);
+const MessageRow* find_row(const std::vector<MessageRow>& rows, uint32_t uid) {
+  auto it = std::lower_bound(rows.begin(), rows.end(), uid,
+                             [](const MessageRow& r, uint32_t u) { return r.uid < u; });
+  return it != rows.end() && it->uid == uid ? &*it : nullptr;
+}
+
+bool sorted_contains(const std::vector<uint32_t>& v, uint32_t uid) {
+  return std::binary_search(v.begin(), v.end(), uid);
 }
 
 }  // namespace
 
-void MailboxView::load(const store::Snapshot& snap, uint32_t recent_after) {
-  uid_validity = snap.uid_validity;
-  uid_next = snap.uid_next;
-  highest_modseq = snap.highest_modseq;
-  messages = snap.messages;
-  for (auto& m : messages) slim(m);
-  recent.clear();
-  pending_expunge.clear();
+void MailboxView::load(std::shared_ptr<const Version> version, uint32_t recent_after) {
+  base_ = std::move(version);
+  highest_modseq_ = base_->highest_modseq;
+  ghosts_.clear();
+  removed_.clear();
+  recent_.clear();
   keywords.clear();
-  for (const auto& m : messages) keywords.insert(m.keywords.begin(), m.keywords.end());
+  rebuild();
+  for (const MessageRow& r : base_->rows) {
+    const auto& kws = base_->keywords_of(r);
+    keywords.insert(kws.begin(), kws.end());
+  }
   // RFC 3501 6.3.2: EXAMINE shows \Recent like SELECT; only the caller's claim differs (it
   // peeks, so a read-only view takes nothing from other sessions).
-  for (const auto& m : messages) {
-    if (m.uid > recent_after) recent.insert(m.uid);
+  if (max_uid() > recent_after) add_recent(recent_after + 1, max_uid());
+}
+
+void MailboxView::rebuild() {
+  private_ = !ghosts_.empty() || !removed_.empty();
+  own_.clear();
+  if (!private_) {
+    own_.shrink_to_fit();
+    return;
   }
+  own_.reserve(base_->rows.size() + ghosts_.size());
+  size_t g = 0;
+  for (const MessageRow& r : base_->rows) {
+    while (g < ghosts_.size() && ghosts_[g].uid < r.uid) own_.push_back(ghosts_[g++]);
+    if (!sorted_contains(removed_, r.uid)) own_.push_back(r);
+  }
+  while (g < ghosts_.size()) own_.push_back(ghosts_[g++]);
 }
 
 uint32_t MailboxView::seq_of(uint32_t uid) const {
-  auto it = std::lower_bound(messages.begin(), messages.end(), uid,
-                             [](const store::MessageMeta& m, uint32_t u) { return m.uid < u; });
-  if (it == messages.end() || it->uid != uid) return 0;
-  return static_cast<uint32_t>(it - messages.begin()) + 1;
+  const auto& rs = rows();
+  const MessageRow* r = find_row(rs, uid);
+  return r ? static_cast<uint32_t>(r - rs.data()) + 1 : 0;
 }
 
-const store::MessageMeta* MailboxView::by_uid(uint32_t uid) const {
-  uint32_t s = seq_of(uid);
-  return s ? &messages[s - 1] : nullptr;
+const MessageRow* MailboxView::by_uid(uint32_t uid) const { return find_row(rows(), uid); }
+
+void MailboxView::add_recent(uint32_t first, uint32_t last) {
+  if (first > last) return;
+  recent_.emplace_back(first, last);
+  std::sort(recent_.begin(), recent_.end());
+  // Merge overlapping or adjacent ranges: a long session keeps a handful.
+  std::vector<std::pair<uint32_t, uint32_t>> merged;
+  for (const auto& r : recent_) {
+    if (!merged.empty() && r.first <= merged.back().second + 1)
+      merged.back().second = std::max(merged.back().second, r.second);
+    else
+      merged.push_back(r);
+  }
+  recent_ = std::move(merged);
 }
 
-store::MessageMeta* MailboxView::by_uid(uint32_t uid) {
-  uint32_t s = seq_of(uid);
-  return s ? &messages[s - 1] : nullptr;
+bool MailboxView::is_recent(uint32_t uid) const {
+  for (const auto& [first, last] : recent_) {
+    if (uid >= first && uid <= last) return true;
+  }
+  return false;
 }
 
-std::string MailboxView::flags_of(const store::MessageMeta& m) const {
+uint32_t MailboxView::recent_count() const {
+  const auto& rs = rows();
+  auto uid_less = [](const MessageRow& r, uint32_t u) { return r.uid < u; };
+  uint32_t n = 0;
+  for (const auto& [first, last] : recent_) {
+    auto lo = std::lower_bound(rs.begin(), rs.end(), first, uid_less);
+    auto hi = last == UINT32_MAX ? rs.end() : std::lower_bound(lo, rs.end(), last + 1, uid_less);
+    n += static_cast<uint32_t>(hi - lo);
+  }
+  return n;
+}
+
+std::string MailboxView::flags_of(const MessageRow& m) const {
   std::string s = "(";
-  auto add = [&](const std::string& f) {
-    if (s.size() > 1) s += " ";
+  auto add = [&](std::string_view f) {
+    if (s.size() > 1) s += ' ';
     s += f;
   };
   if (m.flags & store::kSeen) add("\\Seen");
@@ -61,9 +103,10 @@ std::string MailboxView::flags_of(const store::MessageMeta& m) const {
   if (m.flags & store::kFlagged) add("\\Flagged");
   if (m.flags & store::kDeleted) add("\\Deleted");
   if (m.flags & store::kDraft) add("\\Draft");
-  for (const auto& k : m.keywords) add(k);
-  if (recent.count(m.uid)) add("\\Recent");
-  return s + ")";
+  for (const auto& k : keywords_of(m)) add(k);
+  if (is_recent(m.uid)) add("\\Recent");
+  s += ')';
+  return s;
 }
 
 std::string MailboxView::mailbox_flags() const {
@@ -79,11 +122,12 @@ std::string MailboxView::permanent_flags_line() const {
   return "OK [PERMANENTFLAGS " + flags + " \\*)] Flags permitted";
 }
 
-bool MailboxView::announce_keywords(const std::vector<store::MessageMeta>& changed,
+bool MailboxView::announce_keywords(const Version& v, const std::vector<const MessageRow*>& changed,
                                     std::vector<std::string>& out) {
   bool grew = false;
-  for (const auto& m : changed) {
-    for (const auto& k : m.keywords) grew = keywords.insert(k).second || grew;
+  for (const MessageRow* r : changed) {
+    if (r->keywords == 0) continue;
+    for (const auto& k : v.keywords_of(*r)) grew = keywords.insert(k).second || grew;
   }
   if (!grew) return false;
   out.push_back("FLAGS " + mailbox_flags());
@@ -91,8 +135,7 @@ bool MailboxView::announce_keywords(const std::vector<store::MessageMeta>& chang
   return true;
 }
 
-std::string MailboxView::fetch_flags_line(const store::MessageMeta& m,
-                                          const SyncOptions& opts) const {
+std::string MailboxView::fetch_flags_line(const MessageRow& m, const SyncOptions& opts) const {
   std::string s = std::to_string(seq_of(m.uid)) + " FETCH (";
   if (opts.with_uid) s += "UID " + std::to_string(m.uid) + " ";
   s += "FLAGS " + flags_of(m);
@@ -100,64 +143,118 @@ std::string MailboxView::fetch_flags_line(const store::MessageMeta& m,
   return s + ")";
 }
 
-std::string MailboxView::fetch_modseq_line(const store::MessageMeta& m) const {
+std::string MailboxView::fetch_modseq_line(const MessageRow& m) const {
   return std::to_string(seq_of(m.uid)) + " FETCH (UID " + std::to_string(m.uid) + " MODSEQ (" +
          std::to_string(m.modseq) + "))";
 }
 
-uint32_t MailboxView::apply(const store::Changes& changes, const SyncOptions& opts,
-                            std::vector<std::string>& out) {
-  uint32_t added = 0;
-  announce_keywords(changes.changed, out);  // before the FETCH and EXISTS lines
-  for (const auto& c : changes.changed) {
-    if (store::MessageMeta* m = by_uid(c.uid)) {
-      bool differs = m->flags != c.flags || m->keywords != c.keywords;
-      bool modseq_moved = m->modseq != c.modseq;
-      *m = c;
-      slim(*m);
-      if (differs || (opts.with_modseq && modseq_moved)) out.push_back(fetch_flags_line(*m, opts));
-    } else if (c.uid > max_uid() && !pending_expunge.count(c.uid)) {
-      messages.push_back(c);
-      slim(messages.back());
-      ++added;
+uint32_t MailboxView::adopt(std::shared_ptr<const Version> next, const SyncOptions& opts,
+                            std::vector<std::string>& out, const std::vector<uint32_t>& announced) {
+  if (next == base_ && ghosts_.empty()) return 0;
+  const std::vector<MessageRow>& cur = rows();
+  uint32_t cur_max = max_uid();
+  std::vector<const MessageRow*> updates;  // rows of `next` whose flags this session must be told
+  std::vector<const MessageRow*> added;    // rows of `next` above cur_max
+  std::vector<MessageRow> gone;            // rows of `cur` that `next` no longer has
+  auto classify_present = [&](const MessageRow& was, const MessageRow& now) {
+    bool differs = was.flags != now.flags || was.keywords != now.keywords;
+    bool modseq_moved = was.modseq != now.modseq;
+    if (differs || (opts.with_modseq && modseq_moved)) updates.push_back(&now);
+  };
+  if (next->uid_validity == base_->uid_validity && next->from_modseq == base_->highest_modseq &&
+      next != base_) {
+    // `next` was built from our base: its own list of what changed is enough.
+    for (uint32_t uid : next->changed) {
+      const MessageRow* now = find_row(next->rows, uid);
+      if (!now) continue;
+      if (const MessageRow* was = find_row(cur, uid))
+        classify_present(*was, *now);
+      else if (uid > cur_max && !sorted_contains(removed_, uid))
+        added.push_back(now);
+    }
+    for (uint32_t uid : next->expunged) {
+      if (const MessageRow* was = find_row(cur, uid)) gone.push_back(*was);
+    }
+    for (const MessageRow& g : ghosts_) gone.push_back(g);
+    std::sort(gone.begin(), gone.end(),
+              [](const MessageRow& a, const MessageRow& b) { return a.uid < b.uid; });
+  } else {
+    // Any other version (the session missed some, or a refresh raced): compare every row.
+    size_t i = 0, j = 0;
+    const auto& nr = next->rows;
+    while (i < cur.size() || j < nr.size()) {
+      if (j == nr.size() || (i < cur.size() && cur[i].uid < nr[j].uid)) {
+        gone.push_back(cur[i++]);
+      } else if (i == cur.size() || nr[j].uid < cur[i].uid) {
+        // Not in our list: new, or one this session expunged before `next` was built.
+        if (nr[j].uid > cur_max && !sorted_contains(removed_, nr[j].uid)) added.push_back(&nr[j]);
+        ++j;
+      } else {
+        classify_present(cur[i], nr[j]);
+        ++i, ++j;
+      }
     }
   }
-  for (uint32_t uid : changes.expunged) {
-    if (seq_of(uid)) pending_expunge.insert(uid);
+  // Keywords first (RFC 3501 7.2.6), then the flag changes, the expunges, the new messages.
+  std::vector<const MessageRow*> shown = updates;
+  shown.insert(shown.end(), added.begin(), added.end());
+  announce_keywords(*next, shown, out);
+  std::erase_if(updates, [&](const MessageRow* r) { return sorted_contains(announced, r->uid); });
+  // The new state: `next`'s rows, less what we already removed, plus the ghosts. The rows of
+  // `updates` keep the sequence numbers the client knows (new messages come after them, the
+  // expunged ones stay in place until announced).
+  std::vector<uint32_t> removed;
+  for (uint32_t uid : removed_) {
+    if (next->index_of(uid) >= 0) removed.push_back(uid);
   }
+  base_ = std::move(next);
+  highest_modseq_ = std::max(highest_modseq_, base_->highest_modseq);
+  removed_ = std::move(removed);
+  ghosts_ = std::move(gone);
+  rebuild();
+  for (const MessageRow* r : updates) out.push_back(fetch_flags_line(*r, opts));
   flush_expunges(opts, out);
-  if (added) out.push_back(std::to_string(exists()) + " EXISTS");
-  if (changes.highest_modseq > highest_modseq) highest_modseq = changes.highest_modseq;
-  for (const auto& m : messages) uid_next = std::max(uid_next, m.uid + 1);
-  return added;
+  if (!added.empty()) out.push_back(std::to_string(exists()) + " EXISTS");
+  return static_cast<uint32_t>(added.size());
 }
 
 void MailboxView::flush_expunges(const SyncOptions& opts, std::vector<std::string>& out) {
-  if (!opts.allow_expunge || pending_expunge.empty()) return;
-  std::vector<uint32_t> uids(pending_expunge.begin(), pending_expunge.end());
-  pending_expunge.clear();
+  if (!opts.allow_expunge || ghosts_.empty()) return;
+  std::vector<uint32_t> uids;
+  for (const MessageRow& g : ghosts_) uids.push_back(g.uid);
   expunge_now(uids, opts, out);
 }
 
 void MailboxView::expunge_now(const std::vector<uint32_t>& uids, const SyncOptions& opts,
                               std::vector<std::string>& out) {
-  std::vector<uint32_t> gone;
-  // Descending sequence numbers keep each announced number valid as messages disappear.
   std::vector<uint32_t> sorted(uids);
-  std::sort(sorted.rbegin(), sorted.rend());
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  std::vector<uint32_t> gone;
+  std::vector<uint32_t> seqs;
   for (uint32_t uid : sorted) {
-    uint32_t seq = seq_of(uid);
-    if (!seq) continue;
-    if (!opts.qresync) out.push_back(std::to_string(seq) + " EXPUNGE");
-    messages.erase(messages.begin() + (seq - 1));
-    recent.erase(uid);
-    pending_expunge.erase(uid);
-    gone.push_back(uid);
+    if (uint32_t seq = seq_of(uid)) {
+      gone.push_back(uid);
+      seqs.push_back(seq);
+    }
   }
-  if (opts.qresync && !gone.empty()) {
-    std::sort(gone.begin(), gone.end());
-    out.push_back("VANISHED " + compact_set(gone));
+  if (gone.empty()) return;
+  if (!opts.qresync) {
+    // Descending sequence numbers keep each announced number valid as messages disappear.
+    for (auto it = seqs.rbegin(); it != seqs.rend(); ++it)
+      out.push_back(std::to_string(*it) + " EXPUNGE");
   }
+  for (uint32_t uid : gone) {
+    auto g = std::lower_bound(ghosts_.begin(), ghosts_.end(), uid,
+                              [](const MessageRow& r, uint32_t u) { return r.uid < u; });
+    if (g != ghosts_.end() && g->uid == uid) {
+      ghosts_.erase(g);
+    } else if (base_->index_of(uid) >= 0) {
+      removed_.insert(std::lower_bound(removed_.begin(), removed_.end(), uid), uid);
+    }
+  }
+  rebuild();
+  if (opts.qresync) out.push_back("VANISHED " + compact_set(gone));
 }
 
 std::string compact_set(const std::vector<uint32_t>& sorted) {

@@ -1,16 +1,24 @@
 // The selected mailbox as one session sees it: sequence numbers, \Recent, and the changes
 // not yet announced (RFC 3501 section 7.4.1: EXPUNGE may not be sent during FETCH, STORE or
 // SEARCH, so expunged messages keep their sequence numbers until an allowed point).
+//
+// The rows are a shared Version (shared_mailbox.h) that every session on the mailbox reads; a
+// session keeps only what differs for it: the rows the store expunged that it has not announced
+// yet, the UIDs it expunged itself before the shared version caught up, its \Recent UID ranges
+// and the keywords it announced. Only while such differences exist does it hold a private copy
+// of the row list.
 // Pure data and logic, no I/O: unit-tested on its own.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/imap/recent.h"
-#include "src/store/mail_store.h"
+#include "src/imap/shared_mailbox.h"
 
 namespace mailroom::imap {
 
@@ -25,53 +33,78 @@ class MailboxView {
  public:
   std::string name;  // UTF-8
   bool read_only = false;
-  uint32_t uid_validity = 0;
-  uint32_t uid_next = 1;
-  uint64_t highest_modseq = 0;
-  std::vector<store::MessageMeta> messages;  // index = sequence number - 1
-  std::set<uint32_t> recent;                 // UIDs that are \Recent in this session
-  std::set<std::string> keywords;            // announced in FLAGS (SELECT or later)
+  std::set<std::string> keywords;  // announced in FLAGS (SELECT or later)
 
-  // Loads a snapshot; `recent_after` is the highest UID another session already saw (claimed
-  // by SELECT, peeked by EXAMINE).
-  void load(const store::Snapshot& snap, uint32_t recent_after);
+  // Starts on `version`; `recent_after` is the highest UID another session already saw
+  // (claimed by SELECT, peeked by EXAMINE): every message above it is \Recent here.
+  void load(std::shared_ptr<const Version> version, uint32_t recent_after);
 
-  uint32_t exists() const { return static_cast<uint32_t>(messages.size()); }
+  uint32_t uid_validity() const { return base_->uid_validity; }
+  uint32_t uid_next() const { return base_->uid_next; }
+  uint64_t highest_modseq() const { return highest_modseq_; }
+  const std::shared_ptr<const Version>& version() const { return base_; }
+
+  uint32_t exists() const { return static_cast<uint32_t>(rows().size()); }
+  // The message with sequence number `seq` (1..exists()).
+  const MessageRow& at(uint32_t seq) const { return rows()[seq - 1]; }
+  const std::vector<MessageRow>& rows() const { return private_ ? own_ : base_->rows; }
   // Sequence number of a UID, 0 when not present.
   uint32_t seq_of(uint32_t uid) const;
-  const store::MessageMeta* by_uid(uint32_t uid) const;
-  store::MessageMeta* by_uid(uint32_t uid);
-  uint32_t max_uid() const { return messages.empty() ? 0 : messages.back().uid; }
+  const MessageRow* by_uid(uint32_t uid) const;
+  uint32_t max_uid() const { return rows().empty() ? 0 : rows().back().uid; }
+  const std::vector<std::string>& keywords_of(const MessageRow& r) const {
+    return base_->keywords_of(r);
+  }
 
-  // Applies store changes; appends the untagged responses (without "* " and CRLF) to `out`.
-  // Returns the number of new messages. `claim_recent` receives the new UIDs that this
-  // session may mark \Recent (the caller asks the RecentTracker).
-  uint32_t apply(const store::Changes& changes, const SyncOptions& opts,
-                 std::vector<std::string>& out);
+  // Moves to `next`, a later version of the same mailbox, appending the untagged responses
+  // (without "* " and CRLF) to `out`: FLAGS/PERMANENTFLAGS for new keywords, FETCH for
+  // messages whose flags changed (except the UIDs in `announced`, whose new flags the caller
+  // reports itself), EXPUNGE/VANISHED when allowed, EXISTS. Returns the number of new
+  // messages (the caller then asks the RecentTracker and calls add_recent).
+  uint32_t adopt(std::shared_ptr<const Version> next, const SyncOptions& opts,
+                 std::vector<std::string>& out, const std::vector<uint32_t>& announced = {});
   // Announces (and drops) pending expunges if allowed.
   void flush_expunges(const SyncOptions& opts, std::vector<std::string>& out);
+  bool has_pending_expunges() const { return !ghosts_.empty(); }
   // Removes the given UIDs now (own EXPUNGE/MOVE), producing EXPUNGE or VANISHED lines.
   void expunge_now(const std::vector<uint32_t>& uids, const SyncOptions& opts,
                    std::vector<std::string>& out);
 
+  // \Recent (RFC 3501 2.3.2): UIDs in [first, last] are \Recent in this session.
+  void add_recent(uint32_t first, uint32_t last);
+  bool is_recent(uint32_t uid) const;
+  uint32_t recent_count() const;  // of the messages present
+
   // "(\Seen \Answered $Label [\Recent])"
-  std::string flags_of(const store::MessageMeta& m) const;
+  std::string flags_of(const MessageRow& m) const;
   // The FLAGS list: system flags and every keyword announced.
   std::string mailbox_flags() const;
   // "OK [PERMANENTFLAGS (...)] ..." without "* ": the system flags, the announced keywords and
   // \* (new keywords allowed); "()" when read-only.
   std::string permanent_flags_line() const;
   // RFC 3501 7.2.6: a client keeps the mailbox's flags from the FLAGS response. Records the
-  // keywords of `messages`; when one is new, appends FLAGS and PERMANENTFLAGS to `out` and
-  // returns true. Callers put these before the FETCH or EXISTS lines that show the keyword.
-  bool announce_keywords(const std::vector<store::MessageMeta>& messages,
+  // keywords of `rows` (of version `v`); when one is new, appends FLAGS and PERMANENTFLAGS to
+  // `out` and returns true. Callers put these before the FETCH or EXISTS lines that show it.
+  bool announce_keywords(const Version& v, const std::vector<const MessageRow*>& rows,
                          std::vector<std::string>& out);
   // "* n FETCH (FLAGS (...) [UID u] [MODSEQ (m)])" without "* ".
-  std::string fetch_flags_line(const store::MessageMeta& m, const SyncOptions& opts) const;
+  std::string fetch_flags_line(const MessageRow& m, const SyncOptions& opts) const;
   // "n FETCH (UID u MODSEQ (m))": a .SILENT STORE under CONDSTORE (RFC 7162 3.1.3).
-  std::string fetch_modseq_line(const store::MessageMeta& m) const;
+  std::string fetch_modseq_line(const MessageRow& m) const;
 
-  std::set<uint32_t> pending_expunge;  // UIDs the store removed, not yet announced
+ private:
+  void rebuild();  // own_ and private_ from base_, ghosts_ and removed_
+
+  std::shared_ptr<const Version> base_;
+  uint64_t highest_modseq_ = 0;
+  // Rows the store expunged that this session has not announced (they keep their sequence
+  // numbers), ascending UID.
+  std::vector<MessageRow> ghosts_;
+  // UIDs of base_ this session already announced as expunged (its own EXPUNGE/MOVE), ascending.
+  std::vector<uint32_t> removed_;
+  bool private_ = false;
+  std::vector<MessageRow> own_;  // base_->rows - removed_ + ghosts_, when private_
+  std::vector<std::pair<uint32_t, uint32_t>> recent_;  // UID ranges, ascending
 };
 
 // Formats a sorted UID list as a compact sequence set "1:3,7".

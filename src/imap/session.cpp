@@ -14,10 +14,10 @@
 
 namespace mailroom::imap {
 
-Session::Session(core::Services& s, const Options& o, net::Transport& c)
-    : services(s), options(o), conn(c) {}
+Session::Session(core::Services& s, const Options& o, SharedMailboxes& v, net::Transport& c)
+    : services(s), options(o), views(v), conn(c) {}
 
-Session::~Session() = default;
+Session::~Session() { unselect(); }
 
 auth::ClientInfo Session::client_info() const {
   auth::ClientInfo ci;
@@ -120,7 +120,7 @@ void Session::enable_condstore() {
   // RFC 7162 3.1: a client that enables CONDSTORE with a mailbox selected learns the
   // HIGHESTMODSEQ its later MODSEQ data continues from.
   if (state == State::selected && view)
-    untagged("OK [HIGHESTMODSEQ " + std::to_string(view->highest_modseq) + "] Highest");
+    untagged("OK [HIGHESTMODSEQ " + std::to_string(view->highest_modseq()) + "] Highest");
 }
 
 SyncOptions Session::sync_options(bool allow_expunge) const {
@@ -134,8 +134,9 @@ SyncOptions Session::sync_options(bool allow_expunge) const {
   return o;
 }
 
-void Session::select(MailboxView v) {
+void Session::select(MailboxView v, std::shared_ptr<SharedMailbox> b) {
   view = std::move(v);
+  box = std::move(b);
   state = State::selected;
   auto sig = std::make_shared<IdleSignal>(executor_);
   std::weak_ptr<IdleSignal> weak = sig;
@@ -154,6 +155,8 @@ void Session::select(MailboxView v) {
 void Session::unselect() {
   watch_.reset();
   view.reset();
+  if (box) views.release(std::move(box));
+  box.reset();
   if (state == State::selected) state = State::authenticated;
 }
 
@@ -162,34 +165,44 @@ std::shared_ptr<void> Session::idle_signal() {
 }
 
 asio::awaitable<void> Session::sync(bool allow_expunge) {
-  if (state != State::selected || !view) co_return;
+  if (state != State::selected || !view || !box) co_return;
   // Nothing to report unless the store signalled a change (the watch posts to this strand
   // before the changing command's reply leaves, so a client that saw another session's
   // change and then sends a command is told about it) or expunges wait to be announced.
-  if (watch_ && !watch_->signal->changed && (view->pending_expunge.empty() || !allow_expunge))
+  if (watch_ && !watch_->signal->changed && (!view->has_pending_expunges() || !allow_expunge))
     co_return;
   if (watch_) watch_->signal->changed = false;
-  std::string account = principal.account_id;
-  std::string name = view->name;
-  uint64_t since = view->highest_modseq;
-  auto fn1 = [this, &account, &name, since] {
-    return services.store->changes_since(account, name, since);
-  };
-  auto changes = co_await net::blocking(*services.workers, fn1);
-  if (!changes.is_ok()) {
+  // Sessions woken by the same change share the work: the first one's refresh builds the new
+  // version, the others find it built.
+  auto fn1 = [this] { return box->refresh(*services.store); };
+  auto version = co_await net::blocking(*services.workers, fn1);
+  if (!version.is_ok()) {
     if (watch_) watch_->signal->changed = true;  // ask again after the next command
     MR_LOG_WARN("event=imap_sync_failed session={} detail={}", conn.info().session_id,
-                core::quote(changes.status().to_string()));
+                core::quote(version.status().to_string()));
     co_return;
   }
+  if ((*version)->uid_validity != view->uid_validity()) {
+    // Deleted and created again under the same name: not the mailbox this session selected.
+    MR_LOG_WARN("event=imap_selected_mailbox_replaced session={}", conn.info().session_id);
+    co_return;
+  }
+  co_await adopt(std::move(*version), allow_expunge);
+}
+
+asio::awaitable<void> Session::adopt(std::shared_ptr<const Version> version, bool allow_expunge,
+                                     const std::vector<uint32_t>& announced) {
+  if (!view || version->uid_validity != view->uid_validity()) co_return;
   uint32_t before_max = view->max_uid();
   std::vector<std::string> out;
-  uint32_t added = view->apply(*changes, sync_options(allow_expunge), out);
+  uint32_t added = view->adopt(std::move(version), sync_options(allow_expunge), out, announced);
   if (added) {
     // RFC 3501 2.3.2: new mail is \Recent in the session that is told first. A read-only
     // (EXAMINE) session shows it as \Recent too but must not take it from the others
     // (6.3.2): it peeks where SELECT claims.
-    uint32_t uid_validity = view->uid_validity;
+    std::string account = principal.account_id;
+    std::string name = view->name;
+    uint32_t uid_validity = view->uid_validity();
     uint32_t max_uid = view->max_uid();
     bool read_only = view->read_only;
     auto track = [&account, &name, uid_validity, max_uid, read_only] {
@@ -198,10 +211,8 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
                        : tracker.claim(account, name, uid_validity, max_uid);
     };
     uint32_t prev = co_await net::blocking(*services.workers, track);
-    for (const auto& m : view->messages) {
-      if (m.uid > before_max && m.uid > prev) view->recent.insert(m.uid);
-    }
-    out.push_back(std::to_string(view->recent.size()) + " RECENT");
+    if (view) view->add_recent(std::max(before_max, prev) + 1, max_uid);
+    out.push_back(std::to_string(view ? view->recent_count() : 0) + " RECENT");
   }
   untagged_lines(out);
 }
@@ -213,7 +224,7 @@ std::optional<std::string> Session::resolve_set(const proto::SequenceSet& set, b
   if (uid) {
     // RFC 3501 6.4.8: "*" is the largest UID in use; non-existent UIDs are ignored.
     uint32_t max = view->max_uid();
-    for (const auto& m : view->messages) {
+    for (const MessageRow& m : view->rows()) {
       if (set.contains(m.uid, max)) uids.push_back(m.uid);
     }
     return std::nullopt;
@@ -223,7 +234,7 @@ std::optional<std::string> Session::resolve_set(const proto::SequenceSet& set, b
     return std::string("Invalid message sequence number (EXISTS is ") + std::to_string(exists) +
            ")";
   if (exists == 0) return std::string("Invalid message sequence number: the mailbox is empty");
-  for (uint32_t seq : set.expand(exists)) uids.push_back(view->messages[seq - 1].uid);
+  for (uint32_t seq : set.expand(exists)) uids.push_back(view->at(seq).uid);
   return std::nullopt;
 }
 

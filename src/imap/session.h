@@ -43,20 +43,24 @@ class Selected;  // the store watch of the selected mailbox (session.cpp)
 
 class Session {
  public:
-  Session(core::Services& services, const Options& options, net::Transport& connection);
+  // `views`: the shared mailbox views of the server's IMAP listeners (shared_mailbox.h).
+  Session(core::Services& services, const Options& options, SharedMailboxes& views,
+          net::Transport& connection);
   ~Session();
   asio::awaitable<void> run();
 
   // --- for command handlers ---
   core::Services& services;
   const Options& options;
+  SharedMailboxes& views;
   net::Transport& conn;
   State state = State::not_authenticated;
   auth::Principal principal;
-  std::optional<MailboxView> view;  // set in State::selected
-  bool condstore = false;           // CONDSTORE enabled (RFC 7162 3.1): see enable_condstore
-  bool qresync = false;             // QRESYNC enabled (RFC 7162 3.2)
-  bool current_uid = false;         // the running command is a UID command
+  std::optional<MailboxView> view;     // set in State::selected
+  std::shared_ptr<SharedMailbox> box;  // the shared view `view` follows
+  bool condstore = false;              // CONDSTORE enabled (RFC 7162 3.1): see enable_condstore
+  bool qresync = false;                // QRESYNC enabled (RFC 7162 3.2)
+  bool current_uid = false;            // the running command is a UID command
 
   auth::ClientInfo client_info() const;
   std::string capabilities() const;
@@ -87,10 +91,16 @@ class Session {
   void enable_condstore();
 
   // Sets the selected mailbox (State::selected) and starts watching it.
-  void select(MailboxView view);
+  void select(MailboxView view, std::shared_ptr<SharedMailbox> box);
   void unselect();
-  // Applies store changes to the view and queues the untagged responses.
+  // Brings the shared view up to date with the store and the session's view with it, queuing
+  // the untagged responses.
   asio::awaitable<void> sync(bool allow_expunge);
+  // Moves the session's view to `version` (from box->refresh() after a change the command made
+  // itself) and queues the untagged responses; `announced`: UIDs whose new flags the command
+  // reports itself (ascending). New messages are claimed \Recent (RFC 3501 2.3.2).
+  asio::awaitable<void> adopt(std::shared_ptr<const Version> version, bool allow_expunge,
+                              const std::vector<uint32_t>& announced = {});
   SyncOptions sync_options(bool allow_expunge) const;
 
   // Resolves a sequence set to UIDs of the view. For sequence numbers an explicit number

@@ -88,6 +88,10 @@ struct Snapshot {
 // What changed in a mailbox after a given MODSEQ (RFC 7162 CHANGEDSINCE / VANISHED).
 struct Changes {
   uint64_t highest_modseq = 0;
+  // The mailbox's UIDVALIDITY and UIDNEXT now (0 when the store does not report them): a
+  // caller holding an older view sees that the mailbox was deleted and created again.
+  uint32_t uid_validity = 0;
+  uint32_t uid_next = 0;
   std::vector<MessageMeta> changed;  // new messages and flag changes, ascending UID
   std::vector<uint32_t> expunged;    // UIDs expunged after the MODSEQ, ascending
 };

@@ -305,6 +305,8 @@ Result<Changes> FileStore::changes_since(const std::string& account_id, const st
   }
   Changes c;
   c.highest_modseq = box->highest_modseq;
+  c.uid_validity = box->uid_validity;
+  c.uid_next = box->uid_next;
   {
     auto q = db.prepare_or_abort("SELECT" MAILROOM_META_COLUMNS
                                  "FROM messages WHERE mailbox_id=? AND modseq>? ORDER BY uid");

@@ -26,110 +26,133 @@ std::string format_internal_date(int64_t when, int32_t tz) {
 
 namespace {
 
-std::string literal(std::string_view data) {
-  std::string out = "{" + std::to_string(data.size()) + "}\r\n";
+void append_literal(std::string& out, std::string_view data) {
+  out += '{';
+  out += std::to_string(data.size());
+  out += "}\r\n";
   out.append(data);
-  return out;
 }
 
 struct Item {
-  store::MessageMeta meta;
+  MessageRow meta;
   uint32_t seq = 0;
-  std::string flags;  // formatted, with \Recent
   // This FETCH set \Seen: the new flags (RFC 3501 6.4.5), and under CONDSTORE UID and MODSEQ
   // (RFC 7162 3.1), go with the response even when not asked for.
   bool add_flags = false, add_uid = false, add_modseq = false;
 };
 
-// Builds the FETCH responses of one batch (runs on a worker thread).
-std::string format_batch(store::MailStore& store, const std::string& account,
-                         const std::string& mailbox, const std::vector<Item>& items,
-                         const std::vector<proto::FetchAtt>& atts, bool need_facts,
-                         bool need_message) {
-  std::string out;
-  for (const auto& it : items) {
-    std::string message;
-    bool have_message = false;
+// Builds the FETCH responses of one batch into `out` (runs on a worker thread; `view` is not
+// changed while the command runs).
+void format_batch(store::MailStore& store, const std::string& account, const MailboxView& view,
+                  const std::vector<Item>& items, const std::vector<proto::FetchAtt>& atts,
+                  bool need_facts, bool need_message, std::string& out) {
+  std::vector<core::Result<std::string>> messages;
+  if (need_message) {
+    // One index transaction for the batch, then the files.
+    std::vector<uint32_t> uids;
+    uids.reserve(items.size());
+    for (const auto& it : items) uids.push_back(it.meta.uid);
+    messages = store.read_messages(account, view.name, uids);
+  }
+  for (size_t idx = 0; idx < items.size(); ++idx) {
+    const Item& it = items[idx];
+    const std::string* message = nullptr;
     if (need_message) {
-      auto m = store.read_message(account, mailbox, it.meta.uid);
-      if (!m) continue;  // expunged meanwhile: RFC 3501 allows omitting it
-      message = std::move(*m);
-      have_message = true;
+      if (!messages[idx]) continue;  // expunged meanwhile: RFC 3501 allows omitting it
+      message = &*messages[idx];
     }
     mime::Facts facts;
     if (need_facts) {
-      auto f = load_facts(store, account, mailbox, it.meta.uid, have_message ? &message : nullptr);
+      auto f = load_facts(store, account, view.name, it.meta.uid, message);
       if (!f) continue;  // expunged meanwhile
       facts = std::move(*f);
     }
-    std::string line = "* " + std::to_string(it.seq) + " FETCH (";
+    std::string_view msg = message ? std::string_view(*message) : std::string_view();
+    out += "* ";
+    out += std::to_string(it.seq);
+    out += " FETCH (";
     bool first = true;
-    auto add = [&](const std::string& s) {
-      if (!first) line += " ";
+    auto sep = [&] {
+      if (!first) out += ' ';
       first = false;
-      line += s;
     };
     for (const auto& a : atts) {
       switch (a.item) {
         case proto::FetchItem::uid:
-          add("UID " + std::to_string(it.meta.uid));
+          sep();
+          out += "UID " + std::to_string(it.meta.uid);
           break;
         case proto::FetchItem::flags:
-          add("FLAGS " + it.flags);
+          sep();
+          out += "FLAGS " + view.flags_of(it.meta);
           break;
         case proto::FetchItem::internaldate:
-          add("INTERNALDATE \"" + format_internal_date(it.meta.internal_date, it.meta.internal_tz) +
-              "\"");
+          sep();
+          out += "INTERNALDATE \"" +
+                 format_internal_date(it.meta.internal_date, it.meta.internal_tz) + "\"";
           break;
         case proto::FetchItem::rfc822_size:
-          add("RFC822.SIZE " + std::to_string(it.meta.size));
+          sep();
+          out += "RFC822.SIZE " + std::to_string(it.meta.size);
           break;
         case proto::FetchItem::modseq:
-          add("MODSEQ (" + std::to_string(it.meta.modseq) + ")");
+          sep();
+          out += "MODSEQ (" + std::to_string(it.meta.modseq) + ")";
           break;
         case proto::FetchItem::envelope:
-          add("ENVELOPE " + facts.envelope);
+          sep();
+          out += "ENVELOPE " + facts.envelope;
           break;
         case proto::FetchItem::bodystructure:
-          add("BODYSTRUCTURE " + facts.bodystructure);
+          sep();
+          out += "BODYSTRUCTURE " + facts.bodystructure;
           break;
         case proto::FetchItem::body:
-          add("BODY " + facts.body);
+          sep();
+          out += "BODY " + facts.body;
           break;
         case proto::FetchItem::rfc822:
-          add("RFC822 " + literal(message));
+          sep();
+          out += "RFC822 ";
+          append_literal(out, msg);
           break;
         case proto::FetchItem::rfc822_header: {
           const auto& h = facts.root.header;
-          add("RFC822.HEADER " + literal(std::string_view(message).substr(h.begin, h.size())));
+          sep();
+          out += "RFC822.HEADER ";
+          append_literal(out, msg.substr(std::min<uint64_t>(h.begin, msg.size()), h.size()));
           break;
         }
         case proto::FetchItem::rfc822_text: {
           const auto& b = facts.root.body;
-          add("RFC822.TEXT " + literal(std::string_view(message).substr(b.begin, b.size())));
+          sep();
+          out += "RFC822.TEXT ";
+          append_literal(out, msg.substr(std::min<uint64_t>(b.begin, msg.size()), b.size()));
           break;
         }
         case proto::FetchItem::body_section: {
-          auto range = mime::locate_section(facts.root, a.section);
-          std::string data;
-          bool nil = false;
-          if (!range || range->end > message.size()) {
-            nil = true;
-          } else {
-            std::string_view part = std::string_view(message).substr(range->begin, range->size());
-            if (a.section.text == mime::SectionText::header_fields ||
-                a.section.text == mime::SectionText::header_fields_not) {
-              data = mime::filter_header(part, a.fields,
-                                         a.section.text == mime::SectionText::header_fields_not);
-            } else {
-              data.assign(part);
-            }
+          core::Result<mime::Range> range = mime::Range{0, msg.size()};
+          if (need_facts) range = mime::locate_section(facts.root, a.section);
+          sep();
+          out += a.label;
+          out += ' ';
+          if (!range || range->end > msg.size()) {
+            out += "NIL";
+            break;
           }
-          if (a.partial && !nil) {
+          std::string_view part = msg.substr(range->begin, range->size());
+          std::string filtered;
+          if (a.section.text == mime::SectionText::header_fields ||
+              a.section.text == mime::SectionText::header_fields_not) {
+            filtered = mime::filter_header(part, a.fields,
+                                           a.section.text == mime::SectionText::header_fields_not);
+            part = filtered;
+          }
+          if (a.partial) {
             uint64_t origin = a.partial->first, size = a.partial->second;
-            data = origin >= data.size() ? std::string() : data.substr(origin, size);
+            part = origin >= part.size() ? std::string_view() : part.substr(origin, size);
           }
-          add(a.label + " " + (nil ? std::string("NIL") : literal(data)));
+          append_literal(out, part);
           break;
         }
         case proto::FetchItem::binary:
@@ -137,13 +160,20 @@ std::string format_batch(store::MailStore& store, const std::string& account,
           break;  // refused before formatting
       }
     }
-    if (it.add_flags) add("FLAGS " + it.flags);
-    if (it.add_uid) add("UID " + std::to_string(it.meta.uid));
-    if (it.add_modseq) add("MODSEQ (" + std::to_string(it.meta.modseq) + ")");
-    line += ")\r\n";
-    out += line;
+    if (it.add_flags) {
+      sep();
+      out += "FLAGS " + view.flags_of(it.meta);
+    }
+    if (it.add_uid) {
+      sep();
+      out += "UID " + std::to_string(it.meta.uid);
+    }
+    if (it.add_modseq) {
+      sep();
+      out += "MODSEQ (" + std::to_string(it.meta.modseq) + ")";
+    }
+    out += ")\r\n";
   }
-  return out;
 }
 
 }  // namespace
@@ -170,11 +200,16 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         need_facts = need_message = true;
         break;
       case proto::FetchItem::rfc822:
+        need_message = sets_seen = true;  // the whole message: no part boundaries needed
+        break;
       case proto::FetchItem::rfc822_text:
         need_facts = need_message = sets_seen = true;
         break;
       case proto::FetchItem::body_section:
-        need_facts = need_message = true;
+        // BODY[] and BODY[]<partial> are the whole message: no facts needed.
+        need_facts =
+            need_facts || !a.section.parts.empty() || a.section.text != mime::SectionText::none;
+        need_message = true;
         sets_seen = sets_seen || !a.peek;
         break;
       case proto::FetchItem::uid:
@@ -223,57 +258,66 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
   if (cmd.changed_since) {
     uint64_t since = *cmd.changed_since;
     std::erase_if(uids, [&](uint32_t u) {
-      const store::MessageMeta* m = s.view->by_uid(u);
+      const MessageRow* m = s.view->by_uid(u);
       return !m || m->modseq <= since;
     });
   }
 
-  std::vector<uint32_t> newly_seen;
+  std::vector<uint32_t> newly_seen;  // ascending
   if (sets_seen && !s.view->read_only) {
     store::StoreFlagsRequest req;
     for (uint32_t u : uids) {
-      const store::MessageMeta* m = s.view->by_uid(u);
+      const MessageRow* m = s.view->by_uid(u);
       if (m && !(m->flags & store::kSeen)) req.uids.push_back(u);
     }
     if (!req.uids.empty()) {
       req.op = store::FlagOp::add;
       req.flags = store::kSeen;
       req.origin = "imap";  // "opened" evidence for mail recall (MessageMeta::seen_via)
-      auto fn2 = [&s, &account, &mailbox, &req] {
-        return s.services.store->store_flags(account, mailbox, req);
+      std::shared_ptr<SharedMailbox> box = s.box;
+      auto fn2 = [&s, &account, &mailbox, &req, &box,
+                  &newly_seen]() -> core::Result<std::shared_ptr<const Version>> {
+        auto r = s.services.store->store_flags(account, mailbox, req);
+        if (!r) return r.status();
+        for (const auto& m : r->updated) newly_seen.push_back(m.uid);
+        return box->refresh(*s.services.store);
       };
-      auto r = co_await net::blocking(*s.services.workers, fn2);
-      if (r) {
-        for (const auto& m : r->updated) {
-          if (store::MessageMeta* v = s.view->by_uid(m.uid)) *v = m;
-          newly_seen.push_back(m.uid);
-        }
-      }
+      auto version = co_await net::blocking(*s.services.workers, fn2);
+      std::sort(newly_seen.begin(), newly_seen.end());
+      // The responses below show the new flags of these messages themselves.
+      if (version) co_await s.adopt(std::move(*version), false, newly_seen);
+      if (!s.view) co_return Reply::no("Mailbox closed");
     }
   }
 
-  size_t batch = static_cast<size_t>(s.options.fetch_batch);
+  // Flags, sizes and dates come from the view alone: large batches. Anything read from the
+  // store: fetch_batch messages per worker round trip.
+  size_t batch = need_facts || need_message ? static_cast<size_t>(s.options.fetch_batch) : 4096;
+  constexpr size_t kFlushAt = 1u << 20;  // send once a megabyte is ready
+  std::string text;
   for (size_t i = 0; i < uids.size(); i += batch) {
     std::vector<Item> items;
+    items.reserve(std::min(batch, uids.size() - i));
     for (size_t k = i; k < std::min(uids.size(), i + batch); ++k) {
-      const store::MessageMeta* m = s.view->by_uid(uids[k]);
-      if (!m) continue;
+      uint32_t seq = s.view->seq_of(uids[k]);
+      if (!seq) continue;
       Item it;
-      it.meta = *m;
-      it.seq = s.view->seq_of(m->uid);
-      it.flags = s.view->flags_of(*m);
-      bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), m->uid) != newly_seen.end();
+      it.meta = s.view->at(seq);
+      it.seq = seq;
+      bool seen_now = std::binary_search(newly_seen.begin(), newly_seen.end(), it.meta.uid);
       it.add_flags = seen_now && !has_flags;
       it.add_uid = seen_now && s.condstore && !has_uid && !cmd.uid;
       it.add_modseq = seen_now && s.condstore && !has_modseq && !cmd.changed_since;
-      items.push_back(std::move(it));
+      items.push_back(it);
     }
-    auto fn3 = [&s, &account, &mailbox, &items, &atts, need_facts, need_message] {
-      return format_batch(*s.services.store, account, mailbox, items, atts, need_facts,
-                          need_message);
+    const MailboxView& view = *s.view;
+    auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message] {
+      format_batch(*s.services.store, account, view, items, atts, need_facts, need_message, text);
     };
-    std::string text = co_await net::blocking(*s.services.workers, fn3);
+    co_await net::blocking(*s.services.workers, fn3);
+    if (text.size() < kFlushAt && i + batch < uids.size()) continue;
     s.queue(text);
+    text.clear();
     if (!co_await s.flush()) {
       Reply r = Reply::no("Connection lost");
       r.close = true;

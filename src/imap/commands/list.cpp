@@ -185,13 +185,32 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
                                                         const std::vector<std::string>& items) {
   std::string account = s.principal.account_id;
   bool want_recent = std::find(items.begin(), items.end(), "RECENT") != items.end();
-  auto fn3 = [&s, &account, &mailbox] {
-    return s.services.store->mailbox_status(account, mailbox);
+  std::shared_ptr<SharedMailbox> box = s.view && s.view->name == mailbox ? s.box : nullptr;
+  uint32_t recent = 0;
+  auto fn3 = [&s, &account, &mailbox, &box, &recent,
+              want_recent]() -> core::Result<store::MailboxInfo> {
+    if (!box) return s.services.store->mailbox_status(account, mailbox);
+    // The selected mailbox: counted from its shared view, brought up to date first (one
+    // indexed query for what changed, usually nothing), not from the index's rows.
+    auto v = box->refresh(*s.services.store);
+    if (!v) return v.status();
+    store::MailboxInfo info;
+    info.uid_validity = (*v)->uid_validity;
+    info.uid_next = (*v)->uid_next;
+    info.highest_modseq = (*v)->highest_modseq;
+    info.messages = static_cast<uint32_t>((*v)->rows.size());
+    uint32_t after =
+        want_recent ? RecentTracker::instance().peek(account, mailbox, info.uid_validity) : 0;
+    for (const MessageRow& r : (*v)->rows) {
+      info.unseen += (r.flags & store::kSeen) ? 0 : 1;
+      info.size += r.size;
+      recent += r.uid > after ? 1 : 0;
+    }
+    return info;
   };
   auto info = co_await net::blocking(*s.services.workers, fn3);
   if (!info) co_return std::nullopt;
-  uint32_t recent = 0;
-  if (want_recent) {
+  if (want_recent && !box) {
     uint32_t uid_validity = info->uid_validity;
     auto count_recent = [&s, &account, &mailbox, uid_validity] {
       uint32_t after = RecentTracker::instance().peek(account, mailbox, uid_validity);

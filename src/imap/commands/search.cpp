@@ -23,7 +23,8 @@ namespace {
 using Op = proto::SearchKey::Op;
 
 struct Candidate {
-  store::MessageMeta meta;
+  MessageRow meta;
+  const std::vector<std::string>* keywords = nullptr;
   uint32_t seq = 0;
   bool recent = false;
 };
@@ -117,7 +118,7 @@ struct Evaluator {
       case Op::keyword:
       case Op::not_keyword: {
         bool has = false;
-        for (const auto& kw : m.keywords) has = has || core::iequals(kw, k.value);
+        for (const auto& kw : *l.c.keywords) has = has || core::iequals(kw, k.value);
         return k.op == Op::keyword ? has : !has;
       }
       case Op::new_:
@@ -264,15 +265,17 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   bool modseq = uses_modseq(c.search);
   if (modseq) s.enable_condstore();  // RFC 7162 3.1.5
   std::vector<Candidate> cands;
-  for (uint32_t i = 0; i < s.view->messages.size(); ++i) {
-    const auto& m = s.view->messages[i];
-    cands.push_back({m, i + 1, s.view->recent.count(m.uid) > 0});
+  const auto& view_rows = s.view->rows();
+  cands.reserve(view_rows.size());
+  for (uint32_t i = 0; i < view_rows.size(); ++i) {
+    const MessageRow& m = view_rows[i];
+    cands.push_back({m, &s.view->keywords_of(m), i + 1, s.view->is_recent(m.uid)});
   }
   bool sort_or_thread = c.name != "SEARCH";
   bool needs_keys = sort_or_thread || uses_keys(c.search);
   std::string account = s.principal.account_id;
   std::string mailbox = s.view->name;
-  uint32_t uid_validity = s.view->uid_validity;
+  uint32_t uid_validity = s.view->uid_validity();
   Evaluator ev{s.view->exists(), s.view->max_uid()};
   std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
   auto fn1 = [&s, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table]() {

@@ -18,38 +18,46 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   if (cmd.condstore) s.enable_condstore();  // not selected now: HIGHESTMODSEQ comes below
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
-  auto fn1 = [&s, &account, &mailbox] { return s.services.store->snapshot(account, mailbox); };
-  auto snap = co_await net::blocking(*s.services.workers, fn1);
-  if (!snap) co_return Session::store_error(snap.status());
+  // The shared view of the mailbox (built by the first session, brought up to date by each
+  // refresh; shared_mailbox.h).
+  std::shared_ptr<SharedMailbox> box = s.views.acquire(account, mailbox);
+  auto fn1 = [&s, &box] { return box->refresh(*s.services.store); };
+  auto version = co_await net::blocking(*s.services.workers, fn1);
+  if (!version) {
+    s.views.release(std::move(box));
+    co_return Session::store_error(version.status());
+  }
   MailboxView view;
   view.name = mailbox;
   view.read_only = examine;
-  uint32_t max_uid = snap->messages.empty() ? 0 : snap->messages.back().uid;
+  const Version& v = **version;
+  uint32_t max_uid = v.rows.empty() ? 0 : v.rows.back().uid;
   // The tracker may read and write its file: worker pool, not the I/O thread.
-  uint32_t uid_validity = snap->uid_validity;
+  uint32_t uid_validity = v.uid_validity;
   auto track = [examine, &account, &mailbox, uid_validity, max_uid] {
     auto& tracker = RecentTracker::instance();
     return examine ? tracker.peek(account, mailbox, uid_validity)
                    : tracker.claim(account, mailbox, uid_validity, max_uid);
   };
   uint32_t recent_after = co_await net::blocking(*s.services.workers, track);
-  view.load(*snap, recent_after);
+  view.load(std::move(*version), recent_after);
 
   s.untagged("FLAGS " + view.mailbox_flags());
   s.untagged(view.permanent_flags_line());
   s.untagged(std::to_string(view.exists()) + " EXISTS");
-  s.untagged(std::to_string(view.recent.size()) + " RECENT");
-  for (uint32_t i = 0; i < view.messages.size(); ++i) {
-    if (!(view.messages[i].flags & store::kSeen)) {
+  s.untagged(std::to_string(view.recent_count()) + " RECENT");
+  const auto& rows = view.rows();
+  for (uint32_t i = 0; i < rows.size(); ++i) {
+    if (!(rows[i].flags & store::kSeen)) {
       s.untagged("OK [UNSEEN " + std::to_string(i + 1) + "] First unseen");
       break;
     }
   }
-  s.untagged("OK [UIDVALIDITY " + std::to_string(view.uid_validity) + "] UIDs valid");
-  s.untagged("OK [UIDNEXT " + std::to_string(view.uid_next) + "] Predicted next UID");
-  s.untagged("OK [HIGHESTMODSEQ " + std::to_string(view.highest_modseq) + "] Highest");
+  s.untagged("OK [UIDVALIDITY " + std::to_string(view.uid_validity()) + "] UIDs valid");
+  s.untagged("OK [UIDNEXT " + std::to_string(view.uid_next()) + "] Predicted next UID");
+  s.untagged("OK [HIGHESTMODSEQ " + std::to_string(view.highest_modseq()) + "] Highest");
 
-  if (cmd.qresync && cmd.qr_uidvalidity == view.uid_validity) {
+  if (cmd.qresync && cmd.qr_uidvalidity == view.uid_validity()) {
     // RFC 7162 3.2.5.2: what changed since the client's MODSEQ.
     uint64_t since = cmd.qr_modseq;
     auto fn2 = [&s, &account, &mailbox, since] {
@@ -68,12 +76,12 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
       o.with_uid = true;
       o.with_modseq = true;
       for (const auto& m : changes->changed) {
-        const store::MessageMeta* known = view.by_uid(m.uid);
+        const MessageRow* known = view.by_uid(m.uid);
         if (known) s.untagged(view.fetch_flags_line(*known, o));
       }
     }
   }
-  s.select(std::move(view));
+  s.select(std::move(view), std::move(box));
   co_return Reply::ok(examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
 }
 
@@ -85,7 +93,7 @@ asio::awaitable<Reply> cmd_close(Session& s, const proto::Command& cmd) {
   if (cmd.name == "CLOSE" && s.view && !s.view->read_only) {
     // RFC 3501 6.4.2: expunge silently, no untagged EXPUNGE.
     std::vector<uint32_t> uids;
-    for (const auto& m : s.view->messages) {
+    for (const MessageRow& m : s.view->rows()) {
       if (m.flags & store::kDeleted) uids.push_back(m.uid);
     }
     if (!uids.empty()) {
@@ -115,11 +123,11 @@ asio::awaitable<Reply> cmd_expunge(Session& s, const proto::Command& cmd) {
   if (cmd.uid) {
     if (auto err = s.resolve_set(cmd.set, true, candidates)) co_return Reply::bad(*err);
   } else {
-    for (const auto& m : s.view->messages) candidates.push_back(m.uid);
+    for (const MessageRow& m : s.view->rows()) candidates.push_back(m.uid);
   }
   std::vector<uint32_t> uids;
   for (uint32_t uid : candidates) {
-    const store::MessageMeta* m = s.view->by_uid(uid);
+    const MessageRow* m = s.view->by_uid(uid);
     if (m && (m->flags & store::kDeleted)) uids.push_back(uid);
   }
   if (!uids.empty()) {

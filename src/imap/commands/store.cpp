@@ -22,19 +22,31 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   std::string account = s.principal.account_id;
   std::string mailbox = s.view->name;
   if (!uids.empty()) {
-    auto fn1 = [&s, &account, &mailbox, &req] {
-      return s.services.store->store_flags(account, mailbox, req);
+    std::shared_ptr<SharedMailbox> box = s.box;
+    std::vector<uint32_t> updated;  // ascending
+    auto fn1 = [&s, &account, &mailbox, &req, &box, &updated]()
+        -> core::Result<std::pair<store::StoreFlagsResult, std::shared_ptr<const Version>>> {
+      auto r = s.services.store->store_flags(account, mailbox, req);
+      if (!r) return r.status();
+      for (const auto& m : r->updated) updated.push_back(m.uid);
+      // The shared view with this change (and any other since), so every session on the
+      // mailbox moves to the same version.
+      auto v = box->refresh(*s.services.store);
+      if (!v) return v.status();
+      return std::make_pair(std::move(*r), std::move(*v));
     };
     auto r = co_await net::blocking(*s.services.workers, fn1);
     if (!r) co_return Session::store_error(r.status());
+    std::sort(updated.begin(), updated.end());
+    // Changes by others (and new keywords, RFC 3501 7.2.6) first; the FETCH lines of the
+    // messages this STORE touched follow, with their flags as they are now (none for .SILENT,
+    // RFC 3501 6.4.6, except the MODSEQ of RFC 7162 3.1.3).
+    co_await s.adopt(std::move(r->second), false, updated);
+    if (!s.view) co_return Reply::no("Mailbox closed");
     SyncOptions o = s.sync_options(false);
-    std::vector<std::string> announce;
-    s.view->announce_keywords(r->updated, announce);  // RFC 3501 7.2.6, before the FETCHes
-    s.untagged_lines(announce);
-    for (const auto& m : r->updated) {
-      store::MessageMeta* v = s.view->by_uid(m.uid);
+    for (uint32_t uid : updated) {
+      const MessageRow* v = s.view->by_uid(uid);
       if (!v) continue;
-      *v = m;
       if (!cmd.silent) {
         s.untagged(s.view->fetch_flags_line(*v, o));
       } else if (s.condstore) {
@@ -42,9 +54,10 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
         s.untagged(s.view->fetch_modseq_line(*v));
       }
     }
-    if (!r->modified.empty()) {
+    const auto& modified = r->first.modified;
+    if (!modified.empty()) {
       std::vector<uint32_t> ids;
-      for (uint32_t u : r->modified) {
+      for (uint32_t u : modified) {
         uint32_t id = cmd.uid ? u : s.view->seq_of(u);
         if (id) ids.push_back(id);
       }

@@ -251,3 +251,103 @@ class TestQuotaRoot(StateBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestSharedView(StateBase):
+    """Sessions on one mailbox share one view of it (issue 25, src/imap/shared_mailbox.h); each
+    must still see exactly what RFC 3501 7.4.1 and its own history allow."""
+
+    def fetch_flags(self, w):
+        """Every message's UID and flags once the session is up to date (\\Recent is per
+        session and left out)."""
+        w.cmd("NOOP")
+        u, t = w.cmd("FETCH 1:* (UID FLAGS)")
+        self.assertIn(b" OK ", t)
+        return [re.sub(rb" ?\\Recent", b"", l).replace(b"( ", b"(") for l in u]
+
+    def test_expunges_wait_for_an_allowed_point_across_several_changes(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Shared1", 5)
+        a.cmd("SELECT Shared1")
+        b.cmd("SELECT Shared1")
+        b.cmd("STORE 2 +FLAGS (\\Deleted)")
+        b.cmd("EXPUNGE")
+        u, _ = a.cmd("FETCH 5 UID")  # no EXPUNGE during FETCH; seq 5 still addressable
+        self.assertFalse(any(b"EXPUNGE" in l for l in u), u)
+        self.assertIn(b"* 5 FETCH (UID 5)", u)
+        b.cmd("STORE 3 +FLAGS (\\Deleted \\Flagged)")  # b's seq 3 is UID 4
+        b.cmd("EXPUNGE")
+        u, _ = a.cmd("STORE 1 +FLAGS (\\Seen)")  # a second change, still no EXPUNGE
+        self.assertFalse(any(b"EXPUNGE" in l for l in u), u)
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Seen \\Recent))", u)
+        u, _ = a.cmd("NOOP")
+        self.assertEqual([l for l in u if b"EXPUNGE" in l], [b"* 4 EXPUNGE", b"* 2 EXPUNGE"])
+        self.assertEqual(self.fetch_flags(a), self.fetch_flags(b))
+
+    def test_own_expunge_is_announced_once(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Shared2", 3)
+        a.cmd("SELECT Shared2")
+        b.cmd("SELECT Shared2")
+        a.cmd("STORE 3 +FLAGS.SILENT (\\Deleted)")
+        u, _ = a.cmd("EXPUNGE")
+        self.assertEqual(u, [b"* 3 EXPUNGE"])
+        for _ in range(2):
+            u, _ = a.cmd("NOOP")
+            self.assertEqual(u, [])  # neither again nor as new mail
+        u, _ = b.cmd("NOOP")
+        self.assertIn(b"* 3 EXPUNGE", u)
+        self.append(b, "Shared2", MSG)
+        u, _ = a.cmd("NOOP")
+        self.assertIn(b"* 3 EXISTS", u)
+
+    def test_a_mailbox_created_again_is_not_served_from_the_old_view(self):
+        a = self.login()
+        self.fresh(a, "Shared3", 3)
+        a.cmd("SELECT Shared3")
+        a.cmd("STORE 1 +FLAGS (\\Flagged)")
+        a.cmd("UNSELECT")  # the view stays warm after the last session leaves
+        self.assertIn(b" OK ", a.cmd("DELETE Shared3")[1])
+        self.assertIn(b" OK ", a.cmd("CREATE Shared3")[1])
+        self.append(a, "Shared3", MSG)
+        u, _ = a.cmd("SELECT Shared3")
+        self.assertIn(b"* 1 EXISTS", u)
+        self.assertEqual(self.fetch_flags(a), [b"* 1 FETCH (UID 1 FLAGS ())"])
+
+    def test_status_of_the_selected_mailbox_is_current(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Shared4", 2)
+        a.cmd("SELECT Shared4")
+        self.append(b, "Shared4", MSG, b"(\\Seen) ")
+        b.cmd("SELECT Shared4")
+        b.cmd("STORE 1 +FLAGS (\\Seen)")
+        # a has not synchronized yet; STATUS answers what the mailbox holds now, as for any
+        # other mailbox (RFC 3501 6.3.10).
+        u, _ = a.cmd("STATUS Shared4 (MESSAGES UNSEEN UIDNEXT SIZE)")
+        want = b"(MESSAGES 3 UNSEEN 1 UIDNEXT 4 SIZE %d)" % (3 * len(MSG))
+        self.assertTrue(any(l.endswith(want) for l in u), u)
+        c = self.login()
+        u, _ = c.cmd("STATUS Shared4 (MESSAGES UNSEEN UIDNEXT SIZE)")
+        self.assertTrue(any(l.endswith(want) for l in u), u)
+
+    def test_idle_session_follows_changes_of_others(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Shared5", 2)
+        a.cmd("SELECT Shared5")
+        b.cmd("SELECT Shared5")
+        a.send(b"I1 IDLE\r\n")
+        self.assertTrue(a.read_response_line().startswith(b"+"))
+        b.cmd("STORE 2 +FLAGS ($Work)")
+        lines = []
+        while not any(b"FETCH" in l for l in lines):
+            lines.append(a.read_response_line())
+        self.assertTrue(any(l.startswith(b"* FLAGS (") and b"$Work" in l for l in lines), lines)
+        self.assertIn(b"* 2 FETCH (FLAGS ($Work \\Recent))", lines)  # a saw it first
+        a.send(b"DONE\r\n")
+        while not a.read_response_line().startswith(b"I1 "):
+            pass
+        self.assertEqual(self.fetch_flags(a), self.fetch_flags(b))

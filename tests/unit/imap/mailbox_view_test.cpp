@@ -1,5 +1,7 @@
 // The selected-mailbox bookkeeping: sequence numbers, deferred EXPUNGE (RFC 3501 7.4.1),
-// VANISHED (RFC 7162), \Recent and the compact UID sets of COPYUID/ESEARCH.
+// VANISHED (RFC 7162), \Recent and the compact UID sets of COPYUID/ESEARCH; and the shared
+// versions it follows (shared_mailbox.h): one row array for every session, a session's own
+// differences only while they exist.
 #include "src/imap/mailbox_view.h"
 
 #include <gtest/gtest.h>
@@ -12,24 +14,36 @@ store::MessageMeta meta(uint32_t uid, uint64_t modseq, uint32_t flags = 0) {
   m.uid = uid;
   m.modseq = modseq;
   m.flags = flags;
+  m.size = 100 + uid;
   return m;
 }
 
-MailboxView view_of(std::vector<uint32_t> uids) {
+store::Snapshot snapshot_of(std::vector<uint32_t> uids) {
   store::Snapshot snap;
   snap.uid_validity = 7;
   snap.highest_modseq = 10;
   for (uint32_t u : uids) snap.messages.push_back(meta(u, 5));
   snap.uid_next = uids.empty() ? 1 : uids.back() + 1;
+  return snap;
+}
+
+MailboxView view_of(std::vector<uint32_t> uids) {
   MailboxView v;
-  v.load(snap, uids.empty() ? 0 : uids.back());
+  v.load(version_from_snapshot(snapshot_of(uids)), uids.empty() ? 0 : uids.back());
   return v;
+}
+
+// The version after `c`, as a refresh would build it from `base`.
+std::shared_ptr<const Version> next_of(const MailboxView& v, store::Changes c) {
+  auto n = apply_changes(*v.version(), c);
+  return n ? n : v.version();
 }
 
 TEST(MailboxView, SeqOfAndCompactSet) {
   auto v = view_of({3, 5, 9});
   EXPECT_EQ(v.seq_of(5), 2u);
   EXPECT_EQ(v.seq_of(4), 0u);
+  EXPECT_EQ(v.at(3).uid, 9u);
   EXPECT_EQ(compact_set({1, 2, 3, 5, 7, 8}), "1:3,5,7:8");
   EXPECT_EQ(compact_set({}), "");
 }
@@ -43,15 +57,89 @@ TEST(MailboxView, ExpungeIsDeferredWhenNotAllowed) {
   std::vector<std::string> out;
   SyncOptions no_expunge;
   no_expunge.allow_expunge = false;
-  EXPECT_EQ(v.apply(c, no_expunge, out), 1u);
+  EXPECT_EQ(v.adopt(next_of(v, c), no_expunge, out), 1u);
   EXPECT_EQ(out, (std::vector<std::string>{"4 EXISTS"}));
   EXPECT_EQ(v.seq_of(2), 2u);  // still addressable
+  EXPECT_TRUE(v.has_pending_expunges());
   out.clear();
   v.flush_expunges(SyncOptions{}, out);
   EXPECT_EQ(out, (std::vector<std::string>{"2 EXPUNGE"}));
   EXPECT_EQ(v.exists(), 3u);
   EXPECT_EQ(v.seq_of(4), 3u);
-  EXPECT_EQ(v.highest_modseq, 12u);
+  EXPECT_EQ(v.highest_modseq(), 12u);
+  EXPECT_FALSE(v.has_pending_expunges());
+}
+
+TEST(MailboxView, GhostsSurviveAFurtherVersionUntilAnnounced) {
+  // Two changes arrive during non-UID commands: the first expunge keeps its sequence number
+  // across the second version, and both are announced together, highest number first.
+  auto v = view_of({1, 2, 3, 4});
+  SyncOptions no_expunge;
+  no_expunge.allow_expunge = false;
+  std::vector<std::string> out;
+  store::Changes c1;
+  c1.highest_modseq = 11;
+  c1.expunged = {2};
+  v.adopt(next_of(v, c1), no_expunge, out);
+  store::Changes c2;
+  c2.highest_modseq = 12;
+  c2.expunged = {4};
+  c2.changed = {meta(3, 12, store::kFlagged)};
+  v.adopt(next_of(v, c2), no_expunge, out);
+  EXPECT_EQ(out, (std::vector<std::string>{"3 FETCH (FLAGS (\\Flagged))"}));
+  EXPECT_EQ(v.exists(), 4u);
+  EXPECT_EQ(v.at(2).uid, 2u);
+  out.clear();
+  v.flush_expunges(SyncOptions{}, out);
+  EXPECT_EQ(out, (std::vector<std::string>{"4 EXPUNGE", "2 EXPUNGE"}));
+  EXPECT_EQ(v.exists(), 2u);
+  // Nothing differs from the shared version any more: the session holds no copy of it.
+  EXPECT_EQ(&v.rows(), &v.version()->rows);
+}
+
+TEST(MailboxView, OwnExpungeIsNotAnnouncedTwice) {
+  auto v = view_of({1, 2, 3, 4});
+  std::vector<std::string> out;
+  v.expunge_now({4, 2}, SyncOptions{}, out);
+  EXPECT_EQ(out, (std::vector<std::string>{"4 EXPUNGE", "2 EXPUNGE"}));
+  EXPECT_EQ(v.exists(), 2u);
+  EXPECT_NE(&v.rows(), &v.version()->rows);  // ahead of the shared version
+  // The shared version catches up; UID 4 (the highest) must not come back as new mail.
+  store::Changes c;
+  c.highest_modseq = 11;
+  c.expunged = {2, 4};
+  out.clear();
+  EXPECT_EQ(v.adopt(next_of(v, c), SyncOptions{}, out), 0u);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(&v.rows(), &v.version()->rows);
+  // A version built before the expunge reached the store (a racing refresh) still has them.
+  auto w = view_of({1, 2, 3, 4});
+  out.clear();
+  w.expunge_now({4}, SyncOptions{}, out);
+  store::Changes flags_only;
+  flags_only.highest_modseq = 11;
+  flags_only.changed = {meta(1, 11, store::kSeen)};
+  out.clear();
+  EXPECT_EQ(w.adopt(next_of(w, flags_only), SyncOptions{}, out), 0u);
+  EXPECT_EQ(out, (std::vector<std::string>{"1 FETCH (FLAGS (\\Seen))"}));
+  EXPECT_EQ(w.exists(), 3u);
+}
+
+TEST(MailboxView, SkippedVersionsAreComparedRowByRow) {
+  auto v = view_of({1, 2, 3});
+  auto base = v.version();
+  store::Changes c1;
+  c1.highest_modseq = 11;
+  c1.changed = {meta(1, 11, store::kSeen)};
+  auto v1 = apply_changes(*base, c1);
+  store::Changes c2;
+  c2.highest_modseq = 12;
+  c2.expunged = {2};
+  c2.changed = {meta(5, 12)};
+  auto v2 = apply_changes(*v1, c2);
+  std::vector<std::string> out;
+  EXPECT_EQ(v.adopt(v2, SyncOptions{}, out), 1u);  // v1 never seen by this session
+  EXPECT_EQ(out, (std::vector<std::string>{"1 FETCH (FLAGS (\\Seen))", "2 EXPUNGE", "3 EXISTS"}));
 }
 
 TEST(MailboxView, ExpungeOrderAndVanished) {
@@ -75,14 +163,20 @@ TEST(MailboxView, FlagChangesOnlyWhenDifferent) {
   std::vector<std::string> out;
   SyncOptions o;
   o.with_uid = true;
-  v.apply(c, o, out);
+  v.adopt(next_of(v, c), o, out);
   EXPECT_EQ(out, (std::vector<std::string>{"2 FETCH (UID 2 FLAGS (\\Seen))"}));
   out.clear();
   o.with_modseq = true;
   c.changed = {meta(1, 21)};
   c.highest_modseq = 21;
-  v.apply(c, o, out);
+  v.adopt(next_of(v, c), o, out);
   EXPECT_EQ(out, (std::vector<std::string>{"1 FETCH (UID 1 FLAGS () MODSEQ (21))"}));
+  // A STORE reports its own messages: adopt leaves them out.
+  out.clear();
+  c.changed = {meta(1, 22, store::kFlagged), meta(2, 22, store::kAnswered)};
+  c.highest_modseq = 22;
+  v.adopt(next_of(v, c), o, out, {2});
+  EXPECT_EQ(out, (std::vector<std::string>{"1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (22))"}));
 }
 
 TEST(MailboxView, NewKeywordsAreAnnouncedFirstAndOnce) {
@@ -94,7 +188,7 @@ TEST(MailboxView, NewKeywordsAreAnnouncedFirstAndOnce) {
   c.changed[0].keywords = {"$Label1"};
   c.changed[1].keywords = {"$New"};
   std::vector<std::string> out;
-  v.apply(c, SyncOptions{}, out);
+  v.adopt(next_of(v, c), SyncOptions{}, out);
   EXPECT_EQ(out,
             (std::vector<std::string>{
                 "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 $New)",
@@ -104,12 +198,14 @@ TEST(MailboxView, NewKeywordsAreAnnouncedFirstAndOnce) {
   out.clear();
   c.changed = {meta(2, 22)};
   c.changed[0].keywords = {"$Label1"};
-  v.apply(c, SyncOptions{}, out);
+  c.highest_modseq = 22;
+  v.adopt(next_of(v, c), SyncOptions{}, out);
   EXPECT_EQ(out, (std::vector<std::string>{"2 FETCH (FLAGS ($Label1))"}));  // known already
   MailboxView ro = view_of({1});
   ro.read_only = true;
   out.clear();
-  EXPECT_TRUE(ro.announce_keywords(c.changed, out));
+  auto next = next_of(ro, c);
+  EXPECT_TRUE(ro.announce_keywords(*next, {&next->rows.back()}, out));
   EXPECT_EQ(out[1], "OK [PERMANENTFLAGS ()] Read-only mailbox");
 }
 
@@ -118,17 +214,66 @@ TEST(MailboxView, RecentAndFlags) {
   snap.messages = {meta(1, 1, store::kSeen | store::kDraft), meta(2, 1)};
   snap.messages[1].keywords = {"$Work"};
   MailboxView v;
-  v.load(snap, 1);
-  EXPECT_EQ(v.recent.size(), 1u);
-  EXPECT_EQ(v.flags_of(v.messages[0]), "(\\Seen \\Draft)");
-  EXPECT_EQ(v.flags_of(v.messages[1]), "($Work \\Recent)");
+  v.load(version_from_snapshot(snap), 1);
+  EXPECT_EQ(v.recent_count(), 1u);
+  EXPECT_EQ(v.flags_of(v.at(1)), "(\\Seen \\Draft)");
+  EXPECT_EQ(v.flags_of(v.at(2)), "($Work \\Recent)");
   EXPECT_EQ(v.mailbox_flags(), "(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)");
   // EXAMINE (read-only) shows what no session has seen as \Recent too (RFC 3501 6.3.2); that
   // it claims nothing is the RecentTracker peek in select.cpp.
   MailboxView ro;
   ro.read_only = true;
-  ro.load(snap, 0);
-  EXPECT_EQ(ro.recent, (std::set<uint32_t>{1, 2}));
+  ro.load(version_from_snapshot(snap), 0);
+  EXPECT_EQ(ro.recent_count(), 2u);
+  EXPECT_TRUE(ro.is_recent(1));
+  // Ranges merge; expunged messages no longer count.
+  ro.add_recent(3, 9);
+  std::vector<std::string> out;
+  ro.expunge_now({2}, SyncOptions{}, out);
+  EXPECT_EQ(ro.recent_count(), 1u);
+  EXPECT_TRUE(ro.is_recent(5));
+  EXPECT_FALSE(ro.is_recent(10));
+}
+
+TEST(SharedMailbox, VersionsShareKeywordIdsAndRecordTheirDelta) {
+  store::Snapshot snap = snapshot_of({1, 2, 3});
+  snap.messages[0].keywords = {"$A"};
+  auto v0 = version_from_snapshot(snap);
+  EXPECT_EQ(v0->keywords_of(v0->rows[0]), (std::vector<std::string>{"$A"}));
+  EXPECT_EQ(v0->rows[1].keywords, 0u);
+  store::Changes c;
+  c.highest_modseq = 11;
+  c.changed = {meta(2, 11), meta(4, 11)};
+  c.changed[0].keywords = {"$A"};
+  c.changed[1].keywords = {"$A", "$B"};
+  c.expunged = {3};
+  auto v1 = apply_changes(*v0, c);
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v1->from_modseq, 10u);
+  EXPECT_EQ(v1->changed, (std::vector<uint32_t>{2, 4}));
+  EXPECT_EQ(v1->expunged, (std::vector<uint32_t>{3}));
+  EXPECT_EQ(v1->rows[1].keywords, v0->rows[0].keywords);  // the same set, the same id
+  EXPECT_EQ(v1->keywords_of(v1->rows[2]), (std::vector<std::string>{"$A", "$B"}));
+  EXPECT_EQ(v1->uid_next, 5u);
+  // Rows of the old version still read their keywords through the new table.
+  EXPECT_EQ(v1->keywords_of(v0->rows[0]), (std::vector<std::string>{"$A"}));
+  store::Changes none;
+  none.highest_modseq = 11;
+  EXPECT_EQ(apply_changes(*v1, none), nullptr);
+}
+
+TEST(SharedMailbox, WarmListKeepsRecentViewsWithinItsBudget) {
+  SharedMailboxes views(/*keep_rows=*/0);
+  auto a = views.acquire("acct", "INBOX");
+  EXPECT_EQ(views.acquire("acct", "INBOX"), a);  // live: the same object
+  std::weak_ptr<SharedMailbox> weak = a;
+  views.release(std::move(a));
+  EXPECT_TRUE(weak.expired());  // no budget: dropped
+  SharedMailboxes warm;
+  auto b = warm.acquire("acct", "INBOX");
+  SharedMailbox* raw = b.get();
+  warm.release(std::move(b));
+  EXPECT_EQ(warm.acquire("acct", "INBOX").get(), raw);  // selected again: still warm
 }
 
 }  // namespace

@@ -1,0 +1,125 @@
+// One view of a mailbox shared by every session that selects it (issue 25): the UIDs, flags,
+// keywords, MODSEQs, sizes and dates of its messages in packed 32-byte rows, as immutable
+// versions. A change builds a new version (copy-on-write of the row array); sessions move to
+// it when they synchronize and keep only what differs for them (MailboxView: EXPUNGEs not yet
+// announced, their \Recent UIDs). 200 sessions on a 100,000-message INBOX share one 3.2 MB
+// array instead of holding 200 copies of ~130 bytes per message.
+//
+// Threading: SharedMailbox::refresh() blocks on the store (worker pool); current() and the
+// versions themselves are safe to read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/core/status.h"
+#include "src/store/mail_store.h"
+
+namespace mailroom::imap {
+
+// One message as IMAP shows it. Keywords are an index into the mailbox's KeywordSets.
+struct MessageRow {
+  uint32_t uid = 0;
+  uint32_t size = 0;  // octets (RFC822.SIZE); larger messages are refused long before 4 GiB
+  uint64_t modseq = 0;
+  int64_t internal_date = 0;
+  uint32_t keywords = 0;    // KeywordSets id; 0 = none
+  int16_t internal_tz = 0;  // minutes east of UTC
+  uint8_t flags = 0;        // store::Flag bits
+  uint8_t reserved = 0;
+};
+static_assert(sizeof(MessageRow) == 32, "MessageRow is the per-message cost of a shared view");
+
+// The distinct keyword sets of a mailbox, each sorted; id 0 is the empty set. Append-only:
+// an id never changes meaning, so rows of older versions stay valid.
+class KeywordSets {
+ public:
+  KeywordSets();
+  const std::vector<std::string>& at(uint32_t id) const { return *sets_[id]; }
+  size_t size() const { return sets_.size(); }
+  // The id of `keywords` (sorted by the store), or nullopt when this table lacks it.
+  std::optional<uint32_t> find(const std::vector<std::string>& keywords) const;
+  // A copy with `keywords` added; the new id is the old size().
+  std::shared_ptr<const KeywordSets> with(const std::vector<std::string>& keywords) const;
+
+ private:
+  std::vector<std::shared_ptr<const std::vector<std::string>>> sets_;
+  std::map<std::vector<std::string>, uint32_t> ids_;
+};
+
+// A mailbox at one MODSEQ. Immutable once published.
+struct Version {
+  uint32_t uid_validity = 0;
+  uint32_t uid_next = 1;
+  uint64_t highest_modseq = 0;
+  std::vector<MessageRow> rows;  // ascending UID
+  std::shared_ptr<const KeywordSets> keyword_sets;
+  // What changed from the version it was built from (highest_modseq `from_modseq`), so a
+  // session on that version applies the difference without comparing every row.
+  uint64_t from_modseq = 0;
+  std::vector<uint32_t> changed;   // UIDs added or with new flags/keywords/MODSEQ, ascending
+  std::vector<uint32_t> expunged;  // ascending
+
+  const std::vector<std::string>& keywords_of(const MessageRow& r) const {
+    return keyword_sets->at(r.keywords);
+  }
+  // Index of `uid` in rows, or -1.
+  ptrdiff_t index_of(uint32_t uid) const;
+};
+
+// Builds a version from store data (exposed for the unit tests).
+std::shared_ptr<const Version> version_from_snapshot(const store::Snapshot& snap);
+// `base` with `changes` applied; nullptr when nothing changed. `changes` must belong to the
+// same mailbox incarnation.
+std::shared_ptr<const Version> apply_changes(const Version& base, const store::Changes& changes);
+// MessageRow of a store record; keyword ids from (and added to) `sets`.
+MessageRow row_of(const store::MessageMeta& m, std::shared_ptr<const KeywordSets>& sets);
+
+class SharedMailbox {
+ public:
+  SharedMailbox(std::string account_id, std::string name)
+      : account_id_(std::move(account_id)), name_(std::move(name)) {}
+  const std::string& account_id() const { return account_id_; }
+  const std::string& name() const { return name_; }
+  // The newest version built so far (nullptr before the first refresh).
+  std::shared_ptr<const Version> current() const;
+  // Brings the view up to date with the store and returns it (blocking: worker pool). One
+  // refresh at a time per mailbox: sessions woken by the same change find the work done. A
+  // mailbox deleted and created again (new UIDVALIDITY) is loaded afresh.
+  core::Result<std::shared_ptr<const Version>> refresh(store::MailStore& store);
+
+ private:
+  const std::string account_id_;
+  const std::string name_;
+  std::mutex refresh_mu_;  // one refresh at a time
+  mutable std::mutex mu_;  // guards current_
+  std::shared_ptr<const Version> current_;
+};
+
+// The shared views of one store (every IMAP listener of a server uses the same), by account
+// and mailbox name. A view lives while a session holds it, and the most recently released ones
+// are kept (up to a row budget) so a client that selects the same mailbox again finds it warm.
+class SharedMailboxes {
+ public:
+  // 1 Mi rows: 32 MiB of warm views at most.
+  explicit SharedMailboxes(size_t keep_rows = size_t{1} << 20) : keep_rows_(keep_rows) {}
+  std::shared_ptr<SharedMailbox> acquire(const std::string& account_id, const std::string& name);
+  // A session is done with `box`: it joins the warm list (oldest dropped beyond the budget).
+  void release(std::shared_ptr<SharedMailbox> box);
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // account id, mailbox name
+  std::mutex mu_;
+  std::map<Key, std::weak_ptr<SharedMailbox>> live_;
+  std::list<std::pair<Key, std::shared_ptr<SharedMailbox>>> warm_;  // most recent first
+  size_t keep_rows_;
+  size_t swept_size_ = 0;
+};
+
+}  // namespace mailroom::imap
