@@ -29,6 +29,9 @@ class Blocklist;
 namespace mailroom::mailauth {
 class InboundVerifier;
 }
+namespace mailroom::imap {
+class SortKeyRegistry;
+}
 
 namespace mailroom::core {
 
@@ -54,6 +57,9 @@ struct Services {
   std::shared_ptr<mailauth::InboundVerifier> mail_auth;
   // The administrator's IP and sender block lists, applied by every listener.
   std::shared_ptr<filter::Blocklist> blocklist;
+  // The IMAP sort/search key tables of every mailbox in use (src/imap/sort_keys.h), shared by
+  // all sessions; mailroomd only. Null: each SORT/THREAD/SEARCH builds a transient table.
+  std::shared_ptr<imap::SortKeyRegistry> sort_keys;
   net::WorkerPool* workers = nullptr;  // = worker_pool.get()
   std::shared_ptr<net::WorkerPool> worker_pool;
 };

@@ -32,6 +32,7 @@ json::object report_json(const store::FsckReport& r) {
           {"files", r.files},
           {"orphan_files", r.orphan_files},
           {"tmp_files", r.tmp_files},
+          {"stale_cache_files", r.stale_cache_files},
           {"index_rebuilt", r.index_rebuilt},
           {"errors", errors},
           {"repaired", repaired}};
@@ -148,7 +149,8 @@ void register_fsck(CLI::App& app, Context& ctx, int* exit_code) {
       human += r.account_id + ": " + (r.consistent() ? "ok" : "INCONSISTENT") +
                " messages=" + std::to_string(r.messages) + " files=" + std::to_string(r.files) +
                " orphans=" + std::to_string(r.orphan_files) +
-               " tmp=" + std::to_string(r.tmp_files) + "\n";
+               " tmp=" + std::to_string(r.tmp_files) +
+               " stale_caches=" + std::to_string(r.stale_cache_files) + "\n";
       for (auto& e : r.errors) human += "  error: " + e + "\n";
       for (auto& e : r.repaired) human += "  repaired: " + e + "\n";
       out.push_back(report_json(r));

@@ -124,40 +124,51 @@ struct Node {
   bool dead = false;
 };
 
-// Renders a thread rooted at `n` (RFC 5256 4: thread-members / thread-nested).
+// Renders a thread rooted at `n` (RFC 5256 4: thread-members / thread-nested). With an
+// explicit stack: a thread may be as deep as the mailbox is large.
 void render(const std::vector<Node>& nodes, const std::vector<ThreadItem>& items, int n,
             std::string& out) {
-  const Node* cur = &nodes[n];
-  if (cur->item < 0) {
-    // A dummy: its children are siblings (a dummy with one child is that child).
-    if (cur->children.size() == 1) {
-      render(nodes, items, cur->children[0], out);
-      return;
+  // >= 0: a node to render; kOpen/kClose: a parenthesis to write.
+  constexpr int kOpen = -1, kClose = -2;
+  std::vector<int> todo{n};
+  auto nested = [&](const std::vector<int>& children) {
+    for (auto it = children.rbegin(); it != children.rend(); ++it) {
+      todo.push_back(kClose);
+      todo.push_back(*it);
+      todo.push_back(kOpen);
     }
-    for (int c : cur->children) {
-      out += '(';
-      render(nodes, items, c, out);
-      out += ')';
+  };
+  while (!todo.empty()) {
+    int t = todo.back();
+    todo.pop_back();
+    if (t < 0) {
+      out += t == kOpen ? '(' : ')';
+      continue;
     }
-    return;
-  }
-  out += std::to_string(items[cur->item].id);
-  while (cur->children.size() == 1 && nodes[cur->children[0]].item >= 0) {
-    cur = &nodes[cur->children[0]];
-    out += ' ' + std::to_string(items[cur->item].id);
-  }
-  if (cur->children.empty()) return;
-  out += ' ';
-  for (int c : cur->children) {
-    out += '(';
-    render(nodes, items, c, out);
-    out += ')';
+    const Node* cur = &nodes[t];
+    if (cur->item < 0) {
+      // A dummy: its children are siblings (a dummy with one child is that child).
+      if (cur->children.size() == 1)
+        todo.push_back(cur->children[0]);
+      else
+        nested(cur->children);
+      continue;
+    }
+    out += std::to_string(items[cur->item].id);
+    while (cur->children.size() == 1 && nodes[cur->children[0]].item >= 0) {
+      cur = &nodes[cur->children[0]];
+      out += ' ';
+      out += std::to_string(items[cur->item].id);
+    }
+    if (cur->children.empty()) continue;
+    out += ' ';
+    nested(cur->children);
   }
 }
 
 // Message IDs in a header value, in order ("<a@b> <c@d>"): each "<...>" without whitespace.
-std::vector<std::string> msg_ids(std::string_view v) {
-  std::vector<std::string> ids;
+std::vector<std::string_view> msg_ids(std::string_view v) {
+  std::vector<std::string_view> ids;
   size_t p = 0;
   while ((p = v.find('<', p)) != std::string_view::npos) {
     size_t e = v.find('>', p);
@@ -175,9 +186,8 @@ std::vector<std::string> msg_ids(std::string_view v) {
 std::string thread_orderedsubject(const std::vector<ThreadItem>& items) {
   // RFC 5256 2.1 ORDEREDSUBJECT: sort by (base subject, sent date), split into threads by
   // base subject, threads ordered by the sent date of their first message.
-  std::map<std::string, std::vector<size_t>> groups;
-  for (size_t i = 0; i < items.size(); ++i)
-    groups[base_subject(items[i].subject).text].push_back(i);
+  std::map<std::string_view, std::vector<size_t>> groups;
+  for (size_t i = 0; i < items.size(); ++i) groups[items[i].base_subject].push_back(i);
   auto before = [&](size_t a, size_t b) {
     return items[a].sent_date < items[b].sent_date ||
            (items[a].sent_date == items[b].sent_date && a < b);
@@ -210,12 +220,12 @@ class Threader {
   explicit Threader(const std::vector<ThreadItem>& items) : items_(items) {}
 
   std::string run() {
-    link_by_references();                        // (1)
-    std::vector<int> roots = root_set();         // (2), (3)
-    roots = prune(roots, -1, /*at_root=*/true);  // (4)
-    sort_by_sent_date(roots);                    // (6), used by (5)
-    roots = gather_by_subject(roots);            // (5)
-    sort_by_sent_date(roots);                    // (6)
+    link_by_references();                 // (1)
+    std::vector<int> roots = root_set();  // (2), (3)
+    roots = prune(roots);                 // (4)
+    sort_by_sent_date(roots);             // (6), used by (5)
+    roots = gather_by_subject(roots);     // (5)
+    sort_by_sent_date(roots);             // (6)
     std::string out;
     for (int r : roots) {
       out += '(';
@@ -235,7 +245,7 @@ class Threader {
     nodes_.emplace_back();
     return static_cast<int>(nodes_.size() - 1);
   }
-  int container(const std::string& id) {
+  int container(std::string_view id) {
     auto it = by_id_.find(id);
     if (it != by_id_.end()) return it->second;
     int n = make();
@@ -244,6 +254,9 @@ class Threader {
   }
   // Is `a` equal to `b` or below it?
   bool descends(int a, int b) const {
+    // A node without children has nothing below it: messages mostly arrive after what they
+    // reply to, so this spares the walk up a long thread (quadratic in its length).
+    if (a != b && nodes_[b].children.empty()) return false;
     for (int p = a; p >= 0; p = nodes_[p].parent)
       if (p == b) return true;
     return false;
@@ -300,12 +313,34 @@ class Threader {
     return roots;
   }
 
+  // Every node below `roots`, each before its descendants (pre-order, without recursion: a
+  // thread may be as deep as the mailbox is large).
+  std::vector<int> preorder(const std::vector<int>& roots) const {
+    std::vector<int> order, todo(roots.rbegin(), roots.rend());
+    while (!todo.empty()) {
+      int n = todo.back();
+      todo.pop_back();
+      order.push_back(n);
+      const auto& ch = nodes_[n].children;
+      todo.insert(todo.end(), ch.rbegin(), ch.rend());
+    }
+    return order;
+  }
+
   // (4) Prune dummies: empty ones go, others hand their children to their parent — except
-  // at the root level, where a dummy keeps two or more children.
-  std::vector<int> prune(const std::vector<int>& list, int parent, bool at_root) {
+  // at the root level, where a dummy keeps two or more children. Children are pruned before
+  // their parent (reverse pre-order), as the RFC's recursive description does.
+  std::vector<int> prune(const std::vector<int>& roots) {
+    std::vector<int> order = preorder(roots);
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+      nodes_[*it].children = prune_list(nodes_[*it].children, *it, false);
+    return prune_list(roots, -1, true);
+  }
+  // One level of (4): `list` are the children of `parent` (the roots when at_root), their own
+  // children already pruned.
+  std::vector<int> prune_list(const std::vector<int>& list, int parent, bool at_root) {
     std::vector<int> out;
     for (int c : list) {
-      nodes_[c].children = prune(nodes_[c].children, c, false);
       if (nodes_[c].item >= 0) {
         out.push_back(c);
       } else if (nodes_[c].children.empty()) {
@@ -334,35 +369,34 @@ class Threader {
     Key ka = key(a), kb = key(b);
     return ka.date < kb.date || (ka.date == kb.date && ka.seq < kb.seq);
   }
-  void sort_children(int n) {
-    for (int c : nodes_[n].children) sort_children(c);
-    std::stable_sort(nodes_[n].children.begin(), nodes_[n].children.end(),
-                     [this](int a, int b) { return before(a, b); });
-  }
   void sort_by_sent_date(std::vector<int>& roots) {
-    for (int r : roots) sort_children(r);
+    // Children before parents: a dummy's key is its first child's after that one's sort.
+    std::vector<int> order = preorder(roots);
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+      std::stable_sort(nodes_[*it].children.begin(), nodes_[*it].children.end(),
+                       [this](int a, int b) { return before(a, b); });
     std::stable_sort(roots.begin(), roots.end(), [this](int a, int b) { return before(a, b); });
   }
 
-  std::optional<BaseSubject> thread_subject(int n) const {
+  // The item whose base subject stands for the thread at `n`, or null when it has none.
+  const ThreadItem* thread_subject(int n) const {
     int m = nodes_[n].item >= 0 ? n : (nodes_[n].children.empty() ? -1 : nodes_[n].children[0]);
-    if (m < 0 || nodes_[m].item < 0) return std::nullopt;
-    BaseSubject b = base_subject(items_[nodes_[m].item].subject);
-    if (b.text.empty()) return std::nullopt;
-    return b;
+    if (m < 0 || nodes_[m].item < 0) return nullptr;
+    const ThreadItem& it = items_[nodes_[m].item];
+    return it.base_subject.empty() ? nullptr : &it;
   }
 
   // (5) Gather root threads with the same base subject.
   std::vector<int> gather_by_subject(const std::vector<int>& roots) {
-    std::unordered_map<std::string, int> table;
+    std::unordered_map<std::string_view, int> table;
     std::unordered_map<int, bool> refwd;  // reply_or_forward of root messages
     for (int r : roots) {                 // (5B)
       auto subj = thread_subject(r);
       if (!subj) continue;
       refwd[r] = subj->reply_or_forward;
-      auto it = table.find(subj->text);
+      auto it = table.find(subj->base_subject);
       if (it == table.end()) {
-        table.emplace(subj->text, r);
+        table.emplace(subj->base_subject, r);
         continue;
       }
       int t = it->second;
@@ -370,16 +404,23 @@ class Threader {
       if (!t_dummy && (r_dummy || (refwd[t] && !subj->reply_or_forward))) it->second = r;
     }
     std::vector<int> merged_roots;
+    // Where each root sits in merged_roots: a new dummy takes its table entry's place without
+    // a search of the list (one per merge was quadratic in the number of threads).
+    std::unordered_map<int, size_t> position;
+    auto keep = [&](int n) {
+      position[n] = merged_roots.size();
+      merged_roots.push_back(n);
+    };
     for (int r : roots) {                                     // (5C)
       if (nodes_[r].parent >= 0 || nodes_[r].dead) continue;  // merged into a later entry
       auto subj = thread_subject(r);
       if (!subj) {
-        merged_roots.push_back(r);
+        keep(r);
         continue;
       }
-      int& t = table[subj->text];
+      int& t = table[subj->base_subject];
       if (t == r) {
-        merged_roots.push_back(r);
+        keep(r);
         continue;
       }
       bool t_dummy = nodes_[t].item < 0, r_dummy = nodes_[r].item < 0;
@@ -394,11 +435,14 @@ class Threader {
         int d = make();
         int old = t;
         t = d;
-        auto pos = std::find(merged_roots.begin(), merged_roots.end(), old);
-        if (pos != merged_roots.end())
-          *pos = d;
-        else
-          merged_roots.push_back(d);
+        auto pos = position.find(old);
+        if (pos != position.end()) {
+          size_t at = pos->second;
+          merged_roots[at] = d;
+          position[d] = at;
+        } else {
+          keep(d);
+        }
         link(d, old);
         link(d, r);
       }
@@ -411,7 +455,7 @@ class Threader {
 
   const std::vector<ThreadItem>& items_;
   std::vector<Node> nodes_;
-  std::unordered_map<std::string, int> by_id_;
+  std::unordered_map<std::string_view, int> by_id_;
 };
 
 }  // namespace

@@ -18,12 +18,15 @@ struct BaseSubject {
 // RFC 5256 2.1 on an already decoded (RFC 2047, charset -> UTF-8) subject.
 BaseSubject base_subject(std::string_view decoded_subject);
 
-// One message as threading sees it. Items are given in mailbox (sequence number) order.
+// One message as threading sees it. Items are given in mailbox (sequence number) order. The
+// views are the caller's (the sort key table, src/imap/sort_keys.h) and outlive the call.
 struct ThreadItem {
   uint32_t id = 0;        // what is printed: sequence number or UID
   int64_t sent_date = 0;  // Date: header (UTC seconds), else INTERNALDATE (RFC 5256 2.2)
-  std::string subject;    // decoded
-  std::string message_id, references, in_reply_to;  // raw header values
+  // base_subject() of the decoded subject, computed once per message (not per command).
+  std::string_view base_subject;
+  bool reply_or_forward = false;
+  std::string_view message_id, references, in_reply_to;  // raw header values
 };
 
 // The THREAD response data after "THREAD " (e.g. "(2)(3 6 (4 23)(44 7 96))").

@@ -11,6 +11,7 @@
 #include "src/core/private_files.h"
 #include "src/dns/resolver.h"
 #include "src/filter/blocklist.h"
+#include "src/imap/sort_keys.h"
 #include "src/mailauth/inbound.h"
 #include "src/mime/facts.h"
 #include "src/net/worker_pool.h"
@@ -154,6 +155,8 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
       with_queue ? store::StoreOptions::Notices::subscribe : store::StoreOptions::Notices::publish;
   services->store = store::open_file_store(so);
   if (!services->store) return core::io_error("cannot open the mail store under " + so.root);
+  // The IMAP sort/search key tables: one per mailbox in use, shared by every session.
+  if (with_queue) services->sort_keys = std::make_shared<imap::SortKeyRegistry>();
 
   core::ConfigErrors log_errors;
   // open_delivery_log reports problems into the section's error list.

@@ -145,6 +145,11 @@ class FileStore final : public MailStore {
                             uint32_t uid) override;
   Result<std::string> refresh_facts(const std::string& account_id, const std::string& mailbox,
                                     uint32_t uid) override;
+  std::vector<Result<std::string>> facts_batch(const std::string& account_id,
+                                               const std::string& mailbox,
+                                               const std::vector<uint32_t>& uids) override;
+  // <root>/<account id>/cache (FORMAT.md "Sort key cache").
+  Result<std::string> cache_dir(const std::string& account_id) override;
   Status mark_retrieved(const std::string& account_id, const std::string& mailbox, uint32_t uid,
                         int64_t when, const std::string& client_ip) override;
   Status mark_retrieved_batch(const std::string& account_id, const std::string& mailbox,

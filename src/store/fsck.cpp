@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <set>
@@ -30,10 +31,43 @@ struct FileRow {
   uint64_t size = 0;
 };
 
+// The files of a user's cache directory (FORMAT.md "Sort key cache") that belong to no live
+// mailbox: "<uidvalidity>.keys" of a UIDVALIDITY not in `live` (every file when `live` is
+// null), and "*.tmp" left by an interrupted write once older than `min_age` seconds.
+std::vector<std::string> stale_cache_files(const std::string& cache_dir,
+                                           const std::set<uint32_t>* live, int64_t min_age) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(cache_dir.c_str());
+  if (!d) return out;
+  int64_t now = ::time(nullptr);
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = cache_dir + "/" + name;
+    bool stale = live == nullptr;
+    if (!stale && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      stale = now - mtime_of(path) >= min_age;
+    } else if (!stale) {
+      char* end = nullptr;
+      unsigned long uv = std::strtoul(name.c_str(), &end, 10);
+      stale = end == name.c_str() || std::string_view(end) != ".keys" ||
+              !live->count(static_cast<uint32_t>(uv));
+    }
+    if (stale) out.push_back(path);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 core::Status rebuild_index(const StoreOptions& options, MessageFiles& files,
                            const std::string& db_path, FsckReport& report) {
+  // The new index hands out new UIDVALIDITY values that might meet an old key file's: the
+  // caches go first (they are rebuilt on use).
+  std::string cache_dir = db_path.substr(0, db_path.rfind('/')) + "/cache";
+  for (const auto& f : stale_cache_files(cache_dir, nullptr, 0)) ::unlink(f.c_str());
   auto db = open_index(db_path, options);
   if (!db.is_ok()) return db.status();
   db::Sqlite& d = **db;
@@ -408,6 +442,20 @@ struct FsckRun {
       ++report.tmp_files;
       if (opt.repair) ::unlink((dir + "/tmp/" + t).c_str());
     }
+    // Sort key files of mailboxes that are gone (deleted; a rename keeps the UIDVALIDITY and
+    // so its file).
+    std::set<uint32_t> live;
+    {
+      auto q = db.prepare_or_abort("SELECT uid_validity FROM mailboxes");
+      while (q.step()) live.insert(static_cast<uint32_t>(q.i64(0)));
+    }
+    for (const auto& f : stale_cache_files(dir + "/cache", &live, opt.min_orphan_age_seconds)) {
+      ++report.stale_cache_files;
+      if (opt.repair) ::unlink(f.c_str());
+    }
+    if (opt.repair && report.stale_cache_files)
+      report.repaired.push_back("removed " + std::to_string(report.stale_cache_files) +
+                                " stale sort key files");
     if (opt.repair && (report.orphan_files || report.tmp_files))
       report.repaired.push_back("removed " + std::to_string(report.orphan_files) +
                                 " unreferenced message files and " +

@@ -291,6 +291,26 @@ class MailStore {
     return facts(account_id, mailbox, uid);
   }
 
+  // The facts of several messages, in the order of `uids` (not_found for a UID not there):
+  // for filling caches of a whole mailbox without a query per message (the FileStore reads
+  // a few hundred per index query). This fallback asks facts() for each.
+  virtual std::vector<Result<std::string>> facts_batch(const std::string& account_id,
+                                                       const std::string& mailbox,
+                                                       const std::vector<uint32_t>& uids) {
+    std::vector<Result<std::string>> out;
+    out.reserve(uids.size());
+    for (uint32_t uid : uids) out.push_back(facts(account_id, mailbox, uid));
+    return out;
+  }
+  // The directory where caches derived from the user's messages may keep files (the IMAP
+  // sort key files, FORMAT.md "Sort key cache"), created 0700 when missing. Its files are
+  // disposable: removing them loses nothing. not_found for stores that keep no files (test
+  // stores): callers then cache in memory only.
+  virtual Result<std::string> cache_dir(const std::string& account_id) {
+    (void)account_id;
+    return core::not_found("this mail store has no cache directory");
+  }
+
   // POP3 retrieval mark (RFC 1939 RETR/TOP): time and client address.
   virtual Status mark_retrieved(const std::string& account_id, const std::string& mailbox,
                                 uint32_t uid, int64_t when, const std::string& client_ip) = 0;

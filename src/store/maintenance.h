@@ -22,11 +22,14 @@ struct FsckOptions {
 
 struct FsckReport {
   std::string account_id;
-  uint64_t messages = 0;       // rows in the index
-  uint64_t files = 0;          // message files on disk
-  uint64_t orphan_files = 0;   // files no message references (garbage of unacknowledged appends)
-  uint64_t tmp_files = 0;      // leftovers in tmp/
-  bool index_rebuilt = false;  // the index was missing or corrupt and was rebuilt from files
+  uint64_t messages = 0;      // rows in the index
+  uint64_t files = 0;         // message files on disk
+  uint64_t orphan_files = 0;  // files no message references (garbage of unacknowledged appends)
+  uint64_t tmp_files = 0;     // leftovers in tmp/
+  // Sort key files (FORMAT.md "Sort key cache") of no mailbox's UIDVALIDITY, and leftovers of
+  // their interrupted writes: disposable, removed with repair, never an inconsistency.
+  uint64_t stale_cache_files = 0;
+  bool index_rebuilt = false;         // the index was missing or corrupt and was rebuilt from files
   std::vector<std::string> errors;    // inconsistencies found (before repair)
   std::vector<std::string> repaired;  // what --repair changed
   bool consistent() const { return errors.empty(); }

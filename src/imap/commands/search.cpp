@@ -1,13 +1,19 @@
 // SEARCH / UID SEARCH (RFC 3501 6.4.4) with CHARSET (UTF-8, US-ASCII, Big5, GB2312 ... via
 // GMime/iconv), ESEARCH RETURN (RFC 4731), MODSEQ (RFC 7162 3.1.5); SORT and THREAD
 // (RFC 5256: REFERENCES, ORDEREDSUBJECT).
+//
+// SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
+// mailbox's sort key table (src/imap/sort_keys.h); HEADER, BODY and TEXT read the message.
 #include <algorithm>
-#include <map>
+#include <memory>
 #include <optional>
 
 #include "src/core/address.h"
+#include "src/core/services.h"
 #include "src/imap/message_facts.h"
 #include "src/imap/session.h"
+#include "src/imap/sort_keys.h"
+#include "src/imap/sort_order.h"
 #include "src/imap/thread.h"
 #include "src/mime/facts.h"
 
@@ -33,6 +39,7 @@ struct Loaded {
   std::optional<mime::Facts> facts;
   std::optional<std::string> body_text;
   std::optional<std::string> header_text;
+  KeyRecord keys;  // the sort/search keys (KeyRecord{} when the program needs none)
 
   const std::string& msg() {
     if (!message) {
@@ -63,30 +70,18 @@ struct Loaded {
   }
 };
 
-bool contains(const std::string& haystack_folded, const std::string& needle_folded) {
-  return haystack_folded.find(needle_folded) != std::string::npos;
+bool contains(std::string_view haystack_folded, const std::string& needle_folded) {
+  return haystack_folded.find(needle_folded) != std::string_view::npos;
 }
 
-// The search text and presence bit of FROM, TO, CC, BCC or SUBJECT.
-std::pair<const std::string*, uint8_t> envelope_field(const mime::Facts& f,
-                                                      const std::string& name) {
-  if (name == "FROM") return {&f.from, mime::kFieldFrom};
-  if (name == "TO") return {&f.to, mime::kFieldTo};
-  if (name == "CC") return {&f.cc, mime::kFieldCc};
-  if (name == "BCC") return {&f.bcc, mime::kFieldBcc};
-  return {&f.subject, mime::kFieldSubject};
-}
-
-// A folded Subject: with runs of blanks as one space, as Dovecot compares it, so that a
-// subject folded over two lines is found by the words on both.
-std::string search_subject(std::string_view subject) {
-  std::string out;
-  for (char c : mime::fold_case(subject)) {
-    bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-    if (blank && !out.empty() && out.back() == ' ') continue;
-    out.push_back(blank ? ' ' : c);
-  }
-  return out;
+// The search text and presence bit of FROM, TO, CC, BCC or SUBJECT (RFC 3501 6.4.4): the
+// folded address lists of the envelope, or the folded subject (search_subject()).
+std::pair<std::string_view, uint8_t> envelope_field(const KeyRecord& k, const std::string& name) {
+  if (name == "FROM") return {k.text(KeyText::search_from), mime::kFieldFrom};
+  if (name == "TO") return {k.text(KeyText::search_to), mime::kFieldTo};
+  if (name == "CC") return {k.text(KeyText::search_cc), mime::kFieldCc};
+  if (name == "BCC") return {k.text(KeyText::search_bcc), mime::kFieldBcc};
+  return {k.text(KeyText::search_subject), mime::kFieldSubject};
 }
 
 int64_t day_of(int64_t when, int32_t tz) {
@@ -151,9 +146,8 @@ struct Evaluator {
       case Op::sent_since: {
         // RFC 3501 6.4.4: the Date: header; a message without a usable one has no sent date
         // to compare (only RFC 5256 SORT/THREAD fall back to INTERNALDATE).
-        const auto& f = l.f();
-        if (!f.has_sent_date) return false;
-        int64_t d = day_of(f.sent_date, f.sent_tz);
+        if (!l.keys.has_sent_date()) return false;
+        int64_t d = day_of(l.keys.sent_date(), l.keys.sent_tz());
         return k.op == Op::sent_before ? d < k.date
                : k.op == Op::sent_on   ? d == k.date
                                        : d >= k.date;
@@ -161,11 +155,9 @@ struct Evaluator {
       case Op::field: {
         // RFC 3501 6.4.4: FROM/TO/CC/BCC search the envelope's address lists (their search
         // form, see mime::Facts), SUBJECT the subject; "" asks whether the field exists.
-        const auto& f = l.f();
-        auto [text, bit] = envelope_field(f, k.field);
-        if (k.value.empty()) return (f.fields & bit) != 0;
-        if (bit == mime::kFieldSubject) return contains(search_subject(*text), k.value);
-        return contains(mime::fold_case(*text), k.value);
+        auto [text, bit] = envelope_field(l.keys, k.field);
+        if (k.value.empty()) return (l.keys.fields() & bit) != 0;
+        return contains(text, k.value);
       }
       case Op::header: {
         // RFC 3501 6.4.4 HEADER: the field's own text, also for From or Subject.
@@ -214,37 +206,38 @@ bool uses_modseq(const proto::SearchKey& k) {
   return false;
 }
 
-struct Row {
-  Candidate c;
-  mime::Facts facts;
-  // SORT keys in i;unicode-casemap form (RFC 5256 7, RFC 5051): the base subject (2.1) and
-  // the addr-mailbox of the first From/To/Cc address.
-  std::string subject_key, from_key, to_key, cc_key;
-};
-
-// Computes the keys the SORT criteria need (on the worker thread, with the facts).
-void fill_sort_keys(Row& r, const std::vector<std::pair<std::string, bool>>& criteria) {
-  for (const auto& [key, reverse] : criteria) {
-    if (key == "SUBJECT") r.subject_key = base_subject(r.facts.subject).text;
-    if (key == "FROM") r.from_key = mime::casemap_key(r.facts.sort_from);
-    if (key == "TO") r.to_key = mime::casemap_key(r.facts.sort_to);
-    if (key == "CC") r.cc_key = mime::casemap_key(r.facts.sort_cc);
+// Does the program compare a key of the sort key table?
+bool uses_keys(const proto::SearchKey& k) {
+  if (k.op == Op::field || k.op == Op::sent_before || k.op == Op::sent_on || k.op == Op::sent_since)
+    return true;
+  for (const auto& c : k.children) {
+    if (uses_keys(c)) return true;
   }
+  return false;
 }
 
-std::string thread_ids(const std::vector<Row>& rows, const std::string& algorithm, bool uid) {
+// A message that matched: its candidate and its keys.
+struct Row {
+  uint32_t cand = 0;  // index into the candidates (sequence number - 1)
+  KeyRecord keys;
+};
+
+std::string thread_ids(const std::vector<Row>& rows, const std::vector<Candidate>& cands,
+                       const std::string& algorithm, bool uid) {
   std::vector<ThreadItem> items;
   items.reserve(rows.size());
   for (const auto& r : rows) {
+    const auto& meta = cands[r.cand].meta;
     ThreadItem t;
-    t.id = uid ? r.c.meta.uid : r.c.seq;
+    t.id = uid ? meta.uid : cands[r.cand].seq;
     // RFC 5256 2.2: the sent date, or INTERNALDATE when the Date: header is missing/invalid.
-    t.sent_date = r.facts.has_sent_date ? r.facts.sent_date : r.c.meta.internal_date;
-    t.subject = r.facts.subject;
-    t.message_id = r.facts.message_id;
-    t.references = r.facts.references;
-    t.in_reply_to = r.facts.in_reply_to;
-    items.push_back(std::move(t));
+    t.sent_date = r.keys.has_sent_date() ? r.keys.sent_date() : meta.internal_date;
+    t.base_subject = r.keys.text(KeyText::base_subject);
+    t.reply_or_forward = r.keys.reply_or_forward();
+    t.message_id = r.keys.text(KeyText::message_id);
+    t.references = r.keys.text(KeyText::references);
+    t.in_reply_to = r.keys.text(KeyText::in_reply_to);
+    items.push_back(t);
   }
   return algorithm == "ORDEREDSUBJECT" ? thread_orderedsubject(items) : thread_references(items);
 }
@@ -279,58 +272,60 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     cands.push_back({m, &s.view->keywords_of(m), i + 1, s.view->is_recent(m.uid)});
   }
   bool sort_or_thread = c.name != "SEARCH";
+  bool needs_keys = sort_or_thread || uses_keys(c.search);
   std::string account = s.principal.account_id;
   std::string mailbox = s.view->name;
+  uint32_t uid_validity = s.view->uid_validity();
   Evaluator ev{s.view->exists(), s.view->max_uid()};
-  auto fn1 = [&s, &account, &mailbox, &cands, &c, &ev, sort_or_thread]() {
+  std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
+  auto fn1 = [&s, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table]() {
+    std::vector<KeyRecord> keys;
+    if (needs_keys) {
+      std::vector<uint32_t> uids;
+      uids.reserve(cands.size());
+      for (const auto& cand : cands) uids.push_back(cand.meta.uid);
+      auto& store = *s.services.store;
+      table = s.services.sort_keys
+                  ? s.services.sort_keys->keys(store, account, mailbox, uid_validity, uids)
+                  : transient_keys(store, account, mailbox, uid_validity, uids);
+      keys = table->lookup(uids);
+    }
     std::vector<Row> out;
-    for (const auto& cand : cands) {
-      Loaded l{*s.services.store, account, mailbox, cand, {}, {}, {}, {}};
+    for (uint32_t i = 0; i < cands.size(); ++i) {
+      Loaded l{*s.services.store,
+               account,
+               mailbox,
+               cands[i],
+               {},
+               {},
+               {},
+               {},
+               keys.empty() ? KeyRecord{} : keys[i]};
       if (!ev.eval(c.search, l)) continue;
-      Row r;
-      r.c = cand;
-      if (sort_or_thread) r.facts = l.f();
-      fill_sort_keys(r, c.sort);
-      out.push_back(std::move(r));
+      out.push_back({i, l.keys});
     }
     return out;
   };
   std::vector<Row> rows = co_await net::blocking(*s.services.workers, fn1);
 
   if (c.name == "SORT") {
-    auto date = [](const Row& r) {
-      return r.facts.has_sent_date ? r.facts.sent_date : r.c.meta.internal_date;
-    };
-    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
-      for (const auto& [key, rev] : c.sort) {
-        int cmp = 0;
-        if (key == "ARRIVAL")
-          cmp = (a.c.meta.internal_date > b.c.meta.internal_date) -
-                (a.c.meta.internal_date < b.c.meta.internal_date);
-        else if (key == "DATE")
-          cmp = (date(a) > date(b)) - (date(a) < date(b));
-        else if (key == "SIZE")
-          cmp = (a.c.meta.size > b.c.meta.size) - (a.c.meta.size < b.c.meta.size);
-        else if (key == "FROM")
-          cmp = a.from_key.compare(b.from_key);
-        else if (key == "TO")
-          cmp = a.to_key.compare(b.to_key);
-        else if (key == "CC")
-          cmp = a.cc_key.compare(b.cc_key);
-        else if (key == "SUBJECT")
-          cmp = a.subject_key.compare(b.subject_key);
-        if (cmp != 0) return rev ? cmp > 0 : cmp < 0;
-      }
-      return a.c.seq < b.c.seq;
-    });
+    std::vector<SortInput> in;
+    in.reserve(rows.size());
+    for (const auto& r : rows)
+      in.push_back({r.keys, cands[r.cand].meta.internal_date, cands[r.cand].meta.size});
     std::string line = "SORT";
-    for (const auto& r : rows) line += " " + std::to_string(c.uid ? r.c.meta.uid : r.c.seq);
+    line.reserve(4 + rows.size() * 7);
+    for (uint32_t i : sort_order(in, c.sort)) {
+      const auto& cand = cands[rows[i].cand];
+      line += ' ';
+      line += std::to_string(c.uid ? cand.meta.uid : cand.seq);
+    }
     s.untagged(line);
     co_return Reply::ok("SORT completed");
   }
   if (c.name == "THREAD") {
     // RFC 5256 5: thread-data = "THREAD" [SP 1*thread-list]: no space when nothing matched.
-    std::string threads = thread_ids(rows, c.atoms[0], c.uid);
+    std::string threads = thread_ids(rows, cands, c.atoms[0], c.uid);
     s.untagged(threads.empty() ? "THREAD" : "THREAD " + threads);
     co_return Reply::ok("THREAD completed");
   }
@@ -338,15 +333,16 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   std::vector<uint32_t> ids;
   uint64_t result_modseq = 0;
   for (const auto& r : rows) {
-    ids.push_back(c.uid ? r.c.meta.uid : r.c.seq);
-    result_modseq = std::max(result_modseq, r.c.meta.modseq);
+    const auto& cand = cands[r.cand];
+    ids.push_back(c.uid ? cand.meta.uid : cand.seq);
+    result_modseq = std::max(result_modseq, cand.meta.modseq);
   }
   const auto& ret = c.search_return;
   if (ret.present && (ret.min || ret.max) && !ret.all && !ret.count && !rows.empty()) {
     // RFC 4731 3.2: with MIN and/or MAX alone, MODSEQ is that of the message(s) returned.
     result_modseq = 0;
-    if (ret.min) result_modseq = rows.front().c.meta.modseq;
-    if (ret.max) result_modseq = std::max(result_modseq, rows.back().c.meta.modseq);
+    if (ret.min) result_modseq = cands[rows.front().cand].meta.modseq;
+    if (ret.max) result_modseq = std::max(result_modseq, cands[rows.back().cand].meta.modseq);
   }
   if (c.search_return.present) {
     // RFC 4731 3.1: ESEARCH (TAG "x") [UID] MIN/MAX/COUNT/ALL

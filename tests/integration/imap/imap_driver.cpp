@@ -18,6 +18,7 @@
 #include "src/core/log.h"
 #include "src/core/services.h"
 #include "src/imap/imap_server.h"
+#include "src/imap/sort_keys.h"
 #include "src/mime/facts.h"
 #include "src/net/connection.h"
 #include "src/net/tls.h"
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
   services.hostname = "mail.example.com";
   services.data_dir = data;
   services.store = store;
+  services.sort_keys = std::make_shared<imap::SortKeyRegistry>();  // as mailroomd wires it
   auto authenticator = std::make_shared<testing::FakeAuthenticator>();
   authenticator->any_user_password = "pass";  // bench/imap logs in as testuser1..N
   services.authenticator = authenticator;

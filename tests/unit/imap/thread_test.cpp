@@ -3,18 +3,28 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+
 namespace mailroom::imap {
 namespace {
+
+// ThreadItem holds views: the texts live here for the whole test program.
+std::string_view keep(std::string s) {
+  static std::deque<std::string> texts;
+  return texts.emplace_back(std::move(s));
+}
 
 ThreadItem msg(uint32_t id, int64_t date, std::string subject, std::string message_id,
                std::string references = "", std::string in_reply_to = "") {
   ThreadItem t;
   t.id = id;
   t.sent_date = date;
-  t.subject = std::move(subject);
-  t.message_id = std::move(message_id);
-  t.references = std::move(references);
-  t.in_reply_to = std::move(in_reply_to);
+  BaseSubject b = base_subject(subject);
+  t.base_subject = keep(std::move(b.text));
+  t.reply_or_forward = b.reply_or_forward;
+  t.message_id = keep(std::move(message_id));
+  t.references = keep(std::move(references));
+  t.in_reply_to = keep(std::move(in_reply_to));
   return t;
 }
 
@@ -112,6 +122,27 @@ TEST(ThreadOrderedSubject, GroupsBySubject) {
   std::vector<ThreadItem> v = {msg(1, 100, "b", ""), msg(2, 50, "a", ""), msg(3, 200, "Re: b", ""),
                                msg(4, 300, "re: B", ""), msg(5, 60, "Re: a", "")};
   EXPECT_EQ(thread_orderedsubject(v), "(2 5)(1 (3)(4))");
+}
+
+TEST(ThreadReferences, DeepAndWideMailboxesStayLinear) {
+  // 100,000 replies in one chain (each to the one before, some in a side branch): no
+  // recursion as deep as the thread, no walk up the whole chain per message.
+  constexpr uint32_t kChain = 100000;
+  std::vector<ThreadItem> v;
+  std::string want = "(1";
+  for (uint32_t i = 1; i <= kChain; ++i) {
+    std::string refs = i > 1 ? "<" + std::to_string(i - 1) + "@x>" : "";
+    v.push_back(msg(i, i, "Re: chain", "<" + std::to_string(i) + "@x>", refs));
+    if (i > 1) want += " " + std::to_string(i);
+  }
+  EXPECT_EQ(thread_references(v), want + ")");
+  // 20,000 threads of two unrelated messages with one subject each: every pair is merged
+  // under a dummy (RFC 5256 2.2 step 5C), without a search of the root list per merge.
+  std::vector<ThreadItem> w;
+  for (uint32_t i = 0; i < 40000; ++i)
+    w.push_back(msg(i + 1, i, "Topic " + std::to_string(i / 2), "<w" + std::to_string(i) + "@x>"));
+  std::string out = thread_references(w);
+  EXPECT_EQ(out.substr(0, 20), "((1)(2))((3)(4))((5)");
 }
 
 }  // namespace
