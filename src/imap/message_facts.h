@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "src/core/status.h"
 #include "src/mime/facts.h"
@@ -18,5 +19,12 @@ namespace mailroom::imap {
 core::Result<mime::Facts> load_facts(store::MailStore& store, const std::string& account,
                                      const std::string& mailbox, uint32_t uid,
                                      const std::string* message);
+
+// The facts of several messages, in the order of `uids`: the cached blobs in one store call
+// (MailStore::facts_batch), load_facts() for any that is missing or of an older format.
+std::vector<core::Result<mime::Facts>> load_facts_batch(store::MailStore& store,
+                                                        const std::string& account,
+                                                        const std::string& mailbox,
+                                                        const std::vector<uint32_t>& uids);
 
 }  // namespace mailroom::imap

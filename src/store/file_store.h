@@ -139,8 +139,8 @@ class FileStore final : public MailStore {
                                                  const std::string& mailbox,
                                                  const std::vector<uint32_t>& uids) override;
   std::vector<Result<std::string>> read_message_prefixes(
-      const std::string& account_id, const std::string& mailbox,
-      const std::vector<uint32_t>& uids, const std::vector<uint64_t>& limits) override;
+      const std::string& account_id, const std::string& mailbox, const std::vector<uint32_t>& uids,
+      const std::vector<uint64_t>& limits) override;
   Result<std::string> facts(const std::string& account_id, const std::string& mailbox,
                             uint32_t uid) override;
   Result<std::string> refresh_facts(const std::string& account_id, const std::string& mailbox,

@@ -271,8 +271,8 @@ class MailStore {
   // `uids`: a FETCH of header fields reads each message's header, not its attachments. This
   // fallback reads whole messages and cuts them.
   virtual std::vector<Result<std::string>> read_message_prefixes(
-      const std::string& account_id, const std::string& mailbox,
-      const std::vector<uint32_t>& uids, const std::vector<uint64_t>& limits) {
+      const std::string& account_id, const std::string& mailbox, const std::vector<uint32_t>& uids,
+      const std::vector<uint64_t>& limits) {
     std::vector<Result<std::string>> out = read_messages(account_id, mailbox, uids);
     for (size_t i = 0; i < out.size() && i < limits.size(); ++i) {
       if (out[i] && out[i]->size() > limits[i]) out[i]->resize(limits[i]);

@@ -1,4 +1,3 @@
-#include <algorithm>
 #include "src/store/message_files.h"
 
 #include <dirent.h>
@@ -7,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>

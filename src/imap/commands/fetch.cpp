@@ -45,14 +45,24 @@ struct Item {
 // changed while the command runs).
 void format_batch(store::MailStore& store, const std::string& account, const MailboxView& view,
                   const std::vector<Item>& items, const std::vector<proto::FetchAtt>& atts,
-                  bool need_facts, bool need_message, std::string& out) {
+                  bool need_facts, bool need_message, bool headers_only, std::string& out) {
+  std::vector<uint32_t> uids;
+  uids.reserve(items.size());
+  for (const auto& it : items) uids.push_back(it.meta.uid);
+  // The facts of the batch in one store call; then the messages (one index transaction and
+  // the files), only their headers when nothing else of them is asked for.
+  std::vector<core::Result<mime::Facts>> all_facts;
+  if (need_facts) all_facts = load_facts_batch(store, account, view.name, uids);
   std::vector<core::Result<std::string>> messages;
   if (need_message) {
-    // One index transaction for the batch, then the files.
-    std::vector<uint32_t> uids;
-    uids.reserve(items.size());
-    for (const auto& it : items) uids.push_back(it.meta.uid);
-    messages = store.read_messages(account, view.name, uids);
+    if (headers_only) {
+      std::vector<uint64_t> limits;
+      limits.reserve(uids.size());
+      for (const auto& f : all_facts) limits.push_back(f ? f->root.header.end : 0);
+      messages = store.read_message_prefixes(account, view.name, uids, limits);
+    } else {
+      messages = store.read_messages(account, view.name, uids);
+    }
   }
   for (size_t idx = 0; idx < items.size(); ++idx) {
     const Item& it = items[idx];
@@ -63,9 +73,8 @@ void format_batch(store::MailStore& store, const std::string& account, const Mai
     }
     mime::Facts facts;
     if (need_facts) {
-      auto f = load_facts(store, account, view.name, it.meta.uid, message);
-      if (!f) continue;  // expunged meanwhile
-      facts = std::move(*f);
+      if (!all_facts[idx]) continue;  // expunged meanwhile
+      facts = std::move(*all_facts[idx]);
     }
     std::string_view msg = message ? std::string_view(*message) : std::string_view();
     out += "* ";
@@ -225,6 +234,21 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         break;
     }
   }
+  // Only the top-level header of the messages is read (RFC822.HEADER, BODY[HEADER],
+  // BODY[HEADER.FIELDS (...)]): their files are read up to the end of the header.
+  bool headers_only = need_message && need_facts;
+  for (const auto& a : atts) {
+    bool header_part = a.item == proto::FetchItem::rfc822_header ||
+                       (a.item == proto::FetchItem::body_section && a.section.parts.empty() &&
+                        (a.section.text == mime::SectionText::header ||
+                         a.section.text == mime::SectionText::header_fields ||
+                         a.section.text == mime::SectionText::header_fields_not));
+    bool reads_message = a.item == proto::FetchItem::rfc822 ||
+                         a.item == proto::FetchItem::rfc822_text ||
+                         a.item == proto::FetchItem::body_section;
+    if ((reads_message || a.item == proto::FetchItem::rfc822_header) && !header_part)
+      headers_only = false;
+  }
   if (cmd.uid && !has_uid) {  // RFC 3501 6.4.8: UID FETCH always returns UID
     proto::FetchAtt u;
     u.item = proto::FetchItem::uid;
@@ -311,8 +335,9 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       items.push_back(it);
     }
     const MailboxView& view = *s.view;
-    auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message] {
-      format_batch(*s.services.store, account, view, items, atts, need_facts, need_message, text);
+    auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, headers_only] {
+      format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
+                   headers_only, text);
     };
     co_await net::blocking(*s.services.workers, fn3);
     if (text.size() < kFlushAt && i + batch < uids.size()) continue;
