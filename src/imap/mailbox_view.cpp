@@ -15,6 +15,9 @@ bool sorted_contains(const std::vector<uint32_t>& v, uint32_t uid) {
   return std::binary_search(v.begin(), v.end(), uid);
 }
 
+uint32_t uid_of(const MessageRow& r) { return r.uid; }
+uint32_t uid_of(uint32_t uid) { return uid; }
+
 }  // namespace
 
 void MailboxView::load(std::shared_ptr<const Version> version, uint32_t recent_after) {
@@ -70,14 +73,17 @@ void MailboxView::add_recent(uint32_t first, uint32_t last) {
     else
       merged.push_back(r);
   }
+  // Ranges wholly below the lowest message present mean nothing any more.
+  uint32_t lowest = rows().empty() ? UINT32_MAX : rows().front().uid;
+  std::erase_if(merged, [&](const auto& r) { return r.second < lowest; });
   recent_ = std::move(merged);
 }
 
 bool MailboxView::is_recent(uint32_t uid) const {
-  for (const auto& [first, last] : recent_) {
-    if (uid >= first && uid <= last) return true;
-  }
-  return false;
+  // The ranges are sorted and disjoint: the one that could hold `uid` starts at or below it.
+  auto it = std::upper_bound(recent_.begin(), recent_.end(), uid,
+                             [](uint32_t u, const auto& r) { return u < r.first; });
+  return it != recent_.begin() && uid <= std::prev(it)->second;
 }
 
 uint32_t MailboxView::recent_count() const {
@@ -161,7 +167,7 @@ uint32_t MailboxView::adopt(std::shared_ptr<const Version> next, const SyncOptio
     bool modseq_moved = was.modseq != now.modseq;
     if (differs || (opts.with_modseq && modseq_moved)) updates.push_back(&now);
   };
-  if (next->uid_validity == base_->uid_validity && next->from_modseq == base_->highest_modseq &&
+  if (next->lineage == base_->lineage && next->from_modseq == base_->highest_modseq &&
       next != base_) {
     // `next` was built from our base: its own list of what changed is enough.
     for (uint32_t uid : next->changed) {
@@ -244,15 +250,21 @@ void MailboxView::expunge_now(const std::vector<uint32_t>& uids, const SyncOptio
     for (auto it = seqs.rbegin(); it != seqs.rend(); ++it)
       out.push_back(std::to_string(*it) + " EXPUNGE");
   }
+  // One pass over each list (an EXPUNGE of 100,000 messages must not erase them one by one).
+  std::vector<uint32_t> now_removed;
   for (uint32_t uid : gone) {
-    auto g = std::lower_bound(ghosts_.begin(), ghosts_.end(), uid,
-                              [](const MessageRow& r, uint32_t u) { return r.uid < u; });
-    if (g != ghosts_.end() && g->uid == uid) {
-      ghosts_.erase(g);
-    } else if (base_->index_of(uid) >= 0) {
-      removed_.insert(std::lower_bound(removed_.begin(), removed_.end(), uid), uid);
-    }
+    bool ghost =
+        std::binary_search(ghosts_.begin(), ghosts_.end(), uid,
+                           [](const auto& a, const auto& b) { return uid_of(a) < uid_of(b); });
+    if (!ghost && base_->index_of(uid) >= 0) now_removed.push_back(uid);
   }
+  std::erase_if(ghosts_, [&](const MessageRow& g) { return sorted_contains(gone, g.uid); });
+  std::vector<uint32_t> merged;
+  merged.reserve(removed_.size() + now_removed.size());
+  std::merge(removed_.begin(), removed_.end(), now_removed.begin(), now_removed.end(),
+             std::back_inserter(merged));
+  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+  removed_ = std::move(merged);
   rebuild();
   if (opts.qresync) out.push_back("VANISHED " + compact_set(gone));
 }

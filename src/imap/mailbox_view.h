@@ -56,8 +56,8 @@ class MailboxView {
     return base_->keywords_of(r);
   }
 
-  // Moves to `next`, a later version of the same mailbox, appending the untagged responses
-  // (without "* " and CRLF) to `out`: FLAGS/PERMANENTFLAGS for new keywords, FETCH for
+  // Moves to `next`, a later version of the same lineage (Version::lineage), appending the untagged
+  // responses (without "* " and CRLF) to `out`: FLAGS/PERMANENTFLAGS for new keywords, FETCH for
   // messages whose flags changed (except the UIDs in `announced`, whose new flags the caller
   // reports itself), EXPUNGE/VANISHED when allowed, EXISTS. Returns the number of new
   // messages (the caller then asks the RecentTracker and calls add_recent).

@@ -174,7 +174,7 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
   if (watch_) watch_->signal->changed = false;
   // Sessions woken by the same change share the work: the first one's refresh builds the new
   // version, the others find it built.
-  auto fn1 = [this] { return box->refresh(*services.store); };
+  auto fn1 = [b = box, this] { return b->refresh(*services.store); };
   auto version = co_await net::blocking(*services.workers, fn1);
   if (!version.is_ok()) {
     if (watch_) watch_->signal->changed = true;  // ask again after the next command
@@ -182,9 +182,14 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
                 core::quote(version.status().to_string()));
     co_return;
   }
-  if ((*version)->uid_validity != view->uid_validity()) {
-    // Deleted and created again under the same name: not the mailbox this session selected.
+  if ((*version)->uid_validity != view->uid_validity() ||
+      (*version)->lineage != view->version()->lineage) {
+    // Deleted and created again under the same name, or its index rebuilt: the UIDs and
+    // sequence numbers this client holds mean nothing there, and a STORE or EXPUNGE by UID
+    // would reach other messages. Dovecot ends the session too.
     MR_LOG_WARN("event=imap_selected_mailbox_replaced session={}", conn.info().session_id);
+    untagged("BYE Selected mailbox was deleted and created again, please reconnect");
+    closing = true;
     co_return;
   }
   co_await adopt(std::move(*version), allow_expunge);
@@ -192,7 +197,7 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
 
 asio::awaitable<void> Session::adopt(std::shared_ptr<const Version> version, bool allow_expunge,
                                      const std::vector<uint32_t>& announced) {
-  if (!view || version->uid_validity != view->uid_validity()) co_return;
+  if (!view || closing || version->lineage != view->version()->lineage) co_return;
   uint32_t before_max = view->max_uid();
   std::vector<std::string> out;
   uint32_t added = view->adopt(std::move(version), sync_options(allow_expunge), out, announced);
@@ -309,6 +314,10 @@ asio::awaitable<bool> Session::execute(const proto::Command& cmd) {
                                                      : "BAD";
   std::string line = cmd.tag + " " + word + " " + reply.text + "\r\n";
   if (!reply.sent) conn.queue(line);
+  if (closing) {  // BYE queued by sync()
+    co_await flush();
+    co_return false;
+  }
   if (bad_commands_ >= options.max_bad_commands) {
     untagged("BYE Too many invalid commands");
     co_await flush();

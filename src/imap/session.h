@@ -61,6 +61,9 @@ class Session {
   bool condstore = false;              // CONDSTORE enabled (RFC 7162 3.1): see enable_condstore
   bool qresync = false;                // QRESYNC enabled (RFC 7162 3.2)
   bool current_uid = false;            // the running command is a UID command
+  // The selected mailbox was deleted and created again (or its index rebuilt) under this
+  // session: BYE was queued and the session ends after the current reply.
+  bool closing = false;
 
   auth::ClientInfo client_info() const;
   std::string capabilities() const;

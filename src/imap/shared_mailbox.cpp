@@ -1,6 +1,7 @@
 #include "src/imap/shared_mailbox.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 namespace mailroom::imap {
@@ -16,15 +17,51 @@ std::optional<uint32_t> KeywordSets::find(const std::vector<std::string>& keywor
   return it->second;
 }
 
-std::shared_ptr<const KeywordSets> KeywordSets::with(
-    const std::vector<std::string>& keywords) const {
-  // The sets themselves are shared between copies: a new combination costs one pointer per
-  // existing set, not a copy of their strings.
-  auto next = std::make_shared<KeywordSets>(*this);
-  next->ids_.emplace(keywords, static_cast<uint32_t>(next->sets_.size()));
-  next->sets_.push_back(std::make_shared<const std::vector<std::string>>(keywords));
-  return next;
+uint32_t KeywordSets::add(const std::vector<std::string>& keywords) {
+  auto id = static_cast<uint32_t>(sets_.size());
+  ids_.emplace(keywords, id);
+  sets_.push_back(std::make_shared<const std::vector<std::string>>(keywords));
+  return id;
 }
+
+namespace {
+
+std::atomic<uint64_t> g_lineage{0};
+
+// Keyword ids for the rows of one version build: the base's table, copied once when the build
+// meets a keyword set it lacks (one copy per build, not one per new set).
+class KeywordBuilder {
+ public:
+  explicit KeywordBuilder(std::shared_ptr<const KeywordSets> base) : base_(std::move(base)) {}
+  uint32_t id_of(const std::vector<std::string>& keywords) {
+    if (keywords.empty()) return 0;
+    const KeywordSets& table = copy_ ? *copy_ : *base_;
+    if (auto id = table.find(keywords)) return *id;
+    if (!copy_) copy_ = std::make_shared<KeywordSets>(*base_);
+    return copy_->add(keywords);
+  }
+  std::shared_ptr<const KeywordSets> result() const {
+    return copy_ ? std::shared_ptr<const KeywordSets>(copy_) : base_;
+  }
+
+ private:
+  std::shared_ptr<const KeywordSets> base_;
+  std::shared_ptr<KeywordSets> copy_;
+};
+
+MessageRow row_of(const store::MessageMeta& m, KeywordBuilder& keywords) {
+  MessageRow r;
+  r.uid = m.uid;
+  r.size = static_cast<uint32_t>(std::min<uint64_t>(m.size, std::numeric_limits<uint32_t>::max()));
+  r.modseq = m.modseq;
+  r.internal_date = m.internal_date;
+  r.internal_tz = static_cast<int16_t>(m.internal_tz);
+  r.flags = static_cast<uint8_t>(m.flags);
+  r.keywords = keywords.id_of(m.keywords);
+  return r;
+}
+
+}  // namespace
 
 ptrdiff_t Version::index_of(uint32_t uid) const {
   auto it = std::lower_bound(rows.begin(), rows.end(), uid,
@@ -33,35 +70,17 @@ ptrdiff_t Version::index_of(uint32_t uid) const {
   return it - rows.begin();
 }
 
-MessageRow row_of(const store::MessageMeta& m, std::shared_ptr<const KeywordSets>& sets) {
-  MessageRow r;
-  r.uid = m.uid;
-  r.size = static_cast<uint32_t>(std::min<uint64_t>(m.size, std::numeric_limits<uint32_t>::max()));
-  r.modseq = m.modseq;
-  r.internal_date = m.internal_date;
-  r.internal_tz = static_cast<int16_t>(m.internal_tz);
-  r.flags = static_cast<uint8_t>(m.flags);
-  if (!m.keywords.empty()) {
-    auto id = sets->find(m.keywords);
-    if (!id) {
-      id = static_cast<uint32_t>(sets->size());
-      sets = sets->with(m.keywords);
-    }
-    r.keywords = *id;
-  }
-  return r;
-}
-
 std::shared_ptr<const Version> version_from_snapshot(const store::Snapshot& snap) {
   auto v = std::make_shared<Version>();
   v->uid_validity = snap.uid_validity;
   v->uid_next = snap.uid_next;
   v->highest_modseq = snap.highest_modseq;
   v->from_modseq = snap.highest_modseq;
-  std::shared_ptr<const KeywordSets> sets = std::make_shared<const KeywordSets>();
+  v->lineage = ++g_lineage;
+  KeywordBuilder keywords(std::make_shared<const KeywordSets>());
   v->rows.reserve(snap.messages.size());
-  for (const auto& m : snap.messages) v->rows.push_back(row_of(m, sets));
-  v->keyword_sets = std::move(sets);
+  for (const auto& m : snap.messages) v->rows.push_back(row_of(m, keywords));
+  v->keyword_sets = keywords.result();
   return v;
 }
 
@@ -74,7 +93,8 @@ std::shared_ptr<const Version> apply_changes(const Version& base, const store::C
   v->uid_next = std::max(base.uid_next, changes.uid_next);
   v->highest_modseq = std::max(base.highest_modseq, changes.highest_modseq);
   v->from_modseq = base.highest_modseq;
-  std::shared_ptr<const KeywordSets> sets = base.keyword_sets;
+  v->lineage = base.lineage;
+  KeywordBuilder keywords(base.keyword_sets);
   // One merge of three UID-ordered sequences: the old rows, the changed records (new or
   // updated) and the expunged UIDs.
   v->rows.reserve(base.rows.size() + changes.changed.size());
@@ -92,7 +112,7 @@ std::shared_ptr<const Version> apply_changes(const Version& base, const store::C
     if (gone) {
       if (in_old) v->expunged.push_back(next);
     } else if (in_changes) {
-      MessageRow r = row_of(ch[c], sets);
+      MessageRow r = row_of(ch[c], keywords);
       bool differs = !in_old || old[i].modseq != r.modseq || old[i].flags != r.flags ||
                      old[i].keywords != r.keywords;
       if (differs) v->changed.push_back(next);
@@ -103,8 +123,8 @@ std::shared_ptr<const Version> apply_changes(const Version& base, const store::C
     if (in_old) ++i;
     if (in_changes) ++c;
   }
-  for (const MessageRow& r : v->rows) v->uid_next = std::max(v->uid_next, r.uid + 1);
-  v->keyword_sets = std::move(sets);
+  if (!v->rows.empty()) v->uid_next = std::max(v->uid_next, v->rows.back().uid + 1);
+  v->keyword_sets = keywords.result();
   return v;
 }
 
@@ -145,13 +165,13 @@ std::shared_ptr<SharedMailbox> SharedMailboxes::acquire(const std::string& accou
   Key key{account_id, name};
   auto& slot = live_[key];
   if (auto box = slot.lock()) return box;
-  for (auto it = warm_.begin(); it != warm_.end(); ++it) {
-    if (it->first == key) {
-      auto box = std::move(it->second);
-      warm_.erase(it);
-      slot = box;
-      return box;
-    }
+  if (auto w = warm_index_.find(key); w != warm_index_.end()) {
+    std::shared_ptr<SharedMailbox> box = std::move(w->second->box);
+    warm_cost_ -= w->second->cost;
+    warm_.erase(w->second);
+    warm_index_.erase(w);
+    slot = box;
+    return box;
   }
   auto box = std::make_shared<SharedMailbox>(account_id, name);
   slot = box;
@@ -160,33 +180,32 @@ std::shared_ptr<SharedMailbox> SharedMailboxes::acquire(const std::string& accou
 
 void SharedMailboxes::release(std::shared_ptr<SharedMailbox> box) {
   if (!box) return;
-  std::shared_ptr<SharedMailbox> dropped;  // destroyed outside the lock
-  std::vector<std::shared_ptr<SharedMailbox>> evicted;
+  std::vector<std::shared_ptr<SharedMailbox>> dropped;  // destroyed after the lock
   std::lock_guard<std::mutex> lk(mu_);
   Key key{box->account_id(), box->name()};
-  for (auto it = warm_.begin(); it != warm_.end(); ++it) {
-    if (it->first == key) {
-      evicted.push_back(std::move(it->second));
-      warm_.erase(it);
-      break;
-    }
+  if (auto w = warm_index_.find(key); w != warm_index_.end()) {
+    // Released before by another session (the view was live for both): one entry.
+    warm_cost_ -= w->second->cost;
+    dropped.push_back(std::move(w->second->box));
+    warm_.erase(w->second);
+    warm_index_.erase(w);
   }
+  // A view never loaded (no such mailbox, a store error) is not worth keeping.
   auto v = box->current();
-  if (keep_rows_ == 0 || (v && v->rows.size() > keep_rows_)) {
-    dropped = std::move(box);
+  size_t cost = (v ? v->rows.size() : 0) + kEntryCost;
+  if (!v || cost > keep_rows_) {
+    dropped.push_back(std::move(box));
   } else {
-    warm_.emplace_front(key, std::move(box));
+    warm_.push_front(WarmEntry{key, std::move(box), cost});
+    warm_index_[key] = warm_.begin();
+    warm_cost_ += cost;
   }
-  size_t rows = 0;
-  for (auto it = warm_.begin(); it != warm_.end();) {
-    auto cur = it->second->current();
-    rows += cur ? cur->rows.size() : 0;
-    if (rows > keep_rows_) {
-      evicted.push_back(std::move(it->second));
-      it = warm_.erase(it);
-    } else {
-      ++it;
-    }
+  while (warm_cost_ > keep_rows_ && !warm_.empty()) {
+    WarmEntry& last = warm_.back();
+    warm_cost_ -= last.cost;
+    warm_index_.erase(last.key);
+    dropped.push_back(std::move(last.box));
+    warm_.pop_back();
   }
   // Forget names nobody holds any more (the map would otherwise grow with every mailbox ever
   // selected); amortized: a sweep whenever the map has doubled since the last one.

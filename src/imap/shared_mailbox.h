@@ -45,8 +45,9 @@ class KeywordSets {
   size_t size() const { return sets_.size(); }
   // The id of `keywords` (sorted by the store), or nullopt when this table lacks it.
   std::optional<uint32_t> find(const std::vector<std::string>& keywords) const;
-  // A copy with `keywords` added; the new id is the old size().
-  std::shared_ptr<const KeywordSets> with(const std::vector<std::string>& keywords) const;
+  // Adds `keywords` (not yet present); the new id is the old size(). Only on a table not yet
+  // published in a Version (the builder's copy).
+  uint32_t add(const std::vector<std::string>& keywords);
 
  private:
   std::vector<std::shared_ptr<const std::vector<std::string>>> sets_;
@@ -58,6 +59,9 @@ struct Version {
   uint32_t uid_validity = 0;
   uint32_t uid_next = 1;
   uint64_t highest_modseq = 0;
+  // Versions built one from another share a lineage; a load from a snapshot starts a new one
+  // (its keyword ids and its MODSEQ history are not comparable with an earlier load's).
+  uint64_t lineage = 0;
   std::vector<MessageRow> rows;  // ascending UID
   std::shared_ptr<const KeywordSets> keyword_sets;
   // What changed from the version it was built from (highest_modseq `from_modseq`), so a
@@ -78,8 +82,6 @@ std::shared_ptr<const Version> version_from_snapshot(const store::Snapshot& snap
 // `base` with `changes` applied; nullptr when nothing changed. `changes` must belong to the
 // same mailbox incarnation.
 std::shared_ptr<const Version> apply_changes(const Version& base, const store::Changes& changes);
-// MessageRow of a store record; keyword ids from (and added to) `sets`.
-MessageRow row_of(const store::MessageMeta& m, std::shared_ptr<const KeywordSets>& sets);
 
 class SharedMailbox {
  public:
@@ -110,14 +112,24 @@ class SharedMailboxes {
   // 1 Mi rows: 32 MiB of warm views at most.
   explicit SharedMailboxes(size_t keep_rows = size_t{1} << 20) : keep_rows_(keep_rows) {}
   std::shared_ptr<SharedMailbox> acquire(const std::string& account_id, const std::string& name);
+  // What a warm entry costs beyond its rows: empty mailboxes are not free.
+  static constexpr size_t kEntryCost = 64;
   // A session is done with `box`: it joins the warm list (oldest dropped beyond the budget).
   void release(std::shared_ptr<SharedMailbox> box);
 
  private:
   using Key = std::pair<std::string, std::string>;  // account id, mailbox name
+  struct WarmEntry {
+    Key key;
+    std::shared_ptr<SharedMailbox> box;
+    size_t cost = 0;  // as charged when it joined
+  };
+  using Warm = std::list<WarmEntry>;
   std::mutex mu_;
   std::map<Key, std::weak_ptr<SharedMailbox>> live_;
-  std::list<std::pair<Key, std::shared_ptr<SharedMailbox>>> warm_;  // most recent first
+  Warm warm_;  // most recent first
+  std::map<Key, Warm::iterator> warm_index_;
+  size_t warm_cost_ = 0;  // rows + kEntryCost per warm entry
   size_t keep_rows_;
   size_t swept_size_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 namespace mailroom::imap {
@@ -194,7 +195,11 @@ core::Result<std::shared_ptr<const KeyFile>> KeyFile::open(const std::string& pa
 }
 
 core::Status write_key_file(const std::string& path, std::string_view image) {
-  std::string tmp = path + ".tmp";
+  // A name of its own: two writers of the same file (a fill racing one from an evicted table)
+  // must not interleave in one temporary file. fsck removes old "*.tmp" leftovers.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp =
+      path + "." + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return key_file_errno("create", tmp);
   size_t done = 0;

@@ -32,7 +32,7 @@ asio::awaitable<void> notifier(Session& s, std::shared_ptr<IdleSignal> sig,
     sig->pending = false;
     co_await s.sync(true);
     bool ok = co_await s.flush();
-    if (!ok) {
+    if (!ok || s.closing) {
       st->write_failed = true;
       break;
     }

@@ -257,11 +257,15 @@ asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   std::string mailbox = *name;
   std::string account = s.principal.account_id;
-  auto fn5 = [&s, &account, &mailbox] {
-    return s.services.store->mailbox_status(account, mailbox);
-  };
-  auto info = co_await net::blocking(*s.services.workers, fn5);
-  if (!info) co_return Session::store_error(info.status());
+  if (!s.view || s.view->name != mailbox) {
+    // The store's error (NONEXISTENT, UNAVAILABLE) for a mailbox other than the selected one,
+    // whose view answers below.
+    auto fn5 = [&s, &account, &mailbox] {
+      return s.services.store->mailbox_status(account, mailbox);
+    };
+    auto info = co_await net::blocking(*s.services.workers, fn5);
+    if (!info) co_return Session::store_error(info.status());
+  }
   auto data = co_await status_data(s, mailbox, cmd.status_items);
   if (!data) co_return Reply::no("[NONEXISTENT] Mailbox does not exist");
   if (std::find(cmd.status_items.begin(), cmd.status_items.end(), "HIGHESTMODSEQ") !=

@@ -264,13 +264,8 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   }
   bool modseq = uses_modseq(c.search);
   if (modseq) s.enable_condstore();  // RFC 7162 3.1.5
-  std::vector<Candidate> cands;
-  const auto& view_rows = s.view->rows();
-  cands.reserve(view_rows.size());
-  for (uint32_t i = 0; i < view_rows.size(); ++i) {
-    const MessageRow& m = view_rows[i];
-    cands.push_back({m, &s.view->keywords_of(m), i + 1, s.view->is_recent(m.uid)});
-  }
+  std::vector<Candidate> cands;      // filled on the worker (the view does not change meanwhile)
+  const MailboxView& view = *s.view;
   bool sort_or_thread = c.name != "SEARCH";
   bool needs_keys = sort_or_thread || uses_keys(c.search);
   std::string account = s.principal.account_id;
@@ -278,7 +273,13 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   uint32_t uid_validity = s.view->uid_validity();
   Evaluator ev{s.view->exists(), s.view->max_uid()};
   std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
-  auto fn1 = [&s, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table]() {
+  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table]() {
+    const auto& view_rows = view.rows();
+    cands.reserve(view_rows.size());
+    for (uint32_t i = 0; i < view_rows.size(); ++i) {
+      const MessageRow& m = view_rows[i];
+      cands.push_back({m, &view.keywords_of(m), i + 1, view.is_recent(m.uid)});
+    }
     std::vector<KeyRecord> keys;
     if (needs_keys) {
       std::vector<uint32_t> uids;

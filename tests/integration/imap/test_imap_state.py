@@ -351,3 +351,21 @@ class TestSharedView(StateBase):
         while not a.read_response_line().startswith(b"I1 "):
             pass
         self.assertEqual(self.fetch_flags(a), self.fetch_flags(b))
+
+    def test_a_selected_mailbox_replaced_underneath_ends_the_session(self):
+        # Its UIDs would now name other messages: a STORE or EXPUNGE must not reach them.
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Shared6", 3)
+        a.cmd("SELECT Shared6")
+        a.cmd("STORE 3 +FLAGS (\\Deleted)")
+        self.assertIn(b" OK ", b.cmd("DELETE Shared6")[1])
+        self.assertIn(b" OK ", b.cmd("CREATE Shared6")[1])
+        for _ in range(3):
+            self.append(b, "Shared6", MSG)
+        u, _ = a.cmd("NOOP")
+        self.assertTrue(any(l.startswith(b"* BYE ") for l in u), u)
+        u, _ = b.cmd("SELECT Shared6")
+        self.assertIn(b"* 3 EXISTS", u)
+        u, _ = b.cmd("FETCH 3 FLAGS")
+        self.assertFalse(any(b"\\Deleted" in l for l in u), u)

@@ -5,6 +5,11 @@
 #include "src/imap/mailbox_view.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "src/store/store_options.h"
 
 namespace mailroom::imap {
 namespace {
@@ -263,17 +268,87 @@ TEST(SharedMailbox, VersionsShareKeywordIdsAndRecordTheirDelta) {
 }
 
 TEST(SharedMailbox, WarmListKeepsRecentViewsWithinItsBudget) {
-  SharedMailboxes views(/*keep_rows=*/0);
-  auto a = views.acquire("acct", "INBOX");
-  EXPECT_EQ(views.acquire("acct", "INBOX"), a);  // live: the same object
-  std::weak_ptr<SharedMailbox> weak = a;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("mailroom-shared-view-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  store::StoreOptions so;
+  so.root = (dir / "mail").string();
+  so.fsync = false;
+  auto store = store::open_file_store(so);
+  const std::string acct = "0b6c2f1e-1111-4222-8333-944455556666";
+  store::AppendRequest r;
+  r.message = "Subject: x\r\n\r\nbody\r\n";
+  ASSERT_TRUE(store->append(acct, r).is_ok());
+
+  SharedMailboxes views(/*keep_rows=*/SharedMailboxes::kEntryCost + 1);
+  auto a = views.acquire(acct, "INBOX");
+  EXPECT_EQ(views.acquire(acct, "INBOX"), a);  // live: the same object
+  ASSERT_TRUE(a->refresh(*store).is_ok());
+  SharedMailbox* raw = a.get();
   views.release(std::move(a));
-  EXPECT_TRUE(weak.expired());  // no budget: dropped
-  SharedMailboxes warm;
-  auto b = warm.acquire("acct", "INBOX");
-  SharedMailbox* raw = b.get();
-  warm.release(std::move(b));
-  EXPECT_EQ(warm.acquire("acct", "INBOX").get(), raw);  // selected again: still warm
+  EXPECT_EQ(views.acquire(acct, "INBOX").get(), raw);  // selected again: still warm
+
+  // A view that never loaded (no such mailbox) is not kept, whatever the budget.
+  auto missing = views.acquire(acct, "Nosuch");
+  EXPECT_FALSE(missing->refresh(*store).is_ok());
+  std::weak_ptr<SharedMailbox> weak = missing;
+  views.release(std::move(missing));
+  EXPECT_TRUE(weak.expired());
+
+  // Over the budget (one row plus the entry cost each): the oldest goes.
+  store::AppendRequest other = r;
+  other.mailbox = "Other";
+  other.create_mailbox = true;
+  ASSERT_TRUE(store->append(acct, other).is_ok());
+  auto inbox = views.acquire(acct, "INBOX");
+  ASSERT_TRUE(inbox->refresh(*store).is_ok());
+  std::weak_ptr<SharedMailbox> inbox_weak = inbox;
+  views.release(std::move(inbox));
+  auto second = views.acquire(acct, "Other");
+  ASSERT_TRUE(second->refresh(*store).is_ok());
+  views.release(std::move(second));
+  EXPECT_TRUE(inbox_weak.expired());
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SharedMailbox, AReloadStartsANewLineageAndManyKeywordSetsStayCheap) {
+  store::Snapshot snap = snapshot_of({1, 2});
+  auto a = version_from_snapshot(snap);
+  auto b = version_from_snapshot(snap);
+  EXPECT_NE(a->lineage, b->lineage);
+  store::Changes c;
+  c.highest_modseq = 11;
+  for (uint32_t i = 0; i < 3000; ++i) {
+    auto m = meta(10 + i, 11);
+    m.keywords = {"$k" + std::to_string(i)};
+    c.changed.push_back(m);
+  }
+  auto next = apply_changes(*a, c);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->lineage, a->lineage);
+  EXPECT_EQ(next->keyword_sets->size(), 3001u);
+  EXPECT_EQ(next->keywords_of(next->rows.back()), (std::vector<std::string>{"$k2999"}));
+}
+
+TEST(MailboxView, ExpungingManyGhostsAtOnceKeepsTheRest) {
+  std::vector<uint32_t> uids;
+  for (uint32_t u = 1; u <= 20000; ++u) uids.push_back(u);
+  auto v = view_of(uids);
+  store::Changes c;
+  c.highest_modseq = 11;
+  for (uint32_t u = 1; u <= 20000; u += 2) c.expunged.push_back(u);
+  SyncOptions no_expunge;
+  no_expunge.allow_expunge = false;
+  std::vector<std::string> out;
+  v.adopt(next_of(v, c), no_expunge, out);
+  EXPECT_EQ(v.exists(), 20000u);
+  v.flush_expunges(SyncOptions{}, out);
+  EXPECT_EQ(out.size(), 10000u);
+  EXPECT_EQ(out.front(), "19999 EXPUNGE");
+  EXPECT_EQ(v.exists(), 10000u);
+  EXPECT_EQ(v.at(1).uid, 2u);
+  EXPECT_EQ(&v.rows(), &v.version()->rows);
 }
 
 }  // namespace
