@@ -61,6 +61,14 @@ MessageRow row_of(const store::MessageMeta& m, KeywordBuilder& keywords) {
   return r;
 }
 
+// The STATUS counts of a version.
+void count(Version& v) {
+  for (const MessageRow& r : v.rows) {
+    v.unseen += (r.flags & store::kSeen) ? 0 : 1;
+    v.total_size += r.size;
+  }
+}
+
 }  // namespace
 
 ptrdiff_t Version::index_of(uint32_t uid) const {
@@ -81,6 +89,7 @@ std::shared_ptr<const Version> version_from_snapshot(const store::Snapshot& snap
   v->rows.reserve(snap.messages.size());
   for (const auto& m : snap.messages) v->rows.push_back(row_of(m, keywords));
   v->keyword_sets = keywords.result();
+  count(*v);
   return v;
 }
 
@@ -125,6 +134,7 @@ std::shared_ptr<const Version> apply_changes(const Version& base, const store::C
   }
   if (!v->rows.empty()) v->uid_next = std::max(v->uid_next, v->rows.back().uid + 1);
   v->keyword_sets = keywords.result();
+  count(*v);
   return v;
 }
 

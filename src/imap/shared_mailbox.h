@@ -63,6 +63,9 @@ struct Version {
   // (its keyword ids and its MODSEQ history are not comparable with an earlier load's).
   uint64_t lineage = 0;
   std::vector<MessageRow> rows;  // ascending UID
+  // Counted when the version is built (STATUS of a selected mailbox reads them, not the rows).
+  uint32_t unseen = 0;
+  uint64_t total_size = 0;
   std::shared_ptr<const KeywordSets> keyword_sets;
   // What changed from the version it was built from (highest_modseq `from_modseq`), so a
   // session on that version applies the difference without comparing every row.

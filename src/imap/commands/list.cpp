@@ -199,12 +199,14 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
     info.uid_next = (*v)->uid_next;
     info.highest_modseq = (*v)->highest_modseq;
     info.messages = static_cast<uint32_t>((*v)->rows.size());
-    uint32_t after =
-        want_recent ? RecentTracker::instance().peek(account, mailbox, info.uid_validity) : 0;
-    for (const MessageRow& r : (*v)->rows) {
-      info.unseen += (r.flags & store::kSeen) ? 0 : 1;
-      info.size += r.size;
-      recent += r.uid > after ? 1 : 0;
+    info.unseen = (*v)->unseen;
+    info.size = (*v)->total_size;
+    if (want_recent) {
+      uint32_t after = RecentTracker::instance().peek(account, mailbox, info.uid_validity);
+      const auto& rows = (*v)->rows;
+      auto first = std::upper_bound(rows.begin(), rows.end(), after,
+                                    [](uint32_t u, const MessageRow& r) { return u < r.uid; });
+      recent = static_cast<uint32_t>(rows.end() - first);
     }
     return info;
   };

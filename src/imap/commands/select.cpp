@@ -21,7 +21,18 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   // The shared view of the mailbox (built by the first session, brought up to date by each
   // refresh; shared_mailbox.h).
   std::shared_ptr<SharedMailbox> box = s.views.acquire(account, mailbox);
-  auto fn1 = [&s, &box] { return box->refresh(*s.services.store); };
+  // One worker round trip: the view, then the \Recent claim (the tracker may read and write
+  // its file).
+  uint32_t recent_after = 0;
+  auto fn1 = [&s, &box, examine, &account, &mailbox, &recent_after] {
+    auto v = box->refresh(*s.services.store);
+    if (!v) return v;
+    uint32_t max_uid = (*v)->rows.empty() ? 0 : (*v)->rows.back().uid;
+    auto& tracker = RecentTracker::instance();
+    recent_after = examine ? tracker.peek(account, mailbox, (*v)->uid_validity)
+                           : tracker.claim(account, mailbox, (*v)->uid_validity, max_uid);
+    return v;
+  };
   auto version = co_await net::blocking(*s.services.workers, fn1);
   if (!version) {
     s.views.release(std::move(box));
@@ -30,16 +41,6 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   MailboxView view;
   view.name = mailbox;
   view.read_only = examine;
-  const Version& v = **version;
-  uint32_t max_uid = v.rows.empty() ? 0 : v.rows.back().uid;
-  // The tracker may read and write its file: worker pool, not the I/O thread.
-  uint32_t uid_validity = v.uid_validity;
-  auto track = [examine, &account, &mailbox, uid_validity, max_uid] {
-    auto& tracker = RecentTracker::instance();
-    return examine ? tracker.peek(account, mailbox, uid_validity)
-                   : tracker.claim(account, mailbox, uid_validity, max_uid);
-  };
-  uint32_t recent_after = co_await net::blocking(*s.services.workers, track);
   view.load(std::move(*version), recent_after);
 
   s.untagged("FLAGS " + view.mailbox_flags());

@@ -260,6 +260,10 @@ TEST(SharedMailbox, VersionsShareKeywordIdsAndRecordTheirDelta) {
   EXPECT_EQ(v1->rows[1].keywords, v0->rows[0].keywords);  // the same set, the same id
   EXPECT_EQ(v1->keywords_of(v1->rows[2]), (std::vector<std::string>{"$A", "$B"}));
   EXPECT_EQ(v1->uid_next, 5u);
+  // STATUS counts, kept with each version: 1, 2 and 4 are unseen; sizes are 100 + uid.
+  EXPECT_EQ(v1->unseen, 3u);
+  EXPECT_EQ(v1->total_size, 101u + 102u + 104u);
+  EXPECT_EQ(v0->unseen, 3u);
   // Rows of the old version still read their keywords through the new table.
   EXPECT_EQ(v1->keywords_of(v0->rows[0]), (std::vector<std::string>{"$A"}));
   store::Changes none;
