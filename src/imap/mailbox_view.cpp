@@ -28,10 +28,11 @@ void MailboxView::load(std::shared_ptr<const Version> version, uint32_t recent_a
   recent_.clear();
   keywords.clear();
   rebuild();
-  for (const MessageRow& r : base_->rows) {
-    const auto& kws = base_->keywords_of(r);
-    keywords.insert(kws.begin(), kws.end());
-  }
+  // Every keyword of the mailbox's keyword sets (a few, not one per message; a set no message
+  // has any more still names keywords that are valid here).
+  const KeywordSets& sets = *base_->keyword_sets;
+  for (uint32_t id = 1; id < sets.size(); ++id)
+    keywords.insert(sets.at(id).begin(), sets.at(id).end());
   // RFC 3501 6.3.2: EXAMINE shows \Recent like SELECT; only the caller's claim differs (it
   // peeks, so a read-only view takes nothing from other sessions).
   if (max_uid() > recent_after) add_recent(recent_after + 1, max_uid());

@@ -163,8 +163,8 @@ asio::awaitable<Reply> cmd_idle(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_quota(Session&, const proto::Command&);
 
 // STATUS data "(MESSAGES 2 UIDNEXT 3)" for LIST-STATUS and STATUS.
-asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::string& mailbox,
-                                                        const std::vector<std::string>& items);
+asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,
+                                                       const std::vector<std::string>& items);
 // INTERNALDATE text "17-Jul-1996 02:44:25 -0700".
 std::string format_internal_date(int64_t when, int32_t tz_minutes);
 

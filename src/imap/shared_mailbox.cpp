@@ -63,8 +63,11 @@ MessageRow row_of(const store::MessageMeta& m, KeywordBuilder& keywords) {
 
 // The STATUS counts of a version.
 void count(Version& v) {
-  for (const MessageRow& r : v.rows) {
-    v.unseen += (r.flags & store::kSeen) ? 0 : 1;
+  for (size_t i = 0; i < v.rows.size(); ++i) {
+    const MessageRow& r = v.rows[i];
+    bool unseen = !(r.flags & store::kSeen);
+    if (unseen && v.unseen == 0) v.first_unseen = static_cast<uint32_t>(i) + 1;
+    v.unseen += unseen ? 1 : 0;
     v.total_size += r.size;
   }
 }

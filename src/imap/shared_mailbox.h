@@ -66,6 +66,7 @@ struct Version {
   // Counted when the version is built (STATUS of a selected mailbox reads them, not the rows).
   uint32_t unseen = 0;
   uint64_t total_size = 0;
+  uint32_t first_unseen = 0;  // sequence number (SELECT's [UNSEEN n]), 0 when none
   std::shared_ptr<const KeywordSets> keyword_sets;
   // What changed from the version it was built from (highest_modseq `from_modseq`), so a
   // session on that version applies the difference without comparing every row.

@@ -181,8 +181,8 @@ asio::awaitable<Reply> cmd_namespace(Session& s, const proto::Command&) {
   co_return Reply::ok("NAMESPACE completed");
 }
 
-asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::string& mailbox,
-                                                        const std::vector<std::string>& items) {
+asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,
+                                                       const std::vector<std::string>& items) {
   std::string account = s.principal.account_id;
   bool want_recent = std::find(items.begin(), items.end(), "RECENT") != items.end();
   std::shared_ptr<SharedMailbox> box = s.view && s.view->name == mailbox ? s.box : nullptr;
@@ -211,7 +211,7 @@ asio::awaitable<std::optional<std::string>> status_data(Session& s, const std::s
     return info;
   };
   auto info = co_await net::blocking(*s.services.workers, fn3);
-  if (!info) co_return std::nullopt;
+  if (!info) co_return info.status();
   if (want_recent && !box) {
     uint32_t uid_validity = info->uid_validity;
     auto count_recent = [&s, &account, &mailbox, uid_validity] {
@@ -258,18 +258,8 @@ asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   std::string mailbox = *name;
-  std::string account = s.principal.account_id;
-  if (!s.view || s.view->name != mailbox) {
-    // The store's error (NONEXISTENT, UNAVAILABLE) for a mailbox other than the selected one,
-    // whose view answers below.
-    auto fn5 = [&s, &account, &mailbox] {
-      return s.services.store->mailbox_status(account, mailbox);
-    };
-    auto info = co_await net::blocking(*s.services.workers, fn5);
-    if (!info) co_return Session::store_error(info.status());
-  }
   auto data = co_await status_data(s, mailbox, cmd.status_items);
-  if (!data) co_return Reply::no("[NONEXISTENT] Mailbox does not exist");
+  if (!data) co_return Session::store_error(data.status());
   if (std::find(cmd.status_items.begin(), cmd.status_items.end(), "HIGHESTMODSEQ") !=
       cmd.status_items.end())
     s.enable_condstore();  // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE

@@ -47,13 +47,9 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   s.untagged(view.permanent_flags_line());
   s.untagged(std::to_string(view.exists()) + " EXISTS");
   s.untagged(std::to_string(view.recent_count()) + " RECENT");
-  const auto& rows = view.rows();
-  for (uint32_t i = 0; i < rows.size(); ++i) {
-    if (!(rows[i].flags & store::kSeen)) {
-      s.untagged("OK [UNSEEN " + std::to_string(i + 1) + "] First unseen");
-      break;
-    }
-  }
+  // Counted when the shared version was built (a fresh view has no private rows).
+  if (uint32_t first = view.version()->first_unseen)
+    s.untagged("OK [UNSEEN " + std::to_string(first) + "] First unseen");
   s.untagged("OK [UIDVALIDITY " + std::to_string(view.uid_validity()) + "] UIDs valid");
   s.untagged("OK [UIDNEXT " + std::to_string(view.uid_next()) + "] Predicted next UID");
   s.untagged("OK [HIGHESTMODSEQ " + std::to_string(view.highest_modseq()) + "] Highest");

@@ -264,6 +264,11 @@ TEST(SharedMailbox, VersionsShareKeywordIdsAndRecordTheirDelta) {
   EXPECT_EQ(v1->unseen, 3u);
   EXPECT_EQ(v1->total_size, 101u + 102u + 104u);
   EXPECT_EQ(v0->unseen, 3u);
+  EXPECT_EQ(v1->first_unseen, 1u);
+  store::Changes seen;
+  seen.highest_modseq = 12;
+  seen.changed = {meta(1, 12, store::kSeen)};
+  EXPECT_EQ(apply_changes(*v1, seen)->first_unseen, 2u);
   // Rows of the old version still read their keywords through the new table.
   EXPECT_EQ(v1->keywords_of(v0->rows[0]), (std::vector<std::string>{"$A"}));
   store::Changes none;
