@@ -15,7 +15,6 @@ namespace {
 // Header: magic[8], u32 version, u32 uid_validity, u32 count, u32 zero, u64 records_bytes,
 // u64 checksum of everything after the header, u64 zero. Then count x {u32 uid, u32 offset of
 // the record from the start of the records}, then the records.
-constexpr std::string_view kKeyFileMagic{"MRSKEYS\n", 8};
 constexpr size_t kKeyFileHeader = 48;
 constexpr size_t kKeyIndexEntry = 8;
 
@@ -35,7 +34,7 @@ void store_le_at(std::string& out, size_t off, T v) {
 }
 
 core::Status key_file_errno(const std::string& what, const std::string& path) {
-  return core::io_error("sort key file " + what + " failed", path + ": " + std::strerror(errno));
+  return core::io_error("cache file " + what + " failed", path + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -86,13 +85,14 @@ uint64_t key_file_checksum(std::string_view bytes) {
 }
 
 std::string key_file_image(uint32_t uid_validity,
-                           const std::vector<std::pair<uint32_t, std::string_view>>& entries) {
+                           const std::vector<std::pair<uint32_t, std::string_view>>& entries,
+                           const CacheFileKind& kind) {
   size_t records = 0;
   for (const auto& e : entries) records += e.second.size();
   std::string out;
   out.reserve(kKeyFileHeader + kKeyIndexEntry * entries.size() + records);
-  out.append(kKeyFileMagic);
-  append_le<uint32_t>(out, kKeyFileVersion);
+  out.append(kind.magic);
+  append_le<uint32_t>(out, kind.version);
   append_le<uint32_t>(out, uid_validity);
   append_le<uint32_t>(out, static_cast<uint32_t>(entries.size()));
   append_le<uint32_t>(out, 0);
@@ -124,11 +124,12 @@ KeyRecord KeyFile::record_at(size_t i) const {
                    load_le<uint32_t>(data_ + kKeyFileHeader + kKeyIndexEntry * i + 4));
 }
 
-core::Status KeyFile::validate(uint32_t uid_validity) {
-  auto bad = [](const char* why) { return core::invalid_argument("bad sort key file", why); };
-  if (size_ < kKeyFileHeader || std::string_view(data_, kKeyFileMagic.size()) != kKeyFileMagic)
+core::Status KeyFile::validate(uint32_t uid_validity, const CacheFileKind& kind) {
+  auto bad = [](const char* why) { return core::invalid_argument("bad cache file", why); };
+  if (kind.magic.size() != 8 || size_ < kKeyFileHeader ||
+      std::string_view(data_, kind.magic.size()) != kind.magic)
     return bad("magic");
-  if (load_le<uint32_t>(data_ + 8) != kKeyFileVersion) return bad("version");
+  if (load_le<uint32_t>(data_ + 8) != kind.version) return bad("version");
   if (load_le<uint32_t>(data_ + 12) != uid_validity) return bad("uidvalidity");
   uint64_t count = load_le<uint32_t>(data_ + 16);
   uint64_t records = load_le<uint64_t>(data_ + 24);
@@ -157,20 +158,22 @@ core::Status KeyFile::validate(uint32_t uid_validity) {
 }
 
 core::Result<std::shared_ptr<const KeyFile>> KeyFile::from_bytes(std::string image,
-                                                                 uint32_t uid_validity) {
+                                                                 uint32_t uid_validity,
+                                                                 const CacheFileKind& kind) {
   std::shared_ptr<KeyFile> f(new KeyFile());
   f->owned_ = std::move(image);
   f->data_ = f->owned_.data();
   f->size_ = f->owned_.size();
-  if (auto st = f->validate(uid_validity); !st.is_ok()) return st;
+  if (auto st = f->validate(uid_validity, kind); !st.is_ok()) return st;
   return std::shared_ptr<const KeyFile>(std::move(f));
 }
 
 core::Result<std::shared_ptr<const KeyFile>> KeyFile::open(const std::string& path,
-                                                           uint32_t uid_validity) {
+                                                           uint32_t uid_validity,
+                                                           const CacheFileKind& kind) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return core::not_found("no sort key file", path);
+    if (errno == ENOENT) return core::not_found("no cache file", path);
     return key_file_errno("open", path);
   }
   struct stat st {};
@@ -183,14 +186,14 @@ core::Result<std::shared_ptr<const KeyFile>> KeyFile::open(const std::string& pa
   f->size_ = static_cast<size_t>(st.st_size);
   if (f->size_ < kKeyFileHeader) {
     ::close(fd);
-    return core::invalid_argument("bad sort key file", "short");
+    return core::invalid_argument("bad cache file", "short");
   }
   void* m = ::mmap(nullptr, f->size_, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);
   if (m == MAP_FAILED) return key_file_errno("mmap", path);
   f->map_ = m;
   f->data_ = static_cast<const char*>(m);
-  if (auto s = f->validate(uid_validity); !s.is_ok()) return s;
+  if (auto s = f->validate(uid_validity, kind); !s.is_ok()) return s;
   return std::shared_ptr<const KeyFile>(std::move(f));
 }
 
@@ -214,25 +217,14 @@ core::Status write_key_file(const std::string& path, std::string_view image) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    auto s = key_file_errno("fsync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
+  // No fsync: a file is checked whole when it is opened (checksum), so what a crash can leave
+  // - a torn or empty new file, or the old one - is rebuilt or still correct. Syncing 100 MB
+  // per rewrite would only make the caches cost disk bandwidth the mail path needs.
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     auto s = key_file_errno("rename", tmp);
     ::unlink(tmp.c_str());
     return s;
-  }
-  // The directory entry: without it a crash may bring back the old file, which is still
-  // correct (only shorter), so a failure here is not an error.
-  std::string dir = path.substr(0, path.rfind('/'));
-  int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
   }
   return core::Status::ok();
 }

@@ -1,6 +1,8 @@
 // The sort/search key file of one mailbox (src/store/FORMAT.md "Sort key cache"): per message
 // (UID) the keys IMAP SORT, THREAD and header SEARCH compare, precomputed from the message's
-// facts. Pure format code (no GMime, no store): the fuzz target links it alone.
+// facts. The FETCH cache (fetch_cache.h, FORMAT.md "Fetch cache") stores its records in files
+// of the same layout under another magic. Pure format code (no GMime, no store): the fuzz
+// target links it alone.
 //
 // Contract:
 // - A record is derived from the immutable message content only, so the record of (UIDVALIDITY,
@@ -51,6 +53,14 @@ inline constexpr size_t kKeyTexts = 12;
 // Bumped whenever a record's layout or how its keys are derived changes.
 inline constexpr uint32_t kKeyFileVersion = 1;
 
+// Which cache a file holds: files of one layout, told apart by magic and version (each kind
+// bumps its own version when what its records hold changes).
+struct CacheFileKind {
+  std::string_view magic;  // 8 octets
+  uint32_t version = 0;
+};
+inline constexpr CacheFileKind kSortKeyFile{{"MRSKEYS\n", 8}, kKeyFileVersion};
+
 // What a record holds, before encoding.
 struct KeyFields {
   int64_t sent_date = 0;  // Date: header (UTC seconds) when has_sent_date
@@ -81,9 +91,11 @@ class KeyRecord {
   uint8_t fields() const { return p_ ? static_cast<uint8_t>(p_[12]) : 0; }
   bool has_sent_date() const { return p_ && (p_[13] & 1); }
   bool reply_or_forward() const { return p_ && (p_[13] & 2); }
-  std::string_view text(KeyText t) const {
+  std::string_view text(KeyText t) const { return text_at(static_cast<size_t>(t)); }
+  // Text k (< kKeyTexts) of the record: for files of other kinds, whose texts mean other things.
+  std::string_view text_at(size_t k) const {
     if (!p_) return {};
-    size_t k = static_cast<size_t>(t), off = kRecordHead;
+    size_t off = kRecordHead;
     for (size_t i = 0; i < k; ++i) off += get<uint32_t>(16 + 4 * i);
     return {p_ + off, get<uint32_t>(16 + 4 * k)};
   }
@@ -113,12 +125,12 @@ class KeyFile {
   KeyFile& operator=(const KeyFile&) = delete;
 
   // Validates `image` for `uid_validity`; invalid_argument (with the reason) when it fails.
-  static core::Result<std::shared_ptr<const KeyFile>> from_bytes(std::string image,
-                                                                 uint32_t uid_validity);
+  static core::Result<std::shared_ptr<const KeyFile>> from_bytes(
+      std::string image, uint32_t uid_validity, const CacheFileKind& kind = kSortKeyFile);
   // Maps and validates the file at `path`: not_found when there is none, invalid_argument
   // when it fails validation (the caller removes it), io_error otherwise.
-  static core::Result<std::shared_ptr<const KeyFile>> open(const std::string& path,
-                                                           uint32_t uid_validity);
+  static core::Result<std::shared_ptr<const KeyFile>> open(
+      const std::string& path, uint32_t uid_validity, const CacheFileKind& kind = kSortKeyFile);
 
   uint32_t count() const { return count_; }
   uint32_t uid_at(size_t i) const;
@@ -127,7 +139,7 @@ class KeyFile {
 
  private:
   KeyFile() = default;
-  core::Status validate(uint32_t uid_validity);
+  core::Status validate(uint32_t uid_validity, const CacheFileKind& kind);
   const char* data_ = nullptr;
   size_t size_ = 0;
   uint32_t count_ = 0;
@@ -137,9 +149,12 @@ class KeyFile {
 
 // The image of `entries` (strictly ascending UIDs, each an encode_key_record() result).
 std::string key_file_image(uint32_t uid_validity,
-                           const std::vector<std::pair<uint32_t, std::string_view>>& entries);
-// Replaces `path` atomically: writes `path`.tmp, fsyncs it, renames it over `path`, fsyncs
-// the directory. A crash leaves the old file or the new one, complete.
+                           const std::vector<std::pair<uint32_t, std::string_view>>& entries,
+                           const CacheFileKind& kind = kSortKeyFile);
+// Replaces `path`: writes a temporary file beside it and renames it over `path`. A process
+// crash leaves the old file or the new one, complete; a power loss may leave a torn one,
+// which fails validation when opened (checksum) and is rebuilt: no fsync (the files are
+// caches).
 core::Status write_key_file(const std::string& path, std::string_view image);
 
 // The checksum of images (a 64-bit multiply-xor hash over 8-byte words; catches torn and

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 
 #include "src/core/log.h"
 #include "src/imap/message_facts.h"
@@ -50,11 +52,31 @@ std::vector<std::optional<mime::Facts>> read_facts(store::MailStore& store,
 
 bool same_uid_validity(store::MailStore& store, const std::string& account_id,
                        const std::string& mailbox, uint32_t uid_validity) {
-  auto st = store.mailbox_status(account_id, mailbox);
-  return st.is_ok() && st->uid_validity == uid_validity;
+  // The changes after the highest possible MODSEQ: none, only the mailbox's header row (its
+  // counts, MailStore::mailbox_status, cost a scan of the mailbox: 25 ms at 100,000).
+  auto ch = store.changes_since(account_id, mailbox, uint64_t{INT64_MAX});
+  return ch.is_ok() && ch->uid_validity == uid_validity;
+}
+
+// CacheSpec::derive of the sort keys.
+std::vector<std::optional<std::string>> derive_sort_keys(store::MailStore& store,
+                                                         const std::string& account_id,
+                                                         const std::string& mailbox,
+                                                         const std::vector<uint32_t>& uids) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(uids.size());
+  for (auto& f : read_facts(store, account_id, mailbox, uids)) {
+    if (f)
+      out.emplace_back(encode_key_record(key_fields_of(*f)));
+    else
+      out.emplace_back();
+  }
+  return out;
 }
 
 }  // namespace
+
+const CacheSpec kSortKeyCache{kSortKeyFile, ".keys", derive_sort_keys};
 
 std::string search_subject(std::string_view subject) {
   std::string out;
@@ -107,21 +129,24 @@ std::vector<KeyRecord> KeyTable::lookup(const std::vector<uint32_t>& uids) const
   return out;
 }
 
-MailboxKeys::MailboxKeys(std::string path, uint32_t uid_validity)
-    : path_(std::move(path)), uid_validity_(uid_validity), table_(std::make_shared<KeyTable>()) {
+MailboxKeys::MailboxKeys(std::string path, uint32_t uid_validity, const CacheSpec& spec)
+    : path_(std::move(path)),
+      uid_validity_(uid_validity),
+      spec_(spec),
+      table_(std::make_shared<KeyTable>()) {
   if (path_.empty()) return;
-  auto f = KeyFile::open(path_, uid_validity_);
+  auto f = KeyFile::open(path_, uid_validity_, spec_.kind);
   if (f.is_ok()) {
     auto t = std::make_shared<KeyTable>();
     t->file_ = std::move(*f);
     table_ = std::move(t);
   } else if (f.code() == core::Code::invalid_argument) {
     // Torn, corrupt, of another version or incarnation: never trusted, rebuilt from the facts.
-    MR_LOG_WARN("event=sort_keys_file_rejected path={} reason={}", core::quote(path_),
+    MR_LOG_WARN("event=cache_file_rejected path={} reason={}", core::quote(path_),
                 core::quote(f.status().log_detail()));
     ::unlink(path_.c_str());
   } else if (f.code() != core::Code::not_found) {
-    MR_LOG_WARN("event=sort_keys_file_unreadable path={} error={}", core::quote(path_),
+    MR_LOG_WARN("event=cache_file_unreadable path={} error={}", core::quote(path_),
                 core::quote(f.status().to_string()));
   }
 }
@@ -151,52 +176,94 @@ std::shared_ptr<const KeyTable> MailboxKeys::fill(store::MailStore& store,
     std::vector<uint32_t> batch(
         missing.begin() + static_cast<ptrdiff_t>(i),
         missing.begin() + static_cast<ptrdiff_t>(std::min(missing.size(), i + kFillBatch)));
-    auto facts = read_facts(store, account_id, mailbox, batch);
-    for (size_t k = 0; k < batch.size(); ++k) {
-      if (!facts[k]) continue;
-      fresh.emplace_back(batch[k], std::make_shared<const std::string>(
-                                       encode_key_record(key_fields_of(*facts[k]))));
+    auto records = spec_.derive(store, account_id, mailbox, batch);
+    for (size_t k = 0; k < batch.size() && k < records.size(); ++k) {
+      if (!records[k]) continue;
+      fresh.emplace_back(batch[k], std::make_shared<const std::string>(std::move(*records[k])));
     }
   }
   if (!same_uid_validity(store, account_id, mailbox, uid_validity_)) return t;
+  return publish(*t, std::move(fresh), &uids);
+}
 
+std::shared_ptr<const KeyTable> MailboxKeys::add(
+    store::MailStore& store, const std::string& account_id, const std::string& mailbox,
+    std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> records,
+    const std::vector<uint32_t>* uids_now) {
+  std::lock_guard<std::mutex> fill_lock(fill_mu_);
+  std::shared_ptr<const KeyTable> t = current();
+  std::vector<uint32_t> uids;
+  uids.reserve(records.size());
+  for (const auto& r : records) uids.push_back(r.first);
+  std::vector<KeyRecord> have = t->lookup(uids);
+  size_t kept = 0;
+  for (size_t i = 0; i < records.size(); ++i)
+    if (!have[i].present()) records[kept++] = std::move(records[i]);
+  records.resize(kept);
+  if (records.empty() && (!uids_now || t->added_count() * 8 <= t->file_count())) return t;
+  // As in fill(): records read by name belong here only if the name still means this mailbox.
+  if (!records.empty() && !same_uid_validity(store, account_id, mailbox, uid_validity_)) return t;
+  return publish(*t, std::move(records), uids_now);
+}
+
+std::shared_ptr<const KeyTable> MailboxKeys::publish(
+    const KeyTable& t, std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> fresh,
+    const std::vector<uint32_t>* uids_now) {
   auto next = std::make_shared<KeyTable>();
-  next->file_ = t->file_;
-  next->added_.reserve(t->added_.size() + fresh.size());
-  std::merge(t->added_.begin(), t->added_.end(), fresh.begin(), fresh.end(),
+  next->file_ = t.file_;
+  next->added_.reserve(t.added_.size() + fresh.size());
+  std::merge(t.added_.begin(), t.added_.end(), fresh.begin(), fresh.end(),
              std::back_inserter(next->added_),
              [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [uid, rec] : next->added_) next->added_bytes_ += rec->size();
   std::shared_ptr<const KeyTable> published = next;
-  if (next->added_.size() * 8 > next->file_count()) published = rewrite(*next, uids);
+  bool due = next->added_.size() * 8 > next->file_count();
+  if (due && uids_now)
+    published = rewrite(*next, uids_now);
+  else if (due && next->added_bytes_ > kEagerRewriteBytes)
+    published = rewrite(*next, nullptr);
   std::lock_guard<std::mutex> lk(mu_);
   table_ = published;
   return published;
 }
 
 std::shared_ptr<const KeyTable> MailboxKeys::rewrite(const KeyTable& t,
-                                                     const std::vector<uint32_t>& uids) {
-  // The records of the UIDs the mailbox still has, in one new image.
-  std::vector<KeyRecord> recs = t.lookup(uids);
-  std::vector<std::pair<uint32_t, std::string_view>> entries;
-  entries.reserve(uids.size());
-  for (size_t i = 0; i < uids.size(); ++i) {
-    if (!recs[i].present()) continue;
-    entries.emplace_back(uids[i], recs[i].bytes());
+                                                     const std::vector<uint32_t>* uids) {
+  // The records of the UIDs the mailbox still has (all of them without `uids`), in one image.
+  std::vector<uint32_t> all;
+  if (!uids) {
+    all.reserve(t.file_count() + t.added_.size());
+    for (size_t i = 0; i < t.file_count(); ++i) all.push_back(t.file_->uid_at(i));
+    for (const auto& a : t.added_) all.push_back(a.first);
+    std::sort(all.begin(), all.end());
+    uids = &all;
   }
-  std::string image = key_file_image(uid_validity_, entries);
+  std::vector<KeyRecord> recs = t.lookup(*uids);
+  std::vector<std::pair<uint32_t, std::string_view>> entries;
+  entries.reserve(uids->size());
+  for (size_t i = 0; i < uids->size(); ++i) {
+    if (!recs[i].present()) continue;
+    entries.emplace_back((*uids)[i], recs[i].bytes());
+  }
+  auto started = std::chrono::steady_clock::now();
+  std::string image = key_file_image(uid_validity_, entries, spec_.kind);
   std::shared_ptr<const KeyFile> file;
   if (!path_.empty()) {
     if (auto st = write_key_file(path_, image); st.is_ok()) {
-      auto f = KeyFile::open(path_, uid_validity_);
+      auto f = KeyFile::open(path_, uid_validity_, spec_.kind);
       if (f.is_ok()) file = std::move(*f);
+      MR_LOG_INFO("event=cache_file_written path={} records={} bytes={} ms={}", core::quote(path_),
+                  entries.size(), image.size(),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count());
     } else {
-      MR_LOG_WARN("event=sort_keys_write_failed path={} error={}", core::quote(path_),
+      MR_LOG_WARN("event=cache_file_write_failed path={} error={}", core::quote(path_),
                   core::quote(st.to_string()));
     }
   }
   if (!file) {
-    auto f = KeyFile::from_bytes(std::move(image), uid_validity_);
+    auto f = KeyFile::from_bytes(std::move(image), uid_validity_, spec_.kind);
     if (!f.is_ok()) return std::make_shared<KeyTable>(t);  // cannot happen: we just built it
     file = std::move(*f);
   }
@@ -207,42 +274,45 @@ std::shared_ptr<const KeyTable> MailboxKeys::rewrite(const KeyTable& t,
 
 SortKeyRegistry::SortKeyRegistry(size_t max_bytes) : max_bytes_(max_bytes) {}
 
-std::shared_ptr<const KeyTable> SortKeyRegistry::keys(store::MailStore& store,
-                                                      const std::string& account_id,
-                                                      const std::string& mailbox,
-                                                      uint32_t uid_validity,
-                                                      const std::vector<uint32_t>& uids) {
-  std::string key = account_id + '\n' + std::to_string(uid_validity);
-  std::shared_ptr<MailboxKeys> mk;
+namespace {
+std::string registry_key(const std::string& account_id, uint32_t uid_validity,
+                         const CacheSpec& spec) {
+  return account_id + '\n' + std::to_string(uid_validity) + std::string(spec.suffix);
+}
+}  // namespace
+
+std::shared_ptr<MailboxKeys> SortKeyRegistry::open(store::MailStore& store,
+                                                   const std::string& account_id,
+                                                   uint32_t uid_validity, const CacheSpec& spec) {
+  std::string key = registry_key(account_id, uid_validity, spec);
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second.lru);
-      mk = it->second.keys;
+      return it->second.keys;
     }
   }
-  if (!mk) {
-    // Opened outside the registry's lock: mapping and validating a big file takes a while.
-    auto dir = store.cache_dir(account_id);
-    std::string path = dir.is_ok() ? *dir + "/" + std::to_string(uid_validity) + ".keys" : "";
-    auto made = std::make_shared<MailboxKeys>(path, uid_validity);
-    std::lock_guard<std::mutex> lk(mu_);
-    auto it = entries_.find(key);
-    if (it != entries_.end()) {
-      mk = it->second.keys;  // another session opened it meanwhile
-    } else {
-      lru_.push_front(key);
-      entries_.emplace(key, Entry{made, 0, lru_.begin()});
-      mk = made;
-    }
-  }
-  auto table = mk->fill(store, account_id, mailbox, uids);
+  // Opened outside the registry's lock: mapping and validating a big file takes a while.
+  auto dir = store.cache_dir(account_id);
+  std::string path =
+      dir.is_ok() ? *dir + "/" + std::to_string(uid_validity) + std::string(spec.suffix) : "";
+  auto made = std::make_shared<MailboxKeys>(path, uid_validity, spec);
   std::lock_guard<std::mutex> lk(mu_);
   auto it = entries_.find(key);
+  if (it != entries_.end()) return it->second.keys;  // another session opened it meanwhile
+  lru_.push_front(key);
+  entries_.emplace(key, Entry{made, 0, lru_.begin()});
+  return made;
+}
+
+void SortKeyRegistry::note(const std::string& account_id, uint32_t uid_validity,
+                           const CacheSpec& spec, const KeyTable& table) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = entries_.find(registry_key(account_id, uid_validity, spec));
   if (it != entries_.end()) {
-    bytes_ = bytes_ - it->second.bytes + table->bytes();
-    it->second.bytes = table->bytes();
+    bytes_ = bytes_ - it->second.bytes + table.bytes();
+    it->second.bytes = table.bytes();
   }
   // Drop the least recently used tables (commands holding one keep it until they finish).
   while (bytes_ > max_bytes_ && lru_.size() > 1) {
@@ -251,6 +321,13 @@ std::shared_ptr<const KeyTable> SortKeyRegistry::keys(store::MailStore& store,
     entries_.erase(victim);
     lru_.pop_back();
   }
+}
+
+std::shared_ptr<const KeyTable> SortKeyRegistry::keys(
+    store::MailStore& store, const std::string& account_id, const std::string& mailbox,
+    uint32_t uid_validity, const std::vector<uint32_t>& uids, const CacheSpec& spec) {
+  auto table = open(store, account_id, uid_validity, spec)->fill(store, account_id, mailbox, uids);
+  note(account_id, uid_validity, spec, *table);
   return table;
 }
 
@@ -267,8 +344,9 @@ size_t SortKeyRegistry::tables() const {
 std::shared_ptr<const KeyTable> transient_keys(store::MailStore& store,
                                                const std::string& account_id,
                                                const std::string& mailbox, uint32_t uid_validity,
-                                               const std::vector<uint32_t>& uids) {
-  MailboxKeys mk("", uid_validity);
+                                               const std::vector<uint32_t>& uids,
+                                               const CacheSpec& spec) {
+  MailboxKeys mk("", uid_validity, spec);
   return mk.fill(store, account_id, mailbox, uids);
 }
 

@@ -28,6 +28,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -51,6 +52,21 @@ std::string search_subject(std::string_view subject);
 // The record of a message's facts.
 KeyFields key_fields_of(const mime::Facts& f);
 
+// What one kind of per-mailbox record cache is: its files (kind, "<uidvalidity><suffix>" in
+// MailStore::cache_dir) and how the records of messages are computed from the store (one
+// entry per UID of `uids`, ascending; nullopt when the message cannot be read, e.g. expunged
+// meanwhile). Blocking: worker pool.
+using DeriveRecords = std::vector<std::optional<std::string>> (*)(
+    store::MailStore& store, const std::string& account_id, const std::string& mailbox,
+    const std::vector<uint32_t>& uids);
+struct CacheSpec {
+  CacheFileKind kind;
+  std::string_view suffix;
+  DeriveRecords derive = nullptr;
+};
+// The sort/search keys: key_fields_of() each message's facts, in "<uidvalidity>.keys".
+extern const CacheSpec kSortKeyCache;
+
 // The records of one mailbox at one moment: the file's plus those added since.
 class KeyTable {
  public:
@@ -69,12 +85,12 @@ class KeyTable {
   size_t added_bytes_ = 0;
 };
 
-// The key table of one mailbox incarnation (account, UIDVALIDITY).
+// The record table of one mailbox incarnation (account, UIDVALIDITY) for one CacheSpec.
 class MailboxKeys {
  public:
-  // `path` is the key file ("" keeps the table in memory only). A file that exists but fails
+  // `path` is the file ("" keeps the table in memory only). A file that exists but fails
   // validation is removed here.
-  MailboxKeys(std::string path, uint32_t uid_validity);
+  MailboxKeys(std::string path, uint32_t uid_validity, const CacheSpec& spec = kSortKeyCache);
   // The table with a record for every UID of `uids` (ascending, the mailbox's messages now)
   // whose facts can be read. Missing ones are read from the store in batches
   // (MailStore::facts_batch); one fill runs at a time per mailbox, a second waits for it and
@@ -83,20 +99,36 @@ class MailboxKeys {
                                        const std::string& mailbox,
                                        const std::vector<uint32_t>& uids);
   std::shared_ptr<const KeyTable> current() const;
+  // Adds records a command computed itself while it read the messages anyway (FETCH builds
+  // them batch by batch): (uid, record) ascending; UIDs the table has are skipped. Checks
+  // first that `mailbox` still has this UIDVALIDITY (else adds nothing). With `uids_now` (the
+  // mailbox's UIDs now, ascending; the command's last call) the file is rewritten as after a
+  // fill(); without, only once the records in memory pass kEagerRewriteBytes. Blocking.
+  std::shared_ptr<const KeyTable> add(
+      store::MailStore& store, const std::string& account_id, const std::string& mailbox,
+      std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> records,
+      const std::vector<uint32_t>* uids_now);
+  // Records in memory beyond which add() rewrites the file before the command ends.
+  static constexpr size_t kEagerRewriteBytes = size_t{64} << 20;
 
  private:
-  std::shared_ptr<const KeyTable> rewrite(const KeyTable& t, const std::vector<uint32_t>& uids);
+  // The table with `fresh` (ascending, none in `t`) added; the file rewritten when due.
+  std::shared_ptr<const KeyTable> publish(
+      const KeyTable& t, std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> fresh,
+      const std::vector<uint32_t>* uids_now);
+  std::shared_ptr<const KeyTable> rewrite(const KeyTable& t, const std::vector<uint32_t>* uids);
 
   const std::string path_;
   const uint32_t uid_validity_;
+  const CacheSpec& spec_;
   std::mutex fill_mu_;
   mutable std::mutex mu_;
   std::shared_ptr<const KeyTable> table_;
 };
 
-// Every mailbox's key table in the process, shared by all sessions (a per-node cache), keyed
-// by account and UIDVALIDITY; least recently used tables are dropped beyond `max_bytes`
-// (mapped file sizes plus records in memory).
+// Every mailbox's record tables in the process (sort keys, FETCH cache), shared by all
+// sessions (a per-node cache), keyed by account, UIDVALIDITY and kind; least recently used
+// tables are dropped beyond `max_bytes` (mapped file sizes plus records in memory).
 class SortKeyRegistry {
  public:
   explicit SortKeyRegistry(size_t max_bytes = size_t{512} << 20);
@@ -104,7 +136,15 @@ class SortKeyRegistry {
   // MailStore::cache_dir) on first use. Blocking: worker pool.
   std::shared_ptr<const KeyTable> keys(store::MailStore& store, const std::string& account_id,
                                        const std::string& mailbox, uint32_t uid_validity,
-                                       const std::vector<uint32_t>& uids);
+                                       const std::vector<uint32_t>& uids,
+                                       const CacheSpec& spec = kSortKeyCache);
+  // The mailbox's table of `spec` as it is (opened on first use), for callers that add
+  // records themselves (MailboxKeys::add; then note() the table they got). Blocking.
+  std::shared_ptr<MailboxKeys> open(store::MailStore& store, const std::string& account_id,
+                                    uint32_t uid_validity, const CacheSpec& spec);
+  // Accounts for the size of a table of open()'s mailbox and drops old tables over budget.
+  void note(const std::string& account_id, uint32_t uid_validity, const CacheSpec& spec,
+            const KeyTable& table);
   size_t bytes() const;
   size_t tables() const;
 
@@ -125,6 +165,7 @@ class SortKeyRegistry {
 std::shared_ptr<const KeyTable> transient_keys(store::MailStore& store,
                                                const std::string& account_id,
                                                const std::string& mailbox, uint32_t uid_validity,
-                                               const std::vector<uint32_t>& uids);
+                                               const std::vector<uint32_t>& uids,
+                                               const CacheSpec& spec = kSortKeyCache);
 
 }  // namespace mailroom::imap

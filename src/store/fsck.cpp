@@ -31,9 +31,10 @@ struct FileRow {
   uint64_t size = 0;
 };
 
-// The files of a user's cache directory (FORMAT.md "Sort key cache") that belong to no live
-// mailbox: "<uidvalidity>.keys" of a UIDVALIDITY not in `live` (every file when `live` is
-// null), and "*.tmp" left by an interrupted write once older than `min_age` seconds.
+// The files of a user's cache directory (FORMAT.md "Sort key cache", "Fetch cache") that
+// belong to no live mailbox: "<uidvalidity>.keys" and "<uidvalidity>.fetch" of a UIDVALIDITY
+// not in `live` (every file when `live` is null), anything else there, and "*.tmp" left by an
+// interrupted write once older than `min_age` seconds.
 std::vector<std::string> stale_cache_files(const std::string& cache_dir,
                                            const std::set<uint32_t>* live, int64_t min_age) {
   std::vector<std::string> out;
@@ -50,7 +51,8 @@ std::vector<std::string> stale_cache_files(const std::string& cache_dir,
     } else if (!stale) {
       char* end = nullptr;
       unsigned long uv = std::strtoul(name.c_str(), &end, 10);
-      stale = end == name.c_str() || std::string_view(end) != ".keys" ||
+      std::string_view suffix(end);
+      stale = end == name.c_str() || (suffix != ".keys" && suffix != ".fetch") ||
               !live->count(static_cast<uint32_t>(uv));
     }
     if (stale) out.push_back(path);

@@ -1,5 +1,6 @@
-// libFuzzer target: IMAP sort key files (src/imap/sort_key_file.h) on arbitrary bytes: a torn
-// or corrupt file on disk must be refused, never read out of bounds.
+// libFuzzer target: IMAP sort key files (src/imap/sort_key_file.h) and FETCH cache files (the
+// same layout under another magic, src/imap/fetch_cache.h) on arbitrary bytes: a torn or
+// corrupt file on disk must be refused, never read out of bounds.
 // Each input is tried as is and with its checksum fixed up, so the fuzzer gets past the
 // checksum to the index and record checks. Invariants: no crash, leak or UB; an accepted image
 // has strictly ascending UIDs, every text lies inside it, and writing its records again
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/imap/fetch_cache.h"
 #include "src/imap/sort_key_file.h"
 
 using namespace mailroom::imap;
@@ -21,7 +23,10 @@ namespace {
 void check(std::string image) {
   uint32_t uid_validity = 0;
   if (image.size() >= 16) std::memcpy(&uid_validity, image.data() + 12, 4);
-  auto f = KeyFile::from_bytes(image, uid_validity);
+  // The kind the input claims to be (its magic), so both kinds' paths get exercised.
+  const CacheFileKind& kind =
+      image.compare(0, 8, kFetchCacheFile.magic) == 0 ? kFetchCacheFile : kSortKeyFile;
+  auto f = KeyFile::from_bytes(image, uid_validity, kind);
   if (!f) return;
   const KeyFile& k = **f;
   std::vector<std::pair<uint32_t, std::string_view>> entries;
@@ -38,10 +43,10 @@ void check(std::string image) {
     entries.emplace_back(k.uid_at(i), all);
   }
   (void)lo;
-  std::string again = key_file_image(uid_validity, entries);
+  std::string again = key_file_image(uid_validity, entries, kind);
   // The image's own bytes (from_bytes kept a copy): the same records write the same file.
   if (again.size() != k.bytes()) __builtin_trap();
-  auto back = KeyFile::from_bytes(again, uid_validity);
+  auto back = KeyFile::from_bytes(again, uid_validity, kind);
   if (!back || (*back)->count() != k.count()) __builtin_trap();
 }
 

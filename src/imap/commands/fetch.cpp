@@ -1,9 +1,11 @@
 // FETCH / UID FETCH (RFC 3501 6.4.5, 7.4.2) with CHANGEDSINCE/VANISHED (RFC 7162).
 // Messages are loaded and formatted on the worker pool in batches; ENVELOPE, BODYSTRUCTURE
-// and section offsets come from the facts cached at delivery (src/mime).
+// and section offsets come from the facts cached at delivery (src/mime), or for what clients
+// fetch when they open a folder from the mailbox's FETCH cache (fetch_cache.h).
 #include <algorithm>
 #include <ctime>
 
+#include "src/imap/fetch_cache.h"
 #include "src/imap/message_facts.h"
 #include "src/imap/session.h"
 #include "src/mime/facts.h"
@@ -41,6 +43,166 @@ struct Item {
   bool add_flags = false, add_uid = false, add_modseq = false;
 };
 
+// Where one message's response comes from: a FETCH cache record (fetch_cache.h), or its
+// facts and octets (the message, or its header when only that was read).
+struct Source {
+  bool cached = false;
+  KeyRecord record;                    // when cached
+  const mime::Facts* facts = nullptr;  // else; null when none were needed
+  std::string_view msg;
+};
+
+void format_message(const MailboxView& view, const Item& it,
+                    const std::vector<proto::FetchAtt>& atts, const Source& src, std::string& out) {
+  static const mime::Facts kNoFacts;
+  const mime::Facts& facts = src.facts ? *src.facts : kNoFacts;
+  std::string_view msg = src.msg;
+  out += "* ";
+  out += std::to_string(it.seq);
+  out += " FETCH (";
+  bool first = true;
+  auto sep = [&] {
+    if (!first) out += ' ';
+    first = false;
+  };
+  auto text = [&](FetchText t, const std::string& from_facts) -> std::string_view {
+    return src.cached ? fetch_text(src.record, t) : std::string_view(from_facts);
+  };
+  for (const auto& a : atts) {
+    switch (a.item) {
+      case proto::FetchItem::uid:
+        sep();
+        out += "UID " + std::to_string(it.meta.uid);
+        break;
+      case proto::FetchItem::flags:
+        sep();
+        out += "FLAGS " + view.flags_of(it.meta);
+        break;
+      case proto::FetchItem::internaldate:
+        sep();
+        out += "INTERNALDATE \"" +
+               format_internal_date(it.meta.internal_date, it.meta.internal_tz) + "\"";
+        break;
+      case proto::FetchItem::rfc822_size:
+        sep();
+        out += "RFC822.SIZE " + std::to_string(it.meta.size);
+        break;
+      case proto::FetchItem::modseq:
+        sep();
+        out += "MODSEQ (" + std::to_string(it.meta.modseq) + ")";
+        break;
+      case proto::FetchItem::envelope:
+        sep();
+        out += "ENVELOPE ";
+        out += text(FetchText::envelope, facts.envelope);
+        break;
+      case proto::FetchItem::bodystructure:
+        sep();
+        out += "BODYSTRUCTURE ";
+        out += text(FetchText::bodystructure, facts.bodystructure);
+        break;
+      case proto::FetchItem::body:
+        sep();
+        out += "BODY ";
+        out += text(FetchText::body, facts.body);
+        break;
+      case proto::FetchItem::rfc822:
+        sep();
+        out += "RFC822 ";
+        append_literal(out, msg);
+        break;
+      case proto::FetchItem::rfc822_header: {
+        const auto& h = facts.root.header;
+        sep();
+        out += "RFC822.HEADER ";
+        append_literal(out, msg.substr(std::min<uint64_t>(h.begin, msg.size()), h.size()));
+        break;
+      }
+      case proto::FetchItem::rfc822_text: {
+        const auto& b = facts.root.body;
+        sep();
+        out += "RFC822.TEXT ";
+        append_literal(out, msg.substr(std::min<uint64_t>(b.begin, msg.size()), b.size()));
+        break;
+      }
+      case proto::FetchItem::body_section: {
+        sep();
+        out += a.label;
+        out += ' ';
+        std::string_view part;
+        std::string filtered;
+        if (src.cached) {
+          // Only HEADER.FIELDS of cached names comes here (fetch_cacheable): the record's
+          // fields filtered again give what the whole header gives (fetch_cache.h).
+          filtered = mime::filter_header(fetch_text(src.record, FetchText::header_fields), a.fields,
+                                         false);
+          part = filtered;
+        } else {
+          core::Result<mime::Range> range = mime::Range{0, msg.size()};
+          if (src.facts) range = mime::locate_section(facts.root, a.section);
+          if (!range || range->end > msg.size()) {
+            out += "NIL";
+            break;
+          }
+          part = msg.substr(range->begin, range->size());
+          if (a.section.text == mime::SectionText::header_fields ||
+              a.section.text == mime::SectionText::header_fields_not) {
+            filtered = mime::filter_header(part, a.fields,
+                                           a.section.text == mime::SectionText::header_fields_not);
+            part = filtered;
+          }
+        }
+        if (a.partial) {
+          uint64_t origin = a.partial->first, size = a.partial->second;
+          part = origin >= part.size() ? std::string_view() : part.substr(origin, size);
+        }
+        append_literal(out, part);
+        break;
+      }
+      case proto::FetchItem::binary:
+      case proto::FetchItem::binary_size:
+        break;  // refused before formatting
+    }
+  }
+  if (it.add_flags) {
+    sep();
+    out += "FLAGS " + view.flags_of(it.meta);
+  }
+  if (it.add_uid) {
+    sep();
+    out += "UID " + std::to_string(it.meta.uid);
+  }
+  if (it.add_modseq) {
+    sep();
+    out += "MODSEQ (" + std::to_string(it.meta.modseq) + ")";
+  }
+  out += ")\r\n";
+}
+
+// The facts and octets of `uids` in two store calls: the facts (when needed), then the
+// messages (one index transaction and the files), only their headers when nothing else of
+// them is asked for.
+struct Loaded {
+  std::vector<core::Result<mime::Facts>> facts;
+  std::vector<core::Result<std::string>> messages;
+};
+Loaded load_batch(store::MailStore& store, const std::string& account, const std::string& mailbox,
+                  const std::vector<uint32_t>& uids, bool need_facts, bool need_message,
+                  bool headers_only) {
+  Loaded l;
+  if (need_facts) l.facts = load_facts_batch(store, account, mailbox, uids);
+  if (!need_message) return l;
+  if (headers_only) {
+    std::vector<uint64_t> limits;
+    limits.reserve(uids.size());
+    for (const auto& f : l.facts) limits.push_back(f ? f->root.header.end : 0);
+    l.messages = store.read_message_prefixes(account, mailbox, uids, limits);
+  } else {
+    l.messages = store.read_messages(account, mailbox, uids);
+  }
+  return l;
+}
+
 // Builds the FETCH responses of one batch into `out` (runs on a worker thread; `view` is not
 // changed while the command runs).
 void format_batch(store::MailStore& store, const std::string& account, const MailboxView& view,
@@ -49,140 +211,107 @@ void format_batch(store::MailStore& store, const std::string& account, const Mai
   std::vector<uint32_t> uids;
   uids.reserve(items.size());
   for (const auto& it : items) uids.push_back(it.meta.uid);
-  // The facts of the batch in one store call; then the messages (one index transaction and
-  // the files), only their headers when nothing else of them is asked for.
-  std::vector<core::Result<mime::Facts>> all_facts;
-  if (need_facts) all_facts = load_facts_batch(store, account, view.name, uids);
-  std::vector<core::Result<std::string>> messages;
-  if (need_message) {
-    if (headers_only) {
-      std::vector<uint64_t> limits;
-      limits.reserve(uids.size());
-      for (const auto& f : all_facts) limits.push_back(f ? f->root.header.end : 0);
-      messages = store.read_message_prefixes(account, view.name, uids, limits);
-    } else {
-      messages = store.read_messages(account, view.name, uids);
+  Loaded l = load_batch(store, account, view.name, uids, need_facts, need_message, headers_only);
+  for (size_t idx = 0; idx < items.size(); ++idx) {
+    Source src;
+    // Expunged meanwhile: RFC 3501 allows omitting it.
+    if (need_message && !l.messages[idx]) continue;
+    if (need_facts && !l.facts[idx]) continue;
+    if (need_message) src.msg = *l.messages[idx];
+    if (need_facts) src.facts = &*l.facts[idx];
+    format_message(view, items[idx], atts, src, out);
+  }
+}
+
+// What the FETCH cache answers (fetch_cache.h): ENVELOPE, BODYSTRUCTURE, BODY, HEADER.FIELDS
+// of cached names and what the view holds, with at least one item from the cache.
+bool fetch_cacheable(const std::vector<proto::FetchAtt>& atts) {
+  bool uses = false;
+  for (const auto& a : atts) {
+    switch (a.item) {
+      case proto::FetchItem::uid:
+      case proto::FetchItem::flags:
+      case proto::FetchItem::internaldate:
+      case proto::FetchItem::rfc822_size:
+      case proto::FetchItem::modseq:
+        break;
+      case proto::FetchItem::envelope:
+      case proto::FetchItem::bodystructure:
+      case proto::FetchItem::body:
+        uses = true;
+        break;
+      case proto::FetchItem::body_section:
+        if (!a.section.parts.empty() || a.section.text != mime::SectionText::header_fields ||
+            !fetch_cached_fields_cover(a.fields))
+          return false;
+        uses = true;
+        break;
+      default:
+        return false;
     }
   }
+  return uses;
+}
+
+// Records a FETCH made, handed to the cache a few megabytes at a time (each hand-over copies
+// the table's list of records in memory).
+struct PendingRecords {
+  std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> records;
+  size_t bytes = 0;
+  static constexpr size_t kHandOver = size_t{8} << 20;
+};
+
+// format_batch() from the mailbox's FETCH cache: the records it has, and for the others the
+// facts and headers, from which their records are made and added (`last`: the command's
+// final batch, when the cache file may be rewritten).
+void format_batch_cached(store::MailStore& store, SortKeyRegistry& registry,
+                         const std::string& account, const MailboxView& view,
+                         const std::vector<Item>& items, const std::vector<proto::FetchAtt>& atts,
+                         PendingRecords& pending, bool last, std::string& out) {
+  uint32_t uid_validity = view.uid_validity();
+  std::shared_ptr<MailboxKeys> cache = registry.open(store, account, uid_validity, kFetchCache);
+  std::shared_ptr<const KeyTable> table = cache->current();
+  std::vector<uint32_t> uids;
+  uids.reserve(items.size());
+  for (const auto& it : items) uids.push_back(it.meta.uid);
+  std::vector<KeyRecord> records = table->lookup(uids);
+  std::vector<uint32_t> missing;
+  for (size_t i = 0; i < uids.size(); ++i)
+    if (!records[i].present()) missing.push_back(uids[i]);
+  Loaded l;
+  if (!missing.empty()) l = load_batch(store, account, view.name, missing, true, true, true);
+  size_t m = 0;
   for (size_t idx = 0; idx < items.size(); ++idx) {
-    const Item& it = items[idx];
-    const std::string* message = nullptr;
-    if (need_message) {
-      if (!messages[idx]) continue;  // expunged meanwhile: RFC 3501 allows omitting it
-      message = &*messages[idx];
-    }
-    mime::Facts facts;
-    if (need_facts) {
-      if (!all_facts[idx]) continue;  // expunged meanwhile
-      facts = std::move(*all_facts[idx]);
-    }
-    std::string_view msg = message ? std::string_view(*message) : std::string_view();
-    out += "* ";
-    out += std::to_string(it.seq);
-    out += " FETCH (";
-    bool first = true;
-    auto sep = [&] {
-      if (!first) out += ' ';
-      first = false;
-    };
-    for (const auto& a : atts) {
-      switch (a.item) {
-        case proto::FetchItem::uid:
-          sep();
-          out += "UID " + std::to_string(it.meta.uid);
-          break;
-        case proto::FetchItem::flags:
-          sep();
-          out += "FLAGS " + view.flags_of(it.meta);
-          break;
-        case proto::FetchItem::internaldate:
-          sep();
-          out += "INTERNALDATE \"" +
-                 format_internal_date(it.meta.internal_date, it.meta.internal_tz) + "\"";
-          break;
-        case proto::FetchItem::rfc822_size:
-          sep();
-          out += "RFC822.SIZE " + std::to_string(it.meta.size);
-          break;
-        case proto::FetchItem::modseq:
-          sep();
-          out += "MODSEQ (" + std::to_string(it.meta.modseq) + ")";
-          break;
-        case proto::FetchItem::envelope:
-          sep();
-          out += "ENVELOPE " + facts.envelope;
-          break;
-        case proto::FetchItem::bodystructure:
-          sep();
-          out += "BODYSTRUCTURE " + facts.bodystructure;
-          break;
-        case proto::FetchItem::body:
-          sep();
-          out += "BODY " + facts.body;
-          break;
-        case proto::FetchItem::rfc822:
-          sep();
-          out += "RFC822 ";
-          append_literal(out, msg);
-          break;
-        case proto::FetchItem::rfc822_header: {
-          const auto& h = facts.root.header;
-          sep();
-          out += "RFC822.HEADER ";
-          append_literal(out, msg.substr(std::min<uint64_t>(h.begin, msg.size()), h.size()));
-          break;
-        }
-        case proto::FetchItem::rfc822_text: {
-          const auto& b = facts.root.body;
-          sep();
-          out += "RFC822.TEXT ";
-          append_literal(out, msg.substr(std::min<uint64_t>(b.begin, msg.size()), b.size()));
-          break;
-        }
-        case proto::FetchItem::body_section: {
-          core::Result<mime::Range> range = mime::Range{0, msg.size()};
-          if (need_facts) range = mime::locate_section(facts.root, a.section);
-          sep();
-          out += a.label;
-          out += ' ';
-          if (!range || range->end > msg.size()) {
-            out += "NIL";
-            break;
-          }
-          std::string_view part = msg.substr(range->begin, range->size());
-          std::string filtered;
-          if (a.section.text == mime::SectionText::header_fields ||
-              a.section.text == mime::SectionText::header_fields_not) {
-            filtered = mime::filter_header(part, a.fields,
-                                           a.section.text == mime::SectionText::header_fields_not);
-            part = filtered;
-          }
-          if (a.partial) {
-            uint64_t origin = a.partial->first, size = a.partial->second;
-            part = origin >= part.size() ? std::string_view() : part.substr(origin, size);
-          }
-          append_literal(out, part);
-          break;
-        }
-        case proto::FetchItem::binary:
-        case proto::FetchItem::binary_size:
-          break;  // refused before formatting
+    Source src;
+    if (records[idx].present()) {
+      src.cached = true;
+      src.record = records[idx];
+    } else {
+      size_t k = m++;
+      if (!l.facts[k] || !l.messages[k]) continue;  // expunged meanwhile
+      if (auto rec = fetch_record(*l.facts[k], *l.messages[k])) {
+        pending.bytes += rec->size();
+        pending.records.emplace_back(uids[idx],
+                                     std::make_shared<const std::string>(std::move(*rec)));
+        src.cached = true;
+        src.record = KeyRecord(pending.records.back().second->data());
+      } else {
+        src.facts = &*l.facts[k];
+        src.msg = *l.messages[k];
       }
     }
-    if (it.add_flags) {
-      sep();
-      out += "FLAGS " + view.flags_of(it.meta);
-    }
-    if (it.add_uid) {
-      sep();
-      out += "UID " + std::to_string(it.meta.uid);
-    }
-    if (it.add_modseq) {
-      sep();
-      out += "MODSEQ (" + std::to_string(it.meta.modseq) + ")";
-    }
-    out += ")\r\n";
+    format_message(view, items[idx], atts, src, out);
   }
+  if (!last && pending.bytes < PendingRecords::kHandOver) return;
+  std::vector<uint32_t> now;
+  if (last) {
+    const auto& rows = view.version()->rows;
+    now.reserve(rows.size());
+    for (const auto& r : rows) now.push_back(r.uid);
+  }
+  table = cache->add(store, account, view.name, std::move(pending.records), last ? &now : nullptr);
+  pending = PendingRecords{};
+  registry.note(account, uid_validity, kFetchCache, *table);
 }
 
 }  // namespace
@@ -317,6 +446,8 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
   // Flags, sizes and dates come from the view alone: large batches. Anything read from the
   // store: fetch_batch messages per worker round trip.
   size_t batch = need_facts || need_message ? static_cast<size_t>(s.options.fetch_batch) : 4096;
+  SortKeyRegistry* cache = fetch_cacheable(atts) ? s.services.sort_keys.get() : nullptr;
+  PendingRecords pending;
   constexpr size_t kFlushAt = 1u << 20;  // send once a megabyte is ready
   std::string text;
   for (size_t i = 0; i < uids.size(); i += batch) {
@@ -335,9 +466,15 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       items.push_back(it);
     }
     const MailboxView& view = *s.view;
-    auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, headers_only] {
-      format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
-                   headers_only, text);
+    bool last = i + batch >= uids.size();
+    auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, headers_only,
+                cache, &pending, last] {
+      if (cache)
+        format_batch_cached(*s.services.store, *cache, account, view, items, atts, pending, last,
+                            text);
+      else
+        format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
+                     headers_only, text);
     };
     co_await net::blocking(*s.services.workers, fn3);
     if (text.size() < kFlushAt && i + batch < uids.size()) continue;

@@ -1,5 +1,8 @@
 // The sort key file (src/imap/sort_key_file.h) and the key tables over the real FileStore
-// (src/imap/sort_keys.h): round trip, rejected files rebuilt, concurrent fills.
+// (src/imap/sort_keys.h): round trip, rejected files rebuilt, concurrent fills. Then the FETCH
+// cache (src/imap/fetch_cache.h): its header text answers HEADER.FIELDS exactly as the whole
+// header does, and its tables take records batch by batch, persist under their own magic and
+// rebuild rejected files.
 #include "src/imap/sort_keys.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +12,7 @@
 #include <iterator>
 #include <thread>
 
+#include "src/imap/fetch_cache.h"
 #include "src/imap/sort_order.h"
 #include "src/imap/thread.h"
 #include "src/mime/facts.h"
@@ -279,6 +283,163 @@ TEST_F(SortKeysTest, RegistryDropsLeastRecentlyUsed) {
   reg.keys(*store_, kUser, "INBOX", uid_validity(), uids);
   reg.keys(*store_, kUser, "Other", other, {});
   EXPECT_EQ(reg.tables(), 1u);
+}
+
+// Headers that stress the filter: folding, repeats, odd names, no blank line, junk lines.
+const std::vector<std::string>& hostile_headers() {
+  static const std::vector<std::string> kHeaders = {
+      "From: a@example.com\r\nTo: b@example.com\r\nSubject: plain\r\n\r\n",
+      "Subject: folded\r\n over\r\n\tthree lines\r\nTo: x@example.com\r\nTo: repeated@example."
+      "com\r\nX-Other: not cached\r\n continued\r\nCc: c@example.com\r\n\r\n",
+      "Subject : spaced name\r\nsubject: lower\r\nMESSAGE-ID: <id@x>\r\nX-Priority: 1\r\n\r\n",
+      " leading continuation\r\nFrom: first@example.com\r\njunk line without colon\r\n"
+      " continuation of junk\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\n",
+      "From: no-blank-line@example.com\r\nSubject: header only",
+      "Subject: =?UTF-8?B?w4lsw6h2ZQ==?=\r\nFrom: \xe7\x8e\x8b <w@example.com>\r\n\r\n",
+      "X-A: 1\r\nX-B: 2\r\n\r\n",
+      "\r\n",
+      "",
+      "From:\r\nTo:\r\n \r\nSubject:x\r\nReferences: <a@x>\r\n <b@x>\r\nContent-Type: "
+      "text/plain;\r\n"
+      " charset=utf-8\r\n\r\n"};
+  return kHeaders;
+}
+
+std::vector<std::string> cached_names() {
+  return {fetch_cached_fields().begin(), fetch_cached_fields().end()};
+}
+
+TEST(FetchCache, CachedFieldsAnswerEverySubsetLikeTheWholeHeader) {
+  const std::vector<std::vector<std::string>> asks = {
+      {"From", "To", "Cc", "Subject", "Date", "Message-ID", "References", "In-Reply-To",
+       "Content-Type"},
+      {"subject"},
+      {"SUBJECT", "x-priority", "To", "To"},
+      {"Newsgroups"},
+      {},
+      cached_names()};
+  for (const auto& h : hostile_headers()) {
+    std::string cached = mime::filter_header(h, cached_names(), false);
+    for (const auto& ask : asks) {
+      ASSERT_TRUE(fetch_cached_fields_cover(ask));
+      EXPECT_EQ(mime::filter_header(cached, ask, false), mime::filter_header(h, ask, false)) << h;
+    }
+  }
+  EXPECT_FALSE(fetch_cached_fields_cover({"Subject", "X-Other"}));
+  EXPECT_FALSE(fetch_cached_fields_cover({"DKIM-Signature"}));
+  EXPECT_TRUE(fetch_cached_fields_cover({"message-ID", "LIST-UNSUBSCRIBE"}));
+}
+
+TEST(FetchCache, RecordHoldsTheFactsAndOnlyCachedFields) {
+  std::string msg = "From: a@example.com\r\nX-Big: " + std::string(3000, 'z') +
+                    "\r\nSubject: hi\r\nContent-Type: text/plain\r\n\r\nbody text\r\n";
+  mime::Facts f = mime::parse_facts(msg);
+  auto rec = fetch_record(f, msg);
+  ASSERT_TRUE(rec.has_value());
+  KeyRecord r(rec->data());
+  EXPECT_EQ(fetch_text(r, FetchText::envelope), f.envelope);
+  EXPECT_EQ(fetch_text(r, FetchText::bodystructure), f.bodystructure);
+  EXPECT_EQ(fetch_text(r, FetchText::body), f.body);
+  EXPECT_EQ(fetch_text(r, FetchText::header_fields),
+            "From: a@example.com\r\nSubject: hi\r\nContent-Type: text/plain\r\n\r\n");
+  // Only the header is needed, and all of it: a shorter read gives no record.
+  EXPECT_TRUE(fetch_record(f, std::string_view(msg).substr(0, f.root.header.end)).has_value());
+  EXPECT_FALSE(fetch_record(f, std::string_view(msg).substr(0, f.root.header.end - 1)));
+}
+
+// The FETCH cache's tables over the real FileStore (fetch_cache.h): the same machinery as the
+// key tables, other records, filled batch by batch (MailboxKeys::add).
+class FetchCacheTest : public SortKeysTest {
+ protected:
+  std::vector<uint32_t> add(int n, int from = 0) {
+    std::vector<uint32_t> uids;
+    for (int i = from; i < from + n; ++i) {
+      const auto& h = hostile_headers()[static_cast<size_t>(i) % hostile_headers().size()];
+      std::string m = h.empty() || h.find("\r\n\r\n") == std::string::npos ? h + "\r\n" : h;
+      uids.push_back(put("INBOX", m + "body " + std::to_string(i) + "\r\n").uid);
+    }
+    return uids;
+  }
+  std::string path() {
+    return *store_->cache_dir(kUser) + "/" + std::to_string(uid_validity()) + ".fetch";
+  }
+  std::string want(uint32_t uid) {
+    auto m = store_->read_message(kUser, "INBOX", uid);
+    return *fetch_record(mime::parse_facts(*m), *m);
+  }
+  void expect_exact(const KeyTable& t, const std::vector<uint32_t>& uids) {
+    auto recs = t.lookup(uids);
+    for (size_t i = 0; i < uids.size(); ++i) {
+      ASSERT_TRUE(recs[i].present()) << uids[i];
+      EXPECT_EQ(recs[i].bytes(), want(uids[i])) << uids[i];
+    }
+  }
+  std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> made(
+      const std::vector<uint32_t>& uids) {
+    std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> out;
+    for (uint32_t u : uids) out.emplace_back(u, std::make_shared<const std::string>(want(u)));
+    return out;
+  }
+};
+
+TEST_F(FetchCacheTest, FillDerivesFromTheStoreAndPersistsUnderItsOwnMagic) {
+  auto uids = add(30);
+  SortKeyRegistry reg;
+  auto t = reg.keys(*store_, kUser, "INBOX", uid_validity(), uids, kFetchCache);
+  EXPECT_EQ(t->file_count(), 30u);
+  expect_exact(*t, uids);
+  ASSERT_TRUE(std::filesystem::exists(path()));
+  MailboxKeys again(path(), uid_validity(), kFetchCache);
+  EXPECT_EQ(again.current()->file_count(), 30u);
+  expect_exact(*again.current(), uids);
+  // The same bytes under the sort keys' magic are refused (and removed), and the other way.
+  std::filesystem::copy_file(path(), path() + ".keys");
+  MailboxKeys wrong(path() + ".keys", uid_validity());
+  EXPECT_EQ(wrong.current()->file_count(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(path() + ".keys"));
+  // A flipped byte: rejected, removed, rebuilt with the same bytes.
+  std::string good;
+  {
+    std::ifstream in(path(), std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string bad = good;
+  bad[bad.size() - 5] ^= 0x20;
+  std::ofstream(path(), std::ios::binary | std::ios::trunc) << bad;
+  MailboxKeys rebuilt(path(), uid_validity(), kFetchCache);
+  EXPECT_EQ(rebuilt.current()->file_count(), 0u);
+  expect_exact(*rebuilt.fill(*store_, kUser, "INBOX", uids), uids);
+}
+
+TEST_F(FetchCacheTest, AddTakesBatchesAndRewritesOnTheLastOne) {
+  auto uids = add(40);
+  MailboxKeys mk(path(), uid_validity(), kFetchCache);
+  std::vector<uint32_t> first(uids.begin(), uids.begin() + 25);
+  // Not the last batch: kept in memory, no file yet.
+  auto t = mk.add(*store_, kUser, "INBOX", made(first), nullptr);
+  EXPECT_EQ(t->file_count(), 0u);
+  EXPECT_EQ(t->added_count(), 25u);
+  EXPECT_FALSE(std::filesystem::exists(path()));
+  // Records it has are skipped; the last batch writes the mailbox's UIDs (minus gone ones).
+  std::vector<uint32_t> rest(uids.begin() + 20, uids.end());
+  std::vector<uint32_t> now(uids.begin() + 1, uids.end());
+  t = mk.add(*store_, kUser, "INBOX", made(rest), &now);
+  EXPECT_EQ(t->file_count(), 39u);
+  EXPECT_EQ(t->added_count(), 0u);
+  expect_exact(*t, now);
+  EXPECT_FALSE(t->lookup({uids[0]})[0].present());
+  MailboxKeys reopened(path(), uid_validity(), kFetchCache);
+  expect_exact(*reopened.current(), now);
+  // A few more: in memory until they pass an eighth of the file.
+  auto more = add(3, 40);
+  now.insert(now.end(), more.begin(), more.end());
+  t = mk.add(*store_, kUser, "INBOX", made(more), &now);
+  EXPECT_EQ(t->file_count(), 39u);
+  EXPECT_EQ(t->added_count(), 3u);
+  expect_exact(*t, now);
+  // Records of another incarnation are never taken.
+  MailboxKeys other("", uid_validity() + 1, kFetchCache);
+  EXPECT_EQ(other.add(*store_, kUser, "INBOX", made(more), nullptr)->added_count(), 0u);
 }
 
 }  // namespace
