@@ -23,7 +23,8 @@ struct IdleSignal {
   boost::asio::steady_timer timer;
   bool pending = false;  // for the IDLE notifier
   // The store reported a change since the last Session::sync (which may then skip its
-  // worker-pool round trip). Starts true: the first sync after SELECT always asks the store.
+  // worker-pool round trip). Session::watch() starts it false: the watch begins before SELECT
+  // reads the mailbox, so anything later than that read sets it.
   bool changed = true;
 };
 

@@ -134,22 +134,28 @@ SyncOptions Session::sync_options(bool allow_expunge) const {
   return o;
 }
 
-void Session::select(MailboxView v, std::shared_ptr<SharedMailbox> b) {
+std::unique_ptr<Selected> Session::watch(const std::string& mailbox) {
+  auto sig = std::make_shared<IdleSignal>(executor_);
+  sig->changed = false;  // the SELECT that asked for the watch reads the mailbox after this
+  std::weak_ptr<IdleSignal> weak = sig;
+  auto ex = executor_;
+  auto handle =
+      services.store->watch(principal.account_id, mailbox, [weak, ex](const store::ChangeEvent&) {
+        // Runs on any thread: only post to the session's executor
+        // (MailStore contract).
+        asio::post(ex, [weak] {
+          if (auto s = weak.lock()) s->notify();
+        });
+      });
+  return std::make_unique<Selected>(Selected{std::move(sig), std::move(handle)});
+}
+
+void Session::select(MailboxView v, std::shared_ptr<SharedMailbox> b,
+                     std::unique_ptr<Selected> watching) {
   view = std::move(v);
   box = std::move(b);
   state = State::selected;
-  auto sig = std::make_shared<IdleSignal>(executor_);
-  std::weak_ptr<IdleSignal> weak = sig;
-  auto ex = executor_;
-  auto handle = services.store->watch(principal.account_id, view->name,
-                                      [weak, ex](const store::ChangeEvent&) {
-                                        // Runs on any thread: only post to the session's executor
-                                        // (MailStore contract).
-                                        asio::post(ex, [weak] {
-                                          if (auto s = weak.lock()) s->notify();
-                                        });
-                                      });
-  watch_ = std::make_unique<Selected>(Selected{std::move(sig), std::move(handle)});
+  watch_ = std::move(watching);
 }
 
 void Session::unselect() {

@@ -93,8 +93,13 @@ class Session {
   // with a mailbox selected it also queues OK [HIGHESTMODSEQ] (call before the command's data).
   void enable_condstore();
 
-  // Sets the selected mailbox (State::selected) and starts watching it.
-  void select(MailboxView view, std::shared_ptr<SharedMailbox> box);
+  // Starts watching `mailbox` for changes; SELECT does it before it reads the mailbox, so a
+  // change landing in between makes the sync after the command ask the store, and a SELECT
+  // that saw everything needs no second round trip.
+  std::unique_ptr<Selected> watch(const std::string& mailbox);
+  // Sets the selected mailbox (State::selected) with the watch watch() started for it.
+  void select(MailboxView view, std::shared_ptr<SharedMailbox> box,
+              std::unique_ptr<Selected> watching);
   void unselect();
   // Brings the shared view up to date with the store and the session's view with it, queuing
   // the untagged responses.

@@ -2,6 +2,7 @@
 // (RFC 3691) and EXPUNGE / UID EXPUNGE (RFC 3501 6.4.3, RFC 4315 2.1).
 #include <algorithm>
 
+#include "src/imap/idle_signal.h"
 #include "src/imap/session.h"
 
 namespace mailroom::imap {
@@ -21,6 +22,8 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   // The shared view of the mailbox (built by the first session, brought up to date by each
   // refresh; shared_mailbox.h).
   std::shared_ptr<SharedMailbox> box = s.views.acquire(account, mailbox);
+  // Watching first: a change after the read below is then reported by the next sync.
+  std::unique_ptr<Selected> watching = s.watch(mailbox);
   // One worker round trip: the view, then the \Recent claim (the tracker may read and write
   // its file).
   uint32_t recent_after = 0;
@@ -78,7 +81,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
       }
     }
   }
-  s.select(std::move(view), std::move(box));
+  s.select(std::move(view), std::move(box), std::move(watching));
   co_return Reply::ok(examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
 }
 
