@@ -192,6 +192,13 @@ std::shared_ptr<const KeyTable> MailboxKeys::add(
     const std::vector<uint32_t>* uids_now) {
   std::lock_guard<std::mutex> fill_lock(fill_mu_);
   std::shared_ptr<const KeyTable> t = current();
+  // The table's lists ascend by UID and hold each UID once, whatever order callers use.
+  auto by_uid = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(records.begin(), records.end(), by_uid))
+    std::sort(records.begin(), records.end(), by_uid);
+  records.erase(std::unique(records.begin(), records.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                records.end());
   std::vector<uint32_t> uids;
   uids.reserve(records.size());
   for (const auto& r : records) uids.push_back(r.first);

@@ -430,10 +430,12 @@ TEST_F(FetchCacheTest, AddTakesBatchesAndRewritesOnTheLastOne) {
   EXPECT_FALSE(t->lookup({uids[0]})[0].present());
   MailboxKeys reopened(path(), uid_validity(), kFetchCache);
   expect_exact(*reopened.current(), now);
-  // A few more: in memory until they pass an eighth of the file.
+  // A few more, handed over in any order and twice: in memory until they pass an eighth of
+  // the file, once each, ascending.
   auto more = add(3, 40);
   now.insert(now.end(), more.begin(), more.end());
-  t = mk.add(*store_, kUser, "INBOX", made(more), &now);
+  std::vector<uint32_t> shuffled = {more[2], more[0], more[1], more[0]};
+  t = mk.add(*store_, kUser, "INBOX", made(shuffled), &now);
   EXPECT_EQ(t->file_count(), 39u);
   EXPECT_EQ(t->added_count(), 3u);
   expect_exact(*t, now);
