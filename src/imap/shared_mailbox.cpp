@@ -81,19 +81,38 @@ ptrdiff_t Version::index_of(uint32_t uid) const {
   return it - rows.begin();
 }
 
+namespace {
+
+// A first version: the header of `snap`, then the rows one record at a time.
+class VersionBuilder {
+ public:
+  VersionBuilder()
+      : v_(std::make_shared<Version>()), keywords_(std::make_shared<const KeywordSets>()) {}
+  void add(const store::MessageMeta& m) { v_->rows.push_back(row_of(m, keywords_)); }
+  std::shared_ptr<const Version> finish(const store::Snapshot& head) {
+    v_->uid_validity = head.uid_validity;
+    v_->uid_next = head.uid_next;
+    v_->highest_modseq = head.highest_modseq;
+    v_->from_modseq = head.highest_modseq;
+    v_->lineage = ++g_lineage;
+    // Grown by doubling while scanning: give back what a long life should not hold.
+    if (v_->rows.capacity() > v_->rows.size() + v_->rows.size() / 8) v_->rows.shrink_to_fit();
+    v_->keyword_sets = keywords_.result();
+    count(*v_);
+    return std::move(v_);
+  }
+
+ private:
+  std::shared_ptr<Version> v_;
+  KeywordBuilder keywords_;
+};
+
+}  // namespace
+
 std::shared_ptr<const Version> version_from_snapshot(const store::Snapshot& snap) {
-  auto v = std::make_shared<Version>();
-  v->uid_validity = snap.uid_validity;
-  v->uid_next = snap.uid_next;
-  v->highest_modseq = snap.highest_modseq;
-  v->from_modseq = snap.highest_modseq;
-  v->lineage = ++g_lineage;
-  KeywordBuilder keywords(std::make_shared<const KeywordSets>());
-  v->rows.reserve(snap.messages.size());
-  for (const auto& m : snap.messages) v->rows.push_back(row_of(m, keywords));
-  v->keyword_sets = keywords.result();
-  count(*v);
-  return v;
+  VersionBuilder b;
+  for (const auto& m : snap.messages) b.add(m);
+  return b.finish(snap);
 }
 
 std::shared_ptr<const Version> apply_changes(const Version& base, const store::Changes& changes) {
@@ -164,9 +183,12 @@ core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailS
       return next;
     }
   }
-  auto snap = store.snapshot(account_id_, name_);
-  if (!snap) return snap.status();
-  auto next = version_from_snapshot(*snap);
+  // Row by row (MailStore::scan): no transient list of full records, which at 200 bytes a
+  // message left a big mailbox's worth of freed heap behind every first SELECT.
+  VersionBuilder builder;
+  auto head = store.scan(account_id_, name_, [&](const store::MessageMeta& m) { builder.add(m); });
+  if (!head) return head.status();
+  auto next = builder.finish(*head);
   std::lock_guard<std::mutex> lk(mu_);
   current_ = next;
   return next;

@@ -122,6 +122,8 @@ class FileStore final : public MailStore {
 
   Result<AppendResult> append(const std::string& account_id, const AppendRequest& request) override;
   Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) override;
+  Result<Snapshot> scan(const std::string& account_id, const std::string& mailbox,
+                        const std::function<void(const MessageMeta&)>& visit) override;
   Result<Changes> changes_since(const std::string& account_id, const std::string& mailbox,
                                 uint64_t modseq) override;
   Result<StoreFlagsResult> store_flags(const std::string& account_id, const std::string& mailbox,

@@ -238,6 +238,19 @@ class MailStore {
   virtual Result<AppendResult> append(const std::string& account_id,
                                       const AppendRequest& request) = 0;
   virtual Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) = 0;
+  // snapshot() without the list: the mailbox's header fields (`messages` left empty), and
+  // each message's record handed to `visit` in ascending UID order, one at a time (the record
+  // is reused between calls), so a caller that keeps a compact form of each (the IMAP shared
+  // view) holds no transient copy of every record. `visit` runs under the store's locks:
+  // keep it short, never call the store from it. This fallback walks snapshot().
+  virtual Result<Snapshot> scan(const std::string& account_id, const std::string& mailbox,
+                                const std::function<void(const MessageMeta&)>& visit) {
+    auto snap = snapshot(account_id, mailbox);
+    if (!snap) return snap;
+    for (const auto& m : snap->messages) visit(m);
+    snap->messages.clear();
+    return snap;
+  }
   virtual Result<Changes> changes_since(const std::string& account_id, const std::string& mailbox,
                                         uint64_t modseq) = 0;
   virtual Result<StoreFlagsResult> store_flags(const std::string& account_id,

@@ -43,6 +43,32 @@ TEST_F(StoreTest, MessagePrefixesAreCutFromTheFilesInTheOrderAsked) {
   EXPECT_EQ(*whole[0], *got[2]);
 }
 
+TEST_F(StoreTest, ScanHandsOverTheSnapshotsRecordsOneByOne) {
+  // IMAP builds its compact view from scan(): the same records as snapshot(), in UID order.
+  put("INBOX", message("1"));
+  auto b = put("INBOX", message("2"), kSeen);
+  put("INBOX", message("3"));
+  ASSERT_TRUE(store_->expunge(kUser, "INBOX", {1}).is_ok());
+  auto snap = store_->snapshot(kUser, "INBOX");
+  ASSERT_TRUE(snap.is_ok());
+  std::vector<MessageMeta> seen;
+  auto head = store_->scan(kUser, "INBOX", [&](const MessageMeta& m) { seen.push_back(m); });
+  ASSERT_TRUE(head.is_ok());
+  EXPECT_TRUE(head->messages.empty());
+  EXPECT_EQ(head->uid_validity, snap->uid_validity);
+  EXPECT_EQ(head->uid_next, snap->uid_next);
+  EXPECT_EQ(head->highest_modseq, snap->highest_modseq);
+  ASSERT_EQ(seen.size(), 2u);
+  ASSERT_EQ(snap->messages.size(), 2u);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].uid, snap->messages[i].uid);
+    EXPECT_EQ(seen[i].guid, snap->messages[i].guid);
+    EXPECT_EQ(seen[i].flags, snap->messages[i].flags);
+  }
+  EXPECT_EQ(seen[0].uid, b.uid);
+  EXPECT_EQ(store_->scan(kUser, "Nowhere", [](const MessageMeta&) {}).code(), Code::not_found);
+}
+
 TEST_F(StoreTest, UidsStrictlyIncreaseAndAreNeverReused) {
   auto a = put("INBOX", message("1"));
   auto b = put("INBOX", message("2"));
