@@ -104,8 +104,11 @@ Status publish_notices(const std::string& dir, const std::vector<ChangeEvent>& e
 }
 
 NoticeSubscriber::NoticeSubscriber(std::string dir, Deliver deliver,
-                                   std::chrono::milliseconds interval)
-    : dir_(std::move(dir)), deliver_(std::move(deliver)), interval_(interval) {
+                                   std::chrono::milliseconds interval, std::function<void()> tick)
+    : dir_(std::move(dir)),
+      deliver_(std::move(deliver)),
+      interval_(interval),
+      tick_(std::move(tick)) {
   std::vector<std::string> repairs;
   if (auto s = core::make_private_directory(dir_, &repairs); !s.is_ok())
     MR_LOG_ERROR("event=store_notices_dir_failed dir={} error={}", core::quote(dir_),
@@ -141,6 +144,7 @@ void NoticeSubscriber::run() {
     lk.unlock();
     if (!locked_) take_lock();
     poll();
+    if (tick_) tick_();
     lk.lock();
     cv_.wait_for(lk, interval_, [this] { return stop_; });
   }

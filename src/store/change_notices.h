@@ -33,9 +33,11 @@ core::Status publish_notices(const std::string& dir, const std::vector<ChangeEve
 class NoticeSubscriber {
  public:
   using Deliver = std::function<void(const ChangeEvent&)>;
-  // Creates `dir` (0700) when missing, takes its subscriber lock and starts the thread.
+  // Creates `dir` (0700) when missing, takes its subscriber lock and starts the thread, which
+  // also calls `tick` (when given) after every pass: the store's own upkeep.
   NoticeSubscriber(std::string dir, Deliver deliver,
-                   std::chrono::milliseconds interval = std::chrono::milliseconds(250));
+                   std::chrono::milliseconds interval = std::chrono::milliseconds(250),
+                   std::function<void()> tick = {});
   ~NoticeSubscriber();  // stops the thread and waits for it (a delivery in progress ends first)
   NoticeSubscriber(const NoticeSubscriber&) = delete;
   NoticeSubscriber& operator=(const NoticeSubscriber&) = delete;
@@ -51,6 +53,7 @@ class NoticeSubscriber {
   std::string dir_;
   Deliver deliver_;
   std::chrono::milliseconds interval_;
+  std::function<void()> tick_;
   int lock_fd_ = -1;     // <dir>/subscriber.lock
   bool locked_ = false;  // flock(LOCK_EX) held on it (set by the constructor, then the thread)
   std::mutex poll_mu_;

@@ -1,10 +1,12 @@
 // FileStore plumbing: options, the LRU of open user indexes, change notification.
 #include "src/store/file_store.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <iterator>
 
 #include "src/core/config_section.h"
@@ -44,6 +46,7 @@ StoreOptions parse_store_options(core::ConfigSection& section, const std::string
   o.fsync = section.get_bool("fsync", true);
   o.max_mailbox_name = static_cast<size_t>(section.get_int("max_mailbox_name", 255, 16, 1024));
   o.open_users_cache = static_cast<size_t>(section.get_int("open_users_cache", 1024, 1, 1000000));
+  o.idle_close_seconds = static_cast<int>(section.get_int("idle_close", 60, 0, 86400));
   section.finish();
   return o;
 }
@@ -145,7 +148,54 @@ FileStore::FileStore(const StoreOptions& options)
   if (options_.open_users_cache == 0) options_.open_users_cache = 1;
   if (options_.notices == StoreOptions::Notices::subscribe && !options_.notices_dir.empty())
     subscriber_ = std::make_unique<NoticeSubscriber>(
-        options_.notices_dir, [this](const ChangeEvent& ev) { notify_watchers(ev); });
+        options_.notices_dir, [this](const ChangeEvent& ev) { notify_watchers(ev); },
+        std::chrono::milliseconds(250),
+        [this, next = int64_t{0}]() mutable {
+          // Idle indexes are looked for every few seconds, not on every pass.
+          int64_t now = idle_seconds();
+          if (options_.idle_close_seconds <= 0 || now < next) return;
+          next = now + std::min(5, options_.idle_close_seconds);
+          close_idle(now);
+        });
+}
+
+int64_t FileStore::idle_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+size_t FileStore::close_idle(int64_t now) {
+  if (options_.idle_close_seconds <= 0) return 0;
+  // Closed after the lock is released (a close checkpoints the WAL), as evictions are.
+  std::vector<std::shared_ptr<UserIndex>> closing;
+  {
+    std::lock_guard<std::mutex> lk(cache_mu_);
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      const auto& u = it->second.first;
+      // use_count 1: only the cache holds it (copies are made under cache_mu_).
+      if (u.use_count() == 1 && now - u->last_used.load() > options_.idle_close_seconds) {
+        lru_.erase(it->second.second);
+        closing.push_back(std::move(it->second.first));
+        it = cache_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  size_t n = closing.size();
+  if (n == 0) return 0;
+  closing.clear();
+  // What the connections held lies between live blocks of the heap: without a trim glibc
+  // keeps those pages, and the memory an idle session costs would not go down.
+  ::malloc_trim(0);
+  MR_LOG_DEBUG("event=store_idle_indexes_closed count={}", n);
+  return n;
+}
+
+size_t FileStore::open_users() {
+  std::lock_guard<std::mutex> lk(cache_mu_);
+  return cache_.size();
 }
 
 // The subscriber's thread calls notify_watchers(): stopped before anything else goes.
@@ -166,6 +216,7 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
         lru_.splice(lru_.begin(), lru_, it->second.second);
         it->second.first->cold = false;
       }
+      it->second.first->last_used = idle_seconds();
       return it->second.first;
     }
   }
@@ -200,11 +251,13 @@ Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id
   std::vector<std::shared_ptr<UserIndex>> evicted;
   std::lock_guard<std::mutex> lk(cache_mu_);
   auto it = cache_.find(account_id);
+  u->last_used = idle_seconds();
   if (it != cache_.end()) {  // another thread opened it meanwhile: use theirs
     if (cache == Cache::hot) {
       lru_.splice(lru_.begin(), lru_, it->second.second);
       it->second.first->cold = false;
     }
+    it->second.first->last_used = idle_seconds();
     return it->second.first;
   }
   auto evict = [&] {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <list>
 #include <map>
 #include <memory>
@@ -35,7 +36,8 @@ struct UserIndex {
   std::mutex mu;
   std::unique_ptr<db::Sqlite> db;
   MessageFiles files;
-  std::atomic<bool> cold{false};  // opened by a sweep and not used by anyone else since
+  std::atomic<bool> cold{false};      // opened by a sweep and not used by anyone else since
+  std::atomic<int64_t> last_used{0};  // steady clock seconds of the last FileStore::user()
 };
 
 // PRAGMA synchronous=NORMAL for the lifetime of the object: commits stop waiting for the disk
@@ -104,6 +106,13 @@ class FileStore final : public MailStore {
  public:
   explicit FileStore(const StoreOptions& options);
   ~FileStore() override;
+
+  // Closes the open indexes nobody holds that were last used more than
+  // StoreOptions::idle_close_seconds before `now` (steady clock seconds; idle_seconds()),
+  // after the cache lock is released. Returns how many. The notice thread calls it.
+  size_t close_idle(int64_t now);
+  static int64_t idle_seconds();  // the clock of close_idle()
+  size_t open_users();            // indexes open now
 
   Result<std::vector<MailboxInfo>> list_mailboxes(const std::string& account_id) override;
   Result<MailboxInfo> mailbox_status(const std::string& account_id,

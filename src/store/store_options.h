@@ -28,7 +28,11 @@ struct StoreOptions {
   bool fsync = true;     // false only in tests that measure without durability
   size_t max_mailbox_name = 255;
   size_t open_users_cache = 1024;  // index handles kept open
-  std::shared_ptr<Fs> fs;          // null: the real file system (tests inject faults)
+  // An open index nobody used for this long is closed (mailroomd, with notices = subscribe,
+  // whose thread checks every few seconds); 0 keeps them until the cache evicts them. An idle
+  // IMAP session does not need its user's index (SQLite connection and WAL index, ~80 KB).
+  int idle_close_seconds = 60;
+  std::shared_ptr<Fs> fs;  // null: the real file system (tests inject faults)
   // The SQLite VFS the indexes are opened with; empty: SQLite's default. Tests register a
   // VFS that can drop what was not synced (tests/unit/store/fault_vfs.h).
   std::string sqlite_vfs;

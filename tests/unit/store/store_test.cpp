@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "src/store/file_store.h"
 #include "src/store/maintenance.h"
 #include "src/store/message_files.h"
 #include "src/store/store_options.h"
@@ -67,6 +68,28 @@ TEST_F(StoreTest, ScanHandsOverTheSnapshotsRecordsOneByOne) {
   }
   EXPECT_EQ(seen[0].uid, b.uid);
   EXPECT_EQ(store_->scan(kUser, "Nowhere", [](const MessageMeta&) {}).code(), Code::not_found);
+}
+
+TEST_F(StoreTest, IdleIndexesAreClosedAndReopenedOnUse) {
+  put("INBOX", message("1"));
+  auto* fs = dynamic_cast<FileStore*>(store_.get());
+  ASSERT_NE(fs, nullptr);
+  EXPECT_EQ(fs->open_users(), 1u);
+  int64_t now = FileStore::idle_seconds();
+  EXPECT_EQ(fs->close_idle(now), 0u);  // just used
+  EXPECT_EQ(fs->close_idle(now + options_.idle_close_seconds + 1), 1u);
+  EXPECT_EQ(fs->open_users(), 0u);
+  // Reopened by the next use, nothing lost.
+  auto snap = store_->snapshot(kUser, "INBOX");
+  ASSERT_TRUE(snap.is_ok());
+  EXPECT_EQ(snap->messages.size(), 1u);
+  EXPECT_EQ(fs->open_users(), 1u);
+  // 0 keeps them open.
+  options_.idle_close_seconds = 0;
+  FileStore keeping(options_);
+  ASSERT_TRUE(keeping.snapshot(kUser, "INBOX").is_ok());
+  EXPECT_EQ(keeping.close_idle(now + 100000), 0u);
+  EXPECT_EQ(keeping.open_users(), 1u);
 }
 
 TEST_F(StoreTest, UidsStrictlyIncreaseAndAreNeverReused) {
