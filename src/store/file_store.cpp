@@ -175,6 +175,9 @@ size_t FileStore::close_idle(int64_t now) {
       const auto& u = it->second.first;
       // use_count 1: only the cache holds it (copies are made under cache_mu_).
       if (u.use_count() == 1 && now - u->last_used.load() > options_.idle_close_seconds) {
+        // Without a checkpoint (as a sweep's cold indexes): the WAL's frames wait for the
+        // next open and this thread, which also delivers change notices, pays no fsyncs.
+        u->cold = true;
         lru_.erase(it->second.second);
         closing.push_back(std::move(it->second.first));
         it = cache_.erase(it);
