@@ -5,6 +5,7 @@
 // SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
 // mailbox's sort key table (src/imap/sort_keys.h); HEADER, BODY and TEXT read the message.
 #include <algorithm>
+#include <charconv>
 #include <memory>
 #include <optional>
 
@@ -222,6 +223,71 @@ struct Row {
   KeyRecord keys;
 };
 
+// The SORT response (RFC 5256 4): the matching messages (`rows`) in the order of c.sort.
+// When every message matched, or an order kept from an earlier SORT makes it a merge, the
+// whole mailbox is ordered (sort_order_from() merges new mail into the kept order and leaves
+// expunged messages out) and kept for the next SORT; the matching ones are then picked from
+// it in one pass, which gives the same sequence as sorting them alone (sort_order.h). Without
+// a key record for every message nothing is kept (a missing record may appear later).
+std::string sort_response(SortKeyRegistry* registry, const std::string& account,
+                          uint32_t uid_validity, const std::vector<Candidate>& cands,
+                          const std::vector<KeyRecord>& keys, const std::vector<Row>& rows,
+                          const proto::Command& c) {
+  std::vector<uint32_t> order;  // indexes into cands
+  order.reserve(rows.size());
+  bool every_record =
+      keys.size() == cands.size() &&
+      std::all_of(keys.begin(), keys.end(), [](const KeyRecord& k) { return k.present(); });
+  std::shared_ptr<SortOrderCache> cache =
+      registry && every_record ? registry->orders(account, uid_validity) : nullptr;
+  std::string criteria = sort_criteria_key(c.sort);
+  auto previous = cache ? cache->find(criteria) : nullptr;
+  if (cache && (rows.size() == cands.size() || (previous && rows.size() * 16 >= cands.size()))) {
+    std::vector<uint32_t> uids;
+    std::vector<SortInput> in;
+    uids.reserve(cands.size());
+    in.reserve(cands.size());
+    for (size_t i = 0; i < cands.size(); ++i) {
+      uids.push_back(cands[i].meta.uid);
+      in.push_back({keys[i], cands[i].meta.internal_date, cands[i].meta.size});
+    }
+    std::vector<uint32_t> all =
+        previous ? sort_order_from(uids, in, c.sort, *previous) : sort_order(in, c.sort);
+    bool same = previous && previous->size() == all.size();
+    for (size_t i = 0; same && i < all.size(); ++i) same = (*previous)[i] == uids[all[i]];
+    if (!same) {
+      auto kept = std::make_shared<std::vector<uint32_t>>();
+      kept->reserve(all.size());
+      for (uint32_t p : all) kept->push_back(uids[p]);
+      cache->put(criteria, std::move(kept));
+    }
+    if (rows.size() == cands.size()) {
+      order = std::move(all);
+    } else {
+      std::vector<bool> matched(cands.size(), false);
+      for (const auto& r : rows) matched[r.cand] = true;
+      for (uint32_t p : all)
+        if (matched[p]) order.push_back(p);
+    }
+  } else {
+    std::vector<SortInput> in;
+    in.reserve(rows.size());
+    for (const auto& r : rows)
+      in.push_back({r.keys, cands[r.cand].meta.internal_date, cands[r.cand].meta.size});
+    for (uint32_t i : sort_order(in, c.sort)) order.push_back(rows[i].cand);
+  }
+  std::string line = "SORT";
+  line.resize(4 + 11 * order.size());  // " " and at most 10 digits each
+  char* out = line.data() + 4;
+  char* end = line.data() + line.size();
+  for (uint32_t p : order) {
+    *out++ = ' ';
+    out = std::to_chars(out, end, c.uid ? cands[p].meta.uid : cands[p].seq).ptr;
+  }
+  line.resize(static_cast<size_t>(out - line.data()));
+  return line;
+}
+
 std::string thread_ids(const std::vector<Row>& rows, const std::vector<Candidate>& cands,
                        const std::string& algorithm, bool uid) {
   std::vector<ThreadItem> items;
@@ -273,7 +339,9 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   uint32_t uid_validity = s.view->uid_validity();
   Evaluator ev{s.view->exists(), s.view->max_uid()};
   std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
-  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table]() {
+  std::string sort_line;                  // SORT: the response, built on the worker
+  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table,
+              &sort_line]() {
     const auto& view_rows = view.rows();
     cands.reserve(view_rows.size());
     for (uint32_t i = 0; i < view_rows.size(); ++i) {
@@ -305,23 +373,15 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
       if (!ev.eval(c.search, l)) continue;
       out.push_back({i, l.keys});
     }
+    if (c.name == "SORT")
+      sort_line =
+          sort_response(s.services.sort_keys.get(), account, uid_validity, cands, keys, out, c);
     return out;
   };
   std::vector<Row> rows = co_await net::blocking(*s.services.workers, fn1);
 
   if (c.name == "SORT") {
-    std::vector<SortInput> in;
-    in.reserve(rows.size());
-    for (const auto& r : rows)
-      in.push_back({r.keys, cands[r.cand].meta.internal_date, cands[r.cand].meta.size});
-    std::string line = "SORT";
-    line.reserve(4 + rows.size() * 7);
-    for (uint32_t i : sort_order(in, c.sort)) {
-      const auto& cand = cands[rows[i].cand];
-      line += ' ';
-      line += std::to_string(c.uid ? cand.meta.uid : cand.seq);
-    }
-    s.untagged(line);
+    s.untagged(sort_line);
     co_return Reply::ok("SORT completed");
   }
   if (c.name == "THREAD") {
