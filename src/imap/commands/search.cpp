@@ -30,9 +30,59 @@ struct Candidate {
   bool recent = false;
 };
 
+// The messages BODY, TEXT and HEADER read. When consecutive candidates need theirs (a search
+// over a range), the next ones are read together (MailStore::read_messages: one index
+// transaction instead of one per message), at most kReadAhead messages and about
+// kReadAheadBytes (sizes from the view), so memory stays bounded; a program that needs a
+// message only now and then reads them one by one.
+class MessageSource {
+ public:
+  static constexpr size_t kReadAhead = 32;
+  static constexpr uint64_t kReadAheadBytes = uint64_t{4} << 20;
+
+  MessageSource(store::MailStore& store, const std::string& account, const std::string& mailbox,
+                const std::vector<Candidate>& cands)
+      : store_(store), account_(account), mailbox_(mailbox), cands_(cands) {}
+
+  // The message of cands[i] ("" when it cannot be read: gone meanwhile, matches nothing).
+  std::string take(uint32_t i) {
+    bool sequential = last_ >= 0 && last_ + 1 == i;
+    last_ = i;
+    if (i < from_ || i - from_ >= batch_.size()) {
+      from_ = i;
+      batch_.clear();
+      std::vector<uint32_t> uids{cands_[i].meta.uid};
+      uint64_t bytes = cands_[i].meta.size;
+      for (size_t j = i + 1; sequential && j < cands_.size() && uids.size() < kReadAhead &&
+                             bytes + cands_[j].meta.size <= kReadAheadBytes;
+           ++j) {
+        uids.push_back(cands_[j].meta.uid);
+        bytes += cands_[j].meta.size;
+      }
+      if (uids.size() == 1) {
+        auto m = store_.read_message(account_, mailbox_, uids[0]);
+        return m ? std::move(*m) : std::string();
+      }
+      batch_ = store_.read_messages(account_, mailbox_, uids);
+    }
+    auto& m = batch_[i - from_];
+    return m ? std::move(*m) : std::string();
+  }
+
+ private:
+  store::MailStore& store_;
+  const std::string& account_;
+  const std::string& mailbox_;
+  const std::vector<Candidate>& cands_;
+  int64_t last_ = -2;
+  uint32_t from_ = 0;
+  std::vector<core::Result<std::string>> batch_;  // the messages of cands_[from_...]
+};
+
 // Lazily loaded message data for one candidate (runs on a worker thread).
 struct Loaded {
   store::MailStore& store;
+  MessageSource& source;
   const std::string& account;
   const std::string& mailbox;
   const Candidate& c;
@@ -43,10 +93,7 @@ struct Loaded {
   KeyRecord keys;  // the sort/search keys (KeyRecord{} when the program needs none)
 
   const std::string& msg() {
-    if (!message) {
-      auto m = store.read_message(account, mailbox, c.meta.uid);
-      message = m ? std::move(*m) : std::string();
-    }
+    if (!message) message = source.take(c.seq - 1);
     return *message;
   }
   const mime::Facts& f() {
@@ -59,6 +106,11 @@ struct Loaded {
   const std::string& body() {
     if (!body_text) body_text = mime::fold_case(mime::decoded_body_text(msg()));
     return *body_text;
+  }
+  // False when the body surely lacks `folded` (mime::body_text_may_contain), so most
+  // messages are not decoded at all.
+  bool body_may_contain(const std::string& folded) {
+    return body_text || mime::body_text_may_contain(msg(), folded);
   }
   const std::string& header() {
     if (!header_text) {
@@ -174,9 +226,10 @@ struct Evaluator {
         return false;
       }
       case Op::body:
-        return contains(l.body(), k.value);
+        return l.body_may_contain(k.value) && contains(l.body(), k.value);
       case Op::text:
-        return contains(l.header(), k.value) || contains(l.body(), k.value);
+        return contains(l.header(), k.value) ||
+               (l.body_may_contain(k.value) && contains(l.body(), k.value));
     }
     return false;
   }
@@ -360,8 +413,10 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
       keys = table->lookup(uids);
     }
     std::vector<Row> out;
+    MessageSource source(*s.services.store, account, mailbox, cands);
     for (uint32_t i = 0; i < cands.size(); ++i) {
       Loaded l{*s.services.store,
+               source,
                account,
                mailbox,
                cands[i],
