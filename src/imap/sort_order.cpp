@@ -80,20 +80,21 @@ struct SortEntry {
   uint32_t index = 0;
 };
 
-// The whole order on positions of `in` without columns: for merging a few messages into an
-// order computed before (sort_order_from), where building columns of every message would
-// cost more than the comparisons.
+// The whole order on positions without columns: for merging a few messages into an order
+// computed before (sort_order_from), where building columns of every message would cost more
+// than the comparisons.
 struct FullLess {
   const std::vector<Criterion>& crits;
-  const std::vector<SortInput>& in;
+  const SortInputOf& input;
   bool operator()(uint32_t a, uint32_t b) const {
+    SortInput x = input(a), y = input(b);
     for (const Criterion& c : crits) {
       int cmp;
       if (c.kind == Criterion::text) {
-        cmp = in[a].keys.text(c.key).compare(in[b].keys.text(c.key));
+        cmp = x.keys.text(c.key).compare(y.keys.text(c.key));
       } else {
-        int64_t x = number_of(c, in[a]), y = number_of(c, in[b]);
-        cmp = (x > y) - (x < y);
+        int64_t u = number_of(c, x), v = number_of(c, y);
+        cmp = (u > v) - (u < v);
       }
       if (cmp != 0) return c.reverse ? cmp > 0 : cmp < 0;
     }
@@ -161,11 +162,11 @@ std::vector<uint32_t> sort_order(const std::vector<SortInput>& in, const SortCri
   return order;
 }
 
-std::vector<uint32_t> sort_order_from(const std::vector<uint32_t>& uids,
-                                      const std::vector<SortInput>& in,
+std::vector<uint32_t> sort_order_from(const std::vector<uint32_t>& uids, const SortInputOf& input,
                                       const SortCriteria& criteria,
-                                      const std::vector<uint32_t>& previous) {
+                                      const std::vector<uint32_t>& previous, bool* unchanged) {
   const size_t n = uids.size();
+  if (unchanged) *unchanged = false;
   if (n == 0) return {};
   // Position of a UID: a dense table when the UIDs are not too sparse, else bisection.
   constexpr uint32_t kNone = UINT32_MAX;
@@ -194,12 +195,20 @@ std::vector<uint32_t> sort_order_from(const std::vector<uint32_t>& uids,
   std::vector<uint32_t> fresh;
   for (uint32_t i = 0; i < n; ++i)
     if (!seen[i]) fresh.push_back(i);
-  if (fresh.empty()) return kept;
+  if (fresh.empty()) {
+    if (unchanged) *unchanged = kept.size() == previous.size();
+    return kept;
+  }
   // Each new message costs a bisection of the order (log n comparisons, each reading two
   // records); past about n / 32 of them one sort of everything is cheaper.
-  if (fresh.size() * 32 > n) return sort_order(in, criteria);
+  if (fresh.size() * 32 > n) {
+    std::vector<SortInput> in;
+    in.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) in.push_back(input(i));
+    return sort_order(in, criteria);
+  }
   std::vector<Criterion> crits = compile(criteria);
-  FullLess less{crits, in};
+  FullLess less{crits, input};
   std::sort(fresh.begin(), fresh.end(), less);
   std::vector<uint32_t> out;
   out.reserve(n);

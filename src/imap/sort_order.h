@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,16 +36,22 @@ using SortCriteria = std::vector<std::pair<std::string, bool>>;  // {name, rever
 // (RFC 5256 7, RFC 5051).
 std::vector<uint32_t> sort_order(const std::vector<SortInput>& in, const SortCriteria& criteria);
 
-// sort_order(in, criteria) computed from `previous`, the UIDs of an earlier result for the
-// same criteria over the same mailbox incarnation (any set of its UIDs, in that order):
-// `uids` (ascending) are the UIDs of `in`. UIDs of `previous` not in `uids` (expunged) are
-// left out, UIDs not in `previous` (new mail) are sorted and merged in; many new ones make
-// it sort afresh. The caller vouches that every message of `previous` had the keys it has in
-// `in` (records are immutable; a message without a record must not be in `previous`).
-std::vector<uint32_t> sort_order_from(const std::vector<uint32_t>& uids,
-                                      const std::vector<SortInput>& in,
+// The SortInput of position i (0 <= i < the number of messages).
+using SortInputOf = std::function<SortInput(uint32_t)>;
+
+// sort_order() of the messages `input` describes, computed from `previous`, the UIDs of an
+// earlier result for the same criteria over the same mailbox incarnation (any set of its
+// UIDs, in that order): `uids` (ascending) are the messages' UIDs. UIDs of `previous` not in
+// `uids` (expunged) are left out, UIDs not in `previous` (new mail) are sorted and merged in;
+// many new ones make it sort afresh. `input` is asked only for the new messages and those
+// they are compared with (or every message when it sorts afresh). `unchanged` (optional) is
+// set when the result is `previous` itself. The caller vouches that every message of
+// `previous` had the keys it has now (records are immutable; a message without a record
+// must not be in `previous`).
+std::vector<uint32_t> sort_order_from(const std::vector<uint32_t>& uids, const SortInputOf& input,
                                       const SortCriteria& criteria,
-                                      const std::vector<uint32_t>& previous);
+                                      const std::vector<uint32_t>& previous,
+                                      bool* unchanged = nullptr);
 
 // The SORT orders last computed over one mailbox incarnation: per criteria list, every UID
 // of the mailbox in that order (4 bytes per message), for at most kMaxOrders criteria lists

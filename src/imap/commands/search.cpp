@@ -276,66 +276,78 @@ struct Row {
   KeyRecord keys;
 };
 
-// The SORT response (RFC 5256 4): the matching messages (`rows`) in the order of c.sort.
-// When every message matched, or an order kept from an earlier SORT makes it a merge, the
-// whole mailbox is ordered (sort_order_from() merges new mail into the kept order and leaves
-// expunged messages out) and kept for the next SORT; the matching ones are then picked from
-// it in one pass, which gives the same sequence as sorting them alone (sort_order.h). Without
-// a key record for every message nothing is kept (a missing record may appear later).
+// Does the program match every message (ALL, or only ALLs)? Then SORT needs no candidates.
+bool matches_everything(const proto::SearchKey& k) {
+  if (k.op == Op::all) return true;
+  if (k.op != Op::and_) return false;
+  return std::all_of(k.children.begin(), k.children.end(), matches_everything);
+}
+
+// The SORT response (RFC 5256 4): the messages of `msgs` (the view's rows; sequence number
+// = index + 1) that matched (`matched`: ascending indexes, null for all) in the order of
+// c.sort. When all matched, or an order kept from an earlier SORT makes it a merge and at
+// least 1/16 matched, the whole mailbox is ordered (sort_order_from() merges new mail into
+// the kept order and leaves expunged messages out) and kept for the next SORT; the matching
+// ones are then picked from it in one pass, the same sequence as sorting them alone
+// (sort_order.h). Nothing is kept while a message lacks a key record (one may appear later).
 std::string sort_response(SortKeyRegistry* registry, const std::string& account,
-                          uint32_t uid_validity, const std::vector<Candidate>& cands,
-                          const std::vector<KeyRecord>& keys, const std::vector<Row>& rows,
+                          uint32_t uid_validity, const std::vector<MessageRow>& msgs,
+                          const std::vector<KeyRecord>& keys, const std::vector<uint32_t>* matched,
                           const proto::Command& c) {
-  std::vector<uint32_t> order;  // indexes into cands
-  order.reserve(rows.size());
+  const size_t n = msgs.size();
+  const size_t hits = matched ? matched->size() : n;
+  auto input = [&](uint32_t i) -> SortInput {
+    return {keys[i], msgs[i].internal_date, msgs[i].size};
+  };
+  std::vector<uint32_t> uids;
+  uids.reserve(n);
+  for (const auto& m : msgs) uids.push_back(m.uid);
   bool every_record =
-      keys.size() == cands.size() &&
+      keys.size() == n &&
       std::all_of(keys.begin(), keys.end(), [](const KeyRecord& k) { return k.present(); });
   std::shared_ptr<SortOrderCache> cache =
       registry && every_record ? registry->orders(account, uid_validity) : nullptr;
   std::string criteria = sort_criteria_key(c.sort);
   auto previous = cache ? cache->find(criteria) : nullptr;
-  if (cache && (rows.size() == cands.size() || (previous && rows.size() * 16 >= cands.size()))) {
-    std::vector<uint32_t> uids;
-    std::vector<SortInput> in;
-    uids.reserve(cands.size());
-    in.reserve(cands.size());
-    for (size_t i = 0; i < cands.size(); ++i) {
-      uids.push_back(cands[i].meta.uid);
-      in.push_back({keys[i], cands[i].meta.internal_date, cands[i].meta.size});
+  std::vector<uint32_t> order;  // indexes into msgs
+  if (cache && (hits == n || (previous && hits * 16 >= n))) {
+    bool unchanged = false;
+    if (previous) {
+      order = sort_order_from(uids, input, c.sort, *previous, &unchanged);
+    } else {
+      std::vector<SortInput> in;
+      in.reserve(n);
+      for (uint32_t i = 0; i < n; ++i) in.push_back(input(i));
+      order = sort_order(in, c.sort);
     }
-    std::vector<uint32_t> all =
-        previous ? sort_order_from(uids, in, c.sort, *previous) : sort_order(in, c.sort);
-    bool same = previous && previous->size() == all.size();
-    for (size_t i = 0; same && i < all.size(); ++i) same = (*previous)[i] == uids[all[i]];
-    if (!same) {
+    if (!unchanged) {
       auto kept = std::make_shared<std::vector<uint32_t>>();
-      kept->reserve(all.size());
-      for (uint32_t p : all) kept->push_back(uids[p]);
+      kept->reserve(n);
+      for (uint32_t p : order) kept->push_back(uids[p]);
       cache->put(criteria, std::move(kept));
     }
-    if (rows.size() == cands.size()) {
-      order = std::move(all);
-    } else {
-      std::vector<bool> matched(cands.size(), false);
-      for (const auto& r : rows) matched[r.cand] = true;
-      for (uint32_t p : all)
-        if (matched[p]) order.push_back(p);
+    if (matched) {
+      std::vector<bool> hit(n, false);
+      for (uint32_t i : *matched) hit[i] = true;
+      std::erase_if(order, [&](uint32_t p) { return !hit[p]; });
     }
   } else {
     std::vector<SortInput> in;
-    in.reserve(rows.size());
-    for (const auto& r : rows)
-      in.push_back({r.keys, cands[r.cand].meta.internal_date, cands[r.cand].meta.size});
-    for (uint32_t i : sort_order(in, c.sort)) order.push_back(rows[i].cand);
+    in.reserve(hits);
+    for (size_t k = 0; k < hits; ++k) in.push_back(input(matched ? (*matched)[k] : k));
+    order = sort_order(in, c.sort);
+    if (matched)
+      for (uint32_t& p : order) p = (*matched)[p];
   }
+  // Written from the dense UID array: reading each UID from its row in sort order would cost
+  // a cache miss per message on a big mailbox.
   std::string line = "SORT";
   line.resize(4 + 11 * order.size());  // " " and at most 10 digits each
   char* out = line.data() + 4;
   char* end = line.data() + line.size();
   for (uint32_t p : order) {
     *out++ = ' ';
-    out = std::to_chars(out, end, c.uid ? cands[p].meta.uid : cands[p].seq).ptr;
+    out = std::to_chars(out, end, c.uid ? uids[p] : p + 1).ptr;
   }
   line.resize(static_cast<size_t>(out - line.data()));
   return line;
@@ -396,21 +408,26 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table,
               &sort_line]() {
     const auto& view_rows = view.rows();
+    auto* registry = s.services.sort_keys.get();
+    std::vector<KeyRecord> keys;
+    if (needs_keys) {
+      std::vector<uint32_t> uids;
+      uids.reserve(view_rows.size());
+      for (const auto& m : view_rows) uids.push_back(m.uid);
+      auto& store = *s.services.store;
+      table = registry ? registry->keys(store, account, mailbox, uid_validity, uids)
+                       : transient_keys(store, account, mailbox, uid_validity, uids);
+      keys = table->lookup(uids);
+    }
+    if (c.name == "SORT" && matches_everything(c.search)) {
+      // SORT ... ALL: no candidates to build, no program to evaluate.
+      sort_line = sort_response(registry, account, uid_validity, view_rows, keys, nullptr, c);
+      return std::vector<Row>();
+    }
     cands.reserve(view_rows.size());
     for (uint32_t i = 0; i < view_rows.size(); ++i) {
       const MessageRow& m = view_rows[i];
       cands.push_back({m, &view.keywords_of(m), i + 1, view.is_recent(m.uid)});
-    }
-    std::vector<KeyRecord> keys;
-    if (needs_keys) {
-      std::vector<uint32_t> uids;
-      uids.reserve(cands.size());
-      for (const auto& cand : cands) uids.push_back(cand.meta.uid);
-      auto& store = *s.services.store;
-      table = s.services.sort_keys
-                  ? s.services.sort_keys->keys(store, account, mailbox, uid_validity, uids)
-                  : transient_keys(store, account, mailbox, uid_validity, uids);
-      keys = table->lookup(uids);
     }
     std::vector<Row> out;
     MessageSource source(*s.services.store, account, mailbox, cands);
@@ -428,9 +445,12 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
       if (!ev.eval(c.search, l)) continue;
       out.push_back({i, l.keys});
     }
-    if (c.name == "SORT")
-      sort_line =
-          sort_response(s.services.sort_keys.get(), account, uid_validity, cands, keys, out, c);
+    if (c.name == "SORT") {
+      std::vector<uint32_t> matched;
+      matched.reserve(out.size());
+      for (const auto& r : out) matched.push_back(r.cand);
+      sort_line = sort_response(registry, account, uid_validity, view_rows, keys, &matched, c);
+    }
     return out;
   };
   std::vector<Row> rows = co_await net::blocking(*s.services.workers, fn1);
