@@ -9,6 +9,7 @@
 
 #include "src/core/log.h"
 #include "src/imap/message_facts.h"
+#include "src/imap/sort_order.h"
 #include "src/imap/thread.h"
 #include "src/mime/facts.h"
 #include "src/store/mail_store.h"
@@ -309,7 +310,7 @@ std::shared_ptr<MailboxKeys> SortKeyRegistry::open(store::MailStore& store,
   auto it = entries_.find(key);
   if (it != entries_.end()) return it->second.keys;  // another session opened it meanwhile
   lru_.push_front(key);
-  entries_.emplace(key, Entry{made, 0, lru_.begin()});
+  entries_.emplace(key, Entry{made, nullptr, 0, lru_.begin()});
   return made;
 }
 
@@ -318,8 +319,9 @@ void SortKeyRegistry::note(const std::string& account_id, uint32_t uid_validity,
   std::lock_guard<std::mutex> lk(mu_);
   auto it = entries_.find(registry_key(account_id, uid_validity, spec));
   if (it != entries_.end()) {
-    bytes_ = bytes_ - it->second.bytes + table.bytes();
-    it->second.bytes = table.bytes();
+    size_t b = table.bytes() + (it->second.orders ? it->second.orders->bytes() : 0);
+    bytes_ = bytes_ - it->second.bytes + b;
+    it->second.bytes = b;
   }
   // Drop the least recently used tables (commands holding one keep it until they finish).
   while (bytes_ > max_bytes_ && lru_.size() > 1) {
@@ -336,6 +338,15 @@ std::shared_ptr<const KeyTable> SortKeyRegistry::keys(
   auto table = open(store, account_id, uid_validity, spec)->fill(store, account_id, mailbox, uids);
   note(account_id, uid_validity, spec, *table);
   return table;
+}
+
+std::shared_ptr<SortOrderCache> SortKeyRegistry::orders(const std::string& account_id,
+                                                        uint32_t uid_validity) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = entries_.find(registry_key(account_id, uid_validity, kSortKeyCache));
+  if (it == entries_.end()) return nullptr;
+  if (!it->second.orders) it->second.orders = std::make_shared<SortOrderCache>();
+  return it->second.orders;
 }
 
 size_t SortKeyRegistry::bytes() const {

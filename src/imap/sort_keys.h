@@ -46,6 +46,8 @@ class MailStore;
 
 namespace mailroom::imap {
 
+class SortOrderCache;  // src/imap/sort_order.h
+
 // RFC 3501 6.4.4 SUBJECT as SEARCH compares it: folded, runs of blanks as one space (as
 // Dovecot does, so a subject folded over two lines is found by the words on both).
 std::string search_subject(std::string_view subject);
@@ -145,12 +147,17 @@ class SortKeyRegistry {
   // Accounts for the size of a table of open()'s mailbox and drops old tables over budget.
   void note(const std::string& account_id, uint32_t uid_validity, const CacheSpec& spec,
             const KeyTable& table);
+  // The SORT orders kept for the mailbox (sort_order.h), null when its sort key table is not
+  // in the registry (call after keys()). Dropped with that table; their bytes count towards
+  // max_bytes from the mailbox's next keys().
+  std::shared_ptr<SortOrderCache> orders(const std::string& account_id, uint32_t uid_validity);
   size_t bytes() const;
   size_t tables() const;
 
  private:
   struct Entry {
     std::shared_ptr<MailboxKeys> keys;
+    std::shared_ptr<SortOrderCache> orders;  // kSortKeyCache entries, made on first use
     size_t bytes = 0;
     std::list<std::string>::iterator lru;
   };

@@ -53,13 +53,30 @@ core::Result<std::string> to_utf8(std::string_view bytes, std::string_view chars
 }
 
 std::string fold_case(std::string_view utf8) {
-  if (g_utf8_validate(utf8.data(), static_cast<gssize>(utf8.size()), nullptr)) {
-    gchar* f = g_utf8_casefold(utf8.data(), static_cast<gssize>(utf8.size()));
-    std::string out(f);
+  if (!g_utf8_validate(utf8.data(), static_cast<gssize>(utf8.size()), nullptr))
+    return ascii_lower(utf8);
+  // g_utf8_casefold() folds character by character, ASCII letters to lower case, so runs of
+  // ASCII are folded here and only the runs of other characters go through GLib: the same
+  // result without a GLib call and a GString append per character (SEARCH BODY folds whole
+  // message texts).
+  std::string out;
+  out.reserve(utf8.size());
+  size_t i = 0;
+  while (i < utf8.size()) {
+    auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < utf8.size() && static_cast<unsigned char>(utf8[j]) >= 0x80) ++j;
+    gchar* f = g_utf8_casefold(utf8.data() + i, static_cast<gssize>(j - i));
+    out += f;
     g_free(f);
-    return out;
+    i = j;
   }
-  return ascii_lower(utf8);
+  return out;
 }
 
 std::string casemap_key(std::string_view utf8) {

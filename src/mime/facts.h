@@ -121,5 +121,10 @@ std::string casemap_key(std::string_view utf8);
 // The decoded text of every text/* part (transfer encoding removed, converted to UTF-8),
 // concatenated with newlines; for SEARCH BODY/TEXT.
 std::string decoded_body_text(std::string_view message);
+// A quick test for SEARCH BODY/TEXT before decoded_body_text(): false only when
+// fold_case(decoded_body_text(message)) surely does not contain `folded_needle` (a fold_case()
+// result); true means "decode and look". Answers from the raw octets for ASCII messages whose
+// parts are 7bit/8bit/binary or quoted-printable in UTF-8 or US-ASCII (body_search.cpp).
+bool body_text_may_contain(std::string_view message, std::string_view folded_needle);
 
 }  // namespace mailroom::mime

@@ -5,6 +5,7 @@
 // SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
 // mailbox's sort key table (src/imap/sort_keys.h); HEADER, BODY and TEXT read the message.
 #include <algorithm>
+#include <charconv>
 #include <memory>
 #include <optional>
 
@@ -29,9 +30,59 @@ struct Candidate {
   bool recent = false;
 };
 
+// The messages BODY, TEXT and HEADER read. When consecutive candidates need theirs (a search
+// over a range), the next ones are read together (MailStore::read_messages: one index
+// transaction instead of one per message), at most kReadAhead messages and about
+// kReadAheadBytes (sizes from the view), so memory stays bounded; a program that needs a
+// message only now and then reads them one by one.
+class MessageSource {
+ public:
+  static constexpr size_t kReadAhead = 32;
+  static constexpr uint64_t kReadAheadBytes = uint64_t{4} << 20;
+
+  MessageSource(store::MailStore& store, const std::string& account, const std::string& mailbox,
+                const std::vector<Candidate>& cands)
+      : store_(store), account_(account), mailbox_(mailbox), cands_(cands) {}
+
+  // The message of cands[i] ("" when it cannot be read: gone meanwhile, matches nothing).
+  std::string take(uint32_t i) {
+    bool sequential = last_ >= 0 && last_ + 1 == i;
+    last_ = i;
+    if (i < from_ || i - from_ >= batch_.size()) {
+      from_ = i;
+      batch_.clear();
+      std::vector<uint32_t> uids{cands_[i].meta.uid};
+      uint64_t bytes = cands_[i].meta.size;
+      for (size_t j = i + 1; sequential && j < cands_.size() && uids.size() < kReadAhead &&
+                             bytes + cands_[j].meta.size <= kReadAheadBytes;
+           ++j) {
+        uids.push_back(cands_[j].meta.uid);
+        bytes += cands_[j].meta.size;
+      }
+      if (uids.size() == 1) {
+        auto m = store_.read_message(account_, mailbox_, uids[0]);
+        return m ? std::move(*m) : std::string();
+      }
+      batch_ = store_.read_messages(account_, mailbox_, uids);
+    }
+    auto& m = batch_[i - from_];
+    return m ? std::move(*m) : std::string();
+  }
+
+ private:
+  store::MailStore& store_;
+  const std::string& account_;
+  const std::string& mailbox_;
+  const std::vector<Candidate>& cands_;
+  int64_t last_ = -2;
+  uint32_t from_ = 0;
+  std::vector<core::Result<std::string>> batch_;  // the messages of cands_[from_...]
+};
+
 // Lazily loaded message data for one candidate (runs on a worker thread).
 struct Loaded {
   store::MailStore& store;
+  MessageSource& source;
   const std::string& account;
   const std::string& mailbox;
   const Candidate& c;
@@ -42,10 +93,7 @@ struct Loaded {
   KeyRecord keys;  // the sort/search keys (KeyRecord{} when the program needs none)
 
   const std::string& msg() {
-    if (!message) {
-      auto m = store.read_message(account, mailbox, c.meta.uid);
-      message = m ? std::move(*m) : std::string();
-    }
+    if (!message) message = source.take(c.seq - 1);
     return *message;
   }
   const mime::Facts& f() {
@@ -58,6 +106,11 @@ struct Loaded {
   const std::string& body() {
     if (!body_text) body_text = mime::fold_case(mime::decoded_body_text(msg()));
     return *body_text;
+  }
+  // False when the body surely lacks `folded` (mime::body_text_may_contain), so most
+  // messages are not decoded at all.
+  bool body_may_contain(const std::string& folded) {
+    return body_text || mime::body_text_may_contain(msg(), folded);
   }
   const std::string& header() {
     if (!header_text) {
@@ -173,9 +226,10 @@ struct Evaluator {
         return false;
       }
       case Op::body:
-        return contains(l.body(), k.value);
+        return l.body_may_contain(k.value) && contains(l.body(), k.value);
       case Op::text:
-        return contains(l.header(), k.value) || contains(l.body(), k.value);
+        return contains(l.header(), k.value) ||
+               (l.body_may_contain(k.value) && contains(l.body(), k.value));
     }
     return false;
   }
@@ -221,6 +275,83 @@ struct Row {
   uint32_t cand = 0;  // index into the candidates (sequence number - 1)
   KeyRecord keys;
 };
+
+// Does the program match every message (ALL, or only ALLs)? Then SORT needs no candidates.
+bool matches_everything(const proto::SearchKey& k) {
+  if (k.op == Op::all) return true;
+  if (k.op != Op::and_) return false;
+  return std::all_of(k.children.begin(), k.children.end(), matches_everything);
+}
+
+// The SORT response (RFC 5256 4): the messages of `msgs` (the view's rows; sequence number
+// = index + 1) that matched (`matched`: ascending indexes, null for all) in the order of
+// c.sort. When all matched, or an order kept from an earlier SORT makes it a merge and at
+// least 1/16 matched, the whole mailbox is ordered (sort_order_from() merges new mail into
+// the kept order and leaves expunged messages out) and kept for the next SORT; the matching
+// ones are then picked from it in one pass, the same sequence as sorting them alone
+// (sort_order.h). Nothing is kept while a message lacks a key record (one may appear later).
+std::string sort_response(SortKeyRegistry* registry, const std::string& account,
+                          uint32_t uid_validity, const std::vector<MessageRow>& msgs,
+                          const std::vector<KeyRecord>& keys, const std::vector<uint32_t>* matched,
+                          const proto::Command& c) {
+  const size_t n = msgs.size();
+  const size_t hits = matched ? matched->size() : n;
+  auto input = [&](uint32_t i) -> SortInput {
+    return {keys[i], msgs[i].internal_date, msgs[i].size};
+  };
+  std::vector<uint32_t> uids;
+  uids.reserve(n);
+  for (const auto& m : msgs) uids.push_back(m.uid);
+  bool every_record =
+      keys.size() == n &&
+      std::all_of(keys.begin(), keys.end(), [](const KeyRecord& k) { return k.present(); });
+  std::shared_ptr<SortOrderCache> cache =
+      registry && every_record ? registry->orders(account, uid_validity) : nullptr;
+  std::string criteria = sort_criteria_key(c.sort);
+  auto previous = cache ? cache->find(criteria) : nullptr;
+  std::vector<uint32_t> order;  // indexes into msgs
+  if (cache && (hits == n || (previous && hits * 16 >= n))) {
+    bool unchanged = false;
+    if (previous) {
+      order = sort_order_from(uids, input, c.sort, *previous, &unchanged);
+    } else {
+      std::vector<SortInput> in;
+      in.reserve(n);
+      for (uint32_t i = 0; i < n; ++i) in.push_back(input(i));
+      order = sort_order(in, c.sort);
+    }
+    if (!unchanged) {
+      auto kept = std::make_shared<std::vector<uint32_t>>();
+      kept->reserve(n);
+      for (uint32_t p : order) kept->push_back(uids[p]);
+      cache->put(criteria, std::move(kept));
+    }
+    if (matched) {
+      std::vector<bool> hit(n, false);
+      for (uint32_t i : *matched) hit[i] = true;
+      std::erase_if(order, [&](uint32_t p) { return !hit[p]; });
+    }
+  } else {
+    std::vector<SortInput> in;
+    in.reserve(hits);
+    for (size_t k = 0; k < hits; ++k) in.push_back(input(matched ? (*matched)[k] : k));
+    order = sort_order(in, c.sort);
+    if (matched)
+      for (uint32_t& p : order) p = (*matched)[p];
+  }
+  // Written from the dense UID array: reading each UID from its row in sort order would cost
+  // a cache miss per message on a big mailbox.
+  std::string line = "SORT";
+  line.resize(4 + 11 * order.size());  // " " and at most 10 digits each
+  char* out = line.data() + 4;
+  char* end = line.data() + line.size();
+  for (uint32_t p : order) {
+    *out++ = ' ';
+    out = std::to_chars(out, end, c.uid ? uids[p] : p + 1).ptr;
+  }
+  line.resize(static_cast<size_t>(out - line.data()));
+  return line;
+}
 
 std::string thread_ids(const std::vector<Row>& rows, const std::vector<Candidate>& cands,
                        const std::string& algorithm, bool uid) {
@@ -273,27 +404,36 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   uint32_t uid_validity = s.view->uid_validity();
   Evaluator ev{s.view->exists(), s.view->max_uid()};
   std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
-  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table]() {
+  std::string sort_line;                  // SORT: the response, built on the worker
+  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table,
+              &sort_line]() {
     const auto& view_rows = view.rows();
+    auto* registry = s.services.sort_keys.get();
+    std::vector<KeyRecord> keys;
+    if (needs_keys) {
+      std::vector<uint32_t> uids;
+      uids.reserve(view_rows.size());
+      for (const auto& m : view_rows) uids.push_back(m.uid);
+      auto& store = *s.services.store;
+      table = registry ? registry->keys(store, account, mailbox, uid_validity, uids)
+                       : transient_keys(store, account, mailbox, uid_validity, uids);
+      keys = table->lookup(uids);
+    }
+    if (c.name == "SORT" && matches_everything(c.search)) {
+      // SORT ... ALL: no candidates to build, no program to evaluate.
+      sort_line = sort_response(registry, account, uid_validity, view_rows, keys, nullptr, c);
+      return std::vector<Row>();
+    }
     cands.reserve(view_rows.size());
     for (uint32_t i = 0; i < view_rows.size(); ++i) {
       const MessageRow& m = view_rows[i];
       cands.push_back({m, &view.keywords_of(m), i + 1, view.is_recent(m.uid)});
     }
-    std::vector<KeyRecord> keys;
-    if (needs_keys) {
-      std::vector<uint32_t> uids;
-      uids.reserve(cands.size());
-      for (const auto& cand : cands) uids.push_back(cand.meta.uid);
-      auto& store = *s.services.store;
-      table = s.services.sort_keys
-                  ? s.services.sort_keys->keys(store, account, mailbox, uid_validity, uids)
-                  : transient_keys(store, account, mailbox, uid_validity, uids);
-      keys = table->lookup(uids);
-    }
     std::vector<Row> out;
+    MessageSource source(*s.services.store, account, mailbox, cands);
     for (uint32_t i = 0; i < cands.size(); ++i) {
       Loaded l{*s.services.store,
+               source,
                account,
                mailbox,
                cands[i],
@@ -305,23 +445,18 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
       if (!ev.eval(c.search, l)) continue;
       out.push_back({i, l.keys});
     }
+    if (c.name == "SORT") {
+      std::vector<uint32_t> matched;
+      matched.reserve(out.size());
+      for (const auto& r : out) matched.push_back(r.cand);
+      sort_line = sort_response(registry, account, uid_validity, view_rows, keys, &matched, c);
+    }
     return out;
   };
   std::vector<Row> rows = co_await net::blocking(*s.services.workers, fn1);
 
   if (c.name == "SORT") {
-    std::vector<SortInput> in;
-    in.reserve(rows.size());
-    for (const auto& r : rows)
-      in.push_back({r.keys, cands[r.cand].meta.internal_date, cands[r.cand].meta.size});
-    std::string line = "SORT";
-    line.reserve(4 + rows.size() * 7);
-    for (uint32_t i : sort_order(in, c.sort)) {
-      const auto& cand = cands[rows[i].cand];
-      line += ' ';
-      line += std::to_string(c.uid ? cand.meta.uid : cand.seq);
-    }
-    s.untagged(line);
+    s.untagged(sort_line);
     co_return Reply::ok("SORT completed");
   }
   if (c.name == "THREAD") {

@@ -5,7 +5,10 @@ header SEARCH answer the same with a cold cache (files deleted, server restarted
 one; a kill -9 while a key file is being written leaves answers that match a cold recomputation
 (rebuilt or correct, never stale); a message delivered by LMTP shows in the next SORT of a
 session that has the mailbox open; fsck removes the key files of deleted mailboxes and never
-calls them inconsistent.
+calls them inconsistent. SORT keeps the last order per mailbox and criteria in memory
+(src/imap/sort_order.h) and merges new mail into it: after appends, expunges and with programs
+that select a subset, a session whose orders are warm answers byte for byte what a restarted
+server (nothing kept) answers.
 
 The fetch cache (src/imap/fetch_cache.h, FORMAT.md "Fetch cache"): FETCH of ENVELOPE,
 BODYSTRUCTURE, BODY and HEADER.FIELDS answered from it is byte for byte what reading the
@@ -44,6 +47,18 @@ COMMANDS = [
     "UID SEARCH SENTSINCE 10-Nov-2026 SENTBEFORE 20-Nov-2026",
     "UID SEARCH SENTON 5-Nov-2026",
     "UID SEARCH NOT SUBJECT \"status\"",
+]
+
+KEPT_ORDER_COMMANDS = [
+    "UID SORT (SUBJECT) UTF-8 ALL",
+    "UID SORT (REVERSE DATE) UTF-8 ALL",
+    "SORT (FROM DATE) UTF-8 ALL",
+    "UID SORT (REVERSE TO CC SIZE) US-ASCII ALL",
+    "UID SORT (ARRIVAL SUBJECT) UTF-8 ALL",
+    "UID SORT (SUBJECT) UTF-8 SUBJECT topic",  # most messages: picked from the kept order
+    "UID SORT (SUBJECT) UTF-8 UID 1:20",  # a few: sorted alone
+    "SORT (REVERSE DATE) UTF-8 NOT FROM \"user3\"",
+    "UID SORT (SIZE) UTF-8 ALL",
 ]
 
 
@@ -228,6 +243,66 @@ class SortKeyCache(CacheCase):
         self.m.ctl("fsck", "alice@example.com", "--repair")
         for f in fetch_files:
             self.assertNotIn(f, self.key_files())
+
+    def sorts(self, w):
+        out = []
+        for c in KEPT_ORDER_COMMANDS:
+            u, t = w.cmd(c)
+            self.assertIn(b" OK ", t, c)
+            out.append((c, [line for line in u if line.startswith(b"* SORT")]))
+        return out
+
+    def fresh_sorts(self, name):
+        """A restarted server keeps no order: the reference."""
+        self.m.restart()
+        w = self.login()
+        self.assertIn(b" OK ", w.cmd("SELECT %s" % name)[1])
+        out = self.sorts(w)
+        w.cmd("LOGOUT")
+        w.close()
+        return out
+
+    def test_kept_orders_answer_as_a_fresh_sort(self):
+        self.fill("Kept", 400)
+        w = self.login()
+        w.cmd("SELECT Kept")
+        first = self.sorts(w)  # computes and keeps the orders
+        self.assertEqual(self.sorts(w), first)  # from the kept orders
+        w.cmd("LOGOUT")
+        w.close()
+        self.assertEqual(self.fresh_sorts("Kept"), first)
+        rounds = [
+            (3, ""),                   # a few new messages: merged in
+            (0, "5,17,200:210"),       # expunges only
+            (2, "1:3,399"),            # both
+            (60, ""),                  # more than n / 32 new: sorted afresh
+            (1, "50:120"),
+        ]
+        start = 400
+        for added, expunge in rounds:
+            w = self.login()
+            w.cmd("SELECT Kept")
+            self.sorts(w)  # warm: keeps the orders of the mailbox as it is now
+            other = self.login()  # appends and expunges through the server, which tells `w`
+            for i in range(start, start + added):
+                tag = other.tag()
+                other.send("%s APPEND Kept {%d}\r\n" % (tag, len(message(i))))
+                self.assertTrue(other.read_response_line().startswith(b"+"))
+                other.send(message(i) + b"\r\n")
+                self.assertIn(b" OK ", other.until(tag)[1])
+            start += added
+            if expunge:
+                other.cmd("SELECT Kept")
+                _, t = other.cmd("UID STORE %s +FLAGS.SILENT (\\Deleted)" % expunge)
+                self.assertIn(b" OK ", t)
+                self.assertIn(b" OK ", other.cmd("EXPUNGE")[1])
+            other.cmd("LOGOUT")
+            other.close()
+            w.cmd("NOOP")  # the open session sees the new mail and the expunges
+            warm = self.sorts(w)
+            w.cmd("LOGOUT")
+            w.close()
+            self.assertEqual(warm, self.fresh_sorts("Kept"), (added, expunge))
 
 
 # Messages whose headers stress HEADER.FIELDS: folding, repeats, odd names and junk lines, a
