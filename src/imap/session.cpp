@@ -150,6 +150,10 @@ std::unique_ptr<Selected> Session::watch(const std::string& mailbox) {
   return std::make_unique<Selected>(Selected{std::move(sig), std::move(handle)});
 }
 
+bool Session::selected_is_current() const {
+  return state == State::selected && view && box && watch_ && !watch_->signal->changed;
+}
+
 void Session::select(MailboxView v, std::shared_ptr<SharedMailbox> b,
                      std::unique_ptr<Selected> watching) {
   view = std::move(v);

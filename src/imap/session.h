@@ -97,6 +97,9 @@ class Session {
   // change landing in between makes the sync after the command ask the store, and a SELECT
   // that saw everything needs no second round trip.
   std::unique_ptr<Selected> watch(const std::string& mailbox);
+  // A mailbox is selected and the store reported no change to it since the session last
+  // brought its view up to date: the shared version it holds is the mailbox now.
+  bool selected_is_current() const;
   // Sets the selected mailbox (State::selected) with the watch watch() started for it.
   void select(MailboxView view, std::shared_ptr<SharedMailbox> box,
               std::unique_ptr<Selected> watching);

@@ -181,26 +181,69 @@ asio::awaitable<Reply> cmd_namespace(Session& s, const proto::Command&) {
   co_return Reply::ok("NAMESPACE completed");
 }
 
+namespace {
+
+// "(MESSAGES n UNSEEN m ...)": the items asked for, in their order (RFC 3501 7.2.4).
+std::string format_status(const std::vector<std::string>& items, const store::MailboxInfo& info,
+                          uint32_t recent) {
+  std::string out = "(";
+  for (const auto& it : items) {
+    if (out.size() > 1) out += " ";
+    if (it == "MESSAGES")
+      out += "MESSAGES " + std::to_string(info.messages);
+    else if (it == "RECENT")
+      out += "RECENT " + std::to_string(recent);
+    else if (it == "UIDNEXT")
+      out += "UIDNEXT " + std::to_string(info.uid_next);
+    else if (it == "UIDVALIDITY")
+      out += "UIDVALIDITY " + std::to_string(info.uid_validity);
+    else if (it == "UNSEEN")
+      out += "UNSEEN " + std::to_string(info.unseen);
+    else if (it == "HIGHESTMODSEQ")
+      out += "HIGHESTMODSEQ " + std::to_string(info.highest_modseq);
+    else if (it == "SIZE")
+      out += "SIZE " + std::to_string(info.size);
+    else
+      out.pop_back();
+  }
+  return out + ")";
+}
+
+}  // namespace
+
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,
                                                        const std::vector<std::string>& items) {
   std::string account = s.principal.account_id;
   bool want_recent = std::find(items.begin(), items.end(), "RECENT") != items.end();
   std::shared_ptr<SharedMailbox> box = s.view && s.view->name == mailbox ? s.box : nullptr;
   uint32_t recent = 0;
-  auto fn3 = [&s, &account, &mailbox, &box, &recent,
+  auto counted = [](const Version& v) {
+    store::MailboxInfo info;
+    info.uid_validity = v.uid_validity;
+    info.uid_next = v.uid_next;
+    info.highest_modseq = v.highest_modseq;
+    info.messages = static_cast<uint32_t>(v.rows.size());
+    info.unseen = v.unseen;
+    info.size = v.total_size;
+    return info;
+  };
+  // The selected mailbox with no change reported since the session's last sync: its shared
+  // version is the mailbox now, so no worker round trip (RECENT reads the tracker, which
+  // may read its file: that goes to the worker).
+  if (box && !want_recent && s.selected_is_current()) {
+    if (auto v = box->current()) {
+      store::MailboxInfo info = counted(*v);
+      co_return format_status(items, info, recent);
+    }
+  }
+  auto fn3 = [&s, &account, &mailbox, &box, &recent, &counted,
               want_recent]() -> core::Result<store::MailboxInfo> {
     if (!box) return s.services.store->mailbox_status(account, mailbox);
     // The selected mailbox: counted from its shared view, brought up to date first (one
     // indexed query for what changed, usually nothing), not from the index's rows.
     auto v = box->refresh(*s.services.store);
     if (!v) return v.status();
-    store::MailboxInfo info;
-    info.uid_validity = (*v)->uid_validity;
-    info.uid_next = (*v)->uid_next;
-    info.highest_modseq = (*v)->highest_modseq;
-    info.messages = static_cast<uint32_t>((*v)->rows.size());
-    info.unseen = (*v)->unseen;
-    info.size = (*v)->total_size;
+    store::MailboxInfo info = counted(**v);
     if (want_recent) {
       uint32_t after = RecentTracker::instance().peek(account, mailbox, info.uid_validity);
       const auto& rows = (*v)->rows;
@@ -225,27 +268,7 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
     };
     recent = co_await net::blocking(*s.services.workers, count_recent);
   }
-  std::string out = "(";
-  for (const auto& it : items) {
-    if (out.size() > 1) out += " ";
-    if (it == "MESSAGES")
-      out += "MESSAGES " + std::to_string(info->messages);
-    else if (it == "RECENT")
-      out += "RECENT " + std::to_string(recent);
-    else if (it == "UIDNEXT")
-      out += "UIDNEXT " + std::to_string(info->uid_next);
-    else if (it == "UIDVALIDITY")
-      out += "UIDVALIDITY " + std::to_string(info->uid_validity);
-    else if (it == "UNSEEN")
-      out += "UNSEEN " + std::to_string(info->unseen);
-    else if (it == "HIGHESTMODSEQ")
-      out += "HIGHESTMODSEQ " + std::to_string(info->highest_modseq);
-    else if (it == "SIZE")
-      out += "SIZE " + std::to_string(info->size);
-    else
-      out.pop_back();
-  }
-  co_return out + ")";
+  co_return format_status(items, *info, recent);
 }
 
 asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {

@@ -333,6 +333,24 @@ class TestSharedView(StateBase):
         u, _ = c.cmd("STATUS Shared4 (MESSAGES UNSEEN UIDNEXT SIZE)")
         self.assertTrue(any(l.endswith(want) for l in u), u)
 
+    def test_status_of_the_selected_mailbox_follows_the_sessions_own_changes(self):
+        # With nothing reported by the store since the last sync, STATUS of the selected
+        # mailbox is answered from the shared version, without asking the store.
+        a = self.login()
+        self.fresh(a, "Shared4b", 3)
+        a.cmd("SELECT Shared4b")
+        want = b"(MESSAGES 3 UNSEEN 3 UIDNEXT 4)"
+        for _ in range(2):
+            u, _ = a.cmd("STATUS Shared4b (MESSAGES UNSEEN UIDNEXT)")
+            self.assertTrue(any(l.endswith(want) for l in u), u)
+        a.cmd("STORE 1 +FLAGS.SILENT (\\Seen \\Deleted)")
+        u, _ = a.cmd("STATUS Shared4b (MESSAGES UNSEEN UIDNEXT)")
+        self.assertTrue(any(l.endswith(b"(MESSAGES 3 UNSEEN 2 UIDNEXT 4)") for l in u), u)
+        a.cmd("EXPUNGE")
+        self.append(a, "Shared4b", MSG, b"")
+        u, _ = a.cmd("STATUS Shared4b (MESSAGES UNSEEN UIDNEXT)")
+        self.assertTrue(any(l.endswith(b"(MESSAGES 3 UNSEEN 3 UIDNEXT 5)") for l in u), u)
+
     def test_idle_session_follows_changes_of_others(self):
         a = self.login()
         b = self.login()
