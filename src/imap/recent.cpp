@@ -94,6 +94,18 @@ uint32_t RecentTracker::claim(const std::string& account_id, const std::string& 
   return before;
 }
 
+std::optional<uint32_t> RecentTracker::claim_in_memory(const std::string& account_id,
+                                                       const std::string& mailbox,
+                                                       uint32_t uid_validity, uint32_t up_to) {
+  std::lock_guard lock(mu_);
+  auto a = accounts_.find(account_id);
+  if (a == accounts_.end()) return std::nullopt;
+  auto b = a->second.find(mailbox);
+  if (b == a->second.end() || b->second.uid_validity != uid_validity || up_to > b->second.claimed)
+    return std::nullopt;
+  return b->second.claimed;
+}
+
 uint32_t RecentTracker::peek(const std::string& account_id, const std::string& mailbox,
                              uint32_t uid_validity) {
   std::lock_guard lock(mu_);

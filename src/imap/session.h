@@ -100,6 +100,9 @@ class Session {
   // A mailbox is selected and the store reported no change to it since the session last
   // brought its view up to date: the shared version it holds is the mailbox now.
   bool selected_is_current() const;
+  // The selected mailbox's watch, taken over by a SELECT of the same mailbox (changes the
+  // store reports meanwhile still reach it); unselect() then has none to drop.
+  std::unique_ptr<Selected> take_watch() { return std::move(watch_); }
   // Sets the selected mailbox (State::selected) with the watch watch() started for it.
   void select(MailboxView view, std::shared_ptr<SharedMailbox> box,
               std::unique_ptr<Selected> watching);

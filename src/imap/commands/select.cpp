@@ -10,11 +10,19 @@ namespace mailroom::imap {
 asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   bool examine = cmd.name == "EXAMINE";
   if (cmd.qresync && !s.qresync) co_return Reply::bad("QRESYNC is not enabled");
+  auto name = s.mailbox_from_wire(cmd.args[0]);
+  // SELECT of the mailbox already selected, with no change reported since the last sync:
+  // its shared version is the mailbox now (Session::selected_is_current).
+  std::shared_ptr<const Version> current;
+  std::unique_ptr<Selected> kept;
+  if (name && s.view && s.view->name == *name && s.selected_is_current()) {
+    current = s.box->current();
+    kept = s.take_watch();
+  }
   if (s.state == State::selected) {
     s.unselect();
     if (s.qresync || s.condstore) s.untagged("OK [CLOSED] Previous mailbox closed");
   }
-  auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   if (cmd.condstore) s.enable_condstore();  // not selected now: HIGHESTMODSEQ comes below
   std::string account = s.principal.account_id;
@@ -23,10 +31,17 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   // refresh; shared_mailbox.h).
   std::shared_ptr<SharedMailbox> box = s.views.acquire(account, mailbox);
   // Watching first: a change after the read below is then reported by the next sync.
-  std::unique_ptr<Selected> watching = s.watch(mailbox);
+  std::unique_ptr<Selected> watching = kept ? std::move(kept) : s.watch(mailbox);
   // One worker round trip: the view, then the \Recent claim (the tracker may read and write
   // its file).
   uint32_t recent_after = 0;
+  std::optional<uint32_t> in_memory;
+  if (current) {
+    uint32_t max_uid = current->rows.empty() ? 0 : current->rows.back().uid;
+    auto& tracker = RecentTracker::instance();
+    in_memory = examine ? std::nullopt
+                        : tracker.claim_in_memory(account, mailbox, current->uid_validity, max_uid);
+  }
   auto fn1 = [&s, &box, examine, &account, &mailbox, &recent_after] {
     auto v = box->refresh(*s.services.store);
     if (!v) return v;
@@ -36,7 +51,11 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
                            : tracker.claim(account, mailbox, (*v)->uid_validity, max_uid);
     return v;
   };
-  auto version = co_await net::blocking(*s.services.workers, fn1);
+  core::Result<std::shared_ptr<const Version>> version = current;
+  if (in_memory)
+    recent_after = *in_memory;  // a re-SELECT with nothing new: no worker round trip
+  else
+    version = co_await net::blocking(*s.services.workers, fn1);
   if (!version) {
     s.views.release(std::move(box));
     co_return Session::store_error(version.status());

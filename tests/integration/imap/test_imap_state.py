@@ -351,6 +351,27 @@ class TestSharedView(StateBase):
         u, _ = a.cmd("STATUS Shared4b (MESSAGES UNSEEN UIDNEXT)")
         self.assertTrue(any(l.endswith(b"(MESSAGES 3 UNSEEN 3 UIDNEXT 5)") for l in u), u)
 
+    def test_reselect_answers_like_the_first_select_and_sees_changes_of_others(self):
+        a = self.login()
+        b = self.login()
+        self.fresh(a, "Shared4c", 2)
+        first, t = a.cmd("SELECT Shared4c")
+        self.assertIn(b" OK ", t)
+        # Nothing changed: the same answer, \Recent already claimed by the first SELECT.
+        again, _ = a.cmd("SELECT Shared4c")
+        self.assertIn(b"* 2 EXISTS", again)
+        self.assertIn(b"* 0 RECENT", again)
+        self.assertEqual([l for l in first if b"UIDNEXT" in l or b"UNSEEN" in l],
+                         [l for l in again if b"UIDNEXT" in l or b"UNSEEN" in l])
+        # Another session's append and flag change: the next re-SELECT shows both.
+        self.append(b, "Shared4c", MSG)
+        b.cmd("SELECT Shared4c")
+        b.cmd("STORE 1 +FLAGS (\\Seen)")
+        later, _ = a.cmd("SELECT Shared4c")
+        self.assertIn(b"* 3 EXISTS", later)
+        self.assertIn(b"* OK [UIDNEXT 4] Predicted next UID", later)
+        self.assertIn(b"* OK [UNSEEN 2] First unseen", later)
+
     def test_idle_session_follows_changes_of_others(self):
         a = self.login()
         b = self.login()
