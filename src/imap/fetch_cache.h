@@ -38,7 +38,7 @@ namespace mailroom::imap {
 enum class FetchText : uint8_t { envelope, bodystructure, body, header_fields };
 
 // Bumped whenever what a record holds changes (the field list included).
-inline constexpr CacheFileKind kFetchCacheFile{{"MRFETCH\n", 8}, 1};
+inline constexpr CacheFileKind kFetchCacheFile{{"MRFETCH\n", 8}, cache_file_version(1)};
 extern const CacheSpec kFetchCache;
 
 // The header fields a record keeps, lower case (what Thunderbird, Apple Mail, Outlook and K-9

@@ -151,7 +151,10 @@ std::unique_ptr<Selected> Session::watch(const std::string& mailbox) {
 }
 
 bool Session::selected_is_current() const {
-  return state == State::selected && view && box && watch_ && !watch_->signal->changed;
+  // Within a second of a refresh: changes made by another process reach the watch through
+  // notice files (250 ms), and a lost notice must not keep STATUS or SELECT stale for long.
+  return state == State::selected && view && box && watch_ && !watch_->signal->changed &&
+         box->refreshed_within(std::chrono::seconds(1));
 }
 
 void Session::select(MailboxView v, std::shared_ptr<SharedMailbox> b,

@@ -97,12 +97,16 @@ class Session {
   // change landing in between makes the sync after the command ask the store, and a SELECT
   // that saw everything needs no second round trip.
   std::unique_ptr<Selected> watch(const std::string& mailbox);
-  // A mailbox is selected and the store reported no change to it since the session last
-  // brought its view up to date: the shared version it holds is the mailbox now.
+  // A mailbox is selected, the store reported no change to it since the session last brought
+  // its view up to date, and the shared view asked the store within the last second: its
+  // shared version is the mailbox now.
   bool selected_is_current() const;
   // The selected mailbox's watch, taken over by a SELECT of the same mailbox (changes the
   // store reports meanwhile still reach it); unselect() then has none to drop.
   std::unique_ptr<Selected> take_watch() { return std::move(watch_); }
+  // The selected mailbox's shared view, kept by such a SELECT (not released and acquired
+  // again: a release may drop it from the registry, and a new one would have no version).
+  std::shared_ptr<SharedMailbox> take_box() { return std::move(box); }
   // Sets the selected mailbox (State::selected) with the watch watch() started for it.
   void select(MailboxView view, std::shared_ptr<SharedMailbox> box,
               std::unique_ptr<Selected> watching);

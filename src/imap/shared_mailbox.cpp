@@ -74,6 +74,18 @@ void count(Version& v) {
 
 }  // namespace
 
+namespace {
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+bool SharedMailbox::refreshed_within(std::chrono::milliseconds age) const {
+  return now_ms() - refreshed_ms_.load() <= age.count();
+}
+
 ptrdiff_t Version::index_of(uint32_t uid) const {
   auto it = std::lower_bound(rows.begin(), rows.end(), uid,
                              [](const MessageRow& r, uint32_t u) { return r.uid < u; });
@@ -167,6 +179,8 @@ std::shared_ptr<const Version> SharedMailbox::current() const {
 
 core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailStore& store) {
   std::lock_guard<std::mutex> one(refresh_mu_);
+  // Taken before the store is asked: what the store held at that moment is in the result.
+  int64_t asked = now_ms();
   std::shared_ptr<const Version> base = current();
   if (base) {
     auto changes = store.changes_since(account_id_, name_, base->highest_modseq);
@@ -177,6 +191,7 @@ core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailS
                 changes->highest_modseq >= base->highest_modseq;
     if (same) {
       auto next = apply_changes(*base, *changes);
+      refreshed_ms_ = asked;
       if (!next) return base;
       std::lock_guard<std::mutex> lk(mu_);
       current_ = next;
@@ -189,6 +204,7 @@ core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailS
   auto head = store.scan(account_id_, name_, [&](const store::MessageMeta& m) { builder.add(m); });
   if (!head) return head.status();
   auto next = builder.finish(*head);
+  refreshed_ms_ = asked;
   std::lock_guard<std::mutex> lk(mu_);
   current_ = next;
   return next;

@@ -9,6 +9,8 @@
 // versions themselves are safe to read from any thread.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -99,12 +101,15 @@ class SharedMailbox {
   // refresh at a time per mailbox: sessions woken by the same change find the work done. A
   // mailbox deleted and created again (new UIDVALIDITY) is loaded afresh.
   core::Result<std::shared_ptr<const Version>> refresh(store::MailStore& store);
+  // A refresh asked the store within `age`: current() was the mailbox then.
+  bool refreshed_within(std::chrono::milliseconds age) const;
 
  private:
   const std::string account_id_;
   const std::string name_;
-  std::mutex refresh_mu_;  // one refresh at a time
-  mutable std::mutex mu_;  // guards current_
+  std::atomic<int64_t> refreshed_ms_{INT64_MIN / 2};  // steady clock, of the last refresh
+  std::mutex refresh_mu_;                             // one refresh at a time
+  mutable std::mutex mu_;                             // guards current_
   std::shared_ptr<const Version> current_;
 };
 

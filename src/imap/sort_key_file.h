@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "src/core/status.h"
+#include "src/mime/facts.h"
 
 namespace mailroom::imap {
 
@@ -59,7 +60,12 @@ struct CacheFileKind {
   std::string_view magic;  // 8 octets
   uint32_t version = 0;
 };
-inline constexpr CacheFileKind kSortKeyFile{{"MRSKEYS\n", 8}, kKeyFileVersion};
+// A file's version also carries the facts format its records were made from (they are
+// derived from mime::Facts): a new facts format makes every cache file be rebuilt.
+inline constexpr uint32_t cache_file_version(uint32_t own) {
+  return (own << 16) | mime::kFactsVersion;
+}
+inline constexpr CacheFileKind kSortKeyFile{{"MRSKEYS\n", 8}, cache_file_version(kKeyFileVersion)};
 
 // What a record holds, before encoding.
 struct KeyFields {

@@ -15,9 +15,11 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   // its shared version is the mailbox now (Session::selected_is_current).
   std::shared_ptr<const Version> current;
   std::unique_ptr<Selected> kept;
-  if (name && s.view && s.view->name == *name && s.selected_is_current()) {
+  std::shared_ptr<SharedMailbox> kept_box;
+  if (name && s.view && s.view->name == *name && s.selected_is_current() && s.box->current()) {
     current = s.box->current();
     kept = s.take_watch();
+    kept_box = s.take_box();
   }
   if (s.state == State::selected) {
     s.unselect();
@@ -29,7 +31,8 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   std::string mailbox = *name;
   // The shared view of the mailbox (built by the first session, brought up to date by each
   // refresh; shared_mailbox.h).
-  std::shared_ptr<SharedMailbox> box = s.views.acquire(account, mailbox);
+  std::shared_ptr<SharedMailbox> box =
+      kept_box ? std::move(kept_box) : s.views.acquire(account, mailbox);
   // Watching first: a change after the read below is then reported by the next sync.
   std::unique_ptr<Selected> watching = kept ? std::move(kept) : s.watch(mailbox);
   // One worker round trip: the view, then the \Recent claim (the tracker may read and write
