@@ -19,7 +19,7 @@ Provisioning (samba-tool domain provision, 8-35 s on two cores) and seeding (1,6
 happen once per build: the provisioned, seeded, never started DC is kept as a template under
 the harness's cache (harness.cached_tree) and copied for each DC, with the paths of its
 smb.conf rewritten (the ldb/tdb files hold none). Its key covers the Samba version, this
-file's people and samba_seed.py, so a change of either provisions again.
+file's people and scripts/ad/samba-seed.py, so a change of either provisions again.
 
 The people (PEOPLE): users with mail and proxyAddresses (SMTP: primary, smtp: secondary), a
 disabled user (userAccountControl 514), an expired one (accountExpires in 2009), a UPN that is
@@ -43,7 +43,8 @@ import peers_samba
 from harness import cached_tree, make_tls
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SEED_SCRIPT = os.path.join(HERE, "samba_seed.py")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SEED_SCRIPT = os.path.join(ROOT, "scripts", "ad", "samba-seed.py")
 LDAPSEARCH = "/usr/bin/ldapsearch"
 LDAPMODIFY = "/usr/bin/ldapmodify"
 

@@ -1,11 +1,14 @@
-"""Seeds a provisioned, stopped Samba AD DC offline, straight into sam.ldb, in one transaction
-(peers_samba_ldap.py). Run with Debian's /usr/bin/python3 (python3-samba):
+#!/usr/bin/python3
+"""Seeds a provisioned, stopped Samba AD DC offline, straight into sam.ldb, in one
+transaction (tests/integration/peers_samba_ldap.py, scripts/ad/demo-samba.sh). Run with
+Debian's /usr/bin/python3 (python3-samba):
 
-    samba_seed.py SMB_CONF PEOPLE.json
+    scripts/ad/samba-seed.py SMB_CONF PEOPLE.json
 
 PEOPLE.json: {"users": [{"name", "password", "mail", "proxy": [..], "upn", "uac", "expires",
 "display"}], "bulk": {"prefix", "count", "domain"}, "groups": [{"name", "mail", "members":
-[sAMAccountName of users or groups], "bulk": true}], "tombstone_reader": sAMAccountName}.
+[sAMAccountName of users or groups], "bulk": true}], "tombstone_reader": sAMAccountName,
+"simple_passwords": true (the demo's: no complexity rule, MS-ADTS 3.1.1.3.1.14.1 pwdProperties)}.
 
 Users with a password are made by SamDB.newuser (samba-tool's code: keys for every enctype,
 ~30 ms each); the bulk users get none, only userAccountControl NORMAL_ACCOUNT |
@@ -64,6 +67,8 @@ def grant_tombstone_listing(account):
 
 db.transaction_start()
 try:
+    if people.get("simple_passwords"):
+        db.set_pwdProperties("0")  # not DOMAIN_PASSWORD_COMPLEX
     dn_of = {}
     for u in people["users"]:
         db.newuser(u["name"], u["password"], mailaddress=u.get("mail"),
