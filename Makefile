@@ -1,7 +1,7 @@
 # Thin wrapper around scripts/ and CMake. The two commands a newcomer needs:
 #   make demo   installs what is missing, builds (Release) and runs mailroomd on the demo ports
 #   make test   installs what is missing, builds (Debug + ASan/UBSan) and runs every test
-.PHONY: all setup build debug release test unit-test lint tidy demo demo-ldap demo-mariadb demo-sso bench clean
+.PHONY: all setup build debug release test unit-test lint tidy demo demo-ldap demo-ad demo-mariadb demo-sso bench clean
 
 JOBS ?= $(shell nproc)
 DEBUG_DIR := build/debug
@@ -57,6 +57,9 @@ demo: release
 
 demo-ldap: release
 	scripts/demo-ldap $(RELEASE_DIR)/bin
+
+demo-ad: release
+	scripts/demo-ad $(RELEASE_DIR)/bin
 
 demo-mariadb: release
 	scripts/demo-mariadb $(RELEASE_DIR)/bin

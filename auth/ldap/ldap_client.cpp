@@ -282,6 +282,9 @@ static void release(LdapClient::Impl& p, int kind, std::unique_ptr<LdapClient::C
   }
 }
 
+// MS-ADTS 3.1.1.3.4.1.14 LDAP_SERVER_SHOW_DELETED_OID: no value.
+constexpr const char* kShowDeletedOid = "1.2.840.113556.1.4.417";
+
 // One search on one connection: paged (RFC 2696) when asked, range retrieval completed.
 static int run_search(LDAP* ld, const LdapOptions& o, const SearchRequest& r,
                       const std::function<bool(LdapEntry&&)>& on_entry, bool* truncated) {
@@ -292,16 +295,19 @@ static int run_search(LDAP* ld, const LdapOptions& o, const SearchRequest& r,
   bool stop = false;
   do {
     LDAPControl* page = nullptr;
-    LDAPControl* ctrls[2] = {nullptr, nullptr};
+    LDAPControl show_deleted{const_cast<char*>(kShowDeletedOid), berval{0, nullptr}, 1};
+    LDAPControl* ctrls[3] = {nullptr, nullptr, nullptr};
+    int n_ctrls = 0;
     if (r.paged && o.page_size > 0) {
       rc = ldap_create_page_control(ld, o.page_size, cookie.bv_val ? &cookie : nullptr, 0, &page);
       if (rc != LDAP_SUCCESS) break;
-      ctrls[0] = page;
+      ctrls[n_ctrls++] = page;
     }
+    if (r.show_deleted) ctrls[n_ctrls++] = &show_deleted;
     timeval tv{o.op_timeout_s, 0};
     LDAPMessage* res = nullptr;
     rc = ldap_search_ext_s(ld, r.base.c_str(), to_scope(r.scope), r.filter.c_str(), attrs.get(), 0,
-                           page ? ctrls : nullptr, nullptr, &tv, r.paged ? 0 : size_limit, &res);
+                           n_ctrls ? ctrls : nullptr, nullptr, &tv, r.paged ? 0 : size_limit, &res);
     if (page) ldap_control_free(page);
     if (cookie.bv_val) {
       ber_memfree(cookie.bv_val);

@@ -36,6 +36,9 @@ struct SearchRequest {
   int size_limit = 0;                    // 0: options.size_limit
   bool paged = false;                    // RFC 2696 paged results (page_size)
   bool no_such_object_is_empty = false;  // base searches of member DNs
+  // AD: LDAP_SERVER_SHOW_DELETED_OID (1.2.840.113556.1.4.417, MS-ADTS 3.1.1.3.4.1.14), sent
+  // critical: tombstones (isDeleted=TRUE, in the Deleted Objects container) are returned too.
+  bool show_deleted = false;
 };
 
 struct SearchResult {

@@ -226,9 +226,14 @@ std::vector<std::string> account_attributes(const LdapOptions& o) {
 std::vector<std::string> group_attributes(const LdapOptions& o) {
   const AttributeMap& a = o.attrs;
   std::vector<std::string> v;
-  for (const std::string* s : {&a.id, &a.group_mail, &a.member, &a.unique_member, &a.member_url,
-                               &a.send_policy, &a.allowed_sender, &a.change_counter})
+  for (const std::string* s :
+       {&a.id, &a.group_mail, &a.send_policy, &a.allowed_sender, &a.change_counter})
     if (!s->empty()) add_unique(v, *s);
+  // In-chain expansion asks for the members by memberOf; reading `member` too would only
+  // fetch every value again (range retrieval, 1,500 a request on AD) for nothing.
+  if (o.nested_groups != NestedGroups::in_chain)
+    for (const std::string* s : {&a.member, &a.unique_member, &a.member_url})
+      if (!s->empty()) add_unique(v, *s);
   if (a.alternate_is_proxy) add_unique(v, a.alternate);
   add_unique(v, "cn");
   add_unique(v, "displayName");

@@ -61,6 +61,8 @@ std::optional<Alias> entry_to_alias(const LdapEntry& e, const LdapOptions& o);
 
 // Every attribute the mapping reads from a user entry (for the search attribute list).
 std::vector<std::string> account_attributes(const LdapOptions& o);
+// The same for a group entry; the member attributes only when members are read from them
+// (not with nested_groups = "in_chain").
 std::vector<std::string> group_attributes(const LdapOptions& o);
 
 // uniqueMember values may end in "#'0101'B" (RFC 4517 NameAndOptionalUID): strip it.

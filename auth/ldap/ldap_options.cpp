@@ -57,7 +57,11 @@ void apply_profile(Profile profile, LdapOptions& o) {
     a.member = "member";
     a.change_counter = "uSNChanged";
     a.password_changed = "pwdLastSet";
-    o.user_class_filter = "(&(objectClass=user)(!(objectClass=computer)))";
+    // Only users with an address: a domain holds many without (krbtgt, Guest, service
+    // accounts), which are not mail accounts and were each a warning and an error count in
+    // every full pass. One that loses its address leaves the sync as a deleted one would.
+    o.user_class_filter =
+        "(&(objectClass=user)(!(objectClass=computer))(|(mail=*)(proxyAddresses=smtp:*)))";
     o.account_filter =
         "(&(objectClass=user)(!(objectClass=computer))(|(mail=%s)(proxyAddresses=smtp:%s)))";
     o.login_filter =

@@ -23,6 +23,20 @@ class ReplicaDirectory final : public ForwardingDirectory {
   ~ReplicaDirectory() override { sync_->stop(); }
 
   std::string name() const override { return "ldap"; }
+  // The replica knows an account's login and addresses, not its second login name (AD's
+  // userPrincipalName, attributes.login_alt), which often differs from both. A login the
+  // replica does not know and that may be one is asked of the directory, and answered with
+  // the replica's account of that id (status and addresses as synced). A directory that
+  // cannot be asked makes it "could not tell", not "no such user".
+  Result<Account> find_account_by_login(const std::string& login) override {
+    auto local = local_->find_account_by_login(login);
+    if (local || local.code() != Code::not_found) return local;
+    if (live_->client()->options().attrs.login_alt.empty() || login.find('@') == std::string::npos)
+      return local;
+    auto upstream = live_->find_account_by_login(login);
+    if (!upstream) return upstream.status();
+    return local_->find_account_by_id(upstream->id);
+  }
   PasswordCheck check_password(const Account& account, const std::string& password) override {
     // Accounts of other sources (a local admin) keep their local hash.
     auto rec = local_->get_account_record(account.id);

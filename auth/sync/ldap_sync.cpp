@@ -8,7 +8,9 @@
 
 #include "auth/ldap/ldap_client.h"
 #include "auth/ldap/ldap_directory.h"
+#include "auth/sync/ad_resume.h"
 #include "auth/sync/sync_source.h"
+#include "src/core/log.h"
 
 namespace mailroom::auth::sync {
 
@@ -17,6 +19,7 @@ using namespace ldap;
 namespace {
 
 constexpr const char* kUsnKey = "ldap.usn";
+constexpr const char* kInvocationKey = "ldap.invocation_id";  // the DC kUsnKey belongs to
 constexpr const char* kCookieKey = "ldap.cookie";
 constexpr const char* kNoAccount = "no id or no mail address";
 
@@ -73,7 +76,7 @@ class LdapSource final : public SyncSource {
   std::string name() const override { return kSourceLdap; }
   bool owns_secrets() const override { return false; }  // passwords: LDAP bind
   std::vector<std::string> state_keys() const override {
-    return {kUsnKey, "ldap.full_compare_at", kCookieKey};
+    return {kUsnKey, kInvocationKey, "ldap.full_compare_at", kCookieKey};
   }
   std::vector<std::pair<std::string, std::string>> status_fields() override {
     return {{"server", client_->current_server()}};
@@ -86,29 +89,54 @@ class LdapSource final : public SyncSource {
   }
 
   Status read_accounts(AccountSink& sink, Marks& next) override {
-    return search_accounts(o_.user_class_filter, sink, next, 0);
+    DcIdentity dc;
+    if (auto st = begin_pass(next, &dc); !st) return st;
+    if (auto st = search_accounts(o_.user_class_filter, sink, next, 0); !st) return st;
+    return end_pass(dc);
   }
 
-  bool can_read_changes(const Marks& stored) const override {
-    auto usn = stored.find(kUsnKey);
-    return !o_.attrs.change_counter.empty() && usn != stored.end() && !usn->second.empty();
+  bool can_read_changes(const Marks& stored) override {
+    if (o_.attrs.change_counter.empty()) return false;
+    auto get = [&](const char* k) {
+      auto it = stored.find(k);
+      return it == stored.end() ? std::string() : it->second;
+    };
+    auto dc = read_identity();
+    if (!dc) return false;  // a full pass will tell what is wrong
+    Resume verdict = decide_resume(get(kUsnKey), get(kInvocationKey), *dc);
+    if (verdict == Resume::other_dc || verdict == Resume::usn_rollback)
+      MR_LOG_WARN(
+          "event=ldap_sync_full_resync reason={} stored_invocation_id={} invocation_id={} "
+          "stored_usn={} highest_usn={}",
+          resume_name(verdict), core::quote(get(kInvocationKey)), core::quote(dc->invocation_id),
+          core::quote(get(kUsnKey)), dc->highest_usn);
+    return verdict == Resume::changes;
   }
 
   Status read_changes(const Marks& stored, AccountSink& sink, Marks& next,
                       bool* groups_changed) override {
+    DcIdentity dc;
+    if (auto st = begin_pass(next, &dc); !st) return st;
     uint64_t usn = std::strtoull(stored.at(kUsnKey).c_str(), nullptr, 10);
     std::string since = "(" + o_.attrs.change_counter + ">=" + std::to_string(usn + 1) + ")";
     auto st = search_accounts("(&" + o_.user_class_filter + since + ")", sink, next, usn);
-    if (!st || o_.group_class_filter.empty()) return st;
-    SearchRequest g;
-    g.base = o_.group_base;
-    g.filter = "(&" + o_.group_class_filter + since + ")";
-    g.attributes = {o_.attrs.change_counter};
-    return client_->search_each(g, [&](LdapEntry&& e) {
-      raise_usn(next, e);
-      *groups_changed = true;
-      return true;
-    });
+    if (!st) return st;
+    if (!o_.group_class_filter.empty()) {
+      SearchRequest g;
+      g.base = o_.group_base;
+      g.filter = "(&" + o_.group_class_filter + since + ")";
+      g.attributes = {o_.attrs.change_counter};
+      st = client_->search_each(g, [&](LdapEntry&& e) {
+        raise_usn(next, e);
+        *groups_changed = true;
+        return true;
+      });
+      if (!st) return st;
+    }
+    if (dc.is_ad()) {
+      if (st = read_tombstones(dc, since, sink, groups_changed); !st) return st;
+    }
+    return end_pass(dc);
   }
 
   Result<SourceObjects> read_groups(Marks& next) override {
@@ -163,9 +191,93 @@ class LdapSource final : public SyncSource {
     return rec;
   }
 
+  // What the DC answering says about itself: rootDSE highestCommittedUSN, dsServiceName and
+  // defaultNamingContext (MS-ADTS 3.1.1.3.2), then the invocationId of the nTDSDSA object
+  // dsServiceName names. A server without them (slapd) gives an empty identity.
+  Result<DcIdentity> read_identity() {
+    DcIdentity dc;
+    SearchRequest root;
+    root.base = "";
+    root.scope = Scope::base;
+    root.filter = "(objectClass=*)";
+    root.attributes = {"highestCommittedUSN", "dsServiceName", "defaultNamingContext"};
+    auto r = client_->search(root);
+    if (!r) return r.status();
+    if (r->entries.empty()) return dc;
+    const LdapEntry& e = r->entries.front();
+    std::string service = e.first("dsServiceName");
+    if (service.empty()) return dc;
+    dc.highest_usn = std::strtoull(e.first("highestCommittedUSN").c_str(), nullptr, 10);
+    dc.default_nc = e.first("defaultNamingContext");
+    SearchRequest ntds;
+    ntds.base = service;
+    ntds.scope = Scope::base;
+    ntds.filter = "(objectClass=*)";
+    ntds.attributes = {"invocationId"};
+    auto n = client_->search(ntds);
+    if (!n) return n.status();
+    if (!n->entries.empty())
+      dc.invocation_id = guid_to_string(n->entries.front().first("invocationId"));
+    return dc;
+  }
+
+  // Before the searches of a pass: the DC's identity. On AD the pass's mark is the
+  // highestCommittedUSN read now, before the searches (Microsoft, "Polling for Changes Using
+  // the USNChanged Attribute"): a change made while the pages go by has a higher USN and is
+  // read again next time, where the highest uSNChanged seen could already be past it.
+  Status begin_pass(Marks& next, DcIdentity* dc) {
+    if (o_.attrs.change_counter.empty()) return Status::ok();
+    auto id = read_identity();
+    if (!id) return id.status();
+    *dc = *id;
+    dc_is_ad_ = dc->is_ad();
+    dc_highest_usn_ = dc->highest_usn;
+    next[kInvocationKey] = dc->invocation_id;
+    return Status::ok();
+  }
+
+  // After the searches: the mark, if the same DC answered throughout (with several uris the
+  // pool may have failed over in between; then nothing is stored and the next pass starts
+  // over on the DC that answers).
+  Status end_pass(const DcIdentity& before) {
+    if (!before.is_ad()) return Status::ok();
+    auto after = read_identity();
+    if (!after) return after.status();
+    if (after->invocation_id != before.invocation_id)
+      return core::unavailable("directory unavailable",
+                               "the domain controller changed during the sync pass (" +
+                                   before.invocation_id + " -> " + after->invocation_id + ")");
+    return Status::ok();
+  }
+
+  // AD tombstones changed since the mark: deleted objects keep objectGUID and move to the
+  // Deleted Objects container, visible with the show-deleted control (MS-ADTS 3.1.1.5.5.1,
+  // 3.1.1.3.4.1.14). The service account needs the right to list that container (Windows:
+  // Administrators only by default, see "dsacls /takeownership"); when it has none the
+  // search finds nothing and the periodic full compare still finds the deletion.
+  Status read_tombstones(const DcIdentity& dc, const std::string& since, AccountSink& sink,
+                         bool* groups_changed) {
+    SearchRequest t;
+    t.base = dc.default_nc.empty() ? o_.base_dn : dc.default_nc;
+    t.filter = "(&(isDeleted=TRUE)(|(objectClass=user)(objectClass=group))" + since + ")";
+    t.attributes = {o_.attrs.id, "objectClass"};
+    t.paged = true;
+    t.show_deleted = true;
+    Status write_error;
+    auto st = client_->search_each(t, [&](LdapEntry&& e) {
+      std::string id = entry_id(e, o_.attrs);
+      if (id.empty()) return true;
+      if (e.is_a("group")) *groups_changed = true;
+      write_error = sink.removed(id);
+      return write_error.is_ok();
+    });
+    return st ? write_error : st;
+  }
+
   // Raises next's high-water mark to the entry's change counter (AD uSNChanged).
+  // On AD the mark is the DC's highestCommittedUSN instead (begin_pass).
   void raise_usn(Marks& next, const LdapEntry& e) const {
-    if (o_.attrs.change_counter.empty()) return;
+    if (o_.attrs.change_counter.empty() || dc_is_ad_) return;
     uint64_t have = std::strtoull(next[kUsnKey].c_str(), nullptr, 10);
     uint64_t usn = std::strtoull(e.first(o_.attrs.change_counter).c_str(), nullptr, 10);
     next[kUsnKey] = std::to_string(std::max(have, usn));
@@ -174,6 +286,7 @@ class LdapSource final : public SyncSource {
   Status search_accounts(const std::string& filter, AccountSink& sink, Marks& next,
                          uint64_t from_usn) {
     if (!o_.attrs.change_counter.empty()) next[kUsnKey] = std::to_string(from_usn);
+    if (dc_is_ad_) next[kUsnKey] = std::to_string(std::max(from_usn, dc_highest_usn_));
     SearchRequest r;
     r.base = o_.user_base;
     r.filter = filter;
@@ -208,6 +321,9 @@ class LdapSource final : public SyncSource {
   std::shared_ptr<LdapClient> client_;
   const LdapOptions& o_;
   const core::Clock& clock_;
+  // The DC of the pass under way (begin_pass); the engine calls from one thread at a time.
+  bool dc_is_ad_ = false;
+  uint64_t dc_highest_usn_ = 0;
 };
 
 int LdapSource::on_entry(ldap_sync_t* ls, LDAPMessage* msg, struct berval* uuid,

@@ -133,6 +133,11 @@ Status ReplicaWriter::remove(const std::string& id) {
   return remove ? replica_.delete_account_by_id(id) : replica_.disable_account_by_id(id);
 }
 
+Status ReplicaWriter::removed(const std::string& id) {
+  if (auto st = flush(); !st) return st;
+  return remove(id);
+}
+
 Status ReplicaWriter::remove_unseen() {
   auto ids = replica_.list_account_ids(policy_.source);
   if (!ids) return ids.status();

@@ -40,6 +40,8 @@ class ReplicaWriter final : public AccountSink {
 
   Status account(AccountRecord record) override;
   void skipped(const std::string& entry, const std::string& reason) override;
+  // Writes what is buffered, then remove(id).
+  Status removed(const std::string& id) override;
 
   // Writes the buffered accounts; drops them after a failed read.
   Status flush();

@@ -42,7 +42,7 @@ class SqlSource final : public SyncSource {
     return read_since("", sink, next);
   }
 
-  bool can_read_changes(const Marks& stored) const override {
+  bool can_read_changes(const Marks& stored) override {
     auto mark = stored.find(kMarkKey);
     return mark != stored.end() && !mark->second.empty();
   }

@@ -40,6 +40,10 @@ class AccountSink {
   // An entry that cannot become an account (no id, no address): counted as seen and as an
   // error, and logged (entry: e.g. the DN).
   virtual void skipped(const std::string& entry, const std::string& reason) = 0;
+  // An entry deleted upstream (AD: a tombstone found by a poll). An account of this source
+  // with that id is removed per on_removed; any other id is ignored. A failure is the
+  // replica's, as for account().
+  virtual Status removed(const std::string& id) = 0;
 };
 
 // The domains the replica needs before accounts are written. mirror: the source is the
@@ -110,8 +114,9 @@ class SyncSource {
   virtual Status read_accounts(AccountSink& sink, Marks& next) = 0;
   virtual Result<SourceObjects> read_groups(Marks& next) = 0;
 
-  // Whether read_changes can start from `stored`; when not, the engine runs a full pass.
-  virtual bool can_read_changes(const Marks& stored) const = 0;
+  // Whether read_changes can start from `stored`; when not, the engine runs a full pass. May
+  // ask upstream (AD: is this still the DC the mark came from?); when it cannot tell, false.
+  virtual bool can_read_changes(const Marks& stored) = 0;
   // The accounts changed since `stored`. *groups_changed: whether groups or aliases may have
   // changed too (the engine then calls read_groups).
   virtual Status read_changes(const Marks& stored, AccountSink& sink, Marks& next,

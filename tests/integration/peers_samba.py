@@ -120,9 +120,10 @@ class SambaDc(Peer):
         return env
 
     # --- tools ---
-    def _run(self, *cmd, timeout=120):
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL, cwd=self.base)
+    def _run(self, *cmd, timeout=120, input=None, env=None):
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input,
+                           stdin=None if input is not None else subprocess.DEVNULL,
+                           cwd=self.base, env=env)
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stdout}{p.stderr}")
         return p.stdout
@@ -225,6 +226,20 @@ class SambaDc(Peer):
         self._write_krb5_conf()
 
     # --- lifecycle ---
+    def _launch(self):
+        """Starts samba on self.smb_conf, its output appended to self.log_path."""
+        logf = open(self.log_path, "ab")
+        try:
+            # -F: foreground, so proc is the DC; -M single: one process for every service.
+            self.proc = subprocess.Popen(
+                [SAMBA, "-F", "--no-process-group", "-M", "single", "-s", self.smb_conf,
+                 "--debug-stdout", "-d", "1"],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                cwd=self.base, preexec_fn=die_with_parent)
+        finally:
+            logf.close()
+        register(self)
+
     def start(self, timeout=60):
         os.makedirs(self.rcache, exist_ok=True)
         for _ in range(3):
@@ -232,17 +247,7 @@ class SambaDc(Peer):
             if not os.path.exists(self.smb_conf):
                 self._provision()
             t0 = time.monotonic()
-            logf = open(self.log_path, "ab")
-            try:
-                # -F: foreground, so proc is the DC; -M single: one process for every service.
-                self.proc = subprocess.Popen(
-                    [SAMBA, "-F", "--no-process-group", "-M", "single", "-s", self.smb_conf,
-                     "--debug-stdout", "-d", "1"],
-                    stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                    cwd=self.base, preexec_fn=die_with_parent)
-            finally:
-                logf.close()
-            register(self)
+            self._launch()
             deadline = time.time() + timeout
             probe = "FILE:" + os.path.join(self.base, "cc.probe")
             while time.time() < deadline and self.proc.poll() is None:

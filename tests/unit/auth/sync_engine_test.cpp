@@ -58,7 +58,7 @@ class FakeSource final : public SyncSource {
     if (up_->fail_groups) return core::unavailable("groups: upstream down");
     return SourceObjects{up_->groups, up_->aliases};
   }
-  bool can_read_changes(const Marks& stored) const override {
+  bool can_read_changes(const Marks& stored) override {
     return stored.count(kMark) && !stored.at(kMark).empty();
   }
   Status read_changes(const Marks& stored, AccountSink& sink, Marks& next,

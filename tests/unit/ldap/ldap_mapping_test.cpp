@@ -168,6 +168,24 @@ TEST(LdapMapping, AttributeListsCoverTheProfile) {
     EXPECT_NE(std::find(v.begin(), v.end(), want), v.end()) << want;
 }
 
+TEST(LdapMapping, GroupMembersAreReadOnlyWhenNotInChain) {
+  auto has = [](const std::vector<std::string>& v, const char* a) {
+    return std::find(v.begin(), v.end(), a) != v.end();
+  };
+  auto ad = profile(Profile::activedirectory);  // in_chain: members by memberOf
+  auto v = group_attributes(ad);
+  EXPECT_TRUE(has(v, "mail"));
+  EXPECT_TRUE(has(v, "proxyAddresses"));
+  EXPECT_FALSE(has(v, "member"));
+  ad.nested_groups = NestedGroups::member;
+  EXPECT_TRUE(has(group_attributes(ad), "member"));
+  auto ol = profile(Profile::openldap);
+  v = group_attributes(ol);
+  EXPECT_TRUE(has(v, "member"));
+  EXPECT_TRUE(has(v, "uniqueMember"));
+  EXPECT_TRUE(has(v, "memberURL"));
+}
+
 // The password change time revokes app passwords (auth/app_passwords.h): OpenLDAP's
 // operational pwdChangedTime (ppolicy overlay), AD's pwdLastSet; both are requested by name.
 TEST(LdapMapping, PasswordChangeTime) {

@@ -1,0 +1,372 @@
+"""The Active Directory profile of the LDAP directory against a real Samba AD DC
+(peers_samba_ldap.py: LDAP on 389/636 inside this process's private network namespace, with
+the people listed there), not slapd dressed up as AD.
+
+- AdLiveTest: ldap_probe (lookups asked of the DC directly): the service bind over LDAPS and
+  over StartTLS (and a CA the client does not trust refused), objectGUID ids, proxyAddresses,
+  userAccountControl and accountExpires, nested groups through LDAP_MATCHING_RULE_IN_CHAIN,
+  a group of 1,600 members, simple binds with the DC's password check.
+- AdMailroomdTest: mailroomd with lookup = "replica" and the uSNChanged poll (interval 1 s,
+  full compare every hour, so only the poll can explain a change seen within the test):
+  logins by sAMAccountName, userPrincipalName and mail; delivery to the SMTP: and smtp:
+  addresses; none to or for disabled and expired users; a group nested three deep; the
+  paged initial sync; a rename on the DC keeps the account id and mailbox; a change and a
+  deletion (tombstone) on the DC arrive by the poll.
+- AdDcIdentityTest: the high-water mark is bound to the DC's invocationId: a mark that would
+  miss a change on the same DC does, and after the DC's identity changes (as a restore
+  does) mailroomd reads everything again and sees it.
+
+Skipped (with the reason) where Samba's AD DC cannot run: not root, packages missing, or no
+private network namespace while something holds 389/636 on the host.
+"""
+import glob
+import imaplib
+import os
+import shutil
+import smtplib
+import sqlite3
+import tempfile
+import time
+import unittest
+
+import peers_samba_ldap
+from harness import Mailroom, make_tls
+from ldap_fixture import Probe, fields
+from peers_samba_ldap import BULK_COUNT, MAIL_DOMAIN as D, PASSWORDS, SambaLdapDc
+from test_ldap_outage import imap_login
+
+DC = None
+WHY_NOT = None
+LISTENERS = {"lmtp": ("lmtp", "none"), "imap": ("imap", "none")}
+PAGE_SIZE = 200  # the initial sync crosses 8+ pages of the 1,600+ users
+
+
+def setUpModule():
+    global DC, WHY_NOT
+    WHY_NOT = peers_samba_ldap.prepare()
+    if WHY_NOT:
+        return
+    DC = SambaLdapDc()
+    try:
+        DC.start()
+    except Exception:
+        DC.close()
+        raise
+    print(f"samba AD DC: template {DC.template_seconds:.1f} s (0 = cached), "
+          f"start {DC.start_seconds:.1f} s")
+
+
+def tearDownModule():
+    if DC:
+        DC.close()
+
+
+def need_dc():
+    if WHY_NOT:
+        raise unittest.SkipTest(f"no Samba AD DC with LDAP here: {WHY_NOT}")
+
+
+def ldap_config(tls="ldaps", ca=None, lookup="live", extra="", sync=""):
+    uri = DC.uri("ldaps" if tls == "ldaps" else "ldap")
+    return f"""
+[directory.ldap]
+profile = "activedirectory"
+uris = ["{uri}"]
+tls = "{tls}"
+ca_file = "{ca or DC.ca}"
+bind_dn = "{DC.bind_dn}"
+bind_password = "{DC.bind_password}"
+base_dn = "{DC.base_dn}"
+page_size = {PAGE_SIZE}
+connect_timeout = 2
+timeout = 10
+retry_down_after = 1
+lookup = "{lookup}"
+{extra}
+{sync}
+"""
+
+
+POLL = """[directory.ldap.sync]
+mode = "poll"
+interval = "1s"
+full_compare_interval = "1h"
+"""
+
+
+def wait_until(predicate, what, attempts=300, every=0.1):
+    """Polls predicate() (the change travels through the DC and the sync thread); fails
+    with `what` after `attempts` tries."""
+    for _ in range(attempts):
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class AdLiveTest(unittest.TestCase):
+    """Lookups asked of the DC itself (lookup = "live")."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_dc()
+
+    def probe(self, config):
+        p = Probe(config)
+        self.addCleanup(p.close)
+        self.assertIsNone(p.error, p.error)
+        return p
+
+    def test_service_bind_over_ldaps_and_starttls(self):
+        for tls in ("ldaps", "starttls"):
+            with self.subTest(tls=tls):
+                p = self.probe(ldap_config(tls=tls))
+                a = fields(p.ask("login alice"))
+                self.assertEqual(a["id"], DC.guid("alice"))
+                self.assertEqual(p.ask("password alice " + PASSWORDS["alice"]), "ok")
+                self.assertEqual(p.ask("password alice Wrong-Passw0rd"), "mismatch")
+
+    def test_a_dc_certificate_from_an_untrusted_ca_is_refused(self):
+        d = tempfile.mkdtemp(prefix="mr-ad-ca-")
+        self.addCleanup(shutil.rmtree, d, True)
+        other = make_tls(d, fresh=True)[0]
+        for tls, says in (("ldaps", "Can't contact LDAP server"), ("starttls", "StartTLS failed")):
+            with self.subTest(tls=tls):
+                p = Probe(ldap_config(tls=tls, ca=other))
+                self.addCleanup(p.close)
+                self.assertIsNotNone(p.error, "the directory opened with an untrusted DC")
+                self.assertIn(says, p.error)
+
+    def test_objectguid_proxy_addresses_and_account_control(self):
+        p = self.probe(ldap_config())
+        ans = p.ask(f"address a.liddell@{D}")
+        alice = fields(ans)
+        self.assertEqual(alice["id"], DC.guid("alice"))
+        self.assertEqual(alice["address"], f"alice@{D}")
+        self.assertEqual(alice["other"], f"a.liddell@{D}")  # X500: is not an address
+        self.assertIn('name="Alice Liddell"', ans)  # displayName
+        self.assertEqual(fields(p.ask("id " + alice["id"]))["login"], "alice")
+        # SMTP: names the primary address even when `mail` says otherwise.
+        bob = fields(p.ask(f"address bob@{D}"))
+        self.assertEqual((bob["address"], bob["other"]), (f"robert.builder@{D}", f"bob@{D}"))
+        self.assertEqual(fields(p.ask(f"login builder@{D}"))["id"], bob["id"])  # the UPN
+        self.assertEqual(fields(p.ask(f"address carol@{D}"))["status"], "disabled")
+        self.assertEqual(fields(p.ask(f"address dave@{D}"))["status"], "disabled")  # expired
+        self.assertEqual(fields(p.ask(f"address erin@{D}"))["status"], "active")
+        self.assertEqual(p.ask(f"address nobody@{D}"), "not_found")
+        # The DC's own password check (simple bind as the user's DN).
+        self.assertEqual(p.ask("password bob " + PASSWORDS["bob"]), "ok")
+        self.assertEqual(p.ask("password bob " + PASSWORDS["alice"]), "mismatch")
+
+    def test_nested_groups_and_a_group_of_1600(self):
+        p = self.probe(ldap_config())
+        ans = p.ask(f"group all-staff@{D}")
+        self.assertTrue(ans.startswith("found "), ans)
+        members = sorted(fields(ans)["members"].split(","))
+        # alice directly, grace through engineering, frank through engineering -> backend.
+        self.assertEqual(members, [f"alice@{D}", f"frank@{D}", f"grace@{D}"])
+        everyone = fields(p.ask(f"group everyone@{D}"))["members"].split(",")
+        self.assertEqual(len(everyone), BULK_COUNT)
+        self.assertEqual(len(set(everyone)), BULK_COUNT)
+        self.assertIn(f"bulk{BULK_COUNT:04d}@{D}", everyone)
+
+
+def lmtp_rcpt(m, *recipients):
+    """The LMTP reply code of each RCPT TO (one transaction, reset afterwards)."""
+    with smtplib.LMTP("127.0.0.1", m.port("lmtp")) as lmtp:
+        lmtp.ehlo("client.example")
+        lmtp.mail("sender@remote.example")
+        codes = [lmtp.rcpt(r)[0] for r in recipients]
+        lmtp.rset()
+        return codes
+
+
+def lmtp_send(m, recipient, subject):
+    msg = (f"From: sender@remote.example\r\nTo: {recipient}\r\nSubject: {subject}\r\n\r\n"
+           "hello\r\n")
+    with smtplib.LMTP("127.0.0.1", m.port("lmtp")) as lmtp:
+        lmtp.sendmail("sender@remote.example", [recipient], msg)
+
+
+def imap_subjects(m, user, password):
+    imap = imaplib.IMAP4("127.0.0.1", m.port("imap"))
+    try:
+        imap.login(user, password)
+        imap.select("INBOX", readonly=True)
+        _, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        return [part[1].decode().strip() for part in data if isinstance(part, tuple)]
+    except imaplib.IMAP4.error:
+        return []
+    finally:
+        try:
+            imap.logout()
+        except Exception:  # noqa: BLE001 - closing only
+            pass
+
+
+def replica(m, sql, *args):
+    with sqlite3.connect(f"file:{os.path.join(m.data, 'directory.db')}?mode=ro", uri=True) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def start_mailroomd(extra="", sync=POLL):
+    m = Mailroom(listeners=LISTENERS,
+                 directory_config='[directory]\nbackend = "ldap"\n' +
+                 ldap_config(lookup="replica", extra=extra, sync=sync))
+    try:
+        m.start()
+        wait_until(lambda: m.ctl("directory", "sync", "status").get("ldap.last_sync"),
+                   "the first sync")
+    except Exception:
+        m.close()
+        raise
+    return m
+
+
+class AdMailroomdTest(unittest.TestCase):
+    """mailroomd on the replica, kept in step by the uSNChanged poll."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_dc()
+        cls.m = start_mailroomd()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.close()
+
+    def status(self):
+        return self.m.ctl("directory", "sync", "status")
+
+    def test_initial_sync_pages_through_every_user(self):
+        status = self.status()
+        self.assertEqual(status["ldap.last_error"], "")
+        # krbtgt, Guest, Administrator, mailsvc have no address: not read, not errors
+        self.assertRegex(status["ldap.last_counts"], r" errors=0$")
+        self.assertEqual(status["ldap.invocation_id"], DC.invocation_id())
+        # the mark is the DC's highestCommittedUSN read before the searches
+        self.assertLessEqual(int(status["ldap.usn"]),
+                             int(DC.root_dse("highestCommittedUSN")["highestCommittedUSN"]))
+        n = replica(self.m, "SELECT count(*) FROM accounts WHERE source = 'ldap'")[0][0]
+        self.assertGreater(BULK_COUNT, 5 * PAGE_SIZE)
+        self.assertGreaterEqual(n, BULK_COUNT + 9)  # everyone with mail, disabled ones too
+        members = replica(self.m, "SELECT count(*) FROM group_members WHERE group_address = ?",
+                          f"everyone@{D}")[0][0]
+        self.assertEqual(members, BULK_COUNT)
+        self.assertEqual(
+            sorted(r[0] for r in replica(self.m, "SELECT member FROM group_members "
+                                                 "WHERE group_address = ?", f"all-staff@{D}")),
+            [f"alice@{D}", f"frank@{D}", f"grace@{D}"])
+        # the service account has no mail: not an account
+        self.assertEqual(replica(self.m, "SELECT count(*) FROM accounts WHERE login = ?",
+                                 "mailsvc")[0][0], 0)
+
+    def test_logins_by_samaccountname_upn_and_mail(self):
+        self.assertEqual(imap_login(self.m, "alice", PASSWORDS["alice"]), "OK")
+        self.assertEqual(imap_login(self.m, f"alice@{D}", PASSWORDS["alice"]), "OK")
+        self.assertEqual(imap_login(self.m, f"builder@{D}", PASSWORDS["bob"]), "OK")  # UPN
+        self.assertEqual(imap_login(self.m, "bob", PASSWORDS["bob"]), "OK")
+        self.assertIn("AUTHENTICATIONFAILED", imap_login(self.m, "alice", PASSWORDS["bob"]))
+        # disabled (userAccountControl 514) and expired (accountExpires 2009), right passwords
+        self.assertNotEqual(imap_login(self.m, "carol", PASSWORDS["carol"]), "OK")
+        self.assertNotEqual(imap_login(self.m, "dave", PASSWORDS["dave"]), "OK")
+
+    def test_proxy_addresses_deliver_and_inactive_users_get_nothing(self):
+        self.assertEqual(lmtp_rcpt(self.m, f"alice@{D}", f"a.liddell@{D}",
+                                   f"robert.builder@{D}", f"bob@{D}", f"kim@{D}"),
+                         [250, 250, 250, 250, 250])  # kim: proxyAddresses only, no mail
+        self.assertEqual(lmtp_rcpt(self.m, f"carol@{D}", f"dave@{D}", f"nobody@{D}"),
+                         [550, 550, 550])
+        lmtp_send(self.m, f"a.liddell@{D}", "to the secondary address")
+        lmtp_send(self.m, f"bob@{D}", "to bob's secondary")
+        self.assertIn("Subject: to the secondary address",
+                      imap_subjects(self.m, "alice", PASSWORDS["alice"]))
+        self.assertIn("Subject: to bob's secondary",
+                      imap_subjects(self.m, "bob", PASSWORDS["bob"]))
+
+    def test_a_group_nested_three_deep_reaches_everyone_inside(self):
+        lmtp_send(self.m, f"all-staff@{D}", "to all staff")
+        for user in ("alice", "grace", "frank"):
+            self.assertIn("Subject: to all staff", imap_subjects(self.m, user, PASSWORDS[user]),
+                          user)
+
+    def test_rename_on_the_dc_keeps_the_account_and_its_mailbox(self):
+        guid = DC.guid("erin")
+        lmtp_send(self.m, f"erin@{D}", "before the rename")
+        DC.modify(f"dn: {DC.user_dn('erin')}\nchangetype: modify\n"
+                  "replace: sAMAccountName\nsAMAccountName: erin2\n-\n"
+                  f"replace: mail\nmail: erin.new@{D}\n")
+        wait_until(lambda: lmtp_rcpt(self.m, f"erin.new@{D}") == [250], "the new address")
+        self.assertEqual(lmtp_rcpt(self.m, f"erin@{D}"), [550])
+        self.assertEqual(replica(self.m, "SELECT id, login FROM accounts WHERE address = ?",
+                                 f"erin.new@{D}"), [(guid, "erin2")])
+        self.assertEqual(imap_subjects(self.m, "erin2", PASSWORDS["erin"]),
+                         ["Subject: before the rename"])
+        self.assertEqual([os.path.basename(p) for p in
+                          glob.glob(os.path.join(self.m.data, "mail", guid + "*"))], [guid])
+
+    def test_a_change_on_the_dc_arrives_by_the_poll(self):
+        full_before = self.status()["ldap.full_compare_at"]
+        self.assertEqual(imap_login(self.m, "ivan", PASSWORDS["ivan"]), "OK")
+        DC.modify(f"dn: {DC.user_dn('ivan')}\nchangetype: modify\n"
+                  "replace: userAccountControl\nuserAccountControl: 514\n")
+        wait_until(lambda: lmtp_rcpt(self.m, f"ivan@{D}") == [550], "ivan disabled")
+        self.assertNotEqual(imap_login(self.m, "ivan", PASSWORDS["ivan"]), "OK")
+        self.assertEqual(self.status()["ldap.full_compare_at"], full_before)  # not a full pass
+
+    def test_a_deletion_on_the_dc_arrives_by_the_poll_through_its_tombstone(self):
+        full_before = self.status()["ldap.full_compare_at"]
+        guid = DC.guid("heidi")
+        self.assertEqual(lmtp_rcpt(self.m, f"heidi@{D}"), [250])
+        DC.modify(f"dn: {DC.user_dn('heidi')}\nchangetype: delete\n")
+        wait_until(lambda: replica(self.m, "SELECT status FROM accounts WHERE id = ?", guid)
+                   == [("disabled",)], "heidi disabled")
+        self.assertEqual(lmtp_rcpt(self.m, f"heidi@{D}"), [550])
+        self.assertEqual(self.status()["ldap.full_compare_at"], full_before)  # not a full pass
+        self.assertIn("event=ldap_sync_account_removed", self.m.log())
+
+
+class AdDcIdentityTest(unittest.TestCase):
+    """The uSNChanged mark belongs to one DC (its invocationId)."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_dc()
+
+    def test_a_new_dc_identity_makes_a_full_resync(self):
+        # CN=Users only (not the 1,600 of OU=Bulk): three passes here, each a full one
+        m = start_mailroomd(extra=f'user_base = "CN=Users,{DC.base_dn}"')
+        self.addCleanup(m.close)
+        m.stop()
+        # A change on the DC, and a stored mark at its USN: a poll from that mark cannot see
+        # it (what a DC restored from a backup, whose USNs start lower again, looks like).
+        DC.modify(f"dn: {DC.user_dn('judy')}\nchangetype: modify\n"
+                  f"replace: mail\nmail: judy.new@{D}\n")
+        out = DC.search(DC.base_dn, "(sAMAccountName=judy)", "uSNChanged")
+        usn = int(out.split("uSNChanged: ")[1].split()[0])
+        db = sqlite3.connect(os.path.join(m.data, "directory.db"))
+        with db:
+            db.execute("UPDATE sync_state SET value = ? WHERE key = 'ldap.usn'", (str(usn),))
+        db.close()
+
+        # Same DC: the poll resumes from the mark and misses the change (the control).
+        m.start()
+        seen = m.ctl("directory", "sync", "status")["ldap.last_sync"]
+        wait_until(lambda: m.ctl("directory", "sync", "status")["ldap.last_sync"] != seen,
+                   "a poll pass")
+        self.assertEqual(lmtp_rcpt(m, f"judy.new@{D}"), [550])
+        m.stop()
+
+        # The DC gets a new invocationId: the mark is not its, everything is read again.
+        new_id = DC.set_invocation_id()
+        m.start()
+        # the marks are stored at the end of the pass, after the groups
+        wait_until(lambda: m.ctl("directory", "sync", "status")["ldap.invocation_id"] == new_id,
+                   "a pass on the new DC")
+        self.assertEqual(lmtp_rcpt(m, f"judy.new@{D}"), [250])
+        self.assertIn("event=ldap_sync_full_resync reason=other_dc", m.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
