@@ -9,12 +9,7 @@ calls them inconsistent. SORT keeps the last order per mailbox and criteria in m
 (src/imap/sort_order.h) and merges new mail into it: after appends, expunges and with programs
 that select a subset, a session whose orders are warm answers byte for byte what a restarted
 server (nothing kept) answers.
-
-The fetch cache (src/imap/fetch_cache.h, FORMAT.md "Fetch cache"): FETCH of ENVELOPE,
-BODYSTRUCTURE, BODY and HEADER.FIELDS answered from it is byte for byte what reading the
-message gives, cold, warm and after a restart, for hostile headers; a corrupt file is rebuilt;
-mail delivered to an open mailbox is fetched right."""
-import imaplib
+(The fetch cache's tests are in test_imap_fetchcache.py.)"""
 import os
 import random
 import shutil
@@ -303,127 +298,6 @@ class SortKeyCache(CacheCase):
             w.cmd("LOGOUT")
             w.close()
             self.assertEqual(warm, self.fresh_sorts("Kept"), (added, expunge))
-
-
-# Messages whose headers stress HEADER.FIELDS: folding, repeats, odd names and junk lines, a
-# header without a body, 8-bit and encoded words, a multipart with an attached message.
-HOSTILE = [
-    b"From: a@example.com\r\nTo: b@example.com\r\nSubject: plain\r\n\r\nbody\r\n",
-    b"Subject: folded\r\n over\r\n\tthree lines\r\nTo: x@example.com\r\nTo: again@example.com"
-    b"\r\nX-Other: not cached\r\n continued\r\nCc: c@example.com\r\n\r\nbody\r\n",
-    b"Subject : spaced name\r\nsubject: lower\r\nMESSAGE-ID: <id@x>\r\nX-Priority: 1\r\n"
-    b"List-Id: <list.example.com>\r\n\r\nbody\r\n",
-    b"From: first@example.com\r\njunk line without colon\r\n continuation of junk\r\n"
-    b"Date: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nbody\r\n",
-    b"From: header-only@example.com\r\nSubject: no body at all\r\n",
-    b"Subject: =?UTF-8?B?w4lsw6h2ZQ==?=\r\nFrom: \xe7\x8e\x8b <w@example.com>\r\n\r\n\xe4\xbd\xa0\r\n",
-    b"From:\r\nTo:\r\nSubject:x\r\nReferences: <a@x>\r\n <b@x>\r\nIn-Reply-To: <b@x>\r\n"
-    b"Content-Type: text/plain;\r\n charset=utf-8\r\n\r\nbody\r\n",
-    b"From: m@example.com\r\nSubject: with parts\r\nMIME-Version: 1.0\r\n"
-    b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\n"
-    b"hello\r\n--XX\r\nContent-Type: message/rfc822\r\n\r\nFrom: inner@example.com\r\n"
-    b"Subject: inner\r\n\r\ninner body\r\n--XX--\r\n",
-    b"Subject: " + b"long " * 1200 + b"\r\nFrom: long@example.com\r\n\r\nbody\r\n",
-]
-FIELDS = "From To Cc Subject Date Message-ID References In-Reply-To Content-Type X-Priority List-Id"
-
-
-class FetchCache(CacheCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        c = imaplib.IMAP4("127.0.0.1", cls.m.port("imap"))
-        c.login("alice@example.com", "wonderland")
-        c.create("Odd")
-        for i in range(3):
-            for raw in HOSTILE:
-                typ, data = c.append("Odd", None, None, raw)
-                assert typ == "OK", data
-        c.logout()
-
-    def fetch_files(self):
-        if not os.path.isdir(self.cache):
-            return []
-        return sorted(f for f in os.listdir(self.cache) if f.endswith(".fetch"))
-
-    def answers(self):
-        """The cached form (listed fields only) and the same asked with one unlisted field,
-        which reads every message; the unlisted name removed from the labels."""
-        w = self.login()
-        self.assertIn(b" OK ", w.cmd("EXAMINE Odd")[1])
-        cached = "UID FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY BODY.PEEK[HEADER.FIELDS (%s)] " \
-                 "BODY.PEEK[HEADER.FIELDS (Subject)]<3.9>)"
-        u1, t1 = w.cmd(cached % FIELDS)
-        u2, t2 = w.cmd((cached % (FIELDS + " X-Not-Listed")).replace("(Subject)", "(Subject X-Not-Listed)"))
-        w.cmd("LOGOUT")
-        w.close()
-        self.assertIn(b" OK ", t1)
-        self.assertIn(b" OK ", t2)
-        u2 = [l.replace(b" X-Not-Listed", b"") for l in u2]
-        return u1, u2
-
-    def test_cached_answers_equal_reading_the_messages(self):
-        cold, read = self.answers()  # the first FETCH builds the cache as it goes
-        self.assertEqual(len(cold), 3 * len(HOSTILE))
-        self.assertEqual(cold, read)
-        self.assertTrue(self.fetch_files())
-        warm, read = self.answers()
-        self.assertEqual(warm, cold)
-        self.assertEqual(read, cold)
-        # Spot checks of what the form must hold: folding kept, repeats kept, nothing unlisted.
-        folded = cold[1]
-        self.assertIn(b"Subject: folded\r\n over\r\n\tthree lines\r\nTo: x@example.com\r\n"
-                      b"To: again@example.com\r\nCc: c@example.com\r\n\r\n", folded)
-        self.assertNotIn(b"X-Other", folded)
-        self.assertIn(b"X-Priority: 1\r\nList-Id: <list.example.com>\r\n", cold[2])
-        self.m.restart()  # mapped from the file
-        warm, read = self.answers()
-        self.assertEqual(warm, cold)
-        self.assertEqual(read, cold)
-
-    def test_corrupt_file_is_rebuilt(self):
-        reference, _ = self.answers()
-        files = self.fetch_files()
-        self.assertTrue(files)
-        self.m.stop()
-        for f in files:
-            path = os.path.join(self.cache, f)
-            with open(path, "r+b") as fh:
-                fh.seek(os.path.getsize(path) - 7)
-                b = fh.read(1)
-                fh.seek(-1, os.SEEK_CUR)
-                fh.write(bytes([b[0] ^ 0x41]))
-        self.m.start()
-        got, read = self.answers()
-        self.assertEqual(got, reference)
-        self.assertEqual(read, reference)
-        self.assertRegex(self.m.log(), r"event=cache_file_rejected path=\S+\.fetch\S* reason=checksum")
-
-    def test_delivery_to_an_open_mailbox_and_seen_by_a_non_peek_fetch(self):
-        w = self.login()
-        w.cmd("SELECT INBOX")
-        w.cmd("UID FETCH 1:* (ENVELOPE BODY.PEEK[HEADER.FIELDS (Subject)])")
-        with smtplib.LMTP("127.0.0.1", self.m.port("lmtp")) as lmtp:
-            lmtp.sendmail("someone@example.org", ["alice@example.com"],
-                          b"From: someone@example.org\r\nTo: alice@example.com\r\n"
-                          b"Subject: fresh one\r\nMessage-ID: <fresh@x>\r\n\r\nhi\r\n")
-        deadline = time.time() + 10
-        while True:
-            u, _ = w.cmd("UID SEARCH HEADER Message-ID fresh@x")
-            hits = [l for l in u if l.startswith(b"* SEARCH")][0].split()[2:]
-            if hits or time.time() > deadline:
-                break
-            time.sleep(0.1)
-        self.assertTrue(hits)
-        uid = int(hits[0])
-        u, t = w.cmd("UID FETCH %d (ENVELOPE BODY[HEADER.FIELDS (Subject)])" % uid)
-        self.assertIn(b" OK ", t)
-        line = [l for l in u if b" FETCH " in l][0]
-        self.assertIn(b'"fresh one"', line)
-        self.assertIn(b"BODY[HEADER.FIELDS (Subject)] {22}\r\nSubject: fresh one\r\n\r\n", line)
-        # RFC 3501 6.4.5: a non-peek BODY[...] sets \Seen, and the response says so.
-        self.assertRegex(line, rb"FLAGS \([^)]*\\Seen")
-        w.close()
 
 
 if __name__ == "__main__":
