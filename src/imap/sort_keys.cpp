@@ -25,32 +25,6 @@ void set_text(KeyFields& k, KeyText t, std::string v) {
   k.texts[static_cast<size_t>(t)] = std::move(v);
 }
 
-// The facts of each UID of `uids`, or nullopt when they cannot be read (gone meanwhile).
-std::vector<std::optional<mime::Facts>> read_facts(store::MailStore& store,
-                                                   const std::string& account_id,
-                                                   const std::string& mailbox,
-                                                   const std::vector<uint32_t>& uids) {
-  std::vector<std::optional<mime::Facts>> out;
-  out.reserve(uids.size());
-  auto blobs = store.facts_batch(account_id, mailbox, uids);
-  for (size_t i = 0; i < uids.size(); ++i) {
-    if (i < blobs.size() && blobs[i].is_ok()) {
-      if (auto f = mime::decode_facts(*blobs[i]); f.is_ok() && f->version == mime::kFactsVersion) {
-        out.emplace_back(std::move(*f));
-        continue;
-      }
-    }
-    if (i < blobs.size() && !blobs[i].is_ok() && blobs[i].code() == core::Code::not_found) {
-      out.emplace_back();
-      continue;
-    }
-    // An older blob or none: what FETCH and SEARCH did per message (recompute, else parse).
-    auto f = load_facts(store, account_id, mailbox, uids[i], nullptr);
-    out.emplace_back(f.is_ok() ? std::optional<mime::Facts>(std::move(*f)) : std::nullopt);
-  }
-  return out;
-}
-
 bool same_uid_validity(store::MailStore& store, const std::string& account_id,
                        const std::string& mailbox, uint32_t uid_validity) {
   // The changes after the highest possible MODSEQ: none, only the mailbox's header row (its
@@ -66,7 +40,8 @@ std::vector<std::optional<std::string>> derive_sort_keys(store::MailStore& store
                                                          const std::vector<uint32_t>& uids) {
   std::vector<std::optional<std::string>> out;
   out.reserve(uids.size());
-  for (auto& f : read_facts(store, account_id, mailbox, uids)) {
+  // The cached blobs in one store call; older or missing ones recomputed (load_facts_batch).
+  for (auto& f : load_facts_batch(store, account_id, mailbox, uids)) {
     if (f)
       out.emplace_back(encode_key_record(key_fields_of(*f)));
     else
