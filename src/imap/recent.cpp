@@ -97,7 +97,10 @@ uint32_t RecentTracker::claim(const std::string& account_id, const std::string& 
 std::optional<uint32_t> RecentTracker::claim_in_memory(const std::string& account_id,
                                                        const std::string& mailbox,
                                                        uint32_t uid_validity, uint32_t up_to) {
-  std::lock_guard lock(mu_);
+  // claim() writes its file with mu_ held: an I/O thread does not wait for that, it lets the
+  // caller go to the worker pool.
+  std::unique_lock lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return std::nullopt;
   auto a = accounts_.find(account_id);
   if (a == accounts_.end()) return std::nullopt;
   auto b = a->second.find(mailbox);

@@ -25,8 +25,8 @@ class RecentTracker {
                  uint32_t up_to);
   uint32_t peek(const std::string& account_id, const std::string& mailbox, uint32_t uid_validity);
   // claim() when it needs no disk (the account is in memory and nothing above what was
-  // claimed is asked for): callable on an I/O thread. nullopt otherwise: call claim() on
-  // the worker pool.
+  // claimed is asked for) and the tracker is not busy writing: callable on an I/O thread
+  // (never waits). nullopt otherwise: call claim() on the worker pool.
   std::optional<uint32_t> claim_in_memory(const std::string& account_id, const std::string& mailbox,
                                           uint32_t uid_validity, uint32_t up_to);
   // Forgets everything in memory (tests: simulates a restart).
