@@ -16,8 +16,9 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   std::shared_ptr<const Version> current;
   std::unique_ptr<Selected> kept;
   std::shared_ptr<SharedMailbox> kept_box;
-  if (name && s.view && s.view->name == *name && s.selected_is_current() && s.box->current()) {
+  if (name && s.view && s.view->name == *name && s.selected_is_current())
     current = s.box->current();
+  if (current) {
     kept = s.take_watch();
     kept_box = s.take_box();
   }
@@ -36,7 +37,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   // Watching first: a change after the read below is then reported by the next sync.
   std::unique_ptr<Selected> watching = kept ? std::move(kept) : s.watch(mailbox);
   // One worker round trip: the view, then the \Recent claim (the tracker may read and write
-  // its file).
+  // its file). None for a re-SELECT of an unchanged mailbox whose claim needs no disk.
   uint32_t recent_after = 0;
   std::optional<uint32_t> in_memory;
   if (current) {
