@@ -56,6 +56,11 @@ asio::awaitable<bool> Session::flush() {
   co_return ok;
 }
 
+asio::awaitable<bool> Session::flush_with(std::string_view tail) {
+  bool ok = co_await conn.flush_with(tail);
+  co_return ok;
+}
+
 core::Result<std::string> Session::mailbox_from_wire(const std::string& wire) const {
   for (char c : wire) {
     if (c == '\0') return core::invalid_argument("Mailbox name contains NUL");

@@ -72,6 +72,8 @@ class Session {
   void untagged(std::string_view line);
   void untagged_lines(const std::vector<std::string>& lines);
   asio::awaitable<bool> flush();
+  // flush(), then `tail` from the caller's buffer (net::Transport::flush_with).
+  asio::awaitable<bool> flush_with(std::string_view tail);
 
   // Connection access without pulling Asio's SSL headers into every command file.
   void queue(std::string_view data);

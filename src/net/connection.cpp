@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -475,39 +476,39 @@ asio::awaitable<ReadStatus> Connection::read_exact(std::string& out, std::size_t
   co_return result;
 }
 
-asio::awaitable<bool> Connection::flush() {
-  if (out_.empty()) co_return true;
+asio::awaitable<bool> Connection::flush_with(std::string_view tail) {
+  if (out_.empty() && tail.empty()) co_return true;
   if (closed_) co_return false;
-  if (trace_) trace_output();
+  if (trace_) {
+    trace_output();
+    if (!tail.empty()) trace_->server(tail);
+  }
   boost::system::error_code ec;
   bool ok = true;
   // Not capped by the hard deadline: the goodbye after it must still go out.
   begin_wait(idle_timeout_, /*capped=*/false);
   if (tls_active_) {
     SSL* ssl = ssl_.get();
-    std::size_t off = 0;
-    while (off < out_.size()) {
-      std::size_t n = 0;
-      ERR_clear_error();
-      errno = 0;
-      int r = SSL_write_ex(ssl, out_.data() + off, out_.size() - off, &n);
-      if (r == 1) {
-        off += n;
-        continue;
-      }
-      SslWait w = classify(ssl, r);
-      if (w != SslWait::read && w != SslWait::write) {
-        ok = false;
-        break;
-      }
-      if (!co_await wait_socket(w == SslWait::write, ec)) {
-        ok = false;
-        break;
+    const std::array<std::string_view, 2> parts{out_, tail};
+    for (std::string_view data : parts) {
+      std::size_t off = 0;
+      while (ok && off < data.size()) {
+        std::size_t n = 0;
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_write_ex(ssl, data.data() + off, data.size() - off, &n);
+        if (r == 1) {
+          off += n;
+          continue;
+        }
+        SslWait w = classify(ssl, r);
+        ok = (w == SslWait::read || w == SslWait::write) &&
+             co_await wait_socket(w == SslWait::write, ec);
       }
     }
   } else {
-    co_await asio::async_write(socket_, asio::buffer(out_),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(out_), asio::buffer(tail)};
+    co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
     ok = !ec;
   }
   end_wait();

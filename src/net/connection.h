@@ -128,7 +128,8 @@ class Connection final : public Transport {
   // Includes bytes the TLS layer holds.
   std::size_t buffered() const override;
   void queue(std::string_view data) override { out_.append(data); }
-  asio::awaitable<bool> flush() override;
+  asio::awaitable<bool> flush() override { return flush_with({}); }
+  asio::awaitable<bool> flush_with(std::string_view tail) override;
   // STARTTLS: the handshake must complete within set_tls_handshake_timeout() from its start.
   asio::awaitable<bool> start_tls() override { return start_tls(handshake_timeout_); }
   // Ends the login deadline; the account's sessions are closed when the directory disables

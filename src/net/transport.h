@@ -80,6 +80,12 @@ class Transport {
 
   virtual void queue(std::string_view data) = 0;
   virtual boost::asio::awaitable<bool> flush() = 0;
+  // Sends what queue() holds, then `tail` from the caller's buffer, which must stay unchanged
+  // until this completes (bulk FETCH hands over a megabyte per batch without copying it).
+  virtual boost::asio::awaitable<bool> flush_with(std::string_view tail) {
+    queue(tail);
+    return flush();
+  }
   virtual boost::asio::awaitable<bool> start_tls() = 0;
 
   virtual void set_account(const std::string& account_id, const std::string& address,

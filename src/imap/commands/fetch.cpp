@@ -3,6 +3,7 @@
 // and section offsets come from the facts cached at delivery (src/mime), or for what clients
 // fetch when they open a folder from the mailbox's FETCH cache (fetch_cache.h).
 #include <algorithm>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <ctime>
 
 #include "src/imap/fetch_cache.h"
@@ -449,7 +450,14 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
   SortKeyRegistry* cache = fetch_cacheable(atts) ? s.services.sort_keys.get() : nullptr;
   PendingRecords pending;
   constexpr size_t kFlushAt = 1u << 20;  // send once a megabyte is ready
-  std::string text;
+  // Two buffers: a worker formats the next batch into `text` while the previous one goes out
+  // from `sending` (the file reads overlap the socket writes; neither buffer is copied again).
+  std::string text, sending;
+  auto lost = [] {
+    Reply r = Reply::no("Connection lost");
+    r.close = true;
+    return r;
+  };
   for (size_t i = 0; i < uids.size(); i += batch) {
     std::vector<Item> items;
     items.reserve(std::min(batch, uids.size() - i));
@@ -476,16 +484,18 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
                      headers_only, text);
     };
-    co_await net::blocking(*s.services.workers, fn3);
-    if (text.size() < kFlushAt && i + batch < uids.size()) continue;
-    s.queue(text);
-    text.clear();
-    if (!co_await s.flush()) {
-      Reply r = Reply::no("Connection lost");
-      r.close = true;
-      co_return r;
+    if (sending.empty()) {
+      co_await net::blocking(*s.services.workers, fn3);
+    } else {
+      using namespace asio::experimental::awaitable_operators;
+      bool ok = co_await (s.flush_with(sending) && net::blocking(*s.services.workers, fn3));
+      sending.clear();
+      if (!ok) co_return lost();
     }
+    if (text.size() < kFlushAt && !last) continue;
+    std::swap(text, sending);
   }
+  if (!co_await s.flush_with(sending)) co_return lost();
   co_return Reply::ok("FETCH completed");
 }
 

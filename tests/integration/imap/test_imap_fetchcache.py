@@ -7,6 +7,7 @@ import imaplib
 import os
 import smtplib
 import sys
+import tempfile
 import time
 import unittest
 
@@ -134,6 +135,95 @@ class FetchCache(CacheCase):
         self.assertRegex(line, rb"FLAGS \([^)]*\\Seen")
         w.close()
 
+
+
+def big_message(i):
+    """About 40 KB (20 KB to 120 KB), a unique marker at both ends so a reordered, cut or
+    spliced answer shows."""
+    body = "".join("line %d of message %d %s\n" % (k, i, "x" * (k % 50))
+                   for k in range(400 + (i * 137) % 1800))
+    return ("From: bulk%d@example.com\nSubject: bulk %d\nMessage-ID: <bulk%d@x>\n\nBEGIN-%d\n%s"
+            "END-%d\n" % (i, i, i, i, body, i)).encode()
+
+
+class BulkBodyFetch(CacheCase):
+    """UID FETCH 1:* BODY.PEEK[] sends megabytes in batches: a worker formats the next batch
+    while the last one is written from its own buffer (fetch.cpp, net::Transport::flush_with).
+    Every message must arrive whole, in order, over plain text and TLS, with pipelined commands
+    answered after it, and a client that leaves in the middle must not hurt the server."""
+    COUNT = 240
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.originals = [big_message(i).replace(b"\n", b"\r\n") for i in range(cls.COUNT)]
+        with tempfile.NamedTemporaryFile(suffix=".mbox", delete=False) as f:
+            for raw in cls.originals:
+                f.write(b"From MAILER-DAEMON Fri Nov 27 10:00:00 2026\n" +
+                        raw.replace(b"\r\n", b"\n") + b"\n")
+        try:
+            cls.m.ctl("import", "mbox", "alice@example.com", "Bulk", f.name)
+        finally:
+            os.unlink(f.name)
+
+    def check_all(self, conn):
+        typ, _ = conn.select("Bulk", readonly=True)
+        self.assertEqual(typ, "OK")
+        typ, data = conn.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        self.assertEqual(typ, "OK")
+        bodies = [d[1] for d in data if isinstance(d, tuple)]
+        self.assertEqual(len(bodies), self.COUNT)
+        self.assertGreater(sum(map(len, bodies)), 8 << 20)  # several flush batches
+        for i, (got, want) in enumerate(zip(bodies, self.originals)):
+            self.assertTrue(got.endswith(want), "message %d differs" % i)
+            self.assertTrue(got.startswith(b"From: bulk%d@" % i) or
+                            b"\r\nFrom: bulk%d@" % i in got, "message %d" % i)
+
+    def test_plaintext(self):
+        c = imaplib.IMAP4("127.0.0.1", self.m.port("imap"))
+        c.login("alice@example.com", "wonderland")
+        self.check_all(c)
+        c.logout()
+
+    def test_tls(self):
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.m.port("imaps"), ssl_context=self.m.ssl_context())
+        c.login("alice@example.com", "wonderland")
+        self.check_all(c)
+        c.logout()
+
+    def test_pipelined_commands_come_after_the_whole_answer(self):
+        w = self.login()
+        w.cmd("EXAMINE Bulk")
+        w.sock.sendall(b"p1 UID FETCH 1:* (UID BODY.PEEK[])\r\np2 NOOP\r\n")
+        uids = []
+        while True:
+            line = w.read_response_line()
+            if line.startswith(b"p1 "):
+                self.assertIn(b"p1 OK", line)
+                break
+            self.assertTrue(line.startswith(b"* "), line[:80])
+            if b" FETCH " in line:
+                uids.append(int(line.split(b"UID ")[1].split()[0]))
+        self.assertEqual(uids, sorted(uids))
+        self.assertEqual(len(uids), self.COUNT)
+        self.assertTrue(w.read_response_line().startswith(b"p2 OK"))
+        w.close()
+
+    def test_client_leaving_mid_answer(self):
+        for _ in range(3):
+            w = self.login()
+            w.cmd("EXAMINE Bulk")
+            w.sock.sendall(b"x UID FETCH 1:* BODY.PEEK[]\r\n")
+            w.sock.recv(100000)
+            w.sock.close()
+        c = imaplib.IMAP4("127.0.0.1", self.m.port("imap"))
+        c.login("alice@example.com", "wonderland")
+        typ, data = c.select("Bulk", readonly=True)
+        self.assertEqual((typ, int(data[0])), ("OK", self.COUNT))
+        typ, data = c.uid("FETCH", "1", "(BODY.PEEK[])")
+        self.assertTrue(data[0][1].endswith(self.originals[0]))
+        c.logout()
+        self.assertIsNone(self.m.proc.poll())
 
 
 if __name__ == "__main__":
