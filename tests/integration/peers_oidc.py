@@ -8,10 +8,12 @@
   expired tokens, other audiences, alg "none", HS256 keyed with the public key, a rotated
   key, and a provider that goes away.
 """
+import atexit
 import base64
 import gzip
 import json
 import os
+import shutil
 import sqlite3
 import ssl
 import subprocess
@@ -71,6 +73,8 @@ class TokenMinter(Peer):
     def __init__(self, tls=None):
         """tls: (certificate file, key file) to serve HTTPS instead of HTTP."""
         self.base = tempfile.mkdtemp(prefix="mr-minter-")
+        # stop() may be followed by start(): the files go when the test process ends.
+        atexit.register(shutil.rmtree, self.base, True)
         self.port = free_port()
         self.tls = tls
         self.issuer = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"

@@ -1,8 +1,10 @@
 """ScriptedSmtpPeer: an aiosmtpd SMTP server in a thread of the test, for what Postfix cannot
 easily show (see peers.py): chosen EHLO keywords, AUTH, replies scripted per attempt, a record
 of every transaction."""
+import atexit
 import os
 import re
+import shutil
 import ssl
 import tempfile
 import threading
@@ -263,6 +265,8 @@ class ScriptedSmtpPeer(Peer):
         self.size_limit = size_limit
         self.tls_names = tls_names
         self.base = tempfile.mkdtemp(prefix="mr-smtppeer-")
+        # stop() may be followed by start(): the files go when the test process ends.
+        atexit.register(shutil.rmtree, self.base, True)
         self.transactions = []
         self.connections = 0
         self._counts = {}

@@ -4,6 +4,7 @@ tests/run_pytests.py (the sanitizer report directory); a skipped test is reporte
 and fails under CI. The TLS 1.1 guard has its positive control in test_server.py."""
 import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,9 +16,11 @@ RUNNER = os.path.join(ROOT, "tests", "run_pytests.py")
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard_fixtures")
 
 
-def run_fixture(module, **env):
-    """Runs a fixture module through the runner, with its own sanitizer and report dirs."""
+def run_fixture(case, module, **env):
+    """Runs a fixture module through the runner, with its own sanitizer and report dirs
+    (removed when `case` ends)."""
     scratch = tempfile.mkdtemp(prefix="mailroom-guard-")
+    case.addCleanup(shutil.rmtree, scratch, True)
     e = dict(os.environ)
     e.update({"MAILROOM_SANITIZER_DIR": os.path.join(scratch, "san"),
               "MAILROOM_TEST_REPORT_DIR": os.path.join(scratch, "reports"),
@@ -37,6 +40,7 @@ def run_fixture(module, **env):
 class GuardsTest(unittest.TestCase):
     def test_injected_leak_fails_the_harness_stop(self):
         san = tempfile.mkdtemp(prefix="mailroom-guard-san-")
+        self.addCleanup(shutil.rmtree, san, True)
         m = Mailroom(listeners={"smtp": ("smtp", "none")})
         # Both: with Clang's runtime the last-parsed log_path (UBSan's) names the report file.
         env = dict(os.environ, MAILROOM_TEST_INJECT_LEAK="1",
@@ -60,17 +64,17 @@ class GuardsTest(unittest.TestCase):
         m.close()
 
     def test_runner_fails_on_a_report_the_harness_did_not_see(self):
-        p, scratch = run_fixture("leaky_test")
+        p, scratch = run_fixture(self, "leaky_test")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("sanitizer report", p.stdout)
         self.assertIn("LeakSanitizer", p.stdout)
 
     def test_skips_are_reported_and_fail_under_ci(self):
-        p, scratch = run_fixture("skipping_test")
+        p, scratch = run_fixture(self, "skipping_test")
         self.assertEqual(p.returncode, 77, p.stdout + p.stderr)  # ctest: "Skipped"
         with open(os.path.join(scratch, "reports", "skipping_test.skips")) as f:
             self.assertIn("a tool this machine lacks", f.read())
-        p, _ = run_fixture("skipping_test", CI="true")
+        p, _ = run_fixture(self, "skipping_test", CI="true")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("not on the allow-list", p.stdout)
 
