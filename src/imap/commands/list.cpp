@@ -201,7 +201,7 @@ std::string format_status(const std::vector<std::string>& items, const store::Ma
       out += "UNSEEN " + std::to_string(info.unseen);
     else if (it == "HIGHESTMODSEQ")
       out += "HIGHESTMODSEQ " + std::to_string(info.highest_modseq);
-    else if (it == "SIZE")
+    else if (it == "SIZE")  // RFC 8438: the sum of the messages' RFC822.SIZE
       out += "SIZE " + std::to_string(info.size);
     else
       out.pop_back();

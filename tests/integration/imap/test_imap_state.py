@@ -249,8 +249,44 @@ class TestQuotaRoot(StateBase):
         self.assertEqual(u, [b'* QUOTA "" (STORAGE 0 1024)'])
 
 
-if __name__ == "__main__":
-    unittest.main()
+class TestStatusSize(StateBase):
+    """RFC 8438: STATUS=SIZE, the sum of the messages' RFC822.SIZE, for a mailbox selected or
+    not, after an expunge, in LIST-STATUS, and 0 for an empty one."""
+
+    def fetched_total(self, w, name):
+        w.cmd("EXAMINE %s" % name)
+        u, _ = w.cmd("FETCH 1:* (RFC822.SIZE)")
+        w.cmd("UNSELECT")
+        return sum(int(x) for x in re.findall(rb"RFC822\.SIZE (\d+)", b"".join(u)))
+
+    def status_size(self, w, name):
+        u, t = w.cmd("STATUS %s (SIZE MESSAGES)" % name)
+        self.assertRegex(t, rb"^T\d+ OK ")
+        return int(re.search(rb"SIZE (\d+)", u[0]).group(1))
+
+    def test_size_is_the_sum_of_the_message_sizes(self):
+        w = self.login()
+        u, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" STATUS=SIZE", u[0])
+        self.fresh(w, "Sz", 0)
+        self.assertEqual(self.status_size(w, "Sz"), 0)
+        for body in (b"short", b"x" * 5000, "\u00e9t\u00e9 \u4f60\u597d".encode()):
+            self.append(w, "Sz", MSG.replace(b"\r\n\r\n", b"\r\nX-Pad: " + body + b"\r\n\r\n", 1))
+        total = self.fetched_total(w, "Sz")
+        self.assertGreater(total, 5000)
+        self.assertEqual(self.status_size(w, "Sz"), total)
+        w.cmd("SELECT Sz")
+        self.assertEqual(self.status_size(w, "Sz"), total)  # the selected one, from the view
+        w.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)")
+        w.cmd("EXPUNGE")
+        after = self.status_size(w, "Sz")
+        self.assertLess(after, total - 5000)
+        self.assertEqual(self.fetched_total(w, "Sz"), after)
+        u, _ = w.cmd('LIST "" Sz RETURN (STATUS (SIZE))')
+        self.assertIn(b'* STATUS "Sz" (SIZE %d)' % after, u)
+        _, t = w.cmd("STATUS Sz (SIZE BOGUS)")
+        self.assertRegex(t, rb"^T\d+ BAD ")
+
 
 
 class TestSharedView(StateBase):
@@ -408,3 +444,7 @@ class TestSharedView(StateBase):
         self.assertIn(b"* 3 EXISTS", u)
         u, _ = b.cmd("FETCH 3 FLAGS")
         self.assertFalse(any(b"\\Deleted" in l for l in u), u)
+
+
+if __name__ == "__main__":
+    unittest.main()
