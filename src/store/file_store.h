@@ -149,6 +149,9 @@ class FileStore final : public MailStore {
   std::vector<Result<std::string>> read_messages(const std::string& account_id,
                                                  const std::string& mailbox,
                                                  const std::vector<uint32_t>& uids) override;
+  std::vector<Status> read_messages_into(const std::string& account_id, const std::string& mailbox,
+                                         const std::vector<uint32_t>& uids,
+                                         const std::vector<std::span<char>>& dest) override;
   std::vector<Result<std::string>> read_message_prefixes(
       const std::string& account_id, const std::string& mailbox, const std::vector<uint32_t>& uids,
       const std::vector<uint64_t>& limits) override;

@@ -18,10 +18,12 @@
 // I/O thread. Watch callbacks run on an arbitrary thread and must only post work.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -278,6 +280,28 @@ class MailStore {
     std::vector<Result<std::string>> out;
     out.reserve(uids.size());
     for (uint32_t uid : uids) out.push_back(read_message(account_id, mailbox, uid));
+    return out;
+  }
+  // Message uids[i] straight into dest[i], which is exactly its size (MessageMeta::size): bulk
+  // FETCH reads the files into its output buffer. One status per message: not_found when it was
+  // expunged meanwhile, io_error when its file is shorter. This fallback reads and copies.
+  virtual std::vector<Status> read_messages_into(const std::string& account_id,
+                                                 const std::string& mailbox,
+                                                 const std::vector<uint32_t>& uids,
+                                                 const std::vector<std::span<char>>& dest) {
+    std::vector<Result<std::string>> msgs = read_messages(account_id, mailbox, uids);
+    std::vector<Status> out;
+    out.reserve(msgs.size());
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      if (!msgs[i]) {
+        out.push_back(msgs[i].status());
+      } else if (msgs[i]->size() < dest[i].size()) {
+        out.push_back(core::io_error("message shorter than its index entry"));
+      } else {
+        std::copy_n(msgs[i]->data(), dest[i].size(), dest[i].data());
+        out.push_back(Status::ok());
+      }
+    }
     return out;
   }
   // The first limits[i] octets of message uids[i] (fewer when it is shorter), in the order of

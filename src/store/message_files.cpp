@@ -132,16 +132,45 @@ core::Status MessageFiles::write(std::string_view guid, std::string_view data) {
   return core::Status::ok();
 }
 
+MessageFiles::~MessageFiles() {
+  if (int fd = msg_fd_.load(); fd >= 0) ::close(fd);
+}
+
+int MessageFiles::open_file(std::string_view guid) const {
+  int dir = msg_fd_.load(std::memory_order_acquire);
+  if (dir < 0) {
+    int fd = ::open((dir_ + "/msg").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      int none = -1;
+      if (msg_fd_.compare_exchange_strong(none, fd, std::memory_order_acq_rel)) {
+        dir = fd;
+      } else {  // another thread opened it first
+        ::close(fd);
+        dir = none;
+      }
+    }
+  }
+  if (dir >= 0 && guid.size() >= 2) {
+    std::string rel(guid.substr(0, 2));
+    rel += '/';
+    rel.append(guid);
+    rel += ".eml";
+    int fd = ::openat(dir, rel.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 || errno != ENOENT) return fd;
+  }
+  // No msg/ yet, or missing through the held directory (replaced meanwhile): the full path.
+  return ::open(path_for(guid).c_str(), O_RDONLY | O_CLOEXEC);
+}
+
 core::Result<std::string> MessageFiles::read(std::string_view guid, uint64_t limit) const {
-  std::string p = path_for(guid);
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open_file(guid);
   if (fd < 0) {
-    if (errno == ENOENT) return core::not_found("message file missing", p);
-    return errno_status("open", p);
+    if (errno == ENOENT) return core::not_found("message file missing", path_for(guid));
+    return errno_status("open", path_for(guid));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    auto s = errno_status("stat", p);
+    auto s = errno_status("stat", path_for(guid));
     ::close(fd);
     return s;
   }
@@ -156,6 +185,33 @@ core::Result<std::string> MessageFiles::read(std::string_view guid, uint64_t lim
   ::close(fd);
   out.resize(off);
   return out;
+}
+
+core::Status MessageFiles::read_into(std::string_view guid, std::span<char> dest) const {
+  int fd = open_file(guid);
+  if (fd < 0) {
+    if (errno == ENOENT) return core::not_found("message file missing", path_for(guid));
+    return errno_status("open", path_for(guid));
+  }
+  size_t off = 0;
+  int error = 0;
+  while (off < dest.size()) {
+    ssize_t n = ::read(fd, dest.data() + off, dest.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error = errno;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (error) {
+    errno = error;
+    return errno_status("read", path_for(guid));
+  }
+  if (off < dest.size())
+    return core::io_error("message file shorter than its index entry",
+                          path_for(guid) + " has " + std::to_string(off) + " of " +
+                              std::to_string(dest.size()) + " octets");
+  return core::Status::ok();
 }
 
 core::Result<uint64_t> MessageFiles::size_of(std::string_view guid) const {

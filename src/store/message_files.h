@@ -4,8 +4,10 @@
 // fsync'd before the index may reference it. Files are never modified after the rename.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +34,9 @@ class MessageFiles {
  public:
   // `fs` null: the real file system.
   MessageFiles(std::string user_dir, bool durable, std::shared_ptr<Fs> fs = nullptr);
+  ~MessageFiles();
+  MessageFiles(const MessageFiles&) = delete;
+  MessageFiles& operator=(const MessageFiles&) = delete;
 
   core::Status prepare();  // creates msg/ and tmp/
   std::string path_for(std::string_view guid) const;
@@ -39,6 +44,9 @@ class MessageFiles {
   core::Status write(std::string_view guid, std::string_view data);
   // The file, or its first `limit` octets.
   core::Result<std::string> read(std::string_view guid, uint64_t limit = UINT64_MAX) const;
+  // The file's first dest.size() octets into `dest` (its size comes from the index: no stat);
+  // not_found, or io_error when the file is shorter.
+  core::Status read_into(std::string_view guid, std::span<char> dest) const;
   // Size in octets, or not_found.
   core::Result<uint64_t> size_of(std::string_view guid) const;
   void remove(std::string_view guid) const;  // best effort: a leftover is garbage for fsck
@@ -50,7 +58,11 @@ class MessageFiles {
 
  private:
   core::Status ensure_dir(const std::string& path);
+  // A message file opened for reading (-1 and errno on failure), relative to msg/ held open:
+  // the kernel walks two path components per file, not the whole data directory path.
+  int open_file(std::string_view guid) const;
   std::string dir_;
+  mutable std::atomic<int> msg_fd_{-1};  // O_PATH of msg/, opened at the first read
   bool durable_;
   std::shared_ptr<Fs> fs_;
 };

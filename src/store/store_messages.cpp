@@ -623,6 +623,42 @@ std::vector<Result<std::string>> FileStore::read_messages(const std::string& acc
   return read_message_prefixes(account_id, mailbox, uids, {});
 }
 
+namespace {
+
+// The file guid of each of `uids` in `mailbox` (not_found for one no longer there), in one read
+// transaction: SQLite takes and drops its file locks once, not once per message (POP3
+// read-ahead and FETCH read batches).
+std::vector<Result<std::string>> guids_of(UserIndex& user, const std::string& mailbox,
+                                          const std::vector<uint32_t>& uids) {
+  std::vector<Result<std::string>> guids;
+  guids.reserve(uids.size());
+  std::lock_guard<std::mutex> lk(user.mu);
+  db::Sqlite& db = *user.db;
+  bool txn = uids.size() > 1 && db.exec("BEGIN").is_ok();
+  auto box = find_mailbox(db, mailbox);
+  for (uint32_t uid : uids) {
+    if (!box.is_ok()) {
+      guids.emplace_back(box.status());
+      continue;
+    }
+    auto m = find_message(db, box->id, uid);
+    guids.emplace_back(m.is_ok() ? Result<std::string>(m->guid) : Result<std::string>(m.status()));
+  }
+  if (txn)
+    if (auto st = db.exec("COMMIT"); !st.is_ok())  // a read transaction: nothing to lose
+      MR_LOG_WARN("event=store_read_commit_failed error={}", core::quote(st.to_string()));
+  return guids;
+}
+
+// Files are immutable and removed only after no row references them; a concurrent expunge may
+// still win the race, which reads as not_found.
+Status as_not_found(Status s) {
+  if (s.code() != Code::not_found) return s;
+  return core::not_found("no such message", s.log_detail());
+}
+
+}  // namespace
+
 std::vector<Result<std::string>> FileStore::read_message_prefixes(
     const std::string& account_id, const std::string& mailbox, const std::vector<uint32_t>& uids,
     const std::vector<uint64_t>& limits) {
@@ -636,30 +672,7 @@ std::vector<Result<std::string>> FileStore::read_message_prefixes(
   if (!name.is_ok()) return fail_all(name.status());
   auto u = user(account_id);
   if (!u.is_ok()) return fail_all(u.status());
-  std::vector<Result<std::string>> guids;
-  guids.reserve(uids.size());
-  {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    // One read transaction for all lookups: SQLite takes and drops its file locks once, not
-    // once per message (POP3 read-ahead reads a batch).
-    bool txn = uids.size() > 1 && db.exec("BEGIN").is_ok();
-    auto box = find_mailbox(db, *name);
-    for (uint32_t uid : uids) {
-      if (!box.is_ok()) {
-        guids.emplace_back(box.status());
-        continue;
-      }
-      auto m = find_message(db, box->id, uid);
-      guids.emplace_back(m.is_ok() ? Result<std::string>(m->guid)
-                                   : Result<std::string>(m.status()));
-    }
-    if (txn)
-      if (auto st = db.exec("COMMIT"); !st.is_ok())  // a read transaction: nothing to lose
-        MR_LOG_WARN("event=store_read_commit_failed error={}", core::quote(st.to_string()));
-  }
-  // Files are immutable and removed only after no row references them; a concurrent
-  // expunge may still win the race, which reads as not_found.
+  std::vector<Result<std::string>> guids = guids_of(**u, *name, uids);
   for (size_t i = 0; i < guids.size(); ++i) {
     auto& g = guids[i];
     if (!g.is_ok()) {
@@ -667,11 +680,31 @@ std::vector<Result<std::string>> FileStore::read_message_prefixes(
       continue;
     }
     auto data = (*u)->files.read(*g, i < limits.size() ? limits[i] : UINT64_MAX);
-    if (!data.is_ok() && data.code() == Code::not_found) {
-      out.emplace_back(core::not_found("no such message", data.status().log_detail()));
+    if (!data.is_ok()) {
+      out.emplace_back(as_not_found(data.status()));
     } else {
       out.push_back(std::move(data));
     }
+  }
+  return out;
+}
+
+std::vector<Status> FileStore::read_messages_into(const std::string& account_id,
+                                                  const std::string& mailbox,
+                                                  const std::vector<uint32_t>& uids,
+                                                  const std::vector<std::span<char>>& dest) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return std::vector<Status>(uids.size(), name.status());
+  auto u = user(account_id);
+  if (!u.is_ok()) return std::vector<Status>(uids.size(), u.status());
+  std::vector<Result<std::string>> guids = guids_of(**u, *name, uids);
+  std::vector<Status> out;
+  out.reserve(uids.size());
+  for (size_t i = 0; i < guids.size(); ++i) {
+    if (!guids[i].is_ok())
+      out.push_back(guids[i].status());
+    else
+      out.push_back(as_not_found((*u)->files.read_into(*guids[i], dest[i])));
   }
   return out;
 }

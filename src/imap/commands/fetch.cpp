@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <ctime>
+#include <span>
 
 #include "src/imap/fetch_cache.h"
 #include "src/imap/message_facts.h"
@@ -36,6 +37,24 @@ void append_literal(std::string& out, std::string_view data) {
   out.append(data);
 }
 
+// The literal of a message read later straight into `out` (format_batch_direct): its size
+// from the view, then a hole of that many octets whose offset goes to *at.
+void reserve_literal(std::string& out, uint64_t size, size_t* at) {
+  out += '{';
+  out += std::to_string(size);
+  out += "}\r\n";
+  *at = out.size();
+  out.resize(out.size() + size);
+}
+
+// The whole message as one literal: RFC822, or BODY[] without a part, a section text or a
+// partial range.
+bool whole_message(const proto::FetchAtt& a) {
+  if (a.item == proto::FetchItem::rfc822) return true;
+  return a.item == proto::FetchItem::body_section && !a.partial && a.section.parts.empty() &&
+         a.section.text == mime::SectionText::none;
+}
+
 struct Item {
   MessageRow meta;
   uint32_t seq = 0;
@@ -51,6 +70,9 @@ struct Source {
   KeyRecord record;                    // when cached
   const mime::Facts* facts = nullptr;  // else; null when none were needed
   std::string_view msg;
+  // Set: the whole-message literal is left as a hole whose offset goes here (it is read into
+  // the output afterwards); `msg` is not used.
+  size_t* hole = nullptr;
 };
 
 void format_message(const MailboxView& view, const Item& it,
@@ -110,7 +132,10 @@ void format_message(const MailboxView& view, const Item& it,
       case proto::FetchItem::rfc822:
         sep();
         out += "RFC822 ";
-        append_literal(out, msg);
+        if (src.hole)
+          reserve_literal(out, it.meta.size, src.hole);
+        else
+          append_literal(out, msg);
         break;
       case proto::FetchItem::rfc822_header: {
         const auto& h = facts.root.header;
@@ -130,6 +155,10 @@ void format_message(const MailboxView& view, const Item& it,
         sep();
         out += a.label;
         out += ' ';
+        if (src.hole && whole_message(a)) {
+          reserve_literal(out, it.meta.size, src.hole);
+          break;
+        }
         std::string_view part;
         std::string filtered;
         if (src.cached) {
@@ -221,6 +250,64 @@ void format_batch(store::MailStore& store, const std::string& account, const Mai
     if (need_message) src.msg = *l.messages[idx];
     if (need_facts) src.facts = &*l.facts[idx];
     format_message(view, items[idx], atts, src, out);
+  }
+}
+
+// Only one literal reads the message, and it is the whole message: the files can be read
+// straight into the output (format_batch_direct).
+bool direct_body(const std::vector<proto::FetchAtt>& atts) {
+  int whole = 0;
+  for (const auto& a : atts) {
+    if (whole_message(a))
+      ++whole;
+    else if (a.item == proto::FetchItem::rfc822_header || a.item == proto::FetchItem::rfc822_text ||
+             a.item == proto::FetchItem::body_section)
+      return false;
+  }
+  return whole == 1;
+}
+
+// format_batch for direct_body(): each response is formatted with a hole the size of its
+// message, then the store reads the files into the holes (MailStore::read_messages_into), with
+// no copy of the octets in between. A message expunged meanwhile has its response cut out
+// again (RFC 3501 allows omitting it), as format_batch skips it.
+void format_batch_direct(store::MailStore& store, const std::string& account,
+                         const MailboxView& view, const std::vector<Item>& items,
+                         const std::vector<proto::FetchAtt>& atts, bool need_facts,
+                         std::string& out) {
+  std::vector<uint32_t> uids;
+  uids.reserve(items.size());
+  for (const auto& it : items) uids.push_back(it.meta.uid);
+  std::vector<core::Result<mime::Facts>> facts;
+  if (need_facts) facts = load_facts_batch(store, account, view.name, uids);
+  struct Placed {
+    size_t begin = 0, hole = SIZE_MAX, end = 0;
+    uint64_t size = 0;
+  };
+  std::vector<Placed> placed;
+  std::vector<uint32_t> read_uids;
+  placed.reserve(items.size());
+  read_uids.reserve(items.size());
+  for (size_t idx = 0; idx < items.size(); ++idx) {
+    if (need_facts && !facts[idx]) continue;
+    Placed p;
+    Source src;
+    if (need_facts) src.facts = &*facts[idx];
+    src.hole = &p.hole;
+    p.begin = out.size();
+    p.size = items[idx].meta.size;
+    format_message(view, items[idx], atts, src, out);
+    p.end = out.size();
+    placed.push_back(p);
+    read_uids.push_back(items[idx].meta.uid);
+  }
+  // Spans only now: `out` may have moved while it grew.
+  std::vector<std::span<char>> dest;
+  dest.reserve(placed.size());
+  for (const auto& p : placed) dest.emplace_back(out.data() + p.hole, p.size);
+  std::vector<core::Status> read = store.read_messages_into(account, view.name, read_uids, dest);
+  for (size_t k = placed.size(); k-- > 0;) {
+    if (!read[k]) out.erase(placed[k].begin, placed[k].end - placed[k].begin);
   }
 }
 
@@ -448,10 +535,13 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
   // store: fetch_batch messages per worker round trip.
   size_t batch = need_facts || need_message ? static_cast<size_t>(s.options.fetch_batch) : 4096;
   SortKeyRegistry* cache = fetch_cacheable(atts) ? s.services.sort_keys.get() : nullptr;
+  bool direct = need_message && !headers_only && direct_body(atts);
   PendingRecords pending;
-  constexpr size_t kFlushAt = 1u << 20;  // send once a megabyte is ready
   // Two buffers: a worker formats the next batch into `text` while the previous one goes out
   // from `sending` (the file reads overlap the socket writes; neither buffer is copied again).
+  // A batch is sent once this much is ready: small enough that nearly every batch of bodies or
+  // headers is sent on its own (a batch kept back is formatted without a send to overlap).
+  constexpr size_t kFlushAt = 64u << 10;
   std::string text, sending;
   auto lost = [] {
     Reply r = Reply::no("Connection lost");
@@ -476,10 +566,12 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     const MailboxView& view = *s.view;
     bool last = i + batch >= uids.size();
     auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, headers_only,
-                cache, &pending, last] {
+                cache, &pending, last, direct] {
       if (cache)
         format_batch_cached(*s.services.store, *cache, account, view, items, atts, pending, last,
                             text);
+      else if (direct)
+        format_batch_direct(*s.services.store, account, view, items, atts, need_facts, text);
       else
         format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
                      headers_only, text);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "src/core/services.h"
@@ -159,6 +160,39 @@ TEST_F(ImapSession, LargeLiteralBeforeLoginIsRefusedUnread) {
 TEST_F(ImapSession, NonSynchronizingLiteralTooBigBeforeLoginEndsTheSession) {
   std::string out = run({"a LOGIN alice {9000+}\r\n" + std::string(100, 'x')});
   EXPECT_NE(out.find("* BYE [TOOBIG]"), std::string::npos) << out;
+}
+
+TEST_F(ImapSession, BulkBodyFetchLeavesOutAMessageWhoseFileCannotBeRead) {
+  // Bodies are read straight into the output, each into a hole the size of its message; a
+  // message that cannot be read (expunged meanwhile, or its file gone as here) has its
+  // response cut out again and the others arrive whole (RFC 3501 6.4.5 allows omitting it).
+  run({"a LOGIN alice wonderland\r\n" + append("b", message("one", std::string(5000, 'x'))) +
+       append("c", message("two")) + append("d", message("three", "last")) + "e LOGOUT\r\n"});
+  int removed = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_ / "mail")) {
+    if (f.path().extension() != ".eml") continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("Subject: two") == std::string::npos) continue;
+    std::filesystem::remove(f.path());
+    ++removed;
+  }
+  ASSERT_EQ(removed, 1);
+  std::string out =
+      run({"a LOGIN alice wonderland\r\nb SELECT INBOX\r\n"
+           "c UID FETCH 1:* (FLAGS BODY.PEEK[])\r\nd FETCH 3 RFC822\r\n"
+           "e LOGOUT\r\n"});
+  std::string one = message("one", std::string(5000, 'x')), three = message("three", "last");
+  auto literal = [](const std::string& m) { return "{" + std::to_string(m.size()) + "}\r\n" + m; };
+  EXPECT_NE(out.find("* 1 FETCH (UID 1 FLAGS ("), std::string::npos) << out;
+  EXPECT_NE(out.find(" BODY[] " + literal(one) + ")\r\n* 3 FETCH (UID 3 FLAGS ("),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(" BODY[] " + literal(three) + ")\r\nc OK"), std::string::npos) << out;
+  EXPECT_EQ(out.find("* 2 FETCH"), std::string::npos) << out;
+  // RFC822 is the whole message too, and sets \Seen (RFC 3501 6.4.5).
+  EXPECT_NE(out.find("* 3 FETCH (RFC822 " + literal(three) + " FLAGS ("), std::string::npos) << out;
+  EXPECT_EQ(tagged(out, "d").rfind("d OK", 0), 0u) << out;
 }
 
 TEST_F(ImapSession, AppendSelectFetchStoreSearchExpunge) {

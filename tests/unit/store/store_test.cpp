@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <span>
 #include <stdexcept>
 
 #include "src/store/file_store.h"
@@ -42,6 +43,34 @@ TEST_F(StoreTest, MessagePrefixesAreCutFromTheFilesInTheOrderAsked) {
   EXPECT_EQ(*got[2], "Subject: a\r\n\r\nfirst body\r\n");  // shorter than its limit
   auto whole = store_->read_messages(kUser, "INBOX", {a.uid});
   EXPECT_EQ(*whole[0], *got[2]);
+}
+
+TEST_F(StoreTest, MessagesAreReadIntoTheCallersBuffersWithAStatusEach) {
+  // Bulk FETCH reads the files straight into its output, sized from the index.
+  auto a = put("INBOX", "Subject: a\r\n\r\nfirst body\r\n");
+  auto b = put("INBOX", "Subject: bb\r\n\r\nsecond\r\n");
+  auto c = put("INBOX", "Subject: c\r\n\r\nthird, cut short on disk\r\n");
+  std::string wa = *store_->read_message(kUser, "INBOX", a.uid);
+  std::string wb = *store_->read_message(kUser, "INBOX", b.uid);
+  std::string wc = *store_->read_message(kUser, "INBOX", c.uid);
+  // The file of c loses its last octets behind the index's back.
+  MessageFiles files(options_.root + "/" + kUser, false);
+  std::filesystem::resize_file(files.path_for(c.guid), wc.size() - 4);
+  std::string out(wa.size() + wb.size() + wc.size() + 3, '#');
+  std::vector<std::span<char>> dest{{out.data(), wb.size()},
+                                    {out.data() + wb.size() + 1, 3},
+                                    {out.data() + wb.size() + 1, wa.size()},
+                                    {out.data() + wb.size() + wa.size() + 2, wc.size()}};
+  auto st = store_->read_messages_into(kUser, "INBOX", {b.uid, 999, a.uid, c.uid}, dest);
+  ASSERT_EQ(st.size(), 4u);
+  EXPECT_TRUE(st[0].is_ok());
+  EXPECT_EQ(st[1].code(), Code::not_found);  // no such UID
+  EXPECT_TRUE(st[2].is_ok());
+  EXPECT_EQ(st[3].code(), Code::io_error) << st[3].to_string();
+  EXPECT_EQ(out.substr(0, wb.size() + 1 + wa.size() + 1), wb + "#" + wa + "#");
+  // A mailbox that does not exist: not_found for each message.
+  auto one = store_->read_messages_into(kUser, "Nope", {a.uid}, {{out.data(), wa.size()}});
+  EXPECT_EQ(one[0].code(), Code::not_found);
 }
 
 TEST_F(StoreTest, ScanHandsOverTheSnapshotsRecordsOneByOne) {
