@@ -1,6 +1,6 @@
 // SEARCH / UID SEARCH (RFC 3501 6.4.4) with CHARSET (UTF-8, US-ASCII, Big5, GB2312 ... via
 // GMime/iconv), ESEARCH RETURN (RFC 4731), MODSEQ (RFC 7162 3.1.5); SORT and THREAD
-// (RFC 5256: REFERENCES, ORDEREDSUBJECT).
+// (RFC 5256: REFERENCES, ORDEREDSUBJECT), with ESORT RETURN options (RFC 5267 3).
 //
 // SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
 // mailbox's sort key table (src/imap/sort_keys.h); HEADER, BODY and TEXT read the message.
@@ -304,6 +304,32 @@ bool matches_everything(const proto::SearchKey& k) {
   return std::all_of(k.children.begin(), k.children.end(), matches_everything);
 }
 
+// ESORT (RFC 5267 3.2): SORT RETURN (...) answers with ESEARCH, MIN and MAX being the first and
+// the last message in the sort order, ALL the matches in that order. A range in ALL covers only
+// numbers that ascend one by one in the order, so it reads the same as a set and as a sequence.
+std::string esort_line(const std::vector<uint32_t>& order, const std::vector<uint32_t>& uids,
+                       const proto::Command& c) {
+  auto id = [&](uint32_t p) { return c.uid ? uids[p] : p + 1; };
+  const auto& ret = c.search_return;
+  std::string line = "ESEARCH (TAG \"" + c.tag + "\")";
+  if (c.uid) line += " UID";
+  if (ret.min && !order.empty()) line += " MIN " + std::to_string(id(order.front()));
+  if (ret.max && !order.empty()) line += " MAX " + std::to_string(id(order.back()));
+  if (ret.count) line += " COUNT " + std::to_string(order.size());
+  if (ret.all && !order.empty()) {
+    line += " ALL ";
+    for (size_t i = 0; i < order.size();) {
+      size_t j = i;
+      while (j + 1 < order.size() && id(order[j + 1]) == id(order[j]) + 1) ++j;
+      if (i) line += ',';
+      line += std::to_string(id(order[i]));
+      if (j > i) line += ':' + std::to_string(id(order[j]));
+      i = j + 1;
+    }
+  }
+  return line;
+}
+
 // The SORT response (RFC 5256 4): the messages of `msgs` (the view's rows; sequence number
 // = index + 1) that matched (`matched`: ascending indexes, null for all) in the order of
 // c.sort. When all matched, or an order kept from an earlier SORT makes it a merge and at
@@ -360,6 +386,7 @@ std::string sort_response(SortKeyRegistry* registry, const std::string& account,
     if (matched)
       for (uint32_t& p : order) p = (*matched)[p];
   }
+  if (c.search_return.present) return esort_line(order, uids, c);
   // Written from the dense UID array: reading each UID from its row in sort order would cost
   // a cache miss per message on a big mailbox.
   std::string line = "SORT";

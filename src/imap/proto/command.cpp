@@ -343,25 +343,29 @@ struct Parser {
     return fail("Unknown search key " + k);
   }
 
-  bool search_program(bool allow_return) {
-    if (allow_return && lx.keyword("RETURN")) {
-      cmd.search_return.present = true;
-      std::vector<std::string> opts;
-      if (!lx.sp() || !atom_list(opts) || !lx.sp()) return false;
-      for (const auto& o : opts) {
-        if (o == "MIN")
-          cmd.search_return.min = true;
-        else if (o == "MAX")
-          cmd.search_return.max = true;
-        else if (o == "ALL")
-          cmd.search_return.all = true;
-        else if (o == "COUNT")
-          cmd.search_return.count = true;
-        else
-          return fail("Unknown RETURN option " + o);
-      }
-      if (opts.empty()) cmd.search_return.all = true;  // RFC 4731 3.1
+  // "RETURN (MIN MAX ALL COUNT) ": ESEARCH (RFC 4731 3.1) and ESORT (RFC 5267 3.1).
+  bool return_options() {
+    cmd.search_return.present = true;
+    std::vector<std::string> opts;
+    if (!lx.sp() || !atom_list(opts) || !lx.sp()) return false;
+    for (const auto& o : opts) {
+      if (o == "MIN")
+        cmd.search_return.min = true;
+      else if (o == "MAX")
+        cmd.search_return.max = true;
+      else if (o == "ALL")
+        cmd.search_return.all = true;
+      else if (o == "COUNT")
+        cmd.search_return.count = true;
+      else
+        return fail("Unknown RETURN option " + o);
     }
+    if (opts.empty()) cmd.search_return.all = true;  // RFC 4731 3.1
+    return true;
+  }
+
+  bool search_program(bool allow_return) {
+    if (allow_return && lx.keyword("RETURN") && !return_options()) return false;
     if (lx.keyword("CHARSET")) {
       if (!lx.sp()) return false;
       auto cs = lx.astring();
@@ -690,8 +694,11 @@ struct Parser {
     return true;
   }
 
+  // RFC 5256 3, with RFC 5267 3.1's RETURN options (ESORT) before the criteria.
   bool sort_args() {
-    if (!lx.sp() || !lx.expect('(')) return false;
+    if (!lx.sp()) return false;
+    if (lx.keyword("RETURN") && !return_options()) return false;
+    if (!lx.expect('(')) return false;
     bool reverse = false;
     for (;;) {
       std::string k = upper_atom();

@@ -195,6 +195,29 @@ TEST_F(ImapSession, BulkBodyFetchLeavesOutAMessageWhoseFileCannotBeRead) {
   EXPECT_EQ(tagged(out, "d").rfind("d OK", 0), 0u) << out;
 }
 
+TEST_F(ImapSession, SortWithReturnOptionsAnswersWithEsearchInSortOrder) {
+  // RFC 5267 3 (ESORT): MIN and MAX are the first and last in the sort order, ALL keeps the
+  // order (ranges only where the numbers ascend one by one), RETURN () means ALL.
+  std::string out =
+      run({"a LOGIN alice wonderland\r\n" + append("b", message("b")) + append("c", message("a")) +
+           append("d", message("c")) + append("e", message("d")) +
+           "f SELECT INBOX\r\n"
+           "g UID SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL\r\n"
+           "h SORT RETURN () (REVERSE SUBJECT) US-ASCII ALL\r\n"
+           "i SORT RETURN (COUNT MIN) (SUBJECT) UTF-8 SUBJECT nothing-like-it\r\n"
+           "j SORT RETURN (BOGUS) (SUBJECT) UTF-8 ALL\r\n"
+           "k SORT (SUBJECT) UTF-8 ALL\r\n"
+           "l CAPABILITY\r\nm LOGOUT\r\n"});
+  auto g = lines_of(out, "g");
+  ASSERT_EQ(g.size(), 2u) << out;
+  EXPECT_EQ(g[0], "* ESEARCH (TAG \"g\") UID MIN 2 MAX 4 COUNT 4 ALL 2,1,3:4");
+  EXPECT_EQ(lines_of(out, "h")[0], "* ESEARCH (TAG \"h\") ALL 4,3,1:2");
+  EXPECT_EQ(lines_of(out, "i")[0], "* ESEARCH (TAG \"i\") COUNT 0");
+  EXPECT_EQ(tagged(out, "j").rfind("j BAD ", 0), 0u) << out;
+  EXPECT_EQ(lines_of(out, "k")[0], "* SORT 2 1 3 4");  // without RETURN: as before
+  EXPECT_NE(lines_of(out, "l")[0].find(" ESORT"), std::string::npos);
+}
+
 TEST_F(ImapSession, AppendSelectFetchStoreSearchExpunge) {
   std::string out = run({"a LOGIN alice wonderland\r\n" + append("b", message("one")) +
                          append("c", message("two", "meeting at noon"), "\\Flagged") +
