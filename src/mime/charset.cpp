@@ -154,4 +154,49 @@ std::string decoded_body_text(std::string_view message) {
   return text;
 }
 
+std::string preview_text(std::string_view message) {
+  ensure_gmime();
+  std::string text;
+  bool html = false;
+  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(message.data(), message.size());
+  GMimeParser* parser = g_mime_parser_new_with_stream(stream);
+  GMimeMessage* msg = g_mime_parser_construct_message(parser, nullptr);
+  if (msg) {
+    // The first text/plain part that is not an attachment, else the first such text/html.
+    GMimeObject* plain = nullptr;
+    GMimeObject* markup = nullptr;
+    auto consider = [&](GMimeObject* obj) {
+      if (!obj || !GMIME_IS_TEXT_PART(obj)) return;
+      GMimeContentDisposition* d = g_mime_object_get_content_disposition(obj);
+      if (d && g_mime_content_disposition_is_attachment(d)) return;
+      GMimeContentType* ct = g_mime_object_get_content_type(obj);
+      if (!plain && g_mime_content_type_is_type(ct, "text", "plain")) plain = obj;
+      if (!markup && g_mime_content_type_is_type(ct, "text", "html")) markup = obj;
+    };
+    GMimeObject* top = g_mime_message_get_mime_part(msg);
+    if (top && !GMIME_IS_MULTIPART(top)) {
+      consider(top);
+    } else {
+      GMimePartIter* iter = g_mime_part_iter_new(GMIME_OBJECT(msg));
+      do {
+        consider(g_mime_part_iter_get_current(iter));
+      } while (!plain && g_mime_part_iter_next(iter));
+      g_mime_part_iter_free(iter);
+    }
+    GMimeObject* chosen = plain ? plain : markup;
+    html = !plain && markup;
+    if (chosen) {
+      char* t = g_mime_text_part_get_text(GMIME_TEXT_PART(chosen));
+      if (t) {
+        text = t;
+        g_free(t);
+      }
+    }
+    g_object_unref(msg);
+  }
+  g_object_unref(parser);
+  g_object_unref(stream);
+  return preview_from_text(text, html);
+}
+
 }  // namespace mailroom::mime

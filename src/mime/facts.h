@@ -121,6 +121,14 @@ std::string casemap_key(std::string_view utf8);
 // The decoded text of every text/* part (transfer encoding removed, converted to UTF-8),
 // concatenated with newlines; for SEARCH BODY/TEXT.
 std::string decoded_body_text(std::string_view message);
+// RFC 8970 (IMAP PREVIEW): at most this many characters.
+inline constexpr size_t kPreviewChars = 256;
+// The preview of a message: the text of its first text/plain part that is not an attachment
+// (else of its first text/html one, markup removed), decoded to UTF-8, white space collapsed,
+// at most kPreviewChars characters; "" when it has no such part.
+std::string preview_text(std::string_view message);
+// The same from a part's decoded text (preview.cpp): HTML markup dropped when `html`.
+std::string preview_from_text(std::string_view text, bool html);
 // A quick test for SEARCH BODY/TEXT before decoded_body_text(): false only when
 // fold_case(decoded_body_text(message)) surely does not contain `folded_needle` (a fold_case()
 // result); true means "decode and look". Answers from the raw octets for ASCII messages whose

@@ -1,9 +1,11 @@
 // libFuzzer target: the MIME parser that IMAP's FETCH, SEARCH and the send-as check read
 // every delivered message with. Invariants: no crash, leak or UB, no unbounded recursion;
 // every part's header and body lie inside its parent and the message; the facts blob decodes
-// back; every IMAP section resolves inside the message; originators parse.
+// back; every IMAP section resolves inside the message; originators parse; previews stay within
+// their bound.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "src/mime/facts.h"
@@ -54,5 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string normalized = normalize_header_line_ends(msg);
   if (normalized.size() < size) __builtin_trap();
   (void)decoded_body_text(msg.substr(0, 16384));
+  // RFC 8970 previews: at most kPreviewChars characters of valid UTF-8 sequences' starts.
+  for (const std::string& p : {preview_text(msg.substr(0, 16384)), preview_from_text(msg, true)}) {
+    size_t chars = 0;
+    for (unsigned char c : p) chars += (c & 0xC0) != 0x80;
+    if (chars > kPreviewChars) __builtin_trap();
+  }
   return 0;
 }

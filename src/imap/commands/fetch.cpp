@@ -189,6 +189,24 @@ void format_message(const MailboxView& view, const Item& it,
         append_literal(out, part);
         break;
       }
+      case proto::FetchItem::preview: {
+        // RFC 8970 3.1: computed now, with or without LAZY (which allows NIL). 8-bit text, or
+        // text with a quote or a backslash, goes as a literal (RFC 3501 4.3).
+        sep();
+        out += "PREVIEW ";
+        std::string text = mime::preview_text(msg);
+        bool quotable = std::all_of(text.begin(), text.end(), [](char c) {
+          return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+        });
+        if (quotable) {
+          out += '"';
+          out += text;
+          out += '"';
+        } else {
+          append_literal(out, text);
+        }
+        break;
+      }
       case proto::FetchItem::binary:
       case proto::FetchItem::binary_size:
         break;  // refused before formatting
@@ -261,7 +279,7 @@ bool direct_body(const std::vector<proto::FetchAtt>& atts) {
     if (whole_message(a))
       ++whole;
     else if (a.item == proto::FetchItem::rfc822_header || a.item == proto::FetchItem::rfc822_text ||
-             a.item == proto::FetchItem::body_section)
+             a.item == proto::FetchItem::body_section || a.item == proto::FetchItem::preview)
       return false;
   }
   return whole == 1;
@@ -447,6 +465,9 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       case proto::FetchItem::modseq:
         has_modseq = true;
         break;
+      case proto::FetchItem::preview:
+        need_message = true;  // RFC 8970 3.1: PREVIEW does not set \Seen
+        break;
       default:
         break;
     }
@@ -460,9 +481,9 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
                         (a.section.text == mime::SectionText::header ||
                          a.section.text == mime::SectionText::header_fields ||
                          a.section.text == mime::SectionText::header_fields_not));
-    bool reads_message = a.item == proto::FetchItem::rfc822 ||
-                         a.item == proto::FetchItem::rfc822_text ||
-                         a.item == proto::FetchItem::body_section;
+    bool reads_message =
+        a.item == proto::FetchItem::rfc822 || a.item == proto::FetchItem::rfc822_text ||
+        a.item == proto::FetchItem::body_section || a.item == proto::FetchItem::preview;
     if ((reads_message || a.item == proto::FetchItem::rfc822_header) && !header_part)
       headers_only = false;
   }

@@ -477,7 +477,21 @@ struct Parser {
       att.item = FetchItem::uid;
     else if (name == "MODSEQ")
       att.item = FetchItem::modseq;
-    else if (name == "BODY" || name == "BODY.PEEK") {
+    else if (name == "PREVIEW") {  // RFC 8970 3.1: "PREVIEW" [SP "(" preview-mod ... ")"]
+      att.item = FetchItem::preview;
+      size_t at = lx.pos();
+      if (lx.sp() && lx.peek() == '(') {
+        std::vector<std::string> mods;
+        if (!atom_list(mods)) return false;
+        if (mods.empty()) return fail("Empty PREVIEW modifier list");
+        for (const auto& m : mods) {
+          if (m != "LAZY") return fail("Unknown PREVIEW modifier " + m);
+          att.lazy = true;
+        }
+      } else {
+        lx.set_pos(at);
+      }
+    } else if (name == "BODY" || name == "BODY.PEEK") {
       if (lx.peek() != '[') {
         if (name == "BODY.PEEK") return fail("BODY.PEEK needs a section");
         att.item = FetchItem::body;

@@ -45,6 +45,7 @@ enum class FetchItem {
   binary_size,
   uid,
   modseq,
+  preview,  // RFC 8970
 };
 
 struct FetchAtt {
@@ -54,6 +55,7 @@ struct FetchAtt {
   std::vector<std::string> fields;                       // HEADER.FIELDS (...) names
   std::optional<std::pair<uint64_t, uint64_t>> partial;  // <origin.size>
   std::string label;  // the item name as it appears in the response, e.g. "BODY[1.MIME]"
+  bool lazy = false;  // PREVIEW (LAZY): NIL is allowed when the preview is costly (RFC 8970 3.1)
 };
 
 struct SearchKey {

@@ -218,6 +218,29 @@ TEST_F(ImapSession, SortWithReturnOptionsAnswersWithEsearchInSortOrder) {
   EXPECT_NE(lines_of(out, "l")[0].find(" ESORT"), std::string::npos);
 }
 
+TEST_F(ImapSession, PreviewIsQuotedOrALiteralAndLeavesSeenAlone) {
+  // RFC 8970: PREVIEW and PREVIEW (LAZY); 8-bit text as a literal; \Seen is not set; an unknown
+  // modifier is BAD.
+  std::string out =
+      run({"a LOGIN alice wonderland\r\n" + append("b", message("one", "Lunch   at\r\n noon?")) +
+           append("c", message("two", "caf\xc3\xa9 \"quoted\"")) +
+           "d SELECT INBOX\r\n"
+           "e FETCH 1 (PREVIEW)\r\n"
+           "f UID FETCH 2 (PREVIEW (LAZY) FLAGS)\r\n"
+           "g FETCH 1 (PREVIEW (FAST))\r\n"
+           "h FETCH 1 (PREVIEW ())\r\n"
+           "i FETCH 1:2 (FLAGS)\r\n"
+           "j CAPABILITY\r\nk LOGOUT\r\n"});
+  EXPECT_EQ(lines_of(out, "e")[0], "* 1 FETCH (PREVIEW \"Lunch at noon?\")") << out;
+  EXPECT_NE(out.find("* 2 FETCH (UID 2 PREVIEW {14}\r\ncaf\xc3\xa9 \"quoted\" FLAGS ("),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(tagged(out, "g").rfind("g BAD ", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "h").rfind("h BAD ", 0), 0u) << out;
+  for (const auto& l : lines_of(out, "i")) EXPECT_EQ(l.find("\\Seen"), std::string::npos) << l;
+  EXPECT_NE(lines_of(out, "j")[0].find(" PREVIEW"), std::string::npos);
+}
+
 TEST_F(ImapSession, AppendSelectFetchStoreSearchExpunge) {
   std::string out = run({"a LOGIN alice wonderland\r\n" + append("b", message("one")) +
                          append("c", message("two", "meeting at noon"), "\\Flagged") +
