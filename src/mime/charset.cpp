@@ -3,6 +3,7 @@
 #include <gmime/gmime.h>
 
 #include <cctype>
+#include <functional>
 #include <mutex>
 
 #include "src/mime/facts.h"
@@ -162,27 +163,27 @@ std::string preview_text(std::string_view message) {
   GMimeParser* parser = g_mime_parser_new_with_stream(stream);
   GMimeMessage* msg = g_mime_parser_construct_message(parser, nullptr);
   if (msg) {
-    // The first text/plain part that is not an attachment, else the first such text/html.
+    // The first text/plain part that is not an attachment, else the first such text/html;
+    // neither is looked for inside attachments or attached messages (a forwarded .eml's text
+    // is not this message's).
     GMimeObject* plain = nullptr;
     GMimeObject* markup = nullptr;
-    auto consider = [&](GMimeObject* obj) {
-      if (!obj || !GMIME_IS_TEXT_PART(obj)) return;
+    std::function<void(GMimeObject*, int)> walk = [&](GMimeObject* obj, int depth) {
+      if (!obj || plain || depth > 32) return;
       GMimeContentDisposition* d = g_mime_object_get_content_disposition(obj);
       if (d && g_mime_content_disposition_is_attachment(d)) return;
+      if (GMIME_IS_MULTIPART(obj)) {
+        int n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+        for (int i = 0; i < n && !plain; ++i)
+          walk(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);
+        return;
+      }
+      if (!GMIME_IS_TEXT_PART(obj)) return;  // message/rfc822 and other leaves
       GMimeContentType* ct = g_mime_object_get_content_type(obj);
-      if (!plain && g_mime_content_type_is_type(ct, "text", "plain")) plain = obj;
+      if (g_mime_content_type_is_type(ct, "text", "plain")) plain = obj;
       if (!markup && g_mime_content_type_is_type(ct, "text", "html")) markup = obj;
     };
-    GMimeObject* top = g_mime_message_get_mime_part(msg);
-    if (top && !GMIME_IS_MULTIPART(top)) {
-      consider(top);
-    } else {
-      GMimePartIter* iter = g_mime_part_iter_new(GMIME_OBJECT(msg));
-      do {
-        consider(g_mime_part_iter_get_current(iter));
-      } while (!plain && g_mime_part_iter_next(iter));
-      g_mime_part_iter_free(iter);
-    }
+    walk(g_mime_message_get_mime_part(msg), 0);
     GMimeObject* chosen = plain ? plain : markup;
     html = !plain && markup;
     if (chosen) {

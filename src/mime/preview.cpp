@@ -1,4 +1,5 @@
 // Preview text of a message (RFC 8970 IMAP PREVIEW): the start of its body text as one line.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,7 +29,9 @@ void append_utf8(std::string& out, uint32_t cp) {
 // "&amp;" and friends, "&#233;", "&#xE9;" at s[at] (which is '&'): the text, and how many
 // octets it took; 0 when it is not a reference (the '&' stays as it is).
 size_t html_entity(std::string_view s, size_t at, std::string& out) {
-  size_t end = s.find(';', at);
+  // Looked for within the longest reference accepted: a part full of '&' without ';' stays
+  // linear.
+  size_t end = s.substr(0, std::min(s.size(), at + 12)).find(';', at);
   if (end == std::string_view::npos || end - at > 10) return 0;
   std::string_view name = s.substr(at + 1, end - at - 1);
   if (name.size() > 1 && name[0] == '#') {
@@ -142,9 +145,18 @@ std::string preview_from_text(std::string_view text, bool html) {
       len = 2;
     }
     if (i + len > text.size()) break;  // a cut sequence at the end
+    // RFC 3629 4: the second octet's range depends on the first (no overlong forms, no
+    // surrogates, nothing above U+10FFFF); the others are 80-BF.
     bool valid = c < 0x80 || (c >= 0xC2 && c <= 0xF4);
-    for (size_t k = 1; valid && k < len; ++k)
-      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    for (size_t k = 1; valid && k < len; ++k) {
+      auto b = static_cast<unsigned char>(text[i + k]);
+      unsigned char lo = 0x80, hi = 0xBF;
+      if (k == 1 && c == 0xE0) lo = 0xA0;
+      if (k == 1 && c == 0xED) hi = 0x9F;
+      if (k == 1 && c == 0xF0) lo = 0x90;
+      if (k == 1 && c == 0xF4) hi = 0x8F;
+      valid = b >= lo && b <= hi;
+    }
     if (!valid) {  // not UTF-8 (decoding left it as it was): one U+FFFD per octet
       if (space) {
         out += ' ';

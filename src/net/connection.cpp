@@ -502,8 +502,10 @@ asio::awaitable<bool> Connection::flush_with(std::string_view tail) {
           continue;
         }
         SslWait w = classify(ssl, r);
-        ok = (w == SslWait::read || w == SslWait::write) &&
-             co_await wait_socket(w == SslWait::write, ec);
+        if (w != SslWait::read && w != SslWait::write)
+          ok = false;
+        else  // not inside && (GCC 12 coroutine rules, DESIGN.md)
+          ok = co_await wait_socket(w == SslWait::write, ec);
       }
     }
   } else {

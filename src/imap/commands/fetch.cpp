@@ -3,10 +3,15 @@
 // and section offsets come from the facts cached at delivery (src/mime), or for what clients
 // fetch when they open a folder from the mailbox's FETCH cache (fetch_cache.h).
 #include <algorithm>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <cassert>
 #include <ctime>
 #include <span>
 
+#include "src/core/log.h"
 #include "src/imap/fetch_cache.h"
 #include "src/imap/message_facts.h"
 #include "src/imap/session.h"
@@ -236,11 +241,14 @@ struct Loaded {
 };
 Loaded load_batch(store::MailStore& store, const std::string& account, const std::string& mailbox,
                   const std::vector<uint32_t>& uids, bool need_facts, bool need_message,
-                  bool headers_only) {
+                  bool headers_only, uint64_t prefix = 0) {
   Loaded l;
   if (need_facts) l.facts = load_facts_batch(store, account, mailbox, uids);
   if (!need_message) return l;
-  if (headers_only) {
+  if (prefix) {  // only their start is needed (PREVIEW)
+    l.messages = store.read_message_prefixes(account, mailbox, uids,
+                                             std::vector<uint64_t>(uids.size(), prefix));
+  } else if (headers_only) {
     std::vector<uint64_t> limits;
     limits.reserve(uids.size());
     for (const auto& f : l.facts) limits.push_back(f ? f->root.header.end : 0);
@@ -255,11 +263,13 @@ Loaded load_batch(store::MailStore& store, const std::string& account, const std
 // changed while the command runs).
 void format_batch(store::MailStore& store, const std::string& account, const MailboxView& view,
                   const std::vector<Item>& items, const std::vector<proto::FetchAtt>& atts,
-                  bool need_facts, bool need_message, bool headers_only, std::string& out) {
+                  bool need_facts, bool need_message, bool headers_only, uint64_t prefix,
+                  std::string& out) {
   std::vector<uint32_t> uids;
   uids.reserve(items.size());
   for (const auto& it : items) uids.push_back(it.meta.uid);
-  Loaded l = load_batch(store, account, view.name, uids, need_facts, need_message, headers_only);
+  Loaded l =
+      load_batch(store, account, view.name, uids, need_facts, need_message, headers_only, prefix);
   for (size_t idx = 0; idx < items.size(); ++idx) {
     Source src;
     // Expunged meanwhile: RFC 3501 allows omitting it.
@@ -319,13 +329,21 @@ void format_batch_direct(store::MailStore& store, const std::string& account,
     placed.push_back(p);
     read_uids.push_back(items[idx].meta.uid);
   }
-  // Spans only now: `out` may have moved while it grew.
+  // Spans only now: `out` may have moved while it grew. Every response has its hole:
+  // direct_body() admits exactly one whole-message item, which format_message() reserves.
   std::vector<std::span<char>> dest;
   dest.reserve(placed.size());
-  for (const auto& p : placed) dest.emplace_back(out.data() + p.hole, p.size);
+  for (const auto& p : placed) {
+    assert(p.hole != SIZE_MAX);
+    dest.emplace_back(out.data() + p.hole, p.size);
+  }
   std::vector<core::Status> read = store.read_messages_into(account, view.name, read_uids, dest);
   for (size_t k = placed.size(); k-- > 0;) {
-    if (!read[k]) out.erase(placed[k].begin, placed[k].end - placed[k].begin);
+    if (read[k]) continue;
+    if (read[k].code() != core::Code::not_found)  // a damaged store, not a concurrent expunge
+      MR_LOG_WARN("event=imap_fetch_read_failed account={} mailbox={} uid={} error={}", account,
+                  core::quote(view.name), read_uids[k], core::quote(read[k].log_detail()));
+    out.erase(placed[k].begin, placed[k].end - placed[k].begin);
   }
 }
 
@@ -557,6 +575,14 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
   size_t batch = need_facts || need_message ? static_cast<size_t>(s.options.fetch_batch) : 4096;
   SortKeyRegistry* cache = fetch_cacheable(atts) ? s.services.sort_keys.get() : nullptr;
   bool direct = need_message && !headers_only && direct_body(atts);
+  // PREVIEW, when nothing else reads the message, reads only its first 256 KiB (RFC 8970:
+  // 256 characters are shown; a part cut short still decodes).
+  bool preview_only =
+      need_message && !headers_only && std::none_of(atts.begin(), atts.end(), [](const auto& a) {
+        return a.item == proto::FetchItem::rfc822 || a.item == proto::FetchItem::rfc822_header ||
+               a.item == proto::FetchItem::rfc822_text || a.item == proto::FetchItem::body_section;
+      });
+  uint64_t prefix = preview_only ? uint64_t{256} << 10 : 0;
   PendingRecords pending;
   // Two buffers: a worker formats the next batch into `text` while the previous one goes out
   // from `sending` (the file reads overlap the socket writes; neither buffer is copied again).
@@ -587,7 +613,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     const MailboxView& view = *s.view;
     bool last = i + batch >= uids.size();
     auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, headers_only,
-                cache, &pending, last, direct] {
+                cache, &pending, last, direct, prefix] {
       if (cache)
         format_batch_cached(*s.services.store, *cache, account, view, items, atts, pending, last,
                             text);
@@ -595,13 +621,22 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         format_batch_direct(*s.services.store, account, view, items, atts, need_facts, text);
       else
         format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
-                     headers_only, text);
+                     headers_only, prefix, text);
     };
     if (sending.empty()) {
       co_await net::blocking(*s.services.workers, fn3);
     } else {
-      using namespace asio::experimental::awaitable_operators;
-      bool ok = co_await (s.flush_with(sending) && net::blocking(*s.services.workers, fn3));
+      // Both at once, each on its own buffer; both finish before either buffer is touched.
+      // A parallel group of spawned tasks, not awaitable operators (GCC 12 coroutine rules).
+      auto ex = co_await asio::this_coro::executor;
+      auto [order, write_error, ok, format_error] =
+          co_await asio::experimental::make_parallel_group(
+              asio::co_spawn(ex, s.flush_with(sending), asio::deferred),
+              asio::co_spawn(ex, net::blocking(*s.services.workers, fn3), asio::deferred))
+              .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+      (void)order;
+      if (format_error) std::rethrow_exception(format_error);
+      if (write_error) std::rethrow_exception(write_error);
       sending.clear();
       if (!ok) co_return lost();
     }

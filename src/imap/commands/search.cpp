@@ -287,9 +287,18 @@ bool view_only(const proto::SearchKey& k) {
   }
 }
 
-// A SEARCH answered from the view of a mailbox this small runs on the I/O thread: it is
-// bounded (well under a millisecond) and cheaper than the hand-over to a worker and back.
-constexpr uint32_t kInlineSearchRows = 20000;
+// What evaluating the program costs per message: its nodes and the ranges of its sets (a set
+// is searched range by range).
+size_t program_weight(const proto::SearchKey& k) {
+  size_t w = 1 + k.set.ranges.size();
+  for (const auto& c : k.children) w += program_weight(c);
+  return w;
+}
+
+// A SEARCH answered from the view runs on the I/O thread when messages x program weight stays
+// under this (well under a millisecond): cheaper than the hand-over to a worker and back, and
+// bounded however the command is written (a 64 KiB line of UID ranges goes to a worker).
+constexpr uint64_t kInlineSearchWork = 100000;
 
 // A message that matched: its candidate and its keys.
 struct Row {
@@ -308,7 +317,7 @@ bool matches_everything(const proto::SearchKey& k) {
 // the last message in the sort order, ALL the matches in that order. A range in ALL covers only
 // numbers that ascend one by one in the order, so it reads the same as a set and as a sequence.
 std::string esort_line(const std::vector<uint32_t>& order, const std::vector<uint32_t>& uids,
-                       const proto::Command& c) {
+                       const proto::Command& c, uint64_t modseq) {
   auto id = [&](uint32_t p) { return c.uid ? uids[p] : p + 1; };
   const auto& ret = c.search_return;
   std::string line = "ESEARCH (TAG \"" + c.tag + "\")";
@@ -327,6 +336,7 @@ std::string esort_line(const std::vector<uint32_t>& order, const std::vector<uin
       i = j + 1;
     }
   }
+  if (modseq) line += " MODSEQ " + std::to_string(modseq);  // RFC 7162 3.1.5, RFC 4731 3.2
   return line;
 }
 
@@ -386,7 +396,19 @@ std::string sort_response(SortKeyRegistry* registry, const std::string& account,
     if (matched)
       for (uint32_t& p : order) p = (*matched)[p];
   }
-  if (c.search_return.present) return esort_line(order, uids, c);
+  // RFC 7162 3.1.5 (sort-data): with a MODSEQ search key, the highest mod-sequence returned.
+  uint64_t modseq = 0;
+  if (uses_modseq(c.search)) {
+    const auto& ret = c.search_return;
+    if (ret.present && (ret.min || ret.max) && !ret.all && !ret.count && !order.empty()) {
+      // RFC 4731 3.2: MIN and/or MAX alone: the mod-sequence of the message(s) returned.
+      if (ret.min) modseq = msgs[order.front()].modseq;
+      if (ret.max) modseq = std::max(modseq, msgs[order.back()].modseq);
+    } else {
+      for (uint32_t p : order) modseq = std::max(modseq, msgs[p].modseq);
+    }
+  }
+  if (c.search_return.present) return esort_line(order, uids, c, modseq);
   // Written from the dense UID array: reading each UID from its row in sort order would cost
   // a cache miss per message on a big mailbox.
   std::string line = "SORT";
@@ -398,6 +420,7 @@ std::string sort_response(SortKeyRegistry* registry, const std::string& account,
     out = std::to_chars(out, end, c.uid ? uids[p] : p + 1).ptr;
   }
   line.resize(static_cast<size_t>(out - line.data()));
+  if (modseq) line += " (MODSEQ " + std::to_string(modseq) + ")";
   return line;
 }
 
@@ -502,7 +525,8 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     return out;
   };
   std::vector<Row> rows;
-  if (c.name == "SEARCH" && view_only(c.search) && view.exists() <= kInlineSearchRows)
+  if (c.name == "SEARCH" && view_only(c.search) &&
+      uint64_t{view.exists()} * program_weight(c.search) <= kInlineSearchWork)
     rows = fn1();
   else
     rows = co_await net::blocking(*s.services.workers, fn1);

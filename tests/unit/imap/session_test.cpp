@@ -207,7 +207,13 @@ TEST_F(ImapSession, SortWithReturnOptionsAnswersWithEsearchInSortOrder) {
            "i SORT RETURN (COUNT MIN) (SUBJECT) UTF-8 SUBJECT nothing-like-it\r\n"
            "j SORT RETURN (BOGUS) (SUBJECT) UTF-8 ALL\r\n"
            "k SORT (SUBJECT) UTF-8 ALL\r\n"
-           "l CAPABILITY\r\nm LOGOUT\r\n"});
+           "l CAPABILITY\r\n"
+           "m UID SORT RETURN (ALL) (SUBJECT) UTF-8 MODSEQ 1\r\n"
+           "n SORT (SUBJECT) UTF-8 MODSEQ 1\r\n"
+           "o UID SORT RETURN (MIN) (SUBJECT) UTF-8 MODSEQ 1\r\n"
+           "p STORE 2 +FLAGS (\\Flagged)\r\n"
+           "q UID SORT RETURN (MAX COUNT) (SUBJECT) UTF-8 MODSEQ 1\r\n"
+           "r LOGOUT\r\n"});
   auto g = lines_of(out, "g");
   ASSERT_EQ(g.size(), 2u) << out;
   EXPECT_EQ(g[0], "* ESEARCH (TAG \"g\") UID MIN 2 MAX 4 COUNT 4 ALL 2,1,3:4");
@@ -216,6 +222,27 @@ TEST_F(ImapSession, SortWithReturnOptionsAnswersWithEsearchInSortOrder) {
   EXPECT_EQ(tagged(out, "j").rfind("j BAD ", 0), 0u) << out;
   EXPECT_EQ(lines_of(out, "k")[0], "* SORT 2 1 3 4");  // without RETURN: as before
   EXPECT_NE(lines_of(out, "l")[0].find(" ESORT"), std::string::npos);
+  // RFC 7162 3.1.5: with a MODSEQ key, the highest mod-sequence of what is returned (RFC 4731
+  // 3.2: of the MIN/MAX message alone when only those are asked for). The STORE on message 2
+  // (UID 2, sorted first) then raises the highest.
+  ASSERT_FALSE(lines_of(out, "q").empty()) << out;
+  // The first MODSEQ key enables CONDSTORE: "* OK [HIGHESTMODSEQ n]" comes before the answer.
+  auto m = lines_of(out, "m")[1];
+  EXPECT_TRUE(
+      std::regex_match(m, std::regex(R"(\* ESEARCH \(TAG "m"\) UID ALL 2,1,3:4 MODSEQ \d+)")))
+      << m;
+  auto modseq_of = [](const std::string& line) -> uint64_t {
+    std::smatch sm;
+    return std::regex_search(line, sm, std::regex(R"(MODSEQ (\d+))")) ? std::stoull(sm[1]) : 0;
+  };
+  uint64_t all = modseq_of(m);
+  EXPECT_EQ(lines_of(out, "n")[0], "* SORT 2 1 3 4 (MODSEQ " + std::to_string(all) + ")");
+  uint64_t min_only = modseq_of(lines_of(out, "o")[0]);
+  EXPECT_GT(min_only, 0u);
+  EXPECT_LT(min_only, all);  // UID 2 was appended before UID 4, the highest
+  auto q = lines_of(out, "q")[0];
+  EXPECT_EQ(q.rfind("* ESEARCH (TAG \"q\") UID MAX 4 COUNT 4 MODSEQ ", 0), 0u) << q;
+  EXPECT_GT(modseq_of(q), all);  // the STORE raised message 2's
 }
 
 TEST_F(ImapSession, PreviewIsQuotedOrALiteralAndLeavesSeenAlone) {

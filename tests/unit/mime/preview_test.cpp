@@ -36,6 +36,15 @@ TEST(Preview, PlainPartIsPreferredToHtmlAndAttachmentsAreSkipped) {
   EXPECT_EQ(preview_text(m), "plain \xc3\xa9t\xc3\xa9 version");
 }
 
+TEST(Preview, AnAttachedMessageIsNotThisMessagesText) {
+  std::string m =
+      "Content-Type: multipart/mixed; boundary=OUT\r\n\r\n--OUT\r\n"
+      "Content-Type: text/html\r\n\r\n<p>see the forwarded mail</p>\r\n--OUT\r\n"
+      "Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n"
+      "Content-Type: text/plain\r\n\r\ninner text\r\n--OUT--\r\n";
+  EXPECT_EQ(preview_text(m), "see the forwarded mail");
+}
+
 TEST(Preview, HtmlOnlyKeepsTheTextOfTheDocument) {
   std::string m =
       "Content-Type: text/html; charset=utf-8\r\n\r\n<html><head><title>T</title>"
@@ -74,6 +83,19 @@ TEST(Preview, NoTextPartGivesAnEmptyPreview) {
   EXPECT_EQ(preview_text(""), "");
 }
 
+TEST(Preview, HostileHtmlCostsLinearWork) {
+  // 8 MB of '&', '<!--', '<script' and '<' with nothing closing them: each is skipped or
+  // scanned a bounded distance (a quadratic scan here took minutes).
+  for (std::string unit : {"&", "&#", "<!--", "<script ", "<"}) {
+    std::string html;
+    while (html.size() < (8u << 20)) html += unit;
+    std::string p = preview_from_text(html, true);
+    size_t n = 0;
+    for (unsigned char c : p) n += (c & 0xC0) != 0x80;
+    EXPECT_LE(n, kPreviewChars) << unit;
+  }
+}
+
 TEST(Preview, HostileHtmlEndsWithinItsInput) {
   EXPECT_EQ(preview_from_text("<script>never closed", true), "");
   EXPECT_EQ(preview_from_text("a <!-- never closed", true), "a");
@@ -81,6 +103,10 @@ TEST(Preview, HostileHtmlEndsWithinItsInput) {
   EXPECT_EQ(preview_from_text("&#99999999; &#x; &; & x", true), "&#99999999; &#x; &; & x");
   EXPECT_EQ(preview_from_text("&#0;", true), "\xef\xbf\xbd");  // U+FFFD
   EXPECT_EQ(preview_from_text("\xe4\xbd", false), "");         // a cut sequence
+  // Overlong forms, surrogates and code points above U+10FFFF are not UTF-8 (RFC 3629 4).
+  EXPECT_EQ(preview_from_text("\xe0\x80\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xf0\x9f\x98\x80", false),
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xf0\x9f\x98\x80");
   // Octets that are not UTF-8 become U+FFFD, so the preview is always UTF-8.
   EXPECT_EQ(preview_from_text("a\xc3z \x80 \xff", false),
             "a\xef\xbf\xbdz \xef\xbf\xbd \xef\xbf\xbd");
