@@ -3,25 +3,13 @@
 // in LMTP), adds the scanners' headers, files to Junk/Ads and queues the rewritten message.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <mutex>
 
-#include "auth/auth_options.h"
-#include "src/filter/blocklist.h"
 #include "src/filter/content_scan.h"
-#include "src/queue/queue.h"
-#include "src/smtp/session.h"
-#include "tests/fakes/fake_directory.h"
-#include "tests/fakes/fake_queue.h"
-#include "tests/fakes/run_session.h"
-#include "tests/fakes/scripted_transport.h"
+#include "tests/unit/smtp/session_fixture.h"
 
 namespace mailroom::smtp {
 namespace {
-
-using mailroom::testing::FakeDirectory;
-using mailroom::testing::FakeQueue;
-using mailroom::testing::ScriptedTransport;
 
 class FixedScanner : public filter::ContentScanner {
  public:
@@ -39,25 +27,8 @@ class FixedScanner : public filter::ContentScanner {
   filter::ContentVerdict verdict_;
 };
 
-class ContentScanStage : public ::testing::Test {
+class ContentScanStage : public testing::SessionFixture {
  protected:
-  ContentScanStage() : workers_(1) {
-    dir_ = std::make_shared<FakeDirectory>();
-    dir_->add_domain("example.com");
-    dir_->add_account("alice@example.com", "wonderland");
-    dir_->add_account("bob@example.com", "builder");
-    services_.hostname = "mail.example.com";
-    services_.directory = dir_;
-    services_.resolver = std::make_shared<auth::Resolver>(dir_, auth::ResolverOptions{});
-    auth::AuthOptions ao;
-    ao.installation_key = "test";
-    services_.authenticator = auth::make_authenticator(services_.resolver, ao);
-    services_.queue = queue_;
-    services_.workers = &workers_;
-    blocklist_path_ = std::filesystem::temp_directory_path() /
-                      ("mailroom-content-scan-" + std::to_string(::getpid()) + ".txt");
-  }
-
   std::shared_ptr<FixedScanner> scanner(filter::ContentAction action, std::string reason = "",
                                         std::optional<std::string> replacement = {}) {
     filter::ContentVerdict v;
@@ -72,28 +43,12 @@ class ContentScanStage : public ::testing::Test {
   }
 
   std::string run(const std::string& script, Mode mode = Mode::mx) {
-    ScriptedTransport t({script}, false);
-    ServerContext ctx{services_,
-                      options_,
-                      mode,
-                      mode == Mode::lmtp ? "lmtp" : "smtp",
-                      std::make_shared<filter::Blocklist>(blocklist_path_.string()),
-                      std::make_shared<RateLimiter>(0)};
-    Session session(ctx, t);
-    EXPECT_TRUE(mailroom::testing::run_session([&] { return session.run(); }));
-    return t.output;
+    return SessionFixture::run(std::vector<std::string>{script}, mode);
   }
 
   static constexpr const char* kTwoRecipients =
       "EHLO c\r\nMAIL FROM:<x@remote.example>\r\nRCPT TO:<alice@example.com>\r\n"
       "RCPT TO:<bob@example.com>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n";
-
-  std::shared_ptr<FakeDirectory> dir_;
-  std::shared_ptr<FakeQueue> queue_ = std::make_shared<FakeQueue>();
-  net::WorkerPool workers_;
-  core::Services services_;
-  Options options_;
-  std::filesystem::path blocklist_path_;
 };
 
 TEST_F(ContentScanStage, AcceptQueuesWithTheScannersHeadersAndSeesTheEnvelope) {
