@@ -62,6 +62,12 @@ class LibclamavEngine : public ReloadingEngine {
   std::string name() const override { return "libclamav"; }
 
   EngineVerdict scan(std::string_view data) override {
+    // libclamav skips what exceeds its file size limit and calls it clean: not for us.
+    if (data.size() > options_.max_file_size) {
+      return EngineVerdict::error("message of " + std::to_string(data.size()) +
+                                  " bytes exceeds max_file_size (" +
+                                  std::to_string(options_.max_file_size) + ")");
+    }
     EnginePtr engine;
     {
       std::lock_guard lock(mu_);

@@ -18,6 +18,6 @@ struct ModuleOptions;
 // Null when no scanner is configured. Fails (naming the option) when a configured scanner
 // cannot start, e.g. its signature database does not load.
 core::Result<std::shared_ptr<filter::ContentScanChain>> open_content_scanners(
-    const ModuleOptions& modules, const std::string& data_dir);
+    const ModuleOptions& modules, const std::string& hostname);
 
 }  // namespace mailroom::server

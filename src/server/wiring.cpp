@@ -93,6 +93,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.recall = service::parse_recall_options(s);
   }
   {
+    auto s = root.child("antivirus");
+    m.antivirus = filter::parse_antivirus_options(s);
+  }
+  {
     auto s = root.child("http");
     m.http = http::parse_server_options(s);
     s.finish();
@@ -176,7 +180,7 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     if (!out) return out.status();
     services->remote = *out;
     services->queue->set_remote_transport(services->remote);
-    auto content_scan = open_content_scanners(m, data);
+    auto content_scan = open_content_scanners(m, services->hostname);
     if (!content_scan) return content_scan.status();
     services->content_scan = *content_scan;
     if (m.mailauth.enabled) {

@@ -59,7 +59,7 @@ asio::awaitable<bool> Session::scan_content(const std::string& queue_id, queue::
       co_return false;
     case filter::ContentAction::quarantine:
       co_return co_await quarantine(
-          queue_id, env, prefix + filter::format_added_headers(result.add_headers) + body,
+          queue_id, env, filter::format_added_headers(result.add_headers) + prefix + body,
           result.decided_by, result.reason);
     case filter::ContentAction::junk:
     case filter::ContentAction::ads:

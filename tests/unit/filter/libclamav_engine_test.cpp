@@ -87,6 +87,16 @@ TEST_F(LibclamavEngineTest, ABrokenDatabaseKeepsTheOldEngine) {
   EXPECT_EQ((*engine)->scan("MAILROOM-UNIT-FIRST").kind, EngineVerdict::Kind::infected);
 }
 
+TEST_F(LibclamavEngineTest, AMessageOverTheSizeLimitIsAnErrorNotClean) {
+  LibclamavOptions o;
+  o.database_dir = dir_.string();
+  o.max_file_size = 16;
+  auto engine = open_libclamav_engine(o);
+  ASSERT_TRUE(engine);
+  EXPECT_EQ((*engine)->scan("sixteen bytes!!!").kind, EngineVerdict::Kind::clean);
+  EXPECT_EQ((*engine)->scan("seventeen bytes!!").kind, EngineVerdict::Kind::error);
+}
+
 TEST(LibclamavEngine, AMissingDatabaseFailsToOpen) {
   LibclamavOptions o;
   o.database_dir = "/nonexistent/clamav-db";
