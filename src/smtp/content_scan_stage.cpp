@@ -8,6 +8,7 @@
 #include "src/core/metric_catalog.h"
 #include "src/filter/content_scan.h"
 #include "src/net/worker_pool.h"
+#include "src/queue/quarantine.h"
 #include "src/smtp/session.h"
 
 namespace mailroom::smtp {
@@ -80,12 +81,36 @@ asio::awaitable<bool> Session::scan_content(const std::string& queue_id, queue::
 asio::awaitable<bool> Session::quarantine(const std::string& queue_id, const queue::Envelope& env,
                                           const std::string& message, const std::string& scanner,
                                           const std::string& reason) {
-  (void)env;
-  (void)message;
-  // No quarantine store: keep the mail with its sender rather than lose it.
-  MR_LOG_ERROR("event=content_scan_no_quarantine session={} queue_id={} scanner={}", session_id_,
-               queue_id, scanner);
-  refuse_message(451, "4.7.1", "Message not accepted now, try again later: " + reason);
+  auto store = ctx_.services.quarantine;
+  if (!store) {
+    // No quarantine store: keep the mail with its sender rather than lose it.
+    MR_LOG_ERROR("event=content_scan_no_quarantine session={} queue_id={} scanner={}", session_id_,
+                 queue_id, scanner);
+    refuse_message(451, "4.7.1", "Message not accepted now, try again later: " + reason);
+    co_return false;
+  }
+  auto st = co_await net::blocking(
+      *ctx_.services.workers, [&] { return store->put(queue_id, env, message, scanner, reason); });
+  if (!st) {
+    MR_LOG_ERROR("event=quarantine_failed session={} queue_id={} detail={}", session_id_, queue_id,
+                 core::quote(st.to_string()));
+    refuse_message(451, "4.3.0", "Temporary failure writing the message, try again later");
+    co_return false;
+  }
+  MR_LOG_INFO("event=content_quarantined session={} queue_id={} scanner={} rcpts={} reason={}",
+              session_id_, queue_id, scanner, env.recipients.size(), core::quote(reason));
+  // The sender has nothing to fix: the message is accepted (RFC 2033 4.2: one reply per
+  // recipient in LMTP).
+  size_t replies = ctx_.mode == Mode::lmtp ? tx_.rcpts.size() : 1;
+  for (size_t i = 0; i < replies; ++i) {
+    std::string text = ctx_.mode == Mode::lmtp
+                           ? "<" + tx_.rcpts[i].rcpt + "> accepted as " + queue_id
+                           : "Ok: queued as " + queue_id;
+    conn_.queue(proto::make_reply(250, "2.0.0", text).wire());
+  }
+  metrics::messages_accepted(ctx_.protocol).inc();
+  reset_transaction();
+  junk_commands_ = 0;
   co_return false;
 }
 

@@ -3,9 +3,12 @@
 // in LMTP), adds the scanners' headers, files to Junk/Ads and queues the rewritten message.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <mutex>
 
 #include "src/filter/content_scan.h"
+#include "src/queue/quarantine.h"
 #include "tests/unit/smtp/session_fixture.h"
 
 namespace mailroom::smtp {
@@ -92,6 +95,47 @@ TEST_F(ContentScanStage, QuarantineWithoutAStoreKeepsTheMailWithTheSender) {
   std::string out = run(kTwoRecipients);
   EXPECT_NE(out.find("451 4.7.1 "), std::string::npos) << out;
   EXPECT_TRUE(queue_->submitted.empty());
+}
+
+// The quarantine keeps entries by queue id, which must look like a real one.
+class RealIdQueue : public mailroom::testing::FakeQueue {
+ public:
+  std::string new_queue_id() override {
+    char id[23];
+    std::snprintf(id, sizeof id, "MR%020d", ++n_);
+    return id;
+  }
+
+ private:
+  int n_ = 0;
+};
+
+TEST_F(ContentScanStage, QuarantinedMailIsStoredAndAcceptedOncePerLmtpRecipient) {
+  queue_ = std::make_shared<RealIdQueue>();
+  services_.queue = queue_;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("mr-stage-quarantine-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);  // the data directory
+  services_.quarantine = std::make_shared<queue::Quarantine>((dir / "q").string());
+  scanner(filter::ContentAction::quarantine, "Virus found: X");
+  std::string out = run(kTwoRecipients);
+  EXPECT_NE(out.find("250 2.0.0 Ok: queued as MR"), std::string::npos) << out;
+  out =
+      run("LHLO gw\r\nMAIL FROM:<x@remote.example>\r\nRCPT TO:<alice@example.com>\r\n"
+          "RCPT TO:<bob@example.com>\r\nDATA\r\nSubject: a\r\n\r\nhi\r\n.\r\nQUIT\r\n",
+          Mode::lmtp);
+  EXPECT_NE(out.find("250 2.0.0 <alice@example.com> accepted as MR"), std::string::npos) << out;
+  EXPECT_NE(out.find("250 2.0.0 <bob@example.com> accepted as MR"), std::string::npos) << out;
+  EXPECT_TRUE(queue_->submitted.empty());
+  auto held = services_.quarantine->list();
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0].reason, "Virus found: X");
+  EXPECT_EQ(held[0].envelope.recipients.size(), 2u);
+  auto m = services_.quarantine->message(held[0].id);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->rfind("X-Scanned: yes\r\nReceived: ", 0), 0u) << *m;
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ContentScanStage, LmtpRepeatsARefusalPerRecipient) {
