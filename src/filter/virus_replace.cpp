@@ -2,6 +2,7 @@
 
 #include <gmime/gmime.h>
 
+#include <memory>
 #include <mutex>
 
 namespace mailroom::filter {
