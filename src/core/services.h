@@ -19,13 +19,15 @@ namespace mailroom::queue {
 class Queue;
 class DeliveryLog;
 class RemoteTransport;
+class Quarantine;
 }  // namespace mailroom::queue
 namespace mailroom::net {
 class WorkerPool;
 }
 namespace mailroom::filter {
 class Blocklist;
-}
+class ContentScanChain;
+}  // namespace mailroom::filter
 namespace mailroom::mailauth {
 class InboundVerifier;
 }
@@ -57,6 +59,11 @@ struct Services {
   std::shared_ptr<mailauth::InboundVerifier> mail_auth;
   // The administrator's IP and sender block lists, applied by every listener.
   std::shared_ptr<filter::Blocklist> blocklist;
+  // The content scanners run before the 250 (src/filter/content_scan.h: antivirus, then
+  // spam) and the store of what they quarantine (src/queue/quarantine.h); mailroomd only,
+  // null when none is configured.
+  std::shared_ptr<filter::ContentScanChain> content_scan;
+  std::shared_ptr<queue::Quarantine> quarantine;
   // The IMAP sort/search key tables of every mailbox in use (src/imap/sort_keys.h), shared by
   // all sessions; mailroomd only. Null: each SORT/THREAD/SEARCH builds a transient table.
   std::shared_ptr<imap::SortKeyRegistry> sort_keys;

@@ -75,6 +75,7 @@ class Context {
 //   ctl_mailboxes.cpp  mailbox, fsck, export, import, quota
 //   ctl_blocklist.cpp  blocklist
 //   ctl_queue.cpp      queue, delivery-log
+//   ctl_quarantine.cpp quarantine
 //   ctl_recall.cpp     recall (find, undo, show, list, audit, purge)
 //   ctl_dkim.cpp       dkim
 //   ctl_sso.cpp        sso
@@ -88,6 +89,7 @@ void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_queue_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_quarantine_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_recall_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_dkim_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sso_commands(CLI::App& app, Context& ctx, int* exit_code);

@@ -4,6 +4,7 @@
 #include "auth/auth_options.h"
 #include "src/api/autoconfig_options.h"
 #include "src/core/config_section.h"
+#include "src/filter/antivirus.h"
 #include "src/http/server.h"
 #include "src/imap/imap_server.h"
 #include "src/mailauth/inbound.h"
@@ -29,9 +30,10 @@ struct ModuleOptions {
   smtp::Options smtp;
   imap::Options imap;
   pop3::Options pop3;
-  http::ServerOptions http;           // [http]: limits of listeners with protocol = "http"
-  api::AutoconfigOptions autoconfig;  // [autoconfig]: client autoconfiguration on them
-  service::RecallOptions recall;      // [recall]: mail recall (keep_days, self-recall, ...)
+  http::ServerOptions http;            // [http]: limits of listeners with protocol = "http"
+  api::AutoconfigOptions autoconfig;   // [autoconfig]: client autoconfiguration on them
+  service::RecallOptions recall;       // [recall]: mail recall (keep_days, self-recall, ...)
+  filter::AntivirusOptions antivirus;  // [antivirus]: the antivirus content scanner
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

@@ -17,7 +17,9 @@
 #include "src/net/worker_pool.h"
 #include "src/outbound/outbound.h"
 #include "src/queue/delivery_log.h"
+#include "src/queue/quarantine.h"
 #include "src/queue/remote.h"
+#include "src/server/content_scanners.h"
 #include "src/server/module_options.h"
 #include "src/store/store_options.h"
 #include "sso/sso.h"
@@ -90,6 +92,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
   {
     auto s = root.child("recall");
     m.recall = service::parse_recall_options(s);
+  }
+  {
+    auto s = root.child("antivirus");
+    m.antivirus = filter::parse_antivirus_options(s);
   }
   {
     auto s = root.child("http");
@@ -175,6 +181,10 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     if (!out) return out.status();
     services->remote = *out;
     services->queue->set_remote_transport(services->remote);
+    services->quarantine = std::make_shared<queue::Quarantine>(data + "/quarantine");
+    auto content_scan = open_content_scanners(m, services->hostname);
+    if (!content_scan) return content_scan.status();
+    services->content_scan = *content_scan;
     if (m.mailauth.enabled) {
       auto verifier = mailauth::InboundVerifier::start(m.mailauth);
       if (verifier) {
@@ -196,9 +206,11 @@ void start_queue(core::Services& services) {
   if (!st) {
     MR_LOG_ERROR("event=queue.start_failed error={}", core::quote(st.to_string()));
   }
+  if (services.quarantine) services.quarantine->start_releasing(services.queue);
 }
 
 void stop_queue(core::Services& services) {
+  if (services.quarantine) services.quarantine->stop_releasing();
   if (services.queue) services.queue->stop();
   if (services.remote) services.remote->stop();
   if (services.mail_auth) services.mail_auth->stop();

@@ -18,6 +18,7 @@
 #include "tests/fakes/fake_queue.h"
 #include "tests/fakes/run_session.h"
 #include "tests/fakes/scripted_transport.h"
+#include "tests/unit/smtp/session_fixture.h"
 
 namespace mailroom::smtp {
 namespace {
@@ -26,50 +27,16 @@ using mailroom::testing::FakeDirectory;
 using mailroom::testing::FakeQueue;
 using mailroom::testing::ScriptedTransport;
 
-class SmtpSession : public ::testing::Test {
+class SmtpSession : public testing::SessionFixture {
  protected:
-  SmtpSession() : workers_(2) {
-    dir_ = std::make_shared<FakeDirectory>();
-    dir_->add_domain("example.com");
-    dir_->add_account("alice@example.com", "wonderland");
-    dir_->add_account("bob@example.com", "builder");
+  SmtpSession() {
     dir_->add_account("full@example.com", "x");
     dir_->add_alias("info@example.com", {"alice@example.com"});
     dir_->add_group("board@example.com", {"alice@example.com"}, auth::GroupSendPolicy::members);
     queue_->fail_recipients["full@example.com"] = core::Code::over_quota;
-    services_.hostname = "mail.example.com";
-    services_.directory = dir_;
-    services_.resolver = std::make_shared<auth::Resolver>(dir_, auth::ResolverOptions{});
-    auth::AuthOptions ao;
-    ao.installation_key = "test";
-    services_.authenticator = auth::make_authenticator(services_.resolver, ao);
-    services_.queue = queue_;
-    services_.workers = &workers_;
-    blocklist_path_ = std::filesystem::temp_directory_path() /
-                      ("mailroom-smtp-session-" + std::to_string(::getpid()) + ".txt");
-    std::filesystem::remove(blocklist_path_);
     options_.max_message_size = 2000;
     options_.max_recipients = 3;
     options_.max_errors = 10;
-  }
-  ~SmtpSession() override { std::filesystem::remove(blocklist_path_); }
-
-  std::string run(ScriptedTransport& t, Mode mode = Mode::mx) {
-    ServerContext ctx{services_,
-                      options_,
-                      mode,
-                      mode == Mode::lmtp         ? "lmtp"
-                      : mode == Mode::submission ? "submission"
-                                                 : "smtp",
-                      std::make_shared<filter::Blocklist>(blocklist_path_.string()),
-                      std::make_shared<RateLimiter>(0)};
-    Session session(ctx, t);
-    EXPECT_TRUE(mailroom::testing::run_session([&] { return session.run(); }));
-    return t.output;
-  }
-  std::string run(std::vector<std::string> segments, Mode mode = Mode::mx, bool tls = false) {
-    ScriptedTransport t(std::move(segments), tls);
-    return run(t, mode);
   }
 
   // The reply codes in order ("250" for every line of a multi-line reply counts once).
@@ -88,13 +55,6 @@ class SmtpSession : public ::testing::Test {
   static std::string plain(const std::string& user, const std::string& pw) {
     return core::base64_encode(std::string("\0", 1) + user + std::string("\0", 1) + pw);
   }
-
-  std::shared_ptr<FakeDirectory> dir_;
-  std::shared_ptr<FakeQueue> queue_ = std::make_shared<FakeQueue>();
-  net::WorkerPool workers_;
-  core::Services services_;
-  Options options_;
-  std::filesystem::path blocklist_path_;
 };
 
 TEST_F(SmtpSession, GreetingEhloAndQuit) {

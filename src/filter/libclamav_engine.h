@@ -1,0 +1,50 @@
+// libclamav in process as a VirusEngine: the signature database is loaded once into an
+// engine shared by every scan. A background thread checks the database directory
+// (cl_statchkdir) every `reload_interval`; when it changed, a new engine is built on that
+// thread and swapped in (a shared_ptr): scans in flight finish on the old engine, which is
+// freed after the last of them, so a reload never pauses scanning. A database that fails to
+// load keeps the old engine (logged). Scans read from memory (cl_fmap_open_memory,
+// cl_scanmap_callback) with every parser on, mail and archives included.
+//
+// Built only when CMake finds libclamav (pkg-config libclamav, Debian libclamav-dev);
+// otherwise open_libclamav_engine() says it is not built in.
+//
+// Threading: thread-safe; scan() blocks on CPU (worker pool only).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "src/core/status.h"
+#include "src/filter/virus_engine.h"
+
+namespace mailroom::filter {
+
+struct LibclamavOptions {
+  std::string database_dir = "/var/lib/clamav";
+  std::chrono::milliseconds reload_interval{60000};
+  uint64_t max_scan_size = 100u << 20;  // CL_ENGINE_MAX_SCANSIZE: data scanned per message
+  uint64_t max_file_size =
+      25u << 20;        // CL_ENGINE_MAX_FILESIZE: a message or part beyond it is an error
+  std::string tmp_dir;  // CL_ENGINE_TMPDIR; "" = libclamav's default
+};
+
+class ReloadingEngine : public VirusEngine {
+ public:
+  ~ReloadingEngine() override = default;
+  // Number of databases loaded so far (1 after start; +1 per successful reload).
+  virtual uint64_t generation() const = 0;
+  // Reloads that failed (the database changed but did not load; the old engine stayed).
+  virtual uint64_t failed_reloads() const = 0;
+  // Checks the directory now instead of at the next interval (tests, mailroomctl).
+  virtual void check_now() = 0;
+};
+
+// Loads the database (fails when it does not load: the option is named) and starts the
+// reload thread.
+core::Result<std::shared_ptr<ReloadingEngine>> open_libclamav_engine(
+    const LibclamavOptions& options);
+
+}  // namespace mailroom::filter
