@@ -25,6 +25,7 @@ class WorkerPool;
 }
 namespace mailroom::filter {
 class Blocklist;
+class MoveObserver;
 }
 namespace mailroom::mailauth {
 class InboundVerifier;
@@ -38,6 +39,7 @@ namespace mailroom::core {
 struct Services {
   std::string hostname;  // our name in greetings and Received: headers
   std::string data_dir;
+  std::string mail_root;  // [store] root: <mail_root>/<account id>/ (src/store/FORMAT.md)
   std::shared_ptr<auth::Directory> directory;
   std::shared_ptr<auth::Resolver> resolver;
   std::shared_ptr<auth::Authenticator> authenticator;
@@ -57,6 +59,9 @@ struct Services {
   std::shared_ptr<mailauth::InboundVerifier> mail_auth;
   // The administrator's IP and sender block lists, applied by every listener.
   std::shared_ptr<filter::Blocklist> blocklist;
+  // Told of IMAP COPY/MOVE between a user's mailboxes (src/filter/move_observer.h): the spam
+  // learner when [spam] names rspamd's controller; null otherwise.
+  std::shared_ptr<filter::MoveObserver> move_observer;
   // The IMAP sort/search key tables of every mailbox in use (src/imap/sort_keys.h), shared by
   // all sessions; mailroomd only. Null: each SORT/THREAD/SEARCH builds a transient table.
   std::shared_ptr<imap::SortKeyRegistry> sort_keys;
