@@ -45,6 +45,13 @@ CounterFamily& catalog_messages_accepted() {
       {"protocol"});
   return f;
 }
+CounterFamily& catalog_content_scans() {
+  static auto& f = catalog_registry().counter(
+      "mailroom_content_scans_total",
+      "Content scanner verdicts before the 250 (antivirus, spam), per scanner and action.",
+      {"scanner", "action"});
+  return f;
+}
 CounterFamily& catalog_delivered() {
   static auto& f = catalog_registry().counter("mailroom_queue_recipients_delivered_total",
                                               "Recipients stored in a local mailbox.");
@@ -211,6 +218,7 @@ void register_all() {
   catalog_connections_open();
   catalog_logins();
   catalog_messages_accepted();
+  catalog_content_scans();
   catalog_delivered();
   catalog_deferred();
   catalog_bounced();
@@ -248,6 +256,9 @@ void login(std::string_view protocol, std::string_view mechanism, LoginResult re
 
 Counter& messages_accepted(std::string_view protocol) {
   return catalog_messages_accepted().with({protocol});
+}
+Counter& content_scans(std::string_view scanner, std::string_view action) {
+  return catalog_content_scans().with({scanner, action});
 }
 Counter& recipients_delivered_local() { return catalog_delivered().get(); }
 Counter& recipients_deferred(std::string_view where) { return catalog_deferred().with({where}); }

@@ -48,6 +48,10 @@ Counter& recipients_sent_remote();
 Gauge& queue_messages();
 // mailroom_delivery_latency_seconds: accepted (fsync'd in the spool) -> stored locally
 Histogram& delivery_latency();
+// mailroom_content_scans_total{scanner,action}: verdicts of the content scanners run before
+// the 250 (src/filter/content_scan.h); scanner is a configured scanner's name, action accept,
+// reject, tempfail, quarantine, junk or ads.
+Counter& content_scans(std::string_view scanner, std::string_view action);
 
 // ---- the directory (auth/) ----
 // mailroom_directory_lookups_total{backend,operation,result}; result: found, not_found,

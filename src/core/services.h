@@ -19,14 +19,16 @@ namespace mailroom::queue {
 class Queue;
 class DeliveryLog;
 class RemoteTransport;
+class Quarantine;
 }  // namespace mailroom::queue
 namespace mailroom::net {
 class WorkerPool;
 }
 namespace mailroom::filter {
 class Blocklist;
+class ContentScanChain;
 class MoveObserver;
-}
+}  // namespace mailroom::filter
 namespace mailroom::mailauth {
 class InboundVerifier;
 }
@@ -59,6 +61,11 @@ struct Services {
   std::shared_ptr<mailauth::InboundVerifier> mail_auth;
   // The administrator's IP and sender block lists, applied by every listener.
   std::shared_ptr<filter::Blocklist> blocklist;
+  // The content scanners run before the 250 (src/filter/content_scan.h: antivirus, then
+  // spam) and the store of what they quarantine (src/queue/quarantine.h); mailroomd only,
+  // null when none is configured.
+  std::shared_ptr<filter::ContentScanChain> content_scan;
+  std::shared_ptr<queue::Quarantine> quarantine;
   // Told of IMAP COPY/MOVE between a user's mailboxes (src/filter/move_observer.h): the spam
   // learner when [spam] names rspamd's controller; null otherwise.
   std::shared_ptr<filter::MoveObserver> move_observer;

@@ -171,29 +171,6 @@ bool has_bulk_headers(std::string_view message) {
   return false;
 }
 
-std::string received_queue_id(std::string_view message) {
-  for (const auto& [name, value] : header_fields(message)) {
-    if (name != "received") continue;
-    // RFC 5321 4.4: "id" String among the Received clauses (before the ';' date).
-    std::string_view v(value);
-    v = v.substr(0, v.find(';'));
-    size_t at = 0;
-    while ((at = v.find("id ", at)) != std::string_view::npos) {
-      if (at == 0 || v[at - 1] == ' ' || v[at - 1] == '\t') {
-        size_t start = at + 3;
-        size_t end = start;
-        while (end < v.size() && v[end] != ' ' && v[end] != '\t') ++end;
-        std::string_view word = v.substr(start, end - start);
-        if (!word.empty() && word.size() <= 64 && symbol_name_ok(word)) return std::string(word);
-        return "";
-      }
-      at += 3;
-    }
-    return "";
-  }
-  return "";
-}
-
 std::vector<std::pair<std::string, std::string>> spam_headers(const RspamdReply& reply,
                                                               const SpamPolicy& policy) {
   const bool spam = reply.score >= policy.junk_score;
@@ -226,7 +203,7 @@ ContentVerdict decide_spam(const RspamdReply& reply, const SpamPolicy& policy,
   if (policy.add_headers) v.add_headers = spam_headers(reply, policy);
   if (reply.score >= policy.reject_score) {
     v.action = ContentAction::reject;
-    v.reason = "Message rejected as spam";
+    v.reason = "spam (score " + score_text(reply.score) + ")";
     return v;
   }
   if (reply.score >= policy.junk_score) {

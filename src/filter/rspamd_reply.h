@@ -62,9 +62,6 @@ SpamPolicy merge_policies(const std::vector<const SpamPolicy*>& policies);
 // RFC 8058) or "Precedence: bulk|list|junk" (RFC 3834 3.1.8 names it).
 bool has_bulk_headers(std::string_view message);
 
-// The queue id of the topmost Received: field ("... id QUEUEID ..."), "" when none.
-std::string received_queue_id(std::string_view message);
-
 // X-Spam-Flag, X-Spam-Score, X-Spam-Status and X-Spam-Symbols for this reply.
 std::vector<std::pair<std::string, std::string>> spam_headers(const RspamdReply& reply,
                                                               const SpamPolicy& policy);

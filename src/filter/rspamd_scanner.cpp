@@ -89,7 +89,7 @@ ContentVerdict RspamdScanner::unavailable(const std::string& why) const {
   ContentVerdict v;
   if (options_.on_failure == ScanFailure::tempfail) {
     v.action = ContentAction::tempfail;
-    v.reason = "Spam scanner unavailable, try again later";
+    v.reason = "spam scanner unavailable";
     return v;
   }
   v.add_headers.emplace_back("X-Spam-Status", "unavailable");
@@ -116,7 +116,6 @@ ContentVerdict RspamdScanner::scan(const ContentScanInput& in) {
   req.headers.emplace_back("From", in.envelope_sender.empty() ? "<>" : in.envelope_sender);
   for (const auto& r : in.recipients) req.headers.emplace_back("Rcpt", r);
   if (!in.auth_account_id.empty()) req.headers.emplace_back("User", in.auth_account_id);
-  if (auto id = received_queue_id(message); !id.empty()) req.headers.emplace_back("Queue-Id", id);
 
   auto answer = client_->fetch(req);
   if (!answer.error.empty()) return unavailable(answer.error);

@@ -20,6 +20,7 @@
 #include "src/outbound/outbound.h"
 #include "src/queue/delivery_log.h"
 #include "src/queue/remote.h"
+#include "src/server/content_scanners.h"
 #include "src/server/module_options.h"
 #include "src/store/store_options.h"
 #include "sso/sso.h"
@@ -184,6 +185,9 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     if (!out) return out.status();
     services->remote = *out;
     services->queue->set_remote_transport(services->remote);
+    auto content_scan = open_content_scanners(m, data);
+    if (!content_scan) return content_scan.status();
+    services->content_scan = *content_scan;
     // Learning from IMAP moves into and out of Junk ([spam], src/filter/spam_learner.h).
     if (!m.spam.controller_url.empty()) {
       auto store = services->store;

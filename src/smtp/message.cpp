@@ -196,6 +196,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
   // Inbound authentication (SPF, DKIM, DMARC) of mail from other servers; a trusted gateway in
   // front of us ([smtp] trusted_networks) is looked through to the client it received from.
   bool to_junk = false;
+  std::string authentication_results;  // for the content scanners
   if (ctx_.mode == Mode::mx && !authenticated() && services.mail_auth) {
     std::string ip = conn_.info().remote_ip;
     std::string helo = helo_;
@@ -216,6 +217,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
       co_return;
     }
     to_junk = verdict.action == mailauth::Action::junk;
+    authentication_results = verdict.authentication_results;
     prefix = verdict.authentication_results + prefix;
   }
 
@@ -258,6 +260,8 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     }
   }
   first_of_rcpt.push_back(env.recipients.size());
+  // Antivirus and spam before the 250 (content_scan_stage.cpp); false: already answered.
+  if (!co_await scan_content(queue_id, env, prefix, body, authentication_results)) co_return;
   std::string message = prefix + body;
   body.clear();
 

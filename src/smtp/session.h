@@ -114,6 +114,15 @@ class Session {
   // message.cpp: Received:, submission fixes, then queue (SMTP) or deliver (LMTP).
   asio::awaitable<void> finish_message(std::string body);
   std::string received_header(const std::string& queue_id) const;
+  // content_scan_stage.cpp: the content scanners (antivirus, spam) before the 250. False when
+  // the transaction was answered (refused or quarantined); else headers, a rewritten body and
+  // Junk/Ads folders are applied to prefix, body and env.
+  asio::awaitable<bool> scan_content(const std::string& queue_id, queue::Envelope& env,
+                                     std::string& prefix, std::string& body,
+                                     const std::string& authentication_results);
+  asio::awaitable<bool> quarantine(const std::string& queue_id, const queue::Envelope& env,
+                                   const std::string& message, const std::string& scanner,
+                                   const std::string& reason);
 
   ServerContext& ctx_;
   net::Transport& conn_;

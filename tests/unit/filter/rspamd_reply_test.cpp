@@ -1,5 +1,5 @@
 // rspamd's /checkv2 answer (src/filter/rspamd_reply.h): strict reading of real and hostile
-// bodies, the X-Spam-* header fields, the verdict per policy, bulk headers and the queue id.
+// bodies, the X-Spam-* header fields, the verdict per policy and bulk headers.
 #include "src/filter/rspamd_reply.h"
 
 #include <gtest/gtest.h>
@@ -180,16 +180,6 @@ TEST(BulkHeaders, ListUnsubscribeAndPrecedence) {
   // In the body, not the header block: not bulk.
   EXPECT_FALSE(has_bulk_headers("From: a@x\r\n\r\nList-Unsubscribe: <mailto:u@x>\r\n"));
   EXPECT_FALSE(has_bulk_headers(""));
-}
-
-TEST(ReceivedQueueId, TopmostReceivedOnly) {
-  EXPECT_EQ(received_queue_id("Received: from a (a [192.0.2.1])\r\n\tby mx.example.com with "
-                              "ESMTPS id 7f3a9c01;\r\n\tSat, 5 Dec 2026 18:00:00 +0000\r\n"
-                              "Received: from b by c id OTHER; date\r\n\r\n"),
-            "7f3a9c01");
-  EXPECT_EQ(received_queue_id("Received: from a by b; id notthis\r\n\r\n"), "");
-  EXPECT_EQ(received_queue_id("From: x\r\n\r\n"), "");
-  EXPECT_EQ(received_queue_id("Received: by b id bad\x01id;\r\n\r\n"), "");
 }
 
 }  // namespace

@@ -1,0 +1,23 @@
+#include "src/server/content_scanners.h"
+
+#include <vector>
+
+#include "src/filter/content_scan.h"
+#include "src/filter/rspamd_scanner.h"
+#include "src/server/module_options.h"
+
+namespace mailroom::server {
+
+core::Result<std::shared_ptr<filter::ContentScanChain>> open_content_scanners(
+    const ModuleOptions& modules, const std::string& data_dir) {
+  (void)data_dir;
+  std::vector<std::shared_ptr<filter::ContentScanner>> scanners;
+  // 1. antivirus, 2. spam (each appends its scanner here when configured).
+  if (!modules.spam.url.empty()) {
+    scanners.push_back(std::make_shared<filter::RspamdScanner>(modules.spam));  // [spam]
+  }
+  if (scanners.empty()) return std::shared_ptr<filter::ContentScanChain>();
+  return std::make_shared<filter::ContentScanChain>(std::move(scanners));
+}
+
+}  // namespace mailroom::server
