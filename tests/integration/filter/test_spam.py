@@ -12,8 +12,11 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smtp"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "smtp"))
+sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
+from api_common import Http, admin_token, api_server  # noqa: E402
 from harness import Mailroom  # noqa: E402
 from peers_common import free_port  # noqa: E402
 from peers_rspamd import Rspamd, available  # noqa: E402
@@ -241,6 +244,66 @@ class RspamdDown(unittest.TestCase):
                                message("try later").encode())
             self.assertEqual(e.exception.smtp_code, 451)
             self.assertEqual(mailbox_count(m, "alice@example.com"), 0)
+
+
+class PersonalListsApi(unittest.TestCase):
+    """The admin API edits the same lists (no rspamd needed: the lists apply at delivery)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = api_server(extra_config="[mailauth]\nenabled = false\n", seed=True)
+        cls.token = admin_token(cls.m)
+        cls.m.ctl("domain", "add", "other.example")
+        cls.other = admin_token(cls.m, name="other-admin", role="domain_admin",
+                                domains=("other.example",))
+        cls.http = Http(cls.m)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.close()
+        cls.m.close()
+
+    def call(self, method, path, body=None, token=None):
+        return self.http.json(method, path, body, token=token or self.token)
+
+    def test_edit_lists_and_choices_and_see_them_applied(self):
+        base = "/api/v1/users/bob@example.com/personal-lists"
+        status, doc, _ = self.call("GET", base)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual((doc["ads"], doc["blocked"], doc["blocklist"], doc["allowlist"]),
+                         ("folder", "junk", [], []))
+        status, doc, _ = self.call("POST", base + "/blocklist", {"entry": "Junk.Example"})
+        self.assertEqual(status, 201, doc)
+        self.assertEqual(doc["blocklist"], [{"kind": "domain", "value": "junk.example"}])
+        status, doc, _ = self.call("POST", base + "/blocklist", {"entry": "junk.example"})
+        self.assertEqual(status, 409, doc)
+        status, doc, _ = self.call("POST", base + "/greylist", {"entry": "x.example"})
+        self.assertEqual(status, 400, doc)
+        status, doc, _ = self.call("POST", base + "/blocklist", {"entry": 7})
+        self.assertEqual(status, 400, doc)
+        status, doc, _ = self.call("PATCH", base, {"blocked": "sometimes"})
+        self.assertEqual(status, 400, doc)
+        status, doc, _ = self.call("PATCH", base, {"ads": "inbox"})
+        self.assertEqual((status, doc["ads"], doc["blocked"]), (200, "inbox", "junk"))
+        # Another domain's administrator does not see bob.
+        status, doc, _ = self.call("GET", base, token=self.other)
+        self.assertEqual(status, 404, doc)
+        status, doc, _ = self.call("GET", base, token="not-a-token")
+        self.assertEqual(status, 401, doc)
+
+        # Applied at the next delivery: blocked -> Junk.
+        with smtplib.SMTP("127.0.0.1", self.m.port("smtp"), timeout=60) as s:
+            s.sendmail("promo@junk.example", ["bob@example.com"],
+                       message("api blocked", sender="promo@junk.example",
+                               to="bob@example.com").encode())
+        self.assertTrue(wait_for(lambda: mailbox_count(self.m, "bob@example.com", "Junk") == 1,
+                                 timeout=60), self.m.log()[-3000:])
+        self.assertEqual(mailbox_count(self.m, "bob@example.com"), 0)
+
+        status, doc, _ = self.call("DELETE", base + "/blocklist/junk.example")
+        self.assertEqual((status, doc["blocklist"]), (200, []), doc)
+        status, doc, _ = self.call("DELETE", base + "/blocklist/junk.example")
+        self.assertEqual(status, 404, doc)
 
 
 if __name__ == "__main__":
