@@ -66,9 +66,9 @@ void register_personal_list_commands(CLI::App& app, Context& ctx, int* ec) {
           *ec = ctx.fail(r.status());
           return;
         }
-        ctx.print(o->entry + (add ? " added to " : " removed from ") + r->account.address +
-                      "'s " + name,
-                  json::serialize(lists_json(*r)));
+        ctx.print(
+            o->entry + (add ? " added to " : " removed from ") + r->account.address + "'s " + name,
+            json::serialize(lists_json(*r)));
         *ec = kOk;
       });
     }
@@ -96,9 +96,8 @@ void register_personal_list_commands(CLI::App& app, Context& ctx, int* ec) {
     if (!svc) return;
     auto r = o->ads.empty() && o->blocked.empty()
                  ? svc->get(o->user)
-                 : svc->set_options(
-                       o->user, o->ads.empty() ? std::nullopt : std::optional(o->ads),
-                       o->blocked.empty() ? std::nullopt : std::optional(o->blocked));
+                 : svc->set_options(o->user, o->ads.empty() ? std::nullopt : std::optional(o->ads),
+                                    o->blocked.empty() ? std::nullopt : std::optional(o->blocked));
     if (!r) {
       *ec = ctx.fail(r.status());
       return;

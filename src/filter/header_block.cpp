@@ -38,19 +38,27 @@ std::vector<std::string> header_addresses(std::string_view value) {
   for (size_t i = 0; i < value.size(); ++i) {
     char c = value[i];
     if (quoted) {
-      if (c == '\\') ++i;
-      else if (c == '"') quoted = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        quoted = false;
       continue;
     }
     if (depth > 0) {
-      if (c == '\\') ++i;
-      else if (c == '(') ++depth;
-      else if (c == ')') --depth;
+      if (c == '\\')
+        ++i;
+      else if (c == '(')
+        ++depth;
+      else if (c == ')')
+        --depth;
       continue;
     }
-    if (c == '"') quoted = true;
-    else if (c == '(') depth = 1;
-    else plain += c;
+    if (c == '"')
+      quoted = true;
+    else if (c == '(')
+      depth = 1;
+    else
+      plain += c;
   }
   std::vector<std::string> out;
   size_t start = 0;
@@ -62,8 +70,8 @@ std::vector<std::string> header_addresses(std::string_view value) {
     size_t lt = item.find('<');
     if (lt != std::string_view::npos) {
       size_t gt = item.find('>', lt);
-      item = item.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos
-                                                               : gt - lt - 1);
+      item =
+          item.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
     }
     size_t a = item.find_first_not_of(" \t");
     size_t b = item.find_last_not_of(" \t");

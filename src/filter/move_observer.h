@@ -15,8 +15,8 @@ class MoveObserver {
  public:
   virtual ~MoveObserver() = default;
   // `to_uids`: the new messages' UIDs in `to`.
-  virtual void copied(const std::string& account_id, const std::string& from,
-                      const std::string& to, const std::vector<uint32_t>& to_uids) = 0;
+  virtual void copied(const std::string& account_id, const std::string& from, const std::string& to,
+                      const std::vector<uint32_t>& to_uids) = 0;
 };
 
 }  // namespace mailroom::filter

@@ -222,8 +222,7 @@ PersonalMatch match_personal_lists(const PersonalLists& lists, const std::string
 
 PersonalListScanner::PersonalListScanner(std::string store_root) : root_(std::move(store_root)) {}
 
-std::shared_ptr<const PersonalLists> PersonalListScanner::lists_for(
-    const std::string& account_id) {
+std::shared_ptr<const PersonalLists> PersonalListScanner::lists_for(const std::string& account_id) {
   std::string stamp = personal_file_stamp(personal_lists_path(root_, account_id));
   {
     std::lock_guard lock(mu_);

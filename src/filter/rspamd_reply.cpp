@@ -197,8 +197,7 @@ std::vector<std::pair<std::string, std::string>> spam_headers(const RspamdReply&
   return h;
 }
 
-ContentVerdict decide_spam(const RspamdReply& reply, const SpamPolicy& policy,
-                           bool bulk_headers) {
+ContentVerdict decide_spam(const RspamdReply& reply, const SpamPolicy& policy, bool bulk_headers) {
   ContentVerdict v;
   if (policy.add_headers) v.add_headers = spam_headers(reply, policy);
   if (reply.score >= policy.reject_score) {

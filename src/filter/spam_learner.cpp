@@ -26,8 +26,8 @@ SpamLearner::~SpamLearner() { stop(); }
 void SpamLearner::copied(const std::string& account_id, const std::string& from,
                          const std::string& to, const std::vector<uint32_t>& to_uids) {
   const bool into_junk = core::iequals(to, "Junk") && !core::iequals(from, "Junk");
-  const bool out_of_junk = core::iequals(from, "Junk") && !core::iequals(to, "Junk") &&
-                           !core::iequals(to, "Trash");
+  const bool out_of_junk =
+      core::iequals(from, "Junk") && !core::iequals(to, "Junk") && !core::iequals(to, "Trash");
   if (!into_junk && !out_of_junk) return;
   std::lock_guard lock(mu_);
   if (stopping_) return;
@@ -88,8 +88,8 @@ void SpamLearner::learn(const Job& job) {
   auto answer = client_->fetch(req);
   // 208: rspamd had learned this message already (its answer says so); nothing to do.
   if (answer.error.empty() && (answer.status == 200 || answer.status == 208)) {
-    MR_LOG_INFO("event=spam_learned account={} mailbox={} uid={} as={} status={}",
-                job.account_id, core::quote(job.mailbox), job.uid, what, answer.status);
+    MR_LOG_INFO("event=spam_learned account={} mailbox={} uid={} as={} status={}", job.account_id,
+                core::quote(job.mailbox), job.uid, what, answer.status);
     std::lock_guard lock(mu_);
     ++learned_;
     return;

@@ -37,8 +37,8 @@ class SpamLearner : public MoveObserver {
   static constexpr size_t kMaxPending = 10000;
 
   // Reads one stored message (the store's read_message), called on the learner's thread.
-  using Reader = std::function<core::Result<std::string>(
-      const std::string& account_id, const std::string& mailbox, uint32_t uid)>;
+  using Reader = std::function<core::Result<std::string>(const std::string& account_id,
+                                                         const std::string& mailbox, uint32_t uid)>;
 
   SpamLearner(std::string controller_url, std::string password, Reader reader,
               int64_t timeout_ms = 15000);

@@ -132,11 +132,10 @@ asio::awaitable<void> send_and_read(Stream& stream, ClientConnection& c, const E
     c.answer_started = true;
   }
   if (ec && !(ec == asio::ssl::error::stream_truncated && parser.is_done())) {
-    x.out->error = "reading the response: " + (ec == bhttp::error::body_limit
-                                                   ? "body larger than " +
-                                                         std::to_string(x.options->max_body) +
-                                                         " bytes"
-                                                   : describe_error(ec));
+    x.out->error = "reading the response: " +
+                   (ec == bhttp::error::body_limit
+                        ? "body larger than " + std::to_string(x.options->max_body) + " bytes"
+                        : describe_error(ec));
     co_return;
   }
   auto& msg = parser.get();
@@ -154,8 +153,8 @@ asio::awaitable<void> connect_and_exchange(ClientConnection& c, SSL_CTX* tls, bo
   const ClientTarget& t = *x.target;
   if (fresh) {
     asio::ip::tcp::resolver resolver(c.io);
-    auto addresses = co_await resolver.async_resolve(
-        t.host, t.port, asio::redirect_error(asio::use_awaitable, ec));
+    auto addresses = co_await resolver.async_resolve(t.host, t.port,
+                                                     asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       x.out->error = "resolving " + t.host + ": " + ec.message();
       co_return;
@@ -264,8 +263,7 @@ ClientResponse Client::fetch(const ClientRequest& req) {
     out.reused = reused;
     Exchange x{&options_, &*target, &req, &out,
                std::chrono::steady_clock::now() + options_.timeout};
-    asio::co_spawn(c->io,
-                   connect_and_exchange(*c, options_.tls_context.get(), !reused, x),
+    asio::co_spawn(c->io, connect_and_exchange(*c, options_.tls_context.get(), !reused, x),
                    asio::detached);
     // The deadline covers connect and the exchange; this bounds the resolver too.
     c->io.run_for(options_.timeout + std::chrono::seconds(1));

@@ -27,7 +27,7 @@ namespace mailroom::http {
 struct ClientOptions {
   // A verifying client context for https:// URLs (null: https:// is refused).
   std::shared_ptr<ssl_ctx_st> tls_context;
-  bool allow_http = true;  // plain http:// URLs (false: refused with an error)
+  bool allow_http = true;                   // plain http:// URLs (false: refused with an error)
   std::chrono::milliseconds timeout{5000};  // per request: connect, send and the whole answer
   size_t max_body = 1 << 20;                // a larger answer is an error
   size_t max_header = 16 << 10;

@@ -165,8 +165,12 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     std::string folder = rec.mailbox;
     filter::Verdict verdict;
     for (const auto& scanner : scanners_) {
-      filter::ScanInput in{m.data,          m.envelope.sender,     r.destination.address,
-                           r.destination.account_id, m.envelope.client_ip, rec.mailbox};
+      filter::ScanInput in{m.data,
+                           m.envelope.sender,
+                           r.destination.address,
+                           r.destination.account_id,
+                           m.envelope.client_ip,
+                           rec.mailbox};
       verdict = scanner->scan(in);
       if (verdict.kind != filter::VerdictKind::accept) break;
     }

@@ -48,8 +48,7 @@ core::Result<UserLists> PersonalListsService::get(const std::string& user) {
   return UserLists{*a, std::move(*l)};
 }
 
-core::Result<UserLists> PersonalListsService::add(const std::string& user,
-                                                  const std::string& list,
+core::Result<UserLists> PersonalListsService::add(const std::string& user, const std::string& list,
                                                   const std::string& entry) {
   if (list != "blocklist" && list != "allowlist") {
     return core::invalid_argument("list must be blocklist or allowlist: " + list);
@@ -61,8 +60,9 @@ core::Result<UserLists> PersonalListsService::add(const std::string& user,
   auto l = filter::update_personal_lists(mail_root_, a->id, [&](filter::PersonalLists& lists) {
     auto& v = list == "blocklist" ? lists.block : lists.allow;
     for (const auto& x : v) {
-      if (x == *e) return core::Status::error(core::Code::already_exists,
-                                     e->value + " is already on the " + list);
+      if (x == *e)
+        return core::Status::error(core::Code::already_exists,
+                                   e->value + " is already on the " + list);
     }
     if (v.size() >= filter::kMaxPersonalEntries) {
       return core::invalid_argument("the " + list + " is full (" +

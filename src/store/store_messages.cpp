@@ -116,7 +116,7 @@ Result<AppendResult> insert_append(db::Sqlite& db, const PendingAppend& p) {
   if (!box.is_ok() && box.code() == Code::not_found && req.create_mailbox) {
     // Delivery re-creating a special folder the user deleted ("Junk" for spam, "Ads" for
     // advertising): with its special use and subscribed, as init_special_folders makes them.
-    SpecialUse use = *p.name == "Junk" ? SpecialUse::junk
+    SpecialUse use = *p.name == "Junk"  ? SpecialUse::junk
                      : *p.name == "Ads" ? SpecialUse::ads
                                         : SpecialUse::none;
     box = insert_mailbox(db, *p.name, use);

@@ -1,9 +1,9 @@
 // libFuzzer target: what the spam filter reads from rspamd and from a message: a /checkv2
 // answer (parse_rspamd_reply), the X-Spam-* fields and verdict made of it, and the header
-// block as the filters read it (bulk headers, the queue id, personal-list matching).
+// block as the filters read it (bulk headers, personal-list matching).
 // Invariants: no crash, leak or UB; a parsed reply has finite bounded scores, a known action,
 // at most kMaxSymbols symbols with word names, sorted; every header value built from it is one
-// line of printable ASCII within the policy's cap; the queue id is a word or empty.
+// line of printable ASCII within the policy's cap.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -50,10 +50,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The same bytes as a message: the header-block readers must hold up too.
   (void)has_bulk_headers(input);
-  std::string id = received_queue_id(input);
-  if (id.size() > 64 || !one_printable_line(id) || id.find(' ') != std::string::npos) {
-    __builtin_trap();
-  }
   PersonalLists lists;
   lists.block.push_back({"domain", "bad.example"});
   lists.allow.push_back({"sender", "boss@corp.example"});

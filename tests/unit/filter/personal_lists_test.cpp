@@ -75,9 +75,9 @@ TEST_F(PersonalListsTest, WriteReadRoundTripIsPrivate) {
 
 TEST_F(PersonalListsTest, DamagedFileIsAnError) {
   fs::create_directories(root_ + "/acct-1");
-  for (const char* text : {"block sender not-an-address\n", "allow everything x\n",
-                           "option ads maybe\n", "block sender a@b.example extra\n",
-                           "block domain a@b.example\n"}) {
+  for (const char* text :
+       {"block sender not-an-address\n", "allow everything x\n", "option ads maybe\n",
+        "block sender a@b.example extra\n", "block domain a@b.example\n"}) {
     std::ofstream(personal_lists_path(root_, "acct-1"), std::ios::trunc) << text;
     auto l = read_personal_lists(root_, "acct-1");
     ASSERT_FALSE(l) << text;
@@ -115,8 +115,9 @@ TEST_F(PersonalListsTest, Matching) {
   EXPECT_EQ(match_personal_lists(l, "x@notworse.example", plain), PersonalMatch::none);
   EXPECT_EQ(match_personal_lists(l, "", "From: \"Spam, Inc\" <spam@bad.example>\r\n\r\n"),
             PersonalMatch::blocked);
-  EXPECT_EQ(match_personal_lists(l, "bounce@list.example", "From: Boss <BOSS@corp.example>\r\n\r\n"),
-            PersonalMatch::allowed);
+  EXPECT_EQ(
+      match_personal_lists(l, "bounce@list.example", "From: Boss <BOSS@corp.example>\r\n\r\n"),
+      PersonalMatch::allowed);
   // Allow wins over block (a trusted partner sending through a blocked domain's relay).
   EXPECT_EQ(match_personal_lists(l, "x@worse.example", "From: a@partner.example\r\n\r\n"),
             PersonalMatch::allowed);

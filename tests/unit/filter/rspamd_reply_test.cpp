@@ -58,14 +58,14 @@ TEST(RspamdReply, RefusesHostileOrBrokenBodies) {
       "",
       "null",
       "[1,2]",
-      "{\"score\":1",                                                   // truncated
-      R"({"error":"Request has no body"})",                             // rspamd's error
-      R"({"required_score":15,"action":"reject"})",                     // no score
-      R"({"score":"15","required_score":15,"action":"reject"})",        // string score
-      R"({"score":1e400,"required_score":15,"action":"reject"})",       // not finite
-      R"({"score":2e6,"required_score":15,"action":"reject"})",         // out of bounds
-      R"({"score":1,"required_score":15,"action":"explode"})",          // unknown action
-      R"({"score":1,"required_score":15,"action":7})",                  // action type
+      "{\"score\":1",                                              // truncated
+      R"({"error":"Request has no body"})",                        // rspamd's error
+      R"({"required_score":15,"action":"reject"})",                // no score
+      R"({"score":"15","required_score":15,"action":"reject"})",   // string score
+      R"({"score":1e400,"required_score":15,"action":"reject"})",  // not finite
+      R"({"score":2e6,"required_score":15,"action":"reject"})",    // out of bounds
+      R"({"score":1,"required_score":15,"action":"explode"})",     // unknown action
+      R"({"score":1,"required_score":15,"action":7})",             // action type
       R"({"score":1,"required_score":15,"action":"reject","is_skipped":"yes"})",
       R"({"score":1,"required_score":15,"action":"reject","symbols":[]})",
       R"({"score":1,"required_score":15,"action":"reject","symbols":{"A B":{"score":1}}})",
