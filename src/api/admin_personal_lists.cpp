@@ -24,7 +24,7 @@ json::value personal_lists_json(const service::UserLists& u) {
 
 service::PersonalListsService personal_lists_service(AdminCall& c) {
   auto& s = *c.ctx.services;
-  return service::PersonalListsService(s.directory.get(), s.mail_root);
+  return service::PersonalListsService(s.directory.get(), s.store.get(), s.mail_root);
 }
 
 std::optional<std::string> personal_string(json::object& o, std::string_view key,

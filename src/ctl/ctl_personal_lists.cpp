@@ -44,7 +44,8 @@ void register_personal_list_commands(CLI::App& app, Context& ctx, int* ec) {
       *ec = kSystemError;
       return nullptr;
     }
-    return std::make_unique<service::PersonalListsService>(s->directory.get(), s->mail_root);
+    return std::make_unique<service::PersonalListsService>(s->directory.get(), s->store.get(),
+                                                           s->mail_root);
   };
   for (const char* list : {"blocklist", "allowlist"}) {
     const std::string name = list;

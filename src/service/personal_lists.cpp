@@ -1,7 +1,10 @@
 // Personal block and allow lists for the front ends (personal_lists.h).
 #include "src/service/personal_lists.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+
+#include "src/service/mailboxes.h"
 
 namespace mailroom::service {
 namespace json = boost::json;
@@ -25,19 +28,8 @@ std::string PersonalListsService::to_json(const filter::PersonalLists& l) {
 }
 
 core::Result<auth::Account> PersonalListsService::find(const std::string& user) {
-  if (!directory_ || mail_root_.empty()) {
-    return core::Status::error(core::Code::unavailable, "mail store or directory not configured");
-  }
-  core::Result<auth::Account> acct = user.find('@') != std::string::npos
-                                         ? directory_->find_account_by_address(user)
-                                         : directory_->find_account_by_login(user);
-  if (!acct.is_ok() && acct.code() == core::Code::not_found) {
-    acct = directory_->find_account_by_id(user);
-  }
-  if (!acct.is_ok() && acct.code() == core::Code::not_found) {
-    return core::not_found("user " + user + " not found");
-  }
-  return acct;
+  if (mail_root_.empty()) return core::unavailable("mail store not configured");
+  return Mailboxes(directory_, store_).owner(user);
 }
 
 core::Result<UserLists> PersonalListsService::get(const std::string& user) {
@@ -50,6 +42,18 @@ core::Result<UserLists> PersonalListsService::get(const std::string& user) {
 
 core::Result<UserLists> PersonalListsService::add(const std::string& user, const std::string& list,
                                                   const std::string& entry) {
+  return change(user, list, entry, true);
+}
+
+core::Result<UserLists> PersonalListsService::remove(const std::string& user,
+                                                     const std::string& list,
+                                                     const std::string& entry) {
+  return change(user, list, entry, false);
+}
+
+core::Result<UserLists> PersonalListsService::change(const std::string& user,
+                                                     const std::string& list,
+                                                     const std::string& entry, bool add) {
   if (list != "blocklist" && list != "allowlist") {
     return core::invalid_argument("list must be blocklist or allowlist: " + list);
   }
@@ -59,10 +63,15 @@ core::Result<UserLists> PersonalListsService::add(const std::string& user, const
   if (!a) return a.status();
   auto l = filter::update_personal_lists(mail_root_, a->id, [&](filter::PersonalLists& lists) {
     auto& v = list == "blocklist" ? lists.block : lists.allow;
-    for (const auto& x : v) {
-      if (x == *e)
-        return core::Status::error(core::Code::already_exists,
-                                   e->value + " is already on the " + list);
+    auto it = std::find(v.begin(), v.end(), *e);
+    if (!add) {
+      if (it == v.end()) return core::not_found(e->value + " is not on the " + list);
+      v.erase(it);
+      return core::Status::ok();
+    }
+    if (it != v.end()) {
+      return core::Status::error(core::Code::already_exists,
+                                 e->value + " is already on the " + list);
     }
     if (v.size() >= filter::kMaxPersonalEntries) {
       return core::invalid_argument("the " + list + " is full (" +
@@ -70,30 +79,6 @@ core::Result<UserLists> PersonalListsService::add(const std::string& user, const
     }
     v.push_back(*e);
     return core::Status::ok();
-  });
-  if (!l) return l.status();
-  return UserLists{*a, std::move(*l)};
-}
-
-core::Result<UserLists> PersonalListsService::remove(const std::string& user,
-                                                     const std::string& list,
-                                                     const std::string& entry) {
-  if (list != "blocklist" && list != "allowlist") {
-    return core::invalid_argument("list must be blocklist or allowlist: " + list);
-  }
-  auto e = filter::make_personal_entry(entry);
-  if (!e) return e.status();
-  auto a = find(user);
-  if (!a) return a.status();
-  auto l = filter::update_personal_lists(mail_root_, a->id, [&](filter::PersonalLists& lists) {
-    auto& v = list == "blocklist" ? lists.block : lists.allow;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (*it == *e) {
-        v.erase(it);
-        return core::Status::ok();
-      }
-    }
-    return core::not_found(e->value + " is not on the " + list);
   });
   if (!l) return l.status();
   return UserLists{*a, std::move(*l)};

@@ -32,8 +32,9 @@ struct UserLists {
 
 class PersonalListsService {
  public:
-  PersonalListsService(auth::Directory* directory, std::string mail_root)
-      : directory_(directory), mail_root_(std::move(mail_root)) {}
+  // Any may be null/empty (not configured): operations then return unavailable.
+  PersonalListsService(auth::Directory* directory, store::MailStore* store, std::string mail_root)
+      : directory_(directory), store_(store), mail_root_(std::move(mail_root)) {}
 
   // {"ads":"inbox|folder","blocked":"discard|junk","blocklist":[...],"allowlist":[...]}
   static std::string to_json(const filter::PersonalLists& lists);
@@ -50,7 +51,10 @@ class PersonalListsService {
 
  private:
   core::Result<auth::Account> find(const std::string& user);
+  core::Result<UserLists> change(const std::string& user, const std::string& list,
+                                 const std::string& entry, bool add);
   auth::Directory* directory_;
+  store::MailStore* store_;
   std::string mail_root_;
 };
 
