@@ -9,11 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "src/core/address.h"
 #include "src/core/log.h"
 #include "src/filter/header_block.h"
+#include "src/filter/list_file.h"
 
 namespace mailroom::filter {
 namespace {
@@ -27,13 +27,6 @@ bool valid_account_id(const std::string& id) {
     if (c == '/' || u < 0x20 || u == 0x7f) return false;
   }
   return true;
-}
-
-std::string personal_file_stamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "missing";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
-         std::to_string(st.st_size) + "/" + std::to_string(st.st_ino);
 }
 
 bool domain_matches(const std::string& entry, std::string domain) {
@@ -105,21 +98,17 @@ core::Result<PersonalLists> read_personal_lists(const std::string& store_root,
     if (errno == ENOENT) return out;
     return core::io_error("cannot read the personal lists", path + ": " + std::strerror(errno));
   }
-  std::string line;
-  int n = 0;
-  auto bad = [&](const std::string& why) {
-    return core::Status::error(core::Code::io_error, "personal lists file is damaged",
-                               path + ":" + std::to_string(n) + ": " + why);
-  };
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    std::istringstream ls(line.substr(start));
-    std::string verb, kind, value, extra;
-    ls >> verb >> kind >> value >> extra;
-    if (!extra.empty()) return bad("too many words");
+  core::Status damaged;
+  read_list_lines(in, [&](int n, const std::vector<std::string>& words) {
+    auto bad = [&](const std::string& why) {
+      damaged = core::Status::error(core::Code::io_error, "personal lists file is damaged",
+                                    path + ":" + std::to_string(n) + ": " + why);
+      return false;
+    };
+    if (words.size() != 3) return bad(words.size() > 3 ? "too many words" : "too few words");
+    const std::string& verb = words[0];
+    const std::string& kind = words[1];
+    const std::string& value = words[2];
     if (verb == "option") {
       if (kind == "ads" && (value == "inbox" || value == "folder")) {
         out.ads_in_inbox = value == "inbox";
@@ -128,7 +117,7 @@ core::Result<PersonalLists> read_personal_lists(const std::string& store_root,
       } else {
         return bad("unknown option");
       }
-      continue;
+      return true;
     }
     if (verb != "block" && verb != "allow") return bad("unknown line");
     if (kind != "sender" && kind != "domain") return bad("kind must be sender or domain");
@@ -137,7 +126,9 @@ core::Result<PersonalLists> read_personal_lists(const std::string& store_root,
     auto& list = verb == "block" ? out.block : out.allow;
     if (list.size() >= kMaxPersonalEntries) return bad("too many entries");
     list.push_back(std::move(*e));
-  }
+    return true;
+  });
+  if (!damaged) return damaged;
   return out;
 }
 
@@ -153,25 +144,7 @@ core::Status write_personal_lists(const std::string& store_root, const std::stri
           (lists.blocked == BlockedAction::discard ? "discard" : "junk") + "\n";
   for (const auto& e : lists.block) text += "block " + e.kind + " " + e.value + "\n";
   for (const auto& e : lists.allow) text += "allow " + e.kind + " " + e.value + "\n";
-  std::string path = dir + "/" + kFileName;
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return core::io_error("cannot write the personal lists", tmp + ": " + std::strerror(errno));
-  }
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return core::io_error("cannot write the personal lists", path + ": " + std::strerror(errno));
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);  // the rename itself
-    ::close(dfd);
-  }
-  return core::Status::ok();
+  return write_list_file(dir + "/" + kFileName, text, 0600, "personal lists");
 }
 
 core::Result<PersonalLists> update_personal_lists(
@@ -223,7 +196,7 @@ PersonalMatch match_personal_lists(const PersonalLists& lists, const std::string
 PersonalListScanner::PersonalListScanner(std::string store_root) : root_(std::move(store_root)) {}
 
 std::shared_ptr<const PersonalLists> PersonalListScanner::lists_for(const std::string& account_id) {
-  std::string stamp = personal_file_stamp(personal_lists_path(root_, account_id));
+  std::string stamp = list_file_stamp(personal_lists_path(root_, account_id));
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(account_id);
