@@ -126,7 +126,7 @@ ContentVerdict RspamdScanner::scan(const ContentScanInput& in) {
   if (!reply) return unavailable(reply.status().log_detail());
   auto verdict = decide_spam(*reply, policy, has_bulk_headers(message));
   MR_LOG_INFO("event=spam_scanned score={:.2f} action={} verdict={} reused={}", reply->score,
-              core::quote(reply->action), static_cast<int>(verdict.action), answer.reused);
+              core::quote(reply->action), content_action_name(verdict.action), answer.reused);
   return verdict;
 }
 
