@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -169,6 +170,95 @@ bool has_bulk_headers(std::string_view message) {
     }
   }
   return false;
+}
+
+namespace {
+
+// rspamd 3.4's symbols for each result (its spf.lua, dkim_check, dmarc.lua).
+const char* spf_symbol(const std::string& r) {
+  if (r == "pass") return "R_SPF_ALLOW";
+  if (r == "fail") return "R_SPF_FAIL";
+  if (r == "softfail") return "R_SPF_SOFTFAIL";
+  if (r == "neutral") return "R_SPF_NEUTRAL";
+  if (r == "none") return "R_SPF_NA";
+  if (r == "temperror") return "R_SPF_DNSFAIL";
+  if (r == "permerror") return "R_SPF_PERMFAIL";
+  return nullptr;
+}
+
+const char* dkim_symbol(const std::string& r) {
+  if (r == "pass") return "R_DKIM_ALLOW";
+  if (r == "fail") return "R_DKIM_REJECT";
+  if (r == "none" || r == "neutral" || r == "policy") return "R_DKIM_NA";
+  if (r == "temperror") return "R_DKIM_TEMPFAIL";
+  if (r == "permerror") return "R_DKIM_PERMFAIL";
+  return nullptr;
+}
+
+const char* dmarc_symbol(const std::string& r, std::string_view resinfo) {
+  if (r == "pass") return "DMARC_POLICY_ALLOW";
+  if (r == "fail") {
+    if (resinfo.find("p=reject") != std::string_view::npos) return "DMARC_POLICY_REJECT";
+    if (resinfo.find("p=quarantine") != std::string_view::npos) return "DMARC_POLICY_QUARANTINE";
+    return "DMARC_POLICY_SOFTFAIL";
+  }
+  if (r == "none") return "DMARC_NA";
+  if (r == "temperror") return "DMARC_DNSFAIL";
+  if (r == "permerror") return "DMARC_BAD_POLICY";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string rspamd_auth_settings(std::string_view value) {
+  // RFC 8601 2.2: authserv-id, then "; method=result ..." resinfo; several DKIM results: the
+  // best one counts (a pass among failures is a pass, as rspamd treats several signatures).
+  std::string spf, dkim, dmarc;
+  std::string_view dmarc_info;
+  size_t pos = value.find(';');
+  while (pos != std::string_view::npos) {
+    size_t next = value.find(';', pos + 1);
+    std::string_view info = value.substr(
+        pos + 1, next == std::string_view::npos ? std::string_view::npos : next - pos - 1);
+    pos = next;
+    size_t a = info.find_first_not_of(" \t\r\n");
+    if (a == std::string_view::npos) continue;
+    info = info.substr(a);
+    size_t eq = info.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string method = core::ascii_lower(info.substr(0, eq));
+    size_t end = eq + 1;
+    while (end < info.size() && std::isalpha(static_cast<unsigned char>(info[end]))) ++end;
+    std::string result = core::ascii_lower(info.substr(eq + 1, end - eq - 1));
+    if (method == "spf" && spf.empty()) {
+      spf = result;
+    } else if (method == "dkim" && (dkim.empty() || result == "pass")) {
+      dkim = result;
+    } else if (method == "dmarc" && dmarc.empty()) {
+      dmarc = result;
+      dmarc_info = info;
+    }
+  }
+  std::vector<std::string> groups, symbols;
+  if (const char* s = spf_symbol(spf)) {
+    groups.push_back("spf");
+    symbols.push_back(s);
+  }
+  if (const char* s = dkim_symbol(dkim)) {
+    groups.push_back("dkim");
+    symbols.push_back(s);
+  }
+  if (const char* s = dmarc_symbol(dmarc, dmarc_info)) {
+    groups.push_back("dmarc");
+    symbols.push_back(s);
+  }
+  if (groups.empty()) return "";
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
+    return out + "]";
+  };
+  return "{groups_disabled = " + list(groups) + "; symbols = " + list(symbols) + "}";
 }
 
 std::vector<std::pair<std::string, std::string>> spam_headers(const RspamdReply& reply,

@@ -62,6 +62,13 @@ SpamPolicy merge_policies(const std::vector<const SpamPolicy*>& policies);
 // RFC 8058) or "Precedence: bulk|list|junk" (RFC 3834 3.1.8 names it).
 bool has_bulk_headers(std::string_view message);
 
+// The value of rspamd's "Settings" request header that hands it Mailroom's own SPF, DKIM and
+// DMARC results (an RFC 8601 Authentication-Results value, as src/mailauth writes it) instead
+// of letting it check them again: those of its groups "spf", "dkim", "dmarc" that the value
+// has a result for are disabled, and the symbols they would have given are inserted
+// (R_SPF_ALLOW, R_DKIM_REJECT, DMARC_POLICY_QUARANTINE, ...). "" when the value has none.
+std::string rspamd_auth_settings(std::string_view authentication_results);
+
 // X-Spam-Flag, X-Spam-Score, X-Spam-Status and X-Spam-Symbols for this reply.
 std::vector<std::pair<std::string, std::string>> spam_headers(const RspamdReply& reply,
                                                               const SpamPolicy& policy);

@@ -17,8 +17,10 @@
 //   [[spam.domain]]                    overrides of the six policy keys for some domains
 //   names = ["example.com"]
 //   junk_score = 4.0
-// rspamd redoes SPF, DKIM and DMARC itself: its protocol has no request header that hands it
-// another verifier's results (rspamd 3.4 reads none), so Authentication-Results is not sent.
+// Mailroom's own SPF, DKIM and DMARC results (src/mailauth) go with the request as rspamd's
+// "Settings" header (rspamd_auth_settings): its spf/dkim/dmarc groups off, their symbols
+// inserted, so rspamd neither repeats the checks nor the DNS queries. Without results (mail
+// authentication off, authenticated submission) rspamd checks by itself.
 //
 // Threading: thread-safe; scan() blocks on the HTTP exchange (worker pool only).
 #pragma once

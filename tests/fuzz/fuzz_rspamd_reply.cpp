@@ -1,6 +1,7 @@
 // libFuzzer target: what the spam filter reads from rspamd and from a message: a /checkv2
 // answer (parse_rspamd_reply), the X-Spam-* fields and verdict made of it, and the header
-// block as the filters read it (bulk headers, personal-list matching).
+// block as the filters read it (bulk headers, personal-list matching), and the same bytes
+// as an Authentication-Results value turned into rspamd's Settings header.
 // Invariants: no crash, leak or UB; a parsed reply has finite bounded scores, a known action,
 // at most kMaxSymbols symbols with word names, sorted; every header value built from it is one
 // line of printable ASCII within the policy's cap.
@@ -50,6 +51,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The same bytes as a message: the header-block readers must hold up too.
   (void)has_bulk_headers(input);
+  // As an Authentication-Results value: a Settings header made of known words only.
+  std::string settings = rspamd_auth_settings(input);
+  if (!settings.empty()) {
+    if (!settings.starts_with("{groups_disabled = [") || !settings.ends_with("]}")) {
+      __builtin_trap();
+    }
+    for (char c : settings) {
+      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ' ' ||
+                c == '"' || c == ',' || c == ';' || c == '=' || c == '[' || c == ']' || c == '{' ||
+                c == '}';
+      if (!ok) __builtin_trap();
+    }
+  }
   PersonalLists lists;
   lists.block.push_back({"domain", "bad.example"});
   lists.allow.push_back({"sender", "boss@corp.example"});

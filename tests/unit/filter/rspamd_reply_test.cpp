@@ -172,6 +172,27 @@ TEST(DecideSpam, MergedPolicyIsTheMostLenient) {
   EXPECT_DOUBLE_EQ(merge_policies({&strict}).reject_score, 8);
 }
 
+TEST(AuthSettings, MailAuthResultsBecomeRspamdSymbols) {
+  EXPECT_EQ(rspamd_auth_settings("mail.example.com; spf=pass smtp.mailfrom=a.example; "
+                                 "dkim=fail header.d=a.example; dkim=pass header.d=a.example; "
+                                 "dmarc=pass header.from=a.example"),
+            "{groups_disabled = [\"spf\", \"dkim\", \"dmarc\"]; symbols = [\"R_SPF_ALLOW\", "
+            "\"R_DKIM_ALLOW\", \"DMARC_POLICY_ALLOW\"]}");
+  EXPECT_EQ(rspamd_auth_settings("mx; SPF=SoftFail smtp.mailfrom=b.example;\r\n\tdkim=none; "
+                                 "dmarc=fail (p=reject) header.from=b.example"),
+            "{groups_disabled = [\"spf\", \"dkim\", \"dmarc\"]; symbols = [\"R_SPF_SOFTFAIL\", "
+            "\"R_DKIM_NA\", \"DMARC_POLICY_REJECT\"]}");
+  EXPECT_EQ(rspamd_auth_settings("mx; dmarc=fail (p=quarantine) header.from=c.example"),
+            "{groups_disabled = [\"dmarc\"]; symbols = [\"DMARC_POLICY_QUARANTINE\"]}");
+  EXPECT_EQ(rspamd_auth_settings("mx; spf=temperror"),
+            "{groups_disabled = [\"spf\"]; symbols = [\"R_SPF_DNSFAIL\"]}");
+  // Nothing usable: no header, no results, unknown methods or results, injection attempts.
+  EXPECT_EQ(rspamd_auth_settings(""), "");
+  EXPECT_EQ(rspamd_auth_settings("mx; none"), "");
+  EXPECT_EQ(rspamd_auth_settings("mx; arc=pass; spf=\"]}; x = 1"), "");
+  EXPECT_EQ(rspamd_auth_settings("mx; spf=passed"), "");
+}
+
 TEST(BulkHeaders, ListUnsubscribeAndPrecedence) {
   EXPECT_TRUE(has_bulk_headers("From: a@x\r\nList-Unsubscribe: <mailto:u@x>\r\n\r\nbody"));
   EXPECT_TRUE(has_bulk_headers("Subject: s\r\nPrecedence:  Bulk \r\n\r\n"));
