@@ -87,6 +87,11 @@ http::Response admin_group_remove(AdminCall& c);
 http::Response admin_group_member_add(AdminCall& c);
 http::Response admin_group_member_remove(AdminCall& c);
 http::Response admin_app_passwords_list(AdminCall& c);
+// admin_personal_lists.cpp
+http::Response admin_personal_lists_show(AdminCall& c);
+http::Response admin_personal_lists_change(AdminCall& c);
+http::Response admin_personal_list_add(AdminCall& c);
+http::Response admin_personal_list_remove(AdminCall& c);
 http::Response admin_app_password_create(AdminCall& c);
 http::Response admin_app_password_revoke(AdminCall& c);
 

@@ -89,6 +89,24 @@ int64_t ConfigSection::get_int(const std::string& key, int64_t def, int64_t min,
   return v;
 }
 
+double ConfigSection::get_number(const std::string& key, double def, double min, double max) {
+  read_.insert(key);
+  if (!table_) return def;
+  const toml::node* n = tbl(table_)->get(key);
+  if (!n) return def;
+  if (!n->is_integer() && !n->is_floating_point()) {
+    error(key, std::string("expected a number, found ") + type_name(*n));
+    return def;
+  }
+  double v = n->is_integer() ? static_cast<double>(*n->value<int64_t>()) : *n->value<double>();
+  if (!(v >= min && v <= max)) {
+    error(key, "value " + std::to_string(v) + " out of range [" + std::to_string(min) + ", " +
+                   std::to_string(max) + "]");
+    return def;
+  }
+  return v;
+}
+
 bool ConfigSection::get_bool(const std::string& key, bool def) {
   read_.insert(key);
   if (!table_) return def;

@@ -47,6 +47,8 @@ class ConfigSection {
   std::optional<std::string> get_optional_string(const std::string& key);
   int64_t get_int(const std::string& key, int64_t def, int64_t min = INT64_MIN,
                   int64_t max = INT64_MAX);
+  // An integer or a float ("6", "6.5") within [min, max].
+  double get_number(const std::string& key, double def, double min, double max);
   bool get_bool(const std::string& key, bool def);
   std::vector<std::string> get_strings(const std::string& key, const std::vector<std::string>& def);
   // A string that must be one of `choices`.

@@ -27,6 +27,7 @@ class WorkerPool;
 namespace mailroom::filter {
 class Blocklist;
 class ContentScanChain;
+class MoveObserver;
 }  // namespace mailroom::filter
 namespace mailroom::mailauth {
 class InboundVerifier;
@@ -40,6 +41,7 @@ namespace mailroom::core {
 struct Services {
   std::string hostname;  // our name in greetings and Received: headers
   std::string data_dir;
+  std::string mail_root;  // [store] root: <mail_root>/<account id>/ (src/store/FORMAT.md)
   std::shared_ptr<auth::Directory> directory;
   std::shared_ptr<auth::Resolver> resolver;
   std::shared_ptr<auth::Authenticator> authenticator;
@@ -64,6 +66,9 @@ struct Services {
   // null when none is configured.
   std::shared_ptr<filter::ContentScanChain> content_scan;
   std::shared_ptr<queue::Quarantine> quarantine;
+  // Told of IMAP COPY/MOVE between a user's mailboxes (src/filter/move_observer.h): the spam
+  // learner when [spam] names rspamd's controller; null otherwise.
+  std::shared_ptr<filter::MoveObserver> move_observer;
   // The IMAP sort/search key tables of every mailbox in use (src/imap/sort_keys.h), shared by
   // all sessions; mailroomd only. Null: each SORT/THREAD/SEARCH builds a transient table.
   std::shared_ptr<imap::SortKeyRegistry> sort_keys;

@@ -1,30 +1,15 @@
 #include "src/filter/blocklist.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
-#include <cstring>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "src/core/address.h"
 #include "src/core/cidr.h"
 #include "src/core/log.h"
+#include "src/filter/list_file.h"
 
 namespace mailroom::filter {
-namespace {
-
-std::string file_stamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "missing";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
-         std::to_string(st.st_size) + "/" + std::to_string(st.st_ino);
-}
-
-}  // namespace
 
 struct Blocklist::Compiled {
   std::vector<core::Cidr> nets;
@@ -62,41 +47,23 @@ core::Result<std::vector<BlockEntry>> read_blocklist(const std::string& path) {
   std::vector<BlockEntry> out;
   std::ifstream in(path);
   if (!in) return out;
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    std::istringstream ls(line.substr(start));
-    std::string kind, value;
-    ls >> kind >> value;
-    auto e = make_block_entry(kind, value);
+  read_list_lines(in, [&](int n, const std::vector<std::string>& words) {
+    auto e = make_block_entry(words[0], words.size() > 1 ? words[1] : "");
     if (!e) {
       MR_LOG_WARN("event=blocklist_bad_line file={} line={} detail={}", path, n,
                   core::quote(e.status().client_message()));
-      continue;
+      return true;
     }
     out.push_back(std::move(*e));
-  }
+    return true;
+  });
   return out;
 }
 
 core::Status write_blocklist(const std::string& path, const std::vector<BlockEntry>& entries) {
   std::string text = "# Mailroom block list: ip <addr|cidr> | sender <address> | domain <domain>\n";
   for (const auto& e : entries) text += e.kind + " " + e.value + "\n";
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return core::io_error("cannot write block list", tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return core::io_error("cannot write block list", path + ": " + std::strerror(errno));
-  }
-  return core::Status::ok();
+  return write_list_file(path, text, 0644, "block list");
 }
 
 Blocklist::Blocklist(std::string path, Clock clock)
@@ -108,7 +75,7 @@ std::shared_ptr<const Blocklist::Compiled> Blocklist::current() {
   auto now = clock_ ? clock_() : std::chrono::steady_clock::now();
   if (compiled_ && now - checked_ < kRecheck) return compiled_;
   checked_ = now;
-  std::string stamp = file_stamp(path_);
+  std::string stamp = list_file_stamp(path_);
   if (compiled_ && stamp == stamp_) return compiled_;
   auto c = std::make_shared<Compiled>();
   auto entries = read_blocklist(path_);

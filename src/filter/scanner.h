@@ -2,8 +2,9 @@
 //
 // The queue calls every configured scanner in order before storing a message; the first
 // verdict other than `accept` decides (reject: not delivered, logged as rejected; folder:
-// delivered to that folder instead of INBOX, e.g. "Junk" or "Ads"; tempfail: retried later).
-// No scanners exist yet; this is the hook point.
+// delivered to that folder instead of INBOX, e.g. "Junk" or "Ads"; tempfail: retried later;
+// discard: not stored, no bounce, logged as rejected with the reason, e.g. a personal block
+// list). The personal lists (personal_lists.h) are such a scanner.
 //
 // Threading: thread-safe; scan() may block (clamd, libclamav): called from queue threads.
 #pragma once
@@ -14,7 +15,7 @@
 
 namespace mailroom::filter {
 
-enum class VerdictKind { accept, reject, folder, tempfail };
+enum class VerdictKind { accept, reject, folder, tempfail, discard };
 
 struct Verdict {
   VerdictKind kind = VerdictKind::accept;
@@ -28,6 +29,7 @@ struct ScanInput {
   std::string recipient_address;  // final address
   std::string account_id;         // mailbox owner
   std::string client_ip;
+  std::string folder;  // where it goes so far: "INBOX", or "Junk"/"Ads" by an earlier verdict
 };
 
 class Scanner {

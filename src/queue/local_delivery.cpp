@@ -165,8 +165,12 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     std::string folder = rec.mailbox;
     filter::Verdict verdict;
     for (const auto& scanner : scanners_) {
-      filter::ScanInput in{m.data, m.envelope.sender, r.destination.address,
-                           r.destination.account_id, m.envelope.client_ip};
+      filter::ScanInput in{m.data,
+                           m.envelope.sender,
+                           r.destination.address,
+                           r.destination.account_id,
+                           m.envelope.client_ip,
+                           rec.mailbox};
       verdict = scanner->scan(in);
       if (verdict.kind != filter::VerdictKind::accept) break;
     }
@@ -175,6 +179,14 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       if (results) {
         (*results)[i] = core::Status::error(core::Code::permission_denied, verdict.reason);
       }
+      rec.result = DeliveryResult::rejected;
+      rec.detail = verdict.reason;
+      records.push_back(std::move(rec));
+      continue;
+    }
+    if (verdict.kind == filter::VerdictKind::discard) {
+      set_state(RecipientState::delivered);  // the recipient's choice: no copy, no bounce
+      done_here.insert(key);
       rec.result = DeliveryResult::rejected;
       rec.detail = verdict.reason;
       records.push_back(std::move(rec));

@@ -4,6 +4,7 @@
 
 #include "src/filter/antivirus.h"
 #include "src/filter/content_scan.h"
+#include "src/filter/rspamd_scanner.h"
 #include "src/server/module_options.h"
 
 namespace mailroom::server {
@@ -22,6 +23,9 @@ core::Result<std::shared_ptr<filter::ContentScanChain>> open_content_scanners(
         std::make_shared<filter::AntivirusScanner>(modules.antivirus, *engine, hostname));
   }
   // 2. spam
+  if (!modules.spam.url.empty()) {
+    scanners.push_back(std::make_shared<filter::RspamdScanner>(modules.spam));  // [spam]
+  }
   if (scanners.empty()) return std::shared_ptr<filter::ContentScanChain>();
   return std::make_shared<filter::ContentScanChain>(std::move(scanners));
 }

@@ -5,6 +5,7 @@
 #include "src/api/autoconfig_options.h"
 #include "src/core/config_section.h"
 #include "src/filter/antivirus.h"
+#include "src/filter/rspamd_scanner.h"
 #include "src/http/server.h"
 #include "src/imap/imap_server.h"
 #include "src/mailauth/inbound.h"
@@ -34,6 +35,7 @@ struct ModuleOptions {
   api::AutoconfigOptions autoconfig;   // [autoconfig]: client autoconfiguration on them
   service::RecallOptions recall;       // [recall]: mail recall (keep_days, self-recall, ...)
   filter::AntivirusOptions antivirus;  // [antivirus]: the antivirus content scanner
+  filter::RspamdOptions spam;          // [spam]: rspamd verdicts and learning
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

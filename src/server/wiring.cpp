@@ -11,6 +11,8 @@
 #include "src/core/private_files.h"
 #include "src/dns/resolver.h"
 #include "src/filter/blocklist.h"
+#include "src/filter/personal_lists.h"
+#include "src/filter/spam_learner.h"
 #include "src/imap/sort_keys.h"
 #include "src/mailauth/inbound.h"
 #include "src/mime/facts.h"
@@ -90,6 +92,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.pop3 = pop3::parse_options(s);
   }
   {
+    auto s = root.child("spam");
+    m.spam = filter::parse_rspamd_options(s);
+  }
+  {
     auto s = root.child("recall");
     m.recall = service::parse_recall_options(s);
   }
@@ -129,6 +135,7 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   auto services = std::make_unique<core::Services>();
   services->hostname = config.server.hostname;
   services->data_dir = data;
+  services->mail_root = m.store.root;
   services->blocklist = std::make_shared<filter::Blocklist>(filter::blocklist_path(data));
   services->worker_pool = std::make_shared<net::WorkerPool>(config.server.worker_threads);
   services->workers = services->worker_pool.get();
@@ -175,7 +182,9 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     return core::invalid_argument("cannot open the delivery log: " + text);
   }
   if (with_queue) {
-    services->queue = queue::open_queue(m.queue, *services);
+    // Per recipient at delivery: the user's block and allow lists (src/filter/personal_lists.h).
+    services->queue = queue::open_queue(
+        m.queue, *services, {std::make_shared<filter::PersonalListScanner>(m.store.root)});
     if (!services->queue) return core::io_error("cannot open the queue in " + m.queue.spool_dir);
     auto out = outbound::Outbound::start(m.outbound, data);
     if (!out) return out.status();
@@ -185,6 +194,15 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     auto content_scan = open_content_scanners(m, services->hostname);
     if (!content_scan) return content_scan.status();
     services->content_scan = *content_scan;
+    // Learning from IMAP moves into and out of Junk ([spam], src/filter/spam_learner.h).
+    if (!m.spam.controller_url.empty()) {
+      auto store = services->store;
+      services->move_observer = std::make_shared<filter::SpamLearner>(
+          m.spam.controller_url, m.spam.controller_password,
+          [store](const std::string& account, const std::string& mailbox, uint32_t uid) {
+            return store->read_message(account, mailbox, uid);
+          });
+    }
     if (m.mailauth.enabled) {
       auto verifier = mailauth::InboundVerifier::start(m.mailauth);
       if (verifier) {

@@ -113,8 +113,20 @@ Result<AppendResult> insert_append(db::Sqlite& db, const PendingAppend& p) {
   const AppendRequest& req = *p.req;
   const std::string& data = *p.data;
   auto box = find_mailbox(db, *p.name);
-  if (!box.is_ok() && box.code() == Code::not_found && req.create_mailbox)
-    box = insert_mailbox(db, *p.name, SpecialUse::none);
+  if (!box.is_ok() && box.code() == Code::not_found && req.create_mailbox) {
+    // Delivery re-creating a special folder the user deleted ("Junk" for spam, "Ads" for
+    // advertising): with its special use and subscribed, as init_special_folders makes them.
+    SpecialUse use = *p.name == "Junk"  ? SpecialUse::junk
+                     : *p.name == "Ads" ? SpecialUse::ads
+                                        : SpecialUse::none;
+    box = insert_mailbox(db, *p.name, use);
+    if (box.is_ok() && use != SpecialUse::none) {
+      auto sub = db.prepare_or_abort("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")
+                     .bind(1, *p.name)
+                     .run();
+      if (!sub.is_ok()) return sub;
+    }
+  }
   if (!box.is_ok()) return box.status();
   auto s = check_quota(db, data.size(), 1, req.quota_bytes, req.quota_messages);
   if (!s.is_ok()) return s;

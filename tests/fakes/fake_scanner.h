@@ -26,10 +26,17 @@ class FakeScanner : public filter::Scanner {
     return scanned_;
   }
 
+  // ScanInput::folder of each scan, in order.
+  std::vector<std::string> folders() {
+    std::lock_guard l(mu_);
+    return folders_;
+  }
+
   std::string name() const override { return "fake"; }
   filter::Verdict scan(const filter::ScanInput& input) override {
     std::lock_guard l(mu_);
     scanned_.push_back(input.recipient_address);
+    folders_.push_back(input.folder);
     auto it = verdicts.find(input.recipient_address);
     return it == verdicts.end() ? filter::Verdict{} : it->second;
   }
@@ -37,6 +44,7 @@ class FakeScanner : public filter::Scanner {
  private:
   std::mutex mu_;
   std::vector<std::string> scanned_;
+  std::vector<std::string> folders_;
 };
 
 }  // namespace mailroom::testing

@@ -1,5 +1,6 @@
 // COPY / UID COPY (RFC 3501 6.4.7) with COPYUID (RFC 4315) and MOVE / UID MOVE (RFC 6851).
 #include "auth/directory.h"
+#include "src/filter/move_observer.h"
 #include "src/imap/session.h"
 
 namespace mailroom::imap {
@@ -31,6 +32,9 @@ asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
   };
   auto result = co_await net::blocking(*s.services.workers, fn1);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);
+  if (s.services.move_observer) {  // spam learning (src/filter/spam_learner.h): queues only
+    s.services.move_observer->copied(account, from, to, result->dest_uids);
+  }
   std::string code;
   if (!result->source_uids.empty()) {
     code = "[COPYUID " + std::to_string(result->uid_validity) + " " +

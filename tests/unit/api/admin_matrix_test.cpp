@@ -114,6 +114,7 @@ class AdminMatrix : public ::testing::Test {
     }
     services_ = core::Services{};
     services_.data_dir = root_;
+    services_.mail_root = root_ + "/mail";
     services_.directory = dir_;
     services_.resolver =
         std::make_shared<auth::Resolver>(services_.directory, auth::ResolverOptions{});
@@ -143,6 +144,8 @@ class AdminMatrix : public ::testing::Test {
     replace("member", "user@" + domain);
     replace("action", "flush");
     replace("kind", "ip");
+    replace("list", "blocklist");
+    replace("entry", "spam.example");
     replace("value", "192.0.2.1");
     r.path = path;
     r.headers.emplace_back("content-type", "application/json");

@@ -42,6 +42,25 @@ TEST(ConfigSection, WrongTypeAndRangeNameFileLineKey) {
   EXPECT_NE(errors.messages()[3].find("f.toml:4: d: expected a size"), std::string::npos);
 }
 
+// Scores and thresholds ([spam] junk_score): an integer or a float, within a range.
+TEST(ConfigSection, NumbersAreIntegersOrFloatsInRange) {
+  ConfigErrors errors;
+  auto doc = ConfigDocument::load_string("a = 6\nb = 6.5\nc = \"6\"\nd = 1e9\ne = nan\n", "n.toml",
+                                         &errors);
+  auto root = doc->root();
+  EXPECT_DOUBLE_EQ(root.get_number("a", 0, -100, 100), 6.0);
+  EXPECT_DOUBLE_EQ(root.get_number("b", 0, -100, 100), 6.5);
+  EXPECT_DOUBLE_EQ(root.get_number("c", 1, -100, 100), 1.0);
+  EXPECT_DOUBLE_EQ(root.get_number("d", 2, -100, 100), 2.0);
+  EXPECT_DOUBLE_EQ(root.get_number("e", 3, -100, 100), 3.0);
+  EXPECT_DOUBLE_EQ(root.get_number("absent", 4, -100, 100), 4.0);
+  root.finish();
+  ASSERT_EQ(errors.messages().size(), 3u);
+  EXPECT_EQ(errors.messages()[0], "n.toml:3: c: expected a number, found string");
+  EXPECT_NE(errors.messages()[1].find("n.toml:4: d: value"), std::string::npos);
+  EXPECT_NE(errors.messages()[2].find("n.toml:5: e: value"), std::string::npos);
+}
+
 TEST(ConfigSection, SyntaxErrorNamesLine) {
   ConfigErrors errors;
   auto doc = ConfigDocument::load_string("a = 1\nb = = 2\n", "bad.toml", &errors);

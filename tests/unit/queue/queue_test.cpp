@@ -350,6 +350,31 @@ TEST_F(QueueTest, ScannerVerdictsDecideEachRecipient) {
   EXPECT_EQ((*rejected)[0].detail, "virus found");
 }
 
+// A discard verdict (a personal block list): not stored, no bounce and no retry, logged as
+// rejected with the reason; the scanner is told the folder the message was going to.
+TEST_F(QueueTest, DiscardVerdictStoresNothingAndIsFinal) {
+  auto scanner = std::make_shared<mailroom::testing::FakeScanner>();
+  scanner->verdicts["bob@example.com"] = {filter::VerdictKind::discard, "",
+                                          "discarded: sender on the recipient's block list"};
+  auto q = make_queue(2, {scanner});
+  std::string id = q->new_queue_id();
+  auto results = q->deliver_now(id, envelope({"alice", "bob"}), message(id));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].is_ok());
+  EXPECT_TRUE(results[1].is_ok());  // nothing for the sender to hear about
+  EXPECT_EQ(store_->count("alice"), 1u);
+  EXPECT_EQ(store_->count("bob"), 0u);
+  EXPECT_EQ(store_->count("bob", "Junk"), 0u);
+  DeliveryQuery query;
+  query.recipient = "bob@example.com";
+  auto logged = log_->query(query);
+  ASSERT_TRUE(logged.is_ok());
+  ASSERT_EQ(logged->size(), 1u);
+  EXPECT_EQ((*logged)[0].result, DeliveryResult::rejected);
+  EXPECT_EQ((*logged)[0].detail, "discarded: sender on the recipient's block list");
+  EXPECT_EQ(scanner->folders(), (std::vector<std::string>{"INBOX", "INBOX"}));
+}
+
 }  // namespace
 }  // namespace mailroom::queue
 

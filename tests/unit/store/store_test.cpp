@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -552,6 +553,33 @@ TEST_F(StoreTest, BadInputsAreRefusedCleanly) {
   EXPECT_TRUE(report->consistent());
   EXPECT_EQ(report->orphan_files, 0u);
   EXPECT_EQ(report->files, 1u);
+}
+
+// Delivery re-creating "Junk" or "Ads" after the user deleted them (spam and ads verdicts):
+// the special use comes back and the folder is subscribed; another new folder gets neither.
+TEST_F(StoreTest, DeliveryRecreatesJunkAndAdsAsSpecialFolders) {
+  ASSERT_TRUE(store_->list_mailboxes(kUser).is_ok());  // the special folders exist
+  for (const char* name : {"Junk", "Ads"}) {
+    ASSERT_TRUE(store_->delete_mailbox(kUser, name).is_ok()) << name;
+  }
+  std::string msg = message("x");
+  for (const char* name : {"Junk", "Ads", "Elsewhere"}) {
+    AppendRequest r;
+    r.message = msg;
+    r.mailbox = name;
+    r.create_mailbox = true;
+    ASSERT_TRUE(store_->append(kUser, r).is_ok()) << name;
+  }
+  auto boxes = store_->list_mailboxes(kUser);
+  ASSERT_TRUE(boxes.is_ok());
+  std::map<std::string, MailboxInfo> by_name;
+  for (const auto& b : *boxes) by_name[b.name] = b;
+  EXPECT_EQ(by_name["Junk"].special_use, SpecialUse::junk);
+  EXPECT_TRUE(by_name["Junk"].subscribed);
+  EXPECT_EQ(by_name["Ads"].special_use, SpecialUse::ads);
+  EXPECT_TRUE(by_name["Ads"].subscribed);
+  EXPECT_EQ(by_name["Elsewhere"].special_use, SpecialUse::none);
+  EXPECT_FALSE(by_name["Elsewhere"].subscribed);
 }
 
 }  // namespace
