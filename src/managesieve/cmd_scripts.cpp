@@ -18,12 +18,12 @@ sieve::Limits parse_limits(const sieve::ScriptStore& store) {
 
 }  // namespace
 
-#define MR_NEED_STORE()                                             \
-  sieve::ScriptStore* store = services_.sieve_scripts.get();        \
-  if (!store) {                                                     \
+#define MR_NEED_STORE()                                            \
+  sieve::ScriptStore* store = services_.sieve_scripts.get();       \
+  if (!store) {                                                    \
     no("TRYLATER", "Scripts cannot be stored on this server now"); \
-    co_return;                                                      \
-  }                                                                 \
+    co_return;                                                     \
+  }                                                                \
   const std::string account = principal_.account_id
 
 Awaitable Session::cmd_havespace(const Args& a) {

@@ -23,20 +23,20 @@ struct CommandTable {
   };
   static const Entry* find(const std::string& name) {
     static const std::array<Entry, 14> kEntries = {{
-        {"CAPABILITY", &Session::cmd_capability, true, true, 0, 0},      // RFC 5804 2.4
-        {"AUTHENTICATE", &Session::cmd_authenticate, true, false, 1, 2},  // 2.1
-        {"STARTTLS", &Session::cmd_starttls, true, false, 0, 0},          // 2.2
-        {"LOGOUT", &Session::cmd_logout, true, true, 0, 0},               // 2.3
-        {"NOOP", &Session::cmd_noop, true, true, 0, 1},                   // 2.13
+        {"CAPABILITY", &Session::cmd_capability, true, true, 0, 0},           // RFC 5804 2.4
+        {"AUTHENTICATE", &Session::cmd_authenticate, true, false, 1, 2},      // 2.1
+        {"STARTTLS", &Session::cmd_starttls, true, false, 0, 0},              // 2.2
+        {"LOGOUT", &Session::cmd_logout, true, true, 0, 0},                   // 2.3
+        {"NOOP", &Session::cmd_noop, true, true, 0, 1},                       // 2.13
         {"UNAUTHENTICATE", &Session::cmd_unauthenticate, false, true, 0, 0},  // 2.14.1
-        {"HAVESPACE", &Session::cmd_havespace, false, true, 2, 2},        // 2.5
-        {"PUTSCRIPT", &Session::cmd_putscript, false, true, 2, 2},        // 2.6
-        {"CHECKSCRIPT", &Session::cmd_checkscript, false, true, 1, 1},    // 2.12
-        {"LISTSCRIPTS", &Session::cmd_listscripts, false, true, 0, 0},    // 2.7
-        {"SETACTIVE", &Session::cmd_setactive, false, true, 1, 1},        // 2.8
-        {"GETSCRIPT", &Session::cmd_getscript, false, true, 1, 1},        // 2.9
-        {"DELETESCRIPT", &Session::cmd_deletescript, false, true, 1, 1},  // 2.10
-        {"RENAMESCRIPT", &Session::cmd_renamescript, false, true, 2, 2},  // 2.11.1
+        {"HAVESPACE", &Session::cmd_havespace, false, true, 2, 2},            // 2.5
+        {"PUTSCRIPT", &Session::cmd_putscript, false, true, 2, 2},            // 2.6
+        {"CHECKSCRIPT", &Session::cmd_checkscript, false, true, 1, 1},        // 2.12
+        {"LISTSCRIPTS", &Session::cmd_listscripts, false, true, 0, 0},        // 2.7
+        {"SETACTIVE", &Session::cmd_setactive, false, true, 1, 1},            // 2.8
+        {"GETSCRIPT", &Session::cmd_getscript, false, true, 1, 1},            // 2.9
+        {"DELETESCRIPT", &Session::cmd_deletescript, false, true, 1, 1},      // 2.10
+        {"RENAMESCRIPT", &Session::cmd_renamescript, false, true, 2, 2},      // 2.11.1
     }};
     for (const Entry& e : kEntries) {
       if (name == e.name) return &e;
@@ -91,7 +91,8 @@ std::string Session::capabilities() const {
     out += "\"SASL\" " + proto::quote(mechs) + "\r\n";
   }
   out += "\"SIEVE\" " + proto::quote(sieve::extensions_capability()) + "\r\n";
-  if (!authenticated_ && !transport_.is_tls() && transport_.can_start_tls()) out += "\"STARTTLS\"\r\n";
+  if (!authenticated_ && !transport_.is_tls() && transport_.can_start_tls())
+    out += "\"STARTTLS\"\r\n";
   out += "\"MAXREDIRECTS\" \"4\"\r\n";
   if (authenticated_) out += "\"OWNER\" " + proto::quote(principal_.address) + "\r\n";
   out += "\"VERSION\" \"1.0\"\r\n";
@@ -118,15 +119,27 @@ void Session::ok(std::string_view text) {
 
 void Session::store_error(const char* what, const core::Status& s) {
   switch (s.code()) {
-    case core::Code::not_found: no("NONEXISTENT", s.client_message()); return;
-    case core::Code::already_exists: no("ALREADYEXISTS", s.client_message()); return;
-    case core::Code::permission_denied: no("ACTIVE", s.client_message()); return;
-    case core::Code::too_large: no("QUOTA/MAXSIZE", s.client_message()); return;
-    case core::Code::over_quota:
-      no(s.client_message() == "too many scripts" ? "QUOTA/MAXSCRIPTS" : "QUOTA", s.client_message());
+    case core::Code::not_found:
+      no("NONEXISTENT", s.client_message());
       return;
-    case core::Code::invalid_argument: no("", s.client_message()); return;
-    default: break;
+    case core::Code::already_exists:
+      no("ALREADYEXISTS", s.client_message());
+      return;
+    case core::Code::permission_denied:
+      no("ACTIVE", s.client_message());
+      return;
+    case core::Code::too_large:
+      no("QUOTA/MAXSIZE", s.client_message());
+      return;
+    case core::Code::over_quota:
+      no(s.client_message() == "too many scripts" ? "QUOTA/MAXSCRIPTS" : "QUOTA",
+         s.client_message());
+      return;
+    case core::Code::invalid_argument:
+      no("", s.client_message());
+      return;
+    default:
+      break;
   }
   MR_LOG_WARN("event=managesieve_store_error session={} op={} detail={}",
               transport_.info().session_id, what, core::quote(s.to_string()));
@@ -190,7 +203,8 @@ Awaitable Session::run() {
       continue;
     }
     if (need == proto::Assembler::Need::error) {
-      bool script = assembler.command().name == "PUTSCRIPT" || assembler.command().name == "CHECKSCRIPT";
+      bool script =
+          assembler.command().name == "PUTSCRIPT" || assembler.command().name == "CHECKSCRIPT";
       if (assembler.error() == "Literal too large") {
         if (!assembler.discard_literal()) {
           send("BYE \"Literal too large\"\r\n");
@@ -316,8 +330,7 @@ Awaitable Session::cmd_authenticate(const Args& a) {
     case auth::AuthOutcome::success:
       principal_ = step.principal;
       authenticated_ = true;
-      transport_.set_account(principal_.account_id, principal_.address,
-                             principal_.app_password_id);
+      transport_.set_account(principal_.account_id, principal_.address, principal_.app_password_id);
       ok("Logged in");
       co_return;
     case auth::AuthOutcome::unavailable:

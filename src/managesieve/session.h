@@ -45,7 +45,7 @@ class Session {
   std::string capabilities() const;
   // "NO (code) "text"" (code may be empty); counts towards the error limit.
   void no(std::string_view code, std::string_view text);
-  void ok(std::string_view text = "") ;
+  void ok(std::string_view text = "");
   // A NO for a failed script store call (TRYLATER for temporary failures, logged).
   void store_error(const char* what, const core::Status& s);
   auth::ClientInfo client_info() const;

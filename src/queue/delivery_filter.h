@@ -31,8 +31,8 @@ namespace mailroom::queue {
 struct FilterInput {
   std::string_view message;  // as spooled (our Received: on top), CRLF
   std::string envelope_sender;
-  std::string rcpt;            // RCPT TO as given (keeps +detail)
-  std::string address;         // the account's primary address
+  std::string rcpt;     // RCPT TO as given (keeps +detail)
+  std::string address;  // the account's primary address
   std::string account_id;
   std::string default_folder;  // "INBOX", or the scanner's folder
   bool spooled = true;         // false for LMTP (a refusal is the recipient's 5xx)

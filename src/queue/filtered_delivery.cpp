@@ -23,7 +23,8 @@ bool temporary_failure(core::Code c) {
 
 }  // namespace
 
-SpoolQueue::PlanResult SpoolQueue::deliver_planned(Message& m, size_t i, const std::string& folder) {
+SpoolQueue::PlanResult SpoolQueue::deliver_planned(Message& m, size_t i,
+                                                   const std::string& folder) {
   const auto& r = m.envelope.recipients[i];
   PlanResult out;
   FilterInput in;
@@ -41,8 +42,8 @@ SpoolQueue::PlanResult SpoolQueue::deliver_planned(Message& m, size_t i, const s
     return out;
   }
   // RFC 5321 4.4: Return-Path at final delivery.
-  std::string stored = "Return-Path: <" + m.envelope.sender +
-                       ">\r\nDelivered-To: " + r.destination.address + "\r\n";
+  std::string stored =
+      "Return-Path: <" + m.envelope.sender + ">\r\nDelivered-To: " + r.destination.address + "\r\n";
   stored += plan.message ? *plan.message : m.data;
   out.size = stored.size();
   out.mailbox = plan.copies.empty() ? "" : plan.copies.front().mailbox;

@@ -31,7 +31,7 @@ constexpr std::array<TagSpec, 33> kTags = {{
     {"detail", TagValue::none, "addrpart", "subaddress"},
     {"over", TagValue::none, "size", ""},  // RFC 5228 5.9
     {"under", TagValue::none, "size", ""},
-    {"copy", TagValue::none, "copy", "copy"},            // RFC 3894 3
+    {"copy", TagValue::none, "copy", "copy"},             // RFC 3894 3
     {"flags", TagValue::strings, "flags", "imap4flags"},  // RFC 5232 5
     {"create", TagValue::none, "create", "mailbox"},      // RFC 5490 3.2
     {"days", TagValue::number, "period", "vacation"},     // RFC 5230 4
@@ -39,21 +39,21 @@ constexpr std::array<TagSpec, 33> kTags = {{
     {"from", TagValue::string, "from", "vacation"},
     {"addresses", TagValue::strings, "addresses", "vacation"},
     {"mime", TagValue::none, "mime", "vacation"},
-    {"handle", TagValue::string, "handle", ""},  // vacation and duplicate
+    {"handle", TagValue::string, "handle", ""},    // vacation and duplicate
     {"raw", TagValue::none, "transform", "body"},  // RFC 5173 5
     {"text", TagValue::none, "transform", "body"},
     {"content", TagValue::strings, "transform", "body"},
     {"zone", TagValue::string, "zone", "date"},  // RFC 5260 4
     {"originalzone", TagValue::none, "zone", "date"},
-    {"index", TagValue::number, "index", "index"},  // RFC 5260 6
-    {"last", TagValue::none, "last", ""},           // index, editheader, duplicate
+    {"index", TagValue::number, "index", "index"},           // RFC 5260 6
+    {"last", TagValue::none, "last", ""},                    // index, editheader, duplicate
     {"percent", TagValue::none, "percent", "spamtestplus"},  // RFC 5235 3.2
     {"header", TagValue::string, "dupkey", "duplicate"},     // RFC 7352 3
     {"uniqueid", TagValue::string, "dupkey", "duplicate"},
     {"seconds", TagValue::number, "seconds", "duplicate"},
 }};
 // Modifiers of "set" (RFC 5229 4.1), kept apart: their "group" is their precedence.
-constexpr std::array<const char*, 6> kSetModifiers = {"lower", "upper", "lowerfirst",
+constexpr std::array<const char*, 6> kSetModifiers = {"lower",      "upper",         "lowerfirst",
                                                       "upperfirst", "quotewildcard", "length"};
 
 enum class Pos { string, strings, number };
@@ -69,7 +69,8 @@ struct Spec {
   bool block;
 };
 
-const std::vector<const char*> kMatch = {"is", "contains", "matches", "count", "value", "comparator"};
+const std::vector<const char*> kMatch = {"is",    "contains", "matches",
+                                         "count", "value",    "comparator"};
 
 std::vector<const char*> with(std::vector<const char*> a, const std::vector<const char*>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -90,7 +91,14 @@ const std::vector<Spec>& specs() {
       {"keep", false, "", {}, 0, {"flags"}, T::none, false},
       {"discard", false, "", {}, 0, {}, T::none, false},
       {"redirect", false, "", {Pos::string}, 1, {"copy"}, T::none, false},
-      {"fileinto", false, "fileinto", {Pos::string}, 1, {"copy", "flags", "create"}, T::none, false},
+      {"fileinto",
+       false,
+       "fileinto",
+       {Pos::string},
+       1,
+       {"copy", "flags", "create"},
+       T::none,
+       false},
       {"reject", false, "reject", {Pos::string}, 1, {}, T::none, false},    // RFC 5429 2.2
       {"ereject", false, "ereject", {Pos::string}, 1, {}, T::none, false},  // RFC 5429 2.1
       // RFC 5232 section 3.
@@ -98,20 +106,50 @@ const std::vector<Spec>& specs() {
       {"addflag", false, "imap4flags", {Pos::string, Pos::strings}, 1, {}, T::none, false},
       {"removeflag", false, "imap4flags", {Pos::string, Pos::strings}, 1, {}, T::none, false},
       // RFC 5230 section 4.
-      {"vacation", false, "vacation", {Pos::string}, 1,
-       {"days", "subject", "from", "addresses", "mime", "handle"}, T::none, false},
+      {"vacation",
+       false,
+       "vacation",
+       {Pos::string},
+       1,
+       {"days", "subject", "from", "addresses", "mime", "handle"},
+       T::none,
+       false},
       // RFC 5229 section 4 (modifiers are handled apart).
       {"set", false, "variables", {Pos::string, Pos::string}, 2, {}, T::none, false},
       // RFC 5293 sections 6, 7.
       {"addheader", false, "editheader", {Pos::string, Pos::string}, 2, {"last"}, T::none, false},
-      {"deleteheader", false, "editheader", {Pos::string, Pos::strings}, 1,
-       with({"index", "last"}, kMatch), T::none, false},
-      // Section 5: tests.
-      {"address", true, "", {Pos::strings, Pos::strings}, 2, with(with(addr, kMatch), {"index", "last"}),
-       T::none, false},
-      {"envelope", true, "envelope", {Pos::strings, Pos::strings}, 2, with(addr, kMatch), T::none,
+      {"deleteheader",
+       false,
+       "editheader",
+       {Pos::string, Pos::strings},
+       1,
+       with({"index", "last"}, kMatch),
+       T::none,
        false},
-      {"header", true, "", {Pos::strings, Pos::strings}, 2, with(kMatch, {"index", "last"}), T::none,
+      // Section 5: tests.
+      {"address",
+       true,
+       "",
+       {Pos::strings, Pos::strings},
+       2,
+       with(with(addr, kMatch), {"index", "last"}),
+       T::none,
+       false},
+      {"envelope",
+       true,
+       "envelope",
+       {Pos::strings, Pos::strings},
+       2,
+       with(addr, kMatch),
+       T::none,
+       false},
+      {"header",
+       true,
+       "",
+       {Pos::strings, Pos::strings},
+       2,
+       with(kMatch, {"index", "last"}),
+       T::none,
        false},
       {"exists", true, "", {Pos::strings}, 1, {}, T::none, false},
       {"size", true, "", {Pos::number}, 1, {"over", "under"}, T::none, false},
@@ -120,19 +158,43 @@ const std::vector<Spec>& specs() {
       {"not", true, "", {}, 0, {}, T::one, false},
       {"true", true, "", {}, 0, {}, T::none, false},
       {"false", true, "", {}, 0, {}, T::none, false},
-      {"body", true, "body", {Pos::strings}, 1, with(kMatch, {"raw", "text", "content"}), T::none,
+      {"body",
+       true,
+       "body",
+       {Pos::strings},
+       1,
+       with(kMatch, {"raw", "text", "content"}),
+       T::none,
        false},
       {"string", true, "variables", {Pos::strings, Pos::strings}, 2, kMatch, T::none, false},
       {"hasflag", true, "imap4flags", {Pos::strings, Pos::strings}, 1, kMatch, T::none, false},
-      {"date", true, "date", {Pos::string, Pos::string, Pos::strings}, 3,
-       with(kMatch, {"zone", "originalzone", "index", "last"}), T::none, false},
-      {"currentdate", true, "date", {Pos::string, Pos::strings}, 2, with(kMatch, {"zone"}), T::none,
+      {"date",
+       true,
+       "date",
+       {Pos::string, Pos::string, Pos::strings},
+       3,
+       with(kMatch, {"zone", "originalzone", "index", "last"}),
+       T::none,
+       false},
+      {"currentdate",
+       true,
+       "date",
+       {Pos::string, Pos::strings},
+       2,
+       with(kMatch, {"zone"}),
+       T::none,
        false},
       {"mailboxexists", true, "mailbox", {Pos::strings}, 1, {}, T::none, false},
       {"spamtest", true, "spamtest", {Pos::string}, 1, with(kMatch, {"percent"}), T::none, false},
       {"virustest", true, "virustest", {Pos::string}, 1, kMatch, T::none, false},
-      {"duplicate", true, "duplicate", {}, 0, {"handle", "header", "uniqueid", "seconds", "last"},
-       T::none, false},
+      {"duplicate",
+       true,
+       "duplicate",
+       {},
+       0,
+       {"handle", "header", "uniqueid", "seconds", "last"},
+       T::none,
+       false},
   };
   return kSpecs;
 }
@@ -270,9 +332,10 @@ class Checker {
         positional.push_back(v);
         continue;
       }
-      if (!positional.empty()) return fail(v.at, "tag \":" + v.tag + "\" after positional arguments");
-      bool allowed = std::any_of(s.tags.begin(), s.tags.end(),
-                                 [&](const char* n) { return v.tag == n; });
+      if (!positional.empty())
+        return fail(v.at, "tag \":" + v.tag + "\" after positional arguments");
+      bool allowed =
+          std::any_of(s.tags.begin(), s.tags.end(), [&](const char* n) { return v.tag == n; });
       const TagSpec* spec = allowed ? find_tag(v.tag) : nullptr;
       if (!spec) return fail(v.at, "\"" + name + "\" has no tag \":" + v.tag + "\"");
       // :handle and :last belong to several extensions; the command's own extension covers them.
@@ -310,8 +373,8 @@ class Checker {
     // Optional positional arguments come first (setflag's variable name, hasflag's variable
     // list, deleteheader's patterns last): align from the end for the flag commands.
     size_t skip = s.positional.size() - positional.size();
-    bool optional_first = name == "setflag" || name == "addflag" || name == "removeflag" ||
-                          name == "hasflag";
+    bool optional_first =
+        name == "setflag" || name == "addflag" || name == "removeflag" || name == "hasflag";
     for (size_t i = 0; i < positional.size(); ++i) {
       Pos want = s.positional[optional_first ? i + skip : i];
       const Value& v = positional[i];
@@ -321,7 +384,9 @@ class Checker {
                     : v.kind == Value::Kind::string_list;
       if (!ok) {
         return fail(v.at, std::string("\"") + name + "\" expects " +
-                              (want == Pos::number ? "a number" : want == Pos::string ? "a string" : "a string list") +
+                              (want == Pos::number   ? "a number"
+                               : want == Pos::string ? "a string"
+                                                     : "a string list") +
                               " here");
       }
     }
@@ -333,8 +398,9 @@ class Checker {
       const std::string& c = it->second.strings[0];
       if (c == "i;ascii-numeric") {
         if (!has("comparator-i;ascii-numeric")) {
-          return fail(it->second.at, "comparator \"i;ascii-numeric\" needs require "
-                                     "\"comparator-i;ascii-numeric\"");
+          return fail(it->second.at,
+                      "comparator \"i;ascii-numeric\" needs require "
+                      "\"comparator-i;ascii-numeric\"");
         }
       } else if (c != "i;octet" && c != "i;ascii-casemap") {
         // RFC 5228 2.7.3: an unknown comparator is an error.
@@ -365,7 +431,8 @@ class Checker {
     if (c.name == "deleteheader" && c.tagged.count("last") && !c.tagged.count("index")) {
       return fail(c.at, "\":last\" needs \":index\"");  // RFC 5293 7
     }
-    if ((c.name == "addheader" || c.name == "deleteheader") && !header_name(c.positional[0].strings[0])) {
+    if ((c.name == "addheader" || c.name == "deleteheader") &&
+        !header_name(c.positional[0].strings[0])) {
       return fail(c.positional[0].at, "invalid header field name");
     }
     if (c.name == "vacation" && c.tagged.count("days") && c.tagged["days"].number > 36500) {
@@ -388,9 +455,11 @@ class Checker {
     if (t.name == "envelope") {
       for (const auto& part : t.positional[0].strings) {
         std::string lower;
-        for (char ch : part) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (char ch : part)
+          lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         if (lower != "from" && lower != "to") {
-          return fail(t.positional[0].at, "unknown envelope part \"" + part + "\"");  // RFC 5228 5.4
+          return fail(t.positional[0].at,
+                      "unknown envelope part \"" + part + "\"");  // RFC 5228 5.4
         }
       }
     }
@@ -399,7 +468,8 @@ class Checker {
 
   static bool header_name(const std::string& n) {
     if (n.empty() || n.size() > 200) return false;
-    return std::all_of(n.begin(), n.end(), [](char ch) { return ch > 32 && ch < 127 && ch != ':'; });
+    return std::all_of(n.begin(), n.end(),
+                       [](char ch) { return ch > 32 && ch < 127 && ch != ':'; });
   }
 
   // RFC 5229 4: set [MODIFIER...] <name> <value>; the modifiers are kept in positional order.
@@ -421,7 +491,8 @@ class Checker {
     }
     if (c.positional.size() != 2) return fail(c.at, "\"set\" needs a name and a value");
     const std::string& name = c.positional[0].strings[0];
-    bool ok = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
+    bool ok =
+        !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
     for (char ch : name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
     if (!ok) return fail(c.positional[0].at, "invalid variable name \"" + name + "\"");
     return true;
@@ -442,9 +513,10 @@ bool check_script(Script& script, std::string& error, Position& at) {
 
 const std::vector<std::string>& supported_extensions() {
   static const std::vector<std::string> kList = {
-      "fileinto", "reject", "ereject", "envelope", "imap4flags", "vacation", "body", "variables",
-      "relational", "subaddress", "copy", "date", "index", "mailbox", "spamtest", "spamtestplus",
-      "virustest", "duplicate", "editheader", "comparator-i;ascii-numeric"};
+      "fileinto",     "reject",    "ereject",   "envelope",   "imap4flags",
+      "vacation",     "body",      "variables", "relational", "subaddress",
+      "copy",         "date",      "index",     "mailbox",    "spamtest",
+      "spamtestplus", "virustest", "duplicate", "editheader", "comparator-i;ascii-numeric"};
   return kList;
 }
 

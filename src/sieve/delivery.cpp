@@ -114,8 +114,8 @@ bool may_auto_reply(const queue::FilterInput& in, const std::vector<HeaderField>
   if (std::find(mine.begin(), mine.end(), sender) != mine.end()) return *why = "own address", false;
   for (const auto& f : fields) {
     std::string name = core::ascii_lower(f.name);
-    if (name != "to" && name != "cc" && name != "bcc" && name != "resent-to" && name != "resent-cc" &&
-        name != "resent-bcc") {
+    if (name != "to" && name != "cc" && name != "bcc" && name != "resent-to" &&
+        name != "resent-cc" && name != "resent-bcc") {
       continue;
     }
     for (const auto& a : mime::parse_address_list(unfolded(f))) {
@@ -134,11 +134,11 @@ Options parse_options(core::ConfigSection& section, const std::string& config_di
   o.enabled = section.get_bool("enabled", o.enabled);
   o.before_path = resolve_path(section.get_string("before", ""), config_dir);
   o.after_path = resolve_path(section.get_string("after", ""), config_dir);
-  o.parse.max_script_bytes = static_cast<size_t>(
-      section.get_size("max_script_size", o.parse.max_script_bytes));
+  o.parse.max_script_bytes =
+      static_cast<size_t>(section.get_size("max_script_size", o.parse.max_script_bytes));
   o.store.max_script_bytes = o.parse.max_script_bytes;
-  o.store.max_scripts =
-      static_cast<size_t>(section.get_int("max_scripts", static_cast<int64_t>(o.store.max_scripts), 1, 10000));
+  o.store.max_scripts = static_cast<size_t>(
+      section.get_int("max_scripts", static_cast<int64_t>(o.store.max_scripts), 1, 10000));
   o.store.max_total_bytes = section.get_size("max_user_bytes", o.store.max_total_bytes);
   o.run.max_steps = static_cast<uint64_t>(
       section.get_int("max_steps", static_cast<int64_t>(o.run.max_steps), 100, 1'000'000'000));
@@ -176,6 +176,26 @@ core::Result<std::shared_ptr<SieveFilter>> SieveFilter::open(
   return f;
 }
 
+std::string SieveFilter::add_recipient(queue::Envelope& envelope, const std::string& address,
+                                       const std::string& sender, const std::string& account_id) {
+  auth::Resolution res = resolver_->resolve_recipient(address, sender, account_id);
+  if (res.outcome == auth::RecipientOutcome::deliver) {
+    for (auto& d : res.destinations) {
+      queue::EnvelopeRecipient r;
+      r.rcpt = address;
+      r.destination = std::move(d);
+      envelope.recipients.push_back(std::move(r));
+    }
+  } else if (res.outcome == auth::RecipientOutcome::not_local) {
+    queue::EnvelopeRecipient r;
+    r.rcpt = address;
+    r.destination.kind = auth::Destination::Kind::remote;
+    r.destination.address = address;
+    envelope.recipients.push_back(std::move(r));
+  }
+  return res.detail;
+}
+
 queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
   queue::DeliveryPlan plan;
   auto keep_only = [&] {
@@ -208,9 +228,10 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
   if (failed_in && std::string(failed_in) == "user") user_error = run.error();
   if (failed_in || !user_error.empty()) {
     // A broken script never loses mail (delivery.h): INBOX, and the user is told once.
-    MR_LOG_WARN("event=sieve_failed account={} script={} detail={}", in.account_id,
-                failed_in && std::string(failed_in) != "user" ? failed_in : core::quote(user_name),
-                core::quote(failed_in && std::string(failed_in) != "user" ? run.error() : user_error));
+    MR_LOG_WARN(
+        "event=sieve_failed account={} script={} detail={}", in.account_id,
+        failed_in && std::string(failed_in) != "user" ? failed_in : core::quote(user_name),
+        core::quote(failed_in && std::string(failed_in) != "user" ? run.error() : user_error));
     keep_only();
     plan.copies[0].mailbox = "INBOX";
     plan.summary = "script failed, kept in INBOX";
@@ -222,15 +243,17 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
       // Recorded when decided (not after delivery): told at most once, even by two deliveries
       // at the same time; a notice whose append fails is not repeated.
       if (!notices.contains(key, now) && notices.add(key, now + kNoticeSeconds, now)) {
-        std::string text = "From: Mail delivery <MAILER-DAEMON@" + hostname_ + ">\r\nTo: <" +
-                           in.address + ">\r\nSubject: Your Sieve filter failed\r\nDate: " +
-                           core::rfc5322_date(now) + "\r\nMessage-ID: " + message_id(hostname_) +
-                           "\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
-                           "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-                           "Your active Sieve script \"" + one_line(user_name, 200) +
-                           "\" could not be run:\r\n\r\n  " + one_line(user_error, 500) +
-                           "\r\n\r\nMessages are delivered to INBOX until the script is fixed.\r\n"
-                           "You are told once per error.\r\n";
+        std::string text =
+            "From: Mail delivery <MAILER-DAEMON@" + hostname_ + ">\r\nTo: <" + in.address +
+            ">\r\nSubject: Your Sieve filter failed\r\nDate: " + core::rfc5322_date(now) +
+            "\r\nMessage-ID: " + message_id(hostname_) +
+            "\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            "Your active Sieve script \"" +
+            one_line(user_name, 200) + "\" could not be run:\r\n\r\n  " +
+            one_line(user_error, 500) +
+            "\r\n\r\nMessages are delivered to INBOX until the script is fixed.\r\n"
+            "You are told once per error.\r\n";
         plan.notice = std::move(text);
       }
     }
@@ -240,7 +263,8 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
   plan.copies.clear();
   std::string message = run.header_edited() ? run.edited_message() : std::string(in.message);
   if (run.header_edited()) plan.message = message;
-  auto add_copy = [&](const std::string& mailbox, const std::vector<std::string>& flags, bool create) {
+  auto add_copy = [&](const std::string& mailbox, const std::vector<std::string>& flags,
+                      bool create) {
     queue::FolderCopy* c = nullptr;
     for (auto& existing : plan.copies) {
       bool same = core::iequals(existing.mailbox, "INBOX") && core::iequals(mailbox, "INBOX")
@@ -253,11 +277,16 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
       c = &plan.copies.back();
     }
     for (const auto& f : flags) {
-      if (f == "\\Seen") c->flags |= store::kSeen;
-      else if (f == "\\Answered") c->flags |= store::kAnswered;
-      else if (f == "\\Flagged") c->flags |= store::kFlagged;
-      else if (f == "\\Deleted") c->flags |= store::kDeleted;
-      else if (f == "\\Draft") c->flags |= store::kDraft;
+      if (f == "\\Seen")
+        c->flags |= store::kSeen;
+      else if (f == "\\Answered")
+        c->flags |= store::kAnswered;
+      else if (f == "\\Flagged")
+        c->flags |= store::kFlagged;
+      else if (f == "\\Deleted")
+        c->flags |= store::kDeleted;
+      else if (f == "\\Draft")
+        c->flags |= store::kDraft;
       else if (!f.empty() && f[0] != '\\' &&
                std::find(c->keywords.begin(), c->keywords.end(), f) == c->keywords.end()) {
         c->keywords.push_back(f);
@@ -282,7 +311,8 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
         // RFC 5429: after the message was accepted, a refusal goes back to the sender as a
         // report through the queue (a DSN, 5.7.1); over LMTP it is this recipient's 5xx.
         plan.refuse = true;
-        plan.refuse_reason = one_line(a.text.empty() ? "Message refused by the recipient's filter" : a.text, 400);
+        plan.refuse_reason =
+            one_line(a.text.empty() ? "Message refused by the recipient's filter" : a.text, 400);
         plan.summary = "reject";
         plan.copies.clear();
         return plan;
@@ -295,34 +325,21 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
           loop = loop || core::iequals(unfolded(f), in.address);
         }
         if (loop || hops >= options_.max_redirect_hops) {
-          MR_LOG_WARN("event=sieve_redirect_loop account={} to={}", in.account_id, core::quote(a.target));
+          MR_LOG_WARN("event=sieve_redirect_loop account={} to={}", in.account_id,
+                      core::quote(a.target));
           add_copy(in.default_folder, {}, false);
           summary.push_back("redirect loop, kept");
           break;
         }
-        auto res = resolver_->resolve_recipient(a.target, in.envelope_sender, in.account_id);
         queue::OutgoingMessage o;
         o.kind = "redirect";
         o.envelope.sender = in.envelope_sender;
         o.envelope.body = "8BITMIME";
         o.envelope.auth_account_id = in.account_id;
-        if (res.outcome == auth::RecipientOutcome::deliver) {
-          for (auto& d : res.destinations) {
-            queue::EnvelopeRecipient r;
-            r.rcpt = a.target;
-            r.destination = std::move(d);
-            o.envelope.recipients.push_back(std::move(r));
-          }
-        } else if (res.outcome == auth::RecipientOutcome::not_local) {
-          queue::EnvelopeRecipient r;
-          r.rcpt = a.target;
-          r.destination.kind = auth::Destination::Kind::remote;
-          r.destination.address = a.target;
-          o.envelope.recipients.push_back(std::move(r));
-        }
+        std::string detail = add_recipient(o.envelope, a.target, in.envelope_sender, in.account_id);
         if (o.envelope.recipients.empty()) {
           MR_LOG_WARN("event=sieve_redirect_failed account={} to={} detail={}", in.account_id,
-                      core::quote(a.target), core::quote(res.detail));
+                      core::quote(a.target), core::quote(detail));
           add_copy(in.default_folder, {}, false);  // nowhere to go: keep rather than lose
           break;
         }
@@ -349,7 +366,8 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
             break;
           }
           if (auto s = replies.add(key, now + a.period_seconds, now); !s) {
-            MR_LOG_WARN("event=sieve_record_failed file=vacation detail={}", core::quote(s.log_detail()));
+            MR_LOG_WARN("event=sieve_record_failed file=vacation detail={}",
+                        core::quote(s.log_detail()));
             break;  // without a record there is no "at most once": no reply
           }
         }
@@ -360,41 +378,31 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
           const HeaderField* s = field(run.fields(), "Subject");
           subject = "Auto: " + (s ? mime::decode_header_text(unfolded(*s)) : std::string());
         }
-        std::string text = "From: <" + from + ">\r\nTo: <" + in.envelope_sender + ">\r\nSubject: " +
-                           encode_if_needed(subject) + "\r\nDate: " + core::rfc5322_date(now) +
+        std::string text = "From: <" + from + ">\r\nTo: <" + in.envelope_sender +
+                           ">\r\nSubject: " + encode_if_needed(subject) +
+                           "\r\nDate: " + core::rfc5322_date(now) +
                            "\r\nMessage-ID: " + message_id(hostname_) + "\r\n";
         if (const HeaderField* id = field(run.fields(), "Message-ID")) {
           std::string mid = one_line(unfolded(*id), 900);
           text += "In-Reply-To: " + mid + "\r\n";
           const HeaderField* refs = field(run.fields(), "References");
-          text += "References: " + (refs ? one_line(unfolded(*refs), 900) + " " : std::string()) + mid + "\r\n";
+          text += "References: " + (refs ? one_line(unfolded(*refs), 900) + " " : std::string()) +
+                  mid + "\r\n";
         }
         text += "Auto-Submitted: auto-replied (vacation)\r\nMIME-Version: 1.0\r\n";  // RFC 5230 5
         if (a.mime) {
           text += a.text;  // RFC 5230 4.4: the reason is a MIME entity with its own header
         } else {
-          text += "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + a.text;
+          text +=
+              "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+              a.text;
         }
         if (text.size() < 2 || text.compare(text.size() - 2, 2, "\r\n") != 0) text += "\r\n";
         queue::OutgoingMessage o;
         o.kind = "vacation";
         o.envelope.sender = "";  // RFC 5230 5: replies go out with the null sender
         o.envelope.body = "8BITMIME";
-        auto res = resolver_->resolve_recipient(in.envelope_sender, "", in.account_id);
-        if (res.outcome == auth::RecipientOutcome::deliver) {
-          for (auto& d : res.destinations) {
-            queue::EnvelopeRecipient r;
-            r.rcpt = in.envelope_sender;
-            r.destination = std::move(d);
-            o.envelope.recipients.push_back(std::move(r));
-          }
-        } else if (res.outcome == auth::RecipientOutcome::not_local) {
-          queue::EnvelopeRecipient r;
-          r.rcpt = in.envelope_sender;
-          r.destination.kind = auth::Destination::Kind::remote;
-          r.destination.address = in.envelope_sender;
-          o.envelope.recipients.push_back(std::move(r));
-        }
+        add_recipient(o.envelope, in.envelope_sender, "", in.account_id);
         if (o.envelope.recipients.empty()) break;
         o.message = std::move(text);
         plan.outgoing.push_back(std::move(o));
@@ -410,7 +418,8 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
     std::string id = d.id;
     commits.push_back([dir, id, expiry, now] {
       if (auto s = RecordFile(dir + "/duplicate.rec").add(id, expiry, now); !s) {
-        MR_LOG_WARN("event=sieve_record_failed file=duplicate detail={}", core::quote(s.log_detail()));
+        MR_LOG_WARN("event=sieve_record_failed file=duplicate detail={}",
+                    core::quote(s.log_detail()));
       }
     });
   }

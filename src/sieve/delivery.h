@@ -47,9 +47,9 @@ struct Options {
   bool enabled = true;
   std::string before_path;  // the administrator's scripts ("" = none)
   std::string after_path;
-  Limits parse;             // max_script_size, nesting, commands
-  RunLimits run;            // max_steps, max_actions, max_redirects
-  StoreLimits store;        // max_scripts, max_user_bytes
+  Limits parse;       // max_script_size, nesting, commands
+  RunLimits run;      // max_steps, max_actions, max_redirects
+  StoreLimits store;  // max_scripts, max_user_bytes
   std::size_t max_redirect_hops = 5;
 };
 
@@ -61,14 +61,18 @@ class SieveFilter final : public queue::DeliveryFilter {
  public:
   // Parses the global scripts (an error names the file and line: start-up fails).
   static core::Result<std::shared_ptr<SieveFilter>> open(const Options& options,
-                                                          std::shared_ptr<ScriptStore> scripts,
-                                                          std::shared_ptr<store::MailStore> store,
-                                                          std::shared_ptr<auth::Resolver> resolver,
-                                                          std::string hostname);
+                                                         std::shared_ptr<ScriptStore> scripts,
+                                                         std::shared_ptr<store::MailStore> store,
+                                                         std::shared_ptr<auth::Resolver> resolver,
+                                                         std::string hostname);
   queue::DeliveryPlan plan(const queue::FilterInput& input) override;
 
  private:
   SieveFilter() = default;
+  // Resolves `address` and adds its destinations to `envelope` (a remote address as it is);
+  // returns the resolver's detail for logs. Nothing is added for unknown or failing addresses.
+  std::string add_recipient(queue::Envelope& envelope, const std::string& address,
+                            const std::string& sender, const std::string& account_id);
   Options options_;
   std::shared_ptr<ScriptStore> scripts_;
   std::shared_ptr<store::MailStore> store_;

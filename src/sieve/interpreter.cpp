@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 #include "src/core/base64.h"
@@ -116,7 +116,8 @@ class Executor {
   // The value of ${name}; nullopt when `name` is not a variable reference (left as written).
   std::optional<std::string> lookup(const std::string& name) {
     if (name.empty()) return std::nullopt;
-    if (std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    if (std::all_of(name.begin(), name.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
       size_t n = name.size() > 3 ? 1000 : std::stoul(name);
       return n < match_vars_.size() ? match_vars_[n] : std::string();
     }
@@ -137,7 +138,8 @@ class Executor {
   void set_variable(const std::string& name, std::string value) {
     if (value.size() > run_.limits_.max_variable_bytes) {
       value.resize(run_.limits_.max_variable_bytes);
-      while (!value.empty() && (static_cast<unsigned char>(value.back()) & 0xC0) == 0x80) value.pop_back();
+      while (!value.empty() && (static_cast<unsigned char>(value.back()) & 0xC0) == 0x80)
+        value.pop_back();
       if (!value.empty() && static_cast<unsigned char>(value.back()) >= 0xC0) value.pop_back();
     }
     std::string key = mime::ascii_lower(name);
@@ -299,7 +301,8 @@ class Executor {
     if (auto it = c.tagged.find("days"); it != c.tagged.end()) {
       a.period_seconds = static_cast<int64_t>(std::max<uint64_t>(1, it->second.number)) * 86400;
     }
-    if (auto it = c.tagged.find("subject"); it != c.tagged.end()) a.subject = arg_string(it->second);
+    if (auto it = c.tagged.find("subject"); it != c.tagged.end())
+      a.subject = arg_string(it->second);
     if (auto it = c.tagged.find("from"); it != c.tagged.end()) a.from = arg_string(it->second);
     if (auto it = c.tagged.find("addresses"); it != c.tagged.end()) {
       a.addresses = expand_all(it->second.strings);
@@ -344,7 +347,8 @@ class Executor {
   }
 
   Flow edit_header(const Command& c) {
-    if (++run_.header_edits_ > run_.limits_.max_header_edits) return fail(c.at, "too many header edits");
+    if (++run_.header_edits_ > run_.limits_.max_header_edits)
+      return fail(c.at, "too many header edits");
     std::string name = expand(c.positional[0].strings[0]);
     if (protected_field(name)) return Flow::next;
     auto& fields = run_.fields_;
@@ -431,7 +435,8 @@ class Executor {
       uint64_t limit = t.positional[0].number;
       return t.tagged.count("over") ? size > limit : size < limit;
     }
-    if (n == "header") return match(t.tagged, header_values(t, t.positional[0].strings), keys(t, 1), t.at);
+    if (n == "header")
+      return match(t.tagged, header_values(t, t.positional[0].strings), keys(t, 1), t.at);
     if (n == "address") {
       return match(t.tagged, address_values(t, t.positional[0].strings), keys(t, 1), t.at);
     }
@@ -448,7 +453,8 @@ class Executor {
       std::vector<std::string> flags;
       if (t.positional.size() == 2) {
         std::vector<std::string> raw;
-        for (const auto& var : expand_all(t.positional[0].strings)) raw.push_back(lookup(var).value_or(""));
+        for (const auto& var : expand_all(t.positional[0].strings))
+          raw.push_back(lookup(var).value_or(""));
         flags = split_flags(raw);
       } else {
         flags = run_.implicit_flags_;
@@ -472,7 +478,9 @@ class Executor {
     return std::nullopt;
   }
 
-  std::vector<std::string> keys(const Test& t, size_t i) { return expand_all(t.positional[i].strings); }
+  std::vector<std::string> keys(const Test& t, size_t i) {
+    return expand_all(t.positional[i].strings);
+  }
 
   const HeaderField* find_field(const std::string& name) const {
     for (const auto& f : run_.fields_) {
@@ -489,10 +497,13 @@ class Executor {
     size_t e = out.find_last_not_of(" \t");
     return b == std::string::npos ? "" : out.substr(b, e - b + 1);
   }
-  static std::string decoded(const std::string& raw) { return mime::decode_header_text(unfold(raw)); }
+  static std::string decoded(const std::string& raw) {
+    return mime::decode_header_text(unfold(raw));
+  }
 
   // The raw values of the named fields, narrowed by :index/:last (RFC 5260 6).
-  std::vector<const HeaderField*> fields_named(const Test& t, const std::vector<std::string>& names) {
+  std::vector<const HeaderField*> fields_named(const Test& t,
+                                               const std::vector<std::string>& names) {
     std::vector<const HeaderField*> out;
     for (const auto& name : expand_all(names)) {
       std::vector<const HeaderField*> these;
@@ -516,8 +527,8 @@ class Executor {
 
   // RFC 5228 2.7.4 address parts, RFC 5233 :user/:detail with "+" as the separator.
   static std::optional<std::string> address_part(const std::map<std::string, Value>& tagged,
-                                                 const std::string& local, const std::string& domain,
-                                                 bool null_address) {
+                                                 const std::string& local,
+                                                 const std::string& domain, bool null_address) {
     if (tagged.count("localpart")) {
       if (null_address) return std::nullopt;
       return local;
@@ -550,8 +561,8 @@ class Executor {
   std::vector<std::string> envelope_values(const Test& t) {
     std::vector<std::string> out;
     for (const auto& part : expand_all(t.positional[0].strings)) {
-      const std::string& addr = mime::ascii_iequals(part, "from") ? run_.input_.envelope_from
-                                                                  : run_.input_.envelope_to;
+      const std::string& addr =
+          mime::ascii_iequals(part, "from") ? run_.input_.envelope_from : run_.input_.envelope_to;
       size_t at = addr.rfind('@');
       std::string local = at == std::string::npos ? addr : addr.substr(0, at);
       std::string domain = at == std::string::npos ? "" : addr.substr(at + 1);
@@ -639,14 +650,16 @@ class Executor {
     if (part == "iso8601") {
       std::string z = zone == 0 ? "Z" : fmt("%c%02d:%02d", sign, az / 60, az % 60);
       return fmt("%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec) + z;
+                 tm.tm_hour, tm.tm_min, tm.tm_sec) +
+             z;
     }
     if (part == "std11") {
       static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
       static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
       return fmt("%s, %02d %s %04d %02d:%02d:%02d ", kDays[tm.tm_wday], tm.tm_mday,
-                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec) + zs;
+                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec) +
+             zs;
     }
     if (part == "zone") return zs;
     if (part == "weekday") return std::to_string(tm.tm_wday);
@@ -660,7 +673,8 @@ class Executor {
     double s = 0, threshold = 5.0;
     try {
       s = std::stod(unfold(score->raw_value));
-      if (const HeaderField* th = find_field("X-Spam-Threshold")) threshold = std::stod(unfold(th->raw_value));
+      if (const HeaderField* th = find_field("X-Spam-Threshold"))
+        threshold = std::stod(unfold(th->raw_value));
     } catch (...) {
       return "0";
     }
@@ -739,9 +753,15 @@ class Executor {
         if (!charge(at, 1 + v.size() / 1024)) return std::nullopt;
         bool hit = false;
         switch (type) {
-          case MatchType::is: hit = compare(v, k, cmp) == 0; break;
-          case MatchType::value: hit = relation_holds(compare(v, k, cmp), rel); break;
-          case MatchType::contains: hit = contains(v, k, cmp); break;
+          case MatchType::is:
+            hit = compare(v, k, cmp) == 0;
+            break;
+          case MatchType::value:
+            hit = relation_holds(compare(v, k, cmp), rel);
+            break;
+          case MatchType::contains:
+            hit = contains(v, k, cmp);
+            break;
           case MatchType::matches: {
             std::vector<std::string> caps;
             hit = glob_match(k, v, cmp, run_.budget_, variables_ ? &caps : nullptr);
@@ -752,7 +772,8 @@ class Executor {
             if (hit && variables_) match_vars_ = std::move(caps);  // RFC 5229 3.2
             break;
           }
-          case MatchType::count: break;
+          case MatchType::count:
+            break;
         }
         if (hit) return true;
       }

@@ -76,10 +76,10 @@ struct HeaderField {
 };
 
 struct MessageInput {
-  std::string_view message;      // CRLF, as it will be stored (without Return-Path)
-  std::string envelope_from;     // "" for the null sender
-  std::string envelope_to;       // the recipient (RCPT TO as given: keeps +detail)
-  std::string envelope_auth;     // authenticated submitter, "" when none
+  std::string_view message;   // CRLF, as it will be stored (without Return-Path)
+  std::string envelope_from;  // "" for the null sender
+  std::string envelope_to;    // the recipient (RCPT TO as given: keeps +detail)
+  std::string envelope_auth;  // authenticated submitter, "" when none
 };
 
 class Run {

@@ -6,7 +6,8 @@ namespace mailroom::sieve {
 namespace {
 
 char fold(char c, Comparator cmp) {
-  if (cmp == Comparator::ascii_casemap && c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
+  if (cmp == Comparator::ascii_casemap && c >= 'A' && c <= 'Z')
+    return static_cast<char>(c - 'A' + 'a');
   return c;
 }
 
@@ -72,8 +73,9 @@ bool glob_match(std::string_view pattern, std::string_view text, Comparator c, B
       star_t = ti;
       spans[static_cast<size_t>(wild_index[pi])] = {ti, ti};
       ++pi;
-    } else if (pi < p.size() && (p[pi].kind == PatternChar::one ||
-                                 (p[pi].kind == PatternChar::literal && same(p[pi].c, text[ti], c)))) {
+    } else if (pi < p.size() &&
+               (p[pi].kind == PatternChar::one ||
+                (p[pi].kind == PatternChar::literal && same(p[pi].c, text[ti], c)))) {
       if (p[pi].kind == PatternChar::one) spans[static_cast<size_t>(wild_index[pi])] = {ti, ti + 1};
       ++pi;
       ++ti;
@@ -126,12 +128,18 @@ int compare(std::string_view a, std::string_view b, Comparator c) {
 
 bool relation_holds(int cmp, Relation r) {
   switch (r) {
-    case Relation::gt: return cmp > 0;
-    case Relation::ge: return cmp >= 0;
-    case Relation::lt: return cmp < 0;
-    case Relation::le: return cmp <= 0;
-    case Relation::eq: return cmp == 0;
-    case Relation::ne: return cmp != 0;
+    case Relation::gt:
+      return cmp > 0;
+    case Relation::ge:
+      return cmp >= 0;
+    case Relation::lt:
+      return cmp < 0;
+    case Relation::le:
+      return cmp <= 0;
+    case Relation::eq:
+      return cmp == 0;
+    case Relation::ne:
+      return cmp != 0;
   }
   return false;
 }

@@ -18,6 +18,7 @@ void split_header(std::string_view message, std::vector<HeaderField>& fields,
 // RFC 5173 5.2 :content: the leaf parts whose Content-Type matches one of `types` ("text"
 // matches text/*, "text/plain" only that; "" matches every part); text/* parts decoded to
 // UTF-8, others as they are. multipart/* and message/rfc822 types match nothing here.
-std::vector<std::string> parts_of_types(std::string_view message, const std::vector<std::string>& types);
+std::vector<std::string> parts_of_types(std::string_view message,
+                                        const std::vector<std::string>& types);
 
 }  // namespace mailroom::sieve

@@ -11,8 +11,21 @@
 namespace mailroom::sieve {
 namespace {
 
-enum class Tok { identifier, tag, number, string, lbracket, rbracket, lparen, rparen, lbrace,
-                 rbrace, comma, semicolon, end };
+enum class Tok {
+  identifier,
+  tag,
+  number,
+  string,
+  lbracket,
+  rbracket,
+  lparen,
+  rparen,
+  lbrace,
+  rbrace,
+  comma,
+  semicolon,
+  end
+};
 
 struct Token {
   Tok kind = Tok::end;
@@ -36,23 +49,34 @@ class Lexer {
     }
     char c = in_[i_];
     switch (c) {
-      case '[': return single(t, Tok::lbracket);
-      case ']': return single(t, Tok::rbracket);
-      case '(': return single(t, Tok::lparen);
-      case ')': return single(t, Tok::rparen);
-      case '{': return single(t, Tok::lbrace);
-      case '}': return single(t, Tok::rbrace);
-      case ',': return single(t, Tok::comma);
-      case ';': return single(t, Tok::semicolon);
-      case '"': return quoted(t);
+      case '[':
+        return single(t, Tok::lbracket);
+      case ']':
+        return single(t, Tok::rbracket);
+      case '(':
+        return single(t, Tok::lparen);
+      case ')':
+        return single(t, Tok::rparen);
+      case '{':
+        return single(t, Tok::lbrace);
+      case '}':
+        return single(t, Tok::rbrace);
+      case ',':
+        return single(t, Tok::comma);
+      case ';':
+        return single(t, Tok::semicolon);
+      case '"':
+        return quoted(t);
       case ':': {
         advance();
-        if (i_ >= in_.size() || !ident_start(in_[i_])) return fail(t.at, "expected a tag name after ':'");
+        if (i_ >= in_.size() || !ident_start(in_[i_]))
+          return fail(t.at, "expected a tag name after ':'");
         t.kind = Tok::tag;
         t.text = identifier();
         return true;
       }
-      default: break;
+      default:
+        break;
     }
     if (std::isdigit(static_cast<unsigned char>(c))) return number(t);
     if (ident_start(c)) {
@@ -73,10 +97,10 @@ class Lexer {
   Position error_at() const { return error_at_; }
 
  private:
-  static bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-  static bool ident_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  static bool ident_start(char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
   }
+  static bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
   static std::string printable(char c) {
     if (c >= 0x21 && c < 0x7f) return std::string(1, c);
     char buf[8];
@@ -161,7 +185,8 @@ class Lexer {
         advance();
       }
     }
-    if (i_ < in_.size() && ident_char(in_[i_])) return fail(pos_, "unexpected character after a number");
+    if (i_ < in_.size() && ident_char(in_[i_]))
+      return fail(pos_, "unexpected character after a number");
     t.kind = Tok::number;
     t.number = v;
     return true;
@@ -198,11 +223,13 @@ class Lexer {
       while (i_ < in_.size() && in_[i_] != '\n') advance();
     }
     if (i_ < in_.size() && in_[i_] == '\r') advance();
-    if (i_ >= in_.size() || in_[i_] != '\n') return fail(pos_, "expected end of line after \"text:\"");
+    if (i_ >= in_.size() || in_[i_] != '\n')
+      return fail(pos_, "expected end of line after \"text:\"");
     advance();
     std::string out;
     while (true) {
-      if (i_ >= in_.size()) return fail(t.at, "unterminated multi-line string (missing \".\" line)");
+      if (i_ >= in_.size())
+        return fail(t.at, "unterminated multi-line string (missing \".\" line)");
       size_t eol = in_.find('\n', i_);
       size_t end = eol == std::string_view::npos ? in_.size() : eol;
       std::string_view line = in_.substr(i_, end - i_);
@@ -210,7 +237,8 @@ class Lexer {
       size_t consumed = end - i_ + (eol == std::string_view::npos ? 0 : 1);
       for (size_t k = 0; k < consumed; ++k) advance();
       if (line == ".") break;
-      if (eol == std::string_view::npos) return fail(t.at, "unterminated multi-line string (missing \".\" line)");
+      if (eol == std::string_view::npos)
+        return fail(t.at, "unterminated multi-line string (missing \".\" line)");
       if (!line.empty() && line.front() == '.') line.remove_prefix(1);
       out.append(line);
       out += "\r\n";
@@ -242,7 +270,8 @@ class Parser {
   std::string error_text() const {
     Position at = error_.empty() ? lex_.error_at() : error_at_;
     const std::string& what = error_.empty() ? lex_.error() : error_;
-    return "line " + std::to_string(at.line) + ", column " + std::to_string(at.column) + ": " + what;
+    return "line " + std::to_string(at.line) + ", column " + std::to_string(at.column) + ": " +
+           what;
   }
 
  private:
@@ -310,7 +339,8 @@ class Parser {
         if (!advance()) return false;
         while (true) {
           if (tok_.kind != Tok::string) return fail(tok_.at, "expected a string in the list");
-          if (v.strings.size() >= limits_.max_list_items) return fail(tok_.at, "string list too long");
+          if (v.strings.size() >= limits_.max_list_items)
+            return fail(tok_.at, "string list too long");
           v.strings.push_back(std::move(tok_.text));
           if (!advance()) return false;
           if (tok_.kind == Tok::comma) {
@@ -373,9 +403,9 @@ class Parser {
 
 core::Result<Script> parse(std::string_view text, const Limits& limits) {
   if (text.size() > limits.max_script_bytes) {
-    return core::Status::error(core::Code::too_large,
-                               "script too large (limit " + std::to_string(limits.max_script_bytes) +
-                                   " octets)");
+    return core::Status::error(
+        core::Code::too_large,
+        "script too large (limit " + std::to_string(limits.max_script_bytes) + " octets)");
   }
   Script script;
   Parser p(text, limits);

@@ -29,10 +29,10 @@ struct Position {
 struct Value {
   enum class Kind { number, string_list, tag };
   Kind kind = Kind::string_list;
-  uint64_t number = 0;                // after the K/M/G quantifier
-  std::vector<std::string> strings;   // one element for a single string
-  bool bracketed = false;             // written as a [list] (a single string is not)
-  std::string tag;                    // lower case, without the colon
+  uint64_t number = 0;               // after the K/M/G quantifier
+  std::vector<std::string> strings;  // one element for a single string
+  bool bracketed = false;            // written as a [list] (a single string is not)
+  std::string tag;                   // lower case, without the colon
   Position at;
 };
 

@@ -30,7 +30,9 @@ std::optional<std::string> unhex(const std::string& s) {
   if (s.size() % 2) return std::nullopt;
   std::string out;
   for (size_t i = 0; i < s.size(); i += 2) {
-    auto v = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    auto v = [](char c) {
+      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    };
     int a = v(s[i]), b = v(s[i + 1]);
     if (a < 0 || b < 0) return std::nullopt;
     out += static_cast<char>(a * 16 + b);
@@ -39,7 +41,8 @@ std::optional<std::string> unhex(const std::string& s) {
 }
 
 core::Status errno_status(const std::string& what) {
-  return core::Status::error(core::Code::io_error, "cannot store the script", what + ": " + std::strerror(errno));
+  return core::Status::error(core::Code::io_error, "cannot store the script",
+                             what + ": " + std::strerror(errno));
 }
 
 bool make_dir(const std::string& d) { return ::mkdir(d.c_str(), 0700) == 0 || errno == EEXIST; }
@@ -113,12 +116,13 @@ core::Result<std::vector<ScriptInfo>> ScriptStore::list(const std::string& accou
     if (f.size() <= 6 || f.compare(f.size() - 6, 6, ".sieve") != 0) continue;
     auto name = unhex(f.substr(0, f.size() - 6));
     if (!name) continue;
-    struct stat st{};
+    struct stat st {};
     if (::stat((dir(account_id) + "/scripts/" + f).c_str(), &st) != 0) continue;
     out.push_back({*name, *name == active, static_cast<uint64_t>(st.st_size)});
   }
   ::closedir(d);
-  std::sort(out.begin(), out.end(), [](const ScriptInfo& a, const ScriptInfo& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const ScriptInfo& a, const ScriptInfo& b) { return a.name < b.name; });
   return out;
 }
 
@@ -129,7 +133,8 @@ core::Result<std::string> ScriptStore::get(const std::string& account_id, const 
   return *text;
 }
 
-core::Result<std::pair<std::string, std::string>> ScriptStore::active(const std::string& account_id) {
+core::Result<std::pair<std::string, std::string>> ScriptStore::active(
+    const std::string& account_id) {
   auto name = read_file(dir(account_id) + "/active");
   if (!name || name->empty()) return core::not_found("no active script");
   auto text = get(account_id, *name);
@@ -140,8 +145,9 @@ core::Result<std::pair<std::string, std::string>> ScriptStore::active(const std:
 core::Status ScriptStore::have_space(const std::string& account_id, const std::string& name,
                                      uint64_t size) {
   if (size > limits_.max_script_bytes) {
-    return core::Status::error(core::Code::too_large, "script too large (limit " +
-                                                          std::to_string(limits_.max_script_bytes) + " octets)");
+    return core::Status::error(
+        core::Code::too_large,
+        "script too large (limit " + std::to_string(limits_.max_script_bytes) + " octets)");
   }
   auto scripts = list(account_id);
   if (!scripts) return scripts.status();
@@ -195,7 +201,8 @@ core::Status ScriptStore::remove(const std::string& account_id, const std::strin
   std::lock_guard lock(mu_);
   if (!get(account_id, name)) return core::not_found("no such script");
   if (read_file(dir(account_id) + "/active").value_or("") == name) {
-    return core::Status::error(core::Code::permission_denied, "the active script cannot be deleted");
+    return core::Status::error(core::Code::permission_denied,
+                               "the active script cannot be deleted");
   }
   if (::unlink(script_path(account_id, name).c_str()) != 0) return errno_status("unlink script");
   return core::Status::ok();
@@ -206,7 +213,8 @@ core::Status ScriptStore::rename(const std::string& account_id, const std::strin
   if (!valid_name(to)) return core::invalid_argument("invalid script name");
   std::lock_guard lock(mu_);
   if (!get(account_id, from)) return core::not_found("no such script");
-  if (get(account_id, to)) return core::Status::error(core::Code::already_exists, "a script of that name exists");
+  if (get(account_id, to))
+    return core::Status::error(core::Code::already_exists, "a script of that name exists");
   if (::rename(script_path(account_id, from).c_str(), script_path(account_id, to).c_str()) != 0) {
     return errno_status("rename script");
   }

@@ -58,7 +58,8 @@ class ScriptStore {
   // permission_denied (RFC 5804 "ACTIVE") for the active script; not_found when missing.
   core::Status remove(const std::string& account_id, const std::string& name);
   // already_exists when `to` exists; the active mark follows the script.
-  core::Status rename(const std::string& account_id, const std::string& from, const std::string& to);
+  core::Status rename(const std::string& account_id, const std::string& from,
+                      const std::string& to);
 
   // RFC 5804 1.6: names are UTF-8 without controls (and not too long).
   bool valid_name(const std::string& name) const;

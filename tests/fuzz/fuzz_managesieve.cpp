@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Assembler::Need need;
     do {
       size_t eol = in.find('\n', pos);
-      std::string_view line = in.substr(pos, eol == std::string_view::npos ? in.size() - pos : eol - pos);
+      std::string_view line =
+          in.substr(pos, eol == std::string_view::npos ? in.size() - pos : eol - pos);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       pos = eol == std::string_view::npos ? in.size() : eol + 1;
       if (line.size() > kMaxLine) return 0;

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto r = mailroom::sieve::parse(in, limits);
   if (!r) {
     std::string m = r.status().client_message();
-    if (r.code() == mailroom::core::Code::invalid_argument && m.rfind("line ", 0) != 0) __builtin_trap();
+    if (r.code() == mailroom::core::Code::invalid_argument && m.rfind("line ", 0) != 0)
+      __builtin_trap();
     return 0;
   }
   auto again = mailroom::sieve::parse(in, limits);

@@ -53,7 +53,8 @@ Assembler::Need Assembler::feed_line(std::string_view line) {
           break;
         }
         if (q == '\\') {
-          if (i >= line.size() || (line[i] != '\\' && line[i] != '"')) return fail("Bad escape in a quoted string");
+          if (i >= line.size() || (line[i] != '\\' && line[i] != '"'))
+            return fail("Bad escape in a quoted string");
           q = line[i++];
         }
         if (q == '\0') return fail("NUL in a quoted string");

@@ -97,10 +97,12 @@ class SieveTest(unittest.TestCase):
         p = self.sieve_connect(user, "--deactivate")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
-    def send(self, sender, rcpts, subject, headers="", to_header=None):
+    def send(self, sender, rcpts, subject, headers="", to_header=None, message_id=None,
+             text=None):
+        message_id = message_id or f"<{time.time_ns()}.{subject.replace(' ', '-')}@test>"
         body = (f"From: <{sender}>\r\nTo: <{to_header or rcpts[0]}>\r\nSubject: {subject}\r\n"
-                f"Message-ID: <{time.time_ns()}.{subject.replace(' ', '-')}@test>\r\n"
-                f"{headers}\r\nbody of {subject}\r\n")
+                f"Message-ID: {message_id}\r\n"
+                f"{headers}\r\n{text or 'body of ' + subject}\r\n")
         with smtplib.SMTP("127.0.0.1", self.m.port("smtp"), timeout=30) as s:
             s.sendmail(sender, rcpts, body)
 
@@ -172,11 +174,46 @@ if envelope :detail "to" "tag" { fileinto "Tagged"; }
         self.assertNotIn("spam", self.subjects("bob@example.com", "Lists"))
         # Scripts are stored under the account id, private to the server.
         sieve_dir = os.path.join(self.m.data, "mail", self.m.account_id("bob@example.com"), "sieve")
-        scripts = os.listdir(os.path.join(sieve_dir, "scripts"))
-        self.assertEqual(len(scripts), 1)
-        mode = os.stat(os.path.join(sieve_dir, "scripts", scripts[0])).st_mode
+        path = os.path.join(sieve_dir, "scripts", b"rules".hex() + ".sieve")
+        mode = os.stat(path).st_mode
         self.assertEqual(stat.S_IMODE(mode), 0o600)
         self.deactivate("bob@example.com")
+
+    def test_extensions_at_delivery(self):
+        self.install("bob@example.com", "ext", r'''require ["fileinto", "editheader", "body", "variables",
+  "duplicate", "copy", "mailbox", "spamtest", "relational", "comparator-i;ascii-numeric"];
+if duplicate :header "Message-ID" { fileinto "Dups"; stop; }
+if body :text :contains "secret word" {
+  addheader "X-Body-Hit" "yes";
+  fileinto :copy "BodyHits";
+}
+if header :matches "subject" "order *" { set :lower "n" "${1}"; fileinto "Order-${n}"; }
+if spamtest :value "ge" :comparator "i;ascii-numeric" "8" { fileinto "Spammy"; }
+if allof (header :is "subject" "create", not mailboxexists "Created") { fileinto :create "Created"; }
+''')
+        try:
+            self.send("carol@remote.example", ["bob@example.com"], "has a secret",
+                      text="the secret word is here")
+            self.send("carol@remote.example", ["bob@example.com"], "order ABC42")
+            self.send("carol@remote.example", ["bob@example.com"], "scored",
+                      headers="X-Spam-Score: 9.5\r\n")
+            self.send("carol@remote.example", ["bob@example.com"], "create")
+            self.send("carol@remote.example", ["bob@example.com"], "dup one", message_id="<same@test>")
+            self.wait_subject("bob@example.com", "INBOX", "dup one")
+            self.send("carol@remote.example", ["bob@example.com"], "dup two", message_id="<same@test>")
+            self.wait_subject("bob@example.com", "Dups", "dup two")
+            self.wait_subject("bob@example.com", "Order-abc42", "order ABC42")
+            self.wait_subject("bob@example.com", "Spammy", "scored")
+            self.wait_subject("bob@example.com", "Created", "create")
+            self.wait_subject("bob@example.com", "BodyHits", "has a secret")
+            self.wait_subject("bob@example.com", "INBOX", "has a secret")
+            inbox = [raw for _, raw in self.messages("bob@example.com") if "has a secret" in raw]
+            self.assertEqual(len(inbox), 1)
+            self.assertTrue(inbox[0].split("\r\n\r\n")[0].count("X-Body-Hit: yes") == 1, inbox[0])
+            self.assertNotIn("dup two", self.subjects("bob@example.com"))
+            self.assertNotIn("order ABC42", self.subjects("bob@example.com"))
+        finally:
+            self.deactivate("bob@example.com")
 
     def test_vacation_once_per_days_and_never_to_lists(self):
         self.install("alice@example.com", "away", '''require "vacation";

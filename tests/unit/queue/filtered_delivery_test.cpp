@@ -68,7 +68,8 @@ class FilteredDeliveryTest : public ::testing::Test {
     o.spool_dir = dir_.string();
     o.delivery_threads = 2;
     o.retry_seconds = 1;
-    auto q = std::make_shared<SpoolQueue>(o, store_, log_, std::vector<std::shared_ptr<filter::Scanner>>{});
+    auto q = std::make_shared<SpoolQueue>(o, store_, log_,
+                                          std::vector<std::shared_ptr<filter::Scanner>>{});
     q->set_delivery_filter(filter_);
     return q;
   }

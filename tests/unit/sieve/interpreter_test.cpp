@@ -1,10 +1,10 @@
 // The interpreter, command by command and extension by extension (with the RFCs' examples
 // where they have one), and its limits.
+#include "src/sieve/interpreter.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
-
-#include "src/sieve/interpreter.h"
 
 namespace mailroom::sieve {
 namespace {
@@ -55,8 +55,8 @@ struct Runner {
   }
   // Whether the script's test is true: runs "if TEST { fileinto "yes"; }".
   bool test(const std::string& require, const std::string& t) {
-    std::string text = "require [\"fileinto\"" + std::string(require.empty() ? "" : ", ") + require +
-                       "];\nif " + t + " { fileinto \"yes\"; }";
+    std::string text = "require [\"fileinto\"" + std::string(require.empty() ? "" : ", ") +
+                       require + "];\nif " + t + " { fileinto \"yes\"; }";
     EXPECT_TRUE((*this)(text)) << run->error();
     return !run->actions().empty();
   }
@@ -80,8 +80,9 @@ TEST(SieveInterpreter, KeepDiscardStopAndImplicitKeep) {
 
 TEST(SieveInterpreter, IfElsifElse) {
   Runner r;
-  ASSERT_TRUE(r("require \"fileinto\";\nif false { fileinto \"a\"; } elsif true { fileinto \"b\"; }"
-                " else { fileinto \"c\"; }\nif true { fileinto \"d\"; } else { fileinto \"e\"; }"));
+  ASSERT_TRUE(
+      r("require \"fileinto\";\nif false { fileinto \"a\"; } elsif true { fileinto \"b\"; }"
+        " else { fileinto \"c\"; }\nif true { fileinto \"d\"; } else { fileinto \"e\"; }"));
   ASSERT_EQ(r.run->actions().size(), 2u);
   EXPECT_EQ(r.run->actions()[0].target, "b");
   EXPECT_EQ(r.run->actions()[1].target, "d");
@@ -126,9 +127,10 @@ TEST(SieveInterpreter, Subaddress) {
 
 TEST(SieveInterpreter, FileintoCopyAndFlags) {
   Runner r;
-  ASSERT_TRUE(r("require [\"fileinto\", \"copy\", \"imap4flags\", \"mailbox\"];\n"
-                "fileinto :copy \"A\";\naddflag \"\\\\seen $Work\";\n"
-                "fileinto :create \"B/C\";\nkeep :flags \"\\\\Flagged\";"));
+  ASSERT_TRUE(
+      r("require [\"fileinto\", \"copy\", \"imap4flags\", \"mailbox\"];\n"
+        "fileinto :copy \"A\";\naddflag \"\\\\seen $Work\";\n"
+        "fileinto :create \"B/C\";\nkeep :flags \"\\\\Flagged\";"));
   const auto& a = r.run->actions();
   ASSERT_EQ(a.size(), 3u);
   EXPECT_TRUE(a[0].copy);
@@ -146,13 +148,15 @@ TEST(SieveInterpreter, FileintoCopyAndFlags) {
 TEST(SieveInterpreter, Imap4flagsRfc5232Examples) {
   Runner r;
   // RFC 5232 section 3 / 4 examples (variables for the named flag variable).
-  ASSERT_TRUE(r("require [\"imap4flags\", \"variables\", \"fileinto\", \"relational\",\n"
-                "\"comparator-i;ascii-numeric\"];\nsetflag \"\\\\Seen\";\naddflag [\"\\\\Flagged\", \"\\\\Answered\"];\n"
-                "removeflag \"\\\\Seen\";\n"
-                "addflag \"MyVar\" \"$Label1 $Label2\";\nremoveflag \"MyVar\" \"$label1\";\n"
-                "if hasflag :is \"MyVar\" \"$Label2\" { fileinto \"yes\"; }\n"
-                "if hasflag :contains \"flagged\" { fileinto :flags \"${MyVar}\" \"z\"; }\n"
-                "if hasflag :count \"eq\" :comparator \"i;ascii-numeric\" \"2\" { keep; }"));
+  ASSERT_TRUE(
+      r("require [\"imap4flags\", \"variables\", \"fileinto\", \"relational\",\n"
+        "\"comparator-i;ascii-numeric\"];\nsetflag \"\\\\Seen\";\naddflag [\"\\\\Flagged\", "
+        "\"\\\\Answered\"];\n"
+        "removeflag \"\\\\Seen\";\n"
+        "addflag \"MyVar\" \"$Label1 $Label2\";\nremoveflag \"MyVar\" \"$label1\";\n"
+        "if hasflag :is \"MyVar\" \"$Label2\" { fileinto \"yes\"; }\n"
+        "if hasflag :contains \"flagged\" { fileinto :flags \"${MyVar}\" \"z\"; }\n"
+        "if hasflag :count \"eq\" :comparator \"i;ascii-numeric\" \"2\" { keep; }"));
   EXPECT_EQ(r.run->implicit_flags(), (std::vector<std::string>{"\\Flagged", "\\Answered"}));
   const auto& a = r.run->actions();
   ASSERT_EQ(a.size(), 3u) << r.run->error();
@@ -180,7 +184,8 @@ TEST(SieveInterpreter, RedirectLimitsAndRejectConflicts) {
   EXPECT_EQ(r.run->actions()[0].text, "go away");
   EXPECT_FALSE(r.run->implicit_keep());
   r.limits.max_actions = 3;
-  EXPECT_FALSE(r("require \"fileinto\"; fileinto \"a\"; fileinto \"b\"; fileinto \"c\"; fileinto \"d\";"));
+  EXPECT_FALSE(
+      r("require \"fileinto\"; fileinto \"a\"; fileinto \"b\"; fileinto \"c\"; fileinto \"d\";"));
   EXPECT_EQ(r.run->error(), "line 1: too many actions");
 }
 
@@ -203,9 +208,10 @@ TEST(SieveInterpreter, StepLimitStopsLoopsOfWork) {
 
 TEST(SieveInterpreter, Vacation) {
   Runner r;  // RFC 5230 4 and its section 4.1 example
-  ASSERT_TRUE(r("require \"vacation\";\nif header :contains \"subject\" \"cyrus\" { discard; }\n"
-                "vacation :days 23 :addresses [\"tjs@example.edu\", \"ts4z@landru.example.edu\"]\n"
-                "  \"I'm away until October 19.\";"));
+  ASSERT_TRUE(
+      r("require \"vacation\";\nif header :contains \"subject\" \"cyrus\" { discard; }\n"
+        "vacation :days 23 :addresses [\"tjs@example.edu\", \"ts4z@landru.example.edu\"]\n"
+        "  \"I'm away until October 19.\";"));
   ASSERT_EQ(r.run->actions().size(), 1u);
   const Action& v = r.run->actions()[0];
   EXPECT_EQ(v.kind, Action::Kind::vacation);
@@ -214,7 +220,9 @@ TEST(SieveInterpreter, Vacation) {
   EXPECT_EQ(v.text, "I'm away until October 19.");
   EXPECT_TRUE(r.run->implicit_keep());  // vacation does not cancel the keep
   EXPECT_FALSE(v.handle.empty());
-  ASSERT_TRUE(r("require \"vacation\"; vacation :subject \"s\" :from \"me@x.org\" :mime :handle \"h\" \"t\";"));
+  ASSERT_TRUE(
+      r("require \"vacation\"; vacation :subject \"s\" :from \"me@x.org\" :mime :handle \"h\" "
+        "\"t\";"));
   EXPECT_EQ(r.run->actions()[0].handle, "h");
   EXPECT_EQ(r.run->actions()[0].period_seconds, 7 * 86400);
   EXPECT_TRUE(r.run->actions()[0].mime);
@@ -230,24 +238,28 @@ TEST(SieveInterpreter, Body) {
   std::string mp =
       "From: a@b\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
       "--XX\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-      "c2VjcmV0IHdvcmQ=\r\n--XX\r\nContent-Type: application/octet-stream\r\n\r\nBINARYDATA\r\n--XX--\r\n";
+      "c2VjcmV0IHdvcmQ=\r\n--XX\r\nContent-Type: "
+      "application/octet-stream\r\n\r\nBINARYDATA\r\n--XX--\r\n";
   r.input.message = mp;
   EXPECT_TRUE(r.test("\"body\"", "body :text :contains \"secret word\""));
   EXPECT_FALSE(r.test("\"body\"", "body :raw :contains \"secret word\""));
-  EXPECT_TRUE(r.test("\"body\"", "body :content \"application/octet-stream\" :contains \"BINARYDATA\""));
+  EXPECT_TRUE(
+      r.test("\"body\"", "body :content \"application/octet-stream\" :contains \"BINARYDATA\""));
   EXPECT_FALSE(r.test("\"body\"", "body :content \"text/html\" :contains \"secret\""));
 }
 
 TEST(SieveInterpreter, Variables) {
   Runner r;  // RFC 5229 examples (sections 3, 4)
-  ASSERT_TRUE(r("require [\"variables\", \"fileinto\", \"relational\", "
-                "\"comparator-i;ascii-numeric\"];\n"
-                "set \"honorific\" \"Mr\";\nset \"first_name\" \"Joe\";\n"
-                "set :upperfirst :lower \"a\" \"jOHN\";\nset :length \"len\" \"${a}\";\n"
-                "set :quotewildcard \"q\" \"*?\\\\\";\n"
-                "if header :matches \"From\" \"*<*@*>\" { fileinto \"${honorific} ${first_name}/${2}/${3}/${a}/${len}\"; }\n"
-                "if string :is \"${q}\" \"\\\\*\\\\?\\\\\\\\\" { fileinto \"${unknown}x${}\"; }\n"
-                "if string :count \"eq\" :comparator \"i;ascii-numeric\" [\"\", \"a\"] \"1\" { keep; }"));
+  ASSERT_TRUE(
+      r("require [\"variables\", \"fileinto\", \"relational\", "
+        "\"comparator-i;ascii-numeric\"];\n"
+        "set \"honorific\" \"Mr\";\nset \"first_name\" \"Joe\";\n"
+        "set :upperfirst :lower \"a\" \"jOHN\";\nset :length \"len\" \"${a}\";\n"
+        "set :quotewildcard \"q\" \"*?\\\\\";\n"
+        "if header :matches \"From\" \"*<*@*>\" { fileinto \"${honorific} "
+        "${first_name}/${2}/${3}/${a}/${len}\"; }\n"
+        "if string :is \"${q}\" \"\\\\*\\\\?\\\\\\\\\" { fileinto \"${unknown}x${}\"; }\n"
+        "if string :count \"eq\" :comparator \"i;ascii-numeric\" [\"\", \"a\"] \"1\" { keep; }"));
   ASSERT_EQ(r.run->actions().size(), 3u) << r.run->error();
   EXPECT_EQ(r.run->actions()[0].target, "Mr Joe/alice+news/Example.COM/John/4");
   EXPECT_EQ(r.run->actions()[1].target, "x${}");
@@ -264,11 +276,16 @@ TEST(SieveInterpreter, Variables) {
 TEST(SieveInterpreter, Relational) {
   Runner r;  // RFC 5231 section 6 examples, on our message
   const char* req = "\"relational\", \"comparator-i;ascii-numeric\"";
-  EXPECT_TRUE(r.test(req, "header :count \"eq\" :comparator \"i;ascii-numeric\" \"Received\" \"2\""));
-  EXPECT_TRUE(r.test(req, "address :count \"ge\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] \"2\""));
-  EXPECT_FALSE(r.test(req, "address :count \"gt\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] \"2\""));
-  EXPECT_TRUE(r.test(req, "header :value \"gt\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"6\""));
-  EXPECT_FALSE(r.test(req, "header :value \"lt\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"6\""));
+  EXPECT_TRUE(
+      r.test(req, "header :count \"eq\" :comparator \"i;ascii-numeric\" \"Received\" \"2\""));
+  EXPECT_TRUE(
+      r.test(req, "address :count \"ge\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] \"2\""));
+  EXPECT_FALSE(
+      r.test(req, "address :count \"gt\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] \"2\""));
+  EXPECT_TRUE(
+      r.test(req, "header :value \"gt\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"6\""));
+  EXPECT_FALSE(
+      r.test(req, "header :value \"lt\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"6\""));
   EXPECT_TRUE(r.test(req, "header :value \"lt\" \"Subject\" \"N\""));  // casemap ordering
 }
 
@@ -276,19 +293,24 @@ TEST(SieveInterpreter, DateAndIndex) {
   Runner r;  // RFC 5260
   EXPECT_TRUE(r.test("\"date\"", "date :originalzone :is \"date\" \"hour\" \"09\""));
   EXPECT_TRUE(r.test("\"date\"", "date :zone \"+0000\" :is \"date\" \"time\" \"14:30:00\""));
-  EXPECT_TRUE(r.test("\"date\"", "date :zone \"+0000\" :is \"date\" \"iso8601\" \"2023-11-14T14:30:00Z\""));
+  EXPECT_TRUE(
+      r.test("\"date\"", "date :zone \"+0000\" :is \"date\" \"iso8601\" \"2023-11-14T14:30:00Z\""));
   EXPECT_TRUE(r.test("\"date\"", "date :originalzone :is \"date\" \"zone\" \"-0500\""));
   EXPECT_TRUE(r.test("\"date\"", "date :zone \"+0000\" :is \"date\" \"weekday\" \"2\""));
   EXPECT_TRUE(r.test("\"date\"", "date :zone \"+0000\" :is \"date\" \"julian\" \"60262\""));
-  EXPECT_TRUE(r.test("\"date\"", "date :zone \"+0100\" :is \"date\" \"std11\" \"Tue, 14 Nov 2023 15:30:00 +0100\""));
+  EXPECT_TRUE(
+      r.test("\"date\"",
+             "date :zone \"+0100\" :is \"date\" \"std11\" \"Tue, 14 Nov 2023 15:30:00 +0100\""));
   EXPECT_FALSE(r.test("\"date\"", "date :zone \"bad\" :is \"date\" \"hour\" \"09\""));
   EXPECT_FALSE(r.test("\"date\"", "date :is \"x-none\" \"year\" \"2023\""));
   EXPECT_TRUE(r.test("\"date\"", "currentdate :zone \"+0000\" :is \"date\" \"2023-11-14\""));
   r.env.zone = 120;
   EXPECT_TRUE(r.test("\"date\"", "currentdate :is \"date\" \"2023-11-15\""));
   // Received: the date after the last ";" (RFC 5260 4); :index picks a field (6).
-  EXPECT_TRUE(r.test("\"date\", \"index\"", "date :index 1 :zone \"+0000\" :is \"received\" \"hour\" \"10\""));
-  EXPECT_TRUE(r.test("\"date\", \"index\"", "date :index 1 :last :zone \"+0000\" :is \"received\" \"hour\" \"09\""));
+  EXPECT_TRUE(r.test("\"date\", \"index\"",
+                     "date :index 1 :zone \"+0000\" :is \"received\" \"hour\" \"10\""));
+  EXPECT_TRUE(r.test("\"date\", \"index\"",
+                     "date :index 1 :last :zone \"+0000\" :is \"received\" \"hour\" \"09\""));
   EXPECT_TRUE(r.test("\"index\"", "header :index 2 :contains \"received\" \"from c\""));
   EXPECT_FALSE(r.test("\"index\"", "header :index 3 :contains \"received\" \"from\""));
   EXPECT_TRUE(r.test("\"index\"", "address :index 2 :is \"to\" \"carol@example.net\"") == false);
@@ -319,20 +341,22 @@ TEST(SieveInterpreter, MailboxSpamtestVirustestDuplicate) {
   EXPECT_EQ(r.run->duplicates()[0].seconds, 60);
   EXPECT_FALSE(r.test("\"duplicate\"", "duplicate :header \"X-None\""));
   // RFC 7352 3: the same id twice in one run is a duplicate the second time.
-  ASSERT_TRUE(r("require [\"duplicate\", \"fileinto\"]; if duplicate :uniqueid \"u\" { fileinto \"a\"; }"
-                " if duplicate :uniqueid \"u\" { fileinto \"b\"; }"));
+  ASSERT_TRUE(
+      r("require [\"duplicate\", \"fileinto\"]; if duplicate :uniqueid \"u\" { fileinto \"a\"; }"
+        " if duplicate :uniqueid \"u\" { fileinto \"b\"; }"));
   ASSERT_EQ(r.run->actions().size(), 1u);
   EXPECT_EQ(r.run->actions()[0].target, "b");
 }
 
 TEST(SieveInterpreter, Editheader) {
   Runner r;  // RFC 5293
-  ASSERT_TRUE(r("require [\"editheader\", \"fileinto\", \"index\"];\n"
-                "addheader \"X-Sieve\" \"one\";\naddheader :last \"X-Sieve\" \"two ✓\";\n"
-                "deleteheader \"X-Long\";\ndeleteheader :matches \"X-Spam-Score\" \"7*\";\n"
-                "deleteheader \"Received\";\naddheader \"Auto-Submitted\" \"no\";\n"
-                "deleteheader :index 1 :last \"X-Sieve\";\n"
-                "if header :is \"X-Sieve\" \"one\" { fileinto \"seen-edit\"; }"));
+  ASSERT_TRUE(
+      r("require [\"editheader\", \"fileinto\", \"index\"];\n"
+        "addheader \"X-Sieve\" \"one\";\naddheader :last \"X-Sieve\" \"two ✓\";\n"
+        "deleteheader \"X-Long\";\ndeleteheader :matches \"X-Spam-Score\" \"7*\";\n"
+        "deleteheader \"Received\";\naddheader \"Auto-Submitted\" \"no\";\n"
+        "deleteheader :index 1 :last \"X-Sieve\";\n"
+        "if header :is \"X-Sieve\" \"one\" { fileinto \"seen-edit\"; }"));
   ASSERT_EQ(r.run->actions().size(), 1u);
   EXPECT_TRUE(r.run->header_edited());
   std::string m = r.run->edited_message();
@@ -349,7 +373,9 @@ TEST(SieveInterpreter, Editheader) {
 
 TEST(SieveInterpreter, ScriptsInSequence) {
   Runner r;
-  auto before = parse("require \"fileinto\"; if header :contains \"subject\" \"money\" { fileinto \"Junk\"; stop; }");
+  auto before = parse(
+      "require \"fileinto\"; if header :contains \"subject\" \"money\" { fileinto \"Junk\"; stop; "
+      "}");
   auto user = parse("require \"fileinto\"; fileinto \"User\";");
   ASSERT_TRUE(before && user);
   class Run run(r.input, r.env, r.limits);

@@ -1,8 +1,8 @@
 // Comparators and match types (RFC 4790, RFC 5228 2.7, RFC 5231), and the glob matcher's
 // bounded cost on pathological patterns.
-#include <gtest/gtest.h>
-
 #include "src/sieve/match.h"
+
+#include <gtest/gtest.h>
 
 namespace mailroom::sieve {
 namespace {

@@ -90,7 +90,8 @@ TEST(SieveParser, ErrorsNameLineAndColumn) {
   EXPECT_EQ(error_of("keep;\nrequire \"fileinto\";"),
             "line 2, column 1: \"require\" must come before any other command");
   EXPECT_EQ(error_of("if true { keep; "), "line 1, column 17: expected '}' or a command");
-  EXPECT_EQ(error_of("keep"), "line 1, column 5: expected ';' or '{' after the arguments of \"keep\"");
+  EXPECT_EQ(error_of("keep"),
+            "line 1, column 5: expected ';' or '{' after the arguments of \"keep\"");
   EXPECT_EQ(error_of("frobnicate;"), "line 1, column 1: unknown command \"frobnicate\"");
   EXPECT_EQ(error_of("if frob { keep; }"), "line 1, column 4: unknown test \"frob\"");
   EXPECT_EQ(error_of("else { keep; }"), "line 1, column 1: \"else\" without a preceding \"if\"");
@@ -103,7 +104,8 @@ TEST(SieveParser, ErrorsNameLineAndColumn) {
   EXPECT_EQ(error_of("if header :comparator \"i;ascii-numeric\" \"a\" \"b\" { keep; }"),
             "line 1, column 23: comparator \"i;ascii-numeric\" needs require "
             "\"comparator-i;ascii-numeric\"");
-  EXPECT_EQ(error_of("if size 10 { keep; }"), "line 1, column 4: \"size\" needs \":over\" or \":under\"");
+  EXPECT_EQ(error_of("if size 10 { keep; }"),
+            "line 1, column 4: \"size\" needs \":over\" or \":under\"");
   EXPECT_EQ(error_of("redirect [\"a@b\", \"c@d\"];"),
             "line 1, column 10: \"redirect\" expects a string here");
   EXPECT_EQ(error_of("keep \"x;"), "line 1, column 6: unterminated string");
@@ -163,7 +165,8 @@ TEST(SieveParser, LimitsAgainstHostileScripts) {
   EXPECT_NE(error_of(many, wide).find("too many commands and tests"), std::string::npos);
   Limits small_strings;
   small_strings.max_string_bytes = 10;
-  EXPECT_NE(error_of("require \"reject\"; reject \"01234567890\";", small_strings).find("string too long"),
+  EXPECT_NE(error_of("require \"reject\"; reject \"01234567890\";", small_strings)
+                .find("string too long"),
             std::string::npos);
 }
 

@@ -1,12 +1,12 @@
 // The per-account script store (RFC 5804's operations underneath ManageSieve) and the
 // expiring record files of vacation, duplicate and notices.
+#include "src/sieve/script_store.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
-
-#include "src/sieve/script_store.h"
 
 namespace mailroom::sieve {
 namespace {
@@ -31,7 +31,7 @@ TEST_F(ScriptStoreTest, PutListActivateRenameDelete) {
   EXPECT_EQ(store.active("acct").code(), core::Code::not_found);
   ASSERT_TRUE(store.put("acct", "Mein Filter ✓", "keep;"));
   ASSERT_TRUE(store.put("acct", "b", "discard;"));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((store.dir("acct") + "/scripts").c_str(), &st), 0);
   auto list = store.list("acct");
   ASSERT_EQ(list->size(), 2u);
