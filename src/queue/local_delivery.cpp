@@ -155,7 +155,9 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       set_state(RecipientState::delivered);  // duplicate of a copy already stored
       continue;
     }
-    if (m.verify_store && already_stored(m, r.destination)) {
+    // With a filter, every folder of the plan is checked on its own (filtered_delivery.cpp):
+    // INBOX holding the message says nothing about the plan's other folders.
+    if (m.verify_store && !filter_ && already_stored(m, r.destination)) {
       MR_LOG_INFO("event=queue_recovered_delivered queue_id={} account={}", m.queue_id,
                   r.destination.account_id);
       set_state(RecipientState::delivered);
