@@ -90,9 +90,9 @@ AuthOptions parse_auth_options(core::ConfigSection& s) {
   o.directory_password_protocols.clear();
   for (auto p : protocols) {
     p = core::ascii_lower(p);
-    if (p != "imap" && p != "pop3" && p != "smtp" && p != "http") {
+    if (p != "imap" && p != "pop3" && p != "smtp" && p != "http" && p != "managesieve") {
       s.error("directory_password_protocols",
-              "unknown protocol '" + p + "' (expected imap, pop3, smtp, http)");
+              "unknown protocol '" + p + "' (expected imap, pop3, smtp, http, managesieve)");
     } else if (!o.directory_password_allowed(p)) {
       o.directory_password_protocols.push_back(p);
     }

@@ -38,7 +38,7 @@
 //                                    logs in as "alice") or "realm_to_domain" (as
 //                                    "alice@example.com"); either way through the same login
 //                                    rules, account status and throttle as a password
-//   directory_password_protocols = ["imap", "pop3", "smtp", "http"]
+//   directory_password_protocols = ["imap", "pop3", "smtp", "http", "managesieve"]
 //                                    where the account's directory password (PLAIN, LOGIN,
 //                                    IMAP LOGIN, POP3 USER/PASS, SCRAM; HTTP Basic for a
 //                                    user's own API calls such as self-recall) is accepted
@@ -82,9 +82,11 @@ struct AuthOptions {
   ThrottleOptions throttle;
   std::string sasl_service = "mailroom";
   KerberosOptions kerberos;
-  // Protocols (ClientInfo::protocol: "imap", "pop3", "smtp") on which the directory password
-  // is accepted; app passwords follow their own protocol lists (auth/app_passwords.h).
-  std::vector<std::string> directory_password_protocols{"imap", "pop3", "smtp", "http"};
+  // Protocols (ClientInfo::protocol: "imap", "pop3", "smtp", "managesieve") on which the
+  // directory password is accepted; app passwords follow their own protocol lists
+  // (auth/app_passwords.h).
+  std::vector<std::string> directory_password_protocols{"imap", "pop3", "smtp", "http",
+                                                        "managesieve"};
   bool directory_password_allowed(const std::string& protocol) const;
   // Not from the config file: a per-installation secret (<data_dir>/installation.key, made at
   // first start, mode 0600) from which SCRAM's fake salts for unknown users are derived.

@@ -35,6 +35,9 @@ class InboundVerifier;
 namespace mailroom::imap {
 class SortKeyRegistry;
 }
+namespace mailroom::sieve {
+class ScriptStore;
+}
 
 namespace mailroom::core {
 
@@ -72,6 +75,8 @@ struct Services {
   // The IMAP sort/search key tables of every mailbox in use (src/imap/sort_keys.h), shared by
   // all sessions; mailroomd only. Null: each SORT/THREAD/SEARCH builds a transient table.
   std::shared_ptr<imap::SortKeyRegistry> sort_keys;
+  // Users' Sieve scripts (src/sieve/script_store.h): ManageSieve writes, delivery reads.
+  std::shared_ptr<sieve::ScriptStore> sieve_scripts;
   net::WorkerPool* workers = nullptr;  // = worker_pool.get()
   std::shared_ptr<net::WorkerPool> worker_pool;
 };

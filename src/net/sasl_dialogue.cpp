@@ -42,8 +42,9 @@ boost::asio::awaitable<SaslResult> run_sasl(Transport& transport, WorkerPool& wo
     if (result.step.outcome != auth::AuthOutcome::in_progress) co_return result;
     if (round + 1 >= framing.max_rounds) co_return ended(auth::AuthOutcome::failed);
 
-    std::string challenge =
-        std::string(framing.challenge_prefix) + core::base64_encode(result.step.challenge) + "\r\n";
+    std::string encoded = core::base64_encode(result.step.challenge);
+    if (framing.quoted) encoded = "\"" + encoded + "\"";
+    std::string challenge = std::string(framing.challenge_prefix) + encoded + "\r\n";
     transport.queue(challenge);
     bool flushed = co_await transport.flush();
     if (!flushed) {
@@ -61,6 +62,12 @@ boost::asio::awaitable<SaslResult> run_sasl(Transport& transport, WorkerPool& wo
     if (st != ReadStatus::ok) {
       result.end = SaslEnd::closed;
       co_return result;
+    }
+    if (framing.quoted) {
+      if (line.size() < 2 || line.front() != '"' || line.back() != '"') {
+        co_return ended(auth::AuthOutcome::malformed);
+      }
+      line = line.substr(1, line.size() - 2);
     }
     if (line == "*") co_return ended(auth::AuthOutcome::cancelled);  // RFC 4422 3.5
     response = core::base64_decode(line);

@@ -23,6 +23,9 @@ struct SaslFraming {
   std::string_view challenge_prefix;  // "334 " (SMTP), "+ " (IMAP, POP3)
   std::size_t max_response = 12288;   // octets of a response line (RFC 4954 4: 12288)
   int max_rounds = 20;                // challenges before the exchange fails
+  // ManageSieve (RFC 5804 2.1): challenges are sent as quoted strings and responses come as
+  // quoted strings ("*" quoted to cancel); literals are not accepted there.
+  bool quoted = false;
 };
 
 enum class SaslEnd {

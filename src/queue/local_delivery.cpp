@@ -6,7 +6,9 @@
 // spool with verify_store set, and already_stored() looks for its queue id (in our Received:
 // header) among the messages stored in that folder since the spooled time; found = delivered.
 // Limits: the check covers the destination folder (scanner-chosen folders are not searched;
-// there are no scanners yet) and assumes the clock did not step back more than 5 s.
+// there are no scanners yet) and assumes the clock did not step back more than 5 s. Sieve's
+// copies are checked folder by folder (filtered_delivery.cpp), so a replayed fileinto does
+// not store a second copy; a redirect of a replayed message may go out twice.
 #include <chrono>
 
 #include "src/core/address.h"
@@ -153,7 +155,9 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       set_state(RecipientState::delivered);  // duplicate of a copy already stored
       continue;
     }
-    if (m.verify_store && already_stored(m, r.destination)) {
+    // With a filter, every folder of the plan is checked on its own (filtered_delivery.cpp):
+    // INBOX holding the message says nothing about the plan's other folders.
+    if (m.verify_store && !filter_ && already_stored(m, r.destination)) {
       MR_LOG_INFO("event=queue_recovered_delivered queue_id={} account={}", m.queue_id,
                   r.destination.account_id);
       set_state(RecipientState::delivered);
@@ -174,14 +178,15 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       verdict = scanner->scan(in);
       if (verdict.kind != filter::VerdictKind::accept) break;
     }
-    if (verdict.kind == filter::VerdictKind::reject) {
-      fail("5.7.1", verdict.reason);
-      if (results) {
-        (*results)[i] = core::Status::error(core::Code::permission_denied, verdict.reason);
-      }
+    auto refuse = [&](const std::string& reason) {
+      fail("5.7.1", reason);
+      if (results) (*results)[i] = core::Status::error(core::Code::permission_denied, reason);
       rec.result = DeliveryResult::rejected;
-      rec.detail = verdict.reason;
+      rec.detail = reason;
       records.push_back(std::move(rec));
+    };
+    if (verdict.kind == filter::VerdictKind::reject) {
+      refuse(verdict.reason);
       continue;
     }
     if (verdict.kind == filter::VerdictKind::discard) {
@@ -206,13 +211,31 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
     std::string stored = "Return-Path: <" + m.envelope.sender +
                          ">\r\nDelivered-To: " + r.destination.address + "\r\n";
     stored += m.data;
-    store::AppendRequest req;
-    req.mailbox = folder;
-    req.message = stored;
-    req.quota_bytes = r.destination.quota_bytes;
-    req.quota_messages = r.destination.quota_messages;
-    req.create_mailbox = !core::iequals(folder, "INBOX");
-    auto res = store_->append(r.destination.account_id, req);
+    core::Result<store::AppendResult> res = store::AppendResult{};
+    size_t stored_size = stored.size();
+    if (filter_) {
+      // Sieve (delivery_filter.h): the plan's copies, refusal and outgoing messages.
+      PlanResult planned = deliver_planned(m, i, folder);
+      if (planned.refused) {
+        refuse(planned.refuse_reason);
+        continue;
+      }
+      if (!planned.status) {
+        res = planned.status;
+      } else if (planned.stored_any) {
+        res = planned.first;
+      }
+      folder = planned.mailbox;
+      stored_size = planned.size;
+    } else {
+      store::AppendRequest req;
+      req.mailbox = folder;
+      req.message = stored;
+      req.quota_bytes = r.destination.quota_bytes;
+      req.quota_messages = r.destination.quota_messages;
+      req.create_mailbox = !core::iequals(folder, "INBOX");
+      res = store_->append(r.destination.account_id, req);
+    }
     rec.mailbox = folder;
     if (res) {
       set_state(RecipientState::delivered);
@@ -242,7 +265,7 @@ bool SpoolQueue::deliver(Message& m, const std::vector<size_t>* only,
       rec.uid_validity = res->uid_validity;
       rec.uid = res->uid;
       rec.guid = res->guid;  // mail recall follows the copy through MOVE/COPY by it
-      rec.size = stored.size();
+      rec.size = stored_size;
       records.push_back(std::move(rec));
       continue;
     }

@@ -41,6 +41,7 @@ class Scanner;
 namespace mailroom::queue {
 
 class RemoteTransport;
+class DeliveryFilter;
 
 // One final destination of a message (an RCPT expands to one or more of these).
 struct EnvelopeRecipient {
@@ -133,6 +134,8 @@ class Queue {
 
   // Where remote recipients go; without one they wait in state "remote". Set before start().
   virtual void set_remote_transport(std::shared_ptr<RemoteTransport> transport) = 0;
+  // Per-recipient filtering after the scanners (Sieve, delivery_filter.h); set before start().
+  virtual void set_delivery_filter(std::shared_ptr<DeliveryFilter> filter) { (void)filter; }
   // Tries every waiting remote recipient now (`mailroomctl queue flush`, tests).
   virtual void flush_remote() = 0;
   // Mail recall: drops the recipients of `queue_id` not yet delivered or sent (those whose

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "src/filter/scanner.h"
+#include "src/queue/delivery_filter.h"
 #include "src/queue/delivery_log.h"
 #include "src/queue/dsn.h"
 #include "src/queue/header_facts.h"
@@ -44,6 +45,9 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
                                         const std::string& message) override;
   bool wait_idle(int64_t timeout_ms) override;
   void set_remote_transport(std::shared_ptr<RemoteTransport> transport) override;
+  void set_delivery_filter(std::shared_ptr<DeliveryFilter> filter) override {
+    filter_ = std::move(filter);
+  }
   void flush_remote() override;
   StopResult stop_message(const std::string& queue_id, const std::string& why,
                           const std::vector<std::string>& only = {}) override;
@@ -104,6 +108,18 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   bool deliver(Message& m, const std::vector<size_t>* only,
                std::vector<core::Status>* results = nullptr);
   bool already_stored(const Message& m, const auth::Destination& d);
+  // Applies a DeliveryFilter's plan for recipient `i` (filtered_delivery.cpp); returns the
+  // store result of the copies (the first failure) and fills `rec`.
+  struct PlanResult {
+    core::Status status;
+    bool refused = false;
+    std::string refuse_reason;
+    bool stored_any = false;
+    store::AppendResult first;
+    std::string mailbox;
+    uint64_t size = 0;
+  };
+  PlanResult deliver_planned(Message& m, size_t i, const std::string& folder);
   void finish(const MessagePtr& m, bool deferred);
 
   // Remote delivery and reports (remote_delivery.cpp). settle() decides what a message needs
@@ -140,6 +156,7 @@ class SpoolQueue final : public Queue, public std::enable_shared_from_this<Spool
   std::shared_ptr<store::MailStore> store_;
   std::shared_ptr<DeliveryLog> log_;
   std::vector<std::shared_ptr<filter::Scanner>> scanners_;
+  std::shared_ptr<DeliveryFilter> filter_;  // Sieve (delivery_filter.h); null: keep
   Spool spool_;
 
   std::mutex mu_;

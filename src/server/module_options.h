@@ -9,10 +9,12 @@
 #include "src/http/server.h"
 #include "src/imap/imap_server.h"
 #include "src/mailauth/inbound.h"
+#include "src/managesieve/managesieve.h"
 #include "src/outbound/outbound.h"
 #include "src/pop3/pop3.h"
 #include "src/queue/queue.h"
 #include "src/service/recall.h"
+#include "src/sieve/delivery.h"
 #include "src/smtp/smtp_server.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
@@ -31,6 +33,8 @@ struct ModuleOptions {
   smtp::Options smtp;
   imap::Options imap;
   pop3::Options pop3;
+  sieve::Options sieve;                // [sieve]: delivery scripts and their limits
+  managesieve::Options managesieve;    // [managesieve]: the RFC 5804 listeners' limits
   http::ServerOptions http;            // [http]: limits of listeners with protocol = "http"
   api::AutoconfigOptions autoconfig;   // [autoconfig]: client autoconfiguration on them
   service::RecallOptions recall;       // [recall]: mail recall (keep_days, self-recall, ...)

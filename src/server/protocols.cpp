@@ -18,6 +18,9 @@ core::Result<net::SessionHandler> make_handler(const std::string& protocol,
   }
   if (protocol == "imap") return imap::make_session_handler(services, options.imap);
   if (protocol == "pop3") return pop3::make_session_handler(services, options.pop3);
+  if (protocol == "managesieve") {
+    return managesieve::make_session_handler(services, options.managesieve);
+  }
   if (protocol == "http") {
     if (!http_routes) return core::internal_error("no HTTP routes");
     // mailroom_http_requests_total and _duration_seconds, by the family of the matched route

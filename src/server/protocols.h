@@ -13,7 +13,8 @@ namespace mailroom::server {
 
 struct ModuleOptions;
 
-// The session handler for `protocol` ("smtp", "submission", "lmtp", "imap", "pop3", "http").
+// The session handler for `protocol` ("smtp", "submission", "lmtp", "imap", "pop3",
+// "managesieve", "http").
 // `http_routes`: what an "http" listener serves (src/api/router.h).
 core::Result<net::SessionHandler> make_protocol_handler(
     const std::string& protocol, core::Services& services, const ModuleOptions& options,

@@ -85,8 +85,8 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
   for (auto& s : root.children("listener")) {
     net::ListenerConfig l;
     l.name = s.get_string("name", "");
-    l.protocol =
-        s.get_choice("protocol", "smtp", {"smtp", "submission", "lmtp", "imap", "pop3", "http"});
+    l.protocol = s.get_choice(
+        "protocol", "smtp", {"smtp", "submission", "lmtp", "imap", "pop3", "managesieve", "http"});
     if (l.name.empty()) l.name = l.protocol;
     if (!names.insert(l.name).second) s.error("name", "duplicate listener name \"" + l.name + "\"");
     l.address = s.get_string("address", "127.0.0.1");

@@ -96,6 +96,12 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.spam = filter::parse_rspamd_options(s);
   }
   {
+    auto s = root.child("sieve");
+    m.sieve = sieve::parse_options(s, dir);
+    auto ms = root.child("managesieve");
+    m.managesieve = managesieve::parse_options(ms);
+  }
+  {
     auto s = root.child("recall");
     m.recall = service::parse_recall_options(s);
   }
@@ -203,6 +209,12 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
             return store->read_message(account, mailbox, uid);
           });
     }
+    // Sieve at delivery (src/sieve/delivery.h); the scripts are what ManageSieve stores.
+    services->sieve_scripts = std::make_shared<sieve::ScriptStore>(m.store.root, m.sieve.store);
+    auto filter = sieve::SieveFilter::open(m.sieve, services->sieve_scripts, services->store,
+                                           services->resolver, services->hostname);
+    if (!filter) return filter.status();
+    services->queue->set_delivery_filter(*filter);
     if (m.mailauth.enabled) {
       auto verifier = mailauth::InboundVerifier::start(m.mailauth);
       if (verifier) {

@@ -99,7 +99,10 @@ proto::Reply delivery_reply(const core::Status& s) {
     case core::Code::not_found:
       return proto::make_reply(550, "5.1.1", "Mailbox unavailable");
     case core::Code::permission_denied:
-      return proto::make_reply(550, "5.7.1", "Message refused by content filter");
+      // A scanner's or Sieve reject's client-safe reason (RFC 5429 2.2: LMTP gives it).
+      return proto::make_reply(
+          550, "5.7.1",
+          s.client_message().empty() ? "Message refused by content filter" : s.client_message());
     default:
       return proto::make_reply(451, "4.3.0", "Temporary delivery failure, try again");
   }
