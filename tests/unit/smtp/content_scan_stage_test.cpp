@@ -74,6 +74,32 @@ TEST_F(ContentScanStage, AcceptQueuesWithTheScannersHeadersAndSeesTheEnvelope) {
   }
 }
 
+TEST_F(ContentScanStage, ASendersOwnVerdictFieldsAreRemovedWithTheirFoldedLines) {
+  // Sieve's spamtest/virustest and mail clients read these fields: only ours may be there.
+  auto s = scanner(filter::ContentAction::accept);
+  std::string out =
+      run("EHLO c\r\nMAIL FROM:<x@remote.example>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n"
+          "x-spam-score: -99\r\nSubject: hi\r\nX-Spam-Status: No,\r\n\tscore=-99\r\n"
+          "X-Virus-Status : Clean\r\nX-Spam-Scored: kept (another field)\r\n\r\n"
+          "X-Spam-Score: -1 (in the body: kept)\r\n.\r\nQUIT\r\n");
+  EXPECT_NE(out.find("250 2.0.0 Ok: queued"), std::string::npos) << out;
+  ASSERT_EQ(s->inputs.size(), 1u);
+  EXPECT_EQ(*s->inputs[0].message,
+            "Subject: hi\r\nX-Spam-Scored: kept (another field)\r\n\r\n"
+            "X-Spam-Score: -1 (in the body: kept)\r\n");
+  ASSERT_EQ(queue_->submitted.size(), 1u);
+  EXPECT_EQ(queue_->submitted[0].message.find("-99"), std::string::npos);
+}
+
+TEST_F(ContentScanStage, VerdictFieldsAreRemovedWithoutScannersToo) {
+  std::string out =
+      run("EHLO c\r\nMAIL FROM:<x@remote.example>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n"
+          "Subject: hi\r\nX-Spam-Flag: NO\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  ASSERT_EQ(queue_->submitted.size(), 1u) << out;
+  EXPECT_EQ(queue_->submitted[0].message.find("X-Spam-Flag"), std::string::npos);
+  EXPECT_NE(queue_->submitted[0].message.find("Subject: hi\r\n\r\nbody"), std::string::npos);
+}
+
 TEST_F(ContentScanStage, RejectIs554AndNothingIsQueued) {
   scanner(filter::ContentAction::reject, "Virus found: Eicar-Test");
   std::string out = run(kTwoRecipients);
