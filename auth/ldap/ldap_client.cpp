@@ -594,6 +594,7 @@ std::vector<std::string> LdapClient::check_configuration() {
     const std::string* base;
   };
   std::string in_chain = "(memberOf:1.2.840.113556.1.4.1941:=" + o.group_base + ")";
+  std::vector<std::string> warnings_after;
   for (F f : {F{"user_class_filter", &o.user_class_filter, &o.user_base},
               F{"account_filter", &o.account_filter, &o.user_base},
               F{"login_filter", &o.login_filter, &o.user_base},
@@ -606,18 +607,27 @@ std::vector<std::string> LdapClient::check_configuration() {
     if (!f.templ || f.templ->empty()) continue;
     SearchRequest r;
     r.base = *f.base;
-    r.filter = f.key == std::string("nested_groups")
-                   ? *f.templ
-                   : expand_filter(*f.templ, "check@example.invalid");
+    bool nested = f.key == std::string("nested_groups");
+    r.filter = nested ? *f.templ : expand_filter(*f.templ, "check@example.invalid");
+    // The in-chain rule is checked on the base entry alone: a server without the rule refuses
+    // the filter whatever the scope, and a DC does not walk every user's groups (a loaded
+    // Samba DC hit its time limit doing that).
+    if (nested) r.scope = Scope::base;
     r.attributes = {"1.1"};
     r.size_limit = 1;
     bool truncated = false;
     int rc = run_search(
         ld, o, r, [](LdapEntry&&) { return true; }, &truncated);
-    if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
+    if (rc == LDAP_TIMELIMIT_EXCEEDED || rc == LDAP_ADMINLIMIT_EXCEEDED) {
+      // The server took the filter and ran out of time or allowance: not a refusal.
+      warnings_after.push_back(std::string(f.key) + ": the check search of '" + r.filter +
+                               "' hit a server limit: " + describe(ld, rc));
+    } else if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT) {
       errors.push_back(std::string(f.key) + ": filter '" + r.filter +
                        "' rejected: " + describe(ld, rc));
+    }
   }
+  for (auto& w : warnings_after) MR_LOG_WARN("event=ldap_check warning={}", core::quote(w));
   std::string schema_error;
   auto names = schema_attribute_names(ld, o, &schema_error);
   if (names.empty()) {

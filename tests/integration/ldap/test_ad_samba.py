@@ -79,7 +79,9 @@ bind_password = "{DC.bind_password}"
 base_dn = "{DC.base_dn}"
 page_size = {PAGE_SIZE}
 connect_timeout = 2
-timeout = 10
+# Samba evaluates LDAP_MATCHING_RULE_IN_CHAIN by walking every user; with 1,600 of them on a
+# loaded 2-core machine it took over 10 s (the time limit the search sends) during make test.
+timeout = 30
 retry_down_after = 1
 lookup = "{lookup}"
 {extra}
