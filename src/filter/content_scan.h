@@ -21,6 +21,7 @@ namespace mailroom::filter {
 
 struct ContentScanInput {
   std::shared_ptr<const std::string> message;  // complete message, CRLF, as received
+  std::string queue_id;                        // the id the 250 will name (logs, rspamd)
   std::string client_ip, helo, envelope_sender;
   std::vector<std::string> recipients;  // final recipient addresses
   std::string auth_account_id;          // non-empty on authenticated submission

@@ -116,6 +116,8 @@ ContentVerdict RspamdScanner::scan(const ContentScanInput& in) {
   req.headers.emplace_back("From", in.envelope_sender.empty() ? "<>" : in.envelope_sender);
   for (const auto& r : in.recipients) req.headers.emplace_back("Rcpt", r);
   if (!in.auth_account_id.empty()) req.headers.emplace_back("User", in.auth_account_id);
+  // rspamd logs it ("qid: <...>") beside its verdict: one id in both logs.
+  if (!in.queue_id.empty()) req.headers.emplace_back("Queue-Id", in.queue_id);
   // Our SPF/DKIM/DMARC verdicts, so that rspamd does not check (and query DNS) again.
   if (auto settings = rspamd_auth_settings(in.authentication_results); !settings.empty()) {
     req.headers.emplace_back("Settings", settings);

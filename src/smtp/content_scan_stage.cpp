@@ -95,6 +95,7 @@ asio::awaitable<bool> Session::scan_content(const std::string& queue_id, queue::
 
   filter::ContentScanInput in;
   in.message = std::make_shared<const std::string>(body);
+  in.queue_id = queue_id;
   in.client_ip = conn_.info().remote_ip;
   in.helo = helo_;
   in.envelope_sender = tx_.sender;

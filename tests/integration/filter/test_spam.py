@@ -119,7 +119,16 @@ class SpamVerdicts(unittest.TestCase):
         self.assertFalse(any(b"MAILROOM-SPAMMY offer one" in r for r in inbox))
 
     def test_clean_mail_goes_to_inbox_with_headers(self):
-        self.send(message("quarterly figures"))
+        with smtplib.SMTP("127.0.0.1", self.m.port("smtp"), timeout=60) as s:
+            s.ehlo("client.example")
+            self.assertEqual(s.mail("someone@sender.example")[0], 250)
+            self.assertEqual(s.rcpt("alice@example.com")[0], 250)
+            code, reply = s.data(message("quarterly figures").encode())
+        self.assertEqual(code, 250, reply)
+        queue_id = reply.decode().rsplit(" ", 1)[-1]
+        # The queue id travels to rspamd (Queue-Id) and is in its log beside the verdict.
+        self.assertTrue(wait_for(lambda: f"qid: <{queue_id}>" in RSPAMD.log(), timeout=30),
+                        RSPAMD.log()[-2000:])
         raw = self.wait_in("alice", "wonderland", "INBOX", "quarterly figures")
         self.assertIn(b"X-Spam-Flag: NO", raw)
         self.assertIn(b"X-Spam-Status: No, score=", raw)
