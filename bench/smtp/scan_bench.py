@@ -329,7 +329,7 @@ def main():
                 print(f"stopping {srv.name}: {e}", file=sys.stderr)
         for peer in (clamd, rspamd):
             if peer:
-                peer.stop()
+                peer.close()  # stop, and remove its directory
         if clamd:
             shutil.rmtree(clamd.tmp_dir, ignore_errors=True)
     failed = any(c["delivered"] != c["count"] for cells in results.values() for c in cells)
