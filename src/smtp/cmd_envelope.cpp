@@ -132,7 +132,7 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
   const bool sender_verified = authenticated() || from_trusted_network();
   uint64_t declared = tx_.mail.size.value_or(0);
   auto* policies = ctx_.services.policies.get();
-  const bool sender_outside = tx_.sender_outside, may_send_outside = tx_.may_send_outside;
+  const bool sender_outside = tx_.sender_outside;
   struct Answer {
     auth::Resolution res;
     int quota = 0;  // 0 ok, 1 over quota (452 4.2.2), 2 larger than quota (552 5.2.2), 3 unknown
@@ -144,7 +144,7 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
     a.res = resolver->resolve_recipient(address, sender, account_id, sender_verified);
     if (a.res.outcome != auth::RecipientOutcome::deliver) return a;
     a.policy = recipient_policy(policies, a.res.destinations, declared, sender_outside,
-                                may_send_outside, &a.dropped);
+                                &a.dropped);
     if (a.policy != RcptPolicy::ok || !store) return a;
     // Quota: refuse early what the store would refuse (RFC 1870 / RFC 3463 X.2.2).
     for (const auto& d : a.res.destinations) {
@@ -181,9 +181,6 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
           co_return;
         case RcptPolicy::too_large:
           reply(552, "5.3.4", "Message too big for this recipient");  // RFC 1870 section 6
-          co_return;
-        case RcptPolicy::send_outside_refused:
-          reply(550, "5.7.1", "Sending outside the company is not allowed for this account");
           co_return;
         case RcptPolicy::unavailable:
           reply(451, "4.4.3", "Directory unavailable, try again later");

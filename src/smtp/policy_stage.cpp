@@ -6,10 +6,13 @@
 //    mx_reject_local_senders, SPF and DMARC, not of this stage;
 //  - RCPT (recipient_policy, on a worker): per local mailbox, may it receive from outside
 //    (550 5.7.1) and is the declared size within its limit (RFC 1870 section 6: a permanent
-//    per-recipient limit is 552 5.3.4; the 452 4.2.2 of a full mailbox stays the quota's);
-//    a remote destination for a sender who may not send outside is 550 5.7.1. A group keeps
-//    the members that accept and drops (and logs) those that refuse; it is refused only when
-//    none is left;
+//    per-recipient limit is 552 5.3.4; the 452 4.2.2 of a full mailbox stays the quota's).
+//    A group keeps the members that accept and drops (and logs) those that refuse; it is
+//    refused only when none is left;
+//  - RCPT to an address of a domain not hosted here (cmd_envelope.cpp), from a sender who may
+//    not send outside: 550 5.7.1. Only addresses the sender names count: a local alias or
+//    group with outside members, or a recipient's own forwarding, is the administrator's or
+//    the recipient's decision and still delivers;
 //  - end of DATA / BDAT: a client that declared no SIZE is refused 552 5.3.4 as a whole when
 //    the message is larger than the sender's or any local recipient's limit (one reply after
 //    DATA cannot refuse only some recipients, RFC 5321 4.2.5).
@@ -24,12 +27,7 @@
 namespace mailroom::smtp {
 
 RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Destination>& dests,
-                            uint64_t declared_size, bool sender_outside, bool may_send_outside,
-                            std::string* dropped) {
-  if (!may_send_outside) {
-    for (const auto& d : dests)
-      if (d.kind == auth::Destination::Kind::remote) return RcptPolicy::send_outside_refused;
-  }
+                            uint64_t declared_size, bool sender_outside, std::string* dropped) {
   if (!policies) return RcptPolicy::ok;
   std::vector<auth::Destination> kept;
   size_t outside = 0, too_large = 0;

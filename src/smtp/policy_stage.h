@@ -18,14 +18,12 @@ enum class RcptPolicy {
   ok,                    // `dests` holds what may be delivered (refusing members dropped)
   outside_refused,       // 550 5.7.1: no local recipient receives mail from outside
   too_large,             // 552 5.3.4: the declared size exceeds every recipient's limit
-  send_outside_refused,  // 550 5.7.1: the sender may not send outside the company
   unavailable,           // 451 4.4.3: the policy could not be read
 };
 
 // Blocks (directory.db): call on a worker. `policies` may be null (no bundles: ok).
 // `dropped` (optional) gets the addresses of the local destinations dropped, comma-separated.
 RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Destination>& dests,
-                            uint64_t declared_size, bool sender_outside, bool may_send_outside,
-                            std::string* dropped);
+                            uint64_t declared_size, bool sender_outside, std::string* dropped);
 
 }  // namespace mailroom::smtp
