@@ -83,8 +83,8 @@ PolicyScope stored_scope(const std::string& text) {
 Status check_values(const PolicyBundle& b) {
   if (auto st = check_policy_name(b.name); !st) return st;
   constexpr uint64_t kMax = uint64_t{1} << 62;
-  for (const auto* v : {&b.values.quota_bytes, &b.values.quota_messages,
-                        &b.values.max_message_bytes})
+  for (const auto* v :
+       {&b.values.quota_bytes, &b.values.quota_messages, &b.values.max_message_bytes})
     if (*v && **v > kMax) return core::invalid_argument("policy " + b.name + ": value too large");
   if (b.values.retention_seconds && *b.values.retention_seconds < 0)
     return core::invalid_argument("policy " + b.name + ": negative retention");
@@ -142,8 +142,7 @@ Status LocalDirectory::remove_policy(const std::string& name, bool force) {
     if (!st) return st;
     n->reset();
     if (assigned > 0 && !force)
-      return core::invalid_argument("policy " + name + " is assigned " +
-                                    std::to_string(assigned) +
+      return core::invalid_argument("policy " + name + " is assigned " + std::to_string(assigned) +
                                     " time(s); unassign it first or force the removal");
     // The assignments go by ON DELETE CASCADE (foreign keys are on).
     auto q = impl_->db->prepare("DELETE FROM policies WHERE name = ?1");
@@ -239,18 +238,19 @@ Result<std::vector<AppliedBundle>> LocalDirectory::policies_for_account(
   // (nested groups); UNION drops repeats, the depth bound ends loops. A group deleted upstream
   // is gone from mail_groups, so its assignment no longer matches anyone.
   auto q = impl_->db->prepare(
-      std::string("WITH RECURSIVE addrs(a) AS ("
-                  "  SELECT address FROM accounts WHERE id = ?1"
-                  "  UNION SELECT address FROM account_addresses WHERE account_id = ?1),"
-                  " member_of(address, depth) AS ("
-                  "  SELECT group_address, 1 FROM group_members WHERE member IN (SELECT a FROM addrs)"
-                  "  UNION SELECT gm.group_address, m.depth + 1 FROM group_members gm"
-                  "   JOIN member_of m ON gm.member = m.address WHERE m.depth < 16),"
-                  " groups_of(id, address) AS ("
-                  "  SELECT DISTINCT g.id, g.address FROM mail_groups g"
-                  "   JOIN member_of m ON m.address = g.address WHERE g.id <> '')"
-                  " SELECT pa.scope, CASE pa.scope WHEN 'group' THEN"
-                  "  (SELECT min(address) FROM groups_of WHERE id = pa.target) ELSE pa.target END, ") +
+      std::string(
+          "WITH RECURSIVE addrs(a) AS ("
+          "  SELECT address FROM accounts WHERE id = ?1"
+          "  UNION SELECT address FROM account_addresses WHERE account_id = ?1),"
+          " member_of(address, depth) AS ("
+          "  SELECT group_address, 1 FROM group_members WHERE member IN (SELECT a FROM addrs)"
+          "  UNION SELECT gm.group_address, m.depth + 1 FROM group_members gm"
+          "   JOIN member_of m ON gm.member = m.address WHERE m.depth < 16),"
+          " groups_of(id, address) AS ("
+          "  SELECT DISTINCT g.id, g.address FROM mail_groups g"
+          "   JOIN member_of m ON m.address = g.address WHERE g.id <> '')"
+          " SELECT pa.scope, CASE pa.scope WHEN 'group' THEN"
+          "  (SELECT min(address) FROM groups_of WHERE id = pa.target) ELSE pa.target END, ") +
       kBundleColumnsQualified +
       " FROM policy_assignments pa JOIN policies p ON p.name = pa.policy"
       " WHERE (pa.scope = 'user' AND pa.target = ?1)"

@@ -71,8 +71,8 @@ std::string login_method_of(const std::string& mechanism, bool app_password) {
 
 Status check_policy_name(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
   if (ok) return Status::ok();
   return core::invalid_argument("policy name \"" + name +
@@ -131,28 +131,34 @@ EffectivePolicy resolve_policy(const Account& account, const std::vector<Applied
   // Rule 1: the account's own quota.
   if (account.quota_bytes != 0)
     note("quota_bytes", "account");
-  else if (pick(ordered, [](const PolicyValues& v) { return v.quota_bytes; }, &e.quota_bytes,
-                &from))
+  else if (pick(
+               ordered, [](const PolicyValues& v) { return v.quota_bytes; }, &e.quota_bytes, &from))
     note("quota_bytes", from);
   if (account.quota_messages != 0)
     note("quota_messages", "account");
-  else if (pick(ordered, [](const PolicyValues& v) { return v.quota_messages; },
-                &e.quota_messages, &from))
+  else if (pick(
+               ordered, [](const PolicyValues& v) { return v.quota_messages; }, &e.quota_messages,
+               &from))
     note("quota_messages", from);
   if (account.quota_bytes != 0) e.quota_bytes = account.quota_bytes;
   if (account.quota_messages != 0) e.quota_messages = account.quota_messages;
-  if (pick(ordered, [](const PolicyValues& v) { return v.max_message_bytes; },
-           &e.max_message_bytes, &from))
+  if (pick(
+          ordered, [](const PolicyValues& v) { return v.max_message_bytes; }, &e.max_message_bytes,
+          &from))
     note("max_message_bytes", from);
-  if (pick(ordered, [](const PolicyValues& v) { return v.send_outside; }, &e.send_outside, &from))
+  if (pick(
+          ordered, [](const PolicyValues& v) { return v.send_outside; }, &e.send_outside, &from))
     note("send_outside", from);
-  if (pick(ordered, [](const PolicyValues& v) { return v.receive_outside; }, &e.receive_outside,
-           &from))
+  if (pick(
+          ordered, [](const PolicyValues& v) { return v.receive_outside; }, &e.receive_outside,
+          &from))
     note("receive_outside", from);
-  if (pick(ordered, [](const PolicyValues& v) { return v.pop3; }, &e.pop3, &from))
+  if (pick(
+          ordered, [](const PolicyValues& v) { return v.pop3; }, &e.pop3, &from))
     note("pop3", from);
   int64_t retention = 0;
-  if (pick(ordered, [](const PolicyValues& v) { return v.retention_seconds; }, &retention, &from)) {
+  if (pick(
+          ordered, [](const PolicyValues& v) { return v.retention_seconds; }, &retention, &from)) {
     e.retention_seconds = retention;
     note("retention_seconds", from);
   }

@@ -47,8 +47,8 @@ struct PolicyValues {
   std::optional<uint64_t> quota_bytes;        // 0 = unlimited
   std::optional<uint64_t> quota_messages;     // 0 = unlimited
   std::optional<uint64_t> max_message_bytes;  // 0 = unlimited (the listener's limit still holds)
-  std::optional<bool> send_outside;     // submission to domains not hosted here
-  std::optional<bool> receive_outside;  // port 25 mail from senders of other domains
+  std::optional<bool> send_outside;           // submission to domains not hosted here
+  std::optional<bool> receive_outside;        // port 25 mail from senders of other domains
   std::optional<bool> pop3;
   std::optional<int64_t> retention_seconds;  // mailbox kept after the account goes; 0 = forever
   std::optional<std::vector<std::string>> login_methods;  // kLoginMethods names
@@ -101,7 +101,7 @@ struct EffectivePolicy {
     std::string attribute;
     std::string from;
   };
-  std::vector<Source> sources;  // one per attribute, in the order of the fields above
+  std::vector<Source> sources;       // one per attribute, in the order of the fields above
   std::vector<std::string> bundles;  // every bundle that applied, strongest first
 
   std::string source_of(const std::string& attribute) const;

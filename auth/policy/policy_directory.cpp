@@ -42,7 +42,8 @@ std::shared_ptr<Directory> with_policies(std::shared_ptr<Directory> inner,
 
 std::string login_refusal(const EffectivePolicy& policy, const std::string& method,
                           const std::string& protocol) {
-  if (protocol == "pop3" && !policy.pop3) return "pop3 not allowed (" + policy.source_of("pop3") + ")";
+  if (protocol == "pop3" && !policy.pop3)
+    return "pop3 not allowed (" + policy.source_of("pop3") + ")";
   if (!policy.allows_login_method(method))
     return "login method " + method + " not allowed (" + policy.source_of("login_methods") + ")";
   return {};

@@ -12,8 +12,8 @@
 #include "src/service/app_passwords.h"
 #include "src/service/domains.h"
 #include "src/service/groups.h"
-#include "src/service/policies.h"
 #include "src/service/json_shapes.h"
+#include "src/service/policies.h"
 #include "src/service/users.h"
 #include "src/service/writable_directory.h"
 

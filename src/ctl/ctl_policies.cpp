@@ -41,11 +41,23 @@ core::Result<int64_t> parse_policy_duration(const std::string& text, const std::
   int64_t unit = 1;
   std::string digits = text;
   switch (text.back()) {
-    case 'd': unit = 86400; digits.pop_back(); break;
-    case 'h': unit = 3600; digits.pop_back(); break;
-    case 'm': unit = 60; digits.pop_back(); break;
-    case 's': digits.pop_back(); break;
-    default: break;
+    case 'd':
+      unit = 86400;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      digits.pop_back();
+      break;
+    case 's':
+      digits.pop_back();
+      break;
+    default:
+      break;
   }
   if (digits.empty() || digits.size() > 12 ||
       digits.find_first_not_of("0123456789") != std::string::npos)
@@ -119,7 +131,8 @@ void add_policy_value_options(CLI::App* cmd, PolicyOpts* o) {
 
 core::Result<auth::PolicyScope> policy_scope_of(const PolicyOpts& o) {
   int n = o.group + o.user + o.domain + o.everyone;
-  if (n != 1) return core::invalid_argument("give exactly one of --group, --user, --domain, --everyone");
+  if (n != 1)
+    return core::invalid_argument("give exactly one of --group, --user, --domain, --everyone");
   if (o.group) return auth::PolicyScope::group;
   if (o.user) return auth::PolicyScope::user;
   if (o.domain) return auth::PolicyScope::domain;
@@ -155,7 +168,8 @@ int show_policy(Context& ctx, LocalDirectory& d, const std::string& name) {
     text += "\n  " + std::string(auth::policy_scope_name(as.scope));
     if (as.scope != auth::PolicyScope::everyone) {
       text += " " + (a.current.empty() ? as.label : a.current);
-      if (a.current.empty()) text += " (gone; id " + as.target + ")";
+      if (a.current.empty())
+        text += " (gone; id " + as.target + ")";
       else if (as.scope == auth::PolicyScope::group && a.current != as.label)
         text += " (was " + as.label + ")";
     }
@@ -199,8 +213,8 @@ json::value effective_policy_for(LocalDirectory& d, const auth::Account& account
 }  // namespace detail
 
 void register_policy_commands(CLI::App& app, Context& ctx, int* ec) {
-  auto* policy = app.add_subcommand("policy", "Policy bundles by directory group")
-                     ->require_subcommand(1);
+  auto* policy =
+      app.add_subcommand("policy", "Policy bundles by directory group")->require_subcommand(1);
   auto o = std::make_shared<PolicyOpts>();
 
   auto* add = policy->add_subcommand("add", "Define a policy bundle");

@@ -6,10 +6,10 @@
 
 #include "auth/policy/policy_directory.h"
 #include "src/ctl/ctl_support.h"
-#include "src/service/writable_directory.h"
 #include "src/service/aliases.h"
 #include "src/service/passwords.h"
 #include "src/service/users.h"
+#include "src/service/writable_directory.h"
 
 namespace mailroom::ctl {
 namespace {

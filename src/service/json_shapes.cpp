@@ -82,8 +82,8 @@ json::value effective_policy_json(const auth::EffectivePolicy& e) {
   put("pop3", e.pop3);
   put("retention_seconds",
       e.retention_seconds ? json::value(*e.retention_seconds) : json::value("server default"));
-  put("login_methods", e.login_methods.empty() ? json::value("all")
-                                               : json::value(shape_strings(e.login_methods)));
+  put("login_methods",
+      e.login_methods.empty() ? json::value("all") : json::value(shape_strings(e.login_methods)));
   o["bundles"] = shape_strings(e.bundles);
   return o;
 }

@@ -12,15 +12,16 @@ using auth::PolicyScope;
 
 std::string assignment_text(const auth::PolicyAssignment& a) {
   if (a.scope == PolicyScope::everyone) return "everyone";
-  return std::string(auth::policy_scope_name(a.scope)) + ":" + (a.label.empty() ? a.target : a.label);
+  return std::string(auth::policy_scope_name(a.scope)) + ":" +
+         (a.label.empty() ? a.target : a.label);
 }
 
 }  // namespace
 
 const std::vector<std::string>& policy_attribute_names() {
   static const std::vector<std::string> names = {
-      "quota_bytes", "quota_messages", "max_message_bytes", "send_outside",
-      "receive_outside", "pop3", "retention_seconds", "login_methods"};
+      "quota_bytes",     "quota_messages", "max_message_bytes", "send_outside",
+      "receive_outside", "pop3",           "retention_seconds", "login_methods"};
   return names;
 }
 
@@ -142,20 +143,26 @@ core::Result<PolicyView> Policies::show(const std::string& name) {
     switch (a.scope) {
       case PolicyScope::group: {
         auto g = directory_.find_group_by_id(a.target);
-        if (g) v.current = g->address;
-        else if (g.code() != core::Code::not_found) return g.status();
+        if (g)
+          v.current = g->address;
+        else if (g.code() != core::Code::not_found)
+          return g.status();
         break;
       }
       case PolicyScope::user: {
         auto acc = directory_.find_account_by_id(a.target);
-        if (acc) v.current = acc->address;
-        else if (acc.code() != core::Code::not_found) return acc.status();
+        if (acc)
+          v.current = acc->address;
+        else if (acc.code() != core::Code::not_found)
+          return acc.status();
         break;
       }
       case PolicyScope::domain: {
         auto d = directory_.find_domain(a.target);
-        if (d) v.current = d->name;
-        else if (d.code() != core::Code::not_found) return d.status();
+        if (d)
+          v.current = d->name;
+        else if (d.code() != core::Code::not_found)
+          return d.status();
         break;
       }
       case PolicyScope::everyone:
@@ -179,7 +186,8 @@ core::Result<auth::PolicyAssignment> Policies::resolve_target(const std::string&
       auto g = directory_.find_group(key);
       if (!g && g.code() == core::Code::not_found) g = directory_.find_group_by_id(key);
       if (!g) {
-        if (g.code() == core::Code::not_found) return core::not_found("group " + target + " not found");
+        if (g.code() == core::Code::not_found)
+          return core::not_found("group " + target + " not found");
         return g.status();
       }
       if (g->id.empty()) return core::invalid_argument("group " + g->address + " has no id");
@@ -192,7 +200,8 @@ core::Result<auth::PolicyAssignment> Policies::resolve_target(const std::string&
       if (!acc && acc.code() == core::Code::not_found) acc = directory_.find_account_by_login(key);
       if (!acc && acc.code() == core::Code::not_found) acc = directory_.find_account_by_id(key);
       if (!acc) {
-        if (acc.code() == core::Code::not_found) return core::not_found("user " + target + " not found");
+        if (acc.code() == core::Code::not_found)
+          return core::not_found("user " + target + " not found");
         return acc.status();
       }
       a.target = acc->id;
@@ -202,7 +211,8 @@ core::Result<auth::PolicyAssignment> Policies::resolve_target(const std::string&
     case PolicyScope::domain: {
       auto d = directory_.find_domain(key);
       if (!d) {
-        if (d.code() == core::Code::not_found) return core::not_found("domain " + target + " not found");
+        if (d.code() == core::Code::not_found)
+          return core::not_found("domain " + target + " not found");
         return d.status();
       }
       if (d->kind != auth::DomainKind::local)

@@ -132,7 +132,7 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
   const bool sender_verified = authenticated() || from_trusted_network();
   uint64_t declared = tx_.mail.size.value_or(0);
   auto* policies = ctx_.services.policies.get();
-  const bool sender_outside = tx_.sender_outside;
+  const std::optional<bool> sender_outside = tx_.sender_outside;
   struct Answer {
     auth::Resolution res;
     int quota = 0;  // 0 ok, 1 over quota (452 4.2.2), 2 larger than quota (552 5.2.2), 3 unknown
@@ -143,8 +143,7 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
     Answer a;
     a.res = resolver->resolve_recipient(address, sender, account_id, sender_verified);
     if (a.res.outcome != auth::RecipientOutcome::deliver) return a;
-    a.policy = recipient_policy(policies, a.res.destinations, declared, sender_outside,
-                                &a.dropped);
+    a.policy = recipient_policy(policies, a.res.destinations, declared, sender_outside, &a.dropped);
     if (a.policy != RcptPolicy::ok || !store) return a;
     // Quota: refuse early what the store would refuse (RFC 1870 / RFC 3463 X.2.2).
     for (const auto& d : a.res.destinations) {

@@ -27,7 +27,8 @@
 namespace mailroom::smtp {
 
 RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Destination>& dests,
-                            uint64_t declared_size, bool sender_outside, std::string* dropped) {
+                            uint64_t declared_size, std::optional<bool> sender_outside,
+                            std::string* dropped) {
   if (!policies) return RcptPolicy::ok;
   std::vector<auth::Destination> kept;
   size_t outside = 0, too_large = 0;
@@ -40,7 +41,8 @@ RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Dest
     who.id = d.account_id;
     auto e = policies->effective(who);
     if (!e) return RcptPolicy::unavailable;
-    if (sender_outside && !e->receive_outside) {
+    if (!e->receive_outside && !sender_outside) return RcptPolicy::unavailable;  // cannot tell
+    if (*sender_outside && !e->receive_outside) {
       ++outside;
       if (dropped) *dropped += (dropped->empty() ? "" : ",") + d.address;
       continue;
@@ -60,15 +62,15 @@ RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Dest
 }
 
 asio::awaitable<bool> Session::sender_policy(const proto::Command& cmd, Transaction& tx) {
-  const bool check_outside = ctx_.mode == Mode::mx && !authenticated();
   auto policies = ctx_.services.policies;
+  const bool check_outside = policies && ctx_.mode == Mode::mx && !authenticated();
   if (!check_outside && !(authenticated() && policies)) co_return true;
   auto resolver = ctx_.services.resolver;
   std::string account_id = principal_ ? principal_->account_id : std::string();
   std::string domain = cmd.null_path ? std::string() : core::ascii_lower(cmd.address.domain);
   struct Verdict {
     bool unavailable = false;
-    bool outside = false;
+    std::optional<bool> outside = false;
     bool may_send_outside = true;
     uint64_t max_size = 0;
   };
@@ -86,12 +88,16 @@ asio::awaitable<bool> Session::sender_policy(const proto::Command& cmd, Transact
       out.max_size = e->max_message_bytes;
     }
     if (check_outside) {
+      out.outside.reset();
       if (domain.empty()) {
         out.outside = true;  // the null sender: a bounce from somewhere else
       } else {
+        // Could not tell: only a recipient who refuses outside mail needs to know (451 then).
         auto local = resolver->local_domain(domain);
-        if (!local && local.code() != core::Code::not_found) out.unavailable = true;
-        out.outside = !local;
+        if (local)
+          out.outside = false;
+        else if (local.code() == core::Code::not_found)
+          out.outside = true;
       }
     }
     return out;

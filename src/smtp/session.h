@@ -67,9 +67,11 @@ struct Transaction {
   uint64_t chunk_bytes = 0;
   bool oversize = false;
   // Policy bundles (auth/policy; policy_stage.cpp), settled at MAIL.
-  bool may_send_outside = true;      // the authenticated sender's
-  uint64_t sender_max_size = 0;      // the authenticated sender's; 0 = no policy limit
-  bool sender_outside = false;       // MX without AUTH: the sender's domain is not hosted here
+  bool may_send_outside = true;  // the authenticated sender's
+  uint64_t sender_max_size = 0;  // the authenticated sender's; 0 = no policy limit
+  // MX without AUTH: the sender's domain is not hosted here; nullopt: the directory could not
+  // tell at MAIL.
+  std::optional<bool> sender_outside = false;
 };
 
 class Session {

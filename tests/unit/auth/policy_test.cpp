@@ -87,8 +87,9 @@ TEST(PolicyPrecedence, HigherPriorityWinsEvenWhenMoreRestrictive) {
   PolicyValues open;
   open.send_outside = true;
   open.quota_bytes = 0;
-  auto e = resolve_policy(Account{}, {bundle("open", PolicyScope::group, 10, open, "a@x"),
-                                      bundle("interns", PolicyScope::group, 20, restricted, "b@x")});
+  auto e =
+      resolve_policy(Account{}, {bundle("open", PolicyScope::group, 10, open, "a@x"),
+                                 bundle("interns", PolicyScope::group, 20, restricted, "b@x")});
   EXPECT_FALSE(e.send_outside);
   EXPECT_EQ(e.quota_bytes, 10 * kMiB);
   EXPECT_EQ(e.source_of("send_outside"), "policy interns (group b@x)");
