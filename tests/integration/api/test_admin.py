@@ -72,6 +72,23 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(self.call("GET", "/api/v1/users/" + uid)[0], 404)
         self.assertEqual(self.call("DELETE", "/api/v1/domains/corp.example")[0], 204)
 
+    def test_user_shows_the_effective_policy(self):
+        # A bundle on the group staff (issue 22, G6): the user resource says what applies and
+        # where each value comes from; a change shows at once.
+        self.m.ctl("policy", "add", "api-team", "--max-message-size", "50M")
+        self.addCleanup(self.m.ctl, "policy", "remove", "api-team", "--force")
+        self.m.ctl("policy", "assign", "api-team", "staff@example.com", "--group")
+        status, doc, _ = self.call("GET", "/api/v1/users/alice@example.com")
+        self.assertEqual(status, 200, doc)
+        e = doc["effective_policy"]
+        self.assertEqual(e["max_message_bytes"],
+                         {"value": 50 * 1024 * 1024, "from": "policy api-team (group staff@example.com)"})
+        self.assertEqual(e["send_outside"], {"value": True, "from": "default"})
+        self.assertEqual(e["bundles"], ["api-team"])
+        self.m.ctl("policy", "change", "api-team", "--max-message-size", "60M")
+        e = self.call("GET", "/api/v1/users/alice@example.com")[1]["effective_policy"]
+        self.assertEqual(e["max_message_bytes"]["value"], 60 * 1024 * 1024)
+
     def test_aliases_and_groups_route_real_mail(self):
         status, doc, _ = self.call("POST", "/api/v1/aliases",
                                    {"address": "sales@example.com", "targets": ["bob@example.com"]})
