@@ -155,28 +155,19 @@ std::string policy_bundle_text(const auth::PolicyBundle& b) {
 int show_policy(Context& ctx, LocalDirectory& d, const std::string& name) {
   auto v = service::Policies(d).show(name);
   if (!v) return ctx.fail(v.status());
-  json::object j = service::policy_json(v->bundle).as_object();
-  json::array assigned;
   std::string text = policy_bundle_text(v->bundle) + "\nassigned to:";
   for (const auto& a : v->assignments) {
     const auth::PolicyAssignment& as = a.assignment;
-    assigned.push_back(json::object{{"scope", auth::policy_scope_name(as.scope)},
-                                    {"target", as.target},
-                                    {"label", as.label},
-                                    {"current", a.current},
-                                    {"gone", a.current.empty()}});
     text += "\n  " + std::string(auth::policy_scope_name(as.scope));
-    if (as.scope != auth::PolicyScope::everyone) {
-      text += " " + (a.current.empty() ? as.label : a.current);
-      if (a.current.empty())
-        text += " (gone; id " + as.target + ")";
-      else if (as.scope == auth::PolicyScope::group && a.current != as.label)
-        text += " (was " + as.label + ")";
-    }
+    if (as.scope == auth::PolicyScope::everyone) continue;
+    text += " " + (a.current.empty() ? as.label : a.current);
+    if (a.current.empty())
+      text += " (gone; id " + as.target + ")";
+    else if (as.scope == auth::PolicyScope::group && a.current != as.label)
+      text += " (was " + as.label + ")";
   }
   if (v->assignments.empty()) text += " nobody";
-  j["assigned_to"] = std::move(assigned);
-  return done(ctx, Status::ok(), text, j);
+  return done(ctx, Status::ok(), text, service::policy_view_json(*v));
 }
 
 }  // namespace

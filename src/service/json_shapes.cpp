@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "src/service/groups.h"
+#include "src/service/policies.h"
 
 namespace mailroom::service {
 
@@ -67,6 +68,20 @@ json::value policy_json(const auth::PolicyBundle& b) {
   if (v.retention_seconds) o["retention_seconds"] = *v.retention_seconds;
   if (v.login_methods) o["login_methods"] = shape_strings(*v.login_methods);
   return o;
+}
+
+json::value policy_view_json(const PolicyView& v) {
+  json::object j = policy_json(v.bundle).as_object();
+  json::array assigned;
+  for (const auto& a : v.assignments) {
+    assigned.push_back(json::object{{"scope", auth::policy_scope_name(a.assignment.scope)},
+                                    {"target", a.assignment.target},
+                                    {"label", a.assignment.label},
+                                    {"current", a.current},
+                                    {"gone", a.current.empty()}});
+  }
+  j["assigned_to"] = std::move(assigned);
+  return j;
 }
 
 json::value effective_policy_json(const auth::EffectivePolicy& e) {
