@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import Mailroom
-from ldap_fixture import SUFFIX, Slapd
+from ldap_fixture import ADMIN_DN, ADMIN_PW, SUFFIX, Slapd
 from test_ldap_session_close import directory_config
 import seed
 
@@ -334,6 +334,67 @@ class LdapPolicies(unittest.TestCase):
         imap = imaplib.IMAP4("127.0.0.1", self.m.port("imap"))
         self.assertEqual(imap.login("erin", "erinpw")[0], "OK")
         imap.logout()
+
+
+class AdPolicies(unittest.TestCase):
+    """The Active Directory profile (AD-shaped entries in slapd, uSNChanged polling): a group
+    is assigned by its objectGUID, and a member taken out in the directory loses the bundle.
+    slapd does not maintain uSNChanged: the test sets it, as AD would."""
+
+    def test_group_by_object_guid(self):
+        slapd = Slapd(seed.openldap_seed() + "\n" + seed.ad_seed())
+        self.addCleanup(slapd.close)
+        directory = f"""[directory]
+backend = "ldap"
+[directory.ldap]
+profile = "activedirectory"
+uris = ["{slapd.uri}"]
+bind_dn = "{ADMIN_DN}"
+bind_password = "{ADMIN_PW}"
+base_dn = "ou=corp,{SUFFIX}"
+domains = ["corp.example"]
+nested_groups = "member"
+lookup = "replica"
+[directory.ldap.sync]
+mode = "poll"
+interval = "1s"
+"""
+        m = Mailroom(listeners=LISTENERS, directory_config=directory)
+        self.addCleanup(m.close)
+        m.start()
+        deadline = time.time() + WITHIN
+        while True:
+            p = m.ctl("policy", "assign", "x", "mailusers@corp.example", "--group", check=False,
+                      json_output=False)
+            if "policy x not found" in p.stdout + p.stderr:  # the group is in the replica
+                break
+            self.assertLess(time.time(), deadline, p.stdout + p.stderr)
+            time.sleep(0.5)
+        m.ctl("policy", "add", "nopop", "--pop3", "no")
+        a = m.ctl("policy", "assign", "nopop", "mailusers@corp.example", "--group")
+        self.assertEqual(a["target"], seed.GROUP_GUID)
+
+        def pop3(user, password):
+            c = poplib.POP3("127.0.0.1", m.port("pop3"), timeout=30)
+            try:
+                c.user(user)
+                return c.pass_(password)
+            finally:
+                c.close()
+
+        user = "bob.smith@corp.example"
+        self.assertEqual(m.ctl("policy", "effective", user)["effective_policy"]["pop3"],
+                         {"value": False, "from": "policy nopop (group mailusers@corp.example)"})
+        with self.assertRaises(poplib.error_proto):
+            pop3(user, "Passw0rd!2")
+        slapd.modify(f"dn: cn=mailusers,ou=corp,{SUFFIX}\nchangetype: modify\n"
+                     f"replace: member\nmember: cn=Diana Off,ou=corp,{SUFFIX}\n-\n"
+                     "replace: uSNChanged\nuSNChanged: 3000\n")
+        deadline = time.time() + WITHIN
+        while m.ctl("policy", "effective", user)["effective_policy"]["pop3"]["value"] is False:
+            self.assertLess(time.time(), deadline, m.log()[-3000:])
+            time.sleep(0.3)
+        self.assertEqual(pop3(user, "Passw0rd!2")[:3], b"+OK")
 
 
 if __name__ == "__main__":
