@@ -66,7 +66,8 @@ def free_port():
 class Mailroomd:
     name = "mailroomd"
 
-    def __init__(self, bindir, base):
+    def __init__(self, bindir, base, extra_config="", name="mailroomd"):
+        self.name = name
         self.bindir = bindir
         self.base = base
         self.data = os.path.join(base, "data")
@@ -96,7 +97,7 @@ tls = "none"
 
 [smtp]
 max_recipients = 1000
-""")
+""" + extra_config)
         self.proc = None
         self.index = None
 
@@ -113,7 +114,7 @@ max_recipients = 1000
                                       self.config], stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         ports = os.path.join(self.data, "run", "listeners.json")
-        for _ in range(600):
+        for _ in range(12000):  # 10 min: libclamav loads a large database before listening
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mailroomd exited (see {self.base}/mailroomd.log)")
             if os.path.exists(ports):
@@ -185,11 +186,14 @@ class Anchor:
             self.started = False
 
 
-def run_cell(server, count, senders, size, timeout=600):
+def run_cell(server, count, senders, size, timeout=600, message_file=None):
+    """smtp-source sends `count` messages over `senders` sessions: generated text of `size`
+    octets, or the prepared message in `message_file` (header and body, LF line ends)."""
     before = server.delivered()
+    body = ["-F", message_file] if message_file else ["-l", str(size)]
     t0 = time.perf_counter()
     p = subprocess.run([SMTP_SOURCE, "-d", "-m", str(count), "-s", str(senders),
-                        "-l", str(size), "-f", "bench@remote.example",
+                        *body, "-f", "bench@remote.example",
                         "-t", RCPT, "-M", "client.example",
                         f"127.0.0.1:{server.port}"], capture_output=True, text=True)
     t1 = time.perf_counter()
@@ -266,11 +270,16 @@ def main():
             b = results.get(("postfix+dovecot", size, s), {}).get("e2e_rate", 0)
             ratio = f"{a / b:6.2f}" if b else "   n/a"
             print(f"{size:>7} {s:>7} {a:16.1f} {b:16.1f} {ratio}")
+    finish(args, base, failed, {"fsync_per_s": {"before": fs_before, "after": fs_after},
+                                "cells": [{"server": k[0], "size": k[1], "senders": k[2], **v}
+                                          for k, v in results.items()]})
+
+
+def finish(args, base, failed, results):
+    """--json, --keep and the exit status, shared with scan_bench.py."""
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"fsync_per_s": {"before": fs_before, "after": fs_after},
-                       "cells": [{"server": k[0], "size": k[1], "senders": k[2], **v}
-                                 for k, v in results.items()]}, f, indent=1)
+            json.dump(results, f, indent=1)
     if args.keep:
         print("scratch:", base)
     else:

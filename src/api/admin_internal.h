@@ -126,6 +126,13 @@ http::Response admin_journal_list(AdminCall& c);
 http::Response admin_journal_show(AdminCall& c);
 http::Response admin_journal_revert(AdminCall& c);
 
+// Handlers (admin_quarantine.cpp).
+http::Response admin_quarantine_list(AdminCall& c);
+http::Response admin_quarantine_show(AdminCall& c);
+http::Response admin_quarantine_message(AdminCall& c);
+http::Response admin_quarantine_release(AdminCall& c);
+http::Response admin_quarantine_delete(AdminCall& c);
+
 // Handlers (admin_recall.cpp): mail recall.
 http::Response admin_recall_find(AdminCall& c);
 http::Response admin_recall_create(AdminCall& c);

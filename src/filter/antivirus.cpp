@@ -38,6 +38,7 @@ AntivirusOptions parse_antivirus_options(core::ConfigSection& s) {
   }
   o.libclamav.max_file_size = s.get_size("max_file_size", o.libclamav.max_file_size);
   o.libclamav.max_scan_size = s.get_size("max_scan_size", o.libclamav.max_scan_size);
+  o.libclamav.tmp_dir = s.get_string("tmp_dir", "");
   o.policy = policy_named(s.get_choice("policy", "reject", kPolicies));
   o.fail_open = s.get_bool("fail_open", false);
   for (const auto& n : s.get_strings("trusted_gateways", {})) {
@@ -48,6 +49,9 @@ AntivirusOptions parse_antivirus_options(core::ConfigSection& s) {
     }
   }
   o.scan_from_gateways = s.get_bool("scan_from_gateways", true);
+  o.quarantine_retention_seconds =
+      s.get_seconds("quarantine_retention", o.quarantine_retention_seconds);
+  if (o.quarantine_retention_seconds < 0) s.error("quarantine_retention", "must not be negative");
   auto domains = s.child("domains");
   for (const auto& domain : domains.keys()) {
     o.domain_policy[core::ascii_lower(domain)] =

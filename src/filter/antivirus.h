@@ -8,6 +8,8 @@
 //   stream_max_length ["25M"]   clamd's StreamMaxLength: larger mail is a scanner error
 //   database ["/var/lib/clamav"], reload_interval ["60s"]   libclamav
 //   max_file_size ["25M"], max_scan_size ["100M"]            libclamav limits
+//   tmp_dir [a private directory on /dev/shm if tmpfs]       libclamav temporary files
+//   quarantine_retention ["30d"; "0" keeps for ever]         quarantined mail is removed after
 //   policy ["reject"] | "quarantine" | "replace"   what infected mail gets
 //   fail_open [false]   scanner down or slow: false 451 4.7.1; true deliver with the header
 //                       X-Mailroom-Virus-Scan: unavailable
@@ -48,6 +50,7 @@ struct AntivirusOptions {
   bool fail_open = false;
   std::vector<core::Cidr> trusted_gateways;
   bool scan_from_gateways = true;
+  int64_t quarantine_retention_seconds = 30 * 86400;  // 0: quarantined mail is kept for ever
 };
 
 AntivirusOptions parse_antivirus_options(core::ConfigSection& section);

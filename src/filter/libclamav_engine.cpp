@@ -1,9 +1,17 @@
 #include "src/filter/libclamav_engine.h"
 
 #include <clamav.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +29,32 @@ core::Status init_once() {
   std::call_once(once, [] { rc = cl_init(CL_INIT_DEFAULT); });
   if (rc != CL_SUCCESS) return core::unavailable(std::string("cl_init: ") + cl_strerror(rc));
   return core::Status::ok();
+}
+
+// A private (0700) directory on /dev/shm when that is a tmpfs, for libclamav's temporary
+// files; "" when there is none (libclamav then uses its default).
+// The directories of processes that died without removing theirs (kill -9) go first: the
+// name carries the pid ("mailroom-clamav-<pid>-XXXXXX").
+void remove_stale_tmpfs_dirs() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", ec)) {
+    std::string name = entry.path().filename().string();
+    constexpr std::string_view kPrefix = "mailroom-clamav-";
+    if (name.rfind(kPrefix, 0) != 0) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + kPrefix.size()));
+    struct stat st {};
+    if (pid <= 0 || ::lstat(entry.path().c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
+std::string private_tmpfs_dir() {
+  struct statfs fs {};
+  if (::statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC) return "";
+  remove_stale_tmpfs_dirs();
+  std::string path = "/dev/shm/mailroom-clamav-" + std::to_string(::getpid()) + "-XXXXXX";
+  if (::mkdtemp(path.data()) == nullptr) return "";
+  return path;
 }
 
 core::Result<EnginePtr> load_engine(const LibclamavOptions& o, unsigned int* signatures) {
@@ -43,8 +77,8 @@ core::Result<EnginePtr> load_engine(const LibclamavOptions& o, unsigned int* sig
 
 class LibclamavEngine : public ReloadingEngine {
  public:
-  LibclamavEngine(LibclamavOptions o, EnginePtr engine)
-      : options_(std::move(o)), engine_(std::move(engine)) {
+  LibclamavEngine(LibclamavOptions o, EnginePtr engine, bool own_tmp_dir)
+      : options_(std::move(o)), engine_(std::move(engine)), own_tmp_dir_(own_tmp_dir) {
     std::memset(&stat_, 0, sizeof stat_);
     cl_statinidir(options_.database_dir.c_str(), &stat_);
     thread_ = std::thread([this] { watch(); });
@@ -57,6 +91,11 @@ class LibclamavEngine : public ReloadingEngine {
     cv_.notify_all();
     thread_.join();
     cl_statfree(&stat_);
+    engine_.reset();
+    if (own_tmp_dir_) {
+      std::error_code ec;
+      std::filesystem::remove_all(options_.tmp_dir, ec);
+    }
   }
 
   std::string name() const override { return "libclamav"; }
@@ -146,6 +185,7 @@ class LibclamavEngine : public ReloadingEngine {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   EnginePtr engine_;
+  bool own_tmp_dir_ = false;  // created by open_libclamav_engine: removed with the engine
   uint64_t generation_ = 1;
   uint64_t failed_reloads_ = 0;
   bool stop_ = false;
@@ -159,13 +199,24 @@ class LibclamavEngine : public ReloadingEngine {
 core::Result<std::shared_ptr<ReloadingEngine>> open_libclamav_engine(
     const LibclamavOptions& options) {
   if (auto st = init_once(); !st) return st;
+  LibclamavOptions o = options;
+  bool own_tmp_dir = false;
+  if (o.tmp_dir.empty()) {
+    o.tmp_dir = private_tmpfs_dir();
+    own_tmp_dir = !o.tmp_dir.empty();
+  }
   unsigned int signatures = 0;
-  auto engine = load_engine(options, &signatures);
-  if (!engine) return engine.status();
-  MR_LOG_INFO("event=antivirus_loaded engine=libclamav version={} signatures={} database={}",
-              cl_retver(), signatures, core::quote(options.database_dir));
+  auto engine = load_engine(o, &signatures);
+  if (!engine) {
+    if (own_tmp_dir) ::rmdir(o.tmp_dir.c_str());
+    return engine.status();
+  }
+  MR_LOG_INFO(
+      "event=antivirus_loaded engine=libclamav version={} signatures={} database={} tmp_dir={}",
+      cl_retver(), signatures, core::quote(o.database_dir),
+      core::quote(o.tmp_dir.empty() ? "(libclamav default)" : o.tmp_dir));
   return std::shared_ptr<ReloadingEngine>(
-      std::make_shared<LibclamavEngine>(options, std::move(*engine)));
+      std::make_shared<LibclamavEngine>(std::move(o), std::move(*engine), own_tmp_dir));
 }
 
 }  // namespace mailroom::filter

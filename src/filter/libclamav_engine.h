@@ -27,8 +27,11 @@ struct LibclamavOptions {
   std::chrono::milliseconds reload_interval{60000};
   uint64_t max_scan_size = 100u << 20;  // CL_ENGINE_MAX_SCANSIZE: data scanned per message
   uint64_t max_file_size =
-      25u << 20;        // CL_ENGINE_MAX_FILESIZE: a message or part beyond it is an error
-  std::string tmp_dir;  // CL_ENGINE_TMPDIR; "" = libclamav's default
+      25u << 20;  // CL_ENGINE_MAX_FILESIZE: a message or part beyond it is an error
+  // CL_ENGINE_TMPDIR, where libclamav writes the decoded parts and unpacked archive members
+  // of every message it scans. "" = a private directory on /dev/shm when that is a tmpfs (on
+  // ext4 the file creations cost more than the scan), else libclamav's default (TMPDIR, /tmp).
+  std::string tmp_dir;
 };
 
 class ReloadingEngine : public VirusEngine {

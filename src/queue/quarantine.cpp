@@ -172,15 +172,45 @@ size_t Quarantine::deliver_released(Queue& queue) {
   return sent;
 }
 
+size_t Quarantine::expire(int64_t now, int64_t retention_seconds) {
+  size_t removed = 0;
+  if (retention_seconds > 0) {
+    for (const auto& e : list()) {
+      if (e.quarantined_at + retention_seconds > now) continue;
+      if (remove(e.id)) {
+        MR_LOG_INFO("event=quarantine_expired id={} scanner={} age_days={}", e.id, e.scanner,
+                    (now - e.quarantined_at) / 86400);
+        ++removed;
+      }
+    }
+  }
+  // Leftovers of a put() that crashed before its .info: never listed, so never released.
+  std::error_code ec;
+  const auto day_ago = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (const auto& f : fs::directory_iterator(dir_, ec)) {
+    if (!f.is_regular_file(ec)) continue;
+    fs::path p = f.path();
+    std::string ext = p.extension().string();
+    if (ext != ".eml" && ext != ".env") continue;
+    if (fs::exists(fs::path(p).replace_extension(".info"), ec)) continue;
+    if (f.last_write_time(ec) > day_ago || ec) continue;
+    fs_->unlink(p.string());
+    MR_LOG_INFO("event=quarantine_incomplete_removed file={}", core::quote(p.string()));
+  }
+  return removed;
+}
+
 void Quarantine::start_releasing(std::shared_ptr<Queue> queue) {
   std::lock_guard lock(mu_);
   if (releaser_.joinable()) return;
   stop_ = false;
   releaser_ = std::thread([this, queue] {
     std::unique_lock lock(mu_);
+    int rounds = 0;
     while (!stop_) {
       lock.unlock();
       deliver_released(*queue);
+      if (rounds++ % 60 == 0) expire(std::time(nullptr), retention_seconds_.load());
       lock.lock();
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
     }

@@ -7,6 +7,8 @@
 //   <id>.env    its envelope (envelope_codec.h), recipients already resolved
 //   <id>.info   "scanner <name>\nreason <text>\nat <unix seconds>\n" — written last: an entry
 //               without it is incomplete (a crash while writing) and is not listed
+// Entries older than [antivirus] quarantine_retention (default 30 days) are removed by mailroomd
+// (event=quarantine_expired).
 //   release/<id>  a release request (empty file) left by mailroomctl; mailroomd checks about
 //               once a second and at start, submits the message to the queue with its stored
 //               envelope, then removes the entry. The id is the message's queue id.
@@ -20,6 +22,7 @@
 // the worker pool or mailroomctl.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -68,9 +71,16 @@ class Quarantine {
   // mailroomctl: asks mailroomd to deliver the message (release/<id>).
   core::Status request_release(const std::string& id);
 
+  // Removes the entries quarantined more than `retention_seconds` before `now` (0: none), and
+  // the files of entries a crash left without their .info for more than a day; returns how
+  // many entries went. mailroomd's release thread calls it about once a minute.
+  size_t expire(int64_t now, int64_t retention_seconds);
+  void set_retention(int64_t seconds) { retention_seconds_ = seconds; }
+
   // mailroomd: submits every requested release to `queue` now; returns how many went.
   size_t deliver_released(Queue& queue);
-  // mailroomd: a thread that calls deliver_released about once a second until stop_releasing.
+  // mailroomd: a thread that calls deliver_released about once a second (and expire with the
+  // retention about once a minute) until stop_releasing.
   void start_releasing(std::shared_ptr<Queue> queue);
   void stop_releasing();
 
@@ -82,6 +92,7 @@ class Quarantine {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread releaser_;
+  std::atomic<int64_t> retention_seconds_{0};
 };
 
 }  // namespace mailroom::queue

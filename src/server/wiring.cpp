@@ -217,6 +217,7 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     services->remote = *out;
     services->queue->set_remote_transport(services->remote);
     services->quarantine = std::make_shared<queue::Quarantine>(data + "/quarantine");
+    services->quarantine->set_retention(m.antivirus.quarantine_retention_seconds);
     auto content_scan = open_content_scanners(m, services->hostname);
     if (!content_scan) return content_scan.status();
     services->content_scan = *content_scan;

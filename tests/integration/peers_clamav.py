@@ -42,8 +42,11 @@ def ndb_line(name, text):
 
 
 class Clamd(Peer):
-    def __init__(self, stream_max_length="25M"):
+    def __init__(self, stream_max_length="25M", tmp_dir=None):
         self.base = tempfile.mkdtemp(prefix="mr-clamd-")
+        # TemporaryDirectory: where clamd spools INSTREAM data and decodes parts (the bench
+        # puts it on tmpfs, as a busy site should).
+        self.tmp_dir = tmp_dir or os.path.join(self.base, "tmp")
         self.db = os.path.join(self.base, "db")
         self.socket = os.path.join(self.base, "clamd.sock")
         self.conf = os.path.join(self.base, "clamd.conf")
@@ -103,7 +106,7 @@ class Clamd(Peer):
             "TCPAddr 127.0.0.1",
             f"LogFile {self.log_path}",
             "LogTime yes",
-            f"TemporaryDirectory {os.path.join(self.base, 'tmp')}",
+            f"TemporaryDirectory {self.tmp_dir}",
             f"StreamMaxLength {self.stream_max_length}",
             # Our database only: no bytecode, no official signature files to look for.
             "Bytecode no",
@@ -115,6 +118,7 @@ class Clamd(Peer):
                 for n in dirs + files:
                     os.chown(os.path.join(root, n), user.pw_uid, user.pw_gid)
             os.chown(self.base, user.pw_uid, user.pw_gid)
+            os.chown(self.tmp_dir, user.pw_uid, user.pw_gid)
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 

@@ -7,6 +7,7 @@ and one whose trusted gateway is not scanned again.
 """
 import base64
 import os
+import re
 import smtplib
 import sys
 import time
@@ -14,7 +15,9 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "smtp"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 
+from api_common import API_LISTENERS, Http, admin_token  # noqa: E402
 from harness import Mailroom  # noqa: E402
 from peers_clamav import CUSTOM_MARKER, EICAR, Clamd, available  # noqa: E402
 from peers_common import close_all  # noqa: E402
@@ -100,8 +103,8 @@ def av_config(engine_lines, extra=""):
     return f"[antivirus]\n{engine_lines}\n{extra}\n"
 
 
-def new_server(config):
-    m = Mailroom(extra_config=config)
+def new_server(config, listeners=None):
+    m = Mailroom(extra_config=config, listeners=listeners)
     m.start()
     m.seed_demo()
     m.ctl("domain", "add", "quarantine.example")
@@ -121,7 +124,7 @@ class ClamdScanner(unittest.TestCase):
             f'engine = "clamd"\nclamd_address = "{CLAMD.socket}"\nscan_timeout = "20s"\n'
             'stream_max_length = "10M"\n',
             '[antivirus.domains]\n"quarantine.example" = "quarantine"\n'
-            '"replace.example" = "replace"\n'))
+            '"replace.example" = "replace"\n'), listeners=API_LISTENERS)
 
     @classmethod
     def tearDownClass(cls):
@@ -175,6 +178,71 @@ class ClamdScanner(unittest.TestCase):
         mbox = export_mbox(self.m, "qa@quarantine.example")
         self.assertIn(b"Subject: to quarantine", mbox)
         self.assertIn(base64.b64encode(EICAR)[:40], mbox)  # released as it came
+
+    def test_quarantine_over_the_admin_api(self):
+        # Its own recipient: the other quarantine tests count qa@'s entries.
+        self.m.ctl("user", "add", "api@quarantine.example", "--password", "x")
+        before = mailbox_count(self.m, "api@quarantine.example")
+        code, text = send(self.m, ["api@quarantine.example"], multipart(EICAR, subject="via api"))
+        self.assertEqual(code, 250, text)
+        http = Http(self.m)
+        try:
+            admin = admin_token(self.m, "av-admin")
+            status, doc, _ = http.json("GET", "/api/v1/quarantine", token=admin)
+            self.assertEqual(status, 200, doc)
+            mine = [e for e in doc["items"] if e["recipients"][0]["address"] ==
+                    "api@quarantine.example" and "Mailroom.Test.EICAR" in e["reason"]]
+            self.assertTrue(mine, doc)
+            qid = None
+            for e in mine:
+                status, shown, _ = http.json("GET", f"/api/v1/quarantine/{e['id']}", token=admin)
+                self.assertEqual(status, 200, shown)
+                if "Subject: via api" in shown["headers"]:
+                    qid = e["id"]
+            self.assertIsNotNone(qid)
+            status, headers, body = http.request("GET", f"/api/v1/quarantine/{qid}/message",
+                                                 token=admin)
+            self.assertEqual((status, headers["content-type"]), (200, "message/rfc822"))
+            self.assertIn(b"Subject: via api", body)
+            self.assertIn(base64.b64encode(EICAR)[:40], body)
+            # A domain administrator sees mail for their domain only, and may not release it.
+            other = admin_token(self.m, "av-other", "domain_admin", ["example.com"])
+            status, doc, _ = http.json("GET", "/api/v1/quarantine", token=other)
+            self.assertEqual(status, 200, doc)
+            self.assertNotIn(qid, [e["id"] for e in doc["items"]])
+            self.assertEqual(http.json("GET", f"/api/v1/quarantine/{qid}", token=other)[0], 404)
+            self.assertIn(http.json("POST", f"/api/v1/quarantine/{qid}/release",
+                                    token=other)[0], (403, 404))
+            local = admin_token(self.m, "av-local", "domain_admin", ["quarantine.example"])
+            status, doc, _ = http.json("GET", f"/api/v1/quarantine/{qid}", token=local)
+            self.assertEqual(status, 200, doc)
+            self.assertEqual(http.json("GET", "/api/v1/quarantine/..%2F..%2Fetc",
+                                       token=admin)[0], 404)
+            status, doc, _ = http.json("POST", f"/api/v1/quarantine/{qid}/release", token=admin)
+            self.assertEqual(status, 202, doc)
+            self.assertEqual(wait_count(self.m, "api@quarantine.example", before + 1), before + 1)
+            self.assertTrue(wait_for(lambda: http.json(
+                "GET", f"/api/v1/quarantine/{qid}", token=admin)[0] == 404))
+            # Delete: another one, removed for good.
+            code, text = send(self.m, ["api@quarantine.example"],
+                              multipart(EICAR, subject="api delete"))
+            self.assertEqual(code, 250, text)
+            status, doc, _ = http.json("GET", "/api/v1/quarantine", token=admin)
+            ids = [e["id"] for e in doc["items"] if e["id"] != qid]
+            gone = None
+            for i in ids:
+                shown = http.json("GET", f"/api/v1/quarantine/{i}", token=admin)[1]
+                if "Subject: api delete" in shown["headers"]:
+                    gone = i
+            self.assertIsNotNone(gone)
+            self.assertEqual(http.json("DELETE", f"/api/v1/quarantine/{gone}", token=admin)[0],
+                             200)
+            self.assertEqual(http.json("DELETE", f"/api/v1/quarantine/{gone}", token=admin)[0],
+                             404)
+            self.assertFalse(os.path.exists(os.path.join(self.m.data, "quarantine",
+                                                         gone + ".eml")))
+        finally:
+            http.close()
 
     def test_quarantine_delete(self):
         code, text = send(self.m, ["qa@quarantine.example"], multipart(EICAR, subject="drop"))
@@ -311,6 +379,21 @@ class Libclamav(unittest.TestCase):
         self.assertIn("Mailroom.Test.Custom", text)
         code, text = send(self.m, ["bob@example.com"], plain("clean")[0])
         self.assertEqual(code, 250, text)
+
+    def test_temporary_files_go_to_a_private_tmpfs_directory(self):
+        # [antivirus] tmp_dir unset: a 0700 directory on /dev/shm named after the process
+        # (libclamav writes decoded parts there; on ext4 creating them cost more than the scan).
+        found = re.search(r"event=antivirus_loaded engine=libclamav .*tmp_dir=\"?([^\"\s]+)",
+                          self.m.log())
+        self.assertTrue(found, self.m.log()[-3000:])
+        path = found.group(1)
+        if not os.path.isdir("/dev/shm"):
+            self.skipTest("no /dev/shm on this machine")
+        self.assertTrue(path.startswith("/dev/shm/mailroom-clamav-"), path)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o700)
+        code, text = send(self.m, ["alice@example.com"], multipart(EICAR))
+        self.assertEqual(code, 554, text)
+        self.assertEqual(os.listdir(path), [], "libclamav cleans up after each scan")
 
     def test_reload_picks_up_a_new_signature_without_a_restart(self):
         fresh = "MAILROOM-RELOAD-" + uuid.uuid4().hex

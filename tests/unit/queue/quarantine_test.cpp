@@ -109,5 +109,35 @@ TEST_F(QuarantineTest, ReleaseSubmitsOnceWithTheStoredEnvelope) {
   EXPECT_EQ(queue.submitted.size(), 1u);
 }
 
+TEST_F(QuarantineTest, ExpireRemovesOnlyEntriesOlderThanTheRetention) {
+  Quarantine q(dir_);
+  ASSERT_TRUE(q.put(kId, env_, "message", "antivirus", "why"));
+  int64_t at = q.list().at(0).quarantined_at;
+  EXPECT_EQ(q.expire(at + 100, 0), 0u) << "0 keeps for ever";
+  EXPECT_EQ(q.expire(at + 99, 100), 0u) << "younger than the retention";
+  ASSERT_EQ(q.list().size(), 1u);
+  EXPECT_EQ(q.expire(at + 100, 100), 1u);
+  EXPECT_TRUE(q.list().empty());
+  for (const char* ext : {".eml", ".env", ".info"}) {
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/" + kId + ext)) << ext;
+  }
+}
+
+TEST_F(QuarantineTest, ExpireRemovesTheFilesOfAnIncompleteEntryAfterADay) {
+  Quarantine q(dir_);
+  ASSERT_TRUE(q.put(kId, env_, "message", "antivirus", "why"));
+  std::filesystem::remove(dir_ + "/" + kId + ".info");
+  const std::string eml = dir_ + "/" + kId + ".eml";
+  const std::string env = dir_ + "/" + kId + ".env";
+  q.expire(0, 0);
+  EXPECT_TRUE(std::filesystem::exists(eml)) << "a put() may still be writing it";
+  auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(25);
+  std::filesystem::last_write_time(eml, old);
+  std::filesystem::last_write_time(env, old);
+  q.expire(0, 0);
+  EXPECT_FALSE(std::filesystem::exists(eml));
+  EXPECT_FALSE(std::filesystem::exists(env));
+}
+
 }  // namespace
 }  // namespace mailroom::queue
