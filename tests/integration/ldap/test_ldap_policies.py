@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import Mailroom
-from ldap_fixture import ADMIN_DN, ADMIN_PW, SUFFIX, Slapd
+from ldap_fixture import SUFFIX, Slapd, ad_replica_directory
 from test_ldap_session_close import directory_config
 import seed
 
@@ -344,22 +344,7 @@ class AdPolicies(unittest.TestCase):
     def test_group_by_object_guid(self):
         slapd = Slapd(seed.openldap_seed() + "\n" + seed.ad_seed())
         self.addCleanup(slapd.close)
-        directory = f"""[directory]
-backend = "ldap"
-[directory.ldap]
-profile = "activedirectory"
-uris = ["{slapd.uri}"]
-bind_dn = "{ADMIN_DN}"
-bind_password = "{ADMIN_PW}"
-base_dn = "ou=corp,{SUFFIX}"
-domains = ["corp.example"]
-nested_groups = "member"
-lookup = "replica"
-[directory.ldap.sync]
-mode = "poll"
-interval = "1s"
-"""
-        m = Mailroom(listeners=LISTENERS, directory_config=directory)
+        m = Mailroom(listeners=LISTENERS, directory_config=ad_replica_directory(slapd.uri))
         self.addCleanup(m.close)
         m.start()
         deadline = time.time() + WITHIN
