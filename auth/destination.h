@@ -20,6 +20,9 @@ struct Destination {
   // The account whose forwarding (Account::forward_to) produced this copy, "" when the copy
   // is not a forward. Mail recall searches by sender match the forwarder for such copies.
   std::string forwarded_by;
+  // The recipient's policy limit on message size (auth/policy), set by the SMTP session for
+  // its end-of-DATA check; 0 = none. Not kept in the queue.
+  uint64_t max_message_bytes = 0;
 };
 
 }  // namespace mailroom::auth

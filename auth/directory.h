@@ -74,6 +74,9 @@ struct Group {
   std::vector<std::string> members;  // addresses: accounts, aliases or other groups
   GroupSendPolicy send_policy = GroupSendPolicy::anyone;
   std::vector<std::string> allowed_senders;  // for moderators
+  // Immutable: entryUUID / objectGUID when synced from LDAP, a random UUID for local groups;
+  // policies are assigned by it (auth/policy/policy.h). "" when the backend has none.
+  std::string id;
 };
 
 // Outcome of checking a password (distinct from Result: "wrong password" is not an error).

@@ -182,6 +182,7 @@ std::optional<Group> entry_to_group_header(const LdapEntry& e, const LdapOptions
       if (v.compare(0, 5, "SMTP:") == 0) g.address = lower(v.substr(5));
   }
   if (g.address.empty()) return std::nullopt;
+  g.id = entry_id(e, a);  // policies follow the group by it through renames
   g.display_name = e.first("displayName");
   if (g.display_name.empty()) g.display_name = e.first("cn");
   std::string p = lower(e.first(a.send_policy));

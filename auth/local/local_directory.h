@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "auth/directory.h"
+#include "auth/policy/policy.h"
 
 namespace mailroom::auth {
 
@@ -192,6 +193,28 @@ class LocalDirectory : public Directory {
   Result<std::vector<std::string>> find_scim_external_id(const std::string& kind,
                                                          const std::string& external_id,
                                                          int limit = 2);
+
+  // --- policy bundles (schema/sql/sqlite/004_policies.sql, auth/policy/policy.h) ---
+  // add: already_exists for a taken name. change: replaces every field but name and
+  // created_at (not_found when absent). remove: invalid_argument while the bundle is assigned,
+  // unless `force` (its assignments go with it).
+  Status add_policy(const PolicyBundle& bundle);
+  Status change_policy(const PolicyBundle& bundle);
+  Status remove_policy(const std::string& name, bool force);
+  Result<PolicyBundle> get_policy(const std::string& name);
+  Result<std::vector<PolicyBundle>> list_policies();
+  // assign: already_exists when the same assignment exists; not_found for an unknown bundle.
+  // The caller resolves the target (group address -> group id ...).
+  Status assign_policy(const PolicyAssignment& assignment);
+  Status unassign_policy(const std::string& policy, PolicyScope scope, const std::string& target);
+  // Every assignment, or those of one bundle, ordered by bundle, scope, label.
+  Result<std::vector<PolicyAssignment>> list_policy_assignments(const std::string& policy = {});
+  // The bundles that apply to the account with id `account_id`: assigned to it, to a group
+  // it is a member of (by any of its addresses, through nested groups up to 16 levels,
+  // loop-safe), to the domain of its primary address, or to everyone. Empty when none.
+  Result<std::vector<AppliedBundle>> policies_for_account(const std::string& account_id);
+  // The group with this immutable id; not_found when none.
+  Result<Group> find_group_by_id(const std::string& id);
 
   // A new random (version 4) UUID, lower-case.
   static std::string new_uuid();

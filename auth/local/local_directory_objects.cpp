@@ -319,7 +319,7 @@ Result<std::vector<std::string>> LocalDirectory::list_alias_addresses(const std:
 Result<Group> LocalDirectory::find_group(const std::string& address) {
   std::lock_guard lock(impl_->mu);
   auto q = impl_->db->prepare(
-      "SELECT address, display_name, send_policy, allowed_senders FROM mail_groups "
+      "SELECT address, display_name, send_policy, allowed_senders, id FROM mail_groups "
       "WHERE address = ?1");
   if (!q) return q.status();
   q->bind(1, core::ascii_lower(address));
@@ -330,6 +330,7 @@ Result<Group> LocalDirectory::find_group(const std::string& address) {
   g.display_name = q->text(1);
   g.send_policy = parse_policy(q->text(2));
   g.allowed_senders = split_lines(q->text(3));
+  g.id = q->text(4);
   auto m = impl_->db->prepare(
       "SELECT member FROM group_members WHERE group_address = ?1 ORDER BY member");
   if (!m) return m.status();
@@ -357,17 +358,21 @@ Result<Group> normalized_group(const Group& in) {
 Status write_group(db::Sqlite& db, const Group& g, const std::string& source, bool insert_only) {
   std::string sql =
       "INSERT INTO mail_groups(address, domain, display_name, send_policy, allowed_senders, "
-      "source, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+      "source, created_at, updated_at, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, "
+      "CASE WHEN ?8 = '' THEN ?9 ELSE ?8 END)";
   if (!insert_only) {
+    // A group without an id of its own (mailroomctl, SQL) keeps the one it has.
     sql +=
         " ON CONFLICT(address) DO UPDATE SET display_name = ?3, send_policy = ?4, "
-        "allowed_senders = ?5, source = ?6, updated_at = ?7";
+        "allowed_senders = ?5, source = ?6, updated_at = ?7, "
+        "id = CASE WHEN ?8 = '' THEN id ELSE ?8 END";
   }
   auto q = db.prepare(sql);
   if (!q) return q.status();
   q->bind(1, g.address).bind(2, domain_of(g.address)).bind(3, g.display_name);
   q->bind(4, policy_name(g.send_policy)).bind(5, join_lines(g.allowed_senders));
-  q->bind(6, source).bind(7, now());
+  q->bind(6, source).bind(7, now()).bind(8, core::ascii_lower(g.id));
+  q->bind(9, LocalDirectory::new_uuid());
   auto st = q->run();
   if (st.code() == Code::already_exists) {
     return Status::error(Code::already_exists, "group " + g.address + " already exists");
@@ -486,7 +491,8 @@ Result<UpsertResult> LocalDirectory::upsert_group(const Group& group, const std:
     auto old = find_group(g->address);
     if (!old && old.code() != Code::not_found) return old.status();
     if (old && old->display_name == g->display_name && old->send_policy == g->send_policy &&
-        old->allowed_senders == g->allowed_senders && old->members == g->members) {
+        old->allowed_senders == g->allowed_senders && old->members == g->members &&
+        (g->id.empty() || old->id == core::ascii_lower(g->id))) {
       return Status::ok();
     }
     result = old ? UpsertResult::updated : UpsertResult::created;

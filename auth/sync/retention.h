@@ -43,7 +43,9 @@ struct RetentionItem {
 };
 
 // Accounts whose retention is over by `clock`'s now and that were not handled yet; empty when
-// the action is "keep" or retention is 0. (The sync dates inactivity by the same clock.)
+// the action is "keep". Each account's retention is its policy bundle's when one sets it
+// (auth/policy/policy.h; 0 = forever), else `options.retention_s` (0 = forever). (The sync dates
+// inactivity by the same clock.)
 Result<std::vector<RetentionItem>> due_for_retention(LocalDirectory& replica,
                                                      const RetentionOptions& options,
                                                      const core::Clock& clock);

@@ -4,6 +4,7 @@
 
 #include "auth/app_passwords.h"
 #include "auth/authenticator.h"
+#include "auth/policy/policy_directory.h"
 #include "auth/resolver.h"
 #include "src/api/admin_internal.h"
 #include "src/core/address.h"
@@ -12,6 +13,7 @@
 #include "src/service/domains.h"
 #include "src/service/groups.h"
 #include "src/service/json_shapes.h"
+#include "src/service/policies.h"
 #include "src/service/users.h"
 #include "src/service/writable_directory.h"
 
@@ -271,12 +273,25 @@ http::Response admin_user_add(AdminCall& c) {
 }
 
 http::Response admin_user_show(AdminCall& c) {
-  if (auto* local = dynamic_cast<auth::LocalDirectory*>(c.ctx.services->directory.get())) {
-    auto r = service::Users(*local).show(c.account->id);
+  json::value j;
+  auto local = service::writable_directory(*c.ctx.services->directory);
+  if (local) {
+    auto r = service::Users(**local).show(c.account->id);
     if (!r) return problem_from_status(r.status());
-    return admin_json(200, service::account_json(*r));
+    j = service::account_json(*r);
+  } else {
+    j = admin_account_json(*c.account);
   }
-  return admin_json(200, admin_account_json(*c.account));
+  // The effective policy and the bundle each value comes from (auth/policy/policy.h); the
+  // account's own quota as stored is precedence rule 1.
+  if (c.ctx.services->policies) {
+    auth::LocalDirectory& store = c.ctx.services->policies->store();
+    auto stored = store.find_account_by_id(c.account->id);
+    auto e = service::effective_policy(store, stored ? *stored : *c.account);
+    if (!e) return problem_from_status(e.status());
+    j.as_object()["effective_policy"] = service::effective_policy_json(*e);
+  }
+  return admin_json(200, j);
 }
 
 http::Response admin_user_change(AdminCall& c) {

@@ -61,6 +61,14 @@ http::Response admin_write_done(AdminCall& c, int status, const boost::json::val
 // JSON responses.
 http::Response admin_json(int status, const boost::json::value& v);
 
+// Handlers (admin_policies.cpp): policy bundles (issue 22, G6).
+http::Response admin_policies_list(AdminCall& c);
+http::Response admin_policy_add(AdminCall& c);
+http::Response admin_policy_show(AdminCall& c);
+http::Response admin_policy_change(AdminCall& c);
+http::Response admin_policy_remove(AdminCall& c);
+http::Response admin_policy_assign(AdminCall& c);
+http::Response admin_policy_unassign(AdminCall& c);
 // Handlers (admin_directory.cpp).
 http::Response admin_domains_list(AdminCall& c);
 http::Response admin_domain_add(AdminCall& c);

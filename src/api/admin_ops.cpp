@@ -467,7 +467,8 @@ http::Response admin_journal_show(AdminCall& c) {
 
 http::Response admin_journal_revert(AdminCall& c) {
   if (!c.ctx.journal) return problem_from_status(core::not_found("no such change set"));
-  auto* local = dynamic_cast<auth::LocalDirectory*>(c.ctx.services->directory.get());
+  auto writable = service::writable_directory(*c.ctx.services->directory);
+  auth::LocalDirectory* local = writable ? *writable : nullptr;
   service::ChangeSets sets(*c.ctx.journal, local, c.ctx.services->data_dir,
                            c.ctx.services->app_passwords.get(), c.change());
   auto done = sets.revert(c.request.params.at(0));

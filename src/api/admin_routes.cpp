@@ -129,6 +129,33 @@ const std::vector<AdminRoute>& admin_table() {
         "Remove a member", true},
        admin_group_member_remove},
 
+      {{"GET", "/api/v1/policies", Action::manage_server, S::server,
+        "Policy bundles by directory group (issue 22)"},
+       admin_policies_list},
+      {{"POST", "/api/v1/policies", Action::manage_server, S::server,
+        "Define a policy bundle (name, description, priority, quota_bytes, quota_messages, "
+        "max_message_bytes, send_outside, receive_outside, pop3, retention_seconds, "
+        "login_methods)",
+        true},
+       admin_policy_add},
+      {{"GET", "/api/v1/policies/{name}", Action::manage_server, S::server,
+        "Show a bundle and whom it is assigned to"},
+       admin_policy_show},
+      {{"PATCH", "/api/v1/policies/{name}", Action::manage_server, S::server,
+        "Change a bundle (a member set to null is no longer set by it); applies at once", true},
+       admin_policy_change},
+      {{"DELETE", "/api/v1/policies/{name}", Action::manage_server, S::server,
+        "Remove a bundle (?force=true also when assigned)", true},
+       admin_policy_remove},
+      {{"POST", "/api/v1/policies/{name}/assignments", Action::manage_server, S::server,
+        "Assign a bundle (scope: group, user, domain or everyone; target: the group, user or "
+        "domain)",
+        true},
+       admin_policy_assign},
+      {{"DELETE", "/api/v1/policies/{name}/assignments", Action::manage_server, S::server,
+        "Remove an assignment (?scope=, ?target=)", true},
+       admin_policy_unassign},
+
       {{"GET", "/api/v1/conflicts", Action::read, S::listing,
         "Addresses that are both an account and an alias or group (the account wins)"},
        admin_conflicts},

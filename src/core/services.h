@@ -11,6 +11,7 @@ class Resolver;
 class Authenticator;
 class AppPasswordStore;
 class TokenVerifier;
+class PolicySource;
 }  // namespace mailroom::auth
 namespace mailroom::store {
 class MailStore;
@@ -48,6 +49,9 @@ struct Services {
   std::shared_ptr<auth::Directory> directory;
   std::shared_ptr<auth::Resolver> resolver;
   std::shared_ptr<auth::Authenticator> authenticator;
+  // Policy bundles by directory group (auth/policy/policy_directory.h): `directory` and
+  // `authenticator` already apply quota and login rules; SMTP asks it for the rest.
+  std::shared_ptr<auth::PolicySource> policies;
   // <data_dir>/app-passwords.db (auth/app_passwords.h): the authenticator checks them, the
   // account sweep revokes them, mailroomctl app-password manages them.
   std::shared_ptr<auth::AppPasswordStore> app_passwords;

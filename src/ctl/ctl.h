@@ -71,6 +71,7 @@ class Context {
 //   ctl_users.cpp      user, password, conflicts
 //   ctl_app_passwords.cpp  app-password
 //   ctl_groups.cpp     alias, group
+//   ctl_policies.cpp   policy (bundles by directory group)
 //   ctl_sync.cpp       directory sync, directory retention
 //   ctl_mailboxes.cpp  mailbox, fsck, export, import, quota
 //   ctl_blocklist.cpp  blocklist
@@ -85,6 +86,7 @@ void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_app_password_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_group_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_policy_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);

@@ -48,6 +48,10 @@ using service::account_json;
 using service::alias_json;
 using service::domain_json;
 using service::group_json;
+// The effective policy of `account` (auth/policy/policy.h) as JSON; "policy.<attr>: value
+// (from)" lines appended to *text when given (ctl_policies.cpp; `user show` uses it too).
+boost::json::value effective_policy_for(auth::LocalDirectory& d, const auth::Account& account,
+                                        std::string* text);
 // "key: value" lines for a JSON object (human output of show commands).
 std::string human(const boost::json::value& j);
 

@@ -4,10 +4,12 @@
 #include <fstream>
 #include <iostream>
 
+#include "auth/policy/policy_directory.h"
 #include "src/ctl/ctl_support.h"
 #include "src/service/aliases.h"
 #include "src/service/passwords.h"
 #include "src/service/users.h"
+#include "src/service/writable_directory.h"
 
 namespace mailroom::ctl {
 namespace {
@@ -239,11 +241,21 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
   auto* show = user->add_subcommand("show", "Show an account");
   show->add_option("address", o->address, "Address, login or id")->required();
   show->callback([&ctx, ec, o] {
-    run(ctx, ec, [&](LocalDirectory& d) {
+    // With the effective policy; on an LDAP / SQL backend from the replica (read-only).
+    auto show_one = [&](LocalDirectory& d) {
       auto r = service::Users(d).show(o->address);
       if (!r) return ctx.fail(r.status());
-      return print_user(ctx, *r, "");
-    });
+      json::value j = account_json(*r);
+      std::string text = human(j);
+      j.as_object()["effective_policy"] = effective_policy_for(d, r->account, &text);
+      return done(ctx, Status::ok(), text, j);
+    };
+    core::Services* s = ctx.services();
+    if (s && s->policies && !service::writable_directory(*s->directory)) {
+      *ec = show_one(s->policies->store());
+      return;
+    }
+    run(ctx, ec, show_one);
   });
 
   auto* import = user->add_subcommand("import", "Bulk-create accounts from a file");

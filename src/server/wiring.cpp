@@ -5,6 +5,8 @@
 #include "auth/app_passwords.h"
 #include "auth/authenticator.h"
 #include "auth/directory_registry.h"
+#include "auth/local/local_directory.h"
+#include "auth/policy/policy_directory.h"
 #include "auth/resolver.h"
 #include "src/core/address.h"
 #include "src/core/log.h"
@@ -121,6 +123,22 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
   return config;
 }
 
+namespace {
+// Policy bundles live in directory.db: the local directory itself, or the replica the LDAP /
+// SQL sync writes (auth/policy/policy_directory.h).
+core::Status attach_policies(core::Services& services, const std::string& data_dir) {
+  auto local = std::dynamic_pointer_cast<auth::LocalDirectory>(services.directory);
+  if (!local) {
+    auto opened = auth::LocalDirectory::open({data_dir + "/directory.db"});
+    if (!opened) return opened.status();
+    local = *opened;
+  }
+  services.policies = std::make_shared<auth::PolicySource>(local);
+  services.directory = auth::with_policies(services.directory, services.policies);
+  return core::Status::ok();
+}
+}  // namespace
+
 core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config, bool with_queue) {
   const std::string& data = config.server.data_dir;
   auto& m = *config.modules;
@@ -149,6 +167,7 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   auto directory = auth::open_directory(m.directory_section, data);
   if (!directory) return directory.status();
   services->directory = *directory;
+  if (auto st = attach_policies(*services, data); !st) return st;
   services->resolver = std::make_shared<auth::Resolver>(services->directory, m.auth.resolver);
   auto app_passwords = auth::AppPasswordStore::open({data + "/app-passwords.db"});
   if (!app_passwords) return app_passwords.status();
@@ -162,8 +181,9 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
     tokens = *service;
   }
   services->token_verifier = tokens;
-  services->authenticator =
-      auth::make_authenticator(services->resolver, m.auth, services->app_passwords, tokens);
+  services->authenticator = auth::with_login_policies(
+      auth::make_authenticator(services->resolver, m.auth, services->app_passwords, tokens),
+      services->policies);
 
   store::StoreOptions so = m.store;
   so.facts = [](std::string_view message) { return mime::extract_facts(message); };

@@ -2,6 +2,7 @@
 // relay, quota), limits. Every directory question goes to the worker pool.
 #include "src/core/log.h"
 #include "src/net/worker_pool.h"
+#include "src/smtp/policy_stage.h"
 #include "src/smtp/session.h"
 #include "src/store/mail_store.h"
 
@@ -87,7 +88,9 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
       co_return;
     }
   }
-  tx_ = Transaction{};
+  Transaction fresh;
+  if (!co_await sender_policy(cmd, fresh)) co_return;  // policy_stage.cpp
+  tx_ = std::move(fresh);
   tx_.active = true;
   tx_.sender = sender;
   tx_.mail = cmd;
@@ -128,14 +131,20 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
   std::string account_id = principal_ ? principal_->account_id : std::string();
   const bool sender_verified = authenticated() || from_trusted_network();
   uint64_t declared = tx_.mail.size.value_or(0);
+  auto* policies = ctx_.services.policies.get();
+  const std::optional<bool> sender_outside = tx_.sender_outside;
   struct Answer {
     auth::Resolution res;
     int quota = 0;  // 0 ok, 1 over quota (452 4.2.2), 2 larger than quota (552 5.2.2), 3 unknown
+    RcptPolicy policy = RcptPolicy::ok;  // policy bundles (policy_stage.cpp)
+    std::string dropped;
   };
   Answer ans = co_await net::blocking(*ctx_.services.workers, [&]() {
     Answer a;
     a.res = resolver->resolve_recipient(address, sender, account_id, sender_verified);
-    if (a.res.outcome != auth::RecipientOutcome::deliver || !store) return a;
+    if (a.res.outcome != auth::RecipientOutcome::deliver) return a;
+    a.policy = recipient_policy(policies, a.res.destinations, declared, sender_outside, &a.dropped);
+    if (a.policy != RcptPolicy::ok || !store) return a;
     // Quota: refuse early what the store would refuse (RFC 1870 / RFC 3463 X.2.2).
     for (const auto& d : a.res.destinations) {
       if (d.kind != auth::Destination::Kind::mailbox) continue;
@@ -160,6 +169,22 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
   entry.notify = cmd.notify;
   switch (ans.res.outcome) {
     case auth::RecipientOutcome::deliver:
+      if (!ans.dropped.empty())
+        MR_LOG_INFO("event=smtp_policy_dropped session={} rcpt={} dropped={}", session_id_,
+                    core::quote(address), core::quote(ans.dropped));
+      switch (ans.policy) {
+        case RcptPolicy::ok:
+          break;
+        case RcptPolicy::outside_refused:
+          reply(550, "5.7.1", "Recipient does not accept mail from outside the company");
+          co_return;
+        case RcptPolicy::too_large:
+          reply(552, "5.3.4", "Message too big for this recipient");  // RFC 1870 section 6
+          co_return;
+        case RcptPolicy::unavailable:
+          reply(451, "4.4.3", "Directory unavailable, try again later");
+          co_return;
+      }
       if (ans.quota == 1) {
         reply(452, "4.2.2", "Mailbox full");
         co_return;
@@ -175,6 +200,12 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
         MR_LOG_INFO("event=smtp_relay_denied session={} rcpt={}", session_id_,
                     core::quote(address));
         reply(554, "5.7.1", "Relay access denied");
+        co_return;
+      }
+      if (!tx_.may_send_outside) {  // the sender's policy bundle (policy_stage.cpp)
+        MR_LOG_INFO("event=smtp_policy_send_outside_refused session={} rcpt={}", session_id_,
+                    core::quote(address));
+        reply(550, "5.7.1", "Sending outside the company is not allowed for this account");
         co_return;
       }
       {

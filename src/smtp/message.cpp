@@ -263,6 +263,7 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     }
   }
   first_of_rcpt.push_back(env.recipients.size());
+  if (!message_size_allowed(size)) co_return;  // policy bundles (policy_stage.cpp)
   // Antivirus and spam before the 250 (content_scan_stage.cpp); false: already answered.
   if (!co_await scan_content(queue_id, env, prefix, body, authentication_results)) co_return;
   std::string message = prefix + body;

@@ -66,6 +66,12 @@ struct Transaction {
   std::string chunks;
   uint64_t chunk_bytes = 0;
   bool oversize = false;
+  // Policy bundles (auth/policy; policy_stage.cpp), settled at MAIL.
+  bool may_send_outside = true;  // the authenticated sender's
+  uint64_t sender_max_size = 0;  // the authenticated sender's; 0 = no policy limit
+  // MX without AUTH: the sender's domain is not hosted here; nullopt: the directory could not
+  // tell at MAIL.
+  std::optional<bool> sender_outside = false;
 };
 
 class Session {
@@ -106,6 +112,14 @@ class Session {
   // cmd_envelope.cpp
   asio::awaitable<void> cmd_mail(const proto::Command& cmd);
   asio::awaitable<void> cmd_rcpt(const proto::Command& cmd);
+
+  // policy_stage.cpp: policy bundles by directory group (auth/policy/policy.h).
+  // At MAIL: the sender's bundle (send outside, maximum size) and whether an unauthenticated
+  // sender is outside the company. False when answered (552 5.3.4, 451 4.4.3).
+  asio::awaitable<bool> sender_policy(const proto::Command& cmd, Transaction& tx);
+  // At the end of DATA/BDAT: false when the message is larger than the sender's or a local
+  // recipient's policy allows (answered 552 5.3.4, transaction reset).
+  bool message_size_allowed(uint64_t size);
 
   // cmd_data.cpp
   asio::awaitable<void> cmd_data(const proto::Command& cmd);

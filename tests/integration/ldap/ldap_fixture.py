@@ -133,6 +133,27 @@ class Probe:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def ad_replica_directory(uri):
+    """[directory] for the Active Directory profile against AD-shaped entries in slapd (no
+    LDAP_MATCHING_RULE_IN_CHAIN there, hence nested_groups = "member"), on the replica, polling
+    uSNChanged every second (slapd does not maintain it: tests set it, as AD would)."""
+    return f"""[directory]
+backend = "ldap"
+[directory.ldap]
+profile = "activedirectory"
+uris = ["{uri}"]
+bind_dn = "{ADMIN_DN}"
+bind_password = "{ADMIN_PW}"
+base_dn = "ou=corp,{SUFFIX}"
+domains = ["corp.example"]
+nested_groups = "member"
+lookup = "replica"
+[directory.ldap.sync]
+mode = "poll"
+interval = "1s"
+"""
+
+
 def fields(answer):
     """'found a=1 b=x' -> {'a': '1', 'b': 'x'}"""
     out = {}

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import Mailroom
-from ldap_fixture import ADMIN_DN, ADMIN_PW, SUFFIX, Slapd
+from ldap_fixture import SUFFIX, Slapd, ad_replica_directory
 from test_ldap_session_close import Line, directory_config
 import seed
 
@@ -148,22 +148,7 @@ class AdAppPasswords(unittest.TestCase):
     def test_pwd_last_set_revokes(self):
         slapd = Slapd(seed.openldap_seed() + "\n" + seed.ad_seed())
         self.addCleanup(slapd.close)
-        directory = f"""[directory]
-backend = "ldap"
-[directory.ldap]
-profile = "activedirectory"
-uris = ["{slapd.uri}"]
-bind_dn = "{ADMIN_DN}"
-bind_password = "{ADMIN_PW}"
-base_dn = "ou=corp,{SUFFIX}"
-domains = ["corp.example"]
-nested_groups = "member"
-lookup = "replica"
-[directory.ldap.sync]
-mode = "poll"
-interval = "1s"
-"""
-        m = Mailroom(listeners=LISTENERS, directory_config=directory)
+        m = Mailroom(listeners=LISTENERS, directory_config=ad_replica_directory(slapd.uri))
         with open(m.config_path) as f:
             config = f.read()
         with open(m.config_path, "w") as f:

@@ -237,7 +237,10 @@ TEST_F(LocalDirectoryTest, Migration002DropsSyncCookies) {
   {
     auto raw = db::Sqlite::open({tmp_.file("directory.db")});
     ASSERT_TRUE(raw) << raw.status().to_string();
+    // Version 1 had neither migration 002's column nor 004's group ids and policy tables.
     ASSERT_TRUE((*raw)->exec(
+        "DROP TABLE policy_assignments; DROP TABLE policies; DROP INDEX mail_groups_id; "
+        "ALTER TABLE mail_groups DROP COLUMN id; "
         "ALTER TABLE accounts DROP COLUMN password_changed; PRAGMA user_version = 1;"));
   }
   auto d = LocalDirectory::open({tmp_.file("directory.db")});
