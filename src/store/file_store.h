@@ -130,6 +130,8 @@ class FileStore final : public MailStore {
   Result<std::vector<std::string>> subscriptions(const std::string& account_id) override;
 
   Result<AppendResult> append(const std::string& account_id, const AppendRequest& request) override;
+  Result<std::vector<AppendResult>> append_batch(const std::string& account_id,
+                                                 const AppendBatch& batch) override;
   Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) override;
   Result<Snapshot> scan(const std::string& account_id, const std::string& mailbox,
                         const std::function<void(const MessageMeta&)>& visit) override;

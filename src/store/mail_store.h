@@ -118,6 +118,17 @@ struct AppendResult {
   std::string guid;  // the new message file's guid (MessageMeta::guid of the new row)
 };
 
+// MULTIAPPEND (RFC 3502) and REPLACE (RFC 8508): `messages` appended in order, all or none,
+// and with replace_uid != 0 that message of replace_mailbox expunged in the same transaction
+// (it is not expunged when an append fails, and nothing is appended when it is gone:
+// not_found). Quota is checked message by message, counting the earlier ones of the batch
+// and the space the replaced message frees.
+struct AppendBatch {
+  std::vector<AppendRequest> messages;
+  std::string replace_mailbox;
+  uint32_t replace_uid = 0;
+};
+
 enum class FlagOp { add, remove, replace };
 
 struct StoreFlagsRequest {
@@ -239,6 +250,10 @@ class MailStore {
   // --- messages ---
   virtual Result<AppendResult> append(const std::string& account_id,
                                       const AppendRequest& request) = 0;
+  // See AppendBatch. This fallback (test stores) is not atomic: it appends one by one and
+  // expunges what it appended when a later step fails.
+  virtual Result<std::vector<AppendResult>> append_batch(const std::string& account_id,
+                                                         const AppendBatch& batch);
   virtual Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) = 0;
   // snapshot() without the list: the mailbox's header fields (`messages` left empty), and
   // each message's record handed to `visit` in ascending UID order, one at a time (the record
@@ -443,6 +458,33 @@ class MailStore {
   }
 };
 
+}  // namespace mailroom::store
+
+namespace mailroom::store {
+inline Result<std::vector<AppendResult>> MailStore::append_batch(const std::string& account_id,
+                                                                 const AppendBatch& batch) {
+  std::vector<AppendResult> out;
+  auto undo = [&] {
+    for (size_t i = 0; i < out.size(); ++i)
+      (void)expunge(account_id, batch.messages[i].mailbox, {out[i].uid});
+  };
+  for (const auto& m : batch.messages) {
+    auto r = append(account_id, m);
+    if (!r) {
+      undo();
+      return r.status();
+    }
+    out.push_back(*r);
+  }
+  if (batch.replace_uid != 0) {
+    auto gone = expunge(account_id, batch.replace_mailbox, {batch.replace_uid});
+    if (!gone || gone->empty()) {
+      undo();
+      return gone ? core::not_found("no such message") : gone.status();
+    }
+  }
+  return out;
+}
 }  // namespace mailroom::store
 
 // The default open_retrieval_journal() (header-only, so that the contract needs no library).

@@ -1,6 +1,7 @@
 // The command grammar, RFC 3501 section 9, plus the extension syntax we advertise:
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
-// RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID).
+// RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
+// RFC 3502 (MULTIAPPEND).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -605,26 +606,37 @@ struct Parser {
     }
   }
 
-  bool append_args() {
-    if (!lx.sp() || !mailbox(cmd.args.emplace_back()) || !lx.sp()) return false;
+  // append-opts literal (RFC 3501 9: [SP flag-list] [SP date-time] SP literal).
+  bool append_message() {
+    AppendMessage& m = cmd.appends.emplace_back();
     if (lx.peek() == '(') {
-      cmd.has_flag_list = true;
-      if (!flag_list(cmd.flags, cmd.keywords) || !lx.sp()) return false;
+      if (!flag_list(m.flags, m.keywords) || !lx.sp()) return false;
     }
     if (lx.peek() == '"') {
       auto s = lx.string();
       if (!s) return false;
       auto dt = parse_date_time(*s);
       if (!dt) return fail("Invalid date-time");
-      cmd.date_time = dt->first;
-      cmd.date_tz = dt->second;
+      m.date_time = dt->first;
+      m.date_tz = dt->second;
       if (!lx.sp()) return false;
     }
     if (lx.peek() != '{') return fail("Expected a literal");
     auto msg = lx.string();
     if (!msg) return false;
-    cmd.message = std::move(*msg);
+    m.message = std::move(*msg);
     return true;
+  }
+
+  // RFC 3502 3: append = "APPEND" SP mailbox 1*append-message, each message after a SP; the
+  // number of messages is bounded by the command reader's literal limit.
+  bool append_args() {
+    if (!lx.sp() || !mailbox(cmd.args.emplace_back()) || !lx.sp()) return false;
+    for (;;) {
+      if (!append_message()) return false;
+      if (lx.at_end()) return true;
+      if (!lx.sp()) return false;
+    }
   }
 
   bool select_args() {

@@ -104,6 +104,16 @@ struct SearchReturn {
   bool min = false, max = false, all = false, count = false;
 };
 
+// One message of APPEND (RFC 3501 6.3.11; several with RFC 3502 MULTIAPPEND) or REPLACE
+// (RFC 8508 3.3).
+struct AppendMessage {
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::optional<int64_t> date_time;  // seconds since the epoch
+  int32_t date_tz = 0;
+  std::string message;
+};
+
 struct Command {
   std::string tag;
   std::string name;  // upper-case command name ("FETCH" for UID FETCH, uid=true)
@@ -127,14 +137,12 @@ struct Command {
   char store_mode = 0;  // '+', '-' or 0 (replace)
   bool silent = false;
   std::optional<uint64_t> unchanged_since;
-  // STORE / APPEND flags
+  // STORE flags
   uint32_t flags = 0;
   std::vector<std::string> keywords;
   bool has_flag_list = false;
-  // APPEND
-  std::optional<int64_t> date_time;  // seconds since the epoch
-  int32_t date_tz = 0;
-  std::string message;
+  // APPEND / REPLACE: the messages in order (REPLACE: exactly one, its target in `set`)
+  std::vector<AppendMessage> appends;
 
   // SELECT/EXAMINE (CONDSTORE) / (QRESYNC (uidvalidity modseq [known-uids [seq uids]]))
   bool condstore = false;

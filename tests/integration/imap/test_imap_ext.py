@@ -1,0 +1,103 @@
+"""Issue 20's IMAP extensions against a real mailroomd over TLS (port imaps), with Python's
+imaplib: MULTIAPPEND (RFC 3502). imaplib has no verb for these, so the commands go through
+its _command() with LITERAL+ literals inline; a second connection checks what another
+session sees."""
+import imaplib
+import os
+import re
+import sys
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapwire import make_server  # noqa: E402
+
+
+def message(subject, body=b"body"):
+    return (b"From: Carol <carol@remote.example>\r\nTo: alice@example.com\r\n"
+            b"Subject: " + subject + b"\r\nMessage-ID: <" + subject + b"@remote.example>\r\n\r\n"
+            + body + b"\r\n")
+
+
+def literal(data):
+    return b"{%d+}\r\n" % len(data) + data
+
+
+class ExtBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.m = make_server()
+        cls.m.seed_demo()
+        cls.m.start()
+        cls.port = cls.m.port("imaps")
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "m"):
+            cls.m.close()
+
+    def connect(self):
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=self.m.ssl_context())
+        c.login("alice@example.com", "wonderland")
+        self.addCleanup(self._logout, c)
+        return c
+
+    @staticmethod
+    def _logout(c):
+        try:
+            c.logout()
+        except Exception:
+            pass
+
+    def command(self, c, name, *args):
+        """(typ, tagged text) of a command imaplib cannot spell itself."""
+        tag = c._command(name, *args)
+        typ, data = c._command_complete(name, tag)
+        return typ, data[-1] if data else b""
+
+    def fresh(self, c, name):
+        c.delete(name)
+        typ, _ = c.create(name)
+        self.assertEqual(typ, "OK")
+
+
+class TestMultiappend(ExtBase):
+    def test_multiappend_all_or_nothing_and_seen_by_another_session(self):
+        a = self.connect()
+        b = self.connect()
+        self.fresh(a, "Multi")
+        self.assertIn(b"MULTIAPPEND", a.capability()[1][0])
+        typ, data = b.select("Multi")
+        self.assertEqual((typ, data[0]), ("OK", b"0"))
+        b.response("EXISTS")  # imaplib keeps SELECT's; response() takes them
+        msgs = [message(b"one"), message(b"two"), message(b"three")]
+        args = b"(\\Seen) " + literal(msgs[0]) + b" " + literal(msgs[1]) + b" " + literal(msgs[2])
+        typ, text = self.command(a, "APPEND", "Multi", args)
+        self.assertEqual(typ, "OK", text)
+        m = re.match(rb"\[APPENDUID (\d+) (\d+):(\d+)\]", text)
+        self.assertIsNotNone(m, text)
+        self.assertEqual(int(m.group(3)) - int(m.group(2)), 2)
+        # The other session is told of all three at once.
+        b.noop()
+        self.assertEqual(b.response("EXISTS"), ("EXISTS", [b"3"]))
+        typ, data = b.fetch("1:3", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        subjects = [d[1] for d in data if isinstance(d, tuple)]
+        self.assertEqual([s.strip() for s in subjects],
+                         [b"Subject: one", b"Subject: two", b"Subject: three"])
+        # An empty second message: NO, and nothing of the batch is added.
+        typ, text = self.command(a, "APPEND", "Multi",
+                                 literal(msgs[0]) + b" " + literal(b"") + b" " + literal(msgs[1]))
+        self.assertEqual(typ, "NO", text)
+        b.noop()
+        typ, data = a.status("Multi", "(MESSAGES)")
+        self.assertIn(b"MESSAGES 3", data[0])
+        # A missing mailbox: NO [TRYCREATE], the connection goes on.
+        typ, text = self.command(a, "APPEND", "NoSuchBox", literal(msgs[0]) + b" " + literal(msgs[1]))
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[TRYCREATE]", text)
+        self.assertEqual(a.noop()[0], "OK")
+
+
+if __name__ == "__main__":
+    unittest.main()

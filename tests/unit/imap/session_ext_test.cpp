@@ -1,0 +1,163 @@
+// The IMAP extensions of issue 20 through the session (no sockets): MULTIAPPEND (RFC 3502),
+// each with its hostile and edge cases — bad syntax answered BAD with the session going on,
+// limits, empty sets, expunged messages, and what a second session sees afterwards.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/fakes/fake_directory.h"
+#include "tests/unit/imap/session_fixture.h"
+
+namespace mailroom::imap {
+namespace {
+
+class ImapExtensions : public ImapSession {
+ protected:
+  // A directory that knows alice's account (id acct-alice), for quotas.
+  auth::Account& with_directory() {
+    auto dir = std::make_shared<mailroom::testing::FakeDirectory>();
+    dir->add_domain("example.com");
+    directory_ = dir;
+    services_.directory = dir;
+    return dir->add_account("alice@example.com", "wonderland", "acct-alice");
+  }
+  static std::string literal(const std::string& m, bool sync = false) {
+    return "{" + std::to_string(m.size()) + (sync ? "}" : "+}") + "\r\n" + m;
+  }
+  static bool has_line(const std::vector<std::string>& lines, const std::string& s) {
+    for (const auto& l : lines)
+      if (l.find(s) != std::string::npos) return true;
+    return false;
+  }
+  // EXISTS of INBOX as a fresh session sees it.
+  std::string exists_in(const std::string& mailbox = "INBOX") {
+    std::string out =
+        run({"a LOGIN alice wonderland\r\nb EXAMINE " + mailbox + "\r\nc LOGOUT\r\n"});
+    std::smatch m;
+    if (std::regex_search(out, m, std::regex("\\* (\\d+) EXISTS"))) return m[1];
+    return "?";
+  }
+  std::shared_ptr<mailroom::testing::FakeDirectory> directory_;
+};
+
+const char kLogin[] = "a LOGIN alice wonderland\r\n";
+
+// --- MULTIAPPEND (RFC 3502) ---
+
+TEST_F(ImapExtensions, MultiappendIsAdvertisedAfterLogin) {
+  std::string out = run({std::string(kLogin) + "b CAPABILITY\r\nc LOGOUT\r\n"});
+  EXPECT_TRUE(has_line(lines_of(out, "b"), " MULTIAPPEND")) << out;
+}
+
+TEST_F(ImapExtensions, MultiappendAddsEveryMessageAndAnswersAUidSet) {
+  // Flags and date per message (RFC 3502 6.3.11); APPENDUID with a UID set (RFC 4315 3).
+  std::string out =
+      run({std::string(kLogin) + "b APPEND INBOX (\\Seen) " + literal(message("one")) +
+           " \" 7-Feb-1994 21:52:25 -0800\" " + literal(message("two")) + " (\\Flagged $Work) " +
+           literal(message("three")) + "\r\n" +
+           "c SELECT INBOX\r\nd FETCH 1:* (UID FLAGS INTERNALDATE)\r\ne LOGOUT\r\n"});
+  EXPECT_TRUE(std::regex_match(tagged(out, "b"), std::regex("b OK \\[APPENDUID \\d+ 1:3\\] .*")))
+      << out;
+  EXPECT_TRUE(has_line(lines_of(out, "c"), "* 3 EXISTS")) << out;
+  auto f = lines_of(out, "d");
+  ASSERT_EQ(f.size(), 4u) << out;
+  EXPECT_NE(f[0].find("\\Seen"), std::string::npos) << f[0];
+  EXPECT_NE(f[1].find("INTERNALDATE \"07-Feb-1994 21:52:25 -0800\""), std::string::npos) << f[1];
+  EXPECT_NE(f[2].find("\\Flagged $Work"), std::string::npos) << f[2];
+}
+
+TEST_F(ImapExtensions, MultiappendWithSynchronizingLiteralsWaitsForEachContinuation) {
+  // Three literals, three "+" continuations, then one tagged answer.
+  std::string one = message("one"), two = message("two");
+  ScriptedTransport t(
+      {std::string(kLogin) + "b APPEND INBOX {" + std::to_string(one.size()) + "}\r\n",
+       one + " {" + std::to_string(two.size()) + "}\r\n", two + "\r\n", "c LOGOUT\r\n"},
+      /*tls=*/true);
+  std::string out = run(t);
+  size_t plus = 0;
+  for (size_t p = out.find("\r\n+ "); p != std::string::npos; p = out.find("\r\n+ ", p + 1)) ++plus;
+  EXPECT_EQ(plus, 2u) << out;
+  EXPECT_TRUE(std::regex_match(tagged(out, "b"), std::regex("b OK \\[APPENDUID \\d+ 1:2\\] .*")))
+      << out;
+}
+
+TEST_F(ImapExtensions, MultiappendIsAllOrNothingWhenOneMessageIsEmpty) {
+  std::string out = run({std::string(kLogin) + "b APPEND INBOX " + literal(message("one")) + " " +
+                         literal("") + " " + literal(message("three")) + "\r\nc LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "b").rfind("b NO [CANNOT]", 0), 0u) << out;
+  EXPECT_EQ(exists_in(), "0");
+}
+
+TEST_F(ImapExtensions, MultiappendIsAllOrNothingOverQuota) {
+  // Each message fits, the three together do not: none is added, the quota is untouched.
+  auto& acct = with_directory();
+  acct.quota_bytes = message("one").size() * 2 + 10;
+  std::string out = run({std::string(kLogin) + "b APPEND INBOX " + literal(message("one")) + " " +
+                         literal(message("two")) + " " + literal(message("six")) + "\r\n" +
+                         "c GETQUOTAROOT INBOX\r\nd APPEND INBOX " + literal(message("one")) + " " +
+                         literal(message("two")) + "\r\ne LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "b").rfind("b NO [OVERQUOTA]", 0), 0u) << out;
+  EXPECT_TRUE(has_line(lines_of(out, "c"), "(STORAGE 0 ")) << out;
+  EXPECT_TRUE(std::regex_match(tagged(out, "d"), std::regex("d OK \\[APPENDUID \\d+ 1:2\\] .*")))
+      << out;
+  EXPECT_EQ(exists_in(), "2");
+  // The UIDs of the refused batch were never given out (the store rolled them back).
+}
+
+TEST_F(ImapExtensions, MultiappendToAMissingMailboxAddsNothing) {
+  std::string out = run({std::string(kLogin) + "b APPEND Nowhere " + literal(message("one")) + " " +
+                         literal(message("two")) + "\r\nc LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "b").rfind("b NO [TRYCREATE]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "c").rfind("c OK", 0), 0u) << out;
+}
+
+TEST_F(ImapExtensions, MultiappendBadSyntaxIsBadAndTheSessionGoesOn) {
+  // A bad flag in the second message, a date that is not one, a missing literal after a SP:
+  // BAD, nothing added, the next command answered.
+  std::string out = run({std::string(kLogin) + "b APPEND INBOX " + literal(message("one")) +
+                         " (\\Bogus) " + literal(message("two")) + "\r\nc APPEND INBOX " +
+                         literal(message("one")) + " \"yesterday\" " + literal(message("two")) +
+                         "\r\nd APPEND INBOX " + literal(message("one")) + " \r\ne APPEND INBOX " +
+                         literal(message("one")) + " (\\Seen)\r\nf NOOP\r\ng LOGOUT\r\n"});
+  for (const char* tag : {"b", "c", "d", "e"})
+    EXPECT_EQ(tagged(out, tag).rfind(std::string(tag) + " BAD ", 0), 0u) << tag << "\n" << out;
+  EXPECT_EQ(tagged(out, "f").rfind("f OK", 0), 0u) << out;
+  EXPECT_EQ(exists_in(), "0");
+}
+
+TEST_F(ImapExtensions, RefusedSynchronizingLiteralAfterAcceptedOnesKeepsTheParserInStep) {
+  // The second literal is synchronizing and too large: no "+" for it, tagged BAD [TOOBIG]
+  // (RFC 7888 4), the first message is not added, and the client's next line is read as a
+  // new command (it sent no literal octets).
+  options_.max_literal = 1000;
+  ScriptedTransport t(
+      {std::string(kLogin) + "b APPEND INBOX " + literal(message("one")) + " {5000}\r\n",
+       "c NOOP\r\nd LOGOUT\r\n"},
+      /*tls=*/true);
+  std::string out = run(t);
+  EXPECT_EQ(out.find("\r\n+ "), std::string::npos) << out;
+  EXPECT_EQ(tagged(out, "b").rfind("b BAD [TOOBIG]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "c").rfind("c OK", 0), 0u) << out;
+  EXPECT_EQ(exists_in(), "0");
+}
+
+TEST_F(ImapExtensions, NonSynchronizingLiteralTooLargeInMultiappendEndsTheSession) {
+  // RFC 7888 4: its octets are already on the way and cannot be skipped safely.
+  options_.max_literal = 1000;
+  std::string out = run({std::string(kLogin) + "b APPEND INBOX " + literal(message("one")) +
+                         " {5000+}\r\n" + std::string(5000, 'x') + "\r\nc NOOP\r\n"});
+  EXPECT_NE(out.find("* BYE [TOOBIG]"), std::string::npos) << out;
+  EXPECT_EQ(tagged(out, "c"), "") << out;
+  EXPECT_EQ(exists_in(), "0");
+}
+
+TEST_F(ImapExtensions, MultiappendToTheSelectedMailboxReportsExists) {
+  std::string out =
+      run({std::string(kLogin) + "b SELECT INBOX\r\nc APPEND INBOX " + literal(message("one")) +
+           " " + literal(message("two")) + "\r\nd LOGOUT\r\n"});
+  EXPECT_TRUE(has_line(lines_of(out, "c"), "* 2 EXISTS")) << out;
+  EXPECT_TRUE(has_line(lines_of(out, "c"), "* 2 RECENT")) << out;
+}
+
+}  // namespace
+}  // namespace mailroom::imap
