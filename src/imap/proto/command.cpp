@@ -1,7 +1,7 @@
 // The command grammar, RFC 3501 section 9, plus the extension syntax we advertise:
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
 // RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
-// RFC 3502 (MULTIAPPEND).
+// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -639,6 +639,19 @@ struct Parser {
     }
   }
 
+  // RFC 8508 6: replace = "REPLACE" SP seq-number SP mailbox append-message, one message;
+  // UID REPLACE takes a UID ("*" is the last message or the largest UID, as in a set).
+  bool replace_args() {
+    if (!lx.sp()) return false;
+    std::string_view w = lx.word();
+    auto set = parse_sequence_set(w);
+    if (!set || set->ranges.size() != 1 || set->ranges[0].first != set->ranges[0].second)
+      return fail(cmd.uid ? "Invalid UID" : "Invalid message sequence number");
+    cmd.set = std::move(*set);
+    if (!lx.sp() || !mailbox(cmd.args.emplace_back()) || !lx.sp()) return false;
+    return append_message();
+  }
+
   bool select_args() {
     if (!lx.sp() || !mailbox(cmd.args.emplace_back())) return false;
     if (lx.at_end()) return true;
@@ -851,6 +864,7 @@ struct Parser {
       return lx.sp() && mailbox(cmd.args.emplace_back()) && lx.sp() && atom_list(cmd.status_items);
     }
     if (n == "APPEND") return append_args();
+    if (n == "REPLACE") return replace_args();
     if (n == "SEARCH") return lx.sp() && search_program(true);
     if (n == "SORT") return sort_args();
     if (n == "THREAD") return thread_args();
@@ -898,7 +912,8 @@ ParseResult parse_command(std::string_view buffer) {
     }
     name = p.upper_atom();
     if (name != "FETCH" && name != "STORE" && name != "COPY" && name != "MOVE" &&
-        name != "SEARCH" && name != "EXPUNGE" && name != "SORT" && name != "THREAD") {
+        name != "SEARCH" && name != "EXPUNGE" && name != "SORT" && name != "THREAD" &&
+        name != "REPLACE") {
       r.error.message = "Invalid UID command";
       return r;
     }

@@ -1,5 +1,5 @@
 """Issue 20's IMAP extensions against a real mailroomd over TLS (port imaps), with Python's
-imaplib: MULTIAPPEND (RFC 3502). imaplib has no verb for these, so the commands go through
+imaplib: MULTIAPPEND (RFC 3502), REPLACE (RFC 8508). imaplib has no verb for these, so the commands go through
 its _command() with LITERAL+ literals inline; a second connection checks what another
 session sees."""
 import imaplib
@@ -11,6 +11,8 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imapwire import make_server  # noqa: E402
+
+imaplib.Commands.setdefault("REPLACE", ("SELECTED",))  # RFC 8508, unknown to imaplib
 
 
 def message(subject, body=b"body"):
@@ -97,6 +99,40 @@ class TestMultiappend(ExtBase):
         self.assertEqual(typ, "NO")
         self.assertIn(b"[TRYCREATE]", text)
         self.assertEqual(a.noop()[0], "OK")
+
+
+class TestReplace(ExtBase):
+    def test_replace_a_draft_seen_by_another_session(self):
+        a = self.connect()
+        b = self.connect()
+        self.fresh(a, "RDrafts")
+        self.assertIn(b"REPLACE", a.capability()[1][0])
+        typ, data = a.append("RDrafts", "(\\Draft)", None, message(b"draft-1"))
+        self.assertEqual(typ, "OK")
+        a.select("RDrafts")
+        b.select("RDrafts")
+        b.response("EXISTS")
+        typ, text = self.command(a, "REPLACE", "1", "RDrafts",
+                                 b"(\\Draft) " + literal(message(b"draft-2")))
+        self.assertEqual(typ, "OK", text)
+        self.assertEqual(text, b"REPLACE completed")
+        # RFC 8508 3.3: APPENDUID in an untagged OK before the tagged one.
+        codes = a.untagged_responses.get("OK", [])
+        self.assertTrue(any(re.match(rb"\[APPENDUID \d+ 2\]", c) for c in codes), codes)
+        b.noop()
+        self.assertEqual(b.response("EXPUNGE"), ("EXPUNGE", [b"1"]))
+        typ, data = b.uid("FETCH", "1:*", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        fetched = [d for d in data if isinstance(d, tuple)]
+        self.assertEqual(len(fetched), 1, data)
+        self.assertIn(b"UID 2", fetched[0][0])
+        self.assertEqual(fetched[0][1].strip(), b"Subject: draft-2")
+        # A UID that is not there: NO, nothing appended; bad syntax: BAD, the session lives.
+        typ, text = self.command(a, "UID", "REPLACE", "99", "RDrafts", literal(message(b"x")))
+        self.assertEqual(typ, "NO", text)
+        with self.assertRaises(imaplib.IMAP4.error):
+            self.command(a, "REPLACE", "1:2", "RDrafts", literal(message(b"x")))
+        typ, data = a.status("RDrafts", "(MESSAGES UIDNEXT)")
+        self.assertIn(b"MESSAGES 1 UIDNEXT 3", data[0])
 
 
 if __name__ == "__main__":

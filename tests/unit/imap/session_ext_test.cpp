@@ -1,6 +1,7 @@
 // The IMAP extensions of issue 20 through the session (no sockets): MULTIAPPEND (RFC 3502),
 // each with its hostile and edge cases — bad syntax answered BAD with the session going on,
-// limits, empty sets, expunged messages, and what a second session sees afterwards.
+// limits, empty sets, expunged messages, and what a second session sees afterwards; REPLACE
+// (RFC 8508).
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -41,6 +42,30 @@ class ImapExtensions : public ImapSession {
 };
 
 const char kLogin[] = "a LOGIN alice wonderland\r\n";
+
+// A transport that runs `hook` when the session reads the command line starting with
+// `prefix`, before the session sees it: another session's change "while" this one works.
+class HookedTransport : public ScriptedTransport {
+ public:
+  HookedTransport(std::vector<std::string> segments, std::string prefix, std::function<void()> hook)
+      : ScriptedTransport(std::move(segments), true),
+        prefix_(std::move(prefix)),
+        hook_(std::move(hook)) {}
+  boost::asio::awaitable<net::ReadStatus> read_command(std::string& line, std::size_t max_length,
+                                                       bool* bare_lf) override {
+    auto st = co_await ScriptedTransport::read_command(line, max_length, bare_lf);
+    if (hook_ && line.rfind(prefix_, 0) == 0) {
+      hook_();
+      hook_ = nullptr;
+    }
+    co_return st;
+  }
+  using ScriptedTransport::read_command;
+
+ private:
+  std::string prefix_;
+  std::function<void()> hook_;
+};
 
 // --- MULTIAPPEND (RFC 3502) ---
 
@@ -157,6 +182,124 @@ TEST_F(ImapExtensions, MultiappendToTheSelectedMailboxReportsExists) {
            " " + literal(message("two")) + "\r\nd LOGOUT\r\n"});
   EXPECT_TRUE(has_line(lines_of(out, "c"), "* 2 EXISTS")) << out;
   EXPECT_TRUE(has_line(lines_of(out, "c"), "* 2 RECENT")) << out;
+}
+
+// --- REPLACE (RFC 8508) ---
+
+TEST_F(ImapExtensions, ReplaceIsAdvertisedAfterLogin) {
+  std::string out = run({std::string(kLogin) + "b CAPABILITY\r\nc LOGOUT\r\n"});
+  EXPECT_TRUE(has_line(lines_of(out, "b"), " REPLACE")) << out;
+}
+
+TEST_F(ImapExtensions, ReplaceInTheSelectedMailbox) {
+  // RFC 8508 3.3: APPENDUID in an untagged OK, the old message's EXPUNGE, the new one's
+  // EXISTS, then the tagged OK; the new message has its own flags.
+  std::string out =
+      run({std::string(kLogin) + append("b", message("one")) + append("c", message("two")) +
+           "d SELECT INBOX\r\ne REPLACE 1 INBOX (\\Draft) " + literal(message("one-v2")) +
+           "\r\nf FETCH 1:* (UID FLAGS)\r\nh FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\ng "
+           "LOGOUT\r\n"});
+  auto e = lines_of(out, "e");
+  ASSERT_EQ(e.size(), 5u) << out;
+  EXPECT_TRUE(std::regex_match(e[0], std::regex("\\* OK \\[APPENDUID \\d+ 3\\] .*"))) << out;
+  EXPECT_EQ(e[1], "* 1 EXPUNGE") << out;
+  EXPECT_EQ(e[2], "* 2 EXISTS") << out;
+  EXPECT_EQ(e[3], "* 2 RECENT") << out;
+  EXPECT_EQ(e[4], "e OK REPLACE completed") << out;
+  auto f = lines_of(out, "f");
+  ASSERT_EQ(f.size(), 3u) << out;
+  EXPECT_NE(f[0].find("UID 2 "), std::string::npos) << f[0];
+  EXPECT_NE(f[1].find("UID 3 FLAGS (\\Draft"), std::string::npos) << f[1];
+  EXPECT_NE(out.find("Subject: one-v2"), std::string::npos) << out;
+}
+
+TEST_F(ImapExtensions, UidReplaceIntoAnotherMailboxUnderQresync) {
+  // The old message leaves the selected mailbox (VANISHED under QRESYNC, RFC 7162 3.2.10), the
+  // new one lands in Drafts.
+  std::string out =
+      run({std::string(kLogin) + append("b", message("one")) + append("c", message("two")) +
+           "d ENABLE QRESYNC\r\ne SELECT INBOX\r\nf UID REPLACE 2 Drafts " +
+           literal(message("two-v2")) + "\r\ng LOGOUT\r\n"});
+  auto f = lines_of(out, "f");
+  ASSERT_EQ(f.size(), 3u) << out;
+  EXPECT_TRUE(std::regex_match(f[0], std::regex("\\* OK \\[APPENDUID \\d+ 1\\] .*"))) << out;
+  EXPECT_EQ(f[1], "* VANISHED 2") << out;
+  EXPECT_EQ(exists_in("INBOX"), "1");
+  EXPECT_EQ(exists_in("Drafts"), "1");
+}
+
+TEST_F(ImapExtensions, ReplaceThatCannotAppendKeepsTheOldMessage) {
+  // RFC 8508 3.3: the old message is expunged only when the new one was appended.
+  auto& acct = with_directory();
+  acct.quota_bytes = message("one").size() + 40;
+  std::string out =
+      run({std::string(kLogin) + append("b", message("one")) +
+           "c SELECT INBOX\r\nd REPLACE 1 Nowhere " + literal(message("x")) +
+           "\r\ne REPLACE 1 INBOX " + literal(message("big", std::string(200, 'x'))) +
+           "\r\nf REPLACE 1 INBOX " + literal(message("one", "hello again")) + "\r\ng LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "d").rfind("d NO [TRYCREATE]", 0), 0u) << out;
+  EXPECT_EQ(lines_of(out, "d").size(), 1u) << out;  // no EXPUNGE
+  EXPECT_EQ(tagged(out, "e").rfind("e NO [OVERQUOTA]", 0), 0u) << out;
+  EXPECT_EQ(lines_of(out, "e").size(), 1u) << out;
+  // The replacement fits only because the old message's space is freed in the same step.
+  EXPECT_EQ(tagged(out, "f"), "f OK REPLACE completed") << out;
+  EXPECT_EQ(exists_in(), "1");
+}
+
+TEST_F(ImapExtensions, ReplaceHostileAndEdgeCases) {
+  std::string msg = message("x");
+  std::string out =
+      run({std::string(kLogin) + "b REPLACE 1 INBOX " + literal(msg) +  // no mailbox
+           "\r\n" + append("c", message("one")) + "d SELECT INBOX\r\n" + "e REPLACE 2 INBOX " +
+           literal(msg) + "\r\n" +                              // beyond EXISTS
+           "f UID REPLACE 99 INBOX " + literal(msg) + "\r\n" +  // no such UID
+           "g REPLACE 1:2 INBOX " + literal(msg) + "\r\n" +     // a set
+           "h REPLACE 1 INBOX " + literal(msg) + " " + literal(msg) + "\r\n" +
+           "i REPLACE 1 INBOX " + literal("") + "\r\n" +  // empty message
+           "j REPLACE 1 INBOX\r\n" +                      // no message
+           "k REPLACE 0 INBOX " + literal(msg) + "\r\n" + "l EXAMINE INBOX\r\nm REPLACE 1 INBOX " +
+           literal(msg) + "\r\n" + "n NOOP\r\no LOGOUT\r\n"});
+  EXPECT_EQ(tagged(out, "b"), "b BAD No mailbox selected") << out;
+  EXPECT_EQ(tagged(out, "e").rfind("e BAD Invalid message sequence number", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "f").rfind("f NO [NONEXISTENT]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "g"), "g BAD Invalid message sequence number") << out;
+  EXPECT_EQ(tagged(out, "h"), "h BAD Unexpected extra arguments") << out;
+  EXPECT_EQ(tagged(out, "i").rfind("i NO [CANNOT]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "j").rfind("j BAD ", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "k"), "k BAD Invalid message sequence number") << out;
+  EXPECT_EQ(tagged(out, "m").rfind("m NO [READ-ONLY]", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "n").rfind("n OK", 0), 0u) << out;
+  EXPECT_EQ(exists_in(), "1");
+}
+
+TEST_F(ImapExtensions, ReplaceOfAMessageAnotherSessionExpungedAddsNothing) {
+  // The store finds the old message gone inside its transaction: nothing is appended, NO
+  // [EXPUNGEISSUED] (RFC 5530), and the session then learns of the expunge.
+  run({std::string(kLogin) + append("b", message("one")) + append("c", message("two")) +
+       "d LOGOUT\r\n"});
+  HookedTransport t({std::string(kLogin) + "b SELECT INBOX\r\nc UID REPLACE 1 INBOX " +
+                     literal(message("one-v2")) + "\r\nd LOGOUT\r\n"},
+                    "c UID REPLACE", [this] {
+                      auto gone = services_.store->expunge("acct-alice", "INBOX", {1});
+                      ASSERT_TRUE(gone.is_ok());
+                      ASSERT_EQ(gone->size(), 1u);
+                    });
+  std::string out = run(t);
+  EXPECT_EQ(tagged(out, "c").rfind("c NO [EXPUNGEISSUED]", 0), 0u) << out;
+  EXPECT_TRUE(has_line(lines_of(out, "c"), "* 1 EXPUNGE")) << out;
+  EXPECT_EQ(exists_in(), "1");
+}
+
+TEST_F(ImapExtensions, ReplaceIsSeenByAnotherSession) {
+  // Session one replaces; a later session sees the new message alone, with the next UID.
+  std::string out = run({std::string(kLogin) + append("b", message("one")) +
+                         "c SELECT INBOX\r\nd REPLACE 1 INBOX " + literal(message("one-v2")) +
+                         "\r\ne LOGOUT\r\n"});
+  ASSERT_EQ(tagged(out, "d"), "d OK REPLACE completed") << out;
+  out = run({std::string(kLogin) + "b SELECT INBOX\r\nc UID FETCH 1:* (UID)\r\nd LOGOUT\r\n"});
+  auto c = lines_of(out, "c");
+  ASSERT_EQ(c.size(), 2u) << out;
+  EXPECT_EQ(c[0], "* 1 FETCH (UID 2)") << out;
 }
 
 }  // namespace
