@@ -69,7 +69,7 @@ struct MailboxRow {
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options);
 // The index schema version this build writes (FORMAT.md "Index").
-inline constexpr int64_t kSchemaVersion = 3;
+inline constexpr int64_t kSchemaVersion = 4;
 // The index's schema version: 0 for an empty file (no meta table or no version yet).
 core::Result<int64_t> schema_version(db::Sqlite& db);
 // Creates the index schema, or migrates an older one to kSchemaVersion in one BEGIN IMMEDIATE
@@ -93,7 +93,8 @@ bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
 // at run time: every statement of the store is one cached prepared statement).
 #define MAILROOM_META_COLUMNS                                                                     \
   " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, " \
-  "guid, seen_at, seen_via "
+  "guid, seen_at, seen_via, saved_at "
+inline constexpr int kMetaColumns = 13;  // how many MAILROOM_META_COLUMNS names
 MessageMeta read_meta(const db::Stmt& s);
 
 // The newest POP3 retrieval mark per (canonical mailbox, uid): {time, client IP}.
@@ -132,6 +133,9 @@ class FileStore final : public MailStore {
   Result<AppendResult> append(const std::string& account_id, const AppendRequest& request) override;
   Result<std::vector<AppendResult>> append_batch(const std::string& account_id,
                                                  const AppendBatch& batch) override;
+  std::vector<Result<MessageMeta>> message_metas(const std::string& account_id,
+                                                 const std::string& mailbox,
+                                                 const std::vector<uint32_t>& uids) override;
   Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) override;
   Result<Snapshot> scan(const std::string& account_id, const std::string& mailbox,
                         const std::function<void(const MessageMeta&)>& visit) override;

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS messages(
   retrieved_by TEXT NOT NULL DEFAULT '',
   seen_at INTEGER NOT NULL DEFAULT 0,
   seen_via TEXT NOT NULL DEFAULT '',
+  saved_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_guid ON messages(guid);
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox_id, modseq);
@@ -113,6 +114,8 @@ core::Status add_missing_columns(db::Sqlite& db) {
   static const Added kAdded[] = {
       {"seen_at", "ALTER TABLE messages ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0"},
       {"seen_via", "ALTER TABLE messages ADD COLUMN seen_via TEXT NOT NULL DEFAULT ''"},
+      // Version 4: the save date (RFC 8514); 0 for messages saved before it was kept.
+      {"saved_at", "ALTER TABLE messages ADD COLUMN saved_at INTEGER NOT NULL DEFAULT 0"},
   };
   for (const auto& a : kAdded) {
     auto q = db.prepare_or_abort("SELECT 1 FROM pragma_table_info('messages') WHERE name=?");
@@ -344,6 +347,7 @@ MessageMeta read_meta(const db::Stmt& s) {
   m.guid = s.text(9);
   m.seen_at = s.i64(10);
   m.seen_via = s.text(11);
+  m.saved_at = s.i64(12);
   return m;
 }
 

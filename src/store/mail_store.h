@@ -78,6 +78,10 @@ struct MessageMeta {
   // \Seen keeps it. Not IMAP-visible: setting it takes no MODSEQ of its own.
   int64_t seen_at = 0;
   std::string seen_via;
+  // When the message was saved into this mailbox (append, delivery, COPY, MOVE: the IMAP
+  // SAVEDATE of RFC 8514), seconds since the epoch; 0 when unknown (saved before the store
+  // kept it).
+  int64_t saved_at = 0;
 };
 
 struct Snapshot {
@@ -267,6 +271,28 @@ class MailStore {
     for (const auto& m : snap->messages) visit(m);
     snap->messages.clear();
     return snap;
+  }
+  // The records of `uids` of one mailbox, in the order of `uids` (not_found for a UID not
+  // there): what the compact IMAP view does not keep (guid, saved_at), for the FETCH and SEARCH
+  // items that ask for it. This fallback reads the whole snapshot.
+  virtual std::vector<Result<MessageMeta>> message_metas(const std::string& account_id,
+                                                         const std::string& mailbox,
+                                                         const std::vector<uint32_t>& uids) {
+    std::vector<Result<MessageMeta>> out;
+    auto snap = snapshot(account_id, mailbox);
+    for (uint32_t uid : uids) {
+      if (!snap) {
+        out.push_back(snap.status());
+        continue;
+      }
+      auto it = std::lower_bound(snap->messages.begin(), snap->messages.end(), uid,
+                                 [](const MessageMeta& m, uint32_t u) { return m.uid < u; });
+      if (it == snap->messages.end() || it->uid != uid)
+        out.push_back(core::not_found("no such message"));
+      else
+        out.push_back(*it);
+    }
+    return out;
   }
   virtual Result<Changes> changes_since(const std::string& account_id, const std::string& mailbox,
                                         uint64_t modseq) = 0;

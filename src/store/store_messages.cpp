@@ -159,8 +159,8 @@ Result<AppendResult> insert_append(db::Sqlite& db, const AppendItem& p) {
   if (s.is_ok())
     s = db.prepare_or_abort(
               "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
-              "internal_tz, flags, keywords, seen_at, seen_via) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+              "internal_tz, flags, keywords, seen_at, seen_via, saved_at) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, row.id)
             .bind(2, static_cast<int64_t>(result.uid))
             .bind(3, static_cast<int64_t>(result.modseq))
@@ -172,6 +172,7 @@ Result<AppendResult> insert_append(db::Sqlite& db, const AppendItem& p) {
             .bind(9, join_keywords(normalize_keywords(req.keywords)))
             .bind(10, seen ? now : 0)
             .bind(11, seen ? "append" : "")
+            .bind(12, now)  // RFC 8514 save date
             .run();
   if (s.is_ok()) s = set_mailbox_counters(db, row);
   if (s.is_ok()) s = add_usage(db, static_cast<int64_t>(data.size()), 1);
@@ -662,19 +663,22 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
       return Status::error(Code::internal, "UID space exhausted");
     MailboxRow srow = *src;
     dst_modseq = ++drow.highest_modseq;
+    auto now = static_cast<int64_t>(::time(nullptr));
     for (auto& m : msgs) {
       uint32_t new_uid = drow.uid_next++;
       s = db.prepare_or_abort(
                 "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
-                "internal_tz, flags, keywords, retrieved_at, retrieved_by, seen_at, seen_via) "
+                "internal_tz, flags, keywords, retrieved_at, retrieved_by, seen_at, seen_via, "
+                "saved_at) "
                 "SELECT ?, ?, ?, guid, size, internal_date, internal_tz, flags, keywords, "
-                "retrieved_at, retrieved_by, seen_at, seen_via FROM messages "
+                "retrieved_at, retrieved_by, seen_at, seen_via, ? FROM messages "
                 "WHERE mailbox_id=? AND uid=?")
               .bind(1, drow.id)
               .bind(2, static_cast<int64_t>(new_uid))
               .bind(3, static_cast<int64_t>(dst_modseq))
-              .bind(4, src->id)
-              .bind(5, static_cast<int64_t>(m.uid))
+              .bind(4, now)  // RFC 8514 2: a copy or a moved message has a new save date
+              .bind(5, src->id)
+              .bind(6, static_cast<int64_t>(m.uid))
               .run();
       if (!s.is_ok()) return s;
       out.source_uids.push_back(m.uid);
@@ -712,6 +716,27 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
   std::vector<ChangeEvent> events{{account_id, *dst_name, dst_modseq}};
   if (move && *src_name != *dst_name) events.push_back({account_id, *src_name, src_modseq});
   notify_all(events);
+  return out;
+}
+
+std::vector<Result<MessageMeta>> FileStore::message_metas(const std::string& account_id,
+                                                          const std::string& mailbox,
+                                                          const std::vector<uint32_t>& uids) {
+  std::vector<Result<MessageMeta>> out;
+  out.reserve(uids.size());
+  auto fail_all = [&](const Status& s) {
+    out.assign(uids.size(), s);
+    return out;
+  };
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return fail_all(name.status());
+  auto u = user(account_id);
+  if (!u.is_ok()) return fail_all(u.status());
+  std::lock_guard<std::mutex> lk((*u)->mu);
+  db::Sqlite& db = *(*u)->db;
+  auto box = find_mailbox(db, *name);
+  if (!box.is_ok()) return fail_all(box.status());
+  for (uint32_t uid : uids) out.push_back(find_message(db, box->id, uid));
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The command grammar, RFC 3501 section 9, plus the extension syntax we advertise:
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
 // RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
-// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE).
+// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -299,6 +299,13 @@ struct Parser {
     if (k == "SENTBEFORE") return date_key(Op::sent_before);
     if (k == "SENTON") return date_key(Op::sent_on);
     if (k == "SENTSINCE") return date_key(Op::sent_since);
+    if (k == "SAVEDBEFORE") return date_key(Op::saved_before);  // RFC 8514 2.2
+    if (k == "SAVEDON") return date_key(Op::saved_on);
+    if (k == "SAVEDSINCE") return date_key(Op::saved_since);
+    if (k == "SAVEDATESUPPORTED") {
+      key.op = Op::savedate_supported;
+      return true;
+    }
     if (k == "LARGER" || k == "SMALLER") {
       key.op = k == "LARGER" ? Op::larger : Op::smaller;
       if (!lx.sp()) return false;
@@ -478,6 +485,8 @@ struct Parser {
       att.item = FetchItem::uid;
     else if (name == "MODSEQ")
       att.item = FetchItem::modseq;
+    else if (name == "SAVEDATE")  // RFC 8514 2.1
+      att.item = FetchItem::savedate;
     else if (name == "PREVIEW") {  // RFC 8970 3.1: "PREVIEW" [SP "(" preview-mod ... ")"]
       att.item = FetchItem::preview;
       size_t at = lx.pos();

@@ -45,7 +45,8 @@ enum class FetchItem {
   binary_size,
   uid,
   modseq,
-  preview,  // RFC 8970
+  preview,   // RFC 8970
+  savedate,  // RFC 8514
 };
 
 struct FetchAtt {
@@ -87,6 +88,10 @@ struct SearchKey {
     sent_on,
     sent_since,
     modseq,
+    saved_before,  // RFC 8514 2.2: SAVEDBEFORE / SAVEDON / SAVEDSINCE / SAVEDATESUPPORTED
+    saved_on,
+    saved_since,
+    savedate_supported,
   };
   Op op = Op::all;
   uint32_t flag = 0;    // store::Flag bits for flag/not_flag

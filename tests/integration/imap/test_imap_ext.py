@@ -1,7 +1,8 @@
 """Issue 20's IMAP extensions against a real mailroomd over TLS (port imaps), with Python's
-imaplib: MULTIAPPEND (RFC 3502), REPLACE (RFC 8508). imaplib has no verb for these, so the commands go through
+imaplib: MULTIAPPEND (RFC 3502), REPLACE (RFC 8508), SAVEDATE (RFC 8514). imaplib has no verb for these, so the commands go through
 its _command() with LITERAL+ literals inline; a second connection checks what another
 session sees."""
+import datetime
 import imaplib
 import os
 import re
@@ -133,6 +134,49 @@ class TestReplace(ExtBase):
             self.command(a, "REPLACE", "1:2", "RDrafts", literal(message(b"x")))
         typ, data = a.status("RDrafts", "(MESSAGES UIDNEXT)")
         self.assertIn(b"MESSAGES 1 UIDNEXT 3", data[0])
+
+
+def imap_date(d):
+    return "%d-%s-%d" % (d.day, ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+                                 "Oct", "Nov", "Dec")[d.month - 1], d.year)
+
+
+class TestSavedate(ExtBase):
+    def test_savedate_fetch_search_and_copy(self):
+        a = self.connect()
+        self.fresh(a, "Saved")
+        self.fresh(a, "SavedCopy")
+        self.assertIn(b"SAVEDATE", a.capability()[1][0])
+        # An old internal date: the save date is still the time of the APPEND.
+        self.assertEqual(a.append("Saved", None, '"01-Jan-2000 00:00:00 +0000"', message(b"s1"))[0],
+                         "OK")
+        before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        a.select("Saved")
+        typ, data = a.fetch("1", "(INTERNALDATE SAVEDATE)")
+        m = re.search(rb'SAVEDATE "([^"]+)"', data[0])
+        self.assertIsNotNone(m, data)
+        saved = datetime.datetime.strptime(m.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
+        after = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)
+        self.assertTrue(before - datetime.timedelta(minutes=5) <= saved <= after, (saved, before))
+        self.assertIn(b'INTERNALDATE "01-Jan-2000', data[0])
+        yesterday = imap_date((saved - datetime.timedelta(days=1)).date())
+        typ, data = a.search(None, "SAVEDSINCE", yesterday)
+        self.assertEqual(data, [b"1"])
+        typ, data = a.search(None, "SAVEDBEFORE", yesterday)
+        self.assertEqual(data, [b""])
+        typ, data = a.search(None, "SAVEDATESUPPORTED")
+        self.assertEqual(data, [b"1"])
+        # A copy has its own save date, seen by another session in the destination.
+        typ, data = a.copy("1", "SavedCopy")
+        self.assertEqual(typ, "OK")
+        b = self.connect()
+        b.select("SavedCopy", readonly=True)
+        typ, data = b.fetch("1", "(SAVEDATE)")
+        self.assertRegex(data[0], rb'SAVEDATE "\d\d-\w{3}-\d{4} [0-9:]{8} \+0000"')
+        # Bad syntax: BAD (imaplib raises), the session goes on.
+        with self.assertRaises(imaplib.IMAP4.error):
+            a.search(None, "SAVEDON", "notadate")
+        self.assertEqual(a.noop()[0], "OK")
 
 
 if __name__ == "__main__":

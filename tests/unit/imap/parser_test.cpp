@@ -47,6 +47,10 @@ TEST(Parser, RejectsWithPreciseMessages) {
       {"a APPEND INBOX {1}\r\nx (\\Seen)", "a", "Missing argument"},
       {"a APPEND INBOX {1}\r\nx  {1}\r\ny", "a", "Expected a literal"},
       {"a APPEND INBOX {1}\r\nx{1}\r\ny", "a", "Expected a space"},
+      // RFC 8514: the SAVED* keys take a date; SAVEDATE has no section.
+      {"a SEARCH SAVEDBEFORE", "a", "Missing argument"},
+      {"a SEARCH SAVEDON 9-Sept-2001", "a", "Invalid date"},
+      {"a FETCH 1 SAVEDATE[]", "a", "Expected a space"},
       {"a SELECT INBOX (FROB)", "a", "Unknown SELECT parameter FROB"},
       {"a UID FETCH 1 FLAGS (VANISHED)", "a", "VANISHED needs UID FETCH with CHANGEDSINCE"},
       {"a SORT (FROB) UTF-8 ALL", "a", "Unknown sort criterion FROB"},
