@@ -63,7 +63,10 @@ struct MailboxRow {
   uint32_t uid_validity = 0;
   uint32_t uid_next = 1;
   uint64_t highest_modseq = 1;
+  std::string object_id;  // MailboxInfo::object_id
 };
+// SQL for a new mailbox object id: 128 random bits as 32 lower-case hex digits.
+#define MAILROOM_NEW_OBJECTID "lower(hex(randomblob(16)))"
 
 // Opens (creating) a user's index.db: WAL, synchronous=FULL with [store] fsync (else OFF).
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,

@@ -59,6 +59,9 @@ struct MailboxInfo {
   uint32_t messages = 0;
   uint32_t unseen = 0;
   uint64_t size = 0;  // bytes of all messages
+  // Random, given when the mailbox is created and kept by renames; a mailbox deleted and
+  // created again gets a new one (RFC 8474 MAILBOXID). Empty for stores that keep none.
+  std::string object_id;
 };
 
 struct MessageMeta {
@@ -88,6 +91,7 @@ struct Snapshot {
   uint32_t uid_validity = 0;
   uint32_t uid_next = 1;
   uint64_t highest_modseq = 1;
+  std::string object_id;              // MailboxInfo::object_id
   std::vector<MessageMeta> messages;  // ascending UID
 };
 

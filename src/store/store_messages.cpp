@@ -388,6 +388,7 @@ Result<Snapshot> FileStore::scan(const std::string& account_id, const std::strin
   }
   Snapshot snap;
   snap.uid_validity = box->uid_validity;
+  snap.object_id = box->object_id;
   snap.uid_next = box->uid_next;
   snap.highest_modseq = box->highest_modseq;
   {

@@ -1,5 +1,5 @@
 // FETCH / UID FETCH (RFC 3501 6.4.5, 7.4.2) with CHANGEDSINCE/VANISHED (RFC 7162) and
-// SAVEDATE (RFC 8514).
+// SAVEDATE (RFC 8514), EMAILID and THREADID (RFC 8474).
 // Messages are loaded and formatted on the worker pool in batches; ENVELOPE, BODYSTRUCTURE
 // and section offsets come from the facts cached at delivery (src/mime), or for what clients
 // fetch when they open a folder from the mailbox's FETCH cache (fetch_cache.h).
@@ -223,6 +223,19 @@ void format_message(const MailboxView& view, const Item& it,
           out += "\"" + format_internal_date(src.meta->saved_at, 0) + "\"";
         else
           out += "NIL";
+        break;
+      case proto::FetchItem::emailid:
+        // RFC 8474 5.1: the message file's guid, which COPY and MOVE keep (store::MessageMeta).
+        sep();
+        out += "EMAILID (M";
+        out += src.meta ? src.meta->guid : std::string();
+        out += ')';
+        break;
+      case proto::FetchItem::threadid:
+        // RFC 8474 5.2: NIL, threads are not tracked across the mailbox (THREAD computes them
+        // per command).
+        sep();
+        out += "THREADID NIL";
         break;
       case proto::FetchItem::binary:
       case proto::FetchItem::binary_size:
@@ -507,6 +520,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         need_message = true;  // RFC 8970 3.1: PREVIEW does not set \Seen
         break;
       case proto::FetchItem::savedate:
+      case proto::FetchItem::emailid:
         need_meta = true;  // not in the view: asked of the store only when fetched
         break;
       default:

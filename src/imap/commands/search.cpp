@@ -1,6 +1,6 @@
 // SEARCH / UID SEARCH (RFC 3501 6.4.4) with CHARSET (UTF-8, US-ASCII, Big5, GB2312 ... via
 // GMime/iconv), ESEARCH RETURN (RFC 4731), MODSEQ (RFC 7162 3.1.5), SAVEDBEFORE/SAVEDON/
-// SAVEDSINCE/SAVEDATESUPPORTED (RFC 8514 2.2); SORT and THREAD
+// SAVEDSINCE/SAVEDATESUPPORTED (RFC 8514 2.2), EMAILID/THREADID (RFC 8474 6); SORT and THREAD
 // (RFC 5256: REFERENCES, ORDEREDSUBJECT), with ESORT RETURN options (RFC 5267 3).
 //
 // SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
@@ -212,7 +212,12 @@ struct Evaluator {
                                         : d >= k.date;
       }
       case Op::savedate_supported:
-        return true;  // RFC 8514 2.2: every mailbox of this store keeps save dates
+        return true;     // RFC 8514 2.2: every mailbox of this store keeps save dates
+      case Op::emailid:  // RFC 8474 6
+        return l.meta && k.value.size() == l.meta->guid.size() + 1 && k.value[0] == 'M' &&
+               k.value.compare(1, std::string::npos, l.meta->guid) == 0;
+      case Op::threadid:
+        return false;  // THREADID is NIL for every message (fetch.cpp)
       case Op::sent_before:
       case Op::sent_on:
       case Op::sent_since: {
@@ -281,7 +286,9 @@ bool uses_modseq(const proto::SearchKey& k) {
 
 // Does the program compare what only the store's record holds (the save date)?
 bool uses_meta(const proto::SearchKey& k) {
-  if (k.op == Op::saved_before || k.op == Op::saved_on || k.op == Op::saved_since) return true;
+  if (k.op == Op::saved_before || k.op == Op::saved_on || k.op == Op::saved_since ||
+      k.op == Op::emailid)
+    return true;
   return std::any_of(k.children.begin(), k.children.end(), uses_meta);
 }
 
@@ -309,6 +316,7 @@ bool view_only(const proto::SearchKey& k) {
     case Op::saved_before:
     case Op::saved_on:
     case Op::saved_since:
+    case Op::emailid:
       return false;
     default:
       return std::all_of(k.children.begin(), k.children.end(), view_only);

@@ -1,7 +1,7 @@
 // The command grammar, RFC 3501 section 9, plus the extension syntax we advertise:
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
 // RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
-// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE).
+// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -302,6 +302,19 @@ struct Parser {
     if (k == "SAVEDBEFORE") return date_key(Op::saved_before);  // RFC 8514 2.2
     if (k == "SAVEDON") return date_key(Op::saved_on);
     if (k == "SAVEDSINCE") return date_key(Op::saved_since);
+    if (k == "EMAILID" || k == "THREADID") {  // RFC 8474 6
+      key.op = k == "EMAILID" ? Op::emailid : Op::threadid;
+      if (!lx.sp()) return false;
+      auto id = lx.atom();
+      if (!id) return false;
+      // objectid = 1*255(ALPHA / DIGIT / "_" / "-") (RFC 8474 7)
+      bool valid = id->size() <= 255 && std::all_of(id->begin(), id->end(), [](char c) {
+                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                   });
+      if (!valid) return fail("Invalid object id");
+      key.value = std::move(*id);
+      return true;
+    }
     if (k == "SAVEDATESUPPORTED") {
       key.op = Op::savedate_supported;
       return true;
@@ -487,6 +500,10 @@ struct Parser {
       att.item = FetchItem::modseq;
     else if (name == "SAVEDATE")  // RFC 8514 2.1
       att.item = FetchItem::savedate;
+    else if (name == "EMAILID")  // RFC 8474 5
+      att.item = FetchItem::emailid;
+    else if (name == "THREADID")
+      att.item = FetchItem::threadid;
     else if (name == "PREVIEW") {  // RFC 8970 3.1: "PREVIEW" [SP "(" preview-mod ... ")"]
       att.item = FetchItem::preview;
       size_t at = lx.pos();

@@ -47,6 +47,8 @@ enum class FetchItem {
   modseq,
   preview,   // RFC 8970
   savedate,  // RFC 8514
+  emailid,   // RFC 8474
+  threadid,
 };
 
 struct FetchAtt {
@@ -92,6 +94,8 @@ struct SearchKey {
     saved_on,
     saved_since,
     savedate_supported,
+    emailid,  // RFC 8474 6: EMAILID / THREADID objectid (in `value`)
+    threadid,
   };
   Op op = Op::all;
   uint32_t flag = 0;    // store::Flag bits for flag/not_flag

@@ -1,5 +1,6 @@
 """Issue 20's IMAP extensions against a real mailroomd over TLS (port imaps), with Python's
-imaplib: MULTIAPPEND (RFC 3502), REPLACE (RFC 8508), SAVEDATE (RFC 8514). imaplib has no verb for these, so the commands go through
+imaplib: MULTIAPPEND (RFC 3502), REPLACE (RFC 8508), SAVEDATE (RFC 8514),
+OBJECTID (RFC 8474). imaplib has no verb for these, so the commands go through
 its _command() with LITERAL+ literals inline; a second connection checks what another
 session sees."""
 import datetime
@@ -177,6 +178,42 @@ class TestSavedate(ExtBase):
         with self.assertRaises(imaplib.IMAP4.error):
             a.search(None, "SAVEDON", "notadate")
         self.assertEqual(a.noop()[0], "OK")
+
+
+class TestObjectid(ExtBase):
+    def test_mailboxid_and_emailid(self):
+        a = self.connect()
+        a.delete("ObjA")
+        a.delete("ObjB")
+        self.assertIn(b"OBJECTID", a.capability()[1][0])
+        typ, data = a.create("ObjA")
+        self.assertEqual(typ, "OK")
+        m = re.match(rb"\[MAILBOXID \((F[0-9a-f]{32})\)\]", data[0])
+        self.assertIsNotNone(m, data)
+        mailbox_id = m.group(1)
+        typ, data = a.rename("ObjA", "ObjB")
+        self.assertEqual(typ, "OK")
+        typ, data = a.status("ObjB", "(MAILBOXID)")
+        self.assertIn(b"MAILBOXID (" + mailbox_id + b")", data[0])
+        self.assertEqual(a.append("ObjB", None, None, message(b"obj"))[0], "OK")
+        a.select("ObjB")
+        # imaplib files a response code's data under its name.
+        self.assertEqual(a.response("MAILBOXID"), ("MAILBOXID", [b"(" + mailbox_id + b")"]))
+        typ, data = a.fetch("1", "(EMAILID THREADID)")
+        m = re.search(rb"EMAILID \((M[0-9a-f]{32})\) THREADID NIL", data[0])
+        self.assertIsNotNone(m, data)
+        email_id = m.group(1)
+        # The copy in another mailbox, seen by another session, has the same EMAILID.
+        self.assertEqual(a.copy("1", "INBOX")[0], "OK")
+        b = self.connect()
+        b.select("INBOX", readonly=True)
+        typ, data = b.search(None, "EMAILID", email_id.decode())
+        self.assertEqual(len(data[0].split()), 1, data)
+        typ, data = b.fetch(data[0], "(EMAILID)")
+        self.assertIn(b"EMAILID (" + email_id + b")", data[0])
+        with self.assertRaises(imaplib.IMAP4.error):
+            b.search(None, "EMAILID", "not.an.id")
+        self.assertEqual(b.noop()[0], "OK")
 
 
 if __name__ == "__main__":

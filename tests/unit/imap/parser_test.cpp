@@ -51,6 +51,9 @@ TEST(Parser, RejectsWithPreciseMessages) {
       {"a SEARCH SAVEDBEFORE", "a", "Missing argument"},
       {"a SEARCH SAVEDON 9-Sept-2001", "a", "Invalid date"},
       {"a FETCH 1 SAVEDATE[]", "a", "Expected a space"},
+      // RFC 8474 7: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+      {"a SEARCH EMAILID M.1", "a", "Invalid object id"},
+      {"a SEARCH THREADID", "a", "Missing argument"},
       {"a SELECT INBOX (FROB)", "a", "Unknown SELECT parameter FROB"},
       {"a UID FETCH 1 FLAGS (VANISHED)", "a", "VANISHED needs UID FETCH with CHANGEDSINCE"},
       {"a SORT (FROB) UTF-8 ALL", "a", "Unknown sort criterion FROB"},

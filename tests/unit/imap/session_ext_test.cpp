@@ -1,7 +1,7 @@
 // The IMAP extensions of issue 20 through the session (no sockets): MULTIAPPEND (RFC 3502),
 // each with its hostile and edge cases — bad syntax answered BAD with the session going on,
 // limits, empty sets, expunged messages, and what a second session sees afterwards; REPLACE
-// (RFC 8508); SAVEDATE (RFC 8514).
+// (RFC 8508); SAVEDATE (RFC 8514); OBJECTID (RFC 8474).
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -413,6 +413,119 @@ TEST_F(ImapExtensions, SavedateBadSyntaxEmptyMailboxAndExpungedMessages) {
   EXPECT_TRUE(std::regex_match(j[0], std::regex("\\* 2 FETCH \\(UID 2 SAVEDATE \".*\"\\)"))) << out;
   EXPECT_EQ(j[1], "* 1 EXPUNGE") << out;
   EXPECT_EQ(lines_of(out, "k")[0], "* SEARCH 2") << out;
+}
+
+// --- OBJECTID (RFC 8474) ---
+
+std::string first_match(const std::string& text, const std::string& re) {
+  std::smatch m;
+  return std::regex_search(text, m, std::regex(re)) ? m[1].str() : "";
+}
+
+TEST_F(ImapExtensions, MailboxIdIsKeptByRenameAndNewForARecreatedMailbox) {
+  std::string id_re = "MAILBOXID \\((F[0-9a-f]{32})\\)";
+  std::string out = run({std::string(kLogin) + "b CAPABILITY\r\n"
+                                               "c CREATE Work\r\n"
+                                               "d STATUS Work (MESSAGES MAILBOXID)\r\n"
+                                               "e RENAME Work Play\r\n"
+                                               "f STATUS Play (MAILBOXID)\r\n"
+                                               "g SELECT Play\r\n"
+                                               "h LIST \"\" Play RETURN (STATUS (MAILBOXID))\r\n"
+                                               "i UNSELECT\r\n"
+                                               "j DELETE Play\r\n"
+                                               "k CREATE Play\r\n"
+                                               "l STATUS INBOX (MAILBOXID)\r\n"
+                                               "m RENAME INBOX Old\r\n"
+                                               "n STATUS INBOX (MAILBOXID)\r\n"
+                                               "o STATUS Old (MAILBOXID)\r\n"
+                                               "p STATUS Play (MAILBOXID FROB)\r\n"
+                                               "q LOGOUT\r\n"});
+  EXPECT_TRUE(has_line(lines_of(out, "b"), " OBJECTID")) << out;
+  std::string id = first_match(tagged(out, "c"), "^c OK \\[" + id_re + "\\] ");
+  ASSERT_FALSE(id.empty()) << out;
+  EXPECT_EQ(lines_of(out, "d")[0], "* STATUS \"Work\" (MESSAGES 0 MAILBOXID (" + id + "))") << out;
+  EXPECT_EQ(lines_of(out, "f")[0], "* STATUS \"Play\" (MAILBOXID (" + id + "))") << out;
+  EXPECT_TRUE(has_line(lines_of(out, "g"), "* OK [MAILBOXID (" + id + ")]")) << out;
+  EXPECT_TRUE(has_line(lines_of(out, "h"), "* STATUS \"Play\" (MAILBOXID (" + id + "))")) << out;
+  std::string again = first_match(tagged(out, "k"), id_re);
+  ASSERT_FALSE(again.empty()) << out;
+  EXPECT_NE(again, id);  // RFC 8474 4: never the id of a deleted mailbox
+  // RFC 8474 4.1: after RENAME INBOX, INBOX keeps its id and the new mailbox has a new one.
+  std::string inbox = first_match(lines_of(out, "l")[0], id_re);
+  ASSERT_FALSE(inbox.empty()) << out;
+  EXPECT_EQ(first_match(lines_of(out, "n")[0], id_re), inbox) << out;
+  std::string old = first_match(lines_of(out, "o")[0], id_re);
+  EXPECT_FALSE(old.empty()) << out;
+  EXPECT_NE(old, inbox) << out;
+  EXPECT_EQ(tagged(out, "p"), "p BAD Unknown STATUS item FROB") << out;
+}
+
+TEST_F(ImapExtensions, EmailIdIsKeptByCopyAndMoveAndSearchable) {
+  std::string out = run({std::string(kLogin) + append("b", message("one")) +
+                         append("c", message("one")) +  // same content, another message
+                         "d SELECT INBOX\r\n"
+                         "e FETCH 1:2 (EMAILID THREADID)\r\n"
+                         "f UID COPY 1 Trash\r\n"
+                         "g UID MOVE 2 Junk\r\n"
+                         "h EXAMINE Trash\r\n"
+                         "i FETCH 1 (EMAILID)\r\n"
+                         "j EXAMINE Junk\r\n"
+                         "k UID FETCH 1:* (EMAILID)\r\n"
+                         "l LOGOUT\r\n"});
+  auto e = lines_of(out, "e");
+  ASSERT_EQ(e.size(), 3u) << out;
+  std::string one =
+      first_match(e[0], "^\\* 1 FETCH \\(EMAILID \\((M[0-9a-f]{32})\\) THREADID NIL\\)$");
+  std::string two =
+      first_match(e[1], "^\\* 2 FETCH \\(EMAILID \\((M[0-9a-f]{32})\\) THREADID NIL\\)$");
+  ASSERT_FALSE(one.empty()) << out;
+  ASSERT_FALSE(two.empty()) << out;
+  EXPECT_NE(one, two);
+  EXPECT_EQ(lines_of(out, "i")[0], "* 1 FETCH (EMAILID (" + one + "))") << out;
+  EXPECT_EQ(lines_of(out, "k")[0], "* 1 FETCH (UID 1 EMAILID (" + two + "))") << out;
+  out = run({std::string(kLogin) +
+             "b SELECT Trash\r\n"
+             "c SEARCH EMAILID " +
+             one +
+             "\r\n"
+             "d UID SEARCH OR EMAILID " +
+             two + " EMAILID " + one +
+             "\r\n"
+             "e SEARCH EMAILID M00000000000000000000000000000000\r\n"
+             "f SEARCH THREADID T1\r\n"
+             "g SEARCH EMAILID M.bad\r\n"
+             "h SEARCH EMAILID\r\n"
+             "i SEARCH EMAILID " +
+             std::string(256, 'M') +
+             "\r\n"
+             "j FETCH 1 EMAILID[]\r\n"
+             "k NOOP\r\nl LOGOUT\r\n"});
+  EXPECT_EQ(lines_of(out, "c")[0], "* SEARCH 1") << out;
+  EXPECT_EQ(lines_of(out, "d")[0], "* SEARCH 1") << out;
+  EXPECT_EQ(lines_of(out, "e")[0], "* SEARCH") << out;
+  EXPECT_EQ(lines_of(out, "f")[0], "* SEARCH") << out;
+  for (const char* tag : {"g", "h", "i", "j"})
+    EXPECT_EQ(tagged(out, tag).rfind(std::string(tag) + " BAD ", 0), 0u) << tag << "\n" << out;
+  EXPECT_EQ(tagged(out, "k").rfind("k OK", 0), 0u) << out;
+}
+
+TEST_F(ImapExtensions, EmailIdOfAMessageExpungedMeanwhileIsLeftOut) {
+  run({std::string(kLogin) + append("b", message("one")) + append("c", message("two")) +
+       "d LOGOUT\r\n"});
+  HookedTransport t({std::string(kLogin) + "b SELECT INBOX\r\nc UID FETCH 1:* (EMAILID)\r\nd "
+                                           "UID SEARCH EMAILID M0\r\ne LOGOUT\r\n"},
+                    "c UID FETCH", [this] {
+                      auto gone = services_.store->expunge("acct-alice", "INBOX", {2});
+                      ASSERT_TRUE(gone.is_ok());
+                    });
+  std::string out = run(t);
+  auto c = lines_of(out, "c");
+  ASSERT_EQ(c.size(), 3u) << out;
+  EXPECT_TRUE(
+      std::regex_match(c[0], std::regex("\\* 1 FETCH \\(UID 1 EMAILID \\(M[0-9a-f]{32}\\)\\)")))
+      << out;
+  EXPECT_EQ(c[1], "* 2 EXPUNGE") << out;
+  EXPECT_EQ(lines_of(out, "d")[0], "* SEARCH") << out;
 }
 
 }  // namespace

@@ -564,6 +564,9 @@ TEST_F(MigrationTest, Version1IndexIsMigratedOnOpen) {
   EXPECT_EQ(m.seen_at, 0);  // seen before the evidence existed: unknown
   EXPECT_EQ(m.seen_via, "");
   EXPECT_EQ(m.saved_at, 0);  // saved before the save date was kept: unknown (RFC 8514 NIL)
+  // Every mailbox got an object id (RFC 8474 MAILBOXID), each its own.
+  EXPECT_EQ(sql_int("SELECT count(DISTINCT objectid) FROM mailboxes WHERE length(objectid)=32"),
+            sql_int("SELECT count(*) FROM mailboxes"));
   EXPECT_EQ(m.retrieved_at, 1650000000);
   EXPECT_EQ(*store_->read_message(kUser, "INBOX", 7), body_);
   EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion);
