@@ -92,6 +92,9 @@ core::Result<QuotaUsage> read_usage(db::Sqlite& db);
 // Deletes the files row when no message and no recalled copy references `guid`; returns true
 // if it did.
 bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
+// Deletes a message row and writes its expunge tombstone at `modseq` (RFC 7162 VANISHED);
+// the caller updates the mailbox counters and the usage.
+Status delete_message_row(db::Sqlite& db, int64_t mailbox_id, uint32_t uid, uint64_t modseq);
 // The message columns read_meta() expects, spliced into SQL literals (SQL text is never built
 // at run time: every statement of the store is one cached prepared statement).
 #define MAILROOM_META_COLUMNS                                                                     \

@@ -287,6 +287,20 @@ core::Result<MailboxRow> insert_mailbox(db::Sqlite& db, const std::string& name,
   return find_mailbox(db, name);
 }
 
+core::Status delete_message_row(db::Sqlite& db, int64_t mailbox_id, uint32_t uid, uint64_t modseq) {
+  auto s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+               .bind(1, mailbox_id)
+               .bind(2, static_cast<int64_t>(uid))
+               .run();
+  if (!s.is_ok()) return s;
+  return db
+      .prepare_or_abort("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+      .bind(1, mailbox_id)
+      .bind(2, static_cast<int64_t>(uid))
+      .bind(3, static_cast<int64_t>(modseq))
+      .run();
+}
+
 core::Status set_mailbox_counters(db::Sqlite& db, const MailboxRow& row) {
   return db.prepare_or_abort("UPDATE mailboxes SET uid_next=?, highest_modseq=? WHERE id=?")
       .bind(1, static_cast<int64_t>(row.uid_next))

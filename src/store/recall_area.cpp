@@ -160,18 +160,7 @@ Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& ac
               .bind(7, f.mailbox_id)
               .bind(8, static_cast<int64_t>(m.uid))
               .run();
-      if (s.is_ok())
-        s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-                .bind(1, f.mailbox_id)
-                .bind(2, static_cast<int64_t>(m.uid))
-                .run();
-      if (s.is_ok())
-        s = db.prepare_or_abort(
-                  "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-                .bind(1, f.mailbox_id)
-                .bind(2, static_cast<int64_t>(m.uid))
-                .bind(3, static_cast<int64_t>(box->second.highest_modseq))
-                .run();
+      if (s.is_ok()) s = delete_message_row(db, f.mailbox_id, m.uid, box->second.highest_modseq);
       if (!s.is_ok()) return s;
       bytes += static_cast<int64_t>(m.size);
       m.modseq = 0;

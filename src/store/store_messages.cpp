@@ -189,17 +189,7 @@ Status expunge_replaced(db::Sqlite& db, PendingAppend& p) {
   if (!m.is_ok()) return m.status();  // not_found: expunged meanwhile; nothing is appended
   MailboxRow row = *box;
   p.replace_modseq = ++row.highest_modseq;
-  auto s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-               .bind(1, row.id)
-               .bind(2, static_cast<int64_t>(p.replace_uid))
-               .run();
-  if (s.is_ok())
-    s = db.prepare_or_abort(
-              "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-            .bind(1, row.id)
-            .bind(2, static_cast<int64_t>(p.replace_uid))
-            .bind(3, static_cast<int64_t>(p.replace_modseq))
-            .run();
+  auto s = delete_message_row(db, row.id, p.replace_uid, p.replace_modseq);
   if (s.is_ok()) s = set_mailbox_counters(db, row);
   if (s.is_ok()) s = add_usage(db, -static_cast<int64_t>(m->size), -1);
   if (s.is_ok() && drop_file_if_unreferenced(db, m->guid)) p.unreferenced.push_back(m->guid);
@@ -577,17 +567,7 @@ Result<std::vector<uint32_t>> FileStore::expunge(const std::string& account_id,
         if (m.code() == Code::not_found) continue;
         return m.status();
       }
-      s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-              .bind(1, row.id)
-              .bind(2, static_cast<int64_t>(uid))
-              .run();
-      if (s.is_ok())
-        s = db.prepare_or_abort(
-                  "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-                .bind(1, row.id)
-                .bind(2, static_cast<int64_t>(uid))
-                .bind(3, static_cast<int64_t>(modseq))
-                .run();
+      s = delete_message_row(db, row.id, uid, modseq);
       if (!s.is_ok()) return s;
       bytes += static_cast<int64_t>(m->size);
       guids.insert(m->guid);
@@ -689,17 +669,7 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
       // Onto itself, one row holds both counters and one MODSEQ covers the whole command.
       src_modseq = src->id == dst->id ? dst_modseq : ++srow.highest_modseq;
       for (auto& m : msgs) {
-        s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-                .bind(1, src->id)
-                .bind(2, static_cast<int64_t>(m.uid))
-                .run();
-        if (s.is_ok())
-          s = db.prepare_or_abort(
-                    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-                  .bind(1, src->id)
-                  .bind(2, static_cast<int64_t>(m.uid))
-                  .bind(3, static_cast<int64_t>(src_modseq))
-                  .run();
+        s = delete_message_row(db, src->id, m.uid, src_modseq);
         if (!s.is_ok()) return s;
       }
       if (src->id != dst->id) {

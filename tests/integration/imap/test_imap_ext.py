@@ -9,10 +9,9 @@ import os
 import re
 import sys
 import unittest
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imapwire import make_server  # noqa: E402
+from imapwire import ServerCase  # noqa: E402
 
 imaplib.Commands.setdefault("REPLACE", ("SELECTED",))  # RFC 8508, unknown to imaplib
 
@@ -27,19 +26,8 @@ def literal(data):
     return b"{%d+}\r\n" % len(data) + data
 
 
-class ExtBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.m = make_server()
-        cls.m.seed_demo()
-        cls.m.start()
-        cls.port = cls.m.port("imaps")
-
-    @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "m"):
-            cls.m.close()
+class ExtBase(ServerCase):
+    port_name = "imaps"
 
     def connect(self):
         c = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=self.m.ssl_context())

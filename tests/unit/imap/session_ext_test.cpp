@@ -39,6 +39,14 @@ class ImapExtensions : public ImapSession {
     if (std::regex_search(out, m, std::regex("\\* (\\d+) EXISTS"))) return m[1];
     return "?";
   }
+  // What another session does meanwhile: expunges `uid` of alice's INBOX (HookedTransport).
+  std::function<void()> expunge_hook(uint32_t uid) {
+    return [this, uid] {
+      auto gone = services_.store->expunge("acct-alice", "INBOX", {uid});
+      ASSERT_TRUE(gone.is_ok());
+      ASSERT_EQ(gone->size(), 1u);
+    };
+  }
   // Runs SQL on alice's index beside the store (what an older index or another node left).
   void poke_index(const std::string& sql) {
     db::SqliteOptions o;
@@ -288,11 +296,7 @@ TEST_F(ImapExtensions, ReplaceOfAMessageAnotherSessionExpungedAddsNothing) {
        "d LOGOUT\r\n"});
   HookedTransport t({std::string(kLogin) + "b SELECT INBOX\r\nc UID REPLACE 1 INBOX " +
                      literal(message("one-v2")) + "\r\nd LOGOUT\r\n"},
-                    "c UID REPLACE", [this] {
-                      auto gone = services_.store->expunge("acct-alice", "INBOX", {1});
-                      ASSERT_TRUE(gone.is_ok());
-                      ASSERT_EQ(gone->size(), 1u);
-                    });
+                    "c UID REPLACE", expunge_hook(1));
   std::string out = run(t);
   EXPECT_EQ(tagged(out, "c").rfind("c NO [EXPUNGEISSUED]", 0), 0u) << out;
   EXPECT_TRUE(has_line(lines_of(out, "c"), "* 1 EXPUNGE")) << out;
@@ -395,11 +399,7 @@ TEST_F(ImapExtensions, SavedateBadSyntaxEmptyMailboxAndExpungedMessages) {
                              "j UID FETCH 1:* (SAVEDATE)\r\n"
                              "k UID SEARCH SAVEDSINCE 1-Jan-2000\r\n"
                              "l LOGOUT\r\n"},
-      "j UID FETCH", [this] {
-        auto gone = services_.store->expunge("acct-alice", "INBOX", {1});
-        ASSERT_TRUE(gone.is_ok());
-        ASSERT_EQ(gone->size(), 1u);
-      });
+      "j UID FETCH", expunge_hook(1));
   std::string out = run(t);
   EXPECT_EQ(lines_of(out, "c")[0], "* SEARCH") << out;
   EXPECT_EQ(lines_of(out, "d").size(), 1u) << out;
@@ -514,10 +514,7 @@ TEST_F(ImapExtensions, EmailIdOfAMessageExpungedMeanwhileIsLeftOut) {
        "d LOGOUT\r\n"});
   HookedTransport t({std::string(kLogin) + "b SELECT INBOX\r\nc UID FETCH 1:* (EMAILID)\r\nd "
                                            "UID SEARCH EMAILID M0\r\ne LOGOUT\r\n"},
-                    "c UID FETCH", [this] {
-                      auto gone = services_.store->expunge("acct-alice", "INBOX", {2});
-                      ASSERT_TRUE(gone.is_ok());
-                    });
+                    "c UID FETCH", expunge_hook(2));
   std::string out = run(t);
   auto c = lines_of(out, "c");
   ASSERT_EQ(c.size(), 3u) << out;
