@@ -54,7 +54,8 @@ const CommandSpec kCommands[] = {
     {"FETCH", kSelected, cmd_fetch},
     {"STORE", kSelected, cmd_store},
     {"COPY", kSelected, cmd_copy},
-    {"MOVE", kSelected, cmd_copy},  // RFC 6851
+    {"MOVE", kSelected, cmd_copy},        // RFC 6851
+    {"REPLACE", kSelected, cmd_replace},  // RFC 8508
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "src/imap/mailbox_view.h"
 #include "src/imap/proto/command.h"
 #include "src/net/worker_pool.h"
+#include "src/store/mail_store.h"
 
 namespace mailroom::net {
 class Transport;
@@ -178,6 +179,14 @@ asio::awaitable<Reply> cmd_store(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_copy(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_idle(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_quota(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
+
+// APPEND's pieces, shared with REPLACE (RFC 8508): the store request of one message, the
+// batch appended with the account's quota (worker pool), APPENDUID's response code.
+store::AppendRequest append_request(const std::string& mailbox, const proto::AppendMessage& m);
+asio::awaitable<core::Result<std::vector<store::AppendResult>>> append_batch(
+    Session& s, store::AppendBatch& batch);
+std::string append_uid_code(const std::vector<store::AppendResult>& appended);
 
 // STATUS data "(MESSAGES 2 UIDNEXT 3)" for LIST-STATUS and STATUS.
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,

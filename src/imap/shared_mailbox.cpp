@@ -105,6 +105,7 @@ class VersionBuilder {
     v_->uid_validity = head.uid_validity;
     v_->uid_next = head.uid_next;
     v_->highest_modseq = head.highest_modseq;
+    v_->object_id = head.object_id;
     v_->from_modseq = head.highest_modseq;
     v_->lineage = ++g_lineage;
     // Grown by doubling while scanning: give back what a long life should not hold.
@@ -133,6 +134,7 @@ std::shared_ptr<const Version> apply_changes(const Version& base, const store::C
   if (changes.changed.empty() && changes.expunged.empty() && !moved) return nullptr;
   auto v = std::make_shared<Version>();
   v->uid_validity = base.uid_validity;
+  v->object_id = base.object_id;
   v->uid_next = std::max(base.uid_next, changes.uid_next);
   v->highest_modseq = std::max(base.highest_modseq, changes.highest_modseq);
   v->from_modseq = base.highest_modseq;

@@ -64,6 +64,7 @@ struct Version {
   // Versions built one from another share a lineage; a load from a snapshot starts a new one
   // (its keyword ids and its MODSEQ history are not comparable with an earlier load's).
   uint64_t lineage = 0;
+  std::string object_id;         // the mailbox's (store::MailboxInfo::object_id)
   std::vector<MessageRow> rows;  // ascending UID
   // Counted when the version is built (STATUS of a selected mailbox reads them, not the rows).
   uint32_t unseen = 0;

@@ -63,13 +63,16 @@ struct MailboxRow {
   uint32_t uid_validity = 0;
   uint32_t uid_next = 1;
   uint64_t highest_modseq = 1;
+  std::string object_id;  // MailboxInfo::object_id
 };
+// SQL for a new mailbox object id: 128 random bits as 32 lower-case hex digits.
+#define MAILROOM_NEW_OBJECTID "lower(hex(randomblob(16)))"
 
 // Opens (creating) a user's index.db: WAL, synchronous=FULL with [store] fsync (else OFF).
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options);
 // The index schema version this build writes (FORMAT.md "Index").
-inline constexpr int64_t kSchemaVersion = 3;
+inline constexpr int64_t kSchemaVersion = 4;
 // The index's schema version: 0 for an empty file (no meta table or no version yet).
 core::Result<int64_t> schema_version(db::Sqlite& db);
 // Creates the index schema, or migrates an older one to kSchemaVersion in one BEGIN IMMEDIATE
@@ -89,11 +92,15 @@ core::Result<QuotaUsage> read_usage(db::Sqlite& db);
 // Deletes the files row when no message and no recalled copy references `guid`; returns true
 // if it did.
 bool drop_file_if_unreferenced(db::Sqlite& db, const std::string& guid);
+// Deletes a message row and writes its expunge tombstone at `modseq` (RFC 7162 VANISHED);
+// the caller updates the mailbox counters and the usage.
+Status delete_message_row(db::Sqlite& db, int64_t mailbox_id, uint32_t uid, uint64_t modseq);
 // The message columns read_meta() expects, spliced into SQL literals (SQL text is never built
 // at run time: every statement of the store is one cached prepared statement).
 #define MAILROOM_META_COLUMNS                                                                     \
   " uid, modseq, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, " \
-  "guid, seen_at, seen_via "
+  "guid, seen_at, seen_via, saved_at "
+inline constexpr int kMetaColumns = 13;  // how many MAILROOM_META_COLUMNS names
 MessageMeta read_meta(const db::Stmt& s);
 
 // The newest POP3 retrieval mark per (canonical mailbox, uid): {time, client IP}.
@@ -130,6 +137,11 @@ class FileStore final : public MailStore {
   Result<std::vector<std::string>> subscriptions(const std::string& account_id) override;
 
   Result<AppendResult> append(const std::string& account_id, const AppendRequest& request) override;
+  Result<std::vector<AppendResult>> append_batch(const std::string& account_id,
+                                                 const AppendBatch& batch) override;
+  std::vector<Result<MessageMeta>> message_metas(const std::string& account_id,
+                                                 const std::string& mailbox,
+                                                 const std::vector<uint32_t>& uids) override;
   Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) override;
   Result<Snapshot> scan(const std::string& account_id, const std::string& mailbox,
                         const std::function<void(const MessageMeta&)>& visit) override;

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS mailboxes(
   special_use INTEGER NOT NULL DEFAULT 0,
   uid_validity INTEGER NOT NULL,
   uid_next INTEGER NOT NULL DEFAULT 1,
-  highest_modseq INTEGER NOT NULL DEFAULT 1);
+  highest_modseq INTEGER NOT NULL DEFAULT 1,
+  objectid TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS files(
   guid TEXT PRIMARY KEY,
   size INTEGER NOT NULL,
@@ -71,6 +72,7 @@ CREATE TABLE IF NOT EXISTS messages(
   retrieved_by TEXT NOT NULL DEFAULT '',
   seen_at INTEGER NOT NULL DEFAULT 0,
   seen_via TEXT NOT NULL DEFAULT '',
+  saved_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_guid ON messages(guid);
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox_id, modseq);
@@ -107,16 +109,23 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('usage_bytes', 0), ('usage_messag
 // interrupted anywhere, or run twice, ends the same.
 core::Status add_missing_columns(db::Sqlite& db) {
   struct Added {
+    const char* table;
     const char* name;
     const char* sql;
   };
   static const Added kAdded[] = {
-      {"seen_at", "ALTER TABLE messages ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0"},
-      {"seen_via", "ALTER TABLE messages ADD COLUMN seen_via TEXT NOT NULL DEFAULT ''"},
+      {"messages", "seen_at", "ALTER TABLE messages ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0"},
+      {"messages", "seen_via", "ALTER TABLE messages ADD COLUMN seen_via TEXT NOT NULL DEFAULT ''"},
+      // Version 4: the save date (RFC 8514); 0 for messages saved before it was kept.
+      {"messages", "saved_at",
+       "ALTER TABLE messages ADD COLUMN saved_at INTEGER NOT NULL DEFAULT 0"},
+      // Version 4: the mailbox's object id (RFC 8474 MAILBOXID), given below to older rows.
+      {"mailboxes", "objectid",
+       "ALTER TABLE mailboxes ADD COLUMN objectid TEXT NOT NULL DEFAULT ''"},
   };
   for (const auto& a : kAdded) {
-    auto q = db.prepare_or_abort("SELECT 1 FROM pragma_table_info('messages') WHERE name=?");
-    q.bind(1, a.name);
+    auto q = db.prepare_or_abort("SELECT 1 FROM pragma_table_info(?) WHERE name=?");
+    q.bind(1, a.table).bind(2, a.name);
     core::Status err;
     bool present = q.step(&err);
     q.reset();
@@ -125,6 +134,9 @@ core::Status add_missing_columns(db::Sqlite& db) {
     auto s = db.exec(a.sql);
     if (!s.is_ok()) return s;
   }
+  // Idempotent: only mailboxes that have none yet get one.
+  auto s = db.exec("UPDATE mailboxes SET objectid=" MAILROOM_NEW_OBJECTID " WHERE objectid=''");
+  if (!s.is_ok()) return s;
   return core::Status::ok();
 }
 
@@ -209,7 +221,7 @@ core::Status init_special_folders(db::Sqlite& db) {
 
 core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& name) {
   auto q = db.prepare_or_abort(
-      "SELECT id, special_use, uid_validity, uid_next, highest_modseq FROM mailboxes "
+      "SELECT id, special_use, uid_validity, uid_next, highest_modseq, objectid FROM mailboxes "
       "WHERE name=?");
   q.bind(1, name);
   core::Status err;
@@ -224,6 +236,7 @@ core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& name) {
   r.uid_validity = static_cast<uint32_t>(q.i64(2));
   r.uid_next = static_cast<uint32_t>(q.i64(3));
   r.highest_modseq = static_cast<uint64_t>(q.i64(4));
+  r.object_id = q.text(5);
   return r;
 }
 
@@ -265,13 +278,27 @@ core::Result<MailboxRow> insert_mailbox(db::Sqlite& db, const std::string& name,
   if (!uidv.is_ok()) return uidv.status();
   auto s = db.prepare_or_abort(
                  "INSERT INTO mailboxes(name, special_use, uid_validity, uid_next, "
-                 "highest_modseq) VALUES (?, ?, ?, 1, 1)")
+                 "highest_modseq, objectid) VALUES (?, ?, ?, 1, 1, " MAILROOM_NEW_OBJECTID ")")
                .bind(1, name)
                .bind(2, static_cast<int64_t>(use))
                .bind(3, static_cast<int64_t>(*uidv))
                .run();
   if (!s.is_ok()) return s;
   return find_mailbox(db, name);
+}
+
+core::Status delete_message_row(db::Sqlite& db, int64_t mailbox_id, uint32_t uid, uint64_t modseq) {
+  auto s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+               .bind(1, mailbox_id)
+               .bind(2, static_cast<int64_t>(uid))
+               .run();
+  if (!s.is_ok()) return s;
+  return db
+      .prepare_or_abort("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+      .bind(1, mailbox_id)
+      .bind(2, static_cast<int64_t>(uid))
+      .bind(3, static_cast<int64_t>(modseq))
+      .run();
 }
 
 core::Status set_mailbox_counters(db::Sqlite& db, const MailboxRow& row) {
@@ -344,6 +371,7 @@ MessageMeta read_meta(const db::Stmt& s) {
   m.guid = s.text(9);
   m.seen_at = s.i64(10);
   m.seen_via = s.text(11);
+  m.saved_at = s.i64(12);
   return m;
 }
 

@@ -59,6 +59,9 @@ struct MailboxInfo {
   uint32_t messages = 0;
   uint32_t unseen = 0;
   uint64_t size = 0;  // bytes of all messages
+  // Random, given when the mailbox is created and kept by renames; a mailbox deleted and
+  // created again gets a new one (RFC 8474 MAILBOXID). Empty for stores that keep none.
+  std::string object_id;
 };
 
 struct MessageMeta {
@@ -78,12 +81,17 @@ struct MessageMeta {
   // \Seen keeps it. Not IMAP-visible: setting it takes no MODSEQ of its own.
   int64_t seen_at = 0;
   std::string seen_via;
+  // When the message was saved into this mailbox (append, delivery, COPY, MOVE: the IMAP
+  // SAVEDATE of RFC 8514), seconds since the epoch; 0 when unknown (saved before the store
+  // kept it).
+  int64_t saved_at = 0;
 };
 
 struct Snapshot {
   uint32_t uid_validity = 0;
   uint32_t uid_next = 1;
   uint64_t highest_modseq = 1;
+  std::string object_id;              // MailboxInfo::object_id
   std::vector<MessageMeta> messages;  // ascending UID
 };
 
@@ -116,6 +124,17 @@ struct AppendResult {
   uint32_t uid = 0;
   uint64_t modseq = 0;
   std::string guid;  // the new message file's guid (MessageMeta::guid of the new row)
+};
+
+// MULTIAPPEND (RFC 3502) and REPLACE (RFC 8508): `messages` appended in order, all or none,
+// and with replace_uid != 0 that message of replace_mailbox expunged in the same transaction
+// (it is not expunged when an append fails, and nothing is appended when it is gone:
+// not_found). Quota is checked message by message, counting the earlier ones of the batch
+// and the space the replaced message frees.
+struct AppendBatch {
+  std::vector<AppendRequest> messages;
+  std::string replace_mailbox;
+  uint32_t replace_uid = 0;
 };
 
 enum class FlagOp { add, remove, replace };
@@ -239,6 +258,10 @@ class MailStore {
   // --- messages ---
   virtual Result<AppendResult> append(const std::string& account_id,
                                       const AppendRequest& request) = 0;
+  // See AppendBatch. This fallback (test stores) is not atomic: it appends one by one and
+  // expunges what it appended when a later step fails.
+  virtual Result<std::vector<AppendResult>> append_batch(const std::string& account_id,
+                                                         const AppendBatch& batch);
   virtual Result<Snapshot> snapshot(const std::string& account_id, const std::string& mailbox) = 0;
   // snapshot() without the list: the mailbox's header fields (`messages` left empty), and
   // each message's record handed to `visit` in ascending UID order, one at a time (the record
@@ -252,6 +275,28 @@ class MailStore {
     for (const auto& m : snap->messages) visit(m);
     snap->messages.clear();
     return snap;
+  }
+  // The records of `uids` of one mailbox, in the order of `uids` (not_found for a UID not
+  // there): what the compact IMAP view does not keep (guid, saved_at), for the FETCH and SEARCH
+  // items that ask for it. This fallback reads the whole snapshot.
+  virtual std::vector<Result<MessageMeta>> message_metas(const std::string& account_id,
+                                                         const std::string& mailbox,
+                                                         const std::vector<uint32_t>& uids) {
+    std::vector<Result<MessageMeta>> out;
+    auto snap = snapshot(account_id, mailbox);
+    for (uint32_t uid : uids) {
+      if (!snap) {
+        out.push_back(snap.status());
+        continue;
+      }
+      auto it = std::lower_bound(snap->messages.begin(), snap->messages.end(), uid,
+                                 [](const MessageMeta& m, uint32_t u) { return m.uid < u; });
+      if (it == snap->messages.end() || it->uid != uid)
+        out.push_back(core::not_found("no such message"));
+      else
+        out.push_back(*it);
+    }
+    return out;
   }
   virtual Result<Changes> changes_since(const std::string& account_id, const std::string& mailbox,
                                         uint64_t modseq) = 0;
@@ -443,6 +488,33 @@ class MailStore {
   }
 };
 
+}  // namespace mailroom::store
+
+namespace mailroom::store {
+inline Result<std::vector<AppendResult>> MailStore::append_batch(const std::string& account_id,
+                                                                 const AppendBatch& batch) {
+  std::vector<AppendResult> out;
+  auto undo = [&] {
+    for (size_t i = 0; i < out.size(); ++i)
+      (void)expunge(account_id, batch.messages[i].mailbox, {out[i].uid});
+  };
+  for (const auto& m : batch.messages) {
+    auto r = append(account_id, m);
+    if (!r) {
+      undo();
+      return r.status();
+    }
+    out.push_back(*r);
+  }
+  if (batch.replace_uid != 0) {
+    auto gone = expunge(account_id, batch.replace_mailbox, {batch.replace_uid});
+    if (!gone || gone->empty()) {
+      undo();
+      return gone ? core::not_found("no such message") : gone.status();
+    }
+  }
+  return out;
+}
 }  // namespace mailroom::store
 
 // The default open_retrieval_journal() (header-only, so that the contract needs no library).

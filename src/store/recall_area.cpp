@@ -44,7 +44,7 @@ constexpr const char* kCopiesSql =
 // Recall-area rows: read_meta()'s columns (modseq 0), then the recall's own.
 #define MAILROOM_RECALLED_COLUMNS                                                                  \
   " uid, 0, size, internal_date, internal_tz, flags, keywords, retrieved_at, retrieved_by, guid, " \
-  "seen_at, seen_via, recall_id, mailbox, uid_validity, recalled_at "
+  "seen_at, seen_via, 0, recall_id, mailbox, uid_validity, recalled_at "
 constexpr const char* kRecalledOneSql = "SELECT" MAILROOM_RECALLED_COLUMNS
                                         "FROM recalled WHERE recall_id=? "
                                         "ORDER BY mailbox, uid_validity, uid";
@@ -55,10 +55,10 @@ constexpr const char* kRecalledAllSql = "SELECT" MAILROOM_RECALLED_COLUMNS
 RecalledCopy read_recalled(const db::Stmt& q) {
   RecalledCopy c;
   c.meta = read_meta(q);
-  c.recall_id = q.text(12);
-  c.mailbox = q.text(13);
-  c.uid_validity = static_cast<uint32_t>(q.i64(14));
-  c.recalled_at = q.i64(15);
+  c.recall_id = q.text(kMetaColumns);
+  c.mailbox = q.text(kMetaColumns + 1);
+  c.uid_validity = static_cast<uint32_t>(q.i64(kMetaColumns + 2));
+  c.recalled_at = q.i64(kMetaColumns + 3);
   return c;
 }
 
@@ -75,9 +75,9 @@ Result<std::vector<FoundCopy>> copies_of(db::Sqlite& db, const std::string& guid
   while (q.step(&err)) {
     FoundCopy f;
     f.copy.meta = read_meta(q);
-    f.copy.mailbox = q.text(12);
-    f.copy.uid_validity = static_cast<uint32_t>(q.i64(13));
-    f.mailbox_id = q.i64(14);
+    f.copy.mailbox = q.text(kMetaColumns);
+    f.copy.uid_validity = static_cast<uint32_t>(q.i64(kMetaColumns + 1));
+    f.mailbox_id = q.i64(kMetaColumns + 2);
     out.push_back(std::move(f));
   }
   if (!err.is_ok()) return err;
@@ -160,18 +160,7 @@ Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& ac
               .bind(7, f.mailbox_id)
               .bind(8, static_cast<int64_t>(m.uid))
               .run();
-      if (s.is_ok())
-        s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
-                .bind(1, f.mailbox_id)
-                .bind(2, static_cast<int64_t>(m.uid))
-                .run();
-      if (s.is_ok())
-        s = db.prepare_or_abort(
-                  "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-                .bind(1, f.mailbox_id)
-                .bind(2, static_cast<int64_t>(m.uid))
-                .bind(3, static_cast<int64_t>(box->second.highest_modseq))
-                .run();
+      if (s.is_ok()) s = delete_message_row(db, f.mailbox_id, m.uid, box->second.highest_modseq);
       if (!s.is_ok()) return s;
       bytes += static_cast<int64_t>(m.size);
       m.modseq = 0;
@@ -274,9 +263,11 @@ Result<std::vector<RestoredCopy>> FileStore::restore_recalled(const std::string&
       uint32_t uid = row.uid_next++;
       s = db.prepare_or_abort(
                 "INSERT INTO messages(mailbox_id, uid, modseq, guid, size, internal_date, "
-                "internal_tz, flags, keywords, retrieved_at, retrieved_by, seen_at, seen_via) "
+                "internal_tz, flags, keywords, retrieved_at, retrieved_by, seen_at, seen_via, "
+                "saved_at) "
                 "SELECT ?, ?, ?, guid, size, internal_date, internal_tz, flags, keywords, "
-                "retrieved_at, retrieved_by, seen_at, seen_via FROM recalled "
+                "retrieved_at, retrieved_by, seen_at, seen_via, "
+                "CAST(strftime('%s', 'now') AS INTEGER) FROM recalled "
                 "WHERE recall_id=? AND mailbox=? AND uid_validity=? AND uid=?")
               .bind(1, row.id)
               .bind(2, static_cast<int64_t>(uid))

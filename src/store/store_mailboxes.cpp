@@ -12,7 +12,7 @@ constexpr const char* kListSql =
     "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id), "
     "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id AND (m.flags & 1)=0), "
     "(SELECT coalesce(sum(size),0) FROM messages m WHERE m.mailbox_id=b.id), "
-    "EXISTS(SELECT 1 FROM subscriptions s WHERE s.name=b.name) "
+    "EXISTS(SELECT 1 FROM subscriptions s WHERE s.name=b.name), b.objectid "
     "FROM mailboxes b ORDER BY b.name";
 
 constexpr const char* kStatusSql =
@@ -20,7 +20,7 @@ constexpr const char* kStatusSql =
     "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id), "
     "(SELECT count(*) FROM messages m WHERE m.mailbox_id=b.id AND (m.flags & 1)=0), "
     "(SELECT coalesce(sum(size),0) FROM messages m WHERE m.mailbox_id=b.id), "
-    "EXISTS(SELECT 1 FROM subscriptions s WHERE s.name=b.name) "
+    "EXISTS(SELECT 1 FROM subscriptions s WHERE s.name=b.name), b.objectid "
     "FROM mailboxes b WHERE b.name=?";
 
 MailboxInfo read_info(const db::Stmt& q) {
@@ -34,6 +34,7 @@ MailboxInfo read_info(const db::Stmt& q) {
   i.unseen = static_cast<uint32_t>(q.i64(6));
   i.size = static_cast<uint64_t>(q.i64(7));
   i.subscribed = q.i64(8) != 0;
+  i.object_id = q.text(9);
   return i;
 }
 

@@ -24,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.ok()) {
       auto& c = *r.command;
       if (c.set.ranges.size() < 64) (void)c.set.expand(1000);
+      // APPEND has 1*append-message (RFC 3502), REPLACE one message and one number (RFC 8508).
+      if (c.name == "APPEND" && c.appends.empty()) __builtin_trap();
+      if (c.name == "REPLACE" && (c.appends.size() != 1 || c.set.ranges.size() != 1))
+        __builtin_trap();
       for (const auto& a : c.args) {
         if (auto u = mutf7_to_utf8(a)) {
           auto back = utf8_to_mutf7(*u);

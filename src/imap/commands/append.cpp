@@ -1,4 +1,5 @@
-// APPEND (RFC 3501 6.3.11) with APPENDUID (RFC 4315) and the account's quota (RFC 9208).
+// APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502), APPENDUID (RFC 4315) and the
+// account's quota (RFC 9208).
 #include <ctime>
 
 #include "auth/directory.h"
@@ -6,36 +7,71 @@
 
 namespace mailroom::imap {
 
-asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
-  auto name = s.mailbox_from_wire(cmd.args[0]);
-  if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
-  if (cmd.message.empty()) co_return Reply::no("[CANNOT] Refusing to save an empty message");
+namespace {
+
+// RFC 3502 6.3.11: every message is checked before any is added; the first refusal answers.
+std::optional<Reply> check_message(const proto::AppendMessage& m) {
+  if (m.message.empty()) return Reply::no("[CANNOT] Refusing to save an empty message");
+  return std::nullopt;
+}
+
+}  // namespace
+
+store::AppendRequest append_request(const std::string& mailbox, const proto::AppendMessage& m) {
   store::AppendRequest req;
-  req.mailbox = *name;
-  req.message = cmd.message;
-  req.flags = cmd.flags;
-  req.keywords = cmd.keywords;
-  if (cmd.date_time) {
-    req.internal_date = *cmd.date_time;
-    req.internal_tz = cmd.date_tz;
+  req.mailbox = mailbox;
+  req.message = m.message;
+  req.flags = m.flags;
+  req.keywords = m.keywords;
+  if (m.date_time) {
+    req.internal_date = *m.date_time;
+    req.internal_tz = m.date_tz;
   }
+  return req;
+}
+
+asio::awaitable<core::Result<std::vector<store::AppendResult>>> append_batch(
+    Session& s, store::AppendBatch& batch) {
   std::string account = s.principal.account_id;
-  auto fn1 = [&s, &account, &req]() -> core::Result<store::AppendResult> {
+  auto fn1 = [&s, &account, &batch]() -> core::Result<std::vector<store::AppendResult>> {
     if (s.services.directory) {
       auto acct = s.services.directory->find_account_by_id(account);
       if (acct) {
-        req.quota_bytes = acct->quota_bytes;
-        req.quota_messages = acct->quota_messages;
+        for (auto& req : batch.messages) {
+          req.quota_bytes = acct->quota_bytes;
+          req.quota_messages = acct->quota_messages;
+        }
       } else if (acct.code() == core::Code::unavailable) {
         return acct.status();
       }
     }
-    return s.services.store->append(account, req);
+    return s.services.store->append_batch(account, batch);
   };
   auto result = co_await net::blocking(*s.services.workers, fn1);
+  co_return result;
+}
+
+std::string append_uid_code(const std::vector<store::AppendResult>& appended) {
+  std::vector<uint32_t> uids;
+  uids.reserve(appended.size());
+  for (const auto& a : appended) uids.push_back(a.uid);
+  return "[APPENDUID " + std::to_string(appended.front().uid_validity) + " " + compact_set(uids) +
+         "]";
+}
+
+asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
+  auto name = s.mailbox_from_wire(cmd.args[0]);
+  if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  store::AppendBatch batch;
+  for (const auto& m : cmd.appends) {
+    if (auto refused = check_message(m)) co_return *refused;
+    batch.messages.push_back(append_request(*name, m));
+  }
+  // All or none (RFC 3502 6.3.11): the store adds the messages in one transaction.
+  auto result = co_await append_batch(s, batch);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);
-  co_return Reply::ok("[APPENDUID " + std::to_string(result->uid_validity) + " " +
-                      std::to_string(result->uid) + "] APPEND completed");
+  // RFC 4315 3: with several messages APPENDUID carries a UID set, in the order appended.
+  co_return Reply::ok(append_uid_code(*result) + " APPEND completed");
 }
 
 }  // namespace mailroom::imap

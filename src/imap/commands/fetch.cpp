@@ -1,4 +1,5 @@
-// FETCH / UID FETCH (RFC 3501 6.4.5, 7.4.2) with CHANGEDSINCE/VANISHED (RFC 7162).
+// FETCH / UID FETCH (RFC 3501 6.4.5, 7.4.2) with CHANGEDSINCE/VANISHED (RFC 7162) and
+// SAVEDATE (RFC 8514), EMAILID and THREADID (RFC 8474).
 // Messages are loaded and formatted on the worker pool in batches; ENVELOPE, BODYSTRUCTURE
 // and section offsets come from the facts cached at delivery (src/mime), or for what clients
 // fetch when they open a folder from the mailbox's FETCH cache (fetch_cache.h).
@@ -78,6 +79,8 @@ struct Source {
   // Set: the whole-message literal is left as a hole whose offset goes here (it is read into
   // the output afterwards); `msg` is not used.
   size_t* hole = nullptr;
+  // The store's record, for what the view does not keep (SAVEDATE); null when not asked for.
+  const store::MessageMeta* meta = nullptr;
 };
 
 void format_message(const MailboxView& view, const Item& it,
@@ -212,6 +215,28 @@ void format_message(const MailboxView& view, const Item& it,
         }
         break;
       }
+      case proto::FetchItem::savedate:
+        // RFC 8514 2.1: NIL when the save date is not known (saved before it was kept).
+        sep();
+        out += "SAVEDATE ";
+        if (src.meta && src.meta->saved_at != 0)
+          out += "\"" + format_internal_date(src.meta->saved_at, 0) + "\"";
+        else
+          out += "NIL";
+        break;
+      case proto::FetchItem::emailid:
+        // RFC 8474 5.1: the message file's guid, which COPY and MOVE keep (store::MessageMeta).
+        sep();
+        out += "EMAILID (M";
+        out += src.meta ? src.meta->guid : std::string();
+        out += ')';
+        break;
+      case proto::FetchItem::threadid:
+        // RFC 8474 5.2: NIL, threads are not tracked across the mailbox (THREAD computes them
+        // per command).
+        sep();
+        out += "THREADID NIL";
+        break;
       case proto::FetchItem::binary:
       case proto::FetchItem::binary_size:
         break;  // refused before formatting
@@ -263,18 +288,22 @@ Loaded load_batch(store::MailStore& store, const std::string& account, const std
 // changed while the command runs).
 void format_batch(store::MailStore& store, const std::string& account, const MailboxView& view,
                   const std::vector<Item>& items, const std::vector<proto::FetchAtt>& atts,
-                  bool need_facts, bool need_message, bool headers_only, uint64_t prefix,
-                  std::string& out) {
+                  bool need_facts, bool need_message, bool need_meta, bool headers_only,
+                  uint64_t prefix, std::string& out) {
   std::vector<uint32_t> uids;
   uids.reserve(items.size());
   for (const auto& it : items) uids.push_back(it.meta.uid);
   Loaded l =
       load_batch(store, account, view.name, uids, need_facts, need_message, headers_only, prefix);
+  std::vector<core::Result<store::MessageMeta>> metas;
+  if (need_meta) metas = store.message_metas(account, view.name, uids);
   for (size_t idx = 0; idx < items.size(); ++idx) {
     Source src;
     // Expunged meanwhile: RFC 3501 allows omitting it.
     if (need_message && !l.messages[idx]) continue;
     if (need_facts && !l.facts[idx]) continue;
+    if (need_meta && !metas[idx]) continue;
+    if (need_meta) src.meta = &*metas[idx];
     if (need_message) src.msg = *l.messages[idx];
     if (need_facts) src.facts = &*l.facts[idx];
     format_message(view, items[idx], atts, src, out);
@@ -301,13 +330,15 @@ bool direct_body(const std::vector<proto::FetchAtt>& atts) {
 // again (RFC 3501 allows omitting it), as format_batch skips it.
 void format_batch_direct(store::MailStore& store, const std::string& account,
                          const MailboxView& view, const std::vector<Item>& items,
-                         const std::vector<proto::FetchAtt>& atts, bool need_facts,
+                         const std::vector<proto::FetchAtt>& atts, bool need_facts, bool need_meta,
                          std::string& out) {
   std::vector<uint32_t> uids;
   uids.reserve(items.size());
   for (const auto& it : items) uids.push_back(it.meta.uid);
   std::vector<core::Result<mime::Facts>> facts;
   if (need_facts) facts = load_facts_batch(store, account, view.name, uids);
+  std::vector<core::Result<store::MessageMeta>> metas;
+  if (need_meta) metas = store.message_metas(account, view.name, uids);
   struct Placed {
     size_t begin = 0, hole = SIZE_MAX, end = 0;
     uint64_t size = 0;
@@ -318,9 +349,11 @@ void format_batch_direct(store::MailStore& store, const std::string& account,
   read_uids.reserve(items.size());
   for (size_t idx = 0; idx < items.size(); ++idx) {
     if (need_facts && !facts[idx]) continue;
+    if (need_meta && !metas[idx]) continue;
     Placed p;
     Source src;
     if (need_facts) src.facts = &*facts[idx];
+    if (need_meta) src.meta = &*metas[idx];
     src.hole = &p.hole;
     p.begin = out.size();
     p.size = items[idx].meta.size;
@@ -446,8 +479,8 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
   std::vector<uint32_t> uids;
   if (auto err = s.resolve_set(cmd.set, cmd.uid, uids)) co_return Reply::bad(*err);
   std::vector<proto::FetchAtt> atts = cmd.fetch;
-  bool need_facts = false, need_message = false, sets_seen = false, has_uid = false,
-       has_flags = false, has_modseq = false;
+  bool need_facts = false, need_message = false, need_meta = false, sets_seen = false,
+       has_uid = false, has_flags = false, has_modseq = false;
   for (const auto& a : atts) {
     switch (a.item) {
       case proto::FetchItem::binary:
@@ -485,6 +518,10 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
         break;
       case proto::FetchItem::preview:
         need_message = true;  // RFC 8970 3.1: PREVIEW does not set \Seen
+        break;
+      case proto::FetchItem::savedate:
+      case proto::FetchItem::emailid:
+        need_meta = true;  // not in the view: asked of the store only when fetched
         break;
       default:
         break;
@@ -572,7 +609,8 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
 
   // Flags, sizes and dates come from the view alone: large batches. Anything read from the
   // store: fetch_batch messages per worker round trip.
-  size_t batch = need_facts || need_message ? static_cast<size_t>(s.options.fetch_batch) : 4096;
+  size_t batch =
+      need_facts || need_message || need_meta ? static_cast<size_t>(s.options.fetch_batch) : 4096;
   SortKeyRegistry* cache = fetch_cacheable(atts) ? s.services.sort_keys.get() : nullptr;
   bool direct = need_message && !headers_only && direct_body(atts);
   // PREVIEW, when nothing else reads the message, reads only its first 256 KiB (RFC 8970:
@@ -612,16 +650,17 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     }
     const MailboxView& view = *s.view;
     bool last = i + batch >= uids.size();
-    auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, headers_only,
-                cache, &pending, last, direct, prefix] {
+    auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, need_meta,
+                headers_only, cache, &pending, last, direct, prefix] {
       if (cache)
         format_batch_cached(*s.services.store, *cache, account, view, items, atts, pending, last,
                             text);
       else if (direct)
-        format_batch_direct(*s.services.store, account, view, items, atts, need_facts, text);
+        format_batch_direct(*s.services.store, account, view, items, atts, need_facts, need_meta,
+                            text);
       else
         format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
-                     headers_only, prefix, text);
+                     need_meta, headers_only, prefix, text);
     };
     if (sending.empty()) {
       co_await net::blocking(*s.services.workers, fn3);

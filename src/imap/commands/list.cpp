@@ -203,6 +203,8 @@ std::string format_status(const std::vector<std::string>& items, const store::Ma
       out += "HIGHESTMODSEQ " + std::to_string(info.highest_modseq);
     else if (it == "SIZE")  // RFC 8438: the sum of the messages' RFC822.SIZE
       out += "SIZE " + std::to_string(info.size);
+    else if (it == "MAILBOXID" && !info.object_id.empty())  // RFC 8474 4.3
+      out += "MAILBOXID (F" + info.object_id + ")";
     else
       out.pop_back();
   }
@@ -225,6 +227,7 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
     info.messages = static_cast<uint32_t>(v.rows.size());
     info.unseen = v.unseen;
     info.size = v.total_size;
+    info.object_id = v.object_id;
     return info;
   };
   // The selected mailbox with no change reported since the session's last sync: its shared
@@ -274,7 +277,7 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
 asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   for (const auto& it : cmd.status_items) {
     if (it != "MESSAGES" && it != "RECENT" && it != "UIDNEXT" && it != "UIDVALIDITY" &&
-        it != "UNSEEN" && it != "HIGHESTMODSEQ" && it != "SIZE")
+        it != "UNSEEN" && it != "HIGHESTMODSEQ" && it != "SIZE" && it != "MAILBOXID")
       co_return Reply::bad("Unknown STATUS item " + it);
   }
   if (cmd.status_items.empty()) co_return Reply::bad("STATUS needs at least one item");

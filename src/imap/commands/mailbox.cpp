@@ -1,4 +1,5 @@
-// CREATE (with RFC 6154 USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 6.3.3-6.3.7).
+// CREATE (with RFC 6154 USE, RFC 8474 MAILBOXID), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE
+// (RFC 3501 6.3.3-6.3.7).
 #include "src/core/address.h"
 #include "src/imap/session.h"
 
@@ -33,12 +34,19 @@ asio::awaitable<Reply> cmd_create(Session& s, const proto::Command& cmd) {
   }
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
-  auto fn1 = [&s, &account, &mailbox, use] {
-    return s.services.store->create_mailbox(account, mailbox, use);
+  std::string object_id;
+  auto fn1 = [&s, &account, &mailbox, use, &object_id] {
+    auto st = s.services.store->create_mailbox(account, mailbox, use);
+    if (!st) return st;
+    // RFC 8474 4.1: the new mailbox's MAILBOXID in the tagged OK.
+    auto info = s.services.store->mailbox_status(account, mailbox);
+    if (info) object_id = info->object_id;
+    return st;
   };
   auto st = co_await net::blocking(*s.services.workers, fn1);
   if (!st) co_return Session::store_error(st);
-  co_return Reply::ok("CREATE completed");
+  if (object_id.empty()) co_return Reply::ok("CREATE completed");
+  co_return Reply::ok("[MAILBOXID (F" + object_id + ")] CREATE completed");
 }
 
 asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {

@@ -1,5 +1,6 @@
 // SEARCH / UID SEARCH (RFC 3501 6.4.4) with CHARSET (UTF-8, US-ASCII, Big5, GB2312 ... via
-// GMime/iconv), ESEARCH RETURN (RFC 4731), MODSEQ (RFC 7162 3.1.5); SORT and THREAD
+// GMime/iconv), ESEARCH RETURN (RFC 4731), MODSEQ (RFC 7162 3.1.5), SAVEDBEFORE/SAVEDON/
+// SAVEDSINCE/SAVEDATESUPPORTED (RFC 8514 2.2), EMAILID/THREADID (RFC 8474 6); SORT and THREAD
 // (RFC 5256: REFERENCES, ORDEREDSUBJECT), with ESORT RETURN options (RFC 5267 3).
 //
 // SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
@@ -91,6 +92,9 @@ struct Loaded {
   std::optional<std::string> body_text;
   std::optional<std::string> header_text;
   KeyRecord keys;  // the sort/search keys (KeyRecord{} when the program needs none)
+  // The store's record (save date), when the program asks for it; null otherwise or when the
+  // message is gone meanwhile.
+  const store::MessageMeta* meta = nullptr;
 
   const std::string& msg() {
     if (!message) message = source.take(c.seq - 1);
@@ -194,6 +198,26 @@ struct Evaluator {
         return day_of(m.internal_date, m.internal_tz) == k.date;
       case Op::since:
         return day_of(m.internal_date, m.internal_tz) >= k.date;
+      case Op::saved_before:
+      case Op::saved_on:
+      case Op::saved_since: {
+        // RFC 8514 2.2: the save date's UTC day. A message saved before the store kept save
+        // dates (FETCH SAVEDATE NIL) is compared by its internal date, the closest known time
+        // it arrived; one gone meanwhile matches nothing.
+        if (!l.meta) return false;
+        int64_t d = l.meta->saved_at != 0 ? day_of(l.meta->saved_at, 0)
+                                          : day_of(m.internal_date, m.internal_tz);
+        return k.op == Op::saved_before ? d < k.date
+               : k.op == Op::saved_on   ? d == k.date
+                                        : d >= k.date;
+      }
+      case Op::savedate_supported:
+        return true;     // RFC 8514 2.2: every mailbox of this store keeps save dates
+      case Op::emailid:  // RFC 8474 6
+        return l.meta && k.value.size() == l.meta->guid.size() + 1 && k.value[0] == 'M' &&
+               k.value.compare(1, std::string::npos, l.meta->guid) == 0;
+      case Op::threadid:
+        return false;  // THREADID is NIL for every message (fetch.cpp)
       case Op::sent_before:
       case Op::sent_on:
       case Op::sent_since: {
@@ -260,6 +284,14 @@ bool uses_modseq(const proto::SearchKey& k) {
   return false;
 }
 
+// Does the program compare what only the store's record holds (the save date)?
+bool uses_meta(const proto::SearchKey& k) {
+  if (k.op == Op::saved_before || k.op == Op::saved_on || k.op == Op::saved_since ||
+      k.op == Op::emailid)
+    return true;
+  return std::any_of(k.children.begin(), k.children.end(), uses_meta);
+}
+
 // Does the program compare a key of the sort key table?
 bool uses_keys(const proto::SearchKey& k) {
   if (k.op == Op::field || k.op == Op::sent_before || k.op == Op::sent_on || k.op == Op::sent_since)
@@ -281,6 +313,10 @@ bool view_only(const proto::SearchKey& k) {
     case Op::sent_before:
     case Op::sent_on:
     case Op::sent_since:
+    case Op::saved_before:
+    case Op::saved_on:
+    case Op::saved_since:
+    case Op::emailid:
       return false;
     default:
       return std::all_of(k.children.begin(), k.children.end(), view_only);
@@ -470,14 +506,15 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   const MailboxView& view = *s.view;
   bool sort_or_thread = c.name != "SEARCH";
   bool needs_keys = sort_or_thread || uses_keys(c.search);
+  bool needs_meta = uses_meta(c.search);
   std::string account = s.principal.account_id;
   std::string mailbox = s.view->name;
   uint32_t uid_validity = s.view->uid_validity();
   Evaluator ev{s.view->exists(), s.view->max_uid()};
   std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
   std::string sort_line;                  // SORT: the response, built on the worker
-  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, &table,
-              &sort_line]() {
+  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, needs_meta,
+              &table, &sort_line]() {
     const auto& view_rows = view.rows();
     auto* registry = s.services.sort_keys.get();
     std::vector<KeyRecord> keys;
@@ -500,6 +537,13 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
       const MessageRow& m = view_rows[i];
       cands.push_back({m, &view.keywords_of(m), i + 1, view.is_recent(m.uid)});
     }
+    std::vector<core::Result<store::MessageMeta>> metas;
+    if (needs_meta) {
+      std::vector<uint32_t> uids;
+      uids.reserve(cands.size());
+      for (const auto& cand : cands) uids.push_back(cand.meta.uid);
+      metas = s.services.store->message_metas(account, mailbox, uids);
+    }
     std::vector<Row> out;
     MessageSource source(*s.services.store, account, mailbox, cands);
     for (uint32_t i = 0; i < cands.size(); ++i) {
@@ -513,6 +557,7 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
                {},
                {},
                keys.empty() ? KeyRecord{} : keys[i]};
+      if (needs_meta && metas[i]) l.meta = &*metas[i];
       if (!ev.eval(c.search, l)) continue;
       out.push_back({i, l.keys});
     }

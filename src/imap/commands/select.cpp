@@ -79,6 +79,9 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   s.untagged("OK [UIDVALIDITY " + std::to_string(view.uid_validity()) + "] UIDs valid");
   s.untagged("OK [UIDNEXT " + std::to_string(view.uid_next()) + "] Predicted next UID");
   s.untagged("OK [HIGHESTMODSEQ " + std::to_string(view.highest_modseq()) + "] Highest");
+  // RFC 8474 4.2: the mailbox's immutable id.
+  if (!view.version()->object_id.empty())
+    s.untagged("OK [MAILBOXID (F" + view.version()->object_id + ")] Ok");
 
   if (cmd.qresync && cmd.qr_uidvalidity == view.uid_validity()) {
     // RFC 7162 3.2.5.2: what changed since the client's MODSEQ.

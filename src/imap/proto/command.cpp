@@ -1,6 +1,7 @@
 // The command grammar, RFC 3501 section 9, plus the extension syntax we advertise:
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
-// RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID).
+// RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
+// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -298,6 +299,26 @@ struct Parser {
     if (k == "SENTBEFORE") return date_key(Op::sent_before);
     if (k == "SENTON") return date_key(Op::sent_on);
     if (k == "SENTSINCE") return date_key(Op::sent_since);
+    if (k == "SAVEDBEFORE") return date_key(Op::saved_before);  // RFC 8514 2.2
+    if (k == "SAVEDON") return date_key(Op::saved_on);
+    if (k == "SAVEDSINCE") return date_key(Op::saved_since);
+    if (k == "EMAILID" || k == "THREADID") {  // RFC 8474 6
+      key.op = k == "EMAILID" ? Op::emailid : Op::threadid;
+      if (!lx.sp()) return false;
+      auto id = lx.atom();
+      if (!id) return false;
+      // objectid = 1*255(ALPHA / DIGIT / "_" / "-") (RFC 8474 7)
+      bool valid = id->size() <= 255 && std::all_of(id->begin(), id->end(), [](char c) {
+                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                   });
+      if (!valid) return fail("Invalid object id");
+      key.value = std::move(*id);
+      return true;
+    }
+    if (k == "SAVEDATESUPPORTED") {
+      key.op = Op::savedate_supported;
+      return true;
+    }
     if (k == "LARGER" || k == "SMALLER") {
       key.op = k == "LARGER" ? Op::larger : Op::smaller;
       if (!lx.sp()) return false;
@@ -477,6 +498,12 @@ struct Parser {
       att.item = FetchItem::uid;
     else if (name == "MODSEQ")
       att.item = FetchItem::modseq;
+    else if (name == "SAVEDATE")  // RFC 8514 2.1
+      att.item = FetchItem::savedate;
+    else if (name == "EMAILID")  // RFC 8474 5
+      att.item = FetchItem::emailid;
+    else if (name == "THREADID")
+      att.item = FetchItem::threadid;
     else if (name == "PREVIEW") {  // RFC 8970 3.1: "PREVIEW" [SP "(" preview-mod ... ")"]
       att.item = FetchItem::preview;
       size_t at = lx.pos();
@@ -605,26 +632,50 @@ struct Parser {
     }
   }
 
-  bool append_args() {
-    if (!lx.sp() || !mailbox(cmd.args.emplace_back()) || !lx.sp()) return false;
+  // append-opts literal (RFC 3501 9: [SP flag-list] [SP date-time] SP literal).
+  bool append_message() {
+    AppendMessage& m = cmd.appends.emplace_back();
     if (lx.peek() == '(') {
-      cmd.has_flag_list = true;
-      if (!flag_list(cmd.flags, cmd.keywords) || !lx.sp()) return false;
+      if (!flag_list(m.flags, m.keywords) || !lx.sp()) return false;
     }
     if (lx.peek() == '"') {
       auto s = lx.string();
       if (!s) return false;
       auto dt = parse_date_time(*s);
       if (!dt) return fail("Invalid date-time");
-      cmd.date_time = dt->first;
-      cmd.date_tz = dt->second;
+      m.date_time = dt->first;
+      m.date_tz = dt->second;
       if (!lx.sp()) return false;
     }
     if (lx.peek() != '{') return fail("Expected a literal");
     auto msg = lx.string();
     if (!msg) return false;
-    cmd.message = std::move(*msg);
+    m.message = std::move(*msg);
     return true;
+  }
+
+  // RFC 3502 3: append = "APPEND" SP mailbox 1*append-message, each message after a SP; the
+  // number of messages is bounded by the command reader's literal limit.
+  bool append_args() {
+    if (!lx.sp() || !mailbox(cmd.args.emplace_back()) || !lx.sp()) return false;
+    for (;;) {
+      if (!append_message()) return false;
+      if (lx.at_end()) return true;
+      if (!lx.sp()) return false;
+    }
+  }
+
+  // RFC 8508 6: replace = "REPLACE" SP seq-number SP mailbox append-message, one message;
+  // UID REPLACE takes a UID ("*" is the last message or the largest UID, as in a set).
+  bool replace_args() {
+    if (!lx.sp()) return false;
+    std::string_view w = lx.word();
+    auto set = parse_sequence_set(w);
+    if (!set || set->ranges.size() != 1 || set->ranges[0].first != set->ranges[0].second)
+      return fail(cmd.uid ? "Invalid UID" : "Invalid message sequence number");
+    cmd.set = std::move(*set);
+    if (!lx.sp() || !mailbox(cmd.args.emplace_back()) || !lx.sp()) return false;
+    return append_message();
   }
 
   bool select_args() {
@@ -839,6 +890,7 @@ struct Parser {
       return lx.sp() && mailbox(cmd.args.emplace_back()) && lx.sp() && atom_list(cmd.status_items);
     }
     if (n == "APPEND") return append_args();
+    if (n == "REPLACE") return replace_args();
     if (n == "SEARCH") return lx.sp() && search_program(true);
     if (n == "SORT") return sort_args();
     if (n == "THREAD") return thread_args();
@@ -886,7 +938,8 @@ ParseResult parse_command(std::string_view buffer) {
     }
     name = p.upper_atom();
     if (name != "FETCH" && name != "STORE" && name != "COPY" && name != "MOVE" &&
-        name != "SEARCH" && name != "EXPUNGE" && name != "SORT" && name != "THREAD") {
+        name != "SEARCH" && name != "EXPUNGE" && name != "SORT" && name != "THREAD" &&
+        name != "REPLACE") {
       r.error.message = "Invalid UID command";
       return r;
     }

@@ -45,7 +45,10 @@ enum class FetchItem {
   binary_size,
   uid,
   modseq,
-  preview,  // RFC 8970
+  preview,   // RFC 8970
+  savedate,  // RFC 8514
+  emailid,   // RFC 8474
+  threadid,
 };
 
 struct FetchAtt {
@@ -87,6 +90,12 @@ struct SearchKey {
     sent_on,
     sent_since,
     modseq,
+    saved_before,  // RFC 8514 2.2: SAVEDBEFORE / SAVEDON / SAVEDSINCE / SAVEDATESUPPORTED
+    saved_on,
+    saved_since,
+    savedate_supported,
+    emailid,  // RFC 8474 6: EMAILID / THREADID objectid (in `value`)
+    threadid,
   };
   Op op = Op::all;
   uint32_t flag = 0;    // store::Flag bits for flag/not_flag
@@ -102,6 +111,16 @@ struct SearchKey {
 struct SearchReturn {
   bool present = false;  // RETURN (...) was given: answer with ESEARCH
   bool min = false, max = false, all = false, count = false;
+};
+
+// One message of APPEND (RFC 3501 6.3.11; several with RFC 3502 MULTIAPPEND) or REPLACE
+// (RFC 8508 3.3).
+struct AppendMessage {
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::optional<int64_t> date_time;  // seconds since the epoch
+  int32_t date_tz = 0;
+  std::string message;
 };
 
 struct Command {
@@ -127,14 +146,12 @@ struct Command {
   char store_mode = 0;  // '+', '-' or 0 (replace)
   bool silent = false;
   std::optional<uint64_t> unchanged_since;
-  // STORE / APPEND flags
+  // STORE flags
   uint32_t flags = 0;
   std::vector<std::string> keywords;
   bool has_flag_list = false;
-  // APPEND
-  std::optional<int64_t> date_time;  // seconds since the epoch
-  int32_t date_tz = 0;
-  std::string message;
+  // APPEND / REPLACE: the messages in order (REPLACE: exactly one, its target in `set`)
+  std::vector<AppendMessage> appends;
 
   // SELECT/EXAMINE (CONDSTORE) / (QRESYNC (uidvalidity modseq [known-uids [seq uids]]))
   bool condstore = false;

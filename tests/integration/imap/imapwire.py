@@ -2,6 +2,8 @@
 import re
 import socket
 import ssl
+import unittest
+import warnings
 
 LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 
@@ -146,3 +148,22 @@ def make_server():
         return Driver()
     from harness import Mailroom
     return Mailroom()
+
+
+class ServerCase(unittest.TestCase):
+    """One server (make_server) for all the tests of a class; cls.port is its listener
+    `port_name` ("imap", or "imaps" for implicit TLS)."""
+    port_name = "imap"
+
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.m = make_server()
+        cls.m.seed_demo()
+        cls.m.start()
+        cls.port = cls.m.port(cls.port_name)
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "m"):
+            cls.m.close()

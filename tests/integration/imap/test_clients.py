@@ -10,11 +10,10 @@ import sys
 import tempfile
 import textwrap
 import unittest
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Mailroom  # noqa: E402
-from imapwire import Wire, make_server  # noqa: E402
+from imapwire import ServerCase, Wire  # noqa: E402
 
 
 def message(subject, body="body"):
@@ -22,19 +21,7 @@ def message(subject, body="body"):
             "Message-ID: <%s@example.com>\r\n\r\n%s\r\n" % (subject, subject.replace(" ", "."), body)).encode()
 
 
-class ClientTestBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.m = make_server()
-        cls.m.seed_demo()
-        cls.m.start()
-        cls.port = cls.m.port("imap")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.m.close()
-
+class ClientTestBase(ServerCase):
     def wire(self):
         w = Wire(self.port)
         _, t = w.cmd("LOGIN alice@example.com wonderland")

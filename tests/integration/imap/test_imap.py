@@ -9,11 +9,10 @@ import sys
 import threading
 import time
 import unittest
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Mailroom  # noqa: E402
-from imapwire import Wire, make_server  # noqa: E402
+from imapwire import ServerCase, Wire, make_server  # noqa: E402
 
 SIMPLE = (b"From: Alice <alice@example.com>\r\n"
           b"To: bob@example.com, \"Carol Q\" <carol@x.org>\r\n"
@@ -44,20 +43,7 @@ MULTIPART = (b"From: bob@example.com\r\n"
              b"--XX--\r\n")
 
 
-class ImapTestBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.m = make_server()
-        cls.m.seed_demo()
-        cls.m.start()
-        cls.port = cls.m.port("imap")
-
-    @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "m"):
-            cls.m.close()
-
+class ImapTestBase(ServerCase):
     def login(self, user="alice", password="wonderland"):
         w = Wire(self.port)
         _, tagged = w.cmd("LOGIN %s@example.com %s" % (user, password))

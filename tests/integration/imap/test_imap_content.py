@@ -3,26 +3,12 @@ on addresses, subjects and dates, SORT order, THREAD and ENVELOPE strings."""
 import os
 import sys
 import unittest
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imapwire import Wire, make_server  # noqa: E402
+from imapwire import ServerCase, Wire  # noqa: E402
 
 
-class ContentBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.m = make_server()
-        cls.m.seed_demo()
-        cls.m.start()
-        cls.port = cls.m.port("imap")
-
-    @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "m"):
-            cls.m.close()
-
+class ContentBase(ServerCase):
     def mailbox(self, name, *messages, date=None):
         """A fresh mailbox holding `messages`, selected in a new session."""
         w = Wire(self.port)

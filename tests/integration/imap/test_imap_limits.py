@@ -3,28 +3,14 @@ exponentially on an I/O thread, and literals before authentication."""
 import os
 import sys
 import unittest
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imapwire import Wire, make_server  # noqa: E402
+from imapwire import ServerCase, Wire  # noqa: E402
 
 MESSAGE = b"From: a@example.com\r\nSubject: big\r\n\r\n"
 
 
-class LimitsBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.m = make_server()
-        cls.m.seed_demo()
-        cls.m.start()
-        cls.port = cls.m.port("imap")
-
-    @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "m"):
-            cls.m.close()
-
+class LimitsBase(ServerCase):
     def login(self):
         w = Wire(self.port)
         _, t = w.cmd("LOGIN alice@example.com wonderland")

@@ -5,28 +5,14 @@ import os
 import re
 import sys
 import unittest
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imapwire import Wire, make_server  # noqa: E402
+from imapwire import ServerCase, Wire  # noqa: E402
 
 MSG = b"From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n"
 
 
-class StateBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.m = make_server()
-        cls.m.seed_demo()
-        cls.m.start()
-        cls.port = cls.m.port("imap")
-
-    @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "m"):
-            cls.m.close()
-
+class StateBase(ServerCase):
     def login(self, user="alice", password="wonderland"):
         w = Wire(self.port)
         self.assertIn(b" OK ", w.cmd("LOGIN %s@example.com %s" % (user, password))[1])

@@ -42,6 +42,18 @@ TEST(Parser, RejectsWithPreciseMessages) {
       {"a APPEND INBOX hello", "a", "Expected a literal"},
       {"a APPEND INBOX \"bad date\" {1}\r\nx", "a", "Invalid date-time"},
       {"a APPEND INBOX {5}\r\nab", "a", "Literal is shorter than announced"},
+      // RFC 3502: every message after the first needs its own literal.
+      {"a APPEND INBOX {1}\r\nx ", "a", "Expected a literal"},
+      {"a APPEND INBOX {1}\r\nx (\\Seen)", "a", "Missing argument"},
+      {"a APPEND INBOX {1}\r\nx  {1}\r\ny", "a", "Expected a literal"},
+      {"a APPEND INBOX {1}\r\nx{1}\r\ny", "a", "Expected a space"},
+      // RFC 8514: the SAVED* keys take a date; SAVEDATE has no section.
+      {"a SEARCH SAVEDBEFORE", "a", "Missing argument"},
+      {"a SEARCH SAVEDON 9-Sept-2001", "a", "Invalid date"},
+      {"a FETCH 1 SAVEDATE[]", "a", "Expected a space"},
+      // RFC 8474 7: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+      {"a SEARCH EMAILID M.1", "a", "Invalid object id"},
+      {"a SEARCH THREADID", "a", "Missing argument"},
       {"a SELECT INBOX (FROB)", "a", "Unknown SELECT parameter FROB"},
       {"a UID FETCH 1 FLAGS (VANISHED)", "a", "VANISHED needs UID FETCH with CHANGEDSINCE"},
       {"a SORT (FROB) UTF-8 ALL", "a", "Unknown sort criterion FROB"},
@@ -153,9 +165,23 @@ TEST(Parser, StoreAppendSelectList) {
       parse_command("a APPEND Sent (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {11}\r\nSubject: x\n");
   ASSERT_TRUE(ap.ok()) << ap.error.message;
   EXPECT_EQ(ap.command->args[0], "Sent");
-  EXPECT_EQ(ap.command->message, "Subject: x\n");
-  EXPECT_EQ(ap.command->date_time, 760686745);
-  EXPECT_EQ(ap.command->date_tz, -480);
+  ASSERT_EQ(ap.command->appends.size(), 1u);
+  EXPECT_EQ(ap.command->appends[0].message, "Subject: x\n");
+  EXPECT_EQ(ap.command->appends[0].flags, store::kSeen);
+  EXPECT_EQ(ap.command->appends[0].date_time, 760686745);
+  EXPECT_EQ(ap.command->appends[0].date_tz, -480);
+
+  // RFC 3502: several messages, each with its own flags and date.
+  auto multi = parse_command(
+      "a APPEND Sent (\\Seen) {1}\r\nx {2+}\r\nyz \" 7-Feb-1994 21:52:25 -0800\" {0}\r\n");
+  ASSERT_TRUE(multi.ok()) << multi.error.message;
+  ASSERT_EQ(multi.command->appends.size(), 3u);
+  EXPECT_EQ(multi.command->appends[0].flags, store::kSeen);
+  EXPECT_EQ(multi.command->appends[1].message, "yz");
+  EXPECT_EQ(multi.command->appends[1].flags, 0u);
+  EXPECT_FALSE(multi.command->appends[1].date_time);
+  EXPECT_EQ(multi.command->appends[2].date_time, 760686745);
+  EXPECT_EQ(multi.command->appends[2].message, "");
 
   auto sel =
       parse_command("a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))");

@@ -50,6 +50,26 @@ TEST(Reader, LimitsAreCheckedBeforeBuffering) {
   EXPECT_TRUE(ev3[0].error);
 }
 
+TEST(Reader, MultiappendLiteralsBytewiseAndARefusedOneInTheMiddle) {
+  // RFC 3502: one continuation per synchronizing literal, one command at the end.
+  auto ev = feed_bytewise("a APPEND INBOX {3}\r\nabc (\\Seen) {2+}\r\nxy {1}\r\nz\r\nb NOOP\r\n");
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_TRUE(ev[0].continuation);
+  EXPECT_TRUE(ev[1].continuation);
+  EXPECT_EQ(ev[2].command_or_error, "a APPEND INBOX {3}\r\nabc (\\Seen) {2+}\r\nxy {1}\r\nz");
+  EXPECT_EQ(ev[3].command_or_error, "b NOOP");
+  // The second literal is too large: an error instead of its continuation, and the client's
+  // next line (no octets were sent for it) is the next command.
+  ReaderLimits limits;
+  limits.max_literal = 10;
+  auto ev2 = feed_bytewise("a APPEND INBOX {3}\r\nabc {11}\r\nb NOOP\r\n", limits);
+  ASSERT_EQ(ev2.size(), 3u);
+  EXPECT_TRUE(ev2[0].continuation);
+  EXPECT_TRUE(ev2[1].error);
+  EXPECT_EQ(ev2[1].command_or_error, "Literal too large");
+  EXPECT_EQ(ev2[2].command_or_error, "b NOOP");
+}
+
 TEST(Reader, BareLfAndBraceAtoms) {
   auto ev = feed_bytewise("a NOOP\nb SEARCH SUBJECT {x}\r\n");
   ASSERT_EQ(ev.size(), 2u);

@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "src/store/file_store.h"
 #include "src/store/maintenance.h"
 #include "src/store/message_files.h"
 #include "src/store/store_options.h"
@@ -562,9 +563,13 @@ TEST_F(MigrationTest, Version1IndexIsMigratedOnOpen) {
   EXPECT_EQ(m.flags, kSeen);
   EXPECT_EQ(m.seen_at, 0);  // seen before the evidence existed: unknown
   EXPECT_EQ(m.seen_via, "");
+  EXPECT_EQ(m.saved_at, 0);  // saved before the save date was kept: unknown (RFC 8514 NIL)
+  // Every mailbox got an object id (RFC 8474 MAILBOXID), each its own.
+  EXPECT_EQ(sql_int("SELECT count(DISTINCT objectid) FROM mailboxes WHERE length(objectid)=32"),
+            sql_int("SELECT count(*) FROM mailboxes"));
   EXPECT_EQ(m.retrieved_at, 1650000000);
   EXPECT_EQ(*store_->read_message(kUser, "INBOX", 7), body_);
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion);
   EXPECT_EQ(sql_int("SELECT count(*) FROM pragma_table_info('messages') WHERE name IN "
                     "('seen_at','seen_via')"),
             2);
@@ -590,7 +595,7 @@ TEST_F(MigrationTest, Version1IndexIsMigratedOnOpen) {
   store_.reset();
   store_ = open_file_store(options_);
   EXPECT_EQ(only("INBOX").uid, 8u);
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion);
   EXPECT_TRUE(fsck().consistent());
 }
 
@@ -613,22 +618,22 @@ TEST_F(MigrationTest, ConcurrentOpensMigrateOnce) {
       });
     for (auto& t : threads) t.join();
     EXPECT_EQ(failures.load(), 0) << "round " << round;
-    EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
+    EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion);
   }
   store_ = open_file_store(options_);
   EXPECT_TRUE(fsck().consistent());
 }
 
-TEST_F(MigrationTest, NewIndexStartsAtVersion3AndANewerOneIsRefused) {
+TEST_F(MigrationTest, NewIndexStartsAtTheCurrentVersionAndANewerOneIsRefused) {
   put("INBOX", message("1"));
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 3);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion);
   store_.reset();
-  sql("UPDATE meta SET value=4 WHERE key='schema_version'");
+  sql("UPDATE meta SET value=5 WHERE key='schema_version'");
   store_ = open_file_store(options_);
   EXPECT_FALSE(store_->snapshot(kUser, "INBOX").is_ok());
   auto report = fsck_user(options_, kUser, FsckOptions{true, 0});
   EXPECT_FALSE(report.is_ok());  // neither "repaired" nor rebuilt
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 4);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 5);
 }
 
 }  // namespace
