@@ -8,7 +8,9 @@ Debian's /usr/bin/python3 (python3-samba):
 PEOPLE.json: {"users": [{"name", "password", "mail", "proxy": [..], "upn", "uac", "expires",
 "display"}], "bulk": {"prefix", "count", "domain"}, "groups": [{"name", "mail", "members":
 [sAMAccountName of users or groups], "bulk": true}], "tombstone_reader": sAMAccountName,
-"simple_passwords": true (the demo's: no complexity rule, MS-ADTS 3.1.1.3.1.14.1 pwdProperties)}.
+"simple_passwords": true (the demo's: no complexity rule, MS-ADTS 3.1.1.3.1.14.1 pwdProperties),
+"bulk_groups": {"prefix", "count", "size", "domain"} (bench/ad: group i holds `size` bulk users
+from the (i * size)-th on, wrapping)}.
 
 Users with a password are made by SamDB.newuser (samba-tool's code: keys for every enctype,
 ~30 ms each); the bulk users get none, only userAccountControl NORMAL_ACCOUNT |
@@ -99,6 +101,11 @@ try:
             db.add({"dn": dn, "objectClass": "user", "sAMAccountName": name,
                     "mail": f"{name}@{bulk['domain']}", "userAccountControl": "544"})
             bulk_dns.append(dn)
+            if i % 2000 == 0:
+                # ldb slows down with the size of one transaction (50,000 adds in one ran
+                # for more than ten minutes): bench/ad's big directories commit in steps.
+                db.transaction_commit()
+                db.transaction_start()
     for g in people.get("groups", []):
         db.newgroup(g["name"], mailaddress=g.get("mail"))
         dn_of[g["name"]] = f"CN={g['name']},{users_dn}"
@@ -110,6 +117,19 @@ try:
             msg = ldb.Message(ldb.Dn(db, dn_of[g["name"]]))
             msg["member"] = ldb.MessageElement(members, ldb.FLAG_MOD_ADD, "member")
             db.modify(msg)
+    teams = people.get("bulk_groups")
+    if teams and bulk_dns:
+        ou = f"OU=Teams,{domain_dn}"
+        db.add({"dn": ou, "objectClass": "organizationalUnit"})
+        for i in range(teams["count"]):
+            name = f"{teams['prefix']}{i:04d}"
+            first = i * teams["size"]
+            members = [bulk_dns[(first + k) % len(bulk_dns)] for k in range(teams["size"])]
+            db.add({"dn": f"CN={name},{ou}", "objectClass": "group", "sAMAccountName": name,
+                    "mail": f"{name}@{teams['domain']}", "member": members})
+            if (i + 1) % 500 == 0:
+                db.transaction_commit()
+                db.transaction_start()
     if people.get("tombstone_reader"):
         grant_tombstone_listing(people["tombstone_reader"])
     # No password expiry in long test runs, and no lockout surprises.
