@@ -421,7 +421,9 @@ struct Parser {
       }
     }
     if (lx.peek() != ']') {
-      if (binary) return fail("Invalid BINARY section");
+      // RFC 3516 9 allows only part numbers in section-binary; HEADER, TEXT, MIME and
+      // HEADER.FIELDS are accepted too, as Dovecot does, and answered as with BODY (their
+      // octets are not transfer-encoded).
       bool after_part = !att.section.parts.empty();
       if (after_part && label.back() != '.') return fail("Invalid section");
       if (lx.keyword("HEADER.FIELDS.NOT")) {
@@ -463,7 +465,13 @@ struct Parser {
     att.label += "[" + label + "]";
     if (lx.consume('<')) {
       auto origin = lx.number();
-      if (!origin || !lx.expect('.')) return false;
+      if (!origin) return false;
+      if (binary && lx.consume('>')) {  // "<origin>": to the end (Dovecot's form; BINARY only)
+        att.partial = std::make_pair(*origin, UINT64_MAX);
+        att.label += "<" + std::to_string(*origin) + ">";
+        return true;
+      }
+      if (!lx.expect('.')) return false;
       auto size = lx.number();
       if (!size || !lx.expect('>')) return false;
       if (*size == 0) return fail("Partial size must not be zero");
@@ -647,6 +655,8 @@ struct Parser {
       m.date_tz = dt->second;
       if (!lx.sp()) return false;
     }
+    // literal8 "~{n}" (RFC 3516 4.4): binary content, NUL octets allowed.
+    if (lx.peek() == '~' && lx.consume('~') && lx.peek() != '{') return fail("Expected a literal");
     if (lx.peek() != '{') return fail("Expected a literal");
     auto msg = lx.string();
     if (!msg) return false;

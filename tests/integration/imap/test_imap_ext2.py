@@ -1,0 +1,79 @@
+"""More of issue 20's IMAP extensions against a real mailroomd over TLS (port imaps), on the
+wire (imapwire.Wire; imaplib knows neither literal8 nor COMPRESS): BINARY (RFC 3516).
+One server for the module's tests."""
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapwire import ServerCase, Wire  # noqa: E402
+
+MULTIPART = (b"From: a@example.com\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+             b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+             b"--b\r\nContent-Type: application/octet-stream\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\nAGhlbGxvAHdvcmxk\r\n"
+             b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+             b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nau lait\r\n"
+             b"--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+             b"begin 644 x\r\n--b--\r\n")
+
+
+def literal8(data, sync=False):
+    return b"~{%d%s}\r\n" % (len(data), b"" if sync else b"+") + data
+
+
+class Ext2(ServerCase):
+    port_name = "imaps"
+
+    def wire(self, mailbox=None):
+        w = Wire(self.port, tls_context=self.m.ssl_context())
+        self.addCleanup(w.close)
+        _, tagged = w.cmd("LOGIN alice@example.com wonderland")
+        self.assertIn(b"OK", tagged)
+        if mailbox:
+            w.cmd("DELETE " + mailbox)
+            _, tagged = w.cmd("CREATE " + mailbox)
+            self.assertIn(b"OK", tagged)
+        return w
+
+    def test_binary(self):
+        w = self.wire("Bin")
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" BINARY", untagged[0])
+        # APPEND with a synchronizing literal8 holding NUL, then a non-synchronizing one.
+        raw = b"Subject: raw\r\n\r\n\x00\x01\xff"
+        w.send(b"A1 APPEND Bin ~{%d}\r\n" % len(raw))
+        self.assertTrue(w.read_response_line().startswith(b"+ "))
+        w.send(raw + b"\r\n")
+        _, tagged = w.until("A1")
+        self.assertRegex(tagged, rb"^A1 OK \[APPENDUID \d+ 1\]")
+        _, tagged = w.cmd(b"APPEND Bin " + literal8(MULTIPART))
+        self.assertRegex(tagged, rb"OK \[APPENDUID \d+ 2\]")
+        w.cmd("SELECT Bin")
+        untagged, tagged = w.cmd("FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])")
+        self.assertIn(b"BINARY[1] ~{3}\r\n\x00\x01\xff BINARY.SIZE[1] 3)", untagged[0])
+        untagged, tagged = w.cmd(
+            "FETCH 2 (BINARY.PEEK[1] BINARY.PEEK[2]<0.4> BINARY.SIZE[2] BINARY.PEEK[9])")
+        self.assertIn(b"BINARY[1] ~{12}\r\n\x00hello\x00world", untagged[0])
+        self.assertIn(b"BINARY[2]<0> {4}\r\ncaf\xc3", untagged[0])
+        self.assertIn(b"BINARY.SIZE[2] 13", untagged[0])
+        self.assertIn(b"BINARY[9] NIL", untagged[0])
+        # Unknown encoding: NO [UNKNOWN-CTE]; bad syntax: BAD; the session goes on.
+        _, tagged = w.cmd("FETCH 2 BINARY.PEEK[3]")
+        self.assertRegex(tagged, rb"^T\d+ NO \[UNKNOWN-CTE\]")
+        _, tagged = w.cmd("FETCH 2 BINARY.SIZE[1]<0.1>")
+        self.assertRegex(tagged, rb"^T\d+ BAD ")
+        # BINARY sets \Seen (RFC 3516 4.2), seen by another session.
+        w.cmd("FETCH 2 BINARY[2]")
+        other = self.wire()
+        other.cmd("EXAMINE Bin")
+        untagged, _ = other.cmd("FETCH 1:2 FLAGS")
+        self.assertNotIn(b"\\Seen", untagged[0])
+        self.assertIn(b"\\Seen", untagged[1])
+        _, tagged = w.cmd("NOOP")
+        self.assertRegex(tagged, rb"^T\d+ OK")
+
+
+if __name__ == "__main__":
+    unittest.main()
