@@ -180,6 +180,7 @@ asio::awaitable<Reply> cmd_copy(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_idle(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_quota(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_compress(Session&, const proto::Command&);
 
 // APPEND's pieces, shared with REPLACE (RFC 8508): the store request of one message, the
 // batch appended with the account's quota (worker pool), APPENDUID's response code.

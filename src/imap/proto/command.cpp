@@ -1,7 +1,8 @@
 // The command grammar, RFC 3501 section 9, plus the extension syntax we advertise:
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
 // RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
-// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID).
+// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID),
+// RFC 3516 (BINARY sections, literal8 in APPEND), RFC 4978 (COMPRESS).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -919,6 +920,13 @@ struct Parser {
       return true;
     }
     if (n == "ID") return id_args();
+    if (n == "COMPRESS") {  // RFC 4978 3: "COMPRESS" SP algorithm (an atom)
+      if (!lx.sp()) return false;
+      std::string a = upper_atom();
+      if (a.empty()) return fail("Expected a compression mechanism");
+      cmd.atoms.push_back(a);
+      return true;
+    }
     return fail("Unknown command " + n);
   }
 };

@@ -1,10 +1,12 @@
 """More of issue 20's IMAP extensions against a real mailroomd over TLS (port imaps), on the
-wire (imapwire.Wire; imaplib knows neither literal8 nor COMPRESS): BINARY (RFC 3516).
-One server for the module's tests."""
+wire (imapwire.Wire; imaplib knows neither literal8 nor COMPRESS): BINARY (RFC 3516),
+COMPRESS=DEFLATE (RFC 4978, zlib's raw deflate over the TLS socket). One server for the
+module's tests."""
 import os
 import re
 import sys
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imapwire import ServerCase, Wire  # noqa: E402
@@ -19,6 +21,36 @@ MULTIPART = (b"From: a@example.com\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
              b"begin 644 x\r\n--b--\r\n")
 
 
+class DeflateWire(Wire):
+    """Wire after COMPRESS DEFLATE: raw deflate (wbits -15) both ways, a sync flush per send."""
+
+    def start_deflate(self):
+        self.comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.decomp = zlib.decompressobj(-15)
+        # Anything already read past the OK was compressed by the server.
+        raw, self.buf = self.buf, b""
+        self.buf = self.decomp.decompress(raw)
+
+    def _fill(self):
+        if not hasattr(self, "decomp"):
+            return Wire._fill(self)
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("connection closed")
+            out = self.decomp.decompress(data)
+            if out:
+                self.buf += out
+                return
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        if hasattr(self, "comp"):
+            data = self.comp.compress(data) + self.comp.flush(zlib.Z_SYNC_FLUSH)
+        self.sock.sendall(data)
+
+
 def literal8(data, sync=False):
     return b"~{%d%s}\r\n" % (len(data), b"" if sync else b"+") + data
 
@@ -26,8 +58,8 @@ def literal8(data, sync=False):
 class Ext2(ServerCase):
     port_name = "imaps"
 
-    def wire(self, mailbox=None):
-        w = Wire(self.port, tls_context=self.m.ssl_context())
+    def wire(self, mailbox=None, cls=Wire):
+        w = cls(self.port, tls_context=self.m.ssl_context())
         self.addCleanup(w.close)
         _, tagged = w.cmd("LOGIN alice@example.com wonderland")
         self.assertIn(b"OK", tagged)
@@ -71,6 +103,54 @@ class Ext2(ServerCase):
         untagged, _ = other.cmd("FETCH 1:2 FLAGS")
         self.assertNotIn(b"\\Seen", untagged[0])
         self.assertIn(b"\\Seen", untagged[1])
+        _, tagged = w.cmd("NOOP")
+        self.assertRegex(tagged, rb"^T\d+ OK")
+
+    def test_compress_deflate(self):
+        w = self.wire("Zip", cls=DeflateWire)
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" COMPRESS=DEFLATE", untagged[0])
+        _, tagged = w.cmd("COMPRESS GZIP")
+        self.assertRegex(tagged, rb"^T\d+ BAD ")
+        _, tagged = w.cmd("COMPRESS DEFLATE")  # the OK in clear, then deflate both ways
+        self.assertRegex(tagged, rb"^T\d+ OK ")
+        w.start_deflate()
+        _, tagged = w.cmd("COMPRESS DEFLATE")
+        self.assertRegex(tagged, rb"^T\d+ NO \[COMPRESSIONACTIVE\]")
+        # A large message up and down: literals through the layer both ways.
+        body = b"".join(b"line %06d of a compressible message\r\n" % i for i in range(20000))
+        msg = b"Subject: big\r\n\r\n" + body
+        _, tagged = w.cmd(b"APPEND Zip {%d+}\r\n" % len(msg) + msg)
+        self.assertRegex(tagged, rb"OK \[APPENDUID \d+ 1\]")
+        w.cmd("SELECT Zip")
+        untagged, tagged = w.cmd("FETCH 1 BODY.PEEK[]")
+        self.assertEqual(untagged[0], b"* 1 FETCH (BODY[] {%d}\r\n" % len(msg) + msg + b")")
+        # IDLE: the continuation and another session's EXISTS arrive without more input
+        # (each burst ends with a sync flush).
+        w.send(b"I1 IDLE\r\n")
+        self.assertTrue(w.read_response_line().startswith(b"+ "))
+        other = self.wire()
+        _, tagged = other.cmd(b"APPEND Zip {16+}\r\nSubject: two\r\n\r\n")
+        self.assertIn(b"OK", tagged)
+        self.assertEqual(w.read_response_line(), b"* 2 EXISTS")
+        w.send(b"DONE\r\n")
+        untagged, tagged = w.until("I1")
+        self.assertRegex(tagged, rb"^I1 OK")
+        # Bad syntax after the layer: BAD, the session goes on.
+        _, tagged = w.cmd("FETCH 1 (FROB)")
+        self.assertRegex(tagged, rb"^T\d+ BAD ")
+        _, tagged = w.cmd("NOOP")
+        self.assertRegex(tagged, rb"^T\d+ OK")
+
+    def test_compress_bomb_meets_the_line_limit(self):
+        w = self.wire(cls=DeflateWire)
+        _, tagged = w.cmd("COMPRESS DEFLATE")
+        self.assertRegex(tagged, rb"^T\d+ OK ")
+        w.start_deflate()
+        # 64 MiB of one line in about 64 KiB: refused as a line too long, not held in memory.
+        w.send(b"X1 NOOP " + b"A" * (64 << 20) + b"\r\n")
+        line = w.read_response_line()
+        self.assertRegex(line, rb"BAD .*(too long|Too long)")
         _, tagged = w.cmd("NOOP")
         self.assertRegex(tagged, rb"^T\d+ OK")
 
