@@ -656,6 +656,18 @@ struct Parser {
       m.date_tz = dt->second;
       if (!lx.sp()) return false;
     }
+    // RFC 6855 4: append-data =/ "UTF8" SP "(" literal8 ")" -- a message with UTF-8 headers.
+    if (lx.keyword("UTF8")) {
+      if (!lx.sp() || !lx.expect('(')) return false;
+      if (lx.peek() != '~') return fail("UTF8 needs a literal8");
+      lx.consume('~');
+      if (lx.peek() != '{') return fail("UTF8 needs a literal8");
+      auto msg = lx.string();
+      if (!msg || !lx.expect(')')) return false;
+      m.message = std::move(*msg);
+      m.utf8 = true;
+      return true;
+    }
     // literal8 "~{n}" (RFC 3516 4.4): binary content, NUL octets allowed.
     if (lx.peek() == '~' && lx.consume('~') && lx.peek() != '{') return fail("Expected a literal");
     if (lx.peek() != '{') return fail("Expected a literal");

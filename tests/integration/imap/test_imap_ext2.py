@@ -1,7 +1,7 @@
 """More of issue 20's IMAP extensions against a real mailroomd over TLS (port imaps), on the
 wire (imapwire.Wire; imaplib knows neither literal8 nor COMPRESS): BINARY (RFC 3516),
-COMPRESS=DEFLATE (RFC 4978, zlib's raw deflate over the TLS socket). One server for the
-module's tests."""
+COMPRESS=DEFLATE (RFC 4978, zlib's raw deflate over the TLS socket), UTF8=ACCEPT (RFC 6855).
+One server for the module's tests."""
 import os
 import re
 import sys
@@ -152,6 +152,38 @@ class Ext2(ServerCase):
         line = w.read_response_line()
         self.assertRegex(line, rb"BAD .*(too long|Too long)")
         _, tagged = w.cmd("NOOP")
+        self.assertRegex(tagged, rb"^T\d+ OK")
+
+    def test_utf8_accept(self):
+        w = self.wire()
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" UTF8=ACCEPT", untagged[0])
+        w.cmd('DELETE "Gr&APw-n"')
+        _, tagged = w.cmd('CREATE "Gr&APw-n"')  # modified UTF-7 before ENABLE
+        self.assertIn(b"OK", tagged)
+        untagged, tagged = w.cmd("ENABLE UTF8=ACCEPT")
+        self.assertIn(b"* ENABLED UTF8=ACCEPT", untagged)
+        untagged, _ = w.cmd('LIST "" "Gr*"')
+        self.assertIn(b'* LIST (\\HasNoChildren) "/" "Gr\xc3\xbcn"', untagged)
+        # An SMTPUTF8 message with 8-bit headers, appended as UTF8 (~{n}) and read back as is.
+        msg = ("From: J\u00f6rg <j\u00f6rg@b\u00fccher.example>\r\nTo: alice@example.com\r\n"
+               "Subject: \u2713 gr\u00fc\u00dfe\r\n\r\nhallo\r\n").encode()
+        _, tagged = w.cmd(b'APPEND "Gr\xc3\xbcn" UTF8 (~{%d+}\r\n' % len(msg) + msg + b")")
+        self.assertRegex(tagged, rb"OK \[APPENDUID \d+ 1\]")
+        w.cmd(b'SELECT "Gr\xc3\xbcn"')
+        untagged, _ = w.cmd("FETCH 1 BODY.PEEK[HEADER]")
+        self.assertIn(msg[:msg.index(b"\r\n\r\n") + 4], untagged[0])
+        untagged, _ = w.cmd(b'SEARCH SUBJECT "gr\xc3\xbc\xc3\x9fe"')
+        self.assertIn(b"* SEARCH 1", untagged)
+        _, tagged = w.cmd("SEARCH CHARSET UTF-8 ALL")  # RFC 6855 3: no CHARSET now
+        self.assertRegex(tagged, rb"^T\d+ BAD ")
+        # Another session without ENABLE sees the name in modified UTF-7 and UTF8 refused.
+        other = self.wire()
+        untagged, _ = other.cmd('LIST "" "Gr*"')
+        self.assertIn(b'* LIST (\\HasNoChildren) "/" "Gr&APw-n"', untagged)
+        _, tagged = other.cmd(b'APPEND "Gr&APw-n" UTF8 (~{%d+}\r\n' % len(msg) + msg + b")")
+        self.assertRegex(tagged, rb"^T\d+ BAD ")
+        _, tagged = other.cmd("NOOP")
         self.assertRegex(tagged, rb"^T\d+ OK")
 
 
