@@ -4,20 +4,12 @@
 #include <cctype>
 #include <vector>
 
+#include "src/core/base64.h"
 #include "src/mime/facts.h"
 
 namespace mailroom::mime {
 
 namespace {
-
-int base64_value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -34,7 +26,7 @@ void decode_base64(std::string_view in, Emit emit) {
   int bits = 0;
   for (unsigned char c : in) {
     if (c == '=') return;
-    int v = base64_value(c);
+    int v = core::base64_value(static_cast<char>(c));
     if (v < 0) continue;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;

@@ -5,8 +5,6 @@
 // tests/unit/net (deflate_layer_test, connection_test) and on the wire in test_imap_ext2.py.
 #include <gtest/gtest.h>
 
-#include <functional>
-
 #include "tests/unit/imap/session_fixture.h"
 
 namespace mailroom::imap {
@@ -52,36 +50,11 @@ TEST_F(ImapCompress, NotBeforeAuthentication) {
   EXPECT_EQ(t.compressed_from, std::string::npos);
 }
 
-// Runs `hook` when the session reads the line starting with `prefix` (another session's
-// change "while" this one works).
-class HookedTransportZ : public ScriptedTransport {
- public:
-  HookedTransportZ(std::vector<std::string> segments, std::string prefix,
-                   std::function<void()> hook)
-      : ScriptedTransport(std::move(segments), true),
-        prefix_(std::move(prefix)),
-        hook_(std::move(hook)) {}
-  boost::asio::awaitable<net::ReadStatus> read_command(std::string& line, std::size_t max_length,
-                                                       bool* bare_lf) override {
-    auto st = co_await ScriptedTransport::read_command(line, max_length, bare_lf);
-    if (hook_ && line.rfind(prefix_, 0) == 0) {
-      hook_();
-      hook_ = nullptr;
-    }
-    co_return st;
-  }
-  using ScriptedTransport::read_command;
-
- private:
-  std::string prefix_;
-  std::function<void()> hook_;
-};
-
 TEST_F(ImapCompress, UntaggedUpdatesWaitForTheNextCommandAfterTheLayer) {
   // Another session expunges while COMPRESS is read: its EXPUNGE must not go out in clear
   // after the OK (the client already inflates); a later command reports it, compressed.
   std::string msg = "Subject: x\r\n\r\nbody\r\n";
-  HookedTransportZ t(
+  HookedTransport t(
       {std::string(kLoginZ) + "b APPEND INBOX {" + std::to_string(msg.size()) + "+}\r\n" + msg +
        "\r\nc SELECT INBOX\r\nd COMPRESS DEFLATE\r\n"
        "e NOOP\r\nf LOGOUT\r\n"},
