@@ -6,7 +6,10 @@ namespace mailroom::core {
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int value_of(char c) {
+int value_of(char c) { return base64_value(c); }
+}  // namespace
+
+int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
   if (c >= '0' && c <= '9') return c - '0' + 52;
@@ -14,7 +17,6 @@ int value_of(char c) {
   if (c == '/') return 63;
   return -1;
 }
-}  // namespace
 
 std::string base64_encode(std::string_view data) {
   std::string out;

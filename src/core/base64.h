@@ -13,6 +13,9 @@ namespace mailroom::core {
 
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);
+// The value of one character of the alphabet, -1 for any other (lenient decoders such as
+// MIME's, RFC 2045 6.8, skip those).
+int base64_value(char c);
 
 // Lower-case hexadecimal of `data` (digests, random ids), two digits per byte.
 std::string hex_encode(std::string_view data);

@@ -43,6 +43,7 @@ const CommandSpec kCommands[] = {
     {"GETQUOTA", kAuth, cmd_quota},  // RFC 9208
     {"GETQUOTAROOT", kAuth, cmd_quota},
     {"SETQUOTA", kAuth, cmd_quota},
+    {"COMPRESS", kAuth, cmd_compress},  // RFC 4978
     // RFC 3501 6.4: selected
     {"CHECK", kSelected, cmd_check},
     {"CLOSE", kSelected, cmd_close},

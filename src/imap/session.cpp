@@ -1,5 +1,6 @@
 #include "src/imap/session.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -10,6 +11,7 @@
 #include "src/imap/proto/command_reader.h"
 #include "src/imap/proto/lexer.h"
 #include "src/imap/proto/utf7.h"
+#include "src/mime/structure.h"
 #include "src/net/transport.h"
 
 namespace mailroom::imap {
@@ -67,9 +69,15 @@ core::Result<std::string> Session::mailbox_from_wire(const std::string& wire) co
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return core::invalid_argument("Mailbox name contains a control character");
   }
-  auto utf8 = proto::mutf7_to_utf8(wire);
-  if (!utf8) return core::invalid_argument("Mailbox name is not valid modified UTF-7");
-  std::string name = *utf8;
+  std::string name;
+  if (utf8_accept) {  // RFC 6855 3: UTF-8 as it is, "&" included
+    if (!proto::valid_utf8(wire)) return core::invalid_argument("Mailbox name is not valid UTF-8");
+    name = wire;
+  } else {
+    auto utf8 = proto::mutf7_to_utf8(wire);
+    if (!utf8) return core::invalid_argument("Mailbox name is not valid modified UTF-7");
+    name = *utf8;
+  }
   // RFC 3501 5.1: INBOX is case-insensitive, also as the first level of a hierarchy.
   if (core::iequals(name.substr(0, 5), "INBOX") && (name.size() == 5 || name[5] == '/'))
     name.replace(0, 5, "INBOX");
@@ -87,9 +95,24 @@ core::Result<std::string> Session::mailbox_from_wire(const std::string& wire) co
   return name;
 }
 
-std::string Session::mailbox_to_wire(const std::string& utf8) {
+std::string Session::mailbox_to_wire(const std::string& utf8, bool utf8_accept) {
+  if (utf8_accept) return utf8;
   auto m = proto::utf8_to_mutf7(utf8);
   return m ? *m : utf8;
+}
+
+std::string Session::mailbox_string(const std::string& utf8, bool utf8_accept) {
+  std::string wire = mailbox_to_wire(utf8, utf8_accept);
+  bool quotable = utf8_accept && wire.size() < 1024 && proto::valid_utf8(wire) &&
+                  std::none_of(wire.begin(), wire.end(),
+                               [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  if (!quotable) return mime::imap_string(wire);
+  std::string out = "\"";
+  for (char c : wire) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
 }
 
 Reply Session::store_error(const core::Status& st, bool trycreate) {

@@ -61,7 +61,10 @@ class Session {
   std::shared_ptr<SharedMailbox> box;  // the shared view `view` follows
   bool condstore = false;              // CONDSTORE enabled (RFC 7162 3.1): see enable_condstore
   bool qresync = false;                // QRESYNC enabled (RFC 7162 3.2)
-  bool current_uid = false;            // the running command is a UID command
+  // UTF8=ACCEPT enabled (RFC 6855 3): mailbox names are UTF-8 both ways (not modified UTF-7),
+  // SEARCH takes no CHARSET, APPEND takes UTF8 (~{n}).
+  bool utf8_accept = false;
+  bool current_uid = false;  // the running command is a UID command
   // The selected mailbox was deleted and created again (or its index rebuilt) under this
   // session: BYE was queued and the session ends after the current reply.
   bool closing = false;
@@ -85,9 +88,13 @@ class Session {
   bool can_start_tls() const;
   asio::awaitable<bool> start_tls();
 
-  // Mailbox names on the wire (modified UTF-7) <-> store names (UTF-8).
+  // Mailbox names on the wire (modified UTF-7, or UTF-8 after ENABLE UTF8=ACCEPT) <-> store
+  // names (UTF-8).
   core::Result<std::string> mailbox_from_wire(const std::string& wire) const;
-  static std::string mailbox_to_wire(const std::string& utf8);
+  static std::string mailbox_to_wire(const std::string& utf8, bool utf8_accept = false);
+  // A mailbox name as an IMAP string: quoted UTF-8 when `utf8_accept` allows it (RFC 6855 3),
+  // else quoted modified UTF-7 (or a literal when it needs one).
+  static std::string mailbox_string(const std::string& utf8, bool utf8_accept);
   // An IMAP reply for a store error ("[TRYCREATE] ..." etc.).
   static Reply store_error(const core::Status& status, bool trycreate = false);
 
@@ -180,6 +187,7 @@ asio::awaitable<Reply> cmd_copy(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_idle(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_quota(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_compress(Session&, const proto::Command&);
 
 // APPEND's pieces, shared with REPLACE (RFC 8508): the store request of one message, the
 // batch appended with the account's quota (worker pool), APPENDUID's response code.

@@ -97,6 +97,10 @@ struct SectionRef {
 // The byte range of the section; header_fields(_not) resolve to the header range (the caller
 // filters fields). not_found when the part does not exist (IMAP answers with an empty string).
 core::Result<Range> locate_section(const PartNode& root, const SectionRef& section);
+// The part numbered `parts` ("1.2" -> {1,2}; empty: the message itself), null when there is
+// none. Part 1 of a message that is not multipart is the message itself (its body is part 1's
+// content), so a leaf's Content-Transfer-Encoding is always in the returned node's header.
+const PartNode* find_part(const PartNode& root, const std::vector<uint32_t>& parts);
 
 // Filters a header block (with its blank line) keeping (or dropping, when `exclude`) the named
 // fields; the result ends with the blank line (RFC 3501 HEADER.FIELDS).

@@ -262,29 +262,35 @@ void parse_structure(std::string_view message, Facts& facts) {
       parse_fields(message.substr(facts.root.header.begin, facts.root.header.size())));
 }
 
-core::Result<Range> locate_section(const PartNode& root, const SectionRef& section) {
+const PartNode* find_part(const PartNode& root, const std::vector<uint32_t>& parts) {
   // RFC 3501 6.4.5: every message has a part 1; a non-multipart one (a top-level
   // message/rfc822 too) only part 1, which is its body. A part of type MESSAGE/RFC822 has
   // nested part numbers, referring to the parts of its encapsulated message.
   const PartNode* part = &root;
-  for (size_t i = 0; i < section.parts.size(); ++i) {
-    uint32_t n = section.parts[i];
+  for (size_t i = 0; i < parts.size(); ++i) {
+    uint32_t n = parts[i];
     const PartNode* container = part;  // what number n counts in
     if (i > 0) {
       if (part->kind == PartKind::message)
         container = &part->children[0];
       else if (part->kind == PartKind::leaf)
-        return core::not_found("no such part");
+        return nullptr;
     }
     if (container->kind == PartKind::multipart) {
-      if (n == 0 || n > container->children.size()) return core::not_found("no such part");
+      if (n == 0 || n > container->children.size()) return nullptr;
       part = &container->children[n - 1];
     } else if (n == 1) {
       part = container;
     } else {
-      return core::not_found("no such part");
+      return nullptr;
     }
   }
+  return part;
+}
+
+core::Result<Range> locate_section(const PartNode& root, const SectionRef& section) {
+  const PartNode* part = find_part(root, section.parts);
+  if (!part) return core::not_found("no such part");
   switch (section.text) {
     case SectionText::none:
       if (section.parts.empty()) return Range{root.header.begin, root.body.end};

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "src/core/log.h"
+#include "src/net/deflate_layer.h"
 #include "src/net/protocol_trace.h"
 
 namespace mailroom::net {
@@ -151,6 +153,7 @@ std::size_t Connection::buffered() const {
     n += static_cast<std::size_t>(std::max(0, SSL_pending(ssl_.get())));
     if (n == 0 && SSL_has_pending(ssl_.get())) n = 1;  // a record not yet decrypted
   }
+  if (n == 0 && deflate_ && deflate_->has_pending()) n = 1;  // not yet inflated
   return n;
 }
 
@@ -311,6 +314,24 @@ asio::awaitable<ReadStatus> Connection::fill() {
       buffer_.clear();
     }
   }
+  if (!deflate_) co_return co_await fill_stream();
+  // RFC 4978: inflate what was read, at most kReadChunk octets at a time, so a small stream
+  // that expands a thousandfold meets read_line's and read_exact's limits chunk by chunk.
+  for (;;) {
+    std::size_t old = buffer_.size();
+    if (!deflate_->inflate(buffer_, kReadChunk)) {
+      MR_LOG_WARN("event=compress_stream_corrupt session={}", info_.session_id);
+      co_return ReadStatus::error;
+    }
+    if (buffer_.size() > old) co_return ReadStatus::ok;
+    ReadStatus st = co_await fill_stream();
+    if (st != ReadStatus::ok) co_return st;
+    deflate_->feed(std::string_view(buffer_).substr(old));
+    buffer_.resize(old);
+  }
+}
+
+asio::awaitable<ReadStatus> Connection::fill_stream() {
   if (tls_active_) co_return co_await fill_tls();
   boost::system::error_code ec;
   // Wait for readability before allocating a read buffer: idle sessions cost no buffer.
@@ -483,6 +504,15 @@ asio::awaitable<bool> Connection::flush_with(std::string_view tail) {
     trace_output();
     if (!tail.empty()) trace_->server(tail);
   }
+  if (deflate_) {
+    // RFC 4978 4: every burst ends with a sync flush (IDLE's continuation and untagged
+    // responses must reach a client that waits for them).
+    std::string z;
+    deflate_->compress(out_, false, z);
+    deflate_->compress(tail, true, z);
+    out_.swap(z);
+    tail = {};
+  }
   boost::system::error_code ec;
   bool ok = true;
   // Not capped by the hard deadline: the goodbye after it must still go out.
@@ -564,6 +594,19 @@ asio::awaitable<bool> Connection::start_tls(std::chrono::seconds limit) {
   tls_active_ = true;
   co_return true;
 }
+
+bool Connection::start_compress() {
+  if (deflate_ || closed_) return false;
+  deflate_ = DeflateLayer::create();
+  if (!deflate_) return false;
+  // A client that compresses right after its COMPRESS command may have pipelined some already.
+  if (buffer_pos_ < buffer_.size()) deflate_->feed(std::string_view(buffer_).substr(buffer_pos_));
+  buffer_.clear();
+  buffer_pos_ = 0;
+  return true;
+}
+
+std::size_t Connection::compress_memory() const { return deflate_ ? deflate_->memory() : 0; }
 
 void Connection::close() {
   if (closed_) return;

@@ -48,6 +48,7 @@ namespace asio = boost::asio;
 class ProtocolTrace;
 
 class Connection;
+class DeflateLayer;
 class TraceSelector;
 
 // The listener's side of every connection: the shutdown flag sessions observe, and which
@@ -132,6 +133,11 @@ class Connection final : public Transport {
   asio::awaitable<bool> flush_with(std::string_view tail) override;
   // STARTTLS: the handshake must complete within set_tls_handshake_timeout() from its start.
   asio::awaitable<bool> start_tls() override { return start_tls(handshake_timeout_); }
+  // Bytes the client already sent after the command are read as compressed.
+  bool start_compress() override;
+  bool compressed() const override { return deflate_ != nullptr; }
+  // What zlib holds for this connection (0 when not compressed).
+  std::size_t compress_memory() const;
   // Ends the login deadline; the account's sessions are closed when the directory disables
   // or removes it (src/server/account_sweep.h); a trace starts if [log] trace_users names
   // `address`.
@@ -172,6 +178,8 @@ class Connection final : public Transport {
   // Reads more bytes into buffer_; the wait ends at deadline_ (set by the caller's
   // begin_wait).
   asio::awaitable<ReadStatus> fill();
+  // fill() without the COMPRESS layer: appends what the socket (or TLS) delivers.
+  asio::awaitable<ReadStatus> fill_stream();
   asio::awaitable<ReadStatus> fill_tls();
   // Waits until the socket is readable (or writable); false on timeout, close or error.
   asio::awaitable<bool> wait_socket(bool for_write, boost::system::error_code& ec);
@@ -197,6 +205,8 @@ class Connection final : public Transport {
     void operator()(ssl_st* ssl) const;
   };
   std::unique_ptr<ssl_st, SslFree> ssl_;
+  // Created by start_compress() (RFC 4978), above TLS.
+  std::unique_ptr<DeflateLayer> deflate_;
   asio::steady_timer timer_;
   std::shared_ptr<ConnectionControl> control_;
   std::shared_ptr<ProtocolTrace> trace_;

@@ -87,6 +87,11 @@ class Transport {
     return flush();
   }
   virtual boost::asio::awaitable<bool> start_tls() = 0;
+  // COMPRESS=DEFLATE (RFC 4978): from the next read and write on, both directions are raw
+  // deflate (src/net/deflate_layer.h), over TLS when it is active. The caller flushed the
+  // tagged OK first. false: already compressed, or not available on this transport.
+  virtual bool start_compress() { return false; }
+  virtual bool compressed() const { return false; }
 
   virtual void set_account(const std::string& account_id, const std::string& address,
                            const std::string& app_password_id) = 0;

@@ -67,6 +67,12 @@ boost::asio::awaitable<bool> ScriptedTransport::flush() {
   co_return true;
 }
 
+bool ScriptedTransport::start_compress() {
+  if (compressed()) return false;
+  compressed_from = output.size() + pending_.size();
+  return true;
+}
+
 boost::asio::awaitable<bool> ScriptedTransport::start_tls() {
   if (!segments_.empty()) {
     discarded = segments_.front();

@@ -36,6 +36,10 @@ class ScriptedTransport : public net::Transport {
   void queue(std::string_view data) override { pending_ += data; }
   boost::asio::awaitable<bool> flush() override;
   boost::asio::awaitable<bool> start_tls() override;
+  // COMPRESS (RFC 4978) modelled as an identity layer: the script stays readable, and
+  // `compressed_from` tells where in `output` compression began.
+  bool start_compress() override;
+  bool compressed() const override { return compressed_from != std::string::npos; }
   void set_account(const std::string& account_id, const std::string&,
                    const std::string& app_password) override {
     account = account_id;
@@ -54,6 +58,8 @@ class ScriptedTransport : public net::Transport {
   std::string account;                    // set by set_account
   std::string app_password_id;            // set by set_account
   std::vector<std::string> secret_lines;  // lines read while input was marked secret
+
+  std::size_t compressed_from = std::string::npos;  // set by start_compress
 
  private:
   net::ReadStatus end_status() const {

@@ -25,7 +25,9 @@ std::string Session::capabilities() const {
       " UIDPLUS MOVE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED"
       " LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ESEARCH SORT"
       " THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE ESORT PREVIEW"
-      " MULTIAPPEND REPLACE SAVEDATE OBJECTID";  // RFC 3502, RFC 8508, RFC 8514, RFC 8474
+      " MULTIAPPEND REPLACE SAVEDATE OBJECTID"  // RFC 3502, RFC 8508, RFC 8514, RFC 8474
+      " BINARY COMPRESS=DEFLATE"                // RFC 3516, RFC 4978
+      " UTF8=ACCEPT";                           // RFC 6855
   return caps;
 }
 
@@ -67,6 +69,9 @@ asio::awaitable<Reply> cmd_enable(Session& s, const proto::Command& cmd) {
     if (cap == "CONDSTORE" && !s.condstore) {
       s.enable_condstore();
       enabled += " CONDSTORE";
+    } else if (cap == "UTF8=ACCEPT" && !s.utf8_accept) {
+      s.utf8_accept = true;  // RFC 6855 3
+      enabled += " UTF8=ACCEPT";
     } else if (cap == "QRESYNC" && !s.qresync) {
       s.qresync = true;
       s.enable_condstore();  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE

@@ -60,6 +60,9 @@ std::string append_uid_code(const std::vector<store::AppendResult>& appended) {
 }
 
 asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
+  // RFC 6855 4: the UTF8 data item only after ENABLE UTF8=ACCEPT.
+  for (const auto& m : cmd.appends)
+    if (m.utf8 && !s.utf8_accept) co_return Reply::bad("UTF8 APPEND needs ENABLE UTF8=ACCEPT");
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   store::AppendBatch batch;

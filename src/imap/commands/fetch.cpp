@@ -1,5 +1,5 @@
 // FETCH / UID FETCH (RFC 3501 6.4.5, 7.4.2) with CHANGEDSINCE/VANISHED (RFC 7162) and
-// SAVEDATE (RFC 8514), EMAILID and THREADID (RFC 8474).
+// SAVEDATE (RFC 8514), EMAILID and THREADID (RFC 8474), BINARY (RFC 3516, fetch_binary.h).
 // Messages are loaded and formatted on the worker pool in batches; ENVELOPE, BODYSTRUCTURE
 // and section offsets come from the facts cached at delivery (src/mime), or for what clients
 // fetch when they open a folder from the mailbox's FETCH cache (fetch_cache.h).
@@ -13,6 +13,7 @@
 #include <span>
 
 #include "src/core/log.h"
+#include "src/imap/fetch_binary.h"
 #include "src/imap/fetch_cache.h"
 #include "src/imap/message_facts.h"
 #include "src/imap/session.h"
@@ -83,9 +84,12 @@ struct Source {
   const store::MessageMeta* meta = nullptr;
 };
 
-void format_message(const MailboxView& view, const Item& it,
+// false: a BINARY item met an unknown transfer encoding (RFC 3516 4.3); `out` is left with
+// part of the response, which the caller cuts off.
+bool format_message(const MailboxView& view, const Item& it,
                     const std::vector<proto::FetchAtt>& atts, const Source& src, std::string& out) {
   static const mime::Facts kNoFacts;
+  DecodedParts decoded;  // BINARY only
   const mime::Facts& facts = src.facts ? *src.facts : kNoFacts;
   std::string_view msg = src.msg;
   out += "* ";
@@ -239,7 +243,9 @@ void format_message(const MailboxView& view, const Item& it,
         break;
       case proto::FetchItem::binary:
       case proto::FetchItem::binary_size:
-        break;  // refused before formatting
+        sep();
+        if (!format_binary(a, atts, facts, msg, decoded, out)) return false;
+        break;
     }
   }
   if (it.add_flags) {
@@ -255,6 +261,7 @@ void format_message(const MailboxView& view, const Item& it,
     out += "MODSEQ (" + std::to_string(it.meta.modseq) + ")";
   }
   out += ")\r\n";
+  return true;
 }
 
 // The facts and octets of `uids` in two store calls: the facts (when needed), then the
@@ -289,7 +296,7 @@ Loaded load_batch(store::MailStore& store, const std::string& account, const std
 void format_batch(store::MailStore& store, const std::string& account, const MailboxView& view,
                   const std::vector<Item>& items, const std::vector<proto::FetchAtt>& atts,
                   bool need_facts, bool need_message, bool need_meta, bool headers_only,
-                  uint64_t prefix, std::string& out) {
+                  uint64_t prefix, bool& unknown_cte, std::string& out) {
   std::vector<uint32_t> uids;
   uids.reserve(items.size());
   for (const auto& it : items) uids.push_back(it.meta.uid);
@@ -306,7 +313,11 @@ void format_batch(store::MailStore& store, const std::string& account, const Mai
     if (need_meta) src.meta = &*metas[idx];
     if (need_message) src.msg = *l.messages[idx];
     if (need_facts) src.facts = &*l.facts[idx];
-    format_message(view, items[idx], atts, src, out);
+    size_t start = out.size();
+    if (!format_message(view, items[idx], atts, src, out)) {
+      out.resize(start);  // RFC 3516 4.3: the command fails with NO [UNKNOWN-CTE]
+      unknown_cte = true;
+    }
   }
 }
 
@@ -318,7 +329,8 @@ bool direct_body(const std::vector<proto::FetchAtt>& atts) {
     if (whole_message(a))
       ++whole;
     else if (a.item == proto::FetchItem::rfc822_header || a.item == proto::FetchItem::rfc822_text ||
-             a.item == proto::FetchItem::body_section || a.item == proto::FetchItem::preview)
+             a.item == proto::FetchItem::body_section || a.item == proto::FetchItem::preview ||
+             a.item == proto::FetchItem::binary || a.item == proto::FetchItem::binary_size)
       return false;
   }
   return whole == 1;
@@ -357,7 +369,8 @@ void format_batch_direct(store::MailStore& store, const std::string& account,
     src.hole = &p.hole;
     p.begin = out.size();
     p.size = items[idx].meta.size;
-    format_message(view, items[idx], atts, src, out);
+    [[maybe_unused]] bool formatted = format_message(view, items[idx], atts, src, out);
+    assert(formatted);  // direct_body() admits no BINARY item
     p.end = out.size();
     placed.push_back(p);
     read_uids.push_back(items[idx].meta.uid);
@@ -457,7 +470,8 @@ void format_batch_cached(store::MailStore& store, SortKeyRegistry& registry,
         src.msg = *l.messages[k];
       }
     }
-    format_message(view, items[idx], atts, src, out);
+    [[maybe_unused]] bool formatted = format_message(view, items[idx], atts, src, out);
+    assert(formatted);  // fetch_cacheable() admits no BINARY item
   }
   if (!last && pending.bytes < PendingRecords::kHandOver) return;
   std::vector<uint32_t> now;
@@ -485,7 +499,11 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     switch (a.item) {
       case proto::FetchItem::binary:
       case proto::FetchItem::binary_size:
-        co_return Reply::bad("BINARY is not supported");
+        // RFC 3516 4.2: the part tree finds the leaf and its transfer encoding; BINARY sets
+        // \Seen, BINARY.PEEK and BINARY.SIZE do not.
+        need_facts = need_message = true;
+        sets_seen = sets_seen || !a.peek;
+        break;
       case proto::FetchItem::envelope:
       case proto::FetchItem::bodystructure:
       case proto::FetchItem::body:
@@ -538,7 +556,8 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
                          a.section.text == mime::SectionText::header_fields_not));
     bool reads_message =
         a.item == proto::FetchItem::rfc822 || a.item == proto::FetchItem::rfc822_text ||
-        a.item == proto::FetchItem::body_section || a.item == proto::FetchItem::preview;
+        a.item == proto::FetchItem::body_section || a.item == proto::FetchItem::preview ||
+        a.item == proto::FetchItem::binary || a.item == proto::FetchItem::binary_size;
     if ((reads_message || a.item == proto::FetchItem::rfc822_header) && !header_part)
       headers_only = false;
   }
@@ -618,10 +637,13 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
   bool preview_only =
       need_message && !headers_only && std::none_of(atts.begin(), atts.end(), [](const auto& a) {
         return a.item == proto::FetchItem::rfc822 || a.item == proto::FetchItem::rfc822_header ||
-               a.item == proto::FetchItem::rfc822_text || a.item == proto::FetchItem::body_section;
+               a.item == proto::FetchItem::rfc822_text ||
+               a.item == proto::FetchItem::body_section || a.item == proto::FetchItem::binary ||
+               a.item == proto::FetchItem::binary_size;
       });
   uint64_t prefix = preview_only ? uint64_t{256} << 10 : 0;
   PendingRecords pending;
+  bool unknown_cte = false;  // set on a worker while the command waits for it
   // Two buffers: a worker formats the next batch into `text` while the previous one goes out
   // from `sending` (the file reads overlap the socket writes; neither buffer is copied again).
   // A batch is sent once this much is ready: small enough that nearly every batch of bodies or
@@ -651,7 +673,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     const MailboxView& view = *s.view;
     bool last = i + batch >= uids.size();
     auto fn3 = [&s, &account, &view, &items, &atts, &text, need_facts, need_message, need_meta,
-                headers_only, cache, &pending, last, direct, prefix] {
+                headers_only, cache, &pending, last, direct, prefix, &unknown_cte] {
       if (cache)
         format_batch_cached(*s.services.store, *cache, account, view, items, atts, pending, last,
                             text);
@@ -660,7 +682,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
                             text);
       else
         format_batch(*s.services.store, account, view, items, atts, need_facts, need_message,
-                     need_meta, headers_only, prefix, text);
+                     need_meta, headers_only, prefix, unknown_cte, text);
     };
     if (sending.empty()) {
       co_await net::blocking(*s.services.workers, fn3);
@@ -683,6 +705,8 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     std::swap(text, sending);
   }
   if (!co_await s.flush_with(sending)) co_return lost();
+  if (unknown_cte)  // RFC 3516 4.3; the other messages' responses were sent
+    co_return Reply::no("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding, cannot decode");
   co_return Reply::ok("FETCH completed");
 }
 

@@ -16,8 +16,8 @@ namespace {
 // bounds the matching work of one command per mailbox name.
 constexpr size_t kMaxPatterns = 64;
 
-std::string quoted_name(const std::string& utf8) {
-  return mime::imap_string(Session::mailbox_to_wire(utf8));
+std::string quoted_name(const std::string& utf8, bool utf8_accept) {
+  return Session::mailbox_string(utf8, utf8_accept);
 }
 
 struct Entry {
@@ -35,6 +35,7 @@ struct ListQuery {
   bool recursive = false;
   bool ret_subscribed = false;
   bool ret_status = false;
+  bool utf8 = false;  // UTF8=ACCEPT: names and patterns in UTF-8 (RFC 6855 3)
   std::vector<proto::ListPattern> patterns;
 };
 
@@ -76,7 +77,7 @@ core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std:
   bool lsub = q.lsub;
   bool subscribed_view = lsub || q.sel_subscribed;
   for (const auto& [name, e] : entries) {
-    std::string wire = Session::mailbox_to_wire(name);
+    std::string wire = Session::mailbox_to_wire(name, q.utf8);
     bool match = false;
     for (const auto& p : q.patterns) match = match || p.matches(wire);
     if (!match) continue;
@@ -107,7 +108,7 @@ core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std:
       attrs = "\\Noselect";  // RFC 3501 6.3.9: a parent of subscribed names
     }
     ListRow row;
-    row.line = (lsub ? "LSUB (" : "LIST (") + attrs + ") \"/\" " + mime::imap_string(wire);
+    row.line = (lsub ? "LSUB (" : "LIST (") + attrs + ") \"/\" " + quoted_name(name, q.utf8);
     if (q.recursive && e.child_subscribed && !e.subscribed)
       row.line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
     if (q.ret_status && e.exists) row.status = name;
@@ -121,6 +122,7 @@ core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std:
 asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
   ListQuery q;
   q.lsub = cmd.name == "LSUB";
+  q.utf8 = s.utf8_accept;
   auto has = [](const std::vector<std::string>& v, const char* x) {
     return std::find(v.begin(), v.end(), x) != v.end();
   };
@@ -171,7 +173,7 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
     if (row.status.empty()) continue;
     std::string mailbox = row.status;
     auto data = co_await status_data(s, mailbox, cmd.status_items);
-    if (data) s.untagged("STATUS " + quoted_name(mailbox) + " " + *data);
+    if (data) s.untagged("STATUS " + quoted_name(mailbox, s.utf8_accept) + " " + *data);
   }
   co_return Reply::ok(cmd.name + " completed");
 }
@@ -289,7 +291,10 @@ asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   if (std::find(cmd.status_items.begin(), cmd.status_items.end(), "HIGHESTMODSEQ") !=
       cmd.status_items.end())
     s.enable_condstore();  // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE
-  s.untagged("STATUS " + mime::imap_string(cmd.args[0]) + " " + *data);
+  // The name as the client sent it; in UTF-8 quoted after UTF8=ACCEPT (RFC 6855 3).
+  std::string echo =
+      s.utf8_accept ? Session::mailbox_string(mailbox, true) : mime::imap_string(cmd.args[0]);
+  s.untagged("STATUS " + echo + " " + *data);
   co_return Reply::ok("STATUS completed");
 }
 

@@ -5,6 +5,8 @@
 namespace mailroom::imap {
 
 asio::awaitable<Reply> cmd_replace(Session& s, const proto::Command& cmd) {
+  if (cmd.appends[0].utf8 && !s.utf8_accept)  // RFC 6855 4
+    co_return Reply::bad("UTF8 APPEND needs ENABLE UTF8=ACCEPT");
   std::vector<uint32_t> uids;
   // RFC 8508 3.3: a sequence number beyond EXISTS is BAD (as for FETCH); a UID that is not
   // in the mailbox is NO.

@@ -487,6 +487,10 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   if (c.name == "THREAD" && c.atoms[0] != "REFERENCES" && c.atoms[0] != "ORDEREDSUBJECT")
     co_return Reply::bad("Unsupported threading algorithm");
   std::string charset = c.charset;
+  // RFC 6855 3 (erratum 4029): after ENABLE UTF8=ACCEPT strings are UTF-8; SEARCH takes no
+  // CHARSET, SORT and THREAD (where it is mandatory) only UTF-8.
+  if (s.utf8_accept && !charset.empty() && (c.name == "SEARCH" || charset != "UTF-8"))
+    co_return Reply::bad("CHARSET conflicts with UTF8=ACCEPT: strings are UTF-8");
   if (charset == "US-ASCII") charset = "UTF-8";
   std::string error;
   if (!charset.empty()) {

@@ -1,7 +1,8 @@
 // The command grammar, RFC 3501 section 9, plus the extension syntax we advertise:
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
 // RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
-// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID).
+// RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID),
+// RFC 3516 (BINARY sections, literal8 in APPEND), RFC 4978 (COMPRESS).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -421,7 +422,9 @@ struct Parser {
       }
     }
     if (lx.peek() != ']') {
-      if (binary) return fail("Invalid BINARY section");
+      // RFC 3516 9 allows only part numbers in section-binary; HEADER, TEXT, MIME and
+      // HEADER.FIELDS are accepted too, as Dovecot does, and answered as with BODY (their
+      // octets are not transfer-encoded).
       bool after_part = !att.section.parts.empty();
       if (after_part && label.back() != '.') return fail("Invalid section");
       if (lx.keyword("HEADER.FIELDS.NOT")) {
@@ -463,7 +466,13 @@ struct Parser {
     att.label += "[" + label + "]";
     if (lx.consume('<')) {
       auto origin = lx.number();
-      if (!origin || !lx.expect('.')) return false;
+      if (!origin) return false;
+      if (binary && lx.consume('>')) {  // "<origin>": to the end (Dovecot's form; BINARY only)
+        att.partial = std::make_pair(*origin, UINT64_MAX);
+        att.label += "<" + std::to_string(*origin) + ">";
+        return true;
+      }
+      if (!lx.expect('.')) return false;
       auto size = lx.number();
       if (!size || !lx.expect('>')) return false;
       if (*size == 0) return fail("Partial size must not be zero");
@@ -647,6 +656,20 @@ struct Parser {
       m.date_tz = dt->second;
       if (!lx.sp()) return false;
     }
+    // RFC 6855 4: append-data =/ "UTF8" SP "(" literal8 ")" -- a message with UTF-8 headers.
+    if (lx.keyword("UTF8")) {
+      if (!lx.sp() || !lx.expect('(')) return false;
+      if (lx.peek() != '~') return fail("UTF8 needs a literal8");
+      lx.consume('~');
+      if (lx.peek() != '{') return fail("UTF8 needs a literal8");
+      auto msg = lx.string();
+      if (!msg || !lx.expect(')')) return false;
+      m.message = std::move(*msg);
+      m.utf8 = true;
+      return true;
+    }
+    // literal8 "~{n}" (RFC 3516 4.4): binary content, NUL octets allowed.
+    if (lx.peek() == '~' && lx.consume('~') && lx.peek() != '{') return fail("Expected a literal");
     if (lx.peek() != '{') return fail("Expected a literal");
     auto msg = lx.string();
     if (!msg) return false;
@@ -909,6 +932,13 @@ struct Parser {
       return true;
     }
     if (n == "ID") return id_args();
+    if (n == "COMPRESS") {  // RFC 4978 3: "COMPRESS" SP algorithm (an atom)
+      if (!lx.sp()) return false;
+      std::string a = upper_atom();
+      if (a.empty()) return fail("Expected a compression mechanism");
+      cmd.atoms.push_back(a);
+      return true;
+    }
     return fail("Unknown command " + n);
   }
 };

@@ -121,6 +121,7 @@ struct AppendMessage {
   std::optional<int64_t> date_time;  // seconds since the epoch
   int32_t date_tz = 0;
   std::string message;
+  bool utf8 = false;  // sent as UTF8 (~{n}) (RFC 6855 4): allowed after ENABLE UTF8=ACCEPT
 };
 
 struct Command {

@@ -156,4 +156,12 @@ std::optional<std::string> mutf7_to_utf8(std::string_view s) {
   return out;
 }
 
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  uint32_t cp = 0;
+  while (i < s.size())
+    if (!next_code_point(s, i, cp)) return false;
+  return true;
+}
+
 }  // namespace mailroom::imap::proto

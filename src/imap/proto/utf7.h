@@ -15,4 +15,8 @@ std::optional<std::string> utf8_to_mutf7(std::string_view utf8);
 // ASCII character, adjacent shifted sequences ("&AGE-&AGE-"), unpaired surrogates.
 std::optional<std::string> mutf7_to_utf8(std::string_view mutf7);
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or values above U+10FFFF), as
+// UTF8=ACCEPT sessions send mailbox names and quoted strings (RFC 6855 3).
+bool valid_utf8(std::string_view s);
+
 }  // namespace mailroom::imap::proto

@@ -215,6 +215,58 @@ TEST(Parser, StoreAppendSelectList) {
   EXPECT_EQ(au.command->initial_response, "AGFsaWNlAHdvbmRlcmxhbmQ=");
 }
 
+// RFC 3516: BINARY sections, ranges and literal8 in APPEND.
+TEST(Parser, BinaryItemsAndLiteral8) {
+  auto f =
+      parse_command("a FETCH 1 (BINARY[1.2]<5.10> BINARY.SIZE[2] BINARY.PEEK[] BINARY[1]<40>)");
+  ASSERT_TRUE(f.ok()) << f.error.message;
+  const auto& c = *f.command;
+  ASSERT_EQ(c.fetch.size(), 4u);
+  EXPECT_EQ(c.fetch[0].label, "BINARY[1.2]<5>");
+  EXPECT_FALSE(c.fetch[0].peek);
+  EXPECT_EQ(c.fetch[0].partial, std::make_pair(uint64_t{5}, uint64_t{10}));
+  EXPECT_EQ(c.fetch[1].item, FetchItem::binary_size);
+  EXPECT_EQ(c.fetch[1].label, "BINARY.SIZE[2]");
+  EXPECT_TRUE(c.fetch[1].peek);
+  EXPECT_EQ(c.fetch[2].label, "BINARY[]");
+  EXPECT_TRUE(c.fetch[2].peek);
+  // "<origin>" alone (Dovecot's form, BINARY only): to the end of the part.
+  EXPECT_EQ(c.fetch[3].partial, std::make_pair(uint64_t{40}, UINT64_MAX));
+  EXPECT_EQ(c.fetch[3].label, "BINARY[1]<40>");
+  // Section texts are accepted as Dovecot does.
+  auto t = parse_command("a FETCH 1 BINARY.PEEK[2.HEADER.FIELDS (From)]");
+  ASSERT_TRUE(t.ok()) << t.error.message;
+  EXPECT_EQ(t.command->fetch[0].label, "BINARY[2.HEADER.FIELDS (From)]");
+
+  const Bad cases[] = {
+      {"a FETCH 1 BINARY.SIZE[1]<0.5>", "a", "Invalid BINARY.SIZE"},
+      {"a FETCH 1 BINARY[1]<0.0>", "a", "Partial size must not be zero"},
+      {"a FETCH 1 BODY[1]<40>", "a", "Expected '.'"},
+      {"a FETCH 1 BINARY", "a", "Expected '['"},
+      {"a FETCH 1 BINARY[1.]", "a", "Invalid section"},
+      {"a FETCH 1 BINARY[x]", "a", "Invalid section"},
+      {"a APPEND INBOX ~\"x\"", "a", "Expected a literal"},
+      {"a APPEND INBOX ~", "a", "Expected a literal"},
+      {"a APPEND INBOX ~{5}\r\nab", "a", "Literal is shorter than announced"},
+      {"a LOGIN ~{1}\r\na b", "a", "Expected a space"},  // "~" is an atom, not literal8
+  };
+  for (const auto& b : cases) {
+    auto r = parse_command(b.wire);
+    ASSERT_FALSE(r.ok()) << b.wire;
+    EXPECT_EQ(r.error.tag, b.tag) << b.wire;
+    EXPECT_EQ(r.error.message, b.message) << b.wire;
+  }
+
+  // literal8, synchronizing or not (RFC 3516 4.4, RFC 7888), may hold NUL.
+  const char raw[] = "a APPEND INBOX (\\Seen) ~{3}\r\nf\0o ~{2+}\r\n\0\0";
+  std::string wire(raw, sizeof(raw) - 1);
+  auto ap = parse_command(wire);
+  ASSERT_TRUE(ap.ok()) << ap.error.message;
+  ASSERT_EQ(ap.command->appends.size(), 2u);
+  EXPECT_EQ(ap.command->appends[0].message, std::string("f\0o", 3));
+  EXPECT_EQ(ap.command->appends[1].message, std::string(2, '\0'));
+}
+
 TEST(Parser, Dates) {
   EXPECT_EQ(parse_date("1-Jan-1970"), 0);
   EXPECT_EQ(parse_date("01-jan-1970"), 0);

@@ -60,30 +60,6 @@ class ImapExtensions : public ImapSession {
 
 const char kLogin[] = "a LOGIN alice wonderland\r\n";
 
-// A transport that runs `hook` when the session reads the command line starting with
-// `prefix`, before the session sees it: another session's change "while" this one works.
-class HookedTransport : public ScriptedTransport {
- public:
-  HookedTransport(std::vector<std::string> segments, std::string prefix, std::function<void()> hook)
-      : ScriptedTransport(std::move(segments), true),
-        prefix_(std::move(prefix)),
-        hook_(std::move(hook)) {}
-  boost::asio::awaitable<net::ReadStatus> read_command(std::string& line, std::size_t max_length,
-                                                       bool* bare_lf) override {
-    auto st = co_await ScriptedTransport::read_command(line, max_length, bare_lf);
-    if (hook_ && line.rfind(prefix_, 0) == 0) {
-      hook_();
-      hook_ = nullptr;
-    }
-    co_return st;
-  }
-  using ScriptedTransport::read_command;
-
- private:
-  std::string prefix_;
-  std::function<void()> hook_;
-};
-
 // --- MULTIAPPEND (RFC 3502) ---
 
 TEST_F(ImapExtensions, MultiappendIsAdvertisedAfterLogin) {

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
@@ -101,6 +102,12 @@ asio::awaitable<void> echo_session(Transport& c) {
       co_await c.write(std::string("END ") + read_status_name(st) + "\r\n");
       co_return;
     }
+    if (line == "COMPRESS") {  // the OK in clear, then RFC 4978 deflate both ways
+      co_await c.write("OK\r\n");
+      bool started = c.start_compress();
+      co_await c.write(started ? "ON\r\n" : "AGAIN\r\n");
+      continue;
+    }
     if (line.rfind("LIT ", 0) == 0) {
       std::string data;
       st = co_await c.read_exact(data, std::stoul(line.substr(4)));
@@ -151,6 +158,93 @@ TEST_F(ListenerTest, LinesBareLfAndLiterals) {
   EXPECT_EQ(c.line(), "ECHO two (bare)\r\n");
   EXPECT_EQ(c.line(), "LITERAL [ab\tcd]\r\n");
   EXPECT_EQ(c.line(), "ECHO three\r\n");
+}
+
+// The client's half of COMPRESS=DEFLATE (RFC 4978): raw deflate over the socket.
+class DeflateClient {
+ public:
+  explicit DeflateClient(Client& c) : c_(c) {
+    deflateInit2(&def_, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+    inflateInit2(&inf_, -15);
+  }
+  ~DeflateClient() {
+    deflateEnd(&def_);
+    inflateEnd(&inf_);
+  }
+  void send(const std::string& s) {
+    std::string out(deflateBound(&def_, s.size()) + 64, '\0');
+    def_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
+    def_.avail_in = static_cast<uInt>(s.size());
+    def_.next_out = reinterpret_cast<Bytef*>(out.data());
+    def_.avail_out = static_cast<uInt>(out.size());
+    deflate(&def_, Z_SYNC_FLUSH);
+    out.resize(out.size() - def_.avail_out);
+    ::send(c_.fd(), out.data(), out.size(), MSG_NOSIGNAL);
+  }
+  // One decompressed line, or "" when the stream ends or stalls (receive timeout).
+  std::string line() {
+    for (;;) {
+      std::size_t nl = plain_.find('\n');
+      if (nl != std::string::npos) {
+        std::string l = plain_.substr(0, nl + 1);
+        plain_.erase(0, nl + 1);
+        return l;
+      }
+      char raw[4096];
+      ssize_t n = ::recv(c_.fd(), raw, sizeof raw, 0);
+      if (n <= 0) return "";
+      inf_.next_in = reinterpret_cast<Bytef*>(raw);
+      inf_.avail_in = static_cast<uInt>(n);
+      char buf[4096];
+      do {
+        inf_.next_out = reinterpret_cast<Bytef*>(buf);
+        inf_.avail_out = sizeof buf;
+        int r = inflate(&inf_, Z_SYNC_FLUSH);
+        if (r != Z_OK && r != Z_BUF_ERROR) return "<corrupt>";
+        plain_.append(buf, sizeof buf - inf_.avail_out);
+      } while (inf_.avail_in > 0 || inf_.avail_out == 0);
+    }
+  }
+
+ private:
+  Client& c_;
+  z_stream def_{}, inf_{};
+  std::string plain_;
+};
+
+TEST_F(ListenerTest, CompressDeflatesBothWaysOnceAndBombsMeetTheLineLimit) {
+  start({});
+  Client c(port());
+  EXPECT_EQ(c.line(), "HELLO\r\n");
+  c.send("COMPRESS\r\n");
+  EXPECT_EQ(c.line(), "OK\r\n");  // in clear
+  DeflateClient z(c);
+  EXPECT_EQ(z.line(), "ON\r\n");  // flushed right away: readable without more input
+  z.send("one\r\nLIT 5\r\nab");
+  EXPECT_EQ(z.line(), "ECHO one\r\n");
+  z.send("cde");
+  EXPECT_EQ(z.line(), "LITERAL [abcde]\r\n");
+  // A second COMPRESS finds the layer active.
+  z.send("COMPRESS\r\n");
+  EXPECT_EQ(z.line(), "OK\r\n");
+  EXPECT_EQ(z.line(), "AGAIN\r\n");
+  // 32 MiB without a line end in a few KiB of deflate: read and dropped a chunk at a time
+  // as an overlong line, then the session goes on.
+  z.send(std::string(32 << 20, 'x') + "\r\nafter\r\n");
+  EXPECT_EQ(z.line(), "TOOLONG\r\n");
+  EXPECT_EQ(z.line(), "ECHO after\r\n");
+}
+
+TEST_F(ListenerTest, CompressedStreamThatIsCorruptEndsTheSession) {
+  start({});
+  Client c(port());
+  EXPECT_EQ(c.line(), "HELLO\r\n");
+  c.send("COMPRESS\r\n");
+  EXPECT_EQ(c.line(), "OK\r\n");
+  DeflateClient z(c);
+  EXPECT_EQ(z.line(), "ON\r\n");
+  c.send(std::string("\xff\xfe\xfd garbage\r\n", 12));
+  EXPECT_EQ(z.line(), "END error\r\n");
 }
 
 TEST_F(ListenerTest, OverlongLineIsDiscardedAndSessionContinues) {
