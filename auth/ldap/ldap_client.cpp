@@ -600,6 +600,7 @@ std::vector<std::string> LdapClient::check_configuration() {
               F{"login_filter", &o.login_filter, &o.user_base},
               F{"group_filter", &o.group_filter, &o.group_base},
               F{"group_class_filter", &o.group_class_filter, &o.group_base},
+              F{"nested_group_filter", &o.nested_group_filter, &o.base_dn},
               F{"alias_filter", &o.alias_filter, &o.base_dn},
               F{"alias_class_filter", &o.alias_class_filter, &o.base_dn},
               F{"nested_groups", o.nested_groups == NestedGroups::in_chain ? &in_chain : nullptr,

@@ -140,9 +140,8 @@ Result<Alias> LdapDirectory::find_alias(const std::string& address) {
   return core::not_found("no such alias");
 }
 
-// The primary address of the entry at `dn` (a user or a group), "" when it has none.
-static Result<std::string> address_of_dn(LdapClient& client, const std::string& dn) {
-  const LdapOptions& o = client.options();
+Result<std::string> LdapDirectory::address_of_dn(const std::string& dn) {
+  const LdapOptions& o = client_->options();
   SearchRequest r;
   r.base = dn;
   r.scope = Scope::base;
@@ -150,7 +149,7 @@ static Result<std::string> address_of_dn(LdapClient& client, const std::string& 
   r.attributes = {o.attrs.mail, o.attrs.group_mail};
   if (o.attrs.alternate_is_proxy) r.attributes.push_back(o.attrs.alternate);
   r.no_such_object_is_empty = true;
-  auto res = client.search(r);
+  auto res = client_->search(r);
   if (!res) return res.status();
   if (res->entries.empty()) return std::string();
   const LdapEntry& e = res->entries.front();
@@ -198,7 +197,7 @@ Result<Group> LdapDirectory::find_group(const std::string& address) {
     for (const auto& v : e.values(o.attrs.unique_member)) dns.push_back(strip_optional_uid(v));
     for (const auto& dn : dns) {
       if (static_cast<int>(g->members.size()) >= o.max_group_members) break;
-      auto a = address_of_dn(*client_, dn);
+      auto a = address_of_dn(dn);
       if (!a) return a.status();
       add(std::move(*a));  // nested groups appear as their address; the Resolver expands them
     }

@@ -50,6 +50,8 @@ class LdapDirectory : public Directory {
 
   // The DN of an account id (for binds and tests); not_found / unavailable.
   Result<std::string> dn_of(const std::string& id);
+  // The primary address of the entry at `dn` (a user, contact or group), "" when it has none.
+  Result<std::string> address_of_dn(const std::string& dn);
   std::shared_ptr<ldap::LdapClient> client() const { return client_; }
 
  private:

@@ -71,6 +71,7 @@ void apply_profile(Profile profile, LdapOptions& o) {
         "(&(objectClass=user)(!(objectClass=computer))"
         "(|(sAMAccountName=%u)(userPrincipalName=%s)(mail=%s)))";
     o.group_class_filter = "(&(objectClass=group)(mail=*))";
+    o.nested_group_filter = "(objectClass=group)";  // security groups without mail nest too
     o.group_filter = "(&(objectClass=group)(|(mail=%s)(proxyAddresses=smtp:%s)))";
     o.alias_class_filter.clear();
     o.alias_filter.clear();
@@ -169,7 +170,8 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   for (F f : {F{"user_class_filter", &o.user_class_filter}, F{"account_filter", &o.account_filter},
               F{"login_filter", &o.login_filter}, F{"group_filter", &o.group_filter},
               F{"group_class_filter", &o.group_class_filter}, F{"alias_filter", &o.alias_filter},
-              F{"alias_class_filter", &o.alias_class_filter}}) {
+              F{"alias_class_filter", &o.alias_class_filter},
+              F{"nested_group_filter", &o.nested_group_filter}}) {
     *f.value = s.get_string(f.key, *f.value);
     if (!f.value->empty() && !balanced_filter(*f.value))
       s.error(f.key, "filter '" + *f.value + "' is not a parenthesised LDAP filter (RFC 4515)");

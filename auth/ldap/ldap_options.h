@@ -107,8 +107,11 @@ struct LdapOptions {
   std::string login_filter;          // by login
   std::string group_filter;          // by group address
   std::string group_class_filter;    // all groups (sync)
-  std::string alias_filter;          // by alias address; empty = no alias entries
-  std::string alias_class_filter;    // all aliases (sync)
+  // nested_groups = "in_chain": every group a chain of nesting may pass through, mail or not
+  // (the sync follows chains through them under base_dn); "" = only group_class_filter's.
+  std::string nested_group_filter;
+  std::string alias_filter;        // by alias address; empty = no alias entries
+  std::string alias_class_filter;  // all aliases (sync)
   AttributeMap attrs;
   NestedGroups nested_groups = NestedGroups::member;
   int pool_size = 4;          // service connections

@@ -177,6 +177,9 @@ class LocalDirectory : public Directory {
   Status remove_group(const std::string& address);
   Status add_group_member(const std::string& group, const std::string& member);
   Status remove_group_member(const std::string& group, const std::string& member);
+  // Every group membership of `from` becomes one of `to` (an account's primary address
+  // changed upstream); a group that already lists `to` keeps one entry.
+  Status rename_group_member(const std::string& from, const std::string& to);
   Result<std::vector<Group>> list_groups(const std::string& domain = {});
 
   // Addresses that are both an account address (primary or secondary) and an alias or group.

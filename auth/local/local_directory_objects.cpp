@@ -460,6 +460,18 @@ Status LocalDirectory::remove_group_member(const std::string& group, const std::
   });
 }
 
+Status LocalDirectory::rename_group_member(const std::string& from, const std::string& to) {
+  return impl_->write([&]() -> Status {
+    auto up =
+        impl_->db->prepare("UPDATE OR IGNORE group_members SET member = ?2 WHERE member = ?1");
+    if (!up) return up.status();
+    if (auto st = up->bind(1, from).bind(2, to).run(); !st) return st;
+    auto del = impl_->db->prepare("DELETE FROM group_members WHERE member = ?1");  // duplicates
+    if (!del) return del.status();
+    return del->bind(1, from).run();
+  });
+}
+
 Result<std::vector<Group>> LocalDirectory::list_groups(const std::string& domain) {
   std::vector<std::string> names;
   {

@@ -9,6 +9,7 @@
 #include "auth/ldap/ldap_client.h"
 #include "auth/ldap/ldap_directory.h"
 #include "auth/sync/ad_resume.h"
+#include "auth/sync/group_expansion.h"
 #include "auth/sync/sync_source.h"
 #include "src/core/log.h"
 
@@ -143,27 +144,9 @@ class LdapSource final : public SyncSource {
   Result<SourceObjects> read_groups(Marks& next) override {
     SourceObjects out;
     if (!o_.group_class_filter.empty()) {
-      SearchRequest r;
-      r.base = o_.group_base;
-      r.filter = o_.group_class_filter;
-      r.attributes = group_attributes(o_);
-      r.paged = true;
-      std::vector<std::string> addresses;
-      auto st = client_->search_each(r, [&](LdapEntry&& e) {
-        raise_usn(next, e);
-        if (auto g = entry_to_group_header(e, o_)) addresses.push_back(g->address);
-        return true;
-      });
-      if (!st) return st;
-      // Members are resolved by the live directory (DNs, nested groups, dynamic groups).
-      for (const auto& a : addresses) {
-        auto g = live_->find_group(a);
-        if (!g) {
-          if (g.code() == Code::not_found) continue;
-          return g.status();
-        }
-        out.groups.push_back(std::move(*g));
-      }
+      auto groups = read_group_members(next);
+      if (!groups) return groups.status();
+      out.groups = std::move(*groups);
     }
     if (!o_.alias_class_filter.empty()) {
       SearchRequest r;
@@ -339,6 +322,87 @@ class LdapSource final : public SyncSource {
       return write_error.is_ok();
     });
     return st ? write_error : st;
+  }
+
+  void add_member_dns(const LdapEntry& e, GroupNode& node) const {
+    if (!o_.attrs.member.empty()) node.member_dns = e.values(o_.attrs.member);
+    if (!o_.attrs.unique_member.empty())
+      for (const auto& v : e.values(o_.attrs.unique_member))
+        node.member_dns.push_back(strip_optional_uid(v));
+  }
+
+  // Every group with its members, from one search of the groups (with their `member`
+  // values) and one of the users, joined locally (group_expansion.h). Dynamic groups
+  // (memberURL) are still asked of the live directory one by one.
+  Result<std::vector<Group>> read_group_members(Marks& next) {
+    ExpansionInput in;
+    in.mode = o_.nested_groups == NestedGroups::in_chain ? NestedMode::flatten : NestedMode::keep;
+    in.max_members = o_.max_group_members;
+    SearchRequest r;
+    r.base = o_.group_base;
+    r.filter = o_.group_class_filter;
+    r.attributes = group_attributes(o_);
+    for (const std::string* a : {&o_.attrs.member, &o_.attrs.unique_member})
+      if (!a->empty() &&
+          std::find(r.attributes.begin(), r.attributes.end(), *a) == r.attributes.end())
+        r.attributes.push_back(*a);
+    r.paged = true;
+    std::vector<std::string> dynamic;  // addresses of groups with memberURL values
+    auto st = client_->search_each(r, [&](LdapEntry&& e) {
+      raise_usn(next, e);
+      GroupNode node;
+      node.dn = e.dn;
+      node.header = entry_to_group_header(e, o_);
+      add_member_dns(e, node);
+      if (node.header && in.mode == NestedMode::keep && !o_.attrs.member_url.empty() &&
+          !e.values(o_.attrs.member_url).empty())
+        dynamic.push_back(node.header->address);
+      in.groups.push_back(std::move(node));
+      return true;
+    });
+    if (!st) return st;
+    // In-chain nesting passes through groups the sync does not keep (AD security groups
+    // without mail): their members, from anywhere in the directory, once.
+    if (in.mode == NestedMode::flatten && !o_.nested_group_filter.empty() &&
+        o_.nested_group_filter != o_.group_class_filter) {
+      r.base = o_.base_dn;
+      r.filter = "(&" + o_.nested_group_filter + "(!" + o_.group_class_filter + "))";
+      r.attributes.clear();
+      for (const std::string* a : {&o_.attrs.member, &o_.attrs.unique_member})
+        if (!a->empty()) r.attributes.push_back(*a);
+      st = client_->search_each(r, [&](LdapEntry&& e) {
+        GroupNode node;
+        node.dn = e.dn;
+        add_member_dns(e, node);
+        in.groups.push_back(std::move(node));
+        return true;
+      });
+      if (!st) return st;
+    }
+    SearchRequest u;
+    u.base = o_.user_base;
+    u.filter = o_.user_class_filter;
+    u.attributes = account_attributes(o_);
+    u.paged = true;
+    int64_t now = clock_.unix_seconds();
+    st = client_->search_each(u, [&](LdapEntry&& e) {
+      if (auto acc = entry_to_account(e, o_, now)) in.user_address[dn_key(e.dn)] = acc->address;
+      return true;
+    });
+    if (!st) return st;
+    in.resolve_other = [this](const std::string& dn) { return live_->address_of_dn(dn); };
+    size_t group_entries = in.groups.size(), users = in.user_address.size();
+    auto groups = expand_groups(std::move(in));
+    if (!groups) return groups.status();
+    for (const auto& a : dynamic) {
+      auto g = live_->find_group(a);
+      if (!g && g.code() != Code::not_found) return g.status();
+      for (auto& have : *groups)
+        if (have.address == a && g) have.members = std::move(g->members);
+    }
+    MR_LOG_INFO("event=ldap_group_pass group_entries={} groups={} users={} dynamic={}",
+                group_entries, groups->size(), users, dynamic.size());
+    return groups;
   }
 
   // ---- RFC 4533 refreshAndPersist (the ldap_sync_* API of libldap) ----

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -46,6 +47,7 @@ core::Services* open_from_config(ctl::Context& ctx, std::unique_ptr<server::Load
 
 int main(int argc, char** argv) {
   ::umask(077);  // databases it creates hold password hashes (src/core/private_files.h)
+  std::signal(SIGPIPE, SIG_IGN);  // a directory server closing its end is an error, not death
   CLI::App app{"mailroomctl - administer a Mailroom server"};
   app.require_subcommand(1);
   ctl::Context ctx;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -32,6 +33,11 @@ void inject_leak_for_tests() {
 
 int main(int argc, char** argv) {
   ::umask(077);  // everything mailroomd creates is private (src/core/private_files.h)
+  // A peer that closes its end must be an EPIPE, never the death of the server. Our own
+  // sockets send with MSG_NOSIGNAL, but libldap writes with write(): a domain controller
+  // going away killed mailroomd (test_ad_samba AdDcOutageTest). mailroomd starts no programs
+  // that would inherit the disposition.
+  std::signal(SIGPIPE, SIG_IGN);
   if (std::getenv("MAILROOM_TEST_INJECT_LEAK")) inject_leak_for_tests();
   CLI::App app{"mailroomd - the Mailroom mail server"};
   std::string config_path = "/etc/mailroom/mailroom.toml";

@@ -13,6 +13,10 @@ the people listed there), not slapd dressed up as AD.
   paged initial sync; a rename on the DC keeps the account id and mailbox; a change and a
   deletion (tombstone) on the DC arrive by the poll; a disabled user's `manager` DN becomes
   the manager's objectGUID (offboarding).
+- AdDcOutageTest: the DC stops under a running mailroomd and comes back (the one-DC form of
+  fail-over and fail-back): mail keeps arriving from the replica, a user seen before logs in
+  from the credential cache, one never seen gets a temporary error, the sync reports the
+  error, and after the DC is back the poll resumes from its mark and logins go to the DC.
 - AdDcIdentityTest: the high-water mark is bound to the DC's invocationId: a mark that would
   miss a change on the same DC does, and after the DC's identity changes (as a restore
   does) mailroomd reads everything again and sees it.
@@ -213,9 +217,9 @@ def replica(m, sql, *args):
         return db.execute(sql, args).fetchall()
 
 
-def start_mailroomd(extra="", sync=POLL):
+def start_mailroomd(extra="", sync=POLL, directory_extra=""):
     m = Mailroom(listeners=LISTENERS,
-                 directory_config='[directory]\nbackend = "ldap"\n' +
+                 directory_config='[directory]\nbackend = "ldap"\n' + directory_extra +
                  ldap_config(lookup="replica", extra=extra, sync=sync))
     try:
         m.start()
@@ -379,6 +383,40 @@ class AdDcIdentityTest(unittest.TestCase):
                    "a pass on the new DC")
         self.assertEqual(lmtp_rcpt(m, f"judy.new@{D}"), [250])
         self.assertIn("event=ldap_sync_full_resync reason=other_dc", m.log())
+
+
+class AdDcOutageTest(unittest.TestCase):
+    """The DC goes away under a running mailroomd and comes back."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_dc()
+
+    def test_dc_down_then_back(self):
+        m = start_mailroomd(extra=f'user_base = "CN=Users,{DC.base_dn}"',
+                            directory_extra='credential_cache_ttl = "1h"\n')
+        self.addCleanup(m.close)
+        self.assertEqual(imap_login(m, "grace", PASSWORDS["grace"]), "OK")  # cached from now
+        DC.stop()
+        self.addCleanup(lambda: DC.proc or DC.start())
+        # Delivery needs only the replica: mail keeps arriving.
+        self.assertEqual(lmtp_rcpt(m, f"grace@{D}", f"alice@{D}"), [250, 250])
+        # Logins: from the cache for grace; a temporary error, never "wrong password", for
+        # alice, whose password was never checked here; a wrong password is still wrong.
+        self.assertEqual(imap_login(m, "grace", PASSWORDS["grace"]), "OK")
+        self.assertIn("UNAVAILABLE", imap_login(m, "alice", PASSWORDS["alice"]))
+        self.assertNotEqual(imap_login(m, "grace", "not-her-password"), "OK")
+        wait_until(lambda: m.ctl("directory", "sync", "status")["ldap.last_error"],
+                   "the poll to report the DC down")
+
+        DC.start()
+        # Fail-back: the poll resumes from its mark, and a change made now arrives by it.
+        DC.modify(f"dn: {DC.user_dn('grace')}\nchangetype: modify\n"
+                  f"add: proxyAddresses\nproxyAddresses: smtp:grace.back@{D}\n")
+        wait_until(lambda: lmtp_rcpt(m, f"grace.back@{D}") == [250], "the change after the outage")
+        self.assertEqual(m.ctl("directory", "sync", "status")["ldap.last_error"], "")
+        self.assertEqual(imap_login(m, "alice", PASSWORDS["alice"]), "OK")
+        self.assertNotIn("event=ldap_sync_full_resync", m.log())  # same DC: the mark held
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class FakeSource final : public SyncSource {
     bool fail_accounts = false;  // after the first account
     bool fail_groups = false;
     bool fail_changes = false;
+    bool groups_changed = false;     // what read_changes reports
     std::vector<std::string> reads;  // "full", "changes", "groups"
     std::function<void(PersistSession&, const Marks&)> persist;
     std::mutex mu;
@@ -64,7 +65,7 @@ class FakeSource final : public SyncSource {
   Status read_changes(const Marks& stored, AccountSink& sink, Marks& next,
                       bool* groups_changed) override {
     note("changes");
-    *groups_changed = false;
+    *groups_changed = up_->groups_changed;
     next[kMark] = stored.at(kMark);
     return feed(sink, next, std::stoi(stored.at(kMark)), up_->fail_changes);
   }
@@ -285,7 +286,8 @@ TEST_F(SyncEngineTest, MarksAreStoredOnlyAfterThePassSucceeded) {
   up_->accounts["id-alice"] = {up_->accounts["id-alice"].first, 4};
   up_->accounts["id-alice"].first.display_name = "Alice L.";
 
-  // The accounts are written, but the groups (read because alice changed) cannot be.
+  // The accounts are written, but the groups (read because a group changed) cannot be.
+  up_->groups_changed = true;
   up_->fail_groups = true;
   EXPECT_EQ(e->poll_once().code(), Code::unavailable);
   EXPECT_EQ(last_read(), "groups");
@@ -322,6 +324,26 @@ TEST_F(SyncEngineTest, PollReadsChangesAndAFullPassWhenOneIsDue) {
   clock_.advance(seconds(1));
   ASSERT_TRUE(e->poll_once());
   EXPECT_EQ(up_->reads.front(), "full");
+}
+
+TEST_F(SyncEngineTest, ANewPrimaryAddressIsRenamedInGroupsWithoutAGroupPass) {
+  up_->groups.push_back(
+      Group{"all@example.com", "All", {"alice@example.com", "alice2@example.com"}, {}, {}});
+  auto e = engine();
+  ASSERT_TRUE(e->poll_once());  // full pass and groups
+  up_->reads.clear();
+  add("id-alice", "alice2@example.com", 3);  // the primary address changes upstream
+  add("id-bob", "bob@example.com", 4);       // bob changes, not his address
+  up_->accounts["id-bob"].first.display_name = "Bob B.";
+  auto r = e->poll_once();
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_EQ(r->updated, 2u);
+  EXPECT_EQ(up_->reads, std::vector<std::string>{"changes"});  // no group pass
+  EXPECT_EQ(replica_->find_group("staff@example.com")->members,
+            std::vector<std::string>{"alice2@example.com"});
+  // A group that listed both keeps one entry.
+  EXPECT_EQ(replica_->find_group("all@example.com")->members,
+            std::vector<std::string>{"alice2@example.com"});
 }
 
 TEST_F(SyncEngineTest, ErrorsAreCountedAndThePassGoesOn) {
