@@ -45,6 +45,10 @@ struct Account {
   std::vector<std::string> forward_to;  // forwarding targets
   bool forward_keep_copy = true;        // also deliver locally when forwarding
   std::vector<std::string> send_as;     // extra addresses this account may send as
+  // The manager as the directory names them: an account id (LDAP `manager` DN resolved by the
+  // sync for accounts that are not active), an address (SQL), or the raw DN when it could not
+  // be resolved. "" = none. Read by the offboarding workflow (auth/offboarding.h).
+  std::string manager;
 };
 
 enum class DomainKind { local, alias };

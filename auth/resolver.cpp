@@ -214,15 +214,15 @@ class Expansion {
   }
 
   RecipientOutcome deliver_account(const Account& a, size_t depth) {
-    if (a.status == AccountStatus::disabled && opt_.hold_for_disabled && depth == 0) {
+    const bool held = a.status == AccountStatus::disabled && opt_.hold_for_disabled && depth == 0;
+    if (held) {
       note("held for disabled account " + a.address);
-      return add_mailbox(a);
-    }
-    if (a.status != AccountStatus::active) {
+      if (!opt_.forward_held || a.forward_to.empty()) return add_mailbox(a);
+    } else if (a.status != AccountStatus::active) {
       note("account " + a.address + " is " + account_status_name(a.status));
       return RecipientOutcome::disabled;
     }
-    if (a.forward_to.empty() || a.forward_keep_copy) {
+    if (held || a.forward_to.empty() || a.forward_keep_copy) {
       auto o = add_mailbox(a);
       if (o != RecipientOutcome::deliver) return o;
     }

@@ -32,6 +32,10 @@ struct ResolverOptions {
   // re-enables it (or goes to the retention archive). Forwarding is not applied to held mail.
   // Deleted accounts are always rejected.
   bool hold_for_disabled = false;
+  // Offboarding (auth/offboarding.h, [offboarding] enabled): held mail also goes to the
+  // account's forward_to, which the offboarding decorator sets to the manager (or clears).
+  // The copy in the mailbox is always kept: never lose mail.
+  bool forward_held = false;
   // RFC 5321 4.5.1: where mail for postmaster@<any local domain> goes when that domain has no
   // postmaster account, alias or group of its own ([auth] postmaster). Empty: nowhere (such
   // mail is refused as unknown, and mailroomd warns at start).

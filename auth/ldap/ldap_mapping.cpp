@@ -170,7 +170,35 @@ std::optional<Account> entry_to_account(const LdapEntry& e, const LdapOptions& o
     if (lower(v) == "forwardonly" && !acc.forward_to.empty()) acc.forward_keep_copy = false;
   for (const auto& v : e.values(a.send_as)) add_unique(acc.send_as, lower(v));
   if (!a.password_changed.empty()) acc.password_changed = e.first(a.password_changed);
+  if (!a.manager.empty()) acc.manager = e.first(a.manager);
+  if (acc.status == AccountStatus::active && is_leaver(e, o)) acc.status = AccountStatus::disabled;
   return acc;
+}
+
+bool dn_under(std::string_view dn, std::string_view base) {
+  std::string d = lower(dn), b = lower(base);
+  auto squeeze = [](std::string& s) {  // "ou=x, dc=y" and "ou=x,dc=y" are one DN
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == ' ' && ((i > 0 && s[i - 1] == ',') || (i + 1 < s.size() && s[i + 1] == ',')))
+        continue;
+      out += s[i];
+    }
+    s = out;
+  };
+  squeeze(d);
+  squeeze(b);
+  if (b.empty() || d.size() <= b.size()) return false;
+  return d.compare(d.size() - b.size(), b.size(), b) == 0 && d[d.size() - b.size() - 1] == ',';
+}
+
+bool is_leaver(const LdapEntry& e, const LdapOptions& o) {
+  if (!o.leavers_ou.empty() && dn_under(e.dn, o.leavers_ou)) return true;
+  if (o.leavers_group.empty() || o.attrs.member_of.empty()) return false;
+  for (const auto& g : e.values(o.attrs.member_of)) {
+    if (lower(g) == lower(o.leavers_group)) return true;
+  }
+  return false;
 }
 
 std::optional<Group> entry_to_group_header(const LdapEntry& e, const LdapOptions& o) {
@@ -213,10 +241,11 @@ std::vector<std::string> account_attributes(const LdapOptions& o) {
   for (const std::string* s :
        {&a.id, &a.login, &a.login_alt, &a.mail, &a.alternate, &a.display_name, &a.status,
         &a.quota_bytes, &a.quota_messages, &a.forward, &a.delivery_option, &a.send_as,
-        &a.change_counter, &a.password_changed})
+        &a.change_counter, &a.password_changed, &a.manager})
     if (!s->empty()) add_unique(v, *s);
   add_unique(v, "cn");
   add_unique(v, "objectClass");
+  if (!o.leavers_group.empty()) add_unique(v, a.member_of);
   if (a.ad_account_control) {
     add_unique(v, "userAccountControl");
     add_unique(v, "accountExpires");

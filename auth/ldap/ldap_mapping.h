@@ -51,6 +51,12 @@ std::optional<RangeOption> parse_range_option(std::string_view attribute_descrip
 // 1601-01-01 UTC. True when the account has expired at unix time `now`.
 bool ad_account_expired(std::string_view account_expires, int64_t now_unix);
 
+// Whether `dn` is strictly below `base` (case-insensitive, spaces after commas ignored).
+bool dn_under(std::string_view dn, std::string_view base);
+// A leaver (issue 22, G7): under leavers_ou or a member of leavers_group (ldap_options.h).
+// entry_to_account() disables such an account.
+bool is_leaver(const LdapEntry& e, const LdapOptions& o);
+
 // Builds an Account. nullopt when the entry has no id or no usable primary address.
 std::optional<Account> entry_to_account(const LdapEntry& e, const LdapOptions& o, int64_t now_unix);
 

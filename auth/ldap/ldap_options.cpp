@@ -30,6 +30,7 @@ void apply_profile(Profile profile, LdapOptions& o) {
     a.allowed_sender = "mailGroupAllowedSender";
     a.alias_target = "mailForwardingAddress";
     a.password_changed = "pwdChangedTime";
+    a.manager = "manager";  // inetOrgPerson (RFC 2798) via cosine's manager
     o.user_class_filter = "(objectClass=inetOrgPerson)";
     o.account_filter = "(&(objectClass=inetOrgPerson)(|(mail=%s)(mailAlternateAddress=%s)))";
     o.login_filter = "(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)))";
@@ -57,6 +58,8 @@ void apply_profile(Profile profile, LdapOptions& o) {
     a.member = "member";
     a.change_counter = "uSNChanged";
     a.password_changed = "pwdLastSet";
+    a.manager = "manager";
+    a.member_of = "memberOf";
     // Only users with an address: a domain holds many without (krbtgt, Guest, service
     // accounts), which are not mail accounts and were each a warning and an error count in
     // every full pass. One that loses its address leaves the sync as a deleted one would.
@@ -194,6 +197,8 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   o.max_group_members =
       static_cast<int>(s.get_int("max_group_members", o.max_group_members, 1, 10000000));
   o.lookup = s.get_choice("lookup", "live", {"live", "replica"});
+  o.leavers_ou = s.get_string("leavers_ou", "");
+  o.leavers_group = s.get_string("leavers_group", "");
 
   auto at = s.child("attributes");
   AttributeMap& a = o.attrs;
@@ -204,6 +209,8 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   a.alternate_is_proxy = at.get_bool("alternate_is_proxy", a.alternate_is_proxy);
   a.ad_account_control = at.get_bool("ad_account_control", a.ad_account_control);
   at.finish();
+  if (!o.leavers_group.empty() && a.member_of.empty())
+    s.error("leavers_group", "needs attributes.member_of (the memberOf attribute) to be set");
 
   auto sync = s.child("sync");
   o.sync_mode =

@@ -50,6 +50,12 @@ struct AttributeMap {
   // revokes the account's app passwords (auth/app_passwords.h). Missing from the server's
   // schema: a warning at start, not an error (slapd without ppolicy has no such attribute).
   std::string password_changed;
+  // The user's manager, a DN (AD and inetOrgPerson `manager`): where offboarding forwards a
+  // departed user's mail (auth/offboarding.h). Empty: not read.
+  std::string manager;
+  // The groups a user is in, as DNs (AD `memberOf`; OpenLDAP with the memberof overlay): read
+  // only to tell membership of leavers_group.
+  std::string member_of;
 
   // The attribute-name fields with their key under [directory.ldap.attributes] (one list for
   // the configuration reader and the schema check).
@@ -79,6 +85,8 @@ struct AttributeMap {
       {"alias_target", &AttributeMap::alias_target},
       {"change_counter", &AttributeMap::change_counter},
       {"password_changed", &AttributeMap::password_changed},
+      {"manager", &AttributeMap::manager},
+      {"member_of", &AttributeMap::member_of},
   };
 };
 
@@ -124,6 +132,11 @@ struct LdapOptions {
   std::string on_removed = "disable";  // disable | delete
   int64_t old_address_grace_s = 0;     // old primary address kept as an alias (0 = not)
   std::string lookup = "live";         // live (ask LDAP) | replica (ask directory.db)
+  // Leavers (issue 22, G7): an entry under leavers_ou, or a member of leavers_group (by the
+  // member_of attribute), is disabled as if the directory had disabled it; the offboarding
+  // workflow then runs. DNs, compared case-insensitively; "" = not used.
+  std::string leavers_ou;
+  std::string leavers_group;
 };
 
 // Parses [directory.ldap]. Errors are reported through section.error(); defaults are kept.

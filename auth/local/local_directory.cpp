@@ -44,7 +44,7 @@ Status directory_errors(db::SqliteFailure kind, std::string detail) {
 constexpr const char* kAccountColumns =
     "id, login, address, display_name, password_hash, status, quota_bytes, quota_messages, "
     "forward_to, forward_keep_copy, send_as, scram_secret, source, created_at, updated_at, "
-    "password_changed";
+    "password_changed, manager";
 
 AccountRecord read_account_row(const db::Stmt& s) {
   AccountRecord r;
@@ -64,6 +64,7 @@ AccountRecord read_account_row(const db::Stmt& s) {
   r.created_at = s.i64(13);
   r.updated_at = s.i64(14);
   r.account.password_changed = s.text(15);
+  r.account.manager = s.text(16);
   return r;
 }
 
@@ -377,15 +378,15 @@ Status insert_account(db::Sqlite& db, const AccountRecord& r) {
   auto q = db.prepare(
       "INSERT INTO accounts(id, login, address, domain, display_name, password_hash, status, "
       "quota_bytes, quota_messages, forward_to, forward_keep_copy, send_as, scram_secret, "
-      "source, created_at, updated_at, password_changed) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)");
+      "source, created_at, updated_at, password_changed, manager) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)");
   if (!q) return q.status();
   q->bind(1, a.id).bind(2, a.login).bind(3, a.address).bind(4, domain_of(a.address));
   q->bind(5, a.display_name).bind(6, a.password_hash).bind(7, account_status_name(a.status));
   q->bind(8, static_cast<int64_t>(a.quota_bytes)).bind(9, static_cast<int64_t>(a.quota_messages));
   q->bind(10, join_lines(a.forward_to)).bind(11, int64_t{a.forward_keep_copy ? 1 : 0});
   q->bind(12, join_lines(a.send_as)).bind(13, r.scram_secret).bind(14, r.source);
-  q->bind(15, now()).bind(16, a.password_changed);
+  q->bind(15, now()).bind(16, a.password_changed).bind(17, a.manager);
   auto st = q->run();
   if (!st) {
     if (st.code() == Code::already_exists) {
@@ -409,14 +410,14 @@ Status update_account_row(db::Sqlite& db, const AccountRecord& r) {
       "UPDATE accounts SET login = ?2, address = ?3, domain = ?4, display_name = ?5, "
       "password_hash = ?6, status = ?7, quota_bytes = ?8, quota_messages = ?9, "
       "forward_to = ?10, forward_keep_copy = ?11, send_as = ?12, scram_secret = ?13, "
-      "source = ?14, updated_at = ?15, password_changed = ?16 WHERE id = ?1");
+      "source = ?14, updated_at = ?15, password_changed = ?16, manager = ?17 WHERE id = ?1");
   if (!q) return q.status();
   q->bind(1, a.id).bind(2, a.login).bind(3, a.address).bind(4, domain_of(a.address));
   q->bind(5, a.display_name).bind(6, a.password_hash).bind(7, account_status_name(a.status));
   q->bind(8, static_cast<int64_t>(a.quota_bytes)).bind(9, static_cast<int64_t>(a.quota_messages));
   q->bind(10, join_lines(a.forward_to)).bind(11, int64_t{a.forward_keep_copy ? 1 : 0});
   q->bind(12, join_lines(a.send_as)).bind(13, r.scram_secret).bind(14, r.source);
-  q->bind(15, now()).bind(16, a.password_changed);
+  q->bind(15, now()).bind(16, a.password_changed).bind(17, a.manager);
   st = q->run();
   if (!st) return conflict_status(st, a);
   if (db.changes() == 0) return core::not_found("account " + a.id + " not found");
@@ -431,8 +432,8 @@ bool same_account(const AccountRecord& x, const AccountRecord& y) {
          a.status == b.status && a.quota_bytes == b.quota_bytes &&
          a.quota_messages == b.quota_messages && a.forward_to == b.forward_to &&
          a.forward_keep_copy == b.forward_keep_copy && a.send_as == b.send_as &&
-         a.password_changed == b.password_changed && x.scram_secret == y.scram_secret &&
-         x.source == y.source;
+         a.password_changed == b.password_changed && a.manager == b.manager &&
+         x.scram_secret == y.scram_secret && x.source == y.source;
 }
 
 }  // namespace

@@ -100,6 +100,7 @@ Account account_from_row(const SqlRows& rows, size_t r) {
   a.display_name = text(rows, r, "display_name");
   a.password_hash = text(rows, r, "password_hash");
   a.password_changed = text(rows, r, "password_changed");
+  a.manager = text(rows, r, "manager");  // an address or account id (offboarding)
   auto st = cell(rows, r, "status");
   a.status = parse_status(st && *st ? **st : "", st != nullptr);
   a.quota_bytes = number(rows, r, "quota_bytes");

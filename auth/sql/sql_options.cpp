@@ -9,7 +9,8 @@ const std::vector<std::string> kAddressParams = {"address", "local", "domain"};
 const std::vector<std::string> kAccountColumns = {
     "login",       "display_name",    "password_hash", "status",
     "quota_bytes", "quota_messages",  "forward_to",    "forward_keep_copy",
-    "send_as",     "other_addresses", "scram_secret",  "password_changed"};
+    "send_as",     "other_addresses", "scram_secret",  "password_changed",
+    "manager"};
 
 const std::vector<std::string> kListColumns = [] {
   auto v = kAccountColumns;

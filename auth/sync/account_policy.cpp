@@ -15,7 +15,7 @@ bool same_account_data(const Account& a, const Account& b) {
          a.display_name == b.display_name && a.status == b.status &&
          a.quota_bytes == b.quota_bytes && a.quota_messages == b.quota_messages &&
          a.forward_to == b.forward_to && a.forward_keep_copy == b.forward_keep_copy &&
-         a.send_as == b.send_as;
+         a.send_as == b.send_as && a.manager == b.manager;
 }
 
 Status keep_old_address(LocalDirectory& replica, const AccountRecord& incoming,
@@ -74,10 +74,18 @@ Status note_account_status(LocalDirectory& replica, const std::string& id, Accou
     if (!recorded) return Status::ok();
     // A new retention clock next time.
     if (auto st = replica.set_sync_state(std::string("retention_done:") + id, ""); !st) return st;
-    return replica.set_sync_state(key, "");
+    if (auto st = replica.set_sync_state(key, ""); !st) return st;
+    // Re-hire: the same immutable id active again. Offboarding (auth/offboarding.h) derives
+    // its steps from the date just cleared, so its auto-reply and forwarding stop here.
+    MR_LOG_INFO("event=account_reactivated account={} inactive_since={}", id, *have);
+    return Status::ok();
   }
   if (recorded) return Status::ok();
-  return replica.set_sync_state(key, std::to_string(now));
+  if (auto st = replica.set_sync_state(key, std::to_string(now)); !st) return st;
+  // The start of offboarding and of the retention clock (audited with the immutable id).
+  MR_LOG_INFO("event=account_inactive account={} status={} since={}", id,
+              account_status_name(status), now);
+  return Status::ok();
 }
 
 bool logged(const Status& s, const char* event) {

@@ -92,6 +92,7 @@ class LdapSource final : public SyncSource {
   Status read_accounts(AccountSink& sink, Marks& next) override {
     DcIdentity dc;
     if (auto st = begin_pass(next, &dc); !st) return st;
+    manager_ids_.clear();  // a full pass looks every manager up again
     if (auto st = search_accounts(o_.user_class_filter, sink, next, 0); !st) return st;
     return end_pass(dc);
   }
@@ -171,8 +172,42 @@ class LdapSource final : public SyncSource {
     if (!acc) return std::nullopt;
     AccountRecord rec;
     rec.account = std::move(*acc);
+    resolve_manager(rec.account);
     return rec;
   }
+
+  // Offboarding (auth/offboarding.h) forwards to the manager's account: the `manager` DN
+  // becomes that account's immutable id, so the replica can answer without LDAP. One base
+  // search per distinct manager, remembered until the next full pass (managers are few next
+  // to the users). A DN that cannot be resolved now (not found, server busy) stays as it is;
+  // the offboarding lookup then reports it.
+  void resolve_manager(Account& acc) const {
+    if (acc.manager.empty() || acc.manager.find('=') == std::string::npos) return;
+    const std::string dn = lower(acc.manager);
+    if (auto it = manager_ids_.find(dn); it != manager_ids_.end()) {
+      acc.manager = it->second;
+      return;
+    }
+    SearchRequest r;
+    r.base = acc.manager;
+    r.scope = Scope::base;
+    r.filter = "(objectClass=*)";
+    r.attributes = {o_.attrs.id};
+    auto found = client_->search(r);
+    if (!found || found->entries.empty()) {
+      MR_LOG_WARN("event=ldap_sync_manager_unresolved account={} manager={} error={}", acc.id,
+                  core::quote(acc.manager),
+                  core::quote(found ? "no such entry" : found.status().log_detail()));
+      return;
+    }
+    std::string id = entry_id(found->entries.front(), o_.attrs);
+    if (id.empty()) return;
+    if (manager_ids_.size() >= kMaxManagers) manager_ids_.clear();  // bounded memory
+    manager_ids_[dn] = id;
+    acc.manager = id;
+  }
+  static constexpr size_t kMaxManagers = 100000;
+  mutable std::map<std::string, std::string> manager_ids_;  // lower-case DN -> account id
 
   // What the DC answering says about itself: rootDSE highestCommittedUSN, dsServiceName and
   // defaultNamingContext (MS-ADTS 3.1.1.3.2), then the invocationId of the nTDSDSA object

@@ -80,4 +80,13 @@ std::string rfc5322_date(int64_t unix_seconds) {
   return buf;
 }
 
+std::string rfc3339_utc(int64_t unix_seconds) {
+  auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace mailroom::core

@@ -48,6 +48,8 @@ const Clock& real_clock();
 
 // RFC 5322 3.3 date-time in UTC: "Fri, 04 Dec 2026 22:25:54 +0000".
 std::string rfc5322_date(int64_t unix_seconds);
+// RFC 3339 date-time in UTC: "2026-12-04T22:25:54Z".
+std::string rfc3339_utc(int64_t unix_seconds);
 
 // A clock that moves only when told to (tests). Both readings advance together; the steady
 // reading starts at its epoch (steady_seconds() == 0). A wait's deadline is taken when the

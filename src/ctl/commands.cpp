@@ -9,6 +9,7 @@ void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code) {
   register_group_commands(app, ctx, exit_code);
   register_policy_commands(app, ctx, exit_code);
   register_sync_commands(app, ctx, exit_code);
+  register_offboarding_commands(app, ctx, exit_code);
   register_journal_commands(app, ctx, exit_code);
 }
 

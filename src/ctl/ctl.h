@@ -24,6 +24,9 @@ struct Options;
 namespace mailroom::service {
 struct RecallOptions;
 }
+namespace mailroom::auth {
+struct OffboardingOptions;
+}
 
 namespace mailroom::ctl {
 namespace detail {
@@ -56,6 +59,10 @@ class Context {
   const sso::Options* sso_options = nullptr;
   // The [recall] section (set with the services; null before).
   const service::RecallOptions* recall_options = nullptr;
+  // [offboarding] and [directory] retention / retention_action (set with the services).
+  const auth::OffboardingOptions* offboarding_options = nullptr;
+  int64_t retention_s = 0;
+  std::string retention_action = "keep";
 
   // Set by main: opens services from the config.
   std::function<core::Services*(Context&)> open_services;
@@ -82,6 +89,7 @@ class Context {
 //   ctl_sso.cpp        sso
 //   ctl_admin.cpp      api-token, admin (delegated administration of the HTTP API)
 //   ctl_journal.cpp    journal (list, show, revert change sets)
+//   ctl_offboarding.cpp  offboarding (plan, status)
 void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_app_password_commands(CLI::App& app, Context& ctx, int* exit_code);
@@ -99,6 +107,7 @@ void register_dkim_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sso_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_admin_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_journal_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_offboarding_commands(CLI::App& app, Context& ctx, int* exit_code);
 
 // The four directory groups above (domain to directory), in that order, and journal.
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);

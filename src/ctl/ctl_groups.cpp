@@ -71,7 +71,7 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   auto* list = alias->add_subcommand("list", "List aliases");
   list->add_option("--domain", o->domain, "Only this domain");
   list->callback([&ctx, ec, o] {
-    run(ctx, ec, [&](LocalDirectory& d) {
+    read_run(ctx, ec, [&](LocalDirectory& d) {
       auto all = service::Aliases(d).list(o->domain);
       if (!all) return ctx.fail(all.status());
       json::array arr;
@@ -90,7 +90,7 @@ void register_alias(CLI::App& app, Context& ctx, int* ec) {
   auto* show = alias->add_subcommand("show", "Show an alias");
   show->add_option("address", o->address, "Alias address")->required();
   show->callback([&ctx, ec, o] {
-    run(ctx, ec, [&](LocalDirectory& d) {
+    read_run(ctx, ec, [&](LocalDirectory& d) {
       auto a = service::Aliases(d).show(o->address);
       if (!a) return ctx.fail(a.status());
       auto j = alias_json(*a);
@@ -184,7 +184,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   auto* list = group->add_subcommand("list", "List groups");
   list->add_option("--domain", o->domain, "Only this domain");
   list->callback([&ctx, ec, o] {
-    run(ctx, ec, [&](LocalDirectory& d) {
+    read_run(ctx, ec, [&](LocalDirectory& d) {
       auto all = service::Groups(d).list(o->domain);
       if (!all) return ctx.fail(all.status());
       json::array arr;
@@ -201,7 +201,7 @@ void register_group(CLI::App& app, Context& ctx, int* ec) {
   auto* show = group->add_subcommand("show", "Show a group");
   show->add_option("address", o->address, "Group address")->required();
   show->callback([&ctx, ec, o] {
-    run(ctx, ec, [&](LocalDirectory& d) {
+    read_run(ctx, ec, [&](LocalDirectory& d) {
       return print_group(ctx, service::Groups(d).show(o->address), "");
     });
   });

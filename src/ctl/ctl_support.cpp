@@ -5,7 +5,10 @@
 
 #include <boost/json.hpp>
 #include <ctime>
+#include <iostream>
 
+#include "auth/policy/policy_directory.h"
+#include "src/core/clock.h"
 #include "src/service/json_shapes.h"
 #include "src/service/writable_directory.h"
 
@@ -22,10 +25,27 @@ LocalDirectory* local_directory(Context& ctx, int* exit_code) {
   }
   auto local = service::writable_directory(*s->directory);
   if (!local) {
-    *exit_code = ctx.fail(local.status());
+    // LDAP / SQL: the objects are written upstream, the sync copies them here.
+    *exit_code = ctx.fail(core::invalid_argument(
+        local.status().client_message() + ": accounts, aliases, groups and domains come from the " +
+        s->directory->name() +
+        " directory, the source of truth; change them there (the sync copies them)"));
     return nullptr;
   }
   return *local;
+}
+
+void read_run(Context& ctx, int* exit_code, const std::function<int(LocalDirectory&)>& body) {
+  core::Services* s = ctx.services();
+  if (s && s->directory && s->policies && !service::writable_directory(*s->directory)) {
+    if (!ctx.json) {
+      std::cerr << "read-only: the local replica of the " << s->directory->name()
+                << " directory (the source of truth), as of the last sync\n";
+    }
+    *exit_code = body(s->policies->store());
+    return;
+  }
+  run(ctx, exit_code, body);
 }
 
 void run(Context& ctx, int* exit_code, const std::function<int(LocalDirectory&)>& body) {
@@ -77,14 +97,7 @@ service::ChangeContext change_context(Context& ctx) {
   return out;
 }
 
-std::string iso_time(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_time(int64_t unix_seconds) { return core::rfc3339_utc(unix_seconds); }
 
 json::value change_record_json(const service::ChangeRecord& r) {
   auto doc = [](const std::string& text) -> json::value {

@@ -19,6 +19,11 @@ namespace mailroom::ctl::detail {
 auth::LocalDirectory* local_directory(Context& ctx, int* exit_code);
 // Runs `body` against the local directory and stores its exit code.
 void run(Context& ctx, int* exit_code, const std::function<int(auth::LocalDirectory&)>& body);
+// For commands that only read (user list/show, conflicts, group list/show): as run() on the
+// embedded directory; on an LDAP / SQL backend `body` reads the replica the sync keeps
+// (directory.db), and a human-readable run says on stderr that the answer is a read-only
+// copy of that directory. --json output has the same shape either way.
+void read_run(Context& ctx, int* exit_code, const std::function<int(auth::LocalDirectory&)>& body);
 // The journal side of one mailroomctl invocation: the caller "mailroomctl(<unix user>)" of
 // front end "cli", the journal <data_dir>/journal.db, and the records its writes made.
 struct CliChanges {

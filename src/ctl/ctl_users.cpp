@@ -235,8 +235,9 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
 
   auto* list = user->add_subcommand("list", "List accounts");
   list->add_option("--domain", o->domain, "Only this domain");
-  list->callback(
-      [&ctx, ec, o] { run(ctx, ec, [&](LocalDirectory& d) { return list_users(ctx, d, *o); }); });
+  list->callback([&ctx, ec, o] {
+    read_run(ctx, ec, [&](LocalDirectory& d) { return list_users(ctx, d, *o); });
+  });
 
   auto* show = user->add_subcommand("show", "Show an account");
   show->add_option("address", o->address, "Address, login or id")->required();
@@ -250,12 +251,7 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
       j.as_object()["effective_policy"] = effective_policy_for(d, r->account, &text);
       return done(ctx, Status::ok(), text, j);
     };
-    core::Services* s = ctx.services();
-    if (s && s->policies && !service::writable_directory(*s->directory)) {
-      *ec = show_one(s->policies->store());
-      return;
-    }
-    run(ctx, ec, show_one);
+    read_run(ctx, ec, show_one);
   });
 
   auto* import = user->add_subcommand("import", "Bulk-create accounts from a file");
@@ -285,7 +281,7 @@ void register_user_commands(CLI::App& app, Context& ctx, int* ec) {
   auto* conflicts =
       app.add_subcommand("conflicts", "Addresses that are both an account and an alias or group");
   conflicts->callback(
-      [&ctx, ec] { run(ctx, ec, [&](LocalDirectory& d) { return list_conflicts(ctx, d); }); });
+      [&ctx, ec] { read_run(ctx, ec, [&](LocalDirectory& d) { return list_conflicts(ctx, d); }); });
 }
 
 }  // namespace mailroom::ctl

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "auth/sync/retention.h"
 #include "src/core/log.h"
 #include "src/ctl/ctl.h"
 #include "src/server/module_options.h"
@@ -34,6 +35,10 @@ core::Services* open_from_config(ctl::Context& ctx, std::unique_ptr<server::Load
   ctx.data_dir_ = holder->server.data_dir;
   ctx.sso_options = &holder->modules->sso;
   ctx.recall_options = &holder->modules->recall;
+  ctx.offboarding_options = &holder->modules->offboarding;
+  auto retention = auth::sync::parse_retention_options(holder->modules->directory_section);
+  ctx.retention_s = retention.retention_s;
+  ctx.retention_action = retention.action;
   ctx.services_ = std::move(*services);
   return ctx.services_.get();
 }

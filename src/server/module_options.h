@@ -2,6 +2,7 @@
 #pragma once
 
 #include "auth/auth_options.h"
+#include "auth/offboarding.h"
 #include "src/api/autoconfig_options.h"
 #include "src/core/config_section.h"
 #include "src/filter/antivirus.h"
@@ -33,13 +34,14 @@ struct ModuleOptions {
   smtp::Options smtp;
   imap::Options imap;
   pop3::Options pop3;
-  sieve::Options sieve;                // [sieve]: delivery scripts and their limits
-  managesieve::Options managesieve;    // [managesieve]: the RFC 5804 listeners' limits
-  http::ServerOptions http;            // [http]: limits of listeners with protocol = "http"
-  api::AutoconfigOptions autoconfig;   // [autoconfig]: client autoconfiguration on them
-  service::RecallOptions recall;       // [recall]: mail recall (keep_days, self-recall, ...)
-  filter::AntivirusOptions antivirus;  // [antivirus]: the antivirus content scanner
-  filter::RspamdOptions spam;          // [spam]: rspamd verdicts and learning
+  sieve::Options sieve;                  // [sieve]: delivery scripts and their limits
+  auth::OffboardingOptions offboarding;  // [offboarding]: departed users (auth/offboarding.h)
+  managesieve::Options managesieve;      // [managesieve]: the RFC 5804 listeners' limits
+  http::ServerOptions http;              // [http]: limits of listeners with protocol = "http"
+  api::AutoconfigOptions autoconfig;     // [autoconfig]: client autoconfiguration on them
+  service::RecallOptions recall;         // [recall]: mail recall (keep_days, self-recall, ...)
+  filter::AntivirusOptions antivirus;    // [antivirus]: the antivirus content scanner
+  filter::RspamdOptions spam;            // [spam]: rspamd verdicts and learning
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

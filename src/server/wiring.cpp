@@ -25,6 +25,7 @@
 #include "src/queue/remote.h"
 #include "src/server/content_scanners.h"
 #include "src/server/module_options.h"
+#include "src/sieve/offboarding_filter.h"
 #include "src/store/store_options.h"
 #include "sso/sso.h"
 
@@ -104,6 +105,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.managesieve = managesieve::parse_options(ms);
   }
   {
+    auto s = root.child("offboarding");
+    m.offboarding = auth::parse_offboarding_options(s);
+  }
+  {
     auto s = root.child("recall");
     m.recall = service::parse_recall_options(s);
   }
@@ -137,6 +142,28 @@ core::Status attach_policies(core::Services& services, const std::string& data_d
   services.directory = auth::with_policies(services.directory, services.policies);
   return core::Status::ok();
 }
+
+// Offboarding (auth/offboarding.h), in the daemon only (mailroomctl reads the workflow
+// through service::OffboardingReport): the Resolver sees the directory through the decorator
+// that forwards a departed user's mail to the manager, and holds and forwards that mail.
+// services.directory stays undecorated (administrative writes unwrap only the policy layer).
+core::Result<std::shared_ptr<auth::Offboarding>> attach_offboarding(core::Services& services,
+                                                                    ModuleOptions& m,
+                                                                    const std::string& data_dir,
+                                                                    bool with_queue) {
+  services.resolver = std::make_shared<auth::Resolver>(services.directory, m.auth.resolver);
+  if (!m.offboarding.enabled || !with_queue) return std::shared_ptr<auth::Offboarding>();
+  auto replica = auth::LocalDirectory::open({data_dir + "/directory.db"});
+  if (!replica) return replica.status();
+  auto offboarding =
+      std::make_shared<auth::Offboarding>(m.offboarding, *replica, services.directory);
+  m.auth.resolver.hold_for_disabled = true;
+  m.auth.resolver.forward_held = true;
+  services.resolver = std::make_shared<auth::Resolver>(
+      std::make_shared<auth::OffboardingDirectory>(services.directory, offboarding),
+      m.auth.resolver);
+  return offboarding;
+}
 }  // namespace
 
 core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config, bool with_queue) {
@@ -168,7 +195,8 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   if (!directory) return directory.status();
   services->directory = *directory;
   if (auto st = attach_policies(*services, data); !st) return st;
-  services->resolver = std::make_shared<auth::Resolver>(services->directory, m.auth.resolver);
+  auto offboarding = attach_offboarding(*services, m, data, with_queue);  // and the Resolver
+  if (!offboarding) return offboarding.status();
   auto app_passwords = auth::AppPasswordStore::open({data + "/app-passwords.db"});
   if (!app_passwords) return app_passwords.status();
   services->app_passwords = *app_passwords;
@@ -236,6 +264,10 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
                                            services->resolver, services->hostname);
     if (!filter) return filter.status();
     services->queue->set_delivery_filter(*filter);
+    if (*offboarding) {
+      services->queue->set_delivery_filter(
+          std::make_shared<sieve::OffboardingFilter>(*filter, *offboarding, services->directory));
+    }
     if (m.mailauth.enabled) {
       auto verifier = mailauth::InboundVerifier::start(m.mailauth);
       if (verifier) {

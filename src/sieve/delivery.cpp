@@ -197,6 +197,18 @@ std::string SieveFilter::add_recipient(queue::Envelope& envelope, const std::str
 }
 
 queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
+  return plan_run(in, nullptr);
+}
+
+queue::DeliveryPlan SieveFilter::plan_with_script(const queue::FilterInput& in,
+                                                  const std::string& name,
+                                                  const std::string& script) {
+  const std::pair<std::string, std::string> replacement{name, script};
+  return plan_run(in, &replacement);
+}
+
+queue::DeliveryPlan SieveFilter::plan_run(const queue::FilterInput& in,
+                                          const std::pair<std::string, std::string>* replacement) {
   queue::DeliveryPlan plan;
   auto keep_only = [&] {
     plan.copies.clear();
@@ -206,7 +218,10 @@ queue::DeliveryPlan SieveFilter::plan(const queue::FilterInput& in) {
   if (!options_.enabled) return plan;
   std::string user_name, user_error;
   std::unique_ptr<Script> user;
-  if (auto active = scripts_->active(in.account_id)) {
+  using NamedText = std::pair<std::string, std::string>;
+  core::Result<NamedText> active =
+      replacement ? core::Result<NamedText>(*replacement) : scripts_->active(in.account_id);
+  if (active) {
     user_name = active->first;
     auto parsed = parse(active->second, options_.parse);
     if (parsed) {

@@ -66,9 +66,16 @@ class SieveFilter final : public queue::DeliveryFilter {
                                                          std::shared_ptr<auth::Resolver> resolver,
                                                          std::string hostname);
   queue::DeliveryPlan plan(const queue::FilterInput& input) override;
+  // As plan(), with `script` (named `name`) run in place of the user's active script: the
+  // offboarding auto-reply (offboarding_filter.h). A script that does not parse is the
+  // user's broken script (kept in INBOX).
+  queue::DeliveryPlan plan_with_script(const queue::FilterInput& input, const std::string& name,
+                                       const std::string& script);
 
  private:
   SieveFilter() = default;
+  queue::DeliveryPlan plan_run(const queue::FilterInput& input,
+                               const std::pair<std::string, std::string>* replacement);
   // Resolves `address` and adds its destinations to `envelope` (a remote address as it is);
   // returns the resolver's detail for logs. Nothing is added for unknown or failing addresses.
   std::string add_recipient(queue::Envelope& envelope, const std::string& address,

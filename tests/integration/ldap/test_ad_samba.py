@@ -11,7 +11,8 @@ the people listed there), not slapd dressed up as AD.
   logins by sAMAccountName, userPrincipalName and mail; delivery to the SMTP: and smtp:
   addresses; none to or for disabled and expired users; a group nested three deep; the
   paged initial sync; a rename on the DC keeps the account id and mailbox; a change and a
-  deletion (tombstone) on the DC arrive by the poll.
+  deletion (tombstone) on the DC arrive by the poll; a disabled user's `manager` DN becomes
+  the manager's objectGUID (offboarding).
 - AdDcOutageTest: the DC stops under a running mailroomd and comes back (the one-DC form of
   fail-over and fail-back): mail keeps arriving from the replica, a user seen before logs in
   from the credential cache, one never seen gets a temporary error, the sync reports the
@@ -331,6 +332,16 @@ class AdMailroomdTest(unittest.TestCase):
         self.assertEqual(lmtp_rcpt(self.m, f"heidi@{D}"), [550])
         self.assertEqual(self.status()["ldap.full_compare_at"], full_before)  # not a full pass
         self.assertIn("event=ldap_sync_account_removed", self.m.log())
+
+    def test_the_manager_dn_of_a_disabled_user_becomes_the_managers_guid(self):
+        # Offboarding (issue 22, G7) forwards a departed user's mail to their manager: AD's
+        # `manager` DN, which the sync turns into the manager's objectGUID (the account id).
+        DC.modify(f"dn: {DC.user_dn('ivan')}\nchangetype: modify\n"
+                  "replace: userAccountControl\nuserAccountControl: 514\n-\n"
+                  f"replace: manager\nmanager: {DC.user_dn('alice')}\n")
+        ivan, alice = DC.guid("ivan"), DC.guid("alice")
+        wait_until(lambda: replica(self.m, "SELECT status, manager FROM accounts WHERE id = ?",
+                                   ivan) == [("disabled", alice)], "ivan's manager")
 
 
 class AdDcIdentityTest(unittest.TestCase):

@@ -237,10 +237,11 @@ TEST_F(LocalDirectoryTest, Migration002DropsSyncCookies) {
   {
     auto raw = db::Sqlite::open({tmp_.file("directory.db")});
     ASSERT_TRUE(raw) << raw.status().to_string();
-    // Version 1 had neither migration 002's column nor 004's group ids and policy tables.
+    // Version 1 had neither migration 002's column nor 004's group ids and policy tables,
+    // nor 005's manager.
     ASSERT_TRUE((*raw)->exec(
         "DROP TABLE policy_assignments; DROP TABLE policies; DROP INDEX mail_groups_id; "
-        "ALTER TABLE mail_groups DROP COLUMN id; "
+        "ALTER TABLE mail_groups DROP COLUMN id; ALTER TABLE accounts DROP COLUMN manager; "
         "ALTER TABLE accounts DROP COLUMN password_changed; PRAGMA user_version = 1;"));
   }
   auto d = LocalDirectory::open({tmp_.file("directory.db")});
@@ -252,6 +253,7 @@ TEST_F(LocalDirectoryTest, Migration002DropsSyncCookies) {
   auto alice = (*d)->find_account_by_address("alice@example.com");
   ASSERT_TRUE(alice) << alice.status().to_string();
   EXPECT_EQ(alice->password_changed, "");
+  EXPECT_EQ(alice->manager, "");
 }
 
 TEST_F(LocalDirectoryTest, UpsertByIdIsIdempotent) {

@@ -205,3 +205,36 @@ TEST(LdapMapping, PasswordChangeTime) {
                   {"pwdLastSet", {"133777777777777777"}}});
   EXPECT_EQ(entry_to_account(b, ad, 0)->password_changed, "133777777777777777");
 }
+
+TEST(LdapMapping, ManagerAndLeavers) {
+  auto o = profile(Profile::openldap);
+  o.leavers_ou = "ou=Leavers, dc=example,dc=com";
+  auto e = entry({{"entryUUID", {"8f11baba-7f0b-1041-885e-a199e3fee22b"}},
+                  {"mail", {"dave@example.com"}},
+                  {"manager", {"uid=erin,ou=people,dc=example,dc=com"}}});
+  auto a = entry_to_account(e, o, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->manager, "uid=erin,ou=people,dc=example,dc=com");  // the sync resolves it
+  EXPECT_EQ(a->status, AccountStatus::active);
+  // Moved under the leavers OU: disabled, whatever the status attribute says.
+  e.dn = "uid=dave,OU=leavers,dc=example,dc=com";
+  e.attrs["mailaccountstatus"] = {"active"};
+  EXPECT_EQ(entry_to_account(e, o, 0)->status, AccountStatus::disabled);
+  EXPECT_FALSE(dn_under("ou=leavers,dc=example,dc=com", o.leavers_ou));  // the OU itself
+  EXPECT_FALSE(dn_under("uid=x,ou=notleavers,dc=example,dc=com", o.leavers_ou));
+  EXPECT_TRUE(dn_under("uid=x, ou=leavers, dc=example, dc=com", o.leavers_ou));
+
+  // A member of leavers_group (memberOf, AD or the memberof overlay).
+  auto ad = profile(Profile::activedirectory);
+  ad.leavers_group = "CN=Leavers,OU=Groups,DC=corp,DC=example";
+  auto u = entry({{"objectGUID", {std::string(16, '\x01')}},
+                  {"mail", {"x@corp.example"}},
+                  {"userAccountControl", {"512"}},
+                  {"memberOf", {"CN=Staff,OU=Groups,DC=corp,DC=example"}}});
+  EXPECT_EQ(entry_to_account(u, ad, 0)->status, AccountStatus::active);
+  u.attrs["memberof"].push_back("cn=leavers,ou=groups,dc=corp,dc=example");
+  EXPECT_EQ(entry_to_account(u, ad, 0)->status, AccountStatus::disabled);
+  auto attrs = account_attributes(ad);
+  EXPECT_NE(std::find(attrs.begin(), attrs.end(), "memberOf"), attrs.end());
+  EXPECT_NE(std::find(attrs.begin(), attrs.end(), "manager"), attrs.end());
+}

@@ -68,3 +68,16 @@ TEST(LdapOptions, ReplicaNeedsSync) {
   auto p = parse("[directory.ldap]\nuris=['ldap://h']\nbase_dn='dc=x'\nlookup='replica'\n");
   EXPECT_TRUE(mentions(p.errors, "directory.ldap.lookup"));
 }
+
+TEST(LdapOptions, LeaversGroupNeedsMemberOf) {
+  auto p = parse(
+      "[directory.ldap]\nuris=['ldap://h']\nbase_dn='dc=x'\nleavers_group='cn=leavers,dc=x'\n");
+  EXPECT_TRUE(mentions(p.errors, "directory.ldap.leavers_group"));
+  auto ok = parse(
+      "[directory.ldap]\nuris=['ldap://h']\nbase_dn='dc=x'\nleavers_group='cn=leavers,dc=x'\n"
+      "leavers_ou='ou=gone,dc=x'\n[directory.ldap.attributes]\nmember_of='memberOf'\n"
+      "manager='seeAlso'\n");
+  EXPECT_TRUE(ok.errors.empty()) << ok.errors.front();
+  EXPECT_EQ(ok.options.leavers_ou, "ou=gone,dc=x");
+  EXPECT_EQ(ok.options.attrs.manager, "seeAlso");
+}

@@ -6,6 +6,8 @@
 
 #include <set>
 
+#include "auth/offboarding.h"
+
 namespace mailroom::sieve {
 namespace {
 
@@ -227,6 +229,28 @@ TEST(SieveInterpreter, Vacation) {
   EXPECT_EQ(r.run->actions()[0].period_seconds, 7 * 86400);
   EXPECT_TRUE(r.run->actions()[0].mime);
   EXPECT_FALSE(r("require \"vacation\"; vacation \"a\"; vacation \"b\";"));
+}
+
+TEST(SieveInterpreter, TheOffboardingScriptIsAVacationAndAKeep) {
+  Runner r;  // auth/offboarding.h step (b): what OffboardingFilter runs for a departed user
+  auth::OffboardingOptions o;
+  o.enabled = true;
+  o.contact = "hr@example.com";
+  o.reply_subject = "%n \"left\" \\ us";
+  o.reply_interval_s = 3 * 86400;
+  auth::Account a;
+  a.address = "bob@example.org";
+  a.display_name = "Bob";
+  ASSERT_TRUE(r(auth::offboarding_sieve_script(o, a))) << r.run->error();
+  ASSERT_EQ(r.run->actions().size(), 2u);
+  const Action& v = r.run->actions()[0];
+  EXPECT_EQ(v.kind, Action::Kind::vacation);
+  EXPECT_EQ(v.period_seconds, 3 * 86400);
+  EXPECT_EQ(v.subject, "Bob \"left\" \\ us");
+  EXPECT_EQ(v.handle, "offboarding");
+  EXPECT_NE(v.text.find("Bob is no longer with the company"), std::string::npos) << v.text;
+  EXPECT_NE(v.text.find("hr@example.com"), std::string::npos) << v.text;
+  EXPECT_EQ(r.run->actions()[1].kind, Action::Kind::keep);
 }
 
 TEST(SieveInterpreter, Body) {
