@@ -1,0 +1,92 @@
+// The JMAP methods (internal to src/jmap): one function per method, called by the dispatcher
+// (api.cpp) with the call's arguments (result references already resolved) and the object to
+// fill with the response's arguments. An error is returned as a value and becomes the
+// "error" response (RFC 8620 3.6.2).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/jmap/jmap.h"
+
+namespace boost::json {
+class object;
+class value;
+class array;
+}  // namespace boost::json
+namespace mailroom::store {
+class MailStore;
+}
+
+namespace mailroom::jmap {
+
+struct CallContext {
+  core::Services& services;
+  store::MailStore& store;
+  const Options& options;
+  std::string account_id;  // the authenticated account (the only one it may use)
+  std::string username;
+  // Creation ids of this request (RFC 8620 5.3 "#creationId" references) -> real ids.
+  std::map<std::string, std::string>& created_ids;
+};
+
+struct MethodError {
+  std::string type;  // "invalidArguments", "accountNotFound", ...
+  std::string description;
+};
+using MethodResult = std::optional<MethodError>;
+inline MethodError invalid_arguments(std::string description) {
+  return MethodError{"invalidArguments", std::move(description)};
+}
+using MethodFn = MethodResult (*)(CallContext&, const boost::json::object& args,
+                                  boost::json::object& response);
+
+// Shared argument helpers (args.cpp).
+// accountId must name the caller's account: accountNotFound otherwise.
+MethodResult check_account(CallContext& ctx, const boost::json::object& args,
+                           boost::json::object& response);
+// Rejects arguments not in `known` (invalidArguments).
+MethodResult check_known(const boost::json::object& args,
+                         std::initializer_list<std::string_view> known);
+// "ids": null (nullopt in *out, when allowed) or an array of strings; "#creationId" ids are
+// looked up in ctx.created_ids. At most `max` ids (requestTooLarge).
+MethodResult read_ids(CallContext& ctx, const boost::json::object& args, const char* name,
+                      size_t max, std::optional<std::vector<std::string>>* out);
+// "properties": null (nullopt) or an array of strings, each one of `known`.
+MethodResult read_properties(const boost::json::object& args, const char* name,
+                             const std::vector<std::string>& known,
+                             std::optional<std::vector<std::string>>* out);
+// An unsigned integer argument (UnsignedInt, RFC 8620 1.3) or its default.
+MethodResult read_uint(const boost::json::object& args, const char* name, uint64_t dflt,
+                       uint64_t* out);
+MethodResult read_int(const boost::json::object& args, const char* name, int64_t dflt,
+                      int64_t* out);
+MethodResult read_bool(const boost::json::object& args, const char* name, bool dflt, bool* out);
+MethodResult store_error(const core::Status& s);  // serverFail / serverUnavailable
+// An RFC 8620 SetError object.
+boost::json::object set_error(std::string_view type, std::string_view description);
+// RFC 3339 UTCDate "2024-01-02T03:04:05Z"; parse gives nullopt when malformed.
+std::string utc_date(int64_t t);
+std::optional<int64_t> parse_utc_date(std::string_view s);
+// Keys of a String[Boolean] set object ("mailboxIds", "keywords"), all values true.
+MethodResult read_true_set(const boost::json::value& v, const char* what,
+                           std::vector<std::string>* out);
+
+// Core (RFC 8620 4).
+MethodResult core_echo(CallContext&, const boost::json::object&, boost::json::object&);
+// Mailbox (RFC 8621 2), mailbox_methods.cpp.
+MethodResult mailbox_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult mailbox_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult mailbox_query(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult mailbox_set(CallContext&, const boost::json::object&, boost::json::object&);
+// Thread (RFC 8621 3), Email (RFC 8621 4): email_*.cpp.
+MethodResult thread_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult thread_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_query(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_set(CallContext&, const boost::json::object&, boost::json::object&);
+
+}  // namespace mailroom::jmap
