@@ -14,6 +14,8 @@
 #include "src/jmap/jmap.h"
 #include "src/jmap/methods.h"
 #include "src/jmap/request.h"
+#include "src/jmap/uploads.h"
+#include "src/core/json_text.h"
 
 namespace mailroom::jmap {
 namespace json = boost::json;
@@ -41,6 +43,7 @@ const MethodEntry kMethods[] = {
     {"Email/changes", kMail, email_changes},
     {"Email/query", kMail, email_query},
     {"Email/set", kMail, email_set},
+    {"Email/import", kMail, email_import},
 };
 
 // Requests in progress per account (maxConcurrentRequests): this process only.
@@ -69,6 +72,7 @@ struct Jmap {
   core::Services& services;
   Options options;
   Concurrency concurrency;
+  Concurrency uploads;
 };
 
 http::Response jmap_problem(int status, const RequestError& e) {
@@ -168,8 +172,8 @@ uint32_t fnv(std::string_view s) {
 
 json::object core_capability(const Options& o) {
   json::object c;
-  c["maxSizeUpload"] = 0;  // no upload endpoint (not built)
-  c["maxConcurrentUpload"] = 0;
+  c["maxSizeUpload"] = o.max_size_request;  // the HTTP server's body limit
+  c["maxConcurrentUpload"] = o.max_concurrent_upload;
   c["maxSizeRequest"] = o.max_size_request;
   c["maxConcurrentRequests"] = o.max_concurrent_requests;
   c["maxCallsInRequest"] = o.max_calls_in_request;
@@ -212,7 +216,7 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   s["username"] = username;
   s["apiUrl"] = base + "/jmap/api";
   s["downloadUrl"] = base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}";
-  s["uploadUrl"] = base + "/jmap/upload/{accountId}";  // answers 404: upload is not built
+  s["uploadUrl"] = base + "/jmap/upload/{accountId}";
   char state[16];
   std::snprintf(state, sizeof state, "%08x", fnv(p.account_id + "\n" + username));
   s["state"] = state;
@@ -322,6 +326,41 @@ http::Response api_resource(Jmap& j, http::Request& req) {
   return r;
 }
 
+// RFC 8620 6.1: the body becomes a blob of the account.
+http::Response upload_resource(Jmap& j, http::Request& req) {
+  auto a = authenticate(j, req);
+  if (!a.principal) return a.refusal;
+  const std::string& account = a.principal->account_id;
+  if (req.params.empty() || req.params[0] != account)
+    return http::Response::problem(404, "Not Found", "no such account");
+  if (!j.uploads.enter(account, j.options.max_concurrent_upload)) {
+    return jmap_problem(400, {std::string(kErrorPrefix) + "limit",
+                              "too many uploads in progress for this account",
+                              "maxConcurrentUpload"});
+  }
+  struct Leave {
+    Jmap& j;
+    const std::string& account;
+    ~Leave() { j.uploads.leave(account); }
+  } leave{j, account};
+  auto id = save_upload(j.services.data_dir, account, req.body);
+  if (!id) {
+    if (id.code() == core::Code::too_large)
+      return http::Response::problem(413, "Content Too Large", id.status().client_message());
+    MR_LOG_WARN("event=jmap.upload_failed session={} detail={}", core::quote(req.session_id),
+                core::quote(id.status().log_detail()));
+    return http::Response::problem(500, "Internal Server Error", "internal error");
+  }
+  std::string type = req.header("content-type").value_or("application/octet-stream");
+  if (type.size() > 255) type = "application/octet-stream";
+  json::object o;
+  o["accountId"] = account;
+  o["blobId"] = *id;
+  o["type"] = core::utf8_or_replacement(type);
+  o["size"] = req.body.size();
+  return http::Response::json(201, json::serialize(o));
+}
+
 }  // namespace
 
 void add_routes(http::Router& router, core::Services& services, Options options) {
@@ -331,8 +370,9 @@ void add_routes(http::Router& router, core::Services& services, Options options)
   router.add("GET", "/jmap/download/{account}/{blob}/{name}", [j](http::Request& r) {
     auto a = authenticate(*j, r);
     if (!a.principal) return a.refusal;
-    return download_blob(*j->services.store, a.principal->account_id, r);
+    return download_blob(*j->services.store, j->services.data_dir, a.principal->account_id, r);
   });
+  router.add("POST", "/jmap/upload/{account}", [j](http::Request& r) { return upload_resource(*j, r); });
 }
 
 }  // namespace mailroom::jmap

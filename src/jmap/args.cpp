@@ -52,7 +52,7 @@ MethodResult read_ids(CallContext& ctx, const json::object& args, const char* na
 
 MethodResult read_properties(const json::object& args, const char* name,
                              const std::vector<std::string>& known,
-                             std::optional<std::vector<std::string>>* out) {
+                             std::optional<std::vector<std::string>>* out, bool header_forms) {
   out->reset();
   const auto* v = args.if_contains(name);
   if (!v || v->is_null()) return std::nullopt;
@@ -64,7 +64,7 @@ MethodResult read_properties(const json::object& args, const char* name,
     bool ok = false;
     for (const auto& k : known) ok = ok || k == p;
     // Email/get's "header:Name[:as][:all]" (RFC 8621 4.1.3) is checked by its caller.
-    if (!ok && !p.starts_with("header:")) return invalid_arguments("unknown property \"" + p + "\"");
+    if (!ok && !(header_forms && p.starts_with("header:"))) return invalid_arguments("unknown property \"" + p + "\"");
     props.push_back(std::move(p));
   }
   *out = std::move(props);

@@ -1,17 +1,25 @@
 #include "src/jmap/blob.h"
 
 #include "src/jmap/parts.h"
+#include "src/jmap/uploads.h"
 #include "src/jmap/views.h"
 #include "src/store/mail_store.h"
 
 namespace mailroom::jmap {
 
-http::Response download_blob(store::MailStore& store, const std::string& account_id,
-                             const http::Request& request) {
+http::Response download_blob(store::MailStore& store, const std::string& data_dir,
+                             const std::string& account_id, const http::Request& request) {
   auto not_found = [] { return http::Response::problem(404, "Not Found", "no such blob"); };
   if (request.params.size() != 3 || request.params[0] != account_id) return not_found();
   const std::string& blob = request.params[1];
+  std::string body;
   std::string part_id;
+  if (!blob.empty() && blob[0] == 'U') {
+    auto up = read_upload(data_dir, account_id, blob);
+    if (!up) return not_found();
+    body = std::move(*up);
+    part_id = "upload";
+  } else {
   std::string_view whole = blob;
   if (auto dot = blob.find('.'); dot != std::string::npos) {
     whole = std::string_view(blob).substr(0, dot);
@@ -24,7 +32,6 @@ http::Response download_blob(store::MailStore& store, const std::string& account
   const auto& c = copies->front();
   auto data = store.read_message(account_id, c.mailbox, c.meta.uid);
   if (!data) return not_found();
-  std::string body;
   if (part_id.empty()) {
     body = std::move(*data);
   } else {
@@ -33,6 +40,7 @@ http::Response download_blob(store::MailStore& store, const std::string& account
     const BodyPart* part = find_part(root, part_id);
     if (!part) return not_found();
     body = decoded_content(*data, *part);
+  }
   }
   // RFC 8620 6.2: the type the client asks for (a media type), else a safe default.
   std::string type = request.query_param("type").value_or("");

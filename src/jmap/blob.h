@@ -15,7 +15,8 @@ namespace mailroom::jmap {
 
 // GET /jmap/download/{accountId}/{blobId}/{name}?type=: params[0..2] are the captures.
 // 404 for another account, a malformed or unknown blob id.
-http::Response download_blob(store::MailStore& store, const std::string& account_id,
-                             const http::Request& request);
+// Uploads ("U...") are read from under data_dir (uploads.h).
+http::Response download_blob(store::MailStore& store, const std::string& data_dir,
+                             const std::string& account_id, const http::Request& request);
 
 }  // namespace mailroom::jmap

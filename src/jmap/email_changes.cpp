@@ -2,11 +2,13 @@
 // (views.h: the state is each mailbox's UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ).
 //
 // Per mailbox, MailStore::changes_since(old HIGHESTMODSEQ) gives the rows changed since (new
-// ones have a UID at or above the old UIDNEXT) and the UIDs expunged. A new row of a message
-// that already had a copy before is an update (mailboxIds changed), else a creation. An
-// expunged UID below the old UIDNEXT was known to the client, but the store's tombstones do
-// not say which message it was: then the answer is cannotCalculateChanges and the client
-// resynchronises (RFC 8620 5.2). So is a deleted mailbox that held messages.
+// ones have a UID at or above the old UIDNEXT) and the UIDs expunged with the message each
+// referenced. A new row of a message that already had a copy before is an update (mailboxIds
+// changed), else a creation; an expunged copy the client knew (UID below the old UIDNEXT) is
+// an update when the message has copies left (a move), else its destruction. A tombstone that
+// does not name its message (older than the store's index version 5), or a deleted mailbox
+// that held messages, answers cannotCalculateChanges and the client resynchronises (RFC 8620
+// 5.2).
 #include <algorithm>
 #include <boost/json.hpp>
 #include <set>
@@ -42,7 +44,7 @@ MethodResult compute(CallContext& ctx, const json::object& args, json::object& r
   if (!all) return store_error(all.status());
   auto cannot = [] {
     return MethodError{"cannotCalculateChanges",
-                       "messages were removed since that state: fetch the list again"};
+                       "the store cannot tell what was removed since that state: fetch again"};
   };
   auto old_of = [&](uint32_t uidv) -> const EmailStateEntry* {
     for (const auto& e : *old)
@@ -54,7 +56,7 @@ MethodResult compute(CallContext& ctx, const json::object& args, json::object& r
                               [&](const MailboxView& m) { return m.info.uid_validity == e.uid_validity; });
     if (!exists) return cannot();  // a mailbox that held messages is gone
   }
-  std::set<std::string> created, updated;
+  std::set<std::string> created, updated, gone;
   for (const auto& m : *all) {
     const EmailStateEntry* o = old_of(m.info.uid_validity);
     if (o && o->modseq == m.info.highest_modseq) continue;
@@ -62,8 +64,11 @@ MethodResult compute(CallContext& ctx, const json::object& args, json::object& r
     if (o) {
       auto ch = ctx.store.changes_since(ctx.account_id, m.info.name, o->modseq);
       if (!ch) return store_error(ch.status());
-      for (uint32_t uid : ch->expunged)
-        if (uid < o->uid_next) return cannot();
+      for (size_t i = 0; i < ch->expunged.size(); ++i) {
+        if (ch->expunged[i] >= o->uid_next) continue;  // created and removed since: unknown
+        if (i >= ch->expunged_guids.size() || ch->expunged_guids[i].empty()) return cannot();
+        gone.insert(ch->expunged_guids[i]);
+      }
       rows = std::move(ch->changed);
     } else {
       if (m.info.messages == 0) continue;
@@ -81,7 +86,7 @@ MethodResult compute(CallContext& ctx, const json::object& args, json::object& r
   }
   // A new copy of a message that had a copy before the old state: an update.
   for (auto it = created.begin(); it != created.end();) {
-    bool existed = false;
+    bool existed = gone.count(*it) > 0;  // moved here from where the client saw it
     auto copies = ctx.store.find_copies(ctx.account_id, *it);
     if (!copies) return store_error(copies.status());
     for (const auto& c : *copies) {
@@ -97,11 +102,22 @@ MethodResult compute(CallContext& ctx, const json::object& args, json::object& r
     }
   }
   for (const auto& g : created) updated.erase(g);
+  std::set<std::string> destroyed;
+  for (const auto& g : gone) {
+    if (updated.count(g)) continue;
+    auto copies = ctx.store.find_copies(ctx.account_id, g);
+    if (!copies) return store_error(copies.status());
+    if (copies->empty())
+      destroyed.insert(g);
+    else
+      updated.insert(g);  // one copy of several removed: its mailboxIds changed
+  }
   // No intermediate states: more changes than maxChanges cannot be split.
-  if (created.size() + updated.size() > max_changes)
+  if (created.size() + updated.size() + destroyed.size() > max_changes)
     return MethodError{"cannotCalculateChanges", "more changes than maxChanges"};
   out.created.assign(created.begin(), created.end());
   out.updated.assign(updated.begin(), updated.end());
+  out.destroyed.assign(destroyed.begin(), destroyed.end());
   out.new_state = email_state(*all);
   response["oldState"] = since->as_string();
   response["newState"] = out.new_state;

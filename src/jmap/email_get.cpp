@@ -223,12 +223,10 @@ MethodResult email_get(CallContext& ctx, const json::object& args, json::object&
   // RFC 8620 5.1: ids null would mean every Email; answer requestTooLarge as the RFC allows
   // for types with many objects.
   if (!ids) return MethodError{"requestTooLarge", "ids must be given for Email/get"};
-  if (auto e = read_properties(args, "properties", kEmailProperties, &props_arg)) return e;
+  if (auto e = read_properties(args, "properties", kEmailProperties, &props_arg, true)) return e;
   if (auto e = read_properties(args, "bodyProperties", kBodyProperties, &body_props_arg)) return e;
   std::vector<std::string> props = props_arg.value_or(kDefaultEmailProperties);
   std::vector<std::string> body_props = body_props_arg.value_or(kDefaultBodyProperties);
-  for (const auto& p : body_props)
-    if (p.starts_with("header:")) return invalid_arguments("bodyProperties: header forms are not supported");
   BodyFetch fetch;
   if (auto e = read_bool(args, "fetchTextBodyValues", false, &fetch.text)) return e;
   if (auto e = read_bool(args, "fetchHTMLBodyValues", false, &fetch.html)) return e;

@@ -178,7 +178,8 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
         std::vector<std::string> imap_keywords;
         flags_of(std::vector<std::string>(kws.begin(), kws.end()), flags, imap_keywords);
         for (const auto& c : *copies) {
-          if (keywords_of(c.meta) == std::vector<std::string>() && kws.empty()) continue;
+          auto current = keywords_of(c.meta);
+          if (std::set<std::string>(current.begin(), current.end()) == kws) continue;  // no MODSEQ
           store::StoreFlagsRequest req;
           req.uids = {c.meta.uid};
           req.op = store::FlagOp::replace;

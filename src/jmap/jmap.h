@@ -5,6 +5,7 @@
 //   GET  /.well-known/jmap                          the session object (RFC 8620 2)
 //   POST /jmap/api                                  method calls (RFC 8620 3)
 //   GET  /jmap/download/{accountId}/{blobId}/{name} a message or one of its parts (RFC 8620 6.2)
+//   POST /jmap/upload/{accountId}                   a blob for Email/import (RFC 8620 6.1)
 //
 // Callers authenticate on every request: HTTP Basic (RFC 7617) with the account's password or
 // an app password, or `Authorization: Bearer` with the identity provider's access token, both
@@ -13,7 +14,8 @@
 // account's immutable id.
 //
 // Threading: handlers run on the worker pool and block on the store and the authenticator.
-// State: none of its own on disk; ids and state strings are derived from the store (README).
+// State: ids and state strings are derived from the store (README); uploaded blobs live a day
+// in <data_dir>/jmap-uploads (uploads.h).
 // The per-account count of requests in progress (maxConcurrentRequests) lives in this process
 // only: a single-node shortcut.
 #pragma once
@@ -33,6 +35,7 @@ namespace mailroom::jmap {
 struct Options {
   uint64_t max_size_request = 1 << 20;  // never above the HTTP server's max_body_bytes
   uint64_t max_concurrent_requests = 4;  // per account
+  uint64_t max_concurrent_upload = 4;    // per account
   uint64_t max_calls_in_request = 32;
   uint64_t max_objects_in_get = 500;
   uint64_t max_objects_in_set = 500;

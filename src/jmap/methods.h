@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "src/core/status.h"
 #include "src/jmap/jmap.h"
 
 namespace boost::json {
@@ -54,10 +55,12 @@ MethodResult check_known(const boost::json::object& args,
 // looked up in ctx.created_ids. At most `max` ids (requestTooLarge).
 MethodResult read_ids(CallContext& ctx, const boost::json::object& args, const char* name,
                       size_t max, std::optional<std::vector<std::string>>* out);
-// "properties": null (nullopt) or an array of strings, each one of `known`.
+// "properties": null (nullopt) or an array of strings, each one of `known` (or, with
+// `header_forms`, an Email's "header:..." form, checked by its caller).
 MethodResult read_properties(const boost::json::object& args, const char* name,
                              const std::vector<std::string>& known,
-                             std::optional<std::vector<std::string>>* out);
+                             std::optional<std::vector<std::string>>* out,
+                             bool header_forms = false);
 // An unsigned integer argument (UnsignedInt, RFC 8620 1.3) or its default.
 MethodResult read_uint(const boost::json::object& args, const char* name, uint64_t dflt,
                        uint64_t* out);
@@ -88,5 +91,8 @@ MethodResult email_get(CallContext&, const boost::json::object&, boost::json::ob
 MethodResult email_changes(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_query(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_set(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_import(CallContext&, const boost::json::object&, boost::json::object&);
+// A blob's content: an upload ("U...") or a stored message ("B" + guid); not_found otherwise.
+core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id);
 
 }  // namespace mailroom::jmap

@@ -37,7 +37,10 @@ class Jmap:
         self.conn.request(method, path, body=body, headers=headers)
         r = self.conn.getresponse()
         data = r.read()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        headers = {}
+        for k, v in r.getheaders():  # repeated fields joined (RFC 9110 5.3)
+            headers[k.lower()] = headers[k.lower()] + ", " + v if k.lower() in headers else v
+        return r.status, headers, data
 
     def session(self):
         status, headers, data = self.raw("GET", "/.well-known/jmap")
@@ -130,7 +133,8 @@ class JmapTest(unittest.TestCase):
         try:
             status, headers, _ = bad.raw("GET", "/.well-known/jmap")
             self.assertEqual(status, 401)
-            self.assertIn("Basic", headers["www-authenticate"])
+            self.assertIn("Basic realm=", headers["www-authenticate"])
+            self.assertIn("Bearer realm=", headers["www-authenticate"])
             status, _, _ = bad.raw("POST", "/jmap/api", "{}")
             self.assertEqual(status, 401)
         finally:
@@ -190,6 +194,9 @@ class JmapTest(unittest.TestCase):
             r = self.j.one("Email/set", {"update": {ids[0]: {"keywords/$seen": True,
                                                                "keywords/$answered": True}}})
             self.assertIn(ids[0], r["updated"])
+            # The selected mailbox learns of others' changes at its next command (RFC 3501
+            # 7: untagged FETCH on NOOP).
+            self.assertEqual(c.noop()[0], "OK")
             typ, data = c.uid("FETCH", uid, "(FLAGS MODSEQ)")
             after = data[0].decode()
             self.assertIn(r"\Seen", after)
@@ -226,6 +233,48 @@ class JmapTest(unittest.TestCase):
         self.assertEqual(len(ch["created"]), 1)
         got = self.j.one("Mailbox/get", {"ids": ch["created"], "properties": ["name"]})
         self.assertEqual(got["list"][0]["name"], "FromImap")
+
+    def test_imap_expunge_and_move_show_in_email_changes(self):
+        self.deliver("expunge-me")
+        self.deliver("move-me")
+        gone = self.wait_for_subject("expunge-me")
+        moved = self.wait_for_subject("move-me")
+        state = self.j.one("Email/get", {"ids": []})["state"]
+        c = self.imap()
+        try:
+            c.select("INBOX")
+            uid = c.uid("SEARCH", None, "SUBJECT", "expunge-me")[1][0].split()[0]
+            c.uid("STORE", uid, "+FLAGS", r"(\Deleted)")
+            self.assertEqual(c.uid("EXPUNGE", uid)[0], "OK")  # UIDPLUS
+            uid = c.uid("SEARCH", None, "SUBJECT", "move-me")[1][0].split()[0]
+            self.assertEqual(c.uid("MOVE", uid, "Trash")[0], "OK")
+        finally:
+            c.logout()
+        ch = self.j.one("Email/changes", {"sinceState": state})
+        self.assertEqual(ch["destroyed"], gone)
+        self.assertEqual(ch["updated"], moved)
+        self.assertEqual(ch["created"], [])
+
+    def test_upload_and_import(self):
+        raw = (b"From: Dave <dave@remote.example>\r\nTo: alice@example.com\r\n"
+               b"Subject: imported-by-jmap\r\n\r\nkept\r\n")
+        self.j.session()
+        status, _, data = self.j.raw("POST", f"/jmap/upload/{self.j.account}", raw,
+                                     "message/rfc822")
+        self.assertEqual(status, 201, data)
+        blob = json.loads(data)["blobId"]
+        r = self.j.one("Email/import", {"emails": {"k": {
+            "blobId": blob, "mailboxIds": {self.inbox_id(): True}, "keywords": {"$seen": True}}}})
+        self.assertIn("k", r["created"], r)
+        c = self.imap()
+        try:
+            c.select("INBOX")
+            typ, data = c.uid("SEARCH", None, "SUBJECT", "imported-by-jmap")
+            uid = data[0].split()[0]
+            typ, data = c.uid("FETCH", uid, "(FLAGS)")
+            self.assertIn(r"\Seen", data[0].decode())
+        finally:
+            c.logout()
 
     def test_malformed_requests_get_the_rfc_error_types(self):
         def problem(body, content_type="application/json"):

@@ -1,5 +1,7 @@
 // Email/query, /get, /set, /changes, Thread/get and blob download (RFC 8621 3, 4; RFC 8620
 // 6.2) against the store, with changes made behind JMAP's back as IMAP makes them.
+#include <sys/stat.h>
+
 #include "tests/unit/jmap/jmap_fixture.h"
 
 namespace mailroom::jmap::testing {
@@ -209,12 +211,35 @@ TEST_F(JmapTest, EmailChangesSeeStoreChangesAtOnce) {
   // Nothing changed since.
   r = call1("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s2 + "\"}");
   EXPECT_EQ(r.at("created").as_array().size() + r.at("updated").as_array().size(), 0u);
-  // An expunge of a message the client knew: the tombstone does not say which one.
+  // An expunge as IMAP makes it: the Email is destroyed; a move is an update of the Email.
   ASSERT_TRUE(services_.store->expunge(kAlice, "INBOX", {b.uid}));
-  EXPECT_EQ(call_error("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s2 + "\"}"),
+  ASSERT_TRUE(services_.store->move(kAlice, "INBOX", {a.uid}, "Trash"));
+  r = call1("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s2 + "\"}");
+  EXPECT_EQ(json::serialize(r.at("destroyed")), "[\"M" + b.guid + "\"]");
+  EXPECT_EQ(json::serialize(r.at("updated")), "[\"M" + a.guid + "\"]");
+  EXPECT_EQ(json::serialize(r.at("created")), "[]");
+  std::string s3(r.at("newState").as_string());
+  r = call1("Thread/changes", "{" + acc() + ",\"sinceState\":\"" + s2 + "\"}");
+  EXPECT_EQ(json::serialize(r.at("destroyed")), "[\"T" + b.guid + "\"]");
+  // One copy of two removed: an update. Then the last one: destroyed.
+  ASSERT_TRUE(services_.store->expunge(kAlice, "Sent", {1}));
+  r = call1("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s3 + "\"}");
+  EXPECT_EQ(json::serialize(r.at("updated")), "[\"M" + a.guid + "\"]");
+  EXPECT_EQ(json::serialize(r.at("destroyed")), "[]");
+  std::string s4(r.at("newState").as_string());
+  ASSERT_TRUE(services_.store->expunge(kAlice, "Trash", {1}));
+  r = call1("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s4 + "\"}");
+  EXPECT_EQ(json::serialize(r.at("destroyed")), "[\"M" + a.guid + "\"]");
+  // A deleted mailbox that held mail leaves no tombstones: the client must resync.
+  auto c = put("Drafts", simple("d@example.com", "draft", "x"));
+  (void)c;
+  r = call1("Email/get", "{" + acc() + R"(,"ids":[]})");
+  std::string s5(r.at("state").as_string());
+  ASSERT_TRUE(services_.store->delete_mailbox(kAlice, "Drafts"));
+  EXPECT_EQ(call_error("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s5 + "\"}"),
             "cannotCalculateChanges");
   EXPECT_EQ(call_error("Email/changes", "{" + acc() + R"(,"sinceState":"e,zz"})"), "cannotCalculateChanges");
-  EXPECT_EQ(call_error("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s2 + "\",\"maxChanges\":0}"),
+  EXPECT_EQ(call_error("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s4 + "\",\"maxChanges\":0}"),
             "invalidArguments");
 }
 
@@ -232,6 +257,45 @@ TEST_F(JmapTest, BlobsDownloadWholeMessagesAndDecodedParts) {
   EXPECT_EQ(send("GET", "/jmap/download/id-alice/B" + a.guid + ".9/x").status, 404);
   EXPECT_EQ(send("GET", "/jmap/download/id-alice/Bzz/x").status, 404);
   EXPECT_EQ(send("GET", "/jmap/download/id-alice/B" + a.guid + "/x", "", "alice:bad").status, 401);
+}
+
+TEST_F(JmapTest, UploadedBlobsAreImportedIntoMailboxes) {
+  std::string msg = simple("z@example.com", "imported 匯入", "body");
+  auto r = send("POST", "/jmap/upload/id-alice", msg, "alice:wonderland", "message/rfc822");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto up = json::parse(r.body).as_object();
+  std::string blob(up.at("blobId").as_string());
+  EXPECT_EQ(up.at("size").to_number<uint64_t>(), msg.size());
+  EXPECT_EQ(up.at("type").as_string(), "message/rfc822");
+  // Private files; another account's upload URL is not found.
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/jmap-uploads/id-alice/" + blob).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(send("POST", "/jmap/upload/id-bob", "x").status, 404);
+  EXPECT_EQ(send("GET", "/jmap/download/id-alice/" + blob + "/x").body, msg);
+  std::string inbox = mailbox_id("INBOX"), sent = mailbox_id("Sent");
+  r = send("POST", "/jmap/api", std::string("{\"using\":") + kMailCaps + R"(,"methodCalls":[["Email/import",{"accountId":"id-alice","emails":{)"
+           R"("a":{"blobId":")" + blob + R"(","mailboxIds":{")" + inbox + R"(":true,")" + sent + R"(":true},"keywords":{"$Seen":true,"$work":true},"receivedAt":"2024-05-06T07:08:09Z"},)"
+           R"("b":{"blobId":"U00000000000000000000000000000000","mailboxIds":{")" + inbox + R"(":true}},)"
+           R"("c":{"blobId":")" + blob + R"(","mailboxIds":{"Fnope":true}}}},"i"],)"
+           R"(["Email/get",{"accountId":"id-alice","ids":["#a"],"properties":["subject","mailboxIds","keywords","receivedAt"]},"g"]]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto res = json::parse(r.body).at("methodResponses").as_array();
+  const auto& imp = res[0].at(1).as_object();
+  ASSERT_TRUE(imp.at("created").is_object()) << r.body;
+  std::string id(imp.at("created").at("a").at("id").as_string());
+  EXPECT_EQ(imp.at("notCreated").at("b").at("type").as_string(), "blobNotFound");
+  EXPECT_EQ(imp.at("notCreated").at("c").at("type").as_string(), "invalidProperties");
+  const auto& e = res[1].at(1).at("list").at(0).as_object();
+  EXPECT_EQ(e.at("subject").as_string(), "imported 匯入");
+  EXPECT_EQ(e.at("mailboxIds").as_object().size(), 2u);
+  EXPECT_EQ(json::serialize(e.at("keywords")), R"({"$seen":true,"$work":true})");
+  EXPECT_EQ(e.at("receivedAt").as_string(), "2024-05-06T07:08:09Z");
+  auto snap = services_.store->snapshot(kAlice, "Sent");
+  ASSERT_TRUE(snap);
+  ASSERT_EQ(snap->messages.size(), 1u);
+  EXPECT_EQ("M" + snap->messages[0].guid, id);
+  EXPECT_EQ(snap->messages[0].flags, store::kSeen);
 }
 
 }  // namespace

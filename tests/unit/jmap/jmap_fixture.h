@@ -37,6 +37,7 @@ class JmapTest : public ::testing::Test {
     o.fsync = false;
     o.facts = [](std::string_view m) { return mime::extract_facts(m); };
     services_.store = std::shared_ptr<store::MailStore>(store::open_file_store(o));
+    services_.data_dir = dir_;
     auto a = std::make_shared<mailroom::testing::FakeAuthenticator>();
     a->plaintext_needs_tls = false;
     services_.authenticator = a;
