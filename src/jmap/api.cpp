@@ -8,6 +8,7 @@
 
 #include "auth/authenticator.h"
 #include "src/core/address.h"
+#include "src/core/json_text.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
 #include "src/jmap/blob.h"
@@ -15,7 +16,6 @@
 #include "src/jmap/methods.h"
 #include "src/jmap/request.h"
 #include "src/jmap/uploads.h"
-#include "src/core/json_text.h"
 
 namespace mailroom::jmap {
 namespace json = boost::json;
@@ -86,9 +86,9 @@ http::Response unauthorized(std::string_view detail, bool invalid_token) {
   auto r = http::Response::problem(401, "Unauthorized", detail);
   // RFC 7617 2, RFC 6750 3: both schemes are accepted.
   r.set_header("WWW-Authenticate", "Basic realm=\"mailroom\", charset=\"UTF-8\"");
-  r.headers.emplace_back("WWW-Authenticate", invalid_token
-                                                 ? "Bearer realm=\"mailroom\", error=\"invalid_token\""
-                                                 : "Bearer realm=\"mailroom\"");
+  r.headers.emplace_back("WWW-Authenticate",
+                         invalid_token ? "Bearer realm=\"mailroom\", error=\"invalid_token\""
+                                       : "Bearer realm=\"mailroom\"");
   return r;
 }
 
@@ -119,7 +119,10 @@ AuthOutcomeOrResponse authenticate(Jmap& j, const http::Request& req) {
     }
     // The OAUTHBEARER mechanism (RFC 7628 3.1) checks the token as for IMAP and SMTP.
     auto ex = j.services.authenticator->start("OAUTHBEARER", ci);
-    step = ex->step("n,,\x01" "auth=Bearer " + token + "\x01\x01");
+    step = ex->step(
+        "n,,\x01"
+        "auth=Bearer " +
+        token + "\x01\x01");
     if (step.outcome == auth::AuthOutcome::in_progress ||
         step.outcome == auth::AuthOutcome::bad_mechanism)
       step.outcome = auth::AuthOutcome::failed;  // an error challenge, or no [sso]
@@ -157,8 +160,8 @@ std::string base_url(const http::Request& req) {
   std::string host = req.header("host").value_or("");
   bool ok = !host.empty() && host.size() <= 255;
   for (char c : host) {
-    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
-                c == ':' || c == '[' || c == ']');
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+                c == '[' || c == ']');
   }
   if (!ok) host = "localhost";
   return std::string(req.tls ? "https://" : "http://") + host;
@@ -258,9 +261,9 @@ http::Response api_resource(Jmap& j, http::Request& req) {
     }
   }
   if (!j.concurrency.enter(p.account_id, j.options.max_concurrent_requests)) {
-    return jmap_problem(400, {std::string(kErrorPrefix) + "limit",
-                              "too many requests in progress for this account",
-                              "maxConcurrentRequests"});
+    return jmap_problem(
+        400, {std::string(kErrorPrefix) + "limit", "too many requests in progress for this account",
+              "maxConcurrentRequests"});
   }
   struct Leave {
     Jmap& j;
@@ -268,8 +271,12 @@ http::Response api_resource(Jmap& j, http::Request& req) {
     ~Leave() { j.concurrency.leave(account); }
   } leave{j, p.account_id};
 
-  CallContext ctx{j.services, *j.services.store, j.options, p.account_id,
-                  p.address.empty() ? p.login : p.address, request.created_ids};
+  CallContext ctx{j.services,
+                  *j.services.store,
+                  j.options,
+                  p.account_id,
+                  p.address.empty() ? p.login : p.address,
+                  request.created_ids};
   std::vector<Reply> replies;
   json::array responses;
   for (auto& call : request.calls) {
@@ -278,7 +285,8 @@ http::Response api_resource(Jmap& j, http::Request& req) {
       if (call.name == m.name) entry = &m;
     bool using_ok = false;
     if (entry) {
-      for (const auto& cap : request.using_capabilities) using_ok = using_ok || cap == entry->capability;
+      for (const auto& cap : request.using_capabilities)
+        using_ok = using_ok || cap == entry->capability;
     }
     std::string etype, edesc;
     auto result = std::make_shared<json::object>();
@@ -303,7 +311,8 @@ http::Response api_resource(Jmap& j, http::Request& req) {
     }
     if (!etype.empty()) {
       auto inv = error_invocation(etype, edesc, call.id);
-      replies.push_back(Reply{"error", std::make_shared<json::object>(inv[1].as_object()), call.id});
+      replies.push_back(
+          Reply{"error", std::make_shared<json::object>(inv[1].as_object()), call.id});
       responses.push_back(std::move(inv));
       continue;
     }
@@ -334,9 +343,9 @@ http::Response upload_resource(Jmap& j, http::Request& req) {
   if (req.params.empty() || req.params[0] != account)
     return http::Response::problem(404, "Not Found", "no such account");
   if (!j.uploads.enter(account, j.options.max_concurrent_upload)) {
-    return jmap_problem(400, {std::string(kErrorPrefix) + "limit",
-                              "too many uploads in progress for this account",
-                              "maxConcurrentUpload"});
+    return jmap_problem(
+        400, {std::string(kErrorPrefix) + "limit", "too many uploads in progress for this account",
+              "maxConcurrentUpload"});
   }
   struct Leave {
     Jmap& j;
@@ -372,7 +381,8 @@ void add_routes(http::Router& router, core::Services& services, Options options)
     if (!a.principal) return a.refusal;
     return download_blob(*j->services.store, j->services.data_dir, a.principal->account_id, r);
   });
-  router.add("POST", "/jmap/upload/{account}", [j](http::Request& r) { return upload_resource(*j, r); });
+  router.add("POST", "/jmap/upload/{account}",
+             [j](http::Request& r) { return upload_resource(*j, r); });
 }
 
 }  // namespace mailroom::jmap

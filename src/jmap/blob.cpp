@@ -20,27 +20,25 @@ http::Response download_blob(store::MailStore& store, const std::string& data_di
     body = std::move(*up);
     part_id = "upload";
   } else {
-  std::string_view whole = blob;
-  if (auto dot = blob.find('.'); dot != std::string::npos) {
-    whole = std::string_view(blob).substr(0, dot);
-    part_id = blob.substr(dot + 1);
-  }
-  auto guid = guid_of(whole, 'B');
-  if (!guid) return not_found();
-  auto copies = store.find_copies(account_id, *guid);
-  if (!copies || copies->empty()) return not_found();
-  const auto& c = copies->front();
-  auto data = store.read_message(account_id, c.mailbox, c.meta.uid);
-  if (!data) return not_found();
-  if (part_id.empty()) {
-    body = std::move(*data);
-  } else {
-    auto facts = mime::parse_facts(*data);
-    BodyPart root = body_structure(*data, facts.root);
-    const BodyPart* part = find_part(root, part_id);
-    if (!part) return not_found();
-    body = decoded_content(*data, *part);
-  }
+    std::string_view whole = blob;
+    if (auto dot = blob.find('.'); dot != std::string::npos) {
+      whole = std::string_view(blob).substr(0, dot);
+      part_id = blob.substr(dot + 1);
+    }
+    auto copies = copies_of(store, account_id, whole, 'B');
+    if (!copies || copies->empty()) return not_found();
+    const auto& c = copies->front();
+    auto data = store.read_message(account_id, c.mailbox, c.meta.uid);
+    if (!data) return not_found();
+    if (part_id.empty()) {
+      body = std::move(*data);
+    } else {
+      auto facts = mime::parse_facts(*data);
+      BodyPart root = body_structure(*data, facts.root);
+      const BodyPart* part = find_part(root, part_id);
+      if (!part) return not_found();
+      body = decoded_content(*data, *part);
+    }
   }
   // RFC 8620 6.2: the type the client asks for (a media type), else a safe default.
   std::string type = request.query_param("type").value_or("");
@@ -56,8 +54,7 @@ http::Response download_blob(store::MailStore& store, const std::string& data_di
   std::string safe;
   for (char ch : name)
     if (static_cast<unsigned char>(ch) >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7f) safe += ch;
-  r.set_header("Content-Disposition",
-               "attachment; filename*=UTF-8''" + http::percent_encode(safe));
+  r.set_header("Content-Disposition", "attachment; filename*=UTF-8''" + http::percent_encode(safe));
   r.set_header("X-Content-Type-Options", "nosniff");
   r.set_header("Cache-Control", "private, immutable, max-age=31536000");
   return r;

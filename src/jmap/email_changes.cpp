@@ -52,8 +52,9 @@ MethodResult compute(CallContext& ctx, const json::object& args, json::object& r
     return nullptr;
   };
   for (const auto& e : *old) {
-    bool exists = std::any_of(all->begin(), all->end(),
-                              [&](const MailboxView& m) { return m.info.uid_validity == e.uid_validity; });
+    bool exists = std::any_of(all->begin(), all->end(), [&](const MailboxView& m) {
+      return m.info.uid_validity == e.uid_validity;
+    });
     if (!exists) return cannot();  // a mailbox that held messages is gone
   }
   std::set<std::string> created, updated, gone;

@@ -15,31 +15,33 @@ namespace json = boost::json;
 
 namespace {
 
-
 const std::vector<std::string> kEmailProperties = {
-    "id",         "blobId",      "threadId",  "mailboxIds", "keywords",    "size",
-    "receivedAt", "headers",     "messageId", "inReplyTo",  "references",  "sender",
-    "from",       "to",          "cc",        "bcc",        "replyTo",     "subject",
-    "sentAt",     "hasAttachment", "preview", "bodyStructure", "bodyValues", "textBody",
-    "htmlBody",   "attachments"};
+    "id",         "blobId",        "threadId",   "mailboxIds", "keywords",
+    "size",       "receivedAt",    "headers",    "messageId",  "inReplyTo",
+    "references", "sender",        "from",       "to",         "cc",
+    "bcc",        "replyTo",       "subject",    "sentAt",     "hasAttachment",
+    "preview",    "bodyStructure", "bodyValues", "textBody",   "htmlBody",
+    "attachments"};
 const std::vector<std::string> kDefaultEmailProperties = {
-    "id",      "blobId", "threadId", "mailboxIds", "keywords",    "size",    "receivedAt",
-    "messageId", "inReplyTo", "references", "sender", "from",      "to",      "cc",
-    "bcc",     "replyTo", "subject", "sentAt",     "hasAttachment", "preview", "bodyValues",
-    "textBody", "htmlBody", "attachments"};
-const std::vector<std::string> kBodyProperties = {"partId", "blobId",      "size",     "headers",
-                                                  "name",   "type",        "charset",  "disposition",
-                                                  "cid",    "language",    "location", "subParts"};
+    "id",        "blobId",    "threadId",   "mailboxIds", "keywords",      "size",    "receivedAt",
+    "messageId", "inReplyTo", "references", "sender",     "from",          "to",      "cc",
+    "bcc",       "replyTo",   "subject",    "sentAt",     "hasAttachment", "preview", "bodyValues",
+    "textBody",  "htmlBody",  "attachments"};
+const std::vector<std::string> kBodyProperties = {"partId", "blobId",   "size",     "headers",
+                                                  "name",   "type",     "charset",  "disposition",
+                                                  "cid",    "language", "location", "subParts"};
 const std::vector<std::string> kDefaultBodyProperties = {
-    "partId", "blobId", "size", "name", "type", "charset", "disposition", "cid", "language",
-    "location"};
+    "partId",  "blobId",      "size", "name",     "type",
+    "charset", "disposition", "cid",  "language", "location"};
 
 std::string_view range_of(std::string_view m, const mime::Range& r) {
   if (r.begin > m.size() || r.end > m.size() || r.end < r.begin) return {};
   return m.substr(r.begin, r.end - r.begin);
 }
 
-std::string text(std::string_view raw) { return core::utf8_or_replacement(mime::decode_header_text(raw)); }
+std::string text(std::string_view raw) {
+  return core::utf8_or_replacement(mime::decode_header_text(raw));
+}
 
 // RFC 8621 4.1.2.3 asAddresses: groups flattened.
 json::value addresses(const std::vector<std::string>& values) {
@@ -120,7 +122,9 @@ bool header_property(std::string_view header, std::string_view prop, json::value
   if (parts.size() > 3) return false;
   auto values = mime::header_values(header, parts[1]);
   auto one = [&](const std::vector<std::string>& vs) -> json::value {
-    if (form == "asRaw") return vs.empty() ? json::value(nullptr) : json::value(core::utf8_or_replacement(" " + vs.front()));
+    if (form == "asRaw")
+      return vs.empty() ? json::value(nullptr)
+                        : json::value(core::utf8_or_replacement(" " + vs.front()));
     if (form == "asText") return vs.empty() ? json::value(nullptr) : json::value(text(vs.front()));
     if (form == "asAddresses") return addresses(vs);
     if (form == "asMessageIds") return message_ids(vs);
@@ -144,7 +148,9 @@ bool header_property(std::string_view header, std::string_view prop, json::value
 json::object part_json(std::string_view message, const std::string& guid, const BodyPart& p,
                        const std::vector<std::string>& props, bool recurse) {
   json::object o;
-  auto want = [&](const char* k) { return std::find(props.begin(), props.end(), k) != props.end(); };
+  auto want = [&](const char* k) {
+    return std::find(props.begin(), props.end(), k) != props.end();
+  };
   bool multipart = p.type.starts_with("multipart/");
   if (want("partId")) o["partId"] = multipart ? json::value(nullptr) : json::value(p.part_id);
   if (want("blobId"))
@@ -213,9 +219,9 @@ bool needs_message(const std::vector<std::string>& props) {
 }  // namespace
 
 MethodResult email_get(CallContext& ctx, const json::object& args, json::object& response) {
-  if (auto e = check_known(args, {"accountId", "ids", "properties", "bodyProperties",
-                                  "fetchTextBodyValues", "fetchHTMLBodyValues",
-                                  "fetchAllBodyValues", "maxBodyValueBytes"}))
+  if (auto e = check_known(
+          args, {"accountId", "ids", "properties", "bodyProperties", "fetchTextBodyValues",
+                 "fetchHTMLBodyValues", "fetchAllBodyValues", "maxBodyValueBytes"}))
     return e;
   if (auto e = check_account(ctx, args, response)) return e;
   std::optional<std::vector<std::string>> ids, props_arg, body_props_arg;
@@ -234,7 +240,9 @@ MethodResult email_get(CallContext& ctx, const json::object& args, json::object&
   if (auto e = read_uint(args, "maxBodyValueBytes", 0, &fetch.max_bytes)) return e;
   if (fetch.max_bytes == 0 || fetch.max_bytes > ctx.options.max_body_value_bytes)
     fetch.max_bytes = ctx.options.max_body_value_bytes;
-  auto want = [&](const char* k) { return std::find(props.begin(), props.end(), k) != props.end(); };
+  auto want = [&](const char* k) {
+    return std::find(props.begin(), props.end(), k) != props.end();
+  };
   for (const auto& p : props) {
     json::value probe;
     if (p.starts_with("header:") && !header_property("", p, probe))
@@ -246,19 +254,18 @@ MethodResult email_get(CallContext& ctx, const json::object& args, json::object&
   response["state"] = email_state(*all);
   json::array list, not_found;
   for (const auto& id : *ids) {
-    auto guid = guid_of(id, 'M');
-    core::Result<std::vector<store::MessageCopy>> copies = std::vector<store::MessageCopy>{};
-    if (guid) copies = ctx.store.find_copies(ctx.account_id, *guid);
+    auto copies = copies_of(ctx.store, ctx.account_id, id, 'M');
     if (!copies) return store_error(copies.status());
-    if (!guid || copies->empty()) {
+    if (copies->empty()) {
       not_found.push_back(json::value(id));
       continue;
     }
     const store::MessageCopy& first = copies->front();
+    const std::string& guid = first.meta.guid;
     json::object o;
     o["id"] = id;
-    if (want("blobId")) o["blobId"] = blob_id(*guid);
-    if (want("threadId")) o["threadId"] = thread_id(*guid);
+    if (want("blobId")) o["blobId"] = blob_id(guid);
+    if (want("threadId")) o["threadId"] = thread_id(guid);
     if (want("mailboxIds")) {
       json::object m;
       for (const auto& c : *copies)
@@ -311,10 +318,10 @@ MethodResult email_get(CallContext& ctx, const json::object& args, json::object&
       std::vector<const BodyPart*> text_body, html_body, attachments;
       classify_parts(root, text_body, html_body, attachments);
       if (want("hasAttachment")) o["hasAttachment"] = !attachments.empty();
-      if (want("bodyStructure")) o["bodyStructure"] = part_json(msg, *guid, root, body_props, true);
+      if (want("bodyStructure")) o["bodyStructure"] = part_json(msg, guid, root, body_props, true);
       auto part_list = [&](const std::vector<const BodyPart*>& parts) {
         json::array arr;
-        for (const auto* p : parts) arr.push_back(part_json(msg, *guid, *p, body_props, false));
+        for (const auto* p : parts) arr.push_back(part_json(msg, guid, *p, body_props, false));
         return arr;
       };
       if (want("textBody")) o["textBody"] = part_list(text_body);
@@ -354,17 +361,16 @@ MethodResult thread_get(CallContext& ctx, const json::object& args, json::object
   response["state"] = email_state(*all);
   json::array list, not_found;
   for (const auto& id : *ids) {
-    auto guid = guid_of(id, 'T');
-    core::Result<std::vector<store::MessageCopy>> copies = std::vector<store::MessageCopy>{};
-    if (guid) copies = ctx.store.find_copies(ctx.account_id, *guid);
+    auto copies = copies_of(ctx.store, ctx.account_id, id, 'T');
     if (!copies) return store_error(copies.status());
-    if (!guid || copies->empty()) {
+    if (copies->empty()) {
       not_found.push_back(json::value(id));
       continue;
     }
     json::object o;
     o["id"] = id;
-    o["emailIds"] = json::array{json::value(email_id(*guid))};  // one message per thread
+    o["emailIds"] =
+        json::array{json::value(email_id(copies->front().meta.guid))};  // one message per thread
     list.push_back(std::move(o));
   }
   response["list"] = std::move(list);

@@ -14,22 +14,12 @@
 namespace mailroom::jmap {
 namespace json = boost::json;
 
-namespace {
-
-json::object bad_props(const char* prop, std::string_view description) {
-  auto e = set_error("invalidProperties", description);
-  e["properties"] = json::array{prop};
-  return e;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id) {
   if (!blob_id.empty() && blob_id[0] == 'U')
     return read_upload(ctx.services.data_dir, ctx.account_id, blob_id);
-  auto guid = guid_of(blob_id, 'B');
-  if (!guid) return core::not_found("no such blob");
-  auto copies = ctx.store.find_copies(ctx.account_id, *guid);
+  auto copies = copies_of(ctx.store, ctx.account_id, blob_id, 'B');
   if (!copies) return copies.status();
   if (copies->empty()) return core::not_found("no such blob");
   return ctx.store.read_message(ctx.account_id, copies->front().mailbox, copies->front().meta.uid);
@@ -51,15 +41,7 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
     if (s->as_string() != old_state) return MethodError{"stateMismatch", ""};
   }
   store::Quota quota;
-  if (ctx.services.directory) {
-    auto acct = ctx.services.directory->find_account_by_id(ctx.account_id);
-    if (acct) {
-      quota.bytes = acct->quota_bytes;
-      quota.messages = acct->quota_messages;
-    } else if (acct.code() == core::Code::unavailable) {
-      return MethodError{"serverUnavailable", "the directory cannot answer"};
-    }
-  }
+  if (auto e = account_quota(ctx, &quota.bytes, &quota.messages)) return e;
   json::object created, not_created;
   for (const auto& kv : emails) {
     std::string cid(kv.key());
@@ -71,22 +53,19 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
     const auto* blob = e->if_contains("blobId");
     const auto* boxes_v = e->if_contains("mailboxIds");
     if (!blob || !blob->is_string()) {
-      not_created[cid] = bad_props("blobId", "");
+      not_created[cid] = invalid_properties({"blobId"}, "");
       continue;
     }
     std::vector<std::string> box_ids, keywords;
     if (!boxes_v || read_true_set(*boxes_v, "mailboxIds", &box_ids) || box_ids.empty()) {
-      not_created[cid] = bad_props("mailboxIds", "at least one mailbox");
+      not_created[cid] = invalid_properties({"mailboxIds"}, "at least one mailbox");
       continue;
     }
     std::vector<std::string> names;
     bool bad = false;
-    for (auto& id : box_ids) {
-      if (!id.empty() && id[0] == '#') {
-        auto it = ctx.created_ids.find(id.substr(1));
-        if (it != ctx.created_ids.end()) id = it->second;
-      }
-      const auto* m = find_mailbox_by_id(*all, id);
+    for (const auto& id : box_ids) {
+      auto resolved = resolve_creation_id(ctx, id);
+      const auto* m = resolved ? find_mailbox_by_id(*all, *resolved) : nullptr;
       if (!m) {
         bad = true;
         break;
@@ -94,12 +73,12 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
       names.push_back(m->info.name);
     }
     if (bad) {
-      not_created[cid] = bad_props("mailboxIds", "no such mailbox");
+      not_created[cid] = invalid_properties({"mailboxIds"}, "no such mailbox");
       continue;
     }
     if (const auto* k = e->if_contains("keywords"); k && !k->is_null()) {
       if (read_true_set(*k, "keywords", &keywords)) {
-        not_created[cid] = bad_props("keywords", "");
+        not_created[cid] = invalid_properties({"keywords"}, "");
         continue;
       }
       for (auto& kw : keywords) {
@@ -107,7 +86,7 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
         bad = bad || !valid_keyword(kw);
       }
       if (bad) {
-        not_created[cid] = bad_props("keywords", "invalid keyword");
+        not_created[cid] = invalid_properties({"keywords"}, "invalid keyword");
         continue;
       }
     }
@@ -115,7 +94,7 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
     if (const auto* r = e->if_contains("receivedAt"); r && !r->is_null()) {
       auto t = r->is_string() ? parse_utc_date(r->as_string()) : std::nullopt;
       if (!t) {
-        not_created[cid] = bad_props("receivedAt", "");
+        not_created[cid] = invalid_properties({"receivedAt"}, "");
         continue;
       }
       received = *t;
@@ -159,7 +138,8 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
       if (!r) {
         (void)ctx.store.expunge(ctx.account_id, names.front(), {appended->uid});
         bad = true;
-        not_created[cid] = set_error(r.code() == core::Code::over_quota ? "overQuota" : "serverFail", "");
+        not_created[cid] =
+            set_error(r.code() == core::Code::over_quota ? "overQuota" : "serverFail", "");
         break;
       }
     }

@@ -17,7 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-
 struct Candidate {
   std::string guid;
   std::string mailbox;  // of the first copy seen (its facts and content are read there)
@@ -79,16 +78,19 @@ class Evaluator {
     return *c.has_attachment;
   }
 
-  bool header_contains(Candidate& c, const std::string& name, const std::optional<std::string>& value) {
+  bool header_contains(Candidate& c, const std::string& name,
+                       const std::optional<std::string>& value) {
     const std::string* m = message(c);
     if (!m) return false;
     const auto& f = facts(c);
-    std::string_view header = std::string_view(*m).substr(0, std::min<uint64_t>(f.root.header.end, m->size()));
+    std::string_view header =
+        std::string_view(*m).substr(0, std::min<uint64_t>(f.root.header.end, m->size()));
     auto values = mime::header_values(header, name);
     if (!value) return !values.empty();
     std::string folded = mime::fold_case(*value);
     for (const auto& v : values)
-      if (mime::fold_case(mime::decode_header_text(v)).find(folded) != std::string::npos) return true;
+      if (mime::fold_case(mime::decode_header_text(v)).find(folded) != std::string::npos)
+        return true;
     return false;
   }
 
@@ -114,7 +116,8 @@ class Evaluator {
       };
       bool ok = true;
       if (k == "inMailbox") {
-        ok = std::find(c.mailbox_ids.begin(), c.mailbox_ids.end(), v.as_string()) != c.mailbox_ids.end();
+        ok = std::find(c.mailbox_ids.begin(), c.mailbox_ids.end(), v.as_string()) !=
+             c.mailbox_ids.end();
       } else if (k == "inMailboxOtherThan") {
         ok = false;
         for (const auto& m : c.mailbox_ids) {
@@ -130,7 +133,8 @@ class Evaluator {
         ok = c.meta.size >= v.to_number<uint64_t>();
       } else if (k == "maxSize") {
         ok = c.meta.size < v.to_number<uint64_t>();
-      } else if (k == "hasKeyword" || k == "allInThreadHaveKeyword" || k == "someInThreadHaveKeyword") {
+      } else if (k == "hasKeyword" || k == "allInThreadHaveKeyword" ||
+                 k == "someInThreadHaveKeyword") {
         // One message per thread: the thread conditions are the message's.
         std::string kw = mime::fold_case(v.as_string());
         ok = std::find(c.keywords.begin(), c.keywords.end(), kw) != c.keywords.end();
@@ -175,14 +179,16 @@ class Evaluator {
 
 // The filter's shape and types, so that match() can trust them (unsupportedFilter /
 // invalidArguments otherwise).
-MethodResult check_email_filter(const json::value& f, const std::vector<MailboxView>& all, int depth) {
+MethodResult check_email_filter(const json::value& f, const std::vector<MailboxView>& all,
+                                int depth) {
   if (depth > 16) return MethodError{"unsupportedFilter", "the filter is nested too deeply"};
   if (!f.is_object()) return invalid_arguments("a filter must be an object");
   const auto& o = f.as_object();
   if (o.contains("operator")) {
     const auto& op = o.at("operator");
     const auto* conds = o.if_contains("conditions");
-    if (!op.is_string() || (op.as_string() != "AND" && op.as_string() != "OR" && op.as_string() != "NOT"))
+    if (!op.is_string() ||
+        (op.as_string() != "AND" && op.as_string() != "OR" && op.as_string() != "NOT"))
       return MethodError{"unsupportedFilter", "operator is AND, OR or NOT"};
     if (!conds || !conds->is_array() || o.size() != 2)
       return invalid_arguments("a FilterOperator is {operator, conditions}");
@@ -242,17 +248,9 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
   if (filter && filter->is_null()) filter = nullptr;
   if (filter)
     if (auto e = check_email_filter(*filter, *all, 0)) return e;
-  int64_t position = 0, anchor_offset = 0;
-  uint64_t limit = 0;
-  bool total = false, collapse = false;
-  if (auto e = read_int(args, "position", 0, &position)) return e;
-  if (auto e = read_int(args, "anchorOffset", 0, &anchor_offset)) return e;
-  if (auto e = read_uint(args, "limit", ctx.options.max_query_limit, &limit)) return e;
-  if (auto e = read_bool(args, "calculateTotal", false, &total)) return e;
   // One message per thread: collapsing changes nothing.
+  bool collapse = false;
   if (auto e = read_bool(args, "collapseThreads", false, &collapse)) return e;
-  bool limit_capped = limit > ctx.options.max_query_limit;
-  limit = std::min(limit, ctx.options.max_query_limit);
   std::vector<SortKey> sort;
   if (const auto* s = args.if_contains("sort"); s && !s->is_null()) {
     if (!s->is_array()) return invalid_arguments("sort must be an array");
@@ -323,7 +321,9 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
     for (const auto& k : sort) {
       int c = 0;
       if (k.property == "receivedAt") {
-        c = a->meta.internal_date < b->meta.internal_date ? -1 : a->meta.internal_date > b->meta.internal_date;
+        c = a->meta.internal_date < b->meta.internal_date
+                ? -1
+                : a->meta.internal_date > b->meta.internal_date;
       } else if (k.property == "size") {
         c = a->meta.size < b->meta.size ? -1 : a->meta.size > b->meta.size;
       } else if (k.property == "from") {
@@ -333,36 +333,17 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
       } else if (k.property == "subject") {
         c = subject_keys[a].compare(subject_keys[b]);
       } else if (k.property == "sentAt") {
-        c = a->facts->sent_date < b->facts->sent_date ? -1 : a->facts->sent_date > b->facts->sent_date;
+        c = a->facts->sent_date < b->facts->sent_date ? -1
+                                                      : a->facts->sent_date > b->facts->sent_date;
       }
       if (c != 0) return k.ascending ? c < 0 : c > 0;
     }
     return a->guid < b->guid;  // a stable order between equal keys
   });
-  size_t start = 0;
-  if (const auto* anchor = args.if_contains("anchor"); anchor && !anchor->is_null()) {
-    if (!anchor->is_string()) return invalid_arguments("anchor must be an id");
-    auto guid = guid_of(anchor->as_string(), 'M');
-    auto it = std::find_if(hits.begin(), hits.end(), [&](Candidate* c) { return guid && c->guid == *guid; });
-    if (it == hits.end()) return MethodError{"anchorNotFound", ""};
-    int64_t s = (it - hits.begin()) + anchor_offset;
-    start = static_cast<size_t>(std::max<int64_t>(0, s));
-  } else if (position < 0) {
-    start = static_cast<size_t>(std::max<int64_t>(0, static_cast<int64_t>(hits.size()) + position));
-  } else {
-    start = static_cast<size_t>(position);
-  }
-  json::array ids;
-  for (size_t i = start; i < hits.size() && ids.size() < limit; ++i)
-    ids.push_back(json::value(email_id(hits[i]->guid)));
-  response["queryState"] = email_state(*all);
-  response["canCalculateChanges"] = false;
-  response["position"] = std::min(start, hits.size());
-  response["ids"] = std::move(ids);
-  if (total) response["total"] = hits.size();
-  if (limit_capped) response["limit"] = limit;
-  (void)collapse;
-  return std::nullopt;
+  std::vector<std::string> ordered;
+  ordered.reserve(hits.size());
+  for (const auto* c : hits) ordered.push_back(email_id(c->guid));
+  return query_page(ctx, args, ordered, email_state(*all), response);
 }
 
 }  // namespace mailroom::jmap

@@ -19,36 +19,37 @@ namespace json = boost::json;
 
 namespace {
 
-json::object invalid_props(std::initializer_list<const char*> props, std::string_view description) {
-  auto e = set_error("invalidProperties", description);
-  json::array a;
-  for (const char* p : props) a.push_back(json::value(p));
-  e["properties"] = std::move(a);
-  return e;
-}
-
 // The patch applied to the current keywords and mailbox ids; an error object when malformed.
 std::optional<json::object> apply_patch(CallContext& ctx, const json::object& patch,
                                         const std::vector<MailboxView>& all,
                                         std::set<std::string>& keywords,
                                         std::set<std::string>& mailboxes) {
+  // A mailbox id of the patch (or "#creationId"), which must exist.
+  auto mailbox_of = [&](std::string_view raw, std::string& id) -> std::optional<json::object> {
+    auto resolved = resolve_creation_id(ctx, raw);
+    if (!resolved) return invalid_properties({"mailboxIds"}, "unknown creation id");
+    if (!find_mailbox_by_id(all, *resolved))
+      return invalid_properties({"mailboxIds"}, "no mailbox " + *resolved);
+    id = std::move(*resolved);
+    return std::nullopt;
+  };
   for (const auto& kv : patch) {
     std::string_view k = kv.key();
     const auto& v = kv.value();
     if (k == "keywords") {
       std::vector<std::string> list;
-      if (read_true_set(v, "keywords", &list)) return invalid_props({"keywords"}, "");
+      if (read_true_set(v, "keywords", &list)) return invalid_properties({"keywords"}, "");
       keywords.clear();
       for (auto& kw : list) {
         std::string lower = kw;
         for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (!valid_keyword(lower)) return invalid_props({"keywords"}, "invalid keyword " + kw);
+        if (!valid_keyword(lower)) return invalid_properties({"keywords"}, "invalid keyword " + kw);
         keywords.insert(lower);
       }
     } else if (k.starts_with("keywords/")) {
       std::string kw(k.substr(9));
       for (char& c : kw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (!valid_keyword(kw)) return invalid_props({"keywords"}, "invalid keyword");
+      if (!valid_keyword(kw)) return invalid_properties({"keywords"}, "invalid keyword");
       if (v.is_bool() && v.as_bool())
         keywords.insert(kw);
       else if (v.is_null())
@@ -57,25 +58,16 @@ std::optional<json::object> apply_patch(CallContext& ctx, const json::object& pa
         return set_error("invalidPatch", "a keyword is set to true or null");
     } else if (k == "mailboxIds") {
       std::vector<std::string> list;
-      if (read_true_set(v, "mailboxIds", &list)) return invalid_props({"mailboxIds"}, "");
+      if (read_true_set(v, "mailboxIds", &list)) return invalid_properties({"mailboxIds"}, "");
       mailboxes.clear();
-      for (auto& id : list) {
-        if (!id.empty() && id[0] == '#') {
-          auto it = ctx.created_ids.find(id.substr(1));
-          if (it == ctx.created_ids.end()) return invalid_props({"mailboxIds"}, "unknown creation id");
-          id = it->second;
-        }
-        if (!find_mailbox_by_id(all, id)) return invalid_props({"mailboxIds"}, "no mailbox " + id);
+      for (const auto& raw : list) {
+        std::string id;
+        if (auto err = mailbox_of(raw, id)) return err;
         mailboxes.insert(id);
       }
     } else if (k.starts_with("mailboxIds/")) {
-      std::string id(k.substr(11));
-      if (!id.empty() && id[0] == '#') {
-        auto it = ctx.created_ids.find(id.substr(1));
-        if (it == ctx.created_ids.end()) return invalid_props({"mailboxIds"}, "unknown creation id");
-        id = it->second;
-      }
-      if (!find_mailbox_by_id(all, id)) return invalid_props({"mailboxIds"}, "no mailbox " + id);
+      std::string id;
+      if (auto err = mailbox_of(k.substr(11), id)) return err;
       if (v.is_bool() && v.as_bool())
         mailboxes.insert(id);
       else if (v.is_null())
@@ -84,25 +76,12 @@ std::optional<json::object> apply_patch(CallContext& ctx, const json::object& pa
         return set_error("invalidPatch", "a mailbox id is set to true or null");
     } else {
       // Every other property of an Email is immutable (RFC 8621 4.6).
-      auto e = set_error("invalidProperties", "only keywords and mailboxIds may change");
-      e["properties"] = json::array{json::value(k)};
-      return e;
+      return invalid_properties({std::string(k)}, "only keywords and mailboxIds may change");
     }
   }
-  if (mailboxes.empty()) return invalid_props({"mailboxIds"}, "an Email is in at least one mailbox");
+  if (mailboxes.empty())
+    return invalid_properties({"mailboxIds"}, "an Email is in at least one mailbox");
   return std::nullopt;
-}
-
-store::Quota quota_of(CallContext& ctx) {
-  store::Quota q;
-  if (ctx.services.directory) {
-    auto acct = ctx.services.directory->find_account_by_id(ctx.account_id);
-    if (acct) {
-      q.bytes = acct->quota_bytes;
-      q.messages = acct->quota_messages;
-    }
-  }
-  return q;
 }
 
 json::object store_set_error(const core::Status& s) {
@@ -122,11 +101,14 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
   const json::object* update = nullptr;
   const json::array* destroy = nullptr;
   if (const auto* v = args.if_contains("create"); v && !v->is_null())
-    if (!(create = v->if_object())) return MethodError{"invalidArguments", "create must be an object"};
+    if (!(create = v->if_object()))
+      return MethodError{"invalidArguments", "create must be an object"};
   if (const auto* v = args.if_contains("update"); v && !v->is_null())
-    if (!(update = v->if_object())) return MethodError{"invalidArguments", "update must be an object"};
+    if (!(update = v->if_object()))
+      return MethodError{"invalidArguments", "update must be an object"};
   if (const auto* v = args.if_contains("destroy"); v && !v->is_null())
-    if (!(destroy = v->if_array())) return MethodError{"invalidArguments", "destroy must be an array"};
+    if (!(destroy = v->if_array()))
+      return MethodError{"invalidArguments", "destroy must be an array"};
   size_t n = (create ? create->size() : 0) + (update ? update->size() : 0) +
              (destroy ? destroy->size() : 0);
   if (n > ctx.options.max_objects_in_set) return MethodError{"requestTooLarge", "too many objects"};
@@ -148,12 +130,10 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
     std::optional<store::Quota> quota;
     for (const auto& kv : *update) {
       std::string id(kv.key());
-      auto guid = guid_of(id, 'M');
       const auto* patch = kv.value().if_object();
-      core::Result<std::vector<store::MessageCopy>> copies = std::vector<store::MessageCopy>{};
-      if (guid) copies = ctx.store.find_copies(acc, *guid);
+      auto copies = copies_of(ctx.store, acc, id, 'M');
       if (!copies) return store_error(copies.status());
-      if (!guid || copies->empty()) {
+      if (copies->empty()) {
         not_updated[id] = set_error("notFound", "");
         continue;
       }
@@ -173,7 +153,8 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
       bool failed = false;
       // Keywords: every copy gets the same set; \Deleted stays as IMAP set it.
       if (patch->contains("keywords") ||
-          std::any_of(patch->begin(), patch->end(), [](const auto& p) { return p.key().starts_with("keywords/"); })) {
+          std::any_of(patch->begin(), patch->end(),
+                      [](const auto& p) { return p.key().starts_with("keywords/"); })) {
         uint32_t flags = 0;
         std::vector<std::string> imap_keywords;
         flags_of(std::vector<std::string>(kws.begin(), kws.end()), flags, imap_keywords);
@@ -201,7 +182,9 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
           if (!old_boxes.count(b)) add.push_back(b);
         for (const auto& b : old_boxes)
           if (!boxes.count(b)) remove.push_back(b);
-        auto name_of = [&](const std::string& mid) { return find_mailbox_by_id(*all, mid)->info.name; };
+        auto name_of = [&](const std::string& mid) {
+          return find_mailbox_by_id(*all, mid)->info.name;
+        };
         const store::MessageCopy& src = copies->front();
         if (add.size() == 1 && remove.size() == 1 && old_boxes.size() == 1) {
           // One mailbox for another: an IMAP MOVE (RFC 6851), atomic for observers.
@@ -211,7 +194,10 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
             continue;
           }
         } else {
-          if (!quota) quota = quota_of(ctx);
+          if (!quota) {
+            quota.emplace();
+            if (auto e = account_quota(ctx, &quota->bytes, &quota->messages)) return e;
+          }
           for (const auto& b : add) {
             auto r = ctx.store.copy(acc, src.mailbox, {src.meta.uid}, name_of(b), *quota);
             if (!r) {
@@ -242,11 +228,9 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
     for (const auto& v : *destroy) {
       if (!v.is_string()) return MethodError{"invalidArguments", "destroy holds ids"};
       std::string id(v.as_string());
-      auto guid = guid_of(id, 'M');
-      core::Result<std::vector<store::MessageCopy>> copies = std::vector<store::MessageCopy>{};
-      if (guid) copies = ctx.store.find_copies(acc, *guid);
+      auto copies = copies_of(ctx.store, acc, id, 'M');
       if (!copies) return store_error(copies.status());
-      if (!guid || copies->empty()) {
+      if (copies->empty()) {
         not_destroyed[id] = set_error("notFound", "");
         continue;
       }
@@ -264,15 +248,9 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
   }
   auto now = load_mailboxes(ctx.store, acc);
   if (!now) return store_error(now.status());
-  response["oldState"] = old_state;
-  response["newState"] = email_state(*now);
-  auto or_null = [](json::object o) { return o.empty() ? json::value(nullptr) : json::value(std::move(o)); };
-  response["created"] = nullptr;
-  response["updated"] = or_null(std::move(updated));
-  response["destroyed"] = destroyed.empty() ? json::value(nullptr) : json::value(std::move(destroyed));
-  response["notCreated"] = or_null(std::move(not_created));
-  response["notUpdated"] = or_null(std::move(not_updated));
-  response["notDestroyed"] = or_null(std::move(not_destroyed));
+  json::object created;
+  finish_set(response, old_state, email_state(*now), created, updated, destroyed, not_created,
+             not_updated, not_destroyed);
   return std::nullopt;
 }
 

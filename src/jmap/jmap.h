@@ -33,7 +33,7 @@ namespace mailroom::jmap {
 
 // The limits advertised in the session object and enforced (RFC 8620 2, RFC 8621 1.3).
 struct Options {
-  uint64_t max_size_request = 1 << 20;  // never above the HTTP server's max_body_bytes
+  uint64_t max_size_request = 1 << 20;   // never above the HTTP server's max_body_bytes
   uint64_t max_concurrent_requests = 4;  // per account
   uint64_t max_concurrent_upload = 4;    // per account
   uint64_t max_calls_in_request = 32;

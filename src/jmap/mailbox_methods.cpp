@@ -15,9 +15,8 @@ namespace json = boost::json;
 namespace {
 
 const std::vector<std::string> kMailboxProperties = {
-    "id",           "name",          "parentId",   "role",          "sortOrder",   "totalEmails",
-    "unreadEmails", "totalThreads",  "unreadThreads", "myRights",   "isSubscribed"};
-
+    "id",           "name",         "parentId",      "role",     "sortOrder",   "totalEmails",
+    "unreadEmails", "totalThreads", "unreadThreads", "myRights", "isSubscribed"};
 
 int64_t sort_order(const MailboxView& m) {
   static const char* order[] = {"inbox", "drafts", "sent", "junk", "trash", "archive"};
@@ -34,14 +33,16 @@ json::object rights() {
   return r;
 }
 
-json::object mailbox_json(const MailboxView& m, const std::optional<std::vector<std::string>>& props) {
+json::object mailbox_json(const MailboxView& m,
+                          const std::optional<std::vector<std::string>>& props) {
   json::object o;
   auto want = [&](const char* p) {
     return !props || std::find(props->begin(), props->end(), p) != props->end();
   };
   o["id"] = m.id;  // always returned (RFC 8620 5.1)
   if (want("name")) o["name"] = m.name;
-  if (want("parentId")) o["parentId"] = m.parent_id.empty() ? json::value(nullptr) : json::value(m.parent_id);
+  if (want("parentId"))
+    o["parentId"] = m.parent_id.empty() ? json::value(nullptr) : json::value(m.parent_id);
   if (want("role")) o["role"] = m.role.empty() ? json::value(nullptr) : json::value(m.role);
   if (want("sortOrder")) o["sortOrder"] = sort_order(m);
   // One thread per message (views.h): the thread counts are the email counts.
@@ -65,13 +66,7 @@ bool valid_name(std::string_view name, const Options& o) {
 
 std::optional<std::string> resolve_id(CallContext& ctx, const json::value& v) {
   if (!v.is_string()) return std::nullopt;
-  std::string id(v.as_string());
-  if (!id.empty() && id[0] == '#') {
-    auto it = ctx.created_ids.find(id.substr(1));
-    if (it == ctx.created_ids.end()) return std::nullopt;
-    return it->second;
-  }
-  return id;
+  return resolve_creation_id(ctx, v.as_string());
 }
 
 bool mailbox_matches(const json::object& filter, const MailboxView& m, int depth) {
@@ -118,8 +113,8 @@ MethodResult check_mailbox_filter(const json::value& f, int depth) {
   if (o.contains("operator")) {
     const auto* op = o.if_contains("operator");
     const auto* conds = o.if_contains("conditions");
-    if (!op->is_string() || (op->as_string() != "AND" && op->as_string() != "OR" &&
-                             op->as_string() != "NOT"))
+    if (!op->is_string() ||
+        (op->as_string() != "AND" && op->as_string() != "OR" && op->as_string() != "NOT"))
       return MethodError{"unsupportedFilter", "operator is AND, OR or NOT"};
     if (!conds || !conds->is_array() || o.size() != 2)
       return invalid_arguments("a FilterOperator is {operator, conditions}");
@@ -208,23 +203,15 @@ MethodResult mailbox_changes(CallContext& ctx, const json::object& args, json::o
 }
 
 MethodResult mailbox_query(CallContext& ctx, const json::object& args, json::object& response) {
-  if (auto e = check_known(args, {"accountId", "filter", "sort", "position", "anchor",
-                                  "anchorOffset", "limit", "calculateTotal", "sortAsTree",
-                                  "filterAsTree"}))
+  if (auto e =
+          check_known(args, {"accountId", "filter", "sort", "position", "anchor", "anchorOffset",
+                             "limit", "calculateTotal", "sortAsTree", "filterAsTree"}))
     return e;
   if (auto e = check_account(ctx, args, response)) return e;
   const json::value* filter = args.if_contains("filter");
   if (filter && filter->is_null()) filter = nullptr;
   if (filter)
     if (auto e = check_mailbox_filter(*filter, 0)) return e;
-  int64_t position = 0;
-  uint64_t limit = 0;
-  bool total = false;
-  if (auto e = read_int(args, "position", 0, &position)) return e;
-  if (auto e = read_uint(args, "limit", ctx.options.max_query_limit, &limit)) return e;
-  if (auto e = read_bool(args, "calculateTotal", false, &total)) return e;
-  bool limit_capped = limit > ctx.options.max_query_limit;
-  limit = std::min(limit, ctx.options.max_query_limit);
   auto all = load_mailboxes(ctx.store, ctx.account_id);
   if (!all) return store_error(all.status());
   std::vector<const MailboxView*> hits;
@@ -257,44 +244,25 @@ MethodResult mailbox_query(CallContext& ctx, const json::object& args, json::obj
     }
     return false;
   });
-  size_t start = 0;
-  if (const auto* anchor = args.if_contains("anchor"); anchor && !anchor->is_null()) {
-    if (!anchor->is_string()) return invalid_arguments("anchor must be an id");
-    auto it = std::find_if(hits.begin(), hits.end(),
-                           [&](auto* m) { return m->id == anchor->as_string(); });
-    if (it == hits.end()) return MethodError{"anchorNotFound", ""};
-    int64_t off = 0;
-    if (auto e = read_int(args, "anchorOffset", 0, &off)) return e;
-    int64_t s = (it - hits.begin()) + off;
-    start = static_cast<size_t>(std::max<int64_t>(0, s));
-  } else if (position < 0) {
-    start = static_cast<size_t>(std::max<int64_t>(0, static_cast<int64_t>(hits.size()) + position));
-  } else {
-    start = static_cast<size_t>(position);
-  }
-  json::array ids;
-  for (size_t i = start; i < hits.size() && ids.size() < limit; ++i) ids.push_back(json::value(hits[i]->id));
-  response["queryState"] = mailbox_state(*all);
-  response["canCalculateChanges"] = false;
-  response["position"] = std::min(start, hits.size());
-  response["ids"] = std::move(ids);
-  if (total) response["total"] = hits.size();
-  if (limit_capped) response["limit"] = limit;  // RFC 8620 5.5: the server lowered it
-  return std::nullopt;
+  std::vector<std::string> ordered;
+  for (const auto* m : hits) ordered.push_back(m->id);
+  return query_page(ctx, args, ordered, mailbox_state(*all), response);
 }
 
 namespace {
 
 // The full store name for `leaf` under the mailbox `parent_id` ("" = top level).
-std::optional<std::string> full_name(const std::vector<MailboxView>& all, const std::string& parent_id,
-                                     const std::string& leaf) {
+std::optional<std::string> full_name(const std::vector<MailboxView>& all,
+                                     const std::string& parent_id, const std::string& leaf) {
   if (parent_id.empty()) return leaf;
   const auto* p = find_mailbox_by_id(all, parent_id);
   if (!p) return std::nullopt;
   return p->info.name + "/" + leaf;
 }
 
-size_t depth_of(std::string_view name) { return static_cast<size_t>(std::count(name.begin(), name.end(), '/')) + 1; }
+size_t depth_of(std::string_view name) {
+  return static_cast<size_t>(std::count(name.begin(), name.end(), '/')) + 1;
+}
 
 store::SpecialUse use_of_role(std::string_view role, bool& ok) {
   ok = true;
@@ -310,8 +278,8 @@ store::SpecialUse use_of_role(std::string_view role, bool& ok) {
 }  // namespace
 
 MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::object& response) {
-  if (auto e = check_known(args, {"accountId", "ifInState", "create", "update", "destroy",
-                                  "onDestroyRemoveEmails"}))
+  if (auto e = check_known(
+          args, {"accountId", "ifInState", "create", "update", "destroy", "onDestroyRemoveEmails"}))
     return e;
   if (auto e = check_account(ctx, args, response)) return e;
   bool remove_emails = false;
@@ -360,7 +328,8 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
         if (k == "name" && v.is_string() && valid_name(v.as_string(), ctx.options)) {
           name = v.as_string();
         } else if (k == "parentId" && v.is_null()) {
-        } else if (k == "parentId" && resolve_id(ctx, v) && find_mailbox_by_id(*all, *resolve_id(ctx, v))) {
+        } else if (k == "parentId" && resolve_id(ctx, v) &&
+                   find_mailbox_by_id(*all, *resolve_id(ctx, v))) {
           parent = *resolve_id(ctx, v);
         } else if (k == "isSubscribed" && v.is_bool()) {
           subscribe = v.as_bool();
@@ -374,20 +343,16 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
           bad.emplace_back(k);
         }
       }
-      if (name.empty() && std::find(bad.begin(), bad.end(), "name") == bad.end()) bad.emplace_back("name");
+      if (name.empty() && std::find(bad.begin(), bad.end(), "name") == bad.end())
+        bad.emplace_back("name");
       if (!bad.empty()) {
-        auto err = set_error("invalidProperties", "");
-        json::array props;
-        for (auto& b : bad) props.push_back(json::value(b));
-        err["properties"] = std::move(props);
-        not_created[cid] = std::move(err);
+        not_created[cid] = invalid_properties(bad);
         continue;
       }
       auto full = full_name(*all, parent, name);
       if (!full || depth_of(*full) > ctx.options.max_mailbox_depth) {
-        auto err = set_error("invalidProperties", "the mailbox would be nested too deeply");
-        err["properties"] = json::array{"parentId"};
-        not_created[cid] = std::move(err);
+        not_created[cid] =
+            invalid_properties({"parentId"}, "the mailbox would be nested too deeply");
         continue;
       }
       if (const auto* existing = find_mailbox_by_name(*all, *full)) {
@@ -399,8 +364,9 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
       auto s = ctx.store.create_mailbox(acc, *full, use);
       if (s.is_ok() && subscribe) s = ctx.store.set_subscribed(acc, *full, true);
       if (!s.is_ok()) {
-        not_created[cid] = set_error(s.code() == core::Code::invalid_argument ? "invalidProperties" : "serverFail",
-                                     s.code() == core::Code::invalid_argument ? s.client_message() : "");
+        not_created[cid] =
+            set_error(s.code() == core::Code::invalid_argument ? "invalidProperties" : "serverFail",
+                      s.code() == core::Code::invalid_argument ? s.client_message() : "");
         continue;
       }
       auto reloaded = load_mailboxes(ctx.store, acc);
@@ -446,22 +412,20 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
           name = v.as_string();
         } else if (k == "parentId" && v.is_null()) {
           parent.clear();
-        } else if (k == "parentId" && resolve_id(ctx, v) && find_mailbox_by_id(*all, *resolve_id(ctx, v))) {
+        } else if (k == "parentId" && resolve_id(ctx, v) &&
+                   find_mailbox_by_id(*all, *resolve_id(ctx, v))) {
           parent = *resolve_id(ctx, v);
         } else if (k == "isSubscribed" && v.is_bool()) {
           subscribe = v.as_bool();
         } else if (k == "sortOrder" && v.is_number() && v.to_number<int64_t>() == sort_order(*m)) {
-        } else if (k == "role" && ((v.is_null() && m->role.empty()) || (v.is_string() && v.as_string() == m->role))) {
+        } else if (k == "role" && ((v.is_null() && m->role.empty()) ||
+                                   (v.is_string() && v.as_string() == m->role))) {
         } else {
           bad.emplace_back(k);
         }
       }
       if (!bad.empty()) {
-        auto err = set_error("invalidProperties", "");
-        json::array props;
-        for (auto& b : bad) props.push_back(json::value(b));
-        err["properties"] = std::move(props);
-        not_updated[id] = std::move(err);
+        not_updated[id] = invalid_properties(bad);
         continue;
       }
       auto full = full_name(*all, parent, name);
@@ -473,16 +437,11 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
         }
         // A mailbox cannot move under itself.
         if (full->starts_with(old_name + "/") || depth_of(*full) > ctx.options.max_mailbox_depth) {
-          auto err = set_error("invalidProperties", "a mailbox cannot move there");
-          err["properties"] = json::array{"parentId"};
-          not_updated[id] = std::move(err);
+          not_updated[id] = invalid_properties({"parentId"}, "a mailbox cannot move there");
           continue;
         }
-        if (const auto* existing = find_mailbox_by_name(*all, *full)) {
-          (void)existing;
-          auto err = set_error("invalidProperties", "a mailbox of that name exists");
-          err["properties"] = json::array{"name"};
-          not_updated[id] = std::move(err);
+        if (find_mailbox_by_name(*all, *full)) {
+          not_updated[id] = invalid_properties({"name"}, "a mailbox of that name exists");
           continue;
         }
         auto s = ctx.store.rename_mailbox(acc, old_name, *full);
@@ -547,15 +506,8 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
     }
   }
 
-  response["oldState"] = old_state;
-  response["newState"] = mailbox_state(*all);
-  auto or_null = [](json::object o) { return o.empty() ? json::value(nullptr) : json::value(std::move(o)); };
-  response["created"] = or_null(std::move(created));
-  response["updated"] = or_null(std::move(updated));
-  response["destroyed"] = destroyed.empty() ? json::value(nullptr) : json::value(std::move(destroyed));
-  response["notCreated"] = or_null(std::move(not_created));
-  response["notUpdated"] = or_null(std::move(not_updated));
-  response["notDestroyed"] = or_null(std::move(not_destroyed));
+  finish_set(response, old_state, mailbox_state(*all), created, updated, destroyed, not_created,
+             not_updated, not_destroyed);
   return std::nullopt;
 }
 

@@ -77,6 +77,28 @@ std::optional<int64_t> parse_utc_date(std::string_view s);
 MethodResult read_true_set(const boost::json::value& v, const char* what,
                            std::vector<std::string>* out);
 
+// "#creationId" (RFC 8620 5.3) -> the id created in this request; other ids unchanged;
+// nullopt for an unknown creation id.
+std::optional<std::string> resolve_creation_id(CallContext& ctx, std::string_view id);
+// The invalidProperties SetError naming `properties`.
+boost::json::object invalid_properties(const std::vector<std::string>& properties,
+                                       std::string_view description = {});
+// The /set response's members (RFC 8620 5.3): empty maps and lists become null.
+void finish_set(boost::json::object& response, const std::string& old_state,
+                const std::string& new_state, boost::json::object& created,
+                boost::json::object& updated, boost::json::array& destroyed,
+                boost::json::object& not_created, boost::json::object& not_updated,
+                boost::json::object& not_destroyed);
+// RFC 8620 5.5: the window of a query's result (position or anchor + anchorOffset, limit at
+// most Options::max_query_limit, calculateTotal) written into the response with ids,
+// queryState and canCalculateChanges false. `ordered` is the whole sorted result.
+MethodResult query_page(CallContext& ctx, const boost::json::object& args,
+                        const std::vector<std::string>& ordered, const std::string& query_state,
+                        boost::json::object& response);
+// The account's quota from the directory (IMAP APPEND and COPY apply the same);
+// serverUnavailable when the directory cannot answer.
+MethodResult account_quota(CallContext& ctx, uint64_t* bytes, uint64_t* messages);
+
 // Core (RFC 8620 4).
 MethodResult core_echo(CallContext&, const boost::json::object&, boost::json::object&);
 // Mailbox (RFC 8621 2), mailbox_methods.cpp.

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "src/core/base64.h"
 #include "src/core/json_text.h"
 #include "src/mime/header_fields.h"
 
@@ -19,7 +20,8 @@ void fill(std::string_view message, const mime::PartNode& node, const std::strin
   out.body = node.body;
   auto fields = mime::parse_fields(slice(message, node.header));
   mime::ContentType ct;
-  if (const auto* f = mime::find_field(fields, "Content-Type")) ct = mime::parse_content_type(f->value);
+  if (const auto* f = mime::find_field(fields, "Content-Type"))
+    ct = mime::parse_content_type(f->value);
   if (ct.type.empty()) {
     // RFC 2046 5.1.5: in a multipart/digest the default is message/rfc822.
     ct.type = digest_parent ? "message" : "text";
@@ -47,7 +49,8 @@ void fill(std::string_view message, const mime::PartNode& node, const std::strin
     out.location = core::utf8_or_replacement(f->value);
   if (const auto* f = mime::find_field(fields, "Content-Transfer-Encoding"))
     out.transfer_encoding = mime::ascii_lower(f->value);
-  while (!out.transfer_encoding.empty() && std::isspace(static_cast<unsigned char>(out.transfer_encoding.back())))
+  while (!out.transfer_encoding.empty() &&
+         std::isspace(static_cast<unsigned char>(out.transfer_encoding.back())))
     out.transfer_encoding.pop_back();
   if (const auto* f = mime::find_field(fields, "Content-Language")) {
     std::string cur;
@@ -64,7 +67,8 @@ void fill(std::string_view message, const mime::PartNode& node, const std::strin
     bool digest = out.type == "multipart/digest";
     for (size_t i = 0; i < node.children.size(); ++i) {
       BodyPart child;
-      std::string id = part_id.empty() ? std::to_string(i + 1) : part_id + "." + std::to_string(i + 1);
+      std::string id =
+          part_id.empty() ? std::to_string(i + 1) : part_id + "." + std::to_string(i + 1);
       fill(message, node.children[i], id, digest, child, depth + 1);
       out.sub_parts.push_back(std::move(child));
     }
@@ -90,7 +94,8 @@ void parse_structure(const std::vector<const BodyPart*>& parts, const std::strin
     bool is_inline =
         part->disposition != "attachment" &&
         (part->type == "text/plain" || part->type == "text/html" || inline_media(part->type)) &&
-        (i == 0 || (multipart_type != "related" && (inline_media(part->type) || part->name.empty())));
+        (i == 0 ||
+         (multipart_type != "related" && (inline_media(part->type) || part->name.empty())));
     if (is_multipart) {
       std::string sub = part->type.substr(10);
       std::vector<const BodyPart*> children;
@@ -134,15 +139,6 @@ void parse_structure(const std::vector<const BodyPart*>& parts, const std::strin
   }
 }
 
-int b64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -169,22 +165,17 @@ std::string decoded_content(std::string_view message, const BodyPart& part) {
   std::string_view body = slice(message, part.body);
   std::string out;
   if (part.transfer_encoding == "base64") {
-    // RFC 2045 6.8: characters outside the alphabet are ignored.
-    uint32_t acc = 0;
-    int bits = 0;
-    out.reserve(body.size() * 3 / 4);
+    // RFC 2045 6.8: characters outside the alphabet (line breaks) are ignored.
+    std::string clean;
+    clean.reserve(body.size());
     for (char c : body) {
-      int v = b64_value(c);
       if (c == '=') break;
-      if (v < 0) continue;
-      acc = (acc << 6) | static_cast<uint32_t>(v);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        out += static_cast<char>((acc >> bits) & 0xff);
-      }
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/') clean += c;
     }
-    return out;
+    if (clean.size() % 4 == 1) clean.pop_back();  // a stray character decodes to nothing
+    while (clean.size() % 4 != 0) clean += '=';
+    auto decoded = core::base64_decode(clean);
+    return decoded ? *decoded : std::string(body);
   }
   if (part.transfer_encoding == "quoted-printable") {
     // RFC 2045 6.7: "=XX" octets, "=" CRLF soft line breaks.

@@ -12,9 +12,9 @@
 namespace mailroom::jmap {
 
 struct BodyPart {
-  std::string part_id;  // IMAP section number ("1", "2.1"); "" for a multipart
-  std::string type;     // lower case "text/plain"
-  std::string charset;  // as given, or "" (text/* then means us-ascii)
+  std::string part_id;      // IMAP section number ("1", "2.1"); "" for a multipart
+  std::string type;         // lower case "text/plain"
+  std::string charset;      // as given, or "" (text/* then means us-ascii)
   std::string disposition;  // lower case, "" when none
   std::string name;         // decoded file name, "" when none
   std::string cid, location, transfer_encoding;

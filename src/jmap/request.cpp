@@ -168,9 +168,8 @@ bool resolve_references(json::object& args, const std::vector<Reply>& replies,
       while (ok) {
         size_t slash = p.find('/', start);
         std::string token;
-        ok = unescape_token(p.substr(start, slash == std::string_view::npos ? p.npos
-                                                                            : slash - start),
-                            token);
+        ok = unescape_token(
+            p.substr(start, slash == std::string_view::npos ? p.npos : slash - start), token);
         tokens.push_back(std::move(token));
         if (slash == std::string_view::npos) break;
         start = slash + 1;

@@ -62,7 +62,8 @@ core::Result<std::string> save_upload(const std::string& data_dir, const std::st
   unsigned char rnd[16];
   if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd))
     return core::io_error("no randomness", "getrandom");
-  std::string id = "U" + core::hex_encode(std::string_view(reinterpret_cast<char*>(rnd), sizeof rnd));
+  std::string id =
+      "U" + core::hex_encode(std::string_view(reinterpret_cast<char*>(rnd), sizeof rnd));
   std::string path = dir + "/" + id;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return core::io_error("cannot store the upload", path);

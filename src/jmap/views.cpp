@@ -200,6 +200,14 @@ std::optional<std::string> guid_of(std::string_view id, char prefix) {
   return std::string(id.substr(1));
 }
 
+core::Result<std::vector<store::MessageCopy>> copies_of(store::MailStore& store,
+                                                        const std::string& account_id,
+                                                        std::string_view id, char prefix) {
+  auto guid = guid_of(id, prefix);
+  if (!guid) return std::vector<store::MessageCopy>{};
+  return store.find_copies(account_id, *guid);
+}
+
 std::vector<std::string> keywords_of(const store::MessageMeta& meta) {
   std::vector<std::string> out;
   if (meta.flags & store::kSeen) out.emplace_back("$seen");

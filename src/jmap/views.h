@@ -37,8 +37,7 @@ struct MailboxView {
 core::Result<std::vector<MailboxView>> load_mailboxes(store::MailStore& store,
                                                       const std::string& account_id);
 const MailboxView* find_mailbox_by_id(const std::vector<MailboxView>& all, std::string_view id);
-const MailboxView* find_mailbox_by_name(const std::vector<MailboxView>& all,
-                                        std::string_view name);
+const MailboxView* find_mailbox_by_name(const std::vector<MailboxView>& all, std::string_view name);
 
 std::string mailbox_state(const std::vector<MailboxView>& all);
 struct MailboxStateEntry {
@@ -63,6 +62,12 @@ inline std::string thread_id(std::string_view guid) { return "T" + std::string(g
 inline std::string blob_id(std::string_view guid) { return "B" + std::string(guid); }
 // The guid inside an Email ("M"), Thread ("T") or blob ("B") id; nullopt when malformed.
 std::optional<std::string> guid_of(std::string_view id, char prefix);
+
+// The copies of the message an Email ("M"), Thread ("T") or blob ("B") id names, in the
+// store's order; empty for a malformed id or a message that is gone.
+core::Result<std::vector<store::MessageCopy>> copies_of(store::MailStore& store,
+                                                        const std::string& account_id,
+                                                        std::string_view id, char prefix);
 
 // RFC 8621 4.1.1 keywords <-> IMAP flags: $seen \Seen, $flagged \Flagged, $answered
 // \Answered, $draft \Draft; other keywords as IMAP keywords, lower-cased. \Deleted has no

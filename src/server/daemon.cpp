@@ -14,8 +14,8 @@
 
 #include "src/api/context.h"
 #include "src/api/router.h"
-#include "src/jmap/jmap.h"
 #include "src/core/log.h"
+#include "src/jmap/jmap.h"
 #include "src/net/listener.h"
 #include "src/net/protocol_trace.h"
 #include "src/net/tls.h"

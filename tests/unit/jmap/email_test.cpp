@@ -41,7 +41,8 @@ const char* kMultipart =
     "--b1--\r\n";
 
 std::string simple(const std::string& from, const std::string& subject, const std::string& body) {
-  return "From: " + from + "\r\nTo: alice@example.com\r\nSubject: " + subject + "\r\n\r\n" + body + "\r\n";
+  return "From: " + from + "\r\nTo: alice@example.com\r\nSubject: " + subject + "\r\n\r\n" + body +
+         "\r\n";
 }
 
 std::vector<std::string> ids_of(const json::object& r) {
@@ -52,8 +53,10 @@ std::vector<std::string> ids_of(const json::object& r) {
 
 TEST_F(JmapTest, EmailQueryFiltersAsImapSearchDoes) {
   auto a = put("INBOX", kMultipart, 0, 1700000000);
-  auto b = put("INBOX", simple("bob@example.com", "lunch", "see you at noon"), store::kSeen, 1700000100);
-  auto c = put("Sent", simple("alice@example.com", "Re: lunch", "sure"), store::kFlagged, 1700000200);
+  auto b =
+      put("INBOX", simple("bob@example.com", "lunch", "see you at noon"), store::kSeen, 1700000100);
+  auto c =
+      put("Sent", simple("alice@example.com", "Re: lunch", "sure"), store::kFlagged, 1700000200);
   std::string A = "M" + a.guid, B = "M" + b.guid, C = "M" + c.guid;
   auto q = [&](const std::string& filter, const std::string& extra = "") {
     return ids_of(call1("Email/query", "{" + acc() + ",\"filter\":" + filter + extra + "}"));
@@ -63,37 +66,46 @@ TEST_F(JmapTest, EmailQueryFiltersAsImapSearchDoes) {
   EXPECT_EQ(ids_of(call1("Email/query", "{" + acc() + "}")), (V{C, B, A}));
   EXPECT_EQ(q("{\"inMailbox\":\"" + mailbox_id("INBOX") + "\"}"), (V{B, A}));
   EXPECT_EQ(q("{\"inMailboxOtherThan\":[\"" + mailbox_id("INBOX") + "\"]}"), (V{C}));
-  EXPECT_EQ(q(R"({"from":"王小明"})"), (V{A}));      // decoded display name, CJK
+  EXPECT_EQ(q(R"({"from":"王小明"})"), (V{A}));  // decoded display name, CJK
   EXPECT_EQ(q(R"({"subject":"會議"})"), (V{A}));
-  EXPECT_EQ(q(R"({"body":"今天開會"})"), (V{A}));     // quoted-printable UTF-8 body
-  EXPECT_EQ(q(R"({"text":"NOON"})"), (V{B}));        // case-insensitive
+  EXPECT_EQ(q(R"({"body":"今天開會"})"), (V{A}));  // quoted-printable UTF-8 body
+  EXPECT_EQ(q(R"({"text":"NOON"})"), (V{B}));      // case-insensitive
   EXPECT_EQ(q(R"({"hasKeyword":"$seen"})"), (V{B}));
   EXPECT_EQ(q(R"({"notKeyword":"$seen"})"), (V{C, A}));
   EXPECT_EQ(q(R"({"hasAttachment":true})"), (V{A}));
   EXPECT_EQ(q(R"({"header":["Message-ID","m1@"]})"), (V{A}));
   EXPECT_EQ(q(R"({"after":"2023-11-14T22:14:00Z","before":"2023-11-14T22:16:00Z"})"), (V{B}));
-  EXPECT_EQ(q(R"({"operator":"OR","conditions":[{"subject":"lunch"},{"hasAttachment":true}]})"), (V{C, B, A}));
+  EXPECT_EQ(q(R"({"operator":"OR","conditions":[{"subject":"lunch"},{"hasAttachment":true}]})"),
+            (V{C, B, A}));
   EXPECT_EQ(q(R"({"operator":"NOT","conditions":[{"subject":"lunch"}]})"), (V{A}));
   EXPECT_EQ(q(R"({"minSize":500})"), (V{A}));
   // Sorts, window, total.
-  auto r = call1("Email/query", "{" + acc() + R"(,"sort":[{"property":"size","isAscending":true}],"position":1,"limit":1,"calculateTotal":true})");
+  auto r = call1(
+      "Email/query",
+      "{" + acc() +
+          R"(,"sort":[{"property":"size","isAscending":true}],"position":1,"limit":1,"calculateTotal":true})");
   EXPECT_EQ(r.at("total").as_int64(), 3);
   EXPECT_EQ(r.at("ids").as_array().size(), 1u);
   r = call1("Email/query", "{" + acc() + R"(,"sort":[{"property":"subject"}]})");
   EXPECT_EQ(ids_of(r), (V{B, C, A}));  // "lunch" < "Re: lunch" < CJK
   r = call1("Email/query", "{" + acc() + ",\"anchor\":\"" + B + "\",\"anchorOffset\":1}");
   EXPECT_EQ(ids_of(r), (V{A}));
-  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"filter":{"nope":1}})"), "unsupportedFilter");
-  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"filter":{"before":"yesterday"}})"), "invalidArguments");
-  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"sort":[{"property":"nope"}]})"), "unsupportedSort");
+  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"filter":{"nope":1}})"),
+            "unsupportedFilter");
+  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"filter":{"before":"yesterday"}})"),
+            "invalidArguments");
+  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"sort":[{"property":"nope"}]})"),
+            "unsupportedSort");
   EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"anchor":"Mnope"})"), "anchorNotFound");
 }
 
 TEST_F(JmapTest, EmailGetRendersHeadersBodiesAndParts) {
   auto a = put("INBOX", kMultipart, store::kFlagged, 1700000000);
   std::string id = "M" + a.guid;
-  auto r = call1("Email/get", "{" + acc() + ",\"ids\":[\"" + id + "\",\"Mnope\"]," +
-                                  R"("properties":["subject","from","to","cc","sentAt","receivedAt","messageId","references","keywords","mailboxIds","threadId","blobId","size","preview","hasAttachment","textBody","htmlBody","attachments","bodyValues","bodyStructure","header:Subject:asText","header:X-None"],"fetchAllBodyValues":true,"maxBodyValueBytes":12})");
+  auto r = call1(
+      "Email/get",
+      "{" + acc() + ",\"ids\":[\"" + id + "\",\"Mnope\"]," +
+          R"("properties":["subject","from","to","cc","sentAt","receivedAt","messageId","references","keywords","mailboxIds","threadId","blobId","size","preview","hasAttachment","textBody","htmlBody","attachments","bodyValues","bodyStructure","header:Subject:asText","header:X-None"],"fetchAllBodyValues":true,"maxBodyValueBytes":12})");
   ASSERT_EQ(r.at("list").as_array().size(), 1u) << json::serialize(r);
   EXPECT_EQ(json::serialize(r.at("notFound")), R"(["Mnope"])");
   const auto& e = r.at("list").at(0).as_object();
@@ -101,8 +113,9 @@ TEST_F(JmapTest, EmailGetRendersHeadersBodiesAndParts) {
   EXPECT_EQ(e.at("header:Subject:asText").as_string(), "會議記錄 minutes");
   EXPECT_TRUE(e.at("header:X-None").is_null());
   EXPECT_EQ(json::serialize(e.at("from")), R"([{"name":"王小明","email":"ming@example.com"}])");
-  EXPECT_EQ(json::serialize(e.at("to")),
-            R"([{"name":"Alice","email":"alice@example.com"},{"name":null,"email":"bob@example.com"}])");
+  EXPECT_EQ(
+      json::serialize(e.at("to")),
+      R"([{"name":"Alice","email":"alice@example.com"},{"name":null,"email":"bob@example.com"}])");
   EXPECT_EQ(e.at("sentAt").as_string(), "2023-01-02T10:00:00+08:00");
   EXPECT_EQ(e.at("receivedAt").as_string(), "2023-11-14T22:13:20Z");
   EXPECT_EQ(json::serialize(e.at("messageId")), R"(["m1@example.com"])");
@@ -134,20 +147,23 @@ TEST_F(JmapTest, EmailGetRendersHeadersBodiesAndParts) {
   r = call1("Email/get", "{" + acc() + ",\"ids\":[\"" + id + "\"]}");
   EXPECT_TRUE(r.at("list").at(0).as_object().contains("textBody"));
   EXPECT_EQ(call_error("Email/get", "{" + acc() + "}"), "requestTooLarge");
-  EXPECT_EQ(call_error("Email/get", "{" + acc() + R"(,"ids":[],"properties":["header:"]})"), "invalidArguments");
+  EXPECT_EQ(call_error("Email/get", "{" + acc() + R"(,"ids":[],"properties":["header:"]})"),
+            "invalidArguments");
 }
 
 TEST_F(JmapTest, ThreadsHoldOneMessage) {
   auto a = put("INBOX", simple("b@example.com", "x", "y"));
   auto r = call1("Thread/get", "{" + acc() + ",\"ids\":[\"T" + a.guid + "\",\"Tnope\"]}");
-  EXPECT_EQ(json::serialize(r.at("list")), "[{\"id\":\"T" + a.guid + "\",\"emailIds\":[\"M" + a.guid + "\"]}]");
+  EXPECT_EQ(json::serialize(r.at("list")),
+            "[{\"id\":\"T" + a.guid + "\",\"emailIds\":[\"M" + a.guid + "\"]}]");
   EXPECT_EQ(json::serialize(r.at("notFound")), R"(["Tnope"])");
 }
 
 TEST_F(JmapTest, EmailSetChangesKeywordsAndMailboxesInTheStore) {
   auto a = put("INBOX", simple("b@example.com", "x", "y"), store::kDeleted);
   std::string id = "M" + a.guid;
-  auto r = call1("Email/set", "{" + acc() + ",\"update\":{\"" + id + R"(":{"keywords/$seen":true,"keywords/$Work":true}}})");
+  auto r = call1("Email/set", "{" + acc() + ",\"update\":{\"" + id +
+                                  R"(":{"keywords/$seen":true,"keywords/$Work":true}}})");
   EXPECT_TRUE(r.at("updated").as_object().contains(id)) << json::serialize(r);
   auto snap = services_.store->snapshot(kAlice, "INBOX");
   ASSERT_TRUE(snap);
@@ -156,21 +172,26 @@ TEST_F(JmapTest, EmailSetChangesKeywordsAndMailboxesInTheStore) {
   EXPECT_EQ(snap->messages[0].keywords, std::vector<std::string>{"$work"});
   EXPECT_EQ(snap->messages[0].seen_via, "jmap");
   // Replace all keywords.
-  call1("Email/set", "{" + acc() + ",\"update\":{\"" + id + R"(":{"keywords":{"$flagged":true}}}})");
+  call1("Email/set",
+        "{" + acc() + ",\"update\":{\"" + id + R"(":{"keywords":{"$flagged":true}}}})");
   snap = services_.store->snapshot(kAlice, "INBOX");
   EXPECT_EQ(snap->messages[0].flags, store::kFlagged | store::kDeleted);
   EXPECT_TRUE(snap->messages[0].keywords.empty());
   // Move INBOX -> Trash, then copy into Sent too: one Email, same id.
   std::string inbox = mailbox_id("INBOX"), trash = mailbox_id("Trash"), sent = mailbox_id("Sent");
-  r = call1("Email/set", "{" + acc() + ",\"update\":{\"" + id + "\":{\"mailboxIds\":{\"" + trash + "\":true}}}}");
+  r = call1("Email/set", "{" + acc() + ",\"update\":{\"" + id + "\":{\"mailboxIds\":{\"" + trash +
+                             "\":true}}}}");
   EXPECT_TRUE(r.at("updated").as_object().contains(id)) << json::serialize(r);
   EXPECT_EQ(services_.store->mailbox_status(kAlice, "INBOX")->messages, 0u);
   EXPECT_EQ(services_.store->mailbox_status(kAlice, "Trash")->messages, 1u);
-  call1("Email/set", "{" + acc() + ",\"update\":{\"" + id + "\":{\"mailboxIds/" + sent + "\":true}}}");
-  r = call1("Email/get", "{" + acc() + ",\"ids\":[\"" + id + "\"],\"properties\":[\"mailboxIds\"]}");
+  call1("Email/set",
+        "{" + acc() + ",\"update\":{\"" + id + "\":{\"mailboxIds/" + sent + "\":true}}}");
+  r = call1("Email/get",
+            "{" + acc() + ",\"ids\":[\"" + id + "\"],\"properties\":[\"mailboxIds\"]}");
   EXPECT_EQ(r.at("list").at(0).at("mailboxIds").as_object().size(), 2u);
   // Errors.
-  r = call1("Email/set", "{" + acc() + ",\"update\":{\"" + id + R"(":{"mailboxIds":{}},"Mnope":{"keywords":{}}}})");
+  r = call1("Email/set", "{" + acc() + ",\"update\":{\"" + id +
+                             R"(":{"mailboxIds":{}},"Mnope":{"keywords":{}}}})");
   EXPECT_EQ(r.at("notUpdated").at(id).at("type").as_string(), "invalidProperties");
   EXPECT_EQ(r.at("notUpdated").at("Mnope").at("type").as_string(), "notFound");
   r = call1("Email/set", "{" + acc() + ",\"update\":{\"" + id + R"(":{"subject":"new"}}})");
@@ -238,9 +259,11 @@ TEST_F(JmapTest, EmailChangesSeeStoreChangesAtOnce) {
   ASSERT_TRUE(services_.store->delete_mailbox(kAlice, "Drafts"));
   EXPECT_EQ(call_error("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s5 + "\"}"),
             "cannotCalculateChanges");
-  EXPECT_EQ(call_error("Email/changes", "{" + acc() + R"(,"sinceState":"e,zz"})"), "cannotCalculateChanges");
-  EXPECT_EQ(call_error("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s4 + "\",\"maxChanges\":0}"),
-            "invalidArguments");
+  EXPECT_EQ(call_error("Email/changes", "{" + acc() + R"(,"sinceState":"e,zz"})"),
+            "cannotCalculateChanges");
+  EXPECT_EQ(
+      call_error("Email/changes", "{" + acc() + ",\"sinceState\":\"" + s4 + "\",\"maxChanges\":0}"),
+      "invalidArguments");
 }
 
 TEST_F(JmapTest, BlobsDownloadWholeMessagesAndDecodedParts) {
@@ -274,11 +297,20 @@ TEST_F(JmapTest, UploadedBlobsAreImportedIntoMailboxes) {
   EXPECT_EQ(send("POST", "/jmap/upload/id-bob", "x").status, 404);
   EXPECT_EQ(send("GET", "/jmap/download/id-alice/" + blob + "/x").body, msg);
   std::string inbox = mailbox_id("INBOX"), sent = mailbox_id("Sent");
-  r = send("POST", "/jmap/api", std::string("{\"using\":") + kMailCaps + R"(,"methodCalls":[["Email/import",{"accountId":"id-alice","emails":{)"
-           R"("a":{"blobId":")" + blob + R"(","mailboxIds":{")" + inbox + R"(":true,")" + sent + R"(":true},"keywords":{"$Seen":true,"$work":true},"receivedAt":"2024-05-06T07:08:09Z"},)"
-           R"("b":{"blobId":"U00000000000000000000000000000000","mailboxIds":{")" + inbox + R"(":true}},)"
-           R"("c":{"blobId":")" + blob + R"(","mailboxIds":{"Fnope":true}}}},"i"],)"
-           R"(["Email/get",{"accountId":"id-alice","ids":["#a"],"properties":["subject","mailboxIds","keywords","receivedAt"]},"g"]]})");
+  r = send(
+      "POST", "/jmap/api",
+      std::string("{\"using\":") + kMailCaps +
+          R"(,"methodCalls":[["Email/import",{"accountId":"id-alice","emails":{)"
+          R"("a":{"blobId":")" +
+          blob + R"(","mailboxIds":{")" + inbox + R"(":true,")" + sent +
+          R"(":true},"keywords":{"$Seen":true,"$work":true},"receivedAt":"2024-05-06T07:08:09Z"},)"
+          R"("b":{"blobId":"U00000000000000000000000000000000","mailboxIds":{")" +
+          inbox +
+          R"(":true}},)"
+          R"("c":{"blobId":")" +
+          blob +
+          R"(","mailboxIds":{"Fnope":true}}}},"i"],)"
+          R"(["Email/get",{"accountId":"id-alice","ids":["#a"],"properties":["subject","mailboxIds","keywords","receivedAt"]},"g"]]})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto res = json::parse(r.body).at("methodResponses").as_array();
   const auto& imp = res[0].at(1).as_object();

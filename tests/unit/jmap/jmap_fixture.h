@@ -64,7 +64,8 @@ class JmapTest : public ::testing::Test {
     r.loopback = true;
     r.headers.emplace_back("host", "mail.example.com");
     if (!content_type.empty()) r.headers.emplace_back("content-type", content_type);
-    if (credentials) r.headers.emplace_back("authorization", "Basic " + core::base64_encode(*credentials));
+    if (credentials)
+      r.headers.emplace_back("authorization", "Basic " + core::base64_encode(*credentials));
     auto m = router_.match(r.method, r.path);
     if (!m.route) return http::Response::problem(m.allow.empty() ? 404 : 405, "no route", "");
     r.params = m.params;
@@ -73,8 +74,9 @@ class JmapTest : public ::testing::Test {
 
   // POSTs {using, methodCalls} and returns the methodResponses.
   json::array call(const std::string& method_calls, const char* using_caps = kMailCaps) {
-    auto r = send("POST", "/jmap/api",
-                  std::string("{\"using\":") + using_caps + ",\"methodCalls\":" + method_calls + "}");
+    auto r =
+        send("POST", "/jmap/api",
+             std::string("{\"using\":") + using_caps + ",\"methodCalls\":" + method_calls + "}");
     EXPECT_EQ(r.status, 200) << r.body;
     if (r.status != 200) return {};
     return json::parse(r.body).as_object().at("methodResponses").as_array();

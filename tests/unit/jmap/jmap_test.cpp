@@ -40,15 +40,18 @@ TEST_F(JmapTest, RequestLevelErrorsAreProblemsWithTheRfcTypes) {
   auto r = send("POST", "/jmap/api", "{nope");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(type_of(r), "urn:ietf:params:jmap:error:notJSON");
-  r = send("POST", "/jmap/api", "{\"using\":[],\"methodCalls\":[]}", "alice:wonderland", "text/plain");
+  r = send("POST", "/jmap/api", "{\"using\":[],\"methodCalls\":[]}", "alice:wonderland",
+           "text/plain");
   EXPECT_EQ(type_of(r), "urn:ietf:params:jmap:error:notJSON");
   r = send("POST", "/jmap/api", "{\"methodCalls\":[]}");
   EXPECT_EQ(type_of(r), "urn:ietf:params:jmap:error:notRequest");
   r = send("POST", "/jmap/api", "{\"using\":[\"urn:example:nope\"],\"methodCalls\":[]}");
   EXPECT_EQ(type_of(r), "urn:ietf:params:jmap:error:unknownCapability");
   std::string many = "[";
-  for (int i = 0; i < 9; ++i) many += std::string(i ? "," : "") + "[\"Core/echo\",{},\"" + std::to_string(i) + "\"]";
-  r = send("POST", "/jmap/api", "{\"using\":[\"urn:ietf:params:jmap:core\"],\"methodCalls\":" + many + "]}");
+  for (int i = 0; i < 9; ++i)
+    many += std::string(i ? "," : "") + "[\"Core/echo\",{},\"" + std::to_string(i) + "\"]";
+  r = send("POST", "/jmap/api",
+           "{\"using\":[\"urn:ietf:params:jmap:core\"],\"methodCalls\":" + many + "]}");
   EXPECT_EQ(type_of(r), "urn:ietf:params:jmap:error:limit");
   EXPECT_EQ(json::parse(r.body).at("limit").as_string(), "maxCallsInRequest");
   EXPECT_EQ(send("POST", "/jmap/api", "{}", "alice:bad").status, 401);
@@ -61,12 +64,14 @@ TEST_F(JmapTest, MethodLevelErrors) {
   EXPECT_EQ(res[1].at(0).as_string(), "error");
   EXPECT_EQ(res[1].at(1).at("type").as_string(), "unknownMethod");
   // A method of a capability the request does not use.
-  res = call(R"([["Mailbox/get",{"accountId":"id-alice"},"m"]])", R"(["urn:ietf:params:jmap:core"])");
+  res =
+      call(R"([["Mailbox/get",{"accountId":"id-alice"},"m"]])", R"(["urn:ietf:params:jmap:core"])");
   EXPECT_EQ(res[0].at(1).at("type").as_string(), "unknownMethod");
   EXPECT_EQ(call_error("Mailbox/get", R"({"accountId":"id-bob"})"), "accountNotFound");
   EXPECT_EQ(call_error("Mailbox/get", R"({})"), "invalidArguments");
   EXPECT_EQ(call_error("Mailbox/get", "{" + acc() + R"(,"bogus":1})"), "invalidArguments");
-  EXPECT_EQ(call_error("Mailbox/get", "{" + acc() + R"(,"properties":["nope"]})"), "invalidArguments");
+  EXPECT_EQ(call_error("Mailbox/get", "{" + acc() + R"(,"properties":["nope"]})"),
+            "invalidArguments");
   std::string ids;
   for (int i = 0; i < 51; ++i) ids += std::string(i ? "," : "") + "\"x" + std::to_string(i) + "\"";
   EXPECT_EQ(call_error("Mailbox/get", "{" + acc() + ",\"ids\":[" + ids + "]}"), "requestTooLarge");
@@ -82,7 +87,8 @@ TEST_F(JmapTest, MailboxGetShowsRolesCountsAndRights) {
     if (o.at("role").is_string()) by_role[std::string(o.at("role").as_string())] = o;
   }
   ASSERT_TRUE(by_role.count("inbox"));
-  for (const char* role : {"sent", "drafts", "trash", "junk"}) EXPECT_TRUE(by_role.count(role)) << role;
+  for (const char* role : {"sent", "drafts", "trash", "junk"})
+    EXPECT_TRUE(by_role.count(role)) << role;
   EXPECT_EQ(by_role["inbox"].at("totalEmails").as_int64(), 2);
   EXPECT_EQ(by_role["inbox"].at("unreadEmails").as_int64(), 1);
   EXPECT_EQ(by_role["inbox"].at("totalThreads").as_int64(), 2);
@@ -95,19 +101,22 @@ TEST_F(JmapTest, MailboxGetShowsRolesCountsAndRights) {
 }
 
 TEST_F(JmapTest, ResultReferencesChainQueryIntoGet) {
-  auto res = call(R"([["Mailbox/query",{"accountId":"id-alice","filter":{"role":"inbox"}},"q"],)"
-                  R"(["Mailbox/get",{"accountId":"id-alice","#ids":{"resultOf":"q","name":"Mailbox/query","path":"/ids"},"properties":["name","role"]},"g"]])");
+  auto res = call(
+      R"([["Mailbox/query",{"accountId":"id-alice","filter":{"role":"inbox"}},"q"],)"
+      R"(["Mailbox/get",{"accountId":"id-alice","#ids":{"resultOf":"q","name":"Mailbox/query","path":"/ids"},"properties":["name","role"]},"g"]])");
   ASSERT_EQ(res.size(), 2u);
   const auto& list = res[1].at(1).at("list").as_array();
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].at("role").as_string(), "inbox");
-  res = call(R"([["Mailbox/get",{"accountId":"id-alice","#ids":{"resultOf":"zz","name":"Mailbox/query","path":"/ids"}},"g"]])");
+  res = call(
+      R"([["Mailbox/get",{"accountId":"id-alice","#ids":{"resultOf":"zz","name":"Mailbox/query","path":"/ids"}},"g"]])");
   EXPECT_EQ(res[0].at(1).at("type").as_string(), "invalidResultReference");
 }
 
 TEST_F(JmapTest, MailboxSetCreatesRenamesAndDestroys) {
-  auto r = call1("Mailbox/set", "{" + acc() + R"(,"create":{"p":{"name":"Projects","isSubscribed":true},)"
-                                              R"("c":{"name":"客戶","parentId":"#p"}}})");
+  auto r = call1("Mailbox/set", "{" + acc() +
+                                    R"(,"create":{"p":{"name":"Projects","isSubscribed":true},)"
+                                    R"("c":{"name":"客戶","parentId":"#p"}}})");
   ASSERT_TRUE(r.at("created").is_object()) << json::serialize(r);
   std::string p = std::string(r.at("created").at("p").at("id").as_string());
   std::string c = std::string(r.at("created").at("c").at("id").as_string());
@@ -118,12 +127,16 @@ TEST_F(JmapTest, MailboxSetCreatesRenamesAndDestroys) {
   EXPECT_TRUE(found);
   EXPECT_EQ(mailbox_id("Projects/客戶"), c);
   // Errors: a name with the separator, a duplicate, a parent that does not exist.
-  r = call1("Mailbox/set", "{" + acc() + R"(,"create":{"a":{"name":"x/y"},"b":{"name":"Projects"},"d":{"name":"z","parentId":"Fnope"}}})");
+  r = call1(
+      "Mailbox/set",
+      "{" + acc() +
+          R"(,"create":{"a":{"name":"x/y"},"b":{"name":"Projects"},"d":{"name":"z","parentId":"Fnope"}}})");
   EXPECT_EQ(r.at("notCreated").at("a").at("type").as_string(), "invalidProperties");
   EXPECT_EQ(r.at("notCreated").at("b").at("type").as_string(), "alreadyExists");
   EXPECT_EQ(r.at("notCreated").at("d").at("type").as_string(), "invalidProperties");
   // Rename and move to the top.
-  r = call1("Mailbox/set", "{" + acc() + R"(,"update":{")" + c + R"(":{"name":"Clients","parentId":null}}})");
+  r = call1("Mailbox/set",
+            "{" + acc() + R"(,"update":{")" + c + R"(":{"name":"Clients","parentId":null}}})");
   EXPECT_TRUE(r.at("updated").as_object().contains(c)) << json::serialize(r);
   EXPECT_EQ(mailbox_id("Clients"), c);  // the id survives the rename
   // Destroy: children and messages are refused unless asked.
@@ -135,7 +148,8 @@ TEST_F(JmapTest, MailboxSetCreatesRenamesAndDestroys) {
   EXPECT_EQ(json::serialize(r.at("destroyed")), "[\"" + c + "\"]");
   r = call1("Mailbox/set", "{" + acc() + R"(,"destroy":[")" + p + R"("]})");
   EXPECT_EQ(r.at("notDestroyed").at(p).at("type").as_string(), "mailboxHasEmail");
-  r = call1("Mailbox/set", "{" + acc() + R"(,"destroy":[")" + p + R"("],"onDestroyRemoveEmails":true})");
+  r = call1("Mailbox/set",
+            "{" + acc() + R"(,"destroy":[")" + p + R"("],"onDestroyRemoveEmails":true})");
   EXPECT_EQ(json::serialize(r.at("destroyed")), "[\"" + p + "\"]");
   r = call1("Mailbox/set", "{" + acc() + R"(,"destroy":[")" + mailbox_id("INBOX") + R"("]})");
   EXPECT_EQ(r.at("notDestroyed").at(mailbox_id("INBOX")).at("type").as_string(), "forbidden");
@@ -169,10 +183,15 @@ TEST_F(JmapTest, MailboxQueryFiltersAndSorts) {
                                       R"("},"calculateTotal":true})");
   EXPECT_EQ(json::serialize(r.at("ids")), "[\"" + mailbox_id("Alpha/Beta") + "\"]");
   EXPECT_EQ(r.at("total").as_int64(), 1);
-  r = call1("Mailbox/query", "{" + acc() + R"(,"filter":{"operator":"AND","conditions":[{"hasAnyRole":false},{"name":"alp"}]}})");
+  r = call1(
+      "Mailbox/query",
+      "{" + acc() +
+          R"(,"filter":{"operator":"AND","conditions":[{"hasAnyRole":false},{"name":"alp"}]}})");
   EXPECT_EQ(json::serialize(r.at("ids")), "[\"" + mailbox_id("Alpha") + "\"]");
-  EXPECT_EQ(call_error("Mailbox/query", "{" + acc() + R"(,"filter":{"nope":1}})"), "unsupportedFilter");
-  EXPECT_EQ(call_error("Mailbox/query", "{" + acc() + R"(,"sort":[{"property":"nope"}]})"), "unsupportedSort");
+  EXPECT_EQ(call_error("Mailbox/query", "{" + acc() + R"(,"filter":{"nope":1}})"),
+            "unsupportedFilter");
+  EXPECT_EQ(call_error("Mailbox/query", "{" + acc() + R"(,"sort":[{"property":"nope"}]})"),
+            "unsupportedSort");
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ TEST(JmapRequest, TypeSignatureErrorsGetTheirRfcTypes) {
       {"{\"using\":[],\"methodCalls\":[],\"createdIds\":[]}", "notRequest"},
       {"{\"using\":[],\"methodCalls\":[],\"createdIds\":{\"a\":1}}", "notRequest"},
       {"{\"using\":[],\"methodCalls\":[]}", ""},
-      {"{\"using\":[\"urn:ietf:params:jmap:core\"],\"methodCalls\":[[\"Core/echo\",{},\"0\"]]}", ""},
+      {"{\"using\":[\"urn:ietf:params:jmap:core\"],\"methodCalls\":[[\"Core/echo\",{},\"0\"]]}",
+       ""},
   };
   for (const auto& c : cases) EXPECT_EQ(error_type(c.body), c.type) << c.body;
 }
@@ -75,10 +76,10 @@ TEST(JmapRequest, CallsAndCreatedIdsAreKept) {
 }
 
 std::vector<Reply> replies() {
-  auto obj = json::parse(
-                 R"({"ids":["a","b"],"list":[{"id":"1","threadId":"t1","emailIds":["x","y"]},)"
-                 R"({"id":"2","threadId":"t2","emailIds":["z"]}],"a/b":1,"m~n":2})")
-                 .as_object();
+  auto obj =
+      json::parse(R"({"ids":["a","b"],"list":[{"id":"1","threadId":"t1","emailIds":["x","y"]},)"
+                  R"({"id":"2","threadId":"t2","emailIds":["z"]}],"a/b":1,"m~n":2})")
+          .as_object();
   return {Reply{"Email/get", std::make_shared<json::object>(obj), "c0"}};
 }
 

@@ -628,7 +628,8 @@ TEST_F(MigrationTest, NewIndexStartsAtTheCurrentVersionAndANewerOneIsRefused) {
   put("INBOX", message("1"));
   EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion);
   store_.reset();
-  sql("UPDATE meta SET value=" + std::to_string(kSchemaVersion + 1) + " WHERE key='schema_version'");
+  sql("UPDATE meta SET value=" + std::to_string(kSchemaVersion + 1) +
+      " WHERE key='schema_version'");
   store_ = open_file_store(options_);
   EXPECT_FALSE(store_->snapshot(kUser, "INBOX").is_ok());
   auto report = fsck_user(options_, kUser, FsckOptions{true, 0});
