@@ -11,6 +11,7 @@ import time
 import unittest
 
 from harness import DEFAULT_LISTENERS, Mailroom
+from peers_oidc import TokenMinter
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -20,10 +21,12 @@ LISTENERS = dict(DEFAULT_LISTENERS, https=("http", "implicit"))
 class Jmap:
     """A minimal JMAP client: one HTTPS connection, Basic authentication."""
 
-    def __init__(self, m, user="alice@example.com", password="wonderland"):
+    def __init__(self, m, user="alice@example.com", password="wonderland", token=None):
         self.conn = http.client.HTTPSConnection("127.0.0.1", m.port("https"), timeout=30,
                                                 context=m.ssl_context())
         self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        if token is not None:
+            self.auth = "Bearer " + token
         self.account = None
 
     def raw(self, method, path, body=None, content_type="application/json", auth=True):
@@ -297,6 +300,52 @@ class JmapTest(unittest.TestCase):
                                                   "path": "/ids"}}))
         self.assertEqual([x[1]["type"] for x in r],
                          ["unknownMethod", "accountNotFound", "invalidResultReference"])
+
+
+SSO = """
+[sso]
+allow_http = true
+[[sso.issuer]]
+issuer = "{issuer}"
+audiences = ["mailroom"]
+required_scope = "mail"
+claim = "email"
+"""
+
+
+class JmapBearerTest(unittest.TestCase):
+    """The identity provider's access tokens (a real OIDC issuer on loopback), checked as
+    IMAP's AUTHENTICATE OAUTHBEARER checks them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.idp = TokenMinter().start()
+        cls.m = Mailroom(listeners=LISTENERS, extra_config=SSO.format(issuer=cls.idp.issuer))
+        cls.m.seed_demo()
+        cls.m.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.close()
+        cls.idp.stop()
+
+    def test_idp_token_opens_the_account_and_bad_tokens_get_401(self):
+        j = Jmap(self.m, token=self.idp.mint("alice"))
+        try:
+            s = j.session()
+            self.assertEqual(s["primaryAccounts"][MAIL], self.m.account_id("alice@example.com"))
+            r = j.one("Mailbox/query", {"filter": {"role": "inbox"}})
+            self.assertEqual(len(r["ids"]), 1)
+        finally:
+            j.close()
+        for bad in (self.idp.mint("alice", aud="someone-else"), "not-a-token"):
+            j = Jmap(self.m, token=bad)
+            try:
+                status, headers, _ = j.raw("GET", "/.well-known/jmap")
+                self.assertEqual(status, 401)
+                self.assertIn('error="invalid_token"', headers["www-authenticate"])
+            finally:
+                j.close()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,20 @@ TEST_F(JmapTest, SessionNeedsCredentialsAndAnswersWithTheAccount) {
   EXPECT_TRUE(basic && bearer);
   EXPECT_EQ(send("GET", "/.well-known/jmap", "", "alice:wrong").status, 401);
   EXPECT_EQ(send("GET", "/.well-known/jmap", "", "alice").status, 401);  // no ':'
+  // A bearer token the authenticator refuses (the fake knows no OAUTHBEARER): invalid_token.
+  http::Request token_request;
+  token_request.method = "GET";
+  token_request.path = token_request.target = "/.well-known/jmap";
+  token_request.headers.emplace_back("authorization", "Bearer abc.def.ghi");
+  auto m = router_.match("GET", token_request.path);
+  ASSERT_TRUE(m.route);
+  auto br = m.route->handler(token_request);
+  EXPECT_EQ(br.status, 401);
+  bool invalid_token = false;
+  for (const auto& [k, v] : br.headers)
+    invalid_token =
+        invalid_token || (k == "WWW-Authenticate" && v.find("invalid_token") != std::string::npos);
+  EXPECT_TRUE(invalid_token);
   r = send("GET", "/.well-known/jmap");
   ASSERT_EQ(r.status, 200) << r.body;
   auto s = json::parse(r.body).as_object();
