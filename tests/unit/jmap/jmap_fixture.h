@@ -43,6 +43,7 @@ class JmapTest : public ::testing::Test {
     services_.authenticator = a;
     options_.max_objects_in_get = 50;
     options_.max_calls_in_request = 8;
+    options_.max_objects_in_set = 5;
     add_routes(router_, services_, options_);
   }
   void TearDown() override {

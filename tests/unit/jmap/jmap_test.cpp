@@ -89,6 +89,23 @@ TEST_F(JmapTest, MethodLevelErrors) {
   std::string ids;
   for (int i = 0; i < 51; ++i) ids += std::string(i ? "," : "") + "\"x" + std::to_string(i) + "\"";
   EXPECT_EQ(call_error("Mailbox/get", "{" + acc() + ",\"ids\":[" + ids + "]}"), "requestTooLarge");
+  // Hostile shapes: more objects than maxObjectsInSet, a filter nested past the limit, ids
+  // and arguments of the wrong types.
+  EXPECT_EQ(call_error("Email/set", "{" + acc() + R"(,"destroy":["a","b","c","d","e","f"]})"),
+            "requestTooLarge");
+  std::string deep = R"({"subject":"x"})";
+  for (int i = 0; i < 20; ++i) deep = R"({"operator":"NOT","conditions":[)" + deep + "]}";
+  EXPECT_EQ(call_error("Email/query", "{" + acc() + ",\"filter\":" + deep + "}"),
+            "unsupportedFilter");
+  EXPECT_EQ(call_error("Email/get", "{" + acc() + R"(,"ids":[1,2]})"), "invalidArguments");
+  EXPECT_EQ(call_error("Email/get", "{" + acc() + R"(,"ids":["#unknown"]})"), "invalidArguments");
+  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"limit":-1})"), "invalidArguments");
+  EXPECT_EQ(
+      call_error("Email/query", "{" + acc() + R"(,"filter":{"operator":"XOR","conditions":[]}})"),
+      "unsupportedFilter");
+  EXPECT_EQ(call_error("Email/query", "{" + acc() + R"(,"filter":{"hasKeyword":"bad word"}})"),
+            "invalidArguments");
+  EXPECT_EQ(call_error("Mailbox/set", "{" + acc() + R"(,"create":[]})"), "invalidArguments");
 }
 
 TEST_F(JmapTest, MailboxGetShowsRolesCountsAndRights) {
