@@ -264,6 +264,32 @@ size_t depth_of(std::string_view name) {
   return static_cast<size_t>(std::count(name.begin(), name.end(), '/')) + 1;
 }
 
+// The properties a create and an update share: name, parentId, isSubscribed. false when `k`
+// is none of them or its value is bad (the caller decides).
+bool read_shared_property(CallContext& ctx, const std::vector<MailboxView>& all, std::string_view k,
+                          const json::value& v, std::string& name, std::string& parent,
+                          std::optional<bool>& subscribe) {
+  if (k == "name" && v.is_string() && valid_name(v.as_string(), ctx.options)) {
+    name = v.as_string();
+    return true;
+  }
+  if (k == "parentId" && v.is_null()) {
+    parent.clear();
+    return true;
+  }
+  if (k == "parentId") {
+    auto id = resolve_id(ctx, v);
+    if (!id || !find_mailbox_by_id(all, *id)) return false;
+    parent = *id;
+    return true;
+  }
+  if (k == "isSubscribed" && v.is_bool()) {
+    subscribe = v.as_bool();
+    return true;
+  }
+  return false;
+}
+
 store::SpecialUse use_of_role(std::string_view role, bool& ok) {
   ok = true;
   if (role == "sent") return store::SpecialUse::sent;
@@ -319,27 +345,18 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
         continue;
       }
       std::string name, parent;
-      bool subscribe = false;
+      std::optional<bool> subscribe;
       store::SpecialUse use = store::SpecialUse::none;
       std::vector<std::string> bad;
       for (const auto& p : *obj) {
         std::string_view k = p.key();
         const auto& v = p.value();
-        if (k == "name" && v.is_string() && valid_name(v.as_string(), ctx.options)) {
-          name = v.as_string();
-        } else if (k == "parentId" && v.is_null()) {
-        } else if (k == "parentId" && resolve_id(ctx, v) &&
-                   find_mailbox_by_id(*all, *resolve_id(ctx, v))) {
-          parent = *resolve_id(ctx, v);
-        } else if (k == "isSubscribed" && v.is_bool()) {
-          subscribe = v.as_bool();
-        } else if (k == "role" && v.is_null()) {
-        } else if (k == "role" && v.is_string()) {
+        if (read_shared_property(ctx, *all, k, v, name, parent, subscribe)) continue;
+        if (k == "role" && v.is_string()) {
           bool ok = false;
           use = use_of_role(v.as_string(), ok);
           if (!ok) bad.emplace_back(k);
-        } else if (k == "sortOrder" && v.is_number()) {
-        } else {
+        } else if (!(k == "role" && v.is_null()) && !(k == "sortOrder" && v.is_number())) {
           bad.emplace_back(k);
         }
       }
@@ -362,7 +379,7 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
         continue;
       }
       auto s = ctx.store.create_mailbox(acc, *full, use);
-      if (s.is_ok() && subscribe) s = ctx.store.set_subscribed(acc, *full, true);
+      if (s.is_ok() && subscribe.value_or(false)) s = ctx.store.set_subscribed(acc, *full, true);
       if (!s.is_ok()) {
         not_created[cid] =
             set_error(s.code() == core::Code::invalid_argument ? "invalidProperties" : "serverFail",
@@ -408,21 +425,12 @@ MethodResult mailbox_set(CallContext& ctx, const json::object& args, json::objec
       for (const auto& p : *obj) {
         std::string_view k = p.key();
         const auto& v = p.value();
-        if (k == "name" && v.is_string() && valid_name(v.as_string(), ctx.options)) {
-          name = v.as_string();
-        } else if (k == "parentId" && v.is_null()) {
-          parent.clear();
-        } else if (k == "parentId" && resolve_id(ctx, v) &&
-                   find_mailbox_by_id(*all, *resolve_id(ctx, v))) {
-          parent = *resolve_id(ctx, v);
-        } else if (k == "isSubscribed" && v.is_bool()) {
-          subscribe = v.as_bool();
-        } else if (k == "sortOrder" && v.is_number() && v.to_number<int64_t>() == sort_order(*m)) {
-        } else if (k == "role" && ((v.is_null() && m->role.empty()) ||
-                                   (v.is_string() && v.as_string() == m->role))) {
-        } else {
-          bad.emplace_back(k);
-        }
+        if (read_shared_property(ctx, *all, k, v, name, parent, subscribe)) continue;
+        // sortOrder and role are fixed: only their current values are accepted.
+        bool same_order = k == "sortOrder" && v.is_int64() && v.as_int64() == sort_order(*m);
+        bool same_role = k == "role" && ((v.is_null() && m->role.empty()) ||
+                                         (v.is_string() && v.as_string() == m->role));
+        if (!same_order && !same_role) bad.emplace_back(k);
       }
       if (!bad.empty()) {
         not_updated[id] = invalid_properties(bad);
