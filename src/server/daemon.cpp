@@ -15,6 +15,7 @@
 #include "src/api/context.h"
 #include "src/api/router.h"
 #include "src/core/log.h"
+#include "src/jmap/jmap.h"
 #include "src/net/listener.h"
 #include "src/net/protocol_trace.h"
 #include "src/net/tls.h"
@@ -186,7 +187,11 @@ struct Daemon::State {
       auto t = weak.lock();
       return t ? t->close_account(account_id) : 0;
     };
-    http_routes = api::make_router(api);
+    auto routes = api::make_router(api);
+    jmap::Options jmap_options;  // JMAP for users (src/jmap/jmap.h)
+    jmap_options.max_size_request = config.modules->http.max_body_bytes;
+    jmap::add_routes(*routes, *services, jmap_options);
+    http_routes = routes;
     return true;
   }
   std::shared_ptr<api::CallerAuthenticator> make_http_callers();

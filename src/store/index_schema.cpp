@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS expunged(
   mailbox_id INTEGER NOT NULL,
   uid INTEGER NOT NULL,
   modseq INTEGER NOT NULL,
+  guid TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(mailbox_id, modseq);
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
@@ -122,6 +123,9 @@ core::Status add_missing_columns(db::Sqlite& db) {
       // Version 4: the mailbox's object id (RFC 8474 MAILBOXID), given below to older rows.
       {"mailboxes", "objectid",
        "ALTER TABLE mailboxes ADD COLUMN objectid TEXT NOT NULL DEFAULT ''"},
+      // Version 5: which message file an expunged row referenced (JMAP Email/changes names
+      // destroyed Emails by it); '' for tombstones written before.
+      {"expunged", "guid", "ALTER TABLE expunged ADD COLUMN guid TEXT NOT NULL DEFAULT ''"},
   };
   for (const auto& a : kAdded) {
     auto q = db.prepare_or_abort("SELECT 1 FROM pragma_table_info(?) WHERE name=?");
@@ -288,16 +292,18 @@ core::Result<MailboxRow> insert_mailbox(db::Sqlite& db, const std::string& name,
 }
 
 core::Status delete_message_row(db::Sqlite& db, int64_t mailbox_id, uint32_t uid, uint64_t modseq) {
-  auto s = db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
+  // The tombstone first, while the row still says which file it referenced.
+  auto s = db.prepare_or_abort(
+                 "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, guid) VALUES (?1, ?2, "
+                 "?3, coalesce((SELECT guid FROM messages WHERE mailbox_id=?1 AND uid=?2), ''))")
                .bind(1, mailbox_id)
                .bind(2, static_cast<int64_t>(uid))
+               .bind(3, static_cast<int64_t>(modseq))
                .run();
   if (!s.is_ok()) return s;
-  return db
-      .prepare_or_abort("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+  return db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
       .bind(1, mailbox_id)
       .bind(2, static_cast<int64_t>(uid))
-      .bind(3, static_cast<int64_t>(modseq))
       .run();
 }
 

@@ -104,6 +104,10 @@ struct Changes {
   uint32_t uid_next = 0;
   std::vector<MessageMeta> changed;  // new messages and flag changes, ascending UID
   std::vector<uint32_t> expunged;    // UIDs expunged after the MODSEQ, ascending
+  // The guid (MessageMeta::guid) each of `expunged` referenced, in the same order; "" when
+  // unknown (tombstones older than the FileStore's index version 5). Empty for stores that
+  // keep none.
+  std::vector<std::string> expunged_guids;
 };
 
 struct AppendRequest {

@@ -206,8 +206,8 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
       MailboxRow inbox = *src;
       inbox.highest_modseq += 1;
       s = db.prepare_or_abort(
-                "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-                "SELECT ?, uid, ? FROM messages WHERE mailbox_id=?")
+                "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, guid) "
+                "SELECT ?, uid, ?, guid FROM messages WHERE mailbox_id=?")
               .bind(1, inbox.id)
               .bind(2, static_cast<int64_t>(inbox.highest_modseq))
               .bind(3, inbox.id)

@@ -426,15 +426,20 @@ Result<Changes> FileStore::changes_since(const std::string& account_id, const st
     while (q.step(&s)) c.changed.push_back(read_meta(q));
   }
   if (s.is_ok()) {
-    auto q = db.prepare_or_abort("SELECT uid FROM expunged WHERE mailbox_id=? AND modseq>?");
+    auto q = db.prepare_or_abort("SELECT uid, guid FROM expunged WHERE mailbox_id=? AND modseq>?");
     q.bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
-    while (q.step(&s)) c.expunged.push_back(static_cast<uint32_t>(q.i64(0)));
+    std::vector<std::pair<uint32_t, std::string>> gone;
+    while (q.step(&s)) gone.emplace_back(static_cast<uint32_t>(q.i64(0)), q.text(1));
+    std::sort(gone.begin(), gone.end());
+    for (auto& [uid, guid] : gone) {
+      c.expunged.push_back(uid);
+      c.expunged_guids.push_back(std::move(guid));
+    }
   }
   db.rollback();
   if (!s.is_ok()) return s;
   std::sort(c.changed.begin(), c.changed.end(),
             [](const MessageMeta& a, const MessageMeta& b) { return a.uid < b.uid; });
-  std::sort(c.expunged.begin(), c.expunged.end());
   return c;
 }
 

@@ -628,12 +628,13 @@ TEST_F(MigrationTest, NewIndexStartsAtTheCurrentVersionAndANewerOneIsRefused) {
   put("INBOX", message("1"));
   EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion);
   store_.reset();
-  sql("UPDATE meta SET value=5 WHERE key='schema_version'");
+  sql("UPDATE meta SET value=" + std::to_string(kSchemaVersion + 1) +
+      " WHERE key='schema_version'");
   store_ = open_file_store(options_);
   EXPECT_FALSE(store_->snapshot(kUser, "INBOX").is_ok());
   auto report = fsck_user(options_, kUser, FsckOptions{true, 0});
   EXPECT_FALSE(report.is_ok());  // neither "repaired" nor rebuilt
-  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), 5);
+  EXPECT_EQ(sql_int("SELECT value FROM meta WHERE key='schema_version'"), kSchemaVersion + 1);
 }
 
 }  // namespace

@@ -242,6 +242,27 @@ TEST_F(StoreTest, ChangesSinceListsChangedAndVanished) {
   (void)c;
 }
 
+TEST_F(StoreTest, TombstonesNameTheMessageTheyRemoved) {
+  // JMAP Email/changes names destroyed Emails by the guid (index version 5).
+  auto a = put("INBOX", message("1"));
+  auto b = put("INBOX", message("2"));
+  auto c = put("INBOX", message("3"));
+  auto mark = store_->mailbox_status(kUser, "INBOX")->highest_modseq;
+  ASSERT_TRUE(store_->expunge(kUser, "INBOX", {c.uid, a.uid}).is_ok());
+  ASSERT_TRUE(store_->move(kUser, "INBOX", {b.uid}, "Trash").is_ok());
+  auto ch = store_->changes_since(kUser, "INBOX", mark);
+  ASSERT_TRUE(ch.is_ok());
+  EXPECT_EQ(ch->expunged, (std::vector<uint32_t>{a.uid, b.uid, c.uid}));
+  EXPECT_EQ(ch->expunged_guids, (std::vector<std::string>{a.guid, b.guid, c.guid}));
+  // Renaming INBOX leaves tombstones for every message it moved out.
+  auto d = put("INBOX", message("4"));
+  mark = store_->mailbox_status(kUser, "INBOX")->highest_modseq;
+  ASSERT_TRUE(store_->rename_mailbox(kUser, "INBOX", "Old").is_ok());
+  ch = store_->changes_since(kUser, "INBOX", mark);
+  ASSERT_TRUE(ch.is_ok());
+  EXPECT_EQ(ch->expunged_guids, std::vector<std::string>{d.guid});
+}
+
 TEST_F(StoreTest, QuotaIsExactAndDistinguishesTooLargeFromOverQuota) {
   std::string m1 = message("one", std::string(100, 'x'));
   std::string m2 = message("two", std::string(50, 'y'));

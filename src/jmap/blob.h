@@ -1,0 +1,22 @@
+// Blob download (RFC 8620 6.2), internal to src/jmap: a whole message ("B" + guid) or one of
+// its parts ("B" + guid + "." + part id, the part's content with its transfer encoding
+// removed).
+#pragma once
+
+#include <string>
+
+#include "src/http/http.h"
+
+namespace mailroom::store {
+class MailStore;
+}
+
+namespace mailroom::jmap {
+
+// GET /jmap/download/{accountId}/{blobId}/{name}?type=: params[0..2] are the captures.
+// 404 for another account, a malformed or unknown blob id.
+// Uploads ("U...") are read from under data_dir (uploads.h).
+http::Response download_blob(store::MailStore& store, const std::string& data_dir,
+                             const std::string& account_id, const http::Request& request);
+
+}  // namespace mailroom::jmap

@@ -1,0 +1,120 @@
+// The JMAP methods (internal to src/jmap): one function per method, called by the dispatcher
+// (api.cpp) with the call's arguments (result references already resolved) and the object to
+// fill with the response's arguments. An error is returned as a value and becomes the
+// "error" response (RFC 8620 3.6.2).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/core/status.h"
+#include "src/jmap/jmap.h"
+
+namespace boost::json {
+class object;
+class value;
+class array;
+}  // namespace boost::json
+namespace mailroom::store {
+class MailStore;
+}
+
+namespace mailroom::jmap {
+
+struct CallContext {
+  core::Services& services;
+  store::MailStore& store;
+  const Options& options;
+  std::string account_id;  // the authenticated account (the only one it may use)
+  std::string username;
+  // Creation ids of this request (RFC 8620 5.3 "#creationId" references) -> real ids.
+  std::map<std::string, std::string>& created_ids;
+};
+
+struct MethodError {
+  std::string type;  // "invalidArguments", "accountNotFound", ...
+  std::string description;
+};
+using MethodResult = std::optional<MethodError>;
+inline MethodError invalid_arguments(std::string description) {
+  return MethodError{"invalidArguments", std::move(description)};
+}
+using MethodFn = MethodResult (*)(CallContext&, const boost::json::object& args,
+                                  boost::json::object& response);
+
+// Shared argument helpers (args.cpp).
+// accountId must name the caller's account: accountNotFound otherwise.
+MethodResult check_account(CallContext& ctx, const boost::json::object& args,
+                           boost::json::object& response);
+// Rejects arguments not in `known` (invalidArguments).
+MethodResult check_known(const boost::json::object& args,
+                         std::initializer_list<std::string_view> known);
+// "ids": null (nullopt in *out, when allowed) or an array of strings; "#creationId" ids are
+// looked up in ctx.created_ids. At most `max` ids (requestTooLarge).
+MethodResult read_ids(CallContext& ctx, const boost::json::object& args, const char* name,
+                      size_t max, std::optional<std::vector<std::string>>* out);
+// "properties": null (nullopt) or an array of strings, each one of `known` (or, with
+// `header_forms`, an Email's "header:..." form, checked by its caller).
+MethodResult read_properties(const boost::json::object& args, const char* name,
+                             const std::vector<std::string>& known,
+                             std::optional<std::vector<std::string>>* out,
+                             bool header_forms = false);
+// An unsigned integer argument (UnsignedInt, RFC 8620 1.3) or its default.
+MethodResult read_uint(const boost::json::object& args, const char* name, uint64_t dflt,
+                       uint64_t* out);
+MethodResult read_int(const boost::json::object& args, const char* name, int64_t dflt,
+                      int64_t* out);
+MethodResult read_bool(const boost::json::object& args, const char* name, bool dflt, bool* out);
+MethodResult store_error(const core::Status& s);  // serverFail / serverUnavailable
+// An RFC 8620 SetError object.
+boost::json::object set_error(std::string_view type, std::string_view description);
+// RFC 3339 UTCDate "2024-01-02T03:04:05Z"; parse gives nullopt when malformed.
+std::string utc_date(int64_t t);
+std::optional<int64_t> parse_utc_date(std::string_view s);
+// Keys of a String[Boolean] set object ("mailboxIds", "keywords"), all values true.
+MethodResult read_true_set(const boost::json::value& v, const char* what,
+                           std::vector<std::string>* out);
+
+// "#creationId" (RFC 8620 5.3) -> the id created in this request; other ids unchanged;
+// nullopt for an unknown creation id.
+std::optional<std::string> resolve_creation_id(CallContext& ctx, std::string_view id);
+// The invalidProperties SetError naming `properties`.
+boost::json::object invalid_properties(const std::vector<std::string>& properties,
+                                       std::string_view description = {});
+// The /set response's members (RFC 8620 5.3): empty maps and lists become null.
+void finish_set(boost::json::object& response, const std::string& old_state,
+                const std::string& new_state, boost::json::object& created,
+                boost::json::object& updated, boost::json::array& destroyed,
+                boost::json::object& not_created, boost::json::object& not_updated,
+                boost::json::object& not_destroyed);
+// RFC 8620 5.5: the window of a query's result (position or anchor + anchorOffset, limit at
+// most Options::max_query_limit, calculateTotal) written into the response with ids,
+// queryState and canCalculateChanges false. `ordered` is the whole sorted result.
+MethodResult query_page(CallContext& ctx, const boost::json::object& args,
+                        const std::vector<std::string>& ordered, const std::string& query_state,
+                        boost::json::object& response);
+// The account's quota from the directory (IMAP APPEND and COPY apply the same);
+// serverUnavailable when the directory cannot answer.
+MethodResult account_quota(CallContext& ctx, uint64_t* bytes, uint64_t* messages);
+
+// Core (RFC 8620 4).
+MethodResult core_echo(CallContext&, const boost::json::object&, boost::json::object&);
+// Mailbox (RFC 8621 2), mailbox_methods.cpp.
+MethodResult mailbox_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult mailbox_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult mailbox_query(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult mailbox_set(CallContext&, const boost::json::object&, boost::json::object&);
+// Thread (RFC 8621 3), Email (RFC 8621 4): email_*.cpp.
+MethodResult thread_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult thread_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_query(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_set(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_import(CallContext&, const boost::json::object&, boost::json::object&);
+// A blob's content: an upload ("U...") or a stored message ("B" + guid); not_found otherwise.
+core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id);
+
+}  // namespace mailroom::jmap

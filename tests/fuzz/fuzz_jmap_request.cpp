@@ -1,0 +1,47 @@
+// libFuzzer target: the body of POST /jmap/api (RFC 8620 3.3) and its result references
+// (RFC 8620 3.7). The input is parsed as a request; each call's arguments are then resolved
+// against the calls before it, as if each earlier call had answered with its own arguments
+// (so inputs can reference their own structure with any JSON Pointer, '*' included).
+// Invariants: no crash, leak or UB and no time beyond -timeout; an error has the RFC's prefix
+// and a limit error names its limit; a request over the limits is always refused; a resolved
+// call has no "#" argument left.
+#include <boost/json.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "src/jmap/request.h"
+
+using namespace mailroom::jmap;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  RequestLimits limits;
+  limits.max_size_request = 8192;
+  limits.max_calls_in_request = 8;
+  ApiRequest request;
+  auto error = parse_request(body, limits, request);
+  if (error) {
+    if (error->type.rfind(std::string(kErrorPrefix), 0) != 0) std::abort();
+    if (error->type.ends_with(":limit") && error->limit.empty()) std::abort();
+    return 0;
+  }
+  if (body.size() > limits.max_size_request) std::abort();
+  if (request.calls.size() > limits.max_calls_in_request) std::abort();
+  std::vector<Reply> replies;
+  for (auto& call : request.calls) {
+    std::string type, description;
+    if (resolve_references(*call.args, replies, type, description)) {
+      for (const auto& kv : *call.args)
+        if (!kv.key().empty() && kv.key()[0] == '#') std::abort();
+      // Bound the growth: '*' can duplicate an earlier answer into this one.
+      if (boost::json::serialize(*call.args).size() > (1u << 20)) return 0;
+    } else if (type != "invalidArguments" && type != "invalidResultReference") {
+      std::abort();
+    }
+    replies.push_back(Reply{call.name, call.args, call.id});
+  }
+  return 0;
+}
