@@ -285,7 +285,7 @@ core::Result<std::vector<RecallSummary>> RecallLog::list(size_t limit) {
   std::lock_guard lock(mu_);
   auto q = db_->prepare_or_abort(
       "SELECT id, actor, reason, criteria, created_at, undone_at, purged_at, copies FROM recalls"
-      " ORDER BY created_at DESC, id DESC LIMIT ?");
+      " ORDER BY created_at DESC, rowid DESC LIMIT ?");  // rowid: insertion order in a second
   q.bind(1, static_cast<int64_t>(limit));
   std::vector<RecallSummary> out;
   core::Status err;

@@ -364,6 +364,27 @@ TEST_F(RecallTest, TheAuditTrailIsAppendOnlyAndSearchable) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+TEST(RecallLogList, NewestFirstEvenWithinOneSecond) {
+  mailroom::testing::TempDir tmp;
+  auto log = RecallLog::open(tmp.file("recall.db"));
+  ASSERT_TRUE(log) << log.status().to_string();
+  Caller cli{"mailroomctl", "cli", {}};
+  // Ids sort the other way from their order: only the insertion order can say which is newer.
+  for (const char* id : {"R-b", "R-a"}) {
+    RecallReport r;
+    r.recall_id = id;
+    r.actor = "mailroomctl";
+    r.reason = id;
+    r.created_at = 1'800'000'000;
+    ASSERT_TRUE((*log)->begin_recall(r, cli, "{}"));
+  }
+  auto list = (*log)->list(10);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].recall_id, "R-a");
+  EXPECT_EQ((*list)[1].recall_id, "R-b");
+}
+
 TEST(RecallOutput, CsvDefusesFormulasAndJsonStaysUtf8) {
   MessageReport m;
   m.message_id = "x@example.com";
