@@ -19,7 +19,7 @@ bool same_account_data(const Account& a, const Account& b) {
 }
 
 Status keep_old_address(LocalDirectory& replica, const AccountRecord& incoming,
-                        int64_t grace_seconds, int64_t now) {
+                        const std::string& was, int64_t grace_seconds, int64_t now) {
   if (grace_seconds <= 0) return Status::ok();  // (leftover grace aliases still expire)
   const Account& acc = incoming.account;
   // The new primary address is an account's again: a grace alias of that name must go.
@@ -29,9 +29,6 @@ Status keep_old_address(LocalDirectory& replica, const AccountRecord& incoming,
     if (!st && st.code() != Code::not_found) return st;
     if (st = replica.set_sync_state(kGracePrefix + acc.address, ""); !st) return st;
   }
-  auto old = replica.get_account_record(acc.id);
-  if (!old) return old.code() == Code::not_found ? Status::ok() : old.status();
-  const std::string& was = old->account.address;
   if (was == acc.address || was.empty()) return Status::ok();
   // Still one of the account's addresses (kept as a secondary upstream): nothing to keep.
   if (std::find(acc.other_addresses.begin(), acc.other_addresses.end(), was) !=

@@ -36,11 +36,11 @@ struct SyncChange {
 // The account fields a sync copies, compared (hashes and secrets apart).
 bool same_account_data(const Account& a, const Account& b);
 
-// Before upserting `incoming` (same id as a stored account, if any): keeps the stored
-// primary address as a grace alias when it changes and grace_seconds > 0, and removes a grace
+// Before upserting `incoming`: keeps `was` (the stored account's primary address, "" when
+// none is stored) as a grace alias when it changes and grace_seconds > 0, and removes a grace
 // alias named like incoming's new primary address.
 Status keep_old_address(LocalDirectory& replica, const AccountRecord& incoming,
-                        int64_t grace_seconds, int64_t now);
+                        const std::string& was, int64_t grace_seconds, int64_t now);
 
 // Is `address` a grace alias that has not expired yet? (The SQL backend with lookup = "live"
 // answers these from the replica, since MariaDB does not know them.)

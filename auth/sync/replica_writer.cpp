@@ -77,9 +77,13 @@ Status ReplicaWriter::write_batch() {
   int64_t now = clock_.unix_seconds();
   for (const auto& rec : pending_) {
     const Account& a = rec.account;
-    std::string was;  // the primary address the replica has now
-    if (auto old = replica_.get_account_record(a.id)) was = old->account.address;
-    if (auto g = keep_old_address(replica_, rec, policy_.old_address_grace_s, now); !g)
+    std::string was;  // the primary address the replica has now ("" for a new account)
+    if (auto old = replica_.get_account_record(a.id)) {
+      was = old->account.address;
+    } else if (old.code() != Code::not_found) {
+      return old.status();
+    }
+    if (auto g = keep_old_address(replica_, rec, was, policy_.old_address_grace_s, now); !g)
       MR_LOG_WARN("event=old_address_grace_failed id={} error={}", core::quote(a.id),
                   core::quote(g.to_string()));
     auto r = replica_.upsert_account_by_id(rec, policy_.keep_empty_secrets);

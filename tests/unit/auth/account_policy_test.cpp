@@ -25,7 +25,8 @@ class AccountPolicyTest : public ::testing::Test {
   }
   // What a sync pass does with an incoming record.
   void sync_in(const AccountRecord& r, int64_t grace, int64_t now) {
-    ASSERT_TRUE(keep_old_address(*dir_, r, grace, now).is_ok());
+    auto old = dir_->get_account_record(r.account.id);
+    ASSERT_TRUE(keep_old_address(*dir_, r, old ? old->account.address : "", grace, now).is_ok());
     ASSERT_TRUE(dir_->upsert_account_by_id(r).is_ok());
   }
   testing::TempDir tmp_;
