@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "src/core/base64.h"
+#include "src/core/split.h"
 
 namespace mailroom::jmap {
 namespace {
@@ -52,17 +53,7 @@ bool parse_hex(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t at = s.find(sep, start);
-    out.push_back(s.substr(start, at == s.npos ? s.npos : at - start));
-    if (at == s.npos) break;
-    start = at + 1;
-  }
-  return out;
-}
+using core::split;
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "src/core/split.h"
+
 namespace mailroom::queue {
 namespace {
 
@@ -42,17 +44,7 @@ std::optional<std::string> dec(std::string_view v) {
   return out;
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (true) {
-    size_t n = s.find(sep, pos);
-    out.push_back(s.substr(pos, n == s.npos ? s.npos : n - pos));
-    if (n == s.npos) break;
-    pos = n + 1;
-  }
-  return out;
-}
+using core::split;
 
 }  // namespace
 
