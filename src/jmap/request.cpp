@@ -132,6 +132,13 @@ bool resolve_references(json::object& args, const std::vector<Reply>& replies,
   }
   for (const auto& key : keys) {
     std::string plain = key.substr(1);
+    // "##x" would resolve to an argument "#x" that reads as a reference again; no method
+    // has such an argument (RFC 8620 3.7 strips one '#'), so it is refused here.
+    if (plain.empty() || plain[0] == '#') {
+      error_type = "invalidArguments";
+      description = "\"" + key + "\" names no argument";
+      return false;
+    }
     if (args.contains(plain)) {
       error_type = "invalidArguments";
       description = "both \"" + plain + "\" and \"" + key + "\" are given";

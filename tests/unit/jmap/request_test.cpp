@@ -122,6 +122,12 @@ TEST(JmapRequest, ReferenceErrors) {
   EXPECT_EQ(type, "invalidArguments");
   resolve(R"({"#ids":{"resultOf":"c0","name":"Email/get"}})", &type);
   EXPECT_EQ(type, "invalidArguments");
+  // "##ids" would leave an argument "#ids" that reads as a reference again (found by
+  // fuzz.jmap_request); "#" names no argument at all.
+  resolve(R"({"##ids":{"resultOf":"c0","name":"Email/get","path":"/ids"}})", &type);
+  EXPECT_EQ(type, "invalidArguments");
+  resolve(R"({"#":{"resultOf":"c0","name":"Email/get","path":"/ids"}})", &type);
+  EXPECT_EQ(type, "invalidArguments");
 }
 
 }  // namespace
