@@ -45,7 +45,8 @@ bool directory_backend_built_in(const std::string& name) {
 }
 
 core::Result<std::shared_ptr<Directory>> open_directory(core::ConfigSection& section,
-                                                        const std::string& data_dir) {
+                                                        const std::string& data_dir,
+                                                        bool start_sync) {
   std::string configured = section.get_string("backend", "local");
   std::string backend = section.get_choice("backend", "local", {"local", "ldap", "sql"});
   if (backend != configured) {
@@ -76,11 +77,11 @@ core::Result<std::shared_ptr<Directory>> open_directory(core::ConfigSection& sec
   core::Result<std::shared_ptr<Directory>> remote = not_built_in(backend);
   if (backend == "ldap") {
 #ifdef MAILROOM_HAVE_LDAP_BACKEND
-    remote = open_ldap_directory(ldap, data_dir);
+    remote = open_ldap_directory(ldap, data_dir, start_sync);
 #endif
   } else {
 #ifdef MAILROOM_HAVE_SQL_BACKEND
-    remote = open_sql_directory(sql, data_dir);
+    remote = open_sql_directory(sql, data_dir, start_sync);
 #endif
   }
   if (!remote || cache.ttl_seconds == 0) return remote;

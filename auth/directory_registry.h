@@ -29,8 +29,13 @@ class ConfigSection;
 namespace mailroom::auth {
 
 // Reads [directory] (and its backend's sub-table), calls finish() on them, opens the backend.
+// `start_sync` false (mailroomctl, mailroomd --check): an LDAP/SQL replica is opened as it is,
+// without the background sync. Only mailroomd keeps the replica in step: a second process
+// syncing the same replica raced it and logged the audit events (account_inactive...) where
+// the server's log never saw them; `mailroomctl directory sync --now` runs a pass on purpose.
 core::Result<std::shared_ptr<Directory>> open_directory(core::ConfigSection& directory_section,
-                                                        const std::string& data_dir);
+                                                        const std::string& data_dir,
+                                                        bool start_sync = true);
 
 // The names open_directory accepts, and whether each is compiled in.
 bool directory_backend_built_in(const std::string& name);

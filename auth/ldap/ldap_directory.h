@@ -64,7 +64,9 @@ class LdapDirectory : public Directory {
 // LdapDirectory, or the replica-backed one when lookup = "replica"). Errors name the setting
 // ("directory.ldap.bind_dn: ... Invalid credentials (49)") and are also added to the
 // section's ConfigErrors.
+// `start_sync` false: a replica without its background sync (auth/directory_registry.h).
 core::Result<std::shared_ptr<Directory>> open_ldap_directory(core::ConfigSection& ldap_section,
-                                                             const std::string& data_dir);
+                                                             const std::string& data_dir,
+                                                             bool start_sync = true);
 
 }  // namespace mailroom::auth

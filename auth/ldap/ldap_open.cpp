@@ -10,7 +10,8 @@
 namespace mailroom::auth {
 
 core::Result<std::shared_ptr<Directory>> open_ldap_directory(core::ConfigSection& section,
-                                                             const std::string& data_dir) {
+                                                             const std::string& data_dir,
+                                                             bool start_sync) {
   core::ConfigErrors local_errors;
   core::ConfigErrors* errors = section.errors() ? section.errors() : &local_errors;
   size_t before = errors->messages().size();
@@ -51,7 +52,7 @@ core::Result<std::shared_ptr<Directory>> open_ldap_directory(core::ConfigSection
               options.profile == ldap::Profile::openldap ? "openldap" : "activedirectory",
               client->current_server(), options.lookup, options.sync_mode);
   auto live = std::make_shared<LdapDirectory>(client);
-  if (options.lookup == "replica") return ldap::open_replica_directory(live, data_dir);
+  if (options.lookup == "replica") return ldap::open_replica_directory(live, data_dir, start_sync);
   return std::shared_ptr<Directory>(live);
 }
 

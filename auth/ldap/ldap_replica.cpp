@@ -58,15 +58,16 @@ class ReplicaDirectory final : public ForwardingDirectory {
 }  // namespace
 
 core::Result<std::shared_ptr<Directory>> open_replica_directory(std::shared_ptr<LdapDirectory> live,
-                                                                const std::string& data_dir) {
+                                                                const std::string& data_dir,
+                                                                bool start_sync) {
   LocalDirectoryOptions lo;
   lo.path = data_dir + "/directory.db";
   auto local = LocalDirectory::open(lo);
   if (!local) return local.status();
   auto s = sync::make_ldap_sync(live, *local);
   bool had_data = (*local)->get_sync_state("ldap.last_sync").is_ok();
-  s->start();
-  if (!had_data) {
+  if (start_sync) s->start();
+  if (start_sync && !had_data) {
     // An empty replica would answer "no such user" (550): wait for the first refresh.
     int wait_ms = 1000 * std::max(30, live->client()->options().op_timeout_s * 6);
     if (!s->wait_ready(wait_ms)) MR_LOG_WARN("event=ldap_replica_not_ready waited_ms={}", wait_ms);

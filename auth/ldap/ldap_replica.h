@@ -15,8 +15,10 @@ class LdapDirectory;
 
 namespace mailroom::auth::ldap {
 
-// Opens the replica and starts the background sync (persist or poll, per the options).
+// Opens the replica and, with `start_sync`, starts the background sync (persist or poll, per
+// the options).
 core::Result<std::shared_ptr<Directory>> open_replica_directory(std::shared_ptr<LdapDirectory> live,
-                                                                const std::string& data_dir);
+                                                                const std::string& data_dir,
+                                                                bool start_sync);
 
 }  // namespace mailroom::auth::ldap

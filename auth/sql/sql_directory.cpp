@@ -448,7 +448,8 @@ Result<std::shared_ptr<sql::SqlListing>> sql::open_sql_listing(const SqlDirector
 }
 
 Result<std::shared_ptr<Directory>> open_sql_directory(core::ConfigSection& section,
-                                                      const std::string& data_dir) {
+                                                      const std::string& data_dir,
+                                                      bool start_sync) {
   core::ConfigErrors* errors = section.errors();
   size_t before = errors ? errors->messages().size() : 0;
   sql::SqlDirectoryOptions opts = sql::parse_sql_directory_options(section);
@@ -464,7 +465,7 @@ Result<std::shared_ptr<Directory>> open_sql_directory(core::ConfigSection& secti
     return core::invalid_argument(where + ": " + err.message);
   }
   if (opts.lookup == "replica" || opts.sync_mode != "off") {
-    return sync::open_sql_replica(*r, *r, opts, data_dir);
+    return sync::open_sql_replica(*r, *r, opts, data_dir, start_sync);
   }
   return std::shared_ptr<Directory>(*r);
 }

@@ -51,8 +51,10 @@ Result<std::shared_ptr<SqlListing>> open_sql_listing(const SqlDirectoryOptions& 
 // repeats the first); problems found while connecting (credentials, database, a query the
 // server rejects, a missing result column) are only returned. Both are Code::invalid_argument
 // whose message starts with "file:line: directory.sql.<key>".
+// `start_sync` false: a replica without its background sync (auth/directory_registry.h).
 core::Result<std::shared_ptr<Directory>> open_sql_directory(core::ConfigSection& sql_section,
-                                                            const std::string& data_dir);
+                                                            const std::string& data_dir,
+                                                            bool start_sync = true);
 
 // Opens from parsed options (tests, tools). Errors name the option key without file:line.
 core::Result<std::shared_ptr<Directory>> open_sql_directory(const sql::SqlDirectoryOptions& opts);

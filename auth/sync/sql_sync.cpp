@@ -162,7 +162,7 @@ std::unique_ptr<SyncEngine> make_sql_sync(std::shared_ptr<sql::SqlListing> live,
 Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> live,
                                                     std::shared_ptr<sql::SqlListing> listing,
                                                     const sql::SqlDirectoryOptions& options,
-                                                    const std::string& data_dir,
+                                                    const std::string& data_dir, bool start_sync,
                                                     const core::Clock& clock) {
   LocalDirectoryOptions lo;
   lo.path = data_dir + "/directory.db";
@@ -174,7 +174,7 @@ Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> l
   so.on_removed = options.on_removed;
   so.old_address_grace_s = options.old_address_grace_s;
   auto sync = make_sql_sync(std::move(listing), live, *replica, so, clock);
-  sync->start();
+  if (start_sync) sync->start();
   std::shared_ptr<Directory> answer =
       options.lookup == "replica" ? std::shared_ptr<Directory>(*replica) : live;
   return std::shared_ptr<Directory>(

@@ -41,14 +41,15 @@ std::unique_ptr<SyncEngine> make_sql_sync(std::shared_ptr<sql::SqlListing> live,
                                           const SqlSyncOptions& options,
                                           const core::Clock& clock = core::real_clock());
 
-// Opens <data_dir>/directory.db and starts the sync. With lookup = "replica" the returned
-// Directory answers from the replica (passwords included: SQL hashes are copied); with
+// Opens <data_dir>/directory.db and, with `start_sync`, starts the sync. With lookup = "replica"
+// the returned Directory answers from the replica (passwords included: SQL hashes are copied); with
 // lookup = "live" it answers from `live` and the replica is a warm standby that answers the
 // lookups MariaDB cannot (outage); passwords are then left to the credential cache.
 Result<std::shared_ptr<Directory>> open_sql_replica(std::shared_ptr<Directory> live,
                                                     std::shared_ptr<sql::SqlListing> listing,
                                                     const sql::SqlDirectoryOptions& options,
                                                     const std::string& data_dir,
+                                                    bool start_sync = true,
                                                     const core::Clock& clock = core::real_clock());
 
 }  // namespace mailroom::auth::sync

@@ -191,7 +191,8 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   services->worker_pool = std::make_shared<net::WorkerPool>(config.server.worker_threads);
   services->workers = services->worker_pool.get();
 
-  auto directory = auth::open_directory(m.directory_section, data);
+  // Only mailroomd syncs the replica (auth/directory_registry.h).
+  auto directory = auth::open_directory(m.directory_section, data, /*start_sync=*/with_queue);
   if (!directory) return directory.status();
   services->directory = *directory;
   if (auto st = attach_policies(*services, data); !st) return st;

@@ -1,7 +1,7 @@
 """mailroomctl's directory commands with MariaDB as the directory (issue 22): `user list`,
 `user show`, `conflicts`, `group list`, `group show`, `alias list` and `alias show` answer from
-the replica the sync fills (same JSON shapes as on the embedded directory, a read-only note on
-stderr for people), writes are refused naming MariaDB as the source of truth, and `offboarding
+the replica the sync fills (and never sync it themselves; same JSON shapes as on the embedded
+directory, a read-only note on stderr for people), writes are refused naming MariaDB as the source of truth, and `offboarding
 status` / `plan` see the account MariaDB disabled. No mailroomd: `directory sync --now` fills
 the replica, so the module runs in seconds once mariadbd is up."""
 import os
@@ -84,6 +84,21 @@ class SqlReadOnlyCtl(unittest.TestCase):
             self.assertIn("directory backend sql is read-only here", p.stderr)
             self.assertIn("the sql directory, the source of truth", p.stderr)
         self.assertEqual(self.m.ctl("user", "show", "alice")["display_name"], "Alice Liddell")
+
+    def test_reads_never_sync_the_replica_themselves(self):
+        # Only mailroomd (or `directory sync --now`) writes the replica: a mailroomctl that
+        # synced on its own raced the server and logged the audit events (account_inactive)
+        # on its own stderr, where the server's log never saw them.
+        self.db.sql("UPDATE accounts SET display_name = 'Bob B.' WHERE id = 'id-bob';")
+        try:
+            for _ in range(2):  # the second would see a pass the first one ran on exit
+                self.assertEqual(self.m.ctl("user", "show", "bob")["display_name"],
+                                 "Bob Builder")
+            self.m.ctl("directory", "sync", "--now")
+            self.assertEqual(self.m.ctl("user", "show", "bob")["display_name"], "Bob B.")
+        finally:
+            self.db.sql("UPDATE accounts SET display_name = 'Bob Builder' WHERE id = 'id-bob';")
+            self.m.ctl("directory", "sync", "--now")
 
     def test_offboarding_sees_the_account_mariadb_disabled(self):
         status = self.m.ctl("offboarding", "status")
