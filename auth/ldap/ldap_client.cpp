@@ -160,9 +160,9 @@ void set_timeouts(LDAP* ld, const LdapOptions& o) {
 }  // namespace
 
 // The service bind with Kerberos: a credential (acquired or renewed here), then SASL GSSAPI.
-static bool gssapi_service_bind(LdapClient::Conn& c, const LdapOptions& o,
-                                GssapiCredentials& gss, const std::string& uri,
-                                std::string* error, std::string* config_key) {
+static bool gssapi_service_bind(LdapClient::Conn& c, const LdapOptions& o, GssapiCredentials& gss,
+                                const std::string& uri, std::string* error,
+                                std::string* config_key) {
   auto credential = gss.current();
   if (!credential) {
     *error = credential.status().log_detail();
@@ -176,16 +176,16 @@ static bool gssapi_service_bind(LdapClient::Conn& c, const LdapOptions& o,
   int rc = gssapi_bind(c.ld, **credential, o.sasl_seal);
   if (rc == LDAP_SUCCESS) {
     c.retire_at = std::min((*credential)->refresh_at(), c.retire_at);
-    MR_LOG_INFO("event=ldap_gssapi_bind uri={} generation={}", uri,
-                 (*credential)->generation());
+    MR_LOG_INFO("event=ldap_gssapi_bind uri={} generation={}", uri, (*credential)->generation());
     return true;
   }
   std::string detail = describe(c.ld, rc);
   *error = "service GSSAPI bind as '" + o.principal + "' on " + uri + " failed: " + detail;
   *config_key = gssapi_bind_problem(rc, detail);
   if (*config_key == "service_uris")
-    *error += " (the KDC has no service principal ldap/<the URI's host>: register it on the "
-              "DC's account, or name the DC as the KDC knows it in the URI)";
+    *error +=
+        " (the KDC has no service principal ldap/<the URI's host>: register it on the "
+        "DC's account, or name the DC as the KDC knows it in the URI)";
   if (*config_key == "bind_method") *error += " (is the SASL GSSAPI plugin installed?)";
   // A failure on our side (a ticket the server or the KDC no longer takes) may mend with a
   // fresh credential from the keytab.
@@ -455,8 +455,7 @@ Status LdapClient::search_each(const SearchRequest& r,
       return Status::ok();
     }
     std::string detail = "LDAP search base='" + r.base + "' filter='" + r.filter + "' on " +
-                         pool_uris(options_, true)[(*c)->uri_index] + ": " +
-                         describe((*c)->ld, rc);
+                         pool_uris(options_, true)[(*c)->uri_index] + ": " + describe((*c)->ld, rc);
     if (is_connection_error(rc)) {
       release(*impl_, 0, nullptr);  // drop the dead connection
       MR_LOG_WARN("event=ldap_search_failed attempt={} detail={}", attempt + 1,

@@ -18,7 +18,8 @@ namespace {
 
 std::string gss_text(OM_uint32 major, OM_uint32 minor) {
   std::string out;
-  for (auto [status, type] : {std::pair{major, GSS_C_GSS_CODE}, std::pair{minor, GSS_C_MECH_CODE}}) {
+  for (auto [status, type] :
+       {std::pair{major, GSS_C_GSS_CODE}, std::pair{minor, GSS_C_MECH_CODE}}) {
     OM_uint32 ctx = 0;
     do {
       OM_uint32 min = 0;
@@ -84,9 +85,10 @@ GssapiCredential::~GssapiCredential() {
   destroy_ccache(ccache_);
 }
 
-GssapiCredentials::GssapiCredentials(std::string keytab, std::string principal,
-                                     int renew_before_s)
-    : keytab_(std::move(keytab)), principal_(std::move(principal)), renew_before_s_(renew_before_s) {}
+GssapiCredentials::GssapiCredentials(std::string keytab, std::string principal, int renew_before_s)
+    : keytab_(std::move(keytab)),
+      principal_(std::move(principal)),
+      renew_before_s_(renew_before_s) {}
 
 core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current() {
   // One acquisition at a time: a pool opening four connections asks the KDC once.
@@ -133,8 +135,8 @@ core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current
   auto life = std::chrono::seconds(lifetime == GSS_C_INDEFINITE ? 86400 : lifetime);
   auto renew = std::chrono::seconds(renew_before_s_);
   auto refresh_at = now + (renew < life ? life - renew : life / 2);
-  current_ = std::make_shared<const GssapiCredential>(cred, ccache, now + life, refresh_at,
-                                                      ++generation_);
+  current_ =
+      std::make_shared<const GssapiCredential>(cred, ccache, now + life, refresh_at, ++generation_);
   MR_LOG_INFO(
       "event=ldap_gssapi_credentials result=acquired principal={} generation={} lifetime_s={} "
       "renew_in_s={}",

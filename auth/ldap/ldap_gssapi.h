@@ -85,8 +85,8 @@ class GssapiCredentials {
 int gssapi_bind(::ldap* ld, const GssapiCredential& credential, bool seal);
 
 // What a failed GSSAPI bind points at, for the start-up check and the log: "principal",
-// "service_uris", "sasl_ssf", "bind_method" (configuration), or empty (transient: the DC or the KDC).
-// `diagnostic` is the handle's diagnostic message.
+// "service_uris", "sasl_ssf", "bind_method" (configuration), or empty (transient: the DC or the
+// KDC). `diagnostic` is the handle's diagnostic message.
 std::string gssapi_bind_problem(int rc, const std::string& diagnostic);
 
 }  // namespace mailroom::auth::ldap

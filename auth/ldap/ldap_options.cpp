@@ -139,8 +139,9 @@ void parse_service_bind(core::ConfigSection& s, LdapOptions& o) {
     }
   } else {
     if (!o.bind_dn.empty() || !o.bind_password.empty())
-      s.error("bind_dn", "bind_method = \"gssapi\" binds as `principal`: remove bind_dn and "
-                         "bind_password");
+      s.error("bind_dn",
+              "bind_method = \"gssapi\" binds as `principal`: remove bind_dn and "
+              "bind_password");
     if (ssf && *ssf != "seal" && *ssf != "none")
       s.error("sasl_ssf", "must be \"seal\" or \"none\", got \"" + *ssf + "\"");
     o.sasl_seal = !ssf || *ssf == "seal";
@@ -148,8 +149,9 @@ void parse_service_bind(core::ConfigSection& s, LdapOptions& o) {
     o.principal = principal.value_or("");
     auto parsed = parse_principal(o.principal);
     if (o.principal.empty()) {
-      s.error("principal", "bind_method = \"gssapi\" needs the service account's principal "
-                           "(e.g. \"mailroom-svc@EXAMPLE.COM\")");
+      s.error("principal",
+              "bind_method = \"gssapi\" needs the service account's principal "
+              "(e.g. \"mailroom-svc@EXAMPLE.COM\")");
     } else if (!parsed || parsed->realm.empty()) {
       s.error("principal", "'" + o.principal + "' is not a principal name@REALM");
     }

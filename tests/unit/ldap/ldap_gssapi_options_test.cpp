@@ -1,12 +1,12 @@
 // [directory.ldap] keys of the Kerberos service bind (bind_method = "gssapi"): parsing, the
 // keytab checks made at start-up, and what a failed bind points at.
+#include <gtest/gtest.h>
 #include <krb5.h>
 #include <ldap.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <gtest/gtest.h>
 
 #include "auth/ldap/ldap_gssapi.h"
 #include "auth/ldap/ldap_options.h"
@@ -130,9 +130,8 @@ TEST_F(GssapiOptions, KeytabAndPrincipalAreRequiredAndChecked) {
   EXPECT_TRUE(none.mentions("directory.ldap.keytab: bind_method = \"gssapi\" needs"));
   EXPECT_TRUE(none.mentions("directory.ldap.principal: bind_method = \"gssapi\" needs"));
 
-  auto missing = parse("keytab='" + (dir_ / "nope.keytab").string() +
-                           "'\nprincipal='svc@EXAMPLE.COM'\n",
-                       false);
+  auto missing = parse(
+      "keytab='" + (dir_ / "nope.keytab").string() + "'\nprincipal='svc@EXAMPLE.COM'\n", false);
   EXPECT_TRUE(missing.mentions("directory.ldap.keytab: cannot read")) << missing.errors.front();
 
   auto other = parse("keytab='" + keytab_ + "'\nprincipal='other@EXAMPLE.COM'\n", false);
@@ -173,8 +172,9 @@ TEST(GssapiBindProblem, NamesTheOptionAtFault) {
             "sasl_ssf");
   EXPECT_EQ(gssapi_bind_problem(LDAP_STRONG_AUTH_REQUIRED, "Sign or Seal are required."),
             "sasl_ssf");
-  EXPECT_EQ(gssapi_bind_problem(LDAP_LOCAL_ERROR, "GSSAPI Error: Unspecified GSS failure. (Server "
-                                                  "not found in Kerberos database)"),
+  EXPECT_EQ(gssapi_bind_problem(LDAP_LOCAL_ERROR,
+                                "GSSAPI Error: Unspecified GSS failure. (Server "
+                                "not found in Kerberos database)"),
             "service_uris");
   EXPECT_EQ(gssapi_bind_problem(LDAP_AUTH_UNKNOWN, "SASL(-4): no mechanism available"),
             "bind_method");
