@@ -10,30 +10,12 @@
 
 #include <atomic>
 
+#include "auth/sasl/kerberos.h"
 #include "src/core/log.h"
 
 namespace mailroom::auth::ldap {
 
 namespace {
-
-std::string gss_text(OM_uint32 major, OM_uint32 minor) {
-  std::string out;
-  for (auto [status, type] :
-       {std::pair{major, GSS_C_GSS_CODE}, std::pair{minor, GSS_C_MECH_CODE}}) {
-    OM_uint32 ctx = 0;
-    do {
-      OM_uint32 min = 0;
-      gss_buffer_desc text{0, nullptr};
-      if (GSS_ERROR(gss_display_status(&min, status, type, GSS_C_NO_OID, &ctx, &text))) break;
-      if (text.length > 0) {
-        if (!out.empty()) out += ": ";
-        out.append(static_cast<const char*>(text.value), text.length);
-      }
-      gss_release_buffer(&min, &text);
-    } while (ctx != 0);
-  }
-  return out;
-}
 
 // The option a Kerberos answer points at, or "" when it is not the configuration's fault (a
 // KDC that is down or blinked).
@@ -102,8 +84,8 @@ core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current
   gss_name_t name = GSS_C_NO_NAME;
   OM_uint32 major = gss_import_name(&minor, &buf, GSS_C_NT_USER_NAME, &name);
   if (GSS_ERROR(major))
-    return core::invalid_argument("directory unavailable",
-                                  "principal: '" + principal_ + "': " + gss_text(major, minor));
+    return core::invalid_argument("directory unavailable", "principal: '" + principal_ + "': " +
+                                                               gss_error_text(major, minor));
 
   std::string ccache = "MEMORY:mailroom-ldap-" + std::to_string(++ccache_counter);
   gss_key_value_element_desc elements[] = {{"client_keytab", keytab_.c_str()},
@@ -122,7 +104,7 @@ core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current
     if (!GSS_ERROR(major) && lifetime == 0) major = GSS_S_CREDENTIALS_EXPIRED;
   }
   if (GSS_ERROR(major)) {
-    std::string reason = gss_text(major, minor);
+    std::string reason = gss_error_text(major, minor);
     if (cred != GSS_C_NO_CREDENTIAL) gss_release_cred(&ignored, &cred);
     destroy_ccache(ccache);
     std::string key = problem_key(minor);

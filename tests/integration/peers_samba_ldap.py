@@ -174,7 +174,8 @@ class SambaLdapDc(peers_samba.SambaDc):
         self.keytab = os.path.join(self.dc, "mailsvc.keytab")
         self.principal = SERVICE_PRINCIPAL
         self.krb5_conf = os.path.join(self.base, "krb5.conf")
-        self.kdc_port = None
+        self.host = "127.0.0.1"  # SambaDc's krb5.conf maps it to the realm
+        self.port = None          # the KDC's (SambaDc's name)
         self.kpasswd_port = None
         self.bind_dn = f"CN={SERVICE_ACCOUNT},CN=Users,{BASE_DN}"
         self.bind_password = SERVICE_PASSWORD
@@ -300,39 +301,17 @@ class SambaLdapDc(peers_samba.SambaDc):
     def _set_kdc_ports(self):
         """Free ports for the KDC and kpasswd into smb.conf, and a krb5.conf naming them; a
         restart keeps them (a running client's krb5.conf stays right)."""
-        if self.kdc_port is None:
-            self.kdc_port, self.kpasswd_port = free_port(udp=True), free_port(udp=True)
-        kpasswd = self.kpasswd_port
+        if self.port is None:
+            self.port, self.kpasswd_port = free_port(udp=True), free_port(udp=True)
         with open(self.smb_conf) as f:
             lines = f.read().splitlines()
         for i, line in enumerate(lines):
             key = line.split("=", 1)[0].strip()
             if key in ("krb5 port", "kpasswd port"):
-                lines[i] = f"\t{key} = {self.kdc_port if key == 'krb5 port' else kpasswd}"
+                lines[i] = f"\t{key} = {self.port if key == 'krb5 port' else self.kpasswd_port}"
         with open(self.smb_conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.write_krb5_conf()
-
-    def write_krb5_conf(self, path=None, extra=""):
-        """A krb5.conf for clients of this DC (default: self.krb5_conf); `extra` goes into
-        [libdefaults] (e.g. "ticket_lifetime = 20s")."""
-        with open(path or self.krb5_conf, "w") as f:
-            f.write(f"""[libdefaults]
-    default_realm = {REALM}
-    dns_lookup_realm = false
-    dns_lookup_kdc = false
-    dns_canonicalize_hostname = false
-    rdns = false
-    udp_preference_limit = 1
-    {extra}
-[realms]
-    {REALM} = {{
-        kdc = 127.0.0.1:{self.kdc_port}
-    }}
-[domain_realm]
-    127.0.0.1 = {REALM}
-""")
-        return path or self.krb5_conf
 
     # --- lifecycle ---
     def start(self, timeout=90):

@@ -81,16 +81,19 @@ def need_dc():
         raise unittest.SkipTest(f"no Samba AD DC with LDAP here: {WHY_NOT}")
 
 
-def ldap_config(tls="ldaps", ca=None, lookup="live", extra="", sync=""):
+def ldap_config(tls="ldaps", ca=None, lookup="live", extra="", sync="", bind=None):
+    """[directory.ldap] for the DC; `bind`: the service bind's keys (default: a simple bind as
+    the service account)."""
     uri = DC.uri("ldaps" if tls == "ldaps" else "ldap")
+    if bind is None:
+        bind = f'bind_dn = "{DC.bind_dn}"\nbind_password = "{DC.bind_password}"'
     return f"""
 [directory.ldap]
 profile = "activedirectory"
 uris = ["{uri}"]
 tls = "{tls}"
 ca_file = "{ca or DC.ca}"
-bind_dn = "{DC.bind_dn}"
-bind_password = "{DC.bind_password}"
+{bind}
 base_dn = "{DC.base_dn}"
 page_size = {PAGE_SIZE}
 connect_timeout = 2
@@ -244,27 +247,11 @@ def start_mailroomd(extra="", sync=POLL, directory_extra=""):
 def gssapi_config(lookup="replica", sync=POLL, keytab=None, principal=None, extra=""):
     """The service pool on Kerberos: sealed GSSAPI over ldap:// (Samba refuses it inside TLS);
     user password checks (simple binds) over LDAPS."""
-    return f"""
-[directory.ldap]
-profile = "activedirectory"
-uris = ["{DC.uri('ldaps')}"]
-service_uris = ["{DC.uri('ldap')}"]
-tls = "ldaps"
-ca_file = "{DC.ca}"
-bind_method = "gssapi"
-keytab = "{keytab or DC.keytab}"
-principal = "{principal or DC.principal}"
-sasl_ssf = "seal"
-base_dn = "{DC.base_dn}"
-user_base = "CN=Users,{DC.base_dn}"
-page_size = {PAGE_SIZE}
-connect_timeout = 2
-timeout = 30
-retry_down_after = 1
-lookup = "{lookup}"
-{extra}
-{sync}
-"""
+    bind = (f'service_uris = ["{DC.uri("ldap")}"]\nbind_method = "gssapi"\n'
+            f'keytab = "{keytab or DC.keytab}"\nprincipal = "{principal or DC.principal}"\n'
+            'sasl_ssf = "seal"')
+    return ldap_config(lookup=lookup, sync=sync, bind=bind,
+                       extra=f'user_base = "CN=Users,{DC.base_dn}"\n{extra}')
 
 
 # The test's krb5.conf asks for tickets of 6 minutes (Samba's KDC refuses service tickets from
