@@ -20,8 +20,9 @@ struct LdapClient::Conn {
   LDAP* ld = nullptr;
   size_t uri_index = 0;
   Clock::time_point opened = Clock::now();
-  // GSSAPI: when the credential it was bound with is due for renewal (ldap_gssapi.h).
-  Clock::time_point retire_at = Clock::time_point::max();
+  // GSSAPI: the credential it was bound with (ldap_gssapi.h); 0 = not bound with one.
+  uint64_t gss_generation = 0;
+  Clock::time_point gss_expires = Clock::time_point::max();
   Conn() = default;
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -175,7 +176,8 @@ static bool gssapi_service_bind(LdapClient::Conn& c, const LdapOptions& o, Gssap
   }
   int rc = gssapi_bind(c.ld, **credential, o.sasl_seal);
   if (rc == LDAP_SUCCESS) {
-    c.retire_at = std::min((*credential)->refresh_at(), c.retire_at);
+    c.gss_generation = (*credential)->generation();
+    c.gss_expires = (*credential)->expires_at();
     MR_LOG_INFO("event=ldap_gssapi_bind uri={} generation={}", uri, (*credential)->generation());
     return true;
   }
@@ -304,11 +306,14 @@ static Result<std::unique_ptr<LdapClient::Conn>> acquire(LdapClient::Impl& p, co
     if (!p.idle[kind].empty()) {
       auto c = std::move(p.idle[kind].back());
       p.idle[kind].pop_back();
-      // Fail-back: a connection to a non-preferred server lives only fail_back_s; one bound
-      // with a Kerberos credential that is due for renewal is replaced.
+      // Fail-back: a connection to a non-preferred server lives only fail_back_s. Kerberos: a
+      // connection bound with an older credential, or an expired one, is replaced; so is one
+      // when the credential is due (its new bind renews it).
       auto& down = p.down_until[kind];
       bool preferred_up = !down.empty() && down[0] <= Clock::now();
-      bool fresh = Clock::now() < c->retire_at;
+      bool fresh = !p.gss || c->gss_generation == 0 ||
+                   (c->gss_generation == p.gss->generation() && Clock::now() < c->gss_expires &&
+                    !p.gss->due());
       if (fresh && (c->uri_index == 0 || !preferred_up ||
                     Clock::now() - c->opened < std::chrono::seconds(o.fail_back_s)))
         return c;

@@ -76,7 +76,7 @@ core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current
   // One acquisition at a time: a pool opening four connections asks the KDC once.
   std::lock_guard lock(mu_);
   auto now = GssapiCredential::Clock::now();
-  if (current_ && now < current_->refresh_at()) return current_;
+  if (current_ && !due_locked(now)) return current_;
 
   std::string what = "Kerberos credentials of " + principal_ + " from the keytab " + keytab_;
   gss_buffer_desc buf{principal_.size(), principal_.data()};
@@ -111,6 +111,15 @@ core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current
     MR_LOG_WARN("event=ldap_gssapi_credentials result=failed principal={} keytab={} reason={}",
                 core::quote(principal_), core::quote(keytab_), core::quote(reason));
     std::string detail = (key.empty() ? "" : key + ": ") + what + ": " + reason;
+    // A KDC that blinked at renewal time: the previous credential serves until it expires,
+    // and the renewal is tried again a little later (not at every new connection).
+    if (key.empty() && current_ && now + kRetryRenewal < current_->expires_at()) {
+      retry_at_ = now + kRetryRenewal;
+      publish_locked();
+      MR_LOG_WARN("event=ldap_gssapi_credentials result=renewal_postponed generation={}",
+                  current_->generation());
+      return current_;
+    }
     return key.empty() ? core::unavailable("directory unavailable", detail)
                        : core::invalid_argument("directory unavailable", detail);
   }
@@ -119,6 +128,7 @@ core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current
   auto refresh_at = now + (renew < life ? life - renew : life / 2);
   current_ =
       std::make_shared<const GssapiCredential>(cred, ccache, now + life, refresh_at, ++generation_);
+  publish_locked();
   MR_LOG_INFO(
       "event=ldap_gssapi_credentials result=acquired principal={} generation={} lifetime_s={} "
       "renew_in_s={}",
@@ -127,9 +137,25 @@ core::Result<std::shared_ptr<const GssapiCredential>> GssapiCredentials::current
   return current_;
 }
 
+bool GssapiCredentials::due_locked(GssapiCredential::Clock::time_point now) const {
+  return !current_ || (now >= current_->refresh_at() && now >= retry_at_);
+}
+
+void GssapiCredentials::publish_locked() {
+  using Clock = GssapiCredential::Clock;
+  auto due_at = current_ ? std::max(current_->refresh_at(), retry_at_) : Clock::time_point{};
+  due_at_.store(due_at.time_since_epoch().count());
+  generation_now_.store(current_ ? current_->generation() : 0);
+}
+
+bool GssapiCredentials::due() const {
+  return GssapiCredential::Clock::now().time_since_epoch().count() >= due_at_.load();
+}
+
 void GssapiCredentials::drop(const GssapiCredential& used) {
   std::lock_guard lock(mu_);
   if (current_.get() == &used) current_.reset();
+  publish_locked();
 }
 
 // libldap's interaction callback (LDAP_SASL_INTERACT_PROC). Cyrus's GSSAPI plugin asks only

@@ -8,14 +8,18 @@
 // Kerberos configuration (KRB5_CONFIG or /etc/krb5.conf).
 //
 // Renewal: a credential is due gssapi_renew_before its expiry (at half its lifetime when that
-// is shorter); the next connection then acquires a new one from the keytab, and connections
-// bound with the old one are retired by the pool (retire_at), before AD would drop them. A bind
-// that fails on the client side (an expired or unusable ticket) drops the credential too.
+// is shorter). The pool then replaces a service connection, whose new bind acquires a new
+// credential from the keytab, and retires the connections bound with an older generation
+// (before AD would drop them at their ticket's expiry). When the KDC cannot be reached then,
+// the previous credential serves until it expires and the renewal is retried every
+// kRetryRenewal. A bind that fails on the client side (an expired or unusable ticket) drops
+// the credential too.
 //
 // Threading: GssapiCredentials is thread-safe; acquisition and binds block (KDC round trips):
 // they run where the LDAP client runs, on the worker pool.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -69,13 +73,26 @@ class GssapiCredentials {
   // `used` failed on the client side: the next current() acquires a new credential.
   void drop(const GssapiCredential& used);
 
+  // Lock-free (the pool asks under its own lock): the current credential is due for renewal
+  // (or there is none), so a new connection would renew it; its generation (0: none).
+  bool due() const;
+  uint64_t generation() const { return generation_now_.load(); }
+
+  static constexpr std::chrono::seconds kRetryRenewal{30};
+
  private:
+  bool due_locked(GssapiCredential::Clock::time_point now) const;
+  void publish_locked();  // due_at_ and generation_now_ from current_ and retry_at_
+
   std::string keytab_;
   std::string principal_;
   int renew_before_s_;
   std::mutex mu_;
   std::shared_ptr<const GssapiCredential> current_;
   uint64_t generation_ = 0;
+  GssapiCredential::Clock::time_point retry_at_{};  // a failed renewal: not before then
+  std::atomic<int64_t> due_at_{0};                  // steady_clock ticks
+  std::atomic<uint64_t> generation_now_{0};
 };
 
 // Binds `ld` (not yet bound; connected or not) with SASL GSSAPI using `credential`:
