@@ -9,6 +9,7 @@
 #include <set>
 
 #include "auth/ldap/ldap_filter.h"
+#include "auth/ldap/ldap_gssapi.h"
 #include "src/core/log.h"
 
 namespace mailroom::auth::ldap {
@@ -19,6 +20,9 @@ struct LdapClient::Conn {
   LDAP* ld = nullptr;
   size_t uri_index = 0;
   Clock::time_point opened = Clock::now();
+  // GSSAPI: the credential it was bound with (ldap_gssapi.h); 0 = not bound with one.
+  uint64_t gss_generation = 0;
+  Clock::time_point gss_expires = Clock::time_point::max();
   Conn() = default;
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -36,7 +40,8 @@ struct LdapClient::Impl {
   std::condition_variable cv;
   std::vector<std::unique_ptr<Conn>> idle[2];  // [0] service, [1] bind
   int busy[2] = {0, 0};
-  std::vector<Clock::time_point> down_until;
+  std::vector<Clock::time_point> down_until[2];  // per server of pool_uris(o, kind == 0)
+  std::unique_ptr<GssapiCredentials> gss;        // bind_method = "gssapi"
 };
 
 namespace {
@@ -120,7 +125,11 @@ struct Attrs {
 
 LdapClient::LdapClient(LdapOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
-  impl_->down_until.assign(options_.uris.size(), Clock::time_point{});
+  for (int kind : {0, 1})
+    impl_->down_until[kind].assign(pool_uris(options_, kind == 0).size(), Clock::time_point{});
+  if (options_.bind_method == BindMethod::gssapi)
+    impl_->gss = std::make_unique<GssapiCredentials>(options_.keytab, options_.principal,
+                                                     options_.gssapi_renew_before_s);
   if (options_.tls != TlsMode::none && !options_.tls_verify)
     MR_LOG_WARN("event=ldap_tls_verify_off msg={}",
                 core::quote("TLS certificates of the LDAP servers are NOT verified"));
@@ -128,12 +137,13 @@ LdapClient::LdapClient(LdapOptions options)
 
 LdapClient::~LdapClient() = default;
 
-// Opens one connection to uris[index]: options, StartTLS, and the service bind (or only the
-// TCP/TLS connection for the bind pool). *config_error is set when the failure points at the
-// configuration (wrong service credentials) rather than at the server.
+// Opens one connection to pool_uris(o, service)[index]: options, StartTLS, and the service
+// bind (or only the TCP/TLS connection for the bind pool). *config_key is set to the option
+// the failure points at (wrong service credentials) when it is not the server's fault.
 static std::unique_ptr<LdapClient::Conn> connect_one_impl(const LdapOptions& o, size_t index,
-                                                          bool service, std::string* error,
-                                                          bool* config_error);
+                                                          bool service, GssapiCredentials* gss,
+                                                          std::string* error,
+                                                          std::string* config_key);
 
 namespace {
 void set_timeouts(LDAP* ld, const LdapOptions& o) {
@@ -150,17 +160,53 @@ void set_timeouts(LDAP* ld, const LdapOptions& o) {
 }
 }  // namespace
 
+// The service bind with Kerberos: a credential (acquired or renewed here), then SASL GSSAPI.
+static bool gssapi_service_bind(LdapClient::Conn& c, const LdapOptions& o, GssapiCredentials& gss,
+                                const std::string& uri, std::string* error,
+                                std::string* config_key) {
+  auto credential = gss.current();
+  if (!credential) {
+    *error = credential.status().log_detail();
+    if (credential.code() == Code::invalid_argument) {  // "<key>: <what>"
+      auto colon = error->find(": ");
+      *config_key = error->substr(0, colon);
+      error->erase(0, colon + 2);
+    }
+    return false;
+  }
+  int rc = gssapi_bind(c.ld, **credential, o.sasl_seal);
+  if (rc == LDAP_SUCCESS) {
+    c.gss_generation = (*credential)->generation();
+    c.gss_expires = (*credential)->expires_at();
+    MR_LOG_INFO("event=ldap_gssapi_bind uri={} generation={}", uri, (*credential)->generation());
+    return true;
+  }
+  std::string detail = describe(c.ld, rc);
+  *error = "service GSSAPI bind as '" + o.principal + "' on " + uri + " failed: " + detail;
+  *config_key = gssapi_bind_problem(rc, detail);
+  if (*config_key == "service_uris")
+    *error +=
+        " (the KDC has no service principal ldap/<the URI's host>: register it on the "
+        "DC's account, or name the DC as the KDC knows it in the URI)";
+  if (*config_key == "bind_method") *error += " (is the SASL GSSAPI plugin installed?)";
+  // A failure on our side (a ticket the server or the KDC no longer takes) may mend with a
+  // fresh credential from the keytab.
+  if (rc == LDAP_LOCAL_ERROR || rc == LDAP_INVALID_CREDENTIALS) gss.drop(**credential);
+  return false;
+}
+
 static std::unique_ptr<LdapClient::Conn> connect_one_impl(const LdapOptions& o, size_t index,
-                                                          bool service, std::string* error,
-                                                          bool* config_error) {
-  *config_error = false;
+                                                          bool service, GssapiCredentials* gss,
+                                                          std::string* error,
+                                                          std::string* config_key) {
+  config_key->clear();
   auto c = std::make_unique<LdapClient::Conn>();
   c->uri_index = index;
-  const std::string& uri = o.uris[index];
+  const std::string& uri = pool_uris(o, service)[index];
   int rc = ldap_initialize(&c->ld, uri.c_str());
   if (rc != LDAP_SUCCESS) {
     *error = "cannot parse URI '" + uri + "': " + describe(nullptr, rc);
-    *config_error = true;
+    *config_key = service && !o.service_uris.empty() ? "service_uris" : "uris";
     return nullptr;
   }
   set_timeouts(c->ld, o);
@@ -171,20 +217,24 @@ static std::unique_ptr<LdapClient::Conn> connect_one_impl(const LdapOptions& o, 
     int zero = 0;
     ldap_set_option(c->ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
   }
-  if (o.tls == TlsMode::starttls) {
+  // GSSAPI with sealing protects the connection itself (Samba and AD refuse it inside TLS).
+  bool sealed = service && gss && o.sasl_seal;
+  if (o.tls == TlsMode::starttls && !sealed) {
     rc = ldap_start_tls_s(c->ld, nullptr, nullptr);
     if (rc != LDAP_SUCCESS) {
       *error = uri + ": StartTLS failed: " + describe(c->ld, rc);
       return nullptr;
     }
   }
-  if (service) {
+  if (service && gss) {
+    if (!gssapi_service_bind(*c, o, *gss, uri, error, config_key)) return nullptr;
+  } else if (service) {
     berval cred{o.bind_password.size(), const_cast<char*>(o.bind_password.data())};
     rc = ldap_sasl_bind_s(c->ld, o.bind_dn.empty() ? nullptr : o.bind_dn.c_str(), LDAP_SASL_SIMPLE,
                           &cred, nullptr, nullptr, nullptr);
     if (rc != LDAP_SUCCESS) {
       if (!is_transient(rc)) {
-        *config_error = true;
+        *config_key = "bind_dn";
         *error =
             "service bind as '" + o.bind_dn + "' on " + uri + " failed: " + describe(c->ld, rc);
       } else {
@@ -192,7 +242,7 @@ static std::unique_ptr<LdapClient::Conn> connect_one_impl(const LdapOptions& o, 
       }
       return nullptr;
     }
-  } else if (o.tls != TlsMode::starttls) {
+  } else if (o.tls != TlsMode::starttls || sealed) {
     rc = ldap_connect(c->ld);
     if (rc != LDAP_SUCCESS) {
       *error = uri + ": " + describe(c->ld, rc);
@@ -204,29 +254,31 @@ static std::unique_ptr<LdapClient::Conn> connect_one_impl(const LdapOptions& o, 
 
 // Tries the servers in preference order, skipping those that failed recently (unless every
 // server did).
-static Result<std::unique_ptr<LdapClient::Conn>> connect_any(
-    const LdapOptions& o, std::mutex& mu, std::vector<Clock::time_point>& down_until,
-    bool service) {
+static Result<std::unique_ptr<LdapClient::Conn>> connect_any(const LdapOptions& o,
+                                                             LdapClient::Impl& p, bool service) {
+  std::mutex& mu = p.mu;
+  auto& down_until = p.down_until[service ? 0 : 1];
+  const auto& uris = pool_uris(o, service);
   std::vector<size_t> order, later;
   {
     std::lock_guard lock(mu);
     auto now = Clock::now();
-    for (size_t i = 0; i < o.uris.size(); ++i) (down_until[i] > now ? later : order).push_back(i);
+    for (size_t i = 0; i < uris.size(); ++i) (down_until[i] > now ? later : order).push_back(i);
   }
   order.insert(order.end(), later.begin(), later.end());
   std::string errors;
   for (size_t i : order) {
-    std::string error;
-    bool config_error = false;
-    auto c = connect_one_impl(o, i, service, &error, &config_error);
+    std::string error, config_key;
+    auto c = connect_one_impl(o, i, service, service ? p.gss.get() : nullptr, &error, &config_key);
     if (c) {
       std::lock_guard lock(mu);
       down_until[i] = Clock::time_point{};
-      if (i != 0) MR_LOG_DEBUG("event=ldap_failover uri={}", o.uris[i]);
+      if (i != 0) MR_LOG_DEBUG("event=ldap_failover uri={}", uris[i]);
       return c;
     }
-    MR_LOG_WARN("event=ldap_connect_failed uri={} error={}", o.uris[i], core::quote(error));
-    if (config_error) return core::Status::error(Code::unavailable, "directory unavailable", error);
+    MR_LOG_WARN("event=ldap_connect_failed uri={} error={}", uris[i], core::quote(error));
+    if (!config_key.empty())
+      return core::Status::error(Code::unavailable, "directory unavailable", error);
     {
       std::lock_guard lock(mu);
       down_until[i] = Clock::now() + std::chrono::seconds(o.retry_down_s);
@@ -254,16 +306,22 @@ static Result<std::unique_ptr<LdapClient::Conn>> acquire(LdapClient::Impl& p, co
     if (!p.idle[kind].empty()) {
       auto c = std::move(p.idle[kind].back());
       p.idle[kind].pop_back();
-      // Fail-back: a connection to a non-preferred server lives only fail_back_s.
-      bool preferred_up = !p.down_until.empty() && p.down_until[0] <= Clock::now();
-      if (c->uri_index == 0 || !preferred_up ||
-          Clock::now() - c->opened < std::chrono::seconds(o.fail_back_s))
+      // Fail-back: a connection to a non-preferred server lives only fail_back_s. Kerberos: a
+      // connection bound with an older credential, or an expired one, is replaced; so is one
+      // when the credential is due (its new bind renews it).
+      auto& down = p.down_until[kind];
+      bool preferred_up = !down.empty() && down[0] <= Clock::now();
+      bool fresh = !p.gss || c->gss_generation == 0 ||
+                   (c->gss_generation == p.gss->generation() && Clock::now() < c->gss_expires &&
+                    !p.gss->due());
+      if (fresh && (c->uri_index == 0 || !preferred_up ||
+                    Clock::now() - c->opened < std::chrono::seconds(o.fail_back_s)))
         return c;
       stale = std::move(c);
     }
   }
   stale.reset();
-  auto c = connect_any(o, p.mu, p.down_until, kind == 0);
+  auto c = connect_any(o, p, kind == 0);
   if (!c) {
     std::lock_guard lock(p.mu);
     --p.busy[kind];
@@ -402,7 +460,7 @@ Status LdapClient::search_each(const SearchRequest& r,
       return Status::ok();
     }
     std::string detail = "LDAP search base='" + r.base + "' filter='" + r.filter + "' on " +
-                         options_.uris[(*c)->uri_index] + ": " + describe((*c)->ld, rc);
+                         pool_uris(options_, true)[(*c)->uri_index] + ": " + describe((*c)->ld, rc);
     if (is_connection_error(rc)) {
       release(*impl_, 0, nullptr);  // drop the dead connection
       MR_LOG_WARN("event=ldap_search_failed attempt={} detail={}", attempt + 1,
@@ -464,13 +522,14 @@ PasswordCheck LdapClient::bind(const std::string& dn, const std::string& passwor
 std::string LdapClient::current_server() {
   std::lock_guard lock(impl_->mu);
   auto now = Clock::now();
-  for (size_t i = 0; i < options_.uris.size(); ++i)
-    if (impl_->down_until[i] <= now) return options_.uris[i];
+  const auto& uris = pool_uris(options_, true);
+  for (size_t i = 0; i < uris.size(); ++i)
+    if (impl_->down_until[0][i] <= now) return uris[i];
   return "(none reachable)";
 }
 
 Result<std::shared_ptr<LdapClient::Raw>> LdapClient::open_raw() {
-  auto c = connect_any(options_, impl_->mu, impl_->down_until, true);
+  auto c = connect_any(options_, *impl_, true);
   if (!c) return c.status();
   auto raw = std::make_shared<Raw>();
   raw->conn = std::move(*c);
@@ -548,19 +607,30 @@ std::vector<std::string> LdapClient::check_configuration() {
   const LdapOptions& o = options_;
   std::vector<std::string> errors, warnings;
   std::unique_ptr<Conn> good;
-  for (size_t i = 0; i < o.uris.size(); ++i) {
-    std::string error;
-    bool config_error = false;
-    auto c = connect_one_impl(o, i, true, &error, &config_error);
+  const auto& service_uris = pool_uris(o, true);
+  std::string uris_key = o.service_uris.empty() ? "uris" : "service_uris";
+  for (size_t i = 0; i < service_uris.size(); ++i) {
+    std::string error, config_key;
+    auto c = connect_one_impl(o, i, true, impl_->gss.get(), &error, &config_key);
     if (!c) {
-      (config_error ? errors : warnings)
-          .push_back(
-              (config_error && error.rfind("service bind", 0) == 0 ? "bind_dn: " : "uris: ") +
-              error);
-      if (!config_error) impl_->down_until[i] = Clock::now() + std::chrono::seconds(o.retry_down_s);
+      if (config_key.empty()) {
+        warnings.push_back(uris_key + ": " + error);
+        impl_->down_until[0][i] = Clock::now() + std::chrono::seconds(o.retry_down_s);
+      } else {
+        errors.push_back(config_key + ": " + error);
+      }
       continue;
     }
     if (!good) good = std::move(c);
+  }
+  // The bind pool's servers, when they are others: reachable (a warning, as for the service
+  // pool's when one of them answers).
+  for (size_t i = 0; good && !o.service_uris.empty() && i < o.uris.size(); ++i) {
+    std::string error, config_key;
+    if (!connect_one_impl(o, i, false, nullptr, &error, &config_key)) {
+      MR_LOG_WARN("event=ldap_check warning={}", core::quote("uris: " + error));
+      impl_->down_until[1][i] = Clock::now() + std::chrono::seconds(o.retry_down_s);
+    }
   }
   if (!good) {
     if (errors.empty()) {

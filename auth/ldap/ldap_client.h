@@ -4,8 +4,10 @@
 // connection to a non-preferred server is closed after fail_back_s so that new connections
 // go back to the preferred one when it returns. Every operation has a timeout
 // (LDAP_OPT_NETWORK_TIMEOUT for connect, LDAP_OPT_TIMEOUT and a client-side wait for results,
-// the search timelimit for the server). Service connections are bound as bind_dn; the bind
-// pool's connections are used only for user binds (check_password).
+// the search timelimit for the server). Service connections (to service_uris, default uris)
+// are bound as bind_dn, or with Kerberos (bind_method = "gssapi", ldap_gssapi.h: replaced when
+// their credential is renewed); the bind pool's connections (to uris) are used only for user
+// binds (check_password).
 //
 // Errors: Code::unavailable for every "could not tell" (server down, timeout, busy, the
 // connection dropped twice); invalid_argument for errors that point at configuration (filter

@@ -1,8 +1,12 @@
 #include "auth/ldap/ldap_options.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "auth/sasl/kerberos.h"
 #include "src/core/config_section.h"
 
 namespace mailroom::auth::ldap {
@@ -113,7 +117,90 @@ bool balanced_filter(const std::string& f) {
   return depth == 0 && !f.empty() && f.front() == '(';
 }
 
+bool is_uri(const std::string& u, const char* scheme) { return u.rfind(scheme, 0) == 0; }
+
+// bind_method, keytab, principal, sasl_ssf, gssapi_renew_before and service_uris (after uris
+// and tls). The keytab is read here, at start-up: a missing file, a mode that lets others read
+// it, or no key for the principal is a configuration error naming the key.
+void parse_service_bind(core::ConfigSection& s, LdapOptions& o) {
+  std::string method = s.get_choice("bind_method", "simple", {"simple", "gssapi"});
+  o.bind_method = method == "gssapi" ? BindMethod::gssapi : BindMethod::simple;
+  bool gssapi = o.bind_method == BindMethod::gssapi;
+  o.service_uris = s.get_strings("service_uris", {});
+  auto keytab = s.get_optional_string("keytab");
+  auto principal = s.get_optional_string("principal");
+  auto ssf = s.get_optional_string("sasl_ssf");
+  o.gssapi_renew_before_s =
+      static_cast<int>(s.get_seconds("gssapi_renew_before", o.gssapi_renew_before_s));
+  if (!gssapi) {
+    for (const auto& [key, value] : {std::pair{"keytab", keytab}, std::pair{"principal", principal},
+                                     std::pair{"sasl_ssf", ssf}}) {
+      if (value) s.error(key, "is only used with bind_method = \"gssapi\"");
+    }
+  } else {
+    if (!o.bind_dn.empty() || !o.bind_password.empty())
+      s.error("bind_dn",
+              "bind_method = \"gssapi\" binds as `principal`: remove bind_dn and "
+              "bind_password");
+    if (ssf && *ssf != "seal" && *ssf != "none")
+      s.error("sasl_ssf", "must be \"seal\" or \"none\", got \"" + *ssf + "\"");
+    o.sasl_seal = !ssf || *ssf == "seal";
+    if (o.gssapi_renew_before_s < 1) s.error("gssapi_renew_before", "must be at least 1s");
+    o.principal = principal.value_or("");
+    auto parsed = parse_principal(o.principal);
+    if (o.principal.empty()) {
+      s.error("principal",
+              "bind_method = \"gssapi\" needs the service account's principal "
+              "(e.g. \"mailroom-svc@EXAMPLE.COM\")");
+    } else if (!parsed || parsed->realm.empty()) {
+      s.error("principal", "'" + o.principal + "' is not a principal name@REALM");
+    }
+    o.keytab = keytab.value_or("");
+    struct stat st {};
+    if (o.keytab.empty()) {
+      s.error("keytab", "bind_method = \"gssapi\" needs the service account's keytab");
+    } else if (::stat(o.keytab.c_str(), &st) != 0 || !std::ifstream(o.keytab).good()) {
+      s.error("keytab", "cannot read '" + o.keytab + "'");
+    } else if ((st.st_mode & 077) != 0) {
+      s.error("keytab", "'" + o.keytab +
+                            "' is readable by other users: it holds the service account's key "
+                            "(chmod 600)");
+    } else if (!o.principal.empty() && parsed && !parsed->realm.empty()) {
+      auto held = keytab_principals(o.keytab);
+      if (!held) {
+        s.error("keytab", "'" + o.keytab + "': " + held.status().log_detail());
+      } else if (std::find(held->begin(), held->end(), o.principal) == held->end()) {
+        std::string list;
+        for (const auto& p : *held) list += (list.empty() ? "" : ", ") + p;
+        s.error("principal", "the keytab '" + o.keytab + "' has no key for '" + o.principal +
+                                 "'; it holds: " + (list.empty() ? "nothing" : list));
+      }
+    }
+  }
+  for (const auto& u : o.service_uris) {
+    bool ldaps = is_uri(u, "ldaps://");
+    if (!ldaps && !is_uri(u, "ldap://") && !is_uri(u, "ldapi://")) {
+      s.error("service_uris", "'" + u + "' is not an ldap://, ldaps:// or ldapi:// URI");
+    } else if (!ldaps && o.tls == TlsMode::ldaps && !(gssapi && o.sasl_seal)) {
+      s.error("service_uris", "tls = \"ldaps\" needs ldaps:// URIs, got '" + u +
+                                  "' (plain ldap:// is for bind_method = \"gssapi\" with "
+                                  "sasl_ssf = \"seal\")");
+    }
+  }
+  if (gssapi && !o.sasl_seal) {
+    for (const auto& u : pool_uris(o, true)) {
+      if (!is_uri(u, "ldaps://") && o.tls != TlsMode::starttls)
+        s.error("sasl_ssf", "\"none\" sends the directory's answers unprotected over '" + u +
+                                "': use ldaps:// or tls = \"starttls\", or sasl_ssf = \"seal\"");
+    }
+  }
+}
+
 }  // namespace
+
+const std::vector<std::string>& pool_uris(const LdapOptions& o, bool service) {
+  return service && !o.service_uris.empty() ? o.service_uris : o.uris;
+}
 
 LdapOptions parse_ldap_options(core::ConfigSection& s) {
   LdapOptions o;
@@ -154,6 +241,7 @@ LdapOptions parse_ldap_options(core::ConfigSection& s) {
   }
   if (!o.bind_dn.empty() && o.bind_password.empty())
     s.error("bind_password", "bind_dn is set but no bind_password / bind_password_file");
+  parse_service_bind(s, o);
 
   o.base_dn = s.get_string("base_dn", "");
   if (o.base_dn.empty()) s.error("base_dn", "base_dn is required (e.g. dc=example,dc=com)");

@@ -19,6 +19,10 @@ namespace mailroom::auth::ldap {
 enum class TlsMode { none, starttls, ldaps };
 enum class NestedGroups { member, in_chain };
 enum class Profile { openldap, activedirectory };
+// How service connections bind: a simple bind as bind_dn, or Kerberos (SASL GSSAPI, RFC 4752)
+// as `principal` with the key in `keytab` (auth/ldap/ldap_gssapi.h). User password checks are
+// simple binds on the bind pool either way.
+enum class BindMethod { simple, gssapi };
 
 // Attribute names of one profile; every one can be overridden in [directory.ldap.attributes].
 // An empty name means "not mapped".
@@ -98,6 +102,20 @@ struct LdapOptions {
   bool tls_verify = true;     // false only for tests; logs a warning
   std::string bind_dn;        // service bind; empty = anonymous
   std::string bind_password;  // from bind_password or bind_password_file
+  // Servers of the service pool (searches, sync) when they differ from `uris`, which the bind
+  // pool (user password checks) keeps using: Samba binds GSSAPI only outside TLS and simple
+  // binds only inside it. Empty: `uris`.
+  std::vector<std::string> service_uris;
+  BindMethod bind_method = BindMethod::simple;
+  std::string keytab;     // gssapi: the service account's keytab (mode 0600)
+  std::string principal;  // gssapi: "name@REALM", whose key the keytab holds
+  // gssapi: true = SASL confidentiality (sealing, minssf=56) over plain ldap:// (Samba, AD);
+  // false = no SASL security layer (maxssf=0), for GSSAPI inside TLS (AD over LDAPS).
+  bool sasl_seal = true;
+  // gssapi: the credential is acquired again from the keytab this long before its tickets
+  // expire, and service connections bound with the old one are replaced (AD closes a
+  // connection whose ticket expired). A lifetime shorter than this: at half the lifetime.
+  int gssapi_renew_before_s = 300;
   std::string base_dn;
   std::string user_base;             // default base_dn
   std::string group_base;            // default base_dn
@@ -138,6 +156,9 @@ struct LdapOptions {
   std::string leavers_ou;
   std::string leavers_group;
 };
+
+// The servers of the service pool (service = true) or of the bind pool.
+const std::vector<std::string>& pool_uris(const LdapOptions& options, bool service);
 
 // Parses [directory.ldap]. Errors are reported through section.error(); defaults are kept.
 LdapOptions parse_ldap_options(core::ConfigSection& section);

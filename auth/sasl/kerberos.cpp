@@ -25,25 +25,6 @@ bool valid_realm(const std::string& r) {
   });
 }
 
-std::string gss_error_text(OM_uint32 major, OM_uint32 minor) {
-  std::string out;
-  for (auto [status, type] :
-       {std::pair{major, GSS_C_GSS_CODE}, std::pair{minor, GSS_C_MECH_CODE}}) {
-    OM_uint32 ctx = 0;
-    do {
-      OM_uint32 min = 0;
-      gss_buffer_desc text{0, nullptr};
-      if (GSS_ERROR(gss_display_status(&min, status, type, GSS_C_NO_OID, &ctx, &text))) break;
-      if (text.length > 0) {
-        if (!out.empty()) out += ": ";
-        out.append(static_cast<const char*>(text.value), text.length);
-      }
-      gss_release_buffer(&min, &text);
-    } while (ctx != 0);
-  }
-  return out;
-}
-
 // One krb5_context per call: these run at start-up and once per login, and a shared context
 // would need a lock (MIT contexts are not thread-safe).
 class Krb5Context {
@@ -69,6 +50,25 @@ class Krb5Context {
 };
 
 }  // namespace
+
+std::string gss_error_text(uint32_t major, uint32_t minor) {
+  std::string out;
+  for (auto [status, type] :
+       {std::pair{major, GSS_C_GSS_CODE}, std::pair{minor, GSS_C_MECH_CODE}}) {
+    OM_uint32 ctx = 0;
+    do {
+      OM_uint32 min = 0;
+      gss_buffer_desc text{0, nullptr};
+      if (GSS_ERROR(gss_display_status(&min, status, type, GSS_C_NO_OID, &ctx, &text))) break;
+      if (text.length > 0) {
+        if (!out.empty()) out += ": ";
+        out.append(static_cast<const char*>(text.value), text.length);
+      }
+      gss_release_buffer(&min, &text);
+    } while (ctx != 0);
+  }
+  return out;
+}
 
 KerberosOptions parse_kerberos_options(core::ConfigSection& s) {
   KerberosOptions o;

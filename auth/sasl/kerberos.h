@@ -24,6 +24,7 @@
 // (blocking file I/O): call it where Cyrus runs, on the worker pool.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -77,6 +78,10 @@ core::Result<std::string> principal_to_login(std::string_view principal,
 // The GSSAPI service name of a protocol as ClientInfo::protocol spells it ("imap", "pop3",
 // "smtp"): "imap", "pop", "smtp"; empty for a protocol without one.
 std::string gssapi_service(std::string_view protocol);
+
+// A GSS-API status (major and mechanism's minor code) as text for logs, e.g. "No credentials
+// were supplied ...: Cannot contact any KDC for realm 'X'".
+std::string gss_error_text(uint32_t major, uint32_t minor);
 
 // The default realm of the Kerberos configuration (KRB5_CONFIG or /etc/krb5.conf); empty if
 // none is set.

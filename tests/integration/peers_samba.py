@@ -189,7 +189,12 @@ class SambaDc(Peer):
         self.seed_seconds = time.monotonic() - t0
 
     def _write_krb5_conf(self):
-        with open(self.krb5_conf, "w") as f:
+        self.write_krb5_conf()
+
+    def write_krb5_conf(self, path=None, extra=""):
+        """A krb5.conf naming this DC's KDC (default: self.krb5_conf); `extra` goes into
+        [libdefaults] (e.g. "ticket_lifetime = 6m"). Returns its path."""
+        with open(path or self.krb5_conf, "w") as f:
             f.write(f"""[libdefaults]
     default_realm = {REALM}
     dns_lookup_realm = false
@@ -197,6 +202,7 @@ class SambaDc(Peer):
     dns_canonicalize_hostname = false
     rdns = false
     udp_preference_limit = 1
+    {extra}
 [realms]
     {REALM} = {{
         kdc = 127.0.0.1:{self.port}
@@ -205,6 +211,7 @@ class SambaDc(Peer):
 [domain_realm]
     {self.host} = {REALM}
 """)
+        return path or self.krb5_conf
 
     def _set_ports(self):
         """New free ports into smb.conf (provisioned with others when a retry needs them)."""

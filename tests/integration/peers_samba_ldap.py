@@ -6,6 +6,7 @@ people, for the Active Directory tests of the LDAP directory backend
     dc = SambaLdapDc().start()                 # ~1 s from the cached template
     dc.uri("ldaps"), dc.ca, dc.bind_dn, dc.bind_password, dc.base_dn
     dc.modify(ldif)                            # ldapmodify as Administrator over LDAPS
+    dc.keytab, dc.principal, dc.krb5_conf      # the service account's Kerberos identity
     dc.close()
 
 Ports: Samba hard-codes AD's LDAP ports (389/636/3268/3269; see peers_samba.py). prepare()
@@ -27,6 +28,14 @@ not the mail address, groups with mail nested three deep, a group of 1,600 membe
 (BULK_COUNT; more than AD's MaxValRange of 1,500), and the service account mailsvc for the
 bind, allowed to list CN=Deleted Objects (tombstones) as an administrator would allow it.
 Realm SAMDOM.EXAMPLE.COM, mail domain samdom.example.com.
+
+Kerberos (the GSSAPI service bind): the DC runs its KDC too, on a free port chosen at each
+start (written into smb.conf and into `krb5_conf`, which lists that KDC; TCP only, no DNS).
+The template holds the service account's keytab (`keytab`, 0600, exported with
+`samba-tool domain exportkeytab --principal=mailsvc@REALM` after mailsvc got AES keys,
+msDS-SupportedEncryptionTypes = 24), and the DC's machine account DC1$ holds the extra SPN
+ldap/127.0.0.1: libldap, told not to canonicalise (LDAP_OPT_X_SASL_NOCANON), asks for a
+ticket to ldap/<the host of the URI>.
 """
 import base64
 import hashlib
@@ -41,6 +50,7 @@ import uuid
 import netns
 import peers_samba
 from harness import cached_tree, make_tls
+from peers_common import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -57,6 +67,8 @@ AD_LDAP_PORTS = (389, 636, 3268, 3269)
 
 SERVICE_ACCOUNT = "mailsvc"
 SERVICE_PASSWORD = "Svc-Passw0rd!1"
+SERVICE_PRINCIPAL = f"{SERVICE_ACCOUNT}@{REALM}"
+LDAP_SPN = "ldap/127.0.0.1"  # the host of ldap://127.0.0.1:389, not canonicalised
 BULK_PREFIX = "bulk"
 BULK_COUNT = 1600
 NEVER_EXPIRES = "9223372036854775807"
@@ -159,6 +171,12 @@ class SambaLdapDc(peers_samba.SambaDc):
         self.tls_dir = os.path.join(self.dc, "tls")
         self.ca = os.path.join(self.tls_dir, "ca.pem")
         self.log_path = os.path.join(self.base, "samba.log")
+        self.keytab = os.path.join(self.dc, "mailsvc.keytab")
+        self.principal = SERVICE_PRINCIPAL
+        self.krb5_conf = os.path.join(self.base, "krb5.conf")
+        self.host = "127.0.0.1"  # SambaDc's krb5.conf maps it to the realm
+        self.port = None          # the KDC's (SambaDc's name)
+        self.kpasswd_port = None
         self.bind_dn = f"CN={SERVICE_ACCOUNT},CN=Users,{BASE_DN}"
         self.bind_password = SERVICE_PASSWORD
         self.base_dn = BASE_DN
@@ -230,9 +248,11 @@ class SambaLdapDc(peers_samba.SambaDc):
         options = {
             "interfaces": "127.0.0.1",
             "bind interfaces only": "yes",
-            # LDAP only: no KDC, smbd, RPC or DNS. cldap (UDP 389) is not needed by LDAP
-            # clients that are given the DC's address.
-            "server services": "ldap",
+            # LDAP and the KDC (the GSSAPI bind): no smbd, RPC or DNS. cldap (UDP 389) is not
+            # needed by LDAP clients that are given the DC's address.
+            "server services": "ldap kdc",
+            "krb5 port": "88",  # both set again at each start (_set_kdc_ports)
+            "kpasswd port": "464",
             "tls enabled": "yes",
             "tls keyfile": os.path.join(tls, "key.pem"),
             "tls certfile": os.path.join(tls, "cert.pem"),
@@ -251,8 +271,18 @@ class SambaLdapDc(peers_samba.SambaDc):
         people = os.path.join(target, "people.json")
         with open(people, "w") as f:
             json.dump(PEOPLE, f)
-        self._run(peers_samba.PYTHON, SEED_SCRIPT, os.path.join(dc, "etc", "smb.conf"), people,
-                  timeout=300)
+        conf = os.path.join(dc, "etc", "smb.conf")
+        self._run(peers_samba.PYTHON, SEED_SCRIPT, conf, people, timeout=300)
+        # The GSSAPI service bind: AES keys for mailsvc (else AD treats it as RC4-only and
+        # exports only that key), its keytab, and the SPN libldap asks a ticket for.
+        self._run(peers_samba.PYTHON, "-c", peers_samba._SET_ATTRIBUTE, conf, SERVICE_ACCOUNT,
+                  "msDS-SupportedEncryptionTypes", str(peers_samba.AES_ONLY))
+        sam = os.path.join(dc, "private", "sam.ldb")
+        self._run(peers_samba.SAMBA_TOOL, "spn", "add", LDAP_SPN, "DC1$", "-H", sam, "-s", conf)
+        keytab = os.path.join(dc, "mailsvc.keytab")
+        self._run(peers_samba.SAMBA_TOOL, "domain", "exportkeytab", keytab,
+                  f"--principal={SERVICE_PRINCIPAL}", "-s", conf)
+        os.chmod(keytab, 0o600)
         with open(os.path.join(target, "origin"), "w") as f:
             f.write(target)
         self.template_seconds = time.monotonic() - t0
@@ -268,10 +298,26 @@ class SambaLdapDc(peers_samba.SambaDc):
             with open(self.smb_conf, "w") as f:
                 f.write(text.replace(origin + "/", self.base + "/"))
 
+    def _set_kdc_ports(self):
+        """Free ports for the KDC and kpasswd into smb.conf, and a krb5.conf naming them; a
+        restart keeps them (a running client's krb5.conf stays right)."""
+        if self.port is None:
+            self.port, self.kpasswd_port = free_port(udp=True), free_port(udp=True)
+        with open(self.smb_conf) as f:
+            lines = f.read().splitlines()
+        for i, line in enumerate(lines):
+            key = line.split("=", 1)[0].strip()
+            if key in ("krb5 port", "kpasswd port"):
+                lines[i] = f"\t{key} = {self.port if key == 'krb5 port' else self.kpasswd_port}"
+        with open(self.smb_conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.write_krb5_conf()
+
     # --- lifecycle ---
     def start(self, timeout=90):
         if not os.path.exists(self.smb_conf):
             self._from_template()
+        self._set_kdc_ports()
         t0 = time.monotonic()
         self._launch()
         deadline = time.time() + timeout

@@ -21,21 +21,32 @@ the people listed there), not slapd dressed up as AD.
   miss a change on the same DC does, and after the DC's identity changes (as a restore
   does) mailroomd reads everything again and sees it.
 
+- AdGssapiTest: the service pool binds with Kerberos (bind_method = "gssapi": SASL GSSAPI with
+  sealing over ldap://, as the service account from its keytab) while user password checks stay
+  simple binds over LDAPS: the sync, lookups, delivery and IMAP logins; the credential renewed
+  from the keytab (tickets of 6 minutes, renewed 5 s after each acquisition) and new
+  connections bound with it; (AdGssapiOutageTest) the DC and its KDC gone: 4xx and
+  [UNAVAILABLE], never a bounce, the renewal postponed with the previous credential kept, and
+  back; a keytab with the wrong key, a principal the KDC does not know or the keytab does
+  not hold, and a keytab others can read: `mailroomd --check-config` names the option and why.
+
 Skipped (with the reason) where Samba's AD DC cannot run: not root, packages missing, or no
 private network namespace while something holds 389/636 on the host.
 """
 import glob
 import imaplib
 import os
+import re
 import shutil
 import smtplib
 import sqlite3
+import subprocess
 import tempfile
 import time
 import unittest
 
 import peers_samba_ldap
-from harness import Mailroom, make_tls
+from harness import Mailroom, bin_dir, make_tls
 from ldap_fixture import Probe, fields
 from peers_samba_ldap import BULK_COUNT, MAIL_DOMAIN as D, PASSWORDS, SambaLdapDc
 from test_ldap_outage import imap_login
@@ -71,16 +82,19 @@ def need_dc():
         raise unittest.SkipTest(f"no Samba AD DC with LDAP here: {WHY_NOT}")
 
 
-def ldap_config(tls="ldaps", ca=None, lookup="live", extra="", sync=""):
+def ldap_config(tls="ldaps", ca=None, lookup="live", extra="", sync="", bind=None):
+    """[directory.ldap] for the DC; `bind`: the service bind's keys (default: a simple bind as
+    the service account)."""
     uri = DC.uri("ldaps" if tls == "ldaps" else "ldap")
+    if bind is None:
+        bind = f'bind_dn = "{DC.bind_dn}"\nbind_password = "{DC.bind_password}"'
     return f"""
 [directory.ldap]
 profile = "activedirectory"
 uris = ["{uri}"]
 tls = "{tls}"
 ca_file = "{ca or DC.ca}"
-bind_dn = "{DC.bind_dn}"
-bind_password = "{DC.bind_password}"
+{bind}
 base_dn = "{DC.base_dn}"
 page_size = {PAGE_SIZE}
 connect_timeout = 2
@@ -229,6 +243,187 @@ def start_mailroomd(extra="", sync=POLL, directory_extra=""):
         m.close()
         raise
     return m
+
+
+def gssapi_config(lookup="replica", sync=POLL, keytab=None, principal=None, extra=""):
+    """The service pool on Kerberos: sealed GSSAPI over ldap:// (Samba refuses it inside TLS);
+    user password checks (simple binds) over LDAPS."""
+    bind = (f'service_uris = ["{DC.uri("ldap")}"]\nbind_method = "gssapi"\n'
+            f'keytab = "{keytab or DC.keytab}"\nprincipal = "{principal or DC.principal}"\n'
+            'sasl_ssf = "seal"')
+    return ldap_config(lookup=lookup, sync=sync, bind=bind,
+                       extra=f'user_base = "CN=Users,{DC.base_dn}"\n{extra}')
+
+
+# The test's krb5.conf asks for tickets of 6 minutes (Samba's KDC refuses service tickets from
+# a TGT with less than its 5-minute clock skew left): renewed 5 s after each acquisition.
+TICKET_LIFETIME = "ticket_lifetime = 6m"
+RENEW_BEFORE = 'gssapi_renew_before = "355s"'
+
+
+def kerberos_env(krb5_conf):
+    env = dict(os.environ, KRB5_CONFIG=krb5_conf)
+    for k in ("KRB5CCNAME", "KRB5_KTNAME", "KRB5_CLIENT_KTNAME"):
+        env.pop(k, None)
+    return env
+
+
+def gssapi_binds(m):
+    """The credential generations new service connections were bound with, in log order."""
+    return [int(g) for g in re.findall(r"event=ldap_gssapi_bind uri=\S+ generation=(\d+)",
+                                       m.log())]
+
+
+class AdGssapiOutageTest(unittest.TestCase):
+    """The DC and its KDC go away under a mailroomd whose service pool binds with Kerberos
+    (a class of its own: AdGssapiTest's mailroomd must not see the outage)."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_dc()
+
+    def test_dc_and_kdc_down_is_a_temporary_error_never_a_bounce(self):
+        tmp = tempfile.mkdtemp(prefix="mr-ad-gssapi-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        krb5_conf = DC.write_krb5_conf(os.path.join(tmp, "krb5.conf"), TICKET_LIFETIME)
+        m = Mailroom(listeners=LISTENERS,
+                     directory_config='[directory]\nbackend = "ldap"\n' +
+                     gssapi_config(lookup="live", sync="", extra=RENEW_BEFORE))
+        self.addCleanup(m.close)
+        m.start(env=kerberos_env(krb5_conf))
+        self.assertEqual(lmtp_rcpt(m, f"grace@{D}"), [250])
+        DC.stop()
+        self.addCleanup(lambda: DC.proc or DC.start())
+
+        def kdc_unreachable():
+            # the pooled connection is dead, then the credential falls due and the KDC cannot
+            # be asked for a new one: every answer meanwhile is "try later"
+            self.assertEqual(lmtp_rcpt(m, f"grace@{D}"), [451])
+            return "Cannot contact any KDC" in m.log()
+
+        wait_until(kdc_unreachable, "a renewal without a KDC", attempts=150)
+        # the previous credential is kept (it has minutes left) and the renewal tried later
+        self.assertIn("event=ldap_gssapi_credentials result=renewal_postponed generation=1",
+                      m.log())
+        self.assertIn("UNAVAILABLE", imap_login(m, "grace", PASSWORDS["grace"]))
+        DC.start()
+        wait_until(lambda: lmtp_rcpt(m, f"grace@{D}") == [250], "the DC and its KDC back")
+        self.assertEqual(imap_login(m, "grace", PASSWORDS["grace"]), "OK")
+
+
+class AdGssapiTest(unittest.TestCase):
+    """The service account binds with Kerberos (SASL GSSAPI) instead of a password."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_dc()
+        cls.tmp = tempfile.mkdtemp(prefix="mr-ad-gssapi-")
+        cls.krb5_conf = DC.write_krb5_conf(os.path.join(cls.tmp, "krb5.conf"), TICKET_LIFETIME)
+        cls.m = Mailroom(listeners=LISTENERS,
+                         directory_config='[directory]\nbackend = "ldap"\n' +
+                         gssapi_config(extra=RENEW_BEFORE))
+        try:
+            cls.m.start(env=kerberos_env(cls.krb5_conf))
+            wait_until(lambda: cls.m.ctl("directory", "sync", "status").get("ldap.last_sync"),
+                       "the first sync")
+            cls.log_at_start = cls.m.log()
+        except Exception:
+            cls.m.close()
+            shutil.rmtree(cls.tmp, True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.close()
+        shutil.rmtree(cls.tmp, True)
+
+    def test_sync_lookup_and_logins_with_the_service_pool_on_kerberos(self):
+        status = self.m.ctl("directory", "sync", "status")
+        self.assertEqual(status["ldap.last_error"], "")
+        self.assertRegex(status["ldap.last_counts"], r" errors=0$")
+        # Every search ran on GSSAPI connections: no bind_dn is configured, and Samba answers
+        # no anonymous search of CN=Users.
+        log = self.log_at_start
+        self.assertIn("event=ldap_gssapi_bind uri=ldap://127.0.0.1:389 generation=1", log)
+        self.assertNotIn("event=ldap_connect_failed", log)
+        self.assertEqual(replica(self.m, "SELECT id FROM accounts WHERE login = ?", "alice"),
+                         [(DC.guid("alice"),)])
+        self.assertEqual(lmtp_rcpt(self.m, f"a.liddell@{D}", f"nobody@{D}"), [250, 550])
+        lmtp_send(self.m, f"alice@{D}", "over kerberos")
+        # The user's password is checked by a simple bind over LDAPS (the bind pool).
+        self.assertIn("Subject: over kerberos",
+                      imap_subjects(self.m, "alice", PASSWORDS["alice"]))
+        self.assertIn("AUTHENTICATIONFAILED", imap_login(self.m, "alice", PASSWORDS["bob"]))
+
+    def test_the_credential_is_renewed_from_the_keytab_and_binds_again(self):
+        # The poll (every second) needs a service connection: once the credential is due, the
+        # pooled one is retired, a new credential comes from the keytab and a new connection
+        # is bound with it.
+        before = len(self.m.log())
+        generation = max(gssapi_binds(self.m))
+        wait_until(lambda: max(gssapi_binds(self.m)) > generation,
+                   "a bind with a renewed credential", attempts=600)
+        renewed = self.m.log()[before:]
+        self.assertRegex(renewed, r"event=ldap_gssapi_credentials result=acquired \S+ "
+                                  rf"generation={generation + 1} lifetime_s=\d+ renew_in_s=5")
+        seen = max(gssapi_binds(self.m))
+        DC.modify(f"dn: {DC.user_dn('frank')}\nchangetype: modify\n"
+                  f"add: proxyAddresses\nproxyAddresses: smtp:frank.kerberos@{D}\n")
+        wait_until(lambda: lmtp_rcpt(self.m, f"frank.kerberos@{D}") == [250],
+                   "the change, read with the renewed credential")
+        self.assertGreaterEqual(max(gssapi_binds(self.m)), seen)
+        self.assertNotIn("event=ldap_gssapi_credentials result=failed", self.m.log()[before:])
+        self.assertEqual(self.m.ctl("directory", "sync", "status")["ldap.last_error"], "")
+
+    def check_config(self, **kw):
+        """mailroomd --check-config on a GSSAPI configuration: (exit status, stderr)."""
+        m = Mailroom(listeners=LISTENERS,
+                     directory_config='[directory]\nbackend = "ldap"\n' +
+                     gssapi_config(lookup="live", sync="", **kw))
+        self.addCleanup(m.close)
+        p = subprocess.run([os.path.join(bin_dir(), "mailroomd"), "--check-config", "--config",
+                            m.config_path], capture_output=True, text=True, timeout=120,
+                           env=kerberos_env(self.krb5_conf))
+        return p.returncode, p.stderr
+
+    def keytab(self, principal, password="Not-Her-Passw0rd!"):
+        """A keytab made with ktutil from a password: a key the KDC does not have."""
+        if not os.access("/usr/bin/ktutil", os.X_OK):
+            self.skipTest("ktutil (krb5-user) missing")
+        path = os.path.join(tempfile.mkdtemp(prefix="mr-kt-", dir=self.tmp), "svc.keytab")
+        subprocess.run(["/usr/bin/ktutil"], capture_output=True, text=True, timeout=30, check=True,
+                       input=f"addent -password -p {principal} -k 2 -e aes256-cts-hmac-sha1-96\n"
+                             f"{password}\nwkt {path}\nquit\n")
+        self.assertTrue(os.path.exists(path), "ktutil wrote no keytab")
+        return path
+
+    def test_a_wrong_keytab_or_principal_is_named_at_start(self):
+        rc, err = self.check_config()  # the control: the right keytab passes
+        self.assertEqual(rc, 0, err)
+        readable = os.path.join(self.tmp, "readable.keytab")
+        shutil.copy(DC.keytab, readable)
+        os.chmod(readable, 0o644)
+        cases = {
+            "the account's name, another key": (
+                dict(keytab=self.keytab(DC.principal)),
+                "directory.ldap.keytab: Kerberos credentials of " + DC.principal,
+                "Preauthentication failed"),
+            "a principal the KDC does not know": (
+                dict(keytab=self.keytab("nobody@" + peers_samba_ldap.REALM),
+                     principal="nobody@" + peers_samba_ldap.REALM),
+                "directory.ldap.principal:", "not found in Kerberos database"),
+            "a principal the keytab does not hold": (
+                dict(principal="alice@" + peers_samba_ldap.REALM),
+                "directory.ldap.principal: the keytab", "has no key for 'alice@"),
+            "a keytab others can read": (
+                dict(keytab=readable), "directory.ldap.keytab:", "readable by other users"),
+        }
+        for name, (kw, where, why) in cases.items():
+            with self.subTest(name):
+                rc, err = self.check_config(**kw)
+                self.assertNotEqual(rc, 0, err)
+                self.assertIn(where, err)
+                self.assertIn(why, err)
 
 
 class AdMailroomdTest(unittest.TestCase):

@@ -15,6 +15,7 @@
 #include "auth/sasl/sasl_authenticator.h"
 #include "src/core/config_section.h"
 #include "tests/fakes/fake_directory.h"
+#include "tests/unit/auth/keytab_writer.h"
 
 namespace mailroom::auth {
 namespace {
@@ -165,24 +166,7 @@ TEST(KerberosOptions, Errors) {
   EXPECT_EQ(ok.options.mechanisms, (std::vector<std::string>{"GSSAPI", "PLAIN"}));
 }
 
-// A keytab with random keys for `principals`, written through libkrb5 (no KDC needed).
-void write_keytab(const std::string& path, const std::vector<std::string>& principals) {
-  krb5_context ctx = nullptr;
-  ASSERT_EQ(krb5_init_context(&ctx), 0);
-  krb5_keytab kt = nullptr;
-  std::string name = "FILE:" + path;
-  ASSERT_EQ(krb5_kt_resolve(ctx, name.c_str(), &kt), 0);
-  for (const auto& p : principals) {
-    krb5_keytab_entry entry{};
-    ASSERT_EQ(krb5_parse_name(ctx, p.c_str(), &entry.principal), 0);
-    entry.vno = 1;
-    ASSERT_EQ(krb5_c_make_random_key(ctx, ENCTYPE_AES256_CTS_HMAC_SHA1_96, &entry.key), 0);
-    ASSERT_EQ(krb5_kt_add_entry(ctx, kt, &entry), 0);
-    krb5_free_keytab_entry_contents(ctx, &entry);
-  }
-  krb5_kt_close(ctx, kt);
-  krb5_free_context(ctx);
-}
+using mailroom::testing::write_keytab;
 
 class KeytabCheck : public ::testing::Test {
  protected:
