@@ -10,6 +10,19 @@
 //     operations/s, errors, and the CPU used by the generator and (with --pid) by the server's
 //     process tree during the run, to show which side was saturated.
 //
+//   imap_load mailbox --port P --append-dir DIR [--users 100] [--clients 50] [--seconds 20] ...
+//     The shape of the independent load of issue 20: each client loops over whole sessions of a
+//     user with a big INBOX of real-looking mail: LOGIN, LIST "" "*", SELECT INBOX, FETCH of the
+//     last 50 messages' UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE, FETCH of 3
+//     random whole messages, STORE +FLAGS (\Seen) on them, APPEND of a message from DIR (the
+//     files there, round robin; attachments included), UID STORE \Deleted + UID EXPUNGE of it,
+//     LOGOUT (10 commands). Same JSON line as mixed.
+//
+//   imap_load prime --port P [--users 100] [--clients 8]
+//     Once per user: LOGIN, SELECT INBOX, FETCH 1:* of what `mailbox` fetches, LOGOUT, so that
+//     a server that builds its indexes and caches on first use (Dovecot) is measured warm, as a
+//     server that has been running. Prints the seconds it took.
+//
 //   imap_load logins --port P --auth-file FILE [--clients 32] [--seconds 20] [--pid SERVER]
 //     Each client loops over connect, one login command, LOGOUT. FILE holds one command per
 //     line (after the tag: "LOGIN user pass" or "AUTHENTICATE OAUTHBEARER <base64>"); client i
@@ -51,10 +64,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -86,7 +101,8 @@ struct Args {
   int sources = 1;
   bool tls = false;
   double hold = 5;
-  std::vector<std::string> auth_lines;  // logins: --auth-file
+  std::vector<std::string> auth_lines;       // logins: --auth-file
+  std::vector<std::string> append_messages;  // mailbox: --append-dir (CRLF files)
   // readpath
   std::string user;                   // the one login (default: user_fmt with 1)
   std::string select = "INBOX";       // selected before the commands ("" for none)
@@ -418,9 +434,16 @@ constexpr const char* kSteps[] = {
     "search",  "store", "store_silent", "uid_store", "uid_expunge", "idle",          "logout"};
 constexpr int kStepCount = sizeof(kSteps) / sizeof(kSteps[0]);
 
+// The 11 steps of a mailbox session (`imap_load mailbox`).
+constexpr const char* kMailboxSteps[] = {"connect",         "login",        "list",  "select",
+                                         "fetch_envelopes", "fetch_bodies", "store", "append",
+                                         "uid_store",       "uid_expunge",  "logout"};
+constexpr int kMailboxStepCount = sizeof(kMailboxSteps) / sizeof(kMailboxSteps[0]);
+
 struct StepTimes {
   std::atomic<uint64_t> ns[kStepCount] = {};
 };
+static_assert(kMailboxStepCount <= kStepCount);
 
 class StepClock {
  public:
@@ -436,6 +459,16 @@ class StepClock {
   StepTimes& t_;
   std::chrono::steady_clock::time_point last_;
 };
+
+// The UID from "[APPENDUID <validity> <uid>]" in a tagged APPEND reply ("" without one).
+std::string appended_uid(const std::string& tagged) {
+  auto p = tagged.find("[APPENDUID ");
+  if (p == std::string::npos) return std::string();
+  auto sp = tagged.find(' ', p + 11);
+  auto end = tagged.find(']', sp);
+  if (sp == std::string::npos || end == std::string::npos) return std::string();
+  return tagged.substr(sp + 1, end - sp - 1);
+}
 
 awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int client, Counters& c,
                             StepTimes& times) {
@@ -453,13 +486,7 @@ awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int clie
   std::string msg = make_message(seq);
   std::string appended = co_await conn.cmd("APPEND INBOX", &msg);
   clock.lap(3);
-  std::string uid;
-  auto p = appended.find("[APPENDUID ");
-  if (p != std::string::npos) {
-    auto sp = appended.find(' ', p + 11);
-    auto end = appended.find(']', sp);
-    uid = appended.substr(sp + 1, end - sp - 1);
-  }
+  std::string uid = appended_uid(appended);
   co_await conn.cmd("NOOP");
   clock.lap(4);
   co_await conn.cmd("FETCH 1:20 (FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])");
@@ -486,6 +513,66 @@ awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int clie
   clock.lap(13);
   conn.close();
   c.ops += 13;
+  ++c.sessions;
+}
+
+awaitable<void> mailbox_session(const Args& a, const tcp::endpoint& server, int client, Counters& c,
+                                StepTimes& times) {
+  auto ex = co_await asio::this_coro::executor;
+  Conn conn(ex, nullptr);
+  uint64_t seq = ++c.seq;
+  std::mt19937_64 rng(seq * 7919 + static_cast<uint64_t>(client));
+  StepClock clock(times);
+  co_await conn.connect(server, std::string());
+  clock.lap(0);
+  std::string login = "LOGIN " + user_name(a, static_cast<int>(rng() % 1000003)) + " " + a.password;
+  co_await conn.cmd(login);
+  clock.lap(1);
+  co_await conn.cmd("LIST \"\" \"*\"");
+  clock.lap(2);
+  std::string untagged;
+  auto selected = co_await conn.run("SELECT INBOX", &untagged);
+  if (selected.tagged.rfind("OK", 0) != 0) throw std::runtime_error("SELECT: " + selected.tagged);
+  clock.lap(3);
+  // The count as the server left it: SELECT may end with EXPUNGE responses of messages other
+  // sessions removed meanwhile (RFC 3501 7.4.1 forbids them only during FETCH, STORE, SEARCH).
+  uint64_t exists = 0;
+  std::istringstream lines(untagged);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("* ", 0) != 0) continue;
+    uint64_t n = std::strtoull(line.c_str() + 2, nullptr, 10);
+    if (line.find(" EXISTS") != std::string::npos) exists = n;
+    if (line.find(" EXPUNGE") != std::string::npos && exists > 0) --exists;
+  }
+  if (exists == 0) throw std::runtime_error("empty INBOX");
+  uint64_t first = exists > 50 ? exists - 49 : 1;
+  std::string envelopes = "FETCH " + std::to_string(first) + ":" + std::to_string(exists) +
+                          " (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)";
+  co_await conn.cmd(envelopes);
+  clock.lap(4);
+  std::string set;
+  for (int i = 0; i < 3; ++i) set += (i ? "," : "") + std::to_string(1 + rng() % exists);
+  std::string bodies = "FETCH " + set + " BODY.PEEK[]";
+  co_await conn.cmd(bodies);
+  clock.lap(5);
+  std::string store = "STORE " + set + " +FLAGS (\\Seen)";
+  co_await conn.cmd(store);
+  clock.lap(6);
+  const std::string& msg = a.append_messages[seq % a.append_messages.size()];
+  std::string appended = co_await conn.cmd("APPEND INBOX", &msg);
+  clock.lap(7);
+  std::string uid = appended_uid(appended);
+  if (uid.empty()) throw std::runtime_error("no APPENDUID: " + appended);
+  std::string st = "UID STORE " + uid + " +FLAGS.SILENT (\\Deleted)";
+  co_await conn.cmd(st);
+  clock.lap(8);
+  std::string ex_cmd = "UID EXPUNGE " + uid;
+  co_await conn.cmd(ex_cmd);
+  clock.lap(9);
+  co_await conn.cmd("LOGOUT");
+  clock.lap(10);
+  conn.close();
+  c.ops += 10;
   ++c.sessions;
 }
 
@@ -519,13 +606,69 @@ awaitable<void> mixed_client(const Args& a, tcp::endpoint server, int client, Co
   });
 }
 
+awaitable<void> mailbox_client(const Args& a, tcp::endpoint server, int client, Counters& c,
+                               StepTimes& times) {
+  co_await client_loop(c, client, [&a, server, client, &c, &times] {
+    return mailbox_session(a, server, client, c, times);
+  });
+}
+
+awaitable<void> prime_client(const Args& a, tcp::endpoint server, std::atomic<int>& next,
+                             Counters& c) {
+  auto ex = co_await asio::this_coro::executor;
+  for (int user = next++; user < a.users; user = next++) {
+    Conn conn(ex, nullptr);
+    co_await conn.connect(server, std::string());
+    std::string login = "LOGIN " + user_name(a, user) + " " + a.password;
+    co_await conn.cmd(login);
+    co_await conn.cmd("SELECT INBOX");
+    co_await conn.cmd("FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)");
+    co_await conn.cmd("LOGOUT");
+    conn.close();
+    ++c.sessions;
+  }
+}
+
+int run_prime(const Args& a) {
+  asio::io_context io(1);
+  tcp::endpoint server(asio::ip::make_address(a.host), static_cast<uint16_t>(a.port));
+  Counters c;
+  std::atomic<int> next{0};
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < std::min(a.clients, a.users); ++i)
+    asio::co_spawn(io, prime_client(a, server, next, c), [&c](std::exception_ptr e) {
+      if (!e) return;
+      ++c.errors;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        std::fprintf(stderr, "prime: %s\n", x.what());
+      }
+    });
+  io.run();
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("{\"mode\": \"prime\", \"users\": %llu, \"errors\": %llu, \"seconds\": %.1f}\n",
+              static_cast<unsigned long long>(c.sessions.load()),
+              static_cast<unsigned long long>(c.errors.load()), elapsed);
+  return c.errors ? 1 : 0;
+}
+
+// mixed and mailbox: whole sessions from --clients clients for --seconds.
 int run_mixed(const Args& a) {
+  bool mailbox = a.mode == "mailbox";
+  if (mailbox && a.append_messages.empty()) throw std::runtime_error("mailbox needs --append-dir");
+  const char* const* step_names = mailbox ? kMailboxSteps : kSteps;
+  int step_count = mailbox ? kMailboxStepCount : kStepCount;
   asio::io_context io(a.threads);
   tcp::endpoint server(asio::ip::make_address(a.host), static_cast<uint16_t>(a.port));
   Counters c;
   StepTimes times;
-  for (int i = 0; i < a.clients; ++i)
-    asio::co_spawn(io, mixed_client(a, server, i, c, times), asio::detached);
+  for (int i = 0; i < a.clients; ++i) {
+    if (mailbox)
+      asio::co_spawn(io, mailbox_client(a, server, i, c, times), asio::detached);
+    else
+      asio::co_spawn(io, mixed_client(a, server, i, c, times), asio::detached);
+  }
   TreeStats s0 = a.pid ? tree_stats(a.pid) : TreeStats{};
   double cpu0 = self_cpu();
   auto t0 = std::chrono::steady_clock::now();
@@ -544,9 +687,9 @@ int run_mixed(const Args& a) {
     c.stop = true;
     // Mean milliseconds per step over the sessions completed so far (approximate: steps of
     // sessions still running are included).
-    for (int i = 0; i < kStepCount; ++i) {
+    for (int i = 0; i < step_count; ++i) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%s\"%s\": %.2f", i ? ", " : "", kSteps[i],
+      std::snprintf(buf, sizeof buf, "%s\"%s\": %.2f", i ? ", " : "", step_names[i],
                     sessions ? times.ns[i] / 1e6 / static_cast<double>(sessions) : 0.0);
       latency += buf;
     }
@@ -557,11 +700,11 @@ int run_mixed(const Args& a) {
   for (auto& t : extra) t.join();
   double server_cpu = a.pid ? s1.cpu_s - s0.cpu_s : 0;
   std::printf(
-      "{\"mode\": \"mixed\", \"clients\": %d, \"threads\": %d, \"seconds\": %.2f, "
+      "{\"mode\": \"%s\", \"clients\": %d, \"threads\": %d, \"seconds\": %.2f, "
       "\"sessions\": %llu, \"ops\": %llu, \"errors\": %llu, \"sessions_per_s\": %.1f, "
       "\"ops_per_s\": %.1f, \"generator_cpu_pct\": %.1f, \"server_cpu_pct\": %.1f, "
       "\"step_ms\": {%s}}\n",
-      a.clients, a.threads, elapsed, static_cast<unsigned long long>(sessions),
+      a.mode.c_str(), a.clients, a.threads, elapsed, static_cast<unsigned long long>(sessions),
       static_cast<unsigned long long>(ops), static_cast<unsigned long long>(c.errors.load()),
       sessions / elapsed, ops / elapsed, 100 * cpu / elapsed, 100 * server_cpu / elapsed,
       latency.c_str());
@@ -853,7 +996,8 @@ int run_readpath(const Args& a) {
 
 Args parse(int argc, char** argv) {
   Args a;
-  if (argc < 2) throw std::runtime_error("usage: imap_load mixed|logins|idle|readpath [options]");
+  if (argc < 2)
+    throw std::runtime_error("usage: imap_load mixed|mailbox|prime|logins|idle|readpath [options]");
   a.mode = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
@@ -907,6 +1051,16 @@ Args parse(int argc, char** argv) {
       for (std::string line; std::getline(f, line);) {
         if (!line.empty()) a.commands.push_back(line);
       }
+    } else if (k == "--append-dir") {
+      std::vector<std::filesystem::path> files;
+      for (const auto& e : std::filesystem::directory_iterator(v))
+        if (e.is_regular_file()) files.push_back(e.path());
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        a.append_messages.emplace_back(std::istreambuf_iterator<char>(in),
+                                       std::istreambuf_iterator<char>());
+      }
     } else if (k == "--auth-file") {
       std::ifstream f(v);
       if (!f) throw std::runtime_error("cannot read " + v);
@@ -925,7 +1079,8 @@ Args parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     Args a = parse(argc, argv);
-    if (a.mode == "mixed") return run_mixed(a);
+    if (a.mode == "mixed" || a.mode == "mailbox") return run_mixed(a);
+    if (a.mode == "prime") return run_prime(a);
     if (a.mode == "idle") return run_idle(a);
     if (a.mode == "logins") return run_logins(a);
     if (a.mode == "readpath") return run_readpath(a);

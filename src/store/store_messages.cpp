@@ -460,6 +460,13 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
   {
     std::lock_guard<std::mutex> lk((*u)->mu);
     db::Sqlite& db = *(*u)->db;
+    // A flag change commits without waiting for the disk (WAL, synchronous=NORMAL): it survives
+    // a crash of the process, and a power loss once the user's next durable commit (a delivery,
+    // an APPEND, an EXPUNGE) or a checkpoint has synced the log after it. Dovecot's default
+    // (mail_fsync = optimized) does not sync flag changes either; two of the four writes of a
+    // typical IMAP session are STOREs (bench/imap, --shape mailbox). FORMAT.md "Durability".
+    std::optional<RelaxedSync> relaxed;
+    if (options_.fsync) relaxed.emplace(db);
     db::Transaction tx(db);
     auto s = tx.begin();
     if (!s.is_ok()) return s;
