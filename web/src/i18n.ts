@@ -209,5 +209,5 @@ export function formatSize(bytes: number): string {
       return new Intl.NumberFormat(current, { style: 'unit', unit, maximumFractionDigits: 1 }).format(bytes / n);
     }
   }
-  return new Intl.NumberFormat(current, { style: 'unit', unit: 'byte' }).format(bytes);
+  return new Intl.NumberFormat(current, { style: 'unit', unit: 'byte', unitDisplay: 'long' }).format(bytes);
 }
