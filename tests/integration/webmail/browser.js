@@ -149,6 +149,31 @@ async function frameReport(page) {
     await page.screenshot({ path: `${spec.shots}/5-xss-message.png` });
     ok(`xss corpus inert (${spec.xss.length} messages)`);
 
+    // --- a big folder: only the visible window is asked for ---
+    const apiBodies = [];
+    const onRequest = (r) => { if (r.url().endsWith('/jmap/api')) apiBodies.push(r.postData() || ''); };
+    page.on('request', onRequest);
+    await page.click(`.folder[data-id="${await page.locator('.folder', { hasText: spec.bulkFolder }).getAttribute('data-id')}"]`);
+    await page.locator('.row', { hasText: `${spec.bulkPrefix} ${spec.bulkCount - 1}` }).first().waitFor();
+    const listHeight = await page.locator('.list-inner').evaluate((e) => e.offsetHeight);
+    if (listHeight < spec.bulkCount * 60) fail('the list is not as tall as the folder: ' + listHeight);
+    await page.locator('#list').evaluate((e) => { e.scrollTop = e.scrollHeight; });
+    await page.locator('.row', { hasText: `${spec.bulkPrefix} 0` }).first().waitFor();
+    page.off('request', onRequest);
+    let gotIds = 0;
+    for (const body of apiBodies) {
+      for (const [name, args] of JSON.parse(body).methodCalls) {
+        if (name === 'Email/query' && !(args.limit <= 50)) fail('Email/query without a small limit: ' + JSON.stringify(args));
+        if (name === 'Email/get' && args.ids) gotIds += args.ids.length;
+      }
+    }
+    const rows = await page.locator('.row').count();
+    if (rows > 60) fail(`${rows} rows in the DOM for a window of about 20`);
+    if (gotIds >= spec.bulkCount) fail('every message of the folder was fetched');
+    await page.screenshot({ path: `${spec.shots}/5b-big-folder-end.png` });
+    ok(`virtual scrolling (${rows} rows in the DOM for ${spec.bulkCount} messages)`);
+    await page.click('.folder[data-role=inbox]');
+
     // --- delete moves to Trash ---
     await openMessage(page, spec.textSubject);
     await page.click('#delete');

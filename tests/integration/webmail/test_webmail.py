@@ -10,6 +10,7 @@ Skips (exit 77 through run_pytests) when Chromium, node or the built client with
 node_modules (web/build.sh, needs npm) is missing."""
 import base64
 import http.client
+import imaplib
 import json
 import os
 import shutil
@@ -225,12 +226,23 @@ class WebmailBrowserTest(unittest.TestCase):
         xss = list(XSS) + list(XSS_RAW)
         self.wait_delivered([text_subject, image_subject] + xss)
 
+        # A folder of several pages for the virtual list (APPENDed over IMAP).
+        bulk_folder, bulk_prefix, bulk_count = "Bulk", "Bulk message", 240
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.m.port("imaps"), ssl_context=self.m.ssl_context())
+        imap.login("alice@example.com", "wonderland")
+        imap.create(bulk_folder)
+        for i in range(bulk_count):
+            imap.append(bulk_folder, None, imaplib.Time2Internaldate(1700000000 + i * 60),
+                        (f"From: Bulk <bulk@remote.example>\r\nTo: alice@example.com\r\n"
+                         f"Subject: {bulk_prefix} {i}\r\n\r\nbody {i}\r\n").encode())
+        imap.logout()
         os.makedirs(SHOTS, exist_ok=True)
         new_subject = "Arrived while open"
         spec = {"base": f"https://127.0.0.1:{self.m.port('https')}", "user": "alice@example.com",
                 "password": "wonderland", "textSubject": text_subject, "textBody": text_body,
                 "imageSubject": image_subject, "xss": xss, "newSubject": new_subject,
-                "shots": SHOTS, "chromium": CHROMIUM}
+                "shots": SHOTS, "chromium": CHROMIUM, "bulkFolder": bulk_folder,
+                "bulkPrefix": bulk_prefix, "bulkCount": bulk_count}
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(spec, f)
         env = dict(os.environ, NODE_PATH=NODE_MODULES)
@@ -257,6 +269,7 @@ class WebmailBrowserTest(unittest.TestCase):
         self.assertEqual(rc, 0, report)
         for check in ("wrong password refused", "signed in by password", "read a message delivered by SMTP",
                       "seen on open", "flagged", "remote images only after", "xss corpus inert",
+                      "virtual scrolling",
                       "delete moved the message to Trash", "new mail shown without reload",
                       "languages switch and stay", "phone layout", "signed out"):
             self.assertIn("ok " + check, report)
