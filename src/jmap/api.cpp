@@ -101,6 +101,13 @@ struct AuthOutcomeOrResponse {
 AuthOutcomeOrResponse authenticate(Jmap& j, const http::Request& req) {
   AuthOutcomeOrResponse out;
   auto header = req.header("authorization");
+  if (!header && j.options.session_auth) {
+    auth::Principal p;
+    if (j.options.session_auth(req, p, out.refusal)) {
+      if (!p.account_id.empty()) out.principal = std::move(p);
+      return out;
+    }
+  }
   if (!header) {
     out.refusal = unauthorized("credentials are required", false);
     return out;

@@ -21,12 +21,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "src/http/http.h"
 
 namespace mailroom::core {
 struct Services;
+}
+namespace mailroom::auth {
+struct Principal;
 }
 
 namespace mailroom::jmap {
@@ -44,6 +48,10 @@ struct Options {
   uint64_t max_size_mailbox_name = 200;  // octets of one name
   uint64_t max_query_limit = 1000;       // Email/query and Mailbox/query limit
   uint64_t max_changes = 1000;           // /changes answers at most this many ids
+  // The web client's cookie sessions (src/webmail/webmail.h authenticate_cookie), asked about a
+  // request without an Authorization header: false when it has no session cookie; true with
+  // the principal filled (account_id set) or the refusal to send.
+  std::function<bool(const http::Request&, auth::Principal&, http::Response&)> session_auth;
 };
 
 // Adds the JMAP routes to `router`. `services` must outlive the router.

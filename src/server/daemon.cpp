@@ -25,6 +25,7 @@
 #include "src/server/module_options.h"
 #include "src/server/protocols.h"
 #include "src/server/startup_checks.h"
+#include "src/webmail/webmail.h"
 
 namespace mailroom::server {
 
@@ -183,13 +184,20 @@ struct Daemon::State {
       }
       return out;
     };
-    api->sessions.close_account = [weak](const std::string& account_id) -> std::size_t {
+    // The web client (src/webmail): its cookie sessions end with the account's connections.
+    auto web = webmail::make_webmail(*services, config.modules->webmail);
+    api->sessions.close_account = [weak, web](const std::string& account_id) -> std::size_t {
       auto t = weak.lock();
-      return t ? t->close_account(account_id) : 0;
+      return (t ? t->close_account(account_id) : 0) + webmail::close_account(*web, account_id);
     };
     auto routes = api::make_router(api);
+    webmail::add_routes(*routes, web);
     jmap::Options jmap_options;  // JMAP for users (src/jmap/jmap.h)
     jmap_options.max_size_request = config.modules->http.max_body_bytes;
+    jmap_options.session_auth = [web](const http::Request& r, auth::Principal& p,
+                                      http::Response& refusal) {
+      return webmail::authenticate_cookie(*web, r, p, refusal);
+    };
     jmap::add_routes(*routes, *services, jmap_options);
     http_routes = routes;
     return true;

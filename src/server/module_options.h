@@ -19,6 +19,7 @@
 #include "src/smtp/smtp_server.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
+#include "src/webmail/webmail.h"
 #include "sso/sso.h"
 
 namespace mailroom::server {
@@ -42,6 +43,7 @@ struct ModuleOptions {
   service::RecallOptions recall;         // [recall]: mail recall (keep_days, self-recall, ...)
   filter::AntivirusOptions antivirus;    // [antivirus]: the antivirus content scanner
   filter::RspamdOptions spam;            // [spam]: rspamd verdicts and learning
+  webmail::Options webmail;              // [webmail]: the web client on the http listeners
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

@@ -121,6 +121,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.http = http::parse_server_options(s);
     s.finish();
   }
+  {
+    auto s = root.child("webmail");  // the web client (src/webmail/webmail.h)
+    m.webmail = webmail::parse_options(s, webmail::default_root());
+  }
   m.directory_section = root.child("directory");
   m.delivery_log_section = root.child("delivery_log");
   root.finish();

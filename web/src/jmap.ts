@@ -1,0 +1,97 @@
+// The client's only way to the server: the sign-in endpoints of src/webmail and JMAP
+// (RFC 8620/8621) with the session cookie. Every POST carries the session's CSRF token.
+
+export interface Account {
+  accountId: string;
+  username: string;
+  csrf: string;
+}
+
+export class AuthError extends Error {
+  constructor(public status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
+// The server allows 4 requests in progress per account; keep well below.
+const MAX_IN_FLIGHT = 2;
+
+export async function currentSession(): Promise<Account | null> {
+  const r = await fetch('/webmail/session', { credentials: 'same-origin', cache: 'no-store' });
+  if (r.status === 401) return null;
+  if (!r.ok) throw new AuthError(r.status);
+  return (await r.json()) as Account;
+}
+
+export async function signIn(username: string, password: string): Promise<Account> {
+  const r = await fetch('/webmail/login', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!r.ok) throw new AuthError(r.status);
+  return (await r.json()) as Account;
+}
+
+export async function signOut(account: Account): Promise<void> {
+  await fetch('/webmail/logout', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'X-Mailroom-CSRF': account.csrf },
+  });
+}
+
+type Invocation = [string, Record<string, unknown>, string];
+
+export class Jmap {
+  private inFlight = 0;
+  private waiting: (() => void)[] = [];
+  onSessionEnded: () => void = () => {};
+
+  constructor(public account: Account) {}
+
+  private async slot(): Promise<void> {
+    if (this.inFlight < MAX_IN_FLIGHT) {
+      this.inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
+
+  // Sends the calls in one request; answers the method responses in order.
+  async request(calls: Invocation[]): Promise<Invocation[]> {
+    await this.slot();
+    try {
+      const r = await fetch('/jmap/api', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-Mailroom-CSRF': this.account.csrf },
+        body: JSON.stringify({ using: USING, methodCalls: calls }),
+      });
+      if (r.status === 401) {
+        this.onSessionEnded();
+        throw new AuthError(401);
+      }
+      if (!r.ok) throw new AuthError(r.status);
+      const body = (await r.json()) as { methodResponses: Invocation[] };
+      return body.methodResponses;
+    } finally {
+      this.release();
+    }
+  }
+
+  // One call; a JMAP method error becomes an exception.
+  async call<T = Record<string, unknown>>(name: string, args: Record<string, unknown>): Promise<T> {
+    const [res] = await this.request([[name, { accountId: this.account.accountId, ...args }, '0']]);
+    if (res[0] === 'error') throw new Error(`${name}: ${String(res[1].type)}`);
+    return res[1] as T;
+  }
+}

@@ -1,0 +1,510 @@
+// Mailroom's web client: sign-in, folder tree, a virtually scrolled message list, the reading
+// pane, flags and delete, new mail by polling Email/changes. JMAP only (jmap.ts).
+import { clear, h } from './dom';
+import { formatDate, formatFullDate, formatSize, hasKey, lang, LANGS, setLang, t, type Lang } from './i18n';
+import { Account, AuthError, currentSession, Jmap, signIn, signOut } from './jmap';
+import { sanitizeHtml } from './sanitize';
+
+interface Mailbox {
+  id: string;
+  name: string;
+  parentId: string | null;
+  role: string | null;
+  sortOrder: number;
+  totalEmails: number;
+  unreadEmails: number;
+}
+interface Address {
+  name: string | null;
+  email: string;
+}
+interface EmailSummary {
+  id: string;
+  subject: string | null;
+  from: Address[] | null;
+  receivedAt: string;
+  keywords: Record<string, boolean>;
+  size: number;
+  preview: string;
+  hasAttachment: boolean;
+  mailboxIds: Record<string, boolean>;
+}
+interface BodyPart {
+  partId: string;
+  type: string;
+}
+interface EmailFull extends EmailSummary {
+  to: Address[] | null;
+  cc: Address[] | null;
+  textBody: BodyPart[];
+  htmlBody: BodyPart[];
+  bodyValues: Record<string, { value: string }>;
+}
+
+const ROW_HEIGHT = 64; // px; web/src/style.css .row
+const PAGE = 50; // Email/query window
+// New mail is looked for every 15 s; localStorage "mailroom.pollSeconds" (1-300) changes it
+// (the browser tests use 1 s).
+const POLL_MS = (() => {
+  try {
+    const v = Number(localStorage.getItem('mailroom.pollSeconds'));
+    if (v >= 1 && v <= 300) return v * 1000;
+  } catch {
+    /* storage disabled */
+  }
+  return 15000;
+})();
+const SUMMARY_PROPS = ['id', 'subject', 'from', 'receivedAt', 'keywords', 'size', 'preview', 'hasAttachment', 'mailboxIds'];
+
+const app = document.getElementById('app') as HTMLElement;
+let jmap: Jmap | null = null;
+
+function addressText(list: Address[] | null): string {
+  return (list ?? []).map((a) => (a.name ? `${a.name} <${a.email}>` : a.email)).join(', ');
+}
+function senderText(list: Address[] | null): string {
+  const a = list?.[0];
+  return a ? a.name || a.email : '';
+}
+function mailboxName(m: Mailbox): string {
+  const key = `role.${m.role ?? ''}`;
+  return m.role && hasKey(key) ? t(key) : m.name;
+}
+
+function languagePicker(onChange: () => void): HTMLElement {
+  const select = h('select', { id: 'lang', 'aria-label': t('language') });
+  for (const l of LANGS) {
+    select.append(h('option', { value: l.id, selected: l.id === lang() }, l.label));
+  }
+  select.addEventListener('change', () => {
+    setLang(select.value as Lang);
+    onChange();
+  });
+  return select;
+}
+
+// --- sign-in ---------------------------------------------------------------------------
+
+function showSignIn(message = ''): void {
+  jmap = null;
+  document.title = t('appName');
+  clear(app);
+  const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
+  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const error = h('p', { id: 'login-error', class: 'error', role: 'alert' }, message);
+  const button = h('button', { id: 'login-button', type: 'submit' }, t('signIn'));
+  const form = h('form', { id: 'login', class: 'login' },
+    h('h1', {}, t('signInTitle')),
+    h('label', {}, t('username'), user),
+    h('label', {}, t('password'), pass),
+    error, button);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    button.textContent = t('signingIn');
+    error.textContent = '';
+    try {
+      const account = await signIn(user.value.trim(), pass.value);
+      pass.value = '';
+      startMail(account);
+    } catch (err) {
+      const status = err instanceof AuthError ? err.status : 0;
+      error.textContent = status === 401 ? t('badLogin') : status === 429 ? t('throttled')
+        : status === 403 ? t('needHttps') : status === 503 ? t('unavailable') : t('failed');
+      button.disabled = false;
+      button.textContent = t('signIn');
+    }
+  });
+  app.append(h('div', { class: 'login-screen' },
+    h('div', { class: 'login-top' }, h('span', { class: 'brand' }, t('appName')), languagePicker(() => showSignIn())),
+    form));
+  user.focus();
+}
+
+// --- the mail screen -------------------------------------------------------------------
+
+class MailView {
+  mailboxes: Mailbox[] = [];
+  current: Mailbox | null = null;
+  total = 0;
+  ids: (string | undefined)[] = []; // by position in the current list
+  emails = new Map<string, EmailSummary>();
+  loadingPages = new Set<number>();
+  openId: string | null = null;
+  emailState: string | null = null;
+  pollTimer = 0;
+  generation = 0; // bumps when the list is reset: late answers of an old list are ignored
+  scrollTimer = 0;
+
+  root = h('div', { class: 'mail view-list' });
+  folderList = h('ul', { id: 'folders', class: 'folders' });
+  listTitle = h('h2', { id: 'list-title' });
+  listScroll = h('div', { id: 'list', class: 'list', tabindex: 0 });
+  listInner = h('div', { class: 'list-inner' });
+  pane = h('section', { id: 'pane', class: 'pane' });
+
+  constructor(public account: Account) {
+    this.listScroll.append(this.listInner);
+    this.listScroll.addEventListener('scroll', () => this.onScroll());
+  }
+
+  mount(): void {
+    clear(app);
+    clear(this.root);
+    const header = h('header', { class: 'top' },
+      h('button', { id: 'show-folders', class: 'phone-only', onclick: () => this.setView('folders') }, t('folders')),
+      h('span', { class: 'brand' }, t('appName')),
+      h('span', { class: 'user', id: 'user' }, this.account.username),
+      languagePicker(() => this.relabel()),
+      h('button', { id: 'sign-out', onclick: () => this.signOut() }, t('signOut')));
+    this.root.append(header,
+      h('nav', { class: 'sidebar', 'aria-label': t('folders') }, this.folderList),
+      h('main', { class: 'listcol' }, this.listTitle, this.listScroll),
+      this.pane);
+    app.append(this.root);
+    this.showEmptyPane();
+  }
+
+  setView(v: 'folders' | 'list' | 'message'): void {
+    this.root.classList.remove('view-folders', 'view-list', 'view-message');
+    this.root.classList.add(`view-${v}`);
+  }
+
+  relabel(): void {
+    // Everything shown is rebuilt in the new language; the data stays.
+    this.mount();
+    this.renderFolders();
+    this.renderListTitle();
+    this.renderRows(true);
+    if (this.openId) void this.open(this.openId, false);
+  }
+
+  async start(): Promise<void> {
+    this.mount();
+    await this.loadMailboxes();
+    const inbox = this.mailboxes.find((m) => m.role === 'inbox') ?? this.mailboxes[0];
+    if (inbox) await this.selectMailbox(inbox);
+    const st = await jmap!.call<{ state: string }>('Email/get', { ids: [] });
+    this.emailState = st.state;
+    this.pollTimer = window.setInterval(() => void this.poll(), POLL_MS);
+  }
+
+  stop(): void {
+    window.clearInterval(this.pollTimer);
+  }
+
+  async signOut(): Promise<void> {
+    this.stop();
+    await signOut(this.account);
+    showSignIn();
+  }
+
+  async loadMailboxes(): Promise<void> {
+    const res = await jmap!.call<{ list: Mailbox[] }>('Mailbox/get', {
+      ids: null,
+      properties: ['id', 'name', 'parentId', 'role', 'sortOrder', 'totalEmails', 'unreadEmails'],
+    });
+    this.mailboxes = res.list;
+    if (this.current) this.current = this.mailboxes.find((m) => m.id === this.current!.id) ?? null;
+    this.renderFolders();
+    this.renderListTitle();
+  }
+
+  renderFolders(): void {
+    clear(this.folderList);
+    const children = new Map<string | null, Mailbox[]>();
+    for (const m of this.mailboxes) {
+      const k = m.parentId ?? null;
+      children.set(k, [...(children.get(k) ?? []), m]);
+    }
+    const add = (parent: string | null, depth: number, into: HTMLElement): void => {
+      const list = (children.get(parent) ?? []).sort((a, b) => a.sortOrder - b.sortOrder || a.name.localeCompare(b.name));
+      for (const m of list) {
+        const unread = m.unreadEmails > 0
+          ? h('span', { class: 'count', title: t('unread', { n: m.unreadEmails }) }, new Intl.NumberFormat(lang()).format(m.unreadEmails))
+          : null;
+        const item = h('li', {},
+          h('button', {
+            class: `folder${this.current?.id === m.id ? ' selected' : ''}`,
+            'data-id': m.id,
+            'data-role': m.role ?? '',
+            style: `padding-left: ${0.75 + depth}rem`,
+            onclick: () => void this.selectMailbox(m),
+          }, h('span', { class: 'name' }, mailboxName(m)), unread));
+        into.append(item);
+        if (depth < 10) add(m.id, depth + 1, into);
+      }
+    };
+    add(null, 0, this.folderList);
+  }
+
+  renderListTitle(): void {
+    this.listTitle.textContent = this.current
+      ? `${mailboxName(this.current)} · ${t('messages', { n: this.current.totalEmails })}`
+      : '';
+  }
+
+  async selectMailbox(m: Mailbox): Promise<void> {
+    this.current = m;
+    this.resetList();
+    this.renderFolders();
+    this.renderListTitle();
+    this.setView('list');
+    this.listScroll.scrollTop = 0;
+    await this.ensureVisible();
+  }
+
+  resetList(): void {
+    this.generation++;
+    this.ids = [];
+    this.total = 0;
+    this.loadingPages.clear();
+    this.renderRows(true);
+  }
+
+  onScroll(): void {
+    this.renderRows(false);
+    window.clearTimeout(this.scrollTimer);
+    this.scrollTimer = window.setTimeout(() => void this.ensureVisible(), 60);
+  }
+
+  visibleRange(): [number, number] {
+    const first = Math.max(0, Math.floor(this.listScroll.scrollTop / ROW_HEIGHT) - 5);
+    const count = Math.ceil((this.listScroll.clientHeight || 600) / ROW_HEIGHT) + 10;
+    return [first, Math.min(first + count, Math.max(this.total, first + count))];
+  }
+
+  // Email/query + Email/get of the pages that cover the visible rows: never the whole folder.
+  async ensureVisible(): Promise<void> {
+    if (!this.current) return;
+    const [first, last] = this.visibleRange();
+    const pages = new Set<number>();
+    for (let p = Math.floor(first / PAGE); p * PAGE < last; p++) {
+      if (this.total && p * PAGE >= this.total) break;
+      let missing = false;
+      for (let i = p * PAGE; i < Math.min((p + 1) * PAGE, this.total || (p + 1) * PAGE); i++) {
+        if (!this.ids[i]) missing = true;
+      }
+      if (missing && !this.loadingPages.has(p)) pages.add(p);
+    }
+    await Promise.all([...pages].map((p) => this.loadPage(p)));
+  }
+
+  async loadPage(page: number): Promise<void> {
+    const gen = this.generation;
+    const mailbox = this.current!;
+    this.loadingPages.add(page);
+    try {
+      const res = await jmap!.request([
+        ['Email/query', {
+          accountId: this.account.accountId,
+          filter: { inMailbox: mailbox.id },
+          sort: [{ property: 'receivedAt', isAscending: false }],
+          position: page * PAGE,
+          limit: PAGE,
+          calculateTotal: true,
+        }, 'q'],
+        ['Email/get', {
+          accountId: this.account.accountId,
+          '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' },
+          properties: SUMMARY_PROPS,
+        }, 'g'],
+      ]);
+      if (gen !== this.generation) return;
+      const [q, g] = res;
+      if (q[0] === 'error' || g[0] === 'error') throw new Error('list failed');
+      const qr = q[1] as { ids: string[]; position: number; total: number };
+      this.total = qr.total;
+      qr.ids.forEach((id, i) => (this.ids[qr.position + i] = id));
+      for (const e of (g[1] as { list: EmailSummary[] }).list) this.emails.set(e.id, e);
+      this.renderRows(true);
+    } finally {
+      this.loadingPages.delete(page);
+    }
+  }
+
+  renderRows(resize: boolean): void {
+    if (resize) this.listInner.style.height = `${this.total * ROW_HEIGHT}px`;
+    clear(this.listInner);
+    if (this.current && this.total === 0 && this.loadingPages.size === 0 && this.generation > 0) {
+      this.listInner.append(h('p', { class: 'empty', id: 'list-empty' }, t('noMessages')));
+      return;
+    }
+    const [first, last] = this.visibleRange();
+    for (let i = first; i < Math.min(last, this.total); i++) {
+      const id = this.ids[i];
+      const e = id ? this.emails.get(id) : undefined;
+      const top = `top: ${i * ROW_HEIGHT}px`;
+      if (!e) {
+        this.listInner.append(h('div', { class: 'row placeholder', style: top }, t('loading')));
+        continue;
+      }
+      const unread = !e.keywords.$seen;
+      const row = h('div', {
+        class: `row${unread ? ' unread' : ''}${e.id === this.openId ? ' selected' : ''}`,
+        style: top,
+        role: 'button',
+        tabindex: 0,
+        'data-id': e.id,
+        onclick: () => void this.open(e.id, true),
+        onkeydown: ((ev: KeyboardEvent) => { if (ev.key === 'Enter') void this.open(e.id, true); }) as EventListener,
+      },
+        h('div', { class: 'line1' },
+          h('span', { class: 'from' }, senderText(e.from)),
+          e.keywords.$flagged ? h('span', { class: 'flag', 'aria-label': t('flag') }, '★') : null,
+          h('time', { datetime: e.receivedAt }, formatDate(e.receivedAt))),
+        h('div', { class: 'line2' },
+          h('span', { class: 'subject' }, e.subject || t('noSubject')),
+          h('span', { class: 'size' }, formatSize(e.size))),
+        h('div', { class: 'preview' }, e.preview ?? ''));
+      this.listInner.append(row);
+    }
+  }
+
+  showEmptyPane(): void {
+    clear(this.pane);
+    this.pane.append(h('p', { class: 'empty' }, t('selectMessage')));
+  }
+
+  async open(id: string, markSeen: boolean, allowImages = false): Promise<void> {
+    this.openId = id;
+    this.renderRows(false);
+    this.setView('message');
+    const res = await jmap!.call<{ list: EmailFull[] }>('Email/get', {
+      ids: [id],
+      properties: [...SUMMARY_PROPS, 'to', 'cc', 'textBody', 'htmlBody', 'bodyValues'],
+      fetchHTMLBodyValues: true,
+      fetchTextBodyValues: true,
+      maxBodyValueBytes: 512 * 1024,
+    });
+    const e = res.list[0];
+    if (!e || this.openId !== id) return;
+    this.renderMessage(e, allowImages);
+    if (markSeen && !e.keywords.$seen) await this.setKeyword(e, '$seen', true);
+  }
+
+  renderMessage(e: EmailFull, allowImages: boolean): void {
+    clear(this.pane);
+    const inTrash = this.current?.role === 'trash';
+    const flagged = !!e.keywords.$flagged;
+    const toolbar = h('div', { class: 'toolbar' },
+      h('button', { id: 'back', class: 'phone-only', onclick: () => this.setView('list') }, t('back')),
+      h('button', { id: 'flag', onclick: () => void this.setKeyword(e, '$flagged', !flagged).then(() => this.open(e.id, false, allowImages)) },
+        flagged ? t('unflag') : t('flag')),
+      h('button', { id: 'delete', onclick: () => void this.remove(e) }, inTrash ? t('deleteForever') : t('delete')));
+    const headers = h('dl', { class: 'headers' },
+      h('dt', {}, t('from')), h('dd', { id: 'msg-from' }, addressText(e.from)),
+      h('dt', {}, t('to')), h('dd', {}, addressText(e.to)),
+      e.cc?.length ? h('dt', {}, t('cc')) : null, e.cc?.length ? h('dd', {}, addressText(e.cc)) : null,
+      h('dt', {}, t('date')), h('dd', {}, formatFullDate(e.receivedAt)));
+    this.pane.append(toolbar, h('h1', { id: 'msg-subject' }, e.subject || t('noSubject')), headers);
+
+    const html = e.htmlBody?.find((p) => p.type === 'text/html');
+    if (html && e.bodyValues[html.partId]) {
+      const clean = sanitizeHtml(e.bodyValues[html.partId].value, allowImages);
+      if (clean.remoteImages > 0 && !allowImages) {
+        this.pane.append(h('div', { class: 'notice', id: 'images-blocked' }, t('imagesBlocked'),
+          h('button', { id: 'show-images', onclick: () => void this.open(e.id, false, true) }, t('showImages'))));
+      }
+      this.pane.append(this.frame(clean.html, allowImages));
+    } else {
+      const text = (e.textBody ?? []).map((p) => e.bodyValues[p.partId]?.value ?? '').join('\n');
+      this.pane.append(h('div', { id: 'msg-text', class: 'text-body' }, text));
+    }
+  }
+
+  // The sanitised HTML goes to the server's /webmail/frame by a form post into a sandboxed
+  // iframe (no scripts, no same-origin), and comes back as a document with its own CSP.
+  frame(html: string, allowImages: boolean): HTMLElement {
+    const name = `msg-frame-${Date.now()}`;
+    const iframe = h('iframe', {
+      id: 'msg-frame', name, class: 'msg-frame', title: 'message',
+      sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
+    });
+    const form = h('form', { method: 'post', action: '/webmail/frame', target: name, class: 'hidden' },
+      h('input', { type: 'hidden', name: 'csrf', value: this.account.csrf }),
+      h('input', { type: 'hidden', name: 'images', value: allowImages ? '1' : '0' }));
+    const field = h('input', { type: 'hidden', name: 'html' });
+    field.value = html;
+    form.append(field);
+    const wrap = h('div', { class: 'frame-wrap' }, iframe, form);
+    queueMicrotask(() => form.submit());
+    return wrap;
+  }
+
+  async setKeyword(e: EmailSummary, keyword: string, on: boolean): Promise<void> {
+    await jmap!.call('Email/set', { update: { [e.id]: { [`keywords/${keyword}`]: on ? true : null } } });
+    if (on) e.keywords[keyword] = true;
+    else delete e.keywords[keyword];
+    const cached = this.emails.get(e.id);
+    if (cached && cached !== e) cached.keywords = { ...e.keywords };
+    this.renderRows(false);
+    if (keyword === '$seen') await this.loadMailboxes();
+  }
+
+  async remove(e: EmailSummary): Promise<void> {
+    const trash = this.mailboxes.find((m) => m.role === 'trash');
+    if (this.current?.role === 'trash' || !trash) {
+      await jmap!.call('Email/set', { destroy: [e.id] });
+    } else {
+      await jmap!.call('Email/set', { update: { [e.id]: { mailboxIds: { [trash.id]: true } } } });
+    }
+    this.openId = null;
+    this.showEmptyPane();
+    this.setView('list');
+    await this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    await this.loadMailboxes();
+    this.resetList();
+    await this.ensureVisible();
+  }
+
+  // New mail without reload: Email/changes every POLL_MS (push is not built server side).
+  async poll(): Promise<void> {
+    if (!this.emailState) return;
+    try {
+      const res = await jmap!.request([['Email/changes', { accountId: this.account.accountId, sinceState: this.emailState, maxChanges: 500 }, 'c']]);
+      const [c] = res;
+      if (c[0] === 'error') {
+        const st = await jmap!.call<{ state: string }>('Email/get', { ids: [] });
+        this.emailState = st.state;
+        await this.refresh();
+        return;
+      }
+      const ch = c[1] as { newState: string; created: string[]; updated: string[]; destroyed: string[]; hasMoreChanges: boolean };
+      this.emailState = ch.newState;
+      if (ch.created.length || ch.updated.length || ch.destroyed.length) await this.refresh();
+    } catch {
+      /* the next poll tries again; a 401 already went back to the sign-in screen */
+    }
+  }
+}
+
+let view: MailView | null = null;
+
+function startMail(account: Account): void {
+  view?.stop();
+  jmap = new Jmap(account);
+  jmap.onSessionEnded = () => {
+    view?.stop();
+    view = null;
+    showSignIn(t('sessionEnded'));
+  };
+  view = new MailView(account);
+  void view.start();
+}
+
+async function boot(): Promise<void> {
+  setLang(lang());
+  try {
+    const account = await currentSession();
+    if (account) startMail(account);
+    else showSignIn();
+  } catch {
+    showSignIn(t('failed'));
+  }
+}
+
+void boot();
