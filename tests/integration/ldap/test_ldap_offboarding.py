@@ -12,7 +12,6 @@ are refused naming LDAP as the source of truth.
 One slapd and one mailroomd for the module (setUpClass); the tests run in name order and
 the re-hire test last."""
 import imaplib
-import re
 import smtplib
 import time
 import unittest
@@ -20,6 +19,7 @@ import unittest
 from harness import Mailroom
 from ldap_fixture import ADMIN_DN, ADMIN_PW, SUFFIX, Slapd
 from peers_smtp import ScriptedSmtpPeer
+from replica_waits import ReplicaWaits
 import seed
 
 WITHIN = 60  # seconds for a change in slapd to reach the replica (a loaded machine)
@@ -108,7 +108,7 @@ def message(sender, subject, extra=""):
             f"Hello Dave, {subject}.\r\n").encode()
 
 
-class LdapOffboarding(unittest.TestCase):
+class LdapOffboarding(ReplicaWaits, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.peer = ScriptedSmtpPeer(tls=False, hostname="mx.peer.example")
@@ -132,28 +132,6 @@ class LdapOffboarding(unittest.TestCase):
         cls.peer.stop()
 
     # --- helpers ---
-    @classmethod
-    def wait_user(cls, address, predicate=lambda u: True):
-        """`user show` from the replica once the sync made `predicate` true."""
-        deadline = time.time() + WITHIN
-        while True:
-            p = cls.m.ctl("user", "show", address, check=False)
-            if isinstance(p, dict) and predicate(p):
-                return p
-            if time.time() > deadline:
-                raise AssertionError(f"user show {address}: {p}\n{cls.m.log()[-3000:]}")
-            time.sleep(0.2)
-
-    def wait_log(self, pattern, after=0):
-        deadline = time.time() + WITHIN
-        while True:
-            found = re.search(pattern, self.m.log()[after:])
-            if found:
-                return found
-            if time.time() > deadline:
-                self.fail(f"no {pattern!r} in the log:\n{self.m.log()[after:][-4000:]}")
-            time.sleep(0.2)
-
     def set_status(self, dn, status):
         self.slapd.modify(f"dn: {dn}\nchangetype: modify\nreplace: mailAccountStatus\n"
                           f"mailAccountStatus: {status}\n")

@@ -7,7 +7,6 @@ an account leaves the mail in the mailbox alone. Enabled again (the same id), th
 stops. One mariadbd and one mailroomd for the module; the tests run in name order."""
 import imaplib
 import os
-import re
 import smtplib
 import time
 import unittest
@@ -15,6 +14,7 @@ import unittest
 from harness import Mailroom, bin_dir
 from mariadb_server import MariaDB, available
 from peers_smtp import ScriptedSmtpPeer
+from replica_waits import ReplicaWaits
 from sql_fixture import SCHEMA, demo_rows, q, sql_config, ssha512
 
 WITHIN = 60  # seconds for a change in MariaDB to reach the replica (a loaded machine)
@@ -79,7 +79,7 @@ def message(sender, rcpt, subject):
 
 @unittest.skipUnless(available(), "mariadb-server is not installed")
 @unittest.skipUnless(os.path.exists(os.path.join(bin_dir(), "mailroomd")), "not built")
-class SqlOffboarding(unittest.TestCase):
+class SqlOffboarding(ReplicaWaits, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.peer = ScriptedSmtpPeer(tls=False, hostname="mx.peer.example")
@@ -107,27 +107,6 @@ class SqlOffboarding(unittest.TestCase):
         cls.peer.stop()
 
     # --- helpers ---
-    @classmethod
-    def wait_user(cls, address, predicate=lambda u: True):
-        deadline = time.time() + WITHIN
-        while True:
-            p = cls.m.ctl("user", "show", address, check=False)
-            if isinstance(p, dict) and predicate(p):
-                return p
-            if time.time() > deadline:
-                raise AssertionError(f"user show {address}: {p}\n{cls.m.log()[-3000:]}")
-            time.sleep(0.3)
-
-    def wait_log(self, pattern, after=0):
-        deadline = time.time() + WITHIN
-        while True:
-            found = re.search(pattern, self.m.log()[after:])
-            if found:
-                return found
-            if time.time() > deadline:
-                self.fail(f"no {pattern!r} in the log:\n{self.m.log()[after:][-4000:]}")
-            time.sleep(0.2)
-
     def set_status(self, account_id, status):
         # changed_at moves with every UPDATE (ON UPDATE CURRENT_TIMESTAMP in the schema).
         self.db.sql(f"UPDATE accounts SET status = {q(status)} WHERE id = {q(account_id)};")
