@@ -24,6 +24,7 @@ namespace {
 
 constexpr const char* kCore = "urn:ietf:params:jmap:core";
 constexpr const char* kMail = "urn:ietf:params:jmap:mail";
+constexpr const char* kSubmission = "urn:ietf:params:jmap:submission";
 
 struct MethodEntry {
   const char* name;
@@ -44,6 +45,9 @@ const MethodEntry kMethods[] = {
     {"Email/query", kMail, email_query},
     {"Email/set", kMail, email_set},
     {"Email/import", kMail, email_import},
+    {"Identity/get", kSubmission, identity_get},
+    {"Identity/changes", kSubmission, identity_changes},
+    {"Identity/set", kSubmission, identity_set},
 };
 
 // Requests in progress per account (maxConcurrentRequests): this process only.
@@ -198,6 +202,15 @@ json::object mail_capability(const Options& o) {
   return m;
 }
 
+json::object submission_capability() {
+  // RFC 8621 1.3.2: no delayed send (undoStatus is "final" at once), no SMTP extensions
+  // passed through from the envelope's parameters.
+  json::object c;
+  c["maxDelayedSend"] = 0;
+  c["submissionExtensions"] = json::object{};
+  return c;
+}
+
 http::Response session_resource(Jmap& j, http::Request& req) {
   auto a = authenticate(j, req);
   if (!a.principal) return a.refusal;
@@ -208,14 +221,16 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   json::object caps;
   caps[kCore] = core_capability(j.options);
   caps[kMail] = json::object{};
+  caps[kSubmission] = json::object{};
   s["capabilities"] = std::move(caps);
   json::object account;
   account["name"] = username;
   account["isPersonal"] = true;
   account["isReadOnly"] = false;
-  account["accountCapabilities"] = json::object{{kMail, mail_capability(j.options)}};
+  account["accountCapabilities"] = json::object{{kMail, mail_capability(j.options)},
+                                               {kSubmission, submission_capability()}};
   s["accounts"] = json::object{{p.account_id, std::move(account)}};
-  s["primaryAccounts"] = json::object{{kMail, p.account_id}};
+  s["primaryAccounts"] = json::object{{kMail, p.account_id}, {kSubmission, p.account_id}};
   s["username"] = username;
   s["apiUrl"] = base + "/jmap/api";
   s["downloadUrl"] = base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}";
@@ -255,7 +270,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
   ApiRequest request;
   if (auto e = parse_request(req.body, limits, request)) return jmap_problem(400, *e);
   for (const auto& cap : request.using_capabilities) {
-    if (cap != kCore && cap != kMail) {
+    if (cap != kCore && cap != kMail && cap != kSubmission) {
       return jmap_problem(400, {std::string(kErrorPrefix) + "unknownCapability",
                                 "the server does not support " + cap, ""});
     }

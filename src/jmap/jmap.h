@@ -22,6 +22,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "src/http/http.h"
 
@@ -44,6 +46,12 @@ struct Options {
   uint64_t max_size_mailbox_name = 200;  // octets of one name
   uint64_t max_query_limit = 1000;       // Email/query and Mailbox/query limit
   uint64_t max_changes = 1000;           // /changes answers at most this many ids
+  // SMTP submission's rules, which Identity/set and EmailSubmission apply as well ([smtp]
+  // send_as_exempt_domains, max_message_size, max_recipients, submission_add_headers).
+  std::vector<std::string> send_as_exempt_domains;
+  uint64_t max_message_size = 25u << 20;
+  uint64_t max_recipients = 1000;
+  bool submission_add_headers = true;
 };
 
 // Adds the JMAP routes to `router`. `services` must outlive the router.

@@ -114,6 +114,10 @@ MethodResult email_changes(CallContext&, const boost::json::object&, boost::json
 MethodResult email_query(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_set(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_import(CallContext&, const boost::json::object&, boost::json::object&);
+// Identity (RFC 8621 6), identity_methods.cpp.
+MethodResult identity_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult identity_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult identity_set(CallContext&, const boost::json::object&, boost::json::object&);
 // A blob's content: an upload ("U...") or a stored message ("B" + guid); not_found otherwise.
 core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id);
 

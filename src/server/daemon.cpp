@@ -190,6 +190,10 @@ struct Daemon::State {
     auto routes = api::make_router(api);
     jmap::Options jmap_options;  // JMAP for users (src/jmap/jmap.h)
     jmap_options.max_size_request = config.modules->http.max_body_bytes;
+    jmap_options.send_as_exempt_domains = config.modules->smtp.send_as_exempt_domains;
+    jmap_options.max_message_size = config.modules->smtp.max_message_size;
+    jmap_options.max_recipients = config.modules->smtp.max_recipients;
+    jmap_options.submission_add_headers = config.modules->smtp.submission_add_headers;
     jmap::add_routes(*routes, *services, jmap_options);
     http_routes = routes;
     return true;

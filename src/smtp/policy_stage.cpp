@@ -23,6 +23,7 @@
 #include "src/core/log.h"
 #include "src/net/worker_pool.h"
 #include "src/smtp/session.h"
+#include "src/smtp/submission_rules.h"
 
 namespace mailroom::smtp {
 
@@ -77,14 +78,12 @@ asio::awaitable<bool> Session::sender_policy(const proto::Command& cmd, Transact
   Verdict v = co_await net::blocking(*ctx_.services.workers, [&]() {
     Verdict out;
     if (!account_id.empty() && policies) {
-      auth::Account who;
-      who.id = account_id;
-      auto e = policies->effective(who);
+      auto e = sender_limits(policies.get(), account_id);  // submission_rules.h
       if (!e) {
         out.unavailable = true;
         return out;
       }
-      out.may_send_outside = e->send_outside;
+      out.may_send_outside = e->may_send_outside;
       out.max_size = e->max_message_bytes;
     }
     if (check_outside) {

@@ -1,0 +1,474 @@
+// Identity/get, /changes, /set (RFC 8621 6) over identity.h's record.
+#include <algorithm>
+#include <boost/json.hpp>
+#include <set>
+
+#include "auth/directory.h"
+#include "auth/resolver.h"
+#include "src/core/address.h"
+#include "src/core/services.h"
+#include "src/jmap/identity.h"
+#include "src/jmap/records.h"
+#include "src/smtp/submission_rules.h"
+
+namespace mailroom::jmap {
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kKind = "identities";
+constexpr size_t kMaxSignatureBytes = 64 * 1024;
+constexpr size_t kMaxNameBytes = 256;
+constexpr size_t kMaxAddressesPerList = 50;  // replyTo, bcc
+
+const std::vector<std::string> kIdentityProperties = {
+    "id", "name", "email", "replyTo", "bcc", "textSignature", "htmlSignature", "mayDelete"};
+
+uint64_t uint_of(const json::object& o, const char* k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_uint64() ? v->as_uint64() : (v && v->is_int64() ? v->as_int64() : 0);
+}
+std::string str_of(const json::object& o, const char* k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::string hex64(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// The directory's view: the addresses the account may send as, and its display name.
+struct DirectoryView {
+  std::vector<std::string> emails;
+  std::string name;
+};
+
+MethodResult directory_view(CallContext& ctx, DirectoryView* out) {
+  if (!ctx.services.resolver) {
+    out->emails = {ctx.username};  // no directory (tests of other methods): the login address
+    return std::nullopt;
+  }
+  auto& resolver = *ctx.services.resolver;
+  auto account = resolver.directory().find_account_by_id(ctx.account_id);
+  if (!account) {
+    if (account.code() == core::Code::not_found) return MethodError{"accountNotFound", ""};
+    return MethodError{"serverUnavailable", "the directory cannot answer"};
+  }
+  out->name = account->display_name;
+  std::vector<std::string> candidates{account->address};
+  for (const auto& a : account->other_addresses) candidates.push_back(a);
+  for (const auto& a : account->send_as) candidates.push_back(a);
+  std::set<std::string> seen;
+  for (const auto& c : candidates) {
+    std::string lower = core::ascii_lower(c);
+    if (lower.empty() || !seen.insert(lower).second) continue;
+    if (out->emails.size() >= kMaxIdentities) break;
+    auto ok = resolver.may_send_as(*account, lower);  // the SMTP submission rule
+    if (!ok) return MethodError{"serverUnavailable", "the directory cannot answer"};
+    if (*ok) out->emails.push_back(lower);
+  }
+  return std::nullopt;
+}
+
+void add_tombstone(json::object& doc, const std::string& id, uint64_t seq) {
+  auto& gone = doc["gone"].as_array();
+  gone.push_back(json::object{{"id", id}, {"seq", seq}});
+  while (gone.size() > kMaxIdentityTombstones) {
+    // Changes since before the oldest dropped tombstone cannot be told any more.
+    doc["floor"] = uint_of(gone.front().as_object(), "seq");
+    gone.erase(gone.begin());
+  }
+}
+
+// Loads the record and brings the directory's identities up to date (saved when changed).
+// The caller holds records_lock().
+MethodResult load_synced(CallContext& ctx, json::object& doc) {
+  DirectoryView dir;
+  if (auto e = directory_view(ctx, &dir)) return e;
+  if (auto s = load_record(ctx.services.mail_root, ctx.account_id, kKind, &doc); !s)
+    return store_error(s);
+  // Every key exists before references into the object are taken (an insertion may move
+  // the object's storage).
+  if (!doc["items"].is_array()) doc["items"] = json::array{};
+  if (!doc["gone"].is_array()) doc["gone"] = json::array{};
+  if (!doc["dirName"].is_string()) doc["dirName"] = "";
+  if (!doc["seq"].is_uint64() && !doc["seq"].is_int64()) doc["seq"] = 0;
+  if (!doc["floor"].is_uint64() && !doc["floor"].is_int64()) doc["floor"] = 0;
+  auto& items = doc["items"].as_array();
+  uint64_t seq = uint_of(doc, "seq");
+  const uint64_t next = seq + 1;
+  bool changed = false;
+  // Directory identities that are no longer allowed go; new ones come.
+  for (size_t i = 0; i < items.size();) {
+    auto& it = items[i].as_object();
+    bool dir_item = it.contains("dir") && it["dir"].as_bool();
+    if (dir_item && std::find(dir.emails.begin(), dir.emails.end(), str_of(it, "email")) ==
+                        dir.emails.end()) {
+      add_tombstone(doc, str_of(it, "id"), next);
+      items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
+      changed = true;
+      continue;
+    }
+    ++i;
+  }
+  for (const auto& e : dir.emails) {
+    bool have = false;
+    for (auto& v : items) {
+      auto& it = v.as_object();
+      if (it.contains("dir") && it["dir"].as_bool() && str_of(it, "email") == e) have = true;
+    }
+    if (have || items.size() >= kMaxIdentities) continue;
+    items.push_back(json::object{{"id", "I" + hex64(e)},
+                                 {"email", e},
+                                 {"dir", true},
+                                 {"created", next},
+                                 {"seq", next}});
+    changed = true;
+  }
+  if (str_of(doc, "dirName") != dir.name) {
+    doc["dirName"] = dir.name;
+    for (auto& v : items) {
+      auto& it = v.as_object();
+      if (!it.contains("name")) it["seq"] = next;  // shows the directory's name
+    }
+    changed = true;
+  }
+  if (changed) {
+    doc["seq"] = next;
+    if (auto s = save_record(ctx.services.mail_root, ctx.account_id, kKind, doc); !s)
+      return store_error(s);
+  }
+  return std::nullopt;
+}
+
+std::string state_of(const json::object& doc) { return std::to_string(uint_of(doc, "seq")); }
+
+json::object identity_json(const json::object& doc, const json::object& it,
+                           const std::optional<std::vector<std::string>>& props) {
+  auto want = [&](const char* p) {
+    return !props || std::find(props->begin(), props->end(), p) != props->end();
+  };
+  json::object o;
+  o["id"] = str_of(it, "id");
+  if (want("name")) o["name"] = it.contains("name") ? str_of(it, "name") : str_of(doc, "dirName");
+  if (want("email")) o["email"] = str_of(it, "email");
+  for (const char* k : {"replyTo", "bcc"}) {
+    if (!want(k)) continue;
+    const auto* v = it.if_contains(k);
+    o[k] = v ? *v : json::value(nullptr);
+  }
+  if (want("textSignature")) o["textSignature"] = str_of(it, "textSignature");
+  if (want("htmlSignature")) o["htmlSignature"] = str_of(it, "htmlSignature");
+  if (want("mayDelete")) o["mayDelete"] = !(it.contains("dir") && it.at("dir").as_bool());
+  return o;
+}
+
+// An EmailAddress[] or null (RFC 8621 4.1.2.3), as given: false when malformed.
+bool valid_address_list(const json::value& v) {
+  if (v.is_null()) return true;
+  if (!v.is_array() || v.as_array().size() > kMaxAddressesPerList) return false;
+  for (const auto& a : v.as_array()) {
+    if (!a.is_object()) return false;
+    const auto& o = a.as_object();
+    const auto* email = o.if_contains("email");
+    const auto* name = o.if_contains("name");
+    if (!email || !email->is_string() || email->as_string().size() > 254 ||
+        email->as_string().find('@') == json::string::npos)
+      return false;
+    if (name && !name->is_null() && (!name->is_string() || name->as_string().size() > 256))
+      return false;
+    for (const auto& kv : o)
+      if (kv.key() != "email" && kv.key() != "name") return false;
+  }
+  return true;
+}
+
+// Applies the settable properties of `in` to `it`; an invalidProperties SetError otherwise.
+std::optional<json::object> apply_identity(const json::object& in, json::object& it,
+                                           bool creating) {
+  std::vector<std::string> bad;
+  for (const auto& kv : in) {
+    std::string_view k = kv.key();
+    const auto& v = kv.value();
+    if (k == "name") {
+      if (v.is_null()) {
+        it.erase("name");  // back to the directory's name
+      } else if (v.is_string() && v.as_string().size() <= kMaxNameBytes) {
+        it["name"] = v;
+      } else {
+        bad.emplace_back(k);
+      }
+    } else if (k == "replyTo" || k == "bcc") {
+      if (valid_address_list(v))
+        it[k] = v;
+      else
+        bad.emplace_back(k);
+    } else if (k == "textSignature" || k == "htmlSignature") {
+      if (v.is_string() && v.as_string().size() <= kMaxSignatureBytes)
+        it[k] = v;
+      else
+        bad.emplace_back(k);
+    } else if (k == "email") {
+      if (!creating && !(v.is_string() && v.as_string() == it["email"].as_string()))
+        bad.emplace_back(k);  // immutable
+    } else if (k == "id" || k == "mayDelete") {
+      bad.emplace_back(k);  // server-set
+    } else {
+      bad.emplace_back(k);
+    }
+  }
+  if (!bad.empty()) return invalid_properties(bad);
+  return std::nullopt;
+}
+
+}  // namespace
+
+MethodResult may_send_as(CallContext& ctx, const std::vector<std::string>& addresses, bool* ok) {
+  *ok = false;
+  if (smtp::send_as_exempt(ctx.options.send_as_exempt_domains, ctx.username)) {
+    *ok = true;
+    return std::nullopt;
+  }
+  if (!ctx.services.resolver) return MethodError{"serverFail", "no directory"};
+  auto r = smtp::may_send_as_all(*ctx.services.resolver, ctx.account_id, addresses);
+  if (!r) return MethodError{"serverUnavailable", "the directory cannot answer"};
+  *ok = *r;
+  return std::nullopt;
+}
+
+MethodResult list_identities(CallContext& ctx, std::vector<IdentityRecord>* out) {
+  auto lock = records_lock();
+  json::object doc;
+  if (auto e = load_synced(ctx, doc)) return e;
+  for (const auto& v : doc["items"].as_array()) {
+    const auto& it = v.as_object();
+    out->push_back({str_of(it, "id"), str_of(it, "email"),
+                    it.contains("dir") && it.at("dir").as_bool()});
+  }
+  return std::nullopt;
+}
+
+MethodResult identity_get(CallContext& ctx, const json::object& args, json::object& response) {
+  if (auto e = check_known(args, {"accountId", "ids", "properties"})) return e;
+  if (auto e = check_account(ctx, args, response)) return e;
+  std::optional<std::vector<std::string>> ids, props;
+  if (auto e = read_ids(ctx, args, "ids", ctx.options.max_objects_in_get, &ids)) return e;
+  if (auto e = read_properties(args, "properties", kIdentityProperties, &props)) return e;
+  auto lock = records_lock();
+  json::object doc;
+  if (auto e = load_synced(ctx, doc)) return e;
+  json::array list, not_found;
+  const auto& items = doc["items"].as_array();
+  if (!ids) {
+    for (const auto& v : items) list.push_back(identity_json(doc, v.as_object(), props));
+  } else {
+    for (const auto& id : *ids) {
+      bool found = false;
+      for (const auto& v : items) {
+        if (str_of(v.as_object(), "id") == id) {
+          list.push_back(identity_json(doc, v.as_object(), props));
+          found = true;
+          break;
+        }
+      }
+      if (!found) not_found.push_back(json::value(id));
+    }
+  }
+  response["state"] = state_of(doc);
+  response["list"] = std::move(list);
+  response["notFound"] = std::move(not_found);
+  return std::nullopt;
+}
+
+MethodResult identity_changes(CallContext& ctx, const json::object& args,
+                              json::object& response) {
+  if (auto e = check_known(args, {"accountId", "sinceState", "maxChanges"})) return e;
+  if (auto e = check_account(ctx, args, response)) return e;
+  const auto* since_v = args.if_contains("sinceState");
+  if (!since_v || !since_v->is_string()) return invalid_arguments("sinceState is required");
+  uint64_t max_changes = 0;
+  if (auto e = read_uint(args, "maxChanges", 0, &max_changes)) return e;
+  auto lock = records_lock();
+  json::object doc;
+  if (auto e = load_synced(ctx, doc)) return e;
+  uint64_t seq = uint_of(doc, "seq");
+  uint64_t since = 0;
+  std::string_view s = since_v->as_string();
+  bool numeric = !s.empty() && s.size() <= 19 &&
+                 std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (numeric) since = std::stoull(std::string(s));
+  if (!numeric || since > seq || since < uint_of(doc, "floor"))
+    return MethodError{"cannotCalculateChanges", "unknown or too old state"};
+  json::array created, updated, destroyed;
+  for (const auto& v : doc["items"].as_array()) {
+    const auto& it = v.as_object();
+    if (uint_of(it, "created") > since)
+      created.push_back(json::value(str_of(it, "id")));
+    else if (uint_of(it, "seq") > since)
+      updated.push_back(json::value(str_of(it, "id")));
+  }
+  if (doc["gone"].is_array()) {
+    for (const auto& v : doc["gone"].as_array())
+      if (uint_of(v.as_object(), "seq") > since)
+        destroyed.push_back(json::value(str_of(v.as_object(), "id")));
+  }
+  // The lists are bounded (kMaxIdentities, kMaxIdentityTombstones): one answer holds them.
+  uint64_t limit = max_changes ? std::min(max_changes, ctx.options.max_changes)
+                               : ctx.options.max_changes;
+  if (created.size() + updated.size() + destroyed.size() > limit)
+    return MethodError{"cannotCalculateChanges", "more changes than maxChanges"};
+  response["oldState"] = std::string(s);
+  response["newState"] = state_of(doc);
+  response["hasMoreChanges"] = false;
+  response["created"] = std::move(created);
+  response["updated"] = std::move(updated);
+  response["destroyed"] = std::move(destroyed);
+  return std::nullopt;
+}
+
+MethodResult identity_set(CallContext& ctx, const json::object& args, json::object& response) {
+  if (auto e = check_known(args, {"accountId", "ifInState", "create", "update", "destroy"}))
+    return e;
+  if (auto e = check_account(ctx, args, response)) return e;
+  const json::object* create = nullptr;
+  const json::object* update = nullptr;
+  const json::array* destroy = nullptr;
+  for (const char* k : {"create", "update"}) {
+    const auto* v = args.if_contains(k);
+    if (!v || v->is_null()) continue;
+    if (!v->is_object()) return invalid_arguments(std::string(k) + " must be an object");
+    (std::string_view(k) == "create" ? create : update) = &v->as_object();
+  }
+  if (const auto* v = args.if_contains("destroy"); v && !v->is_null()) {
+    if (!v->is_array()) return invalid_arguments("destroy must be an array");
+    destroy = &v->as_array();
+  }
+  size_t total = (create ? create->size() : 0) + (update ? update->size() : 0) +
+                 (destroy ? destroy->size() : 0);
+  if (total > ctx.options.max_objects_in_set)
+    return MethodError{"requestTooLarge", "more than maxObjectsInSet changes"};
+
+  auto lock = records_lock();
+  json::object doc;
+  if (auto e = load_synced(ctx, doc)) return e;
+  const std::string old_state = state_of(doc);
+  if (const auto* s = args.if_contains("ifInState"); s && !s->is_null()) {
+    if (!s->is_string() || s->as_string() != old_state) return MethodError{"stateMismatch", ""};
+  }
+  auto& items = doc["items"].as_array();
+  const uint64_t next = uint_of(doc, "seq") + 1;
+  bool changed = false;
+  json::object created, updated, not_created, not_updated, not_destroyed;
+  json::array destroyed;
+  auto find = [&](std::string_view id) -> json::object* {
+    for (auto& v : items)
+      if (v.as_object()["id"].as_string() == id) return &v.as_object();
+    return nullptr;
+  };
+
+  if (create) {
+    for (const auto& kv : *create) {
+      std::string cid(kv.key());
+      if (!kv.value().is_object()) {
+        not_created[cid] = invalid_properties({}, "an Identity is an object");
+        continue;
+      }
+      const auto& in = kv.value().as_object();
+      const auto* email = in.if_contains("email");
+      if (!email || !email->is_string() || email->as_string().size() > 254 ||
+          email->as_string().find('@') == json::string::npos) {
+        not_created[cid] = invalid_properties({"email"});
+        continue;
+      }
+      std::string address = core::ascii_lower(std::string(email->as_string()));
+      bool allowed = false;
+      if (auto e = may_send_as(ctx, {address}, &allowed)) return e;
+      if (!allowed) {
+        // RFC 8621 6.3: an address the user may not send as.
+        not_created[cid] = set_error("forbiddenFrom", "you may not send as " + address);
+        continue;
+      }
+      if (items.size() >= kMaxIdentities) {
+        not_created[cid] = set_error("overQuota", "too many identities");
+        continue;
+      }
+      json::object it{{"email", address}, {"created", next}, {"seq", next}};
+      it["id"] = "I" + hex64(address + "\n" + std::to_string(next) + "\n" + cid);
+      if (auto err = apply_identity(in, it, true)) {
+        not_created[cid] = std::move(*err);
+        continue;
+      }
+      std::string id = str_of(it, "id");
+      json::object c{{"id", id}, {"mayDelete", true}};
+      if (!it.contains("name")) c["name"] = str_of(doc, "dirName");
+      items.push_back(std::move(it));
+      ctx.created_ids[cid] = id;
+      created[cid] = std::move(c);
+      changed = true;
+    }
+  }
+  if (update) {
+    for (const auto& kv : *update) {
+      std::string id(kv.key());
+      auto resolved = resolve_creation_id(ctx, id);
+      json::object* it = resolved ? find(*resolved) : nullptr;
+      if (!it) {
+        not_updated[id] = set_error("notFound", "");
+        continue;
+      }
+      if (!kv.value().is_object()) {
+        not_updated[id] = set_error("invalidPatch", "a patch is an object");
+        continue;
+      }
+      json::object copy = *it;
+      if (auto err = apply_identity(kv.value().as_object(), copy, false)) {
+        not_updated[id] = std::move(*err);
+        continue;
+      }
+      copy["seq"] = next;
+      *it = std::move(copy);
+      updated[id] = nullptr;
+      changed = true;
+    }
+  }
+  if (destroy) {
+    for (const auto& v : *destroy) {
+      if (!v.is_string()) return invalid_arguments("destroy holds ids");
+      std::string id(v.as_string());
+      auto resolved = resolve_creation_id(ctx, id);
+      json::object* it = resolved ? find(*resolved) : nullptr;
+      if (!it) {
+        not_destroyed[id] = set_error("notFound", "");
+        continue;
+      }
+      if (it->contains("dir") && it->at("dir").as_bool()) {
+        // The directory's identities come back at the next sync: they cannot be destroyed.
+        not_destroyed[id] = set_error("forbidden", "this identity comes from the directory");
+        continue;
+      }
+      std::string real = str_of(*it, "id");
+      items.erase(std::remove_if(items.begin(), items.end(),
+                                 [&](const json::value& x) {
+                                   return x.as_object().at("id").as_string() == real;
+                                 }),
+                  items.end());
+      add_tombstone(doc, real, next);
+      destroyed.push_back(json::value(id));
+      changed = true;
+    }
+  }
+  if (changed) {
+    doc["seq"] = next;
+    if (auto s = save_record(ctx.services.mail_root, ctx.account_id, kKind, doc); !s)
+      return store_error(s);
+  }
+  finish_set(response, old_state, state_of(doc), created, updated, destroyed, not_created,
+             not_updated, not_destroyed);
+  return std::nullopt;
+}
+
+}  // namespace mailroom::jmap

@@ -1,0 +1,57 @@
+// The rules SMTP submission applies to what an authenticated user sends, as blocking functions
+// (call them on a worker): the SMTP session (cmd_envelope.cpp, message.cpp, policy_stage.cpp)
+// and JMAP EmailSubmission (src/jmap/submission_set.cpp) both ask these, so the two front
+// ends cannot drift apart.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/resolver.h"
+#include "src/core/status.h"
+#include "src/smtp/policy_stage.h"
+
+namespace mailroom::store {
+class MailStore;
+}
+
+namespace mailroom::smtp {
+
+// [smtp] send_as_exempt_domains: an account whose address is in one of these domains may send
+// as any address (service accounts).
+bool send_as_exempt(const std::vector<std::string>& exempt_domains, const std::string& address);
+
+// May account `account_id` use every one of `addresses` as envelope sender, From: or Sender:
+// (auth::Resolver::may_send_as)? false as soon as one is refused; unavailable (or the
+// directory's other error) when the directory cannot tell.
+core::Result<bool> may_send_as_all(auth::Resolver& resolver, const std::string& account_id,
+                                   const std::vector<std::string>& addresses);
+
+// The sender's policy bundle (auth/policy): may it send outside the company, and its largest
+// message (0 = no limit of its own). unavailable when the bundles cannot be read; no
+// `policies`: no limits.
+struct SenderLimits {
+  bool may_send_outside = true;
+  uint64_t max_message_bytes = 0;
+};
+core::Result<SenderLimits> sender_limits(auth::PolicySource* policies,
+                                         const std::string& account_id);
+
+// One RCPT TO: the resolver's answer, the recipients' policy bundles (recipient_policy) and
+// their quota against `declared_size` (refused early what the store would refuse, RFC 1870 /
+// RFC 3463 X.2.2). `store` may be null (no quota check).
+struct RecipientAnswer {
+  auth::Resolution res;
+  int quota = 0;  // 0 ok, 1 over quota (452 4.2.2), 2 larger than the quota (552 5.2.2)
+  RcptPolicy policy = RcptPolicy::ok;
+  std::string dropped;  // local destinations the policy dropped, comma-separated
+};
+RecipientAnswer check_recipient(auth::Resolver& resolver, store::MailStore* store,
+                                auth::PolicySource* policies, const std::string& address,
+                                const std::string& sender, const std::string& account_id,
+                                bool sender_verified, uint64_t declared_size,
+                                std::optional<bool> sender_outside);
+
+}  // namespace mailroom::smtp
