@@ -48,6 +48,10 @@ const MethodEntry kMethods[] = {
     {"Identity/get", kSubmission, identity_get},
     {"Identity/changes", kSubmission, identity_changes},
     {"Identity/set", kSubmission, identity_set},
+    {"EmailSubmission/get", kSubmission, email_submission_get},
+    {"EmailSubmission/changes", kSubmission, email_submission_changes},
+    {"EmailSubmission/query", kSubmission, email_submission_query},
+    {"EmailSubmission/set", kSubmission, email_submission_set},
 };
 
 // Requests in progress per account (maxConcurrentRequests): this process only.
@@ -291,7 +295,8 @@ http::Response api_resource(Jmap& j, http::Request& req) {
                   j.options,
                   p.account_id,
                   p.address.empty() ? p.login : p.address,
-                  request.created_ids};
+                  request.created_ids,
+                  req.remote_ip};
   std::vector<Reply> replies;
   json::array responses;
   for (auto& call : request.calls) {
@@ -325,6 +330,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
       }
     }
     if (!etype.empty()) {
+      ctx.implicit.clear();
       auto inv = error_invocation(etype, edesc, call.id);
       replies.push_back(
           Reply{"error", std::make_shared<json::object>(inv[1].as_object()), call.id});
@@ -333,6 +339,12 @@ http::Response api_resource(Jmap& j, http::Request& req) {
     }
     responses.push_back(json::array{json::value(name), json::value(*result), json::value(call.id)});
     replies.push_back(Reply{std::move(name), std::move(result), call.id});
+    for (auto& [implicit_name, implicit_args] : ctx.implicit) {
+      responses.push_back(json::array{json::value(implicit_name), json::value(*implicit_args),
+                                      json::value(call.id)});
+      replies.push_back(Reply{implicit_name, std::move(implicit_args), call.id});
+    }
+    ctx.implicit.clear();
   }
   json::object body;
   body["methodResponses"] = std::move(responses);

@@ -24,14 +24,8 @@ constexpr size_t kMaxAddressesPerList = 50;  // replyTo, bcc
 const std::vector<std::string> kIdentityProperties = {
     "id", "name", "email", "replyTo", "bcc", "textSignature", "htmlSignature", "mayDelete"};
 
-uint64_t uint_of(const json::object& o, const char* k) {
-  const auto* v = o.if_contains(k);
-  return v && v->is_uint64() ? v->as_uint64() : (v && v->is_int64() ? v->as_int64() : 0);
-}
-std::string str_of(const json::object& o, const char* k) {
-  const auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+uint64_t uint_of(const json::object& o, const char* k) { return record_uint(o, k); }
+std::string str_of(const json::object& o, const char* k) { return record_str(o, k); }
 
 std::string hex64(std::string_view s) {
   uint64_t h = 14695981039346656037ull;  // FNV-1a
@@ -74,16 +68,6 @@ MethodResult directory_view(CallContext& ctx, DirectoryView* out) {
   return std::nullopt;
 }
 
-void add_tombstone(json::object& doc, const std::string& id, uint64_t seq) {
-  auto& gone = doc["gone"].as_array();
-  gone.push_back(json::object{{"id", id}, {"seq", seq}});
-  while (gone.size() > kMaxIdentityTombstones) {
-    // Changes since before the oldest dropped tombstone cannot be told any more.
-    doc["floor"] = uint_of(gone.front().as_object(), "seq");
-    gone.erase(gone.begin());
-  }
-}
-
 // Loads the record and brings the directory's identities up to date (saved when changed).
 // The caller holds records_lock().
 MethodResult load_synced(CallContext& ctx, json::object& doc) {
@@ -91,13 +75,8 @@ MethodResult load_synced(CallContext& ctx, json::object& doc) {
   if (auto e = directory_view(ctx, &dir)) return e;
   if (auto s = load_record(ctx.services.mail_root, ctx.account_id, kKind, &doc); !s)
     return store_error(s);
-  // Every key exists before references into the object are taken (an insertion may move
-  // the object's storage).
-  if (!doc["items"].is_array()) doc["items"] = json::array{};
-  if (!doc["gone"].is_array()) doc["gone"] = json::array{};
+  ensure_record_keys(doc);  // before references into it are taken
   if (!doc["dirName"].is_string()) doc["dirName"] = "";
-  if (!doc["seq"].is_uint64() && !doc["seq"].is_int64()) doc["seq"] = 0;
-  if (!doc["floor"].is_uint64() && !doc["floor"].is_int64()) doc["floor"] = 0;
   auto& items = doc["items"].as_array();
   uint64_t seq = uint_of(doc, "seq");
   const uint64_t next = seq + 1;
@@ -108,7 +87,7 @@ MethodResult load_synced(CallContext& ctx, json::object& doc) {
     bool dir_item = it.contains("dir") && it["dir"].as_bool();
     if (dir_item && std::find(dir.emails.begin(), dir.emails.end(), str_of(it, "email")) ==
                         dir.emails.end()) {
-      add_tombstone(doc, str_of(it, "id"), next);
+      add_tombstone(doc, str_of(it, "id"), next, kMaxIdentityTombstones);
       items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
       changed = true;
       continue;
@@ -145,7 +124,7 @@ MethodResult load_synced(CallContext& ctx, json::object& doc) {
   return std::nullopt;
 }
 
-std::string state_of(const json::object& doc) { return std::to_string(uint_of(doc, "seq")); }
+std::string state_of(const json::object& doc) { return record_state(doc); }
 
 json::object identity_json(const json::object& doc, const json::object& it,
                            const std::optional<std::vector<std::string>>& props) {
@@ -288,46 +267,10 @@ MethodResult identity_changes(CallContext& ctx, const json::object& args,
                               json::object& response) {
   if (auto e = check_known(args, {"accountId", "sinceState", "maxChanges"})) return e;
   if (auto e = check_account(ctx, args, response)) return e;
-  const auto* since_v = args.if_contains("sinceState");
-  if (!since_v || !since_v->is_string()) return invalid_arguments("sinceState is required");
-  uint64_t max_changes = 0;
-  if (auto e = read_uint(args, "maxChanges", 0, &max_changes)) return e;
   auto lock = records_lock();
   json::object doc;
   if (auto e = load_synced(ctx, doc)) return e;
-  uint64_t seq = uint_of(doc, "seq");
-  uint64_t since = 0;
-  std::string_view s = since_v->as_string();
-  bool numeric = !s.empty() && s.size() <= 19 &&
-                 std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (numeric) since = std::stoull(std::string(s));
-  if (!numeric || since > seq || since < uint_of(doc, "floor"))
-    return MethodError{"cannotCalculateChanges", "unknown or too old state"};
-  json::array created, updated, destroyed;
-  for (const auto& v : doc["items"].as_array()) {
-    const auto& it = v.as_object();
-    if (uint_of(it, "created") > since)
-      created.push_back(json::value(str_of(it, "id")));
-    else if (uint_of(it, "seq") > since)
-      updated.push_back(json::value(str_of(it, "id")));
-  }
-  if (doc["gone"].is_array()) {
-    for (const auto& v : doc["gone"].as_array())
-      if (uint_of(v.as_object(), "seq") > since)
-        destroyed.push_back(json::value(str_of(v.as_object(), "id")));
-  }
-  // The lists are bounded (kMaxIdentities, kMaxIdentityTombstones): one answer holds them.
-  uint64_t limit = max_changes ? std::min(max_changes, ctx.options.max_changes)
-                               : ctx.options.max_changes;
-  if (created.size() + updated.size() + destroyed.size() > limit)
-    return MethodError{"cannotCalculateChanges", "more changes than maxChanges"};
-  response["oldState"] = std::string(s);
-  response["newState"] = state_of(doc);
-  response["hasMoreChanges"] = false;
-  response["created"] = std::move(created);
-  response["updated"] = std::move(updated);
-  response["destroyed"] = std::move(destroyed);
-  return std::nullopt;
+  return record_changes(ctx, args, doc, response);
 }
 
 MethodResult identity_set(CallContext& ctx, const json::object& args, json::object& response) {
@@ -456,7 +399,7 @@ MethodResult identity_set(CallContext& ctx, const json::object& args, json::obje
                                    return x.as_object().at("id").as_string() == real;
                                  }),
                   items.end());
-      add_tombstone(doc, real, next);
+      add_tombstone(doc, real, next, kMaxIdentityTombstones);
       destroyed.push_back(json::value(id));
       changed = true;
     }

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,10 @@ struct CallContext {
   std::string username;
   // Creation ids of this request (RFC 8620 5.3 "#creationId" references) -> real ids.
   std::map<std::string, std::string>& created_ids;
+  std::string client_ip = {};  // for the queue's envelope and logs
+  // Responses a method adds after its own, with the same call id: EmailSubmission/set's
+  // implicit Email/set (RFC 8621 7.5). The dispatcher moves them out after each call.
+  std::vector<std::pair<std::string, std::shared_ptr<boost::json::object>>> implicit = {};
 };
 
 struct MethodError {
@@ -118,6 +124,13 @@ MethodResult email_import(CallContext&, const boost::json::object&, boost::json:
 MethodResult identity_get(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult identity_changes(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult identity_set(CallContext&, const boost::json::object&, boost::json::object&);
+// EmailSubmission (RFC 8621 7): submission_set.cpp, submission_methods.cpp.
+MethodResult email_submission_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_submission_changes(CallContext&, const boost::json::object&,
+                                      boost::json::object&);
+MethodResult email_submission_query(CallContext&, const boost::json::object&,
+                                    boost::json::object&);
+MethodResult email_submission_set(CallContext&, const boost::json::object&, boost::json::object&);
 // A blob's content: an upload ("U...") or a stored message ("B" + guid); not_found otherwise.
 core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id);
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "src/core/status.h"
+#include "src/jmap/methods.h"
 
 namespace boost::json {
 class object;
@@ -29,5 +30,22 @@ core::Status load_record(const std::string& mail_root, const std::string& accoun
                          const std::string& kind, boost::json::object* out);
 core::Status save_record(const std::string& mail_root, const std::string& account_id,
                          const std::string& kind, const boost::json::object& doc);
+
+// The shape every record shares: {"seq": state counter, "floor": oldest state /changes can
+// answer from, "items": [{"id", "created": seq, "seq": seq of the last change, ...}],
+// "gone": [{"id", "seq"}] (tombstones, at most `max_tombstones`)}. ensure_record_keys() adds
+// the missing keys; call it before taking references into the object (an insertion may move
+// the object's storage).
+void ensure_record_keys(boost::json::object& doc);
+uint64_t record_uint(const boost::json::object& o, const char* key);
+std::string record_str(const boost::json::object& o, const char* key);
+std::string record_state(const boost::json::object& doc);  // "seq" as a string
+void add_tombstone(boost::json::object& doc, const std::string& id, uint64_t seq,
+                   size_t max_tombstones);
+// A /changes answer (RFC 8620 5.2) from the record: sinceState and maxChanges of `args`;
+// cannotCalculateChanges for a state older than "floor", from the future, malformed, or with
+// more changes than maxChanges (the lists are bounded, so one answer holds them otherwise).
+MethodResult record_changes(CallContext& ctx, const boost::json::object& args,
+                            boost::json::object& doc, boost::json::object& response);
 
 }  // namespace mailroom::jmap

@@ -5,9 +5,6 @@
 namespace mailroom::jmap::testing {
 namespace {
 
-inline constexpr const char* kSubmissionCaps =
-    R"(["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail","urn:ietf:params:jmap:submission"])";
-
 class IdentityTest : public JmapTest {
  protected:
   json::object sub1(const std::string& name, const std::string& args) {

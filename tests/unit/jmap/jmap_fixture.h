@@ -28,6 +28,8 @@ namespace json = boost::json;
 inline constexpr const char* kAlice = "id-alice";
 inline constexpr const char* kMailCaps =
     R"(["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"])";
+inline constexpr const char* kSubmissionCaps =
+    R"(["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail","urn:ietf:params:jmap:submission"])";
 
 class JmapTest : public ::testing::Test {
  protected:
