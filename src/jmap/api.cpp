@@ -25,6 +25,7 @@ namespace {
 constexpr const char* kCore = "urn:ietf:params:jmap:core";
 constexpr const char* kMail = "urn:ietf:params:jmap:mail";
 constexpr const char* kSubmission = "urn:ietf:params:jmap:submission";
+constexpr const char* kVacation = "urn:ietf:params:jmap:vacationresponse";
 
 struct MethodEntry {
   const char* name;
@@ -52,6 +53,8 @@ const MethodEntry kMethods[] = {
     {"EmailSubmission/changes", kSubmission, email_submission_changes},
     {"EmailSubmission/query", kSubmission, email_submission_query},
     {"EmailSubmission/set", kSubmission, email_submission_set},
+    {"VacationResponse/get", kVacation, vacation_get},
+    {"VacationResponse/set", kVacation, vacation_set},
 };
 
 // Requests in progress per account (maxConcurrentRequests): this process only.
@@ -226,15 +229,18 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   caps[kCore] = core_capability(j.options);
   caps[kMail] = json::object{};
   caps[kSubmission] = json::object{};
+  caps[kVacation] = json::object{};
   s["capabilities"] = std::move(caps);
   json::object account;
   account["name"] = username;
   account["isPersonal"] = true;
   account["isReadOnly"] = false;
   account["accountCapabilities"] = json::object{{kMail, mail_capability(j.options)},
-                                               {kSubmission, submission_capability()}};
+                                               {kSubmission, submission_capability()},
+                                               {kVacation, json::object{}}};
   s["accounts"] = json::object{{p.account_id, std::move(account)}};
-  s["primaryAccounts"] = json::object{{kMail, p.account_id}, {kSubmission, p.account_id}};
+  s["primaryAccounts"] = json::object{
+      {kMail, p.account_id}, {kSubmission, p.account_id}, {kVacation, p.account_id}};
   s["username"] = username;
   s["apiUrl"] = base + "/jmap/api";
   s["downloadUrl"] = base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}";
@@ -274,7 +280,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
   ApiRequest request;
   if (auto e = parse_request(req.body, limits, request)) return jmap_problem(400, *e);
   for (const auto& cap : request.using_capabilities) {
-    if (cap != kCore && cap != kMail && cap != kSubmission) {
+    if (cap != kCore && cap != kMail && cap != kSubmission && cap != kVacation) {
       return jmap_problem(400, {std::string(kErrorPrefix) + "unknownCapability",
                                 "the server does not support " + cap, ""});
     }

@@ -131,6 +131,9 @@ MethodResult email_submission_changes(CallContext&, const boost::json::object&,
 MethodResult email_submission_query(CallContext&, const boost::json::object&,
                                     boost::json::object&);
 MethodResult email_submission_set(CallContext&, const boost::json::object&, boost::json::object&);
+// VacationResponse (RFC 8621 8), vacation_methods.cpp.
+MethodResult vacation_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult vacation_set(CallContext&, const boost::json::object&, boost::json::object&);
 // A blob's content: an upload ("U...") or a stored message ("B" + guid); not_found otherwise.
 core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id);
 

@@ -64,15 +64,19 @@ core::Status save_record(const std::string& mail_root, const std::string& accoun
                          const std::string& kind, const json::object& doc) {
   if (mail_root.empty() || !safe_component(account_id))
     return core::internal_error("no mail root for JMAP records");
-  std::string account_dir = mail_root + "/" + account_id;
-  std::string dir = record_dir(mail_root, account_id);
-  ::mkdir(mail_root.c_str(), 0700);
-  ::mkdir(account_dir.c_str(), 0700);
+  return write_file_durably(record_dir(mail_root, account_id), kind + ".json",
+                            json::serialize(doc));
+}
+
+core::Status write_file_durably(const std::string& dir, const std::string& name,
+                                const std::string& text) {
+  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
+       slash = dir.find('/', slash + 1))
+    ::mkdir(dir.substr(0, slash).c_str(), 0700);  // the missing parents (EEXIST for the rest)
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return core::internal_error("cannot create " + dir + ": " + std::strerror(errno));
-  std::string text = json::serialize(doc);
-  std::string tmp = dir + "/" + kind + ".json.tmp";
-  std::string path = dir + "/" + kind + ".json";
+  std::string tmp = dir + "/" + name + ".tmp";
+  std::string path = dir + "/" + name;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return core::internal_error("cannot write " + tmp + ": " + std::strerror(errno));
   size_t done = 0;

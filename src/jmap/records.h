@@ -31,6 +31,11 @@ core::Status load_record(const std::string& mail_root, const std::string& accoun
 core::Status save_record(const std::string& mail_root, const std::string& account_id,
                          const std::string& kind, const boost::json::object& doc);
 
+// Writes `text` to <dir>/<name> (temp file, fsync, rename, fsync of the directory; 0600),
+// creating <dir> (0700) and its parent when missing.
+core::Status write_file_durably(const std::string& dir, const std::string& name,
+                                const std::string& text);
+
 // The shape every record shares: {"seq": state counter, "floor": oldest state /changes can
 // answer from, "items": [{"id", "created": seq, "seq": seq of the last change, ...}],
 // "gone": [{"id", "seq"}] (tombstones, at most `max_tombstones`)}. ensure_record_keys() adds

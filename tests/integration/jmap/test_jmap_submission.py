@@ -2,9 +2,11 @@
 made by Email/import submitted by EmailSubmission/set, read by bob over IMAP and received
 DKIM-signed by a remote SMTP peer (the outbound SMTP client, aiosmtpd on loopback); the
 implicit Email/set moving the draft to Sent; a From: alice may not use refused with
-forbiddenFrom and nothing queued. Issue 19."""
+forbiddenFrom and nothing queued; a VacationResponse set over JMAP answering mail delivered by
+SMTP, the reply received by the remote peer. Issue 19."""
 import imaplib
 import json
+import smtplib
 import time
 import unittest
 
@@ -15,7 +17,8 @@ from peers_smtp import ScriptedSmtpPeer
 from test_jmap import CORE, LISTENERS, MAIL, Jmap
 
 SUBMISSION = "urn:ietf:params:jmap:submission"
-USING = (CORE, MAIL, SUBMISSION)
+VACATION = "urn:ietf:params:jmap:vacationresponse"
+USING = (CORE, MAIL, SUBMISSION, VACATION)
 
 
 def wait_for(what, predicate, timeout=60):
@@ -153,6 +156,8 @@ remote_retry_max = 2
         self.assertEqual(sub["list"][0]["envelope"]["mailFrom"]["email"], "alice@example.com")
 
     def test_forbidden_from_is_refused_and_nothing_is_queued(self):
+        # What other tests sent has left the queue, so an empty queue below is this test's.
+        wait_for("the queue to drain", lambda: not (self.m.ctl("queue", "list") or []))
         before = len(self.peer.transactions)
         queued = self.m.log().count("event=jmap_submission_queued")
         email_id = self.draft("From: bob@example.com\r\nTo: far@remote.example\r\n"
@@ -171,6 +176,33 @@ remote_retry_max = 2
             "envelope": {"mailFrom": {"email": "bob@example.com"},
                          "rcptTo": [{"email": "far@remote.example"}]}}}})
         self.assertEqual(r["notCreated"]["s"]["type"], "forbiddenMailFrom", r)
+
+    def test_vacation_response_replies_to_smtp_mail(self):
+        r = self.one("VacationResponse/set", {"update": {"singleton": {
+            "isEnabled": True, "subject": "Out of office (JMAP)",
+            "textBody": "I am away until Monday."}}})
+        self.assertIn("singleton", r["updated"], r)
+        with smtplib.SMTP("127.0.0.1", self.m.port("smtp"), timeout=30) as s:
+            for n in (1, 2):  # one reply per sender and period
+                s.sendmail("carol@remote.example", ["alice@example.com"],
+                           f"From: Carol <carol@remote.example>\r\nTo: alice@example.com\r\n"
+                           f"Subject: question {n}\r\nMessage-ID: <q{n}@remote.example>\r\n\r\n"
+                           f"Are you there?\r\n".encode())
+        try:
+            got = self.peer.wait_for(1, "carol@remote.example")
+            reply = got[0]
+            self.assertIn(b"Subject: Out of office (JMAP)", reply)
+            self.assertIn(b"I am away until Monday.", reply)
+            self.assertIn(b"Auto-Submitted: auto-replied", reply)
+            self.assertIn(b"In-Reply-To: <q1@remote.example>", reply)
+            # Both messages were delivered; still one reply.
+            ids = wait_for("both questions", lambda: len(self.j.one(
+                "Email/query", {"filter": {"subject": "question"}})["ids"]) == 2)
+            self.assertTrue(ids)
+            wait_for("the queue to drain", lambda: not (self.m.ctl("queue", "list") or []))
+            self.assertEqual(len(self.peer.messages("carol@remote.example")), 1)
+        finally:
+            self.one("VacationResponse/set", {"update": {"singleton": {"isEnabled": False}}})
 
 
 if __name__ == "__main__":
