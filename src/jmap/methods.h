@@ -25,6 +25,8 @@ class MailStore;
 
 namespace mailroom::jmap {
 
+struct MailboxView;
+
 struct CallContext {
   core::Services& services;
   store::MailStore& store;
@@ -120,6 +122,12 @@ MethodResult email_changes(CallContext&, const boost::json::object&, boost::json
 MethodResult email_query(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_set(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_import(CallContext&, const boost::json::object&, boost::json::object&);
+// An Email/query FilterOperator or FilterCondition (RFC 8621 4.4.1) checked for shape and
+// types (unsupportedFilter / invalidArguments), email_query.cpp; SearchSnippet/get uses it.
+MethodResult check_email_filter(const boost::json::value& f, const std::vector<MailboxView>& all,
+                                int depth);
+// SearchSnippet/get (RFC 8621 5), search_snippet.cpp.
+MethodResult search_snippet_get(CallContext&, const boost::json::object&, boost::json::object&);
 // Identity (RFC 8621 6), identity_methods.cpp.
 MethodResult identity_get(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult identity_changes(CallContext&, const boost::json::object&, boost::json::object&);
