@@ -46,6 +46,7 @@ const MethodEntry kMethods[] = {
     {"Email/query", kMail, email_query},
     {"Email/set", kMail, email_set},
     {"Email/import", kMail, email_import},
+    {"Email/queryChanges", kMail, email_query_changes},
     {"SearchSnippet/get", kMail, search_snippet_get},
     {"Identity/get", kSubmission, identity_get},
     {"Identity/changes", kSubmission, identity_changes},

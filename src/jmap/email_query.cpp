@@ -387,3 +387,40 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
 }
 
 }  // namespace mailroom::jmap
+
+namespace mailroom::jmap {
+
+// Email/queryChanges (RFC 8620 5.6). The store keeps no earlier query results, so only an
+// unchanged queryState is answered (no changes); after any change to the account's mail the
+// answer is cannotCalculateChanges, which RFC 8620 5.6 allows, and the client runs
+// Email/query again (Email/query says canCalculateChanges false for the same reason).
+MethodResult email_query_changes(CallContext& ctx, const json::object& args,
+                                 json::object& response) {
+  if (auto e = check_known(args, {"accountId", "filter", "sort", "sinceQueryState", "maxChanges",
+                                  "upToId", "calculateTotal", "collapseThreads"}))
+    return e;
+  const auto* since = args.if_contains("sinceQueryState");
+  if (!since || !since->is_string()) return invalid_arguments("sinceQueryState is required");
+  uint64_t max_changes = 0;
+  if (auto e = read_uint(args, "maxChanges", 0, &max_changes)) return e;
+  if (const auto* up = args.if_contains("upToId"); up && !up->is_null() && !up->is_string())
+    return invalid_arguments("upToId must be an id");
+  // The same checks and the same state as Email/query, without reading a page.
+  json::object query;
+  for (const char* k : {"accountId", "filter", "sort", "calculateTotal", "collapseThreads"})
+    if (const auto* v = args.if_contains(k)) query[k] = *v;
+  query["limit"] = 0;
+  json::object result;
+  if (auto e = email_query(ctx, query, result)) return e;
+  if (result.at("queryState") != json::value(since->as_string()))
+    return MethodError{"cannotCalculateChanges", "the mailbox changed; query again"};
+  response["accountId"] = ctx.account_id;
+  response["oldQueryState"] = since->as_string();
+  response["newQueryState"] = result.at("queryState");
+  if (const auto* t = result.if_contains("total")) response["total"] = *t;
+  response["removed"] = json::array{};
+  response["added"] = json::array{};
+  return std::nullopt;
+}
+
+}  // namespace mailroom::jmap

@@ -126,6 +126,8 @@ MethodResult email_import(CallContext&, const boost::json::object&, boost::json:
 // types (unsupportedFilter / invalidArguments), email_query.cpp; SearchSnippet/get uses it.
 MethodResult check_email_filter(const boost::json::value& f, const std::vector<MailboxView>& all,
                                 int depth);
+// Email/queryChanges (RFC 8620 5.6), email_query.cpp.
+MethodResult email_query_changes(CallContext&, const boost::json::object&, boost::json::object&);
 // SearchSnippet/get (RFC 8621 5), search_snippet.cpp.
 MethodResult search_snippet_get(CallContext&, const boost::json::object&, boost::json::object&);
 // Identity (RFC 8621 6), identity_methods.cpp.

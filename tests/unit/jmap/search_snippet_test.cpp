@@ -59,3 +59,32 @@ TEST_F(SnippetTest, APreviewIsAWindowOfAtMost255Characters) {
 
 }  // namespace
 }  // namespace mailroom::jmap::testing
+
+namespace mailroom::jmap::testing {
+namespace {
+
+TEST_F(JmapTest, EmailQueryChangesAnswersAnUnchangedStateOnly) {
+  put("INBOX", "Subject: one\r\n\r\nx\r\n");
+  auto q = call1("Email/query", "{" + acc() + ",\"filter\":{\"subject\":\"one\"}}");
+  std::string state(q.at("queryState").as_string());
+  auto r = call1("Email/queryChanges", "{" + acc() +
+                                           ",\"filter\":{\"subject\":\"one\"},\"sinceQueryState\":\"" +
+                                           state + "\",\"calculateTotal\":true}");
+  EXPECT_EQ(r.at("oldQueryState").as_string(), state);
+  EXPECT_EQ(r.at("newQueryState").as_string(), state);
+  EXPECT_TRUE(r.at("added").as_array().empty());
+  EXPECT_TRUE(r.at("removed").as_array().empty());
+  EXPECT_EQ(r.at("total").to_number<int>(), 1);
+  // After a change: cannotCalculateChanges (RFC 8620 5.6), the client queries again.
+  put("INBOX", "Subject: two\r\n\r\nx\r\n");
+  EXPECT_EQ(call_error("Email/queryChanges", "{" + acc() + ",\"sinceQueryState\":\"" + state + "\"}"),
+            "cannotCalculateChanges");
+  // Malformed arguments, and the filter checked as Email/query checks it.
+  EXPECT_EQ(call_error("Email/queryChanges", "{" + acc() + "}"), "invalidArguments");
+  EXPECT_EQ(call_error("Email/queryChanges",
+                       "{" + acc() + ",\"sinceQueryState\":\"x\",\"filter\":{\"nope\":1}}"),
+            "unsupportedFilter");
+}
+
+}  // namespace
+}  // namespace mailroom::jmap::testing
