@@ -238,11 +238,11 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   account["isPersonal"] = true;
   account["isReadOnly"] = false;
   account["accountCapabilities"] = json::object{{kMail, mail_capability(j.options)},
-                                               {kSubmission, submission_capability()},
-                                               {kVacation, json::object{}}};
+                                                {kSubmission, submission_capability()},
+                                                {kVacation, json::object{}}};
   s["accounts"] = json::object{{p.account_id, std::move(account)}};
-  s["primaryAccounts"] = json::object{
-      {kMail, p.account_id}, {kSubmission, p.account_id}, {kVacation, p.account_id}};
+  s["primaryAccounts"] =
+      json::object{{kMail, p.account_id}, {kSubmission, p.account_id}, {kVacation, p.account_id}};
   s["username"] = username;
   s["apiUrl"] = base + "/jmap/api";
   s["downloadUrl"] = base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}";

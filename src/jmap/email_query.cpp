@@ -275,7 +275,6 @@ MethodResult check_email_filter(const json::value& f, const std::vector<MailboxV
   return std::nullopt;
 }
 
-
 MethodResult email_query(CallContext& ctx, const json::object& args, json::object& response) {
   if (auto e = check_known(args, {"accountId", "filter", "sort", "position", "anchor",
                                   "anchorOffset", "limit", "calculateTotal", "collapseThreads"}))

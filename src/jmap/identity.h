@@ -19,7 +19,7 @@
 
 namespace mailroom::jmap {
 
-inline constexpr size_t kMaxIdentities = 100;       // per account, created ones included
+inline constexpr size_t kMaxIdentities = 100;  // per account, created ones included
 inline constexpr size_t kMaxIdentityTombstones = 200;
 
 struct IdentityRecord {

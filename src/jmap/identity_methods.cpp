@@ -85,8 +85,8 @@ MethodResult load_synced(CallContext& ctx, json::object& doc) {
   for (size_t i = 0; i < items.size();) {
     auto& it = items[i].as_object();
     bool dir_item = it.contains("dir") && it["dir"].as_bool();
-    if (dir_item && std::find(dir.emails.begin(), dir.emails.end(), str_of(it, "email")) ==
-                        dir.emails.end()) {
+    if (dir_item &&
+        std::find(dir.emails.begin(), dir.emails.end(), str_of(it, "email")) == dir.emails.end()) {
       add_tombstone(doc, str_of(it, "id"), next, kMaxIdentityTombstones);
       items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
       changed = true;
@@ -101,11 +101,8 @@ MethodResult load_synced(CallContext& ctx, json::object& doc) {
       if (it.contains("dir") && it["dir"].as_bool() && str_of(it, "email") == e) have = true;
     }
     if (have || items.size() >= kMaxIdentities) continue;
-    items.push_back(json::object{{"id", "I" + hex64(e)},
-                                 {"email", e},
-                                 {"dir", true},
-                                 {"created", next},
-                                 {"seq", next}});
+    items.push_back(json::object{
+        {"id", "I" + hex64(e)}, {"email", e}, {"dir", true}, {"created", next}, {"seq", next}});
     changed = true;
   }
   if (str_of(doc, "dirName") != dir.name) {
@@ -225,8 +222,8 @@ MethodResult list_identities(CallContext& ctx, std::vector<IdentityRecord>* out)
   if (auto e = load_synced(ctx, doc)) return e;
   for (const auto& v : doc["items"].as_array()) {
     const auto& it = v.as_object();
-    out->push_back({str_of(it, "id"), str_of(it, "email"),
-                    it.contains("dir") && it.at("dir").as_bool()});
+    out->push_back(
+        {str_of(it, "id"), str_of(it, "email"), it.contains("dir") && it.at("dir").as_bool()});
   }
   return std::nullopt;
 }
@@ -263,8 +260,7 @@ MethodResult identity_get(CallContext& ctx, const json::object& args, json::obje
   return std::nullopt;
 }
 
-MethodResult identity_changes(CallContext& ctx, const json::object& args,
-                              json::object& response) {
+MethodResult identity_changes(CallContext& ctx, const json::object& args, json::object& response) {
   if (auto e = check_known(args, {"accountId", "sinceState", "maxChanges"})) return e;
   if (auto e = check_account(ctx, args, response)) return e;
   auto lock = records_lock();

@@ -6,9 +6,9 @@
 
 #include <map>
 #include <memory>
-#include <utility>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/core/status.h"
@@ -138,8 +138,7 @@ MethodResult identity_set(CallContext&, const boost::json::object&, boost::json:
 MethodResult email_submission_get(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_submission_changes(CallContext&, const boost::json::object&,
                                       boost::json::object&);
-MethodResult email_submission_query(CallContext&, const boost::json::object&,
-                                    boost::json::object&);
+MethodResult email_submission_query(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_submission_set(CallContext&, const boost::json::object&, boost::json::object&);
 // VacationResponse (RFC 8621 8), vacation_methods.cpp.
 MethodResult vacation_get(CallContext&, const boost::json::object&, boost::json::object&);

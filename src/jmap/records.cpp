@@ -124,8 +124,7 @@ std::string record_state(const json::object& doc) {
   return std::to_string(record_uint(doc, "seq"));
 }
 
-void add_tombstone(json::object& doc, const std::string& id, uint64_t seq,
-                   size_t max_tombstones) {
+void add_tombstone(json::object& doc, const std::string& id, uint64_t seq, size_t max_tombstones) {
   auto& gone = doc["gone"].as_array();
   gone.push_back(json::object{{"id", id}, {"seq", seq}});
   while (gone.size() > max_tombstones) {

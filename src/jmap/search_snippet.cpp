@@ -18,8 +18,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t kMaxBodyBytes = 256 * 1024;  // of decoded text searched for the preview
-constexpr size_t kPreviewCodePoints = 255;     // RFC 8621 5: "at most 255 characters"
-constexpr size_t kContextBefore = 40;          // code points shown before the first match
+constexpr size_t kPreviewCodePoints = 255;    // RFC 8621 5: "at most 255 characters"
+constexpr size_t kContextBefore = 40;         // code points shown before the first match
 constexpr size_t kMaxTerms = 16;
 
 struct Terms {
@@ -59,8 +59,8 @@ Folded fold(std::string_view s) {
     size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
     n = std::min(n, s.size() - i);
     std::string_view ch = s.substr(i, n);
-    std::string fc = c < 0x80 ? std::string(1, static_cast<char>(std::tolower(c)))
-                              : mime::fold_case(ch);
+    std::string fc =
+        c < 0x80 ? std::string(1, static_cast<char>(std::tolower(c))) : mime::fold_case(ch);
     for (size_t k = 0; k < fc.size(); ++k) f.char_at.push_back(f.chars.size());
     f.folded += fc;
     f.chars.push_back(ch);
@@ -93,14 +93,25 @@ std::vector<std::pair<size_t, size_t>> matches(const Folded& f,
 void escape_into(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
       case '\r':
       case '\n':
-      case '\t': out += ' '; break;
-      default: out += c;
+      case '\t':
+        out += ' ';
+        break;
+      default:
+        out += c;
     }
   }
 }

@@ -13,8 +13,8 @@ namespace json = boost::json;
 namespace {
 
 const std::vector<std::string> kSubmissionProperties = {
-    "id",        "identityId", "emailId",        "threadId",   "envelope",
-    "sendAt",    "undoStatus", "deliveryStatus", "dsnBlobIds", "mdnBlobIds"};
+    "id",     "identityId", "emailId",        "threadId",   "envelope",
+    "sendAt", "undoStatus", "deliveryStatus", "dsnBlobIds", "mdnBlobIds"};
 
 MethodResult load(CallContext& ctx, json::object& doc) {
   if (auto s = load_record(ctx.services.mail_root, ctx.account_id, kSubmissionRecord, &doc); !s)
@@ -43,8 +43,8 @@ MethodResult check_filter(const json::value& f, int depth) {
   const auto& o = f.as_object();
   if (const auto* op = o.if_contains("operator")) {
     const auto* conds = o.if_contains("conditions");
-    if (!op->is_string() || (op->as_string() != "AND" && op->as_string() != "OR" &&
-                             op->as_string() != "NOT"))
+    if (!op->is_string() ||
+        (op->as_string() != "AND" && op->as_string() != "OR" && op->as_string() != "NOT"))
       return MethodError{"unsupportedFilter", "operator is AND, OR or NOT"};
     if (!conds || !conds->is_array() || conds->as_array().size() > 64)
       return invalid_arguments("conditions must be an array");

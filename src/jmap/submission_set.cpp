@@ -9,9 +9,9 @@
 //   From:/Sender: parseable, and the send-as rule allows each        invalidEmail / forbiddenFrom
 //   envelope (given, or From:/Sender: and To/Cc/Bcc, RFC 8621 7):
 //     mailFrom allowed by send-as and the block list                 forbiddenMailFrom
-//     at least one, at most [smtp] max_recipients recipients         noRecipients / tooManyRecipients
-//     each recipient as SMTP RCPT TO checks it (submission_rules.h): unknown, disabled or
-//     full mailboxes                                                 invalidRecipients
+//     at least one, at most [smtp] max_recipients recipients         noRecipients /
+//     tooManyRecipients each recipient as SMTP RCPT TO checks it (submission_rules.h): unknown,
+//     disabled or full mailboxes                                                 invalidRecipients
 //     outside the company without send_outside, a group that
 //     refuses the sender                                             forbiddenToSend
 // then the message gets a Received: field, Date: and Message-ID: when missing
@@ -92,7 +92,8 @@ std::string without_bcc(const std::string& message) {
     size_t next = eol == std::string::npos || eol + 2 > end ? end : eol + 2;
     std::string_view line(message.data() + i, next - i);
     bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
-    if (!continuation) skipping = line.size() >= 4 && mime::ascii_iequals(line.substr(0, 4), "bcc:");
+    if (!continuation)
+      skipping = line.size() >= 4 && mime::ascii_iequals(line.substr(0, 4), "bcc:");
     if (!skipping) out.append(line);
     i = next;
   }
@@ -126,8 +127,7 @@ std::optional<json::object> read_envelope(const json::value* given, const std::s
       const auto* email = v.as_object().if_contains("email");
       const auto* params = v.as_object().if_contains("parameters");
       // No SMTP extension is passed through (submissionExtensions is empty).
-      if (params && !params->is_null() &&
-          !(params->is_object() && params->as_object().empty()))
+      if (params && !params->is_null() && !(params->is_object() && params->as_object().empty()))
         return false;
       if (!email || !email->is_string()) return false;
       *a = std::string(email->as_string());
@@ -158,9 +158,9 @@ std::optional<json::object> read_envelope(const json::value* given, const std::s
   json::array to;
   for (const auto& r : out.rcpts)
     to.push_back(json::object{{"email", r.address}, {"parameters", nullptr}});
-  out.envelope = json::object{
-      {"mailFrom", json::object{{"email", out.mail_from}, {"parameters", nullptr}}},
-      {"rcptTo", std::move(to)}};
+  out.envelope =
+      json::object{{"mailFrom", json::object{{"email", out.mail_from}, {"parameters", nullptr}}},
+                   {"rcptTo", std::move(to)}};
   return std::nullopt;
 }
 
@@ -207,8 +207,8 @@ std::optional<json::object> send_one(CallContext& ctx, const json::object& in,
     return std::nullopt;
   }
   if (copies->empty()) return invalid_properties({"emailId"}, "no such Email");
-  auto data = ctx.store.read_message(ctx.account_id, copies->front().mailbox,
-                                     copies->front().meta.uid);
+  auto data =
+      ctx.store.read_message(ctx.account_id, copies->front().mailbox, copies->front().meta.uid);
   if (!data) {
     *fatal = store_error(data.status());
     return std::nullopt;
@@ -231,7 +231,8 @@ std::optional<json::object> send_one(CallContext& ctx, const json::object& in,
   // From: and Sender: (RFC 6409 8.1), as SMTP submission checks them.
   mime::Originators originators = mime::originator_addresses(message);
   if (originators.addresses.empty() || originators.unparseable)
-    return set_error("invalidEmail", "the From: or Sender: field has no address that can be checked");
+    return set_error("invalidEmail",
+                     "the From: or Sender: field has no address that can be checked");
   bool allowed = false;
   if (auto e = may_send_as(ctx, originators.addresses, &allowed)) {
     *fatal = *e;
@@ -264,9 +265,9 @@ std::optional<json::object> send_one(CallContext& ctx, const json::object& in,
       continue;
     }
     // RCPT TO as SMTP submission checks it (the sender is authenticated: inside).
-    auto a = smtp::check_recipient(*ctx.services.resolver, &ctx.store, ctx.services.policies.get(),
-                                   r.address, p.mail_from, ctx.account_id, true, message.size(),
-                                   false);
+    auto a =
+        smtp::check_recipient(*ctx.services.resolver, &ctx.store, ctx.services.policies.get(),
+                              r.address, p.mail_from, ctx.account_id, true, message.size(), false);
     switch (a.res.outcome) {
       case auth::RecipientOutcome::deliver:
         if (a.policy == smtp::RcptPolicy::unavailable) {
@@ -536,8 +537,7 @@ MethodResult email_submission_set(CallContext& ctx, const json::object& args,
         continue;
       }
       bool only_status = true;
-      for (const auto& p : patch.as_object())
-        only_status = only_status && p.key() == "undoStatus";
+      for (const auto& p : patch.as_object()) only_status = only_status && p.key() == "undoStatus";
       if (!only_status) {
         not_updated[id] = invalid_properties({}, "only undoStatus may change");
       } else if (const auto* u = patch.as_object().if_contains("undoStatus");

@@ -18,8 +18,8 @@ namespace {
 constexpr const char* kSingleton = "singleton";
 constexpr size_t kMaxSubjectBytes = 998;  // one header line (RFC 5322 2.1.1)
 
-const std::vector<std::string> kVacationProperties = {
-    "id", "isEnabled", "fromDate", "toDate", "subject", "textBody", "htmlBody"};
+const std::vector<std::string> kVacationProperties = {"id",      "isEnabled", "fromDate", "toDate",
+                                                      "subject", "textBody",  "htmlBody"};
 
 std::string sieve_dir(CallContext& ctx) {
   if (ctx.services.sieve_scripts) return ctx.services.sieve_scripts->dir(ctx.account_id);
@@ -72,9 +72,9 @@ std::optional<json::object> apply(const json::object& patch, sieve::VacationResp
                   bool one_line) {
     if (x.is_null()) {
       to.reset();
-    } else if (!x.is_string() || (one_line && (x.as_string().size() > kMaxSubjectBytes ||
-                                               x.as_string().find_first_of("\r\n") !=
-                                                   json::string::npos))) {
+    } else if (!x.is_string() ||
+               (one_line && (x.as_string().size() > kMaxSubjectBytes ||
+                             x.as_string().find_first_of("\r\n") != json::string::npos))) {
       bad.emplace_back(k);
     } else {
       to = std::string(x.as_string());

@@ -52,8 +52,8 @@ std::string text_of_html(std::string_view html) {
     if (c == '<') {
       in_tag = true;
       std::string_view rest = html.substr(i);
-      if (rest.size() > 3 && (rest.substr(0, 3) == "<br" || rest.substr(0, 3) == "<p>" ||
-                              rest.substr(0, 3) == "</p"))
+      if (rest.size() > 3 &&
+          (rest.substr(0, 3) == "<br" || rest.substr(0, 3) == "<p>" || rest.substr(0, 3) == "</p"))
         out += "\n";
     } else if (c == '>') {
       in_tag = false;
@@ -115,8 +115,9 @@ std::optional<VacationResponse> parse_vacation_response(std::string_view text) {
     } else if (key == "subject" || key == "text" || key == "html") {
       auto decoded = core::base64_decode(value);
       if (!decoded) return std::nullopt;
-      (key == "subject" ? v.subject : key == "text" ? v.text_body : v.html_body) =
-          std::move(*decoded);
+      (key == "subject" ? v.subject
+       : key == "text"  ? v.text_body
+                        : v.html_body) = std::move(*decoded);
     } else {
       return std::nullopt;
     }
@@ -133,8 +134,8 @@ std::string vacation_response_script(const VacationResponse& v) {
   if (mime) {
     // RFC 5230 4.4 (:mime): the reason is a MIME entity; text and HTML as alternatives.
     std::string boundary = "=_mailroom_vacation_" + std::to_string(fnv(text + *v.html_body));
-    reason = "Content-Type: multipart/alternative; boundary=\"" + boundary +
-             "\"\r\n\r\n--" + boundary +
+    reason = "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n--" +
+             boundary +
              "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
              "8bit\r\n\r\n" +
              crlf(text) + "\r\n--" + boundary +
@@ -145,9 +146,9 @@ std::string vacation_response_script(const VacationResponse& v) {
     reason = crlf(text);
   }
   // A new text is a new :handle (RFC 5230 4.2): senders already answered hear the new one.
-  std::string handle = "jmap-vacation-" + std::to_string(fnv(v.subject.value_or("") + "\n" +
-                                                             text + "\n" +
-                                                             v.html_body.value_or("")));
+  std::string handle =
+      "jmap-vacation-" +
+      std::to_string(fnv(v.subject.value_or("") + "\n" + text + "\n" + v.html_body.value_or("")));
   std::string s = "require \"vacation\";\r\nvacation :days " +
                   std::to_string(kVacationResponseDays) + " :handle " + quoted(handle);
   if (v.subject && !v.subject->empty()) s += " :subject " + quoted(*v.subject);

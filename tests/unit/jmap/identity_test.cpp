@@ -80,9 +80,9 @@ TEST_F(IdentityTest, SetChangesTheUsersSettingsAndChangesReportsThem) {
   EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // ifInState that is not the state: stateMismatch.
-  auto res = call("[[\"Identity/set\",{" + acc() + ",\"ifInState\":\"" + state +
-                      "\",\"update\":{}},\"c\"]]",
-                  kSubmissionCaps);
+  auto res = call(
+      "[[\"Identity/set\",{" + acc() + ",\"ifInState\":\"" + state + "\",\"update\":{}},\"c\"]]",
+      kSubmissionCaps);
   EXPECT_EQ(res[0].at(1).at("type").as_string(), "stateMismatch");
 }
 
@@ -106,8 +106,8 @@ TEST_F(IdentityTest, CreateFollowsTheSendAsRule) {
   EXPECT_EQ(json::serialize(ch.at("created")), "[\"" + sales + "\"]");
   // The directory's identities cannot be destroyed; created ones can.
   std::string primary(all["alice@example.com"].at("id").as_string());
-  r = sub1("Identity/set", "{" + acc() + ",\"destroy\":[\"" + primary + "\",\"" + sales +
-                               "\",\"Inope\"]}");
+  r = sub1("Identity/set",
+           "{" + acc() + ",\"destroy\":[\"" + primary + "\",\"" + sales + "\",\"Inope\"]}");
   EXPECT_EQ(r.at("notDestroyed").at(primary).at("type").as_string(), "forbidden");
   EXPECT_EQ(r.at("notDestroyed").at("Inope").at("type").as_string(), "notFound");
   EXPECT_EQ(json::serialize(r.at("destroyed")), "[\"" + sales + "\"]");

@@ -10,13 +10,13 @@
 #include <memory>
 #include <string>
 
+#include "auth/resolver.h"
 #include "src/core/base64.h"
 #include "src/core/services.h"
 #include "src/jmap/jmap.h"
 #include "src/mime/facts.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
-#include "auth/resolver.h"
 #include "tests/fakes/fake_authenticator.h"
 #include "tests/fakes/fake_directory.h"
 #include "tests/fakes/fake_queue.h"

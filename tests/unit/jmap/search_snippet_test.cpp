@@ -14,8 +14,8 @@ constexpr const char* kSnippetMessage =
 class SnippetTest : public JmapTest {
  protected:
   json::object snippet(const std::string& id, const std::string& filter) {
-    auto r = call1("SearchSnippet/get",
-                   "{" + acc() + ",\"emailIds\":[\"" + id + "\",\"Mnope\"],\"filter\":" + filter + "}");
+    auto r = call1("SearchSnippet/get", "{" + acc() + ",\"emailIds\":[\"" + id +
+                                            "\",\"Mnope\"],\"filter\":" + filter + "}");
     EXPECT_EQ(json::serialize(r.at("notFound")), "[\"Mnope\"]");
     return r.at("list").at(0).as_object();
   }
@@ -40,11 +40,10 @@ TEST_F(SnippetTest, TermsAreMarkedInTheSubjectAndPreview) {
   s = snippet(id, R"({"text":"absent"})");
   EXPECT_TRUE(s.at("subject").is_null());
   EXPECT_TRUE(s.at("preview").is_null());
-  EXPECT_EQ(call_error("SearchSnippet/get",
-                       "{" + acc() + ",\"emailIds\":[],\"filter\":{\"nope\":1}}"),
-            "unsupportedFilter");
-  EXPECT_EQ(call_error("SearchSnippet/get", "{" + acc() + ",\"filter\":null}"),
-            "invalidArguments");
+  EXPECT_EQ(
+      call_error("SearchSnippet/get", "{" + acc() + ",\"emailIds\":[],\"filter\":{\"nope\":1}}"),
+      "unsupportedFilter");
+  EXPECT_EQ(call_error("SearchSnippet/get", "{" + acc() + ",\"filter\":null}"), "invalidArguments");
 }
 
 TEST_F(SnippetTest, APreviewIsAWindowOfAtMost255Characters) {
@@ -67,9 +66,9 @@ TEST_F(JmapTest, EmailQueryChangesAnswersAnUnchangedStateOnly) {
   put("INBOX", "Subject: one\r\n\r\nx\r\n");
   auto q = call1("Email/query", "{" + acc() + ",\"filter\":{\"subject\":\"one\"}}");
   std::string state(q.at("queryState").as_string());
-  auto r = call1("Email/queryChanges", "{" + acc() +
-                                           ",\"filter\":{\"subject\":\"one\"},\"sinceQueryState\":\"" +
-                                           state + "\",\"calculateTotal\":true}");
+  auto r = call1("Email/queryChanges",
+                 "{" + acc() + ",\"filter\":{\"subject\":\"one\"},\"sinceQueryState\":\"" + state +
+                     "\",\"calculateTotal\":true}");
   EXPECT_EQ(r.at("oldQueryState").as_string(), state);
   EXPECT_EQ(r.at("newQueryState").as_string(), state);
   EXPECT_TRUE(r.at("added").as_array().empty());
@@ -77,8 +76,9 @@ TEST_F(JmapTest, EmailQueryChangesAnswersAnUnchangedStateOnly) {
   EXPECT_EQ(r.at("total").to_number<int>(), 1);
   // After a change: cannotCalculateChanges (RFC 8620 5.6), the client queries again.
   put("INBOX", "Subject: two\r\n\r\nx\r\n");
-  EXPECT_EQ(call_error("Email/queryChanges", "{" + acc() + ",\"sinceQueryState\":\"" + state + "\"}"),
-            "cannotCalculateChanges");
+  EXPECT_EQ(
+      call_error("Email/queryChanges", "{" + acc() + ",\"sinceQueryState\":\"" + state + "\"}"),
+      "cannotCalculateChanges");
   // Malformed arguments, and the filter checked as Email/query checks it.
   EXPECT_EQ(call_error("Email/queryChanges", "{" + acc() + "}"), "invalidArguments");
   EXPECT_EQ(call_error("Email/queryChanges",

@@ -47,9 +47,8 @@ TEST_F(SubmissionTest, ADraftIsQueuedAndMovedToSentByTheImplicitEmailSet) {
   std::string id = stored(draft("Alice <alice@example.com>", "bob@example.com, far@remote.example",
                                 "Bcc: hidden@remote.example\r\n"));
   std::string drafts = mailbox_id("Drafts"), sent = mailbox_id("Sent");
-  auto r = sub("[[\"EmailSubmission/set\",{" + acc() +
-               ",\"create\":{\"k\":{\"identityId\":\"" + identity("alice@example.com") +
-               "\",\"emailId\":\"" + id +
+  auto r = sub("[[\"EmailSubmission/set\",{" + acc() + ",\"create\":{\"k\":{\"identityId\":\"" +
+               identity("alice@example.com") + "\",\"emailId\":\"" + id +
                "\"}},\"onSuccessUpdateEmail\":{\"#k\":{\"mailboxIds/" + drafts +
                "\":null,\"mailboxIds/" + sent + "\":true,\"keywords/$draft\":null}}},\"s\"]]");
   ASSERT_EQ(r.size(), 2u) << json::serialize(r);
@@ -102,8 +101,8 @@ TEST_F(SubmissionTest, ADraftIsQueuedAndMovedToSentByTheImplicitEmailSet) {
 
 TEST_F(SubmissionTest, TheSendAsRuleRefusesAndNothingIsQueued) {
   EXPECT_EQ(refusal(submit(stored(draft("bob@example.com", "bob@example.com")))), "forbiddenFrom");
-  EXPECT_EQ(refusal(submit(stored(draft("alice@example.com", "bob@example.com",
-                                        "Sender: boss@remote.example\r\n")))),
+  EXPECT_EQ(refusal(submit(stored(
+                draft("alice@example.com", "bob@example.com", "Sender: boss@remote.example\r\n")))),
             "forbiddenFrom");
   EXPECT_EQ(refusal(submit(stored(draft("no address", "bob@example.com")))), "invalidEmail");
   auto ok = stored(draft("alice@example.com", "bob@example.com"));
@@ -128,9 +127,9 @@ TEST_F(SubmissionTest, RecipientsAndSizesAreCheckedAsSmtpChecksThem) {
       "rcptTo":[{"email":"bob@example.com","parameters":{"NOTIFY":"NEVER"}}]})")),
             "invalidProperties");
   EXPECT_EQ(refusal(submit("Mffffffffffffffffffffffffffffffff")), "invalidProperties");
-  auto bad_identity = sub("[[\"EmailSubmission/set\",{" + acc() +
-                          ",\"create\":{\"k\":{\"identityId\":\"Inope\",\"emailId\":\"" + id +
-                          "\"}}},\"s\"]]");
+  auto bad_identity =
+      sub("[[\"EmailSubmission/set\",{" + acc() +
+          ",\"create\":{\"k\":{\"identityId\":\"Inope\",\"emailId\":\"" + id + "\"}}},\"s\"]]");
   EXPECT_EQ(bad_identity[0].at(1).at("notCreated").at("k").at("type").as_string(),
             "invalidProperties");
   EXPECT_TRUE(queue_->submitted.empty());
@@ -148,10 +147,12 @@ class SubmissionLimitsTest : public SubmissionTest {
 };
 
 TEST_F(SubmissionLimitsTest, TooManyRecipientsAndTooLarge) {
-  auto r = submit(stored(draft("alice@example.com", "a@remote.example, b@remote.example, bob@example.com")));
+  auto r = submit(
+      stored(draft("alice@example.com", "a@remote.example, b@remote.example, bob@example.com")));
   ASSERT_EQ(refusal(r), "tooManyRecipients");
   EXPECT_EQ(r.at("notCreated").at("k").at("maxRecipients").to_number<int>(), 2);
-  r = submit(stored(draft("alice@example.com", "bob@example.com", "X-Pad: " + std::string(400, 'x') + "\r\n")));
+  r = submit(stored(
+      draft("alice@example.com", "bob@example.com", "X-Pad: " + std::string(400, 'x') + "\r\n")));
   ASSERT_EQ(refusal(r), "tooLarge");
   EXPECT_EQ(r.at("notCreated").at("k").at("maxSize").to_number<int>(), 400);
   EXPECT_TRUE(queue_->submitted.empty());

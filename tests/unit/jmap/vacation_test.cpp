@@ -34,10 +34,11 @@ class VacationTest : public JmapTest {
     auto filter = sieve::SieveFilter::open(o, services_.sieve_scripts, services_.store,
                                            services_.resolver, "mail.example.com");
     EXPECT_TRUE(filter.is_ok());
-    std::string message = "From: carol@remote.example\r\nTo: alice@example.com\r\nSubject: " +
-                          subject + "\r\nMessage-ID: <" + subject + "@remote.example>\r\n\r\nhi\r\n";
-    queue::FilterInput in{message, "carol@remote.example", "alice@example.com",
-                          "alice@example.com", kAlice, "INBOX"};
+    std::string message =
+        "From: carol@remote.example\r\nTo: alice@example.com\r\nSubject: " + subject +
+        "\r\nMessage-ID: <" + subject + "@remote.example>\r\n\r\nhi\r\n";
+    queue::FilterInput in{
+        message, "carol@remote.example", "alice@example.com", "alice@example.com", kAlice, "INBOX"};
     return (*filter)->plan(in);
   }
   static size_t replies(const queue::DeliveryPlan& p) {
