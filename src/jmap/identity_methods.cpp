@@ -9,7 +9,7 @@
 #include "src/core/services.h"
 #include "src/jmap/identity.h"
 #include "src/jmap/records.h"
-#include "src/smtp/submission_rules.h"
+#include "src/queue/submission_rules.h"
 
 namespace mailroom::jmap {
 namespace json = boost::json;
@@ -205,12 +205,12 @@ std::optional<json::object> apply_identity(const json::object& in, json::object&
 
 MethodResult may_send_as(CallContext& ctx, const std::vector<std::string>& addresses, bool* ok) {
   *ok = false;
-  if (smtp::send_as_exempt(ctx.options.send_as_exempt_domains, ctx.username)) {
+  if (queue::send_as_exempt(ctx.options.send_as_exempt_domains, ctx.username)) {
     *ok = true;
     return std::nullopt;
   }
   if (!ctx.services.resolver) return MethodError{"serverFail", "no directory"};
-  auto r = smtp::may_send_as_all(*ctx.services.resolver, ctx.account_id, addresses);
+  auto r = queue::may_send_as_all(*ctx.services.resolver, ctx.account_id, addresses);
   if (!r) return MethodError{"serverUnavailable", "the directory cannot answer"};
   *ok = *r;
   return std::nullopt;

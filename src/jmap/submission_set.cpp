@@ -35,7 +35,7 @@
 #include "src/mime/header_fields.h"
 #include "src/mime/originators.h"
 #include "src/queue/queue.h"
-#include "src/smtp/submission_rules.h"
+#include "src/queue/submission_rules.h"
 #include "src/store/mail_store.h"
 
 namespace mailroom::jmap {
@@ -220,7 +220,7 @@ std::optional<json::object> send_one(CallContext& ctx, const json::object& in,
     return e;
   };
   if (message.size() > ctx.options.max_message_size) return too_large(ctx.options.max_message_size);
-  auto limits = smtp::sender_limits(ctx.services.policies.get(), ctx.account_id);
+  auto limits = queue::sender_limits(ctx.services.policies.get(), ctx.account_id);
   if (!limits) {
     *fatal = MethodError{"serverUnavailable", "the directory cannot answer"};
     return std::nullopt;
@@ -266,15 +266,15 @@ std::optional<json::object> send_one(CallContext& ctx, const json::object& in,
     }
     // RCPT TO as SMTP submission checks it (the sender is authenticated: inside).
     auto a =
-        smtp::check_recipient(*ctx.services.resolver, &ctx.store, ctx.services.policies.get(),
-                              r.address, p.mail_from, ctx.account_id, true, message.size(), false);
+        queue::check_recipient(*ctx.services.resolver, &ctx.store, ctx.services.policies.get(),
+                               r.address, p.mail_from, ctx.account_id, true, message.size(), false);
     switch (a.res.outcome) {
       case auth::RecipientOutcome::deliver:
-        if (a.policy == smtp::RcptPolicy::unavailable) {
+        if (a.policy == queue::RcptPolicy::unavailable) {
           *fatal = MethodError{"serverUnavailable", "the directory cannot answer"};
           return std::nullopt;
         }
-        if (a.policy != smtp::RcptPolicy::ok || a.quota != 0) {
+        if (a.policy != queue::RcptPolicy::ok || a.quota != 0) {
           // The recipient refuses it: its policy's size limit, its quota (as SMTP's RCPT).
           invalid.push_back(json::value(r.address));
           continue;

@@ -4,7 +4,6 @@
 #include "src/net/worker_pool.h"
 #include "src/smtp/policy_stage.h"
 #include "src/smtp/session.h"
-#include "src/smtp/submission_rules.h"
 #include "src/store/mail_store.h"
 
 namespace mailroom::smtp {

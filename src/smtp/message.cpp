@@ -17,8 +17,8 @@
 #include "src/mime/originators.h"
 #include "src/net/worker_pool.h"
 #include "src/queue/header_facts.h"
+#include "src/smtp/policy_stage.h"
 #include "src/smtp/session.h"
-#include "src/smtp/submission_rules.h"
 
 namespace mailroom::smtp {
 

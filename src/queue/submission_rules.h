@@ -1,7 +1,7 @@
 // The rules SMTP submission applies to what an authenticated user sends, as blocking functions
-// (call them on a worker): the SMTP session (cmd_envelope.cpp, message.cpp, policy_stage.cpp)
-// and JMAP EmailSubmission (src/jmap/submission_set.cpp) both ask these, so the two front
-// ends cannot drift apart.
+// (call them on a worker): the SMTP session (src/smtp: cmd_envelope.cpp, message.cpp,
+// policy_stage.cpp) and JMAP EmailSubmission (src/jmap/submission_set.cpp) both ask these, so
+// the two front ends cannot drift apart. Here, below both, next to the queue they feed.
 #pragma once
 
 #include <cstdint>
@@ -9,15 +9,35 @@
 #include <string>
 #include <vector>
 
+#include "auth/destination.h"
 #include "auth/resolver.h"
 #include "src/core/status.h"
-#include "src/smtp/policy_stage.h"
 
 namespace mailroom::store {
 class MailStore;
 }
+namespace mailroom::auth {
+class PolicySource;
+}
 
-namespace mailroom::smtp {
+namespace mailroom::queue {
+
+// Policy bundles (auth/policy) per recipient, the SMTP session's RCPT stage
+// (src/smtp/policy_stage.cpp explains the rules).
+enum class RcptPolicy {
+  ok,               // `dests` holds what may be delivered (refusing members dropped)
+  outside_refused,  // 550 5.7.1: no local recipient receives mail from outside
+  too_large,        // 552 5.3.4: the declared size exceeds every recipient's limit
+  unavailable,      // 451 4.4.3: the policy could not be read, or a recipient refuses
+                    // outside mail and whether the sender is outside is unknown
+};
+
+// Blocks (directory.db): call on a worker. `policies` may be null (no bundles: ok).
+// `sender_outside`: nullopt when the directory could not tell (MAIL saw it unavailable).
+// `dropped` (optional) gets the addresses of the local destinations dropped, comma-separated.
+RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Destination>& dests,
+                            uint64_t declared_size, std::optional<bool> sender_outside,
+                            std::string* dropped);
 
 // [smtp] send_as_exempt_domains: an account whose address is in one of these domains may send
 // as any address (service accounts).
@@ -54,4 +74,4 @@ RecipientAnswer check_recipient(auth::Resolver& resolver, store::MailStore* stor
                                 bool sender_verified, uint64_t declared_size,
                                 std::optional<bool> sender_outside);
 
-}  // namespace mailroom::smtp
+}  // namespace mailroom::queue

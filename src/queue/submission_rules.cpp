@@ -1,12 +1,47 @@
-// See submission_rules.h. Moved out of the SMTP session so JMAP EmailSubmission applies the
-// same checks (issue 19).
-#include "src/smtp/submission_rules.h"
+// See submission_rules.h. Moved out of the SMTP session (cmd_envelope.cpp, policy_stage.cpp)
+// so JMAP EmailSubmission applies the same checks (issue 19).
+#include "src/queue/submission_rules.h"
 
 #include "auth/policy/policy_directory.h"
 #include "src/core/address.h"
 #include "src/store/mail_store.h"
 
-namespace mailroom::smtp {
+namespace mailroom::queue {
+
+RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Destination>& dests,
+                            uint64_t declared_size, std::optional<bool> sender_outside,
+                            std::string* dropped) {
+  if (!policies) return RcptPolicy::ok;
+  std::vector<auth::Destination> kept;
+  size_t outside = 0, too_large = 0;
+  for (auto& d : dests) {
+    if (d.kind != auth::Destination::Kind::mailbox) {
+      kept.push_back(std::move(d));
+      continue;
+    }
+    auth::Account who;
+    who.id = d.account_id;
+    auto e = policies->effective(who);
+    if (!e) return RcptPolicy::unavailable;
+    if (!e->receive_outside && !sender_outside) return RcptPolicy::unavailable;  // cannot tell
+    if (*sender_outside && !e->receive_outside) {
+      ++outside;
+      if (dropped) *dropped += (dropped->empty() ? "" : ",") + d.address;
+      continue;
+    }
+    if (declared_size != 0 && e->max_message_bytes != 0 && declared_size > e->max_message_bytes) {
+      ++too_large;
+      if (dropped) *dropped += (dropped->empty() ? "" : ",") + d.address;
+      continue;
+    }
+    d.max_message_bytes = e->max_message_bytes;
+    kept.push_back(std::move(d));
+  }
+  dests = std::move(kept);
+  if (dests.empty() && (outside != 0 || too_large != 0))
+    return outside >= too_large ? RcptPolicy::outside_refused : RcptPolicy::too_large;
+  return RcptPolicy::ok;
+}
 
 bool send_as_exempt(const std::vector<std::string>& exempt_domains, const std::string& address) {
   size_t at = address.rfind('@');
@@ -72,4 +107,4 @@ RecipientAnswer check_recipient(auth::Resolver& resolver, store::MailStore* stor
   return a;
 }
 
-}  // namespace mailroom::smtp
+}  // namespace mailroom::queue
