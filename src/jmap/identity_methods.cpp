@@ -273,41 +273,23 @@ MethodResult identity_set(CallContext& ctx, const json::object& args, json::obje
   if (auto e = check_known(args, {"accountId", "ifInState", "create", "update", "destroy"}))
     return e;
   if (auto e = check_account(ctx, args, response)) return e;
-  const json::object* create = nullptr;
-  const json::object* update = nullptr;
-  const json::array* destroy = nullptr;
-  for (const char* k : {"create", "update"}) {
-    const auto* v = args.if_contains(k);
-    if (!v || v->is_null()) continue;
-    if (!v->is_object()) return invalid_arguments(std::string(k) + " must be an object");
-    (std::string_view(k) == "create" ? create : update) = &v->as_object();
-  }
-  if (const auto* v = args.if_contains("destroy"); v && !v->is_null()) {
-    if (!v->is_array()) return invalid_arguments("destroy must be an array");
-    destroy = &v->as_array();
-  }
-  size_t total = (create ? create->size() : 0) + (update ? update->size() : 0) +
-                 (destroy ? destroy->size() : 0);
-  if (total > ctx.options.max_objects_in_set)
-    return MethodError{"requestTooLarge", "more than maxObjectsInSet changes"};
+  SetArgs set;
+  if (auto e = read_set_args(ctx, args, &set)) return e;
+  const json::object* create = set.create;
+  const json::object* update = set.update;
+  const json::array* destroy = set.destroy;
 
   auto lock = records_lock();
   json::object doc;
   if (auto e = load_synced(ctx, doc)) return e;
   const std::string old_state = state_of(doc);
-  if (const auto* s = args.if_contains("ifInState"); s && !s->is_null()) {
-    if (!s->is_string() || s->as_string() != old_state) return MethodError{"stateMismatch", ""};
-  }
+  if (auto e = check_if_in_state(args, old_state)) return e;
   auto& items = doc["items"].as_array();
   const uint64_t next = uint_of(doc, "seq") + 1;
   bool changed = false;
   json::object created, updated, not_created, not_updated, not_destroyed;
   json::array destroyed;
-  auto find = [&](std::string_view id) -> json::object* {
-    for (auto& v : items)
-      if (v.as_object()["id"].as_string() == id) return &v.as_object();
-    return nullptr;
-  };
+  auto find = [&](std::string_view id) { return find_record_item(items, id); };
 
   if (create) {
     for (const auto& kv : *create) {

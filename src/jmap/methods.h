@@ -91,6 +91,16 @@ std::optional<std::string> resolve_creation_id(CallContext& ctx, std::string_vie
 // The invalidProperties SetError naming `properties`.
 boost::json::object invalid_properties(const std::vector<std::string>& properties,
                                        std::string_view description = {});
+// The create / update / destroy arguments of a /set call (RFC 8620 5.3), each null or of its
+// type (invalidArguments); requestTooLarge past maxObjectsInSet in all.
+struct SetArgs {
+  const boost::json::object* create = nullptr;
+  const boost::json::object* update = nullptr;
+  const boost::json::array* destroy = nullptr;
+};
+MethodResult read_set_args(CallContext& ctx, const boost::json::object& args, SetArgs* out);
+// ifInState (RFC 8620 5.3) against the current state: stateMismatch when it differs.
+MethodResult check_if_in_state(const boost::json::object& args, const std::string& state);
 // The /set response's members (RFC 8620 5.3): empty maps and lists become null.
 void finish_set(boost::json::object& response, const std::string& old_state,
                 const std::string& new_state, boost::json::object& created,

@@ -124,6 +124,12 @@ std::string record_state(const json::object& doc) {
   return std::to_string(record_uint(doc, "seq"));
 }
 
+json::object* find_record_item(json::array& items, std::string_view id) {
+  for (auto& v : items)
+    if (v.is_object() && v.as_object()["id"] == json::value(id)) return &v.as_object();
+  return nullptr;
+}
+
 void add_tombstone(json::object& doc, const std::string& id, uint64_t seq, size_t max_tombstones) {
   auto& gone = doc["gone"].as_array();
   gone.push_back(json::object{{"id", id}, {"seq", seq}});

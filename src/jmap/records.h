@@ -13,6 +13,7 @@
 
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "src/core/status.h"
 #include "src/jmap/methods.h"
@@ -45,6 +46,8 @@ void ensure_record_keys(boost::json::object& doc);
 uint64_t record_uint(const boost::json::object& o, const char* key);
 std::string record_str(const boost::json::object& o, const char* key);
 std::string record_state(const boost::json::object& doc);  // "seq" as a string
+// The item of "items" with this id; nullptr when none.
+boost::json::object* find_record_item(boost::json::array& items, std::string_view id);
 void add_tombstone(boost::json::object& doc, const std::string& id, uint64_t seq,
                    size_t max_tombstones);
 // A /changes answer (RFC 8620 5.2) from the record: sinceState and maxChanges of `args`;

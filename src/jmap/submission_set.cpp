@@ -429,26 +429,17 @@ MethodResult email_submission_set(CallContext& ctx, const json::object& args,
                                   "onSuccessUpdateEmail", "onSuccessDestroyEmail"}))
     return e;
   if (auto e = check_account(ctx, args, response)) return e;
-  const json::object* create = nullptr;
-  const json::object* update = nullptr;
-  const json::array* destroy = nullptr;
-  for (const char* k : {"create", "update", "onSuccessUpdateEmail"}) {
-    const auto* v = args.if_contains(k);
-    if (!v || v->is_null()) continue;
-    if (!v->is_object()) return invalid_arguments(std::string(k) + " must be an object");
-    if (std::string_view(k) == "create") create = &v->as_object();
-    if (std::string_view(k) == "update") update = &v->as_object();
-  }
-  for (const char* k : {"destroy", "onSuccessDestroyEmail"}) {
-    const auto* v = args.if_contains(k);
-    if (!v || v->is_null()) continue;
-    if (!v->is_array()) return invalid_arguments(std::string(k) + " must be an array");
-    if (std::string_view(k) == "destroy") destroy = &v->as_array();
-  }
-  size_t total = (create ? create->size() : 0) + (update ? update->size() : 0) +
-                 (destroy ? destroy->size() : 0);
-  if (total > ctx.options.max_objects_in_set)
-    return MethodError{"requestTooLarge", "more than maxObjectsInSet changes"};
+  SetArgs set;
+  if (auto e = read_set_args(ctx, args, &set)) return e;
+  const json::object* create = set.create;
+  const json::object* update = set.update;
+  const json::array* destroy = set.destroy;
+  if (const auto* v = args.if_contains("onSuccessUpdateEmail");
+      v && !v->is_null() && !v->is_object())
+    return invalid_arguments("onSuccessUpdateEmail must be an object");
+  if (const auto* v = args.if_contains("onSuccessDestroyEmail");
+      v && !v->is_null() && !v->is_array())
+    return invalid_arguments("onSuccessDestroyEmail must be an array");
   if (create && !create->empty() && (!ctx.services.queue || !ctx.services.resolver))
     return MethodError{"serverFail", "this server cannot send"};
 
@@ -462,9 +453,7 @@ MethodResult email_submission_set(CallContext& ctx, const json::object& args,
     return store_error(s);
   ensure_record_keys(doc);
   const std::string old_state = record_state(doc);
-  if (const auto* s = args.if_contains("ifInState"); s && !s->is_null()) {
-    if (!s->is_string() || s->as_string() != old_state) return MethodError{"stateMismatch", ""};
-  }
+  if (auto e = check_if_in_state(args, old_state)) return e;
   auto& items = doc["items"].as_array();
   const uint64_t next = record_uint(doc, "seq") + 1;
   bool changed = false;
@@ -517,11 +506,7 @@ MethodResult email_submission_set(CallContext& ctx, const json::object& args,
       changed = true;
     }
   }
-  auto find = [&](std::string_view id) -> json::object* {
-    for (auto& v : items)
-      if (v.as_object()["id"].as_string() == id) return &v.as_object();
-    return nullptr;
-  };
+  auto find = [&](std::string_view id) { return find_record_item(items, id); };
   if (update) {
     for (const auto& kv : *update) {
       std::string id(kv.key());

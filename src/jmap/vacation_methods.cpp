@@ -155,9 +155,7 @@ MethodResult vacation_set(CallContext& ctx, const json::object& args, json::obje
   sieve::VacationResponse v;
   if (auto e = load(ctx, &v)) return e;
   const std::string old_state = state_of(v);
-  if (const auto* s = args.if_contains("ifInState"); s && !s->is_null()) {
-    if (!s->is_string() || s->as_string() != old_state) return MethodError{"stateMismatch", ""};
-  }
+  if (auto e = check_if_in_state(args, old_state)) return e;
   json::object created, updated, not_created, not_updated, not_destroyed;
   json::array destroyed;
   // RFC 8621 8: the singleton can be neither created nor destroyed.
