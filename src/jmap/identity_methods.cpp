@@ -289,7 +289,6 @@ MethodResult identity_set(CallContext& ctx, const json::object& args, json::obje
   bool changed = false;
   json::object created, updated, not_created, not_updated, not_destroyed;
   json::array destroyed;
-  auto find = [&](std::string_view id) { return find_record_item(items, id); };
 
   if (create) {
     for (const auto& kv : *create) {
@@ -335,16 +334,8 @@ MethodResult identity_set(CallContext& ctx, const json::object& args, json::obje
   if (update) {
     for (const auto& kv : *update) {
       std::string id(kv.key());
-      auto resolved = resolve_creation_id(ctx, id);
-      json::object* it = resolved ? find(*resolved) : nullptr;
-      if (!it) {
-        not_updated[id] = set_error("notFound", "");
-        continue;
-      }
-      if (!kv.value().is_object()) {
-        not_updated[id] = set_error("invalidPatch", "a patch is an object");
-        continue;
-      }
+      json::object* it = update_target(ctx, items, id, kv.value(), not_updated);
+      if (!it) continue;
       json::object copy = *it;
       if (auto err = apply_identity(kv.value().as_object(), copy, false)) {
         not_updated[id] = std::move(*err);
@@ -357,30 +348,15 @@ MethodResult identity_set(CallContext& ctx, const json::object& args, json::obje
     }
   }
   if (destroy) {
-    for (const auto& v : *destroy) {
-      if (!v.is_string()) return invalid_arguments("destroy holds ids");
-      std::string id(v.as_string());
-      auto resolved = resolve_creation_id(ctx, id);
-      json::object* it = resolved ? find(*resolved) : nullptr;
-      if (!it) {
-        not_destroyed[id] = set_error("notFound", "");
-        continue;
-      }
-      if (it->contains("dir") && it->at("dir").as_bool()) {
-        // The directory's identities come back at the next sync: they cannot be destroyed.
-        not_destroyed[id] = set_error("forbidden", "this identity comes from the directory");
-        continue;
-      }
-      std::string real = str_of(*it, "id");
-      items.erase(std::remove_if(items.begin(), items.end(),
-                                 [&](const json::value& x) {
-                                   return x.as_object().at("id").as_string() == real;
-                                 }),
-                  items.end());
-      add_tombstone(doc, real, next, kMaxIdentityTombstones);
-      destroyed.push_back(json::value(id));
-      changed = true;
-    }
+    auto may_destroy = [](const json::object& it, json::object* error) {
+      if (!(it.contains("dir") && it.at("dir").as_bool())) return true;
+      // The directory's identities come back at the next sync: they cannot be destroyed.
+      *error = set_error("forbidden", "this identity comes from the directory");
+      return false;
+    };
+    if (auto e = destroy_record_items(ctx, doc, *destroy, next, kMaxIdentityTombstones, may_destroy,
+                                      destroyed, not_destroyed, &changed))
+      return e;
   }
   if (changed) {
     doc["seq"] = next;

@@ -130,6 +130,54 @@ json::object* find_record_item(json::array& items, std::string_view id) {
   return nullptr;
 }
 
+json::object* update_target(CallContext& ctx, json::array& items, std::string_view id,
+                            const json::value& patch, json::object& not_updated) {
+  auto resolved = resolve_creation_id(ctx, id);
+  json::object* it = resolved ? find_record_item(items, *resolved) : nullptr;
+  if (!it) {
+    not_updated[id] = set_error("notFound", "");
+    return nullptr;
+  }
+  if (!patch.is_object()) {
+    not_updated[id] = set_error("invalidPatch", "a patch is an object");
+    return nullptr;
+  }
+  return it;
+}
+
+MethodResult destroy_record_items(
+    CallContext& ctx, json::object& doc, const json::array& destroy, uint64_t seq,
+    size_t max_tombstones,
+    const std::function<bool(const json::object& item, json::object* error)>& may_destroy,
+    json::array& destroyed, json::object& not_destroyed, bool* changed) {
+  auto& items = doc["items"].as_array();
+  for (const auto& v : destroy) {
+    if (!v.is_string()) return invalid_arguments("destroy holds ids");
+    std::string id(v.as_string());
+    auto resolved = resolve_creation_id(ctx, id);
+    json::object* it = resolved ? find_record_item(items, *resolved) : nullptr;
+    if (!it) {
+      not_destroyed[id] = set_error("notFound", "");
+      continue;
+    }
+    json::object error;
+    if (!may_destroy(*it, &error)) {
+      not_destroyed[id] = std::move(error);
+      continue;
+    }
+    std::string real = *resolved;
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [&](const json::value& x) {
+                                 return x.as_object().at("id").as_string() == real;
+                               }),
+                items.end());
+    add_tombstone(doc, real, seq, max_tombstones);
+    destroyed.push_back(json::value(id));
+    *changed = true;
+  }
+  return std::nullopt;
+}
+
 void add_tombstone(json::object& doc, const std::string& id, uint64_t seq, size_t max_tombstones) {
   auto& gone = doc["gone"].as_array();
   gone.push_back(json::object{{"id", id}, {"seq", seq}});

@@ -11,6 +11,7 @@
 // shortcut, as sieve::ScriptStore's).
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -50,6 +51,21 @@ std::string record_state(const boost::json::object& doc);  // "seq" as a string
 boost::json::object* find_record_item(boost::json::array& items, std::string_view id);
 void add_tombstone(boost::json::object& doc, const std::string& id, uint64_t seq,
                    size_t max_tombstones);
+// The item an update names (an id or "#creationId", RFC 8620 5.3); nullptr after writing
+// notFound or invalidPatch (a patch that is not an object) into `not_updated`.
+boost::json::object* update_target(CallContext& ctx, boost::json::array& items, std::string_view id,
+                                   const boost::json::value& patch,
+                                   boost::json::object& not_updated);
+// The destroy list of a /set call on a record: each id that names an item and that
+// `may_destroy` (which may write its own SetError and answer false) accepts is removed, with a
+// tombstone at `seq`; the others are notFound. invalidArguments for an id that is no string.
+// Returns whether anything was removed.
+MethodResult destroy_record_items(
+    CallContext& ctx, boost::json::object& doc, const boost::json::array& destroy, uint64_t seq,
+    size_t max_tombstones,
+    const std::function<bool(const boost::json::object& item, boost::json::object* error)>&
+        may_destroy,
+    boost::json::array& destroyed, boost::json::object& not_destroyed, bool* changed);
 // A /changes answer (RFC 8620 5.2) from the record: sinceState and maxChanges of `args`;
 // cannotCalculateChanges for a state older than "floor", from the future, malformed, or with
 // more changes than maxChanges (the lists are bounded, so one answer holds them otherwise).

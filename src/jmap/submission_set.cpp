@@ -506,21 +506,12 @@ MethodResult email_submission_set(CallContext& ctx, const json::object& args,
       changed = true;
     }
   }
-  auto find = [&](std::string_view id) { return find_record_item(items, id); };
   if (update) {
     for (const auto& kv : *update) {
       std::string id(kv.key());
-      auto resolved = resolve_creation_id(ctx, id);
-      json::object* it = resolved ? find(*resolved) : nullptr;
-      if (!it) {
-        not_updated[id] = set_error("notFound", "");
-        continue;
-      }
+      json::object* it = update_target(ctx, items, id, kv.value(), not_updated);
+      if (!it) continue;
       const auto& patch = kv.value();
-      if (!patch.is_object()) {
-        not_updated[id] = set_error("invalidPatch", "a patch is an object");
-        continue;
-      }
       bool only_status = true;
       for (const auto& p : patch.as_object()) only_status = only_status && p.key() == "undoStatus";
       if (!only_status) {
@@ -528,7 +519,7 @@ MethodResult email_submission_set(CallContext& ctx, const json::object& args,
       } else if (const auto* u = patch.as_object().if_contains("undoStatus");
                  !u || *u == json::value("final")) {
         updated[id] = nullptr;  // no change
-        touched[*resolved] = record_str(*it, "emailId");
+        touched[record_str(*it, "id")] = record_str(*it, "emailId");
       } else if (*u == json::value("canceled")) {
         not_updated[id] = set_error("cannotUnsend", "the message has been sent");
       } else {
@@ -537,25 +528,13 @@ MethodResult email_submission_set(CallContext& ctx, const json::object& args,
     }
   }
   if (destroy) {
-    for (const auto& v : *destroy) {
-      if (!v.is_string()) return invalid_arguments("destroy holds ids");
-      std::string id(v.as_string());
-      auto resolved = resolve_creation_id(ctx, id);
-      if (!resolved || !find(*resolved)) {
-        not_destroyed[id] = set_error("notFound", "");
-        continue;
-      }
-      std::string real = *resolved;
-      touched[real] = record_str(*find(real), "emailId");
-      items.erase(std::remove_if(items.begin(), items.end(),
-                                 [&](const json::value& x) {
-                                   return x.as_object().at("id").as_string() == real;
-                                 }),
-                  items.end());
-      add_tombstone(doc, real, next, kMaxSubmissionTombstones);
-      destroyed.push_back(json::value(id));
-      changed = true;
-    }
+    auto may_destroy = [&](const json::object& it, json::object*) {
+      touched[record_str(it, "id")] = record_str(it, "emailId");
+      return true;
+    };
+    if (auto e = destroy_record_items(ctx, doc, *destroy, next, kMaxSubmissionTombstones,
+                                      may_destroy, destroyed, not_destroyed, &changed))
+      return e;
   }
   if (auto e = save()) return e;
   finish_set(response, old_state, record_state(doc), created, updated, destroyed, not_created,
