@@ -237,26 +237,8 @@ MethodResult identity_get(CallContext& ctx, const json::object& args, json::obje
   auto lock = records_lock();
   json::object doc;
   if (auto e = load_synced(ctx, doc)) return e;
-  json::array list, not_found;
-  const auto& items = doc["items"].as_array();
-  if (!ids) {
-    for (const auto& v : items) list.push_back(identity_json(doc, v.as_object(), props));
-  } else {
-    for (const auto& id : *ids) {
-      bool found = false;
-      for (const auto& v : items) {
-        if (str_of(v.as_object(), "id") == id) {
-          list.push_back(identity_json(doc, v.as_object(), props));
-          found = true;
-          break;
-        }
-      }
-      if (!found) not_found.push_back(json::value(id));
-    }
-  }
-  response["state"] = state_of(doc);
-  response["list"] = std::move(list);
-  response["notFound"] = std::move(not_found);
+  record_get(
+      doc, ids, [&](const json::object& it) { return identity_json(doc, it, props); }, response);
   return std::nullopt;
 }
 

@@ -130,6 +130,26 @@ json::object* find_record_item(json::array& items, std::string_view id) {
   return nullptr;
 }
 
+void record_get(json::object& doc, const std::optional<std::vector<std::string>>& ids,
+                const std::function<json::object(const json::object&)>& to_json,
+                json::object& response) {
+  json::array list, not_found;
+  auto& items = doc["items"].as_array();
+  if (!ids) {
+    for (const auto& v : items) list.push_back(to_json(v.as_object()));
+  } else {
+    for (const auto& id : *ids) {
+      if (const json::object* it = find_record_item(items, id))
+        list.push_back(to_json(*it));
+      else
+        not_found.push_back(json::value(id));
+    }
+  }
+  response["state"] = record_state(doc);
+  response["list"] = std::move(list);
+  response["notFound"] = std::move(not_found);
+}
+
 json::object* update_target(CallContext& ctx, json::array& items, std::string_view id,
                             const json::value& patch, json::object& not_updated) {
   auto resolved = resolve_creation_id(ctx, id);

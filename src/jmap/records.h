@@ -13,8 +13,10 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "src/core/status.h"
 #include "src/jmap/methods.h"
@@ -51,6 +53,11 @@ std::string record_state(const boost::json::object& doc);  // "seq" as a string
 boost::json::object* find_record_item(boost::json::array& items, std::string_view id);
 void add_tombstone(boost::json::object& doc, const std::string& id, uint64_t seq,
                    size_t max_tombstones);
+// A /get answer (RFC 8620 5.1) from the record: state, and list (every item when `ids` is
+// null; the lists are bounded) and notFound, each item rendered by `to_json`.
+void record_get(boost::json::object& doc, const std::optional<std::vector<std::string>>& ids,
+                const std::function<boost::json::object(const boost::json::object&)>& to_json,
+                boost::json::object& response);
 // The item an update names (an id or "#creationId", RFC 8620 5.3); nullptr after writing
 // notFound or invalidPatch (a patch that is not an object) into `not_updated`.
 boost::json::object* update_target(CallContext& ctx, boost::json::array& items, std::string_view id,

@@ -114,24 +114,8 @@ MethodResult email_submission_get(CallContext& ctx, const json::object& args,
   auto lock = records_lock();
   json::object doc;
   if (auto e = load(ctx, doc)) return e;
-  json::array list, not_found;
-  const auto& items = doc["items"].as_array();  // at most kMaxSubmissions
-  if (!ids) {
-    for (const auto& v : items) list.push_back(submission_json(v.as_object(), props));
-  } else {
-    for (const auto& id : *ids) {
-      auto it = std::find_if(items.begin(), items.end(), [&](const json::value& v) {
-        return v.as_object().at("id").as_string() == id;
-      });
-      if (it == items.end())
-        not_found.push_back(json::value(id));
-      else
-        list.push_back(submission_json(it->as_object(), props));
-    }
-  }
-  response["state"] = record_state(doc);
-  response["list"] = std::move(list);
-  response["notFound"] = std::move(not_found);
+  record_get(
+      doc, ids, [&](const json::object& it) { return submission_json(it, props); }, response);
   return std::nullopt;
 }
 
