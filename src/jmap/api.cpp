@@ -205,7 +205,8 @@ json::object mail_capability(const Options& o) {
   m["maxMailboxesPerEmail"] = nullptr;
   m["maxMailboxDepth"] = o.max_mailbox_depth;
   m["maxSizeMailboxName"] = o.max_size_mailbox_name;
-  m["maxSizeAttachmentsPerEmail"] = 0;  // no EmailSubmission / upload (not built)
+  // What EmailSubmission can send ([smtp] max_message_size) less base64's growth by a third.
+  m["maxSizeAttachmentsPerEmail"] = o.max_message_size / 4 * 3;
   m["emailQuerySortOptions"] = json::array{"receivedAt", "size", "from", "to", "subject", "sentAt"};
   m["mayCreateTopLevelMailbox"] = true;
   return m;

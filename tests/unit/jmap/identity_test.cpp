@@ -47,6 +47,14 @@ TEST_F(IdentityTest, TheDirectoryAddressesAreIdentitiesWithTheDisplayName) {
                 .at("maxDelayedSend")
                 .to_number<int>(),
             0);
+  // What EmailSubmission can send, less base64's growth.
+  EXPECT_EQ(session.at("accounts")
+                .at(kAlice)
+                .at("accountCapabilities")
+                .at("urn:ietf:params:jmap:mail")
+                .at("maxSizeAttachmentsPerEmail")
+                .to_number<uint64_t>(),
+            options_.max_message_size / 4 * 3);
 }
 
 TEST_F(IdentityTest, SetChangesTheUsersSettingsAndChangesReportsThem) {
