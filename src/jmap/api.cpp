@@ -24,6 +24,8 @@ namespace {
 
 constexpr const char* kCore = "urn:ietf:params:jmap:core";
 constexpr const char* kMail = "urn:ietf:params:jmap:mail";
+constexpr const char* kSubmission = "urn:ietf:params:jmap:submission";
+constexpr const char* kVacation = "urn:ietf:params:jmap:vacationresponse";
 
 struct MethodEntry {
   const char* name;
@@ -44,6 +46,17 @@ const MethodEntry kMethods[] = {
     {"Email/query", kMail, email_query},
     {"Email/set", kMail, email_set},
     {"Email/import", kMail, email_import},
+    {"Email/queryChanges", kMail, email_query_changes},
+    {"SearchSnippet/get", kMail, search_snippet_get},
+    {"Identity/get", kSubmission, identity_get},
+    {"Identity/changes", kSubmission, identity_changes},
+    {"Identity/set", kSubmission, identity_set},
+    {"EmailSubmission/get", kSubmission, email_submission_get},
+    {"EmailSubmission/changes", kSubmission, email_submission_changes},
+    {"EmailSubmission/query", kSubmission, email_submission_query},
+    {"EmailSubmission/set", kSubmission, email_submission_set},
+    {"VacationResponse/get", kVacation, vacation_get},
+    {"VacationResponse/set", kVacation, vacation_set},
 };
 
 // Requests in progress per account (maxConcurrentRequests): this process only.
@@ -199,10 +212,20 @@ json::object mail_capability(const Options& o) {
   m["maxMailboxesPerEmail"] = nullptr;
   m["maxMailboxDepth"] = o.max_mailbox_depth;
   m["maxSizeMailboxName"] = o.max_size_mailbox_name;
-  m["maxSizeAttachmentsPerEmail"] = 0;  // no EmailSubmission / upload (not built)
+  // What EmailSubmission can send ([smtp] max_message_size) less base64's growth by a third.
+  m["maxSizeAttachmentsPerEmail"] = o.max_message_size / 4 * 3;
   m["emailQuerySortOptions"] = json::array{"receivedAt", "size", "from", "to", "subject", "sentAt"};
   m["mayCreateTopLevelMailbox"] = true;
   return m;
+}
+
+json::object submission_capability() {
+  // RFC 8621 1.3.2: no delayed send (undoStatus is "final" at once), no SMTP extensions
+  // passed through from the envelope's parameters.
+  json::object c;
+  c["maxDelayedSend"] = 0;
+  c["submissionExtensions"] = json::object{};
+  return c;
 }
 
 http::Response session_resource(Jmap& j, http::Request& req) {
@@ -215,14 +238,19 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   json::object caps;
   caps[kCore] = core_capability(j.options);
   caps[kMail] = json::object{};
+  caps[kSubmission] = json::object{};
+  caps[kVacation] = json::object{};
   s["capabilities"] = std::move(caps);
   json::object account;
   account["name"] = username;
   account["isPersonal"] = true;
   account["isReadOnly"] = false;
-  account["accountCapabilities"] = json::object{{kMail, mail_capability(j.options)}};
+  account["accountCapabilities"] = json::object{{kMail, mail_capability(j.options)},
+                                                {kSubmission, submission_capability()},
+                                                {kVacation, json::object{}}};
   s["accounts"] = json::object{{p.account_id, std::move(account)}};
-  s["primaryAccounts"] = json::object{{kMail, p.account_id}};
+  s["primaryAccounts"] =
+      json::object{{kMail, p.account_id}, {kSubmission, p.account_id}, {kVacation, p.account_id}};
   s["username"] = username;
   s["apiUrl"] = base + "/jmap/api";
   s["downloadUrl"] = base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}";
@@ -262,7 +290,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
   ApiRequest request;
   if (auto e = parse_request(req.body, limits, request)) return jmap_problem(400, *e);
   for (const auto& cap : request.using_capabilities) {
-    if (cap != kCore && cap != kMail) {
+    if (cap != kCore && cap != kMail && cap != kSubmission && cap != kVacation) {
       return jmap_problem(400, {std::string(kErrorPrefix) + "unknownCapability",
                                 "the server does not support " + cap, ""});
     }
@@ -283,7 +311,8 @@ http::Response api_resource(Jmap& j, http::Request& req) {
                   j.options,
                   p.account_id,
                   p.address.empty() ? p.login : p.address,
-                  request.created_ids};
+                  request.created_ids,
+                  req.remote_ip};
   std::vector<Reply> replies;
   json::array responses;
   for (auto& call : request.calls) {
@@ -317,6 +346,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
       }
     }
     if (!etype.empty()) {
+      ctx.implicit.clear();
       auto inv = error_invocation(etype, edesc, call.id);
       replies.push_back(
           Reply{"error", std::make_shared<json::object>(inv[1].as_object()), call.id});
@@ -325,6 +355,12 @@ http::Response api_resource(Jmap& j, http::Request& req) {
     }
     responses.push_back(json::array{json::value(name), json::value(*result), json::value(call.id)});
     replies.push_back(Reply{std::move(name), std::move(result), call.id});
+    for (auto& [implicit_name, implicit_args] : ctx.implicit) {
+      responses.push_back(json::array{json::value(implicit_name), json::value(*implicit_args),
+                                      json::value(call.id)});
+      replies.push_back(Reply{implicit_name, std::move(implicit_args), call.id});
+    }
+    ctx.implicit.clear();
   }
   json::object body;
   body["methodResponses"] = std::move(responses);

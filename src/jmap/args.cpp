@@ -185,6 +185,28 @@ json::object invalid_properties(const std::vector<std::string>& properties,
   return e;
 }
 
+MethodResult read_set_args(CallContext& ctx, const json::object& args, SetArgs* out) {
+  *out = SetArgs{};
+  if (const auto* v = args.if_contains("create"); v && !v->is_null())
+    if (!(out->create = v->if_object())) return invalid_arguments("create must be an object");
+  if (const auto* v = args.if_contains("update"); v && !v->is_null())
+    if (!(out->update = v->if_object())) return invalid_arguments("update must be an object");
+  if (const auto* v = args.if_contains("destroy"); v && !v->is_null())
+    if (!(out->destroy = v->if_array())) return invalid_arguments("destroy must be an array");
+  size_t n = (out->create ? out->create->size() : 0) + (out->update ? out->update->size() : 0) +
+             (out->destroy ? out->destroy->size() : 0);
+  if (n > ctx.options.max_objects_in_set) return MethodError{"requestTooLarge", "too many objects"};
+  return std::nullopt;
+}
+
+MethodResult check_if_in_state(const json::object& args, const std::string& state) {
+  if (const auto* s = args.if_contains("ifInState"); s && !s->is_null()) {
+    if (!s->is_string()) return invalid_arguments("ifInState must be a string");
+    if (s->as_string() != state) return MethodError{"stateMismatch", ""};
+  }
+  return std::nullopt;
+}
+
 void finish_set(json::object& response, const std::string& old_state, const std::string& new_state,
                 json::object& created, json::object& updated, json::array& destroyed,
                 json::object& not_created, json::object& not_updated, json::object& not_destroyed) {

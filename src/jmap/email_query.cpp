@@ -177,6 +177,51 @@ class Evaluator {
   std::string last_message_;
 };
 
+// Whether a condition compares header text (the facts the store cached at delivery).
+bool filter_reads_facts(const json::value& f, int depth) {
+  if (depth > 16 || !f.is_object()) return false;
+  for (const auto& kv : f.as_object()) {
+    std::string_view k = kv.key();
+    if (k == "conditions" && kv.value().is_array()) {
+      for (const auto& c : kv.value().as_array())
+        if (filter_reads_facts(c, depth + 1)) return true;
+    }
+    if (k == "from" || k == "to" || k == "cc" || k == "bcc" || k == "subject" || k == "text" ||
+        k == "header" || k == "hasAttachment")
+      return true;
+  }
+  return false;
+}
+
+// The facts of every candidate, a few hundred per store call (MailStore::facts_batch: one
+// index query each) instead of one call per message.
+void prefetch_facts(CallContext& ctx, std::vector<Candidate>& cands) {
+  constexpr size_t kBatch = 256;
+  std::map<std::string, std::vector<Candidate*>> by_mailbox;
+  for (auto& c : cands)
+    if (!c.facts) by_mailbox[c.mailbox].push_back(&c);
+  for (auto& [mailbox, list] : by_mailbox) {
+    for (size_t at = 0; at < list.size(); at += kBatch) {
+      std::vector<uint32_t> uids;
+      for (size_t i = at; i < list.size() && i < at + kBatch; ++i)
+        uids.push_back(list[i]->meta.uid);
+      auto blobs = ctx.store.facts_batch(ctx.account_id, mailbox, uids);
+      for (size_t i = 0; i < blobs.size() && at + i < list.size(); ++i) {
+        if (!blobs[i]) continue;  // Evaluator::facts() reads it later
+        auto f = mime::decode_facts(*blobs[i]);
+        if (f && f->version >= mime::kFactsVersion) list[at + i]->facts = std::move(*f);
+      }
+    }
+  }
+}
+
+struct SortKey {
+  std::string property;
+  bool ascending = true;
+};
+
+}  // namespace
+
 // The filter's shape and types, so that match() can trust them (unsupportedFilter /
 // invalidArguments otherwise).
 MethodResult check_email_filter(const json::value& f, const std::vector<MailboxView>& all,
@@ -229,51 +274,6 @@ MethodResult check_email_filter(const json::value& f, const std::vector<MailboxV
   }
   return std::nullopt;
 }
-
-// Whether a condition compares header text (the facts the store cached at delivery).
-bool filter_reads_facts(const json::value& f, int depth) {
-  if (depth > 16 || !f.is_object()) return false;
-  for (const auto& kv : f.as_object()) {
-    std::string_view k = kv.key();
-    if (k == "conditions" && kv.value().is_array()) {
-      for (const auto& c : kv.value().as_array())
-        if (filter_reads_facts(c, depth + 1)) return true;
-    }
-    if (k == "from" || k == "to" || k == "cc" || k == "bcc" || k == "subject" || k == "text" ||
-        k == "header" || k == "hasAttachment")
-      return true;
-  }
-  return false;
-}
-
-// The facts of every candidate, a few hundred per store call (MailStore::facts_batch: one
-// index query each) instead of one call per message.
-void prefetch_facts(CallContext& ctx, std::vector<Candidate>& cands) {
-  constexpr size_t kBatch = 256;
-  std::map<std::string, std::vector<Candidate*>> by_mailbox;
-  for (auto& c : cands)
-    if (!c.facts) by_mailbox[c.mailbox].push_back(&c);
-  for (auto& [mailbox, list] : by_mailbox) {
-    for (size_t at = 0; at < list.size(); at += kBatch) {
-      std::vector<uint32_t> uids;
-      for (size_t i = at; i < list.size() && i < at + kBatch; ++i)
-        uids.push_back(list[i]->meta.uid);
-      auto blobs = ctx.store.facts_batch(ctx.account_id, mailbox, uids);
-      for (size_t i = 0; i < blobs.size() && at + i < list.size(); ++i) {
-        if (!blobs[i]) continue;  // Evaluator::facts() reads it later
-        auto f = mime::decode_facts(*blobs[i]);
-        if (f && f->version >= mime::kFactsVersion) list[at + i]->facts = std::move(*f);
-      }
-    }
-  }
-}
-
-struct SortKey {
-  std::string property;
-  bool ascending = true;
-};
-
-}  // namespace
 
 MethodResult email_query(CallContext& ctx, const json::object& args, json::object& response) {
   if (auto e = check_known(args, {"accountId", "filter", "sort", "position", "anchor",
@@ -383,6 +383,43 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
   ordered.reserve(hits.size());
   for (const auto* c : hits) ordered.push_back(email_id(c->guid));
   return query_page(ctx, args, ordered, email_state(*all), response);
+}
+
+}  // namespace mailroom::jmap
+
+namespace mailroom::jmap {
+
+// Email/queryChanges (RFC 8620 5.6). The store keeps no earlier query results, so only an
+// unchanged queryState is answered (no changes); after any change to the account's mail the
+// answer is cannotCalculateChanges, which RFC 8620 5.6 allows, and the client runs
+// Email/query again (Email/query says canCalculateChanges false for the same reason).
+MethodResult email_query_changes(CallContext& ctx, const json::object& args,
+                                 json::object& response) {
+  if (auto e = check_known(args, {"accountId", "filter", "sort", "sinceQueryState", "maxChanges",
+                                  "upToId", "calculateTotal", "collapseThreads"}))
+    return e;
+  const auto* since = args.if_contains("sinceQueryState");
+  if (!since || !since->is_string()) return invalid_arguments("sinceQueryState is required");
+  uint64_t max_changes = 0;
+  if (auto e = read_uint(args, "maxChanges", 0, &max_changes)) return e;
+  if (const auto* up = args.if_contains("upToId"); up && !up->is_null() && !up->is_string())
+    return invalid_arguments("upToId must be an id");
+  // The same checks and the same state as Email/query, without reading a page.
+  json::object query;
+  for (const char* k : {"accountId", "filter", "sort", "calculateTotal", "collapseThreads"})
+    if (const auto* v = args.if_contains(k)) query[k] = *v;
+  query["limit"] = 0;
+  json::object result;
+  if (auto e = email_query(ctx, query, result)) return e;
+  if (result.at("queryState") != json::value(since->as_string()))
+    return MethodError{"cannotCalculateChanges", "the mailbox changed; query again"};
+  response["accountId"] = ctx.account_id;
+  response["oldQueryState"] = since->as_string();
+  response["newQueryState"] = result.at("queryState");
+  if (const auto* t = result.if_contains("total")) response["total"] = *t;
+  response["removed"] = json::array{};
+  response["added"] = json::array{};
+  return std::nullopt;
 }
 
 }  // namespace mailroom::jmap

@@ -97,28 +97,15 @@ MethodResult email_set(CallContext& ctx, const json::object& args, json::object&
   if (auto e = check_known(args, {"accountId", "ifInState", "create", "update", "destroy"}))
     return e;
   if (auto e = check_account(ctx, args, response)) return e;
-  const json::object* create = nullptr;
-  const json::object* update = nullptr;
-  const json::array* destroy = nullptr;
-  if (const auto* v = args.if_contains("create"); v && !v->is_null())
-    if (!(create = v->if_object()))
-      return MethodError{"invalidArguments", "create must be an object"};
-  if (const auto* v = args.if_contains("update"); v && !v->is_null())
-    if (!(update = v->if_object()))
-      return MethodError{"invalidArguments", "update must be an object"};
-  if (const auto* v = args.if_contains("destroy"); v && !v->is_null())
-    if (!(destroy = v->if_array()))
-      return MethodError{"invalidArguments", "destroy must be an array"};
-  size_t n = (create ? create->size() : 0) + (update ? update->size() : 0) +
-             (destroy ? destroy->size() : 0);
-  if (n > ctx.options.max_objects_in_set) return MethodError{"requestTooLarge", "too many objects"};
+  SetArgs set;
+  if (auto e = read_set_args(ctx, args, &set)) return e;
+  const json::object* create = set.create;
+  const json::object* update = set.update;
+  const json::array* destroy = set.destroy;
   auto all = load_mailboxes(ctx.store, ctx.account_id);
   if (!all) return store_error(all.status());
   std::string old_state = email_state(*all);
-  if (const auto* s = args.if_contains("ifInState"); s && !s->is_null()) {
-    if (!s->is_string()) return MethodError{"invalidArguments", "ifInState must be a string"};
-    if (s->as_string() != old_state) return MethodError{"stateMismatch", ""};
-  }
+  if (auto e = check_if_in_state(args, old_state)) return e;
   json::object not_created, updated, not_updated, not_destroyed;
   json::array destroyed;
   const std::string& acc = ctx.account_id;

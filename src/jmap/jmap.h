@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "src/http/http.h"
 
@@ -52,6 +54,12 @@ struct Options {
   // request without an Authorization header: false when it has no session cookie; true with
   // the principal filled (account_id set) or the refusal to send.
   std::function<bool(const http::Request&, auth::Principal&, http::Response&)> session_auth;
+  // SMTP submission's rules, which Identity/set and EmailSubmission apply as well ([smtp]
+  // send_as_exempt_domains, max_message_size, max_recipients, submission_add_headers).
+  std::vector<std::string> send_as_exempt_domains;
+  uint64_t max_message_size = 25u << 20;
+  uint64_t max_recipients = 1000;
+  bool submission_add_headers = true;
 };
 
 // Adds the JMAP routes to `router`. `services` must outlive the router.

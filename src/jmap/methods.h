@@ -5,8 +5,10 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/core/status.h"
@@ -23,6 +25,8 @@ class MailStore;
 
 namespace mailroom::jmap {
 
+struct MailboxView;
+
 struct CallContext {
   core::Services& services;
   store::MailStore& store;
@@ -31,6 +35,10 @@ struct CallContext {
   std::string username;
   // Creation ids of this request (RFC 8620 5.3 "#creationId" references) -> real ids.
   std::map<std::string, std::string>& created_ids;
+  std::string client_ip = {};  // for the queue's envelope and logs
+  // Responses a method adds after its own, with the same call id: EmailSubmission/set's
+  // implicit Email/set (RFC 8621 7.5). The dispatcher moves them out after each call.
+  std::vector<std::pair<std::string, std::shared_ptr<boost::json::object>>> implicit = {};
 };
 
 struct MethodError {
@@ -83,6 +91,16 @@ std::optional<std::string> resolve_creation_id(CallContext& ctx, std::string_vie
 // The invalidProperties SetError naming `properties`.
 boost::json::object invalid_properties(const std::vector<std::string>& properties,
                                        std::string_view description = {});
+// The create / update / destroy arguments of a /set call (RFC 8620 5.3), each null or of its
+// type (invalidArguments); requestTooLarge past maxObjectsInSet in all.
+struct SetArgs {
+  const boost::json::object* create = nullptr;
+  const boost::json::object* update = nullptr;
+  const boost::json::array* destroy = nullptr;
+};
+MethodResult read_set_args(CallContext& ctx, const boost::json::object& args, SetArgs* out);
+// ifInState (RFC 8620 5.3) against the current state: stateMismatch when it differs.
+MethodResult check_if_in_state(const boost::json::object& args, const std::string& state);
 // The /set response's members (RFC 8620 5.3): empty maps and lists become null.
 void finish_set(boost::json::object& response, const std::string& old_state,
                 const std::string& new_state, boost::json::object& created,
@@ -114,6 +132,27 @@ MethodResult email_changes(CallContext&, const boost::json::object&, boost::json
 MethodResult email_query(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_set(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult email_import(CallContext&, const boost::json::object&, boost::json::object&);
+// An Email/query FilterOperator or FilterCondition (RFC 8621 4.4.1) checked for shape and
+// types (unsupportedFilter / invalidArguments), email_query.cpp; SearchSnippet/get uses it.
+MethodResult check_email_filter(const boost::json::value& f, const std::vector<MailboxView>& all,
+                                int depth);
+// Email/queryChanges (RFC 8620 5.6), email_query.cpp.
+MethodResult email_query_changes(CallContext&, const boost::json::object&, boost::json::object&);
+// SearchSnippet/get (RFC 8621 5), search_snippet.cpp.
+MethodResult search_snippet_get(CallContext&, const boost::json::object&, boost::json::object&);
+// Identity (RFC 8621 6), identity_methods.cpp.
+MethodResult identity_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult identity_changes(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult identity_set(CallContext&, const boost::json::object&, boost::json::object&);
+// EmailSubmission (RFC 8621 7): submission_set.cpp, submission_methods.cpp.
+MethodResult email_submission_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_submission_changes(CallContext&, const boost::json::object&,
+                                      boost::json::object&);
+MethodResult email_submission_query(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult email_submission_set(CallContext&, const boost::json::object&, boost::json::object&);
+// VacationResponse (RFC 8621 8), vacation_methods.cpp.
+MethodResult vacation_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult vacation_set(CallContext&, const boost::json::object&, boost::json::object&);
 // A blob's content: an upload ("U...") or a stored message ("B" + guid); not_found otherwise.
 core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id);
 

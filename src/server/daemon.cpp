@@ -198,6 +198,10 @@ struct Daemon::State {
                                       http::Response& refusal) {
       return webmail::authenticate_cookie(*web, r, p, refusal);
     };
+    jmap_options.send_as_exempt_domains = config.modules->smtp.send_as_exempt_domains;
+    jmap_options.max_message_size = config.modules->smtp.max_message_size;
+    jmap_options.max_recipients = config.modules->smtp.max_recipients;
+    jmap_options.submission_add_headers = config.modules->smtp.submission_add_headers;
     jmap::add_routes(*routes, *services, jmap_options);
     http_routes = routes;
     return true;

@@ -1,5 +1,6 @@
 #include "src/sieve/delivery.h"
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -13,6 +14,7 @@
 #include "src/core/log.h"
 #include "src/mime/facts.h"
 #include "src/mime/header_fields.h"
+#include "src/sieve/vacation_response.h"
 #include "src/store/mail_store.h"
 
 namespace mailroom::sieve {
@@ -230,7 +232,19 @@ queue::DeliveryPlan SieveFilter::plan_run(const queue::FilterInput& in,
       user_error = parsed.status().client_message();
     }
   }
-  if (!before_ && !after_ && !user && user_error.empty()) return plan;
+  // The JMAP VacationResponse (vacation_response.h): run apart, after the scripts.
+  std::unique_ptr<Script> jmap_vacation;
+  if (auto v = read_vacation_response(scripts_->dir(in.account_id));
+      v && vacation_response_active(*v, core::real_clock().unix_seconds())) {
+    auto parsed = parse(vacation_response_script(*v), options_.parse);
+    if (parsed) {
+      jmap_vacation = std::make_unique<Script>(std::move(*parsed));
+    } else {
+      MR_LOG_WARN("event=sieve_failed account={} script=jmap-vacation detail={}", in.account_id,
+                  core::quote(parsed.status().client_message()));
+    }
+  }
+  if (!before_ && !after_ && !user && user_error.empty() && !jmap_vacation) return plan;
 
   MessageInput mi{in.message, in.envelope_sender, in.rcpt, ""};
   std::string dir = scripts_->dir(in.account_id);
@@ -275,6 +289,19 @@ queue::DeliveryPlan SieveFilter::plan_run(const queue::FilterInput& in,
     return plan;
   }
 
+  // The JMAP vacation replies only when the scripts neither replied nor refused (one reply
+  // per message, RFC 5230 4.7); what it decides besides its reply is ignored.
+  std::vector<Action> actions = run.actions();
+  if (jmap_vacation && std::none_of(actions.begin(), actions.end(), [](const Action& a) {
+        return a.kind == Action::Kind::vacation || a.kind == Action::Kind::reject ||
+               a.kind == Action::Kind::ereject;
+      })) {
+    Run vacation_run(mi, env, options_.run);
+    if (vacation_run.execute(*jmap_vacation)) {
+      for (const auto& a : vacation_run.actions())
+        if (a.kind == Action::Kind::vacation) actions.push_back(a);
+    }
+  }
   plan.copies.clear();
   std::string message = run.header_edited() ? run.edited_message() : std::string(in.message);
   if (run.header_edited()) plan.message = message;
@@ -311,7 +338,7 @@ queue::DeliveryPlan SieveFilter::plan_run(const queue::FilterInput& in,
   std::vector<std::string> summary;
   std::vector<std::function<void()>> commits;
   const int64_t now = core::real_clock().unix_seconds();
-  for (const Action& a : run.actions()) {
+  for (const Action& a : actions) {
     switch (a.kind) {
       case Action::Kind::keep:
         add_copy(in.default_folder, a.flags, false);

@@ -12,16 +12,6 @@ namespace {
 
 bool has_non_ascii(const core::Address& a) { return a.has_utf8(); }
 
-bool domain_exempt(const std::vector<std::string>& domains, const std::string& address) {
-  size_t at = address.rfind('@');
-  if (at == std::string::npos) return false;
-  std::string d = core::ascii_lower(address.substr(at + 1));
-  for (const auto& e : domains) {
-    if (core::ascii_lower(e) == d) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
@@ -52,13 +42,11 @@ asio::awaitable<void> Session::cmd_mail(const proto::Command& cmd) {
     co_return;
   }
   if (authenticated() && !sender.empty() &&
-      !domain_exempt(ctx_.options.send_as_exempt_domains, principal_->address)) {
+      !send_as_exempt(ctx_.options.send_as_exempt_domains, principal_->address)) {
     auto resolver = ctx_.services.resolver;
     std::string account_id = principal_->account_id;
     auto allowed = co_await net::blocking(*ctx_.services.workers, [&]() -> core::Result<bool> {
-      auto account = resolver->directory().find_account_by_id(account_id);
-      if (!account) return account.status();
-      return resolver->may_send_as(*account, sender);
+      return may_send_as_all(*resolver, account_id, {sender});
     });
     if (!allowed) {
       if (allowed.code() == core::Code::unavailable) {
@@ -133,35 +121,9 @@ asio::awaitable<void> Session::cmd_rcpt(const proto::Command& cmd) {
   uint64_t declared = tx_.mail.size.value_or(0);
   auto* policies = ctx_.services.policies.get();
   const std::optional<bool> sender_outside = tx_.sender_outside;
-  struct Answer {
-    auth::Resolution res;
-    int quota = 0;  // 0 ok, 1 over quota (452 4.2.2), 2 larger than quota (552 5.2.2), 3 unknown
-    RcptPolicy policy = RcptPolicy::ok;  // policy bundles (policy_stage.cpp)
-    std::string dropped;
-  };
-  Answer ans = co_await net::blocking(*ctx_.services.workers, [&]() {
-    Answer a;
-    a.res = resolver->resolve_recipient(address, sender, account_id, sender_verified);
-    if (a.res.outcome != auth::RecipientOutcome::deliver) return a;
-    a.policy = recipient_policy(policies, a.res.destinations, declared, sender_outside, &a.dropped);
-    if (a.policy != RcptPolicy::ok || !store) return a;
-    // Quota: refuse early what the store would refuse (RFC 1870 / RFC 3463 X.2.2).
-    for (const auto& d : a.res.destinations) {
-      if (d.kind != auth::Destination::Kind::mailbox) continue;
-      if (d.quota_bytes == 0 && d.quota_messages == 0) continue;
-      if (d.quota_bytes != 0 && declared > d.quota_bytes) {
-        a.quota = 2;
-        break;
-      }
-      auto usage = store->quota_usage(d.account_id);
-      if (!usage) continue;  // the store decides at delivery
-      if ((d.quota_bytes != 0 && usage->bytes + declared >= d.quota_bytes) ||
-          (d.quota_messages != 0 && usage->messages >= d.quota_messages)) {
-        a.quota = 1;
-        break;
-      }
-    }
-    return a;
+  RecipientAnswer ans = co_await net::blocking(*ctx_.services.workers, [&]() {
+    return check_recipient(*resolver, store.get(), policies, address, sender, account_id,
+                           sender_verified, declared, sender_outside);
   });
   RcptEntry entry;
   entry.rcpt = address;

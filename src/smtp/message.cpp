@@ -17,6 +17,7 @@
 #include "src/mime/originators.h"
 #include "src/net/worker_pool.h"
 #include "src/queue/header_facts.h"
+#include "src/smtp/policy_stage.h"
 #include "src/smtp/session.h"
 
 namespace mailroom::smtp {
@@ -158,26 +159,12 @@ asio::awaitable<void> Session::finish_message(std::string body) {
     if (authenticated() && (!originators.addresses.empty() || originators.unparseable)) {
       auto resolver = services.resolver;
       std::string account_id = principal_->account_id;
-      bool exempt = false;
-      for (const auto& d : ctx_.options.send_as_exempt_domains) {
-        size_t at = principal_->address.rfind('@');
-        if (at != std::string::npos && core::iequals(principal_->address.substr(at + 1), d)) {
-          exempt = true;
-        }
-      }
-      if (!exempt) {
+      if (!send_as_exempt(ctx_.options.send_as_exempt_domains, principal_->address)) {
         const auto& froms = originators.addresses;
         const bool unparseable = originators.unparseable;
         auto verdict = co_await net::blocking(*services.workers, [&]() -> core::Result<bool> {
           if (unparseable) return false;
-          auto account = resolver->directory().find_account_by_id(account_id);
-          if (!account) return account.status();
-          for (const auto& f : froms) {
-            auto ok = resolver->may_send_as(*account, f);
-            if (!ok) return ok.status();
-            if (!*ok) return false;
-          }
-          return true;
+          return may_send_as_all(*resolver, account_id, froms);
         });
         if (!verdict || !*verdict) {
           bool temp = !verdict && verdict.code() == core::Code::unavailable;

@@ -26,41 +26,6 @@
 
 namespace mailroom::smtp {
 
-RcptPolicy recipient_policy(auth::PolicySource* policies, std::vector<auth::Destination>& dests,
-                            uint64_t declared_size, std::optional<bool> sender_outside,
-                            std::string* dropped) {
-  if (!policies) return RcptPolicy::ok;
-  std::vector<auth::Destination> kept;
-  size_t outside = 0, too_large = 0;
-  for (auto& d : dests) {
-    if (d.kind != auth::Destination::Kind::mailbox) {
-      kept.push_back(std::move(d));
-      continue;
-    }
-    auth::Account who;
-    who.id = d.account_id;
-    auto e = policies->effective(who);
-    if (!e) return RcptPolicy::unavailable;
-    if (!e->receive_outside && !sender_outside) return RcptPolicy::unavailable;  // cannot tell
-    if (*sender_outside && !e->receive_outside) {
-      ++outside;
-      if (dropped) *dropped += (dropped->empty() ? "" : ",") + d.address;
-      continue;
-    }
-    if (declared_size != 0 && e->max_message_bytes != 0 && declared_size > e->max_message_bytes) {
-      ++too_large;
-      if (dropped) *dropped += (dropped->empty() ? "" : ",") + d.address;
-      continue;
-    }
-    d.max_message_bytes = e->max_message_bytes;
-    kept.push_back(std::move(d));
-  }
-  dests = std::move(kept);
-  if (dests.empty() && (outside != 0 || too_large != 0))
-    return outside >= too_large ? RcptPolicy::outside_refused : RcptPolicy::too_large;
-  return RcptPolicy::ok;
-}
-
 asio::awaitable<bool> Session::sender_policy(const proto::Command& cmd, Transaction& tx) {
   auto policies = ctx_.services.policies;
   const bool check_outside = policies && ctx_.mode == Mode::mx && !authenticated();
@@ -77,14 +42,12 @@ asio::awaitable<bool> Session::sender_policy(const proto::Command& cmd, Transact
   Verdict v = co_await net::blocking(*ctx_.services.workers, [&]() {
     Verdict out;
     if (!account_id.empty() && policies) {
-      auth::Account who;
-      who.id = account_id;
-      auto e = policies->effective(who);
+      auto e = sender_limits(policies.get(), account_id);  // submission_rules.h
       if (!e) {
         out.unavailable = true;
         return out;
       }
-      out.may_send_outside = e->send_outside;
+      out.may_send_outside = e->may_send_outside;
       out.max_size = e->max_message_bytes;
     }
     if (check_outside) {

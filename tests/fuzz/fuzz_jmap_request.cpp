@@ -5,6 +5,12 @@
 // Invariants: no crash, leak or UB and no time beyond -timeout; an error has the RFC's prefix
 // and a limit error names its limit; a request over the limits is always refused; a resolved
 // call has no "#" argument left.
+//
+// The same input also feeds the VacationResponse pieces (src/sieve/vacation_response.h): as
+// the settings file it must parse or be refused, and what parses serializes back to itself;
+// split at NUL bytes into subject, text and HTML body (strings a client sends with
+// VacationResponse/set) it must give a Sieve script that parses (quotes and backslashes
+// escaped, line ends kept inside the string).
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -13,11 +19,35 @@
 #include <string_view>
 
 #include "src/jmap/request.h"
+#include "src/sieve/script.h"
+#include "src/sieve/vacation_response.h"
 
 using namespace mailroom::jmap;
 
+namespace {
+
+void fuzz_vacation_response(std::string_view input) {
+  using namespace mailroom::sieve;
+  if (auto v = parse_vacation_response(input)) {
+    auto again = parse_vacation_response(serialize_vacation_response(*v));
+    if (!again || !(*again == *v)) std::abort();
+  }
+  VacationResponse v;
+  v.enabled = true;
+  size_t a = input.find('\0');
+  size_t b = a == std::string_view::npos ? a : input.find('\0', a + 1);
+  v.subject = std::string(input.substr(0, a));
+  if (a != std::string_view::npos) v.text_body = std::string(input.substr(a + 1, b - a - 1));
+  if (b != std::string_view::npos) v.html_body = std::string(input.substr(b + 1));
+  std::string script = vacation_response_script(v);
+  if (script.size() <= Limits{}.max_script_bytes && !parse(script).is_ok()) std::abort();
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
+  fuzz_vacation_response(body);
   RequestLimits limits;
   limits.max_size_request = 8192;
   limits.max_calls_in_request = 8;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/resolver.h"
 #include "src/core/base64.h"
 #include "src/core/services.h"
 #include "src/jmap/jmap.h"
@@ -17,6 +18,8 @@
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
 #include "tests/fakes/fake_authenticator.h"
+#include "tests/fakes/fake_directory.h"
+#include "tests/fakes/fake_queue.h"
 
 namespace mailroom::jmap::testing {
 
@@ -25,6 +28,8 @@ namespace json = boost::json;
 inline constexpr const char* kAlice = "id-alice";
 inline constexpr const char* kMailCaps =
     R"(["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"])";
+inline constexpr const char* kSubmissionCaps =
+    R"(["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail","urn:ietf:params:jmap:submission"])";
 
 class JmapTest : public ::testing::Test {
  protected:
@@ -38,6 +43,18 @@ class JmapTest : public ::testing::Test {
     o.facts = [](std::string_view m) { return mime::extract_facts(m); };
     services_.store = std::shared_ptr<store::MailStore>(store::open_file_store(o));
     services_.data_dir = dir_;
+    services_.mail_root = o.root;
+    // The directory behind send-as (Identity, EmailSubmission): alice's account as the fake
+    // authenticator names it, an alias to her, and bob.
+    directory_->add_domain("example.com");
+    auto& alice = directory_->add_account("alice@example.com", "", kAlice);
+    alice.display_name = "Alice Liddell";
+    alice.other_addresses = {"a.liddell@example.com"};
+    directory_->add_account("bob@example.com", "", "id-bob");
+    directory_->add_alias("sales@example.com", {"alice@example.com"});
+    services_.directory = directory_;
+    services_.resolver = std::make_shared<auth::Resolver>(directory_, auth::ResolverOptions{});
+    services_.queue = queue_;
     auto a = std::make_shared<mailroom::testing::FakeAuthenticator>();
     a->plaintext_needs_tls = false;
     services_.authenticator = a;
@@ -117,6 +134,10 @@ class JmapTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::shared_ptr<mailroom::testing::FakeDirectory> directory_ =
+      std::make_shared<mailroom::testing::FakeDirectory>();
+  std::shared_ptr<mailroom::testing::FakeQueue> queue_ =
+      std::make_shared<mailroom::testing::FakeQueue>();
   core::Services services_;
   Options options_;
   http::Router router_;
