@@ -195,6 +195,10 @@ store::AppendRequest append_request(const std::string& mailbox, const proto::App
 asio::awaitable<core::Result<std::vector<store::AppendResult>>> append_batch(
     Session& s, store::AppendBatch& batch);
 std::string append_uid_code(const std::vector<store::AppendResult>& appended);
+// CATENATE (RFC 4469): builds the messages of cmd.appends that have CATENATE parts into
+// `built` (same index; "" for the others), or answers NO [BADURL ...] / NO [TOOBIG].
+asio::awaitable<std::optional<Reply>> catenate_messages(Session& s, const proto::Command& cmd,
+                                                        std::vector<std::string>& built);
 
 // STATUS data "(MESSAGES 2 UIDNEXT 3)" for LIST-STATUS and STATUS.
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,

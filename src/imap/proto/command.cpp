@@ -2,7 +2,8 @@
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
 // RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
 // RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID),
-// RFC 3516 (BINARY sections, literal8 in APPEND), RFC 4978 (COMPRESS).
+// RFC 3516 (BINARY sections, literal8 in APPEND), RFC 4978 (COMPRESS), RFC 4469 (CATENATE,
+// in catenate.cpp).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -11,6 +12,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "src/imap/proto/catenate.h"
 #include "src/imap/proto/lexer.h"
 #include "src/store/mail_store.h"
 
@@ -656,6 +658,7 @@ struct Parser {
       m.date_tz = dt->second;
       if (!lx.sp()) return false;
     }
+    if (lx.keyword("CATENATE")) return parse_catenate(lx, m);  // RFC 4469 5 (catenate.cpp)
     // RFC 6855 4: append-data =/ "UTF8" SP "(" literal8 ")" -- a message with UTF-8 headers.
     if (lx.keyword("UTF8")) {
       if (!lx.sp() || !lx.expect('(')) return false;

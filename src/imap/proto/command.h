@@ -113,6 +113,15 @@ struct SearchReturn {
   bool min = false, max = false, all = false, count = false;
 };
 
+// One piece of a CATENATE message (RFC 4469 5): a TEXT literal (or literal8, or UTF8 of
+// RFC 6855 4) or the URL of a message or part on this server (RFC 5092, proto/imap_url.h).
+struct CatenatePart {
+  bool url = false;
+  bool utf8 = false;  // UTF8 (~{n}): allowed after ENABLE UTF8=ACCEPT
+  std::string data;   // the literal's octets or the URL as sent
+};
+constexpr size_t kMaxCatenateParts = 1000;  // per message
+
 // One message of APPEND (RFC 3501 6.3.11; several with RFC 3502 MULTIAPPEND) or REPLACE
 // (RFC 8508 3.3).
 struct AppendMessage {
@@ -122,6 +131,9 @@ struct AppendMessage {
   int32_t date_tz = 0;
   std::string message;
   bool utf8 = false;  // sent as UTF8 (~{n}) (RFC 6855 4): allowed after ENABLE UTF8=ACCEPT
+  // CATENATE (RFC 4469): `message` is empty and the session builds it from the parts.
+  bool catenate = false;
+  std::vector<CatenatePart> parts;
 };
 
 struct Command {
