@@ -111,6 +111,10 @@ struct SearchKey {
 struct SearchReturn {
   bool present = false;  // RETURN (...) was given: answer with ESEARCH
   bool min = false, max = false, all = false, count = false;
+  // RFC 5267 4 (proto/context.cpp): keep the result and report its changes (UPDATE); the
+  // client will ask again (CONTEXT, a hint); only positions low..high of the result (PARTIAL).
+  bool update = false, context = false;
+  std::optional<std::pair<uint32_t, uint32_t>> partial;
 };
 
 // One piece of a CATENATE message (RFC 4469 5): a TEXT literal (or literal8, or UTF8 of

@@ -1,5 +1,6 @@
 """Issue 20's next IMAP extensions against a real mailroomd over TLS (port imaps), on the wire
-(imapwire.Wire; imaplib knows no CATENATE): CATENATE (RFC 4469) with IMAP URLs (RFC 5092).
+(imapwire.Wire; imaplib knows neither CATENATE nor ESEARCH updates): CATENATE (RFC 4469) with
+IMAP URLs (RFC 5092); CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 4) with updates during IDLE.
 One server for the module's tests."""
 import os
 import re
@@ -87,6 +88,55 @@ class Ext3(ServerCase):
                           b" CATENATE (TEXT " + literal(PLAIN) + b")")
         self.assertRegex(tagged, rb"OK \[APPENDUID \d+ 2:4\]")
         self.assertEqual(self.body(w, "CatOut", 2), MULTIPART)
+
+    def test_context_updates_during_idle(self):
+        w = self.wire("Ctx")
+        other = self.wire()
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" CONTEXT=SEARCH", untagged[0])
+        self.assertIn(b" CONTEXT=SORT", untagged[0])
+        for subject in (b"c", b"a", b"b"):
+            msg = PLAIN.replace(b"Subject: plain", b"Subject: " + subject)
+            _, tagged = w.cmd(b"APPEND Ctx " + literal(msg))
+            self.assertRegex(tagged, rb"OK \[APPENDUID")
+        w.cmd("SELECT Ctx")
+        untagged, _ = w.cmd("UID SORT RETURN (PARTIAL 1:2) (SUBJECT) UTF-8 ALL", tag="P1")
+        self.assertEqual(untagged, [b'* ESEARCH (TAG "P1") UID PARTIAL (1:2 2:3)'])
+        untagged, tagged = w.cmd("SEARCH RETURN (UPDATE) ALL", tag="N1")
+        self.assertIn(b'* NO [NOUPDATE "N1"]', b"\n".join(untagged))
+        self.assertRegex(tagged, rb"^N1 OK")
+        w.cmd("UID SEARCH RETURN (UPDATE) UNSEEN", tag="U1")
+        w.cmd("UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL", tag="S1")
+        # IDLE: another session's message reaches both contexts without more input.
+        w.send(b"I1 IDLE\r\n")
+        self.assertTrue(w.read_response_line().startswith(b"+ "))
+        msg = PLAIN.replace(b"Subject: plain", b"Subject: bb")
+        _, tagged = other.cmd(b"APPEND Ctx " + literal(msg))
+        self.assertRegex(tagged, rb"OK \[APPENDUID \d+ 4\]")
+        seen = []
+        while not any(line.startswith(b'* ESEARCH (TAG "S1")') for line in seen):
+            seen.append(w.read_response_line())
+        self.assertIn(b"* 4 EXISTS", seen)
+        self.assertIn(b'* ESEARCH (TAG "U1") UID ADDTO (0 4)', seen)
+        self.assertIn(b'* ESEARCH (TAG "S1") UID ADDTO (3 4)', seen)  # a b bb c
+        w.send(b"DONE\r\n")
+        _, tagged = w.until("I1")
+        self.assertRegex(tagged, rb"^I1 OK")
+        # Another session's flag change and expunge, reported after NOOP.
+        other.cmd("SELECT Ctx")
+        other.cmd("UID STORE 4 +FLAGS.SILENT (\\Seen)")
+        other.cmd("UID STORE 2 +FLAGS.SILENT (\\Deleted)")
+        other.cmd("EXPUNGE")
+        untagged, _ = w.cmd("NOOP")
+        self.assertIn(b'* ESEARCH (TAG "U1") UID REMOVEFROM (0 2,4)', untagged)
+        self.assertIn(b'* ESEARCH (TAG "S1") UID REMOVEFROM (1 2)', untagged)
+        _, tagged = w.cmd('CANCELUPDATE "U1" "S1"')
+        self.assertRegex(tagged, rb"^T\d+ OK")
+        _, tagged = w.cmd('CANCELUPDATE "U1"')
+        self.assertRegex(tagged, rb"^T\d+ BAD")
+        other.cmd(b"APPEND Ctx " + literal(PLAIN))
+        untagged, _ = w.cmd("NOOP")
+        self.assertFalse([line for line in untagged if line.startswith(b"* ESEARCH")], untagged)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@
 namespace mailroom::imap {
 namespace {
 
-const char kLogin[] = "a LOGIN alice wonderland\r\n";
+const char kCatenateLogin[] = "a LOGIN alice wonderland\r\n";
 
 const char kMultipart[] =
     "From: Carol <carol@remote.example>\r\n"
@@ -41,7 +41,7 @@ class ImapCatenate : public ImapSession {
   // Alice's INBOX holds kMultipart (UID 1) and message("two") (UID 2); returns UIDVALIDITY.
   std::string seed() {
     std::string out =
-        run({std::string(kLogin) + append("b", kMultipart) + append("c", message("two")) +
+        run({std::string(kCatenateLogin) + append("b", kMultipart) + append("c", message("two")) +
              "d STATUS INBOX (UIDVALIDITY)\r\n" + "e LOGOUT\r\n"});
     std::smatch m;
     EXPECT_TRUE(std::regex_search(out, m, std::regex("UIDVALIDITY (\\d+)"))) << out;
@@ -58,7 +58,7 @@ class ImapCatenate : public ImapSession {
 };
 
 TEST_F(ImapCatenate, AdvertisedAfterLogin) {
-  std::string out = run({std::string(kLogin) + "b CAPABILITY\r\nc LOGOUT\r\n"});
+  std::string out = run({std::string(kCatenateLogin) + "b CAPABILITY\r\nc LOGOUT\r\n"});
   auto l = lines_of(out, "b");
   ASSERT_FALSE(l.empty());
   EXPECT_NE(l.front().find(" CATENATE"), std::string::npos) << out;
@@ -70,8 +70,8 @@ TEST_F(ImapCatenate, TextAndUrlsOfWholeMessagesSectionsAndPartials) {
   std::string v = seed();
   std::string hdr = "Subject: forwarded\r\nContent-Type: text/plain\r\n\r\n";
   std::string out =
-      run({std::string(kLogin) + "b APPEND Drafts (\\Draft) CATENATE (TEXT " + literal(hdr) +
-           " URL \"/INBOX;UIDVALIDITY=" + v +
+      run({std::string(kCatenateLogin) + "b APPEND Drafts (\\Draft) CATENATE (TEXT " +
+           literal(hdr) + " URL \"/INBOX;UIDVALIDITY=" + v +
            "/;UID=1/;SECTION=2\" URL /INBOX/;UID=2/;SECTION=TEXT TEXT " + literal("--\r\n") +
            " URL \"/inbox/;UID=1/;SECTION=1/;PARTIAL=0.5\")\r\n" + "c LOGOUT\r\n"});
   EXPECT_TRUE(std::regex_match(tagged(out, "b"), std::regex("b OK \\[APPENDUID \\d+ 1\\] .*")))
@@ -82,7 +82,7 @@ TEST_F(ImapCatenate, TextAndUrlsOfWholeMessagesSectionsAndPartials) {
 TEST_F(ImapCatenate, HeaderFieldsMimeAndWholeMessageByAbsoluteUrl) {
   seed();
   std::string out = run(
-      {std::string(kLogin) +
+      {std::string(kCatenateLogin) +
        "b APPEND Drafts CATENATE (URL \"/INBOX/;UID=2/;SECTION=HEADER.FIELDS%20(Subject%20To)\" "
        "URL \"/INBOX/;UID=1/;SECTION=2.MIME\" TEXT {2+}\r\nxy)\r\n"
        "c APPEND Drafts CATENATE (URL \"imap://alice@mail.example.com/INBOX/;UID=2\")\r\n"
@@ -100,7 +100,7 @@ TEST_F(ImapCatenate, HeaderFieldsMimeAndWholeMessageByAbsoluteUrl) {
 TEST_F(ImapCatenate, RelativeUrlIsBasedOnTheSelectedMailbox) {
   seed();
   std::string out =
-      run({std::string(kLogin) +
+      run({std::string(kCatenateLogin) +
            "b APPEND Drafts CATENATE (URL \";UID=2\")\r\nc SELECT INBOX\r\n"
            "d APPEND Drafts CATENATE (URL \";UID=2\" URL \"/;UID=2\")\r\ne LOGOUT\r\n"});
   EXPECT_EQ(tagged(out, "b"), "b NO [BADURL ;UID=2] No mailbox is selected") << out;
@@ -131,8 +131,8 @@ TEST_F(ImapCatenate, EveryBadUrlIsBadurlAndNothingIsStored) {
   };
   for (const auto& c : cases) {
     std::string out =
-        run({std::string(kLogin) + "b APPEND Drafts CATENATE (TEXT {2+}\r\nhi URL \"" + c.url +
-             "\")\r\nc NOOP\r\nd LOGOUT\r\n"});
+        run({std::string(kCatenateLogin) + "b APPEND Drafts CATENATE (TEXT {2+}\r\nhi URL \"" +
+             c.url + "\")\r\nc NOOP\r\nd LOGOUT\r\n"});
     EXPECT_EQ(tagged(out, "b"), "b NO [BADURL " + c.url + "] " + c.why) << out;
     EXPECT_TRUE(starts(tagged(out, "c"), "c OK")) << out;
   }
@@ -142,7 +142,7 @@ TEST_F(ImapCatenate, EveryBadUrlIsBadurlAndNothingIsStored) {
 
 TEST_F(ImapCatenate, UrlExpungedByAnotherSessionMeanwhileIsBadurl) {
   seed();
-  HookedTransport t({std::string(kLogin) + "b SELECT INBOX\r\n",
+  HookedTransport t({std::string(kCatenateLogin) + "b SELECT INBOX\r\n",
                      "c APPEND INBOX CATENATE (URL \";UID=1\" URL \";UID=2\")\r\nd LOGOUT\r\n"},
                     "c APPEND", [this] {
                       ASSERT_TRUE(services_.store->expunge("acct-alice", "INBOX", {2}).is_ok());
@@ -156,7 +156,7 @@ TEST_F(ImapCatenate, ResultOverTheLiteralLimitIsTooBig) {
   seed();
   options_.max_literal = message("two").size() * 2 + 5;
   std::string out =
-      run({std::string(kLogin) +
+      run({std::string(kCatenateLogin) +
            "b APPEND Drafts CATENATE (URL /INBOX/;UID=2 URL /INBOX/;UID=2 TEXT {6+}\r\nsix!!!)\r\n"
            "c APPEND Drafts CATENATE (URL /INBOX/;UID=2 URL /INBOX/;UID=2 TEXT {5+}\r\nfive!)\r\n"
            "d LOGOUT\r\n"});
@@ -174,7 +174,7 @@ TEST_F(ImapCatenate, QuotaCountsTheCatenatedMessage) {
   auto used = services_.store->quota_usage("acct-alice");
   ASSERT_TRUE(used.is_ok());
   acct.quota_bytes = used->bytes + message("two").size() + 10;
-  std::string out = run({std::string(kLogin) +
+  std::string out = run({std::string(kCatenateLogin) +
                          "b APPEND Drafts CATENATE (URL /INBOX/;UID=2 URL /INBOX/;UID=2)\r\n"
                          "c APPEND Drafts CATENATE (URL /INBOX/;UID=2)\r\nd LOGOUT\r\n"});
   EXPECT_TRUE(starts(tagged(out, "b"), "b NO [OVERQUOTA]")) << out;
@@ -184,7 +184,7 @@ TEST_F(ImapCatenate, QuotaCountsTheCatenatedMessage) {
 TEST_F(ImapCatenate, MultiappendIsAllOrNothing) {
   seed();
   std::string out =
-      run({std::string(kLogin) + "b APPEND Drafts " + literal(message("plain")) +
+      run({std::string(kCatenateLogin) + "b APPEND Drafts " + literal(message("plain")) +
            " CATENATE (URL /INBOX/;UID=2) CATENATE (URL /INBOX/;UID=7)\r\n" + "c APPEND Drafts " +
            literal(message("plain")) + " (\\Seen) CATENATE (URL /INBOX/;UID=2) CATENATE (TEXT " +
            literal(message("t")) + ")\r\nd LOGOUT\r\n"});
@@ -201,7 +201,7 @@ TEST_F(ImapCatenate, SynchronizingTextLiteralsAndLiteral8) {
   seed();
   std::string a = "Subject: x\r\n\r\n", b = std::string("bin\0ary\r\n", 9);
   ScriptedTransport t(
-      {std::string(kLogin) + "b APPEND Drafts CATENATE (TEXT {" + std::to_string(a.size()) +
+      {std::string(kCatenateLogin) + "b APPEND Drafts CATENATE (TEXT {" + std::to_string(a.size()) +
            "}\r\n",
        a + " URL /INBOX/;UID=2/;SECTION=TEXT TEXT ~{" + std::to_string(b.size()) + "}\r\n",
        b + ")\r\nc LOGOUT\r\n"},
@@ -217,7 +217,7 @@ TEST_F(ImapCatenate, SynchronizingTextLiteralsAndLiteral8) {
 TEST_F(ImapCatenate, EmptyResultUtf8AndBadSyntax) {
   seed();
   std::string out = run(
-      {std::string(kLogin) + "b APPEND Drafts CATENATE (TEXT {0+}\r\n)\r\n" +
+      {std::string(kCatenateLogin) + "b APPEND Drafts CATENATE (TEXT {0+}\r\n)\r\n" +
        "c APPEND Drafts CATENATE (URL /INBOX/;UID=1/;PARTIAL=99999)\r\n" +
        "d APPEND Drafts CATENATE (UTF8 (~{3+}\r\nabc))\r\n" + "e APPEND Drafts CATENATE ()\r\n" +
        "f APPEND Drafts CATENATE (FOO bar)\r\n" + "g APPEND Drafts CATENATE (URL)\r\n" +
@@ -236,7 +236,7 @@ TEST_F(ImapCatenate, EmptyResultUtf8AndBadSyntax) {
 TEST_F(ImapCatenate, Utf8PartAfterEnable) {
   seed();
   std::string subj = "Subject: \xC3\xA9t\xC3\xA9\r\n\r\n";
-  std::string out = run({std::string(kLogin) + "b ENABLE UTF8=ACCEPT\r\n" +
+  std::string out = run({std::string(kCatenateLogin) + "b ENABLE UTF8=ACCEPT\r\n" +
                          "c APPEND Drafts CATENATE (UTF8 (~{" + std::to_string(subj.size()) +
                          "+}\r\n" + subj + ") URL /INBOX/;UID=2/;SECTION=TEXT)\r\nd LOGOUT\r\n"});
   EXPECT_TRUE(starts(tagged(out, "c"), "c OK [APPENDUID")) << out;
@@ -245,7 +245,7 @@ TEST_F(ImapCatenate, Utf8PartAfterEnable) {
 
 TEST_F(ImapCatenate, ReplaceWithCatenateKeepsTheOldMessageOnBadurl) {
   seed();
-  std::string out = run({std::string(kLogin) + "b SELECT INBOX\r\n" +
+  std::string out = run({std::string(kCatenateLogin) + "b SELECT INBOX\r\n" +
                          "c UID REPLACE 2 INBOX CATENATE (URL \";UID=2\" URL \";UID=5\")\r\n" +
                          "d UID REPLACE 2 INBOX CATENATE (TEXT {14+}\r\nSubject: new\r\n URL "
                          "\";UID=2/;SECTION=TEXT\")\r\n" +
