@@ -4,7 +4,8 @@
 // mailbox of that user, the right UIDVALIDITY when it gives one, a message still there and a
 // section the message has; otherwise NO [BADURL url] (RFC 4469 5). A message larger than an
 // APPEND literal may be (Options::max_literal), or messages together larger than one command
-// may carry, is NO [TOOBIG] (RFC 4469 5). The result then goes the way of a plain APPEND:
+// may carry, is NO [TOOBIG] (RFC 4469 5), and so are URLs naming more distinct messages than
+// that together (each is read once per command). The result then goes the way of a plain APPEND:
 // quota and all-or-nothing in the store's one transaction.
 #include <map>
 
@@ -78,67 +79,90 @@ struct Built {
   core::Status status;
 };
 
-// The section of `msg` a URL names, or nullopt when the message has no such part.
-std::optional<std::string> section_of(const std::string& msg, const proto::ImapUrl& u) {
-  std::string_view part = msg;
-  std::string filtered;
-  if (!u.section.parts.empty() || u.section.text != mime::SectionText::none) {
-    mime::Facts facts = mime::parse_facts(msg);
-    auto range = mime::locate_section(facts.root, u.section);
-    if (!range || range->end > msg.size() || range->begin > range->end) return std::nullopt;
-    part = part.substr(range->begin, range->size());
-    if (u.section.text == mime::SectionText::header_fields ||
-        u.section.text == mime::SectionText::header_fields_not) {
-      filtered = mime::filter_header(part, u.fields,
-                                     u.section.text == mime::SectionText::header_fields_not);
-      part = filtered;
-    }
-  }
-  if (u.partial) {  // RFC 5092 ";PARTIAL=offset[.length]", as FETCH BODY[]<o.l> cuts
-    uint64_t origin = u.partial->first;
-    part = origin >= part.size() ? std::string_view()
-                                 : part.substr(origin, u.partial->second.value_or(part.size()));
-  }
-  return std::string(part);
-}
-
-// One URL's octets (worker pool), or the reason it names nothing: `validity` caches each
-// mailbox's UIDVALIDITY. Sets out.error (bad_url or store) on failure.
-std::optional<std::string> read_url(store::MailStore& store, const std::string& account,
-                                    const Resolved& r, std::map<std::string, uint32_t>& validity,
-                                    Built& out) {
-  auto refuse = [&](const core::Status& st, const char* why) -> std::optional<std::string> {
-    if (st.code() != core::Code::not_found) {
-      out.error = Built::Error::store;
-      out.status = st;
-    } else {
-      out.error = Built::Error::bad_url;
-      out.url = r.url;
-      out.why = why;
-    }
-    return std::nullopt;
+// The messages the URLs of one command name, each read (and parsed, for a section) once: a
+// command naming one large message a thousand times reads it once. Reading stops at `budget`
+// octets (too big: the result could not hold them anyway).
+struct UrlReader {
+  store::MailStore& store;
+  const std::string& account;
+  uint64_t budget;
+  struct Message {
+    std::string octets;
+    std::optional<mime::Facts> facts;
   };
-  auto v = validity.find(r.mailbox);
-  if (v == validity.end()) {
-    auto st = store.mailbox_status(account, r.mailbox);
-    if (!st) return refuse(st.status(), "No such mailbox");
-    v = validity.emplace(r.mailbox, st->uid_validity).first;
+  std::map<std::string, uint32_t> validity;  // per mailbox
+  std::map<std::pair<std::string, uint32_t>, Message> read;
+  uint64_t bytes_read = 0;
+
+  // The section of `m` a URL names, or nullopt when the message has no such part.
+  static std::optional<std::string> section_of(Message& m, const proto::ImapUrl& u) {
+    std::string_view part = m.octets;
+    std::string filtered;
+    if (!u.section.parts.empty() || u.section.text != mime::SectionText::none) {
+      if (!m.facts) m.facts = mime::parse_facts(m.octets);
+      auto range = mime::locate_section(m.facts->root, u.section);
+      if (!range || range->end > part.size() || range->begin > range->end) return std::nullopt;
+      part = part.substr(range->begin, range->size());
+      if (u.section.text == mime::SectionText::header_fields ||
+          u.section.text == mime::SectionText::header_fields_not) {
+        filtered = mime::filter_header(part, u.fields,
+                                       u.section.text == mime::SectionText::header_fields_not);
+        part = filtered;
+      }
+    }
+    if (u.partial) {  // RFC 5092 ";PARTIAL=offset[.length]", as FETCH BODY[]<o.l> cuts
+      uint64_t origin = u.partial->first;
+      part = origin >= part.size() ? std::string_view()
+                                   : part.substr(origin, u.partial->second.value_or(part.size()));
+    }
+    return std::string(part);
   }
-  if (r.parsed.uid_validity != 0 && r.parsed.uid_validity != v->second)
-    return refuse(core::not_found("uidvalidity"), "UIDVALIDITY has changed");
-  auto whole = store.read_message(account, r.mailbox, r.parsed.uid);
-  if (!whole) return refuse(whole.status(), "No such message (expunged?)");
-  auto section = section_of(*whole, r.parsed);
-  if (!section) return refuse(core::not_found("section"), "No such section");
-  return section;
-}
+
+  // One URL's octets, or nullopt with out.error set (bad_url, too_big or store).
+  std::optional<std::string> octets(const Resolved& r, Built& out) {
+    auto refuse = [&](const core::Status& st, const char* why) -> std::optional<std::string> {
+      if (st.code() != core::Code::not_found) {
+        out.error = Built::Error::store;
+        out.status = st;
+      } else {
+        out.error = Built::Error::bad_url;
+        out.url = r.url;
+        out.why = why;
+      }
+      return std::nullopt;
+    };
+    auto v = validity.find(r.mailbox);
+    if (v == validity.end()) {
+      auto st = store.mailbox_status(account, r.mailbox);
+      if (!st) return refuse(st.status(), "No such mailbox");
+      v = validity.emplace(r.mailbox, st->uid_validity).first;
+    }
+    if (r.parsed.uid_validity != 0 && r.parsed.uid_validity != v->second)
+      return refuse(core::not_found("uidvalidity"), "UIDVALIDITY has changed");
+    auto key = std::make_pair(r.mailbox, r.parsed.uid);
+    auto it = read.find(key);
+    if (it == read.end()) {
+      auto whole = store.read_message(account, r.mailbox, r.parsed.uid);
+      if (!whole) return refuse(whole.status(), "No such message (expunged?)");
+      bytes_read += whole->size();
+      if (bytes_read > budget) {
+        out.error = Built::Error::too_big;
+        return std::nullopt;
+      }
+      it = read.emplace(key, Message{std::move(*whole), std::nullopt}).first;
+    }
+    auto section = section_of(it->second, r.parsed);
+    if (!section) return refuse(core::not_found("section"), "No such section");
+    return section;
+  }
+};
 
 // Worker pool: reads every URL's message and builds the messages, bounded as it goes.
 Built build(store::MailStore& store, const std::string& account, const proto::Command& cmd,
             const std::vector<std::vector<Resolved>>& urls, uint64_t max_message,
             uint64_t max_total) {
   Built out;
-  std::map<std::string, uint32_t> validity;  // per mailbox, read once
+  UrlReader reader{store, account, max_total, {}, {}, 0};
   uint64_t total = 0;
   for (size_t i = 0; i < cmd.appends.size(); ++i) {
     std::string& msg = out.messages.emplace_back();
@@ -152,7 +176,7 @@ Built build(store::MailStore& store, const std::string& account, const proto::Co
       std::optional<std::string> owned;
       std::string_view data = p.data;
       if (p.url) {
-        owned = read_url(store, account, urls[i][next_url++], validity, out);
+        owned = reader.octets(urls[i][next_url++], out);
         if (!owned) return out;
         data = *owned;
       }

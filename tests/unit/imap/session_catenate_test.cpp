@@ -165,6 +165,27 @@ TEST_F(ImapCatenate, ResultOverTheLiteralLimitIsTooBig) {
   EXPECT_EQ(count("Drafts"), 1u);
 }
 
+TEST_F(ImapCatenate, EachMessageIsReadOnceAndReadingIsBounded) {
+  // Budget: max_literal + 16 x max_line = 65,736 octets of messages read per command: one
+  // 40 KB message named 100 times is read once, two of them are too much.
+  std::string big = std::string(40000, 'x') + "\r\n";
+  run({std::string(kCatenateLogin) + append("b", message("one", big)) +
+       append("c", message("two", big)) + "d LOGOUT\r\n"});
+  options_.max_literal = 200;
+  options_.max_line = 4096;
+  std::string same = "e APPEND Drafts CATENATE (";
+  for (int i = 0; i < 100; ++i)
+    same += (i ? " " : "") + std::string("URL /INBOX/;UID=1/;PARTIAL=0.1");
+  same += ")\r\n";
+  std::string out = run({std::string(kCatenateLogin) + same +
+                         "f APPEND Drafts CATENATE (URL /INBOX/;UID=1/;PARTIAL=0.1 "
+                         "URL /INBOX/;UID=2/;PARTIAL=0.1)\r\ng LOGOUT\r\n"});
+  EXPECT_TRUE(starts(tagged(out, "e"), "e OK [APPENDUID")) << out;
+  EXPECT_EQ(stored("Drafts", 1), std::string(100, 'F'));
+  EXPECT_TRUE(starts(tagged(out, "f"), "f NO [TOOBIG]")) << out;
+  EXPECT_EQ(count("Drafts"), 1u);
+}
+
 TEST_F(ImapCatenate, QuotaCountsTheCatenatedMessage) {
   seed();
   auto dir = std::make_shared<mailroom::testing::FakeDirectory>();
