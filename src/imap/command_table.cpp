@@ -55,8 +55,9 @@ const CommandSpec kCommands[] = {
     {"FETCH", kSelected, cmd_fetch},
     {"STORE", kSelected, cmd_store},
     {"COPY", kSelected, cmd_copy},
-    {"MOVE", kSelected, cmd_copy},        // RFC 6851
-    {"REPLACE", kSelected, cmd_replace},  // RFC 8508
+    {"MOVE", kSelected, cmd_copy},                  // RFC 6851
+    {"REPLACE", kSelected, cmd_replace},            // RFC 8508
+    {"CANCELUPDATE", kSelected, cmd_cancelupdate},  // RFC 5267 4.3
 };
 
 }  // namespace

@@ -189,11 +189,13 @@ void Session::select(MailboxView v, std::shared_ptr<SharedMailbox> b,
                      std::unique_ptr<Selected> watching) {
   view = std::move(v);
   box = std::move(b);
+  contexts.clear();  // RFC 5267 4.3: update contexts end with the mailbox they searched
   state = State::selected;
   watch_ = std::move(watching);
 }
 
 void Session::unselect() {
+  contexts.clear();
   watch_.reset();
   view.reset();
   if (box) views.release(std::move(box));
@@ -261,6 +263,7 @@ asio::awaitable<void> Session::adopt(std::shared_ptr<const Version> version, boo
     out.push_back(std::to_string(view ? view->recent_count() : 0) + " RECENT");
   }
   untagged_lines(out);
+  co_await update_contexts(*this);  // RFC 5267 4.3: ADDTO/REMOVEFROM with the changes
 }
 
 std::optional<std::string> Session::resolve_set(const proto::SequenceSet& set, bool uid,
@@ -346,6 +349,7 @@ asio::awaitable<bool> Session::execute(const proto::Command& cmd) {
     if (state == State::selected && !reply.no_sync) {
       bool allow = allows_expunge(cmd);
       co_await sync(allow);
+      co_await update_contexts(*this);  // changes made without a sync (EXPUNGE's own)
     }
     current_uid = false;
   }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "auth/authenticator.h"
@@ -65,6 +66,15 @@ class Session {
   // SEARCH takes no CHARSET, APPEND takes UTF8 (~{n}).
   bool utf8_accept = false;
   bool current_uid = false;  // the running command is a UID command
+  // RFC 5267 4.3: SEARCH/SORT RETURN (UPDATE) results kept for ADDTO/REMOVEFROM updates
+  // (commands/context.cpp), at most kMaxUpdateContexts, dropped with the selected mailbox.
+  struct UpdateContext {
+    proto::Command cmd;          // the prepared command, evaluated again after changes
+    std::vector<uint32_t> uids;  // its result, in result order, when the view was at `at`
+    std::tuple<uint32_t, uint32_t, uint64_t> at{};  // EXISTS, max UID, HIGHESTMODSEQ
+  };
+  static constexpr size_t kMaxUpdateContexts = 5;
+  std::vector<UpdateContext> contexts;
   // The selected mailbox was deleted and created again (or its index rebuilt) under this
   // session: BYE was queued and the session ends after the current reply.
   bool closing = false;
@@ -195,6 +205,21 @@ store::AppendRequest append_request(const std::string& mailbox, const proto::App
 asio::awaitable<core::Result<std::vector<store::AppendResult>>> append_batch(
     Session& s, store::AppendBatch& batch);
 std::string append_uid_code(const std::vector<store::AppendResult>& appended);
+// CATENATE (RFC 4469): builds the messages of cmd.appends that have CATENATE parts into
+// `built` (same index; "" for the others), or answers NO [BADURL ...] / NO [TOOBIG].
+asio::awaitable<std::optional<Reply>> catenate_messages(Session& s, const proto::Command& cmd,
+                                                        std::vector<std::string>& built);
+
+// RFC 5267 4 (commands/context.cpp, search.cpp): " PARTIAL (lo:hi set)" of the result `ids`
+// (a set in the order given when `ordered`, for SORT); the UIDs a prepared SEARCH/SORT matches
+// now, in result order; keeping a SEARCH/SORT RETURN (UPDATE) result as an update context
+// (or "* NO [NOUPDATE tag]"); sending ADDTO/REMOVEFROM for every context after a change.
+std::string partial_data(std::pair<uint32_t, uint32_t> range, const std::vector<uint32_t>& ids,
+                         bool ordered);
+asio::awaitable<std::vector<uint32_t>> result_uids(Session& s, const proto::Command& c);
+void keep_context(Session& s, const proto::Command& c, std::vector<uint32_t> uids);
+asio::awaitable<void> update_contexts(Session& s);
+asio::awaitable<Reply> cmd_cancelupdate(Session&, const proto::Command&);
 
 // STATUS data "(MESSAGES 2 UIDNEXT 3)" for LIST-STATUS and STATUS.
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,

@@ -27,7 +27,9 @@ std::string Session::capabilities() const {
       " THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE ESORT PREVIEW"
       " MULTIAPPEND REPLACE SAVEDATE OBJECTID"  // RFC 3502, RFC 8508, RFC 8514, RFC 8474
       " BINARY COMPRESS=DEFLATE"                // RFC 3516, RFC 4978
-      " UTF8=ACCEPT";                           // RFC 6855
+      " UTF8=ACCEPT"                            // RFC 6855
+      " CATENATE"                               // RFC 4469 (commands/catenate.cpp)
+      " CONTEXT=SEARCH CONTEXT=SORT";           // RFC 5267 4 (commands/context.cpp)
   return caps;
 }
 

@@ -1,5 +1,5 @@
-// APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502), APPENDUID (RFC 4315) and the
-// account's quota (RFC 9208).
+// APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502), CATENATE (RFC 4469, catenate.cpp),
+// APPENDUID (RFC 4315) and the account's quota (RFC 9208).
 #include <ctime>
 
 #include "auth/directory.h"
@@ -10,8 +10,8 @@ namespace mailroom::imap {
 namespace {
 
 // RFC 3502 6.3.11: every message is checked before any is added; the first refusal answers.
-std::optional<Reply> check_message(const proto::AppendMessage& m) {
-  if (m.message.empty()) return Reply::no("[CANNOT] Refusing to save an empty message");
+std::optional<Reply> check_message(std::string_view message) {
+  if (message.empty()) return Reply::no("[CANNOT] Refusing to save an empty message");
   return std::nullopt;
 }
 
@@ -65,10 +65,16 @@ asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
     if (m.utf8 && !s.utf8_accept) co_return Reply::bad("UTF8 APPEND needs ENABLE UTF8=ACCEPT");
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  // RFC 4469: the CATENATE messages are built (every URL resolved) before any is stored.
+  std::vector<std::string> built;
+  auto refused = co_await catenate_messages(s, cmd, built);
+  if (refused) co_return *refused;
   store::AppendBatch batch;
-  for (const auto& m : cmd.appends) {
-    if (auto refused = check_message(m)) co_return *refused;
-    batch.messages.push_back(append_request(*name, m));
+  for (size_t i = 0; i < cmd.appends.size(); ++i) {
+    const auto& m = cmd.appends[i];
+    auto& req = batch.messages.emplace_back(append_request(*name, m));
+    if (m.catenate) req.message = built[i];
+    if (auto empty = check_message(req.message)) co_return *empty;
   }
   // All or none (RFC 3502 6.3.11): the store adds the messages in one transaction.
   auto result = co_await append_batch(s, batch);

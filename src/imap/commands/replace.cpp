@@ -17,9 +17,14 @@ asio::awaitable<Reply> cmd_replace(Session& s, const proto::Command& cmd) {
   auto dest = s.mailbox_from_wire(cmd.args[0]);
   if (!dest) co_return Reply::no("[CANNOT] " + dest.status().client_message());
   const proto::AppendMessage& m = cmd.appends.front();
-  if (m.message.empty()) co_return Reply::no("[CANNOT] Refusing to save an empty message");
+  std::vector<std::string> built;  // CATENATE (RFC 4469) in REPLACE's append-message
+  auto refused = co_await catenate_messages(s, cmd, built);
+  if (refused) co_return *refused;
   store::AppendBatch batch;
   batch.messages.push_back(append_request(*dest, m));
+  if (m.catenate) batch.messages.back().message = built.front();
+  if (batch.messages.back().message.empty())
+    co_return Reply::no("[CANNOT] Refusing to save an empty message");
   batch.replace_mailbox = s.view->name;
   batch.replace_uid = uids.front();
   auto result = co_await append_batch(s, batch);

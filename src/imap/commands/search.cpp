@@ -1,7 +1,8 @@
 // SEARCH / UID SEARCH (RFC 3501 6.4.4) with CHARSET (UTF-8, US-ASCII, Big5, GB2312 ... via
 // GMime/iconv), ESEARCH RETURN (RFC 4731), MODSEQ (RFC 7162 3.1.5), SAVEDBEFORE/SAVEDON/
 // SAVEDSINCE/SAVEDATESUPPORTED (RFC 8514 2.2), EMAILID/THREADID (RFC 8474 6); SORT and THREAD
-// (RFC 5256: REFERENCES, ORDEREDSUBJECT), with ESORT RETURN options (RFC 5267 3).
+// (RFC 5256: REFERENCES, ORDEREDSUBJECT), with ESORT RETURN options (RFC 5267 3) and the
+// PARTIAL and UPDATE options of RFC 5267 4 (the update contexts live in context.cpp).
 //
 // SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
 // mailbox's sort key table (src/imap/sort_keys.h); HEADER, BODY and TEXT read the message.
@@ -81,7 +82,7 @@ class MessageSource {
 };
 
 // Lazily loaded message data for one candidate (runs on a worker thread).
-struct Loaded {
+struct SearchMessage {
   store::MailStore& store;
   MessageSource& source;
   const std::string& account;
@@ -150,7 +151,7 @@ struct Evaluator {
   uint32_t exists = 0;
   uint32_t max_uid = 0;
 
-  bool eval(const proto::SearchKey& k, Loaded& l) {
+  bool eval(const proto::SearchKey& k, SearchMessage& l) {
     const auto& m = l.c.meta;
     switch (k.op) {
       case Op::all:
@@ -349,6 +350,22 @@ bool matches_everything(const proto::SearchKey& k) {
   return std::all_of(k.children.begin(), k.children.end(), matches_everything);
 }
 
+// Numbers in the order given, as a sequence-set whose ranges cover only numbers that ascend
+// one by one in that order: it reads the same as a set and as a sequence (ESORT's ALL, RFC
+// 5267 3.2; PARTIAL of a SORT, 4.4).
+std::string ordered_set(const std::vector<uint32_t>& ids) {
+  std::string out;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
+    if (i) out += ',';
+    out += std::to_string(ids[i]);
+    if (j > i) out += ':' + std::to_string(ids[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
 // ESORT (RFC 5267 3.2): SORT RETURN (...) answers with ESEARCH, MIN and MAX being the first and
 // the last message in the sort order, ALL the matches in that order. A range in ALL covers only
 // numbers that ascend one by one in the order, so it reads the same as a set and as a sequence.
@@ -362,15 +379,10 @@ std::string esort_line(const std::vector<uint32_t>& order, const std::vector<uin
   if (ret.max && !order.empty()) line += " MAX " + std::to_string(id(order.back()));
   if (ret.count) line += " COUNT " + std::to_string(order.size());
   if (ret.all && !order.empty()) {
-    line += " ALL ";
-    for (size_t i = 0; i < order.size();) {
-      size_t j = i;
-      while (j + 1 < order.size() && id(order[j + 1]) == id(order[j]) + 1) ++j;
-      if (i) line += ',';
-      line += std::to_string(id(order[i]));
-      if (j > i) line += ':' + std::to_string(id(order[j]));
-      i = j + 1;
-    }
+    std::vector<uint32_t> ids;
+    ids.reserve(order.size());
+    for (uint32_t p : order) ids.push_back(id(p));
+    line += " ALL " + ordered_set(ids);
   }
   if (modseq) line += " MODSEQ " + std::to_string(modseq);  // RFC 7162 3.1.5, RFC 4731 3.2
   return line;
@@ -383,10 +395,11 @@ std::string esort_line(const std::vector<uint32_t>& order, const std::vector<uin
 // the kept order and leaves expunged messages out) and kept for the next SORT; the matching
 // ones are then picked from it in one pass, the same sequence as sorting them alone
 // (sort_order.h). Nothing is kept while a message lacks a key record (one may appear later).
+// `sorted`: the matches in sort order (indexes into msgs).
 std::string sort_response(SortKeyRegistry* registry, const std::string& account,
                           uint32_t uid_validity, const std::vector<MessageRow>& msgs,
                           const std::vector<KeyRecord>& keys, const std::vector<uint32_t>* matched,
-                          const proto::Command& c) {
+                          const proto::Command& c, std::vector<uint32_t>& sorted) {
   const size_t n = msgs.size();
   const size_t hits = matched ? matched->size() : n;
   auto input = [&](uint32_t i) -> SortInput {
@@ -432,6 +445,7 @@ std::string sort_response(SortKeyRegistry* registry, const std::string& account,
     if (matched)
       for (uint32_t& p : order) p = (*matched)[p];
   }
+  sorted = order;
   // RFC 7162 3.1.5 (sort-data): with a MODSEQ search key, the highest mod-sequence returned.
   uint64_t modseq = 0;
   if (uses_modseq(c.search)) {
@@ -480,6 +494,93 @@ std::string thread_ids(const std::vector<Row>& rows, const std::vector<Candidate
   return algorithm == "ORDEREDSUBJECT" ? thread_orderedsubject(items) : thread_references(items);
 }
 
+// What a search program found in the selected mailbox: the candidates (its messages), the
+// matches, and for SORT the response and the matches in sort order.
+struct Evaluated {
+  std::vector<Candidate> cands;
+  std::vector<Row> rows;
+  std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
+  std::string sort_line;                  // SORT: the response, built on the worker
+  std::vector<uint32_t> sorted;           // SORT: the matches in order (indexes into the view)
+};
+
+// Runs `c`'s program (already prepared) over the view: on the I/O thread when it is cheap,
+// else on the worker pool (the view does not change meanwhile).
+asio::awaitable<Evaluated> evaluate(Session& s, const proto::Command& c) {
+  Evaluated e;
+  const MailboxView& view = *s.view;
+  bool sort_or_thread = c.name != "SEARCH";
+  bool needs_keys = sort_or_thread || uses_keys(c.search);
+  bool needs_meta = uses_meta(c.search);
+  std::string account = s.principal.account_id;
+  std::string mailbox = s.view->name;
+  uint32_t uid_validity = s.view->uid_validity();
+  Evaluator ev{s.view->exists(), s.view->max_uid()};
+  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &e, &c, &ev, needs_keys, needs_meta]() {
+    const auto& view_rows = view.rows();
+    auto* registry = s.services.sort_keys.get();
+    std::vector<KeyRecord> keys;
+    if (needs_keys) {
+      std::vector<uint32_t> uids;
+      uids.reserve(view_rows.size());
+      for (const auto& m : view_rows) uids.push_back(m.uid);
+      auto& store = *s.services.store;
+      e.table = registry ? registry->keys(store, account, mailbox, uid_validity, uids)
+                         : transient_keys(store, account, mailbox, uid_validity, uids);
+      keys = e.table->lookup(uids);
+    }
+    if (c.name == "SORT" && matches_everything(c.search)) {
+      // SORT ... ALL: no candidates to build, no program to evaluate.
+      e.sort_line =
+          sort_response(registry, account, uid_validity, view_rows, keys, nullptr, c, e.sorted);
+      return std::vector<Row>();
+    }
+    e.cands.reserve(view_rows.size());
+    for (uint32_t i = 0; i < view_rows.size(); ++i) {
+      const MessageRow& m = view_rows[i];
+      e.cands.push_back({m, &view.keywords_of(m), i + 1, view.is_recent(m.uid)});
+    }
+    std::vector<core::Result<store::MessageMeta>> metas;
+    if (needs_meta) {
+      std::vector<uint32_t> uids;
+      uids.reserve(e.cands.size());
+      for (const auto& cand : e.cands) uids.push_back(cand.meta.uid);
+      metas = s.services.store->message_metas(account, mailbox, uids);
+    }
+    std::vector<Row> out;
+    MessageSource source(*s.services.store, account, mailbox, e.cands);
+    for (uint32_t i = 0; i < e.cands.size(); ++i) {
+      SearchMessage l{*s.services.store,
+                      source,
+                      account,
+                      mailbox,
+                      e.cands[i],
+                      {},
+                      {},
+                      {},
+                      {},
+                      keys.empty() ? KeyRecord{} : keys[i]};
+      if (needs_meta && metas[i]) l.meta = &*metas[i];
+      if (!ev.eval(c.search, l)) continue;
+      out.push_back({i, l.keys});
+    }
+    if (c.name == "SORT") {
+      std::vector<uint32_t> matched;
+      matched.reserve(out.size());
+      for (const auto& r : out) matched.push_back(r.cand);
+      e.sort_line =
+          sort_response(registry, account, uid_validity, view_rows, keys, &matched, c, e.sorted);
+    }
+    return out;
+  };
+  if (c.name == "SEARCH" && view_only(c.search) &&
+      uint64_t{view.exists()} * program_weight(c.search) <= kInlineSearchWork)
+    e.rows = fn1();
+  else
+    e.rows = co_await net::blocking(*s.services.workers, fn1);
+  co_return e;
+}
+
 }  // namespace
 
 asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
@@ -506,82 +607,22 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   }
   bool modseq = uses_modseq(c.search);
   if (modseq) s.enable_condstore();  // RFC 7162 3.1.5
-  std::vector<Candidate> cands;      // filled on the worker (the view does not change meanwhile)
-  const MailboxView& view = *s.view;
-  bool sort_or_thread = c.name != "SEARCH";
-  bool needs_keys = sort_or_thread || uses_keys(c.search);
-  bool needs_meta = uses_meta(c.search);
-  std::string account = s.principal.account_id;
-  std::string mailbox = s.view->name;
-  uint32_t uid_validity = s.view->uid_validity();
-  Evaluator ev{s.view->exists(), s.view->max_uid()};
-  std::shared_ptr<const KeyTable> table;  // keeps the records `rows` point into
-  std::string sort_line;                  // SORT: the response, built on the worker
-  auto fn1 = [&s, &view, &account, &mailbox, uid_validity, &cands, &c, &ev, needs_keys, needs_meta,
-              &table, &sort_line]() {
-    const auto& view_rows = view.rows();
-    auto* registry = s.services.sort_keys.get();
-    std::vector<KeyRecord> keys;
-    if (needs_keys) {
-      std::vector<uint32_t> uids;
-      uids.reserve(view_rows.size());
-      for (const auto& m : view_rows) uids.push_back(m.uid);
-      auto& store = *s.services.store;
-      table = registry ? registry->keys(store, account, mailbox, uid_validity, uids)
-                       : transient_keys(store, account, mailbox, uid_validity, uids);
-      keys = table->lookup(uids);
-    }
-    if (c.name == "SORT" && matches_everything(c.search)) {
-      // SORT ... ALL: no candidates to build, no program to evaluate.
-      sort_line = sort_response(registry, account, uid_validity, view_rows, keys, nullptr, c);
-      return std::vector<Row>();
-    }
-    cands.reserve(view_rows.size());
-    for (uint32_t i = 0; i < view_rows.size(); ++i) {
-      const MessageRow& m = view_rows[i];
-      cands.push_back({m, &view.keywords_of(m), i + 1, view.is_recent(m.uid)});
-    }
-    std::vector<core::Result<store::MessageMeta>> metas;
-    if (needs_meta) {
-      std::vector<uint32_t> uids;
-      uids.reserve(cands.size());
-      for (const auto& cand : cands) uids.push_back(cand.meta.uid);
-      metas = s.services.store->message_metas(account, mailbox, uids);
-    }
-    std::vector<Row> out;
-    MessageSource source(*s.services.store, account, mailbox, cands);
-    for (uint32_t i = 0; i < cands.size(); ++i) {
-      Loaded l{*s.services.store,
-               source,
-               account,
-               mailbox,
-               cands[i],
-               {},
-               {},
-               {},
-               {},
-               keys.empty() ? KeyRecord{} : keys[i]};
-      if (needs_meta && metas[i]) l.meta = &*metas[i];
-      if (!ev.eval(c.search, l)) continue;
-      out.push_back({i, l.keys});
-    }
-    if (c.name == "SORT") {
-      std::vector<uint32_t> matched;
-      matched.reserve(out.size());
-      for (const auto& r : out) matched.push_back(r.cand);
-      sort_line = sort_response(registry, account, uid_validity, view_rows, keys, &matched, c);
-    }
-    return out;
-  };
-  std::vector<Row> rows;
-  if (c.name == "SEARCH" && view_only(c.search) &&
-      uint64_t{view.exists()} * program_weight(c.search) <= kInlineSearchWork)
-    rows = fn1();
-  else
-    rows = co_await net::blocking(*s.services.workers, fn1);
-
+  Evaluated e = co_await evaluate(s, c);
+  auto& cands = e.cands;
+  auto& rows = e.rows;
   if (c.name == "SORT") {
-    s.untagged(sort_line);
+    const auto& view_rows = s.view->rows();
+    if (c.search_return.partial) {  // RFC 5267 4.4, the window in sort order
+      std::vector<uint32_t> ids;
+      for (uint32_t p : e.sorted) ids.push_back(c.uid ? view_rows[p].uid : p + 1);
+      e.sort_line += partial_data(*c.search_return.partial, ids, true);
+    }
+    s.untagged(e.sort_line);
+    if (c.search_return.update) {  // RFC 5267 4.3
+      std::vector<uint32_t> uids;
+      for (uint32_t p : e.sorted) uids.push_back(view_rows[p].uid);
+      keep_context(s, c, std::move(uids));
+    }
     co_return Reply::ok("SORT completed");
   }
   if (c.name == "THREAD") {
@@ -613,8 +654,14 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     if (c.search_return.max && !ids.empty()) line += " MAX " + std::to_string(ids.back());
     if (c.search_return.count) line += " COUNT " + std::to_string(ids.size());
     if (c.search_return.all && !ids.empty()) line += " ALL " + compact_set(ids);
+    if (c.search_return.partial) line += partial_data(*c.search_return.partial, ids, false);
     if (modseq && !ids.empty()) line += " MODSEQ " + std::to_string(result_modseq);
     s.untagged(line);
+    if (c.search_return.update) {  // RFC 5267 4.3
+      std::vector<uint32_t> uids;
+      for (const auto& r : rows) uids.push_back(cands[r.cand].meta.uid);
+      keep_context(s, c, std::move(uids));
+    }
   } else {
     std::string line = "SEARCH";
     for (uint32_t id : ids) line += " " + std::to_string(id);
@@ -622,6 +669,28 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     s.untagged(line);
   }
   co_return Reply::ok("SEARCH completed");
+}
+
+std::string partial_data(std::pair<uint32_t, uint32_t> range, const std::vector<uint32_t>& ids,
+                         bool ordered) {
+  std::string out =
+      " PARTIAL (" + std::to_string(range.first) + ":" + std::to_string(range.second) + " ";
+  if (range.first > ids.size()) return out + "NIL)";
+  size_t end = std::min<size_t>(range.second, ids.size());
+  std::vector<uint32_t> window(ids.begin() + (range.first - 1), ids.begin() + end);
+  return out + (ordered ? ordered_set(window) : compact_set(window)) + ")";
+}
+
+asio::awaitable<std::vector<uint32_t>> result_uids(Session& s, const proto::Command& c) {
+  Evaluated e = co_await evaluate(s, c);
+  std::vector<uint32_t> uids;
+  if (c.name == "SORT") {
+    const auto& view_rows = s.view->rows();
+    for (uint32_t p : e.sorted) uids.push_back(view_rows[p].uid);
+  } else {
+    for (const auto& r : e.rows) uids.push_back(e.cands[r.cand].meta.uid);
+  }
+  co_return uids;
 }
 
 }  // namespace mailroom::imap

@@ -2,7 +2,8 @@
 // RFC 4731 (ESEARCH RETURN), RFC 5256 (SORT/THREAD), RFC 5258/5819 (LIST-EXTENDED/STATUS),
 // RFC 6154 (CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE/QRESYNC), RFC 2971 (ID),
 // RFC 3502 (MULTIAPPEND), RFC 8508 (REPLACE), RFC 8514 (SAVEDATE), RFC 8474 (OBJECTID),
-// RFC 3516 (BINARY sections, literal8 in APPEND), RFC 4978 (COMPRESS).
+// RFC 3516 (BINARY sections, literal8 in APPEND), RFC 4978 (COMPRESS), RFC 4469 (CATENATE,
+// in catenate.cpp), RFC 5267 4 (CONTEXT, in context.cpp).
 // Hand-written: the grammar is small, literals must stay zero-copy inline, and every error
 // needs a precise client-safe message.
 #include "src/imap/proto/command.h"
@@ -11,6 +12,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "src/imap/proto/catenate.h"
+#include "src/imap/proto/context.h"
 #include "src/imap/proto/lexer.h"
 #include "src/store/mail_store.h"
 
@@ -365,25 +368,12 @@ struct Parser {
     return fail("Unknown search key " + k);
   }
 
-  // "RETURN (MIN MAX ALL COUNT) ": ESEARCH (RFC 4731 3.1) and ESORT (RFC 5267 3.1).
+  // "RETURN (MIN MAX ALL COUNT ...) ": ESEARCH (RFC 4731 3.1), ESORT (RFC 5267 3.1) and the
+  // options of RFC 5267 4 (context.cpp).
   bool return_options() {
-    cmd.search_return.present = true;
     std::vector<std::string> opts;
     if (!lx.sp() || !atom_list(opts) || !lx.sp()) return false;
-    for (const auto& o : opts) {
-      if (o == "MIN")
-        cmd.search_return.min = true;
-      else if (o == "MAX")
-        cmd.search_return.max = true;
-      else if (o == "ALL")
-        cmd.search_return.all = true;
-      else if (o == "COUNT")
-        cmd.search_return.count = true;
-      else
-        return fail("Unknown RETURN option " + o);
-    }
-    if (opts.empty()) cmd.search_return.all = true;  // RFC 4731 3.1
-    return true;
+    return return_option_list(lx, opts, cmd.search_return);
   }
 
   bool search_program(bool allow_return) {
@@ -656,6 +646,7 @@ struct Parser {
       m.date_tz = dt->second;
       if (!lx.sp()) return false;
     }
+    if (lx.keyword("CATENATE")) return parse_catenate(lx, m);  // RFC 4469 5 (catenate.cpp)
     // RFC 6855 4: append-data =/ "UTF8" SP "(" literal8 ")" -- a message with UTF-8 headers.
     if (lx.keyword("UTF8")) {
       if (!lx.sp() || !lx.expect('(')) return false;
@@ -932,6 +923,7 @@ struct Parser {
       return true;
     }
     if (n == "ID") return id_args();
+    if (n == "CANCELUPDATE") return cancelupdate_args(lx, cmd);  // RFC 5267 4.3
     if (n == "COMPRESS") {  // RFC 4978 3: "COMPRESS" SP algorithm (an atom)
       if (!lx.sp()) return false;
       std::string a = upper_atom();

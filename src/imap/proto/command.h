@@ -111,7 +111,20 @@ struct SearchKey {
 struct SearchReturn {
   bool present = false;  // RETURN (...) was given: answer with ESEARCH
   bool min = false, max = false, all = false, count = false;
+  // RFC 5267 4 (proto/context.cpp): keep the result and report its changes (UPDATE); the
+  // client will ask again (CONTEXT, a hint); only positions low..high of the result (PARTIAL).
+  bool update = false, context = false;
+  std::optional<std::pair<uint32_t, uint32_t>> partial;
 };
+
+// One piece of a CATENATE message (RFC 4469 5): a TEXT literal (or literal8, or UTF8 of
+// RFC 6855 4) or the URL of a message or part on this server (RFC 5092, proto/imap_url.h).
+struct CatenatePart {
+  bool url = false;
+  bool utf8 = false;  // UTF8 (~{n}): allowed after ENABLE UTF8=ACCEPT
+  std::string data;   // the literal's octets or the URL as sent
+};
+constexpr size_t kMaxCatenateParts = 1000;  // per message
 
 // One message of APPEND (RFC 3501 6.3.11; several with RFC 3502 MULTIAPPEND) or REPLACE
 // (RFC 8508 3.3).
@@ -122,6 +135,9 @@ struct AppendMessage {
   int32_t date_tz = 0;
   std::string message;
   bool utf8 = false;  // sent as UTF8 (~{n}) (RFC 6855 4): allowed after ENABLE UTF8=ACCEPT
+  // CATENATE (RFC 4469): `message` is empty and the session builds it from the parts.
+  bool catenate = false;
+  std::vector<CatenatePart> parts;
 };
 
 struct Command {
