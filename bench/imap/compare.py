@@ -245,9 +245,13 @@ def main():
           f"each), {a.clients} clients for {a.seconds:.0f} s, {a.idle_count} idle sessions, "
           f"fd limit {hard}", flush=True)
     res = {}
-    for target in a.only.split(","):
-        res[target] = run_mailroom(a, messages) if target == "mailroom" else run_dovecot(
-            a, messages, target)
+    try:
+        for target in a.only.split(","):
+            res[target] = run_mailroom(a, messages) if target == "mailroom" else run_dovecot(
+                a, messages, target)
+    finally:
+        if a.shape == "mailbox":
+            shutil.rmtree(a.append_dir, ignore_errors=True)
 
     print("\n| server | sessions/s | ops/s | server CPU % | generator CPU % |")
     print("|---|---|---|---|---|")
