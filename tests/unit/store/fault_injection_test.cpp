@@ -85,8 +85,9 @@ TEST_F(StoreTest, ControlWithoutFsyncLosesMessagesAndFsckSaysSo) {
 }
 
 // Every index change the store acknowledges, on top of write_some() (INBOX holds UIDs 1-12):
-// flags and keywords, an expunge, and a move into a new mailbox. Each is durable only if its
-// own commit synced the WAL: no later explicit sync covers it.
+// flags and keywords, an expunge, and a move into a new mailbox. The expunge, the mailbox and
+// the move are durable only if their own commits synced the WAL; the flag changes commit
+// without a sync (FORMAT.md "Durability of flag changes") and ride on the expunge's.
 void change_everything(MailStore& s, const std::string& user) {
   write_some(s, user);
   StoreFlagsRequest seen;
@@ -194,6 +195,57 @@ TEST_F(PowerLossTest, RetiredRetrievalMarksSurvive) {
       << before;
   EXPECT_NE(before.find("retrieved=1700000100/192.0.2.7"), std::string::npos) << before;
   auto s = open_file_store(o_);
+  EXPECT_EQ(state_of(*s, kUser), before);
+}
+
+// A flag change does not wait for the disk (FORMAT.md "Durability of flag changes"): a power
+// cut right after it may lose it, never a message, and the index stays consistent. The next
+// durable commit of the user (here an append) syncs the log and carries the flag change too.
+TEST_F(PowerLossTest, FlagChangesAreSyncedByTheNextDurableCommit) {
+  o_ = options_;
+  o_.fsync = true;
+  o_.fs = fault_;
+  o_.sqlite_vfs = vfs_.name();
+  auto s = open_file_store(o_);
+  write_some(*s, kUser);
+  std::string unflagged = state_of(*s, kUser);
+  StoreFlagsRequest seen;
+  seen.uids = {1, 3};
+  seen.flags = kSeen;
+  size_t syncs = vfs_.syncs();
+  ASSERT_TRUE(s->store_flags(kUser, "INBOX", seen).is_ok());
+  EXPECT_GT(syncs, 0u);
+  EXPECT_EQ(vfs_.syncs(), syncs);  // no fsync of its own
+  std::string flagged = state_of(*s, kUser);
+  ASSERT_NE(flagged, unflagged);
+
+  // Cut now: the flags are lost, nothing else.
+  vfs_.power_cut();
+  s.reset();
+  vfs_.drop_unsynced();
+  fault_->drop_unsynced();
+  s = open_file_store(o_);
+  EXPECT_EQ(state_of(*s, kUser), unflagged);
+  s.reset();
+  auto report = fsck_user(o_, kUser, FsckOptions{false, 0});
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->consistent()) << report->errors.at(0);
+
+  // Flags, then an append (synchronous=FULL again: RelaxedSync restored it), then the cut.
+  s = open_file_store(o_);
+  ASSERT_TRUE(s->store_flags(kUser, "INBOX", seen).is_ok());
+  std::string after = message("after", "body");
+  AppendRequest r;
+  r.message = after;
+  r.mailbox = "INBOX";
+  ASSERT_TRUE(s->append(kUser, r).is_ok());
+  EXPECT_GT(vfs_.syncs(), syncs);
+  std::string before = state_of(*s, kUser);
+  vfs_.power_cut();
+  s.reset();
+  vfs_.drop_unsynced();
+  fault_->drop_unsynced();
+  s = open_file_store(o_);
   EXPECT_EQ(state_of(*s, kUser), before);
 }
 
