@@ -15,7 +15,9 @@
 //     outside the company without send_outside, a group that
 //     refuses the sender                                             forbiddenToSend
 // then the message gets a Received: field, Date: and Message-ID: when missing
-// ([smtp] submission_add_headers), loses its Bcc: fields (RFC 8621 7.5), and goes to the queue.
+// ([smtp] submission_add_headers), loses its Bcc: fields (RFC 8621 7.5), passes the content
+// scanners SMTP runs before its 250 (antivirus, spam: reject or quarantine   forbiddenToSend;
+// tempfail: serverUnavailable), and goes to the queue.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <ctime>
@@ -28,6 +30,7 @@
 #include "src/core/log.h"
 #include "src/core/services.h"
 #include "src/filter/blocklist.h"
+#include "src/filter/content_scan.h"
 #include "src/jmap/identity.h"
 #include "src/jmap/records.h"
 #include "src/jmap/submission.h"
@@ -328,6 +331,42 @@ std::optional<json::object> send_one(CallContext& ctx, const json::object& in,
       prefix += "Message-ID: <" + queue_id + "@" + ctx.services.hostname + ">\r\n";
   }
   std::string out = prefix + without_bcc(message);
+
+  // The content scanners SMTP runs before its 250 (src/smtp/content_scan_stage.cpp), on the
+  // message as it leaves. SMTP quarantines a suspicious message it has accepted; a JMAP
+  // client is told instead (nothing is sent): the user sees why at once.
+  if (const auto& chain = ctx.services.content_scan; chain && !chain->empty()) {
+    filter::ContentScanInput scan;
+    scan.message = std::make_shared<const std::string>(out);
+    scan.queue_id = queue_id;
+    scan.client_ip = ctx.client_ip;
+    scan.helo = "jmap";
+    scan.envelope_sender = p.mail_from;
+    for (const auto& r : p.rcpts) scan.recipients.push_back(r.address);
+    scan.auth_account_id = ctx.account_id;
+    filter::ContentScanResult verdict = chain->run(std::move(scan));
+    if (verdict.action != filter::ContentAction::accept || !verdict.add_headers.empty()) {
+      MR_LOG_INFO(
+          "event=content_scan session=jmap account={} queue_id={} action={} scanner={} "
+          "reason={}",
+          ctx.account_id, queue_id, filter::content_action_name(verdict.action), verdict.decided_by,
+          core::quote(verdict.reason));
+    }
+    switch (verdict.action) {
+      case filter::ContentAction::reject:
+      case filter::ContentAction::quarantine:
+        return set_error("forbiddenToSend", "refused by the content scanner: " + verdict.reason);
+      case filter::ContentAction::tempfail:
+        *fatal = MethodError{"serverUnavailable", "the content scanner cannot answer, try again"};
+        return std::nullopt;
+      case filter::ContentAction::junk:  // folders of the recipients' side: not for sending
+      case filter::ContentAction::ads:
+      case filter::ContentAction::accept:
+        break;
+    }
+    if (verdict.replacement) out = *verdict.replacement;
+    out = filter::format_added_headers(verdict.add_headers) + out;
+  }
 
   queue::Envelope env;
   env.sender = p.mail_from;

@@ -1,5 +1,6 @@
 // EmailSubmission/set, /get, /changes, /query (RFC 8621 7) through the real routes: a stored
 // draft goes to the (fake) queue after SMTP submission's checks, with the implicit Email/set.
+#include "src/filter/content_scan.h"
 #include "tests/unit/jmap/jmap_fixture.h"
 
 namespace mailroom::jmap::testing {
@@ -113,6 +114,58 @@ TEST_F(SubmissionTest, TheSendAsRuleRefusesAndNothingIsQueued) {
   // An alias that points to alice is hers to send as (Resolver::may_send_as).
   EXPECT_EQ(refusal(submit(stored(draft("sales@example.com", "bob@example.com")))), "(created)");
   EXPECT_EQ(queue_->submitted.size(), 1u);
+}
+
+// A scanner with a fixed verdict, counting what it saw.
+class FixedScanner final : public filter::ContentScanner {
+ public:
+  explicit FixedScanner(filter::ContentVerdict v) : verdict_(std::move(v)) {}
+  std::string name() const override { return "fixed"; }
+  filter::ContentVerdict scan(const filter::ContentScanInput& in) override {
+    seen.push_back(in);
+    return verdict_;
+  }
+  std::vector<filter::ContentScanInput> seen;
+
+ private:
+  filter::ContentVerdict verdict_;
+};
+
+TEST_F(SubmissionTest, TheContentScannersSmtpRunsDecideToo) {
+  auto scanner_with = [this](filter::ContentAction action) {
+    filter::ContentVerdict v;
+    v.action = action;
+    v.reason = "Eicar-Test-Signature FOUND";
+    v.add_headers = {{"X-Scanned", "fixed"}};
+    auto s = std::make_shared<FixedScanner>(v);
+    services_.content_scan = std::make_shared<filter::ContentScanChain>(
+        std::vector<std::shared_ptr<filter::ContentScanner>>{s});
+    return s;
+  };
+  for (auto action : {filter::ContentAction::reject, filter::ContentAction::quarantine}) {
+    auto scanner = scanner_with(action);
+    auto r = submit(stored(draft("alice@example.com", "bob@example.com")));
+    EXPECT_EQ(refusal(r), "forbiddenToSend");
+    EXPECT_NE(json::serialize(r).find("Eicar-Test-Signature"), std::string::npos);
+    ASSERT_EQ(scanner->seen.size(), 1u);
+    EXPECT_EQ(scanner->seen[0].auth_account_id, kAlice);
+    EXPECT_EQ(scanner->seen[0].envelope_sender, "alice@example.com");
+    EXPECT_TRUE(scanner->seen[0].message->starts_with("Received: by "));
+  }
+  EXPECT_TRUE(queue_->submitted.empty());
+  // A scanner that cannot answer: the whole call is serverUnavailable, nothing sent.
+  scanner_with(filter::ContentAction::tempfail);
+  auto id = stored(draft("alice@example.com", "bob@example.com"));
+  auto r = sub("[[\"EmailSubmission/set\",{" + acc() + ",\"create\":{\"k\":{\"identityId\":\"" +
+               identity("alice@example.com") + "\",\"emailId\":\"" + id + "\"}}},\"s\"]]");
+  EXPECT_EQ(r[0].at(0).as_string(), "error") << json::serialize(r);
+  EXPECT_EQ(r[0].at(1).at("type").as_string(), "serverUnavailable");
+  EXPECT_TRUE(queue_->submitted.empty());
+  // Accepted: sent with the scanner's fields on top.
+  scanner_with(filter::ContentAction::accept);
+  EXPECT_EQ(refusal(submit(stored(draft("alice@example.com", "bob@example.com")))), "(created)");
+  ASSERT_EQ(queue_->submitted.size(), 1u);
+  EXPECT_TRUE(queue_->submitted[0].message.starts_with("X-Scanned: fixed\r\nReceived: by "));
 }
 
 TEST_F(SubmissionTest, RecipientsAndSizesAreCheckedAsSmtpChecksThem) {
