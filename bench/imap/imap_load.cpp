@@ -470,6 +470,20 @@ std::string appended_uid(const std::string& tagged) {
   return tagged.substr(sp + 1, end - sp - 1);
 }
 
+// UID STORE \Deleted + UID EXPUNGE of the message a session appended (the tagged APPEND
+// reply names it): the INBOX keeps its size over a run. Laps steps `step` and `step + 1`.
+awaitable<void> remove_appended(Conn& conn, const std::string& appended, StepClock& clock,
+                                int step) {
+  std::string uid = appended_uid(appended);
+  if (uid.empty()) throw std::runtime_error("no APPENDUID: " + appended);
+  std::string st = "UID STORE " + uid + " +FLAGS.SILENT (\\Deleted)";
+  co_await conn.cmd(st);
+  clock.lap(step);
+  std::string ex_cmd = "UID EXPUNGE " + uid;
+  co_await conn.cmd(ex_cmd);
+  clock.lap(step + 1);
+}
+
 awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int client, Counters& c,
                             StepTimes& times) {
   auto ex = co_await asio::this_coro::executor;
@@ -486,7 +500,6 @@ awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int clie
   std::string msg = make_message(seq);
   std::string appended = co_await conn.cmd("APPEND INBOX", &msg);
   clock.lap(3);
-  std::string uid = appended_uid(appended);
   co_await conn.cmd("NOOP");
   clock.lap(4);
   co_await conn.cmd("FETCH 1:20 (FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])");
@@ -499,13 +512,7 @@ awaitable<void> one_session(const Args& a, const tcp::endpoint& server, int clie
   clock.lap(8);
   co_await conn.cmd("STORE 6:10 -FLAGS.SILENT (\\Seen)");
   clock.lap(9);
-  if (uid.empty()) throw std::runtime_error("no APPENDUID: " + appended);
-  std::string st = "UID STORE " + uid + " +FLAGS.SILENT (\\Deleted)";
-  co_await conn.cmd(st);
-  clock.lap(10);
-  std::string ex_cmd = "UID EXPUNGE " + uid;
-  co_await conn.cmd(ex_cmd);
-  clock.lap(11);
+  co_await remove_appended(conn, appended, clock, 10);
   co_await conn.idle_start();
   co_await conn.idle_done();
   clock.lap(12);
@@ -561,14 +568,7 @@ awaitable<void> mailbox_session(const Args& a, const tcp::endpoint& server, int 
   const std::string& msg = a.append_messages[seq % a.append_messages.size()];
   std::string appended = co_await conn.cmd("APPEND INBOX", &msg);
   clock.lap(7);
-  std::string uid = appended_uid(appended);
-  if (uid.empty()) throw std::runtime_error("no APPENDUID: " + appended);
-  std::string st = "UID STORE " + uid + " +FLAGS.SILENT (\\Deleted)";
-  co_await conn.cmd(st);
-  clock.lap(8);
-  std::string ex_cmd = "UID EXPUNGE " + uid;
-  co_await conn.cmd(ex_cmd);
-  clock.lap(9);
+  co_await remove_appended(conn, appended, clock, 8);
   co_await conn.cmd("LOGOUT");
   clock.lap(10);
   conn.close();
