@@ -1,9 +1,66 @@
 #include "src/filter/content_scan.h"
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
 #include "src/core/log.h"
 #include "src/core/metric_catalog.h"
 
 namespace mailroom::filter {
+
+namespace {
+
+// Fields in which the scanners give their verdicts and which Sieve's spamtest/virustest
+// (RFC 5235) and mail clients read: a sender's own copies are removed before scanning.
+constexpr std::string_view kVerdictFields[] = {
+    "X-Spam-Flag",      "X-Spam-Score",   "X-Spam-Status",   "X-Spam-Symbols",       "X-Spam-Level",
+    "X-Spam-Threshold", "X-Virus-Status", "X-Virus-Scanned", "X-Mailroom-Virus-Scan"};
+
+bool verdict_field(std::string_view line) {
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view name = line.substr(0, colon);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  for (std::string_view f : kVerdictFields) {
+    if (name.size() == f.size() &&
+        std::equal(name.begin(), name.end(), f.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        }))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool strip_verdict_fields(std::string& message) {
+  size_t end = message.find("\r\n\r\n");
+  end = end == std::string::npos ? message.size() : end + 2;
+  std::string out;
+  bool found = false, dropping = false;
+  size_t pos = 0, kept = 0;  // message[kept, pos) is still to be copied
+  while (pos < end) {
+    size_t eol = message.find('\n', pos);
+    size_t next = eol == std::string::npos || eol >= end ? end : eol + 1;
+    std::string_view line(message.data() + pos, next - pos);
+    bool continuation = line[0] == ' ' || line[0] == '\t';
+    bool drop = continuation ? dropping : verdict_field(line);
+    if (!continuation) dropping = drop;
+    if (drop) {
+      if (!found) out.reserve(message.size());
+      found = true;
+      out.append(message, kept, pos - kept);
+      kept = next;
+    }
+    pos = next;
+  }
+  if (!found) return false;
+  out.append(message, kept, std::string::npos);
+  message = std::move(out);
+  return true;
+}
 
 std::string_view content_action_name(ContentAction action) {
   switch (action) {

@@ -78,6 +78,12 @@ class ContentScanChain {
   std::vector<std::shared_ptr<ContentScanner>> scanners_;
 };
 
+// Removes the verdict fields (X-Spam-*, X-Virus-*: what Sieve's spamtest/virustest, RFC 5235,
+// and mail clients read) with their folded lines from the message's header; everything else
+// stays byte for byte. False when there was none (the message is not copied then). Applied to
+// what a sender submits (SMTP from untrusted clients, JMAP) before the scanners add their own.
+bool strip_verdict_fields(std::string& message);
+
 // The header block to prepend for `headers` ("Name: value\r\n" each; a value is folded as
 // given, CR and LF not at a fold are replaced by spaces so a scanner cannot inject fields).
 std::string format_added_headers(const std::vector<std::pair<std::string, std::string>>& headers);

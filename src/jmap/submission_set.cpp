@@ -331,6 +331,10 @@ std::optional<json::object> send_one(CallContext& ctx, const json::object& in,
       prefix += "Message-ID: <" + queue_id + "@" + ctx.services.hostname + ">\r\n";
   }
   std::string out = prefix + without_bcc(message);
+  // A sender's own verdict fields go, as from an SMTP client (Sieve of local recipients reads
+  // them).
+  if (filter::strip_verdict_fields(out))
+    MR_LOG_INFO("event=jmap_verdict_fields_removed account={}", ctx.account_id);
 
   // The content scanners SMTP runs before its 250 (src/smtp/content_scan_stage.cpp), on the
   // message as it leaves. SMTP quarantines a suspicious message it has accepted; a JMAP

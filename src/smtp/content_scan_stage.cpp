@@ -4,8 +4,6 @@
 // authorized, message refused"), tempfail 451 4.7.1; LMTP repeats the reply once per accepted
 // recipient (RFC 2033 4.2). Quarantined mail is kept durably (src/queue/quarantine.h) and
 // acknowledged with 250, as the sender has nothing to fix.
-#include <algorithm>
-#include <cctype>
 #include <string_view>
 
 #include "src/core/log.h"
@@ -29,57 +27,6 @@ std::string header_value(const std::string& field) {
   return e == std::string::npos || e < b ? std::string() : field.substr(b, e - b + 1);
 }
 
-// Fields in which the scanners give their verdicts and which Sieve's spamtest/virustest
-// (RFC 5235) and mail clients read: a sender's own copies are removed before scanning.
-constexpr std::string_view kVerdictFields[] = {
-    "X-Spam-Flag",      "X-Spam-Score",   "X-Spam-Status",   "X-Spam-Symbols",       "X-Spam-Level",
-    "X-Spam-Threshold", "X-Virus-Status", "X-Virus-Scanned", "X-Mailroom-Virus-Scan"};
-
-bool verdict_field(std::string_view line) {
-  size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view name = line.substr(0, colon);
-  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-  for (std::string_view f : kVerdictFields) {
-    if (name.size() == f.size() &&
-        std::equal(name.begin(), name.end(), f.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        }))
-      return true;
-  }
-  return false;
-}
-
-// Removes every verdict field (with its folded lines) from the message's header; everything
-// else stays byte for byte. False when there was none (the message is not copied then).
-bool strip_verdict_fields(std::string& message) {
-  size_t end = message.find("\r\n\r\n");
-  end = end == std::string::npos ? message.size() : end + 2;
-  std::string out;
-  bool found = false, dropping = false;
-  size_t pos = 0, kept = 0;  // message[kept, pos) is still to be copied
-  while (pos < end) {
-    size_t eol = message.find('\n', pos);
-    size_t next = eol == std::string::npos || eol >= end ? end : eol + 1;
-    std::string_view line(message.data() + pos, next - pos);
-    bool continuation = line[0] == ' ' || line[0] == '\t';
-    bool drop = continuation ? dropping : verdict_field(line);
-    if (!continuation) dropping = drop;
-    if (drop) {
-      if (!found) out.reserve(message.size());
-      found = true;
-      out.append(message, kept, pos - kept);
-      kept = next;
-    }
-    pos = next;
-  }
-  if (!found) return false;
-  out.append(message, kept, std::string::npos);
-  message = std::move(out);
-  return true;
-}
-
 }  // namespace
 
 asio::awaitable<bool> Session::scan_content(const std::string& queue_id, queue::Envelope& env,
@@ -87,7 +34,7 @@ asio::awaitable<bool> Session::scan_content(const std::string& queue_id, queue::
                                             const std::string& authentication_results) {
   // The verdict fields of a message are ours alone, with or without scanners (Sieve reads
   // them); a trusted gateway's (it scanned before us) and LMTP's front end's stay.
-  if (ctx_.mode != Mode::lmtp && !from_trusted_network() && strip_verdict_fields(body)) {
+  if (ctx_.mode != Mode::lmtp && !from_trusted_network() && filter::strip_verdict_fields(body)) {
     MR_LOG_INFO("event=smtp_verdict_fields_removed session={} queue_id={}", session_id_, queue_id);
   }
   auto chain = ctx_.services.content_scan;

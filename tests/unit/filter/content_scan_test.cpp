@@ -119,5 +119,16 @@ TEST(FormatAddedHeaders, KeepsFoldsAndNeutralizesInjectedLines) {
   EXPECT_EQ(format_added_headers({{"\r\n", "v"}}), "");
 }
 
+TEST(StripVerdictFields, RemovesOnlyVerdictFieldsWithTheirFoldsAndNothingInTheBody) {
+  std::string m =
+      "Subject: hi\r\nx-spam-flag: NO\r\nX-Spam-Status: No, score=-5\r\n\ttests=ALL_TRUSTED\r\n"
+      "X-Virus-Scanned : clean\r\nX-Spamish: kept\r\n\r\nX-Spam-Flag: in the body stays\r\n";
+  EXPECT_TRUE(strip_verdict_fields(m));
+  EXPECT_EQ(m, "Subject: hi\r\nX-Spamish: kept\r\n\r\nX-Spam-Flag: in the body stays\r\n");
+  std::string clean = "Subject: hi\r\n\r\nbody\r\n";
+  EXPECT_FALSE(strip_verdict_fields(clean));
+  EXPECT_EQ(clean, "Subject: hi\r\n\r\nbody\r\n");
+}
+
 }  // namespace
 }  // namespace mailroom::filter

@@ -161,11 +161,16 @@ TEST_F(SubmissionTest, TheContentScannersSmtpRunsDecideToo) {
   EXPECT_EQ(r[0].at(0).as_string(), "error") << json::serialize(r);
   EXPECT_EQ(r[0].at(1).at("type").as_string(), "serverUnavailable");
   EXPECT_TRUE(queue_->submitted.empty());
-  // Accepted: sent with the scanner's fields on top.
-  scanner_with(filter::ContentAction::accept);
-  EXPECT_EQ(refusal(submit(stored(draft("alice@example.com", "bob@example.com")))), "(created)");
+  // Accepted: sent with the scanner's fields on top, the sender's own verdict fields gone.
+  auto accepted = scanner_with(filter::ContentAction::accept);
+  EXPECT_EQ(refusal(submit(stored(draft("alice@example.com", "bob@example.com",
+                                        "X-Spam-Flag: NO\r\nX-Spam-Score: -100\r\n")))),
+            "(created)");
   ASSERT_EQ(queue_->submitted.size(), 1u);
   EXPECT_TRUE(queue_->submitted[0].message.starts_with("X-Scanned: fixed\r\nReceived: by "));
+  EXPECT_EQ(queue_->submitted[0].message.find("X-Spam-"), std::string::npos);
+  ASSERT_EQ(accepted->seen.size(), 1u);
+  EXPECT_EQ(accepted->seen[0].message->find("X-Spam-"), std::string::npos);
 }
 
 TEST_F(SubmissionTest, RecipientsAndSizesAreCheckedAsSmtpChecksThem) {
