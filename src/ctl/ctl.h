@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "src/core/services.h"
 #include "src/core/status.h"
@@ -111,7 +112,15 @@ void register_offboarding_commands(CLI::App& app, Context& ctx, int* exit_code);
 
 // The four directory groups above (domain to directory), in that order, and journal.
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);
-// Every group (src/ctl/main.cpp).
+// Every group, in the order of --help.
 void register_all_commands(CLI::App& app, Context& ctx, int* exit_code);
+// The command a mailroomctl command line names: its first word that is not an option (the
+// value of -c/--config skipped), or empty.
+std::string_view command_of(int argc, char** argv);
+// Only the group(s) that add `command` (src/ctl/main.cpp). Building CLI11's tree of every
+// command costs more than most commands' own work (a quarter of a `user show` under ASan), and
+// scripts and tests call mailroomctl thousands of times. An unknown or empty command gets every
+// group, so --help and CLI11's errors list them all. Returns whether the command was known.
+bool register_commands_for(CLI::App& app, Context& ctx, int* exit_code, std::string_view command);
 
 }  // namespace mailroom::ctl

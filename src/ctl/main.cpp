@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   ctx.open_services = [&config](ctl::Context& c) { return open_from_config(c, config); };
 
   int exit_code = ctl::kOk;
-  ctl::register_all_commands(app, ctx, &exit_code);
+  ctl::register_commands_for(app, ctx, &exit_code, ctl::command_of(argc, argv));
 
   try {
     app.parse(argc, argv);
