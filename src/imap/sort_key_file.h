@@ -48,11 +48,13 @@ enum class KeyText : uint8_t {
   message_id,  // raw header values, for RFC 5256 REFERENCES threading
   in_reply_to,
   references,
+  display_from,  // RFC 5957 3: casemap key of the first From/To address's display value
+  display_to,
 };
-inline constexpr size_t kKeyTexts = 12;
+inline constexpr size_t kKeyTexts = 14;
 
 // Bumped whenever a record's layout or how its keys are derived changes.
-inline constexpr uint32_t kKeyFileVersion = 1;
+inline constexpr uint32_t kKeyFileVersion = 2;  // 2: display_from/display_to
 
 // Which cache a file holds: files of one layout, told apart by magic and version (each kind
 // bumps its own version when what its records hold changes).

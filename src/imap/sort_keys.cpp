@@ -9,6 +9,7 @@
 
 #include "src/core/log.h"
 #include "src/imap/message_facts.h"
+#include "src/imap/sort_display.h"
 #include "src/imap/sort_order.h"
 #include "src/imap/thread.h"
 #include "src/mime/facts.h"
@@ -84,6 +85,13 @@ KeyFields key_fields_of(const mime::Facts& f) {
   set_text(k, KeyText::message_id, f.message_id);
   set_text(k, KeyText::in_reply_to, f.in_reply_to);
   set_text(k, KeyText::references, f.references);
+  for (auto [list, key] : {std::pair{EnvelopeList::from, KeyText::display_from},
+                           std::pair{EnvelopeList::to, KeyText::display_to}}) {
+    auto address = first_envelope_address(f.envelope, list);
+    std::optional<std::string> name;
+    if (address && address->name) name = mime::decode_header_text(*address->name);
+    set_text(k, key, mime::casemap_key(display_value(address, name)));
+  }
   return k;
 }
 

@@ -39,12 +39,15 @@ std::vector<Criterion> compile(const SortCriteria& criteria) {
       c.kind = Criterion::date;
     } else if (name == "SIZE") {
       c.kind = Criterion::size;
-    } else if (name == "FROM" || name == "TO" || name == "CC" || name == "SUBJECT") {
+    } else if (name == "FROM" || name == "TO" || name == "CC" || name == "SUBJECT" ||
+               name == "DISPLAYFROM" || name == "DISPLAYTO") {
       c.kind = Criterion::text;
-      c.key = name == "FROM" ? KeyText::sort_from
-              : name == "TO" ? KeyText::sort_to
-              : name == "CC" ? KeyText::sort_cc
-                             : KeyText::base_subject;  // RFC 5256 2.1
+      c.key = name == "FROM"          ? KeyText::sort_from
+              : name == "TO"          ? KeyText::sort_to
+              : name == "CC"          ? KeyText::sort_cc
+              : name == "DISPLAYFROM" ? KeyText::display_from  // RFC 5957 4
+              : name == "DISPLAYTO"   ? KeyText::display_to
+                                      : KeyText::base_subject;  // RFC 5256 2.1
     } else {
       continue;
     }

@@ -4,7 +4,7 @@
 // Each input is tried as is and with its checksum fixed up, so the fuzzer gets past the
 // checksum to the index and record checks. Invariants: no crash, leak or UB; an accepted image
 // has strictly ascending UIDs, every text lies inside it, and writing its records again
-// yields the same bytes.
+// yields the same bytes. The input is also read as an ENVELOPE (SORT=DISPLAY, RFC 5957).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "src/imap/fetch_cache.h"
+#include "src/imap/sort_display.h"
 #include "src/imap/sort_key_file.h"
 
 using namespace mailroom::imap;
@@ -55,6 +56,13 @@ void check(std::string image) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
   check(in);
+  // The same bytes as an ENVELOPE for SORT=DISPLAY (sort_display.h): never out of bounds, and
+  // an address read back lies inside the input.
+  for (auto list : {EnvelopeList::from, EnvelopeList::to}) {
+    auto a = first_envelope_address(in, list);
+    std::string v = display_value(a, a ? a->name : std::nullopt);
+    if (v.size() > in.size()) __builtin_trap();
+  }
   if (in.size() >= 48) {
     uint64_t sum = key_file_checksum(std::string_view(in).substr(48));
     std::memcpy(in.data() + 32, &sum, 8);

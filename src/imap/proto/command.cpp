@@ -784,7 +784,7 @@ struct Parser {
       if (k == "REVERSE") {
         reverse = true;
       } else if (k == "ARRIVAL" || k == "CC" || k == "DATE" || k == "FROM" || k == "SIZE" ||
-                 k == "SUBJECT" || k == "TO") {
+                 k == "SUBJECT" || k == "TO" || k == "DISPLAYFROM" || k == "DISPLAYTO") {
         cmd.sort.emplace_back(k, reverse);
         reverse = false;
       } else {

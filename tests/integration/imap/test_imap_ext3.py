@@ -1,6 +1,7 @@
 """Issue 20's next IMAP extensions against a real mailroomd over TLS (port imaps), on the wire
 (imapwire.Wire; imaplib knows neither CATENATE nor ESEARCH updates): CATENATE (RFC 4469) with
-IMAP URLs (RFC 5092); CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 4) with updates during IDLE.
+IMAP URLs (RFC 5092); CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 4) with updates during IDLE;
+SORT=DISPLAY (RFC 5957).
 One server for the module's tests."""
 import os
 import re
@@ -88,6 +89,30 @@ class Ext3(ServerCase):
                           b" CATENATE (TEXT " + literal(PLAIN) + b")")
         self.assertRegex(tagged, rb"OK \[APPENDUID \d+ 2:4\]")
         self.assertEqual(self.body(w, "CatOut", 2), MULTIPART)
+
+    def test_sort_display(self):
+        w = self.wire("Disp")
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" SORT=DISPLAY", untagged[0])
+        # (From, To): mailboxes and display names sort in opposite orders.
+        for sender, to in [(b"\"Zoe Adams\" <adams@example.com>", b"x@example.com"),
+                           (b"=?UTF-8?Q?Bea_Zimmer?= <zimmer@example.com>", b"Quinn <a@example.com>"),
+                           (b"mike@example.com", b"")]:
+            message = b"From: " + sender + b"\r\n" + (b"To: " + to + b"\r\n" if to else b"") + \
+                b"Subject: d\r\n\r\nhi\r\n"
+            _, tagged = w.cmd(b"APPEND Disp " + literal(message))
+            self.assertIn(b" OK ", tagged)
+        w.cmd("SELECT Disp")
+        untagged, _ = w.cmd("SORT (FROM) UTF-8 ALL")
+        self.assertEqual(untagged, [b"* SORT 1 3 2"])
+        untagged, _ = w.cmd("SORT (DISPLAYFROM) UTF-8 ALL")
+        self.assertEqual(untagged, [b"* SORT 2 3 1"])
+        untagged, _ = w.cmd("UID SORT (REVERSE DISPLAYTO) UTF-8 ALL")
+        self.assertEqual(untagged, [b"* SORT 1 2 3"])  # x@example.com, Quinn, "" (no To)
+        _, tagged = w.cmd("SORT (DISPLAYCC) UTF-8 ALL")
+        self.assertRegex(tagged, rb"^T\d+ BAD ")
+        untagged, _ = w.cmd("NOOP")
+        self.assertEqual(untagged, [])
 
     def test_context_updates_during_idle(self):
         w = self.wire("Ctx")
