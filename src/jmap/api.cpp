@@ -13,6 +13,7 @@
 #include "src/core/services.h"
 #include "src/jmap/blob.h"
 #include "src/jmap/jmap.h"
+#include "src/jmap/list_order.h"
 #include "src/jmap/methods.h"
 #include "src/jmap/request.h"
 #include "src/jmap/uploads.h"
@@ -86,6 +87,7 @@ struct Jmap {
   Options options;
   Concurrency concurrency;
   Concurrency uploads;
+  ListOrderCache list_orders;
 };
 
 http::Response jmap_problem(int status, const RequestError& e) {
@@ -313,6 +315,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
                   p.address.empty() ? p.login : p.address,
                   request.created_ids,
                   req.remote_ip};
+  ctx.list_orders = &j.list_orders;
   std::vector<Reply> replies;
   json::array responses;
   for (auto& call : request.calls) {

@@ -227,6 +227,19 @@ void finish_set(json::object& response, const std::string& old_state, const std:
 MethodResult query_page(CallContext& ctx, const json::object& args,
                         const std::vector<std::string>& ordered, const std::string& query_state,
                         json::object& response) {
+  QueryResult result;
+  result.count = ordered.size();
+  result.id_at = [&ordered](size_t i) { return ordered[i]; };
+  result.find = [&ordered](std::string_view id) -> std::optional<size_t> {
+    auto it = std::find(ordered.begin(), ordered.end(), id);
+    if (it == ordered.end()) return std::nullopt;
+    return static_cast<size_t>(it - ordered.begin());
+  };
+  return query_page(ctx, args, result, query_state, response);
+}
+
+MethodResult query_page(CallContext& ctx, const json::object& args, const QueryResult& result,
+                        const std::string& query_state, json::object& response) {
   int64_t position = 0, anchor_offset = 0;
   uint64_t limit = 0;
   bool total = false;
@@ -237,25 +250,25 @@ MethodResult query_page(CallContext& ctx, const json::object& args,
   bool limit_capped = limit > ctx.options.max_query_limit;
   limit = std::min(limit, ctx.options.max_query_limit);
   size_t start = 0;
-  auto count = static_cast<int64_t>(ordered.size());
+  auto count = static_cast<int64_t>(result.count);
   if (const auto* anchor = args.if_contains("anchor"); anchor && !anchor->is_null()) {
     if (!anchor->is_string()) return invalid_arguments("anchor must be an id");
-    auto it = std::find(ordered.begin(), ordered.end(), anchor->as_string());
-    if (it == ordered.end()) return MethodError{"anchorNotFound", ""};
-    start = static_cast<size_t>(std::max<int64_t>(0, (it - ordered.begin()) + anchor_offset));
+    auto at = result.find(anchor->as_string());
+    if (!at) return MethodError{"anchorNotFound", ""};
+    start = static_cast<size_t>(std::max<int64_t>(0, static_cast<int64_t>(*at) + anchor_offset));
   } else if (position < 0) {
     start = static_cast<size_t>(std::max<int64_t>(0, count + position));
   } else {
     start = static_cast<size_t>(position);
   }
   json::array ids;
-  for (size_t i = start; i < ordered.size() && ids.size() < limit; ++i)
-    ids.push_back(json::value(ordered[i]));
+  for (size_t i = start; i < result.count && ids.size() < limit; ++i)
+    ids.push_back(json::value(result.id_at(i)));
   response["queryState"] = query_state;
   response["canCalculateChanges"] = false;
-  response["position"] = std::min(start, ordered.size());
+  response["position"] = std::min(start, result.count);
   response["ids"] = std::move(ids);
-  if (total) response["total"] = ordered.size();
+  if (total) response["total"] = result.count;
   if (limit_capped) response["limit"] = limit;  // RFC 8620 5.5: the server lowered it
   return std::nullopt;
 }

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "src/jmap/list_order.h"
 #include "src/jmap/methods.h"
 #include "src/jmap/parts.h"
 #include "src/jmap/views.h"
@@ -309,6 +310,29 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
   }
   if (sort.empty()) sort.push_back({"receivedAt", false});  // newest first
 
+  // The web client's list (only inMailbox, by receivedAt): the mailbox's order kept between
+  // requests (list_order.h), and only the page's ids made.
+  if (ctx.list_orders && filter && filter->as_object().size() == 1 &&
+      filter->as_object().contains("inMailbox") && sort.size() == 1 &&
+      sort[0].property == "receivedAt") {
+    const auto* m = find_mailbox_by_id(*all, filter->as_object().at("inMailbox").as_string());
+    auto order = m ? ctx.list_orders->get(ctx.store, ctx.account_id, m->info, sort[0].ascending)
+                   : core::Result<std::shared_ptr<const ListOrder>>(core::not_found("mailbox"));
+    if (order) {
+      const auto& guids = (*order)->guids;
+      QueryResult result;
+      result.count = guids.size();
+      result.id_at = [&guids](size_t i) { return email_id(guids[i]); };
+      result.find = [&guids](std::string_view id) -> std::optional<size_t> {
+        if (id.size() < 2 || id[0] != 'M') return std::nullopt;
+        auto it = std::find(guids.begin(), guids.end(), id.substr(1));
+        if (it == guids.end()) return std::nullopt;
+        return static_cast<size_t>(it - guids.begin());
+      };
+      return query_page(ctx, args, result, email_state(*all), response);
+    }
+    // No such mailbox (or a store error): the general path below answers as it always has.
+  }
   // Which mailboxes to read: a top-level inMailbox (alone with conditions that do not look at
   // other mailboxes) reads one; anything else reads all.
   std::vector<const MailboxView*> scan;

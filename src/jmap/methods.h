@@ -4,6 +4,7 @@
 // "error" response (RFC 8620 3.6.2).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@ class MailStore;
 namespace mailroom::jmap {
 
 struct MailboxView;
+class ListOrderCache;
 
 struct CallContext {
   core::Services& services;
@@ -39,6 +41,8 @@ struct CallContext {
   // Responses a method adds after its own, with the same call id: EmailSubmission/set's
   // implicit Email/set (RFC 8621 7.5). The dispatcher moves them out after each call.
   std::vector<std::pair<std::string, std::shared_ptr<boost::json::object>>> implicit = {};
+  // Mailbox orders by receivedAt kept between requests (list_order.h); null: none kept.
+  ListOrderCache* list_orders = nullptr;
 };
 
 struct MethodError {
@@ -112,6 +116,16 @@ void finish_set(boost::json::object& response, const std::string& old_state,
 // queryState and canCalculateChanges false. `ordered` is the whole sorted result.
 MethodResult query_page(CallContext& ctx, const boost::json::object& args,
                         const std::vector<std::string>& ordered, const std::string& query_state,
+                        boost::json::object& response);
+// The same over a result that is not materialised as ids: `count` results, the id of the i-th,
+// and the position of an id (nullopt when absent; only asked for an anchor).
+struct QueryResult {
+  size_t count = 0;
+  std::function<std::string(size_t)> id_at;
+  std::function<std::optional<size_t>(std::string_view)> find;
+};
+MethodResult query_page(CallContext& ctx, const boost::json::object& args,
+                        const QueryResult& result, const std::string& query_state,
                         boost::json::object& response);
 // The account's quota from the directory (IMAP APPEND and COPY apply the same);
 // serverUnavailable when the directory cannot answer.
