@@ -154,6 +154,10 @@ class MailView {
     this.listScroll.append(this.listInner);
     this.listScroll.addEventListener('scroll', () => this.onScroll());
     document.addEventListener('keydown', (e) => this.onKey(e));
+    // The search field's own clear button.
+    this.searchInput.addEventListener('search', () => {
+      if (!this.searchInput.value) void this.search('');
+    });
   }
 
   mount(): void {
@@ -278,9 +282,6 @@ class MailView {
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       void this.search(this.searchInput.value.trim());
-    });
-    this.searchInput.addEventListener('search', () => {
-      if (!this.searchInput.value) void this.search('');
     });
     return form;
   }
