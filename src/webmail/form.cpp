@@ -1,5 +1,7 @@
 #include "src/webmail/form.h"
 
+#include <set>
+
 #include "src/core/json_text.h"
 #include "src/http/http.h"
 
@@ -52,6 +54,29 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::
     }
     if (!valid_utf8(name) || !valid_utf8(value)) return std::nullopt;
     out.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> parse_id_list(std::string_view text, char prefix,
+                                                      std::size_t max_ids, std::size_t max_id) {
+  std::vector<std::string> out;
+  std::set<std::string_view> seen;
+  while (true) {
+    auto comma = text.find(',');
+    std::string_view id = text.substr(0, comma);
+    if (id.size() < 2 || id.size() > max_id + 1 || id[0] != prefix) return std::nullopt;
+    for (char c : id.substr(1)) {
+      bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                c == '_' || c == '-';
+      if (!ok) return std::nullopt;
+    }
+    if (seen.insert(id).second) {
+      if (out.size() == max_ids) return std::nullopt;
+      out.emplace_back(id);
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
   }
   return out;
 }

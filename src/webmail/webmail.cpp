@@ -1,5 +1,6 @@
 #include "src/webmail/webmail.h"
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
 
@@ -9,6 +10,7 @@
 #include "src/core/config_section.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
+#include "src/webmail/exports.h"
 #include "src/webmail/form.h"
 #include "src/webmail/sessions.h"
 #include "src/webmail/static_files.h"
@@ -22,6 +24,7 @@ constexpr const char* kCookie = "mailroom_session";
 constexpr const char* kCsrfHeader = "x-mailroom-csrf";
 constexpr std::size_t kMaxFormFields = 16;
 constexpr std::size_t kMaxCredential = 1024;
+constexpr int kMaxConcurrentExports = 2;  // batch saves and backups building at once (memory)
 
 // The page's policy (every response of the client): its own scripts and styles only, frames
 // only from itself (the reading pane's /webmail/frame), never framed.
@@ -50,6 +53,7 @@ class Webmail {
   core::Services& services;
   Options options;
   SessionStore sessions;
+  std::atomic<int> exports{0};
 };
 
 namespace {
@@ -287,6 +291,49 @@ http::Response frame(Webmail& w, http::Request& req) {
   return secure(std::move(r), images ? kFrameCspImages : kFrameCsp);
 }
 
+// Batch save and folder backup (exports.h): a cookie session, the CSRF rules of any
+// state-changing request (the header token and a same-origin request: a download is a POST so
+// that another site cannot make the browser fetch it), a form body.
+http::Response export_route(Webmail& w, http::Request& req, bool backup) {
+  auto f = find_session(w, req);
+  if (!f.session) return f.refusal;
+  if (!csrf_ok(req, *f.session, req.header(kCsrfHeader).value_or(""))) {
+    return problem(403, "Forbidden", "missing or wrong CSRF token");
+  }
+  auto fields = parse_form(req.body, kMaxFormFields);
+  if (!fields) return problem(400, "Bad Request", "malformed form");
+  std::string ids;
+  for (auto& [k, v] : *fields) {
+    if (k == (backup ? "mailboxId" : "ids")) ids = v;
+  }
+  ExportLimits limits{static_cast<std::size_t>(w.options.export_max_messages),
+                      w.options.export_max_bytes};
+  // Email ids are "M" + a 32-digit guid; a mailbox id one id of at most 64 characters.
+  auto list = backup ? parse_id_list(ids, 'F', 1, 64)
+                     : parse_id_list(ids, 'M', limits.max_messages + 1, 32);
+  if (!list) {
+    return problem(400, "Bad Request", backup ? "mailboxId: one Mailbox id" : "ids: Email ids");
+  }
+  if (!backup && list->size() > limits.max_messages) {
+    return problem(413, "Content Too Large",
+                   "at most " + std::to_string(limits.max_messages) + " messages");
+  }
+  if (w.exports.fetch_add(1) >= kMaxConcurrentExports) {
+    w.exports.fetch_sub(1);
+    auto r = problem(503, "Service Unavailable", "other downloads are being prepared; try again");
+    r.set_header("Retry-After", "10");
+    return r;
+  }
+  struct Leave {
+    std::atomic<int>& n;
+    ~Leave() { n.fetch_sub(1); }
+  } leave{w.exports};
+  auto& store = *w.services.store;
+  return secure(
+      backup ? folder_backup(store, f.session->account_id, list->front(), limits, req.session_id)
+             : batch_save(store, f.session->account_id, *list, limits, req.session_id));
+}
+
 }  // namespace
 
 std::string default_root() {
@@ -308,6 +355,12 @@ Options parse_options(core::ConfigSection& s, const std::string& default_root_di
       s.get_int("max_sessions_per_user", static_cast<int64_t>(o.max_sessions_per_user), 1, 1000));
   o.max_sessions = static_cast<uint64_t>(
       s.get_int("max_sessions", static_cast<int64_t>(o.max_sessions), 1, 10000000));
+  o.export_max_messages = static_cast<uint64_t>(s.get_int(
+      "export_max_messages", static_cast<int64_t>(o.export_max_messages), 1, 65535));  // no ZIP64
+  o.export_max_bytes = s.get_size("export_max_bytes", o.export_max_bytes);
+  if (o.export_max_bytes == 0 || o.export_max_bytes > (2048ull << 20)) {
+    s.error("export_max_bytes", "must be between 1 and 2G (the file is built in memory)");
+  }
   if (o.session_idle <= 0) s.error("session_idle", "must be positive");
   if (o.session_lifetime <= 0) s.error("session_lifetime", "must be positive");
   if (o.account_check < 0) s.error("account_check", "must not be negative");
@@ -331,6 +384,9 @@ void add_routes(http::Router& router, std::shared_ptr<Webmail> w) {
   router.add("POST", "/webmail/login", [w](http::Request& r) { return login(*w, r); });
   router.add("POST", "/webmail/logout", [w](http::Request& r) { return logout(*w, r); });
   router.add("POST", "/webmail/frame", [w](http::Request& r) { return frame(*w, r); });
+  router.add("POST", "/webmail/save", [w](http::Request& r) { return export_route(*w, r, false); });
+  router.add("POST", "/webmail/backup",
+             [w](http::Request& r) { return export_route(*w, r, true); });
   router.add("GET", "/webmail/session", [w](http::Request& r) { return session_info(*w, r); });
   router.add("GET", "/webmail", [](http::Request&) {
     http::Response r;

@@ -9,6 +9,8 @@
 //                              LOGIN's does (protocol "http": policies, throttle, audit)
 //   GET  /webmail/session      the signed-in account and its CSRF token, or 401
 //   POST /webmail/logout       ends the session (CSRF token required)
+//   POST /webmail/save         batch save: a ZIP of .eml files (exports.h)
+//   POST /webmail/backup       folder backup: one mbox (exports.h)
 //   POST /webmail/frame        a form post of the client's sanitised HTML of one message
 //                              (fields html, images, csrf), echoed back as a document with its
 //                              own CSP (no script, inline styles, data: images; http(s) images
@@ -19,7 +21,8 @@
 // session's token in X-Mailroom-CSRF (a form field csrf for /webmail/frame) and a same-origin
 // Origin or Sec-Fetch-Site; GET never changes state.
 //
-// Layers: uses src/http, src/core and auth (the authenticator, the directory); JMAP calls in
+// Layers: uses src/http, src/core, auth (the authenticator, the directory) and src/store
+// (batch save and folder backup read messages); JMAP calls in
 // through the function below, so webmail does not depend on src/jmap.
 // Threading: every route runs on the worker pool (it may block on the directory).
 // State: sessions in this process's memory (sessions.h: a single-node shortcut).
@@ -50,6 +53,8 @@ struct Options {
   int64_t account_check = 30;  // seconds between directory checks that the account is active
   uint64_t max_sessions_per_user = 20;
   uint64_t max_sessions = 10000;
+  uint64_t export_max_messages = 1000;     // batch save: messages in one ZIP
+  uint64_t export_max_bytes = 100u << 20;  // batch save / folder backup: stored bytes in one file
 };
 // `default_root`: the build's output directory (the CMake build passes its own).
 Options parse_options(core::ConfigSection& section, const std::string& default_root);

@@ -13,7 +13,7 @@ export class AuthError extends Error {
   }
 }
 
-const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission'];
 // The server allows 4 requests in progress per account; keep well below.
 const MAX_IN_FLIGHT = 2;
 
@@ -86,6 +86,46 @@ export class Jmap {
     } finally {
       this.release();
     }
+  }
+
+  // A blob upload (RFC 8620 6.1); answers the blob id.
+  async upload(data: Blob, type: string): Promise<string> {
+    await this.slot();
+    try {
+      const r = await fetch(`/jmap/upload/${encodeURIComponent(this.account.accountId)}`, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': type, 'X-Mailroom-CSRF': this.account.csrf },
+        body: data,
+      });
+      if (r.status === 401) {
+        this.onSessionEnded();
+        throw new AuthError(401);
+      }
+      if (!r.ok) throw new AuthError(r.status);
+      return ((await r.json()) as { blobId: string }).blobId;
+    } finally {
+      this.release();
+    }
+  }
+
+  // A blob's bytes (RFC 8620 6.2): a whole message or one part.
+  async download(blobId: string): Promise<Uint8Array> {
+    const r = await fetch(`/jmap/download/${encodeURIComponent(this.account.accountId)}/${encodeURIComponent(blobId)}/blob`,
+      { credentials: 'same-origin' });
+    if (!r.ok) throw new AuthError(r.status);
+    return new Uint8Array(await r.arrayBuffer());
+  }
+
+  // A POST of a form to one of the web client's own endpoints (batch save, folder backup):
+  // the answer's bytes and the file name of its Content-Disposition.
+  async postForm(path: string, fields: Record<string, string>): Promise<Response> {
+    return fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Mailroom-CSRF': this.account.csrf },
+      body: new URLSearchParams(fields).toString(),
+    });
   }
 
   // One call; a JMAP method error becomes an exception.

@@ -1,9 +1,11 @@
 // Mailroom's web client: sign-in, folder tree, a virtually scrolled message list, the reading
-// pane, flags and delete, new mail by polling Email/changes. JMAP only (jmap.ts).
+// pane, flags and delete, new mail by polling Email/changes. JMAP only (jmap.ts). The composer
+// (compose.ts) is a chunk of its own, loaded on first use.
 import { clear, h } from './dom';
 import { formatDate, formatFullDate, formatSize, hasKey, lang, LANGS, setLang, t, type Lang } from './i18n';
 import { Account, AuthError, currentSession, Jmap, signIn, signOut } from './jmap';
 import { sanitizeHtml } from './sanitize';
+import type { ComposeMode } from './compose';
 
 interface Mailbox {
   id: string;
@@ -135,17 +137,27 @@ class MailView {
   pollTimer = 0;
   generation = 0; // bumps when the list is reset: late answers of an old list are ignored
   scrollTimer = 0;
+  query: string | null = null; // a search (Email/query text filter) instead of the folder
+  selected = new Set<string>(); // checked rows (batch save)
+  lastPicked: number | null = null; // position of the last checked row (shift-click ranges)
 
   root = h('div', { class: 'mail view-list' });
   folderList = h('ul', { id: 'folders', class: 'folders' });
   listTitle = h('h2', { id: 'list-title' });
   listScroll = h('div', { id: 'list', class: 'list', tabindex: 0 });
+  listTools = h('div', { id: 'list-tools', class: 'list-tools' });
+  searchInput = h('input', { id: 'search-input', type: 'search', autocomplete: 'off' });
   listInner = h('div', { class: 'list-inner' });
   pane = h('section', { id: 'pane', class: 'pane' });
 
   constructor(public account: Account) {
     this.listScroll.append(this.listInner);
     this.listScroll.addEventListener('scroll', () => this.onScroll());
+    document.addEventListener('keydown', (e) => this.onKey(e));
+    // The search field's own clear button.
+    this.searchInput.addEventListener('search', () => {
+      if (!this.searchInput.value) void this.search('');
+    });
   }
 
   mount(): void {
@@ -154,12 +166,14 @@ class MailView {
     const header = h('header', { class: 'top' },
       h('button', { id: 'show-folders', class: 'phone-only', onclick: () => this.setView('folders') }, t('folders')),
       h('span', { class: 'brand' }, t('appName')),
+      this.searchForm(),
       h('span', { class: 'user', id: 'user' }, this.account.username),
       languagePicker(() => this.relabel()),
       h('button', { id: 'sign-out', onclick: () => this.signOut() }, t('signOut')));
+    const compose = h('button', { id: 'compose-new', class: 'primary', onclick: () => void this.compose('new') }, t('newMessage'));
     this.root.append(header,
-      h('nav', { class: 'sidebar', 'aria-label': t('folders') }, this.folderList),
-      h('main', { class: 'listcol' }, this.listTitle, this.listScroll),
+      h('nav', { class: 'sidebar', 'aria-label': t('folders') }, h('div', { class: 'sidebar-top' }, compose), this.folderList),
+      h('main', { class: 'listcol' }, this.listTitle, this.listTools, this.listScroll),
       this.pane);
     app.append(this.root);
     this.showEmptyPane();
@@ -230,6 +244,18 @@ class MailView {
             'data-role': m.role ?? '',
             style: `padding-left: ${0.75 + depth}rem`,
             onclick: () => void this.selectMailbox(m),
+            ondragover: ((ev: DragEvent) => {
+              if (ev.dataTransfer?.types.includes('application/x-mailroom-ids')) ev.preventDefault();
+            }) as EventListener,
+            ondrop: ((ev: DragEvent) => {
+              ev.preventDefault();
+              try {
+                const ids = JSON.parse(ev.dataTransfer?.getData('application/x-mailroom-ids') ?? '[]') as unknown;
+                if (Array.isArray(ids) && ids.every((x) => typeof x === 'string') && ids.length) void this.moveTo(ids as string[], m);
+              } catch {
+                /* not ours */
+              }
+            }) as EventListener,
           }, h('span', { class: 'name' }, mailboxName(m)), unread));
         into.append(item);
         if (depth < 10) add(m.id, depth + 1, into);
@@ -239,19 +265,173 @@ class MailView {
   }
 
   renderListTitle(): void {
-    this.listTitle.textContent = this.current
-      ? `${mailboxName(this.current)} · ${t('messages', { n: this.current.totalEmails })}`
-      : '';
+    this.listTitle.textContent = this.query !== null
+      ? t('searchResults', { q: this.query, n: this.total })
+      : this.current ? `${mailboxName(this.current)} · ${t('messages', { n: this.current.totalEmails })}` : '';
+    this.renderTools();
   }
 
-  async selectMailbox(m: Mailbox): Promise<void> {
-    this.current = m;
+  // --- search -------------------------------------------------------------------------------
+  // Email/query with a text filter over every folder (RFC 8621 4.4.1 "text": subject, addresses
+  // and body, matched as IMAP SEARCH TEXT: Unicode case folding, CJK substrings).
+  searchForm(): HTMLElement {
+    this.searchInput.placeholder = t('search');
+    this.searchInput.setAttribute('aria-label', t('search'));
+    if (this.query) this.searchInput.value = this.query;
+    const form = h('form', { id: 'search', class: 'search', role: 'search' }, this.searchInput);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.search(this.searchInput.value.trim());
+    });
+    return form;
+  }
+
+  async search(q: string): Promise<void> {
+    this.query = q ? q : null;
+    await this.showList();
+    this.renderListTitle();
+  }
+
+  // The list from its top, after the folder or the search changed.
+  async showList(): Promise<void> {
+    this.selected.clear();
+    this.lastPicked = null;
     this.resetList();
     this.renderFolders();
     this.renderListTitle();
     this.setView('list');
     this.listScroll.scrollTop = 0;
     await this.ensureVisible();
+  }
+
+  // --- selection, batch save (ZIP of .eml) and folder backup (mbox) ---------------------------
+  renderTools(): void {
+    clear(this.listTools);
+    if (this.selected.size) {
+      this.listTools.append(
+        h('span', { id: 'selected-count' }, t('selected', { n: this.selected.size })),
+        h('button', { id: 'save-selected', onclick: () => void this.saveSelected() }, t('downloadSelected')),
+        h('button', { id: 'clear-selection', onclick: () => { this.selected.clear(); this.lastPicked = null; this.renderRows(false); this.renderTools(); } }, t('clearSelection')));
+    } else if (this.query !== null) {
+      this.listTools.append(h('button', { id: 'clear-search', onclick: () => { this.searchInput.value = ''; void this.search(''); } }, t('clearSearch')));
+    } else if (this.current) {
+      this.listTools.append(h('button', { id: 'backup-folder', onclick: () => void this.backupFolder() }, t('backupFolder')));
+    }
+    this.listTools.append(h('span', { id: 'tools-status', class: 'tools-status', role: 'status' }));
+  }
+
+  toolsStatus(text: string, error = false): void {
+    const el = this.listTools.querySelector('#tools-status');
+    if (el) {
+      el.textContent = text;
+      el.classList.toggle('error', error);
+    }
+  }
+
+  pick(id: string, position: number, on: boolean, range: boolean): void {
+    if (range && this.lastPicked !== null) {
+      const [a, b] = [Math.min(this.lastPicked, position), Math.max(this.lastPicked, position)];
+      for (let i = a; i <= b; i++) {
+        const x = this.ids[i];
+        if (x) on ? this.selected.add(x) : this.selected.delete(x);
+      }
+    } else if (on) this.selected.add(id);
+    else this.selected.delete(id);
+    this.lastPicked = position;
+    this.renderRows(false);
+    this.renderTools();
+  }
+
+  // The server's answer saved as a file (a blob: URL clicked with `download`).
+  async download(path: string, fields: Record<string, string>, fallbackName: string): Promise<void> {
+    this.toolsStatus(t('preparing'));
+    const r = await jmap!.postForm(path, fields);
+    if (r.status === 401) {
+      jmap!.onSessionEnded();
+      return;
+    }
+    if (!r.ok) {
+      this.toolsStatus(r.status === 413 ? t('exportTooLarge') : t('exportFailed'), true);
+      return;
+    }
+    const cd = r.headers.get('content-disposition') ?? '';
+    // RFC 6266: filename* (RFC 8187, UTF-8) when present, else the plain filename.
+    const star = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+    const plain = /filename="([^"]*)"/i.exec(cd);
+    let name = plain?.[1] || fallbackName;
+    try {
+      if (star) name = decodeURIComponent(star[1]);
+    } catch {
+      /* keep the plain name */
+    }
+    const url = URL.createObjectURL(await r.blob());
+    const a = h('a', { href: url, download: name, class: 'hidden' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    window.setTimeout(() => URL.revokeObjectURL(url), 60000);
+    this.toolsStatus('');
+  }
+
+  async saveSelected(): Promise<void> {
+    await this.download('/webmail/save', { ids: [...this.selected].join(',') }, 'mail.zip');
+  }
+
+  async backupFolder(): Promise<void> {
+    if (this.current) await this.download('/webmail/backup', { mailboxId: this.current.id }, 'mail.mbox');
+  }
+
+  // --- keyboard shortcuts: j/k next/previous, r reply, a reply all, f forward, c compose,
+  // # delete, / search (not while typing in a field or with the composer open) ---------------
+  onKey(e: KeyboardEvent): void {
+    if (view !== this || e.ctrlKey || e.metaKey || e.altKey) return;
+    const target = e.target as HTMLElement | null;
+    if (target && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable)) return;
+    if (document.getElementById('compose')) return;
+    const at = this.openId ? this.ids.indexOf(this.openId) : -1;
+    const go = (i: number): void => {
+      const id = this.ids[i];
+      if (!id) return;
+      const top = i * ROW_HEIGHT;
+      if (top < this.listScroll.scrollTop || top + ROW_HEIGHT > this.listScroll.scrollTop + this.listScroll.clientHeight) {
+        this.listScroll.scrollTop = Math.max(0, top - ROW_HEIGHT);
+      }
+      void this.open(id, true);
+    };
+    const open = this.openId;
+    switch (e.key) {
+      case 'j': go(at + 1); break;
+      case 'k': go(Math.max(0, at - 1)); break;
+      case 'r': if (open) void this.compose('reply', open); break;
+      case 'a': if (open) void this.compose('replyAll', open); break;
+      case 'f': if (open) void this.compose('forward', open); break;
+      case 'c': void this.compose('new'); break;
+      case '#': {
+        const m = open ? this.emails.get(open) : undefined;
+        if (m) void this.remove(m);
+        break;
+      }
+      case '/': this.searchInput.focus(); break;
+      default: return;
+    }
+    e.preventDefault();
+  }
+
+  // --- move by drag: rows onto a folder (the checked rows when the dragged one is checked) ---
+  async moveTo(ids: string[], target: Mailbox): Promise<void> {
+    const update: Record<string, unknown> = {};
+    for (const id of ids) update[id] = { mailboxIds: { [target.id]: true } };
+    await jmap!.call('Email/set', { update });
+    this.selected.clear();
+    await this.refresh();
+    this.toolsStatus(t('moved', { folder: mailboxName(target) }));
+  }
+
+  async selectMailbox(m: Mailbox): Promise<void> {
+    this.current = m;
+    this.query = null;
+    this.searchInput.value = '';
+    await this.showList();
   }
 
   resetList(): void {
@@ -298,7 +478,7 @@ class MailView {
       const res = await jmap!.request([
         ['Email/query', {
           accountId: this.account.accountId,
-          filter: { inMailbox: mailbox.id },
+          filter: this.query !== null ? { text: this.query } : { inMailbox: mailbox.id },
           sort: [{ property: 'receivedAt', isAscending: false }],
           position: page * PAGE,
           limit: PAGE,
@@ -312,12 +492,14 @@ class MailView {
       ]);
       if (gen !== this.generation) return;
       const [q, g] = res;
+      const firstAnswer = this.total === 0;
       if (q[0] === 'error' || g[0] === 'error') throw new Error('list failed');
       const qr = q[1] as { ids: string[]; position: number; total: number };
       this.total = qr.total;
       qr.ids.forEach((id, i) => (this.ids[qr.position + i] = id));
       for (const e of (g[1] as { list: EmailSummary[] }).list) this.emails.set(e.id, e);
       this.renderRows(true);
+      if (firstAnswer && this.query !== null) this.renderListTitle();
     } finally {
       this.loadingPages.delete(page);
     }
@@ -340,15 +522,30 @@ class MailView {
         continue;
       }
       const unread = !e.keywords.$seen;
+      const position = i;
+      const pick = h('input', {
+        type: 'checkbox', class: 'pick', 'aria-label': t('select'), checked: this.selected.has(e.id),
+        onclick: ((ev: MouseEvent) => {
+          ev.stopPropagation();
+          this.pick(e.id, position, (ev.target as HTMLInputElement).checked, ev.shiftKey);
+        }) as EventListener,
+      });
       const row = h('div', {
-        class: `row${unread ? ' unread' : ''}${e.id === this.openId ? ' selected' : ''}`,
+        class: `row${unread ? ' unread' : ''}${e.id === this.openId ? ' selected' : ''}${this.selected.has(e.id) ? ' picked' : ''}`,
         style: top,
         role: 'button',
         tabindex: 0,
+        draggable: 'true',
         'data-id': e.id,
         onclick: () => void this.open(e.id, true),
         onkeydown: ((ev: KeyboardEvent) => { if (ev.key === 'Enter') void this.open(e.id, true); }) as EventListener,
+        ondragstart: ((ev: DragEvent) => {
+          const ids = this.selected.has(e.id) ? [...this.selected] : [e.id];
+          ev.dataTransfer?.setData('application/x-mailroom-ids', JSON.stringify(ids));
+          if (ev.dataTransfer) ev.dataTransfer.effectAllowed = 'move';
+        }) as EventListener,
       },
+        pick,
         h('div', { class: 'line1' },
           h('span', { class: 'from' }, senderText(e.from)),
           e.keywords.$flagged ? h('span', { class: 'flag', 'aria-label': t('flag') }, '★') : null,
@@ -391,7 +588,12 @@ class MailView {
       h('button', { id: 'back', class: 'phone-only', onclick: () => this.setView('list') }, t('back')),
       h('button', { id: 'flag', onclick: () => void this.setKeyword(e, '$flagged', !flagged).then(() => this.open(e.id, false, allowImages)) },
         flagged ? t('unflag') : t('flag')),
-      h('button', { id: 'delete', onclick: () => void this.remove(e) }, inTrash ? t('deleteForever') : t('delete')));
+      h('button', { id: 'delete', onclick: () => void this.remove(e) }, inTrash ? t('deleteForever') : t('delete')),
+      e.keywords.$draft ? h('button', { id: 'edit-draft', onclick: () => void this.compose('draft', e.id) }, t('editDraft')) : null,
+      h('button', { id: 'reply', onclick: () => void this.compose('reply', e.id) }, t('reply')),
+      h('button', { id: 'reply-all', onclick: () => void this.compose('replyAll', e.id) }, t('replyAll')),
+      h('button', { id: 'forward', onclick: () => void this.compose('forward', e.id) }, t('forward')),
+      h('button', { id: 'forward-attachment', onclick: () => void this.compose('forwardAttachment', e.id) }, t('forwardAttachment')));
     const headers = h('dl', { class: 'headers' },
       h('dt', {}, t('from')), h('dd', { id: 'msg-from' }, addressText(e.from)),
       h('dt', {}, t('to')), h('dd', {}, addressText(e.to)),
@@ -430,6 +632,17 @@ class MailView {
     const wrap = h('div', { class: 'frame-wrap' }, iframe, form);
     queueMicrotask(() => form.submit());
     return wrap;
+  }
+
+  // The composer is loaded on first use (a chunk of its own: the first screen stays small).
+  async compose(mode: ComposeMode, emailId?: string): Promise<void> {
+    const { openCompose } = await import('./compose');
+    await openCompose({
+      jmap: jmap!,
+      account: this.account,
+      mailboxes: this.mailboxes,
+      changed: () => void this.refresh(),
+    }, mode, emailId);
   }
 
   async setKeyword(e: EmailSummary, keyword: string, on: boolean): Promise<void> {
