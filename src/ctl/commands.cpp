@@ -17,6 +17,7 @@ void register_all_commands(CLI::App& app, Context& ctx, int* exit_code) {
   register_directory_commands(app, ctx, exit_code);
   register_app_password_commands(app, ctx, exit_code);
   register_mailbox_commands(app, ctx, exit_code);
+  register_shared_commands(app, ctx, exit_code);
   register_blocklist_commands(app, ctx, exit_code);
   register_personal_list_commands(app, ctx, exit_code);
   register_queue_commands(app, ctx, exit_code);

@@ -1,11 +1,15 @@
-"""ACL (RFC 4314) and the shared namespaces (RFC 2342) (issue 20) against a real mailroomd over
-TLS (imaps), with imaplib and, for IDLE, the raw wire: two users sharing a folder, a grant to a
-directory group of the embedded directory (joining the group grants access at the next
-command, no new login), and the LIST / NAMESPACE flows of Thunderbird and Outlook. One server
-for the module's tests."""
+"""ACL (RFC 4314), the shared namespaces (RFC 2342) and the administrator's shared mailboxes
+(issue 20) against a real mailroomd over TLS (imaps), with imaplib and, for IDLE, the raw wire:
+two users sharing a folder, a grant to a directory group of the embedded directory (joining
+the group grants access at the next command, no new login), a shared mailbox made with
+`mailroomctl shared create` that mail is delivered into, and the LIST / NAMESPACE flows of
+Thunderbird and Outlook. One server for the module's tests."""
 import imaplib
 import os
+import re
+import smtplib
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -158,6 +162,47 @@ class AclTest(ServerCase):
                 typ = "BAD"
             self.assertIn(typ, ("NO", "BAD"), args)
         self.assertEqual(a.noop()[0], "OK")
+
+    def test_admin_shared_mailbox(self):
+        out = self.m.ctl("shared", "create", "support@example.com", "--group", "staff@example.com",
+                         "--rights", "lrswipte")
+        self.assertEqual(out["address"], "support@example.com")
+        self.assertEqual(out["acl"]["INBOX"]["$staff@example.com"], "lrswipte")
+        listed = self.m.ctl("shared", "list")
+        self.assertEqual([m["address"] for m in listed], ["support@example.com"])
+        # Mail to the address is delivered into it.
+        s = smtplib.SMTP("127.0.0.1", self.m.port("smtp"), timeout=30)
+        self.addCleanup(s.quit)
+        s.sendmail("customer@partner.example", ["support@example.com"], MESSAGE % b"help")
+        b = self.login("bob", "builder")
+        name = '"Shared/support@example.com/INBOX"'
+        deadline = time.time() + 30
+        count = b"0"
+        while time.time() < deadline:  # delivery runs after the 250
+            typ, data = b.status(name, "(MESSAGES)")
+            self.assertEqual(typ, "OK", data)
+            count = re.search(rb"MESSAGES (\d+)", data[0]).group(1)
+            if count == b"1":
+                break
+            time.sleep(0.1)
+        self.assertEqual(count, b"1")
+        typ, data = b.list('""', '"Shared/%"')
+        self.assertIn('"Shared/support@example.com"', " ".join(self.lines(data)))
+        self.assertEqual(b.select(name)[0], "OK")
+        typ, data = b.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"Subject: help", data[0][1])
+        # carol is not in staff: nothing to see; a grant to her user changes that.
+        c = self.login("carol", "carolpass")
+        self.assertEqual(c.select(name, readonly=True)[0], "NO")
+        self.m.ctl("shared", "grant", "support@example.com", "carol@example.com", "lr")
+        self.assertEqual(c.select(name, readonly=True)[0], "OK")
+        self.m.ctl("shared", "revoke", "support@example.com", "carol@example.com")
+        self.assertEqual(c.select(name, readonly=True)[0], "NO")
+        # Nobody logs in to the shared mailbox itself.
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=self.m.ssl_context())
+        with self.assertRaises(imaplib.IMAP4.error):
+            imap.login("support@example.com", "")
+        imap.shutdown()
 
 
 if __name__ == "__main__":
