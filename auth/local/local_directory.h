@@ -218,6 +218,10 @@ class LocalDirectory : public Directory {
   Result<std::vector<AppliedBundle>> policies_for_account(const std::string& account_id);
   // The group with this immutable id; not_found when none.
   Result<Group> find_group_by_id(const std::string& id);
+  // The immutable ids of the groups the account with id `account_id` is a member of now (by
+  // any of its addresses, through nested groups up to 16 levels, loop-safe), sorted; groups
+  // without an id are left out. IMAP ACLs (RFC 4314) name groups by these ids.
+  Result<std::vector<std::string>> group_ids_of_account(const std::string& account_id);
 
   // A new random (version 4) UUID, lower-case.
   static std::string new_uuid();

@@ -231,6 +231,20 @@ Result<std::vector<PolicyAssignment>> LocalDirectory::list_policy_assignments(
   return out;
 }
 
+namespace {
+// The groups the account ?1 is a member of, as the CTE member_of(address, depth): by any of its
+// addresses, then those groups' addresses (nested groups); UNION drops repeats, the depth
+// bound ends loops. A group deleted upstream is gone from mail_groups and matches no one.
+constexpr const char* kMemberOfSql =
+    "WITH RECURSIVE addrs(a) AS ("
+    "  SELECT address FROM accounts WHERE id = ?1"
+    "  UNION SELECT address FROM account_addresses WHERE account_id = ?1),"
+    " member_of(address, depth) AS ("
+    "  SELECT group_address, 1 FROM group_members WHERE member IN (SELECT a FROM addrs)"
+    "  UNION SELECT gm.group_address, m.depth + 1 FROM group_members gm"
+    "   JOIN member_of m ON gm.member = m.address WHERE m.depth < 16)";
+}  // namespace
+
 Result<std::vector<AppliedBundle>> LocalDirectory::policies_for_account(
     const std::string& account_id) {
   std::lock_guard lock(impl_->mu);
@@ -244,23 +258,15 @@ Result<std::vector<AppliedBundle>> LocalDirectory::policies_for_account(
     if (!st) return st;
     if (!some) return std::vector<AppliedBundle>{};
   }
-  // Groups by membership of any of the account's addresses, then of those groups' addresses
-  // (nested groups); UNION drops repeats, the depth bound ends loops. A group deleted upstream
-  // is gone from mail_groups, so its assignment no longer matches anyone.
+  // The account's groups (kMemberOfSql), then the bundles assigned to it, them, its domain or
+  // everyone.
   auto q = impl_->db->prepare(
-      std::string(
-          "WITH RECURSIVE addrs(a) AS ("
-          "  SELECT address FROM accounts WHERE id = ?1"
-          "  UNION SELECT address FROM account_addresses WHERE account_id = ?1),"
-          " member_of(address, depth) AS ("
-          "  SELECT group_address, 1 FROM group_members WHERE member IN (SELECT a FROM addrs)"
-          "  UNION SELECT gm.group_address, m.depth + 1 FROM group_members gm"
-          "   JOIN member_of m ON gm.member = m.address WHERE m.depth < 16),"
-          " groups_of(id, address) AS ("
-          "  SELECT DISTINCT g.id, g.address FROM mail_groups g"
-          "   JOIN member_of m ON m.address = g.address WHERE g.id <> '')"
-          " SELECT pa.scope, CASE pa.scope WHEN 'group' THEN"
-          "  (SELECT min(address) FROM groups_of WHERE id = pa.target) ELSE pa.target END, ") +
+      std::string(kMemberOfSql) +
+      ", groups_of(id, address) AS ("
+      "  SELECT DISTINCT g.id, g.address FROM mail_groups g"
+      "   JOIN member_of m ON m.address = g.address WHERE g.id <> '')"
+      " SELECT pa.scope, CASE pa.scope WHEN 'group' THEN"
+      "  (SELECT min(address) FROM groups_of WHERE id = pa.target) ELSE pa.target END, " +
       kBundleColumnsQualified +
       " FROM policy_assignments pa JOIN policies p ON p.name = pa.policy"
       " WHERE (pa.scope = 'user' AND pa.target = ?1)"
@@ -278,6 +284,22 @@ Result<std::vector<AppliedBundle>> LocalDirectory::policies_for_account(
     a.bundle = read_bundle(*q, 2);
     out.push_back(std::move(a));
   }
+  if (!st) return st;
+  return out;
+}
+
+Result<std::vector<std::string>> LocalDirectory::group_ids_of_account(
+    const std::string& account_id) {
+  std::lock_guard lock(impl_->mu);
+  auto q = impl_->db->prepare(
+      std::string(kMemberOfSql) +
+      " SELECT DISTINCT g.id FROM mail_groups g JOIN member_of m ON m.address = g.address"
+      " WHERE g.id <> '' ORDER BY g.id");
+  if (!q) return q.status();
+  q->bind(1, account_id);
+  std::vector<std::string> out;
+  Status st;
+  while (q->step(&st)) out.push_back(q->text(0));
   if (!st) return st;
   return out;
 }

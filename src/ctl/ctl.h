@@ -98,6 +98,7 @@ void register_group_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_policy_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_sync_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_mailbox_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_shared_commands(CLI::App& app, Context& ctx, int* exit_code);  // ctl_shared.cpp
 void register_blocklist_commands(CLI::App& app, Context& ctx, int* exit_code);
 // ctl_personal_lists.cpp: user blocklist|allowlist|spam-options (after the user group).
 void register_personal_list_commands(CLI::App& app, Context& ctx, int* exit_code);

@@ -44,6 +44,11 @@ const CommandSpec kCommands[] = {
     {"GETQUOTAROOT", kAuth, cmd_quota},
     {"SETQUOTA", kAuth, cmd_quota},
     {"COMPRESS", kAuth, cmd_compress},  // RFC 4978
+    {"SETACL", kAuth, cmd_acl},         // RFC 4314 3
+    {"DELETEACL", kAuth, cmd_acl},
+    {"GETACL", kAuth, cmd_acl},
+    {"LISTRIGHTS", kAuth, cmd_acl},
+    {"MYRIGHTS", kAuth, cmd_acl},
     // RFC 3501 6.4: selected
     {"CHECK", kSelected, cmd_check},
     {"CLOSE", kSelected, cmd_close},

@@ -168,7 +168,7 @@ std::unique_ptr<Selected> Session::watch(const std::string& mailbox) {
   std::weak_ptr<IdleSignal> weak = sig;
   auto ex = executor_;
   auto handle =
-      services.store->watch(principal.account_id, mailbox, [weak, ex](const store::ChangeEvent&) {
+      services.store->watch(box_account(), mailbox, [weak, ex](const store::ChangeEvent&) {
         // Runs on any thread: only post to the session's executor
         // (MailStore contract).
         asio::post(ex, [weak] {
@@ -201,6 +201,8 @@ void Session::unselect() {
   if (box) views.release(std::move(box));
   box.reset();
   if (state == State::selected) state = State::authenticated;
+  selected_owner.clear();
+  selected_rights = 0x7ff;
 }
 
 std::shared_ptr<void> Session::idle_signal() {
@@ -248,7 +250,7 @@ asio::awaitable<void> Session::adopt(std::shared_ptr<const Version> version, boo
     // RFC 3501 2.3.2: new mail is \Recent in the session that is told first. A read-only
     // (EXAMINE) session shows it as \Recent too but must not take it from the others
     // (6.3.2): it peeks where SELECT claims.
-    std::string account = principal.account_id;
+    std::string account = box_account();
     std::string name = view->name;
     uint32_t uid_validity = view->uid_validity();
     uint32_t max_uid = view->max_uid();

@@ -14,6 +14,7 @@
 
 #include "auth/authenticator.h"
 #include "src/core/services.h"
+#include "src/imap/acl.h"
 #include "src/imap/imap_server.h"
 #include "src/imap/mailbox_view.h"
 #include "src/imap/proto/command.h"
@@ -75,6 +76,14 @@ class Session {
   };
   static constexpr size_t kMaxUpdateContexts = 5;
   std::vector<UpdateContext> contexts;
+  // The selected mailbox's owner when it is another account's (RFC 4314 shared folder,
+  // src/imap/acl.h; empty for the user's own) and the user's rights there (acl::Right bits).
+  std::string selected_owner;
+  uint32_t selected_rights = 0x7ff;
+  // The account whose store holds the selected mailbox.
+  const std::string& box_account() const {
+    return selected_owner.empty() ? principal.account_id : selected_owner;
+  }
   // The selected mailbox was deleted and created again (or its index rebuilt) under this
   // session: BYE was queued and the session ends after the current reply.
   bool closing = false;
@@ -199,11 +208,20 @@ asio::awaitable<Reply> cmd_quota(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_compress(Session&, const proto::Command&);
 
+// RFC 4314 (commands/acl.cpp): where a mailbox name (UTF-8) of the session points: the user's
+// own mailbox at once, a name in the shared namespaces resolved on the worker pool with the
+// user's current rights (not_found for one the user may not know about); and the NO for a
+// target that lacks `needed` (acl::Right bits), nullopt when it has them all.
+asio::awaitable<core::Result<acl::Target>> resolve_target(Session& s, const std::string& name);
+std::optional<Reply> missing_rights(const acl::Target& t, uint32_t needed);
+asio::awaitable<Reply> cmd_acl(Session&, const proto::Command&);
+
 // APPEND's pieces, shared with REPLACE (RFC 8508): the store request of one message, the
 // batch appended with the account's quota (worker pool), APPENDUID's response code.
 store::AppendRequest append_request(const std::string& mailbox, const proto::AppendMessage& m);
+// `account`: whose store and quota ("" = the user's; another for a shared folder).
 asio::awaitable<core::Result<std::vector<store::AppendResult>>> append_batch(
-    Session& s, store::AppendBatch& batch);
+    Session& s, store::AppendBatch& batch, const std::string& account = {});
 std::string append_uid_code(const std::vector<store::AppendResult>& appended);
 // CATENATE (RFC 4469): builds the messages of cmd.appends that have CATENATE parts into
 // `built` (same index; "" for the others), or answers NO [BADURL ...] / NO [TOOBIG].

@@ -72,7 +72,7 @@ struct MailboxRow {
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options);
 // The index schema version this build writes (FORMAT.md "Index").
-inline constexpr int64_t kSchemaVersion = 5;
+inline constexpr int64_t kSchemaVersion = 6;
 // The index's schema version: 0 for an empty file (no meta table or no version yet).
 core::Result<int64_t> schema_version(db::Sqlite& db);
 // Creates the index schema, or migrates an older one to kSchemaVersion in one BEGIN IMMEDIATE
@@ -80,6 +80,8 @@ core::Result<int64_t> schema_version(db::Sqlite& db);
 // newer version is refused (newer_schema_error): its rows may mean what this build ignores.
 core::Status create_schema(db::Sqlite& db);
 core::Status newer_schema_error(int64_t version);
+// Migration step to version 6 (store_acl.cpp): the `acl` table. Idempotent.
+core::Status add_acl_table(db::Sqlite& db);
 // Creates INBOX and the special-use folders once per user.
 core::Status init_special_folders(db::Sqlite& db);
 core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& canonical_name);
@@ -185,6 +187,20 @@ class FileStore final : public MailStore {
       const std::string& account_id, const std::string& mailbox,
       const std::string& client_ip) override;
   Result<QuotaUsage> quota_usage(const std::string& account_id) override;
+  // Access control lists (store_acl.cpp).
+  Result<std::vector<AclEntry>> get_acl(const std::string& account_id,
+                                        const std::string& mailbox) override;
+  Status set_acl(const std::string& account_id, const std::string& mailbox,
+                 const std::string& identifier, const std::string& rights) override;
+  Result<std::vector<MailboxAcl>> acls(const std::string& account_id) override;
+  Result<std::vector<AclAccount>> acl_accounts() override;
+  Status mark_shared_account(const std::string& account_id, bool shared) override;
+
+ private:
+  // `<root>/.acl/<account id>` ("shared" inside for a shared mailbox); see store_acl.cpp.
+  Status write_acl_marker(const std::string& account_id, bool shared, bool keep_kind);
+
+ public:
   // Mail recall (recall_area.cpp).
   Result<std::vector<MessageCopy>> find_copies(const std::string& account_id,
                                                const std::string& guid) override;

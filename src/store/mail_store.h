@@ -199,6 +199,21 @@ struct RestoredCopy {
   uint32_t uid = 0;  // new UID (UIDs are never reused)
 };
 
+// One access control entry of a mailbox (RFC 4314; src/imap/acl.h gives the identifiers and
+// rights their meaning). `identifier` is stored as the IMAP layer gives it ("anyone",
+// "u:<account id>", "g:<group id>", any of them with a leading "-" for negative rights);
+// `rights` is a set of RFC 4314 letters.
+struct AclEntry {
+  std::string identifier;
+  std::string rights;
+};
+
+// The ACLs of one mailbox of an account (MailStore::acls).
+struct MailboxAcl {
+  std::string mailbox;
+  std::vector<AclEntry> entries;  // by identifier
+};
+
 // Kinds of change reported to watchers.
 struct ChangeEvent {
   std::string account_id;
@@ -420,6 +435,41 @@ class MailStore {
       const std::string& account_id, const std::string& mailbox, const std::string& client_ip);
 
   virtual Result<QuotaUsage> quota_usage(const std::string& account_id) = 0;
+
+  // --- access control lists (RFC 4314; FORMAT.md "Access control lists") ---
+  // The stored entries of one mailbox (not_found for no such mailbox). The owner's implicit
+  // rights are the IMAP layer's business, not stored. Kept by rename_mailbox (of the mailbox
+  // and of a parent), removed with the mailbox. These defaults (test stores) keep none.
+  virtual Result<std::vector<AclEntry>> get_acl(const std::string& account_id,
+                                                const std::string& mailbox) {
+    (void)account_id, (void)mailbox;
+    return std::vector<AclEntry>{};
+  }
+  // Sets the entry of `identifier` (at most 256 octets, no control characters) to `rights`
+  // (at most 32 octets of [a-z]); empty `rights` removes it. invalid_argument otherwise.
+  virtual Status set_acl(const std::string& account_id, const std::string& mailbox,
+                         const std::string& identifier, const std::string& rights) {
+    (void)account_id, (void)mailbox, (void)identifier, (void)rights;
+    return core::invalid_argument("this mail store keeps no access control lists");
+  }
+  // Every mailbox of the account that has at least one entry, by name.
+  virtual Result<std::vector<MailboxAcl>> acls(const std::string& account_id) {
+    (void)account_id;
+    return std::vector<MailboxAcl>{};
+  }
+  // The accounts that ever had an entry written (a superset of those that have one now): where
+  // LIST looks for other users' folders to show. `shared`: marked by mark_shared_account.
+  struct AclAccount {
+    std::string account_id;
+    bool shared = false;
+  };
+  virtual Result<std::vector<AclAccount>> acl_accounts() { return std::vector<AclAccount>{}; }
+  // Marks (or unmarks) the account as an administrator's shared mailbox (IMAP lists it in the
+  // "Shared/" namespace instead of "Other Users/").
+  virtual Status mark_shared_account(const std::string& account_id, bool shared) {
+    (void)account_id, (void)shared;
+    return core::invalid_argument("this mail store keeps no access control lists");
+  }
 
   // --- mail recall: the hidden recall area (FORMAT.md "Recall area") ---
   // A recall_id is 1 to 64 characters of [A-Za-z0-9_-] (else invalid_argument). A guid is

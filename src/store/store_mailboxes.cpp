@@ -163,6 +163,9 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
       if (!gone.is_ok()) return gone.status();
       unreferenced.insert(unreferenced.end(), gone->begin(), gone->end());
       s = db.prepare_or_abort("DELETE FROM mailboxes WHERE id=?").bind(1, r->id).run();
+      // RFC 4314 (FORMAT.md "Access control lists"): the ACL goes with the mailbox.
+      if (s.is_ok())
+        s = db.prepare_or_abort("DELETE FROM acl WHERE mailbox_id=?").bind(1, r->id).run();
       if (!s.is_ok()) return s;
     }
     s = tx.commit();

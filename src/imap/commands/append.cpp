@@ -31,8 +31,9 @@ store::AppendRequest append_request(const std::string& mailbox, const proto::App
 }
 
 asio::awaitable<core::Result<std::vector<store::AppendResult>>> append_batch(
-    Session& s, store::AppendBatch& batch) {
-  std::string account = s.principal.account_id;
+    Session& s, store::AppendBatch& batch, const std::string& owner) {
+  // A shared folder's messages are charged to its owner's quota (the owner's limits).
+  std::string account = owner.empty() ? s.principal.account_id : owner;
   auto fn1 = [&s, &account, &batch]() -> core::Result<std::vector<store::AppendResult>> {
     if (s.services.directory) {
       auto acct = s.services.directory->find_account_by_id(account);
@@ -65,6 +66,10 @@ asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
     if (m.utf8 && !s.utf8_accept) co_return Reply::bad("UTF8 APPEND needs ENABLE UTF8=ACCEPT");
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  // RFC 4314 4: APPEND into a shared folder needs "i".
+  auto target = co_await resolve_target(s, *name);
+  if (!target) co_return Session::store_error(target.status(), /*trycreate=*/true);
+  if (auto no = missing_rights(*target, acl::kInsert)) co_return *no;
   // RFC 4469: the CATENATE messages are built (every URL resolved) before any is stored.
   std::vector<std::string> built;
   auto refused = co_await catenate_messages(s, cmd, built);
@@ -72,12 +77,13 @@ asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
   store::AppendBatch batch;
   for (size_t i = 0; i < cmd.appends.size(); ++i) {
     const auto& m = cmd.appends[i];
-    auto& req = batch.messages.emplace_back(append_request(*name, m));
+    auto& req = batch.messages.emplace_back(append_request(target->mailbox, m));
     if (m.catenate) req.message = built[i];
+    acl::filter_flags(target->rights, req.flags, req.keywords);
     if (auto empty = check_message(req.message)) co_return *empty;
   }
   // All or none (RFC 3502 6.3.11): the store adds the messages in one transaction.
-  auto result = co_await append_batch(s, batch);
+  auto result = co_await append_batch(s, batch, target->own ? "" : target->owner);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);
   // RFC 4315 3: with several messages APPENDUID carries a UID set, in the order appended.
   co_return Reply::ok(append_uid_code(*result) + " APPEND completed");

@@ -4,6 +4,59 @@
 #include "src/imap/session.h"
 
 namespace mailroom::imap {
+namespace {
+
+// COPY / MOVE between two accounts' stores (a shared folder and the user's own, RFC 4314):
+// the messages are read and appended to the destination in one batch (all or none, the
+// destination owner's quota), then, for MOVE, expunged from the source. Not atomic for
+// observers as a MOVE within one store is: a crash between the two leaves both copies.
+core::Result<store::CopyResult> copy_between(store::MailStore& store, auth::Directory* directory,
+                                             const std::string& src, const std::string& from,
+                                             const std::vector<uint32_t>& uids,
+                                             const std::string& dst, const std::string& to,
+                                             uint32_t dest_rights, bool move) {
+  auto metas = store.message_metas(src, from, uids);
+  auto bodies = store.read_messages(src, from, uids);
+  store::CopyResult out;
+  store::AppendBatch batch;
+  store::Quota quota;
+  if (directory) {
+    auto acct = directory->find_account_by_id(dst);
+    if (acct) {
+      quota.bytes = acct->quota_bytes;
+      quota.messages = acct->quota_messages;
+    } else if (acct.code() == core::Code::unavailable) {
+      return acct.status();
+    }
+  }
+  for (size_t i = 0; i < uids.size(); ++i) {
+    if (!metas[i] || !bodies[i]) continue;  // expunged meanwhile: not copied
+    store::AppendRequest req;
+    req.mailbox = to;
+    req.message = *bodies[i];
+    req.flags = metas[i]->flags;
+    req.keywords = metas[i]->keywords;
+    req.internal_date = metas[i]->internal_date;
+    req.internal_tz = metas[i]->internal_tz;
+    acl::filter_flags(dest_rights, req.flags, req.keywords);
+    req.quota_bytes = quota.bytes;
+    req.quota_messages = quota.messages;
+    batch.messages.push_back(std::move(req));
+    out.source_uids.push_back(uids[i]);
+  }
+  if (batch.messages.empty()) return out;
+  auto appended = store.append_batch(dst, batch);
+  if (!appended) return appended.status();
+  out.uid_validity = appended->front().uid_validity;
+  for (const auto& a : *appended) out.dest_uids.push_back(a.uid);
+  if (move) {
+    auto gone = store.expunge(src, from, out.source_uids);
+    if (!gone) return gone.status();
+  }
+  return out;
+}
+
+}  // namespace
 
 asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
   bool move = cmd.name == "MOVE";
@@ -12,11 +65,25 @@ asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
   auto dest = s.mailbox_from_wire(cmd.args[0]);
   if (!dest) co_return Reply::no("[CANNOT] " + dest.status().client_message());
   if (move && s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
+  // RFC 4314 4: MOVE takes the messages out ("t" and "e" on the source); the destination
+  // needs "i".
+  if (move &&
+      (s.selected_rights & (acl::kDeleteMsg | acl::kExpunge)) != (acl::kDeleteMsg | acl::kExpunge))
+    co_return Reply::no("[NOPERM] You lack the rights \"te\" on this mailbox");
+  auto target = co_await resolve_target(s, *dest);
+  if (!target) co_return Session::store_error(target.status(), /*trycreate=*/true);
+  if (auto no = missing_rights(*target, acl::kInsert)) co_return *no;
   if (uids.empty()) co_return Reply::ok(cmd.name + " completed, no messages");
-  std::string account = s.principal.account_id;
+  std::string account = s.box_account();
   std::string from = s.view->name;
-  std::string to = *dest;
-  auto fn1 = [&s, &account, &from, &to, &uids, move]() -> core::Result<store::CopyResult> {
+  std::string to = target->mailbox;
+  std::string dest_account = target->owner;
+  uint32_t dest_rights = target->rights;
+  auto fn1 = [&s, &account, &from, &to, &uids, move, &dest_account,
+              dest_rights]() -> core::Result<store::CopyResult> {
+    if (dest_account != account)  // between two accounts (a shared folder): copy_between
+      return copy_between(*s.services.store, s.services.directory.get(), account, from, uids,
+                          dest_account, to, dest_rights, move);
     if (move) return s.services.store->move(account, from, uids, to);
     store::Quota quota;
     if (s.services.directory) {
@@ -32,7 +99,8 @@ asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
   };
   auto result = co_await net::blocking(*s.services.workers, fn1);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);
-  if (s.services.move_observer) {  // spam learning (src/filter/spam_learner.h): queues only
+  if (s.services.move_observer &&
+      dest_account == account) {  // spam learning (src/filter/spam_learner.h): queues only
     s.services.move_observer->copied(account, from, to, result->dest_uids);
   }
   std::string code;

@@ -572,7 +572,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
     m.item = proto::FetchItem::modseq;
     atts.push_back(m);
   }
-  std::string account = s.principal.account_id;
+  std::string account = s.box_account();
   std::string mailbox = s.view->name;
 
   if (cmd.vanished) {

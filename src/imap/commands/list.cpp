@@ -46,19 +46,26 @@ struct ListRow {
 
 // The whole per-user computation (every mailbox and subscription against every pattern):
 // runs on the worker pool, not on the session's I/O thread.
-core::Result<std::vector<ListRow>> list_rows(store::MailStore& store, const std::string& account,
+core::Result<std::vector<ListRow>> list_rows(core::Services& services, const std::string& account,
                                              const ListQuery& q) {
+  store::MailStore& store = *services.store;
   auto boxes = store.list_mailboxes(account);
   if (!boxes) return boxes.status();
   auto subs = store.subscriptions(account);
   if (!subs) return subs.status();
+  // RFC 4314 / RFC 2342: other accounts' folders the user has "l" on, under "Other Users/"
+  // and "Shared/" (their parents come out \Noselect below). The user's groups are read now.
+  auto shared = acl::visible_shared_folders(services, account);
+  if (!shared) return shared.status();
 
   std::map<std::string, Entry> entries;
   for (const auto& b : *boxes) {
+    if (acl::in_shared_namespace(b.name)) continue;  // hidden by the shared namespaces
     Entry& e = entries[b.name];
     e.exists = true;
     e.use = b.special_use;
   }
+  for (const auto& f : *shared) entries[f.name].exists = true;
   for (const auto& n : *subs) entries[n].subscribed = true;
   // Parents of every name, for \HasChildren and implied \Noselect levels.
   std::vector<std::string> names;
@@ -162,7 +169,7 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
   }
 
   std::string account = s.principal.account_id;
-  auto compute = [&s, &account, &q] { return list_rows(*s.services.store, account, q); };
+  auto compute = [&s, &account, &q] { return list_rows(s.services, account, q); };
   auto rows = co_await net::blocking(*s.services.workers, compute);
   if (!rows) co_return Session::store_error(rows.status());
   if (q.ret_status && std::find(cmd.status_items.begin(), cmd.status_items.end(),
@@ -179,7 +186,9 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
 }
 
 asio::awaitable<Reply> cmd_namespace(Session& s, const proto::Command&) {
-  s.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+  // RFC 2342 5: personal, other users' and shared namespaces (RFC 4314 shared folders).
+  s.untagged(std::string("NAMESPACE ((\"\" \"/\")) ((\"") + acl::kOtherUsersPrefix +
+             "/\" \"/\")) ((\"" + acl::kSharedPrefix + "/\" \"/\"))");
   co_return Reply::ok("NAMESPACE completed");
 }
 
@@ -215,11 +224,18 @@ std::string format_status(const std::vector<std::string>& items, const store::Ma
 
 }  // namespace
 
-asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,
+asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& name,
                                                        const std::vector<std::string>& items) {
-  std::string account = s.principal.account_id;
+  // RFC 4314 4: STATUS of another account's folder needs "r" (and "l" to know it exists).
+  auto target = co_await resolve_target(s, name);
+  if (!target) co_return target.status();
+  if ((target->rights & acl::kRead) == 0)
+    co_return core::Status::error(core::Code::permission_denied, "You lack the right \"r\"");
+  std::string account = target->owner;
+  std::string mailbox = target->mailbox;
   bool want_recent = std::find(items.begin(), items.end(), "RECENT") != items.end();
-  std::shared_ptr<SharedMailbox> box = s.view && s.view->name == mailbox ? s.box : nullptr;
+  std::shared_ptr<SharedMailbox> box =
+      s.view && s.view->name == mailbox && s.box_account() == account ? s.box : nullptr;
   uint32_t recent = 0;
   auto counted = [](const Version& v) {
     store::MailboxInfo info;

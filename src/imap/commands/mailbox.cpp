@@ -34,6 +34,15 @@ asio::awaitable<Reply> cmd_create(Session& s, const proto::Command& cmd) {
   }
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
+  if (acl::in_shared_namespace(mailbox)) {
+    // RFC 4314 4: CREATE below another account's folder needs "k" on the parent.
+    auto slash = mailbox.rfind('/');
+    auto parent = co_await resolve_target(s, mailbox.substr(0, slash));
+    if (!parent) co_return Reply::no("[NOPERM] Cannot create mailboxes here");
+    if (auto no = missing_rights(*parent, acl::kCreate)) co_return *no;
+    account = parent->owner;
+    mailbox = parent->mailbox + mailbox.substr(slash);
+  }
   std::string object_id;
   auto fn1 = [&s, &account, &mailbox, use, &object_id] {
     auto st = s.services.store->create_mailbox(account, mailbox, use);
@@ -53,8 +62,13 @@ asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   if (*name == "INBOX") co_return Reply::no("[CANNOT] INBOX cannot be deleted");
-  std::string account = s.principal.account_id;
-  std::string mailbox = *name;
+  // RFC 4314 4: DELETE of another account's folder needs "x".
+  auto target = co_await resolve_target(s, *name);
+  if (!target) co_return Session::store_error(target.status());
+  if (auto no = missing_rights(*target, acl::kDeleteBox)) co_return *no;
+  if (target->mailbox == "INBOX") co_return Reply::no("[CANNOT] INBOX cannot be deleted");
+  std::string account = target->owner;
+  std::string mailbox = target->mailbox;
   // RFC 3501 6.3.4: DELETE never removes inferior names; the deleted name stays as their
   // \Noselect parent, and deleting such a \Noselect name is an error.
   auto fn2 = [&s, &account, &mailbox] {
@@ -75,7 +89,7 @@ asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {
     if (st.code() == core::Code::busy) co_return Reply::no("[INUSE] " + st.client_message());
     co_return Session::store_error(st);
   }
-  if (s.view && s.view->name == mailbox) {
+  if (s.view && s.view->name == mailbox && s.box_account() == account) {
     s.unselect();
     s.untagged("OK [CLOSED] The selected mailbox was deleted");
   }
@@ -88,6 +102,8 @@ asio::awaitable<Reply> cmd_rename(Session& s, const proto::Command& cmd) {
   auto to = s.mailbox_from_wire(cmd.args[1]);
   if (!to) co_return Reply::no("[CANNOT] " + to.status().client_message());
   if (*to == "INBOX") co_return Reply::no("[ALREADYEXISTS] INBOX already exists");
+  if (acl::in_shared_namespace(*from) || acl::in_shared_namespace(*to))
+    co_return Reply::no("[CANNOT] Shared folders cannot be renamed over IMAP");
   std::string account = s.principal.account_id;
   std::string a = *from, b = *to;
   auto fn3 = [&s, &account, &a, &b] { return s.services.store->rename_mailbox(account, a, b); };
@@ -100,6 +116,10 @@ asio::awaitable<Reply> cmd_subscribe(Session& s, const proto::Command& cmd) {
   auto name = s.mailbox_from_wire(cmd.args[0]);
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   bool on = cmd.name == "SUBSCRIBE";
+  if (on && acl::in_shared_namespace(*name)) {  // RFC 4314 4: SUBSCRIBE needs "l"
+    auto target = co_await resolve_target(s, *name);
+    if (!target) co_return Session::store_error(target.status());
+  }
   std::string account = s.principal.account_id;
   std::string mailbox = *name;
   auto fn4 = [&s, &account, &mailbox, on] {

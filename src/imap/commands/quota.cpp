@@ -28,6 +28,13 @@ std::string resources(const Quota& q) {
   return res;
 }
 
+// "Other Users/bob" of "Other Users/bob/Projects": the quota root of a shared folder.
+std::string mailbox_owner_root(const std::string& name) {
+  size_t first = name.find('/');
+  size_t second = first == std::string::npos ? first : name.find('/', first + 1);
+  return name.substr(0, second);
+}
+
 }  // namespace
 
 asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
@@ -35,10 +42,20 @@ asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
   if (cmd.name == "GETQUOTA" && !cmd.args[0].empty())
     co_return Reply::no("[NONEXISTENT] No such quota root");
   std::string account = s.principal.account_id;
+  std::string root = "\"\"";
   if (cmd.name == "GETQUOTAROOT") {
     auto name = s.mailbox_from_wire(cmd.args[0]);
     if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
     std::string mailbox = *name;
+    // A shared folder (RFC 4314) is charged to its owner: the owner's quota, under a root
+    // named after the owner's login (GETQUOTA knows only the user's own root "").
+    auto target = co_await resolve_target(s, mailbox);
+    if (!target) co_return Session::store_error(target.status());
+    if (!target->own) {
+      account = target->owner;
+      mailbox = target->mailbox;
+      root = mime::imap_string(mailbox_owner_root(*name));
+    }
     auto fn1 = [&s, &account, &mailbox] {
       return s.services.store->mailbox_status(account, mailbox);
     };
@@ -71,10 +88,10 @@ asio::awaitable<Reply> cmd_quota(Session& s, const proto::Command& cmd) {
   // without limits there is no quota root: QUOTAROOT (4.3.2) names none, which its grammar
   // allows, and GETQUOTA "" answers NO as for any unknown root (4.2.1).
   if (cmd.name == "GETQUOTAROOT")
-    s.untagged("QUOTAROOT " + mime::imap_string(cmd.args[0]) + (res.empty() ? "" : " \"\""));
+    s.untagged("QUOTAROOT " + mime::imap_string(cmd.args[0]) + (res.empty() ? "" : " " + root));
   else if (res.empty())
     co_return Reply::no("[NONEXISTENT] No quota root: this account has no quota");
-  if (!res.empty()) s.untagged("QUOTA \"\" (" + res + ")");
+  if (!res.empty()) s.untagged("QUOTA " + root + " (" + res + ")");
   co_return Reply::ok(cmd.name + " completed");
 }
 

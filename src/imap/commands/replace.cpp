@@ -14,6 +14,10 @@ asio::awaitable<Reply> cmd_replace(Session& s, const proto::Command& cmd) {
   if (uids.empty()) co_return Reply::no("[NONEXISTENT] No such message to replace");
   // RFC 8508 3.4: the old message cannot be expunged from a read-only mailbox.
   if (s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
+  // A shared folder (RFC 4314) would need the append and the expunge in two accounts' stores,
+  // which the store cannot do as one transaction.
+  if (!s.selected_owner.empty())
+    co_return Reply::no("[CANNOT] REPLACE is not available in shared folders");
   auto dest = s.mailbox_from_wire(cmd.args[0]);
   if (!dest) co_return Reply::no("[CANNOT] " + dest.status().client_message());
   const proto::AppendMessage& m = cmd.appends.front();
@@ -32,7 +36,7 @@ asio::awaitable<Reply> cmd_replace(Session& s, const proto::Command& cmd) {
     if (result.code() != core::Code::not_found) co_return Session::store_error(result.status());
     // not_found: the destination mailbox (TRYCREATE) or the message, expunged meanwhile by
     // another session (RFC 5530 EXPUNGEISSUED); only the error path asks which.
-    std::string account = s.principal.account_id;
+    std::string account = s.box_account();
     std::string to = *dest;
     auto fn1 = [&s, &account, &to] { return s.services.store->mailbox_status(account, to); };
     auto status = co_await net::blocking(*s.services.workers, fn1);

@@ -512,7 +512,7 @@ asio::awaitable<Evaluated> evaluate(Session& s, const proto::Command& c) {
   bool sort_or_thread = c.name != "SEARCH";
   bool needs_keys = sort_or_thread || uses_keys(c.search);
   bool needs_meta = uses_meta(c.search);
-  std::string account = s.principal.account_id;
+  std::string account = s.box_account();
   std::string mailbox = s.view->name;
   uint32_t uid_validity = s.view->uid_validity();
   Evaluator ev{s.view->exists(), s.view->max_uid()};

@@ -11,12 +11,16 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   bool examine = cmd.name == "EXAMINE";
   if (cmd.qresync && !s.qresync) co_return Reply::bad("QRESYNC is not enabled");
   auto name = s.mailbox_from_wire(cmd.args[0]);
+  // RFC 4314 4: a shared folder needs "r"; without "l" it is a mailbox that does not exist.
+  core::Result<acl::Target> target = core::not_found("no such mailbox");
+  if (name) target = co_await resolve_target(s, *name);
   // SELECT of the mailbox already selected, with no change reported since the last sync:
   // its shared version is the mailbox now (Session::selected_is_current).
   std::shared_ptr<const Version> current;
   std::unique_ptr<Selected> kept;
   std::shared_ptr<SharedMailbox> kept_box;
-  if (name && s.view && s.view->name == *name && s.selected_is_current())
+  if (target && s.view && s.view->name == target->mailbox && s.box_account() == target->owner &&
+      s.selected_is_current())
     current = s.box->current();
   if (current) {
     kept = s.take_watch();
@@ -27,9 +31,16 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
     if (s.qresync || s.condstore) s.untagged("OK [CLOSED] Previous mailbox closed");
   }
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
+  if (!target) co_return Session::store_error(target.status());
+  if (auto no = missing_rights(*target, acl::kRead)) co_return *no;
   if (cmd.condstore) s.enable_condstore();  // not selected now: HIGHESTMODSEQ comes below
-  std::string account = s.principal.account_id;
-  std::string mailbox = *name;
+  std::string account = target->owner;
+  std::string mailbox = target->mailbox;
+  s.selected_owner = target->own ? "" : target->owner;  // before watch(): its account
+  s.selected_rights = target->rights;
+  // RFC 4314 4: read-only without any right to change the mailbox.
+  if (!(target->rights & (acl::kSeen | acl::kWrite | acl::kDeleteMsg | acl::kExpunge)))
+    examine = true;
   // The shared view of the mailbox (built by the first session, brought up to date by each
   // refresh; shared_mailbox.h).
   std::shared_ptr<SharedMailbox> box =
@@ -108,7 +119,8 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
     }
   }
   s.select(std::move(view), std::move(box), std::move(watching));
-  co_return Reply::ok(examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
+  co_return Reply::ok(examine ? "[READ-ONLY] " + cmd.name + " completed"
+                              : "[READ-WRITE] SELECT completed");
 }
 
 asio::awaitable<Reply> cmd_check(Session&, const proto::Command&) {
@@ -116,14 +128,15 @@ asio::awaitable<Reply> cmd_check(Session&, const proto::Command&) {
 }
 
 asio::awaitable<Reply> cmd_close(Session& s, const proto::Command& cmd) {
-  if (cmd.name == "CLOSE" && s.view && !s.view->read_only) {
+  // RFC 4314 4: CLOSE expunges only with "e" (silently skipped without it).
+  if (cmd.name == "CLOSE" && s.view && !s.view->read_only && (s.selected_rights & acl::kExpunge)) {
     // RFC 3501 6.4.2: expunge silently, no untagged EXPUNGE.
     std::vector<uint32_t> uids;
     for (const MessageRow& m : s.view->rows()) {
       if (m.flags & store::kDeleted) uids.push_back(m.uid);
     }
     if (!uids.empty()) {
-      std::string account = s.principal.account_id;
+      std::string account = s.box_account();
       std::string mailbox = s.view->name;
       auto fn3 = [&s, &account, &mailbox, &uids] {
         return s.services.store->expunge(account, mailbox, uids);
@@ -145,6 +158,8 @@ asio::awaitable<Reply> cmd_close(Session& s, const proto::Command& cmd) {
 
 asio::awaitable<Reply> cmd_expunge(Session& s, const proto::Command& cmd) {
   if (s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
+  if (!(s.selected_rights & acl::kExpunge))  // RFC 4314 4: EXPUNGE needs "e"
+    co_return Reply::no("[NOPERM] You lack the right \"e\" on this mailbox");
   std::vector<uint32_t> candidates;
   if (cmd.uid) {
     if (auto err = s.resolve_set(cmd.set, true, candidates)) co_return Reply::bad(*err);
@@ -157,7 +172,7 @@ asio::awaitable<Reply> cmd_expunge(Session& s, const proto::Command& cmd) {
     if (m && (m->flags & store::kDeleted)) uids.push_back(uid);
   }
   if (!uids.empty()) {
-    std::string account = s.principal.account_id;
+    std::string account = s.box_account();
     std::string mailbox = s.view->name;
     auto fn4 = [&s, &account, &mailbox, &uids] {
       return s.services.store->expunge(account, mailbox, uids);

@@ -10,6 +10,20 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   if (auto err = s.resolve_set(cmd.set, cmd.uid, uids)) co_return Reply::bad(*err);
   if (s.view->read_only) co_return Reply::no("[READ-ONLY] Mailbox is read-only");
   if (cmd.unchanged_since) s.enable_condstore();
+  // RFC 4314 4: \Seen needs "s", \Deleted "t", other flags and keywords "w"; replacing the
+  // flags (no +/-) touches every kind.
+  {
+    bool replace = cmd.store_mode == 0;
+    uint32_t needed = 0;
+    if (replace || (cmd.flags & store::kSeen)) needed |= acl::kSeen;
+    if (replace || (cmd.flags & store::kDeleted)) needed |= acl::kDeleteMsg;
+    if (replace || (cmd.flags & ~(store::kSeen | store::kDeleted)) || !cmd.keywords.empty())
+      needed |= acl::kWrite;
+    if ((s.selected_rights & needed) != needed)
+      co_return Reply::no("[NOPERM] You lack the rights \"" +
+                          acl::format_rights(needed & ~s.selected_rights, false) +
+                          "\" to change these flags here");
+  }
   store::StoreFlagsRequest req;
   req.uids = uids;
   req.op = cmd.store_mode == '+'   ? store::FlagOp::add
@@ -19,7 +33,7 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   req.keywords = cmd.keywords;
   req.unchanged_since = cmd.unchanged_since;
   req.origin = "imap";  // "opened" evidence for mail recall (MessageMeta::seen_via)
-  std::string account = s.principal.account_id;
+  std::string account = s.box_account();
   std::string mailbox = s.view->name;
   if (!uids.empty()) {
     std::shared_ptr<SharedMailbox> box = s.box;

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "src/imap/proto/acl.h"
 #include "src/imap/proto/catenate.h"
 #include "src/imap/proto/context.h"
 #include "src/imap/proto/lexer.h"
@@ -924,6 +925,7 @@ struct Parser {
     }
     if (n == "ID") return id_args();
     if (n == "CANCELUPDATE") return cancelupdate_args(lx, cmd);  // RFC 5267 4.3
+    if (is_acl_command(n)) return acl_args(lx, cmd);             // RFC 4314 3
     if (n == "COMPRESS") {  // RFC 4978 3: "COMPRESS" SP algorithm (an atom)
       if (!lx.sp()) return false;
       std::string a = upper_atom();

@@ -380,7 +380,7 @@ class TestCore(ImapTestBase):
         self.assertIn(b"NO [USEATTR]", t)
         w.cmd("DELETE Archive2")
         u, t = w.cmd("NAMESPACE")
-        self.assertEqual(u, [b'* NAMESPACE (("" "/")) NIL NIL'])
+        self.assertEqual(u, [b'* NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))'])
 
     def test_examine_is_read_only(self):
         w = self.login()

@@ -1,0 +1,209 @@
+"""ACL (RFC 4314), the shared namespaces (RFC 2342) and the administrator's shared mailboxes
+(issue 20) against a real mailroomd over TLS (imaps), with imaplib and, for IDLE, the raw wire:
+two users sharing a folder, a grant to a directory group of the embedded directory (joining
+the group grants access at the next command, no new login), a shared mailbox made with
+`mailroomctl shared create` that mail is delivered into, and the LIST / NAMESPACE flows of
+Thunderbird and Outlook. One server for the module's tests."""
+import imaplib
+import os
+import re
+import smtplib
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapwire import ServerCase, Wire  # noqa: E402
+
+MESSAGE = b"From: carol@partner.example\r\nSubject: %s\r\n\r\nbody\r\n"
+ALICE = "alice@example.com"
+
+
+class AclTest(ServerCase):
+    port_name = "imaps"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not hasattr(cls.m, "ctl"):
+            raise unittest.SkipTest("needs mailroomd and mailroomctl (not imap_driver)")
+        cls.m.ctl("user", "add", "carol@example.com", "--password", "carolpass")
+        cls.m.ctl("group", "add", "readers@example.com", "--member", "bob@example.com")
+
+    def login(self, user, password):
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=self.m.ssl_context())
+        self.assertEqual(imap.login(user, password)[0], "OK")
+        self.addCleanup(imap.logout)
+        return imap
+
+    def alice(self):
+        return self.login(ALICE, "wonderland")
+
+    def lines(self, data):
+        return [d.decode() if isinstance(d, bytes) else str(d) for d in data if d is not None]
+
+    def folder(self, name, grants):
+        """alice's folder `name` with one message and the given (identifier, rights)."""
+        a = self.alice()
+        self.assertEqual(a.create(name)[0], "OK")
+        self.assertEqual(a.append(name, None, None, MESSAGE % name.encode())[0], "OK")
+        for ident, rights in grants:
+            typ, data = a.setacl(name, ident, rights)
+            self.assertEqual(typ, "OK", data)
+        return a
+
+    def test_two_users_share_a_folder(self):
+        a = self.folder("Team", [("bob@example.com", "lrswi")])
+        typ, data = a.getacl("Team")
+        self.assertEqual(typ, "OK")
+        self.assertIn("bob@example.com lrswi", self.lines(data)[0])
+        b = self.login("bob", "builder")
+        shared = '"Other Users/alice@example.com/Team"'
+        typ, data = b.select(shared)
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(data[0], b"1")
+        typ, data = b.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"Subject: Team", data[0][1])
+        self.assertEqual(b.store("1", "+FLAGS", "(\\Seen)")[0], "OK")
+        # No "t": \Deleted refused, and no "e": EXPUNGE refused; the session goes on.
+        typ, data = b.store("1", "+FLAGS", "(\\Deleted)")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"NOPERM", data[0])
+        self.assertEqual(b.append(shared, None, None, MESSAGE % b"from bob")[0], "OK")
+        typ, data = b.myrights(shared)
+        self.assertIn("lrswi", self.lines(data)[0])
+        # carol has no right at all: the folder is as absent as one that never existed.
+        c = self.login("carol", "carolpass")
+        typ, missing = c.select(shared)
+        typ2, never = c.select('"Other Users/alice@example.com/NoSuchFolder"')
+        self.assertEqual((typ, typ2), ("NO", "NO"))
+        self.assertEqual(missing, never)
+        typ, data = c.list('""', "*")
+        self.assertNotIn("/Team", " ".join(self.lines(data)))
+        # The appended message is charged to alice, the owner.
+        typ, data = a.getquotaroot("Team")
+        self.assertEqual(typ, "OK")
+        a.select("Team")
+        typ, data = a.search(None, "ALL")
+        self.assertEqual(data[0], b"1 2")
+
+    def test_group_grant_follows_the_directory(self):
+        self.folder("Projects", [("$readers@example.com", "lr")])
+        c = self.login("carol", "carolpass")
+        shared = '"Other Users/alice@example.com/Projects"'
+        self.assertEqual(c.select(shared, readonly=True)[0], "NO")
+        # carol joins the group: the same session has access at its next command.
+        self.m.ctl("group", "add-member", "readers@example.com", "carol@example.com")
+        typ, data = c.select(shared, readonly=True)
+        self.assertEqual(typ, "OK", data)
+        typ, data = c.list('""', '"Other Users/%"')
+        self.assertIn('(\\Noselect \\HasChildren) "/" "Other Users/alice@example.com"',
+                      " ".join(self.lines(data)))
+        self.m.ctl("group", "remove-member", "readers@example.com", "carol@example.com")
+        c.close()
+        self.assertEqual(c.select(shared, readonly=True)[0], "NO")
+
+    def test_thunderbird_and_outlook_flows(self):
+        self.folder("Flow", [("bob@example.com", "lr")])
+        b = self.login("bob", "builder")
+        # Thunderbird: NAMESPACE, LIST "" "*", subscribe, LSUB and LIST (SUBSCRIBED), SELECT.
+        typ, data = b.namespace()
+        self.assertEqual(self.lines(data)[0],
+                         '(("" "/")) (("Other Users/" "/")) (("Shared/" "/"))')
+        typ, data = b.list('""', "*")
+        listed = " ".join(self.lines(data))
+        self.assertIn('(\\HasNoChildren) "/" "Other Users/alice@example.com/Flow"', listed)
+        self.assertIn('(\\Noselect \\HasChildren) "/" "Other Users"', listed)
+        self.assertEqual(b.subscribe('"Other Users/alice@example.com/Flow"')[0], "OK")
+        typ, data = b.lsub('""', "*")
+        self.assertIn('"Other Users/alice@example.com/Flow"', " ".join(self.lines(data)))
+        typ, data = b._simple_command("LIST", "(SUBSCRIBED)", '""', '"*"')
+        typ, data = b._untagged_response(typ, data, "LIST")
+        self.assertIn('\\Subscribed) "/" "Other Users/alice@example.com/Flow"',
+                      " ".join(self.lines(data)))
+        self.assertEqual(b.select('"Other Users/alice@example.com/Flow"', readonly=True)[0], "OK")
+        # Outlook: LIST "" "%", then one level at a time below "Other Users/".
+        typ, data = b.list('""', "%")
+        top = " ".join(self.lines(data))
+        self.assertIn('"Other Users"', top)
+        self.assertNotIn("alice@example.com", top)
+        typ, data = b.list('""', '"Other Users/%"')
+        self.assertEqual(len(data), 1, data)
+        self.assertIn('"Other Users/alice@example.com"', self.lines(data)[0])
+        typ, data = b.list('""', '"Other Users/alice@example.com/%"')
+        self.assertIn('"Other Users/alice@example.com/Flow"', " ".join(self.lines(data)))
+
+    def test_idle_sees_the_owners_new_mail(self):
+        self.folder("Live", [("bob@example.com", "lr")])
+        w = Wire(self.port, tls_context=self.m.ssl_context())
+        self.addCleanup(w.close)
+        w.cmd("LOGIN bob builder")
+        _, tagged = w.cmd('SELECT "Other Users/alice@example.com/Live"')
+        self.assertIn(b"OK", tagged)
+        w.send("I1 IDLE\r\n")
+        self.assertTrue(w.read_response_line().startswith(b"+ "))
+        a = self.alice()
+        self.assertEqual(a.append("Live", None, None, MESSAGE % b"second")[0], "OK")
+        line = w.read_response_line()
+        while not line.endswith(b"EXISTS"):
+            line = w.read_response_line()
+        self.assertEqual(line, b"* 2 EXISTS")
+        w.send("DONE\r\n")
+        w.until("I1")
+
+    def test_hostile_acl_commands_keep_the_session(self):
+        a = self.alice()
+        a.create("Hostile")
+        for args in [("Hostile", "bob@example.com", "lrZ"), ("Hostile", "nobody@nowhere", "lr"),
+                     ("Hostile", '"$no-group@example.com"', "lr"), ("Hostile", "-", "l")]:
+            try:
+                typ, _ = a.setacl(*args)
+            except imaplib.IMAP4.error:  # imaplib raises on BAD
+                typ = "BAD"
+            self.assertIn(typ, ("NO", "BAD"), args)
+        self.assertEqual(a.noop()[0], "OK")
+
+    def test_admin_shared_mailbox(self):
+        out = self.m.ctl("shared", "create", "support@example.com", "--group", "staff@example.com",
+                         "--rights", "lrswipte")
+        self.assertEqual(out["address"], "support@example.com")
+        self.assertEqual(out["acl"]["INBOX"]["$staff@example.com"], "lrswipte")
+        listed = self.m.ctl("shared", "list")
+        self.assertEqual([m["address"] for m in listed], ["support@example.com"])
+        # Mail to the address is delivered into it.
+        s = smtplib.SMTP("127.0.0.1", self.m.port("smtp"), timeout=30)
+        self.addCleanup(s.quit)
+        s.sendmail("customer@partner.example", ["support@example.com"], MESSAGE % b"help")
+        b = self.login("bob", "builder")
+        name = '"Shared/support@example.com/INBOX"'
+        deadline = time.time() + 30
+        count = b"0"
+        while time.time() < deadline:  # delivery runs after the 250
+            typ, data = b.status(name, "(MESSAGES)")
+            self.assertEqual(typ, "OK", data)
+            count = re.search(rb"MESSAGES (\d+)", data[0]).group(1)
+            if count == b"1":
+                break
+            time.sleep(0.1)
+        self.assertEqual(count, b"1")
+        typ, data = b.list('""', '"Shared/%"')
+        self.assertIn('"Shared/support@example.com"', " ".join(self.lines(data)))
+        self.assertEqual(b.select(name)[0], "OK")
+        typ, data = b.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"Subject: help", data[0][1])
+        # carol is not in staff: nothing to see; a grant to her user changes that.
+        c = self.login("carol", "carolpass")
+        self.assertEqual(c.select(name, readonly=True)[0], "NO")
+        self.m.ctl("shared", "grant", "support@example.com", "carol@example.com", "lr")
+        self.assertEqual(c.select(name, readonly=True)[0], "OK")
+        self.m.ctl("shared", "revoke", "support@example.com", "carol@example.com")
+        self.assertEqual(c.select(name, readonly=True)[0], "NO")
+        # Nobody logs in to the shared mailbox itself.
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=self.m.ssl_context())
+        with self.assertRaises(imaplib.IMAP4.error):
+            imap.login("support@example.com", "")
+        imap.shutdown()
+
+
+if __name__ == "__main__":
+    unittest.main()
