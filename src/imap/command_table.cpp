@@ -43,7 +43,9 @@ const CommandSpec kCommands[] = {
     {"GETQUOTA", kAuth, cmd_quota},  // RFC 9208
     {"GETQUOTAROOT", kAuth, cmd_quota},
     {"SETQUOTA", kAuth, cmd_quota},
-    {"COMPRESS", kAuth, cmd_compress},  // RFC 4978
+    {"COMPRESS", kAuth, cmd_compress},        // RFC 4978
+    {"GETMETADATA", kAuth, cmd_getmetadata},  // RFC 5464
+    {"SETMETADATA", kAuth, cmd_setmetadata},
     // RFC 3501 6.4: selected
     {"CHECK", kSelected, cmd_check},
     {"CLOSE", kSelected, cmd_close},

@@ -163,6 +163,7 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
       if (!gone.is_ok()) return gone.status();
       unreferenced.insert(unreferenced.end(), gone->begin(), gone->end());
       s = db.prepare_or_abort("DELETE FROM mailboxes WHERE id=?").bind(1, r->id).run();
+      if (s.is_ok()) s = delete_mailbox_metadata(db, r->id);  // RFC 5464 4.1
       if (!s.is_ok()) return s;
     }
     s = tx.commit();

@@ -29,7 +29,8 @@ std::string Session::capabilities() const {
       " BINARY COMPRESS=DEFLATE"                // RFC 3516, RFC 4978
       " UTF8=ACCEPT"                            // RFC 6855
       " CATENATE"                               // RFC 4469 (commands/catenate.cpp)
-      " CONTEXT=SEARCH CONTEXT=SORT";           // RFC 5267 4 (commands/context.cpp)
+      " CONTEXT=SEARCH CONTEXT=SORT"            // RFC 5267 4 (commands/context.cpp)
+      " METADATA METADATA-SERVER";              // RFC 5464 (commands/metadata.cpp)
   return caps;
 }
 
