@@ -4,8 +4,9 @@
 //
 // Extensions are advertised only when implemented: LITERAL+ (LITERAL- before login), SASL-IR, ID,
 // ENABLE, IDLE, UIDPLUS, MOVE, NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, CREATE-SPECIAL-USE,
-// LIST-EXTENDED, LIST-STATUS, CONDSTORE, QRESYNC, QUOTA, ESEARCH, SORT, THREAD, STARTTLS and
-// LOGINDISABLED before TLS (see commands/any.cpp for the exact list).
+// LIST-EXTENDED, LIST-STATUS, CONDSTORE, QRESYNC, QUOTA, ESEARCH, SORT, THREAD, METADATA,
+// METADATA-SERVER, LIST-METADATA, STARTTLS and LOGINDISABLED before TLS (see
+// commands/any.cpp for the exact list).
 #pragma once
 
 #include <cstdint>

@@ -30,7 +30,8 @@ std::string Session::capabilities() const {
       " UTF8=ACCEPT"                            // RFC 6855
       " CATENATE"                               // RFC 4469 (commands/catenate.cpp)
       " CONTEXT=SEARCH CONTEXT=SORT"            // RFC 5267 4 (commands/context.cpp)
-      " METADATA METADATA-SERVER";              // RFC 5464 (commands/metadata.cpp)
+      " METADATA METADATA-SERVER"               // RFC 5464 (commands/metadata.cpp)
+      " LIST-METADATA";                         // RFC 9590 (commands/list.cpp)
   return caps;
 }
 

@@ -1,4 +1,4 @@
-// METADATA (RFC 5464) through the session (no sockets), over the
+// METADATA (RFC 5464) and LIST-METADATA (RFC 9590) through the session (no sockets), over the
 // real FileStore: values set and read back (strings, literals, literal8 with NUL), NIL removes,
 // DEPTH 0/1/infinity, MAXSIZE with LONGENTRIES, the limits (MAXSIZE, TOOMANY) refusing the
 // whole command, bad entry names BAD, server entries from the options and read-only,
@@ -26,6 +26,7 @@ TEST_F(ImapMetadata, AdvertisedAfterLogin) {
   auto l = lines_of(out, "b");
   ASSERT_FALSE(l.empty());
   EXPECT_NE(l.front().find(" METADATA METADATA-SERVER"), std::string::npos) << out;
+  EXPECT_NE(l.front().find(" LIST-METADATA"), std::string::npos) << out;
   std::string before = run({"a CAPABILITY\r\nb LOGOUT\r\n"});
   EXPECT_EQ(before.find("METADATA"), std::string::npos) << before;
 }
@@ -193,6 +194,32 @@ TEST_F(ImapMetadata, KeptByRenameGoneWithDelete) {
   EXPECT_EQ(lines_of(out, "g")[0], "* METADATA \"New/Child\" (/private/comment \"child\")");
   EXPECT_EQ(lines_of(out, "j")[0], "* METADATA \"New/Child\" (/private/comment NIL)") << out;
   EXPECT_EQ(lines_of(out, "l")[0], "* METADATA \"Old\" (/shared/comment NIL)") << out;
+}
+
+TEST_F(ImapMetadata, ListReturnMetadata) {
+  std::string out = session(
+      "b CREATE Meta\r\n"
+      "c CREATE Meta/Sub\r\n"
+      "d SETMETADATA Meta (/shared/comment \"listed\" /private/vendor/x/big \"0123456789\")\r\n"
+      "e LIST \"\" \"Meta*\" RETURN (METADATA (/shared/comment /private/vendor/x/big) "
+      "STATUS (MESSAGES))\r\n"
+      "f LIST \"\" \"Meta\" RETURN (METADATA (/private/vendor/x/big MAXSIZE 5))\r\n"
+      "g LIST \"\" \"Meta\" RETURN (MAXSIZE 5)\r\n"
+      "h LIST \"\" \"Meta\" RETURN (METADATA (/shared/c*))\r\n");
+  auto e = lines_of(out, "e");
+  ASSERT_EQ(e.size(), 7u) << out;
+  EXPECT_EQ(e[0], "* LIST (\\HasChildren) \"/\" \"Meta\"");
+  EXPECT_EQ(
+      e[1],
+      "* METADATA \"Meta\" (/shared/comment \"listed\" /private/vendor/x/big \"0123456789\")");
+  EXPECT_EQ(e[2], "* STATUS \"Meta\" (MESSAGES 0)");
+  EXPECT_EQ(e[3], "* LIST (\\HasNoChildren) \"/\" \"Meta/Sub\"");
+  EXPECT_EQ(e[4], "* METADATA \"Meta/Sub\" (/shared/comment NIL /private/vendor/x/big NIL)");
+  auto f = lines_of(out, "f");
+  ASSERT_EQ(f.size(), 2u) << out;
+  EXPECT_EQ(f[1], "f OK [METADATA LONGENTRIES 10] LIST completed");
+  EXPECT_EQ(tagged(out, "g").rfind("g BAD", 0), 0u) << out;
+  EXPECT_EQ(tagged(out, "h").rfind("h BAD", 0), 0u) << out;
 }
 
 }  // namespace
