@@ -55,8 +55,12 @@ class Ext4(unittest.TestCase):
         self.assertIn(b'/shared/admin "%s"' % ADMIN.encode(), resp[0])
         self.assertIn(b'/shared/comment "Mailroom metadata test"', resp[0])
         # The server's /shared entries are the administrator's.
+        typ, data = c._simple_command("SETMETADATA", '""', '(/shared/comment "mine")')
+        self.assertEqual(typ, "NO")
+        self.assertTrue(data[0].startswith(b"[NOPERM]"), data)
+        # A bad entry name is BAD (imaplib raises for BAD).
         with self.assertRaises(imaplib.IMAP4.error):
-            c._simple_command("SETMETADATA", '""', '(/shared/comment "mine")')
+            c._simple_command("GETMETADATA", '""', "/shared//admin")
 
     def test_values_depth_limits_rename_delete_restart(self):
         w = self.wire("Meta")
