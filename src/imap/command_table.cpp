@@ -49,6 +49,8 @@ const CommandSpec kCommands[] = {
     {"GETACL", kAuth, cmd_acl},
     {"LISTRIGHTS", kAuth, cmd_acl},
     {"MYRIGHTS", kAuth, cmd_acl},
+    {"GETMETADATA", kAuth, cmd_getmetadata},  // RFC 5464
+    {"SETMETADATA", kAuth, cmd_setmetadata},
     // RFC 3501 6.4: selected
     {"CHECK", kSelected, cmd_check},
     {"CLOSE", kSelected, cmd_close},

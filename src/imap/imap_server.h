@@ -4,8 +4,9 @@
 //
 // Extensions are advertised only when implemented: LITERAL+ (LITERAL- before login), SASL-IR, ID,
 // ENABLE, IDLE, UIDPLUS, MOVE, NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, CREATE-SPECIAL-USE,
-// LIST-EXTENDED, LIST-STATUS, CONDSTORE, QRESYNC, QUOTA, ESEARCH, SORT, THREAD, STARTTLS and
-// LOGINDISABLED before TLS (see commands/any.cpp for the exact list).
+// LIST-EXTENDED, LIST-STATUS, CONDSTORE, QRESYNC, QUOTA, ESEARCH, SORT, THREAD, METADATA,
+// METADATA-SERVER, LIST-METADATA, STARTTLS and LOGINDISABLED before TLS (see
+// commands/any.cpp for the exact list).
 #pragma once
 
 #include <cstdint>
@@ -40,11 +41,21 @@ struct Options {
   int max_bad_commands = 20;
   // Messages loaded per worker-pool round trip in FETCH/SEARCH.
   int fetch_batch = 64;
+  // METADATA (RFC 5464, commands/metadata.cpp): the server's read-only /shared/admin (a URI,
+  // e.g. "mailto:postmaster@example.com") and /shared/comment ("" = none); the largest value
+  // SETMETADATA takes ([METADATA MAXSIZE n]); per user, the most entries and value octets of
+  // all mailboxes and the server together ([METADATA TOOMANY]).
+  std::string metadata_admin;
+  std::string metadata_comment;
+  uint64_t metadata_max_value = 64 * 1024;
+  uint64_t metadata_max_entries = 1000;
+  uint64_t metadata_max_bytes = 1024 * 1024;
 };
 
 // Reads [imap]: autologout, login_timeout, max_line, max_literal, login_max_literal,
-// login_max_command, max_bad_commands, fetch_batch. Errors are collected in the section's
-// ConfigErrors; defaults stay in place.
+// login_max_command, max_bad_commands, fetch_batch, metadata_admin, metadata_comment,
+// metadata_max_value, metadata_max_entries, metadata_max_bytes. Errors are collected in the
+// section's ConfigErrors; defaults stay in place.
 Options parse_options(core::ConfigSection& section);
 
 // The session handler for IMAP listeners. `services` must outlive every session.

@@ -26,6 +26,21 @@ Options parse_options(core::ConfigSection& section) {
   o.max_bad_commands =
       static_cast<int>(section.get_int("max_bad_commands", o.max_bad_commands, 1, 100000));
   o.fetch_batch = static_cast<int>(section.get_int("fetch_batch", o.fetch_batch, 1, 10000));
+  // RFC 5464 4.1: at least 1024 octets per value and 10 entries.
+  o.metadata_admin = section.get_string("metadata_admin", o.metadata_admin);
+  o.metadata_comment = section.get_string("metadata_comment", o.metadata_comment);
+  o.metadata_max_value = section.get_size("metadata_max_value", o.metadata_max_value);
+  if (o.metadata_max_value < 1024) {
+    section.error("metadata_max_value", "must be at least 1024 bytes (RFC 5464 section 4.1)");
+    o.metadata_max_value = 1024;
+  }
+  o.metadata_max_entries = static_cast<uint64_t>(section.get_int(
+      "metadata_max_entries", static_cast<int64_t>(o.metadata_max_entries), 10, 1000000));
+  o.metadata_max_bytes = section.get_size("metadata_max_bytes", o.metadata_max_bytes);
+  if (o.metadata_max_bytes < o.metadata_max_value) {
+    section.error("metadata_max_bytes", "must not be below metadata_max_value");
+    o.metadata_max_bytes = o.metadata_max_value;
+  }
   section.finish();
   return o;
 }

@@ -207,6 +207,19 @@ asio::awaitable<Reply> cmd_idle(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_quota(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_compress(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_getmetadata(Session&, const proto::Command&);  // RFC 5464
+asio::awaitable<Reply> cmd_setmetadata(Session&, const proto::Command&);
+// RFC 5464 3.3 (commands/metadata.cpp): whether the session may read (or write) the /shared
+// (or /private) annotations of `mailbox` ("" = the server): the one place for ACL rights.
+bool metadata_allowed(const Session& s, const std::string& mailbox, bool shared, bool write);
+// RFC 9590: the "METADATA ..." line of each of `mailboxes` for LIST RETURN (METADATA) ("" for
+// none), and the largest value left out by MAXSIZE (0 = none).
+struct MetadataLines {
+  std::vector<std::string> lines;
+  uint64_t longest = 0;
+};
+asio::awaitable<MetadataLines> list_metadata(Session& s, const proto::Command& cmd,
+                                             const std::vector<std::string>& mailboxes);
 
 // RFC 4314 (commands/acl.cpp): where a mailbox name (UTF-8) of the session points: the user's
 // own mailbox at once, a name in the shared namespaces resolved on the worker pool with the

@@ -72,7 +72,7 @@ struct MailboxRow {
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options);
 // The index schema version this build writes (FORMAT.md "Index").
-inline constexpr int64_t kSchemaVersion = 6;
+inline constexpr int64_t kSchemaVersion = 7;
 // The index's schema version: 0 for an empty file (no meta table or no version yet).
 core::Result<int64_t> schema_version(db::Sqlite& db);
 // Creates the index schema, or migrates an older one to kSchemaVersion in one BEGIN IMMEDIATE
@@ -82,6 +82,10 @@ core::Status create_schema(db::Sqlite& db);
 core::Status newer_schema_error(int64_t version);
 // Migration step to version 6 (store_acl.cpp): the `acl` table. Idempotent.
 core::Status add_acl_table(db::Sqlite& db);
+// Migration step of version 7: the `metadata` table (store_metadata.cpp); idempotent.
+core::Status create_metadata_table(db::Sqlite& db);
+// Removes the annotations of a mailbox being deleted (inside the caller's transaction).
+core::Status delete_mailbox_metadata(db::Sqlite& db, int64_t mailbox_id);
 // Creates INBOX and the special-use folders once per user.
 core::Status init_special_folders(db::Sqlite& db);
 core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& canonical_name);
@@ -218,6 +222,12 @@ class FileStore final : public MailStore {
                                              const std::string& recall_id) override;
   Result<size_t> purge_recalled(const std::string& account_id,
                                 const std::string& recall_id) override;
+  // Annotations (store_metadata.cpp).
+  Result<std::vector<MetadataEntry>> metadata(const std::string& account_id,
+                                              const std::string& mailbox) override;
+  Status set_metadata(const std::string& account_id, const std::string& mailbox,
+                      const std::vector<MetadataChange>& changes,
+                      const MetadataLimits& limits) override;
   std::unique_ptr<WatchHandle> watch(const std::string& account_id, const std::string& mailbox,
                                      std::function<void(const ChangeEvent&)> callback) override;
   const StoreOptions& options() const { return options_; }

@@ -214,6 +214,20 @@ struct MailboxAcl {
   std::vector<AclEntry> entries;  // by identifier
 };
 
+// One mailbox or server annotation (RFC 5464 METADATA): the entry name as the caller
+// validated it ("/private/..." or "/shared/...", lower case) and its value (any octets).
+struct MetadataEntry {
+  std::string name;
+  std::string value;
+};
+// Limits of one user's annotations, all mailboxes and the server entries together (0 = none).
+struct MetadataLimits {
+  uint64_t max_entries = 0;
+  uint64_t max_bytes = 0;  // sum of the values' sizes
+};
+// One change of SETMETADATA: a value, or nullopt to remove the entry.
+using MetadataChange = std::pair<std::string, std::optional<std::string>>;
+
 // Kinds of change reported to watchers.
 struct ChangeEvent {
   std::string account_id;
@@ -529,6 +543,24 @@ class MailStore {
     return recall_unsupported();
   }
 
+  // --- annotations (RFC 5464; FORMAT.md "Index"): mailbox "" holds the user's server
+  // entries. Kept by rename_mailbox, removed with the mailbox. These defaults (test stores)
+  // refuse with invalid_argument. ---
+  // Every entry of `mailbox`, ascending by name; not_found when the mailbox does not exist.
+  virtual Result<std::vector<MetadataEntry>> metadata(const std::string& account_id,
+                                                      const std::string& mailbox) {
+    (void)account_id, (void)mailbox;
+    return metadata_unsupported();
+  }
+  // Applies every change in one transaction, or none: not_found (no such mailbox),
+  // over_quota (the user's entries would pass `limits`). Removing an absent entry is no error.
+  virtual Status set_metadata(const std::string& account_id, const std::string& mailbox,
+                              const std::vector<MetadataChange>& changes,
+                              const MetadataLimits& limits) {
+    (void)account_id, (void)mailbox, (void)changes, (void)limits;
+    return metadata_unsupported();
+  }
+
   // Change notification: `callback` runs (on any thread) after every committed change to that
   // mailbox made through this object, and (FileStore with StoreOptions::notices = subscribe)
   // through another process's store on the same root. Keep the handle alive to stay subscribed.
@@ -537,6 +569,9 @@ class MailStore {
                                              std::function<void(const ChangeEvent&)> callback) = 0;
 
  private:
+  static Status metadata_unsupported() {
+    return core::invalid_argument("this mail store keeps no annotations");
+  }
   static Status recall_unsupported() {
     return core::invalid_argument("this mail store does not support mail recall");
   }

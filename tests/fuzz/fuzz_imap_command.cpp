@@ -7,6 +7,7 @@
 
 #include "src/imap/proto/command.h"
 #include "src/imap/proto/command_reader.h"
+#include "src/imap/proto/metadata.h"
 #include "src/imap/proto/utf7.h"
 
 using namespace mailroom::imap::proto;
@@ -28,6 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (c.name == "APPEND" && c.appends.empty()) __builtin_trap();
       if (c.name == "REPLACE" && (c.appends.size() != 1 || c.set.ranges.size() != 1))
         __builtin_trap();
+      // RFC 5464 3.2: every entry name the parser let through is canonical and valid again.
+      for (const auto& e : c.metadata.entries) {
+        auto again = metadata_entry_name(e, nullptr);
+        if (!again || *again != e) __builtin_trap();
+      }
+      for (const auto& [e, v] : c.metadata.values) {
+        if (!metadata_entry_name(e, nullptr)) __builtin_trap();
+      }
       for (const auto& a : c.args) {
         if (auto u = mutf7_to_utf8(a)) {
           auto back = utf8_to_mutf7(*u);

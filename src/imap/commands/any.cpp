@@ -31,7 +31,9 @@ std::string Session::capabilities() const {
       " UTF8=ACCEPT"                            // RFC 6855
       " CATENATE"                               // RFC 4469 (commands/catenate.cpp)
       " CONTEXT=SEARCH CONTEXT=SORT"            // RFC 5267 4 (commands/context.cpp)
-      " ACL RIGHTS=texk";                       // RFC 4314 (commands/acl.cpp, acl.h)
+      " ACL RIGHTS=texk"                        // RFC 4314 (commands/acl.cpp, acl.h)
+      " METADATA METADATA-SERVER"               // RFC 5464 (commands/metadata.cpp)
+      " LIST-METADATA";                         // RFC 9590 (commands/list.cpp)
   return caps;
 }
 

@@ -35,13 +35,15 @@ struct ListQuery {
   bool recursive = false;
   bool ret_subscribed = false;
   bool ret_status = false;
-  bool utf8 = false;  // UTF8=ACCEPT: names and patterns in UTF-8 (RFC 6855 3)
+  bool ret_metadata = false;  // RFC 9590
+  bool utf8 = false;          // UTF8=ACCEPT: names and patterns in UTF-8 (RFC 6855 3)
   std::vector<proto::ListPattern> patterns;
 };
 
 struct ListRow {
-  std::string line;    // the LIST/LSUB response without "* "
-  std::string status;  // LIST-STATUS: the mailbox to send STATUS for, else empty
+  std::string line;      // the LIST/LSUB response without "* "
+  std::string status;    // LIST-STATUS: the mailbox to send STATUS for, else empty
+  std::string metadata;  // LIST-METADATA: the mailbox to send METADATA for, else empty
 };
 
 // The whole per-user computation (every mailbox and subscription against every pattern):
@@ -119,6 +121,7 @@ core::Result<std::vector<ListRow>> list_rows(core::Services& services, const std
     if (q.recursive && e.child_subscribed && !e.subscribed)
       row.line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
     if (q.ret_status && e.exists) row.status = name;
+    if (q.ret_metadata && e.exists) row.metadata = name;
     rows.push_back(std::move(row));
   }
   return rows;
@@ -143,10 +146,14 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
   if (q.recursive && !q.sel_subscribed) co_return Reply::bad("RECURSIVEMATCH needs another option");
   q.ret_subscribed = has(cmd.list_return, "SUBSCRIBED");
   q.ret_status = has(cmd.list_return, "STATUS");
+  q.ret_metadata = has(cmd.list_return, "METADATA");
   for (const auto& o : cmd.list_return) {
-    if (o != "SUBSCRIBED" && o != "CHILDREN" && o != "SPECIAL-USE" && o != "STATUS")
+    if (o != "SUBSCRIBED" && o != "CHILDREN" && o != "SPECIAL-USE" && o != "STATUS" &&
+        o != "METADATA" && o != "MAXSIZE")
       co_return Reply::bad("Unknown LIST return option " + o);
   }
+  if (has(cmd.list_return, "MAXSIZE") && !q.ret_metadata)
+    co_return Reply::bad("MAXSIZE needs the METADATA return option");
 
   // RFC 3501 9: list-mailbox is any string, so reference and patterns are matched as sent,
   // against the names in their wire form (modified UTF-7, which Mailroom writes canonically):
@@ -175,13 +182,28 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
   if (q.ret_status && std::find(cmd.status_items.begin(), cmd.status_items.end(),
                                 "HIGHESTMODSEQ") != cmd.status_items.end())
     s.enable_condstore();  // RFC 7162 3.1 (STATUS), RFC 5819 (LIST-STATUS)
+  MetadataLines meta;
+  if (q.ret_metadata) {  // RFC 9590: one store round trip for every listed mailbox
+    std::vector<std::string> names;
+    for (const auto& row : *rows)
+      if (!row.metadata.empty()) names.push_back(row.metadata);
+    meta = co_await list_metadata(s, cmd, names);
+  }
+  size_t meta_at = 0;
   for (const auto& row : *rows) {
     s.untagged(row.line);
+    if (!row.metadata.empty() && meta_at < meta.lines.size()) {
+      const std::string& line = meta.lines[meta_at++];
+      if (!line.empty()) s.untagged(line);
+    }
     if (row.status.empty()) continue;
     std::string mailbox = row.status;
     auto data = co_await status_data(s, mailbox, cmd.status_items);
     if (data) s.untagged("STATUS " + quoted_name(mailbox, s.utf8_accept) + " " + *data);
   }
+  if (meta.longest)  // RFC 9590 with RFC 5464 4.2.1
+    co_return Reply::ok("[METADATA LONGENTRIES " + std::to_string(meta.longest) + "] " + cmd.name +
+                        " completed");
   co_return Reply::ok(cmd.name + " completed");
 }
 

@@ -16,6 +16,7 @@
 #include "src/imap/proto/catenate.h"
 #include "src/imap/proto/context.h"
 #include "src/imap/proto/lexer.h"
+#include "src/imap/proto/metadata.h"
 #include "src/store/mail_store.h"
 
 namespace mailroom::imap::proto {
@@ -767,6 +768,8 @@ struct Parser {
         if (o == "STATUS") {
           if (!lx.sp() || !atom_list(cmd.status_items)) return false;
         }
+        if ((o == "METADATA" || o == "MAXSIZE") && !list_metadata_option(lx, o, cmd))
+          return false;  // RFC 9590 (metadata.cpp)
         if (lx.consume(')')) break;
         if (!lx.sp()) return false;
       }
@@ -926,6 +929,8 @@ struct Parser {
     if (n == "ID") return id_args();
     if (n == "CANCELUPDATE") return cancelupdate_args(lx, cmd);  // RFC 5267 4.3
     if (is_acl_command(n)) return acl_args(lx, cmd);             // RFC 4314 3
+    if (n == "GETMETADATA") return getmetadata_args(lx, cmd);    // RFC 5464 4.2
+    if (n == "SETMETADATA") return setmetadata_args(lx, cmd);    // RFC 5464 4.3
     if (n == "COMPRESS") {  // RFC 4978 3: "COMPRESS" SP algorithm (an atom)
       if (!lx.sp()) return false;
       std::string a = upper_atom();

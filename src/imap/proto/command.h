@@ -140,6 +140,15 @@ struct AppendMessage {
   std::vector<CatenatePart> parts;
 };
 
+// METADATA (RFC 5464) and LIST-METADATA (RFC 9590), parsed by proto/metadata.cpp. Entry names
+// are validated and lower-cased there (RFC 5464 3.2: case-insensitive).
+struct MetadataArgs {
+  std::optional<uint64_t> maxsize;   // MAXSIZE n (4.2.1)
+  int depth = 0;                     // DEPTH 0 / 1 / infinity (-1) (4.2.2)
+  std::vector<std::string> entries;  // GETMETADATA, LIST RETURN (METADATA (...))
+  std::vector<std::pair<std::string, std::optional<std::string>>> values;  // SETMETADATA; NIL
+};
+
 struct Command {
   std::string tag;
   std::string name;  // upper-case command name ("FETCH" for UID FETCH, uid=true)
@@ -187,6 +196,7 @@ struct Command {
 
   std::vector<std::pair<std::string, std::optional<std::string>>> id_params;  // ID
   std::vector<std::string> create_use;  // CREATE (USE (\Sent ...)) RFC 6154
+  MetadataArgs metadata;                // GETMETADATA, SETMETADATA, LIST RETURN (METADATA)
 };
 
 struct ParseError {
