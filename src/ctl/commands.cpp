@@ -22,6 +22,7 @@ void register_all_commands(CLI::App& app, Context& ctx, int* exit_code) {
   register_queue_commands(app, ctx, exit_code);
   register_quarantine_commands(app, ctx, exit_code);
   register_recall_commands(app, ctx, exit_code);
+  register_index_commands(app, ctx, exit_code);
   register_dkim_commands(app, ctx, exit_code);
   register_sso_commands(app, ctx, exit_code);
   register_admin_commands(app, ctx, exit_code);
