@@ -5,8 +5,8 @@
 
 #include <mutex>
 
-#include "src/core/utf8.h"
 #include "src/mime/facts.h"
+#include "src/mime/html_text.h"
 
 namespace mailroom::fts {
 namespace {
@@ -46,16 +46,6 @@ std::string field_text(std::string_view header, std::string_view name) {
     if (out.size() > 16384) break;
   }
   return valid_utf8(out);
-}
-
-bool ieq_prefix(std::string_view s, size_t at, std::string_view word) {
-  if (s.size() - at < word.size()) return false;
-  for (size_t i = 0; i < word.size(); ++i) {
-    char c = s[at + i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != word[i]) return false;
-  }
-  return true;
 }
 
 struct Walker {
@@ -99,89 +89,13 @@ struct Walker {
     g_free(t);
     GMimeContentType* ct = g_mime_object_get_content_type(obj);
     const char* sub = ct ? g_mime_content_type_get_media_subtype(ct) : nullptr;
-    if (sub && g_ascii_strcasecmp(sub, "html") == 0) text = html_to_text(text);
+    if (sub && g_ascii_strcasecmp(sub, "html") == 0)
+      text = valid_utf8(mime::html_text(text, limits.max_body_bytes));
     add_text(text);
   }
 };
 
 }  // namespace
-
-std::string html_to_text(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() / 2);
-  size_t i = 0;
-  while (i < s.size()) {
-    char c = s[i];
-    if (c == '<') {
-      if (s.compare(i, 4, "<!--") == 0) {
-        size_t e = s.find("-->", i + 4);
-        i = e == std::string_view::npos ? s.size() : e + 3;
-        continue;
-      }
-      // <script> and <style> hold no text a reader sees.
-      for (std::string_view tag : {std::string_view("script"), std::string_view("style")}) {
-        if (ieq_prefix(s, i + 1, tag)) {
-          std::string close = "</" + std::string(tag);
-          size_t e = i + 1;
-          while (e < s.size() && !ieq_prefix(s, e, close)) {
-            e = s.find('<', e + 1);
-            if (e == std::string_view::npos) e = s.size();
-          }
-          i = e;
-          break;
-        }
-      }
-      size_t e = s.find('>', i);
-      if (e == std::string_view::npos) break;
-      out += ' ';  // a tag separates words ("a<br>b")
-      i = e + 1;
-      continue;
-    }
-    if (c == '&') {
-      size_t end = s.substr(0, std::min(s.size(), i + 12)).find(';', i);
-      if (end != std::string_view::npos && end - i <= 10) {
-        std::string_view name = s.substr(i + 1, end - i - 1);
-        static constexpr std::pair<std::string_view, std::string_view> kNamed[] = {
-            {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", " "}};
-        bool done = false;
-        for (const auto& [n, text] : kNamed) {
-          if (name == n) {
-            out += text;
-            done = true;
-          }
-        }
-        if (!done && name.size() > 1 && name[0] == '#') {
-          bool hex = name[1] == 'x' || name[1] == 'X';
-          uint32_t cp = 0;
-          bool ok = name.size() > (hex ? 2u : 1u);
-          for (char d : name.substr(hex ? 2 : 1)) {
-            int v = d >= '0' && d <= '9'          ? d - '0'
-                    : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
-                    : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
-                                                  : -1;
-            if (v < 0 || cp > 0x10FFFF) {
-              ok = false;
-              break;
-            }
-            cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
-          }
-          if (ok) {
-            if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-            core::append_utf8(out, cp);
-            done = true;
-          }
-        }
-        if (done) {
-          i = end + 1;
-          continue;
-        }
-      }
-    }
-    out += c;
-    ++i;
-  }
-  return out;
-}
 
 MessageText extract_text(std::string_view message, const ExtractLimits& limits) {
   ensure_gmime();

@@ -18,8 +18,8 @@ struct MessageText {
   std::string cc;
   std::string bcc;
   std::string header;  // the whole header block, encoded words decoded (for SEARCH TEXT)
-  // text/plain parts as they are, text/html with markup dropped and entities decoded, and
-  // every other text/* part (attachments included), joined by newlines, valid UTF-8.
+  // text/plain parts as they are, text/html without markup (mime::html_text), and every
+  // other text/* part (attachments included), joined by newlines, valid UTF-8.
   std::string body;
   bool truncated = false;  // body or header were cut at the limit
 };
@@ -32,9 +32,5 @@ struct ExtractLimits {
 };
 
 MessageText extract_text(std::string_view message, const ExtractLimits& limits = {});
-
-// HTML with tags, comments, <script> and <style> contents dropped and character references
-// decoded; block elements become line breaks. Linear in the input.
-std::string html_to_text(std::string_view html);
 
 }  // namespace mailroom::fts

@@ -150,6 +150,10 @@ core::Result<std::optional<Candidates>> find_candidates(const std::string& dir,
     } catch (const Xapian::WildcardError&) {
       return std::optional<Candidates>();  // a prefix too common to narrow anything
     }
+    // When most of the mailbox may match, the index does not narrow enough to pay for
+    // reading every candidate's locations: the caller's scan is as fast.
+    if (matches.size() * 2 > db.get_termfreq(mailbox_term(uid_validity)))
+      return std::optional<Candidates>();
     for (auto it = matches.begin(); it != matches.end(); ++it) {
       for (uint32_t uid : locations_in(it.get_document(), uid_validity)) {
         if (uid <= mark.uid) out.uids.push_back(uid);

@@ -41,8 +41,9 @@ struct Candidates {
 
 // The candidates for `folded_needle` (mime::fold_case form) in the mailbox of `uid_validity`.
 // nullopt when the index cannot narrow the search: no index or no mark for that mailbox
-// yet, or the needle has no term the index can use (see README: words shorter than three
-// characters, punctuation only). io_error when the index cannot be read.
+// yet, the needle has no term the index can use (see README: words shorter than three
+// characters, punctuation only), or more than half of the mailbox's messages would be
+// candidates. io_error when the index cannot be read.
 core::Result<std::optional<Candidates>> find_candidates(const std::string& dir,
                                                         uint32_t uid_validity, Scope scope,
                                                         std::string_view folded_needle);
