@@ -39,6 +39,9 @@ class SortKeyRegistry;
 namespace mailroom::sieve {
 class ScriptStore;
 }
+namespace mailroom::fts {
+class Indexer;
+}
 
 namespace mailroom::core {
 
@@ -81,6 +84,9 @@ struct Services {
   std::shared_ptr<imap::SortKeyRegistry> sort_keys;
   // Users' Sieve scripts (src/sieve/script_store.h): ManageSieve writes, delivery reads.
   std::shared_ptr<sieve::ScriptStore> sieve_scripts;
+  // The full-text indexer (src/fts/indexer.h) when [fts] is enabled: IMAP SEARCH BODY/TEXT
+  // asks it for candidates; in mailroomd its thread indexes what the store commits.
+  std::shared_ptr<fts::Indexer> fts;
   net::WorkerPool* workers = nullptr;  // = worker_pool.get()
   std::shared_ptr<net::WorkerPool> worker_pool;
 };

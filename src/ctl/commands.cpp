@@ -18,7 +18,7 @@ struct Group {
   Register add;
 };
 
-const std::array<Group, 18> kGroups{{
+const std::array<Group, 19> kGroups{{
     {{"domain"}, register_domain_commands},
     {{"user", "password", "conflicts"}, register_user_commands},
     {{"alias", "group"}, register_group_commands},
@@ -29,6 +29,7 @@ const std::array<Group, 18> kGroups{{
     {{"app-password"}, register_app_password_commands},
     {{"mailbox", "fsck", "export", "import", "quota"}, register_mailbox_commands},
     {{"shared"}, register_shared_commands},
+    {{"index"}, register_index_commands},
     {{"blocklist"}, register_blocklist_commands},
     {{"user"}, register_personal_list_commands},
     {{"queue", "delivery-log"}, register_queue_commands},

@@ -91,6 +91,7 @@ class Context {
 //   ctl_admin.cpp      api-token, admin (delegated administration of the HTTP API)
 //   ctl_journal.cpp    journal (list, show, revert change sets)
 //   ctl_offboarding.cpp  offboarding (plan, status)
+//   ctl_index.cpp      index (status, rebuild: the full-text index)
 void register_domain_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_user_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_app_password_commands(CLI::App& app, Context& ctx, int* exit_code);
@@ -110,6 +111,7 @@ void register_sso_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_admin_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_journal_commands(CLI::App& app, Context& ctx, int* exit_code);
 void register_offboarding_commands(CLI::App& app, Context& ctx, int* exit_code);
+void register_index_commands(CLI::App& app, Context& ctx, int* exit_code);
 
 // The four directory groups above (domain to directory), in that order, and journal.
 void register_directory_commands(CLI::App& app, Context& ctx, int* exit_code);

@@ -6,6 +6,7 @@
 
 #include "src/core/utf8.h"
 #include "src/mime/facts.h"
+#include "src/mime/html_text.h"
 
 namespace mailroom::mime {
 namespace {
@@ -62,13 +63,13 @@ size_t html_entity(std::string_view s, size_t at, std::string& out) {
   return 0;
 }
 
-// The text of an HTML document: tags, comments and the content of script, style, head and
-// title dropped, block ends as spaces, character references decoded.
-std::string html_text(std::string_view html) {
+}  // namespace
+
+std::string html_text(std::string_view html, size_t max_bytes) {
   std::string out;
   out.reserve(std::min<size_t>(html.size(), 4096));
   size_t i = 0;
-  while (i < html.size() && out.size() < 16384) {
+  while (i < html.size() && out.size() < max_bytes) {
     char c = html[i];
     if (c == '<') {
       if (html.compare(i, 4, "<!--") == 0) {
@@ -117,12 +118,10 @@ std::string html_text(std::string_view html) {
   return out;
 }
 
-}  // namespace
-
 std::string preview_from_text(std::string_view text, bool html) {
   std::string plain;
   if (html) {
-    plain = html_text(text);
+    plain = html_text(text, 16384);
     text = plain;
   }
   // Every run of white space and control characters (and U+00A0) becomes one space; the

@@ -7,6 +7,7 @@
 #include "src/core/config_section.h"
 #include "src/filter/antivirus.h"
 #include "src/filter/rspamd_scanner.h"
+#include "src/fts/indexer.h"
 #include "src/http/server.h"
 #include "src/imap/imap_server.h"
 #include "src/mailauth/inbound.h"
@@ -44,6 +45,7 @@ struct ModuleOptions {
   filter::AntivirusOptions antivirus;    // [antivirus]: the antivirus content scanner
   filter::RspamdOptions spam;            // [spam]: rspamd verdicts and learning
   webmail::Options webmail;              // [webmail]: the web client on the http listeners
+  fts::Options fts;                      // [fts]: the full-text index (src/fts/README.md)
   // Opened in phase two (they connect to databases); kept as sections until then.
   core::ConfigSection directory_section{"", "directory", nullptr};
   core::ConfigSection delivery_log_section{"", "delivery_log", nullptr};

@@ -68,6 +68,10 @@ std::unique_ptr<LoadedConfig> load_config(const std::string& path, core::ConfigE
     m.store = store::parse_store_options(s, config->server.data_dir);
   }
   {
+    auto s = root.child("fts");
+    m.fts = fts::parse_options(s);
+  }
+  {
     auto s = root.child("queue");
     m.queue = queue::parse_options(s, config->server.data_dir);
   }
@@ -225,8 +229,24 @@ core::Result<std::unique_ptr<core::Services>> open_services(LoadedConfig& config
   so.notices_dir = data + "/store-notices";
   so.notices =
       with_queue ? store::StoreOptions::Notices::subscribe : store::StoreOptions::Notices::publish;
+  // The full-text indexer hears of every commit; mailroomd's thread indexes off the delivery
+  // path (mailroomctl's changes reach it through the notices above).
+  std::shared_ptr<fts::Indexer> fts;
+  if (m.fts.enabled) {
+    fts = std::make_shared<fts::Indexer>(m.fts, so.root);
+    if (with_queue) {
+      so.on_change = [weak = std::weak_ptr<fts::Indexer>(fts)](const store::ChangeEvent& ev) {
+        if (auto f = weak.lock()) f->notify(ev.account_id);
+      };
+    }
+  }
   services->store = store::open_file_store(so);
   if (!services->store) return core::io_error("cannot open the mail store under " + so.root);
+  if (fts) {
+    fts->attach(services->store);
+    if (with_queue) fts->start();
+    services->fts = fts;
+  }
   // The IMAP sort/search key tables: one per mailbox in use, shared by every session.
   if (with_queue) services->sort_keys = std::make_shared<imap::SortKeyRegistry>();
 

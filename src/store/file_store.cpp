@@ -134,6 +134,7 @@ void FileStore::notify_all(const std::vector<ChangeEvent>& events) {
 }
 
 void FileStore::notify_watchers(const ChangeEvent& ev) {
+  if (options_.on_change) options_.on_change(ev);
   auto list = watchers_->get(watch_key(ev.account_id, ev.mailbox));
   for (auto& e : list) {
     std::lock_guard<std::recursive_mutex> lk(e->mu);

@@ -47,6 +47,10 @@ struct StoreOptions {
   enum class Notices { off, publish, subscribe };
   std::string notices_dir;
   Notices notices = Notices::off;
+  // Called after every committed change that notifies watchers, for every mailbox and user
+  // (this process's changes and, with notices = subscribe, other processes'): the full-text
+  // indexer's queue (src/fts/indexer.h). Runs on the committing thread: it must only post.
+  std::function<void(const ChangeEvent&)> on_change;
 
   // Test hooks of the group commit of appends (store_messages.cpp); empty in production.
   //  on_append_queued: an append joined its user's queue, where `waiting` appends now wait.

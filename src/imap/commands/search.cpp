@@ -5,14 +5,17 @@
 // PARTIAL and UPDATE options of RFC 5267 4 (the update contexts live in context.cpp).
 //
 // SORT, THREAD and SEARCH FROM/TO/CC/BCC/SUBJECT/SENT* compare precomputed keys from the
-// mailbox's sort key table (src/imap/sort_keys.h); HEADER, BODY and TEXT read the message.
+// mailbox's sort key table (src/imap/sort_keys.h); HEADER, BODY and TEXT read the message,
+// BODY and TEXT only those the full-text index (src/fts) has not ruled out.
 #include <algorithm>
 #include <charconv>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 
 #include "src/core/address.h"
 #include "src/core/services.h"
+#include "src/fts/indexer.h"
 #include "src/imap/message_facts.h"
 #include "src/imap/session.h"
 #include "src/imap/sort_keys.h"
@@ -147,9 +150,40 @@ int64_t day_of(int64_t when, int32_t tz) {
   return t >= 0 ? t / 86400 : (t - 86399) / 86400;
 }
 
+// The full-text index's candidates for each BODY and TEXT key of a program (src/fts). The
+// index narrows, the matcher below decides: a message at or below the index's mark that is
+// not a candidate surely lacks the text; every other one is read and matched as without the
+// index. So a message delivered a moment ago (above the mark) is still found, and the result
+// is the substring match of RFC 3501 except inside words (src/fts/README.md "Semantics").
+using FtsFilters = std::unordered_map<const proto::SearchKey*, fts::Candidates>;
+
+void collect_fts(const proto::SearchKey& k, fts::Indexer& index, const std::string& account,
+                 uint32_t uid_validity, uint32_t max_uid, FtsFilters& out) {
+  if ((k.op == Op::body || k.op == Op::text) && !k.value.empty()) {
+    auto scope = k.op == Op::body ? fts::Scope::body : fts::Scope::text;
+    if (auto c = index.candidates(account, uid_validity, max_uid, scope, k.value))
+      out.emplace(&k, std::move(*c));
+  }
+  for (const auto& c : k.children) collect_fts(c, index, account, uid_validity, max_uid, out);
+}
+
+bool uses_text(const proto::SearchKey& k) {
+  if (k.op == Op::body || k.op == Op::text) return true;
+  return std::any_of(k.children.begin(), k.children.end(), uses_text);
+}
+
 struct Evaluator {
   uint32_t exists = 0;
   uint32_t max_uid = 0;
+  const FtsFilters* fts = nullptr;
+
+  // The index says the message of `uid` surely lacks key `k`'s text.
+  bool ruled_out(const proto::SearchKey& k, uint32_t uid) const {
+    if (!fts) return false;
+    auto it = fts->find(&k);
+    if (it == fts->end() || uid > it->second.indexed_through) return false;
+    return !std::binary_search(it->second.uids.begin(), it->second.uids.end(), uid);
+  }
 
   bool eval(const proto::SearchKey& k, SearchMessage& l) {
     const auto& m = l.c.meta;
@@ -251,8 +285,10 @@ struct Evaluator {
         return false;
       }
       case Op::body:
+        if (ruled_out(k, m.uid)) return false;
         return l.body_may_contain(k.value) && contains(l.body(), k.value);
       case Op::text:
+        if (ruled_out(k, m.uid)) return false;
         return contains(l.header(), k.value) ||
                (l.body_may_contain(k.value) && contains(l.body(), k.value));
     }
@@ -546,6 +582,11 @@ asio::awaitable<Evaluated> evaluate(Session& s, const proto::Command& c) {
       uids.reserve(e.cands.size());
       for (const auto& cand : e.cands) uids.push_back(cand.meta.uid);
       metas = s.services.store->message_metas(account, mailbox, uids);
+    }
+    FtsFilters fts;
+    if (s.services.fts && uses_text(c.search)) {
+      collect_fts(c.search, *s.services.fts, account, uid_validity, ev.max_uid, fts);
+      ev.fts = &fts;
     }
     std::vector<Row> out;
     MessageSource source(*s.services.store, account, mailbox, e.cands);
