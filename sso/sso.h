@@ -120,6 +120,27 @@ class TokenService : public auth::TokenVerifier {
   std::string required_scope() const override;
   std::string openid_configuration() const override;
 
+  // The web client's sign-in (src/webmail/sso.h): a JWT (an OpenID Connect ID Token) whose
+  // signature is checked exactly as verify() checks an access token's (a trusted issuer's
+  // keys, no `none`/HMAC, no algorithm confusion, an unknown kid fetched at once) and whose
+  // claims are returned as JSON text for the caller's own checks (aud = its client id, nonce,
+  // azp, exp/iat: OpenID Connect Core 3.1.3.7); the issuer's audiences and scope are not
+  // applied. Blocks like verify().
+  struct SignedToken {
+    auth::TokenCheck check;   // valid: the signature holds (identity is not filled)
+    std::string issuer;       // the issuer configuration that verified it
+    std::string claims_json;  // the payload (a JSON object)
+  };
+  SignedToken verify_signature_of(std::string_view jwt);
+  // The endpoints discovery named for `issuer` (OpenID Connect Discovery 1.0 3); empty
+  // strings until a discovery document was read (fetched now, blocking, when none was yet).
+  struct Endpoints {
+    std::string authorization;
+    std::string token;
+    std::string end_session;  // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)
+  };
+  Endpoints endpoints(std::string_view issuer);
+
   // Fetches discovery and keys of every issuer now (tests, and `mailroomctl` diagnostics);
   // returns what failed, one line per issuer, or "" when all succeeded.
   std::string refresh_now();

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <list>
 #include <mutex>
@@ -65,7 +66,8 @@ std::optional<int64_t> date_member(const json::object& o, std::string_view name)
   const auto& v = it->value();
   if (v.is_int64()) return v.as_int64();
   if (v.is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v.as_uint64(), INT64_MAX));
-  if (v.is_double()) return static_cast<int64_t>(v.as_double());
+  // Beyond int64 (1e300) the conversion would be undefined: invalid, like a non-number.
+  if (v.is_double() && std::abs(v.as_double()) < 9e18) return static_cast<int64_t>(v.as_double());
   return INT64_MIN;  // present but not a number: treated as invalid by the caller
 }
 
@@ -103,6 +105,7 @@ struct IssuerState {
   // Guarded by TokenService::Impl::mu.
   std::string jwks_uri;
   std::string introspection_endpoint;
+  TokenService::Endpoints endpoints;  // from discovery (the web sign-in's)
   bool discovered = false;
   std::shared_ptr<const std::vector<PublicKey>> keys;  // null until a JWKS was read
   Clock::time_point last_attempt{};
@@ -154,6 +157,7 @@ struct TokenService::Impl {
     std::string introspection = is.options.introspection_endpoint;
     std::string error;
     bool discovered = false;
+    TokenService::Endpoints endpoints;
     if (jwks_uri.empty() || (introspection.empty() && !is.options.client_id.empty())) {
       auto r = fetch({"GET", is.discovery_url, "", "", ""});
       if (r.status != 200) {
@@ -169,6 +173,9 @@ struct TokenService::Impl {
         if (jwks_uri.empty()) jwks_uri = string_member(*doc, "jwks_uri");
         if (introspection.empty()) introspection = string_member(*doc, "introspection_endpoint");
         if (jwks_uri.empty()) error = is.discovery_url + ": no jwks_uri";
+        endpoints.authorization = string_member(*doc, "authorization_endpoint");
+        endpoints.token = string_member(*doc, "token_endpoint");
+        endpoints.end_session = string_member(*doc, "end_session_endpoint");
       }
     }
     std::shared_ptr<const std::vector<PublicKey>> keys;
@@ -192,6 +199,7 @@ struct TokenService::Impl {
     if (discovered || !is.options.jwks_uri.empty()) {
       is.jwks_uri = jwks_uri;
       is.introspection_endpoint = introspection;
+      if (discovered) is.endpoints = endpoints;
       is.discovered = true;
     }
     if (keys) {
@@ -234,7 +242,12 @@ struct TokenService::Impl {
     const int64_t skew = options.clock_skew;
     auto exp = date_member(claims, "exp");
     if (!exp || *exp == INT64_MIN) return invalid("no exp");
-    if (now > *exp + skew) return invalid("expired " + std::to_string(now - *exp) + " s ago");
+    if (*exp < now - skew) {
+      // (An exp near INT64_MIN would overflow the subtraction: its age is not told.)
+      return invalid(*exp > now - 1'000'000'000'000
+                         ? "expired " + std::to_string(now - *exp) + " s ago"
+                         : std::string("expired"));
+    }
     if (auto nbf = date_member(claims, "nbf")) {
       if (*nbf == INT64_MIN || *nbf > now + skew) return invalid("not yet valid (nbf)");
     }
@@ -296,7 +309,10 @@ struct TokenService::Impl {
     return ok;
   }
 
-  auth::TokenCheck verify_jwt(std::string_view token) {
+  // The signature of a JWT by its issuer's keys (fetched at once for an unknown kid, rate
+  // limited); `claims` and `issuer` are set when it verifies (valid).
+  auth::TokenCheck verify_signed(std::string_view token, json::object& claims_out,
+                                 IssuerState*& issuer_out) {
     auto jws = split_compact_jws(token);
     if (!jws) return invalid("malformed JWT");
     auto header = parse_object(jws->header_json);
@@ -360,7 +376,19 @@ struct TokenService::Impl {
       }
     }
     if (!good) return invalid("bad signature");
-    return check_claims(*is, *claims);
+    claims_out = std::move(*claims);
+    issuer_out = is;
+    auth::TokenCheck ok;
+    ok.verdict = auth::TokenVerdict::valid;
+    return ok;
+  }
+
+  auth::TokenCheck verify_jwt(std::string_view token) {
+    json::object claims;
+    IssuerState* is = nullptr;
+    auto signed_check = verify_signed(token, claims, is);
+    if (signed_check.verdict != auth::TokenVerdict::valid) return signed_check;
+    return check_claims(*is, claims);
   }
 
   // RFC 7662: opaque tokens, asked of each issuer that has an introspection endpoint.
@@ -484,6 +512,41 @@ std::string TokenService::required_scope() const {
 
 std::string TokenService::openid_configuration() const {
   return impl_->issuers.empty() ? std::string() : impl_->issuers[0]->discovery_url;
+}
+
+TokenService::SignedToken TokenService::verify_signature_of(std::string_view jwt) {
+  SignedToken out;
+  if (jwt.size() > impl_->options.max_token_bytes) {
+    out.check =
+        invalid("token longer than " + std::to_string(impl_->options.max_token_bytes) + " bytes");
+    return out;
+  }
+  json::object claims;
+  IssuerState* is = nullptr;
+  out.check = impl_->verify_signed(jwt, claims, is);
+  if (out.check.verdict == auth::TokenVerdict::valid) {
+    out.issuer = is->options.issuer;
+    out.claims_json = json::serialize(claims);
+  }
+  return out;
+}
+
+TokenService::Endpoints TokenService::endpoints(std::string_view issuer) {
+  IssuerState* is = impl_->issuer_for(issuer);
+  if (!is) return {};
+  {
+    // A provider that is down is asked at most every unknown_key_interval, not per sign-in.
+    std::lock_guard lock(impl_->mu);
+    // A fetch in progress (the first one at start) is waited for by refresh().
+    if (is->discovered ||
+        (!is->fetching && Clock::now() - is->last_attempt <
+                              std::chrono::seconds(impl_->options.unknown_key_interval))) {
+      return is->endpoints;
+    }
+  }
+  impl_->refresh(*is);
+  std::lock_guard lock(impl_->mu);
+  return is->endpoints;
 }
 
 std::string TokenService::refresh_now() {

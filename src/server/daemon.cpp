@@ -25,6 +25,7 @@
 #include "src/server/module_options.h"
 #include "src/server/protocols.h"
 #include "src/server/startup_checks.h"
+#include "src/webmail/sso.h"
 #include "src/webmail/webmail.h"
 
 namespace mailroom::server {
@@ -191,6 +192,16 @@ struct Daemon::State {
       return (t ? t->close_account(account_id) : 0) + webmail::close_account(*web, account_id);
     };
     auto routes = api::make_router(api);
+    if (!config.modules->webmail.sso.empty() && config.modules->webmail.enabled) {
+      // Company sign-in (src/webmail/sso.h); its routes go before /webmail/{path...}.
+      auto sso =
+          webmail::make_sso_login(*services, web, config.modules->webmail.sso, config.modules->sso);
+      if (!sso) {
+        std::cerr << "config error: " << sso.status().client_message() << "\n";
+        return false;
+      }
+      webmail::add_sso_routes(*routes, *sso);
+    }
     webmail::add_routes(*routes, web);
     jmap::Options jmap_options;  // JMAP for users (src/jmap/jmap.h)
     jmap_options.max_size_request = config.modules->http.max_body_bytes;

@@ -54,6 +54,7 @@ class Webmail {
   Options options;
   SessionStore sessions;
   std::atomic<int> exports{0};
+  std::function<std::string(const std::string&)> logout_hook;  // sso.h; set before serving
 };
 
 namespace {
@@ -261,6 +262,9 @@ http::Response logout(Webmail& w, http::Request& req) {
   MR_LOG_INFO("event=webmail.logout session={} account={}", req.session_id, f.session->account_id);
   http::Response r;
   r.status = 204;
+  if (std::string end = w.logout_hook ? w.logout_hook(f.token) : ""; !end.empty()) {
+    r = http::Response::json(200, json::serialize(json::object{{"endSession", end}}));
+  }
   r.set_header("Set-Cookie", set_cookie("", true));
   r.set_header("Cache-Control", "no-store");
   return secure(std::move(r));
@@ -361,6 +365,7 @@ Options parse_options(core::ConfigSection& s, const std::string& default_root_di
   if (o.export_max_bytes == 0 || o.export_max_bytes > (2048ull << 20)) {
     s.error("export_max_bytes", "must be between 1 and 2G (the file is built in memory)");
   }
+  o.sso = parse_sso_options(s);
   if (o.session_idle <= 0) s.error("session_idle", "must be positive");
   if (o.session_lifetime <= 0) s.error("session_lifetime", "must be positive");
   if (o.account_check < 0) s.error("account_check", "must not be negative");
@@ -422,6 +427,16 @@ bool authenticate_cookie(Webmail& w, const http::Request& req, auth::Principal& 
   principal.login = f.session->login;
   principal.address = f.session->address;
   return true;
+}
+
+std::optional<NewSession> create_session(Webmail& w, const auth::Principal& p) {
+  auto created = w.sessions.create(p.account_id, p.login, p.address);
+  if (!created) return std::nullopt;
+  return NewSession{created->token, set_cookie(created->token, false)};
+}
+
+void set_logout_hook(Webmail& w, std::function<std::string(const std::string&)> hook) {
+  w.logout_hook = std::move(hook);
 }
 
 std::size_t close_account(Webmail& w, const std::string& account_id) {

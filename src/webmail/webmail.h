@@ -29,10 +29,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "src/http/http.h"
+#include "src/webmail/sso_options.h"
 
 namespace mailroom::core {
 class ConfigSection;
@@ -55,6 +59,7 @@ struct Options {
   uint64_t max_sessions = 10000;
   uint64_t export_max_messages = 1000;     // batch save: messages in one ZIP
   uint64_t export_max_bytes = 100u << 20;  // batch save / folder backup: stored bytes in one file
+  std::vector<SsoProviderOptions> sso;  // [[webmail.sso]]: company sign-in (sso.h)
 };
 // `default_root`: the build's output directory (the CMake build passes its own).
 Options parse_options(core::ConfigSection& section, const std::string& default_root);
@@ -74,6 +79,18 @@ void add_routes(http::Router& router, std::shared_ptr<Webmail> webmail);
 // (401 for an unknown or ended session, 403 for a CSRF failure). Blocks (directory).
 bool authenticate_cookie(Webmail& webmail, const http::Request& request, auth::Principal& principal,
                          http::Response& refusal);
+
+// For the company sign-in (sso.h), which checked the account itself: a new web session of
+// `principal` — the session token and its Set-Cookie value; nullopt when the table is full.
+struct NewSession {
+  std::string token;
+  std::string set_cookie;
+};
+std::optional<NewSession> create_session(Webmail& webmail, const auth::Principal& principal);
+// At sign-out, `hook(session token)` may name where the browser goes next (the identity
+// provider's end-session URL): POST /webmail/logout then answers 200 {"endSession": url}
+// instead of 204.
+void set_logout_hook(Webmail& webmail, std::function<std::string(const std::string&)> hook);
 
 // Ends every web session of the account (the admin API's "close sessions"); returns how many.
 std::size_t close_account(Webmail& webmail, const std::string& account_id);

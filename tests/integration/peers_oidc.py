@@ -34,6 +34,8 @@ from peers_common import Peer, die_with_parent, free_port, read_text, register, 
 
 GLEWLWYD = "/usr/bin/glewlwyd"
 GLEWLWYD_SCHEMA = "/usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz"
+GLEWLWYD_WEBAPP = "/usr/share/glewlwyd/webapp"
+GLEWLWYD_WEBAPP_CONFIG = "/etc/glewlwyd/config-2.7.json/config.json"
 
 
 def b64url_uint(n):
@@ -225,6 +227,8 @@ class Glewlwyd(Peer):
         default a temp directory and a free port."""
         self.users = users or {"alice": "alicepw", "bob": "bobpw"}
         self.base = base or tempfile.mkdtemp(prefix="mr-glewlwyd-")
+        if not base:  # a throwaway directory goes when the test process ends
+            atexit.register(shutil.rmtree, self.base, True)
         os.makedirs(self.base, exist_ok=True)
         self.port = port
         self.proc = None
@@ -255,7 +259,20 @@ class Glewlwyd(Peer):
             con.executescript(schema)
             con.close()
         web = os.path.join(self.base, "webapp")
-        os.makedirs(web, exist_ok=True)
+        if not os.path.exists(os.path.join(web, "login.html")):
+            # The login and consent pages (the web sign-in tests drive them in a browser).
+            # Debian's webapp/config.json is a symbolic link to a *directory* and the built-in
+            # static server follows no links: copy dereferenced, then the real config.json.
+            shutil.copytree(GLEWLWYD_WEBAPP, web, symlinks=False, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("config.json"))
+            shutil.copy(GLEWLWYD_WEBAPP_CONFIG, os.path.join(web, "config.json"))
+        # Without these the login page is served as application/octet-stream (a download).
+        mime_types = ",".join(
+            f'{{ extension = "{e}" mime_type = "{t}" }}' for e, t in (
+                (".html", "text/html"), (".css", "text/css"), (".js", "application/javascript"),
+                (".json", "application/json"), (".png", "image/png"), (".jpg", "image/jpeg"),
+                (".svg", "image/svg+xml"), (".woff", "font/woff"), (".woff2", "font/woff2"),
+                (".ttf", "font/ttf"), (".ico", "image/x-icon")))
         conf = os.path.join(self.base, "glewlwyd.conf")
         with open(conf, "w") as f:
             f.write(f"""port={self.port}
@@ -287,6 +304,7 @@ secure_connection_ca_file="/etc/glewlwyd/ca.crt"
 hash_algorithm = "SHA512"
 database = {{ type = "sqlite3" path = "{db}" }};
 static_files_path="{web}/"
+static_files_mime_types = ({mime_types})
 """)
         return conf
 
@@ -382,6 +400,16 @@ static_files_path="{web}/"
             "redirect_uri": ["http://127.0.0.1:1/cb"],
             "authorization_type": ["code", "password", "client_credentials", "refresh_token"],
             "scope": ["openid", "mail"], "enabled": True})
+
+    def add_client(self, client_id, secret, redirect_uris, scopes=("openid", "mail")):
+        """A confidential client of the authorization code flow (the web client's company
+        sign-in registers itself like this at a real provider)."""
+        self._must("POST", "/client/", {
+            "client_id": client_id, "name": client_id, "confidential": True,
+            "client_secret": secret,
+            "token_endpoint_auth_method": ["client_secret_basic", "client_secret_post"],
+            "redirect_uri": list(redirect_uris), "authorization_type": ["code"],
+            "scope": list(scopes), "enabled": True})
 
     def token(self, user, password, scope="openid mail"):
         """An access token by the RFC 6749 password grant, or raises."""

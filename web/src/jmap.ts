@@ -36,11 +36,16 @@ export async function signIn(username: string, password: string): Promise<Accoun
 }
 
 export async function signOut(account: Account): Promise<void> {
-  await fetch('/webmail/logout', {
+  const r = await fetch('/webmail/logout', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'X-Mailroom-CSRF': account.csrf },
   });
+  // A company sign-in (src/webmail/sso.h): end the identity provider's session too.
+  if (r.status === 200) {
+    const end = ((await r.json()) as { endSession?: string }).endSession;
+    if (end && /^https?:\/\//.test(end)) location.assign(end);
+  }
 }
 
 type Invocation = [string, Record<string, unknown>, string];

@@ -6,6 +6,7 @@ import { formatDate, formatFullDate, formatSize, hasKey, lang, LANGS, setLang, t
 import { Account, AuthError, currentSession, Jmap, signIn, signOut } from './jmap';
 import { sanitizeHtml } from './sanitize';
 import type { ComposeMode } from './compose';
+import { ssoButtons, ssoError } from './sso';
 
 interface Mailbox {
   id: string;
@@ -93,10 +94,13 @@ function showSignIn(message = ''): void {
   clear(app);
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-  const error = h('p', { id: 'login-error', class: 'error', role: 'alert' }, message);
+  const error = h('p', { id: 'login-error', class: 'error', role: 'alert' }, message || ssoError());
+  const sso = h('div', { class: 'sso' });
+  ssoButtons(sso);
   const button = h('button', { id: 'login-button', type: 'submit' }, t('signIn'));
   const form = h('form', { id: 'login', class: 'login' },
     h('h1', {}, t('signInTitle')),
+    sso,
     h('label', {}, t('username'), user),
     h('label', {}, t('password'), pass),
     error, button);

@@ -112,6 +112,11 @@ TEST_F(TokenServiceTest, ClaimsPolicy) {
       << "within clock_skew";
   EXPECT_EQ(check(rsa_.sign(claims("\"nbf\":" + std::to_string(now + 3600)))).reason,
             "not yet valid (nbf)");
+  // Times beyond int64 or near its ends: refused, without undefined conversions or overflow
+  // (UBSan would abort here).
+  EXPECT_EQ(check(rsa_.sign(claims("\"iat\":1e300"))).reason, "issued in the future (iat)");
+  EXPECT_EQ(check(rsa_.sign(claims("\"nbf\":-1e300"))).reason, "not yet valid (nbf)");
+  EXPECT_EQ(check(rsa_.sign(claims("\"exp\":-9223372036854775807"))).reason, "expired");
   // Claims are JSON: a later duplicate replaces an earlier one (Boost.JSON keeps the last).
   EXPECT_EQ(check(rsa_.sign(claims("\"aud\":[\"x\",\"mail-server\"]"))).verdict,
             auth::TokenVerdict::valid);
