@@ -6,6 +6,7 @@
 // ACLs, not every index of the store.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
