@@ -179,7 +179,7 @@ core::Status create_schema(db::Sqlite& db) {
   if (*version == kSchemaVersion) return tx.commit();
   s = db.exec(kTablesSql);
   if (s.is_ok()) s = add_missing_columns(db);
-  if (s.is_ok()) s = add_acl_table(db);  // version 6
+  if (s.is_ok()) s = add_acl_table(db);          // version 6
   if (s.is_ok()) s = create_metadata_table(db);  // version 7
   if (s.is_ok())
     s = db.prepare_or_abort("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")

@@ -59,7 +59,7 @@ struct Options {
   uint64_t max_sessions = 10000;
   uint64_t export_max_messages = 1000;     // batch save: messages in one ZIP
   uint64_t export_max_bytes = 100u << 20;  // batch save / folder backup: stored bytes in one file
-  std::vector<SsoProviderOptions> sso;  // [[webmail.sso]]: company sign-in (sso.h)
+  std::vector<SsoProviderOptions> sso;     // [[webmail.sso]]: company sign-in (sso.h)
 };
 // `default_root`: the build's output directory (the CMake build passes its own).
 Options parse_options(core::ConfigSection& section, const std::string& default_root);
