@@ -132,7 +132,7 @@ async function send(page) {
     await rows.nth(0).locator('.pick').click();
     await rows.nth(2).locator('.pick').click({ modifiers: ['Shift'] });
     await page.locator('#selected-count', { hasText: '3 selected' }).waitFor();
-    const [zip] = await Promise.all([page.waitForEvent('download'), page.click('#save-selected')]);
+    const [zip] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click('#save-selected')]);
     await zip.saveAs(spec.zipPath);
     if (!/\.zip$/.test(zip.suggestedFilename())) fail(`zip name ${zip.suggestedFilename()}`);
     ok('batch save');
@@ -151,7 +151,7 @@ async function send(page) {
     // 8. Folder backup: one mbox.
     await folder(page, `.folder:has-text("${spec.backupFolder}")`);
     await page.locator('.row:not(.placeholder)').first().waitFor();
-    const [mbox] = await Promise.all([page.waitForEvent('download'), page.click('#backup-folder')]);
+    const [mbox] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click('#backup-folder')]);
     await mbox.saveAs(spec.mboxPath);
     if (mbox.suggestedFilename() !== `${spec.backupFolder}.mbox`) fail(`mbox name ${mbox.suggestedFilename()}`);
     ok('folder backup');
