@@ -190,7 +190,9 @@ def main():
     args = ap.parse_args()
     os.environ["MAILROOM_BIN"] = os.path.abspath(args.bin)
 
-    m = Mailroom(listeners=dict(DEFAULT_LISTENERS, https=("http", "implicit")))
+    # --sessions connections from one address: above the default per-IP limit (100).
+    m = Mailroom(listeners=dict(DEFAULT_LISTENERS, https=("http", "implicit")),
+                 extra_config="[limits]\nmax_connections_per_ip = %d\n" % (args.sessions + 50))
     work = tempfile.mkdtemp(prefix="mr-jmap-bench-")
     try:
         m.seed_demo()
