@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -108,8 +109,10 @@ struct IssuerState {
   TokenService::Endpoints endpoints;  // from discovery (the web sign-in's)
   bool discovered = false;
   std::shared_ptr<const std::vector<PublicKey>> keys;  // null until a JWKS was read
-  Clock::time_point last_attempt{};
-  Clock::time_point last_unknown_key_fetch{};  // the rate limit of fetches for unknown kids
+  Clock::time_point last_attempt{};                    // {}: never (steady_clock counts from boot)
+  // The rate limit of fetches for unknown kids; empty before the first one (steady_clock
+  // counts from boot, so "epoch + interval" would still be ahead on a fresh machine).
+  std::optional<Clock::time_point> last_unknown_key_fetch;
   Clock::time_point last_success{};
   bool fetching = false;
   std::string last_error;
@@ -346,8 +349,9 @@ struct TokenService::Impl {
       // Without any key a login waits for a fetch already running (the first one at
       // start); otherwise fetches are at most one per unknown_key_interval, so a provider
       // that is down does not make every login wait for its timeout.
-      may_fetch = (!keys && is->fetching) || Clock::now() - is->last_unknown_key_fetch >=
-                                                 std::chrono::seconds(options.unknown_key_interval);
+      may_fetch = (!keys && is->fetching) || !is->last_unknown_key_fetch ||
+                  Clock::now() - *is->last_unknown_key_fetch >=
+                      std::chrono::seconds(options.unknown_key_interval);
     }
     auto found = candidates(keys);
     if (found.empty() && may_fetch) {
@@ -538,9 +542,9 @@ TokenService::Endpoints TokenService::endpoints(std::string_view issuer) {
     // A provider that is down is asked at most every unknown_key_interval, not per sign-in.
     std::lock_guard lock(impl_->mu);
     // A fetch in progress (the first one at start) is waited for by refresh().
-    if (is->discovered ||
-        (!is->fetching && Clock::now() - is->last_attempt <
-                              std::chrono::seconds(impl_->options.unknown_key_interval))) {
+    if (is->discovered || (!is->fetching && is->last_attempt != Clock::time_point{} &&
+                           Clock::now() - is->last_attempt <
+                               std::chrono::seconds(impl_->options.unknown_key_interval))) {
       return is->endpoints;
     }
   }
