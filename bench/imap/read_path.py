@@ -169,10 +169,10 @@ def readpath(a, port, user, commands, save_dir=None, warmup=1, repeat=3, pid=Non
     return out
 
 
-def idle(a, port, pid, user_fmt, users, count):
+def idle(a, port, pid, user_fmt, users, count, hold=None, extra=()):
     cmd = [a.load, "idle", "--port", str(port), "--pid", str(pid), "--count", str(count),
            "--users", str(users), "--user-fmt", user_fmt, "--password", "pass",
-           "--hold", str(a.hold)]
+           "--hold", str(a.hold if hold is None else hold)] + list(extra)
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.stderr.strip():
         log("imap_load: " + p.stderr.strip())
@@ -274,6 +274,7 @@ def verify_corpus(text, messages):
 class DovecotServer:
     name = "dovecot-perf"
     label = "Dovecot"
+    confs = ("dovecot.conf.in", "dovecot-perf.conf.in")  # concatenated, in this order
 
     def __init__(self, a):
         self.a = a
@@ -287,7 +288,7 @@ class DovecotServer:
         render = lambda t: (t.replace("@SCRATCH@", self.scratch)
                             .replace("@IMAP_PORT@", str(self.port)).replace("@MAIL_USER@", "mail"))
         conf = ""
-        for name in ("dovecot.conf.in", "dovecot-perf.conf.in"):
+        for name in self.confs:
             with open(os.path.join(HERE, name)) as f:
                 conf += render(f.read()) + "\n"
         self.conf_path = os.path.join(self.scratch, "etc", "dovecot.conf")
@@ -397,11 +398,14 @@ class MailroomServer:
     name = "mailroom"
     label = "Mailroom"
 
-    def __init__(self, a):
+    def __init__(self, a, tls=False):
         self.a = a
         n = a.sessions + 100
         limits = f"[limits]\nmax_connections = {n * 2}\nmax_connections_per_ip = {n * 2}\n"
-        self.m = Mailroom(listeners={"imap": ("imap", "none")}, extra_config=limits)
+        listeners = {"imap": ("imap", "none")}
+        if tls:  # also an implicit-TLS listener (port 993 style), "imaps"
+            listeners["imaps"] = ("imap", "implicit")
+        self.m = Mailroom(listeners=listeners, extra_config=limits)
         with open(self.m.config_path) as f:
             cfg = (f.read().replace('level = "debug"', 'level = "warn"')
                    .replace("worker_threads = 4", f"worker_threads = {a.workers}"))

@@ -39,6 +39,10 @@ struct Options {
   uint64_t login_max_command = 64 * 1024;
   // BAD answers before the session is closed with BYE (an abusive or broken client).
   int max_bad_commands = 20;
+  // IDLE hibernation (issue 20): after this many seconds of IDLE without a change the session
+  // lets go of the shared view of its mailbox, which drops its rows once every session on it
+  // sleeps (32 bytes a message); the next change or DONE loads them again. 0 = never.
+  int64_t idle_hibernate_seconds = 30;
   // Messages loaded per worker-pool round trip in FETCH/SEARCH.
   int fetch_batch = 64;
   // METADATA (RFC 5464, commands/metadata.cpp): the server's read-only /shared/admin (a URI,
@@ -52,10 +56,10 @@ struct Options {
   uint64_t metadata_max_bytes = 1024 * 1024;
 };
 
-// Reads [imap]: autologout, login_timeout, max_line, max_literal, login_max_literal,
-// login_max_command, max_bad_commands, fetch_batch, metadata_admin, metadata_comment,
-// metadata_max_value, metadata_max_entries, metadata_max_bytes. Errors are collected in the
-// section's ConfigErrors; defaults stay in place.
+// Reads [imap]: autologout, login_timeout, idle_hibernate, max_line, max_literal,
+// login_max_literal, login_max_command, max_bad_commands, fetch_batch, metadata_admin,
+// metadata_comment, metadata_max_value, metadata_max_entries, metadata_max_bytes. Errors are
+// collected in the section's ConfigErrors; defaults stay in place.
 Options parse_options(core::ConfigSection& section);
 
 // The session handler for IMAP listeners. `services` must outlive every session.

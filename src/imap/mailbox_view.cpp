@@ -214,6 +214,14 @@ uint32_t MailboxView::adopt(std::shared_ptr<const Version> next, const SyncOptio
   for (uint32_t uid : removed_) {
     if (next->index_of(uid) >= 0) removed.push_back(uid);
   }
+  return move_to(std::move(next), std::move(removed), std::move(gone), updates, added.size(), opts,
+                 out);
+}
+
+uint32_t MailboxView::move_to(std::shared_ptr<const Version> next, std::vector<uint32_t> removed,
+                              std::vector<MessageRow> gone,
+                              const std::vector<const MessageRow*>& updates, size_t added,
+                              const SyncOptions& opts, std::vector<std::string>& out) {
   base_ = std::move(next);
   highest_modseq_ = std::max(highest_modseq_, base_->highest_modseq);
   removed_ = std::move(removed);
@@ -221,8 +229,62 @@ uint32_t MailboxView::adopt(std::shared_ptr<const Version> next, const SyncOptio
   rebuild();
   for (const MessageRow* r : updates) out.push_back(fetch_flags_line(*r, opts));
   flush_expunges(opts, out);
-  if (!added.empty()) out.push_back(std::to_string(exists()) + " EXISTS");
-  return static_cast<uint32_t>(added.size());
+  if (added) out.push_back(std::to_string(exists()) + " EXISTS");
+  return static_cast<uint32_t>(added);
+}
+
+void MailboxView::hibernate() {
+  if (!can_hibernate()) return;
+  asleep_.uid_validity = base_->uid_validity;
+  asleep_.uid_next = base_->uid_next;
+  asleep_.lineage = base_->lineage;
+  asleep_.uids.clear();
+  for (const MessageRow& r : base_->rows) {
+    if (!asleep_.uids.empty() && asleep_.uids.back().second + 1 == r.uid)
+      asleep_.uids.back().second = r.uid;
+    else
+      asleep_.uids.emplace_back(r.uid, r.uid);
+  }
+  asleep_.uids.shrink_to_fit();
+  base_.reset();
+  own_ = {};
+  ghosts_ = {};
+  removed_ = {};
+}
+
+uint32_t MailboxView::wake(std::shared_ptr<const Version> next, const SyncOptions& opts,
+                           std::vector<std::string>& out) {
+  if (!hibernated()) return adopt(std::move(next), opts, out);
+  const auto& nr = next->rows;
+  uint32_t old_max = asleep_.uids.empty() ? 0 : asleep_.uids.back().second;
+  std::vector<const MessageRow*> updates;  // rows of `next` with a MODSEQ above ours
+  std::vector<const MessageRow*> added;    // rows of `next` above old_max
+  std::vector<MessageRow> gone;            // UIDs the view had that `next` no longer has
+  size_t j = 0;
+  for (const auto& [first, last] : asleep_.uids) {
+    for (uint64_t uid = first; uid <= last; ++uid) {
+      // Rows below `uid` that the view never had are not new messages (UIDs only grow).
+      while (j < nr.size() && nr[j].uid < uid) ++j;
+      if (j < nr.size() && nr[j].uid == uid) {
+        if (nr[j].modseq > highest_modseq_) updates.push_back(&nr[j]);
+        ++j;
+      } else {
+        MessageRow g;  // flags unknown: only its UID and sequence number matter now
+        g.uid = static_cast<uint32_t>(uid);
+        gone.push_back(g);
+      }
+    }
+  }
+  for (; j < nr.size(); ++j) {
+    if (nr[j].uid > old_max) added.push_back(&nr[j]);
+  }
+  // As adopt(): keywords first (RFC 3501 7.2.6), then flags, expunges, new messages; the
+  // gone rows stay in place (as ghosts) until they are announced.
+  std::vector<const MessageRow*> shown = updates;
+  shown.insert(shown.end(), added.begin(), added.end());
+  announce_keywords(*next, shown, out);
+  asleep_ = {};
+  return move_to(std::move(next), {}, std::move(gone), updates, added.size(), opts, out);
 }
 
 void MailboxView::flush_expunges(const SyncOptions& opts, std::vector<std::string>& out) {

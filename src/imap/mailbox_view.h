@@ -39,10 +39,14 @@ class MailboxView {
   // (claimed by SELECT, peeked by EXAMINE): every message above it is \Recent here.
   void load(std::shared_ptr<const Version> version, uint32_t recent_after);
 
-  uint32_t uid_validity() const { return base_->uid_validity; }
-  uint32_t uid_next() const { return base_->uid_next; }
+  uint32_t uid_validity() const { return base_ ? base_->uid_validity : asleep_.uid_validity; }
+  uint32_t uid_next() const { return base_ ? base_->uid_next : asleep_.uid_next; }
   uint64_t highest_modseq() const { return highest_modseq_; }
+  // nullptr while hibernated.
   const std::shared_ptr<const Version>& version() const { return base_; }
+  // Version::lineage of the rows (kept while hibernated: a reload of the shared rows continues
+  // it unless the mailbox was replaced, SharedMailbox::release_rows).
+  uint64_t lineage() const { return base_ ? base_->lineage : asleep_.lineage; }
 
   uint32_t exists() const { return static_cast<uint32_t>(rows().size()); }
   // The message with sequence number `seq` (1..exists()).
@@ -70,6 +74,22 @@ class MailboxView {
   void expunge_now(const std::vector<uint32_t>& uids, const SyncOptions& opts,
                    std::vector<std::string>& out);
 
+  // Hibernation of an IDLE session (issue 20): a view with nothing of its own (no expunge
+  // waiting to be announced, none of its own ahead of the shared version) lets go of the shared
+  // rows and keeps only its UIDs, as ranges, and its HIGHESTMODSEQ: a few dozen bytes instead of
+  // 32 per message, so the shared view can drop its rows once every session on it sleeps. Only
+  // uid_validity(), uid_next(), highest_modseq(), hibernated() and wake() may be called then.
+  bool can_hibernate() const { return base_ && !private_; }
+  void hibernate();
+  bool hibernated() const { return base_ == nullptr; }
+  // Moves a hibernated view to `next`, any later version of its lineage (the rows may have
+  // been dropped and loaded again meanwhile), appending the
+  // untagged responses as adopt() does. Flag changes are found by MODSEQ (a message whose
+  // MODSEQ is above the view's HIGHESTMODSEQ is reported with its flags); expunges by the UIDs
+  // missing from `next`. Returns the number of new messages.
+  uint32_t wake(std::shared_ptr<const Version> next, const SyncOptions& opts,
+                std::vector<std::string>& out);
+
   // \Recent (RFC 3501 2.3.2): UIDs in [first, last] are \Recent in this session.
   void add_recent(uint32_t first, uint32_t last);
   bool is_recent(uint32_t uid) const;
@@ -94,6 +114,11 @@ class MailboxView {
 
  private:
   void rebuild();  // own_ and private_ from base_, ghosts_ and removed_
+  // The end of adopt() and wake(): the new state (`next` with the session's own differences),
+  // then FETCH for `updates` (rows of `next`), the expunges when allowed, EXISTS when `added`.
+  uint32_t move_to(std::shared_ptr<const Version> next, std::vector<uint32_t> removed,
+                   std::vector<MessageRow> gone, const std::vector<const MessageRow*>& updates,
+                   size_t added, const SyncOptions& opts, std::vector<std::string>& out);
 
   std::shared_ptr<const Version> base_;
   uint64_t highest_modseq_ = 0;
@@ -105,6 +130,13 @@ class MailboxView {
   bool private_ = false;
   std::vector<MessageRow> own_;  // base_->rows - removed_ + ghosts_, when private_
   std::vector<std::pair<uint32_t, uint32_t>> recent_;  // UID ranges, ascending
+  // While hibernated (base_ null): the rows' UIDs as ranges, ascending, and the header.
+  struct Asleep {
+    std::vector<std::pair<uint32_t, uint32_t>> uids;
+    uint32_t uid_validity = 0;
+    uint32_t uid_next = 1;
+    uint64_t lineage = 0;
+  } asleep_;
 };
 
 // Formats a sorted UID list as a compact sequence set "1:3,7".

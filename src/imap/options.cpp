@@ -11,6 +11,11 @@ Options parse_options(core::ConfigSection& section) {
     o.autologout_seconds = 1800;
   }
   o.login_timeout_seconds = section.get_seconds("login_timeout", o.login_timeout_seconds);
+  o.idle_hibernate_seconds = section.get_seconds("idle_hibernate", o.idle_hibernate_seconds);
+  if (o.idle_hibernate_seconds < 0) {
+    section.error("idle_hibernate", "must not be negative (0 = never)");
+    o.idle_hibernate_seconds = 30;
+  }
   o.max_line = section.get_size("max_line", o.max_line);
   if (o.max_line < 1000) {
     section.error("max_line", "must be at least 1000 bytes (RFC 7162 section 4)");

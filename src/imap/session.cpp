@@ -1,6 +1,9 @@
 #include "src/imap/session.h"
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -205,30 +208,72 @@ void Session::unselect() {
   selected_rights = 0x7ff;
 }
 
+namespace {
+// Freed rows lie between live blocks of the heap: without a trim glibc keeps their pages (as
+// FileStore's idle close says). One trim a second after the first release of a burst, on a
+// worker (it walks every arena), covers every release before it.
+void trim_heap_soon(net::WorkerPool& workers) {
+  static std::atomic<bool> scheduled{false};
+  if (scheduled.exchange(true)) return;
+  auto timer = std::make_shared<asio::steady_timer>(workers.executor(), std::chrono::seconds(1));
+  timer->async_wait([timer](const boost::system::error_code&) {
+    scheduled = false;  // a release from now on asks for the next trim
+    ::malloc_trim(0);
+  });
+}
+}  // namespace
+
 std::shared_ptr<void> Session::idle_signal() {
   return watch_ ? std::static_pointer_cast<void>(watch_->signal) : nullptr;
+}
+
+bool Session::hibernate() {
+  // Update contexts (RFC 5267) and expunges not yet announced need the rows.
+  if (state != State::selected || !view || !box || !contexts.empty() || !view->can_hibernate())
+    return false;
+  view->hibernate();
+  bool released = box->release_rows();
+  if (released) {
+    // Nobody on this mailbox needs the account's index either until the next change: the
+    // store may close it now instead of after [store] idle_close.
+    asio::post(services.workers->executor(),
+               [store = services.store, account = box_account()] { store->release_idle(account); });
+    trim_heap_soon(*services.workers);
+  }
+  MR_LOG_DEBUG("event=imap_idle_hibernated session={} rows_released={}", conn.info().session_id,
+               released);
+  return true;
 }
 
 asio::awaitable<void> Session::sync(bool allow_expunge) {
   if (state != State::selected || !view || !box) co_return;
   // Nothing to report unless the store signalled a change (the watch posts to this strand
   // before the changing command's reply leaves, so a client that saw another session's
-  // change and then sends a command is told about it) or expunges wait to be announced.
-  if (watch_ && !watch_->signal->changed && (!view->has_pending_expunges() || !allow_expunge))
+  // change and then sends a command is told about it) or expunges wait to be announced. A
+  // hibernated view always wakes: the next command needs its rows.
+  if (watch_ && !watch_->signal->changed && !view->hibernated() &&
+      (!view->has_pending_expunges() || !allow_expunge))
     co_return;
   if (watch_) watch_->signal->changed = false;
   // Sessions woken by the same change share the work: the first one's refresh builds the new
   // version, the others find it built.
   auto fn1 = [b = box, this] { return b->refresh(*services.store); };
   auto version = co_await net::blocking(*services.workers, fn1);
+  if (!version.is_ok() && view->hibernated()) {
+    // A hibernated view has no rows to answer the next command with.
+    MR_LOG_WARN("event=imap_wake_failed session={} detail={}", conn.info().session_id,
+                core::quote(version.status().to_string()));
+    untagged("BYE [UNAVAILABLE] Temporary failure of the mail store, please reconnect");
+    closing = true;
+    co_return;
+  }
   if (!version.is_ok()) {
     if (watch_) watch_->signal->changed = true;  // ask again after the next command
     MR_LOG_WARN("event=imap_sync_failed session={} detail={}", conn.info().session_id,
                 core::quote(version.status().to_string()));
     co_return;
   }
-  if ((*version)->uid_validity != view->uid_validity() ||
-      (*version)->lineage != view->version()->lineage) {
+  if ((*version)->uid_validity != view->uid_validity() || (*version)->lineage != view->lineage()) {
     // Deleted and created again under the same name, or its index rebuilt: the UIDs and
     // sequence numbers this client holds mean nothing there, and a STORE or EXPUNGE by UID
     // would reach other messages. Dovecot ends the session too.
@@ -242,10 +287,22 @@ asio::awaitable<void> Session::sync(bool allow_expunge) {
 
 asio::awaitable<void> Session::adopt(std::shared_ptr<const Version> version, bool allow_expunge,
                                      const std::vector<uint32_t>& announced) {
-  if (!view || closing || version->lineage != view->version()->lineage) co_return;
+  if (!view || closing || version->lineage != view->lineage()) co_return;
+  if (view->hibernated()) {
+    std::vector<std::string> out;
+    uint32_t before_max = view->uid_next() - 1;  // \Recent: above what it had seen
+    uint32_t added = view->wake(std::move(version), sync_options(allow_expunge), out);
+    co_await announce_new(added, before_max, out);
+    co_return;
+  }
   uint32_t before_max = view->max_uid();
   std::vector<std::string> out;
   uint32_t added = view->adopt(std::move(version), sync_options(allow_expunge), out, announced);
+  co_await announce_new(added, before_max, out);
+}
+
+asio::awaitable<void> Session::announce_new(uint32_t added, uint32_t before_max,
+                                            std::vector<std::string>& out) {
   if (added) {
     // RFC 3501 2.3.2: new mail is \Recent in the session that is told first. A read-only
     // (EXAMINE) session shows it as \Recent too but must not take it from the others

@@ -149,6 +149,12 @@ class Session {
   asio::awaitable<void> adopt(std::shared_ptr<const Version> version, bool allow_expunge,
                               const std::vector<uint32_t>& announced = {});
   SyncOptions sync_options(bool allow_expunge) const;
+  // IDLE hibernation (commands/idle.cpp, [imap] idle_hibernate): the selected view lets go of
+  // the shared rows (MailboxView::hibernate) and the shared view drops them once no session is
+  // on them; the next sync() wakes the view (a scan of the mailbox when the rows were dropped).
+  // False when the view has something of its own to keep (expunges to announce, RFC 5267
+  // update contexts).
+  bool hibernate();
 
   // Resolves a sequence set to UIDs of the view. For sequence numbers an explicit number
   // above EXISTS is an error (the returned string, for a tagged BAD).
@@ -165,6 +171,10 @@ class Session {
 
  private:
   asio::awaitable<bool> execute(const proto::Command& cmd);
+  // After adopt/wake: \Recent claims for `added` new messages above `before_max`, then the
+  // untagged responses in `out`, then RFC 5267 updates.
+  asio::awaitable<void> announce_new(uint32_t added, uint32_t before_max,
+                                     std::vector<std::string>& out);
   asio::any_io_executor executor_;
   int bad_commands_ = 0;
 };

@@ -100,6 +100,15 @@ class VersionBuilder {
  public:
   VersionBuilder()
       : v_(std::make_shared<Version>()), keywords_(std::make_shared<const KeywordSets>()) {}
+  // A load that continues `lineage` when the mailbox is the same incarnation: the keyword ids
+  // of `keyword_sets` are reused, so the rows compare with those of the lineage's versions.
+  VersionBuilder(uint64_t lineage, uint32_t uid_validity, uint64_t highest_modseq,
+                 std::shared_ptr<const KeywordSets> keyword_sets)
+      : v_(std::make_shared<Version>()),
+        keywords_(std::move(keyword_sets)),
+        continue_lineage_(lineage),
+        continue_validity_(uid_validity),
+        continue_modseq_(highest_modseq) {}
   void add(const store::MessageMeta& m) { v_->rows.push_back(row_of(m, keywords_)); }
   std::shared_ptr<const Version> finish(const store::Snapshot& head) {
     v_->uid_validity = head.uid_validity;
@@ -108,6 +117,12 @@ class VersionBuilder {
     v_->object_id = head.object_id;
     v_->from_modseq = head.highest_modseq;
     v_->lineage = ++g_lineage;
+    if (continue_lineage_ != 0 && head.uid_validity == continue_validity_ &&
+        head.highest_modseq >= continue_modseq_) {
+      v_->lineage = continue_lineage_;
+      // No list of what changed: sessions on an older version compare every row.
+      v_->from_modseq = std::numeric_limits<uint64_t>::max();
+    }
     // Grown by doubling while scanning: give back what a long life should not hold.
     if (v_->rows.capacity() > v_->rows.size() + v_->rows.size() / 8) v_->rows.shrink_to_fit();
     v_->keyword_sets = keywords_.result();
@@ -118,6 +133,9 @@ class VersionBuilder {
  private:
   std::shared_ptr<Version> v_;
   KeywordBuilder keywords_;
+  uint64_t continue_lineage_ = 0;
+  uint32_t continue_validity_ = 0;
+  uint64_t continue_modseq_ = 0;
 };
 
 }  // namespace
@@ -202,14 +220,38 @@ core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailS
   }
   // Row by row (MailStore::scan): no transient list of full records, which at 200 bytes a
   // message left a big mailbox's worth of freed heap behind every first SELECT.
-  VersionBuilder builder;
+  std::optional<Dropped> dropped;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    dropped = dropped_;
+  }
+  VersionBuilder builder = dropped ? VersionBuilder(dropped->lineage, dropped->uid_validity,
+                                                    dropped->highest_modseq, dropped->keyword_sets)
+                                   : VersionBuilder();
   auto head = store.scan(account_id_, name_, [&](const store::MessageMeta& m) { builder.add(m); });
   if (!head) return head.status();
   auto next = builder.finish(*head);
   refreshed_ms_ = asked;
   std::lock_guard<std::mutex> lk(mu_);
   current_ = next;
+  dropped_.reset();
   return next;
+}
+
+bool SharedMailbox::release_rows() {
+  // Not while a refresh builds on current_; called on an I/O thread, so it does not wait for
+  // one (a refresh asks the store): the rows stay until the next session hibernates.
+  std::unique_lock<std::mutex> one(refresh_mu_, std::try_to_lock);
+  if (!one.owns_lock()) return false;
+  std::shared_ptr<const Version> dropped;  // freed after the lock
+  std::lock_guard<std::mutex> lk(mu_);
+  // Only this box holds the current version: every session moved past it or hibernated.
+  if (!current_ || current_.use_count() != 1) return false;
+  dropped_ = Dropped{current_->uid_validity, current_->highest_modseq, current_->lineage,
+                     current_->keyword_sets};
+  dropped = std::move(current_);
+  refreshed_ms_ = INT64_MIN / 2;  // selected_is_current() must ask the store again
+  return true;
 }
 
 std::shared_ptr<SharedMailbox> SharedMailboxes::acquire(const std::string& account_id,

@@ -104,6 +104,12 @@ class SharedMailbox {
   core::Result<std::shared_ptr<const Version>> refresh(store::MailStore& store);
   // A refresh asked the store within `age`: current() was the mailbox then.
   bool refreshed_within(std::chrono::milliseconds age) const;
+  // Drops the rows when no session is on the current version any more (every session that
+  // selected the mailbox hibernated: MailboxView::hibernate); current() is then nullptr and the
+  // next refresh() scans the mailbox again, in the same lineage when UIDVALIDITY is the same
+  // and the MODSEQ has not gone back (keyword ids are kept, so rows stay comparable). True when
+  // rows were dropped.
+  bool release_rows();
 
  private:
   const std::string account_id_;
@@ -112,6 +118,14 @@ class SharedMailbox {
   std::mutex refresh_mu_;                             // one refresh at a time
   mutable std::mutex mu_;                             // guards current_
   std::shared_ptr<const Version> current_;
+  // What release_rows() kept of the dropped version, for the next load (guarded by mu_).
+  struct Dropped {
+    uint32_t uid_validity = 0;
+    uint64_t highest_modseq = 0;
+    uint64_t lineage = 0;
+    std::shared_ptr<const KeywordSets> keyword_sets;
+  };
+  std::optional<Dropped> dropped_;
 };
 
 // The shared views of one store (every IMAP listener of a server uses the same), by account

@@ -595,6 +595,27 @@ asio::awaitable<bool> Connection::start_tls(std::chrono::seconds limit) {
   co_return true;
 }
 
+void Connection::release_buffers() {
+  // std::string keeps its capacity on clear(); a swap with an empty one gives it back (the
+  // small-string buffer inside the object is all that stays).
+  if (buffer_pos_ == buffer_.size()) {
+    std::string().swap(buffer_);
+    buffer_pos_ = 0;
+  }
+  if (out_.empty()) std::string().swap(out_);
+  // With SSL_MODE_RELEASE_BUFFERS (tls.cpp) OpenSSL frees its record buffers once they are
+  // empty; SSL_free_buffers() gives them back now if anything kept them.
+  if (tls_active_) SSL_free_buffers(ssl_.get());
+}
+
+std::size_t Connection::buffer_capacity() const {
+  // Beyond the small-string buffer inside the object: what the heap holds for them.
+  auto heap = [](const std::string& s) {
+    return s.capacity() > std::string().capacity() ? s.capacity() : 0;
+  };
+  return heap(buffer_) + heap(out_);
+}
+
 bool Connection::start_compress() {
   if (deflate_ || closed_) return false;
   deflate_ = DeflateLayer::create();

@@ -133,6 +133,8 @@ class Connection final : public Transport {
   asio::awaitable<bool> flush_with(std::string_view tail) override;
   // STARTTLS: the handshake must complete within set_tls_handshake_timeout() from its start.
   asio::awaitable<bool> start_tls() override { return start_tls(handshake_timeout_); }
+  void release_buffers() override;
+  std::size_t buffer_capacity() const override;
   // Bytes the client already sent after the command are read as compressed.
   bool start_compress() override;
   bool compressed() const override { return deflate_ != nullptr; }

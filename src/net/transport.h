@@ -90,6 +90,10 @@ class Transport {
   // COMPRESS=DEFLATE (RFC 4978): from the next read and write on, both directions are raw
   // deflate (src/net/deflate_layer.h), over TLS when it is active. The caller flushed the
   // tagged OK first. false: already compressed, or not available on this transport.
+  // Frees the read and write buffers when they hold nothing (a session entering IDLE);
+  // buffer_capacity() is the heap they hold (octets), for the tests of that.
+  virtual void release_buffers() {}
+  virtual std::size_t buffer_capacity() const { return 0; }
   virtual bool start_compress() { return false; }
   virtual bool compressed() const { return false; }
 

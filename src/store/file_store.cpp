@@ -166,8 +166,8 @@ int64_t FileStore::idle_seconds() {
       .count();
 }
 
-size_t FileStore::close_idle(int64_t now) {
-  if (options_.idle_close_seconds <= 0) return 0;
+size_t FileStore::close_unused(
+    const std::function<bool(const std::string&, const UserIndex&)>& pick) {
   // Closed after the lock is released (a close checkpoints the WAL), as evictions are.
   std::vector<std::shared_ptr<UserIndex>> closing;
   {
@@ -175,7 +175,7 @@ size_t FileStore::close_idle(int64_t now) {
     for (auto it = cache_.begin(); it != cache_.end();) {
       const auto& u = it->second.first;
       // use_count 1: only the cache holds it (copies are made under cache_mu_).
-      if (u.use_count() == 1 && now - u->last_used.load() > options_.idle_close_seconds) {
+      if (u.use_count() == 1 && pick(it->first, *u)) {
         // Without a checkpoint (as a sweep's cold indexes): the WAL's frames wait for the
         // next open and this thread, which also delivers change notices, pays no fsyncs.
         u->cold = true;
@@ -188,13 +188,28 @@ size_t FileStore::close_idle(int64_t now) {
     }
   }
   size_t n = closing.size();
-  if (n == 0) return 0;
   closing.clear();
+  return n;
+}
+
+size_t FileStore::close_idle(int64_t now) {
+  if (options_.idle_close_seconds <= 0) return 0;
+  size_t n = close_unused([&](const std::string&, const UserIndex& u) {
+    return now - u.last_used.load() > options_.idle_close_seconds;
+  });
+  if (n == 0) return 0;
   // What the connections held lies between live blocks of the heap: without a trim glibc
   // keeps those pages, and the memory an idle session costs would not go down.
   ::malloc_trim(0);
   MR_LOG_DEBUG("event=store_idle_indexes_closed count={}", n);
   return n;
+}
+
+void FileStore::release_idle(const std::string& account_id) {
+  // The caller trims the heap (it batches the trims of many releases).
+  size_t n =
+      close_unused([&](const std::string& id, const UserIndex&) { return id == account_id; });
+  if (n) MR_LOG_DEBUG("event=store_index_released account={}", account_id);
 }
 
 size_t FileStore::open_users() {

@@ -124,6 +124,8 @@ class FileStore final : public MailStore {
   // StoreOptions::idle_close_seconds before `now` (steady clock seconds; idle_seconds()),
   // after the cache lock is released. Returns how many. The notice thread calls it.
   size_t close_idle(int64_t now);
+  // Closes the account's index now if nobody holds it (MailStore contract).
+  void release_idle(const std::string& account_id) override;
   static int64_t idle_seconds();  // the clock of close_idle()
   size_t open_users();            // indexes open now
 
@@ -265,6 +267,10 @@ class FileStore final : public MailStore {
   enum class Inferiors { refuse, remove, keep };
   Status delete_mailbox_impl(const std::string& account_id, const std::string& mailbox,
                              Inferiors inferiors);
+
+  // Takes the open indexes `pick` chooses (by account id) that nobody holds out of the cache,
+  // and closes them (without a checkpoint) after the lock is released. Returns how many.
+  size_t close_unused(const std::function<bool(const std::string&, const UserIndex&)>& pick);
 
   StoreOptions options_;
   std::mutex cache_mu_;

@@ -568,6 +568,11 @@ class MailStore {
                                              const std::string& mailbox,
                                              std::function<void(const ChangeEvent&)> callback) = 0;
 
+  // A hint: nothing of this process needs the account's open resources now (every IMAP session
+  // on its selected mailbox hibernated, issue 20). A store may close them early; the next call
+  // that needs them opens them again. Blocking: worker pool. Default: nothing.
+  virtual void release_idle(const std::string& account_id) { (void)account_id; }
+
  private:
   static Status metadata_unsupported() {
     return core::invalid_argument("this mail store keeps no annotations");

@@ -9,6 +9,7 @@
 #include "src/core/address.h"
 #include "src/imap/idle_signal.h"
 #include "src/imap/session.h"
+#include "src/net/transport.h"
 
 namespace mailroom::imap {
 namespace {
@@ -22,14 +23,27 @@ struct IdleState {
 asio::awaitable<void> notifier(Session& s, std::shared_ptr<IdleSignal> sig,
                                std::shared_ptr<IdleState> st,
                                std::shared_ptr<asio::steady_timer> finished_timer) {
+  // [imap] idle_hibernate: after this long without a change the view hibernates (once per
+  // quiet spell; the sync of the next change wakes it).
+  const auto hibernate_after = std::chrono::seconds(s.options.idle_hibernate_seconds);
+  bool tried = false;
   while (!st->done) {
     if (!sig->pending) {
       boost::system::error_code ec;
-      sig->timer.expires_at(asio::steady_timer::time_point::max());
+      if (!tried && hibernate_after.count() > 0)
+        sig->timer.expires_after(hibernate_after);
+      else
+        sig->timer.expires_at(asio::steady_timer::time_point::max());
       co_await sig->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && !sig->pending && !st->done) {  // the delay passed without a change
+        tried = true;
+        s.hibernate();
+        continue;
+      }
     }
     if (st->done) break;
     sig->pending = false;
+    tried = false;
     co_await s.sync(true);
     bool ok = co_await s.flush();
     if (!ok || s.closing) {
@@ -50,6 +64,8 @@ asio::awaitable<Reply> cmd_idle(Session& s, const proto::Command&) {
     r.close = true;
     co_return r;
   }
+  // Nothing is pending in either direction: an idle session keeps no buffer (issue 20).
+  s.conn.release_buffers();
   auto executor = co_await asio::this_coro::executor;
   auto st = std::make_shared<IdleState>();
   auto finished_timer = std::make_shared<asio::steady_timer>(executor);

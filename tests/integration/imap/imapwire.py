@@ -141,24 +141,26 @@ class Driver:
                 raise AssertionError("imap_driver reported a sanitizer error:\n" + log[-6000:])
 
 
-def make_server():
-    """A Mailroom (the real mailroomd) unless MAILROOM_IMAP_DRIVER=1."""
+def make_server(extra_config=""):
+    """A Mailroom (the real mailroomd) unless MAILROOM_IMAP_DRIVER=1 (which takes no
+    extra_config)."""
     import os
     if os.environ.get("MAILROOM_IMAP_DRIVER") == "1":
         return Driver()
     from harness import Mailroom
-    return Mailroom()
+    return Mailroom(extra_config=extra_config)
 
 
 class ServerCase(unittest.TestCase):
     """One server (make_server) for all the tests of a class; cls.port is its listener
     `port_name` ("imap", or "imaps" for implicit TLS)."""
     port_name = "imap"
+    extra_config = ""  # appended to mailroomd's configuration
 
     @classmethod
     def setUpClass(cls):
         warnings.simplefilter("ignore", ResourceWarning)
-        cls.m = make_server()
+        cls.m = make_server(cls.extra_config)
         cls.m.seed_demo()
         cls.m.start()
         cls.port = cls.m.port(cls.port_name)

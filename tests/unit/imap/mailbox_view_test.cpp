@@ -340,6 +340,103 @@ TEST(SharedMailbox, AReloadStartsANewLineageAndManyKeywordSetsStayCheap) {
   EXPECT_EQ(next->keywords_of(next->rows.back()), (std::vector<std::string>{"$k2999"}));
 }
 
+// IDLE hibernation (issue 20): the view keeps only its UIDs and HIGHESTMODSEQ, and wakes on a
+// version loaded afresh (no list of what changed): flags by MODSEQ, expunges by missing UIDs.
+TEST(MailboxView, HibernatedViewWakesOnAReloadedVersion) {
+  auto v = view_of({1, 2, 3, 5});
+  ASSERT_TRUE(v.can_hibernate());
+  uint64_t lineage = v.lineage();
+  v.hibernate();
+  EXPECT_TRUE(v.hibernated());
+  EXPECT_TRUE(v.version() == nullptr);  // the shared rows are let go
+  EXPECT_EQ(v.uid_validity(), 7u);
+  EXPECT_EQ(v.uid_next(), 6u);
+  EXPECT_EQ(v.lineage(), lineage);
+  EXPECT_EQ(v.highest_modseq(), 10u);
+
+  store::Snapshot snap = snapshot_of({1, 3, 5});
+  snap.messages[1] = meta(3, 12, store::kSeen);  // flags changed while asleep
+  snap.messages.push_back(meta(6, 13));          // new mail
+  snap.uid_next = 7;
+  snap.highest_modseq = 13;
+  std::vector<std::string> out;
+  EXPECT_EQ(v.wake(version_from_snapshot(snap), SyncOptions{}, out), 1u);
+  // The FETCH uses the numbers the client knows (2 is still there), then the EXPUNGE.
+  EXPECT_EQ(out, (std::vector<std::string>{"3 FETCH (FLAGS (\\Seen))", "2 EXPUNGE", "4 EXISTS"}));
+  EXPECT_FALSE(v.hibernated());
+  EXPECT_EQ(v.exists(), 4u);
+  EXPECT_EQ(v.seq_of(6), 4u);
+  EXPECT_EQ(v.highest_modseq(), 13u);
+}
+
+TEST(MailboxView, HibernatedViewKeepsExpungesForLaterWhenNotAllowed) {
+  auto v = view_of({1, 2, 3});
+  v.hibernate();
+  store::Snapshot snap = snapshot_of({1, 3});
+  std::vector<std::string> out;
+  SyncOptions no_expunge;
+  no_expunge.allow_expunge = false;
+  EXPECT_EQ(v.wake(version_from_snapshot(snap), no_expunge, out), 0u);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(v.seq_of(3), 3u);  // 2 keeps its number until announced
+  EXPECT_TRUE(v.has_pending_expunges());
+  EXPECT_FALSE(v.can_hibernate());  // it has something of its own now
+  v.flush_expunges(SyncOptions{}, out);
+  EXPECT_EQ(out, (std::vector<std::string>{"2 EXPUNGE"}));
+  EXPECT_TRUE(v.can_hibernate());
+}
+
+TEST(SharedMailbox, ReleasedRowsReloadInTheSameLineage) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("mailroom-shared-release-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  store::StoreOptions so;
+  so.root = (dir / "mail").string();
+  so.fsync = false;
+  auto store = store::open_file_store(so);
+  const std::string acct = "0b6c2f1e-1111-4222-8333-944455556667";
+  store::AppendRequest r;
+  r.message = "Subject: x\r\n\r\nbody\r\n";
+  r.keywords = {"$Work"};
+  ASSERT_TRUE(store->append(acct, r).is_ok());
+  SharedMailbox box(acct, "INBOX");
+  std::shared_ptr<const Version> first;
+  {
+    auto loaded = box.refresh(*store);
+    ASSERT_TRUE(loaded.is_ok());
+    first = *loaded;
+  }
+  EXPECT_FALSE(box.release_rows());  // a session (here: `first`) is on the current version
+  MailboxView v;
+  v.load(first, 0);
+  uint64_t lineage = first->lineage;
+  uint32_t work_id = first->rows[0].keywords;
+  first.reset();
+  EXPECT_FALSE(box.release_rows());  // the view is still on it
+  v.hibernate();
+  EXPECT_TRUE(box.release_rows());
+  EXPECT_TRUE(box.current() == nullptr);
+  EXPECT_FALSE(box.refreshed_within(std::chrono::hours(1)));
+
+  store::AppendRequest second = r;
+  second.keywords = {"$Home"};
+  ASSERT_TRUE(store->append(acct, second).is_ok());
+  auto again = box.refresh(*store);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ((*again)->lineage, lineage);  // the same incarnation: rows stay comparable
+  ASSERT_EQ((*again)->rows.size(), 2u);
+  EXPECT_EQ((*again)->rows[0].keywords, work_id);
+  std::vector<std::string> out;
+  EXPECT_EQ(v.wake(*again, SyncOptions{}, out), 1u);
+  EXPECT_EQ(out, (std::vector<std::string>{
+                     "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Home $Work)",
+                     "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Home "
+                     "$Work \\*)] Flags permitted",
+                     "2 EXISTS"}));
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MailboxView, ExpungingManyGhostsAtOnceKeepsTheRest) {
   std::vector<uint32_t> uids;
   for (uint32_t u = 1; u <= 20000; ++u) uids.push_back(u);

@@ -108,6 +108,14 @@ asio::awaitable<void> echo_session(Transport& c) {
       co_await c.write(started ? "ON\r\n" : "AGAIN\r\n");
       continue;
     }
+    if (line == "RELEASE") {  // what an IMAP session does when it enters IDLE
+      std::size_t held = c.buffer_capacity();
+      c.release_buffers();
+      std::size_t after = c.buffer_capacity();
+      co_await c.write("HELD " + std::string(held > 0 ? "some" : "none") + " AFTER " +
+                       std::to_string(after) + "\r\n");
+      continue;
+    }
     if (line.rfind("LIT ", 0) == 0) {
       std::string data;
       st = co_await c.read_exact(data, std::stoul(line.substr(4)));
@@ -158,6 +166,21 @@ TEST_F(ListenerTest, LinesBareLfAndLiterals) {
   EXPECT_EQ(c.line(), "ECHO two (bare)\r\n");
   EXPECT_EQ(c.line(), "LITERAL [ab\tcd]\r\n");
   EXPECT_EQ(c.line(), "ECHO three\r\n");
+}
+
+// Issue 20: an idle session keeps no read or write buffer. The echo before RELEASE left
+// both allocated (a 16 KiB read chunk, a reply); release_buffers() gives them back.
+TEST_F(ListenerTest, ReleaseBuffersFreesBothBuffersWhenDrained) {
+  start({});
+  Client c(port());
+  ASSERT_TRUE(c.connected());
+  EXPECT_EQ(c.line(), "HELLO\r\n");
+  c.send("LIT 40\r\n" + std::string(40, 'x'));
+  EXPECT_EQ(c.line(), "LITERAL [" + std::string(40, 'x') + "]\r\n");
+  c.send("RELEASE\r\n");
+  EXPECT_EQ(c.line(), "HELD some AFTER 0\r\n");
+  c.send("one\r\n");  // and the connection reads on as before
+  EXPECT_EQ(c.line(), "ECHO one\r\n");
 }
 
 // The client's half of COMPRESS=DEFLATE (RFC 4978): raw deflate over the socket.

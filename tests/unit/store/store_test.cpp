@@ -122,6 +122,22 @@ TEST_F(StoreTest, IdleIndexesAreClosedAndReopenedOnUse) {
   EXPECT_EQ(keeping.open_users(), 1u);
 }
 
+// Issue 20: an IMAP session that hibernates tells the store it may close the account's index
+// at once (MailStore::release_idle); another account's index stays open.
+TEST_F(StoreTest, ReleaseIdleClosesThatAccountsIndexOnly) {
+  put("INBOX", message("1"));
+  auto* fs = dynamic_cast<FileStore*>(store_.get());
+  ASSERT_NE(fs, nullptr);
+  EXPECT_EQ(fs->open_users(), 1u);
+  fs->release_idle("0b6c2f1e-0000-4000-8000-000000000000");  // not open: nothing happens
+  EXPECT_EQ(fs->open_users(), 1u);
+  fs->release_idle(kUser);
+  EXPECT_EQ(fs->open_users(), 0u);
+  auto snap = store_->snapshot(kUser, "INBOX");  // reopened by the next use, nothing lost
+  ASSERT_TRUE(snap.is_ok());
+  EXPECT_EQ(snap->messages.size(), 1u);
+}
+
 TEST_F(StoreTest, UidsStrictlyIncreaseAndAreNeverReused) {
   auto a = put("INBOX", message("1"));
   auto b = put("INBOX", message("2"));
