@@ -209,9 +209,10 @@ asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_compress(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_getmetadata(Session&, const proto::Command&);  // RFC 5464
 asio::awaitable<Reply> cmd_setmetadata(Session&, const proto::Command&);
-// RFC 5464 3.3 (commands/metadata.cpp): whether the session may read (or write) the /shared
-// (or /private) annotations of `mailbox` ("" = the server): the one place for ACL rights.
-bool metadata_allowed(const Session& s, const std::string& mailbox, bool shared, bool write);
+// RFC 5464 3.3 (commands/metadata.cpp): whether the user may read (or write) the /shared (or
+// /private) annotations of `target` (nullptr = the server) with the rights it has there: the
+// one place for ACL rights of METADATA.
+bool metadata_allowed(const acl::Target* target, bool shared, bool write);
 // RFC 9590: the "METADATA ..." line of each of `mailboxes` for LIST RETURN (METADATA) ("" for
 // none), and the largest value left out by MAXSIZE (0 = none).
 struct MetadataLines {

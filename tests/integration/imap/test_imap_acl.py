@@ -151,6 +151,54 @@ class AclTest(ServerCase):
         w.send("DONE\r\n")
         w.until("I1")
 
+    def wire(self, user, password):
+        w = Wire(self.port, tls_context=self.m.ssl_context())
+        self.addCleanup(w.close)
+        self.assertIn(b"OK", w.cmd("LOGIN %s %s" % (user, password))[1])
+        return w
+
+    def test_metadata_on_a_shared_folder(self):
+        """RFC 5464 3.3: reading needs "lr", /private writes "lr", /shared writes "lrw";
+        /private entries are each user's own."""
+        self.folder("Notes", [("bob@example.com", "lr"), ("carol@example.com", "lrw")])
+        name = '"Other Users/alice@example.com/Notes"'
+        a = self.wire("alice@example.com", "wonderland")
+        self.assertIn(b"OK", a.cmd('SETMETADATA Notes (/shared/comment "team notes" '
+                                   '/private/comment "alice only")')[1])
+        b = self.wire("bob", "builder")
+        untagged, tagged = b.cmd("GETMETADATA %s (/shared/comment /private/comment)" % name)
+        self.assertIn(b"OK", tagged)
+        self.assertEqual(untagged, [b'* METADATA %s (/shared/comment "team notes" '
+                                    b'/private/comment NIL)' % name.encode()])
+        # bob has no "w": /shared is refused, his own /private is his alone.
+        untagged, tagged = b.cmd('SETMETADATA %s (/shared/comment "bob was here")' % name)
+        self.assertIn(b"NO [NOPERM]", tagged)
+        self.assertIn(b"OK", b.cmd('SETMETADATA %s (/private/comment "bob only")' % name)[1])
+        untagged, _ = b.cmd("GETMETADATA %s (/private/comment)" % name)
+        self.assertEqual(untagged, [b'* METADATA %s (/private/comment "bob only")' % name.encode()])
+        untagged, _ = a.cmd("GETMETADATA Notes (/private/comment)")
+        self.assertEqual(untagged, [b'* METADATA "Notes" (/private/comment "alice only")'])
+        # carol has "w": she writes the shared entry everyone reads; she does not see bob's.
+        c = self.wire("carol", "carolpass")
+        self.assertIn(b"OK", c.cmd('SETMETADATA %s (/shared/comment "by carol")' % name)[1])
+        untagged, _ = c.cmd("GETMETADATA %s (/private/comment)" % name)
+        self.assertEqual(untagged, [b"* METADATA %s (/private/comment NIL)" % name.encode()])
+        untagged, _ = a.cmd("GETMETADATA Notes (/shared/comment)")
+        self.assertEqual(untagged, [b'* METADATA "Notes" (/shared/comment "by carol")'])
+        # LIST RETURN (METADATA) (RFC 9590) shows the shared folder's entries to its readers.
+        untagged, tagged = b.cmd('LIST "" %s RETURN (METADATA (/shared/comment /private/comment))'
+                                 % name)
+        self.assertIn(b"OK", tagged)
+        self.assertIn(b'* METADATA %s (/shared/comment "by carol" /private/comment "bob only")'
+                      % name.encode(), untagged)
+        # A folder bob cannot see answers as one that does not exist.
+        _, tagged = b.cmd('GETMETADATA "Other Users/alice@example.com/INBOX" (/shared/comment)')
+        self.assertIn(b"NO [NONEXISTENT]", tagged)
+        # Without "r" (only "l"), no entry can be read.
+        self.assertIn(b"OK", a.cmd("SETACL Notes bob@example.com l")[1])
+        _, tagged = b.cmd("GETMETADATA %s (/shared/comment)" % name)
+        self.assertIn(b"NO [NOPERM]", tagged)
+
     def test_hostile_acl_commands_keep_the_session(self):
         a = self.alice()
         a.create("Hostile")
