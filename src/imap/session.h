@@ -84,6 +84,11 @@ class Session {
   const std::string& box_account() const {
     return selected_owner.empty() ? principal.account_id : selected_owner;
   }
+  // Whose \Seen the user sees in `t`: its own account id in another account's folder with
+  // [imap] shared_seen = "per-user" (MailStore::reader_seen), else "" (the stored flags).
+  std::string seen_reader(const acl::Target& t) const {
+    return t.own || !options.shared_seen_per_user ? std::string() : principal.account_id;
+  }
   // The selected mailbox was deleted and created again (or its index rebuilt) under this
   // session: BYE was queued and the session ends after the current reply.
   bool closing = false;
