@@ -54,12 +54,16 @@ struct Options {
   uint64_t metadata_max_value = 64 * 1024;
   uint64_t metadata_max_entries = 1000;
   uint64_t metadata_max_bytes = 1024 * 1024;
+  // [imap] shared_seen: "per-user" (true) gives each reader of another account's folder its
+  // own \Seen (RFC 4314 "s": keep seen/unseen information across sessions); "shared" (false)
+  // makes \Seen one flag for the owner and every reader.
+  bool shared_seen_per_user = true;
 };
 
 // Reads [imap]: autologout, login_timeout, idle_hibernate, max_line, max_literal,
 // login_max_literal, login_max_command, max_bad_commands, fetch_batch, metadata_admin,
-// metadata_comment, metadata_max_value, metadata_max_entries, metadata_max_bytes. Errors are
-// collected in the section's ConfigErrors; defaults stay in place.
+// metadata_comment, metadata_max_value, metadata_max_entries, metadata_max_bytes, shared_seen.
+// Errors are collected in the section's ConfigErrors; defaults stay in place.
 Options parse_options(core::ConfigSection& section);
 
 // The session handler for IMAP listeners. `services` must outlive every session.

@@ -46,6 +46,10 @@ Options parse_options(core::ConfigSection& section) {
     section.error("metadata_max_bytes", "must not be below metadata_max_value");
     o.metadata_max_bytes = o.metadata_max_value;
   }
+  std::string seen = section.get_string("shared_seen", "per-user");
+  if (seen != "per-user" && seen != "shared")
+    section.error("shared_seen", "must be \"per-user\" or \"shared\"");
+  o.shared_seen_per_user = seen != "shared";
   section.finish();
   return o;
 }

@@ -84,6 +84,11 @@ class Session {
   const std::string& box_account() const {
     return selected_owner.empty() ? principal.account_id : selected_owner;
   }
+  // Whose \Seen the user sees in `t`: its own account id in another account's folder with
+  // [imap] shared_seen = "per-user" (MailStore::reader_seen), else "" (the stored flags).
+  std::string seen_reader(const acl::Target& t) const {
+    return t.own || !options.shared_seen_per_user ? std::string() : principal.account_id;
+  }
   // The selected mailbox was deleted and created again (or its index rebuilt) under this
   // session: BYE was queued and the session ends after the current reply.
   bool closing = false;
@@ -219,9 +224,10 @@ asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_compress(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_getmetadata(Session&, const proto::Command&);  // RFC 5464
 asio::awaitable<Reply> cmd_setmetadata(Session&, const proto::Command&);
-// RFC 5464 3.3 (commands/metadata.cpp): whether the session may read (or write) the /shared
-// (or /private) annotations of `mailbox` ("" = the server): the one place for ACL rights.
-bool metadata_allowed(const Session& s, const std::string& mailbox, bool shared, bool write);
+// RFC 5464 3.3 (commands/metadata.cpp): whether the user may read (or write) the /shared (or
+// /private) annotations of `target` (nullptr = the server) with the rights it has there: the
+// one place for ACL rights of METADATA.
+bool metadata_allowed(const acl::Target* target, bool shared, bool write);
 // RFC 9590: the "METADATA ..." line of each of `mailboxes` for LIST RETURN (METADATA) ("" for
 // none), and the largest value left out by MAXSIZE (0 = none).
 struct MetadataLines {

@@ -138,6 +138,15 @@ class VersionBuilder {
   uint64_t continue_modseq_ = 0;
 };
 
+// The builder of a full scan: after SharedMailbox::release_rows() it continues the dropped
+// rows' lineage, so hibernated and awake sessions compare rows (`dropped`: a
+// std::optional<SharedMailbox::Dropped>).
+VersionBuilder rescan_builder(const auto& dropped) {
+  return dropped ? VersionBuilder(dropped->lineage, dropped->uid_validity, dropped->highest_modseq,
+                                  dropped->keyword_sets)
+                 : VersionBuilder();
+}
+
 }  // namespace
 
 std::shared_ptr<const Version> version_from_snapshot(const store::Snapshot& snap) {
@@ -197,19 +206,118 @@ std::shared_ptr<const Version> SharedMailbox::current() const {
   return current_;
 }
 
+namespace {
+
+// A mailbox deleted and created again (new UIDVALIDITY) or an index rebuilt by fsck (MODSEQ
+// lower than ours) is loaded afresh: the old rows mean nothing there.
+bool same_incarnation(const Version& base, const store::Changes& changes) {
+  return (changes.uid_validity == 0 || changes.uid_validity == base.uid_validity) &&
+         changes.highest_modseq >= base.highest_modseq;
+}
+
+// `m` as `reader` sees it: its \Seen from the reader's mark (unseen without one), its MODSEQ
+// the later of the message's and the mark's.
+void overlay(store::MessageMeta& m, const store::MailStore::ReaderSeen* mark) {
+  m.flags = (m.flags & ~store::kSeen) | (mark && mark->seen ? store::kSeen : 0);
+  if (mark) m.modseq = std::max(m.modseq, mark->modseq);
+}
+
+const store::MailStore::ReaderSeen* mark_of(const std::vector<store::MailStore::ReaderSeen>& marks,
+                                            uint32_t uid) {
+  auto it = std::lower_bound(marks.begin(), marks.end(), uid,
+                             [](const auto& r, uint32_t u) { return r.uid < u; });
+  return it != marks.end() && it->uid == uid ? &*it : nullptr;
+}
+
+}  // namespace
+
+core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh_as_reader(
+    store::MailStore& store, const std::shared_ptr<const Version>& base) {
+  if (base) {
+    auto changes = store.changes_since(account_id_, name_, base->highest_modseq);
+    if (!changes) return changes.status();
+    if (same_incarnation(*base, *changes)) {
+      // The reader's marks changed since, and those of the messages that changed (the store's
+      // record carries the owner's \Seen).
+      std::vector<uint32_t> uids;
+      uids.reserve(changes->changed.size());
+      for (const auto& m : changes->changed) uids.push_back(m.uid);
+      auto marks = store.reader_seen(account_id_, name_, reader_, base->highest_modseq, uids);
+      if (!marks) return marks.status();
+      for (auto& m : changes->changed) overlay(m, mark_of(*marks, m.uid));
+      // Marks of messages that did not change themselves: their record from the base view.
+      bool added = false;
+      for (const auto& mark : *marks) {
+        if (std::binary_search(uids.begin(), uids.end(), mark.uid)) continue;
+        ptrdiff_t i = base->index_of(mark.uid);
+        if (i < 0 ||
+            std::binary_search(changes->expunged.begin(), changes->expunged.end(), mark.uid))
+          continue;
+        const MessageRow& r = base->rows[static_cast<size_t>(i)];
+        store::MessageMeta m;
+        m.uid = r.uid;
+        m.modseq = r.modseq;
+        m.size = r.size;
+        m.internal_date = r.internal_date;
+        m.internal_tz = r.internal_tz;
+        m.flags = r.flags;
+        m.keywords = base->keywords_of(r);
+        overlay(m, &mark);
+        changes->changed.push_back(std::move(m));
+        added = true;
+      }
+      if (added)
+        std::sort(changes->changed.begin(), changes->changed.end(),
+                  [](const auto& a, const auto& b) { return a.uid < b.uid; });
+      auto next = apply_changes(*base, *changes);
+      if (!next) return base;
+      return next;
+    }
+  }
+  // Scanned first, then the marks: a mark changed in between is newer than the scan's
+  // HIGHESTMODSEQ and is read again by the next refresh.
+  std::vector<store::MessageMeta> metas;
+  auto head = store.scan(account_id_, name_, [&](const store::MessageMeta& m) {
+    store::MessageMeta copy;
+    copy.uid = m.uid;
+    copy.modseq = m.modseq;
+    copy.size = m.size;
+    copy.internal_date = m.internal_date;
+    copy.internal_tz = m.internal_tz;
+    copy.flags = m.flags;
+    copy.keywords = m.keywords;
+    metas.push_back(std::move(copy));
+  });
+  if (!head) return head.status();
+  auto marks = store.reader_seen(account_id_, name_, reader_, 0, {});
+  if (!marks) return marks.status();
+  VersionBuilder builder = rescan_builder(dropped_rows());
+  for (auto& m : metas) {
+    overlay(m, mark_of(*marks, m.uid));
+    builder.add(m);
+  }
+  return builder.finish(*head);
+}
+
 core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailStore& store) {
   std::lock_guard<std::mutex> one(refresh_mu_);
   // Taken before the store is asked: what the store held at that moment is in the result.
   int64_t asked = now_ms();
   std::shared_ptr<const Version> base = current();
+  if (!reader_.empty()) {
+    auto next = refresh_as_reader(store, base);
+    if (!next) return next;
+    refreshed_ms_ = asked;
+    if (*next == base) return base;
+    std::lock_guard<std::mutex> lk(mu_);
+    current_ = *next;
+    dropped_.reset();
+    return next;
+  }
   if (base) {
     auto changes = store.changes_since(account_id_, name_, base->highest_modseq);
     if (!changes) return changes.status();
-    // A mailbox deleted and created again (new UIDVALIDITY) or an index rebuilt by fsck (MODSEQ
-    // lower than ours) is loaded afresh: the old rows mean nothing there.
-    bool same = (changes->uid_validity == 0 || changes->uid_validity == base->uid_validity) &&
-                changes->highest_modseq >= base->highest_modseq;
-    if (same) {
+    if (same_incarnation(*base, *changes)) {
       auto next = apply_changes(*base, *changes);
       refreshed_ms_ = asked;
       if (!next) return base;
@@ -220,14 +328,7 @@ core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailS
   }
   // Row by row (MailStore::scan): no transient list of full records, which at 200 bytes a
   // message left a big mailbox's worth of freed heap behind every first SELECT.
-  std::optional<Dropped> dropped;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    dropped = dropped_;
-  }
-  VersionBuilder builder = dropped ? VersionBuilder(dropped->lineage, dropped->uid_validity,
-                                                    dropped->highest_modseq, dropped->keyword_sets)
-                                   : VersionBuilder();
+  VersionBuilder builder = rescan_builder(dropped_rows());
   auto head = store.scan(account_id_, name_, [&](const store::MessageMeta& m) { builder.add(m); });
   if (!head) return head.status();
   auto next = builder.finish(*head);
@@ -236,6 +337,11 @@ core::Result<std::shared_ptr<const Version>> SharedMailbox::refresh(store::MailS
   current_ = next;
   dropped_.reset();
   return next;
+}
+
+std::optional<SharedMailbox::Dropped> SharedMailbox::dropped_rows() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return dropped_;
 }
 
 bool SharedMailbox::release_rows() {
@@ -254,10 +360,31 @@ bool SharedMailbox::release_rows() {
   return true;
 }
 
-std::shared_ptr<SharedMailbox> SharedMailboxes::acquire(const std::string& account_id,
-                                                        const std::string& name) {
+void SharedMailbox::invalidate() {
+  std::lock_guard<std::mutex> one(refresh_mu_);  // not under a refresh that would put it back
   std::lock_guard<std::mutex> lk(mu_);
-  Key key{account_id, name};
+  current_.reset();
+}
+
+void SharedMailboxes::invalidate(const std::string& account_id, const std::string& name,
+                                 const std::string& reader) {
+  std::shared_ptr<SharedMailbox> box;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    Key key{account_id, name, reader};
+    if (auto it = live_.find(key); it != live_.end()) box = it->second.lock();
+    if (!box) {
+      if (auto w = warm_index_.find(key); w != warm_index_.end()) box = w->second->box;
+    }
+  }
+  if (box) box->invalidate();  // blocks while a refresh runs: outside the table's lock
+}
+
+std::shared_ptr<SharedMailbox> SharedMailboxes::acquire(const std::string& account_id,
+                                                        const std::string& name,
+                                                        const std::string& reader) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Key key{account_id, name, reader};
   auto& slot = live_[key];
   if (auto box = slot.lock()) return box;
   if (auto w = warm_index_.find(key); w != warm_index_.end()) {
@@ -268,7 +395,7 @@ std::shared_ptr<SharedMailbox> SharedMailboxes::acquire(const std::string& accou
     slot = box;
     return box;
   }
-  auto box = std::make_shared<SharedMailbox>(account_id, name);
+  auto box = std::make_shared<SharedMailbox>(account_id, name, reader);
   slot = box;
   return box;
 }
@@ -277,7 +404,7 @@ void SharedMailboxes::release(std::shared_ptr<SharedMailbox> box) {
   if (!box) return;
   std::vector<std::shared_ptr<SharedMailbox>> dropped;  // destroyed after the lock
   std::lock_guard<std::mutex> lk(mu_);
-  Key key{box->account_id(), box->name()};
+  Key key{box->account_id(), box->name(), box->reader()};
   if (auto w = warm_index_.find(key); w != warm_index_.end()) {
     // Released before by another session (the view was live for both): one entry.
     warm_cost_ -= w->second->cost;

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "src/core/status.h"
@@ -90,12 +91,19 @@ std::shared_ptr<const Version> version_from_snapshot(const store::Snapshot& snap
 // same mailbox incarnation.
 std::shared_ptr<const Version> apply_changes(const Version& base, const store::Changes& changes);
 
+// The view of one mailbox, as its owner and every reader sharing \Seen with it see it
+// (`reader` empty), or as one reader of another account's mailbox whose \Seen is its own
+// ([imap] shared_seen = "per-user"): that view's rows carry the reader's \Seen marks
+// (MailStore::reader_seen) instead of the message's, and the MODSEQ of a message is the later
+// of its own and of the reader's mark (RFC 7162: the reader's change is a change it sees).
 class SharedMailbox {
  public:
-  SharedMailbox(std::string account_id, std::string name)
-      : account_id_(std::move(account_id)), name_(std::move(name)) {}
+  SharedMailbox(std::string account_id, std::string name, std::string reader = {})
+      : account_id_(std::move(account_id)), name_(std::move(name)), reader_(std::move(reader)) {}
   const std::string& account_id() const { return account_id_; }
   const std::string& name() const { return name_; }
+  // The account whose \Seen this view shows instead of the owner's ("" = the stored flags).
+  const std::string& reader() const { return reader_; }
   // The newest version built so far (nullptr before the first refresh).
   std::shared_ptr<const Version> current() const;
   // Brings the view up to date with the store and returns it (blocking: worker pool). One
@@ -110,10 +118,18 @@ class SharedMailbox {
   // and the MODSEQ has not gone back (keyword ids are kept, so rows stay comparable). True when
   // rows were dropped.
   bool release_rows();
+  // Forgets the current version: the next refresh loads the mailbox afresh (a reader's marks
+  // were dropped, which no MODSEQ announces).
+  void invalidate();
 
  private:
+  // A reader's view: the owner's change, then the reader's marks over it.
+  core::Result<std::shared_ptr<const Version>> refresh_as_reader(
+      store::MailStore& store, const std::shared_ptr<const Version>& base);
+
   const std::string account_id_;
   const std::string name_;
+  const std::string reader_;
   std::atomic<int64_t> refreshed_ms_{INT64_MIN / 2};  // steady clock, of the last refresh
   std::mutex refresh_mu_;                             // one refresh at a time
   mutable std::mutex mu_;                             // guards current_
@@ -126,6 +142,7 @@ class SharedMailbox {
     std::shared_ptr<const KeywordSets> keyword_sets;
   };
   std::optional<Dropped> dropped_;
+  std::optional<Dropped> dropped_rows() const;  // a copy of dropped_, under mu_
 };
 
 // The shared views of one store (every IMAP listener of a server uses the same), by account
@@ -135,14 +152,19 @@ class SharedMailboxes {
  public:
   // 1 Mi rows: 32 MiB of warm views at most.
   explicit SharedMailboxes(size_t keep_rows = size_t{1} << 20) : keep_rows_(keep_rows) {}
-  std::shared_ptr<SharedMailbox> acquire(const std::string& account_id, const std::string& name);
+  // `reader`: SharedMailbox::reader() (one view per reader with its own \Seen).
+  std::shared_ptr<SharedMailbox> acquire(const std::string& account_id, const std::string& name,
+                                         const std::string& reader = {});
   // What a warm entry costs beyond its rows: empty mailboxes are not free.
   static constexpr size_t kEntryCost = 64;
   // A session is done with `box`: it joins the warm list (oldest dropped beyond the budget).
   void release(std::shared_ptr<SharedMailbox> box);
+  // SharedMailbox::invalidate() of the view of that key, live or warm, if there is one.
+  void invalidate(const std::string& account_id, const std::string& name,
+                  const std::string& reader);
 
  private:
-  using Key = std::pair<std::string, std::string>;  // account id, mailbox name
+  using Key = std::tuple<std::string, std::string, std::string>;  // account, mailbox, reader
   struct WarmEntry {
     Key key;
     std::shared_ptr<SharedMailbox> box;

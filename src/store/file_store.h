@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,7 +73,7 @@ struct MailboxRow {
 core::Result<std::unique_ptr<db::Sqlite>> open_index(const std::string& path,
                                                      const StoreOptions& options);
 // The index schema version this build writes (FORMAT.md "Index").
-inline constexpr int64_t kSchemaVersion = 7;
+inline constexpr int64_t kSchemaVersion = 8;
 // The index's schema version: 0 for an empty file (no meta table or no version yet).
 core::Result<int64_t> schema_version(db::Sqlite& db);
 // Creates the index schema, or migrates an older one to kSchemaVersion in one BEGIN IMMEDIATE
@@ -86,6 +87,20 @@ core::Status add_acl_table(db::Sqlite& db);
 core::Status create_metadata_table(db::Sqlite& db);
 // Removes the annotations of a mailbox being deleted (inside the caller's transaction).
 core::Status delete_mailbox_metadata(db::Sqlite& db, int64_t mailbox_id);
+// Migration step of version 8: the `seen_by` table of per-reader \Seen (store_seen.cpp).
+core::Status create_seen_table(db::Sqlite& db);
+// Removes the readers' \Seen marks of one message (uid) or of a whole mailbox (uid 0), inside
+// the caller's transaction.
+core::Status delete_seen_marks(db::Sqlite& db, int64_t mailbox_id, uint32_t uid);
+// A reader's mark of one message (store_flags with StoreFlagsRequest::reader).
+struct SeenMark {
+  bool seen = false;
+  uint64_t modseq = 0;
+};
+core::Result<std::optional<SeenMark>> find_seen_mark(db::Sqlite& db, const std::string& reader,
+                                                     int64_t mailbox_id, uint32_t uid);
+core::Status put_seen_mark(db::Sqlite& db, const std::string& reader, int64_t mailbox_id,
+                           uint32_t uid, bool seen, uint64_t modseq);
 // Creates INBOX and the special-use folders once per user.
 core::Status init_special_folders(db::Sqlite& db);
 core::Result<MailboxRow> find_mailbox(db::Sqlite& db, const std::string& canonical_name);
@@ -201,6 +216,13 @@ class FileStore final : public MailStore {
   Result<std::vector<MailboxAcl>> acls(const std::string& account_id) override;
   Result<std::vector<AclAccount>> acl_accounts() override;
   Status mark_shared_account(const std::string& account_id, bool shared) override;
+  // Per-reader \Seen (store_seen.cpp).
+  Result<std::vector<ReaderSeen>> reader_seen(const std::string& account_id,
+                                              const std::string& mailbox, const std::string& reader,
+                                              uint64_t since_modseq,
+                                              const std::vector<uint32_t>& uids) override;
+  Status forget_reader(const std::string& account_id, const std::string& reader,
+                       const std::string& mailbox) override;
 
  private:
   // `<root>/.acl/<account id>` ("shared" inside for a shared mailbox); see store_acl.cpp.

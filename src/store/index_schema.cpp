@@ -181,6 +181,7 @@ core::Status create_schema(db::Sqlite& db) {
   if (s.is_ok()) s = add_missing_columns(db);
   if (s.is_ok()) s = add_acl_table(db);          // version 6
   if (s.is_ok()) s = create_metadata_table(db);  // version 7
+  if (s.is_ok()) s = create_seen_table(db);      // version 8
   if (s.is_ok())
     s = db.prepare_or_abort("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
             .bind(1, kSchemaVersion)
@@ -302,6 +303,8 @@ core::Status delete_message_row(db::Sqlite& db, int64_t mailbox_id, uint32_t uid
                .bind(2, static_cast<int64_t>(uid))
                .bind(3, static_cast<int64_t>(modseq))
                .run();
+  if (!s.is_ok()) return s;
+  s = delete_seen_marks(db, mailbox_id, uid);  // the readers' \Seen goes with the message
   if (!s.is_ok()) return s;
   return db.prepare_or_abort("DELETE FROM messages WHERE mailbox_id=? AND uid=?")
       .bind(1, mailbox_id)

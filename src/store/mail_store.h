@@ -153,6 +153,14 @@ struct StoreFlagsRequest {
   // this request sets \Seen on a message for the first time. At most 16 characters of
   // [a-z0-9._-] (else invalid_argument); empty records nothing but the time.
   std::string origin;
+  // Per-reader \Seen (MailStore::reader_seen): the account id of a reader of another account's
+  // mailbox whose \Seen is its own. \Seen in `flags` (and a replace) then applies to that
+  // reader's mark, not to the message; the message's own \Seen (the owner's) is kept.
+  // UNCHANGEDSINCE compares with the MODSEQ the reader sees; `updated` shows the reader's
+  // flags and MODSEQ. A reader's change takes a new MODSEQ of the mailbox (RFC 7162) recorded
+  // with the mark, and notifies the mailbox's watchers. Empty: flags as they are stored.
+  // Stores that keep no per-reader state ignore it.
+  std::string reader;
 };
 
 struct StoreFlagsResult {
@@ -483,6 +491,33 @@ class MailStore {
   virtual Status mark_shared_account(const std::string& account_id, bool shared) {
     (void)account_id, (void)shared;
     return core::invalid_argument("this mail store keeps no access control lists");
+  }
+
+  // --- per-reader \Seen on shared mailboxes (FORMAT.md "Per-reader \Seen") ---
+  // A reader's \Seen mark of one message: set or cleared, and the mailbox MODSEQ of that
+  // change. A message without a mark is unseen for that reader.
+  struct ReaderSeen {
+    uint32_t uid = 0;
+    bool seen = false;
+    uint64_t modseq = 0;
+  };
+  // The marks of `reader` in `mailbox` of `account_id` changed after `since_modseq`, and those
+  // of `uids` (ascending), ascending by UID; not_found for no such mailbox. Marks go with their
+  // message (expunge, move, recall) and mailbox (delete). These defaults keep none.
+  virtual Result<std::vector<ReaderSeen>> reader_seen(const std::string& account_id,
+                                                      const std::string& mailbox,
+                                                      const std::string& reader,
+                                                      uint64_t since_modseq,
+                                                      const std::vector<uint32_t>& uids) {
+    (void)account_id, (void)mailbox, (void)reader, (void)since_modseq, (void)uids;
+    return std::vector<ReaderSeen>{};
+  }
+  // Drops every mark of `reader` in `mailbox` ("" = every mailbox of the account): the reader
+  // lost its rights there, or its account is gone. No MODSEQ, no notice (nobody sees them).
+  virtual Status forget_reader(const std::string& account_id, const std::string& reader,
+                               const std::string& mailbox) {
+    (void)account_id, (void)reader, (void)mailbox;
+    return Status::ok();
   }
 
   // --- mail recall: the hidden recall area (FORMAT.md "Recall area") ---

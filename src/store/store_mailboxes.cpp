@@ -167,6 +167,7 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
       if (s.is_ok())
         s = db.prepare_or_abort("DELETE FROM acl WHERE mailbox_id=?").bind(1, r->id).run();
       if (s.is_ok()) s = delete_mailbox_metadata(db, r->id);  // RFC 5464 4.1
+      if (s.is_ok()) s = delete_seen_marks(db, r->id, 0);
       if (!s.is_ok()) return s;
     }
     s = tx.commit();

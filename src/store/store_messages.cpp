@@ -475,18 +475,34 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
     MailboxRow row = *box;
     uint64_t modseq = row.highest_modseq + 1;
     bool changed_any = false;
+    // FORMAT.md "Per-reader \Seen": a reader's \Seen is its mark; the message keeps the owner's.
+    const bool per_reader = !req.reader.empty();
     for (uint32_t uid : sorted_unique(req.uids)) {
       auto m = find_message(db, row.id, uid);
       if (!m.is_ok()) {
         if (m.code() == Code::not_found) continue;
         return m.status();
       }
+      std::optional<SeenMark> mark;
+      if (per_reader) {
+        auto found = find_seen_mark(db, req.reader, row.id, uid);
+        if (!found.is_ok()) return found.status();
+        mark = *found;
+      }
+      const uint32_t owner_seen = m->flags & kSeen;
+      // The flags and MODSEQ the requester sees.
+      uint32_t shown = m->flags;
+      uint64_t shown_modseq = m->modseq;
+      if (per_reader) {
+        shown = (m->flags & ~kSeen) | (mark && mark->seen ? kSeen : 0);
+        shown_modseq = std::max(m->modseq, mark ? mark->modseq : 0);
+      }
       // RFC 7162 3.1.3: UNCHANGEDSINCE refuses messages modified after the given MODSEQ.
-      if (req.unchanged_since && m->modseq > *req.unchanged_since) {
+      if (req.unchanged_since && shown_modseq > *req.unchanged_since) {
         out.modified.push_back(uid);
         continue;
       }
-      uint32_t flags = m->flags;
+      uint32_t flags = shown;
       std::vector<std::string> kw = m->keywords;
       switch (req.op) {
         case FlagOp::add:
@@ -512,17 +528,18 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
           break;
       }
       kw = normalize_keywords(kw);
-      if (flags != m->flags || kw != m->keywords) {
+      const uint32_t stored = per_reader ? (flags & ~kSeen) | owner_seen : flags;
+      if (stored != m->flags || kw != m->keywords) {
         // "Opened" evidence: the first time \Seen is set, and by whom; kept when \Seen is
         // cleared again. It rides on this flag change's MODSEQ.
-        if ((flags & kSeen) && !(m->flags & kSeen) && m->seen_at == 0) {
+        if ((stored & kSeen) && !(m->flags & kSeen) && m->seen_at == 0) {
           m->seen_at = now;
           m->seen_via = req.origin;
         }
         s = db.prepare_or_abort(
                   "UPDATE messages SET flags=?, keywords=?, modseq=?, seen_at=?, seen_via=? "
                   "WHERE mailbox_id=? AND uid=?")
-                .bind(1, static_cast<int64_t>(flags))
+                .bind(1, static_cast<int64_t>(stored))
                 .bind(2, join_keywords(kw))
                 .bind(3, static_cast<int64_t>(modseq))
                 .bind(4, m->seen_at)
@@ -531,11 +548,19 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
                 .bind(7, static_cast<int64_t>(uid))
                 .run();
         if (!s.is_ok()) return s;
-        m->flags = flags;
         m->keywords = kw;
-        m->modseq = modseq;
+        shown_modseq = modseq;
         changed_any = true;
       }
+      bool reader_seen = (flags & kSeen) != 0;
+      if (per_reader && reader_seen != (mark && mark->seen)) {
+        s = put_seen_mark(db, req.reader, row.id, uid, reader_seen, modseq);
+        if (!s.is_ok()) return s;
+        shown_modseq = modseq;
+        changed_any = true;
+      }
+      m->flags = flags;
+      m->modseq = shown_modseq;
       out.updated.push_back(std::move(*m));
     }
     if (changed_any) {

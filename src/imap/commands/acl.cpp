@@ -62,6 +62,7 @@ std::string astring(const std::string& text) {
 struct AclOutcome {
   core::Status status;
   std::vector<std::string> lines;  // untagged responses
+  std::string forgot;              // a reader whose \Seen marks were dropped
 };
 
 }  // namespace
@@ -141,9 +142,22 @@ asio::awaitable<Reply> cmd_acl(Session& s, const proto::Command& cmd) {
                                 : mod->rights;
     }
     out.status = store.set_acl(t.owner, t.mailbox, *id, acl::format_rights(next, false));
+    // A user's entry that no longer gives "r": its per-user \Seen marks go (a user who keeps
+    // access through a group or "anyone" starts over unseen, as after any loss of rights).
+    if (out.status.is_ok() && id->rfind("u:", 0) == 0 && !(next & acl::kRead)) {
+      out.status = store.forget_reader(t.owner, id->substr(2), t.mailbox);
+      out.forgot = id->substr(2);
+    }
     return out;
   };
   auto result = co_await net::blocking(*s.services.workers, fn);
+  if (result.status.is_ok() && !result.forgot.empty()) {
+    // The reader's views hold the dropped marks: loaded afresh at their next refresh.
+    auto drop = [&s, &result, t = *target] {
+      s.views.invalidate(t.owner, t.mailbox, result.forgot);
+    };
+    co_await net::blocking(*s.services.workers, drop);
+  }
   if (!result.status.is_ok()) {
     const core::Status& st = result.status;
     if (st.code() == core::Code::not_found &&

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "auth/directory.h"
+#include "src/core/log.h"
 #include "src/imap/session.h"
 
 namespace mailroom::imap {
@@ -75,16 +76,39 @@ asio::awaitable<Reply> cmd_append(Session& s, const proto::Command& cmd) {
   auto refused = co_await catenate_messages(s, cmd, built);
   if (refused) co_return *refused;
   store::AppendBatch batch;
+  // Per-user \Seen (FORMAT.md "Per-reader \Seen"): a reader's \Seen is its mark, set after
+  // the append, not the owner's flag.
+  std::string reader = s.seen_reader(*target);
+  std::vector<size_t> seen_by_reader;
   for (size_t i = 0; i < cmd.appends.size(); ++i) {
     const auto& m = cmd.appends[i];
     auto& req = batch.messages.emplace_back(append_request(target->mailbox, m));
     if (m.catenate) req.message = built[i];
     acl::filter_flags(target->rights, req.flags, req.keywords);
+    if (!reader.empty() && (req.flags & store::kSeen)) {
+      req.flags &= ~store::kSeen;
+      seen_by_reader.push_back(i);
+    }
     if (auto empty = check_message(req.message)) co_return *empty;
   }
   // All or none (RFC 3502 6.3.11): the store adds the messages in one transaction.
   auto result = co_await append_batch(s, batch, target->own ? "" : target->owner);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);
+  if (!seen_by_reader.empty()) {
+    store::StoreFlagsRequest req;
+    for (size_t i : seen_by_reader) req.uids.push_back((*result)[i].uid);
+    req.op = store::FlagOp::add;
+    req.flags = store::kSeen;
+    req.reader = reader;
+    auto mark = [&s, &target, &req] {
+      return s.services.store->store_flags(target->owner, target->mailbox, req);
+    };
+    // The messages are in: a failure here leaves them unseen for the reader (logged).
+    auto marked = co_await net::blocking(*s.services.workers, mark);
+    if (!marked)
+      MR_LOG_WARN("event=imap_append_seen_failed owner={} detail={}", target->owner,
+                  core::quote(marked.status().to_string()));
+  }
   // RFC 4315 3: with several messages APPENDUID carries a UID set, in the order appended.
   co_return Reply::ok(append_uid_code(*result) + " APPEND completed");
 }

@@ -610,6 +610,7 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       req.op = store::FlagOp::add;
       req.flags = store::kSeen;
       req.origin = "imap";  // "opened" evidence for mail recall (MessageMeta::seen_via)
+      req.reader = s.box ? s.box->reader() : std::string();  // per-user \Seen (RFC 4314 "s")
       std::shared_ptr<SharedMailbox> box = s.box;
       auto fn2 = [&s, &account, &mailbox, &req, &box,
                   &newly_seen]() -> core::Result<std::shared_ptr<const Version>> {

@@ -279,9 +279,21 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
       co_return format_status(items, info, recent);
     }
   }
-  auto fn3 = [&s, &account, &mailbox, &box, &recent, &counted,
+  std::string reader = s.seen_reader(*target);
+  auto fn3 = [&s, &account, &mailbox, &box, &recent, &counted, &reader,
               want_recent]() -> core::Result<store::MailboxInfo> {
-    if (!box) return s.services.store->mailbox_status(account, mailbox);
+    if (!box && reader.empty()) return s.services.store->mailbox_status(account, mailbox);
+    if (!box) {
+      // Per-user \Seen (FORMAT.md "Per-reader \Seen"): UNSEEN counts the reader's marks.
+      auto info = s.services.store->mailbox_status(account, mailbox);
+      if (!info) return info;
+      auto marks = s.services.store->reader_seen(account, mailbox, reader, 0, {});
+      if (!marks) return marks.status();
+      auto seen = static_cast<uint32_t>(
+          std::count_if(marks->begin(), marks->end(), [](const auto& m) { return m.seen; }));
+      info->unseen = info->messages - std::min(seen, info->messages);
+      return info;
+    }
     // The selected mailbox: counted from its shared view, brought up to date first (one
     // indexed query for what changed, usually nothing), not from the index's rows.
     auto v = box->refresh(*s.services.store);

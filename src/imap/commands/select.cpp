@@ -44,7 +44,7 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   // The shared view of the mailbox (built by the first session, brought up to date by each
   // refresh; shared_mailbox.h).
   std::shared_ptr<SharedMailbox> box =
-      kept_box ? std::move(kept_box) : s.views.acquire(account, mailbox);
+      kept_box ? std::move(kept_box) : s.views.acquire(account, mailbox, s.seen_reader(*target));
   // Watching first: a change after the read below is then reported by the next sync.
   std::unique_ptr<Selected> watching = kept ? std::move(kept) : s.watch(mailbox);
   // One worker round trip: the view, then the \Recent claim (the tracker may read and write

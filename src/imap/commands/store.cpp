@@ -33,6 +33,7 @@ asio::awaitable<Reply> cmd_store(Session& s, const proto::Command& cmd) {
   req.keywords = cmd.keywords;
   req.unchanged_since = cmd.unchanged_since;
   req.origin = "imap";  // "opened" evidence for mail recall (MessageMeta::seen_via)
+  req.reader = s.box ? s.box->reader() : std::string();  // per-user \Seen of a shared folder
   std::string account = s.box_account();
   std::string mailbox = s.view->name;
   if (!uids.empty()) {

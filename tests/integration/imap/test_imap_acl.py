@@ -151,6 +151,130 @@ class AclTest(ServerCase):
         w.send("DONE\r\n")
         w.until("I1")
 
+    def wire(self, user, password):
+        w = Wire(self.port, tls_context=self.m.ssl_context())
+        self.addCleanup(w.close)
+        self.assertIn(b"OK", w.cmd("LOGIN %s %s" % (user, password))[1])
+        return w
+
+    def test_metadata_on_a_shared_folder(self):
+        """RFC 5464 3.3: reading needs "lr", /private writes "lr", /shared writes "lrw";
+        /private entries are each user's own."""
+        self.folder("Notes", [("bob@example.com", "lr"), ("carol@example.com", "lrw")])
+        name = '"Other Users/alice@example.com/Notes"'
+        a = self.wire("alice@example.com", "wonderland")
+        self.assertIn(b"OK", a.cmd('SETMETADATA Notes (/shared/comment "team notes" '
+                                   '/private/comment "alice only")')[1])
+        b = self.wire("bob", "builder")
+        untagged, tagged = b.cmd("GETMETADATA %s (/shared/comment /private/comment)" % name)
+        self.assertIn(b"OK", tagged)
+        self.assertEqual(untagged, [b'* METADATA %s (/shared/comment "team notes" '
+                                    b'/private/comment NIL)' % name.encode()])
+        # bob has no "w": /shared is refused, his own /private is his alone.
+        untagged, tagged = b.cmd('SETMETADATA %s (/shared/comment "bob was here")' % name)
+        self.assertIn(b"NO [NOPERM]", tagged)
+        self.assertIn(b"OK", b.cmd('SETMETADATA %s (/private/comment "bob only")' % name)[1])
+        untagged, _ = b.cmd("GETMETADATA %s (/private/comment)" % name)
+        self.assertEqual(untagged, [b'* METADATA %s (/private/comment "bob only")' % name.encode()])
+        untagged, _ = a.cmd("GETMETADATA Notes (/private/comment)")
+        self.assertEqual(untagged, [b'* METADATA "Notes" (/private/comment "alice only")'])
+        # carol has "w": she writes the shared entry everyone reads; she does not see bob's.
+        c = self.wire("carol", "carolpass")
+        self.assertIn(b"OK", c.cmd('SETMETADATA %s (/shared/comment "by carol")' % name)[1])
+        untagged, _ = c.cmd("GETMETADATA %s (/private/comment)" % name)
+        self.assertEqual(untagged, [b"* METADATA %s (/private/comment NIL)" % name.encode()])
+        untagged, _ = a.cmd("GETMETADATA Notes (/shared/comment)")
+        self.assertEqual(untagged, [b'* METADATA "Notes" (/shared/comment "by carol")'])
+        # LIST RETURN (METADATA) (RFC 9590) shows the shared folder's entries to its readers.
+        untagged, tagged = b.cmd('LIST "" %s RETURN (METADATA (/shared/comment /private/comment))'
+                                 % name)
+        self.assertIn(b"OK", tagged)
+        self.assertIn(b'* METADATA %s (/shared/comment "by carol" /private/comment "bob only")'
+                      % name.encode(), untagged)
+        # A folder bob cannot see answers as one that does not exist.
+        _, tagged = b.cmd('GETMETADATA "Other Users/alice@example.com/INBOX" (/shared/comment)')
+        self.assertIn(b"NO [NONEXISTENT]", tagged)
+        # Without "r" (only "l"), no entry can be read.
+        self.assertIn(b"OK", a.cmd("SETACL Notes bob@example.com l")[1])
+        _, tagged = b.cmd("GETMETADATA %s (/shared/comment)" % name)
+        self.assertIn(b"NO [NOPERM]", tagged)
+
+    @staticmethod
+    def search(wire, criteria):
+        """The SEARCH response alone (other untagged lines may come with it)."""
+        return [l for l in wire.cmd("SEARCH " + criteria)[0] if l.startswith(b"* SEARCH")]
+
+    def test_per_user_seen(self):
+        """[imap] shared_seen = "per-user" (the default): each reader's \Seen is its own, in
+        FETCH, SEARCH, STATUS, LIST-STATUS, CONDSTORE and IDLE; the owner's stays its own."""
+        a = self.folder("Desk", [("bob@example.com", "lrs"), ("carol@example.com", "lrs")])
+        self.assertEqual(a.append("Desk", None, None, MESSAGE % b"second")[0], "OK")
+        name = '"Other Users/alice@example.com/Desk"'
+        b = self.wire("bob", "builder")
+        untagged, tagged = b.cmd("SELECT %s (CONDSTORE)" % name)
+        self.assertIn(b"OK", tagged)
+        self.assertIn(b"* OK [UNSEEN 1] First unseen", untagged)
+        highest = int(re.search(rb"HIGHESTMODSEQ (\d+)", b" ".join(untagged)).group(1))
+        # bob's IDLE session sees his own change made from another session.
+        watcher = self.wire("bob", "builder")
+        self.assertIn(b"OK", watcher.cmd("SELECT %s" % name)[1])
+        watcher.send("I1 IDLE\r\n")
+        self.assertTrue(watcher.read_response_line().startswith(b"+ "))
+        carol = self.wire("carol", "carolpass")
+        self.assertIn(b"OK", carol.cmd("SELECT %s" % name)[1])
+        carol.send("I2 IDLE\r\n")
+        self.assertTrue(carol.read_response_line().startswith(b"+ "))
+        untagged, tagged = b.cmd("STORE 1 +FLAGS (\\Seen)")
+        self.assertIn(b"OK", tagged)
+        m = re.match(rb"\* 1 FETCH \(UID 1 FLAGS \(\\Seen[^)]*\) MODSEQ \((\d+)\)\)", untagged[0])
+        self.assertIsNotNone(m, untagged)
+        self.assertGreater(int(m.group(1)), highest)  # RFC 7162: bob's change has a MODSEQ
+        self.assertRegex(watcher.read_response_line(), rb"^\* 1 FETCH \(FLAGS \(\\Seen")
+        watcher.send("DONE\r\n")
+        watcher.until("I1")
+        untagged, _ = b.cmd("FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % highest)
+        self.assertEqual(len(untagged), 1, untagged)
+        self.assertEqual(self.search(b, "SEEN"), [b"* SEARCH 1"])
+        self.assertEqual(self.search(b, "UNSEEN"), [b"* SEARCH 2"])
+        self.assertEqual(b.cmd("UID SEARCH RETURN (COUNT) UNSEEN")[0][0].split(b" COUNT ")[1],
+                         b"1")
+        # carol saw none of it: her IDLE hears of alice's new message, no FETCH before it.
+        a.append("Desk", None, None, MESSAGE % b"third")
+        self.assertEqual(carol.read_response_line(), b"* 3 EXISTS")
+        carol.send("DONE\r\n")
+        carol.until("I2")
+        self.assertEqual(self.search(carol, "UNSEEN"), [b"* SEARCH 1 2 3"])
+        untagged, _ = carol.cmd("FETCH 1 (FLAGS)")
+        self.assertEqual(len(untagged), 1, untagged)
+        self.assertNotIn(b"\\Seen", untagged[0])
+        # STATUS and LIST-STATUS (RFC 5819) of the folder, not selected, count each one's own.
+        c2 = self.login("carol", "carolpass")
+        typ, data = c2.status(name, "(UNSEEN)")
+        self.assertIn(b"UNSEEN 3", data[0])
+        b2 = self.login("bob", "builder")
+        typ, data = b2.status(name, "(UNSEEN)")
+        self.assertIn(b"UNSEEN 2", data[0])
+        typ, data = b2._simple_command("LIST", '""', name, "RETURN", "(STATUS (UNSEEN))")
+        typ, data = b2._untagged_response(typ, data, "STATUS")
+        self.assertIn(b"UNSEEN 2", data[0])
+        # The owner's \Seen is the owner's: unset for message 1, and setting it on 2 changes
+        # nothing for bob.
+        a.select("Desk")
+        typ, data = a.fetch("1", "(FLAGS)")
+        self.assertNotIn(b"\\Seen", data[0])
+        a.store("2", "+FLAGS", "(\\Seen)")
+        self.assertEqual(self.search(b, "SEEN"), [b"* SEARCH 1"])
+        # BODY[] sets the reader's \Seen (RFC 3501 6.4.5), not the owner's.
+        untagged, _ = carol.cmd("FETCH 3 (BODY[])")
+        self.assertIn(b"\\Seen", untagged[-1])
+        typ, data = a.fetch("3", "(FLAGS)")
+        self.assertNotIn(b"\\Seen", data[0])
+        # Rights without "r" drop bob's marks: given back, he starts over unseen.
+        self.assertEqual(a.setacl("Desk", "bob@example.com", "l")[0], "OK")
+        self.assertEqual(a.setacl("Desk", "bob@example.com", "lrs")[0], "OK")
+        typ, data = b2.status(name, "(UNSEEN)")
+        self.assertIn(b"UNSEEN 3", data[0])
+
     def test_hostile_acl_commands_keep_the_session(self):
         a = self.alice()
         a.create("Hostile")

@@ -283,7 +283,8 @@ TEST_F(ImapAcl, InsertRightForAppendCopyAndMove) {
   EXPECT_TRUE(has(tagged(out, "b"), "OK [COPYUID")) << out;
 }
 
-// RFC 4314 4: flags given with APPEND are kept only with the right to set them.
+// RFC 4314 4: flags given with APPEND are kept only with the right to set them; \Seen (with
+// [imap] shared_seen = "per-user", the default) is the reader's mark, not the owner's flag.
 TEST_F(ImapAcl, AppendDropsFlagsWithoutTheirRights) {
   std::string msg = message("flagged");
   auto append_flags = [&](const std::string& rights) {
@@ -298,11 +299,41 @@ TEST_F(ImapAcl, AppendDropsFlagsWithoutTheirRights) {
   auto bare = append_flags("li");
   EXPECT_EQ(bare.flags, 0u);
   EXPECT_TRUE(bare.keywords.empty());
+  auto bob_seen = [&](uint32_t uid) {
+    auto marks = services_.store->reader_seen("acct-alice", "Box", "acct-bob", 0, {});
+    EXPECT_TRUE(marks.is_ok());
+    for (const auto& m : *marks)
+      if (m.uid == uid) return m.seen;
+    return false;
+  };
+  EXPECT_FALSE(bob_seen(bare.uid));
   auto seen = append_flags("lis");
-  EXPECT_EQ(seen.flags, static_cast<uint32_t>(store::kSeen));
+  EXPECT_EQ(seen.flags, 0u);
+  EXPECT_TRUE(bob_seen(seen.uid));
   auto all = append_flags("lisw");
-  EXPECT_EQ(all.flags, static_cast<uint32_t>(store::kSeen | store::kFlagged));
+  EXPECT_EQ(all.flags, static_cast<uint32_t>(store::kFlagged));
+  EXPECT_TRUE(bob_seen(all.uid));
   EXPECT_EQ(all.keywords, std::vector<std::string>{"$Work"});
+}
+
+// [imap] shared_seen: "per-user" (default) keeps bob's \Seen apart from alice's and carol's;
+// "shared" stores it on the message, for everyone.
+TEST_F(ImapAcl, SharedSeenPerUserOrShared) {
+  grant("lrs");
+  ASSERT_TRUE(services_.store->set_acl("acct-alice", "Box", "u:acct-carol", "lrs").is_ok());
+  const std::string select = "s SELECT \"Other Users/alice/Box\"\r\n";
+  std::string out = as("bob", select + "a STORE 1 +FLAGS (\\Seen)\r\nb SEARCH UNSEEN\r\n");
+  EXPECT_TRUE(has(out, "* 1 FETCH (FLAGS (\\Seen")) << out;
+  EXPECT_TRUE(has(out, "* SEARCH\r\n")) << out;
+  out = as("carol", select + "b SEARCH UNSEEN\r\n");
+  EXPECT_TRUE(has(out, "* SEARCH 1\r\n")) << out;
+  out = as("alice", "s SELECT Box\r\nb SEARCH UNSEEN\r\n");
+  EXPECT_TRUE(has(out, "* SEARCH 1\r\n")) << out;
+  options_.shared_seen_per_user = false;
+  out = as("carol", select + "a STORE 1 +FLAGS (\\Seen)\r\n");
+  EXPECT_TRUE(ok(out, "a")) << out;
+  out = as("alice", "s SELECT Box\r\nb SEARCH UNSEEN\r\n");
+  EXPECT_TRUE(has(out, "* SEARCH\r\n")) << out;
 }
 
 TEST_F(ImapAcl, QuotaIsChargedToTheOwner) {
