@@ -297,6 +297,40 @@ TEST_F(WebmailRoutesTest, FrameEchoesWithItsOwnPolicyOnlyForTheSession) {
   EXPECT_EQ(send(wrong).status, 403);
 }
 
+TEST_F(WebmailRoutesTest, SettingsRoutesNeedTheSessionAndCsrf) {
+  auto anon = request("GET", "/webmail/api/personal-lists");
+  EXPECT_EQ(send(anon).status, 401);
+  auto [token, csrf] = sign_in();
+  // No CSRF token, or cross-site: 403 before anything is read or written.
+  auto post = request("POST", "/webmail/api/personal-lists/blocklist", R"({"entry":"a@b.example"})",
+                      "application/json");
+  with_cookie(post, token);
+  same_origin(post);
+  auto res = send(post);
+  EXPECT_EQ(res.status, 403) << res.body;
+  expect_secure_headers(res);
+  auto cross = request("DELETE", "/webmail/api/app-passwords/abc");
+  with_cookie(cross, token);
+  cross.headers.emplace_back("x-mailroom-csrf", csrf);
+  cross.headers.emplace_back("origin", "https://evil.example");
+  EXPECT_EQ(send(cross).status, 403);
+  // The session's own data; these services are not configured here: 503, never a 500.
+  auto get = request("GET", "/webmail/api/app-passwords");
+  with_cookie(get, token);
+  res = send(get);
+  EXPECT_EQ(res.status, 503) << res.body;
+  EXPECT_EQ(res.header("Cache-Control").value_or(""), "no-store");
+  auto lists = request("GET", "/webmail/api/personal-lists");
+  with_cookie(lists, token);
+  EXPECT_EQ(send(lists).status, 503);
+  // A malformed body is refused before the session's services are asked.
+  auto bad = request("POST", "/webmail/api/app-passwords", "not json", "application/json");
+  with_cookie(bad, token);
+  same_origin(bad);
+  bad.headers.emplace_back("x-mailroom-csrf", csrf);
+  EXPECT_EQ(send(bad).status, 400);
+}
+
 TEST_F(WebmailRoutesTest, StaticFilesCarryThePagePolicy) {
   auto r = request("GET", "/webmail/");
   auto res = send(r);
