@@ -11,6 +11,7 @@
 #include "auth/authenticator.h"
 #include "src/core/config_section.h"
 #include "src/core/services.h"
+#include "src/webmail/settings.h"
 #include "src/webmail/webmail.h"
 #include "tests/fakes/fake_authenticator.h"
 #include "tests/fakes/fake_directory.h"
@@ -367,6 +368,23 @@ TEST(WebmailOptions, ParsesAndValidates) {
   auto o2 = parse_options(s2, "/default");
   EXPECT_EQ(o2.root, "/default");
   EXPECT_GE(errors2.messages().size(), 2u);
+}
+
+// The re-authentication rule of app passwords (settings.h): a session that signed in longer
+// ago than the window is refused with {"reauth":true} before anything else is asked.
+TEST(SettingsRoutes, CreatingAnAppPasswordNeedsARecentSignIn) {
+  core::Services none;  // nothing configured: a request past the rule would answer 503
+  http::Request r;
+  r.method = "POST";
+  r.body = R"({"name":"Phone","protocols":["imap"]})";
+  auto stale = app_password_create(none, SettingsCaller{"id-alice", 601, "s1"}, r, 600);
+  EXPECT_EQ(stale.status, 403);
+  EXPECT_TRUE(json::parse(stale.body).as_object().at("reauth").as_bool()) << stale.body;
+  auto recent = app_password_create(none, SettingsCaller{"id-alice", 600, "s1"}, r, 600);
+  EXPECT_EQ(recent.status, 503) << recent.body;
+  // A malformed body is a 400 whatever the session's age.
+  r.body = R"({"name":"Phone","secret":"mine"})";
+  EXPECT_EQ(app_password_create(none, SettingsCaller{"id-alice", 601, "s1"}, r, 600).status, 400);
 }
 
 }  // namespace
