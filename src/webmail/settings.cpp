@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include "auth/app_passwords.h"
+#include "auth/directory.h"
+#include "auth/policy/policy_directory.h"
 #include "src/core/log.h"
 #include "src/core/services.h"
 #include "src/service/app_passwords.h"
@@ -31,6 +33,18 @@ service::PersonalListsService lists(core::Services& s) {
 }
 
 bool app_passwords_configured(core::Services& s) { return s.resolver && s.app_passwords; }
+
+// Whether the account's policy bundles let app passwords log in (login method "app-password",
+// auth/policy/policy.h): a user is not offered one that could never be used. Administrators
+// (mailroomctl, the admin API) may still create one. No policies configured: allowed.
+core::Result<bool> policy_allows_app_passwords(core::Services& s, const std::string& account_id) {
+  if (!s.policies) return true;
+  auto account = s.directory->find_account_by_id(account_id);
+  if (!account) return account.status();
+  auto effective = s.policies->effective(*account);
+  if (!effective) return effective.status();
+  return effective->allows_login_method("app-password");
+}
 
 }  // namespace
 
@@ -77,6 +91,8 @@ http::Response app_passwords_list(core::Services& s, const SettingsCaller& c, in
   if (!app_passwords_configured(s)) {
     return refuse(core::unavailable("app passwords are not configured"));
   }
+  auto allowed = policy_allows_app_passwords(s, c.account_id);
+  if (!allowed) return refuse(allowed.status());
   auto r = service::AppPasswords(*s.resolver, *s.app_passwords).list(c.account_id, false);
   if (!r) return refuse(r.status());
   json::array items;
@@ -85,7 +101,8 @@ http::Response app_passwords_list(core::Services& s, const SettingsCaller& c, in
   }
   json::object o{{"items", std::move(items)},
                  {"max", auth::kMaxActivePerAccount},
-                 {"reauth", c.signed_in_seconds_ago > reauth}};
+                 {"reauth", c.signed_in_seconds_ago > reauth},
+                 {"allowed", *allowed}};
   return answer(200, json::serialize(o));
 }
 
@@ -103,6 +120,14 @@ http::Response app_password_create(core::Services& s, const SettingsCaller& c,
   }
   if (!app_passwords_configured(s)) {
     return refuse(core::unavailable("app passwords are not configured"));
+  }
+  auto allowed = policy_allows_app_passwords(s, c.account_id);
+  if (!allowed) return refuse(allowed.status());
+  if (!*allowed) {
+    MR_LOG_INFO("event=webmail.app_password_refused session={} account={} reason=policy",
+                c.session_id, c.account_id);
+    return refuse(core::Status::error(core::Code::permission_denied,
+                                      "your account's policy does not allow app passwords"));
   }
   // The store logs event=auth.app_password_created, as for mailroomctl and the admin API.
   auto r = service::AppPasswords(*s.resolver, *s.app_passwords)

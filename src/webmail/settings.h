@@ -22,6 +22,10 @@
 // re-typed password would not do: SSO-only accounts, who need app passwords most, have none.
 // Answers 403 {"reauth":true} past it; the client offers to sign in again.
 //
+// The account's policy is respected: when its bundles leave out the login method
+// "app-password", creating one answers 403 ("allowed": false in the list). An SSO-only policy
+// (login methods ["sso","app-password"]) is the case app passwords exist for.
+//
 // Threading: blocks (directory, disk, SQLite): called on the worker pool.
 #pragma once
 

@@ -258,7 +258,7 @@ class SettingsView {
 
   // --- app passwords ------------------------------------------------------------------------
   async renderAppPasswords(secret?: { name: string; value: string }): Promise<void> {
-    const res = await this.host.jmap.api<{ items: AppPassword[]; max: number; reauth: boolean }>('GET', 'app-passwords');
+    const res = await this.host.jmap.api<{ items: AppPassword[]; max: number; reauth: boolean; allowed: boolean }>('GET', 'app-passwords');
     clear(this.body);
     this.body.append(h('p', { class: 'help' }, st('apHelp')));
     if (secret) {
@@ -299,7 +299,9 @@ class SettingsView {
     if (!res.items.length) table.append(h('li', { class: 'empty' }, st('apNone')));
     this.body.append(h('p', { id: 'ap-count', class: 'help' }, st('apCount', { n: res.items.length, max: res.max })), table);
 
-    if (res.reauth) {
+    if (!res.allowed) {
+      this.body.append(h('p', { id: 'ap-policy', class: 'help' }, st('apPolicy')));
+    } else if (res.reauth) {
       this.body.append(h('div', { id: 'ap-reauth', class: 'notice' }, st('apReauth'),
         h('button', { id: 'ap-signin', onclick: () => this.host.signInAgain() }, st('apSignInAgain'))));
     } else if (res.items.length >= res.max) {

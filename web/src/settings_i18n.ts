@@ -69,6 +69,7 @@ const en = {
   apProtocolMissing: 'Choose at least one protocol.',
   apFailed: 'The app password was not created: {why}',
   apLimit: 'You have the most app passwords allowed. Revoke one first.',
+  apPolicy: 'Your organization does not allow app passwords for your account.',
 };
 export type SettingsKey = keyof typeof en;
 type Catalog = Record<SettingsKey, string>;
@@ -136,6 +137,7 @@ const zhTW: Catalog = {
   apProtocolMissing: '請至少選擇一種協定。',
   apFailed: '未建立應用程式密碼：{why}',
   apLimit: '應用程式密碼已達上限，請先撤銷一組。',
+  apPolicy: '貴機構不允許您的帳號使用應用程式密碼。',
 };
 
 const zhCN: Catalog = {
@@ -201,6 +203,7 @@ const zhCN: Catalog = {
   apProtocolMissing: '请至少选择一种协议。',
   apFailed: '未创建应用专用密码：{why}',
   apLimit: '应用专用密码已达上限，请先撤销一个。',
+  apPolicy: '贵单位不允许您的账号使用应用专用密码。',
 };
 
 const catalogs = { en, 'zh-TW': zhTW, 'zh-CN': zhCN };

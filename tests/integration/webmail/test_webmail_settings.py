@@ -9,7 +9,8 @@ Chromium driven by playwright-core) against mailroomd over HTTPS, checked from o
 - the screen in Traditional Chinese and in a phone viewport (screenshots s1-s4).
 Without a browser: the /webmail/api endpoints' refusals (no session 401, CSRF 403, another
 account's entries and app passwords unreachable, malformed bodies 400, the 20 app passwords
-limit) and mailroomctl seeing the list the web client wrote (one service).
+limit, a policy without app passwords) and mailroomctl seeing the list the web client wrote
+(one service).
 
 Skips (exit 77 through run_pytests) when Chromium, node or the built client is missing."""
 import imaplib
@@ -227,6 +228,14 @@ remote_retry_max = 2
         self.assertEqual((status, revoked["revoked_reason"]), (200, "revoked_by_user"))
         self.assertEqual(self.api("POST", "app-passwords", b_cookie, b_csrf, {"name": "one too many"})[0], 201)
         self.imap_refused("bob@example.com", created["secret"])
+        # The account's policy: without the login method "app-password" none is offered.
+        self.m.ctl("policy", "add", "password-only", "--login-method", "password", json_output=False)
+        self.m.ctl("policy", "assign", "password-only", "bob@example.com", "--user", json_output=False)
+        status, listed = self.api("GET", "app-passwords", b_cookie)
+        self.assertEqual((status, listed["allowed"]), (200, False))
+        status, problem = self.api("POST", "app-passwords", b_cookie, b_csrf, {"name": "refused"})
+        self.assertEqual(status, 403, problem)
+        self.assertIn("policy", problem["detail"])
         # The audit lines are mailroomctl's (the store writes them).
         log = self.m.log()
         self.assertIn("event=auth.app_password_created account=", log)
