@@ -538,16 +538,7 @@ http::Response admin_group_member_remove(AdminCall& c) {
 
 namespace {
 json::value admin_app_password_json(const auth::AppPassword& p) {
-  json::object o{{"id", p.id},
-                 {"name", p.name},
-                 {"protocols", admin_strings(p.protocols)},
-                 {"created_at", p.created_at},
-                 {"last_used_at", p.last_used_at}};
-  if (p.revoked_at) {
-    o["revoked_at"] = p.revoked_at;
-    o["revoked_reason"] = p.revoked_reason;
-  }
-  return o;
+  return json::parse(service::AppPasswords::public_json(p));
 }
 }  // namespace
 

@@ -29,10 +29,8 @@ class RecallService;
 
 namespace mailroom::api {
 
-// core::Status -> problem details: not_found 404, already_exists 409, invalid_argument 400,
-// permission_denied 403, over_quota/too_large 413... unavailable 503 (with Retry-After),
-// io_error/internal 500 (the log detail is logged, never sent).
-http::Response problem_from_status(const core::Status& status);
+// core::Status -> problem details (src/http/http.h; shared with the web client's routes).
+using http::problem_from_status;
 
 // The outcome of authenticating a request: a caller, or the response to send (401 with
 // WWW-Authenticate: Bearer per RFC 6750 3, or 503 when the identity provider cannot answer).

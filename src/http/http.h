@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "src/core/status.h"
+
 namespace mailroom::http {
 
 struct Request {
@@ -67,6 +69,11 @@ struct Response {
   static Response problem(int status, std::string_view title, std::string_view detail,
                           std::string_view type = "about:blank", std::string_view extra = {});
 };
+
+// core::Status -> problem details: not_found 404, already_exists 409, invalid_argument 400,
+// permission_denied 403, over_quota/too_large 413, busy 409, unavailable 503 (with
+// Retry-After), io_error/internal 500 (the log detail is logged, never sent).
+Response problem_from_status(const core::Status& status);
 
 // "Not Found" for 404 and so on; "" for a code we never send.
 std::string_view reason_phrase(int status);

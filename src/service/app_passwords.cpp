@@ -43,6 +43,20 @@ std::string AppPasswords::app_password_json(const auth::AppPassword& a,
       .str();
 }
 
+std::string AppPasswords::public_json(const auth::AppPassword& a) {
+  tracking::JsonObject o;
+  o.add("id", a.id)
+      .add("name", a.name)
+      .add("protocols", a.protocols)
+      .add("created_at", static_cast<uint64_t>(a.created_at))
+      .add("last_used_at", static_cast<uint64_t>(a.last_used_at));
+  if (a.revoked_at) {
+    o.add("revoked_at", static_cast<uint64_t>(a.revoked_at))
+        .add("revoked_reason", a.revoked_reason);
+  }
+  return o.str();
+}
+
 namespace {
 
 JournalEntry app_password_entry(const ChangeContext& ctx, const std::string& operation,

@@ -55,6 +55,10 @@ class AppPasswords {
   // The journal document of an app password (never its secret or hash).
   static std::string app_password_json(const auth::AppPassword& a, const std::string& address);
 
+  // What a front end shows of an app password (the admin API, the web client's settings):
+  // {"id","name","protocols","created_at","last_used_at"[,"revoked_at","revoked_reason"]}.
+  static std::string public_json(const auth::AppPassword& a);
+
   // protocols: a subset of imap, pop3, smtp; empty: all.
   core::Result<NewAppPassword> create(const std::string& user, const std::string& name,
                                       const std::vector<std::string>& protocols);

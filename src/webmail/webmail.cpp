@@ -13,6 +13,7 @@
 #include "src/webmail/exports.h"
 #include "src/webmail/form.h"
 #include "src/webmail/sessions.h"
+#include "src/webmail/settings.h"
 #include "src/webmail/static_files.h"
 
 namespace mailroom::webmail {
@@ -338,6 +339,53 @@ http::Response export_route(Webmail& w, http::Request& req, bool backup) {
              : batch_save(store, f.session->account_id, *list, limits, req.session_id));
 }
 
+// The settings screens' routes (settings.h): the session of the cookie, and for every method
+// but GET the CSRF checks; the handler gets the session's account only.
+using SettingsHandler = std::function<http::Response(const SettingsCaller&, http::Request&)>;
+void add_settings_route(http::Router& router, std::shared_ptr<Webmail> w, const char* method,
+                        const char* path, SettingsHandler handler) {
+  router.add(method, path, [w, handler = std::move(handler)](http::Request& req) {
+    auto f = find_session(*w, req);
+    if (!f.session) return f.refusal;
+    if (req.method != "GET" && !csrf_ok(req, *f.session, req.header(kCsrfHeader).value_or(""))) {
+      return problem(403, "Forbidden", "missing or wrong CSRF token");
+    }
+    SettingsCaller caller{f.session->account_id, f.session->last_used - f.session->created,
+                          req.session_id};
+    return secure(handler(caller, req));
+  });
+}
+
+void add_settings_routes(http::Router& router, const std::shared_ptr<Webmail>& w) {
+  core::Services& s = w->services;
+  const int64_t reauth = w->options.app_password_reauth;
+  constexpr const char* kLists = "/webmail/api/personal-lists";
+  add_settings_route(router, w, "GET", kLists, [&s](const SettingsCaller& c, http::Request&) {
+    return personal_lists_show(s, c);
+  });
+  add_settings_route(router, w, "PATCH", kLists, [&s](const SettingsCaller& c, http::Request& r) {
+    return personal_lists_options(s, c, r);
+  });
+  add_settings_route(
+      router, w, "POST", "/webmail/api/personal-lists/{list}",
+      [&s](const SettingsCaller& c, http::Request& r) { return personal_list_add(s, c, r); });
+  add_settings_route(
+      router, w, "DELETE", "/webmail/api/personal-lists/{list}/{entry}",
+      [&s](const SettingsCaller& c, http::Request& r) { return personal_list_remove(s, c, r); });
+  constexpr const char* kAppPasswords = "/webmail/api/app-passwords";
+  add_settings_route(router, w, "GET", kAppPasswords,
+                     [&s, reauth](const SettingsCaller& c, http::Request&) {
+                       return app_passwords_list(s, c, reauth);
+                     });
+  add_settings_route(router, w, "POST", kAppPasswords,
+                     [&s, reauth](const SettingsCaller& c, http::Request& r) {
+                       return app_password_create(s, c, r, reauth);
+                     });
+  add_settings_route(
+      router, w, "DELETE", "/webmail/api/app-passwords/{id}",
+      [&s](const SettingsCaller& c, http::Request& r) { return app_password_revoke(s, c, r); });
+}
+
 }  // namespace
 
 std::string default_root() {
@@ -365,9 +413,11 @@ Options parse_options(core::ConfigSection& s, const std::string& default_root_di
   if (o.export_max_bytes == 0 || o.export_max_bytes > (2048ull << 20)) {
     s.error("export_max_bytes", "must be between 1 and 2G (the file is built in memory)");
   }
+  o.app_password_reauth = s.get_seconds("app_password_reauth", o.app_password_reauth);
   o.sso = parse_sso_options(s);
   if (o.session_idle <= 0) s.error("session_idle", "must be positive");
   if (o.session_lifetime <= 0) s.error("session_lifetime", "must be positive");
+  if (o.app_password_reauth <= 0) s.error("app_password_reauth", "must be positive");
   if (o.account_check < 0) s.error("account_check", "must not be negative");
   s.finish();
   return o;
@@ -393,6 +443,7 @@ void add_routes(http::Router& router, std::shared_ptr<Webmail> w) {
   router.add("POST", "/webmail/backup",
              [w](http::Request& r) { return export_route(*w, r, true); });
   router.add("GET", "/webmail/session", [w](http::Request& r) { return session_info(*w, r); });
+  add_settings_routes(router, w);  // before the files' catch-all below
   router.add("GET", "/webmail", [](http::Request&) {
     http::Response r;
     r.status = 301;

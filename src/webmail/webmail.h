@@ -11,6 +11,8 @@
 //   POST /webmail/logout       ends the session (CSRF token required)
 //   POST /webmail/save         batch save: a ZIP of .eml files (exports.h)
 //   POST /webmail/backup       folder backup: one mbox (exports.h)
+//   /webmail/api/...          the settings screens: the user's own block/allow lists and app
+//                              passwords (settings.h)
 //   POST /webmail/frame        a form post of the client's sanitised HTML of one message
 //                              (fields html, images, csrf), echoed back as a document with its
 //                              own CSP (no script, inline styles, data: images; http(s) images
@@ -21,8 +23,9 @@
 // session's token in X-Mailroom-CSRF (a form field csrf for /webmail/frame) and a same-origin
 // Origin or Sec-Fetch-Site; GET never changes state.
 //
-// Layers: uses src/http, src/core, auth (the authenticator, the directory) and src/store
-// (batch save and folder backup read messages); JMAP calls in
+// Layers: uses src/http, src/core, auth (the authenticator, the directory), src/store
+// (batch save and folder backup read messages) and src/service (the settings screens' lists
+// and app passwords, the operations mailroomctl and the admin API call); JMAP calls in
 // through the function below, so webmail does not depend on src/jmap.
 // Threading: every route runs on the worker pool (it may block on the directory).
 // State: sessions in this process's memory (sessions.h: a single-node shortcut).
@@ -59,6 +62,7 @@ struct Options {
   uint64_t max_sessions = 10000;
   uint64_t export_max_messages = 1000;     // batch save: messages in one ZIP
   uint64_t export_max_bytes = 100u << 20;  // batch save / folder backup: stored bytes in one file
+  int64_t app_password_reauth = 10 * 60;   // creating an app password: signed in this recently
   std::vector<SsoProviderOptions> sso;     // [[webmail.sso]]: company sign-in (sso.h)
 };
 // `default_root`: the build's output directory (the CMake build passes its own).

@@ -1,5 +1,6 @@
-// The client's only way to the server: the sign-in endpoints of src/webmail and JMAP
-// (RFC 8620/8621) with the session cookie. Every POST carries the session's CSRF token.
+// The client's only way to the server: the sign-in endpoints of src/webmail, JMAP
+// (RFC 8620/8621) and the settings endpoints (/webmail/api/..., src/webmail/settings.h) with the
+// session cookie. Every request that changes state carries the session's CSRF token.
 
 export interface Account {
   accountId: string;
@@ -48,6 +49,13 @@ export async function signOut(account: Account): Promise<void> {
   }
 }
 
+// A refusal of a /webmail/api endpoint: the status and the problem's detail (RFC 9457).
+export class ApiError extends Error {
+  constructor(public status: number, public detail: string, public reauth = false) {
+    super(`HTTP ${status}: ${detail}`);
+  }
+}
+
 type Invocation = [string, Record<string, unknown>, string];
 
 export class Jmap {
@@ -71,15 +79,16 @@ export class Jmap {
     else this.inFlight--;
   }
 
-  // Sends the calls in one request; answers the method responses in order.
-  async request(calls: Invocation[]): Promise<Invocation[]> {
+  // Sends the calls in one request; answers the method responses in order. `using` adds
+  // capabilities (the settings' VacationResponse) to the usual ones.
+  async request(calls: Invocation[], using: string[] = []): Promise<Invocation[]> {
     await this.slot();
     try {
       const r = await fetch('/jmap/api', {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', 'X-Mailroom-CSRF': this.account.csrf },
-        body: JSON.stringify({ using: USING, methodCalls: calls }),
+        body: JSON.stringify({ using: [...USING, ...using], methodCalls: calls }),
       });
       if (r.status === 401) {
         this.onSessionEnded();
@@ -133,9 +142,33 @@ export class Jmap {
     });
   }
 
+  // One of the settings endpoints (/webmail/api/...): a JSON answer, or ApiError.
+  async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { 'X-Mailroom-CSRF': this.account.csrf };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(`/webmail/api/${path}`, {
+      method, credentials: 'same-origin', cache: 'no-store', headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (r.status === 401) {
+      this.onSessionEnded();
+      throw new ApiError(401, '');
+    }
+    if (!r.ok) {
+      let p: { detail?: string; reauth?: boolean } = {};
+      try {
+        p = (await r.json()) as typeof p;
+      } catch {
+        /* not a problem document */
+      }
+      throw new ApiError(r.status, p.detail ?? '', p.reauth === true);
+    }
+    return (await r.json()) as T;
+  }
+
   // One call; a JMAP method error becomes an exception.
-  async call<T = Record<string, unknown>>(name: string, args: Record<string, unknown>): Promise<T> {
-    const [res] = await this.request([[name, { accountId: this.account.accountId, ...args }, '0']]);
+  async call<T = Record<string, unknown>>(name: string, args: Record<string, unknown>, using: string[] = []): Promise<T> {
+    const [res] = await this.request([[name, { accountId: this.account.accountId, ...args }, '0']], using);
     if (res[0] === 'error') throw new Error(`${name}: ${String(res[1].type)}`);
     return res[1] as T;
   }

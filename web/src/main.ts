@@ -1,6 +1,6 @@
 // Mailroom's web client: sign-in, folder tree, a virtually scrolled message list, the reading
 // pane, flags and delete, new mail by polling Email/changes. JMAP only (jmap.ts). The composer
-// (compose.ts) is a chunk of its own, loaded on first use.
+// (compose.ts) and the settings screen (settings.ts) are chunks of their own, loaded on first use.
 import { clear, h } from './dom';
 import { formatDate, formatFullDate, formatSize, hasKey, lang, LANGS, setLang, t, type Lang } from './i18n';
 import { Account, AuthError, currentSession, Jmap, signIn, signOut } from './jmap';
@@ -173,6 +173,7 @@ class MailView {
       this.searchForm(),
       h('span', { class: 'user', id: 'user' }, this.account.username),
       languagePicker(() => this.relabel()),
+      h('button', { id: 'open-settings', onclick: () => void this.settings() }, t('settings')),
       h('button', { id: 'sign-out', onclick: () => this.signOut() }, t('signOut')));
     const compose = h('button', { id: 'compose-new', class: 'primary', onclick: () => void this.compose('new') }, t('newMessage'));
     this.root.append(header,
@@ -391,7 +392,7 @@ class MailView {
     if (view !== this || e.ctrlKey || e.metaKey || e.altKey) return;
     const target = e.target as HTMLElement | null;
     if (target && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable)) return;
-    if (document.getElementById('compose')) return;
+    if (document.getElementById('compose') || document.getElementById('settings')) return;
     const at = this.openId ? this.ids.indexOf(this.openId) : -1;
     const go = (i: number): void => {
       const id = this.ids[i];
@@ -647,6 +648,12 @@ class MailView {
       mailboxes: this.mailboxes,
       changed: () => void this.refresh(),
     }, mode, emailId);
+  }
+
+  // The settings screen: loaded on first use, like the composer.
+  async settings(): Promise<void> {
+    const { openSettings } = await import('./settings');
+    openSettings({ jmap: jmap!, account: this.account, signInAgain: () => void this.signOut() });
   }
 
   async setKeyword(e: EmailSummary, keyword: string, on: boolean): Promise<void> {

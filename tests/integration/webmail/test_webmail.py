@@ -43,6 +43,34 @@ def missing_tools():
     return None
 
 
+def run_browser(script, spec, on_need=lambda need: None):
+    """Runs a browser script of this folder with `spec` (a JSON file); for each "NEED <what>"
+    line it prints, calls on_need(what) and answers "done" on its stdin. Returns (exit code,
+    everything it printed)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(spec, f)
+    proc = subprocess.Popen(["node", os.path.join(HERE, script), f.name],
+                            env=dict(os.environ, NODE_PATH=NODE_MODULES), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = []
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            if line.startswith("NEED "):
+                on_need(line.strip()[5:])
+                proc.stdin.write("done\n")
+                proc.stdin.flush()
+        rc = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+        os.unlink(f.name)
+    return rc, "".join(out)
+
+
 # An XSS corpus: each message's HTML tries to run script, call out, or navigate.
 ATTACKER = "http://xss.attacker.example"
 XSS = {
@@ -243,29 +271,12 @@ class WebmailBrowserTest(unittest.TestCase):
                 "imageSubject": image_subject, "xss": xss, "newSubject": new_subject,
                 "shots": SHOTS, "chromium": CHROMIUM, "bulkFolder": bulk_folder,
                 "bulkPrefix": bulk_prefix, "bulkCount": bulk_count}
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump(spec, f)
-        env = dict(os.environ, NODE_PATH=NODE_MODULES)
-        proc = subprocess.Popen(["node", os.path.join(HERE, "browser.js"), f.name], env=env,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
-        out = []
-        try:
-            for line in proc.stdout:
-                out.append(line)
-                if line.strip() == "NEED new-mail":
-                    self.deliver(new_subject, "sent while the client was open")
-                    proc.stdin.write("done\n")
-                    proc.stdin.flush()
-            rc = proc.wait(timeout=300)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdin.close()
-            proc.stdout.close()
-            os.unlink(f.name)
-        report = "".join(out)
+
+        def on_need(need):
+            if need == "new-mail":
+                self.deliver(new_subject, "sent while the client was open")
+
+        rc, report = run_browser("browser.js", spec, on_need)
         self.assertEqual(rc, 0, report)
         for check in ("wrong password refused", "signed in by password", "read a message delivered by SMTP",
                       "seen on open", "flagged", "remote images only after", "xss corpus inert",

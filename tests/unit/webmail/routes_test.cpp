@@ -11,6 +11,7 @@
 #include "auth/authenticator.h"
 #include "src/core/config_section.h"
 #include "src/core/services.h"
+#include "src/webmail/settings.h"
 #include "src/webmail/webmail.h"
 #include "tests/fakes/fake_authenticator.h"
 #include "tests/fakes/fake_directory.h"
@@ -297,6 +298,40 @@ TEST_F(WebmailRoutesTest, FrameEchoesWithItsOwnPolicyOnlyForTheSession) {
   EXPECT_EQ(send(wrong).status, 403);
 }
 
+TEST_F(WebmailRoutesTest, SettingsRoutesNeedTheSessionAndCsrf) {
+  auto anon = request("GET", "/webmail/api/personal-lists");
+  EXPECT_EQ(send(anon).status, 401);
+  auto [token, csrf] = sign_in();
+  // No CSRF token, or cross-site: 403 before anything is read or written.
+  auto post = request("POST", "/webmail/api/personal-lists/blocklist", R"({"entry":"a@b.example"})",
+                      "application/json");
+  with_cookie(post, token);
+  same_origin(post);
+  auto res = send(post);
+  EXPECT_EQ(res.status, 403) << res.body;
+  expect_secure_headers(res);
+  auto cross = request("DELETE", "/webmail/api/app-passwords/abc");
+  with_cookie(cross, token);
+  cross.headers.emplace_back("x-mailroom-csrf", csrf);
+  cross.headers.emplace_back("origin", "https://evil.example");
+  EXPECT_EQ(send(cross).status, 403);
+  // The session's own data; these services are not configured here: 503, never a 500.
+  auto get = request("GET", "/webmail/api/app-passwords");
+  with_cookie(get, token);
+  res = send(get);
+  EXPECT_EQ(res.status, 503) << res.body;
+  EXPECT_EQ(res.header("Cache-Control").value_or(""), "no-store");
+  auto lists = request("GET", "/webmail/api/personal-lists");
+  with_cookie(lists, token);
+  EXPECT_EQ(send(lists).status, 503);
+  // A malformed body is refused before the session's services are asked.
+  auto bad = request("POST", "/webmail/api/app-passwords", "not json", "application/json");
+  with_cookie(bad, token);
+  same_origin(bad);
+  bad.headers.emplace_back("x-mailroom-csrf", csrf);
+  EXPECT_EQ(send(bad).status, 400);
+}
+
 TEST_F(WebmailRoutesTest, StaticFilesCarryThePagePolicy) {
   auto r = request("GET", "/webmail/");
   auto res = send(r);
@@ -333,6 +368,23 @@ TEST(WebmailOptions, ParsesAndValidates) {
   auto o2 = parse_options(s2, "/default");
   EXPECT_EQ(o2.root, "/default");
   EXPECT_GE(errors2.messages().size(), 2u);
+}
+
+// The re-authentication rule of app passwords (settings.h): a session that signed in longer
+// ago than the window is refused with {"reauth":true} before anything else is asked.
+TEST(SettingsRoutes, CreatingAnAppPasswordNeedsARecentSignIn) {
+  core::Services none;  // nothing configured: a request past the rule would answer 503
+  http::Request r;
+  r.method = "POST";
+  r.body = R"({"name":"Phone","protocols":["imap"]})";
+  auto stale = app_password_create(none, SettingsCaller{"id-alice", 601, "s1"}, r, 600);
+  EXPECT_EQ(stale.status, 403);
+  EXPECT_TRUE(json::parse(stale.body).as_object().at("reauth").as_bool()) << stale.body;
+  auto recent = app_password_create(none, SettingsCaller{"id-alice", 600, "s1"}, r, 600);
+  EXPECT_EQ(recent.status, 503) << recent.body;
+  // A malformed body is a 400 whatever the session's age.
+  r.body = R"({"name":"Phone","secret":"mine"})";
+  EXPECT_EQ(app_password_create(none, SettingsCaller{"id-alice", 601, "s1"}, r, 600).status, 400);
 }
 
 }  // namespace

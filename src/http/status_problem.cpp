@@ -1,9 +1,10 @@
-#include "src/api/context.h"
+// core::Status -> problem details, for every HTTP front end (http.h).
 #include "src/core/log.h"
+#include "src/http/http.h"
 
-namespace mailroom::api {
+namespace mailroom::http {
 
-http::Response problem_from_status(const core::Status& status) {
+Response problem_from_status(const core::Status& status) {
   int code = 500;
   std::string_view title = "Internal Server Error";
   switch (status.code()) {
@@ -47,9 +48,9 @@ http::Response problem_from_status(const core::Status& status) {
                 core::quote(status.client_message()), core::quote(status.log_detail()));
     if (code == 500) detail = "internal error";
   }
-  auto response = http::Response::problem(code, title, detail);
+  auto response = Response::problem(code, title, detail);
   if (code == 503) response.set_header("Retry-After", "30");
   return response;
 }
 
-}  // namespace mailroom::api
+}  // namespace mailroom::http
