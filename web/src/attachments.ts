@@ -5,7 +5,8 @@
 //     inline only when the bytes really are that image format);
 //   - PDF: opened in a new tab by the browser's own viewer (it refuses to run in a sandboxed
 //     frame; PDF scripts run in the viewer, never in our origin);
-//   - text/*: fetched and shown as text (textContent), never parsed as HTML;
+//   - text/* up to 4 MiB: fetched, its first 512 KiB shown as text (textContent), never parsed
+//     as HTML;
 //   - anything else, SVG and HTML included: download only.
 import { clear, h } from './dom';
 import { formatSize, t } from './i18n';
@@ -22,6 +23,7 @@ export interface Attachment {
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 const TEXT_PREVIEW_MAX = 512 * 1024; // bytes of a text attachment shown; the rest is downloaded
+const TEXT_FETCH_MAX = 4 << 20; // a larger text attachment is not fetched for a preview at all
 
 type PreviewKind = 'image' | 'pdf' | 'text' | null;
 
@@ -90,7 +92,7 @@ export function attachmentList(jmap: Jmap, parts: Attachment[]): HTMLElement | n
     const kind = previewKind(a.type);
     const name = a.name || t('unnamedAttachment');
     const actions: HTMLElement[] = [];
-    if (kind === 'image' || kind === 'text') {
+    if (kind === 'image' || (kind === 'text' && a.size <= TEXT_FETCH_MAX)) {
       actions.push(h('button', { class: 'preview-button', type: 'button', onclick: () => void show(a, kind) }, t('preview')));
     } else if (kind === 'pdf') {
       actions.push(h('a', { class: 'open-link', href: downloadUrl(accountId, a, true), target: '_blank', rel: 'noopener noreferrer' }, t('open')));
