@@ -27,6 +27,7 @@ constexpr const char* kCore = "urn:ietf:params:jmap:core";
 constexpr const char* kMail = "urn:ietf:params:jmap:mail";
 constexpr const char* kSubmission = "urn:ietf:params:jmap:submission";
 constexpr const char* kVacation = "urn:ietf:params:jmap:vacationresponse";
+constexpr const char* kQuota = "urn:ietf:params:jmap:quota";  // RFC 9425 1.5
 
 struct MethodEntry {
   const char* name;
@@ -58,6 +59,8 @@ const MethodEntry kMethods[] = {
     {"EmailSubmission/set", kSubmission, email_submission_set},
     {"VacationResponse/get", kVacation, vacation_get},
     {"VacationResponse/set", kVacation, vacation_set},
+    {"Quota/get", kQuota, quota_get},
+    {"Quota/changes", kQuota, quota_changes},
 };
 
 // Requests in progress per account (maxConcurrentRequests): this process only.
@@ -242,6 +245,7 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   caps[kMail] = json::object{};
   caps[kSubmission] = json::object{};
   caps[kVacation] = json::object{};
+  caps[kQuota] = json::object{};
   s["capabilities"] = std::move(caps);
   json::object account;
   account["name"] = username;
@@ -249,10 +253,13 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   account["isReadOnly"] = false;
   account["accountCapabilities"] = json::object{{kMail, mail_capability(j.options)},
                                                 {kSubmission, submission_capability()},
-                                                {kVacation, json::object{}}};
+                                                {kVacation, json::object{}},
+                                                {kQuota, json::object{}}};
   s["accounts"] = json::object{{p.account_id, std::move(account)}};
-  s["primaryAccounts"] =
-      json::object{{kMail, p.account_id}, {kSubmission, p.account_id}, {kVacation, p.account_id}};
+  s["primaryAccounts"] = json::object{{kMail, p.account_id},
+                                      {kSubmission, p.account_id},
+                                      {kVacation, p.account_id},
+                                      {kQuota, p.account_id}};
   s["username"] = username;
   s["apiUrl"] = base + "/jmap/api";
   s["downloadUrl"] = base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}";
@@ -292,7 +299,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
   ApiRequest request;
   if (auto e = parse_request(req.body, limits, request)) return jmap_problem(400, *e);
   for (const auto& cap : request.using_capabilities) {
-    if (cap != kCore && cap != kMail && cap != kSubmission && cap != kVacation) {
+    if (cap != kCore && cap != kMail && cap != kSubmission && cap != kVacation && cap != kQuota) {
       return jmap_problem(400, {std::string(kErrorPrefix) + "unknownCapability",
                                 "the server does not support " + cap, ""});
     }

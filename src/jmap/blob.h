@@ -16,6 +16,11 @@ namespace mailroom::jmap {
 // GET /jmap/download/{accountId}/{blobId}/{name}?type=: params[0..2] are the captures.
 // 404 for another account, a malformed or unknown blob id.
 // Uploads ("U...") are read from under data_dir (uploads.h).
+// Served as a download (Content-Disposition: attachment, RFC 6266, with the name of the URL)
+// with nosniff and a CSP sandbox, so that no part is ever rendered as a document of our origin.
+// Mailroom's addition for the web client's preview: &disposition=inline answers inline for
+// PNG, JPEG, GIF, WebP and PDF, only when the bytes begin as the asked type does (an "image"
+// that holds HTML is still a download); everything else stays a download.
 http::Response download_blob(store::MailStore& store, const std::string& data_dir,
                              const std::string& account_id, const http::Request& request);
 

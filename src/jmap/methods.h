@@ -167,6 +167,9 @@ MethodResult email_submission_set(CallContext&, const boost::json::object&, boos
 // VacationResponse (RFC 8621 8), vacation_methods.cpp.
 MethodResult vacation_get(CallContext&, const boost::json::object&, boost::json::object&);
 MethodResult vacation_set(CallContext&, const boost::json::object&, boost::json::object&);
+// Quota (RFC 9425 2), quota_methods.cpp.
+MethodResult quota_get(CallContext&, const boost::json::object&, boost::json::object&);
+MethodResult quota_changes(CallContext&, const boost::json::object&, boost::json::object&);
 // A blob's content: an upload ("U...") or a stored message ("B" + guid); not_found otherwise.
 core::Result<std::string> read_blob(CallContext& ctx, std::string_view blob_id);
 

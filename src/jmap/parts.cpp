@@ -29,14 +29,16 @@ void fill(std::string_view message, const mime::PartNode& node, const std::strin
   }
   out.type = mime::ascii_lower(ct.type) + "/" + mime::ascii_lower(ct.subtype);
   if (auto cs = ct.param("charset")) out.charset = *cs;
+  // The file name: Content-Disposition's filename (RFC 2183 2.3), else Content-Type's name
+  // (RFC 2045's predecessor use, still common); either may be RFC 2231- or RFC 2047-encoded.
   if (const auto* f = mime::find_field(fields, "Content-Disposition")) {
-    auto d = mime::parse_disposition(f->value);
-    out.disposition = mime::ascii_lower(d.type);
-    for (const auto& p : d.params)
-      if (mime::ascii_iequals(p.name, "filename")) out.name = mime::decode_header_text(p.value);
+    out.disposition = mime::ascii_lower(mime::parse_disposition(f->value).type);
+    if (auto n = mime::decoded_param(f->value, "filename")) out.name = std::move(*n);
   }
   if (out.name.empty()) {
-    if (auto n = ct.param("name")) out.name = mime::decode_header_text(*n);
+    if (const auto* f = mime::find_field(fields, "Content-Type")) {
+      if (auto n = mime::decoded_param(f->value, "name")) out.name = std::move(*n);
+    }
   }
   out.name = core::utf8_or_replacement(out.name);
   if (const auto* f = mime::find_field(fields, "Content-ID")) {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <functional>
+#include <memory>
 #include <mutex>
 
 #include "src/mime/facts.h"
@@ -115,6 +116,25 @@ std::string decode_header_text(std::string_view raw) {
   std::string result(out);
   g_free(out);
   return result;
+}
+
+std::optional<std::string> decoded_param(std::string_view field_value, std::string_view name) {
+  ensure_gmime();
+  // GMime parses the list after the type ("; a=b; c*=..."), starting at the first ';'.
+  size_t semi = field_value.find(';');
+  if (semi == std::string_view::npos) return std::nullopt;
+  std::string params(field_value.substr(semi));
+  std::string key(name);
+  // The value is copied out before the list is freed.
+  struct Free {
+    void operator()(GMimeParamList* l) const { g_object_unref(l); }
+  };
+  std::unique_ptr<GMimeParamList, Free> list(g_mime_param_list_parse(nullptr, params.c_str()));
+  if (!list) return std::nullopt;
+  GMimeParam* param = g_mime_param_list_get_parameter(list.get(), key.c_str());
+  const char* value = param ? g_mime_param_get_value(param) : nullptr;
+  if (!value) return std::nullopt;
+  return std::string(value);
 }
 
 std::string decoded_body_text(std::string_view message) {

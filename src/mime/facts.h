@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +113,11 @@ std::vector<std::string> header_values(std::string_view header, std::string_view
 // RFC 2047 encoded words decoded and the result converted to UTF-8 (GMime); 8-bit bytes that
 // are not valid UTF-8 are read as `fallback_charset` when given.
 std::string decode_header_text(std::string_view raw);
+// The value of parameter `name` of a structured field's value ("attachment; filename*=..."),
+// decoded to UTF-8 (GMime): RFC 2231 (charset'language'%XX, continuations name*0*, name*1*)
+// and the RFC 2047 encoded words that Outlook writes in quoted values; nullopt when absent.
+// Bytes that are not UTF-8 after decoding are left for the caller to replace.
+std::optional<std::string> decoded_param(std::string_view field_value, std::string_view name);
 // Converts text in `charset` to UTF-8 (Big5, GB2312/GBK/GB18030, ISO-8859-*, UTF-8, ...).
 // not_found for an unknown charset, invalid_argument when the bytes are not in that charset.
 core::Result<std::string> to_utf8(std::string_view bytes, std::string_view charset);

@@ -2,7 +2,7 @@
 // every delivered message with. Invariants: no crash, leak or UB, no unbounded recursion;
 // every part's header and body lie inside its parent and the message; the facts blob decodes
 // back; every IMAP section resolves inside the message; originators parse; previews stay within
-// their bound.
+// their bound; parameters (attachment names) decode.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -62,5 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (unsigned char c : p) chars += (c & 0xC0) != 0x80;
     if (chars > kPreviewChars) __builtin_trap();
   }
+  // Attachment names: RFC 2231 / RFC 2047 parameters (the web client's attachment list).
+  (void)decoded_param(msg.substr(0, 4096), "filename");
   return 0;
 }

@@ -14,7 +14,8 @@ export class AuthError extends Error {
   }
 }
 
-const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission'];
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission',
+  'urn:ietf:params:jmap:quota'];
 // The server allows 4 requests in progress per account; keep well below.
 const MAX_IN_FLIGHT = 2;
 

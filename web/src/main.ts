@@ -5,6 +5,8 @@ import { clear, h } from './dom';
 import { formatDate, formatFullDate, formatSize, hasKey, lang, LANGS, setLang, t, type Lang } from './i18n';
 import { Account, AuthError, currentSession, Jmap, signIn, signOut } from './jmap';
 import { sanitizeHtml } from './sanitize';
+import { attachmentList, type Attachment } from './attachments';
+import { quotaView, type Quota } from './quota';
 import type { ComposeMode } from './compose';
 import { ssoButtons, ssoError } from './sso';
 
@@ -42,6 +44,7 @@ interface EmailFull extends EmailSummary {
   textBody: BodyPart[];
   htmlBody: BodyPart[];
   bodyValues: Record<string, { value: string }>;
+  attachments: Attachment[] | null;
 }
 
 const ROW_HEIGHT = 64; // px; web/src/style.css .row
@@ -153,6 +156,8 @@ class MailView {
   searchInput = h('input', { id: 'search-input', type: 'search', autocomplete: 'off' });
   listInner = h('div', { class: 'list-inner' });
   pane = h('section', { id: 'pane', class: 'pane' });
+  quotaBox = h('div', { id: 'quota', class: 'quota', 'aria-live': 'polite' });
+  quotas: Quota[] = [];
 
   constructor(public account: Account) {
     this.listScroll.append(this.listInner);
@@ -177,7 +182,7 @@ class MailView {
       h('button', { id: 'sign-out', onclick: () => this.signOut() }, t('signOut')));
     const compose = h('button', { id: 'compose-new', class: 'primary', onclick: () => void this.compose('new') }, t('newMessage'));
     this.root.append(header,
-      h('nav', { class: 'sidebar', 'aria-label': t('folders') }, h('div', { class: 'sidebar-top' }, compose), this.folderList),
+      h('nav', { class: 'sidebar', 'aria-label': t('folders') }, h('div', { class: 'sidebar-top' }, compose), this.folderList, this.quotaBox),
       h('main', { class: 'listcol' }, this.listTitle, this.listTools, this.listScroll),
       this.pane);
     app.append(this.root);
@@ -193,6 +198,7 @@ class MailView {
     // Everything shown is rebuilt in the new language; the data stays.
     this.mount();
     this.renderFolders();
+    quotaView(this.quotas, this.quotaBox);
     this.renderListTitle();
     this.renderRows(true);
     if (this.openId) void this.open(this.openId, false);
@@ -219,11 +225,16 @@ class MailView {
   }
 
   async loadMailboxes(): Promise<void> {
-    const res = await jmap!.call<{ list: Mailbox[] }>('Mailbox/get', {
-      ids: null,
-      properties: ['id', 'name', 'parentId', 'role', 'sortOrder', 'totalEmails', 'unreadEmails'],
-    });
-    this.mailboxes = res.list;
+    const accountId = this.account.accountId;
+    const [mb, q] = await jmap!.request([
+      ['Mailbox/get', { accountId, ids: null, properties: ['id', 'name', 'parentId', 'role', 'sortOrder', 'totalEmails', 'unreadEmails'] }, 'm'],
+      ['Quota/get', { accountId, ids: null }, 'q'],
+    ]);
+    if (mb[0] === 'error') throw new Error(`Mailbox/get: ${String(mb[1].type)}`);
+    this.mailboxes = (mb[1] as { list: Mailbox[] }).list;
+    // A quota that cannot be read (directory down) keeps the last one shown.
+    if (q[0] === 'Quota/get') this.quotas = (q[1] as { list: Quota[] }).list;
+    quotaView(this.quotas, this.quotaBox);
     if (this.current) this.current = this.mailboxes.find((m) => m.id === this.current!.id) ?? null;
     this.renderFolders();
     this.renderListTitle();
@@ -574,7 +585,8 @@ class MailView {
     this.setView('message');
     const res = await jmap!.call<{ list: EmailFull[] }>('Email/get', {
       ids: [id],
-      properties: [...SUMMARY_PROPS, 'to', 'cc', 'textBody', 'htmlBody', 'bodyValues'],
+      properties: [...SUMMARY_PROPS, 'to', 'cc', 'textBody', 'htmlBody', 'bodyValues', 'attachments'],
+      bodyProperties: ['partId', 'blobId', 'size', 'name', 'type', 'charset', 'disposition', 'cid'],
       fetchHTMLBodyValues: true,
       fetchTextBodyValues: true,
       maxBodyValueBytes: 512 * 1024,
@@ -605,6 +617,14 @@ class MailView {
       e.cc?.length ? h('dt', {}, t('cc')) : null, e.cc?.length ? h('dd', {}, addressText(e.cc)) : null,
       h('dt', {}, t('date')), h('dd', {}, formatFullDate(e.receivedAt)));
     this.pane.append(toolbar, h('h1', { id: 'msg-subject' }, e.subject || t('noSubject')), headers);
+    // RFC 8621 4.1.4 puts an image shown inline in a multipart/mixed in textBody, not in
+    // attachments: list those too, once.
+    const inlineMedia = [...(e.textBody ?? []), ...(e.htmlBody ?? [])]
+      .filter((p) => !/^text\/(plain|html)$/i.test(p.type)) as Attachment[];
+    const seen = new Set<string>();
+    const parts = [...(e.attachments ?? []), ...inlineMedia].filter((p) => !seen.has(p.partId) && !!seen.add(p.partId));
+    const files = attachmentList(jmap!, parts);
+    if (files) this.pane.append(files);
 
     const html = e.htmlBody?.find((p) => p.type === 'text/html');
     if (html && e.bodyValues[html.partId]) {

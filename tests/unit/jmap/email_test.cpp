@@ -282,6 +282,70 @@ TEST_F(JmapTest, BlobsDownloadWholeMessagesAndDecodedParts) {
   EXPECT_EQ(send("GET", "/jmap/download/id-alice/B" + a.guid + "/x", "", "alice:bad").status, 401);
 }
 
+// The web client's attachment list and preview (web/src/attachments.ts): names decoded from
+// RFC 2231 and RFC 2047, downloads never rendered as documents of our origin, inline only for
+// images and PDF whose bytes are what the type says.
+TEST_F(JmapTest, AttachmentsHaveDecodedNamesAndSafeDownloads) {
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "rest";
+  const std::string msg =
+      "From: a@example.com\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+      "--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"dot.png\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      core::base64_encode(png) +
+      "\r\n"
+      "--b\r\nContent-Type: text/html\r\n"
+      "Content-Disposition: attachment; filename*=UTF-8''%E5%A0%B1%E5%91%8A%22%2F.html\r\n\r\n"
+      "<script>alert(1)</script>\r\n"
+      "--b\r\nContent-Type: image/png; name=\"=?UTF-8?B?5YGHLnBuZw==?=\"\r\n"
+      "Content-Disposition: attachment\r\n\r\n"
+      "<html><script>alert(2)</script></html>\r\n"
+      "--b--\r\n";
+  auto a = put("INBOX", msg);
+  auto r =
+      call1("Email/get",
+            "{" + acc() + ",\"ids\":[\"M" + a.guid +
+                R"("],"properties":["attachments"],"bodyProperties":["partId","name","type"]})");
+  EXPECT_EQ(json::serialize(r.at("list").as_array()[0].at("attachments")),
+            R"([{"partId":"2","name":"dot.png","type":"image/png"},)"
+            R"({"partId":"3","name":"報告\"/.html","type":"text/html"},)"
+            R"({"partId":"4","name":"假.png","type":"image/png"}])");
+  const std::string base = "/jmap/download/id-alice/B" + a.guid;
+  // A real PNG inline: shown, and still sandboxed, nosniff, same-origin only.
+  auto d = send("GET", base + ".2/dot.png?type=image/png&disposition=inline");
+  ASSERT_EQ(d.status, 200);
+  EXPECT_EQ(d.body, png);
+  EXPECT_EQ(d.header("Content-Type").value_or(""), "image/png");
+  EXPECT_EQ(d.header("Content-Disposition").value_or(""),
+            "inline; filename=\"dot.png\"; filename*=UTF-8''dot.png");
+  EXPECT_EQ(d.header("X-Content-Type-Options").value_or(""), "nosniff");
+  EXPECT_EQ(d.header("Cross-Origin-Resource-Policy").value_or(""), "same-origin");
+  EXPECT_TRUE(d.header("Content-Security-Policy").value_or("").starts_with("sandbox;"));
+  // HTML is never inline, whatever the client asks; the name keeps no quote or slash.
+  d = send("GET", base + ".3/%E5%A0%B1%E5%91%8A%22%2F.html?type=text/html&disposition=inline");
+  ASSERT_EQ(d.status, 200);
+  EXPECT_EQ(d.header("Content-Disposition").value_or(""),
+            "attachment; filename=\"______.html\"; filename*=UTF-8''%E5%A0%B1%E5%91%8A.html");
+  EXPECT_TRUE(d.header("Content-Security-Policy").value_or("").starts_with("sandbox;"));
+  // An "image/png" that holds HTML (a content type lie): a download, never shown.
+  d = send("GET", base + ".4/x.png?type=image/png&disposition=inline");
+  EXPECT_TRUE(d.header("Content-Disposition").value_or("").starts_with("attachment;"));
+  // SVG and types with parameters: never inline.
+  d = send("GET", base + ".2/x.svg?type=image/svg%2Bxml&disposition=inline");
+  EXPECT_TRUE(d.header("Content-Disposition").value_or("").starts_with("attachment;"));
+  d = send("GET", base + ".2/x.png?type=IMAGE/PNG;x=1&disposition=inline");
+  EXPECT_EQ(d.header("Content-Type").value_or(""), "image/png");
+  EXPECT_TRUE(d.header("Content-Disposition").value_or("").starts_with("inline;"));
+  // A PDF inline gets no sandbox (browsers refuse to run their viewer in one).
+  auto m = put("INBOX", kMultipart);
+  d = send("GET", "/jmap/download/id-alice/B" + m.guid +
+                      ".2/r.pdf?type=application/pdf&disposition=inline");
+  EXPECT_TRUE(d.header("Content-Disposition").value_or("").starts_with("inline;"));
+  EXPECT_EQ(d.header("Content-Security-Policy").value_or("").find("sandbox"), std::string::npos);
+  EXPECT_EQ(d.header("X-Content-Type-Options").value_or(""), "nosniff");
+}
+
 TEST_F(JmapTest, UploadedBlobsAreImportedIntoMailboxes) {
   std::string msg = simple("z@example.com", "imported 匯入", "body");
   auto r = send("POST", "/jmap/upload/id-alice", msg, "alice:wonderland", "message/rfc822");
