@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "src/core/services.h"
 #include "src/jmap/methods.h"
 #include "src/jmap/records.h"
 #include "src/jmap/submission.h"
