@@ -152,6 +152,7 @@ class StreamTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ioc_.stop();
     if (thread_.joinable()) thread_.join();
+    probe_->streams.clear();  // the streams' callbacks hold the probe: break the cycle
   }
   uint16_t port() const { return listener_->port(); }
 
