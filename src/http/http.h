@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,8 @@
 #include "src/core/status.h"
 
 namespace mailroom::http {
+
+class Stream;  // stream.h
 
 struct Request {
   std::string method;  // "GET", "POST", ... as sent (methods are case-sensitive, RFC 9110 9.1)
@@ -55,6 +58,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool head = false;  // set by the server for HEAD: send headers only
+  // A streamed response (stream.h): the server sends the head without Content-Length, then
+  // the stream's chunks until it ends, and closes the connection. `body` is not sent.
+  std::shared_ptr<Stream> stream;
 
   Response& set_header(std::string name, std::string value);
   std::optional<std::string> header(std::string_view name) const;  // case-insensitive

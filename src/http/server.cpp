@@ -7,6 +7,7 @@
 #include "src/core/config_section.h"
 #include "src/core/log.h"
 #include "src/http/request_parser.h"
+#include "src/http/stream_session.h"
 #include "src/net/transport.h"
 #include "src/net/worker_pool.h"
 
@@ -22,6 +23,7 @@ struct HttpShared {
   net::WorkerPool* pool = nullptr;
   ServerOptions options;
   RequestObserver observer;
+  std::shared_ptr<StreamCounter> streams;
 };
 
 // RFC 9110 5.6.7 IMF-fixdate.
@@ -39,6 +41,7 @@ std::string http_date() {
 }
 
 std::string serialize_response(const Response& r, bool keep_alive) {
+  const bool streamed = r.stream != nullptr;
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + " ";
   out += reason_phrase(r.status);
   out += "\r\nDate: " + http_date() + "\r\n";
@@ -49,10 +52,11 @@ std::string serialize_response(const Response& r, bool keep_alive) {
   }
   // RFC 9110 8.6: no Content-Length in 1xx, 204; 304 keeps the body-less form too.
   bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
-  if (!bodyless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-  if (!keep_alive) out += "Connection: close\r\n";
+  // A stream has no length: its body ends when the connection closes (RFC 9112 6.3 rule 8).
+  if (!bodyless && !streamed) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  if (!keep_alive || streamed) out += "Connection: close\r\n";
   out += "\r\n";
-  if (!bodyless && !r.head) out += r.body;
+  if (!bodyless && !r.head && !streamed) out += r.body;
   return out;
 }
 
@@ -219,12 +223,43 @@ asio::awaitable<void> http_run_session(net::Transport& t, std::shared_ptr<const 
       }
     }
     response.head = req.method == "HEAD";
+    std::shared_ptr<Stream> stream = std::move(response.stream);
+    if (stream) {
+      if (response.head || response.status != 200) {
+        if (stream->on_close) stream->on_close();
+        stream.reset();
+      } else if (auto refused =
+                     s->streams->enter(stream->account_id, o.max_streams_per_user, o.max_streams);
+                 refused != StreamCounter::Refusal::none) {
+        if (stream->on_close) stream->on_close();
+        stream.reset();
+        bool per_user = refused == StreamCounter::Refusal::per_user;
+        response =
+            http_error(per_user ? 429 : 503, per_user ? "too many open streams for this account"
+                                                      : "too many open streams");
+        response.set_header("Retry-After", "30");
+      } else {
+        response.stream = stream;
+      }
+    }
     std::string wire = serialize_response(response, keep_alive);
     t.queue(wire);
     bool sent = co_await t.flush();
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     http_log(req, info, response.status, response.body.size(), seconds);
     if (s->observer) s->observer(req, route_pattern, response.status, seconds);
+    if (stream) {
+      if (sent) {
+        if (!stream->account_id.empty())
+          t.set_account(stream->account_id, stream->address, stream->app_password_id);
+        co_await run_stream(t, *s->pool, stream);
+      }
+      s->streams->leave(stream->account_id);
+      if (stream->on_close) stream->on_close();
+      MR_LOG_INFO("event=http.stream_end session={} account={}", info.session_id,
+                  stream->account_id);
+      co_return;
+    }
     if (!sent || !keep_alive) co_return;
     t.set_idle_timeout(o.keep_alive_timeout);
   }
@@ -256,6 +291,11 @@ ServerOptions parse_server_options(core::ConfigSection& section) {
   }
   o.max_requests = static_cast<std::size_t>(section.get_int(
       "max_requests_per_connection", static_cast<int64_t>(o.max_requests), 1, 1000000));
+  o.max_streams = static_cast<std::size_t>(
+      section.get_int("max_streams", static_cast<int64_t>(o.max_streams), 0, 1000000));
+  o.max_streams_per_user = static_cast<std::size_t>(section.get_int(
+      "max_streams_per_user", static_cast<int64_t>(o.max_streams_per_user), 1, 1000));
+  o.stream_counter = std::make_shared<StreamCounter>();
   return o;
 }
 
@@ -267,6 +307,8 @@ net::SessionHandler make_session_handler(std::shared_ptr<const Router> router,
   shared->pool = &pool;
   shared->options = options;
   shared->observer = std::move(observer);
+  shared->streams =
+      options.stream_counter ? options.stream_counter : std::make_shared<StreamCounter>();
   std::shared_ptr<const HttpShared> s = shared;
   net::SessionHandler handler;
   handler.run = [s](net::Transport& t) { return http_run_session(t, s); };

@@ -8,6 +8,8 @@
 // Limits answer with their own status and close: 414 (request line), 431 (fields), 413 (body),
 // 408 (timeout), 400 (malformed, smuggling shapes), 501/505.
 // Every request is logged once: event=http.request with method, path, status, bytes, time.
+// A handler may answer with a stream (stream.h): the connection then stays open on its I/O
+// thread, without a worker, until the stream, the client, the account or the server ends it.
 #pragma once
 
 #include <chrono>
@@ -28,6 +30,8 @@ class WorkerPool;
 
 namespace mailroom::http {
 
+class StreamCounter;  // stream_session.h
+
 struct ServerOptions {
   std::size_t max_line = 8192;           // request line and each field line
   std::size_t max_header_bytes = 65536;  // all field lines together
@@ -36,6 +40,12 @@ struct ServerOptions {
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds keep_alive_timeout{60};  // between requests of one connection
   std::size_t max_requests = 1000;              // per connection, then Connection: close
+  // Streamed responses (stream.h: JMAP's EventSource) open at once, in total and per account;
+  // one more answers 503 (total) or 429 (per account). The count is shared by every listener
+  // made from these options (null: make_session_handler makes one).
+  std::size_t max_streams = 10000;
+  std::size_t max_streams_per_user = 10;
+  std::shared_ptr<StreamCounter> stream_counter;
 };
 
 // The [http] section.

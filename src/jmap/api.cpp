@@ -15,7 +15,9 @@
 #include "src/jmap/jmap.h"
 #include "src/jmap/list_order.h"
 #include "src/jmap/methods.h"
+#include "src/jmap/push.h"
 #include "src/jmap/request.h"
+#include "src/jmap/threads.h"
 #include "src/jmap/uploads.h"
 
 namespace mailroom::jmap {
@@ -91,6 +93,7 @@ struct Jmap {
   Concurrency concurrency;
   Concurrency uploads;
   ListOrderCache list_orders;
+  ThreadCache threads;
 };
 
 http::Response jmap_problem(int status, const RequestError& e) {
@@ -264,6 +267,9 @@ http::Response session_resource(Jmap& j, http::Request& req) {
   s["apiUrl"] = base + "/jmap/api";
   s["downloadUrl"] = base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}";
   s["uploadUrl"] = base + "/jmap/upload/{accountId}";
+  // RFC 8620 7.3 (push.h).
+  s["eventSourceUrl"] =
+      base + "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}";
   char state[16];
   std::snprintf(state, sizeof state, "%08x", fnv(p.account_id + "\n" + username));
   s["state"] = state;
@@ -323,6 +329,7 @@ http::Response api_resource(Jmap& j, http::Request& req) {
                   request.created_ids,
                   req.remote_ip};
   ctx.list_orders = &j.list_orders;
+  ctx.threads = &j.threads;
   std::vector<Reply> replies;
   json::array responses;
   for (auto& call : request.calls) {
@@ -436,6 +443,14 @@ void add_routes(http::Router& router, core::Services& services, Options options)
   });
   router.add("POST", "/jmap/upload/{account}",
              [j](http::Request& r) { return upload_resource(*j, r); });
+  // RFC 8620 7.3 push (push.h): a stream that holds no worker once it is open.
+  auto events = [j](http::Request& r) {
+    auto a = authenticate(*j, r);
+    if (!a.principal) return a.refusal;
+    return event_source(j->services, j->options, *a.principal, r, !r.header("authorization"));
+  };
+  router.add("GET", "/jmap/eventsource/", events);
+  router.add("GET", "/jmap/eventsource", events);
 }
 
 }  // namespace mailroom::jmap

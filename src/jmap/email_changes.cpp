@@ -14,6 +14,7 @@
 #include <set>
 
 #include "src/jmap/methods.h"
+#include "src/jmap/threads.h"
 #include "src/jmap/views.h"
 #include "src/store/mail_store.h"
 
@@ -146,11 +147,41 @@ MethodResult email_changes(CallContext& ctx, const json::object& args, json::obj
 MethodResult thread_changes(CallContext& ctx, const json::object& args, json::object& response) {
   ChangeSet cs;
   if (auto e = compute(ctx, args, response, cs)) return e;
-  // One thread per message: a thread changes when its message is created or destroyed; a
-  // message's keywords or mailboxes are not the thread's.
-  response["created"] = ids(cs.created, 'T');
-  response["updated"] = json::array{};
-  response["destroyed"] = ids(cs.destroyed, 'T');
+  // A thread changes when an Email joins or leaves it (threads.h); keywords or mailboxes of
+  // its Emails are not the thread's. A thread whose first Email is new was created; one
+  // whose Emails all left was destroyed; any other was updated (its emailIds).
+  auto all = load_mailboxes(ctx.store, ctx.account_id);
+  auto threads = all ? thread_index(ctx, *all) : nullptr;
+  if (!threads) {  // one thread per Email
+    response["created"] = ids(cs.created, 'T');
+    response["updated"] = json::array{};
+    response["destroyed"] = ids(cs.destroyed, 'T');
+    return std::nullopt;
+  }
+  std::set<std::string> created, updated, destroyed;
+  std::set<std::string> new_guids(cs.created.begin(), cs.created.end());
+  for (const auto& g : cs.created) {
+    std::string t = threads->thread(g);
+    auto it = threads->members.find(t);
+    bool all_new = it != threads->members.end() &&
+                   std::all_of(it->second.begin(), it->second.end(),
+                               [&](const std::string& m) { return new_guids.count(m) > 0; });
+    (all_new ? created : updated).insert(t);
+  }
+  for (const auto& g : cs.destroyed) {
+    auto gone = threads->gone.find(g);
+    std::string t = gone != threads->gone.end() ? gone->second : thread_id(g);
+    (threads->members.count(t) ? updated : destroyed).insert(t);
+  }
+  for (const auto& t : created) updated.erase(t);
+  auto array = [](const std::set<std::string>& s) {
+    json::array a;
+    for (const auto& x : s) a.push_back(json::value(x));
+    return a;
+  };
+  response["created"] = array(created);
+  response["updated"] = array(updated);
+  response["destroyed"] = array(destroyed);
   return std::nullopt;
 }
 

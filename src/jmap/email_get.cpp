@@ -6,6 +6,7 @@
 #include "src/core/json_text.h"
 #include "src/jmap/methods.h"
 #include "src/jmap/parts.h"
+#include "src/jmap/threads.h"
 #include "src/jmap/views.h"
 #include "src/mime/header_fields.h"
 #include "src/store/mail_store.h"
@@ -252,6 +253,8 @@ MethodResult email_get(CallContext& ctx, const json::object& args, json::object&
   auto all = load_mailboxes(ctx.store, ctx.account_id);
   if (!all) return store_error(all.status());
   response["state"] = email_state(*all);
+  std::shared_ptr<const ThreadIndex> threads;
+  if (want("threadId")) threads = thread_index(ctx, *all);
   json::array list, not_found;
   for (const auto& id : *ids) {
     auto copies = copies_of(ctx.store, ctx.account_id, id, 'M');
@@ -265,7 +268,7 @@ MethodResult email_get(CallContext& ctx, const json::object& args, json::object&
     json::object o;
     o["id"] = id;
     if (want("blobId")) o["blobId"] = blob_id(guid);
-    if (want("threadId")) o["threadId"] = thread_id(guid);
+    if (want("threadId")) o["threadId"] = threads ? threads->thread(guid) : thread_id(guid);
     if (want("mailboxIds")) {
       json::object m;
       for (const auto& c : *copies)
@@ -359,18 +362,31 @@ MethodResult thread_get(CallContext& ctx, const json::object& args, json::object
   auto all = load_mailboxes(ctx.store, ctx.account_id);
   if (!all) return store_error(all.status());
   response["state"] = email_state(*all);
+  auto threads = thread_index(ctx, *all);
   json::array list, not_found;
   for (const auto& id : *ids) {
-    auto copies = copies_of(ctx.store, ctx.account_id, id, 'T');
-    if (!copies) return store_error(copies.status());
-    if (copies->empty()) {
+    json::array emails;
+    const std::vector<std::string>* members = nullptr;
+    if (threads) {
+      auto it = threads->members.find(id);
+      if (it != threads->members.end()) members = &it->second;
+    }
+    if (members) {
+      // RFC 8621 3: the thread's Emails, oldest first.
+      for (const auto& g : *members) emails.push_back(json::value(email_id(g)));
+    } else if (!threads || id.size() != 17) {
+      // Without an index (or an id of the old form "T" + guid): the message itself.
+      auto copies = copies_of(ctx.store, ctx.account_id, id, 'T');
+      if (!copies) return store_error(copies.status());
+      if (!copies->empty()) emails.push_back(json::value(email_id(copies->front().meta.guid)));
+    }
+    if (emails.empty()) {
       not_found.push_back(json::value(id));
       continue;
     }
     json::object o;
     o["id"] = id;
-    o["emailIds"] =
-        json::array{json::value(email_id(copies->front().meta.guid))};  // one message per thread
+    o["emailIds"] = std::move(emails);
     list.push_back(std::move(o));
   }
   response["list"] = std::move(list);

@@ -7,6 +7,7 @@
 #include "auth/directory.h"
 #include "src/core/services.h"
 #include "src/jmap/methods.h"
+#include "src/jmap/threads.h"
 #include "src/jmap/uploads.h"
 #include "src/jmap/views.h"
 #include "src/store/mail_store.h"
@@ -156,6 +157,13 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
   }
   auto now = load_mailboxes(ctx.store, ctx.account_id);
   if (!now) return store_error(now.status());
+  // The created Emails' threads (threads.h), now that they are in the store.
+  if (auto threads = created.empty() ? nullptr : thread_index(ctx, *now)) {
+    for (auto& kv : created) {
+      auto& obj = kv.value().as_object();
+      if (auto guid = guid_of(obj["id"].as_string(), 'M')) obj["threadId"] = threads->thread(*guid);
+    }
+  }
   response["oldState"] = old_state;
   response["newState"] = email_state(*now);
   response["created"] = created.empty() ? json::value(nullptr) : json::value(std::move(created));

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
+#include <unordered_set>
 
 #include "src/jmap/list_order.h"
 #include "src/jmap/methods.h"
 #include "src/jmap/parts.h"
+#include "src/jmap/threads.h"
 #include "src/jmap/views.h"
 #include "src/mime/facts.h"
 #include "src/store/mail_store.h"
@@ -287,9 +289,20 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
   if (filter && filter->is_null()) filter = nullptr;
   if (filter)
     if (auto e = check_email_filter(*filter, *all, 0)) return e;
-  // One message per thread: collapsing changes nothing.
+  // RFC 8621 4.4.3 collapseThreads: only the first Email of each thread (threads.h) in the
+  // sorted result stays.
   bool collapse = false;
   if (auto e = read_bool(args, "collapseThreads", false, &collapse)) return e;
+  std::shared_ptr<const ThreadIndex> threads;
+  if (collapse) threads = thread_index(ctx, *all);
+  auto collapsed = [&threads](std::vector<std::string> guids) {
+    if (!threads) return guids;
+    std::unordered_set<std::string> seen;
+    std::vector<std::string> out;
+    for (auto& g : guids)
+      if (seen.insert(threads->thread(g)).second) out.push_back(std::move(g));
+    return out;
+  };
   std::vector<SortKey> sort;
   if (const auto* s = args.if_contains("sort"); s && !s->is_null()) {
     if (!s->is_array()) return invalid_arguments("sort must be an array");
@@ -319,7 +332,10 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
     auto order = m ? ctx.list_orders->get(ctx.store, ctx.account_id, m->info, sort[0].ascending)
                    : core::Result<std::shared_ptr<const ListOrder>>(core::not_found("mailbox"));
     if (order) {
-      const auto& guids = (*order)->guids;
+      // Collapsed: the page comes from a collapsed copy of the order (kept for this request).
+      std::vector<std::string> kept;
+      if (threads) kept = collapsed((*order)->guids);
+      const auto& guids = threads ? kept : (*order)->guids;
       QueryResult result;
       result.count = guids.size();
       result.id_at = [&guids](size_t i) { return email_id(guids[i]); };
@@ -403,9 +419,13 @@ MethodResult email_query(CallContext& ctx, const json::object& args, json::objec
     }
     return a->guid < b->guid;  // a stable order between equal keys
   });
+  std::vector<std::string> guids;
+  guids.reserve(hits.size());
+  for (const auto* c : hits) guids.push_back(c->guid);
+  guids = collapsed(std::move(guids));
   std::vector<std::string> ordered;
-  ordered.reserve(hits.size());
-  for (const auto* c : hits) ordered.push_back(email_id(c->guid));
+  ordered.reserve(guids.size());
+  for (const auto& g : guids) ordered.push_back(email_id(g));
   return query_page(ctx, args, ordered, email_state(*all), response);
 }
 

@@ -54,6 +54,9 @@ struct Options {
   // request without an Authorization header: false when it has no session cookie; true with
   // the principal filled (account_id set) or the refusal to send.
   std::function<bool(const http::Request&, auth::Principal&, http::Response&)> session_auth;
+  // Seconds between the checks an open push stream (push.h) makes that its web session still
+  // lives, or its account is still active ([webmail] account_check in mailroomd).
+  int64_t push_recheck = 30;
   // SMTP submission's rules, which Identity/set and EmailSubmission apply as well ([smtp]
   // send_as_exempt_domains, max_message_size, max_recipients, submission_add_headers).
   std::vector<std::string> send_as_exempt_domains;

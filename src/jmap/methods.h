@@ -28,6 +28,8 @@ namespace mailroom::jmap {
 
 struct MailboxView;
 class ListOrderCache;
+class ThreadCache;
+struct ThreadIndex;
 
 struct CallContext {
   core::Services& services;
@@ -43,7 +45,14 @@ struct CallContext {
   std::vector<std::pair<std::string, std::shared_ptr<boost::json::object>>> implicit = {};
   // Mailbox orders by receivedAt kept between requests (list_order.h); null: none kept.
   ListOrderCache* list_orders = nullptr;
+  // Every Email's thread, kept between requests (threads.h); null: none kept.
+  ThreadCache* threads = nullptr;
 };
+
+// The account's thread index (threads.h) for the mailboxes `all` describes; null without a
+// cache or when the store fails (the caller then answers one thread per Email).
+std::shared_ptr<const ThreadIndex> thread_index(CallContext& ctx,
+                                                const std::vector<MailboxView>& all);
 
 struct MethodError {
   std::string type;  // "invalidArguments", "accountNotFound", ...

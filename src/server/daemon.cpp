@@ -209,6 +209,7 @@ struct Daemon::State {
                                       http::Response& refusal) {
       return webmail::authenticate_cookie(*web, r, p, refusal);
     };
+    jmap_options.push_recheck = config.modules->webmail.account_check;
     jmap_options.send_as_exempt_domains = config.modules->smtp.send_as_exempt_domains;
     jmap_options.max_message_size = config.modules->smtp.max_message_size;
     jmap_options.max_recipients = config.modules->smtp.max_recipients;

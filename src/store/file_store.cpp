@@ -112,7 +112,9 @@ class FileWatchHandle final : public WatchHandle {
 std::unique_ptr<WatchHandle> FileStore::watch(const std::string& account_id,
                                               const std::string& mailbox,
                                               std::function<void(const ChangeEvent&)> callback) {
-  auto name = canonical(mailbox);
+  // An empty `mailbox` watches every mailbox of the account (created, changed, renamed,
+  // deleted): JMAP push (src/jmap/push.h). No mailbox has an empty name.
+  auto name = mailbox.empty() ? Result<std::string>(std::string()) : canonical(mailbox);
   std::string key = watch_key(account_id, name.is_ok() ? *name : mailbox);
   auto e = std::make_shared<WatchEntry>();
   e->callback = std::move(callback);
@@ -136,6 +138,8 @@ void FileStore::notify_all(const std::vector<ChangeEvent>& events) {
 void FileStore::notify_watchers(const ChangeEvent& ev) {
   if (options_.on_change) options_.on_change(ev);
   auto list = watchers_->get(watch_key(ev.account_id, ev.mailbox));
+  auto account_wide = watchers_->get(watch_key(ev.account_id, ""));
+  list.insert(list.end(), account_wide.begin(), account_wide.end());
   for (auto& e : list) {
     std::lock_guard<std::recursive_mutex> lk(e->mu);
     if (e->active && e->callback) e->callback(ev);

@@ -106,17 +106,24 @@ Status FileStore::create_mailbox(const std::string& account_id, const std::strin
   if (!name.is_ok()) return name.status();
   auto u = user(account_id);
   if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  db::Transaction tx(db);
-  auto s = tx.begin();
-  if (!s.is_ok()) return s;
-  auto existing = find_mailbox(db, *name);
-  if (existing.is_ok()) return Status::error(Code::already_exists, "mailbox already exists", *name);
-  if (existing.code() != Code::not_found) return existing.status();
-  auto r = insert_mailbox(db, *name, use);
-  if (!r.is_ok()) return r.status();
-  return tx.commit();
+  {
+    std::lock_guard<std::mutex> lk((*u)->mu);
+    db::Sqlite& db = *(*u)->db;
+    db::Transaction tx(db);
+    auto s = tx.begin();
+    if (!s.is_ok()) return s;
+    auto existing = find_mailbox(db, *name);
+    if (existing.is_ok())
+      return Status::error(Code::already_exists, "mailbox already exists", *name);
+    if (existing.code() != Code::not_found) return existing.status();
+    auto r = insert_mailbox(db, *name, use);
+    if (!r.is_ok()) return r.status();
+    s = tx.commit();
+    if (!s.is_ok()) return s;
+  }
+  // Account-wide watchers (JMAP push) learn of the new mailbox; nobody watches its name yet.
+  notify(account_id, *name, 0);
+  return Status::ok();
 }
 
 Status FileStore::delete_mailbox(const std::string& account_id, const std::string& mailbox,

@@ -11,6 +11,10 @@
 // split at NUL bytes into subject, text and HTML body (strings a client sends with
 // VacationResponse/set) it must give a Sieve script that parses (quotes and backslashes
 // escaped, line ends kept inside the string).
+//
+// And the query of the EventSource URL (src/jmap/push_params.h, RFC 8620 7.3): parsed or
+// refused with a reason; what parses names at least one known type, each once, in order, and
+// a ping of 0 or within the clamp.
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "src/jmap/push_params.h"
 #include "src/jmap/request.h"
 #include "src/sieve/script.h"
 #include "src/sieve/vacation_response.h"
@@ -43,11 +48,29 @@ void fuzz_vacation_response(std::string_view input) {
   if (script.size() <= Limits{}.max_script_bytes && !parse(script).is_ok()) std::abort();
 }
 
+void fuzz_event_source_query(std::string_view query) {
+  std::string error;
+  auto p = parse_event_source_params(query, error);
+  if (!p) {
+    if (error.empty()) std::abort();
+    return;
+  }
+  if (p->types.empty() || p->types.size() > std::size(kPushTypes)) std::abort();
+  size_t next = 0;
+  for (const auto& t : p->types) {
+    while (next < std::size(kPushTypes) && kPushTypes[next] != t) ++next;
+    if (next == std::size(kPushTypes)) std::abort();  // unknown, repeated or out of order
+    ++next;
+  }
+  if (p->ping != 0 && (p->ping < kMinPing || p->ping > kMaxPing)) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   fuzz_vacation_response(body);
+  fuzz_event_source_query(body);
   RequestLimits limits;
   limits.max_size_request = 8192;
   limits.max_calls_in_request = 8;

@@ -103,6 +103,8 @@ const en = {
   'role.trash': 'Trash',
   'role.junk': 'Junk',
   'role.archive': 'Archive',
+  conversationView: 'Conversations',
+  inConversation: '{n} messages in this conversation',
 };
 type Key = keyof typeof en;
 type Catalog = Record<Key, string>;
@@ -202,6 +204,8 @@ const zhTW: Catalog = {
   'role.trash': '垃圾桶',
   'role.junk': '垃圾郵件',
   'role.archive': '封存',
+  conversationView: '對話檢視',
+  inConversation: '此對話共 {n} 封郵件',
 };
 
 const zhCN: Catalog = {
@@ -299,6 +303,8 @@ const zhCN: Catalog = {
   'role.trash': '已删除',
   'role.junk': '垃圾邮件',
   'role.archive': '归档',
+  conversationView: '对话视图',
+  inConversation: '此对话共 {n} 封邮件',
 };
 
 const catalogs: Record<Lang, Catalog> = { en, 'zh-TW': zhTW, 'zh-CN': zhCN };

@@ -68,7 +68,8 @@ async function frameReport(page) {
   });
   try {
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-    await context.addInitScript(() => localStorage.setItem('mailroom.pollSeconds', '1'));
+    // A day between polls: new mail can only arrive by the server's push (EventSource).
+    await context.addInitScript(() => localStorage.setItem('mailroom.pollSeconds', '86400'));
     // Every request is watched; none may leave for another host, except the remote image
     // after "show images" (answered here, never fetched from the network).
     await context.route('**/*', async (route) => {
@@ -83,6 +84,12 @@ async function frameReport(page) {
       return route.abort();
     });
     const page = await context.newPage();
+    const pushRequests = [];
+    const changesCalls = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/jmap/eventsource/')) pushRequests.push(r.url());
+      if (r.url().endsWith('/jmap/api') && (r.postData() || '').includes('"Email/changes"')) changesCalls.push(Date.now());
+    });
     page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
     page.on('popup', (p) => foreign.push('popup ' + p.url()));
 
@@ -183,11 +190,46 @@ async function frameReport(page) {
     await page.click('.folder[data-role=inbox]');
     ok('delete moved the message to Trash');
 
-    // --- new mail without reload ---
+    // --- new mail without reload, pushed (RFC 8620 7.3 EventSource; polling is a day) ---
+    if (!pushRequests.length) fail('the client opened no EventSource');
+    const changesBefore = changesCalls.length;
+    const unreadBefore = Number(await page.locator('.folder[data-role=inbox] .count').textContent());
     console.log('NEED new-mail');
     if ((await waitLine()) !== 'done') fail('no new mail from the test');
     await page.locator('.row', { hasText: spec.newSubject }).first().waitFor({ timeout: 60000 });
-    ok('new mail shown without reload');
+    if (changesCalls.length <= changesBefore) fail('the list changed without Email/changes');
+    await page.waitForFunction((n) => Number(document.querySelector('.folder[data-role=inbox] .count')?.textContent) > n, unreadBefore);
+    ok(`new mail pushed and shown without reload (${pushRequests.length} EventSource request(s))`);
+
+    // --- conversation view: a 3-message thread is one row; its messages, in order, in the pane ---
+    await page.click('.folder[data-role=inbox]');
+    await page.click('#conversation-toggle');
+    await page.locator('#conversation-toggle[aria-pressed=true]').waitFor();
+    const conv = page.locator('.row', { hasText: spec.convSubject });
+    await conv.first().locator('.thread-size').waitFor();
+    if ((await conv.count()) !== 1) fail('the thread is not one row: ' + (await conv.count()));
+    const threadSize = await conv.first().locator('.thread-size').textContent();
+    if (threadSize !== '3') fail('thread size shown: ' + threadSize);
+    await conv.first().click();
+    await page.locator('.conversation-message').nth(2).waitFor();
+    if ((await page.locator('.conversation-message').count()) !== 3) fail('not 3 messages in the pane');
+    const convTexts = await page.locator('.conversation-message .conv-text').allTextContents();
+    spec.convBodies.forEach((b, i) => { if (!(convTexts[i] || '').includes(b)) fail(`message ${i} of the conversation: ${convTexts[i]}`); });
+    await page.screenshot({ path: `${spec.shots}/5c-conversation.png` });
+    await page.reload();  // the choice is kept
+    await page.locator('#conversation-toggle[aria-pressed=true]').waitFor();
+    await page.locator('.row', { hasText: spec.convSubject }).first().locator('.thread-size').waitFor();
+    // Still a virtual list on the big folder (each of its messages is a thread of its own).
+    await page.click(`.folder[data-id="${await page.locator('.folder', { hasText: spec.bulkFolder }).getAttribute('data-id')}"]`);
+    await page.locator('.row', { hasText: `${spec.bulkPrefix} ${spec.bulkCount - 1}` }).first().waitFor();
+    const convRows = await page.locator('.row').count();
+    const convHeight = await page.locator('.list-inner').evaluate((e) => e.offsetHeight);
+    if (convRows > 60 || convHeight < spec.bulkCount * 60) fail(`conversation list not virtual: ${convRows} rows, ${convHeight}px`);
+    await page.click('#conversation-toggle');
+    await page.locator('#conversation-toggle[aria-pressed=false]').waitFor();
+    await page.click('.folder[data-role=inbox]');
+    await page.locator('.row', { hasText: spec.convSubject }).nth(2).waitFor();
+    ok('conversation view (3-message thread, kept across reload, virtual on a big folder)');
 
     // --- languages ---
     await page.selectOption('#lang', 'zh-TW');

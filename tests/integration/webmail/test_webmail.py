@@ -1,7 +1,8 @@
 """The web client (issue 19) in a real browser: headless Chromium from Debian driven by
 playwright-core (browser.js), against mailroomd over HTTPS. Sign-in by password (a wrong one
 refused), a message delivered by SMTP read in the list and the pane, flags, delete to Trash,
-new mail without reload, remote images blocked until "show images", an XSS corpus delivered
+the conversation view (a thread of three as one row, its messages in order in the pane),
+new mail without reload pushed by EventSource (polling set to a day), remote images blocked until "show images", an XSS corpus delivered
 as mail that never runs, the three languages, a phone viewport; screenshots are kept in
 <build>/test-artifacts/webmail. Also, without a browser: the cookie, CSRF and Origin rules of
 the sign-in and JMAP endpoints.
@@ -220,10 +221,22 @@ class WebmailBrowserTest(unittest.TestCase):
         self.assertIn("immutable", headers["cache-control"])
         for bad in ("/webmail/..%2f..%2fmailroom.toml", "/webmail/%2e%2e/x.html", "/webmail/.x.html"):
             self.assertEqual(self.request("GET", bad)[0], 404, bad)
-        # Sign-out ends the session for JMAP too.
+        # The push (RFC 8620 7.3) takes the cookie; a GET needs no CSRF token.
+        push = self.https()
+        push.request("GET", "/jmap/eventsource/?types=*&closeafter=no&ping=0", headers={"Cookie": token})
+        stream = push.getresponse()
+        self.assertEqual(stream.status, 200)
+        self.assertEqual(stream.getheader("content-type"), "text/event-stream; charset=utf-8")
+        # Sign-out ends the session for JMAP too, and its open stream at the next check
+        # ([webmail] account_check, 1 s here).
         status, _, _ = self.request("POST", "/webmail/logout", None, dict(base, **same, **{"X-Mailroom-CSRF": csrf}))
         self.assertEqual(status, 204)
+        self.assertEqual(stream.read(), b"")  # the server closed the stream (30 s socket timeout)
+        push.close()
         status, _, _ = self.request("GET", "/.well-known/jmap", headers={"Cookie": token})
+        self.assertEqual(status, 401)
+        status, _, _ = self.request("GET", "/jmap/eventsource/?types=*&closeafter=no&ping=0",
+                                    headers={"Cookie": token})
         self.assertEqual(status, 401)
 
     def test_disabled_account_loses_its_session(self):
@@ -258,6 +271,18 @@ class WebmailBrowserTest(unittest.TestCase):
         bulk_folder, bulk_prefix, bulk_count = "Bulk", "Bulk message", 240
         imap = imaplib.IMAP4_SSL("127.0.0.1", self.m.port("imaps"), ssl_context=self.m.ssl_context())
         imap.login("alice@example.com", "wonderland")
+        # A conversation of three (References, RFC 5322 3.6.4) for the conversation view, an
+        # hour apart (receivedAt orders a thread's messages).
+        conv_subject, conv_bodies = "Offsite plan", ["first: the venue", "second: the dates", "third: agreed"]
+        refs = []
+        for i, body in enumerate(conv_bodies):
+            mid = f"<conv{i}@remote.example>"
+            threading = f"In-Reply-To: {refs[-1]}\r\nReferences: {' '.join(refs)}\r\n" if refs else ""
+            imap.append("INBOX", None, imaplib.Time2Internaldate(time.time() - 3600 * (3 - i)),
+                        (f"From: Carol <carol@remote.example>\r\nTo: alice@example.com\r\n"
+                         f"Subject: {'Re: ' if i else ''}{conv_subject}\r\nMessage-ID: {mid}\r\n"
+                         f"{threading}\r\n{body}\r\n").encode())
+            refs.append(mid)
         imap.create(bulk_folder)
         for i in range(bulk_count):
             imap.append(bulk_folder, None, imaplib.Time2Internaldate(1700000000 + i * 60),
@@ -270,7 +295,8 @@ class WebmailBrowserTest(unittest.TestCase):
                 "password": "wonderland", "textSubject": text_subject, "textBody": text_body,
                 "imageSubject": image_subject, "xss": xss, "newSubject": new_subject,
                 "shots": SHOTS, "chromium": CHROMIUM, "bulkFolder": bulk_folder,
-                "bulkPrefix": bulk_prefix, "bulkCount": bulk_count}
+                "bulkPrefix": bulk_prefix, "bulkCount": bulk_count,
+                "convSubject": conv_subject, "convBodies": conv_bodies}
 
         def on_need(need):
             if need == "new-mail":
@@ -281,8 +307,9 @@ class WebmailBrowserTest(unittest.TestCase):
         for check in ("wrong password refused", "signed in by password", "read a message delivered by SMTP",
                       "seen on open", "flagged", "remote images only after", "xss corpus inert",
                       "virtual scrolling",
-                      "delete moved the message to Trash", "new mail shown without reload",
-                      "languages switch and stay", "phone layout", "signed out"):
+                      "delete moved the message to Trash", "new mail pushed and shown without reload",
+                      "conversation view (3-message thread", "languages switch and stay",
+                      "phone layout", "signed out"):
             self.assertIn("ok " + check, report)
         for shot in ("1-sign-in", "2-list", "3-message", "6-zh-TW", "7-phone-list", "8-phone-message"):
             self.assertTrue(os.path.getsize(os.path.join(SHOTS, shot + ".png")) > 0, shot)

@@ -2,6 +2,7 @@
 // 6.2) against the store, with changes made behind JMAP's back as IMAP makes them.
 #include <sys/stat.h>
 
+#include "src/jmap/threads.h"
 #include "tests/unit/jmap/jmap_fixture.h"
 
 namespace mailroom::jmap::testing {
@@ -122,7 +123,8 @@ TEST_F(JmapTest, EmailGetRendersHeadersBodiesAndParts) {
   EXPECT_EQ(json::serialize(e.at("references")), R"(["r0@example.com","r1@example.com"])");
   EXPECT_EQ(json::serialize(e.at("keywords")), R"({"$flagged":true})");
   EXPECT_EQ(json::serialize(e.at("mailboxIds")), "{\"" + mailbox_id("INBOX") + "\":true}");
-  EXPECT_EQ(e.at("threadId").as_string(), "T" + a.guid);
+  // The thread of the first References id (threads.h).
+  EXPECT_EQ(e.at("threadId").as_string(), thread_id_of("<r0@example.com>", a.guid));
   EXPECT_EQ(e.at("blobId").as_string(), "B" + a.guid);
   EXPECT_TRUE(e.at("hasAttachment").as_bool());
   ASSERT_EQ(e.at("textBody").as_array().size(), 1u);
@@ -151,12 +153,74 @@ TEST_F(JmapTest, EmailGetRendersHeadersBodiesAndParts) {
             "invalidArguments");
 }
 
-TEST_F(JmapTest, ThreadsHoldOneMessage) {
+TEST_F(JmapTest, AMessageWithoutIdsIsAThreadOfItsOwn) {
   auto a = put("INBOX", simple("b@example.com", "x", "y"));
   auto r = call1("Thread/get", "{" + acc() + ",\"ids\":[\"T" + a.guid + "\",\"Tnope\"]}");
   EXPECT_EQ(json::serialize(r.at("list")),
             "[{\"id\":\"T" + a.guid + "\",\"emailIds\":[\"M" + a.guid + "\"]}]");
   EXPECT_EQ(json::serialize(r.at("notFound")), R"(["Tnope"])");
+}
+
+TEST(ThreadRoot, FirstReferenceThenInReplyToThenMessageId) {
+  EXPECT_EQ(thread_root("<m@x>", "<p@x>", " <r0@x>\r\n <r1@x>"), "<r0@x>");
+  EXPECT_EQ(thread_root("<m@x>", "junk <p@x> <q@x>", ""), "<p@x>");
+  EXPECT_EQ(thread_root("<m@x>", "", "no ids here"), "<m@x>");
+  EXPECT_EQ(thread_root("", "", ""), "");
+  EXPECT_EQ(thread_root("<unclosed", "", "<also"), "");
+  EXPECT_EQ(thread_id_of("", "abc"), "Tabc");
+  EXPECT_EQ(thread_id_of("<r@x>", "abc"), thread_id_of("<r@x>", "def"));
+  EXPECT_EQ(thread_id_of("<r@x>", "abc").size(), 17u);
+  EXPECT_NE(thread_id_of("<r@x>", "abc"), thread_id_of("<s@x>", "abc"));
+}
+
+std::string threaded_message(const std::string& subject, const std::string& id,
+                             const std::string& refs) {
+  return "From: bob@example.com\r\nTo: alice@example.com\r\nSubject: " + subject +
+         "\r\nMessage-ID: " + id + "\r\n" +
+         (refs.empty() ? ""
+                       : "In-Reply-To: " + refs.substr(refs.rfind('<')) +
+                             "\r\nReferences: " + refs + "\r\n") +
+         "\r\nbody\r\n";
+}
+
+TEST_F(JmapTest, ConversationsByReferencesInThreadGetQueryAndChanges) {
+  auto root = put("INBOX", threaded_message("plan", "<p1@x>", ""), 0, 1700000000);
+  auto other = put("INBOX", simple("c@example.com", "other", "z"), 0, 1700000050);
+  auto r1 = put("INBOX", threaded_message("Re: plan", "<p2@x>", "<p1@x>"), 0, 1700000100);
+  auto sent = put("Sent", threaded_message("Re: plan", "<p3@x>", "<p1@x> <p2@x>"), 0, 1700000200);
+  std::string T = thread_id_of("<p1@x>", "");
+  auto e = call1("Email/get", "{" + acc() + ",\"ids\":[\"M" + sent.guid + "\",\"M" + other.guid +
+                                  "\"],\"properties\":[\"threadId\"]}");
+  EXPECT_EQ(e.at("list").at(0).at("threadId").as_string(), T);
+  EXPECT_EQ(e.at("list").at(1).at("threadId").as_string(), "T" + other.guid);
+  std::string s0(e.at("state").as_string());
+  // RFC 8621 3: the thread's Emails across mailboxes, oldest first.
+  auto t = call1("Thread/get", "{" + acc() + ",\"ids\":[\"" + T + "\"]}");
+  EXPECT_EQ(json::serialize(t.at("list").at(0).at("emailIds")),
+            "[\"M" + root.guid + "\",\"M" + r1.guid + "\",\"M" + sent.guid + "\"]");
+  // collapseThreads keeps the first Email of each thread in the sorted list: the general
+  // path (every mailbox) and the web client's folder list (list_order.h).
+  auto q = call1("Email/query", "{" + acc() + R"(,"collapseThreads":true,"calculateTotal":true})");
+  EXPECT_EQ(ids_of(q), (std::vector<std::string>{"M" + sent.guid, "M" + other.guid}));
+  EXPECT_EQ(q.at("total").as_int64(), 2);
+  q = call1(
+      "Email/query",
+      "{" + acc() + ",\"filter\":{\"inMailbox\":\"" + mailbox_id("INBOX") +
+          R"("},"sort":[{"property":"receivedAt"}],"collapseThreads":true,"calculateTotal":true})");
+  EXPECT_EQ(ids_of(q), (std::vector<std::string>{"M" + root.guid, "M" + other.guid}));
+  q = call1("Email/query", "{" + acc() + ",\"filter\":{\"inMailbox\":\"" + mailbox_id("INBOX") +
+                               R"("},"collapseThreads":false})");
+  EXPECT_EQ(q.at("ids").as_array().size(), 3u);
+  // A new reply updates the thread; a new message of its own creates one.
+  auto r3 =
+      put("INBOX", threaded_message("Re: plan", "<p4@x>", "<p1@x> <p2@x> <p3@x>"), 0, 1700000300);
+  auto lone = put("INBOX", simple("d@example.com", "lone", "w"), 0, 1700000400);
+  auto c = call1("Thread/changes", "{" + acc() + ",\"sinceState\":\"" + s0 + "\"}");
+  EXPECT_EQ(json::serialize(c.at("updated")), "[\"" + T + "\"]");
+  EXPECT_EQ(json::serialize(c.at("created")), "[\"T" + lone.guid + "\"]");
+  t = call1("Thread/get", "{" + acc() + ",\"ids\":[\"" + T + "\"]}");
+  EXPECT_EQ(t.at("list").at(0).at("emailIds").as_array().size(), 4u);
+  (void)r3;
 }
 
 TEST_F(JmapTest, EmailSetChangesKeywordsAndMailboxesInTheStore) {

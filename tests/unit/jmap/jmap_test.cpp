@@ -42,7 +42,7 @@ TEST_F(JmapTest, SessionNeedsCredentialsAndAnswersWithTheAccount) {
   EXPECT_TRUE(s.at("accounts").as_object().contains(kAlice));
   EXPECT_EQ(s.at("primaryAccounts").at("urn:ietf:params:jmap:mail").as_string(), kAlice);
   EXPECT_EQ(s.at("apiUrl").as_string(), "http://mail.example.com/jmap/api");
-  EXPECT_FALSE(s.contains("eventSourceUrl"));  // push is not built
+  EXPECT_TRUE(s.contains("eventSourceUrl"));  // push (push_test.cpp)
   EXPECT_FALSE(s.at("state").as_string().empty());
 }
 

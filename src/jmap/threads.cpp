@@ -1,0 +1,159 @@
+#include "src/jmap/threads.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "src/core/log.h"
+#include "src/jmap/methods.h"
+#include "src/mime/facts.h"
+
+namespace mailroom::jmap {
+
+namespace {
+
+constexpr size_t kMaxAccounts = 256;
+constexpr size_t kMaxGone = 10000;
+
+// The first "<...>" msg-id of a field (RFC 5322 3.6.4), or "" when there is none.
+std::string_view first_msg_id(std::string_view field) {
+  auto open = field.find('<');
+  if (open == std::string_view::npos) return {};
+  auto close = field.find('>', open + 1);
+  if (close == std::string_view::npos || close - open > 998) return {};
+  return field.substr(open, close - open + 1);
+}
+
+std::string membership_of(const std::vector<MailboxView>& all) {
+  std::string key;
+  for (const auto& m : all) {
+    key += m.info.object_id + ':' + std::to_string(m.info.uid_validity) + '.' +
+           std::to_string(m.info.uid_next) + '.' + std::to_string(m.info.messages) + ',';
+  }
+  return key;
+}
+
+}  // namespace
+
+std::string thread_root(std::string_view message_id, std::string_view in_reply_to,
+                        std::string_view references) {
+  std::string_view root = first_msg_id(references);
+  if (root.empty()) root = first_msg_id(in_reply_to);
+  if (root.empty()) root = first_msg_id(message_id);
+  return std::string(root);
+}
+
+std::string thread_id_of(std::string_view root, std::string_view guid) {
+  if (root.empty()) return thread_id(guid);
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : root) h = (h ^ c) * 1099511628211ull;
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "T%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string ThreadIndex::thread(const std::string& guid) const {
+  auto it = thread_of.find(guid);
+  return it == thread_of.end() ? thread_id(guid) : it->second;
+}
+
+core::Result<std::shared_ptr<const ThreadIndex>> ThreadCache::get(
+    store::MailStore& store, const std::string& account_id, const std::vector<MailboxView>& all) {
+  std::string membership = membership_of(all);
+  std::shared_ptr<const ThreadIndex> old;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = entries_.find(account_id);
+    if (it != entries_.end()) {
+      old = it->second;
+      lru_.remove(account_id);
+      lru_.push_front(account_id);
+      if (old->membership == membership) return old;
+    }
+  }
+  auto index = std::make_shared<ThreadIndex>();
+  index->membership = membership;
+  struct Member {
+    int64_t date;
+    std::string guid;
+  };
+  std::unordered_map<std::string, int64_t> dates;  // guid -> internal date
+  for (const auto& m : all) {
+    auto snap = store.snapshot(account_id, m.info.name);
+    if (!snap) {
+      if (snap.code() == core::Code::not_found) continue;  // deleted meanwhile
+      return snap.status();
+    }
+    std::vector<uint32_t> unknown;
+    std::vector<const store::MessageMeta*> unknown_meta;
+    for (const auto& meta : snap->messages) {
+      if (!dates.emplace(meta.guid, meta.internal_date).second) continue;  // a copy
+      if (index->thread_of.count(meta.guid)) continue;
+      if (old) {
+        if (auto it = old->thread_of.find(meta.guid); it != old->thread_of.end()) {
+          index->thread_of.emplace(meta.guid, it->second);
+          continue;
+        }
+      }
+      unknown.push_back(meta.uid);
+      unknown_meta.push_back(&meta);
+    }
+    if (unknown.empty()) continue;
+    auto facts = store.facts_batch(account_id, m.info.name, unknown);
+    for (size_t i = 0; i < unknown.size(); ++i) {
+      std::string root;
+      if (i < facts.size() && facts[i] && !facts[i]->empty()) {
+        if (auto f = mime::decode_facts(*facts[i]))
+          root = thread_root(f->message_id, f->in_reply_to, f->references);
+      }
+      const std::string& guid = unknown_meta[i]->guid;
+      index->thread_of.emplace(guid, thread_id_of(root, guid));
+    }
+  }
+  std::unordered_map<std::string, std::vector<Member>> members;
+  for (const auto& [guid, thread] : index->thread_of)
+    members[thread].push_back({dates[guid], guid});
+  for (auto& [thread, list] : members) {
+    std::sort(list.begin(), list.end(), [](const Member& a, const Member& b) {
+      return a.date != b.date ? a.date < b.date : a.guid < b.guid;
+    });
+    auto& out = index->members[thread];
+    out.reserve(list.size());
+    for (auto& m : list) out.push_back(std::move(m.guid));
+  }
+  if (old) {
+    for (const auto& [guid, thread] : old->gone)
+      if (index->gone.size() < kMaxGone && !index->thread_of.count(guid))
+        index->gone.emplace(guid, thread);
+    for (const auto& [guid, thread] : old->thread_of)
+      if (index->gone.size() < kMaxGone && !index->thread_of.count(guid))
+        index->gone.emplace(guid, thread);
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  ++builds_;
+  if (!entries_.count(account_id)) lru_.push_front(account_id);
+  entries_[account_id] = index;
+  while (entries_.size() > kMaxAccounts) {
+    entries_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return std::shared_ptr<const ThreadIndex>(index);
+}
+
+std::shared_ptr<const ThreadIndex> thread_index(CallContext& ctx,
+                                                const std::vector<MailboxView>& all) {
+  if (!ctx.threads) return nullptr;
+  auto index = ctx.threads->get(ctx.store, ctx.account_id, all);
+  if (!index) {
+    MR_LOG_WARN("event=jmap.threads_failed account={} error={}", ctx.account_id,
+                core::quote(index.status().log_detail()));
+    return nullptr;
+  }
+  return *index;
+}
+
+size_t ThreadCache::builds() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return builds_;
+}
+
+}  // namespace mailroom::jmap
