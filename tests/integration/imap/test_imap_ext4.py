@@ -159,7 +159,16 @@ class Ext4(unittest.TestCase):
         self.assertFalse([u for u in untagged if u.startswith(b"* LIST")], untagged)
         untagged, _ = rev1.cmd("SEARCH UNSEEN")
         self.assertEqual(untagged, [b"* SEARCH 1 2"])
+        # New mail from the rev1 session: the rev2 session hears EXISTS, never RECENT.
+        msg = b"Subject: three\r\n\r\nbody\r\n"
+        _, tagged = rev1.cmd(b"APPEND R&AOk-union {%d+}\r\n" % len(msg) + msg)
+        self.assertRegex(tagged, rb"^T\d+ OK \[APPENDUID ")
         rev1.cmd("LOGOUT")
+        untagged, _ = w.cmd("NOOP")
+        self.assertIn(b"* 3 EXISTS", untagged)
+        self.assertFalse([u for u in untagged if b"RECENT" in u], untagged)
+        untagged, _ = w.cmd("FETCH 3 (FLAGS)")
+        self.assertEqual(untagged, [b"* 3 FETCH (FLAGS ())"])
         # RENAME tells a rev2 client the old name (OLDNAME).
         w.cmd("UNSELECT")
         untagged, _ = w.cmd(b'RENAME "' + box + b'" "' + box + b'2"')
