@@ -131,7 +131,8 @@ TEST_F(ImapRev2, SearchResSavesAndDollarStandsForIt) {
        "m FETCH $ (UID)\r\nn FETCH 1,$ (UID)\r\no SEARCH RETURN (SAVE) ALL\r\n"
        "p STORE 1 +FLAGS (\\Deleted)\r\nq EXPUNGE\r\ns SEARCH $\r\nt UNSELECT\r\n"
        "u SELECT INBOX\r\nv FETCH $ (UID)\r\nv2 SEARCH RETURN (SAVE) ALL\r\n"
-       "w SEARCH RETURN (SAVE BOGUS) ALL\r\nx FETCH $ (UID)\r\nz LOGOUT\r\n"});
+       "w SEARCH RETURN (SAVE BOGUS) ALL\r\nx FETCH $ (UID)\r\n"
+       "y SORT RETURN (SAVE) (SUBJECT) UTF-8 ALL\r\ny2 UID FETCH $ (UID)\r\nz LOGOUT\r\n"});
   // Nothing saved yet: "$" is empty, not an error.
   EXPECT_EQ(lines_of(out, "c").size(), 1u) << out;
   EXPECT_TRUE(starts(tagged(out, "c"), "c OK")) << out;
@@ -160,6 +161,9 @@ TEST_F(ImapRev2, SearchResSavesAndDollarStandsForIt) {
   // A SAVE search that is BAD empties it too.
   EXPECT_TRUE(starts(tagged(out, "w"), "w BAD")) << out;
   EXPECT_EQ(lines_of(out, "x").size(), 1u) << out;
+  // SORT saves too (its result as a set), answering nothing with SAVE alone.
+  EXPECT_EQ(lines_of(out, "y").size(), 1u) << out;
+  EXPECT_EQ(lines_of(out, "y2").size(), 4u) << out;
   EXPECT_TRUE(starts(tagged(out, "z"), "z OK")) << out;
 }
 
