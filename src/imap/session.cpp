@@ -73,7 +73,7 @@ core::Result<std::string> Session::mailbox_from_wire(const std::string& wire) co
       return core::invalid_argument("Mailbox name contains a control character");
   }
   std::string name;
-  if (utf8_accept) {  // RFC 6855 3: UTF-8 as it is, "&" included
+  if (utf8_names()) {  // RFC 6855 3, RFC 9051 5.1: UTF-8 as it is, "&" included
     if (!proto::valid_utf8(wire)) return core::invalid_argument("Mailbox name is not valid UTF-8");
     name = wire;
   } else {
@@ -192,13 +192,15 @@ void Session::select(MailboxView v, std::shared_ptr<SharedMailbox> b,
                      std::unique_ptr<Selected> watching) {
   view = std::move(v);
   box = std::move(b);
-  contexts.clear();  // RFC 5267 4.3: update contexts end with the mailbox they searched
+  contexts.clear();      // RFC 5267 4.3: update contexts end with the mailbox they searched
+  saved_result.clear();  // RFC 5182 2.1: "$" is empty in a newly selected mailbox
   state = State::selected;
   watch_ = std::move(watching);
 }
 
 void Session::unselect() {
   contexts.clear();
+  saved_result.clear();
   watch_.reset();
   view.reset();
   if (box) views.release(std::move(box));
@@ -303,7 +305,9 @@ asio::awaitable<void> Session::adopt(std::shared_ptr<const Version> version, boo
 
 asio::awaitable<void> Session::announce_new(uint32_t added, uint32_t before_max,
                                             std::vector<std::string>& out) {
-  if (added) {
+  // RFC 9051 (Appendix E): no \Recent flag and no RECENT response; a rev2 session claims
+  // nothing, so rev1 sessions of the same user still see the new mail as \Recent.
+  if (added && !rev2) {
     // RFC 3501 2.3.2: new mail is \Recent in the session that is told first. A read-only
     // (EXAMINE) session shows it as \Recent too but must not take it from the others
     // (6.3.2): it peeks where SELECT claims.
@@ -329,6 +333,12 @@ std::optional<std::string> Session::resolve_set(const proto::SequenceSet& set, b
                                                 std::vector<uint32_t>& uids) const {
   uids.clear();
   if (!view) return std::string("No mailbox selected");
+  if (set.saved) {  // RFC 5182 2.1: expunged messages simply drop out of "$"
+    for (uint32_t u : saved_result) {
+      if (view->by_uid(u)) uids.push_back(u);
+    }
+    return std::nullopt;
+  }
   if (uid) {
     // RFC 3501 6.4.8: "*" is the largest UID in use; non-existent UIDs are ignored.
     uint32_t max = view->max_uid();
@@ -515,6 +525,7 @@ asio::awaitable<void> Session::run() {
       command.reset();
       if (!parsed.ok()) {
         std::string tag = parsed.error.tag.empty() ? std::string("*") : parsed.error.tag;
+        if (parsed.error.failed_save) saved_result.clear();  // RFC 5182 2.1
         std::string msg = tag + " BAD " + parsed.error.message + "\r\n";
         conn.queue(msg);
         ++bad_commands_;

@@ -66,6 +66,15 @@ class Session {
   // UTF8=ACCEPT enabled (RFC 6855 3): mailbox names are UTF-8 both ways (not modified UTF-7),
   // SEARCH takes no CHARSET, APPEND takes UTF8 (~{n}).
   bool utf8_accept = false;
+  // ENABLE IMAP4rev2 (RFC 9051 6.3.1): the session follows RFC 9051 where it differs from
+  // RFC 3501 (no \Recent/RECENT, SEARCH answered with ESEARCH, UTF-8 mailbox names, LIST in
+  // SELECT, CLOSED, no UNSEEN code, OLDNAME after RENAME); NOTES-rev2.md lists each difference.
+  bool rev2 = false;
+  // Mailbox names are UTF-8 on the wire (RFC 6855 3 after UTF8=ACCEPT; RFC 9051 5.1 in rev2).
+  bool utf8_names() const { return utf8_accept || rev2; }
+  // SEARCHRES (RFC 5182, RFC 9051 6.4.4.1): the UIDs saved by SEARCH RETURN (SAVE), what "$"
+  // stands for; empty after SELECT/EXAMINE/CLOSE/UNSELECT and after a failed SAVE search.
+  std::vector<uint32_t> saved_result;
   bool current_uid = false;  // the running command is a UID command
   // RFC 5267 4.3: SEARCH/SORT RETURN (UPDATE) results kept for ADDTO/REMOVEFROM updates
   // (commands/context.cpp), at most kMaxUpdateContexts, dropped with the selected mailbox.
@@ -162,7 +171,8 @@ class Session {
   bool hibernate();
 
   // Resolves a sequence set to UIDs of the view. For sequence numbers an explicit number
-  // above EXISTS is an error (the returned string, for a tagged BAD).
+  // above EXISTS is an error (the returned string, for a tagged BAD). "$" (set.saved) is the
+  // saved search result's messages still present, for UID and sequence commands alike.
   std::optional<std::string> resolve_set(const proto::SequenceSet& set, bool uid,
                                          std::vector<uint32_t>& uids) const;
 

@@ -29,6 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (c.name == "APPEND" && c.appends.empty()) __builtin_trap();
       if (c.name == "REPLACE" && (c.appends.size() != 1 || c.set.ranges.size() != 1))
         __builtin_trap();
+      // "$" (RFC 5182) stands alone: a saved set carries no ranges, and REPLACE takes none.
+      if (c.set.saved && (!c.set.ranges.empty() || c.name == "REPLACE")) __builtin_trap();
       // RFC 5464 3.2: every entry name the parser let through is canonical and valid again.
       for (const auto& e : c.metadata.entries) {
         auto again = metadata_entry_name(e, nullptr);

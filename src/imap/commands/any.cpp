@@ -1,4 +1,4 @@
-// CAPABILITY, NOOP, LOGOUT (RFC 3501 6.1), ID (RFC 2971), ENABLE (RFC 5161).
+// CAPABILITY, NOOP, LOGOUT (RFC 3501 6.1), ID (RFC 2971), ENABLE (RFC 5161, RFC 9051 6.3.1).
 #include "src/core/log.h"
 #include "src/imap/session.h"
 
@@ -8,8 +8,10 @@ std::string Session::capabilities() const {
   // RFC 7888: before login only literals up to login_max_literal are read (Options), so only
   // LITERAL- (non-synchronizing literals up to 4096 octets) is promised; LITERAL+ after.
   bool login = state == State::not_authenticated;
-  std::string caps = login ? "IMAP4rev1 LITERAL- SASL-IR ID ENABLE IDLE"
-                           : "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE";
+  // RFC 9051 (Appendix E, and 6.3.1): both revisions; a session is rev1 until it sends
+  // ENABLE IMAP4rev2.
+  std::string caps = login ? "IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE"
+                           : "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE";
   if (login) {
     if (can_start_tls()) caps += " STARTTLS";
     auth::ClientInfo ci = client_info();
@@ -23,7 +25,8 @@ std::string Session::capabilities() const {
   }
   caps +=
       " UIDPLUS MOVE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED"
-      " LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ESEARCH SORT"
+      " LIST-STATUS SEARCHRES CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ESEARCH "
+      "SORT"
       " SORT=DISPLAY"  // RFC 5957 (sort_display.h)
       " THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE ESORT PREVIEW"
       " MULTIAPPEND REPLACE SAVEDATE OBJECTID"  // RFC 3502, RFC 8508, RFC 8514, RFC 8474
@@ -78,6 +81,10 @@ asio::awaitable<Reply> cmd_enable(Session& s, const proto::Command& cmd) {
     } else if (cap == "UTF8=ACCEPT" && !s.utf8_accept) {
       s.utf8_accept = true;  // RFC 6855 3
       enabled += " UTF8=ACCEPT";
+    } else if (cap == "IMAP4REV2" && !s.rev2) {
+      // RFC 9051 6.3.1: from now on the session follows IMAP4rev2 (Session::rev2).
+      s.rev2 = true;
+      enabled += " IMAP4rev2";
     } else if (cap == "QRESYNC" && !s.qresync) {
       s.qresync = true;
       s.enable_condstore();  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE

@@ -53,7 +53,7 @@ std::optional<Reply> resolve(const Session& s, const std::string& url, Resolved&
   }
   if (parsed->has_mailbox) {
     std::string wire = parsed->mailbox;
-    if (!s.utf8_accept) {
+    if (!s.utf8_names()) {
       auto m = proto::utf8_to_mutf7(parsed->mailbox);
       if (!m) return bad_url(url, "Invalid mailbox name");
       wire = std::move(*m);

@@ -586,7 +586,10 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       // "*" reaches past the highest UID left: resynchronizing clients send "1:*" to learn
       // of expunged UIDs above it too (as SELECT's QRESYNC known-uids, select.cpp).
       for (uint32_t u : ch->expunged) {
-        if (cmd.set.contains(u, UINT32_MAX)) gone.push_back(u);
+        bool asked = cmd.set.saved
+                         ? std::binary_search(s.saved_result.begin(), s.saved_result.end(), u)
+                         : cmd.set.contains(u, UINT32_MAX);
+        if (asked) gone.push_back(u);
       }
       if (!gone.empty()) s.untagged("VANISHED (EARLIER) " + compact_set(gone));
     }

@@ -132,7 +132,7 @@ core::Result<std::vector<ListRow>> list_rows(core::Services& services, const std
 asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
   ListQuery q;
   q.lsub = cmd.name == "LSUB";
-  q.utf8 = s.utf8_accept;
+  q.utf8 = s.utf8_names();
   auto has = [](const std::vector<std::string>& v, const char* x) {
     return std::find(v.begin(), v.end(), x) != v.end();
   };
@@ -199,7 +199,7 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
     if (row.status.empty()) continue;
     std::string mailbox = row.status;
     auto data = co_await status_data(s, mailbox, cmd.status_items);
-    if (data) s.untagged("STATUS " + quoted_name(mailbox, s.utf8_accept) + " " + *data);
+    if (data) s.untagged("STATUS " + quoted_name(mailbox, s.utf8_names()) + " " + *data);
   }
   if (meta.longest)  // RFC 9590 with RFC 5464 4.2.1
     co_return Reply::ok("[METADATA LONGENTRIES " + std::to_string(meta.longest) + "] " + cmd.name +
@@ -216,16 +216,27 @@ asio::awaitable<Reply> cmd_namespace(Session& s, const proto::Command&) {
 
 namespace {
 
+// What STATUS counts beyond store::MailboxInfo, only when asked.
+struct StatusCounts {
+  uint32_t recent = 0;
+  uint32_t deleted = 0;          // RFC 9051 6.3.11 DELETED: messages with \Deleted
+  uint64_t deleted_storage = 0;  // RFC 9208 DELETED-STORAGE: their RFC822.SIZE (KiB on the wire)
+};
+
 // "(MESSAGES n UNSEEN m ...)": the items asked for, in their order (RFC 3501 7.2.4).
 std::string format_status(const std::vector<std::string>& items, const store::MailboxInfo& info,
-                          uint32_t recent) {
+                          const StatusCounts& counts) {
   std::string out = "(";
   for (const auto& it : items) {
     if (out.size() > 1) out += " ";
     if (it == "MESSAGES")
       out += "MESSAGES " + std::to_string(info.messages);
     else if (it == "RECENT")
-      out += "RECENT " + std::to_string(recent);
+      out += "RECENT " + std::to_string(counts.recent);
+    else if (it == "DELETED")
+      out += "DELETED " + std::to_string(counts.deleted);
+    else if (it == "DELETED-STORAGE")
+      out += "DELETED-STORAGE " + std::to_string((counts.deleted_storage + 1023) / 1024);
     else if (it == "UIDNEXT")
       out += "UIDNEXT " + std::to_string(info.uid_next);
     else if (it == "UIDVALIDITY")
@@ -255,10 +266,19 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
     co_return core::Status::error(core::Code::permission_denied, "You lack the right \"r\"");
   std::string account = target->owner;
   std::string mailbox = target->mailbox;
-  bool want_recent = std::find(items.begin(), items.end(), "RECENT") != items.end();
+  auto wants = [&items](const char* item) {
+    return std::find(items.begin(), items.end(), item) != items.end();
+  };
+  bool want_recent = wants("RECENT");
+  bool want_deleted = wants("DELETED") || wants("DELETED-STORAGE");
   std::shared_ptr<SharedMailbox> box =
       s.view && s.view->name == mailbox && s.box_account() == account ? s.box : nullptr;
-  uint32_t recent = 0;
+  StatusCounts counts;
+  auto count_deleted = [&counts](uint8_t flags, uint64_t size) {
+    if (!(flags & store::kDeleted)) return;
+    ++counts.deleted;
+    counts.deleted_storage += size;
+  };
   auto counted = [](const Version& v) {
     store::MailboxInfo info;
     info.uid_validity = v.uid_validity;
@@ -276,22 +296,32 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
   if (box && !want_recent && s.selected_is_current()) {
     if (auto v = box->current()) {
       store::MailboxInfo info = counted(*v);
-      co_return format_status(items, info, recent);
+      if (want_deleted) {
+        for (const MessageRow& r : v->rows) count_deleted(r.flags, r.size);
+      }
+      co_return format_status(items, info, counts);
     }
   }
   std::string reader = s.seen_reader(*target);
-  auto fn3 = [&s, &account, &mailbox, &box, &recent, &counted, &reader,
-              want_recent]() -> core::Result<store::MailboxInfo> {
-    if (!box && reader.empty()) return s.services.store->mailbox_status(account, mailbox);
+  auto fn3 = [&s, &account, &mailbox, &box, &counts, &counted, &count_deleted, &reader,
+              want_recent, want_deleted]() -> core::Result<store::MailboxInfo> {
     if (!box) {
-      // Per-user \Seen (FORMAT.md "Per-reader \Seen"): UNSEEN counts the reader's marks.
       auto info = s.services.store->mailbox_status(account, mailbox);
       if (!info) return info;
-      auto marks = s.services.store->reader_seen(account, mailbox, reader, 0, {});
-      if (!marks) return marks.status();
-      auto seen = static_cast<uint32_t>(
-          std::count_if(marks->begin(), marks->end(), [](const auto& m) { return m.seen; }));
-      info->unseen = info->messages - std::min(seen, info->messages);
+      if (!reader.empty()) {
+        // Per-user \Seen (FORMAT.md "Per-reader \Seen"): UNSEEN counts the reader's marks.
+        auto marks = s.services.store->reader_seen(account, mailbox, reader, 0, {});
+        if (!marks) return marks.status();
+        auto seen = static_cast<uint32_t>(
+            std::count_if(marks->begin(), marks->end(), [](const auto& m) { return m.seen; }));
+        info->unseen = info->messages - std::min(seen, info->messages);
+      }
+      if (want_deleted) {
+        auto scanned = s.services.store->scan(account, mailbox, [&](const store::MessageMeta& m) {
+          count_deleted(static_cast<uint8_t>(m.flags), m.size);
+        });
+        if (!scanned) return scanned.status();
+      }
       return info;
     }
     // The selected mailbox: counted from its shared view, brought up to date first (one
@@ -299,12 +329,15 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
     auto v = box->refresh(*s.services.store);
     if (!v) return v.status();
     store::MailboxInfo info = counted(**v);
+    if (want_deleted) {
+      for (const MessageRow& r : (*v)->rows) count_deleted(r.flags, r.size);
+    }
     if (want_recent) {
       uint32_t after = RecentTracker::instance().peek(account, mailbox, info.uid_validity);
       const auto& rows = (*v)->rows;
       auto first = std::upper_bound(rows.begin(), rows.end(), after,
                                     [](uint32_t u, const MessageRow& r) { return u < r.uid; });
-      recent = static_cast<uint32_t>(rows.end() - first);
+      counts.recent = static_cast<uint32_t>(rows.end() - first);
     }
     return info;
   };
@@ -321,15 +354,16 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
       }
       return n;
     };
-    recent = co_await net::blocking(*s.services.workers, count_recent);
+    counts.recent = co_await net::blocking(*s.services.workers, count_recent);
   }
-  co_return format_status(items, *info, recent);
+  co_return format_status(items, *info, counts);
 }
 
 asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   for (const auto& it : cmd.status_items) {
     if (it != "MESSAGES" && it != "RECENT" && it != "UIDNEXT" && it != "UIDVALIDITY" &&
-        it != "UNSEEN" && it != "HIGHESTMODSEQ" && it != "SIZE" && it != "MAILBOXID")
+        it != "UNSEEN" && it != "HIGHESTMODSEQ" && it != "SIZE" && it != "MAILBOXID" &&
+        it != "DELETED" && it != "DELETED-STORAGE")  // RFC 9051 6.3.11, RFC 9208
       co_return Reply::bad("Unknown STATUS item " + it);
   }
   if (cmd.status_items.empty()) co_return Reply::bad("STATUS needs at least one item");
@@ -341,9 +375,9 @@ asio::awaitable<Reply> cmd_status(Session& s, const proto::Command& cmd) {
   if (std::find(cmd.status_items.begin(), cmd.status_items.end(), "HIGHESTMODSEQ") !=
       cmd.status_items.end())
     s.enable_condstore();  // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE
-  // The name as the client sent it; in UTF-8 quoted after UTF8=ACCEPT (RFC 6855 3).
+  // The name as the client sent it; in UTF-8 quoted after UTF8=ACCEPT (RFC 6855 3) or in rev2.
   std::string echo =
-      s.utf8_accept ? Session::mailbox_string(mailbox, true) : mime::imap_string(cmd.args[0]);
+      s.utf8_names() ? Session::mailbox_string(mailbox, true) : mime::imap_string(cmd.args[0]);
   s.untagged("STATUS " + echo + " " + *data);
   co_return Reply::ok("STATUS completed");
 }

@@ -83,8 +83,10 @@ asio::awaitable<Reply> cmd_delete(Session& s, const proto::Command& cmd) {
       if (boxes) {
         for (const auto& b : *boxes) inferiors = inferiors || b.name.rfind(mailbox + "/", 0) == 0;
       }
+      // RFC 9051 6.3.5 and 7.1: IMAP4rev2's own code for it.
       if (inferiors)
-        co_return Reply::no("[CANNOT] Name has inferior hierarchical names and is \\Noselect");
+        co_return Reply::no(std::string(s.rev2 ? "[HASCHILDREN]" : "[CANNOT]") +
+                            " Name has inferior hierarchical names and is \\Noselect");
     }
     if (st.code() == core::Code::busy) co_return Reply::no("[INUSE] " + st.client_message());
     co_return Session::store_error(st);
@@ -109,6 +111,10 @@ asio::awaitable<Reply> cmd_rename(Session& s, const proto::Command& cmd) {
   auto fn3 = [&s, &account, &a, &b] { return s.services.store->rename_mailbox(account, a, b); };
   auto st = co_await net::blocking(*s.services.workers, fn3);
   if (!st) co_return Session::store_error(st);
+  // RFC 9051 7.3.1 (mbox-list-oldname): a rev2 client learns the new name with the old one.
+  if (s.rev2)
+    s.untagged("LIST () \"/\" " + Session::mailbox_string(b, true) + " (\"OLDNAME\" (" +
+               Session::mailbox_string(a, true) + "))");
   co_return Reply::ok("RENAME completed");
 }
 

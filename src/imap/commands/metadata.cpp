@@ -166,7 +166,7 @@ asio::awaitable<Reply> cmd_getmetadata(Session& s, const proto::Command& cmd) {
   uint64_t longest = 0;
   std::string data = metadata_data(on, *all, cmd.metadata, &longest);
   if (!data.empty())
-    s.untagged("METADATA " + metadata_mailbox_string(mailbox, s.utf8_accept) + data);
+    s.untagged("METADATA " + metadata_mailbox_string(mailbox, s.utf8_names()) + data);
   if (longest)  // RFC 5464 4.2.1
     co_return Reply::ok("[METADATA LONGENTRIES " + std::to_string(longest) +
                         "] GETMETADATA completed");
@@ -255,7 +255,7 @@ asio::awaitable<MetadataLines> list_metadata(Session& s, const proto::Command& c
     std::string data =
         metadata_data(&*found[i].target, *found[i].entries, cmd.metadata, &out.longest);
     if (!data.empty())
-      out.lines[i] = "METADATA " + metadata_mailbox_string(mailboxes[i], s.utf8_accept) + data;
+      out.lines[i] = "METADATA " + metadata_mailbox_string(mailboxes[i], s.utf8_names()) + data;
   }
   co_return out;
 }

@@ -622,10 +622,57 @@ asio::awaitable<Evaluated> evaluate(Session& s, const proto::Command& c) {
   co_return e;
 }
 
+// RFC 5182 2.1: "$" in a search key is the saved result, a set of UIDs (for a sequence-set
+// key too: the same messages), taken as it was before this command's own SAVE.
+void resolve_saved(proto::SearchKey& k, const std::vector<uint32_t>& saved) {
+  if ((k.op == Op::seqset || k.op == Op::uidset) && k.set.saved) {
+    k.op = Op::uidset;
+    k.set.saved = false;
+    k.set.ranges.clear();
+    for (uint32_t u : saved) {
+      if (!k.set.ranges.empty() && k.set.ranges.back().second + 1 == u)
+        k.set.ranges.back().second = u;
+      else
+        k.set.ranges.emplace_back(u, u);
+    }
+    // Nothing saved matches nothing: a range no UID reaches (UIDs are below 2^32 - 1).
+    if (k.set.ranges.empty()) k.set.ranges.emplace_back(UINT32_MAX, UINT32_MAX);
+  }
+  for (auto& child : k.children) resolve_saved(child, saved);
+}
+
+// RFC 5182 2.4: what SEARCH/SORT RETURN (SAVE) keeps, from the result's UIDs in result order:
+// only MIN and/or MAX when those are the only other options, else the whole result.
+void save_result(Session& s, const proto::SearchReturn& ret, const std::vector<uint32_t>& uids) {
+  std::vector<uint32_t> saved;
+  if ((ret.min || ret.max) && !ret.all && !ret.count && !uids.empty()) {
+    if (ret.min) saved.push_back(uids.front());
+    if (ret.max) saved.push_back(uids.back());
+  } else {
+    saved = uids;
+  }
+  std::sort(saved.begin(), saved.end());
+  saved.erase(std::unique(saved.begin(), saved.end()), saved.end());
+  s.saved_result = std::move(saved);
+}
+
+// RFC 5182 2.2: RETURN (SAVE) with no option that asks for data.
+bool only_saves(const proto::SearchReturn& r) {
+  return r.save && !r.min && !r.max && !r.count && !r.all && !r.partial && !r.update;
+}
+
 }  // namespace
 
 asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
   proto::Command c = cmd;
+  resolve_saved(c.search, s.saved_result);
+  // RFC 5182 2.1: a SAVE that fails (BAD, NO, BADCHARSET below) leaves "$" empty.
+  if (c.search_return.save) s.saved_result.clear();
+  // RFC 9051 6.4.4: in IMAP4rev2 SEARCH always answers ESEARCH; no RETURN means RETURN (ALL).
+  if (s.rev2 && c.name == "SEARCH" && !c.search_return.present) {
+    c.search_return.present = true;
+    c.search_return.all = true;
+  }
   if (c.name == "THREAD" && c.atoms[0] != "REFERENCES" && c.atoms[0] != "ORDEREDSUBJECT")
     co_return Reply::bad("Unsupported threading algorithm");
   std::string charset = c.charset;
@@ -658,11 +705,13 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
       for (uint32_t p : e.sorted) ids.push_back(c.uid ? view_rows[p].uid : p + 1);
       e.sort_line += partial_data(*c.search_return.partial, ids, true);
     }
-    s.untagged(e.sort_line);
-    if (c.search_return.update) {  // RFC 5267 4.3
+    const auto& ret = c.search_return;
+    if (!only_saves(ret)) s.untagged(e.sort_line);
+    if (c.search_return.update || c.search_return.save) {
       std::vector<uint32_t> uids;
       for (uint32_t p : e.sorted) uids.push_back(view_rows[p].uid);
-      keep_context(s, c, std::move(uids));
+      if (c.search_return.save) save_result(s, ret, uids);
+      if (c.search_return.update) keep_context(s, c, std::move(uids));  // RFC 5267 4.3
     }
     co_return Reply::ok("SORT completed");
   }
@@ -687,7 +736,14 @@ asio::awaitable<Reply> cmd_search(Session& s, const proto::Command& cmd) {
     if (ret.min) result_modseq = cands[rows.front().cand].meta.modseq;
     if (ret.max) result_modseq = std::max(result_modseq, cands[rows.back().cand].meta.modseq);
   }
-  if (c.search_return.present) {
+  if (ret.save) {
+    std::vector<uint32_t> uids;
+    for (const auto& r : rows) uids.push_back(cands[r.cand].meta.uid);
+    save_result(s, ret, uids);
+  }
+  if (only_saves(ret)) {
+    // RFC 5182 2.2: SAVE alone answers no ESEARCH.
+  } else if (c.search_return.present) {
     // RFC 4731 3.1: ESEARCH (TAG "x") [UID] MIN/MAX/COUNT/ALL
     std::string line = "ESEARCH (TAG \"" + c.tag + "\")";
     if (c.uid) line += " UID";

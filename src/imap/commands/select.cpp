@@ -28,7 +28,8 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   }
   if (s.state == State::selected) {
     s.unselect();
-    if (s.qresync || s.condstore) s.untagged("OK [CLOSED] Previous mailbox closed");
+    // RFC 7162 3.2.11; RFC 9051 7.1 makes CLOSED part of IMAP4rev2.
+    if (s.qresync || s.condstore || s.rev2) s.untagged("OK [CLOSED] Previous mailbox closed");
   }
   if (!name) co_return Reply::no("[CANNOT] " + name.status().client_message());
   if (!target) co_return Session::store_error(target.status());
@@ -49,17 +50,21 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   std::unique_ptr<Selected> watching = kept ? std::move(kept) : s.watch(mailbox);
   // One worker round trip: the view, then the \Recent claim (the tracker may read and write
   // its file). None for a re-SELECT of an unchanged mailbox whose claim needs no disk.
-  uint32_t recent_after = 0;
+  // IMAP4rev2 has no \Recent (RFC 9051 Appendix E): nothing is \Recent and nothing claimed.
+  bool track_recent = !s.rev2;
+  uint32_t recent_after = track_recent ? 0 : UINT32_MAX;
   std::optional<uint32_t> in_memory;
-  if (current) {
+  if (current && !track_recent) {
+    in_memory = UINT32_MAX;
+  } else if (current) {
     uint32_t max_uid = current->rows.empty() ? 0 : current->rows.back().uid;
     auto& tracker = RecentTracker::instance();
     in_memory = examine ? std::nullopt
                         : tracker.claim_in_memory(account, mailbox, current->uid_validity, max_uid);
   }
-  auto fn1 = [&s, &box, examine, &account, &mailbox, &recent_after] {
+  auto fn1 = [&s, &box, examine, &account, &mailbox, &recent_after, track_recent] {
     auto v = box->refresh(*s.services.store);
-    if (!v) return v;
+    if (!v || !track_recent) return v;
     uint32_t max_uid = (*v)->rows.empty() ? 0 : (*v)->rows.back().uid;
     auto& tracker = RecentTracker::instance();
     recent_after = examine ? tracker.peek(account, mailbox, (*v)->uid_validity)
@@ -83,16 +88,22 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   s.untagged("FLAGS " + view.mailbox_flags());
   s.untagged(view.permanent_flags_line());
   s.untagged(std::to_string(view.exists()) + " EXISTS");
-  s.untagged(std::to_string(view.recent_count()) + " RECENT");
-  // Counted when the shared version was built (a fresh view has no private rows).
-  if (uint32_t first = view.version()->first_unseen)
-    s.untagged("OK [UNSEEN " + std::to_string(first) + "] First unseen");
+  if (!s.rev2) {
+    s.untagged(std::to_string(view.recent_count()) + " RECENT");
+    // Counted when the shared version was built (a fresh view has no private rows). RFC 9051
+    // dropped it (Appendix E): a rev2 client asks SEARCH UNSEEN.
+    if (uint32_t first = view.version()->first_unseen)
+      s.untagged("OK [UNSEEN " + std::to_string(first) + "] First unseen");
+  }
   s.untagged("OK [UIDVALIDITY " + std::to_string(view.uid_validity()) + "] UIDs valid");
   s.untagged("OK [UIDNEXT " + std::to_string(view.uid_next()) + "] Predicted next UID");
   s.untagged("OK [HIGHESTMODSEQ " + std::to_string(view.highest_modseq()) + "] Highest");
   // RFC 8474 4.2: the mailbox's immutable id.
   if (!view.version()->object_id.empty())
     s.untagged("OK [MAILBOXID (F" + view.version()->object_id + ")] Ok");
+  // RFC 9051 6.3.2: a rev2 SELECT/EXAMINE answers a LIST of the mailbox (attributes may be
+  // empty). Names are never normalized here, so there is no OLDNAME to add.
+  if (s.rev2) s.untagged("LIST () \"/\" " + Session::mailbox_string(*name, true));
 
   if (cmd.qresync && cmd.qr_uidvalidity == view.uid_validity()) {
     // RFC 7162 3.2.5.2: what changed since the client's MODSEQ.

@@ -129,8 +129,15 @@ struct Parser {
     return true;
   }
 
-  bool sequence_set(SequenceSet& out) {
+  // `allow_saved`: "$" (RFC 5182 2.1) may stand for the set (FETCH, STORE, COPY, MOVE, UID
+  // EXPUNGE and SEARCH keys; RFC 9051 9 seq-last-command), alone and not inside a list.
+  bool sequence_set(SequenceSet& out, bool allow_saved = false) {
     std::string_view w = lx.word();
+    if (allow_saved && w == "$") {
+      out = SequenceSet{};
+      out.saved = true;
+      return true;
+    }
     auto set = parse_sequence_set(w);
     if (!set) return fail("Invalid sequence set");
     out = std::move(*set);
@@ -224,9 +231,10 @@ struct Parser {
       --depth;
       return true;
     }
-    if (std::isdigit(static_cast<unsigned char>(lx.peek())) || lx.peek() == '*') {
+    if (std::isdigit(static_cast<unsigned char>(lx.peek())) || lx.peek() == '*' ||
+        lx.peek() == '$') {
       key.op = Op::seqset;
-      return sequence_set(key.set);
+      return sequence_set(key.set, true);
     }
     std::string k = upper_atom();
     if (k.empty()) return fail("Expected a search key");
@@ -335,7 +343,7 @@ struct Parser {
     }
     if (k == "UID") {
       key.op = Op::uidset;
-      return lx.sp() && sequence_set(key.set);
+      return lx.sp() && sequence_set(key.set, true);
     }
     if (k == "NOT") {
       if (++depth > kMaxDepth) return fail("Too deeply nested");
@@ -554,7 +562,7 @@ struct Parser {
   }
 
   bool fetch_args() {
-    if (!lx.sp() || !sequence_set(cmd.set) || !lx.sp()) return false;
+    if (!lx.sp() || !sequence_set(cmd.set, true) || !lx.sp()) return false;
     auto add = [&](std::initializer_list<FetchItem> items) {
       for (auto i : items) {
         FetchAtt a;
@@ -607,7 +615,7 @@ struct Parser {
   }
 
   bool store_args() {
-    if (!lx.sp() || !sequence_set(cmd.set) || !lx.sp()) return false;
+    if (!lx.sp() || !sequence_set(cmd.set, true) || !lx.sp()) return false;
     if (lx.consume('(')) {
       if (!lx.keyword("UNCHANGEDSINCE") || !lx.sp()) return fail("Invalid STORE modifier");
       auto n = lx.number();
@@ -855,7 +863,7 @@ struct Parser {
         n == "CLOSE" || n == "UNSELECT" || n == "IDLE" || n == "NAMESPACE")
       return true;
     if (n == "EXPUNGE") {
-      if (cmd.uid) return lx.sp() && sequence_set(cmd.set);
+      if (cmd.uid) return lx.sp() && sequence_set(cmd.set, true);
       return true;
     }
     if (n == "LOGIN") {
@@ -915,7 +923,7 @@ struct Parser {
     if (n == "FETCH") return fetch_args();
     if (n == "STORE") return store_args();
     if (n == "COPY" || n == "MOVE") {
-      return lx.sp() && sequence_set(cmd.set) && lx.sp() && mailbox(cmd.args.emplace_back());
+      return lx.sp() && sequence_set(cmd.set, true) && lx.sp() && mailbox(cmd.args.emplace_back());
     }
     if (n == "ENABLE") {
       do {
@@ -976,10 +984,12 @@ ParseResult parse_command(std::string_view buffer) {
   p.cmd.name = name;
   if (!p.args()) {
     r.error.message = p.lx.error().empty() ? "Syntax error" : p.lx.error();
+    r.error.failed_save = p.cmd.search_return.save;
     return r;
   }
   if (!p.lx.at_end()) {
     r.error.message = "Unexpected extra arguments";
+    r.error.failed_save = p.cmd.search_return.save;
     return r;
   }
   r.command = std::move(p.cmd);

@@ -21,6 +21,9 @@ constexpr int kMaxDepth = 32;  // parentheses in SEARCH / fetch lists / ID
 // sequence-set (RFC 3501 9): ranges in any order; 0 stands for "*".
 struct SequenceSet {
   std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  // "$" (RFC 5182 2.1, RFC 9051 9 seq-last-command): the saved search result, which the session
+  // resolves (ranges stay empty). Only where RFC 9051 allows a sequence-set of a command.
+  bool saved = false;
   bool empty() const { return ranges.empty(); }
   // Members within 1..max with "*" = max (ranges are normalized low..high).
   std::vector<uint32_t> expand(uint32_t max) const;
@@ -114,6 +117,8 @@ struct SearchReturn {
   // RFC 5267 4 (proto/context.cpp): keep the result and report its changes (UPDATE); the
   // client will ask again (CONTEXT, a hint); only positions low..high of the result (PARTIAL).
   bool update = false, context = false;
+  bool save = false;  // RFC 5182 2.2 / RFC 9051 6.4.4.1: SAVE the result as "$"
+
   std::optional<std::pair<uint32_t, uint32_t>> partial;
 };
 
@@ -202,6 +207,8 @@ struct Command {
 struct ParseError {
   std::string tag;      // empty when no valid tag could be read (answer "* BAD")
   std::string message;  // client-safe reason
+  // A SEARCH/SORT that asked RETURN (SAVE) failed to parse: "$" is emptied (RFC 5182 2.1).
+  bool failed_save = false;
 };
 
 struct ParseResult {

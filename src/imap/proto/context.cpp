@@ -49,6 +49,8 @@ std::optional<std::string> context_return_option(const std::vector<std::string>&
 
 bool return_option_list(Lexer& lx, const std::vector<std::string>& opts, SearchReturn& ret) {
   ret.present = true;
+  // Known before any other option can fail, so a BAD still empties "$" (RFC 5182 2.1).
+  ret.save = std::find(opts.begin(), opts.end(), "SAVE") != opts.end();
   for (size_t i = 0; i < opts.size(); ++i) {
     if (auto ctx = context_return_option(opts, i, ret)) {
       if (!ctx->empty()) return lx.fail(*ctx);
@@ -60,6 +62,8 @@ bool return_option_list(Lexer& lx, const std::vector<std::string>& opts, SearchR
       ret.all = true;
     } else if (opts[i] == "COUNT") {
       ret.count = true;
+    } else if (opts[i] == "SAVE") {  // RFC 5182 2.2
+      ret.save = true;
     } else {
       return lx.fail("Unknown RETURN option " + opts[i]);
     }

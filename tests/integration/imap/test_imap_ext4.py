@@ -1,7 +1,9 @@
 """Issue 20's METADATA (RFC 5464) and LIST-METADATA (RFC 9590) against a real mailroomd over TLS
 (port imaps), with imaplib for the plain commands and the raw wire (imapwire.Wire) where
 imaplib falls short (literal8 values with NUL, LONGENTRIES). One server for the module; one
-restart shows the annotations are in the store's index, not in the process."""
+restart shows the annotations are in the store's index, not in the process. The same server
+carries the IMAP4rev2 (RFC 9051) session test: ENABLE IMAP4rev2 over TLS on the raw wire, next
+to a rev1 session of the same user."""
 import imaplib
 import os
 import sys
@@ -118,6 +120,62 @@ class Ext4(unittest.TestCase):
         untagged, _ = w.cmd("GETMETADATA Renamed /shared/comment")
         self.assertEqual(untagged, [b'* METADATA "Renamed" (/shared/comment NIL)'])
         w.cmd("DELETE Renamed")
+
+    def test_rev2_session_next_to_rev1(self):
+        box = "R\u00e9union".encode()
+        w = self.wire()
+        w.cmd(b"DELETE " + box)
+        w.cmd(b"DELETE " + box + b"2")
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" IMAP4rev1 IMAP4rev2 ", untagged[0])
+        untagged, _ = w.cmd("ENABLE IMAP4rev2")
+        self.assertEqual(untagged, [b"* ENABLED IMAP4rev2"])
+        # Mailbox names are UTF-8 both ways (RFC 9051 5.1).
+        _, tagged = w.cmd(b'CREATE "' + box + b'"')
+        self.assertRegex(tagged, rb"^T\d+ OK ")
+        for subject in (b"one", b"two"):
+            msg = b"Subject: " + subject + b"\r\n\r\nbody\r\n"
+            _, tagged = w.cmd(b'APPEND "' + box + b'" {%d+}\r\n' % len(msg) + msg)
+            self.assertRegex(tagged, rb"^T\d+ OK \[APPENDUID ")
+        untagged, tagged = w.cmd(b'SELECT "' + box + b'"')
+        self.assertRegex(tagged, rb"^T\d+ OK \[READ-WRITE\] ")
+        self.assertIn(b'* LIST () "/" "' + box + b'"', untagged)
+        self.assertFalse([u for u in untagged if b"RECENT" in u or b"[UNSEEN" in u], untagged)
+        untagged, _ = w.cmd("SEARCH UNSEEN")
+        self.assertRegex(untagged[0], rb'^\* ESEARCH \(TAG "T\d+"\) ALL 1:2$')
+        # SEARCHRES: SAVE answers nothing, "$" is the saved result.
+        untagged, tagged = w.cmd("SEARCH RETURN (SAVE) SUBJECT two")
+        self.assertEqual(untagged, [])
+        untagged, _ = w.cmd("FETCH $ (UID FLAGS)")
+        self.assertEqual(untagged, [b"* 2 FETCH (UID 2 FLAGS ())"])
+        w.cmd("STORE $ +FLAGS.SILENT (\\Deleted)")
+        untagged, _ = w.cmd(b'STATUS "' + box + b'" (DELETED MESSAGES)')
+        self.assertEqual(untagged, [b'* STATUS "' + box + b'" (DELETED 1 MESSAGES 2)'])
+        # A rev1 session of the same user still sees both messages as \Recent and the name
+        # in modified UTF-7.
+        rev1 = self.wire()
+        untagged, _ = rev1.cmd("SELECT R&AOk-union")
+        self.assertIn(b"* 2 RECENT", untagged)
+        self.assertFalse([u for u in untagged if u.startswith(b"* LIST")], untagged)
+        untagged, _ = rev1.cmd("SEARCH UNSEEN")
+        self.assertEqual(untagged, [b"* SEARCH 1 2"])
+        # New mail from the rev1 session: the rev2 session hears EXISTS, never RECENT.
+        msg = b"Subject: three\r\n\r\nbody\r\n"
+        _, tagged = rev1.cmd(b"APPEND R&AOk-union {%d+}\r\n" % len(msg) + msg)
+        self.assertRegex(tagged, rb"^T\d+ OK \[APPENDUID ")
+        rev1.cmd("LOGOUT")
+        untagged, _ = w.cmd("NOOP")
+        self.assertIn(b"* 3 EXISTS", untagged)
+        self.assertFalse([u for u in untagged if b"RECENT" in u], untagged)
+        untagged, _ = w.cmd("FETCH 3 (FLAGS)")
+        self.assertEqual(untagged, [b"* 3 FETCH (FLAGS ())"])
+        # RENAME tells a rev2 client the old name (OLDNAME).
+        w.cmd("UNSELECT")
+        untagged, _ = w.cmd(b'RENAME "' + box + b'" "' + box + b'2"')
+        self.assertEqual(untagged, [b'* LIST () "/" "' + box + b'2" ("OLDNAME" ("' + box +
+                                    b'"))'])
+        _, tagged = w.cmd(b'DELETE "' + box + b'2"')
+        self.assertRegex(tagged, rb"^T\d+ OK ")
 
 
 if __name__ == "__main__":

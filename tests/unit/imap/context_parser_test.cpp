@@ -1,5 +1,6 @@
 // The RFC 5267 4 grammar: RETURN (UPDATE CONTEXT PARTIAL lo:hi) on SEARCH and SORT, and
-// CANCELUPDATE with quoted tags; malformed input refused with a reason.
+// CANCELUPDATE with quoted tags; malformed input refused with a reason. SEARCHRES (RFC 5182,
+// part of RFC 9051): RETURN (SAVE) and "$" where a command takes a sequence set.
 #include <gtest/gtest.h>
 
 #include "src/imap/proto/command.h"
@@ -20,6 +21,40 @@ TEST(ContextGrammar, ReturnOptions) {
   ASSERT_TRUE(s.ok()) << s.error.message;
   EXPECT_EQ(s.command->search_return.partial->second, 4294967295u);
   EXPECT_TRUE(s.command->search_return.update);
+}
+
+TEST(SearchResGrammar, SaveAndDollar) {
+  auto r = parse_command("a SEARCH RETURN (save min) UID $ OR $ 2:*");
+  ASSERT_TRUE(r.ok()) << r.error.message;
+  const auto& ret = r.command->search_return;
+  EXPECT_TRUE(ret.present && ret.save && ret.min);
+  EXPECT_FALSE(ret.all);
+  const auto& keys = r.command->search.children;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_TRUE(keys[0].set.saved);
+  EXPECT_TRUE(keys[0].set.ranges.empty());
+  EXPECT_TRUE(keys[1].children[0].set.saved);
+  EXPECT_FALSE(keys[1].children[1].set.saved);
+  for (const char* ok : {"a FETCH $ (FLAGS)", "a UID FETCH $ FLAGS", "a STORE $ +FLAGS (\\Seen)",
+                         "a UID STORE $ -FLAGS.SILENT (\\Seen)", "a COPY $ Trash",
+                         "a UID MOVE $ Trash", "a UID EXPUNGE $", "a SEARCH $"}) {
+    auto c = parse_command(ok);
+    ASSERT_TRUE(c.ok()) << ok << ": " << c.error.message;
+    if (c.command->name != "SEARCH") EXPECT_TRUE(c.command->set.saved) << ok;
+  }
+  // "$" only alone (RFC 5182 2.1 ABNF), and not where no saved result makes sense.
+  for (const char* bad :
+       {"a FETCH 1,$ (FLAGS)", "a FETCH $:3 FLAGS", "a FETCH $$ FLAGS", "a SEARCH 1,$",
+        "a REPLACE $ INBOX {1+}\r\nx", "a SELECT INBOX (QRESYNC (1 1 $))",
+        "a SEARCH RETURN (SAVE NOPE) ALL", "a COPY $"}) {
+    auto c = parse_command(bad);
+    EXPECT_FALSE(c.ok()) << bad;
+    EXPECT_FALSE(c.error.message.empty()) << bad;
+  }
+  // A broken SAVE search says so, for the session to empty "$".
+  EXPECT_TRUE(parse_command("a SEARCH RETURN (NOPE SAVE) ALL").error.failed_save);
+  EXPECT_TRUE(parse_command("a SEARCH RETURN (SAVE) NOTAKEY").error.failed_save);
+  EXPECT_FALSE(parse_command("a SEARCH NOTAKEY").error.failed_save);
 }
 
 TEST(ContextGrammar, CancelUpdate) {
