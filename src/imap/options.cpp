@@ -41,6 +41,8 @@ Options parse_options(core::ConfigSection& section) {
     section.error("metadata_max_bytes", "must not be below metadata_max_value");
     o.metadata_max_bytes = o.metadata_max_value;
   }
+  o.notify_max_pending = static_cast<uint64_t>(
+      section.get_int("notify_max_pending", static_cast<int64_t>(o.notify_max_pending), 1, 100000));
   section.finish();
   return o;
 }
