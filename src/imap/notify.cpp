@@ -107,11 +107,9 @@ uint32_t Notifier::own_events(const Session& s, const std::string& name, bool su
         break;
       case NotifyFilter::subtree:
       case NotifyFilter::mailboxes:
-        for (const auto& wire : g.mailboxes) {
-          auto utf8 = s.mailbox_from_wire(wire);
-          if (!utf8) continue;
-          if (*utf8 == name || (g.filter == NotifyFilter::subtree && name.size() > utf8->size() &&
-                                name.rfind(*utf8 + "/", 0) == 0))
+        for (const auto& m : g.mailboxes) {
+          if (m == name || (g.filter == NotifyFilter::subtree && name.size() > m.size() &&
+                            name.compare(0, m.size(), m) == 0 && name[m.size()] == '/'))
             match = true;
         }
         break;
@@ -151,14 +149,13 @@ asio::awaitable<bool> notify_start(Session& s, Notifier& n, std::string* why) {
     if ((g.filter != NotifyFilter::subtree && g.filter != NotifyFilter::mailboxes) ||
         !(g.events & proto::kMessageEvents))
       continue;
-    for (const auto& wire : g.mailboxes) {
-      auto name = s.mailbox_from_wire(wire);
-      if (!name || !acl::in_shared_namespace(*name) || n.watched.count(*name)) continue;
-      auto target = co_await resolve_target(s, *name);
+    for (const auto& name : g.mailboxes) {  // UTF-8 already (cmd_notify)
+      if (!acl::in_shared_namespace(name) || n.watched.count(name)) continue;
+      auto target = co_await resolve_target(s, name);
       // RFC 5465 6: a mailbox that does not exist (or that the user may not see) is ignored.
       if (!target || target->own || !(target->rights & acl::kRead)) continue;
       auto items = Notifier::status_items(g.events, s.condstore);
-      auto data = co_await status_data(s, *name, items);
+      auto data = co_await status_data(s, name, items);
       if (!data) continue;
       Notifier::Watched w;
       w.owner = target->owner;
@@ -166,7 +163,7 @@ asio::awaitable<bool> notify_start(Session& s, Notifier& n, std::string* why) {
       w.own = false;
       w.events = g.events & proto::kMessageEvents;
       w.last_status = *data;
-      n.watched[*name] = std::move(w);
+      n.watched[name] = std::move(w);
     }
   }
   for (auto& [name, w] : n.watched) watch_one(s, n, name, w);

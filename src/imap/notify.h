@@ -70,7 +70,7 @@ class Notifier {
     bool subscribed = false;
   };
 
-  proto::NotifyArgs args;                  // the groups of NOTIFY SET
+  proto::NotifyArgs args;  // the groups of NOTIFY SET, their names decoded to UTF-8 once
   std::vector<proto::FetchAtt> fetch;      // MessageNew's fetch attributes (selected)
   uint32_t selected_events = 0;            // of the selected / selected-delayed group
   bool selected_delayed = false;           // no EXPUNGE outside commands that allow it
@@ -85,7 +85,8 @@ class Notifier {
   uint32_t fetched_upto = 0;
 
   // The events of the first non-selected group that matches `name` of the user's own
-  // mailboxes (`subscribed`: it is), 0 when none does.
+  // mailboxes (`subscribed`: it is), 0 when none does. No allocation: it runs for every
+  // mailbox of the account when the mailbox list changes.
   uint32_t own_events(const Session& s, const std::string& name, bool subscribed) const;
   // STATUS items for a group's events.
   static std::vector<std::string> status_items(uint32_t events, bool condstore);

@@ -28,6 +28,15 @@ asio::awaitable<Reply> cmd_notify(Session& s, const proto::Command& cmd) {
   }
   auto n = std::make_unique<Notifier>();
   n->args = a;
+  // The names as the store knows them, decoded once (modified UTF-7, or UTF-8 after ENABLE
+  // UTF8=ACCEPT); one that cannot be a mailbox name matches nothing (RFC 5465 6: ignored).
+  for (auto& g : n->args.groups) {
+    std::vector<std::string> utf8;
+    for (const auto& wire : g.mailboxes) {
+      if (auto name = s.mailbox_from_wire(wire)) utf8.push_back(std::move(*name));
+    }
+    g.mailboxes = std::move(utf8);
+  }
   n->fetch = cmd.fetch;
   for (auto& f : n->fetch) f.peek = true;
   std::string why;
