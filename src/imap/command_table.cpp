@@ -51,6 +51,7 @@ const CommandSpec kCommands[] = {
     {"MYRIGHTS", kAuth, cmd_acl},
     {"GETMETADATA", kAuth, cmd_getmetadata},  // RFC 5464
     {"SETMETADATA", kAuth, cmd_setmetadata},
+    {"NOTIFY", kAuth, cmd_notify},  // RFC 5465
     // RFC 3501 6.4: selected
     {"CHECK", kSelected, cmd_check},
     {"CLOSE", kSelected, cmd_close},

@@ -5,7 +5,7 @@
 // Extensions are advertised only when implemented: LITERAL+ (LITERAL- before login), SASL-IR, ID,
 // ENABLE, IDLE, UIDPLUS, MOVE, NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, CREATE-SPECIAL-USE,
 // LIST-EXTENDED, LIST-STATUS, CONDSTORE, QRESYNC, QUOTA, ESEARCH, SORT, THREAD, METADATA,
-// METADATA-SERVER, LIST-METADATA, STARTTLS and LOGINDISABLED before TLS (see
+// METADATA-SERVER, LIST-METADATA, NOTIFY, STARTTLS and LOGINDISABLED before TLS (see
 // commands/any.cpp for the exact list).
 #pragma once
 
@@ -58,12 +58,15 @@ struct Options {
   // own \Seen (RFC 4314 "s": keep seen/unseen information across sessions); "shared" (false)
   // makes \Seen one flag for the owner and every reader.
   bool shared_seen_per_user = true;
+  // NOTIFY (RFC 5465, notify.h): mailboxes with changes not yet sent to a session; one more
+  // and the session gets [NOTIFICATIONOVERFLOW] and NOTIFY ends.
+  uint64_t notify_max_pending = 200;
 };
 
 // Reads [imap]: autologout, login_timeout, idle_hibernate, max_line, max_literal,
 // login_max_literal, login_max_command, max_bad_commands, fetch_batch, metadata_admin,
-// metadata_comment, metadata_max_value, metadata_max_entries, metadata_max_bytes, shared_seen.
-// Errors are collected in the section's ConfigErrors; defaults stay in place.
+// metadata_comment, metadata_max_value, metadata_max_entries, metadata_max_bytes, shared_seen,
+// notify_max_pending. Errors are collected in the section's ConfigErrors; defaults stay in place.
 Options parse_options(core::ConfigSection& section);
 
 // The session handler for IMAP listeners. `services` must outlive every session.

@@ -50,6 +50,8 @@ Options parse_options(core::ConfigSection& section) {
   if (seen != "per-user" && seen != "shared")
     section.error("shared_seen", "must be \"per-user\" or \"shared\"");
   o.shared_seen_per_user = seen != "shared";
+  o.notify_max_pending = static_cast<uint64_t>(
+      section.get_int("notify_max_pending", static_cast<int64_t>(o.notify_max_pending), 1, 100000));
   section.finish();
   return o;
 }

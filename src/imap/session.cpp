@@ -4,13 +4,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "src/core/address.h"
 #include "src/core/log.h"
 #include "src/imap/idle_signal.h"
+#include "src/imap/notify.h"
 #include "src/imap/proto/command_reader.h"
 #include "src/imap/proto/lexer.h"
 #include "src/imap/proto/utf7.h"
@@ -22,7 +27,10 @@ namespace mailroom::imap {
 Session::Session(core::Services& s, const Options& o, SharedMailboxes& v, net::Transport& c)
     : services(s), options(o), views(v), conn(c) {}
 
-Session::~Session() { unselect(); }
+Session::~Session() {
+  notifier.reset();
+  unselect();
+}
 
 auth::ClientInfo Session::client_info() const {
   auth::ClientInfo ci;
@@ -169,13 +177,15 @@ std::unique_ptr<Selected> Session::watch(const std::string& mailbox) {
   auto sig = std::make_shared<IdleSignal>(executor_);
   sig->changed = false;  // the SELECT that asked for the watch reads the mailbox after this
   std::weak_ptr<IdleSignal> weak = sig;
+  std::weak_ptr<IdleSignal> wake = wake_;
   auto ex = executor_;
   auto handle =
-      services.store->watch(box_account(), mailbox, [weak, ex](const store::ChangeEvent&) {
+      services.store->watch(box_account(), mailbox, [weak, wake, ex](const store::ChangeEvent&) {
         // Runs on any thread: only post to the session's executor
         // (MailStore contract).
-        asio::post(ex, [weak] {
+        asio::post(ex, [weak, wake] {
           if (auto s = weak.lock()) s->notify();
+          if (auto w = wake.lock()) w->notify();
         });
       });
   return std::make_unique<Selected>(Selected{std::move(sig), std::move(handle)});
@@ -381,6 +391,26 @@ std::string tag_of(std::string_view line) {
   return std::string(line.substr(0, i));
 }
 
+// The client's next command line. With NOTIFY set (RFC 5465 5) the changes it asked for are
+// sent meanwhile, by a loop on the same strand that stops before the command runs.
+asio::awaitable<net::ReadStatus> read_command_line(Session& s, std::string& line) {
+  if (!s.notifier) co_return co_await s.conn.read_command(line, s.options.max_line);
+  auto st = std::make_shared<NotifyLoop>();
+  auto finished = std::make_shared<asio::steady_timer>(s.executor());
+  finished->expires_at(asio::steady_timer::time_point::max());
+  asio::co_spawn(s.executor(), notify_loop(s, st, [finished] { finished->cancel(); }),
+                 asio::detached);
+  net::ReadStatus rs = co_await s.conn.read_command(line, s.options.max_line);
+  st->stop = true;
+  s.wake_->timer.cancel();
+  while (!st->finished) {
+    boost::system::error_code ec;
+    co_await finished->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (st->write_failed && rs == net::ReadStatus::ok) rs = net::ReadStatus::eof;
+  co_return rs;
+}
+
 bool allows_expunge(const proto::Command& cmd) {
   // RFC 3501 7.4.1: no EXPUNGE during FETCH, STORE, SEARCH (and SORT/THREAD, RFC 5256)
   // unless they are UID commands.
@@ -420,6 +450,10 @@ asio::awaitable<bool> Session::execute(const proto::Command& cmd) {
       co_await sync(allow);
       co_await update_contexts(*this);  // changes made without a sync (EXPUNGE's own)
     }
+    if (notifier && state != State::logout && !closing) {
+      if (cmd.name == "SELECT" || cmd.name == "EXAMINE") notifier->fetched_box.clear();
+      co_await notify_drain(*this, false);  // RFC 5465: STATUS / LIST of the other mailboxes
+    }
     current_uid = false;
   }
   if (reply.kind == Reply::Kind::bad) ++bad_commands_;
@@ -443,6 +477,7 @@ asio::awaitable<bool> Session::execute(const proto::Command& cmd) {
 
 asio::awaitable<void> Session::run() {
   executor_ = co_await asio::this_coro::executor;
+  wake_ = std::make_shared<IdleSignal>(executor_);
   conn.set_idle_timeout(std::chrono::seconds(options.login_timeout_seconds));
   std::string greeting = "* OK [CAPABILITY " + capabilities() + "] " + services.hostname +
                          " Mailroom IMAP4rev1 ready\r\n";
@@ -467,7 +502,7 @@ asio::awaitable<void> Session::run() {
     for (;;) {
       net::ReadStatus st;
       if (first) {
-        st = co_await conn.read_command(line, options.max_line);
+        st = co_await read_command_line(*this, line);
       } else {
         st = co_await conn.read_line(line, options.max_line);
       }

@@ -43,6 +43,8 @@ struct Reply {
 };
 
 class Selected;  // the store watch of the selected mailbox (session.cpp)
+class Notifier;  // NOTIFY (notify.h)
+struct IdleSignal;
 
 class Session {
  public:
@@ -183,6 +185,12 @@ class Session {
   // The IDLE wake-up (see commands/idle.cpp): waits until the store reports a change or `done`.
   std::shared_ptr<void> idle_signal();
   std::unique_ptr<Selected> watch_;
+  // Woken by every change the session is told about: the selected mailbox's watch and
+  // NOTIFY's (IDLE and the NOTIFY loop between commands wait on it). Made by run().
+  std::shared_ptr<IdleSignal> wake_;
+  // NOTIFY SET in effect (RFC 5465), null without one or after NOTIFY NONE.
+  std::unique_ptr<Notifier> notifier;
+  asio::any_io_executor executor() const { return executor_; }
 
  private:
   asio::awaitable<bool> execute(const proto::Command& cmd);
@@ -234,6 +242,7 @@ asio::awaitable<Reply> cmd_replace(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_compress(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_getmetadata(Session&, const proto::Command&);  // RFC 5464
 asio::awaitable<Reply> cmd_setmetadata(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_notify(Session&, const proto::Command&);  // RFC 5465
 // RFC 5464 3.3 (commands/metadata.cpp): whether the user may read (or write) the /shared (or
 // /private) annotations of `target` (nullptr = the server) with the rights it has there: the
 // one place for ACL rights of METADATA.
@@ -281,6 +290,8 @@ asio::awaitable<Reply> cmd_cancelupdate(Session&, const proto::Command&);
 // STATUS data "(MESSAGES 2 UIDNEXT 3)" for LIST-STATUS and STATUS.
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,
                                                        const std::vector<std::string>& items);
+// The same data from a MailboxInfo already read (RECENT left out), for NOTIFY (notify.cpp).
+std::string status_text(const std::vector<std::string>& items, const store::MailboxInfo& info);
 // INTERNALDATE text "17-Jul-1996 02:44:25 -0700".
 std::string format_internal_date(int64_t when, int32_t tz_minutes);
 

@@ -122,6 +122,23 @@ std::unique_ptr<WatchHandle> FileStore::watch(const std::string& account_id,
   return std::make_unique<FileWatchHandle>(watchers_, key, e);
 }
 
+// The list watch's key: no mailbox name is empty (canonical() refuses it).
+std::unique_ptr<WatchHandle> FileStore::watch_mailbox_list(const std::string& account_id,
+                                                           std::function<void()> callback) {
+  std::string key = watch_key(account_id, "");
+  auto e = std::make_shared<WatchEntry>();
+  e->callback = [cb = std::move(callback)](const ChangeEvent&) { cb(); };
+  watchers_->add(key, e);
+  return std::make_unique<FileWatchHandle>(watchers_, key, e);
+}
+
+void FileStore::notify_list_watchers(const std::string& account_id) {
+  for (auto& e : watchers_->get(watch_key(account_id, ""))) {
+    std::lock_guard<std::recursive_mutex> lk(e->mu);
+    if (e->active && e->callback) e->callback(ChangeEvent{account_id, "", 0});
+  }
+}
+
 void FileStore::notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq) {
   notify_all({ChangeEvent{account_id, mailbox, modseq}});
 }

@@ -254,6 +254,8 @@ class FileStore final : public MailStore {
                       const MetadataLimits& limits) override;
   std::unique_ptr<WatchHandle> watch(const std::string& account_id, const std::string& mailbox,
                                      std::function<void(const ChangeEvent&)> callback) override;
+  std::unique_ptr<WatchHandle> watch_mailbox_list(const std::string& account_id,
+                                                  std::function<void()> callback) override;
   const StoreOptions& options() const { return options_; }
 
  private:
@@ -282,7 +284,8 @@ class FileStore final : public MailStore {
   // StoreOptions::notices = publish, other processes' (one notice for all the events).
   void notify(const std::string& account_id, const std::string& mailbox, uint64_t modseq);
   void notify_all(const std::vector<ChangeEvent>& events);
-  void notify_watchers(const ChangeEvent& event);  // this process's only
+  void notify_watchers(const ChangeEvent& event);            // this process's only
+  void notify_list_watchers(const std::string& account_id);  // watch_mailbox_list()'s
   Result<CopyResult> copy_or_move(const std::string& account_id, const std::string& from,
                                   const std::vector<uint32_t>& uids, const std::string& to,
                                   const Quota* quota, bool move);

@@ -602,6 +602,16 @@ class MailStore {
   virtual std::unique_ptr<WatchHandle> watch(const std::string& account_id,
                                              const std::string& mailbox,
                                              std::function<void(const ChangeEvent&)> callback) = 0;
+  // Mailbox-list notification (IMAP NOTIFY MailboxName / SubscriptionChange, RFC 5465 5.4,
+  // 5.5): `callback` runs (on any thread; only post work) after a mailbox of the account was
+  // created, deleted, renamed, subscribed or unsubscribed through this object. Not through
+  // another process's store: a single-process shortcut (the notices carry mailbox changes
+  // only). nullptr when the store keeps no such watch.
+  virtual std::unique_ptr<WatchHandle> watch_mailbox_list(const std::string& account_id,
+                                                          std::function<void()> callback) {
+    (void)account_id, (void)callback;
+    return nullptr;
+  }
 
   // A hint: nothing of this process needs the account's open resources now (every IMAP session
   // on its selected mailbox hibernated, issue 20). A store may close them early; the next call

@@ -123,6 +123,7 @@ Status FileStore::create_mailbox(const std::string& account_id, const std::strin
   }
   // Account-wide watchers (JMAP push) learn of the new mailbox; nobody watches its name yet.
   notify(account_id, *name, 0);
+  notify_list_watchers(account_id);  // NOTIFY MailboxName (RFC 5465 5.4)
   return Status::ok();
 }
 
@@ -185,6 +186,7 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
   std::vector<ChangeEvent> events;
   for (auto& n : deleted_names) events.push_back({account_id, n, 0});
   notify_all(events);
+  notify_list_watchers(account_id);
   return Status::ok();
 }
 
@@ -268,6 +270,7 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
     if (!s.is_ok()) return s;
   }
   notify(account_id, *from, inbox_modseq);
+  notify_list_watchers(account_id);
   return Status::ok();
 }
 
@@ -279,11 +282,14 @@ Status FileStore::set_subscribed(const std::string& account_id, const std::strin
   if (!u.is_ok()) return u.status();
   std::lock_guard<std::mutex> lk((*u)->mu);
   db::Sqlite& db = *(*u)->db;
-  if (subscribed)
-    return db.prepare_or_abort("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")
-        .bind(1, *name)
-        .run();
-  return db.prepare_or_abort("DELETE FROM subscriptions WHERE name=?").bind(1, *name).run();
+  Status done =
+      subscribed
+          ? db.prepare_or_abort("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")
+                .bind(1, *name)
+                .run()
+          : db.prepare_or_abort("DELETE FROM subscriptions WHERE name=?").bind(1, *name).run();
+  if (done.is_ok()) notify_list_watchers(account_id);
+  return done;
 }
 
 Result<std::vector<std::string>> FileStore::subscriptions(const std::string& account_id) {

@@ -36,7 +36,8 @@ std::string Session::capabilities() const {
       " CONTEXT=SEARCH CONTEXT=SORT"            // RFC 5267 4 (commands/context.cpp)
       " ACL RIGHTS=texk"                        // RFC 4314 (commands/acl.cpp, acl.h)
       " METADATA METADATA-SERVER"               // RFC 5464 (commands/metadata.cpp)
-      " LIST-METADATA";                         // RFC 9590 (commands/list.cpp)
+      " LIST-METADATA"                          // RFC 9590 (commands/list.cpp)
+      " NOTIFY";                                // RFC 5465 (commands/notify.cpp)
   return caps;
 }
 

@@ -1,6 +1,7 @@
 // IDLE (RFC 2177). While the client idles, a notifier coroutine on the same strand waits for
-// the store's change signal and sends the untagged updates (EXPUNGE is allowed here: no
-// command is in progress in the RFC 3501 7.4.1 sense). The main coroutine waits for "DONE".
+// the store's change signal (and NOTIFY's, RFC 5465) and sends the untagged updates (EXPUNGE is
+// allowed here: no command is in progress in the RFC 3501 7.4.1 sense). The main coroutine waits
+// for "DONE".
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -8,6 +9,7 @@
 
 #include "src/core/address.h"
 #include "src/imap/idle_signal.h"
+#include "src/imap/notify.h"
 #include "src/imap/session.h"
 #include "src/net/transport.h"
 
@@ -45,6 +47,7 @@ asio::awaitable<void> notifier(Session& s, std::shared_ptr<IdleSignal> sig,
     sig->pending = false;
     tried = false;
     co_await s.sync(true);
+    if (s.notifier && !s.closing) co_await notify_drain(s, false);  // RFC 5465 5: NOTIFY's too
     bool ok = co_await s.flush();
     if (!ok || s.closing) {
       st->write_failed = true;
@@ -70,8 +73,9 @@ asio::awaitable<Reply> cmd_idle(Session& s, const proto::Command&) {
   auto st = std::make_shared<IdleState>();
   auto finished_timer = std::make_shared<asio::steady_timer>(executor);
   finished_timer->expires_at(asio::steady_timer::time_point::max());
+  // The session's wake-up: the selected mailbox's changes and NOTIFY's (RFC 5465 5).
   std::shared_ptr<IdleSignal> sig;
-  if (s.watch_) sig = s.watch_->signal;
+  if (s.watch_ || s.notifier) sig = s.wake_;
   if (sig) {
     sig->pending = true;  // one sync right away: changes since the last command
     asio::co_spawn(executor, notifier(s, sig, st, finished_timer), asio::detached);

@@ -257,6 +257,10 @@ std::string format_status(const std::vector<std::string>& items, const store::Ma
 
 }  // namespace
 
+std::string status_text(const std::vector<std::string>& items, const store::MailboxInfo& info) {
+  return format_status(items, info, 0);
+}
+
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& name,
                                                        const std::vector<std::string>& items) {
   // RFC 4314 4: STATUS of another account's folder needs "r" (and "l" to know it exists).

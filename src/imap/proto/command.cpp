@@ -939,6 +939,8 @@ struct Parser {
     if (is_acl_command(n)) return acl_args(lx, cmd);             // RFC 4314 3
     if (n == "GETMETADATA") return getmetadata_args(lx, cmd);    // RFC 5464 4.2
     if (n == "SETMETADATA") return setmetadata_args(lx, cmd);    // RFC 5464 4.3
+    if (n == "NOTIFY")                                           // RFC 5465 8
+      return notify_args(lx, cmd.notify, cmd.fetch, [this](auto& v) { return fetch_att(v); });
     if (n == "COMPRESS") {  // RFC 4978 3: "COMPRESS" SP algorithm (an atom)
       if (!lx.sp()) return false;
       std::string a = upper_atom();

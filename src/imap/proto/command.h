@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "src/imap/proto/notify.h"
 #include "src/mime/facts.h"
 
 namespace mailroom::imap::proto {
@@ -202,6 +203,7 @@ struct Command {
   std::vector<std::pair<std::string, std::optional<std::string>>> id_params;  // ID
   std::vector<std::string> create_use;  // CREATE (USE (\Sent ...)) RFC 6154
   MetadataArgs metadata;                // GETMETADATA, SETMETADATA, LIST RETURN (METADATA)
+  NotifyArgs notify;                    // NOTIFY (RFC 5465; MessageNew's fetch-atts in `fetch`)
 };
 
 struct ParseError {

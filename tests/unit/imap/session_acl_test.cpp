@@ -455,5 +455,36 @@ TEST_F(ImapAcl, SubscribedSharedFolderInLsubAndListSubscribed) {
   EXPECT_TRUE(has(tagged(out, "d"), "NO [NONEXISTENT]")) << out;
 }
 
+// NOTIFY (RFC 5465) on another account's folders: STATUS only with "l" and "r", none for a
+// folder without them (as for one that does not exist), and none once the rights are taken.
+TEST_F(ImapAcl, NotifyRespectsRights) {
+  grant("lr");
+  grant("l", "u:acct-bob", "Secret");
+  const std::string cmds =
+      "a NOTIFY SET (mailboxes (\"Other Users/alice/Box\" \"Other Users/alice/Secret\" "
+      "\"Other Users/alice/Nothing\") (MessageNew MessageExpunge))\r\nb NOOP\r\nc NOOP\r\n";
+  auto bob = [&](std::function<void()> hook) {
+    HookedTransport t({"L LOGIN bob builder\r\n" + cmds + "Z LOGOUT\r\n"}, "b NOOP",
+                      std::move(hook));
+    return run(t);
+  };
+  std::string out = bob([&] {
+    ASSERT_TRUE(services_.store->append("acct-alice", req("Secret", "hidden")).is_ok());
+    ASSERT_TRUE(services_.store->append("acct-alice", req("Box", "two")).is_ok());
+  });
+  EXPECT_TRUE(ok(out, "a")) << out;
+  auto b = lines_of(out, "b");
+  ASSERT_EQ(b.size(), 2u) << out;
+  EXPECT_EQ(b[0].rfind("* STATUS \"Other Users/alice/Box\" (MESSAGES 2 UIDNEXT 3", 0), 0u) << out;
+  EXPECT_FALSE(has(out, "Secret")) << out;
+  // The rights taken away after NOTIFY SET: the folder falls silent.
+  out = bob([&] {
+    grant("");
+    ASSERT_TRUE(services_.store->append("acct-alice", req("Box", "three")).is_ok());
+  });
+  EXPECT_TRUE(ok(out, "a")) << out;
+  EXPECT_FALSE(has(out, "* STATUS")) << out;
+}
+
 }  // namespace
 }  // namespace mailroom::imap
