@@ -82,12 +82,6 @@ struct AdminBody {
   }
 };
 
-json::array admin_strings(const std::vector<std::string>& v) {
-  json::array a;
-  for (const auto& s : v) a.emplace_back(s);
-  return a;
-}
-
 // Paging of a list: ?offset= and ?limit= (default 1000, at most 10000).
 struct AdminPage {
   std::size_t offset = 0;

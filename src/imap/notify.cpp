@@ -88,7 +88,8 @@ void update_own_watches(Session& s, Notifier& n, const std::vector<store::Mailbo
 
 }  // namespace
 
-uint32_t Notifier::own_events(const Session& s, const std::string& name, bool subscribed) const {
+uint32_t Notifier::own_events(const Session& /*s*/, const std::string& name,
+                              bool subscribed) const {
   for (size_t i = 0; i < args.groups.size(); ++i) {
     const auto& g = args.groups[i];
     bool match = false;

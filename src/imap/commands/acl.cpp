@@ -85,8 +85,7 @@ asio::awaitable<Reply> cmd_acl(Session& s, const proto::Command& cmd) {
     if (auto no = missing_rights(*target, acl::kAdminister)) co_return *no;
   }
   std::string box = Session::mailbox_string(*name, s.utf8_names());
-  std::string account = s.principal.account_id;
-  auto fn = [&s, &cmd, &op, &mod, &box, &account, t = *target]() -> AclOutcome {
+  auto fn = [&s, &cmd, &op, &mod, &box, t = *target]() -> AclOutcome {
     AclOutcome out;
     store::MailStore& store = *s.services.store;
     if (op == "MYRIGHTS") {

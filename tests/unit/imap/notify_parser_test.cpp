@@ -75,8 +75,8 @@ TEST(NotifyGrammar, MalformedIsBad) {
       "a NOTIFY SET (selected (MessageNew MessageExpunge MailboxName))",  // 6: message only
       "a NOTIFY SET (personal (MessageNew (UID) MessageExpunge))",    // fetch-atts: selected only
       "a NOTIFY SET (selected (MessageNew (BOGUS) MessageExpunge))",  // bad fetch-att
-      "a NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed (MessageNew "
-      "MessageExpunge))",  // the selected mailbox twice
+      ("a NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed (MessageNew "
+       "MessageExpunge))"),  // the selected mailbox twice
       "a NOTIFY NONE extra",
   };
   for (const char* c : bad) {
