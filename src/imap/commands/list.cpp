@@ -258,7 +258,7 @@ std::string format_status(const std::vector<std::string>& items, const store::Ma
 }  // namespace
 
 std::string status_text(const std::vector<std::string>& items, const store::MailboxInfo& info) {
-  return format_status(items, info, 0);
+  return format_status(items, info, StatusCounts{});
 }
 
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& name,
@@ -307,8 +307,8 @@ asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::st
     }
   }
   std::string reader = s.seen_reader(*target);
-  auto fn3 = [&s, &account, &mailbox, &box, &counts, &counted, &count_deleted, &reader,
-              want_recent, want_deleted]() -> core::Result<store::MailboxInfo> {
+  auto fn3 = [&s, &account, &mailbox, &box, &counts, &counted, &count_deleted, &reader, want_recent,
+              want_deleted]() -> core::Result<store::MailboxInfo> {
     if (!box) {
       auto info = s.services.store->mailbox_status(account, mailbox);
       if (!info) return info;
