@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -142,6 +143,41 @@ TEST_F(AttachmentTest, MessageTextKeepsAttachmentsApart) {
   auto with = extract_text(msg, {}, &o_);
   EXPECT_NE(with.attachments.find("中文詞語"), std::string::npos) << with.attachments;
   EXPECT_EQ(with.body.find("中文"), std::string::npos);
+}
+
+// The input file is private (0600) and passed as an argument, never through a shell.
+TEST_F(AttachmentTest, InputIsAPrivateTempFile) {
+  o_.odt2txt = fake("mode", "for a; do f=$a; done; stat -c %a \"$f\"");
+  auto t = extract_attachment(o_, "application/vnd.oasis.opendocument.text", "x.odt", "x");
+  EXPECT_EQ(t.outcome, ToolOutcome::ok);
+  EXPECT_EQ(t.text, "600\n");
+  EXPECT_EQ(leftovers(), 0u);
+}
+
+// A hostile message of many PDF parts: at most 16 tool runs, and none after a timeout.
+TEST_F(AttachmentTest, ToolRunsPerMessageAreBounded) {
+  std::string log = dir_ + "/runs";
+  auto message = [](int parts) {
+    std::string m =
+        "Subject: many\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+    for (int i = 0; i < parts; ++i) m += "--b\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\r\n";
+    return m + "--b--\r\n";
+  };
+  auto runs = [&] {
+    std::ifstream in(log);
+    return static_cast<int>(
+        std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
+  };
+  o_.pdftotext = fake("count", "echo run >> " + log + "; echo word");
+  auto t = extract_text(message(40), {}, &o_);
+  EXPECT_EQ(runs(), 16);
+  EXPECT_NE(t.attachments.find("word"), std::string::npos);
+  std::filesystem::remove(log);
+  o_.pdftotext = fake("count", "echo run >> " + log + "; exec sleep 600");
+  o_.timeout_ms = 200;
+  extract_text(message(5), {}, &o_);
+  EXPECT_EQ(runs(), 1);
 }
 
 }  // namespace
