@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "src/fts/attachment.h"
 #include "src/mime/facts.h"
 #include "src/mime/html_text.h"
 
@@ -51,7 +52,50 @@ std::string field_text(std::string_view header, std::string_view name) {
 struct Walker {
   const ExtractLimits& limits;
   MessageText& out;
+  const ToolOptions* tools = nullptr;
   size_t parts = 0;
+  // Bounds the indexer thread's time per message: at most kMaxToolRuns tool runs, and none
+  // after one timed out (a message of 256 PDFs that hang would otherwise take 256 timeouts).
+  static constexpr int kMaxToolRuns = 16;
+  int tool_runs = 0;
+  bool tool_timed_out = false;
+
+  // A binary part one of the tools reads (PDF, OpenDocument, .docx): its text goes to
+  // out.attachments, at most tools->max_bytes per message.
+  void add_attachment(GMimeObject* obj) {
+    if (!tools || !tools->enabled || !GMIME_IS_PART(obj)) return;
+    if (out.attachments.size() >= tools->max_bytes) return;
+    GMimeContentType* ct = g_mime_object_get_content_type(obj);
+    if (!ct) return;
+    std::string type;
+    if (const char* t = g_mime_content_type_get_media_type(ct)) type = t;
+    type += '/';
+    if (const char* t = g_mime_content_type_get_media_subtype(ct)) type += t;
+    for (auto& c : type) c = static_cast<char>(g_ascii_tolower(c));
+    const char* fname = g_mime_part_get_filename(GMIME_PART(obj));
+    std::string filename = fname ? fname : "";
+    if (tool_for(*tools, type, filename).empty()) return;
+    if (tool_timed_out || tool_runs >= kMaxToolRuns) return;
+    ++tool_runs;
+    GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(obj));
+    if (!content) return;
+    GMimeStream* mem = g_mime_stream_mem_new();
+    // Transfer decoding (base64, quoted-printable) by GMime.
+    g_mime_data_wrapper_write_to_stream(content, mem);
+    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    std::string_view data(reinterpret_cast<const char*>(bytes->data), bytes->len);
+    ToolOptions o = *tools;
+    o.max_bytes = tools->max_bytes - out.attachments.size();
+    ToolText t = extract_attachment(o, type, filename, data);
+    g_object_unref(mem);
+    if (t.outcome == ToolOutcome::timed_out) tool_timed_out = true;
+    if (t.text.empty()) return;
+    if (!out.attachments.empty()) {
+      if (out.attachments.size() + 1 >= tools->max_bytes) return;
+      out.attachments += '\n';
+    }
+    append_bounded(out.attachments, t.text, tools->max_bytes - out.attachments.size());
+  }
 
   void add_text(std::string_view text) {
     if (out.truncated) return;
@@ -81,7 +125,10 @@ struct Walker {
       if (inner) walk(g_mime_message_get_mime_part(inner), depth + 1);
       return;
     }
-    if (!GMIME_IS_TEXT_PART(obj)) return;  // binary parts: PDF/Office are not extracted
+    if (!GMIME_IS_TEXT_PART(obj)) {  // binary parts: PDF/Office through the tools, if any
+      add_attachment(obj);
+      return;
+    }
     // GMime's transfer decoding and charset conversion, as mime::decoded_body_text().
     char* t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
     if (!t) return;
@@ -97,7 +144,8 @@ struct Walker {
 
 }  // namespace
 
-MessageText extract_text(std::string_view message, const ExtractLimits& limits) {
+MessageText extract_text(std::string_view message, const ExtractLimits& limits,
+                         const ToolOptions* tools) {
   ensure_gmime();
   MessageText out;
   size_t hend = message.find("\r\n\r\n");
@@ -119,7 +167,7 @@ MessageText extract_text(std::string_view message, const ExtractLimits& limits) 
   if (msg) {
     bool header_cut = out.truncated;
     out.truncated = false;
-    Walker w{limits, out};
+    Walker w{limits, out, tools};
     w.walk(g_mime_message_get_mime_part(msg), 0);
     out.truncated = out.truncated || header_cut;
     g_object_unref(msg);

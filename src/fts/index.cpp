@@ -4,7 +4,9 @@
 // Xapian's FLAG_CJK_NGRAM, no positions: SEARCH verifies every candidate with its own matcher,
 // so phrase positions would only cost space), S subject, F from, T to, C cc, Y bcc (for JMAP's
 // field filters later), Q<guid> the message file, M<uidvalidity> a mailbox it is in,
-// L<uidvalidity>:<uid> a location. Metadata "mark:<uidvalidity>" = "<uid> <modseq>".
+// L<uidvalidity>:<uid> a location, XA: the document has attachment text, which is also
+// indexed under B and kept folded in value slot kAttachmentSlot for SEARCH's verification.
+// Metadata "mark:<uidvalidity>" = "<uid> <modseq>".
 #include "src/fts/index.h"
 
 #include <xapian.h>
@@ -19,6 +21,9 @@
 
 namespace mailroom::fts {
 namespace {
+
+constexpr Xapian::valueno kAttachmentSlot = 0;
+constexpr const char* kHasAttachmentText = "XA";
 
 constexpr Xapian::termcount kMaxWildcardExpansion = 10000;
 
@@ -145,15 +150,35 @@ core::Result<std::optional<Candidates>> find_candidates(const std::string& dir,
     Candidates out;
     out.indexed_through = mark.uid;
     Xapian::MSet matches;
+    Xapian::MSet with_attachments;
     try {
       matches = enquire.get_mset(0, std::max<Xapian::doccount>(db.get_doccount(), 1));
+      // Candidates with attachment text: their kept text is matched here, as a substring
+      // (the same folded form as SEARCH's matcher), so an index hit is never taken on trust.
+      Xapian::Enquire att(db);
+      att.set_query(Xapian::Query(Xapian::Query::OP_FILTER, q, Xapian::Query(kHasAttachmentText)));
+      att.set_weighting_scheme(Xapian::BoolWeight());
+      att.set_docid_order(Xapian::Enquire::ASCENDING);
+      with_attachments = att.get_mset(0, std::max<Xapian::doccount>(db.get_doccount(), 1));
     } catch (const Xapian::WildcardError&) {
       return std::optional<Candidates>();  // a prefix too common to narrow anything
     }
+    for (auto it = with_attachments.begin(); it != with_attachments.end(); ++it) {
+      Xapian::Document d = it.get_document();
+      if (d.get_value(kAttachmentSlot).find(folded_needle) == std::string::npos) continue;
+      for (uint32_t uid : locations_in(d, uid_validity)) {
+        if (uid <= mark.uid) out.attachment_uids.push_back(uid);
+      }
+    }
+    std::sort(out.attachment_uids.begin(), out.attachment_uids.end());
+    out.attachment_uids.erase(std::unique(out.attachment_uids.begin(), out.attachment_uids.end()),
+                              out.attachment_uids.end());
     // When most of the mailbox may match, the index does not narrow enough to pay for
     // reading every candidate's locations: the caller's scan is as fast.
-    if (matches.size() * 2 > db.get_termfreq(mailbox_term(uid_validity)))
-      return std::optional<Candidates>();
+    if (matches.size() * 2 > db.get_termfreq(mailbox_term(uid_validity))) {
+      out.narrows = false;
+      return std::optional<Candidates>(std::move(out));
+    }
     for (auto it = matches.begin(); it != matches.end(); ++it) {
       for (uint32_t uid : locations_in(it.get_document(), uid_validity)) {
         if (uid <= mark.uid) out.uids.push_back(uid);
@@ -295,6 +320,12 @@ void IndexWriter::add_message(const std::string& guid, uint32_t uv, uint32_t uid
     index(text.bcc, "Y");
     index(text.header, "H");
     index(text.body, "B");
+    if (!text.attachments.empty()) {
+      std::string folded = mime::fold_case(text.attachments);
+      g.index_text_without_positions(folded, 1, "B");
+      doc.add_value(kAttachmentSlot, folded);
+      doc.add_boolean_term(kHasAttachmentText);
+    }
     impl_->db.replace_document("Q" + guid, doc);
   });
 }

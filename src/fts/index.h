@@ -37,13 +37,21 @@ struct Candidates {
   uint32_t indexed_through = 0;
   // Of those, the ones that may contain the text (ascending). One not listed surely does not.
   std::vector<uint32_t> uids;
+  // false: the index could not narrow (most of the mailbox matches): `uids` is empty and
+  // rules nothing out; only `attachment_uids` is meaningful.
+  bool narrows = true;
+  // UIDs (ascending) whose attachment text (PDF/Office, extracted by the tools and kept in
+  // the document) contains the needle as a substring: these match although the text/*
+  // matcher, which cannot read those parts, would not find it.
+  std::vector<uint32_t> attachment_uids;
 };
 
 // The candidates for `folded_needle` (mime::fold_case form) in the mailbox of `uid_validity`.
 // nullopt when the index cannot narrow the search: no index or no mark for that mailbox
-// yet, the needle has no term the index can use (see README: words shorter than three
-// characters, punctuation only), or more than half of the mailbox's messages would be
-// candidates. io_error when the index cannot be read.
+// yet, or the needle has no term the index can use (see README: words shorter than three
+// characters, punctuation only). When more than half of the mailbox's messages would be
+// candidates, `narrows` is false (attachment matches only). io_error when the index cannot be
+// read.
 core::Result<std::optional<Candidates>> find_candidates(const std::string& dir,
                                                         uint32_t uid_validity, Scope scope,
                                                         std::string_view folded_needle);

@@ -23,6 +23,10 @@ Options parse_options(core::ConfigSection& section) {
   o.max_text_bytes =
       static_cast<size_t>(section.get_int("max_text_bytes", 1 << 20, 4096, int64_t{64} << 20));
   o.queue_limit = static_cast<size_t>(section.get_int("queue_limit", 10000, 1, 10000000));
+  o.tools.enabled = section.get_bool("extract_tools", true);
+  o.tools.timeout_ms = static_cast<int>(section.get_int("extract_timeout", 10, 1, 600) * 1000);
+  o.tools.max_bytes =
+      static_cast<size_t>(section.get_int("extract_max_bytes", 1 << 20, 4096, int64_t{64} << 20));
   section.finish();
   return o;
 }
@@ -160,7 +164,7 @@ core::Status Indexer::index_account(const std::string& account_id, bool overwrit
           break;
         }
         const auto& meta = *fresh[to_read[k]];
-        w.add_message(meta.guid, uv, meta.uid, extract_text(*msgs[k], limits_));
+        w.add_message(meta.guid, uv, meta.uid, extract_text(*msgs[k], limits_, &options_.tools));
         ++since_commit;
       }
       if (failed > i) done = fresh[failed - 1]->uid;

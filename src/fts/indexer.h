@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "src/core/status.h"
+#include "src/fts/attachment.h"
 #include "src/fts/extract.h"
 #include "src/fts/index.h"
 
@@ -44,10 +45,14 @@ struct Options {
   bool enabled = true;                      // [fts] enabled
   size_t max_text_bytes = size_t{1} << 20;  // [fts] max_text_bytes: body text per message
   size_t queue_limit = 10000;               // [fts] queue_limit: users waiting for the thread
-  size_t commit_every = 1000;               // messages per Xapian commit while catching up
+  // [fts] extract_tools, extract_timeout, extract_max_bytes: PDF/Office attachments' text
+  // through pdftotext, odt2txt, docx2txt (attachment.h).
+  ToolOptions tools;
+  size_t commit_every = 1000;  // messages per Xapian commit while catching up
 };
 
-// Reads [fts]: enabled, max_text_bytes, queue_limit. Errors are collected in the section.
+// Reads [fts]: enabled, max_text_bytes, queue_limit, extract_tools, extract_timeout,
+// extract_max_bytes. Errors are collected in the section.
 Options parse_options(core::ConfigSection& section);
 
 struct MailboxIndexStatus {

@@ -181,8 +181,18 @@ struct Evaluator {
   bool ruled_out(const proto::SearchKey& k, uint32_t uid) const {
     if (!fts) return false;
     auto it = fts->find(&k);
-    if (it == fts->end() || uid > it->second.indexed_through) return false;
+    if (it == fts->end() || !it->second.narrows || uid > it->second.indexed_through) return false;
     return !std::binary_search(it->second.uids.begin(), it->second.uids.end(), uid);
+  }
+
+  // The index holds attachment text (PDF/Office, src/fts/attachment.h) of that message that
+  // contains key `k`'s text as a substring: the matcher below reads text/* parts only.
+  bool in_attachment(const proto::SearchKey& k, uint32_t uid) const {
+    if (!fts) return false;
+    auto it = fts->find(&k);
+    if (it == fts->end()) return false;
+    const auto& a = it->second.attachment_uids;
+    return std::binary_search(a.begin(), a.end(), uid);
   }
 
   bool eval(const proto::SearchKey& k, SearchMessage& l) {
@@ -286,9 +296,11 @@ struct Evaluator {
       }
       case Op::body:
         if (ruled_out(k, m.uid)) return false;
+        if (in_attachment(k, m.uid)) return true;
         return l.body_may_contain(k.value) && contains(l.body(), k.value);
       case Op::text:
         if (ruled_out(k, m.uid)) return false;
+        if (in_attachment(k, m.uid)) return true;
         return contains(l.header(), k.value) ||
                (l.body_may_contain(k.value) && contains(l.body(), k.value));
     }

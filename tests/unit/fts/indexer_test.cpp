@@ -4,14 +4,17 @@
 #include "src/fts/indexer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 
+#include "src/core/base64.h"
 #include "src/mime/facts.h"
 #include "src/store/mail_store.h"
 #include "src/store/store_options.h"
+#include "tests/unit/fts/fixtures.h"
 
 namespace mailroom::fts {
 namespace {
@@ -77,12 +80,12 @@ class IndexerTest : public ::testing::Test {
     return indexer_->candidates(kUser, b.uid_validity, b.uid_next - 1, scope,
                                 mime::fold_case(needle));
   }
-  // The candidates, or {0} when the index could not narrow (so a test cannot pass by the
-  // index saying nothing).
+  // The candidates, or {0} when the index could not narrow (nullopt, or narrows false), so
+  // a test cannot pass by the index saying nothing.
   std::vector<uint32_t> uids(const std::string& needle, const std::string& mailbox = "INBOX",
                              Scope scope = Scope::body) {
     auto c = find(needle, mailbox, scope);
-    return c ? c->uids : std::vector<uint32_t>{0};
+    return c && c->narrows ? c->uids : std::vector<uint32_t>{0};
   }
   uint64_t documents() {
     auto st = indexer_->status(kUser);
@@ -144,7 +147,10 @@ TEST_F(IndexerTest, NeedlesInMostOfTheMailboxAreLeftToTheScan) {
   uint32_t b = put(text_message("b", "tamarind juice"));
   filler(1);
   catch_up();
-  EXPECT_FALSE(find("tamarind").has_value());  // 2 of 3: reading locations would not pay
+  auto c = find("tamarind");  // 2 of 3: reading locations would not pay, the caller scans
+  ASSERT_TRUE(c.has_value());
+  EXPECT_FALSE(c->narrows);
+  EXPECT_TRUE(c->uids.empty());
   EXPECT_EQ(uids("paste"), V{a});
   EXPECT_EQ(uids("juice"), V{b});
 }
@@ -277,6 +283,29 @@ TEST_F(IndexerTest, DisabledIndexerAnswersNothing) {
   EXPECT_EQ(indexer_->queued(), 0u);
   catch_up();
   EXPECT_FALSE(find("jackfruit").has_value());
+}
+
+// A DOCX attachment's Chinese text (docx2txt): the index keeps it, so SEARCH can match a
+// 2-character substring found nowhere else; a needle whose n-grams are all in the attachment
+// but not as one substring is no attachment match (no false positive).
+TEST_F(IndexerTest, AttachmentTextIsMatchedAsASubstring) {
+  if (::access("/usr/bin/docx2txt", X_OK) != 0) GTEST_SKIP() << "docx2txt is not installed";
+  uint32_t with = put(
+      "Subject: report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+      "--b\r\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml."
+      "document\r\nContent-Disposition: attachment; filename=r.docx\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      core::base64_encode(fixtures::docx("中文附件 文件")) + "\r\n--b--\r\n");
+  filler(3);
+  catch_up();
+  auto c = find("附件");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->attachment_uids, V{with});
+  EXPECT_EQ(c->uids, V{with});
+  c = find("中文件");  // bigrams 中文 and 文件 are there, the substring is not
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->attachment_uids.empty());
 }
 
 }  // namespace
