@@ -189,7 +189,7 @@ asio::awaitable<bool> notify_start(Session& s, Notifier& n, std::string* why) {
   if (n.args.status) {
     for (const auto& [name, w] : n.watched) {
       if (!is_selected_mailbox(s, w))
-        s.untagged("STATUS " + Session::mailbox_string(name, s.utf8_accept) + " " + w.last_status);
+        s.untagged("STATUS " + Session::mailbox_string(name, s.utf8_names()) + " " + w.last_status);
     }
   }
   co_return true;
@@ -225,7 +225,7 @@ asio::awaitable<void> fetch_new(Session& s, Notifier& n) {
 void mailbox_list_changed(Session& s, Notifier& n, const std::vector<store::MailboxInfo>& list) {
   std::map<std::string, Notifier::Known> now;
   for (const auto& m : list) now[known_key(m)] = {m.name, m.subscribed};
-  bool utf8 = s.utf8_accept;
+  bool utf8 = s.utf8_names();
   for (const auto& [key, old] : n.known) {
     if (now.count(key)) continue;
     if (n.own_events(s, old.name, old.subscribed) & proto::kMailboxName)
@@ -264,7 +264,7 @@ void send_status(Session& s, const std::string& name, Notifier::Watched& w, std:
   w.last_status = std::move(data);
   // The selected mailbox is told about with EXISTS / EXPUNGE / FETCH instead.
   if (is_selected_mailbox(s, w)) return;
-  s.untagged("STATUS " + Session::mailbox_string(name, s.utf8_accept) + " " + w.last_status);
+  s.untagged("STATUS " + Session::mailbox_string(name, s.utf8_names()) + " " + w.last_status);
 }
 
 }  // namespace

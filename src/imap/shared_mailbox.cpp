@@ -364,6 +364,9 @@ void SharedMailbox::invalidate() {
   std::lock_guard<std::mutex> one(refresh_mu_);  // not under a refresh that would put it back
   std::lock_guard<std::mutex> lk(mu_);
   current_.reset();
+  // Not the dropped rows' lineage either: the marks changed without a MODSEQ, so a hibernated
+  // session comparing by MODSEQ would miss them; a new lineage makes it start over.
+  dropped_.reset();
 }
 
 void SharedMailboxes::invalidate(const std::string& account_id, const std::string& name,

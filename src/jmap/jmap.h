@@ -52,7 +52,9 @@ struct Options {
   uint64_t max_changes = 1000;           // /changes answers at most this many ids
   // The web client's cookie sessions (src/webmail/webmail.h authenticate_cookie), asked about a
   // request without an Authorization header: false when it has no session cookie; true with
-  // the principal filled (account_id set) or the refusal to send.
+  // the principal filled (account_id set) or the refusal to send. A push stream's recheck
+  // (push.h) sends a GET with the header `x-mailroom-recheck: 1`: the hook checks the session
+  // without counting it as use, so an open stream does not keep an idle session alive.
   std::function<bool(const http::Request&, auth::Principal&, http::Response&)> session_auth;
   // Seconds between the checks an open push stream (push.h) makes that its web session still
   // lives, or its account is still active ([webmail] account_check in mailroomd).

@@ -156,6 +156,7 @@ http::Response event_source(core::Services& services, const Options& options,
     probe.method = "GET";
     probe.path = req.path;
     if (auto c = req.header("cookie")) probe.headers.emplace_back("cookie", *c);
+    probe.headers.emplace_back("x-mailroom-recheck", "1");  // jmap.h: not the user's use
     auto session_auth = options.session_auth;
     std::string account = push->account;
     stream->still_allowed = [probe, session_auth, account] {

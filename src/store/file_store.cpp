@@ -122,10 +122,14 @@ std::unique_ptr<WatchHandle> FileStore::watch(const std::string& account_id,
   return std::make_unique<FileWatchHandle>(watchers_, key, e);
 }
 
-// The list watch's key: no mailbox name is empty (canonical() refuses it).
+// The list watch's key: a name no mailbox can have (canonical() refuses control characters),
+// and not the account-wide key "" of watch(), which every message change reaches: NOTIFY's
+// list watchers hear of creations, deletions, renames and subscriptions only.
+const char* const kListWatchName = "\x01list";
+
 std::unique_ptr<WatchHandle> FileStore::watch_mailbox_list(const std::string& account_id,
                                                            std::function<void()> callback) {
-  std::string key = watch_key(account_id, "");
+  std::string key = watch_key(account_id, kListWatchName);
   auto e = std::make_shared<WatchEntry>();
   e->callback = [cb = std::move(callback)](const ChangeEvent&) { cb(); };
   watchers_->add(key, e);
@@ -133,7 +137,12 @@ std::unique_ptr<WatchHandle> FileStore::watch_mailbox_list(const std::string& ac
 }
 
 void FileStore::notify_list_watchers(const std::string& account_id) {
-  for (auto& e : watchers_->get(watch_key(account_id, ""))) {
+  // The list watchers, and the account-wide ones (JMAP push: a subscription changes Mailbox
+  // state; for the other list changes they may hear twice, which push coalesces).
+  auto list = watchers_->get(watch_key(account_id, kListWatchName));
+  auto account_wide = watchers_->get(watch_key(account_id, ""));
+  list.insert(list.end(), account_wide.begin(), account_wide.end());
+  for (auto& e : list) {
     std::lock_guard<std::recursive_mutex> lk(e->mu);
     if (e->active && e->callback) e->callback(ChangeEvent{account_id, "", 0});
   }

@@ -88,7 +88,7 @@ std::optional<SessionStore::Created> SessionStore::create(const std::string& acc
   return c;
 }
 
-std::optional<Session> SessionStore::find(const std::string& token) {
+std::optional<Session> SessionStore::find(const std::string& token, bool renew) {
   if (token.size() != 64) return std::nullopt;
   auto key = digest(token);
   int64_t now = now_();
@@ -99,8 +99,10 @@ std::optional<Session> SessionStore::find(const std::string& token) {
     sessions_.erase(it);
     return std::nullopt;
   }
-  it->second.last_used = now;
-  return it->second;
+  if (renew) it->second.last_used = now;
+  Session found = it->second;
+  found.last_used = now;
+  return found;
 }
 
 void SessionStore::mark_checked(const std::string& token) {

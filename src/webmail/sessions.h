@@ -53,9 +53,10 @@ class SessionStore {
   // nullopt: the table is full (max_total live sessions).
   std::optional<Created> create(const std::string& account_id, const std::string& login,
                                 const std::string& address);
-  // The live session of `token` (its idle clock restarted); nullopt when unknown or expired
-  // (an expired one is removed).
-  std::optional<Session> find(const std::string& token);
+  // The live session of `token` (its idle clock restarted unless `renew` is false: a check
+  // that is not the user's doing, such as a push stream's recheck); nullopt when unknown or
+  // expired (an expired one is removed). The copy's last_used is now either way.
+  std::optional<Session> find(const std::string& token, bool renew = true);
   // Records that the directory confirmed the account now.
   void mark_checked(const std::string& token);
   // Ends one session; false when there was none.

@@ -134,7 +134,10 @@ Found find_session(Webmail& w, const http::Request& req) {
   auto cookies = req.header("cookie");
   auto token = cookies ? cookie_value(*cookies, kCookie) : std::nullopt;
   if (token) f.token = *token;
-  f.session = f.token.empty() ? std::nullopt : w.sessions.find(f.token);
+  // A push stream's recheck (src/jmap/jmap.h Options::session_auth) must not keep an idle
+  // web session alive: [webmail] session_idle counts the user's requests only.
+  bool renew = !req.header("x-mailroom-recheck");
+  f.session = f.token.empty() ? std::nullopt : w.sessions.find(f.token, renew);
   if (!f.session) {
     f.refusal = problem(401, "Unauthorized", "not signed in");
     return f;

@@ -45,8 +45,12 @@ asio::awaitable<void> notifier(Session& s, std::shared_ptr<IdleSignal> sig,
     }
     if (st->done) break;
     sig->pending = false;
-    tried = false;
-    co_await s.sync(true);
+    // A hibernated view stays asleep when the wake-up was NOTIFY's (another mailbox) rather
+    // than its own mailbox's: waking it would read the mailbox again for nothing. DONE's sync
+    // (or the next change of its own) wakes it.
+    bool asleep = s.view && s.view->hibernated() && s.watch_ && !s.watch_->signal->changed;
+    tried = asleep;
+    if (!asleep) co_await s.sync(true);
     if (s.notifier && !s.closing) co_await notify_drain(s, false);  // RFC 5465 5: NOTIFY's too
     bool ok = co_await s.flush();
     if (!ok || s.closing) {

@@ -157,6 +157,29 @@ TEST_F(ImapNotify, StatusForOtherMailboxes) {
   EXPECT_TRUE(with(c, "Lists").empty()) << out;
 }
 
+TEST_F(ImapNotify, MailboxNamesFollowTheSessionsEncoding) {
+  // RFC 9051 5.1 / RFC 6855 3: an IMAP4rev2 (or UTF8=ACCEPT) session gets UTF-8 names in
+  // NOTIFY's STATUS and LIST lines too, a rev1 session modified UTF-7 (RFC 3501 5.1.3).
+  ASSERT_TRUE(services_.store->create_mailbox("acct-alice", "Entwürfe").is_ok());
+  std::string rev2 = session(
+      "e ENABLE IMAP4rev2\r\n"
+      "a NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))\r\n"
+      "c NOOP\r\n",
+      "c NOOP", [&] {
+        deliver("Entwürfe", "draft");
+        EXPECT_TRUE(services_.store->create_mailbox("acct-alice", "Für alle").is_ok());
+      });
+  auto c = lines_of(rev2, "c");
+  EXPECT_FALSE(with(c, "* STATUS \"Entwürfe\" (MESSAGES 1").empty()) << rev2;
+  EXPECT_FALSE(with(c, "\"Für alle\"").empty()) << rev2;
+  EXPECT_TRUE(with(c, "&APw-").empty()) << rev2;
+  std::string rev1 = session(
+      "a NOTIFY SET (personal (MessageNew MessageExpunge))\r\n"
+      "c NOOP\r\n",
+      "c NOOP", [&] { deliver("Entwürfe", "draft 2"); });
+  EXPECT_FALSE(with(lines_of(rev1, "c"), "* STATUS \"Entw&APw-rfe\" (MESSAGES 2").empty()) << rev1;
+}
+
 TEST_F(ImapNotify, ExpungeAndFlagChangesOfOtherMailboxes) {
   deliver("Work", "one");
   deliver("Work", "two");

@@ -55,6 +55,24 @@ TEST_F(SessionStoreTest, IdleAndAbsoluteTimeouts) {
   EXPECT_FALSE(store_.find(b->token));
 }
 
+TEST_F(SessionStoreTest, AFindWithoutRenewalKeepsTheIdleClock) {
+  // A push stream's recheck (renew = false) sees the session but is not the user's use: an
+  // open stream must not keep an idle session alive.
+  auto a = store_.create("id-alice", "alice", "");
+  ASSERT_TRUE(a);
+  now_ += 60;
+  auto seen = store_.find(a->token, false);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->last_used, now_);  // the copy says "now" (the account check's clock)
+  now_ += 60;                        // 120 s after the last real use: idle too long
+  EXPECT_FALSE(store_.find(a->token, false));
+  auto b = store_.create("id-alice", "alice", "");
+  now_ += 60;
+  ASSERT_TRUE(store_.find(b->token));  // a real use renews
+  now_ += 60;
+  EXPECT_TRUE(store_.find(b->token, false));
+}
+
 TEST_F(SessionStoreTest, PerAccountBoundEndsTheLeastRecentlyUsed) {
   auto first = store_.create("id-alice", "alice", "");
   now_ += 1;
