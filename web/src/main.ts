@@ -169,6 +169,9 @@ class MailView {
   scrollTimer = 0;
   query: string | null = null; // a search (Email/query text filter) instead of the folder
   selected = new Set<string>(); // checked rows (batch save)
+  // The tools line's message ("Moved to …", an export error): kept across the redraws that a
+  // pushed change causes, until the folder changes or another message replaces it.
+  status = { text: '', error: false };
   conversations = conversationsOn();
   threadSizes = new Map<string, number>(); // thread id -> its number of Emails (conversation view)
   lastPicked: number | null = null; // position of the last checked row (shift-click ranges)
@@ -437,7 +440,7 @@ class MailView {
       class: this.conversations ? 'toggle on' : 'toggle',
       onclick: () => void this.setConversations(!this.conversations),
     }, t('conversationView')));
-    this.listTools.append(h('span', { id: 'tools-status', class: 'tools-status', role: 'status' }));
+    this.listTools.append(h('span', { id: 'tools-status', class: this.status.error ? 'tools-status error' : 'tools-status', role: 'status' }, this.status.text));
   }
 
   async setConversations(on: boolean): Promise<void> {
@@ -453,6 +456,7 @@ class MailView {
   }
 
   toolsStatus(text: string, error = false): void {
+    this.status = { text, error };
     const el = this.listTools.querySelector('#tools-status');
     if (el) {
       el.textContent = text;
@@ -561,6 +565,7 @@ class MailView {
 
   async selectMailbox(m: Mailbox): Promise<void> {
     this.current = m;
+    this.status = { text: '', error: false };
     this.query = null;
     this.searchInput.value = '';
     await this.showList();

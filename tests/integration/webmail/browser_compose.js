@@ -156,11 +156,14 @@ async function send(page) {
     if (mbox.suggestedFilename() !== `${spec.backupFolder}.mbox`) fail(`mbox name ${mbox.suggestedFilename()}`);
     ok('folder backup');
 
-    // 9. Move by drag: a Batch message dragged onto the Backup folder.
+    // 9. Move by drag: a Batch message dragged onto the Backup folder. The row is found by its
+    // subject (only Batch has "Fourth"): rows.nth(0) could still be the Backup folder's list,
+    // not yet replaced on a loaded machine, and a drag onto its own folder moves nothing.
     await folder(page, `.folder:has-text("${spec.batchFolder}")`);
-    await rows.nth(0).waitFor();
-    const moved = await rows.nth(0).locator('.subject').textContent();
-    await rows.nth(0).dragTo(page.locator(`.folder:has-text("${spec.backupFolder}")`));
+    const source = page.locator('.row:not(.placeholder)', { hasText: 'Fourth' }).first();
+    await source.waitFor();
+    const moved = await source.locator('.subject').textContent();
+    await source.dragTo(page.locator(`.folder:has-text("${spec.backupFolder}")`));
     await page.locator('#tools-status', { hasText: 'Moved to' }).waitFor();
     await folder(page, `.folder:has-text("${spec.backupFolder}")`);
     await page.locator('.row', { hasText: moved }).first().waitFor();
