@@ -254,6 +254,53 @@ Result<std::string> FileStore::canonical(const std::string& mailbox) const {
   return canonical_mailbox_name(mailbox, options_.max_mailbox_name);
 }
 
+Result<std::string> FileStore::canonical_or_empty(const std::string& mailbox) const {
+  if (mailbox.empty()) return std::string();
+  return canonical(mailbox);
+}
+
+Status IndexHold::begin(Txn txn, bool fsync_enabled) {
+  if (txn == Txn::none) return Status::ok();
+  if (txn == Txn::read) {
+    auto s = db().exec("BEGIN");
+    if (s.is_ok()) read_.reset(&db());
+    return s;
+  }
+  // PRAGMA synchronous cannot change inside a transaction: relaxed first.
+  if (txn == Txn::write_relaxed && fsync_enabled) relaxed_ = std::make_unique<RelaxedSync>(db());
+  tx_ = std::make_unique<db::Transaction>(db());
+  return tx_->begin();
+}
+
+Result<IndexHold> FileStore::hold_user(const std::string& account_id, IndexHold::Txn txn) {
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  IndexHold h(std::move(*u));
+  auto s = h.begin(txn, options_.fsync);
+  if (!s.is_ok()) return s;
+  return h;
+}
+
+Result<IndexHold> FileStore::hold_mailbox(const std::string& account_id, const std::string& mailbox,
+                                          IndexHold::Txn txn) {
+  auto name = canonical(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  return hold_mailbox(std::move(*u), *name, txn);
+}
+
+Result<IndexHold> FileStore::hold_mailbox(std::shared_ptr<UserIndex> user, const std::string& name,
+                                          IndexHold::Txn txn) {
+  IndexHold h(std::move(user));
+  auto s = h.begin(txn, options_.fsync);
+  if (!s.is_ok()) return s;
+  auto row = find_mailbox(h.db(), name);
+  if (!row.is_ok()) return row.status();
+  h.row = std::move(*row);
+  return h;
+}
+
 Result<std::shared_ptr<UserIndex>> FileStore::user(const std::string& account_id, Cache cache) {
   auto ok = check_account_id(account_id);
   if (!ok.is_ok()) return ok;

@@ -124,6 +124,40 @@ Status delete_message_row(db::Sqlite& db, int64_t mailbox_id, uint32_t uid, uint
 inline constexpr int kMetaColumns = 13;  // how many MAILROOM_META_COLUMNS names
 MessageMeta read_meta(const db::Stmt& s);
 
+// An operation's hold on one user's index (FileStore::hold_user, hold_mailbox): the open index
+// under its lock for the hold's lifetime and, for a mailbox, the mailbox's row, read inside the
+// hold's transaction if it has one:
+//   Txn::read           BEGIN: the row and what the operation reads agree;
+//   Txn::write          BEGIN IMMEDIATE: kept only by commit();
+//   Txn::write_relaxed  the same under RelaxedSync (set before BEGIN, restored after the end).
+// Destroyed (or end()): rolled back, restored; then unlocked.
+class IndexHold {
+ public:
+  enum class Txn { none, read, write, write_relaxed };
+  explicit IndexHold(std::shared_ptr<UserIndex> user) : user_(std::move(user)), lock_(user_->mu) {}
+  UserIndex& user() const { return *user_; }
+  db::Sqlite& db() const { return *user_->db; }
+  Status begin(Txn txn, bool fsync_enabled);
+  Status commit() { return tx_->commit(); }  // a write hold's
+  // Ends the transaction now (rolled back unless committed); the lock stays.
+  void end() {
+    read_.reset();
+    tx_.reset();
+  }
+
+  MailboxRow row;  // a mailbox hold's
+
+ private:
+  struct Rollback {
+    void operator()(db::Sqlite* db) const { db->rollback(); }
+  };
+  std::shared_ptr<UserIndex> user_;
+  std::unique_lock<std::mutex> lock_;
+  std::unique_ptr<RelaxedSync> relaxed_;  // declared after the lock: restored before unlocking
+  std::unique_ptr<db::Transaction> tx_;   // and rolled back before that
+  std::unique_ptr<db::Sqlite, Rollback> read_;
+};
+
 // The newest POP3 retrieval mark per (canonical mailbox, uid): {time, client IP}.
 using JournalMarks = std::map<std::pair<std::string, uint32_t>, std::pair<int64_t, std::string>>;
 
@@ -270,6 +304,20 @@ class FileStore final : public MailStore {
   Result<std::shared_ptr<UserIndex>> existing_user(const std::string& account_id,
                                                    Cache cache = Cache::hot);
   Result<std::string> canonical(const std::string& mailbox) const;
+  // canonical(), but "" (the user's server entries, all mailboxes) stays "".
+  Result<std::string> canonical_or_empty(const std::string& mailbox) const;
+  // The preambles of the operations, written once; the errors are those of canonical(), user()
+  // and find_mailbox() (and of BEGIN IMMEDIATE for a write hold).
+  // The account's open index, locked (then the transaction).
+  Result<IndexHold> hold_user(const std::string& account_id,
+                              IndexHold::Txn txn = IndexHold::Txn::none);
+  // `mailbox` (any spelling: canonical() first) of the account, its index locked.
+  Result<IndexHold> hold_mailbox(const std::string& account_id, const std::string& mailbox,
+                                 IndexHold::Txn txn = IndexHold::Txn::none);
+  // The mailbox `name` (canonical already) of an open index: locked, then the transaction,
+  // then the row.
+  Result<IndexHold> hold_mailbox(std::shared_ptr<UserIndex> user, const std::string& name,
+                                 IndexHold::Txn txn = IndexHold::Txn::none);
   // facts() and refresh_facts(): the cached blob, or (refresh, or none cached) computed now
   // with the extractor and stored.
   Result<std::string> facts_impl(const std::string& account_id, const std::string& mailbox,

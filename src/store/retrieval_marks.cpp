@@ -246,10 +246,9 @@ Status FileStore::mark_retrieved_batch(const std::string& account_id, const std:
   if (marks.empty() && !sync) return Status::ok();
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  return apply_marks(*(*u)->db, *name, marks, client_ip, sync, options_.fsync);
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
+  return apply_marks(h->db(), *name, marks, client_ip, sync, options_.fsync);
 }
 
 void FileStore::replay_retrieval_journals(UserIndex& u) {

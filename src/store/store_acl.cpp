@@ -44,17 +44,12 @@ core::Status add_acl_table(db::Sqlite& db) {
 
 Result<std::vector<AclEntry>> FileStore::get_acl(const std::string& account_id,
                                                  const std::string& mailbox) {
-  auto name = canonical(mailbox);
-  if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  auto row = find_mailbox(db, *name);
-  if (!row.is_ok()) return row.status();
+  auto h = hold_mailbox(account_id, mailbox);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
   auto q = db.prepare_or_abort(
       "SELECT identifier, rights FROM acl WHERE mailbox_id=? ORDER BY identifier");
-  q.bind(1, row->id);
+  q.bind(1, h->row.id);
   std::vector<AclEntry> out;
   core::Status err;
   while (q.step(&err)) out.push_back({q.text(0), q.text(1)});
@@ -76,28 +71,25 @@ Status FileStore::set_acl(const std::string& account_id, const std::string& mail
     s = write_acl_marker(account_id, false, true);
     if (!s.is_ok()) return s;
   }
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  db::Transaction tx(db);
-  s = tx.begin();
-  if (!s.is_ok()) return s;
-  auto row = find_mailbox(db, *name);
-  if (!row.is_ok()) return row.status();
+  auto h = hold_mailbox(std::move(*u), *name, IndexHold::Txn::write);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
+  const MailboxRow& row = h->row;
   if (rights.empty()) {
     s = db.prepare_or_abort("DELETE FROM acl WHERE mailbox_id=? AND identifier=?")
-            .bind(1, row->id)
+            .bind(1, row.id)
             .bind(2, identifier)
             .run();
   } else {
     s = db.prepare_or_abort(
               "INSERT OR REPLACE INTO acl(mailbox_id, identifier, rights) VALUES (?, ?, ?)")
-            .bind(1, row->id)
+            .bind(1, row.id)
             .bind(2, identifier)
             .bind(3, rights)
             .run();
   }
   if (!s.is_ok()) return s;
-  return tx.commit();
+  return h->commit();
 }
 
 Result<std::vector<MailboxAcl>> FileStore::acls(const std::string& account_id) {

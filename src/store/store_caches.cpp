@@ -41,17 +41,15 @@ std::vector<Result<std::string>> FileStore::facts_batch(const std::string& accou
   for (size_t c = 0; c < order.size(); c += kFactsBatch) {
     size_t end = std::min(order.size(), c + kFactsBatch);
     // The user's lock is taken per chunk: deliveries go on between chunks of a big fill.
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    auto box = find_mailbox(db, *name);
-    if (!box.is_ok()) {
-      for (size_t k = c; k < order.size(); ++k) out[order[k]] = box.status();
+    auto h = hold_mailbox(*u, *name);
+    if (!h.is_ok()) {
+      for (size_t k = c; k < order.size(); ++k) out[order[k]] = h.status();
       return out;
     }
-    auto q = db.prepare_or_abort(
+    auto q = h->db().prepare_or_abort(
         "SELECT m.uid, f.facts IS NULL, f.facts FROM messages m JOIN files f ON f.guid=m.guid "
         "WHERE m.mailbox_id=? AND m.uid BETWEEN ? AND ? ORDER BY m.uid");
-    q.bind(1, box->id)
+    q.bind(1, h->row.id)
         .bind(2, static_cast<int64_t>(uids[order[c]]))
         .bind(3, static_cast<int64_t>(uids[order[end - 1]]));
     size_t k = c;

@@ -75,11 +75,10 @@ core::Result<std::vector<std::string>> drop_messages(db::Sqlite& db, int64_t mai
 }  // namespace
 
 Result<std::vector<MailboxInfo>> FileStore::list_mailboxes(const std::string& account_id) {
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
   std::vector<MailboxInfo> out;
-  auto q = (*u)->db->prepare_or_abort(kListSql);
+  auto q = h->db().prepare_or_abort(kListSql);
   core::Status err;
   while (q.step(&err)) out.push_back(read_info(q));
   if (!err.is_ok()) return err;
@@ -90,10 +89,9 @@ Result<MailboxInfo> FileStore::mailbox_status(const std::string& account_id,
                                               const std::string& mailbox) {
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  auto q = (*u)->db->prepare_or_abort(kStatusSql);
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
+  auto q = h->db().prepare_or_abort(kStatusSql);
   q.bind(1, *name);
   core::Status err;
   if (!q.step(&err)) return err.is_ok() ? core::not_found("no such mailbox", *name) : err;
@@ -104,21 +102,17 @@ Status FileStore::create_mailbox(const std::string& account_id, const std::strin
                                  SpecialUse use) {
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
+    auto h = hold_user(account_id, IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
     auto existing = find_mailbox(db, *name);
     if (existing.is_ok())
       return Status::error(Code::already_exists, "mailbox already exists", *name);
     if (existing.code() != Code::not_found) return existing.status();
     auto r = insert_mailbox(db, *name, use);
     if (!r.is_ok()) return r.status();
-    s = tx.commit();
+    auto s = h->commit();
     if (!s.is_ok()) return s;
   }
   // Account-wide watchers (JMAP push) learn of the new mailbox; nobody watches its name yet.
@@ -148,13 +142,10 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
   std::vector<std::string> deleted_names;
   std::vector<std::string> unreferenced;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
-    auto row = find_mailbox(db, *name);
-    if (!row.is_ok()) return row.status();
+    auto h = hold_mailbox(*u, *name, IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    Status s;
     std::vector<std::string> victims;
     for (auto& n : all_names(db)) {
       if (n != *name && is_same_or_child(n, *name)) {
@@ -178,7 +169,7 @@ Status FileStore::delete_mailbox_impl(const std::string& account_id, const std::
       if (s.is_ok()) s = delete_seen_marks(db, r->id, 0);
       if (!s.is_ok()) return s;
     }
-    s = tx.commit();
+    s = h->commit();
     if (!s.is_ok()) return s;
     deleted_names = std::move(victims);
   }
@@ -199,15 +190,12 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
   if (is_inbox(*to)) return core::invalid_argument("cannot rename to INBOX");
   if (*from != "INBOX" && is_same_or_child(*to, *from))
     return core::invalid_argument("cannot rename a mailbox into itself");
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
   uint64_t inbox_modseq = 0;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
+    auto h = hold_user(account_id, IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    Status s;
     auto src = find_mailbox(db, *from);
     if (!src.is_ok()) return src.status();
     if (find_mailbox(db, *to).is_ok())
@@ -266,7 +254,7 @@ Status FileStore::rename_mailbox(const std::string& account_id, const std::strin
         if (!s.is_ok()) return s;
       }
     }
-    s = tx.commit();
+    s = h->commit();
     if (!s.is_ok()) return s;
   }
   notify(account_id, *from, inbox_modseq);
@@ -278,10 +266,9 @@ Status FileStore::set_subscribed(const std::string& account_id, const std::strin
                                  bool subscribed) {
   auto name = canonical(mailbox);
   if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
   Status done =
       subscribed
           ? db.prepare_or_abort("INSERT OR IGNORE INTO subscriptions(name) VALUES (?)")
@@ -293,11 +280,10 @@ Status FileStore::set_subscribed(const std::string& account_id, const std::strin
 }
 
 Result<std::vector<std::string>> FileStore::subscriptions(const std::string& account_id) {
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
   std::vector<std::string> out;
-  auto q = (*u)->db->prepare_or_abort("SELECT name FROM subscriptions ORDER BY name");
+  auto q = h->db().prepare_or_abort("SELECT name FROM subscriptions ORDER BY name");
   core::Status err;
   while (q.step(&err)) out.push_back(q.text(0));
   if (!err.is_ok()) return err;

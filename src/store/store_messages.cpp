@@ -362,32 +362,24 @@ Result<Snapshot> FileStore::snapshot(const std::string& account_id, const std::s
 
 Result<Snapshot> FileStore::scan(const std::string& account_id, const std::string& mailbox,
                                  const std::function<void(const MessageMeta&)>& visit) {
-  auto name = canonical(mailbox);
-  if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
   // One read transaction so the counters and the rows agree.
-  auto s = db.exec("BEGIN");
-  if (!s.is_ok()) return s;
-  auto box = find_mailbox(db, *name);
-  if (!box.is_ok()) {
-    db.rollback();
-    return box.status();
-  }
+  auto h = hold_mailbox(account_id, mailbox, IndexHold::Txn::read);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
+  const MailboxRow& box = h->row;
   Snapshot snap;
-  snap.uid_validity = box->uid_validity;
-  snap.object_id = box->object_id;
-  snap.uid_next = box->uid_next;
-  snap.highest_modseq = box->highest_modseq;
+  snap.uid_validity = box.uid_validity;
+  snap.object_id = box.object_id;
+  snap.uid_next = box.uid_next;
+  snap.highest_modseq = box.highest_modseq;
+  Status s;
   {
     auto q = db.prepare_or_abort("SELECT" MAILROOM_META_COLUMNS
                                  "FROM messages WHERE mailbox_id=? ORDER BY uid");
-    q.bind(1, box->id);
+    q.bind(1, box.id);
     while (q.step(&s)) visit(read_meta(q));
   }
-  db.rollback();
+  h->end();
   // The pages a whole-mailbox read pulled into this connection's cache are not wanted again
   // soon (IMAP keeps its own compact view, later reads go by index): freed now they do not sit
   // in every open user's heap (200 idle sessions on 200 mailboxes of 1,000: 228 KiB each
@@ -399,35 +391,27 @@ Result<Snapshot> FileStore::scan(const std::string& account_id, const std::strin
 
 Result<Changes> FileStore::changes_since(const std::string& account_id, const std::string& mailbox,
                                          uint64_t modseq) {
-  auto name = canonical(mailbox);
-  if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  auto s = db.exec("BEGIN");
-  if (!s.is_ok()) return s;
-  auto box = find_mailbox(db, *name);
-  if (!box.is_ok()) {
-    db.rollback();
-    return box.status();
-  }
+  auto h = hold_mailbox(account_id, mailbox, IndexHold::Txn::read);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
+  const MailboxRow& box = h->row;
   Changes c;
-  c.highest_modseq = box->highest_modseq;
-  c.uid_validity = box->uid_validity;
-  c.uid_next = box->uid_next;
+  c.highest_modseq = box.highest_modseq;
+  c.uid_validity = box.uid_validity;
+  c.uid_next = box.uid_next;
+  Status s;
   // Without ORDER BY, so that SQLite walks the (mailbox_id, modseq) indexes and reads only
   // what changed; "ORDER BY uid" made it scan the whole mailbox in UID order (17 ms at 100,000
   // messages for every IMAP sync). Sorted here instead.
   {
     auto q = db.prepare_or_abort("SELECT" MAILROOM_META_COLUMNS
                                  "FROM messages WHERE mailbox_id=? AND modseq>?");
-    q.bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
+    q.bind(1, box.id).bind(2, static_cast<int64_t>(modseq));
     while (q.step(&s)) c.changed.push_back(read_meta(q));
   }
   if (s.is_ok()) {
     auto q = db.prepare_or_abort("SELECT uid, guid FROM expunged WHERE mailbox_id=? AND modseq>?");
-    q.bind(1, box->id).bind(2, static_cast<int64_t>(modseq));
+    q.bind(1, box.id).bind(2, static_cast<int64_t>(modseq));
     std::vector<std::pair<uint32_t, std::string>> gone;
     while (q.step(&s)) gone.emplace_back(static_cast<uint32_t>(q.i64(0)), q.text(1));
     std::sort(gone.begin(), gone.end());
@@ -436,7 +420,7 @@ Result<Changes> FileStore::changes_since(const std::string& account_id, const st
       c.expunged_guids.push_back(std::move(guid));
     }
   }
-  db.rollback();
+  h->end();
   if (!s.is_ok()) return s;
   std::sort(c.changed.begin(), c.changed.end(),
             [](const MessageMeta& a, const MessageMeta& b) { return a.uid < b.uid; });
@@ -458,21 +442,16 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
   auto now = static_cast<int64_t>(::time(nullptr));
   uint64_t new_modseq = 0;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
     // A flag change commits without waiting for the disk (WAL, synchronous=NORMAL): it survives
     // a crash of the process, and a power loss once the user's next durable commit (a delivery,
     // an APPEND, an EXPUNGE) or a checkpoint has synced the log after it. Dovecot's default
     // (mail_fsync = optimized) does not sync flag changes either; two of the four writes of a
     // typical IMAP session are STOREs (bench/imap, --shape mailbox). FORMAT.md "Durability".
-    std::optional<RelaxedSync> relaxed;
-    if (options_.fsync) relaxed.emplace(db);
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
-    auto box = find_mailbox(db, *name);
-    if (!box.is_ok()) return box.status();
-    MailboxRow row = *box;
+    auto h = hold_mailbox(*u, *name, IndexHold::Txn::write_relaxed);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    MailboxRow& row = h->row;
+    Status s;
     uint64_t modseq = row.highest_modseq + 1;
     bool changed_any = false;
     // FORMAT.md "Per-reader \Seen": a reader's \Seen is its mark; the message keeps the owner's.
@@ -569,7 +548,7 @@ Result<StoreFlagsResult> FileStore::store_flags(const std::string& account_id,
       if (!s.is_ok()) return s;
       new_modseq = modseq;
     }
-    s = tx.commit();
+    s = h->commit();
     if (!s.is_ok()) return s;
   }
   if (new_modseq) notify(account_id, *name, new_modseq);
@@ -587,14 +566,11 @@ Result<std::vector<uint32_t>> FileStore::expunge(const std::string& account_id,
   std::vector<std::string> unreferenced;
   uint64_t modseq = 0;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
-    auto box = find_mailbox(db, *name);
-    if (!box.is_ok()) return box.status();
-    MailboxRow row = *box;
+    auto h = hold_mailbox(*u, *name, IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    MailboxRow& row = h->row;
+    Status s;
     modseq = row.highest_modseq + 1;
     int64_t bytes = 0;
     std::set<std::string> guids;
@@ -616,7 +592,7 @@ Result<std::vector<uint32_t>> FileStore::expunge(const std::string& account_id,
     row.highest_modseq = modseq;
     s = set_mailbox_counters(db, row);
     if (s.is_ok()) s = add_usage(db, -bytes, -static_cast<int64_t>(removed.size()));
-    if (s.is_ok()) s = tx.commit();
+    if (s.is_ok()) s = h->commit();
     if (!s.is_ok()) return s;
   }
   // After the commit: a crash here leaves unreferenced files, which fsck removes.
@@ -643,16 +619,13 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
   if (!src_name.is_ok()) return src_name.status();
   auto dst_name = canonical(to);
   if (!dst_name.is_ok()) return dst_name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
   CopyResult out;
   uint64_t src_modseq = 0, dst_modseq = 0;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
+    auto h = hold_user(account_id, IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    Status s;
     auto src = find_mailbox(db, *src_name);
     if (!src.is_ok()) return src.status();
     auto dst = find_mailbox(db, *dst_name);
@@ -718,7 +691,7 @@ Result<CopyResult> FileStore::copy_or_move(const std::string& account_id, const 
       if (!s.is_ok()) return s;
     }
     s = set_mailbox_counters(db, drow);
-    if (s.is_ok()) s = tx.commit();
+    if (s.is_ok()) s = h->commit();
     if (!s.is_ok()) return s;
   }
   std::vector<ChangeEvent> events{{account_id, *dst_name, dst_modseq}};
@@ -736,15 +709,9 @@ std::vector<Result<MessageMeta>> FileStore::message_metas(const std::string& acc
     out.assign(uids.size(), s);
     return out;
   };
-  auto name = canonical(mailbox);
-  if (!name.is_ok()) return fail_all(name.status());
-  auto u = user(account_id);
-  if (!u.is_ok()) return fail_all(u.status());
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  auto box = find_mailbox(db, *name);
-  if (!box.is_ok()) return fail_all(box.status());
-  for (uint32_t uid : uids) out.push_back(find_message(db, box->id, uid));
+  auto h = hold_mailbox(account_id, mailbox);
+  if (!h.is_ok()) return fail_all(h.status());
+  for (uint32_t uid : uids) out.push_back(find_message(h->db(), h->row.id, uid));
   return out;
 }
 
@@ -864,14 +831,12 @@ Result<std::string> FileStore::facts_impl(const std::string& account_id, const s
   if (!u.is_ok()) return u.status();
   std::string guid;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    auto box = find_mailbox(db, *name);
-    if (!box.is_ok()) return box.status();
-    auto q = db.prepare_or_abort(
+    auto h = hold_mailbox(*u, *name);
+    if (!h.is_ok()) return h.status();
+    auto q = h->db().prepare_or_abort(
         "SELECT f.facts IS NULL, f.facts, m.guid FROM messages m JOIN files f ON f.guid=m.guid "
         "WHERE m.mailbox_id=? AND m.uid=?");
-    q.bind(1, box->id).bind(2, static_cast<int64_t>(uid));
+    q.bind(1, h->row.id).bind(2, static_cast<int64_t>(uid));
     Status err;
     if (!q.step(&err)) return err.is_ok() ? core::not_found("no such message") : err;
     if ((q.i64(0) == 0 && !refresh) || !options_.facts) return q.text(1);
@@ -895,20 +860,15 @@ Result<std::string> FileStore::facts_impl(const std::string& account_id, const s
 
 Status FileStore::mark_retrieved(const std::string& account_id, const std::string& mailbox,
                                  uint32_t uid, int64_t when, const std::string& client_ip) {
-  auto name = canonical(mailbox);
-  if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  auto box = find_mailbox(db, *name);
-  if (!box.is_ok()) return box.status();
+  auto h = hold_mailbox(account_id, mailbox);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
   // Not an IMAP-visible change: MODSEQ stays.
   auto s = db.prepare_or_abort(
                  "UPDATE messages SET retrieved_at=?, retrieved_by=? WHERE mailbox_id=? AND uid=?")
                .bind(1, when)
                .bind(2, client_ip)
-               .bind(3, box->id)
+               .bind(3, h->row.id)
                .bind(4, static_cast<int64_t>(uid))
                .run();
   if (!s.is_ok()) return s;
@@ -917,10 +877,9 @@ Status FileStore::mark_retrieved(const std::string& account_id, const std::strin
 }
 
 Result<QuotaUsage> FileStore::quota_usage(const std::string& account_id) {
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  return read_usage(*(*u)->db);
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
+  return read_usage(h->db());
 }
 
 }  // namespace mailroom::store

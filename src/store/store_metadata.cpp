@@ -33,17 +33,12 @@ core::Result<int64_t> metadata_owner_id(db::Sqlite& db, const std::string& name)
 
 Result<std::vector<MetadataEntry>> FileStore::metadata(const std::string& account_id,
                                                        const std::string& mailbox) {
-  std::string name;
-  if (!mailbox.empty()) {
-    auto c = canonical(mailbox);
-    if (!c.is_ok()) return c.status();
-    name = *c;
-  }
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  auto id = metadata_owner_id(db, name);
+  auto name = canonical_or_empty(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
+  auto id = metadata_owner_id(db, *name);
   if (!id.is_ok()) return id.status();
   std::vector<MetadataEntry> out;
   auto q =
@@ -58,26 +53,19 @@ Result<std::vector<MetadataEntry>> FileStore::metadata(const std::string& accoun
 Status FileStore::set_metadata(const std::string& account_id, const std::string& mailbox,
                                const std::vector<MetadataChange>& changes,
                                const MetadataLimits& limits) {
-  std::string name;
-  if (!mailbox.empty()) {
-    auto c = canonical(mailbox);
-    if (!c.is_ok()) return c.status();
-    name = *c;
-  }
+  auto name = canonical_or_empty(mailbox);
+  if (!name.is_ok()) return name.status();
   for (const auto& [entry, value] : changes) {
     if (entry.empty() || entry.front() != '/')
       return core::invalid_argument("invalid annotation name", entry);
   }
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  db::Transaction tx(db);
-  auto s = tx.begin();
-  if (!s.is_ok()) return s;
-  auto id = metadata_owner_id(db, name);
+  auto h = hold_user(account_id, IndexHold::Txn::write);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
+  auto id = metadata_owner_id(db, *name);
   if (!id.is_ok()) return id.status();
   for (const auto& [entry, value] : changes) {
+    Status s;
     if (value) {
       s = db.prepare_or_abort(
                 "INSERT OR REPLACE INTO metadata(mailbox_id, entry, value) VALUES (?, ?, ?)")
@@ -106,7 +94,7 @@ Status FileStore::set_metadata(const std::string& account_id, const std::string&
       return Status::error(Code::over_quota, "too many annotations",
                            std::to_string(count) + " entries, " + std::to_string(bytes) + " bytes");
   }
-  return tx.commit();
+  return h->commit();
 }
 
 }  // namespace mailroom::store

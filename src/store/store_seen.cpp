@@ -63,19 +63,15 @@ core::Status put_seen_mark(db::Sqlite& db, const std::string& reader, int64_t ma
 Result<std::vector<MailStore::ReaderSeen>> FileStore::reader_seen(
     const std::string& account_id, const std::string& mailbox, const std::string& reader,
     uint64_t since_modseq, const std::vector<uint32_t>& uids) {
-  auto name = canonical(mailbox);
-  if (!name.is_ok()) return name.status();
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  auto box = find_mailbox(db, *name);
-  if (!box.is_ok()) return box.status();
+  auto h = hold_mailbox(account_id, mailbox);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
+  const MailboxRow& box = h->row;
   std::vector<ReaderSeen> out;
   auto q = db.prepare_or_abort(
       "SELECT uid, seen, modseq FROM seen_by WHERE reader=? AND mailbox_id=? AND modseq>? "
       "ORDER BY uid");
-  q.bind(1, reader).bind(2, box->id).bind(3, static_cast<int64_t>(since_modseq));
+  q.bind(1, reader).bind(2, box.id).bind(3, static_cast<int64_t>(since_modseq));
   core::Status err;
   while (q.step(&err))
     out.push_back(
@@ -87,7 +83,7 @@ Result<std::vector<MailStore::ReaderSeen>> FileStore::reader_seen(
     auto it = std::lower_bound(out.begin(), out.end(), uid,
                                [](const ReaderSeen& r, uint32_t v) { return r.uid < v; });
     if (it != out.end() && it->uid == uid) continue;
-    auto m = find_seen_mark(db, reader, box->id, uid);
+    auto m = find_seen_mark(db, reader, box.id, uid);
     if (!m.is_ok()) return m.status();
     if (*m) more.push_back({uid, (*m)->seen, (*m)->modseq});
   }
@@ -101,19 +97,14 @@ Result<std::vector<MailStore::ReaderSeen>> FileStore::reader_seen(
 
 Status FileStore::forget_reader(const std::string& account_id, const std::string& reader,
                                 const std::string& mailbox) {
-  std::string name;
-  if (!mailbox.empty()) {
-    auto c = canonical(mailbox);
-    if (!c.is_ok()) return c.status();
-    name = *c;
-  }
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
-  if (name.empty())
+  auto name = canonical_or_empty(mailbox);
+  if (!name.is_ok()) return name.status();
+  auto h = hold_user(account_id);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
+  if (name->empty())
     return db.prepare_or_abort("DELETE FROM seen_by WHERE reader=?").bind(1, reader).run();
-  auto box = find_mailbox(db, name);
+  auto box = find_mailbox(db, *name);
   if (!box.is_ok()) return box.code() == Code::not_found ? Status::ok() : box.status();
   return db.prepare_or_abort("DELETE FROM seen_by WHERE reader=? AND mailbox_id=?")
       .bind(1, reader)
