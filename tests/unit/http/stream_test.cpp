@@ -19,57 +19,20 @@
 #include "src/http/server.h"
 #include "src/net/listener.h"
 #include "src/net/worker_pool.h"
+#include "tests/fakes/loopback_client.h"
 
 namespace mailroom::http {
 namespace {
 
 namespace asio = boost::asio;
 
-// A blocking HTTP client socket; every read has a 30 s receive timeout (a deadline for the
-// server to answer, never a bound on how fast it does).
-class RawClient {
+// An HTTP client of the server (tests/fakes/loopback_client.h: 30 s receive timeout).
+class RawClient : public mailroom::testing::LoopbackClient {
  public:
-  explicit RawClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{30, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  }
-  ~RawClient() { ::close(fd_); }
+  explicit RawClient(uint16_t port) : LoopbackClient(port) { EXPECT_TRUE(connected()); }
   void get(const std::string& path, const std::string& user = "alice") {
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nX-User: " + user + "\r\n\r\n";
-    ASSERT_EQ(::send(fd_, req.data(), req.size(), 0), (ssize_t)req.size());
+    send("GET " + path + " HTTP/1.1\r\nHost: x\r\nX-User: " + user + "\r\n\r\n");
   }
-  // Reads until `text` has arrived (true) or the stream ends / times out (false).
-  bool read_until(const std::string& text) {
-    while (buf_.find(text) == std::string::npos) {
-      char b[4096];
-      ssize_t n = ::recv(fd_, b, sizeof b, 0);
-      if (n <= 0) return false;
-      buf_.append(b, n);
-    }
-    return true;
-  }
-  // Reads to the end of the stream; true when the server closed it (not a timeout).
-  bool read_to_close() {
-    for (;;) {
-      char b[4096];
-      ssize_t n = ::recv(fd_, b, sizeof b, 0);
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
-      buf_.append(b, n);
-    }
-  }
-  std::string take() { return std::exchange(buf_, {}); }
-  const std::string& seen() const { return buf_; }
-
- private:
-  int fd_;
-  std::string buf_;
 };
 
 // What the test's stream route does; shared with the test body.

@@ -14,70 +14,15 @@
 #include <thread>
 
 #include "src/net/listener.h"
+#include "tests/fakes/loopback_client.h"
 
 namespace mailroom::net {
 namespace {
 
 namespace asio = boost::asio;
 
-// What one read of a line saw: the data, and whether it ended at the peer's end of stream
-// (eof) or because nothing came within the receive timeout (timeout). A closed connection
-// and a silent one must never look alike.
-struct Read {
-  std::string data;
-  bool eof = false;
-  bool timeout = false;
-};
-
-// A blocking client socket with a receive timeout (a deadline for the server to answer or
-// close, never a bound on how fast it does).
-class Client {
- public:
-  explicit Client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{30, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-  void send(const std::string& s) {
-    ASSERT_EQ(::send(fd_, s.data(), s.size(), 0), (ssize_t)s.size());
-  }
-  // Reads one line (with its CRLF), or what came before the end of stream or the timeout.
-  Read read_line() {
-    Read r;
-    char c;
-    for (;;) {
-      ssize_t n = ::recv(fd_, &c, 1, 0);
-      if (n == 1) {
-        r.data += c;
-        if (c == '\n') return r;
-        continue;
-      }
-      if (n == 0) {
-        r.eof = true;
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        r.timeout = true;
-      } else if (errno == EINTR) {
-        continue;
-      } else {
-        r.eof = errno == ECONNRESET;  // a reset also ends the stream
-      }
-      return r;
-    }
-  }
-  std::string line() { return read_line().data; }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
+using Client = mailroom::testing::LoopbackClient;
+using Read = Client::Read;
 
 // The server ended the connection: end of stream with nothing before it, not a timeout.
 void expect_closed(Client& c) {
