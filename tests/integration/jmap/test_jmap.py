@@ -1,9 +1,7 @@
-"""JMAP (RFC 8620, RFC 8621) on a real mailroomd over HTTPS, with a small JMAP client on
-http.client: the session resource and authentication, mail delivered by SMTP found by
+"""JMAP (RFC 8620, RFC 8621) on a real mailroomd over HTTPS, with the small JMAP client of
+web_client.py: the session resource and authentication, mail delivered by SMTP found by
 Email/query, IMAP and JMAP seeing each other's changes at once (flags, keywords, mailboxes),
 and malformed requests answered with the RFC's error types. Issue 19."""
-import base64
-import http.client
 import imaplib
 import json
 import smtplib
@@ -12,71 +10,9 @@ import unittest
 
 from harness import DEFAULT_LISTENERS, Mailroom
 from peers_oidc import TokenMinter
+from web_client import CORE, MAIL, Jmap
 
-CORE = "urn:ietf:params:jmap:core"
-MAIL = "urn:ietf:params:jmap:mail"
 LISTENERS = dict(DEFAULT_LISTENERS, https=("http", "implicit"))
-
-
-class Jmap:
-    """A minimal JMAP client: one HTTPS connection, Basic authentication."""
-
-    def __init__(self, m, user="alice@example.com", password="wonderland", token=None):
-        self.conn = http.client.HTTPSConnection("127.0.0.1", m.port("https"), timeout=30,
-                                                context=m.ssl_context())
-        self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-        if token is not None:
-            self.auth = "Bearer " + token
-        self.account = None
-
-    def raw(self, method, path, body=None, content_type="application/json", auth=True):
-        headers = {}
-        if auth:
-            headers["Authorization"] = self.auth
-        if body is not None:
-            headers["Content-Type"] = content_type
-            if isinstance(body, str):
-                body = body.encode()
-        self.conn.request(method, path, body=body, headers=headers)
-        r = self.conn.getresponse()
-        data = r.read()
-        headers = {}
-        for k, v in r.getheaders():  # repeated fields joined (RFC 9110 5.3)
-            headers[k.lower()] = headers[k.lower()] + ", " + v if k.lower() in headers else v
-        return r.status, headers, data
-
-    def session(self):
-        status, headers, data = self.raw("GET", "/.well-known/jmap")
-        if status != 200:
-            raise AssertionError(f"session: {status} {data!r}")
-        s = json.loads(data)
-        self.account = s["primaryAccounts"][MAIL]
-        return s
-
-    def call(self, *calls, using=(CORE, MAIL)):
-        """calls: (name, args) pairs; accountId is added. Returns the methodResponses."""
-        if self.account is None:
-            self.session()
-        method_calls = []
-        for i, (name, args) in enumerate(calls):
-            a = dict(args)
-            if name != "Core/echo":
-                a.setdefault("accountId", self.account)
-            method_calls.append([name, a, str(i)])
-        status, _, data = self.raw("POST", "/jmap/api",
-                                   json.dumps({"using": list(using), "methodCalls": method_calls}))
-        if status != 200:
-            raise AssertionError(f"api: {status} {data!r}")
-        return json.loads(data)["methodResponses"]
-
-    def one(self, name, args):
-        r = self.call((name, args))[0]
-        if r[0] != name:
-            raise AssertionError(f"{name}: {r}")
-        return r[1]
-
-    def close(self):
-        self.conn.close()
 
 
 class JmapTest(unittest.TestCase):
@@ -261,11 +197,7 @@ class JmapTest(unittest.TestCase):
     def test_upload_and_import(self):
         raw = (b"From: Dave <dave@remote.example>\r\nTo: alice@example.com\r\n"
                b"Subject: imported-by-jmap\r\n\r\nkept\r\n")
-        self.j.session()
-        status, _, data = self.j.raw("POST", f"/jmap/upload/{self.j.account}", raw,
-                                     "message/rfc822")
-        self.assertEqual(status, 201, data)
-        blob = json.loads(data)["blobId"]
+        blob = self.j.upload(raw)
         r = self.j.one("Email/import", {"emails": {"k": {
             "blobId": blob, "mailboxIds": {self.inbox_id(): True}, "keywords": {"$seen": True}}}})
         self.assertIn("k", r["created"], r)

@@ -5,7 +5,6 @@ implicit Email/set moving the draft to Sent; a From: alice may not use refused w
 forbiddenFrom and nothing queued; a VacationResponse set over JMAP answering mail delivered by
 SMTP, the reply received by the remote peer. Issue 19."""
 import imaplib
-import json
 import smtplib
 import time
 import unittest
@@ -14,7 +13,8 @@ import dkim
 
 from harness import Mailroom
 from peers_smtp import ScriptedSmtpPeer
-from test_jmap import CORE, LISTENERS, MAIL, Jmap
+from test_jmap import LISTENERS
+from web_client import CORE, MAIL, Jmap
 
 SUBMISSION = "urn:ietf:params:jmap:submission"
 VACATION = "urn:ietf:params:jmap:vacationresponse"
@@ -85,12 +85,8 @@ remote_retry_max = 2
 
     def draft(self, text):
         """A draft in Drafts made by upload + Email/import; its Email id."""
-        self.j.session()
-        status, _, data = self.j.raw("POST", f"/jmap/upload/{self.j.account}", text.encode(),
-                                     "message/rfc822")
-        self.assertEqual(status, 201, data)
         r = self.j.one("Email/import", {"emails": {"d": {
-            "blobId": json.loads(data)["blobId"], "mailboxIds": {self.mailbox("drafts"): True},
+            "blobId": self.j.upload(text.encode()), "mailboxIds": {self.mailbox("drafts"): True},
             "keywords": {"$draft": True, "$seen": True}}}})
         return r["created"]["d"]["id"]
 

@@ -20,6 +20,7 @@ import unittest
 from harness import DEFAULT_LISTENERS, Mailroom
 from peers_oidc import GLEWLWYD, Glewlwyd
 import test_webmail
+import web_client
 from test_webmail import CHROMIUM, NODE_MODULES, SHOTS, WEB_ROOT, missing_tools
 
 LISTENERS = dict(DEFAULT_LISTENERS, https=("http", "implicit"))
@@ -72,10 +73,7 @@ class WebmailSsoTest(unittest.TestCase):
     request = test_webmail.WebmailBrowserTest.request
 
     def password_sign_in(self, user, password):
-        return self.request("POST", "/webmail/login",
-                            json.dumps({"username": user, "password": password}),
-                            {"Content-Type": "application/json", "Host": "127.0.0.1",
-                             "Origin": "https://127.0.0.1", "Sec-Fetch-Site": "same-origin"})[0]
+        return web_client.login(self.m, user, password)[0]
 
     def test_sso_sign_in_in_a_browser(self):
         msg = (f"From: Carol <carol@remote.example>\r\nTo: alice@example.com\r\n"

@@ -10,7 +10,6 @@ the sign-in and JMAP endpoints.
 Skips (exit 77 through run_pytests) when Chromium, node or the built client with its
 node_modules (web/build.sh, needs npm) is missing."""
 import base64
-import http.client
 import imaplib
 import json
 import os
@@ -21,6 +20,7 @@ import tempfile
 import time
 import unittest
 
+import web_client
 from harness import DEFAULT_LISTENERS, Mailroom, bin_dir
 
 LISTENERS = dict(DEFAULT_LISTENERS, https=("http", "implicit"))
@@ -142,33 +142,24 @@ class WebmailBrowserTest(unittest.TestCase):
             s.sendmail("carol@remote.example", ["alice@example.com"], msg.encode())
 
     def https(self):
-        return http.client.HTTPSConnection("127.0.0.1", self.m.port("https"), timeout=30,
-                                           context=self.m.ssl_context())
+        return web_client.https(self.m)
 
     def request(self, method, path, body=None, headers=None):
-        c = self.https()
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            c.close()
+        return web_client.request(self.m, method, path, body, headers)
 
     def wait_delivered(self, subjects):
         """Every subject in alice's INBOX (through JMAP with Basic auth)."""
-        auth = "Basic " + base64.b64encode(b"alice@example.com:wonderland").decode()
+        auth = {"Authorization": web_client.basic_auth("alice@example.com", "wonderland")}
         deadline = time.time() + 60
         while True:
-            status, _, data = self.request("GET", "/.well-known/jmap", headers={"Authorization": auth})
+            status, _, data = self.request("GET", "/.well-known/jmap", headers=auth)
             self.assertEqual(status, 200, data)
-            account = json.loads(data)["primaryAccounts"]["urn:ietf:params:jmap:mail"]
-            body = json.dumps({"using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
-                               "methodCalls": [["Email/query", {"accountId": account, "limit": 100}, "q"],
-                                               ["Email/get", {"accountId": account, "properties": ["subject"],
-                                                              "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"}}, "g"]]})
-            status, _, data = self.request("POST", "/jmap/api", body,
-                                           {"Authorization": auth, "Content-Type": "application/json"})
-            got = {e["subject"] for e in json.loads(data)["methodResponses"][1][1]["list"]}
+            account = json.loads(data)["primaryAccounts"][web_client.MAIL]
+            got = {e["subject"] for e in web_client.jmap_call(self.m, [
+                ["Email/query", {"accountId": account, "limit": 100}, "q"],
+                ["Email/get", {"accountId": account, "properties": ["subject"],
+                               "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"}}, "g"]],
+                auth)[1][1]["list"]}
             if set(subjects) <= got:
                 return
             if time.time() > deadline:
@@ -176,12 +167,8 @@ class WebmailBrowserTest(unittest.TestCase):
             time.sleep(0.1)
 
     def sign_in(self, origin=True):
-        headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
-        if origin:
-            headers.update({"Origin": "https://127.0.0.1", "Sec-Fetch-Site": "same-origin"})
-        return self.request("POST", "/webmail/login",
-                            json.dumps({"username": "alice@example.com", "password": "wonderland"}),
-                            headers)
+        return web_client.login(self.m, "alice@example.com", "wonderland",
+                                web_client.SAME_ORIGIN if origin else {"Host": "127.0.0.1"})
 
     def test_cookie_csrf_and_origin_rules(self):
         status, _, _ = self.sign_in(origin=False)
@@ -241,11 +228,7 @@ class WebmailBrowserTest(unittest.TestCase):
 
     def test_disabled_account_loses_its_session(self):
         self.m.ctl("user", "add", "dora@example.com", "--password", "explorer-pw")
-        status, headers, data = self.request(
-            "POST", "/webmail/login", json.dumps({"username": "dora@example.com", "password": "explorer-pw"}),
-            {"Content-Type": "application/json", "Origin": "https://127.0.0.1", "Host": "127.0.0.1"})
-        self.assertEqual(status, 200, data)
-        token = headers["set-cookie"].split(";")[0]
+        token, _ = web_client.web_session(self.m, "dora@example.com", "explorer-pw")
         self.assertEqual(self.request("GET", "/webmail/session", headers={"Cookie": token})[0], 200)
         self.m.ctl("user", "change", "dora@example.com", "--status", "disabled", json_output=False)
         deadline = time.time() + 30

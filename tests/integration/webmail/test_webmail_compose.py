@@ -24,6 +24,7 @@ import urllib.parse
 import zipfile
 
 import test_webmail as base
+import web_client
 from harness import Mailroom
 
 ATTACHMENT = bytes(range(256)) * 40 + b"\x00end"
@@ -196,19 +197,10 @@ class WebmailComposeTest(unittest.TestCase):
 
     def test_download_endpoints_refuse(self):
         def session(user, password):
-            status, headers, data = self.request(
-                "POST", "/webmail/login", json.dumps({"username": user, "password": password}),
-                {"Content-Type": "application/json", "Origin": "https://127.0.0.1", "Host": "127.0.0.1"})
-            self.assertEqual(status, 200, data)
-            return headers["set-cookie"].split(";")[0], json.loads(data)["csrf"]
+            return web_client.web_session(self.m, user, password)
 
         def jmap(cookie, csrf, calls):
-            status, _, data = self.request("POST", "/jmap/api", json.dumps({
-                "using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"], "methodCalls": calls}),
-                {"Cookie": cookie, "Content-Type": "application/json", "Host": "127.0.0.1",
-                 "Origin": "https://127.0.0.1", "Sec-Fetch-Site": "same-origin", "X-Mailroom-CSRF": csrf})
-            self.assertEqual(status, 200, data)
-            return json.loads(data)["methodResponses"]
+            return web_client.jmap_call(self.m, calls, web_client.session_headers(cookie, csrf))
 
         bob = self.imap("bob@example.com", "builder")
         bob.append("INBOX", None, None, b"From: bob@example.com\r\nSubject: bob's own\r\n\r\nprivate\r\n")

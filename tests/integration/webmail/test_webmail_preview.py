@@ -12,7 +12,6 @@ the quota in the folder pane, against one mailroomd over HTTPS.
 Skips (exit 77 through run_pytests) when Chromium, node or the built client is missing."""
 import base64
 import hashlib
-import http.client
 import json
 import os
 import smtplib
@@ -24,11 +23,12 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from urllib.parse import quote
 
+import web_client
 from harness import Mailroom
 from test_webmail import CHROMIUM, HERE, LISTENERS, NODE_MODULES, WEB_ROOT, missing_tools
 
 SHOTS = os.path.join(os.path.dirname(WEB_ROOT), "test-artifacts", "webmail-preview")
-AUTH = "Basic " + base64.b64encode(b"alice@example.com:wonderland").decode()
+AUTH = web_client.basic_auth("alice@example.com", "wonderland")
 USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail", "urn:ietf:params:jmap:quota"]
 SUBJECT = "Files for review"
 # A 2x2 red PNG.
@@ -86,21 +86,11 @@ class WebmailPreviewTest(unittest.TestCase):
 
     @classmethod
     def request(cls, method, path, body=None, headers=None):
-        c = http.client.HTTPSConnection("127.0.0.1", cls.m.port("https"), timeout=30,
-                                        context=cls.m.ssl_context())
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            c.close()
+        return web_client.request(cls.m, method, path, body, headers)
 
     @classmethod
     def jmap(cls, calls):
-        status, _, data = cls.request("POST", "/jmap/api", json.dumps({"using": USING, "methodCalls": calls}),
-                                      {"Authorization": AUTH, "Content-Type": "application/json"})
-        assert status == 200, data
-        return json.loads(data)["methodResponses"]
+        return web_client.jmap_call(cls.m, calls, {"Authorization": AUTH}, USING)
 
     @classmethod
     def wait_delivered(cls):
@@ -165,10 +155,7 @@ class WebmailPreviewTest(unittest.TestCase):
     def test_download_with_the_session_cookie(self):
         p = self.parts()["pixel.png"]
         self.assertEqual(self.request("GET", self.url(p))[0], 401)  # no credentials
-        status, h, data = self.request(
-            "POST", "/webmail/login", json.dumps({"username": "alice@example.com", "password": "wonderland"}),
-            {"Content-Type": "application/json", "Origin": "https://127.0.0.1", "Host": "127.0.0.1",
-             "Sec-Fetch-Site": "same-origin"})
+        status, h, data = web_client.login(self.m, "alice@example.com", "wonderland")
         self.assertEqual(status, 200, data)
         cookie = h["set-cookie"].split(";")[0]
         self.assertIn("SameSite=Strict", h["set-cookie"])  # never sent on another site's request

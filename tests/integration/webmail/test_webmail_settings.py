@@ -23,10 +23,11 @@ import urllib.parse
 
 import test_webmail as base
 import test_webmail_compose as compose
+import web_client
 from harness import Mailroom
 from peers_smtp import ScriptedSmtpPeer
 
-SAME = {"Origin": "https://127.0.0.1", "Sec-Fetch-Site": "same-origin", "Host": "127.0.0.1"}
+SAME = web_client.SAME_ORIGIN
 
 
 class WebmailSettingsTest(unittest.TestCase):
@@ -102,11 +103,7 @@ remote_retry_max = 2
             time.sleep(0.2)
 
     def session(self, user, password):
-        status, headers, data = self.request(
-            "POST", "/webmail/login", json.dumps({"username": user, "password": password}),
-            dict(SAME, **{"Content-Type": "application/json"}))
-        self.assertEqual(status, 200, data)
-        return headers["set-cookie"].split(";")[0], json.loads(data)["csrf"]
+        return web_client.web_session(self.m, user, password)
 
     def api(self, method, path, cookie=None, csrf=None, body=None, headers=None):
         h = dict(SAME)
