@@ -37,8 +37,8 @@ def wait_for(predicate, timeout=40, interval=0.1):
 
 
 def connections_to(port):
-    """Established TCP connections from this host to 127.0.0.1:`port` (mailroomd's SMTP client
-    sessions to a peer), from /proc/net/tcp: local and remote address, then the state."""
+    """The local addresses of the established TCP connections to `port` (mailroomd's SMTP
+    client sessions to a peer), from /proc/net/tcp and tcp6 (remote address, state 01)."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
