@@ -8,14 +8,20 @@
   shows "Skipped", not "Passed"), and under CI (CI=true, or MAILROOM_TEST_STRICT=1) any skip
   that is not on ALLOWED_SKIPS below fails the test. Every skip is written to
   $MAILROOM_TEST_REPORT_DIR/<test>.skips for the summary scripts/run-tests prints.
+- Time: the test's wall seconds and the CPU seconds of this process and of every process it
+  waited for (mailroomd, mailroomctl, slapd, the clients) go to
+  $MAILROOM_TEST_REPORT_DIR/<test>.times ("wall cpu"); scripts/run-tests lists the slowest.
+  Wall far above CPU is a test that waits (a sleep, a timer, a service's start-up).
 
     python3 tests/run_pytests.py MODULE [MODULE ...]   (from the test's working directory)
 """
 import glob
 import os
 import re
+import resource
 import shutil
 import sys
+import time
 import unittest
 
 # Skips that may happen under CI, each with why. Keep this list short and commented: a skip
@@ -53,7 +59,15 @@ def allowed(name, test_id):
     return any(re.search(pattern, f"{name}:{test_id}") for pattern in ALLOWED_SKIPS)
 
 
+def cpu_seconds():
+    """User + system CPU of this process and of the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main(argv):
+    started = time.monotonic()
     modules = argv[1:]
     if not modules:
         print("usage: run_pytests.py MODULE [MODULE ...]", file=sys.stderr)
@@ -76,6 +90,11 @@ def main(argv):
         with open(os.path.join(report_dir, name + ".skips"), "w") as f:
             for test_id, reason in skips:
                 f.write(f"{test_id}: {reason}\n")
+    wall, cpu = time.monotonic() - started, cpu_seconds()
+    print(f"time: {wall:.1f} s wall, {cpu:.1f} s CPU (this test and the processes it waited for)")
+    if report_dir:
+        with open(os.path.join(report_dir, name + ".times"), "w") as f:
+            f.write(f"{wall:.2f} {cpu:.2f}\n")
     for test_id, reason in skips:
         tag = "allowed" if allowed(name, test_id) else "NOT ALLOWED under CI" if strict() else ""
         print(f"SKIPPED {test_id}: {reason} {('(' + tag + ')') if tag else ''}")
