@@ -218,9 +218,12 @@ def scanner_config(mode, clamd, db, rspamd):
         return ""
     if mode == "clamd":
         return f'\n[antivirus]\nengine = "clamd"\nclamd_address = "{clamd.socket}"\n'
-    if mode == "libclamav":
+    if mode in ("libclamav", "libclamav-whole"):
+        # libclamav-whole: the message through ClamAV's own mail parser (scan_parts = false),
+        # as before the part split.
         return (f'\n[antivirus]\nengine = "libclamav"\ndatabase = "{db}"\n'
-                'reload_interval = "1h"\n')
+                'reload_interval = "1h"\n' +
+                ('scan_parts = false\n' if mode == "libclamav-whole" else ""))
     if mode == "rspamd":
         return (f'\n[spam]\nurl = "{rspamd.url}"\ncontroller_url = ""\n'
                 'reject_score = 1000.0\n')
@@ -232,7 +235,8 @@ def main():
     ap.add_argument("--bin", default=os.environ.get("MAILROOM_BIN",
                                                     os.path.join(ROOT, "build", "release", "bin")))
     ap.add_argument("--modes", default="none,clamd,libclamav,rspamd,anchor",
-                    help="anchor: Postfix -> Dovecot LMTP without a scanner (needs root)")
+                    help="anchor: Postfix -> Dovecot LMTP without a scanner (needs root); "
+                         "libclamav-whole: libclamav with scan_parts = false")
     ap.add_argument("--size", type=int, default=10240, help="message size in octets (about)")
     ap.add_argument("--senders", default="1,10")
     ap.add_argument("--attachment-share", type=float, default=1.0,
@@ -260,11 +264,11 @@ def main():
     results = {}
     load_s = {}
     try:
-        if "clamd" in modes or "libclamav" in modes:
+        if "clamd" in modes or "libclamav" in modes or "libclamav-whole" in modes:
             missing = peers_clamav.available()
             if missing:
                 print(f"clamav modes skipped: {missing} missing", file=sys.stderr)
-                modes = [m for m in modes if m not in ("clamd", "libclamav")]
+                modes = [m for m in modes if m not in ("clamd", "libclamav", "libclamav-whole")]
             else:
                 # clamd spools every INSTREAM to a file and decodes parts into more files: on
                 # tmpfs, as libclamav's are by default (see README, [antivirus] tmp_dir).

@@ -135,9 +135,15 @@ max_recipients = 1000
             if not found:
                 return 0
             self.index = sqlite3.connect(f"file:{found[0]}?mode=ro", uri=True, timeout=10)
-        row = self.index.execute(
-            "SELECT count(*) FROM messages m JOIN mailboxes b ON m.mailbox_id = b.id "
-            "WHERE b.name = 'INBOX'").fetchone()
+        try:
+            row = self.index.execute(
+                "SELECT count(*) FROM messages m JOIN mailboxes b ON m.mailbox_id = b.id "
+                "WHERE b.name = 'INBOX'").fetchone()
+        except sqlite3.OperationalError:
+            # The index file exists before its tables (first delivery): nothing delivered yet.
+            self.index.close()
+            self.index = None
+            return 0
         return row[0]
 
     def stop(self):

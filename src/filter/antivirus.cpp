@@ -39,6 +39,7 @@ AntivirusOptions parse_antivirus_options(core::ConfigSection& s) {
   o.libclamav.max_file_size = s.get_size("max_file_size", o.libclamav.max_file_size);
   o.libclamav.max_scan_size = s.get_size("max_scan_size", o.libclamav.max_scan_size);
   o.libclamav.tmp_dir = s.get_string("tmp_dir", "");
+  o.libclamav.scan_parts = s.get_bool("scan_parts", o.libclamav.scan_parts);
   o.policy = policy_named(s.get_choice("policy", "reject", kPolicies));
   o.fail_open = s.get_bool("fail_open", false);
   for (const auto& n : s.get_strings("trusted_gateways", {})) {
@@ -104,7 +105,7 @@ ContentVerdict AntivirusScanner::scan(const ContentScanInput& in) {
       }
     }
   }
-  EngineVerdict v = engine_->scan(*in.message);
+  EngineVerdict v = engine_->scan_message(*in.message);
   switch (v.kind) {
     case EngineVerdict::Kind::clean:
       out.add_headers.emplace_back(kScanHeader, "clean (" + engine_->name() + ")");

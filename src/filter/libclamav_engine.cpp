@@ -13,9 +13,11 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "src/core/log.h"
+#include "src/filter/scan_parts.h"
 
 namespace mailroom::filter {
 
@@ -101,30 +103,35 @@ class LibclamavEngine : public ReloadingEngine {
   std::string name() const override { return "libclamav"; }
 
   EngineVerdict scan(std::string_view data) override {
-    // libclamav skips what exceeds its file size limit and calls it clean: not for us.
-    if (data.size() > options_.max_file_size) {
-      return EngineVerdict::error("message of " + std::to_string(data.size()) +
-                                  " bytes exceeds max_file_size (" +
-                                  std::to_string(options_.max_file_size) + ")");
+    if (auto v = over_limit(data)) return *v;
+    return scan_buffer(*current(), data, "data", all_parsers());
+  }
+
+  EngineVerdict scan_message(std::string_view message) override {
+    if (auto v = over_limit(message)) return *v;
+    EnginePtr engine = current();
+    if (!options_.scan_parts) return scan_buffer(*engine, message, "message", all_parsers());
+    SplitLimits limits;
+    limits.max_leaf_bytes = options_.max_file_size;
+    ScanUnits units = split_for_scan(message, limits);
+    if (units.whole) {
+      MR_LOG_DEBUG("event=antivirus_whole_message engine=libclamav reason={}",
+                   core::quote(units.reason));
+      return scan_buffer(*engine, message, "message", all_parsers());
     }
-    EnginePtr engine;
-    {
-      std::lock_guard lock(mu_);
-      engine = engine_;
+    // The skeleton is typed as mail by libclamav and matched as such, but not parsed as mail:
+    // its parts are the leaves below.
+    cl_scan_options skeleton = all_parsers();
+    skeleton.parse &= ~static_cast<unsigned int>(CL_SCAN_PARSE_MAIL);
+    // An empty part has nothing to match (and libclamav maps no empty buffer).
+    EngineVerdict v = EngineVerdict::clean();
+    if (!units.skeleton.empty()) v = scan_buffer(*engine, units.skeleton, "message", skeleton);
+    for (size_t i = 0; i < units.leaves.size() && v.kind == EngineVerdict::Kind::clean; ++i) {
+      if (!units.leaves[i].empty()) {
+        v = scan_buffer(*engine, units.leaves[i], "part", all_parsers());
+      }
     }
-    cl_fmap_t* map = cl_fmap_open_memory(data.data(), data.size());
-    if (!map) return EngineVerdict::error("cl_fmap_open_memory failed");
-    cl_scan_options opts;
-    std::memset(&opts, 0, sizeof opts);
-    opts.parse = ~0u;  // every parser: mail (MIME, base64), archives, documents
-    const char* virname = nullptr;
-    unsigned long scanned = 0;
-    cl_error_t rc =
-        cl_scanmap_callback(map, "message", &virname, &scanned, engine.get(), &opts, nullptr);
-    cl_fmap_close(map);
-    if (rc == CL_VIRUS) return EngineVerdict::infected(virname ? virname : "unknown");
-    if (rc == CL_CLEAN) return EngineVerdict::clean();
-    return EngineVerdict::error(std::string("libclamav: ") + cl_strerror(rc));
+    return v;
   }
 
   uint64_t generation() const override {
@@ -144,6 +151,39 @@ class LibclamavEngine : public ReloadingEngine {
   }
 
  private:
+  // libclamav skips what exceeds its file size limit and calls it clean: not for us.
+  std::optional<EngineVerdict> over_limit(std::string_view data) const {
+    if (data.size() <= options_.max_file_size) return std::nullopt;
+    return EngineVerdict::error("message of " + std::to_string(data.size()) +
+                                " bytes exceeds max_file_size (" +
+                                std::to_string(options_.max_file_size) + ")");
+  }
+
+  EnginePtr current() const {
+    std::lock_guard lock(mu_);
+    return engine_;
+  }
+
+  static cl_scan_options all_parsers() {
+    cl_scan_options opts;
+    std::memset(&opts, 0, sizeof opts);
+    opts.parse = ~0u;  // every parser: mail (MIME, base64), archives, documents, HTML
+    return opts;
+  }
+
+  static EngineVerdict scan_buffer(const cl_engine& engine, std::string_view data, const char* name,
+                                   cl_scan_options opts) {
+    cl_fmap_t* map = cl_fmap_open_memory(data.data(), data.size());
+    if (!map) return EngineVerdict::error("cl_fmap_open_memory failed");
+    const char* virname = nullptr;
+    unsigned long scanned = 0;
+    cl_error_t rc = cl_scanmap_callback(map, name, &virname, &scanned, &engine, &opts, nullptr);
+    cl_fmap_close(map);
+    if (rc == CL_VIRUS) return EngineVerdict::infected(virname ? virname : "unknown");
+    if (rc == CL_CLEAN) return EngineVerdict::clean();
+    return EngineVerdict::error(std::string("libclamav: ") + cl_strerror(rc));
+  }
+
   void watch() {
     std::unique_lock lock(mu_);
     while (!stop_) {

@@ -4,7 +4,15 @@
 // thread and swapped in (a shared_ptr): scans in flight finish on the old engine, which is
 // freed after the last of them, so a reload never pauses scanning. A database that fails to
 // load keeps the old engine (logged). Scans read from memory (cl_fmap_open_memory,
-// cl_scanmap_callback) with every parser on, mail and archives included.
+// cl_scanmap_callback).
+//
+// A message (scan_message) is split by us (scan_parts.h) when `scan_parts` is on: the skeleton
+// is scanned as mail without ClamAV's mail parser, each decoded part with every other parser
+// (archives, documents, HTML). ClamAV's mail parser wrote each part to a temporary file and
+// cost more per 10 KiB message than mailroomd's whole delivery. What is not done then: the
+// phishing URL checks ClamAV runs inside its mail parser on HTML parts (PhishingSignatures,
+// .pdb/.wdb databases). A message the splitter does not take (uuencode, BinHex, unknown
+// encodings, too deep or too many parts) and scan() of any data keep every parser on.
 //
 // Built only when CMake finds libclamav (pkg-config libclamav, Debian libclamav-dev);
 // otherwise open_libclamav_engine() says it is not built in.
@@ -32,6 +40,8 @@ struct LibclamavOptions {
   // of every message it scans. "" = a private directory on /dev/shm when that is a tmpfs (on
   // ext4 the file creations cost more than the scan), else libclamav's default (TMPDIR, /tmp).
   std::string tmp_dir;
+  // Messages split into parts by us (above); false: the message whole, ClamAV's mail parser.
+  bool scan_parts = true;
 };
 
 class ReloadingEngine : public VirusEngine {

@@ -30,6 +30,9 @@ class VirusEngine {
   // Scans `data` as a file: a whole message (the engine decodes MIME and archives) or one
   // decoded MIME part.
   virtual EngineVerdict scan(std::string_view data) = 0;
+  // Scans a whole message (CRLF, as received): scan(message) unless the engine splits it
+  // itself (libclamav with scan_parts: scan_parts.h).
+  virtual EngineVerdict scan_message(std::string_view message) { return scan(message); }
 };
 
 }  // namespace mailroom::filter

@@ -6,6 +6,8 @@ with per-domain quarantine and replace), with engine = "libclamav" (reload), wit
 and one whose trusted gateway is not scanned again.
 """
 import base64
+import binascii
+import io
 import os
 import re
 import smtplib
@@ -13,6 +15,7 @@ import sys
 import time
 import unittest
 import uuid
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "smtp"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
@@ -379,6 +382,34 @@ class Libclamav(unittest.TestCase):
         self.assertIn("Mailroom.Test.Custom", text)
         code, text = send(self.m, ["bob@example.com"], plain("clean")[0])
         self.assertEqual(code, 250, text)
+
+    def test_parts_split_by_us_still_find_eicar_in_a_zip_a_nested_message_and_uuencode(self):
+        # scan_parts (the default): our MIME parser decodes the parts and ClamAV scans each from
+        # memory; archives stay ClamAV's (the ZIP is deflated: only unpacking finds EICAR).
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("readme.txt", "nothing to see\n" * 20)
+            z.writestr("eicar.com", EICAR)
+        self.assertNotIn(b"EICAR", archive.getvalue())
+        code, text = send(self.m, ["alice@example.com"], multipart(archive.getvalue()))
+        self.assertEqual(code, 554, text)
+        self.assertIn("Mailroom.Test.EICAR", text)
+        inner = multipart(EICAR, subject="inner")
+        nested = (f"From: sender@remote.example\r\nTo: alice@example.com\r\nSubject: fwd\r\n"
+                  f"Message-ID: <{uuid.uuid4().hex}@remote.example>\r\nMIME-Version: 1.0\r\n"
+                  'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+                  "--outer\r\nContent-Type: text/plain\r\n\r\nforwarded\r\n"
+                  f"--outer\r\nContent-Type: message/rfc822\r\n\r\n{inner}--outer--\r\n")
+        code, text = send(self.m, ["alice@example.com"], nested)
+        self.assertEqual(code, 554, text)
+        self.assertIn("Mailroom.Test.EICAR", text)
+        # uuencode inside a text part: the message goes to ClamAV's own mail parser whole.
+        uu = "".join(binascii.b2a_uu(EICAR[i:i + 45]).decode().replace("\n", "\r\n")
+                     for i in range(0, len(EICAR), 45))
+        message, _ = plain(f"see attached\r\nbegin 644 eicar.com\r\n{uu}`\r\nend")
+        code, text = send(self.m, ["alice@example.com"], message)
+        self.assertEqual(code, 554, text)
+        self.assertIn("Mailroom.Test.EICAR", text)
 
     def test_temporary_files_go_to_a_private_tmpfs_directory(self):
         # [antivirus] tmp_dir unset: a 0700 directory on /dev/shm named after the process
