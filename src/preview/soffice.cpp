@@ -84,8 +84,8 @@ class Soffice {
   }
 
   Converted convert(const Job& job, const std::atomic<bool>& cancel) {
-    auto start = std::chrono::steady_clock::now();
     bool warm = ensure_template(cancel);
+    auto start = std::chrono::steady_clock::now();  // the conversion alone, not the template's
     std::string work = work_root_ + "/" + random_name();
     WorkDir cleanup{work};
     if (!make_work_dir(work)) return failure(job, "mkdir " + work);

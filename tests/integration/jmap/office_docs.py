@@ -34,7 +34,8 @@ def docx(text):
                  ("word/document.xml", doc)])
 
 
-def xlsx(text):
+def xlsx(*cells):
+    """One row, one short text a cell (a long one would be cut at the column's edge in the PDF)."""
     types = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
              '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
              '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -52,8 +53,10 @@ def xlsx(text):
                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
                'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
     sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}><sheetData>'
-             f'<row r="1"><c r="A1" t="inlineStr"><is><t>{escape(text)}</t></is></c>'
-             '<c r="B1"><v>42</v></c></row></sheetData></worksheet>')
+             '<row r="1">' + "".join(
+                 f'<c r="{chr(65 + i)}1" t="inlineStr"><is><t>{escape(c)}</t></is></c>'
+                 for i, c in enumerate(cells)) +
+             f'<c r="{chr(65 + len(cells))}1"><v>42</v></c></row></sheetData></worksheet>')
     return _zip([("[Content_Types].xml", types), ("_rels/.rels", _RELS.format(target="xl/workbook.xml")),
                  ("xl/workbook.xml", workbook), ("xl/_rels/workbook.xml.rels", wb_rels),
                  ("xl/worksheets/sheet1.xml", sheet)])

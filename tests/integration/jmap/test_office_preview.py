@@ -25,7 +25,7 @@ TOOLS = ("/usr/bin/soffice", "/usr/bin/bwrap", "/usr/bin/prlimit", "/usr/bin/pdf
 CONFIG = "[webmail]\noffice_concurrency = 1\noffice_queue = 1\noffice_per_user = 4\n"
 DOCS = {
     "report.docx": (office_docs.docx("Quarterly report 季度報告 docx"), "季度報告"),
-    "sheet.xlsx": (office_docs.xlsx("Budget sheet 預算表 xlsx"), "預算表"),
+    "sheet.xlsx": (office_docs.xlsx("Budget", "預算表", "xlsx"), "預算表"),
     "notes.odt": (office_docs.odt("Meeting notes 会议记录 odt"), "会议记录"),
 }
 
@@ -157,16 +157,22 @@ class OfficePreviewTest(unittest.TestCase):
                                            context=self.m.ssl_context())
         conn.request("POST", "/webmail/login",
                      body=json.dumps({"username": "alice@example.com", "password": "wonderland"}),
-                     headers={"Content-Type": "application/json"})
+                     headers={"Content-Type": "application/json", "Host": "127.0.0.1",
+                              "Origin": "https://127.0.0.1", "Sec-Fetch-Site": "same-origin"})
         r = conn.getresponse()
-        session = json.loads(r.read())
-        self.assertEqual(r.status, 200)
+        body = r.read()
+        self.assertEqual(r.status, 200, body)
+        session = json.loads(body)
         self.assertTrue(session["officePreview"])
         cookie = r.getheader("Set-Cookie").split(";")[0]
         conn.request("GET", self.path("sheet.xlsx"), headers={"Cookie": cookie})
         r = conn.getresponse()
-        self.assertEqual(r.status, 200)
-        self.assertTrue(r.read().startswith(b"%PDF-"))
+        body = r.read()
+        # Converted by test_1 (200 from the cache); run alone, queued now (202). Either way the
+        # cookie signed the request in (no cookie: 401).
+        self.assertIn(r.status, (200, 202), body[:300])
+        if r.status == 200:
+            self.assertTrue(body.startswith(b"%PDF-"))
         conn.close()
 
     def test_4_timeout_kills_the_converter(self):
