@@ -15,6 +15,7 @@
 #include "src/jmap/jmap.h"
 #include "src/jmap/list_order.h"
 #include "src/jmap/methods.h"
+#include "src/jmap/preview.h"
 #include "src/jmap/push.h"
 #include "src/jmap/request.h"
 #include "src/jmap/threads.h"
@@ -440,6 +441,12 @@ void add_routes(http::Router& router, core::Services& services, Options options)
     auto a = authenticate(*j, r);
     if (!a.principal) return a.refusal;
     return download_blob(*j->services.store, j->services.data_dir, a.principal->account_id, r);
+  });
+  router.add("GET", "/jmap/preview/{account}/{blob}/{name}", [j](http::Request& r) {
+    auto a = authenticate(*j, r);
+    if (!a.principal) return a.refusal;
+    return preview_office(j->options.office_preview.get(), *j->services.store, j->services.data_dir,
+                          a.principal->account_id, r);
   });
   router.add("POST", "/jmap/upload/{account}",
              [j](http::Request& r) { return upload_resource(*j, r); });

@@ -68,11 +68,18 @@ http::Response blob_response(std::string body, bool whole_message, const http::R
   bool show = request.query_param("disposition").value_or("") == "inline" &&
               may_show_inline(bare_type(type), body);
   if (show) type = bare_type(type);
+  return file_response(std::move(body), type, show, request.params[2]);
+}
+
+}  // namespace
+
+http::Response file_response(std::string body, const std::string& type, bool show,
+                             const std::string& name) {
   http::Response r;
   r.status = 200;
   r.body = std::move(body);
   r.set_header("Content-Type", type);
-  r.set_header("Content-Disposition", disposition(show, request.params[2]));
+  r.set_header("Content-Disposition", disposition(show, name));
   r.set_header("X-Content-Type-Options", "nosniff");
   r.set_header("Content-Security-Policy",
                show && type == "application/pdf" ? kPdfCsp : kDownloadCsp);
@@ -83,15 +90,12 @@ http::Response blob_response(std::string body, bool whole_message, const http::R
   return r;
 }
 
-}  // namespace
-
-http::Response download_blob(store::MailStore& store, const std::string& data_dir,
-                             const std::string& account_id, const http::Request& request) {
-  auto not_found = [] { return http::Response::problem(404, "Not Found", "no such blob"); };
-  if (request.params.size() != 3 || request.params[0] != account_id) return not_found();
-  const std::string& blob = request.params[1];
+std::optional<std::string> read_blob(store::MailStore& store, const std::string& data_dir,
+                                     const std::string& account_id, const std::string& blob,
+                                     bool* whole_message) {
   std::string body;
   std::string part_id;
+  auto not_found = [] { return std::optional<std::string>(); };
   if (!blob.empty() && blob[0] == 'U') {
     auto up = read_upload(data_dir, account_id, blob);
     if (!up) return not_found();
@@ -118,7 +122,18 @@ http::Response download_blob(store::MailStore& store, const std::string& data_di
       body = decoded_content(*data, *part);
     }
   }
-  return blob_response(std::move(body), part_id.empty(), request);
+  if (whole_message) *whole_message = part_id.empty();
+  return body;
+}
+
+http::Response download_blob(store::MailStore& store, const std::string& data_dir,
+                             const std::string& account_id, const http::Request& request) {
+  auto not_found = [] { return http::Response::problem(404, "Not Found", "no such blob"); };
+  if (request.params.size() != 3 || request.params[0] != account_id) return not_found();
+  bool whole = false;
+  auto body = read_blob(store, data_dir, account_id, request.params[1], &whole);
+  if (!body) return not_found();
+  return blob_response(std::move(*body), whole, request);
 }
 
 }  // namespace mailroom::jmap

@@ -6,6 +6,7 @@
 //   POST /jmap/api                                  method calls (RFC 8620 3)
 //   GET  /jmap/download/{accountId}/{blobId}/{name} a message or one of its parts (RFC 8620 6.2)
 //   POST /jmap/upload/{accountId}                   a blob for Email/import (RFC 8620 6.1)
+//   GET  /jmap/preview/{accountId}/{blobId}/{name}  an Office attachment as PDF (preview.h)
 //
 // Callers authenticate on every request: HTTP Basic (RFC 7617) with the account's password or
 // an app password, or `Authorization: Bearer` with the identity provider's access token, both
@@ -33,6 +34,9 @@ struct Services;
 }
 namespace mailroom::auth {
 struct Principal;
+}
+namespace mailroom::preview {
+class OfficePreview;
 }
 
 namespace mailroom::jmap {
@@ -65,6 +69,8 @@ struct Options {
   uint64_t max_message_size = 25u << 20;
   uint64_t max_recipients = 1000;
   bool submission_add_headers = true;
+  // The Office preview (src/preview/office.h); null: /jmap/preview answers that it is off.
+  std::shared_ptr<preview::OfficePreview> office_preview;
 };
 
 // Adds the JMAP routes to `router`. `services` must outlive the router.

@@ -20,6 +20,7 @@
 #include "src/net/protocol_trace.h"
 #include "src/net/tls.h"
 #include "src/net/worker_pool.h"
+#include "src/preview/office.h"
 #include "src/server/account_sweep.h"
 #include "src/server/fd_limit.h"
 #include "src/server/module_options.h"
@@ -186,7 +187,14 @@ struct Daemon::State {
       return out;
     };
     // The web client (src/webmail): its cookie sessions end with the account's connections.
-    auto web = webmail::make_webmail(*services, config.modules->webmail);
+    // Office documents as PDF (src/preview): null when off or its tools are missing.
+    auto office =
+        config.modules->webmail.enabled
+            ? preview::OfficePreview::make(config.modules->webmail.office, services->data_dir)
+            : nullptr;
+    auto web_options = config.modules->webmail;
+    web_options.office_preview_ready = office != nullptr;
+    auto web = webmail::make_webmail(*services, web_options);
     api->sessions.close_account = [weak, web](const std::string& account_id) -> std::size_t {
       auto t = weak.lock();
       return (t ? t->close_account(account_id) : 0) + webmail::close_account(*web, account_id);
@@ -214,6 +222,7 @@ struct Daemon::State {
     jmap_options.max_message_size = config.modules->smtp.max_message_size;
     jmap_options.max_recipients = config.modules->smtp.max_recipients;
     jmap_options.submission_add_headers = config.modules->smtp.submission_add_headers;
+    jmap_options.office_preview = office;
     jmap::add_routes(*routes, *services, jmap_options);
     http_routes = routes;
     return true;

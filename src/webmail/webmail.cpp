@@ -112,11 +112,13 @@ std::string set_cookie(const std::string& value, bool clear) {
   return c;
 }
 
-std::string session_json(const Session& s) {
+// `office_preview`: Office attachments have a Preview (src/preview): the client shows its button.
+std::string session_json(const Session& s, bool office_preview) {
   json::object o;
   o["accountId"] = s.account_id;
   o["username"] = s.address.empty() ? s.login : s.address;
   o["csrf"] = s.csrf;
+  o["officePreview"] = office_preview;
   return json::serialize(o);
 }
 
@@ -242,7 +244,8 @@ http::Response login(Webmail& w, http::Request& req) {
   }
   MR_LOG_INFO("event=webmail.login session={} account={} sessions={}", req.session_id, p.account_id,
               w.sessions.size());
-  auto r = http::Response::json(200, session_json(created->session));
+  auto r =
+      http::Response::json(200, session_json(created->session, w.options.office_preview_ready));
   r.set_header("Set-Cookie", set_cookie(created->token, false));
   r.set_header("Cache-Control", "no-store");
   return secure(std::move(r));
@@ -251,7 +254,7 @@ http::Response login(Webmail& w, http::Request& req) {
 http::Response session_info(Webmail& w, http::Request& req) {
   auto f = find_session(w, req);
   if (!f.session) return f.refusal;
-  auto r = http::Response::json(200, session_json(*f.session));
+  auto r = http::Response::json(200, session_json(*f.session, w.options.office_preview_ready));
   r.set_header("Cache-Control", "no-store");
   return secure(std::move(r));
 }
@@ -418,6 +421,7 @@ Options parse_options(core::ConfigSection& s, const std::string& default_root_di
   }
   o.app_password_reauth = s.get_seconds("app_password_reauth", o.app_password_reauth);
   o.sso = parse_sso_options(s);
+  o.office = preview::parse_options(s);
   if (o.session_idle <= 0) s.error("session_idle", "must be positive");
   if (o.session_lifetime <= 0) s.error("session_lifetime", "must be positive");
   if (o.app_password_reauth <= 0) s.error("app_password_reauth", "must be positive");

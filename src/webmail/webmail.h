@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "src/http/http.h"
+#include "src/preview/options.h"
 #include "src/webmail/sso_options.h"
 
 namespace mailroom::core {
@@ -64,6 +65,10 @@ struct Options {
   uint64_t export_max_bytes = 100u << 20;  // batch save / folder backup: stored bytes in one file
   int64_t app_password_reauth = 10 * 60;   // creating an app password: signed in this recently
   std::vector<SsoProviderOptions> sso;     // [[webmail.sso]]: company sign-in (sso.h)
+  preview::Options office;                 // office_*: Office documents as PDF (src/preview)
+  // Set by mailroomd when the Office preview runs (on, and its tools installed): GET
+  // /webmail/session then says "officePreview": true and the client shows its button.
+  bool office_preview_ready = false;
 };
 // `default_root`: the build's output directory (the CMake build passes its own).
 Options parse_options(core::ConfigSection& section, const std::string& default_root);

@@ -6,6 +6,8 @@ export interface Account {
   accountId: string;
   username: string;
   csrf: string;
+  // The server converts Office attachments to PDF (GET /jmap/preview/...).
+  officePreview?: boolean;
 }
 
 export class AuthError extends Error {

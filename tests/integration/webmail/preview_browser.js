@@ -45,6 +45,7 @@ function fail(msg) { throw new Error(msg); }
       size: e.querySelector('.attachment-size').textContent,
       download: e.querySelector('.download-link')?.getAttribute('href') || '',
       preview: !!e.querySelector('.preview-button'),
+      downloadOnly: !!e.querySelector('.download-only'),
       open: e.querySelector('.open-link')?.getAttribute('href') || '',
       openTarget: e.querySelector('.open-link')?.getAttribute('target') || '',
     })));
@@ -53,10 +54,13 @@ function fail(msg) { throw new Error(msg); }
     for (const i of items) {
       if (!/\d/.test(i.size) || !i.download.startsWith('/jmap/download/')) fail('attachment row: ' + JSON.stringify(i));
     }
-    // Previews only for the image types and text/* (HTML as its source text); never for SVG
-    // or documents.
+    // Previews only for the image types, text/* (HTML as its source text) and, when the server
+    // converts them, Office documents (by name); never for SVG.
     const previewed = items.filter((i) => i.preview).map((i) => i.name).sort();
-    if (JSON.stringify(previewed) !== JSON.stringify(['fake.png', 'notes.txt', 'page.html', 'pixel.png'])) fail('preview buttons: ' + previewed);
+    const expected = ['fake.png', 'notes.txt', 'page.html', 'pixel.png'];
+    if (spec.office) expected.unshift('會議記錄 2024.docx');
+    if (JSON.stringify(previewed) !== JSON.stringify(expected.sort())) fail('preview buttons: ' + previewed);
+    if (!spec.office && !byName['會議記錄 2024.docx'].downloadOnly) fail('office attachment: no "Download only"');
     await page.screenshot({ path: `${spec.shots}/1-attachments.png` });
     ok('attachment list');
 

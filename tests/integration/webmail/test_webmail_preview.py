@@ -171,7 +171,12 @@ class WebmailPreviewTest(unittest.TestCase):
                 "password": "wonderland", "subject": SUBJECT, "shots": SHOTS, "chromium": CHROMIUM,
                 "names": [n for n, _, _ in ATTACHMENTS],
                 "download": {"name": ATTACHMENTS[3][0], "sha256": hashlib.sha256(DOCX).hexdigest()},
-                "text": TEXT.decode()}
+                "text": TEXT.decode(),
+                # The Office preview runs when its tools are installed (scripts/setup): then the
+                # .docx row has a Preview button (not pressed here: test_office_preview.py
+                # converts), else it says "Download only".
+                "office": all(os.access(t, os.X_OK) for t in
+                              ("/usr/bin/soffice", "/usr/bin/bwrap", "/usr/bin/prlimit"))}
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(spec, f)
         try:
