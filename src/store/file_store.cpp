@@ -272,13 +272,17 @@ Status IndexHold::begin(Txn txn, bool fsync_enabled) {
   return tx_->begin();
 }
 
-Result<IndexHold> FileStore::hold_user(const std::string& account_id, IndexHold::Txn txn) {
-  auto u = user(account_id);
-  if (!u.is_ok()) return u.status();
-  IndexHold h(std::move(*u));
+Result<IndexHold> FileStore::hold(std::shared_ptr<UserIndex> user, IndexHold::Txn txn) {
+  IndexHold h(std::move(user));
   auto s = h.begin(txn, options_.fsync);
   if (!s.is_ok()) return s;
   return h;
+}
+
+Result<IndexHold> FileStore::hold_user(const std::string& account_id, IndexHold::Txn txn) {
+  auto u = user(account_id);
+  if (!u.is_ok()) return u.status();
+  return hold(std::move(*u), txn);
 }
 
 Result<IndexHold> FileStore::hold_mailbox(const std::string& account_id, const std::string& mailbox,
@@ -292,12 +296,11 @@ Result<IndexHold> FileStore::hold_mailbox(const std::string& account_id, const s
 
 Result<IndexHold> FileStore::hold_mailbox(std::shared_ptr<UserIndex> user, const std::string& name,
                                           IndexHold::Txn txn) {
-  IndexHold h(std::move(user));
-  auto s = h.begin(txn, options_.fsync);
-  if (!s.is_ok()) return s;
-  auto row = find_mailbox(h.db(), name);
+  auto h = hold(std::move(user), txn);
+  if (!h.is_ok()) return h;
+  auto row = find_mailbox(h->db(), name);
   if (!row.is_ok()) return row.status();
-  h.row = std::move(*row);
+  h->row = std::move(*row);
   return h;
 }
 

@@ -308,6 +308,9 @@ class FileStore final : public MailStore {
   Result<std::string> canonical_or_empty(const std::string& mailbox) const;
   // The preambles of the operations, written once; the errors are those of canonical(), user()
   // and find_mailbox() (and of BEGIN IMMEDIATE for a write hold).
+  // An open index (user(), existing_user()), locked, then the transaction.
+  Result<IndexHold> hold(std::shared_ptr<UserIndex> user,
+                         IndexHold::Txn txn = IndexHold::Txn::none);
   // The account's open index, locked (then the transaction).
   Result<IndexHold> hold_user(const std::string& account_id,
                               IndexHold::Txn txn = IndexHold::Txn::none);

@@ -93,8 +93,9 @@ Result<std::vector<MessageCopy>> FileStore::find_copies(const std::string& accou
   auto u = existing_user(account_id, Cache::cold);
   if (!u.is_ok()) return u.status();
   if (!*u) return std::vector<MessageCopy>{};
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  auto found = copies_of(*(*u)->db, guid);
+  auto h = hold(*u);
+  if (!h.is_ok()) return h.status();
+  auto found = copies_of(h->db(), guid);
   if (!found.is_ok()) return found.status();
   std::vector<MessageCopy> out;
   out.reserve(found->size());
@@ -116,13 +117,11 @@ Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& ac
   std::vector<RecalledCopy> out;
   std::vector<ChangeEvent> events;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    std::optional<RelaxedSync> relaxed;
-    if (commit == Commit::batched && options_.fsync) relaxed.emplace(db);
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
+    auto h =
+        hold(*u, commit == Commit::batched ? IndexHold::Txn::write_relaxed : IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    Status s;
     auto found = copies_of(db, guid);
     if (!found.is_ok()) return found.status();
     if (found->empty()) return out;
@@ -174,7 +173,7 @@ Result<std::vector<RecalledCopy>> FileStore::recall_copies(const std::string& ac
     }
     // Recalled copies do not count in the quota (FORMAT.md "Rules").
     s = add_usage(db, -bytes, -static_cast<int64_t>(out.size()));
-    if (s.is_ok()) s = tx.commit();
+    if (s.is_ok()) s = h->commit();
     if (!s.is_ok()) return s;
   }
   if (commit == Commit::batched) {
@@ -215,11 +214,10 @@ Result<std::vector<RestoredCopy>> FileStore::restore_recalled(const std::string&
   std::vector<RestoredCopy> out;
   std::vector<ChangeEvent> events;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
+    auto h = hold(*u, IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    Status s;
     std::vector<RecalledCopy> copies;
     {
       auto q = db.prepare_or_abort(kRecalledOneSql);
@@ -297,7 +295,7 @@ Result<std::vector<RestoredCopy>> FileStore::restore_recalled(const std::string&
     }
     // No quota check: an administrator undoes a recall.
     s = add_usage(db, bytes, static_cast<int64_t>(out.size()));
-    if (s.is_ok()) s = tx.commit();
+    if (s.is_ok()) s = h->commit();
     if (!s.is_ok()) return s;
   }
   notify_all(events);
@@ -314,8 +312,9 @@ Result<std::vector<RecalledCopy>> FileStore::recalled(const std::string& account
   if (!u.is_ok()) return u.status();
   std::vector<RecalledCopy> out;
   if (!*u) return out;
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  auto q = (*u)->db->prepare_or_abort(recall_id.empty() ? kRecalledAllSql : kRecalledOneSql);
+  auto h = hold(*u);
+  if (!h.is_ok()) return h.status();
+  auto q = h->db().prepare_or_abort(recall_id.empty() ? kRecalledAllSql : kRecalledOneSql);
   if (!recall_id.empty()) q.bind(1, recall_id);
   Status err;
   while (q.step(&err)) out.push_back(read_recalled(q));
@@ -333,11 +332,10 @@ Result<size_t> FileStore::purge_recalled(const std::string& account_id,
   size_t purged = 0;
   std::vector<std::string> unreferenced;
   {
-    std::lock_guard<std::mutex> lk((*u)->mu);
-    db::Sqlite& db = *(*u)->db;
-    db::Transaction tx(db);
-    auto s = tx.begin();
-    if (!s.is_ok()) return s;
+    auto h = hold(*u, IndexHold::Txn::write);
+    if (!h.is_ok()) return h.status();
+    db::Sqlite& db = h->db();
+    Status s;
     std::set<std::string> guids;
     {
       auto q = db.prepare_or_abort("SELECT guid FROM recalled WHERE recall_id=?");
@@ -353,7 +351,7 @@ Result<size_t> FileStore::purge_recalled(const std::string& account_id,
     if (!s.is_ok()) return s;
     for (const auto& g : guids)
       if (drop_file_if_unreferenced(db, g)) unreferenced.push_back(g);
-    s = tx.commit();
+    s = h->commit();
     if (!s.is_ok()) return s;
   }
   // After the commit, like expunge: a crash here leaves only garbage for fsck.

@@ -97,8 +97,9 @@ Result<std::vector<MailboxAcl>> FileStore::acls(const std::string& account_id) {
   if (!u.is_ok()) return u.status();
   std::vector<MailboxAcl> out;
   if (!*u) return out;
-  std::lock_guard<std::mutex> lk((*u)->mu);
-  db::Sqlite& db = *(*u)->db;
+  auto h = hold(*u);
+  if (!h.is_ok()) return h.status();
+  db::Sqlite& db = h->db();
   auto q = db.prepare_or_abort(
       "SELECT b.name, a.identifier, a.rights FROM acl a JOIN mailboxes b ON b.id=a.mailbox_id "
       "ORDER BY b.name, a.identifier");
