@@ -347,6 +347,24 @@ class JmapBearerTest(unittest.TestCase):
             finally:
                 j.close()
 
+    def test_push_stream_ends_when_its_token_expires(self):
+        """RFC 6750: a bearer token is good until its exp; a push stream opened with one is
+        closed then (the Basic and cookie streams end by their own checks)."""
+        exp = int(time.time()) + 3
+        token = self.idp.mint("alice", exp=exp)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.m.port("https"), timeout=30,
+                                           context=self.m.ssl_context())
+        try:
+            conn.request("GET", "/jmap/eventsource/?types=*&closeafter=no&ping=0",
+                         headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            # The server ends the stream (a 30 s socket timeout would raise instead).
+            self.assertEqual(r.read(), b"")
+            self.assertGreaterEqual(time.time(), exp)
+        finally:
+            conn.close()
+
 
 if __name__ == "__main__":
     unittest.main()
