@@ -162,6 +162,52 @@ TEST_F(JmapTest, AMessageWithoutIdsIsAThreadOfItsOwn) {
   EXPECT_EQ(json::serialize(r.at("notFound")), R"(["Tnope"])");
 }
 
+// The thread indexes are bounded by their memory, not only by the number of accounts: the
+// least recently used go first, one larger than the whole budget is not kept.
+TEST_F(JmapTest, ThreadCacheIsBoundedByBytes) {
+  for (int i = 0; i < 40; ++i) put("INBOX", simple("b@example.com", "s" + std::to_string(i), "y"));
+  const std::string to_bob = simple("a@example.com", "hi bob", "x");
+  store::AppendRequest bob_mail;
+  bob_mail.mailbox = "INBOX";
+  bob_mail.message = to_bob;
+  ASSERT_TRUE(services_.store->append("id-bob", bob_mail).is_ok());
+  auto alice_boxes = load_mailboxes(*services_.store, kAlice);
+  auto bob_boxes = load_mailboxes(*services_.store, "id-bob");
+  ASSERT_TRUE(alice_boxes && bob_boxes);
+
+  ThreadCache roomy;
+  auto a = roomy.get(*services_.store, kAlice, *alice_boxes);
+  auto b = roomy.get(*services_.store, "id-bob", *bob_boxes);
+  ASSERT_TRUE(a && b);
+  const size_t alice_bytes = (*a)->bytes, bob_bytes = (*b)->bytes;
+  EXPECT_GT(alice_bytes, bob_bytes);
+  EXPECT_GT(alice_bytes, 40 * 64u);  // 40 Emails, each a guid and a thread id twice
+  EXPECT_EQ(roomy.bytes(), alice_bytes + bob_bytes);
+  EXPECT_EQ(roomy.entries(), 2u);
+  ASSERT_TRUE(roomy.get(*services_.store, kAlice, *alice_boxes));
+  EXPECT_EQ(roomy.builds(), 2u);  // kept: not built again
+
+  // Room for alice's index or bob's, not both: the least recently used goes.
+  ThreadCache tight(alice_bytes + bob_bytes - 1);
+  ASSERT_TRUE(tight.get(*services_.store, kAlice, *alice_boxes));
+  ASSERT_TRUE(tight.get(*services_.store, "id-bob", *bob_boxes));
+  EXPECT_EQ(tight.entries(), 1u);
+  EXPECT_EQ(tight.bytes(), bob_bytes);
+  ASSERT_TRUE(tight.get(*services_.store, "id-bob", *bob_boxes));
+  EXPECT_EQ(tight.builds(), 2u);  // bob's was kept
+  ASSERT_TRUE(tight.get(*services_.store, kAlice, *alice_boxes));
+  EXPECT_EQ(tight.builds(), 3u);  // alice's was not
+  EXPECT_EQ(tight.bytes(), alice_bytes);
+
+  // An index over the whole budget is answered, not kept.
+  ThreadCache tiny(bob_bytes - 1);
+  auto again = tiny.get(*services_.store, "id-bob", *bob_boxes);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)->members.size(), 1u);
+  EXPECT_EQ(tiny.entries(), 0u);
+  EXPECT_EQ(tiny.bytes(), 0u);
+}
+
 TEST(ThreadRoot, FirstReferenceThenInReplyToThenMessageId) {
   EXPECT_EQ(thread_root("<m@x>", "<p@x>", " <r0@x>\r\n <r1@x>"), "<r0@x>");
   EXPECT_EQ(thread_root("<m@x>", "junk <p@x> <q@x>", ""), "<p@x>");
