@@ -10,6 +10,7 @@
 // Cyrus): call them from the worker pool. An Exchange belongs to one session.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ struct Principal {
   // Set when the login used an app password (auth/app_passwords.h): its public id. The
   // session's connection carries it, so revoking that app password closes the session.
   std::string app_password_id;
+  // Set when the login used a bearer token with an expiry (auth/token_verifier.h): seconds
+  // since the epoch. What outlives one request (a JMAP push stream) ends then.
+  int64_t expires_at = 0;
 };
 
 enum class AuthOutcome {

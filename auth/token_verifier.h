@@ -8,6 +8,7 @@
 // verifier's timeouts); call it from the worker pool, never from an I/O thread. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,10 @@ struct TokenIdentity {
   std::string claim;   // which claim named the account ("email", "preferred_username", ...)
   std::string value;   // the claim's value
   TokenMatch match = TokenMatch::login;
+  // The token's `exp` (RFC 7519 4.1.4), seconds since the epoch; 0 when it has none (an
+  // introspected token without exp). A session that keeps the token beyond it (a push
+  // stream) ends then.
+  int64_t expires_at = 0;
 };
 
 struct TokenCheck {

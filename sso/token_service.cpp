@@ -309,6 +309,7 @@ struct TokenService::Impl {
     ok.identity.claim = is.options.claim;
     ok.identity.value = value;
     ok.identity.match = is.options.match;
+    ok.identity.expires_at = *exp;
     return ok;
   }
 

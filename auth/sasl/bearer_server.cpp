@@ -108,6 +108,7 @@ AuthStep BearerServer::check(std::string_view message) {
   throttle_.record_success("id:" + account->id, client_.remote_ip);
   AuthStep s = end(AuthOutcome::success, "ok issuer=" + who.issuer + " claim=" + who.claim);
   s.principal = Principal{account->id, account->login, account->address, account->display_name};
+  s.principal.expires_at = who.expires_at;
   return s;
 }
 

@@ -51,6 +51,8 @@ class Stream {
   std::string app_password_id;
   // Render once right after the head (the first event), as if notify() had been called.
   bool render_at_start = false;
+  // The stream ends at this time (the bearer token it was opened with expires); max: never.
+  std::chrono::system_clock::time_point ends_at = std::chrono::system_clock::time_point::max();
 
   // Any thread: something changed; the server will call render() when it can write.
   void notify() {

@@ -1,5 +1,6 @@
 #include "src/http/stream_session.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -67,10 +68,21 @@ asio::awaitable<void> stream_writer(net::Transport& t, net::WorkerPool& pool,
                                     std::shared_ptr<Stream> s, std::shared_ptr<StreamState> st) {
   auto now = Clock::now();
   auto next_beat = after(now, s->heartbeat);
+  // ends_at is wall-clock time (a token's exp); the timers run on the steady clock.
+  auto end = Clock::time_point::max();
+  if (s->ends_at != std::chrono::system_clock::time_point::max()) {
+    auto left = s->ends_at - std::chrono::system_clock::now();
+    end = now + std::chrono::duration_cast<Clock::duration>(
+                    std::max(left, std::chrono::system_clock::duration::zero()));
+  }
   auto next_check = s->still_allowed ? after(now, s->recheck) : Clock::time_point::max();
   bool render = s->render_at_start;
   try {
     while (!st->reader_done && !s->closed()) {
+      if (Clock::now() >= end) {  // nothing is sent once the credential has expired
+        MR_LOG_INFO("event=http.stream_expired session={}", t.info().session_id);
+        break;
+      }
       if (s->take_dirty()) render = true;
       if (render && s->render) {
         render = false;
@@ -99,7 +111,7 @@ asio::awaitable<void> stream_writer(net::Transport& t, net::WorkerPool& pool,
       }
       // A notify() posted while we rendered or wrote set dirty_ (seen above); one posted
       // from now on cancels this wait: nothing runs on this executor in between.
-      st->wake.expires_at(std::min(next_beat, next_check));
+      st->wake.expires_at(std::min({next_beat, next_check, end}));
       boost::system::error_code ec;
       co_await st->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }

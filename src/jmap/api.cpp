@@ -88,7 +88,8 @@ class Concurrency {
 };
 
 struct Jmap {
-  Jmap(core::Services& s, Options o) : services(s), options(o) {}
+  Jmap(core::Services& s, Options o)
+      : services(s), options(o), threads(static_cast<size_t>(o.thread_cache_bytes)) {}
   core::Services& services;
   Options options;
   Concurrency concurrency;

@@ -86,7 +86,10 @@ http::Response file_response(std::string body, const std::string& type, bool sho
   // Only our own pages may embed it (an <img> of another site gets nothing).
   r.set_header("Cross-Origin-Resource-Policy", "same-origin");
   r.set_header("Referrer-Policy", "no-referrer");
-  r.set_header("Cache-Control", "private, immutable, max-age=31536000");
+  // A copy of the user's mail: kept by no cache, so that it does not outlive the session in
+  // the browser's disk cache (a shared computer after sign-out). A part seen again is fetched
+  // again; the web client's own hashed assets keep "immutable" (src/webmail/static_files.cpp).
+  r.set_header("Cache-Control", "private, no-store");
   return r;
 }
 

@@ -145,6 +145,8 @@ MethodResult email_import(CallContext& ctx, const json::object& args, json::obje
       }
     }
     if (bad) continue;
+    // Stored: the upload no longer counts against the account's pending uploads (uploads.h).
+    release_upload(ctx.services.data_dir, ctx.account_id, blob->as_string());
     std::string id = email_id(appended->guid);
     ctx.created_ids[cid] = id;
     json::object o;

@@ -63,6 +63,9 @@ struct Options {
   // Seconds between the checks an open push stream (push.h) makes that its web session still
   // lives, or its account is still active ([webmail] account_check in mailroomd).
   int64_t push_recheck = 30;
+  // Memory for the per-account thread indexes (threads.h ThreadCache), least recently used
+  // accounts dropped beyond it.
+  uint64_t thread_cache_bytes = uint64_t{64} << 20;
   // SMTP submission's rules, which Identity/set and EmailSubmission apply as well ([smtp]
   // send_as_exempt_domains, max_message_size, max_recipients, submission_add_headers).
   std::vector<std::string> send_as_exempt_domains;

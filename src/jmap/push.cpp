@@ -1,8 +1,10 @@
 #include "src/jmap/push.h"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <optional>
 
@@ -12,6 +14,7 @@
 #include "src/core/services.h"
 #include "src/http/stream.h"
 #include "src/jmap/push_params.h"
+#include "src/jmap/record_watch.h"
 #include "src/jmap/views.h"
 #include "src/store/mail_store.h"
 
@@ -50,27 +53,46 @@ std::string delivery_state(const std::vector<MailboxView>& all) {
   return "d" + hex16(h);
 }
 
-// The states of `types` (kPushTypes names) now; nullopt when the store cannot tell.
-std::optional<std::vector<std::string>> current_states(store::MailStore& store,
-                                                       const std::string& account,
-                                                       const std::vector<std::string>& types) {
-  auto all = load_mailboxes(store, account);
-  if (!all) {
-    MR_LOG_WARN("event=jmap.push_state_failed account={} error={}", account,
-                core::quote(all.status().log_detail()));
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  for (const auto& t : types) {
+// Fills `out` (one state per name of `types`, kPushTypes order) with the states now: those
+// the mail store backs when `store_side`, those of records.h / the vacation file when
+// `record_side`; the others are left as they are. False when the store or a record cannot
+// tell (nothing is reported then; the next change tries again).
+bool current_states(core::Services& services, const std::string& account,
+                    const std::vector<std::string>& types, bool store_side, bool record_side,
+                    std::vector<std::string>& out) {
+  out.resize(types.size());
+  std::optional<std::vector<MailboxView>> all;
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    const std::string& t = types[i];
+    if (is_record_type(t)) {
+      if (!record_side) continue;
+      auto state = record_type_state(services, account, t);
+      if (!state) {
+        MR_LOG_WARN("event=jmap.push_state_failed account={} type={}", account, t);
+        return false;
+      }
+      out[i] = std::move(*state);
+      continue;
+    }
+    if (!store_side) continue;
+    if (!all) {
+      auto loaded = load_mailboxes(*services.store, account);
+      if (!loaded) {
+        MR_LOG_WARN("event=jmap.push_state_failed account={} error={}", account,
+                    core::quote(loaded.status().log_detail()));
+        return false;
+      }
+      all = std::move(*loaded);
+    }
     if (t == "Mailbox") {
-      out.push_back(mailbox_state(*all));
+      out[i] = mailbox_state(*all);
     } else if (t == "EmailDelivery") {
-      out.push_back(delivery_state(*all));
+      out[i] = delivery_state(*all);
     } else {
-      out.push_back(email_state(*all));  // Email, and Thread (one thread per message)
+      out[i] = email_state(*all);  // Email, and Thread (one thread per message)
     }
   }
-  return out;
+  return true;
 }
 
 std::string states_id(const std::vector<std::string>& states) {
@@ -85,19 +107,31 @@ struct Push {
   std::string account;
   EventSourceParams params;
   std::vector<std::string> sent;  // the states last reported ("" before any: all differ)
+  std::vector<std::string> now;   // the states last read
+  // Which side changed since the last render (set by the watches before they notify): a
+  // store change does not re-read the records, nor a record change the mailboxes.
+  std::atomic<bool> store_changed{false};
+  std::atomic<bool> records_changed{false};
   std::mutex watch_mu;
   std::unique_ptr<store::WatchHandle> watch;
+  std::unique_ptr<RecordWatch> record_watch;
 };
 
 http::Stream::Chunk render(Push& p) {
-  auto now = current_states(*p.services->store, p.account, p.params.types);
-  if (!now) return {};
+  bool store_side = p.store_changed.exchange(false);
+  bool record_side = p.records_changed.exchange(false);
+  if (!current_states(*p.services, p.account, p.params.types, store_side, record_side, p.now)) {
+    // Read again at the next change.
+    if (store_side) p.store_changed.store(true);
+    if (record_side) p.records_changed.store(true);
+    return {};
+  }
   json::object changed;
-  for (std::size_t i = 0; i < now->size(); ++i) {
-    if ((*now)[i] != p.sent[i]) changed[p.params.types[i]] = (*now)[i];
+  for (std::size_t i = 0; i < p.now.size(); ++i) {
+    if (p.now[i] != p.sent[i]) changed[p.params.types[i]] = p.now[i];
   }
   if (changed.empty()) return {};
-  p.sent = *now;
+  p.sent = p.now;
   // RFC 8620 7.1 StateChange; 7.3: event "state", the id lets a reconnecting client say where
   // it was (Last-Event-ID).
   json::object event;
@@ -105,7 +139,7 @@ http::Stream::Chunk render(Push& p) {
   event["changed"] = json::object{{p.account, std::move(changed)}};
   http::Stream::Chunk chunk;
   chunk.bytes =
-      "event: state\nid: " + states_id(*now) + "\ndata: " + json::serialize(event) + "\n\n";
+      "event: state\nid: " + states_id(p.now) + "\ndata: " + json::serialize(event) + "\n\n";
   chunk.last = p.params.close_after_state;
   return chunk;
 }
@@ -125,15 +159,25 @@ http::Response event_source(core::Services& services, const Options& options,
   auto stream = std::make_shared<http::Stream>();
   // Watch first, then read the baseline: a change between the two is reported, not lost.
   std::weak_ptr<http::Stream> weak = stream;
-  push->watch = services.store->watch(push->account, "", [weak](const store::ChangeEvent&) {
-    if (auto s = weak.lock()) s->notify();
-  });
-  auto baseline = current_states(*services.store, push->account, push->params.types);
-  if (!baseline)
+  std::weak_ptr<Push> weak_push = push;
+  push->watch =
+      services.store->watch(push->account, "", [weak, weak_push](const store::ChangeEvent&) {
+        if (auto p = weak_push.lock()) p->store_changed.store(true);
+        if (auto s = weak.lock()) s->notify();
+      });
+  bool any_record = std::any_of(push->params.types.begin(), push->params.types.end(),
+                                [](const std::string& t) { return is_record_type(t); });
+  if (any_record) {
+    push->record_watch = watch_records(push->account, [weak, weak_push] {
+      if (auto p = weak_push.lock()) p->records_changed.store(true);
+      if (auto s = weak.lock()) s->notify();
+    });
+  }
+  if (!current_states(services, push->account, push->params.types, true, true, push->now))
     return http::Response::problem(503, "Service Unavailable", "the mail store cannot answer");
-  push->sent = *baseline;
+  push->sent = push->now;
   auto last_id = req.header("last-event-id");
-  if (last_id && *last_id != states_id(*baseline)) {
+  if (last_id && *last_id != states_id(push->now)) {
     // Something changed since the client's last event: report every state now.
     push->sent.assign(push->sent.size(), std::string());
     stream->render_at_start = true;
@@ -176,7 +220,15 @@ http::Response event_source(core::Services& services, const Options& options,
   stream->on_close = [push] {
     std::lock_guard<std::mutex> lk(push->watch_mu);
     push->watch.reset();
+    push->record_watch.reset();
   };
+  if (principal.expires_at > 0) {
+    // A bearer token's exp: the stream ends then (its still_allowed checks the account only).
+    // Bounded so that a far-off exp cannot overflow the clock.
+    constexpr int64_t kFarOff = 10LL * 366 * 24 * 3600;
+    int64_t left = std::clamp<int64_t>(principal.expires_at - std::time(nullptr), 0, kFarOff);
+    stream->ends_at = std::chrono::system_clock::now() + std::chrono::seconds(left);
+  }
   stream->account_id = principal.account_id;
   stream->address = principal.address;
   stream->app_password_id = principal.app_password_id;

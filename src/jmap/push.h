@@ -2,12 +2,15 @@
 // GET /jmap/eventsource/?types=&closeafter=&ping= once api.cpp has authenticated the caller.
 //
 // The response is an http::Stream (src/http/stream.h): no worker is held while it is open.
-// The store's account-wide watch (MailStore::watch with mailbox "") notifies the stream; the
-// server then renders on a worker: the account's current type states (the strings Email/get,
-// Mailbox/get, Thread/get answer with, and EmailDelivery's, which changes only when a mailbox
+// The store's account-wide watch (MailStore::watch with mailbox "") and the account's record
+// watch (record_watch.h: Identity/set, EmailSubmission/set, VacationResponse/set) notify the
+// stream; the server then renders on a worker: the account's current type states (the strings
+// Email/get, Mailbox/get, Thread/get, Identity/get, EmailSubmission/get and
+// VacationResponse/get answer with, and EmailDelivery's, which changes only when a mailbox
 // that mail is delivered to gets a new message) compared with the last ones sent, and a
-// "state" event with the StateChange object (RFC 8620 7.1) when any differ. A burst of store
-// changes, or a client that reads slowly, gets one event with the latest states.
+// "state" event with the StateChange object (RFC 8620 7.1) when any differ. Only the side that
+// changed is read again. A burst of changes, or a client that reads slowly, gets one event
+// with the latest states.
 //
 // Last-Event-ID: each state event's id is a hash of the states it reports. A reconnecting
 // client's Last-Event-ID is honoured as far as a hash allows: if it differs from the current
@@ -16,7 +19,8 @@
 //
 // The stream ends: closeafter=state after the first state event; the client's close; the
 // web session ended or the account disabled (checked every Options::push_recheck seconds, and
-// the account sweep closes the account's connections at once); server shutdown. Caps: [http]
+// the account sweep closes the account's connections at once); the expiry of the bearer token
+// it was opened with (auth::Principal::expires_at, at that second); server shutdown. Caps: [http]
 // max_streams, max_streams_per_user (the HTTP server answers 503 / 429).
 #pragma once
 

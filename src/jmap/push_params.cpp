@@ -46,7 +46,9 @@ std::optional<EventSourceParams> parse_event_source_params(std::string_view quer
         rest.remove_prefix(comma + 1);
       }
       if (!any) {
-        error = "types names no type this server pushes (Mailbox, Email, Thread, EmailDelivery)";
+        error =
+            "types names no type this server pushes (Mailbox, Email, Thread, EmailDelivery, "
+            "Identity, EmailSubmission, VacationResponse)";
         return std::nullopt;
       }
     } else if (name == "closeafter") {

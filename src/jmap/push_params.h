@@ -11,8 +11,15 @@
 
 namespace mailroom::jmap {
 
-// The data types whose states the push reports (RFC 8620 7.1 TypeState), in this order.
-inline constexpr std::string_view kPushTypes[] = {"Mailbox", "Email", "Thread", "EmailDelivery"};
+// The data types whose states the push reports (RFC 8620 7.1 TypeState), in this order: the
+// mail store's, then those of the records the store does not keep (record_watch.h).
+inline constexpr std::string_view kPushTypes[] = {"Mailbox",         "Email",    "Thread",
+                                                  "EmailDelivery",   "Identity", "EmailSubmission",
+                                                  "VacationResponse"};
+// Is `type` (one of kPushTypes) kept outside the mail store?
+inline bool is_record_type(std::string_view type) {
+  return type == "Identity" || type == "EmailSubmission" || type == "VacationResponse";
+}
 
 struct EventSourceParams {
   std::vector<std::string> types;  // of kPushTypes, in their order; never empty

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "src/jmap/record_watch.h"
+
 namespace mailroom::jmap {
 namespace json = boost::json;
 
@@ -64,8 +66,10 @@ core::Status save_record(const std::string& mail_root, const std::string& accoun
                          const std::string& kind, const json::object& doc) {
   if (mail_root.empty() || !safe_component(account_id))
     return core::internal_error("no mail root for JMAP records");
-  return write_file_durably(record_dir(mail_root, account_id), kind + ".json",
-                            json::serialize(doc));
+  auto s =
+      write_file_durably(record_dir(mail_root, account_id), kind + ".json", json::serialize(doc));
+  if (s) records_changed(account_id);  // the push reports the new state (record_watch.h)
+  return s;
 }
 
 core::Status write_file_durably(const std::string& dir, const std::string& name,

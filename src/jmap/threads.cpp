@@ -11,8 +11,20 @@ namespace mailroom::jmap {
 
 namespace {
 
-constexpr size_t kMaxAccounts = 256;
 constexpr size_t kMaxGone = 10000;
+// A hash node beyond its value: the next pointer, the cached hash, its bucket slot and the
+// allocator's header.
+constexpr size_t kNodeBytes = 32;
+
+size_t string_bytes(const std::string& s) {
+  return sizeof(std::string) + (s.capacity() > 15 ? s.capacity() + 1 : 0);
+}
+
+size_t map_bytes(const std::unordered_map<std::string, std::string>& m) {
+  size_t n = m.bucket_count() * sizeof(void*);
+  for (const auto& [k, v] : m) n += kNodeBytes + string_bytes(k) + string_bytes(v);
+  return n;
+}
 
 // The first "<...>" msg-id of a field (RFC 5322 3.6.4), or "" when there is none.
 std::string_view first_msg_id(std::string_view field) {
@@ -64,9 +76,8 @@ core::Result<std::shared_ptr<const ThreadIndex>> ThreadCache::get(
     std::lock_guard<std::mutex> lk(mu_);
     auto it = entries_.find(account_id);
     if (it != entries_.end()) {
-      old = it->second;
-      lru_.remove(account_id);
-      lru_.push_front(account_id);
+      old = it->second.index;
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
       if (old->membership == membership) return old;
     }
   }
@@ -128,12 +139,26 @@ core::Result<std::shared_ptr<const ThreadIndex>> ThreadCache::get(
       if (index->gone.size() < kMaxGone && !index->thread_of.count(guid))
         index->gone.emplace(guid, thread);
   }
+  index->bytes = estimate_bytes(*index);
   std::lock_guard<std::mutex> lk(mu_);
   ++builds_;
-  if (!entries_.count(account_id)) lru_.push_front(account_id);
-  entries_[account_id] = index;
-  while (entries_.size() > kMaxAccounts) {
-    entries_.erase(lru_.back());
+  if (auto it = entries_.find(account_id); it != entries_.end()) {
+    bytes_ -= it->second.index->bytes;
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+  }
+  if (index->bytes > max_bytes_) {
+    MR_LOG_INFO("event=jmap.threads_not_cached account={} bytes={} max_bytes={}", account_id,
+                index->bytes, max_bytes_);
+    return std::shared_ptr<const ThreadIndex>(index);
+  }
+  lru_.push_front(account_id);
+  entries_.emplace(account_id, Entry{index, lru_.begin()});
+  bytes_ += index->bytes;
+  while (bytes_ > max_bytes_ || entries_.size() > kMaxThreadAccounts) {
+    auto victim = entries_.find(lru_.back());
+    bytes_ -= victim->second.index->bytes;
+    entries_.erase(victim);
     lru_.pop_back();
   }
   return std::shared_ptr<const ThreadIndex>(index);
@@ -154,6 +179,28 @@ std::shared_ptr<const ThreadIndex> thread_index(CallContext& ctx,
 size_t ThreadCache::builds() const {
   std::lock_guard<std::mutex> lk(mu_);
   return builds_;
+}
+
+size_t ThreadCache::bytes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return bytes_;
+}
+
+size_t ThreadCache::entries() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return entries_.size();
+}
+
+size_t estimate_bytes(const ThreadIndex& index) {
+  size_t n = sizeof(ThreadIndex) + string_bytes(index.membership) + map_bytes(index.thread_of) +
+             map_bytes(index.gone);
+  n += index.members.bucket_count() * sizeof(void*);
+  for (const auto& [thread, guids] : index.members) {
+    n += kNodeBytes + string_bytes(thread) + sizeof(guids) +
+         (guids.capacity() - guids.size()) * sizeof(std::string);
+    for (const auto& g : guids) n += string_bytes(g);
+  }
+  return n;
 }
 
 }  // namespace mailroom::jmap

@@ -12,8 +12,10 @@
 // membership it was built from (each mailbox's id, UIDVALIDITY, UIDNEXT and message count:
 // an append, move or expunge changes one; a flag change does not). A change rebuilds it from
 // snapshots, reading cached facts only of Emails it did not know (incremental). Threading:
-// thread-safe; get() blocks on the store. State: per process, a cache (at most 256 accounts,
-// least recently used dropped).
+// thread-safe; get() blocks on the store. State: per process, a cache bounded by bytes (an
+// estimate of each index's memory, max_bytes in all) and by accounts (kMaxThreadAccounts);
+// the least recently used indexes go first. An index larger than max_bytes alone is not kept
+// (each call rebuilds it in full).
 #pragma once
 
 #include <cstddef>
@@ -44,22 +46,39 @@ struct ThreadIndex {
   std::unordered_map<std::string, std::vector<std::string>> members;
   // Threads of Emails the previous index had and this one has not (Thread/changes), bounded.
   std::unordered_map<std::string, std::string> gone;
+  size_t bytes = 0;  // an estimate of the memory it holds (estimate_bytes())
 
   // The thread of an Email (its own "T" + guid when the index does not know it).
   std::string thread(const std::string& guid) const;
 };
 
+// The memory an index holds: its strings (heap beyond the small-string buffer), the hash
+// nodes and the vectors; an estimate within tens of percent of what the allocator hands out.
+size_t estimate_bytes(const ThreadIndex& index);
+
+inline constexpr size_t kMaxThreadAccounts = 256;
+
 class ThreadCache {
  public:
+  explicit ThreadCache(size_t max_bytes = size_t{64} << 20) : max_bytes_(max_bytes) {}
+
   core::Result<std::shared_ptr<const ThreadIndex>> get(store::MailStore& store,
                                                        const std::string& account_id,
                                                        const std::vector<MailboxView>& all);
   size_t builds() const;
+  size_t bytes() const;    // of the indexes kept
+  size_t entries() const;  // accounts kept
 
  private:
+  struct Entry {
+    std::shared_ptr<const ThreadIndex> index;
+    std::list<std::string>::iterator lru;
+  };
+  const size_t max_bytes_;
   mutable std::mutex mu_;
   std::list<std::string> lru_;  // most recent first
-  std::unordered_map<std::string, std::shared_ptr<const ThreadIndex>> entries_;
+  std::unordered_map<std::string, Entry> entries_;
+  size_t bytes_ = 0;
   size_t builds_ = 0;
 };
 

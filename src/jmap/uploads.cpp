@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "src/core/base64.h"
 
@@ -36,6 +38,39 @@ std::string dir_of(const std::string& data_dir, const std::string& account_id) {
   return data_dir + "/jmap-uploads/" + account_id;
 }
 
+constexpr std::string_view kReleasedSuffix = ".i";
+
+bool is_released(const fs::path& p) { return p.filename().string().ends_with(kReleasedSuffix); }
+
+struct Sweep {
+  size_t pending = 0;
+  // Released uploads still kept, oldest first.
+  std::vector<std::pair<fs::file_time_type, fs::path>> released;
+};
+
+// Removes the expired files of an account's upload directory and counts the others.
+Sweep sweep(const std::string& dir) {
+  Sweep out;
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    auto written = e.last_write_time(ec);
+    if (ec) continue;  // removed meanwhile
+    bool released = is_released(e.path());
+    auto lifetime =
+        std::chrono::seconds(released ? kImportedLifetimeSeconds : kUploadLifetimeSeconds);
+    if (now - written > lifetime) {
+      fs::remove(e.path(), ec);
+    } else if (released) {
+      out.released.emplace_back(written, e.path());
+    } else {
+      ++out.pending;
+    }
+  }
+  std::sort(out.released.begin(), out.released.end());
+  return out;
+}
+
 }  // namespace
 
 core::Result<std::string> save_upload(const std::string& data_dir, const std::string& account_id,
@@ -47,17 +82,8 @@ core::Result<std::string> save_upload(const std::string& data_dir, const std::st
   if (ec) return core::io_error("cannot store the upload", dir + ": " + ec.message());
   ::chmod((data_dir + "/jmap-uploads").c_str(), 0700);
   ::chmod(dir.c_str(), 0700);
-  // Expired uploads go; the rest count against the limit.
-  size_t live = 0;
-  auto now = fs::file_time_type::clock::now();
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    auto age = now - e.last_write_time(ec);
-    if (!ec && age > std::chrono::seconds(kUploadLifetimeSeconds))
-      fs::remove(e.path(), ec);
-    else
-      ++live;
-  }
-  if (live >= kMaxUploadsPerAccount)
+  // Expired uploads go; the pending rest count against the limit (released ones do not).
+  if (sweep(dir).pending >= kMaxUploadsPerAccount)
     return core::Status::error(core::Code::too_large, "too many uploads pending");
   unsigned char rnd[16];
   if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd))
@@ -86,13 +112,31 @@ core::Result<std::string> read_upload(const std::string& data_dir, const std::st
   if (!valid_account(account_id) || !valid_blob_id(blob_id)) return core::not_found("no such blob");
   std::string path = dir_of(data_dir, account_id) + "/" + std::string(blob_id);
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return core::not_found("no such blob");
-  if (std::time(nullptr) - st.st_mtime > kUploadLifetimeSeconds) return core::not_found("expired");
+  int64_t lifetime = kUploadLifetimeSeconds;
+  if (::stat(path.c_str(), &st) != 0) {
+    path += kReleasedSuffix;
+    lifetime = kImportedLifetimeSeconds;
+    if (::stat(path.c_str(), &st) != 0) return core::not_found("no such blob");
+  }
+  if (std::time(nullptr) - st.st_mtime > lifetime) return core::not_found("expired");
   std::ifstream in(path, std::ios::binary);
   if (!in) return core::not_found("no such blob");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void release_upload(const std::string& data_dir, const std::string& account_id,
+                    std::string_view blob_id) {
+  if (!valid_account(account_id) || !valid_blob_id(blob_id)) return;
+  std::string dir = dir_of(data_dir, account_id);
+  std::string path = dir + "/" + std::string(blob_id);
+  std::string released = path + std::string(kReleasedSuffix);
+  if (::rename(path.c_str(), released.c_str()) != 0) return;  // not pending (any more)
+  ::utimensat(AT_FDCWD, released.c_str(), nullptr, 0);        // its hour starts now
+  auto kept = sweep(dir).released;
+  std::error_code ec;
+  for (size_t i = 0; i + kMaxImportedPerAccount < kept.size(); ++i) fs::remove(kept[i].second, ec);
 }
 
 }  // namespace mailroom::jmap

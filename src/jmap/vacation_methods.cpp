@@ -5,6 +5,7 @@
 
 #include "src/core/services.h"
 #include "src/jmap/methods.h"
+#include "src/jmap/record_watch.h"
 #include "src/jmap/records.h"
 #include "src/sieve/script.h"
 #include "src/sieve/script_store.h"
@@ -21,15 +22,22 @@ constexpr size_t kMaxSubjectBytes = 998;  // one header line (RFC 5322 2.1.1)
 const std::vector<std::string> kVacationProperties = {"id",      "isEnabled", "fromDate", "toDate",
                                                       "subject", "textBody",  "htmlBody"};
 
-std::string sieve_dir(CallContext& ctx) {
-  if (ctx.services.sieve_scripts) return ctx.services.sieve_scripts->dir(ctx.account_id);
-  return ctx.services.mail_root + "/" + ctx.account_id + "/sieve";
+std::string sieve_dir(core::Services& services, const std::string& account_id) {
+  if (services.sieve_scripts) return services.sieve_scripts->dir(account_id);
+  return services.mail_root + "/" + account_id + "/sieve";
+}
+std::string sieve_dir(CallContext& ctx) { return sieve_dir(ctx.services, ctx.account_id); }
+
+std::optional<sieve::VacationResponse> read(core::Services& services,
+                                            const std::string& account_id) {
+  if (account_id.find('/') != std::string::npos || services.mail_root.empty()) return std::nullopt;
+  auto v = sieve::read_vacation_response(sieve_dir(services, account_id));
+  if (!v) return std::nullopt;
+  return std::move(*v);
 }
 
 MethodResult load(CallContext& ctx, sieve::VacationResponse* out) {
-  if (ctx.account_id.find('/') != std::string::npos || ctx.services.mail_root.empty())
-    return MethodError{"serverFail", "no mail root"};
-  auto v = sieve::read_vacation_response(sieve_dir(ctx));
+  auto v = read(ctx.services, ctx.account_id);
   if (!v) return MethodError{"serverFail", "the vacation settings cannot be read"};
   *out = std::move(*v);
   return std::nullopt;
@@ -122,6 +130,12 @@ std::optional<json::object> apply(const json::object& patch, sieve::VacationResp
 
 }  // namespace
 
+std::optional<std::string> vacation_state(core::Services& services, const std::string& account_id) {
+  auto v = read(services, account_id);
+  if (!v) return std::nullopt;
+  return state_of(*v);
+}
+
 MethodResult vacation_get(CallContext& ctx, const json::object& args, json::object& response) {
   if (auto e = check_known(args, {"accountId", "ids", "properties"})) return e;
   if (auto e = check_account(ctx, args, response)) return e;
@@ -202,6 +216,7 @@ MethodResult vacation_set(CallContext& ctx, const json::object& args, json::obje
                                     sieve::serialize_vacation_response(v));
         !s)
       return store_error(s);
+    records_changed(ctx.account_id);  // the push reports the new state (record_watch.h)
   }
   finish_set(response, old_state, state_of(v), created, updated, destroyed, not_created,
              not_updated, not_destroyed);

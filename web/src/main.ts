@@ -6,6 +6,7 @@ import { clear, h } from './dom';
 import { formatDate, formatFullDate, formatSize, hasKey, lang, LANGS, setLang, t, type Lang } from './i18n';
 import { Account, AuthError, currentSession, Jmap, signIn, signOut } from './jmap';
 import { sanitizeHtml } from './sanitize';
+import { inlineImages } from './inline_images';
 import { attachmentList, type Attachment } from './attachments';
 import { quotaView, type Quota } from './quota';
 import type { ComposeMode } from './compose';
@@ -834,12 +835,19 @@ class MailView {
 
     const html = e.htmlBody?.find((p) => p.type === 'text/html');
     if (html && e.bodyValues[html.partId]) {
-      const clean = sanitizeHtml(e.bodyValues[html.partId].value, allowImages);
-      if (clean.remoteImages > 0 && !allowImages) {
-        this.pane.append(h('div', { class: 'notice', id: 'images-blocked' }, t('imagesBlocked'),
-          h('button', { id: 'show-images', onclick: () => void this.open(e.id, false, true) }, t('showImages'))));
-      }
-      this.pane.append(this.frame(clean.html, allowImages));
+      // The frame goes in its place once the message's own cid: images are fetched.
+      const slot = h('div', { class: 'html-body' });
+      this.pane.append(slot);
+      const source = e.bodyValues[html.partId].value;
+      void inlineImages(jmap!, parts, source).then((inline) => {
+        if (this.openId !== e.id) return;
+        const clean = sanitizeHtml(source, allowImages, inline);
+        if (clean.remoteImages > 0 && !allowImages) {
+          slot.append(h('div', { class: 'notice', id: 'images-blocked' }, t('imagesBlocked'),
+            h('button', { id: 'show-images', onclick: () => void this.open(e.id, false, true) }, t('showImages'))));
+        }
+        slot.append(this.frame(clean.html, allowImages));
+      });
     } else {
       const text = (e.textBody ?? []).map((p) => e.bodyValues[p.partId]?.value ?? '').join('\n');
       this.pane.append(h('div', { id: 'msg-text', class: 'text-body' }, text));

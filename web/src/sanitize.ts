@@ -3,7 +3,8 @@
 //
 // Parsed by DOMParser, which builds an inert document (no script runs, nothing loads). Kept:
 // the elements below with the attributes below; links only to http(s) and mailto; images only
-// as data:image/* or, when the user allowed it for this message, http(s); style attributes
+// as data:image/* (a cid: URL of the message's own image part becomes one: inline_images.ts)
+// or, when the user allowed it for this message, http(s); style attributes
 // only with the listed properties and values without url(), expression(), escapes or
 // comments. Everything else is removed: script, style sheets, event handlers, forms, frames,
 // objects, base, meta, link, SVG and MathML (with their content).
@@ -51,6 +52,18 @@ function normalisedUrl(value: string): string {
   return value.replace(/[\u0000-\u0020\u007f-\u009f]/g, '').toLowerCase();
 }
 
+// A cid: URL's content id (RFC 2392 2: percent-encoded, no angle brackets), or null when it
+// is none.
+export function cidOfUrl(url: string): string | null {
+  const u = url.trim();
+  if (!/^cid:/i.test(u)) return null;
+  try {
+    return decodeURIComponent(u.slice(4));
+  } catch {
+    return null;
+  }
+}
+
 function safeStyle(style: string): string {
   const out: string[] = [];
   for (const decl of style.split(';')) {
@@ -67,7 +80,8 @@ function safeStyle(style: string): string {
   return out.join('; ');
 }
 
-export function sanitizeHtml(source: string, allowRemoteImages: boolean): Sanitized {
+// `inline`: content id -> data: URL of the message's own images (inline_images.ts).
+export function sanitizeHtml(source: string, allowRemoteImages: boolean, inline?: Map<string, string>): Sanitized {
   const doc = new DOMParser().parseFromString(source, 'text/html');
   const out = document.implementation.createHTMLDocument('');
   const root = out.createElement('div');
@@ -103,7 +117,11 @@ export function sanitizeHtml(source: string, allowRemoteImages: boolean): Saniti
         if (an === 'src') {
           if (name !== 'img') continue;
           const u = normalisedUrl(value);
-          if (DATA_IMAGE.test(value.trim())) {
+          const cid = u.startsWith('cid:') ? cidOfUrl(value) : null;
+          const own = cid !== null ? inline?.get(cid) : undefined;
+          if (own && DATA_IMAGE.test(own)) {
+            clean.setAttribute('src', own);
+          } else if (DATA_IMAGE.test(value.trim())) {
             clean.setAttribute('src', value.trim());
           } else if (/^https?:/.test(u)) {
             remoteImages++;

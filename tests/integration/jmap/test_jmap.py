@@ -211,6 +211,39 @@ class JmapTest(unittest.TestCase):
         finally:
             c.logout()
 
+    def test_draft_saves_replace_the_draft_and_downloads_are_not_cached(self):
+        """The web client saves a draft as an upload imported into Drafts, replacing the last
+        version; an imported upload leaves the 64-upload allowance (src/jmap/uploads.h: 70
+        saves in a row in tests/unit/jmap/email_test.cpp, too slow here under ASan)."""
+        self.j.session()
+        drafts = self.j.one("Mailbox/query", {"filter": {"role": "drafts"}})["ids"][0]
+        previous = None
+        for i in range(3):
+            raw = (f"From: alice@example.com\r\nTo: bob@example.com\r\n"
+                   f"Subject: draft-save-{i}\r\n\r\nversion {i}\r\n").encode()
+            status, _, data = self.j.raw("POST", f"/jmap/upload/{self.j.account}", raw,
+                                         "message/rfc822")
+            self.assertEqual(status, 201, f"save {i}: {data!r}")
+            calls = [("Email/import", {"emails": {"d": {
+                "blobId": json.loads(data)["blobId"], "mailboxIds": {drafts: True},
+                "keywords": {"$draft": True, "$seen": True}}}})]
+            if previous:
+                calls.append(("Email/set", {"destroy": [previous]}))
+            r = self.j.call(*calls)
+            self.assertIn("d", r[0][1]["created"] or {}, f"save {i}: {r}")
+            if previous:
+                self.assertEqual(r[1][1]["destroyed"], [previous])
+            previous = r[0][1]["created"]["d"]["id"]
+        kept = self.j.one("Email/query", {"filter": {"inMailbox": drafts, "subject": "draft-save"}})
+        self.assertEqual(kept["ids"], [previous])
+        # Downloads of mail are kept by no cache (they would outlive a sign-out).
+        blob = self.j.one("Email/get", {"ids": [previous], "properties": ["blobId"]})["list"][0]
+        status, headers, data = self.j.raw("GET", f"/jmap/download/{self.j.account}/"
+                                                  f"{blob['blobId']}/d.eml")
+        self.assertEqual(status, 200)
+        self.assertIn(b"version 2", data)
+        self.assertEqual(headers["cache-control"], "private, no-store")
+
     def test_malformed_requests_get_the_rfc_error_types(self):
         def problem(body, content_type="application/json"):
             status, headers, data = self.j.raw("POST", "/jmap/api", body, content_type)
@@ -278,6 +311,24 @@ class JmapBearerTest(unittest.TestCase):
                 self.assertIn('error="invalid_token"', headers["www-authenticate"])
             finally:
                 j.close()
+
+    def test_push_stream_ends_when_its_token_expires(self):
+        """RFC 6750: a bearer token is good until its exp; a push stream opened with one is
+        closed then (the Basic and cookie streams end by their own checks)."""
+        exp = int(time.time()) + 3
+        token = self.idp.mint("alice", exp=exp)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.m.port("https"), timeout=30,
+                                           context=self.m.ssl_context())
+        try:
+            conn.request("GET", "/jmap/eventsource/?types=*&closeafter=no&ping=0",
+                         headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            # The server ends the stream (a 30 s socket timeout would raise instead).
+            self.assertEqual(r.read(), b"")
+            self.assertGreaterEqual(time.time(), exp)
+        finally:
+            conn.close()
 
 
 if __name__ == "__main__":

@@ -154,6 +154,41 @@ class JmapPushTest(unittest.TestCase):
         # A flag is no delivery.
         self.assertFalse(any("EmailDelivery" in c for c in seen), seen)
 
+    def test_identity_vacation_and_submission_push_their_states(self):
+        """RFC 8620 7.1: the objects the mail store does not keep push their states too."""
+        using = (CORE, MAIL, "urn:ietf:params:jmap:submission",
+                 "urn:ietf:params:jmap:vacationresponse")
+
+        def one(name, args):
+            r = self.j.call((name, args), using=using)[0]
+            self.assertEqual(r[0], name, r)
+            return r[1]
+
+        me = [i["id"] for i in one("Identity/get", {})["list"]
+              if i["email"] == "alice@example.com"][0]
+        stream = self.open("types=Identity,EmailSubmission,VacationResponse&closeafter=no&ping=0")
+        one("VacationResponse/set", {"update": {"singleton": {"isEnabled": False,
+                                                              "textBody": "push test"}}})
+        vacation = one("VacationResponse/get", {})["state"]
+        seen = self.state_events_until(stream, lambda c: c.get("VacationResponse") == vacation)
+        self.assertFalse(any("Email" in c for c in seen), seen)  # only the types asked for
+        one("Identity/set", {"update": {me: {"textSignature": "-- pushed"}}})
+        identity = one("Identity/get", {})["state"]
+        self.state_events_until(stream, lambda c: c.get("Identity") == identity)
+        status, _, data = self.j.raw(
+            "POST", f"/jmap/upload/{self.account}",
+            b"From: alice@example.com\r\nTo: bob@example.com\r\nSubject: push-sent\r\n\r\nhi\r\n",
+            "message/rfc822")
+        self.assertEqual(status, 201, data)
+        drafts = self.j.one("Mailbox/query", {"filter": {"role": "drafts"}})["ids"][0]
+        draft = self.j.one("Email/import", {"emails": {"d": {
+            "blobId": json.loads(data)["blobId"], "mailboxIds": {drafts: True}}}})
+        sent = one("EmailSubmission/set", {"create": {"s": {
+            "identityId": me, "emailId": draft["created"]["d"]["id"]}}})
+        self.assertIn("s", sent["created"] or {}, sent)
+        submission = one("EmailSubmission/get", {"ids": []})["state"]
+        self.state_events_until(stream, lambda c: c.get("EmailSubmission") == submission)
+
     def test_types_filter_and_ping(self):
         stream = self.open("types=EmailDelivery&closeafter=no&ping=1")
         kind, data, ident = stream.next_event()

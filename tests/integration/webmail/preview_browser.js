@@ -1,7 +1,7 @@
 // Attachments and the quota in headless Chromium (playwright-core), against the mailroomd that
 // test_webmail_preview.py started, in one page session. Prints "ok <check>" lines, exits 1 at
 // the first failure. Spec (argv[2]): { base, user, password, subject, shots, chromium, names,
-// download: { name, sha256 }, text }.
+// download: { name, sha256 }, text, inline_subject }.
 const { chromium } = require('playwright-core');
 const crypto = require('crypto');
 const fs = require('fs');
@@ -140,6 +140,26 @@ function fail(msg) { throw new Error(msg); }
     await page.screenshot({ path: `${spec.shots}/6-quota-zh-CN.png` });
     await page.selectOption('#lang', 'en');
     ok('quota shown');
+
+    // --- HTML mail's own images (cid:, multipart/related) shown inside the sandboxed frame as
+    // data: URLs; a cid: naming a part that is no image, or none, stays empty ---
+    await page.locator('.row', { hasText: spec.inline_subject }).first().click();
+    await page.locator('#msg-subject', { hasText: spec.inline_subject }).waitFor();
+    const frame = page.frameLocator('#msg-frame');
+    await frame.locator('img[alt="logo"]').waitFor();
+    const imgs = await frame.locator('img').evaluateAll((els) => els.map((i) => ({
+      alt: i.getAttribute('alt'), src: (i.getAttribute('src') || '').slice(0, 22), width: i.naturalWidth, done: i.complete,
+    })));
+    const logo = imgs.find((i) => i.alt === 'logo');
+    if (!logo || logo.src !== 'data:image/png;base64,') fail('cid image: ' + JSON.stringify(imgs));
+    await frame.locator('img[alt="logo"]').evaluate((i) => i.decode());
+    if (await frame.locator('img[alt="logo"]').evaluate((i) => i.naturalWidth) !== 2) fail('cid image not decoded');
+    for (const alt of ['page', 'missing']) {
+      const i = imgs.find((x) => x.alt === alt);
+      if (!i || i.src !== '') fail(`cid ${alt}: ` + JSON.stringify(imgs));
+    }
+    await page.screenshot({ path: `${spec.shots}/7-cid-image.png` });
+    ok('cid images inline');
     if (dialogs.length) fail('a dialog fired: ' + dialogs.join(' | '));
     if (foreign.length) fail('requests left for other hosts: ' + foreign.join(' '));
   } finally {

@@ -31,6 +31,7 @@ SHOTS = os.path.join(os.path.dirname(WEB_ROOT), "test-artifacts", "webmail-previ
 AUTH = web_client.basic_auth("alice@example.com", "wonderland")
 USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail", "urn:ietf:params:jmap:quota"]
 SUBJECT = "Files for review"
+INLINE_SUBJECT = "Logo inline"
 # A 2x2 red PNG.
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxAADTAwMDAAAJAADsZzU"
@@ -76,8 +77,23 @@ class WebmailPreviewTest(unittest.TestCase):
                 msg.add_attachment(data.decode(), subtype=sub, filename=name)
             else:
                 msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
+        # HTML with its own images (RFC 2387 multipart/related, RFC 2392 cid: URLs): one PNG,
+        # one HTML part named by cid (never inlined), one cid that names nothing.
+        related = EmailMessage()
+        related["From"] = "Carol <carol@remote.example>"
+        related["To"] = "alice@example.com"
+        related["Subject"] = INLINE_SUBJECT
+        related.set_content("Our logo.\n")
+        related.add_alternative(
+            '<p>Logo: <img alt="logo" src="cid:logo%40remote.example"> '
+            '<img alt="page" src="cid:page@remote.example"> '
+            '<img alt="missing" src="cid:nothing@remote.example"></p>', subtype="html")
+        html_part = related.get_payload()[1]
+        html_part.add_related(PNG, maintype="image", subtype="png", cid="<logo@remote.example>")
+        html_part.add_related(HTML, maintype="text", subtype="html", cid="<page@remote.example>")
         with smtplib.SMTP("127.0.0.1", cls.m.port("smtp"), timeout=30) as s:
             s.sendmail("carol@remote.example", ["alice@example.com"], msg.as_bytes(policy=SMTP))
+            s.sendmail("carol@remote.example", ["alice@example.com"], related.as_bytes(policy=SMTP))
         cls.account, cls.email = cls.wait_delivered()
 
     @classmethod
@@ -171,7 +187,7 @@ class WebmailPreviewTest(unittest.TestCase):
                 "password": "wonderland", "subject": SUBJECT, "shots": SHOTS, "chromium": CHROMIUM,
                 "names": [n for n, _, _ in ATTACHMENTS],
                 "download": {"name": ATTACHMENTS[3][0], "sha256": hashlib.sha256(DOCX).hexdigest()},
-                "text": TEXT.decode(),
+                "text": TEXT.decode(), "inline_subject": INLINE_SUBJECT,
                 # The Office preview runs when its tools are installed (scripts/setup): then the
                 # .docx row has a Preview button (not pressed here: test_office_preview.py
                 # converts), else it says "Download only".
@@ -188,7 +204,8 @@ class WebmailPreviewTest(unittest.TestCase):
         report = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, report)
         for check in ("attachment list", "image preview", "text shown as text", "download same bytes",
-                      "pdf opens in a new tab", "hostile attachments inert", "quota shown"):
+                      "pdf opens in a new tab", "hostile attachments inert", "quota shown",
+                      "cid images inline"):
             self.assertIn("ok " + check, report)
 
 

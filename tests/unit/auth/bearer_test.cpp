@@ -176,6 +176,14 @@ TEST_F(BearerExchangeTest, ValidTokenLogsTheAccountIn) {
   s = run("OAUTHBEARER", oauthbearer("n,a=alice@example.com,", "alice-by-id"));
   ASSERT_EQ(s.outcome, AuthOutcome::success);
   EXPECT_EQ(s.principal.address, "alice@example.com");
+  EXPECT_EQ(s.principal.expires_at, 0);  // the token told no expiry
+  // The token's expiry reaches the principal (a JMAP push stream ends then).
+  auto expiring = valid("alice@example.com");
+  expiring.identity.expires_at = 4102444800;
+  tokens_->answers["expiring-token"] = expiring;
+  s = run("OAUTHBEARER", oauthbearer("n,,", "expiring-token"));
+  ASSERT_EQ(s.outcome, AuthOutcome::success);
+  EXPECT_EQ(s.principal.expires_at, 4102444800);
 }
 
 TEST_F(BearerExchangeTest, NoInitialResponseGetsAnEmptyChallenge) {

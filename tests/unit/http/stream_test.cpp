@@ -47,6 +47,7 @@ struct Probe {
   std::atomic<bool> allowed{true};
   std::chrono::seconds heartbeat{0};
   std::chrono::seconds recheck{0};
+  std::chrono::system_clock::time_point ends_at = std::chrono::system_clock::time_point::max();
 
   void wait_streams(std::size_t n) {
     std::unique_lock<std::mutex> lk(mu);
@@ -82,6 +83,7 @@ class StreamTest : public ::testing::Test {
       s->heartbeat_text = "beat\n";
       s->recheck = p->recheck;
       s->still_allowed = [p] { return p->allowed.load(); };
+      s->ends_at = p->ends_at;
       s->on_close = [p] {
         std::lock_guard<std::mutex> lk(p->mu);
         ++p->closed;
@@ -202,6 +204,29 @@ TEST_F(StreamTest, RecheckRefusalEndsTheStream) {
   probe_->allowed = false;
   EXPECT_TRUE(c.read_to_close());
   probe_->wait_closed(1);
+}
+
+// A bearer token's expiry (ends_at): the stream ends then by itself, with no recheck, no
+// heartbeat and nothing rendered to wake the writer.
+TEST_F(StreamTest, EndsAtItsExpiry) {
+  start();
+  probe_->ends_at = std::chrono::system_clock::now() + std::chrono::seconds(1);
+  RawClient c(port());
+  c.get("/stream");
+  ASSERT_TRUE(c.read_until("\r\n\r\n"));
+  EXPECT_TRUE(c.read_to_close());
+  EXPECT_GE(std::chrono::system_clock::now(), probe_->ends_at);
+  probe_->wait_closed(1);
+  EXPECT_EQ(probe_->renders.load(), 0);
+  // Already past: it ends at once, even with changes pending.
+  probe_->ends_at = std::chrono::system_clock::now() - std::chrono::seconds(5);
+  RawClient late(port());
+  late.get("/stream");
+  probe_->wait_streams(2);
+  probe_->streams.back()->notify();
+  EXPECT_TRUE(late.read_to_close());
+  probe_->wait_closed(2);
+  EXPECT_EQ(probe_->renders.load(), 0);
 }
 
 TEST_F(StreamTest, PerUserAndTotalCaps) {

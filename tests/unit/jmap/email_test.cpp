@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "src/jmap/threads.h"
+#include "src/jmap/uploads.h"
 #include "tests/unit/jmap/jmap_fixture.h"
 
 namespace mailroom::jmap::testing {
@@ -159,6 +160,52 @@ TEST_F(JmapTest, AMessageWithoutIdsIsAThreadOfItsOwn) {
   EXPECT_EQ(json::serialize(r.at("list")),
             "[{\"id\":\"T" + a.guid + "\",\"emailIds\":[\"M" + a.guid + "\"]}]");
   EXPECT_EQ(json::serialize(r.at("notFound")), R"(["Tnope"])");
+}
+
+// The thread indexes are bounded by their memory, not only by the number of accounts: the
+// least recently used go first, one larger than the whole budget is not kept.
+TEST_F(JmapTest, ThreadCacheIsBoundedByBytes) {
+  for (int i = 0; i < 40; ++i) put("INBOX", simple("b@example.com", "s" + std::to_string(i), "y"));
+  const std::string to_bob = simple("a@example.com", "hi bob", "x");
+  store::AppendRequest bob_mail;
+  bob_mail.mailbox = "INBOX";
+  bob_mail.message = to_bob;
+  ASSERT_TRUE(services_.store->append("id-bob", bob_mail).is_ok());
+  auto alice_boxes = load_mailboxes(*services_.store, kAlice);
+  auto bob_boxes = load_mailboxes(*services_.store, "id-bob");
+  ASSERT_TRUE(alice_boxes && bob_boxes);
+
+  ThreadCache roomy;
+  auto a = roomy.get(*services_.store, kAlice, *alice_boxes);
+  auto b = roomy.get(*services_.store, "id-bob", *bob_boxes);
+  ASSERT_TRUE(a && b);
+  const size_t alice_bytes = (*a)->bytes, bob_bytes = (*b)->bytes;
+  EXPECT_GT(alice_bytes, bob_bytes);
+  EXPECT_GT(alice_bytes, 40 * 64u);  // 40 Emails, each a guid and a thread id twice
+  EXPECT_EQ(roomy.bytes(), alice_bytes + bob_bytes);
+  EXPECT_EQ(roomy.entries(), 2u);
+  ASSERT_TRUE(roomy.get(*services_.store, kAlice, *alice_boxes));
+  EXPECT_EQ(roomy.builds(), 2u);  // kept: not built again
+
+  // Room for alice's index or bob's, not both: the least recently used goes.
+  ThreadCache tight(alice_bytes + bob_bytes - 1);
+  ASSERT_TRUE(tight.get(*services_.store, kAlice, *alice_boxes));
+  ASSERT_TRUE(tight.get(*services_.store, "id-bob", *bob_boxes));
+  EXPECT_EQ(tight.entries(), 1u);
+  EXPECT_EQ(tight.bytes(), bob_bytes);
+  ASSERT_TRUE(tight.get(*services_.store, "id-bob", *bob_boxes));
+  EXPECT_EQ(tight.builds(), 2u);  // bob's was kept
+  ASSERT_TRUE(tight.get(*services_.store, kAlice, *alice_boxes));
+  EXPECT_EQ(tight.builds(), 3u);  // alice's was not
+  EXPECT_EQ(tight.bytes(), alice_bytes);
+
+  // An index over the whole budget is answered, not kept.
+  ThreadCache tiny(bob_bytes - 1);
+  auto again = tiny.get(*services_.store, "id-bob", *bob_boxes);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)->members.size(), 1u);
+  EXPECT_EQ(tiny.entries(), 0u);
+  EXPECT_EQ(tiny.bytes(), 0u);
 }
 
 TEST(ThreadRoot, FirstReferenceThenInReplyToThenMessageId) {
@@ -340,6 +387,8 @@ TEST_F(JmapTest, BlobsDownloadWholeMessagesAndDecodedParts) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "%PDF-1.4\n");
   EXPECT_NE(r.header("Content-Disposition").value_or("").find("attachment"), std::string::npos);
+  // The user's mail is kept by no cache (it would outlive a sign-out in the browser's).
+  EXPECT_EQ(r.header("Cache-Control").value_or(""), "private, no-store");
   EXPECT_EQ(send("GET", "/jmap/download/id-bob/B" + a.guid + "/x").status, 404);
   EXPECT_EQ(send("GET", "/jmap/download/id-alice/B" + a.guid + ".9/x").status, 404);
   EXPECT_EQ(send("GET", "/jmap/download/id-alice/Bzz/x").status, 404);
@@ -456,6 +505,56 @@ TEST_F(JmapTest, UploadedBlobsAreImportedIntoMailboxes) {
   ASSERT_EQ(snap->messages.size(), 1u);
   EXPECT_EQ("M" + snap->messages[0].guid, id);
   EXPECT_EQ(snap->messages[0].flags, store::kSeen);
+}
+
+// A draft save is an upload and an import (web/src/compose.ts): an imported upload no longer
+// counts against the pending uploads (uploads.h), so saves never run out; it stays readable
+// by its id for an hour, at most kMaxImportedPerAccount of them. Pending ones still do.
+TEST_F(JmapTest, ImportedUploadsAreReleasedFromTheUploadAllowance) {
+  std::string drafts = mailbox_id("Drafts");
+  const std::string upload_dir = dir_ + "/jmap-uploads/id-alice";
+  auto count = [&](bool released) {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(upload_dir))
+      n += e.path().filename().string().ends_with(".i") == released;
+    return n;
+  };
+  std::string first, newest, previous;
+  for (size_t i = 0; i < kMaxUploadsPerAccount + 6; ++i) {
+    auto r = send("POST", "/jmap/upload/id-alice",
+                  simple("z@example.com", "draft", "v" + std::to_string(i)), "alice:wonderland",
+                  "message/rfc822");
+    ASSERT_EQ(r.status, 201) << i << " " << r.body;
+    std::string blob(json::parse(r.body).at("blobId").as_string());
+    if (first.empty()) first = blob;
+    newest = blob;
+    std::string calls = R"([["Email/import",{"accountId":"id-alice","emails":{"d":{"blobId":")" +
+                        blob + R"(","mailboxIds":{")" + drafts +
+                        R"(":true},"keywords":{"$draft":true}}}},"i"])";
+    if (!previous.empty())
+      calls += R"(,["Email/set",{"accountId":"id-alice","destroy":[")" + previous + R"("]},"x"])";
+    auto res = call(calls + "]");
+    ASSERT_FALSE(res.empty());
+    const auto& created = res[0].at(1).at("created");
+    ASSERT_TRUE(created.is_object()) << i << " " << json::serialize(res[0]);
+    previous = std::string(created.at("d").at("id").as_string());
+  }
+  EXPECT_EQ(services_.store->snapshot(kAlice, "Drafts")->messages.size(), 1u);
+  EXPECT_EQ(count(false), 0u);
+  EXPECT_EQ(count(true), kMaxImportedPerAccount);  // the oldest released ones went
+  EXPECT_EQ(send("GET", "/jmap/download/id-alice/" + first + "/x").status, 404);
+  // The newest released one is still readable by its id, and may be imported again.
+  EXPECT_EQ(send("GET", "/jmap/download/id-alice/" + newest + "/x").status, 200);
+  auto again = call1("Email/import", "{" + acc() + R"(,"emails":{"a":{"blobId":")" + newest +
+                                         R"(","mailboxIds":{")" + drafts + R"(":true}}}})");
+  EXPECT_TRUE(again.at("created").is_object()) << json::serialize(again);
+  // Pending uploads (never imported) still stop at the allowance.
+  for (size_t i = 0; i < kMaxUploadsPerAccount; ++i) {
+    auto r = send("POST", "/jmap/upload/id-alice", "x", "alice:wonderland", "text/plain");
+    ASSERT_EQ(r.status, 201) << i;
+  }
+  EXPECT_EQ(send("POST", "/jmap/upload/id-alice", "x", "alice:wonderland", "text/plain").status,
+            413);
 }
 
 }  // namespace

@@ -16,7 +16,9 @@ TEST(EventSourceParams, Table) {
     bool close;
     uint32_t ping;
   };
-  const std::vector<std::string> all = {"Mailbox", "Email", "Thread", "EmailDelivery"};
+  const std::vector<std::string> all = {"Mailbox",         "Email",    "Thread",
+                                        "EmailDelivery",   "Identity", "EmailSubmission",
+                                        "VacationResponse"};
   const Case cases[] = {
       {"types=*&closeafter=no&ping=0", true, all, false, 0},
       {"", true, all, false, 0},
@@ -24,6 +26,11 @@ TEST(EventSourceParams, Table) {
       {"types=EmailDelivery,Email,Nope&ping=5", true, {"Email", "EmailDelivery"}, false, 5},
       {"types=Email%2CMailbox&closeafter=no&ping=0", true, {"Mailbox", "Email"}, false, 0},
       {"types=Email,Email&x=1&&", true, {"Email"}, false, 0},
+      {"types=VacationResponse,Identity,EmailSubmission",
+       true,
+       {"Identity", "EmailSubmission", "VacationResponse"},
+       false,
+       0},
       {"ping=999999999", true, all, false, kMaxPing},
       {"types=Nope", false, {}, false, 0},
       {"types=", false, {}, false, 0},
@@ -138,6 +145,71 @@ TEST_F(PushTest, StoreChangesNotifyAndRenderTheNewStates) {
   s->on_close();
   s->take_dirty();
   put("INBOX", "Subject: z\r\n\r\ny\r\n");
+  EXPECT_FALSE(s->take_dirty());
+}
+
+// RFC 8620 7.1: the states of the objects the store does not keep are pushed too, when the
+// methods that change them write (record_watch.h); a store change does not report them.
+TEST_F(PushTest, IdentitySubmissionAndVacationChangesPushTheirStates) {
+  const char* caps =
+      R"(["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail",)"
+      R"("urn:ietf:params:jmap:submission","urn:ietf:params:jmap:vacationresponse"])";
+  auto one = [&](const std::string& name, const std::string& args) {
+    auto r = call("[[\"" + name + "\"," + args + ",\"c\"]]", caps);
+    EXPECT_EQ(r.size() >= 1 ? std::string(r[0].at(0).as_string()) : "", name) << json::serialize(r);
+    return r.empty() ? json::object{} : r[0].at(1).as_object();
+  };
+  auto state_of = [&](const char* method) {
+    return std::string(one(method, "{" + acc() + "}").at("state").as_string());
+  };
+  // The identities exist once a /get has synchronised them with the directory.
+  auto identities = one("Identity/get", "{" + acc() + "}").at("list").as_array();
+  std::string me;
+  for (const auto& i : identities)
+    if (i.at("email").as_string() == "alice@example.com") me = std::string(i.at("id").as_string());
+  ASSERT_FALSE(me.empty());
+  auto s = open("types=*&closeafter=no&ping=0");
+  auto only_email = open("types=Email&closeafter=no&ping=0");
+  EXPECT_TRUE(s->render().bytes.empty());
+
+  one("Identity/set", "{" + acc() + R"(,"update":{")" + me + R"(":{"name":"Alice L."}}})");
+  EXPECT_TRUE(s->take_dirty());
+  EXPECT_FALSE(only_email->take_dirty());  // it asked for no record type: no record watch
+  auto c = changed(s->render());
+  EXPECT_EQ(c.as_object().size(), 1u) << json::serialize(c);
+  EXPECT_EQ(c.at("Identity").as_string(), state_of("Identity/get"));
+
+  one("VacationResponse/set",
+      "{" + acc() + R"(,"update":{"singleton":{"isEnabled":true,"textBody":"away"}}})");
+  EXPECT_TRUE(s->take_dirty());
+  c = changed(s->render());
+  EXPECT_EQ(c.as_object().size(), 1u) << json::serialize(c);
+  EXPECT_EQ(c.at("VacationResponse").as_string(), state_of("VacationResponse/get"));
+
+  // A submission: EmailSubmission moves, and the store's states with the sent copy.
+  std::string draft = "M" + put("Drafts",
+                                "From: alice@example.com\r\nTo: bob@example.com\r\n"
+                                "Subject: hi\r\n\r\nhello\r\n",
+                                store::kDraft)
+                                .guid;
+  changed(s->render());  // the draft's own Email change
+  auto sub = one("EmailSubmission/set", "{" + acc() + R"(,"create":{"k":{"identityId":")" + me +
+                                            R"(","emailId":")" + draft + R"("}}})");
+  ASSERT_TRUE(sub.at("created").is_object()) << json::serialize(sub);
+  c = changed(s->render());
+  EXPECT_EQ(c.at("EmailSubmission").as_string(), state_of("EmailSubmission/get"));
+  EXPECT_FALSE(c.as_object().contains("Identity"));
+  EXPECT_FALSE(c.as_object().contains("VacationResponse"));
+
+  // A store change alone reports no record type.
+  put("INBOX", "Subject: x\r\n\r\ny\r\n");
+  c = changed(s->render());
+  EXPECT_TRUE(c.as_object().contains("Email"));
+  EXPECT_FALSE(c.as_object().contains("EmailSubmission"));
+  // Closed: the record watch is gone.
+  s->on_close();
+  s->take_dirty();
+  one("VacationResponse/set", "{" + acc() + R"(,"update":{"singleton":{"isEnabled":false}}})");
   EXPECT_FALSE(s->take_dirty());
 }
 

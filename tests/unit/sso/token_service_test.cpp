@@ -98,6 +98,10 @@ TEST_F(TokenServiceTest, ValidTokenNamesTheAccountByTheConfiguredClaim) {
   EXPECT_EQ(c.identity.value, "alice@example.com");
   EXPECT_EQ(c.identity.claim, "email");
   EXPECT_EQ(c.identity.match, auth::TokenMatch::login);
+  // exp is handed on: what outlives the request (a push stream) ends then.
+  c = s->verify(rsa_.sign(claims("\"exp\":4102444800")));
+  ASSERT_EQ(c.verdict, auth::TokenVerdict::valid) << c.reason;
+  EXPECT_EQ(c.identity.expires_at, 4102444800);
   EXPECT_EQ(s->verify(ec_.sign(claims())).verdict, auth::TokenVerdict::valid);
   EXPECT_EQ(s->openid_configuration(), kIssuer + "/.well-known/openid-configuration");
   EXPECT_EQ(s->required_scope(), "mail");
