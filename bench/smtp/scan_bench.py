@@ -223,7 +223,7 @@ def scanner_config(mode, clamd, db, rspamd):
         # as before the part split.
         return (f'\n[antivirus]\nengine = "libclamav"\ndatabase = "{db}"\n'
                 'reload_interval = "1h"\n' +
-                ('scan_parts = false\n' if mode == "libclamav-whole" else ""))
+                ('scan_parts = false\n' if mode == "libclamav-whole" else 'scan_parts = true\n'))
     if mode == "rspamd":
         return (f'\n[spam]\nurl = "{rspamd.url}"\ncontroller_url = ""\n'
                 'reject_score = 1000.0\n')

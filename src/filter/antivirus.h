@@ -9,8 +9,9 @@
 //   database ["/var/lib/clamav"], reload_interval ["60s"]   libclamav
 //   max_file_size ["25M"], max_scan_size ["100M"]            libclamav limits
 //   tmp_dir [a private directory on /dev/shm if tmpfs]       libclamav temporary files
-//   scan_parts [true]   libclamav: MIME decoded by us, each part scanned from memory
-//                       (scan_parts.h); false: the message whole, through ClamAV's mail parser
+//   scan_parts [false]  libclamav: true = MIME decoded by us, each part scanned from memory
+//                       (scan_parts.h, a third less CPU, no phishing URL checks); false: the
+//                       message whole, through ClamAV's mail parser
 //   quarantine_retention ["30d"; "0" keeps for ever]         quarantined mail is removed after
 //   policy ["reject"] | "quarantine" | "replace"   what infected mail gets
 //   fail_open [false]   scanner down or slow: false 451 4.7.1; true deliver with the header

@@ -40,8 +40,9 @@ struct LibclamavOptions {
   // of every message it scans. "" = a private directory on /dev/shm when that is a tmpfs (on
   // ext4 the file creations cost more than the scan), else libclamav's default (TMPDIR, /tmp).
   std::string tmp_dir;
-  // Messages split into parts by us (above); false: the message whole, ClamAV's mail parser.
-  bool scan_parts = true;
+  // Messages split into parts by us (above); false (default): the message whole, through
+  // ClamAV's mail parser, whose HTML parts get ClamAV's phishing URL checks.
+  bool scan_parts = false;
 };
 
 class ReloadingEngine : public VirusEngine {

@@ -367,7 +367,7 @@ class Libclamav(unittest.TestCase):
                 dst.write(src.read())
         cls.m = new_server(av_config(
             f'engine = "libclamav"\ndatabase = "{cls.db}"\nreload_interval = "1s"\n'
-            'trusted_gateways = ["127.0.0.1"]'))
+            'scan_parts = true\ntrusted_gateways = ["127.0.0.1"]'))
 
     @classmethod
     def tearDownClass(cls):
@@ -384,7 +384,7 @@ class Libclamav(unittest.TestCase):
         self.assertEqual(code, 250, text)
 
     def test_parts_split_by_us_still_find_eicar_in_a_zip_a_nested_message_and_uuencode(self):
-        # scan_parts (the default): our MIME parser decodes the parts and ClamAV scans each from
+        # scan_parts (on in this class): our MIME parser decodes the parts and ClamAV scans each from
         # memory; archives stay ClamAV's (the ZIP is deflated: only unpacking finds EICAR).
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
