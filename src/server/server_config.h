@@ -22,6 +22,11 @@ struct ServerConfig {
   // How often open sessions are checked against the directory (disabled accounts are closed).
   int session_check_seconds = 2;
   int session_recheck_all_seconds = 60;
+  // Blocks of at least this many bytes get a mapping of their own (glibc's M_MMAP_THRESHOLD),
+  // given back whole when freed; 0 keeps glibc's own threshold, which rises up to 32 MiB as big
+  // blocks are freed. Issue 20: a session's transient blocks (the rows of a mailbox read at
+  // SELECT, a worker's buffers) otherwise leave partly used heap pages behind once freed.
+  int64_t malloc_mmap_threshold = 16384;
 
   std::string log_level = "info";
   std::string log_file;  // empty: stderr
