@@ -26,7 +26,7 @@ class ChunkHeap {
   static constexpr size_t kChunkSize = size_t{64} << 10;
   static constexpr size_t kLargest = size_t{16} << 10;  // beyond: a mapping per block
   // Empty chunks kept mapped (without resident pages) for reuse.
-  static constexpr size_t kCachedChunks = 64;
+  static constexpr size_t kCachedChunks = 256;
 
   ChunkHeap();
   ~ChunkHeap();  // unmaps everything: no block may be in use
