@@ -152,6 +152,8 @@ def main():
     ap.add_argument("--hibernate", type=int,
                     help="mailroomd [imap] idle_hibernate in seconds (default: its own, 30 s); "
                          "Dovecot's configuration here hibernates after 2 s")
+    ap.add_argument("--before-without-hibernate", action="store_true",
+                    help="--bin-before is older than [imap] idle_hibernate: run it without")
     ap.add_argument("--malloc-mmap-threshold", type=int,
                     help="mailroomd [server] malloc_mmap_threshold (default: its own)")
     ap.add_argument("--workers", type=int, default=8, help="mailroomd [server] worker_threads")
@@ -189,7 +191,12 @@ def main():
                         with open(os.path.join(a.data, LOADED), "w") as f:
                             json.dump(data_key(a), f)
                 serving = server.serving_config
-                if a.bin_before:  # an older build may not know [imap] idle_hibernate
+                if a.hibernate is not None:
+                    serving += f"\n[imap]\nidle_hibernate = {a.hibernate}\n"
+                if a.bin_before:
+                    # --before-without-hibernate: a build older than [imap] idle_hibernate
+                    if not a.before_without_hibernate:
+                        server.serving_config = serving
                     os.environ["MAILROOM_BIN"] = os.path.abspath(a.bin_before)
                     measure(a, server, (False, True), results, "mailroom before")
                     os.environ["MAILROOM_BIN"] = a.bin
@@ -198,8 +205,6 @@ def main():
                         "[server]\n",
                         f"[server]\nmalloc_mmap_threshold = {a.malloc_mmap_threshold}\n", 1)
                 server.serving_config = serving
-                if a.hibernate is not None:
-                    server.serving_config = serving + f"\n[imap]\nidle_hibernate = {a.hibernate}\n"
                 measure(a, server, (False, True), results, "mailroom")
             finally:
                 server.close()
