@@ -70,7 +70,7 @@ def clone_mailroom_users(server, users, messages):
                 subprocess.run(["cp", "-al", path, os.path.join(dst, name)], check=True)
 
 
-def load(server, a, big, user_corpus):
+def load_server(server, a, big, user_corpus):
     users = [f"testuser{i}" for i in range(1, a.users + 1)]
     t = time.time()
     mailroom = isinstance(server, read_path.MailroomServer)
@@ -97,9 +97,36 @@ def load(server, a, big, user_corpus):
     log(f"{server.name}: loaded in {time.time() - t:.0f} s")
 
 
+LOADED = "idle-memory-loaded.json"  # in --data: what was loaded there
+
+
+def data_key(a):
+    return {"users": a.users, "big": a.big, "user_messages": a.user_messages, "seed": a.seed}
+
+
+def reuse_data(a):
+    """True when --data holds a complete load of the same shapes (a load cut short left no
+    marker: the directory must be emptied first)."""
+    if not a.data or not os.path.isdir(a.data) or not os.listdir(a.data):
+        return False
+    try:
+        with open(os.path.join(a.data, LOADED)) as f:
+            key = json.load(f)
+    except (OSError, ValueError):
+        sys.exit(f"--data {a.data}: not empty and not a finished load of this script")
+    if key != data_key(a):
+        sys.exit(f"--data {a.data}: loaded with {key}, not {data_key(a)}")
+    log(f"mailroom: data of {a.data} reused")
+    return True
+
+
 def measure(a, server, runs, results, label):
     for shape, users in (("big", 1), ("users", a.users)):
+        if shape not in a.shapes:
+            continue
         for tls in runs:
+            if ("tls" if tls else "plain") not in a.modes:
+                continue
             server.start()
             try:
                 port = server.m.port("imaps") if tls else server.port
@@ -125,37 +152,66 @@ def main():
     ap.add_argument("--hibernate", type=int,
                     help="mailroomd [imap] idle_hibernate in seconds (default: its own, 30 s); "
                          "Dovecot's configuration here hibernates after 2 s")
+    ap.add_argument("--before-without-hibernate", action="store_true",
+                    help="--bin-before is older than [imap] idle_hibernate: run it without")
+    ap.add_argument("--malloc-mmap-threshold", type=int,
+                    help="mailroomd [server] malloc_mmap_threshold (default: its own)")
     ap.add_argument("--workers", type=int, default=8, help="mailroomd [server] worker_threads")
     ap.add_argument("--seed", type=int, default=20261205)
+    ap.add_argument("--data", help="mailroomd's data directory, kept: loaded on the first run, "
+                                   "used as it is by the next ones with the same shapes")
+    ap.add_argument("--shapes", default="big,users", help="which shapes to measure")
+    ap.add_argument("--modes", default="plain,tls", help="mailroomd: plain, TLS or both")
     ap.add_argument("--json", default=f"idle-memory-{time.strftime('%Y%m%d-%H%M%S')}.json")
     a = ap.parse_args()
     a.bin = os.path.abspath(a.bin)
     a.load = os.path.abspath(a.load or os.path.join(a.bin, "imap_load"))
+    a.data = os.path.abspath(a.data) if a.data else None
     a.scratch = tempfile.mkdtemp(prefix="imap-idlemem-")
     only = [x for x in a.only.split(",") if x]
-    big = read_corpus.make_corpus(a.big, a.seed)
-    user_corpus = read_corpus.make_corpus(a.user_messages, a.seed + 1)
+    a.shapes = a.shapes.split(",")
+    a.modes = a.modes.split(",")
+    corpora = []
+
+    def load(server):  # the corpora are made on first use (not when --data is reused)
+        if not corpora:
+            corpora.append(read_corpus.make_corpus(a.big, a.seed))
+            corpora.append(read_corpus.make_corpus(a.user_messages, a.seed + 1))
+        load_server(server, a, *corpora)
     results = {}
     for target in only:
         if target == "mailroom":
             os.environ["MAILROOM_BIN"] = a.bin
-            server = read_path.MailroomServer(a, tls=True)
+            reuse = reuse_data(a)  # before the server makes anything there
+            server = read_path.MailroomServer(a, tls=True, data_dir=a.data)
             try:
-                load(server, a, big, user_corpus)
+                if not reuse:
+                    load(server)
+                    if a.data:
+                        with open(os.path.join(a.data, LOADED), "w") as f:
+                            json.dump(data_key(a), f)
                 serving = server.serving_config
-                if a.bin_before:  # an older build may not know [imap] idle_hibernate
+                if a.hibernate is not None:
+                    serving += f"\n[imap]\nidle_hibernate = {a.hibernate}\n"
+                if a.bin_before:
+                    # --before-without-hibernate: a build older than [imap] idle_hibernate
+                    if not a.before_without_hibernate:
+                        server.serving_config = serving
                     os.environ["MAILROOM_BIN"] = os.path.abspath(a.bin_before)
                     measure(a, server, (False, True), results, "mailroom before")
                     os.environ["MAILROOM_BIN"] = a.bin
-                if a.hibernate is not None:
-                    server.serving_config = serving + f"\n[imap]\nidle_hibernate = {a.hibernate}\n"
+                if a.malloc_mmap_threshold is not None:  # not for --bin-before: a newer key
+                    serving = serving.replace(
+                        "[server]\n",
+                        f"[server]\nmalloc_mmap_threshold = {a.malloc_mmap_threshold}\n", 1)
+                server.serving_config = serving
                 measure(a, server, (False, True), results, "mailroom")
             finally:
                 server.close()
         elif target == "dovecot-hibernate":
             server = DovecotHibernate(a)
             try:
-                load(server, a, big, user_corpus)
+                load(server)
                 measure(a, server, (False,), results, "dovecot-hibernate")
                 for line in server.log_tail():  # why sessions did not hibernate, if any
                     log("dovecot: " + line)

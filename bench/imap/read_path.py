@@ -398,7 +398,9 @@ class MailroomServer:
     name = "mailroom"
     label = "Mailroom"
 
-    def __init__(self, a, tls=False):
+    def __init__(self, a, tls=False, data_dir=None):
+        """data_dir: the data directory to use instead of a new one under the scratch
+        directory (kept after close; a non-empty one is used as it is, without a new domain)."""
         self.a = a
         n = a.sessions + 100
         limits = f"[limits]\nmax_connections = {n * 2}\nmax_connections_per_ip = {n * 2}\n"
@@ -406,6 +408,12 @@ class MailroomServer:
         if tls:  # also an implicit-TLS listener (port 993 style), "imaps"
             listeners["imaps"] = ("imap", "implicit")
         self.m = Mailroom(listeners=listeners, extra_config=limits)
+        reuse = False
+        if data_dir:
+            os.makedirs(data_dir, exist_ok=True)
+            reuse = bool(os.listdir(data_dir))
+            self.m.data = os.path.abspath(data_dir)
+            self.m.write_config()
         with open(self.m.config_path) as f:
             cfg = (f.read().replace('level = "debug"', 'level = "warn"')
                    .replace("worker_threads = 4", f"worker_threads = {a.workers}"))
@@ -414,7 +422,8 @@ class MailroomServer:
         # files are written without fsync too). The server runs with the default fsync = true.
         with open(self.m.config_path, "w") as f:
             f.write(cfg + "\n[store]\nfsync = false\n")
-        self.m.ctl("domain", "add", "example.com")
+        if not reuse:
+            self.m.ctl("domain", "add", "example.com")
         self.scratch = self.m.base
         self.pid = None
         self.port = None

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "src/core/log.h"
+#include "src/db/sqlite_heap.h"
 
 namespace mailroom::db {
 namespace {
@@ -145,10 +146,15 @@ bool Stmt::is_null(int column) const { return sqlite3_column_type(stmt_, column)
 core::Result<std::unique_ptr<Sqlite>> Sqlite::open(const SqliteOptions& options) {
   // SQLite keeps memory statistics under one process-wide mutex taken by every allocation:
   // with many connections on many threads (the store's per-user indexes) threads queued on it
-  // more than on the disk. Nothing reads the statistics. Must precede sqlite3_initialize();
-  // if something in the process initialised SQLite first, the call fails and changes nothing.
+  // more than on the disk. Nothing reads the statistics. SQLite's memory comes from a heap of
+  // its own (sqlite_heap.h: a closed index leaves no partly used pages among long-lived
+  // blocks). Both must precede sqlite3_initialize(); if something in the process initialised
+  // SQLite first, the calls fail and change nothing.
   static std::once_flag once;
-  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+  std::call_once(once, [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    install_sqlite_heap();
+  });
   std::unique_ptr<Sqlite> db(new Sqlite(options.path, options.errors));
   if (auto st = db->set_up(options); !st) return st;
   return db;

@@ -1,5 +1,6 @@
 // mailroomd: command line and config, then the spine objects (wiring.h), then the Daemon
 // (daemon.h) until SIGTERM/SIGINT. SIGHUP reloads the TLS certificate and key.
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   core::init_logging(config->server.log_level, config->server.log_file);
+  if (config->server.malloc_mmap_threshold > 0)  // [server] malloc_mmap_threshold (issue 20)
+    ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(config->server.malloc_mmap_threshold));
 
   std::shared_ptr<net::TlsContextProvider> tls;
   if (!config->server.tls.certificate.empty()) {

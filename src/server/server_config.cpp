@@ -34,6 +34,8 @@ ServerConfig parse_server_config(core::ConfigSection& root, const std::string& c
     c.shutdown_grace_seconds = static_cast<int>(s.get_seconds("shutdown_grace", 10));
     c.session_check_seconds = static_cast<int>(s.get_seconds("session_check_interval", 2));
     c.session_recheck_all_seconds = static_cast<int>(s.get_seconds("session_recheck_all", 60));
+    c.malloc_mmap_threshold =
+        s.get_int("malloc_mmap_threshold", c.malloc_mmap_threshold, 0, 32 << 20);
     s.finish();
   }
   {

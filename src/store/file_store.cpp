@@ -11,6 +11,7 @@
 
 #include "src/core/config_section.h"
 #include "src/core/log.h"
+#include "src/db/sqlite_heap.h"
 #include "src/store/change_notices.h"
 #include "src/store/fs.h"
 #include "src/store/maintenance.h"
@@ -219,6 +220,9 @@ size_t FileStore::close_unused(
   }
   size_t n = closing.size();
   closing.clear();
+  // The closed indexes' SQLite chunks went to its heap's cache: their pages go back now
+  // (db/sqlite_heap.h; a busy server reuses them instead).
+  if (n) db::ChunkHeap::instance().trim();
   return n;
 }
 
