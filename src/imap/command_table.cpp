@@ -51,7 +51,8 @@ const CommandSpec kCommands[] = {
     {"MYRIGHTS", kAuth, cmd_acl},
     {"GETMETADATA", kAuth, cmd_getmetadata},  // RFC 5464
     {"SETMETADATA", kAuth, cmd_setmetadata},
-    {"NOTIFY", kAuth, cmd_notify},  // RFC 5465
+    {"NOTIFY", kAuth, cmd_notify},                  // RFC 5465
+    {"UNAUTHENTICATE", kAuth, cmd_unauthenticate},  // RFC 8437 3
     // RFC 3501 6.4: selected
     {"CHECK", kSelected, cmd_check},
     {"CLOSE", kSelected, cmd_close},

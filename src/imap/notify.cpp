@@ -167,6 +167,41 @@ asio::awaitable<bool> notify_start(Session& s, Notifier& n, std::string* why) {
       n.watched[name] = std::move(w);
     }
   }
+  // RFC 5465 5.6: another account's folders named for MailboxMetadataChange; their
+  // annotations are readable with "l" and "r" (RFC 5464 3.3), read again before each event.
+  for (const auto& g : n.args.groups) {
+    if ((g.filter != NotifyFilter::subtree && g.filter != NotifyFilter::mailboxes) ||
+        !(g.events & proto::kMailboxMetadataChange))
+      continue;
+    for (const auto& name : g.mailboxes) {
+      if (!acl::in_shared_namespace(name) || n.metadata_shared.count(name)) continue;
+      if (n.metadata_shared.size() >= Notifier::kMaxWatched) break;
+      auto target = co_await resolve_target(s, name);
+      if (!target || target->own || !metadata_allowed(&*target, true, false)) continue;
+      n.metadata_shared[name] = {target->owner, target->mailbox};
+    }
+  }
+  for (const auto& g : n.args.groups) n.all_events |= g.events;
+  if (n.all_events & (proto::kMailboxMetadataChange | proto::kServerMetadataChange)) {
+    n.inbox->account = s.principal.account_id;
+    std::set<std::string> owners = {s.principal.account_id};
+    for (const auto& [name, where] : n.metadata_shared) owners.insert(where.first);
+    std::weak_ptr<NotifyInbox> inbox = n.inbox;
+    std::weak_ptr<IdleSignal> wake = s.wake_;
+    auto ex = s.executor();
+    for (const auto& owner : owners) {
+      n.metadata_subscriptions.push_back(
+          MetadataEvents::instance().subscribe(owner, [inbox, wake, ex](const MetadataEvent& e) {
+            // Any thread: only post (MetadataEvents contract).
+            asio::post(ex, [inbox, wake, e] {
+              auto i = inbox.lock();
+              if (!i) return;
+              i->mark_metadata(e);
+              if (auto w = wake.lock()) w->notify();
+            });
+          }));
+    }
+  }
   for (auto& [name, w] : n.watched) watch_one(s, n, name, w);
   update_own_watches(s, n, *list);
   if (n.watched.size() > Notifier::kMaxWatched) {
@@ -267,6 +302,46 @@ void send_status(Session& s, const std::string& name, Notifier::Watched& w, std:
   s.untagged("STATUS " + Session::mailbox_string(name, s.utf8_names()) + " " + w.last_status);
 }
 
+// RFC 5465 5.6, 5.7: an unsolicited METADATA response with the entry names (RFC 5464 4.4.2)
+// for each mailbox (or the server, "") whose annotations changed, where a group asks for it
+// and the user may read them (RFC 5464 3.3).
+asio::awaitable<void> send_metadata(
+    Session& s, Notifier& n, std::map<NotifyInbox::MetadataKey, std::set<std::string>> changes) {
+  const std::string& me = s.principal.account_id;
+  std::map<std::string, std::set<std::string>> lines;  // by the name the session shows
+  for (const auto& [key, entries] : changes) {
+    if (!s.notifier) co_return;
+    const auto& [owner, mailbox, private_to] = key;
+    std::string name;       // as the session shows it
+    if (mailbox.empty()) {  // the user's server entries
+      if (owner != me || !(n.all_events & proto::kServerMetadataChange)) continue;
+    } else if (owner == me) {
+      bool subscribed = false;
+      for (const auto& [k, known] : n.known)
+        if (known.name == mailbox) subscribed = known.subscribed;
+      // The selected mailbox too goes by the other groups: selected ones take message events
+      // only (RFC 5465 6).
+      if (!(n.own_events(s, mailbox, subscribed) & proto::kMailboxMetadataChange)) continue;
+      name = mailbox;
+    } else {
+      for (const auto& [shown, where] : n.metadata_shared)
+        if (where.first == owner && where.second == mailbox) name = shown;
+      if (name.empty()) continue;
+      // The rights now: a folder whose "l" or "r" was taken away tells nothing more.
+      auto target = co_await resolve_target(s, name);
+      if (!s.notifier) co_return;
+      if (!target || !metadata_allowed(&*target, private_to.empty(), false)) continue;
+    }
+    lines[name].insert(entries.begin(), entries.end());
+  }
+  for (const auto& [name, entries] : lines) {
+    std::string line = "METADATA " + (name.empty() ? std::string("\"\"")
+                                                   : Session::mailbox_string(name, s.utf8_names()));
+    for (const auto& e : entries) line += " " + e;
+    s.untagged(line);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> notify_drain(Session& s, bool between) {
@@ -286,6 +361,12 @@ asio::awaitable<void> notify_drain(Session& s, bool between) {
     if (between && (n.selected_events & proto::kMessageNew)) co_await s.sync(!n.selected_delayed);
     if (!s.notifier || s.closing) co_return;
     co_await fetch_new(s, n);
+  }
+  if (!inbox->metadata.empty()) {
+    auto changes = std::move(inbox->metadata);
+    inbox->metadata.clear();
+    co_await send_metadata(s, n, std::move(changes));
+    if (!s.notifier) co_return;
   }
   std::set<std::string> pending = std::move(inbox->pending);
   inbox->pending.clear();

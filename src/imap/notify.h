@@ -13,6 +13,11 @@
 // ACL (RFC 4314): another account's folder is watched only with "l" and "r"; the rights are
 // read again before each STATUS, so a folder whose rights were taken away falls silent.
 //
+// Annotation changes (RFC 5465 5.6 MailboxMetadataChange, 5.7 ServerMetadataChange) come
+// from SETMETADATA through MetadataEvents (metadata_events.h) into the same inbox, and go out
+// as unsolicited METADATA responses with the entry names (RFC 5464 4.4.2). AnnotationChange
+// (per-message annotations, RFC 5257) is refused with [BADEVENT]: this server keeps none.
+//
 // State: per session, in memory (per node and disposable, DESIGN.md): a client that
 // reconnects sets NOTIFY again. The mailbox-list watch sees changes made through this
 // process only (MailStore::watch_mailbox_list).
@@ -25,8 +30,10 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "src/imap/metadata_events.h"
 #include "src/imap/proto/command.h"
 #include "src/store/mail_store.h"
 
@@ -41,14 +48,41 @@ struct NotifyInbox {
   bool list_changed = false;
   bool overflow = false;
   size_t max_pending = 0;
+  // Annotation changes (MetadataEvents) not yet sent: the entry names by (owner, mailbox in
+  // the owner's store, private_to), each counted against max_pending like a mailbox.
+  using MetadataKey = std::tuple<std::string, std::string, std::string>;
+  static constexpr size_t kMaxEntriesPerMailbox = 256;
+  std::map<MetadataKey, std::set<std::string>> metadata;
+  std::string account;  // the user's: another user's /private changes are not kept
   void mark(const std::string& name) {
     if (overflow || pending.count(name)) return;
-    if (pending.size() >= max_pending) {
-      overflow = true;
-      pending.clear();
+    if (pending.size() + metadata.size() >= max_pending) {
+      overflow_now();
       return;
     }
     pending.insert(name);
+  }
+  void mark_metadata(const MetadataEvent& e) {
+    if (overflow || (!e.private_to.empty() && e.private_to != account)) return;
+    MetadataKey key{e.owner, e.mailbox, e.private_to};
+    auto it = metadata.find(key);
+    if (it == metadata.end() && pending.size() + metadata.size() >= max_pending) {
+      overflow_now();
+      return;
+    }
+    auto& names = metadata[key];
+    for (const auto& n : e.entries) {
+      if (names.size() >= kMaxEntriesPerMailbox && !names.count(n)) {
+        overflow_now();
+        return;
+      }
+      names.insert(n);
+    }
+  }
+  void overflow_now() {
+    overflow = true;
+    pending.clear();
+    metadata.clear();
   }
 };
 
@@ -78,6 +112,12 @@ class Notifier {
   std::map<std::string, Known> known;      // the user's mailboxes by object id (or name)
   std::shared_ptr<NotifyInbox> inbox = std::make_shared<NotifyInbox>();
   std::unique_ptr<store::WatchHandle> list_handle;
+  // RFC 5465 5.6, 5.7: the metadata events of every group, and the other accounts' folders
+  // named for MailboxMetadataChange (name the session shows -> owner, mailbox there); the
+  // subscriptions to the annotation changes of the user's account and of those owners.
+  uint32_t all_events = 0;
+  std::map<std::string, std::pair<std::string, std::string>> metadata_shared;
+  std::vector<std::unique_ptr<MetadataEvents::Subscription>> metadata_subscriptions;
   // MessageNew fetch attributes: the selected mailbox (name, UIDVALIDITY) and the highest UID
   // whose FETCH was sent or that the client knew of when it was selected.
   std::string fetched_box;

@@ -398,8 +398,16 @@ asio::awaitable<net::ReadStatus> read_command_line(Session& s, std::string& line
   auto st = std::make_shared<NotifyLoop>();
   auto finished = std::make_shared<asio::steady_timer>(s.executor());
   finished->expires_at(asio::steady_timer::time_point::max());
-  asio::co_spawn(s.executor(), notify_loop(s, st, [finished] { finished->cancel(); }),
-                 asio::detached);
+  // A loop that ends the session by itself (it sent BYE: the selected mailbox was replaced,
+  // the store failed; or a write failed) ends the wait for the client's line too, so the
+  // connection closes now rather than at the client's next line. (A loop that ends because
+  // NOTIFY did, [NOTIFICATIONOVERFLOW], leaves the session waiting as without NOTIFY.)
+  net::Transport* conn = &s.conn;
+  auto ended = [finished, st, conn] {
+    finished->cancel();
+    if (st->write_failed && !st->stop) conn->interrupt_command_wait();
+  };
+  asio::co_spawn(s.executor(), notify_loop(s, st, ended), asio::detached);
   net::ReadStatus rs = co_await s.conn.read_command(line, s.options.max_line);
   st->stop = true;
   s.wake_->timer.cancel();
@@ -407,7 +415,8 @@ asio::awaitable<net::ReadStatus> read_command_line(Session& s, std::string& line
     boost::system::error_code ec;
     co_await finished->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (st->write_failed && rs == net::ReadStatus::ok) rs = net::ReadStatus::eof;
+  // The loop's BYE (or a failed write) ends the session: no second BYE, no command run.
+  if (st->write_failed) rs = net::ReadStatus::eof;
   co_return rs;
 }
 

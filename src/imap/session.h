@@ -220,6 +220,7 @@ asio::awaitable<Reply> cmd_enable(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_starttls(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_login(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_authenticate(Session&, const proto::Command&);
+asio::awaitable<Reply> cmd_unauthenticate(Session&, const proto::Command&);  // RFC 8437
 asio::awaitable<Reply> cmd_select(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_create(Session&, const proto::Command&);
 asio::awaitable<Reply> cmd_delete(Session&, const proto::Command&);
@@ -287,6 +288,9 @@ void keep_context(Session& s, const proto::Command& c, std::vector<uint32_t> uid
 asio::awaitable<void> update_contexts(Session& s);
 asio::awaitable<Reply> cmd_cancelupdate(Session&, const proto::Command&);
 
+// RFC 9051 6.3.2 (commands/list.cpp): the "LIST (attributes) "/" name" line a rev2 SELECT or
+// EXAMINE of `name` (UTF-8, as the session shows it) answers.
+asio::awaitable<std::string> select_list_line(Session& s, const std::string& name);
 // STATUS data "(MESSAGES 2 UIDNEXT 3)" for LIST-STATUS and STATUS.
 asio::awaitable<core::Result<std::string>> status_data(Session& s, const std::string& mailbox,
                                                        const std::vector<std::string>& items);

@@ -1,12 +1,7 @@
 // Conversations for JMAP (RFC 8621 3 Threads), internal to src/jmap. The store keeps no
-// threads (IMAP answers THREADID NIL), so JMAP derives them from the header fields the store
-// cached at delivery (mime::Facts): a message belongs to the thread of its root, the first
-// message id of References (RFC 5322 3.6.4: the thread's first message), else of In-Reply-To,
-// else its own Message-ID; a message without any is a thread of its own. Subjects are not
-// compared (no merging of "Re:" chains without References).
-//
-// Thread id: "T" + 16 hex digits of a hash of the root's message id, so every copy of an Email
-// and every Email of one conversation answer the same id, and the id survives rebuilds.
+// threads, so JMAP derives them from the header fields the store cached at delivery
+// (mime::Facts) by the rule of src/mime/conversation.h, which IMAP's THREADID (RFC 8474 5.2)
+// follows too: the same conversation has the same id in both protocols.
 //
 // ThreadCache keeps, per account, the index of every Email's thread, valid for the account's
 // membership it was built from (each mailbox's id, UIDVALIDITY, UIDNEXT and message count:
@@ -30,14 +25,13 @@
 
 #include "src/core/status.h"
 #include "src/jmap/views.h"
+#include "src/mime/conversation.h"
 
 namespace mailroom::jmap {
 
-// The root message id of a message's thread from its raw header fields; "" when it has none.
-std::string thread_root(std::string_view message_id, std::string_view in_reply_to,
-                        std::string_view references);
-// The Thread id of a root ("" root: the Email's own thread, from its guid).
-std::string thread_id_of(std::string_view root, std::string_view guid);
+// The conversation rule and the Thread id, shared with IMAP THREADID (src/mime/conversation.h).
+using mime::thread_id_of;
+using mime::thread_root;
 
 struct ThreadIndex {
   std::string membership;

@@ -174,6 +174,7 @@ class Connection final : public Transport {
   // Called by the listener (on this connection's strand) when shutdown begins: a session
   // waiting in read_command is woken with ReadStatus::shutdown.
   void interrupt_if_idle();
+  void interrupt_command_wait() override { interrupt_if_idle(); }
   asio::any_io_executor executor() { return socket_.get_executor(); }
 
  private:

@@ -75,6 +75,10 @@ class Transport {
   virtual boost::asio::awaitable<ReadStatus> read_command(std::string& line, std::size_t max_length,
                                                           bool* bare_lf) = 0;
   virtual boost::asio::awaitable<ReadStatus> read_exact(std::string& out, std::size_t n) = 0;
+  // Ends a read_command that waits for the client (it returns ReadStatus::shutdown): a session
+  // whose other coroutine has ended it (IMAP NOTIFY sent BYE between commands) closes now,
+  // not at the client's next line. Default: nothing (a transport whose reads never wait).
+  virtual void interrupt_command_wait() {}
   // Bytes already received but not consumed (pipelining: answer them before flushing).
   virtual std::size_t buffered() const = 0;
 

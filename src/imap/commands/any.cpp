@@ -37,7 +37,8 @@ std::string Session::capabilities() const {
       " ACL RIGHTS=texk"                        // RFC 4314 (commands/acl.cpp, acl.h)
       " METADATA METADATA-SERVER"               // RFC 5464 (commands/metadata.cpp)
       " LIST-METADATA"                          // RFC 9590 (commands/list.cpp)
-      " NOTIFY";                                // RFC 5465 (commands/notify.cpp)
+      " NOTIFY"                                 // RFC 5465 (commands/notify.cpp)
+      " UNAUTHENTICATE";                        // RFC 8437 (commands/auth.cpp)
   return caps;
 }
 

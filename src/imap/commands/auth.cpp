@@ -1,7 +1,11 @@
-// STARTTLS, LOGIN, AUTHENTICATE (RFC 3501 6.2) with SASL-IR (RFC 4959).
+// STARTTLS, LOGIN, AUTHENTICATE (RFC 3501 6.2) with SASL-IR (RFC 4959); UNAUTHENTICATE
+// (RFC 8437).
 #include "src/core/log.h"
+#include "src/imap/idle_signal.h"
+#include "src/imap/notify.h"
 #include "src/imap/session.h"
 #include "src/net/sasl_dialogue.h"
+#include "src/net/transport.h"
 
 namespace mailroom::imap {
 namespace {
@@ -101,6 +105,35 @@ asio::awaitable<Reply> cmd_authenticate(Session& s, const proto::Command& cmd) {
   spdlog::info("event=imap_auth_failed session={} mechanism={} result={}", s.session_id(), mech,
                auth::auth_outcome_name(sasl.step.outcome));
   co_return auth_failure(sasl.step.outcome);
+}
+
+asio::awaitable<Reply> cmd_unauthenticate(Session& s, const proto::Command&) {
+  // RFC 8437 3: back to the not authenticated state, as if the connection were new except for
+  // its TLS and COMPRESS layers (kept: they belong to the connection, not to the user). What
+  // the user had goes: the selected mailbox (closed without expunge, as UNSELECT), NOTIFY and
+  // its watches, the extensions ENABLE turned on, the SEARCHRES result and RFC 5267 contexts,
+  // the shared folder's rights. The next LOGIN or AUTHENTICATE may be another user.
+  std::string was = s.principal.account_id;
+  s.notifier.reset();
+  s.unselect();
+  s.condstore = false;
+  s.qresync = false;
+  s.utf8_accept = false;
+  s.rev2 = false;
+  s.current_uid = false;
+  if (s.wake_) {
+    s.wake_->pending = false;
+    s.wake_->changed = true;
+  }
+  s.principal = auth::Principal{};
+  s.state = State::not_authenticated;
+  // Until the next login, the command reader's pre-login limits (Session::run) and the login
+  // timeout apply again.
+  s.conn.set_idle_timeout(std::chrono::seconds(s.options.login_timeout_seconds));
+  spdlog::info("event=imap_unauthenticate session={} account={}", s.session_id(), was);
+  Reply r = Reply::ok("UNAUTHENTICATE completed");
+  r.no_sync = true;
+  co_return r;
 }
 
 }  // namespace mailroom::imap

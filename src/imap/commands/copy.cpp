@@ -1,10 +1,49 @@
 // COPY / UID COPY (RFC 3501 6.4.7) with COPYUID (RFC 4315) and MOVE / UID MOVE (RFC 6851).
+#include <algorithm>
+#include <cstdint>
+#include <set>
+
 #include "auth/directory.h"
 #include "src/filter/move_observer.h"
 #include "src/imap/session.h"
 
 namespace mailroom::imap {
 namespace {
+
+// [imap] shared_seen = "per-user" (RFC 4314 shared folders): what a reader sees as \Seen in
+// another account's folder is its own mark (MailStore::reader_seen), not the owner's flag.
+// The UIDs of `uids` the reader has marked seen; an empty reader (own folder, or one \Seen
+// for everyone) reads nothing.
+core::Result<std::set<uint32_t>> seen_by_reader(store::MailStore& store, const std::string& src,
+                                                const std::string& from, const std::string& reader,
+                                                const std::vector<uint32_t>& uids) {
+  std::set<uint32_t> seen;
+  if (reader.empty()) return seen;
+  // Marks of `uids` only: none is newer than the largest MODSEQ.
+  auto marks = store.reader_seen(src, from, reader, static_cast<uint64_t>(INT64_MAX), uids);
+  if (!marks) return marks.status();
+  for (const auto& m : *marks)
+    if (m.seen) seen.insert(m.uid);
+  return seen;
+}
+
+// The copies in a folder whose \Seen is per reader (another account's, "per-user") carry the
+// reader's \Seen as the reader's marks: `seen_src` of the source UIDs, by their copies.
+core::Status mark_copies_seen(store::MailStore& store, const std::string& dst,
+                              const std::string& to, const std::string& reader,
+                              const store::CopyResult& copied, const std::set<uint32_t>& seen_src) {
+  store::StoreFlagsRequest req;
+  for (size_t i = 0; i < copied.source_uids.size() && i < copied.dest_uids.size(); ++i)
+    if (seen_src.count(copied.source_uids[i])) req.uids.push_back(copied.dest_uids[i]);
+  if (req.uids.empty()) return core::Status::ok();
+  std::sort(req.uids.begin(), req.uids.end());
+  req.op = store::FlagOp::add;
+  req.flags = store::kSeen;
+  req.origin = "imap";
+  req.reader = reader;
+  auto r = store.store_flags(dst, to, req);
+  return r ? core::Status::ok() : r.status();
+}
 
 // COPY / MOVE between two accounts' stores (a shared folder and the user's own, RFC 4314):
 // the messages are read and appended to the destination in one batch (all or none, the
@@ -14,7 +53,8 @@ core::Result<store::CopyResult> copy_between(store::MailStore& store, auth::Dire
                                              const std::string& src, const std::string& from,
                                              const std::vector<uint32_t>& uids,
                                              const std::string& dst, const std::string& to,
-                                             uint32_t dest_rights, bool move) {
+                                             uint32_t dest_rights, bool move,
+                                             const std::set<uint32_t>* reader_seen) {
   auto metas = store.message_metas(src, from, uids);
   auto bodies = store.read_messages(src, from, uids);
   store::CopyResult out;
@@ -35,6 +75,8 @@ core::Result<store::CopyResult> copy_between(store::MailStore& store, auth::Dire
     req.mailbox = to;
     req.message = *bodies[i];
     req.flags = metas[i]->flags;
+    if (reader_seen)  // the reader's \Seen, not the owner's (seen_by_reader)
+      req.flags = (req.flags & ~store::kSeen) | (reader_seen->count(uids[i]) ? store::kSeen : 0);
     req.keywords = metas[i]->keywords;
     req.internal_date = metas[i]->internal_date;
     req.internal_tz = metas[i]->internal_tz;
@@ -54,6 +96,24 @@ core::Result<store::CopyResult> copy_between(store::MailStore& store, auth::Dire
     if (!gone) return gone.status();
   }
   return out;
+}
+
+// COPY within one account's store, under that account's quota.
+core::Result<store::CopyResult> copy_within(Session& s, const std::string& account,
+                                            const std::string& from,
+                                            const std::vector<uint32_t>& uids,
+                                            const std::string& to) {
+  store::Quota quota;
+  if (s.services.directory) {
+    auto acct = s.services.directory->find_account_by_id(account);
+    if (acct) {
+      quota.bytes = acct->quota_bytes;
+      quota.messages = acct->quota_messages;
+    } else if (acct.code() == core::Code::unavailable) {
+      return acct.status();
+    }
+  }
+  return s.services.store->copy(account, from, uids, to, quota);
 }
 
 }  // namespace
@@ -79,23 +139,36 @@ asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
   std::string to = target->mailbox;
   std::string dest_account = target->owner;
   uint32_t dest_rights = target->rights;
-  auto fn1 = [&s, &account, &from, &to, &uids, move, &dest_account,
-              dest_rights]() -> core::Result<store::CopyResult> {
-    if (dest_account != account)  // between two accounts (a shared folder): copy_between
-      return copy_between(*s.services.store, s.services.directory.get(), account, from, uids,
-                          dest_account, to, dest_rights, move);
-    if (move) return s.services.store->move(account, from, uids, to);
-    store::Quota quota;
-    if (s.services.directory) {
-      auto acct = s.services.directory->find_account_by_id(account);
-      if (acct) {
-        quota.bytes = acct->quota_bytes;
-        quota.messages = acct->quota_messages;
-      } else if (acct.code() == core::Code::unavailable) {
-        return acct.status();
-      }
+  // Per-user \Seen (Session::seen_reader): the copy carries the \Seen the user sees in the
+  // source, whoever's flag that is; in a destination that is another account's folder it is
+  // also the user's own mark there (without "s" there, as for STORE, no mark is set).
+  acl::Target source{account, from, s.selected_rights, s.selected_owner.empty()};
+  std::string src_reader = s.seen_reader(source);
+  std::string dst_reader = (dest_rights & acl::kSeen) ? s.seen_reader(*target) : std::string();
+  auto fn1 = [&s, &account, &from, &to, &uids, move, &dest_account, dest_rights, &src_reader,
+              &dst_reader]() -> core::Result<store::CopyResult> {
+    store::MailStore& store = *s.services.store;
+    auto seen = seen_by_reader(store, account, from, src_reader, uids);
+    if (!seen) return seen.status();
+    // What the user sees: the reader's marks in a per-user source, else the stored flags.
+    std::set<uint32_t> seen_src = *seen;
+    if (src_reader.empty() && !dst_reader.empty()) {
+      for (const auto& m : store.message_metas(account, from, uids))
+        if (m && (m->flags & store::kSeen)) seen_src.insert(m->uid);
     }
-    return s.services.store->copy(account, from, uids, to, quota);
+    core::Result<store::CopyResult> r = core::internal_error("not copied");
+    if (dest_account != account) {  // between two accounts (a shared folder): copy_between
+      r = copy_between(store, s.services.directory.get(), account, from, uids, dest_account, to,
+                       dest_rights, move, src_reader.empty() ? nullptr : &*seen);
+    } else if (move) {
+      r = store.move(account, from, uids, to);
+    } else {
+      r = copy_within(s, account, from, uids, to);
+    }
+    if (!r || dst_reader.empty()) return r;
+    auto marked = mark_copies_seen(store, dest_account, to, dst_reader, *r, seen_src);
+    if (!marked) return marked;
+    return r;
   };
   auto result = co_await net::blocking(*s.services.workers, fn1);
   if (!result) co_return Session::store_error(result.status(), /*trycreate=*/true);

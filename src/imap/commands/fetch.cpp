@@ -17,6 +17,7 @@
 #include "src/imap/fetch_cache.h"
 #include "src/imap/message_facts.h"
 #include "src/imap/session.h"
+#include "src/mime/conversation.h"
 #include "src/mime/facts.h"
 
 namespace mailroom::imap {
@@ -236,10 +237,15 @@ bool format_message(const MailboxView& view, const Item& it,
         out += ')';
         break;
       case proto::FetchItem::threadid:
-        // RFC 8474 5.2: NIL, threads are not tracked across the mailbox (THREAD computes them
-        // per command).
+        // RFC 8474 5.2: the JMAP Thread id of the message (src/mime/conversation.h), from its
+        // own Message-ID, In-Reply-To and References and its guid: the same for every copy and
+        // every message of a conversation, in IMAP and JMAP alike.
         sep();
-        out += "THREADID NIL";
+        out += "THREADID (";
+        out += mime::thread_id_of(
+            mime::thread_root(facts.message_id, facts.in_reply_to, facts.references),
+            src.meta ? src.meta->guid : std::string());
+        out += ')';
         break;
       case proto::FetchItem::binary:
       case proto::FetchItem::binary_size:
@@ -540,6 +546,9 @@ asio::awaitable<Reply> cmd_fetch(Session& s, const proto::Command& cmd) {
       case proto::FetchItem::savedate:
       case proto::FetchItem::emailid:
         need_meta = true;  // not in the view: asked of the store only when fetched
+        break;
+      case proto::FetchItem::threadid:
+        need_meta = need_facts = true;  // the guid and the thread's header fields
         break;
       default:
         break;

@@ -38,6 +38,7 @@ struct ListQuery {
   bool ret_metadata = false;  // RFC 9590
   bool utf8 = false;          // UTF8=ACCEPT: names and patterns in UTF-8 (RFC 6855 3)
   std::vector<proto::ListPattern> patterns;
+  std::string exact;  // this one name (UTF-8) instead of the patterns (SELECT in IMAP4rev2)
 };
 
 struct ListRow {
@@ -57,7 +58,11 @@ core::Result<std::vector<ListRow>> list_rows(core::Services& services, const std
   if (!subs) return subs.status();
   // RFC 4314 / RFC 2342: other accounts' folders the user has "l" on, under "Other Users/"
   // and "Shared/" (their parents come out \Noselect below). The user's groups are read now.
-  auto shared = acl::visible_shared_folders(services, account);
+  // One name of the user's own (SELECT's LIST): no other account's folder is near it.
+  bool own_only = !q.exact.empty() && !acl::in_shared_namespace(q.exact);
+  auto shared = own_only
+                    ? core::Result<std::vector<acl::SharedFolder>>(std::vector<acl::SharedFolder>{})
+                    : acl::visible_shared_folders(services, account);
   if (!shared) return shared.status();
 
   std::map<std::string, Entry> entries;
@@ -87,7 +92,7 @@ core::Result<std::vector<ListRow>> list_rows(core::Services& services, const std
   bool subscribed_view = lsub || q.sel_subscribed;
   for (const auto& [name, e] : entries) {
     std::string wire = Session::mailbox_to_wire(name, q.utf8);
-    bool match = false;
+    bool match = !q.exact.empty() && name == q.exact;
     for (const auto& p : q.patterns) match = match || p.matches(wire);
     if (!match) continue;
     if (subscribed_view && !e.subscribed && !(lsub && e.child_subscribed) &&
@@ -205,6 +210,19 @@ asio::awaitable<Reply> cmd_list(Session& s, const proto::Command& cmd) {
     co_return Reply::ok("[METADATA LONGENTRIES " + std::to_string(meta.longest) + "] " + cmd.name +
                         " completed");
   co_return Reply::ok(cmd.name + " completed");
+}
+
+asio::awaitable<std::string> select_list_line(Session& s, const std::string& name) {
+  // RFC 9051 6.3.2 (7.3.1): the LIST response of a SELECT carries the mailbox's attributes as
+  // LIST "" <name> would (children, special use); names are sent in UTF-8 (rev2).
+  ListQuery q;
+  q.utf8 = true;
+  q.exact = name;
+  std::string account = s.principal.account_id;
+  auto compute = [&s, &account, &q] { return list_rows(s.services, account, q); };
+  auto rows = co_await net::blocking(*s.services.workers, compute);
+  if (rows && rows->size() == 1) co_return rows->front().line;
+  co_return "LIST () \"/\" " + quoted_name(name, true);  // the store could not tell
 }
 
 asio::awaitable<Reply> cmd_namespace(Session& s, const proto::Command&) {

@@ -3,12 +3,14 @@
 // answered from elsewhere: the server's /shared/admin and /shared/comment from [imap]
 // metadata_admin / metadata_comment (RFC 5464 3.2.1.1; read-only over IMAP), and a mailbox's
 // /private/specialuse from its special-use attribute (RFC 6154 4; read-only: the special use
-// is chosen by CREATE (USE ...), RFC 6154 5). No unsolicited METADATA responses (4.4.2: only
-// after ENABLE METADATA, which this server accepts and ignores, RFC 5161 3.1).
+// is chosen by CREATE (USE ...), RFC 6154 5). A change is published to MetadataEvents for
+// NOTIFY's unsolicited METADATA responses (RFC 5464 4.4.2, RFC 5465 5.6 and 5.7); without
+// NOTIFY none are sent.
 #include "src/imap/proto/metadata.h"
 
 #include <algorithm>
 
+#include "src/imap/metadata_events.h"
 #include "src/imap/session.h"
 #include "src/mime/structure.h"
 
@@ -219,6 +221,14 @@ asio::awaitable<Reply> cmd_setmetadata(Session& s, const proto::Command& cmd) {
   if (st.code() == core::Code::over_quota)  // RFC 5464 4.3
     co_return Reply::no("[METADATA TOOMANY] Too many annotations");
   if (!st) co_return Session::store_error(st);
+  // RFC 5465 5.6, 5.7: the NOTIFY sessions that watch these annotations are told (by entry
+  // name; RFC 5464 4.4.2), /private ones only to their user.
+  MetadataEvent shared{account, box, {}, {}};
+  MetadataEvent mine{account, box, {}, reader};
+  for (const auto& [entry, value] : cmd.metadata.values)
+    (metadata_shared(entry) ? shared : mine).entries.push_back(entry);
+  for (const auto* e : {&shared, &mine})
+    if (!e->entries.empty()) MetadataEvents::instance().publish(*e);
   co_return Reply::ok("SETMETADATA completed");
 }
 

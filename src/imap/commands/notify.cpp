@@ -12,10 +12,11 @@ asio::awaitable<Reply> cmd_notify(Session& s, const proto::Command& cmd) {
   // the events it supports; the NOTIFY in effect stays.
   std::string bad = "[BADEVENT " + std::string(proto::notify_supported_events()) + "] ";
   if (!a.unknown_events.empty()) co_return Reply::no(bad + "Unknown event " + a.unknown_events[0]);
+  // AnnotationChange (RFC 5465 5.3) is about per-message annotations (RFC 5257), which this
+  // server does not keep; METADATA's events (5.6, 5.7) are sent (notify.cpp).
   for (const auto& g : a.groups) {
-    if (g.events &
-        (proto::kAnnotationChange | proto::kMailboxMetadataChange | proto::kServerMetadataChange))
-      co_return Reply::no(bad + "Annotation and metadata events are not sent");
+    if (g.events & proto::kAnnotationChange)
+      co_return Reply::no(bad + "Per-message annotations (RFC 5257) are not kept here");
   }
   for (const auto& f : cmd.fetch) {
     // MessageNew's FETCH must not set \Seen (it is not the user reading the message).

@@ -21,6 +21,7 @@
 #include "src/imap/sort_keys.h"
 #include "src/imap/sort_order.h"
 #include "src/imap/thread.h"
+#include "src/mime/conversation.h"
 #include "src/mime/facts.h"
 
 namespace mailroom::imap {
@@ -261,8 +262,13 @@ struct Evaluator {
       case Op::emailid:  // RFC 8474 6
         return l.meta && k.value.size() == l.meta->guid.size() + 1 && k.value[0] == 'M' &&
                k.value.compare(1, std::string::npos, l.meta->guid) == 0;
-      case Op::threadid:
-        return false;  // THREADID is NIL for every message (fetch.cpp)
+      case Op::threadid: {  // RFC 8474 6: the FETCH THREADID of the message (fetch.cpp)
+        if (!l.meta || k.value.size() < 2 || k.value[0] != 'T') return false;
+        const mime::Facts& f = l.f();
+        return k.value ==
+               mime::thread_id_of(mime::thread_root(f.message_id, f.in_reply_to, f.references),
+                                  l.meta->guid);
+      }
       case Op::sent_before:
       case Op::sent_on:
       case Op::sent_since: {
@@ -336,7 +342,7 @@ bool uses_modseq(const proto::SearchKey& k) {
 // Does the program compare what only the store's record holds (the save date)?
 bool uses_meta(const proto::SearchKey& k) {
   if (k.op == Op::saved_before || k.op == Op::saved_on || k.op == Op::saved_since ||
-      k.op == Op::emailid)
+      k.op == Op::emailid || k.op == Op::threadid)
     return true;
   return std::any_of(k.children.begin(), k.children.end(), uses_meta);
 }
@@ -366,6 +372,7 @@ bool view_only(const proto::SearchKey& k) {
     case Op::saved_on:
     case Op::saved_since:
     case Op::emailid:
+    case Op::threadid:
       return false;
     default:
       return std::all_of(k.children.begin(), k.children.end(), view_only);

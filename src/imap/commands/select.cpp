@@ -101,9 +101,9 @@ asio::awaitable<Reply> cmd_select(Session& s, const proto::Command& cmd) {
   // RFC 8474 4.2: the mailbox's immutable id.
   if (!view.version()->object_id.empty())
     s.untagged("OK [MAILBOXID (F" + view.version()->object_id + ")] Ok");
-  // RFC 9051 6.3.2: a rev2 SELECT/EXAMINE answers a LIST of the mailbox (attributes may be
-  // empty). Names are never normalized here, so there is no OLDNAME to add.
-  if (s.rev2) s.untagged("LIST () \"/\" " + Session::mailbox_string(*name, true));
+  // RFC 9051 6.3.2: a rev2 SELECT/EXAMINE answers a LIST of the mailbox with its attributes
+  // (commands/list.cpp). Names are never normalized here, so there is no OLDNAME to add.
+  if (s.rev2) s.untagged(co_await select_list_line(s, *name));
 
   if (cmd.qresync && cmd.qr_uidvalidity == view.uid_validity()) {
     // RFC 7162 3.2.5.2: what changed since the client's MODSEQ.

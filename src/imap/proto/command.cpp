@@ -860,7 +860,8 @@ struct Parser {
   bool args() {
     const std::string& n = cmd.name;
     if (n == "CAPABILITY" || n == "NOOP" || n == "LOGOUT" || n == "STARTTLS" || n == "CHECK" ||
-        n == "CLOSE" || n == "UNSELECT" || n == "IDLE" || n == "NAMESPACE")
+        n == "CLOSE" || n == "UNSELECT" || n == "IDLE" || n == "NAMESPACE" ||
+        n == "UNAUTHENTICATE")  // RFC 8437 4: no arguments
       return true;
     if (n == "EXPUNGE") {
       if (cmd.uid) return lx.sp() && sequence_set(cmd.set, true);

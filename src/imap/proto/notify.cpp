@@ -160,7 +160,8 @@ bool notify_args(Lexer& lx, NotifyArgs& out, std::vector<FetchAtt>& fetch,
 }
 
 const char* notify_supported_events() {
-  return "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)";
+  return "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+         "MailboxMetadataChange ServerMetadataChange)";
 }
 
 }  // namespace mailroom::imap::proto

@@ -188,7 +188,7 @@ class TestObjectid(ExtBase):
         # imaplib files a response code's data under its name.
         self.assertEqual(a.response("MAILBOXID"), ("MAILBOXID", [b"(" + mailbox_id + b")"]))
         typ, data = a.fetch("1", "(EMAILID THREADID)")
-        m = re.search(rb"EMAILID \((M[0-9a-f]{32})\) THREADID NIL", data[0])
+        m = re.search(rb"EMAILID \((M[0-9a-f]{32})\) THREADID \((T[0-9a-f]+)\)", data[0])
         self.assertIsNotNone(m, data)
         email_id = m.group(1)
         # The copy in another mailbox, seen by another session, has the same EMAILID.

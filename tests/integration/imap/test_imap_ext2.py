@@ -187,5 +187,39 @@ class Ext2(ServerCase):
         self.assertRegex(tagged, rb"^T\d+ OK")
 
 
+    def test_unauthenticate_keeps_tls_and_compress(self):
+        # RFC 8437: back to not authenticated on the same TLS connection, COMPRESS still on;
+        # another user logs in and sees none of the first user's state.
+        w = self.wire("Unauth", cls=DeflateWire)
+        msg = b"Subject: alice's\r\n\r\nbody\r\n"
+        _, tagged = w.cmd(b"APPEND Unauth {%d+}\r\n" % len(msg) + msg)
+        self.assertRegex(tagged, rb"OK \[APPENDUID ")
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" UNAUTHENTICATE", untagged[0])
+        _, tagged = w.cmd("COMPRESS DEFLATE")
+        self.assertRegex(tagged, rb"^T\d+ OK ")
+        w.start_deflate()
+        untagged, _ = w.cmd("ENABLE CONDSTORE")
+        self.assertEqual(untagged, [b"* ENABLED CONDSTORE"])
+        w.cmd("SELECT Unauth")
+        _, tagged = w.cmd("UNAUTHENTICATE")
+        self.assertRegex(tagged, rb"^T\d+ OK ")
+        untagged, _ = w.cmd("CAPABILITY")
+        self.assertIn(b" AUTH=PLAIN", untagged[0])
+        self.assertNotIn(b" UNAUTHENTICATE", untagged[0])
+        _, tagged = w.cmd("FETCH 1 (FLAGS)")
+        self.assertRegex(tagged, rb"^T\d+ BAD ")
+        _, tagged = w.cmd("LOGIN bob builder")
+        self.assertRegex(tagged, rb"^T\d+ OK ")
+        _, tagged = w.cmd("STATUS Unauth (MESSAGES)")  # alice's folder: not bob's
+        self.assertRegex(tagged, rb"^T\d+ NO ")
+        untagged, _ = w.cmd("ENABLE CONDSTORE")  # enabled anew
+        self.assertEqual(untagged, [b"* ENABLED CONDSTORE"])
+        _, tagged = w.cmd("COMPRESS DEFLATE")  # still compressed
+        self.assertRegex(tagged, rb"^T\d+ NO \[COMPRESSIONACTIVE\]")
+        _, tagged = w.cmd("SELECT INBOX")
+        self.assertRegex(tagged, rb"^T\d+ OK \[READ-WRITE\]")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -139,7 +139,7 @@ class Ext4(unittest.TestCase):
             self.assertRegex(tagged, rb"^T\d+ OK \[APPENDUID ")
         untagged, tagged = w.cmd(b'SELECT "' + box + b'"')
         self.assertRegex(tagged, rb"^T\d+ OK \[READ-WRITE\] ")
-        self.assertIn(b'* LIST () "/" "' + box + b'"', untagged)
+        self.assertIn(b'* LIST (\\HasNoChildren) "/" "' + box + b'"', untagged)
         self.assertFalse([u for u in untagged if b"RECENT" in u or b"[UNSEEN" in u], untagged)
         untagged, _ = w.cmd("SEARCH UNSEEN")
         self.assertRegex(untagged[0], rb'^\* ESEARCH \(TAG "T\d+"\) ALL 1:2$')

@@ -4,6 +4,7 @@ MessageNew's FETCH for its selected mailbox, STATUS for another mailbox, LIST fo
 created, and STATUS for another user's shared folder (ACL "lr"). One server for the module."""
 import imaplib
 import os
+import ssl
 import sys
 import unittest
 
@@ -87,6 +88,48 @@ class NotifyTest(ServerCase):
         self.assertEqual(len(seen), 1, seen)
         self.assertTrue(line.startswith(
             b'* STATUS "Other Users/alice@example.com/Team" (MESSAGES 1 UIDNEXT 2'), line)
+
+
+    def test_metadata_events(self):
+        # RFC 5465 5.6, 5.7: another connection's SETMETADATA reaches the NOTIFY session as an
+        # unsolicited METADATA with the entry names (RFC 5464 4.4.2), without a command.
+        a = self.wire("LOGIN alice wonderland")
+        _, tagged = a.cmd("CREATE Notes")
+        self.assertIn(b" OK", tagged)
+        w = self.wire("LOGIN alice wonderland")
+        _, tagged = w.cmd("NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange))")
+        self.assertIn(b" OK", tagged)
+        _, tagged = a.cmd('SETMETADATA Notes (/private/comment "hi")')
+        self.assertIn(b" OK", tagged)
+        line, _ = self.wait_for(w, b"* METADATA")
+        self.assertEqual(line, b'* METADATA "Notes" /private/comment')
+        _, tagged = a.cmd('SETMETADATA "" (/private/vendor/acme/x "1")')
+        self.assertIn(b" OK", tagged)
+        line, _ = self.wait_for(w, b"* METADATA")
+        self.assertEqual(line, b'* METADATA "" /private/vendor/acme/x')
+
+    def test_bye_between_commands_closes_the_connection_at_once(self):
+        # The selected mailbox is deleted and created again under the session: the NOTIFY loop
+        # sends BYE between commands and the server closes the connection then, not at the
+        # client's next line (the client here sends nothing more).
+        a = self.imaplib_login(ALICE, "wonderland")
+        self.assertEqual(a.create("Doomed")[0], "OK")
+        w = self.wire("LOGIN alice wonderland")
+        _, tagged = w.cmd("SELECT Doomed")
+        self.assertIn(b" OK", tagged)
+        _, tagged = w.cmd("NOTIFY SET (selected (MessageNew MessageExpunge))")
+        self.assertIn(b" OK", tagged)
+        self.assertEqual(a.delete("Doomed")[0], "OK")
+        self.assertEqual(a.create("Doomed")[0], "OK")
+        self.assertEqual(a.append("Doomed", None, None, MESSAGE % b"new")[0], "OK")
+        line, _ = self.wait_for(w, b"* BYE")
+        self.assertIn(b"deleted and created again", line)
+        w.sock.settimeout(10)  # before the fix: no end until the client's next line
+        try:
+            rest = w.sock.recv(1024)
+        except (ssl.SSLError, ConnectionResetError):
+            rest = b""
+        self.assertEqual(rest, b"")
 
 
 if __name__ == "__main__":

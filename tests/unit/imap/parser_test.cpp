@@ -20,6 +20,7 @@ TEST(Parser, RejectsWithPreciseMessages) {
       {"a", "", "Invalid tag"},
       {"a FROB", "a", "Unknown command FROB"},
       {"a NOOP extra", "a", "Unexpected extra arguments"},
+      {"a UNAUTHENTICATE now", "a", "Unexpected extra arguments"},  // RFC 8437 4
       {"a LOGIN alice", "a", "Missing argument"},
       {"a LOGIN \"al\\ice\" x", "a", "Invalid escape in quoted string"},
       {"a LOGIN \"alice x", "a", "Unterminated quoted string"},

@@ -9,6 +9,7 @@
 
 #include "auth/local/local_directory.h"
 #include "auth/policy/policy_directory.h"
+#include "src/imap/metadata_events.h"
 #include "tests/unit/imap/session_fixture.h"
 
 namespace mailroom::imap {
@@ -336,6 +337,53 @@ TEST_F(ImapAcl, SharedSeenPerUserOrShared) {
   EXPECT_TRUE(has(out, "* SEARCH\r\n")) << out;
 }
 
+// Per-user \Seen: COPY and MOVE carry the \Seen the user sees, not the owner's flag: out of a
+// shared folder into the user's own INBOX, within the owner's store (the user's mark follows
+// the copy), and from the user's own folder into a shared one (a mark of the user there).
+TEST_F(ImapAcl, CopyAndMoveCarryTheReadersSeen) {
+  auto seen_by_alice = req("Box", "seen-by-alice");
+  seen_by_alice.flags = store::kSeen;
+  ASSERT_TRUE(services_.store->append("acct-alice", seen_by_alice).is_ok());  // UID 2
+  ASSERT_TRUE(services_.store->create_mailbox("acct-alice", "Box2").is_ok());
+  ASSERT_TRUE(services_.store->append("acct-bob", req("INBOX", "bobs")).is_ok());
+  grant("lrsite");
+  grant("lrsi", "u:acct-bob", "Box2");
+  const std::string select = "s SELECT \"Other Users/alice/Box\"\r\n";
+  std::string out = as("bob", select +
+                                  "a STORE 1 +FLAGS.SILENT (\\Seen)\r\n"
+                                  "b COPY 1:2 INBOX\r\n"
+                                  "c COPY 1:2 \"Other Users/alice/Box2\"\r\n"
+                                  "d MOVE 1 \"Other Users/alice/Box2\"\r\n"
+                                  "e SELECT INBOX\r\nf STORE 1 +FLAGS.SILENT (\\Seen)\r\n"
+                                  "g COPY 1 \"Other Users/alice/Box2\"\r\n"
+                                  "h SELECT \"Other Users/alice/Box2\"\r\n"
+                                  "i FETCH 1:* (UID FLAGS)\r\n"
+                                  "j SELECT INBOX\r\nk FETCH 2:3 (UID FLAGS)\r\n");
+  for (const char* t : {"a", "b", "c", "d", "f", "g", "i", "k"})
+    EXPECT_TRUE(ok(out, t)) << t << out;
+  // Into bob's own INBOX: the copy of 1 (seen by bob only) is \Seen, of 2 (alice's) is not.
+  auto k = lines_of(out, "k");
+  ASSERT_EQ(k.size(), 3u) << out;
+  // (\Recent aside: the messages are new to these sessions.)
+  auto seen = [](const std::string& line) { return line.find("\\Seen") != std::string::npos; };
+  EXPECT_TRUE(seen(k[0]) && has(k[0], "* 2 FETCH (UID 2 ")) << out;
+  EXPECT_TRUE(!seen(k[1]) && has(k[1], "* 3 FETCH (UID 3 ")) << out;
+  // In Box2 bob sees: the copy of 1 seen, of 2 unseen, the moved 1 seen, his own message seen.
+  auto i = lines_of(out, "i");
+  ASSERT_EQ(i.size(), 5u) << out;
+  EXPECT_TRUE(seen(i[0]) && has(i[0], "UID 1 ")) << out;
+  EXPECT_TRUE(!seen(i[1]) && has(i[1], "UID 2 ")) << out;
+  EXPECT_TRUE(seen(i[2]) && has(i[2], "UID 3 ")) << out;
+  EXPECT_TRUE(seen(i[3]) && has(i[3], "UID 4 ")) << out;
+  // alice's own flags are hers: only the copy of her seen message is \Seen for her.
+  out = as("alice", "s SELECT Box2\r\ni FETCH 1:* (UID FLAGS)\r\n");
+  i = lines_of(out, "i");
+  ASSERT_EQ(i.size(), 5u) << out;
+  EXPECT_TRUE(!seen(i[0]) && has(i[0], "UID 1 ")) << out;
+  EXPECT_TRUE(seen(i[1]) && has(i[1], "UID 2 ")) << out;
+  EXPECT_TRUE(!seen(i[2]) && has(i[2], "UID 3 ")) << out;
+}
+
 TEST_F(ImapAcl, QuotaIsChargedToTheOwner) {
   grant("lri");
   auto alice_before = services_.store->quota_usage("acct-alice");
@@ -457,6 +505,44 @@ TEST_F(ImapAcl, SubscribedSharedFolderInLsubAndListSubscribed) {
 
 // NOTIFY (RFC 5465) on another account's folders: STATUS only with "l" and "r", none for a
 // folder without them (as for one that does not exist), and none once the rights are taken.
+// RFC 5465 5.6 with RFC 5464 3.3 and RFC 4314: bob is told of alice's folder's /shared entries
+// only while he may read them ("l" and "r"), of his own /private ones there, and never of
+// alice's /private ones.
+TEST_F(ImapAcl, NotifyMetadataRespectsRights) {
+  grant("lr");
+  grant("l", "u:acct-bob", "Secret");
+  auto& events = MetadataEvents::instance();
+  const std::string cmds =
+      "a NOTIFY SET (mailboxes (\"Other Users/alice/Box\" \"Other Users/alice/Secret\") "
+      "(MailboxMetadataChange))\r\nb NOOP\r\nc NOOP\r\n";
+  auto bob = [&](std::function<void()> hook) {
+    HookedTransport t({"L LOGIN bob builder\r\n" + cmds + "Z LOGOUT\r\n"}, "b NOOP",
+                      std::move(hook));
+    return run(t);
+  };
+  std::string out = bob([&] {
+    events.publish({"acct-alice", "Box", {"/shared/comment"}, ""});
+    events.publish({"acct-alice", "Box", {"/private/comment"}, "acct-alice"});
+    events.publish({"acct-alice", "Secret", {"/shared/comment"}, ""});
+    events.publish({"acct-alice", "Box", {"/private/mine"}, "acct-bob"});
+  });
+  EXPECT_TRUE(ok(out, "a")) << out;
+  std::string b;
+  for (const auto& l : lines_of(out, "b")) b += l + "\n";
+  // One response per mailbox, its entries ascending.
+  EXPECT_TRUE(has(b, "* METADATA \"Other Users/alice/Box\" /private/mine /shared/comment\n"))
+      << out;
+  EXPECT_FALSE(has(out, "/private/comment")) << out;
+  EXPECT_FALSE(has(out, "Secret\" /shared")) << out;
+  // The rights taken away after NOTIFY SET: the folder falls silent.
+  out = bob([&] {
+    grant("");
+    events.publish({"acct-alice", "Box", {"/shared/comment"}, ""});
+  });
+  EXPECT_TRUE(ok(out, "a")) << out;
+  EXPECT_FALSE(has(out, "* METADATA")) << out;
+}
+
 TEST_F(ImapAcl, NotifyRespectsRights) {
   grant("lr");
   grant("l", "u:acct-bob", "Secret");

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "src/db/sqlite.h"
+#include "src/mime/conversation.h"
 #include "tests/fakes/fake_directory.h"
 #include "tests/unit/imap/session_fixture.h"
 
@@ -450,10 +451,12 @@ TEST_F(ImapExtensions, EmailIdIsKeptByCopyAndMoveAndSearchable) {
                          "l LOGOUT\r\n"});
   auto e = lines_of(out, "e");
   ASSERT_EQ(e.size(), 3u) << out;
-  std::string one =
-      first_match(e[0], "^\\* 1 FETCH \\(EMAILID \\((M[0-9a-f]{32})\\) THREADID NIL\\)$");
-  std::string two =
-      first_match(e[1], "^\\* 2 FETCH \\(EMAILID \\((M[0-9a-f]{32})\\) THREADID NIL\\)$");
+  // Same Message-ID: two messages of one conversation (RFC 8474 5.2, src/mime/conversation.h).
+  const std::string thread = mime::thread_id_of("<one@remote.example>", "");
+  std::string one = first_match(
+      e[0], "^\\* 1 FETCH \\(EMAILID \\((M[0-9a-f]{32})\\) THREADID \\(" + thread + "\\)\\)$");
+  std::string two = first_match(
+      e[1], "^\\* 2 FETCH \\(EMAILID \\((M[0-9a-f]{32})\\) THREADID \\(" + thread + "\\)\\)$");
   ASSERT_FALSE(one.empty()) << out;
   ASSERT_FALSE(two.empty()) << out;
   EXPECT_NE(one, two);
@@ -483,6 +486,103 @@ TEST_F(ImapExtensions, EmailIdIsKeptByCopyAndMoveAndSearchable) {
   for (const char* tag : {"g", "h", "i", "j"})
     EXPECT_EQ(tagged(out, tag).rfind(std::string(tag) + " BAD ", 0), 0u) << tag << "\n" << out;
   EXPECT_EQ(tagged(out, "k").rfind("k OK", 0), 0u) << out;
+}
+
+// RFC 8474 5.2 and 6: THREADID is the JMAP Thread id (src/mime/conversation.h): the root of
+// References, else In-Reply-To, else the Message-ID; "T" + the guid for a message with none.
+// Copies keep it; SEARCH THREADID finds the conversation; hostile ids match nothing.
+TEST_F(ImapExtensions, ThreadIdFollowsTheConversationAndIsSearchable) {
+  auto msg = [](const std::string& id, const std::string& extra) {
+    return "From: a@example.com\r\nSubject: s\r\n" +
+           (id.empty() ? "" : "Message-ID: " + id + "\r\n") + extra + "\r\nbody\r\n";
+  };
+  std::string out =
+      run({std::string(kLogin) + append("b", msg("<root@x>", "")) +
+           append("c", msg("<r1@x>", "In-Reply-To: <root@x>\r\n")) +
+           append("d", msg("<r2@x>", "References: <root@x> <r1@x>\r\nIn-Reply-To: <r1@x>\r\n")) +
+           append("e", msg("", "")) + append("f", msg("<other@x>", "")) +
+           "g SELECT INBOX\r\nh FETCH 1:* (THREADID EMAILID)\r\ni COPY 2 Trash\r\n"
+           "j EXAMINE Trash\r\nk FETCH 1 (THREADID)\r\nl LOGOUT\r\n"});
+  const std::string root = mime::thread_id_of("<root@x>", "");
+  auto h = lines_of(out, "h");
+  ASSERT_EQ(h.size(), 6u) << out;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(h[i].find("THREADID (" + root + ")"), 11u) << h[i] << "\n" << out;
+  // No id at all: its own thread, named after its guid (its EMAILID without the "M").
+  std::string guid = first_match(h[3], "EMAILID \\(M([0-9a-f]{32})\\)");
+  ASSERT_FALSE(guid.empty()) << out;
+  EXPECT_NE(h[3].find("THREADID (T" + guid + ")"), std::string::npos) << out;
+  EXPECT_NE(h[4].find("THREADID (" + mime::thread_id_of("<other@x>", "") + ")"), std::string::npos)
+      << out;
+  EXPECT_EQ(lines_of(out, "k")[0], "* 1 FETCH (THREADID (" + root + "))") << out;
+  out = run({std::string(kLogin) + "b EXAMINE INBOX\r\nc SEARCH THREADID " + root +
+             "\r\nd UID SEARCH THREADID T" + guid + "\r\ne SEARCH NOT THREADID " + root +
+             "\r\nf SEARCH THREADID Tffffffffffffffff\r\ng SEARCH THREADID M" + guid +
+             "\r\nh SEARCH THREADID T.bad\r\ni NOOP\r\nj LOGOUT\r\n"});
+  EXPECT_EQ(lines_of(out, "c")[0], "* SEARCH 1 2 3") << out;
+  EXPECT_EQ(lines_of(out, "d")[0], "* SEARCH 4") << out;
+  EXPECT_EQ(lines_of(out, "e")[0], "* SEARCH 4 5") << out;
+  EXPECT_EQ(lines_of(out, "f")[0], "* SEARCH") << out;
+  EXPECT_EQ(lines_of(out, "g")[0], "* SEARCH") << out;        // an EMAILID is no THREADID
+  EXPECT_EQ(tagged(out, "h").rfind("h BAD ", 0), 0u) << out;  // not an objectid (RFC 8474 7)
+  EXPECT_EQ(tagged(out, "i").rfind("i OK", 0), 0u) << out;
+}
+
+// UNAUTHENTICATE (RFC 8437): advertised after login only; from the authenticated and the
+// selected state back to not authenticated, and a login as another user on the same
+// connection. Nothing of the first user is left (RFC 8437 3): the selected mailbox, NOTIFY,
+// the extensions ENABLE turned on (listed again when enabled again), the SEARCHRES "$".
+TEST_F(ImapExtensions, UnauthenticateThenAnotherUserLeavesNothingBehind) {
+  run({std::string(kLogin) + append("b", message("one")) + append("c", message("two")) +
+       "d CREATE Caf\xc3\xa9\r\nd2 LOGOUT\r\n"});
+  const std::string three = message("three");
+  HookedTransport t(
+      {"x UNAUTHENTICATE\r\nx2 CAPABILITY\r\n" + std::string(kLogin) +
+       "b ENABLE CONDSTORE QRESYNC UTF8=ACCEPT IMAP4rev2\r\n"
+       "c SELECT INBOX\r\nd NOTIFY SET (selected (MessageNew)) (personal (MessageNew))\r\n"
+       "e SEARCH RETURN (SAVE) ALL\r\nf CAPABILITY\r\n"
+       "g UNAUTHENTICATE\r\nh CAPABILITY\r\ni FETCH 1 (FLAGS)\r\nj SELECT INBOX\r\n"
+       "k UNAUTHENTICATE\r\nl LOGIN bob builder\r\nm NOOP\r\n"
+       "n ENABLE CONDSTORE\r\no SELECT INBOX\r\np FETCH $ (UID)\r\nq LIST \"\" *\r\n"
+       "r UNAUTHENTICATE\r\ns LOGIN alice wonderland\r\nt EXAMINE INBOX\r\nu LOGOUT\r\n"},
+      "m NOOP", [&] {
+        // Mail for alice while bob is logged in: her NOTIFY is gone, bob hears nothing.
+        store::AppendRequest r;
+        r.mailbox = "INBOX";
+        r.message = three;
+        ASSERT_TRUE(services_.store->append("acct-alice", r).is_ok());
+      });
+  std::string out = run(t);
+  auto starts = [](const std::string& l, const std::string& p) { return l.rfind(p, 0) == 0; };
+  EXPECT_TRUE(starts(tagged(out, "x"), "x BAD")) << out;  // not authenticated yet
+  EXPECT_EQ(lines_of(out, "x2")[0].find(" UNAUTHENTICATE"), std::string::npos) << out;
+  EXPECT_NE(lines_of(out, "f")[0].find(" UNAUTHENTICATE"), std::string::npos) << out;
+  EXPECT_EQ(tagged(out, "g"), "g OK UNAUTHENTICATE completed") << out;  // from selected state
+  // The login capabilities again, and commands of the authenticated states refused.
+  EXPECT_NE(lines_of(out, "h")[0].find(" AUTH=PLAIN"), std::string::npos) << out;
+  EXPECT_TRUE(starts(tagged(out, "i"), "i BAD Command requires authentication")) << out;
+  EXPECT_TRUE(starts(tagged(out, "j"), "j BAD Command requires authentication")) << out;
+  EXPECT_TRUE(starts(tagged(out, "k"), "k BAD")) << out;
+  EXPECT_TRUE(starts(tagged(out, "l"), "l OK")) << out;
+  EXPECT_EQ(lines_of(out, "m").size(), 1u) << out;  // no NOTIFY of alice's INBOX
+  // ENABLE starts from nothing: CONDSTORE is listed as newly enabled.
+  EXPECT_EQ(lines_of(out, "n")[0], "* ENABLED CONDSTORE") << out;
+  // bob's INBOX (empty), told as rev1 (RECENT, no LIST): IMAP4rev2 was reset.
+  auto o = lines_of(out, "o");
+  std::string sel;
+  for (const auto& l : o) sel += l + "\n";
+  EXPECT_NE(sel.find("* 0 EXISTS\n"), std::string::npos) << out;
+  EXPECT_NE(sel.find("* 0 RECENT\n"), std::string::npos) << out;
+  EXPECT_EQ(sel.find("* LIST"), std::string::npos) << out;
+  EXPECT_TRUE(starts(tagged(out, "o"), "o OK [READ-WRITE]")) << out;
+  EXPECT_EQ(lines_of(out, "p").size(), 1u) << out;  // "$" is empty: alice's result is gone
+  // No mailbox of alice's, and no UTF-8 names (UTF8=ACCEPT was reset).
+  for (const auto& l : lines_of(out, "q")) EXPECT_EQ(l.find("Caf"), std::string::npos) << out;
+  EXPECT_TRUE(starts(tagged(out, "s"), "s OK")) << out;
+  std::string t_sel;
+  for (const auto& l : lines_of(out, "t")) t_sel += l + "\n";
+  EXPECT_NE(t_sel.find("* 3 EXISTS\n"), std::string::npos) << out;
+  EXPECT_TRUE(starts(tagged(out, "u"), "u OK")) << out;
 }
 
 TEST_F(ImapExtensions, EmailIdOfAMessageExpungedMeanwhileIsLeftOut) {

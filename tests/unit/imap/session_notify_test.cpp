@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "src/imap/metadata_events.h"
 #include "tests/unit/imap/session_fixture.h"
 
 namespace mailroom::imap {
@@ -120,10 +121,13 @@ TEST_F(ImapNotify, AdvertisedAndBadEvent) {
   EXPECT_TRUE(has(tagged(out, "a"), "OK")) << out;
   EXPECT_TRUE(has(lines_of(out, "a")[0], " NOTIFY")) << out;
   // RFC 5465 3.1: NO [BADEVENT (what the server supports)], the session goes on.
+  // AnnotationChange (per-message annotations, RFC 5257) is the one event not sent.
   const std::string badevent =
-      "NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]";
-  for (const char* t : {"b", "c", "d"})
+      "NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+      "MailboxMetadataChange ServerMetadataChange)]";
+  for (const char* t : {"b", "d"})
     EXPECT_EQ(tagged(out, t).rfind(std::string(t) + " " + badevent, 0), 0u) << out;
+  EXPECT_TRUE(has(tagged(out, "c"), "c OK")) << out;
   for (const char* t : {"e", "f", "g"}) EXPECT_TRUE(has(tagged(out, t), " BAD ")) << out;
   EXPECT_TRUE(has(tagged(out, "h"), "OK")) << out;
   EXPECT_TRUE(has(tagged(out, "i"), "OK")) << out;
@@ -307,6 +311,47 @@ TEST_F(ImapNotify, WithoutSelectedGroupTheSelectedMailboxWaitsForCommands) {
   EXPECT_TRUE(has(early, "* STATUS \"Work\" (MESSAGES 1")) << out;
   EXPECT_FALSE(has(early, "* 1 EXISTS")) << out;
   EXPECT_FALSE(with(lines_of(out, "c"), "* 1 EXISTS").empty()) << out;
+}
+
+// RFC 5465 5.6, 5.7 with RFC 5464 4.4.2: SETMETADATA (this session's or another's) tells the
+// groups that ask for MailboxMetadataChange / ServerMetadataChange an unsolicited METADATA with
+// the entry names: only for the mailboxes those groups name, the server's entries only with
+// ServerMetadataChange, nothing after NOTIFY NONE; between commands too.
+TEST_F(ImapNotify, MetadataChangesOfMailboxesAndServer) {
+  WaitingTransport* t = nullptr;
+  std::string out = session(
+      "b NOTIFY SET (mailboxes Work (MailboxMetadataChange)) (personal (ServerMetadataChange))\r\n"
+      "c SETMETADATA Work (/private/comment \"w\")\r\n"
+      "d SETMETADATA Other (/shared/comment \"o\")\r\n"
+      "e SETMETADATA \"\" (/private/comment \"srv\")\r\n"
+      "f SETMETADATA Work (/shared/comment NIL /private/vendor/x/y \"1\" /private/comment NIL)\r\n"
+      "g NOOP\r\n"
+      "h NOTIFY NONE\r\ni SETMETADATA Work (/private/comment \"z\")\r\n",
+      "g NOOP",
+      [&] {
+        // Another session's change: a SETMETADATA published while this one waits.
+        MetadataEvents::instance().publish({"acct-alice", "Work", {"/shared/vendor/v"}, ""});
+        // Another user's /private entries of alice's mailbox, and another account's: not hers.
+        MetadataEvents::instance().publish({"acct-alice", "Work", {"/private/x"}, "acct-bob"});
+        MetadataEvents::instance().publish({"acct-bob", "Work", {"/shared/comment"}, ""});
+      },
+      "/shared/vendor/v", &t);
+  for (const char* tag : {"b", "c", "d", "e", "f", "g", "h", "i"})
+    EXPECT_TRUE(has(tagged(out, tag), " OK")) << tag << "\n" << out;
+  EXPECT_EQ(lines_of(out, "c")[0], "* METADATA \"Work\" /private/comment") << out;
+  EXPECT_EQ(lines_of(out, "d").size(), 1u) << out;  // "Other" is in no such group
+  EXPECT_EQ(lines_of(out, "e")[0], "* METADATA \"\" /private/comment") << out;
+  // Several entries of one command in one response (names ascending).
+  EXPECT_EQ(lines_of(out, "f")[0],
+            "* METADATA \"Work\" /private/comment /private/vendor/x/y /shared/comment")
+      << out;
+  // Between commands, before the client's next line; nothing of bob's.
+  ASSERT_NE(t->output_before_line, std::string::npos);
+  EXPECT_TRUE(has(out.substr(0, t->output_before_line), "* METADATA \"Work\" /shared/vendor/v\r\n"))
+      << out;
+  EXPECT_FALSE(has(out, "/private/x")) << out;
+  EXPECT_EQ(with(lines_of(out, "g"), "METADATA").size(), 1u) << out;  // that one only
+  EXPECT_EQ(lines_of(out, "i").size(), 1u) << out;                    // NOTIFY NONE: no more events
 }
 
 TEST_F(ImapNotify, EventsDuringIdle) {

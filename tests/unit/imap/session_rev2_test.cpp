@@ -65,7 +65,7 @@ TEST_F(ImapRev2, NoRecentNoUnseenCodeButListInSelect) {
   EXPECT_FALSE(has(sel, "RECENT")) << rev2;
   EXPECT_FALSE(has(sel, "[UNSEEN")) << rev2;
   EXPECT_TRUE(has(sel, "* 2 EXISTS")) << rev2;
-  EXPECT_TRUE(has(sel, "* LIST () \"/\" \"INBOX\"")) << rev2;  // RFC 9051 6.3.2
+  EXPECT_TRUE(has(sel, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"")) << rev2;  // RFC 9051 6.3.2
   EXPECT_TRUE(has(sel, "[UIDNEXT 3]")) << rev2;
   EXPECT_FALSE(has(block(rev2, "c"), "\\Recent")) << rev2;
   // The rev2 session claimed nothing: a rev1 session still sees both as \Recent.
@@ -176,7 +176,7 @@ TEST_F(ImapRev2, MailboxNamesAreUtf8BothWays) {
   EXPECT_TRUE(starts(tagged(out, "b"), "b OK")) << out;
   EXPECT_TRUE(has(block(out, "d"), "* LIST (\\HasNoChildren) \"/\" \"" + cafe + "\"")) << out;
   EXPECT_TRUE(has(block(out, "d"), "* LIST (\\HasNoChildren) \"/\" \"A&B\"")) << out;
-  EXPECT_TRUE(has(block(out, "e"), "* LIST () \"/\" \"" + cafe + "\"")) << out;
+  EXPECT_TRUE(has(block(out, "e"), "* LIST (\\HasNoChildren) \"/\" \"" + cafe + "\"")) << out;
   EXPECT_TRUE(starts(tagged(out, "f"), "f NO [CANNOT]")) << out;  // not UTF-8; session goes on
   EXPECT_TRUE(has(block(out, "g"), "* STATUS \"" + cafe + "\" (MESSAGES 0)")) << out;
   // "&" is a character in rev2: this is another name, not Café in modified UTF-7.
@@ -220,6 +220,25 @@ TEST_F(ImapRev2, RenameSendsOldnameAndDeleteSaysHasChildren) {
       {std::string(kLogin) + "b CREATE Old2\r\nc RENAME Old2 New2\r\nf DELETE P\r\ng LOGOUT\r\n"});
   EXPECT_EQ(lines_of(rev1, "c").size(), 1u) << rev1;
   EXPECT_TRUE(starts(tagged(rev1, "f"), "f NO [CANNOT]")) << rev1;
+}
+
+TEST_F(ImapRev2, SelectListsTheMailboxsRealAttributes) {
+  // RFC 9051 6.3.2: the LIST in SELECT/EXAMINE says what LIST "" <name> says of the mailbox:
+  // its children and its special use; a mailbox that has neither lists none.
+  std::string out = run({std::string(kRev2) +
+                         "b CREATE Projects/Alpha\r\nc CREATE Archive (USE (\\Archive))\r\n"
+                         "d SELECT Projects\r\ne EXAMINE Archive\r\nf SELECT Projects/Alpha\r\n"
+                         "g DELETE Projects/Alpha\r\nh SELECT Projects\r\ni LOGOUT\r\n"});
+  EXPECT_TRUE(starts(tagged(out, "c"), "c OK")) << out;
+  EXPECT_TRUE(has(block(out, "d"), "* LIST (\\HasChildren) \"/\" \"Projects\"\n")) << out;
+  EXPECT_TRUE(has(block(out, "e"), "* LIST (\\HasNoChildren \\Archive) \"/\" \"Archive\"\n"))
+      << out;
+  EXPECT_TRUE(has(block(out, "f"), "* LIST (\\HasNoChildren) \"/\" \"Projects/Alpha\"\n")) << out;
+  // The attributes are read at each SELECT: the child is gone.
+  EXPECT_TRUE(has(block(out, "h"), "* LIST (\\HasNoChildren) \"/\" \"Projects\"\n")) << out;
+  // A rev1 session gets no LIST in SELECT.
+  std::string rev1 = run({std::string(kLogin) + "b SELECT Archive\r\nc LOGOUT\r\n"});
+  EXPECT_FALSE(has(block(rev1, "b"), "LIST")) << rev1;
 }
 
 TEST_F(ImapRev2, ClosedWhenSelectingAnotherMailbox) {
