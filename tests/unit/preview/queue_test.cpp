@@ -21,7 +21,7 @@ struct Gate {
   std::mutex mu;
   std::condition_variable cv;
   bool open = false;
-  int calls = 0;
+  std::atomic<int> calls{0};
   int started = 0;
   void release() {
     std::lock_guard<std::mutex> lk(mu);
@@ -122,9 +122,13 @@ TEST_F(QueueTest, FailureIsRememberedThenRetried) {
     EXPECT_EQ(q.request(job('a')).state, State::failed);
     EXPECT_EQ(gate.calls, 1);
   }
-  ConversionQueue q({1, 8, 2, 0}, cache_, gate.converter(false));  // failures not remembered
-  EXPECT_EQ(settle(q, job('a')).state, State::failed);
-  EXPECT_EQ(q.request(job('a')).state, State::pending);  // tried again
+  // Failures not remembered: asked again after one, it is converted again.
+  ConversionQueue q({1, 8, 2, 0}, cache_, gate.converter(false));
+  EXPECT_EQ(q.request(job('a')).state, State::pending);
+  auto idle = [&] { return q.counts().waiting == 0 && q.counts().running == 0; };
+  while (gate.calls < 2 || !idle()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(q.request(job('a')).state, State::pending);
+  while (gate.calls < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 TEST_F(QueueTest, ShutdownCancelsARunningConversion) {

@@ -169,7 +169,7 @@ TEST_F(SpawnTest, BwrapShowsOnlyWhatIsBound) {
   s.argv = {
       "/bin/sh", "-c",
       "cat /tmp/in/doc > /tmp/out/copy; "
-      "if echo x > /tmp/in/w 2>/dev/null; then echo in-writable; fi; "
+      "if (echo x > /tmp/in/w) 2>/dev/null; then echo in-writable; fi; "
       "if [ -e '" +
           host_dir +
           "' ]; then echo host-visible; fi; "
