@@ -24,9 +24,8 @@ namespace mailroom::store {
 // append: a failing append (quota, missing mailbox) rolls back only its own rows. Every caller
 // still returns only after the commit holding its rows returned: durable, as before.
 //
-// The queues live here, keyed by the user's open index, rather than in UserIndex, because
-// file_store.h is being changed by another task this session; a queue exists only while
-// appends are waiting.
+// The queues live here, keyed by the user's open index, rather than in UserIndex: a queue
+// exists only while appends are waiting, so the many open indexes of idle users carry none.
 namespace {
 
 // One message of an append unit, its file already written.
