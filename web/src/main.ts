@@ -167,6 +167,7 @@ class MailView {
   syncing: Promise<void> | null = null;
   syncAgain = false; // a StateChange came while a sync ran
   generation = 0; // bumps when the list is reset: late answers of an old list are ignored
+  idsGeneration = 0; // the generation `ids` was answered for (a refresh keeps the old until then)
   scrollTimer = 0;
   query: string | null = null; // a search (Email/query text filter) instead of the folder
   selected = new Set<string>(); // checked rows (batch save)
@@ -574,6 +575,7 @@ class MailView {
 
   resetList(): void {
     this.generation++;
+    this.idsGeneration = this.generation;
     this.threadSizes.clear();
     this.ids = [];
     this.total = 0;
@@ -609,6 +611,23 @@ class MailView {
     await Promise.all([...pages].map((p) => this.loadPage(p)));
   }
 
+  // The visible pages asked again after a change (a pushed one included). The rows on screen,
+  // and `ids`, stay until the first answer replaces them: emptied meanwhile (as resetList does),
+  // a j/k pressed during the round trip found no open message among them and did nothing, and
+  // the list blinked to placeholders on every change.
+  async reloadVisible(): Promise<void> {
+    if (!this.current) return;
+    this.generation++;
+    this.loadingPages.clear();
+    const [first, last] = this.visibleRange();
+    const pages: number[] = [];
+    for (let p = Math.floor(first / PAGE); p * PAGE < last; p++) {
+      if (this.total && p * PAGE >= this.total) break;
+      pages.push(p);
+    }
+    await Promise.all(pages.map((p) => this.loadPage(p)));
+  }
+
   async loadPage(page: number): Promise<void> {
     const gen = this.generation;
     const mailbox = this.current!;
@@ -640,6 +659,11 @@ class MailView {
       }
       const res = await jmap!.request(calls);
       if (gen !== this.generation) return;
+      if (this.idsGeneration !== gen) {
+        this.idsGeneration = gen;
+        this.ids = [];
+        this.threadSizes.clear();
+      }
       const [q, g, th] = res;
       if (th && th[0] === 'Thread/get') {
         for (const x of (th[1] as { list: { id: string; emailIds: string[] }[] }).list) this.threadSizes.set(x.id, x.emailIds.length);
@@ -915,8 +939,7 @@ class MailView {
 
   async refresh(): Promise<void> {
     await this.loadMailboxes();
-    this.resetList();
-    await this.ensureVisible();
+    await this.reloadVisible();
   }
 
   // Email/changes since the last state: the list and the folder counts are refreshed when

@@ -114,11 +114,29 @@ run(async (page) => {
   if (!/\.zip$/.test(zip.suggestedFilename())) fail(`zip name ${zip.suggestedFilename()}`);
   ok('batch save');
 
-  // 7. Keyboard: j opens the next message, c the composer.
+  // 7. Keyboard: j opens the next message, c the composer. Opening the unread first row marks
+  // it seen, and the pushed change reloads the list: j is pressed while that reload's query is
+  // held back, and must still move (the list emptied meanwhile once made it do nothing: under
+  // load the round trip was long enough for the test's j to fall into it).
+  let queried;
+  const reloading = new Promise((r) => { queried = r; });
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route('**/jmap/api', async (route) => {
+    if ((route.request().postData() || '').includes('"Email/query"')) {
+      queried();
+      await held;
+    }
+    await route.continue();
+  });
   await rows.nth(0).click();
-  const first = await page.locator('#msg-subject').textContent();
+  const first = await rows.nth(0).locator('.subject').textContent();
+  await page.locator('#msg-subject', { hasText: first }).waitFor();
   await page.locator('#list').focus();
+  await Promise.race([reloading, new Promise((r, reject) => setTimeout(
+    () => reject(new Error('no list reload after the message was marked seen')), 60000))]);
   await page.keyboard.press('j');
+  release(); // the route stays, passing everything on from here
   await page.waitForFunction((s) => document.querySelector('#msg-subject')?.textContent !== s, first);
   await page.keyboard.press('c');
   await page.locator('#compose').waitFor();

@@ -7,7 +7,14 @@ const fs = require('fs');
 const readline = require('readline');
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-function ok(name) { console.log(`ok ${name}`); }
+// Each check's line says how long it took (the time since the previous one): a run that hit a
+// timeout under load shows which steps were slow before it.
+let last = Date.now();
+function ok(name) {
+  const now = Date.now();
+  console.log(`ok ${name} (${((now - last) / 1000).toFixed(1)} s)`);
+  last = now;
+}
 function fail(msg) { throw new Error(msg); }
 
 // stdin is read only by a script that asks (need()): the others exit without closing it.
