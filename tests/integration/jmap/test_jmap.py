@@ -2,6 +2,7 @@
 web_client.py: the session resource and authentication, mail delivered by SMTP found by
 Email/query, IMAP and JMAP seeing each other's changes at once (flags, keywords, mailboxes),
 and malformed requests answered with the RFC's error types. Issue 19."""
+import http.client
 import imaplib
 import json
 import smtplib

@@ -11,7 +11,7 @@ import time
 import unittest
 
 from harness import DEFAULT_LISTENERS, Mailroom
-from web_client import MAIL, Jmap
+from web_client import CORE, MAIL, Jmap
 
 LISTENERS = dict(DEFAULT_LISTENERS, https=("http", "implicit"))
 PASSWORDS = {"alice@example.com": "wonderland", "bob@example.com": "builder"}
