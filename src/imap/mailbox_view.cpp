@@ -5,7 +5,7 @@
 namespace mailroom::imap {
 namespace {
 
-const MessageRow* find_row(const std::vector<MessageRow>& rows, uint32_t uid) {
+const MessageRow* find_row(const MessageRows& rows, uint32_t uid) {
   auto it = std::lower_bound(rows.begin(), rows.end(), uid,
                              [](const MessageRow& r, uint32_t u) { return r.uid < u; });
   return it != rows.end() && it->uid == uid ? &*it : nullptr;
@@ -158,7 +158,7 @@ std::string MailboxView::fetch_modseq_line(const MessageRow& m) const {
 uint32_t MailboxView::adopt(std::shared_ptr<const Version> next, const SyncOptions& opts,
                             std::vector<std::string>& out, const std::vector<uint32_t>& announced) {
   if (next == base_ && ghosts_.empty()) return 0;
-  const std::vector<MessageRow>& cur = rows();
+  const MessageRows& cur = rows();
   uint32_t cur_max = max_uid();
   std::vector<const MessageRow*> updates;  // rows of `next` whose flags this session must be told
   std::vector<const MessageRow*> added;    // rows of `next` above cur_max

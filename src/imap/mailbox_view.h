@@ -51,7 +51,7 @@ class MailboxView {
   uint32_t exists() const { return static_cast<uint32_t>(rows().size()); }
   // The message with sequence number `seq` (1..exists()).
   const MessageRow& at(uint32_t seq) const { return rows()[seq - 1]; }
-  const std::vector<MessageRow>& rows() const { return private_ ? own_ : base_->rows; }
+  const MessageRows& rows() const { return private_ ? own_ : base_->rows; }
   // Sequence number of a UID, 0 when not present.
   uint32_t seq_of(uint32_t uid) const;
   const MessageRow* by_uid(uint32_t uid) const;
@@ -128,7 +128,7 @@ class MailboxView {
   // UIDs of base_ this session already announced as expunged (its own EXPUNGE/MOVE), ascending.
   std::vector<uint32_t> removed_;
   bool private_ = false;
-  std::vector<MessageRow> own_;  // base_->rows - removed_ + ghosts_, when private_
+  MessageRows own_;  // base_->rows - removed_ + ghosts_, when private_
   std::vector<std::pair<uint32_t, uint32_t>> recent_;  // UID ranges, ascending
   // While hibernated (base_ null): the rows' UIDs as ranges, ascending, and the header.
   struct Asleep {

@@ -21,6 +21,7 @@
 #include <tuple>
 #include <vector>
 
+#include "src/core/chunk_heap.h"
 #include "src/core/status.h"
 #include "src/store/mail_store.h"
 
@@ -38,6 +39,11 @@ struct MessageRow {
   uint8_t reserved = 0;
 };
 static_assert(sizeof(MessageRow) == 32, "MessageRow is the per-message cost of a shared view");
+// A version's rows live in core::ChunkHeap, not in glibc's heap: they are read at SELECT and
+// dropped when every session on the mailbox hibernates (SharedMailbox::release_rows), and in the
+// process heap their blocks (and those the vector outgrew while scanning) left partly used pages
+// around the sessions' long-lived blocks (issue 20).
+using MessageRows = std::vector<MessageRow, core::ChunkAllocator<MessageRow>>;
 
 // The distinct keyword sets of a mailbox, each sorted; id 0 is the empty set. Append-only:
 // an id never changes meaning, so rows of older versions stay valid.
@@ -65,8 +71,8 @@ struct Version {
   // Versions built one from another share a lineage; a load from a snapshot starts a new one
   // (its keyword ids and its MODSEQ history are not comparable with an earlier load's).
   uint64_t lineage = 0;
-  std::string object_id;         // the mailbox's (store::MailboxInfo::object_id)
-  std::vector<MessageRow> rows;  // ascending UID
+  std::string object_id;  // the mailbox's (store::MailboxInfo::object_id)
+  MessageRows rows;       // ascending UID
   // Counted when the version is built (STATUS of a selected mailbox reads them, not the rows).
   uint32_t unseen = 0;
   uint64_t total_size = 0;

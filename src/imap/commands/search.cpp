@@ -452,7 +452,7 @@ std::string esort_line(const std::vector<uint32_t>& order, const std::vector<uin
 // (sort_order.h). Nothing is kept while a message lacks a key record (one may appear later).
 // `sorted`: the matches in sort order (indexes into msgs).
 std::string sort_response(SortKeyRegistry* registry, const std::string& account,
-                          uint32_t uid_validity, const std::vector<MessageRow>& msgs,
+                          uint32_t uid_validity, const MessageRows& msgs,
                           const std::vector<KeyRecord>& keys, const std::vector<uint32_t>* matched,
                           const proto::Command& c, std::vector<uint32_t>& sorted) {
   const size_t n = msgs.size();

@@ -1,6 +1,7 @@
-// SQLite's own heap (src/db/sqlite_heap.h): size classes, blocks that do not overlap, chunks
-// given back once their last block goes (the point of the heap: a closed index leaves no
-// partly used pages), large blocks as mappings, many threads at once, and SQLite running on it.
+// SQLite's own heap (src/core/chunk_heap.h, src/db/sqlite_heap.h): size classes, blocks that do
+// not overlap, chunks given back once their last block goes (the point of the heap: a closed
+// index leaves no partly used pages), large blocks as mappings, many threads at once, SQLite
+// running on it, containers on it (core::ChunkAllocator: an IMAP view's rows).
 #include "src/db/sqlite_heap.h"
 
 #include <gtest/gtest.h>
@@ -93,6 +94,26 @@ TEST(ChunkHeap, LargeBlocksAreMappingsOfTheirOwn) {
   EXPECT_EQ(heap.large_bytes(), 0u);
   EXPECT_EQ(heap.allocate(0), nullptr);
   heap.deallocate(nullptr);
+}
+
+TEST(ChunkHeap, AContainerOnItsAllocatorGivesEverythingBack) {
+  struct Row {
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+  };
+  ChunkHeap& heap = ChunkHeap::instance();
+  const size_t chunks = heap.chunks_in_use(), large = heap.large_bytes();
+  {
+    std::vector<Row, core::ChunkAllocator<Row>> rows;
+    for (uint64_t i = 0; i < 20000; ++i) rows.push_back(Row{i, i + 1, i + 2, i + 3});
+    EXPECT_GE(heap.large_bytes(), large + 20000 * sizeof(Row));  // grown past kLargest
+    EXPECT_GE(ChunkHeap::size_of(rows.data()), rows.capacity() * sizeof(Row));
+    auto copy = rows;  // copy-on-write of a version's rows
+    for (uint64_t i = 0; i < 20000; ++i) ASSERT_EQ(copy[i].d, i + 3);
+    std::vector<Row, core::ChunkAllocator<Row>> few(3);  // a small block: in a chunk
+    EXPECT_EQ(ChunkHeap::size_of(few.data()), ChunkHeap::round_up(3 * sizeof(Row)));
+  }
+  EXPECT_EQ(heap.large_bytes(), large);
+  EXPECT_EQ(heap.chunks_in_use(), chunks);
 }
 
 TEST(ChunkHeap, ManyThreadsAtOnce) {
