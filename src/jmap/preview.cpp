@@ -30,6 +30,9 @@ http::Response preview_office(preview::OfficePreview* office, store::MailStore& 
   if (preview::OfficePreview::office_extension(name).empty()) {
     return http::Response::problem(415, "Unsupported Media Type", "not an Office document");
   }
+  // Only parts of the account's messages are converted, not its uploads (`U...` blobs): the
+  // preview is for mail received, and an upload is any file the user chose.
+  if (!request.params[1].starts_with("B")) return not_found();
   bool whole = false;
   auto body = read_blob(store, data_dir, account_id, request.params[1], &whole);
   if (!body || whole) return not_found();

@@ -77,8 +77,12 @@ OfficePreview::Result OfficePreview::request(const std::string& account, std::st
     r.refusal = Refusal::too_large;
     return r;
   }
-  // The extension picks LibreOffice's import filter, so it is part of what was converted.
-  std::string keyed = ext;
+  // The extension picks LibreOffice's import filter, so it is part of what was converted. The
+  // account is part of the key too: a cache shared between accounts would answer 200 at once
+  // for a document someone else previewed, telling a user that another has that document.
+  std::string keyed = account;
+  keyed += '\0';
+  keyed += ext;
   keyed += '\0';
   keyed += document;
   Job job{sha256_hex(keyed), account, ext, std::string(document)};

@@ -48,13 +48,29 @@ bool write_private(const std::string& path, std::string_view data) {
   return close(fd) == 0;
 }
 
-// At most `max` octets of `path`, nullopt when it is larger or missing.
+// At most `max` octets of the regular file `path`, nullopt when it is larger, missing or not a
+// regular file. The sandbox can write its output directory: a symbolic link planted there must
+// not make mailroomd read (and serve) a file of the host, hence O_NOFOLLOW and S_ISREG on the
+// descriptor that is read.
 std::optional<std::string> read_capped(const std::string& path, uint64_t max) {
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  if (ec || size > max) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > max) {
+    close(fd);
+    return std::nullopt;
+  }
+  std::string data;
+  data.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  data.resize(got);
   return data;
 }
 

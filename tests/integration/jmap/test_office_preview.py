@@ -151,6 +151,9 @@ class OfficePreviewTest(unittest.TestCase):
         other = f"/jmap/preview/nobody/{self.blobs['report.docx']}/report.docx"
         self.assertEqual(self.j.raw("GET", other)[0], 404)
         self.assertEqual(self.j.raw("GET", self.path("report.docx"), auth=False)[0], 401)
+        # An upload is not a received attachment: not converted (404), however it is named.
+        upload = self.j.upload(b"PK\x03\x04 any file", "application/octet-stream")
+        self.assertEqual(self.j.raw("GET", self.path("up.docx", blob=upload))[0], 404)
 
     def test_3_session_cookie(self):
         conn = http.client.HTTPSConnection("127.0.0.1", self.m.port("https"), timeout=30,

@@ -186,6 +186,14 @@ TEST(OfficePreviewTest, ExtensionsAndSize) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     EXPECT_EQ(calls, 2);
+    // The same document for another account is converted for that account: nothing tells bob
+    // what alice previewed.
+    auto other = p.request("bob", "a.docx", "0123456789");
+    EXPECT_EQ(other.answer.state, State::pending);
+    while (p.request("bob", "a.docx", "0123456789").answer.state != State::ready) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(calls, 3);
   }
   fs::remove_all(dir);
 }
