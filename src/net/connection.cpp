@@ -165,8 +165,26 @@ void Connection::set_account(const std::string& account_id, const std::string& a
   const TraceSelector* selector = control_->trace_selector();
   if (!trace_ && selector && !address.empty() && selector->matches_account(address)) {
     trace_ = std::make_shared<ProtocolTrace>(info_.session_id, info_.protocol);
+    account_trace_ = true;
   }
   if (trace_) trace_->set_account(account_id);
+}
+
+void Connection::set_login_timeout(std::chrono::seconds limit) {
+  login_timeout_ = limit;
+  if (limit.count() > 0) set_hard_deadline(std::chrono::steady_clock::now() + limit);
+}
+
+void Connection::clear_account() {
+  // The next user must not inherit the previous one's trace rule, registration or the
+  // absence of a login deadline.
+  if (account_trace_) trace_.reset();
+  account_trace_ = false;
+  if (trace_) trace_->set_account({});
+  if (control_) control_->forget(this);
+  if (login_timeout_.count() > 0) {
+    set_hard_deadline(std::chrono::steady_clock::now() + login_timeout_);
+  }
 }
 
 void ConnectionControl::set_account(Connection* c, const std::string& account_id,

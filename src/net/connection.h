@@ -145,6 +145,10 @@ class Connection final : public Transport {
   // `address`.
   void set_account(const std::string& account_id, const std::string& address,
                    const std::string& app_password_id) override;
+  // Back to the login phase: the ConnectionControl entry goes, a trace started by
+  // set_account() ends (one started for the client's IP stays), and the login deadline
+  // (set_login_timeout) runs again from now.
+  void clear_account() override;
   void set_secret_input(bool secret) override { secret_input_ = secret; }
   using Transport::read_command;
   using Transport::read_line;
@@ -156,6 +160,10 @@ class Connection final : public Transport {
   // (SessionHandler::login_timeout); set_account() clears it.
   void set_hard_deadline(std::chrono::steady_clock::time_point at) { hard_deadline_ = at; }
   void clear_hard_deadline() { hard_deadline_ = std::chrono::steady_clock::time_point::max(); }
+  std::chrono::steady_clock::time_point hard_deadline() const { return hard_deadline_; }
+  // The login deadline: the hard deadline at now + limit, and again at clear_account().
+  // 0 = none.
+  void set_login_timeout(std::chrono::seconds limit);
   // Whether the last timeout came from the hard deadline (not from idleness).
   bool hit_hard_deadline() const { return hit_hard_deadline_; }
   void set_tls_handshake_timeout(std::chrono::seconds limit) { handshake_timeout_ = limit; }
@@ -213,10 +221,12 @@ class Connection final : public Transport {
   asio::steady_timer timer_;
   std::shared_ptr<ConnectionControl> control_;
   std::shared_ptr<ProtocolTrace> trace_;
+  bool account_trace_ = false;  // trace_ was started by set_account (not for the IP)
   // What the timer handler reaches this Connection through; null once it is destroyed.
   std::shared_ptr<Connection*> alive_ = std::make_shared<Connection*>(this);
   std::chrono::seconds idle_timeout_{300};
   std::chrono::seconds handshake_timeout_{30};
+  std::chrono::seconds login_timeout_{0};
   std::chrono::steady_clock::time_point hard_deadline_ =
       std::chrono::steady_clock::time_point::max();
   bool hit_hard_deadline_ = false;

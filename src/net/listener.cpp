@@ -184,9 +184,7 @@ void Listener::handle(tcp::socket socket) {
       std::make_shared<Connection>(std::move(socket), std::move(tls), info, tracker_->control());
   connection->set_idle_timeout(config_.idle_timeout);
   connection->set_tls_handshake_timeout(config_.tls_handshake_timeout);
-  if (handler_.login_timeout.count() > 0) {
-    connection->set_hard_deadline(std::chrono::steady_clock::now() + handler_.login_timeout);
-  }
+  connection->set_login_timeout(handler_.login_timeout);
   if (const TraceSelector* ts = tracker_->control()->trace_selector();
       ts && ts->matches_ip(info.remote_ip)) {
     connection->set_trace(std::make_shared<ProtocolTrace>(info.session_id, info.protocol));

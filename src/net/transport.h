@@ -15,6 +15,9 @@
 // - set_account() is called once the client has authenticated (ends the login deadline,
 //   registers the account -- and the app password it used, "" for none -- for revocation,
 //   may start a protocol trace).
+// - clear_account() undoes it when the session goes back to the not authenticated state
+//   (IMAP UNAUTHENTICATE): the account is unregistered, its trace ends, the login deadline
+//   runs again. Default: nothing (a transport without those).
 // - set_secret_input(true) while reading credentials (SASL responses): a trace masks them.
 // One transport belongs to one session coroutine; not thread-safe.
 //
@@ -103,6 +106,7 @@ class Transport {
 
   virtual void set_account(const std::string& account_id, const std::string& address,
                            const std::string& app_password_id) = 0;
+  virtual void clear_account() {}
   virtual void set_secret_input(bool secret) = 0;
 
   // Conveniences over the above.

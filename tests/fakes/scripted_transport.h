@@ -45,6 +45,11 @@ class ScriptedTransport : public net::Transport {
     account = account_id;
     app_password_id = app_password;
   }
+  void clear_account() override {
+    account.clear();
+    app_password_id.clear();
+    ++accounts_cleared;
+  }
   void set_secret_input(bool secret) override;
   using net::Transport::read_command;
   using net::Transport::read_line;
@@ -57,6 +62,7 @@ class ScriptedTransport : public net::Transport {
   std::string discarded;                  // plaintext dropped by start_tls
   std::string account;                    // set by set_account
   std::string app_password_id;            // set by set_account
+  int accounts_cleared = 0;               // clear_account() calls
   std::vector<std::string> secret_lines;  // lines read while input was marked secret
 
   std::size_t compressed_from = std::string::npos;  // set by start_compress

@@ -130,6 +130,9 @@ asio::awaitable<Reply> cmd_unauthenticate(Session& s, const proto::Command&) {
   // Until the next login, the command reader's pre-login limits (Session::run) and the login
   // timeout apply again.
   s.conn.set_idle_timeout(std::chrono::seconds(s.options.login_timeout_seconds));
+  // The connection forgets the account too: no longer listed as or closed with it, its trace
+  // rule no longer applies, and the hard login deadline runs again.
+  s.conn.clear_account();
   spdlog::info("event=imap_unauthenticate session={} account={}", s.session_id(), was);
   Reply r = Reply::ok("UNAUTHENTICATE completed");
   r.no_sync = true;

@@ -54,7 +54,8 @@ core::Result<store::CopyResult> copy_between(store::MailStore& store, auth::Dire
                                              const std::vector<uint32_t>& uids,
                                              const std::string& dst, const std::string& to,
                                              uint32_t dest_rights, bool move,
-                                             const std::set<uint32_t>* reader_seen) {
+                                             const std::set<uint32_t>* reader_seen,
+                                             const std::string& dst_reader) {
   auto metas = store.message_metas(src, from, uids);
   auto bodies = store.read_messages(src, from, uids);
   store::CopyResult out;
@@ -81,6 +82,9 @@ core::Result<store::CopyResult> copy_between(store::MailStore& store, auth::Dire
     req.internal_date = metas[i]->internal_date;
     req.internal_tz = metas[i]->internal_tz;
     acl::filter_flags(dest_rights, req.flags, req.keywords);
+    // A destination whose \Seen is per reader: the user's \Seen is the reader's mark there
+    // (mark_copies_seen), not the owner's flag (as APPEND does).
+    if (!dst_reader.empty()) req.flags &= ~store::kSeen;
     req.quota_bytes = quota.bytes;
     req.quota_messages = quota.messages;
     batch.messages.push_back(std::move(req));
@@ -159,7 +163,7 @@ asio::awaitable<Reply> cmd_copy(Session& s, const proto::Command& cmd) {
     core::Result<store::CopyResult> r = core::internal_error("not copied");
     if (dest_account != account) {  // between two accounts (a shared folder): copy_between
       r = copy_between(store, s.services.directory.get(), account, from, uids, dest_account, to,
-                       dest_rights, move, src_reader.empty() ? nullptr : &*seen);
+                       dest_rights, move, src_reader.empty() ? nullptr : &*seen, dst_reader);
     } else if (move) {
       r = store.move(account, from, uids, to);
     } else {

@@ -375,13 +375,15 @@ TEST_F(ImapAcl, CopyAndMoveCarryTheReadersSeen) {
   EXPECT_TRUE(!seen(i[1]) && has(i[1], "UID 2 ")) << out;
   EXPECT_TRUE(seen(i[2]) && has(i[2], "UID 3 ")) << out;
   EXPECT_TRUE(seen(i[3]) && has(i[3], "UID 4 ")) << out;
-  // alice's own flags are hers: only the copy of her seen message is \Seen for her.
+  // alice's own flags are hers: only the copy of her seen message is \Seen for her -- not
+  // the copy of bob's own message that bob has seen (his \Seen is his mark, as with APPEND).
   out = as("alice", "s SELECT Box2\r\ni FETCH 1:* (UID FLAGS)\r\n");
   i = lines_of(out, "i");
   ASSERT_EQ(i.size(), 5u) << out;
   EXPECT_TRUE(!seen(i[0]) && has(i[0], "UID 1 ")) << out;
   EXPECT_TRUE(seen(i[1]) && has(i[1], "UID 2 ")) << out;
   EXPECT_TRUE(!seen(i[2]) && has(i[2], "UID 3 ")) << out;
+  EXPECT_TRUE(!seen(i[3]) && has(i[3], "UID 4 ")) << out;
 }
 
 TEST_F(ImapAcl, QuotaIsChargedToTheOwner) {

@@ -583,6 +583,9 @@ TEST_F(ImapExtensions, UnauthenticateThenAnotherUserLeavesNothingBehind) {
   for (const auto& l : lines_of(out, "t")) t_sel += l + "\n";
   EXPECT_NE(t_sel.find("* 3 EXISTS\n"), std::string::npos) << out;
   EXPECT_TRUE(starts(tagged(out, "u"), "u OK")) << out;
+  // The connection forgot each account (g and r; k was refused), then knew alice again.
+  EXPECT_EQ(t.accounts_cleared, 2);
+  EXPECT_EQ(t.account, "acct-alice");
 }
 
 TEST_F(ImapExtensions, EmailIdOfAMessageExpungedMeanwhileIsLeftOut) {

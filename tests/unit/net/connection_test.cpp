@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "src/net/listener.h"
+#include "src/net/protocol_trace.h"
 #include "tests/fakes/loopback_client.h"
 
 namespace mailroom::net {
@@ -250,6 +251,60 @@ TEST_F(ListenerTest, TrickledLineStillTimesOut) {
   });
   EXPECT_EQ(c.line(), "END timeout\r\n");
   trickle.join();
+}
+
+// UNAUTHENTICATE (RFC 8437): clear_account() undoes set_account() -- the ConnectionControl
+// entry (admin list, account sweep), the trace started for the account -- and the login
+// deadline runs again. Structural: no socket I/O, no timing.
+TEST(ConnectionAccount, ClearAccountForgetsTheAccountAndRearmsTheLoginDeadline) {
+  asio::io_context ioc;
+  auto control = std::make_shared<ConnectionControl>();
+  control->set_trace_selector(std::make_shared<TraceSelector>(
+      std::vector<core::Cidr>{}, std::vector<std::string>{"alice@example.com"}));
+  ConnectionInfo info;
+  info.session_id = "s1";
+  info.protocol = "imap";
+  Connection c(asio::ip::tcp::socket(ioc), nullptr, info, control);
+  const auto before = std::chrono::steady_clock::now();
+  c.set_login_timeout(std::chrono::seconds(60));
+  EXPECT_GT(c.hard_deadline(), before);
+  EXPECT_NE(c.hard_deadline(), std::chrono::steady_clock::time_point::max());
+
+  c.set_account("acct-alice", "alice@example.com", "");
+  EXPECT_EQ(control->accounts(), std::vector<std::string>{"acct-alice"});
+  EXPECT_EQ(control->connections_of("acct-alice"), std::vector<Connection*>{&c});
+  EXPECT_TRUE(c.tracing());
+  EXPECT_EQ(c.hard_deadline(), std::chrono::steady_clock::time_point::max());
+
+  const auto cleared_at = std::chrono::steady_clock::now();
+  c.clear_account();
+  EXPECT_TRUE(control->accounts().empty());
+  EXPECT_TRUE(control->sessions().empty());
+  EXPECT_FALSE(c.tracing()) << "the next user would be traced under alice's rule";
+  EXPECT_GE(c.hard_deadline(), cleared_at + std::chrono::seconds(60));
+  EXPECT_NE(c.hard_deadline(), std::chrono::steady_clock::time_point::max());
+
+  // bob is not traced and is registered as himself.
+  c.set_account("acct-bob", "bob@example.com", "");
+  EXPECT_FALSE(c.tracing());
+  EXPECT_EQ(control->accounts(), std::vector<std::string>{"acct-bob"});
+  control->forget(&c);
+}
+
+// A trace started for the client's IP belongs to the connection: it stays.
+TEST(ConnectionAccount, ClearAccountKeepsATraceForTheClientsIp) {
+  asio::io_context ioc;
+  auto control = std::make_shared<ConnectionControl>();
+  ConnectionInfo info;
+  info.session_id = "s2";
+  info.protocol = "imap";
+  Connection c(asio::ip::tcp::socket(ioc), nullptr, info, control);
+  c.set_trace(std::make_shared<ProtocolTrace>("s2", "imap"));
+  c.set_account("acct-alice", "alice@example.com", "");
+  c.clear_account();
+  EXPECT_TRUE(c.tracing());
+  // No login timeout configured: none is armed.
+  EXPECT_EQ(c.hard_deadline(), std::chrono::steady_clock::time_point::max());
 }
 
 TEST_F(ListenerTest, PerIpLimitAnswersWithProtocolLine) {
