@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include "src/core/base64.h"
 #include "src/mime/facts.h"
+#include "src/mime/header_fields.h"
 #include "src/mime/transfer_decoding.h"
 
 namespace mailroom::filter {
@@ -29,6 +31,21 @@ bool holds_inner_encoding(std::string_view s) {
   return false;
 }
 
+// Our base64 decoder stops at the first "=" (RFC 2045 6.8); ClamAV's decodes line by line and
+// goes on. Data after the padding would be cut from both the leaf and the skeleton.
+bool data_after_padding(std::string_view body) {
+  size_t eq = body.find('=');
+  if (eq == std::string_view::npos) return false;
+  return std::any_of(body.begin() + static_cast<std::ptrdiff_t>(eq), body.end(),
+                     [](char c) { return core::base64_value(c) >= 0; });
+}
+
+size_t count_fields(const std::vector<mime::Field>& fields, std::string_view name) {
+  return static_cast<size_t>(std::count_if(fields.begin(), fields.end(), [&](const auto& f) {
+    return mime::ascii_iequals(f.name, name);
+  }));
+}
+
 struct Splitter {
   std::string_view msg;
   const SplitLimits& limits;
@@ -44,8 +61,14 @@ struct Splitter {
   bool walk(const mime::PartNode& node, int depth) {
     if (depth > limits.max_depth)
       return fail("nesting deeper than " + std::to_string(limits.max_depth));
-    mime::TransferEncoding enc =
-        mime::transfer_encoding(msg.substr(node.header.begin, node.header.size()));
+    std::string_view header = msg.substr(node.header.begin, node.header.size());
+    auto fields = mime::parse_fields(header);
+    // We read the first of each; another reader may take the last.
+    if (count_fields(fields, "Content-Type") > 1 ||
+        count_fields(fields, "Content-Transfer-Encoding") > 1) {
+      return fail("a repeated Content-Type or Content-Transfer-Encoding");
+    }
+    mime::TransferEncoding enc = mime::transfer_encoding(header);
     switch (node.kind) {
       case mime::PartKind::multipart:
         for (const auto& child : node.children) {
@@ -61,10 +84,18 @@ struct Splitter {
         break;
     }
     if (enc == mime::TransferEncoding::unknown) return fail("a transfer encoding we do not decode");
+    // A multipart our parser could not read (no usable boundary, e.g. RFC 2231 "boundary*0")
+    // is a leaf to us; the engine may still split it.
+    if (const mime::Field* ct = mime::find_field(fields, "Content-Type");
+        ct && ct->value.size() >= 9 && mime::ascii_iequals(ct->value.substr(0, 9), "multipart")) {
+      return fail("a multipart whose boundary we cannot read");
+    }
     if (out.leaves.size() >= limits.max_leaves) {
       return fail("more than " + std::to_string(limits.max_leaves) + " parts");
     }
     std::string_view body = msg.substr(node.body.begin, node.body.size());
+    if (enc == mime::TransferEncoding::base64 && data_after_padding(body))
+      return fail("base64 data after the padding");
     if (mime::decoded_size(body, enc) > limits.max_leaf_bytes)
       return fail("a part over the size limit");
     std::string decoded = mime::decode_transfer(body, enc);

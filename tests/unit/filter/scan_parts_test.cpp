@@ -90,6 +90,50 @@ TEST(ScanParts, WhatOnlyTheEnginesMailParserDecodesGoesWhole) {
   EXPECT_FALSE(split_for_scan("Subject: y\r\n\r\nwe begin 644 here\r\nbegin now\r\n").whole);
 }
 
+TEST(ScanParts, WhatOurParserReadsDifferentlyFromTheEngineGoesWhole) {
+  std::string payload = core::base64_encode("the rest of the attachment");
+  // Base64 data after a padding "=": our decoder stops there, the engine's goes on.
+  EXPECT_TRUE(
+      split_for_scan(mixed(part("Content-Transfer-Encoding: base64", "TVo=\r\n" + payload))).whole);
+  EXPECT_TRUE(split_for_scan("Subject: b\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                             "TQ==\r\n" +
+                             payload + "\r\n")
+                  .whole);
+  // Padding at the end only, or followed by what the alphabet lacks, is split as before.
+  EXPECT_FALSE(split_for_scan(mixed(part("Content-Transfer-Encoding: base64",
+                                         core::base64_encode("ab") + "\r\n\r\n-- ")))
+                   .whole);
+  // A multipart whose boundary we cannot read (RFC 2231 continuation), in any case.
+  EXPECT_TRUE(split_for_scan("Subject: m\r\nContent-Type: multipart/mixed; boundary*0=\"x\"\r\n"
+                             "\r\n--x\r\n\r\nbody\r\n--x--\r\n")
+                  .whole);
+  EXPECT_TRUE(
+      split_for_scan(mixed(part("Content-Type: MultiPart/Mixed; boundary*=''C", "--C"))).whole);
+  EXPECT_TRUE(split_for_scan(mixed(part("Content-Type: multipart/alternative", "x"))).whole);
+  // Repeated Content-Type or Content-Transfer-Encoding, at the top or in a part.
+  EXPECT_TRUE(split_for_scan(mixed(part("Content-Type: text/plain\r\ncontent-type: "
+                                        "application/octet-stream",
+                                        "x")))
+                  .whole);
+  EXPECT_TRUE(split_for_scan(mixed(part("Content-Transfer-Encoding: 7bit\r\n"
+                                        "Content-Transfer-Encoding: base64",
+                                        payload)))
+                  .whole);
+  EXPECT_TRUE(split_for_scan("Subject: t\r\nContent-Type: text/plain\r\n"
+                             "Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\r\n"
+                             "x\r\n--B--\r\n")
+                  .whole);
+  EXPECT_TRUE(split_for_scan("Subject: t\r\nContent-Transfer-Encoding: 7bit\r\n"
+                             "Content-Transfer-Encoding: base64\r\n\r\n" +
+                             payload)
+                  .whole);
+  // One of each stays split.
+  EXPECT_FALSE(split_for_scan(mixed(part("Content-Type: text/plain\r\n"
+                                         "Content-Transfer-Encoding: base64",
+                                         payload)))
+                   .whole);
+}
+
 TEST(ScanParts, HostileShapesAreBounded) {
   // Too many parts.
   std::string many;
