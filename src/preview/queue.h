@@ -28,7 +28,7 @@
 namespace mailroom::preview {
 
 struct Job {
-  std::string key;        // PdfCache key: SHA-256 of extension and bytes
+  std::string key;        // PdfCache key: SHA-256 of account, extension and bytes
   std::string account;    // whose request queued it (per-user limit)
   std::string extension;  // "docx", "odt" ... (lower case): the converter's file name
   std::string input;      // the document
